@@ -1,0 +1,71 @@
+/*
+ * crypto.h -- hashing, signatures and encodings on OpenSSL 3.
+ *
+ * The upload signature (schemas/README.md) covers the bytes
+ *   "sluice-upload-v1\n" + lowercase hex SHA-256 of the value + "\n" + meta
+ * and travels in the sluice-sig header as "ed25519=<base64>" or
+ * "hmac-sha256=<hex>".  HMAC comparison is constant-time.
+ */
+#ifndef SL_CRYPTO_H
+#define SL_CRYPTO_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "sl/common.h"
+
+#define SL_SHA256_LEN 32
+#define SL_SHA256_HEX 65   /* 64 hex chars + NUL */
+#define SL_SIG_DOMAIN "sluice-upload-v1\n"
+
+int  sl_sha256(const void *p, size_t n, uint8_t out[SL_SHA256_LEN]);
+int  sl_sha256_hex(const void *p, size_t n, char out[SL_SHA256_HEX]);
+
+/* Builds the signed string into `out` (reset first). */
+int  sl_sig_message(sl_buf *out, const char *sha_hex, sl_slice meta);
+
+typedef enum sl_sig_alg {
+    SL_SIG_NONE = 0,
+    SL_SIG_ED25519,
+    SL_SIG_HMAC_SHA256
+} sl_sig_alg;
+
+const char *sl_sig_alg_name(sl_sig_alg a);   /* "ed25519" / "hmac-sha256" */
+sl_sig_alg  sl_sig_alg_parse(const char *s); /* SL_SIG_NONE if unknown */
+
+#define SL_SIG_MAX 64
+/* Parses a sluice-sig header value.  SL_EINVAL on any malformation. */
+int sl_sig_parse(sl_slice hdr, sl_sig_alg *alg, uint8_t sig[SL_SIG_MAX],
+                 size_t *siglen);
+
+/* A creator's verification key: Ed25519 public key (32 raw bytes) or an
+ * HMAC secret (1..256 bytes).  Built once, reused for every message. */
+typedef struct sl_key sl_key;
+sl_key *sl_key_new(sl_sig_alg alg, const uint8_t *raw, size_t len, sl_err *err);
+void    sl_key_destroy(sl_key *k);
+sl_sig_alg sl_key_alg(const sl_key *k);
+/* SL_OK when the signature is valid, SL_EINVAL when it is not. */
+int     sl_key_verify(sl_key *k, const uint8_t *msg, size_t n,
+                      const uint8_t *sig, size_t siglen);
+
+/* Signing, for sluicectl and tests. priv: Ed25519 32-byte seed or HMAC
+ * secret.  Writes the complete header value ("ed25519=..."), NUL-ended. */
+int sl_sign_header(sl_sig_alg alg, const uint8_t *priv, size_t privlen,
+                   const uint8_t *msg, size_t n, char *out, size_t outsz);
+
+/* Ed25519 key material: generate, and PEM (PKCS#8 / SPKI) files. */
+int sl_ed25519_generate(uint8_t seed[32], uint8_t pub[32]);
+int sl_ed25519_public_from_seed(const uint8_t seed[32], uint8_t pub[32]);
+int sl_ed25519_write_pem(const char *priv_path, const char *pub_path,
+                         const uint8_t seed[32], sl_err *err);
+/* Reads a public key PEM file (SPKI) into raw 32 bytes. */
+int sl_ed25519_read_public_pem(const char *path, uint8_t pub[32], sl_err *err);
+/* Reads a private key PEM file (PKCS#8) into the raw 32-byte seed. */
+int sl_ed25519_read_private_pem(const char *path, uint8_t seed[32], sl_err *err);
+
+/* Base64 (standard alphabet, padded).  decode returns SL_EINVAL on bad input
+ * and SL_ETOOBIG when it would exceed outsz. */
+int sl_b64_encode(const uint8_t *in, size_t n, char *out, size_t outsz);
+int sl_b64_decode(const char *in, size_t n, uint8_t *out, size_t outsz,
+                  size_t *outlen);
+
+#endif

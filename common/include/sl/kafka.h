@@ -1,0 +1,31 @@
+/*
+ * kafka.h -- librdkafka configuration from an sl_config.  Only the runner,
+ * sluicectl and test/bench tools include this; processors never do.
+ *
+ * Topic names: every default topic name is prefixed with `topic.prefix`
+ * (empty by default) so test runs can use private topics on a shared broker.
+ */
+#ifndef SL_KAFKA_H
+#define SL_KAFKA_H
+
+#include <librdkafka/rdkafka.h>
+#include "sl/config.h"
+
+#define SL_TOPIC_UPLOADS   "sluice.uploads"
+#define SL_TOPIC_VALIDATED "sluice.validated"
+#define SL_TOPIC_SCANNED   "sluice.scanned"
+#define SL_TOPIC_FLAGGED   "sluice.flagged"
+#define SL_TOPIC_LICENSED  "sluice.licensed"
+#define SL_TOPIC_REJECTED  "sluice.rejected"
+
+/* Builds a librdkafka conf from every `kafka.*` key of cfg (prefix
+ * stripped), on top of the given defaults (NULL-terminated key/value
+ * pairs, which the config may override).  NULL with err set on failure. */
+rd_kafka_conf_t *sl_kafka_conf(const sl_config *cfg, const char *const *defaults,
+                               sl_err *err);
+
+/* Writes topic.prefix + name into out. */
+void sl_kafka_topic_name(const sl_config *cfg, const char *name, char *out,
+                         size_t outsz);
+
+#endif

@@ -1,0 +1,54 @@
+/*
+ * prov.h -- provenance events and their hash chain.
+ *
+ * Each stage appends one event per message.  An event's canonical byte form
+ * is its JSON object with sorted keys and no whitespace (jansson
+ * JSON_COMPACT | JSON_SORT_KEYS), fields:
+ *   seq, stage, version, time, outcome, reason, upload_id,
+ *   input_sha256, output_sha256, prev
+ * where prev is the hash of the previous event of the same upload, and for
+ * the first event the content's SHA-256.  hash = lowercase hex SHA-256 of the
+ * canonical bytes.  The chain travels in the sluice-prov header as a JSON
+ * array of {"event": "<canonical text>", "hash": "<hex>"} objects.
+ */
+#ifndef SL_PROV_H
+#define SL_PROV_H
+
+#include <stdint.h>
+#include "sl/common.h"
+#include "sl/crypto.h"
+
+typedef struct sl_prov_event {
+    const char *stage;          /* "validate" */
+    const char *version;        /* stage / rule-set / policy version */
+    const char *outcome;        /* "accepted", "rejected", ... */
+    const char *reason;         /* reason code or NULL */
+    const char *upload_id;      /* may be NULL when unknown */
+    const char *input_sha256;   /* hex, may be NULL */
+    const char *output_sha256;  /* hex, may be NULL */
+    int64_t time_ms;
+} sl_prov_event;
+
+/* Appends ev to the chain in `chain` (empty slice: a new chain whose first
+ * prev is `content_sha256`).  Writes the new header value into out (reset
+ * first), and the new event's hash into hash_out if not NULL. */
+int sl_prov_append(sl_slice chain, const char *content_sha256,
+                   const sl_prov_event *ev, sl_buf *out,
+                   char hash_out[SL_SHA256_HEX], sl_err *err);
+
+/* Verifies a chain header: every hash matches its canonical bytes and every
+ * prev links to the hash before it (the first to content_sha256).  Returns
+ * SL_OK, or SL_EINVAL with the first break named in err. */
+int sl_prov_verify(sl_slice chain, const char *content_sha256, sl_err *err);
+
+/* Iterates events: n events; for i < n returns canonical text and hash
+ * borrowed from the parsed chain.  */
+typedef struct sl_prov_chain sl_prov_chain;
+sl_prov_chain *sl_prov_parse(sl_slice chain, sl_err *err);
+void   sl_prov_chain_destroy(sl_prov_chain *c);
+size_t sl_prov_count(const sl_prov_chain *c);
+int    sl_prov_get(const sl_prov_chain *c, size_t i, const char **canonical,
+                   const char **hash, const char **stage, const char **outcome,
+                   int64_t *seq);
+
+#endif

@@ -1,0 +1,667 @@
+/*
+ * crypto.c -- SHA-256, upload signatures (Ed25519, HMAC-SHA256), Ed25519 key
+ * files and strict base64, all on OpenSSL 3 EVP interfaces.
+ *
+ * The validate stage checks one signature per upload, so verification keys
+ * are built once (sl_key_new) and carry their own reusable OpenSSL contexts;
+ * a key is therefore used by one thread at a time.  Parsing of the wire
+ * header is strict: an exact algorithm name, canonical padded base64 (no
+ * whitespace, zero pad bits) or exactly 64 hex digits, nothing around them.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/params.h>
+#include <openssl/pem.h>
+
+#include "sl/crypto.h"
+
+#define ED25519_KEY_LEN 32
+#define ED25519_SIG_LEN 64
+#define HMAC_KEY_MAX    256
+
+struct sl_key {
+    sl_sig_alg alg;
+    EVP_PKEY *pkey;         /* Ed25519 public key */
+    EVP_MD_CTX *md;         /* reused for every Ed25519 verification */
+    EVP_MAC *mac;           /* HMAC implementation, fetched once */
+    EVP_MAC_CTX *mac_ctx;   /* keyed once; re-initialised per message */
+};
+
+/* ---- hashing ---------------------------------------------------------- */
+
+/* One-shot SHA-256 of n bytes. */
+int sl_sha256(const void *p, size_t n, uint8_t out[SL_SHA256_LEN])
+{
+    unsigned int len = 0;
+
+    if ((!p && n) || !out)
+        return SL_EINVAL;
+    if (EVP_Digest(n ? p : "", n, out, &len, EVP_sha256(), NULL) != 1 ||
+        len != SL_SHA256_LEN) {
+        ERR_clear_error();
+        return SL_ERR;
+    }
+    return SL_OK;
+}
+
+/* SHA-256 as 64 lowercase hex digits plus NUL. */
+int sl_sha256_hex(const void *p, size_t n, char out[SL_SHA256_HEX])
+{
+    uint8_t md[SL_SHA256_LEN];
+    int rc = sl_sha256(p, n, md);
+
+    if (rc != SL_OK)
+        return rc;
+    sl_hex_encode(md, sizeof(md), out);
+    return SL_OK;
+}
+
+/* True when s is exactly 64 lowercase hex digits. */
+static int is_sha256_hex(const char *s)
+{
+    size_t i;
+
+    for (i = 0; i < 64; i++) {
+        char c = s[i];
+        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
+            return 0;
+    }
+    return s[i] == '\0';
+}
+
+/* The signed string: domain, lowercase content hash, newline, exact meta
+ * bytes.  A malformed hash is refused so two spellings of one hash can never
+ * produce two different signed strings. */
+int sl_sig_message(sl_buf *out, const char *sha_hex, sl_slice meta)
+{
+    int rc;
+
+    if (!out || !sha_hex || (!meta.ptr && meta.len) || !is_sha256_hex(sha_hex))
+        return SL_EINVAL;
+    sl_buf_reset(out);
+    rc = sl_buf_append(out, SL_SIG_DOMAIN, strlen(SL_SIG_DOMAIN));
+    if (rc == SL_OK)
+        rc = sl_buf_append(out, sha_hex, 64);
+    if (rc == SL_OK)
+        rc = sl_buf_putc(out, '\n');
+    if (rc == SL_OK)
+        rc = sl_buf_append(out, meta.ptr, meta.len);
+    return rc;
+}
+
+/* ---- algorithm names and the sluice-sig header ------------------------ */
+
+const char *sl_sig_alg_name(sl_sig_alg a)
+{
+    switch (a) {
+    case SL_SIG_ED25519:     return "ed25519";
+    case SL_SIG_HMAC_SHA256: return "hmac-sha256";
+    default:                 return "none";
+    }
+}
+
+sl_sig_alg sl_sig_alg_parse(const char *s)
+{
+    if (!s)
+        return SL_SIG_NONE;
+    if (strcmp(s, "ed25519") == 0)
+        return SL_SIG_ED25519;
+    if (strcmp(s, "hmac-sha256") == 0)
+        return SL_SIG_HMAC_SHA256;
+    return SL_SIG_NONE;
+}
+
+/* Splits "alg=value" (exact, case-sensitive algorithm name) and decodes the
+ * value: 88 base64 chars -> 64 bytes for Ed25519, 64 hex digits (either
+ * case) -> 32 bytes for HMAC.  Anything else, including surrounding
+ * whitespace, is SL_EINVAL and leaves the outputs unspecified. */
+int sl_sig_parse(sl_slice hdr, sl_sig_alg *alg, uint8_t sig[SL_SIG_MAX],
+                 size_t *siglen)
+{
+    static const char ed[] = "ed25519=", hm[] = "hmac-sha256=";
+    const char *p = (const char *)hdr.ptr;
+    size_t edn = sizeof(ed) - 1, hmn = sizeof(hm) - 1, got = 0;
+
+    if (!p || !alg || !sig || !siglen)
+        return SL_EINVAL;
+    if (hdr.len > edn && memcmp(p, ed, edn) == 0) {
+        if (sl_b64_decode(p + edn, hdr.len - edn, sig, SL_SIG_MAX, &got) !=
+                SL_OK || got != ED25519_SIG_LEN)
+            return SL_EINVAL;
+        *alg = SL_SIG_ED25519;
+        *siglen = got;
+        return SL_OK;
+    }
+    if (hdr.len > hmn && memcmp(p, hm, hmn) == 0) {
+        if (sl_hex_decode(p + hmn, hdr.len - hmn, sig, SL_SHA256_LEN) != SL_OK)
+            return SL_EINVAL;
+        *alg = SL_SIG_HMAC_SHA256;
+        *siglen = SL_SHA256_LEN;
+        return SL_OK;
+    }
+    return SL_EINVAL;
+}
+
+/* ---- verification keys ------------------------------------------------ */
+
+/* Builds a key with its contexts ready: the Ed25519 EVP_PKEY and a digest
+ * context for it, or an HMAC context keyed once here.  The raw key bytes
+ * are not kept outside OpenSSL. */
+sl_key *sl_key_new(sl_sig_alg alg, const uint8_t *raw, size_t len, sl_err *err)
+{
+    sl_key *k = NULL;
+    OSSL_PARAM params[2];
+
+    if (!raw) {
+        sl_err_set(err, "no key material");
+        return NULL;
+    }
+    k = calloc(1, sizeof(*k));
+    if (!k) {
+        sl_err_set(err, "out of memory");
+        return NULL;
+    }
+    k->alg = alg;
+    switch (alg) {
+    case SL_SIG_ED25519:
+        if (len != ED25519_KEY_LEN) {
+            sl_err_set(err, "ed25519 public key must be 32 bytes, got %zu", len);
+            goto fail;
+        }
+        k->pkey = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, raw, len);
+        k->md = EVP_MD_CTX_new();
+        if (!k->pkey || !k->md) {
+            sl_err_set(err, "cannot load ed25519 public key");
+            goto fail;
+        }
+        break;
+    case SL_SIG_HMAC_SHA256:
+        if (len < 1 || len > HMAC_KEY_MAX) {
+            sl_err_set(err, "hmac secret must be 1..%d bytes, got %zu",
+                       HMAC_KEY_MAX, len);
+            goto fail;
+        }
+        params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
+                                                     (char *)"SHA256", 0);
+        params[1] = OSSL_PARAM_construct_end();
+        k->mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+        k->mac_ctx = k->mac ? EVP_MAC_CTX_new(k->mac) : NULL;
+        if (!k->mac_ctx || EVP_MAC_init(k->mac_ctx, raw, len, params) != 1) {
+            sl_err_set(err, "cannot set up hmac-sha256");
+            goto fail;
+        }
+        break;
+    default:
+        sl_err_set(err, "unknown signature algorithm");
+        goto fail;
+    }
+    return k;
+fail:
+    ERR_clear_error();
+    sl_key_destroy(k);
+    return NULL;
+}
+
+void sl_key_destroy(sl_key *k)
+{
+    if (!k)
+        return;
+    EVP_MD_CTX_free(k->md);
+    EVP_PKEY_free(k->pkey);
+    EVP_MAC_CTX_free(k->mac_ctx);   /* cleanses the keyed state */
+    EVP_MAC_free(k->mac);
+    free(k);
+}
+
+sl_sig_alg sl_key_alg(const sl_key *k)
+{
+    return k ? k->alg : SL_SIG_NONE;
+}
+
+/* Ed25519 one-shot verification on the key's context.  OpenSSL result 1 is
+ * a valid signature, 0 an invalid one; anything else an internal failure,
+ * reported as SL_ERR so it is never mistaken for a good signature. */
+static int verify_ed25519(sl_key *k, const uint8_t *msg, size_t n,
+                          const uint8_t *sig, size_t siglen)
+{
+    int r;
+
+    if (siglen != ED25519_SIG_LEN)
+        return SL_EINVAL;
+    if (EVP_DigestVerifyInit(k->md, NULL, NULL, NULL, k->pkey) != 1) {
+        ERR_clear_error();
+        return SL_ERR;
+    }
+    r = EVP_DigestVerify(k->md, sig, siglen, n ? msg : (const uint8_t *)"", n);
+    if (r == 1)
+        return SL_OK;
+    ERR_clear_error();
+    return r == 0 ? SL_EINVAL : SL_ERR;
+}
+
+/* HMAC-SHA256 over msg, compared in constant time.  EVP_MAC_init with a
+ * NULL key restarts the context with the key set in sl_key_new. */
+static int verify_hmac(sl_key *k, const uint8_t *msg, size_t n,
+                       const uint8_t *sig, size_t siglen)
+{
+    uint8_t mac[SL_SHA256_LEN];
+    size_t len = 0;
+    int rc = SL_ERR;
+
+    if (siglen != SL_SHA256_LEN)
+        return SL_EINVAL;
+    if (EVP_MAC_init(k->mac_ctx, NULL, 0, NULL) != 1 ||
+        EVP_MAC_update(k->mac_ctx, n ? msg : (const uint8_t *)"", n) != 1 ||
+        EVP_MAC_final(k->mac_ctx, mac, &len, sizeof(mac)) != 1 ||
+        len != SL_SHA256_LEN) {
+        ERR_clear_error();
+        goto out;
+    }
+    rc = CRYPTO_memcmp(mac, sig, SL_SHA256_LEN) == 0 ? SL_OK : SL_EINVAL;
+out:
+    OPENSSL_cleanse(mac, sizeof(mac));
+    return rc;
+}
+
+/* SL_OK for a valid signature, SL_EINVAL for an invalid one (including a
+ * wrong length), SL_ERR if OpenSSL itself failed.  Not thread-safe per key:
+ * the key's contexts are reused. */
+int sl_key_verify(sl_key *k, const uint8_t *msg, size_t n,
+                  const uint8_t *sig, size_t siglen)
+{
+    if (!k || (!msg && n) || !sig)
+        return SL_EINVAL;
+    if (k->alg == SL_SIG_ED25519)
+        return verify_ed25519(k, msg, n, sig, siglen);
+    if (k->alg == SL_SIG_HMAC_SHA256)
+        return verify_hmac(k, msg, n, sig, siglen);
+    return SL_EINVAL;
+}
+
+/* ---- signing ---------------------------------------------------------- */
+
+/* Ed25519 signature of msg with the 32-byte seed into sig[64]. */
+static int sign_ed25519(const uint8_t *seed, const uint8_t *msg, size_t n,
+                        uint8_t sig[ED25519_SIG_LEN])
+{
+    EVP_PKEY *pkey = NULL;
+    EVP_MD_CTX *md = NULL;
+    size_t len = ED25519_SIG_LEN;
+    int rc = SL_ERR;
+
+    pkey = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, seed,
+                                        ED25519_KEY_LEN);
+    md = EVP_MD_CTX_new();
+    if (!pkey || !md ||
+        EVP_DigestSignInit(md, NULL, NULL, NULL, pkey) != 1 ||
+        EVP_DigestSign(md, sig, &len, n ? msg : (const uint8_t *)"", n) != 1 ||
+        len != ED25519_SIG_LEN)
+        goto out;
+    rc = SL_OK;
+out:
+    if (rc != SL_OK)
+        ERR_clear_error();
+    EVP_MD_CTX_free(md);
+    EVP_PKEY_free(pkey);
+    return rc;
+}
+
+/* HMAC-SHA256 of msg with secret into mac[32]. */
+static int sign_hmac(const uint8_t *secret, size_t len, const uint8_t *msg,
+                     size_t n, uint8_t mac[SL_SHA256_LEN])
+{
+    size_t outlen = 0;
+
+    if (!EVP_Q_mac(NULL, "HMAC", NULL, "SHA256", NULL, secret, len,
+                   n ? msg : (const uint8_t *)"", n, mac, SL_SHA256_LEN,
+                   &outlen) || outlen != SL_SHA256_LEN) {
+        ERR_clear_error();
+        return SL_ERR;
+    }
+    return SL_OK;
+}
+
+/* Writes the complete sluice-sig value for msg.  SL_ETOOBIG when out cannot
+ * hold it (ed25519: 97 bytes with NUL; hmac-sha256: 77). */
+int sl_sign_header(sl_sig_alg alg, const uint8_t *priv, size_t privlen,
+                   const uint8_t *msg, size_t n, char *out, size_t outsz)
+{
+    uint8_t sig[ED25519_SIG_LEN];
+    const char *name = sl_sig_alg_name(alg);
+    size_t pre = strlen(name) + 1;
+    int rc;
+
+    if (!priv || (!msg && n) || !out)
+        return SL_EINVAL;
+    if (alg == SL_SIG_ED25519) {
+        if (privlen != ED25519_KEY_LEN)
+            return SL_EINVAL;
+        if (outsz < pre + 88 + 1)
+            return SL_ETOOBIG;
+        rc = sign_ed25519(priv, msg, n, sig);
+        if (rc == SL_OK) {
+            memcpy(out, name, pre - 1);
+            out[pre - 1] = '=';
+            rc = sl_b64_encode(sig, ED25519_SIG_LEN, out + pre, outsz - pre);
+        }
+    } else if (alg == SL_SIG_HMAC_SHA256) {
+        if (privlen < 1 || privlen > HMAC_KEY_MAX)
+            return SL_EINVAL;
+        if (outsz < pre + 2 * SL_SHA256_LEN + 1)
+            return SL_ETOOBIG;
+        rc = sign_hmac(priv, privlen, msg, n, sig);
+        if (rc == SL_OK) {
+            memcpy(out, name, pre - 1);
+            out[pre - 1] = '=';
+            sl_hex_encode(sig, SL_SHA256_LEN, out + pre);
+        }
+    } else {
+        return SL_EINVAL;
+    }
+    OPENSSL_cleanse(sig, sizeof(sig));
+    return rc;
+}
+
+/* ---- Ed25519 key material --------------------------------------------- */
+
+/* Raw seed and public key out of a private EVP_PKEY. */
+static int raw_pair(EVP_PKEY *pkey, uint8_t seed[32], uint8_t pub[32])
+{
+    size_t slen = ED25519_KEY_LEN, plen = ED25519_KEY_LEN;
+
+    if ((seed && (EVP_PKEY_get_raw_private_key(pkey, seed, &slen) != 1 ||
+                  slen != ED25519_KEY_LEN)) ||
+        (pub && (EVP_PKEY_get_raw_public_key(pkey, pub, &plen) != 1 ||
+                 plen != ED25519_KEY_LEN))) {
+        ERR_clear_error();
+        return SL_ERR;
+    }
+    return SL_OK;
+}
+
+/* A fresh key pair from OpenSSL's CSPRNG. */
+int sl_ed25519_generate(uint8_t seed[32], uint8_t pub[32])
+{
+    EVP_PKEY *pkey;
+    int rc;
+
+    if (!seed || !pub)
+        return SL_EINVAL;
+    pkey = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+    rc = pkey ? raw_pair(pkey, seed, pub) : SL_ERR;
+    if (rc != SL_OK)
+        ERR_clear_error();
+    EVP_PKEY_free(pkey);
+    return rc;
+}
+
+int sl_ed25519_public_from_seed(const uint8_t seed[32], uint8_t pub[32])
+{
+    EVP_PKEY *pkey;
+    int rc;
+
+    if (!seed || !pub)
+        return SL_EINVAL;
+    pkey = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, seed,
+                                        ED25519_KEY_LEN);
+    rc = pkey ? raw_pair(pkey, NULL, pub) : SL_ERR;
+    if (rc != SL_OK)
+        ERR_clear_error();
+    EVP_PKEY_free(pkey);
+    return rc;
+}
+
+/* Opens path for writing with the given mode, truncating it; the mode is
+ * forced even on an existing file, so a private key never stays readable
+ * by others. */
+static FILE *open_for_write(const char *path, mode_t mode, sl_err *err)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+    FILE *fp;
+
+    if (fd < 0) {
+        sl_err_set(err, "%s: %s", path, strerror(errno));
+        return NULL;
+    }
+    if (fchmod(fd, mode) != 0 || !(fp = fdopen(fd, "w"))) {
+        sl_err_set(err, "%s: %s", path, strerror(errno));
+        close(fd);
+        return NULL;
+    }
+    return fp;
+}
+
+/* Writes the PKCS#8 private key (mode 0600) and the SPKI public key (mode
+ * 0644), the formats of `openssl genpkey -algorithm ed25519` and
+ * `openssl pkey -pubout`.  Either path may be NULL to skip that file. */
+int sl_ed25519_write_pem(const char *priv_path, const char *pub_path,
+                         const uint8_t seed[32], sl_err *err)
+{
+    EVP_PKEY *pkey = NULL;
+    FILE *fp = NULL;
+    const char *cur = NULL;
+    int rc = SL_EIO;
+
+    if (!seed) {
+        sl_err_set(err, "no seed");
+        return SL_EINVAL;
+    }
+    pkey = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, seed,
+                                        ED25519_KEY_LEN);
+    if (!pkey) {
+        sl_err_set(err, "cannot build ed25519 key");
+        rc = SL_ERR;
+        goto out;
+    }
+    if (priv_path) {
+        cur = priv_path;
+        if (!(fp = open_for_write(priv_path, 0600, err)))
+            goto out;
+        if (PEM_write_PrivateKey(fp, pkey, NULL, NULL, 0, NULL, NULL) != 1)
+            goto write_failed;
+        if (fclose(fp) != 0) {
+            fp = NULL;
+            goto write_failed;
+        }
+        fp = NULL;
+    }
+    if (pub_path) {
+        cur = pub_path;
+        if (!(fp = open_for_write(pub_path, 0644, err)))
+            goto out;
+        if (PEM_write_PUBKEY(fp, pkey) != 1)
+            goto write_failed;
+        if (fclose(fp) != 0) {
+            fp = NULL;
+            goto write_failed;
+        }
+        fp = NULL;
+    }
+    rc = SL_OK;
+    goto out;
+write_failed:
+    sl_err_set(err, "%s: cannot write PEM key", cur);
+out:
+    if (fp)
+        fclose(fp);
+    if (rc != SL_OK)
+        ERR_clear_error();
+    EVP_PKEY_free(pkey);
+    return rc;
+}
+
+/* Passphrase callback refusing to prompt: encrypted keys fail to load
+ * instead of blocking on a terminal. */
+static int no_passphrase(char *buf, int size, int rwflag, void *u)
+{
+    (void)buf; (void)size; (void)rwflag; (void)u;
+    return -1;
+}
+
+/* Loads one PEM key from path; want_private picks PKCS#8 or SPKI.  The key
+ * must be Ed25519. */
+static EVP_PKEY *read_pem(const char *path, int want_private, sl_err *err)
+{
+    EVP_PKEY *pkey = NULL;
+    FILE *fp;
+
+    if (!path) {
+        sl_err_set(err, "no key file given");
+        return NULL;
+    }
+    fp = fopen(path, "r");
+    if (!fp) {
+        sl_err_set(err, "%s: %s", path, strerror(errno));
+        return NULL;
+    }
+    pkey = want_private ? PEM_read_PrivateKey(fp, NULL, no_passphrase, NULL)
+                        : PEM_read_PUBKEY(fp, NULL, no_passphrase, NULL);
+    fclose(fp);
+    if (!pkey) {
+        sl_err_set(err, "%s: no unencrypted %s key in PEM", path,
+                   want_private ? "PKCS#8 private" : "SPKI public");
+    } else if (EVP_PKEY_get_id(pkey) != EVP_PKEY_ED25519) {
+        sl_err_set(err, "%s: not an ed25519 key", path);
+        EVP_PKEY_free(pkey);
+        pkey = NULL;
+    }
+    ERR_clear_error();
+    return pkey;
+}
+
+int sl_ed25519_read_public_pem(const char *path, uint8_t pub[32], sl_err *err)
+{
+    EVP_PKEY *pkey;
+    int rc;
+
+    if (!pub)
+        return SL_EINVAL;
+    pkey = read_pem(path, 0, err);
+    if (!pkey)
+        return SL_EINVAL;
+    rc = raw_pair(pkey, NULL, pub);
+    if (rc != SL_OK)
+        sl_err_set(err, "%s: cannot extract public key", path);
+    EVP_PKEY_free(pkey);
+    return rc;
+}
+
+int sl_ed25519_read_private_pem(const char *path, uint8_t seed[32], sl_err *err)
+{
+    EVP_PKEY *pkey;
+    int rc;
+
+    if (!seed)
+        return SL_EINVAL;
+    pkey = read_pem(path, 1, err);
+    if (!pkey)
+        return SL_EINVAL;
+    rc = raw_pair(pkey, seed, NULL);
+    if (rc != SL_OK)
+        sl_err_set(err, "%s: cannot extract private key", path);
+    EVP_PKEY_free(pkey);
+    return rc;
+}
+
+/* ---- base64 ----------------------------------------------------------- */
+
+static const char b64_alphabet[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/* Standard padded base64 with a NUL.  SL_ETOOBIG if out is too small. */
+int sl_b64_encode(const uint8_t *in, size_t n, char *out, size_t outsz)
+{
+    size_t i, o = 0;
+
+    if ((!in && n) || !out)
+        return SL_EINVAL;
+    if (n > (SIZE_MAX - 1) / 4 * 3 - 3 || outsz < (n + 2) / 3 * 4 + 1)
+        return SL_ETOOBIG;
+    for (i = 0; i + 3 <= n; i += 3) {
+        uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
+        out[o++] = b64_alphabet[v >> 18];
+        out[o++] = b64_alphabet[(v >> 12) & 63];
+        out[o++] = b64_alphabet[(v >> 6) & 63];
+        out[o++] = b64_alphabet[v & 63];
+    }
+    if (n - i == 1) {
+        uint32_t v = (uint32_t)in[i] << 16;
+        out[o++] = b64_alphabet[v >> 18];
+        out[o++] = b64_alphabet[(v >> 12) & 63];
+        out[o++] = '=';
+        out[o++] = '=';
+    } else if (n - i == 2) {
+        uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8;
+        out[o++] = b64_alphabet[v >> 18];
+        out[o++] = b64_alphabet[(v >> 12) & 63];
+        out[o++] = b64_alphabet[(v >> 6) & 63];
+        out[o++] = '=';
+    }
+    out[o] = '\0';
+    return SL_OK;
+}
+
+static int b64_value(unsigned char c)
+{
+    if (c >= 'A' && c <= 'Z') return c - 'A';
+    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+    if (c >= '0' && c <= '9') return c - '0' + 52;
+    if (c == '+') return 62;
+    if (c == '/') return 63;
+    return -1;
+}
+
+/* Strict decoder: length a multiple of 4, padding only at the very end,
+ * no whitespace, and the unused bits before padding must be zero (so each
+ * byte string has exactly one encoding). */
+int sl_b64_decode(const char *in, size_t n, uint8_t *out, size_t outsz,
+                  size_t *outlen)
+{
+    size_t pad = 0, need, i, o = 0;
+
+    if ((!in && n) || (!out && outsz) || !outlen)
+        return SL_EINVAL;
+    *outlen = 0;
+    if (n % 4 != 0)
+        return SL_EINVAL;
+    if (n == 0)
+        return SL_OK;
+    if (in[n - 1] == '=')
+        pad = in[n - 2] == '=' ? 2 : 1;
+    need = n / 4 * 3 - pad;
+    if (need > outsz)
+        return SL_ETOOBIG;
+    for (i = 0; i < n; i += 4) {
+        int last = i + 4 == n, v[4];
+        size_t used = last ? 4 - pad : 4;
+        uint32_t w = 0;
+
+        for (size_t j = 0; j < 4; j++) {
+            v[j] = j < used ? b64_value((unsigned char)in[i + j]) : 0;
+            if (v[j] < 0)
+                return SL_EINVAL;
+            w = w << 6 | (uint32_t)v[j];
+        }
+        if (last && pad == 2 && (w & 0xffff) != 0)
+            return SL_EINVAL;
+        if (last && pad == 1 && (w & 0xff) != 0)
+            return SL_EINVAL;
+        out[o++] = (uint8_t)(w >> 16);
+        if (used > 2)
+            out[o++] = (uint8_t)(w >> 8);
+        if (used > 3)
+            out[o++] = (uint8_t)w;
+    }
+    *outlen = o;
+    return SL_OK;
+}

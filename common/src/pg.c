@@ -1,0 +1,295 @@
+/*
+ * pg.c -- PostgreSQL helpers: connecting, running statements with errors
+ * turned into sl_err text, and applying the embedded migrations.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sl/embed.h"
+#include "sl/log.h"
+#include "sl/pg.h"
+
+#define SL_MIGRATIONS_MAX 256
+#define SL_MIGRATE_LOCK   7301945021LL   /* advisory lock id for migrations */
+
+PGconn *sl_pg_connect(const char *dsn, sl_err *err)
+{
+    PGconn *c;
+
+    if (!dsn || !*dsn) {
+        sl_err_set(err, "no PostgreSQL conninfo: set pg.dsn or SLUICE_PG_DSN");
+        return NULL;
+    }
+    c = PQconnectdb(dsn);
+    if (!c) {
+        sl_err_set(err, "PostgreSQL: out of memory");
+        return NULL;
+    }
+    if (PQstatus(c) != CONNECTION_OK) {
+        sl_err_set(err, "PostgreSQL connection failed: %s", PQerrorMessage(c));
+        PQfinish(c);
+        return NULL;
+    }
+    return c;
+}
+
+int sl_pg_fail(PGconn *c, PGresult *r, const char *what, sl_err *err)
+{
+    const char *msg = r ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+    const char *det = r ? PQresultErrorField(r, PG_DIAG_MESSAGE_DETAIL) : NULL;
+
+    if (!msg)
+        msg = PQerrorMessage(c);
+    sl_err_set(err, "%s: %s%s%s", what, msg, det ? ": " : "", det ? det : "");
+    /* trim libpq's trailing newline */
+    size_t n = strlen(err->msg);
+    while (n && (err->msg[n - 1] == '\n' || err->msg[n - 1] == ' '))
+        err->msg[--n] = '\0';
+    return PQstatus(c) == CONNECTION_OK ? SL_ERR : SL_EIO;
+}
+
+int sl_pg_exec(PGconn *c, const char *sql, sl_err *err)
+{
+    PGresult *r = PQexec(c, sql);
+    ExecStatusType st = PQresultStatus(r);
+    int rc = SL_OK;
+
+    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
+        rc = sl_pg_fail(c, r, "statement failed", err);
+    PQclear(r);
+    return rc;
+}
+
+size_t sl_pg_migrations(sl_migration *out, size_t max)
+{
+    size_t total, count = 0;
+    const sl_embedded *all = sl_embed_all(&total);
+
+    /* embed.cmake writes the files sorted by path: numbered order. */
+    for (size_t i = 0; i < total && count < max; i++) {
+        size_t l = strlen(all[i].name);
+        if (l > 4 && strcmp(all[i].name + l - 4, ".sql") == 0) {
+            out[count].name = all[i].name;
+            out[count].sql = all[i].data;
+            count++;
+        }
+    }
+    return count;
+}
+
+int sl_pg_migrate(PGconn *c, int *applied, sl_err *err)
+{
+    sl_migration m[SL_MIGRATIONS_MAX];
+    size_t n = sl_pg_migrations(m, SL_MIGRATIONS_MAX);
+    char lock[128];
+    int rc;
+
+    *applied = 0;
+    rc = sl_pg_exec(c,
+        "CREATE TABLE IF NOT EXISTS schema_migrations ("
+        " name text PRIMARY KEY,"
+        " applied_at timestamptz NOT NULL DEFAULT now())", err);
+    if (rc != SL_OK)
+        return rc;
+    snprintf(lock, sizeof(lock), "SELECT pg_advisory_lock(%lld)", SL_MIGRATE_LOCK);
+    if ((rc = sl_pg_exec(c, lock, err)) != SL_OK)
+        return rc;
+
+    for (size_t i = 0; i < n; i++) {
+        const char *params[1] = { m[i].name };
+        PGresult *r = PQexecParams(c,
+            "SELECT 1 FROM schema_migrations WHERE name = $1",
+            1, NULL, params, NULL, NULL, 0);
+        if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+            rc = sl_pg_fail(c, r, "reading schema_migrations", err);
+            PQclear(r);
+            break;
+        }
+        int done = PQntuples(r) > 0;
+        PQclear(r);
+        if (done)
+            continue;
+
+        if ((rc = sl_pg_exec(c, "BEGIN", err)) != SL_OK)
+            break;
+        r = PQexec(c, m[i].sql);
+        if (PQresultStatus(r) != PGRES_COMMAND_OK &&
+            PQresultStatus(r) != PGRES_TUPLES_OK) {
+            sl_err e2;
+            rc = sl_pg_fail(c, r, m[i].name, &e2);
+            sl_err_set(err, "migration %s", e2.msg);
+            PQclear(r);
+            sl_pg_exec(c, "ROLLBACK", &e2);
+            break;
+        }
+        PQclear(r);
+        r = PQexecParams(c, "INSERT INTO schema_migrations (name) VALUES ($1)",
+                         1, NULL, params, NULL, NULL, 0);
+        if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+            rc = sl_pg_fail(c, r, "recording migration", err);
+            PQclear(r);
+            break;
+        }
+        PQclear(r);
+        if ((rc = sl_pg_exec(c, "COMMIT", err)) != SL_OK)
+            break;
+        (*applied)++;
+        sl_info("pg", "applied migration %s", m[i].name);
+    }
+    snprintf(lock, sizeof(lock), "SELECT pg_advisory_unlock(%lld)", SL_MIGRATE_LOCK);
+    sl_err ignore;
+    sl_pg_exec(c, lock, &ignore);
+    return rc;
+}
+
+/* ---- COPY FROM STDIN writer ---- */
+
+#define COPY_FLUSH (256 * 1024)
+
+int sl_utf8_sanitize(sl_buf *out, const char *s, size_t n)
+{
+    static const char repl[] = "\xef\xbf\xbd";
+    const uint8_t *p = (const uint8_t *)s;
+    size_t i = 0;
+    int rc = SL_OK;
+
+    while (i < n && rc == SL_OK) {
+        uint8_t c = p[i];
+        size_t len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 :
+                     (c >> 3) == 30 ? 4 : 0;
+        int ok = len > 0 && i + len <= n;
+        uint32_t cp = len == 1 ? c : len == 2 ? c & 0x1f : len == 3 ? c & 0x0f : c & 0x07;
+
+        for (size_t k = 1; ok && k < len; k++) {
+            ok = (p[i + k] & 0xc0) == 0x80;
+            cp = (cp << 6) | (p[i + k] & 0x3f);
+        }
+        if (ok)   /* overlong forms, surrogates and out-of-range are invalid */
+            ok = !((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) ||
+                   (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+                   (cp >= 0xd800 && cp <= 0xdfff));
+        if (!ok) {
+            rc = sl_buf_append(out, repl, 3);
+            i++;
+        } else if (c == 0) {
+            i++;
+        } else {
+            rc = sl_buf_append(out, p + i, len);
+            i += len;
+        }
+    }
+    return rc;
+}
+
+int sl_pg_copy_begin(sl_pg_copy *cp, PGconn *c, const char *sql, sl_err *err)
+{
+    PGresult *r = PQexec(c, sql);
+    int rc = SL_OK;
+
+    cp->conn = c;
+    sl_buf_init(&cp->buf, (size_t)1 << 31);
+    cp->first_field = 1;
+    cp->failed = 0;
+    if (PQresultStatus(r) != PGRES_COPY_IN)
+        rc = sl_pg_fail(c, r, "COPY", err);
+    PQclear(r);
+    return rc;
+}
+
+static void copy_sep(sl_pg_copy *cp)
+{
+    if (!cp->first_field && sl_buf_putc(&cp->buf, '\t') != SL_OK)
+        cp->failed = 1;
+    cp->first_field = 0;
+}
+
+void sl_pg_copy_text(sl_pg_copy *cp, const char *s, size_t n)
+{
+    sl_buf clean;
+
+    copy_sep(cp);
+    if (!s) {
+        if (sl_buf_append(&cp->buf, "\\N", 2) != SL_OK)
+            cp->failed = 1;
+        return;
+    }
+    sl_buf_init(&clean, n * 3 + 16);
+    if (sl_utf8_sanitize(&clean, s, n) != SL_OK) {
+        cp->failed = 1;
+        sl_buf_free(&clean);
+        return;
+    }
+    for (size_t i = 0; i < clean.len; i++) {
+        char ch = (char)clean.data[i];
+        const char *esc = ch == '\\' ? "\\\\" : ch == '\t' ? "\\t" :
+                          ch == '\n' ? "\\n" : ch == '\r' ? "\\r" : NULL;
+        if (esc ? sl_buf_append(&cp->buf, esc, 2) : sl_buf_putc(&cp->buf, ch))
+            cp->failed = 1;
+    }
+    sl_buf_free(&clean);
+}
+
+void sl_pg_copy_str(sl_pg_copy *cp, const char *s)
+{
+    sl_pg_copy_text(cp, s, s ? strlen(s) : 0);
+}
+
+void sl_pg_copy_int(sl_pg_copy *cp, int64_t v)
+{
+    copy_sep(cp);
+    if (sl_buf_appendf(&cp->buf, "%lld", (long long)v) != SL_OK)
+        cp->failed = 1;
+}
+
+void sl_pg_copy_bytea(sl_pg_copy *cp, const uint8_t *p, size_t n)
+{
+    static const char digits[] = "0123456789abcdef";
+
+    copy_sep(cp);
+    /* "\x" escaped for COPY text as "\\x", then hex digits */
+    if (sl_buf_append(&cp->buf, "\\\\x", 3) != SL_OK) {
+        cp->failed = 1;
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        char h[2] = { digits[p[i] >> 4], digits[p[i] & 15] };
+        if (sl_buf_append(&cp->buf, h, 2) != SL_OK) {
+            cp->failed = 1;
+            return;
+        }
+    }
+}
+
+void sl_pg_copy_row_end(sl_pg_copy *cp)
+{
+    if (sl_buf_putc(&cp->buf, '\n') != SL_OK)
+        cp->failed = 1;
+    cp->first_field = 1;
+    if (cp->buf.len >= COPY_FLUSH && !cp->failed) {
+        if (PQputCopyData(cp->conn, (const char *)cp->buf.data, (int)cp->buf.len) != 1)
+            cp->failed = 1;
+        sl_buf_reset(&cp->buf);
+    }
+}
+
+int sl_pg_copy_end(sl_pg_copy *cp, sl_err *err)
+{
+    PGresult *r;
+    int rc = SL_OK;
+
+    if (!cp->failed && cp->buf.len &&
+        PQputCopyData(cp->conn, (const char *)cp->buf.data, (int)cp->buf.len) != 1)
+        cp->failed = 1;
+    sl_buf_free(&cp->buf);
+    if (PQputCopyEnd(cp->conn, cp->failed ? "sluice: building COPY data failed" : NULL) != 1) {
+        sl_err_set(err, "COPY: %s", PQerrorMessage(cp->conn));
+        return SL_EIO;
+    }
+    while ((r = PQgetResult(cp->conn))) {
+        if (PQresultStatus(r) != PGRES_COMMAND_OK && rc == SL_OK)
+            rc = sl_pg_fail(cp->conn, r, "COPY", err);
+        PQclear(r);
+    }
+    return rc;
+}

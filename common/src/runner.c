@@ -1,0 +1,935 @@
+/*
+ * runner.c -- the shared consume-transform-produce loop (sl_runner_main)
+ * and the sink loop at the end of the chain (sl_sink_main).
+ *
+ * This is the only file that moves messages through Kafka.  The transform
+ * loop follows librdkafka's transactional pattern: a transactional producer
+ * beside a read_committed consumer with auto-commit off; every batch of
+ * consumed messages, their outputs, their dead letters and their offsets go
+ * into one Kafka transaction.  Abortable errors abort the transaction and
+ * rewind the consumer to the committed offsets; fatal errors (a fenced
+ * producer among them) end the process with a non-zero status so the
+ * supervisor restarts it.  SIGTERM / SIGINT finish the batch, commit and
+ * exit 0.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "sl/kafka.h"
+#include "sl/log.h"
+#include "sl/runner.h"
+
+#define SL_MAX_TOPICS      16
+#define SL_TOPIC_LEN       256
+#define SL_MAX_MSG_HEADERS 64
+
+/* The only process-wide mutable state: set from the signal handler. */
+static volatile sig_atomic_t stop_requested;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    stop_requested = 1;
+}
+
+static void install_signals(void)
+{
+    struct sigaction sa;
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+}
+
+static const sl_cfg_entry runner_map[] = {
+    { SL_CFG_STR,  "input.topics",   NULL, "topics to consume (comma-separated); default: the stage's" },
+    { SL_CFG_STR,  "output.topic",   NULL, "topic for accepted messages; default: the stage's" },
+    { SL_CFG_STR,  "rejected.topic", SL_TOPIC_REJECTED, "dead-letter topic" },
+    { SL_CFG_STR,  "topic.prefix",   "",   "prefix added to every topic and group name" },
+    { SL_CFG_STR,  "group.id",       NULL, "consumer group; default sluice-<stage>" },
+    { SL_CFG_STR,  "instance.id",    "0",  "stable id of this instance (transactional.id suffix)" },
+    { SL_CFG_INT,  "batch.size",     "1000", "messages per transaction / database batch" },
+    { SL_CFG_INT,  "batch.ms",       "100",  "longest time a batch stays open, in ms" },
+    { SL_CFG_SIZE, "message.max.bytes", "16m", "largest message handled" },
+    { SL_CFG_STR,  "log.level",      "info", "error, warn, info or debug" },
+    SL_CFG_END
+};
+
+/* What both loops share: configuration, names, the consumer. */
+typedef struct run_common {
+    const char *stage;
+    sl_config *cfg;
+    char group[SL_TOPIC_LEN];
+    char inputs[SL_MAX_TOPICS][SL_TOPIC_LEN];
+    size_t n_inputs;
+    rd_kafka_t *consumer;
+    int64_t batch_size;
+    int64_t batch_ms;
+} run_common;
+
+static void kafka_log_cb(const rd_kafka_t *rk, int level, const char *fac,
+                         const char *buf)
+{
+    (void)rk;
+    if (level <= 3)
+        sl_error("kafka", "%s: %s", fac, buf);
+    else if (level <= 4)
+        sl_warn("kafka", "%s: %s", fac, buf);
+    else
+        sl_debug("kafka", "%s: %s", fac, buf);
+}
+
+static void kafka_error_cb(rd_kafka_t *rk, int err, const char *reason, void *u)
+{
+    (void)u;
+    if (err == RD_KAFKA_RESP_ERR__FATAL) {
+        char buf[512];
+        rd_kafka_resp_err_t orig = rd_kafka_fatal_error(rk, buf, sizeof(buf));
+        sl_error("kafka", "fatal error: %s: %s", rd_kafka_err2name(orig), buf);
+        stop_requested = 1;
+        return;
+    }
+    sl_warn("kafka", "%s: %s", rd_kafka_err2name((rd_kafka_resp_err_t)err), reason);
+}
+
+/* Loads configuration for a stage; returns 0 to go on, else an exit code. */
+static int common_config(run_common *rc, const char *stage,
+                         const sl_cfg_entry *stage_map, const char *def_input,
+                         int argc, char **argv)
+{
+    sl_err err = { "" };
+    char usage[256], *list, *tok, *save = NULL;
+    const char *v;
+    int r;
+
+    rc->stage = stage;
+    rc->cfg = sl_config_new();
+    if (!rc->cfg)
+        return 1;
+    if (sl_config_declare(rc->cfg, runner_map) != SL_OK ||
+        sl_config_declare(rc->cfg, stage_map) != SL_OK)
+        return 1;
+    snprintf(usage, sizeof(usage),
+             "usage: sluice-%s [-c FILE] [-X key=value]... [-v]", stage);
+    r = sl_config_from_args(rc->cfg, argc, argv, usage, &err);
+    if (r == 1)
+        return 0 + 100;   /* help printed */
+    if (r != SL_OK) {
+        fprintf(stderr, "sluice-%s: %s\n", stage, err.msg);
+        return 2;
+    }
+    int lvl = sl_log_parse_level(sl_config_get(rc->cfg, "log.level"));
+    if (lvl < 0) {
+        fprintf(stderr, "sluice-%s: log.level must be error, warn, info or debug\n", stage);
+        return 2;
+    }
+    sl_log_set_level((sl_log_level)lvl);
+
+    v = sl_config_get(rc->cfg, "group.id");
+    if (v && *v)
+        sl_kafka_topic_name(rc->cfg, v, rc->group, sizeof(rc->group));
+    else {
+        char def[SL_TOPIC_LEN];
+        snprintf(def, sizeof(def), "sluice-%s", stage);
+        sl_kafka_topic_name(rc->cfg, def, rc->group, sizeof(rc->group));
+    }
+
+    v = sl_config_get(rc->cfg, "input.topics");
+    if (!v || !*v)
+        v = def_input;
+    if (!(list = strdup(v)))
+        return 1;
+    for (tok = strtok_r(list, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save)) {
+        if (rc->n_inputs == SL_MAX_TOPICS) {
+            fprintf(stderr, "sluice-%s: too many input topics\n", stage);
+            free(list);
+            return 2;
+        }
+        sl_kafka_topic_name(rc->cfg, tok, rc->inputs[rc->n_inputs++], SL_TOPIC_LEN);
+    }
+    free(list);
+    if (!rc->n_inputs) {
+        fprintf(stderr, "sluice-%s: no input topics\n", stage);
+        return 2;
+    }
+    rc->batch_size = sl_config_int(rc->cfg, "batch.size");
+    rc->batch_ms = sl_config_int(rc->cfg, "batch.ms");
+    if (rc->batch_size < 1 || rc->batch_ms < 1) {
+        fprintf(stderr, "sluice-%s: batch.size and batch.ms must be positive\n", stage);
+        return 2;
+    }
+    return 0;
+}
+
+static rd_kafka_t *make_consumer(run_common *rc, const char *const *extra,
+                                 void (*rebalance)(rd_kafka_t *, rd_kafka_resp_err_t,
+                                                   rd_kafka_topic_partition_list_t *,
+                                                   void *),
+                                 void *opaque, sl_err *err)
+{
+    const char *defaults[32] = {
+        "group.id", rc->group,
+        "enable.auto.commit", "false",
+        "enable.auto.offset.store", "false",
+        "isolation.level", "read_committed",
+        "auto.offset.reset", "earliest",
+        "enable.partition.eof", "false",
+        "fetch.max.bytes", "67108864",
+        "max.partition.fetch.bytes", "16777216",
+        "receive.message.max.bytes", "100000000",
+    };
+    size_t n = 18;
+    char errstr[512];
+    rd_kafka_conf_t *conf;
+    rd_kafka_t *rk;
+
+    for (size_t i = 0; extra && extra[i] && n < 30; i++)
+        defaults[n++] = extra[i];
+    defaults[n] = NULL;
+    if (!(conf = sl_kafka_conf(rc->cfg, defaults, err)))
+        return NULL;
+    rd_kafka_conf_set_log_cb(conf, kafka_log_cb);
+    rd_kafka_conf_set_error_cb(conf, kafka_error_cb);
+    rd_kafka_conf_set_rebalance_cb(conf, rebalance);
+    rd_kafka_conf_set_opaque(conf, opaque);
+    rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr));
+    if (!rk) {
+        rd_kafka_conf_destroy(conf);
+        sl_err_set(err, "creating consumer: %s", errstr);
+        return NULL;
+    }
+    rd_kafka_poll_set_consumer(rk);
+    return rk;
+}
+
+static int subscribe(run_common *rc, sl_err *err)
+{
+    rd_kafka_topic_partition_list_t *l =
+        rd_kafka_topic_partition_list_new((int)rc->n_inputs);
+    rd_kafka_resp_err_t e;
+
+    for (size_t i = 0; i < rc->n_inputs; i++)
+        rd_kafka_topic_partition_list_add(l, rc->inputs[i], RD_KAFKA_PARTITION_UA);
+    e = rd_kafka_subscribe(rc->consumer, l);
+    rd_kafka_topic_partition_list_destroy(l);
+    if (e) {
+        sl_err_set(err, "subscribe: %s", rd_kafka_err2str(e));
+        return SL_ERR;
+    }
+    return SL_OK;
+}
+
+/* Builds the processor's view of a Kafka message.  hdrs must hold
+ * SL_MAX_MSG_HEADERS entries; extra headers are ignored with a warning. */
+static void msg_view(const rd_kafka_message_t *m, sl_msg *v, sl_header *hdrs)
+{
+    rd_kafka_headers_t *h = NULL;
+    size_t n = 0;
+
+    memset(v, 0, sizeof(*v));
+    v->key.ptr = m->key;
+    v->key.len = m->key_len;
+    v->value.ptr = m->payload;
+    v->value.len = m->len;
+    v->topic = rd_kafka_topic_name(m->rkt);
+    v->partition = m->partition;
+    v->offset = m->offset;
+    v->timestamp_ms = rd_kafka_message_timestamp(m, NULL);
+    if (rd_kafka_message_headers(m, &h) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        const char *name;
+        const void *val;
+        size_t len;
+        for (size_t i = 0; n < SL_MAX_MSG_HEADERS &&
+             rd_kafka_header_get_all(h, i, &name, &val, &len) ==
+             RD_KAFKA_RESP_ERR_NO_ERROR; i++) {
+            hdrs[n].name = name;
+            hdrs[n].value.ptr = val;
+            hdrs[n].value.len = len;
+            n++;
+        }
+    }
+    v->headers = hdrs;
+    v->n_headers = n;
+}
+
+/* ------------------------------------------------------------------ */
+/* The transactional consume-transform-produce loop                    */
+/* ------------------------------------------------------------------ */
+
+typedef struct txn_run {
+    run_common c;
+    const sl_processor *p;
+    void *pctx;
+    rd_kafka_t *producer;
+    char output[SL_TOPIC_LEN];
+    char rejected[SL_TOPIC_LEN];
+    sl_out *out;
+    int64_t in_batch;        /* messages consumed in the open transaction */
+    int64_t batch_start;     /* monotonic ms of the batch's first message */
+    int txn_open;
+    int fatal;
+    uint64_t n_emit, n_reject, n_route, n_aborts;
+} txn_run;
+
+/* Classifies a transactional API error: 1 retry, 2 abort, 3 fatal. */
+enum { TXN_OK = 0, TXN_RETRY, TXN_ABORT, TXN_FATAL };
+
+static int txn_classify(rd_kafka_error_t *e, const char *what)
+{
+    int r;
+
+    if (!e)
+        return TXN_OK;
+    if (rd_kafka_error_is_retriable(e))
+        r = TXN_RETRY;
+    else if (rd_kafka_error_txn_requires_abort(e))
+        r = TXN_ABORT;
+    else
+        r = TXN_FATAL;
+    (r == TXN_FATAL ? sl_log_write : sl_log_write)(
+        r == TXN_FATAL ? SL_LOG_ERROR : SL_LOG_WARN, "runner", "%s: %s (%s)",
+        what, rd_kafka_error_string(e),
+        r == TXN_RETRY ? "retrying" : r == TXN_ABORT ? "aborting" : "fatal");
+    rd_kafka_error_destroy(e);
+    return r;
+}
+
+static int txn_begin(txn_run *t)
+{
+    if (txn_classify(rd_kafka_begin_transaction(t->producer),
+                     "begin_transaction") != TXN_OK) {
+        t->fatal = 1;
+        return SL_ERR;
+    }
+    t->txn_open = 1;
+    t->in_batch = 0;
+    return SL_OK;
+}
+
+/* Seeks the assigned partitions back to their committed offsets. */
+static void rewind_consumer(txn_run *t)
+{
+    rd_kafka_topic_partition_list_t *a = NULL;
+    rd_kafka_resp_err_t e;
+    rd_kafka_error_t *err;
+
+    if ((e = rd_kafka_assignment(t->c.consumer, &a)) || !a || !a->cnt) {
+        if (a)
+            rd_kafka_topic_partition_list_destroy(a);
+        return;
+    }
+    if ((e = rd_kafka_committed(t->c.consumer, a, 30000))) {
+        sl_error("runner", "reading committed offsets: %s", rd_kafka_err2str(e));
+        t->fatal = 1;
+        rd_kafka_topic_partition_list_destroy(a);
+        return;
+    }
+    for (int i = 0; i < a->cnt; i++)
+        if (a->elems[i].offset < 0)
+            a->elems[i].offset = RD_KAFKA_OFFSET_BEGINNING;
+    if ((err = rd_kafka_seek_partitions(t->c.consumer, a, -1))) {
+        sl_error("runner", "rewind: %s", rd_kafka_error_string(err));
+        rd_kafka_error_destroy(err);
+        t->fatal = 1;
+    }
+    rd_kafka_topic_partition_list_destroy(a);
+}
+
+static void txn_abort(txn_run *t)
+{
+    int r;
+
+    t->n_aborts++;
+    sl_warn("runner", "aborting transaction of %" PRId64 " messages", t->in_batch);
+    while ((r = txn_classify(rd_kafka_abort_transaction(t->producer, -1),
+                             "abort_transaction")) == TXN_RETRY)
+        ;
+    if (r != TXN_OK) {
+        t->fatal = 1;
+        return;
+    }
+    t->txn_open = 0;
+    if (t->p->txn_end)
+        t->p->txn_end(t->pctx, 0);
+    rewind_consumer(t);
+    if (!t->fatal)
+        txn_begin(t);
+}
+
+/* Sends the consumed positions into the transaction and commits it. */
+static int txn_commit(txn_run *t)
+{
+    rd_kafka_topic_partition_list_t *pos = NULL;
+    rd_kafka_consumer_group_metadata_t *cgmd;
+    int r;
+
+    if (!t->txn_open || t->fatal)
+        return SL_ERR;
+    if (t->in_batch == 0)
+        return SL_OK;
+    if (rd_kafka_assignment(t->c.consumer, &pos) || !pos) {
+        txn_abort(t);
+        return SL_ERR;
+    }
+    if (rd_kafka_position(t->c.consumer, pos)) {
+        rd_kafka_topic_partition_list_destroy(pos);
+        txn_abort(t);
+        return SL_ERR;
+    }
+    cgmd = rd_kafka_consumer_group_metadata(t->c.consumer);
+    do {
+        r = txn_classify(rd_kafka_send_offsets_to_transaction(t->producer, pos,
+                                                              cgmd, -1),
+                         "send_offsets_to_transaction");
+    } while (r == TXN_RETRY);
+    rd_kafka_consumer_group_metadata_destroy(cgmd);
+    rd_kafka_topic_partition_list_destroy(pos);
+    if (r == TXN_OK) {
+        do {
+            r = txn_classify(rd_kafka_commit_transaction(t->producer, -1),
+                             "commit_transaction");
+        } while (r == TXN_RETRY);
+    }
+    if (r == TXN_ABORT) {
+        txn_abort(t);
+        return SL_ERR;
+    }
+    if (r == TXN_FATAL) {
+        t->fatal = 1;
+        return SL_ERR;
+    }
+    sl_debug("runner", "committed batch of %" PRId64 " messages", t->in_batch);
+    t->txn_open = 0;
+    if (t->p->txn_end)
+        t->p->txn_end(t->pctx, 1);
+    return txn_begin(t);
+}
+
+static void txn_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                          rd_kafka_topic_partition_list_t *parts, void *opaque)
+{
+    txn_run *t = opaque;
+
+    if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+        sl_info("runner", "assigned %d partitions", parts->cnt);
+        rd_kafka_assign(rk, parts);
+        return;
+    }
+    if (rd_kafka_assignment_lost(rk)) {
+        sl_warn("runner", "assignment lost: aborting the open transaction");
+        if (t->txn_open && !t->fatal)
+            txn_abort(t);
+    } else {
+        sl_info("runner", "partitions revoked: committing the open transaction");
+        if (t->txn_open && !t->fatal)
+            txn_commit(t);
+    }
+    rd_kafka_assign(rk, NULL);
+}
+
+/* Copies the input headers, minus those named in `drop` (NULL-ended), plus
+ * the processor's headers, into a new librdkafka header list. */
+static rd_kafka_headers_t *out_headers(const sl_msg *in, const sl_out *out,
+                                       const char *const *drop)
+{
+    size_t n_out = sl_out_n_headers(out);
+    const sl_header *oh = sl_out_headers(out);
+    rd_kafka_headers_t *h = rd_kafka_headers_new(in->n_headers + n_out + 8);
+
+    for (size_t i = 0; i < in->n_headers; i++) {
+        int skip = 0;
+        for (size_t j = 0; j < n_out && !skip; j++)
+            skip = strcmp(in->headers[i].name, oh[j].name) == 0;
+        for (size_t j = 0; drop && drop[j] && !skip; j++)
+            skip = strcmp(in->headers[i].name, drop[j]) == 0;
+        if (!skip)
+            rd_kafka_header_add(h, in->headers[i].name, -1,
+                                in->headers[i].value.ptr,
+                                (ssize_t)in->headers[i].value.len);
+    }
+    for (size_t j = 0; j < n_out; j++)
+        rd_kafka_header_add(h, oh[j].name, -1, oh[j].value.ptr,
+                            (ssize_t)oh[j].value.len);
+    return h;
+}
+
+/* Produces one record inside the open transaction, waiting out a full
+ * queue.  Takes ownership of hdrs. */
+static int produce(txn_run *t, const char *topic, sl_slice key, sl_slice value,
+                   rd_kafka_headers_t *hdrs)
+{
+    rd_kafka_resp_err_t e;
+
+    for (;;) {
+        e = rd_kafka_producev(t->producer,
+                              RD_KAFKA_V_TOPIC(topic),
+                              RD_KAFKA_V_KEY(key.ptr, key.len),
+                              RD_KAFKA_V_VALUE((void *)value.ptr, value.len),
+                              RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                              RD_KAFKA_V_HEADERS(hdrs),
+                              RD_KAFKA_V_END);
+        if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL)
+            break;
+        rd_kafka_poll(t->producer, 50);
+    }
+    if (e) {
+        rd_kafka_headers_destroy(hdrs);
+        sl_error("runner", "produce to %s: %s", topic, rd_kafka_err2str(e));
+        return SL_ERR;
+    }
+    return SL_OK;
+}
+
+static int dead_letter(txn_run *t, const sl_msg *in, const char *code,
+                       const char *detail)
+{
+    static const char *const drop[] = {
+        SL_H_REJ_STAGE, SL_H_REJ_CODE, SL_H_REJ_DETAIL, SL_H_REJ_TOPIC,
+        SL_H_REJ_PART, SL_H_REJ_OFFSET, SL_H_REJ_TIME, NULL
+    };
+    rd_kafka_headers_t *h = out_headers(in, t->out, drop);
+    char num[32];
+
+    rd_kafka_header_add(h, SL_H_REJ_STAGE, -1, t->c.stage, -1);
+    rd_kafka_header_add(h, SL_H_REJ_CODE, -1, code, -1);
+    rd_kafka_header_add(h, SL_H_REJ_DETAIL, -1, detail, -1);
+    rd_kafka_header_add(h, SL_H_REJ_TOPIC, -1, in->topic, -1);
+    snprintf(num, sizeof(num), "%" PRId32, in->partition);
+    rd_kafka_header_add(h, SL_H_REJ_PART, -1, num, -1);
+    snprintf(num, sizeof(num), "%" PRId64, in->offset);
+    rd_kafka_header_add(h, SL_H_REJ_OFFSET, -1, num, -1);
+    snprintf(num, sizeof(num), "%" PRId64, sl_now_ms());
+    rd_kafka_header_add(h, SL_H_REJ_TIME, -1, num, -1);
+    return produce(t, t->rejected, in->key, in->value, h);
+}
+
+/* Runs one message through the processor and produces its outcome. */
+static int handle_message(txn_run *t, const rd_kafka_message_t *m)
+{
+    sl_header hdrs[SL_MAX_MSG_HEADERS];
+    sl_msg in;
+    sl_verdict v;
+    sl_slice value;
+    int r = SL_OK;
+
+    msg_view(m, &in, hdrs);
+    sl_out_reset(t->out);
+    v = t->p->process(t->pctx, &in, t->out);
+    value = sl_out_has_value(t->out) ? sl_out_value(t->out) : in.value;
+
+    switch (v) {
+    case SL_EMIT:
+        r = produce(t, t->output, in.key, value, out_headers(&in, t->out, NULL));
+        t->n_emit++;
+        break;
+    case SL_ROUTE: {
+        char topic[SL_TOPIC_LEN];
+        sl_kafka_topic_name(t->c.cfg, sl_out_route_topic(t->out), topic,
+                            sizeof(topic));
+        r = produce(t, topic, in.key, value, out_headers(&in, t->out, NULL));
+        t->n_route++;
+        break;
+    }
+    case SL_REJECT:
+        sl_debug("runner", "rejected %s/%" PRId32 "/%" PRId64 ": %s: %s",
+                 in.topic, in.partition, in.offset,
+                 sl_out_reject_code(t->out), sl_out_reject_detail(t->out));
+        r = dead_letter(t, &in, sl_out_reject_code(t->out),
+                        sl_out_reject_detail(t->out));
+        t->n_reject++;
+        break;
+    case SL_RETRY:
+        sl_warn("runner", "processor asked to retry %s/%" PRId32 "/%" PRId64,
+                in.topic, in.partition, in.offset);
+        return SL_EIO;
+    case SL_FATAL:
+        sl_error("runner", "processor failed fatally on %s/%" PRId32 "/%" PRId64,
+                 in.topic, in.partition, in.offset);
+        t->fatal = 1;
+        return SL_ERR;
+    }
+    if (r != SL_OK)
+        return SL_EIO;
+    rd_kafka_poll(t->producer, 0);
+    return SL_OK;
+}
+
+static rd_kafka_t *make_producer(txn_run *t, sl_err *err)
+{
+    char txid[SL_TOPIC_LEN * 2], errstr[512];
+    const char *defaults[] = {
+        "transactional.id", txid,
+        "enable.idempotence", "true",
+        "transaction.timeout.ms", "60000",
+        "message.timeout.ms", "50000",
+        "message.max.bytes", "16777216",
+        "linger.ms", "5",
+        "queue.buffering.max.kbytes", "1048576",
+        NULL
+    };
+    rd_kafka_conf_t *conf;
+    rd_kafka_t *rk;
+    rd_kafka_error_t *e;
+
+    snprintf(txid, sizeof(txid), "%s-%s", t->c.group,
+             sl_config_get(t->c.cfg, "instance.id"));
+    if (!(conf = sl_kafka_conf(t->c.cfg, defaults, err)))
+        return NULL;
+    rd_kafka_conf_set_log_cb(conf, kafka_log_cb);
+    rd_kafka_conf_set_error_cb(conf, kafka_error_cb);
+    rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
+    if (!rk) {
+        rd_kafka_conf_destroy(conf);
+        sl_err_set(err, "creating producer: %s", errstr);
+        return NULL;
+    }
+    /* Fences any older instance with the same transactional.id. */
+    if ((e = rd_kafka_init_transactions(rk, 60000))) {
+        sl_err_set(err, "init_transactions (%s): %s", txid,
+                   rd_kafka_error_string(e));
+        rd_kafka_error_destroy(e);
+        rd_kafka_destroy(rk);
+        return NULL;
+    }
+    sl_info("runner", "transactional producer ready, transactional.id=%s", txid);
+    return rk;
+}
+
+int sl_runner_main(const sl_processor *p, int argc, char **argv)
+{
+    txn_run t;
+    sl_err err = { "" };
+    int code = 1;
+    const char *v;
+
+    memset(&t, 0, sizeof(t));
+    t.p = p;
+    code = common_config(&t.c, p->name, p->config_map, p->default_input, argc, argv);
+    if (code == 100) {
+        code = 0;
+        goto out;
+    }
+    if (code)
+        goto out;
+    code = 1;
+    install_signals();
+
+    v = sl_config_get(t.c.cfg, "output.topic");
+    sl_kafka_topic_name(t.c.cfg, v && *v ? v : p->default_output, t.output,
+                        sizeof(t.output));
+    sl_kafka_topic_name(t.c.cfg, sl_config_get(t.c.cfg, "rejected.topic"),
+                        t.rejected, sizeof(t.rejected));
+    if (!(t.out = sl_out_new((size_t)sl_config_int(t.c.cfg, "message.max.bytes") + 65536)))
+        goto out;
+
+    if (p->init(&t.pctx, t.c.cfg, &err) != SL_OK) {
+        sl_error("runner", "%s: init failed: %s", p->name, err.msg);
+        code = 2;
+        goto out;
+    }
+    if (!(t.producer = make_producer(&t, &err))) {
+        sl_error("runner", "%s", err.msg);
+        goto out;
+    }
+    if (!(t.c.consumer = make_consumer(&t.c, NULL, txn_rebalance, &t, &err))) {
+        sl_error("runner", "%s", err.msg);
+        goto out;
+    }
+    if (subscribe(&t.c, &err) != SL_OK) {
+        sl_error("runner", "%s", err.msg);
+        goto out;
+    }
+    if (txn_begin(&t) != SL_OK)
+        goto out;
+    sl_info("runner", "%s: consuming %s (group %s) -> %s, rejects -> %s",
+            p->name, t.c.inputs[0], t.c.group, t.output, t.rejected);
+
+    while (!stop_requested && !t.fatal) {
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(t.c.consumer, 50);
+
+        if (m) {
+            if (m->err) {
+                if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
+                    sl_warn("runner", "consumer: %s", rd_kafka_message_errstr(m));
+                if (m->err == RD_KAFKA_RESP_ERR__FATAL)
+                    t.fatal = 1;
+            } else if (t.txn_open) {
+                if (t.in_batch == 0)
+                    t.batch_start = sl_mono_ms();
+                t.in_batch++;
+                int r = handle_message(&t, m);
+                if (r == SL_EIO && !t.fatal) {
+                    rd_kafka_message_destroy(m);
+                    txn_abort(&t);
+                    usleep(200 * 1000);
+                    continue;
+                }
+            }
+            rd_kafka_message_destroy(m);
+        }
+        if (t.fatal)
+            break;
+        if (t.in_batch >= t.c.batch_size ||
+            (t.in_batch > 0 && sl_mono_ms() - t.batch_start >= t.c.batch_ms))
+            txn_commit(&t);
+    }
+
+    if (!t.fatal) {
+        txn_commit(&t);
+        rd_kafka_consumer_close(t.c.consumer);   /* revokes: commits again if needed */
+    }
+    sl_info("runner", "%s: stopping: emitted %" PRIu64 ", rejected %" PRIu64
+            ", routed %" PRIu64 ", aborted transactions %" PRIu64,
+            p->name, t.n_emit, t.n_reject, t.n_route, t.n_aborts);
+    code = t.fatal ? 1 : 0;
+out:
+    if (t.c.consumer)
+        rd_kafka_destroy(t.c.consumer);
+    if (t.producer)
+        rd_kafka_destroy(t.producer);
+    if (t.pctx)
+        p->destroy(t.pctx);
+    sl_out_destroy(t.out);
+    sl_config_destroy(t.c.cfg);
+    return code;
+}
+
+/* ------------------------------------------------------------------ */
+/* The sink loop: batches into a store that keeps its own offsets      */
+/* ------------------------------------------------------------------ */
+
+typedef struct sink_run {
+    run_common c;
+    const sl_sink *s;
+    void *sctx;
+    rd_kafka_message_t **batch;
+    size_t n_batch;
+    int64_t batch_start;
+    int fatal;
+    uint64_t n_written, n_batches;
+} sink_run;
+
+static void sink_drop_batch(sink_run *r)
+{
+    for (size_t i = 0; i < r->n_batch; i++)
+        rd_kafka_message_destroy(r->batch[i]);
+    r->n_batch = 0;
+}
+
+/* Fills parts' offsets from the sink's store (-1 -> beginning). */
+static int sink_load(sink_run *r, rd_kafka_topic_partition_list_t *parts)
+{
+    sl_tp_offset *tps = calloc((size_t)parts->cnt + 1, sizeof(*tps));
+    sl_err err = { "" };
+    int rc;
+
+    if (!tps)
+        return SL_ENOMEM;
+    for (int i = 0; i < parts->cnt; i++) {
+        tps[i].topic = parts->elems[i].topic;
+        tps[i].partition = parts->elems[i].partition;
+        tps[i].offset = -1;
+    }
+    while ((rc = r->s->load_offsets(r->sctx, r->c.group, tps, (size_t)parts->cnt,
+                                    &err)) == SL_EIO && !stop_requested) {
+        sl_warn("runner", "loading stored offsets: %s; retrying", err.msg);
+        sleep(1);
+    }
+    if (rc == SL_OK) {
+        for (int i = 0; i < parts->cnt; i++)
+            parts->elems[i].offset = tps[i].offset >= 0 ? tps[i].offset
+                                                        : RD_KAFKA_OFFSET_BEGINNING;
+    } else {
+        sl_error("runner", "loading stored offsets: %s", err.msg);
+    }
+    free(tps);
+    return rc;
+}
+
+/* Writes the batch; on a store failure rewinds to the stored offsets. */
+static int sink_flush(sink_run *r)
+{
+    sl_msg *msgs = NULL;
+    sl_header *hdrs = NULL;
+    sl_tp_offset next[SL_MAX_TOPICS * 64];
+    size_t n_next = 0;
+    sl_err err = { "" };
+    int rc = SL_OK;
+
+    if (!r->n_batch)
+        return SL_OK;
+    msgs = calloc(r->n_batch, sizeof(*msgs));
+    hdrs = calloc(r->n_batch * SL_MAX_MSG_HEADERS, sizeof(*hdrs));
+    if (!msgs || !hdrs) {
+        rc = SL_ENOMEM;
+        r->fatal = 1;
+        goto out;
+    }
+    for (size_t i = 0; i < r->n_batch; i++) {
+        const rd_kafka_message_t *m = r->batch[i];
+        size_t j;
+        msg_view(m, &msgs[i], hdrs + i * SL_MAX_MSG_HEADERS);
+        for (j = 0; j < n_next; j++)
+            if (next[j].partition == m->partition &&
+                strcmp(next[j].topic, msgs[i].topic) == 0)
+                break;
+        if (j == n_next) {
+            if (n_next == sizeof(next) / sizeof(next[0])) {
+                sl_error("runner", "too many partitions in one batch");
+                rc = SL_ERR;
+                r->fatal = 1;
+                goto out;
+            }
+            next[n_next].topic = msgs[i].topic;
+            next[n_next].partition = m->partition;
+            next[n_next].offset = m->offset + 1;
+            n_next++;
+        } else if (m->offset + 1 > next[j].offset) {
+            next[j].offset = m->offset + 1;
+        }
+    }
+    rc = r->s->write_batch(r->sctx, r->c.group, msgs, r->n_batch, next, n_next, &err);
+    if (rc == SL_OK) {
+        /* Informational only (lag tools): the store holds the truth. */
+        rd_kafka_topic_partition_list_t *l =
+            rd_kafka_topic_partition_list_new((int)n_next);
+        for (size_t j = 0; j < n_next; j++)
+            rd_kafka_topic_partition_list_add(l, next[j].topic,
+                                              next[j].partition)->offset = next[j].offset;
+        rd_kafka_commit(r->c.consumer, l, 1);
+        rd_kafka_topic_partition_list_destroy(l);
+        r->n_written += r->n_batch;
+        r->n_batches++;
+        sl_debug("runner", "wrote batch of %zu messages", r->n_batch);
+    } else if (rc == SL_EIO) {
+        rd_kafka_topic_partition_list_t *a = NULL;
+        sl_warn("runner", "store write failed, rewinding: %s", err.msg);
+        if (!rd_kafka_assignment(r->c.consumer, &a) && a && a->cnt &&
+            sink_load(r, a) == SL_OK) {
+            rd_kafka_error_t *e = rd_kafka_seek_partitions(r->c.consumer, a, -1);
+            if (e) {
+                sl_error("runner", "rewind: %s", rd_kafka_error_string(e));
+                rd_kafka_error_destroy(e);
+                r->fatal = 1;
+            }
+        }
+        if (a)
+            rd_kafka_topic_partition_list_destroy(a);
+        sleep(1);
+    } else {
+        sl_error("runner", "store write failed: %s", err.msg);
+        r->fatal = 1;
+    }
+out:
+    sink_drop_batch(r);
+    free(msgs);
+    free(hdrs);
+    return rc;
+}
+
+static void sink_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                           rd_kafka_topic_partition_list_t *parts, void *opaque)
+{
+    sink_run *r = opaque;
+
+    if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+        if (sink_load(r, parts) != SL_OK) {
+            r->fatal = 1;
+            rd_kafka_assign(rk, NULL);
+            return;
+        }
+        for (int i = 0; i < parts->cnt; i++)
+            sl_info("runner", "assigned %s/%d from stored offset %" PRId64,
+                    parts->elems[i].topic, parts->elems[i].partition,
+                    parts->elems[i].offset);
+        rd_kafka_assign(rk, parts);
+        return;
+    }
+    if (rd_kafka_assignment_lost(rk)) {
+        sl_warn("runner", "assignment lost: dropping %zu unwritten messages",
+                r->n_batch);
+        sink_drop_batch(r);
+    } else if (!r->fatal) {
+        sink_flush(r);
+    }
+    rd_kafka_assign(rk, NULL);
+}
+
+int sl_sink_main(const sl_sink *s, int argc, char **argv)
+{
+    sink_run r;
+    sl_err err = { "" };
+    int code;
+
+    memset(&r, 0, sizeof(r));
+    r.s = s;
+    code = common_config(&r.c, s->name, s->config_map, s->default_input, argc, argv);
+    if (code == 100) {
+        code = 0;
+        goto out;
+    }
+    if (code)
+        goto out;
+    code = 1;
+    install_signals();
+    if (!(r.batch = calloc((size_t)r.c.batch_size, sizeof(*r.batch))))
+        goto out;
+    if (s->init(&r.sctx, r.c.cfg, &err) != SL_OK) {
+        sl_error("runner", "%s: init failed: %s", s->name, err.msg);
+        code = 2;
+        goto out;
+    }
+    if (!(r.c.consumer = make_consumer(&r.c, NULL, sink_rebalance, &r, &err)) ||
+        subscribe(&r.c, &err) != SL_OK) {
+        sl_error("runner", "%s", err.msg);
+        goto out;
+    }
+    sl_info("runner", "%s: consuming %zu topics (group %s)", s->name,
+            r.c.n_inputs, r.c.group);
+
+    while (!stop_requested && !r.fatal) {
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(r.c.consumer, 50);
+
+        if (m) {
+            if (m->err) {
+                if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
+                    sl_warn("runner", "consumer: %s", rd_kafka_message_errstr(m));
+                if (m->err == RD_KAFKA_RESP_ERR__FATAL)
+                    r.fatal = 1;
+                rd_kafka_message_destroy(m);
+            } else {
+                if (r.n_batch == 0)
+                    r.batch_start = sl_mono_ms();
+                r.batch[r.n_batch++] = m;
+            }
+        }
+        if ((int64_t)r.n_batch >= r.c.batch_size ||
+            (r.n_batch > 0 && sl_mono_ms() - r.batch_start >= r.c.batch_ms))
+            sink_flush(&r);
+    }
+    if (!r.fatal) {
+        sink_flush(&r);
+        rd_kafka_consumer_close(r.c.consumer);
+    }
+    sink_drop_batch(&r);
+    sl_info("runner", "%s: stopping: wrote %" PRIu64 " messages in %" PRIu64
+            " batches", s->name, r.n_written, r.n_batches);
+    code = r.fatal ? 1 : 0;
+out:
+    if (r.c.consumer)
+        rd_kafka_destroy(r.c.consumer);
+    if (r.sctx)
+        s->destroy(r.sctx);
+    free(r.batch);
+    sl_config_destroy(r.c.cfg);
+    return code;
+}

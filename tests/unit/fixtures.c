@@ -1,0 +1,212 @@
+/*
+ * fixtures.c -- see fixtures.h.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sl/timeutil.h"
+#include "fixtures.h"
+#include "validate.h"
+
+void fx_msg_init(fx_msg *m, const char *key, const void *value, size_t len)
+{
+    memset(m, 0, sizeof(*m));
+    if (key) {
+        m->key = (uint8_t *)strdup(key);
+        m->msg.key.ptr = m->key;
+        m->msg.key.len = strlen(key);
+    }
+    m->value = malloc(len + 1);
+    memcpy(m->value, value, len);
+    m->msg.value.ptr = m->value;
+    m->msg.value.len = len;
+    m->msg.headers = m->hdr;
+    m->msg.topic = "sluice.uploads";
+    m->msg.partition = 0;
+    m->msg.offset = 42;
+    m->msg.timestamp_ms = -1;
+}
+
+void fx_msg_header(fx_msg *m, const char *name, const void *v, size_t len)
+{
+    size_t i = m->msg.n_headers++;
+
+    m->names[i] = strdup(name);
+    m->vals[i] = malloc(len + 1);
+    memcpy(m->vals[i], v, len);
+    m->hdr[i].name = m->names[i];
+    m->hdr[i].value.ptr = m->vals[i];
+    m->hdr[i].value.len = len;
+}
+
+void fx_msg_header_str(fx_msg *m, const char *name, const char *v)
+{
+    fx_msg_header(m, name, v, strlen(v));
+}
+
+void fx_msg_free(fx_msg *m)
+{
+    for (size_t i = 0; i < m->msg.n_headers; i++) {
+        free(m->names[i]);
+        free(m->vals[i]);
+    }
+    free(m->key);
+    free(m->value);
+    memset(m, 0, sizeof(*m));
+}
+
+char *fx_meta(const char *upload_id, const char *creator, const char *dataset,
+              const char *sha)
+{
+    char ts[SL_TIME_LEN], shafield[100] = "";
+    char *out = malloc(2048);
+
+    sl_time_format(sl_now_ms(), ts);
+    if (sha)
+        snprintf(shafield, sizeof(shafield), ",\"sha256\":\"%s\"", sha);
+    snprintf(out, 2048,
+             "{\"schema_version\":1,\"upload_id\":\"%s\",\"creator_id\":\"%s\","
+             "\"dataset_id\":\"%s\",\"content_type\":\"text/plain\","
+             "\"license\":{\"expression\":\"CC-BY-4.0\"},"
+             "\"attestation\":{\"version\":1,\"rights_holder\":true},"
+             "\"created_at\":\"%s\"%s}", upload_id, creator, dataset, ts, shafield);
+    return out;
+}
+
+void fx_upload(fx_msg *m, const char *upload_id, const char *creator,
+               const char *dataset, const char *content, const char *meta,
+               sl_sig_alg alg, const uint8_t *priv, size_t privlen)
+{
+    char sha[SL_SHA256_HEX], sig[256];
+    char *own = NULL;
+    sl_buf msg;
+
+    sl_sha256_hex(content, strlen(content), sha);
+    if (!meta)
+        meta = own = fx_meta(upload_id, creator, dataset, sha);
+    fx_msg_init(m, upload_id, content, strlen(content));
+    fx_msg_header_str(m, SL_H_META, meta);
+    sl_buf_init(&msg, 1 << 20);
+    sl_sig_message(&msg, sha, (sl_slice){ (const uint8_t *)meta, strlen(meta) });
+    sl_sign_header(alg, priv, privlen, msg.data, msg.len, sig, sizeof(sig));
+    fx_msg_header_str(m, SL_H_SIG, sig);
+    sl_buf_free(&msg);
+    free(own);
+}
+
+/* ---- in-memory registry ---- */
+
+#define FX_MAX 64
+
+struct fx_registry {
+    struct {
+        char id[64];
+        sl_key *key;
+        int active, verified;
+    } creators[FX_MAX];
+    size_t n;
+    char accepted[FX_MAX][3][128];
+    size_t n_acc;
+    int fail;
+};
+
+fx_registry *fx_registry_new(void)
+{
+    return calloc(1, sizeof(fx_registry));
+}
+
+void fx_registry_add(fx_registry *r, const char *id, sl_sig_alg alg,
+                     const uint8_t *raw, size_t len, int active, int verified)
+{
+    sl_err err;
+
+    snprintf(r->creators[r->n].id, 64, "%s", id);
+    r->creators[r->n].key = sl_key_new(alg, raw, len, &err);
+    r->creators[r->n].active = active;
+    r->creators[r->n].verified = verified;
+    r->n++;
+}
+
+void fx_registry_accept(fx_registry *r, const char *upload_id,
+                        const char *dataset, const char *sha)
+{
+    snprintf(r->accepted[r->n_acc][0], 128, "%s", upload_id);
+    snprintf(r->accepted[r->n_acc][1], 128, "%s", dataset);
+    snprintf(r->accepted[r->n_acc][2], 128, "%s", sha);
+    r->n_acc++;
+}
+
+void fx_registry_fail(fx_registry *r, int fail)
+{
+    r->fail = fail;
+}
+
+static int reg_creator(void *u, const char *id, sl_key **key, int *active,
+                       int *verified)
+{
+    fx_registry *r = u;
+
+    if (r->fail)
+        return SL_EIO;
+    for (size_t i = 0; i < r->n; i++) {
+        if (strcmp(r->creators[i].id, id) == 0) {
+            *key = r->creators[i].key;
+            *active = r->creators[i].active;
+            *verified = r->creators[i].verified;
+            return SL_OK;
+        }
+    }
+    return SL_ENOTFOUND;
+}
+
+static int reg_upload_seen(void *u, const char *upload_id, int *seen)
+{
+    fx_registry *r = u;
+
+    *seen = 0;
+    if (r->fail)
+        return SL_EIO;
+    for (size_t i = 0; i < r->n_acc; i++)
+        *seen |= strcmp(r->accepted[i][0], upload_id) == 0;
+    return SL_OK;
+}
+
+static int reg_content_seen(void *u, const char *dataset, const char *sha, int *seen)
+{
+    fx_registry *r = u;
+
+    *seen = 0;
+    if (r->fail)
+        return SL_EIO;
+    for (size_t i = 0; i < r->n_acc; i++)
+        *seen |= strcmp(r->accepted[i][1], dataset) == 0 &&
+                 strcmp(r->accepted[i][2], sha) == 0;
+    return SL_OK;
+}
+
+static void reg_destroy(void *u)
+{
+    fx_registry *r = u;
+
+    for (size_t i = 0; i < r->n; i++)
+        sl_key_destroy(r->creators[i].key);
+    free(r);
+}
+
+void fx_registry_lookup(fx_registry *r, sl_validate_lookup *lk)
+{
+    lk->u = r;
+    lk->creator = reg_creator;
+    lk->upload_seen = reg_upload_seen;
+    lk->content_seen = reg_content_seen;
+    lk->destroy = reg_destroy;
+}
+
+sl_config *fx_config(const sl_cfg_entry *map)
+{
+    sl_config *cfg = sl_config_new();
+
+    sl_config_declare(cfg, map);
+    return cfg;
+}

@@ -1,0 +1,54 @@
+/*
+ * fixtures.h -- helpers shared by the unit tests: hand-built messages,
+ * signed uploads, and an in-memory creator registry for validate.
+ */
+#ifndef SL_TEST_FIXTURES_H
+#define SL_TEST_FIXTURES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sl/config.h"
+#include "sl/crypto.h"
+#include "sl/msg.h"
+
+#define FX_MAX_HEADERS 16
+
+/* A message whose bytes live in the fixture. */
+typedef struct fx_msg {
+    sl_msg msg;
+    sl_header hdr[FX_MAX_HEADERS];
+    char *names[FX_MAX_HEADERS];
+    uint8_t *vals[FX_MAX_HEADERS];
+    uint8_t *key, *value;
+} fx_msg;
+
+void fx_msg_init(fx_msg *m, const char *key, const void *value, size_t len);
+void fx_msg_header(fx_msg *m, const char *name, const void *v, size_t len);
+void fx_msg_header_str(fx_msg *m, const char *name, const char *v);
+void fx_msg_free(fx_msg *m);
+
+/* Builds the metadata JSON of a valid upload (created now). Caller frees. */
+char *fx_meta(const char *upload_id, const char *creator, const char *dataset,
+              const char *sha_or_null);
+/* A complete signed upload: key, value, meta, signature. */
+void fx_upload(fx_msg *m, const char *upload_id, const char *creator,
+               const char *dataset, const char *content, const char *meta,
+               sl_sig_alg alg, const uint8_t *priv, size_t privlen);
+
+/* In-memory registry for sl_validate_lookup. */
+typedef struct fx_registry fx_registry;
+fx_registry *fx_registry_new(void);
+void fx_registry_add(fx_registry *r, const char *id, sl_sig_alg alg,
+                     const uint8_t *raw, size_t len, int active, int verified);
+void fx_registry_accept(fx_registry *r, const char *upload_id,
+                        const char *dataset, const char *sha);
+void fx_registry_fail(fx_registry *r, int fail);   /* simulate an outage */
+
+struct sl_validate_lookup;
+void fx_registry_lookup(fx_registry *r, struct sl_validate_lookup *lk);
+
+/* A config with the declared map and its defaults. */
+sl_config *fx_config(const sl_cfg_entry *map);
+
+#endif
