@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# Install what sluice needs to build, test and run on Debian 12: the C
+# toolchain and libraries, kcat, PostgreSQL 15, a JRE and Maven, and the
+# Apache Kafka broker jars (from Maven Central, see deploy/pom.xml) into
+# .cache/kafka-lib. Idempotent: a second run checks and returns in seconds.
+#
+# usage: deploy/install.sh
+# env:   SLUICE_CACHE_DIR  where the broker jars go (default <repo>/.cache)
+set -euo pipefail
+
+# shellcheck source=deploy/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+say() { sl_log install "$@"; }
+die() { sl_die install "$@"; }
+
+install_apt_packages() {
+    local want=(build-essential cmake pkg-config librdkafka-dev libssl-dev
+        libpq-dev libjansson-dev libcmocka-dev libmagic-dev libpcre2-dev
+        kcat postgresql jq openssl)
+    command -v java >/dev/null 2>&1 || want+=(openjdk-17-jre-headless)
+    command -v mvn >/dev/null 2>&1 || want+=(maven)
+    command -v python3 >/dev/null 2>&1 || want+=(python3)
+
+    local missing=() p
+    for p in "${want[@]}"; do
+        sl_pkg_installed "$p" || missing+=("$p")
+    done
+    if ((${#missing[@]} == 0)); then
+        say "apt packages present"
+        return
+    fi
+    ((EUID == 0)) || die "missing packages: ${missing[*]} (run as root, or apt-get install them)"
+    say "apt-get install ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq || die "apt-get update failed"
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null ||
+        die "apt-get install ${missing[*]} failed"
+}
+
+# The jars are refetched only when deploy/pom.xml changes: the stamp holds
+# the pom's hash. Copied into a temporary directory first, so an interrupted
+# run never leaves a half-filled kafka-lib that looks complete.
+install_kafka_jars() {
+    local pom=$SL_ROOT/deploy/pom.xml stamp=$SL_KAFKA_LIB/.stamp hash
+    hash=$(sha256sum "$pom" | cut -d' ' -f1)
+    if [[ -f $stamp && $(<"$stamp") == "$hash" ]]; then
+        say "kafka jars up to date in $SL_KAFKA_LIB"
+        return
+    fi
+    say "fetching kafka jars (mvn dependency:copy-dependencies) into $SL_KAFKA_LIB"
+    mkdir -p "$SL_CACHE"
+    local tmp
+    tmp=$(mktemp -d "$SL_CACHE/kafka-lib.tmp.XXXXXX")
+    if ! mvn -B -q -f "$pom" dependency:copy-dependencies -DincludeScope=runtime \
+        -DoutputDirectory="$tmp" >"$tmp.mvn.log" 2>&1; then
+        tail -n 30 "$tmp.mvn.log" >&2
+        rm -rf "$tmp" "$tmp.mvn.log"
+        die "mvn could not fetch the kafka jars (log above)"
+    fi
+    rm -f "$tmp.mvn.log"
+    compgen -G "$tmp/kafka_2.13-*.jar" >/dev/null || die "no kafka_2.13 jar after mvn in $tmp"
+    printf '%s\n' "$hash" >"$tmp/.stamp"
+    rm -rf "$SL_KAFKA_LIB"
+    mv "$tmp" "$SL_KAFKA_LIB"
+    # Stale class-data-sharing archives belong to the old jars.
+    rm -f "$SL_CACHE"/kafka-cds*.jsa
+    say "kafka $(basename "$SL_KAFKA_LIB"/kafka_2.13-*.jar .jar | sed 's/^kafka_2.13-//') ready ($(find "$SL_KAFKA_LIB" -name '*.jar' | wc -l) jars)"
+}
+
+install_apt_packages
+[[ -n $(sl_pg_bindir) ]] || die "no PostgreSQL server binaries under /usr/lib/postgresql"
+command -v java >/dev/null 2>&1 || die "no java on PATH after install"
+command -v mvn >/dev/null 2>&1 || die "no mvn on PATH after install"
+install_kafka_jars
+say "done"

@@ -1,0 +1,636 @@
+#!/usr/bin/env bash
+# Run a private sluice stack on loopback: a single-node Kafka 3.9 broker
+# (KRaft, broker+controller), a PostgreSQL cluster, and the pipeline services
+# under restart supervisors. Everything lives in one directory, so several
+# stacks (one per test run) can run side by side.
+#
+# usage: deploy/stack.sh start|stop|status [--dir DIR] [--infra-only] [--partitions N]
+#
+#   start    start what is not running yet (an already running stack is
+#            reused), wait until Kafka and PostgreSQL accept connections,
+#            write DIR/stack.env, run `sluicectl db migrate` and
+#            `sluicectl topics create --partitions N`, then start every
+#            service binary that exists (sluice-validate, -scan, -license,
+#            -commit) under a supervisor that restarts it 1 s after it exits.
+#   stop     stop the services, Kafka and PostgreSQL of DIR (only processes
+#            started for DIR are touched); safe to repeat.
+#   status   one line per component; exit 0 if Kafka and PostgreSQL are up,
+#            3 if not.
+#
+#   --dir DIR       stack directory (default <repo>/.sluice)
+#   --infra-only    Kafka and PostgreSQL only; sluicectl is optional then
+#   --partitions N  partitions per topic for `sluicectl topics create` (default 3)
+#
+# env:  SLUICE_KAFKA_PORT, SLUICE_PG_PORT, SLUICE_KAFKA_CONTROLLER_PORT  fixed
+#         ports instead of free ones (ignored, with a note, when
+#         SLUICE_STACK_DIR names another stack: they came from its stack.env)
+#       SLUICE_BIN_DIR      where sluicectl and the services are (default <repo>/build/bin)
+#       SLUICE_KAFKA_HEAP   broker heap flags (default "-Xms256m -Xmx512m")
+#       SLUICE_KAFKA_OPTS   more JVM flags for the broker
+#       SLUICE_START_TIMEOUT  seconds to wait for Kafka / PostgreSQL (default 90)
+#
+# Layout of DIR: stack.env; kafka/ (server.properties, log4j.properties,
+# data/); pg/ (owned by postgres: data/, sock/); logs/ (kafka.log, kafka.out,
+# postgresql.log, <service>.log); run/ (pid files, lock).
+#
+# Callers (deploy/test.sh, quickstart.sh):
+#   bash deploy/stack.sh start --dir "$d" && . "$d/stack.env" && ... ;
+#   bash deploy/stack.sh stop --dir "$d"
+set -euo pipefail
+
+# shellcheck source=deploy/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+SERVICES=(validate scan license commit)
+STACK_SH=$SL_ROOT/deploy/stack.sh
+
+say() { sl_log stack "$@"; }
+die() { sl_die stack "$@"; }
+
+usage() {
+    sed -n '/^# usage:/,/^# env:/{/^# env:/d;s/^# \{0,1\}//;p}' "$STACK_SH" >&2
+    exit 2
+}
+
+# --- paths -----------------------------------------------------------------
+
+set_paths() {
+    DIR=$(realpath -m -- "$1")
+    RUN=$DIR/run
+    LOGS=$DIR/logs
+    KDIR=$DIR/kafka
+    PGROOT=$DIR/pg
+    PGDATA_DIR=$PGROOT/data
+    PGSOCK=$PGROOT/sock
+    ENV_FILE=$DIR/stack.env
+    BIN_DIR=$(realpath -m -- "${SLUICE_BIN_DIR:-$SL_ROOT/build/bin}")
+    TIMEOUT=${SLUICE_START_TIMEOUT:-90}
+}
+
+# take_lock: serialise start/stop on one DIR. fd 9 holds the lock; every
+# process left running must be started with 9>&- or it would keep the lock.
+take_lock() {
+    mkdir -p "$RUN"
+    exec 9>"$RUN/lock"
+    flock -w 180 9 || die "another start/stop is running on $DIR (lock $RUN/lock)"
+}
+
+# env_get VAR: VAR's value from DIR/stack.env, or nothing.
+env_get() {
+    [[ -f $ENV_FILE ]] || return 0
+    (
+        unset "$1"
+        # shellcheck disable=SC1090
+        . "$ENV_FILE" >/dev/null 2>&1 || true
+        printf '%s\n' "${!1:-}"
+    )
+}
+
+# --- state -----------------------------------------------------------------
+
+# owned_pid PIDFILE: the pid in PIDFILE if that process runs for this DIR.
+owned_pid() {
+    local pid
+    pid=$(sl_read_num "$1")
+    sl_pid_ours "$pid" "$DIR" && printf '%s\n' "$pid"
+    return 0
+}
+
+kafka_pid() { owned_pid "$RUN/kafka.pid"; }
+pg_pid() { owned_pid "$PGDATA_DIR/postmaster.pid"; }
+sup_pid() { owned_pid "$RUN/$1.sup.pid"; }
+svc_pid() { owned_pid "$RUN/$1.pid"; }
+
+pg_ready() {
+    local port=$1
+    [[ -n $port ]] && "$PG_BIN/pg_isready" -q -h 127.0.0.1 -p "$port" -U postgres -d postgres -t 2 >/dev/null 2>&1
+}
+
+# --- helpers ---------------------------------------------------------------
+
+as_pg() {
+    if ((EUID == 0)); then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+# tail_log FILE [OFFSET]: the last lines of FILE (from byte OFFSET on) on stderr.
+tail_log() {
+    local f=$1 off=${2:-0}
+    [[ -f $f ]] || { echo "  ($f does not exist)" >&2; return 0; }
+    echo "--- last lines of $f ---" >&2
+    tail -c +"$((off + 1))" "$f" | tail -n 25 | sed 's/^/  /' >&2
+    echo "---" >&2
+}
+
+# pick_port NAME ENV_VALUE PREVIOUS FRESH: the port a component listens on.
+# An explicit env value wins; else the one used last time in this DIR if it
+# is still free (stable DSNs across restarts); else a fresh free one.
+pick_port() {
+    local name=$1 want=$2 prev=$3 fresh=$4
+    if [[ -n $want ]]; then
+        [[ $want =~ ^[0-9]+$ ]] || die "$name port '$want' is not a number"
+        sl_port_free "$want" || die "$name port $want (from the environment) is in use"
+        printf '%s\n' "$want"
+    elif [[ -n $prev ]] && sl_port_free "$prev"; then
+        printf '%s\n' "$prev"
+    else
+        printf '%s\n' "$fresh"
+    fi
+}
+
+# make_traversable DIR: postgres must reach DIR/pg through every parent;
+# add o+x where missing (mktemp -d makes 0700 directories).
+make_traversable() {
+    local d=$1 perm
+    while [[ $d != / ]]; do
+        perm=$(stat -c %a "$d" 2>/dev/null) || perm=1
+        if ((!(${perm: -1} & 1))); then
+            chmod o+x "$d" || die "cannot chmod o+x $d (postgres must traverse it)"
+            say "chmod o+x $d (for the postgres user)"
+        fi
+        d=$(dirname "$d")
+    done
+}
+
+# --- Kafka -----------------------------------------------------------------
+
+write_kafka_config() {
+    mkdir -p "$KDIR/data" "$LOGS"
+    cat >"$KDIR/server.properties" <<EOF
+# Written by deploy/stack.sh on every start; edits are lost.
+process.roles=broker,controller
+node.id=1
+controller.quorum.voters=1@127.0.0.1:$KAFKA_CPORT
+listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$KAFKA_CPORT
+advertised.listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT
+controller.listener.names=CONTROLLER
+inter.broker.listener.name=PLAINTEXT
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+log.dirs=$KDIR/data
+num.partitions=1
+default.replication.factor=1
+min.insync.replicas=1
+offsets.topic.replication.factor=1
+offsets.topic.num.partitions=1
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+transaction.state.log.num.partitions=1
+group.initial.rebalance.delay.ms=0
+auto.create.topics.enable=false
+message.max.bytes=16777216
+replica.fetch.max.bytes=16777216
+EOF
+    cat >"$KDIR/log4j.properties" <<EOF
+log4j.rootLogger=INFO, file
+log4j.appender.file=org.apache.log4j.FileAppender
+log4j.appender.file.File=$LOGS/kafka.log
+log4j.appender.file.Append=true
+log4j.appender.file.layout=org.apache.log4j.PatternLayout
+log4j.appender.file.layout.ConversionPattern=[%d] %p %m (%c)%n
+log4j.logger.kafka.request.logger=WARN
+log4j.logger.state.change.logger=WARN
+log4j.logger.org.apache.kafka.clients=WARN
+EOF
+}
+
+# kafka_java ARGS...: run a Kafka tool (StorageTool) with the cached jars.
+kafka_java() {
+    java -Xmx256m -Dlog4j.configuration="file:$KDIR/log4j.properties" \
+        -cp "$SL_KAFKA_LIB/*" "$@"
+}
+
+format_kafka() {
+    [[ -f $KDIR/data/meta.properties ]] && return 0
+    local id
+    if [[ -s $KDIR/cluster.id ]]; then
+        id=$(<"$KDIR/cluster.id")
+    else
+        local out
+        out=$(kafka_java kafka.tools.StorageTool random-uuid 2>&1) || true
+        id=${out##*$'\n'}
+        if [[ ! $id =~ ^[A-Za-z0-9_-]{22}$ ]]; then
+            printf '%s\n' "$out" >>"$LOGS/kafka-format.log"
+            tail_log "$LOGS/kafka-format.log"
+            die "kafka StorageTool random-uuid failed"
+        fi
+        printf '%s\n' "$id" >"$KDIR/cluster.id"
+    fi
+    say "formatting kafka storage (cluster id $id)"
+    kafka_java kafka.tools.StorageTool format -t "$id" -c "$KDIR/server.properties" -g \
+        >>"$LOGS/kafka-format.log" 2>&1 || { tail_log "$LOGS/kafka-format.log"; die "kafka storage format failed"; }
+}
+
+# launch_kafka: start the broker in its own session (setsid: no terminal, no
+# SIGHUP/SIGINT from the caller's shell). Sets KAFKA_LOG_OFFSET so the wait
+# only looks at this run's log lines.
+launch_kafka() {
+    sl_port_free "$KAFKA_PORT" || die "kafka port $KAFKA_PORT is in use"
+    sl_port_free "$KAFKA_CPORT" || die "kafka controller port $KAFKA_CPORT is in use"
+    format_kafka
+    KAFKA_LOG_OFFSET=$(stat -c %s "$LOGS/kafka.log" 2>/dev/null || echo 0)
+    printf '\n=== %s start (port %s) ===\n' "$(date -Is)" "$KAFKA_PORT" >>"$LOGS/kafka.out"
+    local heap=${SLUICE_KAFKA_HEAP:--Xms256m -Xmx512m}
+    # shellcheck disable=SC2206  # heap and opts are lists of flags
+    local java=(java $heap -XX:+UseG1GC -XX:MaxGCPauseMillis=20
+        -XX:InitiatingHeapOccupancyPercent=35 -XX:+ExplicitGCInvokesConcurrent
+        -Djava.awt.headless=true -Dlog4j.configuration="file:$KDIR/log4j.properties"
+        -Dkafka.logs.dir="$LOGS" ${SLUICE_KAFKA_OPTS:-} -cp "$SL_KAFKA_LIB/*")
+    setsid "${java[@]}" kafka.Kafka "$KDIR/server.properties" \
+        >>"$LOGS/kafka.out" 2>&1 </dev/null 9>&- &
+    printf '%s\n' "$!" >"$RUN/kafka.pid"
+    say "kafka starting (pid $!, 127.0.0.1:$KAFKA_PORT)"
+}
+
+wait_kafka() {
+    local pid=$1 deadline=$((SECONDS + TIMEOUT))
+    while ((SECONDS < deadline)); do
+        if ! sl_pid_alive "$pid"; then
+            tail_log "$LOGS/kafka.out"
+            tail_log "$LOGS/kafka.log" "${KAFKA_LOG_OFFSET:-0}"
+            die "kafka exited during startup (logs above)"
+        fi
+        # grep -c reads to the end: grep -q would make tail die of SIGPIPE,
+        # and pipefail would turn the match into a failure.
+        if sl_port_open "$KAFKA_PORT" &&
+            tail -c +"$((${KAFKA_LOG_OFFSET:-0} + 1))" "$LOGS/kafka.log" 2>/dev/null |
+            grep -c 'Kafka Server started' >/dev/null; then
+            return 0
+        fi
+        sleep 0.2
+    done
+    tail_log "$LOGS/kafka.log" "${KAFKA_LOG_OFFSET:-0}"
+    die "kafka did not start within ${TIMEOUT}s (pid $pid, port $KAFKA_PORT; log above)"
+}
+
+stop_kafka() {
+    local pid
+    pid=$(kafka_pid)
+    if [[ -n $pid ]]; then
+        say "stopping kafka (pid $pid)"
+        kill -TERM "$pid" 2>/dev/null || true
+        if ! sl_wait_gone "$pid" 20; then
+            say "kafka still running after 20s: SIGKILL"
+            kill -KILL "$pid" 2>/dev/null || true
+            sl_wait_gone "$pid" 5 || die "kafka (pid $pid) survived SIGKILL"
+        fi
+    fi
+    rm -f "$RUN/kafka.pid"
+}
+
+# --- PostgreSQL --------------------------------------------------------------
+
+init_pg() {
+    id postgres >/dev/null 2>&1 || die "no 'postgres' user (run deploy/install.sh)"
+    mkdir -p "$PGROOT" "$LOGS"
+    if ((EUID == 0)); then chown postgres: "$PGROOT"; fi
+    chmod 700 "$PGROOT"
+    as_pg mkdir -p "$PGSOCK"
+    if [[ ! -f $PGDATA_DIR/PG_VERSION ]]; then
+        say "initdb $PGDATA_DIR"
+        if ! as_pg "$PG_BIN/initdb" -D "$PGDATA_DIR" -U postgres -A trust -E UTF8 \
+            --locale=C.UTF-8 -N >"$LOGS/pg-initdb.log" 2>&1; then
+            tail_log "$LOGS/pg-initdb.log"
+            die "initdb failed"
+        fi
+        printf "\ninclude_if_exists = 'sluice.conf'\n" | as_pg tee -a "$PGDATA_DIR/postgresql.conf" >/dev/null
+    fi
+    touch "$LOGS/postgresql.log"
+    if ((EUID == 0)); then chown postgres: "$LOGS/postgresql.log"; fi
+}
+
+launch_pg() {
+    sl_port_free "$PG_PORT" || die "postgresql port $PG_PORT is in use"
+    local sock=$PGSOCK/.s.PGSQL.$PG_PORT
+    ((${#sock} < 108)) || die "socket path $sock is too long for a unix socket; use a shorter --dir"
+    as_pg tee "$PGDATA_DIR/sluice.conf" >/dev/null <<EOF
+# Written by deploy/stack.sh on every start; edits are lost.
+listen_addresses = '127.0.0.1'
+port = $PG_PORT
+unix_socket_directories = '$PGSOCK'
+EOF
+    # A postmaster killed a moment ago may linger as a zombie, and its pid in
+    # postmaster.pid would make the new one refuse to start.
+    local old
+    old=$(sl_read_num "$PGDATA_DIR/postmaster.pid")
+    [[ -z $old ]] || sl_wait_gone "$old" 5 || true
+    say "postgresql starting (127.0.0.1:$PG_PORT)"
+    if ! as_pg "$PG_BIN/pg_ctl" -D "$PGDATA_DIR" -l "$LOGS/postgresql.log" -w -t "$TIMEOUT" \
+        start >"$LOGS/pg_ctl.log" 2>&1 9>&-; then
+        tail_log "$LOGS/pg_ctl.log"
+        tail_log "$LOGS/postgresql.log"
+        die "postgresql did not start (logs above)"
+    fi
+}
+
+create_db() {
+    local psql=(psql -X -q -v ON_ERROR_STOP=1 "host=127.0.0.1 port=$PG_PORT dbname=postgres user=postgres")
+    if [[ $("${psql[@]}" -tAc "SELECT 1 FROM pg_database WHERE datname = 'sluice'") != 1 ]]; then
+        "${psql[@]}" -c 'CREATE DATABASE sluice' || die "cannot create database sluice"
+        say "created database sluice"
+    fi
+}
+
+stop_pg() {
+    local pid
+    pid=$(pg_pid)
+    [[ -n $pid ]] || return 0
+    say "stopping postgresql (pid $pid)"
+    if ! as_pg "$PG_BIN/pg_ctl" -D "$PGDATA_DIR" -m fast -w -t 30 stop >/dev/null 2>&1; then
+        say "pg_ctl stop -m fast failed: trying -m immediate"
+        as_pg "$PG_BIN/pg_ctl" -D "$PGDATA_DIR" -m immediate -w -t 10 stop >/dev/null 2>&1 ||
+            die "cannot stop postgresql (pid $pid); see $LOGS/postgresql.log"
+    fi
+}
+
+# --- services ----------------------------------------------------------------
+
+# supervise NAME BIN: the supervisor loop (run via `stack.sh __supervise`, in
+# its own session). Restarts BIN 1 s after it exits; on SIGTERM forwards it to
+# the service, waits for it and exits. Each run re-reads stack.env.
+supervise() {
+    local name=$1 bin=$2 child=0 rc restarts=0
+    stopping=0
+    set +e
+    printf '%s\n' "$$" >"$RUN/$name.sup.pid"
+    trap 'stopping=1; ((child)) && kill -TERM "$child" 2>/dev/null' TERM INT HUP
+    while ((!stopping)); do
+        # shellcheck disable=SC1090
+        . "$ENV_FILE"
+        echo "supervise: $(date -Is) starting $bin (run $((restarts + 1)))"
+        "$bin" </dev/null &
+        child=$!
+        printf '%s\n' "$child" >"$RUN/$name.pid"
+        wait "$child"
+        rc=$?
+        while kill -0 "$child" 2>/dev/null; do # wait was interrupted by a signal
+            wait "$child"
+            rc=$?
+        done
+        child=0
+        ((stopping)) && break
+        restarts=$((restarts + 1))
+        printf '%s\n' "$restarts" >"$RUN/$name.restarts"
+        echo "supervise: $(date -Is) $bin exited with status $rc; restarting in 1s"
+        sleep 1 &
+        wait $!
+    done
+    echo "supervise: $(date -Is) stopped $name"
+    rm -f "$RUN/$name.pid" "$RUN/$name.sup.pid"
+}
+
+start_services() {
+    local name bin started=0 pid
+    for name in "${SERVICES[@]}"; do
+        bin=$BIN_DIR/sluice-$name
+        [[ -x $bin ]] || continue
+        pid=$(sup_pid "$name")
+        if [[ -n $pid ]]; then
+            say "$name already running (supervisor pid $pid)"
+            continue
+        fi
+        rm -f "$RUN/$name.restarts"
+        setsid bash "$STACK_SH" __supervise --dir "$DIR" "$name" "$bin" \
+            >>"$LOGS/$name.log" 2>&1 </dev/null 9>&- &
+        printf '%s\n' "$!" >"$RUN/$name.sup.pid"
+        say "$name started (supervisor pid $!, log $LOGS/$name.log)"
+        started=$((started + 1))
+    done
+    ((started)) || [[ -n $(compgen -G "$BIN_DIR/sluice-*") ]] || say "no service binaries in $BIN_DIR"
+}
+
+# stop_services: SIGTERM each supervisor (or orphaned service); after 15 s
+# SIGKILL what is left, the supervisor's whole process group included.
+stop_services() {
+    local name sup svc
+    local -a groups=() pids=()
+    for name in "${SERVICES[@]}"; do
+        sup=$(sup_pid "$name")
+        svc=$(svc_pid "$name")
+        # The supervisor forwards one SIGTERM to the service and waits for it.
+        if [[ -n $sup ]]; then
+            say "stopping $name (supervisor pid $sup${svc:+, service pid $svc})"
+            kill -TERM "$sup" 2>/dev/null || true
+            groups+=("$sup")
+        elif [[ -n $svc ]]; then
+            say "stopping $name (service pid $svc, no supervisor)"
+            kill -TERM "$svc" 2>/dev/null || true
+        fi
+        [[ -z $svc ]] || pids+=("$svc")
+    done
+    local pid
+    for pid in "${groups[@]}" "${pids[@]}"; do
+        if ! sl_wait_gone "$pid" 15; then
+            say "pid $pid still running after 15s: SIGKILL"
+            kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
+        fi
+    done
+    for name in "${SERVICES[@]}"; do
+        rm -f "$RUN/$name.sup.pid" "$RUN/$name.pid"
+    done
+}
+
+# --- commands ------------------------------------------------------------------
+
+write_env() {
+    local tmp=$ENV_FILE.tmp
+    cat >"$tmp" <<EOF
+# Written by deploy/stack.sh for the stack in this directory.
+export SLUICE_STACK_DIR=$DIR
+export SLUICE_KAFKA_BROKERS=127.0.0.1:$KAFKA_PORT
+export SLUICE_KAFKA_PORT=$KAFKA_PORT
+export SLUICE_KAFKA_CONTROLLER_PORT=$KAFKA_CPORT
+export SLUICE_PG_PORT=$PG_PORT
+export SLUICE_PG_DSN='host=127.0.0.1 port=$PG_PORT dbname=sluice user=postgres'
+EOF
+    mv "$tmp" "$ENV_FILE"
+}
+
+run_sluicectl() {
+    local ctl=$BIN_DIR/sluicectl
+    [[ -x $ctl ]] || { say "no $ctl: skipping db migrate and topics create (--infra-only)"; return 0; }
+    (
+        # shellcheck disable=SC1090
+        . "$ENV_FILE"
+        say "sluicectl db migrate"
+        "$ctl" db migrate >&2 || die "sluicectl db migrate failed"
+        say "sluicectl topics create --partitions $PARTITIONS"
+        "$ctl" topics create --partitions "$PARTITIONS" >&2 || die "sluicectl topics create failed"
+    )
+}
+
+all_services_running() {
+    local name
+    for name in "${SERVICES[@]}"; do
+        [[ -x $BIN_DIR/sluice-$name && -z $(sup_pid "$name") ]] && return 1
+    done
+    return 0
+}
+
+cmd_start() {
+    local t0=$SECONDS
+    command -v java >/dev/null 2>&1 || die "no java on PATH (run deploy/install.sh)"
+    compgen -G "$SL_KAFKA_LIB/kafka_2.13-*.jar" >/dev/null ||
+        die "no kafka jars in $SL_KAFKA_LIB (run deploy/install.sh)"
+    if ((!INFRA_ONLY)) && [[ ! -x $BIN_DIR/sluicectl ]]; then
+        die "no $BIN_DIR/sluicectl: build first (cmake -S . -B build && cmake --build build), set SLUICE_BIN_DIR, or pass --infra-only"
+    fi
+    [[ $PARTITIONS =~ ^[1-9][0-9]*$ ]] || die "--partitions wants a positive number, not '$PARTITIONS'"
+
+    mkdir -p "$DIR" "$RUN" "$LOGS"
+    make_traversable "$LOGS"
+    cd "$DIR"
+    take_lock
+    export SLUICE_STACK_DIR=$DIR
+
+    local kpid ppid
+    kpid=$(kafka_pid)
+    ppid=$(pg_pid)
+    if [[ -n $kpid && -n $ppid ]] && sl_port_open "$(env_get SLUICE_KAFKA_PORT)" &&
+        pg_ready "$(env_get SLUICE_PG_PORT)" && { ((INFRA_ONLY)) || all_services_running; }; then
+        say "already running in $DIR (kafka pid $kpid, postgresql pid $ppid); env: $ENV_FILE"
+        return 0
+    fi
+
+    # Ports: keep those of running parts, else env override, else last ones, else fresh.
+    local fresh kwant="" cwant="" pwant=""
+    if [[ -z ${SLUICE_STACK_DIR_CALLER:-} || $SLUICE_STACK_DIR_CALLER == "$DIR" ]]; then
+        kwant=${SLUICE_KAFKA_PORT:-} cwant=${SLUICE_KAFKA_CONTROLLER_PORT:-} pwant=${SLUICE_PG_PORT:-}
+    elif [[ -n ${SLUICE_KAFKA_PORT:-}${SLUICE_PG_PORT:-} ]]; then
+        say "note: ignoring SLUICE_*_PORT from the environment: they belong to the stack in $SLUICE_STACK_DIR_CALLER"
+    fi
+    mapfile -t fresh < <(sl_free_ports 3)
+    ((${#fresh[@]} == 3)) || die "cannot find free loopback ports (python3 missing?)"
+    if [[ -n $kpid ]]; then
+        KAFKA_PORT=$(env_get SLUICE_KAFKA_PORT) KAFKA_CPORT=$(env_get SLUICE_KAFKA_CONTROLLER_PORT)
+        [[ -n $KAFKA_PORT && -n $KAFKA_CPORT ]] ||
+            die "kafka (pid $kpid) runs but $ENV_FILE lacks its ports: run stop, then start"
+    else
+        KAFKA_PORT=$(pick_port kafka "$kwant" "$(env_get SLUICE_KAFKA_PORT)" "${fresh[0]}")
+        KAFKA_CPORT=$(pick_port "kafka controller" "$cwant" "$(env_get SLUICE_KAFKA_CONTROLLER_PORT)" "${fresh[1]}")
+    fi
+    if [[ -n $ppid ]]; then
+        PG_PORT=$(env_get SLUICE_PG_PORT)
+        [[ -n $PG_PORT ]] || die "postgresql (pid $ppid) runs but $ENV_FILE lacks its port: run stop, then start"
+    else
+        PG_PORT=$(pick_port postgresql "$pwant" "$(env_get SLUICE_PG_PORT)" "${fresh[2]}")
+    fi
+    [[ $KAFKA_PORT != "$PG_PORT" && $KAFKA_PORT != "$KAFKA_CPORT" && $PG_PORT != "$KAFKA_CPORT" ]] ||
+        die "port clash: kafka $KAFKA_PORT, controller $KAFKA_CPORT, postgresql $PG_PORT"
+    write_env
+
+    # Kafka boots in the background while PostgreSQL starts.
+    if [[ -z $kpid ]]; then
+        write_kafka_config
+        launch_kafka
+        kpid=$(sl_read_num "$RUN/kafka.pid")
+    else
+        say "kafka already running (pid $kpid)"
+        KAFKA_LOG_OFFSET=0
+    fi
+    if [[ -z $ppid ]]; then
+        init_pg
+        launch_pg
+    else
+        say "postgresql already running (pid $ppid)"
+    fi
+    create_db
+    wait_kafka "$kpid"
+    say "kafka ready on 127.0.0.1:$KAFKA_PORT"
+
+    run_sluicectl
+    ((INFRA_ONLY)) || start_services
+    say "stack up in $((SECONDS - t0))s: $DIR (source $ENV_FILE)"
+}
+
+cmd_stop() {
+    if [[ ! -d $DIR ]]; then
+        say "nothing to stop: $DIR does not exist"
+        return 0
+    fi
+    cd "$DIR"
+    take_lock
+    stop_services
+    stop_kafka
+    stop_pg
+    say "stopped $DIR"
+}
+
+cmd_status() {
+    local kport pport pid up=1 name sup svc restarts
+    kport=$(env_get SLUICE_KAFKA_PORT)
+    pport=$(env_get SLUICE_PG_PORT)
+    pid=$(kafka_pid)
+    if [[ -n $pid ]] && sl_port_open "$kport"; then
+        echo "kafka:       running  pid $pid  port $kport"
+    elif [[ -n $pid ]]; then
+        echo "kafka:       starting pid $pid  port $kport (not accepting connections)"
+        up=0
+    else
+        echo "kafka:       stopped"
+        up=0
+    fi
+    pid=$(pg_pid)
+    if [[ -n $pid ]] && pg_ready "$pport"; then
+        echo "postgresql:  running  pid $pid  port $pport"
+    elif [[ -n $pid ]]; then
+        echo "postgresql:  starting pid $pid  port $pport (not accepting connections)"
+        up=0
+    else
+        echo "postgresql:  stopped"
+        up=0
+    fi
+    for name in "${SERVICES[@]}"; do
+        sup=$(sup_pid "$name")
+        svc=$(svc_pid "$name")
+        restarts=$(sl_read_num "$RUN/$name.restarts")
+        if [[ -n $sup ]]; then
+            printf '%-12s running  supervisor pid %s  service pid %s  restarts %s\n' \
+                "$name:" "$sup" "${svc:-none}" "${restarts:-0}"
+        elif [[ -x $BIN_DIR/sluice-$name ]]; then
+            printf '%-12s stopped\n' "$name:"
+        else
+            printf '%-12s stopped  (no %s)\n' "$name:" "$BIN_DIR/sluice-$name"
+        fi
+    done
+    echo "dir:         $DIR"
+    ((up)) && return 0
+    return 3
+}
+
+# --- main ------------------------------------------------------------------
+
+main() {
+    local cmd=${1:-}
+    [[ -n $cmd ]] || usage
+    shift
+    local dir=$SL_ROOT/.sluice
+    INFRA_ONLY=0
+    PARTITIONS=${SLUICE_PARTITIONS:-3}
+    local -a rest=()
+    while (($#)); do
+        case $1 in
+            --dir) (($# >= 2)) || usage; dir=$2; shift 2 ;;
+            --dir=*) dir=${1#--dir=}; shift ;;
+            --infra-only) INFRA_ONLY=1; shift ;;
+            --partitions) (($# >= 2)) || usage; PARTITIONS=$2; shift 2 ;;
+            --partitions=*) PARTITIONS=${1#--partitions=}; shift ;;
+            -h | --help) usage ;;
+            -*) echo "stack: unknown option $1" >&2; usage ;;
+            *) rest+=("$1"); shift ;;
+        esac
+    done
+    # The caller's SLUICE_STACK_DIR (set when it sourced some stack.env) tells
+    # whether inherited SLUICE_*_PORT values are meant for this DIR.
+    SLUICE_STACK_DIR_CALLER=${SLUICE_STACK_DIR:-}
+    set_paths "$dir"
+    PG_BIN=$(sl_pg_bindir) || PG_BIN=/usr/lib/postgresql/15/bin
+    case $cmd in
+        start) ((${#rest[@]} == 0)) || usage; cmd_start ;;
+        stop) ((${#rest[@]} == 0)) || usage; cmd_stop ;;
+        status) ((${#rest[@]} == 0)) || usage; cmd_status ;;
+        __supervise) ((${#rest[@]} == 2)) || usage; supervise "${rest[@]}" ;;
+        -h | --help | help) usage ;;
+        *) echo "stack: unknown command '$cmd'" >&2; usage ;;
+    esac
+}
+
+main "$@"

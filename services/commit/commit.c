@@ -1,0 +1,188 @@
+/*
+ * commit.c -- the commit stage's pure part: message -> row description.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sl/prov.h"
+#include "commit.h"
+
+static char *dup_slice(sl_slice s)
+{
+    char *p = malloc(s.len + 1);
+
+    if (!p)
+        return NULL;
+    if (s.len)
+        memcpy(p, s.ptr, s.len);
+    p[s.len] = '\0';
+    return p;
+}
+
+static char *dup_str(const char *s)
+{
+    return s ? strdup(s) : NULL;
+}
+
+/* Header value as a NUL-terminated copy, or NULL when absent. */
+static char *header_copy(const sl_msg *m, const char *name)
+{
+    sl_slice v;
+
+    if (sl_msg_header(m, name, &v) != SL_OK || !v.ptr)
+        return NULL;
+    return dup_slice(v);
+}
+
+static int64_t header_int(const sl_msg *m, const char *name, int64_t def)
+{
+    char *s = header_copy(m, name), *end;
+    long long v;
+
+    if (!s)
+        return def;
+    v = strtoll(s, &end, 10);
+    if (end == s || *end)
+        v = def;
+    free(s);
+    return v;
+}
+
+void sl_commit_row_clear(sl_commit_row *r)
+{
+    free(r->upload_id);
+    free(r->creator_id);
+    free(r->dataset_id);
+    free(r->content_type);
+    free(r->license_expression);
+    free(r->filename);
+    free(r->created_at);
+    free(r->signature);
+    free(r->stage);
+    free(r->code);
+    free(r->detail);
+    free(r->source_topic);
+    memset(r, 0, sizeof(*r));
+}
+
+int sl_commit_row_reject(sl_commit_row *r, const char *code, const char *detail)
+{
+    free(r->stage);
+    free(r->code);
+    free(r->detail);
+    r->kind = SL_ROW_REJECTION;
+    r->stage = strdup("commit");
+    r->code = strdup(code);
+    r->detail = strdup(detail);
+    r->rejected_ms = sl_now_ms();
+    return r->stage && r->code && r->detail ? SL_OK : SL_ENOMEM;
+}
+
+static const char *jstr(json_t *o, const char *k)
+{
+    return json_string_value(json_object_get(o, k));
+}
+
+/* Fills identity fields from metadata, as far as it parses. */
+static json_t *read_meta(const sl_msg *m, sl_commit_row *r)
+{
+    json_t *doc;
+
+    if (sl_msg_header(m, SL_H_META, &r->meta) != SL_OK || !r->meta.ptr) {
+        r->meta.ptr = NULL;
+        r->meta.len = 0;
+        return NULL;
+    }
+    doc = json_loadb((const char *)r->meta.ptr, r->meta.len, 0, NULL);
+    if (doc && !json_is_object(doc)) {
+        json_decref(doc);
+        return NULL;
+    }
+    if (doc) {
+        r->upload_id = dup_str(jstr(doc, "upload_id"));
+        r->creator_id = dup_str(jstr(doc, "creator_id"));
+        r->dataset_id = dup_str(jstr(doc, "dataset_id"));
+    }
+    return doc;
+}
+
+int sl_commit_describe(const sl_msg *m, sl_commit_row *r)
+{
+    json_t *doc, *lic;
+    char *code;
+    sl_err err;
+
+    memset(r, 0, sizeof(*r));
+    r->content = m->value;
+    if (sl_sha256_hex(m->value.ptr, m->value.len, r->sha256) != SL_OK)
+        return SL_ENOMEM;
+    if (sl_msg_header(m, SL_H_PROV, &r->prov) != SL_OK) {
+        r->prov.ptr = NULL;
+        r->prov.len = 0;
+    }
+    doc = read_meta(m, r);
+    if (!r->upload_id && m->key.len && m->key.len < SL_ID_MAX)
+        r->upload_id = dup_slice(m->key);
+
+    code = header_copy(m, SL_H_REJ_CODE);
+    if (code) {
+        /* A dead letter from an earlier stage. */
+        r->kind = SL_ROW_REJECTION;
+        r->code = code;
+        r->stage = header_copy(m, SL_H_REJ_STAGE);
+        r->detail = header_copy(m, SL_H_REJ_DETAIL);
+        r->source_topic = header_copy(m, SL_H_REJ_TOPIC);
+        r->source_partition = (int32_t)header_int(m, SL_H_REJ_PART, m->partition);
+        r->source_offset = header_int(m, SL_H_REJ_OFFSET, m->offset);
+        r->rejected_ms = header_int(m, SL_H_REJ_TIME, sl_now_ms());
+        if (!r->stage)
+            r->stage = strdup("unknown");
+        if (!r->detail)
+            r->detail = strdup("");
+        if (!r->source_topic) {   /* keep the identity unique regardless */
+            r->source_topic = strdup(m->topic);
+            r->source_partition = m->partition;
+            r->source_offset = m->offset;
+        }
+        json_decref(doc);
+        return r->stage && r->detail && r->source_topic ? SL_OK : SL_ENOMEM;
+    }
+
+    r->kind = SL_ROW_SAMPLE;
+    r->source_topic = strdup(m->topic);
+    r->source_partition = m->partition;
+    r->source_offset = m->offset;
+    if (!r->source_topic)
+        goto nomem;
+    if (!doc || !r->upload_id || !r->creator_id || !r->dataset_id ||
+        !jstr(doc, "content_type") || !jstr(doc, "created_at") ||
+        !(lic = json_object_get(doc, "license")) || !jstr(lic, "expression")) {
+        json_decref(doc);
+        return sl_commit_row_reject(r, "meta_invalid",
+                                    "sample reached commit without usable metadata");
+    }
+    r->content_type = dup_str(jstr(doc, "content_type"));
+    r->created_at = dup_str(jstr(doc, "created_at"));
+    r->license_expression = dup_str(jstr(lic, "expression"));
+    r->filename = dup_str(jstr(doc, "filename"));
+    r->signature = header_copy(m, SL_H_SIG);
+    json_decref(doc);
+    if (!r->content_type || !r->created_at || !r->license_expression)
+        goto nomem;
+    if (!r->signature)
+        return sl_commit_row_reject(r, "signature_missing",
+                                    "sample reached commit without its signature");
+    if (!r->prov.ptr)
+        return sl_commit_row_reject(r, "provenance_invalid",
+                                    "sample reached commit without a provenance chain");
+    if (sl_prov_verify(r->prov, r->sha256, &err) != SL_OK) {
+        char detail[SL_ERRBUF_SIZE + 64];
+        snprintf(detail, sizeof(detail), "provenance chain broken: %s", err.msg);
+        return sl_commit_row_reject(r, "provenance_invalid", detail);
+    }
+    return SL_OK;
+nomem:
+    return SL_ENOMEM;
+}

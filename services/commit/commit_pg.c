@@ -1,0 +1,564 @@
+/*
+ * commit_pg.c -- the commit sink: one PostgreSQL transaction per batch with
+ * the rows and the consumer offsets, so every message lands exactly once.
+ *
+ * Per batch:
+ *   BEGIN; lock this group's offset rows and check the batch starts where
+ *   the database says it should (a zombie instance or a stale rewind is
+ *   turned away); look up which upload ids and (dataset, content) pairs
+ *   exist already, so replays and duplicates that slipped past validate
+ *   become rejections instead of errors; COPY contents, samples, rejections
+ *   and provenance events; upsert offsets; COMMIT.
+ * Any connection failure, unique violation or serialisation failure is
+ * SL_EIO: the runner re-reads the offsets from the database and rewinds.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sl/fpset.h"
+#include "sl/log.h"
+#include "sl/pg.h"
+#include "sl/prov.h"
+#include "sl/timeutil.h"
+#include "commit.h"
+
+#define COMMIT_VERSION "commit/1"
+
+static const sl_cfg_entry commit_config[] = {
+    SL_CFG_END
+};
+
+typedef struct commit_ctx {
+    char *dsn;
+    PGconn *conn;
+    sl_buf prov;       /* reused chain buffer */
+} commit_ctx;
+
+static void drop_conn(commit_ctx *c)
+{
+    if (c->conn)
+        PQfinish(c->conn);
+    c->conn = NULL;
+}
+
+static int ensure_conn(commit_ctx *c, sl_err *err)
+{
+    if (c->conn && PQstatus(c->conn) == CONNECTION_OK)
+        return SL_OK;
+    drop_conn(c);
+    if (!(c->conn = sl_pg_connect(c->dsn, err)))
+        return SL_EIO;
+    if (sl_pg_exec(c->conn,
+                   "CREATE TEMP TABLE sl_stage_contents (sha256 text, size bigint,"
+                   " data bytea) ON COMMIT DELETE ROWS", err) != SL_OK) {
+        drop_conn(c);
+        return SL_EIO;
+    }
+    return SL_OK;
+}
+
+/* Classifies a failed statement: retriable conditions become SL_EIO. */
+static int classify(commit_ctx *c, PGresult *r, const char *what, sl_err *err)
+{
+    const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+    int rc = sl_pg_fail(c->conn, r, what, err);
+
+    if (state && (strcmp(state, "23505") == 0 || strcmp(state, "40001") == 0 ||
+                  strcmp(state, "40P01") == 0))
+        rc = SL_EIO;
+    return rc;
+}
+
+/* Appends one element to a PostgreSQL array literal being built. */
+static int array_add(sl_buf *b, const char *s)
+{
+    int rc = sl_buf_putc(b, b->len ? ',' : '{');
+
+    if (rc == SL_OK)
+        rc = sl_buf_putc(b, '"');
+    for (const char *p = s; *p && rc == SL_OK; p++) {
+        if (*p == '"' || *p == '\\')
+            rc = sl_buf_putc(b, '\\');
+        if (rc == SL_OK)
+            rc = sl_buf_putc(b, *p);
+    }
+    return rc == SL_OK ? sl_buf_putc(b, '"') : rc;
+}
+
+static int array_close(sl_buf *b)
+{
+    if (b->len == 0)
+        return sl_buf_append(b, "{}", 2);
+    return sl_buf_putc(b, '}');
+}
+
+static int load_offsets(void *ctx, const char *group, sl_tp_offset *tps,
+                        size_t n, sl_err *err)
+{
+    commit_ctx *c = ctx;
+    const char *params[1] = { group };
+    PGresult *r;
+    int rc;
+
+    if ((rc = ensure_conn(c, err)) != SL_OK)
+        return rc;
+    r = PQexecParams(c->conn, "SELECT topic, partition, next_offset FROM "
+                     "consumer_offsets WHERE group_id = $1",
+                     1, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        rc = sl_pg_fail(c->conn, r, "reading consumer_offsets", err);
+        PQclear(r);
+        drop_conn(c);
+        return SL_EIO;
+    }
+    for (int i = 0; i < PQntuples(r); i++) {
+        for (size_t j = 0; j < n; j++) {
+            if (strcmp(tps[j].topic, PQgetvalue(r, i, 0)) == 0 &&
+                tps[j].partition == atoi(PQgetvalue(r, i, 1)))
+                tps[j].offset = strtoll(PQgetvalue(r, i, 2), NULL, 10);
+        }
+    }
+    PQclear(r);
+    return SL_OK;
+}
+
+/* Locks the group's offsets and checks that no message of the batch was
+ * already written.  SL_EIO on a conflict. */
+static int check_offsets(commit_ctx *c, const char *group, const sl_msg *msgs,
+                         size_t n, sl_err *err)
+{
+    const char *params[1] = { group };
+    PGresult *r = PQexecParams(c->conn,
+        "SELECT topic, partition, next_offset FROM consumer_offsets "
+        "WHERE group_id = $1 FOR UPDATE", 1, NULL, params, NULL, NULL, 0);
+    int rc = SL_OK;
+
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        rc = classify(c, r, "locking consumer_offsets", err);
+        PQclear(r);
+        return rc;
+    }
+    for (int i = 0; i < PQntuples(r) && rc == SL_OK; i++) {
+        const char *topic = PQgetvalue(r, i, 0);
+        int32_t part = atoi(PQgetvalue(r, i, 1));
+        int64_t stored = strtoll(PQgetvalue(r, i, 2), NULL, 10);
+        for (size_t j = 0; j < n; j++) {
+            if (msgs[j].partition == part && strcmp(msgs[j].topic, topic) == 0 &&
+                msgs[j].offset < stored) {
+                sl_err_set(err, "%s/%d offset %" PRId64 " is below the stored "
+                           "position %" PRId64 ": already written",
+                           topic, part, msgs[j].offset, stored);
+                rc = SL_EIO;
+                break;
+            }
+        }
+    }
+    PQclear(r);
+    return rc;
+}
+
+/* Fetches which of the batch's upload ids and (dataset, sha256) pairs exist
+ * in samples already, as fingerprints. */
+static int existing(commit_ctx *c, const sl_commit_row *rows, size_t n,
+                    sl_fpset *uploads, sl_fpset *contents, sl_err *err)
+{
+    sl_buf ids, ds, hs;
+    PGresult *r = NULL;
+    int rc = SL_ENOMEM;
+
+    sl_buf_init(&ids, (size_t)1 << 30);
+    sl_buf_init(&ds, (size_t)1 << 30);
+    sl_buf_init(&hs, (size_t)1 << 30);
+    for (size_t i = 0; i < n; i++) {
+        if (rows[i].kind != SL_ROW_SAMPLE)
+            continue;
+        if (array_add(&ids, rows[i].upload_id) || array_add(&ds, rows[i].dataset_id) ||
+            array_add(&hs, rows[i].sha256))
+            goto out;
+    }
+    if (array_close(&ids) || array_close(&ds) || array_close(&hs))
+        goto out;
+    {
+        const char *p1[1] = { (const char *)ids.data };
+        r = PQexecParams(c->conn, "SELECT upload_id FROM samples "
+                         "WHERE upload_id = ANY($1::text[])",
+                         1, NULL, p1, NULL, NULL, 0);
+        if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+            rc = classify(c, r, "looking up upload ids", err);
+            goto out;
+        }
+        for (int i = 0; i < PQntuples(r); i++) {
+            const char *u = PQgetvalue(r, i, 0);
+            sl_fpset_add(uploads, sl_fpset_fp(u, strlen(u), "", 0));
+        }
+        PQclear(r);
+    }
+    {
+        const char *p2[2] = { (const char *)ds.data, (const char *)hs.data };
+        r = PQexecParams(c->conn, "SELECT s.dataset_id, s.sha256 FROM samples s "
+                         "JOIN unnest($1::text[], $2::text[]) AS q(d, h) "
+                         "ON s.dataset_id = q.d AND s.sha256 = q.h",
+                         2, NULL, p2, NULL, NULL, 0);
+        if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+            rc = classify(c, r, "looking up contents", err);
+            goto out;
+        }
+        for (int i = 0; i < PQntuples(r); i++) {
+            const char *d = PQgetvalue(r, i, 0), *h = PQgetvalue(r, i, 1);
+            sl_fpset_add(contents, sl_fpset_fp(d, strlen(d), h, strlen(h)));
+        }
+    }
+    rc = SL_OK;
+out:
+    PQclear(r);
+    sl_buf_free(&ids);
+    sl_buf_free(&ds);
+    sl_buf_free(&hs);
+    return rc;
+}
+
+/* Turns samples whose upload id or content exists (in the database or
+ * earlier in this batch) into commit rejections. */
+static int decide(sl_commit_row *rows, size_t n, sl_fpset *uploads,
+                  sl_fpset *contents)
+{
+    char detail[512];
+
+    for (size_t i = 0; i < n; i++) {
+        sl_commit_row *r = &rows[i];
+        uint64_t fu, fc;
+        if (r->kind != SL_ROW_SAMPLE)
+            continue;
+        fu = sl_fpset_fp(r->upload_id, strlen(r->upload_id), "", 0);
+        fc = sl_fpset_fp(r->dataset_id, strlen(r->dataset_id), r->sha256, 64);
+        if (sl_fpset_has(uploads, fu)) {
+            snprintf(detail, sizeof(detail), "upload id \"%s\" was already accepted",
+                     r->upload_id);
+            if (sl_commit_row_reject(r, "replay", detail) != SL_OK)
+                return SL_ENOMEM;
+        } else if (sl_fpset_has(contents, fc)) {
+            snprintf(detail, sizeof(detail), "content %s is already in dataset \"%s\"",
+                     r->sha256, r->dataset_id);
+            if (sl_commit_row_reject(r, "duplicate", detail) != SL_OK)
+                return SL_ENOMEM;
+        } else if (sl_fpset_add(uploads, fu) != SL_OK ||
+                   sl_fpset_add(contents, fc) != SL_OK) {
+            return SL_ENOMEM;
+        }
+    }
+    return SL_OK;
+}
+
+static void owner_of(const sl_commit_row *r, char *out, size_t outsz)
+{
+    if (r->kind == SL_ROW_SAMPLE)
+        snprintf(out, outsz, "%s", r->upload_id);
+    else
+        snprintf(out, outsz, "%s/%" PRId32 "/%" PRId64, r->source_topic,
+                 r->source_partition, r->source_offset);
+}
+
+/* Appends the commit event to a row's chain and COPYs every event. */
+static int copy_provenance(commit_ctx *c, sl_pg_copy *cp, const sl_commit_row *r,
+                           sl_err *err)
+{
+    sl_slice chain = r->prov;
+    sl_prov_event ev = {
+        .stage = "commit", .version = COMMIT_VERSION,
+        .outcome = r->kind == SL_ROW_SAMPLE ? "committed" : "rejected",
+        .reason = r->kind == SL_ROW_SAMPLE ? NULL : r->code,
+        .upload_id = r->upload_id, .input_sha256 = r->sha256,
+        .output_sha256 = r->sha256, .time_ms = sl_now_ms(),
+    };
+    sl_prov_chain *pc;
+    char owner[SL_ID_MAX * 2];
+    const char *prev = r->sha256;
+    sl_err sub;
+
+    /* A missing or broken incoming chain is restarted, never continued. */
+    if (!chain.ptr || sl_prov_verify(chain, r->sha256, &sub) != SL_OK) {
+        chain.ptr = NULL;
+        chain.len = 0;
+    }
+    if (sl_prov_append(chain, r->sha256, &ev, &c->prov, NULL, err) != SL_OK)
+        return SL_ERR;
+    if (!(pc = sl_prov_parse((sl_slice){ c->prov.data, c->prov.len }, err)))
+        return SL_ERR;
+    owner_of(r, owner, sizeof(owner));
+    for (size_t i = 0; i < sl_prov_count(pc); i++) {
+        const char *canonical, *hash, *stage, *outcome;
+        int64_t seq;
+        sl_prov_get(pc, i, &canonical, &hash, &stage, &outcome, &seq);
+        sl_pg_copy_str(cp, r->kind == SL_ROW_SAMPLE ? "sample" : "rejection");
+        sl_pg_copy_str(cp, owner);
+        sl_pg_copy_int(cp, seq);
+        sl_pg_copy_str(cp, stage);
+        sl_pg_copy_str(cp, outcome);
+        sl_pg_copy_str(cp, canonical);
+        sl_pg_copy_str(cp, hash);
+        sl_pg_copy_str(cp, prev);
+        sl_pg_copy_row_end(cp);
+        prev = hash;
+    }
+    sl_prov_chain_destroy(pc);
+    return SL_OK;
+}
+
+static int write_rows(commit_ctx *c, const sl_commit_row *rows, size_t n,
+                      sl_err *err)
+{
+    sl_pg_copy cp;
+    sl_fpset *seen = sl_fpset_new(n + 1);
+    char ts[SL_TIME_LEN];
+    int rc;
+
+    if (!seen)
+        return SL_ENOMEM;
+    /* contents, once per SHA-256 */
+    if ((rc = sl_pg_copy_begin(&cp, c->conn,
+             "COPY sl_stage_contents (sha256, size, data) FROM STDIN", err)))
+        goto out;
+    for (size_t i = 0; i < n; i++) {
+        const sl_commit_row *r = &rows[i];
+        uint64_t fp = sl_fpset_fp(r->sha256, 64, "", 0);
+        if (r->kind != SL_ROW_SAMPLE || sl_fpset_has(seen, fp))
+            continue;
+        sl_fpset_add(seen, fp);
+        sl_pg_copy_str(&cp, r->sha256);
+        sl_pg_copy_int(&cp, (int64_t)r->content.len);
+        sl_pg_copy_bytea(&cp, r->content.ptr, r->content.len);
+        sl_pg_copy_row_end(&cp);
+    }
+    if ((rc = sl_pg_copy_end(&cp, err)))
+        goto out;
+    if ((rc = sl_pg_exec(c->conn, "INSERT INTO contents (sha256, size, data) "
+                         "SELECT sha256, size, data FROM sl_stage_contents "
+                         "ON CONFLICT (sha256) DO NOTHING", err)))
+        goto out;
+
+    if ((rc = sl_pg_copy_begin(&cp, c->conn,
+             "COPY samples (upload_id, creator_id, dataset_id, content_type, "
+             "sha256, size, license_expression, filename, meta, signature, "
+             "created_at, source_topic, source_partition, source_offset) "
+             "FROM STDIN", err)))
+        goto out;
+    for (size_t i = 0; i < n; i++) {
+        const sl_commit_row *r = &rows[i];
+        if (r->kind != SL_ROW_SAMPLE)
+            continue;
+        sl_pg_copy_str(&cp, r->upload_id);
+        sl_pg_copy_str(&cp, r->creator_id);
+        sl_pg_copy_str(&cp, r->dataset_id);
+        sl_pg_copy_str(&cp, r->content_type);
+        sl_pg_copy_str(&cp, r->sha256);
+        sl_pg_copy_int(&cp, (int64_t)r->content.len);
+        sl_pg_copy_str(&cp, r->license_expression);
+        sl_pg_copy_str(&cp, r->filename);
+        sl_pg_copy_text(&cp, (const char *)r->meta.ptr, r->meta.len);
+        sl_pg_copy_str(&cp, r->signature);
+        sl_pg_copy_str(&cp, r->created_at);
+        sl_pg_copy_str(&cp, r->source_topic);
+        sl_pg_copy_int(&cp, r->source_partition);
+        sl_pg_copy_int(&cp, r->source_offset);
+        sl_pg_copy_row_end(&cp);
+    }
+    if ((rc = sl_pg_copy_end(&cp, err)))
+        goto out;
+
+    if ((rc = sl_pg_copy_begin(&cp, c->conn,
+             "COPY rejections (upload_id, creator_id, dataset_id, stage, code, "
+             "detail, sha256, size, meta, source_topic, source_partition, "
+             "source_offset, rejected_at) FROM STDIN", err)))
+        goto out;
+    for (size_t i = 0; i < n; i++) {
+        const sl_commit_row *r = &rows[i];
+        if (r->kind != SL_ROW_REJECTION)
+            continue;
+        sl_pg_copy_str(&cp, r->upload_id);
+        sl_pg_copy_str(&cp, r->creator_id);
+        sl_pg_copy_str(&cp, r->dataset_id);
+        sl_pg_copy_str(&cp, r->stage);
+        sl_pg_copy_str(&cp, r->code);
+        sl_pg_copy_str(&cp, r->detail);
+        sl_pg_copy_str(&cp, r->sha256);
+        sl_pg_copy_int(&cp, (int64_t)r->content.len);
+        if (r->meta.ptr)
+            sl_pg_copy_bytea(&cp, r->meta.ptr, r->meta.len);
+        else
+            sl_pg_copy_text(&cp, NULL, 0);
+        sl_pg_copy_str(&cp, r->source_topic);
+        sl_pg_copy_int(&cp, r->source_partition);
+        sl_pg_copy_int(&cp, r->source_offset);
+        sl_time_format(r->rejected_ms, ts);
+        sl_pg_copy_str(&cp, ts);
+        sl_pg_copy_row_end(&cp);
+    }
+    if ((rc = sl_pg_copy_end(&cp, err)))
+        goto out;
+
+    if ((rc = sl_pg_copy_begin(&cp, c->conn,
+             "COPY provenance_events (owner_kind, owner_id, seq, stage, outcome,"
+             " canonical, hash, prev_hash) FROM STDIN", err)))
+        goto out;
+    for (size_t i = 0; i < n && rc == SL_OK; i++)
+        rc = copy_provenance(c, &cp, &rows[i], err);
+    if (rc != SL_OK) {
+        sl_err ignore;
+        cp.failed = 1;
+        sl_pg_copy_end(&cp, &ignore);
+        goto out;
+    }
+    rc = sl_pg_copy_end(&cp, err);
+out:
+    sl_fpset_destroy(seen);
+    return rc;
+}
+
+static int save_offsets(commit_ctx *c, const char *group,
+                        const sl_tp_offset *next, size_t n_next, sl_err *err)
+{
+    sl_buf topics, parts, offs;
+    char num[32];
+    PGresult *r;
+    int rc = SL_ENOMEM;
+
+    sl_buf_init(&topics, 1 << 20);
+    sl_buf_init(&parts, 1 << 20);
+    sl_buf_init(&offs, 1 << 20);
+    for (size_t i = 0; i < n_next; i++) {
+        if (array_add(&topics, next[i].topic))
+            goto out;
+        snprintf(num, sizeof(num), "%" PRId32, next[i].partition);
+        if (array_add(&parts, num))
+            goto out;
+        snprintf(num, sizeof(num), "%" PRId64, next[i].offset);
+        if (array_add(&offs, num))
+            goto out;
+    }
+    if (array_close(&topics) || array_close(&parts) || array_close(&offs))
+        goto out;
+    {
+        const char *p[4] = { group, (const char *)topics.data,
+                             (const char *)parts.data, (const char *)offs.data };
+        r = PQexecParams(c->conn,
+            "INSERT INTO consumer_offsets (group_id, topic, partition, next_offset) "
+            "SELECT $1, t, p, o FROM unnest($2::text[], $3::int[], $4::bigint[]) "
+            "AS q(t, p, o) ON CONFLICT (group_id, topic, partition) DO UPDATE "
+            "SET next_offset = EXCLUDED.next_offset, updated_at = now()",
+            4, NULL, p, NULL, NULL, 0);
+        rc = PQresultStatus(r) == PGRES_COMMAND_OK ? SL_OK
+                                                   : classify(c, r, "saving offsets", err);
+        PQclear(r);
+    }
+out:
+    sl_buf_free(&topics);
+    sl_buf_free(&parts);
+    sl_buf_free(&offs);
+    return rc;
+}
+
+static int write_batch(void *ctx, const char *group, const sl_msg *msgs, size_t n,
+                       const sl_tp_offset *next, size_t n_next, sl_err *err)
+{
+    commit_ctx *c = ctx;
+    sl_commit_row *rows = calloc(n, sizeof(*rows));
+    sl_fpset *uploads = sl_fpset_new(2 * n + 1), *contents = sl_fpset_new(2 * n + 1);
+    size_t described = 0, n_samples = 0;
+    int rc = SL_ENOMEM, in_txn = 0;
+
+    if (!rows || !uploads || !contents)
+        goto out;
+    for (; described < n; described++)
+        if ((rc = sl_commit_describe(&msgs[described], &rows[described])) != SL_OK)
+            goto out;
+    if ((rc = ensure_conn(c, err)) != SL_OK)
+        goto out;
+    if ((rc = sl_pg_exec(c->conn, "BEGIN", err)) != SL_OK)
+        goto out;
+    in_txn = 1;
+    if ((rc = check_offsets(c, group, msgs, n, err)) != SL_OK ||
+        (rc = existing(c, rows, n, uploads, contents, err)) != SL_OK ||
+        (rc = decide(rows, n, uploads, contents)) != SL_OK ||
+        (rc = write_rows(c, rows, n, err)) != SL_OK ||
+        (rc = save_offsets(c, group, next, n_next, err)) != SL_OK)
+        goto out;
+    in_txn = 0;
+    if ((rc = sl_pg_exec(c->conn, "COMMIT", err)) != SL_OK) {
+        /* Unknown outcome: the offsets in the database will tell. */
+        drop_conn(c);
+        rc = SL_EIO;
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++)
+        n_samples += rows[i].kind == SL_ROW_SAMPLE;
+    sl_debug("commit", "committed %zu samples and %zu rejections", n_samples,
+             n - n_samples);
+out:
+    if (in_txn) {
+        sl_err ignore;
+        if (c->conn && sl_pg_exec(c->conn, "ROLLBACK", &ignore) != SL_OK)
+            drop_conn(c);
+        if (rc == SL_ENOMEM)
+            sl_err_set(err, "out of memory");
+    }
+    if (rc != SL_OK && (!c->conn || PQstatus(c->conn) != CONNECTION_OK)) {
+        drop_conn(c);
+        rc = SL_EIO;
+    }
+    for (size_t i = 0; i < described; i++)
+        sl_commit_row_clear(&rows[i]);
+    free(rows);
+    sl_fpset_destroy(uploads);
+    sl_fpset_destroy(contents);
+    return rc;
+}
+
+static int commit_init(void **ctx, const sl_config *cfg, sl_err *err)
+{
+    commit_ctx *c = calloc(1, sizeof(*c));
+    const char *dsn = sl_config_get(cfg, "pg.dsn");
+
+    if (!c)
+        return SL_ENOMEM;
+    if (!dsn || !*dsn) {
+        sl_err_set(err, "no PostgreSQL conninfo: set pg.dsn or SLUICE_PG_DSN");
+        free(c);
+        return SL_EINVAL;
+    }
+    if (!(c->dsn = strdup(dsn))) {
+        free(c);
+        return SL_ENOMEM;
+    }
+    sl_buf_init(&c->prov, 65536);
+    if (ensure_conn(c, err) != SL_OK) {
+        free(c->dsn);
+        free(c);
+        return SL_EIO;
+    }
+    *ctx = c;
+    return SL_OK;
+}
+
+static void commit_destroy(void *ctx)
+{
+    commit_ctx *c = ctx;
+
+    if (!c)
+        return;
+    drop_conn(c);
+    sl_buf_free(&c->prov);
+    free(c->dsn);
+    free(c);
+}
+
+const sl_sink sl_commit_stage = {
+    .name = "commit",
+    .default_input = "sluice.validated,sluice.rejected",
+    .config_map = commit_config,
+    .init = commit_init,
+    .load_offsets = load_offsets,
+    .write_batch = write_batch,
+    .destroy = commit_destroy,
+};

@@ -1,0 +1,467 @@
+/*
+ * ctl.c -- sluicectl's shared plumbing (see ctl.h): global options and the
+ * layered config, subcommand dispatch, getopt with the global options
+ * folded in, error messages, file reading, PostgreSQL connection, JSON
+ * output and aligned plain-text tables.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "sl/log.h"
+#include "sl/pg.h"
+#include "ctl.h"
+
+/* sluicectl's own options; kafka.* and pg.dsn pass through. */
+static const sl_cfg_entry ctl_config_map[] = {
+    { SL_CFG_STR, "topic.prefix", "",
+      "prefix of every topic and consumer group name" },
+    { SL_CFG_STR, "log.level", "error",
+      "error|warn|info|debug for library and librdkafka logs (-v: debug)" },
+    { SL_CFG_INT, "timeout.ms", "15000",
+      "timeout of each Kafka admin, metadata and offset request" },
+    { SL_CFG_SIZE, "upload.max.bytes", "16m",
+      "largest file `upload` sends (the topics take 16 MiB messages)" },
+    SL_CFG_END
+};
+
+void ctl_free(ctl *c)
+{
+    free(c->overrides);
+    c->overrides = NULL;
+    sl_config_destroy(c->cfg);
+    c->cfg = NULL;
+}
+
+int ctl_common_opt(ctl *c, int opt, const char *arg)
+{
+    switch (opt) {
+    case 'c':
+        c->config_file = arg;
+        return 1;
+    case 'v':
+        c->verbose = 1;
+        return 1;
+    case 'X':
+        if (c->n_overrides == c->cap_overrides) {
+            size_t ncap = c->cap_overrides ? 2 * c->cap_overrides : 8;
+            const char **p = realloc(c->overrides, ncap * sizeof(*p));
+            if (!p)
+                return -1;
+            c->overrides = p;
+            c->cap_overrides = ncap;
+        }
+        c->overrides[c->n_overrides++] = arg;
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+int ctl_load_config(ctl *c)
+{
+    const char *file = c->config_file ? c->config_file : getenv("SLUICE_CONFIG");
+    sl_err err = { "" };
+    int lvl;
+
+    if (c->cfg)
+        return CTL_OK;
+    if (!(c->cfg = sl_config_new()) ||
+        sl_config_declare(c->cfg, ctl_config_map) != SL_OK)
+        return ctl_fail("out of memory");
+    if (file && *file && sl_config_load_file(c->cfg, file, &err) != SL_OK)
+        return ctl_fail("config: %s", err.msg);
+    if (sl_config_load_env(c->cfg, &err) != SL_OK)
+        return ctl_fail("config: %s", err.msg);
+    for (size_t i = 0; i < c->n_overrides; i++) {
+        char kv[4096], *eq;
+        snprintf(kv, sizeof(kv), "%s", c->overrides[i]);
+        if (!(eq = strchr(kv, '=')))
+            return ctl_usage_error("-X", "\"%s\": expected key=value", kv);
+        *eq = '\0';
+        if (sl_config_set(c->cfg, kv, eq + 1, &err) != SL_OK)
+            return ctl_usage_error("-X", "%s", err.msg);
+    }
+    if (c->verbose && sl_config_set(c->cfg, "log.level", "debug", &err) != SL_OK)
+        return ctl_fail("config: %s", err.msg);
+    if ((lvl = sl_log_parse_level(sl_config_get(c->cfg, "log.level"))) < 0)
+        return ctl_fail("config key \"log.level\": \"%s\" is not one of "
+                        "error, warn, info, debug",
+                        sl_config_get(c->cfg, "log.level"));
+    sl_log_set_level((sl_log_level)lvl);
+    return CTL_OK;
+}
+
+void ctl_print_config_help(FILE *out)
+{
+    sl_config *cfg = sl_config_new();
+
+    if (cfg && sl_config_declare(cfg, ctl_config_map) == SL_OK)
+        sl_config_print_help(cfg, out);
+    sl_config_destroy(cfg);
+}
+
+void ctl_print_subs(FILE *out, const char *usage, const ctl_cmd *subs)
+{
+    fputs(usage, out);
+    fputs("\nCommands:\n", out);
+    for (const ctl_cmd *s = subs; s->name; s++)
+        fprintf(out, "  %-10s %s\n", s->name, s->summary);
+    fputs("\nEach command takes --help.\n" CTL_COMMON_HELP, out);
+}
+
+int ctl_dispatch(ctl *c, const char *cmd, const ctl_cmd *subs, int argc,
+                 char **argv, const char *usage)
+{
+    if (argc < 2) {
+        ctl_print_subs(stderr, usage, subs);
+        return CTL_USAGE;
+    }
+    if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 ||
+        strcmp(argv[1], "help") == 0) {
+        ctl_print_subs(stdout, usage, subs);
+        return CTL_OK;
+    }
+    for (const ctl_cmd *s = subs; s->name; s++)
+        if (strcmp(argv[1], s->name) == 0)
+            return s->fn(c, argc - 1, argv + 1);
+    return ctl_usage_error(cmd, "unknown command \"%s\"", argv[1]);
+}
+
+void ctl_getopt_start(void)
+{
+    optind = 0;   /* GNU getopt: full re-initialisation for a new argv */
+    opterr = 0;   /* ctl_getopt words the error itself */
+}
+
+int ctl_getopt(ctl *c, int argc, char **argv, const char *shortopts,
+               const struct option *longopts, const char *cmd,
+               const char *usage)
+{
+    for (;;) {
+        int opt = getopt_long(argc, argv, shortopts, longopts, NULL);
+        int handled;
+
+        if (opt == 'h') {
+            fputs(usage, stdout);
+            fputs("\n" CTL_COMMON_HELP, stdout);
+            return -2;
+        }
+        if (opt == '?' || opt == ':') {
+            fprintf(stderr, "sluicectl %s: unknown option, or one missing "
+                    "its value: \"%s\"\nTry 'sluicectl %s --help'.\n", cmd,
+                    optind > 0 && optind <= argc ? argv[optind - 1] : "?", cmd);
+            return -3;
+        }
+        if (opt == -1)
+            return -1;
+        handled = ctl_common_opt(c, opt, optarg);
+        if (handled < 0) {
+            fprintf(stderr, "sluicectl: out of memory\n");
+            return -4;
+        }
+        if (!handled)
+            return opt;
+    }
+}
+
+int ctl_getopt_exit(int opt)
+{
+    return opt == -2 ? CTL_OK : opt == -3 ? CTL_USAGE : CTL_FAIL;
+}
+
+int ctl_fail(const char *fmt, ...)
+{
+    va_list ap;
+
+    fputs("sluicectl: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    return CTL_FAIL;
+}
+
+int ctl_usage_error(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+
+    fprintf(stderr, "sluicectl %s: ", cmd);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\nTry 'sluicectl %s --help'.\n", cmd);
+    return CTL_USAGE;
+}
+
+int ctl_parse_int(const char *s, int64_t min, int64_t max, int64_t *out)
+{
+    char *end;
+    long long v;
+
+    if (!s || !*s)
+        return SL_EINVAL;
+    errno = 0;
+    v = strtoll(s, &end, 10);
+    if (errno || *end || v < min || v > max)
+        return SL_EINVAL;
+    *out = v;
+    return SL_OK;
+}
+
+int ctl_read_file(const char *path, size_t max, uint8_t **out, size_t *len,
+                  sl_err *err)
+{
+    struct stat st;
+    uint8_t *data = NULL;
+    size_t got = 0, size;
+    int fd, rc = SL_EIO;
+
+    *out = NULL;
+    *len = 0;
+    if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+        sl_err_set(err, "cannot open %s: %s", path, strerror(errno));
+        return SL_EIO;
+    }
+    if (fstat(fd, &st) != 0) {
+        sl_err_set(err, "cannot stat %s: %s", path, strerror(errno));
+        goto out;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        sl_err_set(err, "%s is not a regular file", path);
+        rc = SL_EINVAL;
+        goto out;
+    }
+    if ((uint64_t)st.st_size > max) {
+        sl_err_set(err, "%s is %lld bytes, over the limit of %zu bytes",
+                   path, (long long)st.st_size, max);
+        rc = SL_ETOOBIG;
+        goto out;
+    }
+    size = (size_t)st.st_size;
+    if (!(data = malloc(size ? size : 1))) {
+        sl_err_set(err, "out of memory reading %s", path);
+        rc = SL_ENOMEM;
+        goto out;
+    }
+    while (got < size) {
+        ssize_t n = read(fd, data + got, size - got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            sl_err_set(err, "cannot read %s: %s", path, strerror(errno));
+            goto out;
+        }
+        if (n == 0) {
+            sl_err_set(err, "%s shrank while being read", path);
+            goto out;
+        }
+        got += (size_t)n;
+    }
+    *out = data;
+    *len = got;
+    data = NULL;
+    rc = SL_OK;
+out:
+    free(data);
+    close(fd);
+    return rc;
+}
+
+/* Server NOTICEs ("relation ... already exists, skipping") are not for
+ * the operator's terminal: debug log only. */
+static void notice_to_log(void *u, const char *msg)
+{
+    (void)u;
+    sl_debug("pg", "%.*s", (int)strcspn(msg, "\n"), msg);
+}
+
+PGconn *ctl_pg_connect(ctl *c)
+{
+    sl_err err = { "" };
+    PGconn *pg = sl_pg_connect(sl_config_get(c->cfg, "pg.dsn"), &err);
+
+    if (pg)
+        PQsetNoticeProcessor(pg, notice_to_log, NULL);
+    if (!pg) {
+        /* libpq's message may end in a newline */
+        size_t n = strlen(err.msg);
+        while (n && (err.msg[n - 1] == '\n' || err.msg[n - 1] == ' '))
+            err.msg[--n] = '\0';
+        ctl_fail("%s", err.msg);
+    }
+    return pg;
+}
+
+PGresult *ctl_pg_query(PGconn *pg, const char *what, const char *sql,
+                       int n, const char *const *vals, const int *lens,
+                       const int *fmts)
+{
+    PGresult *r = PQexecParams(pg, sql, n, NULL, vals, lens, fmts, 0);
+    ExecStatusType st = PQresultStatus(r);
+    sl_err err;
+
+    if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
+        return r;
+    sl_pg_fail(pg, r, what, &err);
+    PQclear(r);
+    ctl_fail("%s", err.msg);
+    return NULL;
+}
+
+int ctl_pg_exec(PGconn *pg, const char *what, const char *sql)
+{
+    PGresult *r = ctl_pg_query(pg, what, sql, 0, NULL, NULL, NULL);
+
+    if (!r)
+        return CTL_FAIL;
+    PQclear(r);
+    return CTL_OK;
+}
+
+int ctl_check_id(const char *s)
+{
+    size_t n = s ? strlen(s) : 0;
+
+    if (n < 1 || n > 128)
+        return SL_EINVAL;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        int alnum = (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
+                    (ch >= '0' && ch <= '9');
+        if (!alnum && (i == 0 || !strchr("._:-", ch)))
+            return SL_EINVAL;
+    }
+    return SL_OK;
+}
+
+int ctl_print_json(json_t *v)
+{
+    char *s;
+
+    if (!v)
+        return ctl_fail("out of memory building JSON output");
+    s = json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(v);
+    if (!s)
+        return ctl_fail("cannot encode JSON output");
+    puts(s);
+    free(s);
+    return CTL_OK;
+}
+
+/* ---- tables ------------------------------------------------------------ */
+
+struct ctl_table {
+    size_t ncols, nrows, cap;
+    const char *const *headers;
+    char **cells;              /* nrows * ncols */
+};
+
+#define CTL_TABLE_MAXCOLS 16
+
+ctl_table *ctl_table_new(size_t ncols, const char *const *headers)
+{
+    ctl_table *t;
+
+    if (ncols == 0 || ncols > CTL_TABLE_MAXCOLS)
+        return NULL;
+    t = calloc(1, sizeof(*t));
+
+    if (t) {
+        t->ncols = ncols;
+        t->headers = headers;
+    }
+    return t;
+}
+
+void ctl_table_destroy(ctl_table *t)
+{
+    if (!t)
+        return;
+    for (size_t i = 0; i < t->nrows * t->ncols; i++)
+        free(t->cells[i]);
+    free(t->cells);
+    free(t);
+}
+
+int ctl_table_add(ctl_table *t, const char *const *cells)
+{
+    if (t->nrows == t->cap) {
+        size_t ncap = t->cap ? 2 * t->cap : 16;
+        char **p = realloc(t->cells, ncap * t->ncols * sizeof(*p));
+        if (!p)
+            return SL_ENOMEM;
+        t->cells = p;
+        t->cap = ncap;
+    }
+    for (size_t j = 0; j < t->ncols; j++) {
+        char *s = strdup(cells[j] ? cells[j] : "-");
+        if (!s) {
+            for (size_t k = 0; k < j; k++)
+                free(t->cells[t->nrows * t->ncols + k]);
+            return SL_ENOMEM;
+        }
+        t->cells[t->nrows * t->ncols + j] = s;
+    }
+    t->nrows++;
+    return SL_OK;
+}
+
+size_t ctl_table_rows(const ctl_table *t)
+{
+    return t->nrows;
+}
+
+static const char *header_text(const char *h)
+{
+    return h[0] == '>' ? h + 1 : h;
+}
+
+/* One line, without trailing blanks when the last cells are empty. */
+static void print_row(const ctl_table *t, FILE *out, const char *indent,
+                      const char *const *row, const size_t *w)
+{
+    size_t last = t->ncols;
+
+    while (last > 1 && !row[last - 1][0])
+        last--;
+    fputs(indent, out);
+    for (size_t j = 0; j < last; j++) {
+        int right = t->headers[j][0] == '>';
+        if (right)
+            fprintf(out, "%*s", (int)w[j], row[j]);
+        else if (j + 1 == last)
+            fputs(row[j], out);
+        else
+            fprintf(out, "%-*s", (int)w[j], row[j]);
+        if (j + 1 < last)
+            fputs("  ", out);
+    }
+    fputc('\n', out);
+}
+
+void ctl_table_print(const ctl_table *t, FILE *out, const char *indent)
+{
+    size_t w[CTL_TABLE_MAXCOLS] = { 0 };
+    const char *hdr[CTL_TABLE_MAXCOLS];
+    size_t nc = t->ncols;
+
+    for (size_t j = 0; j < nc; j++) {
+        hdr[j] = header_text(t->headers[j]);
+        w[j] = strlen(hdr[j]);
+    }
+    for (size_t i = 0; i < t->nrows; i++)
+        for (size_t j = 0; j < nc; j++) {
+            size_t l = strlen(t->cells[i * t->ncols + j]);
+            if (l > w[j])
+                w[j] = l;
+        }
+    print_row(t, out, indent, hdr, w);
+    for (size_t i = 0; i < t->nrows; i++)
+        print_row(t, out, indent, (const char *const *)&t->cells[i * t->ncols], w);
+}

@@ -1,0 +1,173 @@
+/*
+ * ctl.h -- what sluicectl's commands share: the invocation context (global
+ * options and the layered config), option parsing helpers, PostgreSQL
+ * connection, messages and exit codes, plain-text tables, and the pure
+ * helpers behind `upload` (metadata JSON, content types, timestamps).
+ *
+ * Exit codes: 0 success, 1 a failure (message on stderr naming what
+ * failed), 2 a usage error.
+ */
+#ifndef SL_CTL_H
+#define SL_CTL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <libpq-fe.h>
+
+#include "sl/common.h"
+#include "sl/config.h"
+
+#define CTL_OK    0
+#define CTL_FAIL  1
+#define CTL_USAGE 2
+
+/* Global options, accepted before the command and among its options. */
+#define CTL_COMMON_SHORT "c:X:vh"
+#define CTL_COMMON_LONG                                  \
+    { "config", required_argument, NULL, 'c' },          \
+    { "help", no_argument, NULL, 'h' }
+#define CTL_COMMON_HELP                                                     \
+    "Global options: -c FILE (config file), -X key=value (config override,\n" \
+    "kafka.* keys go to librdkafka), -v (debug log).  Environment:\n"       \
+    "SLUICE_KAFKA_BROKERS, SLUICE_PG_DSN, SLUICE_TOPIC_PREFIX, SLUICE_CONFIG.\n"
+
+typedef struct ctl {
+    const char *config_file;     /* -c, else $SLUICE_CONFIG */
+    const char **overrides;      /* -X key=value, borrowed from argv */
+    size_t n_overrides, cap_overrides;
+    int verbose;
+    sl_config *cfg;              /* built by ctl_load_config() */
+} ctl;
+
+/* A command: argv[0] is the command's own name. Returns the exit code. */
+typedef int (*ctl_cmd_fn)(ctl *c, int argc, char **argv);
+
+typedef struct ctl_cmd {
+    const char *name;
+    ctl_cmd_fn fn;
+    const char *summary;
+} ctl_cmd;
+
+/* The commands (one file each). */
+int ctl_cmd_db(ctl *c, int argc, char **argv);
+int ctl_cmd_topics(ctl *c, int argc, char **argv);
+int ctl_cmd_creator(ctl *c, int argc, char **argv);
+int ctl_cmd_dataset(ctl *c, int argc, char **argv);
+int ctl_cmd_upload(ctl *c, int argc, char **argv);
+int ctl_cmd_status(ctl *c, int argc, char **argv);
+
+/* ---- context and options ---------------------------------------------- */
+
+void ctl_free(ctl *c);
+/* Handles a global option seen by getopt (-c, -X, -v).  Returns 1 when it
+ * was one, 0 when not, -1 on out of memory. */
+int ctl_common_opt(ctl *c, int opt, const char *arg);
+/* Builds c->cfg: defaults, file, environment, -X; sets the log level.
+ * Returns CTL_OK or the exit code after printing the error. */
+int ctl_load_config(ctl *c);
+/* Dispatches argv[1] among subs, or prints `usage` (exit 0 for -h/--help,
+ * 2 when missing or unknown).  `cmd` names the group ("creator"). */
+int ctl_dispatch(ctl *c, const char *cmd, const ctl_cmd *subs, int argc,
+                 char **argv, const char *usage);
+/* Prints the config keys sluicectl understands. */
+void ctl_print_config_help(FILE *out);
+/* Prints the usage for a subcommand group, listing subs. */
+void ctl_print_subs(FILE *out, const char *usage, const ctl_cmd *subs);
+/* getopt_long over argv, with the global options (-c, -X, -v) handled
+ * here.  Call ctl_getopt_start() before the first call for a new argv.
+ * Returns the next option like getopt_long (-1 at the end: positional
+ * arguments are argv[optind..]); -2 after printing usage for -h/--help;
+ * -3 after an unknown option or missing argument (hint printed); -4 when
+ * out of memory. */
+void ctl_getopt_start(void);
+int ctl_getopt(ctl *c, int argc, char **argv, const char *shortopts,
+               const struct option *longopts, const char *cmd,
+               const char *usage);
+/* Maps ctl_getopt's negative results to an exit code. */
+int ctl_getopt_exit(int opt);
+
+/* ---- messages ---------------------------------------------------------- */
+
+/* "sluicectl: <msg>" on stderr; returns CTL_FAIL. */
+int ctl_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* "sluicectl <cmd>: <msg>" + a --help hint on stderr; returns CTL_USAGE. */
+int ctl_usage_error(const char *cmd, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* ---- parsing and I/O --------------------------------------------------- */
+
+/* HMAC secrets are 1..256 bytes (sl_key_new). */
+#define CTL_HMAC_SECRET_MAX 256
+
+/* Decimal integer within [min, max]; SL_EINVAL otherwise. */
+int ctl_parse_int(const char *s, int64_t min, int64_t max, int64_t *out);
+/* Reads a whole regular file of at most max bytes into a malloc'd buffer
+ * (never NULL on success, even for an empty file).  SL_ETOOBIG over max. */
+int ctl_read_file(const char *path, size_t max, uint8_t **out, size_t *len,
+                  sl_err *err);
+/* Connects with pg.dsn; NULL after printing the error. */
+PGconn *ctl_pg_connect(ctl *c);
+/* PQexecParams with text results; params are text unless fmts[i] == 1
+ * (binary, length lens[i]).  On a result other than PGRES_COMMAND_OK /
+ * PGRES_TUPLES_OK prints "<what>: <PostgreSQL message>" and returns NULL. */
+PGresult *ctl_pg_query(PGconn *pg, const char *what, const char *sql,
+                       int n, const char *const *vals, const int *lens,
+                       const int *fmts);
+/* Runs a parameterless statement (BEGIN, COMMIT...); CTL_OK or CTL_FAIL
+ * after printing the error. */
+int ctl_pg_exec(PGconn *pg, const char *what, const char *sql);
+/* SL_OK when s is a sluice identifier: 1..128 chars of [A-Za-z0-9._:-],
+ * starting with a letter or digit (schemas/upload-meta.schema.json). */
+int ctl_check_id(const char *s);
+/* Prints a compact JSON value and a newline to stdout; steals the ref. */
+int ctl_print_json(json_t *v);
+
+/* ---- tables ------------------------------------------------------------ */
+
+typedef struct ctl_table ctl_table;
+/* ncols headers; a header starting with '>' is right-aligned (the '>' is
+ * not printed). */
+ctl_table *ctl_table_new(size_t ncols, const char *const *headers);
+void ctl_table_destroy(ctl_table *t);
+/* Adds a row of ncols cells (copied; NULL prints as "-"). */
+int  ctl_table_add(ctl_table *t, const char *const *cells);
+void ctl_table_print(const ctl_table *t, FILE *out, const char *indent);
+size_t ctl_table_rows(const ctl_table *t);
+
+/* ---- upload helpers (upload_meta.c) ------------------------------------ */
+
+typedef struct ctl_label {
+    const char *key;
+    const char *value;
+} ctl_label;
+
+typedef struct ctl_meta_in {
+    const char *upload_id;
+    const char *creator_id;
+    const char *dataset_id;
+    const char *content_type;
+    const char *license;
+    const char *created_at;
+    const char *sha256;        /* NULL: omitted */
+    const char *filename;      /* NULL: omitted */
+    int64_t size;
+    const ctl_label *labels;
+    size_t n_labels;
+} ctl_meta_in;
+
+/* The validate stage accepts 16 KiB by default (validate.meta.max.bytes). */
+#define CTL_META_MAX (16 * 1024)
+
+/* Writes the compact sluice-meta JSON (field order as in the schema) into
+ * out (reset first). */
+int ctl_meta_build(const ctl_meta_in *in, sl_buf *out, sl_err *err);
+/* The content type for a file name's extension (case-insensitive). */
+const char *ctl_content_type(const char *filename);
+/* "u-" + 32 lowercase hex from the CSPRNG. */
+#define CTL_UPLOAD_ID_LEN 35
+int ctl_random_upload_id(char out[CTL_UPLOAD_ID_LEN]);
+
+#endif

@@ -1,0 +1,385 @@
+/*
+ * validate.c -- the validate processor (see validate.h).
+ *
+ * Order of checks, cheapest and least trusting first:
+ *   sizes -> metadata JSON -> schema -> message key -> creator -> signature
+ *   -> created-time window -> declared SHA-256 -> replay -> duplicate.
+ * Nothing in the metadata is acted on before the signature over the exact
+ * bytes has been verified; the checks before it only look at its shape.
+ * Every outcome appends a provenance event to the sluice-prov chain.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "sl/embed.h"
+#include "sl/fpset.h"
+#include "sl/jschema.h"
+#include "sl/log.h"
+#include "sl/prov.h"
+#include "sl/timeutil.h"
+#include "validate.h"
+
+#define VALIDATE_VERSION "validate/1"
+
+const sl_cfg_entry sl_validate_config[] = {
+    { SL_CFG_SIZE, "validate.meta.max.bytes", "16k", "largest sluice-meta header accepted" },
+    { SL_CFG_SIZE, "validate.content.max.bytes", "8m", "largest sample value accepted" },
+    { SL_CFG_INT,  "validate.window.past.s", "86400", "oldest created_at accepted, seconds before now" },
+    { SL_CFG_INT,  "validate.window.future.s", "300", "newest created_at accepted, seconds after now (clock skew)" },
+    { SL_CFG_STR,  "validate.schema.file", NULL, "metadata JSON schema; default: the built-in upload-meta.schema.json" },
+    { SL_CFG_INT,  "validate.seen.cache.entries", "1000000", "upload ids / content hashes remembered in memory" },
+    { SL_CFG_INT,  "validate.creator.cache.ms", "5000", "how long a creator record is cached" },
+    SL_CFG_END
+};
+
+struct sl_validate {
+    sl_validate_lookup lk;
+    sl_jschema *schema;
+    int64_t meta_max, content_max, past_ms, future_ms;
+    sl_fpset *seen_uploads, *seen_content;       /* committed */
+    sl_fpset *pend_uploads, *pend_content;       /* this transaction */
+    size_t seen_max;
+    sl_buf sigmsg;                               /* reused signed-string buffer */
+    sl_buf prov;                                 /* reused provenance header */
+};
+
+static char *read_file(const char *path, size_t *len, sl_err *err)
+{
+    FILE *f = fopen(path, "rb");
+    sl_buf b;
+    char chunk[8192];
+    size_t n;
+
+    if (!f) {
+        sl_err_set(err, "cannot open schema file %s", path);
+        return NULL;
+    }
+    sl_buf_init(&b, 4 << 20);
+    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+        if (sl_buf_append(&b, chunk, n) != SL_OK) {
+            sl_err_set(err, "schema file %s is too large", path);
+            fclose(f);
+            sl_buf_free(&b);
+            return NULL;
+        }
+    }
+    fclose(f);
+    if (sl_buf_cstr(&b) != SL_OK) {
+        sl_buf_free(&b);
+        return NULL;
+    }
+    *len = b.len;
+    return (char *)b.data;
+}
+
+int sl_validate_new(sl_validate **out, const sl_config *cfg,
+                    const sl_validate_lookup *lk, sl_err *err)
+{
+    sl_validate *v = calloc(1, sizeof(*v));
+    const char *path = sl_config_get(cfg, "validate.schema.file");
+    char *text = NULL;
+    size_t len = 0;
+
+    if (!v)
+        goto nomem;
+    v->lk = *lk;
+    v->meta_max = sl_config_int(cfg, "validate.meta.max.bytes");
+    v->content_max = sl_config_int(cfg, "validate.content.max.bytes");
+    v->past_ms = sl_config_int(cfg, "validate.window.past.s") * 1000;
+    v->future_ms = sl_config_int(cfg, "validate.window.future.s") * 1000;
+    v->seen_max = (size_t)sl_config_int(cfg, "validate.seen.cache.entries");
+    if (v->meta_max <= 0 || v->content_max <= 0 || v->past_ms < 0 ||
+        v->future_ms < 0 || v->seen_max < 1) {
+        sl_err_set(err, "validate.* sizes, windows and cache entries must be positive");
+        goto fail;
+    }
+    if (path && *path) {
+        if (!(text = read_file(path, &len, err)))
+            goto fail;
+        v->schema = sl_jschema_new(text, len, err);
+        free(text);
+    } else {
+        const sl_embedded *e = sl_embed_get("upload-meta.schema.json");
+        if (!e) {
+            sl_err_set(err, "built-in upload-meta.schema.json is missing");
+            goto fail;
+        }
+        v->schema = sl_jschema_new(e->data, e->len, err);
+    }
+    if (!v->schema)
+        goto fail;
+    v->seen_uploads = sl_fpset_new(v->seen_max);
+    v->seen_content = sl_fpset_new(v->seen_max);
+    v->pend_uploads = sl_fpset_new(100000);
+    v->pend_content = sl_fpset_new(100000);
+    if (!v->seen_uploads || !v->seen_content || !v->pend_uploads || !v->pend_content)
+        goto nomem;
+    sl_buf_init(&v->sigmsg, (size_t)v->meta_max + 256);
+    sl_buf_init(&v->prov, 65536);
+    *out = v;
+    return SL_OK;
+nomem:
+    sl_err_set(err, "out of memory");
+fail:
+    if (v)
+        v->lk.destroy = NULL;   /* the caller still owns lk on failure */
+    sl_validate_destroy(v);
+    return SL_ERR;
+}
+
+void sl_validate_destroy(sl_validate *v)
+{
+    if (!v)
+        return;
+    if (v->lk.destroy)
+        v->lk.destroy(v->lk.u);
+    sl_jschema_destroy(v->schema);
+    sl_fpset_destroy(v->seen_uploads);
+    sl_fpset_destroy(v->seen_content);
+    sl_fpset_destroy(v->pend_uploads);
+    sl_fpset_destroy(v->pend_content);
+    sl_buf_free(&v->sigmsg);
+    sl_buf_free(&v->prov);
+    free(v);
+}
+
+void sl_validate_txn_end(sl_validate *v, int committed)
+{
+    if (committed) {
+        /* A full cache is cleared: the database stays the authority. */
+        if (sl_fpset_merge(v->seen_uploads, v->pend_uploads) != SL_OK) {
+            sl_fpset_clear(v->seen_uploads);
+            sl_fpset_merge(v->seen_uploads, v->pend_uploads);
+        }
+        if (sl_fpset_merge(v->seen_content, v->pend_content) != SL_OK) {
+            sl_fpset_clear(v->seen_content);
+            sl_fpset_merge(v->seen_content, v->pend_content);
+        }
+    }
+    sl_fpset_clear(v->pend_uploads);
+    sl_fpset_clear(v->pend_content);
+}
+
+/* Per-message facts gathered along the way, for the provenance event. */
+typedef struct vstate {
+    char sha[SL_SHA256_HEX];
+    const char *upload_id;
+} vstate;
+
+/* Appends this stage's event to the chain and sets the header. */
+static int add_prov(sl_validate *v, const sl_msg *in, sl_out *out,
+                    const vstate *st, const char *outcome, const char *reason)
+{
+    sl_slice chain = { NULL, 0 };
+    sl_prov_event ev = {
+        .stage = "validate", .version = VALIDATE_VERSION, .outcome = outcome,
+        .reason = reason, .upload_id = st->upload_id,
+        .input_sha256 = st->sha, .output_sha256 = st->sha,
+        .time_ms = sl_now_ms(),
+    };
+    sl_err err;
+
+    /* An upload arrives without a chain; a forged one is not continued. */
+    (void)in;
+    if (sl_prov_append(chain, st->sha, &ev, &v->prov, NULL, &err) != SL_OK) {
+        sl_error("validate", "provenance: %s", err.msg);
+        return SL_ERR;
+    }
+    return sl_out_add_header(out, SL_H_PROV, v->prov.data, v->prov.len, 1);
+}
+
+/* Rejects with a provenance event recording the reason. */
+static sl_verdict reject(sl_validate *v, const sl_msg *in, sl_out *out,
+                         const vstate *st, const char *code, const char *detail)
+{
+    sl_out_reject(out, code, "%s", detail);
+    if (add_prov(v, in, out, st, "rejected", code) != SL_OK)
+        return SL_FATAL;
+    return SL_REJECT;
+}
+
+#define REJECT(code, ...)                                              \
+    do {                                                               \
+        snprintf(detail, sizeof(detail), __VA_ARGS__);                 \
+        verdict = reject(v, in, out, &st, (code), detail);             \
+        goto done;                                                     \
+    } while (0)
+
+static const char *jstr(json_t *o, const char *k)
+{
+    return json_string_value(json_object_get(o, k));
+}
+
+sl_verdict sl_validate_process(sl_validate *v, const sl_msg *in, sl_out *out)
+{
+    vstate st = { "", NULL };
+    char detail[768];
+    sl_verdict verdict = SL_EMIT;
+    sl_slice meta, sig;
+    json_t *doc = NULL;
+    json_error_t jerr;
+    sl_err err;
+    sl_key *key;
+    int active, verified, seen, rc;
+    uint8_t sigbytes[SL_SIG_MAX];
+    size_t siglen;
+    sl_sig_alg alg;
+    const char *creator, *dataset, *declared, *created;
+    int64_t created_ms, now;
+    uint64_t fp_upload, fp_content;
+
+    /* The value is bounded by the broker's message.max.bytes. */
+    if (sl_sha256_hex(in->value.ptr, in->value.len, st.sha) != SL_OK)
+        return SL_FATAL;
+    if ((int64_t)in->value.len > v->content_max)
+        REJECT("too_large", "content is %zu bytes, the limit is %" PRId64,
+               in->value.len, v->content_max);
+
+    if (sl_msg_header(in, SL_H_META, &meta) != SL_OK || !meta.ptr)
+        REJECT("meta_missing", "no %s header", SL_H_META);
+    if ((int64_t)meta.len > v->meta_max)
+        REJECT("too_large", "%s is %zu bytes, the limit is %" PRId64,
+               SL_H_META, meta.len, v->meta_max);
+    doc = json_loadb((const char *)meta.ptr, meta.len,
+                     JSON_REJECT_DUPLICATES, &jerr);
+    if (!doc)
+        REJECT("meta_malformed", "%s is not valid JSON: %s at line %d column %d",
+               SL_H_META, jerr.text, jerr.line, jerr.column);
+    if (!json_is_object(doc))
+        REJECT("meta_malformed", "%s must be a JSON object", SL_H_META);
+    if (sl_jschema_validate(v->schema, doc, &err) != SL_OK)
+        REJECT("meta_invalid", "%s", err.msg);
+
+    st.upload_id = jstr(doc, "upload_id");
+    creator = jstr(doc, "creator_id");
+    dataset = jstr(doc, "dataset_id");
+    if (in->key.len != strlen(st.upload_id) ||
+        memcmp(in->key.ptr, st.upload_id, in->key.len) != 0)
+        REJECT("key_mismatch", "the message key must be the upload id \"%s\"",
+               st.upload_id);
+
+    rc = v->lk.creator(v->lk.u, creator, &key, &active, &verified);
+    if (rc == SL_ENOTFOUND)
+        REJECT("creator_unknown", "creator \"%s\" is not registered", creator);
+    if (rc != SL_OK) {
+        verdict = SL_RETRY;
+        goto done;
+    }
+    if (!active)
+        REJECT("creator_disabled", "creator \"%s\" is disabled", creator);
+    if (!verified)
+        REJECT("creator_unverified", "creator \"%s\" is not verified", creator);
+
+    if (sl_msg_header(in, SL_H_SIG, &sig) != SL_OK || !sig.ptr)
+        REJECT("signature_missing", "no %s header", SL_H_SIG);
+    if (sl_sig_parse(sig, &alg, sigbytes, &siglen) != SL_OK)
+        REJECT("signature_invalid", "%s is not \"ed25519=<base64>\" or "
+               "\"hmac-sha256=<hex>\"", SL_H_SIG);
+    if (alg != sl_key_alg(key))
+        REJECT("signature_invalid", "creator \"%s\" signs with %s, not %s",
+               creator, sl_sig_alg_name(sl_key_alg(key)), sl_sig_alg_name(alg));
+    if (sl_sig_message(&v->sigmsg, st.sha, meta) != SL_OK)
+        return SL_FATAL;
+    if (sl_key_verify(key, v->sigmsg.data, v->sigmsg.len, sigbytes, siglen) != SL_OK)
+        REJECT("signature_invalid", "the %s signature does not match the "
+               "content and metadata", sl_sig_alg_name(alg));
+
+    /* From here on the metadata is the creator's own word. */
+    created = jstr(doc, "created_at");
+    now = sl_now_ms();
+    if (sl_time_parse(created, strlen(created), &created_ms) != SL_OK)
+        REJECT("meta_invalid", "/created_at: not an RFC 3339 date-time");
+    if (created_ms < now - v->past_ms || created_ms > now + v->future_ms)
+        REJECT("stale", "created_at %s is outside the accepted window "
+               "(%" PRId64 " s before now to %" PRId64 " s after)", created,
+               v->past_ms / 1000, v->future_ms / 1000);
+
+    declared = jstr(doc, "sha256");
+    if (declared && strcmp(declared, st.sha) != 0)
+        REJECT("hash_mismatch", "declared sha256 %s, content hashes to %s",
+               declared, st.sha);
+
+    fp_upload = sl_fpset_fp(st.upload_id, strlen(st.upload_id), "", 0);
+    if (sl_fpset_has(v->pend_uploads, fp_upload) ||
+        sl_fpset_has(v->seen_uploads, fp_upload))
+        REJECT("replay", "upload id \"%s\" was already used", st.upload_id);
+    if ((rc = v->lk.upload_seen(v->lk.u, st.upload_id, &seen)) != SL_OK) {
+        verdict = SL_RETRY;
+        goto done;
+    }
+    if (seen)
+        REJECT("replay", "upload id \"%s\" was already accepted", st.upload_id);
+
+    fp_content = sl_fpset_fp(dataset, strlen(dataset), st.sha, 64);
+    if (sl_fpset_has(v->pend_content, fp_content) ||
+        sl_fpset_has(v->seen_content, fp_content))
+        REJECT("duplicate", "content %s is already in dataset \"%s\"",
+               st.sha, dataset);
+    if ((rc = v->lk.content_seen(v->lk.u, dataset, st.sha, &seen)) != SL_OK) {
+        verdict = SL_RETRY;
+        goto done;
+    }
+    if (seen)
+        REJECT("duplicate", "content %s is already in dataset \"%s\"",
+               st.sha, dataset);
+
+    /* Accepted: remember it for the rest of this transaction. */
+    if (sl_fpset_add(v->pend_uploads, fp_upload) != SL_OK ||
+        sl_fpset_add(v->pend_content, fp_content) != SL_OK) {
+        verdict = SL_RETRY;   /* batch larger than the pending set: abort */
+        goto done;
+    }
+    if (sl_out_add_header_str(out, SL_H_SHA256, st.sha, 1) != SL_OK ||
+        add_prov(v, in, out, &st, "accepted", NULL) != SL_OK)
+        verdict = SL_FATAL;
+done:
+    json_decref(doc);
+    return verdict;
+}
+
+/* ---- stage glue: the runner's view of this processor ---- */
+
+static int stage_init(void **ctx, const sl_config *cfg, sl_err *err)
+{
+    sl_validate_lookup lk;
+    sl_validate *v;
+
+    if (sl_validate_pg_lookup(&lk, cfg, err) != SL_OK)
+        return SL_ERR;
+    if (sl_validate_new(&v, cfg, &lk, err) != SL_OK) {
+        lk.destroy(lk.u);
+        return SL_ERR;
+    }
+    *ctx = v;
+    return SL_OK;
+}
+
+static sl_verdict stage_process(void *ctx, const sl_msg *in, sl_out *out)
+{
+    return sl_validate_process(ctx, in, out);
+}
+
+static void stage_txn_end(void *ctx, int committed)
+{
+    sl_validate_txn_end(ctx, committed);
+}
+
+static void stage_destroy(void *ctx)
+{
+    sl_validate_destroy(ctx);
+}
+
+const sl_processor sl_validate_stage = {
+    .name = "validate",
+    .default_input = "sluice.uploads",
+    .default_output = "sluice.validated",
+    .config_map = sl_validate_config,
+    .init = stage_init,
+    .process = stage_process,
+    .txn_end = stage_txn_end,
+    .destroy = stage_destroy,
+};

@@ -1,0 +1,53 @@
+/*
+ * validate.h -- the validate stage: the first gate every upload passes.
+ *
+ * Pure processor: metadata caps, JSON parse and schema check, creator
+ * lookup, signature over the exact bytes, created-time window, replay and
+ * duplicate detection, SHA-256.  Its lookups sit behind sl_validate_lookup
+ * so unit tests give it an in-memory registry and the service gives it
+ * PostgreSQL (validate_pg.c).
+ */
+#ifndef SL_VALIDATE_H
+#define SL_VALIDATE_H
+
+#include "sl/crypto.h"
+#include "sl/processor.h"
+
+typedef struct sl_validate_lookup {
+    void *u;
+    /* Finds a creator.  SL_OK with *key borrowed (valid until the next call
+     * of this function), SL_ENOTFOUND, or SL_EIO when the registry is
+     * unreachable (the message is retried, not rejected). */
+    int (*creator)(void *u, const char *creator_id, sl_key **key,
+                   int *active, int *verified);
+    /* *seen = 1 if this upload id was already accepted; SL_OK or SL_EIO. */
+    int (*upload_seen)(void *u, const char *upload_id, int *seen);
+    /* *seen = 1 if this content is already accepted into the dataset. */
+    int (*content_seen)(void *u, const char *dataset_id, const char *sha256,
+                        int *seen);
+    void (*destroy)(void *u);   /* optional */
+} sl_validate_lookup;
+
+typedef struct sl_validate sl_validate;
+
+/* The options the stage declares (schemas/README.md lists them). */
+extern const sl_cfg_entry sl_validate_config[];
+
+/* Creates a validator using `lk` (copied; lk->u is owned by the validator
+ * and released with lk->destroy). */
+int  sl_validate_new(sl_validate **v, const sl_config *cfg,
+                     const sl_validate_lookup *lk, sl_err *err);
+void sl_validate_destroy(sl_validate *v);
+sl_verdict sl_validate_process(sl_validate *v, const sl_msg *in, sl_out *out);
+/* Makes this transaction's "seen" entries permanent (committed = 1) or
+ * forgets them (0). */
+void sl_validate_txn_end(sl_validate *v, int committed);
+
+/* The PostgreSQL-backed lookup (validate_pg.c). */
+int sl_validate_pg_lookup(sl_validate_lookup *lk, const sl_config *cfg,
+                          sl_err *err);
+
+/* Stage descriptor handed to the runner. */
+extern const sl_processor sl_validate_stage;
+
+#endif

@@ -1,0 +1,247 @@
+/*
+ * validate_pg.c -- the validate stage's lookups against PostgreSQL.
+ *
+ * Creators are cached (positive and negative answers) for
+ * validate.creator.cache.ms so a burst of uploads costs one query per
+ * creator, and a disabled creator is noticed within that time.  Replay and
+ * duplicate checks ask the samples table through prepared statements.  A
+ * broken connection is reported as SL_EIO (the runner retries the batch) and
+ * re-opened on the next call.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "sl/log.h"
+#include "sl/pg.h"
+#include "validate.h"
+
+#define CREATOR_SLOTS 1024   /* cache buckets; entries chain */
+
+typedef struct creator_entry {
+    char *id;
+    sl_key *key;          /* NULL for a cached "not found" */
+    int found, active, verified;
+    int64_t fetched_ms;
+    struct creator_entry *next;
+} creator_entry;
+
+typedef struct pg_lookup {
+    char *dsn;
+    PGconn *conn;
+    int64_t ttl_ms;
+    size_t n_entries;
+    creator_entry *slots[CREATOR_SLOTS];
+} pg_lookup;
+
+static void drop_conn(pg_lookup *l)
+{
+    if (l->conn)
+        PQfinish(l->conn);
+    l->conn = NULL;
+}
+
+static int ensure_conn(pg_lookup *l)
+{
+    sl_err err;
+    PGresult *r;
+
+    if (l->conn && PQstatus(l->conn) == CONNECTION_OK)
+        return SL_OK;
+    drop_conn(l);
+    if (!(l->conn = sl_pg_connect(l->dsn, &err))) {
+        sl_warn("validate", "%s", err.msg);
+        return SL_EIO;
+    }
+    r = PQprepare(l->conn, "creator",
+                  "SELECT key_alg, key_material, status = 'active', verified "
+                  "FROM creators WHERE creator_id = $1", 1, NULL);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK)
+        goto fail;
+    PQclear(r);
+    r = PQprepare(l->conn, "upload_seen",
+                  "SELECT 1 FROM samples WHERE upload_id = $1", 1, NULL);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK)
+        goto fail;
+    PQclear(r);
+    r = PQprepare(l->conn, "content_seen",
+                  "SELECT 1 FROM samples WHERE dataset_id = $1 AND sha256 = $2",
+                  2, NULL);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK)
+        goto fail;
+    PQclear(r);
+    return SL_OK;
+fail:
+    sl_pg_fail(l->conn, r, "preparing lookups", &err);
+    sl_error("validate", "%s", err.msg);
+    PQclear(r);
+    drop_conn(l);
+    return SL_EIO;
+}
+
+static size_t bucket(const char *id)
+{
+    uint64_t h = 1469598103934665603ULL;
+
+    for (const char *p = id; *p; p++)
+        h = (h ^ (uint8_t)*p) * 1099511628211ULL;
+    return (size_t)(h % CREATOR_SLOTS);
+}
+
+static void free_entry(creator_entry *e)
+{
+    free(e->id);
+    sl_key_destroy(e->key);
+    free(e);
+}
+
+static int pg_creator(void *u, const char *id, sl_key **key, int *active,
+                      int *verified)
+{
+    pg_lookup *l = u;
+    creator_entry *e, **pp = &l->slots[bucket(id)];
+    int64_t now = sl_mono_ms();
+    const char *params[1] = { id };
+    int formats[1] = { 0 };
+    PGresult *r;
+    sl_err err;
+    int rc;
+
+    for (e = *pp; e; pp = &e->next, e = e->next)
+        if (strcmp(e->id, id) == 0)
+            break;
+    if (e && now - e->fetched_ms < l->ttl_ms)
+        goto answer;
+    if (e) {          /* expired: unlink and refetch */
+        *pp = e->next;
+        free_entry(e);
+        l->n_entries--;
+        e = NULL;
+    }
+    if ((rc = ensure_conn(l)) != SL_OK)
+        return rc;
+    r = PQexecPrepared(l->conn, "creator", 1, params, NULL, formats, 1);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        rc = sl_pg_fail(l->conn, r, "creator lookup", &err);
+        sl_warn("validate", "%s", err.msg);
+        PQclear(r);
+        drop_conn(l);
+        return SL_EIO;
+    }
+    if (!(e = calloc(1, sizeof(*e))) || !(e->id = strdup(id))) {
+        free(e);
+        PQclear(r);
+        return SL_ENOMEM;
+    }
+    e->fetched_ms = now;
+    if (PQntuples(r) == 1) {
+        e->found = 1;
+        sl_sig_alg alg = sl_sig_alg_parse(PQgetvalue(r, 0, 0));
+        /* Binary results: a bool is one byte 0/1, bytea its raw bytes. */
+        e->active = PQgetvalue(r, 0, 2)[0] == 1;
+        e->verified = PQgetvalue(r, 0, 3)[0] == 1;
+        e->key = sl_key_new(alg, (const uint8_t *)PQgetvalue(r, 0, 1),
+                            (size_t)PQgetlength(r, 0, 1), &err);
+        if (!e->key) {
+            /* A registry row we cannot use: treat the creator as disabled. */
+            sl_error("validate", "creator %s has an unusable key: %s", id, err.msg);
+            e->active = 0;
+        }
+    }
+    PQclear(r);
+    if (l->n_entries >= 100000) {   /* cap: drop this bucket's chain */
+        while (l->slots[bucket(id)]) {
+            creator_entry *x = l->slots[bucket(id)];
+            l->slots[bucket(id)] = x->next;
+            free_entry(x);
+            l->n_entries--;
+        }
+    }
+    e->next = l->slots[bucket(id)];
+    l->slots[bucket(id)] = e;
+    l->n_entries++;
+answer:
+    if (!e->found)
+        return SL_ENOTFOUND;
+    *key = e->key;
+    *active = e->active;
+    *verified = e->verified;
+    return SL_OK;
+}
+
+static int exists(pg_lookup *l, const char *stmt, int n, const char *const *params,
+                  int *seen)
+{
+    PGresult *r;
+    sl_err err;
+    int rc;
+
+    if ((rc = ensure_conn(l)) != SL_OK)
+        return rc;
+    r = PQexecPrepared(l->conn, stmt, n, params, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        sl_pg_fail(l->conn, r, stmt, &err);
+        sl_warn("validate", "%s", err.msg);
+        PQclear(r);
+        drop_conn(l);
+        return SL_EIO;
+    }
+    *seen = PQntuples(r) > 0;
+    PQclear(r);
+    return SL_OK;
+}
+
+static int pg_upload_seen(void *u, const char *upload_id, int *seen)
+{
+    const char *p[1] = { upload_id };
+    return exists(u, "upload_seen", 1, p, seen);
+}
+
+static int pg_content_seen(void *u, const char *dataset, const char *sha, int *seen)
+{
+    const char *p[2] = { dataset, sha };
+    return exists(u, "content_seen", 2, p, seen);
+}
+
+static void pg_destroy(void *u)
+{
+    pg_lookup *l = u;
+
+    if (!l)
+        return;
+    for (size_t i = 0; i < CREATOR_SLOTS; i++) {
+        while (l->slots[i]) {
+            creator_entry *e = l->slots[i];
+            l->slots[i] = e->next;
+            free_entry(e);
+        }
+    }
+    drop_conn(l);
+    free(l->dsn);
+    free(l);
+}
+
+int sl_validate_pg_lookup(sl_validate_lookup *lk, const sl_config *cfg, sl_err *err)
+{
+    pg_lookup *l = calloc(1, sizeof(*l));
+    const char *dsn = sl_config_get(cfg, "pg.dsn");
+
+    if (!l || !dsn || !(l->dsn = strdup(dsn))) {
+        sl_err_set(err, dsn ? "out of memory" :
+                   "no PostgreSQL conninfo: set pg.dsn or SLUICE_PG_DSN");
+        free(l);
+        return SL_ERR;
+    }
+    l->ttl_ms = sl_config_int(cfg, "validate.creator.cache.ms");
+    /* Fail fast at start-up on a bad conninfo; later drops are retried. */
+    if (ensure_conn(l) != SL_OK) {
+        sl_err_set(err, "cannot reach PostgreSQL with pg.dsn");
+        pg_destroy(l);
+        return SL_ERR;
+    }
+    lk->u = l;
+    lk->creator = pg_creator;
+    lk->upload_seen = pg_upload_seen;
+    lk->content_seen = pg_content_seen;
+    lk->destroy = pg_destroy;
+    return SL_OK;
+}
