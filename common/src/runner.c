@@ -69,6 +69,7 @@ typedef struct run_common {
     const char *stage;
     sl_config *cfg;
     char group[SL_TOPIC_LEN];
+    char member[SL_TOPIC_LEN + 64];   /* group.instance.id */
     char inputs[SL_MAX_TOPICS][SL_TOPIC_LEN];
     size_t n_inputs;
     rd_kafka_t *consumer;
@@ -142,6 +143,8 @@ static int common_config(run_common *rc, const char *stage,
         snprintf(def, sizeof(def), "sluice-%s", stage);
         sl_kafka_topic_name(rc->cfg, def, rc->group, sizeof(rc->group));
     }
+    snprintf(rc->member, sizeof(rc->member), "%s-%s", rc->group,
+             sl_config_get(rc->cfg, "instance.id"));
 
     v = sl_config_get(rc->cfg, "input.topics");
     if (!v || !*v)
@@ -178,6 +181,11 @@ static rd_kafka_t *make_consumer(run_common *rc, const char *const *extra,
 {
     const char *defaults[32] = {
         "group.id", rc->group,
+        /* Static membership: an instance restarted after a crash takes its
+         * partitions back at once instead of waiting out the dead
+         * member's session. */
+        "group.instance.id", rc->member,
+        "session.timeout.ms", "10000",
         "enable.auto.commit", "false",
         "enable.auto.offset.store", "false",
         "isolation.level", "read_committed",
@@ -187,7 +195,7 @@ static rd_kafka_t *make_consumer(run_common *rc, const char *const *extra,
         "max.partition.fetch.bytes", "16777216",
         "receive.message.max.bytes", "100000000",
     };
-    size_t n = 18;
+    size_t n = 22;
     char errstr[512];
     rd_kafka_conf_t *conf;
     rd_kafka_t *rk;
@@ -796,6 +804,21 @@ static int sink_flush(sink_run *r)
         } else if (m->offset + 1 > next[j].offset) {
             next[j].offset = m->offset + 1;
         }
+    }
+    {
+        /* Everything consumed is in this batch, so the consumer's position
+         * is where the next batch starts; it can be past the last message
+         * when transaction markers or aborted records followed it.  Storing
+         * it keeps the reported lag at 0 once the stage has caught up. */
+        rd_kafka_topic_partition_list_t *pl =
+            rd_kafka_topic_partition_list_new((int)n_next);
+        for (size_t j = 0; j < n_next; j++)
+            rd_kafka_topic_partition_list_add(pl, next[j].topic, next[j].partition);
+        if (!rd_kafka_position(r->c.consumer, pl))
+            for (size_t j = 0; j < n_next && j < (size_t)pl->cnt; j++)
+                if (pl->elems[j].offset > next[j].offset)
+                    next[j].offset = pl->elems[j].offset;
+        rd_kafka_topic_partition_list_destroy(pl);
     }
     rc = r->s->write_batch(r->sctx, r->c.group, msgs, r->n_batch, next, n_next, &err);
     if (rc == SL_OK) {

@@ -212,6 +212,15 @@ static void kafka_stage_lag(status *s, const kafka_stage *ks)
             note_error(s, "status: %s", err.msg);
             goto out;
         }
+        {
+            /* A stage that never committed is not deployed (yet): leave it
+             * out rather than report the whole topic as its lag. */
+            int any = 0;
+            for (int p = 0; p < nparts; p++)
+                any |= committed[p] >= 0;
+            if (!any)
+                goto out;
+        }
         if (!(t = topic_lag(s, rk, topic, nparts, committed, &sum)))
             goto out;
         if (json_array_append_new(topics, t)) {
