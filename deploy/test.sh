@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# README command two, and what .ci/run calls: install what is missing, build
+# everything with AddressSanitizer + UBSan into build-asan/, start a private
+# Kafka + PostgreSQL stack on free loopback ports in a temporary directory,
+# run every test (ctest: unit and integration), and stop the stack whatever
+# happens.  Exits non-zero on any failure.
+#
+# usage: deploy/test.sh [CTEST ARGS...]     e.g. deploy/test.sh -L unit
+# env:   SLUICE_TEST_BUILD_DIR  build directory (default <repo>/build-asan)
+#        SLUICE_TEST_JOBS       parallel tests (default: number of CPUs)
+#        SLUICE_TEST_KEEP=1     keep the stack directory for inspection
+set -euo pipefail
+
+# shellcheck source=deploy/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+say() { sl_log test "$@"; }
+
+BUILD=${SLUICE_TEST_BUILD_DIR:-$SL_ROOT/build-asan}
+JOBS=${SLUICE_TEST_JOBS:-$(nproc)}
+start=$(date +%s)
+# A developer's sourced stack.env must not steer the private stack.
+unset SLUICE_KAFKA_PORT SLUICE_PG_PORT SLUICE_KAFKA_CONTROLLER_PORT \
+    SLUICE_STACK_DIR SLUICE_KAFKA_BROKERS SLUICE_PG_DSN SLUICE_TOPIC_PREFIX \
+    SLUICE_CONFIG
+
+bash "$SL_ROOT/deploy/install.sh"
+
+say "building with sanitizers in $BUILD"
+cmake -S "$SL_ROOT" -B "$BUILD" -DSLUICE_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
+cmake --build "$BUILD" -j "$(nproc)"
+
+STACK=$(mktemp -d "${TMPDIR:-/tmp}/sluice-test-stack.XXXXXX")
+export SLUICE_BIN_DIR=$BUILD/bin
+cleanup() {
+    local rc=$?
+    bash "$SL_ROOT/deploy/stack.sh" stop --dir "$STACK" || rc=1
+    if [[ -n ${SLUICE_TEST_KEEP:-} ]] || ((rc != 0)); then
+        say "stack directory kept: $STACK (logs in $STACK/logs)"
+    else
+        rm -rf "$STACK"
+    fi
+    say "finished in $(($(date +%s) - start))s, exit $rc"
+    exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# Kafka and PostgreSQL only: each integration test starts its own services
+# in its own database and topic prefix.
+bash "$SL_ROOT/deploy/stack.sh" start --dir "$STACK" --infra-only
+# shellcheck disable=SC1091
+. "$STACK/stack.env"
+
+# Leak reports on exit are wanted from the unit tests; the services are
+# killed on purpose by some tests and are not judged by their exit code.
+export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=0:detect_leaks=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+
+cd "$BUILD"
+ctest --output-on-failure -j "$JOBS" "$@"

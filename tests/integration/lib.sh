@@ -1,0 +1,108 @@
+# shellcheck shell=bash
+# Helpers for the integration tests (tests/integration/test_*.sh).
+#
+# Each test runs against the real broker and database of the stack that
+# deploy/test.sh started (SLUICE_KAFKA_BROKERS, SLUICE_PG_DSN), but in a
+# world of its own: a fresh PostgreSQL database and a topic/group prefix
+# unique to the test, and its own service processes.  Tests therefore run in
+# parallel without seeing each other, and never touch a developer's stack.
+#
+#   it_init NAME        create the database and topics, export the env
+#   it_start SVC [ARG]  start build/bin/sluice-SVC in the background
+#   it_kill SVC [SIG]   signal it (default TERM) and wait for it
+#   it_sql SQL          run a query in the test database, unaligned output
+#   it_wait_outcomes N [SECS]  wait until samples + rejections reach N
+#   it_fail MSG         print MSG and the service logs, exit 1
+#   it_eq WHAT GOT WANT assert equality
+set -euo pipefail
+
+: "${SLUICE_KAFKA_BROKERS:?run under deploy/test.sh (or source a stack.env)}"
+: "${SLUICE_PG_DSN:?run under deploy/test.sh (or source a stack.env)}"
+IT_SRC=${SLUICE_SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+IT_BIN=${SLUICE_BIN_DIR:-$IT_SRC/build/bin}
+IT_BASE_DSN=$SLUICE_PG_DSN
+declare -A IT_PIDS=()
+
+it_log() { printf '[%s] %s\n' "$(date +%T)" "$*" >&2; }
+
+it_init() {
+    local name=$1
+    IT_NAME=$name
+    IT_DIR=$(mktemp -d "${TMPDIR:-/tmp}/sluice-it-$name.XXXXXX")
+    IT_DB="it_${name//[^a-z0-9]/_}_$$"
+    IT_PREFIX="it-$name-$$-"
+    export SLUICE_TOPIC_PREFIX=$IT_PREFIX
+    export SLUICE_PG_DSN="$IT_BASE_DSN dbname=$IT_DB"
+    trap it_cleanup EXIT
+    psql -XAtq -v ON_ERROR_STOP=1 "$IT_BASE_DSN" \
+        -c "CREATE DATABASE \"$IT_DB\"" >/dev/null
+    "$IT_BIN/sluicectl" db migrate >/dev/null
+    "$IT_BIN/sluicectl" topics create --partitions "${IT_PARTITIONS:-3}" >/dev/null
+    it_log "test $name: database $IT_DB, topic prefix $IT_PREFIX, dir $IT_DIR"
+}
+
+it_start() {
+    local svc=$1; shift
+    "$IT_BIN/sluice-$svc" -X log.level=info "$@" \
+        >>"$IT_DIR/$svc.log" 2>&1 &
+    IT_PIDS[$svc]=$!
+}
+
+it_kill() {
+    local svc=$1 sig=${2:-TERM} pid=${IT_PIDS[$1]:-}
+    [[ -n $pid ]] || return 0
+    kill "-$sig" "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+    unset "IT_PIDS[$svc]"
+}
+
+it_sql() {
+    psql -XAtq -v ON_ERROR_STOP=1 "$SLUICE_PG_DSN" -c "$1"
+}
+
+it_dump_logs() {
+    local f
+    for f in "$IT_DIR"/*.log; do
+        [[ -f $f ]] || continue
+        printf -- '--- %s (last 40 lines)\n' "$f" >&2
+        tail -n 40 "$f" >&2
+    done
+}
+
+it_fail() {
+    printf 'FAIL (%s): %s\n' "${IT_NAME:-?}" "$*" >&2
+    it_dump_logs
+    IT_FAILED=1
+    exit 1
+}
+
+it_eq() {
+    [[ "$2" == "$3" ]] || it_fail "$1: got '$2', want '$3'"
+    it_log "ok: $1 = $3"
+}
+
+# it_wait_outcomes N [SECS]: until samples + rejections >= N.
+it_wait_outcomes() {
+    local want=$1 secs=${2:-120} got=0 i
+    for ((i = 0; i < secs * 4; i++)); do
+        got=$(it_sql "SELECT (SELECT count(*) FROM samples) + (SELECT count(*) FROM rejections)")
+        ((got >= want)) && return 0
+        sleep 0.25
+    done
+    it_fail "waited ${secs}s for $want outcomes, have $got"
+}
+
+it_cleanup() {
+    local rc=$? svc
+    for svc in "${!IT_PIDS[@]}"; do
+        it_kill "$svc" TERM
+    done
+    if ((rc != 0)) || [[ -n ${IT_FAILED:-} ]]; then
+        it_log "kept $IT_DIR and database $IT_DB for inspection"
+    else
+        psql -XAtq "$IT_BASE_DSN" \
+            -c "DROP DATABASE IF EXISTS \"$IT_DB\" WITH (FORCE)" >/dev/null 2>&1 || true
+        rm -rf "$IT_DIR"
+    fi
+    exit "$rc"
+}

@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# The whole path, uploads -> validate -> commit -> PostgreSQL, for good
+# uploads and one of each kind of bad one, against the real broker and
+# database.  Every upload must end as exactly one row: a sample or a
+# rejection with the expected stage and reason code; dead letters on
+# sluice.rejected must carry the original bytes and the reject headers.
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+it_init pipeline
+
+ctl() { "$IT_BIN/sluicectl" "$@"; }
+W=$IT_DIR
+
+# --- registry ---------------------------------------------------------------
+ctl creator add alice --name "Alice" --generate-key "$W/alice.pem" >/dev/null
+head -c 32 /dev/urandom >"$W/bob.secret"
+ctl creator add bob --hmac-secret-file "$W/bob.secret" >/dev/null
+ctl creator add carol --generate-key "$W/carol.pem" >/dev/null
+ctl creator disable carol >/dev/null
+ctl creator add dave --generate-key "$W/dave.pem" --unverified >/dev/null
+ctl dataset add ds1 --name "Integration" >/dev/null
+
+it_start validate
+it_start commit
+
+# --- uploads ------------------------------------------------------------------
+mkdir -p "$W/files"
+printf 'a good sample from alice\n' >"$W/files/good1.txt"
+printf 'a good sample from bob\n' >"$W/files/good2.txt"
+printf 'replayed id, other bytes\n' >"$W/files/replay.txt"
+printf 'sample from a stranger\n' >"$W/files/stranger.txt"
+printf 'sample from carol\n' >"$W/files/carol.txt"
+printf 'sample from dave\n' >"$W/files/dave.txt"
+printf 'sample with a forged signature\n' >"$W/files/forged.txt"
+printf 'an old sample\n' >"$W/files/old.txt"
+head -c $((9 * 1024 * 1024)) /dev/zero >"$W/files/huge.bin"
+
+up() { # up ID CREATOR KEYOPT KEYFILE FILE [more options]
+    local id=$1 creator=$2 keyopt=$3 keyfile=$4 file=$5; shift 5
+    ctl upload --creator "$creator" --dataset ds1 "$keyopt" "$keyfile" \
+        --upload-id "$id" "$@" "$file" 2>>"$W/upload.log" >/dev/null ||
+        it_fail "sluicectl upload $id failed"
+}
+up good-ed alice --key "$W/alice.pem" "$W/files/good1.txt"
+up good-hmac bob --hmac-secret-file "$W/bob.secret" "$W/files/good2.txt"
+up dup alice --key "$W/alice.pem" "$W/files/good1.txt"
+up good-ed alice --key "$W/alice.pem" "$W/files/replay.txt"
+up stranger nobody --key "$W/alice.pem" "$W/files/stranger.txt"
+up carol carol --key "$W/carol.pem" "$W/files/carol.txt"
+up dave dave --key "$W/dave.pem" "$W/files/dave.txt"
+head -c 32 /dev/urandom >"$W/wrong.secret"
+up forged bob --hmac-secret-file "$W/wrong.secret" "$W/files/forged.txt"
+up old alice --key "$W/alice.pem" "$W/files/old.txt" --created-at 2020-01-01T00:00:00Z
+up huge alice --key "$W/alice.pem" "$W/files/huge.bin"
+
+# Raw producers: what no well-behaved client would send.
+U="${IT_PREFIX}sluice.uploads"
+kc() { kcat -b "$SLUICE_KAFKA_BROKERS" -P -t "$U" "$@"; }
+printf 'x' >"$W/one.txt"
+kc -k nometa "$W/one.txt"
+kc -k malformed -H 'sluice-meta={"upload_id": "malformed",' "$W/one.txt"
+META_INVALID='{"schema_version":1,"upload_id":"invalid","creator_id":"alice","dataset_id":"ds1","content_type":"text/plain","license":{"expression":"CC0-1.0"},"attestation":{"version":1,"rights_holder":true},"created_at":"2026-01-01T00:00:00Z","surprise":true}'
+kc -k invalid -H "sluice-meta=$META_INVALID" \
+    -H 'sluice-sig=ed25519=AAAA' "$W/one.txt"
+
+it_wait_outcomes 13 120
+sleep 1   # anything extra (a double write) would show up now
+
+# --- outcomes -----------------------------------------------------------------
+it_eq "samples" "$(it_sql "SELECT string_agg(upload_id, ',' ORDER BY upload_id) FROM samples")" \
+    "good-ed,good-hmac"
+outcome() {
+    it_sql "SELECT stage || ':' || code FROM rejections WHERE upload_id = '$1'"
+}
+it_eq "duplicate" "$(outcome dup)" "validate:duplicate"
+it_eq "replay" "$(outcome good-ed)" "validate:replay"
+it_eq "unknown creator" "$(outcome stranger)" "validate:creator_unknown"
+it_eq "disabled creator" "$(outcome carol)" "validate:creator_disabled"
+it_eq "unverified creator" "$(outcome dave)" "validate:creator_unverified"
+it_eq "forged hmac" "$(outcome forged)" "validate:signature_invalid"
+it_eq "stale" "$(outcome old)" "validate:stale"
+it_eq "oversize" "$(outcome huge)" "validate:too_large"
+it_eq "no metadata" "$(outcome nometa)" "validate:meta_missing"
+it_eq "malformed metadata" "$(outcome malformed)" "validate:meta_malformed"
+it_eq "schema-invalid metadata" "$(outcome invalid)" "validate:meta_invalid"
+it_eq "total outcomes" \
+    "$(it_sql "SELECT (SELECT count(*) FROM samples) + (SELECT count(*) FROM rejections)")" 13
+
+# The accepted sample: hash, creator, license, content stored once.
+sha=$(sha256sum "$W/files/good1.txt" | cut -d' ' -f1)
+it_eq "sample row" \
+    "$(it_sql "SELECT creator_id || '|' || dataset_id || '|' || sha256 FROM samples WHERE upload_id = 'good-ed'")" \
+    "alice|ds1|$sha"
+it_eq "content bytes" \
+    "$(it_sql "SELECT encode(c.data, 'escape') FROM contents c JOIN samples s USING (sha256) WHERE s.upload_id = 'good-ed'")" \
+    "a good sample from alice"
+# Provenance: validate's event for each outcome, commit's for each sample.
+it_eq "validate events" \
+    "$(it_sql "SELECT count(*) FROM provenance_events WHERE stage = 'validate'")" 13
+it_eq "commit events on samples" \
+    "$(it_sql "SELECT count(*) FROM provenance_events WHERE stage = 'commit' AND owner_kind = 'sample'")" 2
+# The detail is human-readable and names the problem.
+detail=$(it_sql "SELECT detail FROM rejections WHERE upload_id = 'invalid'")
+[[ $detail == *surprise* ]] || it_fail "meta_invalid detail does not name the unknown field: $detail"
+
+# Dead letters: original key and bytes plus the reject headers.
+kcat -b "$SLUICE_KAFKA_BROKERS" -C -t "${IT_PREFIX}sluice.rejected" -e -q \
+    -X isolation.level=read_committed \
+    -f '%k|%h|%S\n' >"$W/dlq.txt"
+it_eq "dead letters" "$(wc -l <"$W/dlq.txt")" 11
+line=$(grep '^malformed|' "$W/dlq.txt") || it_fail "no dead letter for 'malformed'"
+for h in sluice-reject-stage=validate sluice-reject-code=meta_malformed \
+         "sluice-reject-source-topic=${U}" sluice-reject-source-partition= \
+         sluice-reject-source-offset= 'sluice-meta={"upload_id": "malformed",'; do
+    [[ $line == *"$h"* ]] || it_fail "dead letter lacks header $h: $line"
+done
+[[ $line == *'|1' ]] || it_fail "dead letter value size is not the original 1 byte: $line"
+
+# status sees the same numbers and no lag once everything is done.
+ctl status --json >"$W/status.json"
+it_eq "status total" "$(jq .total "$W/status.json")" 13
+it_eq "status duplicates" \
+    "$(jq '[.rejections.by_stage_code[] | select(.code == "duplicate") | .count] | add' "$W/status.json")" 1
