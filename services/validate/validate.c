@@ -33,6 +33,7 @@ const sl_cfg_entry sl_validate_config[] = {
     { SL_CFG_STR,  "validate.schema.file", NULL, "metadata JSON schema; default: the built-in upload-meta.schema.json" },
     { SL_CFG_INT,  "validate.seen.cache.entries", "1000000", "upload ids / content hashes remembered in memory" },
     { SL_CFG_INT,  "validate.creator.cache.ms", "5000", "how long a creator record is cached" },
+    { SL_CFG_INT,  "validate.creator.recheck.ms", "1000", "a creator check or signature failing on a cached record older than this is re-checked once against the registry" },
     SL_CFG_END
 };
 
@@ -224,7 +225,7 @@ sl_verdict sl_validate_process(sl_validate *v, const sl_msg *in, sl_out *out)
     json_error_t jerr;
     sl_err err;
     sl_key *key;
-    int active, verified, seen, rc;
+    int active, verified, seen, rc, rechecked = 0;
     uint8_t sigbytes[SL_SIG_MAX];
     size_t siglen;
     sl_sig_alg alg;
@@ -262,31 +263,48 @@ sl_verdict sl_validate_process(sl_validate *v, const sl_msg *in, sl_out *out)
         REJECT("key_mismatch", "the message key must be the upload id \"%s\"",
                st.upload_id);
 
+    /* A failure that a stale cached creator record could explain is
+     * re-checked once against the registry (see sl_validate_lookup). */
+#define RECHECK() (!rechecked++ && v->lk.recheck && v->lk.recheck(v->lk.u, creator))
+again:
     rc = v->lk.creator(v->lk.u, creator, &key, &active, &verified);
-    if (rc == SL_ENOTFOUND)
+    if (rc == SL_ENOTFOUND) {
+        if (RECHECK())
+            goto again;
         REJECT("creator_unknown", "creator \"%s\" is not registered", creator);
+    }
     if (rc != SL_OK) {
         verdict = SL_RETRY;
         goto done;
     }
-    if (!active)
-        REJECT("creator_disabled", "creator \"%s\" is disabled", creator);
-    if (!verified)
+    if (!active || !verified) {
+        if (RECHECK())
+            goto again;
+        if (!active)
+            REJECT("creator_disabled", "creator \"%s\" is disabled", creator);
         REJECT("creator_unverified", "creator \"%s\" is not verified", creator);
+    }
 
     if (sl_msg_header(in, SL_H_SIG, &sig) != SL_OK || !sig.ptr)
         REJECT("signature_missing", "no %s header", SL_H_SIG);
     if (sl_sig_parse(sig, &alg, sigbytes, &siglen) != SL_OK)
         REJECT("signature_invalid", "%s is not \"ed25519=<base64>\" or "
                "\"hmac-sha256=<hex>\"", SL_H_SIG);
-    if (alg != sl_key_alg(key))
-        REJECT("signature_invalid", "creator \"%s\" signs with %s, not %s",
-               creator, sl_sig_alg_name(sl_key_alg(key)), sl_sig_alg_name(alg));
     if (sl_sig_message(&v->sigmsg, st.sha, meta) != SL_OK)
         return SL_FATAL;
-    if (sl_key_verify(key, v->sigmsg.data, v->sigmsg.len, sigbytes, siglen) != SL_OK)
+    if (alg != sl_key_alg(key)) {
+        if (RECHECK())
+            goto again;
+        REJECT("signature_invalid", "creator \"%s\" signs with %s, not %s",
+               creator, sl_sig_alg_name(sl_key_alg(key)), sl_sig_alg_name(alg));
+    }
+    if (sl_key_verify(key, v->sigmsg.data, v->sigmsg.len, sigbytes, siglen) != SL_OK) {
+        if (RECHECK())
+            goto again;
         REJECT("signature_invalid", "the %s signature does not match the "
                "content and metadata", sl_sig_alg_name(alg));
+    }
+#undef RECHECK
 
     /* From here on the metadata is the creator's own word. */
     created = jstr(doc, "created_at");

@@ -25,6 +25,11 @@ typedef struct sl_validate_lookup {
     /* *seen = 1 if this content is already accepted into the dataset. */
     int (*content_seen)(void *u, const char *dataset_id, const char *sha256,
                         int *seen);
+    /* Optional.  Called when a creator check or signature fails: drops the
+     * cached record of creator_id if it is older than the re-check age, so
+     * a key rotated or a creator registered moments ago is seen.  Returns 1
+     * if it dropped one (validate then looks the creator up once more). */
+    int (*recheck)(void *u, const char *creator_id);
     void (*destroy)(void *u);   /* optional */
 } sl_validate_lookup;
 

@@ -29,6 +29,7 @@ typedef struct pg_lookup {
     char *dsn;
     PGconn *conn;
     int64_t ttl_ms;
+    int64_t recheck_ms;
     size_t n_entries;
     creator_entry *slots[CREATOR_SLOTS];
 } pg_lookup;
@@ -202,6 +203,25 @@ static int pg_content_seen(void *u, const char *dataset, const char *sha, int *s
     return exists(u, "content_seen", 2, p, seen);
 }
 
+/* Drops creator_id's cached record if it is at least recheck_ms old, so
+ * one failing upload per creator per recheck_ms may ask the registry again
+ * (bounded: a flood of forged signatures costs at most that). */
+static int pg_recheck(void *u, const char *id)
+{
+    pg_lookup *l = u;
+    creator_entry *e, **pp = &l->slots[bucket(id)];
+
+    for (e = *pp; e; pp = &e->next, e = e->next)
+        if (strcmp(e->id, id) == 0)
+            break;
+    if (!e || sl_mono_ms() - e->fetched_ms < l->recheck_ms)
+        return 0;
+    *pp = e->next;
+    free_entry(e);
+    l->n_entries--;
+    return 1;
+}
+
 static void pg_destroy(void *u)
 {
     pg_lookup *l = u;
@@ -232,6 +252,7 @@ int sl_validate_pg_lookup(sl_validate_lookup *lk, const sl_config *cfg, sl_err *
         return SL_ERR;
     }
     l->ttl_ms = sl_config_int(cfg, "validate.creator.cache.ms");
+    l->recheck_ms = sl_config_int(cfg, "validate.creator.recheck.ms");
     /* Fail fast at start-up on a bad conninfo; later drops are retried. */
     if (ensure_conn(l) != SL_OK) {
         sl_err_set(err, "cannot reach PostgreSQL with pg.dsn");
@@ -242,6 +263,7 @@ int sl_validate_pg_lookup(sl_validate_lookup *lk, const sl_config *cfg, sl_err *
     lk->creator = pg_creator;
     lk->upload_seen = pg_upload_seen;
     lk->content_seen = pg_content_seen;
+    lk->recheck = pg_recheck;
     lk->destroy = pg_destroy;
     return SL_OK;
 }

@@ -200,6 +200,7 @@ void fx_registry_lookup(fx_registry *r, sl_validate_lookup *lk)
     lk->creator = reg_creator;
     lk->upload_seen = reg_upload_seen;
     lk->content_seen = reg_content_seen;
+    lk->recheck = NULL;
     lk->destroy = reg_destroy;
 }
 

@@ -1,0 +1,124 @@
+#!/usr/bin/env bash
+# README command one: install, build, start a local stack (Kafka in KRaft
+# mode, PostgreSQL, the pipeline services) in .sluice/, register a demo
+# creator with a fresh Ed25519 key and a demo dataset, upload a small corpus
+# mixing good uploads with bad ones, and print what became of each upload,
+# read back from PostgreSQL.  The stack keeps running afterwards.
+#
+# usage: deploy/quickstart.sh
+# env:   SLUICE_STACK_DIR  stack directory (default <repo>/.sluice)
+set -euo pipefail
+
+# shellcheck source=deploy/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+say() { sl_log quickstart "$@"; }
+die() { sl_die quickstart "$@"; }
+
+STACK=${SLUICE_STACK_DIR:-$SL_ROOT/.sluice}
+BIN=$SL_ROOT/build/bin
+unset SLUICE_KAFKA_BROKERS SLUICE_PG_DSN SLUICE_TOPIC_PREFIX SLUICE_CONFIG
+
+bash "$SL_ROOT/deploy/install.sh"
+
+say "building into build/"
+cmake -S "$SL_ROOT" -B "$SL_ROOT/build" -DSLUICE_SANITIZE=OFF >/dev/null
+cmake --build "$SL_ROOT/build" -j "$(nproc)" >/dev/null
+
+SLUICE_BIN_DIR=$BIN bash "$SL_ROOT/deploy/stack.sh" start --dir "$STACK"
+# shellcheck disable=SC1091
+. "$STACK/stack.env"
+ctl() { "$BIN/sluicectl" "$@"; }
+
+# --- a demo creator and dataset -------------------------------------------------
+DEMO=$STACK/demo
+RUN=$(date +%Y%m%d%H%M%S)
+rm -rf "$DEMO/corpus"
+mkdir -p "$DEMO/corpus"
+say "registering creator 'demo' (fresh Ed25519 key in $DEMO/demo.pem) and dataset 'demo-ds'"
+rm -f "$DEMO/demo.pem" "$DEMO/demo.pem.pub"
+ctl creator add demo --name "Demo Creator" --generate-key "$DEMO/demo.pem" --replace >/dev/null
+ctl dataset list 2>/dev/null | grep -qw demo-ds ||
+    ctl dataset add demo-ds --name "Demo dataset" >/dev/null
+
+# --- the corpus -------------------------------------------------------------------
+C=$DEMO/corpus
+cat >"$C/poem.txt" <<EOF
+The river keeps its counsel, run $RUN;
+it carries what it is given to the sea.
+EOF
+cat >"$C/recipe.md" <<EOF
+# Bread (run $RUN)
+Flour, water, salt, time.
+EOF
+printf '{"run": "%s", "kind": "observation", "value": 42}\n' "$RUN" >"$C/reading.json"
+printf 'city,temp\nLyon,%s\n' "${RUN: -2}" >"$C/weather.csv"
+printf 'a sample whose signature was made with the wrong key (%s)\n' "$RUN" >"$C/forged.txt"
+printf 'a sample from nobody we know (%s)\n' "$RUN" >"$C/stranger.txt"
+printf 'a second sample that reuses an upload id (%s)\n' "$RUN" >"$C/replayed.txt"
+head -c $((9 * 1024 * 1024)) /dev/urandom >"$C/huge.bin"
+openssl genpkey -algorithm ed25519 -out "$DEMO/wrong.pem" 2>/dev/null
+
+ID=qs-$RUN
+declare -a EXPECT=()
+up() { # up SUFFIX FILE [sluicectl upload options]
+    local id=$ID-$1 file=$2; shift 2
+    EXPECT+=("$id|$(basename "$file")|$(sha256sum "$file" | cut -c1-64)")
+    ctl upload --creator demo --dataset demo-ds --key "$DEMO/demo.pem" \
+        --upload-id "$id" "$@" "$file" >/dev/null 2>&1 ||
+        die "sluicectl upload of $file failed"
+}
+say "uploading the demo corpus"
+up poem "$C/poem.txt" --license CC-BY-4.0
+up recipe "$C/recipe.md" --license CC0-1.0
+up reading "$C/reading.json" --license CDLA-Permissive-2.0
+up weather "$C/weather.csv" --license ODbL-1.0
+up forged "$C/forged.txt" --key "$DEMO/wrong.pem"
+up stranger "$C/stranger.txt" --creator ghost
+up poem "$C/replayed.txt"
+up huge "$C/huge.bin"
+# Metadata that is not JSON at all, sent with plain kcat.
+printf 'bytes with broken metadata (%s)\n' "$RUN" >"$C/garbled.txt"
+EXPECT+=("$ID-garbled|garbled.txt (kcat)|$(sha256sum "$C/garbled.txt" | cut -c1-64)")
+kcat -P -b "$SLUICE_KAFKA_BROKERS" -t sluice.uploads -k "$ID-garbled" \
+    -H 'sluice-meta={"upload_id": "oops", creator_id: demo' "$C/garbled.txt" ||
+    die "kcat could not produce"
+
+# --- wait for every outcome -------------------------------------------------------
+ids=$(printf "'%s'," "${EXPECT[@]%%|*}")
+ids=${ids%,}
+sql() { psql -XAtq -v ON_ERROR_STOP=1 "$SLUICE_PG_DSN" -c "$1"; }
+say "waiting for the pipeline"
+for ((i = 0; i < 240; i++)); do
+    n=$(sql "SELECT (SELECT count(*) FROM samples WHERE upload_id IN ($ids)) +
+                    (SELECT count(DISTINCT upload_id) FROM rejections WHERE upload_id IN ($ids))")
+    ((n >= ${#EXPECT[@]})) && break
+    sleep 0.25
+done
+((n >= ${#EXPECT[@]})) ||
+    say "only $n of ${#EXPECT[@]} outcomes after 60 s; see $STACK/logs/"
+
+# --- outcomes ---------------------------------------------------------------------
+printf '\n%-22s %-28s %-9s %-28s %s\n' UPLOAD FILE OUTCOME REASON DETAIL
+for e in "${EXPECT[@]}"; do
+    IFS='|' read -r id file sha <<<"$e"
+    # Matched on upload id and content hash: a replayed id has two uploads.
+    rows=$(sql "SELECT 'accepted|' || license_expression || '|sha256 ' || left(sha256, 16) || '...'
+                  FROM samples WHERE upload_id = '$id' AND sha256 = '$sha'
+                UNION ALL
+                SELECT 'rejected|' || stage || ':' || code || '|' || left(detail, 70)
+                  FROM rejections WHERE upload_id = '$id' AND sha256 = '$sha'")
+    [[ -n $rows ]] || rows='pending||'
+    while IFS='|' read -r outcome reason detail; do
+        printf '%-22s %-28s %-9s %-28s %s\n' "${id#"$ID"-}" "$file" "$outcome" "$reason" "$detail"
+    done <<<"$rows"
+done
+
+cat <<EOF
+
+The stack is still running in $STACK (logs in $STACK/logs/).
+  . $STACK/stack.env               # SLUICE_KAFKA_BROKERS, SLUICE_PG_DSN
+  build/bin/sluicectl status        # counts per outcome and reason, lag
+  psql "\$SLUICE_PG_DSN"             # samples, rejections, provenance_events
+  deploy/stack.sh stop             # stop it
+EOF
