@@ -273,6 +273,8 @@ static void msg_view(const rd_kafka_message_t *m, sl_msg *v, sl_header *hdrs)
 /* The transactional consume-transform-produce loop                    */
 /* ------------------------------------------------------------------ */
 
+#define SL_RUN_MAX 500   /* messages consumed, prepared and processed together */
+
 typedef struct txn_run {
     run_common c;
     const sl_processor *p;
@@ -286,6 +288,10 @@ typedef struct txn_run {
     int txn_open;
     int fatal;
     uint64_t n_emit, n_reject, n_route, n_aborts;
+    /* The run of messages consumed together (see sl_processor.prepare). */
+    rd_kafka_message_t *run[SL_RUN_MAX];
+    sl_msg views[SL_RUN_MAX];
+    sl_header *run_hdrs;     /* SL_RUN_MAX * SL_MAX_MSG_HEADERS */
 } txn_run;
 
 /* Classifies a transactional API error: 1 retry, 2 abort, 3 fatal. */
@@ -521,15 +527,13 @@ static int dead_letter(txn_run *t, const sl_msg *in, const char *code,
 }
 
 /* Runs one message through the processor and produces its outcome. */
-static int handle_message(txn_run *t, const rd_kafka_message_t *m)
+static int handle_message(txn_run *t, const sl_msg *msg)
 {
-    sl_header hdrs[SL_MAX_MSG_HEADERS];
-    sl_msg in;
+    const sl_msg in = *msg;
     sl_verdict v;
     sl_slice value;
     int r = SL_OK;
 
-    msg_view(m, &in, hdrs);
     sl_out_reset(t->out);
     v = t->p->process(t->pctx, &in, t->out);
     value = sl_out_has_value(t->out) ? sl_out_value(t->out) : in.value;
@@ -580,7 +584,10 @@ static rd_kafka_t *make_producer(txn_run *t, sl_err *err)
         "transaction.timeout.ms", "60000",
         "message.timeout.ms", "50000",
         "message.max.bytes", "16777216",
-        "linger.ms", "5",
+        /* Output is only visible at the transaction's commit (every
+         * batch.ms at most), so waiting to fill batches costs no latency
+         * and saves the broker many small requests. */
+        "linger.ms", "20",
         "queue.buffering.max.kbytes", "1048576",
         NULL
     };
@@ -636,8 +643,12 @@ int sl_runner_main(const sl_processor *p, int argc, char **argv)
                         sizeof(t.output));
     sl_kafka_topic_name(t.c.cfg, sl_config_get(t.c.cfg, "rejected.topic"),
                         t.rejected, sizeof(t.rejected));
-    if (!(t.out = sl_out_new((size_t)sl_config_int(t.c.cfg, "message.max.bytes") + 65536)))
+    if (!(t.out = sl_out_new((size_t)sl_config_int(t.c.cfg, "message.max.bytes") + 65536)) ||
+        !(t.run_hdrs = calloc((size_t)SL_RUN_MAX * SL_MAX_MSG_HEADERS,
+                              sizeof(*t.run_hdrs)))) {
+        sl_error("runner", "out of memory");
         goto out;
+    }
 
     if (p->init(&t.pctx, t.c.cfg, &err) != SL_OK) {
         sl_error("runner", "%s: init failed: %s", p->name, err.msg);
@@ -662,30 +673,49 @@ int sl_runner_main(const sl_processor *p, int argc, char **argv)
             p->name, t.c.inputs[0], t.c.group, t.output, t.rejected);
 
     while (!stop_requested && !t.fatal) {
-        rd_kafka_message_t *m = rd_kafka_consumer_poll(t.c.consumer, 50);
+        size_t n = 0, want, i;
+        int r = SL_OK;
+        rd_kafka_message_t *m;
 
-        if (m) {
+        /* A run: what is already fetched, up to the batch's remainder. */
+        want = (size_t)(t.c.batch_size - t.in_batch);
+        if (want > SL_RUN_MAX)
+            want = SL_RUN_MAX;
+        for (int timeout = 50; n < want &&
+             (m = rd_kafka_consumer_poll(t.c.consumer, timeout)); timeout = 0) {
             if (m->err) {
                 if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
                     sl_warn("runner", "consumer: %s", rd_kafka_message_errstr(m));
                 if (m->err == RD_KAFKA_RESP_ERR__FATAL)
                     t.fatal = 1;
-            } else if (t.txn_open) {
-                if (t.in_batch == 0)
-                    t.batch_start = sl_mono_ms();
-                t.in_batch++;
-                int r = handle_message(&t, m);
-                if (r == SL_EIO && !t.fatal) {
-                    rd_kafka_message_destroy(m);
-                    txn_abort(&t);
-                    usleep(200 * 1000);
-                    continue;
-                }
+                rd_kafka_message_destroy(m);
+                continue;
             }
-            rd_kafka_message_destroy(m);
+            if (!t.txn_open) {   /* nothing may be processed outside one */
+                rd_kafka_message_destroy(m);
+                continue;
+            }
+            msg_view(m, &t.views[n], t.run_hdrs + n * SL_MAX_MSG_HEADERS);
+            t.run[n++] = m;
         }
+        if (n && !t.fatal) {
+            if (t.in_batch == 0)
+                t.batch_start = sl_mono_ms();
+            t.in_batch += (int64_t)n;
+            if (t.p->prepare && t.p->prepare(t.pctx, t.views, n) != SL_OK)
+                r = SL_EIO;   /* abort and retry the run */
+            for (i = 0; r == SL_OK && i < n && !t.fatal; i++)
+                r = handle_message(&t, &t.views[i]);
+        }
+        for (i = 0; i < n; i++)
+            rd_kafka_message_destroy(t.run[i]);
         if (t.fatal)
             break;
+        if (r == SL_EIO) {
+            txn_abort(&t);
+            usleep(200 * 1000);
+            continue;
+        }
         if (t.in_batch >= t.c.batch_size ||
             (t.in_batch > 0 && sl_mono_ms() - t.batch_start >= t.c.batch_ms))
             txn_commit(&t);
@@ -707,6 +737,7 @@ out:
     if (t.pctx)
         p->destroy(t.pctx);
     sl_out_destroy(t.out);
+    free(t.run_hdrs);
     sl_config_destroy(t.c.cfg);
     return code;
 }

@@ -24,6 +24,7 @@
 #include "validate.h"
 
 #define VALIDATE_VERSION "validate/1"
+#define RUN_MAX 4096   /* messages one prepare() looks up at most */
 
 const sl_cfg_entry sl_validate_config[] = {
     { SL_CFG_SIZE, "validate.meta.max.bytes", "16k", "largest sluice-meta header accepted" },
@@ -43,6 +44,9 @@ struct sl_validate {
     int64_t meta_max, content_max, past_ms, future_ms;
     sl_fpset *seen_uploads, *seen_content;       /* committed */
     sl_fpset *pend_uploads, *pend_content;       /* this transaction */
+    /* What the last prepare() asked the registry (ids, hashes) and what it
+     * found already accepted (ids, dataset + hash). */
+    sl_fpset *run_ids_asked, *run_ids_known, *run_sha_asked, *run_content_known;
     size_t seen_max;
     sl_buf sigmsg;                               /* reused signed-string buffer */
     sl_buf prov;                                 /* reused provenance header */
@@ -117,7 +121,13 @@ int sl_validate_new(sl_validate **out, const sl_config *cfg,
     v->seen_content = sl_fpset_new(v->seen_max);
     v->pend_uploads = sl_fpset_new(100000);
     v->pend_content = sl_fpset_new(100000);
-    if (!v->seen_uploads || !v->seen_content || !v->pend_uploads || !v->pend_content)
+    v->run_ids_asked = sl_fpset_new(RUN_MAX);
+    v->run_ids_known = sl_fpset_new(RUN_MAX);
+    v->run_sha_asked = sl_fpset_new(RUN_MAX);
+    v->run_content_known = sl_fpset_new(4 * RUN_MAX);
+    if (!v->seen_uploads || !v->seen_content || !v->pend_uploads ||
+        !v->pend_content || !v->run_ids_asked || !v->run_ids_known ||
+        !v->run_sha_asked || !v->run_content_known)
         goto nomem;
     sl_buf_init(&v->sigmsg, (size_t)v->meta_max + 256);
     sl_buf_init(&v->prov, 65536);
@@ -143,6 +153,10 @@ void sl_validate_destroy(sl_validate *v)
     sl_fpset_destroy(v->seen_content);
     sl_fpset_destroy(v->pend_uploads);
     sl_fpset_destroy(v->pend_content);
+    sl_fpset_destroy(v->run_ids_asked);
+    sl_fpset_destroy(v->run_ids_known);
+    sl_fpset_destroy(v->run_sha_asked);
+    sl_fpset_destroy(v->run_content_known);
     sl_buf_free(&v->sigmsg);
     sl_buf_free(&v->prov);
     free(v);
@@ -163,6 +177,91 @@ void sl_validate_txn_end(sl_validate *v, int committed)
     }
     sl_fpset_clear(v->pend_uploads);
     sl_fpset_clear(v->pend_content);
+}
+
+static void run_clear(sl_validate *v)
+{
+    sl_fpset_clear(v->run_ids_asked);
+    sl_fpset_clear(v->run_ids_known);
+    sl_fpset_clear(v->run_sha_asked);
+    sl_fpset_clear(v->run_content_known);
+}
+
+static void note_upload(void *arg, const char *id)
+{
+    sl_validate *v = arg;
+    sl_fpset_add(v->run_ids_known, sl_fpset_fp(id, strlen(id), "", 0));
+}
+
+static void note_content(void *arg, const char *dataset, const char *sha)
+{
+    sl_validate *v = arg;
+    sl_fpset_add(v->run_content_known,
+                 sl_fpset_fp(dataset, strlen(dataset), sha, strlen(sha)));
+}
+
+/* An upload id worth asking about: what the schema allows for ids. */
+static int plain_id(sl_slice k)
+{
+    if (k.len == 0 || k.len > 128)
+        return 0;
+    for (size_t i = 0; i < k.len; i++) {
+        char c = ((const char *)k.ptr)[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+              (c >= '0' && c <= '9') || c == '.' || c == '_' || c == ':' ||
+              c == '-'))
+            return 0;
+    }
+    return 1;
+}
+
+int sl_validate_prepare(sl_validate *v, const sl_msg *msgs, size_t n)
+{
+    char (*ids)[129] = NULL, (*shas)[SL_SHA256_HEX] = NULL;
+    const char **idp = NULL, **shap = NULL;
+    size_t ni = 0, ns = 0;
+    int rc = SL_OK;   /* out of memory: process() asks one by one */
+
+    run_clear(v);
+    if (!v->lk.prefetch || n == 0)
+        return SL_OK;
+    if (n > RUN_MAX)
+        n = RUN_MAX;   /* the rest is asked one by one */
+    ids = malloc(n * sizeof(*ids));
+    shas = malloc(n * sizeof(*shas));
+    idp = malloc(n * sizeof(*idp));
+    shap = malloc(n * sizeof(*shap));
+    if (!ids || !shas || !idp || !shap)
+        goto out;
+    for (size_t i = 0; i < n; i++) {
+        const sl_msg *m = &msgs[i];
+        if (plain_id(m->key)) {
+            memcpy(ids[ni], m->key.ptr, m->key.len);
+            ids[ni][m->key.len] = '\0';
+            idp[ni] = ids[ni];
+            ni++;
+        }
+        if ((int64_t)m->value.len <= v->content_max &&
+            sl_sha256_hex(m->value.ptr, m->value.len, shas[ns]) == SL_OK) {
+            shap[ns] = shas[ns];
+            ns++;
+        }
+    }
+    rc = v->lk.prefetch(v->lk.u, idp, ni, shap, ns, note_upload, note_content, v);
+    if (rc != SL_OK) {
+        run_clear(v);   /* ask one by one instead */
+        goto out;
+    }
+    for (size_t i = 0; i < ni; i++)
+        sl_fpset_add(v->run_ids_asked, sl_fpset_fp(idp[i], strlen(idp[i]), "", 0));
+    for (size_t i = 0; i < ns; i++)
+        sl_fpset_add(v->run_sha_asked, sl_fpset_fp(shap[i], 64, "", 0));
+out:
+    free(ids);
+    free(shas);
+    free(idp);
+    free(shap);
+    return rc;
 }
 
 /* Per-message facts gathered along the way, for the provenance event. */
@@ -325,7 +424,9 @@ again:
     if (sl_fpset_has(v->pend_uploads, fp_upload) ||
         sl_fpset_has(v->seen_uploads, fp_upload))
         REJECT("replay", "upload id \"%s\" was already used", st.upload_id);
-    if ((rc = v->lk.upload_seen(v->lk.u, st.upload_id, &seen)) != SL_OK) {
+    if (sl_fpset_has(v->run_ids_asked, fp_upload))
+        seen = sl_fpset_has(v->run_ids_known, fp_upload);
+    else if ((rc = v->lk.upload_seen(v->lk.u, st.upload_id, &seen)) != SL_OK) {
         verdict = SL_RETRY;
         goto done;
     }
@@ -337,7 +438,9 @@ again:
         sl_fpset_has(v->seen_content, fp_content))
         REJECT("duplicate", "content %s is already in dataset \"%s\"",
                st.sha, dataset);
-    if ((rc = v->lk.content_seen(v->lk.u, dataset, st.sha, &seen)) != SL_OK) {
+    if (sl_fpset_has(v->run_sha_asked, sl_fpset_fp(st.sha, 64, "", 0)))
+        seen = sl_fpset_has(v->run_content_known, fp_content);
+    else if ((rc = v->lk.content_seen(v->lk.u, dataset, st.sha, &seen)) != SL_OK) {
         verdict = SL_RETRY;
         goto done;
     }
@@ -376,6 +479,11 @@ static int stage_init(void **ctx, const sl_config *cfg, sl_err *err)
     return SL_OK;
 }
 
+static int stage_prepare(void *ctx, const sl_msg *msgs, size_t n)
+{
+    return sl_validate_prepare(ctx, msgs, n);
+}
+
 static sl_verdict stage_process(void *ctx, const sl_msg *in, sl_out *out)
 {
     return sl_validate_process(ctx, in, out);
@@ -397,6 +505,7 @@ const sl_processor sl_validate_stage = {
     .default_output = "sluice.validated",
     .config_map = sl_validate_config,
     .init = stage_init,
+    .prepare = stage_prepare,
     .process = stage_process,
     .txn_end = stage_txn_end,
     .destroy = stage_destroy,

@@ -25,6 +25,16 @@ typedef struct sl_validate_lookup {
     /* *seen = 1 if this content is already accepted into the dataset. */
     int (*content_seen)(void *u, const char *dataset_id, const char *sha256,
                         int *seen);
+    /* Optional: upload_seen and content_seen for a whole run of messages
+     * in one go.  Calls seen_upload(arg, id) for each of upload_ids that
+     * was already accepted, and seen_content(arg, dataset, sha) for each
+     * accepted sample whose hash is among shas.  SL_OK or SL_EIO. */
+    int (*prefetch)(void *u, const char *const *upload_ids, size_t n_ids,
+                    const char *const *shas, size_t n_shas,
+                    void (*seen_upload)(void *arg, const char *upload_id),
+                    void (*seen_content)(void *arg, const char *dataset_id,
+                                         const char *sha256),
+                    void *arg);
     /* Optional.  Called when a creator check or signature fails: drops the
      * cached record of creator_id if it is older than the re-check age, so
      * a key rotated or a creator registered moments ago is seen.  Returns 1
@@ -44,6 +54,9 @@ int  sl_validate_new(sl_validate **v, const sl_config *cfg,
                      const sl_validate_lookup *lk, sl_err *err);
 void sl_validate_destroy(sl_validate *v);
 sl_verdict sl_validate_process(sl_validate *v, const sl_msg *in, sl_out *out);
+/* Looks up, in one go, what process() would ask the registry about each of
+ * msgs[0..n) (lk.prefetch; nothing without it).  SL_OK or SL_EIO. */
+int sl_validate_prepare(sl_validate *v, const sl_msg *msgs, size_t n);
 /* Makes this transaction's "seen" entries permanent (committed = 1) or
  * forgets them (0). */
 void sl_validate_txn_end(sl_validate *v, int committed);

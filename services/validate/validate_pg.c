@@ -53,6 +53,13 @@ static int ensure_conn(pg_lookup *l)
         sl_warn("validate", "%s", err.msg);
         return SL_EIO;
     }
+    /* Point lookups only: never let missing statistics (a samples table
+     * growing faster than autovacuum analyses it) or a generic plan made
+     * while it was empty turn them into sequential scans. */
+    r = PQexec(l->conn, "SET enable_seqscan = off");
+    if (PQresultStatus(r) != PGRES_COMMAND_OK)
+        goto fail;
+    PQclear(r);
     r = PQprepare(l->conn, "creator",
                   "SELECT key_alg, key_material, status = 'active', verified "
                   "FROM creators WHERE creator_id = $1", 1, NULL);
@@ -61,6 +68,18 @@ static int ensure_conn(pg_lookup *l)
     PQclear(r);
     r = PQprepare(l->conn, "upload_seen",
                   "SELECT 1 FROM samples WHERE upload_id = $1", 1, NULL);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK)
+        goto fail;
+    PQclear(r);
+    r = PQprepare(l->conn, "run_uploads",
+                  "SELECT upload_id FROM samples WHERE upload_id = ANY ($1::text[])",
+                  1, NULL);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK)
+        goto fail;
+    PQclear(r);
+    r = PQprepare(l->conn, "run_contents",
+                  "SELECT dataset_id, sha256 FROM samples "
+                  "WHERE sha256 = ANY ($1::text[])", 1, NULL);
     if (PQresultStatus(r) != PGRES_COMMAND_OK)
         goto fail;
     PQclear(r);
@@ -222,6 +241,77 @@ static int pg_recheck(void *u, const char *id)
     return 1;
 }
 
+/* Builds a PostgreSQL array literal {"a","b"} of plain strings (callers
+ * pass ids of [A-Za-z0-9._:-] and hex hashes only: nothing to escape). */
+static char *array_literal(const char *const *v, size_t n)
+{
+    size_t len = 3;
+    char *s, *p;
+
+    for (size_t i = 0; i < n; i++)
+        len += strlen(v[i]) + 3;
+    if (!(p = s = malloc(len)))
+        return NULL;
+    *p++ = '{';
+    for (size_t i = 0; i < n; i++) {
+        size_t l = strlen(v[i]);
+        if (i)
+            *p++ = ',';
+        *p++ = '"';
+        memcpy(p, v[i], l);
+        p += l;
+        *p++ = '"';
+    }
+    *p++ = '}';
+    *p = '\0';
+    return s;
+}
+
+static int pg_prefetch(void *u, const char *const *ids, size_t n_ids,
+                       const char *const *shas, size_t n_shas,
+                       void (*seen_upload)(void *, const char *),
+                       void (*seen_content)(void *, const char *, const char *),
+                       void *arg)
+{
+    pg_lookup *l = u;
+    const char *stmts[2] = { "run_uploads", "run_contents" };
+    const char *const *lists[2] = { ids, shas };
+    size_t counts[2] = { n_ids, n_shas };
+    sl_err err;
+    int rc;
+
+    if ((rc = ensure_conn(l)) != SL_OK)
+        return rc;
+    for (int q = 0; q < 2; q++) {
+        char *arr;
+        const char *params[1];
+        PGresult *r;
+
+        if (!counts[q])
+            continue;
+        if (!(arr = array_literal(lists[q], counts[q])))
+            return SL_ENOMEM;
+        params[0] = arr;
+        r = PQexecPrepared(l->conn, stmts[q], 1, params, NULL, NULL, 0);
+        free(arr);
+        if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+            sl_pg_fail(l->conn, r, stmts[q], &err);
+            sl_warn("validate", "%s", err.msg);
+            PQclear(r);
+            drop_conn(l);
+            return SL_EIO;
+        }
+        for (int i = 0; i < PQntuples(r); i++) {
+            if (q == 0)
+                seen_upload(arg, PQgetvalue(r, i, 0));
+            else
+                seen_content(arg, PQgetvalue(r, i, 0), PQgetvalue(r, i, 1));
+        }
+        PQclear(r);
+    }
+    return SL_OK;
+}
+
 static void pg_destroy(void *u)
 {
     pg_lookup *l = u;
@@ -245,6 +335,7 @@ int sl_validate_pg_lookup(sl_validate_lookup *lk, const sl_config *cfg, sl_err *
     pg_lookup *l = calloc(1, sizeof(*l));
     const char *dsn = sl_config_get(cfg, "pg.dsn");
 
+    memset(lk, 0, sizeof(*lk));
     if (!l || !dsn || !(l->dsn = strdup(dsn))) {
         sl_err_set(err, dsn ? "out of memory" :
                    "no PostgreSQL conninfo: set pg.dsn or SLUICE_PG_DSN");
@@ -263,6 +354,7 @@ int sl_validate_pg_lookup(sl_validate_lookup *lk, const sl_config *cfg, sl_err *
     lk->creator = pg_creator;
     lk->upload_seen = pg_upload_seen;
     lk->content_seen = pg_content_seen;
+    lk->prefetch = pg_prefetch;
     lk->recheck = pg_recheck;
     lk->destroy = pg_destroy;
     return SL_OK;
