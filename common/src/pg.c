@@ -204,9 +204,41 @@ static void copy_sep(sl_pg_copy *cp)
     cp->first_field = 0;
 }
 
+/* True when s[0..n) is valid UTF-8 without NUL bytes: what PostgreSQL
+ * text accepts as is (the common case, checked before any copying). */
+static int utf8_plain(const uint8_t *p, size_t n)
+{
+    size_t i = 0;
+
+    while (i < n) {
+        uint8_t c = p[i];
+        if (c >= 0x01 && c < 0x80) {
+            i++;
+            continue;
+        }
+        size_t len = (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+        uint32_t cp = len == 2 ? c & 0x1f : len == 3 ? c & 0x0f : c & 0x07;
+        if (len == 0 || i + len > n)
+            return 0;
+        for (size_t k = 1; k < len; k++) {
+            if ((p[i + k] & 0xc0) != 0x80)
+                return 0;
+            cp = (cp << 6) | (p[i + k] & 0x3f);
+        }
+        if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) ||
+            (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+            (cp >= 0xd800 && cp <= 0xdfff))
+            return 0;
+        i += len;
+    }
+    return 1;
+}
+
 void sl_pg_copy_text(sl_pg_copy *cp, const char *s, size_t n)
 {
-    sl_buf clean;
+    sl_buf clean = { 0 };
+    const uint8_t *src = (const uint8_t *)s;
+    uint8_t *dst;
 
     copy_sep(cp);
     if (!s) {
@@ -214,19 +246,35 @@ void sl_pg_copy_text(sl_pg_copy *cp, const char *s, size_t n)
             cp->failed = 1;
         return;
     }
-    sl_buf_init(&clean, n * 3 + 16);
-    if (sl_utf8_sanitize(&clean, s, n) != SL_OK) {
+    if (!utf8_plain(src, n)) {
+        sl_buf_init(&clean, n * 3 + 16);
+        if (sl_utf8_sanitize(&clean, s, n) != SL_OK) {
+            cp->failed = 1;
+            sl_buf_free(&clean);
+            return;
+        }
+        src = clean.data;
+        n = clean.len;
+    }
+    /* COPY text escapes: at most two output bytes per input byte. */
+    if (sl_buf_reserve(&cp->buf, 2 * n) != SL_OK) {
         cp->failed = 1;
         sl_buf_free(&clean);
         return;
     }
-    for (size_t i = 0; i < clean.len; i++) {
-        char ch = (char)clean.data[i];
-        const char *esc = ch == '\\' ? "\\\\" : ch == '\t' ? "\\t" :
-                          ch == '\n' ? "\\n" : ch == '\r' ? "\\r" : NULL;
-        if (esc ? sl_buf_append(&cp->buf, esc, 2) : sl_buf_putc(&cp->buf, ch))
-            cp->failed = 1;
+    dst = cp->buf.data + cp->buf.len;
+    for (size_t i = 0; i < n; i++) {
+        uint8_t ch = src[i];
+        switch (ch) {
+        case '\\': *dst++ = '\\'; *dst++ = '\\'; break;
+        case '\t':  *dst++ = '\\'; *dst++ = 't'; break;
+        case '\n':  *dst++ = '\\'; *dst++ = 'n'; break;
+        case '\r':  *dst++ = '\\'; *dst++ = 'r'; break;
+        default:    *dst++ = ch;
+        }
     }
+    cp->buf.len = (size_t)(dst - cp->buf.data);
+    cp->buf.data[cp->buf.len] = '\0';
     sl_buf_free(&clean);
 }
 
@@ -245,20 +293,24 @@ void sl_pg_copy_int(sl_pg_copy *cp, int64_t v)
 void sl_pg_copy_bytea(sl_pg_copy *cp, const uint8_t *p, size_t n)
 {
     static const char digits[] = "0123456789abcdef";
+    uint8_t *dst;
 
     copy_sep(cp);
-    /* "\x" escaped for COPY text as "\\x", then hex digits */
-    if (sl_buf_append(&cp->buf, "\\\\x", 3) != SL_OK) {
+    /* "\x" escaped for COPY text as "\\x", then two hex digits a byte */
+    if (n > SIZE_MAX / 2 - 3 || sl_buf_reserve(&cp->buf, 3 + 2 * n) != SL_OK) {
         cp->failed = 1;
         return;
     }
+    dst = cp->buf.data + cp->buf.len;
+    *dst++ = '\\';
+    *dst++ = '\\';
+    *dst++ = 'x';
     for (size_t i = 0; i < n; i++) {
-        char h[2] = { digits[p[i] >> 4], digits[p[i] & 15] };
-        if (sl_buf_append(&cp->buf, h, 2) != SL_OK) {
-            cp->failed = 1;
-            return;
-        }
+        *dst++ = (uint8_t)digits[p[i] >> 4];
+        *dst++ = (uint8_t)digits[p[i] & 15];
     }
+    cp->buf.len = (size_t)(dst - cp->buf.data);
+    cp->buf.data[cp->buf.len] = '\0';
 }
 
 void sl_pg_copy_row_end(sl_pg_copy *cp)

@@ -36,7 +36,8 @@ typedef struct prov_ev {
 struct sl_prov_chain {
     json_t *root;               /* the header's array */
     prov_ev *evs;
-    size_t n;
+    size_t n, cap;
+    char first_prev[SL_SHA256_HEX];   /* for a chain built here: content hash */
 };
 
 /* The event fields and whether each may be null. */
@@ -141,7 +142,8 @@ static int chain_load(sl_slice chain, sl_prov_chain **out, sl_err *err)
         rc = SL_ETOOBIG;
         goto out;
     }
-    c->evs = calloc(json_array_size(c->root), sizeof(*c->evs));
+    c->cap = json_array_size(c->root);
+    c->evs = calloc(c->cap, sizeof(*c->evs));
     if (!c->evs) {
         rc = SL_ENOMEM;
         goto out;
@@ -477,4 +479,90 @@ int sl_prov_get(const sl_prov_chain *c, size_t i, const char **canonical,
     if (seq)
         *seq = e->seq;
     return SL_OK;
+}
+
+sl_prov_chain *sl_prov_chain_new(const char *content_sha256, sl_err *err)
+{
+    sl_prov_chain *c;
+
+    if (!is_hex64(content_sha256)) {
+        sl_err_set(err, "sluice-prov: content SHA-256 is not 64 lowercase "
+                   "hex digits");
+        return NULL;
+    }
+    if (!(c = calloc(1, sizeof(*c))) || !(c->root = json_array())) {
+        free(c);
+        sl_err_set(err, "sluice-prov: out of memory");
+        return NULL;
+    }
+    memcpy(c->first_prev, content_sha256, SL_SHA256_HEX);
+    return c;
+}
+
+int sl_prov_chain_verify(const sl_prov_chain *c, const char *content_sha256,
+                         sl_err *err)
+{
+    if (!is_hex64(content_sha256)) {
+        sl_err_set(err, "sluice-prov: content SHA-256 is not 64 lowercase "
+                   "hex digits");
+        return SL_EINVAL;
+    }
+    return chain_check(c, content_sha256, err);
+}
+
+int sl_prov_chain_add(sl_prov_chain *c, const sl_prov_event *ev, sl_err *err)
+{
+    char *canonical = NULL;
+    char hash[SL_SHA256_HEX];
+    const char *prev;
+    json_t *entry = NULL;
+    json_error_t jerr;
+    prov_ev *e;
+    int64_t seq;
+    int rc;
+
+    if ((rc = check_input(ev, err)) != SL_OK)
+        return rc;
+    if (c->n >= PROV_MAX_EVENTS) {
+        sl_err_set(err, "sluice-prov: chain already holds %d events",
+                   PROV_MAX_EVENTS);
+        return SL_ETOOBIG;
+    }
+    if (c->n == c->cap) {
+        size_t ncap = c->cap ? 2 * c->cap : 4;
+        prov_ev *nv = realloc(c->evs, ncap * sizeof(*nv));
+        if (!nv) {
+            sl_err_set(err, "sluice-prov: out of memory");
+            return SL_ENOMEM;
+        }
+        c->evs = nv;
+        c->cap = ncap;
+    }
+    prev = c->n ? c->evs[c->n - 1].hash : c->first_prev;
+    seq = c->n ? c->evs[c->n - 1].seq + 1 : 1;
+    if ((rc = build_event(ev, seq, prev, &canonical, err)) != SL_OK ||
+        (rc = sl_sha256_hex(canonical, strlen(canonical), hash)) != SL_OK)
+        goto out;
+    rc = SL_ENOMEM;
+    entry = json_pack("{s:s, s:s}", "event", canonical, "hash", hash);
+    if (!entry || json_array_append(c->root, entry) != 0)
+        goto out;
+    e = &c->evs[c->n];
+    memset(e, 0, sizeof(*e));
+    e->canonical = json_string_value(json_object_get(entry, "event"));
+    e->hash = json_string_value(json_object_get(entry, "hash"));
+    if (!(e->event = json_loads(e->canonical, 0, &jerr)))
+        goto out;
+    e->seq = seq;
+    e->stage = json_string_value(json_object_get(e->event, "stage"));
+    e->outcome = json_string_value(json_object_get(e->event, "outcome"));
+    e->prev = json_string_value(json_object_get(e->event, "prev"));
+    c->n++;
+    rc = SL_OK;
+out:
+    if (rc == SL_ENOMEM)
+        sl_err_set(err, "sluice-prov: out of memory");
+    json_decref(entry);
+    free(canonical);
+    return rc;
 }

@@ -78,6 +78,11 @@ static int buf_reserve(sl_buf *b, size_t n)
     return SL_OK;
 }
 
+int sl_buf_reserve(sl_buf *b, size_t n)
+{
+    return buf_reserve(b, n);
+}
+
 int sl_buf_append(sl_buf *b, const void *p, size_t n)
 {
     int rc = buf_reserve(b, n);

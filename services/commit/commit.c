@@ -64,6 +64,7 @@ void sl_commit_row_clear(sl_commit_row *r)
     free(r->code);
     free(r->detail);
     free(r->source_topic);
+    sl_prov_chain_destroy(r->chain);
     memset(r, 0, sizeof(*r));
 }
 
@@ -122,6 +123,16 @@ int sl_commit_describe(const sl_msg *m, sl_commit_row *r)
         r->prov.ptr = NULL;
         r->prov.len = 0;
     }
+    /* Parsed and verified once; copy_provenance continues a valid chain
+     * and restarts a broken one (a sample with one is refused below). */
+    if (r->prov.ptr) {
+        sl_err perr;
+        r->chain = sl_prov_parse(r->prov, &perr);
+        if (r->chain && sl_prov_chain_verify(r->chain, r->sha256, &perr) != SL_OK) {
+            sl_prov_chain_destroy(r->chain);
+            r->chain = NULL;
+        }
+    }
     doc = read_meta(m, r);
     if (!r->upload_id && m->key.len && m->key.len < SL_ID_MAX)
         r->upload_id = dup_slice(m->key);
@@ -156,7 +167,10 @@ int sl_commit_describe(const sl_msg *m, sl_commit_row *r)
     r->source_offset = m->offset;
     if (!r->source_topic)
         goto nomem;
-    if (!doc || !r->upload_id || !r->creator_id || !r->dataset_id ||
+    /* The upload id must be the metadata's own: the key fallback above is
+     * for dead letters only. */
+    if (!doc || !jstr(doc, "upload_id") || !r->upload_id || !r->creator_id ||
+        !r->dataset_id ||
         !jstr(doc, "content_type") || !jstr(doc, "created_at") ||
         !(lic = json_object_get(doc, "license")) || !jstr(lic, "expression")) {
         json_decref(doc);
@@ -177,7 +191,8 @@ int sl_commit_describe(const sl_msg *m, sl_commit_row *r)
     if (!r->prov.ptr)
         return sl_commit_row_reject(r, "provenance_invalid",
                                     "sample reached commit without a provenance chain");
-    if (sl_prov_verify(r->prov, r->sha256, &err) != SL_OK) {
+    if (!r->chain) {
+        (void)sl_prov_verify(r->prov, r->sha256, &err);   /* for the detail */
         char detail[SL_ERRBUF_SIZE + 64];
         snprintf(detail, sizeof(detail), "provenance chain broken: %s", err.msg);
         return sl_commit_row_reject(r, "provenance_invalid", detail);

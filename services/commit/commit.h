@@ -42,6 +42,7 @@ typedef struct sl_commit_row {
     int32_t source_partition;
     int64_t source_offset;
     sl_slice prov;              /* incoming sluice-prov chain (borrowed) */
+    struct sl_prov_chain *chain;   /* prov parsed and verified, or NULL; owned */
 } sl_commit_row;
 
 /* Describes one message.  A message from the rejected topic (it carries

@@ -50,9 +50,10 @@ static int ensure_conn(commit_ctx *c, sl_err *err)
     drop_conn(c);
     if (!(c->conn = sl_pg_connect(c->dsn, err)))
         return SL_EIO;
-    if (sl_pg_exec(c->conn,
-                   "CREATE TEMP TABLE sl_stage_contents (sha256 text, size bigint,"
-                   " data bytea) ON COMMIT DELETE ROWS", err) != SL_OK) {
+    /* Every lookup here is by key.  Without this, a samples table that
+     * grew faster than autovacuum analyses it is scanned whole for each
+     * batch (measured: commit time growing with the table). */
+    if (sl_pg_exec(c->conn, "SET enable_seqscan = off", err) != SL_OK) {
         drop_conn(c);
         return SL_EIO;
     }
@@ -164,21 +165,19 @@ static int check_offsets(commit_ctx *c, const char *group, const sl_msg *msgs,
 static int existing(commit_ctx *c, const sl_commit_row *rows, size_t n,
                     sl_fpset *uploads, sl_fpset *contents, sl_err *err)
 {
-    sl_buf ids, ds, hs;
+    sl_buf ids, hs;
     PGresult *r = NULL;
     int rc = SL_ENOMEM;
 
     sl_buf_init(&ids, (size_t)1 << 30);
-    sl_buf_init(&ds, (size_t)1 << 30);
     sl_buf_init(&hs, (size_t)1 << 30);
     for (size_t i = 0; i < n; i++) {
         if (rows[i].kind != SL_ROW_SAMPLE)
             continue;
-        if (array_add(&ids, rows[i].upload_id) || array_add(&ds, rows[i].dataset_id) ||
-            array_add(&hs, rows[i].sha256))
+        if (array_add(&ids, rows[i].upload_id) || array_add(&hs, rows[i].sha256))
             goto out;
     }
-    if (array_close(&ids) || array_close(&ds) || array_close(&hs))
+    if (array_close(&ids) || array_close(&hs))
         goto out;
     {
         const char *p1[1] = { (const char *)ids.data };
@@ -196,11 +195,14 @@ static int existing(commit_ctx *c, const sl_commit_row *rows, size_t n,
         PQclear(r);
     }
     {
-        const char *p2[2] = { (const char *)ds.data, (const char *)hs.data };
-        r = PQexecParams(c->conn, "SELECT s.dataset_id, s.sha256 FROM samples s "
-                         "JOIN unnest($1::text[], $2::text[]) AS q(d, h) "
-                         "ON s.dataset_id = q.d AND s.sha256 = q.h",
-                         2, NULL, p2, NULL, NULL, 0);
+        /* By hash alone (samples_sha256_idx): a join on unnest() pairs
+         * let the planner pick a sequential scan of samples per batch.
+         * Pairs from other datasets are harmless: decide() matches on the
+         * (dataset, hash) fingerprint. */
+        const char *p2[1] = { (const char *)hs.data };
+        r = PQexecParams(c->conn, "SELECT dataset_id, sha256 FROM samples "
+                         "WHERE sha256 = ANY($1::text[])",
+                         1, NULL, p2, NULL, NULL, 0);
         if (PQresultStatus(r) != PGRES_TUPLES_OK) {
             rc = classify(c, r, "looking up contents", err);
             goto out;
@@ -214,7 +216,6 @@ static int existing(commit_ctx *c, const sl_commit_row *rows, size_t n,
 out:
     PQclear(r);
     sl_buf_free(&ids);
-    sl_buf_free(&ds);
     sl_buf_free(&hs);
     return rc;
 }
@@ -261,10 +262,9 @@ static void owner_of(const sl_commit_row *r, char *out, size_t outsz)
 }
 
 /* Appends the commit event to a row's chain and COPYs every event. */
-static int copy_provenance(commit_ctx *c, sl_pg_copy *cp, const sl_commit_row *r,
+static int copy_provenance(sl_pg_copy *cp, const sl_commit_row *r,
                            sl_err *err)
 {
-    sl_slice chain = r->prov;
     sl_prov_event ev = {
         .stage = "commit", .version = COMMIT_VERSION,
         .outcome = r->kind == SL_ROW_SAMPLE ? "committed" : "rejected",
@@ -272,20 +272,18 @@ static int copy_provenance(commit_ctx *c, sl_pg_copy *cp, const sl_commit_row *r
         .upload_id = r->upload_id, .input_sha256 = r->sha256,
         .output_sha256 = r->sha256, .time_ms = sl_now_ms(),
     };
-    sl_prov_chain *pc;
+    sl_prov_chain *pc = r->chain, *fresh = NULL;
     char owner[SL_ID_MAX * 2];
     const char *prev = r->sha256;
-    sl_err sub;
 
-    /* A missing or broken incoming chain is restarted, never continued. */
-    if (!chain.ptr || sl_prov_verify(chain, r->sha256, &sub) != SL_OK) {
-        chain.ptr = NULL;
-        chain.len = 0;
+    /* describe() kept the incoming chain if it verified; a missing or
+     * broken one is restarted, never continued. */
+    if (!pc && !(pc = fresh = sl_prov_chain_new(r->sha256, err)))
+        return SL_ERR;
+    if (sl_prov_chain_add(pc, &ev, err) != SL_OK) {
+        sl_prov_chain_destroy(fresh);
+        return SL_ERR;
     }
-    if (sl_prov_append(chain, r->sha256, &ev, &c->prov, NULL, err) != SL_OK)
-        return SL_ERR;
-    if (!(pc = sl_prov_parse((sl_slice){ c->prov.data, c->prov.len }, err)))
-        return SL_ERR;
     owner_of(r, owner, sizeof(owner));
     for (size_t i = 0; i < sl_prov_count(pc); i++) {
         const char *canonical, *hash, *stage, *outcome;
@@ -302,23 +300,68 @@ static int copy_provenance(commit_ctx *c, sl_pg_copy *cp, const sl_commit_row *r
         sl_pg_copy_row_end(cp);
         prev = hash;
     }
-    sl_prov_chain_destroy(pc);
+    sl_prov_chain_destroy(fresh);
     return SL_OK;
+}
+
+/* Adds to `known` the fingerprints of the batch's hashes already stored
+ * in contents (by any dataset). */
+static int known_contents(commit_ctx *c, const sl_commit_row *rows, size_t n,
+                          sl_fpset *known, sl_err *err)
+{
+    sl_buf hs;
+    PGresult *r = NULL;
+    const char *p[1];
+    int rc = SL_ENOMEM, any = 0;
+
+    sl_buf_init(&hs, (size_t)1 << 30);
+    for (size_t i = 0; i < n; i++) {
+        if (rows[i].kind != SL_ROW_SAMPLE)
+            continue;
+        any = 1;
+        if (array_add(&hs, rows[i].sha256))
+            goto out;
+    }
+    if (!any) {
+        rc = SL_OK;
+        goto out;
+    }
+    if (array_close(&hs))
+        goto out;
+    p[0] = (const char *)hs.data;
+    r = PQexecParams(c->conn, "SELECT sha256 FROM contents "
+                     "WHERE sha256 = ANY($1::text[])", 1, NULL, p, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        rc = classify(c, r, "looking up contents", err);
+        goto out;
+    }
+    for (int i = 0; i < PQntuples(r); i++)
+        if (sl_fpset_add(known, sl_fpset_fp(PQgetvalue(r, i, 0), 64, "", 0)) != SL_OK)
+            goto out;
+    rc = SL_OK;
+out:
+    PQclear(r);
+    sl_buf_free(&hs);
+    return rc;
 }
 
 static int write_rows(commit_ctx *c, const sl_commit_row *rows, size_t n,
                       sl_err *err)
 {
     sl_pg_copy cp;
-    sl_fpset *seen = sl_fpset_new(n + 1);
+    sl_fpset *seen = sl_fpset_new(2 * n + 2);   /* stored + new hashes */
     char ts[SL_TIME_LEN];
     int rc;
 
     if (!seen)
         return SL_ENOMEM;
-    /* contents, once per SHA-256 */
+    /* contents, once per SHA-256: straight into the table, skipping what
+     * it already holds.  Another instance storing the same bytes at the
+     * same moment makes this COPY fail on the key; the batch is retried. */
+    if ((rc = known_contents(c, rows, n, seen, err)) != SL_OK)
+        goto out;
     if ((rc = sl_pg_copy_begin(&cp, c->conn,
-             "COPY sl_stage_contents (sha256, size, data) FROM STDIN", err)))
+             "COPY contents (sha256, size, data) FROM STDIN", err)))
         goto out;
     for (size_t i = 0; i < n; i++) {
         const sl_commit_row *r = &rows[i];
@@ -332,10 +375,6 @@ static int write_rows(commit_ctx *c, const sl_commit_row *rows, size_t n,
         sl_pg_copy_row_end(&cp);
     }
     if ((rc = sl_pg_copy_end(&cp, err)))
-        goto out;
-    if ((rc = sl_pg_exec(c->conn, "INSERT INTO contents (sha256, size, data) "
-                         "SELECT sha256, size, data FROM sl_stage_contents "
-                         "ON CONFLICT (sha256) DO NOTHING", err)))
         goto out;
 
     if ((rc = sl_pg_copy_begin(&cp, c->conn,
@@ -403,7 +442,7 @@ static int write_rows(commit_ctx *c, const sl_commit_row *rows, size_t n,
              " canonical, hash, prev_hash) FROM STDIN", err)))
         goto out;
     for (size_t i = 0; i < n && rc == SL_OK; i++)
-        rc = copy_provenance(c, &cp, &rows[i], err);
+        rc = copy_provenance(&cp, &rows[i], err);
     if (rc != SL_OK) {
         sl_err ignore;
         cp.failed = 1;

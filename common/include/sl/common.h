@@ -59,6 +59,9 @@ int  sl_buf_append(sl_buf *b, const void *p, size_t n);
 int  sl_buf_appendf(sl_buf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 int  sl_buf_putc(sl_buf *b, char c);
+/* Makes room for n more bytes (plus a NUL) so a caller may write them at
+ * data + len itself and then advance len.  SL_OK, SL_ETOOBIG, SL_ENOMEM. */
+int  sl_buf_reserve(sl_buf *b, size_t n);
 /* NUL-terminates without counting the NUL in len. */
 int  sl_buf_cstr(sl_buf *b);
 

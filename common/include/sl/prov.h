@@ -51,4 +51,14 @@ int    sl_prov_get(const sl_prov_chain *c, size_t i, const char **canonical,
                    const char **hash, const char **stage, const char **outcome,
                    int64_t *seq);
 
+/* Working on a parsed chain (what the commit stage does: parse once,
+ * verify, add its own event, read every event back):
+ * sl_prov_chain_new starts an empty chain whose first prev is the content
+ * hash; sl_prov_chain_verify checks a parsed chain as sl_prov_verify does;
+ * sl_prov_chain_add appends an event linked to the last one. */
+sl_prov_chain *sl_prov_chain_new(const char *content_sha256, sl_err *err);
+int sl_prov_chain_verify(const sl_prov_chain *c, const char *content_sha256,
+                         sl_err *err);
+int sl_prov_chain_add(sl_prov_chain *c, const sl_prov_event *ev, sl_err *err);
+
 #endif
