@@ -1,0 +1,655 @@
+/*
+ * test_commit.c -- unit tests for services/commit/commit.c, the pure part
+ * of the commit stage: sl_commit_describe() turns one consumed message into
+ * a sample row or a rejection row, without a database.
+ *
+ * Groups:
+ *   - samples from sluice.validated: every field, borrowed slices, a chain
+ *     of several stages;
+ *   - dead letters from sluice.rejected (sluice-reject-* headers): every
+ *     field, the fallbacks when headers are missing or malformed;
+ *   - commit-side rejections of unusable samples: meta_invalid,
+ *     signature_missing, provenance_invalid, and their order;
+ *   - sl_commit_row_reject() and sl_commit_row_clear().
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "sl/crypto.h"
+#include "sl/prov.h"
+#include "fixtures.h"
+#include "commit.h"
+
+/* SHA-256 of "hello" and of "world". */
+static const char SHA_HELLO[] =
+    "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824";
+static const char SHA_WORLD[] =
+    "486ea46224d1bb4fb680f34f7c9ad96a8f24ec88be73ea8e5a6c65260e9cb8a7";
+
+#define CREATED "2026-11-28T04:37:09.123Z"
+#define T_MS INT64_C(1795840629123)   /* the same instant */
+
+/* A complete metadata document with every field commit reads. */
+static const char META_FULL[] =
+    "{\"schema_version\":1,\"upload_id\":\"up-1\",\"creator_id\":\"alice\","
+    "\"dataset_id\":\"ds-1\",\"content_type\":\"text/plain; charset=utf-8\","
+    "\"license\":{\"expression\":\"MIT OR Apache-2.0\"},"
+    "\"attestation\":{\"version\":1,\"rights_holder\":true},"
+    "\"created_at\":\"" CREATED "\",\"filename\":\"hello.txt\"}";
+
+static const char SIG[] = "ed25519=c2lnbmF0dXJlIGJ5dGVz";   /* not verified here */
+
+/* ---- helpers ---------------------------------------------------------- */
+
+static int hdr_index(const fx_msg *m, const char *name)
+{
+    for (size_t i = m->msg.n_headers; i-- > 0;)
+        if (strcmp(m->names[i], name) == 0)
+            return (int)i;
+    return -1;
+}
+
+/* Removes every header called name. */
+static void hdr_drop(fx_msg *m, const char *name)
+{
+    int i;
+
+    while ((i = hdr_index(m, name)) >= 0) {
+        size_t n = m->msg.n_headers;
+        free(m->names[i]);
+        free(m->vals[i]);
+        for (size_t j = (size_t)i; j + 1 < n; j++) {
+            m->names[j] = m->names[j + 1];
+            m->vals[j] = m->vals[j + 1];
+            m->hdr[j] = m->hdr[j + 1];
+        }
+        m->msg.n_headers--;
+    }
+}
+
+static void hdr_replace(fx_msg *m, const char *name, const char *v)
+{
+    hdr_drop(m, name);
+    fx_msg_header_str(m, name, v);
+}
+
+/* A chain of n events (validate, scan, license, ...) for content. */
+static void build_chain(sl_buf *out, const char *content_sha, size_t n)
+{
+    static const char *stages[] = { "validate", "scan", "license" };
+    sl_buf prev;
+    sl_err err = { "" };
+
+    sl_buf_init(&prev, 1 << 20);
+    sl_buf_reset(out);
+    for (size_t i = 0; i < n; i++) {
+        sl_prov_event ev = {
+            .stage = stages[i % 3], .version = "v1", .outcome = "accepted",
+            .upload_id = "up-1", .input_sha256 = content_sha,
+            .output_sha256 = content_sha, .time_ms = T_MS,
+        };
+        if (sl_prov_append((sl_slice){ prev.data, prev.len }, content_sha, &ev,
+                           out, NULL, &err) != SL_OK)
+            fail_msg("sl_prov_append: %s", err.msg);
+        sl_buf_reset(&prev);
+        assert_int_equal(sl_buf_append(&prev, out->data, out->len), SL_OK);
+    }
+    sl_buf_free(&prev);
+}
+
+/* A sample as it arrives from the last processor stage: key, value, meta,
+ * signature and a valid provenance chain of n_events. */
+static void sample_msg(fx_msg *m, const char *key, const char *content,
+                       const char *meta, size_t n_events)
+{
+    char sha[SL_SHA256_HEX];
+    sl_buf chain;
+
+    fx_msg_init(m, key, content, strlen(content));
+    m->msg.topic = "sluice.validated";
+    m->msg.partition = 3;
+    m->msg.offset = 1234;
+    if (meta)
+        fx_msg_header_str(m, SL_H_META, meta);
+    fx_msg_header_str(m, SL_H_SIG, SIG);
+    assert_int_equal(sl_sha256_hex(content, strlen(content), sha), SL_OK);
+    sl_buf_init(&chain, 1 << 20);
+    build_chain(&chain, sha, n_events);
+    fx_msg_header(m, SL_H_PROV, chain.data, chain.len);
+    sl_buf_free(&chain);
+}
+
+/* A dead letter: a message on sluice.rejected with the runner's headers. */
+static void dead_letter(fx_msg *m, const char *key, const char *content,
+                        const char *meta)
+{
+    fx_msg_init(m, key, content, strlen(content));
+    m->msg.topic = "sluice.rejected";
+    m->msg.partition = 1;
+    m->msg.offset = 99;
+    if (meta)
+        fx_msg_header_str(m, SL_H_META, meta);
+    fx_msg_header_str(m, SL_H_REJ_STAGE, "validate");
+    fx_msg_header_str(m, SL_H_REJ_CODE, "signature_invalid");
+    fx_msg_header_str(m, SL_H_REJ_DETAIL,
+                      "the ed25519 signature does not match the content and metadata");
+    fx_msg_header_str(m, SL_H_REJ_TOPIC, "sluice.uploads");
+    fx_msg_header_str(m, SL_H_REJ_PART, "2");
+    fx_msg_header_str(m, SL_H_REJ_OFFSET, "77");
+    fx_msg_header_str(m, SL_H_REJ_TIME, "1795840629123");
+}
+
+static void slice_is(sl_slice s, const void *p, size_t n)
+{
+    assert_int_equal(s.len, n);
+    assert_non_null(s.ptr);
+    assert_memory_equal(s.ptr, p, n);
+}
+
+/* The row is a rejection by the commit stage itself, identified by the
+ * message's own position, with rejected_ms taken from the clock. */
+static void expect_commit_reject(const fx_msg *m, sl_commit_row *r,
+                                 const char *code, const char *detail_prefix)
+{
+    int64_t before = sl_now_ms(), after;
+
+    assert_int_equal(sl_commit_describe(&m->msg, r), SL_OK);
+    after = sl_now_ms();
+    if (r->kind != SL_ROW_REJECTION)
+        fail_msg("described as a sample, want commit rejection %s", code);
+    assert_string_equal(r->stage, "commit");
+    assert_string_equal(r->code, code);
+    assert_non_null(r->detail);
+    if (strncmp(r->detail, detail_prefix, strlen(detail_prefix)) != 0)
+        fail_msg("detail \"%s\" does not start with \"%s\"", r->detail,
+                 detail_prefix);
+    assert_string_equal(r->source_topic, m->msg.topic);
+    assert_int_equal(r->source_partition, m->msg.partition);
+    assert_int_equal(r->source_offset, m->msg.offset);
+    assert_true(r->rejected_ms >= before && r->rejected_ms <= after);
+}
+
+/* ==== samples =========================================================== */
+
+/* Every field of a complete sample, and the slices borrowed from the
+ * message (meta is the exact header bytes, content the value). */
+static void test_sample_full(void **state)
+{
+    sl_commit_row r;
+    sl_slice prov;
+    fx_msg m;
+
+    (void)state;
+    sample_msg(&m, "up-1", "hello", META_FULL, 1);
+    assert_int_equal(sl_commit_describe(&m.msg, &r), SL_OK);
+    assert_int_equal(r.kind, SL_ROW_SAMPLE);
+    assert_string_equal(r.upload_id, "up-1");
+    assert_string_equal(r.creator_id, "alice");
+    assert_string_equal(r.dataset_id, "ds-1");
+    assert_string_equal(r.content_type, "text/plain; charset=utf-8");
+    assert_string_equal(r.license_expression, "MIT OR Apache-2.0");
+    assert_string_equal(r.filename, "hello.txt");
+    assert_string_equal(r.created_at, CREATED);
+    assert_string_equal(r.signature, SIG);
+    assert_string_equal(r.sha256, SHA_HELLO);
+    slice_is(r.meta, META_FULL, strlen(META_FULL));
+    assert_ptr_equal(r.meta.ptr, m.hdr[hdr_index(&m, SL_H_META)].value.ptr);
+    slice_is(r.content, "hello", 5);
+    assert_ptr_equal(r.content.ptr, m.msg.value.ptr);
+    assert_int_equal(sl_msg_header(&m.msg, SL_H_PROV, &prov), SL_OK);
+    assert_ptr_equal(r.prov.ptr, prov.ptr);
+    assert_int_equal(r.prov.len, prov.len);
+    assert_string_equal(r.source_topic, "sluice.validated");
+    assert_int_equal(r.source_partition, 3);
+    assert_int_equal(r.source_offset, 1234);
+    /* no rejection fields on a sample */
+    assert_null(r.stage);
+    assert_null(r.code);
+    assert_null(r.detail);
+    assert_int_equal(r.rejected_ms, 0);
+    sl_commit_row_clear(&r);
+    fx_msg_free(&m);
+}
+
+/* Optional metadata absent (no filename) and a chain of three stages; the
+ * last sluice-meta header wins when there are two. */
+static void test_sample_minimal_and_chain(void **state)
+{
+    char *meta = fx_meta("up-2", "hugo", "ds-9", SHA_WORLD);
+    sl_commit_row r;
+    fx_msg m;
+
+    (void)state;
+    sample_msg(&m, "up-2", "world", "{\"not\":\"this one\"}", 3);
+    fx_msg_header_str(&m, SL_H_META, meta);
+    assert_int_equal(sl_commit_describe(&m.msg, &r), SL_OK);
+    assert_int_equal(r.kind, SL_ROW_SAMPLE);
+    assert_string_equal(r.upload_id, "up-2");
+    assert_string_equal(r.creator_id, "hugo");
+    assert_string_equal(r.dataset_id, "ds-9");
+    assert_string_equal(r.content_type, "text/plain");
+    assert_string_equal(r.license_expression, "CC-BY-4.0");
+    assert_null(r.filename);
+    assert_string_equal(r.sha256, SHA_WORLD);
+    slice_is(r.meta, meta, strlen(meta));
+    sl_commit_row_clear(&r);
+    fx_msg_free(&m);
+    free(meta);
+}
+
+/* ==== dead letters from earlier stages ================================== */
+
+/* Every sluice-reject-* header is carried into the row; identity fields
+ * come from the metadata when it parses. */
+static void test_rejection_full(void **state)
+{
+    sl_commit_row r;
+    fx_msg m;
+
+    (void)state;
+    dead_letter(&m, "up-1", "hello", META_FULL);
+    fx_msg_header_str(&m, SL_H_PROV, "[]");     /* kept as-is, not judged */
+    assert_int_equal(sl_commit_describe(&m.msg, &r), SL_OK);
+    assert_int_equal(r.kind, SL_ROW_REJECTION);
+    assert_string_equal(r.stage, "validate");
+    assert_string_equal(r.code, "signature_invalid");
+    assert_string_equal(r.detail,
+        "the ed25519 signature does not match the content and metadata");
+    assert_string_equal(r.source_topic, "sluice.uploads");
+    assert_int_equal(r.source_partition, 2);
+    assert_int_equal(r.source_offset, 77);
+    assert_int_equal(r.rejected_ms, T_MS);
+    assert_string_equal(r.upload_id, "up-1");
+    assert_string_equal(r.creator_id, "alice");
+    assert_string_equal(r.dataset_id, "ds-1");
+    assert_string_equal(r.sha256, SHA_HELLO);
+    slice_is(r.meta, META_FULL, strlen(META_FULL));
+    slice_is(r.content, "hello", 5);
+    slice_is(r.prov, "[]", 2);
+    /* sample-only fields stay empty */
+    assert_null(r.content_type);
+    assert_null(r.license_expression);
+    assert_null(r.created_at);
+    assert_null(r.signature);
+    sl_commit_row_clear(&r);
+    fx_msg_free(&m);
+}
+
+/* Only the code header: the stage is "unknown", the detail empty, the
+ * upload id the Kafka key, the identity the message's own position and
+ * the time the clock. */
+static void test_rejection_minimal(void **state)
+{
+    sl_commit_row r;
+    int64_t before, after;
+    fx_msg m;
+
+    (void)state;
+    fx_msg_init(&m, "up-key", "x", 1);
+    m.msg.topic = "sluice.rejected";
+    m.msg.partition = 4;
+    m.msg.offset = 5;
+    fx_msg_header_str(&m, SL_H_REJ_CODE, "too_large");
+    before = sl_now_ms();
+    assert_int_equal(sl_commit_describe(&m.msg, &r), SL_OK);
+    after = sl_now_ms();
+    assert_int_equal(r.kind, SL_ROW_REJECTION);
+    assert_string_equal(r.code, "too_large");
+    assert_string_equal(r.stage, "unknown");
+    assert_string_equal(r.detail, "");
+    assert_string_equal(r.upload_id, "up-key");
+    assert_null(r.creator_id);
+    assert_null(r.dataset_id);
+    assert_null(r.meta.ptr);
+    assert_int_equal(r.meta.len, 0);
+    assert_null(r.prov.ptr);
+    assert_string_equal(r.source_topic, "sluice.rejected");
+    assert_int_equal(r.source_partition, 4);
+    assert_int_equal(r.source_offset, 5);
+    assert_true(r.rejected_ms >= before && r.rejected_ms <= after);
+    sl_commit_row_clear(&r);
+    fx_msg_free(&m);
+}
+
+/* Malformed numbers fall back to the message's own values; a missing
+ * source topic makes the whole identity the message's own, even when
+ * partition and offset headers are present. */
+static void test_rejection_fallbacks(void **state)
+{
+    sl_commit_row r;
+    int64_t before, after;
+    fx_msg m;
+
+    (void)state;
+    dead_letter(&m, "up-1", "hello", NULL);
+    hdr_replace(&m, SL_H_REJ_PART, "two");
+    hdr_replace(&m, SL_H_REJ_OFFSET, "77x");
+    hdr_replace(&m, SL_H_REJ_TIME, "");
+    before = sl_now_ms();
+    assert_int_equal(sl_commit_describe(&m.msg, &r), SL_OK);
+    after = sl_now_ms();
+    assert_int_equal(r.kind, SL_ROW_REJECTION);
+    assert_string_equal(r.source_topic, "sluice.uploads");
+    assert_int_equal(r.source_partition, 1);     /* the message's */
+    assert_int_equal(r.source_offset, 99);
+    assert_true(r.rejected_ms >= before && r.rejected_ms <= after);
+    sl_commit_row_clear(&r);
+    fx_msg_free(&m);
+
+    dead_letter(&m, "up-1", "hello", NULL);
+    hdr_drop(&m, SL_H_REJ_TOPIC);
+    assert_int_equal(sl_commit_describe(&m.msg, &r), SL_OK);
+    assert_string_equal(r.source_topic, "sluice.rejected");
+    assert_int_equal(r.source_partition, 1);
+    assert_int_equal(r.source_offset, 99);
+    assert_int_equal(r.rejected_ms, T_MS);
+    sl_commit_row_clear(&r);
+    fx_msg_free(&m);
+}
+
+/* A dead letter stays a dead letter whatever its metadata: malformed meta
+ * leaves identity to the key; a key of SL_ID_MAX bytes or more is not
+ * used. */
+static void test_rejection_bad_meta(void **state)
+{
+    char longkey[SL_ID_MAX + 1];
+    sl_commit_row r;
+    fx_msg m;
+
+    (void)state;
+    dead_letter(&m, "up-k", "hello", "{\"upload_id\":");
+    assert_int_equal(sl_commit_describe(&m.msg, &r), SL_OK);
+    assert_int_equal(r.kind, SL_ROW_REJECTION);
+    assert_string_equal(r.code, "signature_invalid");
+    assert_string_equal(r.upload_id, "up-k");
+    assert_null(r.creator_id);
+    slice_is(r.meta, "{\"upload_id\":", 13);
+    sl_commit_row_clear(&r);
+    fx_msg_free(&m);
+
+    /* meta wins over the key when it names the upload */
+    dead_letter(&m, "up-k", "hello", "{\"upload_id\":\"up-meta\"}");
+    assert_int_equal(sl_commit_describe(&m.msg, &r), SL_OK);
+    assert_string_equal(r.upload_id, "up-meta");
+    sl_commit_row_clear(&r);
+    fx_msg_free(&m);
+
+    memset(longkey, 'k', SL_ID_MAX);
+    longkey[SL_ID_MAX] = '\0';
+    dead_letter(&m, longkey, "hello", NULL);
+    assert_int_equal(sl_commit_describe(&m.msg, &r), SL_OK);
+    assert_null(r.upload_id);
+    sl_commit_row_clear(&r);
+    fx_msg_free(&m);
+
+    longkey[SL_ID_MAX - 1] = '\0';
+    dead_letter(&m, longkey, "hello", NULL);
+    assert_int_equal(sl_commit_describe(&m.msg, &r), SL_OK);
+    assert_string_equal(r.upload_id, longkey);
+    sl_commit_row_clear(&r);
+    fx_msg_free(&m);
+}
+
+/* ==== commit-side rejections: meta_invalid ============================== */
+
+/* A sample without usable metadata: absent, not JSON, not an object, or a
+ * field commit needs missing or of the wrong type.  The upload id must
+ * come from the metadata: the Kafka key does not stand in for it. */
+static void test_commit_meta_invalid(void **state)
+{
+#define M_HEAD "{\"schema_version\":1,"
+#define M_ID   "\"upload_id\":\"up-1\","
+#define M_CR   "\"creator_id\":\"alice\","
+#define M_DS   "\"dataset_id\":\"ds-1\","
+#define M_CT   "\"content_type\":\"text/plain\","
+#define M_LIC  "\"license\":{\"expression\":\"MIT\"},"
+#define M_AT   "\"created_at\":\"" CREATED "\""
+    static const char *const metas[] = {
+        NULL,                                   /* no header at all */
+        "",
+        "not json",
+        "[1,2,3]",
+        M_HEAD M_CR M_DS M_CT M_LIC M_AT "}",          /* no upload_id */
+        M_HEAD "\"upload_id\":7," M_CR M_DS M_CT M_LIC M_AT "}",
+        M_HEAD M_ID M_DS M_CT M_LIC M_AT "}",          /* no creator_id */
+        M_HEAD M_ID M_CR M_CT M_LIC M_AT "}",          /* no dataset_id */
+        M_HEAD M_ID M_CR "\"dataset_id\":null," M_CT M_LIC M_AT "}",
+        M_HEAD M_ID M_CR M_DS M_LIC M_AT "}",          /* no content_type */
+        M_HEAD M_ID M_CR M_DS M_CT M_LIC "\"x\":1}",    /* no created_at */
+        M_HEAD M_ID M_CR M_DS M_CT M_AT "}",           /* no license */
+        M_HEAD M_ID M_CR M_DS M_CT "\"license\":\"MIT\"," M_AT "}",
+        M_HEAD M_ID M_CR M_DS M_CT "\"license\":{}," M_AT "}",
+        M_HEAD M_ID M_CR M_DS M_CT "\"license\":{\"expression\":1}," M_AT "}",
+    };
+    static const char good[] = M_HEAD M_ID M_CR M_DS M_CT M_LIC M_AT "}";
+    sl_commit_row r;
+    fx_msg m;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(metas) / sizeof(metas[0]); i++) {
+        sample_msg(&m, "up-1", "hello", metas[i], 1);
+        expect_commit_reject(&m, &r, "meta_invalid",
+                             "sample reached commit without usable metadata");
+        assert_string_equal(r.detail,
+                            "sample reached commit without usable metadata");
+        if (metas[i])
+            slice_is(r.meta, metas[i], strlen(metas[i]));
+        sl_commit_row_clear(&r);
+        fx_msg_free(&m);
+    }
+
+    /* the same message with the complete metadata is a sample */
+    sample_msg(&m, "up-1", "hello", good, 1);
+    assert_int_equal(sl_commit_describe(&m.msg, &r), SL_OK);
+    assert_int_equal(r.kind, SL_ROW_SAMPLE);
+    sl_commit_row_clear(&r);
+    fx_msg_free(&m);
+#undef M_HEAD
+#undef M_ID
+#undef M_CR
+#undef M_DS
+#undef M_CT
+#undef M_LIC
+#undef M_AT
+}
+
+/* ==== commit-side rejections: signature_missing ========================= */
+
+static void test_commit_signature_missing(void **state)
+{
+    sl_commit_row r;
+    fx_msg m;
+
+    (void)state;
+    sample_msg(&m, "up-1", "hello", META_FULL, 1);
+    hdr_drop(&m, SL_H_SIG);
+    expect_commit_reject(&m, &r, "signature_missing", "");
+    assert_string_equal(r.detail, "sample reached commit without its signature");
+    /* identity from the metadata is kept for the rejection row */
+    assert_string_equal(r.upload_id, "up-1");
+    assert_string_equal(r.creator_id, "alice");
+    assert_string_equal(r.dataset_id, "ds-1");
+    assert_null(r.signature);
+    sl_commit_row_clear(&r);
+    fx_msg_free(&m);
+}
+
+/* ==== commit-side rejections: provenance_invalid ======================== */
+
+/* No chain, a chain of another content, a chain with a changed byte, a
+ * chain that is not JSON, an empty chain. */
+static void test_commit_provenance_invalid(void **state)
+{
+    char sha[SL_SHA256_HEX];
+    sl_buf chain;
+    sl_commit_row r;
+    fx_msg m;
+
+    (void)state;
+    sample_msg(&m, "up-1", "hello", META_FULL, 1);
+    hdr_drop(&m, SL_H_PROV);
+    expect_commit_reject(&m, &r, "provenance_invalid", "");
+    assert_string_equal(r.detail,
+                        "sample reached commit without a provenance chain");
+    assert_string_equal(r.upload_id, "up-1");
+    sl_commit_row_clear(&r);
+    fx_msg_free(&m);
+
+    /* a valid chain, but started from the hash of other content */
+    sl_buf_init(&chain, 1 << 20);
+    assert_int_equal(sl_sha256_hex("world", 5, sha), SL_OK);
+    build_chain(&chain, sha, 2);
+    sample_msg(&m, "up-1", "hello", META_FULL, 1);
+    hdr_drop(&m, SL_H_PROV);
+    fx_msg_header(&m, SL_H_PROV, chain.data, chain.len);
+    expect_commit_reject(&m, &r, "provenance_invalid", "provenance chain broken: ");
+    assert_non_null(strstr(r.detail, "prev does not match the content SHA-256"));
+    sl_commit_row_clear(&r);
+    fx_msg_free(&m);
+
+    /* one changed byte inside an event (the outcome) */
+    build_chain(&chain, SHA_HELLO, 2);
+    {
+        char *text = malloc(chain.len + 1), *p;
+        assert_non_null(text);
+        memcpy(text, chain.data, chain.len);
+        text[chain.len] = '\0';
+        p = strstr(text, "accepted");
+        assert_non_null(p);
+        p[0] = 'A';
+        sample_msg(&m, "up-1", "hello", META_FULL, 1);
+        hdr_replace(&m, SL_H_PROV, text);
+        free(text);
+    }
+    expect_commit_reject(&m, &r, "provenance_invalid", "provenance chain broken: ");
+    assert_non_null(strstr(r.detail, "hash does not match"));
+    sl_commit_row_clear(&r);
+    fx_msg_free(&m);
+    sl_buf_free(&chain);
+
+    sample_msg(&m, "up-1", "hello", META_FULL, 1);
+    hdr_replace(&m, SL_H_PROV, "not json");
+    expect_commit_reject(&m, &r, "provenance_invalid", "provenance chain broken: ");
+    sl_commit_row_clear(&r);
+    fx_msg_free(&m);
+
+    sample_msg(&m, "up-1", "hello", META_FULL, 1);
+    hdr_replace(&m, SL_H_PROV, "[]");
+    expect_commit_reject(&m, &r, "provenance_invalid", "provenance chain broken: ");
+    assert_non_null(strstr(r.detail, "no events"));
+    sl_commit_row_clear(&r);
+    fx_msg_free(&m);
+
+    /* the value changed after the chain was built */
+    sample_msg(&m, "up-1", "hello", META_FULL, 1);
+    m.value[0] = 'j';
+    expect_commit_reject(&m, &r, "provenance_invalid", "provenance chain broken: ");
+    sl_commit_row_clear(&r);
+    fx_msg_free(&m);
+}
+
+/* The commit checks run in a fixed order: metadata, then signature, then
+ * provenance. */
+static void test_commit_check_order(void **state)
+{
+    sl_commit_row r;
+    fx_msg m;
+
+    (void)state;
+    sample_msg(&m, "up-1", "hello", NULL, 1);
+    hdr_drop(&m, SL_H_SIG);
+    hdr_drop(&m, SL_H_PROV);
+    expect_commit_reject(&m, &r, "meta_invalid", "");
+    sl_commit_row_clear(&r);
+    fx_msg_free(&m);
+
+    sample_msg(&m, "up-1", "hello", META_FULL, 1);
+    hdr_drop(&m, SL_H_SIG);
+    hdr_drop(&m, SL_H_PROV);
+    expect_commit_reject(&m, &r, "signature_missing", "");
+    sl_commit_row_clear(&r);
+    fx_msg_free(&m);
+
+    /* a reject-code header makes a dead letter whatever else is missing */
+    sample_msg(&m, "up-1", "hello", NULL, 1);
+    hdr_drop(&m, SL_H_SIG);
+    hdr_drop(&m, SL_H_PROV);
+    fx_msg_header_str(&m, SL_H_REJ_CODE, "pii_blocked");
+    fx_msg_header_str(&m, SL_H_REJ_STAGE, "scan");
+    assert_int_equal(sl_commit_describe(&m.msg, &r), SL_OK);
+    assert_int_equal(r.kind, SL_ROW_REJECTION);
+    assert_string_equal(r.stage, "scan");
+    assert_string_equal(r.code, "pii_blocked");
+    sl_commit_row_clear(&r);
+    fx_msg_free(&m);
+}
+
+/* ==== row helpers ======================================================= */
+
+/* sl_commit_row_reject turns a sample into a commit rejection (replay,
+ * duplicate) keeping its identity; sl_commit_row_clear empties a row and
+ * may be called again. */
+static void test_row_reject_and_clear(void **state)
+{
+    int64_t before, after;
+    sl_commit_row r;
+    fx_msg m;
+
+    (void)state;
+    sample_msg(&m, "up-1", "hello", META_FULL, 1);
+    assert_int_equal(sl_commit_describe(&m.msg, &r), SL_OK);
+    assert_int_equal(r.kind, SL_ROW_SAMPLE);
+    before = sl_now_ms();
+    assert_int_equal(sl_commit_row_reject(&r, "replay",
+                     "upload id \"up-1\" was already accepted"), SL_OK);
+    after = sl_now_ms();
+    assert_int_equal(r.kind, SL_ROW_REJECTION);
+    assert_string_equal(r.stage, "commit");
+    assert_string_equal(r.code, "replay");
+    assert_string_equal(r.detail, "upload id \"up-1\" was already accepted");
+    assert_true(r.rejected_ms >= before && r.rejected_ms <= after);
+    assert_string_equal(r.upload_id, "up-1");
+    assert_string_equal(r.dataset_id, "ds-1");
+    assert_string_equal(r.source_topic, "sluice.validated");
+    assert_int_equal(r.source_offset, 1234);
+
+    /* rejecting twice replaces the reason (no leak: ASan checks) */
+    assert_int_equal(sl_commit_row_reject(&r, "duplicate", "again"), SL_OK);
+    assert_string_equal(r.code, "duplicate");
+    assert_string_equal(r.detail, "again");
+
+    sl_commit_row_clear(&r);
+    assert_null(r.upload_id);
+    assert_null(r.code);
+    assert_null(r.source_topic);
+    assert_null(r.meta.ptr);
+    assert_int_equal(r.kind, SL_ROW_SAMPLE);
+    sl_commit_row_clear(&r);
+    fx_msg_free(&m);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_sample_full),
+        cmocka_unit_test(test_sample_minimal_and_chain),
+        cmocka_unit_test(test_rejection_full),
+        cmocka_unit_test(test_rejection_minimal),
+        cmocka_unit_test(test_rejection_fallbacks),
+        cmocka_unit_test(test_rejection_bad_meta),
+        cmocka_unit_test(test_commit_meta_invalid),
+        cmocka_unit_test(test_commit_signature_missing),
+        cmocka_unit_test(test_commit_provenance_invalid),
+        cmocka_unit_test(test_commit_check_order),
+        cmocka_unit_test(test_row_reject_and_clear),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,1686 @@
+/*
+ * test_validate.c -- unit tests for services/validate/validate.c, the first
+ * gate every upload passes, fed hand-built messages and the in-memory
+ * creator registry of fixtures.c: no broker, no database.
+ *
+ * Groups, in the order validate.c runs its checks:
+ *   - accepted uploads (Ed25519 and HMAC) and what an emitted message carries;
+ *   - one group per rejection code: too_large, meta_missing, meta_malformed,
+ *     meta_invalid, key_mismatch, creator_*, signature_*, stale,
+ *     hash_mismatch, replay, duplicate;
+ *   - the order of the checks (the earliest failing check names the reason,
+ *     nothing in the metadata is acted on before the signature);
+ *   - the transactional "seen" caches (txn_end committed / aborted);
+ *   - registry outages, which retry instead of rejecting.
+ * The published RFC 8032 / RFC 4231 vectors live in test_crypto.c.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "sl/crypto.h"
+#include "sl/prov.h"
+#include "sl/timeutil.h"
+#include "fixtures.h"
+#include "validate.h"
+
+/* ---- keys and creators ------------------------------------------------ */
+
+/* alice signs with Ed25519 (the RFC 8032 test 1 key), hugo with HMAC. */
+static const char ALICE_SEED_HEX[] =
+    "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60";
+static const char ALICE_PUB_HEX[] =
+    "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a";
+static uint8_t alice_seed[32], alice_pub[32];
+static uint8_t mallory_seed[32], mallory_pub[32];     /* not registered */
+static const uint8_t hugo_secret[] = "hugo-shared-secret-0123456789abcdef";
+#define HUGO_LEN (sizeof(hugo_secret) - 1)
+
+/* SHA-256 of "hello" and of "world". */
+static const char SHA_HELLO[] =
+    "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824";
+static const char SHA_WORLD[] =
+    "486ea46224d1bb4fb680f34f7c9ad96a8f24ec88be73ea8e5a6c65260e9cb8a7";
+
+#define HOUR_MS INT64_C(3600000)
+#define DAY_MS  (24 * HOUR_MS)
+
+static int group_setup(void **state)
+{
+    (void)state;
+    if (sl_hex_decode(ALICE_SEED_HEX, 64, alice_seed, 32) != SL_OK ||
+        sl_hex_decode(ALICE_PUB_HEX, 64, alice_pub, 32) != SL_OK)
+        return -1;
+    memset(mallory_seed, 0x42, sizeof(mallory_seed));
+    if (sl_ed25519_public_from_seed(mallory_seed, mallory_pub) != SL_OK)
+        return -1;
+    return 0;
+}
+
+/* ---- the validator under test ----------------------------------------- */
+
+typedef struct ctx {
+    sl_config *cfg;
+    sl_validate *v;
+    fx_registry *reg;   /* owned by v, kept to steer it */
+    sl_out *out;
+} ctx;
+
+/* Registry with one creator per registry state. */
+static fx_registry *make_registry(void)
+{
+    fx_registry *r = fx_registry_new();
+
+    assert_non_null(r);
+    fx_registry_add(r, "alice", SL_SIG_ED25519, alice_pub, 32, 1, 1);
+    fx_registry_add(r, "hugo", SL_SIG_HMAC_SHA256, hugo_secret, HUGO_LEN, 1, 1);
+    fx_registry_add(r, "dora", SL_SIG_ED25519, alice_pub, 32, 0, 1); /* disabled */
+    fx_registry_add(r, "uma", SL_SIG_ED25519, alice_pub, 32, 1, 0);  /* unverified */
+    fx_registry_add(r, "zed", SL_SIG_ED25519, alice_pub, 32, 0, 0);  /* both */
+    return r;
+}
+
+/* (Re)creates c->v from the defaults plus key/value overrides (NULL-ended
+ * list of pairs), with lookup lk or, when NULL, a fresh registry. */
+static void open_with(ctx *c, const char *const *kv, const sl_validate_lookup *lk)
+{
+    sl_validate_lookup own = { 0 };   /* optional callbacks stay NULL */
+    sl_err err = { "" };
+
+    sl_validate_destroy(c->v);
+    sl_config_destroy(c->cfg);
+    c->v = NULL;
+    c->cfg = fx_config(sl_validate_config);
+    assert_non_null(c->cfg);
+    for (size_t i = 0; kv && kv[i]; i += 2)
+        assert_int_equal(sl_config_set(c->cfg, kv[i], kv[i + 1], &err), SL_OK);
+    if (!lk) {
+        c->reg = make_registry();
+        fx_registry_lookup(c->reg, &own);
+        lk = &own;
+    }
+    if (sl_validate_new(&c->v, c->cfg, lk, &err) != SL_OK)
+        fail_msg("sl_validate_new: %s", err.msg);
+}
+
+static void reopen(ctx *c, const char *const *kv)
+{
+    open_with(c, kv, NULL);
+}
+
+static int setup(void **state)
+{
+    ctx *c = calloc(1, sizeof(*c));
+
+    if (!c || !(c->out = sl_out_new(1 << 20)))
+        return -1;
+    *state = c;
+    reopen(c, NULL);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    ctx *c = *state;
+
+    sl_validate_destroy(c->v);
+    sl_config_destroy(c->cfg);
+    sl_out_destroy(c->out);
+    free(c);
+    return 0;
+}
+
+/* ---- message helpers -------------------------------------------------- */
+
+static void ed_upload(fx_msg *m, const char *id, const char *dataset,
+                      const char *content, const char *meta)
+{
+    fx_upload(m, id, "alice", dataset, content, meta, SL_SIG_ED25519,
+              alice_seed, 32);
+}
+
+static void hm_upload(fx_msg *m, const char *id, const char *dataset,
+                      const char *content, const char *meta)
+{
+    fx_upload(m, id, "hugo", dataset, content, meta, SL_SIG_HMAC_SHA256,
+              hugo_secret, HUGO_LEN);
+}
+
+/* RFC 3339 text of instant ms written in local time at UTC offset off_min
+ * ("...Z" when 0). */
+static void iso_at(int64_t ms, int off_min, char out[SL_TIME_LEN])
+{
+    char ts[SL_TIME_LEN];
+    size_t n;
+    int a = off_min < 0 ? -off_min : off_min;
+
+    sl_time_format(ms + (int64_t)off_min * 60000, ts);
+    if (!off_min) {
+        memcpy(out, ts, SL_TIME_LEN);
+        return;
+    }
+    n = strlen(ts);
+    assert_true(n > 0 && ts[n - 1] == 'Z');
+    ts[n - 1] = '\0';
+    assert_true(a < 24 * 60);
+    snprintf(out, SL_TIME_LEN, "%.23s%c%02d:%02d", ts, off_min < 0 ? '-' : '+',
+             (a / 60) % 24, a % 60);
+}
+
+/* Metadata with every field under the test's control; extra is a JSON
+ * fragment appended inside the object (",\"filename\":\"a\"") or NULL. */
+static char *meta_at(const char *id, const char *creator, const char *dataset,
+                     const char *sha, const char *created_at, const char *extra)
+{
+    size_t cap = 64 * 1024;
+    char *out = malloc(cap), shafield[100] = "";
+
+    assert_non_null(out);
+    if (sha)
+        snprintf(shafield, sizeof(shafield), ",\"sha256\":\"%s\"", sha);
+    snprintf(out, cap,
+             "{\"schema_version\":1,\"upload_id\":\"%s\",\"creator_id\":\"%s\","
+             "\"dataset_id\":\"%s\",\"content_type\":\"text/plain\","
+             "\"license\":{\"expression\":\"CC-BY-4.0\"},"
+             "\"attestation\":{\"version\":1,\"rights_holder\":true},"
+             "\"created_at\":\"%s\"%s%s}", id, creator, dataset, created_at,
+             shafield, extra ? extra : "");
+    return out;
+}
+
+/* Same, created at now + delta_ms (UTC). */
+static char *meta_rel(const char *id, const char *creator, const char *dataset,
+                      const char *sha, int64_t delta_ms)
+{
+    char ts[SL_TIME_LEN];
+
+    iso_at(sl_now_ms() + delta_ms, 0, ts);
+    return meta_at(id, creator, dataset, sha, ts, NULL);
+}
+
+static int hdr_index(const fx_msg *m, const char *name)
+{
+    for (size_t i = m->msg.n_headers; i-- > 0;)
+        if (strcmp(m->names[i], name) == 0)
+            return (int)i;
+    return -1;
+}
+
+/* Replaces (or adds) header name with len bytes of v. */
+static void hdr_set(fx_msg *m, const char *name, const void *v, size_t len)
+{
+    int i = hdr_index(m, name);
+
+    if (i < 0) {
+        fx_msg_header(m, name, v, len);
+        return;
+    }
+    free(m->vals[i]);
+    m->vals[i] = malloc(len + 1);
+    assert_non_null(m->vals[i]);
+    memcpy(m->vals[i], v, len);
+    m->hdr[i].value.ptr = m->vals[i];
+    m->hdr[i].value.len = len;
+}
+
+static void hdr_set_str(fx_msg *m, const char *name, const char *v)
+{
+    hdr_set(m, name, v, strlen(v));
+}
+
+/* Removes every header called name. */
+static void hdr_drop(fx_msg *m, const char *name)
+{
+    int i;
+
+    while ((i = hdr_index(m, name)) >= 0) {
+        size_t n = m->msg.n_headers;
+        free(m->names[i]);
+        free(m->vals[i]);
+        for (size_t j = (size_t)i; j + 1 < n; j++) {
+            m->names[j] = m->names[j + 1];
+            m->vals[j] = m->vals[j + 1];
+            m->hdr[j] = m->hdr[j + 1];
+        }
+        m->msg.n_headers--;
+    }
+}
+
+/* Keeps header name but with a null value (Kafka allows that). */
+static void hdr_null(fx_msg *m, const char *name)
+{
+    int i = hdr_index(m, name);
+
+    assert_true(i >= 0);
+    m->hdr[i].value.ptr = NULL;
+    m->hdr[i].value.len = 0;
+}
+
+/* The header's bytes as a NUL-terminated string inside the fixture. */
+static char *hdr_text(fx_msg *m, const char *name)
+{
+    int i = hdr_index(m, name);
+
+    assert_true(i >= 0);
+    m->vals[i][m->hdr[i].value.len] = '\0';
+    return (char *)m->vals[i];
+}
+
+static void set_key(fx_msg *m, const void *key, size_t len)
+{
+    free(m->key);
+    m->key = NULL;
+    m->msg.key.ptr = NULL;
+    m->msg.key.len = 0;
+    if (key) {
+        m->key = malloc(len + 1);
+        assert_non_null(m->key);
+        memcpy(m->key, key, len);
+        m->msg.key.ptr = m->key;
+        m->msg.key.len = len;
+    }
+}
+
+/* A message with just a key, a value and the given meta / sig headers. */
+static void raw_msg(fx_msg *m, const char *key, const char *value,
+                    const char *meta, const char *sig)
+{
+    fx_msg_init(m, key, value, strlen(value));
+    if (meta)
+        fx_msg_header_str(m, SL_H_META, meta);
+    if (sig)
+        fx_msg_header_str(m, SL_H_SIG, sig);
+}
+
+/* ---- outcome checks --------------------------------------------------- */
+
+static sl_verdict run(ctx *c, fx_msg *m)
+{
+    sl_out_reset(c->out);
+    return sl_validate_process(c->v, &m->msg, c->out);
+}
+
+/* The sluice-prov header holds exactly one verified validate event with
+ * this outcome and reason (NULL: JSON null). Returns the parsed event. */
+static json_t *check_prov(ctx *c, const fx_msg *m, const char *outcome,
+                          const char *reason)
+{
+    char sha[SL_SHA256_HEX];
+    const char *canonical, *stage, *got_outcome;
+    sl_slice chain;
+    sl_err err = { "" };
+    sl_prov_chain *pc;
+    json_t *ev, *r;
+    int64_t seq;
+
+    assert_int_equal(sl_sha256_hex(m->msg.value.ptr, m->msg.value.len, sha), SL_OK);
+    assert_int_equal(sl_out_header(c->out, SL_H_PROV, &chain), SL_OK);
+    if (sl_prov_verify(chain, sha, &err) != SL_OK)
+        fail_msg("provenance chain does not verify: %s", err.msg);
+    pc = sl_prov_parse(chain, &err);
+    assert_non_null(pc);
+    assert_int_equal(sl_prov_count(pc), 1);
+    assert_int_equal(sl_prov_get(pc, 0, &canonical, NULL, &stage, &got_outcome,
+                                 &seq), SL_OK);
+    assert_string_equal(stage, "validate");
+    assert_string_equal(got_outcome, outcome);
+    ev = json_loads(canonical, 0, NULL);
+    assert_non_null(ev);
+    sl_prov_chain_destroy(pc);
+    r = json_object_get(ev, "reason");
+    if (reason)
+        assert_string_equal(json_string_value(r), reason);
+    else
+        assert_true(json_is_null(r));
+    assert_string_equal(json_string_value(json_object_get(ev, "input_sha256")), sha);
+    return ev;
+}
+
+/* Accepted: SL_EMIT, no reason, value untouched, sluice-sha256 = lowercase
+ * hex SHA-256 of the value, provenance "accepted" for the upload id. */
+static void expect_emit(ctx *c, fx_msg *m)
+{
+    sl_verdict got = run(c, m);
+    char sha[SL_SHA256_HEX], key[256];
+    sl_slice h;
+    json_t *ev;
+
+    if (got != SL_EMIT)
+        fail_msg("verdict %s, want emit (%s: %s)", sl_verdict_name(got),
+                 sl_out_reject_code(c->out), sl_out_reject_detail(c->out));
+    assert_string_equal(sl_out_reject_code(c->out), "");
+    assert_false(sl_out_has_value(c->out));
+    assert_int_equal(sl_sha256_hex(m->msg.value.ptr, m->msg.value.len, sha), SL_OK);
+    assert_int_equal(sl_out_header(c->out, SL_H_SHA256, &h), SL_OK);
+    assert_int_equal(h.len, 64);
+    assert_memory_equal(h.ptr, sha, 64);
+    ev = check_prov(c, m, "accepted", NULL);
+    snprintf(key, sizeof(key), "%.*s", (int)m->msg.key.len,
+             (const char *)m->msg.key.ptr);
+    assert_string_equal(json_string_value(json_object_get(ev, "upload_id")), key);
+    json_decref(ev);
+}
+
+/* Rejected with code; the detail contains frag (when not NULL); the
+ * provenance event records the rejection and its reason. */
+static void expect_reject(ctx *c, fx_msg *m, const char *code, const char *frag)
+{
+    sl_verdict got = run(c, m);
+
+    if (got != SL_REJECT)
+        fail_msg("verdict %s, want reject %s (%s)", sl_verdict_name(got), code,
+                 sl_out_reject_detail(c->out));
+    if (strcmp(sl_out_reject_code(c->out), code) != 0)
+        fail_msg("rejected as %s (%s), want %s", sl_out_reject_code(c->out),
+                 sl_out_reject_detail(c->out), code);
+    if (frag && !strstr(sl_out_reject_detail(c->out), frag))
+        fail_msg("detail \"%s\" lacks \"%s\"", sl_out_reject_detail(c->out), frag);
+    json_decref(check_prov(c, m, "rejected", code));
+}
+
+static void expect_retry(ctx *c, fx_msg *m)
+{
+    sl_verdict got = run(c, m);
+
+    if (got != SL_RETRY)
+        fail_msg("verdict %s, want retry (%s)", sl_verdict_name(got),
+                 sl_out_reject_code(c->out));
+    /* not a rejection: no reason code was set */
+    assert_string_equal(sl_out_reject_code(c->out), "");
+}
+
+/* ==== accepted uploads ================================================== */
+
+/* A well-formed Ed25519 upload is emitted with its hash and provenance. */
+static void test_accept_ed25519(void **state)
+{
+    ctx *c = *state;
+    fx_msg m;
+    sl_slice h;
+
+    ed_upload(&m, "up-ed-1", "ds-1", "hello", NULL);
+    expect_emit(c, &m);
+    /* the known SHA-256 of "hello", not merely self-consistent */
+    assert_int_equal(sl_out_header(c->out, SL_H_SHA256, &h), SL_OK);
+    assert_memory_equal(h.ptr, SHA_HELLO, 64);
+    fx_msg_free(&m);
+}
+
+/* The same for an HMAC-SHA256 creator. */
+static void test_accept_hmac(void **state)
+{
+    ctx *c = *state;
+    fx_msg m;
+    sl_slice h;
+
+    hm_upload(&m, "up-hm-1", "ds-1", "world", NULL);
+    assert_true(strncmp(hdr_text(&m, SL_H_SIG), "hmac-sha256=", 12) == 0);
+    expect_emit(c, &m);
+    assert_int_equal(sl_out_header(c->out, SL_H_SHA256, &h), SL_OK);
+    assert_memory_equal(h.ptr, SHA_WORLD, 64);
+    fx_msg_free(&m);
+}
+
+/* Optional fields: no declared sha256, filename / labels / license terms,
+ * a created_at with a UTC offset and fractional seconds, empty content. */
+static void test_accept_optional_fields(void **state)
+{
+    ctx *c = *state;
+    char ts[SL_TIME_LEN];
+    char *meta;
+    fx_msg m;
+
+    iso_at(sl_now_ms() - 60000, 5 * 60 + 30, ts);   /* +05:30, a minute ago */
+    assert_non_null(strstr(ts, "+05:30"));
+    meta = meta_at("up-opt-1", "alice", "ds-1", NULL, ts,
+                   ",\"filename\":\"notes.txt\",\"size\":5,"
+                   "\"labels\":{\"lang\":\"en\"}");
+    ed_upload(&m, "up-opt-1", "ds-1", "hello", meta);
+    expect_emit(c, &m);
+    fx_msg_free(&m);
+    free(meta);
+
+    /* zero-length content hashes to the empty-string SHA-256 */
+    ed_upload(&m, "up-empty-1", "ds-1", "", NULL);
+    expect_emit(c, &m);
+    fx_msg_free(&m);
+}
+
+/* Several different uploads in one transaction are all accepted. */
+static void test_accept_many(void **state)
+{
+    ctx *c = *state;
+    char id[32], content[32];
+    fx_msg m;
+
+    for (int i = 0; i < 20; i++) {
+        snprintf(id, sizeof(id), "up-many-%d", i);
+        snprintf(content, sizeof(content), "content number %d", i);
+        if (i % 2)
+            hm_upload(&m, id, "ds-1", content, NULL);
+        else
+            ed_upload(&m, id, "ds-1", content, NULL);
+        expect_emit(c, &m);
+        fx_msg_free(&m);
+    }
+    sl_validate_txn_end(c->v, 1);
+}
+
+/* ==== too_large ========================================================= */
+
+/* Content above validate.content.max.bytes; exactly the limit passes.  The
+ * size is checked before anything else, even before the metadata. */
+static void test_too_large_content(void **state)
+{
+    ctx *c = *state;
+    const char *const kv[] = { "validate.content.max.bytes", "5", NULL };
+    fx_msg m;
+
+    reopen(c, kv);
+    ed_upload(&m, "up-big-1", "ds-1", "hello", NULL);        /* 5 bytes */
+    expect_emit(c, &m);
+    fx_msg_free(&m);
+
+    ed_upload(&m, "up-big-2", "ds-1", "hello!", NULL);       /* 6 bytes */
+    expect_reject(c, &m, "too_large", NULL);
+    assert_string_equal(sl_out_reject_detail(c->out),
+                        "content is 6 bytes, the limit is 5");
+    fx_msg_free(&m);
+
+    raw_msg(&m, "up-big-3", "hello world", NULL, NULL);       /* no meta either */
+    expect_reject(c, &m, "too_large", "content is 11 bytes");
+    fx_msg_free(&m);
+}
+
+/* A labels object of n entries of about 250 bytes, as a meta fragment. */
+static char *big_labels(int n)
+{
+    char *s = malloc((size_t)n * 300 + 64);
+    size_t o;
+
+    assert_non_null(s);
+    o = (size_t)sprintf(s, ",\"labels\":{");
+    for (int i = 0; i < n; i++) {
+        o += (size_t)sprintf(s + o, "%s\"l%d\":\"", i ? "," : "", i);
+        memset(s + o, 'x', 250);
+        o += 250;
+        s[o++] = '"';
+    }
+    strcpy(s + o, "}");
+    return s;
+}
+
+/* Metadata above validate.meta.max.bytes: exact boundary, a "1k" size
+ * suffix, and the built-in 16k default. */
+static void test_too_large_meta(void **state)
+{
+    ctx *c = *state;
+    char ts[SL_TIME_LEN], limit[32], want[128];
+    char *meta, *labels;
+    size_t len;
+    fx_msg m;
+
+    iso_at(sl_now_ms(), 0, ts);
+    meta = meta_at("up-mbig-1", "alice", "ds-1", SHA_HELLO, ts, NULL);
+    len = strlen(meta);
+
+    snprintf(limit, sizeof(limit), "%zu", len);     /* exactly at the limit */
+    {
+        const char *const kv[] = { "validate.meta.max.bytes", limit, NULL };
+        reopen(c, kv);
+    }
+    ed_upload(&m, "up-mbig-1", "ds-1", "hello", meta);
+    expect_emit(c, &m);
+    fx_msg_free(&m);
+
+    snprintf(limit, sizeof(limit), "%zu", len - 1);  /* one byte over */
+    {
+        const char *const kv[] = { "validate.meta.max.bytes", limit, NULL };
+        reopen(c, kv);
+    }
+    ed_upload(&m, "up-mbig-1", "ds-1", "hello", meta);
+    expect_reject(c, &m, "too_large", NULL);
+    snprintf(want, sizeof(want), "sluice-meta is %zu bytes, the limit is %zu",
+             len, len - 1);
+    assert_string_equal(sl_out_reject_detail(c->out), want);
+    fx_msg_free(&m);
+    free(meta);
+
+    /* "1k" is 1024 bytes */
+    {
+        const char *const kv[] = { "validate.meta.max.bytes", "1k", NULL };
+        reopen(c, kv);
+    }
+    labels = big_labels(5);
+    meta = meta_at("up-mbig-2", "alice", "ds-1", SHA_HELLO, ts, labels);
+    ed_upload(&m, "up-mbig-2", "ds-1", "hello", meta);
+    expect_reject(c, &m, "too_large", "the limit is 1024");
+    fx_msg_free(&m);
+    free(meta);
+    free(labels);
+
+    /* the default is 16k: ~18 kB of valid, signed metadata is refused */
+    reopen(c, NULL);
+    labels = big_labels(70);
+    meta = meta_at("up-mbig-3", "alice", "ds-1", SHA_HELLO, ts, labels);
+    assert_true(strlen(meta) > 16384);
+    ed_upload(&m, "up-mbig-3", "ds-1", "hello", meta);
+    expect_reject(c, &m, "too_large", "the limit is 16384");
+    fx_msg_free(&m);
+    free(meta);
+    free(labels);
+}
+
+/* ==== meta_missing ====================================================== */
+
+/* No sluice-meta header, or one with a null value. */
+static void test_meta_missing(void **state)
+{
+    ctx *c = *state;
+    fx_msg m;
+    json_t *ev;
+
+    ed_upload(&m, "up-mm-1", "ds-1", "hello", NULL);
+    hdr_drop(&m, SL_H_META);
+    expect_reject(c, &m, "meta_missing", NULL);
+    assert_string_equal(sl_out_reject_detail(c->out), "no sluice-meta header");
+    /* the upload id is not known yet: the event says so */
+    ev = check_prov(c, &m, "rejected", "meta_missing");
+    assert_true(json_is_null(json_object_get(ev, "upload_id")));
+    json_decref(ev);
+    fx_msg_free(&m);
+
+    ed_upload(&m, "up-mm-2", "ds-1", "hello", NULL);
+    hdr_null(&m, SL_H_META);
+    expect_reject(c, &m, "meta_missing", "no sluice-meta header");
+    fx_msg_free(&m);
+}
+
+/* ==== meta_malformed ==================================================== */
+
+/* Not JSON, trailing bytes, a non-object, duplicate keys (top level and
+ * nested: jansson would otherwise keep the last one silently). */
+static void test_meta_malformed(void **state)
+{
+    ctx *c = *state;
+    static const struct {
+        const char *meta, *frag;
+    } cases[] = {
+        { "", "is not valid JSON" },
+        { "{", "is not valid JSON" },
+        { "not json", "is not valid JSON" },
+        { "{\"a\":1,}", "is not valid JSON" },
+        { "{\"a\":1} {}", "is not valid JSON" },
+        { "{\"a\":\"\\u0000\"}", "is not valid JSON" },
+        { "[1,2]", "sluice-meta must be a JSON object" },
+        { "{\"upload_id\":\"up-1\",\"upload_id\":\"up-2\"}", "duplicate" },
+        { "{\"license\":{\"expression\":\"MIT\",\"expression\":\"GPL-3.0\"}}",
+          "duplicate" },
+    };
+    fx_msg m;
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        raw_msg(&m, "up-1", "hello", cases[i].meta, "ed25519=AAAA");
+        expect_reject(c, &m, "meta_malformed", cases[i].frag);
+        fx_msg_free(&m);
+    }
+
+    /* a duplicated key in an otherwise valid, correctly signed upload */
+    {
+        char *meta = fx_meta("up-dup-1", "alice", "ds-1", SHA_HELLO);
+        char *both = malloc(strlen(meta) + 64);
+        assert_non_null(both);
+        sprintf(both, "{\"dataset_id\":\"ds-evil\",%s", meta + 1);
+        ed_upload(&m, "up-dup-1", "ds-1", "hello", both);
+        expect_reject(c, &m, "meta_malformed", "duplicate object key");
+        fx_msg_free(&m);
+        free(both);
+        free(meta);
+    }
+}
+
+/* ==== meta_invalid ====================================================== */
+
+/* Schema violations: missing field, wrong type, unknown field (top level and
+ * nested), too long, bad date-time, bad hash pattern, wrong version. */
+static void test_meta_invalid(void **state)
+{
+    ctx *c = *state;
+#define BASE_HEAD "{\"schema_version\":1,\"upload_id\":\"up-1\",\"creator_id\":\"alice\"," \
+                  "\"dataset_id\":\"ds-1\",\"content_type\":\"text/plain\","
+#define LIC "\"license\":{\"expression\":\"CC-BY-4.0\"},"
+#define ATT "\"attestation\":{\"version\":1,\"rights_holder\":true},"
+#define AT  "\"created_at\":\"2026-01-01T00:00:00Z\""
+    static const struct {
+        const char *meta, *detail;
+    } cases[] = {
+        { BASE_HEAD LIC "\"attestation\":{\"version\":1,\"rights_holder\":true}}",
+          "/: missing required property \"created_at\"" },
+        { "{\"schema_version\":\"1\",\"upload_id\":\"up-1\",\"creator_id\":\"alice\","
+          "\"dataset_id\":\"ds-1\",\"content_type\":\"text/plain\"," LIC ATT AT "}",
+          "/schema_version: expected integer, got string" },
+        { "{\"schema_version\":2,\"upload_id\":\"up-1\",\"creator_id\":\"alice\","
+          "\"dataset_id\":\"ds-1\",\"content_type\":\"text/plain\"," LIC ATT AT "}",
+          "/schema_version: value does not equal the schema's const" },
+        { BASE_HEAD LIC ATT AT ",\"extra\":1}",
+          "/extra: unknown property not allowed" },
+        { BASE_HEAD "\"license\":{\"expression\":\"MIT\",\"foo\":1}," ATT AT "}",
+          "/license/foo: unknown property not allowed" },
+        { BASE_HEAD LIC "\"attestation\":{\"version\":1,\"rights_holder\":\"yes\"},"
+          AT "}",
+          "/attestation/rights_holder: expected boolean, got string" },
+        { BASE_HEAD LIC ATT "\"created_at\":\"yesterday\"}",
+          "/created_at: string is not an RFC 3339 date-time" },
+        { BASE_HEAD LIC ATT "\"created_at\":\"2026-02-30T00:00:00Z\"}",
+          "/created_at: string is not an RFC 3339 date-time" },
+        { BASE_HEAD LIC ATT AT ",\"sha256\":\"2CF24DBA5FB0A30E26E83B2AC5B9E29E"
+          "1B161E5C1FA7425E73043362938B9824\"}",
+          "/sha256: string does not match pattern \"^[0-9a-f]{64}$\"" },
+    };
+    char id[200], meta[1024];
+    fx_msg m;
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        raw_msg(&m, "up-1", "hello", cases[i].meta, "ed25519=AAAA");
+        expect_reject(c, &m, "meta_invalid", NULL);
+        assert_string_equal(sl_out_reject_detail(c->out), cases[i].detail);
+        fx_msg_free(&m);
+    }
+
+    /* an id of 129 characters (the limit is 128); 128 is fine */
+    memset(id, 'a', 129);
+    id[129] = '\0';
+    snprintf(meta, sizeof(meta),
+             "{\"schema_version\":1,\"upload_id\":\"%s\",\"creator_id\":\"alice\","
+             "\"dataset_id\":\"ds-1\",\"content_type\":\"text/plain\"," LIC ATT AT "}",
+             id);
+    raw_msg(&m, id, "hello", meta, "ed25519=AAAA");
+    expect_reject(c, &m, "meta_invalid", NULL);
+    assert_string_equal(sl_out_reject_detail(c->out),
+                        "/upload_id: string longer than maxLength 128");
+    fx_msg_free(&m);
+
+    id[128] = '\0';
+    ed_upload(&m, id, "ds-1", "hello", NULL);
+    expect_emit(c, &m);
+    fx_msg_free(&m);
+#undef BASE_HEAD
+#undef LIC
+#undef ATT
+#undef AT
+}
+
+/* ==== key_mismatch ====================================================== */
+
+/* The Kafka key must be exactly the upload id: another id, a prefix, a
+ * longer key, a key with a trailing NUL, no key at all. */
+static void test_key_mismatch(void **state)
+{
+    ctx *c = *state;
+    static const struct {
+        const char *key;
+        size_t len;
+    } keys[] = {
+        { "up-other", 8 }, { "up-km", 5 }, { "up-km-1x", 8 }, { "up-km-1\0", 8 },
+        { "UP-KM-1", 7 }, { NULL, 0 },
+    };
+    fx_msg m;
+    json_t *ev;
+
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+        ed_upload(&m, "up-km-1", "ds-1", "hello", NULL);
+        set_key(&m, keys[i].key, keys[i].len);
+        expect_reject(c, &m, "key_mismatch", NULL);
+        assert_string_equal(sl_out_reject_detail(c->out),
+                            "the message key must be the upload id \"up-km-1\"");
+        /* from here on the upload id is known and recorded */
+        ev = check_prov(c, &m, "rejected", "key_mismatch");
+        assert_string_equal(json_string_value(json_object_get(ev, "upload_id")),
+                            "up-km-1");
+        json_decref(ev);
+        fx_msg_free(&m);
+    }
+}
+
+/* ==== creator_unknown / creator_disabled / creator_unverified =========== */
+
+static void test_creator_states(void **state)
+{
+    ctx *c = *state;
+    fx_msg m;
+
+    fx_upload(&m, "up-cr-1", "nobody", "ds-1", "hello", NULL, SL_SIG_ED25519,
+              alice_seed, 32);
+    expect_reject(c, &m, "creator_unknown", NULL);
+    assert_string_equal(sl_out_reject_detail(c->out),
+                        "creator \"nobody\" is not registered");
+    fx_msg_free(&m);
+
+    /* creator ids are case-sensitive */
+    fx_upload(&m, "up-cr-2", "Alice", "ds-1", "hello", NULL, SL_SIG_ED25519,
+              alice_seed, 32);
+    expect_reject(c, &m, "creator_unknown", "\"Alice\"");
+    fx_msg_free(&m);
+
+    fx_upload(&m, "up-cr-3", "dora", "ds-1", "hello", NULL, SL_SIG_ED25519,
+              alice_seed, 32);
+    expect_reject(c, &m, "creator_disabled", NULL);
+    assert_string_equal(sl_out_reject_detail(c->out),
+                        "creator \"dora\" is disabled");
+    fx_msg_free(&m);
+
+    fx_upload(&m, "up-cr-4", "uma", "ds-1", "hello", NULL, SL_SIG_ED25519,
+              alice_seed, 32);
+    expect_reject(c, &m, "creator_unverified", NULL);
+    assert_string_equal(sl_out_reject_detail(c->out),
+                        "creator \"uma\" is not verified");
+    fx_msg_free(&m);
+
+    /* disabled and unverified: disabled is checked first */
+    fx_upload(&m, "up-cr-5", "zed", "ds-1", "hello", NULL, SL_SIG_ED25519,
+              alice_seed, 32);
+    expect_reject(c, &m, "creator_disabled", "\"zed\"");
+    fx_msg_free(&m);
+}
+
+/* ==== signature_missing ================================================= */
+
+static void test_signature_missing(void **state)
+{
+    ctx *c = *state;
+    fx_msg m;
+
+    ed_upload(&m, "up-sm-1", "ds-1", "hello", NULL);
+    hdr_drop(&m, SL_H_SIG);
+    expect_reject(c, &m, "signature_missing", NULL);
+    assert_string_equal(sl_out_reject_detail(c->out), "no sluice-sig header");
+    fx_msg_free(&m);
+
+    hm_upload(&m, "up-sm-2", "ds-1", "hello", NULL);
+    hdr_null(&m, SL_H_SIG);
+    expect_reject(c, &m, "signature_missing", "no sluice-sig header");
+    fx_msg_free(&m);
+}
+
+/* ==== signature_invalid ================================================= */
+
+typedef void (*upload_fn)(fx_msg *, const char *, const char *, const char *,
+                          const char *);
+
+/* Re-encodes the sig header with byte i of the signature flipped. */
+static void tamper_sig(fx_msg *m, size_t i)
+{
+    uint8_t sig[SL_SIG_MAX];
+    char hdr[256], enc[200];
+    size_t siglen = 0;
+    sl_sig_alg alg = SL_SIG_NONE;
+    const char *text = hdr_text(m, SL_H_SIG);
+
+    assert_int_equal(sl_sig_parse((sl_slice){ (const uint8_t *)text, strlen(text) },
+                                  &alg, sig, &siglen), SL_OK);
+    assert_true(i < siglen);
+    sig[i] ^= 0x01;
+    if (alg == SL_SIG_ED25519) {
+        assert_int_equal(sl_b64_encode(sig, siglen, enc, sizeof(enc)), SL_OK);
+        snprintf(hdr, sizeof(hdr), "ed25519=%s", enc);
+    } else {
+        sl_hex_encode(sig, siglen, enc);
+        snprintf(hdr, sizeof(hdr), "hmac-sha256=%s", enc);
+    }
+    hdr_set_str(m, SL_H_SIG, hdr);
+}
+
+/* One-byte tampering of the value, of the metadata and of the signature
+ * (first, middle, last byte) is caught, for both schemes. */
+static void test_signature_tamper(void **state)
+{
+    ctx *c = *state;
+    static const struct {
+        upload_fn fn;
+        const char *name;
+        size_t siglen;
+    } algs[] = {
+        { ed_upload, "ed25519", 64 },
+        { hm_upload, "hmac-sha256", 32 },
+    };
+    char want[128];
+    fx_msg m;
+
+    for (size_t a = 0; a < 2; a++) {
+        snprintf(want, sizeof(want), "the %s signature does not match the "
+                 "content and metadata", algs[a].name);
+
+        /* value: one bit of one byte */
+        algs[a].fn(&m, "up-tv-1", "ds-1", "hello world", NULL);
+        m.value[6] ^= 0x20;                                /* "hello World" */
+        expect_reject(c, &m, "signature_invalid", NULL);
+        assert_string_equal(sl_out_reject_detail(c->out), want);
+        fx_msg_free(&m);
+
+        /* metadata: one byte, still valid JSON and schema (ds-1 -> ds-2) */
+        algs[a].fn(&m, "up-tm-1", "ds-1", "hello", NULL);
+        {
+            char *meta = hdr_text(&m, SL_H_META), *p = strstr(meta, "\"ds-1\"");
+            assert_non_null(p);
+            p[4] = '2';
+        }
+        expect_reject(c, &m, "signature_invalid", want);
+        fx_msg_free(&m);
+
+        /* signature: first, middle and last byte */
+        for (size_t k = 0; k < 3; k++) {
+            size_t at[3] = { 0, algs[a].siglen / 2, algs[a].siglen - 1 };
+            algs[a].fn(&m, "up-ts-1", "ds-1", "hello", NULL);
+            tamper_sig(&m, at[k]);
+            expect_reject(c, &m, "signature_invalid", want);
+            fx_msg_free(&m);
+        }
+
+        /* untampered, the same upload passes (the checks above are real) */
+        algs[a].fn(&m, "up-ts-1", "ds-1", "hello", NULL);
+        expect_emit(c, &m);
+        fx_msg_free(&m);
+        sl_validate_txn_end(c->v, 0);
+    }
+}
+
+/* The signature covers the exact metadata bytes: the same JSON with one more
+ * space, or with its keys reordered, no longer verifies. */
+static void test_signature_exact_bytes(void **state)
+{
+    ctx *c = *state;
+    char *meta, *spaced;
+    fx_msg m;
+
+    meta = fx_meta("up-eb-1", "alice", "ds-1", SHA_HELLO);
+    spaced = malloc(strlen(meta) + 2);
+    assert_non_null(spaced);
+    sprintf(spaced, "{ %s", meta + 1);
+
+    ed_upload(&m, "up-eb-1", "ds-1", "hello", meta);      /* signs meta */
+    hdr_set_str(&m, SL_H_META, spaced);                  /* sends spaced */
+    expect_reject(c, &m, "signature_invalid", "does not match");
+    fx_msg_free(&m);
+
+    hm_upload(&m, "up-eb-1", "ds-1", "hello", NULL);
+    {
+        char *sent = hdr_text(&m, SL_H_META);
+        char *re = malloc(strlen(sent) + 2);
+        assert_non_null(re);
+        sprintf(re, "{ %s", sent + 1);
+        hdr_set_str(&m, SL_H_META, re);
+        free(re);
+    }
+    expect_reject(c, &m, "signature_invalid", "does not match");
+    fx_msg_free(&m);
+    free(spaced);
+    free(meta);
+}
+
+/* A well-formed signature by a key the creator does not own. */
+static void test_signature_wrong_key(void **state)
+{
+    ctx *c = *state;
+    static const uint8_t other_secret[] = "not-hugos-secret";
+    fx_msg m;
+
+    fx_upload(&m, "up-wk-1", "alice", "ds-1", "hello", NULL, SL_SIG_ED25519,
+              mallory_seed, 32);
+    expect_reject(c, &m, "signature_invalid", "ed25519 signature does not match");
+    fx_msg_free(&m);
+
+    fx_upload(&m, "up-wk-2", "hugo", "ds-1", "hello", NULL, SL_SIG_HMAC_SHA256,
+              other_secret, sizeof(other_secret) - 1);
+    expect_reject(c, &m, "signature_invalid", "hmac-sha256 signature does not match");
+    fx_msg_free(&m);
+}
+
+/* The scheme in the header must be the creator's: an HMAC signature for an
+ * Ed25519 creator and the reverse are refused, even when well-formed. */
+static void test_signature_scheme_mismatch(void **state)
+{
+    ctx *c = *state;
+    fx_msg m;
+
+    fx_upload(&m, "up-sx-1", "alice", "ds-1", "hello", NULL, SL_SIG_HMAC_SHA256,
+              hugo_secret, HUGO_LEN);
+    expect_reject(c, &m, "signature_invalid", NULL);
+    assert_string_equal(sl_out_reject_detail(c->out),
+                        "creator \"alice\" signs with ed25519, not hmac-sha256");
+    fx_msg_free(&m);
+
+    fx_upload(&m, "up-sx-2", "hugo", "ds-1", "hello", NULL, SL_SIG_ED25519,
+              alice_seed, 32);
+    expect_reject(c, &m, "signature_invalid", NULL);
+    assert_string_equal(sl_out_reject_detail(c->out),
+                        "creator \"hugo\" signs with hmac-sha256, not ed25519");
+    fx_msg_free(&m);
+}
+
+/* Malformed sluice-sig values: wrong prefix, bad base64, bad hex, wrong
+ * lengths.  Each is built from a real, valid signature so only the format
+ * is wrong. */
+static void test_signature_format(void **state)
+{
+    ctx *c = *state;
+    const char *const fmt_detail =
+        "sluice-sig is not \"ed25519=<base64>\" or \"hmac-sha256=<hex>\"";
+    char good_ed[256], good_hm[256], bad[300];
+    fx_msg m;
+
+    ed_upload(&m, "up-sf-1", "ds-1", "hello", NULL);
+    snprintf(good_ed, sizeof(good_ed), "%s", hdr_text(&m, SL_H_SIG));
+    fx_msg_free(&m);
+    hm_upload(&m, "up-sf-2", "ds-1", "hello", NULL);
+    snprintf(good_hm, sizeof(good_hm), "%s", hdr_text(&m, SL_H_SIG));
+    fx_msg_free(&m);
+    assert_int_equal(strlen(good_ed), 8 + 88);
+    assert_int_equal(strlen(good_hm), 12 + 64);
+
+    for (int k = 0; k < 13; k++) {
+        const char *ed = good_ed + 8, *hm = good_hm + 12;
+        int use_hm = 0;
+
+        switch (k) {
+        case 0: snprintf(bad, sizeof(bad), "ed25519:%s", ed); break;
+        case 1: snprintf(bad, sizeof(bad), "Ed25519=%s", ed); break;
+        case 2: snprintf(bad, sizeof(bad), "rsa=%s", ed); break;
+        case 3: snprintf(bad, sizeof(bad), "%s", ed); break;            /* no scheme */
+        case 4: snprintf(bad, sizeof(bad), "ed25519="); break;
+        case 5: snprintf(bad, sizeof(bad), "ed25519=%.40s!%s", ed, ed + 41); break;
+        case 6: snprintf(bad, sizeof(bad), "ed25519=%.84s", ed); break;  /* 63 bytes */
+        case 7: snprintf(bad, sizeof(bad), "ed25519= %s", ed); break;
+        case 8: snprintf(bad, sizeof(bad), "hmac-sha256=%.63s", hm); use_hm = 1; break;
+        case 9: snprintf(bad, sizeof(bad), "hmac-sha256=%.62szz", hm); use_hm = 1; break;
+        case 10: snprintf(bad, sizeof(bad), "hmac-sha256=%s00", hm); use_hm = 1; break;
+        case 11: snprintf(bad, sizeof(bad), "hmac_sha256=%s", hm); use_hm = 1; break;
+        case 12: snprintf(bad, sizeof(bad), "hmac-sha256=%s ", hm); use_hm = 1; break;
+        }
+        if (use_hm)
+            hm_upload(&m, "up-sf-2", "ds-1", "hello", NULL);
+        else
+            ed_upload(&m, "up-sf-1", "ds-1", "hello", NULL);
+        hdr_set_str(&m, SL_H_SIG, bad);
+        if (run(c, &m) != SL_REJECT ||
+            strcmp(sl_out_reject_code(c->out), "signature_invalid") != 0)
+            fail_msg("case %d \"%s\": %s", k, bad, sl_out_reject_code(c->out));
+        assert_string_equal(sl_out_reject_detail(c->out), fmt_detail);
+        fx_msg_free(&m);
+    }
+
+    /* well-formed signatures of the same uploads are accepted */
+    ed_upload(&m, "up-sf-1", "ds-1", "hello", NULL);
+    expect_emit(c, &m);
+    fx_msg_free(&m);
+    hm_upload(&m, "up-sf-2", "ds-1", "hello w", NULL);
+    expect_emit(c, &m);
+    fx_msg_free(&m);
+}
+
+/* ==== stale ============================================================= */
+
+/* created_at outside [now - 1 day, now + 300 s] by default; the margins are
+ * hours, so the clock moving during the test cannot change the outcome. */
+static void test_stale_default_window(void **state)
+{
+    ctx *c = *state;
+    char *meta;
+    fx_msg m;
+
+    meta = meta_rel("up-st-1", "alice", "ds-1", SHA_HELLO, -2 * DAY_MS);
+    ed_upload(&m, "up-st-1", "ds-1", "hello", meta);
+    expect_reject(c, &m, "stale", "is outside the accepted window "
+                  "(86400 s before now to 300 s after)");
+    fx_msg_free(&m);
+    free(meta);
+
+    meta = meta_rel("up-st-2", "hugo", "ds-1", SHA_HELLO, HOUR_MS);
+    hm_upload(&m, "up-st-2", "ds-1", "hello", meta);
+    expect_reject(c, &m, "stale", "created_at ");
+    fx_msg_free(&m);
+    free(meta);
+
+    /* an hour ago is inside */
+    meta = meta_rel("up-st-3", "alice", "ds-1", SHA_HELLO, -HOUR_MS);
+    ed_upload(&m, "up-st-3", "ds-1", "hello", meta);
+    expect_emit(c, &m);
+    fx_msg_free(&m);
+    free(meta);
+}
+
+/* Both edges of the window are configurable. */
+static void test_stale_configured_window(void **state)
+{
+    ctx *c = *state;
+    const char *const narrow[] = { "validate.window.past.s", "60",
+                                   "validate.window.future.s", "0", NULL };
+    const char *const wide[] = { "validate.window.past.s", "259200",
+                                 "validate.window.future.s", "7200", NULL };
+    char *meta;
+    fx_msg m;
+
+    reopen(c, narrow);
+    meta = meta_rel("up-cw-1", "alice", "ds-1", SHA_HELLO, -10 * 60000);
+    ed_upload(&m, "up-cw-1", "ds-1", "hello", meta);
+    expect_reject(c, &m, "stale", "(60 s before now to 0 s after)");
+    fx_msg_free(&m);
+    free(meta);
+    meta = meta_rel("up-cw-2", "alice", "ds-1", SHA_HELLO, 10 * 60000);
+    ed_upload(&m, "up-cw-2", "ds-1", "hello", meta);
+    expect_reject(c, &m, "stale", NULL);
+    fx_msg_free(&m);
+    free(meta);
+
+    reopen(c, wide);
+    meta = meta_rel("up-cw-3", "alice", "ds-1", SHA_HELLO, -2 * DAY_MS);
+    ed_upload(&m, "up-cw-3", "ds-1", "hello", meta);
+    expect_emit(c, &m);
+    fx_msg_free(&m);
+    free(meta);
+    meta = meta_rel("up-cw-4", "alice", "ds-1", SHA_WORLD, HOUR_MS);
+    ed_upload(&m, "up-cw-4", "ds-1", "world", meta);
+    expect_emit(c, &m);
+    fx_msg_free(&m);
+    free(meta);
+    meta = meta_rel("up-cw-5", "alice", "ds-1", SHA_HELLO, -4 * DAY_MS);
+    ed_upload(&m, "up-cw-5", "ds-1", "hello", meta);
+    expect_reject(c, &m, "stale", "(259200 s before now to 7200 s after)");
+    fx_msg_free(&m);
+    free(meta);
+}
+
+/* UTC offsets are honoured: "now" written as +05:00 local time is fresh;
+ * the same wall-clock digits labelled -05:00 are 5 hours ahead (stale). */
+static void test_stale_offsets(void **state)
+{
+    ctx *c = *state;
+    char ts[SL_TIME_LEN], *meta;
+    int64_t now = sl_now_ms();
+    fx_msg m;
+
+    iso_at(now, 5 * 60, ts);
+    meta = meta_at("up-off-1", "alice", "ds-1", SHA_HELLO, ts, NULL);
+    ed_upload(&m, "up-off-1", "ds-1", "hello", meta);
+    expect_emit(c, &m);
+    fx_msg_free(&m);
+    free(meta);
+
+    /* local digits of now in UTC, but claiming to be at -05:00 */
+    iso_at(now, 0, ts);
+    snprintf(ts + 23, sizeof(ts) - 23, "-05:00");
+    meta = meta_at("up-off-2", "alice", "ds-1", SHA_HELLO, ts, NULL);
+    ed_upload(&m, "up-off-2", "ds-1", "hello", meta);
+    expect_reject(c, &m, "stale", ts);
+    fx_msg_free(&m);
+    free(meta);
+}
+
+/* ==== hash_mismatch ===================================================== */
+
+/* The creator declares (and signs) one hash, the bytes have another. */
+static void test_hash_mismatch(void **state)
+{
+    ctx *c = *state;
+    char want[256], *meta;
+    fx_msg m;
+
+    meta = fx_meta("up-hm-1", "hugo", "ds-1", SHA_WORLD);
+    hm_upload(&m, "up-hm-1", "ds-1", "hello", meta);
+    expect_reject(c, &m, "hash_mismatch", NULL);
+    snprintf(want, sizeof(want), "declared sha256 %s, content hashes to %s",
+             SHA_WORLD, SHA_HELLO);
+    assert_string_equal(sl_out_reject_detail(c->out), want);
+    fx_msg_free(&m);
+    free(meta);
+
+    /* the same for Ed25519; then the matching hash is accepted */
+    meta = fx_meta("up-hm-2", "alice", "ds-1", SHA_HELLO);
+    ed_upload(&m, "up-hm-2", "ds-1", "world", meta);
+    expect_reject(c, &m, "hash_mismatch", "declared sha256 2cf24dba");
+    fx_msg_free(&m);
+    free(meta);
+    ed_upload(&m, "up-hm-2", "ds-1", "world", NULL);
+    expect_emit(c, &m);
+    fx_msg_free(&m);
+}
+
+/* ==== check order ======================================================= */
+
+/* A message failing several checks is named after the earliest one; in
+ * particular nothing the metadata says (created_at, sha256) is looked at
+ * before the signature has been verified. */
+static void test_check_order(void **state)
+{
+    ctx *c = *state;
+    char *meta;
+    fx_msg m;
+
+    /* unknown creator beats a bad signature */
+    fx_upload(&m, "up-or-1", "nobody", "ds-1", "hello", NULL, SL_SIG_ED25519,
+              alice_seed, 32);
+    tamper_sig(&m, 0);
+    expect_reject(c, &m, "creator_unknown", NULL);
+    fx_msg_free(&m);
+
+    /* key mismatch beats an unknown creator */
+    fx_upload(&m, "up-or-2", "nobody", "ds-1", "hello", NULL, SL_SIG_ED25519,
+              alice_seed, 32);
+    set_key(&m, "other", 5);
+    expect_reject(c, &m, "key_mismatch", NULL);
+    fx_msg_free(&m);
+
+    /* a bad signature beats a stale date and a wrong declared hash */
+    meta = meta_rel("up-or-3", "alice", "ds-1", SHA_WORLD, -3 * DAY_MS);
+    ed_upload(&m, "up-or-3", "ds-1", "hello", meta);
+    tamper_sig(&m, 10);
+    expect_reject(c, &m, "signature_invalid", NULL);
+    fx_msg_free(&m);
+
+    /* signed: stale beats the wrong hash */
+    ed_upload(&m, "up-or-3", "ds-1", "hello", meta);
+    expect_reject(c, &m, "stale", NULL);
+    fx_msg_free(&m);
+    free(meta);
+
+    /* hash mismatch beats replay */
+    fx_registry_accept(c->reg, "up-or-4", "ds-9", SHA_WORLD);
+    meta = fx_meta("up-or-4", "alice", "ds-1", SHA_WORLD);
+    ed_upload(&m, "up-or-4", "ds-1", "hello", meta);
+    expect_reject(c, &m, "hash_mismatch", NULL);
+    fx_msg_free(&m);
+    free(meta);
+
+    /* replay beats duplicate */
+    fx_registry_accept(c->reg, "up-or-5", "ds-1", SHA_HELLO);
+    ed_upload(&m, "up-or-5", "ds-1", "hello", NULL);
+    expect_reject(c, &m, "replay", NULL);
+    fx_msg_free(&m);
+}
+
+/* ==== replay ============================================================ */
+
+/* An upload id already in the registry (committed earlier). */
+static void test_replay_registry(void **state)
+{
+    ctx *c = *state;
+    fx_msg m;
+
+    fx_registry_accept(c->reg, "up-rp-1", "ds-other", SHA_WORLD);
+    ed_upload(&m, "up-rp-1", "ds-1", "hello", NULL);
+    expect_reject(c, &m, "replay", NULL);
+    assert_string_equal(sl_out_reject_detail(c->out),
+                        "upload id \"up-rp-1\" was already accepted");
+    fx_msg_free(&m);
+
+    /* an id that only shares a prefix is not a replay */
+    ed_upload(&m, "up-rp-10", "ds-1", "hello", NULL);
+    expect_emit(c, &m);
+    fx_msg_free(&m);
+}
+
+/* Within one transaction, then across a committed one, then after an
+ * aborted one (whose acceptances are forgotten). */
+static void test_replay_txn(void **state)
+{
+    ctx *c = *state;
+    fx_msg m;
+
+    ed_upload(&m, "up-rt-1", "ds-1", "hello", NULL);
+    expect_emit(c, &m);
+    fx_msg_free(&m);
+
+    /* same id, different content (so not a duplicate), same transaction */
+    hm_upload(&m, "up-rt-1", "ds-1", "world", NULL);
+    expect_reject(c, &m, "replay", NULL);
+    assert_string_equal(sl_out_reject_detail(c->out),
+                        "upload id \"up-rt-1\" was already used");
+    fx_msg_free(&m);
+
+    /* committed: still a replay in the next transaction, although the
+     * registry itself knows nothing of it */
+    sl_validate_txn_end(c->v, 1);
+    hm_upload(&m, "up-rt-1", "ds-1", "world", NULL);
+    expect_reject(c, &m, "replay", "was already used");
+    fx_msg_free(&m);
+
+    /* aborted: an id accepted in the aborted transaction is new again */
+    ed_upload(&m, "up-rt-2", "ds-1", "abc", NULL);
+    expect_emit(c, &m);
+    fx_msg_free(&m);
+    sl_validate_txn_end(c->v, 0);
+    ed_upload(&m, "up-rt-2", "ds-1", "abc", NULL);
+    expect_emit(c, &m);
+    fx_msg_free(&m);
+    /* ... and once committed it sticks; an abort later does not undo it */
+    sl_validate_txn_end(c->v, 1);
+    sl_validate_txn_end(c->v, 0);
+    hm_upload(&m, "up-rt-2", "ds-1", "def", NULL);
+    expect_reject(c, &m, "replay", NULL);
+    fx_msg_free(&m);
+}
+
+/* A rejected upload does not reserve its id: the corrected upload with the
+ * same id is accepted in the same transaction. */
+static void test_rejected_does_not_reserve(void **state)
+{
+    ctx *c = *state;
+    char *meta;
+    fx_msg m;
+
+    meta = fx_meta("up-rr-1", "alice", "ds-1", SHA_WORLD);
+    ed_upload(&m, "up-rr-1", "ds-1", "hello", meta);
+    expect_reject(c, &m, "hash_mismatch", NULL);
+    fx_msg_free(&m);
+    free(meta);
+
+    ed_upload(&m, "up-rr-1", "ds-1", "hello", NULL);
+    expect_emit(c, &m);
+    fx_msg_free(&m);
+}
+
+/* ==== duplicate ========================================================= */
+
+/* The same content already accepted into the same dataset, under another
+ * upload id; another dataset is fine. */
+static void test_duplicate_registry(void **state)
+{
+    ctx *c = *state;
+    char want[256];
+    fx_msg m;
+
+    fx_registry_accept(c->reg, "up-earlier", "ds-1", SHA_HELLO);
+    ed_upload(&m, "up-du-1", "ds-1", "hello", NULL);
+    expect_reject(c, &m, "duplicate", NULL);
+    snprintf(want, sizeof(want), "content %s is already in dataset \"ds-1\"",
+             SHA_HELLO);
+    assert_string_equal(sl_out_reject_detail(c->out), want);
+    fx_msg_free(&m);
+
+    ed_upload(&m, "up-du-2", "ds-2", "hello", NULL);
+    expect_emit(c, &m);
+    fx_msg_free(&m);
+}
+
+/* Duplicates within a transaction, across a committed one, and after an
+ * aborted one. */
+static void test_duplicate_txn(void **state)
+{
+    ctx *c = *state;
+    fx_msg m;
+
+    ed_upload(&m, "up-dt-1", "ds-1", "hello", NULL);
+    expect_emit(c, &m);
+    fx_msg_free(&m);
+    hm_upload(&m, "up-dt-2", "ds-1", "hello", NULL);
+    expect_reject(c, &m, "duplicate", "is already in dataset \"ds-1\"");
+    fx_msg_free(&m);
+    hm_upload(&m, "up-dt-3", "ds-2", "hello", NULL);       /* other dataset */
+    expect_emit(c, &m);
+    fx_msg_free(&m);
+
+    sl_validate_txn_end(c->v, 1);
+    ed_upload(&m, "up-dt-4", "ds-2", "hello", NULL);
+    expect_reject(c, &m, "duplicate", "\"ds-2\"");
+    fx_msg_free(&m);
+
+    ed_upload(&m, "up-dt-5", "ds-3", "world", NULL);
+    expect_emit(c, &m);
+    fx_msg_free(&m);
+    sl_validate_txn_end(c->v, 0);
+    ed_upload(&m, "up-dt-6", "ds-3", "world", NULL);      /* forgotten: ok */
+    expect_emit(c, &m);
+    fx_msg_free(&m);
+}
+
+/* ==== registry outages ================================================== */
+
+/* An unreachable registry is SL_RETRY, not a rejection, and leaves no trace:
+ * once it is back the same message is accepted. */
+static void test_outage_retry(void **state)
+{
+    ctx *c = *state;
+    fx_msg m;
+
+    ed_upload(&m, "up-out-1", "ds-1", "hello", NULL);
+    fx_registry_fail(c->reg, 1);
+    expect_retry(c, &m);
+    expect_retry(c, &m);
+    fx_registry_fail(c->reg, 0);
+    expect_emit(c, &m);
+    fx_msg_free(&m);
+
+    /* a message that fails its checks before the lookup is still rejected */
+    fx_registry_fail(c->reg, 1);
+    ed_upload(&m, "up-out-2", "ds-1", "hello", NULL);
+    hdr_drop(&m, SL_H_META);
+    expect_reject(c, &m, "meta_missing", NULL);
+    fx_msg_free(&m);
+    fx_registry_fail(c->reg, 0);
+}
+
+/* A lookup wrapped around the fixture registry that can fail at one step
+ * (creator, upload, content), counts calls, and implements the optional
+ * recheck callback: a re-check may register a creator or switch an alias
+ * to its new record (a rotated key, a re-enabled creator). */
+typedef struct flaky {
+    sl_validate_lookup inner;
+    fx_registry *reg;
+    int fail_creator, fail_upload, fail_content;
+    int calls_upload, calls_content, calls_recheck;
+    int recheck_ret;              /* what recheck returns */
+    const char *register_id;      /* recheck registers this creator */
+    const char *alias, *alias_old, *alias_new;
+    int switched;                 /* recheck switched alias to alias_new */
+} flaky;
+
+static int flaky_creator(void *u, const char *id, sl_key **key, int *active,
+                         int *verified)
+{
+    flaky *f = u;
+
+    if (f->fail_creator)
+        return SL_EIO;
+    if (f->alias && strcmp(id, f->alias) == 0)
+        id = f->switched ? f->alias_new : f->alias_old;
+    return f->inner.creator(f->inner.u, id, key, active, verified);
+}
+
+static int flaky_upload(void *u, const char *id, int *seen)
+{
+    flaky *f = u;
+
+    f->calls_upload++;
+    if (f->fail_upload)
+        return SL_EIO;
+    return f->inner.upload_seen(f->inner.u, id, seen);
+}
+
+static int flaky_content(void *u, const char *ds, const char *sha, int *seen)
+{
+    flaky *f = u;
+
+    f->calls_content++;
+    if (f->fail_content)
+        return SL_EIO;
+    return f->inner.content_seen(f->inner.u, ds, sha, seen);
+}
+
+static int flaky_recheck(void *u, const char *id)
+{
+    flaky *f = u;
+
+    f->calls_recheck++;
+    if (f->register_id && strcmp(id, f->register_id) == 0)
+        fx_registry_add(f->reg, id, SL_SIG_ED25519, alice_pub, 32, 1, 1);
+    if (f->alias && strcmp(id, f->alias) == 0)
+        f->switched = 1;
+    return f->recheck_ret;
+}
+
+static void flaky_destroy(void *u)
+{
+    flaky *f = u;
+
+    f->inner.destroy(f->inner.u);
+    free(f);
+}
+
+/* Reopens c->v on a flaky lookup (with recheck when want_recheck). */
+static flaky *open_flaky(ctx *c, int want_recheck)
+{
+    flaky *f = calloc(1, sizeof(*f));
+    sl_validate_lookup lk = { 0 };
+
+    assert_non_null(f);
+    f->reg = c->reg = make_registry();
+    fx_registry_lookup(c->reg, &f->inner);
+    lk.u = f;
+    lk.creator = flaky_creator;
+    lk.upload_seen = flaky_upload;
+    lk.content_seen = flaky_content;
+    lk.recheck = want_recheck ? flaky_recheck : NULL;
+    lk.destroy = flaky_destroy;
+    open_with(c, NULL, &lk);
+    return f;
+}
+
+static void test_outage_each_lookup(void **state)
+{
+    ctx *c = *state;
+    flaky *f = open_flaky(c, 0);
+    fx_msg m;
+
+    ed_upload(&m, "up-fl-1", "ds-1", "hello", NULL);
+    f->fail_creator = 1;
+    expect_retry(c, &m);
+    assert_int_equal(f->calls_upload, 0);
+    f->fail_creator = 0;
+
+    f->fail_upload = 1;
+    expect_retry(c, &m);
+    assert_int_equal(f->calls_upload, 1);
+    assert_int_equal(f->calls_content, 0);
+    f->fail_upload = 0;
+
+    f->fail_content = 1;
+    expect_retry(c, &m);
+    assert_int_equal(f->calls_content, 1);
+    f->fail_content = 0;
+
+    /* none of the retries recorded the upload as seen */
+    expect_emit(c, &m);
+    fx_msg_free(&m);
+}
+
+/* ==== creator re-check ================================================== */
+
+/* A failure a stale cached creator record could explain (unknown, disabled,
+ * wrong scheme, bad signature) asks the lookup to re-check once; success
+ * and failures unrelated to the creator never do. */
+static void test_recheck(void **state)
+{
+    ctx *c = *state;
+    flaky *f = open_flaky(c, 1);
+    char *meta;
+    fx_msg m;
+
+    /* accepted uploads do not re-check */
+    ed_upload(&m, "up-rc-1", "ds-1", "hello", NULL);
+    expect_emit(c, &m);
+    fx_msg_free(&m);
+    assert_int_equal(f->calls_recheck, 0);
+
+    /* a creator registered moments ago is found on the re-check */
+    f->recheck_ret = 1;
+    f->register_id = "newbie";
+    fx_upload(&m, "up-rc-2", "newbie", "ds-1", "rc two", NULL, SL_SIG_ED25519,
+              alice_seed, 32);
+    expect_emit(c, &m);
+    fx_msg_free(&m);
+    assert_int_equal(f->calls_recheck, 1);
+
+    /* a re-check that changes nothing is done once, not in a loop */
+    f->calls_recheck = 0;
+    fx_upload(&m, "up-rc-3", "ghost", "ds-1", "rc three", NULL, SL_SIG_ED25519,
+              alice_seed, 32);
+    expect_reject(c, &m, "creator_unknown", "\"ghost\"");
+    fx_msg_free(&m);
+    assert_int_equal(f->calls_recheck, 1);
+
+    f->calls_recheck = 0;
+    fx_upload(&m, "up-rc-4", "alice", "ds-1", "rc four", NULL, SL_SIG_ED25519,
+              mallory_seed, 32);
+    expect_reject(c, &m, "signature_invalid", "does not match");
+    fx_msg_free(&m);
+    assert_int_equal(f->calls_recheck, 1);
+
+    /* a rotated key: the cached record holds mallory's key, the fresh one
+     * alice's, with which the upload is signed */
+    fx_registry_add(c->reg, "rot-old", SL_SIG_ED25519, mallory_pub, 32, 1, 1);
+    f->alias = "rot";
+    f->alias_old = "rot-old";
+    f->alias_new = "alice";
+    f->switched = 0;
+    f->calls_recheck = 0;
+    fx_upload(&m, "up-rc-5", "rot", "ds-1", "rc five", NULL, SL_SIG_ED25519,
+              alice_seed, 32);
+    expect_emit(c, &m);
+    fx_msg_free(&m);
+    assert_int_equal(f->calls_recheck, 1);
+
+    /* a creator re-enabled (dora -> alice's record) */
+    f->alias = "flip";
+    f->alias_old = "dora";
+    f->switched = 0;
+    f->calls_recheck = 0;
+    fx_upload(&m, "up-rc-6", "flip", "ds-1", "rc six", NULL, SL_SIG_ED25519,
+              alice_seed, 32);
+    expect_emit(c, &m);
+    fx_msg_free(&m);
+    assert_int_equal(f->calls_recheck, 1);
+
+    /* a scheme change (cached HMAC record, fresh Ed25519 one) */
+    f->alias = "swap";
+    f->alias_old = "hugo";
+    f->switched = 0;
+    f->calls_recheck = 0;
+    fx_upload(&m, "up-rc-7", "swap", "ds-1", "rc seven", NULL, SL_SIG_ED25519,
+              alice_seed, 32);
+    expect_emit(c, &m);
+    fx_msg_free(&m);
+    assert_int_equal(f->calls_recheck, 1);
+
+    /* the re-check returning 0 (nothing dropped): rejected, asked once */
+    f->recheck_ret = 0;
+    f->alias = NULL;
+    f->calls_recheck = 0;
+    fx_upload(&m, "up-rc-8", "uma", "ds-1", "rc eight", NULL, SL_SIG_ED25519,
+              alice_seed, 32);
+    expect_reject(c, &m, "creator_unverified", NULL);
+    fx_msg_free(&m);
+    assert_int_equal(f->calls_recheck, 1);
+
+    /* stale, hash_mismatch, replay, duplicate: not the creator's record */
+    f->recheck_ret = 1;
+    f->calls_recheck = 0;
+    meta = meta_rel("up-rc-9", "alice", "ds-1", SHA_HELLO, -3 * DAY_MS);
+    ed_upload(&m, "up-rc-9", "ds-1", "hello", meta);
+    expect_reject(c, &m, "stale", NULL);
+    fx_msg_free(&m);
+    free(meta);
+    meta = fx_meta("up-rc-9", "alice", "ds-1", SHA_WORLD);
+    ed_upload(&m, "up-rc-9", "ds-1", "hello", meta);
+    expect_reject(c, &m, "hash_mismatch", NULL);
+    fx_msg_free(&m);
+    free(meta);
+    ed_upload(&m, "up-rc-1", "ds-1", "other", NULL);
+    expect_reject(c, &m, "replay", NULL);
+    fx_msg_free(&m);
+    ed_upload(&m, "up-rc-10", "ds-1", "hello", NULL);
+    expect_reject(c, &m, "duplicate", NULL);
+    fx_msg_free(&m);
+    assert_int_equal(f->calls_recheck, 0);
+}
+
+/* ==== construction ====================================================== */
+
+/* Bad options fail sl_validate_new with a message; the lookup stays the
+ * caller's (destroyed here, once: ASan would catch a double free). */
+static void test_new_errors(void **state)
+{
+    static const char *const bad[][2] = {
+        { "validate.content.max.bytes", "0" },
+        { "validate.meta.max.bytes", "0" },
+        { "validate.window.past.s", "-1" },
+        { "validate.seen.cache.entries", "0" },
+        { "validate.schema.file", "/nonexistent/schema.json" },
+    };
+    sl_validate_lookup lk = { 0 };
+    sl_validate *v = NULL;
+    sl_err err;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        sl_config *cfg = fx_config(sl_validate_config);
+        fx_registry *r = make_registry();
+
+        memset(&err, 0, sizeof(err));
+        assert_int_equal(sl_config_set(cfg, bad[i][0], bad[i][1], &err), SL_OK);
+        fx_registry_lookup(r, &lk);
+        assert_int_equal(sl_validate_new(&v, cfg, &lk, &err), SL_ERR);
+        assert_true(err.msg[0] != '\0');
+        if (i == 4)
+            assert_non_null(strstr(err.msg, "cannot open schema file"));
+        lk.destroy(lk.u);
+        sl_config_destroy(cfg);
+    }
+    sl_validate_destroy(NULL);
+}
+
+/* The schema can come from a file: the repository's copy behaves as the
+ * built-in one. */
+static void test_schema_file(void **state)
+{
+    ctx *c = *state;
+    const char *const kv[] = { "validate.schema.file",
+                               SL_SOURCE_DIR "/schemas/upload-meta.schema.json",
+                               NULL };
+    fx_msg m;
+
+    reopen(c, kv);
+    ed_upload(&m, "up-sc-1", "ds-1", "hello", NULL);
+    expect_emit(c, &m);
+    fx_msg_free(&m);
+    raw_msg(&m, "up-1", "hello", "{\"schema_version\":1}", "ed25519=AAAA");
+    expect_reject(c, &m, "meta_invalid", "missing required property");
+    fx_msg_free(&m);
+}
+
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        T(test_accept_ed25519),
+        T(test_accept_hmac),
+        T(test_accept_optional_fields),
+        T(test_accept_many),
+        T(test_too_large_content),
+        T(test_too_large_meta),
+        T(test_meta_missing),
+        T(test_meta_malformed),
+        T(test_meta_invalid),
+        T(test_key_mismatch),
+        T(test_creator_states),
+        T(test_signature_missing),
+        T(test_signature_tamper),
+        T(test_signature_exact_bytes),
+        T(test_signature_wrong_key),
+        T(test_signature_scheme_mismatch),
+        T(test_signature_format),
+        T(test_stale_default_window),
+        T(test_stale_configured_window),
+        T(test_stale_offsets),
+        T(test_hash_mismatch),
+        T(test_check_order),
+        T(test_replay_registry),
+        T(test_replay_txn),
+        T(test_rejected_does_not_reserve),
+        T(test_duplicate_registry),
+        T(test_duplicate_txn),
+        T(test_outage_retry),
+        T(test_outage_each_lookup),
+        T(test_recheck),
+        T(test_new_errors),
+        T(test_schema_file),
+    };
+
+    return cmocka_run_group_tests(tests, group_setup, NULL);
+}
