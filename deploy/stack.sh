@@ -26,6 +26,7 @@
 #         SLUICE_STACK_DIR names another stack: they came from its stack.env)
 #       SLUICE_BIN_DIR      where sluicectl and the services are (default <repo>/build/bin)
 #       SLUICE_KAFKA_HEAP   broker heap flags (default "-Xms256m -Xmx512m")
+#       SLUICE_KAFKA_GC     broker GC flags (default G1 with 20 ms pauses)
 #       SLUICE_KAFKA_OPTS   more JVM flags for the broker
 #       SLUICE_START_TIMEOUT  seconds to wait for Kafka / PostgreSQL (default 90)
 #
@@ -230,8 +231,8 @@ launch_kafka() {
     printf '\n=== %s start (port %s) ===\n' "$(date -Is)" "$KAFKA_PORT" >>"$LOGS/kafka.out"
     local heap=${SLUICE_KAFKA_HEAP:--Xms256m -Xmx512m}
     # shellcheck disable=SC2206  # heap and opts are lists of flags
-    local java=(java $heap -XX:+UseG1GC -XX:MaxGCPauseMillis=20
-        -XX:InitiatingHeapOccupancyPercent=35 -XX:+ExplicitGCInvokesConcurrent
+    local gc=${SLUICE_KAFKA_GC:--XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:InitiatingHeapOccupancyPercent=35 -XX:+ExplicitGCInvokesConcurrent}
+    local java=(java $heap $gc
         -Djava.awt.headless=true -Dlog4j.configuration="file:$KDIR/log4j.properties"
         -Dkafka.logs.dir="$LOGS" ${SLUICE_KAFKA_OPTS:-} -cp "$SL_KAFKA_LIB/*")
     setsid "${java[@]}" kafka.Kafka "$KDIR/server.properties" \
@@ -306,6 +307,13 @@ launch_pg() {
 listen_addresses = '127.0.0.1'
 port = $PG_PORT
 unix_socket_directories = '$PGSOCK'
+# Batched writers: room for the working set, few forced checkpoints.
+# Durability is untouched (fsync and synchronous_commit stay on).
+shared_buffers = 512MB
+max_wal_size = 4GB
+checkpoint_timeout = 15min
+random_page_cost = 1.1
+effective_cache_size = 4GB
 EOF
     # A postmaster killed a moment ago may linger as a zombie, and its pid in
     # postmaster.pid would make the new one refuse to start.
