@@ -1645,9 +1645,41 @@ static void test_schema_file(void **state)
 
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
+/* The worked example of schemas/README.md: the signing string and the
+ * HMAC-SHA256 header it documents, byte for byte. */
+static void test_readme_worked_example(void **state)
+{
+    static const char value[] = "Hello, sluice!\n";
+    static const char meta[] =
+        "{\"schema_version\":1,\"upload_id\":\"u-0f3c9a\",\"creator_id\":\"alice\","
+        "\"dataset_id\":\"poems\",\"content_type\":\"text/plain; charset=utf-8\","
+        "\"license\":{\"expression\":\"CC-BY-4.0\",\"attribution\":\"Alice Example\"},"
+        "\"attestation\":{\"version\":1,\"rights_holder\":true},"
+        "\"created_at\":\"2026-11-28T09:00:00Z\","
+        "\"sha256\":\"f92d4c702f0468329b3387d540bb96bbdecbf45b0cce369b6c381d925636164d\","
+        "\"filename\":\"hello.txt\"}";
+    static const char secret[] = "secret-of-alice";
+    char sha[SL_SHA256_HEX], hdr[160];
+    sl_buf tbs;
+
+    (void)state;
+    assert_int_equal(sl_sha256_hex(value, strlen(value), sha), SL_OK);
+    assert_string_equal(sha, "f92d4c702f0468329b3387d540bb96bbdecbf45b0cce369b6c381d925636164d");
+    sl_buf_init(&tbs, 4096);
+    assert_int_equal(sl_sig_message(&tbs, sha, (sl_slice){ (const uint8_t *)meta, strlen(meta) }), SL_OK);
+    assert_int_equal(tbs.len, strlen("sluice-upload-v1\n") + 64 + 1 + strlen(meta));
+    assert_memory_equal(tbs.data, "sluice-upload-v1\nf92d4c70", 25);
+    assert_int_equal(sl_sign_header(SL_SIG_HMAC_SHA256, (const uint8_t *)secret,
+                                    strlen(secret), tbs.data, tbs.len, hdr,
+                                    sizeof(hdr)), SL_OK);
+    assert_string_equal(hdr, "hmac-sha256=f32bd80c16b1ac9dad9aad2e65e63b5793d817791c7557fc96f6247c30f46bf4");
+    sl_buf_free(&tbs);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        T(test_readme_worked_example),
         T(test_accept_ed25519),
         T(test_accept_hmac),
         T(test_accept_optional_fields),
