@@ -372,6 +372,90 @@ int sl_sign_header(sl_sig_alg alg, const uint8_t *priv, size_t privlen,
     return rc;
 }
 
+/* A signing key loaded once: building an Ed25519 EVP_PKEY from its seed
+ * derives the public key, which costs about as much as a signature, so a
+ * producer signing many uploads keeps one of these. */
+struct sl_signer {
+    sl_sig_alg alg;
+    EVP_PKEY *pkey;             /* ed25519 */
+    EVP_MD_CTX *md;             /* ed25519, reused */
+    uint8_t secret[HMAC_KEY_MAX];   /* hmac */
+    size_t secret_len;
+};
+
+sl_signer *sl_signer_new(sl_sig_alg alg, const uint8_t *priv, size_t len,
+                         sl_err *err)
+{
+    sl_signer *s;
+
+    if (!priv || (alg == SL_SIG_ED25519 && len != ED25519_KEY_LEN) ||
+        (alg == SL_SIG_HMAC_SHA256 && (len < 1 || len > HMAC_KEY_MAX)) ||
+        (alg != SL_SIG_ED25519 && alg != SL_SIG_HMAC_SHA256)) {
+        sl_err_set(err, "signing key: wrong algorithm or key length");
+        return NULL;
+    }
+    if (!(s = calloc(1, sizeof(*s)))) {
+        sl_err_set(err, "out of memory");
+        return NULL;
+    }
+    s->alg = alg;
+    if (alg == SL_SIG_ED25519) {
+        s->pkey = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, priv, len);
+        s->md = EVP_MD_CTX_new();
+        if (!s->pkey || !s->md) {
+            ERR_clear_error();
+            sl_err_set(err, "signing key: OpenSSL could not load the Ed25519 key");
+            sl_signer_destroy(s);
+            return NULL;
+        }
+    } else {
+        memcpy(s->secret, priv, len);
+        s->secret_len = len;
+    }
+    return s;
+}
+
+void sl_signer_destroy(sl_signer *s)
+{
+    if (!s)
+        return;
+    EVP_MD_CTX_free(s->md);
+    EVP_PKEY_free(s->pkey);
+    OPENSSL_cleanse(s->secret, sizeof(s->secret));
+    free(s);
+}
+
+int sl_signer_sign(sl_signer *s, const uint8_t *msg, size_t n, char *out,
+                   size_t outsz)
+{
+    uint8_t sig[ED25519_SIG_LEN];
+    const char *name;
+    size_t pre, len = ED25519_SIG_LEN;
+    int rc = SL_ERR;
+
+    if (!s || (!msg && n) || !out)
+        return SL_EINVAL;
+    name = sl_sig_alg_name(s->alg);
+    pre = strlen(name) + 1;
+    if (s->alg == SL_SIG_HMAC_SHA256)
+        return sl_sign_header(s->alg, s->secret, s->secret_len, msg, n, out, outsz);
+    if (outsz < pre + 88 + 1)
+        return SL_ETOOBIG;
+    if (EVP_MD_CTX_reset(s->md) != 1 ||
+        EVP_DigestSignInit(s->md, NULL, NULL, NULL, s->pkey) != 1 ||
+        EVP_DigestSign(s->md, sig, &len, n ? msg : (const uint8_t *)"", n) != 1 ||
+        len != ED25519_SIG_LEN) {
+        ERR_clear_error();
+        goto out;
+    }
+    memcpy(out, name, pre - 1);
+    out[pre - 1] = '=';
+    rc = sl_b64_encode(sig, ED25519_SIG_LEN, out + pre, outsz - pre);
+out:
+    OPENSSL_cleanse(sig, sizeof(sig));
+    return rc;
+}
+
 /* ---- Ed25519 key material --------------------------------------------- */
 
 /* Raw seed and public key out of a private EVP_PKEY. */

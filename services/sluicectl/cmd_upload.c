@@ -49,6 +49,8 @@ static const char upload_usage[] =
     "  --label KEY=VALUE        a label; repeatable\n"
     "  --created-at TIME        RFC 3339 creation time (default: now, UTC)\n"
     "  --no-sha256              leave the optional sha256 field out\n"
+    "  --rate N                 send at most N files per second (default:\n"
+    "                           as fast as possible)\n"
     "  --json                   one JSON line per file on stdout:\n"
     "                           {file, upload_id, sha256, partition, offset}\n"
     "                           or {file, error}; the summary goes to stderr\n"
@@ -72,6 +74,7 @@ typedef struct up_opts {
     ctl_label *labels;
     size_t n_labels;
     int no_sha256, json;
+    double rate;          /* files per second, 0: unlimited */
 } up_opts;
 
 /* Counters, updated by the delivery reports. */
@@ -260,6 +263,7 @@ typedef struct up_ctx {
     sl_sig_alg alg;
     uint8_t *priv;
     size_t privlen;
+    sl_signer *signer;     /* priv, loaded once */
     size_t max_bytes;
     sl_jschema *schema;        /* NULL: no client-side check */
     sl_buf meta, sigmsg;
@@ -343,8 +347,8 @@ static int send_one(up_ctx *u, const char *path, sl_err *err)
     }
     if ((rc = sl_sig_message(&u->sigmsg, rec->sha256,
                              (sl_slice){ u->meta.data, u->meta.len })) != SL_OK ||
-        (rc = sl_sign_header(u->alg, u->priv, u->privlen, u->sigmsg.data,
-                             u->sigmsg.len, sig, sizeof(sig))) != SL_OK) {
+        (rc = sl_signer_sign(u->signer, u->sigmsg.data, u->sigmsg.len, sig,
+                             sizeof(sig))) != SL_OK) {
         sl_err_set(err, "cannot sign: %s", sl_strerror(rc));
         goto out;
     }
@@ -468,6 +472,8 @@ static int load_signing_key(up_ctx *u)
         u->privlen = 32;
         if (sl_ed25519_read_private_pem(u->o->key_file, u->priv, &err) != SL_OK)
             return ctl_fail("upload: signing key: %s", err.msg);
+        if (!(u->signer = sl_signer_new(u->alg, u->priv, u->privlen, &err)))
+            return ctl_fail("upload: signing key: %s", err.msg);
         return CTL_OK;
     }
     u->alg = SL_SIG_HMAC_SHA256;
@@ -476,6 +482,8 @@ static int load_signing_key(up_ctx *u)
         return ctl_fail("upload: HMAC secret: %s", err.msg);
     if (u->privlen == 0)
         return ctl_fail("upload: HMAC secret file %s is empty", u->o->hmac_file);
+    if (!(u->signer = sl_signer_new(u->alg, u->priv, u->privlen, &err)))
+        return ctl_fail("upload: HMAC secret: %s", err.msg);
     return CTL_OK;
 }
 
@@ -509,6 +517,7 @@ int ctl_cmd_upload(ctl *c, int argc, char **argv)
         { "created-at", required_argument, NULL, 'A' },
         { "no-sha256", no_argument, NULL, 'N' },
         { "json", no_argument, NULL, 'j' },
+        { "rate", required_argument, NULL, 'R' },
         { 0 }
     };
     static const char *const producer_defaults[] = {
@@ -519,6 +528,7 @@ int ctl_cmd_upload(ctl *c, int argc, char **argv)
         /* Bulk uploads: fuller batches cost the broker far less per
          * message than many small ones (kafka.linger.ms overrides). */
         "linger.ms", "25",
+        "compression.type", "lz4",
         NULL
     };
     up_opts o = { .license = "CC-BY-4.0" };
@@ -544,6 +554,16 @@ int ctl_cmd_upload(ctl *c, int argc, char **argv)
         case 'A': o.created_at = optarg; break;
         case 'N': o.no_sha256 = 1; break;
         case 'j': o.json = 1; break;
+        case 'R': {
+            char *end;
+            o.rate = strtod(optarg, &end);
+            if (end == optarg || *end || !(o.rate > 0 && o.rate <= 1e7)) {
+                rc = ctl_usage_error("upload", "--rate must be a number of "
+                                     "files per second above 0");
+                goto out;
+            }
+            break;
+        }
         case 'l':
             if ((rc = add_label(&o, optarg)) != CTL_OK)
                 goto out;
@@ -588,7 +608,14 @@ int ctl_cmd_upload(ctl *c, int argc, char **argv)
         goto out;
     }
 
+    int64_t t0 = sl_mono_ms();
     for (size_t i = 0; i < files.n; i++) {
+        if (o.rate > 0) {   /* file i is due at t0 + i / rate */
+            int64_t due = t0 + (int64_t)((double)i * 1000.0 / o.rate);
+            while (sl_mono_ms() < due) {
+                rd_kafka_poll(u.rk, (int)(due - sl_mono_ms()));
+            }
+        }
         if (files.v[i].error) {
             report_failure(&st, files.v[i].path, files.v[i].error);
             continue;
@@ -616,6 +643,7 @@ out:
     if (u.rk)
         rd_kafka_destroy(u.rk);
     sl_jschema_destroy(u.schema);
+    sl_signer_destroy(u.signer);
     if (u.priv)
         OPENSSL_cleanse(u.priv, u.privlen);
     free(u.priv);

@@ -2,18 +2,24 @@
 # Benchmark (prints figures, asserts nothing): N signed uploads of SIZE
 # bytes through validate -> commit, with the broker and the database on the
 # same machine.  Builds a release tree in build/, starts a private stack on
-# free ports in a temporary directory, registers a creator, writes N
-# distinct files, starts the services, streams the files in with
-# `sluicectl upload` and waits until PostgreSQL holds N outcomes.
-#
-# Figures: producer rate; end-to-end samples/s (first creation to last
-# commit); p50 / p99 / max latency from each upload's created_at (set by
-# the producer when it signs) to accepted_at (the commit transaction's
-# time, PostgreSQL now()); CPU seconds per stage process, as microseconds
-# per sample.
+# free ports in a temporary directory, registers a creator, writes distinct
+# files and starts the services; then three phases, each waiting until
+# PostgreSQL holds every outcome:
+#   warm-up     (not measured) the broker's JIT and the database's caches;
+#   throughput  N uploads sent by `sluicectl upload` as fast as it can:
+#               end-to-end samples/s (first creation to last commit) and
+#               CPU per process and sample;
+#   latency     uploads at a fixed rate below capacity: p50 / p99 / max
+#               from each upload's created_at (set when the producer signs
+#               it) to accepted_at (the commit transaction's now()).
 #
 # usage: tests/bench/pipeline.sh [N [SIZE]]      (default 100000 1024)
-# env:   SLUICE_BENCH_PARTITIONS (default 3), SLUICE_BENCH_KEEP=1
+# env:   SLUICE_BENCH_PARTITIONS (default 3), SLUICE_BENCH_KEEP=1,
+#        SLUICE_BENCH_WARMUP (uploads before measuring, default 10000),
+#        SLUICE_BENCH_RATE / SLUICE_BENCH_LAT_N (latency run: rate and
+#        count, default 4000/s and 20000), SLUICE_BENCH_VALIDATE_OPTS,
+#        SLUICE_BENCH_COMMIT_OPTS, SLUICE_BENCH_UPLOAD_OPTS (extra flags,
+#        e.g. "-X batch.ms=200")
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 # shellcheck source=deploy/lib.sh
@@ -21,6 +27,9 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 N=${1:-100000}
 SIZE=${2:-1024}
 PARTS=${SLUICE_BENCH_PARTITIONS:-3}
+WARM=${SLUICE_BENCH_WARMUP:-10000}
+RATE=${SLUICE_BENCH_RATE:-4000}
+LAT_N=${SLUICE_BENCH_LAT_N:-20000}
 say() { sl_log bench "$@"; }
 unset SLUICE_KAFKA_BROKERS SLUICE_PG_DSN SLUICE_TOPIC_PREFIX SLUICE_CONFIG \
     SLUICE_STACK_DIR SLUICE_KAFKA_PORT SLUICE_PG_PORT SLUICE_KAFKA_CONTROLLER_PORT
@@ -48,91 +57,112 @@ SLUICE_BIN_DIR=$BIN bash "$ROOT/deploy/stack.sh" start --dir "$W/stack" --infra-
 sql() { psql -XAtq -v ON_ERROR_STOP=1 "$SLUICE_PG_DSN" -c "$1"; }
 
 "$BIN/sluicectl" creator add bench --generate-key "$W/bench.pem" >/dev/null
-"$BIN/sluicectl" dataset add bench-ds >/dev/null
-say "writing $N files of $SIZE bytes"
-mkdir -p "$W/files"
-python3 - "$W/files" "$N" "$SIZE" <<'PY'
+for d in warmup throughput latency; do "$BIN/sluicectl" dataset add "$d" >/dev/null; done
+
+# make_files DIR COUNT TAG: COUNT distinct English-like files of SIZE bytes.
+make_files() {
+    mkdir -p "$1"
+    python3 - "$1" "$2" "$SIZE" "$3" <<'PY'
 import os, random, sys
-d, n, size = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+d, n, size, tag = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
 words = ("the river keeps its counsel and carries what it is given to the "
          "sea while the town sleeps under a sky of slate and early light").split()
-rng = random.Random(7)
+rng = random.Random(tag)
 for i in range(n):
-    head = "sample %d: " % i
-    body = []
-    length = len(head)
+    head = "%s sample %d: " % (tag, i)
+    body, length = [], len(head)
     while length < size:
         w = rng.choice(words)
         body.append(w)
         length += len(w) + 1
-    text = (head + " ".join(body))[:size - 1] + "\n"
     with open(os.path.join(d, "%07d.txt" % i), "w") as f:
-        f.write(text)
+        f.write((head + " ".join(body))[:size - 1] + "\n")
 PY
+}
+say "writing $WARM + $N + $LAT_N files of $SIZE bytes"
+make_files "$W/warmup" "$WARM" warmup
+make_files "$W/throughput" "$N" throughput
+make_files "$W/latency" "$LAT_N" latency
 
 start_services() {
-    "$BIN/sluice-validate" >"$W/validate.log" 2>&1 & PIDS[validate]=$!
-    "$BIN/sluice-commit" >"$W/commit.log" 2>&1 & PIDS[commit]=$!
+    # shellcheck disable=SC2086  # option lists
+    "$BIN/sluice-validate" ${SLUICE_BENCH_VALIDATE_OPTS:-} >"$W/validate.log" 2>&1 & PIDS[validate]=$!
+    # shellcheck disable=SC2086
+    "$BIN/sluice-commit" ${SLUICE_BENCH_COMMIT_OPTS:-} >"$W/commit.log" 2>&1 & PIDS[commit]=$!
 }
-produce() {
-    say "producing $N uploads"
-    t0=$(date +%s.%N)
-    "$BIN/sluicectl" upload --creator bench --dataset bench-ds --key "$W/bench.pem" \
-        "$W/files" >/dev/null 2>"$W/upload.log"
-    t1=$(date +%s.%N)
+# upload DATASET [sluicectl upload options]: sends that dataset's files.
+upload() {
+    local ds=$1; shift
+    # shellcheck disable=SC2086
+    "$BIN/sluicectl" upload ${SLUICE_BENCH_UPLOAD_OPTS:-} --creator bench \
+        --dataset "$ds" --key "$W/bench.pem" "$@" "$W/$ds" >/dev/null 2>>"$W/upload.log"
 }
-if [[ -n ${SLUICE_BENCH_BACKLOG:-} ]]; then
-    # Drain mode: the uploads wait in the topic, then the stages start; the
-    # figure is the pipeline's own rate, with no producer competing.
-    produce
-    ts=$(date +%s.%N)
-    start_services
-else
-    start_services
-    sleep 1
-    produce
-fi
-
 count() { sql "SELECT (SELECT count(*) FROM samples) + (SELECT count(*) FROM rejections)"; }
-while (($(count) < N)); do
-    sleep 0.2
-    for s in validate commit; do
-        kill -0 "${PIDS[$s]}" 2>/dev/null || { say "$s died"; tail "$W/$s.log" >&2; exit 1; }
+wait_for() {
+    while (($(count) < $1)); do
+        sleep 0.2
+        for s in validate commit; do
+            kill -0 "${PIDS[$s]}" 2>/dev/null || { say "$s died"; tail "$W/$s.log" >&2; exit 1; }
+        done
     done
-done
-
+}
 cpu() { # user+sys seconds of a pid
     awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$1/stat"
 }
-kpid=$(cat "$W/stack/run/kafka.pid")
-pgpid=$(head -n 1 "$W/stack/pg/data/postmaster.pid")
-cpu_k=$(cpu "$kpid")
-cpu_pg=$(for p in "$pgpid" $(pgrep -P "$pgpid"); do cpu "$p"; echo; done |
-    awk '{ s += $1 } END { printf "%.2f", s }')
-cpu_v=$(cpu "${PIDS[validate]}")
-cpu_c=$(cpu "${PIDS[commit]}")
+cpu_pg() {
+    local pgpid
+    pgpid=$(head -n 1 "$W/stack/pg/data/postmaster.pid")
+    for p in "$pgpid" $(pgrep -P "$pgpid"); do cpu "$p"; echo; done |
+        awk '{ s += $1 } END { printf "%.2f", s }'
+}
+snapshot() { # CPU seconds: validate commit kafka postgresql
+    echo "$(cpu "${PIDS[validate]}") $(cpu "${PIDS[commit]}") $(cpu "$(cat "$W/stack/run/kafka.pid")") $(cpu_pg)"
+}
+
+start_services
+sleep 1
+# Warm-up (not measured): the broker's JIT, PostgreSQL's caches.
+say "warm-up: $WARM uploads"
+upload warmup
+wait_for "$WARM"
+
+say "throughput: $N uploads as fast as sluicectl sends them"
+read -r v0 c0 k0 p0 < <(snapshot)
+t0=$(date +%s.%N)
+upload throughput
+t1=$(date +%s.%N)
+wait_for $((WARM + N))
+read -r v1 c1 k1 p1 < <(snapshot)
+sleep 1
+
+say "latency: $LAT_N uploads at $RATE/s"
+upload latency --rate "$RATE"
+wait_for $((WARM + N + LAT_N))
+
 rej=$(sql "SELECT count(*) FROM rejections")
-read -r e2e p50 p99 pmax < <(sql "
-  SELECT to_char($N / EXTRACT(EPOCH FROM max(accepted_at) - min(created_at)), 'FM999999990'),
-         to_char(1000 * EXTRACT(EPOCH FROM percentile_cont(0.5) WITHIN GROUP (ORDER BY accepted_at - created_at)), 'FM999990'),
-         to_char(1000 * EXTRACT(EPOCH FROM percentile_cont(0.99) WITHIN GROUP (ORDER BY accepted_at - created_at)), 'FM999990'),
-         to_char(1000 * EXTRACT(EPOCH FROM max(accepted_at - created_at)), 'FM999990')
-    FROM samples" | tr '|' ' ')
-if [[ -n ${SLUICE_BENCH_BACKLOG:-} ]]; then
-    drain=$(sql "SELECT to_char($N / (EXTRACT(EPOCH FROM max(accepted_at)) - $ts), 'FM999999990') FROM samples")
-    e2e="$drain (drain of a backlog: services started after the $N uploads were produced; latency below includes the wait)"
-fi
+stats() { # DATASET -> rate p50 p99 max
+    sql "SELECT to_char(count(*) / EXTRACT(EPOCH FROM max(accepted_at) - min(created_at)), 'FM999999990'),
+                to_char(1000 * EXTRACT(EPOCH FROM percentile_cont(0.5) WITHIN GROUP (ORDER BY accepted_at - created_at)), 'FM999990'),
+                to_char(1000 * EXTRACT(EPOCH FROM percentile_cont(0.99) WITHIN GROUP (ORDER BY accepted_at - created_at)), 'FM999990'),
+                to_char(1000 * EXTRACT(EPOCH FROM max(accepted_at - created_at)), 'FM999990')
+           FROM samples WHERE dataset_id = '$1'" | tr '|' ' '
+}
+read -r e2e tp50 tp99 tmax < <(stats throughput)
+read -r lrate lp50 lp99 lmax < <(stats latency)
 prod=$(awk -v n="$N" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f", n / (b - a) }')
+per() { awk -v a="$1" -v b="$2" -v n="$N" 'BEGIN { printf "%6.2f s  %4.0f us/sample", b - a, (b - a) * 1e6 / n }'; }
 
 cat <<REPORT
-sluice pipeline benchmark: validate -> commit, $N uploads of $SIZE bytes, $PARTS partitions
-  machine            $(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo); broker and database on it too
-  producer           $prod uploads/s (sluicectl upload: read, sign Ed25519, produce)
-  end to end         $e2e samples/s (first creation to last commit)
-  latency            p50 $p50 ms, p99 $p99 ms, max $pmax ms (created_at -> commit)
-  rejections         $rej
-  cpu validate       ${cpu_v} s ($(awk -v c="$cpu_v" -v n="$N" 'BEGIN { printf "%.0f", c * 1e6 / n }') us/sample)
-  cpu commit         ${cpu_c} s ($(awk -v c="$cpu_c" -v n="$N" 'BEGIN { printf "%.0f", c * 1e6 / n }') us/sample)
-  cpu kafka broker   ${cpu_k} s (whole run, producer traffic included)
-  cpu postgresql     ${cpu_pg} s (live processes, whole run)
+sluice pipeline benchmark: validate -> commit, $SIZE-byte uploads, $PARTS partitions, $(nproc) cores
+(broker, database, producer and both stages on this machine; Ed25519 signatures)
+  throughput run     $N uploads sent as fast as possible (producer: $prod uploads/s)
+    end to end       $e2e samples/s (first creation to last commit)
+    latency          p50 $tp50 ms, p99 $tp99 ms, max $tmax ms (backlog included)
+    cpu validate     $(per "$v0" "$v1")
+    cpu commit       $(per "$c0" "$c1")
+    cpu kafka        $(per "$k0" "$k1")  (producer traffic included)
+    cpu postgresql   $(per "$p0" "$p1")
+  latency run        $LAT_N uploads at $RATE/s (achieved $lrate/s)
+    latency          p50 $lp50 ms, p99 $lp99 ms, max $lmax ms (created_at -> commit)
+  rejections         $rej (expected 0)
 REPORT

@@ -189,6 +189,20 @@ static void test_ed25519_rfc8032(void **state)
         assert_int_equal(sl_b64_encode(sig, 64, b64, sizeof(b64)), SL_OK);
         snprintf(want, sizeof(want), "ed25519=%s", b64);
         assert_string_equal(hdr, want);
+        {   /* a loaded signer gives the same bytes, twice in a row */
+            sl_signer *sg = sl_signer_new(SL_SIG_ED25519, seed, 32, &err);
+            char again[128];
+            assert_non_null(sg);
+            for (int i = 0; i < 2; i++) {
+                assert_int_equal(sl_signer_sign(sg, msg, mlen, again,
+                                                sizeof(again)), SL_OK);
+                assert_string_equal(again, want);
+            }
+            assert_int_equal(sl_signer_sign(sg, msg, mlen, again, 20), SL_ETOOBIG);
+            sl_signer_destroy(sg);
+            assert_null(sl_signer_new(SL_SIG_ED25519, seed, 31, &err));
+            assert_null(sl_signer_new(SL_SIG_NONE, seed, 32, &err));
+        }
         assert_int_equal(sl_sig_parse(slice_of(hdr), &alg, parsed, &siglen),
                          SL_OK);
         assert_int_equal(alg, SL_SIG_ED25519);

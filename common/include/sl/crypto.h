@@ -52,6 +52,14 @@ int     sl_key_verify(sl_key *k, const uint8_t *msg, size_t n,
 int sl_sign_header(sl_sig_alg alg, const uint8_t *priv, size_t privlen,
                    const uint8_t *msg, size_t n, char *out, size_t outsz);
 
+/* The same, with the key loaded once for many signatures. */
+typedef struct sl_signer sl_signer;
+sl_signer *sl_signer_new(sl_sig_alg alg, const uint8_t *priv, size_t len,
+                         sl_err *err);
+int  sl_signer_sign(sl_signer *s, const uint8_t *msg, size_t n, char *out,
+                    size_t outsz);
+void sl_signer_destroy(sl_signer *s);
+
 /* Ed25519 key material: generate, and PEM (PKCS#8 / SPKI) files. */
 int sl_ed25519_generate(uint8_t seed[32], uint8_t pub[32]);
 int sl_ed25519_public_from_seed(const uint8_t seed[32], uint8_t pub[32]);
