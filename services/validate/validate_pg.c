@@ -41,6 +41,22 @@ static void drop_conn(pg_lookup *l)
     l->conn = NULL;
 }
 
+/* The lookups, prepared on every new connection. */
+static const struct {
+    const char *name, *sql;
+    int nparams;
+} lookups[] = {
+    { "creator", "SELECT key_alg, key_material, status = 'active', verified "
+                 "FROM creators WHERE creator_id = $1", 1 },
+    { "upload_seen", "SELECT 1 FROM samples WHERE upload_id = $1", 1 },
+    { "run_uploads", "SELECT upload_id FROM samples "
+                     "WHERE upload_id = ANY ($1::text[])", 1 },
+    { "run_contents", "SELECT dataset_id, sha256 FROM samples "
+                      "WHERE sha256 = ANY ($1::text[])", 1 },
+    { "content_seen", "SELECT 1 FROM samples "
+                      "WHERE dataset_id = $1 AND sha256 = $2", 2 },
+};
+
 static int ensure_conn(pg_lookup *l)
 {
     sl_err err;
@@ -60,35 +76,12 @@ static int ensure_conn(pg_lookup *l)
     if (PQresultStatus(r) != PGRES_COMMAND_OK)
         goto fail;
     PQclear(r);
-    r = PQprepare(l->conn, "creator",
-                  "SELECT key_alg, key_material, status = 'active', verified "
-                  "FROM creators WHERE creator_id = $1", 1, NULL);
-    if (PQresultStatus(r) != PGRES_COMMAND_OK)
-        goto fail;
-    PQclear(r);
-    r = PQprepare(l->conn, "upload_seen",
-                  "SELECT 1 FROM samples WHERE upload_id = $1", 1, NULL);
-    if (PQresultStatus(r) != PGRES_COMMAND_OK)
-        goto fail;
-    PQclear(r);
-    r = PQprepare(l->conn, "run_uploads",
-                  "SELECT upload_id FROM samples WHERE upload_id = ANY ($1::text[])",
-                  1, NULL);
-    if (PQresultStatus(r) != PGRES_COMMAND_OK)
-        goto fail;
-    PQclear(r);
-    r = PQprepare(l->conn, "run_contents",
-                  "SELECT dataset_id, sha256 FROM samples "
-                  "WHERE sha256 = ANY ($1::text[])", 1, NULL);
-    if (PQresultStatus(r) != PGRES_COMMAND_OK)
-        goto fail;
-    PQclear(r);
-    r = PQprepare(l->conn, "content_seen",
-                  "SELECT 1 FROM samples WHERE dataset_id = $1 AND sha256 = $2",
-                  2, NULL);
-    if (PQresultStatus(r) != PGRES_COMMAND_OK)
-        goto fail;
-    PQclear(r);
+    for (size_t i = 0; i < sizeof(lookups) / sizeof(lookups[0]); i++) {
+        r = PQprepare(l->conn, lookups[i].name, lookups[i].sql, lookups[i].nparams, NULL);
+        if (PQresultStatus(r) != PGRES_COMMAND_OK)
+            goto fail;
+        PQclear(r);
+    }
     return SL_OK;
 fail:
     sl_pg_fail(l->conn, r, "preparing lookups", &err);

@@ -211,3 +211,28 @@ sl_config *fx_config(const sl_cfg_entry *map)
     sl_config_declare(cfg, map);
     return cfg;
 }
+
+int fx_msg_header_index(const fx_msg *m, const char *name)
+{
+    for (size_t i = m->msg.n_headers; i-- > 0;)
+        if (strcmp(m->names[i], name) == 0)
+            return (int)i;
+    return -1;
+}
+
+void fx_msg_drop_header(fx_msg *m, const char *name)
+{
+    int i;
+
+    while ((i = fx_msg_header_index(m, name)) >= 0) {
+        size_t n = m->msg.n_headers;
+        free(m->names[i]);
+        free(m->vals[i]);
+        for (size_t j = (size_t)i; j + 1 < n; j++) {
+            m->names[j] = m->names[j + 1];
+            m->vals[j] = m->vals[j + 1];
+            m->hdr[j] = m->hdr[j + 1];
+        }
+        m->msg.n_headers--;
+    }
+}

@@ -27,6 +27,10 @@ void fx_msg_init(fx_msg *m, const char *key, const void *value, size_t len);
 void fx_msg_header(fx_msg *m, const char *name, const void *v, size_t len);
 void fx_msg_header_str(fx_msg *m, const char *name, const char *v);
 void fx_msg_free(fx_msg *m);
+/* Index of the last header called name, or -1. */
+int  fx_msg_header_index(const fx_msg *m, const char *name);
+/* Removes every header called name. */
+void fx_msg_drop_header(fx_msg *m, const char *name);
 
 /* Builds the metadata JSON of a valid upload (created now). Caller frees. */
 char *fx_meta(const char *upload_id, const char *creator, const char *dataset,

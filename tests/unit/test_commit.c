@@ -48,35 +48,11 @@ static const char SIG[] = "ed25519=c2lnbmF0dXJlIGJ5dGVz";   /* not verified here
 
 /* ---- helpers ---------------------------------------------------------- */
 
-static int hdr_index(const fx_msg *m, const char *name)
-{
-    for (size_t i = m->msg.n_headers; i-- > 0;)
-        if (strcmp(m->names[i], name) == 0)
-            return (int)i;
-    return -1;
-}
 
-/* Removes every header called name. */
-static void hdr_drop(fx_msg *m, const char *name)
-{
-    int i;
-
-    while ((i = hdr_index(m, name)) >= 0) {
-        size_t n = m->msg.n_headers;
-        free(m->names[i]);
-        free(m->vals[i]);
-        for (size_t j = (size_t)i; j + 1 < n; j++) {
-            m->names[j] = m->names[j + 1];
-            m->vals[j] = m->vals[j + 1];
-            m->hdr[j] = m->hdr[j + 1];
-        }
-        m->msg.n_headers--;
-    }
-}
 
 static void hdr_replace(fx_msg *m, const char *name, const char *v)
 {
-    hdr_drop(m, name);
+    fx_msg_drop_header(m, name);
     fx_msg_header_str(m, name, v);
 }
 
@@ -200,7 +176,7 @@ static void test_sample_full(void **state)
     assert_string_equal(r.signature, SIG);
     assert_string_equal(r.sha256, SHA_HELLO);
     slice_is(r.meta, META_FULL, strlen(META_FULL));
-    assert_ptr_equal(r.meta.ptr, m.hdr[hdr_index(&m, SL_H_META)].value.ptr);
+    assert_ptr_equal(r.meta.ptr, m.hdr[fx_msg_header_index(&m, SL_H_META)].value.ptr);
     slice_is(r.content, "hello", 5);
     assert_ptr_equal(r.content.ptr, m.msg.value.ptr);
     assert_int_equal(sl_msg_header(&m.msg, SL_H_PROV, &prov), SL_OK);
@@ -344,7 +320,7 @@ static void test_rejection_fallbacks(void **state)
     fx_msg_free(&m);
 
     dead_letter(&m, "up-1", "hello", NULL);
-    hdr_drop(&m, SL_H_REJ_TOPIC);
+    fx_msg_drop_header(&m, SL_H_REJ_TOPIC);
     assert_int_equal(sl_commit_describe(&m.msg, &r), SL_OK);
     assert_string_equal(r.source_topic, "sluice.rejected");
     assert_int_equal(r.source_partition, 1);
@@ -469,7 +445,7 @@ static void test_commit_signature_missing(void **state)
 
     (void)state;
     sample_msg(&m, "up-1", "hello", META_FULL, 1);
-    hdr_drop(&m, SL_H_SIG);
+    fx_msg_drop_header(&m, SL_H_SIG);
     expect_commit_reject(&m, &r, "signature_missing", "");
     assert_string_equal(r.detail, "sample reached commit without its signature");
     /* identity from the metadata is kept for the rejection row */
@@ -494,7 +470,7 @@ static void test_commit_provenance_invalid(void **state)
 
     (void)state;
     sample_msg(&m, "up-1", "hello", META_FULL, 1);
-    hdr_drop(&m, SL_H_PROV);
+    fx_msg_drop_header(&m, SL_H_PROV);
     expect_commit_reject(&m, &r, "provenance_invalid", "");
     assert_string_equal(r.detail,
                         "sample reached commit without a provenance chain");
@@ -507,7 +483,7 @@ static void test_commit_provenance_invalid(void **state)
     assert_int_equal(sl_sha256_hex("world", 5, sha), SL_OK);
     build_chain(&chain, sha, 2);
     sample_msg(&m, "up-1", "hello", META_FULL, 1);
-    hdr_drop(&m, SL_H_PROV);
+    fx_msg_drop_header(&m, SL_H_PROV);
     fx_msg_header(&m, SL_H_PROV, chain.data, chain.len);
     expect_commit_reject(&m, &r, "provenance_invalid", "provenance chain broken: ");
     assert_non_null(strstr(r.detail, "prev does not match the content SHA-256"));
@@ -564,23 +540,23 @@ static void test_commit_check_order(void **state)
 
     (void)state;
     sample_msg(&m, "up-1", "hello", NULL, 1);
-    hdr_drop(&m, SL_H_SIG);
-    hdr_drop(&m, SL_H_PROV);
+    fx_msg_drop_header(&m, SL_H_SIG);
+    fx_msg_drop_header(&m, SL_H_PROV);
     expect_commit_reject(&m, &r, "meta_invalid", "");
     sl_commit_row_clear(&r);
     fx_msg_free(&m);
 
     sample_msg(&m, "up-1", "hello", META_FULL, 1);
-    hdr_drop(&m, SL_H_SIG);
-    hdr_drop(&m, SL_H_PROV);
+    fx_msg_drop_header(&m, SL_H_SIG);
+    fx_msg_drop_header(&m, SL_H_PROV);
     expect_commit_reject(&m, &r, "signature_missing", "");
     sl_commit_row_clear(&r);
     fx_msg_free(&m);
 
     /* a reject-code header makes a dead letter whatever else is missing */
     sample_msg(&m, "up-1", "hello", NULL, 1);
-    hdr_drop(&m, SL_H_SIG);
-    hdr_drop(&m, SL_H_PROV);
+    fx_msg_drop_header(&m, SL_H_SIG);
+    fx_msg_drop_header(&m, SL_H_PROV);
     fx_msg_header_str(&m, SL_H_REJ_CODE, "pii_blocked");
     fx_msg_header_str(&m, SL_H_REJ_STAGE, "scan");
     assert_int_equal(sl_commit_describe(&m.msg, &r), SL_OK);

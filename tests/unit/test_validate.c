@@ -205,18 +205,11 @@ static char *meta_rel(const char *id, const char *creator, const char *dataset,
     return meta_at(id, creator, dataset, sha, ts, NULL);
 }
 
-static int hdr_index(const fx_msg *m, const char *name)
-{
-    for (size_t i = m->msg.n_headers; i-- > 0;)
-        if (strcmp(m->names[i], name) == 0)
-            return (int)i;
-    return -1;
-}
 
 /* Replaces (or adds) header name with len bytes of v. */
 static void hdr_set(fx_msg *m, const char *name, const void *v, size_t len)
 {
-    int i = hdr_index(m, name);
+    int i = fx_msg_header_index(m, name);
 
     if (i < 0) {
         fx_msg_header(m, name, v, len);
@@ -235,28 +228,11 @@ static void hdr_set_str(fx_msg *m, const char *name, const char *v)
     hdr_set(m, name, v, strlen(v));
 }
 
-/* Removes every header called name. */
-static void hdr_drop(fx_msg *m, const char *name)
-{
-    int i;
-
-    while ((i = hdr_index(m, name)) >= 0) {
-        size_t n = m->msg.n_headers;
-        free(m->names[i]);
-        free(m->vals[i]);
-        for (size_t j = (size_t)i; j + 1 < n; j++) {
-            m->names[j] = m->names[j + 1];
-            m->vals[j] = m->vals[j + 1];
-            m->hdr[j] = m->hdr[j + 1];
-        }
-        m->msg.n_headers--;
-    }
-}
 
 /* Keeps header name but with a null value (Kafka allows that). */
 static void hdr_null(fx_msg *m, const char *name)
 {
-    int i = hdr_index(m, name);
+    int i = fx_msg_header_index(m, name);
 
     assert_true(i >= 0);
     m->hdr[i].value.ptr = NULL;
@@ -266,7 +242,7 @@ static void hdr_null(fx_msg *m, const char *name)
 /* The header's bytes as a NUL-terminated string inside the fixture. */
 static char *hdr_text(fx_msg *m, const char *name)
 {
-    int i = hdr_index(m, name);
+    int i = fx_msg_header_index(m, name);
 
     assert_true(i >= 0);
     m->vals[i][m->hdr[i].value.len] = '\0';
@@ -588,7 +564,7 @@ static void test_meta_missing(void **state)
     json_t *ev;
 
     ed_upload(&m, "up-mm-1", "ds-1", "hello", NULL);
-    hdr_drop(&m, SL_H_META);
+    fx_msg_drop_header(&m, SL_H_META);
     expect_reject(c, &m, "meta_missing", NULL);
     assert_string_equal(sl_out_reject_detail(c->out), "no sluice-meta header");
     /* the upload id is not known yet: the event says so */
@@ -798,7 +774,7 @@ static void test_signature_missing(void **state)
     fx_msg m;
 
     ed_upload(&m, "up-sm-1", "ds-1", "hello", NULL);
-    hdr_drop(&m, SL_H_SIG);
+    fx_msg_drop_header(&m, SL_H_SIG);
     expect_reject(c, &m, "signature_missing", NULL);
     assert_string_equal(sl_out_reject_detail(c->out), "no sluice-sig header");
     fx_msg_free(&m);
@@ -1359,7 +1335,7 @@ static void test_outage_retry(void **state)
     /* a message that fails its checks before the lookup is still rejected */
     fx_registry_fail(c->reg, 1);
     ed_upload(&m, "up-out-2", "ds-1", "hello", NULL);
-    hdr_drop(&m, SL_H_META);
+    fx_msg_drop_header(&m, SL_H_META);
     expect_reject(c, &m, "meta_missing", NULL);
     fx_msg_free(&m);
     fx_registry_fail(c->reg, 0);
