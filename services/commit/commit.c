@@ -64,6 +64,8 @@ void sl_commit_row_clear(sl_commit_row *r)
     free(r->code);
     free(r->detail);
     free(r->source_topic);
+    free(r->detected_type);
+    free(r->scan);
     sl_prov_chain_destroy(r->chain);
     memset(r, 0, sizeof(*r));
 }
@@ -109,11 +111,47 @@ static json_t *read_meta(const sl_msg *m, sl_commit_row *r)
     return doc;
 }
 
+const char *sl_commit_row_origin(const sl_commit_row *r)
+{
+    return r->original_sha256[0] ? r->original_sha256 : r->sha256;
+}
+
+/* Reads the scan stage's header, if any: detected type, the JSON kept as
+ * is for the database, whether the sample was flagged, and the signed
+ * content's hash when the bytes were redacted.  Returns 1 when the header
+ * is present but unusable. */
+static int read_scan(const sl_msg *m, sl_commit_row *r, int *flagged)
+{
+    json_t *doc;
+    const char *outcome, *orig;
+    sl_slice v;
+
+    *flagged = 0;
+    if (sl_msg_header(m, SL_H_SCAN, &v) != SL_OK || !v.ptr)
+        return 0;
+    doc = json_loadb((const char *)v.ptr, v.len, JSON_REJECT_DUPLICATES, NULL);
+    outcome = jstr(doc, "outcome");
+    orig = jstr(doc, "original_sha256");
+    if (!json_is_object(doc) || !outcome ||
+        (orig && strlen(orig) != SL_SHA256_HEX - 1)) {
+        json_decref(doc);
+        return 1;
+    }
+    *flagged = strcmp(outcome, "flagged") == 0;
+    if (orig)
+        memcpy(r->original_sha256, orig, SL_SHA256_HEX);
+    r->detected_type = dup_str(jstr(doc, "detected_type"));
+    r->scan = dup_slice(v);
+    json_decref(doc);
+    return 0;
+}
+
 int sl_commit_describe(const sl_msg *m, sl_commit_row *r)
 {
     json_t *doc, *lic;
     char *code;
     sl_err err;
+    int flagged = 0, scan_bad;
 
     memset(r, 0, sizeof(*r));
     r->content = m->value;
@@ -123,12 +161,14 @@ int sl_commit_describe(const sl_msg *m, sl_commit_row *r)
         r->prov.ptr = NULL;
         r->prov.len = 0;
     }
+    scan_bad = read_scan(m, r, &flagged);
     /* Parsed and verified once; copy_provenance continues a valid chain
      * and restarts a broken one (a sample with one is refused below). */
     if (r->prov.ptr) {
         sl_err perr;
         r->chain = sl_prov_parse(r->prov, &perr);
-        if (r->chain && sl_prov_chain_verify(r->chain, r->sha256, &perr) != SL_OK) {
+        if (r->chain && sl_prov_chain_verify(r->chain, sl_commit_row_origin(r),
+                                             &perr) != SL_OK) {
             sl_prov_chain_destroy(r->chain);
             r->chain = NULL;
         }
@@ -161,7 +201,7 @@ int sl_commit_describe(const sl_msg *m, sl_commit_row *r)
         return r->stage && r->detail && r->source_topic ? SL_OK : SL_ENOMEM;
     }
 
-    r->kind = SL_ROW_SAMPLE;
+    r->kind = flagged ? SL_ROW_REVIEW : SL_ROW_SAMPLE;
     r->source_topic = strdup(m->topic);
     r->source_partition = m->partition;
     r->source_offset = m->offset;
@@ -188,6 +228,9 @@ int sl_commit_describe(const sl_msg *m, sl_commit_row *r)
     if (!r->signature)
         return sl_commit_row_reject(r, "signature_missing",
                                     "sample reached commit without its signature");
+    if (scan_bad)
+        return sl_commit_row_reject(r, "scan_invalid",
+                                    "sluice-scan header is not a scan result");
     if (!r->prov.ptr)
         return sl_commit_row_reject(r, "provenance_invalid",
                                     "sample reached commit without a provenance chain");

@@ -19,7 +19,8 @@
 
 typedef enum sl_row_kind {
     SL_ROW_SAMPLE = 0,
-    SL_ROW_REJECTION
+    SL_ROW_REJECTION,
+    SL_ROW_REVIEW              /* flagged by scan: stored for moderators */
 } sl_row_kind;
 
 #define SL_ID_MAX 256
@@ -42,16 +43,26 @@ typedef struct sl_commit_row {
     int32_t source_partition;
     int64_t source_offset;
     sl_slice prov;              /* incoming sluice-prov chain (borrowed) */
+    /* from the scan stage's sluice-scan header, when present */
+    char *detected_type;
+    char *scan;                 /* the header's JSON text */
+    char original_sha256[SL_SHA256_HEX];   /* "" unless redacted */
     struct sl_prov_chain *chain;   /* prov parsed and verified, or NULL; owned */
 } sl_commit_row;
 
 /* Describes one message.  A message from the rejected topic (it carries
- * sluice-reject-code) becomes a rejection; anything else a sample, unless it
- * is unusable (no or bad metadata, broken provenance), in which case it
- * becomes a rejection by stage "commit" with a reason code.
+ * sluice-reject-code) becomes a rejection; one the scan stage flagged
+ * (sluice-scan outcome "flagged") a review item; anything else a sample.
+ * A sample or review item that is unusable (no or bad metadata or scan
+ * header, broken provenance) becomes a rejection by stage "commit" with a
+ * reason code.  A redacted sample's provenance chain starts at the hash of
+ * what the creator signed (sluice-scan original_sha256).
  * Returns SL_OK or SL_ENOMEM. */
 int  sl_commit_describe(const sl_msg *m, sl_commit_row *row);
 void sl_commit_row_clear(sl_commit_row *row);
+/* The hash the provenance chain starts at: original_sha256 when the scan
+ * stage redacted the bytes, else the content's. */
+const char *sl_commit_row_origin(const sl_commit_row *row);
 
 /* Turns a sample row into a commit rejection (replay / duplicate). */
 int  sl_commit_row_reject(sl_commit_row *row, const char *code,

@@ -172,7 +172,7 @@ static int existing(commit_ctx *c, const sl_commit_row *rows, size_t n,
     sl_buf_init(&ids, (size_t)1 << 30);
     sl_buf_init(&hs, (size_t)1 << 30);
     for (size_t i = 0; i < n; i++) {
-        if (rows[i].kind != SL_ROW_SAMPLE)
+        if (rows[i].kind == SL_ROW_REJECTION)
             continue;
         if (array_add(&ids, rows[i].upload_id) || array_add(&hs, rows[i].sha256))
             goto out;
@@ -182,6 +182,8 @@ static int existing(commit_ctx *c, const sl_commit_row *rows, size_t n,
     {
         const char *p1[1] = { (const char *)ids.data };
         r = PQexecParams(c->conn, "SELECT upload_id FROM samples "
+                         "WHERE upload_id = ANY($1::text[]) UNION ALL "
+                         "SELECT upload_id FROM review_items "
                          "WHERE upload_id = ANY($1::text[])",
                          1, NULL, p1, NULL, NULL, 0);
         if (PQresultStatus(r) != PGRES_TUPLES_OK) {
@@ -230,7 +232,7 @@ static int decide(sl_commit_row *rows, size_t n, sl_fpset *uploads,
     for (size_t i = 0; i < n; i++) {
         sl_commit_row *r = &rows[i];
         uint64_t fu, fc;
-        if (r->kind != SL_ROW_SAMPLE)
+        if (r->kind == SL_ROW_REJECTION)
             continue;
         fu = sl_fpset_fp(r->upload_id, strlen(r->upload_id), "", 0);
         fc = sl_fpset_fp(r->dataset_id, strlen(r->dataset_id), r->sha256, 64);
@@ -252,9 +254,15 @@ static int decide(sl_commit_row *rows, size_t n, sl_fpset *uploads,
     return SL_OK;
 }
 
+static const char *owner_kind(const sl_commit_row *r)
+{
+    return r->kind == SL_ROW_SAMPLE ? "sample" :
+           r->kind == SL_ROW_REVIEW ? "review" : "rejection";
+}
+
 static void owner_of(const sl_commit_row *r, char *out, size_t outsz)
 {
-    if (r->kind == SL_ROW_SAMPLE)
+    if (r->kind != SL_ROW_REJECTION)
         snprintf(out, outsz, "%s", r->upload_id);
     else
         snprintf(out, outsz, "%s/%" PRId32 "/%" PRId64, r->source_topic,
@@ -267,18 +275,19 @@ static int copy_provenance(sl_pg_copy *cp, const sl_commit_row *r,
 {
     sl_prov_event ev = {
         .stage = "commit", .version = COMMIT_VERSION,
-        .outcome = r->kind == SL_ROW_SAMPLE ? "committed" : "rejected",
-        .reason = r->kind == SL_ROW_SAMPLE ? NULL : r->code,
+        .outcome = r->kind == SL_ROW_SAMPLE ? "committed" :
+                   r->kind == SL_ROW_REVIEW ? "queued_for_review" : "rejected",
+        .reason = r->kind == SL_ROW_REJECTION ? r->code : NULL,
         .upload_id = r->upload_id, .input_sha256 = r->sha256,
         .output_sha256 = r->sha256, .time_ms = sl_now_ms(),
     };
     sl_prov_chain *pc = r->chain, *fresh = NULL;
     char owner[SL_ID_MAX * 2];
-    const char *prev = r->sha256;
+    const char *prev = sl_commit_row_origin(r);
 
     /* describe() kept the incoming chain if it verified; a missing or
      * broken one is restarted, never continued. */
-    if (!pc && !(pc = fresh = sl_prov_chain_new(r->sha256, err)))
+    if (!pc && !(pc = fresh = sl_prov_chain_new(prev, err)))
         return SL_ERR;
     if (sl_prov_chain_add(pc, &ev, err) != SL_OK) {
         sl_prov_chain_destroy(fresh);
@@ -289,7 +298,7 @@ static int copy_provenance(sl_pg_copy *cp, const sl_commit_row *r,
         const char *canonical, *hash, *stage, *outcome;
         int64_t seq;
         sl_prov_get(pc, i, &canonical, &hash, &stage, &outcome, &seq);
-        sl_pg_copy_str(cp, r->kind == SL_ROW_SAMPLE ? "sample" : "rejection");
+        sl_pg_copy_str(cp, owner_kind(r));
         sl_pg_copy_str(cp, owner);
         sl_pg_copy_int(cp, seq);
         sl_pg_copy_str(cp, stage);
@@ -316,7 +325,7 @@ static int known_contents(commit_ctx *c, const sl_commit_row *rows, size_t n,
 
     sl_buf_init(&hs, (size_t)1 << 30);
     for (size_t i = 0; i < n; i++) {
-        if (rows[i].kind != SL_ROW_SAMPLE)
+        if (rows[i].kind == SL_ROW_REJECTION)
             continue;
         any = 1;
         if (array_add(&hs, rows[i].sha256))
@@ -345,6 +354,48 @@ out:
     return rc;
 }
 
+/* Flagged samples, for the moderators: review_items rows. */
+static int copy_reviews(commit_ctx *c, const sl_commit_row *rows, size_t n,
+                        sl_err *err)
+{
+    sl_pg_copy cp;
+    int rc, any = 0;
+
+    for (size_t i = 0; i < n; i++)
+        any |= rows[i].kind == SL_ROW_REVIEW;
+    if (!any)
+        return SL_OK;
+    if ((rc = sl_pg_copy_begin(&cp, c->conn,
+             "COPY review_items (upload_id, creator_id, dataset_id, content_type, "
+             "detected_type, sha256, size, license_expression, filename, meta, "
+             "signature, findings, created_at, source_topic, source_partition, "
+             "source_offset) FROM STDIN", err)))
+        return rc;
+    for (size_t i = 0; i < n; i++) {
+        const sl_commit_row *r = &rows[i];
+        if (r->kind != SL_ROW_REVIEW)
+            continue;
+        sl_pg_copy_str(&cp, r->upload_id);
+        sl_pg_copy_str(&cp, r->creator_id);
+        sl_pg_copy_str(&cp, r->dataset_id);
+        sl_pg_copy_str(&cp, r->content_type);
+        sl_pg_copy_str(&cp, r->detected_type);
+        sl_pg_copy_str(&cp, r->sha256);
+        sl_pg_copy_int(&cp, (int64_t)r->content.len);
+        sl_pg_copy_str(&cp, r->license_expression);
+        sl_pg_copy_str(&cp, r->filename);
+        sl_pg_copy_text(&cp, (const char *)r->meta.ptr, r->meta.len);
+        sl_pg_copy_str(&cp, r->signature);
+        sl_pg_copy_str(&cp, r->scan);
+        sl_pg_copy_str(&cp, r->created_at);
+        sl_pg_copy_str(&cp, r->source_topic);
+        sl_pg_copy_int(&cp, r->source_partition);
+        sl_pg_copy_int(&cp, r->source_offset);
+        sl_pg_copy_row_end(&cp);
+    }
+    return sl_pg_copy_end(&cp, err);
+}
+
 static int write_rows(commit_ctx *c, const sl_commit_row *rows, size_t n,
                       sl_err *err)
 {
@@ -366,7 +417,7 @@ static int write_rows(commit_ctx *c, const sl_commit_row *rows, size_t n,
     for (size_t i = 0; i < n; i++) {
         const sl_commit_row *r = &rows[i];
         uint64_t fp = sl_fpset_fp(r->sha256, 64, "", 0);
-        if (r->kind != SL_ROW_SAMPLE || sl_fpset_has(seen, fp))
+        if (r->kind == SL_ROW_REJECTION || sl_fpset_has(seen, fp))
             continue;
         sl_fpset_add(seen, fp);
         sl_pg_copy_str(&cp, r->sha256);
@@ -380,8 +431,8 @@ static int write_rows(commit_ctx *c, const sl_commit_row *rows, size_t n,
     if ((rc = sl_pg_copy_begin(&cp, c->conn,
              "COPY samples (upload_id, creator_id, dataset_id, content_type, "
              "sha256, size, license_expression, filename, meta, signature, "
-             "created_at, source_topic, source_partition, source_offset) "
-             "FROM STDIN", err)))
+             "created_at, source_topic, source_partition, source_offset, "
+             "detected_type, scan, original_sha256) FROM STDIN", err)))
         goto out;
     for (size_t i = 0; i < n; i++) {
         const sl_commit_row *r = &rows[i];
@@ -401,9 +452,15 @@ static int write_rows(commit_ctx *c, const sl_commit_row *rows, size_t n,
         sl_pg_copy_str(&cp, r->source_topic);
         sl_pg_copy_int(&cp, r->source_partition);
         sl_pg_copy_int(&cp, r->source_offset);
+        sl_pg_copy_str(&cp, r->detected_type);
+        sl_pg_copy_str(&cp, r->scan);
+        sl_pg_copy_str(&cp, r->original_sha256[0] ? r->original_sha256 : NULL);
         sl_pg_copy_row_end(&cp);
     }
     if ((rc = sl_pg_copy_end(&cp, err)))
+        goto out;
+
+    if ((rc = copy_reviews(c, rows, n, err)) != SL_OK)
         goto out;
 
     if ((rc = sl_pg_copy_begin(&cp, c->conn,

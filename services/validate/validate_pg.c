@@ -48,8 +48,11 @@ static const struct {
 } lookups[] = {
     { "creator", "SELECT key_alg, key_material, status = 'active', verified "
                  "FROM creators WHERE creator_id = $1", 1 },
-    { "upload_seen", "SELECT 1 FROM samples WHERE upload_id = $1", 1 },
+    { "upload_seen", "SELECT 1 FROM samples WHERE upload_id = $1 UNION ALL "
+                     "SELECT 1 FROM review_items WHERE upload_id = $1", 1 },
     { "run_uploads", "SELECT upload_id FROM samples "
+                     "WHERE upload_id = ANY ($1::text[]) UNION ALL "
+                     "SELECT upload_id FROM review_items "
                      "WHERE upload_id = ANY ($1::text[])", 1 },
     { "run_contents", "SELECT dataset_id, sha256 FROM samples "
                       "WHERE sha256 = ANY ($1::text[])", 1 },

@@ -611,6 +611,98 @@ static void test_row_reject_and_clear(void **state)
     fx_msg_free(&m);
 }
 
+/* ==== the scan stage's header ============================================ */
+
+/* A flagged sample becomes a review item carrying the scan JSON; an
+ * accepted one a sample with its detected type. */
+static void test_scan_flagged_and_accepted(void **state)
+{
+    static const char flagged[] =
+        "{\"outcome\":\"flagged\",\"detected_type\":\"text/plain\","
+        "\"findings\":[{\"rule\":\"email\",\"offset\":0,\"length\":5}]}";
+    static const char accepted[] =
+        "{\"outcome\":\"accepted\",\"detected_type\":\"text/plain\",\"findings\":[]}";
+    sl_commit_row r;
+    fx_msg m;
+
+    (void)state;
+    sample_msg(&m, "up-1", "hello", META_FULL, 2);
+    fx_msg_header_str(&m, SL_H_SCAN, flagged);
+    assert_int_equal(sl_commit_describe(&m.msg, &r), SL_OK);
+    assert_int_equal(r.kind, SL_ROW_REVIEW);
+    assert_string_equal(r.upload_id, "up-1");
+    assert_string_equal(r.detected_type, "text/plain");
+    assert_string_equal(r.scan, flagged);
+    assert_string_equal(r.original_sha256, "");
+    assert_string_equal(sl_commit_row_origin(&r), SHA_HELLO);
+    assert_non_null(r.chain);
+    sl_commit_row_clear(&r);
+    fx_msg_free(&m);
+
+    sample_msg(&m, "up-2", "hello", META_FULL, 2);
+    fx_msg_header_str(&m, SL_H_SCAN, accepted);
+    assert_int_equal(sl_commit_describe(&m.msg, &r), SL_OK);
+    assert_int_equal(r.kind, SL_ROW_SAMPLE);
+    assert_string_equal(r.detected_type, "text/plain");
+    sl_commit_row_clear(&r);
+    fx_msg_free(&m);
+}
+
+/* Redacted bytes: the chain starts at the hash of what the creator signed
+ * (original_sha256), not at the bytes that arrive. */
+static void test_scan_redacted_chain(void **state)
+{
+    char orig[SL_SHA256_HEX], scan[256];
+    sl_commit_row r;
+    sl_buf chain;
+    fx_msg m;
+
+    (void)state;
+    assert_int_equal(sl_sha256_hex("secret hello", 12, orig), SL_OK);
+    fx_msg_init(&m, "up-3", "[REDACTED] hello", 16);
+    m.msg.topic = "sluice.scanned";
+    fx_msg_header_str(&m, SL_H_META, META_FULL);
+    fx_msg_header_str(&m, SL_H_SIG, SIG);
+    sl_buf_init(&chain, 1 << 20);
+    build_chain(&chain, orig, 2);
+    fx_msg_header(&m, SL_H_PROV, chain.data, chain.len);
+    snprintf(scan, sizeof(scan), "{\"outcome\":\"redacted\",\"original_sha256\":\"%s\"}", orig);
+    fx_msg_header_str(&m, SL_H_SCAN, scan);
+    assert_int_equal(sl_commit_describe(&m.msg, &r), SL_OK);
+    assert_int_equal(r.kind, SL_ROW_SAMPLE);
+    assert_string_equal(r.original_sha256, orig);
+    assert_string_equal(sl_commit_row_origin(&r), orig);
+    assert_non_null(r.chain);
+    sl_commit_row_clear(&r);
+
+    /* the same chain without the scan header does not verify */
+    fx_msg_drop_header(&m, SL_H_SCAN);
+    expect_commit_reject(&m, &r, "provenance_invalid", "provenance chain broken");
+    sl_commit_row_clear(&r);
+    sl_buf_free(&chain);
+    fx_msg_free(&m);
+}
+
+/* A scan header that is not a scan result is refused, not guessed at. */
+static void test_scan_invalid(void **state)
+{
+    static const char *const bad[] = {
+        "not json", "[]", "{}", "{\"outcome\":1}",
+        "{\"outcome\":\"redacted\",\"original_sha256\":\"abc\"}",
+    };
+    sl_commit_row r;
+    fx_msg m;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        sample_msg(&m, "up-4", "hello", META_FULL, 2);
+        fx_msg_header_str(&m, SL_H_SCAN, bad[i]);
+        expect_commit_reject(&m, &r, "scan_invalid", "sluice-scan header");
+        sl_commit_row_clear(&r);
+        fx_msg_free(&m);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -625,6 +717,9 @@ int main(void)
         cmocka_unit_test(test_commit_provenance_invalid),
         cmocka_unit_test(test_commit_check_order),
         cmocka_unit_test(test_row_reject_and_clear),
+        cmocka_unit_test(test_scan_flagged_and_accepted),
+        cmocka_unit_test(test_scan_redacted_chain),
+        cmocka_unit_test(test_scan_invalid),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -21,6 +21,8 @@
 #define SL_H_SIG         "sluice-sig"
 #define SL_H_SHA256      "sluice-sha256"
 #define SL_H_PROV        "sluice-prov"
+#define SL_H_SCAN        "sluice-scan"      /* scan stage result, JSON */
+#define SL_H_LICENSE     "sluice-license"   /* license stage record, JSON */
 #define SL_H_REJ_STAGE   "sluice-reject-stage"
 #define SL_H_REJ_CODE    "sluice-reject-code"
 #define SL_H_REJ_DETAIL  "sluice-reject-detail"
