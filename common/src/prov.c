@@ -75,15 +75,14 @@ void sl_prov_chain_destroy(sl_prov_chain *c)
     free(c);
 }
 
-/* Checks one parsed event has exactly the documented fields: seq an integer,
- * nullable fields string or null, the rest strings. */
-static int check_event_fields(const json_t *ev, size_t pos, sl_err *err)
+/* Which part of a parsed event breaks the documented shape: NULL when
+ * none, "" when it is not an object with exactly the event fields, else
+ * the name of the first field missing or of the wrong type (seq an
+ * integer, nullable fields string or null, the rest strings). */
+static const char *event_shape_problem(const json_t *ev)
 {
-    if (!json_is_object(ev) || json_object_size(ev) != EV_NFIELDS) {
-        sl_err_set(err, "sluice-prov: event %zu: not an object with the %zu "
-                   "event fields", pos, EV_NFIELDS);
-        return SL_EINVAL;
-    }
+    if (!json_is_object(ev) || json_object_size(ev) != EV_NFIELDS)
+        return "";
     for (size_t f = 0; f < EV_NFIELDS; f++) {
         const json_t *v = json_object_get(ev, ev_fields[f].name);
         bool ok;
@@ -92,13 +91,26 @@ static int check_event_fields(const json_t *ev, size_t pos, sl_err *err)
             ok = json_is_integer(v);
         else
             ok = json_is_string(v) || (ev_fields[f].nullable && json_is_null(v));
-        if (!ok) {
-            sl_err_set(err, "sluice-prov: event %zu: field \"%s\" missing or "
-                       "of the wrong type", pos, ev_fields[f].name);
-            return SL_EINVAL;
-        }
+        if (!ok)
+            return ev_fields[f].name;
     }
-    return SL_OK;
+    return NULL;
+}
+
+/* Checks one parsed event has exactly the documented fields. */
+static int check_event_fields(const json_t *ev, size_t pos, sl_err *err)
+{
+    const char *bad = event_shape_problem(ev);
+
+    if (!bad)
+        return SL_OK;
+    if (!*bad)
+        sl_err_set(err, "sluice-prov: event %zu: not an object with the %zu "
+                   "event fields", pos, EV_NFIELDS);
+    else
+        sl_err_set(err, "sluice-prov: event %zu: field \"%s\" missing or "
+                   "of the wrong type", pos, bad);
+    return SL_EINVAL;
 }
 
 /* Parses a header into *out: size caps, the array of {event, hash} pairs,
@@ -565,4 +577,67 @@ out:
     json_decref(entry);
     free(canonical);
     return rc;
+}
+
+/* ---- one event read back from its canonical text --------------------- */
+
+void sl_prov_record_clear(sl_prov_record *rec)
+{
+    if (!rec)
+        return;
+    json_decref(rec->doc);
+    memset(rec, 0, sizeof(*rec));
+}
+
+/* Parses text (len bytes) as one event, as strictly as a chain's events:
+ * JSON without duplicate keys or NUL, exactly the documented fields and
+ * types.  Whether the text is byte for byte its canonical form goes into
+ * rec->canonical rather than failing, so a caller can still compare the
+ * fields of a non-canonical event. */
+int sl_prov_record_parse(const char *text, size_t len, sl_prov_record *rec,
+                         sl_err *err)
+{
+    json_error_t jerr;
+    json_t *doc;
+    const char *bad;
+    char *again;
+
+    memset(rec, 0, sizeof(*rec));
+    if (!text || memchr(text, '\0', len)) {
+        sl_err_set(err, "sluice-prov: event text contains a NUL byte");
+        return SL_EINVAL;
+    }
+    if (!(doc = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr))) {
+        sl_err_set(err, "sluice-prov: event is not valid JSON: %s", jerr.text);
+        return SL_EINVAL;
+    }
+    if ((bad = event_shape_problem(doc))) {
+        if (!*bad)
+            sl_err_set(err, "sluice-prov: event is not an object with the %zu "
+                       "event fields", EV_NFIELDS);
+        else
+            sl_err_set(err, "sluice-prov: event field \"%s\" missing or of "
+                       "the wrong type", bad);
+        json_decref(doc);
+        return SL_EINVAL;
+    }
+    if (!(again = json_dumps(doc, PROV_DUMP_FLAGS))) {
+        sl_err_set(err, "sluice-prov: out of memory");
+        json_decref(doc);
+        return SL_ENOMEM;
+    }
+    rec->canonical = strlen(again) == len && memcmp(again, text, len) == 0;
+    free(again);
+    rec->doc = doc;
+    rec->seq = json_integer_value(json_object_get(doc, "seq"));
+    rec->stage = json_string_value(json_object_get(doc, "stage"));
+    rec->version = json_string_value(json_object_get(doc, "version"));
+    rec->time = json_string_value(json_object_get(doc, "time"));
+    rec->outcome = json_string_value(json_object_get(doc, "outcome"));
+    rec->reason = json_string_value(json_object_get(doc, "reason"));
+    rec->upload_id = json_string_value(json_object_get(doc, "upload_id"));
+    rec->input_sha256 = json_string_value(json_object_get(doc, "input_sha256"));
+    rec->output_sha256 = json_string_value(json_object_get(doc, "output_sha256"));
+    rec->prev = json_string_value(json_object_get(doc, "prev"));
+    return SL_OK;
 }

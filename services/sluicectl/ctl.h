@@ -58,6 +58,7 @@ int ctl_cmd_creator(ctl *c, int argc, char **argv);
 int ctl_cmd_dataset(ctl *c, int argc, char **argv);
 int ctl_cmd_upload(ctl *c, int argc, char **argv);
 int ctl_cmd_status(ctl *c, int argc, char **argv);
+int ctl_cmd_audit(ctl *c, int argc, char **argv);
 
 /* ---- context and options ---------------------------------------------- */
 

@@ -25,6 +25,7 @@ static const ctl_cmd commands[] = {
     { "dataset", ctl_cmd_dataset, "datasets: add, list" },
     { "upload",  ctl_cmd_upload,  "sign and send files to sluice.uploads" },
     { "status",  ctl_cmd_status,  "sample and rejection counts, consumer lag" },
+    { "audit",   ctl_cmd_audit,   "provenance chains: verify, show" },
     { NULL, NULL, NULL }
 };
 

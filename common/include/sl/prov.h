@@ -61,4 +61,26 @@ int sl_prov_chain_verify(const sl_prov_chain *c, const char *content_sha256,
                          sl_err *err);
 int sl_prov_chain_add(sl_prov_chain *c, const sl_prov_event *ev, sl_err *err);
 
+/* One event read back from its canonical text, for auditors: the fields,
+ * borrowed from rec and valid until sl_prov_record_clear() (reason,
+ * upload_id, input_sha256 and output_sha256 may be NULL), and whether the
+ * text is byte for byte the canonical form of those fields. */
+typedef struct sl_prov_record {
+    int64_t seq;
+    const char *stage, *version, *time, *outcome, *reason, *upload_id;
+    const char *input_sha256, *output_sha256, *prev;
+    int canonical;              /* 1: re-encoding gives the same bytes */
+    void *doc;                  /* the parse tree; owned */
+} sl_prov_record;
+
+/* Parses len bytes of event text as strictly as a chain's events (valid
+ * JSON, no duplicate keys, exactly the documented fields and types).
+ * SL_OK with rec filled, also when the text is not canonical (see
+ * rec->canonical); SL_EINVAL with err naming the problem when it is not an
+ * event; SL_ENOMEM.  rec needs sl_prov_record_clear() after SL_OK and is
+ * left empty otherwise. */
+int  sl_prov_record_parse(const char *text, size_t len, sl_prov_record *rec,
+                          sl_err *err);
+void sl_prov_record_clear(sl_prov_record *rec);
+
 #endif
