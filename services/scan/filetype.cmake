@@ -1,0 +1,24 @@
+# File-type detection (libmagic behind a magic-number table and a text
+# classifier) and metadata / text extraction for the PII scan.  Pure
+# library: no Kafka, no PostgreSQL.  Debian: libmagic-dev, zlib1g-dev.
+if(NOT TARGET PkgConfig::MAGIC)
+  pkg_check_modules(MAGIC IMPORTED_TARGET GLOBAL libmagic)
+endif()
+if(NOT TARGET PkgConfig::ZLIB)
+  pkg_check_modules(ZLIB REQUIRED IMPORTED_TARGET GLOBAL zlib)
+endif()
+
+add_library(sl_scan_filetype STATIC
+  ${CMAKE_CURRENT_LIST_DIR}/filetype.c
+  ${CMAKE_CURRENT_LIST_DIR}/extract.c)
+target_include_directories(sl_scan_filetype PUBLIC ${CMAKE_CURRENT_LIST_DIR})
+target_link_libraries(sl_scan_filetype PUBLIC sl_common PkgConfig::ZLIB)
+if(TARGET PkgConfig::MAGIC)
+  target_link_libraries(sl_scan_filetype PUBLIC PkgConfig::MAGIC)
+else()
+  # Older libmagic packages ship no .pc file.
+  find_library(SL_MAGIC_LIB magic REQUIRED)
+  find_path(SL_MAGIC_INCLUDE magic.h REQUIRED)
+  target_include_directories(sl_scan_filetype PUBLIC ${SL_MAGIC_INCLUDE})
+  target_link_libraries(sl_scan_filetype PUBLIC ${SL_MAGIC_LIB})
+endif()

@@ -1,0 +1,9 @@
+# PII / secret detection engine: rule loading (PCRE2 + JIT), the literal /
+# character-class prefilter, validators and redaction.  Pure library: no
+# Kafka, no PostgreSQL.
+add_library(sl_scan_rules STATIC
+  ${CMAKE_CURRENT_LIST_DIR}/rules.c
+  ${CMAKE_CURRENT_LIST_DIR}/validators.c)
+target_include_directories(sl_scan_rules PUBLIC ${CMAKE_CURRENT_LIST_DIR})
+target_link_libraries(sl_scan_rules PUBLIC sl_common PkgConfig::PCRE2
+                      PkgConfig::JANSSON m)

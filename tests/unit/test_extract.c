@@ -1,0 +1,955 @@
+/*
+ * test_extract.c -- unit tests for services/scan/extract.c: the exact text
+ * of every metadata kind in the fixtures (PNG tEXt / zTXt / iTXt, JPEG
+ * EXIF / XMP / COM in both byte orders, PDF document info, GIF comments)
+ * and in hand-built files (WebP EXIF / XMP, TIFF, PNG eXIf, IPTC, PDF
+ * revisions, direct Info, encryption, XMP packets), EXIF GPS as decimal
+ * degrees with signs, UTF-16 and 8-bit transcoding with offsets mapped
+ * back to the input, the caps (bytes, segments, deflate bombs), and
+ * truncated / corrupted / hostile inputs (every prefix of every fixture,
+ * random byte flips, loops and huge counts) never reading out of bounds:
+ * inputs are copied into buffers of exactly their size for ASan.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <zlib.h>
+
+#include "extract.h"
+#include "filetype.h"
+#include "textenc.h"
+
+#define FIXTURES SL_SOURCE_DIR "/tests/fixtures/"
+
+static sl_ft *ft;
+
+/* ---- helpers ---------------------------------------------------------- */
+
+typedef struct buf {
+    uint8_t *p;
+    size_t n;
+} buf;
+
+static buf load(const char *name)
+{
+    char path[512];
+    FILE *fp;
+    long len;
+    buf b;
+
+    snprintf(path, sizeof(path), "%s%s", FIXTURES, name);
+    fp = fopen(path, "rb");
+    if (!fp)
+        fail_msg("cannot open fixture %s", path);
+    fseek(fp, 0, SEEK_END);
+    len = ftell(fp);
+    rewind(fp);
+    b.n = (size_t)len;
+    b.p = malloc(b.n ? b.n : 1);
+    assert_non_null(b.p);
+    assert_int_equal(fread(b.p, 1, b.n, fp), b.n);
+    fclose(fp);
+    return b;
+}
+
+/* Growing byte strings for hand-built files. */
+static void put(buf *b, const void *p, size_t n)
+{
+    b->p = realloc(b->p, b->n + n + 1);
+    assert_non_null(b->p);
+    memcpy(b->p + b->n, p, n);
+    b->n += n;
+}
+
+static void puts_(buf *b, const char *s)
+{
+    put(b, s, strlen(s));
+}
+
+static void put_be32(buf *b, uint32_t v)
+{
+    uint8_t q[4] = { (uint8_t)(v >> 24), (uint8_t)(v >> 16), (uint8_t)(v >> 8), (uint8_t)v };
+
+    put(b, q, 4);
+}
+
+static void put_le32(buf *b, uint32_t v)
+{
+    uint8_t q[4] = { (uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24) };
+
+    put(b, q, 4);
+}
+
+static void png_chunk(buf *b, const char *type, const void *d, size_t n)
+{
+    put_be32(b, (uint32_t)n);
+    put(b, type, 4);
+    put(b, d, n);
+    put_be32(b, 0);     /* CRC: not checked by the extractor */
+}
+
+static const uint8_t *find(const uint8_t *h, size_t hn, const void *needle, size_t nn)
+{
+    for (size_t i = 0; i + nn <= hn; i++)
+        if (memcmp(h + i, needle, nn) == 0)
+            return h + i;
+    return NULL;
+}
+
+/* The TIFF payload of the little- or big-endian JPEG fixture's EXIF. */
+static buf exif_tiff(const char *jpeg)
+{
+    buf j = load(jpeg), t = { NULL, 0 };
+    const uint8_t *e = find(j.p, j.n, "Exif\0\0", 6);
+    size_t seglen;
+
+    assert_non_null(e);
+    seglen = (size_t)(e[-2] << 8 | e[-1]);
+    put(&t, e + 6, seglen - 2 - 6);
+    free(j.p);
+    return t;
+}
+
+static int valid_utf8(const uint8_t *p, size_t n)
+{
+    uint32_t cp;
+
+    for (size_t i = 0; i < n;) {
+        size_t k = sl_utf8_decode(p + i, n - i, &cp);
+
+        if (k == 0 || cp == 0)
+            return 0;
+        i += k;
+    }
+    return 1;
+}
+
+/* Segment invariants: valid UTF-8 text, a mapping inside the input. */
+static void check_segments(const sl_extract *x, size_t in_len)
+{
+    size_t total = 0;
+
+    for (size_t i = 0; i < x->nseg; i++) {
+        const sl_xseg *s = &x->seg[i];
+        size_t so, sl;
+
+        assert_non_null(s->text);
+        assert_true(s->len > 0);
+        if (!valid_utf8(s->text, s->len))
+            fail_msg("segment %s is not valid UTF-8", s->source);
+        assert_true(s->src_off <= in_len && s->src_len <= in_len - s->src_off);
+        assert_int_equal(sl_extract_map(x, i, 0, s->len, &so, &sl), SL_OK);
+        assert_true(so >= s->src_off && sl <= s->src_len && so - s->src_off <= s->src_len - sl);
+        assert_int_equal(sl_extract_map(x, i, s->len / 2, 1, &so, &sl), SL_OK);
+        assert_true(so <= in_len && sl <= in_len - so);
+        assert_int_equal(sl_extract_map(x, i, s->len, 1, &so, &sl), SL_EINVAL);
+        total += s->len;
+    }
+    assert_true(x->nseg <= SL_EXTRACT_MAX_SEGS);
+    (void)total;
+}
+
+typedef struct want {
+    const char *source, *text;
+    sl_xmap map;
+} want;
+
+static void expect_segments(const sl_extract *x, const want *w, size_t n)
+{
+    for (size_t i = 0; i < n && i < x->nseg; i++) {
+        const sl_xseg *s = &x->seg[i];
+
+        if (strcmp(s->source, w[i].source) != 0 || s->len != strlen(w[i].text) ||
+            memcmp(s->text, w[i].text, s->len) != 0)
+            fail_msg("segment %zu: got %s \"%.*s\", want %s \"%s\"", i, s->source,
+                     (int)s->len, s->text, w[i].source, w[i].text);
+        if (s->map != w[i].map)
+            fail_msg("segment %zu (%s): map %d, want %d", i, s->source, s->map, w[i].map);
+    }
+    if (x->nseg != n)
+        fail_msg("%zu segments, want %zu", x->nseg, n);
+}
+
+/* Detects and extracts p[0..n) (copied to an exact-size buffer, kept in
+ * *keep so zero-copy segments stay valid; the caller frees it). */
+static sl_ft_result run(sl_extract *x, const void *p, size_t n, uint8_t **keep)
+{
+    sl_ft_result r;
+    uint8_t *c = malloc(n ? n : 1);
+
+    assert_non_null(c);
+    if (n)
+        memcpy(c, p, n);
+    assert_int_equal(sl_ft_detect(ft, (sl_slice){ c, n }, &r), SL_OK);
+    assert_int_equal(sl_extract_run(x, (sl_slice){ c, n }, &r), SL_OK);
+    check_segments(x, n);
+    *keep = c;
+    return r;
+}
+
+static int setup(void **state)
+{
+    sl_err err;
+
+    (void)state;
+    if (sl_ft_new(&ft, NULL, 0, &err) != SL_OK) {
+        fprintf(stderr, "sl_ft_new: %s\n", err.msg);
+        return -1;
+    }
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    sl_ft_destroy(ft);
+    return 0;
+}
+
+/* ---- images ------------------------------------------------------------- */
+
+static void test_png(void **state)
+{
+    static const want w[] = {
+        { "png:tEXt:Comment", "Contact: jane.doe@example.com", SL_XMAP_CP1252 },
+        { "png:tEXt:Author", "J\xc3\xbcrgen Stra\xc3\x9f" "e", SL_XMAP_CP1252 },
+        { "png:zTXt:Description", "Call +1 415 555 0100 after 5pm", SL_XMAP_COARSE },
+        { "png:iTXt:Title", "Gr\xc3\xbc\xc3\x9f" "e aus K\xc3\xb6ln", SL_XMAP_IDENTITY },
+        { "png:iTXt:Copyright", "\xc2\xa9 2024 Jane Doe", SL_XMAP_COARSE },
+    };
+    buf b = load("image.png");
+    sl_extract x;
+    uint8_t *in;
+    size_t so, sl;
+    const uint8_t *at;
+
+    (void)state;
+    sl_extract_init(&x, 0);
+    run(&x, b.p, b.n, &in);
+    expect_segments(&x, w, 5);
+    assert_int_equal(x.coverage, SL_XCOV_METADATA);
+    assert_int_equal(x.flags, 0);
+    assert_int_equal(x.loc.present, 0);
+    /* the email maps to its bytes in the file */
+    assert_int_equal(sl_extract_map(&x, 0, 9, 20, &so, &sl), SL_OK);
+    assert_int_equal(sl, 20);
+    assert_memory_equal(in + so, "jane.doe@example.com", 20);
+    /* "Stra\xdf" "e": 7 bytes of UTF-8 at offset 8, 6 bytes of Latin-1 */
+    assert_int_equal(sl_extract_map(&x, 1, 8, 7, &so, &sl), SL_OK);
+    assert_int_equal(sl, 6);
+    assert_memory_equal(in + so, "Stra\xdf" "e", 6);
+    /* a deflated field maps to the whole chunk */
+    assert_int_equal(sl_extract_map(&x, 2, 5, 3, &so, &sl), SL_OK);
+    assert_int_equal(so, x.seg[2].src_off);
+    assert_int_equal(sl, x.seg[2].src_len);
+    at = find(in, b.n, "Description", 11);
+    assert_int_equal(so, (size_t)(at - in));
+    sl_extract_free(&x);
+    free(in);
+    free(b.p);
+}
+
+static const char XMP[] =
+    "<?xpacket begin=\"\xef\xbb\xbf\" id=\"W5M0MpCehiHzreSzNTczkc9d\"?>\n"
+    "<x:xmpmeta xmlns:x=\"adobe:ns:meta/\"><rdf:RDF "
+    "xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\">"
+    "<rdf:Description rdf:about=\"\" xmlns:dc=\"http://purl.org/dc/elements/1.1/\">"
+    "<dc:creator><rdf:Seq><rdf:li>Jane Doe &lt;jane.doe@example.com&gt;</rdf:li>"
+    "</rdf:Seq></dc:creator></rdf:Description></rdf:RDF></x:xmpmeta>\n"
+    "<?xpacket end=\"w\"?>";
+
+static const want jpeg_want[] = {
+    { "exif:ImageDescription", "Team offsite, ask bob@example.net", SL_XMAP_IDENTITY },
+    { "exif:Make", "Sluice", SL_XMAP_IDENTITY },
+    { "exif:Artist", "Jane Doe", SL_XMAP_IDENTITY },
+    { "exif:Copyright", "(c) 2024 Jane Doe", SL_XMAP_IDENTITY },
+    { "exif:XPAuthor", "Jane Doe", SL_XMAP_UTF16LE },
+    { "exif:UserComment", "Phone 555-0100", SL_XMAP_IDENTITY },
+    { "xmp", XMP, SL_XMAP_IDENTITY },
+    { "jpeg:COM", "Shot by jane@example.org", SL_XMAP_IDENTITY },
+};
+
+/* 52 deg 31' 1.2" N, 13 deg 24' 36" E */
+#define LAT (52.0 + 31.0 / 60 + 1.2 / 3600)
+#define LON (13.0 + 24.0 / 60 + 36.0 / 3600)
+
+static void check_jpeg(const char *name)
+{
+    buf b = load(name);
+    sl_extract x;
+    uint8_t *in;
+    size_t so, sl;
+
+    sl_extract_init(&x, 0);
+    run(&x, b.p, b.n, &in);
+    expect_segments(&x, jpeg_want, 8);
+    assert_int_equal(x.flags, 0);
+    assert_int_equal(x.coverage, SL_XCOV_METADATA);
+    assert_true(x.loc.present);
+    assert_true(x.loc.lat > LAT - 1e-9 && x.loc.lat < LAT + 1e-9);
+    assert_true(x.loc.lon > LON - 1e-9 && x.loc.lon < LON + 1e-9);
+    assert_string_equal(x.loc.source, "exif:GPS");
+    assert_true(x.loc.src_off < b.n && x.loc.src_len <= b.n - x.loc.src_off);
+    /* "Doe" in the UTF-16LE XPAuthor: 6 bytes */
+    assert_int_equal(sl_extract_map(&x, 4, 5, 3, &so, &sl), SL_OK);
+    assert_int_equal(sl, 6);
+    assert_memory_equal(in + so, "D\0o\0e\0", 6);
+    /* the artist, byte for byte */
+    assert_int_equal(sl_extract_map(&x, 2, 0, 8, &so, &sl), SL_OK);
+    assert_memory_equal(in + so, "Jane Doe", 8);
+    sl_extract_free(&x);
+    free(in);
+    free(b.p);
+}
+
+static void test_jpeg_le(void **state)
+{
+    (void)state;
+    check_jpeg("photo_exif.jpg");
+}
+
+static void test_jpeg_be(void **state)
+{
+    (void)state;
+    check_jpeg("photo_exif_be.jpg");
+}
+
+/* GPS references S and W give negative degrees; a zero denominator or a
+ * missing longitude gives no location. */
+static void test_gps_signs_and_invalid(void **state)
+{
+    buf b = load("photo_exif.jpg");
+    sl_extract x;
+    uint8_t *in, *at;
+    static const uint8_t lat_ref[] = { 1, 0, 2, 0, 2, 0, 0, 0, 'N' };
+    static const uint8_t lon_ref[] = { 3, 0, 2, 0, 2, 0, 0, 0, 'E' };
+    static const uint8_t lat_tag[] = { 2, 0, 5, 0, 3, 0, 0, 0 };
+
+    (void)state;
+    sl_extract_init(&x, 0);
+    at = (uint8_t *)find(b.p, b.n, lat_ref, sizeof(lat_ref));
+    assert_non_null(at);
+    at[8] = 'S';
+    at = (uint8_t *)find(b.p, b.n, lon_ref, sizeof(lon_ref));
+    assert_non_null(at);
+    at[8] = 'W';
+    run(&x, b.p, b.n, &in);
+    assert_true(x.loc.present);
+    assert_true(x.loc.lat < -LAT + 1e-9 && x.loc.lat > -LAT - 1e-9);
+    assert_true(x.loc.lon < -LON + 1e-9 && x.loc.lon > -LON - 1e-9);
+    free(in);
+
+    /* degrees' denominator set to 0 */
+    at = (uint8_t *)find(b.p, b.n, lat_tag, sizeof(lat_tag));
+    assert_non_null(at);
+    {
+        uint32_t off = (uint32_t)(at[8] | at[9] << 8 | at[10] << 16 | at[11] << 24);
+        const uint8_t *tiff = find(b.p, b.n, "Exif\0\0", 6) + 6;
+        uint8_t *den = (uint8_t *)tiff + off + 4;
+
+        memset(den, 0, 4);
+    }
+    run(&x, b.p, b.n, &in);
+    assert_false(x.loc.present);
+    assert_int_equal(x.nseg, 8);
+    free(in);
+    sl_extract_free(&x);
+    free(b.p);
+}
+
+static void test_gif(void **state)
+{
+    static const want w[] = {
+        { "gif:comment", "by jane.doe@example.com", SL_XMAP_COARSE },
+    };
+    buf b = load("pixel.gif");
+    sl_extract x;
+    uint8_t *in;
+
+    (void)state;
+    sl_extract_init(&x, 0);
+    run(&x, b.p, b.n, &in);
+    expect_segments(&x, w, 1);
+    assert_int_equal(x.flags, 0);
+    sl_extract_free(&x);
+    free(in);
+    free(b.p);
+}
+
+/* Built here from the JPEG's TIFF: WebP with EXIF and XMP chunks, a TIFF
+ * file, a PNG eXIf chunk. */
+static void test_webp_tiff_png_exif(void **state)
+{
+    buf t = exif_tiff("photo_exif.jpg"), w = { NULL, 0 }, body = { NULL, 0 };
+    buf png = { NULL, 0 };
+    sl_extract x;
+    uint8_t *in;
+    sl_ft_result r;
+    static const uint8_t vp8l[] = { 0x2f, 0, 0, 0, 0x10, 0x07, 0x10, 0x11, 0x11,
+                                    0x88, 0x88, 0xfe, 0x07, 0x00 };
+    static const uint8_t ihdr[13] = { 0, 0, 0, 1, 0, 0, 0, 1, 8, 0, 0, 0, 0 };
+
+    (void)state;
+    sl_extract_init(&x, 0);
+    puts_(&body, "WEBPVP8L");
+    put_le32(&body, sizeof(vp8l));
+    put(&body, vp8l, sizeof(vp8l));
+    puts_(&body, "EXIF");
+    put_le32(&body, (uint32_t)t.n + 6);
+    put(&body, "Exif\0\0", 6);
+    put(&body, t.p, t.n);
+    if (t.n & 1)
+        put(&body, "", 1);
+    puts_(&body, "XMP ");
+    put_le32(&body, 21);
+    put(&body, "<x:xmpmeta>Jane</x:xmpmeta>", 21);
+    put(&body, "", 1);
+    puts_(&w, "RIFF");
+    put_le32(&w, (uint32_t)body.n);
+    put(&w, body.p, body.n);
+    r = run(&x, w.p, w.n, &in);
+    assert_string_equal(r.mime, "image/webp");
+    assert_int_equal(x.nseg, 7);
+    assert_string_equal(x.seg[2].source, "exif:Artist");
+    assert_string_equal(x.seg[6].source, "xmp");
+    assert_memory_equal(x.seg[6].text, "<x:xmpmeta>Jane</x:x", 20);
+    assert_true(x.loc.present);
+    free(in);
+
+    r = run(&x, t.p, t.n, &in);
+    assert_string_equal(r.mime, "image/tiff");
+    assert_int_equal(x.nseg, 6);
+    assert_string_equal(x.seg[2].source, "exif:Artist");
+    assert_true(x.loc.present);
+    free(in);
+
+    put(&png, "\x89PNG\r\n\x1a\n", 8);
+    png_chunk(&png, "IHDR", ihdr, sizeof(ihdr));
+    png_chunk(&png, "eXIf", t.p, t.n);
+    png_chunk(&png, "IEND", "", 0);
+    r = run(&x, png.p, png.n, &in);
+    assert_string_equal(r.mime, "image/png");
+    assert_int_equal(x.nseg, 6);
+    assert_string_equal(x.seg[0].source, "exif:ImageDescription");
+    assert_true(x.loc.present);
+    assert_int_equal(x.flags, 0);
+    free(in);
+
+    sl_extract_free(&x);
+    free(t.p);
+    free(w.p);
+    free(body.p);
+    free(png.p);
+}
+
+static void test_iptc(void **state)
+{
+    buf j = { NULL, 0 }, irb = { NULL, 0 };
+    sl_extract x;
+    uint8_t *in;
+    static const want w[] = {
+        { "iptc:By-line", "Jane Doe", SL_XMAP_IDENTITY },
+        { "iptc:Caption-Abstract", "Call 555-0100", SL_XMAP_IDENTITY },
+    };
+    uint8_t hdr[5];
+
+    (void)state;
+    put(&irb, "Photoshop 3.0\0", 14);
+    put(&irb, "8BIM\x04\x04\0\0", 8);      /* id 0x0404, empty name + pad */
+    put_be32(&irb, 5 + 8 + 5 + 13 + 5 + 3);
+    memcpy(hdr, "\x1c\x02\x50\x00\x08", 5);    /* 2:80 By-line */
+    put(&irb, hdr, 5);
+    puts_(&irb, "Jane Doe");
+    memcpy(hdr, "\x1c\x02\x78\x00\x0d", 5);    /* 2:120 Caption */
+    put(&irb, hdr, 5);
+    puts_(&irb, "Call 555-0100");
+    memcpy(hdr, "\x1c\x02\x37\x00\x03", 5);    /* 2:55 date: skipped */
+    put(&irb, hdr, 5);
+    puts_(&irb, "x y");
+    put(&irb, "", 1);                          /* pad to even */
+    put(&j, "\xff\xd8\xff\xed", 4);
+    put(&j, (uint8_t[]){ (uint8_t)((irb.n + 2) >> 8), (uint8_t)(irb.n + 2) }, 2);
+    put(&j, irb.p, irb.n);
+    put(&j, "\xff\xd9", 2);
+    sl_extract_init(&x, 0);
+    run(&x, j.p, j.n, &in);
+    expect_segments(&x, w, 2);
+    sl_extract_free(&x);
+    free(in);
+    free(j.p);
+    free(irb.p);
+}
+
+/* ---- PDF ------------------------------------------------------------------ */
+
+static void test_pdf(void **state)
+{
+    static const want w[] = {
+        { "pdf:Title", "Payroll (Q3) for Alice Smith", SL_XMAP_COARSE },
+        { "pdf:Author", "J\xc3\xb6rg M\xc3\xbcller", SL_XMAP_COARSE },
+        { "pdf:Subject", "Contact: jane.doe@example.com", SL_XMAP_COARSE },
+        { "pdf:Keywords", "hire, payroll", SL_XMAP_COARSE },
+        { "pdf:Creator", "make_fixtures.py", SL_XMAP_COARSE },
+        { "pdf:Producer", "by hand", SL_XMAP_COARSE },
+        { "pdf:Company", "Acme", SL_XMAP_COARSE },
+    };
+    buf b = load("doc_info.pdf");
+    sl_extract x;
+    uint8_t *in;
+    size_t so, sl;
+
+    (void)state;
+    sl_extract_init(&x, 0);
+    run(&x, b.p, b.n, &in);
+    expect_segments(&x, w, 7);
+    assert_int_equal(x.flags, 0);
+    assert_int_equal(x.coverage, SL_XCOV_METADATA);
+    /* a string maps to its whole token */
+    assert_int_equal(sl_extract_map(&x, 2, 9, 20, &so, &sl), SL_OK);
+    assert_int_equal(in[so], '(');
+    assert_int_equal(in[so + sl - 1], ')');
+    assert_int_equal(sl_extract_map(&x, 1, 0, 1, &so, &sl), SL_OK);
+    assert_int_equal(in[so], '<');
+    sl_extract_free(&x);
+    free(in);
+    free(b.p);
+}
+
+static void pdf_text(sl_extract *x, const char *body, uint8_t **in)
+{
+    buf b = { NULL, 0 };
+
+    puts_(&b, "%PDF-1.7\n");
+    puts_(&b, body);
+    run(x, b.p, b.n, in);
+    free(b.p);
+}
+
+static void test_pdf_variants(void **state)
+{
+    sl_extract x;
+    uint8_t *in;
+    char deep[20000];
+    size_t o = 0;
+
+    (void)state;
+    sl_extract_init(&x, 0);
+
+    /* two revisions of the Info object: both read; 14 0 obj is not 4 0 obj */
+    pdf_text(&x, "4 0 obj << /Author (Old Name) >> endobj\n"
+                 "14 0 obj << /Author (Wrong) >> endobj\n"
+                 "trailer << /Info 4 0 R >>\n"
+                 "4 0 obj\n<</Author(New Name)/Title<4a 6f 62 7>>>\nendobj\n"
+                 "trailer << /Prev 9 /Info 4 0 R >>\n", &in);
+    {
+        static const want w[] = {
+            { "pdf:Author", "Old Name", SL_XMAP_COARSE },
+            { "pdf:Author", "New Name", SL_XMAP_COARSE },
+            { "pdf:Title", "Jobp", SL_XMAP_COARSE },
+        };
+
+        expect_segments(&x, w, 3);
+    }
+    free(in);
+
+    /* a direct Info dictionary; nested objects skipped; PDFDocEncoding;
+     * octal escapes, escaped CR LF continuation, names with #xx */
+    pdf_text(&x, "trailer << /Info << /A#75thor (\\200 dot\\\r\n s) "
+                 "/Meta << /Author (nested: skipped) >> /K [1 (x) <41>] "
+                 "/Subject (\\0101\\7) >> >>\n", &in);
+    {
+        static const want w[] = {
+            { "pdf:Author", "\xe2\x80\xa2 dot s", SL_XMAP_COARSE },
+            { "pdf:Subject", "\x08" "1\x07", SL_XMAP_COARSE },
+        };
+
+        expect_segments(&x, w, 2);
+    }
+    free(in);
+
+    /* encrypted: strings are ciphertext, not read */
+    pdf_text(&x, "1 0 obj << /Author (\x8f\x22\x13) >> endobj\n"
+                 "trailer << /Info 1 0 R /Encrypt 2 0 R >>\n", &in);
+    assert_int_equal(x.nseg, 0);
+    assert_true(x.flags & SL_XF_ENCRYPTED);
+    free(in);
+
+    /* an uncompressed XMP packet */
+    pdf_text(&x, "5 0 obj << /Type /Metadata /Subtype /XML >> stream\n"
+                 "<?xpacket begin=\"\" id=\"x\"?><dc:creator>Ann</dc:creator>"
+                 "<?xpacket end=\"r\"?>\nendstream endobj\n", &in);
+    assert_int_equal(x.nseg, 1);
+    assert_string_equal(x.seg[0].source, "xmp");
+    assert_int_equal(x.seg[0].map, SL_XMAP_IDENTITY);
+    assert_non_null(find(x.seg[0].text, x.seg[0].len, "Ann", 3));
+    free(in);
+
+    /* hostile: nesting far past the depth cap, an unterminated string */
+    o += (size_t)snprintf(deep, sizeof(deep), "4 0 obj << /Junk ");
+    while (o < sizeof(deep) - 64)
+        deep[o++] = '<', deep[o++] = '<', deep[o++] = '[';
+    snprintf(deep + o, sizeof(deep) - o, "\ntrailer << /Info 4 0 R >>\n");
+    pdf_text(&x, deep, &in);
+    assert_int_equal(x.nseg, 0);
+    assert_true(x.flags & SL_XF_MALFORMED);
+    free(in);
+    pdf_text(&x, "trailer << /Info 4 0 R >>\n4 0 obj << /Title (never closed", &in);
+    assert_true(x.flags & SL_XF_MALFORMED);
+    free(in);
+    sl_extract_free(&x);
+}
+
+/* ---- text content ---------------------------------------------------------- */
+
+static void test_text_content(void **state)
+{
+    buf u8 = load("text_utf8.txt"), le = load("text_utf16le_bom.txt"),
+        be = load("text_utf16be.txt");
+    sl_extract x;
+    uint8_t *in;
+    size_t so, sl;
+    const uint8_t *at;
+
+    (void)state;
+    sl_extract_init(&x, 0);
+    run(&x, u8.p, u8.n, &in);
+    assert_int_equal(x.nseg, 1);
+    assert_string_equal(x.seg[0].source, "content");
+    assert_ptr_equal(x.seg[0].text, in);         /* not copied */
+    assert_int_equal(x.seg[0].len, u8.n);
+    assert_int_equal(x.seg[0].map, SL_XMAP_IDENTITY);
+    assert_int_equal(x.coverage, SL_XCOV_FULL);
+    free(in);
+
+    run(&x, le.p, le.n, &in);
+    assert_int_equal(x.nseg, 1);
+    assert_int_equal(x.seg[0].len, u8.n);
+    assert_memory_equal(x.seg[0].text, u8.p, u8.n);
+    assert_int_equal(x.seg[0].map, SL_XMAP_UTF16LE);
+    assert_int_equal(x.seg[0].src_off, 2);
+    at = find(x.seg[0].text, x.seg[0].len, "jane.doe@example.com", 20);
+    assert_non_null(at);
+    assert_int_equal(sl_extract_map(&x, 0, (size_t)(at - x.seg[0].text), 20, &so, &sl),
+                     SL_OK);
+    assert_int_equal(sl, 40);
+    assert_memory_equal(in + so, "j\0a\0n\0e\0.\0", 10);
+    /* the emoji: 4 bytes of UTF-8 from a surrogate pair, 4 bytes */
+    at = find(x.seg[0].text, x.seg[0].len, "\xf0\x9f\x98\x80", 4);
+    assert_int_equal(sl_extract_map(&x, 0, (size_t)(at - x.seg[0].text) + 1, 1, &so, &sl),
+                     SL_OK);
+    assert_int_equal(sl, 4);
+    assert_memory_equal(in + so, "\x3d\xd8\x00\xde", 4);
+    free(in);
+
+    run(&x, be.p, be.n, &in);
+    assert_int_equal(x.nseg, 1);
+    assert_memory_equal(x.seg[0].text, u8.p, u8.n);
+    assert_int_equal(x.seg[0].map, SL_XMAP_UTF16BE);
+    free(in);
+
+    /* a UTF-8 BOM is skipped; 8-bit text is read as Windows-1252 */
+    run(&x, "\xef\xbb\xbfhi there", 11, &in);
+    assert_int_equal(x.seg[0].src_off, 3);
+    assert_ptr_equal(x.seg[0].text, in + 3);
+    free(in);
+    run(&x, "caf\xe9 \x80 5", 8, &in);
+    assert_int_equal(x.seg[0].len, 11);
+    assert_memory_equal(x.seg[0].text, "caf\xc3\xa9 \xe2\x82\xac 5", 11);
+    assert_int_equal(x.seg[0].map, SL_XMAP_CP1252);
+    assert_int_equal(sl_extract_map(&x, 0, 6, 3, &so, &sl), SL_OK);
+    assert_int_equal(so, 5);
+    assert_int_equal(sl, 1);
+    free(in);
+    /* a UTF-8 sequence cut by the end is left out of the text */
+    run(&x, "ok \xe2\x82", 5, &in);
+    assert_int_equal(x.seg[0].len, 3);
+    free(in);
+    /* anyone else's "utf-8" is checked: bad bytes become Windows-1252 */
+    {
+        sl_ft_result r;
+        static const uint8_t bad[] = { 'a', 0xff, 0, 'b' };
+
+        memset(&r, 0, sizeof(r));
+        strcpy(r.mime, "text/plain");
+        strcpy(r.encoding, "utf-8");
+        r.via = SL_FT_VIA_SNIFF;
+        assert_int_equal(sl_extract_run(&x, (sl_slice){ bad, 4 }, &r), SL_OK);
+        assert_int_equal(x.nseg, 1);
+        assert_int_equal(x.seg[0].map, SL_XMAP_MIXED);
+        assert_memory_equal(x.seg[0].text, "a\xc3\xbf b", 5);
+        check_segments(&x, 4);
+    }
+    /* binary without a parser: nothing, coverage none */
+    {
+        buf z = load("archive.zip");
+
+        run(&x, z.p, z.n, &in);
+        assert_int_equal(x.nseg, 0);
+        assert_int_equal(x.coverage, SL_XCOV_NONE);
+        free(in);
+        free(z.p);
+    }
+    sl_extract_free(&x);
+    free(u8.p);
+    free(le.p);
+    free(be.p);
+}
+
+/* ---- caps ------------------------------------------------------------------- */
+
+static void test_caps(void **state)
+{
+    buf png = { NULL, 0 }, b = load("image.png");
+    sl_extract x;
+    uint8_t *in, *big, *z;
+    uLongf zn;
+    size_t total = 0;
+    static const uint8_t ihdr[13] = { 0, 0, 0, 1, 0, 0, 0, 1, 8, 0, 0, 0, 0 };
+
+    (void)state;
+    /* a byte cap of 16 */
+    sl_extract_init(&x, 16);
+    run(&x, b.p, b.n, &in);
+    assert_true(x.flags & SL_XF_TRUNCATED);
+    for (size_t i = 0; i < x.nseg; i++)
+        total += x.seg[i].len;
+    assert_true(total <= 16);
+    free(in);
+    sl_extract_free(&x);
+
+    /* a deflate bomb: 8 MiB of 'A' in a zTXt chunk, cap 64 KiB */
+    big = malloc(8u << 20);
+    memset(big, 'A', 8u << 20);
+    zn = compressBound(8u << 20);
+    z = malloc(zn);
+    assert_int_equal(compress2(z, &zn, big, 8u << 20, 9), Z_OK);
+    put(&png, "\x89PNG\r\n\x1a\n", 8);
+    png_chunk(&png, "IHDR", ihdr, sizeof(ihdr));
+    {
+        buf c = { NULL, 0 };
+
+        put(&c, "Comment\0\0", 9);
+        put(&c, z, zn);
+        png_chunk(&png, "zTXt", c.p, c.n);
+        free(c.p);
+    }
+    png_chunk(&png, "IEND", "", 0);
+    sl_extract_init(&x, 64u << 10);
+    run(&x, png.p, png.n, &in);
+    assert_int_equal(x.nseg, 1);
+    assert_true(x.seg[0].len <= 64u << 10);
+    assert_true(x.flags & SL_XF_TRUNCATED);
+    free(in);
+    sl_extract_free(&x);
+    free(big);
+    free(z);
+    free(png.p);
+
+    /* the segment cap */
+    png.p = NULL;
+    png.n = 0;
+    put(&png, "\x89PNG\r\n\x1a\n", 8);
+    png_chunk(&png, "IHDR", ihdr, sizeof(ihdr));
+    for (int i = 0; i < SL_EXTRACT_MAX_SEGS + 100; i++)
+        png_chunk(&png, "tEXt", "k\0v", 3);
+    png_chunk(&png, "IEND", "", 0);
+    sl_extract_init(&x, 0);
+    run(&x, png.p, png.n, &in);
+    assert_int_equal(x.nseg, SL_EXTRACT_MAX_SEGS);
+    assert_true(x.flags & SL_XF_TRUNCATED);
+    free(in);
+    sl_extract_free(&x);
+    free(png.p);
+    free(b.p);
+}
+
+/* ---- hostile input ------------------------------------------------------------ */
+
+static void test_hostile_structures(void **state)
+{
+    sl_extract x;
+    uint8_t *in;
+    static const uint8_t ihdr[13] = { 0, 0, 0, 1, 0, 0, 0, 1, 8, 0, 0, 0, 0 };
+
+    (void)state;
+    sl_extract_init(&x, 0);
+    {   /* PNG: a chunk length past the end, a keyword without NUL */
+        buf p = { NULL, 0 };
+
+        put(&p, "\x89PNG\r\n\x1a\n", 8);
+        png_chunk(&p, "IHDR", ihdr, sizeof(ihdr));
+        png_chunk(&p, "tEXt", "no-nul-keyword", 14);
+        put_be32(&p, 0xfffffff0u);
+        put(&p, "tEXtabc", 7);
+        run(&x, p.p, p.n, &in);
+        assert_int_equal(x.nseg, 0);
+        assert_true(x.flags & SL_XF_MALFORMED);
+        free(in);
+        free(p.p);
+    }
+    {   /* TIFF: IFD0's next IFD is itself; a huge entry count; offsets out */
+        static const uint8_t loop[] = {
+            'I', 'I', 42, 0, 8, 0, 0, 0,
+            2, 0,
+            0x3B, 0x01, 2, 0, 4, 0, 0, 0, 'B', 'o', 'b', 0,       /* Artist */
+            0x0E, 0x01, 2, 0, 64, 0, 0, 0, 0xF0, 0xFF, 0, 0,      /* offset out */
+            8, 0, 0, 0,                                           /* next: IFD0 */
+        };
+        static const uint8_t huge[] = {
+            'M', 'M', 0, 42, 0, 0, 0, 8, 0xFF, 0xFF, 0, 0x3B, 0, 2, 0xFF, 0xFF,
+            0xFF, 0xFF, 0, 0, 0, 0,
+        };
+
+        run(&x, loop, sizeof(loop), &in);
+        assert_int_equal(x.nseg, 1);
+        assert_memory_equal(x.seg[0].text, "Bob", 3);
+        assert_true(x.flags & SL_XF_MALFORMED);
+        free(in);
+        run(&x, huge, sizeof(huge), &in);
+        assert_int_equal(x.nseg, 0);
+        assert_true(x.flags & SL_XF_MALFORMED);
+        free(in);
+    }
+    {   /* JPEG: segment length 1; junk between segments */
+        static const uint8_t j1[] = { 0xFF, 0xD8, 0xFF, 0xFE, 0x00, 0x01, 'x' };
+        static const uint8_t j2[] = { 0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x02, 'j', 'u',
+                                      'n', 'k', 0xFF, 0xFE, 0x00, 0x05, 'h', 'i', '!',
+                                      0xFF, 0xD9 };
+
+        run(&x, j1, sizeof(j1), &in);
+        assert_int_equal(x.nseg, 0);
+        assert_true(x.flags & SL_XF_MALFORMED);
+        free(in);
+        run(&x, j2, sizeof(j2), &in);
+        assert_int_equal(x.nseg, 1);
+        assert_memory_equal(x.seg[0].text, "hi!", 3);
+        free(in);
+    }
+    {   /* GIF: a global colour table larger than the file */
+        static const uint8_t g[] = { 'G', 'I', 'F', '8', '9', 'a', 1, 0, 1, 0, 0x87, 0, 0,
+                                     0x21, 0xFE, 3, 'a', 'b', 'c', 0 };
+
+        run(&x, g, sizeof(g), &in);
+        assert_int_equal(x.nseg, 0);
+        free(in);
+    }
+    sl_extract_free(&x);
+}
+
+static const char *const all_fixtures[] = {
+    "image.png", "photo_exif.jpg", "photo_exif_be.jpg", "pixel.gif", "pixel.webp",
+    "doc_info.pdf", "archive.zip", "archive.tar", "text.gz", "tone.wav", "tone.mp3",
+    "movie.mp4", "exit0.elf", "console.exe", "macho64.bin", "text_utf8.txt",
+    "text_utf16le_bom.txt", "text_utf16be.txt", "data.json", "data.csv",
+    "readme.md", "page.html", "doc.xml", "script.py",
+};
+
+/* Every prefix of every fixture: detected afresh, and read as the whole
+ * file's type (so each parser meets its own format cut at every byte). */
+static void test_truncated(void **state)
+{
+    sl_extract x;
+
+    (void)state;
+    sl_extract_init(&x, 0);
+    for (size_t f = 0; f < sizeof(all_fixtures) / sizeof(all_fixtures[0]); f++) {
+        buf b = load(all_fixtures[f]);
+        sl_ft_result full;
+
+        assert_int_equal(sl_ft_detect(ft, (sl_slice){ b.p, b.n }, &full), SL_OK);
+        for (size_t k = 0; k <= b.n; k++) {
+            uint8_t *c = malloc(k ? k : 1), *in;
+
+            memcpy(c, b.p, k);
+            assert_int_equal(sl_extract_run(&x, (sl_slice){ c, k }, &full), SL_OK);
+            check_segments(&x, k);
+            run(&x, c, k, &in);
+            free(in);
+            free(c);
+        }
+        free(b.p);
+    }
+    sl_extract_free(&x);
+}
+
+/* Random bytes overwritten in the metadata fixtures, deterministic seed. */
+static void test_corrupted(void **state)
+{
+    static const char *const meta[] = {
+        "image.png", "photo_exif.jpg", "photo_exif_be.jpg", "pixel.gif",
+        "doc_info.pdf", "text_utf16le_bom.txt",
+    };
+    uint32_t seed = 0xc0ffee;
+    sl_extract x;
+
+    (void)state;
+    sl_extract_init(&x, 0);
+    for (size_t f = 0; f < sizeof(meta) / sizeof(meta[0]); f++) {
+        buf b = load(meta[f]);
+        sl_ft_result full;
+
+        assert_int_equal(sl_ft_detect(ft, (sl_slice){ b.p, b.n }, &full), SL_OK);
+        for (int round = 0; round < 400; round++) {
+            uint8_t *c = malloc(b.n);
+
+            memcpy(c, b.p, b.n);
+            for (int k = 0; k < 1 + round % 6; k++) {
+                seed = seed * 1664525u + 1013904223u;
+                c[(seed >> 8) % b.n] = (uint8_t)(seed >> 24);
+            }
+            assert_int_equal(sl_extract_run(&x, (sl_slice){ c, b.n }, &full), SL_OK);
+            check_segments(&x, b.n);
+            free(c);
+        }
+        free(b.p);
+    }
+    sl_extract_free(&x);
+}
+
+static void test_args(void **state)
+{
+    sl_extract x;
+    sl_ft_result r;
+    size_t a, b;
+
+    (void)state;
+    memset(&r, 0, sizeof(r));
+    strcpy(r.encoding, "binary");
+    sl_extract_init(&x, 0);
+    assert_int_equal(sl_extract_run(&x, (sl_slice){ NULL, 4 }, &r), SL_EINVAL);
+    assert_int_equal(sl_extract_run(&x, (sl_slice){ NULL, 0 }, NULL), SL_EINVAL);
+    assert_int_equal(sl_extract_run(&x, (sl_slice){ NULL, 0 }, &r), SL_OK);
+    assert_int_equal(x.nseg, 0);
+    assert_int_equal(sl_extract_map(&x, 0, 0, 0, &a, &b), SL_EINVAL);
+    sl_extract_free(&x);
+    sl_extract_free(NULL);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_png),
+        cmocka_unit_test(test_jpeg_le),
+        cmocka_unit_test(test_jpeg_be),
+        cmocka_unit_test(test_gps_signs_and_invalid),
+        cmocka_unit_test(test_gif),
+        cmocka_unit_test(test_webp_tiff_png_exif),
+        cmocka_unit_test(test_iptc),
+        cmocka_unit_test(test_pdf),
+        cmocka_unit_test(test_pdf_variants),
+        cmocka_unit_test(test_text_content),
+        cmocka_unit_test(test_caps),
+        cmocka_unit_test(test_hostile_structures),
+        cmocka_unit_test(test_truncated),
+        cmocka_unit_test(test_corrupted),
+        cmocka_unit_test(test_args),
+    };
+
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
