@@ -11,7 +11,7 @@
 #   it_start SVC [ARG]  start build/bin/sluice-SVC in the background
 #   it_kill SVC [SIG]   signal it (default TERM) and wait for it
 #   it_sql SQL          run a query in the test database, unaligned output
-#   it_wait_outcomes N [SECS]  wait until samples + rejections reach N
+#   it_wait_outcomes N [SECS]  wait until samples + rejections + review items reach N
 #   it_fail MSG         print MSG and the service logs, exit 1
 #   it_eq WHAT GOT WANT assert equality
 set -euo pipefail
@@ -81,11 +81,12 @@ it_eq() {
     it_log "ok: $1 = $3"
 }
 
-# it_wait_outcomes N [SECS]: until samples + rejections >= N.
+# it_wait_outcomes N [SECS]: until samples + rejections + review items >= N.
 it_wait_outcomes() {
     local want=$1 secs=${2:-120} got=0 i
     for ((i = 0; i < secs * 4; i++)); do
-        got=$(it_sql "SELECT (SELECT count(*) FROM samples) + (SELECT count(*) FROM rejections)")
+        got=$(it_sql "SELECT (SELECT count(*) FROM samples) + (SELECT count(*) FROM rejections)
+                           + (SELECT count(*) FROM review_items)")
         ((got >= want)) && return 0
         sleep 0.25
     done

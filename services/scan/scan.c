@@ -1,0 +1,491 @@
+/*
+ * scan.c -- the scan stage's processor (see scan.h).
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "extract.h"
+#include "rules.h"
+#include "scan.h"
+#include "sl/crypto.h"
+#include "sl/embed.h"
+#include "sl/log.h"
+#include "sl/prov.h"
+
+#define SCAN_VERSION "scan/1"
+#define LISTED_MAX   100          /* findings listed in the header */
+
+const sl_cfg_entry sl_scan_config[] = {
+    { SL_CFG_STR,  "scan.rules.file", "",
+      "PII / secret rule file (empty: the built-in schemas/scan-rules.json)" },
+    { SL_CFG_STR,  "scan.magic.file", "",
+      "libmagic database (empty: the system's)" },
+    { SL_CFG_INT,  "scan.max.findings", "10000",
+      "candidate matches per sample before it counts as unscannable (flagged)" },
+    { SL_CFG_SIZE, "scan.max.text.bytes", "16m",
+      "text extracted per sample, at most" },
+    { SL_CFG_INT,  "scan.dataset.cache.ms", "5000",
+      "how long a dataset's allowed types and scan actions are cached" },
+    SL_CFG_END
+};
+
+struct sl_scan {
+    sl_scan_lookup lk;
+    int have_lk;
+    sl_rules *rules;
+    sl_scanner *scanner;
+    sl_ft *ft;
+    sl_extract x;
+    sl_findings f;
+    char version[160];
+    /* per-rule actions for the last scan_actions text seen */
+    char *actions_text;
+    sl_action *actions;          /* sl_rules_count() + 1 (gps) */
+    sl_buf prov;
+};
+
+int sl_scan_new(sl_scan **out, const sl_config *cfg, const sl_scan_lookup *lk,
+                sl_err *err)
+{
+    sl_scan *s = calloc(1, sizeof(*s));
+    const char *rules_file = sl_config_get(cfg, "scan.rules.file");
+    const char *magic = sl_config_get(cfg, "scan.magic.file");
+    int rc;
+
+    if (!s) {
+        sl_err_set(err, "out of memory");
+        return SL_ERR;
+    }
+    if (lk) {
+        s->lk = *lk;
+        s->have_lk = 1;
+    }
+    rc = rules_file && *rules_file ? sl_rules_load_file(&s->rules, rules_file, err)
+                                   : sl_rules_load_builtin(&s->rules, err);
+    if (rc != SL_OK)
+        goto fail;
+    if (!(s->scanner = sl_scanner_new(s->rules)) ||
+        !(s->actions = calloc(sl_rules_count(s->rules) + 1, sizeof(*s->actions)))) {
+        sl_err_set(err, "out of memory");
+        goto fail;
+    }
+    if (sl_ft_new(&s->ft, magic && *magic ? magic : NULL, 0, err) != SL_OK)
+        goto fail;
+    sl_extract_init(&s->x, (size_t)sl_config_int(cfg, "scan.max.text.bytes"));
+    sl_findings_init(&s->f, (size_t)sl_config_int(cfg, "scan.max.findings"));
+    snprintf(s->version, sizeof(s->version), "%s rules %s@%.12s", SCAN_VERSION,
+             sl_rules_version(s->rules), sl_rules_hash(s->rules));
+    sl_buf_init(&s->prov, 65536);
+    *out = s;
+    return SL_OK;
+fail:
+    s->have_lk = 0;              /* the caller keeps lk on failure */
+    sl_scan_destroy(s);
+    return SL_ERR;
+}
+
+void sl_scan_destroy(sl_scan *s)
+{
+    if (!s)
+        return;
+    if (s->have_lk && s->lk.destroy)
+        s->lk.destroy(s->lk.u);
+    sl_findings_free(&s->f);
+    sl_extract_free(&s->x);
+    sl_ft_destroy(s->ft);
+    sl_scanner_destroy(s->scanner);
+    sl_rules_destroy(s->rules);
+    free(s->actions);
+    free(s->actions_text);
+    sl_buf_free(&s->prov);
+    free(s);
+}
+
+void sl_scan_report_init(sl_scan_report *r)
+{
+    memset(r, 0, sizeof(*r));
+    sl_buf_init(&r->redacted, (size_t)64 << 20);
+}
+
+void sl_scan_report_free(sl_scan_report *r)
+{
+    json_decref(r->summary);
+    sl_buf_free(&r->redacted);
+    memset(r, 0, sizeof(*r));
+}
+
+/* Fills s->actions for a dataset's overrides (NULL: the rules' defaults).
+ * Overrides naming unknown rules or actions are ignored with a warning:
+ * sluicectl refuses them, so they only come from hand-edited rows. */
+static void load_actions(sl_scan *s, const char *text)
+{
+    size_t n = sl_rules_count(s->rules);
+    json_t *doc;
+    const char *k;
+    json_t *v;
+
+    if (s->actions_text && text && strcmp(s->actions_text, text) == 0)
+        return;
+    free(s->actions_text);
+    s->actions_text = text ? strdup(text) : NULL;
+    for (size_t i = 0; i < n; i++)
+        s->actions[i] = sl_rules_action(s->rules, i);
+    s->actions[n] = SL_ACTION_FLAG;   /* gps_location */
+    if (!text || !(doc = json_loads(text, 0, NULL)))
+        return;
+    json_object_foreach(doc, k, v) {
+        sl_action a;
+        size_t idx;
+        if (!json_is_string(v) || sl_action_parse(json_string_value(v), &a) != SL_OK) {
+            sl_warn("scan", "ignoring scan action for %s: not an action", k);
+            continue;
+        }
+        if (strcmp(k, SL_SCAN_GPS_RULE) == 0)
+            s->actions[n] = a;
+        else if (sl_rules_find(s->rules, k, &idx) == SL_OK)
+            s->actions[idx] = a;
+        else
+            sl_warn("scan", "ignoring scan action for unknown rule %s", k);
+    }
+    json_decref(doc);
+}
+
+/* Adds one finding's description to the summary's list. */
+static int list_finding(json_t *list, size_t *listed, const char *rule,
+                        const char *entity, const char *kind, const char *severity,
+                        const char *source, size_t off, size_t len,
+                        int validated, sl_action act)
+{
+    json_t *o;
+
+    if (*listed >= LISTED_MAX)
+        return SL_OK;
+    o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:b, s:s}",
+                  "rule", rule, "entity", entity, "kind", kind,
+                  "severity", severity, "source", source,
+                  "offset", (json_int_t)off, "length", (json_int_t)len,
+                  "validated", validated, "action", sl_action_name(act));
+    if (!o || json_array_append_new(list, o) != 0)
+        return SL_ENOMEM;
+    (*listed)++;
+    return SL_OK;
+}
+
+int sl_scan_decide(sl_scan *s, sl_slice bytes, const char *declared_type,
+                   const char *allowed_types, const char *scan_actions,
+                   sl_scan_report *rep)
+{
+    size_t n_rules = sl_rules_count(s->rules), listed = 0, total = 0;
+    sl_action strongest = SL_ACTION_ALLOW;
+    const char *block_kind = NULL, *why_flag = NULL;
+    char declared[SL_MIME_MAX] = "";
+    int content_seg = -1, redact_elsewhere = 0, cut_short = 0;
+    json_t *list = json_array();
+    int rc = SL_ENOMEM;
+
+    if (!list)
+        return SL_ENOMEM;
+    sl_buf_reset(&rep->redacted);
+    rep->code = NULL;
+    rep->detail[0] = '\0';
+    load_actions(s, scan_actions);
+    sl_ft_detect(s->ft, bytes, &rep->ft);
+    if (declared_type && sl_type_normalize(declared_type, declared, sizeof(declared)) != SL_OK)
+        snprintf(declared, sizeof(declared), "%s", declared_type);
+
+    if (!sl_type_compatible(declared_type ? declared_type : "", rep->ft.mime)) {
+        rep->code = "type_mismatch";
+        snprintf(rep->detail, sizeof(rep->detail), "declared %s, but the content "
+                 "is %s", declared[0] ? declared : "(nothing)", rep->ft.mime);
+        goto summarise;
+    }
+    if (!sl_type_allowed_list(rep->ft.mime, allowed_types)) {
+        rep->code = "type_not_allowed";
+        snprintf(rep->detail, sizeof(rep->detail), "%s (%s) is not among the "
+                 "dataset's allowed types (%s)", rep->ft.mime,
+                 sl_ftcat_name(rep->ft.category),
+                 allowed_types ? allowed_types : "default: text, image, audio, "
+                 "video, document");
+        goto summarise;
+    }
+
+    if ((rc = sl_extract_run(&s->x, bytes, &rep->ft)) != SL_OK)
+        goto out;
+    if (s->x.flags & SL_XF_TRUNCATED)
+        cut_short = 1;
+    for (size_t i = 0; i < s->x.nseg; i++) {
+        const sl_xseg *seg = &s->x.seg[i];
+        int is_content = strcmp(seg->source, "content") == 0 &&
+                         seg->map == SL_XMAP_IDENTITY;
+        rc = sl_scan_text(s->scanner, seg->text, seg->len, &s->f);
+        if (rc == SL_ETOOBIG) {
+            cut_short = 1;
+            continue;
+        }
+        if (rc != SL_OK)
+            goto out;
+        if (s->f.incomplete)
+            cut_short = 1;
+        for (size_t k = 0; k < s->f.count; k++) {
+            const sl_finding *fd = &s->f.items[k];
+            sl_action act = s->actions[fd->rule];
+            size_t so = fd->offset, sl = fd->length;
+            total++;
+            (void)sl_extract_map(&s->x, i, fd->offset, fd->length, &so, &sl);
+            if (list_finding(list, &listed, sl_rules_id(s->rules, fd->rule),
+                             sl_rules_entity(s->rules, fd->rule),
+                             sl_rule_kind_name(sl_rules_kind(s->rules, fd->rule)),
+                             sl_severity_name(sl_rules_severity(s->rules, fd->rule)),
+                             seg->source, so, sl,
+                             fd->validation == SL_VALIDATION_PASSED, act) != SL_OK) {
+                rc = SL_ENOMEM;
+                goto out;
+            }
+            if (act == SL_ACTION_BLOCK && !block_kind)
+                block_kind = sl_rule_kind_name(sl_rules_kind(s->rules, fd->rule));
+            if (act == SL_ACTION_BLOCK &&
+                sl_rules_kind(s->rules, fd->rule) == SL_RULE_SECRET)
+                block_kind = "secret";
+            if (act == SL_ACTION_REDACT && !is_content)
+                redact_elsewhere = 1;
+            if (act > strongest) {
+                strongest = act;
+                if (act == SL_ACTION_BLOCK)
+                    snprintf(rep->detail, sizeof(rep->detail), "rule %s (%s) "
+                             "matched in %s at byte %zu, length %zu",
+                             sl_rules_id(s->rules, fd->rule),
+                             sl_rules_entity(s->rules, fd->rule), seg->source, so, sl);
+            }
+        }
+        if (is_content && s->f.count) {
+            content_seg = (int)i;
+            /* Redact now, while the findings are this segment's. */
+            int any_redact = 0;
+            for (size_t k = 0; k < s->f.count; k++)
+                any_redact |= s->actions[s->f.items[k].rule] == SL_ACTION_REDACT;
+            if (any_redact) {
+                sl_findings keep = s->f;   /* shallow: filter in place */
+                size_t m = 0;
+                for (size_t k = 0; k < s->f.count; k++)
+                    if (s->actions[s->f.items[k].rule] == SL_ACTION_REDACT)
+                        keep.items[m++] = s->f.items[k];
+                keep.count = m;
+                if ((rc = sl_redact(seg->text, seg->len, &keep, s->rules,
+                                    &rep->redacted)) != SL_OK)
+                    goto out;
+            }
+        }
+    }
+    if (s->x.loc.present) {
+        sl_action act = s->actions[n_rules];
+        total++;
+        if (list_finding(list, &listed, SL_SCAN_GPS_RULE, "LOCATION", "pii",
+                         "medium", s->x.loc.source, s->x.loc.src_off,
+                         s->x.loc.src_len, 0, act) != SL_OK) {
+            rc = SL_ENOMEM;
+            goto out;
+        }
+        if (act == SL_ACTION_REDACT) {
+            redact_elsewhere = 1;
+            act = SL_ACTION_FLAG;
+        }
+        if (act == SL_ACTION_BLOCK && !block_kind) {
+            block_kind = "pii";
+            snprintf(rep->detail, sizeof(rep->detail), "rule %s (LOCATION) in %s",
+                     SL_SCAN_GPS_RULE, s->x.loc.source);
+        }
+        if (act > strongest)
+            strongest = act;
+    }
+
+    if (strongest == SL_ACTION_BLOCK) {
+        rep->code = strcmp(block_kind, "secret") == 0 ? "secret_blocked" : "pii_blocked";
+    } else if (strongest == SL_ACTION_FLAG || cut_short ||
+               (strongest == SL_ACTION_REDACT && redact_elsewhere)) {
+        rep->outcome = "flagged";
+        why_flag = strongest == SL_ACTION_FLAG ? "a rule's action is flag" :
+                   cut_short ? "the scan was cut short by a limit" :
+                   "a finding to redact is not in UTF-8 content";
+        snprintf(rep->detail, sizeof(rep->detail), "%s", why_flag);
+    } else if (strongest == SL_ACTION_REDACT && content_seg >= 0 && rep->redacted.len) {
+        rep->outcome = "redacted";
+    } else {
+        rep->outcome = "accepted";
+    }
+
+summarise:
+    if (rep->code)
+        rep->outcome = "rejected";
+    if (strcmp(rep->outcome, "redacted") != 0)
+        sl_buf_reset(&rep->redacted);
+    json_decref(rep->summary);
+    rep->summary = json_pack("{s:i, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:O, s:I}",
+        "v", 1, "outcome", rep->outcome,
+        "detected_type", rep->ft.mime, "encoding", rep->ft.encoding,
+        "category", sl_ftcat_name(rep->ft.category),
+        "declared_type", declared,
+        "coverage", s->x.coverage == SL_XCOV_FULL ? "full" :
+                    s->x.coverage == SL_XCOV_METADATA ? "metadata" : "none",
+        "rules_version", sl_rules_version(s->rules),
+        "rules_sha256", sl_rules_hash(s->rules),
+        "findings", list, "findings_total", (json_int_t)total);
+    if (!rep->summary)
+        goto out;
+    if (rep->code && json_object_set_new(rep->summary, "reason", json_string(rep->code)))
+        goto out;
+    if (why_flag && json_object_set_new(rep->summary, "flag_reason", json_string(why_flag)))
+        goto out;
+    rc = SL_OK;
+out:
+    json_decref(list);
+    return rc;
+}
+
+/* ---- the processor ---------------------------------------------------------- */
+
+static const char *jstr(const json_t *o, const char *k)
+{
+    return json_string_value(json_object_get(o, k));
+}
+
+/* Appends the scan event to the incoming chain (restarted from the signed
+ * content's hash if it does not verify). */
+static int add_prov(sl_scan *s, const sl_msg *in, sl_out *out, const char *upload_id,
+                    const char *sha_in, const char *sha_out, const char *outcome,
+                    const char *reason)
+{
+    sl_prov_event ev = {
+        .stage = "scan", .version = s->version, .outcome = outcome,
+        .reason = reason, .upload_id = upload_id, .input_sha256 = sha_in,
+        .output_sha256 = sha_out, .time_ms = sl_now_ms(),
+    };
+    sl_slice chain = { NULL, 0 };
+    sl_err err;
+
+    if (sl_msg_header(in, SL_H_PROV, &chain) != SL_OK || !chain.ptr ||
+        sl_prov_append(chain, sha_in, &ev, &s->prov, NULL, &err) != SL_OK) {
+        chain.ptr = NULL;
+        chain.len = 0;
+        if (sl_prov_append(chain, sha_in, &ev, &s->prov, NULL, &err) != SL_OK) {
+            sl_error("scan", "provenance: %s", err.msg);
+            return SL_ERR;
+        }
+    }
+    return sl_out_add_header(out, SL_H_PROV, s->prov.data, s->prov.len, 1);
+}
+
+sl_verdict sl_scan_process(sl_scan *s, const sl_msg *in, sl_out *out)
+{
+    char sha[SL_SHA256_HEX], new_sha[SL_SHA256_HEX];
+    const char *allowed = NULL, *actions = NULL, *upload_id = NULL, *dataset;
+    sl_scan_report rep;
+    sl_verdict verdict = SL_FATAL;
+    json_t *doc = NULL;
+    sl_slice meta;
+    char *text = NULL;
+    int rc;
+
+    sl_scan_report_init(&rep);
+    if (sl_sha256_hex(in->value.ptr, in->value.len, sha) != SL_OK)
+        goto done;
+    if (sl_msg_header(in, SL_H_META, &meta) == SL_OK && meta.ptr)
+        doc = json_loadb((const char *)meta.ptr, meta.len, 0, NULL);
+    upload_id = jstr(doc, "upload_id");
+    dataset = jstr(doc, "dataset_id");
+    if (!upload_id || !dataset) {
+        sl_out_reject(out, "meta_invalid", "%s is missing or lacks upload or "
+                      "dataset id", SL_H_META);
+        verdict = add_prov(s, in, out, upload_id, sha, sha, "rejected",
+                           "meta_invalid") == SL_OK ? SL_REJECT : SL_FATAL;
+        goto done;
+    }
+    if (s->have_lk) {
+        rc = s->lk.dataset(s->lk.u, dataset, &allowed, &actions);
+        if (rc == SL_ENOTFOUND) {
+            sl_out_reject(out, "dataset_unknown", "dataset \"%s\" is not registered",
+                          dataset);
+            verdict = add_prov(s, in, out, upload_id, sha, sha, "rejected",
+                               "dataset_unknown") == SL_OK ? SL_REJECT : SL_FATAL;
+            goto done;
+        }
+        if (rc != SL_OK) {
+            verdict = SL_RETRY;
+            goto done;
+        }
+    }
+    if (sl_scan_decide(s, in->value, jstr(doc, "content_type"), allowed, actions,
+                       &rep) != SL_OK)
+        goto done;
+
+    if (rep.code) {
+        sl_out_reject(out, rep.code, "%s", rep.detail);
+        if (!(text = json_dumps(rep.summary, JSON_COMPACT)) ||
+            sl_out_add_header_str(out, SL_H_SCAN, text, 1) != SL_OK ||
+            add_prov(s, in, out, upload_id, sha, sha, "rejected", rep.code) != SL_OK)
+            goto done;
+        verdict = SL_REJECT;
+        goto done;
+    }
+    memcpy(new_sha, sha, sizeof(sha));
+    if (strcmp(rep.outcome, "redacted") == 0) {
+        if (sl_sha256_hex(rep.redacted.data, rep.redacted.len, new_sha) != SL_OK ||
+            sl_out_set_value(out, rep.redacted.data, rep.redacted.len) != SL_OK ||
+            sl_out_add_header_str(out, SL_H_SHA256, new_sha, 1) != SL_OK ||
+            json_object_set_new(rep.summary, "original_sha256", json_string(sha)) ||
+            json_object_set_new(rep.summary, "redacted_sha256", json_string(new_sha)))
+            goto done;
+    }
+    if (!(text = json_dumps(rep.summary, JSON_COMPACT)) ||
+        sl_out_add_header_str(out, SL_H_SCAN, text, 1) != SL_OK ||
+        add_prov(s, in, out, upload_id, sha, new_sha, rep.outcome, NULL) != SL_OK)
+        goto done;
+    if (strcmp(rep.outcome, "flagged") == 0)
+        verdict = sl_out_route(out, "sluice.flagged");
+    else
+        verdict = SL_EMIT;
+done:
+    free(text);
+    json_decref(doc);
+    sl_scan_report_free(&rep);
+    return verdict;
+}
+
+/* ---- stage glue ----------------------------------------------------------- */
+
+static int stage_init(void **ctx, const sl_config *cfg, sl_err *err)
+{
+    sl_scan_lookup lk;
+    sl_scan *s;
+
+    if (sl_scan_pg_lookup(&lk, cfg, err) != SL_OK)
+        return SL_ERR;
+    if (sl_scan_new(&s, cfg, &lk, err) != SL_OK) {
+        if (lk.destroy)
+            lk.destroy(lk.u);
+        return SL_ERR;
+    }
+    *ctx = s;
+    return SL_OK;
+}
+
+static sl_verdict stage_process(void *ctx, const sl_msg *in, sl_out *out)
+{
+    return sl_scan_process(ctx, in, out);
+}
+
+static void stage_destroy(void *ctx)
+{
+    sl_scan_destroy(ctx);
+}
+
+const sl_processor sl_scan_stage = {
+    .name = "scan",
+    .default_input = "sluice.validated",
+    .default_output = "sluice.scanned",
+    .config_map = sl_scan_config,
+    .init = stage_init,
+    .process = stage_process,
+    .destroy = stage_destroy,
+};

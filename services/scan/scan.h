@@ -1,0 +1,78 @@
+/*
+ * scan.h -- the scan stage: what the bytes really are, and whether they
+ * carry personal data or secrets.
+ *
+ * Pure processor: file type (filetype.h), the text to scan (extract.h) and
+ * PII / secret rules (rules.h), decided against the dataset's policy,
+ * which sits behind sl_scan_lookup (PostgreSQL in the service, scan_pg.c;
+ * nothing in `sluicectl scan` without --dataset).
+ *
+ * Per sample, in order: dataset registered (dataset_unknown); the detected
+ * type agrees with the declared one (type_mismatch); the dataset takes the
+ * type (type_not_allowed); then every finding's action -- the rule's
+ * default or the dataset's override -- and the strongest wins:
+ *   block   reject pii_blocked / secret_blocked;
+ *   flag    route to sluice.flagged for a moderator, with the findings;
+ *   redact  replace each span with [REDACTED:ENTITY], new SHA-256, a
+ *           provenance event with both hashes (only where the span maps to
+ *           UTF-8 content bytes; otherwise the sample is flagged);
+ *   allow   pass.
+ * EXIF GPS coordinates are a finding of the pseudo-rule "gps_location"
+ * (default flag).  A scan cut short by a limit flags the sample.  Findings
+ * name rule, entity, source, offset and length, never the matched text.
+ */
+#ifndef SL_SCAN_H
+#define SL_SCAN_H
+
+#include <jansson.h>
+
+#include "filetype.h"
+#include "sl/processor.h"
+
+#define SL_SCAN_GPS_RULE "gps_location"
+
+typedef struct sl_scan_lookup {
+    void *u;
+    /* SL_OK with *allowed_types (patterns separated by commas, NULL: the
+     * default policy) and *scan_actions (a JSON object {"rule": "action"},
+     * NULL: none), borrowed until the next call; SL_ENOTFOUND; SL_EIO. */
+    int (*dataset)(void *u, const char *dataset_id, const char **allowed_types,
+                   const char **scan_actions);
+    void (*destroy)(void *u);    /* optional */
+} sl_scan_lookup;
+
+typedef struct sl_scan sl_scan;
+
+extern const sl_cfg_entry sl_scan_config[];
+
+/* lk is copied and its u owned from then on; lk may be NULL (no registry:
+ * every dataset gets the default policy, for `sluicectl scan`). */
+int  sl_scan_new(sl_scan **out, const sl_config *cfg, const sl_scan_lookup *lk,
+                 sl_err *err);
+void sl_scan_destroy(sl_scan *s);
+sl_verdict sl_scan_process(sl_scan *s, const sl_msg *in, sl_out *out);
+
+/* The decision for one sample, without Kafka. */
+typedef struct sl_scan_report {
+    sl_ft_result ft;
+    const char *outcome;         /* "accepted", "redacted", "flagged", "rejected" */
+    const char *code;            /* reject reason, or NULL */
+    char detail[512];            /* for code, or why flagged */
+    json_t *summary;             /* the sluice-scan header's object; owned */
+    sl_buf redacted;             /* the redacted bytes when outcome "redacted" */
+} sl_scan_report;
+
+void sl_scan_report_init(sl_scan_report *r);
+void sl_scan_report_free(sl_scan_report *r);
+/* Decides for `bytes` declared as `declared_type` under a dataset's
+ * allowed types and per-rule actions (either NULL for the defaults).
+ * SL_OK (the report says what), SL_ENOMEM or SL_ERR. */
+int sl_scan_decide(sl_scan *s, sl_slice bytes, const char *declared_type,
+                   const char *allowed_types, const char *scan_actions,
+                   sl_scan_report *rep);
+
+int sl_scan_pg_lookup(sl_scan_lookup *lk, const sl_config *cfg, sl_err *err);
+
+extern const sl_processor sl_scan_stage;
+
+#endif

@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# The scan stage end to end: uploads with each kind of finding land as
+# accepted, redacted, flagged (review items) or rejected as the rules'
+# defaults and the datasets' policies say; file types are checked against
+# the declaration and the dataset's allowed types; metadata text in images
+# is scanned and EXIF GPS is a finding.  validate -> scan -> commit.
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+it_init scan
+
+W=$IT_DIR
+F=$IT_SRC/tests/fixtures
+ctl() { "$IT_BIN/sluicectl" "$@"; }
+ctl creator add sc --generate-key "$W/k.pem" >/dev/null
+ctl dataset add plain >/dev/null
+ctl dataset add strict >/dev/null
+ctl dataset set strict --scan-action email=flag --scan-action ipv4=block >/dev/null
+ctl dataset add photos >/dev/null
+ctl dataset set photos --allowed-types "image/*" >/dev/null
+ctl dataset add tools >/dev/null
+ctl dataset set tools --allowed-types "@executable,@text" >/dev/null
+
+it_start validate
+it_start scan
+it_start commit -X input.topics=sluice.scanned,sluice.flagged,sluice.rejected
+
+mkdir -p "$W/f"
+printf 'A perfectly ordinary paragraph about rivers and the sea.\n' >"$W/f/clean.txt"
+printf 'Write to jane.doe@example.com for the minutes.\n' >"$W/f/email.txt"
+printf 'the deploy key AKIAQWERTYUIOPASDFGH leaked\n' >"$W/f/aws.txt"
+printf 'SSN: 123-45-6789 on file.\n' >"$W/f/ssn.txt"
+printf 'The server at 192.168.10.20 answered.\n' >"$W/f/ip.txt"
+printf 'Also mail jane.doe@example.com please.\n' >"$W/f/email2.txt"
+printf 'this is text, not a picture\n' >"$W/f/fake.png"
+printf 'Ping 10.1.2.3 then stop.\n' >"$W/f/ip2.txt"
+
+up() { # up ID DATASET FILE [options]
+    local id=$1 ds=$2 file=$3; shift 3
+    ctl upload --creator sc --dataset "$ds" --key "$W/k.pem" --upload-id "$id" \
+        "$@" "$file" >/dev/null 2>>"$W/upload.log" || it_fail "upload $id failed"
+}
+up clean plain "$W/f/clean.txt"
+up email plain "$W/f/email.txt"
+up aws plain "$W/f/aws.txt"
+up ssn plain "$W/f/ssn.txt"
+up ip plain "$W/f/ip.txt"
+up email2 strict "$W/f/email2.txt"
+up ip2 strict "$W/f/ip2.txt"
+up fakepng plain "$W/f/fake.png" --content-type image/png
+up elf plain "$F/exit0.elf" --content-type application/octet-stream
+up elf2 tools "$F/exit0.elf" --content-type application/x-executable
+up png photos "$F/image.png" --content-type image/png
+up jpeg photos "$F/photo_exif.jpg" --content-type image/jpeg
+up nods nosuchdataset "$W/f/clean.txt"
+
+it_wait_outcomes 13 120
+sleep 1
+outcome() {
+    it_sql "SELECT 'accepted' FROM samples WHERE upload_id = '$1'
+            UNION ALL SELECT 'review:' || state FROM review_items WHERE upload_id = '$1'
+            UNION ALL SELECT stage || ':' || code FROM rejections WHERE upload_id = '$1'"
+}
+it_eq "clean text" "$(outcome clean)" accepted
+it_eq "clean text type" "$(it_sql "SELECT detected_type FROM samples WHERE upload_id = 'clean'")" text/plain
+it_eq "email (default redact)" "$(outcome email)" accepted
+it_eq "redacted bytes" \
+    "$(it_sql "SELECT convert_from(c.data, 'UTF8') FROM contents c JOIN samples s USING (sha256) WHERE s.upload_id = 'email'")" \
+    "Write to [REDACTED:EMAIL] for the minutes."
+it_eq "original hash kept" \
+    "$(it_sql "SELECT original_sha256 FROM samples WHERE upload_id = 'email'")" \
+    "$(sha256sum "$W/f/email.txt" | cut -c1-64)"
+it_eq "redaction event" \
+    "$(it_sql "SELECT outcome FROM provenance_events WHERE owner_id = 'email' AND stage = 'scan'")" redacted
+it_eq "AWS key" "$(outcome aws)" scan:secret_blocked
+it_eq "SSN" "$(outcome ssn)" scan:pii_blocked
+it_eq "IPv4 (default flag)" "$(outcome ip)" review:pending
+it_eq "review findings" \
+    "$(it_sql "SELECT f->>'rule' || '@' || (f->>'offset') || '+' || (f->>'length') FROM review_items, jsonb_array_elements(findings->'findings') f WHERE upload_id = 'ip'")" \
+    "ipv4@14+13"
+it_eq "dataset override: email flagged" "$(outcome email2)" review:pending
+it_eq "dataset override: ipv4 blocked" "$(outcome ip2)" scan:pii_blocked
+it_eq "declared png, text bytes" "$(outcome fakepng)" scan:type_mismatch
+it_eq "executable, default policy" "$(outcome elf)" scan:type_not_allowed
+it_eq "executable, allowed" "$(outcome elf2)" accepted
+it_eq "PNG with an email in a text chunk" "$(outcome png)" review:pending
+it_eq "PNG finding source" \
+    "$(it_sql "SELECT f->>'source' FROM review_items, jsonb_array_elements(findings->'findings') f WHERE upload_id = 'png' LIMIT 1")" \
+    "$(it_sql "SELECT f->>'source' FROM review_items, jsonb_array_elements(findings->'findings') f WHERE upload_id = 'png' AND f->>'rule' = 'email'")"
+it_eq "JPEG with EXIF GPS" "$(outcome jpeg)" review:pending
+it_eq "GPS finding" \
+    "$(it_sql "SELECT count(*) FROM review_items, jsonb_array_elements(findings->'findings') f WHERE upload_id = 'jpeg' AND f->>'rule' = 'gps_location'")" 1
+it_eq "unknown dataset" "$(outcome nods)" scan:dataset_unknown
+# Never the matched value itself: not in findings, logs or dead letters.
+if it_sql "SELECT findings::text FROM review_items UNION ALL SELECT scan::text FROM samples WHERE scan IS NOT NULL" |
+    grep -q 'jane.doe@example.com\|192.168.10.20'; then
+    it_fail "a matched value was stored in the findings"
+fi
+if grep -q 'jane.doe@example.com\|AKIAQWERTYUIOPASDFGH\|123-45-6789' "$W"/*.log; then
+    it_fail "a matched value reached a service log"
+fi
+it_eq "audit verify" "$("$IT_BIN/sluicectl" audit verify --all >/dev/null 2>&1; echo $?)" 0
