@@ -66,6 +66,7 @@ void sl_commit_row_clear(sl_commit_row *r)
     free(r->source_topic);
     free(r->detected_type);
     free(r->scan);
+    free(r->license);
     sl_prov_chain_destroy(r->chain);
     memset(r, 0, sizeof(*r));
 }
@@ -222,6 +223,7 @@ int sl_commit_describe(const sl_msg *m, sl_commit_row *r)
     r->license_expression = dup_str(jstr(lic, "expression"));
     r->filename = dup_str(jstr(doc, "filename"));
     r->signature = header_copy(m, SL_H_SIG);
+    r->license = header_copy(m, SL_H_LICENSE);
     json_decref(doc);
     if (!r->content_type || !r->created_at || !r->license_expression)
         goto nomem;

@@ -47,6 +47,7 @@ typedef struct sl_commit_row {
     char *detected_type;
     char *scan;                 /* the header's JSON text */
     char original_sha256[SL_SHA256_HEX];   /* "" unless redacted */
+    char *license;              /* the license stage's record (JSON), or NULL */
     struct sl_prov_chain *chain;   /* prov parsed and verified, or NULL; owned */
 } sl_commit_row;
 

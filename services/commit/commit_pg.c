@@ -254,6 +254,161 @@ static int decide(sl_commit_row *rows, size_t n, sl_fpset *uploads,
     return SL_OK;
 }
 
+/* Daily quotas, exactly: the license stage refuses early from what the
+ * database and its own counts say, but only here, inside the transaction
+ * that writes the rows, can the count include every instance's samples.
+ * Pairs (creator, dataset) with a quota are locked (advisory, in a fixed
+ * order) so two commit instances cannot both take the last slot. */
+static int enforce_quotas(commit_ctx *c, sl_commit_row *rows, size_t n,
+                          sl_err *err)
+{
+    typedef struct { const char *ds; int64_t qc, qb; } quota;
+    typedef struct { const char *cr, *ds; int64_t count, bytes; } usage;
+    sl_buf dsarr, crarr, ds2arr;
+    quota *q = NULL;
+    usage *u = NULL;
+    size_t nq = 0, nu = 0;
+    PGresult *r = NULL;
+    int rc = SL_ENOMEM, any = 0;
+
+    sl_buf_init(&dsarr, 1 << 24);
+    sl_buf_init(&crarr, 1 << 24);
+    sl_buf_init(&ds2arr, 1 << 24);
+    for (size_t i = 0; i < n; i++)
+        if (rows[i].kind == SL_ROW_SAMPLE) {
+            any = 1;
+            if (array_add(&dsarr, rows[i].dataset_id))
+                goto out;
+        }
+    if (!any) {
+        rc = SL_OK;
+        goto out;
+    }
+    if (array_close(&dsarr))
+        goto out;
+    {
+        const char *p[1] = { (const char *)dsarr.data };
+        r = PQexecParams(c->conn, "SELECT dataset_id, coalesce(quota_daily_count, -1),"
+                         " coalesce(quota_daily_bytes, -1) FROM datasets"
+                         " WHERE dataset_id = ANY($1::text[]) AND"
+                         " (quota_daily_count IS NOT NULL OR quota_daily_bytes IS NOT NULL)",
+                         1, NULL, p, NULL, NULL, 0);
+        if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+            rc = classify(c, r, "reading quotas", err);
+            goto out;
+        }
+    }
+    if (PQntuples(r) == 0) {
+        rc = SL_OK;
+        goto out;
+    }
+    if (!(q = calloc((size_t)PQntuples(r), sizeof(*q))) ||
+        !(u = calloc(n, sizeof(*u))))
+        goto out;
+    for (int i = 0; i < PQntuples(r); i++) {
+        q[nq].ds = PQgetvalue(r, i, 0);   /* r is kept until the end */
+        q[nq].qc = strtoll(PQgetvalue(r, i, 1), NULL, 10);
+        q[nq].qb = strtoll(PQgetvalue(r, i, 2), NULL, 10);
+        nq++;
+    }
+    /* The batch's pairs under a quota. */
+    for (size_t i = 0; i < n; i++) {
+        size_t k, j;
+        if (rows[i].kind != SL_ROW_SAMPLE)
+            continue;
+        for (k = 0; k < nq && strcmp(q[k].ds, rows[i].dataset_id); k++)
+            ;
+        if (k == nq)
+            continue;
+        for (j = 0; j < nu && (strcmp(u[j].cr, rows[i].creator_id) ||
+                               strcmp(u[j].ds, rows[i].dataset_id)); j++)
+            ;
+        if (j == nu) {
+            u[nu].cr = rows[i].creator_id;
+            u[nu].ds = rows[i].dataset_id;
+            nu++;
+            if (array_add(&crarr, rows[i].creator_id) ||
+                array_add(&ds2arr, rows[i].dataset_id))
+                goto out;
+        }
+    }
+    if (nu) {
+        PGresult *r2;
+        const char *p[2];
+        if (array_close(&crarr) || array_close(&ds2arr))
+            goto out;
+        p[0] = (const char *)crarr.data;
+        p[1] = (const char *)ds2arr.data;
+        r2 = PQexecParams(c->conn,
+            "SELECT pg_advisory_xact_lock(hashtext(cr || '/' || ds))"
+            " FROM (SELECT DISTINCT * FROM unnest($1::text[], $2::text[]) AS q(cr, ds)"
+            " ORDER BY 1, 2) AS o", 2, NULL, p, NULL, NULL, 0);
+        if (PQresultStatus(r2) != PGRES_TUPLES_OK) {
+            rc = classify(c, r2, "locking quotas", err);
+            PQclear(r2);
+            goto out;
+        }
+        PQclear(r2);
+        r2 = PQexecParams(c->conn,
+            "SELECT s.creator_id, s.dataset_id, count(*), coalesce(sum(s.size), 0)"
+            " FROM samples s JOIN unnest($1::text[], $2::text[]) AS q(cr, ds)"
+            " ON s.creator_id = q.cr AND s.dataset_id = q.ds"
+            " WHERE s.accepted_at >= date_trunc('day', now() AT TIME ZONE 'UTC')"
+            "       AT TIME ZONE 'UTC' AND s.status = 'accepted'"
+            " GROUP BY s.creator_id, s.dataset_id", 2, NULL, p, NULL, NULL, 0);
+        if (PQresultStatus(r2) != PGRES_TUPLES_OK) {
+            rc = classify(c, r2, "counting usage", err);
+            PQclear(r2);
+            goto out;
+        }
+        for (int k = 0; k < PQntuples(r2); k++)
+            for (size_t j = 0; j < nu; j++)
+                if (!strcmp(u[j].cr, PQgetvalue(r2, k, 0)) &&
+                    !strcmp(u[j].ds, PQgetvalue(r2, k, 1))) {
+                    u[j].count = strtoll(PQgetvalue(r2, k, 2), NULL, 10);
+                    u[j].bytes = strtoll(PQgetvalue(r2, k, 3), NULL, 10);
+                }
+        PQclear(r2);
+    }
+    for (size_t i = 0; i < n; i++) {
+        sl_commit_row *row = &rows[i];
+        size_t k, j;
+        char detail[512];
+        if (row->kind != SL_ROW_SAMPLE)
+            continue;
+        for (k = 0; k < nq && strcmp(q[k].ds, row->dataset_id); k++)
+            ;
+        if (k == nq)
+            continue;
+        for (j = 0; j < nu && (strcmp(u[j].cr, row->creator_id) ||
+                               strcmp(u[j].ds, row->dataset_id)); j++)
+            ;
+        if (j == nu)
+            continue;
+        if ((q[k].qc >= 0 && u[j].count + 1 > q[k].qc) ||
+            (q[k].qb >= 0 && u[j].bytes + (int64_t)row->content.len > q[k].qb)) {
+            snprintf(detail, sizeof(detail), "creator \"%s\" is at the daily quota "
+                     "of dataset \"%s\" (%lld samples, %lld bytes today)",
+                     row->creator_id, row->dataset_id, (long long)u[j].count,
+                     (long long)u[j].bytes);
+            if (sl_commit_row_reject(row, "quota_exceeded", detail) != SL_OK)
+                goto out;
+            continue;
+        }
+        u[j].count++;
+        u[j].bytes += (int64_t)row->content.len;
+    }
+    rc = SL_OK;
+out:
+    PQclear(r);
+    free(q);
+    free(u);
+    sl_buf_free(&dsarr);
+    sl_buf_free(&crarr);
+    sl_buf_free(&ds2arr);
+    return rc;
+}
+
 static const char *owner_kind(const sl_commit_row *r)
 {
     return r->kind == SL_ROW_SAMPLE ? "sample" :
@@ -432,7 +587,7 @@ static int write_rows(commit_ctx *c, const sl_commit_row *rows, size_t n,
              "COPY samples (upload_id, creator_id, dataset_id, content_type, "
              "sha256, size, license_expression, filename, meta, signature, "
              "created_at, source_topic, source_partition, source_offset, "
-             "detected_type, scan, original_sha256) FROM STDIN", err)))
+             "detected_type, scan, original_sha256, license) FROM STDIN", err)))
         goto out;
     for (size_t i = 0; i < n; i++) {
         const sl_commit_row *r = &rows[i];
@@ -455,6 +610,7 @@ static int write_rows(commit_ctx *c, const sl_commit_row *rows, size_t n,
         sl_pg_copy_str(&cp, r->detected_type);
         sl_pg_copy_str(&cp, r->scan);
         sl_pg_copy_str(&cp, r->original_sha256[0] ? r->original_sha256 : NULL);
+        sl_pg_copy_str(&cp, r->license);
         sl_pg_copy_row_end(&cp);
     }
     if ((rc = sl_pg_copy_end(&cp, err)))
@@ -577,6 +733,7 @@ static int write_batch(void *ctx, const char *group, const sl_msg *msgs, size_t 
     if ((rc = check_offsets(c, group, msgs, n, err)) != SL_OK ||
         (rc = existing(c, rows, n, uploads, contents, err)) != SL_OK ||
         (rc = decide(rows, n, uploads, contents)) != SL_OK ||
+        (rc = enforce_quotas(c, rows, n, err)) != SL_OK ||
         (rc = write_rows(c, rows, n, err)) != SL_OK ||
         (rc = save_offsets(c, group, next, n_next, err)) != SL_OK)
         goto out;
@@ -651,7 +808,9 @@ static void commit_destroy(void *ctx)
 
 const sl_sink sl_commit_stage = {
     .name = "commit",
-    .default_input = "sluice.validated,sluice.rejected",
+    /* The default chain: validate -> scan -> license -> commit, with
+     * scan's flagged samples and every stage's dead letters. */
+    .default_input = "sluice.licensed,sluice.flagged,sluice.rejected",
     .config_map = commit_config,
     .init = commit_init,
     .load_offsets = load_offsets,

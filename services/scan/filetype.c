@@ -111,7 +111,6 @@ static const struct { const char *alias, *canon; } aliases[] = {
     { "image/svg", "image/svg+xml" },
     { "image/tif", "image/tiff" },
     { "image/x-tiff", "image/tiff" },
-    { "image/x-xcf", "image/x-xcf" },
     /* audio and video */
     { "audio/x-wav", "audio/wav" },
     { "audio/wave", "audio/wav" },

@@ -40,7 +40,8 @@ static const kafka_stage kafka_stages[] = {
 };
 
 /* What the commit stage reads today; consumer_offsets may name more. */
-static const char *const commit_topics[] = { SL_TOPIC_VALIDATED,
+static const char *const commit_topics[] = { SL_TOPIC_LICENSED,
+                                             SL_TOPIC_FLAGGED,
                                              SL_TOPIC_REJECTED };
 
 typedef struct status {

@@ -49,6 +49,12 @@ static const char upload_usage[] =
     "  --label KEY=VALUE        a label; repeatable\n"
     "  --created-at TIME        RFC 3339 creation time (default: now, UTC)\n"
     "  --no-sha256              leave the optional sha256 field out\n"
+    "  --no-attestation         leave the rights attestation out\n"
+    "  --usage SIGNAL=VALUE     an AI-use signal in the attestation: SIGNAL\n"
+    "                           ai_training, ai_generative_training or\n"
+    "                           data_mining; VALUE allowed, notAllowed or\n"
+    "                           constrained (repeatable)\n"
+    "  --tdm-reservation        reserve text and data mining rights\n"
     "  --rate N                 send at most N files per second (default:\n"
     "                           as fast as possible)\n"
     "  --json                   one JSON line per file on stdout:\n"
@@ -75,6 +81,8 @@ typedef struct up_opts {
     size_t n_labels;
     int no_sha256, json;
     double rate;          /* files per second, 0: unlimited */
+    int no_attestation, tdm_reservation;
+    const char *usage[3];
 } up_opts;
 
 /* Counters, updated by the delivery reports. */
@@ -318,6 +326,10 @@ static int send_one(up_ctx *u, const char *path, sl_err *err)
     mi.content_type = o->content_type ? o->content_type : ctl_content_type(path);
     mi.license = o->license;
     mi.created_at = created;
+    mi.no_attestation = o->no_attestation;
+    mi.tdm_reservation = o->tdm_reservation;
+    for (size_t i = 0; i < 3; i++)
+        mi.usage[i] = o->usage[i];
     mi.sha256 = o->no_sha256 ? NULL : rec->sha256;
     mi.filename = *base && strlen(base) <= 255 ? base : NULL;
     mi.size = (int64_t)len;
@@ -518,6 +530,9 @@ int ctl_cmd_upload(ctl *c, int argc, char **argv)
         { "no-sha256", no_argument, NULL, 'N' },
         { "json", no_argument, NULL, 'j' },
         { "rate", required_argument, NULL, 'R' },
+        { "no-attestation", no_argument, NULL, 'n' },
+        { "usage", required_argument, NULL, 'u' },
+        { "tdm-reservation", no_argument, NULL, 'r' },
         { 0 }
     };
     static const char *const producer_defaults[] = {
@@ -554,6 +569,29 @@ int ctl_cmd_upload(ctl *c, int argc, char **argv)
         case 'A': o.created_at = optarg; break;
         case 'N': o.no_sha256 = 1; break;
         case 'j': o.json = 1; break;
+        case 'n': o.no_attestation = 1; break;
+        case 'r': o.tdm_reservation = 1; break;
+        case 'u': {
+            static const char *const sig[3] = {
+                "ai_training", "ai_generative_training", "data_mining"
+            };
+            const char *eq = strchr(optarg, '=');
+            size_t i;
+            for (i = 0; i < 3; i++)
+                if (eq && (size_t)(eq - optarg) == strlen(sig[i]) &&
+                    strncmp(optarg, sig[i], strlen(sig[i])) == 0)
+                    break;
+            if (i == 3 || (strcmp(eq + 1, "allowed") && strcmp(eq + 1, "notAllowed") &&
+                           strcmp(eq + 1, "constrained"))) {
+                rc = ctl_usage_error("upload", "--usage wants SIGNAL=VALUE with "
+                                     "SIGNAL ai_training, ai_generative_training "
+                                     "or data_mining and VALUE allowed, "
+                                     "notAllowed or constrained");
+                goto out;
+            }
+            o.usage[i] = eq + 1;
+            break;
+        }
         case 'R': {
             char *end;
             o.rate = strtod(optarg, &end);

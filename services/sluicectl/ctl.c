@@ -354,6 +354,31 @@ int ctl_print_json(json_t *v)
     return CTL_OK;
 }
 
+const char *ctl_operator(const char *by)
+{
+    const char *env;
+
+    if (by && *by)
+        return by;
+    if ((env = getenv("SUDO_USER")) && *env)
+        return env;
+    if ((env = getenv("USER")) && *env)
+        return env;
+    return "operator";
+}
+
+int ctl_check_note(const char *s, size_t max)
+{
+    size_t n = s ? strlen(s) : 0;
+
+    if (n < 1 || n > max)
+        return SL_EINVAL;
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+            return SL_EINVAL;
+    return SL_OK;
+}
+
 /* ---- tables ------------------------------------------------------------ */
 
 struct ctl_table {

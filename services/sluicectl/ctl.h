@@ -59,6 +59,9 @@ int ctl_cmd_dataset(ctl *c, int argc, char **argv);
 int ctl_cmd_upload(ctl *c, int argc, char **argv);
 int ctl_cmd_status(ctl *c, int argc, char **argv);
 int ctl_cmd_audit(ctl *c, int argc, char **argv);
+int ctl_cmd_optout(ctl *c, int argc, char **argv);
+int ctl_cmd_takedown(ctl *c, int argc, char **argv);
+int ctl_cmd_license(ctl *c, int argc, char **argv);
 
 /* ---- context and options ---------------------------------------------- */
 
@@ -125,6 +128,13 @@ int ctl_pg_exec(PGconn *pg, const char *what, const char *sql);
 int ctl_check_id(const char *s);
 /* Prints a compact JSON value and a newline to stdout; steals the ref. */
 int ctl_print_json(json_t *v);
+/* Who a registry change is recorded as (opt-outs, takedowns,
+ * contributors): `by` when given, else $SUDO_USER, $USER, "operator". */
+const char *ctl_operator(const char *by);
+/* Operator-supplied text stored with a registry entry (a reason, a --by
+ * name): SL_OK when 1..max bytes with no control characters. */
+#define CTL_NOTE_MAX 1000
+int ctl_check_note(const char *s, size_t max);
 
 /* ---- tables ------------------------------------------------------------ */
 
@@ -157,6 +167,11 @@ typedef struct ctl_meta_in {
     int64_t size;
     const ctl_label *labels;
     size_t n_labels;
+    int no_attestation;        /* leave the attestation out */
+    /* attestation usage signals (ai_training, ai_generative_training,
+     * data_mining): NULL or "allowed" / "notAllowed" / "constrained" */
+    const char *usage[3];
+    int tdm_reservation;
 } ctl_meta_in;
 
 /* The validate stage accepts 16 KiB by default (validate.meta.max.bytes). */

@@ -19,15 +19,37 @@ int ctl_meta_build(const ctl_meta_in *in, sl_buf *out, sl_err *err)
     int rc = SL_ENOMEM;
 
     sl_buf_reset(out);
-    m = json_pack("{s:i, s:s, s:s, s:s, s:s, s:{s:s}, s:{s:i, s:b}, s:s}",
+    static const char *const signals[3] = {
+        "ai_training", "ai_generative_training", "data_mining"
+    };
+    json_t *att = NULL;
+
+    m = json_pack("{s:i, s:s, s:s, s:s, s:s, s:{s:s}}",
                   "schema_version", 1,
                   "upload_id", in->upload_id,
                   "creator_id", in->creator_id,
                   "dataset_id", in->dataset_id,
                   "content_type", in->content_type,
-                  "license", "expression", in->license,
-                  "attestation", "version", 1, "rights_holder", 1,
-                  "created_at", in->created_at);
+                  "license", "expression", in->license);
+    if (m && !in->no_attestation) {
+        if (!(att = json_pack("{s:i, s:b}", "version", 1, "rights_holder", 1)))
+            goto oom;
+        for (size_t i = 0; i < 3; i++)
+            if (in->usage[i] &&
+                json_object_set_new(att, signals[i], json_string(in->usage[i])))
+                goto oom;
+        if (in->tdm_reservation &&
+            json_object_set_new(att, "tdm_reservation", json_true()))
+            goto oom;
+        rc = json_object_set_new(m, "attestation", att);   /* steals att */
+        att = NULL;
+        if (rc)
+            goto oom;
+    }
+    if (m && json_object_set_new(m, "created_at", json_string(in->created_at))) {
+        json_decref(m);
+        m = NULL;
+    }
     if (!m) {
         sl_err_set(err, "metadata: a field is not valid UTF-8");
         rc = SL_EINVAL;
@@ -84,6 +106,7 @@ oom:
     sl_err_set(err, "out of memory building metadata");
 out:
     free(text);
+    json_decref(att);
     json_decref(labels);
     json_decref(m);
     return rc;

@@ -19,7 +19,8 @@
 #        SLUICE_BENCH_RATE / SLUICE_BENCH_LAT_N (latency run: rate and
 #        count, default 4000/s and 20000), SLUICE_BENCH_VALIDATE_OPTS,
 #        SLUICE_BENCH_COMMIT_OPTS, SLUICE_BENCH_UPLOAD_OPTS (extra flags,
-#        e.g. "-X batch.ms=200")
+#        e.g. "-X batch.ms=200"), SLUICE_BENCH_CHAIN=full (validate -> scan
+#        -> license -> commit instead of validate -> commit)
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 # shellcheck source=deploy/lib.sh
@@ -30,13 +31,15 @@ PARTS=${SLUICE_BENCH_PARTITIONS:-3}
 WARM=${SLUICE_BENCH_WARMUP:-10000}
 RATE=${SLUICE_BENCH_RATE:-4000}
 LAT_N=${SLUICE_BENCH_LAT_N:-20000}
+CHAIN=${SLUICE_BENCH_CHAIN:-foundation}   # foundation: validate -> commit; full: all four
 say() { sl_log bench "$@"; }
 unset SLUICE_KAFKA_BROKERS SLUICE_PG_DSN SLUICE_TOPIC_PREFIX SLUICE_CONFIG \
     SLUICE_STACK_DIR SLUICE_KAFKA_PORT SLUICE_PG_PORT SLUICE_KAFKA_CONTROLLER_PORT
 
 bash "$ROOT/deploy/install.sh"
 cmake -S "$ROOT" -B "$ROOT/build" -DSLUICE_SANITIZE=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build "$ROOT/build" -j "$(nproc)" --target sluice-validate sluice-commit sluicectl >/dev/null
+cmake --build "$ROOT/build" -j "$(nproc)" --target sluice-validate sluice-scan \
+    sluice-license sluice-commit sluicectl >/dev/null
 BIN=$ROOT/build/bin
 
 W=$(mktemp -d "${TMPDIR:-/tmp}/sluice-bench.XXXXXX")
@@ -85,10 +88,16 @@ make_files "$W/throughput" "$N" throughput
 make_files "$W/latency" "$LAT_N" latency
 
 start_services() {
+    local commit_in=(-X input.topics=sluice.validated,sluice.rejected)
     # shellcheck disable=SC2086  # option lists
     "$BIN/sluice-validate" ${SLUICE_BENCH_VALIDATE_OPTS:-} >"$W/validate.log" 2>&1 & PIDS[validate]=$!
+    if [[ $CHAIN == full ]]; then
+        commit_in=()
+        "$BIN/sluice-scan" >"$W/scan.log" 2>&1 & PIDS[scan]=$!
+        "$BIN/sluice-license" >"$W/license.log" 2>&1 & PIDS[license]=$!
+    fi
     # shellcheck disable=SC2086
-    "$BIN/sluice-commit" ${SLUICE_BENCH_COMMIT_OPTS:-} >"$W/commit.log" 2>&1 & PIDS[commit]=$!
+    "$BIN/sluice-commit" "${commit_in[@]}" ${SLUICE_BENCH_COMMIT_OPTS:-} >"$W/commit.log" 2>&1 & PIDS[commit]=$!
 }
 # upload DATASET [sluicectl upload options]: sends that dataset's files.
 upload() {
@@ -101,7 +110,7 @@ count() { sql "SELECT (SELECT count(*) FROM samples) + (SELECT count(*) FROM rej
 wait_for() {
     while (($(count) < $1)); do
         sleep 0.2
-        for s in validate commit; do
+        for s in "${!PIDS[@]}"; do
             kill -0 "${PIDS[$s]}" 2>/dev/null || { say "$s died"; tail "$W/$s.log" >&2; exit 1; }
         done
     done
@@ -115,8 +124,10 @@ cpu_pg() {
     for p in "$pgpid" $(pgrep -P "$pgpid"); do cpu "$p"; echo; done |
         awk '{ s += $1 } END { printf "%.2f", s }'
 }
-snapshot() { # CPU seconds: validate commit kafka postgresql
-    echo "$(cpu "${PIDS[validate]}") $(cpu "${PIDS[commit]}") $(cpu "$(cat "$W/stack/run/kafka.pid")") $(cpu_pg)"
+snapshot() { # CPU seconds: validate commit kafka postgresql scan license
+    echo "$(cpu "${PIDS[validate]}") $(cpu "${PIDS[commit]}") $(cpu "$(cat "$W/stack/run/kafka.pid")") $(cpu_pg)" \
+         "$([[ -n ${PIDS[scan]:-} ]] && cpu "${PIDS[scan]}" || echo 0)" \
+         "$([[ -n ${PIDS[license]:-} ]] && cpu "${PIDS[license]}" || echo 0)"
 }
 
 start_services
@@ -127,12 +138,12 @@ upload warmup
 wait_for "$WARM"
 
 say "throughput: $N uploads as fast as sluicectl sends them"
-read -r v0 c0 k0 p0 < <(snapshot)
+read -r v0 c0 k0 p0 s0 l0 < <(snapshot)
 t0=$(date +%s.%N)
 upload throughput
 t1=$(date +%s.%N)
 wait_for $((WARM + N))
-read -r v1 c1 k1 p1 < <(snapshot)
+read -r v1 c1 k1 p1 s1 l1 < <(snapshot)
 sleep 1
 
 say "latency: $LAT_N uploads at $RATE/s"
@@ -153,12 +164,14 @@ prod=$(awk -v n="$N" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f", n / (b - a) }
 per() { awk -v a="$1" -v b="$2" -v n="$N" 'BEGIN { printf "%6.2f s  %4.0f us/sample", b - a, (b - a) * 1e6 / n }'; }
 
 cat <<REPORT
-sluice pipeline benchmark: validate -> commit, $SIZE-byte uploads, $PARTS partitions, $(nproc) cores
+sluice pipeline benchmark: $([[ $CHAIN == full ]] && echo "validate -> scan -> license -> commit" || echo "validate -> commit"), $SIZE-byte uploads, $PARTS partitions, $(nproc) cores
 (broker, database, producer and both stages on this machine; Ed25519 signatures)
   throughput run     $N uploads sent as fast as possible (producer: $prod uploads/s)
     end to end       $e2e samples/s (first creation to last commit)
     latency          p50 $tp50 ms, p99 $tp99 ms, max $tmax ms (backlog included)
     cpu validate     $(per "$v0" "$v1")
+    cpu scan         $(per "$s0" "$s1")
+    cpu license      $(per "$l0" "$l1")
     cpu commit       $(per "$c0" "$c1")
     cpu kafka        $(per "$k0" "$k1")  (producer traffic included)
     cpu postgresql   $(per "$p0" "$p1")

@@ -22,6 +22,9 @@ IT_SRC=${SLUICE_SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 IT_BIN=${SLUICE_BIN_DIR:-$IT_SRC/build/bin}
 IT_BASE_DSN=$SLUICE_PG_DSN
 declare -A IT_PIDS=()
+# For tests of the foundation alone (validate -> commit): commit's inputs
+# without the scan and license stages in between.
+IT_COMMIT_AFTER_VALIDATE=(-X input.topics=sluice.validated,sluice.rejected)
 
 it_log() { printf '[%s] %s\n' "$(date +%T)" "$*" >&2; }
 

@@ -25,7 +25,7 @@ EOF
 # Small batches: many transactions, so a kill lands inside one.
 SVC_OPTS=(-X batch.size=100 -X batch.ms=20)
 it_start validate "${SVC_OPTS[@]}"
-it_start commit "${SVC_OPTS[@]}"
+it_start commit "${SVC_OPTS[@]}" "${IT_COMMIT_AFTER_VALIDATE[@]}"
 
 "$IT_BIN/sluicectl" upload --creator crasher --dataset crash-ds --key "$W/k.pem" \
     "$W/files" >"$W/upload.out" 2>"$W/upload.log" &
@@ -50,14 +50,18 @@ for frac in 10 30 55 80; do
     it_kill "$victim" KILL
     kills=$((kills + 1))
     sleep 0.3
-    it_start "$victim" "${SVC_OPTS[@]}"
+    if [[ $victim == commit ]]; then
+        it_start commit "${SVC_OPTS[@]}" "${IT_COMMIT_AFTER_VALIDATE[@]}"
+    else
+        it_start validate "${SVC_OPTS[@]}"
+    fi
     if ((frac == 55)); then   # both at once
         it_log "kill -9 validate and commit at $(count) outcomes"
         it_kill validate KILL
         it_kill commit KILL
         kills=$((kills + 2))
         it_start validate "${SVC_OPTS[@]}"
-        it_start commit "${SVC_OPTS[@]}"
+        it_start commit "${SVC_OPTS[@]}" "${IT_COMMIT_AFTER_VALIDATE[@]}"
     fi
 done
 wait "$producer" || it_fail "sluicectl upload failed: $(tail -n 3 "$W/upload.log")"

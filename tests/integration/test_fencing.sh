@@ -15,7 +15,7 @@ mkdir -p "$W/a" "$W/b"
 for i in $(seq 1 50); do printf 'first wave %d\n' "$i" >"$W/a/$i.txt"; done
 for i in $(seq 1 50); do printf 'second wave %d\n' "$i" >"$W/b/$i.txt"; done
 
-it_start commit
+it_start commit "${IT_COMMIT_AFTER_VALIDATE[@]}"
 "$IT_BIN/sluice-validate" -X instance.id=7 >>"$W/validate-old.log" 2>&1 &
 old=$!
 "$IT_BIN/sluicectl" upload --creator fen --dataset fen-ds --key "$W/k.pem" "$W/a" >/dev/null 2>&1

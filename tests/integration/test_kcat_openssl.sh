@@ -54,7 +54,7 @@ kcat -b "$SLUICE_KAFKA_BROKERS" -P -t "${IT_PREFIX}sluice.uploads" -k "$UPLOAD_I
 tampered_id=$UPLOAD_ID
 
 it_start validate
-it_start commit
+it_start commit "${IT_COMMIT_AFTER_VALIDATE[@]}"
 it_wait_outcomes 4 120
 
 it_eq "README upload accepted" \

@@ -20,7 +20,7 @@ ctl creator add dave --generate-key "$W/dave.pem" --unverified >/dev/null
 ctl dataset add ds1 --name "Integration" >/dev/null
 
 it_start validate
-it_start commit
+it_start commit "${IT_COMMIT_AFTER_VALIDATE[@]}"
 
 # --- uploads ------------------------------------------------------------------
 mkdir -p "$W/files"

@@ -1,0 +1,318 @@
+/*
+ * license_pg.c -- the license stage's registry in PostgreSQL.
+ *
+ * Datasets (policy, open flag, quotas) are cached for
+ * license.dataset.cache.ms.  Everything else is asked once per run of
+ * messages: which creators opted out, which hashes are taken down, which
+ * creators contribute to closed datasets, and how much each creator put in
+ * each dataset with a quota today -- four statements, whatever the run's
+ * size.  A lost connection is SL_EIO (the runner retries the run) and is
+ * reopened on the next call.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "sl/log.h"
+#include "sl/pg.h"
+#include "license_stage.h"
+
+#define DS_CACHE 256
+
+typedef struct ds_entry {
+    char *id;
+    int found, open;
+    char *policy, *version;
+    int64_t quota_count, quota_bytes;
+    int64_t fetched_ms;
+} ds_entry;
+
+typedef struct lic_pg {
+    char *dsn;
+    PGconn *conn;
+    int64_t ttl_ms;
+    ds_entry ds[DS_CACHE];
+    size_t next;
+} lic_pg;
+
+static void drop_conn(lic_pg *l)
+{
+    if (l->conn)
+        PQfinish(l->conn);
+    l->conn = NULL;
+}
+
+static int ensure_conn(lic_pg *l)
+{
+    sl_err err;
+
+    if (l->conn && PQstatus(l->conn) == CONNECTION_OK)
+        return SL_OK;
+    drop_conn(l);
+    if (!(l->conn = sl_pg_connect(l->dsn, &err))) {
+        sl_warn("license", "%s", err.msg);
+        return SL_EIO;
+    }
+    /* Key lookups only (see validate_pg.c). */
+    if (sl_pg_exec(l->conn, "SET enable_seqscan = off", &err) != SL_OK) {
+        sl_warn("license", "%s", err.msg);
+        drop_conn(l);
+        return SL_EIO;
+    }
+    return SL_OK;
+}
+
+static PGresult *query(lic_pg *l, const char *what, const char *sql, int n,
+                       const char *const *vals)
+{
+    PGresult *r = PQexecParams(l->conn, sql, n, NULL, vals, NULL, NULL, 0);
+    sl_err err;
+
+    if (PQresultStatus(r) == PGRES_TUPLES_OK)
+        return r;
+    sl_pg_fail(l->conn, r, what, &err);
+    sl_warn("license", "%s", err.msg);
+    PQclear(r);
+    drop_conn(l);
+    return NULL;
+}
+
+static void ds_clear(ds_entry *e)
+{
+    free(e->id);
+    free(e->policy);
+    free(e->version);
+    memset(e, 0, sizeof(*e));
+}
+
+static int pg_dataset(void *u, const char *id, sl_license_dataset *out)
+{
+    lic_pg *l = u;
+    ds_entry *e = NULL;
+    PGresult *r;
+    int64_t now = sl_mono_ms();
+
+    for (size_t i = 0; i < DS_CACHE; i++)
+        if (l->ds[i].id && strcmp(l->ds[i].id, id) == 0) {
+            e = &l->ds[i];
+            break;
+        }
+    if (!e || now - e->fetched_ms >= l->ttl_ms) {
+        const char *vals[1] = { id };
+        if (ensure_conn(l) != SL_OK)
+            return SL_EIO;
+        if (!(r = query(l, "dataset lookup",
+                "SELECT open, license_policy::text, policy_updated_at::text,"
+                " coalesce(quota_daily_count, -1), coalesce(quota_daily_bytes, -1)"
+                " FROM datasets WHERE dataset_id = $1", 1, vals)))
+            return SL_EIO;
+        if (!e)
+            e = &l->ds[l->next++ % DS_CACHE];
+        ds_clear(e);
+        if (!(e->id = strdup(id))) {
+            PQclear(r);
+            return SL_ENOMEM;
+        }
+        e->fetched_ms = now;
+        if (PQntuples(r) == 1) {
+            e->found = 1;
+            e->open = PQgetvalue(r, 0, 0)[0] == 't';
+            e->policy = PQgetisnull(r, 0, 1) ? NULL : strdup(PQgetvalue(r, 0, 1));
+            e->version = strdup(PQgetvalue(r, 0, 2));
+            e->quota_count = strtoll(PQgetvalue(r, 0, 3), NULL, 10);
+            e->quota_bytes = strtoll(PQgetvalue(r, 0, 4), NULL, 10);
+        }
+        PQclear(r);
+    }
+    if (!e->found)
+        return SL_ENOTFOUND;
+    out->open = e->open;
+    out->policy_json = e->policy;
+    out->policy_version = e->version;
+    out->quota_count = e->quota_count;
+    out->quota_bytes = e->quota_bytes;
+    return SL_OK;
+}
+
+/* {"a","b"}: a PostgreSQL array literal, quotes and backslashes escaped. */
+static int array_add(sl_buf *b, const char *s)
+{
+    int rc = sl_buf_putc(b, b->len ? ',' : '{');
+
+    if (rc == SL_OK)
+        rc = sl_buf_putc(b, '"');
+    for (; *s && rc == SL_OK; s++) {
+        if (*s == '"' || *s == '\\')
+            rc = sl_buf_putc(b, '\\');
+        if (rc == SL_OK)
+            rc = sl_buf_putc(b, *s);
+    }
+    return rc == SL_OK ? sl_buf_putc(b, '"') : rc;
+}
+
+static const char *array_close(sl_buf *b)
+{
+    if (!b->len && sl_buf_putc(b, '{') != SL_OK)
+        return NULL;
+    return sl_buf_putc(b, '}') == SL_OK ? (const char *)b->data : NULL;
+}
+
+static int pg_ask(void *u, sl_license_ask *asks, size_t n)
+{
+    lic_pg *l = u;
+    sl_buf creators, shas, pc, pd, qc, qd;
+    PGresult *r = NULL;
+    int rc = SL_ENOMEM, any_closed = 0, any_quota = 0;
+
+    sl_buf_init(&creators, 1 << 24);
+    sl_buf_init(&shas, 1 << 24);
+    sl_buf_init(&pc, 1 << 24);
+    sl_buf_init(&pd, 1 << 24);
+    sl_buf_init(&qc, 1 << 24);
+    sl_buf_init(&qd, 1 << 24);
+    if (ensure_conn(l) != SL_OK) {
+        rc = SL_EIO;
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        sl_license_ask *a = &asks[i];
+        sl_license_dataset ds;
+        a->opted_out = a->taken_down = a->contributor = 0;
+        a->used_count = a->used_bytes = 0;
+        if (array_add(&creators, a->creator_id) || array_add(&shas, a->sha256) ||
+            (strcmp(a->sha256, a->original_sha256) && array_add(&shas, a->original_sha256)))
+            goto out;
+        if ((rc = pg_dataset(l, a->dataset_id, &ds)) == SL_EIO)
+            goto out;
+        if (rc == SL_OK && !ds.open) {
+            any_closed = 1;
+            if (array_add(&pc, a->creator_id) || array_add(&pd, a->dataset_id))
+                goto out;
+        }
+        if (rc == SL_OK && (ds.quota_count >= 0 || ds.quota_bytes >= 0)) {
+            any_quota = 1;
+            if (array_add(&qc, a->creator_id) || array_add(&qd, a->dataset_id))
+                goto out;
+        }
+        rc = SL_ENOMEM;
+    }
+    {
+        const char *v[1] = { array_close(&creators) };
+        if (!v[0])
+            goto out;
+        if (!(r = query(l, "opt-out lookup", "SELECT creator_id FROM creator_optouts"
+                        " WHERE creator_id = ANY($1::text[])", 1, v))) {
+            rc = SL_EIO;
+            goto out;
+        }
+        for (int k = 0; k < PQntuples(r); k++)
+            for (size_t i = 0; i < n; i++)
+                if (strcmp(asks[i].creator_id, PQgetvalue(r, k, 0)) == 0)
+                    asks[i].opted_out = 1;
+        PQclear(r);
+    }
+    {
+        const char *v[1] = { array_close(&shas) };
+        if (!v[0])
+            goto out;
+        if (!(r = query(l, "takedown lookup", "SELECT sha256 FROM takedowns"
+                        " WHERE sha256 = ANY($1::text[])", 1, v))) {
+            rc = SL_EIO;
+            goto out;
+        }
+        for (int k = 0; k < PQntuples(r); k++)
+            for (size_t i = 0; i < n; i++)
+                if (strcmp(asks[i].sha256, PQgetvalue(r, k, 0)) == 0 ||
+                    strcmp(asks[i].original_sha256, PQgetvalue(r, k, 0)) == 0)
+                    asks[i].taken_down = 1;
+        PQclear(r);
+    }
+    if (any_closed) {
+        const char *v[2] = { array_close(&pc), array_close(&pd) };
+        if (!v[0] || !v[1])
+            goto out;
+        if (!(r = query(l, "contributor lookup",
+                "SELECT c.creator_id, c.dataset_id FROM dataset_contributors c"
+                " JOIN unnest($1::text[], $2::text[]) AS q(cr, ds)"
+                " ON c.creator_id = q.cr AND c.dataset_id = q.ds", 2, v))) {
+            rc = SL_EIO;
+            goto out;
+        }
+        for (int k = 0; k < PQntuples(r); k++)
+            for (size_t i = 0; i < n; i++)
+                if (strcmp(asks[i].creator_id, PQgetvalue(r, k, 0)) == 0 &&
+                    strcmp(asks[i].dataset_id, PQgetvalue(r, k, 1)) == 0)
+                    asks[i].contributor = 1;
+        PQclear(r);
+    }
+    if (any_quota) {
+        const char *v[2] = { array_close(&qc), array_close(&qd) };
+        if (!v[0] || !v[1])
+            goto out;
+        if (!(r = query(l, "usage lookup",
+                "SELECT s.creator_id, s.dataset_id, count(*), coalesce(sum(s.size), 0)"
+                " FROM samples s JOIN (SELECT DISTINCT * FROM unnest($1::text[], $2::text[]))"
+                " AS q(cr, ds) ON s.creator_id = q.cr AND s.dataset_id = q.ds"
+                " WHERE s.accepted_at >= date_trunc('day', now() AT TIME ZONE 'UTC')"
+                "       AT TIME ZONE 'UTC' AND s.status = 'accepted'"
+                " GROUP BY s.creator_id, s.dataset_id", 2, v))) {
+            rc = SL_EIO;
+            goto out;
+        }
+        for (int k = 0; k < PQntuples(r); k++)
+            for (size_t i = 0; i < n; i++)
+                if (strcmp(asks[i].creator_id, PQgetvalue(r, k, 0)) == 0 &&
+                    strcmp(asks[i].dataset_id, PQgetvalue(r, k, 1)) == 0) {
+                    asks[i].used_count = strtoll(PQgetvalue(r, k, 2), NULL, 10);
+                    asks[i].used_bytes = strtoll(PQgetvalue(r, k, 3), NULL, 10);
+                }
+        PQclear(r);
+    }
+    r = NULL;
+    rc = SL_OK;
+out:
+    sl_buf_free(&creators);
+    sl_buf_free(&shas);
+    sl_buf_free(&pc);
+    sl_buf_free(&pd);
+    sl_buf_free(&qc);
+    sl_buf_free(&qd);
+    return rc;
+}
+
+static void pg_destroy(void *u)
+{
+    lic_pg *l = u;
+
+    if (!l)
+        return;
+    for (size_t i = 0; i < DS_CACHE; i++)
+        ds_clear(&l->ds[i]);
+    drop_conn(l);
+    free(l->dsn);
+    free(l);
+}
+
+int sl_license_pg_lookup(sl_license_lookup *lk, const sl_config *cfg, sl_err *err)
+{
+    lic_pg *l = calloc(1, sizeof(*l));
+    const char *dsn = sl_config_get(cfg, "pg.dsn");
+
+    memset(lk, 0, sizeof(*lk));
+    if (!l || !dsn || !(l->dsn = strdup(dsn))) {
+        sl_err_set(err, dsn ? "out of memory" :
+                   "no PostgreSQL conninfo: set pg.dsn or SLUICE_PG_DSN");
+        free(l);
+        return SL_ERR;
+    }
+    l->ttl_ms = sl_config_int(cfg, "license.dataset.cache.ms");
+    if (ensure_conn(l) != SL_OK) {
+        sl_err_set(err, "cannot reach PostgreSQL with pg.dsn");
+        pg_destroy(l);
+        return SL_ERR;
+    }
+    lk->u = l;
+    lk->dataset = pg_dataset;
+    lk->ask = pg_ask;
+    lk->destroy = pg_destroy;
+    return SL_OK;
+}

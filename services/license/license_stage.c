@@ -1,0 +1,553 @@
+/*
+ * license_stage.c -- the license stage's processor (see license_stage.h).
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "sl/crypto.h"
+#include "sl/fpset.h"
+#include "sl/log.h"
+#include "sl/prov.h"
+#include "license_stage.h"
+#include "rights.h"
+#include "spdx.h"
+
+#define POLICY_CACHE 64          /* parsed dataset policies kept */
+#define QUOTA_SLOTS  (1u << 14)  /* creator+dataset counters (open addressing) */
+
+const sl_cfg_entry sl_license_config[] = {
+    { SL_CFG_INT, "license.dataset.cache.ms", "5000",
+      "how long a dataset's policy, contributors flag and quotas are cached" },
+    SL_CFG_END
+};
+
+/* A dataset's parsed license policy, by dataset id and policy version. */
+typedef struct policy_slot {
+    char *dataset, *version;
+    sl_license_policy *policy;   /* NULL: no policy (any known license) */
+} policy_slot;
+
+/* Today's accepted uploads of one creator in one dataset, as this
+ * instance counted them: committed transactions and the open one.  The
+ * database may lag behind (commit is a later stage), so the registry's
+ * count is never added to ours: it is combined by max() with ours plus
+ * the registry's count from before we counted any (base), which holds
+ * none of ours -- what a restart or another instance put there. */
+typedef struct quota_slot {
+    uint64_t key;                /* fp(creator, dataset); 0: free */
+    int64_t day;
+    int64_t count, bytes, pend_count, pend_bytes;
+    int64_t base_count, base_bytes;
+} quota_slot;
+
+struct sl_license_stage {
+    sl_license_lookup lk;
+    sl_spdx *spdx;
+    sl_rights_table *rights;
+    char version[160];
+    policy_slot policies[POLICY_CACHE];
+    size_t next_policy;
+    quota_slot *quota;
+    /* the run handed to prepare(), and the registry's answers for it */
+    const sl_msg *run;
+    size_t run_n;
+    sl_license_ask *asks;
+    char (*ask_str)[4][SL_SHA256_HEX + 128];
+    int *ask_ok;
+    sl_buf prov;
+};
+
+static const char *jstr(const json_t *o, const char *k)
+{
+    return json_string_value(json_object_get(o, k));
+}
+
+int sl_license_new(sl_license_stage **out, const sl_config *cfg,
+                   const sl_license_lookup *lk, sl_err *err)
+{
+    sl_license_stage *s = calloc(1, sizeof(*s));
+
+    (void)cfg;
+    if (!s) {
+        sl_err_set(err, "out of memory");
+        return SL_ERR;
+    }
+    s->lk = *lk;
+    if (sl_spdx_load(&s->spdx, err) != SL_OK ||
+        sl_rights_load(s->spdx, &s->rights, err) != SL_OK)
+        goto fail;
+    snprintf(s->version, sizeof(s->version), "license/1 spdx-%s rights-%s",
+             sl_spdx_list_version(s->spdx), sl_rights_version(s->rights));
+    if (!(s->quota = calloc(QUOTA_SLOTS, sizeof(*s->quota)))) {
+        sl_err_set(err, "out of memory");
+        goto fail;
+    }
+    sl_buf_init(&s->prov, 65536);
+    *out = s;
+    return SL_OK;
+fail:
+    s->lk.destroy = NULL;   /* the caller keeps lk on failure */
+    sl_license_destroy(s);
+    return SL_ERR;
+}
+
+void sl_license_destroy(sl_license_stage *s)
+{
+    if (!s)
+        return;
+    if (s->lk.destroy)
+        s->lk.destroy(s->lk.u);
+    for (size_t i = 0; i < POLICY_CACHE; i++) {
+        free(s->policies[i].dataset);
+        free(s->policies[i].version);
+        sl_license_policy_destroy(s->policies[i].policy);
+    }
+    sl_rights_destroy(s->rights);
+    sl_spdx_destroy(s->spdx);
+    free(s->quota);
+    free(s->asks);
+    free(s->ask_str);
+    free(s->ask_ok);
+    sl_buf_free(&s->prov);
+    free(s);
+}
+
+/* ---- per-message facts -------------------------------------------------- */
+
+static int is_hex64(const char *h)
+{
+    if (strlen(h) != SL_SHA256_HEX - 1)
+        return 0;
+    for (; *h; h++)
+        if (!((*h >= '0' && *h <= '9') || (*h >= 'a' && *h <= 'f')))
+            return 0;
+    return 1;
+}
+
+/* The hash the provenance chain starts at: what the creator signed (the
+ * scan stage names it when it redacted the bytes; anything but 64
+ * lowercase hex digits is no hash a chain can start at). */
+static void origin_of(const sl_msg *in, const char *sha, char out[SL_SHA256_HEX])
+{
+    sl_slice v;
+    json_t *doc;
+    const char *orig;
+
+    memcpy(out, sha, SL_SHA256_HEX);
+    if (sl_msg_header(in, SL_H_SCAN, &v) != SL_OK || !v.ptr)
+        return;
+    doc = json_loadb((const char *)v.ptr, v.len, 0, NULL);
+    orig = jstr(doc, "original_sha256");
+    if (orig && is_hex64(orig))
+        memcpy(out, orig, SL_SHA256_HEX);
+    json_decref(doc);
+}
+
+static json_t *read_meta(const sl_msg *in)
+{
+    sl_slice meta;
+    json_t *doc;
+
+    if (sl_msg_header(in, SL_H_META, &meta) != SL_OK || !meta.ptr)
+        return NULL;
+    doc = json_loadb((const char *)meta.ptr, meta.len, JSON_REJECT_DUPLICATES, NULL);
+    if (doc && (!json_is_object(doc) || !jstr(doc, "creator_id") ||
+                !jstr(doc, "dataset_id") || !jstr(doc, "upload_id"))) {
+        json_decref(doc);
+        doc = NULL;
+    }
+    return doc;
+}
+
+/* ---- prepare: the registry's answers for a whole run ------------------- */
+
+int sl_license_prepare(sl_license_stage *s, const sl_msg *msgs, size_t n)
+{
+    void *a, *b, *c;
+
+    s->run = NULL;
+    s->run_n = 0;
+    if (!s->lk.ask || n == 0)
+        return SL_OK;
+    a = realloc(s->asks, n * sizeof(*s->asks));
+    if (a)
+        s->asks = a;
+    b = realloc(s->ask_str, n * sizeof(*s->ask_str));
+    if (b)
+        s->ask_str = b;
+    c = realloc(s->ask_ok, n * sizeof(*s->ask_ok));
+    if (c)
+        s->ask_ok = c;
+    if (!a || !b || !c)
+        return SL_OK;            /* process() asks one by one */
+    for (size_t i = 0; i < n; i++) {
+        sl_license_ask *q = &s->asks[i];
+        char (*str)[SL_SHA256_HEX + 128] = s->ask_str[i];
+        json_t *doc = read_meta(&msgs[i]);
+
+        memset(q, 0, sizeof(*q));
+        s->ask_ok[i] = 0;
+        if (!doc)
+            continue;
+        snprintf(str[0], sizeof(str[0]), "%s", jstr(doc, "creator_id"));
+        snprintf(str[1], sizeof(str[1]), "%s", jstr(doc, "dataset_id"));
+        json_decref(doc);
+        if (sl_sha256_hex(msgs[i].value.ptr, msgs[i].value.len, str[2]) != SL_OK)
+            continue;
+        origin_of(&msgs[i], str[2], str[3]);
+        q->creator_id = str[0];
+        q->dataset_id = str[1];
+        q->sha256 = str[2];
+        q->original_sha256 = str[3];
+        s->ask_ok[i] = 1;
+    }
+    {
+        /* Only the readable ones go to the registry. */
+        size_t m = 0;
+        sl_license_ask *tmp = malloc(n * sizeof(*tmp));
+        int rc;
+        if (!tmp)
+            return SL_OK;
+        for (size_t i = 0; i < n; i++)
+            if (s->ask_ok[i])
+                tmp[m++] = s->asks[i];
+        rc = m ? s->lk.ask(s->lk.u, tmp, m) : SL_OK;
+        if (rc != SL_OK) {
+            free(tmp);
+            return rc;           /* the runner aborts and retries the run */
+        }
+        for (size_t i = 0, j = 0; i < n; i++)
+            if (s->ask_ok[i])
+                s->asks[i] = tmp[j++];
+        free(tmp);
+    }
+    s->run = msgs;
+    s->run_n = n;
+    return SL_OK;
+}
+
+/* The prepared answers for `in`, or a fresh single ask. */
+static int answers_for(sl_license_stage *s, const sl_msg *in, const char *creator,
+                       const char *dataset, const char *sha, const char *origin,
+                       sl_license_ask *out)
+{
+    uintptr_t p = (uintptr_t)in, lo = (uintptr_t)s->run;
+
+    if (s->run && p >= lo && p < lo + s->run_n * sizeof(*in) &&
+        (p - lo) % sizeof(*in) == 0) {
+        size_t i = (p - lo) / sizeof(*in);
+        if (s->ask_ok[i] && strcmp(s->asks[i].creator_id, creator) == 0 &&
+            strcmp(s->asks[i].dataset_id, dataset) == 0) {
+            *out = s->asks[i];
+            return SL_OK;
+        }
+    }
+    memset(out, 0, sizeof(*out));
+    out->creator_id = creator;
+    out->dataset_id = dataset;
+    out->sha256 = sha;
+    out->original_sha256 = origin;
+    return s->lk.ask ? s->lk.ask(s->lk.u, out, 1) : SL_OK;
+}
+
+/* ---- policies and quotas ------------------------------------------------ */
+
+/* The parsed policy of a dataset (cached by its version).  SL_OK with
+ * *out (NULL: no policy), or SL_EINVAL with err when the stored policy is
+ * unusable. */
+static int policy_for(sl_license_stage *s, const char *dataset,
+                      const sl_license_dataset *ds, sl_license_policy **out,
+                      sl_err *err)
+{
+    const char *ver = ds->policy_version ? ds->policy_version : "";
+    policy_slot *slot;
+
+    *out = NULL;
+    if (!ds->policy_json)
+        return SL_OK;
+    for (size_t i = 0; i < POLICY_CACHE; i++) {
+        slot = &s->policies[i];
+        if (slot->dataset && strcmp(slot->dataset, dataset) == 0 &&
+            strcmp(slot->version, ver) == 0) {
+            *out = slot->policy;
+            return SL_OK;
+        }
+    }
+    slot = &s->policies[s->next_policy++ % POLICY_CACHE];
+    free(slot->dataset);
+    free(slot->version);
+    sl_license_policy_destroy(slot->policy);
+    memset(slot, 0, sizeof(*slot));
+    if (sl_license_policy_parse(s->spdx, ds->policy_json, strlen(ds->policy_json),
+                                &slot->policy, err) != SL_OK)
+        return SL_EINVAL;
+    if (!(slot->dataset = strdup(dataset)) || !(slot->version = strdup(ver))) {
+        free(slot->dataset);
+        slot->dataset = NULL;
+        sl_license_policy_destroy(slot->policy);
+        slot->policy = NULL;
+        sl_err_set(err, "out of memory");
+        return SL_EINVAL;
+    }
+    *out = slot->policy;
+    return SL_OK;
+}
+
+static quota_slot *quota_find(sl_license_stage *s, const char *creator,
+                              const char *dataset)
+{
+    uint64_t key = sl_fpset_fp(creator, strlen(creator), dataset, strlen(dataset));
+    int64_t day = sl_now_ms() / 86400000;
+
+    if (key == 0)
+        key = 1;
+    for (size_t i = 0; i < QUOTA_SLOTS; i++) {
+        quota_slot *q = &s->quota[(key + i) & (QUOTA_SLOTS - 1)];
+        if (q->key == key || q->key == 0) {
+            if (q->key == 0 || q->day != day) {
+                memset(q, 0, sizeof(*q));
+                q->key = key;
+                q->day = day;
+            }
+            return q;
+        }
+    }
+    /* Full: forget this instance's counts (the registry's remain). */
+    memset(s->quota, 0, QUOTA_SLOTS * sizeof(*s->quota));
+    return quota_find(s, creator, dataset);
+}
+
+void sl_license_txn_end(sl_license_stage *s, int committed)
+{
+    for (size_t i = 0; i < QUOTA_SLOTS; i++) {
+        quota_slot *q = &s->quota[i];
+        if (!q->key)
+            continue;
+        if (committed) {
+            q->count += q->pend_count;
+            q->bytes += q->pend_bytes;
+        }
+        q->pend_count = q->pend_bytes = 0;
+    }
+    s->run = NULL;
+    s->run_n = 0;
+}
+
+/* ---- the checks ----------------------------------------------------------- */
+
+/* Appends this stage's event to the incoming chain (a broken one is
+ * restarted from the signed content's hash) into the sluice-prov header. */
+static int add_prov(sl_license_stage *s, const sl_msg *in, sl_out *out,
+                    const char *upload_id, const char *sha, const char *origin,
+                    const char *outcome, const char *reason)
+{
+    sl_prov_event ev = {
+        .stage = "license", .version = s->version, .outcome = outcome,
+        .reason = reason, .upload_id = upload_id, .input_sha256 = sha,
+        .output_sha256 = sha, .time_ms = sl_now_ms(),
+    };
+    sl_slice chain = { NULL, 0 };
+    sl_err err;
+
+    if (sl_msg_header(in, SL_H_PROV, &chain) != SL_OK || !chain.ptr ||
+        sl_prov_append(chain, origin, &ev, &s->prov, NULL, &err) != SL_OK) {
+        chain.ptr = NULL;
+        chain.len = 0;
+        if (sl_prov_append(chain, origin, &ev, &s->prov, NULL, &err) != SL_OK) {
+            sl_error("license", "provenance: %s", err.msg);
+            return SL_ERR;
+        }
+    }
+    return sl_out_add_header(out, SL_H_PROV, s->prov.data, s->prov.len, 1);
+}
+
+#define REJECT(code, ...)                                                 \
+    do {                                                                  \
+        sl_out_reject(out, (code), __VA_ARGS__);                          \
+        verdict = add_prov(s, in, out, upload_id, sha, origin, "rejected", \
+                           (code)) == SL_OK ? SL_REJECT : SL_FATAL;       \
+        goto done;                                                        \
+    } while (0)
+
+static const char *const usage_signals[] = {
+    "ai_training", "ai_generative_training", "data_mining"
+};
+
+sl_verdict sl_license_process(sl_license_stage *s, const sl_msg *in, sl_out *out)
+{
+    char sha[SL_SHA256_HEX], origin[SL_SHA256_HEX];
+    const char *upload_id = NULL, *creator, *dataset, *expr_text;
+    json_t *doc = NULL, *lic, *att;
+    sl_spdx_expr *expr = NULL;
+    sl_spdx_error perr;
+    sl_license_dataset ds;
+    sl_license_policy *policy = NULL;
+    sl_license_verdict lv;
+    sl_license_ask ask;
+    sl_verdict verdict = SL_EMIT;
+    char *record = NULL;
+    quota_slot *counted = NULL;
+    sl_err err;
+    int rc, prc;
+
+    memset(&lv, 0, sizeof(lv));
+    if (sl_sha256_hex(in->value.ptr, in->value.len, sha) != SL_OK)
+        return SL_FATAL;
+    origin_of(in, sha, origin);
+    if (!(doc = read_meta(in)))
+        REJECT("meta_invalid", "%s is missing or lacks upload, creator or "
+               "dataset id", SL_H_META);
+    upload_id = jstr(doc, "upload_id");
+    creator = jstr(doc, "creator_id");
+    dataset = jstr(doc, "dataset_id");
+
+    rc = s->lk.dataset(s->lk.u, dataset, &ds);
+    if (rc == SL_ENOTFOUND)
+        REJECT("dataset_unknown", "dataset \"%s\" is not registered", dataset);
+    if (rc != SL_OK) {
+        verdict = SL_RETRY;
+        goto done;
+    }
+    /* ds's strings are borrowed only until the next lookup call (the ask
+     * below): parse the policy now, act on it in its turn. */
+    prc = policy_for(s, dataset, &ds, &policy, &err);
+
+    lic = json_object_get(doc, "license");
+    expr_text = jstr(lic, "expression");
+    if (sl_spdx_parse(s->spdx, expr_text ? expr_text : "", &expr, &perr) != SL_OK)
+        REJECT(perr.code ? perr.code : SL_LICENSE_INVALID, "%s", perr.detail);
+
+    att = json_object_get(doc, "attestation");
+    if (!json_is_object(att) || !json_is_true(json_object_get(att, "rights_holder")) ||
+        json_integer_value(json_object_get(att, "version")) < 1)
+        REJECT("attestation_missing", "%s", !json_is_object(att) ?
+               "no rights attestation in the metadata" :
+               "the attestation does not state that the creator holds the rights");
+    for (size_t i = 0; i < sizeof(usage_signals) / sizeof(usage_signals[0]); i++) {
+        const char *v = jstr(att, usage_signals[i]);
+        if (v && strcmp(v, "notAllowed") == 0)
+            REJECT("use_reserved", "the creator's %s signal is notAllowed "
+                   "(c2pa.%s)", usage_signals[i], usage_signals[i]);
+    }
+    if (json_is_true(json_object_get(att, "tdm_reservation")))
+        REJECT("use_reserved", "the creator reserves text and data mining "
+               "rights (tdm_reservation)");
+
+    if ((rc = answers_for(s, in, creator, dataset, sha, origin, &ask)) != SL_OK) {
+        verdict = SL_RETRY;
+        goto done;
+    }
+    if (ask.opted_out)
+        REJECT("opted_out", "creator \"%s\" opted out of training", creator);
+    if (ask.taken_down)
+        REJECT("taken_down", "content %s was taken down", origin);
+    if (!ds.open && !ask.contributor)
+        REJECT("not_entitled", "creator \"%s\" is not a contributor of dataset "
+               "\"%s\"", creator, dataset);
+    if (ds.quota_count >= 0 || ds.quota_bytes >= 0) {
+        quota_slot *q = quota_find(s, creator, dataset);
+        int64_t count, bytes;
+        if (q->count == 0 && q->pend_count == 0) {   /* none of ours yet */
+            q->base_count = ask.used_count;
+            q->base_bytes = ask.used_bytes;
+        }
+        count = q->base_count + q->count;
+        bytes = q->base_bytes + q->bytes;
+        count = (ask.used_count > count ? ask.used_count : count) + q->pend_count;
+        bytes = (ask.used_bytes > bytes ? ask.used_bytes : bytes) + q->pend_bytes;
+        if (ds.quota_count >= 0 && count + 1 > ds.quota_count)
+            REJECT("quota_exceeded", "creator \"%s\" has %" PRId64 " samples in "
+                   "\"%s\" today, the daily quota is %" PRId64, creator, count,
+                   dataset, ds.quota_count);
+        if (ds.quota_bytes >= 0 && bytes + (int64_t)in->value.len > ds.quota_bytes)
+            REJECT("quota_exceeded", "creator \"%s\" has %" PRId64 " bytes in "
+                   "\"%s\" today; %zu more would pass the daily quota of %"
+                   PRId64, creator, bytes, dataset, in->value.len, ds.quota_bytes);
+        counted = q;
+    }
+
+    if (prc != SL_OK) {
+        /* An operator error, not the creator's: hold the message. */
+        sl_error("license", "dataset %s: license_policy unusable: %s", dataset,
+                 err.msg);
+        verdict = SL_RETRY;
+        goto done;
+    }
+    if (sl_license_check(s->rights, expr, policy, &lv) != SL_OK)
+        return SL_FATAL;
+    if (!lv.accepted)
+        REJECT(SL_LICENSE_NOT_ALLOWED, "%s", lv.detail);
+    if (!(record = sl_license_record(s->spdx, s->rights, expr, &lv, policy,
+                                     jstr(lic, "terms_url"),
+                                     jstr(lic, "attribution"))) ||
+        sl_out_add_header_str(out, SL_H_LICENSE, record, 1) != SL_OK ||
+        add_prov(s, in, out, upload_id, sha, origin, "accepted", NULL) != SL_OK) {
+        verdict = SL_FATAL;
+        goto done;
+    }
+    if (counted) {   /* only what is accepted counts against the quota */
+        counted->pend_count++;
+        counted->pend_bytes += (int64_t)in->value.len;
+    }
+done:
+    free(record);
+    sl_license_verdict_clear(&lv);
+    sl_spdx_expr_destroy(expr);
+    json_decref(doc);
+    return verdict;
+}
+#undef REJECT
+
+/* ---- stage glue ----------------------------------------------------------- */
+
+static int stage_init(void **ctx, const sl_config *cfg, sl_err *err)
+{
+    sl_license_lookup lk;
+    sl_license_stage *s;
+
+    if (sl_license_pg_lookup(&lk, cfg, err) != SL_OK)
+        return SL_ERR;
+    if (sl_license_new(&s, cfg, &lk, err) != SL_OK) {
+        if (lk.destroy)
+            lk.destroy(lk.u);
+        return SL_ERR;
+    }
+    *ctx = s;
+    return SL_OK;
+}
+
+static int stage_prepare(void *ctx, const sl_msg *msgs, size_t n)
+{
+    return sl_license_prepare(ctx, msgs, n);
+}
+
+static sl_verdict stage_process(void *ctx, const sl_msg *in, sl_out *out)
+{
+    return sl_license_process(ctx, in, out);
+}
+
+static void stage_txn_end(void *ctx, int committed)
+{
+    sl_license_txn_end(ctx, committed);
+}
+
+static void stage_destroy(void *ctx)
+{
+    sl_license_destroy(ctx);
+}
+
+const sl_processor sl_license_processor = {
+    .name = "license",
+    .default_input = "sluice.scanned",
+    .default_output = "sluice.licensed",
+    .config_map = sl_license_config,
+    .init = stage_init,
+    .prepare = stage_prepare,
+    .process = stage_process,
+    .txn_end = stage_txn_end,
+    .destroy = stage_destroy,
+};
