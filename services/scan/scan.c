@@ -181,7 +181,7 @@ int sl_scan_decide(sl_scan *s, sl_slice bytes, const char *declared_type,
     sl_action strongest = SL_ACTION_ALLOW;
     const char *block_kind = NULL, *why_flag = NULL;
     char declared[SL_MIME_MAX] = "";
-    int content_seg = -1, redact_elsewhere = 0, cut_short = 0;
+    int content_seg = -1, redact_elsewhere = 0, cut_short = 0, extracted = 0;
     json_t *list = json_array();
     int rc = SL_ENOMEM;
 
@@ -213,6 +213,7 @@ int sl_scan_decide(sl_scan *s, sl_slice bytes, const char *declared_type,
 
     if ((rc = sl_extract_run(&s->x, bytes, &rep->ft)) != SL_OK)
         goto out;
+    extracted = 1;
     if (s->x.flags & SL_XF_TRUNCATED)
         cut_short = 1;
     for (size_t i = 0; i < s->x.nseg; i++) {
@@ -272,8 +273,21 @@ int sl_scan_decide(sl_scan *s, sl_slice bytes, const char *declared_type,
                     if (s->actions[s->f.items[k].rule] == SL_ACTION_REDACT)
                         keep.items[m++] = s->f.items[k];
                 keep.count = m;
-                if ((rc = sl_redact(seg->text, seg->len, &keep, s->rules,
-                                    &rep->redacted)) != SL_OK)
+                /* The segment is the content's text: keep any bytes around
+                 * it (a byte-order mark, what the extractor trimmed). */
+                sl_buf mid;
+                sl_buf_init(&mid, rep->redacted.max);
+                rc = sl_redact(seg->text, seg->len, &keep, s->rules, &mid);
+                sl_buf_reset(&rep->redacted);
+                if (rc == SL_OK && seg->src_off + seg->len <= bytes.len)
+                    rc = sl_buf_append(&rep->redacted, bytes.ptr, seg->src_off);
+                if (rc == SL_OK)
+                    rc = sl_buf_append(&rep->redacted, mid.data, mid.len);
+                if (rc == SL_OK && seg->src_off + seg->len <= bytes.len)
+                    rc = sl_buf_append(&rep->redacted, bytes.ptr + seg->src_off + seg->len,
+                                       bytes.len - seg->src_off - seg->len);
+                sl_buf_free(&mid);
+                if (rc != SL_OK)
                     goto out;
             }
         }
@@ -326,7 +340,8 @@ summarise:
         "detected_type", rep->ft.mime, "encoding", rep->ft.encoding,
         "category", sl_ftcat_name(rep->ft.category),
         "declared_type", declared,
-        "coverage", s->x.coverage == SL_XCOV_FULL ? "full" :
+        "coverage", !extracted ? "none" :
+                    s->x.coverage == SL_XCOV_FULL ? "full" :
                     s->x.coverage == SL_XCOV_METADATA ? "metadata" : "none",
         "rules_version", sl_rules_version(s->rules),
         "rules_sha256", sl_rules_hash(s->rules),

@@ -59,6 +59,7 @@ int ctl_cmd_dataset(ctl *c, int argc, char **argv);
 int ctl_cmd_upload(ctl *c, int argc, char **argv);
 int ctl_cmd_status(ctl *c, int argc, char **argv);
 int ctl_cmd_audit(ctl *c, int argc, char **argv);
+int ctl_cmd_scan(ctl *c, int argc, char **argv);
 int ctl_cmd_optout(ctl *c, int argc, char **argv);
 int ctl_cmd_takedown(ctl *c, int argc, char **argv);
 int ctl_cmd_license(ctl *c, int argc, char **argv);

@@ -22,10 +22,11 @@ static const ctl_cmd commands[] = {
     { "db",      ctl_cmd_db,      "database schema: migrate" },
     { "topics",  ctl_cmd_topics,  "Kafka topics: create" },
     { "creator", ctl_cmd_creator, "creators and their keys: add, list, disable, enable" },
-    { "dataset", ctl_cmd_dataset, "datasets: add, list" },
+    { "dataset", ctl_cmd_dataset, "datasets: add, list, set, show" },
     { "upload",  ctl_cmd_upload,  "sign and send files to sluice.uploads" },
     { "status",  ctl_cmd_status,  "sample and rejection counts, consumer lag" },
     { "audit",   ctl_cmd_audit,   "provenance chains: verify, show" },
+    { "scan",    ctl_cmd_scan,    "run the scan stage's checks on local files" },
     { NULL, NULL, NULL }
 };
 
