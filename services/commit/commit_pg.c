@@ -167,14 +167,19 @@ static int existing(commit_ctx *c, const sl_commit_row *rows, size_t n,
 {
     sl_buf ids, hs;
     PGresult *r = NULL;
+    sl_fpset *pairs = sl_fpset_new(n + 1);   /* the batch's (dataset, hash) */
     int rc = SL_ENOMEM;
 
     sl_buf_init(&ids, (size_t)1 << 30);
     sl_buf_init(&hs, (size_t)1 << 30);
+    if (!pairs)
+        goto out;
     for (size_t i = 0; i < n; i++) {
         if (rows[i].kind == SL_ROW_REJECTION)
             continue;
-        if (array_add(&ids, rows[i].upload_id) || array_add(&hs, rows[i].sha256))
+        if (array_add(&ids, rows[i].upload_id) || array_add(&hs, rows[i].sha256) ||
+            sl_fpset_add(pairs, sl_fpset_fp(rows[i].dataset_id, strlen(rows[i].dataset_id),
+                                            rows[i].sha256, 64)) != SL_OK)
             goto out;
     }
     if (array_close(&ids) || array_close(&hs))
@@ -192,7 +197,10 @@ static int existing(commit_ctx *c, const sl_commit_row *rows, size_t n,
         }
         for (int i = 0; i < PQntuples(r); i++) {
             const char *u = PQgetvalue(r, i, 0);
-            sl_fpset_add(uploads, sl_fpset_fp(u, strlen(u), "", 0));
+            if (sl_fpset_add(uploads, sl_fpset_fp(u, strlen(u), "", 0)) != SL_OK) {
+                rc = SL_ENOMEM;
+                goto out;
+            }
         }
         PQclear(r);
     }
@@ -209,9 +217,15 @@ static int existing(commit_ctx *c, const sl_commit_row *rows, size_t n,
             rc = classify(c, r, "looking up contents", err);
             goto out;
         }
+        /* The same bytes may sit in many other datasets: keep only the
+         * pairs this batch has, so the set stays within its n entries. */
         for (int i = 0; i < PQntuples(r); i++) {
             const char *d = PQgetvalue(r, i, 0), *h = PQgetvalue(r, i, 1);
-            sl_fpset_add(contents, sl_fpset_fp(d, strlen(d), h, strlen(h)));
+            uint64_t fp = sl_fpset_fp(d, strlen(d), h, strlen(h));
+            if (sl_fpset_has(pairs, fp) && sl_fpset_add(contents, fp) != SL_OK) {
+                rc = SL_ENOMEM;
+                goto out;
+            }
         }
     }
     rc = SL_OK;
@@ -219,6 +233,7 @@ out:
     PQclear(r);
     sl_buf_free(&ids);
     sl_buf_free(&hs);
+    sl_fpset_destroy(pairs);
     return rc;
 }
 

@@ -1,44 +1,83 @@
 /*
  * cmd_dataset.c -- `sluicectl dataset add|list|set|show`: the datasets
- * creators contribute samples to (table datasets) and their policies.
+ * creators contribute samples to (table datasets) and their policies: what
+ * the scan stage accepts (allowed types, rule actions) and what the license
+ * stage decides against (license policy, open or listed contributors,
+ * daily quotas per creator).
+ *
+ * `add` and `set` share one set of policy options: parsed and checked
+ * before anything is read (a license policy with the same parser as the
+ * license stage), then applied in one transaction -- the datasets row
+ * first, which locks it, then the contributors.  Any change moves
+ * policy_updated_at, which the license stage takes as the policy's version
+ * (its caches are keyed on it).
  */
+#include <errno.h>
 #include <stdio.h>
-#include <string.h>
-
 #include <stdlib.h>
+#include <string.h>
 
 #include "sl/embed.h"
 #include "ctl.h"
+#include "rights.h"
+#include "spdx.h"
+
+#define DS_POLICY_MAX (64 * 1024)    /* --license-policy text or @FILE */
 
 static const char dataset_usage[] =
     "usage: sluicectl dataset <command>\n"
     "Manage datasets (pg.dsn / SLUICE_PG_DSN).\n";
 
+#define DS_POLICY_OPTIONS                                                       \
+    "  --allowed-types LIST      comma-separated MIME patterns the scan stage\n" \
+    "                            accepts (\"text/*,image/png,@document\": a type,\n" \
+    "                            a major type, or a category); \"default\" resets\n" \
+    "                            to text, images, audio, video and documents\n" \
+    "                            (executables and archives need listing)\n"   \
+    "  --scan-action RULE=ACTION override a scan rule's action for this\n"   \
+    "                            dataset: block, flag, redact or allow\n"    \
+    "                            (repeatable; rule ids: schemas/scan-rules.json)\n" \
+    "  --clear-scan-actions      drop every override first\n"                \
+    "  --license-policy JSON     the license stage's policy (JSON object, or\n" \
+    "                            @FILE): {\"version\", \"allowed\": [\"CC-BY-*\",\n" \
+    "                            ...], \"require\": [\"training\", \"commercial\"],\n" \
+    "                            \"forbid\": [\"share_alike\", \"attribution\"],\n" \
+    "                            \"note\"}, checked as the stage parses it;\n"  \
+    "                            \"none\": any known license\n"              \
+    "  --open | --closed         any registered creator may contribute, or\n" \
+    "                            only the listed contributors (not_entitled)\n" \
+    "  --contributor-add CREATOR / --contributor-remove CREATOR\n"          \
+    "                            list or unlist a contributor (repeatable)\n" \
+    "  --quota-count N|none      accepted samples per creator per UTC day\n"  \
+    "  --quota-bytes SIZE|none   bytes per creator per UTC day (k, m, g:\n"  \
+    "                            KiB, MiB, GiB); beyond: quota_exceeded\n"  \
+    "  --by WHO                  recorded as who added contributors (default\n" \
+    "                            $SUDO_USER, $USER, else \"operator\")\n"     \
+    "Every change moves the policy's version (policy_updated_at).\n"
+
 static const char add_usage[] =
     "usage: sluicectl dataset add ID [--name NAME] [--description TEXT]\n"
-    "Register a dataset.  An existing ID is an error.\n";
+    "                            [policy options of `dataset set`]\n"
+    "Register a dataset, with its policy if given (one transaction).  An\n"
+    "existing ID is an error.\n"
+    "  --name NAME, --description TEXT\n"
+    DS_POLICY_OPTIONS;
 
 static const char list_usage[] =
     "usage: sluicectl dataset list [--json]\n"
     "List datasets with their accepted sample counts.  --json: one JSON array.\n";
 
 static const char set_usage[] =
-    "usage: sluicectl dataset set ID [--allowed-types LIST] [--scan-action RULE=ACTION]...\n"
-    "                           [--clear-scan-actions]\n"
-    "Change a dataset's policy.\n"
-    "  --allowed-types LIST      comma-separated MIME patterns the scan stage\n"
-    "                            accepts (\"text/*,image/png,@document\": a type,\n"
-    "                            a major type, or a category); \"default\" resets\n"
-    "                            to text, images, audio, video and documents\n"
-    "                            (executables and archives need listing)\n"
-    "  --scan-action RULE=ACTION override a scan rule's action for this\n"
-    "                            dataset: block, flag, redact or allow\n"
-    "                            (repeatable; rule ids: schemas/scan-rules.json)\n"
-    "  --clear-scan-actions      drop every override first\n";
+    "usage: sluicectl dataset set ID [policy options]\n"
+    "Change a dataset's policy (one transaction).\n"
+    DS_POLICY_OPTIONS;
 
 static const char show_usage[] =
     "usage: sluicectl dataset show ID [--json]\n"
-    "A dataset's registration, policy and counts.\n";
+    "A dataset's registration, policy (allowed types, scan actions, license\n"
+    "policy, open or contributors, quotas; null: default or unlimited) and\n"
+    "counts (accepted and withdrawn samples, pending review, rejections).\n"
+    "--json: one JSON object.\n";
 
 /* Checks an allowed-type pattern: type/subtype, type/ *, * / *, a lone
  * *, or @category (services/scan/filetype.h). */
@@ -86,62 +125,500 @@ static int known_rule(const char *id)
     return found;
 }
 
+/* ---- policy changes, shared by add and set ------------------------------ */
+
+/* Long options of the policy changes; their codes are below 32 so they
+ * never collide with a short option letter. */
+enum {
+    OPT_TYPES = 1, OPT_ACTION, OPT_CLEAR_ACTIONS, OPT_POLICY, OPT_OPEN,
+    OPT_CLOSED, OPT_CONTRIB_ADD, OPT_CONTRIB_RM, OPT_QUOTA_COUNT,
+    OPT_QUOTA_BYTES, OPT_BY
+};
+
+#define DS_CHANGE_LONGOPTS                                              \
+    { "allowed-types", required_argument, NULL, OPT_TYPES },            \
+    { "scan-action", required_argument, NULL, OPT_ACTION },             \
+    { "clear-scan-actions", no_argument, NULL, OPT_CLEAR_ACTIONS },     \
+    { "license-policy", required_argument, NULL, OPT_POLICY },          \
+    { "open", no_argument, NULL, OPT_OPEN },                            \
+    { "closed", no_argument, NULL, OPT_CLOSED },                        \
+    { "contributor-add", required_argument, NULL, OPT_CONTRIB_ADD },    \
+    { "contributor-remove", required_argument, NULL, OPT_CONTRIB_RM },  \
+    { "quota-count", required_argument, NULL, OPT_QUOTA_COUNT },        \
+    { "quota-bytes", required_argument, NULL, OPT_QUOTA_BYTES },        \
+    { "by", required_argument, NULL, OPT_BY }
+
+typedef struct ds_change {
+    const char *cmd;              /* "dataset set" / "dataset add" */
+    const char *types;            /* --allowed-types, borrowed */
+    json_t *actions;              /* --scan-action RULE -> ACTION */
+    int clear_actions;
+    const char *policy_arg;       /* --license-policy as given */
+    char *policy;                 /* its JSON text (owned), NULL: "none" */
+    int set_policy;
+    int open;                     /* -1 unchanged, 0 closed, 1 open */
+    const char **add, **rm;       /* creator IDs, borrowed from argv */
+    size_t n_add, n_rm;
+    int set_count, set_bytes;
+    int64_t quota_count, quota_bytes;   /* -1: none (unlimited) */
+    const char *by;
+    int changes;
+    /* built by ds_change_check() */
+    sl_buf types_arr;             /* PostgreSQL text[] literal */
+    char *actions_text;
+    sl_buf add_arr, rm_arr;
+} ds_change;
+
+static int ds_change_init(ds_change *ch, const char *cmd)
+{
+    memset(ch, 0, sizeof(*ch));
+    ch->cmd = cmd;
+    ch->open = -1;
+    sl_buf_init(&ch->types_arr, 1 << 16);
+    sl_buf_init(&ch->add_arr, 1 << 20);
+    sl_buf_init(&ch->rm_arr, 1 << 20);
+    return (ch->actions = json_object()) ? CTL_OK : ctl_fail("out of memory");
+}
+
+static void ds_change_free(ds_change *ch)
+{
+    json_decref(ch->actions);
+    free(ch->policy);
+    free(ch->add);
+    free(ch->rm);
+    free(ch->actions_text);
+    sl_buf_free(&ch->types_arr);
+    sl_buf_free(&ch->add_arr);
+    sl_buf_free(&ch->rm_arr);
+}
+
+/* A size: decimal with an optional k, m or g (KiB, MiB, GiB; a trailing
+ * b allowed), in [0, INT64_MAX]. */
+static int parse_size(const char *s, int64_t *out)
+{
+    char *end;
+    long long v;
+    int64_t mul = 1;
+
+    if (!s || !*s || *s == '-' || *s == '+')
+        return SL_EINVAL;
+    errno = 0;
+    v = strtoll(s, &end, 10);
+    if (errno || end == s)
+        return SL_EINVAL;
+    if (*end) {
+        switch (*end) {
+        case 'k': case 'K': mul = 1024; break;
+        case 'm': case 'M': mul = 1024 * 1024; break;
+        case 'g': case 'G': mul = 1024LL * 1024 * 1024; break;
+        default: return SL_EINVAL;
+        }
+        end++;
+        if (*end == 'b' || *end == 'B')
+            end++;
+        if (*end)
+            return SL_EINVAL;
+    }
+    if (v > INT64_MAX / mul)
+        return SL_EINVAL;
+    *out = v * mul;
+    return SL_OK;
+}
+
+static int push_id(const char ***list, size_t *n, const char *id)
+{
+    const char **p;
+
+    for (size_t i = 0; i < *n; i++)
+        if (strcmp((*list)[i], id) == 0)
+            return SL_OK;           /* named twice: once is enough */
+    if (!(p = realloc(*list, (*n + 1) * sizeof(*p))))
+        return SL_ENOMEM;
+    p[(*n)++] = id;
+    *list = p;
+    return SL_OK;
+}
+
+/* Appends s as one element of a PostgreSQL array literal. */
+static int array_add(sl_buf *b, const char *s)
+{
+    int rc = sl_buf_putc(b, b->len ? ',' : '{');
+
+    if (rc == SL_OK)
+        rc = sl_buf_putc(b, '"');
+    for (const char *p = s; *p && rc == SL_OK; p++) {
+        if (*p == '"' || *p == '\\')
+            rc = sl_buf_putc(b, '\\');
+        if (rc == SL_OK)
+            rc = sl_buf_putc(b, *p);
+    }
+    return rc == SL_OK ? sl_buf_putc(b, '"') : rc;
+}
+
+static int array_close(sl_buf *b)
+{
+    if (!b->len && sl_buf_putc(b, '{') != SL_OK)
+        return SL_ENOMEM;
+    if (sl_buf_putc(b, '}') != SL_OK)
+        return SL_ENOMEM;
+    return sl_buf_cstr(b);
+}
+
+/* Takes one option of a policy change.  CTL_OK, or the exit code after
+ * printing the problem; *taken 0 when opt is not a policy option. */
+static int ds_change_opt(ds_change *ch, int opt, const char *arg, int *taken)
+{
+    int64_t n;
+
+    *taken = 1;
+    switch (opt) {
+    case OPT_TYPES: ch->types = arg; break;
+    case OPT_CLEAR_ACTIONS: ch->clear_actions = 1; break;
+    case OPT_ACTION: {
+        char rule[129];
+        const char *eq = strchr(arg, '='), *act;
+        if (!eq || eq == arg || (size_t)(eq - arg) >= sizeof(rule))
+            return ctl_usage_error(ch->cmd, "--scan-action wants RULE=ACTION, "
+                                   "got \"%s\"", arg);
+        memcpy(rule, arg, (size_t)(eq - arg));
+        rule[eq - arg] = '\0';
+        act = eq + 1;
+        if (strcmp(act, "block") && strcmp(act, "flag") &&
+            strcmp(act, "redact") && strcmp(act, "allow"))
+            return ctl_usage_error(ch->cmd, "action \"%s\" is not block, "
+                                   "flag, redact or allow", act);
+        if (!known_rule(rule))
+            return ctl_usage_error(ch->cmd, "no scan rule \"%s\" in "
+                                   "schemas/scan-rules.json", rule);
+        if (json_object_set_new(ch->actions, rule, json_string(act)))
+            return ctl_fail("out of memory");
+        break;
+    }
+    case OPT_POLICY:
+        if (ch->set_policy)
+            return ctl_usage_error(ch->cmd, "--license-policy given twice");
+        ch->policy_arg = arg;
+        ch->set_policy = 1;
+        break;
+    case OPT_OPEN:
+    case OPT_CLOSED:
+        if (ch->open >= 0 && ch->open != (opt == OPT_OPEN))
+            return ctl_usage_error(ch->cmd, "--open and --closed together");
+        ch->open = opt == OPT_OPEN;
+        break;
+    case OPT_CONTRIB_ADD:
+    case OPT_CONTRIB_RM:
+        if (ctl_check_id(arg) != SL_OK)
+            return ctl_usage_error(ch->cmd, "\"%s\" is not a valid creator ID",
+                                   arg);
+        if (opt == OPT_CONTRIB_ADD ? push_id(&ch->add, &ch->n_add, arg)
+                                   : push_id(&ch->rm, &ch->n_rm, arg))
+            return ctl_fail("out of memory");
+        break;
+    case OPT_QUOTA_COUNT:
+        if (strcmp(arg, "none") == 0)
+            n = -1;
+        else if (ctl_parse_int(arg, 0, INT32_MAX, &n) != SL_OK)
+            return ctl_usage_error(ch->cmd, "--quota-count wants a count "
+                                   "(0 to %d) or \"none\", got \"%s\"",
+                                   INT32_MAX, arg);
+        ch->set_count = 1;
+        ch->quota_count = n;
+        break;
+    case OPT_QUOTA_BYTES:
+        if (strcmp(arg, "none") == 0)
+            n = -1;
+        else if (parse_size(arg, &n) != SL_OK)
+            return ctl_usage_error(ch->cmd, "--quota-bytes wants a size "
+                                   "(\"500m\", \"2g\", bytes) or \"none\", "
+                                   "got \"%s\"", arg);
+        ch->set_bytes = 1;
+        ch->quota_bytes = n;
+        break;
+    case OPT_BY:
+        ch->by = arg;
+        return CTL_OK;              /* not a change by itself */
+    default:
+        *taken = 0;
+        return CTL_OK;
+    }
+    ch->changes++;
+    return CTL_OK;
+}
+
+/* The --license-policy text: inline JSON or @FILE. */
+static int read_policy(ds_change *ch)
+{
+    sl_err err = { "" };
+    uint8_t *data;
+    size_t len;
+
+    if (ch->policy_arg[0] != '@')
+        return (ch->policy = strdup(ch->policy_arg)) ? CTL_OK
+                                                     : ctl_fail("out of memory");
+    if (ctl_read_file(ch->policy_arg + 1, DS_POLICY_MAX, &data, &len, &err)
+        != SL_OK)
+        return ctl_fail("%s: --license-policy: %s", ch->cmd, err.msg);
+    if (memchr(data, '\0', len)) {
+        free(data);
+        return ctl_usage_error(ch->cmd, "--license-policy file %s holds a NUL "
+                               "byte", ch->policy_arg + 1);
+    }
+    ch->policy = malloc(len + 1);
+    if (ch->policy) {
+        memcpy(ch->policy, data, len);
+        ch->policy[len] = '\0';
+    }
+    free(data);
+    return ch->policy ? CTL_OK : ctl_fail("out of memory");
+}
+
+/* Checks what needs more than one option or the embedded data, and
+ * builds the statement parameters. */
+static int ds_change_check(ds_change *ch)
+{
+    int rc;
+
+    for (size_t i = 0; i < ch->n_add; i++)
+        for (size_t j = 0; j < ch->n_rm; j++)
+            if (strcmp(ch->add[i], ch->rm[j]) == 0)
+                return ctl_usage_error(ch->cmd, "creator \"%s\" is both added "
+                                       "and removed", ch->add[i]);
+    if (ch->by && ctl_check_note(ch->by, 128) != SL_OK)
+        return ctl_usage_error(ch->cmd, "--by must be 1 to 128 bytes without "
+                               "control characters");
+    ch->by = ctl_operator(ch->by);
+    if (ch->types && strcmp(ch->types, "default") != 0) {
+        char *copy = strdup(ch->types), *save = NULL, *tok;
+        int n = 0;
+        if (!copy)
+            return ctl_fail("out of memory");
+        for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+            while (*tok == ' ')
+                tok++;
+            if (!mime_pattern_ok(tok)) {
+                rc = ctl_usage_error(ch->cmd, "\"%s\" is not a MIME pattern "
+                                     "(type/subtype, type/*)", tok);
+                free(copy);
+                return rc;
+            }
+            if (array_add(&ch->types_arr, tok) != SL_OK) {
+                free(copy);
+                return ctl_fail("out of memory");
+            }
+            n++;
+        }
+        free(copy);
+        if (!n)
+            return ctl_usage_error(ch->cmd, "--allowed-types is empty");
+        if (array_close(&ch->types_arr) != SL_OK)
+            return ctl_fail("out of memory");
+    }
+    if (!(ch->actions_text = json_dumps(ch->actions, JSON_COMPACT | JSON_SORT_KEYS)))
+        return ctl_fail("out of memory");
+    if (ch->set_policy && strcmp(ch->policy_arg, "none") != 0) {
+        sl_spdx *spdx = NULL;
+        sl_license_policy *p = NULL;
+        sl_err err = { "" };
+
+        if ((rc = read_policy(ch)) != CTL_OK)
+            return rc;
+        if (sl_spdx_load(&spdx, &err) != SL_OK) {
+            rc = ctl_fail("%s: SPDX license list: %s", ch->cmd, err.msg);
+        } else if ((rc = sl_license_policy_parse(spdx, ch->policy,
+                                                 strlen(ch->policy), &p, &err))
+                   != SL_OK) {
+            rc = rc == SL_ENOMEM ? ctl_fail("out of memory")
+                                 : ctl_usage_error(ch->cmd, "%s", err.msg);
+        } else {
+            rc = CTL_OK;
+        }
+        sl_license_policy_destroy(p);
+        sl_spdx_destroy(spdx);
+        if (rc != CTL_OK)
+            return rc;
+    }
+    for (size_t i = 0; i < ch->n_add; i++)
+        if (array_add(&ch->add_arr, ch->add[i]) != SL_OK)
+            return ctl_fail("out of memory");
+    for (size_t i = 0; i < ch->n_rm; i++)
+        if (array_add(&ch->rm_arr, ch->rm[i]) != SL_OK)
+            return ctl_fail("out of memory");
+    if (array_close(&ch->add_arr) != SL_OK || array_close(&ch->rm_arr) != SL_OK)
+        return ctl_fail("out of memory");
+    return CTL_OK;
+}
+
+/* Prints what happened to the requested contributors: "  <label> ids"
+ * for those in column 0 of r, then the others as `others`. */
+static void print_contrib(const char *label, PGresult *r, const char **ids,
+                          size_t n, const char *others)
+{
+    int first = 1;
+
+    if (!r)
+        return;
+    printf("  %-21s", label);
+    for (int i = 0; i < PQntuples(r); i++)
+        printf("%s%s", i ? ", " : "", PQgetvalue(r, i, 0));
+    if (PQntuples(r) == 0)
+        printf("none");
+    for (size_t j = 0; j < n; j++) {
+        int done = 0;
+        for (int i = 0; i < PQntuples(r) && !done; i++)
+            done = strcmp(PQgetvalue(r, i, 0), ids[j]) == 0;
+        if (done)
+            continue;
+        printf("%s%s", first ? "; " : ", ", first ? others : "");
+        printf("%s", ids[j]);
+        first = 0;
+    }
+    putchar('\n');
+}
+
+/* What applying a change returned, printed once committed. */
+typedef struct ds_result {
+    PGresult *row, *added, *removed;
+} ds_result;
+
+static void ds_result_clear(ds_result *res)
+{
+    PQclear(res->row);
+    PQclear(res->added);
+    PQclear(res->removed);
+    memset(res, 0, sizeof(*res));
+}
+
+/* Applies ch to dataset id inside the caller's transaction.  CTL_OK with
+ * *res filled, or CTL_FAIL after printing the problem (the caller rolls
+ * back). */
+static int ds_change_apply(PGconn *pg, const char *id, ds_change *ch,
+                           ds_result *res)
+{
+    char cnt[24], bytes[24];
+    PGresult *missing = NULL;
+    int rc = CTL_FAIL;
+
+    memset(res, 0, sizeof(*res));
+    snprintf(cnt, sizeof(cnt), "%lld", (long long)ch->quota_count);
+    snprintf(bytes, sizeof(bytes), "%lld", (long long)ch->quota_bytes);
+    {
+        const char *vals[12] = {
+            id,
+            ch->types ? "1" : "0",
+            ch->types && strcmp(ch->types, "default") != 0 ?
+                (const char *)ch->types_arr.data : NULL,
+            ch->clear_actions ? "1" : "0", ch->actions_text,
+            ch->set_policy ? "1" : "0", ch->policy,
+            ch->open < 0 ? NULL : ch->open ? "true" : "false",
+            ch->set_count ? "1" : "0", ch->quota_count >= 0 ? cnt : NULL,
+            ch->set_bytes ? "1" : "0", ch->quota_bytes >= 0 ? bytes : NULL,
+        };
+        if (!(res->row = ctl_pg_query(pg, ch->cmd,
+                "UPDATE datasets SET"
+                " allowed_types = CASE WHEN $2::int = 1 THEN $3::text[]"
+                "                 ELSE allowed_types END,"
+                " scan_actions = CASE WHEN $4::int = 1 THEN '{}'::jsonb"
+                "                ELSE scan_actions END || $5::jsonb,"
+                " license_policy = CASE WHEN $6::int = 1 THEN $7::jsonb"
+                "                  ELSE license_policy END,"
+                " open = coalesce($8::boolean, open),"
+                " quota_daily_count = CASE WHEN $9::int = 1 THEN $10::integer"
+                "                     ELSE quota_daily_count END,"
+                " quota_daily_bytes = CASE WHEN $11::int = 1 THEN $12::bigint"
+                "                     ELSE quota_daily_bytes END,"
+                " policy_updated_at = now()"
+                " WHERE dataset_id = $1"
+                " RETURNING coalesce(array_to_string(allowed_types, ','), 'default'),"
+                " scan_actions::text, coalesce(license_policy::text, 'none'),"
+                " open, coalesce(quota_daily_count::text, 'unlimited'),"
+                " coalesce(quota_daily_bytes::text, 'unlimited'),"
+                " to_char(policy_updated_at AT TIME ZONE 'UTC',"
+                "         'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')",
+                12, vals, NULL, NULL)))
+            goto out;
+    }
+    if (PQntuples(res->row) == 0) {
+        ctl_fail("%s: no dataset \"%s\"", ch->cmd, id);
+        goto out;
+    }
+    if (ch->n_add) {
+        const char *vals[3] = { id, (const char *)ch->add_arr.data, ch->by };
+        if (!(missing = ctl_pg_query(pg, ch->cmd,
+                "SELECT c FROM unnest($1::text[]) c WHERE NOT EXISTS"
+                " (SELECT 1 FROM creators WHERE creator_id = c)",
+                1, vals + 1, NULL, NULL)))
+            goto out;
+        if (PQntuples(missing) > 0) {
+            ctl_fail("%s: no creator \"%s\"; nothing was changed", ch->cmd,
+                     PQgetvalue(missing, 0, 0));
+            goto out;
+        }
+        if (!(res->added = ctl_pg_query(pg, ch->cmd,
+                "INSERT INTO dataset_contributors (dataset_id, creator_id, added_by)"
+                " SELECT $1, c, $3 FROM unnest($2::text[]) c"
+                " ON CONFLICT (dataset_id, creator_id) DO NOTHING"
+                " RETURNING creator_id", 3, vals, NULL, NULL)))
+            goto out;
+    }
+    if (ch->n_rm) {
+        const char *vals[2] = { id, (const char *)ch->rm_arr.data };
+        if (!(res->removed = ctl_pg_query(pg, ch->cmd,
+                "DELETE FROM dataset_contributors"
+                " WHERE dataset_id = $1 AND creator_id = ANY($2::text[])"
+                " RETURNING creator_id", 2, vals, NULL, NULL)))
+            goto out;
+    }
+    rc = CTL_OK;
+out:
+    PQclear(missing);
+    if (rc != CTL_OK)
+        ds_result_clear(res);
+    return rc;
+}
+
+/* The policy as it now stands, and what happened to the contributors. */
+static void ds_result_print(const char *id, const ds_change *ch,
+                            const ds_result *res)
+{
+    PGresult *r = res->row;
+
+    printf("dataset %s: allowed types %s, scan actions %s\n", id,
+           PQgetvalue(r, 0, 0), PQgetvalue(r, 0, 1));
+    printf("  %-21s%s\n", "license policy", PQgetvalue(r, 0, 2));
+    printf("  %-21s%s\n", "contributors", PQgetvalue(r, 0, 3)[0] == 't' ?
+           "open: any registered creator" : "closed: listed creators only");
+    printf("  %-21s%s samples, %s bytes\n", "daily quota",
+           PQgetvalue(r, 0, 4), PQgetvalue(r, 0, 5));
+    print_contrib("contributors added", res->added, ch->add, ch->n_add,
+                  "already listed: ");
+    print_contrib("contributors removed", res->removed, ch->rm, ch->n_rm,
+                  "not listed: ");
+    if (ch->n_add && PQgetvalue(r, 0, 3)[0] == 't')
+        printf("  note: the dataset is open, so its contributor list has no "
+               "effect until --closed\n");
+    printf("  %-21s%s\n", "policy updated", PQgetvalue(r, 0, 6));
+}
+
 static int dataset_set(ctl *c, int argc, char **argv)
 {
     static const struct option longopts[] = {
-        CTL_COMMON_LONG,
-        { "allowed-types", required_argument, NULL, 't' },
-        { "scan-action", required_argument, NULL, 'a' },
-        { "clear-scan-actions", no_argument, NULL, 'C' },
-        { 0 }
+        CTL_COMMON_LONG, DS_CHANGE_LONGOPTS, { 0 }
     };
-    const char *types = NULL, *id;
-    json_t *actions = json_object();
-    sl_buf arr;
-    char *actions_text = NULL;
+    ds_change ch;
+    ds_result res = { 0 };
     PGconn *pg = NULL;
-    PGresult *r = NULL;
-    int opt, rc, clear = 0, changes = 0;
+    int opt, rc, taken, in_txn = 0;
+    const char *id;
 
-    sl_buf_init(&arr, 1 << 16);
-    if (!actions)
-        return ctl_fail("out of memory");
+    if ((rc = ds_change_init(&ch, "dataset set")) != CTL_OK)
+        goto out;
     ctl_getopt_start();
     while ((opt = ctl_getopt(c, argc, argv, CTL_COMMON_SHORT, longopts,
                              "dataset set", set_usage)) != -1) {
-        switch (opt) {
-        case 't': types = optarg; changes++; break;
-        case 'C': clear = 1; changes++; break;
-        case 'a': {
-            char rule[129];
-            const char *eq = strchr(optarg, '='), *act;
-            if (!eq || eq == optarg || (size_t)(eq - optarg) >= sizeof(rule)) {
-                rc = ctl_usage_error("dataset set", "--scan-action wants RULE=ACTION, "
-                                     "got \"%s\"", optarg);
-                goto out;
-            }
-            memcpy(rule, optarg, (size_t)(eq - optarg));
-            rule[eq - optarg] = '\0';
-            act = eq + 1;
-            if (strcmp(act, "block") && strcmp(act, "flag") &&
-                strcmp(act, "redact") && strcmp(act, "allow")) {
-                rc = ctl_usage_error("dataset set", "action \"%s\" is not block, "
-                                     "flag, redact or allow", act);
-                goto out;
-            }
-            if (!known_rule(rule)) {
-                rc = ctl_usage_error("dataset set", "no scan rule \"%s\" in "
-                                     "schemas/scan-rules.json", rule);
-                goto out;
-            }
-            if (json_object_set_new(actions, rule, json_string(act))) {
-                rc = ctl_fail("out of memory");
-                goto out;
-            }
-            changes++;
-            break;
-        }
-        default:
+        if ((rc = ds_change_opt(&ch, opt, optarg, &taken)) != CTL_OK)
+            goto out;
+        if (!taken) {
             rc = ctl_getopt_exit(opt);
             goto out;
         }
@@ -152,80 +629,33 @@ static int dataset_set(ctl *c, int argc, char **argv)
         goto out;
     }
     id = argv[optind];
-    if (!changes) {
+    if (!ch.changes) {
         rc = ctl_usage_error("dataset set", "nothing to change");
         goto out;
     }
-    if (types && strcmp(types, "default") != 0) {
-        char *copy = strdup(types), *save = NULL, *tok;
-        int n = 0, bad = 0;
-        if (!copy) {
-            rc = ctl_fail("out of memory");
-            goto out;
-        }
-        sl_buf_putc(&arr, '{');
-        for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-            while (*tok == ' ')
-                tok++;
-            if (!mime_pattern_ok(tok)) {
-                rc = ctl_usage_error("dataset set", "\"%s\" is not a MIME pattern "
-                                     "(type/subtype, type/*)", tok);
-                bad = 1;
-                break;
-            }
-            sl_buf_appendf(&arr, "%s\"%s\"", n++ ? "," : "", tok);
-        }
-        free(copy);
-        if (bad)
-            goto out;
-        if (!n) {
-            rc = ctl_usage_error("dataset set", "--allowed-types is empty");
-            goto out;
-        }
-        if (sl_buf_putc(&arr, '}') != SL_OK) {
-            rc = ctl_fail("out of memory");
-            goto out;
-        }
-    }
-    if (!(actions_text = json_dumps(actions, JSON_COMPACT | JSON_SORT_KEYS))) {
-        rc = ctl_fail("out of memory");
+    if ((rc = ds_change_check(&ch)) != CTL_OK)
         goto out;
-    }
     if ((rc = ctl_load_config(c)) != CTL_OK)
         goto out;
     rc = CTL_FAIL;
     if (!(pg = ctl_pg_connect(c)))
         goto out;
-    {
-        const char *vals[5] = {
-            id, types ? "1" : "0",
-            types && strcmp(types, "default") != 0 ? (const char *)arr.data : NULL,
-            clear ? "1" : "0", actions_text
-        };
-        if (!(r = ctl_pg_query(pg, "dataset set",
-                "UPDATE datasets SET"
-                " allowed_types = CASE WHEN $2::int = 1 THEN $3::text[]"
-                "                 ELSE allowed_types END,"
-                " scan_actions = CASE WHEN $4::int = 1 THEN '{}'::jsonb"
-                "                ELSE scan_actions END || $5::jsonb"
-                " WHERE dataset_id = $1"
-                " RETURNING coalesce(array_to_string(allowed_types, ','), 'default'),"
-                " scan_actions::text", 5, vals, NULL, NULL)))
-            goto out;
-    }
-    if (PQntuples(r) == 0) {
-        rc = ctl_fail("dataset set: no dataset \"%s\"", id);
+    if (ctl_pg_exec(pg, "dataset set: BEGIN", "BEGIN") != CTL_OK)
         goto out;
-    }
-    printf("dataset %s: allowed types %s, scan actions %s\n", id,
-           PQgetvalue(r, 0, 0), PQgetvalue(r, 0, 1));
+    in_txn = 1;
+    if (ds_change_apply(pg, id, &ch, &res) != CTL_OK)
+        goto out;
+    in_txn = 0;
+    if (ctl_pg_exec(pg, "dataset set: COMMIT", "COMMIT") != CTL_OK)
+        goto out;
+    ds_result_print(id, &ch, &res);
     rc = CTL_OK;
 out:
-    json_decref(actions);
-    free(actions_text);
-    sl_buf_free(&arr);
-    PQclear(r);
+    ds_result_clear(&res);
+    if (in_txn)
+        PQclear(PQexec(pg, "ROLLBACK"));   /* best effort: the error is out */
     PQfinish(pg);
+    ds_change_free(&ch);
     return rc;
 }
 
@@ -262,7 +692,19 @@ static int dataset_show(ctl *c, int argc, char **argv)
                 " 'dataset_id', d.dataset_id, 'name', d.name,"
                 " 'description', d.description, 'created_at', d.created_at,"
                 " 'allowed_types', d.allowed_types, 'scan_actions', d.scan_actions,"
-                " 'samples', (SELECT count(*) FROM samples s WHERE s.dataset_id = d.dataset_id),"
+                " 'license_policy', d.license_policy, 'open', d.open,"
+                " 'contributors', coalesce((SELECT json_agg(json_build_object("
+                "     'creator_id', k.creator_id, 'added_by', k.added_by,"
+                "     'added_at', k.added_at) ORDER BY k.creator_id)"
+                "   FROM dataset_contributors k WHERE k.dataset_id = d.dataset_id),"
+                "   '[]'::json),"
+                " 'quota_daily_count', d.quota_daily_count,"
+                " 'quota_daily_bytes', d.quota_daily_bytes,"
+                " 'policy_updated_at', d.policy_updated_at,"
+                " 'samples', (SELECT count(*) FROM samples s"
+                "   WHERE s.dataset_id = d.dataset_id AND s.status = 'accepted'),"
+                " 'withdrawn', (SELECT count(*) FROM samples s"
+                "   WHERE s.dataset_id = d.dataset_id AND s.status = 'withdrawn'),"
                 " 'pending_review', (SELECT count(*) FROM review_items v"
                 "   WHERE v.dataset_id = d.dataset_id AND v.state = 'pending'),"
                 " 'rejections', (SELECT count(*) FROM rejections j WHERE j.dataset_id = d.dataset_id)"
@@ -284,8 +726,22 @@ static int dataset_show(ctl *c, int argc, char **argv)
             goto out;
         }
         json_object_foreach(o, k, v) {
-            char *t = json_is_string(v) ? NULL : json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
-            printf("%-16s %s\n", k, t ? t : json_string_value(v));
+            char *t;
+            if (strcmp(k, "contributors") == 0) {
+                size_t i;
+                json_t *e;
+                printf("%-18s ", k);
+                if (json_array_size(v) == 0)
+                    printf("none");
+                json_array_foreach(v, i, e)
+                    printf("%s%s (added by %s)", i ? ", " : "",
+                           json_string_value(json_object_get(e, "creator_id")),
+                           json_string_value(json_object_get(e, "added_by")));
+                putchar('\n');
+                continue;
+            }
+            t = json_is_string(v) ? NULL : json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+            printf("%-18s %s\n", k, t ? t : json_string_value(v));
             free(t);
         }
         json_decref(o);
@@ -303,36 +759,56 @@ static int dataset_add(ctl *c, int argc, char **argv)
         CTL_COMMON_LONG,
         { "name", required_argument, NULL, 'n' },
         { "description", required_argument, NULL, 'd' },
+        DS_CHANGE_LONGOPTS,
         { 0 }
     };
     const char *name = "", *desc = "", *id;
+    ds_change ch;
+    ds_result res = { 0 };
     PGconn *pg = NULL;
     PGresult *r = NULL;
-    int opt, rc;
+    int opt, rc, taken, in_txn = 0;
 
+    if ((rc = ds_change_init(&ch, "dataset add")) != CTL_OK)
+        goto out;
     ctl_getopt_start();
     while ((opt = ctl_getopt(c, argc, argv, CTL_COMMON_SHORT, longopts,
                              "dataset add", add_usage)) != -1) {
         switch (opt) {
         case 'n': name = optarg; break;
         case 'd': desc = optarg; break;
-        default: return ctl_getopt_exit(opt);
+        default:
+            if ((rc = ds_change_opt(&ch, opt, optarg, &taken)) != CTL_OK)
+                goto out;
+            if (!taken) {
+                rc = ctl_getopt_exit(opt);
+                goto out;
+            }
         }
     }
-    if (argc - optind != 1)
-        return ctl_usage_error("dataset add", argc - optind ?
-                               "expected exactly one dataset ID" :
-                               "missing dataset ID");
+    if (argc - optind != 1) {
+        rc = ctl_usage_error("dataset add", argc - optind ?
+                             "expected exactly one dataset ID" :
+                             "missing dataset ID");
+        goto out;
+    }
     id = argv[optind];
-    if (ctl_check_id(id) != SL_OK)
-        return ctl_usage_error("dataset add", "\"%s\" is not a valid ID "
-                               "(1-128 of A-Z a-z 0-9 . _ : -, starting with "
-                               "a letter or digit)", id);
+    if (ctl_check_id(id) != SL_OK) {
+        rc = ctl_usage_error("dataset add", "\"%s\" is not a valid ID "
+                             "(1-128 of A-Z a-z 0-9 . _ : -, starting with "
+                             "a letter or digit)", id);
+        goto out;
+    }
+    if (ch.changes && (rc = ds_change_check(&ch)) != CTL_OK)
+        goto out;
     if ((rc = ctl_load_config(c)) != CTL_OK)
-        return rc;
+        goto out;
     rc = CTL_FAIL;
     if (!(pg = ctl_pg_connect(c)))
         goto out;
+    if (ctl_pg_exec(pg, "dataset add: BEGIN", "BEGIN") != CTL_OK)
+        goto out;
+    in_txn = 1;
     {
         const char *vals[3] = { id, name, desc };
         if (!(r = ctl_pg_query(pg, "dataset add",
@@ -346,11 +822,22 @@ static int dataset_add(ctl *c, int argc, char **argv)
         rc = ctl_fail("dataset add: dataset \"%s\" already exists", id);
         goto out;
     }
+    if (ch.changes && ds_change_apply(pg, id, &ch, &res) != CTL_OK)
+        goto out;
+    in_txn = 0;
+    if (ctl_pg_exec(pg, "dataset add: COMMIT", "COMMIT") != CTL_OK)
+        goto out;
     printf("dataset %s added\n", id);
+    if (ch.changes)
+        ds_result_print(id, &ch, &res);
     rc = CTL_OK;
 out:
+    ds_result_clear(&res);
     PQclear(r);
+    if (in_txn)
+        PQclear(PQexec(pg, "ROLLBACK"));   /* best effort: the error is out */
     PQfinish(pg);
+    ds_change_free(&ch);
     return rc;
 }
 
@@ -388,7 +875,8 @@ static int dataset_list(ctl *c, int argc, char **argv)
             "SELECT d.dataset_id, d.name, d.description,"
             " to_char(d.created_at AT TIME ZONE 'UTC',"
             "         'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
-            " (SELECT count(*) FROM samples s WHERE s.dataset_id = d.dataset_id)"
+            " (SELECT count(*) FROM samples s WHERE s.dataset_id = d.dataset_id"
+            "  AND s.status = 'accepted')"
             " FROM datasets d ORDER BY d.dataset_id", 0, NULL, NULL, NULL)))
         goto out;
     if (json) {

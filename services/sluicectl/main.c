@@ -26,6 +26,9 @@ static const ctl_cmd commands[] = {
     { "upload",  ctl_cmd_upload,  "sign and send files to sluice.uploads" },
     { "status",  ctl_cmd_status,  "sample and rejection counts, consumer lag" },
     { "audit",   ctl_cmd_audit,   "provenance chains: verify, show" },
+    { "license", ctl_cmd_license, "SPDX expressions against a dataset's policy: check" },
+    { "optout",  ctl_cmd_optout,  "creators' opt-outs of training: add, list, remove" },
+    { "takedown", ctl_cmd_takedown, "content takedowns, withdrawing samples: add, list" },
     { "scan",    ctl_cmd_scan,    "run the scan stage's checks on local files" },
     { NULL, NULL, NULL }
 };

@@ -16,13 +16,10 @@ ctl dataset add open-ds >/dev/null
 ctl dataset add commercial-ds >/dev/null
 ctl dataset add closed-ds >/dev/null
 ctl dataset add quota-ds >/dev/null
-# Policies, written the way operators do once sluicectl grows the flags;
-# SQL here keeps this test independent of their spelling.
-it_sql "UPDATE datasets SET license_policy = '{\"version\": \"p1\", \"require\": [\"training\", \"commercial\"]}' WHERE dataset_id = 'commercial-ds'" >/dev/null
-it_sql "UPDATE datasets SET open = false WHERE dataset_id = 'closed-ds';
-        INSERT INTO dataset_contributors (dataset_id, creator_id, added_by) VALUES ('closed-ds', 'alice', 'test')" >/dev/null
-it_sql "UPDATE datasets SET quota_daily_count = 2 WHERE dataset_id = 'quota-ds'" >/dev/null
-it_sql "INSERT INTO creator_optouts (creator_id, requested_by, reason) VALUES ('bob', 'test', 'asked by email')" >/dev/null
+ctl dataset set commercial-ds --license-policy '{"version": "p1", "require": ["training", "commercial"]}' >/dev/null
+ctl dataset set closed-ds --closed --contributor-add alice >/dev/null
+ctl dataset set quota-ds --quota-count 2 >/dev/null
+ctl optout add bob --reason "asked by email" --by test >/dev/null
 
 for svc in validate scan license commit; do it_start "$svc"; done
 
@@ -46,7 +43,7 @@ up tdm alice open-ds "$(mk 'tdm reserved')" --tdm-reservation
 up constrained alice open-ds "$(mk 'constrained use')" --usage data_mining=constrained
 up optedout bob open-ds "$(mk 'from bob')"
 takedown_file=$(mk 'taken down before upload')
-it_sql "INSERT INTO takedowns (sha256, requested_by, reason) VALUES ('$(sha256sum "$takedown_file" | cut -c1-64)', 'test', 'court order')" >/dev/null
+ctl takedown add "$(sha256sum "$takedown_file" | cut -c1-64)" --reason "court order" --by test >/dev/null
 up takendown alice open-ds "$takedown_file"
 up outsider carol closed-ds "$(mk 'not a contributor')"
 up insider alice closed-ds "$(mk 'a contributor')"
@@ -95,16 +92,14 @@ it_eq "chain of an accepted sample" \
 it_eq "audit verify, clean" "$(ctl audit verify --all >/dev/null 2>&1; echo $?)" 0
 
 # A takedown of an accepted sample: withdrawn, not deleted, with an event.
-if ctl takedown --help >/dev/null 2>&1; then
-    sha=$(it_sql "SELECT sha256 FROM samples WHERE upload_id = 'good'")
-    ctl takedown add "$sha" --reason "creator request" --by test >/dev/null ||
-        it_fail "takedown add failed"
-    it_eq "withdrawn" "$(it_sql "SELECT status FROM samples WHERE upload_id = 'good'")" withdrawn
-    it_eq "takedown event" \
-        "$(it_sql "SELECT stage || ':' || outcome FROM provenance_events WHERE owner_id = 'good' ORDER BY seq DESC LIMIT 1")" \
-        takedown:withdrawn
-    it_eq "audit verify after the takedown" "$(ctl audit verify --all >/dev/null 2>&1; echo $?)" 0
-fi
+sha=$(it_sql "SELECT sha256 FROM samples WHERE upload_id = 'good'")
+ctl takedown add "$sha" --reason "creator request" --by test >/dev/null ||
+    it_fail "takedown add failed"
+it_eq "withdrawn" "$(it_sql "SELECT status FROM samples WHERE upload_id = 'good'")" withdrawn
+it_eq "takedown event" \
+    "$(it_sql "SELECT stage || ':' || outcome FROM provenance_events WHERE owner_id = 'good' ORDER BY seq DESC LIMIT 1")" \
+    takedown:withdrawn
+it_eq "audit verify after the takedown" "$(ctl audit verify --all >/dev/null 2>&1; echo $?)" 0
 
 # One edited row is caught.
 it_eq "tampered rows" "$(it_sql "WITH u AS (UPDATE provenance_events SET outcome = 'rejected' WHERE owner_kind = 'sample' AND owner_id = 'insider' AND stage = 'license' RETURNING 1) SELECT count(*) FROM u")" 1

@@ -115,8 +115,22 @@ for h in sluice-reject-stage=validate sluice-reject-code=meta_malformed \
 done
 [[ $line == *'|1' ]] || it_fail "dead letter value size is not the original 1 byte: $line"
 
+# The same bytes in other datasets are not duplicates; and commit's
+# lookup of them must not be overwhelmed when they already sit in many
+# datasets (one upload whose content is in three others; this once made
+# the commit stage exit on a full fingerprint set).
+for ds in ds2 ds3 ds4 ds5; do
+    ctl dataset add "$ds" >/dev/null
+    up "same-$ds" alice --key "$W/alice.pem" "$W/files/good1.txt" --dataset "$ds"
+    it_wait_outcomes $((14 + ${ds#ds} - 2)) 60
+done
+it_eq "same content, other datasets" \
+    "$(it_sql "SELECT count(*) FROM samples WHERE upload_id LIKE 'same-%'")" 4
+it_eq "content stored once" \
+    "$(it_sql "SELECT count(*) FROM contents WHERE sha256 = '$sha'")" 1
+
 # status sees the same numbers and no lag once everything is done.
 ctl status --json >"$W/status.json"
-it_eq "status total" "$(jq .total "$W/status.json")" 13
+it_eq "status total" "$(jq .total "$W/status.json")" 17
 it_eq "status duplicates" \
     "$(jq '[.rejections.by_stage_code[] | select(.code == "duplicate") | .count] | add' "$W/status.json")" 1
