@@ -25,6 +25,9 @@ say "building into build/"
 cmake -S "$SL_ROOT" -B "$SL_ROOT/build" -DSLUICE_SANITIZE=OFF >/dev/null
 cmake --build "$SL_ROOT/build" -j "$(nproc)" >/dev/null
 
+# A stack left running by an earlier quickstart runs the binaries built
+# then: restart it (its data stays) so the services are the ones just built.
+SLUICE_BIN_DIR=$BIN bash "$SL_ROOT/deploy/stack.sh" stop --dir "$STACK" 2>/dev/null || true
 SLUICE_BIN_DIR=$BIN bash "$SL_ROOT/deploy/stack.sh" start --dir "$STACK"
 # shellcheck disable=SC1091
 . "$STACK/stack.env"
@@ -56,6 +59,10 @@ printf 'city,temp\nLyon,%s\n' "${RUN: -2}" >"$C/weather.csv"
 printf 'a sample whose signature was made with the wrong key (%s)\n' "$RUN" >"$C/forged.txt"
 printf 'a sample from nobody we know (%s)\n' "$RUN" >"$C/stranger.txt"
 printf 'a second sample that reuses an upload id (%s)\n' "$RUN" >"$C/replayed.txt"
+printf 'Minutes (%s): send corrections to jane.doe@example.com.\n' "$RUN" >"$C/minutes.txt"
+printf 'deploy notes (%s): key AKIAQWERTYUIOPASDFGH\n' "$RUN" >"$C/notes.txt"
+printf 'a sample with no license at all (%s)\n' "$RUN" >"$C/unlicensed.txt"
+printf 'the creator reserved AI training (%s)\n' "$RUN" >"$C/reserved.txt"
 head -c $((9 * 1024 * 1024)) /dev/urandom >"$C/huge.bin"
 openssl genpkey -algorithm ed25519 -out "$DEMO/wrong.pem" 2>/dev/null
 
@@ -77,6 +84,10 @@ up forged "$C/forged.txt" --key "$DEMO/wrong.pem"
 up stranger "$C/stranger.txt" --creator ghost
 up poem "$C/replayed.txt"
 up huge "$C/huge.bin"
+up minutes "$C/minutes.txt"                       # an email address: redacted
+up notes "$C/notes.txt"                           # an AWS key: blocked
+up unlicensed "$C/unlicensed.txt" --license NOASSERTION
+up reserved "$C/reserved.txt" --usage ai_training=notAllowed
 # Metadata that is not JSON at all, sent with plain kcat.
 printf 'bytes with broken metadata (%s)\n' "$RUN" >"$C/garbled.txt"
 EXPECT+=("$ID-garbled|garbled.txt (kcat)|$(sha256sum "$C/garbled.txt" | cut -c1-64)")
@@ -91,6 +102,7 @@ sql() { psql -XAtq -v ON_ERROR_STOP=1 "$SLUICE_PG_DSN" -c "$1"; }
 say "waiting for the pipeline"
 for ((i = 0; i < 240; i++)); do
     n=$(sql "SELECT (SELECT count(*) FROM samples WHERE upload_id IN ($ids)) +
+                    (SELECT count(*) FROM review_items WHERE upload_id IN ($ids)) +
                     (SELECT count(DISTINCT upload_id) FROM rejections WHERE upload_id IN ($ids))")
     ((n >= ${#EXPECT[@]})) && break
     sleep 0.25
@@ -103,8 +115,13 @@ printf '\n%-22s %-28s %-9s %-28s %s\n' UPLOAD FILE OUTCOME REASON DETAIL
 for e in "${EXPECT[@]}"; do
     IFS='|' read -r id file sha <<<"$e"
     # Matched on upload id and content hash: a replayed id has two uploads.
-    rows=$(sql "SELECT 'accepted|' || license_expression || '|sha256 ' || left(sha256, 16) || '...'
-                  FROM samples WHERE upload_id = '$id' AND sha256 = '$sha'
+    rows=$(sql "SELECT CASE WHEN original_sha256 IS NULL THEN 'accepted|' ELSE 'redacted|' END
+                       || coalesce(license->>'expression', license_expression) || '|'
+                       || coalesce(detected_type, '') || ', sha256 ' || left(sha256, 12) || '...'
+                  FROM samples WHERE upload_id = '$id' AND (sha256 = '$sha' OR original_sha256 = '$sha')
+                UNION ALL
+                SELECT 'review|' || state || '|' || coalesce(findings->>'flag_reason', '')
+                  FROM review_items WHERE upload_id = '$id' AND sha256 = '$sha'
                 UNION ALL
                 SELECT 'rejected|' || stage || ':' || code || '|' || left(detail, 70)
                   FROM rejections WHERE upload_id = '$id' AND sha256 = '$sha'")
