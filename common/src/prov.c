@@ -208,8 +208,19 @@ out:
 /* Checks every event of a parsed chain: hash of the canonical bytes, the
  * text really canonical, seq 1, 2, 3..., and prev linking to the previous
  * hash; the first prev must equal first_prev unless that is NULL. */
+static int chain_check_mode(const sl_prov_chain *c, const char *first_prev,
+                            int canonical, sl_err *err);
+
 static int chain_check(const sl_prov_chain *c, const char *first_prev,
                        sl_err *err)
+{
+    return chain_check_mode(c, first_prev, 1, err);
+}
+
+/* canonical = 0 leaves out re-serialising each event to compare it with its
+ * text (the costly part); hashes, seq and links are still checked. */
+static int chain_check_mode(const sl_prov_chain *c, const char *first_prev,
+                            int canonical, sl_err *err)
 {
     char hex[SL_SHA256_HEX];
     int rc = SL_EINVAL;
@@ -226,12 +237,12 @@ static int chain_check(const sl_prov_chain *c, const char *first_prev,
                        "canonical bytes", i + 1);
             return SL_EINVAL;
         }
-        again = json_dumps(e->event, PROV_DUMP_FLAGS);
-        if (!again) {
+        again = canonical ? json_dumps(e->event, PROV_DUMP_FLAGS) : NULL;
+        if (canonical && !again) {
             sl_err_set(err, "sluice-prov: out of memory");
             return SL_ENOMEM;
         }
-        same = strcmp(again, e->canonical) == 0;
+        same = !canonical || strcmp(again, e->canonical) == 0;
         free(again);
         if (!same) {
             sl_err_set(err, "sluice-prov: event %zu: text is not in canonical "
@@ -403,8 +414,10 @@ int sl_prov_append(sl_slice chain, const char *content_sha256,
         prev = content_sha256;
         seq = 1;
     } else {
+        /* A stage continuing a chain checks hashes and links; the commit
+         * stage and `sluicectl audit verify` also check canonical form. */
         if ((rc = chain_load(chain, &c, err)) != SL_OK ||
-            (rc = chain_check(c, content_sha256, err)) != SL_OK)
+            (rc = chain_check_mode(c, content_sha256, 0, err)) != SL_OK)
             goto out;
         if (c->n >= PROV_MAX_EVENTS) {
             sl_err_set(err, "sluice-prov: chain already holds %d events",
@@ -420,14 +433,39 @@ int sl_prov_append(sl_slice chain, const char *content_sha256,
         (rc = sl_sha256_hex(canonical, strlen(canonical), hash)) != SL_OK)
         goto out;
     entry = json_pack("{s:s, s:s}", "event", canonical, "hash", hash);
-    if (!entry || json_array_append_new(root, entry) != 0) {
+    if (!entry) {
         rc = SL_ENOMEM;
         goto out;
     }
-    header = json_dumps(root, PROV_DUMP_FLAGS);
-    if (!header) {
-        rc = SL_ENOMEM;
-        goto out;
+    if (chain.len == 0) {
+        if (json_array_append(root, entry) != 0 ||
+            !(header = json_dumps(root, PROV_DUMP_FLAGS))) {
+            rc = SL_ENOMEM;
+            goto out;
+        }
+    } else {
+        /* The incoming header (a checked array) up to its closing bracket,
+         * then the new entry: the earlier entries are not re-serialised. */
+        char *one = json_dumps(entry, PROV_DUMP_FLAGS);
+        size_t keep = chain.len, olen;
+        while (keep && (chain.ptr[keep - 1] == ' ' || chain.ptr[keep - 1] == '\n' ||
+                        chain.ptr[keep - 1] == '\r' || chain.ptr[keep - 1] == '\t'))
+            keep--;
+        if (!one || !keep || chain.ptr[keep - 1] != ']' ||
+            !(header = malloc(keep + strlen(one) + 2))) {
+            free(one);
+            rc = one ? SL_EINVAL : SL_ENOMEM;
+            if (rc == SL_EINVAL)
+                sl_err_set(err, "sluice-prov: header does not end with ']'");
+            goto out;
+        }
+        olen = strlen(one);
+        memcpy(header, chain.ptr, keep - 1);
+        header[keep - 1] = ',';
+        memcpy(header + keep, one, olen);
+        header[keep + olen] = ']';
+        header[keep + olen + 1] = '\0';
+        free(one);
     }
     hlen = strlen(header);
     if (hlen > PROV_MAX_BYTES) {
@@ -449,6 +487,7 @@ out:
         sl_err_set(err, "sluice-prov: out of memory");
     free(header);
     free(canonical);
+    json_decref(entry);
     json_decref(root);
     sl_prov_chain_destroy(c);
     return rc;

@@ -535,7 +535,9 @@ static int handle_message(txn_run *t, const sl_msg *msg)
     int r = SL_OK;
 
     sl_out_reset(t->out);
-    v = t->p->process(t->pctx, &in, t->out);
+    /* The element of the run handed to prepare(), not a copy: processors
+     * match it to what they prepared. */
+    v = t->p->process(t->pctx, msg, t->out);
     value = sl_out_has_value(t->out) ? sl_out_value(t->out) : in.value;
 
     switch (v) {

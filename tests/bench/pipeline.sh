@@ -18,7 +18,8 @@
 #        SLUICE_BENCH_WARMUP (uploads before measuring, default 10000),
 #        SLUICE_BENCH_RATE / SLUICE_BENCH_LAT_N (latency run: rate and
 #        count, default 4000/s and 20000), SLUICE_BENCH_VALIDATE_OPTS,
-#        SLUICE_BENCH_COMMIT_OPTS, SLUICE_BENCH_UPLOAD_OPTS (extra flags,
+#        SLUICE_BENCH_COMMIT_OPTS, SLUICE_BENCH_STAGE_OPTS (every stage),
+#        SLUICE_BENCH_UPLOAD_OPTS (extra flags,
 #        e.g. "-X batch.ms=200"), SLUICE_BENCH_CHAIN=full (validate -> scan
 #        -> license -> commit instead of validate -> commit)
 set -euo pipefail
@@ -90,14 +91,16 @@ make_files "$W/latency" "$LAT_N" latency
 start_services() {
     local commit_in=(-X input.topics=sluice.validated,sluice.rejected)
     # shellcheck disable=SC2086  # option lists
-    "$BIN/sluice-validate" ${SLUICE_BENCH_VALIDATE_OPTS:-} >"$W/validate.log" 2>&1 & PIDS[validate]=$!
+    "$BIN/sluice-validate" ${SLUICE_BENCH_STAGE_OPTS:-} ${SLUICE_BENCH_VALIDATE_OPTS:-} >"$W/validate.log" 2>&1 & PIDS[validate]=$!
     if [[ $CHAIN == full ]]; then
         commit_in=()
-        "$BIN/sluice-scan" >"$W/scan.log" 2>&1 & PIDS[scan]=$!
-        "$BIN/sluice-license" >"$W/license.log" 2>&1 & PIDS[license]=$!
+        # shellcheck disable=SC2086
+        "$BIN/sluice-scan" ${SLUICE_BENCH_STAGE_OPTS:-} >"$W/scan.log" 2>&1 & PIDS[scan]=$!
+        # shellcheck disable=SC2086
+        "$BIN/sluice-license" ${SLUICE_BENCH_STAGE_OPTS:-} >"$W/license.log" 2>&1 & PIDS[license]=$!
     fi
     # shellcheck disable=SC2086
-    "$BIN/sluice-commit" "${commit_in[@]}" ${SLUICE_BENCH_COMMIT_OPTS:-} >"$W/commit.log" 2>&1 & PIDS[commit]=$!
+    "$BIN/sluice-commit" "${commit_in[@]}" ${SLUICE_BENCH_STAGE_OPTS:-} ${SLUICE_BENCH_COMMIT_OPTS:-} >"$W/commit.log" 2>&1 & PIDS[commit]=$!
 }
 # upload DATASET [sluicectl upload options]: sends that dataset's files.
 upload() {
