@@ -345,3 +345,23 @@ int sl_pg_copy_end(sl_pg_copy *cp, sl_err *err)
     }
     return rc;
 }
+
+int sl_pg_array_add(sl_buf *b, const char *s)
+{
+    int rc = sl_buf_putc(b, b->len ? ',' : '{');
+
+    if (rc == SL_OK)
+        rc = sl_buf_putc(b, '"');
+    for (const char *p = s; *p && rc == SL_OK; p++) {
+        if (*p == '"' || *p == '\\')
+            rc = sl_buf_putc(b, '\\');
+        if (rc == SL_OK)
+            rc = sl_buf_putc(b, *p);
+    }
+    return rc == SL_OK ? sl_buf_putc(b, '"') : rc;
+}
+
+int sl_pg_array_close(sl_buf *b)
+{
+    return b->len ? sl_buf_putc(b, '}') : sl_buf_append(b, "{}", 2);
+}

@@ -72,29 +72,6 @@ static int classify(commit_ctx *c, PGresult *r, const char *what, sl_err *err)
     return rc;
 }
 
-/* Appends one element to a PostgreSQL array literal being built. */
-static int array_add(sl_buf *b, const char *s)
-{
-    int rc = sl_buf_putc(b, b->len ? ',' : '{');
-
-    if (rc == SL_OK)
-        rc = sl_buf_putc(b, '"');
-    for (const char *p = s; *p && rc == SL_OK; p++) {
-        if (*p == '"' || *p == '\\')
-            rc = sl_buf_putc(b, '\\');
-        if (rc == SL_OK)
-            rc = sl_buf_putc(b, *p);
-    }
-    return rc == SL_OK ? sl_buf_putc(b, '"') : rc;
-}
-
-static int array_close(sl_buf *b)
-{
-    if (b->len == 0)
-        return sl_buf_append(b, "{}", 2);
-    return sl_buf_putc(b, '}');
-}
-
 static int load_offsets(void *ctx, const char *group, sl_tp_offset *tps,
                         size_t n, sl_err *err)
 {
@@ -177,12 +154,12 @@ static int existing(commit_ctx *c, const sl_commit_row *rows, size_t n,
     for (size_t i = 0; i < n; i++) {
         if (rows[i].kind == SL_ROW_REJECTION)
             continue;
-        if (array_add(&ids, rows[i].upload_id) || array_add(&hs, rows[i].sha256) ||
+        if (sl_pg_array_add(&ids, rows[i].upload_id) || sl_pg_array_add(&hs, rows[i].sha256) ||
             sl_fpset_add(pairs, sl_fpset_fp(rows[i].dataset_id, strlen(rows[i].dataset_id),
                                             rows[i].sha256, 64)) != SL_OK)
             goto out;
     }
-    if (array_close(&ids) || array_close(&hs))
+    if (sl_pg_array_close(&ids) || sl_pg_array_close(&hs))
         goto out;
     {
         const char *p1[1] = { (const char *)ids.data };
@@ -292,14 +269,14 @@ static int enforce_quotas(commit_ctx *c, sl_commit_row *rows, size_t n,
     for (size_t i = 0; i < n; i++)
         if (rows[i].kind == SL_ROW_SAMPLE) {
             any = 1;
-            if (array_add(&dsarr, rows[i].dataset_id))
+            if (sl_pg_array_add(&dsarr, rows[i].dataset_id))
                 goto out;
         }
     if (!any) {
         rc = SL_OK;
         goto out;
     }
-    if (array_close(&dsarr))
+    if (sl_pg_array_close(&dsarr))
         goto out;
     {
         const char *p[1] = { (const char *)dsarr.data };
@@ -342,15 +319,15 @@ static int enforce_quotas(commit_ctx *c, sl_commit_row *rows, size_t n,
             u[nu].cr = rows[i].creator_id;
             u[nu].ds = rows[i].dataset_id;
             nu++;
-            if (array_add(&crarr, rows[i].creator_id) ||
-                array_add(&ds2arr, rows[i].dataset_id))
+            if (sl_pg_array_add(&crarr, rows[i].creator_id) ||
+                sl_pg_array_add(&ds2arr, rows[i].dataset_id))
                 goto out;
         }
     }
     if (nu) {
         PGresult *r2;
         const char *p[2];
-        if (array_close(&crarr) || array_close(&ds2arr))
+        if (sl_pg_array_close(&crarr) || sl_pg_array_close(&ds2arr))
             goto out;
         p[0] = (const char *)crarr.data;
         p[1] = (const char *)ds2arr.data;
@@ -498,14 +475,14 @@ static int known_contents(commit_ctx *c, const sl_commit_row *rows, size_t n,
         if (rows[i].kind == SL_ROW_REJECTION)
             continue;
         any = 1;
-        if (array_add(&hs, rows[i].sha256))
+        if (sl_pg_array_add(&hs, rows[i].sha256))
             goto out;
     }
     if (!any) {
         rc = SL_OK;
         goto out;
     }
-    if (array_close(&hs))
+    if (sl_pg_array_close(&hs))
         goto out;
     p[0] = (const char *)hs.data;
     r = PQexecParams(c->conn, "SELECT sha256 FROM contents "
@@ -695,16 +672,16 @@ static int save_offsets(commit_ctx *c, const char *group,
     sl_buf_init(&parts, 1 << 20);
     sl_buf_init(&offs, 1 << 20);
     for (size_t i = 0; i < n_next; i++) {
-        if (array_add(&topics, next[i].topic))
+        if (sl_pg_array_add(&topics, next[i].topic))
             goto out;
         snprintf(num, sizeof(num), "%" PRId32, next[i].partition);
-        if (array_add(&parts, num))
+        if (sl_pg_array_add(&parts, num))
             goto out;
         snprintf(num, sizeof(num), "%" PRId64, next[i].offset);
-        if (array_add(&offs, num))
+        if (sl_pg_array_add(&offs, num))
             goto out;
     }
-    if (array_close(&topics) || array_close(&parts) || array_close(&offs))
+    if (sl_pg_array_close(&topics) || sl_pg_array_close(&parts) || sl_pg_array_close(&offs))
         goto out;
     {
         const char *p[4] = { group, (const char *)topics.data,

@@ -133,27 +133,10 @@ static int pg_dataset(void *u, const char *id, sl_license_dataset *out)
     return SL_OK;
 }
 
-/* {"a","b"}: a PostgreSQL array literal, quotes and backslashes escaped. */
-static int array_add(sl_buf *b, const char *s)
-{
-    int rc = sl_buf_putc(b, b->len ? ',' : '{');
-
-    if (rc == SL_OK)
-        rc = sl_buf_putc(b, '"');
-    for (; *s && rc == SL_OK; s++) {
-        if (*s == '"' || *s == '\\')
-            rc = sl_buf_putc(b, '\\');
-        if (rc == SL_OK)
-            rc = sl_buf_putc(b, *s);
-    }
-    return rc == SL_OK ? sl_buf_putc(b, '"') : rc;
-}
-
+/* The closed literal, or NULL when the buffer could not take it. */
 static const char *array_close(sl_buf *b)
 {
-    if (!b->len && sl_buf_putc(b, '{') != SL_OK)
-        return NULL;
-    return sl_buf_putc(b, '}') == SL_OK ? (const char *)b->data : NULL;
+    return sl_pg_array_close(b) == SL_OK ? (const char *)b->data : NULL;
 }
 
 static int pg_ask(void *u, sl_license_ask *asks, size_t n)
@@ -178,19 +161,19 @@ static int pg_ask(void *u, sl_license_ask *asks, size_t n)
         sl_license_dataset ds;
         a->opted_out = a->taken_down = a->contributor = 0;
         a->used_count = a->used_bytes = 0;
-        if (array_add(&creators, a->creator_id) || array_add(&shas, a->sha256) ||
-            (strcmp(a->sha256, a->original_sha256) && array_add(&shas, a->original_sha256)))
+        if (sl_pg_array_add(&creators, a->creator_id) || sl_pg_array_add(&shas, a->sha256) ||
+            (strcmp(a->sha256, a->original_sha256) && sl_pg_array_add(&shas, a->original_sha256)))
             goto out;
         if ((rc = pg_dataset(l, a->dataset_id, &ds)) == SL_EIO)
             goto out;
         if (rc == SL_OK && !ds.open) {
             any_closed = 1;
-            if (array_add(&pc, a->creator_id) || array_add(&pd, a->dataset_id))
+            if (sl_pg_array_add(&pc, a->creator_id) || sl_pg_array_add(&pd, a->dataset_id))
                 goto out;
         }
         if (rc == SL_OK && (ds.quota_count >= 0 || ds.quota_bytes >= 0)) {
             any_quota = 1;
-            if (array_add(&qc, a->creator_id) || array_add(&qd, a->dataset_id))
+            if (sl_pg_array_add(&qc, a->creator_id) || sl_pg_array_add(&qd, a->dataset_id))
                 goto out;
         }
         rc = SL_ENOMEM;

@@ -103,29 +103,6 @@ static json_t *jstring(const char *s)
     return v;
 }
 
-/* Appends s as one element of a PostgreSQL array literal. */
-static int array_add(sl_buf *b, const char *s)
-{
-    int rc = sl_buf_putc(b, b->len ? ',' : '{');
-
-    if (rc == SL_OK)
-        rc = sl_buf_putc(b, '"');
-    for (const char *p = s; *p && rc == SL_OK; p++) {
-        if (*p == '"' || *p == '\\')
-            rc = sl_buf_putc(b, '\\');
-        if (rc == SL_OK)
-            rc = sl_buf_putc(b, *p);
-    }
-    return rc == SL_OK ? sl_buf_putc(b, '"') : rc;
-}
-
-static int array_close(sl_buf *b)
-{
-    int rc = b->len ? sl_buf_putc(b, '}') : sl_buf_append(b, "{}", 2);
-
-    return rc == SL_OK ? sl_buf_cstr(b) : rc;
-}
-
 /* Whether review_items exists (it comes with migration 003). */
 static int have_reviews(PGconn *pg, int *yes)
 {
@@ -487,9 +464,9 @@ static int content_sizes(verifier *v)
 
     sl_buf_init(&arr, 1 << 20);
     for (size_t i = 0; i < v->npend; i++)
-        if (array_add(&arr, v->pend[i].key) != SL_OK)
+        if (sl_pg_array_add(&arr, v->pend[i].key) != SL_OK)
             goto oom;
-    if (array_close(&arr) != SL_OK)
+    if (sl_pg_array_close(&arr) != SL_OK)
         goto oom;
     {
         const char *params[1] = { (const char *)arr.data };
@@ -529,14 +506,14 @@ static int content_fetch(verifier *v, size_t from, size_t to)
         if (v->pend[i].size < 0)
             continue;
         any = 1;
-        if (array_add(&arr, v->pend[i].key) != SL_OK)
+        if (sl_pg_array_add(&arr, v->pend[i].key) != SL_OK)
             goto oom;
     }
     if (!any) {
         rc = SL_OK;
         goto out;
     }
-    if (array_close(&arr) != SL_OK)
+    if (sl_pg_array_close(&arr) != SL_OK)
         goto oom;
     {
         const char *params[1] = { (const char *)arr.data };

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "sl/embed.h"
+#include "sl/pg.h"
 #include "ctl.h"
 #include "rights.h"
 #include "spdx.h"
@@ -239,31 +240,6 @@ static int push_id(const char ***list, size_t *n, const char *id)
     return SL_OK;
 }
 
-/* Appends s as one element of a PostgreSQL array literal. */
-static int array_add(sl_buf *b, const char *s)
-{
-    int rc = sl_buf_putc(b, b->len ? ',' : '{');
-
-    if (rc == SL_OK)
-        rc = sl_buf_putc(b, '"');
-    for (const char *p = s; *p && rc == SL_OK; p++) {
-        if (*p == '"' || *p == '\\')
-            rc = sl_buf_putc(b, '\\');
-        if (rc == SL_OK)
-            rc = sl_buf_putc(b, *p);
-    }
-    return rc == SL_OK ? sl_buf_putc(b, '"') : rc;
-}
-
-static int array_close(sl_buf *b)
-{
-    if (!b->len && sl_buf_putc(b, '{') != SL_OK)
-        return SL_ENOMEM;
-    if (sl_buf_putc(b, '}') != SL_OK)
-        return SL_ENOMEM;
-    return sl_buf_cstr(b);
-}
-
 /* Takes one option of a policy change.  CTL_OK, or the exit code after
  * printing the problem; *taken 0 when opt is not a policy option. */
 static int ds_change_opt(ds_change *ch, int opt, const char *arg, int *taken)
@@ -402,7 +378,7 @@ static int ds_change_check(ds_change *ch)
                 free(copy);
                 return rc;
             }
-            if (array_add(&ch->types_arr, tok) != SL_OK) {
+            if (sl_pg_array_add(&ch->types_arr, tok) != SL_OK) {
                 free(copy);
                 return ctl_fail("out of memory");
             }
@@ -411,7 +387,7 @@ static int ds_change_check(ds_change *ch)
         free(copy);
         if (!n)
             return ctl_usage_error(ch->cmd, "--allowed-types is empty");
-        if (array_close(&ch->types_arr) != SL_OK)
+        if (sl_pg_array_close(&ch->types_arr) != SL_OK)
             return ctl_fail("out of memory");
     }
     if (!(ch->actions_text = json_dumps(ch->actions, JSON_COMPACT | JSON_SORT_KEYS)))
@@ -439,12 +415,12 @@ static int ds_change_check(ds_change *ch)
             return rc;
     }
     for (size_t i = 0; i < ch->n_add; i++)
-        if (array_add(&ch->add_arr, ch->add[i]) != SL_OK)
+        if (sl_pg_array_add(&ch->add_arr, ch->add[i]) != SL_OK)
             return ctl_fail("out of memory");
     for (size_t i = 0; i < ch->n_rm; i++)
-        if (array_add(&ch->rm_arr, ch->rm[i]) != SL_OK)
+        if (sl_pg_array_add(&ch->rm_arr, ch->rm[i]) != SL_OK)
             return ctl_fail("out of memory");
-    if (array_close(&ch->add_arr) != SL_OK || array_close(&ch->rm_arr) != SL_OK)
+    if (sl_pg_array_close(&ch->add_arr) != SL_OK || sl_pg_array_close(&ch->rm_arr) != SL_OK)
         return ctl_fail("out of memory");
     return CTL_OK;
 }

@@ -237,32 +237,6 @@ static int pg_recheck(void *u, const char *id)
     return 1;
 }
 
-/* Builds a PostgreSQL array literal {"a","b"} of plain strings (callers
- * pass ids of [A-Za-z0-9._:-] and hex hashes only: nothing to escape). */
-static char *array_literal(const char *const *v, size_t n)
-{
-    size_t len = 3;
-    char *s, *p;
-
-    for (size_t i = 0; i < n; i++)
-        len += strlen(v[i]) + 3;
-    if (!(p = s = malloc(len)))
-        return NULL;
-    *p++ = '{';
-    for (size_t i = 0; i < n; i++) {
-        size_t l = strlen(v[i]);
-        if (i)
-            *p++ = ',';
-        *p++ = '"';
-        memcpy(p, v[i], l);
-        p += l;
-        *p++ = '"';
-    }
-    *p++ = '}';
-    *p = '\0';
-    return s;
-}
-
 static int pg_prefetch(void *u, const char *const *ids, size_t n_ids,
                        const char *const *shas, size_t n_shas,
                        void (*seen_upload)(void *, const char *),
@@ -279,17 +253,22 @@ static int pg_prefetch(void *u, const char *const *ids, size_t n_ids,
     if ((rc = ensure_conn(l)) != SL_OK)
         return rc;
     for (int q = 0; q < 2; q++) {
-        char *arr;
         const char *params[1];
+        sl_buf arr;
         PGresult *r;
 
         if (!counts[q])
             continue;
-        if (!(arr = array_literal(lists[q], counts[q])))
+        sl_buf_init(&arr, (size_t)1 << 26);
+        for (size_t i = 0; i < counts[q] && rc == SL_OK; i++)
+            rc = sl_pg_array_add(&arr, lists[q][i]);
+        if (rc != SL_OK || (rc = sl_pg_array_close(&arr)) != SL_OK) {
+            sl_buf_free(&arr);
             return SL_ENOMEM;
-        params[0] = arr;
+        }
+        params[0] = (const char *)arr.data;
         r = PQexecPrepared(l->conn, stmts[q], 1, params, NULL, NULL, 0);
-        free(arr);
+        sl_buf_free(&arr);
         if (PQresultStatus(r) != PGRES_TUPLES_OK) {
             sl_pg_fail(l->conn, r, stmts[q], &err);
             sl_warn("validate", "%s", err.msg);

@@ -42,6 +42,9 @@ up() { # up ID CREATOR KEYOPT KEYFILE FILE [more options]
 }
 up good-ed alice --key "$W/alice.pem" "$W/files/good1.txt"
 up good-hmac bob --hmac-secret-file "$W/bob.secret" "$W/files/good2.txt"
+# Uploads on different partitions have no order: the duplicate and the
+# replay below must come after these two are in.
+it_wait_outcomes 2 60
 up dup alice --key "$W/alice.pem" "$W/files/good1.txt"
 up good-ed alice --key "$W/alice.pem" "$W/files/replay.txt"
 up stranger nobody --key "$W/alice.pem" "$W/files/stranger.txt"
