@@ -35,6 +35,8 @@ up() { # up ID CREATOR DATASET KEYOPT KEYFILE FILE
 up good1 alice ds1 --key "$W/alice.pem" "$W/files/good1.txt"
 up good2 bob ds1 --hmac-secret-file "$W/bob.secret" "$W/files/good2.txt"
 up good3 alice ds2 --key "$W/alice.pem" "$W/files/good3.txt"
+# Different partitions have no order: the duplicate goes after good1 is in.
+it_wait_outcomes 3 60
 up dup alice ds1 --key "$W/alice.pem" "$W/files/good1.txt"
 up stranger nobody ds1 --key "$W/alice.pem" "$W/files/stranger.txt"
 head -c 32 /dev/urandom >"$W/wrong.secret"
