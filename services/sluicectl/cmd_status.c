@@ -72,8 +72,8 @@ static json_int_t as_int(const char *v)
 
 static int pg_counts(status *s, PGconn *pg)
 {
-    json_t *by_status = json_object(), *by_code = json_array();
-    json_int_t ns = 0, nr = 0;
+    json_t *by_status = json_object(), *by_code = json_array(), *by_state = NULL;
+    json_int_t ns = 0, nr = 0, nv = 0;
     PGresult *r = NULL;
     int rc = SL_ERR;
 
@@ -103,17 +103,33 @@ static int pg_counts(status *s, PGconn *pg)
                 "count", n)))
             goto out;
     }
+    PQclear(r);
+    /* Samples the scan stage flagged, waiting for (or past) a moderator. */
+    if (!(by_state = json_object()) ||
+        !(r = ctl_pg_query(pg, "status: counting review items",
+            "SELECT state, count(*) FROM review_items GROUP BY state"
+            " ORDER BY state", 0, NULL, NULL, NULL)))
+        goto out;
+    for (int i = 0; i < PQntuples(r); i++) {
+        json_int_t n = as_int(PQgetvalue(r, i, 1));
+        nv += n;
+        if (json_object_set_new(by_state, PQgetvalue(r, i, 0), json_integer(n)))
+            goto out;
+    }
     if (json_object_set_new(s->doc, "samples", json_pack("{s:O, s:I}",
             "by_status", by_status, "total", ns)) ||
         json_object_set_new(s->doc, "rejections", json_pack("{s:O, s:I}",
             "by_stage_code", by_code, "total", nr)) ||
-        json_object_set_new(s->doc, "total", json_integer(ns + nr)))
+        json_object_set_new(s->doc, "review_items", json_pack("{s:O, s:I}",
+            "by_state", by_state, "total", nv)) ||
+        json_object_set_new(s->doc, "total", json_integer(ns + nr + nv)))
         goto out;
     rc = SL_OK;
 out:
     PQclear(r);
     json_decref(by_status);
     json_decref(by_code);
+    json_decref(by_state);
     return rc;
 }
 
@@ -395,7 +411,17 @@ static int print_text(const json_t *doc)
             goto out;
         printf("\nrejections\n");
         ctl_table_print(tr, stdout, "  ");
-        printf("\ntotal (samples + rejections): %" JSON_INTEGER_FORMAT "\n",
+        {
+            const json_t *rv = json_object_get(doc, "review_items");
+            const char *state;
+            json_t *n;
+            printf("\nreview items (flagged by scan): %" JSON_INTEGER_FORMAT,
+                   json_integer_value(json_object_get(rv, "total")));
+            json_object_foreach((json_t *)json_object_get(rv, "by_state"), state, n)
+                printf(", %s %" JSON_INTEGER_FORMAT, state, json_integer_value(n));
+            printf("\n");
+        }
+        printf("\ntotal (samples + rejections + review items): %" JSON_INTEGER_FORMAT "\n",
                json_integer_value(json_object_get(doc, "total")));
     }
     json_array_foreach(lag, i, v) {

@@ -89,6 +89,8 @@ it_eq "JPEG with EXIF GPS" "$(outcome jpeg)" review:pending
 it_eq "GPS finding" \
     "$(it_sql "SELECT count(*) FROM review_items, jsonb_array_elements(findings->'findings') f WHERE upload_id = 'jpeg' AND f->>'rule' = 'gps_location'")" 1
 it_eq "unknown dataset" "$(outcome nods)" scan:dataset_unknown
+it_eq "status: pending review items" \
+    "$(ctl status --json 2>/dev/null | jq '.review_items.by_state.pending')" 4
 # Never the matched value itself: not in findings, logs or dead letters.
 if it_sql "SELECT findings::text FROM review_items UNION ALL SELECT scan::text FROM samples WHERE scan IS NOT NULL" |
     grep -q 'jane.doe@example.com\|192.168.10.20'; then
