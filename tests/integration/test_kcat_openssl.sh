@@ -21,7 +21,7 @@ readme_id=$UPLOAD_ID
 
 # HMAC-SHA256 creator, signature from `openssl dgst -hmac`-style MAC.
 openssl rand -hex 32 >hmac.hex
-xxd -r -p hmac.hex >hmac.secret
+python3 -c "import sys; sys.stdout.buffer.write(bytes.fromhex(open('hmac.hex').read().strip()))" >hmac.secret
 "$IT_BIN/sluicectl" creator add hmacker --hmac-secret-file hmac.secret >/dev/null
 produce_hmac() { # ID FILE TAMPER(0|1)
     local id=$1 file=$2 tamper=$3 sha meta mac
