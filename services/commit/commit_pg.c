@@ -501,6 +501,33 @@ out:
     return rc;
 }
 
+/* The columns samples and review_items share, in this order:
+ * upload_id, creator_id, dataset_id, content_type, detected_type, sha256,
+ * size, license_expression, filename, meta, signature, created_at,
+ * source_topic, source_partition, source_offset. */
+#define UPLOAD_COLUMNS "upload_id, creator_id, dataset_id, content_type, " \
+    "detected_type, sha256, size, license_expression, filename, meta, " \
+    "signature, created_at, source_topic, source_partition, source_offset"
+
+static void copy_upload_columns(sl_pg_copy *cp, const sl_commit_row *r)
+{
+    sl_pg_copy_str(cp, r->upload_id);
+    sl_pg_copy_str(cp, r->creator_id);
+    sl_pg_copy_str(cp, r->dataset_id);
+    sl_pg_copy_str(cp, r->content_type);
+    sl_pg_copy_str(cp, r->detected_type);
+    sl_pg_copy_str(cp, r->sha256);
+    sl_pg_copy_int(cp, (int64_t)r->content.len);
+    sl_pg_copy_str(cp, r->license_expression);
+    sl_pg_copy_str(cp, r->filename);
+    sl_pg_copy_text(cp, (const char *)r->meta.ptr, r->meta.len);
+    sl_pg_copy_str(cp, r->signature);
+    sl_pg_copy_str(cp, r->created_at);
+    sl_pg_copy_str(cp, r->source_topic);
+    sl_pg_copy_int(cp, r->source_partition);
+    sl_pg_copy_int(cp, r->source_offset);
+}
+
 /* Flagged samples, for the moderators: review_items rows. */
 static int copy_reviews(commit_ctx *c, const sl_commit_row *rows, size_t n,
                         sl_err *err)
@@ -513,31 +540,13 @@ static int copy_reviews(commit_ctx *c, const sl_commit_row *rows, size_t n,
     if (!any)
         return SL_OK;
     if ((rc = sl_pg_copy_begin(&cp, c->conn,
-             "COPY review_items (upload_id, creator_id, dataset_id, content_type, "
-             "detected_type, sha256, size, license_expression, filename, meta, "
-             "signature, findings, created_at, source_topic, source_partition, "
-             "source_offset) FROM STDIN", err)))
+             "COPY review_items (" UPLOAD_COLUMNS ", findings) FROM STDIN", err)))
         return rc;
     for (size_t i = 0; i < n; i++) {
-        const sl_commit_row *r = &rows[i];
-        if (r->kind != SL_ROW_REVIEW)
+        if (rows[i].kind != SL_ROW_REVIEW)
             continue;
-        sl_pg_copy_str(&cp, r->upload_id);
-        sl_pg_copy_str(&cp, r->creator_id);
-        sl_pg_copy_str(&cp, r->dataset_id);
-        sl_pg_copy_str(&cp, r->content_type);
-        sl_pg_copy_str(&cp, r->detected_type);
-        sl_pg_copy_str(&cp, r->sha256);
-        sl_pg_copy_int(&cp, (int64_t)r->content.len);
-        sl_pg_copy_str(&cp, r->license_expression);
-        sl_pg_copy_str(&cp, r->filename);
-        sl_pg_copy_text(&cp, (const char *)r->meta.ptr, r->meta.len);
-        sl_pg_copy_str(&cp, r->signature);
-        sl_pg_copy_str(&cp, r->scan);
-        sl_pg_copy_str(&cp, r->created_at);
-        sl_pg_copy_str(&cp, r->source_topic);
-        sl_pg_copy_int(&cp, r->source_partition);
-        sl_pg_copy_int(&cp, r->source_offset);
+        copy_upload_columns(&cp, &rows[i]);
+        sl_pg_copy_str(&cp, rows[i].scan);
         sl_pg_copy_row_end(&cp);
     }
     return sl_pg_copy_end(&cp, err);
@@ -576,30 +585,14 @@ static int write_rows(commit_ctx *c, const sl_commit_row *rows, size_t n,
         goto out;
 
     if ((rc = sl_pg_copy_begin(&cp, c->conn,
-             "COPY samples (upload_id, creator_id, dataset_id, content_type, "
-             "sha256, size, license_expression, filename, meta, signature, "
-             "created_at, source_topic, source_partition, source_offset, "
-             "detected_type, scan, original_sha256, license) FROM STDIN", err)))
+             "COPY samples (" UPLOAD_COLUMNS ", scan, original_sha256, license)"
+             " FROM STDIN", err)))
         goto out;
     for (size_t i = 0; i < n; i++) {
         const sl_commit_row *r = &rows[i];
         if (r->kind != SL_ROW_SAMPLE)
             continue;
-        sl_pg_copy_str(&cp, r->upload_id);
-        sl_pg_copy_str(&cp, r->creator_id);
-        sl_pg_copy_str(&cp, r->dataset_id);
-        sl_pg_copy_str(&cp, r->content_type);
-        sl_pg_copy_str(&cp, r->sha256);
-        sl_pg_copy_int(&cp, (int64_t)r->content.len);
-        sl_pg_copy_str(&cp, r->license_expression);
-        sl_pg_copy_str(&cp, r->filename);
-        sl_pg_copy_text(&cp, (const char *)r->meta.ptr, r->meta.len);
-        sl_pg_copy_str(&cp, r->signature);
-        sl_pg_copy_str(&cp, r->created_at);
-        sl_pg_copy_str(&cp, r->source_topic);
-        sl_pg_copy_int(&cp, r->source_partition);
-        sl_pg_copy_int(&cp, r->source_offset);
-        sl_pg_copy_str(&cp, r->detected_type);
+        copy_upload_columns(&cp, r);
         sl_pg_copy_str(&cp, r->scan);
         sl_pg_copy_str(&cp, r->original_sha256[0] ? r->original_sha256 : NULL);
         sl_pg_copy_str(&cp, r->license);
