@@ -680,3 +680,14 @@ int sl_prov_record_parse(const char *text, size_t len, sl_prov_record *rec,
     rec->prev = json_string_value(json_object_get(doc, "prev"));
     return SL_OK;
 }
+
+int sl_prov_extend(sl_slice chain, const char *content_sha256,
+                   const sl_prov_event *ev, sl_buf *out, sl_err *err)
+{
+    static const sl_slice none = { NULL, 0 };
+
+    if (chain.ptr && chain.len &&
+        sl_prov_append(chain, content_sha256, ev, out, NULL, err) == SL_OK)
+        return SL_OK;
+    return sl_prov_append(none, content_sha256, ev, out, NULL, err);
+}

@@ -379,14 +379,10 @@ static int add_prov(sl_scan *s, const sl_msg *in, sl_out *out, const char *uploa
     sl_slice chain = { NULL, 0 };
     sl_err err;
 
-    if (sl_msg_header(in, SL_H_PROV, &chain) != SL_OK || !chain.ptr ||
-        sl_prov_append(chain, sha_in, &ev, &s->prov, NULL, &err) != SL_OK) {
-        chain.ptr = NULL;
-        chain.len = 0;
-        if (sl_prov_append(chain, sha_in, &ev, &s->prov, NULL, &err) != SL_OK) {
-            sl_error("scan", "provenance: %s", err.msg);
-            return SL_ERR;
-        }
+    (void)sl_msg_header(in, SL_H_PROV, &chain);   /* absent: stays empty */
+    if (sl_prov_extend(chain, sha_in, &ev, &s->prov, &err) != SL_OK) {
+        sl_error("scan", "provenance: %s", err.msg);
+        return SL_ERR;
     }
     return sl_out_add_header(out, SL_H_PROV, s->prov.data, s->prov.len, 1);
 }

@@ -542,6 +542,42 @@ static void test_append_refuses_broken_chain(void **state)
     sl_buf_free(&out);
 }
 
+/* sl_prov_extend continues a chain that checks out and restarts, from the
+ * content hash, one that is absent, malformed or broken. */
+static void test_extend(void **state)
+{
+    static const sl_slice none = { NULL, 0 };
+    sl_prov_event ev = event("license", "accepted");
+    sl_err err = { "" };
+    sl_buf out, next;
+    sl_prov_chain *c;
+    char *p;
+
+    (void)state;
+    sl_buf_init(&out, 1 << 20);
+    sl_buf_init(&next, 1 << 20);
+    build_chain(&out, 2);
+    assert_int_equal(sl_prov_extend(buf_slice(&out), content, &ev, &next, &err), SL_OK);
+    expect_verify(buf_slice(&next), content, SL_OK, NULL);
+    assert_non_null(c = sl_prov_parse(buf_slice(&next), &err));
+    assert_int_equal(sl_prov_count(c), 3);
+    sl_prov_chain_destroy(c);
+
+    p = strstr((char *)out.data, "validate");   /* break event 1 */
+    assert_non_null(p);
+    p[0] = 'V';
+    const sl_slice bad[] = { buf_slice(&out), str_slice("garbage"), none };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        assert_int_equal(sl_prov_extend(bad[i], content, &ev, &next, &err), SL_OK);
+        expect_verify(buf_slice(&next), content, SL_OK, NULL);
+        assert_non_null(c = sl_prov_parse(buf_slice(&next), &err));
+        assert_int_equal(sl_prov_count(c), 1);
+        sl_prov_chain_destroy(c);
+    }
+    sl_buf_free(&next);
+    sl_buf_free(&out);
+}
+
 static void test_input_checks(void **state)
 {
     sl_prov_event ev;
@@ -684,6 +720,7 @@ int main(void)
         cmocka_unit_test(test_not_canonical),
         cmocka_unit_test(test_malformed),
         cmocka_unit_test(test_append_refuses_broken_chain),
+        cmocka_unit_test(test_extend),
         cmocka_unit_test(test_input_checks),
         cmocka_unit_test(test_caps),
     };

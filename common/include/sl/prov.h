@@ -36,6 +36,13 @@ int sl_prov_append(sl_slice chain, const char *content_sha256,
                    const sl_prov_event *ev, sl_buf *out,
                    char hash_out[SL_SHA256_HEX], sl_err *err);
 
+/* What a stage does with the chain it received: appends ev to it when it
+ * checks out (hashes and links, the first to content_sha256), otherwise
+ * (absent, malformed, broken) starts a new chain there -- a broken chain is
+ * never continued.  Same output and errors as sl_prov_append. */
+int sl_prov_extend(sl_slice chain, const char *content_sha256,
+                   const sl_prov_event *ev, sl_buf *out, sl_err *err);
+
 /* Verifies a chain header: every hash matches its canonical bytes and every
  * prev links to the hash before it (the first to content_sha256).  Returns
  * SL_OK, or SL_EINVAL with the first break named in err. */
