@@ -44,6 +44,20 @@ typedef struct quota_slot {
     int64_t base_count, base_bytes;
 } quota_slot;
 
+/* What prepare() read of one message of the run, for process() to reuse:
+ * the parsed metadata, the content and origin hashes, and the strings
+ * the registry was asked about.  Valid while the message's value and
+ * sluice-meta bytes are the ones read. */
+typedef struct prepared {
+    int ok;
+    const uint8_t *value;
+    size_t value_len;
+    sl_slice meta;
+    json_t *doc;
+    size_t ask;                          /* its entry in the packed asks */
+    char str[4][SL_SHA256_HEX + 128];   /* creator, dataset, sha, origin */
+} prepared;
+
 struct sl_license_stage {
     sl_license_lookup lk;
     sl_spdx *spdx;
@@ -56,14 +70,25 @@ struct sl_license_stage {
     const sl_msg *run;
     size_t run_n;
     sl_license_ask *asks;
-    char (*ask_str)[4][SL_SHA256_HEX + 128];
-    int *ask_ok;
+    prepared *prep;
+    size_t prep_cap;
     sl_buf prov;
 };
 
 static const char *jstr(const json_t *o, const char *k)
 {
     return json_string_value(json_object_get(o, k));
+}
+
+/* Drops the run prepare() read. */
+static void run_forget(sl_license_stage *s)
+{
+    for (size_t i = 0; i < s->run_n && s->prep; i++) {
+        json_decref(s->prep[i].doc);
+        s->prep[i].doc = NULL;
+    }
+    s->run = NULL;
+    s->run_n = 0;
 }
 
 int sl_license_new(sl_license_stage **out, const sl_config *cfg,
@@ -109,9 +134,9 @@ void sl_license_destroy(sl_license_stage *s)
     sl_rights_destroy(s->rights);
     sl_spdx_destroy(s->spdx);
     free(s->quota);
+    run_forget(s);
     free(s->asks);
-    free(s->ask_str);
-    free(s->ask_ok);
+    free(s->prep);
     sl_buf_free(&s->prov);
     free(s);
 }
@@ -167,85 +192,81 @@ static json_t *read_meta(const sl_msg *in)
 
 int sl_license_prepare(sl_license_stage *s, const sl_msg *msgs, size_t n)
 {
-    void *a, *b, *c;
+    sl_license_ask *tmp;
+    size_t m = 0;
+    int rc;
 
-    s->run = NULL;
-    s->run_n = 0;
+    run_forget(s);
     if (!s->lk.ask || n == 0)
         return SL_OK;
-    a = realloc(s->asks, n * sizeof(*s->asks));
-    if (a)
-        s->asks = a;
-    b = realloc(s->ask_str, n * sizeof(*s->ask_str));
-    if (b)
-        s->ask_str = b;
-    c = realloc(s->ask_ok, n * sizeof(*s->ask_ok));
-    if (c)
-        s->ask_ok = c;
-    if (!a || !b || !c)
-        return SL_OK;            /* process() asks one by one */
-    for (size_t i = 0; i < n; i++) {
-        sl_license_ask *q = &s->asks[i];
-        char (*str)[SL_SHA256_HEX + 128] = s->ask_str[i];
-        json_t *doc = read_meta(&msgs[i]);
-
-        memset(q, 0, sizeof(*q));
-        s->ask_ok[i] = 0;
-        if (!doc)
-            continue;
-        snprintf(str[0], sizeof(str[0]), "%s", jstr(doc, "creator_id"));
-        snprintf(str[1], sizeof(str[1]), "%s", jstr(doc, "dataset_id"));
-        json_decref(doc);
-        if (sl_sha256_hex(msgs[i].value.ptr, msgs[i].value.len, str[2]) != SL_OK)
-            continue;
-        origin_of(&msgs[i], str[2], str[3]);
-        q->creator_id = str[0];
-        q->dataset_id = str[1];
-        q->sha256 = str[2];
-        q->original_sha256 = str[3];
-        s->ask_ok[i] = 1;
+    if (n > s->prep_cap) {
+        void *a = realloc(s->asks, n * sizeof(*s->asks));
+        if (a)
+            s->asks = a;
+        void *b = a ? realloc(s->prep, n * sizeof(*s->prep)) : NULL;
+        if (!b)
+            return SL_OK;        /* process() asks one by one */
+        s->prep = b;
+        s->prep_cap = n;
     }
-    {
-        /* Only the readable ones go to the registry. */
-        size_t m = 0;
-        sl_license_ask *tmp = malloc(n * sizeof(*tmp));
-        int rc;
-        if (!tmp)
-            return SL_OK;
-        for (size_t i = 0; i < n; i++)
-            if (s->ask_ok[i])
-                tmp[m++] = s->asks[i];
-        rc = m ? s->lk.ask(s->lk.u, tmp, m) : SL_OK;
-        if (rc != SL_OK) {
-            free(tmp);
-            return rc;           /* the runner aborts and retries the run */
-        }
-        for (size_t i = 0, j = 0; i < n; i++)
-            if (s->ask_ok[i])
-                s->asks[i] = tmp[j++];
-        free(tmp);
+    tmp = s->asks;
+    for (size_t i = 0; i < n; i++) {
+        prepared *p = &s->prep[i];
+        const sl_msg *msg = &msgs[i];
+
+        memset(p, 0, sizeof(*p));
+        if (!(p->doc = read_meta(msg)) ||
+            sl_msg_header(msg, SL_H_META, &p->meta) != SL_OK ||
+            sl_sha256_hex(msg->value.ptr, msg->value.len, p->str[2]) != SL_OK)
+            continue;
+        snprintf(p->str[0], sizeof(p->str[0]), "%s", jstr(p->doc, "creator_id"));
+        snprintf(p->str[1], sizeof(p->str[1]), "%s", jstr(p->doc, "dataset_id"));
+        origin_of(msg, p->str[2], p->str[3]);
+        p->value = msg->value.ptr;
+        p->value_len = msg->value.len;
+        p->ok = 1;
+        /* Only the readable ones go to the registry, packed in order. */
+        p->ask = m;
+        tmp[m++] = (sl_license_ask){ .creator_id = p->str[0], .dataset_id = p->str[1],
+                                     .sha256 = p->str[2], .original_sha256 = p->str[3] };
     }
     s->run = msgs;
     s->run_n = n;
+    rc = m ? s->lk.ask(s->lk.u, tmp, m) : SL_OK;
+    if (rc != SL_OK) {
+        run_forget(s);
+        return rc;               /* the runner aborts and retries the run */
+    }
     return SL_OK;
 }
 
-/* The prepared answers for `in`, or a fresh single ask. */
-static int answers_for(sl_license_stage *s, const sl_msg *in, const char *creator,
-                       const char *dataset, const char *sha, const char *origin,
-                       sl_license_ask *out)
+/* The prepared entry for `in` (the same element of the run, its bytes
+ * unchanged since) and its registry answers, or NULL. */
+static const prepared *prepared_for(const sl_license_stage *s, const sl_msg *in,
+                                    const sl_license_ask **ask)
 {
     uintptr_t p = (uintptr_t)in, lo = (uintptr_t)s->run;
+    const prepared *e;
+    sl_slice meta;
+    size_t i;
 
-    if (s->run && p >= lo && p < lo + s->run_n * sizeof(*in) &&
-        (p - lo) % sizeof(*in) == 0) {
-        size_t i = (p - lo) / sizeof(*in);
-        if (s->ask_ok[i] && strcmp(s->asks[i].creator_id, creator) == 0 &&
-            strcmp(s->asks[i].dataset_id, dataset) == 0) {
-            *out = s->asks[i];
-            return SL_OK;
-        }
-    }
+    if (!s->run || p < lo || p >= lo + s->run_n * sizeof(*in) ||
+        (p - lo) % sizeof(*in) != 0)
+        return NULL;
+    i = (p - lo) / sizeof(*in);
+    e = &s->prep[i];
+    if (!e->ok || e->value != in->value.ptr || e->value_len != in->value.len ||
+        sl_msg_header(in, SL_H_META, &meta) != SL_OK ||
+        meta.ptr != e->meta.ptr || meta.len != e->meta.len)
+        return NULL;
+    *ask = &s->asks[e->ask];
+    return e;
+}
+
+/* The registry's answers for one message not prepared. */
+static int ask_one(sl_license_stage *s, const char *creator, const char *dataset,
+                   const char *sha, const char *origin, sl_license_ask *out)
+{
     memset(out, 0, sizeof(*out));
     out->creator_id = creator;
     out->dataset_id = dataset;
@@ -333,8 +354,7 @@ void sl_license_txn_end(sl_license_stage *s, int committed)
         }
         q->pend_count = q->pend_bytes = 0;
     }
-    s->run = NULL;
-    s->run_n = 0;
+    run_forget(s);
 }
 
 /* ---- the checks ----------------------------------------------------------- */
@@ -353,14 +373,10 @@ static int add_prov(sl_license_stage *s, const sl_msg *in, sl_out *out,
     sl_slice chain = { NULL, 0 };
     sl_err err;
 
-    if (sl_msg_header(in, SL_H_PROV, &chain) != SL_OK || !chain.ptr ||
-        sl_prov_append(chain, origin, &ev, &s->prov, NULL, &err) != SL_OK) {
-        chain.ptr = NULL;
-        chain.len = 0;
-        if (sl_prov_append(chain, origin, &ev, &s->prov, NULL, &err) != SL_OK) {
-            sl_error("license", "provenance: %s", err.msg);
-            return SL_ERR;
-        }
+    (void)sl_msg_header(in, SL_H_PROV, &chain);   /* absent: stays empty */
+    if (sl_prov_extend(chain, origin, &ev, &s->prov, &err) != SL_OK) {
+        sl_error("license", "provenance: %s", err.msg);
+        return SL_ERR;
     }
     return sl_out_add_header(out, SL_H_PROV, s->prov.data, s->prov.len, 1);
 }
@@ -388,6 +404,8 @@ sl_verdict sl_license_process(sl_license_stage *s, const sl_msg *in, sl_out *out
     sl_license_policy *policy = NULL;
     sl_license_verdict lv;
     sl_license_ask ask;
+    const sl_license_ask *pre_ask = NULL;
+    const prepared *pre;
     sl_verdict verdict = SL_EMIT;
     char *record = NULL;
     quota_slot *counted = NULL;
@@ -395,10 +413,17 @@ sl_verdict sl_license_process(sl_license_stage *s, const sl_msg *in, sl_out *out
     int rc, prc;
 
     memset(&lv, 0, sizeof(lv));
-    if (sl_sha256_hex(in->value.ptr, in->value.len, sha) != SL_OK)
-        return SL_FATAL;
-    origin_of(in, sha, origin);
-    if (!(doc = read_meta(in)))
+    if ((pre = prepared_for(s, in, &pre_ask))) {   /* read once, in prepare() */
+        memcpy(sha, pre->str[2], sizeof(sha));
+        memcpy(origin, pre->str[3], sizeof(origin));
+        doc = json_incref(pre->doc);
+    } else {
+        if (sl_sha256_hex(in->value.ptr, in->value.len, sha) != SL_OK)
+            return SL_FATAL;
+        origin_of(in, sha, origin);
+        doc = read_meta(in);
+    }
+    if (!doc)
         REJECT("meta_invalid", "%s is missing or lacks upload, creator or "
                "dataset id", SL_H_META);
     upload_id = jstr(doc, "upload_id");
@@ -437,7 +462,9 @@ sl_verdict sl_license_process(sl_license_stage *s, const sl_msg *in, sl_out *out
         REJECT("use_reserved", "the creator reserves text and data mining "
                "rights (tdm_reservation)");
 
-    if ((rc = answers_for(s, in, creator, dataset, sha, origin, &ask)) != SL_OK) {
+    if (pre)
+        ask = *pre_ask;
+    else if ((rc = ask_one(s, creator, dataset, sha, origin, &ask)) != SL_OK) {
         verdict = SL_RETRY;
         goto done;
     }
