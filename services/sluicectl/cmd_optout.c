@@ -119,7 +119,6 @@ static int optout_list(ctl *c, int argc, char **argv)
     };
     PGconn *pg = NULL;
     PGresult *r = NULL;
-    ctl_table *t = NULL;
     json_t *arr = NULL;
     int json = 0, opt, rc;
 
@@ -162,27 +161,15 @@ static int optout_list(ctl *c, int argc, char **argv)
         arr = NULL;
         goto out;
     }
-    if (!(t = ctl_table_new(4, headers)))
-        goto oom;
-    for (int i = 0; i < PQntuples(r); i++) {
-        const char *row[4] = {
-            PQgetvalue(r, i, 0), PQgetvalue(r, i, 1), PQgetvalue(r, i, 2),
-            PQgetvalue(r, i, 3)
-        };
-        if (ctl_table_add(t, row) != SL_OK)
-            goto oom;
+    {
+        static const int cols[4] = { 0, 1, 2, 3 };
+        rc = ctl_print_result(r, 4, headers, cols, "no opt-outs recorded");
     }
-    if (ctl_table_rows(t) == 0)
-        printf("no opt-outs recorded\n");
-    else
-        ctl_table_print(t, stdout, "");
-    rc = CTL_OK;
     goto out;
 oom:
     rc = ctl_fail("out of memory");
 out:
     json_decref(arr);
-    ctl_table_destroy(t);
     PQclear(r);
     PQfinish(pg);
     return rc;

@@ -334,7 +334,6 @@ static int takedown_list(ctl *c, int argc, char **argv)
     };
     PGconn *pg = NULL;
     PGresult *r = NULL;
-    ctl_table *t = NULL;
     json_t *arr = NULL;
     int json = 0, opt, rc;
 
@@ -388,27 +387,15 @@ static int takedown_list(ctl *c, int argc, char **argv)
         arr = NULL;
         goto out;
     }
-    if (!(t = ctl_table_new(5, headers)))
-        goto oom;
-    for (int i = 0; i < PQntuples(r); i++) {
-        const char *row[5] = {
-            PQgetvalue(r, i, 0), PQgetvalue(r, i, 1), PQgetvalue(r, i, 2),
-            PQgetvalue(r, i, 3), PQgetvalue(r, i, 4)
-        };
-        if (ctl_table_add(t, row) != SL_OK)
-            goto oom;
+    {
+        static const int cols[5] = { 0, 1, 2, 3, 4 };
+        rc = ctl_print_result(r, 5, headers, cols, "no takedowns recorded");
     }
-    if (ctl_table_rows(t) == 0)
-        printf("no takedowns recorded\n");
-    else
-        ctl_table_print(t, stdout, "");
-    rc = CTL_OK;
     goto out;
 oom:
     rc = ctl_fail("out of memory");
 out:
     json_decref(arr);
-    ctl_table_destroy(t);
     PQclear(r);
     PQfinish(pg);
     return rc;

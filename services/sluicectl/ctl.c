@@ -490,3 +490,30 @@ void ctl_table_print(const ctl_table *t, FILE *out, const char *indent)
     for (size_t i = 0; i < t->nrows; i++)
         print_row(t, out, indent, (const char *const *)&t->cells[i * t->ncols], w);
 }
+
+int ctl_print_result(const PGresult *r, size_t ncols, const char *const *headers,
+                     const int *cols, const char *empty)
+{
+    ctl_table *t = ctl_table_new(ncols, headers);
+    const char *row[16];
+    int rc = CTL_OK;
+
+    if (!t || ncols > sizeof(row) / sizeof(row[0])) {
+        ctl_table_destroy(t);
+        return ctl_fail("out of memory");
+    }
+    for (int i = 0; i < PQntuples(r) && rc == CTL_OK; i++) {
+        for (size_t k = 0; k < ncols; k++)
+            row[k] = PQgetvalue(r, i, cols[k]);
+        if (ctl_table_add(t, row) != SL_OK)
+            rc = ctl_fail("out of memory");
+    }
+    if (rc == CTL_OK) {
+        if (ctl_table_rows(t) == 0)
+            printf("%s\n", empty);
+        else
+            ctl_table_print(t, stdout, "");
+    }
+    ctl_table_destroy(t);
+    return rc;
+}

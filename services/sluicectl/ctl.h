@@ -148,6 +148,12 @@ void ctl_table_destroy(ctl_table *t);
 int  ctl_table_add(ctl_table *t, const char *const *cells);
 void ctl_table_print(const ctl_table *t, FILE *out, const char *indent);
 size_t ctl_table_rows(const ctl_table *t);
+/* Prints a query result as a table: column cols[i] of r under headers[i],
+ * ncols of them, or `empty` on its own line when there are no rows.
+ * CTL_OK, or CTL_FAIL after printing "out of memory". */
+int  ctl_print_result(const PGresult *r, size_t ncols,
+                      const char *const *headers, const int *cols,
+                      const char *empty);
 
 /* ---- upload helpers (upload_meta.c) ------------------------------------ */
 
