@@ -8,6 +8,12 @@
  * capped (64 KiB, 256 events) because it arrives from the network.
  * Parsing is strict: an event must carry exactly the documented fields with
  * the documented types, so two readers can never disagree on its meaning.
+ *
+ * Every stage reads and extends the chain of every message, so the common
+ * case has a fast path: a header and events written in canonical form with
+ * printable ASCII only are read and written by hand (text in that grammar
+ * is canonical by construction); anything else goes through jansson, which
+ * defines the form and names what is wrong.
  */
 #include <stdbool.h>
 #include <stdio.h>
@@ -26,15 +32,17 @@
 #define PROV_MAX_TIME_MS INT64_C(253402300799999)
 
 typedef struct prov_ev {
-    const char *canonical;      /* borrowed from the chain's root */
-    const char *hash;           /* borrowed from the chain's root */
-    json_t *event;              /* the canonical text, parsed; owned */
-    const char *stage, *outcome, *prev;   /* borrowed from event */
+    const char *canonical;      /* borrowed from the chain's root, or mem */
+    const char *hash;           /* borrowed from the chain's root, or mem */
+    json_t *event;              /* jansson path: the text, parsed; owned */
+    char *mem;                  /* fast path: the strings above; owned */
+    const char *stage, *outcome, *prev;   /* borrowed from event or mem */
     int64_t seq;
+    bool canonical_known;       /* the text is known to be canonical */
 } prov_ev;
 
 struct sl_prov_chain {
-    json_t *root;               /* the header's array */
+    json_t *root;               /* jansson path: the header's array */
     prov_ev *evs;
     size_t n, cap;
     char first_prev[SL_SHA256_HEX];   /* for a chain built here: content hash */
@@ -68,8 +76,10 @@ void sl_prov_chain_destroy(sl_prov_chain *c)
 {
     if (!c)
         return;
-    for (size_t i = 0; i < c->n; i++)
+    for (size_t i = 0; i < c->n; i++) {
         json_decref(c->evs[i].event);
+        free(c->evs[i].mem);
+    }
     free(c->evs);
     json_decref(c->root);
     free(c);
@@ -113,9 +123,331 @@ static int check_event_fields(const json_t *ev, size_t pos, sl_err *err)
     return SL_EINVAL;
 }
 
+/* ---- the fast path: canonical text in printable ASCII ------------------ */
+
+/* A run of bytes inside the text being read. */
+typedef struct span {
+    const char *p;
+    size_t n;
+} span;
+
+/* True when every byte of s is printable ASCII (0x20..0x7e). */
+static bool plain_ascii(const char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 || (unsigned char)*s > 0x7e)
+            return false;
+    return true;
+}
+
+/* Fills e->mem with canonical, hash, stage, outcome and prev, each
+ * NUL-terminated, and points e's fields at them. */
+static int ev_store(prov_ev *e, span canonical, span hash, span stage,
+                    span outcome, span prev)
+{
+    const span parts[] = { canonical, hash, stage, outcome, prev };
+    const char **dst[] = { &e->canonical, &e->hash, &e->stage, &e->outcome,
+                           &e->prev };
+    size_t total = 0;
+    char *w;
+
+    for (size_t i = 0; i < 5; i++)
+        total += parts[i].n + 1;
+    if (!(e->mem = malloc(total)))
+        return SL_ENOMEM;
+    w = e->mem;
+    for (size_t i = 0; i < 5; i++) {
+        memcpy(w, parts[i].p, parts[i].n);
+        w[parts[i].n] = '\0';
+        *dst[i] = w;
+        w += parts[i].n + 1;
+    }
+    e->canonical_known = true;
+    return SL_OK;
+}
+
+/* Reader over [p, end): each step consumes what it expects or fails. */
+typedef struct rd {
+    const char *p, *end;
+} rd;
+
+static bool rd_lit(rd *r, const char *lit)
+{
+    size_t n = strlen(lit);
+
+    if ((size_t)(r->end - r->p) < n || memcmp(r->p, lit, n) != 0)
+        return false;
+    r->p += n;
+    return true;
+}
+
+/* "..." holding printable ASCII without quote or backslash (what jansson
+ * writes unescaped); the span excludes the quotes. */
+static bool rd_str(rd *r, span *out)
+{
+    const char *q;
+
+    if (r->p >= r->end || *r->p != '"')
+        return false;
+    for (q = r->p + 1; q < r->end && *q != '"'; q++)
+        if ((unsigned char)*q < 0x20 || (unsigned char)*q > 0x7e || *q == '\\')
+            return false;
+    if (q >= r->end)
+        return false;
+    out->p = r->p + 1;
+    out->n = (size_t)(q - out->p);
+    r->p = q + 1;
+    return true;
+}
+
+static bool rd_str_or_null(rd *r)
+{
+    span ignored;
+
+    return rd_lit(r, "null") || rd_str(r, &ignored);
+}
+
+/* A positive integer as jansson writes it: no sign, no leading zero. */
+static bool rd_seq(rd *r, int64_t *out)
+{
+    int64_t v = 0;
+    size_t n = 0;
+
+    if (r->p >= r->end || *r->p < '1' || *r->p > '9')
+        return false;
+    while (r->p < r->end && *r->p >= '0' && *r->p <= '9' && n < 18) {
+        v = v * 10 + (*r->p - '0');
+        r->p++;
+        n++;
+    }
+    *out = v;
+    return true;
+}
+
+/* Reads one event's text in exactly the canonical grammar (the fields in
+ * sorted order, compact, strings without escapes) into e.  False when the
+ * text is anything else; the jansson path then decides. */
+static bool event_fast(span text, span hash, prov_ev *e, int *rc)
+{
+    rd r = { text.p, text.p + text.n };
+    span stage, outcome, prev, ignored;
+
+    *rc = SL_OK;
+    if (!(rd_lit(&r, "{\"input_sha256\":") && rd_str_or_null(&r) &&
+          rd_lit(&r, ",\"outcome\":") && rd_str(&r, &outcome) &&
+          rd_lit(&r, ",\"output_sha256\":") && rd_str_or_null(&r) &&
+          rd_lit(&r, ",\"prev\":") && rd_str(&r, &prev) &&
+          rd_lit(&r, ",\"reason\":") && rd_str_or_null(&r) &&
+          rd_lit(&r, ",\"seq\":") && rd_seq(&r, &e->seq) &&
+          rd_lit(&r, ",\"stage\":") && rd_str(&r, &stage) &&
+          rd_lit(&r, ",\"time\":") && rd_str(&r, &ignored) &&
+          rd_lit(&r, ",\"upload_id\":") && rd_str_or_null(&r) &&
+          rd_lit(&r, ",\"version\":") && rd_str(&r, &ignored) &&
+          rd_lit(&r, "}") && r.p == r.end))
+        return false;
+    *rc = ev_store(e, text, hash, stage, outcome, prev);
+    return true;
+}
+
+/* Reads a whole header in the canonical grammar:
+ *   [{"event":"<text>","hash":"<64 hex>"},...]
+ * where <text> escapes only its quotes.  SL_OK with *out set, SL_ENOMEM,
+ * or SL_EINVAL meaning "not in this grammar" (no message: the jansson path
+ * reads it again and names the problem, if any). */
+static int chain_load_fast(sl_slice chain, sl_prov_chain **out)
+{
+    rd r = { (const char *)chain.ptr, (const char *)chain.ptr + chain.len };
+    sl_prov_chain *c;
+    char *text = NULL;
+    int rc = SL_EINVAL;
+
+    *out = NULL;
+    if (!(c = calloc(1, sizeof(*c))))
+        return SL_ENOMEM;
+    /* Unescaped event texts are never longer than the header. */
+    if (!(text = malloc(chain.len + 1))) {
+        rc = SL_ENOMEM;
+        goto out;
+    }
+    if (!rd_lit(&r, "["))
+        goto out;
+    do {
+        span t, h;
+        char *w = text;
+        prov_ev *e;
+
+        if (!rd_lit(&r, "{\"event\":\""))
+            goto out;
+        while (r.p < r.end && *r.p != '"') {
+            unsigned char ch = (unsigned char)*r.p;
+
+            if (ch < 0x20 || ch > 0x7e)
+                goto out;
+            if (ch == '\\') {
+                /* Only \" (a quote of the event's own JSON). */
+                if (r.end - r.p < 2 || r.p[1] != '"')
+                    goto out;
+                r.p++;
+            }
+            *w++ = *r.p++;
+        }
+        t = (span){ text, (size_t)(w - text) };
+        if (!rd_lit(&r, "\",\"hash\":\"") || r.end - r.p < 64)
+            goto out;
+        h = (span){ r.p, 64 };
+        r.p += 64;
+        if (!rd_lit(&r, "\"}"))
+            goto out;
+        {
+            char hex[SL_SHA256_HEX];
+            memcpy(hex, h.p, 64);
+            hex[64] = '\0';
+            if (!is_hex64(hex))
+                goto out;
+        }
+        if (c->n == PROV_MAX_EVENTS)
+            goto out;
+        if (c->n == c->cap) {
+            size_t ncap = c->cap ? 2 * c->cap : 8;
+            prov_ev *nv = realloc(c->evs, ncap * sizeof(*nv));
+
+            if (!nv) {
+                rc = SL_ENOMEM;
+                goto out;
+            }
+            c->evs = nv;
+            c->cap = ncap;
+        }
+        e = &c->evs[c->n];
+        memset(e, 0, sizeof(*e));
+        if (!event_fast(t, h, e, &rc)) {
+            rc = SL_EINVAL;
+            goto out;
+        }
+        if (rc != SL_OK)
+            goto out;
+        c->n++;
+    } while (rd_lit(&r, ","));
+    if (!rd_lit(&r, "]") || r.p != r.end)
+        goto out;
+    *out = c;
+    c = NULL;
+    rc = SL_OK;
+out:
+    free(text);
+    sl_prov_chain_destroy(c);
+    return rc;
+}
+
+/* Appends s to w as the body of a JSON string the way jansson writes it,
+ * for printable ASCII (the caller checked): only quote and backslash are
+ * escaped.  Returns the new end. */
+static char *put_escaped(char *w, const char *s)
+{
+    for (; *s; s++) {
+        if (*s == '"' || *s == '\\')
+            *w++ = '\\';
+        *w++ = *s;
+    }
+    return w;
+}
+
+/* Appends "s" (escaped) or null. */
+static char *put_str_or_null(char *w, const char *s)
+{
+    if (!s) {
+        memcpy(w, "null", 4);
+        return w + 4;
+    }
+    *w++ = '"';
+    w = put_escaped(w, s);
+    *w++ = '"';
+    return w;
+}
+
+static char *put_lit(char *w, const char *lit)
+{
+    size_t n = strlen(lit);
+
+    memcpy(w, lit, n);
+    return w + n;
+}
+
+/* The canonical text of an event whose strings are all printable ASCII,
+ * written directly; NULL with *rc SL_OK when some string is not (the
+ * caller then uses jansson), or with *rc SL_ENOMEM. */
+static char *event_text_fast(const sl_prov_event *ev, int64_t seq,
+                             const char *prev, const char *when, int *rc)
+{
+    const char *strs[] = { ev->input_sha256, ev->outcome, ev->output_sha256,
+                           prev, ev->reason, ev->stage, when, ev->upload_id,
+                           ev->version };
+    size_t need = 256;
+    char *text, *w;
+
+    *rc = SL_OK;
+    for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
+        if (strs[i] && !plain_ascii(strs[i]))
+            return NULL;
+        need += strs[i] ? 2 * strlen(strs[i]) : 0;
+    }
+    if (!(text = malloc(need))) {
+        *rc = SL_ENOMEM;
+        return NULL;
+    }
+    w = put_lit(text, "{\"input_sha256\":");
+    w = put_str_or_null(w, ev->input_sha256);
+    w = put_lit(w, ",\"outcome\":");
+    w = put_str_or_null(w, ev->outcome);
+    w = put_lit(w, ",\"output_sha256\":");
+    w = put_str_or_null(w, ev->output_sha256);
+    w = put_lit(w, ",\"prev\":");
+    w = put_str_or_null(w, prev);
+    w = put_lit(w, ",\"reason\":");
+    w = put_str_or_null(w, ev->reason);
+    w += sprintf(w, ",\"seq\":%lld", (long long)seq);
+    w = put_lit(w, ",\"stage\":");
+    w = put_str_or_null(w, ev->stage);
+    w = put_lit(w, ",\"time\":");
+    w = put_str_or_null(w, when);
+    w = put_lit(w, ",\"upload_id\":");
+    w = put_str_or_null(w, ev->upload_id);
+    w = put_lit(w, ",\"version\":");
+    w = put_str_or_null(w, ev->version);
+    *w++ = '}';
+    *w = '\0';
+    return text;
+}
+
+/* One header entry, {"event":"<canonical escaped>","hash":"<hash>"}, as
+ * jansson's compact sorted dump writes it; malloc'd, NULL when out of
+ * memory. */
+static char *entry_text(const char *canonical, const char *hash)
+{
+    json_t *entry;
+    char *one, *w;
+
+    if (plain_ascii(canonical)) {
+        if (!(one = malloc(2 * strlen(canonical) + SL_SHA256_HEX + 32)))
+            return NULL;
+        w = put_lit(one, "{\"event\":\"");
+        w = put_escaped(w, canonical);
+        w = put_lit(w, "\",\"hash\":\"");
+        w = put_lit(w, hash);
+        w = put_lit(w, "\"}");
+        *w = '\0';
+        return one;
+    }
+    if (!(entry = json_pack("{s:s, s:s}", "event", canonical, "hash", hash)))
+        return NULL;
+    one = json_dumps(entry, PROV_DUMP_FLAGS);
+    json_decref(entry);
+    return one;
+}
+
 /* Parses a header into *out: size caps, the array of {event, hash} pairs,
  * and each event's fields.  Hashes and links are not checked here. */
-static int chain_load(sl_slice chain, sl_prov_chain **out, sl_err *err)
+static int chain_load_json(sl_slice chain, sl_prov_chain **out, sl_err *err)
 {
     sl_prov_chain *c = NULL;
     json_error_t jerr;
@@ -205,6 +537,23 @@ out:
     return rc;
 }
 
+/* Parses a header: the fast path when it is in canonical printable-ASCII
+ * form, otherwise jansson, which also reports what is wrong. */
+static int chain_load(sl_slice chain, sl_prov_chain **out, sl_err *err)
+{
+    int rc;
+
+    if (chain.ptr && chain.len && chain.len <= PROV_MAX_BYTES) {
+        rc = chain_load_fast(chain, out);
+        if (rc != SL_EINVAL) {
+            if (rc == SL_ENOMEM)
+                sl_err_set(err, "sluice-prov: out of memory");
+            return rc;
+        }
+    }
+    return chain_load_json(chain, out, err);
+}
+
 /* Checks every event of a parsed chain: hash of the canonical bytes, the
  * text really canonical, seq 1, 2, 3..., and prev linking to the previous
  * hash; the first prev must equal first_prev unless that is NULL. */
@@ -228,7 +577,7 @@ static int chain_check_mode(const sl_prov_chain *c, const char *first_prev,
     for (size_t i = 0; i < c->n; i++) {
         const prov_ev *e = &c->evs[i];
         char *again;
-        bool same;
+        bool same, canonical_check;
 
         if ((rc = sl_sha256_hex(e->canonical, strlen(e->canonical), hex)) != SL_OK)
             return rc;
@@ -237,12 +586,13 @@ static int chain_check_mode(const sl_prov_chain *c, const char *first_prev,
                        "canonical bytes", i + 1);
             return SL_EINVAL;
         }
-        again = canonical ? json_dumps(e->event, PROV_DUMP_FLAGS) : NULL;
-        if (canonical && !again) {
+        canonical_check = canonical && !e->canonical_known;
+        again = canonical_check ? json_dumps(e->event, PROV_DUMP_FLAGS) : NULL;
+        if (canonical_check && !again) {
             sl_err_set(err, "sluice-prov: out of memory");
             return SL_ENOMEM;
         }
-        same = !canonical || strcmp(again, e->canonical) == 0;
+        same = !canonical_check || strcmp(again, e->canonical) == 0;
         free(again);
         if (!same) {
             sl_err_set(err, "sluice-prov: event %zu: text is not in canonical "
@@ -333,24 +683,28 @@ static int check_input(const sl_prov_event *ev, sl_err *err)
     return SL_OK;
 }
 
-/* Builds the canonical text of event ev with the given seq and prev. */
+/* Builds the canonical text of event ev with the given seq and prev:
+ * directly when every string is printable ASCII, else through jansson. */
 static int build_event(const sl_prov_event *ev, int64_t seq, const char *prev,
                        char **canonical, sl_err *err)
 {
-    json_t *obj = json_object();
+    json_t *obj = NULL;
     char when[32];
     int rc = SL_EINVAL;
 
     *canonical = NULL;
-    if (!obj) {
-        rc = SL_ENOMEM;
-        goto out;
-    }
     if (format_time(ev->time_ms, when) != SL_OK) {
         sl_err_set(err, "sluice-prov: time %lld ms is out of range",
                    (long long)ev->time_ms);
         goto out;
     }
+    if ((*canonical = event_text_fast(ev, seq, prev, when, &rc)) || rc != SL_OK)
+        goto out;
+    if (!(obj = json_object())) {
+        rc = SL_ENOMEM;
+        goto out;
+    }
+    rc = SL_EINVAL;
     if (json_object_set_new(obj, "seq", json_integer(seq)) != 0 ||
         set_str(obj, "stage", ev->stage) != SL_OK ||
         set_str(obj, "version", ev->version) != SL_OK ||
@@ -382,12 +736,11 @@ int sl_prov_append(sl_slice chain, const char *content_sha256,
                    char hash_out[SL_SHA256_HEX], sl_err *err)
 {
     sl_prov_chain *c = NULL;
-    json_t *root = NULL, *entry = NULL;
-    char *canonical = NULL, *header = NULL;
+    char *canonical = NULL, *one = NULL;
     char hash[SL_SHA256_HEX];
     const char *prev;
     int64_t seq;
-    size_t hlen;
+    size_t keep = 0, olen, hlen;
     int rc;
 
     if (!out) {
@@ -406,11 +759,6 @@ int sl_prov_append(sl_slice chain, const char *content_sha256,
             sl_err_set(err, "sluice-prov: a new chain needs the content SHA-256");
             return SL_EINVAL;
         }
-        root = json_array();
-        if (!root) {
-            rc = SL_ENOMEM;
-            goto out;
-        }
         prev = content_sha256;
         seq = 1;
     } else {
@@ -425,49 +773,30 @@ int sl_prov_append(sl_slice chain, const char *content_sha256,
             rc = SL_ETOOBIG;
             goto out;
         }
-        root = json_incref(c->root);
         prev = c->evs[c->n - 1].hash;
         seq = c->evs[c->n - 1].seq + 1;
+        /* The incoming header (a checked array) is kept up to its closing
+         * bracket: the earlier entries are not re-serialised. */
+        keep = chain.len;
+        while (keep && (chain.ptr[keep - 1] == ' ' || chain.ptr[keep - 1] == '\n' ||
+                        chain.ptr[keep - 1] == '\r' || chain.ptr[keep - 1] == '\t'))
+            keep--;
+        if (!keep || chain.ptr[keep - 1] != ']') {
+            sl_err_set(err, "sluice-prov: header does not end with ']'");
+            rc = SL_EINVAL;
+            goto out;
+        }
     }
     if ((rc = build_event(ev, seq, prev, &canonical, err)) != SL_OK ||
         (rc = sl_sha256_hex(canonical, strlen(canonical), hash)) != SL_OK)
         goto out;
-    entry = json_pack("{s:s, s:s}", "event", canonical, "hash", hash);
-    if (!entry) {
+    if (!(one = entry_text(canonical, hash))) {
         rc = SL_ENOMEM;
         goto out;
     }
-    if (chain.len == 0) {
-        if (json_array_append(root, entry) != 0 ||
-            !(header = json_dumps(root, PROV_DUMP_FLAGS))) {
-            rc = SL_ENOMEM;
-            goto out;
-        }
-    } else {
-        /* The incoming header (a checked array) up to its closing bracket,
-         * then the new entry: the earlier entries are not re-serialised. */
-        char *one = json_dumps(entry, PROV_DUMP_FLAGS);
-        size_t keep = chain.len, olen;
-        while (keep && (chain.ptr[keep - 1] == ' ' || chain.ptr[keep - 1] == '\n' ||
-                        chain.ptr[keep - 1] == '\r' || chain.ptr[keep - 1] == '\t'))
-            keep--;
-        if (!one || !keep || chain.ptr[keep - 1] != ']' ||
-            !(header = malloc(keep + strlen(one) + 2))) {
-            free(one);
-            rc = one ? SL_EINVAL : SL_ENOMEM;
-            if (rc == SL_EINVAL)
-                sl_err_set(err, "sluice-prov: header does not end with ']'");
-            goto out;
-        }
-        olen = strlen(one);
-        memcpy(header, chain.ptr, keep - 1);
-        header[keep - 1] = ',';
-        memcpy(header + keep, one, olen);
-        header[keep + olen] = ']';
-        header[keep + olen + 1] = '\0';
-        free(one);
-    }
-    hlen = strlen(header);
+    olen = strlen(one);
+    /* [entry] for a new chain; <kept header minus ']'>,entry] otherwise. */
+    hlen = (keep ? keep : 1) + olen + 1;
     if (hlen > PROV_MAX_BYTES) {
         sl_err_set(err, "sluice-prov: chain would be %zu bytes, over %d",
                    hlen, PROV_MAX_BYTES);
@@ -475,7 +804,10 @@ int sl_prov_append(sl_slice chain, const char *content_sha256,
         goto out;
     }
     sl_buf_reset(out);
-    if ((rc = sl_buf_append(out, header, hlen)) != SL_OK) {
+    if ((rc = keep ? sl_buf_append(out, chain.ptr, keep - 1) : SL_OK) != SL_OK ||
+        (rc = sl_buf_putc(out, keep ? ',' : '[')) != SL_OK ||
+        (rc = sl_buf_append(out, one, olen)) != SL_OK ||
+        (rc = sl_buf_putc(out, ']')) != SL_OK) {
         sl_err_set(err, "sluice-prov: output buffer: %s", sl_strerror(rc));
         goto out;
     }
@@ -485,10 +817,8 @@ int sl_prov_append(sl_slice chain, const char *content_sha256,
 out:
     if (rc == SL_ENOMEM)
         sl_err_set(err, "sluice-prov: out of memory");
-    free(header);
+    free(one);
     free(canonical);
-    json_decref(entry);
-    json_decref(root);
     sl_prov_chain_destroy(c);
     return rc;
 }
@@ -541,8 +871,7 @@ sl_prov_chain *sl_prov_chain_new(const char *content_sha256, sl_err *err)
                    "hex digits");
         return NULL;
     }
-    if (!(c = calloc(1, sizeof(*c))) || !(c->root = json_array())) {
-        free(c);
+    if (!(c = calloc(1, sizeof(*c)))) {
         sl_err_set(err, "sluice-prov: out of memory");
         return NULL;
     }
@@ -566,8 +895,6 @@ int sl_prov_chain_add(sl_prov_chain *c, const sl_prov_event *ev, sl_err *err)
     char *canonical = NULL;
     char hash[SL_SHA256_HEX];
     const char *prev;
-    json_t *entry = NULL;
-    json_error_t jerr;
     prov_ev *e;
     int64_t seq;
     int rc;
@@ -594,26 +921,20 @@ int sl_prov_chain_add(sl_prov_chain *c, const sl_prov_event *ev, sl_err *err)
     if ((rc = build_event(ev, seq, prev, &canonical, err)) != SL_OK ||
         (rc = sl_sha256_hex(canonical, strlen(canonical), hash)) != SL_OK)
         goto out;
-    rc = SL_ENOMEM;
-    entry = json_pack("{s:s, s:s}", "event", canonical, "hash", hash);
-    if (!entry || json_array_append(c->root, entry) != 0)
-        goto out;
     e = &c->evs[c->n];
     memset(e, 0, sizeof(*e));
-    e->canonical = json_string_value(json_object_get(entry, "event"));
-    e->hash = json_string_value(json_object_get(entry, "hash"));
-    if (!(e->event = json_loads(e->canonical, 0, &jerr)))
+    rc = ev_store(e, (span){ canonical, strlen(canonical) },
+                  (span){ hash, SL_SHA256_HEX - 1 },
+                  (span){ ev->stage, strlen(ev->stage) },
+                  (span){ ev->outcome, strlen(ev->outcome) },
+                  (span){ prev, strlen(prev) });
+    if (rc != SL_OK)
         goto out;
     e->seq = seq;
-    e->stage = json_string_value(json_object_get(e->event, "stage"));
-    e->outcome = json_string_value(json_object_get(e->event, "outcome"));
-    e->prev = json_string_value(json_object_get(e->event, "prev"));
     c->n++;
-    rc = SL_OK;
 out:
     if (rc == SL_ENOMEM)
         sl_err_set(err, "sluice-prov: out of memory");
-    json_decref(entry);
     free(canonical);
     return rc;
 }

@@ -706,6 +706,105 @@ static void test_caps(void **state)
     sl_buf_free(&b);
 }
 
+/* The hand-written reader and writer (printable ASCII) and jansson (the
+ * rest) must give the same bytes as the definition: jansson's compact
+ * sorted dump.  Each value is tried as upload_id, version and reason in a
+ * three-event chain, built by sl_prov_append and by sl_prov_chain_add,
+ * and read back from the compact header and from a re-indented one. */
+static void test_fast_path_matches_jansson(void **state)
+{
+    static const char *values[] = {
+        "up-1", "", "a \"quoted\" id", "back\\slash", "sl/ash",
+        "caf\xc3\xa9", "line\nbreak", "ctl\x01", "del\x7f", "{\"seq\":1}",
+        "\\\"", "tab\there",
+    };
+    static const char *stages[] = { "validate", "scan", "license" };
+    sl_err err = { "" };
+    sl_buf out, tmp;
+
+    (void)state;
+    sl_buf_init(&out, 1 << 20);
+    sl_buf_init(&tmp, 1 << 20);
+    for (size_t v = 0; v < sizeof(values) / sizeof(values[0]); v++) {
+        json_t *want_root = json_array();
+        char prev[SL_SHA256_HEX];
+        char *want_header, *indented;
+        sl_prov_chain *c, *built = sl_prov_chain_new(content, &err);
+
+        assert_non_null(built);
+        memcpy(prev, content, SL_SHA256_HEX);
+        sl_buf_reset(&out);
+        for (size_t i = 0; i < 3; i++) {
+            sl_prov_event ev = {
+                .stage = stages[i], .version = values[v], .outcome = "accepted",
+                .reason = values[v], .upload_id = values[v],
+                .input_sha256 = content, .output_sha256 = i ? other : NULL,
+                .time_ms = T_MS,
+            };
+            json_t *obj = json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s,"
+                                    " s:s?, s:s}",
+                                    "seq", (json_int_t)(i + 1), "stage", stages[i],
+                                    "version", values[v],
+                                    "time", "2026-11-28T04:37:09.123Z",
+                                    "outcome", "accepted", "reason", values[v],
+                                    "upload_id", values[v], "input_sha256", content,
+                                    "output_sha256", i ? other : NULL,
+                                    "prev", prev);
+            char *canonical = json_dumps(obj, JSON_COMPACT | JSON_SORT_KEYS);
+            const char *got, *hash;
+
+            assert_non_null(canonical);
+            assert_int_equal(sl_sha256_hex(canonical, strlen(canonical), prev),
+                             SL_OK);
+            json_array_append_new(want_root, json_pack("{s:s, s:s}", "event",
+                                                       canonical, "hash", prev));
+            sl_buf_reset(&tmp);
+            assert_int_equal(sl_buf_append(&tmp, out.data, out.len), SL_OK);
+            assert_int_equal(sl_prov_append(buf_slice(&tmp), content, &ev, &out,
+                                            NULL, &err), SL_OK);
+            assert_int_equal(sl_prov_chain_add(built, &ev, &err), SL_OK);
+            assert_int_equal(sl_prov_get(built, i, &got, &hash, NULL, NULL, NULL),
+                             SL_OK);
+            assert_string_equal(got, canonical);
+            assert_string_equal(hash, prev);
+            free(canonical);
+            json_decref(obj);
+        }
+        want_header = json_dumps(want_root, JSON_COMPACT | JSON_SORT_KEYS);
+        indented = json_dumps(want_root, JSON_INDENT(2));
+        assert_int_equal(out.len, strlen(want_header));
+        assert_memory_equal(out.data, want_header, out.len);
+        assert_int_equal(sl_prov_chain_verify(built, content, &err), SL_OK);
+        for (int pass = 0; pass < 2; pass++) {
+            c = sl_prov_parse(str_slice(pass ? indented : want_header), &err);
+            assert_non_null(c);
+            assert_int_equal(sl_prov_count(c), 3);
+            assert_int_equal(sl_prov_chain_verify(c, content, &err), SL_OK);
+            for (size_t i = 0; i < 3; i++) {
+                const char *a, *b, *ha, *hb, *stage, *outcome;
+                int64_t seq;
+
+                assert_int_equal(sl_prov_get(c, i, &a, &ha, &stage, &outcome,
+                                             &seq), SL_OK);
+                assert_int_equal(sl_prov_get(built, i, &b, &hb, NULL, NULL,
+                                             NULL), SL_OK);
+                assert_string_equal(a, b);
+                assert_string_equal(ha, hb);
+                assert_string_equal(stage, stages[i]);
+                assert_string_equal(outcome, "accepted");
+                assert_int_equal(seq, (int64_t)i + 1);
+            }
+            sl_prov_chain_destroy(c);
+        }
+        free(want_header);
+        free(indented);
+        json_decref(want_root);
+        sl_prov_chain_destroy(built);
+    }
+    sl_buf_free(&out);
+    sl_buf_free(&tmp);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -723,6 +822,7 @@ int main(void)
         cmocka_unit_test(test_extend),
         cmocka_unit_test(test_input_checks),
         cmocka_unit_test(test_caps),
+        cmocka_unit_test(test_fast_path_matches_jansson),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
