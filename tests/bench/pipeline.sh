@@ -58,7 +58,11 @@ SLUICE_BIN_DIR=$BIN bash "$ROOT/deploy/stack.sh" start --dir "$W/stack" --infra-
     --partitions "$PARTS" 2>"$W/stack.log" || { cat "$W/stack.log" >&2; exit 1; }
 # shellcheck disable=SC1091
 . "$W/stack/stack.env"
-sql() { psql -XAtq -v ON_ERROR_STOP=1 "$SLUICE_PG_DSN" -c "$1"; }
+# The server's own psql binary: Debian's psql wrapper is a Perl script, and
+# starting Perl on every poll took CPU from what is being measured.
+PSQL=$(sl_pg_bindir)/psql
+[[ -x $PSQL ]] || PSQL=psql
+sql() { "$PSQL" -XAtq -v ON_ERROR_STOP=1 "$SLUICE_PG_DSN" -c "$1"; }
 
 "$BIN/sluicectl" creator add bench --generate-key "$W/bench.pem" >/dev/null
 for d in warmup throughput latency; do "$BIN/sluicectl" dataset add "$d" >/dev/null; done
@@ -112,7 +116,7 @@ upload() {
 count() { sql "SELECT (SELECT count(*) FROM samples) + (SELECT count(*) FROM rejections)"; }
 wait_for() {
     while (($(count) < $1)); do
-        sleep 0.2
+        sleep 0.5
         for s in "${!PIDS[@]}"; do
             kill -0 "${PIDS[$s]}" 2>/dev/null || { say "$s died"; tail "$W/$s.log" >&2; exit 1; }
         done
