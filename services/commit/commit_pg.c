@@ -182,7 +182,7 @@ static int existing(commit_ctx *c, const sl_commit_row *rows, size_t n,
         PQclear(r);
     }
     {
-        /* By hash alone (samples_sha256_idx): a join on unnest() pairs
+        /* By hash alone (samples_sha256_dataset_key): a join on unnest() pairs
          * let the planner pick a sequential scan of samples per batch.
          * Pairs from other datasets are harmless: decide() matches on the
          * (dataset, hash) fingerprint. */

@@ -147,7 +147,8 @@ wait_for "$WARM"
 say "throughput: $N uploads as fast as sluicectl sends them"
 read -r v0 c0 k0 p0 s0 l0 < <(snapshot)
 t0=$(date +%s.%N)
-upload throughput
+# The producer's own CPU (user + sys), from bash's `time`.
+{ TIMEFORMAT='%3U %3S'; time upload throughput; } 2>"$W/producer.time"
 t1=$(date +%s.%N)
 wait_for $((WARM + N))
 read -r v1 c1 k1 p1 s1 l1 < <(snapshot)
@@ -182,6 +183,7 @@ sluice pipeline benchmark: $([[ $CHAIN == full ]] && echo "validate -> scan -> l
     cpu commit       $(per "$c0" "$c1")
     cpu kafka        $(per "$k0" "$k1")  (producer traffic included)
     cpu postgresql   $(per "$p0" "$p1")
+    cpu producer     $(per 0 "$(awk '{ print $1 + $2 }' "$W/producer.time")")  (sluicectl upload: reading, hashing, signing, sending)
   latency run        $LAT_N uploads at $RATE/s (achieved $lrate/s)
     latency          p50 $lp50 ms, p99 $lp99 ms, max $lmax ms (created_at -> commit)
   rejections         $rej (expected 0)
