@@ -367,8 +367,7 @@ int sl_sign_header(sl_sig_alg alg, const uint8_t *priv, size_t privlen,
  * producer signing many uploads keeps one of these. */
 struct sl_signer {
     sl_sig_alg alg;
-    EVP_PKEY *pkey;             /* ed25519 */
-    EVP_MD_CTX *md;             /* ed25519, reused */
+    uint8_t ed_sk[crypto_sign_SECRETKEYBYTES];   /* ed25519: seed || public */
     uint8_t secret[HMAC_KEY_MAX];   /* hmac */
     size_t secret_len;
 };
@@ -390,11 +389,10 @@ sl_signer *sl_signer_new(sl_sig_alg alg, const uint8_t *priv, size_t len,
     }
     s->alg = alg;
     if (alg == SL_SIG_ED25519) {
-        s->pkey = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, priv, len);
-        s->md = EVP_MD_CTX_new();
-        if (!s->pkey || !s->md) {
-            ERR_clear_error();
-            sl_err_set(err, "signing key: OpenSSL could not load the Ed25519 key");
+        uint8_t pub[crypto_sign_PUBLICKEYBYTES];
+
+        if (sodium_init() < 0 || crypto_sign_seed_keypair(pub, s->ed_sk, priv) != 0) {
+            sl_err_set(err, "signing key: libsodium could not load the Ed25519 key");
             sl_signer_destroy(s);
             return NULL;
         }
@@ -409,8 +407,7 @@ void sl_signer_destroy(sl_signer *s)
 {
     if (!s)
         return;
-    EVP_MD_CTX_free(s->md);
-    EVP_PKEY_free(s->pkey);
+    OPENSSL_cleanse(s->ed_sk, sizeof(s->ed_sk));
     OPENSSL_cleanse(s->secret, sizeof(s->secret));
     free(s);
 }
@@ -420,7 +417,7 @@ int sl_signer_sign(sl_signer *s, const uint8_t *msg, size_t n, char *out,
 {
     uint8_t sig[ED25519_SIG_LEN];
     const char *name;
-    size_t pre, len = ED25519_SIG_LEN;
+    size_t pre;
     int rc = SL_ERR;
 
     if (!s || (!msg && n) || !out)
@@ -431,13 +428,9 @@ int sl_signer_sign(sl_signer *s, const uint8_t *msg, size_t n, char *out,
         return sl_sign_header(s->alg, s->secret, s->secret_len, msg, n, out, outsz);
     if (outsz < pre + 88 + 1)
         return SL_ETOOBIG;
-    if (EVP_MD_CTX_reset(s->md) != 1 ||
-        EVP_DigestSignInit(s->md, NULL, NULL, NULL, s->pkey) != 1 ||
-        EVP_DigestSign(s->md, sig, &len, n ? msg : (const uint8_t *)"", n) != 1 ||
-        len != ED25519_SIG_LEN) {
-        ERR_clear_error();
+    if (crypto_sign_detached(sig, NULL, n ? msg : (const uint8_t *)"",
+                             (unsigned long long)n, s->ed_sk) != 0)
         goto out;
-    }
     memcpy(out, name, pre - 1);
     out[pre - 1] = '=';
     rc = sl_b64_encode(sig, ED25519_SIG_LEN, out + pre, outsz - pre);
