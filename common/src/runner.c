@@ -579,7 +579,7 @@ static int handle_message(txn_run *t, const sl_msg *msg)
 
 static rd_kafka_t *make_producer(txn_run *t, sl_err *err)
 {
-    char txid[SL_TOPIC_LEN * 2], errstr[512];
+    char txid[SL_TOPIC_LEN * 2], errstr[512], linger[24];
     const char *defaults[] = {
         "transactional.id", txid,
         "enable.idempotence", "true",
@@ -587,9 +587,12 @@ static rd_kafka_t *make_producer(txn_run *t, sl_err *err)
         "message.timeout.ms", "50000",
         "message.max.bytes", "16777216",
         /* Output is only visible at the transaction's commit (every
-         * batch.ms at most), so waiting to fill batches costs no latency
-         * and saves the broker many small requests. */
-        "linger.ms", "20",
+         * batch.ms at most), which sends whatever is still lingering:
+         * lingering for as long as a batch lasts costs no latency and
+         * saves the broker many small requests (measured: linger.ms 20
+         * to 250 took the whole chain's broker CPU per sample from 84 to
+         * 75 us).  kafka.linger.ms still overrides it. */
+        "linger.ms", linger,
         /* Cheap to (de)compress, and the broker then handles a third of
          * the bytes of text samples (measured: -12% broker CPU). */
         "compression.type", "lz4",
@@ -602,6 +605,9 @@ static rd_kafka_t *make_producer(txn_run *t, sl_err *err)
 
     snprintf(txid, sizeof(txid), "%s-%s", t->c.group,
              sl_config_get(t->c.cfg, "instance.id"));
+    /* librdkafka's largest linger.ms is 900000. */
+    snprintf(linger, sizeof(linger), "%lld",
+             (long long)(t->c.batch_ms < 900000 ? t->c.batch_ms : 900000));
     if (!(conf = sl_kafka_conf(t->c.cfg, defaults, err)))
         return NULL;
     rd_kafka_conf_set_log_cb(conf, kafka_log_cb);
