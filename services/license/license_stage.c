@@ -2,6 +2,7 @@
  * license_stage.c -- the license stage's processor (see license_stage.h).
  */
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,6 +59,18 @@ typedef struct prepared {
     char str[4][SL_SHA256_HEX + 128];   /* creator, dataset, sha, origin */
 } prepared;
 
+/* A license record already built: the same expression text, terms URL and
+ * attribution under the same parsed policy (or none) give the same record
+ * byte for byte, and most samples of a dataset share one license.  A
+ * policy dropped from the policy cache takes its records with it. */
+#define RECORD_MEMO 4
+#define MEMO_KEYS 3   /* expression, terms URL, attribution */
+typedef struct record_memo {
+    const sl_license_policy *policy;
+    char *key[MEMO_KEYS];   /* NULL: absent */
+    char *record;           /* NULL: slot unused */
+} record_memo;
+
 struct sl_license_stage {
     sl_license_lookup lk;
     sl_spdx *spdx;
@@ -73,11 +86,63 @@ struct sl_license_stage {
     prepared *prep;
     size_t prep_cap;
     sl_buf prov;
+    record_memo memo[RECORD_MEMO];
+    size_t next_memo;
 };
 
 static const char *jstr(const json_t *o, const char *k)
 {
     return json_string_value(json_object_get(o, k));
+}
+
+static void memo_clear(record_memo *m)
+{
+    for (size_t k = 0; k < MEMO_KEYS; k++)
+        free(m->key[k]);
+    free(m->record);
+    memset(m, 0, sizeof(*m));
+}
+
+static bool same_or_both_null(const char *a, const char *b)
+{
+    return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+/* The record built before under exactly these keys, or NULL. */
+static const char *memo_find(const sl_license_stage *s,
+                             const sl_license_policy *policy,
+                             const char *const *key)
+{
+    for (size_t i = 0; i < RECORD_MEMO; i++) {
+        const record_memo *m = &s->memo[i];
+        size_t k;
+
+        if (!m->record || m->policy != policy)
+            continue;
+        for (k = 0; k < MEMO_KEYS && same_or_both_null(m->key[k], key[k]); k++)
+            ;
+        if (k == MEMO_KEYS)
+            return m->record;
+    }
+    return NULL;
+}
+
+/* Keeps a copy of record under key, replacing the oldest slot; out of
+ * memory only means no memo. */
+static void memo_store(sl_license_stage *s, const sl_license_policy *policy,
+                       const char *const *key, const char *record)
+{
+    record_memo *m = &s->memo[s->next_memo++ % RECORD_MEMO];
+
+    memo_clear(m);
+    m->policy = policy;
+    for (size_t k = 0; k < MEMO_KEYS; k++)
+        if (key[k] && !(m->key[k] = strdup(key[k]))) {
+            memo_clear(m);
+            return;
+        }
+    if (!(m->record = strdup(record)))
+        memo_clear(m);
 }
 
 /* Drops the run prepare() read. */
@@ -138,6 +203,8 @@ void sl_license_destroy(sl_license_stage *s)
     free(s->asks);
     free(s->prep);
     sl_buf_free(&s->prov);
+    for (size_t i = 0; i < RECORD_MEMO; i++)
+        memo_clear(&s->memo[i]);
     free(s);
 }
 
@@ -299,6 +366,9 @@ static int policy_for(sl_license_stage *s, const char *dataset,
         }
     }
     slot = &s->policies[s->next_policy++ % POLICY_CACHE];
+    for (size_t i = 0; slot->policy && i < RECORD_MEMO; i++)
+        if (s->memo[i].policy == slot->policy)
+            memo_clear(&s->memo[i]);
     free(slot->dataset);
     free(slot->version);
     sl_license_policy_destroy(slot->policy);
@@ -408,6 +478,8 @@ sl_verdict sl_license_process(sl_license_stage *s, const sl_msg *in, sl_out *out
     const prepared *pre;
     sl_verdict verdict = SL_EMIT;
     char *record = NULL;
+    const char *memo_record;
+    const char *memo_key[MEMO_KEYS];
     quota_slot *counted = NULL;
     sl_err err;
     int rc, prc;
@@ -508,10 +580,17 @@ sl_verdict sl_license_process(sl_license_stage *s, const sl_msg *in, sl_out *out
         return SL_FATAL;
     if (!lv.accepted)
         REJECT(SL_LICENSE_NOT_ALLOWED, "%s", lv.detail);
-    if (!(record = sl_license_record(s->spdx, s->rights, expr, &lv, policy,
-                                     jstr(lic, "terms_url"),
-                                     jstr(lic, "attribution"))) ||
-        sl_out_add_header_str(out, SL_H_LICENSE, record, 1) != SL_OK ||
+    memo_key[0] = expr_text;
+    memo_key[1] = jstr(lic, "terms_url");
+    memo_key[2] = jstr(lic, "attribution");
+    if (!(memo_record = memo_find(s, policy, memo_key))) {
+        if ((record = sl_license_record(s->spdx, s->rights, expr, &lv, policy,
+                                        memo_key[1], memo_key[2])))
+            memo_store(s, policy, memo_key, record);
+        memo_record = record;
+    }
+    if (!memo_record ||
+        sl_out_add_header_str(out, SL_H_LICENSE, memo_record, 1) != SL_OK ||
         add_prov(s, in, out, upload_id, sha, origin, "accepted", NULL) != SL_OK) {
         verdict = SL_FATAL;
         goto done;

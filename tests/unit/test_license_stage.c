@@ -39,7 +39,7 @@
 
 /* ---- in-memory registry ----------------------------------------------- */
 
-#define MR_MAX 32
+#define MR_MAX 128
 
 typedef struct mr_dataset {
     char id[64];
@@ -750,6 +750,72 @@ static void test_accept_policy_version(void **state)
     assert_int_equal(json_integer_value(json_object_get(rec, "policy_version")), 3);
     json_decref(rec);
     tfree(&t);
+}
+
+/* Records are reused for the same license under the same policy: each
+ * one still says what its own policy and terms say -- after a policy
+ * change, with other terms, and after many datasets pushed the first
+ * one's policy out of the stage's cache. */
+static char *record_of(ctx *c, const char *dataset, const char *license_json)
+{
+    json_t *rec;
+    char *text;
+    tmsg t;
+
+    mk_full(&t, "some text", "alice", dataset, license_json, ATT_OK, NULL);
+    rec = accepted(c, run(c, &t), &t);
+    text = json_dumps(rec, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(rec);
+    tfree(&t);
+    assert_non_null(text);
+    return text;
+}
+
+static void test_record_memo(void **state)
+{
+    ctx *c = *state;
+    const char *plain = "{\"expression\":\"MIT\"}";
+    const char *terms = "{\"expression\":\"MIT\",\"terms_url\":\"https://e.org/t\"}";
+    char *a, *b, name[32];
+
+    mr_dataset_set(c->reg, "memo", 1, "{\"version\":7,\"require\":[\"commercial\"]}",
+                   "v7", -1, -1);
+    a = record_of(c, "memo", plain);
+    b = record_of(c, "memo", plain);
+    assert_string_equal(a, b);
+    assert_non_null(strstr(a, "\"policy_version\":7"));
+    free(b);
+    b = record_of(c, "memo", terms);
+    assert_non_null(strstr(b, "https://e.org/t"));
+    assert_null(strstr(a, "https://e.org/t"));
+    free(a);
+    free(b);
+    /* a new policy version is recorded at once */
+    mr_dataset_set(c->reg, "memo", 1, "{\"version\":8,\"require\":[\"commercial\"]}",
+                   "v8", -1, -1);
+    a = record_of(c, "memo", plain);
+    assert_non_null(strstr(a, "\"policy_version\":8"));
+    free(a);
+    /* no policy at all */
+    mr_dataset_set(c->reg, "memo", 1, NULL, NULL, -1, -1);
+    a = record_of(c, "memo", plain);
+    assert_non_null(strstr(a, "\"policy_version\":null"));
+    free(a);
+    /* more datasets with policies than the stage keeps parsed */
+    mr_dataset_set(c->reg, "memo", 1, "{\"version\":9,\"require\":[\"commercial\"]}",
+                   "v9", -1, -1);
+    a = record_of(c, "memo", plain);
+    for (int i = 0; i < 70; i++) {
+        snprintf(name, sizeof(name), "many-%d", i);
+        mr_dataset_set(c->reg, name, 1, "{\"version\":100,\"require\":[\"commercial\"]}",
+                       "v100", -1, -1);
+        free(record_of(c, name, plain));
+    }
+    b = record_of(c, "memo", plain);
+    assert_string_equal(a, b);
+    assert_non_null(strstr(b, "\"policy_version\":9"));
+    free(a);
+    free(b);
 }
 
 /* A redacted sample: the chain starts at the hash the creator signed
@@ -1751,6 +1817,7 @@ int main(void)
         T(test_accept_record),
         T(test_accept_normalised_rights),
         T(test_accept_policy_version),
+        T(test_record_memo),
         T(test_accept_redacted_origin),
         T(test_bad_original_hash),
         T(test_prov_restart),
