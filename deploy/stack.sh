@@ -28,6 +28,7 @@
 #       SLUICE_KAFKA_HEAP   broker heap flags (default "-Xms256m -Xmx512m")
 #       SLUICE_KAFKA_GC     broker GC flags (default G1 with 20 ms pauses)
 #       SLUICE_KAFKA_OPTS   more JVM flags for the broker
+#       SLUICE_PG_SHARED_BUFFERS  PostgreSQL shared_buffers (default 512MB)
 #       SLUICE_START_TIMEOUT  seconds to wait for Kafka / PostgreSQL (default 90)
 #
 # Layout of DIR: stack.env; kafka/ (server.properties, log4j.properties,
@@ -311,7 +312,7 @@ port = $PG_PORT
 unix_socket_directories = '$PGSOCK'
 # Batched writers: room for the working set, few forced checkpoints.
 # Durability is untouched (fsync and synchronous_commit stay on).
-shared_buffers = 512MB
+shared_buffers = ${SLUICE_PG_SHARED_BUFFERS:-512MB}
 max_wal_size = 4GB
 checkpoint_timeout = 15min
 # New WAL segments are created sparse instead of written full of zeros

@@ -114,9 +114,10 @@ upload() {
         --dataset "$ds" --key "$W/bench.pem" "$@" "$W/$ds" >/dev/null 2>>"$W/upload.log"
 }
 count() { sql "SELECT (SELECT count(*) FROM samples) + (SELECT count(*) FROM rejections)"; }
+# Once a second: each poll counts every row, which costs more as a run goes.
 wait_for() {
     while (($(count) < $1)); do
-        sleep 0.5
+        sleep 1
         for s in "${!PIDS[@]}"; do
             kill -0 "${PIDS[$s]}" 2>/dev/null || { say "$s died"; tail "$W/$s.log" >&2; exit 1; }
         done
