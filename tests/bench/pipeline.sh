@@ -132,10 +132,21 @@ cpu_pg() {
     for p in "$pgpid" $(pgrep -P "$pgpid"); do cpu "$p"; echo; done |
         awk '{ s += $1 } END { printf "%.2f", s }'
 }
-snapshot() { # CPU seconds: validate commit kafka postgresql scan license
-    echo "$(cpu "${PIDS[validate]}") $(cpu "${PIDS[commit]}") $(cpu "$(cat "$W/stack/run/kafka.pid")") $(cpu_pg)" \
+# The broker's JIT compiler threads (C1/C2), part of the broker's CPU: a
+# warm-up cost that a long-running broker stops paying.
+cpu_jit() {
+    local t
+    for t in /proc/"$1"/task/*; do
+        if grep -q Compiler "$t/comm" 2>/dev/null; then sed 's/.*) //' "$t/stat"; fi
+    done | awk -v hz="$(getconf CLK_TCK)" '{ s += $12 + $13 } END { printf "%.2f", s / hz }'
+}
+snapshot() { # CPU seconds: validate commit kafka postgresql scan license jit
+    local kpid
+    kpid=$(cat "$W/stack/run/kafka.pid")
+    echo "$(cpu "${PIDS[validate]}") $(cpu "${PIDS[commit]}") $(cpu "$kpid") $(cpu_pg)" \
          "$([[ -n ${PIDS[scan]:-} ]] && cpu "${PIDS[scan]}" || echo 0)" \
-         "$([[ -n ${PIDS[license]:-} ]] && cpu "${PIDS[license]}" || echo 0)"
+         "$([[ -n ${PIDS[license]:-} ]] && cpu "${PIDS[license]}" || echo 0)" \
+         "$(cpu_jit "$kpid")"
 }
 
 start_services
@@ -146,13 +157,13 @@ upload warmup
 wait_for "$WARM"
 
 say "throughput: $N uploads as fast as sluicectl sends them"
-read -r v0 c0 k0 p0 s0 l0 < <(snapshot)
+read -r v0 c0 k0 p0 s0 l0 j0 < <(snapshot)
 t0=$(date +%s.%N)
 # The producer's own CPU (user + sys), from bash's `time`.
 { TIMEFORMAT='%3U %3S'; time upload throughput; } 2>"$W/producer.time"
 t1=$(date +%s.%N)
 wait_for $((WARM + N))
-read -r v1 c1 k1 p1 s1 l1 < <(snapshot)
+read -r v1 c1 k1 p1 s1 l1 j1 < <(snapshot)
 sleep 1
 
 say "latency: $LAT_N uploads at $RATE/s"
@@ -183,6 +194,7 @@ sluice pipeline benchmark: $([[ $CHAIN == full ]] && echo "validate -> scan -> l
     cpu license      $(per "$l0" "$l1")
     cpu commit       $(per "$c0" "$c1")
     cpu kafka        $(per "$k0" "$k1")  (producer traffic included)
+      of which JIT   $(per "$j0" "$j1")  (the broker's C1/C2 compiler threads)
     cpu postgresql   $(per "$p0" "$p1")
     cpu producer     $(per 0 "$(awk '{ print $1 + $2 }' "$W/producer.time")")  (sluicectl upload: reading, hashing, signing, sending)
   latency run        $LAT_N uploads at $RATE/s (achieved $lrate/s)
