@@ -379,41 +379,40 @@ static char *put_lit(char *w, const char *lit)
 static char *event_text_fast(const sl_prov_event *ev, int64_t seq,
                              const char *prev, const char *when, int *rc)
 {
-    const char *strs[] = { ev->input_sha256, ev->outcome, ev->output_sha256,
-                           prev, ev->reason, ev->stage, when, ev->upload_id,
-                           ev->version };
+    /* The fields in sorted order; seq (index SEQ_AT) is the one number. */
+    enum { NFIELDS = 10, SEQ_AT = 5 };
+    static const char *const names[NFIELDS] = {
+        "input_sha256", "outcome", "output_sha256", "prev", "reason", "seq",
+        "stage", "time", "upload_id", "version",
+    };
+    const char *vals[NFIELDS] = {
+        ev->input_sha256, ev->outcome, ev->output_sha256, prev, ev->reason,
+        NULL, ev->stage, when, ev->upload_id, ev->version,
+    };
     size_t need = 256;
     char *text, *w;
 
     *rc = SL_OK;
-    for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
-        if (strs[i] && !plain_ascii(strs[i]))
+    for (size_t i = 0; i < NFIELDS; i++) {
+        if (vals[i] && !plain_ascii(vals[i]))
             return NULL;
-        need += strs[i] ? 2 * strlen(strs[i]) : 0;
+        need += vals[i] ? 2 * strlen(vals[i]) : 0;
     }
     if (!(text = malloc(need))) {
         *rc = SL_ENOMEM;
         return NULL;
     }
-    w = put_lit(text, "{\"input_sha256\":");
-    w = put_str_or_null(w, ev->input_sha256);
-    w = put_lit(w, ",\"outcome\":");
-    w = put_str_or_null(w, ev->outcome);
-    w = put_lit(w, ",\"output_sha256\":");
-    w = put_str_or_null(w, ev->output_sha256);
-    w = put_lit(w, ",\"prev\":");
-    w = put_str_or_null(w, prev);
-    w = put_lit(w, ",\"reason\":");
-    w = put_str_or_null(w, ev->reason);
-    w += sprintf(w, ",\"seq\":%lld", (long long)seq);
-    w = put_lit(w, ",\"stage\":");
-    w = put_str_or_null(w, ev->stage);
-    w = put_lit(w, ",\"time\":");
-    w = put_str_or_null(w, when);
-    w = put_lit(w, ",\"upload_id\":");
-    w = put_str_or_null(w, ev->upload_id);
-    w = put_lit(w, ",\"version\":");
-    w = put_str_or_null(w, ev->version);
+    w = text;
+    for (size_t i = 0; i < NFIELDS; i++) {
+        *w++ = i ? ',' : '{';
+        *w++ = '"';
+        w = put_lit(w, names[i]);
+        w = put_lit(w, "\":");
+        if (i == SEQ_AT)
+            w += sprintf(w, "%lld", (long long)seq);
+        else
+            w = put_str_or_null(w, vals[i]);
+    }
     *w++ = '}';
     *w = '\0';
     return text;
