@@ -342,12 +342,11 @@ static int enforce_quotas(commit_ctx *c, sl_commit_row *rows, size_t n,
         }
         PQclear(r2);
         r2 = PQexecParams(c->conn,
-            "SELECT s.creator_id, s.dataset_id, count(*), coalesce(sum(s.size), 0)"
-            " FROM samples s JOIN unnest($1::text[], $2::text[]) AS q(cr, ds)"
-            " ON s.creator_id = q.cr AND s.dataset_id = q.ds"
-            " WHERE s.accepted_at >= date_trunc('day', now() AT TIME ZONE 'UTC')"
-            "       AT TIME ZONE 'UTC' AND s.status = 'accepted'"
-            " GROUP BY s.creator_id, s.dataset_id", 2, NULL, p, NULL, NULL, 0);
+            "SELECT u.creator_id, u.dataset_id, u.samples, u.bytes"
+            " FROM quota_usage u JOIN unnest($1::text[], $2::text[]) AS q(cr, ds)"
+            " ON u.creator_id = q.cr AND u.dataset_id = q.ds"
+            " WHERE u.day = (now() AT TIME ZONE 'UTC')::date", 2, NULL, p, NULL,
+            NULL, 0);
         if (PQresultStatus(r2) != PGRES_TUPLES_OK) {
             rc = classify(c, r2, "counting usage", err);
             PQclear(r2);
@@ -398,6 +397,62 @@ out:
     sl_buf_free(&dsarr);
     sl_buf_free(&crarr);
     sl_buf_free(&ds2arr);
+    return rc;
+}
+
+/* Adds the batch's accepted samples to quota_usage, per (dataset,
+ * creator), for today (UTC): the rows quota checks read.  In the batch's
+ * transaction, so the counts move exactly with the samples; rows are
+ * updated in key order, so two commit instances cannot deadlock here. */
+static int add_usage(commit_ctx *c, const sl_commit_row *rows, size_t n,
+                     sl_err *err)
+{
+    sl_buf ds, cr, sz;
+    char num[24];
+    int rc = SL_ENOMEM, any = 0;
+    PGresult *r;
+
+    sl_buf_init(&ds, 1 << 24);
+    sl_buf_init(&cr, 1 << 24);
+    sl_buf_init(&sz, 1 << 24);
+    for (size_t i = 0; i < n; i++) {
+        if (rows[i].kind != SL_ROW_SAMPLE)
+            continue;
+        any = 1;
+        snprintf(num, sizeof(num), "%zu", rows[i].content.len);
+        if (sl_pg_array_add(&ds, rows[i].dataset_id) ||
+            sl_pg_array_add(&cr, rows[i].creator_id) || sl_pg_array_add(&sz, num))
+            goto out;
+    }
+    if (!any) {
+        rc = SL_OK;
+        goto out;
+    }
+    if (sl_pg_array_close(&ds) || sl_pg_array_close(&cr) || sl_pg_array_close(&sz))
+        goto out;
+    {
+        const char *p[3] = { (const char *)ds.data, (const char *)cr.data,
+                             (const char *)sz.data };
+        r = PQexecParams(c->conn,
+            "INSERT INTO quota_usage AS u (dataset_id, creator_id, day, samples, bytes)"
+            " SELECT ds, cr, (now() AT TIME ZONE 'UTC')::date, count(*), sum(sz)"
+            " FROM unnest($1::text[], $2::text[], $3::bigint[]) AS t(ds, cr, sz)"
+            " GROUP BY ds, cr ORDER BY ds, cr"
+            " ON CONFLICT (dataset_id, creator_id, day) DO UPDATE"
+            " SET samples = u.samples + EXCLUDED.samples,"
+            "     bytes = u.bytes + EXCLUDED.bytes", 3, NULL, p, NULL, NULL, 0);
+        if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+            rc = classify(c, r, "counting quota usage", err);
+            PQclear(r);
+            goto out;
+        }
+        PQclear(r);
+    }
+    rc = SL_OK;
+out:
+    sl_buf_free(&ds);
+    sl_buf_free(&cr);
+    sl_buf_free(&sz);
     return rc;
 }
 
@@ -720,6 +775,7 @@ static int write_batch(void *ctx, const char *group, const sl_msg *msgs, size_t 
         (rc = decide(rows, n, uploads, contents)) != SL_OK ||
         (rc = enforce_quotas(c, rows, n, err)) != SL_OK ||
         (rc = write_rows(c, rows, n, err)) != SL_OK ||
+        (rc = add_usage(c, rows, n, err)) != SL_OK ||
         (rc = save_offsets(c, group, next, n_next, err)) != SL_OK)
         goto out;
     in_txn = 0;

@@ -232,12 +232,10 @@ static int pg_ask(void *u, sl_license_ask *asks, size_t n)
         if (!v[0] || !v[1])
             goto out;
         if (!(r = query(l, "usage lookup",
-                "SELECT s.creator_id, s.dataset_id, count(*), coalesce(sum(s.size), 0)"
-                " FROM samples s JOIN (SELECT DISTINCT * FROM unnest($1::text[], $2::text[]))"
-                " AS q(cr, ds) ON s.creator_id = q.cr AND s.dataset_id = q.ds"
-                " WHERE s.accepted_at >= date_trunc('day', now() AT TIME ZONE 'UTC')"
-                "       AT TIME ZONE 'UTC' AND s.status = 'accepted'"
-                " GROUP BY s.creator_id, s.dataset_id", 2, v))) {
+                "SELECT u.creator_id, u.dataset_id, u.samples, u.bytes"
+                " FROM quota_usage u JOIN (SELECT DISTINCT * FROM unnest($1::text[], $2::text[]))"
+                " AS q(cr, ds) ON u.creator_id = q.cr AND u.dataset_id = q.ds"
+                " WHERE u.day = (now() AT TIME ZONE 'UTC')::date", 2, v))) {
             rc = SL_EIO;
             goto out;
         }

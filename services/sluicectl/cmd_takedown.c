@@ -164,9 +164,16 @@ static int withdraw_one(PGconn *pg, const char *upload, const char *sha,
             7, vals, NULL, NULL)))
         goto out;
     PQclear(r);
+    /* A withdrawn sample no longer counts against its day's quota. */
     if (!(r = ctl_pg_query(pg, "takedown add: withdrawing the sample",
-            "UPDATE samples SET status = 'withdrawn', withdrawn_at = now()"
-            " WHERE upload_id = $1", 1, vals, NULL, NULL)))
+            "WITH w AS (UPDATE samples SET status = 'withdrawn', withdrawn_at = now()"
+            "           WHERE upload_id = $1 AND status = 'accepted'"
+            "           RETURNING dataset_id, creator_id, size,"
+            "                     (accepted_at AT TIME ZONE 'UTC')::date AS day)"
+            " UPDATE quota_usage u SET samples = greatest(u.samples - 1, 0),"
+            "                          bytes = greatest(u.bytes - w.size, 0)"
+            " FROM w WHERE u.dataset_id = w.dataset_id"
+            " AND u.creator_id = w.creator_id AND u.day = w.day", 1, vals, NULL, NULL)))
         goto out;
     *seq_out = seq;
     rc = CTL_OK;

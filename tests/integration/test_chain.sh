@@ -101,6 +101,20 @@ it_eq "takedown event" \
     takedown:withdrawn
 it_eq "audit verify after the takedown" "$(ctl audit verify --all >/dev/null 2>&1; echo $?)" 0
 
+# The day's usage that quotas read: the two accepted quota samples; a
+# takedown of one gives its slot back.
+usage() {
+    it_sql "SELECT samples || ' ' || bytes FROM quota_usage WHERE dataset_id = 'quota-ds'
+            AND creator_id = 'alice' AND day = (now() AT TIME ZONE 'UTC')::date"
+}
+it_eq "quota usage" "$(usage)" \
+    "2 $(it_sql "SELECT sum(size) FROM samples WHERE dataset_id = 'quota-ds' AND status = 'accepted'")"
+qsha=$(it_sql "SELECT sha256 FROM samples WHERE dataset_id = 'quota-ds' ORDER BY upload_id LIMIT 1")
+ctl takedown add "$qsha" --reason "creator request" --by test >/dev/null ||
+    it_fail "takedown add (quota sample) failed"
+it_eq "quota usage after the takedown" "$(usage)" \
+    "1 $(it_sql "SELECT sum(size) FROM samples WHERE dataset_id = 'quota-ds' AND status = 'accepted'")"
+
 # One edited row is caught.
 it_eq "tampered rows" "$(it_sql "WITH u AS (UPDATE provenance_events SET outcome = 'rejected' WHERE owner_kind = 'sample' AND owner_id = 'insider' AND stage = 'license' RETURNING 1) SELECT count(*) FROM u")" 1
 it_eq "audit verify, tampered" "$(ctl audit verify --all >/dev/null 2>&1; echo $?)" 1
