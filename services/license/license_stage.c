@@ -37,12 +37,22 @@ typedef struct policy_slot {
  * database may lag behind (commit is a later stage), so the registry's
  * count is never added to ours: it is combined by max() with ours plus
  * the registry's count from before we counted any (base), which holds
- * none of ours -- what a restart or another instance put there. */
+ * none of ours -- what a restart or another instance put there.
+ *
+ * Ours is trusted only as far as the registry plus what we accepted in
+ * the last QUOTA_WINDOW_MS (recent): anything older has reached the
+ * database, so when the registry says less, samples were withdrawn (a
+ * takedown) and their slots are free again.  A commit stage lagging by
+ * more than the window only makes this early check too lenient; commit's
+ * own check is exact. */
+#define QUOTA_WINDOW_MS INT64_C(60000)
 typedef struct quota_slot {
     uint64_t key;                /* fp(creator, dataset); 0: free */
     int64_t day;
     int64_t count, bytes, pend_count, pend_bytes;
     int64_t base_count, base_bytes;
+    /* committed accepts of the current and the previous half window */
+    int64_t win, cur_count, cur_bytes, prev_count, prev_bytes;
 } quota_slot;
 
 /* What prepare() read of one message of the run, for process() to reuse:
@@ -88,6 +98,7 @@ struct sl_license_stage {
     sl_buf prov;
     record_memo memo[RECORD_MEMO];
     size_t next_memo;
+    int64_t (*now_ms)(void);     /* the wall clock; tests set their own */
 };
 
 static const char *jstr(const json_t *o, const char *k)
@@ -167,6 +178,7 @@ int sl_license_new(sl_license_stage **out, const sl_config *cfg,
         return SL_ERR;
     }
     s->lk = *lk;
+    s->now_ms = sl_now_ms;
     if (sl_spdx_load(&s->spdx, err) != SL_OK ||
         sl_rights_load(s->spdx, &s->rights, err) != SL_OK)
         goto fail;
@@ -388,11 +400,21 @@ static int policy_for(sl_license_stage *s, const char *dataset,
     return SL_OK;
 }
 
+/* Usage as the quota check sees it (see quota_slot): the registry's, or
+ * ours where it is larger, but never more than the registry's plus what
+ * may still be on its way there. */
+static int64_t tally(int64_t registry, int64_t ours, int64_t recent)
+{
+    if (ours > registry + recent)
+        ours = registry + recent;
+    return ours > registry ? ours : registry;
+}
+
 static quota_slot *quota_find(sl_license_stage *s, const char *creator,
                               const char *dataset)
 {
     uint64_t key = sl_fpset_fp(creator, strlen(creator), dataset, strlen(dataset));
-    int64_t day = sl_now_ms() / 86400000;
+    int64_t day = s->now_ms() / 86400000;
 
     if (key == 0)
         key = 1;
@@ -412,8 +434,32 @@ static quota_slot *quota_find(sl_license_stage *s, const char *creator,
     return quota_find(s, creator, dataset);
 }
 
+/* Moves a slot's recent counts on to the half window `now` falls in. */
+static void quota_roll(quota_slot *q, int64_t now)
+{
+    int64_t w = now / (QUOTA_WINDOW_MS / 2);
+
+    if (w == q->win)
+        return;
+    if (w == q->win + 1) {
+        q->prev_count = q->cur_count;
+        q->prev_bytes = q->cur_bytes;
+    } else {
+        q->prev_count = q->prev_bytes = 0;
+    }
+    q->cur_count = q->cur_bytes = 0;
+    q->win = w;
+}
+
+void sl_license_set_clock(sl_license_stage *s, int64_t (*now_ms)(void))
+{
+    s->now_ms = now_ms ? now_ms : sl_now_ms;
+}
+
 void sl_license_txn_end(sl_license_stage *s, int committed)
 {
+    int64_t now = s->now_ms();
+
     for (size_t i = 0; i < QUOTA_SLOTS; i++) {
         quota_slot *q = &s->quota[i];
         if (!q->key)
@@ -421,6 +467,9 @@ void sl_license_txn_end(sl_license_stage *s, int committed)
         if (committed) {
             q->count += q->pend_count;
             q->bytes += q->pend_bytes;
+            quota_roll(q, now);
+            q->cur_count += q->pend_count;
+            q->cur_bytes += q->pend_bytes;
         }
         q->pend_count = q->pend_bytes = 0;
     }
@@ -554,10 +603,11 @@ sl_verdict sl_license_process(sl_license_stage *s, const sl_msg *in, sl_out *out
             q->base_count = ask.used_count;
             q->base_bytes = ask.used_bytes;
         }
-        count = q->base_count + q->count;
-        bytes = q->base_bytes + q->bytes;
-        count = (ask.used_count > count ? ask.used_count : count) + q->pend_count;
-        bytes = (ask.used_bytes > bytes ? ask.used_bytes : bytes) + q->pend_bytes;
+        quota_roll(q, s->now_ms());
+        count = tally(ask.used_count, q->base_count + q->count,
+                      q->cur_count + q->prev_count) + q->pend_count;
+        bytes = tally(ask.used_bytes, q->base_bytes + q->bytes,
+                      q->cur_bytes + q->prev_bytes) + q->pend_bytes;
         if (ds.quota_count >= 0 && count + 1 > ds.quota_count)
             REJECT("quota_exceeded", "creator \"%s\" has %" PRId64 " samples in "
                    "\"%s\" today, the daily quota is %" PRId64, creator, count,

@@ -61,6 +61,9 @@ void sl_license_destroy(sl_license_stage *s);
 int  sl_license_prepare(sl_license_stage *s, const sl_msg *msgs, size_t n);
 sl_verdict sl_license_process(sl_license_stage *s, const sl_msg *in, sl_out *out);
 void sl_license_txn_end(sl_license_stage *s, int committed);
+/* The wall clock the daily quotas count by (sl_now_ms unless set; NULL
+ * restores it): tests move time themselves. */
+void sl_license_set_clock(sl_license_stage *s, int64_t (*now_ms)(void));
 
 int sl_license_pg_lookup(sl_license_lookup *lk, const sl_config *cfg, sl_err *err);
 

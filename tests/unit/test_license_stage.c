@@ -1249,6 +1249,40 @@ static void test_quota_commit(void **state)
     reject_expr(c, "alice", "quota", "MIT", "quota_exceeded", "has 10 samples");
 }
 
+/* A test clock for the quota window: noon UTC, moved by the tests. */
+static int64_t test_now = INT64_C(1795867200000);   /* 2026-11-28T12:00:00Z */
+static int64_t test_clock(void)
+{
+    return test_now;
+}
+
+/* A takedown lowers the registry's count below what this stage counted.
+ * While the stage's own samples may still be on their way to the
+ * database it cannot tell the two apart and keeps counting its own; once
+ * they are older than the window, the registry's count rules and the
+ * withdrawn sample's slot is free again. */
+static void test_quota_takedown(void **state)
+{
+    ctx *c = *state;
+
+    sl_license_set_clock(c->s, test_clock);
+    accept_expr(c, "alice", "quota", "MIT");
+    accept_expr(c, "alice", "quota", "MIT");
+    accept_expr(c, "alice", "quota", "MIT");
+    sl_license_txn_end(c->s, 1);
+    mr_used(c->reg, "alice", "quota", 3, 0);      /* commit caught up */
+    reject_expr(c, "alice", "quota", "MIT", "quota_exceeded", "has 3 samples");
+    mr_used(c->reg, "alice", "quota", 2, 0);      /* one taken down */
+    test_now += 10 * 1000;
+    reject_expr(c, "alice", "quota", "MIT", "quota_exceeded", "has 3 samples");
+    test_now += 120 * 1000;                       /* past the window */
+    accept_expr(c, "alice", "quota", "MIT");
+    sl_license_txn_end(c->s, 1);
+    /* that one is recent again: 2 in the registry + 1 on its way */
+    reject_expr(c, "alice", "quota", "MIT", "quota_exceeded", "has 3 samples");
+    sl_license_set_clock(c->s, NULL);
+}
+
 /* What the registry held before this instance counted anything (a
  * restart during the day, another instance) is not hidden by max(): the
  * stage's own committed count comes on top of it while the registry lags,
@@ -1837,6 +1871,7 @@ int main(void)
         T(test_quota_registry),
         T(test_quota_bytes),
         T(test_quota_commit),
+        T(test_quota_takedown),
         T(test_quota_registry_before_us),
         T(test_quota_abort),
         T(test_quota_rejected_do_not_count),
