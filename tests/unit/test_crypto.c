@@ -662,6 +662,17 @@ static void test_pem_roundtrip(void **state)
                          SL_OK);
     assert_int_not_equal(sl_ed25519_read_private_pem(missing, seed_back, &err),
                          SL_OK);
+    /* a well-formed key file holding the identity point (small order): no
+     * signature could verify against it, so it is refused when read */
+    {
+        static const char small[] = "-----BEGIN PUBLIC KEY-----\n"
+            "MCowBQYDK2VwAyEAAQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n"
+            "-----END PUBLIC KEY-----\n";
+        write_file(missing, small, sizeof(small) - 1);
+        assert_int_equal(sl_ed25519_read_public_pem(missing, pub_back, &err),
+                         SL_EINVAL);
+        assert_non_null(strstr(err.msg, "not a usable Ed25519 public key"));
+    }
     rm_tree(dir);
 }
 
