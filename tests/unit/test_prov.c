@@ -805,6 +805,91 @@ static void test_fast_path_matches_jansson(void **state)
     sl_buf_free(&tmp);
 }
 
+/* Whatever sl_prov_parse reads, jansson reads the same way: for many
+ * small mutations of a real header (a fixed pseudo-random sequence), a
+ * header that parses must be a JSON array of {event, hash} whose strings
+ * are exactly the parsed ones, each event JSON with the parsed stage,
+ * outcome and seq.  (The hand-written reader may refuse more; then jansson
+ * decides.) */
+static void test_parse_agrees_with_jansson(void **state)
+{
+    static const char alphabet[] = "\"\\,:{}[]0123456789abcdefnul \t\x01\xc3\xa9";
+    uint64_t rng = 0x9e3779b97f4a7c15u;
+    size_t accepted = 0;
+    sl_buf out;
+    char *m;
+
+    (void)state;
+    sl_buf_init(&out, 1 << 20);
+    build_chain(&out, 3);
+    assert_non_null(m = malloc(out.len + 8));
+    for (int round = 0; round < 20000; round++) {
+        size_t len = out.len, edits;
+        sl_err err = { "" };
+        sl_prov_chain *c;
+
+        memcpy(m, out.data, out.len);
+        rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+        edits = 1 + rng % 3;
+        for (size_t e = 0; e < edits; e++) {
+            size_t at;
+            char ch;
+
+            rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+            at = (size_t)(rng >> 8) % len;
+            ch = alphabet[(rng >> 40) % (sizeof(alphabet) - 1)];
+            switch (rng % 3) {
+            case 0: m[at] = ch; break;                               /* replace */
+            case 1: memmove(m + at, m + at + 1, len - at - 1); len--; break;
+            default:                                                /* insert */
+                if (len < out.len + 8) {
+                    memmove(m + at + 1, m + at, len - at);
+                    m[at] = ch;
+                    len++;
+                }
+            }
+        }
+        c = sl_prov_parse((sl_slice){ (const uint8_t *)m, len }, &err);
+        if (!c)
+            continue;
+        accepted++;
+        {
+            json_error_t jerr;
+            json_t *root = json_loadb(m, len, JSON_REJECT_DUPLICATES, &jerr);
+
+            if (!json_is_array(root) || json_array_size(root) != sl_prov_count(c))
+                fail_msg("round %d: parsed, but jansson disagrees on the array", round);
+            for (size_t i = 0; i < sl_prov_count(c); i++) {
+                const char *canonical, *hash, *stage, *outcome;
+                json_t *item = json_array_get(root, i), *ev;
+                int64_t seq;
+
+                assert_int_equal(sl_prov_get(c, i, &canonical, &hash, &stage,
+                                             &outcome, &seq), SL_OK);
+                if (json_object_size(item) != 2 ||
+                    !json_is_string(json_object_get(item, "event")) ||
+                    strcmp(json_string_value(json_object_get(item, "event")), canonical) ||
+                    !json_is_string(json_object_get(item, "hash")) ||
+                    strcmp(json_string_value(json_object_get(item, "hash")), hash))
+                    fail_msg("round %d: entry %zu differs from jansson's", round, i);
+                ev = json_loads(canonical, JSON_REJECT_DUPLICATES, &jerr);
+                if (!ev || json_object_size(ev) != 10 ||
+                    strcmp(json_string_value(json_object_get(ev, "stage")), stage) ||
+                    strcmp(json_string_value(json_object_get(ev, "outcome")), outcome) ||
+                    json_integer_value(json_object_get(ev, "seq")) != seq)
+                    fail_msg("round %d: event %zu differs from jansson's", round, i);
+                json_decref(ev);
+            }
+            json_decref(root);
+        }
+        sl_prov_chain_destroy(c);
+    }
+    /* the mutations must not all break the header, or this proves nothing */
+    assert_true(accepted > 100);
+    free(m);
+    sl_buf_free(&out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -823,6 +908,7 @@ int main(void)
         cmocka_unit_test(test_input_checks),
         cmocka_unit_test(test_caps),
         cmocka_unit_test(test_fast_path_matches_jansson),
+        cmocka_unit_test(test_parse_agrees_with_jansson),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
