@@ -819,70 +819,26 @@ out:
 
 static int dataset_list(ctl *c, int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        CTL_COMMON_LONG, { "json", no_argument, NULL, 'j' }, { 0 }
-    };
     static const char *const headers[] = {
         "ID", "NAME", ">SAMPLES", "CREATED", "DESCRIPTION"
     };
-    PGconn *pg = NULL;
-    PGresult *r = NULL;
-    json_t *arr = NULL;
-    int json = 0, opt, rc;
+    static const int cols[] = { 0, 1, 4, 3, 2 };
+    static const ctl_list_field fields[] = {
+        { "dataset_id", 0, 0 }, { "name", 1, 0 }, { "description", 2, 0 },
+        { "created_at", 3, 0 }, { "samples", 4, 1 },
+    };
+    static const ctl_list_spec list = {
+        "dataset list", list_usage,
+        "SELECT d.dataset_id, d.name, d.description,"
+        " to_char(d.created_at AT TIME ZONE 'UTC',"
+        "         'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
+        " (SELECT count(*) FROM samples s WHERE s.dataset_id = d.dataset_id"
+        "  AND s.status = 'accepted')"
+        " FROM datasets d ORDER BY d.dataset_id",
+        5, headers, cols, "no datasets registered", 5, fields,
+    };
 
-    ctl_getopt_start();
-    while ((opt = ctl_getopt(c, argc, argv, CTL_COMMON_SHORT, longopts,
-                             "dataset list", list_usage)) != -1) {
-        if (opt == 'j')
-            json = 1;
-        else
-            return ctl_getopt_exit(opt);
-    }
-    if (optind < argc)
-        return ctl_usage_error("dataset list", "unexpected argument \"%s\"",
-                               argv[optind]);
-    if ((rc = ctl_load_config(c)) != CTL_OK)
-        return rc;
-    rc = CTL_FAIL;
-    if (!(pg = ctl_pg_connect(c)))
-        goto out;
-    if (!(r = ctl_pg_query(pg, "dataset list",
-            "SELECT d.dataset_id, d.name, d.description,"
-            " to_char(d.created_at AT TIME ZONE 'UTC',"
-            "         'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
-            " (SELECT count(*) FROM samples s WHERE s.dataset_id = d.dataset_id"
-            "  AND s.status = 'accepted')"
-            " FROM datasets d ORDER BY d.dataset_id", 0, NULL, NULL, NULL)))
-        goto out;
-    if (json) {
-        if (!(arr = json_array()))
-            goto oom;
-        for (int i = 0; i < PQntuples(r); i++) {
-            json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:I}",
-                "dataset_id", PQgetvalue(r, i, 0),
-                "name", PQgetvalue(r, i, 1),
-                "description", PQgetvalue(r, i, 2),
-                "created_at", PQgetvalue(r, i, 3),
-                "samples", (json_int_t)strtoll(PQgetvalue(r, i, 4), NULL, 10));
-            if (!o || json_array_append_new(arr, o) != 0)
-                goto oom;
-        }
-        rc = ctl_print_json(arr);
-        arr = NULL;
-        goto out;
-    }
-    {
-        static const int cols[5] = { 0, 1, 4, 3, 2 };
-        rc = ctl_print_result(r, 5, headers, cols, "no datasets registered");
-    }
-    goto out;
-oom:
-    rc = ctl_fail("out of memory");
-out:
-    json_decref(arr);
-    PQclear(r);
-    PQfinish(pg);
-    return rc;
+    return ctl_run_list(c, argc, argv, &list);
 }
 
 int ctl_cmd_dataset(ctl *c, int argc, char **argv)

@@ -111,68 +111,24 @@ out:
 
 static int optout_list(ctl *c, int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        CTL_COMMON_LONG, { "json", no_argument, NULL, 'j' }, { 0 }
-    };
     static const char *const headers[] = {
         "CREATOR", "BY", "CREATED", "REASON"
     };
-    PGconn *pg = NULL;
-    PGresult *r = NULL;
-    json_t *arr = NULL;
-    int json = 0, opt, rc;
+    static const int cols[] = { 0, 1, 2, 3 };
+    static const ctl_list_field fields[] = {
+        { "creator_id", 0, 0 }, { "requested_by", 1, 0 },
+        { "created_at", 2, 0 }, { "reason", 3, 0 },
+    };
+    static const ctl_list_spec list = {
+        "optout list", list_usage,
+        "SELECT creator_id, requested_by,"
+        " to_char(created_at AT TIME ZONE 'UTC',"
+        "         'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), reason"
+        " FROM creator_optouts ORDER BY created_at, creator_id",
+        4, headers, cols, "no opt-outs recorded", 4, fields,
+    };
 
-    ctl_getopt_start();
-    while ((opt = ctl_getopt(c, argc, argv, CTL_COMMON_SHORT, longopts,
-                             "optout list", list_usage)) != -1) {
-        if (opt == 'j')
-            json = 1;
-        else
-            return ctl_getopt_exit(opt);
-    }
-    if (optind < argc)
-        return ctl_usage_error("optout list", "unexpected argument \"%s\"",
-                               argv[optind]);
-    if ((rc = ctl_load_config(c)) != CTL_OK)
-        return rc;
-    rc = CTL_FAIL;
-    if (!(pg = ctl_pg_connect(c)))
-        goto out;
-    if (!(r = ctl_pg_query(pg, "optout list",
-            "SELECT creator_id, requested_by,"
-            " to_char(created_at AT TIME ZONE 'UTC',"
-            "         'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), reason"
-            " FROM creator_optouts ORDER BY created_at, creator_id",
-            0, NULL, NULL, NULL)))
-        goto out;
-    if (json) {
-        if (!(arr = json_array()))
-            goto oom;
-        for (int i = 0; i < PQntuples(r); i++) {
-            json_t *o = json_pack("{s:s, s:s, s:s, s:s}",
-                "creator_id", PQgetvalue(r, i, 0),
-                "requested_by", PQgetvalue(r, i, 1),
-                "created_at", PQgetvalue(r, i, 2),
-                "reason", PQgetvalue(r, i, 3));
-            if (!o || json_array_append_new(arr, o) != 0)
-                goto oom;
-        }
-        rc = ctl_print_json(arr);
-        arr = NULL;
-        goto out;
-    }
-    {
-        static const int cols[4] = { 0, 1, 2, 3 };
-        rc = ctl_print_result(r, 4, headers, cols, "no opt-outs recorded");
-    }
-    goto out;
-oom:
-    rc = ctl_fail("out of memory");
-out:
-    json_decref(arr);
-    PQclear(r);
-    PQfinish(pg);
-    return rc;
+    return ctl_run_list(c, argc, argv, &list);
 }
 
 static int optout_remove(ctl *c, int argc, char **argv)

@@ -333,79 +333,34 @@ out:
 
 static int takedown_list(ctl *c, int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        CTL_COMMON_LONG, { "json", no_argument, NULL, 'j' }, { 0 }
-    };
     static const char *const headers[] = {
         "SHA256", "BY", "CREATED", ">WITHDRAWN", "REASON"
     };
-    PGconn *pg = NULL;
-    PGresult *r = NULL;
-    json_t *arr = NULL;
-    int json = 0, opt, rc;
-
-    ctl_getopt_start();
-    while ((opt = ctl_getopt(c, argc, argv, CTL_COMMON_SHORT, longopts,
-                             "takedown list", list_usage)) != -1) {
-        if (opt == 'j')
-            json = 1;
-        else
-            return ctl_getopt_exit(opt);
-    }
-    if (optind < argc)
-        return ctl_usage_error("takedown list", "unexpected argument \"%s\"",
-                               argv[optind]);
-    if ((rc = ctl_load_config(c)) != CTL_OK)
-        return rc;
-    rc = CTL_FAIL;
-    if (!(pg = ctl_pg_connect(c)))
-        goto out;
+    static const int cols[] = { 0, 1, 2, 3, 4 };
+    static const ctl_list_field fields[] = {
+        { "sha256", 0, 0 }, { "requested_by", 1, 0 }, { "created_at", 2, 0 },
+        { "withdrawn_samples", 3, 1 }, { "reason", 4, 0 },
+    };
     /* Withdrawn samples per hash in one pass: a sample counts under its
      * stored and, if different, its signed content hash. */
-    if (!(r = ctl_pg_query(pg, "takedown list",
-            "SELECT t.sha256, t.requested_by,"
-            " to_char(t.created_at AT TIME ZONE 'UTC',"
-            "         'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
-            " coalesce(w.n, 0), t.reason"
-            " FROM takedowns t LEFT JOIN ("
-            "  SELECT h, count(*) AS n FROM ("
-            "   SELECT sha256 AS h FROM samples WHERE status = 'withdrawn'"
-            "   UNION ALL"
-            "   SELECT original_sha256 FROM samples WHERE status = 'withdrawn'"
-            "    AND original_sha256 IS NOT NULL AND original_sha256 <> sha256"
-            "  ) x GROUP BY h) w ON w.h = t.sha256"
-            " ORDER BY t.created_at, t.sha256", 0, NULL, NULL, NULL)))
-        goto out;
-    if (json) {
-        if (!(arr = json_array()))
-            goto oom;
-        for (int i = 0; i < PQntuples(r); i++) {
-            json_t *o = json_pack("{s:s, s:s, s:s, s:I, s:s}",
-                "sha256", PQgetvalue(r, i, 0),
-                "requested_by", PQgetvalue(r, i, 1),
-                "created_at", PQgetvalue(r, i, 2),
-                "withdrawn_samples",
-                (json_int_t)strtoll(PQgetvalue(r, i, 3), NULL, 10),
-                "reason", PQgetvalue(r, i, 4));
-            if (!o || json_array_append_new(arr, o) != 0)
-                goto oom;
-        }
-        rc = ctl_print_json(arr);
-        arr = NULL;
-        goto out;
-    }
-    {
-        static const int cols[5] = { 0, 1, 2, 3, 4 };
-        rc = ctl_print_result(r, 5, headers, cols, "no takedowns recorded");
-    }
-    goto out;
-oom:
-    rc = ctl_fail("out of memory");
-out:
-    json_decref(arr);
-    PQclear(r);
-    PQfinish(pg);
-    return rc;
+    static const ctl_list_spec list = {
+        "takedown list", list_usage,
+        "SELECT t.sha256, t.requested_by,"
+        " to_char(t.created_at AT TIME ZONE 'UTC',"
+        "         'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
+        " coalesce(w.n, 0), t.reason"
+        " FROM takedowns t LEFT JOIN ("
+        "  SELECT h, count(*) AS n FROM ("
+        "   SELECT sha256 AS h FROM samples WHERE status = 'withdrawn'"
+        "   UNION ALL"
+        "   SELECT original_sha256 FROM samples WHERE status = 'withdrawn'"
+        "    AND original_sha256 IS NOT NULL AND original_sha256 <> sha256"
+        "  ) x GROUP BY h) w ON w.h = t.sha256"
+        " ORDER BY t.created_at, t.sha256",
+        5, headers, cols, "no takedowns recorded", 5, fields,
+    };
+
+    return ctl_run_list(c, argc, argv, &list);
 }
 
 int ctl_cmd_takedown(ctl *c, int argc, char **argv)

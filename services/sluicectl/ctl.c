@@ -517,3 +517,62 @@ int ctl_print_result(const PGresult *r, size_t ncols, const char *const *headers
     ctl_table_destroy(t);
     return rc;
 }
+
+int ctl_run_list(ctl *c, int argc, char **argv, const ctl_list_spec *l)
+{
+    static const struct option longopts[] = {
+        CTL_COMMON_LONG, { "json", no_argument, NULL, 'j' }, { 0 }
+    };
+    PGconn *pg = NULL;
+    PGresult *r = NULL;
+    json_t *arr = NULL;
+    int json = 0, opt, rc;
+
+    ctl_getopt_start();
+    while ((opt = ctl_getopt(c, argc, argv, CTL_COMMON_SHORT, longopts,
+                             l->name, l->usage)) != -1) {
+        if (opt == 'j')
+            json = 1;
+        else
+            return ctl_getopt_exit(opt);
+    }
+    if (optind < argc)
+        return ctl_usage_error(l->name, "unexpected argument \"%s\"",
+                               argv[optind]);
+    if ((rc = ctl_load_config(c)) != CTL_OK)
+        return rc;
+    rc = CTL_FAIL;
+    if (!(pg = ctl_pg_connect(c)) ||
+        !(r = ctl_pg_query(pg, l->name, l->sql, 0, NULL, NULL, NULL)))
+        goto out;
+    if (!json) {
+        rc = ctl_print_result(r, l->ncols, l->headers, l->cols, l->empty);
+        goto out;
+    }
+    if (!(arr = json_array()))
+        goto oom;
+    for (int i = 0; i < PQntuples(r); i++) {
+        json_t *o = json_object();
+
+        if (!o || json_array_append_new(arr, o) != 0)
+            goto oom;
+        for (size_t f = 0; f < l->nfields; f++) {
+            const char *v = PQgetvalue(r, i, l->fields[f].col);
+            json_t *jv = l->fields[f].integer
+                ? json_integer((json_int_t)strtoll(v, NULL, 10)) : json_string(v);
+
+            if (!jv || json_object_set_new(o, l->fields[f].key, jv) != 0)
+                goto oom;
+        }
+    }
+    rc = ctl_print_json(arr);
+    arr = NULL;
+    goto out;
+oom:
+    rc = ctl_fail("out of memory");
+out:
+    json_decref(arr);
+    PQclear(r);
+    PQfinish(pg);
+    return rc;
+}

@@ -155,6 +155,29 @@ int  ctl_print_result(const PGresult *r, size_t ncols,
                       const char *const *headers, const int *cols,
                       const char *empty);
 
+/* A list command with only --json: one query, printed as a table or as a
+ * JSON array of objects (fields[i].key from column fields[i].col, a
+ * number when .integer, else a string). */
+typedef struct ctl_list_field {
+    const char *key;
+    int col;
+    int integer;
+} ctl_list_field;
+
+typedef struct ctl_list_spec {
+    const char *name;                   /* "dataset list" */
+    const char *usage;
+    const char *sql;
+    size_t ncols;                       /* the table: see ctl_print_result */
+    const char *const *headers;
+    const int *cols;
+    const char *empty;
+    size_t nfields;                     /* --json */
+    const ctl_list_field *fields;
+} ctl_list_spec;
+
+int  ctl_run_list(ctl *c, int argc, char **argv, const ctl_list_spec *l);
+
 /* ---- upload helpers (upload_meta.c) ------------------------------------ */
 
 typedef struct ctl_label {
