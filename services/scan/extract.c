@@ -10,6 +10,13 @@
  * with what it found so far.  Text lands in one arena (an sl_buf capped at
  * max_bytes); segments keep arena offsets while it may move and get their
  * pointers at the end of the run.
+ *
+ * Work.  Every parser charges the run's budget (budget.h) through charge():
+ * the bytes it examines and the structures it visits.  Once it is
+ * exhausted, stopped() is true and every loop ends at its next check.  No
+ * parser goes back over bytes it has read for each structure it finds:
+ * the PDF reader resumes its searches after the dictionary it just read,
+ * never inside it.
  */
 #include "extract.h"
 
@@ -18,6 +25,7 @@
 #include <string.h>
 #include <zlib.h>
 
+#include "budget.h"
 #include "textenc.h"
 
 #define BORROWED ((size_t)-1)   /* segment text points into the input */
@@ -106,7 +114,20 @@ static uint32_t clean(uint32_t cp)
 
 static int stopped(const sl_extract *x)
 {
-    return (x->flags & SL_XF_TRUNCATED) != 0;
+    return (x->flags & (SL_XF_TRUNCATED | SL_XF_BUDGET)) != 0;
+}
+
+/* Charges `bytes` examined and `steps` structures visited to the run's
+ * budget: 1 while it holds, 0 (and SL_XF_BUDGET) once it is exhausted. */
+static int charge(sl_extract *x, uint64_t bytes, uint64_t steps)
+{
+    if (!x->budget)
+        return 1;
+    if (sl_budget_bytes(x->budget, x->part, bytes) &&
+        sl_budget_steps(x->budget, x->part, steps))
+        return 1;
+    x->flags |= SL_XF_BUDGET;
+    return 0;
 }
 
 static void make_source(char *dst, const char *prefix, const uint8_t *name,
@@ -168,7 +189,7 @@ static int put_text(sl_extract *x, dec d, const uint8_t *p, size_t n,
 
     *out_len = 0;
     *all_utf8 = 1;
-    if (n == 0)
+    if (n == 0 || !charge(x, n, 0))
         return SL_OK;
     worst = (d == DEC_UTF16LE || d == DEC_UTF16BE) ? n / 2 * 3 + 4
             : n > ((size_t)-1) / 3 ? (size_t)-1 : n * 3;
@@ -299,6 +320,8 @@ static int inflate_capped(sl_extract *x, const uint8_t *p, size_t n)
     int rc, ret = 1;
 
     sl_buf_reset(&x->scratch);
+    if (!charge(x, n, 1))
+        return 1;
     memset(&zs, 0, sizeof(zs));
     if (inflateInit(&zs) != Z_OK)
         return -1;
@@ -322,6 +345,8 @@ static int inflate_capped(sl_extract *x, const uint8_t *p, size_t n)
         zs.avail_out = (uInt)want;
         rc = inflate(&zs, Z_NO_FLUSH);
         x->scratch.len += want - zs.avail_out;
+        if (!charge(x, want - zs.avail_out, 0))
+            break;
         if (rc == Z_STREAM_END)
             break;
         if (rc != Z_OK || (zs.avail_in == 0 && zs.avail_out != 0)) {
@@ -482,6 +507,8 @@ static int exif_ifd(sl_extract *x, const tiff *t, uint32_t off, int kind,
         x->flags |= SL_XF_MALFORMED;
         cnt = (uint32_t)((t->n - off - 2) / 12);
     }
+    if (!charge(x, 2 + 12 * (uint64_t)cnt, 1 + (uint64_t)cnt))
+        return SL_OK;
     for (uint32_t e = 0; e < cnt && rc == SL_OK && !stopped(x); e++) {
         size_t eo = off + 2 + 12 * (size_t)e, size, total, voff;
         uint32_t tag = 0, type = 0, count = 0, v32 = 0;
@@ -679,6 +706,8 @@ static int png_extract(sl_extract *x, const uint8_t *p, size_t n)
             x->flags |= SL_XF_MALFORMED;        /* no IEND */
             break;
         }
+        if (!charge(x, 12, 1))
+            break;
         len = rd_be32(p + i);
         type = p + i + 4;
         d = p + i + 8;
@@ -715,7 +744,7 @@ static int iptc_extract(sl_extract *x, const uint8_t *d, size_t n)
     size_t k = 0;
     int rc = SL_OK;
 
-    while (rc == SL_OK && !stopped(x) && n - k >= 5) {
+    while (rc == SL_OK && !stopped(x) && n - k >= 5 && charge(x, 5, 1)) {
         size_t len;
 
         if (d[k] != 0x1C || (d[k + 3] & 0x80)) {   /* extended lengths: not read */
@@ -747,7 +776,7 @@ static int app13_extract(sl_extract *x, const uint8_t *d, size_t n)
 
     if (n < 14 || memcmp(d, "Photoshop 3.0\0", 14) != 0)
         return SL_OK;
-    while (rc == SL_OK && j <= n && n - j >= 12) {
+    while (rc == SL_OK && !stopped(x) && j <= n && n - j >= 12 && charge(x, 12, 1)) {
         size_t namelen, size;
         uint32_t id;
 
@@ -808,6 +837,8 @@ static int jpeg_extract(sl_extract *x, const uint8_t *p, size_t n)
         const uint8_t *d;
         uint8_t m;
 
+        size_t at = i;
+
         if (p[i] != 0xFF) {                 /* junk between segments */
             const uint8_t *f = memchr(p + i, 0xFF, n - i);
 
@@ -818,7 +849,7 @@ static int jpeg_extract(sl_extract *x, const uint8_t *p, size_t n)
         }
         while (i + 1 < n && p[i + 1] == 0xFF)     /* fill bytes */
             i++;
-        if (i + 1 >= n)
+        if (!charge(x, i - at + 4, 1) || i + 1 >= n)
             break;
         m = p[i + 1];
         if (m == 0xD9)                      /* EOI */
@@ -850,6 +881,8 @@ static int jpeg_extract(sl_extract *x, const uint8_t *p, size_t n)
             rc = app13_extract(x, d, plen);
         i += 4 + plen;
         if (m == 0xDA) {        /* entropy-coded data runs to the next marker */
+            size_t from = i;
+
             for (;;) {
                 const uint8_t *f = i < n ? memchr(p + i, 0xFF, n - i) : NULL;
 
@@ -863,6 +896,8 @@ static int jpeg_extract(sl_extract *x, const uint8_t *p, size_t n)
                     break;
                 i++;
             }
+            if (i > from && !charge(x, i - from, 0))
+                break;
         }
     }
     return rc;
@@ -875,7 +910,11 @@ static int gif_blocks(sl_extract *x, const uint8_t *p, size_t n, size_t *i,
                       int keep)
 {
     while (*i < n) {
-        size_t len = p[(*i)++];
+        size_t len;
+
+        if (!charge(x, keep ? 1 + (uint64_t)p[*i] : 1, 1))
+            return 1;                   /* not malformed: stopped() says why */
+        len = p[(*i)++];
 
         if (len == 0)
             return 1;
@@ -903,7 +942,7 @@ static int gif_extract(sl_extract *x, const uint8_t *p, size_t n)
         return SL_OK;
     }
     i = 13 + gif_table(p[10]);
-    while (rc == SL_OK && !stopped(x) && i < n && p[i] != 0x3B) {
+    while (rc == SL_OK && !stopped(x) && i < n && p[i] != 0x3B && charge(x, 2, 1)) {
         size_t start = i;
 
         if (p[i] == 0x21 && n - i >= 2) {
@@ -940,7 +979,7 @@ static int webp_extract(sl_extract *x, const uint8_t *p, size_t n)
     }
     end = (size_t)rd_le32(p + 4);
     end = end > n - 8 ? n : end + 8;
-    while (rc == SL_OK && !stopped(x) && i <= end && end - i >= 8) {
+    while (rc == SL_OK && !stopped(x) && i <= end && end - i >= 8 && charge(x, 8, 1)) {
         size_t len = rd_le32(p + i + 4);
         const uint8_t *d = p + i + 8;
 
@@ -963,21 +1002,25 @@ static int webp_extract(sl_extract *x, const uint8_t *p, size_t n)
 
 /* ---- PDF ---------------------------------------------------------------------- */
 
-static const uint8_t *find(const uint8_t *h, size_t hn, const char *needle)
+/* The first `needle` in h[0..hn), or NULL; charges the bytes it passed
+ * (all of them when it finds none, or when the budget runs out). */
+static const uint8_t *find(sl_extract *x, const uint8_t *h, size_t hn,
+                           const char *needle)
 {
-    size_t nn = strlen(needle);
+    size_t nn = strlen(needle), all = hn;
+    const uint8_t *h0 = h, *f = NULL;
 
     while (hn >= nn) {
-        const uint8_t *f = memchr(h, needle[0], hn - nn + 1);
-
-        if (!f)
-            return NULL;
-        if (memcmp(f, needle, nn) == 0)
-            return f;
+        f = memchr(h, needle[0], hn - nn + 1);
+        if (!f || memcmp(f, needle, nn) == 0)
+            break;
         hn -= (size_t)(f - h) + 1;
         h = f + 1;
+        f = NULL;
     }
-    return NULL;
+    if (!charge(x, f ? (size_t)(f - h0) + nn : all, 0))
+        return NULL;
+    return f;
 }
 
 static int pdf_space(uint8_t c)
@@ -1150,7 +1193,7 @@ static size_t pdf_dict(sl_extract *x, const uint8_t *p, size_t n, size_t i,
     }
     for (i += 2; *rc == SL_OK && !stopped(x);) {
         char key[48];
-        size_t start;
+        size_t start, from = i;
 
         i = pdf_ws(p, n, i);
         if (i >= n) {
@@ -1161,6 +1204,7 @@ static size_t pdf_dict(sl_extract *x, const uint8_t *p, size_t n, size_t i,
             return i + 2;
         if (p[i] != '/') {
             i = pdf_skip(x, p, n, i, depth + 1);        /* stray token */
+            charge(x, i - from, 1);
             continue;
         }
         i = pdf_ws(p, n, pdf_name(p, n, i, key, sizeof(key)));
@@ -1178,6 +1222,7 @@ static size_t pdf_dict(sl_extract *x, const uint8_t *p, size_t n, size_t i,
         } else {
             i = pdf_skip(x, p, n, i, depth + 1);
         }
+        charge(x, i - from, 1);
     }
     return n;
 }
@@ -1202,13 +1247,16 @@ static size_t pdf_skip(sl_extract *x, const uint8_t *p, size_t n, size_t i,
             return pdf_dict(x, p, n, i, 0, depth, &rc);
         return pdf_hex(p, n, i, NULL);
     case '[':
-        for (i++; i < n;) {
+        for (i++; i < n && !stopped(x);) {
+            size_t from = i;
+
             i = pdf_ws(p, n, i);
             if (i >= n)
                 break;
             if (p[i] == ']')
                 return i + 1;
             i = pdf_skip(x, p, n, i, depth + 1);
+            charge(x, i - from, 1);
         }
         return n;
     case '/':
@@ -1240,12 +1288,17 @@ static int pdf_extract(sl_extract *x, const uint8_t *p, size_t n)
     uint32_t refs[MAX_PDF_REFS][2];
     size_t nrefs = 0, pos = 0;
     const uint8_t *h;
-    int rc = SL_OK, encrypted = find(p, n, "/Encrypt") != NULL;
+    int rc = SL_OK, encrypted = find(x, p, n, "/Encrypt") != NULL;
 
     if (encrypted)
         x->flags |= SL_XF_ENCRYPTED;
-    /* /Info references, in every trailer and cross-reference stream */
-    while (!encrypted && rc == SL_OK && (h = find(p + pos, n - pos, "/Info")) != NULL) {
+    /* /Info references, in every trailer and cross-reference stream.  The
+     * search resumes after a direct dictionary it has read: an "/Info"
+     * inside it (in a string, in a nested dictionary) is its content, and
+     * reading the rest of the file again from there, for every such
+     * occurrence, made a small crafted file cost quadratic time. */
+    while (!encrypted && rc == SL_OK && !stopped(x) &&
+           (h = find(x, p + pos, n - pos, "/Info")) != NULL) {
         size_t i = (size_t)(h - p) + 5;
         uint32_t num, gen;
         size_t j;
@@ -1255,7 +1308,7 @@ static int pdf_extract(sl_extract *x, const uint8_t *p, size_t n)
             continue;                                   /* /InfoXyz */
         i = pdf_ws(p, n, i);
         if (i + 1 < n && p[i] == '<' && p[i + 1] == '<') {
-            pdf_dict(x, p, n, i, 1, 0, &rc);            /* a direct dictionary */
+            pos = pdf_dict(x, p, n, i, 1, 0, &rc);      /* a direct dictionary */
             continue;
         }
         if (!(j = pdf_uint(p, n, i, &num)))
@@ -1285,8 +1338,8 @@ static int pdf_extract(sl_extract *x, const uint8_t *p, size_t n)
         snprintf(needle, sizeof(needle), "%u %u obj", (unsigned)refs[r][0],
                  (unsigned)refs[r][1]);
         pos = 0;
-        while (rc == SL_OK && objs < MAX_PDF_OBJS &&
-               (h = find(p + pos, n - pos, needle)) != NULL) {
+        while (rc == SL_OK && objs < MAX_PDF_OBJS && !stopped(x) &&
+               (h = find(x, p + pos, n - pos, needle)) != NULL) {
             size_t i = (size_t)(h - p), e = i + strlen(needle);
 
             pos = i + 1;
@@ -1296,7 +1349,7 @@ static int pdf_extract(sl_extract *x, const uint8_t *p, size_t n)
             objs++;
             e = pdf_ws(p, n, e);
             if (e + 1 < n && p[e] == '<' && p[e + 1] == '<')
-                pdf_dict(x, p, n, e, 1, 0, &rc);
+                pos = pdf_dict(x, p, n, e, 1, 0, &rc);  /* resume after it */
         }
     }
     /* XMP packets left uncompressed (the spec recommends it) */
@@ -1305,11 +1358,11 @@ static int pdf_extract(sl_extract *x, const uint8_t *p, size_t n)
         const uint8_t *e;
         size_t start, end;
 
-        if (!(h = find(p + pos, n - pos, "<?xpacket begin")))
+        if (!(h = find(x, p + pos, n - pos, "<?xpacket begin")))
             break;
         start = (size_t)(h - p);
-        e = find(h, n - start, "<?xpacket end");
-        if (e && (e = find(e, n - (size_t)(e - p), "?>")) != NULL) {
+        e = find(x, h, n - start, "<?xpacket end");
+        if (e && (e = find(x, e, n - (size_t)(e - p), "?>")) != NULL) {
             end = (size_t)(e - p) + 2;
         } else {
             x->flags |= SL_XF_MALFORMED;
@@ -1374,6 +1427,7 @@ static int content_extract(sl_extract *x, const sl_ft_result *ft)
             }
         } else {
             ok = utf8_valid_prefix(p, n);
+            charge(x, n, 0);
         }
         if (ok == n || ft->via == SL_FT_VIA_TEXT) {
             sl_xseg *s;
@@ -1413,11 +1467,19 @@ void sl_extract_free(sl_extract *x)
 
 int sl_extract_run(sl_extract *x, sl_slice in, const sl_ft_result *ft)
 {
+    return sl_extract_run_budget(x, in, ft, NULL);
+}
+
+int sl_extract_run_budget(sl_extract *x, sl_slice in, const sl_ft_result *ft,
+                          sl_budget *budget)
+{
     const char *m;
     int rc = SL_OK;
 
     if (!x || !ft || (!in.ptr && in.len))
         return SL_EINVAL;
+    x->budget = NULL;
+    x->part = "text";
     x->nseg = 0;
     x->flags = 0;
     x->coverage = SL_XCOV_NONE;
@@ -1427,6 +1489,7 @@ int sl_extract_run(sl_extract *x, sl_slice in, const sl_ft_result *ft)
     x->in = in;
     if (in.len == 0)
         return SL_OK;
+    x->budget = budget;
 
     m = ft->mime;
     if (strcmp(ft->encoding, "binary") != 0) {
@@ -1434,24 +1497,31 @@ int sl_extract_run(sl_extract *x, sl_slice in, const sl_ft_result *ft)
         rc = content_extract(x, ft);
     } else if (strcmp(m, "image/png") == 0 || strcmp(m, "image/apng") == 0) {
         x->coverage = SL_XCOV_METADATA;
+        x->part = "png";
         rc = png_extract(x, in.ptr, in.len);
     } else if (strcmp(m, "image/jpeg") == 0) {
         x->coverage = SL_XCOV_METADATA;
+        x->part = "jpeg";
         rc = jpeg_extract(x, in.ptr, in.len);
     } else if (strcmp(m, "image/gif") == 0) {
         x->coverage = SL_XCOV_METADATA;
+        x->part = "gif";
         rc = gif_extract(x, in.ptr, in.len);
     } else if (strcmp(m, "image/webp") == 0) {
         x->coverage = SL_XCOV_METADATA;
+        x->part = "webp";
         rc = webp_extract(x, in.ptr, in.len);
     } else if (strcmp(m, "image/tiff") == 0) {
         x->coverage = SL_XCOV_METADATA;
+        x->part = "tiff";
         rc = exif_extract(x, in.ptr, in.len);
     } else if (strcmp(m, "application/pdf") == 0) {
         x->coverage = SL_XCOV_METADATA;
+        x->part = "pdf";
         rc = pdf_extract(x, in.ptr, in.len);
     }
     fixup(x);
+    x->budget = NULL;
     return rc;
 }
 

@@ -54,6 +54,9 @@
  * from), and coarsely -- the whole field -- for deflated chunks and PDF
  * strings (escapes and hex digits have no byte-for-byte mapping).
  *
+ * Work.  sl_extract_run_budget charges a per-message budget (budget.h);
+ * exhausting it sets SL_XF_BUDGET and stops extraction.
+ *
  * Limits.  Copied text is capped at `max_bytes` (the sl_buf rule: every
  * buffer that input can grow has a cap), segments at SL_EXTRACT_MAX_SEGS;
  * reaching either sets SL_XF_TRUNCATED and extraction stops.  Deflated
@@ -116,6 +119,7 @@ typedef enum sl_xcoverage {
 #define SL_XF_TRUNCATED  0x1u   /* the byte or segment cap was reached */
 #define SL_XF_MALFORMED  0x2u   /* a structure ended early or lied */
 #define SL_XF_ENCRYPTED  0x4u   /* an encrypted PDF: strings unreadable */
+#define SL_XF_BUDGET     0x8u   /* the work budget ran out (budget.h) */
 
 typedef struct sl_extract {
     /* results of the last run */
@@ -130,6 +134,8 @@ typedef struct sl_extract {
     sl_buf arena;               /* copied text */
     sl_buf scratch;             /* inflated / unescaped bytes */
     sl_slice in;
+    struct sl_budget *budget;   /* this run's, or NULL */
+    const char *part;           /* the parser charging it: "pdf", ... */
 } sl_extract;
 
 /* max_bytes: cap on copied text per run (0: SL_EXTRACT_DEFAULT_MAX). */
@@ -140,6 +146,13 @@ void sl_extract_free(sl_extract *x);
  * Replaces the previous run's results.  SL_OK (also for malformed input:
  * see flags), SL_ENOMEM, SL_EINVAL for NULL arguments. */
 int sl_extract_run(sl_extract *x, sl_slice in, const sl_ft_result *ft);
+/* The same within a work budget (budget.h; NULL: unlimited).  Every parser
+ * and decoder charges the bytes it examines and the structures it visits;
+ * when the budget runs out the run stops where it is, sets SL_XF_BUDGET
+ * and keeps what it found.  Work is linear in the input for every format:
+ * no parser reads the same bytes again for each structure it finds. */
+int sl_extract_run_budget(sl_extract *x, sl_slice in, const sl_ft_result *ft,
+                          struct sl_budget *budget);
 
 /* Maps [off, off+len) of segment `i`'s text to the input bytes it came
  * from, *src_off / *src_len.  SL_OK, or SL_EINVAL for a bad segment index

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "budget.h"
 #include "textenc.h"
 
 /* libmagic for bytes known not to be text: soft magic (the database), tar
@@ -1608,10 +1609,15 @@ int sl_ft_libmagic(sl_ft *ft, sl_slice bytes, int magic_flags, char *out,
 /* libmagic's answer for binary bytes, normalised into out; 0 when it has
  * none better than application/octet-stream. */
 static int magic_binary(sl_ft *ft, const uint8_t *p, size_t n, char *out,
-                        size_t outsz)
+                        size_t outsz, sl_budget *b)
 {
-    const char *r = magic_call(ft, p, n, FT_MAGIC_BINARY_FLAGS);
+    const char *r;
 
+    /* libmagic reads at most SL_FT_MAGIC_BYTES, under its own limits on
+     * indirection, name recursion, ELF headers and regex length */
+    if (!sl_budget_bytes(b, "libmagic", n < SL_FT_MAGIC_BYTES ? n : SL_FT_MAGIC_BYTES))
+        return 0;
+    r = magic_call(ft, p, n, FT_MAGIC_BINARY_FLAGS);
     if (!r || sl_type_normalize(r, out, outsz) != SL_OK)
         return 0;
     return strcmp(out, OCTET) != 0;
@@ -1646,6 +1652,15 @@ static void set_str(char *dst, size_t dstsz, const char *src)
 
 int sl_ft_detect(sl_ft *ft, sl_slice bytes, sl_ft_result *out)
 {
+    return sl_ft_detect_budget(ft, bytes, out, NULL);
+}
+
+/* Each pass over the input is charged before it runs; once the budget is
+ * out the passes are skipped and the answer is application/octet-stream
+ * (the caller sees sl_budget_out and decides). */
+int sl_ft_detect_budget(sl_ft *ft, sl_slice bytes, sl_ft_result *out,
+                        sl_budget *b)
+{
     const uint8_t *p = bytes.ptr;
     size_t n = bytes.len;
     const char *mime = NULL, *enc = "binary";
@@ -1660,11 +1675,15 @@ int sl_ft_detect(sl_ft *ft, sl_slice bytes, sl_ft_result *out)
     if (n == 0) {                                               /* 1 */
         mime = "application/x-empty";
         out->via = SL_FT_VIA_EMPTY;
+    } else if (!sl_budget_bytes(b, "filetype", n < SL_FT_CLASSIFY_BYTES ?
+                                                n : SL_FT_CLASSIFY_BYTES)) {
+        mime = OCTET;
+        out->via = SL_FT_VIA_SNIFF;
     } else if (sniff_magic(p, n, &s)) {                         /* 2 */
         mime = s.mime;
         out->via = SL_FT_VIA_SNIFF;
         if ((s.refine || (ft->flags & SL_FT_LIBMAGIC_ALWAYS)) &&
-            magic_binary(ft, p, n, buf, sizeof(buf))) {
+            magic_binary(ft, p, n, buf, sizeof(buf), b)) {
             mime = buf;
             out->via = SL_FT_VIA_LIBMAGIC;
         }
@@ -1673,23 +1692,25 @@ int sl_ft_detect(sl_ft *ft, sl_slice bytes, sl_ft_result *out)
 
         out->via = SL_FT_VIA_TEXT;
         if (n >= 3 && memcmp(p, "\xef\xbb\xbf", 3) == 0 &&
-            utf8_text(p + 3, n - 3, &ascii)) {
+            sl_budget_bytes(b, "filetype", n) && utf8_text(p + 3, n - 3, &ascii)) {
             enc = "utf-8";
             out->bom = 3;
             mime = classify_text(p + 3, cn - 3, cn == n, &out->script);
         } else if (n >= 2 && (memcmp(p, "\xff\xfe", 2) == 0 ||
                               memcmp(p, "\xfe\xff", 2) == 0) &&
+                   sl_budget_bytes(b, "filetype", n) &&
                    utf16_text(p + 2, n - 2, p[0] == 0xfe)) {
             enc = p[0] == 0xfe ? "utf-16be" : "utf-16le";
             out->bom = 2;
             mime = classify_utf16(p + 2, n - 2, p[0] == 0xfe, &out->script);
-        } else if (utf8_text(p, n, &ascii)) {
+        } else if (sl_budget_bytes(b, "filetype", n) && utf8_text(p, n, &ascii)) {
             enc = ascii ? "us-ascii" : "utf-8";
             mime = classify_text(p, cn, cn == n, &out->script);
-        } else if ((u16 = utf16_guess(p, n)) != 0) {
+        } else if (sl_budget_bytes(b, "filetype", n) &&
+                   (u16 = utf16_guess(p, n)) != 0) {
             enc = u16 == 2 ? "utf-16be" : "utf-16le";
             mime = classify_utf16(p, n, u16 == 2, &out->script);
-        } else if (eightbit_text(p, n, &c1)) {
+        } else if (sl_budget_bytes(b, "filetype", n) && eightbit_text(p, n, &c1)) {
             enc = c1 ? "unknown-8bit" : "iso-8859-1";
             mime = classify_text(p, cn, cn == n, &out->script);
         } else if (ft->flags & SL_FT_NO_FALLBACK) {
@@ -1697,7 +1718,7 @@ int sl_ft_detect(sl_ft *ft, sl_slice bytes, sl_ft_result *out)
             mime = OCTET;
         } else {                                                /* 4 */
             out->via = SL_FT_VIA_LIBMAGIC;
-            mime = magic_binary(ft, p, n, buf, sizeof(buf)) ? buf : OCTET;
+            mime = magic_binary(ft, p, n, buf, sizeof(buf), b) ? buf : OCTET;
         }
     }
     set_str(out->mime, sizeof(out->mime), mime);

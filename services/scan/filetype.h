@@ -120,6 +120,13 @@ void sl_ft_destroy(sl_ft *ft);
  * (a libmagic failure falls back to the table's answer or to
  * application/octet-stream); SL_EINVAL for NULL arguments. */
 int  sl_ft_detect(sl_ft *ft, sl_slice bytes, sl_ft_result *out);
+/* The same within a work budget (budget.h; NULL: unlimited): each pass
+ * over the bytes and the libmagic call are charged first, and skipped once
+ * the budget is out (the answer is then application/octet-stream and
+ * sl_budget_out() tells the caller). */
+struct sl_budget;
+int  sl_ft_detect_budget(sl_ft *ft, sl_slice bytes, sl_ft_result *out,
+                         struct sl_budget *b);
 
 /* libmagic alone on `bytes` with `magic_flags` (MAGIC_* from magic.h,
  * e.g. MAGIC_MIME_TYPE for its defaults): the raw answer copied to out.

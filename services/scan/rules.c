@@ -69,6 +69,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "budget.h"
 #include "sl/crypto.h"
 #include "sl/embed.h"
 #include "validators.h"
@@ -81,7 +82,8 @@
 #define MAX_WINDOW     1024
 #define MAX_BEFORE     4096
 #define CHUNK          (64u * 1024u)
-#define MATCH_LIMIT    2000000u
+#define MATCH_LIMIT    2000000u  /* per start position, without a budget */
+#define HEAP_LIMIT_KIB 65536u    /* the interpreter's backtracking frames */
 #define JIT_STACK_MAX  (1024u * 1024u)
 
 /* Byte kinds, for choosing literal triggers and for keying literal lists
@@ -1308,6 +1310,8 @@ struct sl_scanner {
     cand *c, *tmp;
     size_t nc, cap_c, cap_tmp, max_c;
     int oom, too_many;
+    sl_budget *b;               /* this scan's budget, or NULL */
+    int out_of_budget;          /* it ran out: the scan stops */
     /* the current match, for the callout */
     const uint8_t *text;
     size_t len;
@@ -1360,6 +1364,8 @@ static int on_callout(pcre2_callout_block *cb, void *data)
     }
     if (ve <= vs)
         return 1;
+    if (!sl_budget_regex(s->b, 1))
+        return PCRE2_ERROR_CALLOUT;     /* abandons the match: see run_window */
     s->st.candidates++;
     if (ru->ctx.n || ru->excl.n) {
         if (s->ctx_rule != ru || s->ctx_at != vs) {
@@ -1395,6 +1401,8 @@ sl_scanner *sl_scanner_new(const sl_rules *R)
     pcre2_jit_stack_assign(s->mc, NULL, s->js);
     pcre2_set_callout(s->mc, on_callout, s);
     pcre2_set_match_limit(s->mc, MATCH_LIMIT);
+    pcre2_set_depth_limit(s->mc, MATCH_LIMIT);
+    pcre2_set_heap_limit(s->mc, HEAP_LIMIT_KIB);
     return s;
 }
 
@@ -1555,7 +1563,9 @@ static void add_cand(sl_scanner *s, uint32_t r, size_t off, size_t len)
     s->st.findings++;
 }
 
-/* Runs rule r over start offsets [lo, hi]. */
+/* Runs rule r over start offsets [lo, hi]: 0, 1 when a PCRE2 limit cut
+ * it short (no budget: the scan is incomplete), -1 on a PCRE2 failure, -2
+ * when the budget ran out (the scan stops). */
 static int run_window(sl_scanner *s, uint32_t r, size_t lo, size_t hi)
 {
     const rule *ru = &s->R->r[r];
@@ -1567,6 +1577,8 @@ static int run_window(sl_scanner *s, uint32_t r, size_t lo, size_t hi)
         PCRE2_SIZE *ov;
         int rc;
 
+        if (!sl_budget_regex(s->b, 1 + (hi - start + 1)))
+            return -2;
         pcre2_set_offset_limit(s->mc, hi);
         st->calls++;
         st->positions += hi - start + 1;
@@ -1583,10 +1595,18 @@ static int run_window(sl_scanner *s, uint32_t r, size_t lo, size_t hi)
             break;
         }
         if (rc < 0) {
+            if (rc == PCRE2_ERROR_CALLOUT && sl_budget_out(s->b))
+                return -2;
             if (rc == PCRE2_ERROR_MATCHLIMIT || rc == PCRE2_ERROR_DEPTHLIMIT ||
                 rc == PCRE2_ERROR_HEAPLIMIT ||
                 rc == PCRE2_ERROR_JIT_STACKLIMIT) {
                 s->st.limit_hits++;
+                if (s->b) {         /* a run's limit is part of the budget */
+                    sl_budget_exhaust(s->b, "regex", "match limit");
+                    if (strcmp(s->b->part, "regex") == 0)
+                        snprintf(s->b->rule, sizeof(s->b->rule), "%s", ru->id);
+                    return -2;
+                }
                 if (hi + 1 > st->resume)
                     st->resume = hi + 1;
                 return 1;       /* incomplete */
@@ -1640,6 +1660,10 @@ static int run_ready(sl_scanner *s, size_t pos, int final, int *incomplete)
         for (k = 0; k < st->n && st->v[k].lo < horizon; k++) {
             int rc = run_window(s, r, st->v[k].lo, st->v[k].hi);
 
+            if (rc == -2) {
+                s->out_of_budget = 1;
+                return SL_OK;
+            }
             if (rc < 0)
                 return SL_ERR;
             if (rc > 0)
@@ -1753,6 +1777,12 @@ static int resolve(sl_scanner *s, sl_findings *out)
 int sl_scan_text(sl_scanner *s, const uint8_t *text, size_t len,
                  sl_findings *out)
 {
+    return sl_scan_text_budget(s, text, len, out, NULL);
+}
+
+int sl_scan_text_budget(sl_scanner *s, const uint8_t *text, size_t len,
+                        sl_findings *out, sl_budget *b)
+{
     const sl_rules *R = s->R;
     int incomplete = 0, rc = SL_OK;
 
@@ -1761,6 +1791,13 @@ int sl_scan_text(sl_scanner *s, const uint8_t *text, size_t len,
     s->st.bytes += len;
     if (len == 0)
         return SL_OK;
+    if (!sl_budget_bytes(b, "rules", len))      /* the prefilter's pass */
+        return SL_OK;
+    s->b = b;
+    s->out_of_budget = 0;
+    pcre2_set_match_limit(s->mc, b ? b->match_limit : MATCH_LIMIT);
+    pcre2_set_depth_limit(s->mc, b ? b->depth_limit : MATCH_LIMIT);
+    pcre2_set_heap_limit(s->mc, b ? b->heap_limit_kib : HEAP_LIMIT_KIB);
     s->text = text;
     s->len = len;
     s->nc = 0;
@@ -1775,7 +1812,8 @@ int sl_scan_text(sl_scanner *s, const uint8_t *text, size_t len,
         if (R->r[r].always || (s->flags & SL_SCAN_EXHAUSTIVE))
             push_window(s, (uint32_t)r, 0, len - 1);
     }
-    for (size_t c0 = 0; c0 < len && !s->oom && !s->too_many; c0 += CHUNK) {
+    for (size_t c0 = 0; c0 < len && !s->oom && !s->too_many && !s->out_of_budget;
+         c0 += CHUNK) {
         size_t c1 = len - c0 > CHUNK ? c0 + CHUNK : len;
 
         if (!(s->flags & SL_SCAN_EXHAUSTIVE))
@@ -1784,6 +1822,7 @@ int sl_scan_text(sl_scanner *s, const uint8_t *text, size_t len,
             break;
     }
     s->text = NULL;
+    s->b = NULL;
     if (rc == SL_OK && s->oom)
         rc = SL_ENOMEM;
     if (rc == SL_OK && s->too_many)

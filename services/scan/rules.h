@@ -148,6 +148,17 @@ void sl_scanner_set_flags(sl_scanner *s, unsigned flags);
  * SL_ERR on an unexpected PCRE2 failure. */
 int sl_scan_text(sl_scanner *s, const uint8_t *text, size_t len,
                  sl_findings *out);
+/* The same within a work budget (budget.h; NULL: sl_scan_text's fixed
+ * match limit).  The prefilter's pass is charged as bytes; PCRE2 calls,
+ * the start positions each may try and the candidates handed to
+ * validators as regex work; every PCRE2 run gets the budget's match, depth
+ * and heap limits, and a run that reaches one exhausts the budget (part
+ * "regex", `rule` naming the rule) instead of leaving the scan incomplete.
+ * Once the budget is out the scan stops and returns SL_OK with what it
+ * found so far: the caller checks sl_budget_out(b). */
+struct sl_budget;
+int sl_scan_text_budget(sl_scanner *s, const uint8_t *text, size_t len,
+                        sl_findings *out, struct sl_budget *b);
 
 /* Counters since the scanner was made. */
 typedef struct sl_scan_stats {

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "budget.h"
 #include "extract.h"
 #include "rules.h"
 #include "scan.h"
@@ -28,6 +29,27 @@ const sl_cfg_entry sl_scan_config[] = {
       "text extracted per sample, at most" },
     { SL_CFG_INT,  "scan.dataset.cache.ms", "5000",
       "how long a dataset's allowed types and scan actions are cached" },
+    /* The work budget per sample (budget.h), sized so that an 8 MiB
+     * sample of any kind the stage reads passes with room to spare. */
+    { SL_CFG_SIZE, "scan.budget.bytes", "256m",
+      "bytes examined per sample: file-type passes, parsers, decoders, "
+      "inflated data, the rule prefilter" },
+    { SL_CFG_INT,  "scan.budget.steps", "1000000",
+      "structures visited per sample: chunks, segments, IFD entries, "
+      "records, blocks, PDF tokens" },
+    { SL_CFG_INT,  "scan.budget.regex", "268435456",
+      "PCRE2 work per sample apart from backtracking: calls, start "
+      "positions tried, candidates checked" },
+    { SL_CFG_INT,  "scan.budget.match.limit", "2000000",
+      "PCRE2 match limit of one run, per start position (JIT and interpreter)" },
+    { SL_CFG_INT,  "scan.budget.depth.limit", "2000000",
+      "PCRE2 backtracking depth limit of one run (interpreter only)" },
+    { SL_CFG_INT,  "scan.budget.heap.kib", "65536",
+      "PCRE2 backtracking heap of one run, KiB (interpreter only)" },
+    { SL_CFG_STR,  "scan.budget.action", "block",
+      "a sample over its budget: block (reject scan_budget_exceeded) or "
+      "flag (for review); a dataset overrides it with its scan action for "
+      "\"scan_budget\"" },
     SL_CFG_END
 };
 
@@ -42,9 +64,41 @@ struct sl_scan {
     char version[160];
     /* per-rule actions for the last scan_actions text seen */
     char *actions_text;
-    sl_action *actions;          /* sl_rules_count() + 1 (gps) */
+    sl_action *actions;          /* sl_rules_count() + 2 (gps, budget) */
     sl_buf prov;
+    sl_budget limits;            /* the budget each sample starts with */
+    sl_action budget_action;
 };
+
+/* The budget limits and action from the config map. */
+static int budget_config(sl_scan *s, const sl_config *cfg, sl_err *err)
+{
+    static const char *const keys[] = {
+        "scan.budget.bytes", "scan.budget.steps", "scan.budget.regex",
+        "scan.budget.match.limit", "scan.budget.depth.limit",
+        "scan.budget.heap.kib",
+    };
+    int64_t v[6];
+    const char *act = sl_config_get(cfg, "scan.budget.action");
+
+    for (size_t i = 0; i < 6; i++) {
+        v[i] = sl_config_int(cfg, keys[i]);
+        if (v[i] < 1 || (i >= 3 && v[i] > UINT32_MAX)) {
+            sl_err_set(err, "%s must be 1 to %s", keys[i],
+                       i >= 3 ? "4294967295" : "2^63");
+            return SL_ERR;
+        }
+    }
+    sl_budget_init(&s->limits, (uint64_t)v[0], (uint64_t)v[1], (uint64_t)v[2],
+                   (uint32_t)v[3], (uint32_t)v[4], (uint32_t)v[5]);
+    if (!act || sl_action_parse(act, &s->budget_action) != SL_OK ||
+        (s->budget_action != SL_ACTION_BLOCK && s->budget_action != SL_ACTION_FLAG)) {
+        sl_err_set(err, "scan.budget.action must be block or flag, not \"%s\"",
+                   act ? act : "");
+        return SL_ERR;
+    }
+    return SL_OK;
+}
 
 int sl_scan_new(sl_scan **out, const sl_config *cfg, const sl_scan_lookup *lk,
                 sl_err *err)
@@ -66,8 +120,10 @@ int sl_scan_new(sl_scan **out, const sl_config *cfg, const sl_scan_lookup *lk,
                                    : sl_rules_load_builtin(&s->rules, err);
     if (rc != SL_OK)
         goto fail;
+    if (budget_config(s, cfg, err) != SL_OK)
+        goto fail;
     if (!(s->scanner = sl_scanner_new(s->rules)) ||
-        !(s->actions = calloc(sl_rules_count(s->rules) + 1, sizeof(*s->actions)))) {
+        !(s->actions = calloc(sl_rules_count(s->rules) + 2, sizeof(*s->actions)))) {
         sl_err_set(err, "out of memory");
         goto fail;
     }
@@ -133,6 +189,7 @@ static void load_actions(sl_scan *s, const char *text)
     for (size_t i = 0; i < n; i++)
         s->actions[i] = sl_rules_action(s->rules, i);
     s->actions[n] = SL_ACTION_FLAG;   /* gps_location */
+    s->actions[n + 1] = s->budget_action;
     if (!text || !(doc = json_loads(text, 0, NULL)))
         return;
     json_object_foreach(doc, k, v) {
@@ -144,6 +201,8 @@ static void load_actions(sl_scan *s, const char *text)
         }
         if (strcmp(k, SL_SCAN_GPS_RULE) == 0)
             s->actions[n] = a;
+        else if (strcmp(k, SL_SCAN_BUDGET_RULE) == 0)
+            s->actions[n + 1] = a;
         else if (sl_rules_find(s->rules, k, &idx) == SL_OK)
             s->actions[idx] = a;
         else
@@ -173,14 +232,36 @@ static int list_finding(json_t *list, size_t *listed, const char *rule,
     return SL_OK;
 }
 
+/* Why a sample's budget ran out, for the detail: the part and the limit,
+ * named by its config key. */
+static void budget_detail(const sl_budget *b, char *out, size_t outsz)
+{
+    if (strcmp(b->what, "match limit") == 0)
+        snprintf(out, outsz, "scan work budget exceeded in regex: rule %s "
+                 "reached the match limit of %" PRIu32 " (scan.budget.match.limit)",
+                 b->rule, b->match_limit);
+    else if (strcmp(b->what, "bytes") == 0)
+        snprintf(out, outsz, "scan work budget exceeded in %s: more than %"
+                 PRIu64 " bytes examined (scan.budget.bytes)", b->part, b->max_bytes);
+    else if (strcmp(b->what, "steps") == 0)
+        snprintf(out, outsz, "scan work budget exceeded in %s: more than %"
+                 PRIu64 " structures visited (scan.budget.steps)", b->part,
+                 b->max_steps);
+    else
+        snprintf(out, outsz, "scan work budget exceeded in %s: more than %"
+                 PRIu64 " units of PCRE2 work (scan.budget.regex)", b->part,
+                 b->max_regex);
+}
+
 int sl_scan_decide(sl_scan *s, sl_slice bytes, const char *declared_type,
                    const char *allowed_types, const char *scan_actions,
                    sl_scan_report *rep)
 {
     size_t n_rules = sl_rules_count(s->rules), listed = 0, total = 0;
     sl_action strongest = SL_ACTION_ALLOW;
-    const char *block_kind = NULL, *why_flag = NULL;
+    const char *block_kind = NULL, *why_flag = NULL, *reason = NULL;
     char declared[SL_MIME_MAX] = "";
+    sl_budget b = s->limits;     /* this sample's: nothing used yet */
     int content_seg = -1, redact_elsewhere = 0, cut_short = 0, extracted = 0;
     json_t *list = json_array();
     int rc = SL_ENOMEM;
@@ -191,7 +272,9 @@ int sl_scan_decide(sl_scan *s, sl_slice bytes, const char *declared_type,
     rep->code = NULL;
     rep->detail[0] = '\0';
     load_actions(s, scan_actions);
-    sl_ft_detect(s->ft, bytes, &rep->ft);
+    sl_ft_detect_budget(s->ft, bytes, &rep->ft, &b);
+    if (sl_budget_out(&b))
+        goto decide;
     if (declared_type && sl_type_normalize(declared_type, declared, sizeof(declared)) != SL_OK)
         snprintf(declared, sizeof(declared), "%s", declared_type);
 
@@ -211,16 +294,16 @@ int sl_scan_decide(sl_scan *s, sl_slice bytes, const char *declared_type,
         goto summarise;
     }
 
-    if ((rc = sl_extract_run(&s->x, bytes, &rep->ft)) != SL_OK)
+    if ((rc = sl_extract_run_budget(&s->x, bytes, &rep->ft, &b)) != SL_OK)
         goto out;
     extracted = 1;
     if (s->x.flags & SL_XF_TRUNCATED)
         cut_short = 1;
-    for (size_t i = 0; i < s->x.nseg; i++) {
+    for (size_t i = 0; i < s->x.nseg && !sl_budget_out(&b); i++) {
         const sl_xseg *seg = &s->x.seg[i];
         int is_content = strcmp(seg->source, "content") == 0 &&
                          seg->map == SL_XMAP_IDENTITY;
-        rc = sl_scan_text(s->scanner, seg->text, seg->len, &s->f);
+        rc = sl_scan_text_budget(s->scanner, seg->text, seg->len, &s->f, &b);
         if (rc == SL_ETOOBIG) {
             cut_short = 1;
             continue;
@@ -314,8 +397,19 @@ int sl_scan_decide(sl_scan *s, sl_slice bytes, const char *declared_type,
             strongest = act;
     }
 
+decide:
     if (strongest == SL_ACTION_BLOCK) {
+        /* a finding to block is certain, whatever was left unread */
         rep->code = strcmp(block_kind, "secret") == 0 ? "secret_blocked" : "pii_blocked";
+    } else if (sl_budget_out(&b)) {
+        budget_detail(&b, rep->detail, sizeof(rep->detail));
+        reason = "scan_budget_exceeded";
+        if (s->actions[n_rules + 1] == SL_ACTION_BLOCK) {
+            rep->code = reason;
+        } else {
+            rep->outcome = "flagged";
+            why_flag = rep->detail;
+        }
     } else if (strongest == SL_ACTION_FLAG || cut_short ||
                (strongest == SL_ACTION_REDACT && redact_elsewhere)) {
         rep->outcome = "flagged";
@@ -348,7 +442,15 @@ summarise:
         "findings", list, "findings_total", (json_int_t)total);
     if (!rep->summary)
         goto out;
-    if (rep->code && json_object_set_new(rep->summary, "reason", json_string(rep->code)))
+    if (rep->code)
+        reason = rep->code;
+    if (reason && json_object_set_new(rep->summary, "reason", json_string(reason)))
+        goto out;
+    if (sl_budget_out(&b) &&
+        json_object_set_new(rep->summary, "budget", json_pack(
+            "{s:s, s:s, s:I, s:I, s:I}", "part", b.part, "exceeded", b.what,
+            "bytes", (json_int_t)b.bytes, "steps", (json_int_t)b.steps,
+            "regex", (json_int_t)b.regex)))
         goto out;
     if (why_flag && json_object_set_new(rep->summary, "flag_reason", json_string(why_flag)))
         goto out;

@@ -18,8 +18,19 @@
  *           UTF-8 content bytes; otherwise the sample is flagged);
  *   allow   pass.
  * EXIF GPS coordinates are a finding of the pseudo-rule "gps_location"
- * (default flag).  A scan cut short by a limit flags the sample.  Findings
- * name rule, entity, source, offset and length, never the matched text.
+ * (default flag).  A scan cut short by a size limit flags the sample.
+ * Findings name rule, entity, source, offset and length, never the
+ * matched text.
+ *
+ * Work budget.  Each sample's decision runs within one budget (budget.h,
+ * the scan.budget.* keys): the sniffer, every extractor and decoder, the
+ * rule engine and each PCRE2 run charge it.  A sample that exhausts it is
+ * refused with scan_budget_exceeded, the detail naming the part that ran
+ * out ("pdf", "jpeg", "regex", ...) and the limit's key -- or flagged for
+ * review when the action of the pseudo-rule "scan_budget" is flag --
+ * unless a finding to block was already made (that code wins).  The
+ * outcome is final: the same bytes always cost the same, so nothing is
+ * retried.
  */
 #ifndef SL_SCAN_H
 #define SL_SCAN_H
@@ -30,6 +41,10 @@
 #include "sl/processor.h"
 
 #define SL_SCAN_GPS_RULE "gps_location"
+/* The pseudo-rule whose action (block, the default, or flag; from
+ * scan.budget.action or the dataset's scan actions) says what becomes of
+ * a sample over its work budget. */
+#define SL_SCAN_BUDGET_RULE "scan_budget"
 
 typedef struct sl_scan_lookup {
     void *u;
