@@ -16,8 +16,8 @@
  *           entries, IPTC and Photoshop records, GIF blocks, PDF tokens and
  *           objects;
  *   regex   PCRE2 work apart from backtracking: calls, start positions
- *           tried and candidate matches handed to validators and context
- *           checks;
+ *           tried, candidate matches and the bytes their validators and
+ *           context checks read;
  *
  * and every PCRE2 run gets match_limit (per start position: the
  * interpreter and the JIT both restart the count at each position),

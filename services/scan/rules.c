@@ -1322,13 +1322,18 @@ struct sl_scanner {
     sl_scan_stats st;
 };
 
-static int words_near(const words *w, const uint8_t *t, size_t at)
+/* 1 when a word of w ends within its window before `at`; *tried grows by
+ * the start offsets it tried (the work, for the budget). */
+static int words_near(const words *w, const uint8_t *t, size_t at,
+                      uint64_t *tried)
 {
     size_t from = at > w->window ? at - w->window : 0;
 
     for (size_t i = 0; i < w->n; i++) {
         size_t L = w->len[i];
 
+        if (at >= from + L)
+            *tried += at - from - L + 1;
         for (size_t p = from; p + L <= at; p++) {
             size_t k = 0;
 
@@ -1364,15 +1369,20 @@ static int on_callout(pcre2_callout_block *cb, void *data)
     }
     if (ve <= vs)
         return 1;
-    if (!sl_budget_regex(s->b, 1))
+    /* the candidate, and the bytes its validator reads */
+    if (!sl_budget_regex(s->b, 1 + (ve - vs)))
         return PCRE2_ERROR_CALLOUT;     /* abandons the match: see run_window */
     s->st.candidates++;
     if (ru->ctx.n || ru->excl.n) {
         if (s->ctx_rule != ru || s->ctx_at != vs) {
+            uint64_t tried = 0;
+
             s->ctx_rule = ru;
             s->ctx_at = vs;
-            s->ctx_ok = (!ru->ctx.n || words_near(&ru->ctx, s->text, vs)) &&
-                        (!ru->excl.n || !words_near(&ru->excl, s->text, vs));
+            s->ctx_ok = (!ru->ctx.n || words_near(&ru->ctx, s->text, vs, &tried)) &&
+                        (!ru->excl.n || !words_near(&ru->excl, s->text, vs, &tried));
+            if (!sl_budget_regex(s->b, tried))
+                return PCRE2_ERROR_CALLOUT;
         }
         if (!s->ctx_ok)
             return 1;
@@ -1577,7 +1587,11 @@ static int run_window(sl_scanner *s, uint32_t r, size_t lo, size_t hi)
         PCRE2_SIZE *ov;
         int rc;
 
-        if (!sl_budget_regex(s->b, 1 + (hi - start + 1)))
+        /* the call now; the start positions it tried and the bytes it
+         * matched once it returns (a window's range is tried again after
+         * each match, from the match's end on: charging the range up
+         * front would count it again for every match) */
+        if (!sl_budget_regex(s->b, 1))
             return -2;
         pcre2_set_offset_limit(s->mc, hi);
         st->calls++;
@@ -1592,7 +1606,7 @@ static int run_window(sl_scanner *s, uint32_t r, size_t lo, size_t hi)
         if (rc == PCRE2_ERROR_NOMATCH) {
             if (hi + 1 > st->resume)
                 st->resume = hi + 1;
-            break;
+            return sl_budget_regex(s->b, hi - start + 1) ? 0 : -2;
         }
         if (rc < 0) {
             if (rc == PCRE2_ERROR_CALLOUT && sl_budget_out(s->b))
@@ -1627,6 +1641,8 @@ static int run_window(sl_scanner *s, uint32_t r, size_t lo, size_t hi)
                 add_cand(s, r, vs, ve - vs);
             st->resume = ov[1];
         }
+        if (!sl_budget_regex(s->b, (ov[0] - start + 1) + (ov[1] - ov[0])))
+            return -2;
         start = st->resume;
     }
     return 0;

@@ -37,9 +37,9 @@ const sl_cfg_entry sl_scan_config[] = {
     { SL_CFG_INT,  "scan.budget.steps", "1000000",
       "structures visited per sample: chunks, segments, IFD entries, "
       "records, blocks, PDF tokens" },
-    { SL_CFG_INT,  "scan.budget.regex", "268435456",
+    { SL_CFG_INT,  "scan.budget.regex", "100000000",
       "PCRE2 work per sample apart from backtracking: calls, start "
-      "positions tried, candidates checked" },
+      "positions tried, candidates and the bytes their checks read" },
     { SL_CFG_INT,  "scan.budget.match.limit", "2000000",
       "PCRE2 match limit of one run, per start position (JIT and interpreter)" },
     { SL_CFG_INT,  "scan.budget.depth.limit", "2000000",
@@ -456,6 +456,7 @@ summarise:
         goto out;
     rc = SL_OK;
 out:
+    rep->budget = b;
     json_decref(list);
     return rc;
 }

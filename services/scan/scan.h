@@ -37,6 +37,7 @@
 
 #include <jansson.h>
 
+#include "budget.h"
 #include "filetype.h"
 #include "sl/processor.h"
 
@@ -75,6 +76,8 @@ typedef struct sl_scan_report {
     char detail[512];            /* for code, or why flagged */
     json_t *summary;             /* the sluice-scan header's object; owned */
     sl_buf redacted;             /* the redacted bytes when outcome "redacted" */
+    sl_budget budget;            /* the sample's budget: limits, use, and
+                                    which part ran out (part NULL: none) */
 } sl_scan_report;
 
 void sl_scan_report_init(sl_scan_report *r);
