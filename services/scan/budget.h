@@ -48,7 +48,8 @@ typedef struct sl_budget {
     uint64_t bytes, steps, regex;
     /* the first part that ran out, or NULL; what ran out there */
     const char *part;           /* "pdf", "png", "jpeg", "regex", ... */
-    const char *what;           /* "bytes", "steps", "regex", "match limit" */
+    const char *what;           /* "bytes", "steps", "regex", "match limit",
+                                   "depth limit", "heap limit", "JIT stack" */
     char rule[64];              /* for a PCRE2 limit: the rule's id */
 } sl_budget;
 

@@ -1616,7 +1616,10 @@ static int run_window(sl_scanner *s, uint32_t r, size_t lo, size_t hi)
                 rc == PCRE2_ERROR_JIT_STACKLIMIT) {
                 s->st.limit_hits++;
                 if (s->b) {         /* a run's limit is part of the budget */
-                    sl_budget_exhaust(s->b, "regex", "match limit");
+                    sl_budget_exhaust(s->b, "regex",
+                        rc == PCRE2_ERROR_MATCHLIMIT ? "match limit" :
+                        rc == PCRE2_ERROR_DEPTHLIMIT ? "depth limit" :
+                        rc == PCRE2_ERROR_HEAPLIMIT ? "heap limit" : "JIT stack");
                     if (strcmp(s->b->part, "regex") == 0)
                         snprintf(s->b->rule, sizeof(s->b->rule), "%s", ru->id);
                     return -2;

@@ -240,6 +240,17 @@ static void budget_detail(const sl_budget *b, char *out, size_t outsz)
         snprintf(out, outsz, "scan work budget exceeded in regex: rule %s "
                  "reached the match limit of %" PRIu32 " (scan.budget.match.limit)",
                  b->rule, b->match_limit);
+    else if (strcmp(b->what, "depth limit") == 0)
+        snprintf(out, outsz, "scan work budget exceeded in regex: rule %s "
+                 "reached the depth limit of %" PRIu32 " (scan.budget.depth.limit)",
+                 b->rule, b->depth_limit);
+    else if (strcmp(b->what, "heap limit") == 0)
+        snprintf(out, outsz, "scan work budget exceeded in regex: rule %s "
+                 "reached the heap limit of %" PRIu32 " KiB (scan.budget.heap.kib)",
+                 b->rule, b->heap_limit_kib);
+    else if (strcmp(b->what, "JIT stack") == 0)
+        snprintf(out, outsz, "scan work budget exceeded in regex: rule %s "
+                 "ran out of JIT stack", b->rule);
     else if (strcmp(b->what, "bytes") == 0)
         snprintf(out, outsz, "scan work budget exceeded in %s: more than %"
                  PRIu64 " bytes examined (scan.budget.bytes)", b->part, b->max_bytes);
