@@ -10,6 +10,8 @@
  *     with a small budget it is exhausted in "pdf";
  *   - PNG files of many chunks and JPEG files of long segment chains
  *     exhaust the steps budget in "png" / "jpeg", and pass the default;
+ *   - UTF-16 text: the sniffer's passes and the transcoding are charged,
+ *     and name "filetype" or "text" when they run out;
  *   - a rule that backtracks catastrophically, loaded from a rule file
  *     the way the stage loads its rules, reaches the budget's PCRE2 match
  *     limit: part "regex", the rule named (no shipped rule backtracks like
@@ -288,6 +290,39 @@ static void test_jpeg_segment_chain(void **state)
     free(b.p);
 }
 
+/* ---- text decoders -------------------------------------------------------- */
+
+/* UTF-16LE with a BOM: the sniffer's passes, then the transcoding, each
+ * charged in turn; a budget that holds the passes but not the decoding
+ * runs out in "text". */
+static void test_text_decoder(void **state)
+{
+    buf b = { NULL, 0 };
+    sl_budget bud;
+
+    (void)state;
+    put(&b, "\xff\xfe", 2);
+    for (size_t i = 0; i < 10000; i++)
+        put(&b, "h\0e\0l\0l\0o\0 \0", 12);
+    assert_int_equal(b.n, 120002);
+    sl_budget_init(&bud, UNLIMITED, UNLIMITED, UNLIMITED, 1, 1, 1);
+    assert_int_equal(extract(&b, &bud, "text/plain") & SL_XF_BUDGET, 0);
+    /* sniff (64 KiB), the UTF-16 check (the whole input), the transcoding
+     * (the input after the BOM) */
+    assert_int_equal(bud.bytes, 65536 + 120002 + 120000);
+
+    sl_budget_init(&bud, 65536 + 120002 + 119999, UNLIMITED, UNLIMITED, 1, 1, 1);
+    assert_int_equal(extract(&b, &bud, "text/plain") & SL_XF_BUDGET, SL_XF_BUDGET);
+    assert_string_equal(bud.part, "text");
+    assert_string_equal(bud.what, "bytes");
+
+    /* one byte less and the sniffer's own pass is what runs out */
+    sl_budget_init(&bud, 65536 + 120001, UNLIMITED, UNLIMITED, 1, 1, 1);
+    extract(&b, &bud, "application/octet-stream");
+    assert_string_equal(bud.part, "filetype");
+    free(b.p);
+}
+
 /* ---- regex ------------------------------------------------------------------ */
 
 /* Rule 0 blocks a number; rule 1 backtracks catastrophically on a run of
@@ -555,6 +590,7 @@ int main(void)
         cmocka_unit_test(test_pdf_fixture_within_budget),
         cmocka_unit_test(test_png_many_chunks),
         cmocka_unit_test(test_jpeg_segment_chain),
+        cmocka_unit_test(test_text_decoder),
         cmocka_unit_test(test_regex_match_limit),
         cmocka_unit_test(test_decide_pdf_bomb),
         cmocka_unit_test(test_bad_budget_config),
