@@ -27,7 +27,8 @@
  * rule engine and each PCRE2 run charge it.  A sample that exhausts it is
  * refused with scan_budget_exceeded, the detail naming the part that ran
  * out ("pdf", "jpeg", "regex", ...) and the limit's key -- or flagged for
- * review when the action of the pseudo-rule "scan_budget" is flag --
+ * review when the action of the pseudo-rule "scan_budget" is anything but
+ * block (a sample read only in part is never passed as clean) --
  * unless a finding to block was already made (that code wins).  The
  * outcome is final: the same bytes always cost the same, so nothing is
  * retried.
