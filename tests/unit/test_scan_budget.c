@@ -466,6 +466,10 @@ static void test_decide_pdf_bomb(void **state)
     assert_null(rep.code);
     assert_string_equal(json_string_value(json_object_get(rep.summary, "reason")),
                         "scan_budget_exceeded");
+    /* "allow" does not pass a sample read in part: it is flagged too */
+    assert_int_equal(sl_scan_decide(s, (sl_slice){ b.p, b.n }, "application/pdf",
+                                    NULL, "{\"scan_budget\":\"allow\"}", &rep), SL_OK);
+    assert_string_equal(rep.outcome, "flagged");
     /* with the default budget the linear reader gets through it */
     sl_scan_destroy(s);
     s = stage(NULL, NULL, NULL);
