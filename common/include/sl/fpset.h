@@ -5,6 +5,18 @@
  * authority: a full set refuses new entries (SL_ETOOBIG) and the caller
  * decides to clear it.  Fingerprint 0 is reserved; sl_fpset_fp() never
  * returns it.
+ *
+ * Fingerprints are keyed with a random per-process key (BLAKE2b, libsodium
+ * crypto_generichash, key from randombytes_buf at first use), so nobody
+ * outside the process can craft two inputs that collide; they are not
+ * stable across processes and must never be stored.
+ *
+ * A set made with sl_fpset_new_exact() also keeps, per entry, a 128-bit
+ * digest of the value under an independent key.  sl_fpset_add_val() and
+ * sl_fpset_has_val() compare it on a fingerprint hit, so two values whose
+ * 64-bit fingerprints collide are two entries and one is never "seen"
+ * because of the other.  Use them when a hit decides something (a replay,
+ * a duplicate); the plain calls compare fingerprints only.
  */
 #ifndef SL_FPSET_H
 #define SL_FPSET_H
@@ -15,16 +27,25 @@
 typedef struct sl_fpset sl_fpset;
 
 sl_fpset *sl_fpset_new(size_t max_entries);
+sl_fpset *sl_fpset_new_exact(size_t max_entries);
 void sl_fpset_destroy(sl_fpset *s);
 int  sl_fpset_add(sl_fpset *s, uint64_t fp);        /* SL_OK / SL_ETOOBIG */
 int  sl_fpset_has(const sl_fpset *s, uint64_t fp);
 size_t sl_fpset_count(const sl_fpset *s);
 void sl_fpset_clear(sl_fpset *s);
-/* Adds every entry of src into dst (SL_ETOOBIG if dst fills up). */
+/* Adds every entry of src into dst (SL_ETOOBIG if dst fills up).  Both
+ * plain or both exact (SL_EINVAL otherwise). */
 int  sl_fpset_merge(sl_fpset *dst, const sl_fpset *src);
 
-/* A keyed 64-bit fingerprint of up to two byte strings (FNV-1a 64 over
- * both with a separator, then a final avalanche mix). */
+/* A keyed 64-bit fingerprint of up to two byte strings (keyed BLAKE2b over
+ * both, the first one's length included so the split is unambiguous). */
 uint64_t sl_fpset_fp(const void *a, size_t alen, const void *b, size_t blen);
+
+/* Exact membership of the value (a, b) whose fingerprint is fp (normally
+ * sl_fpset_fp(a, alen, b, blen)).  On a plain set they act as add / has. */
+int  sl_fpset_add_val(sl_fpset *s, uint64_t fp, const void *a, size_t alen,
+                      const void *b, size_t blen);   /* SL_OK / SL_ETOOBIG */
+int  sl_fpset_has_val(const sl_fpset *s, uint64_t fp, const void *a,
+                      size_t alen, const void *b, size_t blen);
 
 #endif
