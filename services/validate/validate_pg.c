@@ -3,8 +3,10 @@
  *
  * Creators are cached (positive and negative answers) for
  * validate.creator.cache.ms so a burst of uploads costs one query per
- * creator, and a disabled creator is noticed within that time.  Replay and
- * duplicate checks ask the samples table through prepared statements.  A
+ * creator, and a disabled creator is noticed within that time.  The replay
+ * check asks samples, review_items and rejections (an upload id with any
+ * outcome is used up), the duplicate check samples, through prepared
+ * statements.  A
  * broken connection is reported as SL_EIO (the runner retries the batch) and
  * re-opened on the next call.
  */
@@ -48,11 +50,16 @@ static const struct {
 } lookups[] = {
     { "creator", "SELECT key_alg, key_material, status = 'active', verified "
                  "FROM creators WHERE creator_id = $1", 1 },
+    /* Every consumed upload ends as exactly one row of samples,
+     * review_items or rejections: an id in any of them is used up. */
     { "upload_seen", "SELECT 1 FROM samples WHERE upload_id = $1 UNION ALL "
-                     "SELECT 1 FROM review_items WHERE upload_id = $1", 1 },
+                     "SELECT 1 FROM review_items WHERE upload_id = $1 UNION ALL "
+                     "(SELECT 1 FROM rejections WHERE upload_id = $1 LIMIT 1)", 1 },
     { "run_uploads", "SELECT upload_id FROM samples "
                      "WHERE upload_id = ANY ($1::text[]) UNION ALL "
                      "SELECT upload_id FROM review_items "
+                     "WHERE upload_id = ANY ($1::text[]) UNION "
+                     "SELECT upload_id FROM rejections "
                      "WHERE upload_id = ANY ($1::text[])", 1 },
     { "run_contents", "SELECT dataset_id, sha256 FROM samples "
                       "WHERE sha256 = ANY ($1::text[])", 1 },
