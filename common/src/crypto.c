@@ -492,21 +492,47 @@ int sl_ed25519_public_from_seed(const uint8_t seed[32], uint8_t pub[32])
     return rc;
 }
 
-/* Opens path for writing with the given mode, truncating it; the mode is
- * forced even on an existing file, so a private key never stays readable
- * by others. */
-static FILE *open_for_write(const char *path, mode_t mode, sl_err *err)
+int sl_keyfile_create(const char *path, unsigned mode, sl_err *err)
 {
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                  (mode_t)mode);
+
+    if (fd < 0) {
+        int e = errno;
+        if (e == EEXIST || e == ELOOP) {
+            sl_err_set(err, "%s already exists (a file or a symbolic link); "
+                       "refusing to overwrite or follow it for a key file",
+                       path);
+            return SL_EINVAL;
+        }
+        sl_err_set(err, "%s: %s", path, strerror(e));
+        return SL_EIO;
+    }
+    /* The umask may have taken bits off, never added: set exactly. */
+    if (fchmod(fd, (mode_t)mode) != 0) {
+        sl_err_set(err, "%s: %s", path, strerror(errno));
+        close(fd);
+        unlink(path);
+        return SL_EIO;
+    }
+    return fd;
+}
+
+/* A new file at path (sl_keyfile_create) as a stdio stream. */
+static FILE *open_for_write(const char *path, mode_t mode, sl_err *err,
+                            int *rc)
+{
+    int fd = sl_keyfile_create(path, mode, err);
     FILE *fp;
 
     if (fd < 0) {
-        sl_err_set(err, "%s: %s", path, strerror(errno));
+        *rc = fd;
         return NULL;
     }
-    if (fchmod(fd, mode) != 0 || !(fp = fdopen(fd, "w"))) {
+    if (!(fp = fdopen(fd, "w"))) {
         sl_err_set(err, "%s: %s", path, strerror(errno));
         close(fd);
+        unlink(path);
         return NULL;
     }
     return fp;
@@ -514,14 +540,16 @@ static FILE *open_for_write(const char *path, mode_t mode, sl_err *err)
 
 /* Writes the PKCS#8 private key (mode 0600) and the SPKI public key (mode
  * 0644), the formats of `openssl genpkey -algorithm ed25519` and
- * `openssl pkey -pubout`.  Either path may be NULL to skip that file. */
+ * `openssl pkey -pubout`.  Either path may be NULL to skip that file.
+ * Both are new files (sl_keyfile_create); on failure, those this call
+ * created are removed and nothing else is touched. */
 int sl_ed25519_write_pem(const char *priv_path, const char *pub_path,
                          const uint8_t seed[32], sl_err *err)
 {
     EVP_PKEY *pkey = NULL;
     FILE *fp = NULL;
     const char *cur = NULL;
-    int rc = SL_EIO;
+    int rc = SL_EIO, made_priv = 0, made_pub = 0;
 
     if (!seed) {
         sl_err_set(err, "no seed");
@@ -536,8 +564,9 @@ int sl_ed25519_write_pem(const char *priv_path, const char *pub_path,
     }
     if (priv_path) {
         cur = priv_path;
-        if (!(fp = open_for_write(priv_path, 0600, err)))
+        if (!(fp = open_for_write(priv_path, 0600, err, &rc)))
             goto out;
+        made_priv = 1;
         if (PEM_write_PrivateKey(fp, pkey, NULL, NULL, 0, NULL, NULL) != 1)
             goto write_failed;
         if (fclose(fp) != 0) {
@@ -548,8 +577,9 @@ int sl_ed25519_write_pem(const char *priv_path, const char *pub_path,
     }
     if (pub_path) {
         cur = pub_path;
-        if (!(fp = open_for_write(pub_path, 0644, err)))
+        if (!(fp = open_for_write(pub_path, 0644, err, &rc)))
             goto out;
+        made_pub = 1;
         if (PEM_write_PUBKEY(fp, pkey) != 1)
             goto write_failed;
         if (fclose(fp) != 0) {
@@ -565,8 +595,13 @@ write_failed:
 out:
     if (fp)
         fclose(fp);
-    if (rc != SL_OK)
+    if (rc != SL_OK) {
         ERR_clear_error();
+        if (made_priv)
+            unlink(priv_path);
+        if (made_pub)
+            unlink(pub_path);
+    }
     EVP_PKEY_free(pkey);
     return rc;
 }

@@ -211,7 +211,7 @@ static int creator_add(ctl *c, int argc, char **argv)
     if (gen_file) {
         if (sl_ed25519_write_pem(gen_file, key.pub_path, key.seed, &err)
             != SL_OK) {
-            files_written = 1;   /* remove whatever was written */
+            /* it removed what it created, and touched nothing else */
             rc = ctl_fail("creator add: writing the key files: %s", err.msg);
             goto out;
         }

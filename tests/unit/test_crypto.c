@@ -633,10 +633,34 @@ static void test_pem_roundtrip(void **state)
     close(fd);
     assert_true((fd = mkstemp(pub)) >= 0);
     close(fd);
-    assert_int_equal(chmod(priv, 0644), 0);
-
     assert_int_equal(sl_ed25519_generate(seed, pubraw), SL_OK);
+
+    /* key files are new files: an existing one is refused, untouched */
+    write_file(priv, "precious\n", 9);
+    assert_int_equal(sl_ed25519_write_pem(priv, NULL, seed, &err), SL_EINVAL);
+    assert_non_null(strstr(err.msg, "already exists"));
+    assert_int_equal(read_file(priv, text, sizeof(text)), 9);
+    assert_memory_equal(text, "precious\n", 9);
+    /* ... and a symbolic link is not followed (its target stays as is) */
+    assert_int_equal(unlink(pub), 0);
+    assert_int_equal(symlink(priv, pub), 0);
+    assert_int_equal(sl_ed25519_write_pem(NULL, pub, seed, &err), SL_EINVAL);
+    assert_non_null(strstr(err.msg, "refusing to overwrite or follow"));
+    assert_int_equal(read_file(priv, text, sizeof(text)), 9);
+    /* a failure on the second file removes the first, made by this call */
+    assert_int_equal(unlink(priv), 0);
+    assert_int_equal(sl_ed25519_write_pem(priv, pub, seed, &err), SL_EINVAL);
+    assert_int_equal(lstat(priv, &st), -1);
+    assert_int_equal(unlink(pub), 0);
+    /* a dangling symbolic link is not followed either */
+    assert_int_equal(symlink(missing, priv), 0);
+    assert_int_equal(sl_ed25519_write_pem(priv, NULL, seed, &err), SL_EINVAL);
+    assert_int_equal(lstat(missing, &st), -1);
+    assert_int_equal(unlink(priv), 0);
+
+    umask(0);   /* the mode is exact whatever the umask */
     assert_int_equal(sl_ed25519_write_pem(priv, pub, seed, &err), SL_OK);
+    umask(022);
 
     n = read_file(priv, text, sizeof(text) - 1);
     text[n] = '\0';

@@ -60,6 +60,12 @@ int  sl_signer_sign(sl_signer *s, const uint8_t *msg, size_t n, char *out,
                     size_t outsz);
 void sl_signer_destroy(sl_signer *s);
 
+/* Creates a new file for key material: open(O_CREAT | O_EXCL | O_NOFOLLOW)
+ * with exactly `mode`, so an existing file or a symbolic link at path is
+ * never overwritten or followed.  Returns the open descriptor (>= 0), or
+ * SL_EINVAL (it exists) / SL_EIO with err naming the path. */
+int sl_keyfile_create(const char *path, unsigned mode, sl_err *err);
+
 /* Ed25519 key material: generate, and PEM (PKCS#8 / SPKI) files. */
 int sl_ed25519_generate(uint8_t seed[32], uint8_t pub[32]);
 int sl_ed25519_public_from_seed(const uint8_t seed[32], uint8_t pub[32]);
