@@ -26,6 +26,9 @@ static const sl_cfg_entry ctl_config_map[] = {
       "timeout of each Kafka admin, metadata and offset request" },
     { SL_CFG_SIZE, "upload.max.bytes", "16m",
       "largest file `upload` sends (the topics take 16 MiB messages)" },
+    { SL_CFG_STR, "secrets.key.file", "secrets.key",
+      "key file sealing HMAC secrets at rest (`creator add` creates it, "
+      "mode 0600); validate reads the same file" },
     SL_CFG_END
 };
 

@@ -9,7 +9,15 @@
  * statements.  A
  * broken connection is reported as SL_EIO (the runner retries the batch) and
  * re-opened on the next call.
+ *
+ * HMAC secrets are stored sealed (hmac_secret_box, migration 011) under the
+ * secrets key file (secrets.key.file), read at start and again when a
+ * sealed secret turns up before the file existed.  A creator whose secret
+ * is only in plaintext (key_material), or whose box does not open, is
+ * logged and treated as unusable (its uploads are refused as disabled).
  */
+#include <sodium.h>
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -32,6 +40,9 @@ typedef struct pg_lookup {
     PGconn *conn;
     int64_t ttl_ms;
     int64_t recheck_ms;
+    char *skey_path;
+    uint8_t skey[SL_SECRETS_KEY_LEN];
+    int have_skey;
     size_t n_entries;
     creator_entry *slots[CREATOR_SLOTS];
 } pg_lookup;
@@ -48,8 +59,8 @@ static const struct {
     const char *name, *sql;
     int nparams;
 } lookups[] = {
-    { "creator", "SELECT key_alg, key_material, status = 'active', verified "
-                 "FROM creators WHERE creator_id = $1", 1 },
+    { "creator", "SELECT key_alg, key_material, status = 'active', verified, "
+                 "hmac_secret_box FROM creators WHERE creator_id = $1", 1 },
     /* Every consumed upload ends as exactly one row of samples,
      * review_items or rejections: an id in any of them is used up. */
     { "upload_seen", "SELECT 1 FROM samples WHERE upload_id = $1 UNION ALL "
@@ -117,6 +128,43 @@ static void free_entry(creator_entry *e)
     free(e);
 }
 
+/* Reads the secrets key file; SL_OK, SL_ENOTFOUND or SL_EINVAL/SL_EIO. */
+static int load_skey(pg_lookup *l, sl_err *err)
+{
+    int rc = sl_secrets_key_load(l->skey_path, l->skey, err);
+
+    l->have_skey = rc == SL_OK;
+    return rc;
+}
+
+/* The creator's key from its registry row (columns of the "creator"
+ * lookup): an Ed25519 public key as stored, an HMAC secret only from its
+ * sealed box.  NULL with err set when unusable. */
+static sl_key *creator_key(pg_lookup *l, const char *id, sl_sig_alg alg,
+                           const PGresult *r, sl_err *err)
+{
+    uint8_t secret[SL_HMAC_SECRET_MAX];
+    size_t len = 0;
+    sl_key *k;
+
+    if (alg != SL_SIG_HMAC_SHA256)
+        return sl_key_new(alg, (const uint8_t *)PQgetvalue(r, 0, 1),
+                          (size_t)PQgetlength(r, 0, 1), err);
+    if (PQgetisnull(r, 0, 4)) {
+        sl_err_set(err, "its HMAC secret is stored in plaintext, not sealed: "
+                   "run `sluicectl creator seal-secrets` (migration 011)");
+        return NULL;
+    }
+    if (!l->have_skey && load_skey(l, err) != SL_OK)
+        return NULL;
+    if (sl_hmac_box_open(l->skey, id, (const uint8_t *)PQgetvalue(r, 0, 4),
+                         (size_t)PQgetlength(r, 0, 4), secret, &len, err) != SL_OK)
+        return NULL;
+    k = sl_key_new(alg, secret, len, err);
+    sodium_memzero(secret, sizeof(secret));
+    return k;
+}
+
 static int pg_creator(void *u, const char *id, sl_key **key, int *active,
                       int *verified)
 {
@@ -162,8 +210,7 @@ static int pg_creator(void *u, const char *id, sl_key **key, int *active,
         /* Binary results: a bool is one byte 0/1, bytea its raw bytes. */
         e->active = PQgetvalue(r, 0, 2)[0] == 1;
         e->verified = PQgetvalue(r, 0, 3)[0] == 1;
-        e->key = sl_key_new(alg, (const uint8_t *)PQgetvalue(r, 0, 1),
-                            (size_t)PQgetlength(r, 0, 1), &err);
+        e->key = creator_key(l, id, alg, r, &err);
         if (!e->key) {
             /* A registry row we cannot use: treat the creator as disabled. */
             sl_error("validate", "creator %s has an unusable key: %s", id, err.msg);
@@ -308,6 +355,8 @@ static void pg_destroy(void *u)
         }
     }
     drop_conn(l);
+    sodium_memzero(l->skey, sizeof(l->skey));
+    free(l->skey_path);
     free(l->dsn);
     free(l);
 }
@@ -326,6 +375,25 @@ int sl_validate_pg_lookup(sl_validate_lookup *lk, const sl_config *cfg, sl_err *
     }
     l->ttl_ms = sl_config_int(cfg, "validate.creator.cache.ms");
     l->recheck_ms = sl_config_int(cfg, "validate.creator.recheck.ms");
+    {
+        const char *kp = sl_config_get(cfg, "secrets.key.file");
+        int rc;
+        if (!(l->skey_path = strdup(kp && *kp ? kp : "secrets.key"))) {
+            sl_err_set(err, "out of memory");
+            pg_destroy(l);
+            return SL_ERR;
+        }
+        /* Missing: no HMAC creator yet (it is read again when one shows
+         * up).  Present but unsafe or malformed: refuse to start. */
+        rc = load_skey(l, err);
+        if (rc == SL_ENOTFOUND) {
+            sl_warn("validate", "%s; HMAC creators cannot be checked until "
+                    "`sluicectl creator add` creates it", err->msg);
+        } else if (rc != SL_OK) {
+            pg_destroy(l);
+            return SL_ERR;
+        }
+    }
     /* Fail fast at start-up on a bad conninfo; later drops are retried. */
     if (ensure_conn(l) != SL_OK) {
         sl_err_set(err, "cannot reach PostgreSQL with pg.dsn");
