@@ -2,12 +2,13 @@
  * fpset.c -- capped open-addressing set of 64-bit fingerprints, sized at
  * creation to twice its cap so probes stay short and nothing reallocates.
  *
- * Fingerprints and digests are keyed BLAKE2b (libsodium) under two random
- * keys drawn once per process: an unkeyed 64-bit hash let anyone who can
- * send an upload craft a collision and have a good upload refused as a
- * replay or duplicate.  Exact sets keep a 128-bit digest per slot beside
- * the fingerprint; equal fingerprints with different digests are distinct
- * entries (linear probing simply goes on).
+ * Fingerprints and digests come from one keyed 128-bit hash (libsodium
+ * SipHash-2-4-128, BLAKE2b for long inputs) under random keys drawn once
+ * per process: an unkeyed 64-bit hash let anyone who can send an upload
+ * craft a collision and have a good upload refused as a replay or
+ * duplicate.  The fingerprint is the first 64 bits; exact sets keep all
+ * 128 per slot beside it, and equal fingerprints with different digests
+ * are distinct entries (linear probing simply goes on).
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -30,33 +31,59 @@ struct sl_fpset {
 
 /* Written once, under pthread_once, then only read. */
 static pthread_once_t keys_once = PTHREAD_ONCE_INIT;
-static uint8_t fp_key[crypto_generichash_KEYBYTES];
-static uint8_t dig_key[crypto_generichash_KEYBYTES];
+static uint8_t sip_key[crypto_shorthash_siphashx24_KEYBYTES];
+static uint8_t long_key[crypto_generichash_KEYBYTES];
 
 static void keys_init(void)
 {
     /* sodium_init() is idempotent; should it fail, randombytes_buf() still
      * draws from the system's generator (getrandom). */
     if (sodium_init() < 0)
-        memset(fp_key, 0, sizeof(fp_key));
-    randombytes_buf(fp_key, sizeof(fp_key));
-    randombytes_buf(dig_key, sizeof(dig_key));
+        memset(sip_key, 0, sizeof(sip_key));
+    randombytes_buf(sip_key, sizeof(sip_key));
+    randombytes_buf(long_key, sizeof(long_key));
 }
 
-static void keyed(const uint8_t *key, const void *a, size_t alen,
-                  const void *b, size_t blen, uint8_t *out, size_t outlen)
+#define SHORT_MAX 512   /* inputs up to this go through SipHash on the stack */
+
+/* The keyed 128-bit hash of (a, b): SipHash-2-4 with 128-bit output over
+ * le64(alen) || a || b for short inputs (ids, dataset + hash: the common
+ * case, ~100 ns), keyed BLAKE2b-128 over the same bytes for longer ones.
+ * The fingerprint is its first 8 bytes; an exact set keeps all 16. */
+static void hash128(const void *a, size_t alen, const void *b, size_t blen,
+                    uint8_t out[DIG_LEN])
 {
-    crypto_generichash_state st;
     uint8_t len[8];
     uint64_t n = alen;
 
+    pthread_once(&keys_once, keys_init);
     for (int i = 0; i < 8; i++)
         len[i] = (uint8_t)(n >> (8 * i));
-    crypto_generichash_init(&st, key, crypto_generichash_KEYBYTES, outlen);
-    crypto_generichash_update(&st, len, sizeof(len));
-    crypto_generichash_update(&st, a, alen);
-    crypto_generichash_update(&st, b, blen);
-    crypto_generichash_final(&st, out, outlen);
+    if (alen <= SHORT_MAX && blen <= SHORT_MAX - alen) {
+        uint8_t buf[8 + SHORT_MAX];
+        memcpy(buf, len, 8);
+        if (alen)
+            memcpy(buf + 8, a, alen);
+        if (blen)
+            memcpy(buf + 8 + alen, b, blen);
+        crypto_shorthash_siphashx24(out, buf, 8 + alen + blen, sip_key);
+    } else {
+        crypto_generichash_state st;
+        crypto_generichash_init(&st, long_key, sizeof(long_key), DIG_LEN);
+        crypto_generichash_update(&st, len, sizeof(len));
+        crypto_generichash_update(&st, a, alen);
+        crypto_generichash_update(&st, b, blen);
+        crypto_generichash_final(&st, out, DIG_LEN);
+    }
+}
+
+static uint64_t fp_of(const uint8_t d[DIG_LEN])
+{
+    uint64_t h = 0;
+
+    for (int i = 0; i < 8; i++)
+        h |= (uint64_t)d[i] << (8 * i);
+    return h ? h : 1;
 }
 
 static sl_fpset *make(size_t max_entries, int exact)
@@ -154,6 +181,23 @@ int sl_fpset_has(const sl_fpset *s, uint64_t fp)
     return has_raw(s, fp, NULL);
 }
 
+void sl_fpset_key(sl_fpkey *k, const void *a, size_t alen, const void *b,
+                  size_t blen)
+{
+    hash128(a, alen, b, blen, k->digest);
+    k->fp = fp_of(k->digest);
+}
+
+int sl_fpset_add_key(sl_fpset *s, const sl_fpkey *k)
+{
+    return add_raw(s, k->fp, s->dig ? k->digest : NULL);
+}
+
+int sl_fpset_has_key(const sl_fpset *s, const sl_fpkey *k)
+{
+    return has_raw(s, k->fp, s->dig ? k->digest : NULL);
+}
+
 int sl_fpset_add_val(sl_fpset *s, uint64_t fp, const void *a, size_t alen,
                      const void *b, size_t blen)
 {
@@ -161,8 +205,7 @@ int sl_fpset_add_val(sl_fpset *s, uint64_t fp, const void *a, size_t alen,
 
     if (!s->dig)
         return add_raw(s, fp, NULL);
-    pthread_once(&keys_once, keys_init);
-    keyed(dig_key, a, alen, b, blen, d, sizeof(d));
+    hash128(a, alen, b, blen, d);
     return add_raw(s, fp, d);
 }
 
@@ -173,8 +216,7 @@ int sl_fpset_has_val(const sl_fpset *s, uint64_t fp, const void *a,
 
     if (!s->dig)
         return has_raw(s, fp, NULL);
-    pthread_once(&keys_once, keys_init);
-    keyed(dig_key, a, alen, b, blen, d, sizeof(d));
+    hash128(a, alen, b, blen, d);
     return has_raw(s, fp, d);
 }
 
@@ -206,12 +248,8 @@ int sl_fpset_merge(sl_fpset *dst, const sl_fpset *src)
 
 uint64_t sl_fpset_fp(const void *a, size_t alen, const void *b, size_t blen)
 {
-    uint8_t out[crypto_generichash_BYTES_MIN];   /* 16; the first 8 used */
-    uint64_t h = 0;
+    uint8_t d[DIG_LEN];
 
-    pthread_once(&keys_once, keys_init);
-    keyed(fp_key, a, alen, b, blen, out, sizeof(out));
-    for (int i = 0; i < 8; i++)
-        h |= (uint64_t)out[i] << (8 * i);
-    return h ? h : 1;
+    hash128(a, alen, b, blen, d);
+    return fp_of(d);
 }

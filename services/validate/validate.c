@@ -209,17 +209,14 @@ static void run_clear(sl_validate *v)
     sl_fpset_clear(v->run_content_known);
 }
 
-/* Exact membership of (a, b) in s, and adding it. */
-static int set_has(const sl_fpset *s, const char *a, size_t alen,
-                   const char *b, size_t blen)
-{
-    return sl_fpset_has_val(s, sl_fpset_fp(a, alen, b, blen), a, alen, b, blen);
-}
-
+/* Adds (a, b) to the exact set s. */
 static int set_add(sl_fpset *s, const char *a, size_t alen, const char *b,
                    size_t blen)
 {
-    return sl_fpset_add_val(s, sl_fpset_fp(a, alen, b, blen), a, alen, b, blen);
+    sl_fpkey k;
+
+    sl_fpset_key(&k, a, alen, b, blen);
+    return sl_fpset_add_key(s, &k);
 }
 
 static void note_upload(void *arg, const char *id)
@@ -451,7 +448,7 @@ sl_verdict sl_validate_process(sl_validate *v, const sl_msg *in, sl_out *out)
     sl_err err;
     sl_key *key;
     int active, verified, seen, rc, rechecked = 0;
-    size_t idlen, dslen;
+    sl_fpkey kid, kcontent, ksha;
     uint8_t sigbytes[SL_SIG_MAX];
     size_t siglen;
     sl_sig_alg alg;
@@ -551,12 +548,13 @@ again:
         REJECT("hash_mismatch", "declared sha256 %s, content hashes to %s",
                declared, st.sha);
 
-    idlen = strlen(st.upload_id);
-    if (set_has(v->pend_uploads, st.upload_id, idlen, "", 0) ||
-        set_has(v->seen_uploads, st.upload_id, idlen, "", 0))
+    /* Each value hashed once (keyed), looked up exactly in every set. */
+    sl_fpset_key(&kid, st.upload_id, strlen(st.upload_id), "", 0);
+    if (sl_fpset_has_key(v->pend_uploads, &kid) ||
+        sl_fpset_has_key(v->seen_uploads, &kid))
         REJECT("replay", "upload id \"%s\" was already used", st.upload_id);
-    if (set_has(v->run_ids_asked, st.upload_id, idlen, "", 0))
-        seen = set_has(v->run_ids_known, st.upload_id, idlen, "", 0);
+    if (sl_fpset_has_key(v->run_ids_asked, &kid))
+        seen = sl_fpset_has_key(v->run_ids_known, &kid);
     else if ((rc = v->lk.upload_seen(v->lk.u, st.upload_id, &seen)) != SL_OK) {
         verdict = SL_RETRY;
         goto done;
@@ -565,13 +563,14 @@ again:
         REJECT("replay", "upload id \"%s\" was already used (the registry "
                "holds an outcome for it)", st.upload_id);
 
-    dslen = strlen(dataset);
-    if (set_has(v->pend_content, dataset, dslen, st.sha, 64) ||
-        set_has(v->seen_content, dataset, dslen, st.sha, 64))
+    sl_fpset_key(&kcontent, dataset, strlen(dataset), st.sha, 64);
+    sl_fpset_key(&ksha, st.sha, 64, "", 0);
+    if (sl_fpset_has_key(v->pend_content, &kcontent) ||
+        sl_fpset_has_key(v->seen_content, &kcontent))
         REJECT("duplicate", "content %s is already in dataset \"%s\"",
                st.sha, dataset);
-    if (set_has(v->run_sha_asked, st.sha, 64, "", 0))
-        seen = set_has(v->run_content_known, dataset, dslen, st.sha, 64);
+    if (sl_fpset_has_key(v->run_sha_asked, &ksha))
+        seen = sl_fpset_has_key(v->run_content_known, &kcontent);
     else if ((rc = v->lk.content_seen(v->lk.u, dataset, st.sha, &seen)) != SL_OK) {
         verdict = SL_RETRY;
         goto done;
@@ -581,7 +580,7 @@ again:
                st.sha, dataset);
 
     /* Accepted: its content is taken for the rest of this transaction. */
-    if (set_add(v->pend_content, dataset, dslen, st.sha, 64) != SL_OK) {
+    if (sl_fpset_add_key(v->pend_content, &kcontent) != SL_OK) {
         verdict = SL_RETRY;   /* batch larger than the pending set: abort */
         goto done;
     }

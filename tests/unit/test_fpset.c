@@ -113,6 +113,41 @@ static void test_exact_many(void **state)
     sl_fpset_destroy(x);
 }
 
+/* sl_fpset_key hashes once what _val hashes each time: same fingerprint,
+ * same membership; inputs longer than the SipHash buffer (512 bytes) take
+ * the BLAKE2b path and are just as exact. */
+static void test_keys_and_long_values(void **state)
+{
+    sl_fpset *x = sl_fpset_new_exact(8);
+    static char big[2000], big2[2000];
+    sl_fpkey k, k2;
+
+    (void)state;
+    assert_non_null(x);
+    sl_fpset_key(&k, "up-1", 4, "", 0);
+    assert_true(k.fp == sl_fpset_fp("up-1", 4, "", 0));
+    assert_int_equal(sl_fpset_add_key(x, &k), SL_OK);
+    assert_int_equal(sl_fpset_has_val(x, k.fp, "up-1", 4, "", 0), 1);
+    sl_fpset_key(&k2, "up-2", 4, "", 0);
+    assert_int_equal(sl_fpset_has_key(x, &k2), 0);
+    k2.fp = k.fp;                          /* forced collision, other value */
+    assert_int_equal(sl_fpset_has_key(x, &k2), 0);
+
+    memset(big, 'a', sizeof(big));
+    memcpy(big2, big, sizeof(big2));
+    big2[1999] = 'b';
+    assert_true(sl_fpset_fp(big, 1000, big + 1000, 1000) ==
+                sl_fpset_fp(big, 1000, big + 1000, 1000));
+    assert_true(sl_fpset_fp(big, 1000, big + 1000, 1000) !=
+                sl_fpset_fp(big, 999, big + 999, 1001));
+    assert_int_equal(sl_fpset_add_val(x, 7, big, 2000, "", 0), SL_OK);
+    assert_int_equal(sl_fpset_has_val(x, 7, big, 2000, "", 0), 1);
+    assert_int_equal(sl_fpset_has_val(x, 7, big2, 2000, "", 0), 0);
+    /* 512 bytes in all is the last SipHash input, 513 the first BLAKE2b */
+    assert_true(sl_fpset_fp(big, 256, big, 256) != sl_fpset_fp(big, 256, big, 257));
+    sl_fpset_destroy(x);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -120,6 +155,7 @@ int main(void)
         cmocka_unit_test(test_plain),
         cmocka_unit_test(test_forced_collision),
         cmocka_unit_test(test_exact_many),
+        cmocka_unit_test(test_keys_and_long_values),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

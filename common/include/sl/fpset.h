@@ -6,17 +6,19 @@
  * decides to clear it.  Fingerprint 0 is reserved; sl_fpset_fp() never
  * returns it.
  *
- * Fingerprints are keyed with a random per-process key (BLAKE2b, libsodium
- * crypto_generichash, key from randombytes_buf at first use), so nobody
- * outside the process can craft two inputs that collide; they are not
- * stable across processes and must never be stored.
+ * Fingerprints are keyed with a random per-process key (libsodium
+ * SipHash-2-4-128, keyed BLAKE2b for inputs over 512 bytes; key from
+ * randombytes_buf at first use), so nobody outside the process can craft
+ * two inputs that collide; they are not stable across processes and must
+ * never be stored.
  *
- * A set made with sl_fpset_new_exact() also keeps, per entry, a 128-bit
- * digest of the value under an independent key.  sl_fpset_add_val() and
- * sl_fpset_has_val() compare it on a fingerprint hit, so two values whose
- * 64-bit fingerprints collide are two entries and one is never "seen"
- * because of the other.  Use them when a hit decides something (a replay,
- * a duplicate); the plain calls compare fingerprints only.
+ * A set made with sl_fpset_new_exact() also keeps, per entry, the value's
+ * whole 128-bit keyed digest.  The *_val and *_key calls compare it on a
+ * fingerprint hit, so two values whose 64-bit fingerprints collide are two
+ * entries and one is never "seen" because of the other (a false hit needs
+ * a 128-bit collision of a secret-keyed hash).  Use them when a hit
+ * decides something (a replay, a duplicate); the plain calls compare
+ * fingerprints only.
  */
 #ifndef SL_FPSET_H
 #define SL_FPSET_H
@@ -37,8 +39,8 @@ void sl_fpset_clear(sl_fpset *s);
  * plain or both exact (SL_EINVAL otherwise). */
 int  sl_fpset_merge(sl_fpset *dst, const sl_fpset *src);
 
-/* A keyed 64-bit fingerprint of up to two byte strings (keyed BLAKE2b over
- * both, the first one's length included so the split is unambiguous). */
+/* A keyed 64-bit fingerprint of up to two byte strings (the first one's
+ * length is hashed too, so the split is unambiguous). */
 uint64_t sl_fpset_fp(const void *a, size_t alen, const void *b, size_t blen);
 
 /* Exact membership of the value (a, b) whose fingerprint is fp (normally
@@ -47,5 +49,16 @@ int  sl_fpset_add_val(sl_fpset *s, uint64_t fp, const void *a, size_t alen,
                       const void *b, size_t blen);   /* SL_OK / SL_ETOOBIG */
 int  sl_fpset_has_val(const sl_fpset *s, uint64_t fp, const void *a,
                       size_t alen, const void *b, size_t blen);
+
+/* The same with the hash computed once (sl_fpset_key), for a value looked
+ * up in several sets; k->fp == sl_fpset_fp() of the same value. */
+typedef struct sl_fpkey {
+    uint64_t fp;
+    uint8_t digest[16];
+} sl_fpkey;
+void sl_fpset_key(sl_fpkey *k, const void *a, size_t alen, const void *b,
+                  size_t blen);
+int  sl_fpset_add_key(sl_fpset *s, const sl_fpkey *k);   /* SL_OK / SL_ETOOBIG */
+int  sl_fpset_has_key(const sl_fpset *s, const sl_fpkey *k);
 
 #endif
