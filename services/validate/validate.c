@@ -11,12 +11,18 @@
  *
  * Replay: every upload id this stage consumes, whatever its outcome, is
  * used up.  The id is the one commit stores the outcome under (the
- * metadata's upload_id, else the message key), and each consumed upload
- * ends as exactly one row of samples, review_items or rejections; so an id
- * is a replay if the registry holds it in any of them, or if this process
- * consumed it in a transaction that committed (or in the current one) and
- * commit may not have stored it yet.  An upload refused for a reason that
- * clears later (creator unknown, disabled, quota) cannot be re-sent.
+ * metadata's upload_id, else the message key).  An id is a replay if
+ *   - this process consumed it earlier (exact in-memory sets: the current
+ *     transaction, and those that committed), or
+ *   - another message claimed it first (lk.claim: prepare() records every
+ *     message's id with where it was read, durably, before any outcome is
+ *     produced; a run retried after an abort or a crash finds its own
+ *     claims, which do not count), which holds across restarts while
+ *     commit has not stored the first outcome yet, or
+ *   - the registry holds an outcome for it: each consumed upload ends as
+ *     exactly one row of samples, review_items or rejections.
+ * So an upload refused for a reason that clears later (creator unknown,
+ * disabled, quota) cannot be re-sent and accepted.
  *
  * The in-memory sets are exact (sl_fpset_new_exact): a fingerprint hit is
  * confirmed by a digest of the value, so a collision never refuses a good
@@ -66,6 +72,11 @@ struct sl_validate {
     /* What the last prepare() asked the registry (ids, hashes) and what it
      * found already accepted (ids, dataset + hash). */
     sl_fpset *run_ids_asked, *run_ids_known, *run_sha_asked, *run_content_known;
+    /* The run prepare() claimed: its messages and, per message, whether
+     * another message had claimed its upload id first. */
+    const sl_msg *run_base;
+    size_t run_n;
+    unsigned char *run_earlier;
     size_t seen_max;
     sl_buf sigmsg;                               /* reused signed-string buffer */
     sl_buf prov;                                 /* reused provenance header */
@@ -151,6 +162,8 @@ int sl_validate_new(sl_validate **out, const sl_config *cfg,
         !v->pend_content || !v->run_ids_asked || !v->run_ids_known ||
         !v->run_sha_asked || !v->run_content_known)
         goto nomem;
+    if (!(v->run_earlier = calloc(RUN_MAX, 1)))
+        goto nomem;
     sl_buf_init(&v->sigmsg, (size_t)v->meta_max + 256);
     sl_buf_init(&v->prov, 65536);
     *out = v;
@@ -179,6 +192,7 @@ void sl_validate_destroy(sl_validate *v)
     sl_fpset_destroy(v->run_ids_known);
     sl_fpset_destroy(v->run_sha_asked);
     sl_fpset_destroy(v->run_content_known);
+    free(v->run_earlier);
     sl_buf_free(&v->sigmsg);
     sl_buf_free(&v->prov);
     free(v);
@@ -203,6 +217,8 @@ void sl_validate_txn_end(sl_validate *v, int committed)
 
 static void run_clear(sl_validate *v)
 {
+    v->run_base = NULL;
+    v->run_n = 0;
     sl_fpset_clear(v->run_ids_asked);
     sl_fpset_clear(v->run_ids_known);
     sl_fpset_clear(v->run_sha_asked);
@@ -231,6 +247,37 @@ static void note_content(void *arg, const char *dataset, const char *sha)
     (void)set_add(v->run_content_known, dataset, strlen(dataset), sha, strlen(sha));
 }
 
+static const char *jstr(json_t *o, const char *k)
+{
+    return json_string_value(json_object_get(o, k));
+}
+
+/* The upload id commit stores this message's outcome under (commit.c
+ * read_meta): the metadata's "upload_id" string when the metadata is a
+ * JSON object, parsed as leniently as commit does, else the message key
+ * when it is 1 to 255 bytes.  doc: the metadata if already parsed, or
+ * NULL; *own receives a document to json_decref() after use.  NULL when
+ * there is none. */
+static const char *consumed_id(const sl_msg *in, json_t *doc, json_t **own,
+                               size_t *len)
+{
+    const char *id;
+    sl_slice meta;
+
+    *own = NULL;
+    if (!doc && sl_msg_header(in, SL_H_META, &meta) == SL_OK && meta.ptr)
+        doc = *own = json_loadb((const char *)meta.ptr, meta.len, 0, NULL);
+    if (doc && json_is_object(doc) && (id = jstr(doc, "upload_id"))) {
+        *len = strlen(id);
+        return id;
+    }
+    if (in->key.len > 0 && in->key.len < 256) {
+        *len = in->key.len;
+        return (const char *)in->key.ptr;
+    }
+    return NULL;
+}
+
 /* An upload id worth asking about: what the schema allows for ids. */
 static int plain_id(sl_slice k)
 {
@@ -246,6 +293,9 @@ static int plain_id(sl_slice k)
     return 1;
 }
 
+static int claim_run(sl_validate *v, const sl_msg *msgs, size_t n,
+                     unsigned char *earlier);
+
 int sl_validate_prepare(sl_validate *v, const sl_msg *msgs, size_t n)
 {
     char (*ids)[129] = NULL, (*shas)[SL_SHA256_HEX] = NULL;
@@ -254,10 +304,16 @@ int sl_validate_prepare(sl_validate *v, const sl_msg *msgs, size_t n)
     int rc = SL_OK;   /* out of memory: process() asks one by one */
 
     run_clear(v);
+    if (n > RUN_MAX)
+        n = RUN_MAX;   /* the rest is asked (and claimed) one by one */
+    if (v->lk.claim && n) {
+        if (claim_run(v, msgs, n, v->run_earlier) != SL_OK)
+            return SL_EIO;   /* abort and retry the run */
+        v->run_base = msgs;
+        v->run_n = n;
+    }
     if (!v->lk.prefetch || n == 0)
         return SL_OK;
-    if (n > RUN_MAX)
-        n = RUN_MAX;   /* the rest is asked one by one */
     ids = malloc(n * sizeof(*ids));
     shas = malloc(n * sizeof(*shas));
     idp = malloc(n * sizeof(*idp));
@@ -340,11 +396,6 @@ static sl_verdict reject(sl_validate *v, const sl_msg *in, sl_out *out,
         goto done;                                                     \
     } while (0)
 
-static const char *jstr(json_t *o, const char *k)
-{
-    return json_string_value(json_object_get(o, k));
-}
-
 /* Writes the bytes of s into out as printable ASCII (a header name is bytes
  * from outside and ends up in logs and terminals): anything else, and '\\'
  * and '"', as \xNN; at most about 64 input bytes, then "...". */
@@ -417,24 +468,72 @@ static const char *check_headers(const sl_validate *v, const sl_msg *in,
  * is 1 to 255 bytes).  SL_OK, or SL_ETOOBIG when the pending set is full. */
 static int consume_id(sl_validate *v, const sl_msg *in, json_t *doc)
 {
-    json_t *own = NULL;
-    const char *id = NULL;
+    json_t *own;
     size_t len = 0;
-    sl_slice meta;
-    int rc = SL_OK;
+    const char *id = consumed_id(in, doc, &own, &len);
+    int rc = id ? set_add(v->pend_uploads, id, len, "", 0) : SL_OK;
 
-    if (!doc && sl_msg_header(in, SL_H_META, &meta) == SL_OK && meta.ptr)
-        doc = own = json_loadb((const char *)meta.ptr, meta.len, 0, NULL);
-    if (doc && json_is_object(doc) && (id = jstr(doc, "upload_id")))
-        len = strlen(id);
-    else if (in->key.len > 0 && in->key.len < 256) {
-        id = (const char *)in->key.ptr;
-        len = in->key.len;
-    }
-    if (id)
-        rc = set_add(v->pend_uploads, id, len, "", 0);
     json_decref(own);
     return rc;
+}
+
+/* Claims the upload ids of msgs[0..n) (lk.claim) and notes, per message,
+ * whether another message claimed its id first.  Only ids that could ever
+ * be accepted (plain_id) are claimed.  SL_OK or SL_EIO. */
+static int claim_run(sl_validate *v, const sl_msg *msgs, size_t n,
+                     unsigned char *earlier)
+{
+    sl_validate_claim *c = calloc(n ? n : 1, sizeof(*c));
+    char (*ids)[129] = malloc((n ? n : 1) * sizeof(*ids));
+    size_t *at = malloc((n ? n : 1) * sizeof(*at)), nc = 0;
+    int rc = SL_EIO;
+
+    memset(earlier, 0, n);
+    if (!c || !ids || !at)
+        goto out;
+    for (size_t i = 0; i < n; i++) {
+        json_t *own;
+        size_t len = 0;
+        const char *id = consumed_id(&msgs[i], NULL, &own, &len);
+        if (id && plain_id((sl_slice){ (const uint8_t *)id, len })) {
+            memcpy(ids[nc], id, len);
+            ids[nc][len] = '\0';
+            c[nc] = (sl_validate_claim){ ids[nc], msgs[i].topic ? msgs[i].topic : "",
+                                         msgs[i].partition, msgs[i].offset, 0 };
+            at[nc++] = i;
+        }
+        json_decref(own);
+    }
+    if (nc && (rc = v->lk.claim(v->lk.u, c, nc)) != SL_OK)
+        goto out;
+    for (size_t k = 0; k < nc; k++)
+        earlier[at[k]] = (unsigned char)(c[k].earlier != 0);
+    rc = SL_OK;
+out:
+    free(c);
+    free(ids);
+    free(at);
+    return rc;
+}
+
+/* Whether another message claimed in's upload id first: from the run
+ * prepare() claimed, or (a message outside it) claimed now.  SL_OK or
+ * SL_EIO. */
+static int claimed_first(sl_validate *v, const sl_msg *in, int *earlier)
+{
+    unsigned char e = 0;
+
+    *earlier = 0;
+    if (!v->lk.claim)
+        return SL_OK;
+    if (v->run_base && in >= v->run_base && in < v->run_base + v->run_n) {
+        *earlier = v->run_earlier[in - v->run_base];
+        return SL_OK;
+    }
+    if (claim_run(v, in, 1, &e) != SL_OK)
+        return SL_EIO;
+    *earlier = e;
+    return SL_OK;
 }
 
 sl_verdict sl_validate_process(sl_validate *v, const sl_msg *in, sl_out *out)
@@ -449,6 +548,7 @@ sl_verdict sl_validate_process(sl_validate *v, const sl_msg *in, sl_out *out)
     sl_key *key;
     int active, verified, seen, rc, rechecked = 0;
     sl_fpkey kid, kcontent, ksha;
+    int claimed_before = 0;
     uint8_t sigbytes[SL_SIG_MAX];
     size_t siglen;
     sl_sig_alg alg;
@@ -459,6 +559,9 @@ sl_verdict sl_validate_process(sl_validate *v, const sl_msg *in, sl_out *out)
     /* The value is bounded by the broker's message.max.bytes. */
     if (sl_sha256_hex(in->value.ptr, in->value.len, st.sha) != SL_OK)
         return SL_FATAL;
+    /* Its upload id is claimed before any outcome (normally by prepare). */
+    if (claimed_first(v, in, &claimed_before) != SL_OK)
+        return SL_RETRY;
     if ((code = check_headers(v, in, detail, sizeof(detail))) != NULL) {
         verdict = reject(v, in, out, &st, code, detail);
         goto done;
@@ -553,6 +656,9 @@ again:
     if (sl_fpset_has_key(v->pend_uploads, &kid) ||
         sl_fpset_has_key(v->seen_uploads, &kid))
         REJECT("replay", "upload id \"%s\" was already used", st.upload_id);
+    if (claimed_before)
+        REJECT("replay", "upload id \"%s\" was already used (claimed by "
+               "an earlier message)", st.upload_id);
     if (sl_fpset_has_key(v->run_ids_asked, &kid))
         seen = sl_fpset_has_key(v->run_ids_known, &kid);
     else if ((rc = v->lk.upload_seen(v->lk.u, st.upload_id, &seen)) != SL_OK) {

@@ -10,6 +10,11 @@
  * broken connection is reported as SL_EIO (the runner retries the batch) and
  * re-opened on the next call.
  *
+ * Claims (upload_claims, migration 011) are the one thing validate writes:
+ * each run's upload ids with where they were read, autocommitted before
+ * the run's outcomes are produced, so replay protection survives a restart
+ * while commit has not stored the first outcome (see validate.c).
+ *
  * HMAC secrets are stored sealed (hmac_secret_box, migration 011) under the
  * secrets key file (secrets.key.file), read at start and again when a
  * sealed secret turns up before the file existed.  A creator whose secret
@@ -18,6 +23,8 @@
  */
 #include <sodium.h>
 
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -43,6 +50,8 @@ typedef struct pg_lookup {
     char *skey_path;
     uint8_t skey[SL_SECRETS_KEY_LEN];
     int have_skey;
+    int64_t claim_keep_s;      /* claims older than this are deleted */
+    int64_t next_prune_ms;
     size_t n_entries;
     creator_entry *slots[CREATOR_SLOTS];
 } pg_lookup;
@@ -76,6 +85,19 @@ static const struct {
                       "WHERE sha256 = ANY ($1::text[])", 1 },
     { "content_seen", "SELECT 1 FROM samples "
                       "WHERE dataset_id = $1 AND sha256 = $2", 2 },
+    /* Claims a run's upload ids and returns (1-based) which of them another
+     * message read first had claimed before: the INSERT's rows are not
+     * visible to the SELECT of the same statement, by design. */
+    { "claim", "WITH ins AS (INSERT INTO upload_claims "
+               "  (upload_id, topic, partition, \"offset\") "
+               "  SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::bigint[]) "
+               "  ON CONFLICT DO NOTHING) "
+               "SELECT i.n FROM unnest($1::text[], $2::text[], $3::int[], $4::bigint[]) "
+               "  WITH ORDINALITY AS i(id, t, p, o, n) "
+               "WHERE EXISTS (SELECT 1 FROM upload_claims c WHERE c.upload_id = i.id "
+               "  AND NOT (c.topic = i.t AND c.partition = i.p AND c.\"offset\" >= i.o))", 4 },
+    { "claim_prune", "DELETE FROM upload_claims "
+                     "WHERE claimed_at < now() - make_interval(secs => $1::bigint)", 1 },
 };
 
 static int ensure_conn(pg_lookup *l)
@@ -341,6 +363,77 @@ static int pg_prefetch(void *u, const char *const *ids, size_t n_ids,
     return SL_OK;
 }
 
+/* Claims (see sl_validate_lookup.claim), and once an hour deletes the
+ * claims older than the created_at window plus a day: by then commit has
+ * stored every outcome, which the outcome lookups find for good. */
+static int pg_claim(void *u, sl_validate_claim *c, size_t n)
+{
+    pg_lookup *l = u;
+    sl_buf arr[4];
+    const char *params[4];
+    char num[32];
+    PGresult *r;
+    sl_err err;
+    int rc;
+
+    if ((rc = ensure_conn(l)) != SL_OK)
+        return rc;
+    for (int a = 0; a < 4; a++)
+        sl_buf_init(&arr[a], (size_t)1 << 26);
+    rc = SL_OK;
+    for (size_t i = 0; i < n && rc == SL_OK; i++) {
+        rc = sl_pg_array_add(&arr[0], c[i].upload_id);
+        if (rc == SL_OK)
+            rc = sl_pg_array_add(&arr[1], c[i].topic);
+        snprintf(num, sizeof(num), "%" PRId32, c[i].partition);
+        if (rc == SL_OK)
+            rc = sl_pg_array_add(&arr[2], num);
+        snprintf(num, sizeof(num), "%" PRId64, c[i].offset);
+        if (rc == SL_OK)
+            rc = sl_pg_array_add(&arr[3], num);
+    }
+    for (int a = 0; a < 4 && rc == SL_OK; a++)
+        rc = sl_pg_array_close(&arr[a]);
+    if (rc != SL_OK) {
+        for (int a = 0; a < 4; a++)
+            sl_buf_free(&arr[a]);
+        return SL_EIO;   /* the run is retried */
+    }
+    for (int a = 0; a < 4; a++)
+        params[a] = (const char *)arr[a].data;
+    r = PQexecPrepared(l->conn, "claim", 4, params, NULL, NULL, 0);
+    for (int a = 0; a < 4; a++)
+        sl_buf_free(&arr[a]);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        sl_pg_fail(l->conn, r, "claiming upload ids", &err);
+        sl_warn("validate", "%s", err.msg);
+        PQclear(r);
+        drop_conn(l);
+        return SL_EIO;
+    }
+    for (size_t i = 0; i < n; i++)
+        c[i].earlier = 0;
+    for (int i = 0; i < PQntuples(r); i++) {
+        long k = strtol(PQgetvalue(r, i, 0), NULL, 10);
+        if (k >= 1 && (size_t)k <= n)
+            c[k - 1].earlier = 1;
+    }
+    PQclear(r);
+    if (sl_mono_ms() >= l->next_prune_ms) {
+        snprintf(num, sizeof(num), "%" PRId64, l->claim_keep_s);
+        params[0] = num;
+        r = PQexecPrepared(l->conn, "claim_prune", 1, params, NULL, NULL, 0);
+        if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+            sl_pg_fail(l->conn, r, "pruning upload claims", &err);
+            sl_warn("validate", "%s", err.msg);   /* tried again next time */
+        } else {
+            l->next_prune_ms = sl_mono_ms() + 3600 * 1000;
+        }
+        PQclear(r);
+    }
+    return SL_OK;
+}
+
 static void pg_destroy(void *u)
 {
     pg_lookup *l = u;
@@ -375,6 +468,8 @@ int sl_validate_pg_lookup(sl_validate_lookup *lk, const sl_config *cfg, sl_err *
     }
     l->ttl_ms = sl_config_int(cfg, "validate.creator.cache.ms");
     l->recheck_ms = sl_config_int(cfg, "validate.creator.recheck.ms");
+    l->claim_keep_s = sl_config_int(cfg, "validate.window.past.s") +
+                      sl_config_int(cfg, "validate.window.future.s") + 86400;
     {
         const char *kp = sl_config_get(cfg, "secrets.key.file");
         int rc;
@@ -406,6 +501,7 @@ int sl_validate_pg_lookup(sl_validate_lookup *lk, const sl_config *cfg, sl_err *
     lk->content_seen = pg_content_seen;
     lk->prefetch = pg_prefetch;
     lk->recheck = pg_recheck;
+    lk->claim = pg_claim;
     lk->destroy = pg_destroy;
     return SL_OK;
 }

@@ -14,6 +14,8 @@
 #     before this change it was accepted.  Now it is a replay, both while
 #     validate remembers the id and after a restart (from the rejections
 #     table); the original keeps its one rejection.
+#  3. The same when validate restarts before commit has stored the first
+#     refusal: the claim validate recorded before producing it decides.
 #  Then a clean upload is accepted within seconds.
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 it_init vharden
@@ -84,18 +86,46 @@ it_eq "the original keeps one rejection" \
     "$(it_sql "SELECT count(*) FROM rejections WHERE upload_id = 'late-1' AND code = 'creator_unknown'")" 1
 it_eq "late-1 never accepted" "$(it_sql "SELECT count(*) FROM samples WHERE upload_id = 'late-1'")" 0
 
+# --- 3. the same, validate restarted before commit stored the refusal -------
+# Neither validate's memory (restarted) nor the outcome tables (commit is
+# down) know the first message: the claim validate wrote before producing
+# its outcome does.
+it_kill commit
+openssl genpkey -algorithm ed25519 -out late2.pem 2>/dev/null
+openssl pkey -in late2.pem -pubout -out late2.pub 2>/dev/null
+printf 'refused, then re-sent across a restart\n' >late2.txt
+sign late2-1 late2 late2.pem late2.txt
+send late2-1 late2.txt
+claims() { it_sql "SELECT count(*) FROM upload_claims WHERE upload_id = '$1'"; }
+for ((i = 0; i < 120; i++)); do [[ $(claims late2-1) == 1 ]] && break; sleep 0.25; done
+it_eq "first message claimed" "$(claims late2-1)" 1
+sleep 1            # its transaction commits (batch.ms 250)
+it_kill validate   # its memory is gone
+ctl creator add late2 --ed25519-pub late2.pub >/dev/null
+it_start validate
+send late2-1 late2.txt
+for ((i = 0; i < 120; i++)); do [[ $(claims late2-1) == 2 ]] && break; sleep 0.25; done
+it_eq "re-sent message claimed" "$(claims late2-1)" 2
+it_eq "no outcome stored yet for late2-1" \
+    "$(it_sql "SELECT (SELECT count(*) FROM samples WHERE upload_id = 'late2-1') + (SELECT count(*) FROM rejections WHERE upload_id = 'late2-1')")" 0
+it_start commit "${IT_COMMIT_AFTER_VALIDATE[@]}"
+it_wait_outcomes 7 60
+it_eq "re-sent across a restart" \
+    "$(it_sql "SELECT string_agg(code || ':' || detail, ',' ORDER BY source_offset) FROM rejections WHERE upload_id = 'late2-1'")" \
+    'creator_unknown:creator "late2" is not registered,replay:upload id "late2-1" was already used (claimed by an earlier message)'
+
 # --- the pipeline still flows -----------------------------------------------
 printf 'a clean sample\n' >clean.txt
 sign clean-1 late late.pem clean.txt
 t0=$(date +%s)
 send clean-1 clean.txt
-it_wait_outcomes 6 30
+it_wait_outcomes 8 30
 it_eq "clean upload accepted" "$(it_sql "SELECT creator_id FROM samples WHERE upload_id = 'clean-1'")" late
 # The forged messages' signatures were good: the same bytes without the
 # forged headers would have been accepted (the attack was a real upload).
 sign forged-3 alice alice.pem forged.txt
 send forged-3 forged.txt
-it_wait_outcomes 7 30
+it_wait_outcomes 9 30
 it_eq "forged bytes without the headers" "$(it_sql "SELECT count(*) FROM samples WHERE upload_id = 'forged-3'")" 1
-it_eq "outcomes: samples/rejections/review" "$(count samples)/$(count rejections)/$(count review_items)" "2/5/0"
+it_eq "outcomes: samples/rejections/review" "$(count samples)/$(count rejections)/$(count review_items)" "2/7/0"
 it_log "clean upload accepted $(($(date +%s) - t0)) s after sending"

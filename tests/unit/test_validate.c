@@ -1307,6 +1307,185 @@ static void test_rejected_reserves(void **state)
     fx_msg_free(&m);
 }
 
+/* ==== claims: replay protection across restarts ========================= */
+
+/* A durable claim store shared by successive validators (a restart), in
+ * front of a fixture registry: what validate_pg.c keeps in upload_claims. */
+#define CLAIMS_MAX 16
+typedef struct claims {
+    char id[CLAIMS_MAX][130];
+    int32_t part[CLAIMS_MAX];
+    int64_t off[CLAIMS_MAX];
+    size_t n;
+    int calls, fail;
+} claims;
+
+typedef struct claim_lk {
+    sl_validate_lookup inner;
+    claims *store;
+} claim_lk;
+
+static int cl_creator(void *u, const char *id, sl_key **k, int *a, int *v)
+{
+    claim_lk *l = u;
+    return l->inner.creator(l->inner.u, id, k, a, v);
+}
+
+static int cl_upload(void *u, const char *id, int *seen)
+{
+    claim_lk *l = u;
+    return l->inner.upload_seen(l->inner.u, id, seen);
+}
+
+static int cl_content(void *u, const char *d, const char *sha, int *seen)
+{
+    claim_lk *l = u;
+    return l->inner.content_seen(l->inner.u, d, sha, seen);
+}
+
+/* The same rule as the SQL: another partition, or an earlier offset. */
+static int cl_claim(void *u, sl_validate_claim *c, size_t n)
+{
+    claim_lk *l = u;
+    claims *s = l->store;
+    size_t before = s->n;
+
+    s->calls++;
+    if (s->fail)
+        return SL_EIO;
+    for (size_t i = 0; i < n; i++) {
+        int mine = 0;
+        c[i].earlier = 0;
+        for (size_t k = 0; k < before; k++) {
+            if (strcmp(s->id[k], c[i].upload_id) != 0)
+                continue;
+            if (s->part[k] == c[i].partition && s->off[k] == c[i].offset)
+                mine = 1;
+            if (s->part[k] != c[i].partition || s->off[k] < c[i].offset)
+                c[i].earlier = 1;
+        }
+        if (!mine) {
+            assert_true(s->n < CLAIMS_MAX);
+            snprintf(s->id[s->n], sizeof(s->id[0]), "%s", c[i].upload_id);
+            s->part[s->n] = c[i].partition;
+            s->off[s->n++] = c[i].offset;
+        }
+    }
+    return SL_OK;
+}
+
+static void cl_destroy(void *u)
+{
+    claim_lk *l = u;
+    l->inner.destroy(l->inner.u);
+    free(l);
+}
+
+/* (Re)opens c->v on a fresh registry with the claim store `store`. */
+static void open_claims(ctx *c, claims *store)
+{
+    claim_lk *l = calloc(1, sizeof(*l));
+    sl_validate_lookup lk = { 0 };
+
+    assert_non_null(l);
+    l->store = store;
+    c->reg = make_registry();
+    fx_registry_lookup(c->reg, &l->inner);
+    lk.u = l;
+    lk.creator = cl_creator;
+    lk.upload_seen = cl_upload;
+    lk.content_seen = cl_content;
+    lk.claim = cl_claim;
+    lk.destroy = cl_destroy;
+    open_with(c, NULL, &lk);
+}
+
+/* Refused (unknown creator), validate restarts before any outcome is
+ * stored, the creator registers, the same bytes come again at a later
+ * offset: the claim makes it a replay.  The first message, retried at its
+ * own offset (an aborted run), is not a replay of itself, nor of a claim
+ * at a later offset; a claim from another partition counts. */
+static void test_claims_across_restart(void **state)
+{
+    ctx *c = *state;
+    claims store = { .n = 0 };
+    fx_msg m;
+
+    open_claims(c, &store);
+    fx_upload(&m, "up-cl-1", "newbie", "ds-1", "hello", NULL, SL_SIG_ED25519,
+              alice_seed, 32);
+    m.msg.offset = 5;
+    expect_reject(c, &m, "creator_unknown", NULL);
+    assert_int_equal(store.n, 1);
+    assert_string_equal(store.id[0], "up-cl-1");
+    assert_int_equal(store.off[0], 5);
+
+    /* restart (memory gone, the registry knows no outcome), registered */
+    open_claims(c, &store);
+    fx_registry_add(c->reg, "newbie", SL_SIG_ED25519, alice_pub, 32, 1, 1);
+    m.msg.offset = 9;
+    expect_reject(c, &m, "replay", NULL);
+    assert_string_equal(sl_out_reject_detail(c->out), "upload id \"up-cl-1\" "
+                        "was already used (claimed by an earlier message)");
+    assert_int_equal(store.n, 2);
+
+    /* the first message itself, re-read after an abort: its own claim and
+     * one at a later offset do not count */
+    open_claims(c, &store);
+    fx_registry_add(c->reg, "newbie", SL_SIG_ED25519, alice_pub, 32, 1, 1);
+    m.msg.offset = 5;
+    expect_emit(c, &m);
+    assert_int_equal(store.n, 2);
+    fx_msg_free(&m);
+
+    /* another partition's claim counts (the same key moved partitions) */
+    ed_upload(&m, "up-cl-2", "ds-1", "world", NULL);
+    m.msg.partition = 1;
+    m.msg.offset = 100;
+    expect_emit(c, &m);
+    open_claims(c, &store);
+    m.msg.partition = 2;
+    m.msg.offset = 1;
+    expect_reject(c, &m, "replay", "claimed by an earlier message");
+    fx_msg_free(&m);
+
+    /* prepare() claims the run in one call; process() uses its answers */
+    {
+        fx_msg r[2];
+        sl_msg run[2];
+        int calls;
+        ed_upload(&r[0], "up-cl-3", "ds-1", "abc", NULL);
+        ed_upload(&r[1], "up-cl-1", "ds-1", "def", NULL);
+        r[0].msg.offset = 200;
+        r[1].msg.offset = 201;
+        run[0] = r[0].msg;
+        run[1] = r[1].msg;
+        calls = store.calls;
+        assert_int_equal(sl_validate_prepare(c->v, run, 2), SL_OK);
+        assert_int_equal(store.calls, calls + 1);
+        sl_out_reset(c->out);
+        assert_int_equal(sl_validate_process(c->v, &run[0], c->out), SL_EMIT);
+        sl_out_reset(c->out);
+        assert_int_equal(sl_validate_process(c->v, &run[1], c->out), SL_REJECT);
+        assert_string_equal(sl_out_reject_code(c->out), "replay");
+        assert_int_equal(store.calls, calls + 1);   /* no claim per message */
+        fx_msg_free(&r[0]);
+        fx_msg_free(&r[1]);
+    }
+
+    /* a claim that cannot be written: retried, never decided without it */
+    ed_upload(&m, "up-cl-4", "ds-1", "ghi", NULL);
+    store.fail = 1;
+    expect_retry(c, &m);
+    {
+        sl_msg one = m.msg;
+        assert_int_equal(sl_validate_prepare(c->v, &one, 1), SL_EIO);
+    }
+    store.fail = 0;
+    expect_emit(c, &m);
+    fx_msg_free(&m);
+}
+
 /* ==== header_reserved, headers_too_large ============================== */
 
 /* An upload carries sluice-meta and sluice-sig once each and no other
@@ -1839,6 +2018,7 @@ int main(void)
         T(test_replay_registry),
         T(test_replay_txn),
         T(test_rejected_reserves),
+        T(test_claims_across_restart),
         T(test_header_reserved),
         T(test_headers_too_large),
         T(test_duplicate_registry),
