@@ -58,6 +58,7 @@ const sl_cfg_entry sl_validate_config[] = {
     { SL_CFG_INT,  "validate.creator.recheck.ms", "1000", "a creator check or signature failing on a cached record older than this is re-checked once against the registry" },
     { SL_CFG_SIZE, "validate.headers.max.bytes", "64k", "largest total of an upload's header names and values" },
     { SL_CFG_INT,  "validate.headers.max.count", "64", "most headers an upload may carry" },
+    { SL_CFG_BOOL, "validate.claims", "true", "claim each consumed upload id in upload_claims before its outcome (replay protection across restarts; off: memory and outcome tables only)" },
     { SL_CFG_STR,  "secrets.key.file", "secrets.key", "key file the HMAC secrets are sealed under (sluicectl creator add writes it, mode 0600)" },
     SL_CFG_END
 };

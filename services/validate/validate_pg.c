@@ -501,7 +501,7 @@ int sl_validate_pg_lookup(sl_validate_lookup *lk, const sl_config *cfg, sl_err *
     lk->content_seen = pg_content_seen;
     lk->prefetch = pg_prefetch;
     lk->recheck = pg_recheck;
-    lk->claim = pg_claim;
+    lk->claim = sl_config_bool(cfg, "validate.claims") ? pg_claim : NULL;
     lk->destroy = pg_destroy;
     return SL_OK;
 }
