@@ -554,7 +554,6 @@ sl_verdict sl_validate_process(sl_validate *v, const sl_msg *in, sl_out *out)
     size_t siglen;
     sl_sig_alg alg;
     const char *creator, *dataset, *declared, *created, *code;
-
     int64_t created_ms, now;
 
     /* The value is bounded by the broker's message.max.bytes. */
