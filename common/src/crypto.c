@@ -808,10 +808,12 @@ int sl_secrets_key_load(const char *path, uint8_t key[SL_SECRETS_KEY_LEN],
         sl_err_set(err, "secrets key file %s is not a regular file", path);
         goto out;
     }
-    if (st.st_mode & 077) {
-        sl_err_set(err, "secrets key file %s has mode %04o: it must not be "
-                   "readable or writable by group or others (chmod 600)",
-                   path, (unsigned)(st.st_mode & 07777));
+    /* Group read is allowed (the validate service user and the operator
+     * who runs `creator add` may share a group); nothing else. */
+    if (st.st_mode & 037) {
+        sl_err_set(err, "secrets key file %s has mode %04o: only its owner "
+                   "(and at most its group, read-only) may read it (chmod 600 "
+                   "or 640)", path, (unsigned)(st.st_mode & 07777));
         goto out;
     }
     /* 64 hex digits, or 65 bytes ending in a newline; 66 is too many */

@@ -819,10 +819,16 @@ static void test_secrets_key_file(void **state)
     snprintf(path, sizeof(path), "%s/secrets.key", dir);
     assert_int_equal(unlink(link_path), 0);
 
-    /* readable by others: refused, not loaded */
-    assert_int_equal(chmod(path, 0640), 0);
+    /* readable by others, or writable by the group: refused, not loaded;
+     * group read-only is allowed (service user and operator may share one) */
+    assert_int_equal(chmod(path, 0604), 0);
     assert_int_equal(sl_secrets_key_load(path, k2, &err), SL_EINVAL);
-    assert_non_null(strstr(err.msg, "mode 0640"));
+    assert_non_null(strstr(err.msg, "mode 0604"));
+    assert_int_equal(chmod(path, 0660), 0);
+    assert_int_equal(sl_secrets_key_load(path, k2, &err), SL_EINVAL);
+    assert_int_equal(chmod(path, 0640), 0);
+    assert_int_equal(sl_secrets_key_load(path, k2, &err), SL_OK);
+    assert_memory_equal(k1, k2, sizeof(k1));
     assert_int_equal(chmod(path, 0600), 0);
 
     /* anything but 64 hex digits (and a newline) is refused */

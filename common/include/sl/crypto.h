@@ -87,8 +87,8 @@ int sl_ed25519_read_private_pem(const char *path, uint8_t seed[32], sl_err *err)
 #define SL_HMAC_BOX_MAX (1 + 24 + 16 + 1 + 255 + SL_HMAC_SECRET_MAX)
 
 /* Reads the key file: a regular file (a symbolic link is not followed),
- * not readable or writable by group or others, 64 hex digits and an
- * optional newline.  SL_OK; SL_ENOTFOUND when it does not exist; SL_EINVAL
+ * mode 0600 or 0640 at most (no access for others, group read-only), 64
+ * hex digits and an optional newline.  SL_OK; SL_ENOTFOUND when it does not exist; SL_EINVAL
  * or SL_EIO with err saying what is wrong. */
 int sl_secrets_key_load(const char *path, uint8_t key[SL_SECRETS_KEY_LEN],
                         sl_err *err);
