@@ -492,21 +492,47 @@ int sl_ed25519_public_from_seed(const uint8_t seed[32], uint8_t pub[32])
     return rc;
 }
 
-/* Opens path for writing with the given mode, truncating it; the mode is
- * forced even on an existing file, so a private key never stays readable
- * by others. */
-static FILE *open_for_write(const char *path, mode_t mode, sl_err *err)
+int sl_keyfile_create(const char *path, unsigned mode, sl_err *err)
 {
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                  (mode_t)mode);
+
+    if (fd < 0) {
+        int e = errno;
+        if (e == EEXIST || e == ELOOP) {
+            sl_err_set(err, "%s already exists (a file or a symbolic link); "
+                       "refusing to overwrite or follow it for a key file",
+                       path);
+            return SL_EINVAL;
+        }
+        sl_err_set(err, "%s: %s", path, strerror(e));
+        return SL_EIO;
+    }
+    /* The umask may have taken bits off, never added: set exactly. */
+    if (fchmod(fd, (mode_t)mode) != 0) {
+        sl_err_set(err, "%s: %s", path, strerror(errno));
+        close(fd);
+        unlink(path);
+        return SL_EIO;
+    }
+    return fd;
+}
+
+/* A new file at path (sl_keyfile_create) as a stdio stream. */
+static FILE *open_for_write(const char *path, mode_t mode, sl_err *err,
+                            int *rc)
+{
+    int fd = sl_keyfile_create(path, mode, err);
     FILE *fp;
 
     if (fd < 0) {
-        sl_err_set(err, "%s: %s", path, strerror(errno));
+        *rc = fd;
         return NULL;
     }
-    if (fchmod(fd, mode) != 0 || !(fp = fdopen(fd, "w"))) {
+    if (!(fp = fdopen(fd, "w"))) {
         sl_err_set(err, "%s: %s", path, strerror(errno));
         close(fd);
+        unlink(path);
         return NULL;
     }
     return fp;
@@ -514,14 +540,16 @@ static FILE *open_for_write(const char *path, mode_t mode, sl_err *err)
 
 /* Writes the PKCS#8 private key (mode 0600) and the SPKI public key (mode
  * 0644), the formats of `openssl genpkey -algorithm ed25519` and
- * `openssl pkey -pubout`.  Either path may be NULL to skip that file. */
+ * `openssl pkey -pubout`.  Either path may be NULL to skip that file.
+ * Both are new files (sl_keyfile_create); on failure, those this call
+ * created are removed and nothing else is touched. */
 int sl_ed25519_write_pem(const char *priv_path, const char *pub_path,
                          const uint8_t seed[32], sl_err *err)
 {
     EVP_PKEY *pkey = NULL;
     FILE *fp = NULL;
     const char *cur = NULL;
-    int rc = SL_EIO;
+    int rc = SL_EIO, made_priv = 0, made_pub = 0;
 
     if (!seed) {
         sl_err_set(err, "no seed");
@@ -536,8 +564,9 @@ int sl_ed25519_write_pem(const char *priv_path, const char *pub_path,
     }
     if (priv_path) {
         cur = priv_path;
-        if (!(fp = open_for_write(priv_path, 0600, err)))
+        if (!(fp = open_for_write(priv_path, 0600, err, &rc)))
             goto out;
+        made_priv = 1;
         if (PEM_write_PrivateKey(fp, pkey, NULL, NULL, 0, NULL, NULL) != 1)
             goto write_failed;
         if (fclose(fp) != 0) {
@@ -548,8 +577,9 @@ int sl_ed25519_write_pem(const char *priv_path, const char *pub_path,
     }
     if (pub_path) {
         cur = pub_path;
-        if (!(fp = open_for_write(pub_path, 0644, err)))
+        if (!(fp = open_for_write(pub_path, 0644, err, &rc)))
             goto out;
+        made_pub = 1;
         if (PEM_write_PUBKEY(fp, pkey) != 1)
             goto write_failed;
         if (fclose(fp) != 0) {
@@ -565,8 +595,13 @@ write_failed:
 out:
     if (fp)
         fclose(fp);
-    if (rc != SL_OK)
+    if (rc != SL_OK) {
         ERR_clear_error();
+        if (made_priv)
+            unlink(priv_path);
+        if (made_pub)
+            unlink(pub_path);
+    }
     EVP_PKEY_free(pkey);
     return rc;
 }
@@ -743,4 +778,167 @@ int sl_b64_decode(const char *in, size_t n, uint8_t *out, size_t outsz,
     }
     *outlen = o;
     return SL_OK;
+}
+
+/* ---- HMAC secrets at rest (crypto.h) ------------------------------------ */
+
+#define BOX_VERSION 0x01
+
+int sl_secrets_key_load(const char *path, uint8_t key[SL_SECRETS_KEY_LEN],
+                        sl_err *err)
+{
+    char text[2 * SL_SECRETS_KEY_LEN + 2];
+    struct stat st;
+    ssize_t n;
+    size_t len;
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC), rc = SL_EINVAL;
+
+    if (fd < 0) {
+        int e = errno;
+        if (e == ENOENT) {
+            sl_err_set(err, "secrets key file %s does not exist", path);
+            return SL_ENOTFOUND;
+        }
+        sl_err_set(err, "secrets key file %s: %s", path,
+                   e == ELOOP ? "is a symbolic link; refusing to follow it"
+                              : strerror(e));
+        return e == ELOOP ? SL_EINVAL : SL_EIO;
+    }
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        sl_err_set(err, "secrets key file %s is not a regular file", path);
+        goto out;
+    }
+    /* Group read is allowed (the validate service user and the operator
+     * who runs `creator add` may share a group); nothing else. */
+    if (st.st_mode & 037) {
+        sl_err_set(err, "secrets key file %s has mode %04o: only its owner "
+                   "(and at most its group, read-only) may read it (chmod 600 "
+                   "or 640)", path, (unsigned)(st.st_mode & 07777));
+        goto out;
+    }
+    /* 64 hex digits, or 65 bytes ending in a newline; 66 is too many */
+    n = read(fd, text, sizeof(text));
+    len = n > 0 ? (size_t)n : 0;
+    if (len == 2 * SL_SECRETS_KEY_LEN + 1 && text[len - 1] == '\n')
+        len--;
+    if (len != 2 * SL_SECRETS_KEY_LEN ||
+        sl_hex_decode(text, len, key, SL_SECRETS_KEY_LEN) != SL_OK) {
+        sl_err_set(err, "secrets key file %s does not hold 64 hex digits",
+                   path);
+        goto out;
+    }
+    rc = SL_OK;
+out:
+    sodium_memzero(text, sizeof(text));
+    close(fd);
+    return rc;
+}
+
+int sl_secrets_key_load_or_create(const char *path,
+                                  uint8_t key[SL_SECRETS_KEY_LEN],
+                                  int *created, sl_err *err)
+{
+    char tmp[4096], text[2 * SL_SECRETS_KEY_LEN + 2];
+    int rc = sl_secrets_key_load(path, key, err), fd;
+
+    *created = 0;
+    if (rc != SL_ENOTFOUND)
+        return rc;
+    if (sodium_init() < 0) {
+        sl_err_set(err, "libsodium failed to initialise");
+        return SL_ERR;
+    }
+    if ((size_t)snprintf(tmp, sizeof(tmp), "%s.new-%08x", path,
+                         (unsigned)randombytes_random()) >= sizeof(tmp)) {
+        sl_err_set(err, "secrets key file name too long");
+        return SL_EINVAL;
+    }
+    if ((fd = sl_keyfile_create(tmp, 0600, err)) < 0)
+        return fd;
+    randombytes_buf(key, SL_SECRETS_KEY_LEN);
+    sl_hex_encode(key, SL_SECRETS_KEY_LEN, text);
+    text[2 * SL_SECRETS_KEY_LEN] = '\n';
+    rc = write(fd, text, sizeof(text) - 1) == (ssize_t)(sizeof(text) - 1) &&
+         fsync(fd) == 0 ? SL_OK : SL_EIO;
+    sodium_memzero(text, sizeof(text));
+    if (close(fd) != 0)
+        rc = SL_EIO;
+    if (rc != SL_OK) {
+        sl_err_set(err, "%s: %s", tmp, strerror(errno));
+        unlink(tmp);
+        return rc;
+    }
+    /* link() neither replaces nor follows what is at path. */
+    if (link(tmp, path) != 0) {
+        int e = errno;
+        unlink(tmp);
+        if (e != EEXIST) {
+            sl_err_set(err, "secrets key file %s: %s", path, strerror(e));
+            return SL_EIO;
+        }
+        return sl_secrets_key_load(path, key, err);   /* another one won */
+    }
+    unlink(tmp);
+    *created = 1;
+    return SL_OK;
+}
+
+int sl_hmac_box_seal(const uint8_t key[SL_SECRETS_KEY_LEN],
+                     const char *creator_id, const uint8_t *secret,
+                     size_t len, uint8_t *out, size_t *outlen)
+{
+    uint8_t plain[1 + 255 + SL_HMAC_SECRET_MAX];
+    size_t idlen = creator_id ? strlen(creator_id) : 0, n;
+
+    if (idlen == 0 || idlen > 255 || len == 0 || len > SL_HMAC_SECRET_MAX ||
+        sodium_init() < 0)
+        return SL_EINVAL;
+    plain[0] = (uint8_t)idlen;
+    memcpy(plain + 1, creator_id, idlen);
+    memcpy(plain + 1 + idlen, secret, len);
+    n = 1 + idlen + len;
+    out[0] = BOX_VERSION;
+    randombytes_buf(out + 1, crypto_secretbox_NONCEBYTES);
+    crypto_secretbox_easy(out + 1 + crypto_secretbox_NONCEBYTES, plain, n,
+                          out + 1, key);
+    sodium_memzero(plain, sizeof(plain));
+    *outlen = 1 + crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES + n;
+    return SL_OK;
+}
+
+int sl_hmac_box_open(const uint8_t key[SL_SECRETS_KEY_LEN],
+                     const char *creator_id, const uint8_t *box,
+                     size_t boxlen, uint8_t secret[SL_HMAC_SECRET_MAX],
+                     size_t *len, sl_err *err)
+{
+    uint8_t plain[1 + 255 + SL_HMAC_SECRET_MAX];
+    const size_t head = 1 + crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES;
+    size_t idlen = strlen(creator_id), n;
+    int rc = SL_EINVAL;
+
+    if (boxlen < head + 2 || boxlen > SL_HMAC_BOX_MAX || box[0] != BOX_VERSION) {
+        sl_err_set(err, "not a sealed HMAC secret (version 1, %zu to %d bytes)",
+                   head + 2, SL_HMAC_BOX_MAX);
+        return SL_EINVAL;
+    }
+    n = boxlen - head;
+    if (sodium_init() < 0 ||
+        crypto_secretbox_open_easy(plain, box + 1 + crypto_secretbox_NONCEBYTES,
+                                   boxlen - 1 - crypto_secretbox_NONCEBYTES,
+                                   box + 1, key) != 0) {
+        sl_err_set(err, "the sealed HMAC secret does not open with this key "
+                   "(another secrets key file, or altered)");
+        goto out;
+    }
+    if (plain[0] != idlen || n < 1 + idlen + 1 ||
+        memcmp(plain + 1, creator_id, idlen) != 0) {
+        sl_err_set(err, "the sealed HMAC secret belongs to another creator");
+        goto out;
+    }
+    *len = n - 1 - idlen;
+    memcpy(secret, plain + 1 + idlen, *len);
+    rc = SL_OK;
+out:
+    sodium_memzero(plain, sizeof(plain));
+    return rc;
 }

@@ -219,12 +219,17 @@ static void print_break(void *u, const sl_audit_break *b)
             v->failed = 1;
         return;
     }
-    if (b->seq)
-        printf("%s %s seq %" PRId64 ": %s: %s\n", b->owner_kind, b->owner_id,
-               b->seq, sl_audit_problem_name(b->problem), b->detail);
-    else
-        printf("%s %s: %s: %s\n", b->owner_kind, b->owner_id,
-               sl_audit_problem_name(b->problem), b->detail);
+    {
+        ctl_esc e = { 0 };
+        if (b->seq)
+            printf("%s %s seq %" PRId64 ": %s: %s\n", b->owner_kind,
+                   ctl_e(&e, b->owner_id), b->seq,
+                   sl_audit_problem_name(b->problem), ctl_e(&e, b->detail));
+        else
+            printf("%s %s: %s: %s\n", b->owner_kind, ctl_e(&e, b->owner_id),
+                   sl_audit_problem_name(b->problem), ctl_e(&e, b->detail));
+        ctl_esc_free(&e);
+    }
 }
 
 static void acc_reset(owner_acc *a)
@@ -1021,10 +1026,15 @@ static void print_row(const json_t *row)
         const char *s = json_is_string(v) ? json_string_value(v) :
                         json_is_null(v) ? "-" : text ? text : "?";
         size_t len = strlen(s);
-        if (len > 100)
-            printf("  %-20s %.72s... (%zu bytes)\n", key, s, len);
-        else
-            printf("  %-20s %s\n", key, s);
+        ctl_esc e = { 0 };
+        const char *x = ctl_e(&e, s);
+        /* escaped text is printable ASCII and UTF-8: cutting it is safe */
+        if (strlen(x) > 100) {
+            printf("  %-20s %.72s... (%zu bytes)\n", ctl_e(&e, key), x, len);
+        } else {
+            printf("  %-20s %s\n", ctl_e(&e, key), x);
+        }
+        ctl_esc_free(&e);
         free(text);
     }
 }
@@ -1037,8 +1047,9 @@ static int print_show(const json_t *doc)
     };
     const json_t *owner;
     size_t i;
+    ctl_esc e = { 0 };
 
-    printf("upload %s\n", json_string_value(json_object_get(doc, "upload_id")));
+    printf("upload %s\n", ctl_e(&e, json_string_value(json_object_get(doc, "upload_id"))));
     json_array_foreach(json_object_get(doc, "owners"), i, owner) {
         const json_t *row = json_object_get(owner, "row");
         const json_t *events = json_object_get(owner, "events");
@@ -1047,10 +1058,12 @@ static int print_show(const json_t *doc)
         ctl_table *t = ctl_table_new(8, headers);
         size_t j;
 
-        if (!t)
+        if (!t) {
+            ctl_esc_free(&e);
             return ctl_fail("out of memory");
-        printf("\n%s %s%s\n", json_string_value(json_object_get(owner, "kind")),
-               json_string_value(json_object_get(owner, "owner_id")),
+        }
+        printf("\n%s %s%s\n", ctl_e(&e, json_string_value(json_object_get(owner, "kind"))),
+               ctl_e(&e, json_string_value(json_object_get(owner, "owner_id"))),
                json_is_null(row) ? " (row missing)" : "");
         if (!json_is_null(row))
             print_row(row);
@@ -1074,6 +1087,7 @@ static int print_show(const json_t *doc)
             };
             if (ctl_table_add(t, cells) != SL_OK) {
                 ctl_table_destroy(t);
+                ctl_esc_free(&e);
                 return ctl_fail("out of memory");
             }
         }
@@ -1096,10 +1110,11 @@ static int print_show(const json_t *doc)
                 printf("    seq %" JSON_INTEGER_FORMAT ": ", json_integer_value(seq));
             else
                 printf("    ");
-            printf("%s: %s\n", json_string_value(json_object_get(b, "problem")),
-                   json_string_value(json_object_get(b, "detail")));
+            printf("%s: %s\n", ctl_e(&e, json_string_value(json_object_get(b, "problem"))),
+                   ctl_e(&e, json_string_value(json_object_get(b, "detail"))));
         }
     }
+    ctl_esc_free(&e);
     return CTL_OK;
 }
 

@@ -7,7 +7,13 @@
  * `add --generate-key` writes the key files inside the database transaction
  * that registers the public key, so a failure on either side leaves neither
  * a registered key without its private half nor key files for a creator
- * that was not added.
+ * that was not added.  Key files are always new files (sl_keyfile_create:
+ * O_EXCL | O_NOFOLLOW, mode 0600 for private keys).
+ *
+ * An HMAC secret is stored sealed (sl_hmac_box_seal) in hmac_secret_box
+ * under the secrets key file (secrets.key.file, created on first use), with
+ * key_material left empty; `seal-secrets` seals the plaintext secrets of
+ * rows written before migration 011.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -53,6 +59,13 @@ static const char disable_usage[] =
     "usage: sluicectl creator disable ID\n"
     "Disable a creator: the validate stage rejects its new uploads.\n";
 
+static const char seal_usage[] =
+    "usage: sluicectl creator seal-secrets\n"
+    "Seal every HMAC secret still stored in plaintext (creators registered\n"
+    "before migration 011) under the secrets key file (secrets.key.file,\n"
+    "created mode 0600 when missing), and clear the plaintext.  validate\n"
+    "refuses HMAC creators whose secret is not sealed.\n";
+
 static const char enable_usage[] =
     "usage: sluicectl creator enable ID\n"
     "Enable a disabled creator again.\n";
@@ -60,8 +73,10 @@ static const char enable_usage[] =
 /* The key to register, from one of the three sources. */
 typedef struct add_key {
     const char *alg;                  /* "ed25519" / "hmac-sha256" */
-    uint8_t *material;                /* what goes into key_material */
+    uint8_t *material;                /* Ed25519: key_material; HMAC: the secret */
     size_t len;
+    uint8_t box[SL_HMAC_BOX_MAX];     /* HMAC: hmac_secret_box */
+    size_t boxlen;
     uint8_t seed[32];                 /* --generate-key only */
     char pub_path[4096];
 } add_key;
@@ -116,6 +131,8 @@ static int load_key(const char *pub_file, const char *gen_file,
     return CTL_OK;
 }
 
+static int seal_secret(ctl *c, const char *id, add_key *k);
+
 static int creator_add(ctl *c, int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -169,36 +186,43 @@ static int creator_add(ctl *c, int argc, char **argv)
     if ((rc = load_key(pub_file, gen_file, hmac_file, &key)) != CTL_OK)
         goto out;
     rc = CTL_FAIL;
+    if (hmac_file && seal_secret(c, id, &key) != CTL_OK)
+        goto out;
     if (!(pg = ctl_pg_connect(c)))
         goto out;
     if (ctl_pg_exec(pg, "creator add: BEGIN", "BEGIN") != CTL_OK)
         goto out;
     in_txn = 1;
     {
-        const char *vals[6] = { id, name ? name : "", key.alg,
-                                (const char *)key.material,
+        /* An HMAC secret goes in sealed; key_material stays empty. */
+        int hmac = key.boxlen > 0;
+        const char *vals[7] = { id, name ? name : "", key.alg,
+                                hmac ? "" : (const char *)key.material,
                                 unverified ? "false" : "true",
+                                hmac ? (const char *)key.box : NULL,
                                 name ? "true" : "false" };
-        const int lens[6] = { 0, 0, 0, (int)key.len, 0, 0 };
-        const int fmts[6] = { 0, 0, 0, 1, 0, 0 };
+        const int lens[7] = { 0, 0, 0, hmac ? 0 : (int)key.len, 0,
+                              (int)key.boxlen, 0 };
+        const int fmts[7] = { 0, 0, 0, 1, 0, 1, 0 };
         const char *sql = replace ?
             "INSERT INTO creators (creator_id, display_name, key_alg,"
-            " key_material, verified)"
-            " VALUES ($1, $2, $3, $4, $5::boolean)"
+            " key_material, verified, hmac_secret_box)"
+            " VALUES ($1, $2, $3, $4, $5::boolean, $6)"
             " ON CONFLICT (creator_id) DO UPDATE SET"
-            "  display_name = CASE WHEN $6::boolean THEN EXCLUDED.display_name"
+            "  display_name = CASE WHEN $7::boolean THEN EXCLUDED.display_name"
             "                 ELSE creators.display_name END,"
             "  key_alg = EXCLUDED.key_alg,"
             "  key_material = EXCLUDED.key_material,"
+            "  hmac_secret_box = EXCLUDED.hmac_secret_box,"
             "  verified = EXCLUDED.verified,"
             "  updated_at = now()"
             " RETURNING (xmax = 0) AS inserted" :
             "INSERT INTO creators (creator_id, display_name, key_alg,"
-            " key_material, verified)"
-            " VALUES ($1, $2, $3, $4, $5::boolean)"
+            " key_material, verified, hmac_secret_box)"
+            " VALUES ($1, $2, $3, $4, $5::boolean, $6)"
             " ON CONFLICT (creator_id) DO NOTHING"
             " RETURNING true AS inserted";
-        if (!(r = ctl_pg_query(pg, "creator add", sql, replace ? 6 : 5, vals,
+        if (!(r = ctl_pg_query(pg, "creator add", sql, replace ? 7 : 6, vals,
                                lens, fmts)))
             goto out;
     }
@@ -211,7 +235,7 @@ static int creator_add(ctl *c, int argc, char **argv)
     if (gen_file) {
         if (sl_ed25519_write_pem(gen_file, key.pub_path, key.seed, &err)
             != SL_OK) {
-            files_written = 1;   /* remove whatever was written */
+            /* it removed what it created, and touched nothing else */
             rc = ctl_fail("creator add: writing the key files: %s", err.msg);
             goto out;
         }
@@ -240,6 +264,110 @@ out:
         OPENSSL_cleanse(key.material, key.len);
     free(key.material);
     OPENSSL_cleanse(key.seed, sizeof(key.seed));
+    return rc;
+}
+
+/* Loads (or creates) the secrets key file named by secrets.key.file. */
+static int secrets_key(ctl *c, uint8_t skey[SL_SECRETS_KEY_LEN], const char *cmd)
+{
+    const char *path = sl_config_get(c->cfg, "secrets.key.file");
+    sl_err err = { "" };
+    int created = 0;
+
+    if (!path || !*path)
+        return ctl_fail("%s: secrets.key.file is empty", cmd);
+    if (sl_secrets_key_load_or_create(path, skey, &created, &err) != SL_OK)
+        return ctl_fail("%s: %s", cmd, err.msg);
+    if (created)
+        fprintf(stderr, "sluicectl: created the secrets key file %s (mode "
+                "0600); validate must read the same file\n", path);
+    return CTL_OK;
+}
+
+/* Seals k->material (an HMAC secret) for creator id into k->box. */
+static int seal_secret(ctl *c, const char *id, add_key *k)
+{
+    uint8_t skey[SL_SECRETS_KEY_LEN];
+    int rc;
+
+    if ((rc = secrets_key(c, skey, "creator add")) != CTL_OK)
+        return rc;
+    rc = sl_hmac_box_seal(skey, id, k->material, k->len, k->box, &k->boxlen);
+    OPENSSL_cleanse(skey, sizeof(skey));
+    return rc == SL_OK ? CTL_OK : ctl_fail("creator add: cannot seal the "
+                                           "HMAC secret");
+}
+
+/* seal-secrets: every plaintext HMAC secret sealed, in one transaction. */
+static int creator_seal(ctl *c, int argc, char **argv)
+{
+    static const struct option longopts[] = { CTL_COMMON_LONG, { 0 } };
+    uint8_t skey[SL_SECRETS_KEY_LEN], box[SL_HMAC_BOX_MAX];
+    PGconn *pg = NULL;
+    PGresult *r = NULL, *u = NULL;
+    int opt, rc, in_txn = 0, n = 0;
+    size_t boxlen;
+
+    ctl_getopt_start();
+    while ((opt = ctl_getopt(c, argc, argv, CTL_COMMON_SHORT, longopts,
+                             "creator seal-secrets", seal_usage)) != -1)
+        return ctl_getopt_exit(opt);
+    if (optind < argc)
+        return ctl_usage_error("creator seal-secrets", "unexpected argument "
+                               "\"%s\"", argv[optind]);
+    if ((rc = ctl_load_config(c)) != CTL_OK)
+        return rc;
+    if ((rc = secrets_key(c, skey, "creator seal-secrets")) != CTL_OK)
+        return rc;
+    rc = CTL_FAIL;
+    if (!(pg = ctl_pg_connect(c)) ||
+        ctl_pg_exec(pg, "creator seal-secrets: BEGIN", "BEGIN") != CTL_OK)
+        goto out;
+    in_txn = 1;
+    if (!(r = ctl_pg_query(pg, "creator seal-secrets",
+            "SELECT creator_id, encode(key_material, 'hex') FROM creators"
+            " WHERE key_alg = 'hmac-sha256' AND hmac_secret_box IS NULL"
+            " ORDER BY creator_id FOR UPDATE", 0, NULL, NULL, NULL)))
+        goto out;
+    for (int i = 0; i < PQntuples(r); i++) {
+        const char *id = PQgetvalue(r, i, 0), *hex = PQgetvalue(r, i, 1);
+        uint8_t secret[SL_HMAC_SECRET_MAX];
+        size_t len = strlen(hex) / 2;
+        int ok = len >= 1 && len <= SL_HMAC_SECRET_MAX &&
+                 sl_hex_decode(hex, 2 * len, secret, len) == SL_OK &&
+                 sl_hmac_box_seal(skey, id, secret, len, box, &boxlen) == SL_OK;
+        OPENSSL_cleanse(secret, sizeof(secret));
+        if (!ok) {
+            ctl_esc e = { 0 };
+            ctl_fail("creator seal-secrets: creator %s has no usable HMAC "
+                     "secret (%zu bytes); nothing sealed", ctl_e(&e, id), len);
+            ctl_esc_free(&e);
+            goto out;
+        }
+        {
+            const char *vals[2] = { id, (const char *)box };
+            const int lens[2] = { 0, (int)boxlen }, fmts[2] = { 0, 1 };
+            PQclear(u);
+            if (!(u = ctl_pg_query(pg, "creator seal-secrets",
+                    "UPDATE creators SET hmac_secret_box = $2,"
+                    " key_material = ''::bytea, updated_at = now()"
+                    " WHERE creator_id = $1", 2, vals, lens, fmts)))
+                goto out;
+        }
+        n++;
+    }
+    in_txn = 0;
+    if (ctl_pg_exec(pg, "creator seal-secrets: COMMIT", "COMMIT") != CTL_OK)
+        goto out;
+    printf("sealed %d HMAC secret%s\n", n, n == 1 ? "" : "s");
+    rc = CTL_OK;
+out:
+    OPENSSL_cleanse(skey, sizeof(skey));
+    PQclear(u);
+    PQclear(r);
+    if (in_txn)
+        PQclear(PQexec(pg, "ROLLBACK"));
+    PQfinish(pg);
     return rc;
 }
 
@@ -291,7 +419,7 @@ static int creator_list(ctl *c, int argc, char **argv)
             "         'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
             " CASE WHEN key_alg = 'ed25519'"
             "      THEN encode(key_material, 'base64') END,"
-            " octet_length(key_material)"
+            " hmac_secret_box IS NOT NULL"
             " FROM creators ORDER BY creator_id", 0, NULL, NULL, NULL)))
         goto out;
     if (json) {
@@ -321,8 +449,9 @@ static int creator_list(ctl *c, int argc, char **argv)
     for (int i = 0; i < PQntuples(r); i++) {
         char keytext[128];
         if (PQgetisnull(r, i, 6))
-            snprintf(keytext, sizeof(keytext), "(secret, %s bytes)",
-                     PQgetvalue(r, i, 7));
+            snprintf(keytext, sizeof(keytext), "%s",
+                     strcmp(PQgetvalue(r, i, 7), "t") == 0 ? "(secret, sealed)" :
+                     "(secret in plaintext: run `creator seal-secrets`)");
         else
             snprintf(keytext, sizeof(keytext), "%s", PQgetvalue(r, i, 6));
         const char *row[7] = {
@@ -419,6 +548,7 @@ int ctl_cmd_creator(ctl *c, int argc, char **argv)
         { "list", creator_list, "list creators" },
         { "disable", creator_disable, "stop accepting a creator's uploads" },
         { "enable", creator_enable, "accept a disabled creator's uploads again" },
+        { "seal-secrets", creator_seal, "seal HMAC secrets stored in plaintext" },
         { NULL, NULL, NULL }
     };
 

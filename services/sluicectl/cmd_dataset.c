@@ -431,12 +431,13 @@ static void print_contrib(const char *label, PGresult *r, const char **ids,
                           size_t n, const char *others)
 {
     int first = 1;
+    ctl_esc e = { 0 };
 
     if (!r)
         return;
     printf("  %-21s", label);
     for (int i = 0; i < PQntuples(r); i++)
-        printf("%s%s", i ? ", " : "", PQgetvalue(r, i, 0));
+        printf("%s%s", i ? ", " : "", ctl_e(&e, PQgetvalue(r, i, 0)));
     if (PQntuples(r) == 0)
         printf("none");
     for (size_t j = 0; j < n; j++) {
@@ -446,10 +447,11 @@ static void print_contrib(const char *label, PGresult *r, const char **ids,
         if (done)
             continue;
         printf("%s%s", first ? "; " : ", ", first ? others : "");
-        printf("%s", ids[j]);
+        printf("%s", ctl_e(&e, ids[j]));
         first = 0;
     }
     putchar('\n');
+    ctl_esc_free(&e);
 }
 
 /* What applying a change returned, printed once committed. */
@@ -558,10 +560,11 @@ static void ds_result_print(const char *id, const ds_change *ch,
                             const ds_result *res)
 {
     PGresult *r = res->row;
+    ctl_esc e = { 0 };
 
-    printf("dataset %s: allowed types %s, scan actions %s\n", id,
-           PQgetvalue(r, 0, 0), PQgetvalue(r, 0, 1));
-    printf("  %-21s%s\n", "license policy", PQgetvalue(r, 0, 2));
+    printf("dataset %s: allowed types %s, scan actions %s\n", ctl_e(&e, id),
+           ctl_e(&e, PQgetvalue(r, 0, 0)), ctl_e(&e, PQgetvalue(r, 0, 1)));
+    printf("  %-21s%s\n", "license policy", ctl_e(&e, PQgetvalue(r, 0, 2)));
     printf("  %-21s%s\n", "contributors", PQgetvalue(r, 0, 3)[0] == 't' ?
            "open: any registered creator" : "closed: listed creators only");
     printf("  %-21s%s samples, %s bytes\n", "daily quota",
@@ -574,6 +577,7 @@ static void ds_result_print(const char *id, const ds_change *ch,
         printf("  note: the dataset is open, so its contributor list has no "
                "effect until --closed\n");
     printf("  %-21s%s\n", "policy updated", PQgetvalue(r, 0, 6));
+    ctl_esc_free(&e);
 }
 
 static int dataset_set(ctl *c, int argc, char **argv)
@@ -701,6 +705,7 @@ static int dataset_show(ctl *c, int argc, char **argv)
             rc = ctl_fail("dataset show: unreadable answer");
             goto out;
         }
+        ctl_esc esc = { 0 };
         json_object_foreach(o, k, v) {
             char *t;
             if (strcmp(k, "contributors") == 0) {
@@ -711,15 +716,16 @@ static int dataset_show(ctl *c, int argc, char **argv)
                     printf("none");
                 json_array_foreach(v, i, e)
                     printf("%s%s (added by %s)", i ? ", " : "",
-                           json_string_value(json_object_get(e, "creator_id")),
-                           json_string_value(json_object_get(e, "added_by")));
+                           ctl_e(&esc, json_string_value(json_object_get(e, "creator_id"))),
+                           ctl_e(&esc, json_string_value(json_object_get(e, "added_by"))));
                 putchar('\n');
                 continue;
             }
             t = json_is_string(v) ? NULL : json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
-            printf("%-18s %s\n", k, t ? t : json_string_value(v));
+            printf("%-18s %s\n", k, t ? t : ctl_e(&esc, json_string_value(v)));
             free(t);
         }
+        ctl_esc_free(&esc);
         json_decref(o);
     }
     rc = CTL_OK;

@@ -200,6 +200,7 @@ static int print_text(const check_result *cr, const sl_spdx *spdx,
         "LICENSE", "TRAINING", "COMMERCIAL", "ATTRIBUTION", "SHARE-ALIKE", "NAME"
     };
     char line[256];
+    ctl_esc e = { 0 };
 
     if (cr->expr) {
         ctl_table *t = ctl_table_new(6, headers);
@@ -237,20 +238,21 @@ static int print_text(const check_result *cr, const sl_spdx *spdx,
         rights_text(&cr->verdict.rights, line, sizeof(line));
         printf("rights      %s\n", line);
     } else {
-        printf("input       '%s'\n", cr->input);
+        printf("input       '%s'\n", ctl_e(&e, cr->input));
     }
     if (!cr->dataset)
         printf("policy      none given (any known license)\n");
     else if (!cr->policy_text)
         printf("policy      dataset %s has none (any known license)\n",
-               cr->dataset);
+               ctl_e(&e, cr->dataset));
     else
-        printf("policy      dataset %s: %s (updated %s)\n", cr->dataset,
-               cr->policy_text, cr->policy_updated_at);
+        printf("policy      dataset %s: %s (updated %s)\n", ctl_e(&e, cr->dataset),
+               ctl_e(&e, cr->policy_text), cr->policy_updated_at);
     if (cr->code)
-        printf("verdict     refused: %s: %s\n", cr->code, cr->detail);
+        printf("verdict     refused: %s: %s\n", cr->code, ctl_e(&e, cr->detail));
     else
         printf("verdict     accepted\n");
+    ctl_esc_free(&e);
     return CTL_OK;
 }
 

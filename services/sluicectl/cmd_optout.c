@@ -96,11 +96,13 @@ static int optout_add(ctl *c, int argc, char **argv)
         rc = ctl_fail("optout add: no creator \"%s\"", id);
         goto out;
     }
-    if (strcmp(PQgetvalue(r, 0, 1), "0") == 0)
+    if (strcmp(PQgetvalue(r, 0, 1), "0") == 0) {
+        ctl_esc e = { 0 };
         printf("creator %s already opted out (by %s at %s: %s); nothing "
-               "changed\n", id, PQgetvalue(r, 0, 2), PQgetvalue(r, 0, 3),
-               PQgetvalue(r, 0, 4));
-    else
+               "changed\n", id, ctl_e(&e, PQgetvalue(r, 0, 2)),
+               PQgetvalue(r, 0, 3), ctl_e(&e, PQgetvalue(r, 0, 4)));
+        ctl_esc_free(&e);
+    } else
         printf("creator %s opted out (by %s)\n", id, by);
     rc = CTL_OK;
 out:

@@ -417,8 +417,11 @@ static int print_text(const json_t *doc)
             json_t *n;
             printf("\nreview items (flagged by scan): %" JSON_INTEGER_FORMAT,
                    json_integer_value(json_object_get(rv, "total")));
+            ctl_esc e = { 0 };
             json_object_foreach((json_t *)json_object_get(rv, "by_state"), state, n)
-                printf(", %s %" JSON_INTEGER_FORMAT, state, json_integer_value(n));
+                printf(", %s %" JSON_INTEGER_FORMAT, ctl_e(&e, state),
+                       json_integer_value(n));
+            ctl_esc_free(&e);
             printf("\n");
         }
         printf("\ntotal (samples + rejections + review items): %" JSON_INTEGER_FORMAT "\n",

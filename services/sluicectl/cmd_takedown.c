@@ -290,10 +290,13 @@ static int takedown_add(ctl *c, int argc, char **argv)
             goto out;
         if (PQgetisnull(td, 0, 1))
             printf("content %s already taken down; nothing changed\n", sha);
-        else
+        else {
+            ctl_esc e = { 0 };
             printf("content %s already taken down (by %s at %s: %s); "
-                   "nothing changed\n", sha, PQgetvalue(td, 0, 1),
-                   PQgetvalue(td, 0, 2), PQgetvalue(td, 0, 3));
+                   "nothing changed\n", sha, ctl_e(&e, PQgetvalue(td, 0, 1)),
+                   PQgetvalue(td, 0, 2), ctl_e(&e, PQgetvalue(td, 0, 3)));
+            ctl_esc_free(&e);
+        }
         rc = CTL_OK;
         goto out;
     }
@@ -313,10 +316,14 @@ static int takedown_add(ctl *c, int argc, char **argv)
                "accepted since\n", sha);
     else
         printf("content %s taken down (by %s)\n", sha, by);
-    for (int i = 0; i < PQntuples(rows); i++)
+    for (int i = 0; i < PQntuples(rows); i++) {
+        ctl_esc e = { 0 };
         printf("withdrawn: upload %s (dataset %s, creator %s), provenance "
-               "event %" PRId64 "\n", PQgetvalue(rows, i, 0),
-               PQgetvalue(rows, i, 3), PQgetvalue(rows, i, 4), seqs[i]);
+               "event %" PRId64 "\n", ctl_e(&e, PQgetvalue(rows, i, 0)),
+               ctl_e(&e, PQgetvalue(rows, i, 3)),
+               ctl_e(&e, PQgetvalue(rows, i, 4)), seqs[i]);
+        ctl_esc_free(&e);
+    }
     printf("%d sample%s withdrawn\n", PQntuples(rows),
            PQntuples(rows) == 1 ? "" : "s");
     rc = CTL_OK;

@@ -26,6 +26,9 @@ static const sl_cfg_entry ctl_config_map[] = {
       "timeout of each Kafka admin, metadata and offset request" },
     { SL_CFG_SIZE, "upload.max.bytes", "16m",
       "largest file `upload` sends (the topics take 16 MiB messages)" },
+    { SL_CFG_STR, "secrets.key.file", "secrets.key",
+      "key file sealing HMAC secrets at rest (`creator add` creates it, "
+      "mode 0600); validate reads the same file" },
     SL_CFG_END
 };
 
@@ -379,6 +382,102 @@ int ctl_check_note(const char *s, size_t max)
     return SL_OK;
 }
 
+/* ---- terminal text ----------------------------------------------------- */
+
+/* Length of the UTF-8 sequence at p and its code point, or 0 when p does
+ * not start a valid, shortest-form sequence of a scalar value. */
+static size_t utf8_seq(const unsigned char *p, uint32_t *cp)
+{
+    size_t n;
+    uint32_t c;
+
+    if (p[0] >= 0xc2 && p[0] <= 0xdf) { n = 2; c = p[0] & 0x1f; }
+    else if (p[0] >= 0xe0 && p[0] <= 0xef) { n = 3; c = p[0] & 0x0f; }
+    else if (p[0] >= 0xf0 && p[0] <= 0xf4) { n = 4; c = p[0] & 0x07; }
+    else return 0;
+    for (size_t i = 1; i < n; i++) {
+        if ((p[i] & 0xc0) != 0x80)
+            return 0;   /* also stops at the terminating NUL */
+        c = (c << 6) | (p[i] & 0x3f);
+    }
+    if ((n == 3 && c < 0x800) || (n == 4 && (c < 0x10000 || c > 0x10ffff)) ||
+        (c >= 0xd800 && c <= 0xdfff))
+        return 0;
+    *cp = c;
+    return n;
+}
+
+/* Code points a terminal acts on or that reorder what is shown. */
+static int unsafe_cp(uint32_t c)
+{
+    return (c >= 0x80 && c <= 0x9f) || c == 0x2028 || c == 0x2029 ||
+           (c >= 0x200e && c <= 0x200f) || (c >= 0x202a && c <= 0x202e) ||
+           (c >= 0x2066 && c <= 0x2069) || c == 0x061c;
+}
+
+char *ctl_escape(const char *s)
+{
+    const unsigned char *p = (const unsigned char *)(s ? s : "-");
+    size_t cap = strlen((const char *)p) * 6 + 1, o = 0;   /* "\u2028" per 3 bytes at most */
+    char *out = malloc(cap);
+    uint32_t cp;
+    size_t n;
+
+    if (!out)
+        return NULL;
+    while (*p) {
+        if (*p == '\\') {
+            memcpy(out + o, "\\\\", 2); o += 2; p++;
+        } else if (*p == '\n') {
+            memcpy(out + o, "\\n", 2); o += 2; p++;
+        } else if (*p == '\t') {
+            memcpy(out + o, "\\t", 2); o += 2; p++;
+        } else if (*p == '\r') {
+            memcpy(out + o, "\\r", 2); o += 2; p++;
+        } else if (*p < 0x20 || *p == 0x7f) {
+            o += (size_t)snprintf(out + o, cap - o, "\\x%02x", *p); p++;
+        } else if (*p < 0x80) {
+            out[o++] = (char)*p++;
+        } else if (!(n = utf8_seq(p, &cp))) {
+            o += (size_t)snprintf(out + o, cap - o, "\\x%02x", *p); p++;
+        } else if (unsafe_cp(cp)) {
+            o += (size_t)snprintf(out + o, cap - o, "\\u%04x", (unsigned)cp);
+            p += n;
+        } else {
+            memcpy(out + o, p, n); o += n; p += n;
+        }
+    }
+    out[o] = '\0';
+    return out;
+}
+
+const char *ctl_e(ctl_esc *e, const char *s)
+{
+    char *x;
+
+    if (e->n == e->cap) {
+        size_t ncap = e->cap ? 2 * e->cap : 8;
+        char **np = realloc(e->p, ncap * sizeof(*np));
+        if (!np)
+            return "(out of memory)";
+        e->p = np;
+        e->cap = ncap;
+    }
+    if (!(x = ctl_escape(s)))
+        return "(out of memory)";
+    e->p[e->n++] = x;
+    return x;
+}
+
+void ctl_esc_free(ctl_esc *e)
+{
+    for (size_t i = 0; i < e->n; i++)
+        free(e->p[i]);
+    free(e->p);
+    e->p = NULL;
+    e->n = e->cap = 0;
+}
+
 /* ---- tables ------------------------------------------------------------ */
 
 struct ctl_table {
@@ -425,7 +524,7 @@ int ctl_table_add(ctl_table *t, const char *const *cells)
         t->cap = ncap;
     }
     for (size_t j = 0; j < t->ncols; j++) {
-        char *s = strdup(cells[j] ? cells[j] : "-");
+        char *s = ctl_escape(cells[j]);
         if (!s) {
             for (size_t k = 0; k < j; k++)
                 free(t->cells[t->nrows * t->ncols + k]);

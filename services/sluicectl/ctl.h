@@ -137,6 +137,26 @@ const char *ctl_operator(const char *by);
 #define CTL_NOTE_MAX 1000
 int ctl_check_note(const char *s, size_t max);
 
+/* ---- terminal text ----------------------------------------------------- */
+
+/* Stored strings (file names, details, creator and dataset names, labels,
+ * codes) come from outside and must not drive the terminal: ctl_escape()
+ * returns a malloc'd copy of s (NULL: "-") with '\\' as "\\\\", newline,
+ * tab and CR as "\\n", "\\t", "\\r", other C0 controls, DEL and bytes
+ * that are not UTF-8 as "\\xNN", and the C1 controls, bidirectional
+ * overrides and line/paragraph separators as "\\uNNNN"; other UTF-8 is
+ * kept.  NULL when out of memory.  JSON output is JSON-escaped instead. */
+char *ctl_escape(const char *s);
+
+/* Escaped copies that live until ctl_esc_free(): for printf arguments,
+ * `printf("%s\n", ctl_e(&e, name))`.  On out of memory "(out of memory)". */
+typedef struct ctl_esc {
+    char **p;
+    size_t n, cap;
+} ctl_esc;
+const char *ctl_e(ctl_esc *e, const char *s);
+void ctl_esc_free(ctl_esc *e);
+
 /* ---- tables ------------------------------------------------------------ */
 
 typedef struct ctl_table ctl_table;
@@ -144,7 +164,8 @@ typedef struct ctl_table ctl_table;
  * not printed). */
 ctl_table *ctl_table_new(size_t ncols, const char *const *headers);
 void ctl_table_destroy(ctl_table *t);
-/* Adds a row of ncols cells (copied; NULL prints as "-"). */
+/* Adds a row of ncols cells (copied through ctl_escape(); NULL prints as
+ * "-"): every table printer shows stored strings escaped. */
 int  ctl_table_add(ctl_table *t, const char *const *cells);
 void ctl_table_print(const ctl_table *t, FILE *out, const char *indent);
 size_t ctl_table_rows(const ctl_table *t);

@@ -2,14 +2,35 @@
  * validate.c -- the validate processor (see validate.h).
  *
  * Order of checks, cheapest and least trusting first:
- *   sizes -> metadata JSON -> schema -> message key -> creator -> signature
- *   -> created-time window -> declared SHA-256 -> replay -> duplicate.
+ *   headers (count, bytes, none of the stages' own) -> sizes -> metadata
+ *   JSON -> schema -> message key -> creator -> signature -> created-time
+ *   window -> declared SHA-256 -> replay -> duplicate.
  * Nothing in the metadata is acted on before the signature over the exact
  * bytes has been verified; the checks before it only look at its shape.
  * Every outcome appends a provenance event to the sluice-prov chain.
+ *
+ * Replay: every upload id this stage consumes, whatever its outcome, is
+ * used up.  The id is the one commit stores the outcome under (the
+ * metadata's upload_id, else the message key).  An id is a replay if
+ *   - this process consumed it earlier (exact in-memory sets: the current
+ *     transaction, and those that committed), or
+ *   - another message claimed it first (lk.claim: prepare() records every
+ *     message's id with where it was read, durably, before any outcome is
+ *     produced; a run retried after an abort or a crash finds its own
+ *     claims, which do not count), which holds across restarts while
+ *     commit has not stored the first outcome yet, or
+ *   - the registry holds an outcome for it: each consumed upload ends as
+ *     exactly one row of samples, review_items or rejections.
+ * So an upload refused for a reason that clears later (creator unknown,
+ * disabled, quota) cannot be re-sent and accepted.
+ *
+ * The in-memory sets are exact (sl_fpset_new_exact): a fingerprint hit is
+ * confirmed by a digest of the value, so a collision never refuses a good
+ * upload as a replay or duplicate.
  */
 #include <inttypes.h>
 #include <stdio.h>
+#include <strings.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -35,6 +56,10 @@ const sl_cfg_entry sl_validate_config[] = {
     { SL_CFG_INT,  "validate.seen.cache.entries", "1000000", "upload ids / content hashes remembered in memory" },
     { SL_CFG_INT,  "validate.creator.cache.ms", "5000", "how long a creator record is cached" },
     { SL_CFG_INT,  "validate.creator.recheck.ms", "1000", "a creator check or signature failing on a cached record older than this is re-checked once against the registry" },
+    { SL_CFG_SIZE, "validate.headers.max.bytes", "64k", "largest total of an upload's header names and values" },
+    { SL_CFG_INT,  "validate.headers.max.count", "64", "most headers an upload may carry" },
+    { SL_CFG_BOOL, "validate.claims", "true", "claim each consumed upload id in upload_claims before its outcome (replay protection across restarts; off: memory and outcome tables only)" },
+    { SL_CFG_STR,  "secrets.key.file", "secrets.key", "key file the HMAC secrets are sealed under (sluicectl creator add writes it, mode 0600)" },
     SL_CFG_END
 };
 
@@ -42,11 +67,17 @@ struct sl_validate {
     sl_validate_lookup lk;
     sl_jschema *schema;
     int64_t meta_max, content_max, past_ms, future_ms;
+    int64_t hdr_max_bytes, hdr_max_count;
     sl_fpset *seen_uploads, *seen_content;       /* committed */
     sl_fpset *pend_uploads, *pend_content;       /* this transaction */
     /* What the last prepare() asked the registry (ids, hashes) and what it
      * found already accepted (ids, dataset + hash). */
     sl_fpset *run_ids_asked, *run_ids_known, *run_sha_asked, *run_content_known;
+    /* The run prepare() claimed: its messages and, per message, whether
+     * another message had claimed its upload id first. */
+    const sl_msg *run_base;
+    size_t run_n;
+    unsigned char *run_earlier;
     size_t seen_max;
     sl_buf sigmsg;                               /* reused signed-string buffer */
     sl_buf prov;                                 /* reused provenance header */
@@ -97,8 +128,11 @@ int sl_validate_new(sl_validate **out, const sl_config *cfg,
     v->past_ms = sl_config_int(cfg, "validate.window.past.s") * 1000;
     v->future_ms = sl_config_int(cfg, "validate.window.future.s") * 1000;
     v->seen_max = (size_t)sl_config_int(cfg, "validate.seen.cache.entries");
+    v->hdr_max_bytes = sl_config_int(cfg, "validate.headers.max.bytes");
+    v->hdr_max_count = sl_config_int(cfg, "validate.headers.max.count");
     if (v->meta_max <= 0 || v->content_max <= 0 || v->past_ms < 0 ||
-        v->future_ms < 0 || v->seen_max < 1) {
+        v->future_ms < 0 || v->seen_max < 1 || v->hdr_max_bytes <= 0 ||
+        v->hdr_max_count <= 0) {
         sl_err_set(err, "validate.* sizes, windows and cache entries must be positive");
         goto fail;
     }
@@ -117,17 +151,19 @@ int sl_validate_new(sl_validate **out, const sl_config *cfg,
     }
     if (!v->schema)
         goto fail;
-    v->seen_uploads = sl_fpset_new(v->seen_max);
-    v->seen_content = sl_fpset_new(v->seen_max);
-    v->pend_uploads = sl_fpset_new(100000);
-    v->pend_content = sl_fpset_new(100000);
-    v->run_ids_asked = sl_fpset_new(RUN_MAX);
-    v->run_ids_known = sl_fpset_new(RUN_MAX);
-    v->run_sha_asked = sl_fpset_new(RUN_MAX);
-    v->run_content_known = sl_fpset_new(4 * RUN_MAX);
+    v->seen_uploads = sl_fpset_new_exact(v->seen_max);
+    v->seen_content = sl_fpset_new_exact(v->seen_max);
+    v->pend_uploads = sl_fpset_new_exact(100000);
+    v->pend_content = sl_fpset_new_exact(100000);
+    v->run_ids_asked = sl_fpset_new_exact(RUN_MAX);
+    v->run_ids_known = sl_fpset_new_exact(RUN_MAX);
+    v->run_sha_asked = sl_fpset_new_exact(RUN_MAX);
+    v->run_content_known = sl_fpset_new_exact(4 * RUN_MAX);
     if (!v->seen_uploads || !v->seen_content || !v->pend_uploads ||
         !v->pend_content || !v->run_ids_asked || !v->run_ids_known ||
         !v->run_sha_asked || !v->run_content_known)
+        goto nomem;
+    if (!(v->run_earlier = calloc(RUN_MAX, 1)))
         goto nomem;
     sl_buf_init(&v->sigmsg, (size_t)v->meta_max + 256);
     sl_buf_init(&v->prov, 65536);
@@ -157,6 +193,7 @@ void sl_validate_destroy(sl_validate *v)
     sl_fpset_destroy(v->run_ids_known);
     sl_fpset_destroy(v->run_sha_asked);
     sl_fpset_destroy(v->run_content_known);
+    free(v->run_earlier);
     sl_buf_free(&v->sigmsg);
     sl_buf_free(&v->prov);
     free(v);
@@ -181,23 +218,65 @@ void sl_validate_txn_end(sl_validate *v, int committed)
 
 static void run_clear(sl_validate *v)
 {
+    v->run_base = NULL;
+    v->run_n = 0;
     sl_fpset_clear(v->run_ids_asked);
     sl_fpset_clear(v->run_ids_known);
     sl_fpset_clear(v->run_sha_asked);
     sl_fpset_clear(v->run_content_known);
 }
 
+/* Adds (a, b) to the exact set s. */
+static int set_add(sl_fpset *s, const char *a, size_t alen, const char *b,
+                   size_t blen)
+{
+    sl_fpkey k;
+
+    sl_fpset_key(&k, a, alen, b, blen);
+    return sl_fpset_add_key(s, &k);
+}
+
 static void note_upload(void *arg, const char *id)
 {
     sl_validate *v = arg;
-    sl_fpset_add(v->run_ids_known, sl_fpset_fp(id, strlen(id), "", 0));
+    (void)set_add(v->run_ids_known, id, strlen(id), "", 0);
 }
 
 static void note_content(void *arg, const char *dataset, const char *sha)
 {
     sl_validate *v = arg;
-    sl_fpset_add(v->run_content_known,
-                 sl_fpset_fp(dataset, strlen(dataset), sha, strlen(sha)));
+    (void)set_add(v->run_content_known, dataset, strlen(dataset), sha, strlen(sha));
+}
+
+static const char *jstr(json_t *o, const char *k)
+{
+    return json_string_value(json_object_get(o, k));
+}
+
+/* The upload id commit stores this message's outcome under (commit.c
+ * read_meta): the metadata's "upload_id" string when the metadata is a
+ * JSON object, parsed as leniently as commit does, else the message key
+ * when it is 1 to 255 bytes.  doc: the metadata if already parsed, or
+ * NULL; *own receives a document to json_decref() after use.  NULL when
+ * there is none. */
+static const char *consumed_id(const sl_msg *in, json_t *doc, json_t **own,
+                               size_t *len)
+{
+    const char *id;
+    sl_slice meta;
+
+    *own = NULL;
+    if (!doc && sl_msg_header(in, SL_H_META, &meta) == SL_OK && meta.ptr)
+        doc = *own = json_loadb((const char *)meta.ptr, meta.len, 0, NULL);
+    if (doc && json_is_object(doc) && (id = jstr(doc, "upload_id"))) {
+        *len = strlen(id);
+        return id;
+    }
+    if (in->key.len > 0 && in->key.len < 256) {
+        *len = in->key.len;
+        return (const char *)in->key.ptr;
+    }
+    return NULL;
 }
 
 /* An upload id worth asking about: what the schema allows for ids. */
@@ -215,6 +294,9 @@ static int plain_id(sl_slice k)
     return 1;
 }
 
+static int claim_run(sl_validate *v, const sl_msg *msgs, size_t n,
+                     unsigned char *earlier);
+
 int sl_validate_prepare(sl_validate *v, const sl_msg *msgs, size_t n)
 {
     char (*ids)[129] = NULL, (*shas)[SL_SHA256_HEX] = NULL;
@@ -223,10 +305,16 @@ int sl_validate_prepare(sl_validate *v, const sl_msg *msgs, size_t n)
     int rc = SL_OK;   /* out of memory: process() asks one by one */
 
     run_clear(v);
+    if (n > RUN_MAX)
+        n = RUN_MAX;   /* the rest is asked (and claimed) one by one */
+    if (v->lk.claim && n) {
+        if (claim_run(v, msgs, n, v->run_earlier) != SL_OK)
+            return SL_EIO;   /* abort and retry the run */
+        v->run_base = msgs;
+        v->run_n = n;
+    }
     if (!v->lk.prefetch || n == 0)
         return SL_OK;
-    if (n > RUN_MAX)
-        n = RUN_MAX;   /* the rest is asked one by one */
     ids = malloc(n * sizeof(*ids));
     shas = malloc(n * sizeof(*shas));
     idp = malloc(n * sizeof(*idp));
@@ -253,9 +341,9 @@ int sl_validate_prepare(sl_validate *v, const sl_msg *msgs, size_t n)
         goto out;
     }
     for (size_t i = 0; i < ni; i++)
-        sl_fpset_add(v->run_ids_asked, sl_fpset_fp(idp[i], strlen(idp[i]), "", 0));
+        (void)set_add(v->run_ids_asked, idp[i], strlen(idp[i]), "", 0);
     for (size_t i = 0; i < ns; i++)
-        sl_fpset_add(v->run_sha_asked, sl_fpset_fp(shap[i], 64, "", 0));
+        (void)set_add(v->run_sha_asked, shap[i], 64, "", 0);
 out:
     free(ids);
     free(shas);
@@ -309,9 +397,144 @@ static sl_verdict reject(sl_validate *v, const sl_msg *in, sl_out *out,
         goto done;                                                     \
     } while (0)
 
-static const char *jstr(json_t *o, const char *k)
+/* Writes the bytes of s into out as printable ASCII (a header name is bytes
+ * from outside and ends up in logs and terminals): anything else, and '\\'
+ * and '"', as \xNN; at most about 64 input bytes, then "...". */
+static void escape_name(const char *s, char *out, size_t cap)
 {
-    return json_string_value(json_object_get(o, k));
+    size_t o = 0, i;
+
+    for (i = 0; s[i] && i < 64 && o + 5 < cap; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c < 0x20 || c >= 0x7f || c == '\\' || c == '"')
+            o += (size_t)snprintf(out + o, cap - o, "\\x%02x", c);
+        else
+            out[o++] = (char)c;
+    }
+    if (s[i] && o + 4 < cap) {
+        memcpy(out + o, "...", 3);
+        o += 3;
+    }
+    out[o] = '\0';
+}
+
+/* The headers an upload may carry: at most hdr_max_count of them, at most
+ * hdr_max_bytes of names and values together, and none of the names the
+ * stages write (any "sluice-" name in any case, but for exactly one
+ * "sluice-meta" and at most one "sluice-sig"): a stage downstream must be
+ * able to trust a sluice-* header as its predecessor's.  Returns NULL or the
+ * reason code, with detail filled. */
+static const char *check_headers(const sl_validate *v, const sl_msg *in,
+                                 char *detail, size_t cap)
+{
+    uint64_t bytes = 0;
+    int n_meta = 0, n_sig = 0;
+    char name[300];
+
+    if ((int64_t)in->n_headers > v->hdr_max_count) {
+        snprintf(detail, cap, "%zu headers, the limit is %" PRId64,
+                 in->n_headers, v->hdr_max_count);
+        return "headers_too_large";
+    }
+    for (size_t i = 0; i < in->n_headers; i++)
+        bytes += strlen(in->headers[i].name) + in->headers[i].value.len;
+    if (bytes > (uint64_t)v->hdr_max_bytes) {
+        snprintf(detail, cap, "headers total %" PRIu64 " bytes, the limit is %"
+                 PRId64, bytes, v->hdr_max_bytes);
+        return "headers_too_large";
+    }
+    for (size_t i = 0; i < in->n_headers; i++) {
+        const char *h = in->headers[i].name;
+        if (strncasecmp(h, "sluice-", 7) != 0)
+            continue;
+        if (strcmp(h, SL_H_META) == 0 && ++n_meta == 1)
+            continue;
+        if (strcmp(h, SL_H_SIG) == 0 && ++n_sig == 1)
+            continue;
+        escape_name(h, name, sizeof(name));
+        if (n_meta > 1 || n_sig > 1)
+            snprintf(detail, cap, "header \"%s\" appears more than once", name);
+        else
+            snprintf(detail, cap, "header \"%s\" is reserved for the stages; "
+                     "an upload carries only %s and %s", name, SL_H_META, SL_H_SIG);
+        return "header_reserved";
+    }
+    return NULL;
+}
+
+/* Marks the upload id this message is consumed under as used in this
+ * transaction: the one commit stores its outcome under (commit.c
+ * read_meta: the metadata's "upload_id" string when the metadata is a JSON
+ * object, parsed as leniently as commit does, else the message key when it
+ * is 1 to 255 bytes).  SL_OK, or SL_ETOOBIG when the pending set is full. */
+static int consume_id(sl_validate *v, const sl_msg *in, json_t *doc)
+{
+    json_t *own;
+    size_t len = 0;
+    const char *id = consumed_id(in, doc, &own, &len);
+    int rc = id ? set_add(v->pend_uploads, id, len, "", 0) : SL_OK;
+
+    json_decref(own);
+    return rc;
+}
+
+/* Claims the upload ids of msgs[0..n) (lk.claim) and notes, per message,
+ * whether another message claimed its id first.  Only ids that could ever
+ * be accepted (plain_id) are claimed.  SL_OK or SL_EIO. */
+static int claim_run(sl_validate *v, const sl_msg *msgs, size_t n,
+                     unsigned char *earlier)
+{
+    sl_validate_claim *c = calloc(n ? n : 1, sizeof(*c));
+    char (*ids)[129] = malloc((n ? n : 1) * sizeof(*ids));
+    size_t *at = malloc((n ? n : 1) * sizeof(*at)), nc = 0;
+    int rc = SL_EIO;
+
+    memset(earlier, 0, n);
+    if (!c || !ids || !at)
+        goto out;
+    for (size_t i = 0; i < n; i++) {
+        json_t *own;
+        size_t len = 0;
+        const char *id = consumed_id(&msgs[i], NULL, &own, &len);
+        if (id && plain_id((sl_slice){ (const uint8_t *)id, len })) {
+            memcpy(ids[nc], id, len);
+            ids[nc][len] = '\0';
+            c[nc] = (sl_validate_claim){ ids[nc], msgs[i].topic ? msgs[i].topic : "",
+                                         msgs[i].partition, msgs[i].offset, 0 };
+            at[nc++] = i;
+        }
+        json_decref(own);
+    }
+    if (nc && (rc = v->lk.claim(v->lk.u, c, nc)) != SL_OK)
+        goto out;
+    for (size_t k = 0; k < nc; k++)
+        earlier[at[k]] = (unsigned char)(c[k].earlier != 0);
+    rc = SL_OK;
+out:
+    free(c);
+    free(ids);
+    free(at);
+    return rc;
+}
+
+/* Whether another message claimed in's upload id first: from the run
+ * prepare() claimed, or (a message outside it) claimed now.  SL_OK or
+ * SL_EIO. */
+static int claimed_first(sl_validate *v, const sl_msg *in, int *earlier)
+{
+    unsigned char e = 0;
+
+    *earlier = 0;
+    if (!v->lk.claim)
+        return SL_OK;
+    if (v->run_base && in >= v->run_base && in < v->run_base + v->run_n) {
+        *earlier = v->run_earlier[in - v->run_base];
+        return SL_OK;
+    }
+    if (claim_run(v, in, 1, &e) != SL_OK)
+        return SL_EIO;
+    *earlier = e;
+    return SL_OK;
 }
 
 sl_verdict sl_validate_process(sl_validate *v, const sl_msg *in, sl_out *out)
@@ -325,16 +548,24 @@ sl_verdict sl_validate_process(sl_validate *v, const sl_msg *in, sl_out *out)
     sl_err err;
     sl_key *key;
     int active, verified, seen, rc, rechecked = 0;
+    sl_fpkey kid, kcontent, ksha;
+    int claimed_before = 0;
     uint8_t sigbytes[SL_SIG_MAX];
     size_t siglen;
     sl_sig_alg alg;
-    const char *creator, *dataset, *declared, *created;
+    const char *creator, *dataset, *declared, *created, *code;
     int64_t created_ms, now;
-    uint64_t fp_upload, fp_content;
 
     /* The value is bounded by the broker's message.max.bytes. */
     if (sl_sha256_hex(in->value.ptr, in->value.len, st.sha) != SL_OK)
         return SL_FATAL;
+    /* Its upload id is claimed before any outcome (normally by prepare). */
+    if (claimed_first(v, in, &claimed_before) != SL_OK)
+        return SL_RETRY;
+    if ((code = check_headers(v, in, detail, sizeof(detail))) != NULL) {
+        verdict = reject(v, in, out, &st, code, detail);
+        goto done;
+    }
     if ((int64_t)in->value.len > v->content_max)
         REJECT("too_large", "content is %zu bytes, the limit is %" PRId64,
                in->value.len, v->content_max);
@@ -420,26 +651,32 @@ again:
         REJECT("hash_mismatch", "declared sha256 %s, content hashes to %s",
                declared, st.sha);
 
-    fp_upload = sl_fpset_fp(st.upload_id, strlen(st.upload_id), "", 0);
-    if (sl_fpset_has(v->pend_uploads, fp_upload) ||
-        sl_fpset_has(v->seen_uploads, fp_upload))
+    /* Each value hashed once (keyed), looked up exactly in every set. */
+    sl_fpset_key(&kid, st.upload_id, strlen(st.upload_id), "", 0);
+    if (sl_fpset_has_key(v->pend_uploads, &kid) ||
+        sl_fpset_has_key(v->seen_uploads, &kid))
         REJECT("replay", "upload id \"%s\" was already used", st.upload_id);
-    if (sl_fpset_has(v->run_ids_asked, fp_upload))
-        seen = sl_fpset_has(v->run_ids_known, fp_upload);
+    if (claimed_before)
+        REJECT("replay", "upload id \"%s\" was already used (claimed by "
+               "an earlier message)", st.upload_id);
+    if (sl_fpset_has_key(v->run_ids_asked, &kid))
+        seen = sl_fpset_has_key(v->run_ids_known, &kid);
     else if ((rc = v->lk.upload_seen(v->lk.u, st.upload_id, &seen)) != SL_OK) {
         verdict = SL_RETRY;
         goto done;
     }
     if (seen)
-        REJECT("replay", "upload id \"%s\" was already accepted", st.upload_id);
+        REJECT("replay", "upload id \"%s\" was already used (the registry "
+               "holds an outcome for it)", st.upload_id);
 
-    fp_content = sl_fpset_fp(dataset, strlen(dataset), st.sha, 64);
-    if (sl_fpset_has(v->pend_content, fp_content) ||
-        sl_fpset_has(v->seen_content, fp_content))
+    sl_fpset_key(&kcontent, dataset, strlen(dataset), st.sha, 64);
+    sl_fpset_key(&ksha, st.sha, 64, "", 0);
+    if (sl_fpset_has_key(v->pend_content, &kcontent) ||
+        sl_fpset_has_key(v->seen_content, &kcontent))
         REJECT("duplicate", "content %s is already in dataset \"%s\"",
                st.sha, dataset);
-    if (sl_fpset_has(v->run_sha_asked, sl_fpset_fp(st.sha, 64, "", 0)))
-        seen = sl_fpset_has(v->run_content_known, fp_content);
+    if (sl_fpset_has_key(v->run_sha_asked, &ksha))
+        seen = sl_fpset_has_key(v->run_content_known, &kcontent);
     else if ((rc = v->lk.content_seen(v->lk.u, dataset, st.sha, &seen)) != SL_OK) {
         verdict = SL_RETRY;
         goto done;
@@ -448,9 +685,8 @@ again:
         REJECT("duplicate", "content %s is already in dataset \"%s\"",
                st.sha, dataset);
 
-    /* Accepted: remember it for the rest of this transaction. */
-    if (sl_fpset_add(v->pend_uploads, fp_upload) != SL_OK ||
-        sl_fpset_add(v->pend_content, fp_content) != SL_OK) {
+    /* Accepted: its content is taken for the rest of this transaction. */
+    if (sl_fpset_add_key(v->pend_content, &kcontent) != SL_OK) {
         verdict = SL_RETRY;   /* batch larger than the pending set: abort */
         goto done;
     }
@@ -458,6 +694,10 @@ again:
         add_prov(v, in, out, &st, "accepted", NULL) != SL_OK)
         verdict = SL_FATAL;
 done:
+    /* Whatever the outcome, the upload id is used up from now on. */
+    if ((verdict == SL_EMIT || verdict == SL_REJECT) &&
+        consume_id(v, in, doc) != SL_OK)
+        verdict = SL_RETRY;   /* batch larger than the pending set: abort */
     json_decref(doc);
     return verdict;
 }

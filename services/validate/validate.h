@@ -13,6 +13,15 @@
 #include "sl/crypto.h"
 #include "sl/processor.h"
 
+/* One message's claim on an upload id (see sl_validate_lookup.claim). */
+typedef struct sl_validate_claim {
+    const char *upload_id;
+    const char *topic;
+    int32_t partition;
+    int64_t offset;
+    int earlier;          /* out: 1 if another message claimed it first */
+} sl_validate_claim;
+
 typedef struct sl_validate_lookup {
     void *u;
     /* Finds a creator.  SL_OK with *key borrowed (valid until the next call
@@ -40,6 +49,13 @@ typedef struct sl_validate_lookup {
      * a key rotated or a creator registered moments ago is seen.  Returns 1
      * if it dropped one (validate then looks the creator up once more). */
     int (*recheck)(void *u, const char *creator_id);
+    /* Optional.  Records durably, before their outcomes are produced,
+     * that the messages of a run consume these upload ids (idempotent for
+     * the same topic, partition and offset: a retried run), and sets
+     * c[i].earlier when a claim on the same id existed before this call
+     * from another message read first: another topic or partition, or an
+     * earlier offset of the same one.  SL_OK or SL_EIO. */
+    int (*claim)(void *u, sl_validate_claim *c, size_t n);
     void (*destroy)(void *u);   /* optional */
 } sl_validate_lookup;
 

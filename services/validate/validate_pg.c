@@ -3,11 +3,28 @@
  *
  * Creators are cached (positive and negative answers) for
  * validate.creator.cache.ms so a burst of uploads costs one query per
- * creator, and a disabled creator is noticed within that time.  Replay and
- * duplicate checks ask the samples table through prepared statements.  A
+ * creator, and a disabled creator is noticed within that time.  The replay
+ * check asks samples, review_items and rejections (an upload id with any
+ * outcome is used up), the duplicate check samples, through prepared
+ * statements.  A
  * broken connection is reported as SL_EIO (the runner retries the batch) and
  * re-opened on the next call.
+ *
+ * Claims (upload_claims, migration 011) are the one thing validate writes:
+ * each run's upload ids with where they were read, autocommitted before
+ * the run's outcomes are produced, so replay protection survives a restart
+ * while commit has not stored the first outcome (see validate.c).
+ *
+ * HMAC secrets are stored sealed (hmac_secret_box, migration 011) under the
+ * secrets key file (secrets.key.file), read at start and again when a
+ * sealed secret turns up before the file existed.  A creator whose secret
+ * is only in plaintext (key_material), or whose box does not open, is
+ * logged and treated as unusable (its uploads are refused as disabled).
  */
+#include <sodium.h>
+
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -30,6 +47,11 @@ typedef struct pg_lookup {
     PGconn *conn;
     int64_t ttl_ms;
     int64_t recheck_ms;
+    char *skey_path;
+    uint8_t skey[SL_SECRETS_KEY_LEN];
+    int have_skey;
+    int64_t claim_keep_s;      /* claims older than this are deleted */
+    int64_t next_prune_ms;
     size_t n_entries;
     creator_entry *slots[CREATOR_SLOTS];
 } pg_lookup;
@@ -46,18 +68,36 @@ static const struct {
     const char *name, *sql;
     int nparams;
 } lookups[] = {
-    { "creator", "SELECT key_alg, key_material, status = 'active', verified "
-                 "FROM creators WHERE creator_id = $1", 1 },
+    { "creator", "SELECT key_alg, key_material, status = 'active', verified, "
+                 "hmac_secret_box FROM creators WHERE creator_id = $1", 1 },
+    /* Every consumed upload ends as exactly one row of samples,
+     * review_items or rejections: an id in any of them is used up. */
     { "upload_seen", "SELECT 1 FROM samples WHERE upload_id = $1 UNION ALL "
-                     "SELECT 1 FROM review_items WHERE upload_id = $1", 1 },
+                     "SELECT 1 FROM review_items WHERE upload_id = $1 UNION ALL "
+                     "(SELECT 1 FROM rejections WHERE upload_id = $1 LIMIT 1)", 1 },
     { "run_uploads", "SELECT upload_id FROM samples "
                      "WHERE upload_id = ANY ($1::text[]) UNION ALL "
                      "SELECT upload_id FROM review_items "
+                     "WHERE upload_id = ANY ($1::text[]) UNION "
+                     "SELECT upload_id FROM rejections "
                      "WHERE upload_id = ANY ($1::text[])", 1 },
     { "run_contents", "SELECT dataset_id, sha256 FROM samples "
                       "WHERE sha256 = ANY ($1::text[])", 1 },
     { "content_seen", "SELECT 1 FROM samples "
                       "WHERE dataset_id = $1 AND sha256 = $2", 2 },
+    /* Claims a run's upload ids and returns (1-based) which of them another
+     * message read first had claimed before: the INSERT's rows are not
+     * visible to the SELECT of the same statement, by design. */
+    { "claim", "WITH ins AS (INSERT INTO upload_claims "
+               "  (upload_id, topic, partition, \"offset\") "
+               "  SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::bigint[]) "
+               "  ON CONFLICT DO NOTHING) "
+               "SELECT i.n FROM unnest($1::text[], $2::text[], $3::int[], $4::bigint[]) "
+               "  WITH ORDINALITY AS i(id, t, p, o, n) "
+               "WHERE EXISTS (SELECT 1 FROM upload_claims c WHERE c.upload_id = i.id "
+               "  AND NOT (c.topic = i.t AND c.partition = i.p AND c.\"offset\" >= i.o))", 4 },
+    { "claim_prune", "DELETE FROM upload_claims "
+                     "WHERE claimed_at < now() - make_interval(secs => $1::bigint)", 1 },
 };
 
 static int ensure_conn(pg_lookup *l)
@@ -110,6 +150,43 @@ static void free_entry(creator_entry *e)
     free(e);
 }
 
+/* Reads the secrets key file; SL_OK, SL_ENOTFOUND or SL_EINVAL/SL_EIO. */
+static int load_skey(pg_lookup *l, sl_err *err)
+{
+    int rc = sl_secrets_key_load(l->skey_path, l->skey, err);
+
+    l->have_skey = rc == SL_OK;
+    return rc;
+}
+
+/* The creator's key from its registry row (columns of the "creator"
+ * lookup): an Ed25519 public key as stored, an HMAC secret only from its
+ * sealed box.  NULL with err set when unusable. */
+static sl_key *creator_key(pg_lookup *l, const char *id, sl_sig_alg alg,
+                           const PGresult *r, sl_err *err)
+{
+    uint8_t secret[SL_HMAC_SECRET_MAX];
+    size_t len = 0;
+    sl_key *k;
+
+    if (alg != SL_SIG_HMAC_SHA256)
+        return sl_key_new(alg, (const uint8_t *)PQgetvalue(r, 0, 1),
+                          (size_t)PQgetlength(r, 0, 1), err);
+    if (PQgetisnull(r, 0, 4)) {
+        sl_err_set(err, "its HMAC secret is stored in plaintext, not sealed: "
+                   "run `sluicectl creator seal-secrets` (migration 011)");
+        return NULL;
+    }
+    if (!l->have_skey && load_skey(l, err) != SL_OK)
+        return NULL;
+    if (sl_hmac_box_open(l->skey, id, (const uint8_t *)PQgetvalue(r, 0, 4),
+                         (size_t)PQgetlength(r, 0, 4), secret, &len, err) != SL_OK)
+        return NULL;
+    k = sl_key_new(alg, secret, len, err);
+    sodium_memzero(secret, sizeof(secret));
+    return k;
+}
+
 static int pg_creator(void *u, const char *id, sl_key **key, int *active,
                       int *verified)
 {
@@ -155,8 +232,7 @@ static int pg_creator(void *u, const char *id, sl_key **key, int *active,
         /* Binary results: a bool is one byte 0/1, bytea its raw bytes. */
         e->active = PQgetvalue(r, 0, 2)[0] == 1;
         e->verified = PQgetvalue(r, 0, 3)[0] == 1;
-        e->key = sl_key_new(alg, (const uint8_t *)PQgetvalue(r, 0, 1),
-                            (size_t)PQgetlength(r, 0, 1), &err);
+        e->key = creator_key(l, id, alg, r, &err);
         if (!e->key) {
             /* A registry row we cannot use: treat the creator as disabled. */
             sl_error("validate", "creator %s has an unusable key: %s", id, err.msg);
@@ -287,6 +363,77 @@ static int pg_prefetch(void *u, const char *const *ids, size_t n_ids,
     return SL_OK;
 }
 
+/* Claims (see sl_validate_lookup.claim), and once an hour deletes the
+ * claims older than the created_at window plus a day: by then commit has
+ * stored every outcome, which the outcome lookups find for good. */
+static int pg_claim(void *u, sl_validate_claim *c, size_t n)
+{
+    pg_lookup *l = u;
+    sl_buf arr[4];
+    const char *params[4];
+    char num[32];
+    PGresult *r;
+    sl_err err;
+    int rc;
+
+    if ((rc = ensure_conn(l)) != SL_OK)
+        return rc;
+    for (int a = 0; a < 4; a++)
+        sl_buf_init(&arr[a], (size_t)1 << 26);
+    rc = SL_OK;
+    for (size_t i = 0; i < n && rc == SL_OK; i++) {
+        rc = sl_pg_array_add(&arr[0], c[i].upload_id);
+        if (rc == SL_OK)
+            rc = sl_pg_array_add(&arr[1], c[i].topic);
+        snprintf(num, sizeof(num), "%" PRId32, c[i].partition);
+        if (rc == SL_OK)
+            rc = sl_pg_array_add(&arr[2], num);
+        snprintf(num, sizeof(num), "%" PRId64, c[i].offset);
+        if (rc == SL_OK)
+            rc = sl_pg_array_add(&arr[3], num);
+    }
+    for (int a = 0; a < 4 && rc == SL_OK; a++)
+        rc = sl_pg_array_close(&arr[a]);
+    if (rc != SL_OK) {
+        for (int a = 0; a < 4; a++)
+            sl_buf_free(&arr[a]);
+        return SL_EIO;   /* the run is retried */
+    }
+    for (int a = 0; a < 4; a++)
+        params[a] = (const char *)arr[a].data;
+    r = PQexecPrepared(l->conn, "claim", 4, params, NULL, NULL, 0);
+    for (int a = 0; a < 4; a++)
+        sl_buf_free(&arr[a]);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        sl_pg_fail(l->conn, r, "claiming upload ids", &err);
+        sl_warn("validate", "%s", err.msg);
+        PQclear(r);
+        drop_conn(l);
+        return SL_EIO;
+    }
+    for (size_t i = 0; i < n; i++)
+        c[i].earlier = 0;
+    for (int i = 0; i < PQntuples(r); i++) {
+        long k = strtol(PQgetvalue(r, i, 0), NULL, 10);
+        if (k >= 1 && (size_t)k <= n)
+            c[k - 1].earlier = 1;
+    }
+    PQclear(r);
+    if (sl_mono_ms() >= l->next_prune_ms) {
+        snprintf(num, sizeof(num), "%" PRId64, l->claim_keep_s);
+        params[0] = num;
+        r = PQexecPrepared(l->conn, "claim_prune", 1, params, NULL, NULL, 0);
+        if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+            sl_pg_fail(l->conn, r, "pruning upload claims", &err);
+            sl_warn("validate", "%s", err.msg);   /* tried again next time */
+        } else {
+            l->next_prune_ms = sl_mono_ms() + 3600 * 1000;
+        }
+        PQclear(r);
+    }
+    return SL_OK;
+}
+
 static void pg_destroy(void *u)
 {
     pg_lookup *l = u;
@@ -301,6 +448,8 @@ static void pg_destroy(void *u)
         }
     }
     drop_conn(l);
+    sodium_memzero(l->skey, sizeof(l->skey));
+    free(l->skey_path);
     free(l->dsn);
     free(l);
 }
@@ -319,6 +468,27 @@ int sl_validate_pg_lookup(sl_validate_lookup *lk, const sl_config *cfg, sl_err *
     }
     l->ttl_ms = sl_config_int(cfg, "validate.creator.cache.ms");
     l->recheck_ms = sl_config_int(cfg, "validate.creator.recheck.ms");
+    l->claim_keep_s = sl_config_int(cfg, "validate.window.past.s") +
+                      sl_config_int(cfg, "validate.window.future.s") + 86400;
+    {
+        const char *kp = sl_config_get(cfg, "secrets.key.file");
+        int rc;
+        if (!(l->skey_path = strdup(kp && *kp ? kp : "secrets.key"))) {
+            sl_err_set(err, "out of memory");
+            pg_destroy(l);
+            return SL_ERR;
+        }
+        /* Missing: no HMAC creator yet (it is read again when one shows
+         * up).  Present but unsafe or malformed: refuse to start. */
+        rc = load_skey(l, err);
+        if (rc == SL_ENOTFOUND) {
+            sl_warn("validate", "%s; HMAC creators cannot be checked until "
+                    "`sluicectl creator add` creates it", err->msg);
+        } else if (rc != SL_OK) {
+            pg_destroy(l);
+            return SL_ERR;
+        }
+    }
     /* Fail fast at start-up on a bad conninfo; later drops are retried. */
     if (ensure_conn(l) != SL_OK) {
         sl_err_set(err, "cannot reach PostgreSQL with pg.dsn");
@@ -331,6 +501,7 @@ int sl_validate_pg_lookup(sl_validate_lookup *lk, const sl_config *cfg, sl_err *
     lk->content_seen = pg_content_seen;
     lk->prefetch = pg_prefetch;
     lk->recheck = pg_recheck;
+    lk->claim = sl_config_bool(cfg, "validate.claims") ? pg_claim : NULL;
     lk->destroy = pg_destroy;
     return SL_OK;
 }

@@ -633,10 +633,34 @@ static void test_pem_roundtrip(void **state)
     close(fd);
     assert_true((fd = mkstemp(pub)) >= 0);
     close(fd);
-    assert_int_equal(chmod(priv, 0644), 0);
-
     assert_int_equal(sl_ed25519_generate(seed, pubraw), SL_OK);
+
+    /* key files are new files: an existing one is refused, untouched */
+    write_file(priv, "precious\n", 9);
+    assert_int_equal(sl_ed25519_write_pem(priv, NULL, seed, &err), SL_EINVAL);
+    assert_non_null(strstr(err.msg, "already exists"));
+    assert_int_equal(read_file(priv, text, sizeof(text)), 9);
+    assert_memory_equal(text, "precious\n", 9);
+    /* ... and a symbolic link is not followed (its target stays as is) */
+    assert_int_equal(unlink(pub), 0);
+    assert_int_equal(symlink(priv, pub), 0);
+    assert_int_equal(sl_ed25519_write_pem(NULL, pub, seed, &err), SL_EINVAL);
+    assert_non_null(strstr(err.msg, "refusing to overwrite or follow"));
+    assert_int_equal(read_file(priv, text, sizeof(text)), 9);
+    /* a failure on the second file removes the first, made by this call */
+    assert_int_equal(unlink(priv), 0);
+    assert_int_equal(sl_ed25519_write_pem(priv, pub, seed, &err), SL_EINVAL);
+    assert_int_equal(lstat(priv, &st), -1);
+    assert_int_equal(unlink(pub), 0);
+    /* a dangling symbolic link is not followed either */
+    assert_int_equal(symlink(missing, priv), 0);
+    assert_int_equal(sl_ed25519_write_pem(priv, NULL, seed, &err), SL_EINVAL);
+    assert_int_equal(lstat(missing, &st), -1);
+    assert_int_equal(unlink(priv), 0);
+
+    umask(0);   /* the mode is exact whatever the umask */
     assert_int_equal(sl_ed25519_write_pem(priv, pub, seed, &err), SL_OK);
+    umask(022);
 
     n = read_file(priv, text, sizeof(text) - 1);
     text[n] = '\0';
@@ -673,6 +697,146 @@ static void test_pem_roundtrip(void **state)
                          SL_EINVAL);
         assert_non_null(strstr(err.msg, "not a usable Ed25519 public key"));
     }
+    rm_tree(dir);
+}
+
+/* The sealed HMAC secret: its layout, a round trip, and every way it must
+ * fail to open (another key, another creator, one byte changed, a wrong
+ * version or length). */
+static void test_hmac_box(void **state)
+{
+    uint8_t key[SL_SECRETS_KEY_LEN], other[SL_SECRETS_KEY_LEN];
+    uint8_t box[SL_HMAC_BOX_MAX], box2[SL_HMAC_BOX_MAX];
+    uint8_t secret[SL_HMAC_SECRET_MAX], big[SL_HMAC_SECRET_MAX + 1];
+    size_t boxlen, boxlen2, len = 0;
+    sl_err err = { "" };
+
+    (void)state;
+    memset(key, 0x11, sizeof(key));
+    memset(other, 0x22, sizeof(other));
+    assert_int_equal(sl_hmac_box_seal(key, "hugo", (const uint8_t *)"s3cret", 6,
+                                      box, &boxlen), SL_OK);
+    /* version, 24-byte nonce, 16-byte tag, then id length, id, secret */
+    assert_int_equal(boxlen, 1 + 24 + 16 + 1 + 4 + 6);
+    assert_int_equal(box[0], 1);
+    for (size_t i = 0; i + 6 <= boxlen; i++)        /* not in the clear */
+        assert_memory_not_equal(box + i, "s3cret", 6);
+    assert_int_equal(sl_hmac_box_open(key, "hugo", box, boxlen, secret, &len,
+                                      &err), SL_OK);
+    assert_int_equal(len, 6);
+    assert_memory_equal(secret, "s3cret", 6);
+
+    /* a fresh nonce each time: the same secret seals differently */
+    assert_int_equal(sl_hmac_box_seal(key, "hugo", (const uint8_t *)"s3cret", 6,
+                                      box2, &boxlen2), SL_OK);
+    assert_int_equal(boxlen2, boxlen);
+    assert_memory_not_equal(box + 1, box2 + 1, 24);
+
+    assert_int_equal(sl_hmac_box_open(other, "hugo", box, boxlen, secret, &len,
+                                      &err), SL_EINVAL);
+    assert_non_null(strstr(err.msg, "does not open with this key"));
+    /* a box copied into another creator's row does not open there */
+    assert_int_equal(sl_hmac_box_open(key, "hugh", box, boxlen, secret, &len,
+                                      &err), SL_EINVAL);
+    assert_int_equal(sl_hmac_box_open(key, "hug", box, boxlen, secret, &len,
+                                      &err), SL_EINVAL);
+    assert_non_null(strstr(err.msg, "belongs to another creator"));
+    for (size_t i = 1; i < boxlen; i++) {
+        box[i] ^= 0x01;
+        assert_int_equal(sl_hmac_box_open(key, "hugo", box, boxlen, secret,
+                                          &len, &err), SL_EINVAL);
+        box[i] ^= 0x01;
+    }
+    box[0] = 2;
+    assert_int_equal(sl_hmac_box_open(key, "hugo", box, boxlen, secret, &len,
+                                      &err), SL_EINVAL);
+    assert_non_null(strstr(err.msg, "not a sealed HMAC secret"));
+    box[0] = 1;
+    assert_int_equal(sl_hmac_box_open(key, "hugo", box, 42, secret, &len, &err),
+                     SL_EINVAL);
+    assert_int_equal(sl_hmac_box_open(key, "hugo", box, boxlen - 1, secret,
+                                      &len, &err), SL_EINVAL);
+
+    /* limits: 1..256 bytes of secret, 1..255 of creator id */
+    memset(big, 'x', sizeof(big));
+    assert_int_equal(sl_hmac_box_seal(key, "hugo", big, 0, box, &boxlen), SL_EINVAL);
+    assert_int_equal(sl_hmac_box_seal(key, "hugo", big, sizeof(big), box, &boxlen),
+                     SL_EINVAL);
+    assert_int_equal(sl_hmac_box_seal(key, "", big, 4, box, &boxlen), SL_EINVAL);
+    assert_int_equal(sl_hmac_box_seal(key, "hugo", big, SL_HMAC_SECRET_MAX, box,
+                                      &boxlen), SL_OK);
+    assert_int_equal(sl_hmac_box_open(key, "hugo", box, boxlen, secret, &len,
+                                      &err), SL_OK);
+    assert_int_equal(len, SL_HMAC_SECRET_MAX);
+}
+
+/* The secrets key file: created once (0600, 64 hex digits and a newline),
+ * then loaded; never overwritten, never through a symbolic link; refused
+ * when group or others may read it or when it holds anything else. */
+static void test_secrets_key_file(void **state)
+{
+    char dir[256], path[300], link_path[300], text[80];
+    uint8_t k1[SL_SECRETS_KEY_LEN], k2[SL_SECRETS_KEY_LEN];
+    struct stat st;
+    sl_err err = { "" };
+    int created = -1;
+
+    (void)state;
+    make_tmpdir(dir, sizeof(dir));
+    snprintf(path, sizeof(path), "%s/secrets.key", dir);
+    snprintf(link_path, sizeof(link_path), "%s/link.key", dir);
+
+    assert_int_equal(sl_secrets_key_load(path, k1, &err), SL_ENOTFOUND);
+    assert_int_equal(sl_secrets_key_load_or_create(path, k1, &created, &err), SL_OK);
+    assert_int_equal(created, 1);
+    assert_int_equal(lstat(path, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
+    assert_int_equal(st.st_size, 65);
+    assert_int_equal(sl_secrets_key_load_or_create(path, k2, &created, &err), SL_OK);
+    assert_int_equal(created, 0);
+    assert_memory_equal(k1, k2, sizeof(k1));
+    assert_int_equal(read_file(path, (uint8_t *)text, sizeof(text)), 65);
+    sl_hex_encode(k1, sizeof(k1), text);   /* the file holds k1 in hex */
+    {
+        char disk[80] = "";
+        assert_int_equal(read_file(path, (uint8_t *)disk, sizeof(disk)), 65);
+        assert_memory_equal(disk, text, 64);
+        assert_int_equal(disk[64], '\n');
+    }
+
+    /* a symbolic link is not followed, to load or to create */
+    assert_int_equal(symlink(path, link_path), 0);
+    assert_int_equal(sl_secrets_key_load(link_path, k2, &err), SL_EINVAL);
+    assert_non_null(strstr(err.msg, "symbolic link"));
+    assert_int_equal(sl_secrets_key_load_or_create(link_path, k2, &created, &err),
+                     SL_EINVAL);
+    assert_int_equal(unlink(link_path), 0);
+    assert_int_equal(symlink("nowhere.key", link_path), 0);   /* dangling */
+    assert_int_equal(sl_secrets_key_load_or_create(link_path, k2, &created, &err),
+                     SL_EINVAL);
+    snprintf(path + strlen(dir), sizeof(path) - strlen(dir), "/nowhere.key");
+    assert_int_equal(lstat(path, &st), -1);
+    snprintf(path, sizeof(path), "%s/secrets.key", dir);
+    assert_int_equal(unlink(link_path), 0);
+
+    /* readable by others, or writable by the group: refused, not loaded;
+     * group read-only is allowed (service user and operator may share one) */
+    assert_int_equal(chmod(path, 0604), 0);
+    assert_int_equal(sl_secrets_key_load(path, k2, &err), SL_EINVAL);
+    assert_non_null(strstr(err.msg, "mode 0604"));
+    assert_int_equal(chmod(path, 0660), 0);
+    assert_int_equal(sl_secrets_key_load(path, k2, &err), SL_EINVAL);
+    assert_int_equal(chmod(path, 0640), 0);
+    assert_int_equal(sl_secrets_key_load(path, k2, &err), SL_OK);
+    assert_memory_equal(k1, k2, sizeof(k1));
+    assert_int_equal(chmod(path, 0600), 0);
+
+    /* anything but 64 hex digits (and a newline) is refused */
+    assert_int_equal(unlink(path), 0);
+    write_file(path, "abcd\n", 5);
+    assert_int_equal(chmod(path, 0600), 0);
+    assert_int_equal(sl_secrets_key_load(path, k2, &err), SL_EINVAL);
+    assert_non_null(strstr(err.msg, "64 hex digits"));
     rm_tree(dir);
 }
 
@@ -786,6 +950,8 @@ int main(void)
         cmocka_unit_test(test_b64_limits),
         cmocka_unit_test(test_generate_sign_verify),
         cmocka_unit_test(test_pem_roundtrip),
+        cmocka_unit_test(test_hmac_box),
+        cmocka_unit_test(test_secrets_key_file),
         cmocka_unit_test(test_openssl_cli_interop),
     };
 

@@ -859,7 +859,9 @@ static void test_signature_tamper(void **state)
             fx_msg_free(&m);
         }
 
-        /* untampered, the same upload passes (the checks above are real) */
+        /* untampered, the same upload passes (the checks above are real);
+         * the rejections used its id up, so they are rolled back first */
+        sl_validate_txn_end(c->v, 0);
         algs[a].fn(&m, "up-ts-1", "ds-1", "hello", NULL);
         expect_emit(c, &m);
         fx_msg_free(&m);
@@ -991,7 +993,9 @@ static void test_signature_format(void **state)
         fx_msg_free(&m);
     }
 
-    /* well-formed signatures of the same uploads are accepted */
+    /* well-formed signatures of the same uploads are accepted (once the
+     * transaction that used their ids up is rolled back) */
+    sl_validate_txn_end(c->v, 0);
     ed_upload(&m, "up-sf-1", "ds-1", "hello", NULL);
     expect_emit(c, &m);
     fx_msg_free(&m);
@@ -1116,12 +1120,14 @@ static void test_hash_mismatch(void **state)
     fx_msg_free(&m);
     free(meta);
 
-    /* the same for Ed25519; then the matching hash is accepted */
+    /* the same for Ed25519; then (rolled back) the matching hash is
+     * accepted */
     meta = fx_meta("up-hm-2", "alice", "ds-1", SHA_HELLO);
     ed_upload(&m, "up-hm-2", "ds-1", "world", meta);
     expect_reject(c, &m, "hash_mismatch", "declared sha256 2cf24dba");
     fx_msg_free(&m);
     free(meta);
+    sl_validate_txn_end(c->v, 0);
     ed_upload(&m, "up-hm-2", "ds-1", "world", NULL);
     expect_emit(c, &m);
     fx_msg_free(&m);
@@ -1192,7 +1198,8 @@ static void test_replay_registry(void **state)
     ed_upload(&m, "up-rp-1", "ds-1", "hello", NULL);
     expect_reject(c, &m, "replay", NULL);
     assert_string_equal(sl_out_reject_detail(c->out),
-                        "upload id \"up-rp-1\" was already accepted");
+                        "upload id \"up-rp-1\" was already used (the registry "
+                        "holds an outcome for it)");
     fx_msg_free(&m);
 
     /* an id that only shares a prefix is not a replay */
@@ -1242,9 +1249,10 @@ static void test_replay_txn(void **state)
     fx_msg_free(&m);
 }
 
-/* A rejected upload does not reserve its id: the corrected upload with the
- * same id is accepted in the same transaction. */
-static void test_rejected_does_not_reserve(void **state)
+/* A rejected upload uses its id up, whatever the reason: the same signed
+ * bytes (or a corrected upload) under that id are a replay, in the same
+ * transaction and once it committed; an aborted transaction forgets it. */
+static void test_rejected_reserves(void **state)
 {
     ctx *c = *state;
     char *meta;
@@ -1257,6 +1265,335 @@ static void test_rejected_does_not_reserve(void **state)
     free(meta);
 
     ed_upload(&m, "up-rr-1", "ds-1", "hello", NULL);
+    expect_reject(c, &m, "replay", NULL);
+    assert_string_equal(sl_out_reject_detail(c->out),
+                        "upload id \"up-rr-1\" was already used");
+    fx_msg_free(&m);
+    sl_validate_txn_end(c->v, 1);
+    ed_upload(&m, "up-rr-1", "ds-1", "hello", NULL);
+    expect_reject(c, &m, "replay", "was already used");
+    fx_msg_free(&m);
+
+    /* refused for a reason that clears later (unknown creator, then
+     * registered): the same message is a replay, not accepted */
+    fx_upload(&m, "up-rr-2", "newbie", "ds-1", "hello", NULL, SL_SIG_ED25519,
+              alice_seed, 32);
+    expect_reject(c, &m, "creator_unknown", NULL);
+    sl_validate_txn_end(c->v, 1);
+    fx_registry_add(c->reg, "newbie", SL_SIG_ED25519, alice_pub, 32, 1, 1);
+    expect_reject(c, &m, "replay", "\"up-rr-2\" was already used");
+    fx_msg_free(&m);
+
+    /* an id seen only with unparsable metadata is the message key's */
+    raw_msg(&m, "up-rr-3", "hello", "{not json", NULL);
+    expect_reject(c, &m, "meta_malformed", NULL);
+    fx_msg_free(&m);
+    ed_upload(&m, "up-rr-3", "ds-1", "hello", NULL);
+    expect_reject(c, &m, "replay", NULL);
+    fx_msg_free(&m);
+
+    /* a retry (registry outage) does not use the id up; an abort forgets */
+    ed_upload(&m, "up-rr-4", "ds-1", "hello", NULL);
+    fx_registry_fail(c->reg, 1);
+    expect_retry(c, &m);
+    fx_registry_fail(c->reg, 0);
+    sl_validate_txn_end(c->v, 0);
+    expect_emit(c, &m);
+    fx_msg_free(&m);
+
+    /* other ids are unaffected */
+    ed_upload(&m, "up-rr-10", "ds-1", "world", NULL);
+    expect_emit(c, &m);
+    fx_msg_free(&m);
+}
+
+/* ==== claims: replay protection across restarts ========================= */
+
+/* A durable claim store shared by successive validators (a restart), in
+ * front of a fixture registry: what validate_pg.c keeps in upload_claims. */
+#define CLAIMS_MAX 16
+typedef struct claims {
+    char id[CLAIMS_MAX][130];
+    int32_t part[CLAIMS_MAX];
+    int64_t off[CLAIMS_MAX];
+    size_t n;
+    int calls, fail;
+} claims;
+
+typedef struct claim_lk {
+    sl_validate_lookup inner;
+    claims *store;
+} claim_lk;
+
+static int cl_creator(void *u, const char *id, sl_key **k, int *a, int *v)
+{
+    claim_lk *l = u;
+    return l->inner.creator(l->inner.u, id, k, a, v);
+}
+
+static int cl_upload(void *u, const char *id, int *seen)
+{
+    claim_lk *l = u;
+    return l->inner.upload_seen(l->inner.u, id, seen);
+}
+
+static int cl_content(void *u, const char *d, const char *sha, int *seen)
+{
+    claim_lk *l = u;
+    return l->inner.content_seen(l->inner.u, d, sha, seen);
+}
+
+/* The same rule as the SQL: another partition, or an earlier offset. */
+static int cl_claim(void *u, sl_validate_claim *c, size_t n)
+{
+    claim_lk *l = u;
+    claims *s = l->store;
+    size_t before = s->n;
+
+    s->calls++;
+    if (s->fail)
+        return SL_EIO;
+    for (size_t i = 0; i < n; i++) {
+        int mine = 0;
+        c[i].earlier = 0;
+        for (size_t k = 0; k < before; k++) {
+            if (strcmp(s->id[k], c[i].upload_id) != 0)
+                continue;
+            if (s->part[k] == c[i].partition && s->off[k] == c[i].offset)
+                mine = 1;
+            if (s->part[k] != c[i].partition || s->off[k] < c[i].offset)
+                c[i].earlier = 1;
+        }
+        if (!mine) {
+            assert_true(s->n < CLAIMS_MAX);
+            snprintf(s->id[s->n], sizeof(s->id[0]), "%s", c[i].upload_id);
+            s->part[s->n] = c[i].partition;
+            s->off[s->n++] = c[i].offset;
+        }
+    }
+    return SL_OK;
+}
+
+static void cl_destroy(void *u)
+{
+    claim_lk *l = u;
+    l->inner.destroy(l->inner.u);
+    free(l);
+}
+
+/* (Re)opens c->v on a fresh registry with the claim store `store`. */
+static void open_claims(ctx *c, claims *store)
+{
+    claim_lk *l = calloc(1, sizeof(*l));
+    sl_validate_lookup lk = { 0 };
+
+    assert_non_null(l);
+    l->store = store;
+    c->reg = make_registry();
+    fx_registry_lookup(c->reg, &l->inner);
+    lk.u = l;
+    lk.creator = cl_creator;
+    lk.upload_seen = cl_upload;
+    lk.content_seen = cl_content;
+    lk.claim = cl_claim;
+    lk.destroy = cl_destroy;
+    open_with(c, NULL, &lk);
+}
+
+/* Refused (unknown creator), validate restarts before any outcome is
+ * stored, the creator registers, the same bytes come again at a later
+ * offset: the claim makes it a replay.  The first message, retried at its
+ * own offset (an aborted run), is not a replay of itself, nor of a claim
+ * at a later offset; a claim from another partition counts. */
+static void test_claims_across_restart(void **state)
+{
+    ctx *c = *state;
+    claims store = { .n = 0 };
+    fx_msg m;
+
+    open_claims(c, &store);
+    fx_upload(&m, "up-cl-1", "newbie", "ds-1", "hello", NULL, SL_SIG_ED25519,
+              alice_seed, 32);
+    m.msg.offset = 5;
+    expect_reject(c, &m, "creator_unknown", NULL);
+    assert_int_equal(store.n, 1);
+    assert_string_equal(store.id[0], "up-cl-1");
+    assert_int_equal(store.off[0], 5);
+
+    /* restart (memory gone, the registry knows no outcome), registered */
+    open_claims(c, &store);
+    fx_registry_add(c->reg, "newbie", SL_SIG_ED25519, alice_pub, 32, 1, 1);
+    m.msg.offset = 9;
+    expect_reject(c, &m, "replay", NULL);
+    assert_string_equal(sl_out_reject_detail(c->out), "upload id \"up-cl-1\" "
+                        "was already used (claimed by an earlier message)");
+    assert_int_equal(store.n, 2);
+
+    /* the first message itself, re-read after an abort: its own claim and
+     * one at a later offset do not count */
+    open_claims(c, &store);
+    fx_registry_add(c->reg, "newbie", SL_SIG_ED25519, alice_pub, 32, 1, 1);
+    m.msg.offset = 5;
+    expect_emit(c, &m);
+    assert_int_equal(store.n, 2);
+    fx_msg_free(&m);
+
+    /* another partition's claim counts (the same key moved partitions) */
+    ed_upload(&m, "up-cl-2", "ds-1", "world", NULL);
+    m.msg.partition = 1;
+    m.msg.offset = 100;
+    expect_emit(c, &m);
+    open_claims(c, &store);
+    m.msg.partition = 2;
+    m.msg.offset = 1;
+    expect_reject(c, &m, "replay", "claimed by an earlier message");
+    fx_msg_free(&m);
+
+    /* prepare() claims the run in one call; process() uses its answers */
+    {
+        fx_msg r[2];
+        sl_msg run[2];
+        int calls;
+        ed_upload(&r[0], "up-cl-3", "ds-1", "abc", NULL);
+        ed_upload(&r[1], "up-cl-1", "ds-1", "def", NULL);
+        r[0].msg.offset = 200;
+        r[1].msg.offset = 201;
+        run[0] = r[0].msg;
+        run[1] = r[1].msg;
+        calls = store.calls;
+        assert_int_equal(sl_validate_prepare(c->v, run, 2), SL_OK);
+        assert_int_equal(store.calls, calls + 1);
+        sl_out_reset(c->out);
+        assert_int_equal(sl_validate_process(c->v, &run[0], c->out), SL_EMIT);
+        sl_out_reset(c->out);
+        assert_int_equal(sl_validate_process(c->v, &run[1], c->out), SL_REJECT);
+        assert_string_equal(sl_out_reject_code(c->out), "replay");
+        assert_int_equal(store.calls, calls + 1);   /* no claim per message */
+        fx_msg_free(&r[0]);
+        fx_msg_free(&r[1]);
+    }
+
+    /* a claim that cannot be written: retried, never decided without it */
+    ed_upload(&m, "up-cl-4", "ds-1", "ghi", NULL);
+    store.fail = 1;
+    expect_retry(c, &m);
+    {
+        sl_msg one = m.msg;
+        assert_int_equal(sl_validate_prepare(c->v, &one, 1), SL_EIO);
+    }
+    store.fail = 0;
+    expect_emit(c, &m);
+    fx_msg_free(&m);
+}
+
+/* ==== header_reserved, headers_too_large ============================== */
+
+/* An upload carries sluice-meta and sluice-sig once each and no other
+ * sluice-* header, in any case: a forged reject code, scan result or
+ * provenance chain is refused before anything else is looked at. */
+static void test_header_reserved(void **state)
+{
+    ctx *c = *state;
+    static const char *const forged[] = {
+        "sluice-reject-code", "sluice-reject-time", "sluice-scan",
+        "sluice-prov", "sluice-sha256", "sluice-license", "Sluice-Reject-Code",
+        "SLUICE-META", "sluice-", NULL
+    };
+    char want[256];
+    fx_msg m;
+
+    for (size_t k = 0; forged[k]; k++) {
+        ed_upload(&m, "up-hr-1", "ds-1", "hello", NULL);
+        fx_msg_header_str(&m, forged[k], "99999999999999999999");
+        expect_reject(c, &m, "header_reserved", NULL);
+        snprintf(want, sizeof(want), "header \"%s\" is reserved for the stages; "
+                 "an upload carries only sluice-meta and sluice-sig", forged[k]);
+        assert_string_equal(sl_out_reject_detail(c->out), want);
+        fx_msg_free(&m);
+    }
+
+    /* duplicates of the two an upload carries */
+    ed_upload(&m, "up-hr-1", "ds-1", "hello", NULL);
+    fx_msg_header_str(&m, SL_H_META, "{}");
+    expect_reject(c, &m, "header_reserved", NULL);
+    assert_string_equal(sl_out_reject_detail(c->out),
+                        "header \"sluice-meta\" appears more than once");
+    fx_msg_free(&m);
+    ed_upload(&m, "up-hr-1", "ds-1", "hello", NULL);
+    fx_msg_header_str(&m, SL_H_SIG, "ed25519=AAAA");
+    expect_reject(c, &m, "header_reserved", NULL);
+    assert_string_equal(sl_out_reject_detail(c->out),
+                        "header \"sluice-sig\" appears more than once");
+    fx_msg_free(&m);
+
+    /* the name is escaped in the detail */
+    ed_upload(&m, "up-hr-1", "ds-1", "hello", NULL);
+    fx_msg_header_str(&m, "sluice-\x1b]0;x\x07\n\"\\", "v");
+    expect_reject(c, &m, "header_reserved", NULL);
+    assert_string_equal(sl_out_reject_detail(c->out),
+                        "header \"sluice-\\x1b]0;x\\x07\\x0a\\x22\\x5c\" is "
+                        "reserved for the stages; an upload carries only "
+                        "sluice-meta and sluice-sig");
+    fx_msg_free(&m);
+
+    /* checked first: before the content size and the metadata */
+    raw_msg(&m, "up-hr-2", "hello", NULL, NULL);
+    fx_msg_header_str(&m, "sluice-reject-code", "pii_blocked");
+    expect_reject(c, &m, "header_reserved", NULL);
+    fx_msg_free(&m);
+
+    /* other names pass, and so does the upload without the forged header
+     * (in a new transaction: the refusals above used its id up) */
+    sl_validate_txn_end(c->v, 0);
+    ed_upload(&m, "up-hr-1", "ds-1", "hello", NULL);
+    fx_msg_header_str(&m, "x-trace-id", "abc");
+    fx_msg_header_str(&m, "sluicex-meta", "abc");
+    expect_emit(c, &m);
+    fx_msg_free(&m);
+}
+
+/* At most validate.headers.max.count headers and validate.headers.max.bytes
+ * of names and values (defaults 64 and 64 KiB). */
+static void test_headers_too_large(void **state)
+{
+    ctx *c = *state;
+    static const char *const kv[] = { "validate.headers.max.count", "3", NULL };
+    char *big;
+    size_t meta_len, sig_len;
+    fx_msg m;
+
+    /* 64 KiB of names and values in all is fine, one byte more is not */
+    ed_upload(&m, "up-hl-1", "ds-1", "hello", NULL);
+    meta_len = m.hdr[fx_msg_header_index(&m, SL_H_META)].value.len;
+    sig_len = m.hdr[fx_msg_header_index(&m, SL_H_SIG)].value.len;
+    big = malloc(65536);
+    assert_non_null(big);
+    memset(big, 'a', 65536);
+    fx_msg_header(&m, "x-pad", big, 65536 - strlen(SL_H_META) - meta_len -
+                  strlen(SL_H_SIG) - sig_len - strlen("x-pad") + 1);
+    expect_reject(c, &m, "headers_too_large", NULL);
+    assert_string_equal(sl_out_reject_detail(c->out),
+                        "headers total 65537 bytes, the limit is 65536");
+    fx_msg_free(&m);
+    sl_validate_txn_end(c->v, 0);
+    ed_upload(&m, "up-hl-1", "ds-1", "hello", NULL);
+    fx_msg_header(&m, "x-pad", big, 65536 - strlen(SL_H_META) - meta_len -
+                  strlen(SL_H_SIG) - sig_len - strlen("x-pad"));
+    expect_emit(c, &m);
+    fx_msg_free(&m);
+    free(big);
+
+    /* the count, configured down to 3 */
+    reopen(c, kv);
+    ed_upload(&m, "up-hl-2", "ds-1", "hello", NULL);
+    fx_msg_header_str(&m, "x-a", "1");
+    fx_msg_header_str(&m, "x-b", "2");
+    expect_reject(c, &m, "headers_too_large", NULL);
+    assert_string_equal(sl_out_reject_detail(c->out), "4 headers, the limit is 3");
+    fx_msg_free(&m);
+    sl_validate_txn_end(c->v, 0);
+    ed_upload(&m, "up-hl-2", "ds-1", "hello", NULL);
+    fx_msg_header_str(&m, "x-a", "1");
     expect_emit(c, &m);
     fx_msg_free(&m);
 }
@@ -1680,7 +2017,10 @@ int main(void)
         T(test_check_order),
         T(test_replay_registry),
         T(test_replay_txn),
-        T(test_rejected_does_not_reserve),
+        T(test_rejected_reserves),
+        T(test_claims_across_restart),
+        T(test_header_reserved),
+        T(test_headers_too_large),
         T(test_duplicate_registry),
         T(test_duplicate_txn),
         T(test_outage_retry),

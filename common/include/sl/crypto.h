@@ -60,6 +60,12 @@ int  sl_signer_sign(sl_signer *s, const uint8_t *msg, size_t n, char *out,
                     size_t outsz);
 void sl_signer_destroy(sl_signer *s);
 
+/* Creates a new file for key material: open(O_CREAT | O_EXCL | O_NOFOLLOW)
+ * with exactly `mode`, so an existing file or a symbolic link at path is
+ * never overwritten or followed.  Returns the open descriptor (>= 0), or
+ * SL_EINVAL (it exists) / SL_EIO with err naming the path. */
+int sl_keyfile_create(const char *path, unsigned mode, sl_err *err);
+
 /* Ed25519 key material: generate, and PEM (PKCS#8 / SPKI) files. */
 int sl_ed25519_generate(uint8_t seed[32], uint8_t pub[32]);
 int sl_ed25519_public_from_seed(const uint8_t seed[32], uint8_t pub[32]);
@@ -69,6 +75,44 @@ int sl_ed25519_write_pem(const char *priv_path, const char *pub_path,
 int sl_ed25519_read_public_pem(const char *path, uint8_t pub[32], sl_err *err);
 /* Reads a private key PEM file (PKCS#8) into the raw 32-byte seed. */
 int sl_ed25519_read_private_pem(const char *path, uint8_t seed[32], sl_err *err);
+
+/* ---- HMAC secrets at rest ---------------------------------------------
+ * An HMAC creator's secret is stored sealed (libsodium crypto_secretbox,
+ * XSalsa20-Poly1305) under a key kept in a file only validate and
+ * `sluicectl creator add` read.  The box binds the creator id:
+ *   0x01 || nonce (24 random bytes) || secretbox(u8 id length || id || secret)
+ * The key file holds 64 hex digits and a newline, mode 0600. */
+#define SL_SECRETS_KEY_LEN 32
+#define SL_HMAC_SECRET_MAX 256
+#define SL_HMAC_BOX_MAX (1 + 24 + 16 + 1 + 255 + SL_HMAC_SECRET_MAX)
+
+/* Reads the key file: a regular file (a symbolic link is not followed),
+ * mode 0600 or 0640 at most (no access for others, group read-only), 64
+ * hex digits and an optional newline.  SL_OK; SL_ENOTFOUND when it does not exist; SL_EINVAL
+ * or SL_EIO with err saying what is wrong. */
+int sl_secrets_key_load(const char *path, uint8_t key[SL_SECRETS_KEY_LEN],
+                        sl_err *err);
+/* The same, but creates the file with a fresh random key when it does not
+ * exist (mode 0600; written to a temporary file and linked into place, so
+ * it never replaces a file or follows a link, and a concurrent creator's
+ * key wins).  *created = 1 when this call made it. */
+int sl_secrets_key_load_or_create(const char *path,
+                                  uint8_t key[SL_SECRETS_KEY_LEN],
+                                  int *created, sl_err *err);
+/* Seals secret (1..SL_HMAC_SECRET_MAX bytes) for creator_id (1..255
+ * bytes) into out (at least SL_HMAC_BOX_MAX bytes), with a fresh nonce.
+ * SL_OK or SL_EINVAL. */
+int sl_hmac_box_seal(const uint8_t key[SL_SECRETS_KEY_LEN],
+                     const char *creator_id, const uint8_t *secret,
+                     size_t len, uint8_t *out, size_t *outlen);
+/* Opens a box sealed for creator_id into secret (SL_HMAC_SECRET_MAX bytes).
+ * SL_EINVAL (err says why) when the format is wrong, the key is not the
+ * one it was sealed under, a byte changed, or it belongs to another
+ * creator. */
+int sl_hmac_box_open(const uint8_t key[SL_SECRETS_KEY_LEN],
+                     const char *creator_id, const uint8_t *box,
+                     size_t boxlen, uint8_t secret[SL_HMAC_SECRET_MAX],
+                     size_t *len, sl_err *err);
 
 /* Base64 (standard alphabet, padded).  decode returns SL_EINVAL on bad input
  * and SL_ETOOBIG when it would exceed outsz. */
