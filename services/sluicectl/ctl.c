@@ -24,6 +24,15 @@ static const sl_cfg_entry ctl_config_map[] = {
       "error|warn|info|debug for library and librdkafka logs (-v: debug)" },
     { SL_CFG_INT, "timeout.ms", "15000",
       "timeout of each Kafka admin, metadata and offset request" },
+    { SL_CFG_INT, "topic.retention.ms", "604800000",
+      "`topics create`: retention.ms of sluice.uploads and the intermediate "
+      "topics (7 days; -1 keeps for ever)" },
+    { SL_CFG_INT, "topic.retention.bytes", "-1",
+      "`topics create`: retention.bytes per partition of those (-1: no limit)" },
+    { SL_CFG_INT, "topic.rejected.retention.ms", "2592000000",
+      "`topics create`: retention.ms of sluice.rejected (30 days)" },
+    { SL_CFG_INT, "topic.rejected.retention.bytes", "-1",
+      "`topics create`: retention.bytes per partition of sluice.rejected" },
     { SL_CFG_SIZE, "upload.max.bytes", "16m",
       "largest file `upload` sends (the topics take 16 MiB messages)" },
     SL_CFG_END
