@@ -502,7 +502,8 @@ static void txn_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         if (t->txn_open && !t->fatal)
             txn_abort(t);
     } else {
-        sl_info("runner", "partitions revoked: committing the open transaction");
+        sl_info("runner", "partitions revoked: committing the open transaction "
+                "(%" PRId64 " messages)", t->in_batch);
         if (t->txn_open && !t->fatal)
             txn_commit(t);
     }
