@@ -13,6 +13,11 @@
 #     retry for ever, now it is dead-lettered once as stage_error.
 #  3. Content the scan stage blocks (an SSN, an AWS key) reaches
 #     sluice.rejected without its bytes: hash and findings only.
+#  4. A text of 16 MiB less 2000 bytes with 9,500 short e-mail addresses: redacting
+#     them makes the value 90 KB longer than the stage's output buffer, the
+#     scan processor fails on it (SL_FATAL), and the scan stage used to
+#     exit on it and crash-loop.  Now it is tried message.max.attempts (3)
+#     times across aborts and quarantined as stage_error.
 # Then every message has exactly one outcome and a clean upload sent last
 # is accepted within seconds.  validate -> scan -> commit.
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -33,6 +38,16 @@ mkdir -p "$W/f"
 printf 'SSN: 123-45-6789 on file.\n' >"$W/f/ssn.txt"
 printf 'the deploy key AKIAQWERTYUIOPASDFGH leaked\n' >"$W/f/aws.txt"
 printf 'A clean paragraph sent after the hostile ones.\n' >"$W/f/clean.txt"
+MSIZE=$((MAX - 2000))        # validate can pass it on, with its headers
+python3 - "$W/mails.txt" "$MSIZE" <<'PY'
+import sys
+path, size = sys.argv[1], int(sys.argv[2])
+head = b"a@b.io\n" * 9500
+filler = b"the quick brown fox jumps over the lazy dog\n"
+body = head + filler * ((size - len(head)) // len(filler) + 1)
+open(path, "wb").write(body[:size - 1] + b"\n")
+PY
+SHA_MAILS=$(sha256sum "$W/mails.txt" | cut -c1-64)
 
 up() { # up ID CREATOR KEY FILE [options]
     local id=$1 cr=$2 key=$3 file=$4; shift 4
@@ -59,11 +74,12 @@ it_start scan
 it_start commit -X input.topics=sluice.scanned,sluice.flagged,sluice.rejected
 up ssn dl "$W/k.pem" "$W/f/ssn.txt"
 up aws dl "$W/k.pem" "$W/f/aws.txt"
-it_wait_outcomes 4 60
+up mails dl "$W/k.pem" "$W/mails.txt" --content-type text/plain
+it_wait_outcomes 5 60
 
 t0=$(date +%s%N)
 up clean dl "$W/k.pem" "$W/f/clean.txt"
-it_wait_outcomes 5 30
+it_wait_outcomes 6 30
 ms=$((($(date +%s%N) - t0) / 1000000))
 it_log "clean upload accepted ${ms} ms after it was sent"
 ((ms < 10000)) || it_fail "the clean upload took ${ms} ms"
@@ -74,7 +90,7 @@ outcome() {
             UNION ALL SELECT stage || ':' || code || ':' || sha256 || ':' || size
                 FROM rejections WHERE upload_id = '$1'"
 }
-it_eq "outcomes" "$(it_sql "SELECT (SELECT count(*) FROM samples) + (SELECT count(*) FROM rejections) + (SELECT count(*) FROM review_items)")" 5
+it_eq "outcomes" "$(it_sql "SELECT (SELECT count(*) FROM samples) + (SELECT count(*) FROM rejections) + (SELECT count(*) FROM review_items)")" 6
 it_eq "oversized from a stranger" "$(outcome ghost)" "validate:creator_unknown:$SHA_BIG:$SIZE"
 it_eq "oversized output" "$(outcome poison)" "validate:stage_error:$SHA_BIG2:$SIZE"
 it_eq "stage_error detail" \
@@ -83,10 +99,15 @@ it_eq "stage_error detail" \
 it_eq "SSN" "$(outcome ssn)" "scan:pii_blocked:$(sha256sum "$W/f/ssn.txt" | cut -c1-64):26"
 it_eq "AWS key" "$(outcome aws)" "scan:secret_blocked:$(sha256sum "$W/f/aws.txt" | cut -c1-64):43"
 it_eq "clean" "$(outcome clean)" accepted
+it_eq "redaction past the output buffer" "$(outcome mails)" "scan:stage_error:$SHA_MAILS:$MSIZE"
+it_eq "its detail" "$(it_sql "SELECT detail FROM rejections WHERE upload_id = 'mails'")" \
+    "scan failed on this message 3 times: no detail given"
+it_eq "scan retried it twice first" "$(grep -c 'attempt [12] of 3' "$W/scan.log")" 2
+kill -0 "${IT_PIDS[scan]}" 2>/dev/null || it_fail "the scan stage exited"
 
 # The dead letters as they are on the topic: no value, its hash and size.
 it_eq "dead letters: key, value size, value form" \
-    "$(rejected '%k %S\n' | sort | tr '\n' ' ')" "aws 0 ghost 0 poison 0 ssn 0 "
+    "$(rejected '%k %S\n' | sort | tr '\n' ' ')" "aws 0 ghost 0 mails 0 poison 0 ssn 0 "
 for id in ghost poison ssn aws; do
     h=$(rejected '%k %h\n' | grep "^$id ")
     [[ $h == *"sluice-reject-value=withheld"* ]] || it_fail "$id: no sluice-reject-value=withheld in: ${h:0:300}"
