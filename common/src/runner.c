@@ -315,6 +315,7 @@ typedef struct txn_run {
     int64_t retry_budget_ms;
     sl_dl_limits dl;
     int keep_blocked;
+    size_t produce_max;      /* producer's message.max.bytes less a record's overhead */
 } txn_run;
 
 /* Classifies a transactional API error: 1 retry, 2 abort, 3 fatal. */
@@ -696,13 +697,25 @@ static int quarantine(txn_run *t, const sl_msg *in, const char *fmt, ...)
     return dead_letter(t, in, SL_STAGE_ERROR, detail);
 }
 
-/* Produces an accepted or routed message; one whose output the producer
- * refuses for its size is quarantined (retrying cannot make it fit). */
+/* Produces an accepted or routed message.  One whose output the producer
+ * would refuse for its size, or the broker after it (within a record's
+ * overhead of the limit, where only the broker's count of the batch
+ * says no, and the transaction would abort for ever), is quarantined:
+ * retrying cannot make it fit. */
 static int pass_on(txn_run *t, const sl_msg *in, const char *topic,
                    sl_slice value)
 {
-    int r = produce(t, topic, in->key, value, out_headers(in, t->out, NULL, 1, 1));
+    size_t n_out = sl_out_n_headers(t->out), size = in->key.len + value.len;
+    const sl_header *oh = sl_out_headers(t->out);
+    int r = SL_ETOOBIG;
 
+    for (size_t i = 0; i < in->n_headers; i++)
+        if (copies_input_header(in, i, t->out, 1, NULL))
+            size += header_bytes(in->headers[i].name, in->headers[i].value.len);
+    for (size_t j = 0; j < n_out; j++)
+        size += header_bytes(oh[j].name, oh[j].value.len);
+    if (size <= t->produce_max)
+        r = produce(t, topic, in->key, value, out_headers(in, t->out, NULL, 1, 1));
     if (r == SL_ETOOBIG)
         return quarantine(t, in, "%s: its output (%zu bytes of value, and "
                           "headers) is larger than the producer's "
@@ -928,6 +941,18 @@ int sl_runner_main(const sl_processor *p, int argc, char **argv)
     if (!(t.producer = make_producer(&t, &err))) {
         sl_error("runner", "%s", err.msg);
         goto out;
+    }
+    {
+        char mmb[32];
+        size_t len = sizeof(mmb);
+        long long max = 16777216;
+        if (rd_kafka_conf_get(rd_kafka_conf(t.producer), "message.max.bytes",
+                              mmb, &len) == RD_KAFKA_CONF_OK)
+            max = atoll(mmb);
+        t.produce_max = max > SL_DL_RECORD_OVERHEAD ?
+                        (size_t)max - SL_DL_RECORD_OVERHEAD : 0;
+        if (t.dl.max_bytes > t.produce_max)
+            t.dl.max_bytes = t.produce_max;
     }
     if (!(t.c.consumer = make_consumer(&t.c, NULL, txn_rebalance, &t, &err))) {
         sl_error("runner", "%s", err.msg);
