@@ -104,6 +104,12 @@ it_eq "its detail" "$(it_sql "SELECT detail FROM rejections WHERE upload_id = 'm
     "scan failed on this message 3 times: no detail given"
 it_eq "scan retried it twice first" "$(grep -c 'attempt [12] of 3' "$W/scan.log")" 2
 kill -0 "${IT_PIDS[scan]}" 2>/dev/null || it_fail "the scan stage exited"
+# A withheld value does not break provenance: the chain continues from the
+# refused value's hash, and the audit recomputes it.
+it_eq "ssn provenance" "$(it_sql "SELECT string_agg(stage || ':' || outcome, ',' ORDER BY seq)
+    FROM provenance_events WHERE owner_kind = 'rejection' AND canonical LIKE '%\"upload_id\":\"ssn\"%'")" \
+    "validate:accepted,scan:rejected,commit:rejected"
+"$IT_BIN/sluicectl" audit verify --all >"$W/audit.out" 2>&1 || it_fail "audit verify: $(cat "$W/audit.out")"
 
 # The dead letters as they are on the topic: no value, its hash and size.
 it_eq "dead letters: key, value size, value form" \
@@ -120,3 +126,14 @@ it_eq "blocked bytes in sluice.rejected" \
     "$(rejected '%s %h\n' | grep -c -e '123-45-6789' -e 'AKIAQWERTYUIOPASDFGH')" 0
 grep -q 'quarantined' "$W/validate.log" || it_fail "validate did not log the quarantine"
 it_eq "validate aborted no transaction" "$(grep -c 'aborting transaction' "$W/validate.log")" 0
+
+# The operator's opt-in: with dead_letter.keep.blocked=true the blocked
+# bytes are kept in the dead letter (and said to be whole).
+it_kill scan TERM
+it_start scan -X dead_letter.keep.blocked=true
+printf 'SSN again: 123-45-6789.\n' >"$W/f/ssn2.txt"
+up ssn2 dl "$W/k.pem" "$W/f/ssn2.txt"
+it_wait_outcomes 7 30
+it_eq "kept blocked dead letter: size and form" \
+    "$(rejected '%k %S %h\n' | grep '^ssn2 ' | grep -o '^ssn2 [0-9]*\|sluice-reject-value=[a-z]*' | tr '\n' ' ')" \
+    "ssn2 24 sluice-reject-value=whole "
