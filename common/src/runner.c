@@ -748,6 +748,7 @@ static int message_failed(txn_run *t, const sl_msg *in)
 static int handle_message(txn_run *t, const sl_msg *msg)
 {
     const sl_msg in = *msg;
+    const uint64_t quarantined = t->n_quarantined;
     sl_verdict v;
     sl_slice value;
     int r = SL_OK;
@@ -761,14 +762,14 @@ static int handle_message(txn_run *t, const sl_msg *msg)
     switch (v) {
     case SL_EMIT:
         r = pass_on(t, &in, t->output, value);
-        t->n_emit++;
+        t->n_emit += t->n_quarantined == quarantined;
         break;
     case SL_ROUTE: {
         char topic[SL_TOPIC_LEN];
         sl_kafka_topic_name(t->c.cfg, sl_out_route_topic(t->out), topic,
                             sizeof(topic));
         r = pass_on(t, &in, topic, value);
-        t->n_route++;
+        t->n_route += t->n_quarantined == quarantined;
         break;
     }
     case SL_REJECT:

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # A revocation in the middle of a batch: the positions committed with the
 # transaction are those of messages whose results are in it, never of
-# messages polled but not processed yet.  One validate with a long batch
-# (batch.ms 3 s) consumes a stream of uploads; a second instance joins the
-# group (so the first is revoked mid-batch and commits), then the first is
+# messages polled but not processed yet.  One validate with a batch longer
+# than the test (batch.ms 20 s) consumes a stream of uploads; a second
+# instance joins the group (so the first is revoked mid-batch and commits
+# what it processed), then the first is
 # stopped (its partitions move to the second).  Every upload must end
 # exactly once: N samples, no rejection (a message processed twice would
 # come back as `replay`), and sluice.validated read committed holds each
@@ -22,7 +23,7 @@ for w in 1 2 3 4 5 6; do
 done
 
 it_start commit "${IT_COMMIT_AFTER_VALIDATE[@]}"
-"$IT_BIN/sluice-validate" -X instance.id=a -X batch.ms=3000 -X log.level=info \
+"$IT_BIN/sluice-validate" -X instance.id=a -X batch.ms=20000 -X log.level=info \
     >>"$W/validate-a.log" 2>&1 &
 a=$!
 IT_PIDS[validate-a]=$a
@@ -36,7 +37,7 @@ sleep 2
 ) &
 streamer=$!
 sleep 1.5
-"$IT_BIN/sluice-validate" -X instance.id=b -X batch.ms=3000 -X log.level=info \
+"$IT_BIN/sluice-validate" -X instance.id=b -X batch.ms=1000 -X log.level=info \
     >>"$W/validate-b.log" 2>&1 &
 IT_PIDS[validate-b]=$!
 wait "$streamer" || it_fail "the uploads failed"
