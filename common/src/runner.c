@@ -11,6 +11,14 @@
  * producer among them) end the process with a non-zero status so the
  * supervisor restarts it.  SIGTERM / SIGINT finish the batch, commit and
  * exit 0.
+ *
+ * One bad message never stops the stage (the contract is in processor.h):
+ * a message the processor fails on is retried message.max.attempts times
+ * across aborts (sl/attempts.h) and then quarantined as a stage_error dead
+ * letter; an output too large to produce is quarantined at once; and dead
+ * letters always fit (sl/deadletter.h).  Only the environment stops it.
+ * On a revocation the transaction carries the positions of processed
+ * messages only (commit_positions).
  */
 #include <errno.h>
 #include <stdarg.h>
