@@ -656,10 +656,11 @@ static int dead_letter(txn_run *t, const sl_msg *in, const char *code,
                                           in->headers[i].value.len);
     for (size_t j = 0; j < n_out; j++)
         sz.out_headers += header_bytes(oh[j].name, oh[j].value.len);
-    /* names, the fixed-width values (numbers, hash, words) and the texts */
-    sz.reject_headers = 11 * (32 + SL_DL_HEADER_OVERHEAD) + 64 + 3 * 24 +
-                        strlen(t->c.stage) + strlen(code) + strlen(detail) +
-                        strlen(in->topic);
+    /* 11 names (at most 30 bytes), the hash, 4 numbers (at most 20
+     * digits), 2 words (at most 8 letters) and the texts */
+    sz.reject_headers = 11 * (32 + SL_DL_HEADER_OVERHEAD) + 64 + 4 * 20 +
+                        2 * 8 + strlen(t->c.stage) + strlen(code) +
+                        strlen(detail) + strlen(in->topic);
     if (sl_sha256_hex(in->value.ptr, in->value.len, sha) != SL_OK)
         return SL_ERR;
     withhold = sl_out_withholds_value(t->out) && !t->keep_blocked;

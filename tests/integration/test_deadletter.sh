@@ -18,6 +18,9 @@
 #     scan processor fails on it (SL_FATAL), and the scan stage used to
 #     exit on it and crash-loop.  Now it is tried message.max.attempts (3)
 #     times across aborts and quarantined as stage_error.
+#  5. 14 MiB of value with 14 headers of 120 KiB each (no metadata): the
+#     dead letter withholds the value and drops those headers, keeping the
+#     key and the sluice-reject-* headers.
 # Then every message has exactly one outcome and a clean upload sent last
 # is accepted within seconds.  validate -> scan -> commit.
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -75,11 +78,18 @@ it_start commit -X input.topics=sluice.scanned,sluice.flagged,sluice.rejected
 up ssn dl "$W/k.pem" "$W/f/ssn.txt"
 up aws dl "$W/k.pem" "$W/f/aws.txt"
 up mails dl "$W/k.pem" "$W/mails.txt" --content-type text/plain
-it_wait_outcomes 5 60
+head -c $((14 << 20)) /dev/urandom >"$W/hdrs.bin"
+filler=$(head -c 122880 /dev/zero | tr '\0' 'h')
+hargs=()
+for i in $(seq 1 14); do hargs+=(-H "x-bulk-$i=$filler"); done
+kcat -P -b "$SLUICE_KAFKA_BROKERS" -t "${IT_PREFIX}sluice.uploads" -k hdrs \
+    -X message.max.bytes=16777216 "${hargs[@]}" "$W/hdrs.bin" 2>>"$W/upload.log" ||
+    it_fail "producing the upload with bulky headers failed"
+it_wait_outcomes 6 60
 
 t0=$(date +%s%N)
 up clean dl "$W/k.pem" "$W/f/clean.txt"
-it_wait_outcomes 6 30
+it_wait_outcomes 7 30
 ms=$((($(date +%s%N) - t0) / 1000000))
 it_log "clean upload accepted ${ms} ms after it was sent"
 ((ms < 10000)) || it_fail "the clean upload took ${ms} ms"
@@ -90,7 +100,7 @@ outcome() {
             UNION ALL SELECT stage || ':' || code || ':' || sha256 || ':' || size
                 FROM rejections WHERE upload_id = '$1'"
 }
-it_eq "outcomes" "$(it_sql "SELECT (SELECT count(*) FROM samples) + (SELECT count(*) FROM rejections) + (SELECT count(*) FROM review_items)")" 6
+it_eq "outcomes" "$(it_sql "SELECT (SELECT count(*) FROM samples) + (SELECT count(*) FROM rejections) + (SELECT count(*) FROM review_items)")" 7
 it_eq "oversized from a stranger" "$(outcome ghost)" "validate:creator_unknown:$SHA_BIG:$SIZE"
 it_eq "oversized output" "$(outcome poison)" "validate:stage_error:$SHA_BIG2:$SIZE"
 it_eq "stage_error detail" \
@@ -113,7 +123,7 @@ it_eq "ssn provenance" "$(it_sql "SELECT string_agg(stage || ':' || outcome, ','
 
 # The dead letters as they are on the topic: no value, its hash and size.
 it_eq "dead letters: key, value size, value form" \
-    "$(rejected '%k %S\n' | sort | tr '\n' ' ')" "aws 0 ghost 0 mails 0 poison 0 ssn 0 "
+    "$(rejected '%k %S\n' | sort | tr '\n' ' ')" "aws 0 ghost 0 hdrs 0 mails 0 poison 0 ssn 0 "
 for id in ghost poison ssn aws; do
     h=$(rejected '%k %h\n' | grep "^$id ")
     [[ $h == *"sluice-reject-value=withheld"* ]] || it_fail "$id: no sluice-reject-value=withheld in: ${h:0:300}"
@@ -121,6 +131,12 @@ done
 it_eq "ghost: value hash header" \
     "$(rejected '%k %h\n' | grep '^ghost ' | grep -o 'sluice-reject-value-sha256=[0-9a-f]*')" \
     "sluice-reject-value-sha256=$SHA_BIG"
+it_eq "bulky headers: validate's verdict" \
+    "$(it_sql "SELECT stage || ':' || code || ':' || size FROM rejections WHERE upload_id = 'hdrs'")" \
+    "validate:meta_missing:$((14 << 20))"
+it_eq "bulky headers: what the dead letter kept" \
+    "$(rejected '%k %h\n' | grep '^hdrs ' | grep -o -e 'x-bulk-[0-9]*' -e 'sluice-reject-headers=[a-z]*' -e 'sluice-reject-value=[a-z]*' | tr '\n' ' ')" \
+    "sluice-reject-value=withheld sluice-reject-headers=dropped "
 it_eq "ssn: findings kept" "$(rejected '%k %h\n' | grep '^ssn ' | grep -c '"rule":"us_ssn"')" 1
 it_eq "blocked bytes in sluice.rejected" \
     "$(rejected '%s %h\n' | grep -c -e '123-45-6789' -e 'AKIAQWERTYUIOPASDFGH')" 0
@@ -133,7 +149,7 @@ it_kill scan TERM
 it_start scan -X dead_letter.keep.blocked=true
 printf 'SSN again: 123-45-6789.\n' >"$W/f/ssn2.txt"
 up ssn2 dl "$W/k.pem" "$W/f/ssn2.txt"
-it_wait_outcomes 7 30
+it_wait_outcomes 8 30
 it_eq "kept blocked dead letter: size and form" \
     "$(rejected '%k %S %h\n' | grep '^ssn2 ' | grep -o '^ssn2 [0-9]*\|sluice-reject-value=[a-z]*' | tr '\n' ' ')" \
     "ssn2 24 sluice-reject-value=whole "
