@@ -428,13 +428,9 @@ static rd_kafka_topic_partition_list_t *commit_positions(txn_run *t)
         rd_kafka_topic_partition_list_destroy(pos);
         return NULL;
     }
-    for (size_t i = t->run_done; i < t->run_n; i++) {
-        const rd_kafka_message_t *m = t->run[i];
-        rd_kafka_topic_partition_t *p = rd_kafka_topic_partition_list_find(
-            pos, rd_kafka_topic_name(m->rkt), m->partition);
-        if (p && (p->offset < 0 || m->offset < p->offset))
-            p->offset = m->offset;
-    }
+    if (t->run_n > t->run_done)
+        sl_kafka_resume_before(pos, t->views + t->run_done,
+                               t->run_n - t->run_done);
     return pos;
 }
 
