@@ -446,6 +446,8 @@ static void drop_unprocessed(txn_run *t)
     t->run_n = t->run_done;
 }
 
+static void abort_pause(txn_run *t);
+
 /* Sends the consumed positions into the transaction and commits it. */
 static int txn_commit(txn_run *t)
 {
@@ -476,7 +478,12 @@ static int txn_commit(txn_run *t)
         } while (r == TXN_RETRY);
     }
     if (r == TXN_ABORT) {
+        /* Not one message's fault that we can name (the broker refused the
+         * batch): the environment's, within retry.budget.ms. */
         txn_abort(t);
+        t->abort_env = 1;
+        if (!t->fatal)
+            abort_pause(t);
         return SL_ERR;
     }
     if (r == TXN_FATAL) {

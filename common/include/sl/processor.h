@@ -34,7 +34,8 @@
  *
  * A message whose output the producer refuses locally (larger than its
  * message.max.bytes) is quarantined the same way at once.  prepare()
- * returning an error blames the environment, like SL_RETRY.
+ * returning an error blames the environment, like SL_RETRY, and so does a
+ * transaction the broker will not commit.
  */
 #ifndef SL_PROCESSOR_H
 #define SL_PROCESSOR_H
