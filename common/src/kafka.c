@@ -1,5 +1,6 @@
 /*
- * kafka.c -- librdkafka configuration built from sluice's layered config.
+ * kafka.c -- librdkafka configuration built from sluice's layered config,
+ * topic names, and where partitions resume after a partial run.
  */
 #include <stdio.h>
 #include <string.h>
@@ -51,4 +52,15 @@ void sl_kafka_topic_name(const sl_config *cfg, const char *name, char *out,
     const char *prefix = sl_config_get(cfg, "topic.prefix");
 
     snprintf(out, outsz, "%s%s", prefix ? prefix : "", name);
+}
+
+void sl_kafka_resume_before(rd_kafka_topic_partition_list_t *pos,
+                            const sl_msg *msgs, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        rd_kafka_topic_partition_t *p = rd_kafka_topic_partition_list_find(
+            pos, msgs[i].topic, msgs[i].partition);
+        if (p && (p->offset < 0 || msgs[i].offset < p->offset))
+            p->offset = msgs[i].offset;
+    }
 }

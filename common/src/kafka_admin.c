@@ -1,7 +1,8 @@
 /*
  * kafka_admin.c -- Kafka administration for operators' tools (see
  * sl/kafka_admin.h): topic creation through the Admin API with the topic
- * configs the pipeline needs, a producer for uploads, and the metadata,
+ * configs the pipeline needs and their description, a producer for
+ * uploads, and the metadata,
  * committed-offset and watermark queries behind consumer lag.
  *
  * librdkafka's own log lines are routed into sl_log at a level matching
@@ -359,6 +360,69 @@ out:
         rd_kafka_queue_destroy(q);
     if (rk)
         rd_kafka_destroy(rk);
+    return rc;
+}
+
+int sl_kafka_topic_configs(const sl_config *cfg, const char *topic,
+                           const char *const *keys, size_t n,
+                           char (*vals)[SL_KAFKA_CONFIG_VAL_MAX],
+                           int timeout_ms, sl_err *err)
+{
+    static const char *const defaults[] = { "client.id", "sluice-admin", NULL };
+    rd_kafka_t *rk = NULL;
+    rd_kafka_queue_t *q = NULL;
+    rd_kafka_ConfigResource_t *res = NULL;
+    rd_kafka_AdminOptions_t *opts = NULL;
+    rd_kafka_event_t *ev = NULL;
+    const rd_kafka_ConfigResource_t **rs;
+    const rd_kafka_ConfigEntry_t **ents;
+    size_t nrs, nents;
+    int rc = SL_EIO;
+
+    for (size_t k = 0; k < n; k++)
+        vals[k][0] = '\0';
+    if (!(rk = new_client(cfg, RD_KAFKA_PRODUCER, defaults, NULL, err)))
+        return SL_EINVAL;
+    if (!(q = rd_kafka_queue_new(rk)) ||
+        !(res = rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, topic))) {
+        sl_err_set(err, "out of memory");
+        goto out;
+    }
+    if (!(opts = admin_options(rk, RD_KAFKA_ADMIN_OP_DESCRIBECONFIGS,
+                               timeout_ms, err)))
+        goto out;
+    rd_kafka_DescribeConfigs(rk, &res, 1, opts, q);
+    if (!(ev = admin_wait(q, timeout_ms, "describing topic config", err)))
+        goto out;
+    rs = rd_kafka_DescribeConfigs_result_resources(
+        rd_kafka_event_DescribeConfigs_result(ev), &nrs);
+    if (nrs != 1 || rd_kafka_ConfigResource_error(rs[0])) {
+        if (nrs == 1 && rd_kafka_ConfigResource_error(rs[0]) ==
+            RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART)
+            rc = SL_ENOTFOUND;
+        sl_err_set(err, "describing topic %s: %s", topic,
+                   nrs == 1 ? rd_kafka_ConfigResource_error_string(rs[0])
+                            : "no result");
+        goto out;
+    }
+    ents = rd_kafka_ConfigResource_configs(rs[0], &nents);
+    for (size_t i = 0; i < nents; i++)
+        for (size_t k = 0; k < n; k++)
+            if (strcmp(rd_kafka_ConfigEntry_name(ents[i]), keys[k]) == 0)
+                snprintf(vals[k], SL_KAFKA_CONFIG_VAL_MAX, "%s",
+                         rd_kafka_ConfigEntry_value(ents[i]) ?
+                         rd_kafka_ConfigEntry_value(ents[i]) : "");
+    rc = SL_OK;
+out:
+    if (ev)
+        rd_kafka_event_destroy(ev);
+    if (opts)
+        rd_kafka_AdminOptions_destroy(opts);
+    if (res)
+        rd_kafka_ConfigResource_destroy(res);
+    if (q)
+        rd_kafka_queue_destroy(q);
+    rd_kafka_destroy(rk);
     return rc;
 }
 

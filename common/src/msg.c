@@ -31,6 +31,7 @@ struct sl_out {
     char code[OUT_CODE_MAX];
     char detail[OUT_DETAIL_MAX];
     char route[OUT_TOPIC_MAX];
+    int withhold;         /* sl_out_withhold_value() */
 };
 
 int sl_msg_header(const sl_msg *m, const char *name, sl_slice *out)
@@ -52,6 +53,7 @@ const char *sl_verdict_name(sl_verdict v)
     case SL_ROUTE:  return "route";
     case SL_RETRY:  return "retry";
     case SL_FATAL:  return "fatal";
+    case SL_ENV_FATAL: return "env_fatal";
     }
     return "unknown";
 }
@@ -78,6 +80,7 @@ void sl_out_reset(sl_out *o)
 {
     sl_buf_reset(&o->arena);
     o->has_value = 0;
+    o->withhold = 0;
     o->n_hdr = 0;
     o->code[0] = o->detail[0] = o->route[0] = '\0';
 }
@@ -157,6 +160,26 @@ sl_verdict sl_out_route(sl_out *o, const char *topic)
 {
     snprintf(o->route, sizeof(o->route), "%s", topic);
     return SL_ROUTE;
+}
+
+sl_verdict sl_out_fail(sl_out *o, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(o->detail, sizeof(o->detail), fmt, ap);
+    va_end(ap);
+    return SL_FATAL;
+}
+
+void sl_out_withhold_value(sl_out *o)
+{
+    o->withhold = 1;
+}
+
+int sl_out_withholds_value(const sl_out *o)
+{
+    return o->withhold;
 }
 
 int sl_out_has_value(const sl_out *o)

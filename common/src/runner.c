@@ -11,8 +11,17 @@
  * producer among them) end the process with a non-zero status so the
  * supervisor restarts it.  SIGTERM / SIGINT finish the batch, commit and
  * exit 0.
+ *
+ * One bad message never stops the stage (the contract is in processor.h):
+ * a message the processor fails on is retried message.max.attempts times
+ * across aborts (sl/attempts.h) and then quarantined as a stage_error dead
+ * letter; an output too large to produce is quarantined at once; and dead
+ * letters always fit (sl/deadletter.h).  Only the environment stops it.
+ * On a revocation the transaction carries the positions of processed
+ * messages only (commit_positions).
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
@@ -21,6 +30,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "sl/attempts.h"
+#include "sl/crypto.h"
+#include "sl/deadletter.h"
 #include "sl/kafka.h"
 #include "sl/log.h"
 #include "sl/runner.h"
@@ -28,6 +40,9 @@
 #define SL_MAX_TOPICS      16
 #define SL_TOPIC_LEN       256
 #define SL_MAX_MSG_HEADERS 64
+#define SL_STAGE_ERROR     "stage_error"   /* reason code of a quarantine */
+#define SL_ATTEMPTS_CAP    1024            /* failing messages remembered */
+#define SL_DL_KEY_MAX      1024            /* key kept in a withheld dead letter */
 
 /* The only process-wide mutable state: set from the signal handler. */
 static volatile sig_atomic_t stop_requested;
@@ -60,6 +75,11 @@ static const sl_cfg_entry runner_map[] = {
     { SL_CFG_INT,  "batch.size",     "5000", "messages per transaction / database batch" },
     { SL_CFG_INT,  "batch.ms",       "250",  "longest time a batch stays open, in ms (shorter: lower latency, more CPU per sample)" },
     { SL_CFG_SIZE, "message.max.bytes", "16m", "largest message handled" },
+    { SL_CFG_INT,  "message.max.attempts", "3", "times a message the processor cannot handle is tried before it is dead-lettered as stage_error" },
+    { SL_CFG_INT,  "retry.budget.ms", "300000", "how long the environment (database, registry) may stay unavailable, with nothing committed, before the stage exits non-zero" },
+    { SL_CFG_SIZE, "dead_letter.max.bytes", "15m", "largest dead letter; above it the value is withheld (its SHA-256 and size kept in headers); below the producer's message.max.bytes (16 MiB)" },
+    { SL_CFG_SIZE, "dead_letter.headers.max.bytes", "256k", "input headers (and, separately, the stage's) larger than this are dropped from a dead letter whose value is withheld" },
+    { SL_CFG_BOOL, "dead_letter.keep.blocked", "false", "keep in dead letters the values a stage asks to withhold (content blocked as PII or a secret)" },
     { SL_CFG_STR,  "log.level",      "info", "error, warn, info or debug" },
     SL_CFG_END
 };
@@ -287,11 +307,23 @@ typedef struct txn_run {
     int64_t batch_start;     /* monotonic ms of the batch's first message */
     int txn_open;
     int fatal;
-    uint64_t n_emit, n_reject, n_route, n_aborts;
-    /* The run of messages consumed together (see sl_processor.prepare). */
+    uint64_t n_emit, n_reject, n_route, n_aborts, n_quarantined;
+    /* The run of messages consumed together (see sl_processor.prepare):
+     * run[0..run_n) polled, run[0..run_done) processed. */
     rd_kafka_message_t *run[SL_RUN_MAX];
     sl_msg views[SL_RUN_MAX];
     sl_header *run_hdrs;     /* SL_RUN_MAX * SL_MAX_MSG_HEADERS */
+    size_t run_n, run_done;
+    /* One bad message never stops the stage (processor.h). */
+    sl_attempts *attempts;   /* SL_FATAL per topic/partition/offset */
+    int64_t max_attempts;
+    int abort_env;           /* the last abort blamed the environment */
+    int64_t env_fail_since;  /* monotonic ms of the first such abort, or 0 */
+    int64_t backoff_ms;
+    int64_t retry_budget_ms;
+    sl_dl_limits dl;
+    int keep_blocked;
+    size_t produce_max;      /* producer's message.max.bytes less a record's overhead */
 } txn_run;
 
 /* Classifies a transactional API error: 1 retry, 2 abort, 3 fatal. */
@@ -379,6 +411,43 @@ static void txn_abort(txn_run *t)
         txn_begin(t);
 }
 
+/* Where each assigned partition resumes, for the transaction's offsets:
+ * the consumer's position (past the last message returned, and past the
+ * transaction markers after it), except on a partition with messages
+ * polled into the current run but not yet processed: there, the first of
+ * them.  A revocation is served inside rd_kafka_consumer_poll, while a run
+ * is being gathered; committing the bare position then would skip those
+ * messages for the partition's next owner.  NULL on failure. */
+static rd_kafka_topic_partition_list_t *commit_positions(txn_run *t)
+{
+    rd_kafka_topic_partition_list_t *pos = NULL;
+
+    if (rd_kafka_assignment(t->c.consumer, &pos) || !pos)
+        return NULL;
+    if (rd_kafka_position(t->c.consumer, pos)) {
+        rd_kafka_topic_partition_list_destroy(pos);
+        return NULL;
+    }
+    if (t->run_n > t->run_done)
+        sl_kafka_resume_before(pos, t->views + t->run_done,
+                               t->run_n - t->run_done);
+    return pos;
+}
+
+/* Forgets the polled, unprocessed rest of the run: after a revocation its
+ * partitions resume elsewhere at those messages (commit_positions). */
+static void drop_unprocessed(txn_run *t)
+{
+    if (t->run_n > t->run_done)
+        sl_info("runner", "revoked: leaving %zu polled messages to the next owner",
+                t->run_n - t->run_done);
+    for (size_t i = t->run_done; i < t->run_n; i++)
+        rd_kafka_message_destroy(t->run[i]);
+    t->run_n = t->run_done;
+}
+
+static void abort_pause(txn_run *t);
+
 /* Sends the consumed positions into the transaction and commits it. */
 static int txn_commit(txn_run *t)
 {
@@ -390,12 +459,7 @@ static int txn_commit(txn_run *t)
         return SL_ERR;
     if (t->in_batch == 0)
         return SL_OK;
-    if (rd_kafka_assignment(t->c.consumer, &pos) || !pos) {
-        txn_abort(t);
-        return SL_ERR;
-    }
-    if (rd_kafka_position(t->c.consumer, pos)) {
-        rd_kafka_topic_partition_list_destroy(pos);
+    if (!(pos = commit_positions(t))) {
         txn_abort(t);
         return SL_ERR;
     }
@@ -414,7 +478,12 @@ static int txn_commit(txn_run *t)
         } while (r == TXN_RETRY);
     }
     if (r == TXN_ABORT) {
+        /* Not one message's fault that we can name (the broker refused the
+         * batch): the environment's, within retry.budget.ms. */
         txn_abort(t);
+        t->abort_env = 1;
+        if (!t->fatal)
+            abort_pause(t);
         return SL_ERR;
     }
     if (r == TXN_FATAL) {
@@ -423,6 +492,8 @@ static int txn_commit(txn_run *t)
     }
     sl_debug("runner", "committed batch of %" PRId64 " messages", t->in_batch);
     t->txn_open = 0;
+    t->env_fail_since = 0;   /* progress: the environment works */
+    t->backoff_ms = 0;
     if (t->p->txn_end)
         t->p->txn_end(t->pctx, 1);
     return txn_begin(t);
@@ -443,41 +514,66 @@ static void txn_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         if (t->txn_open && !t->fatal)
             txn_abort(t);
     } else {
-        sl_info("runner", "partitions revoked: committing the open transaction");
+        sl_info("runner", "partitions revoked: committing the open transaction "
+                "(%" PRId64 " messages)", t->in_batch);
         if (t->txn_open && !t->fatal)
             txn_commit(t);
     }
+    drop_unprocessed(t);
     rd_kafka_assign(rk, NULL);
 }
 
-/* Copies the input headers, minus those named in `drop` (NULL-ended), plus
- * the processor's headers, into a new librdkafka header list. */
-static rd_kafka_headers_t *out_headers(const sl_msg *in, const sl_out *out,
-                                       const char *const *drop)
+/* Inbound copies of these are never passed on: a dead letter's are the
+ * runner's own. */
+static const char *const reject_headers[] = {
+    SL_H_REJ_STAGE, SL_H_REJ_CODE, SL_H_REJ_DETAIL, SL_H_REJ_TOPIC,
+    SL_H_REJ_PART, SL_H_REJ_OFFSET, SL_H_REJ_TIME, SL_H_REJ_VALUE,
+    SL_H_REJ_VALUE_SHA256, SL_H_REJ_VALUE_SIZE, SL_H_REJ_HEADERS, NULL
+};
+
+/* Whether input header i is copied: not replaced by one of the processor's
+ * (when those are copied too) and not named in drop (NULL-ended). */
+static int copies_input_header(const sl_msg *in, size_t i, const sl_out *out,
+                               int with_out, const char *const *drop)
 {
     size_t n_out = sl_out_n_headers(out);
     const sl_header *oh = sl_out_headers(out);
-    rd_kafka_headers_t *h = rd_kafka_headers_new(in->n_headers + n_out + 8);
 
-    for (size_t i = 0; i < in->n_headers; i++) {
-        int skip = 0;
-        for (size_t j = 0; j < n_out && !skip; j++)
-            skip = strcmp(in->headers[i].name, oh[j].name) == 0;
-        for (size_t j = 0; drop && drop[j] && !skip; j++)
-            skip = strcmp(in->headers[i].name, drop[j]) == 0;
-        if (!skip)
+    for (size_t j = 0; with_out && j < n_out; j++)
+        if (strcmp(in->headers[i].name, oh[j].name) == 0)
+            return 0;
+    for (size_t j = 0; drop && drop[j]; j++)
+        if (strcmp(in->headers[i].name, drop[j]) == 0)
+            return 0;
+    return 1;
+}
+
+/* Copies the input headers (if with_in), minus those named in `drop`
+ * (NULL-ended), plus the processor's headers (if with_out), into a new
+ * librdkafka header list. */
+static rd_kafka_headers_t *out_headers(const sl_msg *in, const sl_out *out,
+                                       const char *const *drop, int with_in,
+                                       int with_out)
+{
+    size_t n_out = sl_out_n_headers(out);
+    const sl_header *oh = sl_out_headers(out);
+    rd_kafka_headers_t *h = rd_kafka_headers_new(in->n_headers + n_out + 12);
+
+    for (size_t i = 0; with_in && i < in->n_headers; i++)
+        if (copies_input_header(in, i, out, with_out, drop))
             rd_kafka_header_add(h, in->headers[i].name, -1,
                                 in->headers[i].value.ptr,
                                 (ssize_t)in->headers[i].value.len);
-    }
-    for (size_t j = 0; j < n_out; j++)
+    for (size_t j = 0; with_out && j < n_out; j++)
         rd_kafka_header_add(h, oh[j].name, -1, oh[j].value.ptr,
                             (ssize_t)oh[j].value.len);
     return h;
 }
 
 /* Produces one record inside the open transaction, waiting out a full
- * queue.  Takes ownership of hdrs. */
+ * queue.  Takes ownership of hdrs.  SL_ETOOBIG when the producer refuses
+ * the record's size (its message.max.bytes), SL_ERR on any other local
+ * failure. */
 static int produce(txn_run *t, const char *topic, sl_slice key, sl_slice value,
                    rd_kafka_headers_t *hdrs)
 {
@@ -497,20 +593,31 @@ static int produce(txn_run *t, const char *topic, sl_slice key, sl_slice value,
     }
     if (e) {
         rd_kafka_headers_destroy(hdrs);
+        if (e == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE) {
+            sl_warn("runner", "produce to %s: %s (%zu bytes of value)", topic,
+                    rd_kafka_err2str(e), value.len);
+            return SL_ETOOBIG;
+        }
         sl_error("runner", "produce to %s: %s", topic, rd_kafka_err2str(e));
         return SL_ERR;
     }
     return SL_OK;
 }
 
-static int dead_letter(txn_run *t, const sl_msg *in, const char *code,
-                       const char *detail)
+/* Bytes of headers as sl/deadletter.h counts them. */
+static size_t header_bytes(const char *name, size_t value_len)
 {
-    static const char *const drop[] = {
-        SL_H_REJ_STAGE, SL_H_REJ_CODE, SL_H_REJ_DETAIL, SL_H_REJ_TOPIC,
-        SL_H_REJ_PART, SL_H_REJ_OFFSET, SL_H_REJ_TIME, NULL
-    };
-    rd_kafka_headers_t *h = out_headers(in, t->out, drop);
+    return strlen(name) + value_len + SL_DL_HEADER_OVERHEAD;
+}
+
+/* Produces the dead letter of `in` in the form `p` says. */
+static int dead_letter_send(txn_run *t, const sl_msg *in, const char *code,
+                            const char *detail, const sl_dl_plan *p,
+                            const char *sha, int headers_dropped)
+{
+    static const sl_slice none = { (const uint8_t *)"", 0 };
+    rd_kafka_headers_t *h = out_headers(in, t->out, reject_headers,
+                                        p->in_headers, p->out_headers);
     char num[32];
 
     rd_kafka_header_add(h, SL_H_REJ_STAGE, -1, t->c.stage, -1);
@@ -523,13 +630,137 @@ static int dead_letter(txn_run *t, const sl_msg *in, const char *code,
     rd_kafka_header_add(h, SL_H_REJ_OFFSET, -1, num, -1);
     snprintf(num, sizeof(num), "%" PRId64, sl_now_ms());
     rd_kafka_header_add(h, SL_H_REJ_TIME, -1, num, -1);
-    return produce(t, t->rejected, in->key, in->value, h);
+    rd_kafka_header_add(h, SL_H_REJ_VALUE, -1, p->value ? "whole" : "withheld", -1);
+    rd_kafka_header_add(h, SL_H_REJ_VALUE_SHA256, -1, sha, -1);
+    snprintf(num, sizeof(num), "%zu", in->value.len);
+    rd_kafka_header_add(h, SL_H_REJ_VALUE_SIZE, -1, num, -1);
+    if (headers_dropped)
+        rd_kafka_header_add(h, SL_H_REJ_HEADERS, -1, "dropped", -1);
+    return produce(t, t->rejected, p->key ? in->key : none,
+                   p->value ? in->value : none, h);
 }
 
-/* Runs one message through the processor and produces its outcome. */
+/* Dead-letters `in`, with the processor's headers, in a form that fits
+ * (sl/deadletter.h): the value withheld when it would not fit or the
+ * processor asked so, and the minimal form if the producer still refuses. */
+static int dead_letter(txn_run *t, const sl_msg *in, const char *code,
+                       const char *detail)
+{
+    size_t n_out = sl_out_n_headers(t->out);
+    const sl_header *oh = sl_out_headers(t->out);
+    sl_dl_sizes sz = { in->key.len, in->value.len, 0, 0, 0 };
+    sl_dl_plan p;
+    char sha[SL_SHA256_HEX];
+    int withhold, r;
+
+    for (size_t i = 0; i < in->n_headers; i++)
+        if (copies_input_header(in, i, t->out, 1, reject_headers))
+            sz.in_headers += header_bytes(in->headers[i].name,
+                                          in->headers[i].value.len);
+    for (size_t j = 0; j < n_out; j++)
+        sz.out_headers += header_bytes(oh[j].name, oh[j].value.len);
+    /* 11 names (at most 30 bytes), the hash, 4 numbers (at most 20
+     * digits), 2 words (at most 8 letters) and the texts */
+    sz.reject_headers = 11 * (32 + SL_DL_HEADER_OVERHEAD) + 64 + 4 * 20 +
+                        2 * 8 + strlen(t->c.stage) + strlen(code) +
+                        strlen(detail) + strlen(in->topic);
+    if (sl_sha256_hex(in->value.ptr, in->value.len, sha) != SL_OK)
+        return SL_ERR;
+    withhold = sl_out_withholds_value(t->out) && !t->keep_blocked;
+    p = sl_deadletter_plan(&sz, &t->dl, withhold);
+    if (!p.value)
+        sl_info("runner", "dead letter of %s/%" PRId32 "/%" PRId64 " (%s): value "
+                "of %zu bytes withheld%s%s", in->topic, in->partition, in->offset,
+                code, in->value.len, withhold ? " on the stage's request" : "",
+                (!p.in_headers && sz.in_headers) || (!p.out_headers && sz.out_headers)
+                    ? ", headers dropped" : "");
+    r = dead_letter_send(t, in, code, detail, &p, sha,
+                         (!p.in_headers && sz.in_headers) ||
+                         (!p.out_headers && sz.out_headers));
+    if (r != SL_OK && (p.value || p.in_headers || p.out_headers)) {
+        sl_warn("runner", "dead letter of %s/%" PRId32 "/%" PRId64 " refused by "
+                "the producer: sending its minimal form", in->topic,
+                in->partition, in->offset);
+        p = sl_deadletter_minimal(&sz, &t->dl);
+        r = dead_letter_send(t, in, code, detail, &p, sha,
+                             sz.in_headers || sz.out_headers);
+    }
+    return r;
+}
+
+/* Quarantines a message no verdict could place: a stage_error dead letter
+ * of the input alone (whatever the processor had put in its output goes).
+ * The detail is copied first: resetting the output clears it. */
+static int quarantine(txn_run *t, const sl_msg *in, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int quarantine(txn_run *t, const sl_msg *in, const char *fmt, ...)
+{
+    char detail[1536];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(detail, sizeof(detail), fmt, ap);
+    va_end(ap);
+    sl_out_reset(t->out);
+    sl_attempts_forget(t->attempts, in->topic, in->partition, in->offset);
+    sl_warn("runner", "quarantined %s/%" PRId32 "/%" PRId64 ": %s", in->topic,
+            in->partition, in->offset, detail);
+    t->n_quarantined++;
+    return dead_letter(t, in, SL_STAGE_ERROR, detail);
+}
+
+/* Produces an accepted or routed message.  One whose output the producer
+ * would refuse for its size, or the broker after it (within a record's
+ * overhead of the limit, where only the broker's count of the batch
+ * says no, and the transaction would abort for ever), is quarantined:
+ * retrying cannot make it fit. */
+static int pass_on(txn_run *t, const sl_msg *in, const char *topic,
+                   sl_slice value)
+{
+    size_t n_out = sl_out_n_headers(t->out), size = in->key.len + value.len;
+    const sl_header *oh = sl_out_headers(t->out);
+    int r = SL_ETOOBIG;
+
+    for (size_t i = 0; i < in->n_headers; i++)
+        if (copies_input_header(in, i, t->out, 1, NULL))
+            size += header_bytes(in->headers[i].name, in->headers[i].value.len);
+    for (size_t j = 0; j < n_out; j++)
+        size += header_bytes(oh[j].name, oh[j].value.len);
+    if (size <= t->produce_max)
+        r = produce(t, topic, in->key, value, out_headers(in, t->out, NULL, 1, 1));
+    if (r == SL_ETOOBIG)
+        return quarantine(t, in, "%s: its output (%zu bytes of value, and "
+                          "headers) is larger than the producer's "
+                          "message.max.bytes", t->c.stage, value.len);
+    return r;
+}
+
+/* SL_FATAL: retried (abort and rewind) until message.max.attempts, then
+ * quarantined. */
+static int message_failed(txn_run *t, const sl_msg *in)
+{
+    char why[1024];
+    int n = sl_attempts_fail(t->attempts, in->topic, in->partition, in->offset);
+
+    snprintf(why, sizeof(why), "%s", *sl_out_reject_detail(t->out) ?
+             sl_out_reject_detail(t->out) : "no detail given");
+    if (!sl_attempts_exhausted(n, t->max_attempts)) {
+        sl_warn("runner", "%s failed on %s/%" PRId32 "/%" PRId64 " (attempt %d of "
+                "%" PRId64 "): %s; retrying", t->c.stage, in->topic,
+                in->partition, in->offset, n, t->max_attempts, why);
+        t->abort_env = 0;
+        return SL_EIO;
+    }
+    return quarantine(t, in, "%s failed on this message %d times: %s",
+                      t->c.stage, n, why);
+}
+
+/* Runs one message through the processor and produces its outcome.
+ * SL_EIO asks for an abort and retry (abort_env says whom to blame). */
 static int handle_message(txn_run *t, const sl_msg *msg)
 {
     const sl_msg in = *msg;
+    const uint64_t quarantined = t->n_quarantined;
     sl_verdict v;
     sl_slice value;
     int r = SL_OK;
@@ -542,15 +773,15 @@ static int handle_message(txn_run *t, const sl_msg *msg)
 
     switch (v) {
     case SL_EMIT:
-        r = produce(t, t->output, in.key, value, out_headers(&in, t->out, NULL));
-        t->n_emit++;
+        r = pass_on(t, &in, t->output, value);
+        t->n_emit += t->n_quarantined == quarantined;
         break;
     case SL_ROUTE: {
         char topic[SL_TOPIC_LEN];
         sl_kafka_topic_name(t->c.cfg, sl_out_route_topic(t->out), topic,
                             sizeof(topic));
-        r = produce(t, topic, in.key, value, out_headers(&in, t->out, NULL));
-        t->n_route++;
+        r = pass_on(t, &in, topic, value);
+        t->n_route += t->n_quarantined == quarantined;
         break;
     }
     case SL_REJECT:
@@ -562,19 +793,55 @@ static int handle_message(txn_run *t, const sl_msg *msg)
         t->n_reject++;
         break;
     case SL_RETRY:
-        sl_warn("runner", "processor asked to retry %s/%" PRId32 "/%" PRId64,
-                in.topic, in.partition, in.offset);
+        sl_warn("runner", "processor asked to retry %s/%" PRId32 "/%" PRId64
+                " (its environment is unavailable)", in.topic, in.partition,
+                in.offset);
+        t->abort_env = 1;
         return SL_EIO;
-    case SL_FATAL:
-        sl_error("runner", "processor failed fatally on %s/%" PRId32 "/%" PRId64,
-                 in.topic, in.partition, in.offset);
+    case SL_ENV_FATAL:
+        sl_error("runner", "processor reports its environment gone, at %s/%"
+                 PRId32 "/%" PRId64 ": %s", in.topic, in.partition, in.offset,
+                 sl_out_reject_detail(t->out));
         t->fatal = 1;
         return SL_ERR;
+    case SL_FATAL:
+    default:
+        if ((r = message_failed(t, &in)) == SL_EIO)
+            return SL_EIO;
+        break;
     }
-    if (r != SL_OK)
+    if (r != SL_OK) {
+        t->abort_env = 1;   /* the producer refused even a minimal record */
         return SL_EIO;
+    }
+    sl_attempts_forget(t->attempts, in.topic, in.partition, in.offset);
     rd_kafka_poll(t->producer, 0);
     return SL_OK;
+}
+
+/* After an abort: the environment's failures back off (200 ms doubling to
+ * 5 s) within retry.budget.ms of no progress, then the stage gives up; a
+ * message's own failure retries after 200 ms. */
+static void abort_pause(txn_run *t)
+{
+    int64_t now = sl_mono_ms();
+
+    if (!t->abort_env) {
+        usleep(200 * 1000);
+        return;
+    }
+    if (!t->env_fail_since)
+        t->env_fail_since = now;
+    if (now - t->env_fail_since >= t->retry_budget_ms) {
+        sl_error("runner", "%s: environment unavailable for %" PRId64 " ms "
+                 "(retry.budget.ms): exiting", t->c.stage, now - t->env_fail_since);
+        t->fatal = 1;
+        return;
+    }
+    t->backoff_ms = t->backoff_ms ? t->backoff_ms * 2 : 200;
+    if (t->backoff_ms > 5000)
+        t->backoff_ms = 5000;
+    usleep((useconds_t)t->backoff_ms * 1000);
 }
 
 static rd_kafka_t *make_producer(txn_run *t, sl_err *err)
@@ -661,6 +928,24 @@ int sl_runner_main(const sl_processor *p, int argc, char **argv)
         goto out;
     }
 
+    t.max_attempts = sl_config_int(t.c.cfg, "message.max.attempts");
+    t.retry_budget_ms = sl_config_int(t.c.cfg, "retry.budget.ms");
+    t.dl.max_bytes = (size_t)sl_config_int(t.c.cfg, "dead_letter.max.bytes");
+    t.dl.headers_max_bytes =
+        (size_t)sl_config_int(t.c.cfg, "dead_letter.headers.max.bytes");
+    t.dl.key_max_bytes = SL_DL_KEY_MAX;
+    t.keep_blocked = sl_config_bool(t.c.cfg, "dead_letter.keep.blocked");
+    if (t.max_attempts < 1 || t.retry_budget_ms < 0) {
+        sl_error("runner", "message.max.attempts must be at least 1 and "
+                 "retry.budget.ms not negative");
+        code = 2;
+        goto out;
+    }
+    if (!(t.attempts = sl_attempts_new(SL_ATTEMPTS_CAP))) {
+        sl_error("runner", "out of memory");
+        goto out;
+    }
+
     if (p->init(&t.pctx, t.c.cfg, &err) != SL_OK) {
         sl_error("runner", "%s: init failed: %s", p->name, err.msg);
         code = 2;
@@ -669,6 +954,18 @@ int sl_runner_main(const sl_processor *p, int argc, char **argv)
     if (!(t.producer = make_producer(&t, &err))) {
         sl_error("runner", "%s", err.msg);
         goto out;
+    }
+    {
+        char mmb[32];
+        size_t len = sizeof(mmb);
+        long long max = 16777216;
+        if (rd_kafka_conf_get(rd_kafka_conf(t.producer), "message.max.bytes",
+                              mmb, &len) == RD_KAFKA_CONF_OK)
+            max = atoll(mmb);
+        t.produce_max = max > SL_DL_RECORD_OVERHEAD ?
+                        (size_t)max - SL_DL_RECORD_OVERHEAD : 0;
+        if (t.dl.max_bytes > t.produce_max)
+            t.dl.max_bytes = t.produce_max;
     }
     if (!(t.c.consumer = make_consumer(&t.c, NULL, txn_rebalance, &t, &err))) {
         sl_error("runner", "%s", err.msg);
@@ -684,15 +981,18 @@ int sl_runner_main(const sl_processor *p, int argc, char **argv)
             p->name, t.c.inputs[0], t.c.group, t.output, t.rejected);
 
     while (!stop_requested && !t.fatal) {
-        size_t n = 0, want, i;
+        size_t want, i;
         int r = SL_OK;
         rd_kafka_message_t *m;
 
-        /* A run: what is already fetched, up to the batch's remainder. */
+        /* A run: what is already fetched, up to the batch's remainder.  A
+         * revocation inside the poll drops what was gathered so far
+         * (txn_rebalance), so t.run_n may go back to 0. */
         want = (size_t)(t.c.batch_size - t.in_batch);
         if (want > SL_RUN_MAX)
             want = SL_RUN_MAX;
-        for (int timeout = 50; n < want &&
+        t.run_n = t.run_done = 0;
+        for (int timeout = 50; t.run_n < want &&
              (m = rd_kafka_consumer_poll(t.c.consumer, timeout)); timeout = 0) {
             if (m->err) {
                 if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
@@ -706,25 +1006,31 @@ int sl_runner_main(const sl_processor *p, int argc, char **argv)
                 rd_kafka_message_destroy(m);
                 continue;
             }
-            msg_view(m, &t.views[n], t.run_hdrs + n * SL_MAX_MSG_HEADERS);
-            t.run[n++] = m;
+            msg_view(m, &t.views[t.run_n], t.run_hdrs + t.run_n * SL_MAX_MSG_HEADERS);
+            t.run[t.run_n++] = m;
         }
-        if (n && !t.fatal) {
+        if (t.run_n && !t.fatal) {
             if (t.in_batch == 0)
                 t.batch_start = sl_mono_ms();
-            t.in_batch += (int64_t)n;
-            if (t.p->prepare && t.p->prepare(t.pctx, t.views, n) != SL_OK)
+            t.in_batch += (int64_t)t.run_n;
+            if (t.p->prepare && t.p->prepare(t.pctx, t.views, t.run_n) != SL_OK) {
                 r = SL_EIO;   /* abort and retry the run */
-            for (i = 0; r == SL_OK && i < n && !t.fatal; i++)
+                t.abort_env = 1;
+            }
+            for (i = 0; r == SL_OK && i < t.run_n && !t.fatal; i++) {
                 r = handle_message(&t, &t.views[i]);
+                t.run_done = i + 1;
+            }
         }
-        for (i = 0; i < n; i++)
+        for (i = 0; i < t.run_n; i++)
             rd_kafka_message_destroy(t.run[i]);
+        t.run_n = t.run_done = 0;
         if (t.fatal)
             break;
         if (r == SL_EIO) {
             txn_abort(&t);
-            usleep(200 * 1000);
+            if (!t.fatal)
+                abort_pause(&t);
             continue;
         }
         if (t.in_batch >= t.c.batch_size ||
@@ -737,8 +1043,9 @@ int sl_runner_main(const sl_processor *p, int argc, char **argv)
         rd_kafka_consumer_close(t.c.consumer);   /* revokes: commits again if needed */
     }
     sl_info("runner", "%s: stopping: emitted %" PRIu64 ", rejected %" PRIu64
-            ", routed %" PRIu64 ", aborted transactions %" PRIu64,
-            p->name, t.n_emit, t.n_reject, t.n_route, t.n_aborts);
+            ", routed %" PRIu64 ", quarantined %" PRIu64 ", aborted transactions %"
+            PRIu64, p->name, t.n_emit, t.n_reject, t.n_route, t.n_quarantined,
+            t.n_aborts);
     code = t.fatal ? 1 : 0;
 out:
     if (t.c.consumer)
@@ -748,6 +1055,7 @@ out:
     if (t.pctx)
         p->destroy(t.pctx);
     sl_out_destroy(t.out);
+    sl_attempts_destroy(t.attempts);
     free(t.run_hdrs);
     sl_config_destroy(t.c.cfg);
     return code;

@@ -147,6 +147,45 @@ static int read_scan(const sl_msg *m, sl_commit_row *r, int *flagged)
     return 0;
 }
 
+/* Keeps the incoming chain if it parses and verifies from the row's origin
+ * hash; copy_provenance restarts a missing or broken one. */
+static void verify_chain(sl_commit_row *r)
+{
+    sl_err perr;
+
+    sl_prov_chain_destroy(r->chain);
+    r->chain = NULL;
+    if (!r->prov.ptr)
+        return;
+    r->chain = sl_prov_parse(r->prov, &perr);
+    if (r->chain && sl_prov_chain_verify(r->chain, sl_commit_row_origin(r),
+                                         &perr) != SL_OK) {
+        sl_prov_chain_destroy(r->chain);
+        r->chain = NULL;
+    }
+}
+
+/* A dead letter names the refused value's SHA-256 and size (the runner
+ * withholds the value when it is too large or blocked); they replace the
+ * hash and size of the bytes received.  1 when they did. */
+static int reject_value(const sl_msg *m, sl_commit_row *r)
+{
+    int64_t size = header_int(m, SL_H_REJ_VALUE_SIZE, -1);
+    sl_slice h;
+
+    if (sl_msg_header(m, SL_H_REJ_VALUE_SHA256, &h) != SL_OK || !h.ptr ||
+        h.len != SL_SHA256_HEX - 1 || size < 0)
+        return 0;
+    for (size_t i = 0; i < h.len; i++)
+        if (!((h.ptr[i] >= '0' && h.ptr[i] <= '9') ||
+              (h.ptr[i] >= 'a' && h.ptr[i] <= 'f')))
+            return 0;
+    memcpy(r->sha256, h.ptr, h.len);
+    r->sha256[h.len] = '\0';
+    r->size = size;
+    return 1;
+}
+
 int sl_commit_describe(const sl_msg *m, sl_commit_row *r)
 {
     json_t *doc, *lic;
@@ -156,6 +195,7 @@ int sl_commit_describe(const sl_msg *m, sl_commit_row *r)
 
     memset(r, 0, sizeof(*r));
     r->content = m->value;
+    r->size = (int64_t)m->value.len;
     if (sl_sha256_hex(m->value.ptr, m->value.len, r->sha256) != SL_OK)
         return SL_ENOMEM;
     if (sl_msg_header(m, SL_H_PROV, &r->prov) != SL_OK) {
@@ -165,15 +205,7 @@ int sl_commit_describe(const sl_msg *m, sl_commit_row *r)
     scan_bad = read_scan(m, r, &flagged);
     /* Parsed and verified once; copy_provenance continues a valid chain
      * and restarts a broken one (a sample with one is refused below). */
-    if (r->prov.ptr) {
-        sl_err perr;
-        r->chain = sl_prov_parse(r->prov, &perr);
-        if (r->chain && sl_prov_chain_verify(r->chain, sl_commit_row_origin(r),
-                                             &perr) != SL_OK) {
-            sl_prov_chain_destroy(r->chain);
-            r->chain = NULL;
-        }
-    }
+    verify_chain(r);
     doc = read_meta(m, r);
     if (!r->upload_id && m->key.len && m->key.len < SL_ID_MAX)
         r->upload_id = dup_slice(m->key);
@@ -183,6 +215,8 @@ int sl_commit_describe(const sl_msg *m, sl_commit_row *r)
         /* A dead letter from an earlier stage. */
         r->kind = SL_ROW_REJECTION;
         r->code = code;
+        if (reject_value(m, r))
+            verify_chain(r);   /* it starts at the refused value's hash */
         r->stage = header_copy(m, SL_H_REJ_STAGE);
         r->detail = header_copy(m, SL_H_REJ_DETAIL);
         r->source_topic = header_copy(m, SL_H_REJ_TOPIC);

@@ -35,6 +35,8 @@ typedef struct sl_commit_row {
     sl_slice meta;              /* exact sluice-meta bytes (borrowed) */
     sl_slice content;           /* value (borrowed) */
     char sha256[SL_SHA256_HEX];
+    int64_t size;               /* the value's size; for a dead letter the
+                                 * refused value's (it may be withheld) */
     /* rejection details */
     char *stage, *code, *detail;
     int64_t rejected_ms;
@@ -57,7 +59,9 @@ typedef struct sl_commit_row {
  * A sample or review item that is unusable (no or bad metadata or scan
  * header, broken provenance) becomes a rejection by stage "commit" with a
  * reason code.  A redacted sample's provenance chain starts at the hash of
- * what the creator signed (sluice-scan original_sha256).
+ * what the creator signed (sluice-scan original_sha256).  A dead letter's
+ * sha256 and size are the refused value's, from sluice-reject-value-sha256
+ * and -size when present (the runner may withhold the value itself).
  * Returns SL_OK or SL_ENOMEM. */
 int  sl_commit_describe(const sl_msg *m, sl_commit_row *row);
 void sl_commit_row_clear(sl_commit_row *row);

@@ -675,7 +675,7 @@ static int write_rows(commit_ctx *c, const sl_commit_row *rows, size_t n,
         sl_pg_copy_str(&cp, r->code);
         sl_pg_copy_str(&cp, r->detail);
         sl_pg_copy_str(&cp, r->sha256);
-        sl_pg_copy_int(&cp, (int64_t)r->content.len);
+        sl_pg_copy_int(&cp, r->size);
         if (r->meta.ptr)
             sl_pg_copy_bytea(&cp, r->meta.ptr, r->meta.len);
         else

@@ -546,6 +546,10 @@ sl_verdict sl_scan_process(sl_scan *s, const sl_msg *in, sl_out *out)
 
     if (rep.code) {
         sl_out_reject(out, rep.code, "%s", rep.detail);
+        /* Blocked bytes stay out of sluice.rejected: hash and findings only. */
+        if (strcmp(rep.code, "pii_blocked") == 0 ||
+            strcmp(rep.code, "secret_blocked") == 0)
+            sl_out_withhold_value(out);
         if (!(text = json_dumps(rep.summary, JSON_COMPACT)) ||
             sl_out_add_header_str(out, SL_H_SCAN, text, 1) != SL_OK ||
             add_prov(s, in, out, upload_id, sha, sha, "rejected", rep.code) != SL_OK)

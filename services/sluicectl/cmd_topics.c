@@ -1,16 +1,31 @@
 /*
- * cmd_topics.c -- `sluicectl topics create`: the pipeline's topics (with
- * topic.prefix) through the Kafka Admin API, each allowing 16 MiB messages.
- * Topics that already exist are fine; their max.message.bytes is brought
- * in line if it differs.
+ * cmd_topics.c -- `sluicectl topics create | describe`: the pipeline's
+ * topics (with topic.prefix) through the Kafka Admin API, each allowing
+ * 16 MiB messages and each with a retention: what was refused (blocked
+ * content among it) must not stay on the broker for ever.  Two classes:
+ * sluice.uploads and the intermediate topics (topic.retention.ms, 7 days
+ * by default) and sluice.rejected (topic.rejected.retention.ms, 30 days).
+ * Topics that already exist are fine; these configs are brought in line
+ * where they differ.
  */
+#include <inttypes.h>
 #include <stdio.h>
+#include <unistd.h>
 
 #include "sl/kafka.h"
 #include "sl/kafka_admin.h"
 #include "ctl.h"
 
 #define TOPIC_COUNT 6
+#define TOPIC_KEYS  3     /* max.message.bytes, retention.ms, retention.bytes */
+
+static const char *const topic_base[TOPIC_COUNT] = {
+    SL_TOPIC_UPLOADS, SL_TOPIC_VALIDATED, SL_TOPIC_SCANNED,
+    SL_TOPIC_FLAGGED, SL_TOPIC_LICENSED, SL_TOPIC_REJECTED
+};
+static const char *const topic_keys[TOPIC_KEYS] = {
+    "max.message.bytes", "retention.ms", "retention.bytes"
+};
 
 static const char topics_usage[] =
     "usage: sluicectl topics <command>\n"
@@ -21,10 +36,37 @@ static const char create_usage[] =
     "usage: sluicectl topics create [--partitions N] [--replication N]\n"
     "Create sluice.uploads, sluice.validated, sluice.scanned, sluice.flagged,\n"
     "sluice.licensed and sluice.rejected (each prefixed with topic.prefix),\n"
-    "with max.message.bytes=16777216.  Existing topics are left as they are,\n"
-    "except that max.message.bytes is set if it differs.\n"
+    "with max.message.bytes=16777216 and a retention: retention.ms and\n"
+    "retention.bytes from topic.retention.ms (default 7 days) and\n"
+    "topic.retention.bytes (default -1, none), for sluice.rejected from\n"
+    "topic.rejected.retention.ms (default 30 days) and\n"
+    "topic.rejected.retention.bytes.  Existing topics keep their partitions;\n"
+    "those configs are set where they differ.\n"
     "  --partitions N    partitions per new topic (default 3)\n"
     "  --replication N   replication factor of new topics (default 1)\n";
+
+static const char describe_usage[] =
+    "usage: sluicectl topics describe\n"
+    "Print each pipeline topic's max.message.bytes, retention.ms and\n"
+    "retention.bytes as the broker reports them, one line per topic.\n";
+
+/* The topic configs of one class, as NULL-terminated key/value pairs in
+ * kv (backed by num). */
+static void class_config(ctl *c, int rejected, char num[2][24],
+                         const char *kv[2 * TOPIC_KEYS + 1])
+{
+    snprintf(num[0], 24, "%" PRId64, sl_config_int(c->cfg, rejected ?
+             "topic.rejected.retention.ms" : "topic.retention.ms"));
+    snprintf(num[1], 24, "%" PRId64, sl_config_int(c->cfg, rejected ?
+             "topic.rejected.retention.bytes" : "topic.retention.bytes"));
+    kv[0] = topic_keys[0];
+    kv[1] = "16777216";
+    kv[2] = topic_keys[1];
+    kv[3] = num[0];
+    kv[4] = topic_keys[2];
+    kv[5] = num[1];
+    kv[6] = NULL;
+}
 
 static int topics_create(ctl *c, int argc, char **argv)
 {
@@ -33,13 +75,6 @@ static int topics_create(ctl *c, int argc, char **argv)
         { "partitions", required_argument, NULL, 'p' },
         { "replication", required_argument, NULL, 'r' },
         { 0 }
-    };
-    static const char *const base[TOPIC_COUNT] = {
-        SL_TOPIC_UPLOADS, SL_TOPIC_VALIDATED, SL_TOPIC_SCANNED,
-        SL_TOPIC_FLAGGED, SL_TOPIC_LICENSED, SL_TOPIC_REJECTED
-    };
-    static const char *const topic_config[] = {
-        "max.message.bytes", "16777216", NULL
     };
     char names[TOPIC_COUNT][SL_KAFKA_NAME_MAX];
     const char *name_ptrs[TOPIC_COUNT];
@@ -75,15 +110,28 @@ static int topics_create(ctl *c, int argc, char **argv)
         return rc;
 
     for (int i = 0; i < TOPIC_COUNT; i++) {
-        sl_kafka_topic_name(c->cfg, base[i], names[i], sizeof(names[i]));
+        sl_kafka_topic_name(c->cfg, topic_base[i], names[i], sizeof(names[i]));
         name_ptrs[i] = names[i];
     }
-    rc = sl_kafka_create_topics(c->cfg, name_ptrs, TOPIC_COUNT, (int)partitions,
-                                (int)replication, topic_config,
-                                (int)sl_config_int(c->cfg, "timeout.ms"), res,
-                                &err);
-    if (rc != SL_OK && rc != SL_ERR)
-        return ctl_fail("topics create: %s", err.msg);
+    for (int rej = 0; rej < 2; rej++) {
+        /* the first five topics, then sluice.rejected (the last) */
+        size_t first = rej ? TOPIC_COUNT - 1 : 0;
+        size_t count = rej ? 1 : TOPIC_COUNT - 1;
+        char num[2][24];
+        const char *kv[2 * TOPIC_KEYS + 1];
+
+        if (sl_config_int(c->cfg, rej ? "topic.rejected.retention.ms" :
+                          "topic.retention.ms") < -1)
+            return ctl_usage_error("topics create", "retention.ms must be -1 "
+                                   "(for ever) or more");
+        class_config(c, rej, num, kv);
+        rc = sl_kafka_create_topics(c->cfg, name_ptrs + first, count,
+                                    (int)partitions, (int)replication, kv,
+                                    (int)sl_config_int(c->cfg, "timeout.ms"),
+                                    res + first, &err);
+        if (rc != SL_OK && rc != SL_ERR)
+            return ctl_fail("topics create: %s", err.msg);
+    }
     for (int i = 0; i < TOPIC_COUNT; i++) {
         const sl_kafka_topic_result *r = &res[i];
         switch (r->state) {
@@ -98,10 +146,10 @@ static int topics_create(ctl *c, int argc, char **argv)
                        r->partitions,
                        r->partitions < partitions ?
                            ", fewer than asked for: not changed" : "",
-                       r->config_updated ? ", max.message.bytes updated" : "");
+                       r->config_updated ? ", config updated" : "");
             else
                 printf("exists   %s%s\n", r->name, r->config_updated ?
-                       " (max.message.bytes updated)" : "");
+                       " (config updated)" : "");
             break;
         case SL_KAFKA_TOPIC_FAILED:
             ctl_fail("topics create: %s: %s", r->name, r->error);
@@ -112,10 +160,52 @@ static int topics_create(ctl *c, int argc, char **argv)
     return failed ? CTL_FAIL : CTL_OK;
 }
 
+static int topics_describe(ctl *c, int argc, char **argv)
+{
+    static const struct option longopts[] = { CTL_COMMON_LONG, { 0 } };
+    char vals[TOPIC_KEYS][SL_KAFKA_CONFIG_VAL_MAX], name[SL_KAFKA_NAME_MAX];
+    sl_err err = { "" };
+    int opt, rc, failed = 0;
+
+    ctl_getopt_start();
+    while ((opt = ctl_getopt(c, argc, argv, CTL_COMMON_SHORT, longopts,
+                             "topics describe", describe_usage)) != -1)
+        return ctl_getopt_exit(opt);
+    if (optind < argc)
+        return ctl_usage_error("topics describe", "unexpected argument \"%s\"",
+                               argv[optind]);
+    if ((rc = ctl_load_config(c)) != CTL_OK)
+        return rc;
+    for (int i = 0; i < TOPIC_COUNT; i++) {
+        sl_kafka_topic_name(c->cfg, topic_base[i], name, sizeof(name));
+        /* A topic created a moment ago may not be known to every broker
+         * yet: a few tries, 200 ms apart. */
+        for (int tries = 0; tries < 10; tries++) {
+            rc = sl_kafka_topic_configs(c->cfg, name, topic_keys, TOPIC_KEYS,
+                                        vals, (int)sl_config_int(c->cfg,
+                                        "timeout.ms"), &err);
+            if (rc != SL_ENOTFOUND)
+                break;
+            usleep(200 * 1000);
+        }
+        if (rc == SL_ENOTFOUND) {
+            printf("%s missing\n", name);
+            failed++;
+            continue;
+        }
+        if (rc != SL_OK)
+            return ctl_fail("topics describe: %s", err.msg);
+        printf("%s %s=%s %s=%s %s=%s\n", name, topic_keys[0], vals[0],
+               topic_keys[1], vals[1], topic_keys[2], vals[2]);
+    }
+    return failed ? CTL_FAIL : CTL_OK;
+}
+
 int ctl_cmd_topics(ctl *c, int argc, char **argv)
 {
     static const ctl_cmd subs[] = {
         { "create", topics_create, "create the pipeline's topics" },
+        { "describe", topics_describe, "print the topics' size and retention configs" },
         { NULL, NULL, NULL }
     };
 

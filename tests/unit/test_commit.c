@@ -258,6 +258,41 @@ static void test_rejection_full(void **state)
     fx_msg_free(&m);
 }
 
+/* A dead letter whose value the runner withheld: the row records the
+ * refused value's hash and size from the headers, not those of the empty
+ * bytes received; a malformed hash header is ignored. */
+static void test_rejection_withheld(void **state)
+{
+    static const char sha_a[] =
+        "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
+    sl_commit_row r;
+    fx_msg m;
+
+    (void)state;
+    dead_letter(&m, "up-1", "", META_FULL);
+    fx_msg_header_str(&m, SL_H_REJ_VALUE, "withheld");
+    fx_msg_header_str(&m, SL_H_REJ_VALUE_SHA256, sha_a);
+    fx_msg_header_str(&m, SL_H_REJ_VALUE_SIZE, "16776800");
+    assert_int_equal(sl_commit_describe(&m.msg, &r), SL_OK);
+    assert_int_equal(r.kind, SL_ROW_REJECTION);
+    assert_string_equal(r.code, "signature_invalid");
+    assert_string_equal(r.sha256, sha_a);
+    assert_int_equal(r.size, 16776800);
+    assert_int_equal(r.content.len, 0);
+    assert_string_equal(r.upload_id, "up-1");
+    sl_commit_row_clear(&r);
+    fx_msg_free(&m);
+
+    dead_letter(&m, "up-1", "hello", META_FULL);
+    fx_msg_header_str(&m, SL_H_REJ_VALUE_SHA256, "9F86D081");
+    fx_msg_header_str(&m, SL_H_REJ_VALUE_SIZE, "16776800");
+    assert_int_equal(sl_commit_describe(&m.msg, &r), SL_OK);
+    assert_string_equal(r.sha256, SHA_HELLO);
+    assert_int_equal(r.size, 5);
+    sl_commit_row_clear(&r);
+    fx_msg_free(&m);
+}
+
 /* Only the code header: the stage is "unknown", the detail empty, the
  * upload id the Kafka key, the identity the message's own position and
  * the time the clock. */
@@ -710,6 +745,7 @@ int main(void)
         cmocka_unit_test(test_sample_minimal_and_chain),
         cmocka_unit_test(test_rejection_full),
         cmocka_unit_test(test_rejection_minimal),
+        cmocka_unit_test(test_rejection_withheld),
         cmocka_unit_test(test_rejection_fallbacks),
         cmocka_unit_test(test_rejection_bad_meta),
         cmocka_unit_test(test_commit_meta_invalid),

@@ -50,6 +50,16 @@ int sl_kafka_create_topics(const sl_config *cfg, const char *const *names,
                            const char *const *topic_config, int timeout_ms,
                            sl_kafka_topic_result *results, sl_err *err);
 
+#define SL_KAFKA_CONFIG_VAL_MAX 256
+
+/* Reads the current values of topic's configs named in keys[0..n) into
+ * vals[i] ("" when the broker reports none).  SL_OK, SL_ENOTFOUND when the
+ * topic does not exist, SL_EIO (reason in err) otherwise. */
+int sl_kafka_topic_configs(const sl_config *cfg, const char *topic,
+                           const char *const *keys, size_t n,
+                           char (*vals)[SL_KAFKA_CONFIG_VAL_MAX],
+                           int timeout_ms, sl_err *err);
+
 /* A producer from cfg over the given defaults (NULL-terminated key/value
  * pairs, overridable by `kafka.*`), delivering reports to dr_msg_cb with
  * `opaque`.  Must be destroyed with rd_kafka_destroy().  NULL with err set

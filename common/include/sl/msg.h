@@ -30,6 +30,11 @@
 #define SL_H_REJ_PART    "sluice-reject-source-partition"
 #define SL_H_REJ_OFFSET  "sluice-reject-source-offset"
 #define SL_H_REJ_TIME    "sluice-reject-time"
+/* What became of the refused value (schemas/README.md, dead letters). */
+#define SL_H_REJ_VALUE        "sluice-reject-value"   /* whole or withheld */
+#define SL_H_REJ_VALUE_SHA256 "sluice-reject-value-sha256"
+#define SL_H_REJ_VALUE_SIZE   "sluice-reject-value-size"
+#define SL_H_REJ_HEADERS      "sluice-reject-headers" /* "dropped", if so */
 
 typedef struct sl_header {
     const char *name;
@@ -50,12 +55,16 @@ typedef struct sl_msg {
 /* Finds the last header named `name`; SL_OK or SL_ENOTFOUND. */
 int sl_msg_header(const sl_msg *m, const char *name, sl_slice *out);
 
+/* What a processor says about one message; processor.h states what the
+ * runner does with each (SL_RETRY and SL_ENV_FATAL blame the environment,
+ * SL_FATAL the message). */
 typedef enum sl_verdict {
     SL_EMIT = 0,    /* produce to the stage's output topic */
     SL_REJECT,      /* dead-letter with code + detail */
     SL_ROUTE,       /* produce to the topic named with sl_out_route() */
-    SL_RETRY,       /* transient trouble: abort the batch and retry later */
-    SL_FATAL        /* stop the process, non-zero exit */
+    SL_RETRY,       /* environment unavailable (database...): abort, retry later */
+    SL_FATAL,       /* this message cannot be handled: retried, then quarantined */
+    SL_ENV_FATAL    /* the environment is gone for good: stop, non-zero exit */
 } sl_verdict;
 
 const char *sl_verdict_name(sl_verdict v);
@@ -78,6 +87,14 @@ sl_verdict sl_out_reject(sl_out *o, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* Routes to another topic (e.g. the flagged topic); returns SL_ROUTE. */
 sl_verdict sl_out_route(sl_out *o, const char *topic);
+/* Says why this message cannot be handled (the detail of its stage_error
+ * dead letter if it keeps failing); returns SL_FATAL. */
+sl_verdict sl_out_fail(sl_out *o, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* For a rejection: the dead letter must not carry the value (e.g. blocked
+ * PII or secrets); it keeps the value's SHA-256 and size and the headers.
+ * The operator may keep such values (dead_letter.keep.blocked). */
+void sl_out_withhold_value(sl_out *o);
 
 /* Read side, for the runner and tests. */
 int         sl_out_has_value(const sl_out *o);
@@ -89,5 +106,6 @@ int         sl_out_header(const sl_out *o, const char *name, sl_slice *v);
 const char *sl_out_reject_code(const sl_out *o);
 const char *sl_out_reject_detail(const sl_out *o);
 const char *sl_out_route_topic(const sl_out *o);
+int         sl_out_withholds_value(const sl_out *o);
 
 #endif

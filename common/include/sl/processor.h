@@ -8,7 +8,34 @@
  * Lifecycle: init() once with the merged configuration; prepare() per
  * run of consumed messages; process() per message; txn_end() after each
  * batch's transaction ends, with committed=1 or 0 (abort), so caches of
- * "seen" state can be made transactional; destroy() once.  All callbacks run on the runner's single thread.
+ * "seen" state can be made transactional; destroy() once.  All callbacks
+ * run on the runner's single thread.
+ *
+ * Whose fault: one bad message never stops a stage.  A processor tells the
+ * runner whom to blame when it cannot decide a message:
+ *
+ *   SL_RETRY      the environment (its database, a registry) is unavailable
+ *                 right now; the message is not at fault.  The runner
+ *                 aborts the transaction, backs off (200 ms doubling to
+ *                 5 s) and retries; the attempt is not counted against the
+ *                 message.  When nothing has been committed for
+ *                 retry.budget.ms (default 5 min) of such failures the
+ *                 stage exits non-zero and its supervisor backs off.
+ *   SL_ENV_FATAL  the environment is gone for good (the processor's own
+ *                 retry budget is spent, a credential was refused): the
+ *                 stage exits non-zero at once.
+ *   SL_FATAL      this message cannot be handled: a fault tied to it (a
+ *                 limit, a failed allocation for its size, a bug it
+ *                 triggers); sl_out_fail() says why.  The runner aborts and
+ *                 retries it (message.max.attempts, default 3, counted per
+ *                 topic/partition/offset across aborts), then quarantines
+ *                 it: a dead letter with code stage_error and the detail,
+ *                 in place of whatever the processor had put in its sl_out.
+ *
+ * A message whose output the producer refuses locally (larger than its
+ * message.max.bytes) is quarantined the same way at once.  prepare()
+ * returning an error blames the environment, like SL_RETRY, and so does a
+ * transaction the broker will not commit.
  */
 #ifndef SL_PROCESSOR_H
 #define SL_PROCESSOR_H
