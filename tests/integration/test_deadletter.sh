@@ -133,7 +133,7 @@ it_eq "ghost: value hash header" \
     "sluice-reject-value-sha256=$SHA_BIG"
 it_eq "bulky headers: validate's verdict" \
     "$(it_sql "SELECT stage || ':' || code || ':' || size FROM rejections WHERE upload_id = 'hdrs'")" \
-    "validate:meta_missing:$((14 << 20))"
+    "validate:headers_too_large:$((14 << 20))"
 it_eq "bulky headers: what the dead letter kept" \
     "$(rejected '%k %h\n' | grep '^hdrs ' | grep -o -e 'x-bulk-[0-9]*' -e 'sluice-reject-headers=[a-z]*' -e 'sluice-reject-value=[a-z]*' | tr '\n' ' ')" \
     "sluice-reject-value=withheld sluice-reject-headers=dropped "
