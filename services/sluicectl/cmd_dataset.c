@@ -21,6 +21,7 @@
 #include "sl/pg.h"
 #include "ctl.h"
 #include "rights.h"
+#include "scan.h"
 #include "spdx.h"
 
 #define DS_POLICY_MAX (64 * 1024)    /* --license-policy text or @FILE */
@@ -112,6 +113,9 @@ static int known_rule(const char *id)
     size_t i;
     int found = 0;
 
+    /* The scan stage's pseudo-rules take actions like the file's rules. */
+    if (strcmp(id, SL_SCAN_GPS_RULE) == 0 || strcmp(id, SL_SCAN_BUDGET_RULE) == 0)
+        return 1;
     if (!e)
         return 1;
     if (!(doc = json_loadb(e->data, e->len, 0, NULL)))

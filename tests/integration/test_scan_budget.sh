@@ -27,10 +27,10 @@ F=$IT_SRC/tests/fixtures
 ctl() { "$IT_BIN/sluicectl" "$@"; }
 ctl creator add sb --generate-key "$W/k.pem" >/dev/null
 ctl dataset add plain >/dev/null
-ctl dataset add lenient >/dev/null
-# sluicectl takes overrides of the rules in scan-rules.json only; the
-# pseudo-rule is set in the registry directly.
-it_sql "UPDATE datasets SET scan_actions = '{\"scan_budget\": \"flag\"}' WHERE dataset_id = 'lenient'"
+ctl dataset add lenient --scan-action scan_budget=flag >/dev/null
+it_eq "lenient's scan actions" \
+    "$(it_sql "SELECT scan_actions FROM datasets WHERE dataset_id = 'lenient'")" \
+    '{"scan_budget": "flag"}'
 
 it_start validate
 it_start scan -X scan.budget.bytes=2m
