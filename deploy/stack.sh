@@ -8,10 +8,11 @@
 #
 #   start    start what is not running yet (an already running stack is
 #            reused), wait until Kafka and PostgreSQL accept connections,
-#            write DIR/stack.env, run `sluicectl db migrate` and
+#            write DIR/stack.env, run `sluicectl db migrate` (as sluice_owner) and
 #            `sluicectl topics create --partitions N`, then start every
 #            service binary that exists (sluice-validate, -scan, -license,
-#            -commit) under a supervisor that restarts it 1 s after it exits.
+#            -commit) under a supervisor that restarts it when it exits,
+#            each with its own database role.
 #   stop     stop the services, Kafka and PostgreSQL of DIR (only processes
 #            started for DIR are touched); safe to repeat.
 #   status   one line per component; exit 0 if Kafka and PostgreSQL are up,
@@ -33,7 +34,16 @@
 #
 # Layout of DIR: stack.env; kafka/ (server.properties, log4j.properties,
 # data/); pg/ (owned by postgres: data/, sock/); logs/ (kafka.log, kafka.out,
-# postgresql.log, <service>.log); run/ (pid files, lock).
+# postgresql.log, <service>.log); run/ (pid files, lock); secrets/ (0700:
+# one libpq passfile per PostgreSQL role, 0600, generated on first start).
+#
+# PostgreSQL authenticates every connection with scram-sha-256 (no trust,
+# not even on the unix socket).  Roles: postgres (superuser, used only by
+# this script and the test harness), sluice_owner (owns database sluice and
+# every table; `sluicectl db migrate` runs as it), sluice_validate,
+# sluice_scan, sluice_license, sluice_commit (one per service) and
+# sluice_ctl (operators).  stack.env exports a conninfo per role
+# (SLUICE_PG_DSN is sluice_ctl's; SLUICE_PG_DSN_<OWNER|ADMIN|SERVICE>).
 #
 # Callers (deploy/test.sh, quickstart.sh):
 #   bash deploy/stack.sh start --dir "$d" && . "$d/stack.env" && ... ;
@@ -65,6 +75,7 @@ set_paths() {
     PGDATA_DIR=$PGROOT/data
     PGSOCK=$PGROOT/sock
     ENV_FILE=$DIR/stack.env
+    SECRETS=$DIR/secrets
     BIN_DIR=$(realpath -m -- "${SLUICE_BIN_DIR:-$SL_ROOT/build/bin}")
     TIMEOUT=${SLUICE_START_TIMEOUT:-90}
 }
@@ -151,6 +162,39 @@ make_traversable() {
         fi
         d=$(dirname "$d")
     done
+}
+
+# --- secrets -----------------------------------------------------------------
+
+# PostgreSQL roles: the schema owner, one per service and the operators'
+# (sluicectl); the superuser postgres has a passfile too.
+# schemas/sql/grants.sql says what each may do.
+PG_ROLES=(sluice_owner sluice_validate sluice_scan sluice_license sluice_commit sluice_ctl)
+
+# pass_file ROLE: the libpq password file of ROLE (one line, 0600).
+pass_file() { printf '%s/pg-%s.pgpass\n' "$SECRETS" "$1"; }
+
+# role_password ROLE: ROLE's password, generated into its passfile (mode
+# 0600, in a 0700 directory) the first time.  Hex: no quoting anywhere.
+role_password() {
+    local f pw
+    f=$(pass_file "$1")
+    if [[ ! -s $f ]]; then
+        (umask 077 && mkdir -p "$SECRETS") || die "cannot create $SECRETS"
+        pw=$(openssl rand -hex 24) || die "openssl rand failed"
+        (umask 077 && printf '*:*:*:%s:%s\n' "$1" "$pw" >"$f.tmp" && mv "$f.tmp" "$f") ||
+            die "cannot write $f"
+    fi
+    chmod 600 "$f"
+    pw=$(<"$f")
+    printf '%s\n' "${pw##*:}"
+}
+
+# pg_dsn ROLE [DB]: the conninfo for ROLE on this stack; libpq reads the
+# password from the role's passfile.
+pg_dsn() {
+    printf 'host=127.0.0.1 port=%s dbname=%s user=%s passfile=%s\n' \
+        "$PG_PORT" "${2:-sluice}" "$1" "$(pass_file "$1")"
 }
 
 # --- Kafka -----------------------------------------------------------------
@@ -290,15 +334,37 @@ init_pg() {
         say "initdb $PGDATA_DIR"
         # Byte-wise collation: every key is an id or a hex hash, and the
         # indexes on them compare with memcmp instead of strcoll.
-        if ! as_pg "$PG_BIN/initdb" -D "$PGDATA_DIR" -U postgres -A trust -E UTF8 \
+        # The superuser's password goes to initdb through a file only the
+        # postgres user reads, removed right after.
+        local pw=$PGROOT/initdb.pw
+        as_pg sh -c 'umask 077 && cat >"$1"' sh "$pw" <<<"$(role_password postgres)"
+        if ! as_pg "$PG_BIN/initdb" -D "$PGDATA_DIR" -U postgres -A scram-sha-256 \
+            --pwfile="$pw" -E UTF8 \
             --locale=C.UTF-8 --lc-collate=C -N >"$LOGS/pg-initdb.log" 2>&1; then
+            rm -f "$pw"
             tail_log "$LOGS/pg-initdb.log"
             die "initdb failed"
         fi
+        rm -f "$pw"
         printf "\ninclude_if_exists = 'sluice.conf'\n" | as_pg tee -a "$PGDATA_DIR/postgresql.conf" >/dev/null
     fi
     touch "$LOGS/postgresql.log"
     if ((EUID == 0)); then chown postgres: "$LOGS/postgresql.log"; fi
+}
+
+# write_pg_hba: password (SCRAM) authentication for every connection, the
+# unix socket and loopback TCP alike.  initdb -A scram-sha-256 writes the
+# same; this runs on every start after ensure_roles (and reloads), so a
+# cluster made before authentication (initdb -A trust) loses its `trust`
+# lines once its superuser has a password.
+write_pg_hba() {
+    as_pg tee "$PGDATA_DIR/pg_hba.conf" >/dev/null <<EOF
+# Written by deploy/stack.sh on every start; edits are lost.
+# TYPE  DATABASE  USER  ADDRESS       METHOD
+local   all       all                 scram-sha-256
+host    all       all   127.0.0.1/32  scram-sha-256
+host    all       all   ::1/128       scram-sha-256
+EOF
 }
 
 launch_pg() {
@@ -335,12 +401,51 @@ EOF
     fi
 }
 
+# admin_psql DB ARGS...: psql as the superuser (password from its passfile).
+admin_psql() {
+    local db=$1; shift
+    psql -X -q -v ON_ERROR_STOP=1 "$(pg_dsn postgres "$db")" "$@"
+}
+
+# ensure_roles: one login role per service, the operators' and the schema
+# owner's, none of them superuser, each with the password of its passfile
+# (set again on every start: the file is the truth).
+ensure_roles() {
+    local role sql="ALTER ROLE postgres PASSWORD '$(role_password postgres)';
+"
+    for role in "${PG_ROLES[@]}"; do
+        sql+="DO \$\$ BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '$role') THEN
+        CREATE ROLE $role LOGIN;
+    END IF;
+END \$\$;
+ALTER ROLE $role LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS
+    PASSWORD '$(role_password "$role")';
+"
+    done
+    admin_psql postgres <<<"$sql" >/dev/null || die "cannot create the sluice roles"
+}
+
+# create_db: database sluice, owned by sluice_owner.  A database made before
+# the roles existed is handed over with its tables (the superuser made them).
 create_db() {
-    local psql=(psql -X -q -v ON_ERROR_STOP=1 "host=127.0.0.1 port=$PG_PORT dbname=postgres user=postgres")
-    if [[ $("${psql[@]}" -tAc "SELECT 1 FROM pg_database WHERE datname = 'sluice'") != 1 ]]; then
-        "${psql[@]}" -c 'CREATE DATABASE sluice' || die "cannot create database sluice"
-        say "created database sluice"
+    if [[ $(admin_psql postgres -tAc "SELECT 1 FROM pg_database WHERE datname = 'sluice'") != 1 ]]; then
+        admin_psql postgres -c 'CREATE DATABASE sluice OWNER sluice_owner' || die "cannot create database sluice"
+        say "created database sluice (owner sluice_owner)"
+        return 0
     fi
+    admin_psql sluice >/dev/null <<'EOF' || die "cannot hand database sluice to sluice_owner"
+ALTER DATABASE sluice OWNER TO sluice_owner;
+DO $$
+DECLARE t text;
+BEGIN
+    FOR t IN SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+              WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p')
+                AND pg_get_userbyid(c.relowner) <> 'sluice_owner' LOOP
+        EXECUTE format('ALTER TABLE public.%I OWNER TO sluice_owner', t);
+    END LOOP;
+END $$;
+EOF
 }
 
 stop_pg() {
@@ -361,7 +466,7 @@ stop_pg() {
 # its own session). Restarts BIN 1 s after it exits; on SIGTERM forwards it to
 # the service, waits for it and exits. Each run re-reads stack.env.
 supervise() {
-    local name=$1 bin=$2 child=0 rc restarts=0
+    local name=$1 bin=$2 child=0 rc restarts=0 dsn
     stopping=0
     set +e
     printf '%s\n' "$$" >"$RUN/$name.sup.pid"
@@ -369,6 +474,9 @@ supervise() {
     while ((!stopping)); do
         # shellcheck disable=SC1090
         . "$ENV_FILE"
+        # The service's own database role.
+        dsn=SLUICE_PG_DSN_${name^^}
+        [[ -z ${!dsn:-} ]] || export SLUICE_PG_DSN=${!dsn}
         echo "supervise: $(date -Is) starting $bin (run $((restarts + 1)))"
         "$bin" </dev/null &
         child=$!
@@ -453,7 +561,16 @@ export SLUICE_KAFKA_BROKERS=127.0.0.1:$KAFKA_PORT
 export SLUICE_KAFKA_PORT=$KAFKA_PORT
 export SLUICE_KAFKA_CONTROLLER_PORT=$KAFKA_CPORT
 export SLUICE_PG_PORT=$PG_PORT
-export SLUICE_PG_DSN='host=127.0.0.1 port=$PG_PORT dbname=sluice user=postgres'
+# PostgreSQL: each conninfo names its own role and that role's passfile.
+# SLUICE_PG_DSN is the operators' (sluicectl, psql); a service started by
+# the supervisor gets SLUICE_PG_DSN=SLUICE_PG_DSN_<SERVICE>.
+export SLUICE_PG_DSN='$(pg_dsn sluice_ctl)'
+export SLUICE_PG_DSN_OWNER='$(pg_dsn sluice_owner)'
+export SLUICE_PG_DSN_ADMIN='$(pg_dsn postgres postgres)'
+export SLUICE_PG_DSN_VALIDATE='$(pg_dsn sluice_validate)'
+export SLUICE_PG_DSN_SCAN='$(pg_dsn sluice_scan)'
+export SLUICE_PG_DSN_LICENSE='$(pg_dsn sluice_license)'
+export SLUICE_PG_DSN_COMMIT='$(pg_dsn sluice_commit)'
 EOF
     mv "$tmp" "$ENV_FILE"
 }
@@ -464,8 +581,8 @@ run_sluicectl() {
     (
         # shellcheck disable=SC1090
         . "$ENV_FILE"
-        say "sluicectl db migrate"
-        "$ctl" db migrate >&2 || die "sluicectl db migrate failed"
+        say "sluicectl db migrate (as sluice_owner)"
+        SLUICE_PG_DSN=$SLUICE_PG_DSN_OWNER "$ctl" db migrate >&2 || die "sluicectl db migrate failed"
         say "sluicectl topics create --partitions $PARTITIONS"
         "$ctl" topics create --partitions "$PARTITIONS" >&2 || die "sluicectl topics create failed"
     )
@@ -540,12 +657,17 @@ cmd_start() {
         say "kafka already running (pid $kpid)"
         KAFKA_LOG_OFFSET=0
     fi
+    local role
+    for role in postgres "${PG_ROLES[@]}"; do role_password "$role" >/dev/null; done
     if [[ -z $ppid ]]; then
         init_pg
         launch_pg
     else
         say "postgresql already running (pid $ppid)"
     fi
+    ensure_roles
+    write_pg_hba
+    as_pg "$PG_BIN/pg_ctl" -D "$PGDATA_DIR" reload >/dev/null || die "pg_ctl reload failed"
     create_db
     wait_kafka "$kpid"
     say "kafka ready on 127.0.0.1:$KAFKA_PORT"
