@@ -31,6 +31,9 @@
 #       SLUICE_KAFKA_OPTS   more JVM flags for the broker
 #       SLUICE_PG_SHARED_BUFFERS  PostgreSQL shared_buffers (default 512MB)
 #       SLUICE_START_TIMEOUT  seconds to wait for Kafka / PostgreSQL (default 90)
+#       SLUICE_RESTART_MAX_DELAY    longest wait before restarting a service
+#                                   that keeps exiting (default 30 s)
+#       SLUICE_RESTART_RESET_AFTER  a run this long resets the wait to 1 s (60)
 #
 # Layout of DIR: stack.env; kafka/ (server.properties, log4j.properties,
 # data/); pg/ (owned by postgres: data/, sock/); logs/ (kafka.log, kafka.out,
@@ -463,10 +466,15 @@ stop_pg() {
 # --- services ----------------------------------------------------------------
 
 # supervise NAME BIN: the supervisor loop (run via `stack.sh __supervise`, in
-# its own session). Restarts BIN 1 s after it exits; on SIGTERM forwards it to
+# its own session). Restarts BIN after it exits, with a delay that doubles
+# on every exit in a row (1 s, 2 s, 4 s ... up to SLUICE_RESTART_MAX_DELAY,
+# default 30 s) and falls back to 1 s once a run lasted
+# SLUICE_RESTART_RESET_AFTER seconds (default 60): a service that cannot
+# start (database gone, fenced) does not spin.  On SIGTERM forwards it to
 # the service, waits for it and exits. Each run re-reads stack.env.
 supervise() {
-    local name=$1 bin=$2 child=0 rc restarts=0 dsn
+    local name=$1 bin=$2 child=0 rc restarts=0 dsn began delay=1
+    local max_delay=${SLUICE_RESTART_MAX_DELAY:-30} reset_after=${SLUICE_RESTART_RESET_AFTER:-60}
     stopping=0
     set +e
     printf '%s\n' "$$" >"$RUN/$name.sup.pid"
@@ -478,6 +486,7 @@ supervise() {
         dsn=SLUICE_PG_DSN_${name^^}
         [[ -z ${!dsn:-} ]] || export SLUICE_PG_DSN=${!dsn}
         echo "supervise: $(date -Is) starting $bin (run $((restarts + 1)))"
+        began=$SECONDS
         "$bin" </dev/null &
         child=$!
         printf '%s\n' "$child" >"$RUN/$name.pid"
@@ -491,9 +500,11 @@ supervise() {
         ((stopping)) && break
         restarts=$((restarts + 1))
         printf '%s\n' "$restarts" >"$RUN/$name.restarts"
-        echo "supervise: $(date -Is) $bin exited with status $rc; restarting in 1s"
-        sleep 1 &
+        ((SECONDS - began < reset_after)) || delay=1
+        echo "supervise: $(date -Is) $bin exited with status $rc after $((SECONDS - began))s; restarting in ${delay}s"
+        sleep "$delay" &
         wait $!
+        delay=$((delay * 2 > max_delay ? max_delay : delay * 2))
     done
     echo "supervise: $(date -Is) stopped $name"
     rm -f "$RUN/$name.pid" "$RUN/$name.sup.pid"
