@@ -19,6 +19,8 @@ install_apt_packages() {
         libpq-dev libjansson-dev libcmocka-dev libmagic-dev zlib1g-dev libpcre2-dev libsodium-dev
         kcat postgresql jq openssl procps)
     command -v java >/dev/null 2>&1 || want+=(openjdk-17-jre-headless)
+    # javac compiles deploy/KafkaAcls.java (the Kafka ACLs) once.
+    command -v javac >/dev/null 2>&1 || want+=(openjdk-17-jdk-headless)
     command -v mvn >/dev/null 2>&1 || want+=(maven)
     command -v python3 >/dev/null 2>&1 || want+=(python3)
 

@@ -200,20 +200,71 @@ pg_dsn() {
         "$PG_PORT" "${2:-sluice}" "$1" "$(pass_file "$1")"
 }
 
+# Kafka users (SASL/SCRAM-SHA-512): one per service, the operators' and the
+# creators' producers'.  deploy/kafka-acls.conf says what each may do.  The
+# cluster's admin (the only super user) authenticates with SASL/PLAIN against
+# the broker's own configuration, so it never depends on the metadata log.
+KAFKA_USERS=(sluice_validate sluice_scan sluice_license sluice_commit sluice_ctl sluice_uploader)
+
+# kafka_password USER: USER's password; the first time, generated into
+# DIR/secrets/kafka-USER.conf (sluice config file: -c FILE or SLUICE_CONFIG)
+# and kafka-USER.kcat (librdkafka properties: kcat -F or KCAT_CONFIG), both 0600.
+kafka_password() {
+    local u=$1 conf=$SECRETS/kafka-$1.conf mech=SCRAM-SHA-512 pw
+    [[ $u == admin ]] && mech=PLAIN
+    if [[ ! -s $conf ]]; then
+        (umask 077 && mkdir -p "$SECRETS") || die "cannot create $SECRETS"
+        pw=$(openssl rand -hex 24) || die "openssl rand failed"
+        (
+            umask 077
+            printf '# Kafka credentials of %s (written by deploy/stack.sh)\nkafka.security.protocol = SASL_PLAINTEXT\nkafka.sasl.mechanisms = %s\nkafka.sasl.username = %s\nkafka.sasl.password = %s\n' \
+                "$u" "$mech" "$u" "$pw" >"$conf.tmp"
+            sed -n 's/^kafka\.\([^ ]*\) = \(.*\)$/\1=\2/p' "$conf.tmp" >"$SECRETS/kafka-$u.kcat"
+            if [[ $u == admin ]]; then
+                printf 'security.protocol=SASL_PLAINTEXT\nsasl.mechanism=PLAIN\nsasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username="admin" password="%s";\n' \
+                    "$pw" >"$SECRETS/kafka-admin.properties"
+            fi
+            mv "$conf.tmp" "$conf"
+        ) || die "cannot write $conf"
+    fi
+    pw=$(sed -n 's/^kafka\.sasl\.password = //p' "$conf")
+    [[ -n $pw ]] || die "no kafka.sasl.password in $conf"
+    printf '%s\n' "$pw"
+}
+
 # --- Kafka -----------------------------------------------------------------
 
 write_kafka_config() {
+    local admin_pw
+    admin_pw=$(kafka_password admin)
     mkdir -p "$KDIR/data" "$LOGS"
+    (umask 077 && : >"$KDIR/server.properties")
+    chmod 600 "$KDIR/server.properties"
     cat >"$KDIR/server.properties" <<EOF
 # Written by deploy/stack.sh on every start; edits are lost.
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@127.0.0.1:$KAFKA_CPORT
-listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$KAFKA_CPORT
-advertised.listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT
+# Every connection authenticates: clients with SCRAM-SHA-512 (users in the
+# metadata log, added at format time), the broker to itself and to its
+# controller, and the admin tools, with PLAIN as the one user "admin" of
+# this file (which is therefore 0600).  ACLs decide the rest.
+listeners=SASL_PLAINTEXT://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$KAFKA_CPORT
+advertised.listeners=SASL_PLAINTEXT://127.0.0.1:$KAFKA_PORT
 controller.listener.names=CONTROLLER
-inter.broker.listener.name=PLAINTEXT
-listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+inter.broker.listener.name=SASL_PLAINTEXT
+listener.security.protocol.map=CONTROLLER:SASL_PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT
+sasl.enabled.mechanisms=SCRAM-SHA-512,PLAIN
+listener.name.sasl_plaintext.sasl.enabled.mechanisms=SCRAM-SHA-512,PLAIN
+listener.name.controller.sasl.enabled.mechanisms=PLAIN
+sasl.mechanism.inter.broker.protocol=PLAIN
+sasl.mechanism.controller.protocol=PLAIN
+listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.sasl_plaintext.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username="admin" password="$admin_pw" user_admin="$admin_pw";
+listener.name.controller.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username="admin" password="$admin_pw" user_admin="$admin_pw";
+authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer
+super.users=User:admin
+allow.everyone.if.no.acl.found=false
 log.dirs=$KDIR/data
 num.partitions=1
 default.replication.factor=1
@@ -264,8 +315,31 @@ format_kafka() {
         printf '%s\n' "$id" >"$KDIR/cluster.id"
     fi
     say "formatting kafka storage (cluster id $id)"
-    kafka_java kafka.tools.StorageTool format -t "$id" -c "$KDIR/server.properties" -g \
+    local u scram=()
+    for u in "${KAFKA_USERS[@]}"; do
+        scram+=(--add-scram "SCRAM-SHA-512=[name=$u,password=$(kafka_password "$u")]")
+    done
+    kafka_java kafka.tools.StorageTool format -t "$id" -c "$KDIR/server.properties" -g "${scram[@]}" \
         >>"$LOGS/kafka-format.log" 2>&1 || { tail_log "$LOGS/kafka-format.log"; die "kafka storage format failed"; }
+    printf '%s\n' "${KAFKA_USERS[@]}" >"$KDIR/scram-users"
+}
+
+# add_missing_kafka_users: users the metadata log lacks (a data dir formatted
+# before authentication, or before a user was added here), created through
+# the running broker as admin; DIR/kafka/scram-users lists those that exist.
+add_missing_kafka_users() {
+    local u
+    for u in "${KAFKA_USERS[@]}"; do
+        grep -qx -- "$u" "$KDIR/scram-users" 2>/dev/null && continue
+        say "adding kafka user $u"
+        java -Xmx128m -Dlog4j.configuration="file:$SL_ROOT/deploy/log4j-tools.properties" \
+            -cp "$SL_KAFKA_LIB/*" kafka.admin.ConfigCommand \
+            --bootstrap-server "127.0.0.1:$KAFKA_PORT" --command-config "$SECRETS/kafka-admin.properties" \
+            --alter --entity-type users --entity-name "$u" \
+            --add-config "SCRAM-SHA-512=[password=$(kafka_password "$u")]" >>"$LOGS/kafka-users.log" 2>&1 ||
+            { tail_log "$LOGS/kafka-users.log"; die "cannot add kafka user $u"; }
+        printf '%s\n' "$u" >>"$KDIR/scram-users"
+    done
 }
 
 # launch_kafka: start the broker in its own session (setsid: no terminal, no
@@ -485,6 +559,9 @@ supervise() {
         # The service's own database role.
         dsn=SLUICE_PG_DSN_${name^^}
         [[ -z ${!dsn:-} ]] || export SLUICE_PG_DSN=${!dsn}
+        # ... and its own Kafka user.
+        dsn=SLUICE_CONFIG_${name^^}
+        [[ -z ${!dsn:-} ]] || export SLUICE_CONFIG=${!dsn}
         echo "supervise: $(date -Is) starting $bin (run $((restarts + 1)))"
         began=$SECONDS
         "$bin" </dev/null &
@@ -582,6 +659,20 @@ export SLUICE_PG_DSN_VALIDATE='$(pg_dsn sluice_validate)'
 export SLUICE_PG_DSN_SCAN='$(pg_dsn sluice_scan)'
 export SLUICE_PG_DSN_LICENSE='$(pg_dsn sluice_license)'
 export SLUICE_PG_DSN_COMMIT='$(pg_dsn sluice_commit)'
+# Kafka: SASL/SCRAM credentials in one 0600 config file per user.  sluicectl
+# reads SLUICE_CONFIG (the operators' user), kcat reads KCAT_CONFIG; a
+# service started by the supervisor gets SLUICE_CONFIG=SLUICE_CONFIG_<SERVICE>.
+export SLUICE_CONFIG=$SECRETS/kafka-sluice_ctl.conf
+export KCAT_CONFIG=$SECRETS/kafka-sluice_ctl.kcat
+export SLUICE_CONFIG_VALIDATE=$SECRETS/kafka-sluice_validate.conf
+export SLUICE_CONFIG_SCAN=$SECRETS/kafka-sluice_scan.conf
+export SLUICE_CONFIG_LICENSE=$SECRETS/kafka-sluice_license.conf
+export SLUICE_CONFIG_COMMIT=$SECRETS/kafka-sluice_commit.conf
+export SLUICE_CONFIG_UPLOADER=$SECRETS/kafka-sluice_uploader.conf
+export SLUICE_KCAT_CONFIG_UPLOADER=$SECRETS/kafka-sluice_uploader.kcat
+export SLUICE_CONFIG_ADMIN=$SECRETS/kafka-admin.conf
+export SLUICE_KCAT_CONFIG_ADMIN=$SECRETS/kafka-admin.kcat
+export SLUICE_KAFKA_ADMIN_PROPERTIES=$SECRETS/kafka-admin.properties
 EOF
     mv "$tmp" "$ENV_FILE"
 }
@@ -594,7 +685,7 @@ run_sluicectl() {
         . "$ENV_FILE"
         say "sluicectl db migrate (as sluice_owner)"
         SLUICE_PG_DSN=$SLUICE_PG_DSN_OWNER "$ctl" db migrate >&2 || die "sluicectl db migrate failed"
-        say "sluicectl topics create --partitions $PARTITIONS"
+        say "sluicectl topics create --partitions $PARTITIONS (as sluice_ctl)"
         "$ctl" topics create --partitions "$PARTITIONS" >&2 || die "sluicectl topics create failed"
     )
 }
@@ -670,6 +761,7 @@ cmd_start() {
     fi
     local role
     for role in postgres "${PG_ROLES[@]}"; do role_password "$role" >/dev/null; done
+    for role in admin "${KAFKA_USERS[@]}"; do kafka_password "$role" >/dev/null; done
     if [[ -z $ppid ]]; then
         init_pg
         launch_pg
@@ -682,6 +774,13 @@ cmd_start() {
     create_db
     wait_kafka "$kpid"
     say "kafka ready on 127.0.0.1:$KAFKA_PORT"
+    add_missing_kafka_users
+    say "kafka ACLs (deploy/kafka-acls.conf)"
+    (
+        # shellcheck disable=SC1090
+        . "$ENV_FILE"
+        bash "$SL_ROOT/deploy/kafka-acls.sh" add "${SLUICE_TOPIC_PREFIX:-}" >&2
+    ) 9>&- || die "cannot create the kafka ACLs"
 
     run_sluicectl
     ((INFRA_ONLY)) || start_services

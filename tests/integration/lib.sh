@@ -18,6 +18,11 @@
 # sluice_owner (grants included), SLUICE_PG_DSN is the operators' role
 # (sluicectl), it_start runs each service as its own role, and it_sql runs
 # as the owner.  Without them every step uses SLUICE_PG_DSN, as before.
+# Kafka likewise: with SLUICE_KAFKA_ADMIN_PROPERTIES set, it_init creates the
+# ACLs of deploy/kafka-acls.conf for the test's prefix, it_start runs each
+# service as its own Kafka user (SLUICE_CONFIG_<SVC>), and the test body's
+# sluicectl and kcat act as the cluster admin (SLUICE_CONFIG_ADMIN,
+# SLUICE_KCAT_CONFIG_ADMIN), as it_sql acts as the schema owner.
 #   it_wait_outcomes N [SECS]  wait until samples + rejections + review items reach N
 #   it_fail MSG         print MSG and the service logs, exit 1
 #   it_eq WHAT GOT WANT assert equality
@@ -52,6 +57,10 @@ it_init() {
     psql -XAtq -v ON_ERROR_STOP=1 "$IT_ADMIN_DSN" \
         -c "CREATE DATABASE \"$IT_DB\"$owner" >/dev/null
     SLUICE_PG_DSN=$IT_OWNER_DSN "$IT_BIN/sluicectl" db migrate >/dev/null
+    if [[ -n ${SLUICE_KAFKA_ADMIN_PROPERTIES:-} ]]; then
+        export SLUICE_CONFIG=$SLUICE_CONFIG_ADMIN KCAT_CONFIG=$SLUICE_KCAT_CONFIG_ADMIN
+        bash "$IT_SRC/deploy/kafka-acls.sh" add "$IT_PREFIX" >/dev/null
+    fi
     "$IT_BIN/sluicectl" topics create --partitions "${IT_PARTITIONS:-3}" >/dev/null
     it_log "test $name: database $IT_DB, topic prefix $IT_PREFIX, dir $IT_DIR"
 }
@@ -68,8 +77,10 @@ it_svc_dsn() {
 
 it_start() {
     local svc=$1 dsn; shift
+    local conf=SLUICE_CONFIG_${svc^^}
     dsn=$(it_svc_dsn "$svc")
-    SLUICE_PG_DSN=$dsn "$IT_BIN/sluice-$svc" -X log.level=info "$@" \
+    SLUICE_PG_DSN=$dsn SLUICE_CONFIG=${!conf:-${SLUICE_CONFIG:-}} \
+        "$IT_BIN/sluice-$svc" -X log.level=info "$@" \
         >>"$IT_DIR/$svc.log" 2>&1 &
     IT_PIDS[$svc]=$!
 }

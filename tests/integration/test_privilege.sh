@@ -3,8 +3,12 @@
 # role can do what its stage needs and nothing else (validate cannot write
 # samples, no service can create, alter or drop a table, none is superuser,
 # the schema belongs to sluice_owner alone), and a connection without the
-# password is refused, over loopback TCP and the unix socket alike.  The
-# services, each under its own role, still carry a clean upload to a sample.
+# password is refused, over loopback TCP and the unix socket alike.  On
+# Kafka, a client without credentials cannot even connect, the uploader
+# user writes sluice.uploads only, a stage cannot write another stage's
+# topic, and nobody else can take a stage's transactional id or group.  The
+# services, each under its own role and user, still carry a clean upload
+# (sent as the uploader) to a sample.
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 it_init privilege
 
@@ -99,12 +103,45 @@ for f in "$(sed -n 's/.*passfile=\([^ ]*\).*/\1/p' <<<"$SLUICE_PG_DSN_VALIDATE")
     it_eq "mode of $(basename "$f")" "$(stat -c %a "$f")" 600
 done
 
+# --- Kafka: no credentials, no connection; each user only its own topics --------
+[[ -n ${SLUICE_KAFKA_ADMIN_PROPERTIES:-} ]] ||
+    it_fail "this stack has no Kafka authentication (SLUICE_KAFKA_ADMIN_PROPERTIES unset)"
+kc() { # kc KCAT_CONFIG TOPIC [kcat options]: produce one message, print kcat's verdict
+    local conf=$1 topic=$2; shift 2
+    printf 'hostile bytes\n' | timeout 30 kcat -P -b "$SLUICE_KAFKA_BROKERS" -F "$conf" \
+        -t "$IT_PREFIX$topic" "$@" 2>&1 |
+        grep -Eo 'Topic authorization failed|Transactional Id authorization failed|broker might require SASL authentication' |
+        head -n 1
+    return 0
+}
+uploader=$SLUICE_KCAT_CONFIG_UPLOADER
+validate_kcat=${SLUICE_CONFIG_VALIDATE%.conf}.kcat
+# What the attack does where it is allowed: the admin's write lands.
+it_eq "admin writes sluice.scanned" "$(kc "$SLUICE_KCAT_CONFIG_ADMIN" sluice.scanned)" ""
+it_eq "messages on sluice.scanned" "$(timeout 30 kcat -C -b "$SLUICE_KAFKA_BROKERS" \
+    -F "$SLUICE_KCAT_CONFIG_ADMIN" -t "${IT_PREFIX}sluice.scanned" -e -q -f '%s\n' 2>/dev/null | wc -l)" 1
+it_eq "no credentials write sluice.validated" "$(kc /dev/null sluice.validated)" \
+    "broker might require SASL authentication"
+it_eq "uploader writes sluice.validated" "$(kc "$uploader" sluice.validated)" "Topic authorization failed"
+it_eq "uploader writes sluice.rejected" "$(kc "$uploader" sluice.rejected)" "Topic authorization failed"
+it_eq "validate writes sluice.scanned" "$(kc "$validate_kcat" sluice.scanned)" "Topic authorization failed"
+it_eq "uploader takes validate's transactional.id" \
+    "$(kc "$uploader" sluice.uploads -X "transactional.id=${IT_PREFIX}sluice-validate-0")" \
+    "Transactional Id authorization failed"
+group=$(timeout 30 kcat -C -b "$SLUICE_KAFKA_BROKERS" -F "$uploader" -G "${IT_PREFIX}sluice-validate" \
+    "${IT_PREFIX}sluice.uploads" -e -q 2>&1 | grep -o 'Group authorization failed' | head -n 1 || true)
+it_eq "uploader joins validate's group" "$group" "Group authorization failed"
+for f in "$uploader" "$SLUICE_CONFIG_VALIDATE" "$SLUICE_KAFKA_ADMIN_PROPERTIES"; do
+    it_eq "mode of $(basename "$f")" "$(stat -c %a "$f")" 600
+done
+
 # --- the stages under their own roles still carry an upload ------------------------
 it_start validate
 it_start commit "${IT_COMMIT_AFTER_VALIDATE[@]}"
 printf 'a clean sample after the refused statements\n' >"$W/clean.txt"
-ctl upload --creator priv --dataset priv-ds --key "$W/k.pem" --upload-id clean1 \
-    "$W/clean.txt" >/dev/null 2>>"$W/upload.log" || it_fail "sluicectl upload failed"
+# As the creators' producer user, which may write sluice.uploads only.
+SLUICE_CONFIG=$SLUICE_CONFIG_UPLOADER ctl upload --creator priv --dataset priv-ds --key "$W/k.pem" \
+    --upload-id clean1 "$W/clean.txt" >/dev/null 2>>"$W/upload.log" || it_fail "sluicectl upload failed"
 it_wait_outcomes 1 30
 it_eq "clean upload" "$(it_sql "SELECT upload_id || ':' || status FROM samples")" "clean1:accepted"
 it_eq "rejections" "$(it_sql "SELECT count(*) FROM rejections")" 0
