@@ -75,4 +75,9 @@ install_apt_packages
 command -v java >/dev/null 2>&1 || die "no java on PATH after install"
 command -v mvn >/dev/null 2>&1 || die "no mvn on PATH after install"
 install_kafka_jars
+# The unprivileged users deploy/stack.sh runs the services and the broker as.
+if ((EUID == 0)); then
+    sl_ensure_system_user sluice || die "cannot create user sluice"
+    sl_ensure_system_user sluice-kafka || die "cannot create user sluice-kafka"
+fi
 say "done"

@@ -12,7 +12,7 @@
 #            `sluicectl topics create --partitions N`, then start every
 #            service binary that exists (sluice-validate, -scan, -license,
 #            -commit) under a supervisor that restarts it when it exits,
-#            each with its own database role.
+#            each with its own database role and Kafka user.
 #   stop     stop the services, Kafka and PostgreSQL of DIR (only processes
 #            started for DIR are touched); safe to repeat.
 #   status   one line per component; exit 0 if Kafka and PostgreSQL are up,
@@ -47,6 +47,19 @@
 # sluice_scan, sluice_license, sluice_commit (one per service) and
 # sluice_ctl (operators).  stack.env exports a conninfo per role
 # (SLUICE_PG_DSN is sluice_ctl's; SLUICE_PG_DSN_<OWNER|ADMIN|SERVICE>).
+#
+# Kafka listens with SASL_PLAINTEXT only, on loopback: SCRAM-SHA-512 users
+# (one per service, sluice_ctl, sluice_uploader) created at format time,
+# PLAIN for "admin" (the only super user; broker, controller, tools) and
+# the ACLs of deploy/kafka-acls.conf.  stack.env exports SLUICE_CONFIG and
+# KCAT_CONFIG (sluice_ctl's credentials) and SLUICE_CONFIG_<SERVICE|
+# UPLOADER|ADMIN>.
+#
+# Run as root, nothing of the stack runs as root: the services as user
+# sluice (started through sluice-launch, their own secrets handed over as
+# file descriptors), the broker as sluice-kafka, PostgreSQL as postgres;
+# the users are created if missing.  DIR's parents must be searchable by
+# postgres and sluice-kafka: they are checked, never chmod'ed.
 #
 # Callers (deploy/test.sh, quickstart.sh):
 #   bash deploy/stack.sh start --dir "$d" && . "$d/stack.env" && ... ;
@@ -153,18 +166,58 @@ pick_port() {
     fi
 }
 
-# make_traversable DIR: postgres must reach DIR/pg through every parent;
-# add o+x where missing (mktemp -d makes 0700 directories).
-make_traversable() {
-    local d=$1 perm
-    while [[ $d != / ]]; do
-        perm=$(stat -c %a "$d" 2>/dev/null) || perm=1
-        if ((!(${perm: -1} & 1))); then
-            chmod o+x "$d" || die "cannot chmod o+x $d (postgres must traverse it)"
-            say "chmod o+x $d (for the postgres user)"
-        fi
-        d=$(dirname "$d")
+# Unprivileged users, when this script runs as root: the services run as
+# $SVC_USER (through sluice-launch), the broker as $KAFKA_USER, PostgreSQL
+# as Debian's postgres; three users, so that no service can read the
+# broker's or the database's files (and the credentials in them).
+SVC_USER=sluice
+KAFKA_USER=sluice-kafka
+
+# as_user USER CMD...: CMD as USER when root (setpriv execs, no fork: a pid
+# taken of it is CMD's), else as ourselves.
+as_user() {
+    local u=$1; shift
+    if ((EUID == 0)); then
+        setpriv --reuid="$u" --regid="$u" --init-groups -- "$@"
+    else
+        "$@"
+    fi
+}
+as_kafka() { as_user "$KAFKA_USER" "$@"; }
+
+# check_reachable USER DIR: USER must be able to search DIR and every parent.
+# Nothing is chmod'ed on the way (parents are not ours to widen): the first
+# directory that blocks is named and the start refused.
+check_reachable() {
+    ((EUID == 0)) || return 0
+    local u=$1 d p=""
+    as_user "$u" test -x "$2" && return 0
+    IFS=/ read -ra parts <<<"${2#/}"
+    for d in "${parts[@]}"; do
+        p+=/$d
+        as_user "$u" test -x "$p" ||
+            die "user $u cannot reach $2: $p ($(stat -c '%A %U' "$p")) is not searchable by it; choose a --dir below directories it can search (e.g. under /tmp or /var/lib)"
     done
+}
+
+# broker_lib: the jars the broker (as $KAFKA_USER) loads.  Those in the
+# cache when it can read them; else (a clone under a 0700 directory) a
+# read-only copy of them, root-owned, in /var/cache/sluice, one per pom.
+broker_lib() {
+    local stamp sys
+    if ((EUID != 0)) || as_kafka test -r "$SL_KAFKA_LIB/.stamp"; then
+        printf '%s\n' "$SL_KAFKA_LIB"
+        return 0
+    fi
+    stamp=$(<"$SL_KAFKA_LIB/.stamp")
+    sys=/var/cache/sluice/kafka-lib-${stamp:0:16}
+    if [[ ! -f $sys/.stamp ]]; then
+        say "$KAFKA_USER cannot read $SL_KAFKA_LIB: using a read-only copy in $sys"
+        mkdir -p /var/cache/sluice && chmod 755 /var/cache/sluice
+        rm -rf "$sys.tmp" && cp -r "$SL_KAFKA_LIB" "$sys.tmp" && chmod -R a+rX,go-w "$sys.tmp" &&
+            mv -T "$sys.tmp" "$sys" || die "cannot copy the kafka jars to $sys"
+    fi
+    printf '%s\n' "$sys"
 }
 
 # --- secrets -----------------------------------------------------------------
@@ -240,6 +293,13 @@ write_kafka_config() {
     mkdir -p "$KDIR/data" "$LOGS"
     (umask 077 && : >"$KDIR/server.properties")
     chmod 600 "$KDIR/server.properties"
+    touch "$LOGS/kafka.log"
+    if ((EUID == 0)); then
+        # The broker's files are its own (a stack started before it ran
+        # as $KAFKA_USER had them owned by root).
+        chown -R "$KAFKA_USER:" "$KDIR" "$LOGS/kafka.log"
+        chmod 700 "$KDIR"
+    fi
     cat >"$KDIR/server.properties" <<EOF
 # Written by deploy/stack.sh on every start; edits are lost.
 process.roles=broker,controller
@@ -319,7 +379,8 @@ format_kafka() {
     for u in "${KAFKA_USERS[@]}"; do
         scram+=(--add-scram "SCRAM-SHA-512=[name=$u,password=$(kafka_password "$u")]")
     done
-    kafka_java kafka.tools.StorageTool format -t "$id" -c "$KDIR/server.properties" -g "${scram[@]}" \
+    as_kafka java -Xmx256m -Dlog4j.configuration="file:$KDIR/log4j.properties" \
+        -cp "$BROKER_LIB/*" kafka.tools.StorageTool format -t "$id" -c "$KDIR/server.properties" -g "${scram[@]}" \
         >>"$LOGS/kafka-format.log" 2>&1 || { tail_log "$LOGS/kafka-format.log"; die "kafka storage format failed"; }
     printf '%s\n' "${KAFKA_USERS[@]}" >"$KDIR/scram-users"
 }
@@ -356,11 +417,13 @@ launch_kafka() {
     local gc=${SLUICE_KAFKA_GC:--XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:InitiatingHeapOccupancyPercent=35 -XX:+ExplicitGCInvokesConcurrent}
     local java=(java $heap $gc
         -Djava.awt.headless=true -Dlog4j.configuration="file:$KDIR/log4j.properties"
-        -Dkafka.logs.dir="$LOGS" ${SLUICE_KAFKA_OPTS:-} -cp "$SL_KAFKA_LIB/*")
-    setsid "${java[@]}" kafka.Kafka "$KDIR/server.properties" \
+        -Dkafka.logs.dir="$LOGS" ${SLUICE_KAFKA_OPTS:-} -cp "$BROKER_LIB/*")
+    local runas=()
+    ((EUID != 0)) || runas=(setpriv --reuid="$KAFKA_USER" --regid="$KAFKA_USER" --init-groups --)
+    setsid "${runas[@]}" "${java[@]}" kafka.Kafka "$KDIR/server.properties" \
         >>"$LOGS/kafka.out" 2>&1 </dev/null 9>&- &
     printf '%s\n' "$!" >"$RUN/kafka.pid"
-    say "kafka starting (pid $!, 127.0.0.1:$KAFKA_PORT)"
+    say "kafka starting (pid $!, 127.0.0.1:$KAFKA_PORT${runas:+, as $KAFKA_USER})"
 }
 
 wait_kafka() {
@@ -547,7 +610,7 @@ stop_pg() {
 # start (database gone, fenced) does not spin.  On SIGTERM forwards it to
 # the service, waits for it and exits. Each run re-reads stack.env.
 supervise() {
-    local name=$1 bin=$2 child=0 rc restarts=0 dsn began delay=1
+    local name=$1 bin=$2 child=0 rc restarts=0 dsn began delay=1 pass
     local max_delay=${SLUICE_RESTART_MAX_DELAY:-30} reset_after=${SLUICE_RESTART_RESET_AFTER:-60}
     stopping=0
     set +e
@@ -564,8 +627,19 @@ supervise() {
         [[ -z ${!dsn:-} ]] || export SLUICE_CONFIG=${!dsn}
         echo "supervise: $(date -Is) starting $bin (run $((restarts + 1)))"
         began=$SECONDS
-        "$bin" </dev/null &
-        child=$!
+        pass=$(sed -n 's/.*passfile=\([^ ]*\).*/\1/p' <<<"${SLUICE_PG_DSN:-}")
+        if ((EUID == 0)) && [[ -x $BIN_DIR/sluice-launch && -f ${SLUICE_CONFIG:-} && -f $pass ]]; then
+            # As $SVC_USER, with its own secrets as descriptors opened
+            # here: it needs no path to them, nor to the binary.
+            exec 3<"$SLUICE_CONFIG" 4<"$pass"
+            SLUICE_CONFIG=/dev/fd/3 SLUICE_PG_DSN=${SLUICE_PG_DSN/"passfile=$pass"/passfile=/dev/fd/4} \
+                "$BIN_DIR/sluice-launch" "$SVC_USER" "$bin" </dev/null &
+            child=$!
+            exec 3<&- 4<&-
+        else
+            "$bin" </dev/null &
+            child=$!
+        fi
         printf '%s\n' "$child" >"$RUN/$name.pid"
         wait "$child"
         rc=$?
@@ -709,7 +783,14 @@ cmd_start() {
     [[ $PARTITIONS =~ ^[1-9][0-9]*$ ]] || die "--partitions wants a positive number, not '$PARTITIONS'"
 
     mkdir -p "$DIR" "$RUN" "$LOGS"
-    make_traversable "$LOGS"
+    if ((EUID == 0)); then
+        local u
+        for u in "$SVC_USER" "$KAFKA_USER"; do sl_ensure_system_user "$u" || die "cannot create user $u"; done
+        # Our own directories: searchable by the daemons, listable by root.
+        chmod 711 "$DIR" "$LOGS"
+        check_reachable postgres "$LOGS"
+        check_reachable "$KAFKA_USER" "$LOGS"
+    fi
     cd "$DIR"
     take_lock
     export SLUICE_STACK_DIR=$DIR
@@ -752,6 +833,7 @@ cmd_start() {
 
     # Kafka boots in the background while PostgreSQL starts.
     if [[ -z $kpid ]]; then
+        BROKER_LIB=$(broker_lib)
         write_kafka_config
         launch_kafka
         kpid=$(sl_read_num "$RUN/kafka.pid")
@@ -762,6 +844,15 @@ cmd_start() {
     local role
     for role in postgres "${PG_ROLES[@]}"; do role_password "$role" >/dev/null; done
     for role in admin "${KAFKA_USERS[@]}"; do kafka_password "$role" >/dev/null; done
+    if ((EUID == 0)); then
+        # A service's own secrets are its user's (it reopens them through
+        # the descriptors its supervisor hands it); the directory stays
+        # root's 0700, so it cannot reach any other file in it.
+        chmod 700 "$SECRETS"
+        for role in "${SERVICES[@]}"; do
+            chown "$SVC_USER:" "$(pass_file "sluice_$role")" "$SECRETS/kafka-sluice_$role.conf"
+        done
+    fi
     if [[ -z $ppid ]]; then
         init_pg
         launch_pg

@@ -77,11 +77,22 @@ it_svc_dsn() {
 
 it_start() {
     local svc=$1 dsn; shift
-    local conf=SLUICE_CONFIG_${svc^^}
+    local conf=SLUICE_CONFIG_${svc^^} pass
     dsn=$(it_svc_dsn "$svc")
-    SLUICE_PG_DSN=$dsn SLUICE_CONFIG=${!conf:-${SLUICE_CONFIG:-}} \
-        "$IT_BIN/sluice-$svc" -X log.level=info "$@" \
-        >>"$IT_DIR/$svc.log" 2>&1 &
+    conf=${!conf:-${SLUICE_CONFIG:-}}
+    pass=$(sed -n 's/.*passfile=\([^ ]*\).*/\1/p' <<<"$dsn")
+    if ((EUID == 0)) && [[ -x $IT_BIN/sluice-launch && -f $conf && -f $pass ]] &&
+        id sluice >/dev/null 2>&1; then
+        # As the stack's supervisor does: as user sluice, its own secrets
+        # handed over as descriptors (see services/launch/launch.c).
+        SLUICE_PG_DSN=${dsn/"passfile=$pass"/passfile=/dev/fd/4} SLUICE_CONFIG=/dev/fd/3 \
+            "$IT_BIN/sluice-launch" sluice "$IT_BIN/sluice-$svc" -X log.level=info "$@" \
+            >>"$IT_DIR/$svc.log" 2>&1 3<"$conf" 4<"$pass" &
+    else
+        SLUICE_PG_DSN=$dsn SLUICE_CONFIG=$conf \
+            "$IT_BIN/sluice-$svc" -X log.level=info "$@" \
+            >>"$IT_DIR/$svc.log" 2>&1 &
+    fi
     IT_PIDS[$svc]=$!
 }
 

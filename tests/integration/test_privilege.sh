@@ -145,6 +145,20 @@ SLUICE_CONFIG=$SLUICE_CONFIG_UPLOADER ctl upload --creator priv --dataset priv-d
 it_wait_outcomes 1 30
 it_eq "clean upload" "$(it_sql "SELECT upload_id || ':' || status FROM samples")" "clean1:accepted"
 it_eq "rejections" "$(it_sql "SELECT count(*) FROM rejections")" 0
+if ((EUID == 0)); then
+    # Not root: the services as sluice, the broker as sluice-kafka and
+    # PostgreSQL as postgres; a service reaches no other service's secrets.
+    it_eq "validate's user" "$(stat -c %U "/proc/${IT_PIDS[validate]}")" sluice
+    it_eq "commit's user" "$(stat -c %U "/proc/${IT_PIDS[commit]}")" sluice
+    pid_user() { stat -c %U "/proc/$(head -n 1 "$SLUICE_STACK_DIR/$1")"; }
+    it_eq "broker's user" "$(pid_user run/kafka.pid)" sluice-kafka
+    it_eq "postgresql's user" "$(pid_user pg/data/postmaster.pid)" postgres
+    secrets=$(dirname "$SLUICE_CONFIG_COMMIT")
+    it_eq "sluice reads commit's Kafka password" \
+        "$(setpriv --reuid=sluice --regid=sluice --init-groups -- cat "$SLUICE_CONFIG_COMMIT" 2>&1 >/dev/null |
+           grep -o 'Permission denied' | head -n 1)" "Permission denied"
+    it_eq "mode of the secrets directory" "$(stat -c '%a %U' "$secrets")" "700 root"
+fi
 it_eq "roles connected to the test database" \
     "$(it_sql "SELECT string_agg(DISTINCT usename, ',' ORDER BY usename) FROM pg_stat_activity
                WHERE datname = current_database() AND usename IN ('sluice_validate', 'sluice_commit')")" \
