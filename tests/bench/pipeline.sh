@@ -44,6 +44,10 @@ cmake --build "$ROOT/build" -j "$(nproc)" --target sluice-validate sluice-scan \
 BIN=$ROOT/build/bin
 
 W=$(mktemp -d "${TMPDIR:-/tmp}/sluice-bench.XXXXXX")
+# The stack in $W/stack: PostgreSQL and the broker (their own users) must
+# search $W; stack.sh never widens a parent's permissions, so we do it for
+# the directory we just made (searchable, not listable).
+chmod 711 "$W"
 declare -A PIDS=()
 cleanup() {
     local p
