@@ -628,12 +628,12 @@ supervise() {
         echo "supervise: $(date -Is) starting $bin (run $((restarts + 1)))"
         began=$SECONDS
         pass=$(sed -n 's/.*passfile=\([^ ]*\).*/\1/p' <<<"${SLUICE_PG_DSN:-}")
-        if ((EUID == 0)) && [[ -x $BIN_DIR/sluice-launch && -f ${SLUICE_CONFIG:-} && -f $pass ]]; then
+        if ((EUID == 0)) && [[ -x ${bin%/*}/sluice-launch && -f ${SLUICE_CONFIG:-} && -f $pass ]]; then
             # As $SVC_USER, with its own secrets as descriptors opened
             # here: it needs no path to them, nor to the binary.
             exec 3<"$SLUICE_CONFIG" 4<"$pass"
             SLUICE_CONFIG=/dev/fd/3 SLUICE_PG_DSN=${SLUICE_PG_DSN/"passfile=$pass"/passfile=/dev/fd/4} \
-                "$BIN_DIR/sluice-launch" "$SVC_USER" "$bin" </dev/null &
+                "${bin%/*}/sluice-launch" "$SVC_USER" "$bin" </dev/null &
             child=$!
             exec 3<&- 4<&-
         else
