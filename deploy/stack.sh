@@ -55,10 +55,10 @@
 # KCAT_CONFIG (sluice_ctl's credentials) and SLUICE_CONFIG_<SERVICE|
 # UPLOADER|ADMIN>.
 #
-# Run as root, nothing of the stack runs as root: the services as user
-# sluice (started through sluice-launch, their own secrets handed over as
-# file descriptors), the broker as sluice-kafka, PostgreSQL as postgres;
-# the users are created if missing.  DIR's parents must be searchable by
+# Run as root, nothing of the stack runs as root: each service as its own
+# user sluice-<service> (started through sluice-launch, its own secrets
+# handed over as file descriptors), the broker as sluice-kafka, PostgreSQL
+# as postgres; the users are created if missing.  DIR's parents must be searchable by
 # postgres and sluice-kafka: they are checked, never chmod'ed.
 #
 # Callers (deploy/test.sh, quickstart.sh):
@@ -166,12 +166,13 @@ pick_port() {
     fi
 }
 
-# Unprivileged users, when this script runs as root: the services run as
-# $SVC_USER (through sluice-launch), the broker as $KAFKA_USER, PostgreSQL
-# as Debian's postgres; three users, so that no service can read the
-# broker's or the database's files (and the credentials in them).
-SVC_USER=sluice
+# Unprivileged users, when this script runs as root: each service as its
+# own user sluice-<service> (through sluice-launch), the broker as
+# $KAFKA_USER, PostgreSQL as Debian's postgres.  One user each, so that no
+# service can read the files, or the open descriptors (/proc/PID/fd), of
+# another service, of the broker or of the database.
 KAFKA_USER=sluice-kafka
+svc_user() { printf 'sluice-%s\n' "$1"; }
 
 # as_user USER CMD...: CMD as USER when root (setpriv execs, no fork: a pid
 # taken of it is CMD's), else as ourselves.
@@ -629,11 +630,11 @@ supervise() {
         began=$SECONDS
         pass=$(sed -n 's/.*passfile=\([^ ]*\).*/\1/p' <<<"${SLUICE_PG_DSN:-}")
         if ((EUID == 0)) && [[ -x ${bin%/*}/sluice-launch && -f ${SLUICE_CONFIG:-} && -f $pass ]]; then
-            # As $SVC_USER, with its own secrets as descriptors opened
+            # As its own user, with its own secrets as descriptors opened
             # here: it needs no path to them, nor to the binary.
             exec 3<"$SLUICE_CONFIG" 4<"$pass"
             SLUICE_CONFIG=/dev/fd/3 SLUICE_PG_DSN=${SLUICE_PG_DSN/"passfile=$pass"/passfile=/dev/fd/4} \
-                "${bin%/*}/sluice-launch" "$SVC_USER" "$bin" </dev/null &
+                "${bin%/*}/sluice-launch" "$(svc_user "$name")" "$bin" </dev/null &
             child=$!
             exec 3<&- 4<&-
         else
@@ -785,7 +786,9 @@ cmd_start() {
     mkdir -p "$DIR" "$RUN" "$LOGS"
     if ((EUID == 0)); then
         local u
-        for u in "$SVC_USER" "$KAFKA_USER"; do sl_ensure_system_user "$u" || die "cannot create user $u"; done
+        for u in "$KAFKA_USER" "${SERVICES[@]/#/sluice-}"; do
+            sl_ensure_system_user "$u" || die "cannot create user $u"
+        done
         # Our own directories: searchable by the daemons, listable by root.
         chmod 711 "$DIR" "$LOGS"
         check_reachable postgres "$LOGS"
@@ -850,7 +853,7 @@ cmd_start() {
         # root's 0700, so it cannot reach any other file in it.
         chmod 700 "$SECRETS"
         for role in "${SERVICES[@]}"; do
-            chown "$SVC_USER:" "$(pass_file "sluice_$role")" "$SECRETS/kafka-sluice_$role.conf"
+            chown "$(svc_user "$role"):" "$(pass_file "sluice_$role")" "$SECRETS/kafka-sluice_$role.conf"
         done
     fi
     if [[ -z $ppid ]]; then

@@ -82,11 +82,11 @@ it_start() {
     conf=${!conf:-${SLUICE_CONFIG:-}}
     pass=$(sed -n 's/.*passfile=\([^ ]*\).*/\1/p' <<<"$dsn")
     if ((EUID == 0)) && [[ -x $IT_BIN/sluice-launch && -f $conf && -f $pass ]] &&
-        id sluice >/dev/null 2>&1; then
-        # As the stack's supervisor does: as user sluice, its own secrets
-        # handed over as descriptors (see services/launch/launch.c).
+        id "sluice-$svc" >/dev/null 2>&1; then
+        # As the stack's supervisor does: as user sluice-SVC, its own
+        # secrets handed over as descriptors (services/launch/launch.c).
         SLUICE_PG_DSN=${dsn/"passfile=$pass"/passfile=/dev/fd/4} SLUICE_CONFIG=/dev/fd/3 \
-            "$IT_BIN/sluice-launch" sluice "$IT_BIN/sluice-$svc" -X log.level=info "$@" \
+            "$IT_BIN/sluice-launch" "sluice-$svc" "$IT_BIN/sluice-$svc" -X log.level=info "$@" \
             >>"$IT_DIR/$svc.log" 2>&1 3<"$conf" 4<"$pass" &
     else
         SLUICE_PG_DSN=$dsn SLUICE_CONFIG=$conf \

@@ -146,17 +146,27 @@ it_wait_outcomes 1 30
 it_eq "clean upload" "$(it_sql "SELECT upload_id || ':' || status FROM samples")" "clean1:accepted"
 it_eq "rejections" "$(it_sql "SELECT count(*) FROM rejections")" 0
 if ((EUID == 0)); then
-    # Not root: the services as sluice, the broker as sluice-kafka and
-    # PostgreSQL as postgres; a service reaches no other service's secrets.
-    it_eq "validate's user" "$(stat -c %U "/proc/${IT_PIDS[validate]}")" sluice
-    it_eq "commit's user" "$(stat -c %U "/proc/${IT_PIDS[commit]}")" sluice
+    # Not root: each service as its own user, the broker as sluice-kafka
+    # and PostgreSQL as postgres; a service reaches no other service's
+    # secrets, neither the files nor the descriptors it was handed.
+    vpid=${IT_PIDS[validate]} cpid=${IT_PIDS[commit]}
+    it_eq "validate's user" "$(stat -c %U "/proc/$vpid")" sluice-validate
+    it_eq "commit's user" "$(stat -c %U "/proc/$cpid")" sluice-commit
+    as_validate() { setpriv --reuid=sluice-validate --regid=sluice-validate --init-groups -- "$@" 2>&1 >/dev/null |
+        grep -o 'Permission denied' | head -n 1; }
+    it_eq "validate's user reads commit's Kafka password through /proc" \
+        "$(as_validate cat "/proc/$cpid/fd/3")" "Permission denied"
+    it_eq "validate's user reads commit's database password through /proc" \
+        "$(as_validate cat "/proc/$cpid/fd/4")" "Permission denied"
+    it_eq "validate's own Kafka credentials through /proc, as validate" \
+        "$(setpriv --reuid=sluice-validate --regid=sluice-validate --init-groups -- \
+            sed -n 's/^kafka.sasl.username = //p' "/proc/$vpid/fd/3")" sluice_validate
     pid_user() { stat -c %U "/proc/$(head -n 1 "$SLUICE_STACK_DIR/$1")"; }
     it_eq "broker's user" "$(pid_user run/kafka.pid)" sluice-kafka
     it_eq "postgresql's user" "$(pid_user pg/data/postmaster.pid)" postgres
     secrets=$(dirname "$SLUICE_CONFIG_COMMIT")
-    it_eq "sluice reads commit's Kafka password" \
-        "$(setpriv --reuid=sluice --regid=sluice --init-groups -- cat "$SLUICE_CONFIG_COMMIT" 2>&1 >/dev/null |
-           grep -o 'Permission denied' | head -n 1)" "Permission denied"
+    it_eq "validate's user reads commit's Kafka password file" \
+        "$(as_validate cat "$SLUICE_CONFIG_COMMIT")" "Permission denied"
     it_eq "mode of the secrets directory" "$(stat -c '%a %U' "$secrets")" "700 root"
 fi
 it_eq "roles connected to the test database" \
