@@ -23,6 +23,9 @@
 # service as its own Kafka user (SLUICE_CONFIG_<SVC>), and the test body's
 # sluicectl and kcat act as the cluster admin (SLUICE_CONFIG_ADMIN,
 # SLUICE_KCAT_CONFIG_ADMIN), as it_sql acts as the schema owner.
+# IT_SERVICE_USERS=1 (set before it_start; root only) runs each service as
+# its operating-system user sluice-SVC, as the stack's supervisor does; it
+# then reads no file of the test's 0700 directory, so it is not the default.
 #   it_wait_outcomes N [SECS]  wait until samples + rejections + review items reach N
 #   it_fail MSG         print MSG and the service logs, exit 1
 #   it_eq WHAT GOT WANT assert equality
@@ -81,7 +84,8 @@ it_start() {
     dsn=$(it_svc_dsn "$svc")
     conf=${!conf:-${SLUICE_CONFIG:-}}
     pass=$(sed -n 's/.*passfile=\([^ ]*\).*/\1/p' <<<"$dsn")
-    if ((EUID == 0)) && [[ -x $IT_BIN/sluice-launch && -f $conf && -f $pass ]] &&
+    if [[ ${IT_SERVICE_USERS:-0} == 1 ]] && ((EUID == 0)) &&
+        [[ -x $IT_BIN/sluice-launch && -f $conf && -f $pass ]] &&
         id "sluice-$svc" >/dev/null 2>&1; then
         # As the stack's supervisor does: as user sluice-SVC, its own
         # secrets handed over as descriptors (services/launch/launch.c).

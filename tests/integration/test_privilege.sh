@@ -136,6 +136,7 @@ for f in "$uploader" "$SLUICE_CONFIG_VALIDATE" "$SLUICE_KAFKA_ADMIN_PROPERTIES";
 done
 
 # --- the stages under their own roles still carry an upload ------------------------
+IT_SERVICE_USERS=1   # as the stack runs them: each as its own user
 it_start validate
 it_start commit "${IT_COMMIT_AFTER_VALIDATE[@]}"
 printf 'a clean sample after the refused statements\n' >"$W/clean.txt"
