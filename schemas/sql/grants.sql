@@ -18,7 +18,8 @@
 --   sluice_ctl       operator commands (sluicectl creator, dataset, optout,
 --                    takedown, scan review, audit, status): rows in every
 --                    table, no DDL.
--- A new table: add it to sluice_ctl's list below and to the stages that use it.
+-- A new table: sluice_ctl gets it by itself; grant it below to each stage
+-- that reads or writes it (services/*/*_pg.c), nothing more.
 
 DO $$
 DECLARE
@@ -73,10 +74,8 @@ GRANT INSERT ON contents, samples, rejections, review_items, provenance_events
 GRANT SELECT, INSERT, UPDATE ON quota_usage, consumer_offsets TO sluice_commit;
 GRANT USAGE ON SEQUENCE rejections_rejection_id_seq TO sluice_commit;
 
--- operators (services/sluicectl): rows, never the schema.
-GRANT SELECT, INSERT, UPDATE, DELETE ON creators, datasets, contents, samples,
-    rejections, provenance_events, consumer_offsets, review_items,
-    dataset_contributors, creator_optouts, takedowns, quota_usage
-    TO sluice_ctl;
-GRANT SELECT ON schema_migrations TO sluice_ctl;
+-- operators (services/sluicectl): rows of every table, a new one included,
+-- never the schema; the record of migrations is read-only.
+GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO sluice_ctl;
+REVOKE INSERT, UPDATE, DELETE ON schema_migrations FROM sluice_ctl;
 GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO sluice_ctl;
