@@ -791,6 +791,7 @@ cmd_start() {
         done
         # Our own directories: searchable by the daemons, listable by root.
         chmod 711 "$DIR" "$LOGS"
+        id postgres >/dev/null 2>&1 || die "no 'postgres' user (run deploy/install.sh)"
         check_reachable postgres "$LOGS"
         check_reachable "$KAFKA_USER" "$LOGS"
     fi
