@@ -19,6 +19,8 @@ install_apt_packages() {
         libpq-dev libjansson-dev libcmocka-dev libmagic-dev zlib1g-dev libpcre2-dev libsodium-dev
         kcat postgresql jq openssl procps)
     command -v java >/dev/null 2>&1 || want+=(openjdk-17-jre-headless)
+    # javac compiles deploy/KafkaAcls.java (the Kafka ACLs) once.
+    command -v javac >/dev/null 2>&1 || want+=(openjdk-17-jdk-headless)
     command -v mvn >/dev/null 2>&1 || want+=(maven)
     command -v python3 >/dev/null 2>&1 || want+=(python3)
 
@@ -73,4 +75,10 @@ install_apt_packages
 command -v java >/dev/null 2>&1 || die "no java on PATH after install"
 command -v mvn >/dev/null 2>&1 || die "no mvn on PATH after install"
 install_kafka_jars
+# The unprivileged users deploy/stack.sh runs the services and the broker as.
+if ((EUID == 0)); then
+    for u in sluice-validate sluice-scan sluice-license sluice-commit sluice-kafka; do
+        sl_ensure_system_user "$u" || die "cannot create user $u"
+    done
+fi
 say "done"

@@ -108,3 +108,13 @@ sl_wait_gone() {
     done
     ! sl_pid_alive "$pid"
 }
+
+# sl_ensure_system_user NAME: a system user and group NAME, no home, no
+# shell, for running a daemon unprivileged (root only); true if it exists.
+sl_ensure_system_user() {
+    id "$1" >/dev/null 2>&1 && return 0
+    ((EUID == 0)) || return 1
+    useradd --system --user-group --no-create-home --home-dir /nonexistent \
+        --shell /usr/sbin/nologin "$1" || return 1
+    sl_log users "created system user $1"
+}

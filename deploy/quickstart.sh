@@ -16,6 +16,15 @@ say() { sl_log quickstart "$@"; }
 die() { sl_die quickstart "$@"; }
 
 STACK=${SLUICE_STACK_DIR:-$SL_ROOT/.sluice}
+# PostgreSQL and the broker run as their own users and must reach the stack
+# directory; stack.sh never widens a parent's permissions.  A clone they
+# cannot reach (under a 0700 directory) keeps its stack in /var/lib/sluice.
+if [[ -z ${SLUICE_STACK_DIR:-} ]] && ((EUID == 0)) && id postgres >/dev/null 2>&1 &&
+    ! setpriv --reuid=postgres --regid=postgres --init-groups -- test -x "$SL_ROOT"; then
+    STACK=/var/lib/sluice/quickstart-$(printf '%s' "$SL_ROOT" | sha256sum | cut -c1-12)
+    mkdir -p /var/lib/sluice && chmod 755 /var/lib/sluice
+    say "postgres cannot reach $SL_ROOT: the stack goes to $STACK"
+fi
 BIN=$SL_ROOT/build/bin
 unset SLUICE_KAFKA_BROKERS SLUICE_PG_DSN SLUICE_TOPIC_PREFIX SLUICE_CONFIG
 
@@ -137,5 +146,5 @@ The stack is still running in $STACK (logs in $STACK/logs/).
   . $STACK/stack.env               # SLUICE_KAFKA_BROKERS, SLUICE_PG_DSN
   build/bin/sluicectl status        # counts per outcome and reason, lag
   psql "\$SLUICE_PG_DSN"             # samples, rejections, provenance_events
-  deploy/stack.sh stop             # stop it
+  deploy/stack.sh stop --dir $STACK  # stop it
 EOF

@@ -8,10 +8,11 @@
 #
 #   start    start what is not running yet (an already running stack is
 #            reused), wait until Kafka and PostgreSQL accept connections,
-#            write DIR/stack.env, run `sluicectl db migrate` and
+#            write DIR/stack.env, run `sluicectl db migrate` (as sluice_owner) and
 #            `sluicectl topics create --partitions N`, then start every
 #            service binary that exists (sluice-validate, -scan, -license,
-#            -commit) under a supervisor that restarts it 1 s after it exits.
+#            -commit) under a supervisor that restarts it when it exits,
+#            each with its own database role and Kafka user.
 #   stop     stop the services, Kafka and PostgreSQL of DIR (only processes
 #            started for DIR are touched); safe to repeat.
 #   status   one line per component; exit 0 if Kafka and PostgreSQL are up,
@@ -30,10 +31,35 @@
 #       SLUICE_KAFKA_OPTS   more JVM flags for the broker
 #       SLUICE_PG_SHARED_BUFFERS  PostgreSQL shared_buffers (default 512MB)
 #       SLUICE_START_TIMEOUT  seconds to wait for Kafka / PostgreSQL (default 90)
+#       SLUICE_RESTART_MAX_DELAY    longest wait before restarting a service
+#                                   that keeps exiting (default 30 s)
+#       SLUICE_RESTART_RESET_AFTER  a run this long resets the wait to 1 s (60)
 #
 # Layout of DIR: stack.env; kafka/ (server.properties, log4j.properties,
 # data/); pg/ (owned by postgres: data/, sock/); logs/ (kafka.log, kafka.out,
-# postgresql.log, <service>.log); run/ (pid files, lock).
+# postgresql.log, <service>.log); run/ (pid files, lock); secrets/ (0700:
+# one libpq passfile per PostgreSQL role, 0600, generated on first start).
+#
+# PostgreSQL authenticates every connection with scram-sha-256 (no trust,
+# not even on the unix socket).  Roles: postgres (superuser, used only by
+# this script and the test harness), sluice_owner (owns database sluice and
+# every table; `sluicectl db migrate` runs as it), sluice_validate,
+# sluice_scan, sluice_license, sluice_commit (one per service) and
+# sluice_ctl (operators).  stack.env exports a conninfo per role
+# (SLUICE_PG_DSN is sluice_ctl's; SLUICE_PG_DSN_<OWNER|ADMIN|SERVICE>).
+#
+# Kafka listens with SASL_PLAINTEXT only, on loopback: SCRAM-SHA-512 users
+# (one per service, sluice_ctl, sluice_uploader) created at format time,
+# PLAIN for "admin" (the only super user; broker, controller, tools) and
+# the ACLs of deploy/kafka-acls.conf.  stack.env exports SLUICE_CONFIG and
+# KCAT_CONFIG (sluice_ctl's credentials) and SLUICE_CONFIG_<SERVICE|
+# UPLOADER|ADMIN>.
+#
+# Run as root, nothing of the stack runs as root: each service as its own
+# user sluice-<service> (started through sluice-launch, its own secrets
+# handed over as file descriptors), the broker as sluice-kafka, PostgreSQL
+# as postgres; the users are created if missing.  DIR's parents must be searchable by
+# postgres and sluice-kafka: they are checked, never chmod'ed.
 #
 # Callers (deploy/test.sh, quickstart.sh):
 #   bash deploy/stack.sh start --dir "$d" && . "$d/stack.env" && ... ;
@@ -65,6 +91,7 @@ set_paths() {
     PGDATA_DIR=$PGROOT/data
     PGSOCK=$PGROOT/sock
     ENV_FILE=$DIR/stack.env
+    SECRETS=$DIR/secrets
     BIN_DIR=$(realpath -m -- "${SLUICE_BIN_DIR:-$SL_ROOT/build/bin}")
     TIMEOUT=${SLUICE_START_TIMEOUT:-90}
 }
@@ -139,34 +166,166 @@ pick_port() {
     fi
 }
 
-# make_traversable DIR: postgres must reach DIR/pg through every parent;
-# add o+x where missing (mktemp -d makes 0700 directories).
-make_traversable() {
-    local d=$1 perm
-    while [[ $d != / ]]; do
-        perm=$(stat -c %a "$d" 2>/dev/null) || perm=1
-        if ((!(${perm: -1} & 1))); then
-            chmod o+x "$d" || die "cannot chmod o+x $d (postgres must traverse it)"
-            say "chmod o+x $d (for the postgres user)"
-        fi
-        d=$(dirname "$d")
+# Unprivileged users, when this script runs as root: each service as its
+# own user sluice-<service> (through sluice-launch), the broker as
+# $KAFKA_USER, PostgreSQL as Debian's postgres.  One user each, so that no
+# service can read the files, or the open descriptors (/proc/PID/fd), of
+# another service, of the broker or of the database.
+KAFKA_USER=sluice-kafka
+svc_user() { printf 'sluice-%s\n' "$1"; }
+
+# as_user USER CMD...: CMD as USER when root (setpriv execs, no fork: a pid
+# taken of it is CMD's), else as ourselves.
+as_user() {
+    local u=$1; shift
+    if ((EUID == 0)); then
+        setpriv --reuid="$u" --regid="$u" --init-groups -- "$@"
+    else
+        "$@"
+    fi
+}
+as_kafka() { as_user "$KAFKA_USER" "$@"; }
+
+# check_reachable USER DIR: USER must be able to search DIR and every parent.
+# Nothing is chmod'ed on the way (parents are not ours to widen): the first
+# directory that blocks is named and the start refused.
+check_reachable() {
+    ((EUID == 0)) || return 0
+    local u=$1 d p=""
+    as_user "$u" test -x "$2" && return 0
+    IFS=/ read -ra parts <<<"${2#/}"
+    for d in "${parts[@]}"; do
+        p+=/$d
+        as_user "$u" test -x "$p" ||
+            die "user $u cannot reach $2: $p ($(stat -c '%A %U' "$p")) is not searchable by it; choose a --dir below directories it can search (e.g. under /tmp or /var/lib)"
     done
+}
+
+# broker_lib: the jars the broker (as $KAFKA_USER) loads.  Those in the
+# cache when it can read them; else (a clone under a 0700 directory) a
+# read-only copy of them, root-owned, in /var/cache/sluice, one per pom.
+broker_lib() {
+    local stamp sys
+    if ((EUID != 0)) || as_kafka test -r "$SL_KAFKA_LIB/.stamp"; then
+        printf '%s\n' "$SL_KAFKA_LIB"
+        return 0
+    fi
+    stamp=$(<"$SL_KAFKA_LIB/.stamp")
+    sys=/var/cache/sluice/kafka-lib-${stamp:0:16}
+    if [[ ! -f $sys/.stamp ]]; then
+        say "$KAFKA_USER cannot read $SL_KAFKA_LIB: using a read-only copy in $sys"
+        mkdir -p /var/cache/sluice && chmod 755 /var/cache/sluice
+        rm -rf "$sys.tmp" && cp -r "$SL_KAFKA_LIB" "$sys.tmp" && chmod -R a+rX,go-w "$sys.tmp" &&
+            mv -T "$sys.tmp" "$sys" || die "cannot copy the kafka jars to $sys"
+    fi
+    printf '%s\n' "$sys"
+}
+
+# --- secrets -----------------------------------------------------------------
+
+# PostgreSQL roles: the schema owner, one per service and the operators'
+# (sluicectl); the superuser postgres has a passfile too.
+# schemas/sql/grants.sql says what each may do.
+PG_ROLES=(sluice_owner sluice_validate sluice_scan sluice_license sluice_commit sluice_ctl)
+
+# pass_file ROLE: the libpq password file of ROLE (one line, 0600).
+pass_file() { printf '%s/pg-%s.pgpass\n' "$SECRETS" "$1"; }
+
+# role_password ROLE: ROLE's password, generated into its passfile (mode
+# 0600, in a 0700 directory) the first time.  Hex: no quoting anywhere.
+role_password() {
+    local f pw
+    f=$(pass_file "$1")
+    if [[ ! -s $f ]]; then
+        (umask 077 && mkdir -p "$SECRETS") || die "cannot create $SECRETS"
+        pw=$(openssl rand -hex 24) || die "openssl rand failed"
+        (umask 077 && printf '*:*:*:%s:%s\n' "$1" "$pw" >"$f.tmp" && mv "$f.tmp" "$f") ||
+            die "cannot write $f"
+    fi
+    chmod 600 "$f"
+    pw=$(<"$f")
+    printf '%s\n' "${pw##*:}"
+}
+
+# pg_dsn ROLE [DB]: the conninfo for ROLE on this stack; libpq reads the
+# password from the role's passfile.
+pg_dsn() {
+    printf 'host=127.0.0.1 port=%s dbname=%s user=%s passfile=%s\n' \
+        "$PG_PORT" "${2:-sluice}" "$1" "$(pass_file "$1")"
+}
+
+# Kafka users (SASL/SCRAM-SHA-512): one per service, the operators' and the
+# creators' producers'.  deploy/kafka-acls.conf says what each may do.  The
+# cluster's admin (the only super user) authenticates with SASL/PLAIN against
+# the broker's own configuration, so it never depends on the metadata log.
+KAFKA_USERS=(sluice_validate sluice_scan sluice_license sluice_commit sluice_ctl sluice_uploader)
+
+# kafka_password USER: USER's password; the first time, generated into
+# DIR/secrets/kafka-USER.conf (sluice config file: -c FILE or SLUICE_CONFIG)
+# and kafka-USER.kcat (librdkafka properties: kcat -F or KCAT_CONFIG), both 0600.
+kafka_password() {
+    local u=$1 conf=$SECRETS/kafka-$1.conf mech=SCRAM-SHA-512 pw
+    [[ $u == admin ]] && mech=PLAIN
+    if [[ ! -s $conf ]]; then
+        (umask 077 && mkdir -p "$SECRETS") || die "cannot create $SECRETS"
+        pw=$(openssl rand -hex 24) || die "openssl rand failed"
+        (
+            umask 077
+            printf '# Kafka credentials of %s (written by deploy/stack.sh)\nkafka.security.protocol = SASL_PLAINTEXT\nkafka.sasl.mechanisms = %s\nkafka.sasl.username = %s\nkafka.sasl.password = %s\n' \
+                "$u" "$mech" "$u" "$pw" >"$conf.tmp"
+            sed -n 's/^kafka\.\([^ ]*\) = \(.*\)$/\1=\2/p' "$conf.tmp" >"$SECRETS/kafka-$u.kcat"
+            if [[ $u == admin ]]; then
+                printf 'security.protocol=SASL_PLAINTEXT\nsasl.mechanism=PLAIN\nsasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username="admin" password="%s";\n' \
+                    "$pw" >"$SECRETS/kafka-admin.properties"
+            fi
+            mv "$conf.tmp" "$conf"
+        ) || die "cannot write $conf"
+    fi
+    pw=$(sed -n 's/^kafka\.sasl\.password = //p' "$conf")
+    [[ -n $pw ]] || die "no kafka.sasl.password in $conf"
+    printf '%s\n' "$pw"
 }
 
 # --- Kafka -----------------------------------------------------------------
 
 write_kafka_config() {
+    local admin_pw
+    admin_pw=$(kafka_password admin)
     mkdir -p "$KDIR/data" "$LOGS"
+    (umask 077 && : >"$KDIR/server.properties")
+    chmod 600 "$KDIR/server.properties"
+    touch "$LOGS/kafka.log"
+    if ((EUID == 0)); then
+        # The broker's files are its own (a stack started before it ran
+        # as $KAFKA_USER had them owned by root).
+        chown -R "$KAFKA_USER:" "$KDIR" "$LOGS/kafka.log"
+        chmod 700 "$KDIR"
+    fi
     cat >"$KDIR/server.properties" <<EOF
 # Written by deploy/stack.sh on every start; edits are lost.
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@127.0.0.1:$KAFKA_CPORT
-listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$KAFKA_CPORT
-advertised.listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT
+# Every connection authenticates: clients with SCRAM-SHA-512 (users in the
+# metadata log, added at format time), the broker to itself and to its
+# controller, and the admin tools, with PLAIN as the one user "admin" of
+# this file (which is therefore 0600).  ACLs decide the rest.
+listeners=SASL_PLAINTEXT://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$KAFKA_CPORT
+advertised.listeners=SASL_PLAINTEXT://127.0.0.1:$KAFKA_PORT
 controller.listener.names=CONTROLLER
-inter.broker.listener.name=PLAINTEXT
-listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+inter.broker.listener.name=SASL_PLAINTEXT
+listener.security.protocol.map=CONTROLLER:SASL_PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT
+sasl.enabled.mechanisms=SCRAM-SHA-512,PLAIN
+listener.name.sasl_plaintext.sasl.enabled.mechanisms=SCRAM-SHA-512,PLAIN
+listener.name.controller.sasl.enabled.mechanisms=PLAIN
+sasl.mechanism.inter.broker.protocol=PLAIN
+sasl.mechanism.controller.protocol=PLAIN
+listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.sasl_plaintext.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username="admin" password="$admin_pw" user_admin="$admin_pw";
+listener.name.controller.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username="admin" password="$admin_pw" user_admin="$admin_pw";
+authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer
+super.users=User:admin
+allow.everyone.if.no.acl.found=false
 log.dirs=$KDIR/data
 num.partitions=1
 default.replication.factor=1
@@ -217,8 +376,32 @@ format_kafka() {
         printf '%s\n' "$id" >"$KDIR/cluster.id"
     fi
     say "formatting kafka storage (cluster id $id)"
-    kafka_java kafka.tools.StorageTool format -t "$id" -c "$KDIR/server.properties" -g \
+    local u scram=()
+    for u in "${KAFKA_USERS[@]}"; do
+        scram+=(--add-scram "SCRAM-SHA-512=[name=$u,password=$(kafka_password "$u")]")
+    done
+    as_kafka java -Xmx256m -Dlog4j.configuration="file:$KDIR/log4j.properties" \
+        -cp "$BROKER_LIB/*" kafka.tools.StorageTool format -t "$id" -c "$KDIR/server.properties" -g "${scram[@]}" \
         >>"$LOGS/kafka-format.log" 2>&1 || { tail_log "$LOGS/kafka-format.log"; die "kafka storage format failed"; }
+    printf '%s\n' "${KAFKA_USERS[@]}" >"$KDIR/scram-users"
+}
+
+# add_missing_kafka_users: users the metadata log lacks (a data dir formatted
+# before authentication, or before a user was added here), created through
+# the running broker as admin; DIR/kafka/scram-users lists those that exist.
+add_missing_kafka_users() {
+    local u
+    for u in "${KAFKA_USERS[@]}"; do
+        grep -qx -- "$u" "$KDIR/scram-users" 2>/dev/null && continue
+        say "adding kafka user $u"
+        java -Xmx128m -Dlog4j.configuration="file:$SL_ROOT/deploy/log4j-tools.properties" \
+            -cp "$SL_KAFKA_LIB/*" kafka.admin.ConfigCommand \
+            --bootstrap-server "127.0.0.1:$KAFKA_PORT" --command-config "$SECRETS/kafka-admin.properties" \
+            --alter --entity-type users --entity-name "$u" \
+            --add-config "SCRAM-SHA-512=[password=$(kafka_password "$u")]" >>"$LOGS/kafka-users.log" 2>&1 ||
+            { tail_log "$LOGS/kafka-users.log"; die "cannot add kafka user $u"; }
+        printf '%s\n' "$u" >>"$KDIR/scram-users"
+    done
 }
 
 # launch_kafka: start the broker in its own session (setsid: no terminal, no
@@ -235,11 +418,13 @@ launch_kafka() {
     local gc=${SLUICE_KAFKA_GC:--XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:InitiatingHeapOccupancyPercent=35 -XX:+ExplicitGCInvokesConcurrent}
     local java=(java $heap $gc
         -Djava.awt.headless=true -Dlog4j.configuration="file:$KDIR/log4j.properties"
-        -Dkafka.logs.dir="$LOGS" ${SLUICE_KAFKA_OPTS:-} -cp "$SL_KAFKA_LIB/*")
-    setsid "${java[@]}" kafka.Kafka "$KDIR/server.properties" \
+        -Dkafka.logs.dir="$LOGS" ${SLUICE_KAFKA_OPTS:-} -cp "$BROKER_LIB/*")
+    local runas=()
+    ((EUID != 0)) || runas=(setpriv --reuid="$KAFKA_USER" --regid="$KAFKA_USER" --init-groups --)
+    setsid "${runas[@]}" "${java[@]}" kafka.Kafka "$KDIR/server.properties" \
         >>"$LOGS/kafka.out" 2>&1 </dev/null 9>&- &
     printf '%s\n' "$!" >"$RUN/kafka.pid"
-    say "kafka starting (pid $!, 127.0.0.1:$KAFKA_PORT)"
+    say "kafka starting (pid $!, 127.0.0.1:$KAFKA_PORT${runas:+, as $KAFKA_USER})"
 }
 
 wait_kafka() {
@@ -290,15 +475,37 @@ init_pg() {
         say "initdb $PGDATA_DIR"
         # Byte-wise collation: every key is an id or a hex hash, and the
         # indexes on them compare with memcmp instead of strcoll.
-        if ! as_pg "$PG_BIN/initdb" -D "$PGDATA_DIR" -U postgres -A trust -E UTF8 \
+        # The superuser's password goes to initdb through a file only the
+        # postgres user reads, removed right after.
+        local pw=$PGROOT/initdb.pw
+        as_pg sh -c 'umask 077 && cat >"$1"' sh "$pw" <<<"$(role_password postgres)"
+        if ! as_pg "$PG_BIN/initdb" -D "$PGDATA_DIR" -U postgres -A scram-sha-256 \
+            --pwfile="$pw" -E UTF8 \
             --locale=C.UTF-8 --lc-collate=C -N >"$LOGS/pg-initdb.log" 2>&1; then
+            rm -f "$pw"
             tail_log "$LOGS/pg-initdb.log"
             die "initdb failed"
         fi
+        rm -f "$pw"
         printf "\ninclude_if_exists = 'sluice.conf'\n" | as_pg tee -a "$PGDATA_DIR/postgresql.conf" >/dev/null
     fi
     touch "$LOGS/postgresql.log"
     if ((EUID == 0)); then chown postgres: "$LOGS/postgresql.log"; fi
+}
+
+# write_pg_hba: password (SCRAM) authentication for every connection, the
+# unix socket and loopback TCP alike.  initdb -A scram-sha-256 writes the
+# same; this runs on every start after ensure_roles (and reloads), so a
+# cluster made before authentication (initdb -A trust) loses its `trust`
+# lines once its superuser has a password.
+write_pg_hba() {
+    as_pg tee "$PGDATA_DIR/pg_hba.conf" >/dev/null <<EOF
+# Written by deploy/stack.sh on every start; edits are lost.
+# TYPE  DATABASE  USER  ADDRESS       METHOD
+local   all       all                 scram-sha-256
+host    all       all   127.0.0.1/32  scram-sha-256
+host    all       all   ::1/128       scram-sha-256
+EOF
 }
 
 launch_pg() {
@@ -335,12 +542,51 @@ EOF
     fi
 }
 
+# admin_psql DB ARGS...: psql as the superuser (password from its passfile).
+admin_psql() {
+    local db=$1; shift
+    psql -X -q -v ON_ERROR_STOP=1 "$(pg_dsn postgres "$db")" "$@"
+}
+
+# ensure_roles: one login role per service, the operators' and the schema
+# owner's, none of them superuser, each with the password of its passfile
+# (set again on every start: the file is the truth).
+ensure_roles() {
+    local role sql="ALTER ROLE postgres PASSWORD '$(role_password postgres)';
+"
+    for role in "${PG_ROLES[@]}"; do
+        sql+="DO \$\$ BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '$role') THEN
+        CREATE ROLE $role LOGIN;
+    END IF;
+END \$\$;
+ALTER ROLE $role LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS
+    PASSWORD '$(role_password "$role")';
+"
+    done
+    admin_psql postgres <<<"$sql" >/dev/null || die "cannot create the sluice roles"
+}
+
+# create_db: database sluice, owned by sluice_owner.  A database made before
+# the roles existed is handed over with its tables (the superuser made them).
 create_db() {
-    local psql=(psql -X -q -v ON_ERROR_STOP=1 "host=127.0.0.1 port=$PG_PORT dbname=postgres user=postgres")
-    if [[ $("${psql[@]}" -tAc "SELECT 1 FROM pg_database WHERE datname = 'sluice'") != 1 ]]; then
-        "${psql[@]}" -c 'CREATE DATABASE sluice' || die "cannot create database sluice"
-        say "created database sluice"
+    if [[ $(admin_psql postgres -tAc "SELECT 1 FROM pg_database WHERE datname = 'sluice'") != 1 ]]; then
+        admin_psql postgres -c 'CREATE DATABASE sluice OWNER sluice_owner' || die "cannot create database sluice"
+        say "created database sluice (owner sluice_owner)"
+        return 0
     fi
+    admin_psql sluice >/dev/null <<'EOF' || die "cannot hand database sluice to sluice_owner"
+ALTER DATABASE sluice OWNER TO sluice_owner;
+DO $$
+DECLARE t text;
+BEGIN
+    FOR t IN SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+              WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p')
+                AND pg_get_userbyid(c.relowner) <> 'sluice_owner' LOOP
+        EXECUTE format('ALTER TABLE public.%I OWNER TO sluice_owner', t);
+    END LOOP;
+END $$;
+EOF
 }
 
 stop_pg() {
@@ -358,10 +604,15 @@ stop_pg() {
 # --- services ----------------------------------------------------------------
 
 # supervise NAME BIN: the supervisor loop (run via `stack.sh __supervise`, in
-# its own session). Restarts BIN 1 s after it exits; on SIGTERM forwards it to
+# its own session). Restarts BIN after it exits, with a delay that doubles
+# on every exit in a row (1 s, 2 s, 4 s ... up to SLUICE_RESTART_MAX_DELAY,
+# default 30 s) and falls back to 1 s once a run lasted
+# SLUICE_RESTART_RESET_AFTER seconds (default 60): a service that cannot
+# start (database gone, fenced) does not spin.  On SIGTERM forwards it to
 # the service, waits for it and exits. Each run re-reads stack.env.
 supervise() {
-    local name=$1 bin=$2 child=0 rc restarts=0
+    local name=$1 bin=$2 child=0 rc restarts=0 dsn began delay=1 pass
+    local max_delay=${SLUICE_RESTART_MAX_DELAY:-30} reset_after=${SLUICE_RESTART_RESET_AFTER:-60}
     stopping=0
     set +e
     printf '%s\n' "$$" >"$RUN/$name.sup.pid"
@@ -369,9 +620,27 @@ supervise() {
     while ((!stopping)); do
         # shellcheck disable=SC1090
         . "$ENV_FILE"
+        # The service's own database role.
+        dsn=SLUICE_PG_DSN_${name^^}
+        [[ -z ${!dsn:-} ]] || export SLUICE_PG_DSN=${!dsn}
+        # ... and its own Kafka user.
+        dsn=SLUICE_CONFIG_${name^^}
+        [[ -z ${!dsn:-} ]] || export SLUICE_CONFIG=${!dsn}
         echo "supervise: $(date -Is) starting $bin (run $((restarts + 1)))"
-        "$bin" </dev/null &
-        child=$!
+        began=$SECONDS
+        pass=$(sed -n 's/.*passfile=\([^ ]*\).*/\1/p' <<<"${SLUICE_PG_DSN:-}")
+        if ((EUID == 0)) && [[ -x ${bin%/*}/sluice-launch && -f ${SLUICE_CONFIG:-} && -f $pass ]]; then
+            # As its own user, with its own secrets as descriptors opened
+            # here: it needs no path to them, nor to the binary.
+            exec 3<"$SLUICE_CONFIG" 4<"$pass"
+            SLUICE_CONFIG=/dev/fd/3 SLUICE_PG_DSN=${SLUICE_PG_DSN/"passfile=$pass"/passfile=/dev/fd/4} \
+                "${bin%/*}/sluice-launch" "$(svc_user "$name")" "$bin" </dev/null &
+            child=$!
+            exec 3<&- 4<&-
+        else
+            "$bin" </dev/null &
+            child=$!
+        fi
         printf '%s\n' "$child" >"$RUN/$name.pid"
         wait "$child"
         rc=$?
@@ -383,9 +652,11 @@ supervise() {
         ((stopping)) && break
         restarts=$((restarts + 1))
         printf '%s\n' "$restarts" >"$RUN/$name.restarts"
-        echo "supervise: $(date -Is) $bin exited with status $rc; restarting in 1s"
-        sleep 1 &
+        ((SECONDS - began < reset_after)) || delay=1
+        echo "supervise: $(date -Is) $bin exited with status $rc after $((SECONDS - began))s; restarting in ${delay}s"
+        sleep "$delay" &
         wait $!
+        delay=$((delay * 2 > max_delay ? max_delay : delay * 2))
     done
     echo "supervise: $(date -Is) stopped $name"
     rm -f "$RUN/$name.pid" "$RUN/$name.sup.pid"
@@ -453,7 +724,30 @@ export SLUICE_KAFKA_BROKERS=127.0.0.1:$KAFKA_PORT
 export SLUICE_KAFKA_PORT=$KAFKA_PORT
 export SLUICE_KAFKA_CONTROLLER_PORT=$KAFKA_CPORT
 export SLUICE_PG_PORT=$PG_PORT
-export SLUICE_PG_DSN='host=127.0.0.1 port=$PG_PORT dbname=sluice user=postgres'
+# PostgreSQL: each conninfo names its own role and that role's passfile.
+# SLUICE_PG_DSN is the operators' (sluicectl, psql); a service started by
+# the supervisor gets SLUICE_PG_DSN=SLUICE_PG_DSN_<SERVICE>.
+export SLUICE_PG_DSN='$(pg_dsn sluice_ctl)'
+export SLUICE_PG_DSN_OWNER='$(pg_dsn sluice_owner)'
+export SLUICE_PG_DSN_ADMIN='$(pg_dsn postgres postgres)'
+export SLUICE_PG_DSN_VALIDATE='$(pg_dsn sluice_validate)'
+export SLUICE_PG_DSN_SCAN='$(pg_dsn sluice_scan)'
+export SLUICE_PG_DSN_LICENSE='$(pg_dsn sluice_license)'
+export SLUICE_PG_DSN_COMMIT='$(pg_dsn sluice_commit)'
+# Kafka: SASL/SCRAM credentials in one 0600 config file per user.  sluicectl
+# reads SLUICE_CONFIG (the operators' user), kcat reads KCAT_CONFIG; a
+# service started by the supervisor gets SLUICE_CONFIG=SLUICE_CONFIG_<SERVICE>.
+export SLUICE_CONFIG=$SECRETS/kafka-sluice_ctl.conf
+export KCAT_CONFIG=$SECRETS/kafka-sluice_ctl.kcat
+export SLUICE_CONFIG_VALIDATE=$SECRETS/kafka-sluice_validate.conf
+export SLUICE_CONFIG_SCAN=$SECRETS/kafka-sluice_scan.conf
+export SLUICE_CONFIG_LICENSE=$SECRETS/kafka-sluice_license.conf
+export SLUICE_CONFIG_COMMIT=$SECRETS/kafka-sluice_commit.conf
+export SLUICE_CONFIG_UPLOADER=$SECRETS/kafka-sluice_uploader.conf
+export SLUICE_KCAT_CONFIG_UPLOADER=$SECRETS/kafka-sluice_uploader.kcat
+export SLUICE_CONFIG_ADMIN=$SECRETS/kafka-admin.conf
+export SLUICE_KCAT_CONFIG_ADMIN=$SECRETS/kafka-admin.kcat
+export SLUICE_KAFKA_ADMIN_PROPERTIES=$SECRETS/kafka-admin.properties
 EOF
     mv "$tmp" "$ENV_FILE"
 }
@@ -464,9 +758,9 @@ run_sluicectl() {
     (
         # shellcheck disable=SC1090
         . "$ENV_FILE"
-        say "sluicectl db migrate"
-        "$ctl" db migrate >&2 || die "sluicectl db migrate failed"
-        say "sluicectl topics create --partitions $PARTITIONS"
+        say "sluicectl db migrate (as sluice_owner)"
+        SLUICE_PG_DSN=$SLUICE_PG_DSN_OWNER "$ctl" db migrate >&2 || die "sluicectl db migrate failed"
+        say "sluicectl topics create --partitions $PARTITIONS (as sluice_ctl)"
         "$ctl" topics create --partitions "$PARTITIONS" >&2 || die "sluicectl topics create failed"
     )
 }
@@ -490,7 +784,17 @@ cmd_start() {
     [[ $PARTITIONS =~ ^[1-9][0-9]*$ ]] || die "--partitions wants a positive number, not '$PARTITIONS'"
 
     mkdir -p "$DIR" "$RUN" "$LOGS"
-    make_traversable "$LOGS"
+    if ((EUID == 0)); then
+        local u
+        for u in "$KAFKA_USER" "${SERVICES[@]/#/sluice-}"; do
+            sl_ensure_system_user "$u" || die "cannot create user $u"
+        done
+        # Our own directories: searchable by the daemons, listable by root.
+        chmod 711 "$DIR" "$LOGS"
+        id postgres >/dev/null 2>&1 || die "no 'postgres' user (run deploy/install.sh)"
+        check_reachable postgres "$LOGS"
+        check_reachable "$KAFKA_USER" "$LOGS"
+    fi
     cd "$DIR"
     take_lock
     export SLUICE_STACK_DIR=$DIR
@@ -533,6 +837,7 @@ cmd_start() {
 
     # Kafka boots in the background while PostgreSQL starts.
     if [[ -z $kpid ]]; then
+        BROKER_LIB=$(broker_lib)
         write_kafka_config
         launch_kafka
         kpid=$(sl_read_num "$RUN/kafka.pid")
@@ -540,15 +845,37 @@ cmd_start() {
         say "kafka already running (pid $kpid)"
         KAFKA_LOG_OFFSET=0
     fi
+    local role
+    for role in postgres "${PG_ROLES[@]}"; do role_password "$role" >/dev/null; done
+    for role in admin "${KAFKA_USERS[@]}"; do kafka_password "$role" >/dev/null; done
+    if ((EUID == 0)); then
+        # A service's own secrets are its user's (it reopens them through
+        # the descriptors its supervisor hands it); the directory stays
+        # root's 0700, so it cannot reach any other file in it.
+        chmod 700 "$SECRETS"
+        for role in "${SERVICES[@]}"; do
+            chown "$(svc_user "$role"):" "$(pass_file "sluice_$role")" "$SECRETS/kafka-sluice_$role.conf"
+        done
+    fi
     if [[ -z $ppid ]]; then
         init_pg
         launch_pg
     else
         say "postgresql already running (pid $ppid)"
     fi
+    ensure_roles
+    write_pg_hba
+    as_pg "$PG_BIN/pg_ctl" -D "$PGDATA_DIR" reload >/dev/null || die "pg_ctl reload failed"
     create_db
     wait_kafka "$kpid"
     say "kafka ready on 127.0.0.1:$KAFKA_PORT"
+    add_missing_kafka_users
+    say "kafka ACLs (deploy/kafka-acls.conf)"
+    (
+        # shellcheck disable=SC1090
+        . "$ENV_FILE"
+        bash "$SL_ROOT/deploy/kafka-acls.sh" add "${SLUICE_TOPIC_PREFIX:-}" >&2
+    ) 9>&- || die "cannot create the kafka ACLs"
 
     run_sluicectl
     ((INFRA_ONLY)) || start_services

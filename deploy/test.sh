@@ -22,7 +22,7 @@ start=$(date +%s)
 # A developer's sourced stack.env must not steer the private stack.
 unset SLUICE_KAFKA_PORT SLUICE_PG_PORT SLUICE_KAFKA_CONTROLLER_PORT \
     SLUICE_STACK_DIR SLUICE_KAFKA_BROKERS SLUICE_PG_DSN SLUICE_TOPIC_PREFIX \
-    SLUICE_CONFIG
+    SLUICE_CONFIG KCAT_CONFIG
 
 bash "$SL_ROOT/deploy/install.sh"
 

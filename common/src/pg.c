@@ -1,6 +1,7 @@
 /*
  * pg.c -- PostgreSQL helpers: connecting, running statements with errors
- * turned into sl_err text, and applying the embedded migrations.
+ * turned into sl_err text, and applying the embedded migrations and the
+ * grants that go with them (schemas/sql/grants.sql).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,7 @@
 
 #define SL_MIGRATIONS_MAX 256
 #define SL_MIGRATE_LOCK   7301945021LL   /* advisory lock id for migrations */
+#define SL_GRANTS_FILE    "grants.sql"
 
 PGconn *sl_pg_connect(const char *dsn, sl_err *err)
 {
@@ -69,13 +71,46 @@ size_t sl_pg_migrations(sl_migration *out, size_t max)
     /* embed.cmake writes the files sorted by path: numbered order. */
     for (size_t i = 0; i < total && count < max; i++) {
         size_t l = strlen(all[i].name);
-        if (l > 4 && strcmp(all[i].name + l - 4, ".sql") == 0) {
+        /* Numbered files only: grants.sql is applied on every run. */
+        if (l > 4 && strcmp(all[i].name + l - 4, ".sql") == 0 &&
+            all[i].name[0] >= '0' && all[i].name[0] <= '9') {
             out[count].name = all[i].name;
             out[count].sql = all[i].data;
             count++;
         }
     }
     return count;
+}
+
+/* Runs schemas/sql/grants.sql in one transaction: it revokes and grants
+ * again, so it is applied after every migrate, whether or not a migration
+ * was new, and a table a migration adds gets its grants in the same run. */
+static int apply_grants(PGconn *c, sl_err *err)
+{
+    const sl_embedded *g = sl_embed_get(SL_GRANTS_FILE);
+    PGresult *r;
+    sl_err e2;
+    int rc;
+
+    if (!g) {
+        sl_err_set(err, "%s is not embedded in this binary", SL_GRANTS_FILE);
+        return SL_ERR;
+    }
+    if ((rc = sl_pg_exec(c, "BEGIN", err)) != SL_OK)
+        return rc;
+    r = PQexec(c, g->data);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK &&
+        PQresultStatus(r) != PGRES_TUPLES_OK) {
+        rc = sl_pg_fail(c, r, SL_GRANTS_FILE, err);
+        PQclear(r);
+        sl_pg_exec(c, "ROLLBACK", &e2);
+        return rc;
+    }
+    PQclear(r);
+    if ((rc = sl_pg_exec(c, "COMMIT", err)) != SL_OK)
+        return rc;
+    sl_info("pg", "applied %s", SL_GRANTS_FILE);
+    return SL_OK;
 }
 
 int sl_pg_migrate(PGconn *c, int *applied, sl_err *err)
@@ -137,6 +172,8 @@ int sl_pg_migrate(PGconn *c, int *applied, sl_err *err)
         (*applied)++;
         sl_info("pg", "applied migration %s", m[i].name);
     }
+    if (rc == SL_OK)
+        rc = apply_grants(c, err);
     snprintf(lock, sizeof(lock), "SELECT pg_advisory_unlock(%lld)", SL_MIGRATE_LOCK);
     sl_err ignore;
     sl_pg_exec(c, lock, &ignore);

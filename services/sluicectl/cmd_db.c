@@ -1,6 +1,7 @@
 /*
  * cmd_db.c -- `sluicectl db migrate`: applies the migrations embedded from
- * schemas/sql/ (sl_pg_migrate), each once, under an advisory lock.
+ * schemas/sql/ (sl_pg_migrate), each once, under an advisory lock, then the
+ * role grants of schemas/sql/grants.sql.
  */
 #include <stdio.h>
 
@@ -14,8 +15,11 @@ static const char db_usage[] =
 static const char migrate_usage[] =
     "usage: sluicectl db migrate\n"
     "Apply every migration embedded in this binary that the database has\n"
-    "not recorded yet, in order, each in its own transaction.  Safe to run\n"
-    "repeatedly and concurrently.  Prints \"applied N migrations\" or\n"
+    "not recorded yet, in order, each in its own transaction, then the\n"
+    "grants of every sluice role (schemas/sql/grants.sql).  Run it as the\n"
+    "schema owner, sluice_owner (deploy/stack.sh exports its conninfo as\n"
+    "SLUICE_PG_DSN_OWNER): the tables belong to whoever creates them.  Safe\n"
+    "to run repeatedly and concurrently.  Prints \"applied N migrations\" or\n"
     "\"schema up to date\".\n";
 
 static int db_migrate(ctl *c, int argc, char **argv)

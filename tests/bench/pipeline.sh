@@ -44,6 +44,10 @@ cmake --build "$ROOT/build" -j "$(nproc)" --target sluice-validate sluice-scan \
 BIN=$ROOT/build/bin
 
 W=$(mktemp -d "${TMPDIR:-/tmp}/sluice-bench.XXXXXX")
+# The stack in $W/stack: PostgreSQL and the broker (their own users) must
+# search $W; stack.sh never widens a parent's permissions, so we do it for
+# the directory we just made (searchable, not listable).
+chmod 711 "$W"
 declare -A PIDS=()
 cleanup() {
     local p
@@ -95,16 +99,16 @@ make_files "$W/latency" "$LAT_N" latency
 start_services() {
     local commit_in=(-X input.topics=sluice.validated,sluice.rejected)
     # shellcheck disable=SC2086  # option lists
-    "$BIN/sluice-validate" ${SLUICE_BENCH_STAGE_OPTS:-} ${SLUICE_BENCH_VALIDATE_OPTS:-} >"$W/validate.log" 2>&1 & PIDS[validate]=$!
+    SLUICE_PG_DSN=${SLUICE_PG_DSN_VALIDATE:-$SLUICE_PG_DSN} SLUICE_CONFIG=${SLUICE_CONFIG_VALIDATE:-${SLUICE_CONFIG:-}} "$BIN/sluice-validate" ${SLUICE_BENCH_STAGE_OPTS:-} ${SLUICE_BENCH_VALIDATE_OPTS:-} >"$W/validate.log" 2>&1 & PIDS[validate]=$!
     if [[ $CHAIN == full ]]; then
         commit_in=()
         # shellcheck disable=SC2086
-        "$BIN/sluice-scan" ${SLUICE_BENCH_STAGE_OPTS:-} >"$W/scan.log" 2>&1 & PIDS[scan]=$!
+        SLUICE_PG_DSN=${SLUICE_PG_DSN_SCAN:-$SLUICE_PG_DSN} SLUICE_CONFIG=${SLUICE_CONFIG_SCAN:-${SLUICE_CONFIG:-}} "$BIN/sluice-scan" ${SLUICE_BENCH_STAGE_OPTS:-} >"$W/scan.log" 2>&1 & PIDS[scan]=$!
         # shellcheck disable=SC2086
-        "$BIN/sluice-license" ${SLUICE_BENCH_STAGE_OPTS:-} >"$W/license.log" 2>&1 & PIDS[license]=$!
+        SLUICE_PG_DSN=${SLUICE_PG_DSN_LICENSE:-$SLUICE_PG_DSN} SLUICE_CONFIG=${SLUICE_CONFIG_LICENSE:-${SLUICE_CONFIG:-}} "$BIN/sluice-license" ${SLUICE_BENCH_STAGE_OPTS:-} >"$W/license.log" 2>&1 & PIDS[license]=$!
     fi
     # shellcheck disable=SC2086
-    "$BIN/sluice-commit" "${commit_in[@]}" ${SLUICE_BENCH_STAGE_OPTS:-} ${SLUICE_BENCH_COMMIT_OPTS:-} >"$W/commit.log" 2>&1 & PIDS[commit]=$!
+    SLUICE_PG_DSN=${SLUICE_PG_DSN_COMMIT:-$SLUICE_PG_DSN} SLUICE_CONFIG=${SLUICE_CONFIG_COMMIT:-${SLUICE_CONFIG:-}} "$BIN/sluice-commit" "${commit_in[@]}" ${SLUICE_BENCH_STAGE_OPTS:-} ${SLUICE_BENCH_COMMIT_OPTS:-} >"$W/commit.log" 2>&1 & PIDS[commit]=$!
 }
 # upload DATASET [sluicectl upload options]: sends that dataset's files.
 upload() {

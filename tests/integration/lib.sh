@@ -11,6 +11,21 @@
 #   it_start SVC [ARG]  start build/bin/sluice-SVC in the background
 #   it_kill SVC [SIG]   signal it (default TERM) and wait for it
 #   it_sql SQL          run a query in the test database, unaligned output
+#
+# Roles: with a stack that has them (its stack.env exports
+# SLUICE_PG_DSN_ADMIN, _OWNER and one per service), the test database is
+# created by the superuser and owned by sluice_owner, `db migrate` runs as
+# sluice_owner (grants included), SLUICE_PG_DSN is the operators' role
+# (sluicectl), it_start runs each service as its own role, and it_sql runs
+# as the owner.  Without them every step uses SLUICE_PG_DSN, as before.
+# Kafka likewise: with SLUICE_KAFKA_ADMIN_PROPERTIES set, it_init creates the
+# ACLs of deploy/kafka-acls.conf for the test's prefix, it_start runs each
+# service as its own Kafka user (SLUICE_CONFIG_<SVC>), and the test body's
+# sluicectl and kcat act as the cluster admin (SLUICE_CONFIG_ADMIN,
+# SLUICE_KCAT_CONFIG_ADMIN), as it_sql acts as the schema owner.
+# IT_SERVICE_USERS=1 (set before it_start; root only) runs each service as
+# its operating-system user sluice-SVC, as the stack's supervisor does; it
+# then reads no file of the test's 0700 directory, so it is not the default.
 #   it_wait_outcomes N [SECS]  wait until samples + rejections + review items reach N
 #   it_fail MSG         print MSG and the service logs, exit 1
 #   it_eq WHAT GOT WANT assert equality
@@ -21,6 +36,8 @@ set -euo pipefail
 IT_SRC=${SLUICE_SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 IT_BIN=${SLUICE_BIN_DIR:-$IT_SRC/build/bin}
 IT_BASE_DSN=$SLUICE_PG_DSN
+IT_ADMIN_DSN=${SLUICE_PG_DSN_ADMIN:-$SLUICE_PG_DSN}
+IT_OWNER_BASE_DSN=${SLUICE_PG_DSN_OWNER:-$SLUICE_PG_DSN}
 declare -A IT_PIDS=()
 # For tests of the foundation alone (validate -> commit): commit's inputs
 # without the scan and license stages in between.
@@ -36,18 +53,50 @@ it_init() {
     IT_PREFIX="it-$name-$$-"
     export SLUICE_TOPIC_PREFIX=$IT_PREFIX
     export SLUICE_PG_DSN="$IT_BASE_DSN dbname=$IT_DB"
+    IT_OWNER_DSN="$IT_OWNER_BASE_DSN dbname=$IT_DB"
+    local owner=""
+    [[ -z ${SLUICE_PG_DSN_OWNER:-} ]] || owner=" OWNER sluice_owner"
     trap it_cleanup EXIT
-    psql -XAtq -v ON_ERROR_STOP=1 "$IT_BASE_DSN" \
-        -c "CREATE DATABASE \"$IT_DB\"" >/dev/null
-    "$IT_BIN/sluicectl" db migrate >/dev/null
+    psql -XAtq -v ON_ERROR_STOP=1 "$IT_ADMIN_DSN" \
+        -c "CREATE DATABASE \"$IT_DB\"$owner" >/dev/null
+    SLUICE_PG_DSN=$IT_OWNER_DSN "$IT_BIN/sluicectl" db migrate >/dev/null
+    if [[ -n ${SLUICE_KAFKA_ADMIN_PROPERTIES:-} ]]; then
+        export SLUICE_CONFIG=$SLUICE_CONFIG_ADMIN KCAT_CONFIG=$SLUICE_KCAT_CONFIG_ADMIN
+        bash "$IT_SRC/deploy/kafka-acls.sh" add "$IT_PREFIX" >/dev/null
+    fi
     "$IT_BIN/sluicectl" topics create --partitions "${IT_PARTITIONS:-3}" >/dev/null
     it_log "test $name: database $IT_DB, topic prefix $IT_PREFIX, dir $IT_DIR"
 }
 
+# The service's own role (SLUICE_PG_DSN_<SVC>) in the test database.
+it_svc_dsn() {
+    local var=SLUICE_PG_DSN_${1^^}
+    if [[ -n ${!var:-} ]]; then
+        printf '%s dbname=%s\n' "${!var}" "$IT_DB"
+    else
+        printf '%s\n' "$SLUICE_PG_DSN"
+    fi
+}
+
 it_start() {
-    local svc=$1; shift
-    "$IT_BIN/sluice-$svc" -X log.level=info "$@" \
-        >>"$IT_DIR/$svc.log" 2>&1 &
+    local svc=$1 dsn; shift
+    local conf=SLUICE_CONFIG_${svc^^} pass
+    dsn=$(it_svc_dsn "$svc")
+    conf=${!conf:-${SLUICE_CONFIG:-}}
+    pass=$(sed -n 's/.*passfile=\([^ ]*\).*/\1/p' <<<"$dsn")
+    if [[ ${IT_SERVICE_USERS:-0} == 1 ]] && ((EUID == 0)) &&
+        [[ -x $IT_BIN/sluice-launch && -f $conf && -f $pass ]] &&
+        id "sluice-$svc" >/dev/null 2>&1; then
+        # As the stack's supervisor does: as user sluice-SVC, its own
+        # secrets handed over as descriptors (services/launch/launch.c).
+        SLUICE_PG_DSN=${dsn/"passfile=$pass"/passfile=/dev/fd/4} SLUICE_CONFIG=/dev/fd/3 \
+            "$IT_BIN/sluice-launch" "sluice-$svc" "$IT_BIN/sluice-$svc" -X log.level=info "$@" \
+            >>"$IT_DIR/$svc.log" 2>&1 3<"$conf" 4<"$pass" &
+    else
+        SLUICE_PG_DSN=$dsn SLUICE_CONFIG=$conf \
+            "$IT_BIN/sluice-$svc" -X log.level=info "$@" \
+            >>"$IT_DIR/$svc.log" 2>&1 &
+    fi
     IT_PIDS[$svc]=$!
 }
 
@@ -60,7 +109,7 @@ it_kill() {
 }
 
 it_sql() {
-    psql -XAtq -v ON_ERROR_STOP=1 "$SLUICE_PG_DSN" -c "$1"
+    psql -XAtq -v ON_ERROR_STOP=1 "$IT_OWNER_DSN" -c "$1"
 }
 
 it_dump_logs() {
@@ -104,7 +153,7 @@ it_cleanup() {
     if ((rc != 0)) || [[ -n ${IT_FAILED:-} ]]; then
         it_log "kept $IT_DIR and database $IT_DB for inspection"
     else
-        psql -XAtq "$IT_BASE_DSN" \
+        psql -XAtq "$IT_ADMIN_DSN" \
             -c "DROP DATABASE IF EXISTS \"$IT_DB\" WITH (FORCE)" >/dev/null 2>&1 || true
         rm -rf "$IT_DIR"
     fi

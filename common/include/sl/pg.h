@@ -27,7 +27,9 @@ typedef struct sl_migration {
 size_t sl_pg_migrations(sl_migration *out, size_t max);
 
 /* Applies every migration not yet recorded in schema_migrations, each in its
- * own transaction, under an advisory lock.  *applied counts the new ones. */
+ * own transaction, under an advisory lock, then schemas/sql/grants.sql (every
+ * time: it is idempotent).  *applied counts the new migrations.  Run it as
+ * the schema owner (sluice_owner): whoever runs it owns the new tables. */
 int sl_pg_migrate(PGconn *c, int *applied, sl_err *err);
 
 

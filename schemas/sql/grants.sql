@@ -1,0 +1,82 @@
+-- grants.sql -- who may do what in the sluice database, applied at the end
+-- of every `sluicectl db migrate` (not a numbered migration: it runs each
+-- time, so a table a later migration adds gets its grants here, in one
+-- place).  Re-runnable and idempotent: every privilege is first revoked,
+-- then granted again.
+--
+-- Roles (cluster-wide; deploy/stack.sh creates them with LOGIN and a
+-- generated password; created here NOLOGIN if absent and allowed):
+--   sluice_owner     runs `sluicectl db migrate`, owns every table; not a
+--                    superuser.  The database is owned by it too.
+--   sluice_validate  reads creators and every outcome so far (replay,
+--                    duplicate content); writes only its upload claims.
+--   sluice_scan      reads the datasets' allowed types; writes nothing.
+--   sluice_license   reads the registry and quotas; writes nothing.
+--   sluice_commit    the only writer of samples, contents, rejections,
+--                    review items, provenance events, quota usage and its
+--                    own consumer offsets; reads what it deduplicates on.
+--   sluice_ctl       operator commands (sluicectl creator, dataset, optout,
+--                    takedown, scan review, audit, status): rows in every
+--                    table, no DDL.
+-- A new table: sluice_ctl gets it by itself; grant it below to each stage
+-- that reads or writes it (services/*/*_pg.c), nothing more.
+
+DO $$
+DECLARE
+    r text;
+BEGIN
+    FOREACH r IN ARRAY ARRAY['sluice_owner', 'sluice_validate', 'sluice_scan',
+                             'sluice_license', 'sluice_commit', 'sluice_ctl'] LOOP
+        IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = r) THEN
+            IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = current_user
+                           AND (rolsuper OR rolcreaterole)) THEN
+                RAISE EXCEPTION 'role % does not exist', r
+                    USING HINT = 'create the sluice roles first (deploy/stack.sh start does)';
+            END IF;
+            EXECUTE format('CREATE ROLE %I NOLOGIN', r);
+        END IF;
+    END LOOP;
+END $$;
+
+-- The database: only the sluice roles connect, nobody makes temp tables, and
+-- only the owner creates objects in the public schema.
+DO $$
+BEGIN
+    EXECUTE format('REVOKE ALL ON DATABASE %I FROM PUBLIC', current_database());
+    EXECUTE format('GRANT CONNECT ON DATABASE %I TO sluice_validate, sluice_scan,'
+                   ' sluice_license, sluice_commit, sluice_ctl', current_database());
+END $$;
+REVOKE ALL ON SCHEMA public FROM PUBLIC;
+GRANT USAGE ON SCHEMA public TO sluice_validate, sluice_scan, sluice_license,
+    sluice_commit, sluice_ctl;
+
+-- Start from nothing on every table and sequence, then grant.
+REVOKE ALL ON ALL TABLES IN SCHEMA public
+    FROM PUBLIC, sluice_validate, sluice_scan, sluice_license, sluice_commit, sluice_ctl;
+REVOKE ALL ON ALL SEQUENCES IN SCHEMA public
+    FROM PUBLIC, sluice_validate, sluice_scan, sluice_license, sluice_commit, sluice_ctl;
+
+-- validate (services/validate/validate_pg.c)
+GRANT SELECT ON creators, samples, review_items, rejections TO sluice_validate;
+GRANT SELECT, INSERT, DELETE ON upload_claims TO sluice_validate;
+
+-- scan (services/scan/scan_pg.c)
+GRANT SELECT ON datasets TO sluice_scan;
+
+-- license (services/license/license_pg.c)
+GRANT SELECT ON datasets, dataset_contributors, creator_optouts, takedowns,
+    quota_usage TO sluice_license;
+
+-- commit (services/commit/commit_pg.c): COPY needs INSERT; the upserts of
+-- quota_usage and consumer_offsets and SELECT ... FOR UPDATE need UPDATE.
+GRANT SELECT ON datasets, samples, review_items, contents TO sluice_commit;
+GRANT INSERT ON contents, samples, rejections, review_items, provenance_events
+    TO sluice_commit;
+GRANT SELECT, INSERT, UPDATE ON quota_usage, consumer_offsets TO sluice_commit;
+GRANT USAGE ON SEQUENCE rejections_rejection_id_seq TO sluice_commit;
+
+-- operators (services/sluicectl): rows of every table, a new one included,
+-- never the schema; the record of migrations is read-only.
+GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO sluice_ctl;
+REVOKE INSERT, UPDATE, DELETE ON schema_migrations FROM sluice_ctl;
+GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO sluice_ctl;
