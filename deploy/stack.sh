@@ -286,6 +286,16 @@ kafka_password() {
     printf '%s\n' "$pw"
 }
 
+# secrets_key: the key HMAC secrets are sealed under (secrets.key.file of
+# validate and sluicectl), 32 random bytes in hex, 0600; made once.
+secrets_key() {
+    local f=$SECRETS/secrets.key
+    [[ -s $f ]] && return 0
+    (umask 077 && mkdir -p "$SECRETS") || die "cannot create $SECRETS"
+    (umask 077 && openssl rand -hex 32 >"$f.tmp" && mv "$f.tmp" "$f") ||
+        die "cannot write $f"
+}
+
 # --- Kafka -----------------------------------------------------------------
 
 write_kafka_config() {
@@ -633,11 +643,19 @@ supervise() {
             # As its own user, with its own secrets as descriptors opened
             # here: it needs no path to them, nor to the binary.
             exec 3<"$SLUICE_CONFIG" 4<"$pass"
+            if [[ $name == validate && -f ${SLUICE_SECRETS_KEY_FILE:-} ]]; then
+                exec 5<"$SLUICE_SECRETS_KEY_FILE"
+                SLUICE_SECRETS_KEY_FILE=/dev/fd/5
+            else
+                exec 5</dev/null
+                unset SLUICE_SECRETS_KEY_FILE
+            fi
             SLUICE_CONFIG=/dev/fd/3 SLUICE_PG_DSN=${SLUICE_PG_DSN/"passfile=$pass"/passfile=/dev/fd/4} \
                 "${bin%/*}/sluice-launch" "$(svc_user "$name")" "$bin" </dev/null &
             child=$!
-            exec 3<&- 4<&-
+            exec 3<&- 4<&- 5<&-
         else
+            [[ $name == validate ]] || unset SLUICE_SECRETS_KEY_FILE
             "$bin" </dev/null &
             child=$!
         fi
@@ -748,6 +766,9 @@ export SLUICE_KCAT_CONFIG_UPLOADER=$SECRETS/kafka-sluice_uploader.kcat
 export SLUICE_CONFIG_ADMIN=$SECRETS/kafka-admin.conf
 export SLUICE_KCAT_CONFIG_ADMIN=$SECRETS/kafka-admin.kcat
 export SLUICE_KAFKA_ADMIN_PROPERTIES=$SECRETS/kafka-admin.properties
+# The key HMAC secrets are sealed under: sluicectl's; validate gets it as a
+# descriptor from its supervisor, no other service at all.
+export SLUICE_SECRETS_KEY_FILE=$SECRETS/secrets.key
 EOF
     mv "$tmp" "$ENV_FILE"
 }
@@ -848,6 +869,7 @@ cmd_start() {
     local role
     for role in postgres "${PG_ROLES[@]}"; do role_password "$role" >/dev/null; done
     for role in admin "${KAFKA_USERS[@]}"; do kafka_password "$role" >/dev/null; done
+    secrets_key
     if ((EUID == 0)); then
         # A service's own secrets are its user's (it reopens them through
         # the descriptors its supervisor hands it); the directory stays
@@ -856,6 +878,7 @@ cmd_start() {
         for role in "${SERVICES[@]}"; do
             chown "$(svc_user "$role"):" "$(pass_file "sluice_$role")" "$SECRETS/kafka-sluice_$role.conf"
         done
+        chown "$(svc_user validate):" "$SECRETS/secrets.key"
     fi
     if [[ -z $ppid ]]; then
         init_pg

@@ -784,6 +784,28 @@ int sl_b64_decode(const char *in, size_t n, uint8_t *out, size_t outsz,
 
 #define BOX_VERSION 0x01
 
+/* Opens a key file for reading without following a symbolic link.  A
+ * path /dev/fd/N names a descriptor the supervisor opened and handed over
+ * (deploy/stack.sh: the service's user cannot reach the secrets folder);
+ * it is duplicated, since /dev/fd/N is itself a link O_NOFOLLOW refuses. */
+static int open_key_path(const char *path)
+{
+    const char *p = path + sizeof("/dev/fd/") - 1;
+    char *end;
+    long n;
+
+    if (strncmp(path, "/dev/fd/", sizeof("/dev/fd/") - 1) == 0 && *p) {
+        errno = 0;
+        n = strtol(p, &end, 10);
+        if (*end || errno || n < 0 || n > INT32_MAX) {
+            errno = EINVAL;
+            return -1;
+        }
+        return fcntl((int)n, F_DUPFD_CLOEXEC, 3);
+    }
+    return open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+}
+
 int sl_secrets_key_load(const char *path, uint8_t key[SL_SECRETS_KEY_LEN],
                         sl_err *err)
 {
@@ -791,7 +813,7 @@ int sl_secrets_key_load(const char *path, uint8_t key[SL_SECRETS_KEY_LEN],
     struct stat st;
     ssize_t n;
     size_t len;
-    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC), rc = SL_EINVAL;
+    int fd = open_key_path(path), rc = SL_EINVAL;
 
     if (fd < 0) {
         int e = errno;
@@ -817,7 +839,7 @@ int sl_secrets_key_load(const char *path, uint8_t key[SL_SECRETS_KEY_LEN],
         goto out;
     }
     /* 64 hex digits, or 65 bytes ending in a newline; 66 is too many */
-    n = read(fd, text, sizeof(text));
+    n = pread(fd, text, sizeof(text), 0);
     len = n > 0 ? (size_t)n : 0;
     if (len == 2 * SL_SECRETS_KEY_LEN + 1 && text[len - 1] == '\n')
         len--;

@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -802,6 +803,25 @@ static void test_secrets_key_file(void **state)
         assert_int_equal(read_file(path, (uint8_t *)disk, sizeof(disk)), 65);
         assert_memory_equal(disk, text, 64);
         assert_int_equal(disk[64], '\n');
+    }
+
+    /* a descriptor handed over as /dev/fd/N (deploy/stack.sh does so for
+     * a service that cannot reach the file) is read from its start, twice */
+    {
+        char fdpath[32];
+        int fd = open(path, O_RDONLY);
+        assert_true(fd >= 0);
+        assert_int_equal(lseek(fd, 10, SEEK_SET), 10);
+        snprintf(fdpath, sizeof(fdpath), "/dev/fd/%d", fd);
+        memset(k2, 0, sizeof(k2));
+        assert_int_equal(sl_secrets_key_load(fdpath, k2, &err), SL_OK);
+        assert_memory_equal(k1, k2, sizeof(k1));
+        memset(k2, 0, sizeof(k2));
+        assert_int_equal(sl_secrets_key_load(fdpath, k2, &err), SL_OK);
+        assert_memory_equal(k1, k2, sizeof(k1));
+        assert_int_equal(close(fd), 0);
+        assert_int_not_equal(sl_secrets_key_load(fdpath, k2, &err), SL_OK);
+        assert_int_not_equal(sl_secrets_key_load("/dev/fd/3x", k2, &err), SL_OK);
     }
 
     /* a symbolic link is not followed, to load or to create */
