@@ -11,6 +11,13 @@
  *   and provenance events; upsert offsets; COMMIT.
  * Any connection failure, unique violation or serialisation failure is
  * SL_EIO: the runner re-reads the offsets from the database and rewinds.
+ *
+ * A batch the database refuses because of a row's data (SQLSTATE class 22,
+ * 23 or 54, or the same unique violation COMMIT_UNIQUE_RETRIES times) is
+ * split: probe transactions, always rolled back, find the offending rows
+ * (sl_commit_bisect), which are then written as commit_data_error
+ * rejections with the server's message, in one transaction with the rest of
+ * the batch and its offsets as always.  A poison row never stops commit.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -25,6 +32,14 @@
 #include "commit.h"
 
 #define COMMIT_VERSION "commit/1"
+#define COMMIT_EDATA (-100)   /* the database refused a row's data */
+/* Rounds of splitting a batch before commit gives up: each round turns at
+ * least one row into a rejection, a second failure of the same row strips
+ * its rejection to the bare minimum. */
+#define COMMIT_SPLIT_ROUNDS 6
+/* The same batch failing on a unique key this many times in a row is no
+ * longer a race with another instance but a row that cannot be stored. */
+#define COMMIT_UNIQUE_RETRIES 3
 
 static const sl_cfg_entry commit_config[] = {
     SL_CFG_END
@@ -32,8 +47,17 @@ static const sl_cfg_entry commit_config[] = {
 
 typedef struct commit_ctx {
     char *dsn;
+    char *rejected_topic, *flagged_topic;   /* with topic.prefix */
+    sl_commit_topics topics;
     PGconn *conn;
     sl_buf prov;       /* reused chain buffer */
+    char sqlstate[6];                /* of the last failed statement */
+    char sqlmsg[SL_ERRBUF_SIZE];
+    /* the batch start that last failed on a unique key, and how often */
+    char uv_topic[256];
+    int32_t uv_part;
+    int64_t uv_off;
+    int uv_count;
 } commit_ctx;
 
 static void drop_conn(commit_ctx *c)
@@ -61,15 +85,41 @@ static int ensure_conn(commit_ctx *c, sl_err *err)
 }
 
 /* Classifies a failed statement: retriable conditions become SL_EIO. */
+/* SL_EIO for what a retry may cure (a unique key another instance took
+ * first, serialisation, deadlock); COMMIT_EDATA for an error about the
+ * data itself, which a retry never cures: class 22 (data exception), 23
+ * (integrity: check, not-null, foreign key) and 54 (program limit, e.g. an
+ * index row too large).  Remembers the SQLSTATE and message. */
+static int classify_state(commit_ctx *c, const char *state, int rc,
+                          const sl_err *err)
+{
+    snprintf(c->sqlstate, sizeof(c->sqlstate), "%s", state ? state : "");
+    snprintf(c->sqlmsg, sizeof(c->sqlmsg), "%s", err->msg);
+    if (!state || rc == SL_EIO)
+        return rc;
+    if (strcmp(state, "23505") == 0 || strcmp(state, "40001") == 0 ||
+        strcmp(state, "40P01") == 0)
+        return SL_EIO;
+    if (strncmp(state, "22", 2) == 0 || strncmp(state, "23", 2) == 0 ||
+        strncmp(state, "54", 2) == 0)
+        return COMMIT_EDATA;
+    return rc;
+}
+
 static int classify(commit_ctx *c, PGresult *r, const char *what, sl_err *err)
 {
     const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
     int rc = sl_pg_fail(c->conn, r, what, err);
 
-    if (state && (strcmp(state, "23505") == 0 || strcmp(state, "40001") == 0 ||
-                  strcmp(state, "40P01") == 0))
-        rc = SL_EIO;
-    return rc;
+    return classify_state(c, state, rc, err);
+}
+
+static int copy_end(commit_ctx *c, sl_pg_copy *cp, sl_err *err)
+{
+    int rc = sl_pg_copy_end(cp, err);
+
+    return rc == SL_OK ? rc : classify_state(c, cp->sqlstate[0] ? cp->sqlstate : NULL,
+                                             rc, err);
 }
 
 static int load_offsets(void *ctx, const char *group, sl_tp_offset *tps,
@@ -604,7 +654,7 @@ static int copy_reviews(commit_ctx *c, const sl_commit_row *rows, size_t n,
         sl_pg_copy_str(&cp, rows[i].scan);
         sl_pg_copy_row_end(&cp);
     }
-    return sl_pg_copy_end(&cp, err);
+    return copy_end(c, &cp, err);
 }
 
 static int write_rows(commit_ctx *c, const sl_commit_row *rows, size_t n,
@@ -636,7 +686,7 @@ static int write_rows(commit_ctx *c, const sl_commit_row *rows, size_t n,
         sl_pg_copy_bytea(&cp, r->content.ptr, r->content.len);
         sl_pg_copy_row_end(&cp);
     }
-    if ((rc = sl_pg_copy_end(&cp, err)))
+    if ((rc = copy_end(c, &cp, err)))
         goto out;
 
     if ((rc = sl_pg_copy_begin(&cp, c->conn,
@@ -653,7 +703,7 @@ static int write_rows(commit_ctx *c, const sl_commit_row *rows, size_t n,
         sl_pg_copy_str(&cp, r->license);
         sl_pg_copy_row_end(&cp);
     }
-    if ((rc = sl_pg_copy_end(&cp, err)))
+    if ((rc = copy_end(c, &cp, err)))
         goto out;
 
     if ((rc = copy_reviews(c, rows, n, err)) != SL_OK)
@@ -683,11 +733,14 @@ static int write_rows(commit_ctx *c, const sl_commit_row *rows, size_t n,
         sl_pg_copy_str(&cp, r->source_topic);
         sl_pg_copy_int(&cp, r->source_partition);
         sl_pg_copy_int(&cp, r->source_offset);
-        sl_time_format(r->rejected_ms, ts);
+        if (r->rejected_ms < SL_TIME_MIN_US / 1000 ||
+            r->rejected_ms > SL_TIME_MAX_US / 1000 ||
+            sl_time_format_us(r->rejected_ms * 1000, ts) != SL_OK)
+            sl_time_format_us(sl_now_ms() * 1000, ts);
         sl_pg_copy_str(&cp, ts);
         sl_pg_copy_row_end(&cp);
     }
-    if ((rc = sl_pg_copy_end(&cp, err)))
+    if ((rc = copy_end(c, &cp, err)))
         goto out;
 
     if ((rc = sl_pg_copy_begin(&cp, c->conn,
@@ -700,9 +753,16 @@ static int write_rows(commit_ctx *c, const sl_commit_row *rows, size_t n,
         sl_err ignore;
         cp.failed = 1;
         sl_pg_copy_end(&cp, &ignore);
+        if (rc != SL_ENOMEM) {
+            /* A row whose chain cannot be built (a field the event format
+             * refuses) is as much a data error as one the database refuses. */
+            c->sqlstate[0] = '\0';
+            snprintf(c->sqlmsg, sizeof(c->sqlmsg), "%s", err->msg);
+            rc = COMMIT_EDATA;
+        }
         goto out;
     }
-    rc = sl_pg_copy_end(&cp, err);
+    rc = copy_end(c, &cp, err);
 out:
     sl_fpset_destroy(seen);
     return rc;
@@ -751,32 +811,79 @@ out:
     return rc;
 }
 
-static int write_batch(void *ctx, const char *group, const sl_msg *msgs, size_t n,
-                       const sl_tp_offset *next, size_t n_next, sl_err *err)
+/* One batch being written: the messages and, per message, whether and how
+ * it is to be stored as a commit_data_error rejection. */
+typedef struct batch {
+    commit_ctx *c;
+    const char *group;
+    const sl_msg *msgs;
+    size_t n;
+    unsigned char *level;   /* 0: as described; 1: data-error rejection; 2: bare */
+    char **why;             /* per message: the refusal's detail */
+    int unique_is_data;     /* count 23505 as a data error (repeated) */
+    const sl_tp_offset *next;
+    size_t n_next;
+    sl_err *err;
+} batch;
+
+/* A row the database refused, as a rejection with the server's word for
+ * it.  Bare (a second refusal, of the rejection itself): without the
+ * metadata, identities from it, or the incoming chain. */
+static int mark_data_error(sl_commit_row *r, const char *why, int bare)
 {
-    commit_ctx *c = ctx;
-    sl_commit_row *rows = calloc(n, sizeof(*rows));
-    sl_fpset *uploads = sl_fpset_new(2 * n + 1), *contents = sl_fpset_new(2 * n + 1);
+    if (bare) {
+        r->meta.ptr = NULL;
+        r->meta.len = 0;
+        free(r->upload_id);
+        free(r->creator_id);
+        free(r->dataset_id);
+        r->upload_id = r->creator_id = r->dataset_id = NULL;
+        sl_prov_chain_destroy(r->chain);
+        r->chain = NULL;
+    }
+    return sl_commit_row_reject(r, "commit_data_error", why ? why : "");
+}
+
+/* Writes msgs[idx[0..k)] (all of them when idx is NULL) in one
+ * transaction.  final: with the offset check and the offsets, committed;
+ * otherwise a probe for sl_commit_bisect, rolled back whatever happens.
+ * SL_OK, COMMIT_EDATA, SL_EIO, SL_ENOMEM or SL_ERR. */
+static int run_batch(batch *b, const size_t *idx, size_t k, int final)
+{
+    commit_ctx *c = b->c;
+    sl_err *err = b->err;
+    sl_commit_row *rows = calloc(k ? k : 1, sizeof(*rows));
+    sl_fpset *uploads = sl_fpset_new(2 * k + 1), *contents = sl_fpset_new(2 * k + 1);
     size_t described = 0, n_samples = 0;
     int rc = SL_ENOMEM, in_txn = 0;
 
+    c->sqlstate[0] = '\0';
     if (!rows || !uploads || !contents)
         goto out;
-    for (; described < n; described++)
-        if ((rc = sl_commit_describe(&msgs[described], &rows[described])) != SL_OK)
+    for (; described < k; described++) {
+        size_t i = idx ? idx[described] : described;
+        if ((rc = sl_commit_describe(&b->msgs[i], &c->topics,
+                                     &rows[described])) != SL_OK)
             goto out;
+        if (b->level[i] &&
+            (rc = mark_data_error(&rows[described], b->why[i], b->level[i] > 1)) != SL_OK)
+            goto out;
+    }
     if ((rc = ensure_conn(c, err)) != SL_OK)
         goto out;
     if ((rc = sl_pg_exec(c->conn, "BEGIN", err)) != SL_OK)
         goto out;
     in_txn = 1;
-    if ((rc = check_offsets(c, group, msgs, n, err)) != SL_OK ||
-        (rc = existing(c, rows, n, uploads, contents, err)) != SL_OK ||
-        (rc = decide(rows, n, uploads, contents)) != SL_OK ||
-        (rc = enforce_quotas(c, rows, n, err)) != SL_OK ||
-        (rc = write_rows(c, rows, n, err)) != SL_OK ||
-        (rc = add_usage(c, rows, n, err)) != SL_OK ||
-        (rc = save_offsets(c, group, next, n_next, err)) != SL_OK)
+    if ((final && (rc = check_offsets(c, b->group, b->msgs, b->n, err)) != SL_OK) ||
+        (rc = existing(c, rows, k, uploads, contents, err)) != SL_OK ||
+        (rc = decide(rows, k, uploads, contents)) != SL_OK ||
+        (rc = enforce_quotas(c, rows, k, err)) != SL_OK ||
+        (rc = write_rows(c, rows, k, err)) != SL_OK ||
+        (rc = add_usage(c, rows, k, err)) != SL_OK)
+        goto out;
+    if (!final)
+        goto out;   /* a probe: rolled back below */
+    if ((rc = save_offsets(c, b->group, b->next, b->n_next, err)) != SL_OK)
         goto out;
     in_txn = 0;
     if ((rc = sl_pg_exec(c->conn, "COMMIT", err)) != SL_OK) {
@@ -785,10 +892,10 @@ static int write_batch(void *ctx, const char *group, const sl_msg *msgs, size_t 
         rc = SL_EIO;
         goto out;
     }
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < k; i++)
         n_samples += rows[i].kind == SL_ROW_SAMPLE;
     sl_debug("commit", "committed %zu samples and %zu rejections", n_samples,
-             n - n_samples);
+             k - n_samples);
 out:
     if (in_txn) {
         sl_err ignore;
@@ -801,12 +908,176 @@ out:
         drop_conn(c);
         rc = SL_EIO;
     }
+    if (rc == SL_EIO && b->unique_is_data && strcmp(c->sqlstate, "23505") == 0)
+        rc = COMMIT_EDATA;
     for (size_t i = 0; i < described; i++)
         sl_commit_row_clear(&rows[i]);
     free(rows);
     sl_fpset_destroy(uploads);
     sl_fpset_destroy(contents);
     return rc;
+}
+
+static int probe(void *ctx, const size_t *idx, size_t k)
+{
+    int rc = run_batch(ctx, idx, k, 0);
+
+    return rc == SL_OK ? 0 : rc == COMMIT_EDATA ? 1 : rc;
+}
+
+/* The batch failed on a data error: finds the offending rows, and gives
+ * each the detail of its own refusal (probed alone; a row that only fails
+ * together with others gets the batch's).  Raises their level. */
+static int split(batch *b, sl_err *err)
+{
+    commit_ctx *c = b->c;
+    size_t *idx = malloc(b->n * sizeof(*idx));
+    unsigned char *found = calloc(b->n, 1);
+    char whole[SL_ERRBUF_SIZE + 16], detail[2 * SL_ERRBUF_SIZE + 128];
+    size_t nfound = 0;
+    int rc = SL_ENOMEM;
+
+    snprintf(whole, sizeof(whole), "%s: %s", c->sqlstate, c->sqlmsg);
+    if (!idx || !found)
+        goto out;
+    for (size_t i = 0; i < b->n; i++)
+        idx[i] = i;
+    if ((rc = sl_commit_bisect(idx, b->n, probe, b, found)) != SL_OK)
+        goto out;
+    for (size_t i = 0; i < b->n; i++) {
+        int t;
+        char *w;
+        if (!found[i])
+            continue;
+        nfound++;
+        if ((t = probe(b, &i, 1)) < 0) {
+            rc = t;
+            goto out;
+        }
+        if (t == 1 && !c->sqlstate[0])
+            snprintf(detail, sizeof(detail), "the row cannot be written: %s",
+                     c->sqlmsg);
+        else if (t == 1)
+            snprintf(detail, sizeof(detail), "the database refused the row: "
+                     "SQLSTATE %s: %s", c->sqlstate, c->sqlmsg);
+        else
+            snprintf(detail, sizeof(detail), "the database refused the row "
+                     "together with others of its batch: SQLSTATE %s", whole);
+        if (!(w = strdup(detail))) {
+            rc = SL_ENOMEM;
+            goto out;
+        }
+        free(b->why[i]);
+        b->why[i] = w;
+        b->level[i]++;
+        sl_warn("commit", "%s/%" PRId32 " offset %" PRId64 ": %s",
+                b->msgs[i].topic, b->msgs[i].partition, b->msgs[i].offset, detail);
+        if (b->level[i] > 2) {
+            sl_err_set(err, "%s/%" PRId32 " offset %" PRId64 " cannot be stored "
+                       "even as a bare rejection: %s", b->msgs[i].topic,
+                       b->msgs[i].partition, b->msgs[i].offset, detail);
+            rc = SL_ERR;
+            goto out;
+        }
+    }
+    sl_info("commit", "batch of %zu split: %zu row(s) refused by the database "
+            "become commit_data_error rejections", b->n, nfound);
+    rc = SL_OK;
+out:
+    free(idx);
+    free(found);
+    return rc;
+}
+
+/* A unique violation is retried (another instance may have stored the same
+ * content a moment earlier), but the same batch start failing on one
+ * COMMIT_UNIQUE_RETRIES times in a row is a row that can never be stored. */
+static int unique_repeated(commit_ctx *c, const sl_msg *first)
+{
+    if (strcmp(c->uv_topic, first->topic) == 0 && c->uv_part == first->partition &&
+        c->uv_off == first->offset) {
+        c->uv_count++;
+    } else {
+        snprintf(c->uv_topic, sizeof(c->uv_topic), "%s", first->topic);
+        c->uv_part = first->partition;
+        c->uv_off = first->offset;
+        c->uv_count = 1;
+    }
+    return c->uv_count >= COMMIT_UNIQUE_RETRIES;
+}
+
+static int write_batch(void *ctx, const char *group, const sl_msg *msgs, size_t n,
+                       const sl_tp_offset *next, size_t n_next, sl_err *err)
+{
+    commit_ctx *c = ctx;
+    batch b = {
+        .c = c, .group = group, .msgs = msgs, .n = n, .next = next,
+        .n_next = n_next, .err = err,
+        .level = calloc(n ? n : 1, 1), .why = calloc(n ? n : 1, sizeof(char *)),
+    };
+    int rc = SL_ENOMEM;
+
+    if (!b.level || !b.why)
+        goto out;
+    for (int round = 0;; round++) {
+        rc = run_batch(&b, NULL, n, 1);
+        if (rc == SL_EIO && n && strcmp(c->sqlstate, "23505") == 0 &&
+            unique_repeated(c, &msgs[0])) {
+            b.unique_is_data = 1;
+            rc = COMMIT_EDATA;
+        }
+        if (rc != COMMIT_EDATA)
+            break;
+        if (round == COMMIT_SPLIT_ROUNDS) {
+            sl_err_set(err, "batch still refused after %d splits (SQLSTATE %s)",
+                       round, c->sqlstate);
+            rc = SL_ERR;
+            break;
+        }
+        sl_warn("commit", "batch of %zu refused on its data (SQLSTATE %s): "
+                "splitting it: %s", n, c->sqlstate, err->msg);
+        if ((rc = split(&b, err)) != SL_OK)
+            break;
+    }
+    if (rc == SL_OK)
+        c->uv_count = 0;
+out:
+    for (size_t i = 0; b.why && i < n; i++)
+        free(b.why[i]);
+    free(b.why);
+    free(b.level);
+    return rc;
+}
+
+static void commit_destroy(void *ctx)
+{
+    commit_ctx *c = ctx;
+
+    if (!c)
+        return;
+    drop_conn(c);
+    sl_buf_free(&c->prov);
+    free(c->dsn);
+    free(c->rejected_topic);
+    free(c->flagged_topic);
+    free(c);
+}
+
+/* topic.prefix + name, as the runner names the topics it consumes. */
+static char *prefixed(const sl_config *cfg, const char *name)
+{
+    const char *prefix = sl_config_get(cfg, "topic.prefix");
+    size_t n;
+    char *s;
+
+    if (!name)
+        return NULL;
+    if (!prefix)
+        prefix = "";
+    n = strlen(prefix) + strlen(name) + 1;
+    if ((s = malloc(n)))
+        snprintf(s, n, "%s%s", prefix, name);
+    return s;
 }
 
 static int commit_init(void **ctx, const sl_config *cfg, sl_err *err)
@@ -821,30 +1092,21 @@ static int commit_init(void **ctx, const sl_config *cfg, sl_err *err)
         free(c);
         return SL_EINVAL;
     }
-    if (!(c->dsn = strdup(dsn))) {
-        free(c);
+    if (!(c->dsn = strdup(dsn)) ||
+        !(c->rejected_topic = prefixed(cfg, sl_config_get(cfg, "rejected.topic"))) ||
+        !(c->flagged_topic = prefixed(cfg, "sluice.flagged"))) {
+        commit_destroy(c);
         return SL_ENOMEM;
     }
+    c->topics.rejected = c->rejected_topic;
+    c->topics.flagged = c->flagged_topic;
     sl_buf_init(&c->prov, 65536);
     if (ensure_conn(c, err) != SL_OK) {
-        free(c->dsn);
-        free(c);
+        commit_destroy(c);
         return SL_EIO;
     }
     *ctx = c;
     return SL_OK;
-}
-
-static void commit_destroy(void *ctx)
-{
-    commit_ctx *c = ctx;
-
-    if (!c)
-        return;
-    drop_conn(c);
-    sl_buf_free(&c->prov);
-    free(c->dsn);
-    free(c);
 }
 
 const sl_sink sl_commit_stage = {
