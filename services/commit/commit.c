@@ -240,11 +240,62 @@ static int describe_rejection(const sl_msg *m, sl_commit_row *r)
     return r->code && r->stage && r->detail && r->source_topic ? SL_OK : SL_ENOMEM;
 }
 
+/* The hashes around the bytes, re-checked (SHA-256 is cheap): the chain's
+ * first input is the signed content's hash (what the creator's signature
+ * and the optional signed meta "sha256" cover), its last output is the
+ * hash of the bytes being stored, and so is any sluice-sha256 header.  A
+ * redacted sample's last output is the redaction's. */
+static int check_hashes(const sl_msg *m, sl_commit_row *r, const char *declared)
+{
+    const char *origin = sl_commit_row_origin(r), *first_in = NULL,
+               *last_out = NULL, *problem = NULL;
+    sl_prov_record first, last;
+    int have_first = 0, have_last = 0;
+    char detail[256];
+    size_t n = sl_prov_count(r->chain);
+    sl_slice h;
+    sl_err err;
+
+    memset(&first, 0, sizeof(first));
+    memset(&last, 0, sizeof(last));
+    if (n) {
+        const char *text, *hash, *stage, *outcome;
+        int64_t seq;
+        sl_prov_get(r->chain, 0, &text, &hash, &stage, &outcome, &seq);
+        have_first = sl_prov_record_parse(text, strlen(text), &first, &err) == SL_OK;
+        sl_prov_get(r->chain, n - 1, &text, &hash, &stage, &outcome, &seq);
+        have_last = sl_prov_record_parse(text, strlen(text), &last, &err) == SL_OK;
+        first_in = have_first ? first.input_sha256 : NULL;
+        last_out = have_last ? last.output_sha256 : NULL;
+    }
+    if (declared && strcmp(declared, origin) != 0)
+        problem = "the signed metadata's sha256";
+    else if (first_in && strcmp(first_in, origin) != 0)
+        problem = "the provenance chain's first input hash";
+    else if (last_out && strcmp(last_out, r->sha256) != 0)
+        problem = "the provenance chain's last output hash";
+    else if (sl_msg_header(m, SL_H_SHA256, &h) == SL_OK && h.ptr &&
+             (h.len != SL_SHA256_HEX - 1 || memcmp(h.ptr, r->sha256, h.len) != 0))
+        problem = "the sluice-sha256 header";
+    if (problem)
+        snprintf(detail, sizeof(detail), "the bytes hash to %s, which is not "
+                 "what %s says", r->sha256, problem);
+    if (have_first)
+        sl_prov_record_clear(&first);
+    if (have_last)
+        sl_prov_record_clear(&last);
+    if (!problem)
+        return SL_OK;
+    return sl_commit_row_reject(r, "content_hash_mismatch", detail);
+}
+
 int sl_commit_describe(const sl_msg *m, const sl_commit_topics *t,
                        sl_commit_row *r)
 {
     json_t *doc, *lic;
+    const char *declared;
     sl_err err;
+    int rc;
     int flagged = 0, scan_bad;
 
     memset(r, 0, sizeof(*r));
@@ -321,25 +372,28 @@ int sl_commit_describe(const sl_msg *m, const sl_commit_topics *t,
     r->filename = dup_str(jstr(doc, "filename"));
     r->signature = header_copy(m, SL_H_SIG);
     r->license = header_copy(m, SL_H_LICENSE);
-    json_decref(doc);
-    if (!r->content_type || !r->created_at || !r->license_expression)
-        goto nomem;
-    if (!r->signature)
-        return sl_commit_row_reject(r, "signature_missing",
-                                    "sample reached commit without its signature");
-    if (scan_bad)
-        return sl_commit_row_reject(r, "scan_invalid",
-                                    "sluice-scan header is not a scan result");
-    if (!r->prov.ptr)
-        return sl_commit_row_reject(r, "provenance_invalid",
-                                    "sample reached commit without a provenance chain");
-    if (!r->chain) {
-        (void)sl_prov_verify(r->prov, r->sha256, &err);   /* for the detail */
+    declared = jstr(doc, "sha256");   /* borrowed from doc until the end */
+    if (!r->content_type || !r->created_at || !r->license_expression) {
+        rc = SL_ENOMEM;
+    } else if (!r->signature) {
+        rc = sl_commit_row_reject(r, "signature_missing",
+                                  "sample reached commit without its signature");
+    } else if (scan_bad) {
+        rc = sl_commit_row_reject(r, "scan_invalid",
+                                  "sluice-scan header is not a scan result");
+    } else if (!r->prov.ptr) {
+        rc = sl_commit_row_reject(r, "provenance_invalid",
+                                  "sample reached commit without a provenance chain");
+    } else if (!r->chain) {
         char detail[SL_ERRBUF_SIZE + 64];
+        (void)sl_prov_verify(r->prov, r->sha256, &err);   /* for the detail */
         snprintf(detail, sizeof(detail), "provenance chain broken: %s", err.msg);
-        return sl_commit_row_reject(r, "provenance_invalid", detail);
+        rc = sl_commit_row_reject(r, "provenance_invalid", detail);
+    } else {
+        rc = check_hashes(m, r, declared);
     }
-    return SL_OK;
+    json_decref(doc);
+    return rc;
 nomem:
     return SL_ENOMEM;
 }
@@ -395,5 +449,87 @@ int sl_commit_bisect(const size_t *idx, size_t k, sl_commit_try_fn try_,
         return rc;
     if (!tl && !tr)
         return bisect_grow(idx, h, idx + h, k - h, try_, ctx, bad);
+    return SL_OK;
+}
+
+/* ---- exact set of string pairs --------------------------------------- */
+
+struct sl_pairset {
+    struct pair_ent { uint64_t fp; char *ab; size_t la; } *tab;
+    size_t cap, n;   /* cap: a power of two, at most half full */
+};
+
+sl_pairset *sl_pairset_new(void)
+{
+    sl_pairset *s = calloc(1, sizeof(*s));
+
+    if (s && !(s->tab = calloc(s->cap = 64, sizeof(*s->tab)))) {
+        free(s);
+        s = NULL;
+    }
+    return s;
+}
+
+void sl_pairset_destroy(sl_pairset *s)
+{
+    if (!s)
+        return;
+    for (size_t i = 0; i < s->cap; i++)
+        free(s->tab[i].ab);
+    free(s->tab);
+    free(s);
+}
+
+static int pair_eq(const struct pair_ent *e, uint64_t fp, const char *a,
+                   size_t la, const char *b)
+{
+    return e->fp == fp && e->la == la && memcmp(e->ab, a, la) == 0 &&
+           strcmp(e->ab + la + 1, b) == 0;
+}
+
+/* The slot holding (a, b), or the empty slot where it would go. */
+static struct pair_ent *pair_slot(struct pair_ent *tab, size_t cap, uint64_t fp,
+                                  const char *a, size_t la, const char *b)
+{
+    size_t i = (size_t)fp & (cap - 1);
+
+    while (tab[i].ab && !pair_eq(&tab[i], fp, a, la, b))
+        i = (i + 1) & (cap - 1);
+    return &tab[i];
+}
+
+int sl_pairset_has(const sl_pairset *s, uint64_t fp, const char *a, const char *b)
+{
+    return pair_slot(s->tab, s->cap, fp, a, strlen(a), b)->ab != NULL;
+}
+
+int sl_pairset_add(sl_pairset *s, uint64_t fp, const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    struct pair_ent *e;
+
+    if (2 * (s->n + 1) > s->cap) {
+        size_t cap = s->cap * 2;
+        struct pair_ent *tab = calloc(cap, sizeof(*tab));
+        if (!tab)
+            return SL_ENOMEM;
+        for (size_t i = 0; i < s->cap; i++)
+            if (s->tab[i].ab)
+                *pair_slot(tab, cap, s->tab[i].fp, s->tab[i].ab, s->tab[i].la,
+                           s->tab[i].ab + s->tab[i].la + 1) = s->tab[i];
+        free(s->tab);
+        s->tab = tab;
+        s->cap = cap;
+    }
+    e = pair_slot(s->tab, s->cap, fp, a, la, b);
+    if (e->ab)
+        return SL_OK;
+    if (!(e->ab = malloc(la + lb + 2)))
+        return SL_ENOMEM;
+    memcpy(e->ab, a, la + 1);
+    memcpy(e->ab + la + 1, b, lb + 1);
+    e->la = la;
+    e->fp = fp;
+    s->n++;
     return SL_OK;
 }

@@ -99,6 +99,18 @@ typedef int (*sl_commit_try_fn)(void *ctx, const size_t *idx, size_t k);
 int sl_commit_bisect(const size_t *idx, size_t k, sl_commit_try_fn try_,
                      void *ctx, unsigned char *bad);
 
+/* An exact set of (a, b) string pairs for commit's decisions (replay,
+ * duplicate, content already stored).  The caller's 64-bit fingerprint
+ * (sl_fpset_fp) places an entry; membership is always confirmed on the
+ * full strings, so two pairs whose fingerprints collide stay distinct:
+ * a collision can neither refuse a good upload nor skip storing content.
+ * Grows without a cap (bounded by the batch).  SL_OK or SL_ENOMEM. */
+typedef struct sl_pairset sl_pairset;
+sl_pairset *sl_pairset_new(void);
+void sl_pairset_destroy(sl_pairset *s);
+int  sl_pairset_add(sl_pairset *s, uint64_t fp, const char *a, const char *b);
+int  sl_pairset_has(const sl_pairset *s, uint64_t fp, const char *a, const char *b);
+
 extern const sl_sink sl_commit_stage;
 
 #endif

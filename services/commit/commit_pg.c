@@ -190,11 +190,11 @@ static int check_offsets(commit_ctx *c, const char *group, const sl_msg *msgs,
 /* Fetches which of the batch's upload ids and (dataset, sha256) pairs exist
  * in samples already, as fingerprints. */
 static int existing(commit_ctx *c, const sl_commit_row *rows, size_t n,
-                    sl_fpset *uploads, sl_fpset *contents, sl_err *err)
+                    sl_pairset *uploads, sl_pairset *contents, sl_err *err)
 {
     sl_buf ids, hs;
     PGresult *r = NULL;
-    sl_fpset *pairs = sl_fpset_new(n + 1);   /* the batch's (dataset, hash) */
+    sl_pairset *pairs = sl_pairset_new();   /* the batch's (dataset, hash) */
     int rc = SL_ENOMEM;
 
     sl_buf_init(&ids, (size_t)1 << 30);
@@ -205,8 +205,9 @@ static int existing(commit_ctx *c, const sl_commit_row *rows, size_t n,
         if (rows[i].kind == SL_ROW_REJECTION)
             continue;
         if (sl_pg_array_add(&ids, rows[i].upload_id) || sl_pg_array_add(&hs, rows[i].sha256) ||
-            sl_fpset_add(pairs, sl_fpset_fp(rows[i].dataset_id, strlen(rows[i].dataset_id),
-                                            rows[i].sha256, 64)) != SL_OK)
+            sl_pairset_add(pairs, sl_fpset_fp(rows[i].dataset_id, strlen(rows[i].dataset_id),
+                                              rows[i].sha256, 64),
+                           rows[i].dataset_id, rows[i].sha256) != SL_OK)
             goto out;
     }
     if (sl_pg_array_close(&ids) || sl_pg_array_close(&hs))
@@ -224,7 +225,7 @@ static int existing(commit_ctx *c, const sl_commit_row *rows, size_t n,
         }
         for (int i = 0; i < PQntuples(r); i++) {
             const char *u = PQgetvalue(r, i, 0);
-            if (sl_fpset_add(uploads, sl_fpset_fp(u, strlen(u), "", 0)) != SL_OK) {
+            if (sl_pairset_add(uploads, sl_fpset_fp(u, strlen(u), "", 0), u, "") != SL_OK) {
                 rc = SL_ENOMEM;
                 goto out;
             }
@@ -249,7 +250,8 @@ static int existing(commit_ctx *c, const sl_commit_row *rows, size_t n,
         for (int i = 0; i < PQntuples(r); i++) {
             const char *d = PQgetvalue(r, i, 0), *h = PQgetvalue(r, i, 1);
             uint64_t fp = sl_fpset_fp(d, strlen(d), h, strlen(h));
-            if (sl_fpset_has(pairs, fp) && sl_fpset_add(contents, fp) != SL_OK) {
+            if (sl_pairset_has(pairs, fp, d, h) &&
+                sl_pairset_add(contents, fp, d, h) != SL_OK) {
                 rc = SL_ENOMEM;
                 goto out;
             }
@@ -260,14 +262,14 @@ out:
     PQclear(r);
     sl_buf_free(&ids);
     sl_buf_free(&hs);
-    sl_fpset_destroy(pairs);
+    sl_pairset_destroy(pairs);
     return rc;
 }
 
 /* Turns samples whose upload id or content exists (in the database or
  * earlier in this batch) into commit rejections. */
-static int decide(sl_commit_row *rows, size_t n, sl_fpset *uploads,
-                  sl_fpset *contents)
+static int decide(sl_commit_row *rows, size_t n, sl_pairset *uploads,
+                  sl_pairset *contents)
 {
     char detail[512];
 
@@ -278,18 +280,18 @@ static int decide(sl_commit_row *rows, size_t n, sl_fpset *uploads,
             continue;
         fu = sl_fpset_fp(r->upload_id, strlen(r->upload_id), "", 0);
         fc = sl_fpset_fp(r->dataset_id, strlen(r->dataset_id), r->sha256, 64);
-        if (sl_fpset_has(uploads, fu)) {
+        if (sl_pairset_has(uploads, fu, r->upload_id, "")) {
             snprintf(detail, sizeof(detail), "upload id \"%s\" was already accepted",
                      r->upload_id);
             if (sl_commit_row_reject(r, "replay", detail) != SL_OK)
                 return SL_ENOMEM;
-        } else if (sl_fpset_has(contents, fc)) {
+        } else if (sl_pairset_has(contents, fc, r->dataset_id, r->sha256)) {
             snprintf(detail, sizeof(detail), "content %s is already in dataset \"%s\"",
                      r->sha256, r->dataset_id);
             if (sl_commit_row_reject(r, "duplicate", detail) != SL_OK)
                 return SL_ENOMEM;
-        } else if (sl_fpset_add(uploads, fu) != SL_OK ||
-                   sl_fpset_add(contents, fc) != SL_OK) {
+        } else if (sl_pairset_add(uploads, fu, r->upload_id, "") != SL_OK ||
+                   sl_pairset_add(contents, fc, r->dataset_id, r->sha256) != SL_OK) {
             return SL_ENOMEM;
         }
     }
@@ -568,7 +570,7 @@ static int copy_provenance(sl_pg_copy *cp, const sl_commit_row *r,
 /* Adds to `known` the fingerprints of the batch's hashes already stored
  * in contents (by any dataset). */
 static int known_contents(commit_ctx *c, const sl_commit_row *rows, size_t n,
-                          sl_fpset *known, sl_err *err)
+                          sl_pairset *known, sl_err *err)
 {
     sl_buf hs;
     PGresult *r = NULL;
@@ -597,7 +599,8 @@ static int known_contents(commit_ctx *c, const sl_commit_row *rows, size_t n,
         goto out;
     }
     for (int i = 0; i < PQntuples(r); i++)
-        if (sl_fpset_add(known, sl_fpset_fp(PQgetvalue(r, i, 0), 64, "", 0)) != SL_OK)
+        if (sl_pairset_add(known, sl_fpset_fp(PQgetvalue(r, i, 0), 64, "", 0),
+                           PQgetvalue(r, i, 0), "") != SL_OK)
             goto out;
     rc = SL_OK;
 out:
@@ -661,7 +664,7 @@ static int write_rows(commit_ctx *c, const sl_commit_row *rows, size_t n,
                       sl_err *err)
 {
     sl_pg_copy cp;
-    sl_fpset *seen = sl_fpset_new(2 * n + 2);   /* stored + new hashes */
+    sl_pairset *seen = sl_pairset_new();   /* stored + new hashes */
     char ts[SL_TIME_LEN];
     int rc;
 
@@ -678,9 +681,15 @@ static int write_rows(commit_ctx *c, const sl_commit_row *rows, size_t n,
     for (size_t i = 0; i < n; i++) {
         const sl_commit_row *r = &rows[i];
         uint64_t fp = sl_fpset_fp(r->sha256, 64, "", 0);
-        if (r->kind == SL_ROW_REJECTION || sl_fpset_has(seen, fp))
+        if (r->kind == SL_ROW_REJECTION || sl_pairset_has(seen, fp, r->sha256, ""))
             continue;
-        sl_fpset_add(seen, fp);
+        if (sl_pairset_add(seen, fp, r->sha256, "") != SL_OK) {
+            sl_err ignore;
+            cp.failed = 1;
+            sl_pg_copy_end(&cp, &ignore);
+            rc = SL_ENOMEM;
+            goto out;
+        }
         sl_pg_copy_str(&cp, r->sha256);
         sl_pg_copy_int(&cp, (int64_t)r->content.len);
         sl_pg_copy_bytea(&cp, r->content.ptr, r->content.len);
@@ -764,7 +773,7 @@ static int write_rows(commit_ctx *c, const sl_commit_row *rows, size_t n,
     }
     rc = copy_end(c, &cp, err);
 out:
-    sl_fpset_destroy(seen);
+    sl_pairset_destroy(seen);
     return rc;
 }
 
@@ -853,7 +862,7 @@ static int run_batch(batch *b, const size_t *idx, size_t k, int final)
     commit_ctx *c = b->c;
     sl_err *err = b->err;
     sl_commit_row *rows = calloc(k ? k : 1, sizeof(*rows));
-    sl_fpset *uploads = sl_fpset_new(2 * k + 1), *contents = sl_fpset_new(2 * k + 1);
+    sl_pairset *uploads = sl_pairset_new(), *contents = sl_pairset_new();
     size_t described = 0, n_samples = 0;
     int rc = SL_ENOMEM, in_txn = 0;
 
@@ -913,8 +922,8 @@ out:
     for (size_t i = 0; i < described; i++)
         sl_commit_row_clear(&rows[i]);
     free(rows);
-    sl_fpset_destroy(uploads);
-    sl_fpset_destroy(contents);
+    sl_pairset_destroy(uploads);
+    sl_pairset_destroy(contents);
     return rc;
 }
 

@@ -59,8 +59,11 @@ static void hdr_replace(fx_msg *m, const char *name, const char *v)
     fx_msg_header_str(m, name, v);
 }
 
-/* A chain of n events (validate, scan, license, ...) for content. */
-static void build_chain(sl_buf *out, const char *content_sha, size_t n)
+/* A chain of n events (validate, scan, license, ...) starting at the
+ * signed content's hash; the scan event (second) turns it into out_sha
+ * (a redaction when they differ). */
+static void build_chain_to(sl_buf *out, const char *content_sha,
+                           const char *out_sha, size_t n)
 {
     static const char *stages[] = { "validate", "scan", "license" };
     sl_buf prev;
@@ -71,8 +74,8 @@ static void build_chain(sl_buf *out, const char *content_sha, size_t n)
     for (size_t i = 0; i < n; i++) {
         sl_prov_event ev = {
             .stage = stages[i % 3], .version = "v1", .outcome = "accepted",
-            .upload_id = "up-1", .input_sha256 = content_sha,
-            .output_sha256 = content_sha, .time_ms = T_MS,
+            .upload_id = "up-1", .input_sha256 = i < 2 ? content_sha : out_sha,
+            .output_sha256 = i < 1 ? content_sha : out_sha, .time_ms = T_MS,
         };
         if (sl_prov_append((sl_slice){ prev.data, prev.len }, content_sha, &ev,
                            out, NULL, &err) != SL_OK)
@@ -81,6 +84,11 @@ static void build_chain(sl_buf *out, const char *content_sha, size_t n)
         assert_int_equal(sl_buf_append(&prev, out->data, out->len), SL_OK);
     }
     sl_buf_free(&prev);
+}
+
+static void build_chain(sl_buf *out, const char *content_sha, size_t n)
+{
+    build_chain_to(out, content_sha, content_sha, n);
 }
 
 /* A sample as it arrives from the last processor stage: key, value, meta,
@@ -809,19 +817,20 @@ static void test_scan_flagged_and_accepted(void **state)
  * (original_sha256), not at the bytes that arrive. */
 static void test_scan_redacted_chain(void **state)
 {
-    char orig[SL_SHA256_HEX], scan[256];
+    char orig[SL_SHA256_HEX], red[SL_SHA256_HEX], scan[256];
     sl_commit_row r;
     sl_buf chain;
     fx_msg m;
 
     (void)state;
     assert_int_equal(sl_sha256_hex("secret hello", 12, orig), SL_OK);
+    assert_int_equal(sl_sha256_hex("[REDACTED] hello", 16, red), SL_OK);
     fx_msg_init(&m, "up-3", "[REDACTED] hello", 16);
     m.msg.topic = "sluice.scanned";
     fx_msg_header_str(&m, SL_H_META, META_FULL);
     fx_msg_header_str(&m, SL_H_SIG, SIG);
     sl_buf_init(&chain, 1 << 20);
-    build_chain(&chain, orig, 2);
+    build_chain_to(&chain, orig, red, 2);
     fx_msg_header(&m, SL_H_PROV, chain.data, chain.len);
     snprintf(scan, sizeof(scan), "{\"outcome\":\"redacted\",\"original_sha256\":\"%s\"}", orig);
     fx_msg_header_str(&m, SL_H_SCAN, scan);
@@ -837,6 +846,64 @@ static void test_scan_redacted_chain(void **state)
     expect_commit_reject(&m, &r, "provenance_invalid", "provenance chain broken");
     sl_commit_row_clear(&r);
     sl_buf_free(&chain);
+    fx_msg_free(&m);
+}
+
+/* The bytes commit stores must hash to what the chain's last output says,
+ * the chain must start where the signed metadata's sha256 does, and a
+ * sluice-sha256 header must agree: else content_hash_mismatch. */
+static void test_content_hash_mismatch(void **state)
+{
+    char orig[SL_SHA256_HEX], scan[256], meta[1024];
+    sl_commit_row r;
+    sl_buf chain;
+    fx_msg m;
+
+    (void)state;
+    /* bytes swapped after a (fake) redaction: the chain says SHA_WORLD */
+    assert_int_equal(sl_sha256_hex("secret hello", 12, orig), SL_OK);
+    fx_msg_init(&m, "up-3", "hello", 5);
+    m.msg.topic = "sluice.licensed";
+    fx_msg_header_str(&m, SL_H_META, META_FULL);
+    fx_msg_header_str(&m, SL_H_SIG, SIG);
+    sl_buf_init(&chain, 1 << 20);
+    build_chain_to(&chain, orig, SHA_WORLD, 3);
+    fx_msg_header(&m, SL_H_PROV, chain.data, chain.len);
+    snprintf(scan, sizeof(scan), "{\"outcome\":\"redacted\",\"original_sha256\":\"%s\"}", orig);
+    fx_msg_header_str(&m, SL_H_SCAN, scan);
+    expect_commit_reject(&m, &r, "content_hash_mismatch",
+                         "the bytes hash to " "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"
+                         ", which is not what the provenance chain's last output hash says");
+    sl_commit_row_clear(&r);
+    fx_msg_free(&m);
+    sl_buf_free(&chain);
+
+    /* the signed metadata declares other bytes than the chain starts at */
+    snprintf(meta, sizeof(meta), "{\"upload_id\":\"up-1\",\"creator_id\":\"alice\","
+             "\"dataset_id\":\"ds-1\",\"content_type\":\"text/plain\","
+             "\"license\":{\"expression\":\"MIT\"},\"sha256\":\"%s\","
+             "\"created_at\":\"" CREATED "\"}", SHA_WORLD);
+    sample_msg(&m, "up-1", "hello", meta, 2);
+    expect_commit_reject(&m, &r, "content_hash_mismatch",
+                         "the bytes hash to 2cf24dba");
+    assert_non_null(strstr(r.detail, "the signed metadata's sha256"));
+    sl_commit_row_clear(&r);
+    fx_msg_free(&m);
+    /* ... and the same declaring the right bytes is a sample */
+    snprintf(meta, sizeof(meta), "{\"upload_id\":\"up-1\",\"creator_id\":\"alice\","
+             "\"dataset_id\":\"ds-1\",\"content_type\":\"text/plain\","
+             "\"license\":{\"expression\":\"MIT\"},\"sha256\":\"%s\","
+             "\"created_at\":\"" CREATED "\"}", SHA_HELLO);
+    sample_msg(&m, "up-1", "hello", meta, 2);
+    fx_msg_header_str(&m, SL_H_SHA256, SHA_HELLO);
+    assert_int_equal(sl_commit_describe(&m.msg, &TOPICS, &r), SL_OK);
+    assert_int_equal(r.kind, SL_ROW_SAMPLE);
+    sl_commit_row_clear(&r);
+    /* a sluice-sha256 header naming other bytes */
+    hdr_replace(&m, SL_H_SHA256, SHA_WORLD);
+    expect_commit_reject(&m, &r, "content_hash_mismatch", "the bytes hash to 2cf24dba");
+    assert_non_null(strstr(r.detail, "the sluice-sha256 header"));
+    sl_commit_row_clear(&r);
     fx_msg_free(&m);
 }
 
@@ -978,6 +1045,46 @@ static void test_bisect(void **state)
     }
 }
 
+/* ==== exact pair set ====================================================== */
+
+/* Pairs with the same fingerprint (a collision, forced here) stay
+ * distinct: membership is decided on the full strings.  The set grows
+ * past its first table. */
+static void test_pairset_collisions(void **state)
+{
+    sl_pairset *s = sl_pairset_new();
+    char a[32];
+
+    (void)state;
+    assert_non_null(s);
+    assert_int_equal(sl_pairset_add(s, 42, "ds-1", SHA_HELLO), SL_OK);
+    assert_true(sl_pairset_has(s, 42, "ds-1", SHA_HELLO));
+    /* same fingerprint, other content or dataset: not a member */
+    assert_false(sl_pairset_has(s, 42, "ds-1", SHA_WORLD));
+    assert_false(sl_pairset_has(s, 42, "ds-2", SHA_HELLO));
+    assert_false(sl_pairset_has(s, 42, "ds-1h", ""));   /* no confusion at the seam */
+    assert_false(sl_pairset_has(s, 43, "ds-1", SHA_HELLO));
+    assert_int_equal(sl_pairset_add(s, 42, "ds-1", SHA_WORLD), SL_OK);
+    assert_true(sl_pairset_has(s, 42, "ds-1", SHA_WORLD));
+    assert_true(sl_pairset_has(s, 42, "ds-1", SHA_HELLO));
+    /* 1000 upload ids all on one fingerprint, then on their own */
+    for (int i = 0; i < 1000; i++) {
+        snprintf(a, sizeof(a), "up-%d", i);
+        assert_int_equal(sl_pairset_add(s, 7, a, ""), SL_OK);
+        assert_int_equal(sl_pairset_add(s, (uint64_t)i * 2654435761u, a, "x"), SL_OK);
+    }
+    assert_int_equal(sl_pairset_add(s, 7, "up-5", ""), SL_OK);   /* again: no-op */
+    for (int i = 0; i < 1000; i++) {
+        snprintf(a, sizeof(a), "up-%d", i);
+        assert_true(sl_pairset_has(s, 7, a, ""));
+        assert_true(sl_pairset_has(s, (uint64_t)i * 2654435761u, a, "x"));
+        assert_false(sl_pairset_has(s, 7, a, "x"));
+    }
+    assert_false(sl_pairset_has(s, 7, "up-1000", ""));
+    sl_pairset_destroy(s);
+    sl_pairset_destroy(NULL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -998,7 +1105,9 @@ int main(void)
         cmocka_unit_test(test_scan_flagged_and_accepted),
         cmocka_unit_test(test_scan_redacted_chain),
         cmocka_unit_test(test_scan_invalid),
+        cmocka_unit_test(test_content_hash_mismatch),
         cmocka_unit_test(test_bisect),
+        cmocka_unit_test(test_pairset_collisions),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
