@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sl/audit.h"
 #include "sl/fpset.h"
 #include "sl/log.h"
 #include "sl/pg.h"
@@ -42,6 +43,9 @@
 #define COMMIT_UNIQUE_RETRIES 3
 
 static const sl_cfg_entry commit_config[] = {
+    { SL_CFG_STR, "audit.key.file", "commit-audit.key",
+      "Ed25519 key signing each chain's head (created 0600 at first start; "
+      "put it in the service's state directory, readable by commit only)" },
     SL_CFG_END
 };
 
@@ -49,6 +53,7 @@ typedef struct commit_ctx {
     char *dsn;
     char *rejected_topic, *flagged_topic;   /* with topic.prefix */
     sl_commit_topics topics;
+    sl_audit_signer *signer;                /* signs chain heads */
     PGconn *conn;
     sl_buf prov;       /* reused chain buffer */
     char sqlstate[6];                /* of the last failed statement */
@@ -80,6 +85,22 @@ static int ensure_conn(commit_ctx *c, sl_err *err)
     if (sl_pg_exec(c->conn, "SET enable_seqscan = off", err) != SL_OK) {
         drop_conn(c);
         return SL_EIO;
+    }
+    /* The public half of the head-signing key, for auditors. */
+    {
+        const char *p[1] = { sl_audit_signer_key_id(c->signer) };
+        PGresult *r = PQexecParams(c->conn, "INSERT INTO audit_keys (key_id, purpose)"
+                                   " VALUES ($1, 'commit') ON CONFLICT (key_id) DO NOTHING",
+                                   1, NULL, p, NULL, NULL, 0);
+        int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+        if (!ok)
+            sl_pg_fail(c->conn, r, "registering the audit key (sluicectl db migrate?)",
+                       err);
+        PQclear(r);
+        if (!ok) {
+            drop_conn(c);
+            return SL_EIO;
+        }
     }
     return SL_OK;
 }
@@ -523,9 +544,16 @@ static void owner_of(const sl_commit_row *r, char *out, size_t outsz)
                  r->source_partition, r->source_offset);
 }
 
-/* Appends the commit event to a row's chain and COPYs every event. */
+/* The head of a row's chain once commit's event is on it: what is signed. */
+typedef struct chain_head {
+    int64_t seq;
+    char hash[SL_SHA256_HEX];
+} chain_head;
+
+/* Appends the commit event to a row's chain and COPYs every event; head
+ * gets the new last event. */
 static int copy_provenance(sl_pg_copy *cp, const sl_commit_row *r,
-                           sl_err *err)
+                           chain_head *head, sl_err *err)
 {
     sl_prov_event ev = {
         .stage = "commit", .version = COMMIT_VERSION,
@@ -562,6 +590,8 @@ static int copy_provenance(sl_pg_copy *cp, const sl_commit_row *r,
         sl_pg_copy_str(cp, prev);
         sl_pg_copy_row_end(cp);
         prev = hash;
+        head->seq = seq;
+        snprintf(head->hash, sizeof(head->hash), "%s", hash);
     }
     sl_prov_chain_destroy(fresh);
     return SL_OK;
@@ -660,11 +690,44 @@ static int copy_reviews(commit_ctx *c, const sl_commit_row *rows, size_t n,
     return copy_end(c, &cp, err);
 }
 
+/* Signs and stores the head of each row's chain (010_chain_heads.sql). */
+static int copy_heads(commit_ctx *c, const sl_commit_row *rows,
+                      const chain_head *heads, size_t n, sl_err *err)
+{
+    char owner[SL_ID_MAX * 2], sig[SL_AUDIT_SIG_HEX];
+    const char *key = sl_audit_signer_key_id(c->signer);
+    sl_pg_copy cp;
+    int rc;
+
+    if ((rc = sl_pg_copy_begin(&cp, c->conn, "COPY chain_heads (owner_kind, "
+             "owner_id, seq, head_hash, key_id, signature) FROM STDIN", err)))
+        return rc;
+    for (size_t i = 0; i < n; i++) {
+        owner_of(&rows[i], owner, sizeof(owner));
+        if (sl_audit_head_sign(c->signer, owner_kind(&rows[i]), owner,
+                               heads[i].seq, heads[i].hash, sig) != SL_OK) {
+            sl_err ignore;
+            cp.failed = 1;
+            sl_pg_copy_end(&cp, &ignore);
+            return SL_ENOMEM;
+        }
+        sl_pg_copy_str(&cp, owner_kind(&rows[i]));
+        sl_pg_copy_str(&cp, owner);
+        sl_pg_copy_int(&cp, heads[i].seq);
+        sl_pg_copy_str(&cp, heads[i].hash);
+        sl_pg_copy_str(&cp, key);
+        sl_pg_copy_str(&cp, sig);
+        sl_pg_copy_row_end(&cp);
+    }
+    return copy_end(c, &cp, err);
+}
+
 static int write_rows(commit_ctx *c, const sl_commit_row *rows, size_t n,
                       sl_err *err)
 {
     sl_pg_copy cp;
     sl_pairset *seen = sl_pairset_new();   /* stored + new hashes */
+    chain_head *heads = NULL;
     char ts[SL_TIME_LEN];
     int rc;
 
@@ -756,8 +819,15 @@ static int write_rows(commit_ctx *c, const sl_commit_row *rows, size_t n,
              "COPY provenance_events (owner_kind, owner_id, seq, stage, outcome,"
              " canonical, hash, prev_hash) FROM STDIN", err)))
         goto out;
+    if (!(heads = calloc(n ? n : 1, sizeof(*heads)))) {
+        sl_err ignore;
+        cp.failed = 1;
+        sl_pg_copy_end(&cp, &ignore);
+        rc = SL_ENOMEM;
+        goto out;
+    }
     for (size_t i = 0; i < n && rc == SL_OK; i++)
-        rc = copy_provenance(&cp, &rows[i], err);
+        rc = copy_provenance(&cp, &rows[i], &heads[i], err);
     if (rc != SL_OK) {
         sl_err ignore;
         cp.failed = 1;
@@ -771,8 +841,11 @@ static int write_rows(commit_ctx *c, const sl_commit_row *rows, size_t n,
         }
         goto out;
     }
-    rc = copy_end(c, &cp, err);
+    if ((rc = copy_end(c, &cp, err)))
+        goto out;
+    rc = copy_heads(c, rows, heads, n, err);
 out:
+    free(heads);
     sl_pairset_destroy(seen);
     return rc;
 }
@@ -1069,6 +1142,7 @@ static void commit_destroy(void *ctx)
     free(c->dsn);
     free(c->rejected_topic);
     free(c->flagged_topic);
+    sl_audit_signer_destroy(c->signer);
     free(c);
 }
 
@@ -1109,6 +1183,13 @@ static int commit_init(void **ctx, const sl_config *cfg, sl_err *err)
     }
     c->topics.rejected = c->rejected_topic;
     c->topics.flagged = c->flagged_topic;
+    if (sl_audit_signer_open(sl_config_get(cfg, "audit.key.file"), 1, &c->signer,
+                             err) != SL_OK) {
+        commit_destroy(c);
+        return SL_EINVAL;
+    }
+    sl_info("commit", "signing chain heads with key %s",
+            sl_audit_signer_key_id(c->signer));
     sl_buf_init(&c->prov, 65536);
     if (ensure_conn(c, err) != SL_OK) {
         commit_destroy(c);

@@ -44,6 +44,7 @@ static const char audit_usage[] =
 
 static const char verify_usage[] =
     "usage: sluicectl audit verify (--upload ID | --dataset ID | --all) [--json]\n"
+    "                              [--trusted-key HEX]...\n"
     "Recompute every stored provenance chain of the selected samples, review\n"
     "items and rejections, and re-hash the contents the samples and review\n"
     "items reference.  Each break is one line naming the owner, the seq and\n"
@@ -64,10 +65,20 @@ static const char verify_usage[] =
     "                     their key, or are gone\n"
     "  orphan_events      events whose owner row is gone (--all, --upload)\n"
     "  chain_too_large    over 64 MiB of events for one owner: not checked\n"
+    "  head_missing       no signed head (chain_heads) for the chain\n"
+    "  head_mismatch      the chain does not end at its signed head: it was\n"
+    "                     rewritten (even with every hash recomputed), cut\n"
+    "                     or extended after it was signed\n"
+    "  head_signature     the head's Ed25519 signature does not verify\n"
+    "  head_key_untrusted signed by a key not in audit_keys, or not one of\n"
+    "                     the --trusted-key ones\n"
     "then a summary line.\n"
     "  --upload ID    the sample, review item and rejections of one upload\n"
     "  --dataset ID   everything committed for one dataset\n"
     "  --all          every chain in the database (streamed: any size)\n"
+    "  --trusted-key HEX  only heads signed by this public key (hex, as in\n"
+    "                 audit_keys.key_id; repeatable) are trusted: a database\n"
+    "                 writer can register a key of their own\n"
     "  --json         one JSON object per line: {owner_kind, owner_id, seq,\n"
     "                 problem, detail} per break (seq null when the break is\n"
     "                 not about one event), then {\"summary\": {...}}\n"
@@ -142,25 +153,33 @@ typedef struct owner_kind {
     int is_review;               /* review_items: skipped when absent */
 } owner_kind;
 
-#define EVENT_COLS "e.seq, e.stage, e.outcome, e.canonical, e.hash, e.prev_hash"
+#define EVENT_COLS "e.seq, e.stage, e.outcome, e.canonical, e.hash, e.prev_hash," \
+    " h.seq, h.head_hash, h.key_id, h.signature, (k.key_id IS NOT NULL)"
+/* The owner's signed head (010_chain_heads.sql), columns 10..14. */
+#define HEAD_JOIN(kind, id) " LEFT JOIN chain_heads h ON h.owner_kind = '" kind \
+    "' AND h.owner_id = " id " LEFT JOIN audit_keys k ON k.key_id = h.key_id"
+#define AUDIT_TRUSTED_MAX 16
 
 static const owner_kind kinds[] = {
     { "sample", "samples",
       "SELECT s.upload_id, s.upload_id, COALESCE(s.original_sha256, s.sha256),"
       " s.sha256, " EVENT_COLS " FROM samples s LEFT JOIN provenance_events e"
-      " ON e.owner_kind = 'sample' AND e.owner_id = s.upload_id",
+      " ON e.owner_kind = 'sample' AND e.owner_id = s.upload_id"
+      HEAD_JOIN("sample", "s.upload_id"),
       "s.upload_id = $1", "s.dataset_id = $1", "s.upload_id, e.seq", 0, 1, 0 },
     { "review", "review items",
       "SELECT r.upload_id, r.upload_id, r.sha256, r.sha256, " EVENT_COLS
       " FROM review_items r LEFT JOIN provenance_events e"
-      " ON e.owner_kind = 'review' AND e.owner_id = r.upload_id",
+      " ON e.owner_kind = 'review' AND e.owner_id = r.upload_id"
+      HEAD_JOIN("review", "r.upload_id"),
       "r.upload_id = $1", "r.dataset_id = $1", "r.upload_id, e.seq", 1, 1, 1 },
     { "rejection", "rejections",
       "SELECT o.id, r.upload_id, r.sha256, r.sha256, " EVENT_COLS
       " FROM rejections r CROSS JOIN LATERAL (SELECT r.source_topic || '/' ||"
       " r.source_partition || '/' || r.source_offset AS id) o"
       " LEFT JOIN provenance_events e"
-      " ON e.owner_kind = 'rejection' AND e.owner_id = o.id",
+      " ON e.owner_kind = 'rejection' AND e.owner_id = o.id"
+      HEAD_JOIN("rejection", "o.id"),
       "r.upload_id = $1", "r.dataset_id = $1", "r.rejection_id, e.seq", 1, 0, 0 },
 };
 #define N_KINDS (sizeof(kinds) / sizeof(kinds[0]))
@@ -171,6 +190,9 @@ typedef enum selection { SEL_NONE = 0, SEL_UPLOAD, SEL_DATASET, SEL_ALL } select
 typedef struct owner_acc {
     const owner_kind *k;
     char *id, *upload_id, *origin, *content;
+    char *head_hash, *head_key, *head_sig;   /* NULL: no signed head */
+    int64_t head_seq;
+    int head_key_registered;
     sl_audit_event *evs;
     size_t n, cap, bytes;
     int too_large;
@@ -192,6 +214,8 @@ typedef struct verifier {
     uint64_t owners[N_KINDS], events, contents;
     owner_acc cur;
     sl_fpset *seen;              /* contents queued already */
+    const char *trusted[AUDIT_TRUSTED_MAX];   /* --trusted-key */
+    size_t ntrusted;
     pending pend[AUDIT_CONTENT_BATCH];
     size_t npend;
 } verifier;
@@ -240,7 +264,13 @@ static void acc_reset(owner_acc *a)
     free(a->upload_id);
     free(a->origin);
     free(a->content);
+    free(a->head_hash);
+    free(a->head_key);
+    free(a->head_sig);
     a->id = a->upload_id = a->origin = a->content = NULL;
+    a->head_hash = a->head_key = a->head_sig = NULL;
+    a->head_seq = 0;
+    a->head_key_registered = 0;
     a->n = a->bytes = 0;
     a->too_large = 0;
     a->dropped = 0;
@@ -340,8 +370,16 @@ static int finish_owner(verifier *v)
                         "over %u MiB of provenance events (%zu held, %" PRId64
                         " more): not checked", AUDIT_OWNER_MAX_BYTES >> 20,
                         a->n, a->dropped);
-    else if ((rc = sl_audit_owner_check(&v->sink, &o, a->evs, a->n)) == SL_OK)
+    else if ((rc = sl_audit_owner_check(&v->sink, &o, a->evs, a->n)) == SL_OK) {
+        sl_audit_head h = {
+            .seq = a->head_seq, .hash = a->head_hash, .key_id = a->head_key,
+            .signature = a->head_sig, .key_registered = a->head_key_registered,
+        };
         v->events += a->n;
+        rc = sl_audit_head_check(&v->sink, &o, a->evs, a->n,
+                                 a->head_hash ? &h : NULL,
+                                 v->ntrusted ? v->trusted : NULL, v->ntrusted);
+    }
     if (rc == SL_OK && a->k->has_content && a->content)
         rc = queue_content(v, a->content, a->k->kind, a->id);
     acc_reset(a);
@@ -367,6 +405,14 @@ static int take_row(verifier *v, const owner_kind *k, PGresult *r, int row)
             (!PQgetisnull(r, row, 2) && !a->origin) ||
             (!PQgetisnull(r, row, 3) && !a->content))
             return SL_ENOMEM;
+        if (!PQgetisnull(r, row, 11)) {
+            a->head_seq = strtoll(PQgetvalue(r, row, 10), NULL, 10);
+            a->head_key_registered = strcmp(PQgetvalue(r, row, 14), "t") == 0;
+            if (!(a->head_hash = dup_value(r, row, 11)) ||
+                !(a->head_key = dup_value(r, row, 12)) ||
+                !(a->head_sig = dup_value(r, row, 13)))
+                return SL_ENOMEM;
+        }
     }
     if (PQgetisnull(r, row, 4))
         return SL_OK;   /* an owner without events (LEFT JOIN) */
@@ -663,6 +709,7 @@ static int audit_verify(ctl *c, int argc, char **argv)
         { "dataset", required_argument, NULL, 'D' },
         { "all", no_argument, NULL, 'A' },
         { "json", no_argument, NULL, 'j' },
+        { "trusted-key", required_argument, NULL, 'T' },
         { 0 }
     };
     verifier v = { 0 };
@@ -678,6 +725,14 @@ static int audit_verify(ctl *c, int argc, char **argv)
         case 'D': sel = SEL_DATASET; id = optarg; nsel++; break;
         case 'A': sel = SEL_ALL; nsel++; break;
         case 'j': v.json = 1; break;
+        case 'T':
+            if (v.ntrusted == AUDIT_TRUSTED_MAX || strlen(optarg) != 64 ||
+                strspn(optarg, "0123456789abcdef") != 64)
+                return ctl_usage_error("audit verify", "--trusted-key wants a "
+                                       "public key as 64 lowercase hex digits "
+                                       "(at most %d)", AUDIT_TRUSTED_MAX);
+            v.trusted[v.ntrusted++] = optarg;
+            break;
         default:
             /* -h is 0; anything else is a usage error (never "breaks"). */
             return opt == -2 ? CTL_OK : CTL_USAGE;

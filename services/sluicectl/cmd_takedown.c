@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sl/audit.h"
 #include "sl/prov.h"
 #include "ctl.h"
 
@@ -75,9 +76,11 @@ static int parse_sha(const char *s, char out[SL_SHA256_HEX])
 /* Rebuilds a sample's stored chain (its provenance_events rows in seq
  * order, as a sluice-prov header), appends the takedown event and inserts
  * it.  *seq_out: the new event's seq. */
-static int withdraw_one(PGconn *pg, const char *upload, const char *sha,
+static int withdraw_one(PGconn *pg, const sl_audit_signer *signer,
+                        const char *upload, const char *sha,
                         const char *origin, int64_t *seq_out)
 {
+    char sig[SL_AUDIT_SIG_HEX];
     const char *vals[8];
     char seqtxt[24];
     PGresult *r = NULL;
@@ -164,6 +167,23 @@ static int withdraw_one(PGconn *pg, const char *upload, const char *sha,
             7, vals, NULL, NULL)))
         goto out;
     PQclear(r);
+    /* The chain's new head, signed with the operator's key: commit's key
+     * stays with commit, so an appended chain is as authentic as the
+     * operator key's custody (audit verify --trusted-key). */
+    if (sl_audit_head_sign(signer, "sample", upload, seq, hash, sig) != SL_OK)
+        goto oom;
+    vals[2] = hash;
+    vals[3] = sl_audit_signer_key_id(signer);
+    vals[4] = sig;
+    if (!(r = ctl_pg_query(pg, "takedown add: signing the chain head",
+            "INSERT INTO chain_heads (owner_kind, owner_id, seq, head_hash,"
+            " key_id, signature) VALUES ('sample', $1, $2::integer, $3, $4, $5)"
+            " ON CONFLICT (owner_kind, owner_id) DO UPDATE SET seq = EXCLUDED.seq,"
+            " head_hash = EXCLUDED.head_hash, key_id = EXCLUDED.key_id,"
+            " signature = EXCLUDED.signature, signed_at = now()",
+            5, vals, NULL, NULL)))
+        goto out;
+    PQclear(r);
     /* A withdrawn sample no longer counts against its day's quota. */
     if (!(r = ctl_pg_query(pg, "takedown add: withdrawing the sample",
             "WITH w AS (UPDATE samples SET status = 'withdrawn', withdrawn_at = now()"
@@ -202,6 +222,7 @@ static int takedown_add(ctl *c, int argc, char **argv)
     PGconn *pg = NULL;
     PGresult *r = NULL, *td = NULL, *rows = NULL;
     int64_t *seqs = NULL;
+    sl_audit_signer *signer = NULL;
     int opt, rc, in_txn = 0, existed;
 
     ctl_getopt_start();
@@ -301,8 +322,24 @@ static int takedown_add(ctl *c, int argc, char **argv)
         rc = ctl_fail("out of memory");
         goto out;
     }
+    if (PQntuples(rows) > 0) {
+        sl_err err = { "" };
+        const char *kv[1];
+        PGresult *kr;
+        if (sl_audit_signer_open(sl_config_get(c->cfg, "audit.operator.key.file"),
+                                 1, &signer, &err) != SL_OK) {
+            rc = ctl_fail("takedown add: the operator's audit key: %s", err.msg);
+            goto out;
+        }
+        kv[0] = sl_audit_signer_key_id(signer);
+        if (!(kr = ctl_pg_query(pg, "takedown add: registering the operator key",
+                "INSERT INTO audit_keys (key_id, purpose) VALUES ($1, 'operator')"
+                " ON CONFLICT (key_id) DO NOTHING", 1, kv, NULL, NULL)))
+            goto out;
+        PQclear(kr);
+    }
     for (int i = 0; i < PQntuples(rows); i++)
-        if (withdraw_one(pg, PQgetvalue(rows, i, 0), PQgetvalue(rows, i, 1),
+        if (withdraw_one(pg, signer, PQgetvalue(rows, i, 0), PQgetvalue(rows, i, 1),
                          PQgetvalue(rows, i, 2), &seqs[i]) != CTL_OK)
             goto out;
     in_txn = 0;
@@ -322,6 +359,7 @@ static int takedown_add(ctl *c, int argc, char **argv)
     rc = CTL_OK;
 out:
     free(seqs);
+    sl_audit_signer_destroy(signer);
     PQclear(r);
     PQclear(td);
     PQclear(rows);

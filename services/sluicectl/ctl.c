@@ -26,6 +26,9 @@ static const sl_cfg_entry ctl_config_map[] = {
       "timeout of each Kafka admin, metadata and offset request" },
     { SL_CFG_SIZE, "upload.max.bytes", "16m",
       "largest file `upload` sends (the topics take 16 MiB messages)" },
+    { SL_CFG_STR, "audit.operator.key.file", "sluice-operator-audit.key",
+      "Ed25519 key with which `takedown add` signs the chain heads it "
+      "extends (created 0600 at first use; keep it with the operator)" },
     SL_CFG_END
 };
 

@@ -100,6 +100,9 @@ it_eq "takedown event" \
     "$(it_sql "SELECT stage || ':' || outcome FROM provenance_events WHERE owner_id = 'good' ORDER BY seq DESC LIMIT 1")" \
     takedown:withdrawn
 it_eq "audit verify after the takedown" "$(ctl audit verify --all >/dev/null 2>&1; echo $?)" 0
+it_eq "the takedown's new head, signed by the operator's key" \
+    "$(it_sql "SELECT h.seq || ':' || k.purpose FROM chain_heads h JOIN audit_keys k USING (key_id)
+               WHERE h.owner_kind = 'sample' AND h.owner_id = 'good'")" "5:operator"
 
 # The day's usage that quotas read: the two accepted quota samples; a
 # takedown of one gives its slot back.

@@ -13,6 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <cmocka.h>
 #include <jansson.h>
 
@@ -625,7 +628,7 @@ static void test_content(void **state)
 static void test_problem_names(void **state)
 {
     (void)state;
-    for (int p = SL_AUDIT_HASH_MISMATCH; p <= SL_AUDIT_ORPHAN_EVENTS; p++) {
+    for (int p = SL_AUDIT_HASH_MISMATCH; p <= SL_AUDIT_HEAD_KEY; p++) {
         const char *name = sl_audit_problem_name((sl_audit_problem)p);
         assert_string_not_equal(name, "unknown");
         for (int q = SL_AUDIT_HASH_MISMATCH; q < p; q++)
@@ -633,8 +636,154 @@ static void test_problem_names(void **state)
                                     sl_audit_problem_name((sl_audit_problem)q));
     }
     assert_string_equal(sl_audit_problem_name(SL_AUDIT_PREV_LINK), "prev_link");
+    assert_string_equal(sl_audit_problem_name(SL_AUDIT_HEAD_MISMATCH), "head_mismatch");
     assert_string_equal(sl_audit_problem_name((sl_audit_problem)0), "unknown");
     assert_string_equal(sl_audit_problem_name((sl_audit_problem)999), "unknown");
+}
+
+/* ---- signed chain heads -------------------------------------------------- */
+
+/* The key file: created 0600 at first open, the same key when opened
+ * again; refused when it is a symlink, readable by others, or not a key. */
+static void test_signer_key_file(void **state)
+{
+    char dir[] = "/tmp/sl-audit-key.XXXXXX", path[256], link_path[256], id[SL_AUDIT_KEY_HEX];
+    sl_audit_signer *a = NULL, *b = NULL;
+    sl_err err = { "" };
+    struct stat st;
+    FILE *f;
+
+    (void)state;
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof(path), "%s/commit.key", dir);
+    snprintf(link_path, sizeof(link_path), "%s/link.key", dir);
+    assert_int_equal(sl_audit_signer_open(path, 0, &a, &err), SL_EIO);   /* no create */
+    assert_null(a);
+    assert_int_equal(sl_audit_signer_open(path, 1, &a, &err), SL_OK);
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
+    assert_int_equal(st.st_size, 65);
+    assert_int_equal(strlen(sl_audit_signer_key_id(a)), 64);
+    snprintf(id, sizeof(id), "%s", sl_audit_signer_key_id(a));
+    assert_int_equal(sl_audit_signer_open(path, 1, &b, &err), SL_OK);
+    assert_string_equal(sl_audit_signer_key_id(b), id);
+    sl_audit_signer_destroy(b);
+    b = NULL;
+    /* a symlink to it is not followed, even with create */
+    assert_int_equal(symlink(path, link_path), 0);
+    assert_int_not_equal(sl_audit_signer_open(link_path, 1, &b, &err), SL_OK);
+    assert_null(b);
+    /* readable by the group */
+    assert_int_equal(chmod(path, 0640), 0);
+    assert_int_equal(sl_audit_signer_open(path, 0, &b, &err), SL_EINVAL);
+    assert_non_null(strstr(err.msg, "group or others"));
+    assert_int_equal(chmod(path, 0600), 0);
+    /* not a key */
+    assert_non_null(f = fopen(path, "w"));
+    fputs("not a key\n", f);
+    fclose(f);
+    assert_int_equal(sl_audit_signer_open(path, 0, &b, &err), SL_EINVAL);
+    sl_audit_signer_destroy(a);
+    sl_audit_signer_destroy(NULL);
+    unlink(link_path);
+    unlink(path);
+    rmdir(dir);
+}
+
+static void head_check(const sl_audit_owner *o, const rows *r,
+                       const sl_audit_head *h, const char *const *trusted,
+                       size_t nt, got *g)
+{
+    sl_audit_sink s = { collect, g, 0 };
+
+    memset(g, 0, sizeof(*g));
+    assert_int_equal(sl_audit_head_check(&s, o, r->ev, r->n, h, trusted, nt), SL_OK);
+    assert_int_equal(s.breaks, g->n);
+}
+
+/* A head signed over the chain's last event verifies; every way of
+ * faking it is its own break: a chain that no longer ends there (a
+ * consistent rewrite), another signature, another owner, a key not
+ * registered or not trusted, no head at all. */
+static void test_head_signatures(void **state)
+{
+    char dir[] = "/tmp/sl-audit-head.XXXXXX", path[256], path2[256];
+    char sig[SL_AUDIT_SIG_HEX], other[SL_AUDIT_SIG_HEX];
+    sl_audit_signer *k = NULL, *k2 = NULL;
+    sl_err err = { "" };
+    rows r;
+    got g;
+
+    (void)state;
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof(path), "%s/a.key", dir);
+    snprintf(path2, sizeof(path2), "%s/b.key", dir);
+    assert_int_equal(sl_audit_signer_open(path, 1, &k, &err), SL_OK);
+    assert_int_equal(sl_audit_signer_open(path2, 1, &k2, &err), SL_OK);
+    build_plain(&r);
+    sl_audit_owner o = sample_owner();
+    const char *key = sl_audit_signer_key_id(k);
+    const char *const trusted[] = { key };
+    char last[SL_SHA256_HEX];
+    snprintf(last, sizeof(last), "%s", r.ev[2].hash);
+    assert_int_equal(sl_audit_head_sign(k, "sample", o.id, 3, last, sig), SL_OK);
+    assert_int_equal(strlen(sig), 128);
+    sl_audit_head h = { 3, last, key, sig, 1 };
+
+    head_check(&o, &r, &h, NULL, 0, &g);
+    expect(&g, 0);
+    head_check(&o, &r, &h, trusted, 1, &g);
+    expect(&g, 0);
+
+    /* the chain rewritten and rehashed: it ends elsewhere */
+    rows_set(&r, 2, F_HASH, redacted);
+    head_check(&o, &r, &h, NULL, 0, &g);
+    expect(&g, 1, 3, SL_AUDIT_HEAD_MISMATCH);
+    /* ... and the head moved along without the key: the signature fails */
+    h.hash = redacted;
+    head_check(&o, &r, &h, NULL, 0, &g);
+    expect(&g, 1, 3, SL_AUDIT_HEAD_SIGNATURE);
+    rows_set(&r, 2, F_HASH, last);
+    h.hash = last;
+    /* a chain cut short */
+    r.n = 2;
+    head_check(&o, &r, &h, NULL, 0, &g);
+    expect(&g, 1, 2, SL_AUDIT_HEAD_MISMATCH);
+    r.n = 3;
+    /* another owner's signature */
+    assert_int_equal(sl_audit_head_sign(k, "sample", "up-other", 3, last, other), SL_OK);
+    h.signature = other;
+    head_check(&o, &r, &h, NULL, 0, &g);
+    expect(&g, 1, 3, SL_AUDIT_HEAD_SIGNATURE);
+    /* the same owner id as a rejection is another owner too */
+    assert_int_equal(sl_audit_head_sign(k, "rejection", o.id, 3, last, other), SL_OK);
+    head_check(&o, &r, &h, NULL, 0, &g);
+    expect(&g, 1, 3, SL_AUDIT_HEAD_SIGNATURE);
+    /* re-signed with a key of one's own: valid, but not trusted or registered */
+    assert_int_equal(sl_audit_head_sign(k2, "sample", o.id, 3, last, other), SL_OK);
+    h.key_id = sl_audit_signer_key_id(k2);
+    head_check(&o, &r, &h, NULL, 0, &g);
+    expect(&g, 0);   /* registered and nothing pinned: believed */
+    head_check(&o, &r, &h, trusted, 1, &g);
+    expect(&g, 1, 3, SL_AUDIT_HEAD_KEY);
+    h.key_registered = 0;
+    head_check(&o, &r, &h, NULL, 0, &g);
+    expect(&g, 1, 3, SL_AUDIT_HEAD_KEY);
+    /* garbage in the stored key column */
+    h.key_registered = 1;
+    h.key_id = "zz";
+    head_check(&o, &r, &h, NULL, 0, &g);
+    expect(&g, 1, 3, SL_AUDIT_HEAD_SIGNATURE);
+    /* no head */
+    head_check(&o, &r, NULL, NULL, 0, &g);
+    expect(&g, 1, 0, SL_AUDIT_HEAD_MISSING);
+    rows_free(&r);
+
+    sl_audit_signer_destroy(k);
+    sl_audit_signer_destroy(k2);
+    unlink(path);
+    unlink(path2);
+    rmdir(dir);
 }
 
 static void test_record_parse(void **state)
@@ -688,6 +837,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_valid_chain),
+        cmocka_unit_test(test_signer_key_file),
+        cmocka_unit_test(test_head_signatures),
         cmocka_unit_test(test_redacted_chain),
         cmocka_unit_test(test_changed_byte),
         cmocka_unit_test(test_rehashed_edit),

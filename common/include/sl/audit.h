@@ -42,7 +42,13 @@ typedef enum sl_audit_problem {
     SL_AUDIT_CHAIN_TOO_LARGE,   /* chain_too_large: not checked (caller's cap) */
     SL_AUDIT_CONTENT_HASH,      /* content_hash: stored bytes != their key */
     SL_AUDIT_CONTENT_MISSING,   /* content_missing: referenced, not stored */
-    SL_AUDIT_ORPHAN_EVENTS      /* orphan_events: events of no existing owner */
+    SL_AUDIT_ORPHAN_EVENTS,     /* orphan_events: events of no existing owner */
+    SL_AUDIT_HEAD_MISSING,      /* head_missing: no signed head for the chain */
+    SL_AUDIT_HEAD_MISMATCH,     /* head_mismatch: the chain's last event is not
+                                 * the signed head (rewritten, cut or extended) */
+    SL_AUDIT_HEAD_SIGNATURE,    /* head_signature: the head's signature is invalid */
+    SL_AUDIT_HEAD_KEY           /* head_key_untrusted: signed by a key not
+                                 * registered, or not among the trusted ones */
 } sl_audit_problem;
 
 const char *sl_audit_problem_name(sl_audit_problem p);
@@ -113,6 +119,56 @@ typedef struct sl_audit_owner {
  * stored content's.  Breaks go to s; SL_OK or SL_ENOMEM. */
 int sl_audit_owner_check(sl_audit_sink *s, const sl_audit_owner *o,
                          const sl_audit_event *evs, size_t n);
+
+/* ---- signed chain heads ------------------------------------------------
+ *
+ * A chain's hashes only show that its rows agree with one another: someone
+ * who can write the database can rewrite a chain and recompute every hash.
+ * So the writer of a chain (commit; sluicectl takedown when it appends)
+ * signs its head, the last event's seq and hash, with an Ed25519 key only
+ * it holds, and stores the signature in chain_heads (010_chain_heads.sql)
+ * next to the key's id, the hex public key, registered in audit_keys.  An
+ * auditor needs only public keys.  The signed bytes are
+ *   "sluice-chain-head-v1\n" len(kind) ":" kind "\n" len(id) ":" id "\n"
+ *   seq "\n" hash
+ * with lengths and seq in decimal. */
+#define SL_AUDIT_KEY_HEX 65     /* 64 hex digits (public key) + NUL */
+#define SL_AUDIT_SIG_HEX 129    /* 128 hex digits (signature) + NUL */
+
+typedef struct sl_audit_signer sl_audit_signer;
+/* Opens the private key file at path: 64 hex digits of an Ed25519 seed and
+ * a newline.  The file must be a regular file (not a symlink: O_NOFOLLOW)
+ * that neither group nor others may access.  When it does not exist and
+ * create is set, a new key is generated and written with
+ * O_CREAT|O_EXCL|O_NOFOLLOW, mode 0600.  SL_OK, or SL_EIO / SL_EINVAL /
+ * SL_ENOMEM with err set. */
+int  sl_audit_signer_open(const char *path, int create, sl_audit_signer **out,
+                          sl_err *err);
+void sl_audit_signer_destroy(sl_audit_signer *s);
+/* The key's id: its public key in lowercase hex. */
+const char *sl_audit_signer_key_id(const sl_audit_signer *s);
+/* Signs a head; out gets 128 lowercase hex digits.  SL_OK or SL_ENOMEM. */
+int  sl_audit_head_sign(const sl_audit_signer *s, const char *kind,
+                        const char *owner_id, int64_t seq, const char *hash,
+                        char out[SL_AUDIT_SIG_HEX]);
+
+/* A chain_heads row as stored, with its key's registration. */
+typedef struct sl_audit_head {
+    int64_t seq;
+    const char *hash, *key_id, *signature;
+    int key_registered;         /* key_id is in audit_keys */
+} sl_audit_head;
+
+/* Checks an owner's signed head (NULL: none stored, head_missing) against
+ * its events (evs as for sl_audit_owner_check): the head names the last
+ * event's seq and stored hash (else head_mismatch), the signature verifies
+ * under key_id (else head_signature), and the key is registered and, when
+ * trusted is not NULL, one of the ntrusted hex public keys given (else
+ * head_key_untrusted).  SL_OK or SL_ENOMEM. */
+int sl_audit_head_check(sl_audit_sink *s, const sl_audit_owner *o,
+                        const sl_audit_event *evs, size_t n,
+                        const sl_audit_head *h, const char *const *trusted,
+                        size_t ntrusted);
 
 /* Checks one contents row: SHA-256 of data (len bytes) is key.
  * Reported as owner "content" key.  SL_OK or SL_ENOMEM. */
