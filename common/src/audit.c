@@ -311,19 +311,41 @@ int sl_audit_content_check(sl_audit_sink *s, const char *key,
 
 /* ---- signed chain heads -------------------------------------------------- */
 
-#define HEAD_DOMAIN "sluice-chain-head-v1\n"
+#define SEAL_DOMAIN "sluice-head-seal-v1\n"
 
 struct sl_audit_signer {
     unsigned char sk[crypto_sign_SECRETKEYBYTES];
     char key_id[SL_AUDIT_KEY_HEX];
 };
 
-/* The signed bytes of a head (see audit.h).  SL_OK or SL_ENOMEM. */
-static int head_message(sl_buf *b, const char *kind, const char *id,
-                        int64_t seq, const char *hash)
+static int headref_cmp(const void *a, const void *b)
 {
-    return sl_buf_appendf(b, HEAD_DOMAIN "%zu:%s\n%zu:%s\n%" PRId64 "\n%s",
-                          strlen(kind), kind, strlen(id), id, seq, hash);
+    const sl_audit_headref *x = a, *y = b;
+    int c = strcmp(x->kind, y->kind);
+
+    return c ? c : strcmp(x->id, y->id);
+}
+
+/* The signed bytes of a seal (see audit.h).  SL_OK or SL_ENOMEM. */
+static int seal_message(sl_buf *b, int64_t seal_id, const sl_audit_headref *heads,
+                        size_t n)
+{
+    sl_audit_headref *sorted = malloc((n ? n : 1) * sizeof(*sorted));
+    int rc;
+
+    if (!sorted)
+        return SL_ENOMEM;
+    if (n)
+        memcpy(sorted, heads, n * sizeof(*sorted));
+    qsort(sorted, n, sizeof(*sorted), headref_cmp);
+    rc = sl_buf_appendf(b, SEAL_DOMAIN "%" PRId64 "\n%zu\n", seal_id, n);
+    for (size_t i = 0; i < n && rc == SL_OK; i++)
+        rc = sl_buf_appendf(b, "%zu:%s\n%zu:%s\n%" PRId64 "\n%s\n",
+                            strlen(sorted[i].kind), sorted[i].kind,
+                            strlen(sorted[i].id), sorted[i].id, sorted[i].seq,
+                            sorted[i].hash);
+    free(sorted);
+    return rc;
 }
 
 static int read_key_file(int fd, const char *path, unsigned char seed[32],
@@ -452,16 +474,16 @@ const char *sl_audit_signer_key_id(const sl_audit_signer *s)
     return s->key_id;
 }
 
-int sl_audit_head_sign(const sl_audit_signer *s, const char *kind,
-                       const char *owner_id, int64_t seq, const char *hash,
+int sl_audit_seal_sign(const sl_audit_signer *s, int64_t seal_id,
+                       const sl_audit_headref *heads, size_t n,
                        char out[SL_AUDIT_SIG_HEX])
 {
     unsigned char sig[crypto_sign_BYTES];
     sl_buf m;
     int rc;
 
-    sl_buf_init(&m, 1 << 16);
-    if ((rc = head_message(&m, kind, owner_id, seq, hash)) == SL_OK) {
+    sl_buf_init(&m, (size_t)1 << 30);
+    if ((rc = seal_message(&m, seal_id, heads, n)) == SL_OK) {
         crypto_sign_detached(sig, NULL, m.data, m.len, s->sk);
         sodium_bin2hex(out, SL_AUDIT_SIG_HEX, sig, sizeof(sig));
     }
@@ -477,15 +499,31 @@ static int hex_exact(const char *hex, unsigned char *bin, size_t n)
            sodium_hex2bin(bin, n, hex, 2 * n, NULL, &got, NULL) == 0 && got == n;
 }
 
-int sl_audit_head_check(sl_audit_sink *s, const sl_audit_owner *o,
-                        const sl_audit_event *evs, size_t n,
-                        const sl_audit_head *h, const char *const *trusted,
-                        size_t ntrusted)
+int sl_audit_seal_verify(const char *key_id, const char *signature,
+                         int64_t seal_id, const sl_audit_headref *heads,
+                         size_t n)
 {
     unsigned char pk[crypto_sign_PUBLICKEYBYTES], sig[crypto_sign_BYTES];
-    const sl_audit_event *last = n ? &evs[n - 1] : NULL;
-    int trusted_ok = 0, rc;
     sl_buf m;
+    int rc;
+
+    if (sodium_init() < 0)
+        return SL_ERR;
+    if (!hex_exact(key_id, pk, sizeof(pk)) || !hex_exact(signature, sig, sizeof(sig)))
+        return SL_EINVAL;
+    sl_buf_init(&m, (size_t)1 << 30);
+    if ((rc = seal_message(&m, seal_id, heads, n)) == SL_OK &&
+        crypto_sign_verify_detached(sig, m.data, m.len, pk) != 0)
+        rc = SL_EINVAL;
+    sl_buf_free(&m);
+    return rc;
+}
+
+int sl_audit_head_check(sl_audit_sink *s, const sl_audit_owner *o,
+                        const sl_audit_event *evs, size_t n,
+                        const sl_audit_head *h)
+{
+    const sl_audit_event *last = n ? &evs[n - 1] : NULL;
 
     if (!h) {
         sl_audit_report(s, o->kind, o->id, 0, SL_AUDIT_HEAD_MISSING,
@@ -500,27 +538,14 @@ int sl_audit_head_check(sl_audit_sink *s, const sl_audit_owner *o,
                         " hash %.16s...: the chain was rewritten, cut or "
                         "extended after it was signed", last ? last->seq : 0,
                         last ? last->hash : "(none)", h->seq, h->hash);
-    if (sodium_init() < 0)
-        return SL_ERR;
-    sl_buf_init(&m, 1 << 16);
-    if ((rc = head_message(&m, o->kind, o->id, h->seq, h->hash)) != SL_OK) {
-        sl_buf_free(&m);
-        return rc;
-    }
-    if (!hex_exact(h->key_id, pk, sizeof(pk)) ||
-        !hex_exact(h->signature, sig, sizeof(sig)) ||
-        crypto_sign_verify_detached(sig, m.data, m.len, pk) != 0)
+    if (h->seal == SL_AUDIT_SEAL_BAD)
         sl_audit_report(s, o->kind, o->id, h->seq, SL_AUDIT_HEAD_SIGNATURE,
-                        "the head's signature does not verify under key %.16s...",
-                        h->key_id ? h->key_id : "(none)");
-    sl_buf_free(&m);
-    for (size_t i = 0; trusted && i < ntrusted; i++)
-        trusted_ok |= h->key_id && strcmp(trusted[i], h->key_id) == 0;
-    if (!h->key_registered || (trusted && !trusted_ok))
+                        "the seal %" PRId64 " over this head does not verify: "
+                        "it, or a head it covers, was changed", h->seal_id);
+    else if (h->seal == SL_AUDIT_SEAL_UNTRUSTED)
         sl_audit_report(s, o->kind, o->id, h->seq, SL_AUDIT_HEAD_KEY,
-                        "the head is signed by key %.16s..., which is %s",
-                        h->key_id ? h->key_id : "(none)",
-                        !h->key_registered ? "not registered in audit_keys"
-                                           : "not among the trusted keys");
+                        "the seal %" PRId64 " over this head is signed by a "
+                        "key not registered in audit_keys or not trusted",
+                        h->seal_id);
     return SL_OK;
 }

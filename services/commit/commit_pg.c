@@ -690,36 +690,64 @@ static int copy_reviews(commit_ctx *c, const sl_commit_row *rows, size_t n,
     return copy_end(c, &cp, err);
 }
 
-/* Signs and stores the head of each row's chain (010_chain_heads.sql). */
+/* Stores the head of each row's chain and seals them all with one
+ * signature (010_chain_heads.sql, sl/audit.h). */
 static int copy_heads(commit_ctx *c, const sl_commit_row *rows,
                       const chain_head *heads, size_t n, sl_err *err)
 {
-    char owner[SL_ID_MAX * 2], sig[SL_AUDIT_SIG_HEX];
-    const char *key = sl_audit_signer_key_id(c->signer);
+    typedef char owner_buf[SL_ID_MAX * 2];
+    owner_buf *owners = malloc((n ? n : 1) * sizeof(*owners));
+    sl_audit_headref *refs = malloc((n ? n : 1) * sizeof(*refs));
+    char sig[SL_AUDIT_SIG_HEX], seal[24], count[24];
+    PGresult *r = NULL;
     sl_pg_copy cp;
-    int rc;
+    int rc = SL_ENOMEM;
 
-    if ((rc = sl_pg_copy_begin(&cp, c->conn, "COPY chain_heads (owner_kind, "
-             "owner_id, seq, head_hash, key_id, signature) FROM STDIN", err)))
-        return rc;
+    if (!owners || !refs)
+        goto out;
+    r = PQexec(c->conn, "SELECT nextval(pg_get_serial_sequence('head_seals', 'seal_id'))");
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        rc = classify(c, r, "numbering the seal", err);
+        goto out;
+    }
+    snprintf(seal, sizeof(seal), "%s", PQgetvalue(r, 0, 0));
+    PQclear(r);
+    r = NULL;
     for (size_t i = 0; i < n; i++) {
-        owner_of(&rows[i], owner, sizeof(owner));
-        if (sl_audit_head_sign(c->signer, owner_kind(&rows[i]), owner,
-                               heads[i].seq, heads[i].hash, sig) != SL_OK) {
-            sl_err ignore;
-            cp.failed = 1;
-            sl_pg_copy_end(&cp, &ignore);
-            return SL_ENOMEM;
+        owner_of(&rows[i], owners[i], sizeof(owners[i]));
+        refs[i] = (sl_audit_headref){ owner_kind(&rows[i]), owners[i],
+                                      heads[i].seq, heads[i].hash };
+    }
+    if (sl_audit_seal_sign(c->signer, strtoll(seal, NULL, 10), refs, n, sig) != SL_OK)
+        goto out;
+    snprintf(count, sizeof(count), "%zu", n);
+    {
+        const char *p[4] = { seal, sl_audit_signer_key_id(c->signer), count, sig };
+        r = PQexecParams(c->conn, "INSERT INTO head_seals (seal_id, key_id, n_heads,"
+                         " signature) VALUES ($1, $2, $3, $4)", 4, NULL, p, NULL,
+                         NULL, 0);
+        if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+            rc = classify(c, r, "storing the seal", err);
+            goto out;
         }
-        sl_pg_copy_str(&cp, owner_kind(&rows[i]));
-        sl_pg_copy_str(&cp, owner);
-        sl_pg_copy_int(&cp, heads[i].seq);
-        sl_pg_copy_str(&cp, heads[i].hash);
-        sl_pg_copy_str(&cp, key);
-        sl_pg_copy_str(&cp, sig);
+    }
+    if ((rc = sl_pg_copy_begin(&cp, c->conn, "COPY chain_heads (owner_kind, "
+             "owner_id, seq, head_hash, seal_id) FROM STDIN", err)))
+        goto out;
+    for (size_t i = 0; i < n; i++) {
+        sl_pg_copy_str(&cp, refs[i].kind);
+        sl_pg_copy_str(&cp, refs[i].id);
+        sl_pg_copy_int(&cp, refs[i].seq);
+        sl_pg_copy_str(&cp, refs[i].hash);
+        sl_pg_copy_str(&cp, seal);
         sl_pg_copy_row_end(&cp);
     }
-    return copy_end(c, &cp, err);
+    rc = copy_end(c, &cp, err);
+out:
+    PQclear(r);
+    free(owners);
+    free(refs);
+    return rc;
 }
 
 static int write_rows(commit_ctx *c, const sl_commit_row *rows, size_t n,

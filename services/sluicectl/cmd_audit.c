@@ -69,8 +69,9 @@ static const char verify_usage[] =
     "  head_mismatch      the chain does not end at its signed head: it was\n"
     "                     rewritten (even with every hash recomputed), cut\n"
     "                     or extended after it was signed\n"
-    "  head_signature     the head's Ed25519 signature does not verify\n"
-    "  head_key_untrusted signed by a key not in audit_keys, or not one of\n"
+    "  head_signature     the Ed25519 seal over the head does not verify (it,\n"
+    "                     or a head of the same batch, was changed)\n"
+    "  head_key_untrusted sealed by a key not in audit_keys, or not one of\n"
     "                     the --trusted-key ones\n"
     "then a summary line.\n"
     "  --upload ID    the sample, review item and rejections of one upload\n"
@@ -154,11 +155,17 @@ typedef struct owner_kind {
 } owner_kind;
 
 #define EVENT_COLS "e.seq, e.stage, e.outcome, e.canonical, e.hash, e.prev_hash," \
-    " h.seq, h.head_hash, h.key_id, h.signature, (k.key_id IS NOT NULL)"
-/* The owner's signed head (010_chain_heads.sql), columns 10..14. */
-#define HEAD_JOIN(kind, id) " LEFT JOIN chain_heads h ON h.owner_kind = '" kind \
-    "' AND h.owner_id = " id " LEFT JOIN audit_keys k ON k.key_id = h.key_id"
+    " h.seq, h.head_hash, h.seal_id"
+/* The owner's signed head (010_chain_heads.sql), columns 10..12: its row
+ * of highest seq. */
+#define HEAD_JOIN(kind, id) " LEFT JOIN LATERAL (SELECT hh.seq, hh.head_hash," \
+    " hh.seal_id FROM chain_heads hh WHERE hh.owner_kind = '" kind "' AND" \
+    " hh.owner_id = " id " ORDER BY hh.seq DESC LIMIT 1) h ON true"
 #define AUDIT_TRUSTED_MAX 16
+#define SEAL_SELECT "SELECT h.seal_id, h.owner_kind, h.owner_id, h.seq," \
+    " h.head_hash, s.key_id, s.signature, (k.key_id IS NOT NULL)" \
+    " FROM chain_heads h JOIN head_seals s ON s.seal_id = h.seal_id" \
+    " LEFT JOIN audit_keys k ON k.key_id = s.key_id"
 
 static const owner_kind kinds[] = {
     { "sample", "samples",
@@ -190,9 +197,8 @@ typedef enum selection { SEL_NONE = 0, SEL_UPLOAD, SEL_DATASET, SEL_ALL } select
 typedef struct owner_acc {
     const owner_kind *k;
     char *id, *upload_id, *origin, *content;
-    char *head_hash, *head_key, *head_sig;   /* NULL: no signed head */
-    int64_t head_seq;
-    int head_key_registered;
+    char *head_hash;             /* NULL: no signed head */
+    int64_t head_seq, head_seal;
     sl_audit_event *evs;
     size_t n, cap, bytes;
     int too_large;
@@ -216,6 +222,15 @@ typedef struct verifier {
     sl_fpset *seen;              /* contents queued already */
     const char *trusted[AUDIT_TRUSTED_MAX];   /* --trusted-key */
     size_t ntrusted;
+    /* the seals checked before the owners, in ascending id, with verdicts */
+    struct seal_verdict { int64_t id; sl_audit_seal_status status; } *seals;
+    size_t nseals, capseals;
+    /* the seal whose heads are arriving */
+    int64_t cur_seal;
+    char *cur_key, *cur_sig;
+    int cur_registered;
+    sl_audit_headref *cur_heads;
+    size_t ncur, capcur;
     pending pend[AUDIT_CONTENT_BATCH];
     size_t npend;
 } verifier;
@@ -265,12 +280,9 @@ static void acc_reset(owner_acc *a)
     free(a->origin);
     free(a->content);
     free(a->head_hash);
-    free(a->head_key);
-    free(a->head_sig);
     a->id = a->upload_id = a->origin = a->content = NULL;
-    a->head_hash = a->head_key = a->head_sig = NULL;
-    a->head_seq = 0;
-    a->head_key_registered = 0;
+    a->head_hash = NULL;
+    a->head_seq = a->head_seal = 0;
     a->n = a->bytes = 0;
     a->too_large = 0;
     a->dropped = 0;
@@ -350,6 +362,143 @@ static int queue_content(verifier *v, const char *key, const char *kind,
     return v->npend == AUDIT_CONTENT_BATCH ? flush_contents(v) : SL_OK;
 }
 
+/* ---- verify: seals ---------------------------------------------------- */
+
+static int stream(verifier *v, const char *what, const char *sql, int nparams,
+                  const char *const *params,
+                  int (*fn)(verifier *, const void *, PGresult *, int),
+                  const void *arg);
+
+/* The verdict on a seal checked before the owners; a seal never seen
+ * (its row gone, or it covers no stored head) is bad. */
+static sl_audit_seal_status seal_status(const verifier *v, int64_t id)
+{
+    size_t lo = 0, hi = v->nseals;
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (v->seals[mid].id == id)
+            return v->seals[mid].status;
+        if (v->seals[mid].id < id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return SL_AUDIT_SEAL_BAD;
+}
+
+static void seal_reset(verifier *v)
+{
+    for (size_t i = 0; i < v->ncur; i++) {
+        free((char *)v->cur_heads[i].kind);
+        free((char *)v->cur_heads[i].id);
+        free((char *)v->cur_heads[i].hash);
+    }
+    free(v->cur_key);
+    free(v->cur_sig);
+    v->cur_key = v->cur_sig = NULL;
+    v->ncur = 0;
+    v->cur_seal = 0;
+}
+
+/* Verifies the seal whose heads have arrived and records the verdict. */
+static int finish_seal(verifier *v)
+{
+    sl_audit_seal_status st = SL_AUDIT_SEAL_OK;
+    int trusted = !v->ntrusted, rc;
+
+    if (!v->ncur)
+        return SL_OK;
+    rc = sl_audit_seal_verify(v->cur_key, v->cur_sig, v->cur_seal, v->cur_heads,
+                              v->ncur);
+    if (rc == SL_ENOMEM || rc == SL_ERR)
+        return SL_ENOMEM;
+    for (size_t i = 0; i < v->ntrusted; i++)
+        trusted |= strcmp(v->trusted[i], v->cur_key) == 0;
+    if (rc != SL_OK)
+        st = SL_AUDIT_SEAL_BAD;
+    else if (!v->cur_registered || !trusted)
+        st = SL_AUDIT_SEAL_UNTRUSTED;
+    if (v->nseals == v->capseals) {
+        size_t ncap = v->capseals ? 2 * v->capseals : 64;
+        struct seal_verdict *p = realloc(v->seals, ncap * sizeof(*p));
+        if (!p)
+            return SL_ENOMEM;
+        v->seals = p;
+        v->capseals = ncap;
+    }
+    v->seals[v->nseals++] = (struct seal_verdict){ v->cur_seal, st };
+    seal_reset(v);
+    return SL_OK;
+}
+
+/* One head of the seal stream: seal_id, owner_kind, owner_id, seq,
+ * head_hash, key_id, signature, key registered. */
+static int seal_row(verifier *v, const void *arg, PGresult *r, int row)
+{
+    int64_t id = strtoll(PQgetvalue(r, row, 0), NULL, 10);
+    sl_audit_headref *h;
+    int rc;
+
+    (void)arg;
+    if (v->ncur && id != v->cur_seal && (rc = finish_seal(v)) != SL_OK)
+        return rc;
+    if (!v->ncur) {
+        v->cur_seal = id;
+        v->cur_registered = strcmp(PQgetvalue(r, row, 7), "t") == 0;
+        if (!(v->cur_key = strdup(PQgetvalue(r, row, 5))) ||
+            !(v->cur_sig = strdup(PQgetvalue(r, row, 6))))
+            return SL_ENOMEM;
+    }
+    if (v->ncur == v->capcur) {
+        size_t ncap = v->capcur ? 2 * v->capcur : 64;
+        sl_audit_headref *p = realloc(v->cur_heads, ncap * sizeof(*p));
+        if (!p)
+            return SL_ENOMEM;
+        v->cur_heads = p;
+        v->capcur = ncap;
+    }
+    h = &v->cur_heads[v->ncur];
+    memset(h, 0, sizeof(*h));
+    v->ncur++;
+    h->seq = strtoll(PQgetvalue(r, row, 3), NULL, 10);
+    if (!(h->kind = strdup(PQgetvalue(r, row, 1))) ||
+        !(h->id = strdup(PQgetvalue(r, row, 2))) ||
+        !(h->hash = strdup(PQgetvalue(r, row, 4))))
+        return SL_ENOMEM;
+    return SL_OK;
+}
+
+/* Checks every seal over the heads of the selected owners (all of them
+ * with --all), each once, before the owners are streamed. */
+static int verify_seals(verifier *v, selection sel, const char *id)
+{
+    char sql[2048];
+    const char *params[1] = { id };
+    const char *col = sel == SEL_UPLOAD ? "upload_id" : "dataset_id";
+    int rc;
+
+    if (sel == SEL_ALL)
+        snprintf(sql, sizeof(sql), "%s ORDER BY h.seal_id", SEAL_SELECT);
+    else
+        snprintf(sql, sizeof(sql), "%s WHERE h.seal_id IN (SELECT h2.seal_id"
+                 " FROM chain_heads h2 JOIN (SELECT 'sample' AS kind, upload_id AS id"
+                 " FROM samples WHERE %s = $1 UNION ALL SELECT 'review', upload_id"
+                 " FROM review_items WHERE %s = $1 UNION ALL SELECT 'rejection',"
+                 " source_topic || '/' || source_partition || '/' || source_offset"
+                 " FROM rejections WHERE %s = $1) o ON h2.owner_kind = o.kind"
+                 " AND h2.owner_id = o.id) ORDER BY h.seal_id", SEAL_SELECT,
+                 col, col, col);
+    rc = stream(v, "audit verify: reading the seals", sql, sel == SEL_ALL ? 0 : 1,
+                sel == SEL_ALL ? NULL : params, seal_row, NULL);
+    if (rc == SL_OK && (rc = finish_seal(v)) == SL_ENOMEM)
+        ctl_fail("audit verify: out of memory");
+    seal_reset(v);
+    if (rc != SL_OK)
+        v->failed = 1;
+    return rc;
+}
+
 /* Checks the owner assembled so far and clears it. */
 static int finish_owner(verifier *v)
 {
@@ -372,13 +521,12 @@ static int finish_owner(verifier *v)
                         a->n, a->dropped);
     else if ((rc = sl_audit_owner_check(&v->sink, &o, a->evs, a->n)) == SL_OK) {
         sl_audit_head h = {
-            .seq = a->head_seq, .hash = a->head_hash, .key_id = a->head_key,
-            .signature = a->head_sig, .key_registered = a->head_key_registered,
+            .seq = a->head_seq, .hash = a->head_hash, .seal_id = a->head_seal,
+            .seal = seal_status(v, a->head_seal),
         };
         v->events += a->n;
         rc = sl_audit_head_check(&v->sink, &o, a->evs, a->n,
-                                 a->head_hash ? &h : NULL,
-                                 v->ntrusted ? v->trusted : NULL, v->ntrusted);
+                                 a->head_hash ? &h : NULL);
     }
     if (rc == SL_OK && a->k->has_content && a->content)
         rc = queue_content(v, a->content, a->k->kind, a->id);
@@ -407,10 +555,8 @@ static int take_row(verifier *v, const owner_kind *k, PGresult *r, int row)
             return SL_ENOMEM;
         if (!PQgetisnull(r, row, 11)) {
             a->head_seq = strtoll(PQgetvalue(r, row, 10), NULL, 10);
-            a->head_key_registered = strcmp(PQgetvalue(r, row, 14), "t") == 0;
-            if (!(a->head_hash = dup_value(r, row, 11)) ||
-                !(a->head_key = dup_value(r, row, 12)) ||
-                !(a->head_sig = dup_value(r, row, 13)))
+            a->head_seal = strtoll(PQgetvalue(r, row, 12), NULL, 10);
+            if (!(a->head_hash = dup_value(r, row, 11)))
                 return SL_ENOMEM;
         }
     }
@@ -756,7 +902,8 @@ static int audit_verify(ctl *c, int argc, char **argv)
     }
     if (!(v.pg = ctl_pg_connect(c)))
         goto out;
-    if (begin_snapshot(v.pg) != SL_OK || have_reviews(v.pg, &reviews) != SL_OK)
+    if (begin_snapshot(v.pg) != SL_OK || have_reviews(v.pg, &reviews) != SL_OK ||
+        verify_seals(&v, sel, id) != SL_OK)
         goto out;
     for (size_t k = 0; k < N_KINDS; k++) {
         if (kinds[k].is_review && !reviews)
@@ -776,6 +923,9 @@ static int audit_verify(ctl *c, int argc, char **argv)
     rc = v.sink.breaks ? CTL_FAIL : CTL_OK;
 out:
     acc_free(&v.cur);
+    seal_reset(&v);
+    free(v.cur_heads);
+    free(v.seals);
     sl_fpset_destroy(v.seen);
     PQfinish(v.pg);
     return rc;

@@ -181,6 +181,7 @@ expect_clean "sample restored"
 it_sql "CREATE TABLE saved_good1 AS SELECT * FROM provenance_events
         WHERE owner_kind = 'sample' AND owner_id = 'good1'"
 it_sql "CREATE TABLE saved_heads AS SELECT * FROM chain_heads"
+it_sql "CREATE TABLE saved_seals AS SELECT * FROM head_seals"
 g1="owner_kind = 'sample' AND owner_id = 'good1'"
 at() { echo "$1.owner_kind = 'sample' AND $1.owner_id = 'good1'"; }   # at ALIAS
 rewrite() {
@@ -203,34 +204,42 @@ verify --all
 it_eq "consistent rewrite: exit" "$VRC" 1
 expect_line "consistent rewrite" "sample good1 seq 2: head_mismatch: the chain ends at seq 2"
 it_eq "consistent rewrite: the only break" "$(grep -vc '^audit verify: ' "$W/v.out")" 1
-# The head moved along too: the signature no longer verifies.
+# The head row moved along too: the seal over it (one Ed25519 signature
+# per commit batch) no longer verifies, for every head it covers.
+seal=$(it_sql "SELECT seal_id FROM chain_heads WHERE $g1")
+nheads=$(it_sql "SELECT n_heads FROM head_seals WHERE seal_id = $seal")
 it_sql "UPDATE chain_heads h SET head_hash = e.hash FROM provenance_events e
         WHERE $(at h) AND $(at e) AND e.seq = 2"
-verify --upload good1
+verify --all
 it_eq "head moved: exit" "$VRC" 1
-expect_line "head moved" "sample good1 seq 2: head_signature: "
-it_eq "head moved: the only break" "$(grep -vc '^audit verify: ' "$W/v.out")" 1
-# Re-signed with a key of the rewriter's own, registered in audit_keys:
-# believed unless the auditor pins the keys it trusts.
+expect_line "head moved" "sample good1 seq 2: head_signature: the seal $seal over this head does not verify"
+it_eq "head moved: one break per head of the seal" "$(grep -c ': head_signature: ' "$W/v.out")" "$nheads"
+it_eq "head moved: nothing else" "$(grep -vc '^audit verify: ' "$W/v.out")" "$nheads"
+# The whole seal re-signed with a key of the rewriter's own, registered in
+# audit_keys: believed unless the auditor pins the keys it trusts.
 openssl genpkey -algorithm ed25519 -out "$W/rogue.pem" 2>/dev/null
 rogue=$(openssl pkey -in "$W/rogue.pem" -pubout -outform DER | tail -c 32 | od -An -tx1 | tr -d ' \n')
-head=$(it_sql "SELECT hash FROM provenance_events WHERE $g1 AND seq = 2")
-printf 'sluice-chain-head-v1\n6:sample\n5:good1\n2\n%s' "$head" >"$W/head.msg"
-rsig=$(openssl pkeyutl -sign -inkey "$W/rogue.pem" -rawin -in "$W/head.msg" | od -An -tx1 | tr -d ' \n')
-it_sql "INSERT INTO audit_keys (key_id, purpose) VALUES ('$rogue', 'operator')"
-it_sql "UPDATE chain_heads SET key_id = '$rogue', signature = '$rsig' WHERE $g1"
-verify --upload good1
+printf '%s\n' "$(it_sql "SELECT 'sluice-head-seal-v1' || chr(10) || $seal || chr(10) || count(*) || chr(10) ||
+        string_agg(octet_length(owner_kind) || ':' || owner_kind || chr(10) || octet_length(owner_id) || ':'
+                   || owner_id || chr(10) || seq || chr(10) || head_hash, chr(10)
+                   ORDER BY owner_kind COLLATE \"C\", owner_id COLLATE \"C\")
+        FROM chain_heads WHERE seal_id = $seal")" >"$W/seal.msg"
+rsig=$(openssl pkeyutl -sign -inkey "$W/rogue.pem" -rawin -in "$W/seal.msg" | od -An -tx1 | tr -d ' \n')
+it_sql "INSERT INTO audit_keys (key_id, purpose) VALUES ('$rogue', 'commit')"
+it_sql "UPDATE head_seals SET key_id = '$rogue', signature = '$rsig' WHERE seal_id = $seal"
+verify --all
 it_eq "rogue key, nothing pinned: believed" "$VRC" 0
-commit_key=$(it_sql "SELECT key_id FROM audit_keys WHERE purpose = 'commit'")
+commit_key=$(it_sql "SELECT key_id FROM audit_keys WHERE key_id <> '$rogue'")
 it_eq "one commit key" "$(wc -l <<<"$commit_key")" 1
-verify --upload good1 --trusted-key "$commit_key"
-it_eq "rogue key, commit's pinned: exit" "$VRC" 1
-expect_line "rogue key" "sample good1 seq 2: head_key_untrusted: "
 verify --all --trusted-key "$commit_key"
-it_eq "pinned: every other chain is commit's" "$(grep -vc '^audit verify: ' "$W/v.out")" 1
+it_eq "rogue key, commit's pinned: exit" "$VRC" 1
+expect_line "rogue key" "sample good1 seq 2: head_key_untrusted: the seal $seal"
+it_eq "rogue key: the seal's heads only" "$(grep -vc '^audit verify: ' "$W/v.out")" "$nheads"
 # Restored.
 it_sql "DELETE FROM provenance_events WHERE $g1"
 it_sql "INSERT INTO provenance_events SELECT * FROM saved_good1"
+it_sql "UPDATE head_seals s SET key_id = o.key_id, signature = o.signature
+        FROM saved_seals o WHERE s.seal_id = o.seal_id"
 it_sql "DELETE FROM chain_heads"
 it_sql "INSERT INTO chain_heads SELECT * FROM saved_heads"
 expect_clean "rewrite restored"

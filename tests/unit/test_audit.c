@@ -691,28 +691,29 @@ static void test_signer_key_file(void **state)
 }
 
 static void head_check(const sl_audit_owner *o, const rows *r,
-                       const sl_audit_head *h, const char *const *trusted,
-                       size_t nt, got *g)
+                       const sl_audit_head *h, got *g)
 {
     sl_audit_sink s = { collect, g, 0 };
 
     memset(g, 0, sizeof(*g));
-    assert_int_equal(sl_audit_head_check(&s, o, r->ev, r->n, h, trusted, nt), SL_OK);
+    assert_int_equal(sl_audit_head_check(&s, o, r->ev, r->n, h), SL_OK);
     assert_int_equal(s.breaks, g->n);
 }
 
-/* A head signed over the chain's last event verifies; every way of
- * faking it is its own break: a chain that no longer ends there (a
- * consistent rewrite), another signature, another owner, a key not
- * registered or not trusted, no head at all. */
-static void test_head_signatures(void **state)
+/* A seal verifies over exactly the heads it signed, in any order, under
+ * its key only: a changed, added or removed head, another seal id or key,
+ * a malformed signature all fail. */
+static void test_seals(void **state)
 {
-    char dir[] = "/tmp/sl-audit-head.XXXXXX", path[256], path2[256];
-    char sig[SL_AUDIT_SIG_HEX], other[SL_AUDIT_SIG_HEX];
+    char dir[] = "/tmp/sl-audit-seal.XXXXXX", path[256], path2[256];
+    char sig[SL_AUDIT_SIG_HEX], sig2[SL_AUDIT_SIG_HEX];
     sl_audit_signer *k = NULL, *k2 = NULL;
     sl_err err = { "" };
-    rows r;
-    got g;
+    sl_audit_headref h[3] = {
+        { "sample", "up-1", 3, content },
+        { "rejection", "sluice.uploads/0/7", 2, redacted },
+        { "sample", "up-0", 4, redacted },
+    }, swapped[3] = { h[2], h[0], h[1] }, changed[3];
 
     (void)state;
     assert_non_null(mkdtemp(dir));
@@ -720,70 +721,76 @@ static void test_head_signatures(void **state)
     snprintf(path2, sizeof(path2), "%s/b.key", dir);
     assert_int_equal(sl_audit_signer_open(path, 1, &k, &err), SL_OK);
     assert_int_equal(sl_audit_signer_open(path2, 1, &k2, &err), SL_OK);
-    build_plain(&r);
-    sl_audit_owner o = sample_owner();
     const char *key = sl_audit_signer_key_id(k);
-    const char *const trusted[] = { key };
-    char last[SL_SHA256_HEX];
-    snprintf(last, sizeof(last), "%s", r.ev[2].hash);
-    assert_int_equal(sl_audit_head_sign(k, "sample", o.id, 3, last, sig), SL_OK);
+    assert_int_equal(sl_audit_seal_sign(k, 17, h, 3, sig), SL_OK);
     assert_int_equal(strlen(sig), 128);
-    sl_audit_head h = { 3, last, key, sig, 1 };
-
-    head_check(&o, &r, &h, NULL, 0, &g);
-    expect(&g, 0);
-    head_check(&o, &r, &h, trusted, 1, &g);
-    expect(&g, 0);
-
-    /* the chain rewritten and rehashed: it ends elsewhere */
-    rows_set(&r, 2, F_HASH, redacted);
-    head_check(&o, &r, &h, NULL, 0, &g);
-    expect(&g, 1, 3, SL_AUDIT_HEAD_MISMATCH);
-    /* ... and the head moved along without the key: the signature fails */
-    h.hash = redacted;
-    head_check(&o, &r, &h, NULL, 0, &g);
-    expect(&g, 1, 3, SL_AUDIT_HEAD_SIGNATURE);
-    rows_set(&r, 2, F_HASH, last);
-    h.hash = last;
-    /* a chain cut short */
-    r.n = 2;
-    head_check(&o, &r, &h, NULL, 0, &g);
-    expect(&g, 1, 2, SL_AUDIT_HEAD_MISMATCH);
-    r.n = 3;
-    /* another owner's signature */
-    assert_int_equal(sl_audit_head_sign(k, "sample", "up-other", 3, last, other), SL_OK);
-    h.signature = other;
-    head_check(&o, &r, &h, NULL, 0, &g);
-    expect(&g, 1, 3, SL_AUDIT_HEAD_SIGNATURE);
-    /* the same owner id as a rejection is another owner too */
-    assert_int_equal(sl_audit_head_sign(k, "rejection", o.id, 3, last, other), SL_OK);
-    head_check(&o, &r, &h, NULL, 0, &g);
-    expect(&g, 1, 3, SL_AUDIT_HEAD_SIGNATURE);
-    /* re-signed with a key of one's own: valid, but not trusted or registered */
-    assert_int_equal(sl_audit_head_sign(k2, "sample", o.id, 3, last, other), SL_OK);
-    h.key_id = sl_audit_signer_key_id(k2);
-    head_check(&o, &r, &h, NULL, 0, &g);
-    expect(&g, 0);   /* registered and nothing pinned: believed */
-    head_check(&o, &r, &h, trusted, 1, &g);
-    expect(&g, 1, 3, SL_AUDIT_HEAD_KEY);
-    h.key_registered = 0;
-    head_check(&o, &r, &h, NULL, 0, &g);
-    expect(&g, 1, 3, SL_AUDIT_HEAD_KEY);
-    /* garbage in the stored key column */
-    h.key_registered = 1;
-    h.key_id = "zz";
-    head_check(&o, &r, &h, NULL, 0, &g);
-    expect(&g, 1, 3, SL_AUDIT_HEAD_SIGNATURE);
-    /* no head */
-    head_check(&o, &r, NULL, NULL, 0, &g);
-    expect(&g, 1, 0, SL_AUDIT_HEAD_MISSING);
-    rows_free(&r);
-
+    assert_int_equal(sl_audit_seal_verify(key, sig, 17, h, 3), SL_OK);
+    assert_int_equal(sl_audit_seal_verify(key, sig, 17, swapped, 3), SL_OK);
+    assert_int_equal(sl_audit_seal_verify(key, sig, 18, h, 3), SL_EINVAL);
+    assert_int_equal(sl_audit_seal_verify(key, sig, 17, h, 2), SL_EINVAL);
+    memcpy(changed, h, sizeof(h));
+    changed[1].hash = content;
+    assert_int_equal(sl_audit_seal_verify(key, sig, 17, changed, 3), SL_EINVAL);
+    memcpy(changed, h, sizeof(h));
+    changed[2].seq = 5;
+    assert_int_equal(sl_audit_seal_verify(key, sig, 17, changed, 3), SL_EINVAL);
+    memcpy(changed, h, sizeof(h));
+    changed[0].kind = "review";
+    assert_int_equal(sl_audit_seal_verify(key, sig, 17, changed, 3), SL_EINVAL);
+    assert_int_equal(sl_audit_seal_verify(sl_audit_signer_key_id(k2), sig, 17, h, 3),
+                     SL_EINVAL);
+    assert_int_equal(sl_audit_seal_sign(k2, 17, h, 3, sig2), SL_OK);
+    assert_int_equal(sl_audit_seal_verify(sl_audit_signer_key_id(k2), sig2, 17, h, 3),
+                     SL_OK);
+    assert_int_equal(sl_audit_seal_verify("zz", sig, 17, h, 3), SL_EINVAL);
+    assert_int_equal(sl_audit_seal_verify(key, "00", 17, h, 3), SL_EINVAL);
+    sig[5] = sig[5] == '0' ? '1' : '0';
+    assert_int_equal(sl_audit_seal_verify(key, sig, 17, h, 3), SL_EINVAL);
+    /* an empty seal is a seal too */
+    assert_int_equal(sl_audit_seal_sign(k, 1, NULL, 0, sig), SL_OK);
+    assert_int_equal(sl_audit_seal_verify(key, sig, 1, NULL, 0), SL_OK);
     sl_audit_signer_destroy(k);
     sl_audit_signer_destroy(k2);
     unlink(path);
     unlink(path2);
     rmdir(dir);
+}
+
+/* The head must be the chain's last event; a bad or untrusted seal is its
+ * own break; no head is head_missing. */
+static void test_head_check(void **state)
+{
+    rows r;
+    got g;
+    char last[SL_SHA256_HEX];
+
+    (void)state;
+    build_plain(&r);
+    sl_audit_owner o = sample_owner();
+    snprintf(last, sizeof(last), "%s", r.ev[2].hash);
+    sl_audit_head h = { 3, last, 9, SL_AUDIT_SEAL_OK };
+
+    head_check(&o, &r, &h, &g);
+    expect(&g, 0);
+    /* the chain rewritten and rehashed: it ends elsewhere */
+    rows_set(&r, 2, F_HASH, redacted);
+    head_check(&o, &r, &h, &g);
+    expect(&g, 1, 3, SL_AUDIT_HEAD_MISMATCH);
+    rows_set(&r, 2, F_HASH, last);
+    /* cut short, or the head row moved along (its seal then fails) */
+    r.n = 2;
+    head_check(&o, &r, &h, &g);
+    expect(&g, 1, 2, SL_AUDIT_HEAD_MISMATCH);
+    r.n = 3;
+    h.seal = SL_AUDIT_SEAL_BAD;
+    head_check(&o, &r, &h, &g);
+    expect(&g, 1, 3, SL_AUDIT_HEAD_SIGNATURE);
+    h.seal = SL_AUDIT_SEAL_UNTRUSTED;
+    head_check(&o, &r, &h, &g);
+    expect(&g, 1, 3, SL_AUDIT_HEAD_KEY);
+    head_check(&o, &r, NULL, &g);
+    expect(&g, 1, 0, SL_AUDIT_HEAD_MISSING);
+    rows_free(&r);
 }
 
 static void test_record_parse(void **state)
@@ -838,7 +845,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_valid_chain),
         cmocka_unit_test(test_signer_key_file),
-        cmocka_unit_test(test_head_signatures),
+        cmocka_unit_test(test_seals),
+        cmocka_unit_test(test_head_check),
         cmocka_unit_test(test_redacted_chain),
         cmocka_unit_test(test_changed_byte),
         cmocka_unit_test(test_rehashed_edit),
