@@ -248,26 +248,15 @@ static int describe_rejection(const sl_msg *m, sl_commit_row *r)
 static int check_hashes(const sl_msg *m, sl_commit_row *r, const char *declared)
 {
     const char *origin = sl_commit_row_origin(r), *first_in = NULL,
-               *last_out = NULL, *problem = NULL;
-    sl_prov_record first, last;
-    int have_first = 0, have_last = 0;
+               *last_out = NULL, *problem = NULL, *ignore;
     char detail[256];
     size_t n = sl_prov_count(r->chain);
     sl_slice h;
-    sl_err err;
 
-    memset(&first, 0, sizeof(first));
-    memset(&last, 0, sizeof(last));
-    if (n) {
-        const char *text, *hash, *stage, *outcome;
-        int64_t seq;
-        sl_prov_get(r->chain, 0, &text, &hash, &stage, &outcome, &seq);
-        have_first = sl_prov_record_parse(text, strlen(text), &first, &err) == SL_OK;
-        sl_prov_get(r->chain, n - 1, &text, &hash, &stage, &outcome, &seq);
-        have_last = sl_prov_record_parse(text, strlen(text), &last, &err) == SL_OK;
-        first_in = have_first ? first.input_sha256 : NULL;
-        last_out = have_last ? last.output_sha256 : NULL;
-    }
+    if (n)
+        (void)sl_prov_get_hashes(r->chain, 0, &first_in, &ignore);
+    for (size_t i = n; i-- > 0 && !last_out;)   /* the last one recorded */
+        (void)sl_prov_get_hashes(r->chain, i, &ignore, &last_out);
     if (declared && strcmp(declared, origin) != 0)
         problem = "the signed metadata's sha256";
     else if (first_in && strcmp(first_in, origin) != 0)
@@ -280,10 +269,6 @@ static int check_hashes(const sl_msg *m, sl_commit_row *r, const char *declared)
     if (problem)
         snprintf(detail, sizeof(detail), "the bytes hash to %s, which is not "
                  "what %s says", r->sha256, problem);
-    if (have_first)
-        sl_prov_record_clear(&first);
-    if (have_last)
-        sl_prov_record_clear(&last);
     if (!problem)
         return SL_OK;
     return sl_commit_row_reject(r, "content_hash_mismatch", detail);
