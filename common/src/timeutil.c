@@ -137,8 +137,12 @@ int sl_time_format_us(int64_t us, char out[SL_TIME_LEN])
     rem = ((secs % 86400) + 86400) % 86400;
     days = (secs - rem) / 86400;
     civil_from_days(days, &y, &m, &d);
-    snprintf(out, SL_TIME_LEN, "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ", y, m, d,
-             (int)(rem / 3600), (int)(rem / 60 % 60), (int)(rem % 60), (int)frac);
+    /* The range check above bounds every field; the modulos tell the
+     * compiler (27 characters). */
+    snprintf(out, SL_TIME_LEN, "%04u-%02u-%02uT%02u:%02u:%02u.%06uZ",
+             (unsigned)y % 10000u, (unsigned)m % 100u, (unsigned)d % 100u,
+             (unsigned)(rem / 3600) % 100u, (unsigned)(rem / 60 % 60),
+             (unsigned)(rem % 60), (unsigned)frac % 1000000u);
     return SL_OK;
 }
 
