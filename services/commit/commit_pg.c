@@ -1052,7 +1052,16 @@ static int split(batch *b, sl_err *err)
         goto out;
     for (size_t i = 0; i < b->n; i++)
         idx[i] = i;
-    if ((rc = sl_commit_bisect(idx, b->n, probe, b, found)) != SL_OK)
+    /* The rows alone, without the offset check and save: if they write, the
+     * data error was not a row's (the offsets, the group): not ours to
+     * split, and no row may pay for it. */
+    if ((rc = probe(b, idx, b->n)) == 0) {
+        sl_err_set(err, "the batch's rows write without its offsets; the data "
+                   "error (%s) is not a row's", whole);
+        rc = SL_ERR;
+        goto out;
+    }
+    if (rc < 0 || (rc = sl_commit_bisect(idx, b->n, probe, b, found)) != SL_OK)
         goto out;
     for (size_t i = 0; i < b->n; i++) {
         int t;
