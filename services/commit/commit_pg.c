@@ -13,7 +13,7 @@
  * SL_EIO: the runner re-reads the offsets from the database and rewinds.
  *
  * A batch the database refuses because of a row's data (SQLSTATE class 22,
- * 23 or 54, or the same unique violation COMMIT_UNIQUE_RETRIES times) is
+ * 23 or 54, or unique violations COMMIT_UNIQUE_RETRIES times in a row) is
  * split: probe transactions, always rolled back, find the offending rows
  * (sl_commit_bisect), which are then written as commit_data_error
  * rejections with the server's message, in one transaction with the rest of
@@ -58,11 +58,7 @@ typedef struct commit_ctx {
     sl_buf prov;       /* reused chain buffer */
     char sqlstate[6];                /* of the last failed statement */
     char sqlmsg[SL_ERRBUF_SIZE];
-    /* the batch start that last failed on a unique key, and how often */
-    char uv_topic[256];
-    int32_t uv_part;
-    int64_t uv_off;
-    int uv_count;
+    int uv_count;      /* unique violations in a row, no batch written since */
 } commit_ctx;
 
 static void drop_conn(commit_ctx *c)
@@ -937,10 +933,21 @@ typedef struct batch {
 } batch;
 
 /* A row the database refused, as a rejection with the server's word for
- * it.  Bare (a second refusal, of the rejection itself): without the
+ * it, identified by the message's own position.  Bare (a second refusal, of the rejection itself): without the
  * metadata, identities from it, or the incoming chain. */
-static int mark_data_error(sl_commit_row *r, const char *why, int bare)
+static int mark_data_error(sl_commit_row *r, const sl_msg *m, const char *why,
+                           int bare)
 {
+    /* Identified by where commit read it, which no other row can share
+     * (a dead letter's own headers may name a position already stored). */
+    char *topic = strdup(m->topic);
+
+    if (!topic)
+        return SL_ENOMEM;
+    free(r->source_topic);
+    r->source_topic = topic;
+    r->source_partition = m->partition;
+    r->source_offset = m->offset;
     if (bare) {
         r->meta.ptr = NULL;
         r->meta.len = 0;
@@ -976,7 +983,8 @@ static int run_batch(batch *b, const size_t *idx, size_t k, int final)
                                      &rows[described])) != SL_OK)
             goto out;
         if (b->level[i] &&
-            (rc = mark_data_error(&rows[described], b->why[i], b->level[i] > 1)) != SL_OK)
+            (rc = mark_data_error(&rows[described], &b->msgs[i], b->why[i],
+                                  b->level[i] > 1)) != SL_OK)
             goto out;
     }
     if ((rc = ensure_conn(c, err)) != SL_OK)
@@ -1109,20 +1117,12 @@ out:
 }
 
 /* A unique violation is retried (another instance may have stored the same
- * content a moment earlier), but the same batch start failing on one
- * COMMIT_UNIQUE_RETRIES times in a row is a row that can never be stored. */
-static int unique_repeated(commit_ctx *c, const sl_msg *first)
+ * content a moment earlier: the next attempt sees it), but
+ * COMMIT_UNIQUE_RETRIES of them in a row, without a batch written in
+ * between, is a row that can never be stored. */
+static int unique_repeated(commit_ctx *c)
 {
-    if (strcmp(c->uv_topic, first->topic) == 0 && c->uv_part == first->partition &&
-        c->uv_off == first->offset) {
-        c->uv_count++;
-    } else {
-        snprintf(c->uv_topic, sizeof(c->uv_topic), "%s", first->topic);
-        c->uv_part = first->partition;
-        c->uv_off = first->offset;
-        c->uv_count = 1;
-    }
-    return c->uv_count >= COMMIT_UNIQUE_RETRIES;
+    return ++c->uv_count >= COMMIT_UNIQUE_RETRIES;
 }
 
 static int write_batch(void *ctx, const char *group, const sl_msg *msgs, size_t n,
@@ -1140,8 +1140,8 @@ static int write_batch(void *ctx, const char *group, const sl_msg *msgs, size_t 
         goto out;
     for (int round = 0;; round++) {
         rc = run_batch(&b, NULL, n, 1);
-        if (rc == SL_EIO && n && strcmp(c->sqlstate, "23505") == 0 &&
-            unique_repeated(c, &msgs[0])) {
+        if (rc == SL_EIO && strcmp(c->sqlstate, "23505") == 0 &&
+            unique_repeated(c)) {
             b.unique_is_data = 1;
             rc = COMMIT_EDATA;
         }

@@ -11,6 +11,8 @@
 #    rejection (or a unique-key error rewinding forever), both through
 #    validate and straight on sluice.validated;
 #  - garbage sluice-reject-* values on a real dead letter;
+#  - two dead letters naming the same source: a unique-key error that
+#    rewound forever; now retried three times, then split out;
 #  - a row the database refuses for a reason commit cannot foresee (a CHECK
 #    constraint the operator added): the batch is split, only that row
 #    becomes a commit_data_error rejection, its neighbours are stored.
@@ -78,11 +80,20 @@ printf 'dead\n' | "${KC[@]}" -t "${IT_PREFIX}sluice.rejected" -k dead \
     -H "sluice-reject-source-topic=no/such topic" \
     -H "sluice-reject-source-partition=99999999999" \
     -H "sluice-reject-source-offset=-7" -H "sluice-reject-time=-99999999999999999"
+# Two dead letters naming the same source position: the second can never
+# be stored under it (unique key); retried, then split out and stored as
+# commit's own rejection at its own position.
+for dl in dl-a dl-b; do
+    printf '%s\n' "$dl" | "${KC[@]}" -t "${IT_PREFIX}sluice.rejected" -p 0 -k "$dl" \
+        -H "sluice-reject-code=too_large" -H "sluice-reject-stage=validate" \
+        -H "sluice-reject-source-topic=${IT_PREFIX}sluice.uploads" \
+        -H "sluice-reject-source-partition=0" -H "sluice-reject-source-offset=999999"
+done
 signed sluice.uploads ok1 ok1.txt "$(now)"
 signed sluice.uploads poison poison.txt "$(now)"
 signed sluice.uploads ok2 ok2.txt "$(now)"
 
-it_wait_outcomes 9 45
+it_wait_outcomes 11 45
 sleep 1
 
 # --- every message exactly one outcome ----------------------------------------
@@ -114,12 +125,19 @@ detail=$(it_sql "SELECT detail FROM rejections WHERE upload_id = 'poison'")
 [[ $detail == *23514* && $detail == *it_no_poison* ]] ||
     it_fail "poison detail lacks the SQLSTATE and constraint: $detail"
 it_eq "poison's neighbours" "$(outcome ok1)$(outcome ok2)" "samplesample"
-it_eq "outcomes" "$(it_sql "SELECT (SELECT count(*) FROM samples) + (SELECT count(*) FROM rejections)")" 9
+it_eq "same source twice" \
+    "$(it_sql "SELECT string_agg(upload_id || ':' || stage || ':' || code || ':' || source_partition || ':'
+                                 || (source_topic = '${IT_PREFIX}sluice.rejected'), ',' ORDER BY upload_id)
+               FROM rejections WHERE upload_id LIKE 'dl-%'")" \
+    "dl-a:validate:too_large:0:false,dl-b:commit:commit_data_error:0:true"
+detail=$(it_sql "SELECT detail FROM rejections WHERE upload_id = 'dl-b'")
+[[ $detail == *23505* ]] || it_fail "dl-b detail lacks the SQLSTATE: $detail"
+it_eq "outcomes" "$(it_sql "SELECT (SELECT count(*) FROM samples) + (SELECT count(*) FROM rejections)")" 11
 it_eq "commit never restarted or stopped" "$(kill -0 "${IT_PIDS[commit]}" && echo running)" running
 
 # --- and it still flows ------------------------------------------------------------
 t0=$(date +%s)
 signed sluice.uploads clean clean.txt "$(now)"
-it_wait_outcomes 10 20
+it_wait_outcomes 12 20
 it_eq "clean upload" "$(outcome clean)" "sample"
 it_log "clean upload accepted in $(($(date +%s) - t0)) s"
