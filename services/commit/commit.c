@@ -192,8 +192,9 @@ static int read_scan(const sl_msg *m, sl_commit_row *r, int *flagged)
 }
 
 /* A dead letter: a message read from the rejected topic.  Only the runner
- * writes there, but its headers are parsed as hostile anyway: a code that
- * is not a reason code becomes reject_header_invalid, an unusable source
+ * writes there, but its headers are parsed as hostile anyway: a detail is
+ * cut at SL_COMMIT_DETAIL_MAX bytes, a code that is not a reason code
+ * becomes reject_header_invalid, an unusable source
  * (topic, partition or offset) makes the whole identity the record's own,
  * an unusable time the record's timestamp (or now).  Nothing here fails. */
 static int describe_rejection(const sl_msg *m, sl_commit_row *r)
@@ -221,6 +222,8 @@ static int describe_rejection(const sl_msg *m, sl_commit_row *r)
     }
     if (!r->detail)
         r->detail = strdup("");
+    else if (strlen(r->detail) > SL_COMMIT_DETAIL_MAX)   /* one line, not a payload */
+        r->detail[SL_COMMIT_DETAIL_MAX] = '\0';
     if (token_ok(topic, 249, "._-", 0) &&
         header_int(m, SL_H_REJ_PART, 0, INT32_MAX, &part) == SL_OK &&
         header_int(m, SL_H_REJ_OFFSET, 0, INT64_MAX, &off) == SL_OK) {

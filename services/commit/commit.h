@@ -24,6 +24,7 @@ typedef enum sl_row_kind {
 } sl_row_kind;
 
 #define SL_ID_MAX 256
+#define SL_COMMIT_DETAIL_MAX 4096   /* a dead letter's detail, bytes kept */
 
 /* One message, described for the database.  Strings are owned by the row
  * (sl_commit_row_clear frees them); content points into the message. */

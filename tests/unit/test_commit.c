@@ -698,6 +698,20 @@ static void test_rejection_hostile_headers(void **state)
         sl_commit_row_clear(&r);
         fx_msg_free(&m);
     }
+    /* a detail is one line, not a payload */
+    {
+        char *big = malloc(100000);
+        assert_non_null(big);
+        memset(big, 'd', 99999);
+        big[99999] = '\0';
+        dead_letter(&m, "up-1", "hello", NULL);
+        hdr_replace(&m, SL_H_REJ_DETAIL, big);
+        assert_int_equal(sl_commit_describe(&m.msg, &TOPICS, &r), SL_OK);
+        assert_int_equal(strlen(r.detail), SL_COMMIT_DETAIL_MAX);
+        sl_commit_row_clear(&r);
+        fx_msg_free(&m);
+        free(big);
+    }
     /* a code that is not a reason code, and none at all */
     dead_letter(&m, "up-1", "hello", NULL);
     hdr_replace(&m, SL_H_REJ_CODE, "Bad Code!");
