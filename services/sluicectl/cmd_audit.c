@@ -1064,6 +1064,75 @@ static const char *row_value(const show_owner *so, const char *name)
 }
 
 /* Builds {kind, owner_id, row, events, verified, breaks} for one owner. */
+/* The owner's head and the verdict on its seal, for show (no keys pinned:
+ * a registered key is believed).  *head is NULL-hashed when none is
+ * stored; head_out gets the JSON (null when none).  SL_OK, or SL_ERR after
+ * the error is printed. */
+static int show_head(PGconn *pg, const char *kind, const char *id,
+                     sl_audit_head *h, PGresult **keep, json_t **head_out)
+{
+    const char *params[2] = { kind, id };
+    PGresult *r, *heads = NULL;
+    sl_audit_headref *refs = NULL;
+    int rc = SL_ERR;
+
+    *head_out = json_null();
+    memset(h, 0, sizeof(*h));
+    if (!(r = ctl_pg_query(pg, "audit show: reading the chain head",
+            "SELECT h.seq, h.head_hash, h.seal_id, s.key_id, s.signature, k.purpose"
+            " FROM chain_heads h LEFT JOIN head_seals s ON s.seal_id = h.seal_id"
+            " LEFT JOIN audit_keys k ON k.key_id = s.key_id"
+            " WHERE h.owner_kind = $1 AND h.owner_id = $2 ORDER BY h.seq DESC LIMIT 1",
+            2, params, NULL, NULL)))
+        return SL_ERR;
+    *keep = r;
+    if (PQntuples(r) == 0)
+        return SL_OK;
+    h->seq = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+    h->hash = PQgetvalue(r, 0, 1);
+    h->seal_id = strtoll(PQgetvalue(r, 0, 2), NULL, 10);
+    h->seal = SL_AUDIT_SEAL_BAD;
+    if (!PQgetisnull(r, 0, 3)) {
+        const char *sp[1] = { PQgetvalue(r, 0, 2) };
+        int n, vrc;
+        if (!(heads = ctl_pg_query(pg, "audit show: reading the seal",
+                "SELECT owner_kind, owner_id, seq, head_hash FROM chain_heads"
+                " WHERE seal_id = $1", 1, sp, NULL, NULL)))
+            goto out;
+        n = PQntuples(heads);
+        if (!(refs = calloc((size_t)n + 1, sizeof(*refs)))) {
+            ctl_fail("audit show: out of memory");
+            goto out;
+        }
+        for (int i = 0; i < n; i++)
+            refs[i] = (sl_audit_headref){ PQgetvalue(heads, i, 0),
+                                          PQgetvalue(heads, i, 1),
+                                          strtoll(PQgetvalue(heads, i, 2), NULL, 10),
+                                          PQgetvalue(heads, i, 3) };
+        vrc = sl_audit_seal_verify(PQgetvalue(r, 0, 3), PQgetvalue(r, 0, 4),
+                                   h->seal_id, refs, (size_t)n);
+        if (vrc == SL_OK)
+            h->seal = PQgetisnull(r, 0, 5) ? SL_AUDIT_SEAL_UNTRUSTED : SL_AUDIT_SEAL_OK;
+    }
+    json_decref(*head_out);
+    *head_out = json_pack("{s:I, s:s, s:I, s:o, s:o, s:b}", "seq", (json_int_t)h->seq,
+                          "hash", h->hash, "seal_id", (json_int_t)h->seal_id,
+                          "key_id", PQgetisnull(r, 0, 3) ? json_null()
+                                                         : jstring(PQgetvalue(r, 0, 3)),
+                          "key_purpose", PQgetisnull(r, 0, 5) ? json_null()
+                                                              : jstring(PQgetvalue(r, 0, 5)),
+                          "seal_verified", h->seal == SL_AUDIT_SEAL_OK);
+    if (!*head_out) {
+        ctl_fail("audit show: out of memory");
+        goto out;
+    }
+    rc = SL_OK;
+out:
+    free(refs);
+    PQclear(heads);
+    return rc;
+}
+
 static json_t *owner_json(PGconn *pg, const show_owner *so, const char *upload)
 {
     const char *params[2] = { so->kind, so->id };
@@ -1073,6 +1142,9 @@ static json_t *owner_json(PGconn *pg, const show_owner *so, const char *upload)
     sl_audit_sink sink = { collect_break, breaks, 0 };
     const char *sha = row_value(so, "sha256");
     const char *orig = row_value(so, "original_sha256");
+    sl_audit_head head;
+    PGresult *head_res = NULL;
+    json_t *head_json = NULL;
     sl_audit_owner ow = {
         .kind = so->kind, .id = so->id,
         .upload_id = strcmp(so->kind, "rejection") == 0 ?
@@ -1106,25 +1178,36 @@ static json_t *owner_json(PGconn *pg, const show_owner *so, const char *upload)
                                                      PQgetvalue(r, i, 6))))
             goto out;
     }
+    if (show_head(pg, so->kind, so->id, &head, &head_res, &head_json) != SL_OK) {
+        json_decref(events);
+        json_decref(breaks);
+        events = breaks = NULL;
+        goto fail;
+    }
     if (so->res) {
-        if (sl_audit_owner_check(&sink, &ow, evs, (size_t)n) != SL_OK)
+        if (sl_audit_owner_check(&sink, &ow, evs, (size_t)n) != SL_OK ||
+            sl_audit_head_check(&sink, &ow, evs, (size_t)n,
+                                head.hash ? &head : NULL) != SL_OK)
             goto out;
     } else {
         sl_audit_report(&sink, so->kind, so->id, 0, SL_AUDIT_ORPHAN_EVENTS,
                         "%d provenance events belong to a %s that does not "
                         "exist", n, so->kind);
     }
-    o = json_pack("{s:s, s:o, s:o, s:O, s:b, s:O}", "kind", so->kind,
+    o = json_pack("{s:s, s:o, s:o, s:O, s:O, s:b, s:O}", "kind", so->kind,
                   "owner_id", jstring(so->id),
                   "row", so->res ? pg_row_json(so->res, so->row, so->first_col)
                                  : json_null(),
-                  "events", events, "verified", sink.breaks == 0,
+                  "events", events, "head", head_json, "verified", sink.breaks == 0,
                   "breaks", breaks);
 out:
     if (!o)
         ctl_fail("audit show: out of memory");
+fail:
     free(evs);
     PQclear(r);
+    PQclear(head_res);
+    json_decref(head_json);
     json_decref(events);
     json_decref(breaks);
     return o;
@@ -1289,6 +1372,20 @@ static int print_show(const json_t *doc)
             printf("  no provenance events\n");
         }
         ctl_table_destroy(t);
+        {
+            const json_t *h = json_object_get(owner, "head");
+            const char *purpose = json_string_value(json_object_get(h, "key_purpose"));
+            if (json_is_object(h))
+                printf("  head: seq %" JSON_INTEGER_FORMAT ", seal %" JSON_INTEGER_FORMAT
+                       " by the %s key: %s\n",
+                       json_integer_value(json_object_get(h, "seq")),
+                       json_integer_value(json_object_get(h, "seal_id")),
+                       purpose ? purpose : "unregistered",
+                       json_is_true(json_object_get(h, "seal_verified"))
+                           ? "signature verified" : "signature NOT verified");
+            else
+                printf("  head: none signed\n");
+        }
         if (json_array_size(breaks) == 0) {
             printf("  chain verified: %zu events\n", json_array_size(events));
             continue;

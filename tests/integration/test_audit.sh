@@ -264,6 +264,10 @@ it_eq "show json stages" "$(jq -c '.owners[0].events | map(.stage)' "$W/show.jso
 it_eq "show json outcomes" "$(jq -c '.owners[0].events | map(.outcome)' "$W/show.json")" '["accepted","committed"]'
 it_eq "show json row" "$(jq -r '.owners[0] | [.kind, .row.sha256, .row.dataset_id, .verified] | join(",")' "$W/show.json")" \
     "sample,$sha1,ds1,true"
+it_eq "show json head" "$(jq -c '.owners[0].head | [.seq, .key_purpose, .seal_verified]' "$W/show.json")" \
+    '[2,"commit",true]'
+grep -qE "head: seq 2, seal [0-9]+ by the commit key: signature verified" "$W/show.txt" ||
+    it_fail "audit show lacks the verified head: $(cat "$W/show.txt")"
 it_eq "show json links" \
     "$(jq -r '.owners[0].events | (.[0].prev == .[0].input_sha256) and (.[1].prev == .[0].hash)' "$W/show.json")" true
 ctl audit show --upload dup --json >"$W/show.json" || it_fail "audit show dup failed"
