@@ -286,14 +286,18 @@ kafka_password() {
     printf '%s\n' "$pw"
 }
 
-# secrets_key: the key HMAC secrets are sealed under (secrets.key.file of
-# validate and sluicectl), 32 random bytes in hex, 0600; made once.
+# secrets_key: the stack's key files, 32 random bytes in hex, 0600, made
+# once: secrets.key seals HMAC secrets (secrets.key.file of validate and
+# sluicectl), commit-audit.key is the Ed25519 seed with which commit seals
+# chain heads (audit.key.file); sluicectl makes operator-audit.key itself.
 secrets_key() {
-    local f=$SECRETS/secrets.key
-    [[ -s $f ]] && return 0
+    local f
     (umask 077 && mkdir -p "$SECRETS") || die "cannot create $SECRETS"
-    (umask 077 && openssl rand -hex 32 >"$f.tmp" && mv "$f.tmp" "$f") ||
-        die "cannot write $f"
+    for f in "$SECRETS/secrets.key" "$SECRETS/commit-audit.key"; do
+        [[ -s $f ]] && continue
+        (umask 077 && openssl rand -hex 32 >"$f.tmp" && mv "$f.tmp" "$f") ||
+            die "cannot write $f"
+    done
 }
 
 # --- Kafka -----------------------------------------------------------------
@@ -643,19 +647,24 @@ supervise() {
             # As its own user, with its own secrets as descriptors opened
             # here: it needs no path to them, nor to the binary.
             exec 3<"$SLUICE_CONFIG" 4<"$pass"
+            # Its key file, if it has one, as descriptor 5 too.
+            exec 5</dev/null
             if [[ $name == validate && -f ${SLUICE_SECRETS_KEY_FILE:-} ]]; then
                 exec 5<"$SLUICE_SECRETS_KEY_FILE"
                 SLUICE_SECRETS_KEY_FILE=/dev/fd/5
-            else
-                exec 5</dev/null
-                unset SLUICE_SECRETS_KEY_FILE
+            elif [[ $name == commit && -f ${SLUICE_AUDIT_KEY_FILE:-} ]]; then
+                exec 5<"$SLUICE_AUDIT_KEY_FILE"
+                SLUICE_AUDIT_KEY_FILE=/dev/fd/5
             fi
+            [[ $name == validate ]] || unset SLUICE_SECRETS_KEY_FILE
+            [[ $name == commit ]] || unset SLUICE_AUDIT_KEY_FILE
             SLUICE_CONFIG=/dev/fd/3 SLUICE_PG_DSN=${SLUICE_PG_DSN/"passfile=$pass"/passfile=/dev/fd/4} \
                 "${bin%/*}/sluice-launch" "$(svc_user "$name")" "$bin" </dev/null &
             child=$!
             exec 3<&- 4<&- 5<&-
         else
             [[ $name == validate ]] || unset SLUICE_SECRETS_KEY_FILE
+            [[ $name == commit ]] || unset SLUICE_AUDIT_KEY_FILE
             "$bin" </dev/null &
             child=$!
         fi
@@ -769,6 +778,10 @@ export SLUICE_KAFKA_ADMIN_PROPERTIES=$SECRETS/kafka-admin.properties
 # The key HMAC secrets are sealed under: sluicectl's; validate gets it as a
 # descriptor from its supervisor, no other service at all.
 export SLUICE_SECRETS_KEY_FILE=$SECRETS/secrets.key
+# Chain heads: commit seals them with its key (handed to it alone, as
+# descriptor 5), takedown add with the operators'.
+export SLUICE_AUDIT_KEY_FILE=$SECRETS/commit-audit.key
+export SLUICE_AUDIT_OPERATOR_KEY_FILE=$SECRETS/operator-audit.key
 EOF
     mv "$tmp" "$ENV_FILE"
 }
@@ -879,6 +892,7 @@ cmd_start() {
             chown "$(svc_user "$role"):" "$(pass_file "sluice_$role")" "$SECRETS/kafka-sluice_$role.conf"
         done
         chown "$(svc_user validate):" "$SECRETS/secrets.key"
+        chown "$(svc_user commit):" "$SECRETS/commit-audit.key"
     fi
     if [[ -z $ppid ]]; then
         init_pg

@@ -10,10 +10,17 @@
  * *stored* hash, so one edited byte is reported once, where it is, and an
  * edit that also rewrote the hash shows as the next event's broken link.
  */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sodium.h>
 
 #include "sl/audit.h"
 #include "sl/crypto.h"
@@ -42,6 +49,10 @@ static const char *const problem_names[] = {
     [SL_AUDIT_CONTENT_HASH] = "content_hash",
     [SL_AUDIT_CONTENT_MISSING] = "content_missing",
     [SL_AUDIT_ORPHAN_EVENTS] = "orphan_events",
+    [SL_AUDIT_HEAD_MISSING] = "head_missing",
+    [SL_AUDIT_HEAD_MISMATCH] = "head_mismatch",
+    [SL_AUDIT_HEAD_SIGNATURE] = "head_signature",
+    [SL_AUDIT_HEAD_KEY] = "head_key_untrusted",
 };
 
 const char *sl_audit_problem_name(sl_audit_problem p)
@@ -295,5 +306,246 @@ int sl_audit_content_check(sl_audit_sink *s, const char *key,
         sl_audit_report(s, "content", key, 0, SL_AUDIT_CONTENT_HASH,
                         "the %zu stored bytes hash to %s, not to their key",
                         len, hex);
+    return SL_OK;
+}
+
+/* ---- signed chain heads -------------------------------------------------- */
+
+#define SEAL_DOMAIN "sluice-head-seal-v1\n"
+
+struct sl_audit_signer {
+    unsigned char sk[crypto_sign_SECRETKEYBYTES];
+    char key_id[SL_AUDIT_KEY_HEX];
+};
+
+static int headref_cmp(const void *a, const void *b)
+{
+    const sl_audit_headref *x = a, *y = b;
+    int c = strcmp(x->kind, y->kind);
+
+    return c ? c : strcmp(x->id, y->id);
+}
+
+/* The signed bytes of a seal (see audit.h).  SL_OK or SL_ENOMEM. */
+static int seal_message(sl_buf *b, int64_t seal_id, const sl_audit_headref *heads,
+                        size_t n)
+{
+    sl_audit_headref *sorted = malloc((n ? n : 1) * sizeof(*sorted));
+    int rc;
+
+    if (!sorted)
+        return SL_ENOMEM;
+    if (n)
+        memcpy(sorted, heads, n * sizeof(*sorted));
+    qsort(sorted, n, sizeof(*sorted), headref_cmp);
+    rc = sl_buf_appendf(b, SEAL_DOMAIN "%" PRId64 "\n%zu\n", seal_id, n);
+    for (size_t i = 0; i < n && rc == SL_OK; i++)
+        rc = sl_buf_appendf(b, "%zu:%s\n%zu:%s\n%" PRId64 "\n%s\n",
+                            strlen(sorted[i].kind), sorted[i].kind,
+                            strlen(sorted[i].id), sorted[i].id, sorted[i].seq,
+                            sorted[i].hash);
+    free(sorted);
+    return rc;
+}
+
+static int read_key_file(int fd, const char *path, unsigned char seed[32],
+                         sl_err *err)
+{
+    struct stat st;
+    char text[80];
+    ssize_t got;
+    size_t binlen = 0;
+
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        sl_err_set(err, "audit key %s: not a regular file", path);
+        return SL_EINVAL;
+    }
+    if (st.st_mode & (S_IRWXG | S_IRWXO)) {
+        sl_err_set(err, "audit key %s: group or others may access it (mode "
+                   "%03o): chmod 600 it", path, (unsigned)(st.st_mode & 0777));
+        return SL_EINVAL;
+    }
+    got = pread(fd, text, sizeof(text) - 1, 0);
+    if (got < 0) {
+        sl_err_set(err, "audit key %s: %s", path, strerror(errno));
+        return SL_EIO;
+    }
+    text[got] = '\0';
+    if (got < 64 || sodium_hex2bin(seed, 32, text, 64, NULL, &binlen, NULL) != 0 ||
+        binlen != 32 || (got > 64 && strcmp(text + 64, "\n") != 0)) {
+        sodium_memzero(text, sizeof(text));
+        sl_err_set(err, "audit key %s: not 64 hex digits and a newline", path);
+        return SL_EINVAL;
+    }
+    sodium_memzero(text, sizeof(text));
+    return SL_OK;
+}
+
+/* Writes a new key beside path (O_CREAT|O_EXCL|O_NOFOLLOW, 0600) and links
+ * it into place, so a reader never sees it half written and two first
+ * starts agree on one key (link fails on an existing path, symlink or
+ * not). */
+static int create_key_file(const char *path, sl_err *err)
+{
+    unsigned char seed[32];
+    char hex[2 * 32 + 2], tmp[4096];
+    int fd, rc = SL_OK;
+
+    if ((size_t)snprintf(tmp, sizeof(tmp), "%s.%ld.tmp", path, (long)getpid()) >=
+        sizeof(tmp)) {
+        sl_err_set(err, "audit key %s: path too long", path);
+        return SL_EINVAL;
+    }
+    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        sl_err_set(err, "audit key %s: cannot create: %s", tmp, strerror(errno));
+        return SL_EIO;
+    }
+    randombytes_buf(seed, sizeof(seed));
+    sodium_bin2hex(hex, sizeof(hex), seed, sizeof(seed));
+    hex[64] = '\n';
+    if (write(fd, hex, 65) != 65 || fsync(fd) != 0) {
+        sl_err_set(err, "audit key %s: cannot write: %s", tmp, strerror(errno));
+        rc = SL_EIO;
+    }
+    sodium_memzero(seed, sizeof(seed));
+    sodium_memzero(hex, sizeof(hex));
+    if (close(fd) != 0 && rc == SL_OK) {
+        sl_err_set(err, "audit key %s: %s", tmp, strerror(errno));
+        rc = SL_EIO;
+    }
+    if (rc == SL_OK && link(tmp, path) != 0 && errno != EEXIST) {
+        sl_err_set(err, "audit key %s: cannot create: %s", path, strerror(errno));
+        rc = SL_EIO;
+    }
+    (void)unlink(tmp);
+    return rc;
+}
+
+int sl_audit_signer_open(const char *path, int create, sl_audit_signer **out,
+                         sl_err *err)
+{
+    unsigned char seed[32], pk[crypto_sign_PUBLICKEYBYTES];
+    sl_audit_signer *s;
+    int fd, rc;
+
+    *out = NULL;
+    if (!path || !*path) {
+        sl_err_set(err, "no audit key file given");
+        return SL_EINVAL;
+    }
+    if (sodium_init() < 0) {
+        sl_err_set(err, "libsodium failed to initialise");
+        return SL_ERR;
+    }
+    fd = sl_keyfile_open_read(path);
+    if (fd < 0 && errno == ENOENT && create) {
+        if ((rc = create_key_file(path, err)) != SL_OK)
+            return rc;
+        fd = sl_keyfile_open_read(path);
+    }
+    if (fd < 0) {
+        sl_err_set(err, "audit key %s: %s", path, strerror(errno));
+        return SL_EIO;
+    }
+    rc = read_key_file(fd, path, seed, err);
+    close(fd);
+    if (rc != SL_OK)
+        return rc;
+    if (!(s = sodium_malloc(sizeof(*s)))) {
+        sodium_memzero(seed, sizeof(seed));
+        return SL_ENOMEM;
+    }
+    crypto_sign_seed_keypair(pk, s->sk, seed);
+    sodium_memzero(seed, sizeof(seed));
+    sodium_bin2hex(s->key_id, sizeof(s->key_id), pk, sizeof(pk));
+    *out = s;
+    return SL_OK;
+}
+
+void sl_audit_signer_destroy(sl_audit_signer *s)
+{
+    if (s)
+        sodium_free(s);   /* zeroes it */
+}
+
+const char *sl_audit_signer_key_id(const sl_audit_signer *s)
+{
+    return s->key_id;
+}
+
+int sl_audit_seal_sign(const sl_audit_signer *s, int64_t seal_id,
+                       const sl_audit_headref *heads, size_t n,
+                       char out[SL_AUDIT_SIG_HEX])
+{
+    unsigned char sig[crypto_sign_BYTES];
+    sl_buf m;
+    int rc;
+
+    sl_buf_init(&m, (size_t)1 << 30);
+    if ((rc = seal_message(&m, seal_id, heads, n)) == SL_OK) {
+        crypto_sign_detached(sig, NULL, m.data, m.len, s->sk);
+        sodium_bin2hex(out, SL_AUDIT_SIG_HEX, sig, sizeof(sig));
+    }
+    sl_buf_free(&m);
+    return rc;
+}
+
+static int hex_exact(const char *hex, unsigned char *bin, size_t n)
+{
+    size_t got = 0;
+
+    return hex && strlen(hex) == 2 * n &&
+           sodium_hex2bin(bin, n, hex, 2 * n, NULL, &got, NULL) == 0 && got == n;
+}
+
+int sl_audit_seal_verify(const char *key_id, const char *signature,
+                         int64_t seal_id, const sl_audit_headref *heads,
+                         size_t n)
+{
+    unsigned char pk[crypto_sign_PUBLICKEYBYTES], sig[crypto_sign_BYTES];
+    sl_buf m;
+    int rc;
+
+    if (sodium_init() < 0)
+        return SL_ERR;
+    if (!hex_exact(key_id, pk, sizeof(pk)) || !hex_exact(signature, sig, sizeof(sig)))
+        return SL_EINVAL;
+    sl_buf_init(&m, (size_t)1 << 30);
+    if ((rc = seal_message(&m, seal_id, heads, n)) == SL_OK &&
+        crypto_sign_verify_detached(sig, m.data, m.len, pk) != 0)
+        rc = SL_EINVAL;
+    sl_buf_free(&m);
+    return rc;
+}
+
+int sl_audit_head_check(sl_audit_sink *s, const sl_audit_owner *o,
+                        const sl_audit_event *evs, size_t n,
+                        const sl_audit_head *h)
+{
+    const sl_audit_event *last = n ? &evs[n - 1] : NULL;
+
+    if (!h) {
+        sl_audit_report(s, o->kind, o->id, 0, SL_AUDIT_HEAD_MISSING,
+                        "no signed head: the chain cannot be told from a "
+                        "rewritten one");
+        return SL_OK;
+    }
+    if (!last || last->seq != h->seq || strcmp(last->hash, h->hash) != 0)
+        sl_audit_report(s, o->kind, o->id, last ? last->seq : 0,
+                        SL_AUDIT_HEAD_MISMATCH, "the chain ends at seq %" PRId64
+                        " hash %.16s..., the signed head is seq %" PRId64
+                        " hash %.16s...: the chain was rewritten, cut or "
+                        "extended after it was signed", last ? last->seq : 0,
+                        last ? last->hash : "(none)", h->seq, h->hash);
+    if (h->seal == SL_AUDIT_SEAL_BAD)
+        sl_audit_report(s, o->kind, o->id, h->seq, SL_AUDIT_HEAD_SIGNATURE,
+                        "the seal %" PRId64 " over this head does not verify: "
+                        "it, or a head it covers, was changed", h->seal_id);
+    else if (h->seal == SL_AUDIT_SEAL_UNTRUSTED)
+        sl_audit_report(s, o->kind, o->id, h->seq, SL_AUDIT_HEAD_KEY,
+                        "the seal %" PRId64 " over this head is signed by a "
+                        "key not registered in audit_keys or not trusted",
+                        h->seal_id);
     return SL_OK;
 }

@@ -784,11 +784,7 @@ int sl_b64_decode(const char *in, size_t n, uint8_t *out, size_t outsz,
 
 #define BOX_VERSION 0x01
 
-/* Opens a key file for reading without following a symbolic link.  A
- * path /dev/fd/N names a descriptor the supervisor opened and handed over
- * (deploy/stack.sh: the service's user cannot reach the secrets folder);
- * it is duplicated, since /dev/fd/N is itself a link O_NOFOLLOW refuses. */
-static int open_key_path(const char *path)
+int sl_keyfile_open_read(const char *path)
 {
     const char *p = path + sizeof("/dev/fd/") - 1;
     char *end;
@@ -813,7 +809,7 @@ int sl_secrets_key_load(const char *path, uint8_t key[SL_SECRETS_KEY_LEN],
     struct stat st;
     ssize_t n;
     size_t len;
-    int fd = open_key_path(path), rc = SL_EINVAL;
+    int fd = sl_keyfile_open_read(path), rc = SL_EINVAL;
 
     if (fd < 0) {
         int e = errno;

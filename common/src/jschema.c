@@ -24,6 +24,7 @@
 #include <pcre2.h>
 
 #include "sl/jschema.h"
+#include "sl/timeutil.h"
 
 #define JS_MAX_DEPTH     64        /* schema nesting and validation recursion */
 #define JS_PTR_MAX       384       /* longest JSON pointer kept for messages */
@@ -590,10 +591,13 @@ static int days_in_month(int y, int m)
 
 /* RFC 3339 date-time: YYYY-MM-DDTHH:MM:SS[.frac](Z|+hh:mm|-hh:mm), 'T' and
  * 'Z' in either case, calendar-checked; a leap second only where it lands
- * on 23:59:60 UTC. */
+ * on 23:59:60 UTC.  Narrower than RFC 3339 where PostgreSQL is: offsets up
+ * to +-15:59 and UTC instants in years 0001..9999 (sl_time_parse_us), so a
+ * valid document's time can always be stored. */
 static bool valid_datetime(const char *s, size_t len)
 {
     int y, mo, d, h, mi, se, oh = 0, om = 0, off = 0;
+    int64_t us;
     size_t p = 19;
 
     if (len < 20 || strlen(s) != len)
@@ -617,7 +621,7 @@ static bool valid_datetime(const char *s, size_t len)
         p++;
     } else if (p + 6 == len && (s[p] == '+' || s[p] == '-')) {
         if (!num_at(s + p + 1, 2, &oh) || s[p + 3] != ':' ||
-            !num_at(s + p + 4, 2, &om) || oh > 23 || om > 59)
+            !num_at(s + p + 4, 2, &om) || oh > SL_TIME_MAX_OFFSET_H || om > 59)
             return false;
         off = (s[p] == '+' ? 1 : -1) * (oh * 60 + om);
         p += 6;
@@ -628,7 +632,7 @@ static bool valid_datetime(const char *s, size_t len)
         return false;
     if (se == 60 && ((h * 60 + mi - off) % 1440 + 1440) % 1440 != 23 * 60 + 59)
         return false;
-    return true;
+    return sl_time_parse_us(s, len, &us) == SL_OK;
 }
 
 static bool is_alpha(char c)

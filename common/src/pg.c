@@ -228,6 +228,7 @@ int sl_pg_copy_begin(sl_pg_copy *cp, PGconn *c, const char *sql, sl_err *err)
     sl_buf_init(&cp->buf, (size_t)1 << 31);
     cp->first_field = 1;
     cp->failed = 0;
+    cp->sqlstate[0] = '\0';
     if (PQresultStatus(r) != PGRES_COPY_IN)
         rc = sl_pg_fail(c, r, "COPY", err);
     PQclear(r);
@@ -376,8 +377,12 @@ int sl_pg_copy_end(sl_pg_copy *cp, sl_err *err)
         return SL_EIO;
     }
     while ((r = PQgetResult(cp->conn))) {
-        if (PQresultStatus(r) != PGRES_COMMAND_OK && rc == SL_OK)
+        if (PQresultStatus(r) != PGRES_COMMAND_OK && rc == SL_OK) {
+            const char *st = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+            if (st)
+                snprintf(cp->sqlstate, sizeof(cp->sqlstate), "%s", st);
             rc = sl_pg_fail(cp->conn, r, "COPY", err);
+        }
         PQclear(r);
     }
     return rc;

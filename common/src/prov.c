@@ -37,6 +37,7 @@ typedef struct prov_ev {
     json_t *event;              /* jansson path: the text, parsed; owned */
     char *mem;                  /* fast path: the strings above; owned */
     const char *stage, *outcome, *prev;   /* borrowed from event or mem */
+    const char *input, *output;           /* the same; NULL when null */
     int64_t seq;
     bool canonical_known;       /* the text is known to be canonical */
 } prov_ev;
@@ -143,20 +144,24 @@ static bool plain_ascii(const char *s)
 /* Fills e->mem with canonical, hash, stage, outcome and prev, each
  * NUL-terminated, and points e's fields at them. */
 static int ev_store(prov_ev *e, span canonical, span hash, span stage,
-                    span outcome, span prev)
+                    span outcome, span prev, span input, span output)
 {
-    const span parts[] = { canonical, hash, stage, outcome, prev };
+    const span parts[] = { canonical, hash, stage, outcome, prev, input, output };
     const char **dst[] = { &e->canonical, &e->hash, &e->stage, &e->outcome,
-                           &e->prev };
+                           &e->prev, &e->input, &e->output };
     size_t total = 0;
     char *w;
 
-    for (size_t i = 0; i < 5; i++)
+    for (size_t i = 0; i < 7; i++)
         total += parts[i].n + 1;
     if (!(e->mem = malloc(total)))
         return SL_ENOMEM;
     w = e->mem;
-    for (size_t i = 0; i < 5; i++) {
+    for (size_t i = 0; i < 7; i++) {
+        if (!parts[i].p) {   /* input / output null */
+            *dst[i] = NULL;
+            continue;
+        }
         memcpy(w, parts[i].p, parts[i].n);
         w[parts[i].n] = '\0';
         *dst[i] = w;
@@ -207,6 +212,14 @@ static bool rd_str_or_null(rd *r)
     return rd_lit(r, "null") || rd_str(r, &ignored);
 }
 
+/* The same, keeping the string (p NULL for null). */
+static bool rd_str_or_null_span(rd *r, span *out)
+{
+    out->p = NULL;
+    out->n = 0;
+    return rd_lit(r, "null") || rd_str(r, out);
+}
+
 /* A positive integer as jansson writes it: no sign, no leading zero. */
 static bool rd_seq(rd *r, int64_t *out)
 {
@@ -230,12 +243,12 @@ static bool rd_seq(rd *r, int64_t *out)
 static bool event_fast(span text, span hash, prov_ev *e, int *rc)
 {
     rd r = { text.p, text.p + text.n };
-    span stage, outcome, prev, ignored;
+    span stage, outcome, prev, ignored, input, output;
 
     *rc = SL_OK;
-    if (!(rd_lit(&r, "{\"input_sha256\":") && rd_str_or_null(&r) &&
+    if (!(rd_lit(&r, "{\"input_sha256\":") && rd_str_or_null_span(&r, &input) &&
           rd_lit(&r, ",\"outcome\":") && rd_str(&r, &outcome) &&
-          rd_lit(&r, ",\"output_sha256\":") && rd_str_or_null(&r) &&
+          rd_lit(&r, ",\"output_sha256\":") && rd_str_or_null_span(&r, &output) &&
           rd_lit(&r, ",\"prev\":") && rd_str(&r, &prev) &&
           rd_lit(&r, ",\"reason\":") && rd_str_or_null(&r) &&
           rd_lit(&r, ",\"seq\":") && rd_seq(&r, &e->seq) &&
@@ -245,7 +258,7 @@ static bool event_fast(span text, span hash, prov_ev *e, int *rc)
           rd_lit(&r, ",\"version\":") && rd_str(&r, &ignored) &&
           rd_lit(&r, "}") && r.p == r.end))
         return false;
-    *rc = ev_store(e, text, hash, stage, outcome, prev);
+    *rc = ev_store(e, text, hash, stage, outcome, prev, input, output);
     return true;
 }
 
@@ -525,6 +538,8 @@ static int chain_load_json(sl_slice chain, sl_prov_chain **out, sl_err *err)
         e->stage = json_string_value(json_object_get(e->event, "stage"));
         e->outcome = json_string_value(json_object_get(e->event, "outcome"));
         e->prev = json_string_value(json_object_get(e->event, "prev"));
+        e->input = json_string_value(json_object_get(e->event, "input_sha256"));
+        e->output = json_string_value(json_object_get(e->event, "output_sha256"));
     }
     *out = c;
     c = NULL;
@@ -839,6 +854,16 @@ size_t sl_prov_count(const sl_prov_chain *c)
 
 /* Event i's canonical text, hash, stage, outcome and seq, borrowed from c;
  * any output pointer may be NULL.  SL_EINVAL when i is out of range. */
+int sl_prov_get_hashes(const sl_prov_chain *c, size_t i, const char **input,
+                       const char **output)
+{
+    if (!c || i >= c->n)
+        return SL_EINVAL;
+    *input = c->evs[i].input;
+    *output = c->evs[i].output;
+    return SL_OK;
+}
+
 int sl_prov_get(const sl_prov_chain *c, size_t i, const char **canonical,
                 const char **hash, const char **stage, const char **outcome,
                 int64_t *seq)
@@ -926,7 +951,9 @@ int sl_prov_chain_add(sl_prov_chain *c, const sl_prov_event *ev, sl_err *err)
                   (span){ hash, SL_SHA256_HEX - 1 },
                   (span){ ev->stage, strlen(ev->stage) },
                   (span){ ev->outcome, strlen(ev->outcome) },
-                  (span){ prev, strlen(prev) });
+                  (span){ prev, strlen(prev) },
+                  (span){ ev->input_sha256, ev->input_sha256 ? strlen(ev->input_sha256) : 0 },
+                  (span){ ev->output_sha256, ev->output_sha256 ? strlen(ev->output_sha256) : 0 });
     if (rc != SL_OK)
         goto out;
     e->seq = seq;

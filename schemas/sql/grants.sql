@@ -74,6 +74,11 @@ GRANT INSERT ON contents, samples, rejections, review_items, provenance_events
     TO sluice_commit;
 GRANT SELECT, INSERT, UPDATE ON quota_usage, consumer_offsets TO sluice_commit;
 GRANT USAGE ON SEQUENCE rejections_rejection_id_seq TO sluice_commit;
+-- its chain heads and their seals (010_chain_heads.sql); its key registered
+-- once (INSERT ... ON CONFLICT DO NOTHING reads the row it finds)
+GRANT SELECT, INSERT ON audit_keys TO sluice_commit;
+GRANT INSERT ON head_seals, chain_heads TO sluice_commit;
+GRANT USAGE ON SEQUENCE head_seals_seal_id_seq TO sluice_commit;
 
 -- operators (services/sluicectl): rows of every table, a new one included,
 -- never the schema; the record of migrations is read-only.

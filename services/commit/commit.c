@@ -1,12 +1,14 @@
 /*
  * commit.c -- the commit stage's pure part: message -> row description.
  */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "sl/prov.h"
+#include "sl/timeutil.h"
 #include "commit.h"
 
 static char *dup_slice(sl_slice s)
@@ -36,18 +38,46 @@ static char *header_copy(const sl_msg *m, const char *name)
     return dup_slice(v);
 }
 
-static int64_t header_int(const sl_msg *m, const char *name, int64_t def)
+/* Header value as a decimal integer in [lo, hi], or SL_EINVAL when absent,
+ * empty, not all digits (one leading '-' allowed) or out of range. */
+static int header_int(const sl_msg *m, const char *name, int64_t lo,
+                      int64_t hi, int64_t *out)
 {
-    char *s = header_copy(m, name), *end;
-    long long v;
+    sl_slice v;
+    char buf[24];
+    char *end;
+    long long x;
 
-    if (!s)
-        return def;
-    v = strtoll(s, &end, 10);
-    if (end == s || *end)
-        v = def;
-    free(s);
-    return v;
+    if (sl_msg_header(m, name, &v) != SL_OK || !v.ptr || v.len == 0 ||
+        v.len >= sizeof(buf))
+        return SL_EINVAL;
+    memcpy(buf, v.ptr, v.len);
+    buf[v.len] = '\0';
+    for (size_t i = buf[0] == '-'; i < v.len; i++)
+        if (buf[i] < '0' || buf[i] > '9')
+            return SL_EINVAL;
+    errno = 0;
+    x = strtoll(buf, &end, 10);
+    if (errno || end == buf || *end || x < lo || x > hi)
+        return SL_EINVAL;
+    *out = x;
+    return SL_OK;
+}
+
+/* 1..max bytes, each in the set `ok` or an ASCII letter or digit. */
+static int token_ok(const char *s, size_t max, const char *ok, int lower)
+{
+    size_t n = s ? strlen(s) : 0;
+
+    if (n == 0 || n > max)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+              (!lower && c >= 'A' && c <= 'Z') || strchr(ok, c)))
+            return 0;
+    }
+    return 1;
 }
 
 void sl_commit_row_clear(sl_commit_row *r)
@@ -112,6 +142,20 @@ static json_t *read_meta(const sl_msg *m, sl_commit_row *r)
     return doc;
 }
 
+/* The Kafka key as a fallback upload id: only short, valid UTF-8 without
+ * NUL (it goes into provenance events and text columns). */
+static int key_usable(sl_slice k)
+{
+    json_t *s;
+
+    if (!k.len || k.len >= SL_ID_MAX || memchr(k.ptr, '\0', k.len))
+        return 0;
+    if (!(s = json_stringn((const char *)k.ptr, k.len)))
+        return 0;
+    json_decref(s);
+    return 1;
+}
+
 const char *sl_commit_row_origin(const sl_commit_row *r)
 {
     return r->original_sha256[0] ? r->original_sha256 : r->sha256;
@@ -170,11 +214,12 @@ static void verify_chain(sl_commit_row *r)
  * hash and size of the bytes received.  1 when they did. */
 static int reject_value(const sl_msg *m, sl_commit_row *r)
 {
-    int64_t size = header_int(m, SL_H_REJ_VALUE_SIZE, -1);
+    int64_t size;
     sl_slice h;
 
-    if (sl_msg_header(m, SL_H_REJ_VALUE_SHA256, &h) != SL_OK || !h.ptr ||
-        h.len != SL_SHA256_HEX - 1 || size < 0)
+    if (header_int(m, SL_H_REJ_VALUE_SIZE, 0, INT64_MAX, &size) != SL_OK ||
+        sl_msg_header(m, SL_H_REJ_VALUE_SHA256, &h) != SL_OK || !h.ptr ||
+        h.len != SL_SHA256_HEX - 1)
         return 0;
     for (size_t i = 0; i < h.len; i++)
         if (!((h.ptr[i] >= '0' && h.ptr[i] <= '9') ||
@@ -186,11 +231,101 @@ static int reject_value(const sl_msg *m, sl_commit_row *r)
     return 1;
 }
 
-int sl_commit_describe(const sl_msg *m, sl_commit_row *r)
+/* A dead letter: a message read from the rejected topic.  Only the runner
+ * writes there, but its headers are parsed as hostile anyway: a detail is
+ * cut at SL_COMMIT_DETAIL_MAX bytes, a code that is not a reason code
+ * becomes reject_header_invalid, an unusable source
+ * (topic, partition or offset) makes the whole identity the record's own,
+ * an unusable time the record's timestamp (or now).  Nothing here fails. */
+static int describe_rejection(const sl_msg *m, sl_commit_row *r)
+{
+    char *topic = header_copy(m, SL_H_REJ_TOPIC);
+    int64_t part, off, ms;
+    const int64_t max_ms = SL_TIME_MAX_US / 1000;
+
+    r->kind = SL_ROW_REJECTION;
+    if (reject_value(m, r))
+        verify_chain(r);   /* it starts at the refused value's hash */
+    r->code = header_copy(m, SL_H_REJ_CODE);
+    r->stage = header_copy(m, SL_H_REJ_STAGE);
+    r->detail = header_copy(m, SL_H_REJ_DETAIL);
+    if (!token_ok(r->stage, 64, "_-", 1)) {
+        free(r->stage);
+        r->stage = strdup("unknown");
+    }
+    if (!token_ok(r->code, 64, "_", 1)) {
+        char d[160];
+        snprintf(d, sizeof(d), "dead letter without a usable %s header (%s)",
+                 SL_H_REJ_CODE, r->code ? "not a reason code" : "absent");
+        free(r->code);
+        free(r->detail);
+        r->code = strdup("reject_header_invalid");
+        r->detail = strdup(d);
+    }
+    if (!r->detail)
+        r->detail = strdup("");
+    else if (strlen(r->detail) > SL_COMMIT_DETAIL_MAX)   /* one line, not a payload */
+        r->detail[SL_COMMIT_DETAIL_MAX] = '\0';
+    if (token_ok(topic, 249, "._-", 0) &&
+        header_int(m, SL_H_REJ_PART, 0, INT32_MAX, &part) == SL_OK &&
+        header_int(m, SL_H_REJ_OFFSET, 0, INT64_MAX, &off) == SL_OK) {
+        r->source_topic = topic;
+        r->source_partition = (int32_t)part;
+        r->source_offset = off;
+    } else {
+        free(topic);
+        r->source_topic = strdup(m->topic);
+        r->source_partition = m->partition;
+        r->source_offset = m->offset;
+    }
+    if (header_int(m, SL_H_REJ_TIME, 0, max_ms, &ms) != SL_OK)
+        ms = m->timestamp_ms > 0 && m->timestamp_ms <= max_ms ? m->timestamp_ms
+                                                              : sl_now_ms();
+    r->rejected_ms = ms;
+    return r->code && r->stage && r->detail && r->source_topic ? SL_OK : SL_ENOMEM;
+}
+
+/* The hashes around the bytes, re-checked (SHA-256 is cheap): the chain's
+ * first input is the signed content's hash (what the creator's signature
+ * and the optional signed meta "sha256" cover), its last output is the
+ * hash of the bytes being stored, and so is any sluice-sha256 header.  A
+ * redacted sample's last output is the redaction's. */
+static int check_hashes(const sl_msg *m, sl_commit_row *r, const char *declared)
+{
+    const char *origin = sl_commit_row_origin(r), *first_in = NULL,
+               *last_out = NULL, *problem = NULL, *ignore;
+    char detail[256];
+    size_t n = sl_prov_count(r->chain);
+    sl_slice h;
+
+    if (n)
+        (void)sl_prov_get_hashes(r->chain, 0, &first_in, &ignore);
+    for (size_t i = n; i-- > 0 && !last_out;)   /* the last one recorded */
+        (void)sl_prov_get_hashes(r->chain, i, &ignore, &last_out);
+    if (declared && strcmp(declared, origin) != 0)
+        problem = "the signed metadata's sha256";
+    else if (first_in && strcmp(first_in, origin) != 0)
+        problem = "the provenance chain's first input hash";
+    else if (last_out && strcmp(last_out, r->sha256) != 0)
+        problem = "the provenance chain's last output hash";
+    else if (sl_msg_header(m, SL_H_SHA256, &h) == SL_OK && h.ptr &&
+             (h.len != SL_SHA256_HEX - 1 || memcmp(h.ptr, r->sha256, h.len) != 0))
+        problem = "the sluice-sha256 header";
+    if (problem)
+        snprintf(detail, sizeof(detail), "the bytes hash to %s, which is not "
+                 "what %s says", r->sha256, problem);
+    if (!problem)
+        return SL_OK;
+    return sl_commit_row_reject(r, "content_hash_mismatch", detail);
+}
+
+int sl_commit_describe(const sl_msg *m, const sl_commit_topics *t,
+                       sl_commit_row *r)
 {
     json_t *doc, *lic;
-    char *code;
+    const char *declared;
     sl_err err;
+    int rc;
     int flagged = 0, scan_bad;
 
     memset(r, 0, sizeof(*r));
@@ -207,35 +342,23 @@ int sl_commit_describe(const sl_msg *m, sl_commit_row *r)
      * and restarts a broken one (a sample with one is refused below). */
     verify_chain(r);
     doc = read_meta(m, r);
-    if (!r->upload_id && m->key.len && m->key.len < SL_ID_MAX)
+    if (!r->upload_id && key_usable(m->key))
         r->upload_id = dup_slice(m->key);
 
-    code = header_copy(m, SL_H_REJ_CODE);
-    if (code) {
-        /* A dead letter from an earlier stage. */
-        r->kind = SL_ROW_REJECTION;
-        r->code = code;
-        if (reject_value(m, r))
-            verify_chain(r);   /* it starts at the refused value's hash */
-        r->stage = header_copy(m, SL_H_REJ_STAGE);
-        r->detail = header_copy(m, SL_H_REJ_DETAIL);
-        r->source_topic = header_copy(m, SL_H_REJ_TOPIC);
-        r->source_partition = (int32_t)header_int(m, SL_H_REJ_PART, m->partition);
-        r->source_offset = header_int(m, SL_H_REJ_OFFSET, m->offset);
-        r->rejected_ms = header_int(m, SL_H_REJ_TIME, sl_now_ms());
-        if (!r->stage)
-            r->stage = strdup("unknown");
-        if (!r->detail)
-            r->detail = strdup("");
-        if (!r->source_topic) {   /* keep the identity unique regardless */
-            r->source_topic = strdup(m->topic);
-            r->source_partition = m->partition;
-            r->source_offset = m->offset;
-        }
+    if (t && t->rejected && strcmp(m->topic, t->rejected) == 0) {
         json_decref(doc);
-        return r->stage && r->detail && r->source_topic ? SL_OK : SL_ENOMEM;
+        return describe_rejection(m, r);
     }
-
+    /* Not from the dead-letter topic: whatever sluice-reject-* headers it
+     * carries are the creator's, and mean nothing here. */
+    if (t && t->flagged && strcmp(m->topic, t->flagged) == 0) {
+        if (!scan_bad && !flagged)
+            scan_bad = 1;   /* on the flagged topic without a flagged result */
+        flagged = 1;
+    } else if (flagged) {
+        scan_bad = 1;       /* a flagged result anywhere else */
+        flagged = 0;
+    }
     r->kind = flagged ? SL_ROW_REVIEW : SL_ROW_SAMPLE;
     r->source_topic = strdup(m->topic);
     r->source_partition = m->partition;
@@ -252,31 +375,184 @@ int sl_commit_describe(const sl_msg *m, sl_commit_row *r)
         return sl_commit_row_reject(r, "meta_invalid",
                                     "sample reached commit without usable metadata");
     }
+    {
+        /* Stored as the UTC instant we format, never the creator's text:
+         * what parses here always fits timestamptz. */
+        const char *ca = jstr(doc, "created_at");
+        char ts[SL_TIME_LEN];
+        int64_t us;
+        if (sl_time_parse_us(ca, strlen(ca), &us) != SL_OK ||
+            sl_time_format_us(us, ts) != SL_OK) {
+            json_decref(doc);
+            return sl_commit_row_reject(r, "meta_invalid",
+                                        "created_at is not a storable RFC 3339 "
+                                        "date-time");
+        }
+        r->created_at = strdup(ts);
+    }
     r->content_type = dup_str(jstr(doc, "content_type"));
-    r->created_at = dup_str(jstr(doc, "created_at"));
     r->license_expression = dup_str(jstr(lic, "expression"));
     r->filename = dup_str(jstr(doc, "filename"));
     r->signature = header_copy(m, SL_H_SIG);
     r->license = header_copy(m, SL_H_LICENSE);
-    json_decref(doc);
-    if (!r->content_type || !r->created_at || !r->license_expression)
-        goto nomem;
-    if (!r->signature)
-        return sl_commit_row_reject(r, "signature_missing",
-                                    "sample reached commit without its signature");
-    if (scan_bad)
-        return sl_commit_row_reject(r, "scan_invalid",
-                                    "sluice-scan header is not a scan result");
-    if (!r->prov.ptr)
-        return sl_commit_row_reject(r, "provenance_invalid",
-                                    "sample reached commit without a provenance chain");
-    if (!r->chain) {
-        (void)sl_prov_verify(r->prov, r->sha256, &err);   /* for the detail */
+    declared = jstr(doc, "sha256");   /* borrowed from doc until the end */
+    if (!r->content_type || !r->created_at || !r->license_expression) {
+        rc = SL_ENOMEM;
+    } else if (!r->signature) {
+        rc = sl_commit_row_reject(r, "signature_missing",
+                                  "sample reached commit without its signature");
+    } else if (scan_bad) {
+        rc = sl_commit_row_reject(r, "scan_invalid",
+                                  "sluice-scan header is not a scan result");
+    } else if (!r->prov.ptr) {
+        rc = sl_commit_row_reject(r, "provenance_invalid",
+                                  "sample reached commit without a provenance chain");
+    } else if (!r->chain) {
         char detail[SL_ERRBUF_SIZE + 64];
+        (void)sl_prov_verify(r->prov, r->sha256, &err);   /* for the detail */
         snprintf(detail, sizeof(detail), "provenance chain broken: %s", err.msg);
-        return sl_commit_row_reject(r, "provenance_invalid", detail);
+        rc = sl_commit_row_reject(r, "provenance_invalid", detail);
+    } else {
+        rc = check_hashes(m, r, declared);
     }
-    return SL_OK;
+    json_decref(doc);
+    return rc;
 nomem:
     return SL_ENOMEM;
+}
+
+/* Interaction fallback: L and R write on their own but not together.
+ * Grows L one row of R at a time; a row that breaks it is an offender.
+ * If none does alone, the last row of R is marked so a round always
+ * makes progress. */
+static int bisect_grow(const size_t *l, size_t nl, const size_t *r, size_t nr,
+                       sl_commit_try_fn try_, void *ctx, unsigned char *bad)
+{
+    size_t *acc = malloc((nl + nr) * sizeof(*acc)), na = nl;
+    int rc = SL_OK, any = 0;
+
+    if (!acc)
+        return SL_ENOMEM;
+    memcpy(acc, l, nl * sizeof(*acc));
+    for (size_t i = 0; i < nr && rc == SL_OK; i++) {
+        acc[na] = r[i];
+        int t = try_(ctx, acc, na + 1);
+        if (t < 0)
+            rc = t;
+        else if (t == 0)
+            na++;
+        else
+            bad[r[i]] = any = 1;
+    }
+    if (rc == SL_OK && !any)
+        bad[r[nr - 1]] = 1;
+    free(acc);
+    return rc;
+}
+
+int sl_commit_bisect(const size_t *idx, size_t k, sl_commit_try_fn try_,
+                     void *ctx, unsigned char *bad)
+{
+    size_t h = k / 2;
+    int tl, tr, rc;
+
+    if (k == 0)
+        return SL_OK;
+    if (k == 1) {
+        bad[idx[0]] = 1;
+        return SL_OK;
+    }
+    if ((tl = try_(ctx, idx, h)) < 0)
+        return tl;
+    if (tl && (rc = sl_commit_bisect(idx, h, try_, ctx, bad)) != SL_OK)
+        return rc;
+    if ((tr = try_(ctx, idx + h, k - h)) < 0)
+        return tr;
+    if (tr && (rc = sl_commit_bisect(idx + h, k - h, try_, ctx, bad)) != SL_OK)
+        return rc;
+    if (!tl && !tr)
+        return bisect_grow(idx, h, idx + h, k - h, try_, ctx, bad);
+    return SL_OK;
+}
+
+/* ---- exact set of string pairs --------------------------------------- */
+
+struct sl_pairset {
+    struct pair_ent { uint64_t fp; char *ab; size_t la; } *tab;
+    size_t cap, n;   /* cap: a power of two, at most half full */
+};
+
+sl_pairset *sl_pairset_new(void)
+{
+    sl_pairset *s = calloc(1, sizeof(*s));
+
+    if (s && !(s->tab = calloc(s->cap = 64, sizeof(*s->tab)))) {
+        free(s);
+        s = NULL;
+    }
+    return s;
+}
+
+void sl_pairset_destroy(sl_pairset *s)
+{
+    if (!s)
+        return;
+    for (size_t i = 0; i < s->cap; i++)
+        free(s->tab[i].ab);
+    free(s->tab);
+    free(s);
+}
+
+static int pair_eq(const struct pair_ent *e, uint64_t fp, const char *a,
+                   size_t la, const char *b)
+{
+    return e->fp == fp && e->la == la && memcmp(e->ab, a, la) == 0 &&
+           strcmp(e->ab + la + 1, b) == 0;
+}
+
+/* The slot holding (a, b), or the empty slot where it would go. */
+static struct pair_ent *pair_slot(struct pair_ent *tab, size_t cap, uint64_t fp,
+                                  const char *a, size_t la, const char *b)
+{
+    size_t i = (size_t)fp & (cap - 1);
+
+    while (tab[i].ab && !pair_eq(&tab[i], fp, a, la, b))
+        i = (i + 1) & (cap - 1);
+    return &tab[i];
+}
+
+int sl_pairset_has(const sl_pairset *s, uint64_t fp, const char *a, const char *b)
+{
+    return pair_slot(s->tab, s->cap, fp, a, strlen(a), b)->ab != NULL;
+}
+
+int sl_pairset_add(sl_pairset *s, uint64_t fp, const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    struct pair_ent *e;
+
+    if (2 * (s->n + 1) > s->cap) {
+        size_t cap = s->cap * 2;
+        struct pair_ent *tab = calloc(cap, sizeof(*tab));
+        if (!tab)
+            return SL_ENOMEM;
+        for (size_t i = 0; i < s->cap; i++)
+            if (s->tab[i].ab)
+                *pair_slot(tab, cap, s->tab[i].fp, s->tab[i].ab, s->tab[i].la,
+                           s->tab[i].ab + s->tab[i].la + 1) = s->tab[i];
+        free(s->tab);
+        s->tab = tab;
+        s->cap = cap;
+    }
+    e = pair_slot(s->tab, s->cap, fp, a, la, b);
+    if (e->ab)
+        return SL_OK;
+    if (!(e->ab = malloc(la + lb + 2)))
+        return SL_ENOMEM;
+    memcpy(e->ab, a, la + 1);
+    memcpy(e->ab + la + 1, b, lb + 1);
+    e->la = la;
+    e->fp = fp;
+    s->n++;
+    return SL_OK;
 }

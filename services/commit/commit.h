@@ -24,6 +24,7 @@ typedef enum sl_row_kind {
 } sl_row_kind;
 
 #define SL_ID_MAX 256
+#define SL_COMMIT_DETAIL_MAX 4096   /* a dead letter's detail, bytes kept */
 
 /* One message, described for the database.  Strings are owned by the row
  * (sl_commit_row_clear frees them); content points into the message. */
@@ -53,9 +54,18 @@ typedef struct sl_commit_row {
     struct sl_prov_chain *chain;   /* prov parsed and verified, or NULL; owned */
 } sl_commit_row;
 
-/* Describes one message.  A message from the rejected topic (it carries
- * sluice-reject-code) becomes a rejection; one the scan stage flagged
- * (sluice-scan outcome "flagged") a review item; anything else a sample.
+/* The topics whose messages are not samples, full names (prefix included). */
+typedef struct sl_commit_topics {
+    const char *rejected;       /* dead letters: rejections */
+    const char *flagged;        /* scan's flagged samples: review items */
+} sl_commit_topics;
+
+/* Describes one message.  What it is follows from the topic it was read
+ * from, never from its headers (a creator can attach any): a message from
+ * the rejected topic becomes a rejection, its sluice-reject-* headers
+ * parsed defensively (see describe_rejection); one from the flagged topic a
+ * review item (its sluice-scan outcome must say "flagged"); anything else a
+ * sample (a "flagged" scan result there is scan_invalid).
  * A sample or review item that is unusable (no or bad metadata or scan
  * header, broken provenance) becomes a rejection by stage "commit" with a
  * reason code.  A redacted sample's provenance chain starts at the hash of
@@ -63,7 +73,8 @@ typedef struct sl_commit_row {
  * sha256 and size are the refused value's, from sluice-reject-value-sha256
  * and -size when present (the runner may withhold the value itself).
  * Returns SL_OK or SL_ENOMEM. */
-int  sl_commit_describe(const sl_msg *m, sl_commit_row *row);
+int  sl_commit_describe(const sl_msg *m, const sl_commit_topics *topics,
+                        sl_commit_row *row);
 void sl_commit_row_clear(sl_commit_row *row);
 /* The hash the provenance chain starts at: original_sha256 when the scan
  * stage redacted the bytes, else the content's. */
@@ -72,6 +83,38 @@ const char *sl_commit_row_origin(const sl_commit_row *row);
 /* Turns a sample row into a commit rejection (replay / duplicate). */
 int  sl_commit_row_reject(sl_commit_row *row, const char *code,
                           const char *detail);
+
+/* Finding the rows of a batch the database refuses (a data error: SQLSTATE
+ * class 22, 23 or 54), so that each becomes a rejection and the others are
+ * stored, instead of the whole batch failing again and again.
+ *
+ * try_(ctx, idx, k) writes the rows idx[0..k) in a transaction it rolls
+ * back and returns 0 when they would be stored, 1 when the database
+ * refuses them with a data error, or a negative SL_ code for anything else
+ * (a connection lost), which stops the search and is returned as is.
+ *
+ * Given a set idx[0..k) that fails, sl_commit_bisect sets bad[idx[i]] = 1
+ * for its offenders: the set is halved and each failing half searched
+ * again, so one poison row among n costs about 2 log2(n) tries.  When both
+ * halves write on their own but not together (rows that clash), rows of
+ * the second half are added to the first one at a time and those that
+ * break it are the offenders.  At least one row is marked.  Returns SL_OK,
+ * SL_ENOMEM or try_'s negative code. */
+typedef int (*sl_commit_try_fn)(void *ctx, const size_t *idx, size_t k);
+int sl_commit_bisect(const size_t *idx, size_t k, sl_commit_try_fn try_,
+                     void *ctx, unsigned char *bad);
+
+/* An exact set of (a, b) string pairs for commit's decisions (replay,
+ * duplicate, content already stored).  The caller's 64-bit fingerprint
+ * (sl_fpset_fp) places an entry; membership is always confirmed on the
+ * full strings, so two pairs whose fingerprints collide stay distinct:
+ * a collision can neither refuse a good upload nor skip storing content.
+ * Grows without a cap (bounded by the batch).  SL_OK or SL_ENOMEM. */
+typedef struct sl_pairset sl_pairset;
+sl_pairset *sl_pairset_new(void);
+void sl_pairset_destroy(sl_pairset *s);
+int  sl_pairset_add(sl_pairset *s, uint64_t fp, const char *a, const char *b);
+int  sl_pairset_has(const sl_pairset *s, uint64_t fp, const char *a, const char *b);
 
 extern const sl_sink sl_commit_stage;
 

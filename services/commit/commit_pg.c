@@ -11,12 +11,20 @@
  *   and provenance events; upsert offsets; COMMIT.
  * Any connection failure, unique violation or serialisation failure is
  * SL_EIO: the runner re-reads the offsets from the database and rewinds.
+ *
+ * A batch the database refuses because of a row's data (SQLSTATE class 22,
+ * 23 or 54, or unique violations COMMIT_UNIQUE_RETRIES times in a row) is
+ * split: probe transactions, always rolled back, find the offending rows
+ * (sl_commit_bisect), which are then written as commit_data_error
+ * rejections with the server's message, in one transaction with the rest of
+ * the batch and its offsets as always.  A poison row never stops commit.
  */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "sl/audit.h"
 #include "sl/fpset.h"
 #include "sl/log.h"
 #include "sl/pg.h"
@@ -25,15 +33,32 @@
 #include "commit.h"
 
 #define COMMIT_VERSION "commit/1"
+#define COMMIT_EDATA (-100)   /* the database refused a row's data */
+/* Rounds of splitting a batch before commit gives up: each round turns at
+ * least one row into a rejection, a second failure of the same row strips
+ * its rejection to the bare minimum. */
+#define COMMIT_SPLIT_ROUNDS 6
+/* The same batch failing on a unique key this many times in a row is no
+ * longer a race with another instance but a row that cannot be stored. */
+#define COMMIT_UNIQUE_RETRIES 3
 
 static const sl_cfg_entry commit_config[] = {
+    { SL_CFG_STR, "audit.key.file", "commit-audit.key",
+      "Ed25519 key signing each chain's head (created 0600 at first start; "
+      "put it in the service's state directory, readable by commit only)" },
     SL_CFG_END
 };
 
 typedef struct commit_ctx {
     char *dsn;
+    char *rejected_topic, *flagged_topic;   /* with topic.prefix */
+    sl_commit_topics topics;
+    sl_audit_signer *signer;                /* signs chain heads */
     PGconn *conn;
     sl_buf prov;       /* reused chain buffer */
+    char sqlstate[6];                /* of the last failed statement */
+    char sqlmsg[SL_ERRBUF_SIZE];
+    int uv_count;      /* unique violations in a row, no batch written since */
 } commit_ctx;
 
 static void drop_conn(commit_ctx *c)
@@ -57,19 +82,61 @@ static int ensure_conn(commit_ctx *c, sl_err *err)
         drop_conn(c);
         return SL_EIO;
     }
+    /* The public half of the head-signing key, for auditors. */
+    {
+        const char *p[1] = { sl_audit_signer_key_id(c->signer) };
+        PGresult *r = PQexecParams(c->conn, "INSERT INTO audit_keys (key_id, purpose)"
+                                   " VALUES ($1, 'commit') ON CONFLICT (key_id) DO NOTHING",
+                                   1, NULL, p, NULL, NULL, 0);
+        int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+        if (!ok)
+            sl_pg_fail(c->conn, r, "registering the audit key (sluicectl db migrate?)",
+                       err);
+        PQclear(r);
+        if (!ok) {
+            drop_conn(c);
+            return SL_EIO;
+        }
+    }
     return SL_OK;
 }
 
 /* Classifies a failed statement: retriable conditions become SL_EIO. */
+/* SL_EIO for what a retry may cure (a unique key another instance took
+ * first, serialisation, deadlock); COMMIT_EDATA for an error about the
+ * data itself, which a retry never cures: class 22 (data exception), 23
+ * (integrity: check, not-null, foreign key) and 54 (program limit, e.g. an
+ * index row too large).  Remembers the SQLSTATE and message. */
+static int classify_state(commit_ctx *c, const char *state, int rc,
+                          const sl_err *err)
+{
+    snprintf(c->sqlstate, sizeof(c->sqlstate), "%s", state ? state : "");
+    snprintf(c->sqlmsg, sizeof(c->sqlmsg), "%s", err->msg);
+    if (!state || rc == SL_EIO)
+        return rc;
+    if (strcmp(state, "23505") == 0 || strcmp(state, "40001") == 0 ||
+        strcmp(state, "40P01") == 0)
+        return SL_EIO;
+    if (strncmp(state, "22", 2) == 0 || strncmp(state, "23", 2) == 0 ||
+        strncmp(state, "54", 2) == 0)
+        return COMMIT_EDATA;
+    return rc;
+}
+
 static int classify(commit_ctx *c, PGresult *r, const char *what, sl_err *err)
 {
     const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
     int rc = sl_pg_fail(c->conn, r, what, err);
 
-    if (state && (strcmp(state, "23505") == 0 || strcmp(state, "40001") == 0 ||
-                  strcmp(state, "40P01") == 0))
-        rc = SL_EIO;
-    return rc;
+    return classify_state(c, state, rc, err);
+}
+
+static int copy_end(commit_ctx *c, sl_pg_copy *cp, sl_err *err)
+{
+    int rc = sl_pg_copy_end(cp, err);
+
+    return rc == SL_OK ? rc : classify_state(c, cp->sqlstate[0] ? cp->sqlstate : NULL,
+                                             rc, err);
 }
 
 static int load_offsets(void *ctx, const char *group, sl_tp_offset *tps,
@@ -140,11 +207,11 @@ static int check_offsets(commit_ctx *c, const char *group, const sl_msg *msgs,
 /* Fetches which of the batch's upload ids and (dataset, sha256) pairs exist
  * in samples already, as fingerprints. */
 static int existing(commit_ctx *c, const sl_commit_row *rows, size_t n,
-                    sl_fpset *uploads, sl_fpset *contents, sl_err *err)
+                    sl_pairset *uploads, sl_pairset *contents, sl_err *err)
 {
     sl_buf ids, hs;
     PGresult *r = NULL;
-    sl_fpset *pairs = sl_fpset_new(n + 1);   /* the batch's (dataset, hash) */
+    sl_pairset *pairs = sl_pairset_new();   /* the batch's (dataset, hash) */
     int rc = SL_ENOMEM;
 
     sl_buf_init(&ids, (size_t)1 << 30);
@@ -155,8 +222,9 @@ static int existing(commit_ctx *c, const sl_commit_row *rows, size_t n,
         if (rows[i].kind == SL_ROW_REJECTION)
             continue;
         if (sl_pg_array_add(&ids, rows[i].upload_id) || sl_pg_array_add(&hs, rows[i].sha256) ||
-            sl_fpset_add(pairs, sl_fpset_fp(rows[i].dataset_id, strlen(rows[i].dataset_id),
-                                            rows[i].sha256, 64)) != SL_OK)
+            sl_pairset_add(pairs, sl_fpset_fp(rows[i].dataset_id, strlen(rows[i].dataset_id),
+                                              rows[i].sha256, 64),
+                           rows[i].dataset_id, rows[i].sha256) != SL_OK)
             goto out;
     }
     if (sl_pg_array_close(&ids) || sl_pg_array_close(&hs))
@@ -174,7 +242,7 @@ static int existing(commit_ctx *c, const sl_commit_row *rows, size_t n,
         }
         for (int i = 0; i < PQntuples(r); i++) {
             const char *u = PQgetvalue(r, i, 0);
-            if (sl_fpset_add(uploads, sl_fpset_fp(u, strlen(u), "", 0)) != SL_OK) {
+            if (sl_pairset_add(uploads, sl_fpset_fp(u, strlen(u), "", 0), u, "") != SL_OK) {
                 rc = SL_ENOMEM;
                 goto out;
             }
@@ -199,7 +267,8 @@ static int existing(commit_ctx *c, const sl_commit_row *rows, size_t n,
         for (int i = 0; i < PQntuples(r); i++) {
             const char *d = PQgetvalue(r, i, 0), *h = PQgetvalue(r, i, 1);
             uint64_t fp = sl_fpset_fp(d, strlen(d), h, strlen(h));
-            if (sl_fpset_has(pairs, fp) && sl_fpset_add(contents, fp) != SL_OK) {
+            if (sl_pairset_has(pairs, fp, d, h) &&
+                sl_pairset_add(contents, fp, d, h) != SL_OK) {
                 rc = SL_ENOMEM;
                 goto out;
             }
@@ -210,14 +279,14 @@ out:
     PQclear(r);
     sl_buf_free(&ids);
     sl_buf_free(&hs);
-    sl_fpset_destroy(pairs);
+    sl_pairset_destroy(pairs);
     return rc;
 }
 
 /* Turns samples whose upload id or content exists (in the database or
  * earlier in this batch) into commit rejections. */
-static int decide(sl_commit_row *rows, size_t n, sl_fpset *uploads,
-                  sl_fpset *contents)
+static int decide(sl_commit_row *rows, size_t n, sl_pairset *uploads,
+                  sl_pairset *contents)
 {
     char detail[512];
 
@@ -228,18 +297,18 @@ static int decide(sl_commit_row *rows, size_t n, sl_fpset *uploads,
             continue;
         fu = sl_fpset_fp(r->upload_id, strlen(r->upload_id), "", 0);
         fc = sl_fpset_fp(r->dataset_id, strlen(r->dataset_id), r->sha256, 64);
-        if (sl_fpset_has(uploads, fu)) {
+        if (sl_pairset_has(uploads, fu, r->upload_id, "")) {
             snprintf(detail, sizeof(detail), "upload id \"%s\" was already accepted",
                      r->upload_id);
             if (sl_commit_row_reject(r, "replay", detail) != SL_OK)
                 return SL_ENOMEM;
-        } else if (sl_fpset_has(contents, fc)) {
+        } else if (sl_pairset_has(contents, fc, r->dataset_id, r->sha256)) {
             snprintf(detail, sizeof(detail), "content %s is already in dataset \"%s\"",
                      r->sha256, r->dataset_id);
             if (sl_commit_row_reject(r, "duplicate", detail) != SL_OK)
                 return SL_ENOMEM;
-        } else if (sl_fpset_add(uploads, fu) != SL_OK ||
-                   sl_fpset_add(contents, fc) != SL_OK) {
+        } else if (sl_pairset_add(uploads, fu, r->upload_id, "") != SL_OK ||
+                   sl_pairset_add(contents, fc, r->dataset_id, r->sha256) != SL_OK) {
             return SL_ENOMEM;
         }
     }
@@ -471,9 +540,16 @@ static void owner_of(const sl_commit_row *r, char *out, size_t outsz)
                  r->source_partition, r->source_offset);
 }
 
-/* Appends the commit event to a row's chain and COPYs every event. */
+/* The head of a row's chain once commit's event is on it: what is signed. */
+typedef struct chain_head {
+    int64_t seq;
+    char hash[SL_SHA256_HEX];
+} chain_head;
+
+/* Appends the commit event to a row's chain and COPYs every event; head
+ * gets the new last event. */
 static int copy_provenance(sl_pg_copy *cp, const sl_commit_row *r,
-                           sl_err *err)
+                           chain_head *head, sl_err *err)
 {
     sl_prov_event ev = {
         .stage = "commit", .version = COMMIT_VERSION,
@@ -510,6 +586,8 @@ static int copy_provenance(sl_pg_copy *cp, const sl_commit_row *r,
         sl_pg_copy_str(cp, prev);
         sl_pg_copy_row_end(cp);
         prev = hash;
+        head->seq = seq;
+        snprintf(head->hash, sizeof(head->hash), "%s", hash);
     }
     sl_prov_chain_destroy(fresh);
     return SL_OK;
@@ -518,7 +596,7 @@ static int copy_provenance(sl_pg_copy *cp, const sl_commit_row *r,
 /* Adds to `known` the fingerprints of the batch's hashes already stored
  * in contents (by any dataset). */
 static int known_contents(commit_ctx *c, const sl_commit_row *rows, size_t n,
-                          sl_fpset *known, sl_err *err)
+                          sl_pairset *known, sl_err *err)
 {
     sl_buf hs;
     PGresult *r = NULL;
@@ -547,7 +625,8 @@ static int known_contents(commit_ctx *c, const sl_commit_row *rows, size_t n,
         goto out;
     }
     for (int i = 0; i < PQntuples(r); i++)
-        if (sl_fpset_add(known, sl_fpset_fp(PQgetvalue(r, i, 0), 64, "", 0)) != SL_OK)
+        if (sl_pairset_add(known, sl_fpset_fp(PQgetvalue(r, i, 0), 64, "", 0),
+                           PQgetvalue(r, i, 0), "") != SL_OK)
             goto out;
     rc = SL_OK;
 out:
@@ -604,14 +683,75 @@ static int copy_reviews(commit_ctx *c, const sl_commit_row *rows, size_t n,
         sl_pg_copy_str(&cp, rows[i].scan);
         sl_pg_copy_row_end(&cp);
     }
-    return sl_pg_copy_end(&cp, err);
+    return copy_end(c, &cp, err);
+}
+
+/* Stores the head of each row's chain and seals them all with one
+ * signature (010_chain_heads.sql, sl/audit.h). */
+static int copy_heads(commit_ctx *c, const sl_commit_row *rows,
+                      const chain_head *heads, size_t n, sl_err *err)
+{
+    typedef char owner_buf[SL_ID_MAX * 2];
+    owner_buf *owners = malloc((n ? n : 1) * sizeof(*owners));
+    sl_audit_headref *refs = malloc((n ? n : 1) * sizeof(*refs));
+    char sig[SL_AUDIT_SIG_HEX], seal[24], count[24];
+    PGresult *r = NULL;
+    sl_pg_copy cp;
+    int rc = SL_ENOMEM;
+
+    if (!owners || !refs)
+        goto out;
+    r = PQexec(c->conn, "SELECT nextval(pg_get_serial_sequence('head_seals', 'seal_id'))");
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        rc = classify(c, r, "numbering the seal", err);
+        goto out;
+    }
+    snprintf(seal, sizeof(seal), "%s", PQgetvalue(r, 0, 0));
+    PQclear(r);
+    r = NULL;
+    for (size_t i = 0; i < n; i++) {
+        owner_of(&rows[i], owners[i], sizeof(owners[i]));
+        refs[i] = (sl_audit_headref){ owner_kind(&rows[i]), owners[i],
+                                      heads[i].seq, heads[i].hash };
+    }
+    if (sl_audit_seal_sign(c->signer, strtoll(seal, NULL, 10), refs, n, sig) != SL_OK)
+        goto out;
+    snprintf(count, sizeof(count), "%zu", n);
+    {
+        const char *p[4] = { seal, sl_audit_signer_key_id(c->signer), count, sig };
+        r = PQexecParams(c->conn, "INSERT INTO head_seals (seal_id, key_id, n_heads,"
+                         " signature) VALUES ($1, $2, $3, $4)", 4, NULL, p, NULL,
+                         NULL, 0);
+        if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+            rc = classify(c, r, "storing the seal", err);
+            goto out;
+        }
+    }
+    if ((rc = sl_pg_copy_begin(&cp, c->conn, "COPY chain_heads (owner_kind, "
+             "owner_id, seq, head_hash, seal_id) FROM STDIN", err)))
+        goto out;
+    for (size_t i = 0; i < n; i++) {
+        sl_pg_copy_str(&cp, refs[i].kind);
+        sl_pg_copy_str(&cp, refs[i].id);
+        sl_pg_copy_int(&cp, refs[i].seq);
+        sl_pg_copy_str(&cp, refs[i].hash);
+        sl_pg_copy_str(&cp, seal);
+        sl_pg_copy_row_end(&cp);
+    }
+    rc = copy_end(c, &cp, err);
+out:
+    PQclear(r);
+    free(owners);
+    free(refs);
+    return rc;
 }
 
 static int write_rows(commit_ctx *c, const sl_commit_row *rows, size_t n,
                       sl_err *err)
 {
     sl_pg_copy cp;
-    sl_fpset *seen = sl_fpset_new(2 * n + 2);   /* stored + new hashes */
+    sl_pairset *seen = sl_pairset_new();   /* stored + new hashes */
+    chain_head *heads = NULL;
     char ts[SL_TIME_LEN];
     int rc;
 
@@ -628,15 +768,21 @@ static int write_rows(commit_ctx *c, const sl_commit_row *rows, size_t n,
     for (size_t i = 0; i < n; i++) {
         const sl_commit_row *r = &rows[i];
         uint64_t fp = sl_fpset_fp(r->sha256, 64, "", 0);
-        if (r->kind == SL_ROW_REJECTION || sl_fpset_has(seen, fp))
+        if (r->kind == SL_ROW_REJECTION || sl_pairset_has(seen, fp, r->sha256, ""))
             continue;
-        sl_fpset_add(seen, fp);
+        if (sl_pairset_add(seen, fp, r->sha256, "") != SL_OK) {
+            sl_err ignore;
+            cp.failed = 1;
+            sl_pg_copy_end(&cp, &ignore);
+            rc = SL_ENOMEM;
+            goto out;
+        }
         sl_pg_copy_str(&cp, r->sha256);
         sl_pg_copy_int(&cp, (int64_t)r->content.len);
         sl_pg_copy_bytea(&cp, r->content.ptr, r->content.len);
         sl_pg_copy_row_end(&cp);
     }
-    if ((rc = sl_pg_copy_end(&cp, err)))
+    if ((rc = copy_end(c, &cp, err)))
         goto out;
 
     if ((rc = sl_pg_copy_begin(&cp, c->conn,
@@ -653,7 +799,7 @@ static int write_rows(commit_ctx *c, const sl_commit_row *rows, size_t n,
         sl_pg_copy_str(&cp, r->license);
         sl_pg_copy_row_end(&cp);
     }
-    if ((rc = sl_pg_copy_end(&cp, err)))
+    if ((rc = copy_end(c, &cp, err)))
         goto out;
 
     if ((rc = copy_reviews(c, rows, n, err)) != SL_OK)
@@ -683,28 +829,48 @@ static int write_rows(commit_ctx *c, const sl_commit_row *rows, size_t n,
         sl_pg_copy_str(&cp, r->source_topic);
         sl_pg_copy_int(&cp, r->source_partition);
         sl_pg_copy_int(&cp, r->source_offset);
-        sl_time_format(r->rejected_ms, ts);
+        if (r->rejected_ms < SL_TIME_MIN_US / 1000 ||
+            r->rejected_ms > SL_TIME_MAX_US / 1000 ||
+            sl_time_format_us(r->rejected_ms * 1000, ts) != SL_OK)
+            sl_time_format_us(sl_now_ms() * 1000, ts);
         sl_pg_copy_str(&cp, ts);
         sl_pg_copy_row_end(&cp);
     }
-    if ((rc = sl_pg_copy_end(&cp, err)))
+    if ((rc = copy_end(c, &cp, err)))
         goto out;
 
     if ((rc = sl_pg_copy_begin(&cp, c->conn,
              "COPY provenance_events (owner_kind, owner_id, seq, stage, outcome,"
              " canonical, hash, prev_hash) FROM STDIN", err)))
         goto out;
+    if (!(heads = calloc(n ? n : 1, sizeof(*heads)))) {
+        sl_err ignore;
+        cp.failed = 1;
+        sl_pg_copy_end(&cp, &ignore);
+        rc = SL_ENOMEM;
+        goto out;
+    }
     for (size_t i = 0; i < n && rc == SL_OK; i++)
-        rc = copy_provenance(&cp, &rows[i], err);
+        rc = copy_provenance(&cp, &rows[i], &heads[i], err);
     if (rc != SL_OK) {
         sl_err ignore;
         cp.failed = 1;
         sl_pg_copy_end(&cp, &ignore);
+        if (rc != SL_ENOMEM) {
+            /* A row whose chain cannot be built (a field the event format
+             * refuses) is as much a data error as one the database refuses. */
+            c->sqlstate[0] = '\0';
+            snprintf(c->sqlmsg, sizeof(c->sqlmsg), "%s", err->msg);
+            rc = COMMIT_EDATA;
+        }
         goto out;
     }
-    rc = sl_pg_copy_end(&cp, err);
+    if ((rc = copy_end(c, &cp, err)))
+        goto out;
+    rc = copy_heads(c, rows, heads, n, err);
 out:
-    sl_fpset_destroy(seen);
+    free(heads);
+    sl_pairset_destroy(seen);
     return rc;
 }
 
@@ -751,32 +917,91 @@ out:
     return rc;
 }
 
-static int write_batch(void *ctx, const char *group, const sl_msg *msgs, size_t n,
-                       const sl_tp_offset *next, size_t n_next, sl_err *err)
+/* One batch being written: the messages and, per message, whether and how
+ * it is to be stored as a commit_data_error rejection. */
+typedef struct batch {
+    commit_ctx *c;
+    const char *group;
+    const sl_msg *msgs;
+    size_t n;
+    unsigned char *level;   /* 0: as described; 1: data-error rejection; 2: bare */
+    char **why;             /* per message: the refusal's detail */
+    int unique_is_data;     /* count 23505 as a data error (repeated) */
+    const sl_tp_offset *next;
+    size_t n_next;
+    sl_err *err;
+} batch;
+
+/* A row the database refused, as a rejection with the server's word for
+ * it, identified by the message's own position.  Bare (a second refusal, of the rejection itself): without the
+ * metadata, identities from it, or the incoming chain. */
+static int mark_data_error(sl_commit_row *r, const sl_msg *m, const char *why,
+                           int bare)
 {
-    commit_ctx *c = ctx;
-    sl_commit_row *rows = calloc(n, sizeof(*rows));
-    sl_fpset *uploads = sl_fpset_new(2 * n + 1), *contents = sl_fpset_new(2 * n + 1);
+    /* Identified by where commit read it, which no other row can share
+     * (a dead letter's own headers may name a position already stored). */
+    char *topic = strdup(m->topic);
+
+    if (!topic)
+        return SL_ENOMEM;
+    free(r->source_topic);
+    r->source_topic = topic;
+    r->source_partition = m->partition;
+    r->source_offset = m->offset;
+    if (bare) {
+        r->meta.ptr = NULL;
+        r->meta.len = 0;
+        free(r->upload_id);
+        free(r->creator_id);
+        free(r->dataset_id);
+        r->upload_id = r->creator_id = r->dataset_id = NULL;
+        sl_prov_chain_destroy(r->chain);
+        r->chain = NULL;
+    }
+    return sl_commit_row_reject(r, "commit_data_error", why ? why : "");
+}
+
+/* Writes msgs[idx[0..k)] (all of them when idx is NULL) in one
+ * transaction.  final: with the offset check and the offsets, committed;
+ * otherwise a probe for sl_commit_bisect, rolled back whatever happens.
+ * SL_OK, COMMIT_EDATA, SL_EIO, SL_ENOMEM or SL_ERR. */
+static int run_batch(batch *b, const size_t *idx, size_t k, int final)
+{
+    commit_ctx *c = b->c;
+    sl_err *err = b->err;
+    sl_commit_row *rows = calloc(k ? k : 1, sizeof(*rows));
+    sl_pairset *uploads = sl_pairset_new(), *contents = sl_pairset_new();
     size_t described = 0, n_samples = 0;
     int rc = SL_ENOMEM, in_txn = 0;
 
+    c->sqlstate[0] = '\0';
     if (!rows || !uploads || !contents)
         goto out;
-    for (; described < n; described++)
-        if ((rc = sl_commit_describe(&msgs[described], &rows[described])) != SL_OK)
+    for (; described < k; described++) {
+        size_t i = idx ? idx[described] : described;
+        if ((rc = sl_commit_describe(&b->msgs[i], &c->topics,
+                                     &rows[described])) != SL_OK)
             goto out;
+        if (b->level[i] &&
+            (rc = mark_data_error(&rows[described], &b->msgs[i], b->why[i],
+                                  b->level[i] > 1)) != SL_OK)
+            goto out;
+    }
     if ((rc = ensure_conn(c, err)) != SL_OK)
         goto out;
     if ((rc = sl_pg_exec(c->conn, "BEGIN", err)) != SL_OK)
         goto out;
     in_txn = 1;
-    if ((rc = check_offsets(c, group, msgs, n, err)) != SL_OK ||
-        (rc = existing(c, rows, n, uploads, contents, err)) != SL_OK ||
-        (rc = decide(rows, n, uploads, contents)) != SL_OK ||
-        (rc = enforce_quotas(c, rows, n, err)) != SL_OK ||
-        (rc = write_rows(c, rows, n, err)) != SL_OK ||
-        (rc = add_usage(c, rows, n, err)) != SL_OK ||
-        (rc = save_offsets(c, group, next, n_next, err)) != SL_OK)
+    if ((final && (rc = check_offsets(c, b->group, b->msgs, b->n, err)) != SL_OK) ||
+        (rc = existing(c, rows, k, uploads, contents, err)) != SL_OK ||
+        (rc = decide(rows, k, uploads, contents)) != SL_OK ||
+        (rc = enforce_quotas(c, rows, k, err)) != SL_OK ||
+        (rc = write_rows(c, rows, k, err)) != SL_OK ||
+        (rc = add_usage(c, rows, k, err)) != SL_OK)
+        goto out;
+    if (!final)
+        goto out;   /* a probe: rolled back below */
+    if ((rc = save_offsets(c, b->group, b->next, b->n_next, err)) != SL_OK)
         goto out;
     in_txn = 0;
     if ((rc = sl_pg_exec(c->conn, "COMMIT", err)) != SL_OK) {
@@ -785,10 +1010,10 @@ static int write_batch(void *ctx, const char *group, const sl_msg *msgs, size_t 
         rc = SL_EIO;
         goto out;
     }
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < k; i++)
         n_samples += rows[i].kind == SL_ROW_SAMPLE;
     sl_debug("commit", "committed %zu samples and %zu rejections", n_samples,
-             n - n_samples);
+             k - n_samples);
 out:
     if (in_txn) {
         sl_err ignore;
@@ -801,12 +1026,178 @@ out:
         drop_conn(c);
         rc = SL_EIO;
     }
+    if (rc == SL_EIO && b->unique_is_data && strcmp(c->sqlstate, "23505") == 0)
+        rc = COMMIT_EDATA;
     for (size_t i = 0; i < described; i++)
         sl_commit_row_clear(&rows[i]);
     free(rows);
-    sl_fpset_destroy(uploads);
-    sl_fpset_destroy(contents);
+    sl_pairset_destroy(uploads);
+    sl_pairset_destroy(contents);
     return rc;
+}
+
+static int probe(void *ctx, const size_t *idx, size_t k)
+{
+    int rc = run_batch(ctx, idx, k, 0);
+
+    return rc == SL_OK ? 0 : rc == COMMIT_EDATA ? 1 : rc;
+}
+
+/* The batch failed on a data error: finds the offending rows, and gives
+ * each the detail of its own refusal (probed alone; a row that only fails
+ * together with others gets the batch's).  Raises their level. */
+static int split(batch *b, sl_err *err)
+{
+    commit_ctx *c = b->c;
+    size_t *idx = malloc(b->n * sizeof(*idx));
+    unsigned char *found = calloc(b->n, 1);
+    char whole[SL_ERRBUF_SIZE + 16], detail[2 * SL_ERRBUF_SIZE + 128];
+    size_t nfound = 0;
+    int rc = SL_ENOMEM;
+
+    snprintf(whole, sizeof(whole), "%s: %s", c->sqlstate, c->sqlmsg);
+    if (!idx || !found)
+        goto out;
+    for (size_t i = 0; i < b->n; i++)
+        idx[i] = i;
+    /* The rows alone, without the offset check and save: if they write, the
+     * data error was not a row's (the offsets, the group): not ours to
+     * split, and no row may pay for it. */
+    if ((rc = probe(b, idx, b->n)) == 0) {
+        sl_err_set(err, "the batch's rows write without its offsets; the data "
+                   "error (%s) is not a row's", whole);
+        rc = SL_ERR;
+        goto out;
+    }
+    if (rc < 0 || (rc = sl_commit_bisect(idx, b->n, probe, b, found)) != SL_OK)
+        goto out;
+    for (size_t i = 0; i < b->n; i++) {
+        int t;
+        char *w;
+        if (!found[i])
+            continue;
+        nfound++;
+        if ((t = probe(b, &i, 1)) < 0) {
+            rc = t;
+            goto out;
+        }
+        if (t == 1 && !c->sqlstate[0])
+            snprintf(detail, sizeof(detail), "the row cannot be written: %s",
+                     c->sqlmsg);
+        else if (t == 1)
+            snprintf(detail, sizeof(detail), "the database refused the row: "
+                     "SQLSTATE %s: %s", c->sqlstate, c->sqlmsg);
+        else
+            snprintf(detail, sizeof(detail), "the database refused the row "
+                     "together with others of its batch: SQLSTATE %s", whole);
+        if (!(w = strdup(detail))) {
+            rc = SL_ENOMEM;
+            goto out;
+        }
+        free(b->why[i]);
+        b->why[i] = w;
+        b->level[i]++;
+        sl_warn("commit", "%s/%" PRId32 " offset %" PRId64 ": %s",
+                b->msgs[i].topic, b->msgs[i].partition, b->msgs[i].offset, detail);
+        if (b->level[i] > 2) {
+            sl_err_set(err, "%s/%" PRId32 " offset %" PRId64 " cannot be stored "
+                       "even as a bare rejection: %s", b->msgs[i].topic,
+                       b->msgs[i].partition, b->msgs[i].offset, detail);
+            rc = SL_ERR;
+            goto out;
+        }
+    }
+    sl_info("commit", "batch of %zu split: %zu row(s) refused by the database "
+            "become commit_data_error rejections", b->n, nfound);
+    rc = SL_OK;
+out:
+    free(idx);
+    free(found);
+    return rc;
+}
+
+/* A unique violation is retried (another instance may have stored the same
+ * content a moment earlier: the next attempt sees it), but
+ * COMMIT_UNIQUE_RETRIES of them in a row, without a batch written in
+ * between, is a row that can never be stored. */
+static int unique_repeated(commit_ctx *c)
+{
+    return ++c->uv_count >= COMMIT_UNIQUE_RETRIES;
+}
+
+static int write_batch(void *ctx, const char *group, const sl_msg *msgs, size_t n,
+                       const sl_tp_offset *next, size_t n_next, sl_err *err)
+{
+    commit_ctx *c = ctx;
+    batch b = {
+        .c = c, .group = group, .msgs = msgs, .n = n, .next = next,
+        .n_next = n_next, .err = err,
+        .level = calloc(n ? n : 1, 1), .why = calloc(n ? n : 1, sizeof(char *)),
+    };
+    int rc = SL_ENOMEM;
+
+    if (!b.level || !b.why)
+        goto out;
+    for (int round = 0;; round++) {
+        rc = run_batch(&b, NULL, n, 1);
+        if (rc == SL_EIO && strcmp(c->sqlstate, "23505") == 0 &&
+            unique_repeated(c)) {
+            b.unique_is_data = 1;
+            rc = COMMIT_EDATA;
+        }
+        if (rc != COMMIT_EDATA)
+            break;
+        if (round == COMMIT_SPLIT_ROUNDS) {
+            sl_err_set(err, "batch still refused after %d splits (SQLSTATE %s)",
+                       round, c->sqlstate);
+            rc = SL_ERR;
+            break;
+        }
+        sl_warn("commit", "batch of %zu refused on its data (SQLSTATE %s): "
+                "splitting it: %s", n, c->sqlstate, err->msg);
+        if ((rc = split(&b, err)) != SL_OK)
+            break;
+    }
+    if (rc == SL_OK)
+        c->uv_count = 0;
+out:
+    for (size_t i = 0; b.why && i < n; i++)
+        free(b.why[i]);
+    free(b.why);
+    free(b.level);
+    return rc;
+}
+
+static void commit_destroy(void *ctx)
+{
+    commit_ctx *c = ctx;
+
+    if (!c)
+        return;
+    drop_conn(c);
+    sl_buf_free(&c->prov);
+    free(c->dsn);
+    free(c->rejected_topic);
+    free(c->flagged_topic);
+    sl_audit_signer_destroy(c->signer);
+    free(c);
+}
+
+/* topic.prefix + name, as the runner names the topics it consumes. */
+static char *prefixed(const sl_config *cfg, const char *name)
+{
+    const char *prefix = sl_config_get(cfg, "topic.prefix");
+    size_t n;
+    char *s;
+
+    if (!name)
+        return NULL;
+    if (!prefix)
+        prefix = "";
+    n = strlen(prefix) + strlen(name) + 1;
+    if ((s = malloc(n)))
+        snprintf(s, n, "%s%s", prefix, name);
+    return s;
 }
 
 static int commit_init(void **ctx, const sl_config *cfg, sl_err *err)
@@ -821,30 +1212,28 @@ static int commit_init(void **ctx, const sl_config *cfg, sl_err *err)
         free(c);
         return SL_EINVAL;
     }
-    if (!(c->dsn = strdup(dsn))) {
-        free(c);
+    if (!(c->dsn = strdup(dsn)) ||
+        !(c->rejected_topic = prefixed(cfg, sl_config_get(cfg, "rejected.topic"))) ||
+        !(c->flagged_topic = prefixed(cfg, "sluice.flagged"))) {
+        commit_destroy(c);
         return SL_ENOMEM;
     }
+    c->topics.rejected = c->rejected_topic;
+    c->topics.flagged = c->flagged_topic;
+    if (sl_audit_signer_open(sl_config_get(cfg, "audit.key.file"), 1, &c->signer,
+                             err) != SL_OK) {
+        commit_destroy(c);
+        return SL_EINVAL;
+    }
+    sl_info("commit", "signing chain heads with key %s",
+            sl_audit_signer_key_id(c->signer));
     sl_buf_init(&c->prov, 65536);
     if (ensure_conn(c, err) != SL_OK) {
-        free(c->dsn);
-        free(c);
+        commit_destroy(c);
         return SL_EIO;
     }
     *ctx = c;
     return SL_OK;
-}
-
-static void commit_destroy(void *ctx)
-{
-    commit_ctx *c = ctx;
-
-    if (!c)
-        return;
-    drop_conn(c);
-    sl_buf_free(&c->prov);
-    free(c->dsn);
-    free(c);
 }
 
 const sl_sink sl_commit_stage = {

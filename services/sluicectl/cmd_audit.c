@@ -44,6 +44,7 @@ static const char audit_usage[] =
 
 static const char verify_usage[] =
     "usage: sluicectl audit verify (--upload ID | --dataset ID | --all) [--json]\n"
+    "                              [--trusted-key HEX]...\n"
     "Recompute every stored provenance chain of the selected samples, review\n"
     "items and rejections, and re-hash the contents the samples and review\n"
     "items reference.  Each break is one line naming the owner, the seq and\n"
@@ -64,10 +65,21 @@ static const char verify_usage[] =
     "                     their key, or are gone\n"
     "  orphan_events      events whose owner row is gone (--all, --upload)\n"
     "  chain_too_large    over 64 MiB of events for one owner: not checked\n"
+    "  head_missing       no signed head (chain_heads) for the chain\n"
+    "  head_mismatch      the chain does not end at its signed head: it was\n"
+    "                     rewritten (even with every hash recomputed), cut\n"
+    "                     or extended after it was signed\n"
+    "  head_signature     the Ed25519 seal over the head does not verify (it,\n"
+    "                     or a head of the same batch, was changed)\n"
+    "  head_key_untrusted sealed by a key not in audit_keys, or not one of\n"
+    "                     the --trusted-key ones\n"
     "then a summary line.\n"
     "  --upload ID    the sample, review item and rejections of one upload\n"
     "  --dataset ID   everything committed for one dataset\n"
     "  --all          every chain in the database (streamed: any size)\n"
+    "  --trusted-key HEX  only heads signed by this public key (hex, as in\n"
+    "                 audit_keys.key_id; repeatable) are trusted: a database\n"
+    "                 writer can register a key of their own\n"
     "  --json         one JSON object per line: {owner_kind, owner_id, seq,\n"
     "                 problem, detail} per break (seq null when the break is\n"
     "                 not about one event), then {\"summary\": {...}}\n"
@@ -142,25 +154,39 @@ typedef struct owner_kind {
     int is_review;               /* review_items: skipped when absent */
 } owner_kind;
 
-#define EVENT_COLS "e.seq, e.stage, e.outcome, e.canonical, e.hash, e.prev_hash"
+#define EVENT_COLS "e.seq, e.stage, e.outcome, e.canonical, e.hash, e.prev_hash," \
+    " h.seq, h.head_hash, h.seal_id"
+/* The owner's signed head (010_chain_heads.sql), columns 10..12: its row
+ * of highest seq. */
+#define HEAD_JOIN(kind, id) " LEFT JOIN LATERAL (SELECT hh.seq, hh.head_hash," \
+    " hh.seal_id FROM chain_heads hh WHERE hh.owner_kind = '" kind "' AND" \
+    " hh.owner_id = " id " ORDER BY hh.seq DESC LIMIT 1) h ON true"
+#define AUDIT_TRUSTED_MAX 16
+#define SEAL_SELECT "SELECT h.seal_id, h.owner_kind, h.owner_id, h.seq," \
+    " h.head_hash, s.key_id, s.signature, (k.key_id IS NOT NULL)" \
+    " FROM chain_heads h JOIN head_seals s ON s.seal_id = h.seal_id" \
+    " LEFT JOIN audit_keys k ON k.key_id = s.key_id"
 
 static const owner_kind kinds[] = {
     { "sample", "samples",
       "SELECT s.upload_id, s.upload_id, COALESCE(s.original_sha256, s.sha256),"
       " s.sha256, " EVENT_COLS " FROM samples s LEFT JOIN provenance_events e"
-      " ON e.owner_kind = 'sample' AND e.owner_id = s.upload_id",
+      " ON e.owner_kind = 'sample' AND e.owner_id = s.upload_id"
+      HEAD_JOIN("sample", "s.upload_id"),
       "s.upload_id = $1", "s.dataset_id = $1", "s.upload_id, e.seq", 0, 1, 0 },
     { "review", "review items",
       "SELECT r.upload_id, r.upload_id, r.sha256, r.sha256, " EVENT_COLS
       " FROM review_items r LEFT JOIN provenance_events e"
-      " ON e.owner_kind = 'review' AND e.owner_id = r.upload_id",
+      " ON e.owner_kind = 'review' AND e.owner_id = r.upload_id"
+      HEAD_JOIN("review", "r.upload_id"),
       "r.upload_id = $1", "r.dataset_id = $1", "r.upload_id, e.seq", 1, 1, 1 },
     { "rejection", "rejections",
       "SELECT o.id, r.upload_id, r.sha256, r.sha256, " EVENT_COLS
       " FROM rejections r CROSS JOIN LATERAL (SELECT r.source_topic || '/' ||"
       " r.source_partition || '/' || r.source_offset AS id) o"
       " LEFT JOIN provenance_events e"
-      " ON e.owner_kind = 'rejection' AND e.owner_id = o.id",
+      " ON e.owner_kind = 'rejection' AND e.owner_id = o.id"
+      HEAD_JOIN("rejection", "o.id"),
       "r.upload_id = $1", "r.dataset_id = $1", "r.rejection_id, e.seq", 1, 0, 0 },
 };
 #define N_KINDS (sizeof(kinds) / sizeof(kinds[0]))
@@ -171,6 +197,8 @@ typedef enum selection { SEL_NONE = 0, SEL_UPLOAD, SEL_DATASET, SEL_ALL } select
 typedef struct owner_acc {
     const owner_kind *k;
     char *id, *upload_id, *origin, *content;
+    char *head_hash;             /* NULL: no signed head */
+    int64_t head_seq, head_seal;
     sl_audit_event *evs;
     size_t n, cap, bytes;
     int too_large;
@@ -192,6 +220,17 @@ typedef struct verifier {
     uint64_t owners[N_KINDS], events, contents;
     owner_acc cur;
     sl_fpset *seen;              /* contents queued already */
+    const char *trusted[AUDIT_TRUSTED_MAX];   /* --trusted-key */
+    size_t ntrusted;
+    /* the seals checked before the owners, in ascending id, with verdicts */
+    struct seal_verdict { int64_t id; sl_audit_seal_status status; } *seals;
+    size_t nseals, capseals;
+    /* the seal whose heads are arriving */
+    int64_t cur_seal;
+    char *cur_key, *cur_sig;
+    int cur_registered;
+    sl_audit_headref *cur_heads;
+    size_t ncur, capcur;
     pending pend[AUDIT_CONTENT_BATCH];
     size_t npend;
 } verifier;
@@ -245,7 +284,10 @@ static void acc_reset(owner_acc *a)
     free(a->upload_id);
     free(a->origin);
     free(a->content);
+    free(a->head_hash);
     a->id = a->upload_id = a->origin = a->content = NULL;
+    a->head_hash = NULL;
+    a->head_seq = a->head_seal = 0;
     a->n = a->bytes = 0;
     a->too_large = 0;
     a->dropped = 0;
@@ -325,6 +367,143 @@ static int queue_content(verifier *v, const char *key, const char *kind,
     return v->npend == AUDIT_CONTENT_BATCH ? flush_contents(v) : SL_OK;
 }
 
+/* ---- verify: seals ---------------------------------------------------- */
+
+static int stream(verifier *v, const char *what, const char *sql, int nparams,
+                  const char *const *params,
+                  int (*fn)(verifier *, const void *, PGresult *, int),
+                  const void *arg);
+
+/* The verdict on a seal checked before the owners; a seal never seen
+ * (its row gone, or it covers no stored head) is bad. */
+static sl_audit_seal_status seal_status(const verifier *v, int64_t id)
+{
+    size_t lo = 0, hi = v->nseals;
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (v->seals[mid].id == id)
+            return v->seals[mid].status;
+        if (v->seals[mid].id < id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return SL_AUDIT_SEAL_BAD;
+}
+
+static void seal_reset(verifier *v)
+{
+    for (size_t i = 0; i < v->ncur; i++) {
+        free((char *)v->cur_heads[i].kind);
+        free((char *)v->cur_heads[i].id);
+        free((char *)v->cur_heads[i].hash);
+    }
+    free(v->cur_key);
+    free(v->cur_sig);
+    v->cur_key = v->cur_sig = NULL;
+    v->ncur = 0;
+    v->cur_seal = 0;
+}
+
+/* Verifies the seal whose heads have arrived and records the verdict. */
+static int finish_seal(verifier *v)
+{
+    sl_audit_seal_status st = SL_AUDIT_SEAL_OK;
+    int trusted = !v->ntrusted, rc;
+
+    if (!v->ncur)
+        return SL_OK;
+    rc = sl_audit_seal_verify(v->cur_key, v->cur_sig, v->cur_seal, v->cur_heads,
+                              v->ncur);
+    if (rc == SL_ENOMEM || rc == SL_ERR)
+        return SL_ENOMEM;
+    for (size_t i = 0; i < v->ntrusted; i++)
+        trusted |= strcmp(v->trusted[i], v->cur_key) == 0;
+    if (rc != SL_OK)
+        st = SL_AUDIT_SEAL_BAD;
+    else if (!v->cur_registered || !trusted)
+        st = SL_AUDIT_SEAL_UNTRUSTED;
+    if (v->nseals == v->capseals) {
+        size_t ncap = v->capseals ? 2 * v->capseals : 64;
+        struct seal_verdict *p = realloc(v->seals, ncap * sizeof(*p));
+        if (!p)
+            return SL_ENOMEM;
+        v->seals = p;
+        v->capseals = ncap;
+    }
+    v->seals[v->nseals++] = (struct seal_verdict){ v->cur_seal, st };
+    seal_reset(v);
+    return SL_OK;
+}
+
+/* One head of the seal stream: seal_id, owner_kind, owner_id, seq,
+ * head_hash, key_id, signature, key registered. */
+static int seal_row(verifier *v, const void *arg, PGresult *r, int row)
+{
+    int64_t id = strtoll(PQgetvalue(r, row, 0), NULL, 10);
+    sl_audit_headref *h;
+    int rc;
+
+    (void)arg;
+    if (v->ncur && id != v->cur_seal && (rc = finish_seal(v)) != SL_OK)
+        return rc;
+    if (!v->ncur) {
+        v->cur_seal = id;
+        v->cur_registered = strcmp(PQgetvalue(r, row, 7), "t") == 0;
+        if (!(v->cur_key = strdup(PQgetvalue(r, row, 5))) ||
+            !(v->cur_sig = strdup(PQgetvalue(r, row, 6))))
+            return SL_ENOMEM;
+    }
+    if (v->ncur == v->capcur) {
+        size_t ncap = v->capcur ? 2 * v->capcur : 64;
+        sl_audit_headref *p = realloc(v->cur_heads, ncap * sizeof(*p));
+        if (!p)
+            return SL_ENOMEM;
+        v->cur_heads = p;
+        v->capcur = ncap;
+    }
+    h = &v->cur_heads[v->ncur];
+    memset(h, 0, sizeof(*h));
+    v->ncur++;
+    h->seq = strtoll(PQgetvalue(r, row, 3), NULL, 10);
+    if (!(h->kind = strdup(PQgetvalue(r, row, 1))) ||
+        !(h->id = strdup(PQgetvalue(r, row, 2))) ||
+        !(h->hash = strdup(PQgetvalue(r, row, 4))))
+        return SL_ENOMEM;
+    return SL_OK;
+}
+
+/* Checks every seal over the heads of the selected owners (all of them
+ * with --all), each once, before the owners are streamed. */
+static int verify_seals(verifier *v, selection sel, const char *id)
+{
+    char sql[2048];
+    const char *params[1] = { id };
+    const char *col = sel == SEL_UPLOAD ? "upload_id" : "dataset_id";
+    int rc;
+
+    if (sel == SEL_ALL)
+        snprintf(sql, sizeof(sql), "%s ORDER BY h.seal_id", SEAL_SELECT);
+    else
+        snprintf(sql, sizeof(sql), "%s WHERE h.seal_id IN (SELECT h2.seal_id"
+                 " FROM chain_heads h2 JOIN (SELECT 'sample' AS kind, upload_id AS id"
+                 " FROM samples WHERE %s = $1 UNION ALL SELECT 'review', upload_id"
+                 " FROM review_items WHERE %s = $1 UNION ALL SELECT 'rejection',"
+                 " source_topic || '/' || source_partition || '/' || source_offset"
+                 " FROM rejections WHERE %s = $1) o ON h2.owner_kind = o.kind"
+                 " AND h2.owner_id = o.id) ORDER BY h.seal_id", SEAL_SELECT,
+                 col, col, col);
+    rc = stream(v, "audit verify: reading the seals", sql, sel == SEL_ALL ? 0 : 1,
+                sel == SEL_ALL ? NULL : params, seal_row, NULL);
+    if (rc == SL_OK && (rc = finish_seal(v)) == SL_ENOMEM)
+        ctl_fail("audit verify: out of memory");
+    seal_reset(v);
+    if (rc != SL_OK)
+        v->failed = 1;
+    return rc;
+}
+
 /* Checks the owner assembled so far and clears it. */
 static int finish_owner(verifier *v)
 {
@@ -345,8 +524,15 @@ static int finish_owner(verifier *v)
                         "over %u MiB of provenance events (%zu held, %" PRId64
                         " more): not checked", AUDIT_OWNER_MAX_BYTES >> 20,
                         a->n, a->dropped);
-    else if ((rc = sl_audit_owner_check(&v->sink, &o, a->evs, a->n)) == SL_OK)
+    else if ((rc = sl_audit_owner_check(&v->sink, &o, a->evs, a->n)) == SL_OK) {
+        sl_audit_head h = {
+            .seq = a->head_seq, .hash = a->head_hash, .seal_id = a->head_seal,
+            .seal = seal_status(v, a->head_seal),
+        };
         v->events += a->n;
+        rc = sl_audit_head_check(&v->sink, &o, a->evs, a->n,
+                                 a->head_hash ? &h : NULL);
+    }
     if (rc == SL_OK && a->k->has_content && a->content)
         rc = queue_content(v, a->content, a->k->kind, a->id);
     acc_reset(a);
@@ -372,6 +558,12 @@ static int take_row(verifier *v, const owner_kind *k, PGresult *r, int row)
             (!PQgetisnull(r, row, 2) && !a->origin) ||
             (!PQgetisnull(r, row, 3) && !a->content))
             return SL_ENOMEM;
+        if (!PQgetisnull(r, row, 11)) {
+            a->head_seq = strtoll(PQgetvalue(r, row, 10), NULL, 10);
+            a->head_seal = strtoll(PQgetvalue(r, row, 12), NULL, 10);
+            if (!(a->head_hash = dup_value(r, row, 11)))
+                return SL_ENOMEM;
+        }
     }
     if (PQgetisnull(r, row, 4))
         return SL_OK;   /* an owner without events (LEFT JOIN) */
@@ -668,6 +860,7 @@ static int audit_verify(ctl *c, int argc, char **argv)
         { "dataset", required_argument, NULL, 'D' },
         { "all", no_argument, NULL, 'A' },
         { "json", no_argument, NULL, 'j' },
+        { "trusted-key", required_argument, NULL, 'T' },
         { 0 }
     };
     verifier v = { 0 };
@@ -683,6 +876,14 @@ static int audit_verify(ctl *c, int argc, char **argv)
         case 'D': sel = SEL_DATASET; id = optarg; nsel++; break;
         case 'A': sel = SEL_ALL; nsel++; break;
         case 'j': v.json = 1; break;
+        case 'T':
+            if (v.ntrusted == AUDIT_TRUSTED_MAX || strlen(optarg) != 64 ||
+                strspn(optarg, "0123456789abcdef") != 64)
+                return ctl_usage_error("audit verify", "--trusted-key wants a "
+                                       "public key as 64 lowercase hex digits "
+                                       "(at most %d)", AUDIT_TRUSTED_MAX);
+            v.trusted[v.ntrusted++] = optarg;
+            break;
         default:
             /* -h is 0; anything else is a usage error (never "breaks"). */
             return opt == -2 ? CTL_OK : CTL_USAGE;
@@ -706,7 +907,8 @@ static int audit_verify(ctl *c, int argc, char **argv)
     }
     if (!(v.pg = ctl_pg_connect(c)))
         goto out;
-    if (begin_snapshot(v.pg) != SL_OK || have_reviews(v.pg, &reviews) != SL_OK)
+    if (begin_snapshot(v.pg) != SL_OK || have_reviews(v.pg, &reviews) != SL_OK ||
+        verify_seals(&v, sel, id) != SL_OK)
         goto out;
     for (size_t k = 0; k < N_KINDS; k++) {
         if (kinds[k].is_review && !reviews)
@@ -726,6 +928,9 @@ static int audit_verify(ctl *c, int argc, char **argv)
     rc = v.sink.breaks ? CTL_FAIL : CTL_OK;
 out:
     acc_free(&v.cur);
+    seal_reset(&v);
+    free(v.cur_heads);
+    free(v.seals);
     sl_fpset_destroy(v.seen);
     PQfinish(v.pg);
     return rc;
@@ -864,6 +1069,75 @@ static const char *row_value(const show_owner *so, const char *name)
 }
 
 /* Builds {kind, owner_id, row, events, verified, breaks} for one owner. */
+/* The owner's head and the verdict on its seal, for show (no keys pinned:
+ * a registered key is believed).  *head is NULL-hashed when none is
+ * stored; head_out gets the JSON (null when none).  SL_OK, or SL_ERR after
+ * the error is printed. */
+static int show_head(PGconn *pg, const char *kind, const char *id,
+                     sl_audit_head *h, PGresult **keep, json_t **head_out)
+{
+    const char *params[2] = { kind, id };
+    PGresult *r, *heads = NULL;
+    sl_audit_headref *refs = NULL;
+    int rc = SL_ERR;
+
+    *head_out = json_null();
+    memset(h, 0, sizeof(*h));
+    if (!(r = ctl_pg_query(pg, "audit show: reading the chain head",
+            "SELECT h.seq, h.head_hash, h.seal_id, s.key_id, s.signature, k.purpose"
+            " FROM chain_heads h LEFT JOIN head_seals s ON s.seal_id = h.seal_id"
+            " LEFT JOIN audit_keys k ON k.key_id = s.key_id"
+            " WHERE h.owner_kind = $1 AND h.owner_id = $2 ORDER BY h.seq DESC LIMIT 1",
+            2, params, NULL, NULL)))
+        return SL_ERR;
+    *keep = r;
+    if (PQntuples(r) == 0)
+        return SL_OK;
+    h->seq = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+    h->hash = PQgetvalue(r, 0, 1);
+    h->seal_id = strtoll(PQgetvalue(r, 0, 2), NULL, 10);
+    h->seal = SL_AUDIT_SEAL_BAD;
+    if (!PQgetisnull(r, 0, 3)) {
+        const char *sp[1] = { PQgetvalue(r, 0, 2) };
+        int n, vrc;
+        if (!(heads = ctl_pg_query(pg, "audit show: reading the seal",
+                "SELECT owner_kind, owner_id, seq, head_hash FROM chain_heads"
+                " WHERE seal_id = $1", 1, sp, NULL, NULL)))
+            goto out;
+        n = PQntuples(heads);
+        if (!(refs = calloc((size_t)n + 1, sizeof(*refs)))) {
+            ctl_fail("audit show: out of memory");
+            goto out;
+        }
+        for (int i = 0; i < n; i++)
+            refs[i] = (sl_audit_headref){ PQgetvalue(heads, i, 0),
+                                          PQgetvalue(heads, i, 1),
+                                          strtoll(PQgetvalue(heads, i, 2), NULL, 10),
+                                          PQgetvalue(heads, i, 3) };
+        vrc = sl_audit_seal_verify(PQgetvalue(r, 0, 3), PQgetvalue(r, 0, 4),
+                                   h->seal_id, refs, (size_t)n);
+        if (vrc == SL_OK)
+            h->seal = PQgetisnull(r, 0, 5) ? SL_AUDIT_SEAL_UNTRUSTED : SL_AUDIT_SEAL_OK;
+    }
+    json_decref(*head_out);
+    *head_out = json_pack("{s:I, s:s, s:I, s:o, s:o, s:b}", "seq", (json_int_t)h->seq,
+                          "hash", h->hash, "seal_id", (json_int_t)h->seal_id,
+                          "key_id", PQgetisnull(r, 0, 3) ? json_null()
+                                                         : jstring(PQgetvalue(r, 0, 3)),
+                          "key_purpose", PQgetisnull(r, 0, 5) ? json_null()
+                                                              : jstring(PQgetvalue(r, 0, 5)),
+                          "seal_verified", h->seal == SL_AUDIT_SEAL_OK);
+    if (!*head_out) {
+        ctl_fail("audit show: out of memory");
+        goto out;
+    }
+    rc = SL_OK;
+out:
+    free(refs);
+    PQclear(heads);
+    return rc;
+}
+
 static json_t *owner_json(PGconn *pg, const show_owner *so, const char *upload)
 {
     const char *params[2] = { so->kind, so->id };
@@ -873,6 +1147,9 @@ static json_t *owner_json(PGconn *pg, const show_owner *so, const char *upload)
     sl_audit_sink sink = { collect_break, breaks, 0 };
     const char *sha = row_value(so, "sha256");
     const char *orig = row_value(so, "original_sha256");
+    sl_audit_head head;
+    PGresult *head_res = NULL;
+    json_t *head_json = NULL;
     sl_audit_owner ow = {
         .kind = so->kind, .id = so->id,
         .upload_id = strcmp(so->kind, "rejection") == 0 ?
@@ -906,25 +1183,36 @@ static json_t *owner_json(PGconn *pg, const show_owner *so, const char *upload)
                                                      PQgetvalue(r, i, 6))))
             goto out;
     }
+    if (show_head(pg, so->kind, so->id, &head, &head_res, &head_json) != SL_OK) {
+        json_decref(events);
+        json_decref(breaks);
+        events = breaks = NULL;
+        goto fail;
+    }
     if (so->res) {
-        if (sl_audit_owner_check(&sink, &ow, evs, (size_t)n) != SL_OK)
+        if (sl_audit_owner_check(&sink, &ow, evs, (size_t)n) != SL_OK ||
+            sl_audit_head_check(&sink, &ow, evs, (size_t)n,
+                                head.hash ? &head : NULL) != SL_OK)
             goto out;
     } else {
         sl_audit_report(&sink, so->kind, so->id, 0, SL_AUDIT_ORPHAN_EVENTS,
                         "%d provenance events belong to a %s that does not "
                         "exist", n, so->kind);
     }
-    o = json_pack("{s:s, s:o, s:o, s:O, s:b, s:O}", "kind", so->kind,
+    o = json_pack("{s:s, s:o, s:o, s:O, s:O, s:b, s:O}", "kind", so->kind,
                   "owner_id", jstring(so->id),
                   "row", so->res ? pg_row_json(so->res, so->row, so->first_col)
                                  : json_null(),
-                  "events", events, "verified", sink.breaks == 0,
+                  "events", events, "head", head_json, "verified", sink.breaks == 0,
                   "breaks", breaks);
 out:
     if (!o)
         ctl_fail("audit show: out of memory");
+fail:
     free(evs);
     PQclear(r);
+    PQclear(head_res);
+    json_decref(head_json);
     json_decref(events);
     json_decref(breaks);
     return o;
@@ -1098,6 +1386,20 @@ static int print_show(const json_t *doc)
             printf("  no provenance events\n");
         }
         ctl_table_destroy(t);
+        {
+            const json_t *h = json_object_get(owner, "head");
+            const char *purpose = json_string_value(json_object_get(h, "key_purpose"));
+            if (json_is_object(h))
+                printf("  head: seq %" JSON_INTEGER_FORMAT ", seal %" JSON_INTEGER_FORMAT
+                       " by the %s key: %s\n",
+                       json_integer_value(json_object_get(h, "seq")),
+                       json_integer_value(json_object_get(h, "seal_id")),
+                       purpose ? purpose : "unregistered",
+                       json_is_true(json_object_get(h, "seal_verified"))
+                           ? "signature verified" : "signature NOT verified");
+            else
+                printf("  head: none signed\n");
+        }
         if (json_array_size(breaks) == 0) {
             printf("  chain verified: %zu events\n", json_array_size(events));
             continue;

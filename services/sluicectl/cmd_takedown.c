@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sl/audit.h"
 #include "sl/prov.h"
 #include "ctl.h"
 
@@ -76,7 +77,8 @@ static int parse_sha(const char *s, char out[SL_SHA256_HEX])
  * order, as a sluice-prov header), appends the takedown event and inserts
  * it.  *seq_out: the new event's seq. */
 static int withdraw_one(PGconn *pg, const char *upload, const char *sha,
-                        const char *origin, int64_t *seq_out)
+                        const char *origin, int64_t *seq_out,
+                        char hash_out[SL_SHA256_HEX])
 {
     const char *vals[8];
     char seqtxt[24];
@@ -164,6 +166,7 @@ static int withdraw_one(PGconn *pg, const char *upload, const char *sha,
             7, vals, NULL, NULL)))
         goto out;
     PQclear(r);
+    snprintf(hash_out, SL_SHA256_HEX, "%s", hash);
     /* A withdrawn sample no longer counts against its day's quota. */
     if (!(r = ctl_pg_query(pg, "takedown add: withdrawing the sample",
             "WITH w AS (UPDATE samples SET status = 'withdrawn', withdrawn_at = now()"
@@ -188,6 +191,78 @@ out:
     return rc;
 }
 
+/* The chains' new heads, sealed with the operator's key (sl/audit.h):
+ * commit's key never leaves commit, so a chain a takedown extended is as
+ * authentic as the operator key's custody (audit verify --trusted-key). */
+static int seal_heads(ctl *c, PGconn *pg, PGresult *rows, const int64_t *seqs,
+                      char (*hashes)[SL_SHA256_HEX])
+{
+    size_t n = (size_t)PQntuples(rows);
+    sl_audit_headref *refs = calloc(n, sizeof(*refs));
+    sl_audit_signer *signer = NULL;
+    char sig[SL_AUDIT_SIG_HEX], seal[24], count[24], seqtxt[24];
+    sl_err err = { "" };
+    PGresult *r = NULL;
+    int rc = CTL_FAIL;
+
+    if (!refs)
+        return ctl_fail("out of memory");
+    if (sl_audit_signer_open(sl_config_get(c->cfg, "audit.operator.key.file"), 1,
+                             &signer, &err) != SL_OK) {
+        rc = ctl_fail("takedown add: the operator's audit key: %s", err.msg);
+        goto out;
+    }
+    {
+        const char *kv[1] = { sl_audit_signer_key_id(signer) };
+        if (!(r = ctl_pg_query(pg, "takedown add: registering the operator key",
+                "INSERT INTO audit_keys (key_id, purpose) VALUES ($1, 'operator')"
+                " ON CONFLICT (key_id) DO NOTHING", 1, kv, NULL, NULL)))
+            goto out;
+        PQclear(r);
+    }
+    if (!(r = ctl_pg_query(pg, "takedown add: numbering the seal",
+            "SELECT nextval(pg_get_serial_sequence('head_seals', 'seal_id'))",
+            0, NULL, NULL, NULL)))
+        goto out;
+    snprintf(seal, sizeof(seal), "%s", PQgetvalue(r, 0, 0));
+    PQclear(r);
+    r = NULL;
+    for (size_t i = 0; i < n; i++)
+        refs[i] = (sl_audit_headref){ "sample", PQgetvalue(rows, (int)i, 0),
+                                      seqs[i], hashes[i] };
+    if (sl_audit_seal_sign(signer, strtoll(seal, NULL, 10), refs, n, sig) != SL_OK) {
+        rc = ctl_fail("out of memory");
+        goto out;
+    }
+    snprintf(count, sizeof(count), "%zu", n);
+    {
+        const char *sv[4] = { seal, sl_audit_signer_key_id(signer), count, sig };
+        if (!(r = ctl_pg_query(pg, "takedown add: storing the seal",
+                "INSERT INTO head_seals (seal_id, key_id, n_heads, signature)"
+                " VALUES ($1, $2, $3, $4)", 4, sv, NULL, NULL)))
+            goto out;
+        PQclear(r);
+        r = NULL;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const char *hv[4] = { refs[i].id, seqtxt, refs[i].hash, seal };
+        snprintf(seqtxt, sizeof(seqtxt), "%" PRId64, refs[i].seq);
+        if (!(r = ctl_pg_query(pg, "takedown add: storing the chain head",
+                "INSERT INTO chain_heads (owner_kind, owner_id, seq, head_hash,"
+                " seal_id) VALUES ('sample', $1, $2::integer, $3, $4)",
+                4, hv, NULL, NULL)))
+            goto out;
+        PQclear(r);
+        r = NULL;
+    }
+    rc = CTL_OK;
+out:
+    PQclear(r);
+    sl_audit_signer_destroy(signer);
+    free(refs);
+    return rc;
+}
+
 static int takedown_add(ctl *c, int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -202,6 +277,7 @@ static int takedown_add(ctl *c, int argc, char **argv)
     PGconn *pg = NULL;
     PGresult *r = NULL, *td = NULL, *rows = NULL;
     int64_t *seqs = NULL;
+    char (*hashes)[SL_SHA256_HEX] = NULL;
     int opt, rc, in_txn = 0, existed;
 
     ctl_getopt_start();
@@ -304,10 +380,16 @@ static int takedown_add(ctl *c, int argc, char **argv)
         rc = ctl_fail("out of memory");
         goto out;
     }
+    if (!(hashes = calloc((size_t)PQntuples(rows) + 1, sizeof(*hashes)))) {
+        rc = ctl_fail("out of memory");
+        goto out;
+    }
     for (int i = 0; i < PQntuples(rows); i++)
         if (withdraw_one(pg, PQgetvalue(rows, i, 0), PQgetvalue(rows, i, 1),
-                         PQgetvalue(rows, i, 2), &seqs[i]) != CTL_OK)
+                         PQgetvalue(rows, i, 2), &seqs[i], hashes[i]) != CTL_OK)
             goto out;
+    if (PQntuples(rows) > 0 && seal_heads(c, pg, rows, seqs, hashes) != CTL_OK)
+        goto out;
     in_txn = 0;
     if (ctl_pg_exec(pg, "takedown add: COMMIT", "COMMIT") != CTL_OK)
         goto out;
@@ -329,6 +411,7 @@ static int takedown_add(ctl *c, int argc, char **argv)
     rc = CTL_OK;
 out:
     free(seqs);
+    free(hashes);
     PQclear(r);
     PQclear(td);
     PQclear(rows);

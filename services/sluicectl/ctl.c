@@ -38,6 +38,9 @@ static const sl_cfg_entry ctl_config_map[] = {
     { SL_CFG_STR, "secrets.key.file", "secrets.key",
       "key file sealing HMAC secrets at rest (`creator add` creates it, "
       "mode 0600); validate reads the same file" },
+    { SL_CFG_STR, "audit.operator.key.file", "sluice-operator-audit.key",
+      "Ed25519 key with which `takedown add` signs the chain heads it "
+      "extends (created 0600 at first use; keep it with the operator)" },
     SL_CFG_END
 };
 

@@ -55,7 +55,7 @@ it_init() {
     export SLUICE_PG_DSN="$IT_BASE_DSN dbname=$IT_DB"
     # Each test seals HMAC secrets under a key of its own (secrets.key in
     # the directory sluicectl and the services run in), not the stack's.
-    unset SLUICE_SECRETS_KEY_FILE
+    unset SLUICE_SECRETS_KEY_FILE SLUICE_AUDIT_KEY_FILE SLUICE_AUDIT_OPERATOR_KEY_FILE
     IT_OWNER_DSN="$IT_OWNER_BASE_DSN dbname=$IT_DB"
     local owner=""
     [[ -z ${SLUICE_PG_DSN_OWNER:-} ]] || owner=" OWNER sluice_owner"
@@ -94,12 +94,13 @@ it_start() {
         # secrets handed over as descriptors (services/launch/launch.c);
         # validate's sealed-secrets key too, made first if there is none.
         local skey=/dev/null
-        if [[ $svc == validate ]]; then
-            skey=${SLUICE_SECRETS_KEY_FILE:-secrets.key}
-            [[ -s $skey ]] || (umask 077 && openssl rand -hex 32 >"$skey")
-        fi
+        case $svc in
+        validate) skey=${SLUICE_SECRETS_KEY_FILE:-secrets.key} ;;
+        commit) skey=${SLUICE_AUDIT_KEY_FILE:-commit-audit.key} ;;
+        esac
+        [[ $skey == /dev/null || -s $skey ]] || (umask 077 && openssl rand -hex 32 >"$skey")
         SLUICE_PG_DSN=${dsn/"passfile=$pass"/passfile=/dev/fd/4} SLUICE_CONFIG=/dev/fd/3 \
-            SLUICE_SECRETS_KEY_FILE=/dev/fd/5 \
+            SLUICE_SECRETS_KEY_FILE=/dev/fd/5 SLUICE_AUDIT_KEY_FILE=/dev/fd/5 \
             "$IT_BIN/sluice-launch" "sluice-$svc" "$IT_BIN/sluice-$svc" -X log.level=info "$@" \
             >>"$IT_DIR/$svc.log" 2>&1 3<"$conf" 4<"$pass" 5<"$skey" &
     else

@@ -2,8 +2,10 @@
 # `sluicectl audit verify` and `audit show` against chains the real stages
 # wrote: good and bad uploads through validate -> commit, a clean verify,
 # then one tampering at a time (a stored column, one byte of an event's
-# canonical text, a stored content, a deleted event, a deleted sample), each
-# reported with its owner, seq and problem, and clean again once restored.
+# canonical text, a stored content, a deleted event, a deleted sample, a
+# chain rewritten with every hash recomputed, which only the signed head
+# catches), each reported with its owner, seq and problem, and clean again
+# once restored.
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 it_init audit
 
@@ -171,6 +173,83 @@ expect_line "orphans" "sample good3: orphan_events: 2 provenance events belong t
 it_sql "INSERT INTO samples SELECT * FROM saved_sample"
 expect_clean "sample restored"
 
+# --- a consistent rewrite: every hash and link recomputed ----------------------------
+# What someone with write access to the database can do: change an event
+# and recompute its hash, the next event's prev (in its text and column)
+# and that event's hash.  Every hash check passes; only the signed head,
+# which commit signed with a key the database does not hold, catches it.
+it_sql "CREATE TABLE saved_good1 AS SELECT * FROM provenance_events
+        WHERE owner_kind = 'sample' AND owner_id = 'good1'"
+it_sql "CREATE TABLE saved_heads AS SELECT * FROM chain_heads"
+it_sql "CREATE TABLE saved_seals AS SELECT * FROM head_seals"
+g1="owner_kind = 'sample' AND owner_id = 'good1'"
+at() { echo "$1.owner_kind = 'sample' AND $1.owner_id = 'good1'"; }   # at ALIAS
+rewrite() {
+    it_sql "UPDATE provenance_events
+            SET canonical = replace(canonical, '\"version\":\"validate/1\"', '\"version\":\"validate/9\"')
+            WHERE $g1 AND seq = 1"
+    it_sql "UPDATE provenance_events SET hash = encode(sha256(convert_to(canonical, 'UTF8')), 'hex')
+            WHERE $g1 AND seq = 1"
+    it_sql "UPDATE provenance_events e SET canonical = replace(e.canonical, o.hash, p.hash), prev_hash = p.hash
+            FROM saved_good1 o, provenance_events p
+            WHERE $(at e) AND e.seq = 2 AND o.seq = 1 AND $(at p) AND p.seq = 1"
+    it_sql "UPDATE provenance_events SET hash = encode(sha256(convert_to(canonical, 'UTF8')), 'hex')
+            WHERE $g1 AND seq = 2"
+}
+rewrite
+it_eq "rewrite changed the head" \
+    "$(it_sql "SELECT count(*) FROM provenance_events e JOIN saved_good1 o USING (owner_kind, owner_id, seq)
+               WHERE $(at e) AND e.hash <> o.hash")" 2
+verify --all
+it_eq "consistent rewrite: exit" "$VRC" 1
+expect_line "consistent rewrite" "sample good1 seq 2: head_mismatch: the chain ends at seq 2"
+it_eq "consistent rewrite: the only break" "$(grep -vc '^audit verify: ' "$W/v.out")" 1
+# The head row moved along too: the seal over it (one Ed25519 signature
+# per commit batch) no longer verifies, for every head it covers.
+seal=$(it_sql "SELECT seal_id FROM chain_heads WHERE $g1")
+nheads=$(it_sql "SELECT n_heads FROM head_seals WHERE seal_id = $seal")
+it_sql "UPDATE chain_heads h SET head_hash = e.hash FROM provenance_events e
+        WHERE $(at h) AND $(at e) AND e.seq = 2"
+verify --all
+it_eq "head moved: exit" "$VRC" 1
+expect_line "head moved" "sample good1 seq 2: head_signature: the seal $seal over this head does not verify"
+it_eq "head moved: one break per head of the seal" "$(grep -c ': head_signature: ' "$W/v.out")" "$nheads"
+it_eq "head moved: nothing else" "$(grep -vc '^audit verify: ' "$W/v.out")" "$nheads"
+# The whole seal re-signed with a key of the rewriter's own, registered in
+# audit_keys: believed unless the auditor pins the keys it trusts.
+openssl genpkey -algorithm ed25519 -out "$W/rogue.pem" 2>/dev/null
+rogue=$(openssl pkey -in "$W/rogue.pem" -pubout -outform DER | tail -c 32 | od -An -tx1 | tr -d ' \n')
+printf '%s\n' "$(it_sql "SELECT 'sluice-head-seal-v1' || chr(10) || $seal || chr(10) || count(*) || chr(10) ||
+        string_agg(octet_length(owner_kind) || ':' || owner_kind || chr(10) || octet_length(owner_id) || ':'
+                   || owner_id || chr(10) || seq || chr(10) || head_hash, chr(10)
+                   ORDER BY owner_kind COLLATE \"C\", owner_id COLLATE \"C\")
+        FROM chain_heads WHERE seal_id = $seal")" >"$W/seal.msg"
+rsig=$(openssl pkeyutl -sign -inkey "$W/rogue.pem" -rawin -in "$W/seal.msg" | od -An -tx1 | tr -d ' \n')
+it_sql "INSERT INTO audit_keys (key_id, purpose) VALUES ('$rogue', 'commit')"
+it_sql "UPDATE head_seals SET key_id = '$rogue', signature = '$rsig' WHERE seal_id = $seal"
+verify --all
+it_eq "rogue key, nothing pinned: believed" "$VRC" 0
+commit_key=$(it_sql "SELECT key_id FROM audit_keys WHERE key_id <> '$rogue'")
+it_eq "one commit key" "$(wc -l <<<"$commit_key")" 1
+verify --all --trusted-key "$commit_key"
+it_eq "rogue key, commit's pinned: exit" "$VRC" 1
+expect_line "rogue key" "sample good1 seq 2: head_key_untrusted: the seal $seal"
+it_eq "rogue key: the seal's heads only" "$(grep -vc '^audit verify: ' "$W/v.out")" "$nheads"
+# Restored.
+it_sql "DELETE FROM provenance_events WHERE $g1"
+it_sql "INSERT INTO provenance_events SELECT * FROM saved_good1"
+it_sql "UPDATE head_seals s SET key_id = o.key_id, signature = o.signature
+        FROM saved_seals o WHERE s.seal_id = o.seal_id"
+it_sql "DELETE FROM chain_heads"
+it_sql "INSERT INTO chain_heads SELECT * FROM saved_heads"
+expect_clean "rewrite restored"
+# A missing head.
+it_sql "DELETE FROM chain_heads WHERE $g1"
+verify --upload good1
+expect_line "no head" "sample good1: head_missing: "
+it_sql "INSERT INTO chain_heads SELECT * FROM saved_heads WHERE $g1"
+expect_clean "head restored"
+
 # --- audit show -----------------------------------------------------------------------
 ctl audit show --upload good1 >"$W/show.txt" || it_fail "audit show failed"
 for want in "upload good1" "sample good1" "validate" "commit" "committed" \
@@ -185,6 +264,10 @@ it_eq "show json stages" "$(jq -c '.owners[0].events | map(.stage)' "$W/show.jso
 it_eq "show json outcomes" "$(jq -c '.owners[0].events | map(.outcome)' "$W/show.json")" '["accepted","committed"]'
 it_eq "show json row" "$(jq -r '.owners[0] | [.kind, .row.sha256, .row.dataset_id, .verified] | join(",")' "$W/show.json")" \
     "sample,$sha1,ds1,true"
+it_eq "show json head" "$(jq -c '.owners[0].head | [.seq, .key_purpose, .seal_verified]' "$W/show.json")" \
+    '[2,"commit",true]'
+grep -qE "head: seq 2, seal [0-9]+ by the commit key: signature verified" "$W/show.txt" ||
+    it_fail "audit show lacks the verified head: $(cat "$W/show.txt")"
 it_eq "show json links" \
     "$(jq -r '.owners[0].events | (.[0].prev == .[0].input_sha256) and (.[1].prev == .[0].hash)' "$W/show.json")" true
 ctl audit show --upload dup --json >"$W/show.json" || it_fail "audit show dup failed"

@@ -100,6 +100,10 @@ it_eq "takedown event" \
     "$(it_sql "SELECT stage || ':' || outcome FROM provenance_events WHERE owner_id = 'good' ORDER BY seq DESC LIMIT 1")" \
     takedown:withdrawn
 it_eq "audit verify after the takedown" "$(ctl audit verify --all >/dev/null 2>&1; echo $?)" 0
+it_eq "the takedown's new head, signed by the operator's key" \
+    "$(it_sql "SELECT string_agg(h.seq || ':' || k.purpose, ',' ORDER BY h.seq)
+               FROM chain_heads h JOIN head_seals s USING (seal_id) JOIN audit_keys k USING (key_id)
+               WHERE h.owner_kind = 'sample' AND h.owner_id = 'good'")" "4:commit,5:operator"
 
 # The day's usage that quotas read: the two accepted quota samples; a
 # takedown of one gives its slot back.

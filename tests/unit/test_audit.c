@@ -13,6 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <cmocka.h>
 #include <jansson.h>
 
@@ -625,7 +628,7 @@ static void test_content(void **state)
 static void test_problem_names(void **state)
 {
     (void)state;
-    for (int p = SL_AUDIT_HASH_MISMATCH; p <= SL_AUDIT_ORPHAN_EVENTS; p++) {
+    for (int p = SL_AUDIT_HASH_MISMATCH; p <= SL_AUDIT_HEAD_KEY; p++) {
         const char *name = sl_audit_problem_name((sl_audit_problem)p);
         assert_string_not_equal(name, "unknown");
         for (int q = SL_AUDIT_HASH_MISMATCH; q < p; q++)
@@ -633,8 +636,161 @@ static void test_problem_names(void **state)
                                     sl_audit_problem_name((sl_audit_problem)q));
     }
     assert_string_equal(sl_audit_problem_name(SL_AUDIT_PREV_LINK), "prev_link");
+    assert_string_equal(sl_audit_problem_name(SL_AUDIT_HEAD_MISMATCH), "head_mismatch");
     assert_string_equal(sl_audit_problem_name((sl_audit_problem)0), "unknown");
     assert_string_equal(sl_audit_problem_name((sl_audit_problem)999), "unknown");
+}
+
+/* ---- signed chain heads -------------------------------------------------- */
+
+/* The key file: created 0600 at first open, the same key when opened
+ * again; refused when it is a symlink, readable by others, or not a key. */
+static void test_signer_key_file(void **state)
+{
+    char dir[] = "/tmp/sl-audit-key.XXXXXX", path[256], link_path[256], id[SL_AUDIT_KEY_HEX];
+    sl_audit_signer *a = NULL, *b = NULL;
+    sl_err err = { "" };
+    struct stat st;
+    FILE *f;
+
+    (void)state;
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof(path), "%s/commit.key", dir);
+    snprintf(link_path, sizeof(link_path), "%s/link.key", dir);
+    assert_int_equal(sl_audit_signer_open(path, 0, &a, &err), SL_EIO);   /* no create */
+    assert_null(a);
+    assert_int_equal(sl_audit_signer_open(path, 1, &a, &err), SL_OK);
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
+    assert_int_equal(st.st_size, 65);
+    assert_int_equal(strlen(sl_audit_signer_key_id(a)), 64);
+    snprintf(id, sizeof(id), "%s", sl_audit_signer_key_id(a));
+    assert_int_equal(sl_audit_signer_open(path, 1, &b, &err), SL_OK);
+    assert_string_equal(sl_audit_signer_key_id(b), id);
+    sl_audit_signer_destroy(b);
+    b = NULL;
+    /* a symlink to it is not followed, even with create */
+    assert_int_equal(symlink(path, link_path), 0);
+    assert_int_not_equal(sl_audit_signer_open(link_path, 1, &b, &err), SL_OK);
+    assert_null(b);
+    /* readable by the group */
+    assert_int_equal(chmod(path, 0640), 0);
+    assert_int_equal(sl_audit_signer_open(path, 0, &b, &err), SL_EINVAL);
+    assert_non_null(strstr(err.msg, "group or others"));
+    assert_int_equal(chmod(path, 0600), 0);
+    /* not a key */
+    assert_non_null(f = fopen(path, "w"));
+    fputs("not a key\n", f);
+    fclose(f);
+    assert_int_equal(sl_audit_signer_open(path, 0, &b, &err), SL_EINVAL);
+    sl_audit_signer_destroy(a);
+    sl_audit_signer_destroy(NULL);
+    unlink(link_path);
+    unlink(path);
+    rmdir(dir);
+}
+
+static void head_check(const sl_audit_owner *o, const rows *r,
+                       const sl_audit_head *h, got *g)
+{
+    sl_audit_sink s = { collect, g, 0 };
+
+    memset(g, 0, sizeof(*g));
+    assert_int_equal(sl_audit_head_check(&s, o, r->ev, r->n, h), SL_OK);
+    assert_int_equal(s.breaks, g->n);
+}
+
+/* A seal verifies over exactly the heads it signed, in any order, under
+ * its key only: a changed, added or removed head, another seal id or key,
+ * a malformed signature all fail. */
+static void test_seals(void **state)
+{
+    char dir[] = "/tmp/sl-audit-seal.XXXXXX", path[256], path2[256];
+    char sig[SL_AUDIT_SIG_HEX], sig2[SL_AUDIT_SIG_HEX];
+    sl_audit_signer *k = NULL, *k2 = NULL;
+    sl_err err = { "" };
+    sl_audit_headref h[3] = {
+        { "sample", "up-1", 3, content },
+        { "rejection", "sluice.uploads/0/7", 2, redacted },
+        { "sample", "up-0", 4, redacted },
+    }, swapped[3] = { h[2], h[0], h[1] }, changed[3];
+
+    (void)state;
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof(path), "%s/a.key", dir);
+    snprintf(path2, sizeof(path2), "%s/b.key", dir);
+    assert_int_equal(sl_audit_signer_open(path, 1, &k, &err), SL_OK);
+    assert_int_equal(sl_audit_signer_open(path2, 1, &k2, &err), SL_OK);
+    const char *key = sl_audit_signer_key_id(k);
+    assert_int_equal(sl_audit_seal_sign(k, 17, h, 3, sig), SL_OK);
+    assert_int_equal(strlen(sig), 128);
+    assert_int_equal(sl_audit_seal_verify(key, sig, 17, h, 3), SL_OK);
+    assert_int_equal(sl_audit_seal_verify(key, sig, 17, swapped, 3), SL_OK);
+    assert_int_equal(sl_audit_seal_verify(key, sig, 18, h, 3), SL_EINVAL);
+    assert_int_equal(sl_audit_seal_verify(key, sig, 17, h, 2), SL_EINVAL);
+    memcpy(changed, h, sizeof(h));
+    changed[1].hash = content;
+    assert_int_equal(sl_audit_seal_verify(key, sig, 17, changed, 3), SL_EINVAL);
+    memcpy(changed, h, sizeof(h));
+    changed[2].seq = 5;
+    assert_int_equal(sl_audit_seal_verify(key, sig, 17, changed, 3), SL_EINVAL);
+    memcpy(changed, h, sizeof(h));
+    changed[0].kind = "review";
+    assert_int_equal(sl_audit_seal_verify(key, sig, 17, changed, 3), SL_EINVAL);
+    assert_int_equal(sl_audit_seal_verify(sl_audit_signer_key_id(k2), sig, 17, h, 3),
+                     SL_EINVAL);
+    assert_int_equal(sl_audit_seal_sign(k2, 17, h, 3, sig2), SL_OK);
+    assert_int_equal(sl_audit_seal_verify(sl_audit_signer_key_id(k2), sig2, 17, h, 3),
+                     SL_OK);
+    assert_int_equal(sl_audit_seal_verify("zz", sig, 17, h, 3), SL_EINVAL);
+    assert_int_equal(sl_audit_seal_verify(key, "00", 17, h, 3), SL_EINVAL);
+    sig[5] = sig[5] == '0' ? '1' : '0';
+    assert_int_equal(sl_audit_seal_verify(key, sig, 17, h, 3), SL_EINVAL);
+    /* an empty seal is a seal too */
+    assert_int_equal(sl_audit_seal_sign(k, 1, NULL, 0, sig), SL_OK);
+    assert_int_equal(sl_audit_seal_verify(key, sig, 1, NULL, 0), SL_OK);
+    sl_audit_signer_destroy(k);
+    sl_audit_signer_destroy(k2);
+    unlink(path);
+    unlink(path2);
+    rmdir(dir);
+}
+
+/* The head must be the chain's last event; a bad or untrusted seal is its
+ * own break; no head is head_missing. */
+static void test_head_check(void **state)
+{
+    rows r;
+    got g;
+    char last[SL_SHA256_HEX];
+
+    (void)state;
+    build_plain(&r);
+    sl_audit_owner o = sample_owner();
+    snprintf(last, sizeof(last), "%s", r.ev[2].hash);
+    sl_audit_head h = { 3, last, 9, SL_AUDIT_SEAL_OK };
+
+    head_check(&o, &r, &h, &g);
+    expect(&g, 0);
+    /* the chain rewritten and rehashed: it ends elsewhere */
+    rows_set(&r, 2, F_HASH, redacted);
+    head_check(&o, &r, &h, &g);
+    expect(&g, 1, 3, SL_AUDIT_HEAD_MISMATCH);
+    rows_set(&r, 2, F_HASH, last);
+    /* cut short, or the head row moved along (its seal then fails) */
+    r.n = 2;
+    head_check(&o, &r, &h, &g);
+    expect(&g, 1, 2, SL_AUDIT_HEAD_MISMATCH);
+    r.n = 3;
+    h.seal = SL_AUDIT_SEAL_BAD;
+    head_check(&o, &r, &h, &g);
+    expect(&g, 1, 3, SL_AUDIT_HEAD_SIGNATURE);
+    h.seal = SL_AUDIT_SEAL_UNTRUSTED;
+    head_check(&o, &r, &h, &g);
+    expect(&g, 1, 3, SL_AUDIT_HEAD_KEY);
+    head_check(&o, &r, NULL, &g);
+    expect(&g, 1, 0, SL_AUDIT_HEAD_MISSING);
+    rows_free(&r);
 }
 
 static void test_record_parse(void **state)
@@ -688,6 +844,9 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_valid_chain),
+        cmocka_unit_test(test_signer_key_file),
+        cmocka_unit_test(test_seals),
+        cmocka_unit_test(test_head_check),
         cmocka_unit_test(test_redacted_chain),
         cmocka_unit_test(test_changed_byte),
         cmocka_unit_test(test_rehashed_edit),

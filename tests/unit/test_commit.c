@@ -46,6 +46,9 @@ static const char META_FULL[] =
 
 static const char SIG[] = "ed25519=c2lnbmF0dXJlIGJ5dGVz";   /* not verified here */
 
+/* What commit reads its kinds from: the topics, never the headers. */
+static const sl_commit_topics TOPICS = { "sluice.rejected", "sluice.flagged" };
+
 /* ---- helpers ---------------------------------------------------------- */
 
 
@@ -56,8 +59,11 @@ static void hdr_replace(fx_msg *m, const char *name, const char *v)
     fx_msg_header_str(m, name, v);
 }
 
-/* A chain of n events (validate, scan, license, ...) for content. */
-static void build_chain(sl_buf *out, const char *content_sha, size_t n)
+/* A chain of n events (validate, scan, license, ...) starting at the
+ * signed content's hash; the scan event (second) turns it into out_sha
+ * (a redaction when they differ). */
+static void build_chain_to(sl_buf *out, const char *content_sha,
+                           const char *out_sha, size_t n)
 {
     static const char *stages[] = { "validate", "scan", "license" };
     sl_buf prev;
@@ -68,8 +74,8 @@ static void build_chain(sl_buf *out, const char *content_sha, size_t n)
     for (size_t i = 0; i < n; i++) {
         sl_prov_event ev = {
             .stage = stages[i % 3], .version = "v1", .outcome = "accepted",
-            .upload_id = "up-1", .input_sha256 = content_sha,
-            .output_sha256 = content_sha, .time_ms = T_MS,
+            .upload_id = "up-1", .input_sha256 = i < 2 ? content_sha : out_sha,
+            .output_sha256 = i < 1 ? content_sha : out_sha, .time_ms = T_MS,
         };
         if (sl_prov_append((sl_slice){ prev.data, prev.len }, content_sha, &ev,
                            out, NULL, &err) != SL_OK)
@@ -78,6 +84,11 @@ static void build_chain(sl_buf *out, const char *content_sha, size_t n)
         assert_int_equal(sl_buf_append(&prev, out->data, out->len), SL_OK);
     }
     sl_buf_free(&prev);
+}
+
+static void build_chain(sl_buf *out, const char *content_sha, size_t n)
+{
+    build_chain_to(out, content_sha, content_sha, n);
 }
 
 /* A sample as it arrives from the last processor stage: key, value, meta,
@@ -136,7 +147,7 @@ static void expect_commit_reject(const fx_msg *m, sl_commit_row *r,
 {
     int64_t before = sl_now_ms(), after;
 
-    assert_int_equal(sl_commit_describe(&m->msg, r), SL_OK);
+    assert_int_equal(sl_commit_describe(&m->msg, &TOPICS, r), SL_OK);
     after = sl_now_ms();
     if (r->kind != SL_ROW_REJECTION)
         fail_msg("described as a sample, want commit rejection %s", code);
@@ -164,7 +175,7 @@ static void test_sample_full(void **state)
 
     (void)state;
     sample_msg(&m, "up-1", "hello", META_FULL, 1);
-    assert_int_equal(sl_commit_describe(&m.msg, &r), SL_OK);
+    assert_int_equal(sl_commit_describe(&m.msg, &TOPICS, &r), SL_OK);
     assert_int_equal(r.kind, SL_ROW_SAMPLE);
     assert_string_equal(r.upload_id, "up-1");
     assert_string_equal(r.creator_id, "alice");
@@ -172,7 +183,7 @@ static void test_sample_full(void **state)
     assert_string_equal(r.content_type, "text/plain; charset=utf-8");
     assert_string_equal(r.license_expression, "MIT OR Apache-2.0");
     assert_string_equal(r.filename, "hello.txt");
-    assert_string_equal(r.created_at, CREATED);
+    assert_string_equal(r.created_at, "2026-11-28T04:37:09.123000Z");   /* UTC, ours */
     assert_string_equal(r.signature, SIG);
     assert_string_equal(r.sha256, SHA_HELLO);
     slice_is(r.meta, META_FULL, strlen(META_FULL));
@@ -205,7 +216,7 @@ static void test_sample_minimal_and_chain(void **state)
     (void)state;
     sample_msg(&m, "up-2", "world", "{\"not\":\"this one\"}", 3);
     fx_msg_header_str(&m, SL_H_META, meta);
-    assert_int_equal(sl_commit_describe(&m.msg, &r), SL_OK);
+    assert_int_equal(sl_commit_describe(&m.msg, &TOPICS, &r), SL_OK);
     assert_int_equal(r.kind, SL_ROW_SAMPLE);
     assert_string_equal(r.upload_id, "up-2");
     assert_string_equal(r.creator_id, "hugo");
@@ -232,7 +243,7 @@ static void test_rejection_full(void **state)
     (void)state;
     dead_letter(&m, "up-1", "hello", META_FULL);
     fx_msg_header_str(&m, SL_H_PROV, "[]");     /* kept as-is, not judged */
-    assert_int_equal(sl_commit_describe(&m.msg, &r), SL_OK);
+    assert_int_equal(sl_commit_describe(&m.msg, &TOPICS, &r), SL_OK);
     assert_int_equal(r.kind, SL_ROW_REJECTION);
     assert_string_equal(r.stage, "validate");
     assert_string_equal(r.code, "signature_invalid");
@@ -273,7 +284,7 @@ static void test_rejection_withheld(void **state)
     fx_msg_header_str(&m, SL_H_REJ_VALUE, "withheld");
     fx_msg_header_str(&m, SL_H_REJ_VALUE_SHA256, sha_a);
     fx_msg_header_str(&m, SL_H_REJ_VALUE_SIZE, "16776800");
-    assert_int_equal(sl_commit_describe(&m.msg, &r), SL_OK);
+    assert_int_equal(sl_commit_describe(&m.msg, &TOPICS, &r), SL_OK);
     assert_int_equal(r.kind, SL_ROW_REJECTION);
     assert_string_equal(r.code, "signature_invalid");
     assert_string_equal(r.sha256, sha_a);
@@ -286,7 +297,7 @@ static void test_rejection_withheld(void **state)
     dead_letter(&m, "up-1", "hello", META_FULL);
     fx_msg_header_str(&m, SL_H_REJ_VALUE_SHA256, "9F86D081");
     fx_msg_header_str(&m, SL_H_REJ_VALUE_SIZE, "16776800");
-    assert_int_equal(sl_commit_describe(&m.msg, &r), SL_OK);
+    assert_int_equal(sl_commit_describe(&m.msg, &TOPICS, &r), SL_OK);
     assert_string_equal(r.sha256, SHA_HELLO);
     assert_int_equal(r.size, 5);
     sl_commit_row_clear(&r);
@@ -309,7 +320,7 @@ static void test_rejection_minimal(void **state)
     m.msg.offset = 5;
     fx_msg_header_str(&m, SL_H_REJ_CODE, "too_large");
     before = sl_now_ms();
-    assert_int_equal(sl_commit_describe(&m.msg, &r), SL_OK);
+    assert_int_equal(sl_commit_describe(&m.msg, &TOPICS, &r), SL_OK);
     after = sl_now_ms();
     assert_int_equal(r.kind, SL_ROW_REJECTION);
     assert_string_equal(r.code, "too_large");
@@ -329,9 +340,9 @@ static void test_rejection_minimal(void **state)
     fx_msg_free(&m);
 }
 
-/* Malformed numbers fall back to the message's own values; a missing
- * source topic makes the whole identity the message's own, even when
- * partition and offset headers are present. */
+/* Any unusable part of the source (topic, partition or offset) makes the
+ * whole identity the message's own position, which is unique; an unusable
+ * time falls back to the clock. */
 static void test_rejection_fallbacks(void **state)
 {
     sl_commit_row r;
@@ -344,11 +355,11 @@ static void test_rejection_fallbacks(void **state)
     hdr_replace(&m, SL_H_REJ_OFFSET, "77x");
     hdr_replace(&m, SL_H_REJ_TIME, "");
     before = sl_now_ms();
-    assert_int_equal(sl_commit_describe(&m.msg, &r), SL_OK);
+    assert_int_equal(sl_commit_describe(&m.msg, &TOPICS, &r), SL_OK);
     after = sl_now_ms();
     assert_int_equal(r.kind, SL_ROW_REJECTION);
-    assert_string_equal(r.source_topic, "sluice.uploads");
-    assert_int_equal(r.source_partition, 1);     /* the message's */
+    assert_string_equal(r.source_topic, "sluice.rejected");   /* the message's */
+    assert_int_equal(r.source_partition, 1);
     assert_int_equal(r.source_offset, 99);
     assert_true(r.rejected_ms >= before && r.rejected_ms <= after);
     sl_commit_row_clear(&r);
@@ -356,7 +367,7 @@ static void test_rejection_fallbacks(void **state)
 
     dead_letter(&m, "up-1", "hello", NULL);
     fx_msg_drop_header(&m, SL_H_REJ_TOPIC);
-    assert_int_equal(sl_commit_describe(&m.msg, &r), SL_OK);
+    assert_int_equal(sl_commit_describe(&m.msg, &TOPICS, &r), SL_OK);
     assert_string_equal(r.source_topic, "sluice.rejected");
     assert_int_equal(r.source_partition, 1);
     assert_int_equal(r.source_offset, 99);
@@ -376,7 +387,7 @@ static void test_rejection_bad_meta(void **state)
 
     (void)state;
     dead_letter(&m, "up-k", "hello", "{\"upload_id\":");
-    assert_int_equal(sl_commit_describe(&m.msg, &r), SL_OK);
+    assert_int_equal(sl_commit_describe(&m.msg, &TOPICS, &r), SL_OK);
     assert_int_equal(r.kind, SL_ROW_REJECTION);
     assert_string_equal(r.code, "signature_invalid");
     assert_string_equal(r.upload_id, "up-k");
@@ -387,7 +398,7 @@ static void test_rejection_bad_meta(void **state)
 
     /* meta wins over the key when it names the upload */
     dead_letter(&m, "up-k", "hello", "{\"upload_id\":\"up-meta\"}");
-    assert_int_equal(sl_commit_describe(&m.msg, &r), SL_OK);
+    assert_int_equal(sl_commit_describe(&m.msg, &TOPICS, &r), SL_OK);
     assert_string_equal(r.upload_id, "up-meta");
     sl_commit_row_clear(&r);
     fx_msg_free(&m);
@@ -395,14 +406,14 @@ static void test_rejection_bad_meta(void **state)
     memset(longkey, 'k', SL_ID_MAX);
     longkey[SL_ID_MAX] = '\0';
     dead_letter(&m, longkey, "hello", NULL);
-    assert_int_equal(sl_commit_describe(&m.msg, &r), SL_OK);
+    assert_int_equal(sl_commit_describe(&m.msg, &TOPICS, &r), SL_OK);
     assert_null(r.upload_id);
     sl_commit_row_clear(&r);
     fx_msg_free(&m);
 
     longkey[SL_ID_MAX - 1] = '\0';
     dead_letter(&m, longkey, "hello", NULL);
-    assert_int_equal(sl_commit_describe(&m.msg, &r), SL_OK);
+    assert_int_equal(sl_commit_describe(&m.msg, &TOPICS, &r), SL_OK);
     assert_string_equal(r.upload_id, longkey);
     sl_commit_row_clear(&r);
     fx_msg_free(&m);
@@ -458,7 +469,7 @@ static void test_commit_meta_invalid(void **state)
 
     /* the same message with the complete metadata is a sample */
     sample_msg(&m, "up-1", "hello", good, 1);
-    assert_int_equal(sl_commit_describe(&m.msg, &r), SL_OK);
+    assert_int_equal(sl_commit_describe(&m.msg, &TOPICS, &r), SL_OK);
     assert_int_equal(r.kind, SL_ROW_SAMPLE);
     sl_commit_row_clear(&r);
     fx_msg_free(&m);
@@ -588,16 +599,169 @@ static void test_commit_check_order(void **state)
     sl_commit_row_clear(&r);
     fx_msg_free(&m);
 
-    /* a reject-code header makes a dead letter whatever else is missing */
+    /* the rejected topic makes a dead letter whatever else is missing */
     sample_msg(&m, "up-1", "hello", NULL, 1);
+    m.msg.topic = "sluice.rejected";
     fx_msg_drop_header(&m, SL_H_SIG);
     fx_msg_drop_header(&m, SL_H_PROV);
     fx_msg_header_str(&m, SL_H_REJ_CODE, "pii_blocked");
     fx_msg_header_str(&m, SL_H_REJ_STAGE, "scan");
-    assert_int_equal(sl_commit_describe(&m.msg, &r), SL_OK);
+    assert_int_equal(sl_commit_describe(&m.msg, &TOPICS, &r), SL_OK);
     assert_int_equal(r.kind, SL_ROW_REJECTION);
     assert_string_equal(r.stage, "scan");
     assert_string_equal(r.code, "pii_blocked");
+    sl_commit_row_clear(&r);
+    fx_msg_free(&m);
+}
+
+/* created_at is stored as the UTC instant, formatted by commit; a time
+ * PostgreSQL would refuse (offset beyond 15:59, year 0) never reaches it. */
+static void test_created_at_utc(void **state)
+{
+    static const char *const bad[] = {
+        "2026-11-29T03:37:09+23:00", "0000-06-01T00:00:00Z",
+    };
+    char meta[1024];
+    sl_commit_row r;
+    fx_msg m;
+
+    (void)state;
+    snprintf(meta, sizeof(meta), "{\"upload_id\":\"up-1\",\"creator_id\":\"alice\","
+             "\"dataset_id\":\"ds-1\",\"content_type\":\"text/plain\","
+             "\"license\":{\"expression\":\"MIT\"},"
+             "\"created_at\":\"2026-11-28T19:37:09.1234567+15:00\"}");
+    sample_msg(&m, "up-1", "hello", meta, 1);
+    assert_int_equal(sl_commit_describe(&m.msg, &TOPICS, &r), SL_OK);
+    assert_int_equal(r.kind, SL_ROW_SAMPLE);
+    assert_string_equal(r.created_at, "2026-11-28T04:37:09.123456Z");
+    sl_commit_row_clear(&r);
+    fx_msg_free(&m);
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        snprintf(meta, sizeof(meta), "{\"upload_id\":\"up-1\",\"creator_id\":"
+                 "\"alice\",\"dataset_id\":\"ds-1\",\"content_type\":\"text/plain\","
+                 "\"license\":{\"expression\":\"MIT\"},\"created_at\":\"%s\"}", bad[i]);
+        sample_msg(&m, "up-1", "hello", meta, 1);
+        expect_commit_reject(&m, &r, "meta_invalid", "created_at is not a storable");
+        sl_commit_row_clear(&r);
+        fx_msg_free(&m);
+    }
+}
+
+/* ==== forged internal headers ============================================ */
+
+/* A creator's sluice-reject-* headers on a sample mean nothing: it stays a
+ * sample, its identity the message's position. */
+static void test_forged_reject_headers(void **state)
+{
+    sl_commit_row r;
+    fx_msg m;
+
+    (void)state;
+    sample_msg(&m, "up-1", "hello", META_FULL, 1);
+    fx_msg_header_str(&m, SL_H_REJ_CODE, "forged_code");
+    fx_msg_header_str(&m, SL_H_REJ_STAGE, "forger");
+    fx_msg_header_str(&m, SL_H_REJ_TOPIC, "sluice.uploads");
+    fx_msg_header_str(&m, SL_H_REJ_PART, "0");
+    fx_msg_header_str(&m, SL_H_REJ_OFFSET, "0");
+    fx_msg_header_str(&m, SL_H_REJ_TIME, "99999999999999999999");
+    assert_int_equal(sl_commit_describe(&m.msg, &TOPICS, &r), SL_OK);
+    assert_int_equal(r.kind, SL_ROW_SAMPLE);
+    assert_null(r.code);
+    assert_null(r.stage);
+    assert_string_equal(r.source_topic, "sluice.validated");
+    assert_int_equal(r.source_partition, 3);
+    assert_int_equal(r.source_offset, 1234);
+    sl_commit_row_clear(&r);
+    fx_msg_free(&m);
+
+    /* the same without a chain: commit's own rejection, not the forged one */
+    sample_msg(&m, "up-1", "hello", META_FULL, 1);
+    fx_msg_drop_header(&m, SL_H_PROV);
+    fx_msg_header_str(&m, SL_H_REJ_CODE, "forged_code");
+    expect_commit_reject(&m, &r, "provenance_invalid", "");
+    sl_commit_row_clear(&r);
+    fx_msg_free(&m);
+}
+
+/* Dead-letter headers out of every range: a time beyond year 9999 or
+ * negative, partitions beyond int32 or negative, offsets negative or with
+ * junk, a topic with characters Kafka does not allow, a code that is not a
+ * reason code.  Nothing fails; the fallbacks are the record's own. */
+static void test_rejection_hostile_headers(void **state)
+{
+    static const char *const times[] = {
+        "253402300800000", "-1", "99999999999999999999", "1e3", " 5", "+5",
+        "0x10", "--1",
+    };
+    static const char *const parts[] = { "2147483648", "-1", "2 ", "" };
+    static const char *const offs[] = { "-7", "9223372036854775808", "1.5" };
+    static const char *const topics[] = { "no/such topic", "", "t\xc3\xa9" };
+    sl_commit_row r;
+    fx_msg m;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(times) / sizeof(times[0]); i++) {
+        dead_letter(&m, "up-1", "hello", NULL);
+        m.msg.timestamp_ms = T_MS - 5;
+        hdr_replace(&m, SL_H_REJ_TIME, times[i]);
+        assert_int_equal(sl_commit_describe(&m.msg, &TOPICS, &r), SL_OK);
+        if (r.rejected_ms != T_MS - 5)
+            fail_msg("time \"%s\": %lld", times[i], (long long)r.rejected_ms);
+        assert_string_equal(r.source_topic, "sluice.uploads");   /* kept */
+        sl_commit_row_clear(&r);
+        fx_msg_free(&m);
+    }
+    /* the last valid millisecond of 9999 is kept */
+    dead_letter(&m, "up-1", "hello", NULL);
+    hdr_replace(&m, SL_H_REJ_TIME, "253402300799999");
+    assert_int_equal(sl_commit_describe(&m.msg, &TOPICS, &r), SL_OK);
+    assert_int_equal(r.rejected_ms, INT64_C(253402300799999));
+    sl_commit_row_clear(&r);
+    fx_msg_free(&m);
+    for (size_t i = 0; i < 10; i++) {
+        const char *name = i < 4 ? SL_H_REJ_PART : i < 7 ? SL_H_REJ_OFFSET
+                                                          : SL_H_REJ_TOPIC;
+        const char *v = i < 4 ? parts[i] : i < 7 ? offs[i - 4] : topics[i - 7];
+        dead_letter(&m, "up-1", "hello", NULL);
+        hdr_replace(&m, name, v);
+        assert_int_equal(sl_commit_describe(&m.msg, &TOPICS, &r), SL_OK);
+        if (strcmp(r.source_topic, "sluice.rejected") || r.source_partition != 1 ||
+            r.source_offset != 99)
+            fail_msg("%s \"%s\": identity %s/%d/%lld", name, v, r.source_topic,
+                     (int)r.source_partition, (long long)r.source_offset);
+        assert_string_equal(r.code, "signature_invalid");
+        sl_commit_row_clear(&r);
+        fx_msg_free(&m);
+    }
+    /* a detail is one line, not a payload */
+    {
+        char *big = malloc(100000);
+        assert_non_null(big);
+        memset(big, 'd', 99999);
+        big[99999] = '\0';
+        dead_letter(&m, "up-1", "hello", NULL);
+        hdr_replace(&m, SL_H_REJ_DETAIL, big);
+        assert_int_equal(sl_commit_describe(&m.msg, &TOPICS, &r), SL_OK);
+        assert_int_equal(strlen(r.detail), SL_COMMIT_DETAIL_MAX);
+        sl_commit_row_clear(&r);
+        fx_msg_free(&m);
+        free(big);
+    }
+    /* a code that is not a reason code, and none at all */
+    dead_letter(&m, "up-1", "hello", NULL);
+    hdr_replace(&m, SL_H_REJ_CODE, "Bad Code!");
+    hdr_replace(&m, SL_H_REJ_STAGE, "val idate");
+    assert_int_equal(sl_commit_describe(&m.msg, &TOPICS, &r), SL_OK);
+    assert_string_equal(r.code, "reject_header_invalid");
+    assert_string_equal(r.stage, "unknown");
+    assert_string_equal(r.detail, "dead letter without a usable "
+                        "sluice-reject-code header (not a reason code)");
+    sl_commit_row_clear(&r);
+    fx_msg_drop_header(&m, SL_H_REJ_CODE);
+    assert_int_equal(sl_commit_describe(&m.msg, &TOPICS, &r), SL_OK);
+    assert_string_equal(r.code, "reject_header_invalid");
+    assert_string_equal(r.detail, "dead letter without a usable "
+                        "sluice-reject-code header (absent)");
     sl_commit_row_clear(&r);
     fx_msg_free(&m);
 }
@@ -615,7 +779,7 @@ static void test_row_reject_and_clear(void **state)
 
     (void)state;
     sample_msg(&m, "up-1", "hello", META_FULL, 1);
-    assert_int_equal(sl_commit_describe(&m.msg, &r), SL_OK);
+    assert_int_equal(sl_commit_describe(&m.msg, &TOPICS, &r), SL_OK);
     assert_int_equal(r.kind, SL_ROW_SAMPLE);
     before = sl_now_ms();
     assert_int_equal(sl_commit_row_reject(&r, "replay",
@@ -662,8 +826,9 @@ static void test_scan_flagged_and_accepted(void **state)
 
     (void)state;
     sample_msg(&m, "up-1", "hello", META_FULL, 2);
+    m.msg.topic = "sluice.flagged";
     fx_msg_header_str(&m, SL_H_SCAN, flagged);
-    assert_int_equal(sl_commit_describe(&m.msg, &r), SL_OK);
+    assert_int_equal(sl_commit_describe(&m.msg, &TOPICS, &r), SL_OK);
     assert_int_equal(r.kind, SL_ROW_REVIEW);
     assert_string_equal(r.upload_id, "up-1");
     assert_string_equal(r.detected_type, "text/plain");
@@ -676,9 +841,23 @@ static void test_scan_flagged_and_accepted(void **state)
 
     sample_msg(&m, "up-2", "hello", META_FULL, 2);
     fx_msg_header_str(&m, SL_H_SCAN, accepted);
-    assert_int_equal(sl_commit_describe(&m.msg, &r), SL_OK);
+    assert_int_equal(sl_commit_describe(&m.msg, &TOPICS, &r), SL_OK);
     assert_int_equal(r.kind, SL_ROW_SAMPLE);
     assert_string_equal(r.detected_type, "text/plain");
+    sl_commit_row_clear(&r);
+    fx_msg_free(&m);
+
+    /* the topic decides: flagged elsewhere, or not flagged on sluice.flagged,
+     * is not a scan result commit believes */
+    sample_msg(&m, "up-1", "hello", META_FULL, 2);
+    fx_msg_header_str(&m, SL_H_SCAN, flagged);
+    expect_commit_reject(&m, &r, "scan_invalid", "sluice-scan header");
+    sl_commit_row_clear(&r);
+    fx_msg_free(&m);
+    sample_msg(&m, "up-2", "hello", META_FULL, 2);
+    m.msg.topic = "sluice.flagged";
+    fx_msg_header_str(&m, SL_H_SCAN, accepted);
+    expect_commit_reject(&m, &r, "scan_invalid", "sluice-scan header");
     sl_commit_row_clear(&r);
     fx_msg_free(&m);
 }
@@ -687,23 +866,24 @@ static void test_scan_flagged_and_accepted(void **state)
  * (original_sha256), not at the bytes that arrive. */
 static void test_scan_redacted_chain(void **state)
 {
-    char orig[SL_SHA256_HEX], scan[256];
+    char orig[SL_SHA256_HEX], red[SL_SHA256_HEX], scan[256];
     sl_commit_row r;
     sl_buf chain;
     fx_msg m;
 
     (void)state;
     assert_int_equal(sl_sha256_hex("secret hello", 12, orig), SL_OK);
+    assert_int_equal(sl_sha256_hex("[REDACTED] hello", 16, red), SL_OK);
     fx_msg_init(&m, "up-3", "[REDACTED] hello", 16);
     m.msg.topic = "sluice.scanned";
     fx_msg_header_str(&m, SL_H_META, META_FULL);
     fx_msg_header_str(&m, SL_H_SIG, SIG);
     sl_buf_init(&chain, 1 << 20);
-    build_chain(&chain, orig, 2);
+    build_chain_to(&chain, orig, red, 2);
     fx_msg_header(&m, SL_H_PROV, chain.data, chain.len);
     snprintf(scan, sizeof(scan), "{\"outcome\":\"redacted\",\"original_sha256\":\"%s\"}", orig);
     fx_msg_header_str(&m, SL_H_SCAN, scan);
-    assert_int_equal(sl_commit_describe(&m.msg, &r), SL_OK);
+    assert_int_equal(sl_commit_describe(&m.msg, &TOPICS, &r), SL_OK);
     assert_int_equal(r.kind, SL_ROW_SAMPLE);
     assert_string_equal(r.original_sha256, orig);
     assert_string_equal(sl_commit_row_origin(&r), orig);
@@ -715,6 +895,64 @@ static void test_scan_redacted_chain(void **state)
     expect_commit_reject(&m, &r, "provenance_invalid", "provenance chain broken");
     sl_commit_row_clear(&r);
     sl_buf_free(&chain);
+    fx_msg_free(&m);
+}
+
+/* The bytes commit stores must hash to what the chain's last output says,
+ * the chain must start where the signed metadata's sha256 does, and a
+ * sluice-sha256 header must agree: else content_hash_mismatch. */
+static void test_content_hash_mismatch(void **state)
+{
+    char orig[SL_SHA256_HEX], scan[256], meta[1024];
+    sl_commit_row r;
+    sl_buf chain;
+    fx_msg m;
+
+    (void)state;
+    /* bytes swapped after a (fake) redaction: the chain says SHA_WORLD */
+    assert_int_equal(sl_sha256_hex("secret hello", 12, orig), SL_OK);
+    fx_msg_init(&m, "up-3", "hello", 5);
+    m.msg.topic = "sluice.licensed";
+    fx_msg_header_str(&m, SL_H_META, META_FULL);
+    fx_msg_header_str(&m, SL_H_SIG, SIG);
+    sl_buf_init(&chain, 1 << 20);
+    build_chain_to(&chain, orig, SHA_WORLD, 3);
+    fx_msg_header(&m, SL_H_PROV, chain.data, chain.len);
+    snprintf(scan, sizeof(scan), "{\"outcome\":\"redacted\",\"original_sha256\":\"%s\"}", orig);
+    fx_msg_header_str(&m, SL_H_SCAN, scan);
+    expect_commit_reject(&m, &r, "content_hash_mismatch",
+                         "the bytes hash to " "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"
+                         ", which is not what the provenance chain's last output hash says");
+    sl_commit_row_clear(&r);
+    fx_msg_free(&m);
+    sl_buf_free(&chain);
+
+    /* the signed metadata declares other bytes than the chain starts at */
+    snprintf(meta, sizeof(meta), "{\"upload_id\":\"up-1\",\"creator_id\":\"alice\","
+             "\"dataset_id\":\"ds-1\",\"content_type\":\"text/plain\","
+             "\"license\":{\"expression\":\"MIT\"},\"sha256\":\"%s\","
+             "\"created_at\":\"" CREATED "\"}", SHA_WORLD);
+    sample_msg(&m, "up-1", "hello", meta, 2);
+    expect_commit_reject(&m, &r, "content_hash_mismatch",
+                         "the bytes hash to 2cf24dba");
+    assert_non_null(strstr(r.detail, "the signed metadata's sha256"));
+    sl_commit_row_clear(&r);
+    fx_msg_free(&m);
+    /* ... and the same declaring the right bytes is a sample */
+    snprintf(meta, sizeof(meta), "{\"upload_id\":\"up-1\",\"creator_id\":\"alice\","
+             "\"dataset_id\":\"ds-1\",\"content_type\":\"text/plain\","
+             "\"license\":{\"expression\":\"MIT\"},\"sha256\":\"%s\","
+             "\"created_at\":\"" CREATED "\"}", SHA_HELLO);
+    sample_msg(&m, "up-1", "hello", meta, 2);
+    fx_msg_header_str(&m, SL_H_SHA256, SHA_HELLO);
+    assert_int_equal(sl_commit_describe(&m.msg, &TOPICS, &r), SL_OK);
+    assert_int_equal(r.kind, SL_ROW_SAMPLE);
+    sl_commit_row_clear(&r);
+    /* a sluice-sha256 header naming other bytes */
+    hdr_replace(&m, SL_H_SHA256, SHA_WORLD);
+    expect_commit_reject(&m, &r, "content_hash_mismatch", "the bytes hash to 2cf24dba");
+    assert_non_null(strstr(r.detail, "the sluice-sha256 header"));
+    sl_commit_row_clear(&r);
     fx_msg_free(&m);
 }
 
@@ -738,6 +976,164 @@ static void test_scan_invalid(void **state)
     }
 }
 
+/* ==== splitting a batch the database refuses ============================= */
+
+/* A model database: a set fails when it holds a poison row, or both rows
+ * of a clashing pair; "down" makes every try fail as a lost connection. */
+typedef struct model {
+    unsigned char poison[64];
+    int clash_a, clash_b;        /* -1: none */
+    int down;
+    int tries;
+} model;
+
+static int model_try(void *ctx, const size_t *idx, size_t k)
+{
+    model *m = ctx;
+    int a = 0, b = 0;
+
+    m->tries++;
+    if (m->down)
+        return SL_EIO;
+    for (size_t i = 0; i < k; i++) {
+        if (m->poison[idx[i]])
+            return 1;
+        a |= (int)idx[i] == m->clash_a;
+        b |= (int)idx[i] == m->clash_b;
+    }
+    return a && b;
+}
+
+static void bisect_all(model *m, size_t n, unsigned char *bad)
+{
+    size_t idx[64];
+
+    for (size_t i = 0; i < n; i++)
+        idx[i] = i;
+    memset(bad, 0, 64);
+    assert_int_equal(sl_commit_bisect(idx, n, model_try, m, bad), SL_OK);
+}
+
+static void test_bisect(void **state)
+{
+    unsigned char bad[64];
+    model m;
+
+    (void)state;
+    /* one poison row among 64: found in 2 log2(64) = 12 tries */
+    memset(&m, 0, sizeof(m));
+    m.clash_a = m.clash_b = -1;
+    m.poison[37] = 1;
+    bisect_all(&m, 64, bad);
+    for (int i = 0; i < 64; i++)
+        if (bad[i] != (i == 37))
+            fail_msg("row %d marked %d", i, bad[i]);
+    assert_int_equal(m.tries, 12);
+
+    /* several, adjacent and at both ends */
+    memset(&m, 0, sizeof(m));
+    m.clash_a = m.clash_b = -1;
+    m.poison[0] = m.poison[1] = m.poison[2] = m.poison[63] = 1;
+    bisect_all(&m, 64, bad);
+    assert_memory_equal(bad, m.poison, 64);
+
+    /* every row */
+    memset(&m, 0, sizeof(m));
+    m.clash_a = m.clash_b = -1;
+    memset(m.poison, 1, 5);
+    bisect_all(&m, 5, bad);
+    assert_memory_equal(bad, m.poison, 5);
+
+    /* a single failing row needs no try */
+    memset(&m, 0, sizeof(m));
+    m.clash_a = m.clash_b = -1;
+    m.poison[0] = 1;
+    bisect_all(&m, 1, bad);
+    assert_int_equal(bad[0], 1);
+    assert_int_equal(m.tries, 0);
+
+    /* two rows that fail only together, in different halves: only the
+     * later one is the offender, the other is stored */
+    memset(&m, 0, sizeof(m));
+    m.clash_a = 3;
+    m.clash_b = 12;
+    bisect_all(&m, 16, bad);
+    for (int i = 0; i < 16; i++)
+        if (bad[i] != (i == 12))
+            fail_msg("clash: row %d marked %d", i, bad[i]);
+    /* in the same half: found there */
+    memset(&m, 0, sizeof(m));
+    m.clash_a = 1;
+    m.clash_b = 2;
+    bisect_all(&m, 16, bad);
+    for (int i = 0; i < 16; i++)
+        if (bad[i] != (i == 2))
+            fail_msg("clash in a half: row %d marked %d", i, bad[i]);
+
+    /* a set that fails although no subset does (the database changed under
+     * us): still progress, the last row */
+    memset(&m, 0, sizeof(m));
+    m.clash_a = m.clash_b = -1;
+    {
+        size_t idx[4] = { 0, 1, 2, 3 };
+        memset(bad, 0, sizeof(bad));
+        assert_int_equal(sl_commit_bisect(idx, 4, model_try, &m, bad), SL_OK);
+        assert_int_equal(bad[0] + bad[1] + bad[2] + bad[3], 1);
+        assert_int_equal(bad[3], 1);
+    }
+
+    /* a lost connection stops the search with its code */
+    memset(&m, 0, sizeof(m));
+    m.clash_a = m.clash_b = -1;
+    m.down = 1;
+    {
+        size_t idx[8] = { 0, 1, 2, 3, 4, 5, 6, 7 };
+        memset(bad, 0, sizeof(bad));
+        assert_int_equal(sl_commit_bisect(idx, 8, model_try, &m, bad), SL_EIO);
+        assert_int_equal(m.tries, 1);
+    }
+}
+
+/* ==== exact pair set ====================================================== */
+
+/* Pairs with the same fingerprint (a collision, forced here) stay
+ * distinct: membership is decided on the full strings.  The set grows
+ * past its first table. */
+static void test_pairset_collisions(void **state)
+{
+    sl_pairset *s = sl_pairset_new();
+    char a[32];
+
+    (void)state;
+    assert_non_null(s);
+    assert_int_equal(sl_pairset_add(s, 42, "ds-1", SHA_HELLO), SL_OK);
+    assert_true(sl_pairset_has(s, 42, "ds-1", SHA_HELLO));
+    /* same fingerprint, other content or dataset: not a member */
+    assert_false(sl_pairset_has(s, 42, "ds-1", SHA_WORLD));
+    assert_false(sl_pairset_has(s, 42, "ds-2", SHA_HELLO));
+    assert_false(sl_pairset_has(s, 42, "ds-1h", ""));   /* no confusion at the seam */
+    assert_false(sl_pairset_has(s, 43, "ds-1", SHA_HELLO));
+    assert_int_equal(sl_pairset_add(s, 42, "ds-1", SHA_WORLD), SL_OK);
+    assert_true(sl_pairset_has(s, 42, "ds-1", SHA_WORLD));
+    assert_true(sl_pairset_has(s, 42, "ds-1", SHA_HELLO));
+    /* 1000 upload ids all on one fingerprint, then on their own */
+    for (int i = 0; i < 1000; i++) {
+        snprintf(a, sizeof(a), "up-%d", i);
+        assert_int_equal(sl_pairset_add(s, 7, a, ""), SL_OK);
+        assert_int_equal(sl_pairset_add(s, (uint64_t)i * 2654435761u, a, "x"), SL_OK);
+    }
+    assert_int_equal(sl_pairset_add(s, 7, "up-5", ""), SL_OK);   /* again: no-op */
+    for (int i = 0; i < 1000; i++) {
+        snprintf(a, sizeof(a), "up-%d", i);
+        assert_true(sl_pairset_has(s, 7, a, ""));
+        assert_true(sl_pairset_has(s, (uint64_t)i * 2654435761u, a, "x"));
+        assert_false(sl_pairset_has(s, 7, a, "x"));
+    }
+    assert_false(sl_pairset_has(s, 7, "up-1000", ""));
+    sl_pairset_destroy(s);
+    sl_pairset_destroy(NULL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -752,10 +1148,16 @@ int main(void)
         cmocka_unit_test(test_commit_signature_missing),
         cmocka_unit_test(test_commit_provenance_invalid),
         cmocka_unit_test(test_commit_check_order),
+        cmocka_unit_test(test_created_at_utc),
+        cmocka_unit_test(test_forged_reject_headers),
+        cmocka_unit_test(test_rejection_hostile_headers),
         cmocka_unit_test(test_row_reject_and_clear),
         cmocka_unit_test(test_scan_flagged_and_accepted),
         cmocka_unit_test(test_scan_redacted_chain),
         cmocka_unit_test(test_scan_invalid),
+        cmocka_unit_test(test_content_hash_mismatch),
+        cmocka_unit_test(test_bisect),
+        cmocka_unit_test(test_pairset_collisions),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -486,8 +486,8 @@ static void test_time_offsets(void **state)
     assert_int_equal(parse_ok("2026-11-27T23:37:09.123-05:00"), T_MS);
     assert_int_equal(parse_ok("2026-11-28T04:37:09.123+00:00"), T_MS);
     assert_int_equal(parse_ok("2026-11-28T04:37:09.123-00:00"), T_MS);
-    assert_int_equal(parse_ok("2026-11-29T04:36:09.123+23:59"), T_MS);
-    assert_int_equal(parse_ok("2026-11-27T04:38:09.123-23:59"), T_MS);
+    assert_int_equal(parse_ok("2026-11-28T20:36:09.123+15:59"), T_MS);
+    assert_int_equal(parse_ok("2026-11-27T12:38:09.123-15:59"), T_MS);
     /* across a year boundary */
     assert_int_equal(parse_ok("1970-01-01T01:00:00+01:00"), 0);
     assert_int_equal(parse_ok("1969-12-31T19:00:00-05:00"), 0);
@@ -554,6 +554,11 @@ static void test_time_invalid(void **state)
         "2026-11-28T04:37:09+0530",
         "2026-11-28T04:37:09+05:30Z",
         "2026-11-28T04:37:09+24:00",
+        "2026-11-28T04:37:09+23:59",       /* RFC 3339, not PostgreSQL */
+        "2026-11-28T04:37:09-16:00",
+        "0000-01-01T00:00:00Z",            /* no year 0 in PostgreSQL */
+        "0001-01-01T00:00:00+00:01",       /* UTC instant in year 0 */
+        "9999-12-31T23:59:59-00:01",       /* UTC instant in year 10000 */
         "2026-11-28T04:37:09+05:60",
         "2026-11-28T04:37:09+5:30",
         "2026-11-28T04:37:09 +05:30",
@@ -585,6 +590,38 @@ static void test_time_length(void **state)
     assert_int_equal(sl_time_parse(s, 23, &ms), SL_EINVAL);
     assert_int_equal(sl_time_parse(s, 25, &ms), SL_EINVAL);
     assert_int_equal(sl_time_parse(s, 19, &ms), SL_EINVAL);
+}
+
+/* Microseconds: parsed exactly at the bounds PostgreSQL keeps, formatted
+ * in UTC with six digits; out of range is refused both ways. */
+static void test_time_us(void **state)
+{
+    char out[SL_TIME_LEN];
+    int64_t us = 0;
+
+    (void)state;
+    assert_int_equal(sl_time_parse_us("2026-11-28T04:37:09.123456789Z", 30, &us), SL_OK);
+    assert_int_equal(us, T_MS * 1000 + 456);
+    assert_int_equal(sl_time_format_us(us, out), SL_OK);
+    assert_string_equal(out, "2026-11-28T04:37:09.123456Z");
+    assert_int_equal(sl_time_parse_us("2026-11-29T03:37:09.5+23:00", 27, &us), SL_EINVAL);
+    assert_int_equal(sl_time_parse_us("2026-11-28T19:37:09.5+15:00", 27, &us), SL_OK);
+    assert_int_equal(sl_time_format_us(us, out), SL_OK);
+    assert_string_equal(out, "2026-11-28T04:37:09.500000Z");
+    assert_int_equal(sl_time_parse_us("0001-01-01T00:00:00Z", 20, &us), SL_OK);
+    assert_int_equal(us, SL_TIME_MIN_US);
+    assert_int_equal(sl_time_format_us(us, out), SL_OK);
+    assert_string_equal(out, "0001-01-01T00:00:00.000000Z");
+    assert_int_equal(sl_time_parse_us("9999-12-31T23:59:59.9999999Z", 28, &us), SL_OK);
+    assert_int_equal(us, SL_TIME_MAX_US);
+    assert_int_equal(sl_time_format_us(us, out), SL_OK);
+    assert_string_equal(out, "9999-12-31T23:59:59.999999Z");
+    assert_int_equal(sl_time_format_us(-1, out), SL_OK);
+    assert_string_equal(out, "1969-12-31T23:59:59.999999Z");
+    assert_int_equal(sl_time_format_us(SL_TIME_MAX_US + 1, out), SL_EINVAL);
+    assert_string_equal(out, "1970-01-01T00:00:00.000000Z");
+    assert_int_equal(sl_time_format_us(SL_TIME_MIN_US - 1, out), SL_EINVAL);
+    assert_int_equal(sl_time_format_us(INT64_MIN, out), SL_EINVAL);
 }
 
 /* Formatting is UTC with milliseconds, and round-trips through parsing. */
@@ -637,6 +674,7 @@ int main(void)
         cmocka_unit_test(test_time_invalid),
         cmocka_unit_test(test_time_length),
         cmocka_unit_test(test_time_format),
+        cmocka_unit_test(test_time_us),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -227,6 +227,43 @@ static void test_all_fields_set(void **state)
     sl_buf_free(&out);
 }
 
+/* Input and output hashes read back from a parsed chain: on the fast
+ * path (canonical text), the jansson path (an escaped upload id) and for
+ * an event added to the parsed chain; null outputs are NULL. */
+static void test_get_hashes(void **state)
+{
+    sl_prov_event ev = event("scan", "redacted");
+    const char *in = "x", *out = "x";
+    sl_err err = { "" };
+    sl_prov_chain *c;
+    sl_buf b;
+
+    (void)state;
+    sl_buf_init(&b, 1 << 20);
+    build_chain(&b, 2);   /* outputs null */
+    assert_non_null(c = sl_prov_parse(buf_slice(&b), &err));
+    assert_int_equal(sl_prov_get_hashes(c, 1, &in, &out), SL_OK);
+    assert_string_equal(in, content);
+    assert_null(out);
+    assert_int_equal(sl_prov_get_hashes(c, 2, &in, &out), SL_EINVAL);
+    ev.output_sha256 = other;
+    assert_int_equal(sl_prov_chain_add(c, &ev, &err), SL_OK);
+    assert_int_equal(sl_prov_get_hashes(c, 2, &in, &out), SL_OK);
+    assert_string_equal(in, content);
+    assert_string_equal(out, other);
+    sl_prov_chain_destroy(c);
+
+    ev.upload_id = "up-\"x";   /* escaped: not the fast grammar */
+    assert_int_equal(sl_prov_append((sl_slice){ NULL, 0 }, content, &ev, &b,
+                                    NULL, &err), SL_OK);
+    assert_non_null(c = sl_prov_parse(buf_slice(&b), &err));
+    assert_int_equal(sl_prov_get_hashes(c, 0, &in, &out), SL_OK);
+    assert_string_equal(in, content);
+    assert_string_equal(out, other);
+    sl_prov_chain_destroy(c);
+    sl_buf_free(&b);
+}
+
 static void test_chain_links(void **state)
 {
     char prev_hash[SL_SHA256_HEX];
@@ -897,6 +934,7 @@ int main(void)
         cmocka_unit_test(test_first_event_canonical),
         cmocka_unit_test(test_all_fields_set),
         cmocka_unit_test(test_chain_links),
+        cmocka_unit_test(test_get_hashes),
         cmocka_unit_test(test_tampered_byte),
         cmocka_unit_test(test_broken_prev),
         cmocka_unit_test(test_wrong_first_prev),

@@ -42,7 +42,13 @@ typedef enum sl_audit_problem {
     SL_AUDIT_CHAIN_TOO_LARGE,   /* chain_too_large: not checked (caller's cap) */
     SL_AUDIT_CONTENT_HASH,      /* content_hash: stored bytes != their key */
     SL_AUDIT_CONTENT_MISSING,   /* content_missing: referenced, not stored */
-    SL_AUDIT_ORPHAN_EVENTS      /* orphan_events: events of no existing owner */
+    SL_AUDIT_ORPHAN_EVENTS,     /* orphan_events: events of no existing owner */
+    SL_AUDIT_HEAD_MISSING,      /* head_missing: no signed head for the chain */
+    SL_AUDIT_HEAD_MISMATCH,     /* head_mismatch: the chain's last event is not
+                                 * the signed head (rewritten, cut or extended) */
+    SL_AUDIT_HEAD_SIGNATURE,    /* head_signature: the head's signature is invalid */
+    SL_AUDIT_HEAD_KEY           /* head_key_untrusted: signed by a key not
+                                 * registered, or not among the trusted ones */
 } sl_audit_problem;
 
 const char *sl_audit_problem_name(sl_audit_problem p);
@@ -113,6 +119,81 @@ typedef struct sl_audit_owner {
  * stored content's.  Breaks go to s; SL_OK or SL_ENOMEM. */
 int sl_audit_owner_check(sl_audit_sink *s, const sl_audit_owner *o,
                          const sl_audit_event *evs, size_t n);
+
+/* ---- signed chain heads ------------------------------------------------
+ *
+ * A chain's hashes only show that its rows agree with one another: someone
+ * who can write the database can rewrite a chain and recompute every hash.
+ * So the writer of chains (commit; sluicectl takedown when it appends)
+ * records each chain's head -- its last event's seq and hash -- in
+ * chain_heads (010_chain_heads.sql) and seals the heads it writes in one
+ * transaction with one Ed25519 signature (head_seals), under a key only it
+ * holds whose public half is registered in audit_keys (key id = the public
+ * key in hex).  One signature per batch, not per chain: signing costs
+ * about 20 us, as much as all of commit's other work on a sample.  An
+ * auditor needs only public keys.  The signed bytes are
+ *   "sluice-head-seal-v1\n" seal_id "\n" n "\n"
+ * then for each head, sorted by kind then id (bytewise):
+ *   len(kind) ":" kind "\n" len(id) ":" id "\n" seq "\n" hash "\n"
+ * with numbers in decimal. */
+#define SL_AUDIT_KEY_HEX 65     /* 64 hex digits (public key) + NUL */
+#define SL_AUDIT_SIG_HEX 129    /* 128 hex digits (signature) + NUL */
+
+typedef struct sl_audit_signer sl_audit_signer;
+/* Opens the private key file at path: 64 hex digits of an Ed25519 seed and
+ * a newline.  The file must be a regular file (not a symlink: O_NOFOLLOW)
+ * that neither group nor others may access.  When it does not exist and
+ * create is set, a new key is written to a temporary file created with
+ * O_CREAT|O_EXCL|O_NOFOLLOW, mode 0600, and linked into place.  SL_OK, or
+ * SL_EIO / SL_EINVAL / SL_ENOMEM / SL_ERR with err set. */
+int  sl_audit_signer_open(const char *path, int create, sl_audit_signer **out,
+                          sl_err *err);
+void sl_audit_signer_destroy(sl_audit_signer *s);
+/* The key's id: its public key in lowercase hex. */
+const char *sl_audit_signer_key_id(const sl_audit_signer *s);
+
+/* One chain head as sealed. */
+typedef struct sl_audit_headref {
+    const char *kind, *id;
+    int64_t seq;
+    const char *hash;
+} sl_audit_headref;
+
+/* Signs a seal over n heads (in any order); out gets 128 lowercase hex
+ * digits.  SL_OK or SL_ENOMEM. */
+int sl_audit_seal_sign(const sl_audit_signer *s, int64_t seal_id,
+                       const sl_audit_headref *heads, size_t n,
+                       char out[SL_AUDIT_SIG_HEX]);
+/* SL_OK when signature (hex) verifies under key_id (hex public key) over
+ * exactly these heads; SL_EINVAL when it does not (or is malformed);
+ * SL_ENOMEM. */
+int sl_audit_seal_verify(const char *key_id, const char *signature,
+                         int64_t seal_id, const sl_audit_headref *heads,
+                         size_t n);
+
+/* What the auditor found of the seal covering a head. */
+typedef enum sl_audit_seal_status {
+    SL_AUDIT_SEAL_OK = 0,
+    SL_AUDIT_SEAL_BAD,          /* missing, or its signature does not verify */
+    SL_AUDIT_SEAL_UNTRUSTED     /* signed by a key not registered or trusted */
+} sl_audit_seal_status;
+
+/* A chain_heads row as stored, with its seal's verdict. */
+typedef struct sl_audit_head {
+    int64_t seq;
+    const char *hash;
+    int64_t seal_id;
+    sl_audit_seal_status seal;
+} sl_audit_head;
+
+/* Checks an owner's head (NULL: none stored, head_missing) against its
+ * events (evs as for sl_audit_owner_check): the head names the last
+ * event's seq and stored hash (else head_mismatch: the chain was rewritten,
+ * cut or extended), and its seal verified (else head_signature) with a
+ * trusted key (else head_key_untrusted).  SL_OK. */
+int sl_audit_head_check(sl_audit_sink *s, const sl_audit_owner *o,
+                        const sl_audit_event *evs, size_t n,
+                        const sl_audit_head *h);
 
 /* Checks one contents row: SHA-256 of data (len bytes) is key.
  * Reported as owner "content" key.  SL_OK or SL_ENOMEM. */

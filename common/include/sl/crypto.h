@@ -66,6 +66,13 @@ void sl_signer_destroy(sl_signer *s);
  * SL_EINVAL (it exists) / SL_EIO with err naming the path. */
 int sl_keyfile_create(const char *path, unsigned mode, sl_err *err);
 
+/* Opens key material for reading (O_RDONLY | O_NOFOLLOW | O_CLOEXEC): a
+ * symbolic link is refused (ELOOP).  A path /dev/fd/N names a descriptor
+ * the process was handed (deploy/stack.sh does so for services whose user
+ * cannot reach the file); it is duplicated, so read it with pread() from
+ * offset 0.  Returns the descriptor, or -1 with errno set. */
+int sl_keyfile_open_read(const char *path);
+
 /* Ed25519 key material: generate, and PEM (PKCS#8 / SPKI) files. */
 int sl_ed25519_generate(uint8_t seed[32], uint8_t pub[32]);
 int sl_ed25519_public_from_seed(const uint8_t seed[32], uint8_t pub[32]);

@@ -45,6 +45,7 @@ typedef struct sl_pg_copy {
     sl_buf buf;
     int first_field;
     int failed;
+    char sqlstate[6];   /* the server's SQLSTATE when COPY failed, else "" */
 } sl_pg_copy;
 
 int  sl_pg_copy_begin(sl_pg_copy *cp, PGconn *c, const char *sql, sl_err *err);

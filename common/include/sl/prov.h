@@ -58,6 +58,11 @@ int    sl_prov_get(const sl_prov_chain *c, size_t i, const char **canonical,
                    const char **hash, const char **stage, const char **outcome,
                    int64_t *seq);
 
+/* Event i's input_sha256 and output_sha256 (NULL when null), borrowed
+ * from the parsed chain.  SL_OK, or SL_EINVAL when i is out of range. */
+int    sl_prov_get_hashes(const sl_prov_chain *c, size_t i, const char **input,
+                          const char **output);
+
 /* Working on a parsed chain (what the commit stage does: parse once,
  * verify, add its own event, read every event back):
  * sl_prov_chain_new starts an empty chain whose first prev is the content
