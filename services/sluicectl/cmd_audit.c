@@ -40,7 +40,9 @@
 static const char audit_usage[] =
     "usage: sluicectl audit <command>\n"
     "Re-verify and read the provenance chains stored in PostgreSQL\n"
-    "(pg.dsn / SLUICE_PG_DSN).\n";
+    "(pg.dsn / SLUICE_PG_DSN).  After upgrading past migration 010, run\n"
+    "`sluicectl audit seal-unsealed` once: chains stored before it have no\n"
+    "signed head (head_missing) until then.\n";
 
 static const char verify_usage[] =
     "usage: sluicectl audit verify (--upload ID | --dataset ID | --all) [--json]\n"
@@ -152,6 +154,7 @@ typedef struct owner_kind {
     int redactable;              /* sl_audit_owner.origin_may_be_redacted */
     int has_content;             /* references contents */
     int is_review;               /* review_items: skipped when absent */
+    const char *unsealed;        /* seal-unsealed: events, no chain_heads row */
 } owner_kind;
 
 #define EVENT_COLS "e.seq, e.stage, e.outcome, e.canonical, e.hash, e.prev_hash," \
@@ -161,6 +164,12 @@ typedef struct owner_kind {
 #define HEAD_JOIN(kind, id) " LEFT JOIN LATERAL (SELECT hh.seq, hh.head_hash," \
     " hh.seal_id FROM chain_heads hh WHERE hh.owner_kind = '" kind "' AND" \
     " hh.owner_id = " id " ORDER BY hh.seq DESC LIMIT 1) h ON true"
+/* An owner with provenance events but no chain_heads row at all: a chain
+ * written before migration 010 (audit seal-unsealed). */
+#define UNSEALED(kind, id) "NOT EXISTS (SELECT 1 FROM chain_heads u" \
+    " WHERE u.owner_kind = '" kind "' AND u.owner_id = " id ") AND EXISTS" \
+    " (SELECT 1 FROM provenance_events u WHERE u.owner_kind = '" kind "'" \
+    " AND u.owner_id = " id ")"
 #define AUDIT_TRUSTED_MAX 16
 #define SEAL_SELECT "SELECT h.seal_id, h.owner_kind, h.owner_id, h.seq," \
     " h.head_hash, s.key_id, s.signature, (k.key_id IS NOT NULL)" \
@@ -173,13 +182,15 @@ static const owner_kind kinds[] = {
       " s.sha256, " EVENT_COLS " FROM samples s LEFT JOIN provenance_events e"
       " ON e.owner_kind = 'sample' AND e.owner_id = s.upload_id"
       HEAD_JOIN("sample", "s.upload_id"),
-      "s.upload_id = $1", "s.dataset_id = $1", "s.upload_id, e.seq", 0, 1, 0 },
+      "s.upload_id = $1", "s.dataset_id = $1", "s.upload_id, e.seq", 0, 1, 0,
+      UNSEALED("sample", "s.upload_id") },
     { "review", "review items",
       "SELECT r.upload_id, r.upload_id, r.sha256, r.sha256, " EVENT_COLS
       " FROM review_items r LEFT JOIN provenance_events e"
       " ON e.owner_kind = 'review' AND e.owner_id = r.upload_id"
       HEAD_JOIN("review", "r.upload_id"),
-      "r.upload_id = $1", "r.dataset_id = $1", "r.upload_id, e.seq", 1, 1, 1 },
+      "r.upload_id = $1", "r.dataset_id = $1", "r.upload_id, e.seq", 1, 1, 1,
+      UNSEALED("review", "r.upload_id") },
     { "rejection", "rejections",
       "SELECT o.id, r.upload_id, r.sha256, r.sha256, " EVENT_COLS
       " FROM rejections r CROSS JOIN LATERAL (SELECT r.source_topic || '/' ||"
@@ -187,11 +198,25 @@ static const owner_kind kinds[] = {
       " LEFT JOIN provenance_events e"
       " ON e.owner_kind = 'rejection' AND e.owner_id = o.id"
       HEAD_JOIN("rejection", "o.id"),
-      "r.upload_id = $1", "r.dataset_id = $1", "r.rejection_id, e.seq", 1, 0, 0 },
+      "r.upload_id = $1", "r.dataset_id = $1", "r.rejection_id, e.seq", 1, 0, 0,
+      UNSEALED("rejection", "o.id") },
 };
 #define N_KINDS (sizeof(kinds) / sizeof(kinds[0]))
 
-typedef enum selection { SEL_NONE = 0, SEL_UPLOAD, SEL_DATASET, SEL_ALL } selection;
+typedef enum selection { SEL_NONE = 0, SEL_UPLOAD, SEL_DATASET, SEL_ALL,
+                         SEL_UNSEALED } selection;
+
+/* audit seal-unsealed: the verified heads waiting to be sealed, and the
+ * tallies.  Sealing writes through its own connection (wpg), one
+ * transaction per batch, while the owners stream from the read-only
+ * snapshot. */
+typedef struct unsealed {
+    ctl *c;
+    PGconn *wpg;                 /* NULL with --dry-run */
+    sl_audit_headref *batch;     /* id and hash owned; kind static */
+    size_t n, max;
+    uint64_t sealed, refused, changed, already;
+} unsealed;
 
 /* The owner whose rows are arriving. */
 typedef struct owner_acc {
@@ -233,6 +258,7 @@ typedef struct verifier {
     size_t ncur, capcur;
     pending pend[AUDIT_CONTENT_BATCH];
     size_t npend;
+    unsealed *us;                /* seal-unsealed; NULL for verify */
 } verifier;
 
 static void print_break(void *u, const sl_audit_break *b)
@@ -345,6 +371,7 @@ static int acc_add_event(owner_acc *a, PGresult *r, int row)
 }
 
 static int flush_contents(verifier *v);
+static int unsealed_take(verifier *v, const owner_acc *a, uint64_t breaks);
 
 /* Queues a content key for re-hashing, once per run (as far as the
  * remembered set reaches). */
@@ -509,6 +536,7 @@ static int finish_owner(verifier *v)
 {
     owner_acc *a = &v->cur;
     sl_audit_owner o;
+    uint64_t before = v->sink.breaks;
     int rc = SL_OK;
 
     if (!a->k)
@@ -524,7 +552,10 @@ static int finish_owner(verifier *v)
                         "over %u MiB of provenance events (%zu held, %" PRId64
                         " more): not checked", AUDIT_OWNER_MAX_BYTES >> 20,
                         a->n, a->dropped);
-    else if ((rc = sl_audit_owner_check(&v->sink, &o, a->evs, a->n)) == SL_OK) {
+    else if ((rc = sl_audit_owner_check(&v->sink, &o, a->evs, a->n)) == SL_OK &&
+             v->us) {
+        v->events += a->n;
+    } else if (rc == SL_OK) {
         sl_audit_head h = {
             .seq = a->head_seq, .hash = a->head_hash, .seal_id = a->head_seal,
             .seal = seal_status(v, a->head_seal),
@@ -533,7 +564,9 @@ static int finish_owner(verifier *v)
         rc = sl_audit_head_check(&v->sink, &o, a->evs, a->n,
                                  a->head_hash ? &h : NULL);
     }
-    if (rc == SL_OK && a->k->has_content && a->content)
+    if (rc == SL_OK && v->us)
+        rc = unsealed_take(v, a, v->sink.breaks - before);
+    else if (rc == SL_OK && a->k->has_content && a->content)
         rc = queue_content(v, a->content, a->k->kind, a->id);
     acc_reset(a);
     return rc;
@@ -634,13 +667,16 @@ static int verify_kind(verifier *v, const owner_kind *k, selection sel,
     char sql[2048], what[128];
     const char *params[1] = { id };
     const char *where = sel == SEL_UPLOAD ? k->by_upload :
-                        sel == SEL_DATASET ? k->by_dataset : NULL;
+                        sel == SEL_DATASET ? k->by_dataset :
+                        sel == SEL_UNSEALED ? k->unsealed : NULL;
     int rc;
 
     snprintf(sql, sizeof(sql), "%s%s%s ORDER BY %s", k->from,
              where ? " WHERE " : "", where ? where : "", k->order);
-    snprintf(what, sizeof(what), "audit verify: reading %s", k->plural);
-    rc = stream(v, what, sql, where ? 1 : 0, where ? params : NULL,
+    snprintf(what, sizeof(what), "audit %s: reading %s",
+             v->us ? "seal-unsealed" : "verify", k->plural);
+    rc = stream(v, what, sql, sel == SEL_UPLOAD || sel == SEL_DATASET,
+                sel == SEL_UPLOAD || sel == SEL_DATASET ? params : NULL,
                 owner_row, k);
     if (rc == SL_OK && (rc = finish_owner(v)) == SL_ENOMEM)
         ctl_fail("audit verify: out of memory");
@@ -933,6 +969,263 @@ out:
     free(v.seals);
     sl_fpset_destroy(v.seen);
     PQfinish(v.pg);
+    return rc;
+}
+
+/* ---- seal-unsealed ------------------------------------------------------ */
+
+#define AUDIT_SEAL_BATCH     10000      /* heads per seal and transaction */
+#define AUDIT_SEAL_BATCH_MAX 100000
+
+static const char seal_unsealed_usage[] =
+    "usage: sluicectl audit seal-unsealed [--dry-run] [--json] [--batch N]\n"
+    "Seal the heads of chains stored before migration 010: every sample,\n"
+    "review item and rejection with provenance events but no chain_heads row\n"
+    "(which `audit verify` reports as head_missing).  Each such chain is first\n"
+    "verified as `audit verify` does (recomputed hashes, links, columns,\n"
+    "anchor); a chain that verifies gets its last event recorded as its head,\n"
+    "and the heads are sealed with the operator's key\n"
+    "(audit.operator.key.file, as `takedown add` does), one seal and one\n"
+    "transaction per batch.  A chain that does not verify is refused: not\n"
+    "sealed, its breaks printed as by `audit verify`, then one line naming it.\n"
+    "Chains already sealed are left alone: running it again seals nothing new.\n"
+    "Run it once after upgrading past migration 010.\n"
+    "  --dry-run   verify and count, write nothing\n"
+    "  --batch N   heads per seal (default " AUDIT_STR(AUDIT_SEAL_BATCH) ")\n"
+    "  --json      one JSON object per line: each break as in `audit verify\n"
+    "              --json`, {\"refused\": {owner_kind, owner_id, breaks}} per\n"
+    "              refused chain, then {\"summary\": {sealed, refused,\n"
+    "              already_sealed, changed, dry_run}}\n"
+    "Exit status: 0 every unsealed chain sealed, 1 some refused, 2 usage,\n"
+    "connection or query error.\n";
+
+static void unsealed_clear(unsealed *us)
+{
+    for (size_t i = 0; i < us->n; i++) {
+        free((char *)us->batch[i].id);
+        free((char *)us->batch[i].hash);
+    }
+    us->n = 0;
+}
+
+/* Seals the batch in one transaction.  Under a lock that keeps other
+ * writers of heads (commit, takedown) out, only the chains that still have
+ * no head and still end at the verified event are sealed; the others
+ * changed since the snapshot and are counted, not sealed. */
+static int unsealed_flush(verifier *v)
+{
+    unsealed *us = v->us;
+    sl_buf k, id, seq, hash;
+    sl_audit_headref *kept = NULL;
+    PGresult *r = NULL;
+    char num[24];
+    size_t nkept = 0;
+    int rc = SL_ERR, in_txn = 0;
+
+    if (us->n == 0)
+        return SL_OK;
+    if (!us->wpg) {                        /* --dry-run */
+        us->sealed += us->n;
+        unsealed_clear(us);
+        return SL_OK;
+    }
+    sl_buf_init(&k, 64u << 20);
+    sl_buf_init(&id, 64u << 20);
+    sl_buf_init(&seq, 64u << 20);
+    sl_buf_init(&hash, 64u << 20);
+    for (size_t i = 0; i < us->n; i++) {
+        snprintf(num, sizeof(num), "%" PRId64, us->batch[i].seq);
+        if (sl_pg_array_add(&k, us->batch[i].kind) != SL_OK ||
+            sl_pg_array_add(&id, us->batch[i].id) != SL_OK ||
+            sl_pg_array_add(&seq, num) != SL_OK ||
+            sl_pg_array_add(&hash, us->batch[i].hash) != SL_OK)
+            goto oom;
+    }
+    if (sl_pg_array_close(&k) != SL_OK || sl_pg_array_close(&id) != SL_OK ||
+        sl_pg_array_close(&seq) != SL_OK || sl_pg_array_close(&hash) != SL_OK)
+        goto oom;
+    if (!(kept = calloc(us->n, sizeof(*kept))))
+        goto oom;
+    if (ctl_pg_exec(us->wpg, "audit seal-unsealed: BEGIN", "BEGIN") != CTL_OK)
+        goto out;
+    in_txn = 1;
+    if (ctl_pg_exec(us->wpg, "audit seal-unsealed: locking chain_heads",
+                    "LOCK TABLE chain_heads IN SHARE ROW EXCLUSIVE MODE") != CTL_OK)
+        goto out;
+    {
+        const char *params[4] = { (const char *)k.data, (const char *)id.data,
+                                  (const char *)seq.data, (const char *)hash.data };
+        if (!(r = ctl_pg_query(us->wpg, "audit seal-unsealed: re-reading the heads",
+                "SELECT u.i FROM unnest($1::text[], $2::text[], $3::integer[],"
+                " $4::text[]) WITH ORDINALITY AS u(k, id, seq, hash, i)"
+                " WHERE NOT EXISTS (SELECT 1 FROM chain_heads h"
+                "  WHERE h.owner_kind = u.k AND h.owner_id = u.id)"
+                " AND EXISTS (SELECT 1 FROM provenance_events e"
+                "  WHERE e.owner_kind = u.k AND e.owner_id = u.id"
+                "  AND e.seq = u.seq AND e.hash = u.hash)"
+                " AND NOT EXISTS (SELECT 1 FROM provenance_events e"
+                "  WHERE e.owner_kind = u.k AND e.owner_id = u.id AND e.seq > u.seq)"
+                " ORDER BY u.i", 4, params, NULL, NULL)))
+            goto out;
+    }
+    for (int i = 0; i < PQntuples(r); i++) {
+        long long at = strtoll(PQgetvalue(r, i, 0), NULL, 10);
+        if (at >= 1 && (size_t)at <= us->n)
+            kept[nkept++] = us->batch[at - 1];
+    }
+    if (nkept && ctl_seal_heads(us->c, us->wpg, "audit seal-unsealed", kept,
+                                nkept) != CTL_OK)
+        goto out;
+    in_txn = 0;
+    if (ctl_pg_exec(us->wpg, "audit seal-unsealed: COMMIT", "COMMIT") != CTL_OK)
+        goto out;
+    us->sealed += nkept;
+    us->changed += us->n - nkept;
+    unsealed_clear(us);
+    rc = SL_OK;
+    goto out;
+oom:
+    ctl_fail("audit seal-unsealed: out of memory");
+out:
+    if (in_txn)
+        PQclear(PQexec(us->wpg, "ROLLBACK"));   /* best effort: the error is out */
+    if (rc != SL_OK)
+        v->failed = 1;
+    PQclear(r);
+    free(kept);
+    sl_buf_free(&k);
+    sl_buf_free(&id);
+    sl_buf_free(&seq);
+    sl_buf_free(&hash);
+    return rc;
+}
+
+/* Takes a checked unsealed chain: refused (reported) when its check found
+ * breaks, else its last event queued as its head. */
+static int unsealed_take(verifier *v, const owner_acc *a, uint64_t breaks)
+{
+    unsealed *us = v->us;
+    sl_audit_headref *h;
+
+    if (a->n == 0)
+        return SL_OK;
+    if (breaks || a->too_large) {
+        us->refused++;
+        if (v->json) {
+            json_t *o = json_pack("{s:{s:s, s:o, s:I}}", "refused",
+                                  "owner_kind", a->k->kind,
+                                  "owner_id", jstring(a->id),
+                                  "breaks", (json_int_t)breaks);
+            if (!o)
+                return SL_ENOMEM;
+            return ctl_print_json(o) == CTL_OK ? SL_OK : SL_ERR;
+        }
+        {
+            ctl_esc e = { 0 };
+            printf("refused: %s %s: the chain does not verify (%" PRIu64
+                   " break%s); not sealed\n", a->k->kind, ctl_e(&e, a->id),
+                   breaks, breaks == 1 ? "" : "s");
+            ctl_esc_free(&e);
+        }
+        return SL_OK;
+    }
+    h = &us->batch[us->n];
+    *h = (sl_audit_headref){ a->k->kind, strdup(a->id), a->evs[a->n - 1].seq,
+                             strdup(a->evs[a->n - 1].hash) };
+    us->n++;   /* from here the strings are freed by unsealed_clear */
+    if (!h->id || !h->hash)
+        return SL_ENOMEM;
+    return us->n == us->max ? unsealed_flush(v) : SL_OK;
+}
+
+static int audit_seal_unsealed(ctl *c, int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        CTL_COMMON_LONG,
+        { "dry-run", no_argument, NULL, 'n' },
+        { "json", no_argument, NULL, 'j' },
+        { "batch", required_argument, NULL, 'B' },
+        { 0 }
+    };
+    verifier v = { 0 };
+    unsealed us = { .c = c, .max = AUDIT_SEAL_BATCH };
+    int64_t batch;
+    int opt, dry = 0, reviews = 0, rc = CTL_USAGE;
+    PGresult *r = NULL;
+
+    ctl_getopt_start();
+    while ((opt = ctl_getopt(c, argc, argv, CTL_COMMON_SHORT, longopts,
+                             "audit seal-unsealed", seal_unsealed_usage)) != -1) {
+        switch (opt) {
+        case 'n': dry = 1; break;
+        case 'j': v.json = 1; break;
+        case 'B':
+            if (ctl_parse_int(optarg, 1, AUDIT_SEAL_BATCH_MAX, &batch) != SL_OK)
+                return ctl_usage_error("audit seal-unsealed", "--batch wants "
+                                       "1 to %d", AUDIT_SEAL_BATCH_MAX);
+            us.max = (size_t)batch;
+            break;
+        default:
+            return opt == -2 ? CTL_OK : CTL_USAGE;
+        }
+    }
+    if (optind < argc)
+        return ctl_usage_error("audit seal-unsealed", "unexpected argument "
+                               "\"%s\"", argv[optind]);
+    if (ctl_load_config(c) != CTL_OK)
+        return CTL_USAGE;   /* 1 would read as "refused" */
+    v.sink.report = print_break;
+    v.sink.u = &v;
+    v.us = &us;
+    if (!(us.batch = calloc(us.max, sizeof(*us.batch)))) {
+        ctl_fail("out of memory");
+        goto out;
+    }
+    if (!(v.pg = ctl_pg_connect(c)) || (!dry && !(us.wpg = ctl_pg_connect(c))))
+        goto out;
+    if (begin_snapshot(v.pg) != SL_OK || have_reviews(v.pg, &reviews) != SL_OK)
+        goto out;
+    if (!(r = ctl_pg_query(v.pg, "audit seal-unsealed: counting sealed chains",
+            "SELECT count(*) FROM (SELECT DISTINCT owner_kind, owner_id"
+            " FROM chain_heads) x", 0, NULL, NULL, NULL)))
+        goto out;
+    us.already = strtoull(PQgetvalue(r, 0, 0), NULL, 10);
+    for (size_t k = 0; k < N_KINDS; k++) {
+        if (kinds[k].is_review && !reviews)
+            continue;
+        if (verify_kind(&v, &kinds[k], SEL_UNSEALED, NULL) != SL_OK)
+            goto out;
+    }
+    if (unsealed_flush(&v) != SL_OK || v.failed)
+        goto out;
+    if (ctl_pg_exec(v.pg, "audit seal-unsealed: COMMIT", "COMMIT") != CTL_OK)
+        goto out;
+    if (v.json) {
+        if (ctl_print_json(json_pack("{s:{s:I, s:I, s:I, s:I, s:b}}", "summary",
+                "sealed", (json_int_t)us.sealed, "refused", (json_int_t)us.refused,
+                "already_sealed", (json_int_t)us.already,
+                "changed", (json_int_t)us.changed, "dry_run", dry)) != CTL_OK)
+            goto out;
+    } else {
+        printf("audit seal-unsealed: %" PRIu64 " chain%s %s, %" PRIu64
+               " refused, %" PRIu64 " already sealed", us.sealed,
+               us.sealed == 1 ? "" : "s", dry ? "would be sealed" : "sealed",
+               us.refused, us.already);
+        if (us.changed)
+            printf(", %" PRIu64 " changed meanwhile (not sealed; run again)",
+                   us.changed);
+        printf("\n");
+    }
+    if (fflush(stdout) != 0)
+        goto out;
+    rc = us.refused ? CTL_FAIL : CTL_OK;
+out:
+    PQclear(r);
+    unsealed_clear(&us);
+    free(us.batch);
+    acc_free(&v.cur);
+    PQfinish(v.pg);
+    PQfinish(us.wpg);
     return rc;
 }
 
@@ -1480,6 +1773,8 @@ int ctl_cmd_audit(ctl *c, int argc, char **argv)
     static const ctl_cmd subs[] = {
         { "verify", audit_verify, "recompute stored provenance chains, report breaks" },
         { "show", audit_show, "one upload's whole history" },
+        { "seal-unsealed", audit_seal_unsealed,
+          "verify and seal chains stored before migration 010" },
         { NULL, NULL, NULL }
     };
 

@@ -191,74 +191,22 @@ out:
     return rc;
 }
 
-/* The chains' new heads, sealed with the operator's key (sl/audit.h):
+/* The chains' new heads, sealed with the operator's key (ctl_seal_heads:
  * commit's key never leaves commit, so a chain a takedown extended is as
- * authentic as the operator key's custody (audit verify --trusted-key). */
+ * authentic as the operator key's custody, audit verify --trusted-key). */
 static int seal_heads(ctl *c, PGconn *pg, PGresult *rows, const int64_t *seqs,
                       char (*hashes)[SL_SHA256_HEX])
 {
     size_t n = (size_t)PQntuples(rows);
     sl_audit_headref *refs = calloc(n, sizeof(*refs));
-    sl_audit_signer *signer = NULL;
-    char sig[SL_AUDIT_SIG_HEX], seal[24], count[24], seqtxt[24];
-    sl_err err = { "" };
-    PGresult *r = NULL;
-    int rc = CTL_FAIL;
+    int rc;
 
     if (!refs)
         return ctl_fail("out of memory");
-    if (sl_audit_signer_open(sl_config_get(c->cfg, "audit.operator.key.file"), 1,
-                             &signer, &err) != SL_OK) {
-        rc = ctl_fail("takedown add: the operator's audit key: %s", err.msg);
-        goto out;
-    }
-    {
-        const char *kv[1] = { sl_audit_signer_key_id(signer) };
-        if (!(r = ctl_pg_query(pg, "takedown add: registering the operator key",
-                "INSERT INTO audit_keys (key_id, purpose) VALUES ($1, 'operator')"
-                " ON CONFLICT (key_id) DO NOTHING", 1, kv, NULL, NULL)))
-            goto out;
-        PQclear(r);
-    }
-    if (!(r = ctl_pg_query(pg, "takedown add: numbering the seal",
-            "SELECT nextval(pg_get_serial_sequence('head_seals', 'seal_id'))",
-            0, NULL, NULL, NULL)))
-        goto out;
-    snprintf(seal, sizeof(seal), "%s", PQgetvalue(r, 0, 0));
-    PQclear(r);
-    r = NULL;
     for (size_t i = 0; i < n; i++)
         refs[i] = (sl_audit_headref){ "sample", PQgetvalue(rows, (int)i, 0),
                                       seqs[i], hashes[i] };
-    if (sl_audit_seal_sign(signer, strtoll(seal, NULL, 10), refs, n, sig) != SL_OK) {
-        rc = ctl_fail("out of memory");
-        goto out;
-    }
-    snprintf(count, sizeof(count), "%zu", n);
-    {
-        const char *sv[4] = { seal, sl_audit_signer_key_id(signer), count, sig };
-        if (!(r = ctl_pg_query(pg, "takedown add: storing the seal",
-                "INSERT INTO head_seals (seal_id, key_id, n_heads, signature)"
-                " VALUES ($1, $2, $3, $4)", 4, sv, NULL, NULL)))
-            goto out;
-        PQclear(r);
-        r = NULL;
-    }
-    for (size_t i = 0; i < n; i++) {
-        const char *hv[4] = { refs[i].id, seqtxt, refs[i].hash, seal };
-        snprintf(seqtxt, sizeof(seqtxt), "%" PRId64, refs[i].seq);
-        if (!(r = ctl_pg_query(pg, "takedown add: storing the chain head",
-                "INSERT INTO chain_heads (owner_kind, owner_id, seq, head_hash,"
-                " seal_id) VALUES ('sample', $1, $2::integer, $3, $4)",
-                4, hv, NULL, NULL)))
-            goto out;
-        PQclear(r);
-        r = NULL;
-    }
-    rc = CTL_OK;
-out:
-    PQclear(r);
-    sl_audit_signer_destroy(signer);
+    rc = ctl_seal_heads(c, pg, "takedown add", refs, n);
     free(refs);
     return rc;
 }

@@ -17,6 +17,7 @@
 #include <jansson.h>
 #include <libpq-fe.h>
 
+#include "sl/audit.h"
 #include "sl/common.h"
 #include "sl/config.h"
 
@@ -124,6 +125,13 @@ PGresult *ctl_pg_query(PGconn *pg, const char *what, const char *sql,
 /* Runs a parameterless statement (BEGIN, COMMIT...); CTL_OK or CTL_FAIL
  * after printing the error. */
 int ctl_pg_exec(PGconn *pg, const char *what, const char *sql);
+/* Seals n chain heads (any kind) with the operator's key
+ * (audit.operator.key.file, created when missing) inside the caller's open
+ * transaction: registers the key in audit_keys, stores one head_seals row
+ * and a chain_heads row per head (seal.c).  what prefixes errors.  CTL_OK,
+ * or CTL_FAIL after printing the error (the caller rolls back). */
+int ctl_seal_heads(ctl *c, PGconn *pg, const char *what,
+                   const sl_audit_headref *refs, size_t n);
 /* SL_OK when s is a sluice identifier: 1..128 chars of [A-Za-z0-9._:-],
  * starting with a letter or digit (schemas/upload-meta.schema.json). */
 int ctl_check_id(const char *s);
