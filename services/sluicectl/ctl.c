@@ -122,10 +122,15 @@ void ctl_print_config_help(FILE *out)
 
 void ctl_print_subs(FILE *out, const char *usage, const ctl_cmd *subs)
 {
+    size_t w = 10;   /* the summaries line up past the longest name */
+
+    for (const ctl_cmd *s = subs; s->name; s++)
+        if (strlen(s->name) > w)
+            w = strlen(s->name);
     fputs(usage, out);
     fputs("\nCommands:\n", out);
     for (const ctl_cmd *s = subs; s->name; s++)
-        fprintf(out, "  %-10s %s\n", s->name, s->summary);
+        fprintf(out, "  %-*s %s\n", (int)w, s->name, s->summary);
     fputs("\nEach command takes --help.\n" CTL_COMMON_HELP, out);
 }
 
