@@ -17,11 +17,19 @@
 
 #include "ctl.h"
 
+/* "<what>: <step>" for an error message. */
+static const char *label(char *buf, size_t size, const char *what,
+                         const char *step)
+{
+    snprintf(buf, size, "%s: %s", what, step);
+    return buf;
+}
+
 int ctl_seal_heads(ctl *c, PGconn *pg, const char *what,
                    const sl_audit_headref *refs, size_t n)
 {
     sl_audit_signer *signer = NULL;
-    char sig[SL_AUDIT_SIG_HEX], seal[24], count[24], seqtxt[24];
+    char sig[SL_AUDIT_SIG_HEX], seal[24], count[24], seqtxt[24], step[128];
     sl_err err = { "" };
     PGresult *r = NULL;
     int rc = CTL_FAIL;
@@ -31,13 +39,15 @@ int ctl_seal_heads(ctl *c, PGconn *pg, const char *what,
         return ctl_fail("%s: the operator's audit key: %s", what, err.msg);
     {
         const char *kv[1] = { sl_audit_signer_key_id(signer) };
-        if (!(r = ctl_pg_query(pg, "registering the operator key",
+        if (!(r = ctl_pg_query(pg,
+                label(step, sizeof(step), what, "registering the operator key"),
                 "INSERT INTO audit_keys (key_id, purpose) VALUES ($1, 'operator')"
                 " ON CONFLICT (key_id) DO NOTHING", 1, kv, NULL, NULL)))
             goto out;
         PQclear(r);
     }
-    if (!(r = ctl_pg_query(pg, "numbering the seal",
+    if (!(r = ctl_pg_query(pg,
+            label(step, sizeof(step), what, "numbering the seal"),
             "SELECT nextval(pg_get_serial_sequence('head_seals', 'seal_id'))",
             0, NULL, NULL, NULL)))
         goto out;
@@ -51,7 +61,8 @@ int ctl_seal_heads(ctl *c, PGconn *pg, const char *what,
     snprintf(count, sizeof(count), "%zu", n);
     {
         const char *sv[4] = { seal, sl_audit_signer_key_id(signer), count, sig };
-        if (!(r = ctl_pg_query(pg, "storing the seal",
+        if (!(r = ctl_pg_query(pg,
+                label(step, sizeof(step), what, "storing the seal"),
                 "INSERT INTO head_seals (seal_id, key_id, n_heads, signature)"
                 " VALUES ($1, $2, $3, $4)", 4, sv, NULL, NULL)))
             goto out;
@@ -61,7 +72,8 @@ int ctl_seal_heads(ctl *c, PGconn *pg, const char *what,
     for (size_t i = 0; i < n; i++) {
         const char *hv[5] = { refs[i].kind, refs[i].id, seqtxt, refs[i].hash, seal };
         snprintf(seqtxt, sizeof(seqtxt), "%" PRId64, refs[i].seq);
-        if (!(r = ctl_pg_query(pg, "storing the chain head",
+        if (!(r = ctl_pg_query(pg,
+                label(step, sizeof(step), what, "storing the chain head"),
                 "INSERT INTO chain_heads (owner_kind, owner_id, seq, head_hash,"
                 " seal_id) VALUES ($1, $2, $3::integer, $4, $5)",
                 5, hv, NULL, NULL)))

@@ -6,7 +6,7 @@
 # tampered with.  seal-unsealed seals the legacy chains that verify (in
 # batches, under the operator key), refuses the tampered one by name with
 # a non-zero exit, and verify then reports only that one; a second run
-# seals nothing new.
+# seals nothing new; two runs at once seal a chain once.
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 it_init audit_legacy
 
@@ -123,12 +123,35 @@ it_eq "again: json" \
 [0,1,3,false]'
 it_eq "again: no new seal" "$(it_sql "SELECT count(*) FROM head_seals")" 3
 
-# --- the tampered chain restored: sealed, all clean -------------------------------
+# --- the tampered chain restored: sealed once, by two runs at a time -------------
+# Both read the chain unsealed from their snapshots and wait to seal it
+# while another session holds the lock on chain_heads; once it is released,
+# the first to get it seals the chain and the second finds it sealed.
 it_sql "UPDATE provenance_events SET canonical = \$\$$orig\$\$ WHERE $g2"
-run audit seal-unsealed
-it_eq "restored: exit" "$RC" 0
-it_eq "restored: summary" "$(cat "$W/o.out")" \
-    "audit seal-unsealed: 1 chain sealed, 0 refused, 3 already sealed"
+coproc LOCKER { psql -XAtq -v ON_ERROR_STOP=1 "$IT_OWNER_DSN" 2>&1; }
+echo "BEGIN; LOCK TABLE chain_heads IN SHARE ROW EXCLUSIVE MODE; SELECT 'locked';" >&"${LOCKER[1]}"
+read -r -t 20 locked <&"${LOCKER[0]}" || it_fail "could not lock chain_heads"
+it_eq "locker" "$locked" locked
+ctl audit seal-unsealed --json >"$W/r1.out" 2>"$W/r1.err" & r1=$!
+ctl audit seal-unsealed --json >"$W/r2.out" 2>"$W/r2.err" & r2=$!
+waiting=0
+for _ in $(seq 100); do
+    waiting=$(it_sql "SELECT count(*) FROM pg_locks WHERE NOT granted
+                      AND relation = 'chain_heads'::regclass
+                      AND database = (SELECT oid FROM pg_database WHERE datname = current_database())")
+    [[ $waiting == 2 ]] && break
+    sleep 0.2
+done
+it_eq "both runs wait for the lock" "$waiting" 2
+echo "COMMIT;" >&"${LOCKER[1]}"
+exec {LOCKER[1]}>&-
+wait "$r1" || it_fail "first concurrent run failed: $(cat "$W/r1.out" "$W/r1.err")"
+wait "$r2" || it_fail "second concurrent run failed: $(cat "$W/r2.out" "$W/r2.err")"
+it_eq "concurrent: sealed once, found changed once" \
+    "$(jq -s -c 'map(.summary) | [(map(.sealed) | add), (map(.changed) | add), (map(.refused) | add)]' \
+       "$W/r1.out" "$W/r2.out")" '[1,1,0]'
+it_eq "concurrent: one head for good2" \
+    "$(it_sql "SELECT count(*) FROM chain_heads WHERE owner_id = 'good2'")" 1
 run audit verify --all
 it_eq "restored: verify exit" "$RC" 0
 it_eq "restored: verify" "$(cat "$W/o.out")" \
