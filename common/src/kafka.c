@@ -2,7 +2,6 @@
  * kafka.c -- librdkafka configuration built from sluice's layered config,
  * topic names, and where partitions resume after a partial run.
  */
-#include <stdio.h>
 #include <string.h>
 
 #include "sl/kafka.h"
@@ -49,9 +48,8 @@ fail:
 void sl_kafka_topic_name(const sl_config *cfg, const char *name, char *out,
                          size_t outsz)
 {
-    const char *prefix = sl_config_get(cfg, "topic.prefix");
-
-    snprintf(out, outsz, "%s%s", prefix ? prefix : "", name);
+    (void)sl_topology_prefixed(sl_config_get(cfg, "topic.prefix"), name, out,
+                               outsz);
 }
 
 void sl_kafka_resume_before(rd_kafka_topic_partition_list_t *pos,

@@ -68,9 +68,9 @@ static void install_signals(void)
 static const sl_cfg_entry runner_map[] = {
     { SL_CFG_STR,  "input.topics",   NULL, "topics to consume (comma-separated); default: the stage's" },
     { SL_CFG_STR,  "output.topic",   NULL, "topic for accepted messages; default: the stage's" },
-    { SL_CFG_STR,  "rejected.topic", SL_TOPIC_REJECTED, "dead-letter topic" },
+    { SL_CFG_STR,  "rejected.topic", NULL, "dead-letter topic; default: the stage's" },
     { SL_CFG_STR,  "topic.prefix",   "",   "prefix added to every topic and group name" },
-    { SL_CFG_STR,  "group.id",       NULL, "consumer group; default sluice-<stage>" },
+    { SL_CFG_STR,  "group.id",       NULL, "consumer group; default " SL_TOPO_GROUP_PREFIX "<stage>" },
     { SL_CFG_STR,  "instance.id",    "0",  "stable id of this instance (transactional.id suffix)" },
     { SL_CFG_INT,  "batch.size",     "5000", "messages per transaction / database batch" },
     { SL_CFG_INT,  "batch.ms",       "250",  "longest time a batch stays open, in ms (shorter: lower latency, more CPU per sample)" },
@@ -123,10 +123,10 @@ static void kafka_error_cb(rd_kafka_t *rk, int err, const char *reason, void *u)
 }
 
 /* Loads configuration for a stage; returns 0 to go on, else an exit code. */
-static int common_config(run_common *rc, const char *stage,
-                         const sl_cfg_entry *stage_map, const char *def_input,
-                         int argc, char **argv)
+static int common_config(run_common *rc, const sl_topo_stage *row,
+                         const sl_cfg_entry *stage_map, int argc, char **argv)
 {
+    const char *stage = row->name;
     sl_err err = { "" };
     char usage[256], *list, *tok, *save = NULL;
     const char *v;
@@ -158,28 +158,37 @@ static int common_config(run_common *rc, const char *stage,
     v = sl_config_get(rc->cfg, "group.id");
     if (v && *v)
         sl_kafka_topic_name(rc->cfg, v, rc->group, sizeof(rc->group));
-    else {
-        char def[SL_TOPIC_LEN];
-        snprintf(def, sizeof(def), "sluice-%s", stage);
-        sl_kafka_topic_name(rc->cfg, def, rc->group, sizeof(rc->group));
-    }
-    snprintf(rc->member, sizeof(rc->member), "%s-%s", rc->group,
-             sl_config_get(rc->cfg, "instance.id"));
+    else
+        (void)sl_topology_group(sl_config_get(rc->cfg, "topic.prefix"), row,
+                                rc->group, sizeof(rc->group));
+    (void)sl_topology_txn_id(rc->group, sl_config_get(rc->cfg, "instance.id"),
+                             rc->member, sizeof(rc->member));
 
     v = sl_config_get(rc->cfg, "input.topics");
-    if (!v || !*v)
-        v = def_input;
-    if (!(list = strdup(v)))
-        return 1;
-    for (tok = strtok_r(list, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save)) {
-        if (rc->n_inputs == SL_MAX_TOPICS) {
-            fprintf(stderr, "sluice-%s: too many input topics\n", stage);
-            free(list);
-            return 2;
+    if (v && *v) {
+        if (!(list = strdup(v)))
+            return 1;
+        for (tok = strtok_r(list, ", ", &save); tok;
+             tok = strtok_r(NULL, ", ", &save)) {
+            if (rc->n_inputs == SL_MAX_TOPICS) {
+                fprintf(stderr, "sluice-%s: too many input topics\n", stage);
+                free(list);
+                return 2;
+            }
+            sl_kafka_topic_name(rc->cfg, tok, rc->inputs[rc->n_inputs++],
+                                SL_TOPIC_LEN);
         }
-        sl_kafka_topic_name(rc->cfg, tok, rc->inputs[rc->n_inputs++], SL_TOPIC_LEN);
+        free(list);
+    } else {
+        for (size_t i = 0; row->inputs && row->inputs[i]; i++) {
+            if (rc->n_inputs == SL_MAX_TOPICS) {
+                fprintf(stderr, "sluice-%s: too many input topics\n", stage);
+                return 2;
+            }
+            sl_kafka_topic_name(rc->cfg, row->inputs[i],
+                                rc->inputs[rc->n_inputs++], SL_TOPIC_LEN);
+        }
     }
-    free(list);
     if (!rc->n_inputs) {
         fprintf(stderr, "sluice-%s: no input topics\n", stage);
         return 2;
@@ -870,8 +879,8 @@ static rd_kafka_t *make_producer(txn_run *t, sl_err *err)
     rd_kafka_t *rk;
     rd_kafka_error_t *e;
 
-    snprintf(txid, sizeof(txid), "%s-%s", t->c.group,
-             sl_config_get(t->c.cfg, "instance.id"));
+    (void)sl_topology_txn_id(t->c.group, sl_config_get(t->c.cfg, "instance.id"),
+                             txid, sizeof(txid));
     /* librdkafka's largest linger.ms is 900000. */
     snprintf(linger, sizeof(linger), "%lld",
              (long long)(t->c.batch_ms < 900000 ? t->c.batch_ms : 900000));
@@ -906,7 +915,7 @@ int sl_runner_main(const sl_processor *p, int argc, char **argv)
 
     memset(&t, 0, sizeof(t));
     t.p = p;
-    code = common_config(&t.c, p->name, p->config_map, p->default_input, argc, argv);
+    code = common_config(&t.c, p->stage, p->config_map, argc, argv);
     if (code == 100) {
         code = 0;
         goto out;
@@ -917,9 +926,10 @@ int sl_runner_main(const sl_processor *p, int argc, char **argv)
     install_signals();
 
     v = sl_config_get(t.c.cfg, "output.topic");
-    sl_kafka_topic_name(t.c.cfg, v && *v ? v : p->default_output, t.output,
+    sl_kafka_topic_name(t.c.cfg, v && *v ? v : p->stage->output, t.output,
                         sizeof(t.output));
-    sl_kafka_topic_name(t.c.cfg, sl_config_get(t.c.cfg, "rejected.topic"),
+    v = sl_config_get(t.c.cfg, "rejected.topic");
+    sl_kafka_topic_name(t.c.cfg, v && *v ? v : p->stage->dead_letter,
                         t.rejected, sizeof(t.rejected));
     if (!(t.out = sl_out_new((size_t)sl_config_int(t.c.cfg, "message.max.bytes") + 65536)) ||
         !(t.run_hdrs = calloc((size_t)SL_RUN_MAX * SL_MAX_MSG_HEADERS,
@@ -947,7 +957,7 @@ int sl_runner_main(const sl_processor *p, int argc, char **argv)
     }
 
     if (p->init(&t.pctx, t.c.cfg, &err) != SL_OK) {
-        sl_error("runner", "%s: init failed: %s", p->name, err.msg);
+        sl_error("runner", "%s: init failed: %s", p->stage->name, err.msg);
         code = 2;
         goto out;
     }
@@ -978,7 +988,7 @@ int sl_runner_main(const sl_processor *p, int argc, char **argv)
     if (txn_begin(&t) != SL_OK)
         goto out;
     sl_info("runner", "%s: consuming %s (group %s) -> %s, rejects -> %s",
-            p->name, t.c.inputs[0], t.c.group, t.output, t.rejected);
+            p->stage->name, t.c.inputs[0], t.c.group, t.output, t.rejected);
 
     while (!stop_requested && !t.fatal) {
         size_t want, i;
@@ -1044,7 +1054,7 @@ int sl_runner_main(const sl_processor *p, int argc, char **argv)
     }
     sl_info("runner", "%s: stopping: emitted %" PRIu64 ", rejected %" PRIu64
             ", routed %" PRIu64 ", quarantined %" PRIu64 ", aborted transactions %"
-            PRIu64, p->name, t.n_emit, t.n_reject, t.n_route, t.n_quarantined,
+            PRIu64, p->stage->name, t.n_emit, t.n_reject, t.n_route, t.n_quarantined,
             t.n_aborts);
     code = t.fatal ? 1 : 0;
 out:
@@ -1245,7 +1255,7 @@ int sl_sink_main(const sl_sink *s, int argc, char **argv)
 
     memset(&r, 0, sizeof(r));
     r.s = s;
-    code = common_config(&r.c, s->name, s->config_map, s->default_input, argc, argv);
+    code = common_config(&r.c, s->stage, s->config_map, argc, argv);
     if (code == 100) {
         code = 0;
         goto out;
@@ -1257,7 +1267,7 @@ int sl_sink_main(const sl_sink *s, int argc, char **argv)
     if (!(r.batch = calloc((size_t)r.c.batch_size, sizeof(*r.batch))))
         goto out;
     if (s->init(&r.sctx, r.c.cfg, &err) != SL_OK) {
-        sl_error("runner", "%s: init failed: %s", s->name, err.msg);
+        sl_error("runner", "%s: init failed: %s", s->stage->name, err.msg);
         code = 2;
         goto out;
     }
@@ -1266,7 +1276,7 @@ int sl_sink_main(const sl_sink *s, int argc, char **argv)
         sl_error("runner", "%s", err.msg);
         goto out;
     }
-    sl_info("runner", "%s: consuming %zu topics (group %s)", s->name,
+    sl_info("runner", "%s: consuming %zu topics (group %s)", s->stage->name,
             r.c.n_inputs, r.c.group);
 
     while (!stop_requested && !r.fatal) {
@@ -1295,7 +1305,7 @@ int sl_sink_main(const sl_sink *s, int argc, char **argv)
     }
     sink_drop_batch(&r);
     sl_info("runner", "%s: stopping: wrote %" PRIu64 " messages in %" PRIu64
-            " batches", s->name, r.n_written, r.n_batches);
+            " batches", s->stage->name, r.n_written, r.n_batches);
     code = r.fatal ? 1 : 0;
 out:
     if (r.c.consumer)

@@ -1204,6 +1204,7 @@ static int commit_init(void **ctx, const sl_config *cfg, sl_err *err)
 {
     commit_ctx *c = calloc(1, sizeof(*c));
     const char *dsn = sl_config_get(cfg, "pg.dsn");
+    const char *rejected = sl_config_get(cfg, "rejected.topic");
 
     if (!c)
         return SL_ENOMEM;
@@ -1213,8 +1214,9 @@ static int commit_init(void **ctx, const sl_config *cfg, sl_err *err)
         return SL_EINVAL;
     }
     if (!(c->dsn = strdup(dsn)) ||
-        !(c->rejected_topic = prefixed(cfg, sl_config_get(cfg, "rejected.topic"))) ||
-        !(c->flagged_topic = prefixed(cfg, "sluice.flagged"))) {
+        !(c->rejected_topic = prefixed(cfg, rejected && *rejected ? rejected :
+                                       SL_TOPIC_REJECTED)) ||
+        !(c->flagged_topic = prefixed(cfg, SL_TOPIC_FLAGGED))) {
         commit_destroy(c);
         return SL_ENOMEM;
     }
@@ -1237,10 +1239,7 @@ static int commit_init(void **ctx, const sl_config *cfg, sl_err *err)
 }
 
 const sl_sink sl_commit_stage = {
-    .name = "commit",
-    /* The default chain: validate -> scan -> license -> commit, with
-     * scan's flagged samples and every stage's dead letters. */
-    .default_input = "sluice.licensed,sluice.flagged,sluice.rejected",
+    .stage = &sl_topology_stages[SL_STAGE_COMMIT],
     .config_map = commit_config,
     .init = commit_init,
     .load_offsets = load_offsets,

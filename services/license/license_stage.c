@@ -697,9 +697,7 @@ static void stage_destroy(void *ctx)
 }
 
 const sl_processor sl_license_processor = {
-    .name = "license",
-    .default_input = "sluice.scanned",
-    .default_output = "sluice.licensed",
+    .stage = &sl_topology_stages[SL_STAGE_LICENSE],
     .config_map = sl_license_config,
     .init = stage_init,
     .prepare = stage_prepare,

@@ -571,7 +571,7 @@ sl_verdict sl_scan_process(sl_scan *s, const sl_msg *in, sl_out *out)
         add_prov(s, in, out, upload_id, sha, new_sha, rep.outcome, NULL) != SL_OK)
         goto done;
     if (strcmp(rep.outcome, "flagged") == 0)
-        verdict = sl_out_route(out, "sluice.flagged");
+        verdict = sl_out_route(out, SL_TOPIC_FLAGGED);
     else
         verdict = SL_EMIT;
 done:
@@ -610,9 +610,7 @@ static void stage_destroy(void *ctx)
 }
 
 const sl_processor sl_scan_stage = {
-    .name = "scan",
-    .default_input = "sluice.validated",
-    .default_output = "sluice.scanned",
+    .stage = &sl_topology_stages[SL_STAGE_SCAN],
     .config_map = sl_scan_config,
     .init = stage_init,
     .process = stage_process,

@@ -28,21 +28,9 @@ static const char status_usage[] =
     "commit stage, the offsets it stored in PostgreSQL).  Topics that do not\n"
     "exist are skipped.  --json: one JSON object.\n";
 
-/* A transactional stage and the topic it consumes. */
-typedef struct kafka_stage {
-    const char *stage, *group, *topic;
-} kafka_stage;
-
-static const kafka_stage kafka_stages[] = {
-    { "validate", "sluice-validate", SL_TOPIC_UPLOADS },
-    { "scan", "sluice-scan", SL_TOPIC_VALIDATED },
-    { "license", "sluice-license", SL_TOPIC_SCANNED },
-};
-
-/* What the commit stage reads today; consumer_offsets may name more. */
-static const char *const commit_topics[] = { SL_TOPIC_LICENSED,
-                                             SL_TOPIC_FLAGGED,
-                                             SL_TOPIC_REJECTED };
+/* The stages, their groups and the topics they consume: the rows of
+ * sl/topology.h (transactional ones keep offsets in Kafka, the sink in
+ * PostgreSQL). */
 
 typedef struct status {
     ctl *c;
@@ -191,18 +179,65 @@ static int add_stage(status *s, const char *stage, const char *group,
     return SL_OK;
 }
 
-static void kafka_stage_lag(status *s, const kafka_stage *ks)
+/* One input topic of a transactional stage: its lag appended to topics
+ * and added to *sum.  SL_OK; SL_ENOTFOUND when the group never committed
+ * on it; SL_ERR after noting why. */
+static int kafka_topic_lag(status *s, rd_kafka_t *rk, const char *topic,
+                           json_t *topics, json_int_t *sum)
+{
+    int64_t *committed = NULL;
+    json_t *t;
+    int nparts = 0, rc = SL_ERR, any = 0;
+    sl_err err;
+
+    if (sl_kafka_topic_partitions(rk, topic, s->timeout_ms, &nparts, &err)
+        != SL_OK) {
+        note_error(s, "status: Kafka: %s", err.msg);
+        s->kafka_down = 1;
+        return SL_ERR;
+    }
+    if (nparts <= 0)
+        return SL_OK;
+    if (!(committed = malloc((size_t)nparts * sizeof(*committed)))) {
+        s->oom = 1;
+        return SL_ERR;
+    }
+    for (int p = 0; p < nparts; p++)
+        committed[p] = -1;
+    if (sl_kafka_committed(rk, topic, nparts, s->timeout_ms, committed,
+                           &err) != SL_OK) {
+        note_error(s, "status: %s", err.msg);
+        goto out;
+    }
+    for (int p = 0; p < nparts; p++)
+        any |= committed[p] >= 0;
+    if (!any) {
+        rc = SL_ENOTFOUND;
+        goto out;
+    }
+    if (!(t = topic_lag(s, rk, topic, nparts, committed, sum)))
+        goto out;
+    if (json_array_append_new(topics, t)) {
+        s->oom = 1;
+        goto out;
+    }
+    rc = SL_OK;
+out:
+    free(committed);
+    return rc;
+}
+
+static void kafka_stage_lag(status *s, const sl_topo_stage *ks)
 {
     char group[SL_KAFKA_NAME_MAX], topic[SL_KAFKA_NAME_MAX];
     rd_kafka_t *rk = NULL;
-    int64_t *committed = NULL;
-    json_t *topics = json_array(), *t;
+    json_t *topics = json_array();
     json_int_t sum = 0;
-    int nparts = 0;
+    size_t uncommitted = 0, n = sl_topology_count(ks->inputs);
     sl_err err;
 
-    sl_kafka_topic_name(s->c->cfg, ks->group, group, sizeof(group));
-    sl_kafka_topic_name(s->c->cfg, ks->topic, topic, sizeof(topic));
+    (void)sl_topology_group(sl_config_get(s->c->cfg, "topic.prefix"), ks,
+                            group, sizeof(group));
     if (!topics) {
         s->oom = 1;
         goto out;
@@ -211,44 +246,20 @@ static void kafka_stage_lag(status *s, const kafka_stage *ks)
         note_error(s, "status: %s", err.msg);
         goto out;
     }
-    if (sl_kafka_topic_partitions(rk, topic, s->timeout_ms, &nparts, &err)
-        != SL_OK) {
-        note_error(s, "status: Kafka: %s", err.msg);
-        s->kafka_down = 1;
+    for (size_t i = 0; i < n; i++) {
+        int r;
+        sl_kafka_topic_name(s->c->cfg, ks->inputs[i], topic, sizeof(topic));
+        if ((r = kafka_topic_lag(s, rk, topic, topics, &sum)) == SL_ERR)
+            goto out;
+        uncommitted += r == SL_ENOTFOUND;
+    }
+    /* A stage that never committed is not deployed (yet): leave it out
+     * rather than report the whole topic as its lag. */
+    if (uncommitted && json_array_size(topics) == 0)
         goto out;
-    }
-    if (nparts > 0) {
-        if (!(committed = malloc((size_t)nparts * sizeof(*committed)))) {
-            s->oom = 1;
-            goto out;
-        }
-        for (int p = 0; p < nparts; p++)
-            committed[p] = -1;
-        if (sl_kafka_committed(rk, topic, nparts, s->timeout_ms, committed,
-                               &err) != SL_OK) {
-            note_error(s, "status: %s", err.msg);
-            goto out;
-        }
-        {
-            /* A stage that never committed is not deployed (yet): leave it
-             * out rather than report the whole topic as its lag. */
-            int any = 0;
-            for (int p = 0; p < nparts; p++)
-                any |= committed[p] >= 0;
-            if (!any)
-                goto out;
-        }
-        if (!(t = topic_lag(s, rk, topic, nparts, committed, &sum)))
-            goto out;
-        if (json_array_append_new(topics, t)) {
-            s->oom = 1;
-            goto out;
-        }
-    }
-    add_stage(s, ks->stage, group, "kafka", topics, sum);
+    add_stage(s, ks->name, group, "kafka", topics, sum);
 out:
     json_decref(topics);
-    free(committed);
     if (rk)
         rd_kafka_destroy(rk);
 }
@@ -276,7 +287,7 @@ static int name_add(name_set *ns, const char *name)
     return SL_OK;
 }
 
-static void commit_stage_lag(status *s, PGconn *pg)
+static void commit_stage_lag(status *s, PGconn *pg, const sl_topo_stage *cs)
 {
     char group[SL_KAFKA_NAME_MAX], name[SL_KAFKA_NAME_MAX];
     name_set topics = { 0 };
@@ -287,13 +298,14 @@ static void commit_stage_lag(status *s, PGconn *pg)
     json_int_t sum = 0;
     sl_err err;
 
-    sl_kafka_topic_name(s->c->cfg, "sluice-commit", group, sizeof(group));
+    (void)sl_topology_group(sl_config_get(s->c->cfg, "topic.prefix"), cs,
+                            group, sizeof(group));
     if (!out_topics) {
         s->oom = 1;
         goto out;
     }
-    for (size_t i = 0; i < sizeof(commit_topics) / sizeof(commit_topics[0]); i++) {
-        sl_kafka_topic_name(s->c->cfg, commit_topics[i], name, sizeof(name));
+    for (size_t i = 0; cs->inputs[i]; i++) {
+        sl_kafka_topic_name(s->c->cfg, cs->inputs[i], name, sizeof(name));
         if (name_add(&topics, name) != SL_OK) {
             s->oom = 1;
             goto out;
@@ -349,7 +361,7 @@ static void commit_stage_lag(status *s, PGconn *pg)
             goto out;
         }
     }
-    add_stage(s, "commit", group, "postgresql", out_topics, sum);
+    add_stage(s, cs->name, group, "postgresql", out_topics, sum);
 out:
     json_decref(out_topics);
     free(committed);
@@ -511,11 +523,13 @@ int ctl_cmd_status(ctl *c, int argc, char **argv)
         note_error(&s, "%s", "status: PostgreSQL unavailable");
     else if (pg_counts(&s, pg) != SL_OK)
         note_error(&s, "%s", "status: counts unavailable");
-    for (i = 0; i < sizeof(kafka_stages) / sizeof(kafka_stages[0]) &&
-                !s.kafka_down; i++)
-        kafka_stage_lag(&s, &kafka_stages[i]);
-    if (pg && !s.kafka_down)
-        commit_stage_lag(&s, pg);
+    for (i = 0; i < SL_STAGE_COUNT && !s.kafka_down; i++) {
+        const sl_topo_stage *st = &sl_topology_stages[i];
+        if (st->transactional)
+            kafka_stage_lag(&s, st);
+        else if (pg)
+            commit_stage_lag(&s, pg, st);
+    }
     if (s.oom || json_object_set(s.doc, "lag", s.lag)) {
         rc = ctl_fail("out of memory");
         goto out;

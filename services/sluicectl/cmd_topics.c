@@ -2,9 +2,10 @@
  * cmd_topics.c -- `sluicectl topics create | describe`: the pipeline's
  * topics (with topic.prefix) through the Kafka Admin API, each allowing
  * 16 MiB messages and each with a retention: what was refused (blocked
- * content among it) must not stay on the broker for ever.  Two classes:
- * sluice.uploads and the intermediate topics (topic.retention.ms, 7 days
- * by default) and sluice.rejected (topic.rejected.retention.ms, 30 days).
+ * content among it) must not stay on the broker for ever.  The topics and
+ * their retention classes are sl/topology.h's: the input and intermediate
+ * topics keep topic.retention.ms (7 days by default), dead letters
+ * topic.rejected.retention.ms (30 days).
  * Topics that already exist are fine; these configs are brought in line
  * where they differ.
  */
@@ -16,13 +17,8 @@
 #include "sl/kafka_admin.h"
 #include "ctl.h"
 
-#define TOPIC_COUNT 6
+#define TOPIC_MAX   32    /* rows of sl_topology_topics, at most */
 #define TOPIC_KEYS  3     /* max.message.bytes, retention.ms, retention.bytes */
-
-static const char *const topic_base[TOPIC_COUNT] = {
-    SL_TOPIC_UPLOADS, SL_TOPIC_VALIDATED, SL_TOPIC_SCANNED,
-    SL_TOPIC_FLAGGED, SL_TOPIC_LICENSED, SL_TOPIC_REJECTED
-};
 static const char *const topic_keys[TOPIC_KEYS] = {
     "max.message.bytes", "retention.ms", "retention.bytes"
 };
@@ -52,9 +48,11 @@ static const char describe_usage[] =
 
 /* The topic configs of one class, as NULL-terminated key/value pairs in
  * kv (backed by num). */
-static void class_config(ctl *c, int rejected, char num[2][24],
+static void class_config(ctl *c, sl_retention_class cls, char num[2][24],
                          const char *kv[2 * TOPIC_KEYS + 1])
 {
+    int rejected = cls == SL_RETAIN_REJECTED;
+
     snprintf(num[0], 24, "%" PRId64, sl_config_int(c->cfg, rejected ?
              "topic.rejected.retention.ms" : "topic.retention.ms"));
     snprintf(num[1], 24, "%" PRId64, sl_config_int(c->cfg, rejected ?
@@ -76,9 +74,10 @@ static int topics_create(ctl *c, int argc, char **argv)
         { "replication", required_argument, NULL, 'r' },
         { 0 }
     };
-    char names[TOPIC_COUNT][SL_KAFKA_NAME_MAX];
-    const char *name_ptrs[TOPIC_COUNT];
-    sl_kafka_topic_result res[TOPIC_COUNT];
+    char names[TOPIC_MAX][SL_KAFKA_NAME_MAX];
+    const char *name_ptrs[TOPIC_MAX];
+    sl_kafka_topic_result res[TOPIC_MAX];
+    size_t n = 0;
     int64_t partitions = 3, replication = 1;
     sl_err err = { "" };
     int opt, rc, failed = 0;
@@ -109,22 +108,31 @@ static int topics_create(ctl *c, int argc, char **argv)
     if ((rc = ctl_load_config(c)) != CTL_OK)
         return rc;
 
-    for (int i = 0; i < TOPIC_COUNT; i++) {
-        sl_kafka_topic_name(c->cfg, topic_base[i], names[i], sizeof(names[i]));
-        name_ptrs[i] = names[i];
-    }
-    for (int rej = 0; rej < 2; rej++) {
-        /* the first five topics, then sluice.rejected (the last) */
-        size_t first = rej ? TOPIC_COUNT - 1 : 0;
-        size_t count = rej ? 1 : TOPIC_COUNT - 1;
+    if (sl_topology_n_topics > TOPIC_MAX)
+        return ctl_fail("topics create: more than %d topics", TOPIC_MAX);
+    /* One CreateTopics request per retention class, the topics of each
+     * class together, in the table's order within it. */
+    for (int cls = SL_RETAIN_DEFAULT; cls <= SL_RETAIN_REJECTED; cls++) {
+        size_t first = n, count;
         char num[2][24];
         const char *kv[2 * TOPIC_KEYS + 1];
 
-        if (sl_config_int(c->cfg, rej ? "topic.rejected.retention.ms" :
+        for (size_t i = 0; i < sl_topology_n_topics; i++) {
+            if ((int)sl_topology_topics[i].retention != cls)
+                continue;
+            sl_kafka_topic_name(c->cfg, sl_topology_topics[i].name, names[n],
+                                sizeof(names[n]));
+            name_ptrs[n] = names[n];
+            n++;
+        }
+        if ((count = n - first) == 0)
+            continue;
+        if (sl_config_int(c->cfg, cls == SL_RETAIN_REJECTED ?
+                          "topic.rejected.retention.ms" :
                           "topic.retention.ms") < -1)
             return ctl_usage_error("topics create", "retention.ms must be -1 "
                                    "(for ever) or more");
-        class_config(c, rej, num, kv);
+        class_config(c, (sl_retention_class)cls, num, kv);
         rc = sl_kafka_create_topics(c->cfg, name_ptrs + first, count,
                                     (int)partitions, (int)replication, kv,
                                     (int)sl_config_int(c->cfg, "timeout.ms"),
@@ -132,7 +140,7 @@ static int topics_create(ctl *c, int argc, char **argv)
         if (rc != SL_OK && rc != SL_ERR)
             return ctl_fail("topics create: %s", err.msg);
     }
-    for (int i = 0; i < TOPIC_COUNT; i++) {
+    for (size_t i = 0; i < n; i++) {
         const sl_kafka_topic_result *r = &res[i];
         switch (r->state) {
         case SL_KAFKA_TOPIC_CREATED:
@@ -176,8 +184,9 @@ static int topics_describe(ctl *c, int argc, char **argv)
                                argv[optind]);
     if ((rc = ctl_load_config(c)) != CTL_OK)
         return rc;
-    for (int i = 0; i < TOPIC_COUNT; i++) {
-        sl_kafka_topic_name(c->cfg, topic_base[i], name, sizeof(name));
+    for (size_t i = 0; i < sl_topology_n_topics; i++) {
+        sl_kafka_topic_name(c->cfg, sl_topology_topics[i].name, name,
+                            sizeof(name));
         /* A topic created a moment ago may not be known to every broker
          * yet: a few tries, 200 ms apart. */
         for (int tries = 0; tries < 10; tries++) {

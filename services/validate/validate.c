@@ -740,9 +740,7 @@ static void stage_destroy(void *ctx)
 }
 
 const sl_processor sl_validate_stage = {
-    .name = "validate",
-    .default_input = "sluice.uploads",
-    .default_output = "sluice.validated",
+    .stage = &sl_topology_stages[SL_STAGE_VALIDATE],
     .config_map = sl_validate_config,
     .init = stage_init,
     .prepare = stage_prepare,

@@ -1820,9 +1820,11 @@ static void test_processor_glue(void **state)
     sl_msg arr[1];
     tmsg t;
 
-    assert_string_equal(p->name, "license");
-    assert_string_equal(p->default_input, "sluice.scanned");
-    assert_string_equal(p->default_output, "sluice.licensed");
+    assert_ptr_equal(p->stage, sl_topology_stage("license"));
+    assert_string_equal(p->stage->name, "license");
+    assert_string_equal(p->stage->inputs[0], "sluice.scanned");
+    assert_null(p->stage->inputs[1]);
+    assert_string_equal(p->stage->output, "sluice.licensed");
     assert_ptr_equal(p->config_map, sl_license_config);
     assert_non_null(p->prepare);
     assert_non_null(p->txn_end);

@@ -2,8 +2,9 @@
  * kafka.h -- librdkafka configuration from an sl_config.  Only the runner,
  * sluicectl and test/bench tools include this; processors never do.
  *
- * Topic names: every default topic name is prefixed with `topic.prefix`
- * (empty by default) so test runs can use private topics on a shared broker.
+ * Topic names: the pipeline's topics are those of sl/topology.h; every
+ * name is prefixed with `topic.prefix` (empty by default) so test runs can
+ * use private topics on a shared broker.
  */
 #ifndef SL_KAFKA_H
 #define SL_KAFKA_H
@@ -11,13 +12,7 @@
 #include <librdkafka/rdkafka.h>
 #include "sl/config.h"
 #include "sl/msg.h"
-
-#define SL_TOPIC_UPLOADS   "sluice.uploads"
-#define SL_TOPIC_VALIDATED "sluice.validated"
-#define SL_TOPIC_SCANNED   "sluice.scanned"
-#define SL_TOPIC_FLAGGED   "sluice.flagged"
-#define SL_TOPIC_LICENSED  "sluice.licensed"
-#define SL_TOPIC_REJECTED  "sluice.rejected"
+#include "sl/topology.h"
 
 /* Builds a librdkafka conf from every `kafka.*` key of cfg (prefix
  * stripped), on top of the given defaults (NULL-terminated key/value

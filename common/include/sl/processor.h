@@ -43,11 +43,12 @@
 #include "sl/common.h"
 #include "sl/config.h"
 #include "sl/msg.h"
+#include "sl/topology.h"
 
 typedef struct sl_processor {
-    const char *name;                 /* stage name, e.g. "validate" */
-    const char *default_input;        /* comma-separated topic list */
-    const char *default_output;       /* topic for SL_EMIT */
+    /* Its row of the topology (sl/topology.h): the stage's name, default
+     * input, output, route and dead-letter topics, group and txn ids. */
+    const sl_topo_stage *stage;
     const sl_cfg_entry *config_map;   /* stage options, SL_CFG_END-terminated */
 
     int  (*init)(void **ctx, const sl_config *cfg, sl_err *err);

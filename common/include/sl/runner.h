@@ -30,8 +30,7 @@ typedef struct sl_tp_offset {
 } sl_tp_offset;
 
 typedef struct sl_sink {
-    const char *name;
-    const char *default_input;        /* comma-separated topic list */
+    const sl_topo_stage *stage;       /* its row of sl/topology.h */
     const sl_cfg_entry *config_map;
 
     int  (*init)(void **ctx, const sl_config *cfg, sl_err *err);
