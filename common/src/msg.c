@@ -34,6 +34,22 @@ struct sl_out {
     int withhold;         /* sl_out_withhold_value() */
 };
 
+size_t sl_msg_run_slot(const sl_msg *msgs, size_t n, const sl_msg *in)
+{
+    const sl_msg *e;
+
+    if (!msgs || in->run_index >= n)
+        return SL_RUN_NONE;
+    e = &msgs[in->run_index];
+    if (e->key.ptr != in->key.ptr || e->key.len != in->key.len ||
+        e->value.ptr != in->value.ptr || e->value.len != in->value.len ||
+        e->headers != in->headers || e->n_headers != in->n_headers ||
+        e->topic != in->topic || e->partition != in->partition ||
+        e->offset != in->offset)
+        return SL_RUN_NONE;
+    return in->run_index;
+}
+
 int sl_msg_header(const sl_msg *m, const char *name, sl_slice *out)
 {
     for (size_t i = m->n_headers; i-- > 0;) {

@@ -281,6 +281,7 @@ static void msg_view(const rd_kafka_message_t *m, sl_msg *v, sl_header *hdrs)
     v->partition = m->partition;
     v->offset = m->offset;
     v->timestamp_ms = rd_kafka_message_timestamp(m, NULL);
+    v->run_index = SL_RUN_NONE;
     if (rd_kafka_message_headers(m, &h) == RD_KAFKA_RESP_ERR_NO_ERROR) {
         const char *name;
         const void *val;
@@ -775,8 +776,8 @@ static int handle_message(txn_run *t, const sl_msg *msg)
     int r = SL_OK;
 
     sl_out_reset(t->out);
-    /* The element of the run handed to prepare(), not a copy: processors
-     * match it to what they prepared. */
+    /* The element of the run handed to prepare(): processors find what
+     * they prepared for it at its run_index. */
     v = t->p->process(t->pctx, msg, t->out);
     value = sl_out_has_value(t->out) ? sl_out_value(t->out) : in.value;
 
@@ -1017,6 +1018,7 @@ int sl_runner_main(const sl_processor *p, int argc, char **argv)
                 continue;
             }
             msg_view(m, &t.views[t.run_n], t.run_hdrs + t.run_n * SL_MAX_MSG_HEADERS);
+            t.views[t.run_n].run_index = t.run_n;
             t.run[t.run_n++] = m;
         }
         if (t.run_n && !t.fatal) {

@@ -319,20 +319,17 @@ int sl_license_prepare(sl_license_stage *s, const sl_msg *msgs, size_t n)
     return SL_OK;
 }
 
-/* The prepared entry for `in` (the same element of the run, its bytes
- * unchanged since) and its registry answers, or NULL. */
+/* The prepared entry for `in` (the element of the run at its run_index,
+ * its bytes unchanged since) and its registry answers, or NULL. */
 static const prepared *prepared_for(const sl_license_stage *s, const sl_msg *in,
                                     const sl_license_ask **ask)
 {
-    uintptr_t p = (uintptr_t)in, lo = (uintptr_t)s->run;
+    size_t i = sl_msg_run_slot(s->run, s->run_n, in);
     const prepared *e;
     sl_slice meta;
-    size_t i;
 
-    if (!s->run || p < lo || p >= lo + s->run_n * sizeof(*in) ||
-        (p - lo) % sizeof(*in) != 0)
+    if (i == SL_RUN_NONE)
         return NULL;
-    i = (p - lo) / sizeof(*in);
     e = &s->prep[i];
     if (!e->ok || e->value != in->value.ptr || e->value_len != in->value.len ||
         sl_msg_header(in, SL_H_META, &meta) != SL_OK ||

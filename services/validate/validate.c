@@ -523,12 +523,13 @@ out:
 static int claimed_first(sl_validate *v, const sl_msg *in, int *earlier)
 {
     unsigned char e = 0;
+    size_t i;
 
     *earlier = 0;
     if (!v->lk.claim)
         return SL_OK;
-    if (v->run_base && in >= v->run_base && in < v->run_base + v->run_n) {
-        *earlier = v->run_earlier[in - v->run_base];
+    if ((i = sl_msg_run_slot(v->run_base, v->run_n, in)) != SL_RUN_NONE) {
+        *earlier = v->run_earlier[i];
         return SL_OK;
     }
     if (claim_run(v, in, 1, &e) != SL_OK)

@@ -26,6 +26,7 @@ void fx_msg_init(fx_msg *m, const char *key, const void *value, size_t len)
     m->msg.partition = 0;
     m->msg.offset = 42;
     m->msg.timestamp_ms = -1;
+    m->msg.run_index = SL_RUN_NONE;
 }
 
 void fx_msg_header(fx_msg *m, const char *name, const void *v, size_t len)

@@ -1678,8 +1678,10 @@ static void test_prepare_same_results(void **state)
     r2 = default_registry();
     setup_run_registry(r2, t, orig);
     s2 = new_stage(c->cfg, r2);
-    for (size_t i = 0; i < RUN_N; i++)
+    for (size_t i = 0; i < RUN_N; i++) {
         arr[i] = t[i].f.msg;
+        arr[i].run_index = i;            /* as the runner numbers a run */
+    }
     assert_int_equal(sl_license_prepare(s2, arr, RUN_N), SL_OK);
     assert_int_equal(r2->calls_ask, 1);
     assert_int_equal(r2->asked, RUN_N - 2);    /* not the unreadable ones */
@@ -1736,31 +1738,46 @@ static void test_prepare_scope(void **state)
     c->reg->n_optout = 0;               /* oscar not opted out (yet) */
     arr[0] = a.f.msg;
     arr[1] = b.f.msg;
+    arr[0].run_index = 0;
+    arr[1].run_index = 1;
     assert_int_equal(sl_license_prepare(c->s, arr, 2), SL_OK);
     assert_int_equal(c->reg->calls_ask, 1);
-    /* a copy outside the array: its own ask */
+    /* a message outside the run: its own ask, also when it claims a
+     * slot of the run that holds another record */
     mk(&other, "c", "alice", "closed", "MIT");
+    assert_int_equal(other.f.msg.run_index, SL_RUN_NONE);
     rejected(c, run_msg(c, &other.f.msg), &other, "not_entitled", NULL, other.upload);
     assert_int_equal(c->reg->calls_ask, 2);
+    other.f.msg.run_index = 0;
+    rejected(c, run_msg(c, &other.f.msg), &other, "not_entitled", NULL, other.upload);
+    assert_int_equal(c->reg->calls_ask, 3);
+    other.f.msg.run_index = SL_RUN_NONE;
+    /* a copy of a run's element, at its slot: the prepared answer */
+    {
+        sl_msg copy = arr[1];
+        json_decref(accepted(c, run_msg(c, &copy), &b));
+        assert_int_equal(c->reg->calls_ask, 3);
+    }
     mr_optout(c->reg, "oscar");
     /* in the run: the answer given at prepare() */
     json_decref(accepted(c, run_msg(c, &arr[0]), &a));
-    assert_int_equal(c->reg->calls_ask, 2);
+    assert_int_equal(c->reg->calls_ask, 3);
     /* after txn_end the run is forgotten: asked afresh */
     sl_license_txn_end(c->s, 0);
     rejected(c, run_msg(c, &arr[0]), &a, "opted_out", NULL, a.upload);
-    assert_int_equal(c->reg->calls_ask, 3);
-    json_decref(accepted(c, run_msg(c, &arr[1]), &b));
     assert_int_equal(c->reg->calls_ask, 4);
+    json_decref(accepted(c, run_msg(c, &arr[1]), &b));
+    assert_int_equal(c->reg->calls_ask, 5);
     /* an element whose metadata changed since prepare() is asked again */
     assert_int_equal(sl_license_prepare(c->s, arr, 2), SL_OK);
-    assert_int_equal(c->reg->calls_ask, 5);
-    arr[1] = other.f.msg;
-    rejected(c, run_msg(c, &arr[1]), &other, "not_entitled", NULL, other.upload);
     assert_int_equal(c->reg->calls_ask, 6);
+    arr[1] = other.f.msg;
+    arr[1].run_index = 1;
+    rejected(c, run_msg(c, &arr[1]), &other, "not_entitled", NULL, other.upload);
+    assert_int_equal(c->reg->calls_ask, 7);
     /* an empty run asks nothing */
     assert_int_equal(sl_license_prepare(c->s, arr, 0), SL_OK);
-    assert_int_equal(c->reg->calls_ask, 6);
+    assert_int_equal(c->reg->calls_ask, 7);
     tfree(&a);
     tfree(&b);
     tfree(&other);
@@ -1777,6 +1794,8 @@ static void test_prepare_unreadable(void **state)
     mk_raw(&b, "u2", "b", NULL, NULL, 1);
     arr[0] = a.f.msg;
     arr[1] = b.f.msg;
+    arr[0].run_index = 0;
+    arr[1].run_index = 1;
     assert_int_equal(sl_license_prepare(c->s, arr, 2), SL_OK);
     assert_int_equal(c->reg->calls_ask, 0);
     rejected(c, run_msg(c, &arr[0]), &a, "meta_invalid", NULL, NULL);
@@ -1798,6 +1817,8 @@ static void test_prepare_outage(void **state)
     mk(&b, "b", "alice", "open", "MIT");
     arr[0] = a.f.msg;
     arr[1] = b.f.msg;
+    arr[0].run_index = 0;
+    arr[1].run_index = 1;
     c->reg->fail_ask = 1;
     assert_int_equal(sl_license_prepare(c->s, arr, 2), SL_EIO);
     retried(c, run_msg(c, &arr[0]), &a);
@@ -1834,6 +1855,7 @@ static void test_processor_glue(void **state)
     mr_dataset_set(c->reg, "quota", 1, NULL, NULL, 1, -1);
     mk(&t, "x", "alice", "quota", "MIT");
     arr[0] = t.f.msg;
+    arr[0].run_index = 0;
     assert_int_equal(p->prepare(c->s, arr, 1), SL_OK);
     sl_out_reset(c->out);
     json_decref(accepted(c, p->process(c->s, &arr[0], c->out), &t));

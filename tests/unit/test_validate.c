@@ -1460,6 +1460,8 @@ static void test_claims_across_restart(void **state)
         r[1].msg.offset = 201;
         run[0] = r[0].msg;
         run[1] = r[1].msg;
+        run[0].run_index = 0;
+        run[1].run_index = 1;
         calls = store.calls;
         assert_int_equal(sl_validate_prepare(c->v, run, 2), SL_OK);
         assert_int_equal(store.calls, calls + 1);
@@ -1469,6 +1471,16 @@ static void test_claims_across_restart(void **state)
         assert_int_equal(sl_validate_process(c->v, &run[1], c->out), SL_REJECT);
         assert_string_equal(sl_out_reject_code(c->out), "replay");
         assert_int_equal(store.calls, calls + 1);   /* no claim per message */
+        /* another record claiming slot 0 of the run: claimed on its own */
+        {
+            fx_msg o;
+            ed_upload(&o, "up-cl-5", "ds-1", "jkl", NULL);
+            o.msg.run_index = 0;
+            sl_out_reset(c->out);
+            assert_int_equal(sl_validate_process(c->v, &o.msg, c->out), SL_EMIT);
+            assert_int_equal(store.calls, calls + 2);
+            fx_msg_free(&o);
+        }
         fx_msg_free(&r[0]);
         fx_msg_free(&r[1]);
     }

@@ -50,7 +50,18 @@ typedef struct sl_msg {
     int32_t partition;
     int64_t offset;
     int64_t timestamp_ms;   /* record timestamp, -1 if none */
+    /* Its position in the run last handed to prepare() (processor.h), set
+     * by the runner and by tests; SL_RUN_NONE for a message outside one. */
+    size_t run_index;
 } sl_msg;
+
+#define SL_RUN_NONE SIZE_MAX
+
+/* The slot of `in` in the run msgs[0..n) handed to prepare(): its
+ * run_index, when that element is a view of the same record (key, value
+ * and headers at the same addresses, same topic/partition/offset); else
+ * SL_RUN_NONE (a message outside the run, or one changed since). */
+size_t sl_msg_run_slot(const sl_msg *msgs, size_t n, const sl_msg *in);
 
 /* Finds the last header named `name`; SL_OK or SL_ENOTFOUND. */
 int sl_msg_header(const sl_msg *m, const char *name, sl_slice *out);

@@ -11,6 +11,18 @@
  * "seen" state can be made transactional; destroy() once.  All callbacks
  * run on the runner's single thread.
  *
+ * Batch contract: the runner hands prepare() an array msgs[0..n) and then
+ * process() each element of that same array, in order, with
+ * msgs[i].run_index == i.  A processor keeps what it prepared per slot and
+ * finds a message's slot with sl_msg_run_slot(msgs, n, in) (msg.h): the
+ * index, checked to be a view of the same record, or SL_RUN_NONE for a
+ * message outside the run (run_index SL_RUN_NONE; tests build such ones),
+ * which it then handles on its own.  What prepare() learnt by value (the
+ * registry's answers, keyed by id or hash) may still be looked up by value;
+ * only "my prepared result" goes by slot.  A run's answers serve that
+ * run only: the next prepare() replaces them (a processor may drop them
+ * sooner, at txn_end()).
+ *
  * Whose fault: one bad message never stops a stage.  A processor tells the
  * runner whom to blame when it cannot decide a message:
  *
