@@ -586,6 +586,17 @@ static void test_process_budget(void **state)
     unlink(rules);
 }
 
+/* The stage descriptor takes its topics from its topology row, whose one
+ * route is the flagged topic scan sends unscannable samples to. */
+static void test_descriptor_row(void **state)
+{
+    (void)state;
+    assert_ptr_equal(sl_scan_stage.stage, &sl_topology_stages[SL_STAGE_SCAN]);
+    assert_string_equal(sl_scan_stage.stage->name, "scan");
+    assert_string_equal(sl_scan_stage.stage->routes[0], SL_TOPIC_FLAGGED);
+    assert_null(sl_scan_stage.stage->routes[1]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -598,6 +609,7 @@ int main(void)
         cmocka_unit_test(test_regex_match_limit),
         cmocka_unit_test(test_decide_pdf_bomb),
         cmocka_unit_test(test_bad_budget_config),
+        cmocka_unit_test(test_descriptor_row),
         cmocka_unit_test(test_process_budget),
     };
 
