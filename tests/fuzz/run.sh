@@ -61,6 +61,7 @@ seeds_for() {
     fuzz_extract_jpeg) cp "$FIX"/*.jpg "$dir"/ ;;
     fuzz_extract_pdf) cp "$FIX"/*.pdf "$dir"/ ;;
     fuzz_extract | fuzz_filetype) cp "$FIX"/* "$dir"/ ;;
+    fuzz_scan) cp "$FIX"/* "$SEEDS"/rules/* "$dir"/ ;;
     fuzz_rules)
         for f in "$FIX"/*; do
             case $f in *.txt | *.csv | *.json | *.md | *.html | *.xml | *.py) cp "$f" "$dir"/ ;; esac
