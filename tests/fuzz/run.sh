@@ -4,7 +4,8 @@
 # time, each from its seeds: the files in tests/fuzz/corpus/<target>/
 # (crash regressions among them), the fixtures of tests/fixtures/ that
 # suit it, and a metadata seed made now (so validate's time window takes
-# it).  What a run finds new is kept in the work directory and seeds the
+# it); with tests/fuzz/dict/<target>.dict as its dictionary when there is
+# one.  What a run finds new is kept in the work directory and seeds the
 # next run.  Prints executions per harness and exits non-zero when any
 # harness crashes, leaks, times out or breaks a property it checks; the
 # input that did it is in <work>/artifacts/<harness>/ (see README.md there
@@ -26,6 +27,7 @@ WORK=${SLUICE_FUZZ_WORK:-$BUILD/fuzz-work}
 JOBS=${SLUICE_FUZZ_JOBS:-2}
 FIX=$ROOT/tests/fixtures
 SEEDS=$ROOT/tests/fuzz/corpus
+DICTS=$ROOT/tests/fuzz/dict
 
 say() { printf 'fuzz: %s\n' "$*" >&2; }
 die() { printf 'fuzz: error: %s\n' "$*" >&2; exit 1; }
@@ -85,10 +87,12 @@ run_one() {
     mkdir -p "$corpus" "$seeds" "$WORK/artifacts/$name" "$WORK/logs"
     [[ -d $SEEDS/$target ]] && cp "$SEEDS/$target"/* "$seeds"/
     seeds_for "$name" "$seeds"
+    local dict=()
+    [[ -f $DICTS/$target.dict ]] && dict=(-dict="$DICTS/$target.dict")
     # shellcheck disable=SC2086  # SLUICE_FUZZ_ARGS is a list of flags
     "$BUILD/fuzz/$name" -max_total_time="$SECS" -print_final_stats=1 \
         -timeout=25 -rss_limit_mb=2560 -artifact_prefix="$WORK/artifacts/$name/" \
-        ${SLUICE_FUZZ_ARGS:-} "$corpus" "$seeds" >"$WORK/logs/$name.log" 2>&1
+        "${dict[@]}" ${SLUICE_FUZZ_ARGS:-} "$corpus" "$seeds" >"$WORK/logs/$name.log" 2>&1
 }
 
 mkdir -p "$WORK/logs"
