@@ -5,10 +5,14 @@
 # run every test (ctest: unit and integration), and stop the stack whatever
 # happens.  Exits non-zero on any failure.
 #
+# Then every libFuzzer harness runs for a short while (tests/fuzz/run.sh,
+# clang + ASan + UBSan in build-fuzz/); a crash fails the run.
+#
 # usage: deploy/test.sh [CTEST ARGS...]     e.g. deploy/test.sh -L unit
 # env:   SLUICE_TEST_BUILD_DIR  build directory (default <repo>/build-asan)
 #        SLUICE_TEST_JOBS       parallel tests (default: number of CPUs)
 #        SLUICE_TEST_KEEP=1     keep the stack directory for inspection
+#        SLUICE_TEST_FUZZ_SECONDS  seconds per fuzz harness (default 20, 0: none)
 set -euo pipefail
 
 # shellcheck source=deploy/lib.sh
@@ -59,3 +63,10 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 
 cd "$BUILD"
 ctest --output-on-failure -j "$JOBS" "$@"
+
+# The fuzz harnesses, two at a time, after the tests they must not slow.
+FUZZ_SECONDS=${SLUICE_TEST_FUZZ_SECONDS:-20}
+if ((FUZZ_SECONDS > 0)); then
+    say "fuzzing each harness for ${FUZZ_SECONDS}s"
+    bash "$SL_ROOT/tests/fuzz/run.sh" "$FUZZ_SECONDS"
+fi

@@ -339,6 +339,7 @@ static int chain_load_fast(sl_slice chain, sl_prov_chain **out)
         }
         if (rc != SL_OK)
             goto out;
+        rc = SL_EINVAL;   /* what follows must still be in the grammar */
         c->n++;
     } while (rd_lit(&r, ","));
     if (!rd_lit(&r, "]") || r.p != r.end)

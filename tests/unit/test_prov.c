@@ -927,6 +927,50 @@ static void test_parse_agrees_with_jansson(void **state)
     sl_buf_free(&out);
 }
 
+/* Found by tests/fuzz/fuzz_prov.c: the hand-written reader said "mine"
+ * (SL_OK) but gave no chain when a header in its grammar went off it
+ * after the first event -- trailing bytes after the array, or a later
+ * event with non-ASCII text -- and every reader of the chain then
+ * dereferenced NULL.  Such headers belong to jansson, which reads them. */
+static void test_fast_path_leaves_late_breaks_to_jansson(void **state)
+{
+    sl_buf out, tmp;
+    sl_err err = { "" };
+    sl_prov_chain *c;
+    sl_prov_event ev = event("scan", "flagged");
+    const char *stage;
+    int64_t seq;
+
+    (void)state;
+    sl_buf_init(&out, 1 << 20);
+    sl_buf_init(&tmp, 1 << 20);
+
+    /* A canonical two-event header plus a newline. */
+    build_chain(&out, 2);
+    assert_int_equal(sl_buf_putc(&out, '\n'), SL_OK);
+    expect_verify(buf_slice(&out), content, SL_OK, NULL);
+    assert_non_null(c = sl_prov_parse(buf_slice(&out), &err));
+    assert_int_equal(sl_prov_count(c), 2);
+    sl_prov_chain_destroy(c);
+
+    /* An ASCII first event, then one whose reason is not ASCII. */
+    build_chain(&out, 1);
+    assert_int_equal(sl_buf_append(&tmp, out.data, out.len), SL_OK);
+    ev.reason = "r\xc3\xa9sum\xc3\xa9";
+    assert_int_equal(sl_prov_append(buf_slice(&tmp), content, &ev, &out, NULL,
+                                    &err), SL_OK);
+    expect_verify(buf_slice(&out), content, SL_OK, NULL);
+    assert_non_null(c = sl_prov_parse(buf_slice(&out), &err));
+    assert_int_equal(sl_prov_count(c), 2);
+    assert_int_equal(sl_prov_get(c, 1, NULL, NULL, &stage, NULL, &seq), SL_OK);
+    assert_string_equal(stage, "scan");
+    assert_int_equal(seq, 2);
+    sl_prov_chain_destroy(c);
+
+    sl_buf_free(&tmp);
+    sl_buf_free(&out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -947,6 +991,7 @@ int main(void)
         cmocka_unit_test(test_caps),
         cmocka_unit_test(test_fast_path_matches_jansson),
         cmocka_unit_test(test_parse_agrees_with_jansson),
+        cmocka_unit_test(test_fast_path_leaves_late_breaks_to_jansson),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
