@@ -1155,7 +1155,16 @@ static int write_batch(void *ctx, const char *group, const sl_msg *msgs, size_t 
         }
         sl_warn("commit", "batch of %zu refused on its data (SQLSTATE %s): "
                 "splitting it: %s", n, c->sqlstate, err->msg);
-        if ((rc = split(&b, err)) != SL_OK)
+        rc = split(&b, err);
+        /* A probe can meet the unique violation the whole batch has not
+         * reached yet (rows behind the one split out): it counts as one
+         * in a row too, and once repeated the probes take it as data. */
+        if (rc == SL_EIO && !b.unique_is_data &&
+            strcmp(c->sqlstate, "23505") == 0 && unique_repeated(c)) {
+            b.unique_is_data = 1;
+            rc = split(&b, err);
+        }
+        if (rc != SL_OK)
             break;
     }
     if (rc == SL_OK)
