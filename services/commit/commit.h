@@ -116,6 +116,8 @@ void sl_pairset_destroy(sl_pairset *s);
 int  sl_pairset_add(sl_pairset *s, uint64_t fp, const char *a, const char *b);
 int  sl_pairset_has(const sl_pairset *s, uint64_t fp, const char *a, const char *b);
 
+/* The sink handed to the runner (commit_pg.c, in the sluice-commit binary
+ * only, not in the sl_commit_proc library). */
 extern const sl_sink sl_commit_stage;
 
 #endif

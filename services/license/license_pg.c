@@ -8,6 +8,11 @@
  * each dataset with a quota today -- four statements, whatever the run's
  * size.  A lost connection is SL_EIO (the runner retries the run) and is
  * reopened on the next call.
+ *
+ * The file ends with the stage glue: the descriptor handed to the runner,
+ * whose init builds these lookups and the processor.  It is compiled into
+ * the sluice-license binary next to main.c, never into the processor library
+ * (sl_license_stage), which links sl_core alone: a processor cannot call libpq.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -297,3 +302,51 @@ int sl_license_pg_lookup(sl_license_lookup *lk, const sl_config *cfg, sl_err *er
     lk->destroy = pg_destroy;
     return SL_OK;
 }
+
+/* ---- stage glue: the real lookups wired into the processor ---------------- */
+
+static int stage_init(void **ctx, const sl_config *cfg, sl_err *err)
+{
+    sl_license_lookup lk;
+    sl_license_stage *s;
+
+    if (sl_license_pg_lookup(&lk, cfg, err) != SL_OK)
+        return SL_ERR;
+    if (sl_license_new(&s, cfg, &lk, err) != SL_OK) {
+        if (lk.destroy)
+            lk.destroy(lk.u);
+        return SL_ERR;
+    }
+    *ctx = s;
+    return SL_OK;
+}
+
+static int stage_prepare(void *ctx, const sl_msg *msgs, size_t n)
+{
+    return sl_license_prepare(ctx, msgs, n);
+}
+
+static sl_verdict stage_process(void *ctx, const sl_msg *in, sl_out *out)
+{
+    return sl_license_process(ctx, in, out);
+}
+
+static void stage_txn_end(void *ctx, int committed)
+{
+    sl_license_txn_end(ctx, committed);
+}
+
+static void stage_destroy(void *ctx)
+{
+    sl_license_destroy(ctx);
+}
+
+const sl_processor sl_license_processor = {
+    .stage = &sl_topology_stages[SL_STAGE_LICENSE],
+    .config_map = sl_license_config,
+    .init = stage_init,
+    .prepare = stage_prepare,
+    .process = stage_process,
+    .txn_end = stage_txn_end,
+    .destroy = stage_destroy,
+};

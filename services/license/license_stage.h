@@ -65,6 +65,9 @@ void sl_license_txn_end(sl_license_stage *s, int committed);
  * restores it): tests move time themselves. */
 void sl_license_set_clock(sl_license_stage *s, int64_t (*now_ms)(void));
 
+/* The PostgreSQL-backed lookup and the stage descriptor handed to the
+ * runner (license_pg.c): both exist in the sluice-license binary only,
+ * not in the processor library. */
 int sl_license_pg_lookup(sl_license_lookup *lk, const sl_config *cfg, sl_err *err);
 
 extern const sl_processor sl_license_processor;

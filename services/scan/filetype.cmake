@@ -12,7 +12,7 @@ add_library(sl_scan_filetype STATIC
   ${CMAKE_CURRENT_LIST_DIR}/filetype.c
   ${CMAKE_CURRENT_LIST_DIR}/extract.c)
 target_include_directories(sl_scan_filetype PUBLIC ${CMAKE_CURRENT_LIST_DIR})
-target_link_libraries(sl_scan_filetype PUBLIC sl_common PkgConfig::ZLIB)
+target_link_libraries(sl_scan_filetype PUBLIC sl_core PkgConfig::ZLIB)
 if(TARGET PkgConfig::MAGIC)
   target_link_libraries(sl_scan_filetype PUBLIC PkgConfig::MAGIC)
 else()

@@ -5,5 +5,5 @@ add_library(sl_scan_rules STATIC
   ${CMAKE_CURRENT_LIST_DIR}/rules.c
   ${CMAKE_CURRENT_LIST_DIR}/validators.c)
 target_include_directories(sl_scan_rules PUBLIC ${CMAKE_CURRENT_LIST_DIR})
-target_link_libraries(sl_scan_rules PUBLIC sl_common PkgConfig::PCRE2
+target_link_libraries(sl_scan_rules PUBLIC sl_core PkgConfig::PCRE2
                       PkgConfig::JANSSON m)

@@ -580,39 +580,3 @@ done:
     sl_scan_report_free(&rep);
     return verdict;
 }
-
-/* ---- stage glue ----------------------------------------------------------- */
-
-static int stage_init(void **ctx, const sl_config *cfg, sl_err *err)
-{
-    sl_scan_lookup lk;
-    sl_scan *s;
-
-    if (sl_scan_pg_lookup(&lk, cfg, err) != SL_OK)
-        return SL_ERR;
-    if (sl_scan_new(&s, cfg, &lk, err) != SL_OK) {
-        if (lk.destroy)
-            lk.destroy(lk.u);
-        return SL_ERR;
-    }
-    *ctx = s;
-    return SL_OK;
-}
-
-static sl_verdict stage_process(void *ctx, const sl_msg *in, sl_out *out)
-{
-    return sl_scan_process(ctx, in, out);
-}
-
-static void stage_destroy(void *ctx)
-{
-    sl_scan_destroy(ctx);
-}
-
-const sl_processor sl_scan_stage = {
-    .stage = &sl_topology_stages[SL_STAGE_SCAN],
-    .config_map = sl_scan_config,
-    .init = stage_init,
-    .process = stage_process,
-    .destroy = stage_destroy,
-};

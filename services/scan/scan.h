@@ -90,6 +90,9 @@ int sl_scan_decide(sl_scan *s, sl_slice bytes, const char *declared_type,
                    const char *allowed_types, const char *scan_actions,
                    sl_scan_report *rep);
 
+/* The PostgreSQL-backed lookup and the stage descriptor handed to the
+ * runner (scan_pg.c): both exist in the sluice-scan binary only, not in
+ * the processor library. */
 int sl_scan_pg_lookup(sl_scan_lookup *lk, const sl_config *cfg, sl_err *err);
 
 extern const sl_processor sl_scan_stage;

@@ -3,6 +3,11 @@
  * (datasets.allowed_types, datasets.scan_actions), cached for
  * scan.dataset.cache.ms.  A lost connection is SL_EIO (the message is
  * retried) and is reopened on the next call.
+ *
+ * The file ends with the stage glue: the descriptor handed to the runner,
+ * whose init builds these lookups and the processor.  It is compiled into
+ * the sluice-scan binary next to main.c, never into the processor library
+ * (sl_scan_stage), which links sl_core alone: a processor cannot call libpq.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -133,3 +138,39 @@ int sl_scan_pg_lookup(sl_scan_lookup *lk, const sl_config *cfg, sl_err *err)
     lk->destroy = pg_destroy;
     return SL_OK;
 }
+
+/* ---- stage glue: the real lookups wired into the processor ---------------- */
+
+static int stage_init(void **ctx, const sl_config *cfg, sl_err *err)
+{
+    sl_scan_lookup lk;
+    sl_scan *s;
+
+    if (sl_scan_pg_lookup(&lk, cfg, err) != SL_OK)
+        return SL_ERR;
+    if (sl_scan_new(&s, cfg, &lk, err) != SL_OK) {
+        if (lk.destroy)
+            lk.destroy(lk.u);
+        return SL_ERR;
+    }
+    *ctx = s;
+    return SL_OK;
+}
+
+static sl_verdict stage_process(void *ctx, const sl_msg *in, sl_out *out)
+{
+    return sl_scan_process(ctx, in, out);
+}
+
+static void stage_destroy(void *ctx)
+{
+    sl_scan_destroy(ctx);
+}
+
+const sl_processor sl_scan_stage = {
+    .stage = &sl_topology_stages[SL_STAGE_SCAN],
+    .config_map = sl_scan_config,
+    .init = stage_init,
+    .process = stage_process,
+    .destroy = stage_destroy,
+};

@@ -77,11 +77,11 @@ int sl_validate_prepare(sl_validate *v, const sl_msg *msgs, size_t n);
  * forgets them (0). */
 void sl_validate_txn_end(sl_validate *v, int committed);
 
-/* The PostgreSQL-backed lookup (validate_pg.c). */
+/* The PostgreSQL-backed lookup and the stage descriptor handed to the
+ * runner (validate_pg.c): both exist in the sluice-validate binary only,
+ * not in the processor library. */
 int sl_validate_pg_lookup(sl_validate_lookup *lk, const sl_config *cfg,
                           sl_err *err);
-
-/* Stage descriptor handed to the runner. */
 extern const sl_processor sl_validate_stage;
 
 #endif

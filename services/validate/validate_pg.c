@@ -20,6 +20,11 @@
  * sealed secret turns up before the file existed.  A creator whose secret
  * is only in plaintext (key_material), or whose box does not open, is
  * logged and treated as unusable (its uploads are refused as disabled).
+ *
+ * The file ends with the stage glue: the descriptor handed to the runner,
+ * whose init builds these lookups and the processor.  It is compiled into
+ * the sluice-validate binary next to main.c, never into the processor library
+ * (sl_validate), which links sl_core alone: a processor cannot call libpq.
  */
 #include <sodium.h>
 
@@ -505,3 +510,50 @@ int sl_validate_pg_lookup(sl_validate_lookup *lk, const sl_config *cfg, sl_err *
     lk->destroy = pg_destroy;
     return SL_OK;
 }
+
+/* ---- stage glue: the real lookups wired into the processor ---------------- */
+
+static int stage_init(void **ctx, const sl_config *cfg, sl_err *err)
+{
+    sl_validate_lookup lk;
+    sl_validate *v;
+
+    if (sl_validate_pg_lookup(&lk, cfg, err) != SL_OK)
+        return SL_ERR;
+    if (sl_validate_new(&v, cfg, &lk, err) != SL_OK) {
+        lk.destroy(lk.u);
+        return SL_ERR;
+    }
+    *ctx = v;
+    return SL_OK;
+}
+
+static int stage_prepare(void *ctx, const sl_msg *msgs, size_t n)
+{
+    return sl_validate_prepare(ctx, msgs, n);
+}
+
+static sl_verdict stage_process(void *ctx, const sl_msg *in, sl_out *out)
+{
+    return sl_validate_process(ctx, in, out);
+}
+
+static void stage_txn_end(void *ctx, int committed)
+{
+    sl_validate_txn_end(ctx, committed);
+}
+
+static void stage_destroy(void *ctx)
+{
+    sl_validate_destroy(ctx);
+}
+
+const sl_processor sl_validate_stage = {
+    .stage = &sl_topology_stages[SL_STAGE_VALIDATE],
+    .config_map = sl_validate_config,
+    .init = stage_init,
+    .prepare = stage_prepare,
+    .process = stage_process,
+    .txn_end = stage_txn_end,
+    .destroy = stage_destroy,
+};

@@ -3,8 +3,9 @@
  * failed-attempt table (common/src/attempts.c) that turns a message the
  * processor keeps failing on into a quarantine, the dead-letter size plan
  * (common/src/deadletter.c), the processor's side of both in sl_out
- * (sl_out_fail, sl_out_withhold_value), and where partitions resume when
- * a revocation comes while a run is half read (sl_kafka_resume_before).
+ * (sl_out_fail, sl_out_withhold_value).  All of them live in sl_core:
+ * this test links no librdkafka (where partitions resume after a
+ * revocation is in test_kafka_resume.c, which does).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -16,7 +17,6 @@
 
 #include "sl/attempts.h"
 #include "sl/deadletter.h"
-#include "sl/kafka.h"
 #include "sl/msg.h"
 
 /* ---- attempts ---------------------------------------------------------- */
@@ -200,38 +200,6 @@ static void test_out_fail_and_withhold(void **state)
     sl_out_destroy(o);
 }
 
-/* ---- resume positions ---------------------------------------------- */
-
-/* The consumer's positions are past everything polled; messages polled but
- * not processed pull their partition back to the first of them, on that
- * partition only; a partition without a position takes the message's. */
-static void test_resume_before(void **state)
-{
-    rd_kafka_topic_partition_list_t *pos = rd_kafka_topic_partition_list_new(4);
-    sl_msg unprocessed[4];
-
-    (void)state;
-    memset(unprocessed, 0, sizeof(unprocessed));
-    rd_kafka_topic_partition_list_add(pos, "up", 0)->offset = 120;
-    rd_kafka_topic_partition_list_add(pos, "up", 1)->offset = 57;
-    rd_kafka_topic_partition_list_add(pos, "up", 2)->offset = RD_KAFKA_OFFSET_INVALID;
-    rd_kafka_topic_partition_list_add(pos, "other", 0)->offset = 9;
-    unprocessed[0] = (sl_msg){ .topic = "up", .partition = 0, .offset = 117 };
-    unprocessed[1] = (sl_msg){ .topic = "up", .partition = 0, .offset = 118 };
-    unprocessed[2] = (sl_msg){ .topic = "up", .partition = 2, .offset = 4 };
-    unprocessed[3] = (sl_msg){ .topic = "gone", .partition = 0, .offset = 1 };
-    sl_kafka_resume_before(pos, unprocessed, 4);
-    assert_int_equal(rd_kafka_topic_partition_list_find(pos, "up", 0)->offset, 117);
-    assert_int_equal(rd_kafka_topic_partition_list_find(pos, "up", 1)->offset, 57);
-    assert_int_equal(rd_kafka_topic_partition_list_find(pos, "up", 2)->offset, 4);
-    assert_int_equal(rd_kafka_topic_partition_list_find(pos, "other", 0)->offset, 9);
-    assert_null(rd_kafka_topic_partition_list_find(pos, "gone", 0));
-    /* nothing unprocessed: the positions stand */
-    sl_kafka_resume_before(pos, unprocessed, 0);
-    assert_int_equal(rd_kafka_topic_partition_list_find(pos, "up", 0)->offset, 117);
-    rd_kafka_topic_partition_list_destroy(pos);
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -245,7 +213,6 @@ int main(void)
         cmocka_unit_test(test_plan_huge_headers_and_key),
         cmocka_unit_test(test_plan_headers_past_bound),
         cmocka_unit_test(test_out_fail_and_withhold),
-        cmocka_unit_test(test_resume_before),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -19,8 +19,6 @@
 
 #include "sl/common.h"
 #include "sl/topology.h"
-#include "commit.h"
-#include "validate.h"
 
 /* ---- the table -------------------------------------------------------- */
 
@@ -162,14 +160,6 @@ static void test_names(void **state)
     assert_int_equal(sl_topology_group("abc", &sl_topology_stages[SL_STAGE_SCAN],
                                        out, 14), SL_EINVAL);
     assert_int_equal(sl_topology_txn_id("g", "1", out, 3), SL_EINVAL);
-}
-
-/* The stage descriptors take their names and topics from their rows. */
-static void test_descriptors(void **state)
-{
-    (void)state;
-    assert_ptr_equal(sl_validate_stage.stage, &sl_topology_stages[SL_STAGE_VALIDATE]);
-    assert_ptr_equal(sl_commit_stage.stage, &sl_topology_stages[SL_STAGE_COMMIT]);
 }
 
 /* ---- deploy/kafka-acls.conf agrees with the table --------------------- */
@@ -362,7 +352,6 @@ int main(void)
         cmocka_unit_test(test_lookups),
         cmocka_unit_test(test_consistent),
         cmocka_unit_test(test_names),
-        cmocka_unit_test(test_descriptors),
         cmocka_unit_test(test_acls_conf),
         cmocka_unit_test(test_acls_drift_caught),
     };
