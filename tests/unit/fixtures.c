@@ -1,10 +1,15 @@
 /*
  * fixtures.c -- see fixtures.h.
  */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <cmocka.h>
 
+#include "sl/prov.h"
 #include "sl/timeutil.h"
 #include "fixtures.h"
 #include "validate.h"
@@ -235,4 +240,45 @@ void fx_msg_drop_header(fx_msg *m, const char *name)
         }
         m->msg.n_headers--;
     }
+}
+
+json_t *fx_check_prov(const sl_out *out, const char *origin,
+                      const char *const *stages, const char *outcome,
+                      const char *reason, const char *input_sha)
+{
+    const char *canonical = NULL, *stage, *got_outcome = NULL;
+    sl_slice chain;
+    sl_err err = { "" };
+    sl_prov_chain *pc;
+    json_t *ev, *r;
+    int64_t seq;
+    size_t n = 0;
+
+    while (stages[n])
+        n++;
+    assert_true(n > 0);
+    assert_int_equal(sl_out_header(out, SL_H_PROV, &chain), SL_OK);
+    if (sl_prov_verify(chain, origin, &err) != SL_OK)
+        fail_msg("provenance chain does not verify: %s", err.msg);
+    pc = sl_prov_parse(chain, &err);
+    assert_non_null(pc);
+    assert_int_equal(sl_prov_count(pc), n);
+    for (size_t i = 0; i < n; i++) {
+        assert_int_equal(sl_prov_get(pc, i, &canonical, NULL, &stage,
+                                     &got_outcome, &seq), SL_OK);
+        assert_string_equal(stage, stages[i]);
+        assert_int_equal(seq, (int64_t)(i + 1));
+    }
+    assert_string_equal(got_outcome, outcome);
+    ev = json_loads(canonical, 0, NULL);
+    assert_non_null(ev);
+    sl_prov_chain_destroy(pc);
+    r = json_object_get(ev, "reason");
+    if (reason)
+        assert_string_equal(json_string_value(r), reason);
+    else
+        assert_true(json_is_null(r));
+    assert_string_equal(json_string_value(json_object_get(ev, "input_sha256")),
+                        input_sha);
+    return ev;
 }

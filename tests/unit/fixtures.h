@@ -1,12 +1,15 @@
 /*
  * fixtures.h -- helpers shared by the unit tests: hand-built messages,
- * signed uploads, and an in-memory creator registry for validate.
+ * signed uploads, an in-memory creator registry for validate, and the
+ * assertions on a stage's provenance chain that every stage test makes.
  */
 #ifndef SL_TEST_FIXTURES_H
 #define SL_TEST_FIXTURES_H
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include <jansson.h>
 
 #include "sl/config.h"
 #include "sl/crypto.h"
@@ -54,5 +57,15 @@ void fx_registry_lookup(fx_registry *r, struct sl_validate_lookup *lk);
 
 /* A config with the declared map and its defaults. */
 sl_config *fx_config(const sl_cfg_entry *map);
+
+/* Asserts (cmocka) the sluice-prov header a stage wrote to out: the chain
+ * verifies from origin (the hex SHA-256 it starts at), holds one event per
+ * name of stages (NULL-terminated, in order, numbered 1, 2, ...), and the
+ * last one has this outcome, this reason (NULL: JSON null) and
+ * input_sha256 == input_sha.  Returns that last event parsed; the caller
+ * json_decref()s it. */
+json_t *fx_check_prov(const sl_out *out, const char *origin,
+                      const char *const *stages, const char *outcome,
+                      const char *reason, const char *input_sha);
 
 #endif
