@@ -242,6 +242,46 @@ void fx_msg_drop_header(fx_msg *m, const char *name)
     }
 }
 
+/* The file at path in a buffer of its size plus `extra` zero bytes. */
+static uint8_t *read_whole(const char *path, size_t extra, size_t *len)
+{
+    FILE *fp = fopen(path, "rb");
+    uint8_t *p;
+    long n;
+
+    if (!fp)
+        fail_msg("cannot open %s", path);
+    assert_int_equal(fseek(fp, 0, SEEK_END), 0);
+    n = ftell(fp);
+    assert_true(n >= 0);
+    rewind(fp);
+    p = calloc((size_t)n + extra > 0 ? (size_t)n + extra : 1, 1);
+    assert_non_null(p);
+    assert_int_equal(fread(p, 1, (size_t)n, fp), (size_t)n);
+    fclose(fp);
+    *len = (size_t)n;
+    return p;
+}
+
+uint8_t *fx_read_file(const char *path, size_t *len)
+{
+    return read_whole(path, 0, len);
+}
+
+char *fx_read_text(const char *path, size_t *len)
+{
+    return (char *)read_whole(path, 1, len);
+}
+
+uint8_t *fx_fixture(const char *name, size_t *len)
+{
+    char path[512];
+
+    assert_true((size_t)snprintf(path, sizeof(path), "%s/tests/fixtures/%s",
+                                 SL_SOURCE_DIR, name) < sizeof(path));
+    return fx_read_file(path, len);
+}
+
 json_t *fx_check_prov(const sl_out *out, const char *origin,
                       const char *const *stages, const char *outcome,
                       const char *reason, const char *input_sha)

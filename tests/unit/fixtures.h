@@ -1,7 +1,8 @@
 /*
  * fixtures.h -- helpers shared by the unit tests: hand-built messages,
- * signed uploads, an in-memory creator registry for validate, and the
- * assertions on a stage's provenance chain that every stage test makes.
+ * signed uploads, an in-memory creator registry for validate, files read
+ * whole, and the assertions on a stage's provenance chain that every stage
+ * test makes.
  */
 #ifndef SL_TEST_FIXTURES_H
 #define SL_TEST_FIXTURES_H
@@ -57,6 +58,14 @@ void fx_registry_lookup(fx_registry *r, struct sl_validate_lookup *lk);
 
 /* A config with the declared map and its defaults. */
 sl_config *fx_config(const sl_cfg_entry *map);
+
+/* The whole file at path in a malloc'd buffer of exactly its *len bytes
+ * (so ASan sees a parser reading past its end); fails the test (cmocka)
+ * when it cannot be read.  Caller frees.  fx_read_text adds a NUL after
+ * the *len bytes; fx_fixture reads a file of tests/fixtures/. */
+uint8_t *fx_read_file(const char *path, size_t *len);
+char    *fx_read_text(const char *path, size_t *len);
+uint8_t *fx_fixture(const char *name, size_t *len);
 
 /* Asserts (cmocka) the sluice-prov header a stage wrote to out: the chain
  * verifies from origin (the hex SHA-256 it starts at), holds one event per

@@ -23,9 +23,8 @@
 
 #include "extract.h"
 #include "filetype.h"
+#include "fixtures.h"
 #include "textenc.h"
-
-#define FIXTURES SL_SOURCE_DIR "/tests/fixtures/"
 
 static sl_ft *ft;
 
@@ -38,23 +37,9 @@ typedef struct buf {
 
 static buf load(const char *name)
 {
-    char path[512];
-    FILE *fp;
-    long len;
     buf b;
 
-    snprintf(path, sizeof(path), "%s%s", FIXTURES, name);
-    fp = fopen(path, "rb");
-    if (!fp)
-        fail_msg("cannot open fixture %s", path);
-    fseek(fp, 0, SEEK_END);
-    len = ftell(fp);
-    rewind(fp);
-    b.n = (size_t)len;
-    b.p = malloc(b.n ? b.n : 1);
-    assert_non_null(b.p);
-    assert_int_equal(fread(b.p, 1, b.n, fp), b.n);
-    fclose(fp);
+    b.p = fx_fixture(name, &b.n);
     return b;
 }
 

@@ -221,18 +221,14 @@ static void test_pdf_bomb_budget(void **state)
 /* A real document's info dictionary is still read under a budget. */
 static void test_pdf_fixture_within_budget(void **state)
 {
-    FILE *fp = fopen(SL_SOURCE_DIR "/tests/fixtures/doc_info.pdf", "rb");
-    uint8_t data[65536];
     size_t n;
+    uint8_t *data = fx_fixture("doc_info.pdf", &n);
     sl_extract x;
     sl_ft_result r;
     sl_budget bud;
     int found = 0;
 
     (void)state;
-    assert_non_null(fp);
-    n = fread(data, 1, sizeof(data), fp);
-    fclose(fp);
     default_budget(&bud);
     sl_extract_init(&x, 0);
     assert_int_equal(sl_ft_detect_budget(ft, (sl_slice){ data, n }, &r, &bud), SL_OK);
@@ -242,6 +238,7 @@ static void test_pdf_fixture_within_budget(void **state)
         found |= strcmp(x.seg[i].source, "pdf:Author") == 0;
     assert_int_equal(found, 1);
     sl_extract_free(&x);
+    free(data);
 }
 
 /* ---- PNG and JPEG ------------------------------------------------------- */
