@@ -242,6 +242,35 @@ void fx_msg_drop_header(fx_msg *m, const char *name)
     }
 }
 
+void fx_put(fx_buf *b, const void *p, size_t n)
+{
+    b->p = realloc(b->p, b->n + n + 1);
+    assert_non_null(b->p);
+    memcpy(b->p + b->n, p, n);
+    b->n += n;
+}
+
+void fx_puts(fx_buf *b, const char *s)
+{
+    fx_put(b, s, strlen(s));
+}
+
+void fx_put_be32(fx_buf *b, uint32_t v)
+{
+    uint8_t q[4] = { (uint8_t)(v >> 24), (uint8_t)(v >> 16), (uint8_t)(v >> 8),
+                     (uint8_t)v };
+
+    fx_put(b, q, 4);
+}
+
+void fx_put_le32(fx_buf *b, uint32_t v)
+{
+    uint8_t q[4] = { (uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16),
+                     (uint8_t)(v >> 24) };
+
+    fx_put(b, q, 4);
+}
+
 /* The file at path in a buffer of its size plus `extra` zero bytes. */
 static uint8_t *read_whole(const char *path, size_t extra, size_t *len)
 {

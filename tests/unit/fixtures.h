@@ -1,7 +1,7 @@
 /*
  * fixtures.h -- helpers shared by the unit tests: hand-built messages,
  * signed uploads, an in-memory creator registry for validate, files read
- * whole, and the assertions on a stage's provenance chain that every stage
+ * whole or built byte by byte, and the assertions on a stage's provenance chain that every stage
  * test makes.
  */
 #ifndef SL_TEST_FIXTURES_H
@@ -58,6 +58,17 @@ void fx_registry_lookup(fx_registry *r, struct sl_validate_lookup *lk);
 
 /* A config with the declared map and its defaults. */
 sl_config *fx_config(const sl_cfg_entry *map);
+
+/* A growing byte string for hand-built files; starts { NULL, 0 }, the
+ * test frees .p.  One spare byte past n is allocated but never set. */
+typedef struct fx_buf {
+    uint8_t *p;
+    size_t n;
+} fx_buf;
+void fx_put(fx_buf *b, const void *p, size_t n);
+void fx_puts(fx_buf *b, const char *s);
+void fx_put_be32(fx_buf *b, uint32_t v);
+void fx_put_le32(fx_buf *b, uint32_t v);
 
 /* The whole file at path in a malloc'd buffer of exactly its *len bytes
  * (so ASan sees a parser reading past its end); fails the test (cmocka)
