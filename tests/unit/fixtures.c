@@ -1,10 +1,15 @@
 /*
  * fixtures.c -- see fixtures.h.
  */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <cmocka.h>
 
+#include "sl/prov.h"
 #include "sl/timeutil.h"
 #include "fixtures.h"
 #include "validate.h"
@@ -236,4 +241,114 @@ void fx_msg_drop_header(fx_msg *m, const char *name)
         }
         m->msg.n_headers--;
     }
+}
+
+void fx_put(fx_buf *b, const void *p, size_t n)
+{
+    b->p = realloc(b->p, b->n + n + 1);
+    assert_non_null(b->p);
+    memcpy(b->p + b->n, p, n);
+    b->n += n;
+}
+
+void fx_puts(fx_buf *b, const char *s)
+{
+    fx_put(b, s, strlen(s));
+}
+
+void fx_put_be32(fx_buf *b, uint32_t v)
+{
+    uint8_t q[4] = { (uint8_t)(v >> 24), (uint8_t)(v >> 16), (uint8_t)(v >> 8),
+                     (uint8_t)v };
+
+    fx_put(b, q, 4);
+}
+
+void fx_put_le32(fx_buf *b, uint32_t v)
+{
+    uint8_t q[4] = { (uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16),
+                     (uint8_t)(v >> 24) };
+
+    fx_put(b, q, 4);
+}
+
+/* The file at path in a buffer of its size plus `extra` zero bytes. */
+static uint8_t *read_whole(const char *path, size_t extra, size_t *len)
+{
+    FILE *fp = fopen(path, "rb");
+    uint8_t *p;
+    long n;
+
+    if (!fp)
+        fail_msg("cannot open %s", path);
+    assert_int_equal(fseek(fp, 0, SEEK_END), 0);
+    n = ftell(fp);
+    assert_true(n >= 0);
+    rewind(fp);
+    p = calloc((size_t)n + extra > 0 ? (size_t)n + extra : 1, 1);
+    assert_non_null(p);
+    assert_int_equal(fread(p, 1, (size_t)n, fp), (size_t)n);
+    fclose(fp);
+    *len = (size_t)n;
+    return p;
+}
+
+uint8_t *fx_read_file(const char *path, size_t *len)
+{
+    return read_whole(path, 0, len);
+}
+
+char *fx_read_text(const char *path, size_t *len)
+{
+    return (char *)read_whole(path, 1, len);
+}
+
+uint8_t *fx_fixture(const char *name, size_t *len)
+{
+    char path[512];
+
+    assert_true((size_t)snprintf(path, sizeof(path), "%s/tests/fixtures/%s",
+                                 SL_SOURCE_DIR, name) < sizeof(path));
+    return fx_read_file(path, len);
+}
+
+json_t *fx_check_prov(const sl_out *out, const char *origin,
+                      const char *const *stages, const char *outcome,
+                      const char *reason, const char *input_sha)
+{
+    const char *canonical = NULL, *stage, *got_outcome = NULL;
+    sl_slice chain;
+    sl_err err = { "" };
+    sl_prov_chain *pc;
+    json_t *ev, *r;
+    int64_t seq;
+    size_t n = 0;
+
+    while (stages[n])
+        n++;
+    assert_true(n > 0);
+    assert_int_equal(sl_out_header(out, SL_H_PROV, &chain), SL_OK);
+    if (sl_prov_verify(chain, origin, &err) != SL_OK)
+        fail_msg("provenance chain does not verify: %s", err.msg);
+    pc = sl_prov_parse(chain, &err);
+    assert_non_null(pc);
+    assert_int_equal(sl_prov_count(pc), n);
+    for (size_t i = 0; i < n; i++) {
+        assert_int_equal(sl_prov_get(pc, i, &canonical, NULL, &stage,
+                                     &got_outcome, &seq), SL_OK);
+        assert_string_equal(stage, stages[i]);
+        assert_int_equal(seq, (int64_t)(i + 1));
+    }
+    assert_string_equal(got_outcome, outcome);
+    ev = json_loads(canonical, 0, NULL);
+    assert_non_null(ev);
+    sl_prov_chain_destroy(pc);
+    r = json_object_get(ev, "reason");
+    if (reason)
+        assert_string_equal(json_string_value(r), reason);
+    else
+        assert_true(json_is_null(r));
+    assert_string_equal(json_string_value(json_object_get(ev, "input_sha256")),
+                        input_sha);
+    return ev;
 }

@@ -1,12 +1,16 @@
 /*
  * fixtures.h -- helpers shared by the unit tests: hand-built messages,
- * signed uploads, and an in-memory creator registry for validate.
+ * signed uploads, an in-memory creator registry for validate, files read
+ * whole or built byte by byte, and the assertions on a stage's provenance chain that every stage
+ * test makes.
  */
 #ifndef SL_TEST_FIXTURES_H
 #define SL_TEST_FIXTURES_H
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include <jansson.h>
 
 #include "sl/config.h"
 #include "sl/crypto.h"
@@ -54,5 +58,34 @@ void fx_registry_lookup(fx_registry *r, struct sl_validate_lookup *lk);
 
 /* A config with the declared map and its defaults. */
 sl_config *fx_config(const sl_cfg_entry *map);
+
+/* A growing byte string for hand-built files; starts { NULL, 0 }, the
+ * test frees .p.  One spare byte past n is allocated but never set. */
+typedef struct fx_buf {
+    uint8_t *p;
+    size_t n;
+} fx_buf;
+void fx_put(fx_buf *b, const void *p, size_t n);
+void fx_puts(fx_buf *b, const char *s);
+void fx_put_be32(fx_buf *b, uint32_t v);
+void fx_put_le32(fx_buf *b, uint32_t v);
+
+/* The whole file at path in a malloc'd buffer of exactly its *len bytes
+ * (so ASan sees a parser reading past its end); fails the test (cmocka)
+ * when it cannot be read.  Caller frees.  fx_read_text adds a NUL after
+ * the *len bytes; fx_fixture reads a file of tests/fixtures/. */
+uint8_t *fx_read_file(const char *path, size_t *len);
+char    *fx_read_text(const char *path, size_t *len);
+uint8_t *fx_fixture(const char *name, size_t *len);
+
+/* Asserts (cmocka) the sluice-prov header a stage wrote to out: the chain
+ * verifies from origin (the hex SHA-256 it starts at), holds one event per
+ * name of stages (NULL-terminated, in order, numbered 1, 2, ...), and the
+ * last one has this outcome, this reason (NULL: JSON null) and
+ * input_sha256 == input_sha.  Returns that last event parsed; the caller
+ * json_decref()s it. */
+json_t *fx_check_prov(const sl_out *out, const char *origin,
+                      const char *const *stages, const char *outcome,
+                      const char *reason, const char *input_sha);
 
 #endif

@@ -23,75 +23,27 @@
 
 #include "extract.h"
 #include "filetype.h"
+#include "fixtures.h"
 #include "textenc.h"
-
-#define FIXTURES SL_SOURCE_DIR "/tests/fixtures/"
 
 static sl_ft *ft;
 
 /* ---- helpers ---------------------------------------------------------- */
 
-typedef struct buf {
-    uint8_t *p;
-    size_t n;
-} buf;
-
-static buf load(const char *name)
+static fx_buf load(const char *name)
 {
-    char path[512];
-    FILE *fp;
-    long len;
-    buf b;
+    fx_buf b;
 
-    snprintf(path, sizeof(path), "%s%s", FIXTURES, name);
-    fp = fopen(path, "rb");
-    if (!fp)
-        fail_msg("cannot open fixture %s", path);
-    fseek(fp, 0, SEEK_END);
-    len = ftell(fp);
-    rewind(fp);
-    b.n = (size_t)len;
-    b.p = malloc(b.n ? b.n : 1);
-    assert_non_null(b.p);
-    assert_int_equal(fread(b.p, 1, b.n, fp), b.n);
-    fclose(fp);
+    b.p = fx_fixture(name, &b.n);
     return b;
 }
 
-/* Growing byte strings for hand-built files. */
-static void put(buf *b, const void *p, size_t n)
+static void png_chunk(fx_buf *b, const char *type, const void *d, size_t n)
 {
-    b->p = realloc(b->p, b->n + n + 1);
-    assert_non_null(b->p);
-    memcpy(b->p + b->n, p, n);
-    b->n += n;
-}
-
-static void puts_(buf *b, const char *s)
-{
-    put(b, s, strlen(s));
-}
-
-static void put_be32(buf *b, uint32_t v)
-{
-    uint8_t q[4] = { (uint8_t)(v >> 24), (uint8_t)(v >> 16), (uint8_t)(v >> 8), (uint8_t)v };
-
-    put(b, q, 4);
-}
-
-static void put_le32(buf *b, uint32_t v)
-{
-    uint8_t q[4] = { (uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24) };
-
-    put(b, q, 4);
-}
-
-static void png_chunk(buf *b, const char *type, const void *d, size_t n)
-{
-    put_be32(b, (uint32_t)n);
-    put(b, type, 4);
-    put(b, d, n);
-    put_be32(b, 0);     /* CRC: not checked by the extractor */
+    fx_put_be32(b, (uint32_t)n);
+    fx_put(b, type, 4);
+    fx_put(b, d, n);
+    fx_put_be32(b, 0);     /* CRC: not checked by the extractor */
 }
 
 static const uint8_t *find(const uint8_t *h, size_t hn, const void *needle, size_t nn)
@@ -103,15 +55,15 @@ static const uint8_t *find(const uint8_t *h, size_t hn, const void *needle, size
 }
 
 /* The TIFF payload of the little- or big-endian JPEG fixture's EXIF. */
-static buf exif_tiff(const char *jpeg)
+static fx_buf exif_tiff(const char *jpeg)
 {
-    buf j = load(jpeg), t = { NULL, 0 };
+    fx_buf j = load(jpeg), t = { NULL, 0 };
     const uint8_t *e = find(j.p, j.n, "Exif\0\0", 6);
     size_t seglen;
 
     assert_non_null(e);
     seglen = (size_t)(e[-2] << 8 | e[-1]);
-    put(&t, e + 6, seglen - 2 - 6);
+    fx_put(&t, e + 6, seglen - 2 - 6);
     free(j.p);
     return t;
 }
@@ -223,7 +175,7 @@ static void test_png(void **state)
         { "png:iTXt:Title", "Gr\xc3\xbc\xc3\x9f" "e aus K\xc3\xb6ln", SL_XMAP_IDENTITY },
         { "png:iTXt:Copyright", "\xc2\xa9 2024 Jane Doe", SL_XMAP_COARSE },
     };
-    buf b = load("image.png");
+    fx_buf b = load("image.png");
     sl_extract x;
     uint8_t *in;
     size_t so, sl;
@@ -281,7 +233,7 @@ static const want jpeg_want[] = {
 
 static void check_jpeg(const char *name)
 {
-    buf b = load(name);
+    fx_buf b = load(name);
     sl_extract x;
     uint8_t *in;
     size_t so, sl;
@@ -324,7 +276,7 @@ static void test_jpeg_be(void **state)
  * missing longitude gives no location. */
 static void test_gps_signs_and_invalid(void **state)
 {
-    buf b = load("photo_exif.jpg");
+    fx_buf b = load("photo_exif.jpg");
     sl_extract x;
     uint8_t *in, *at;
     static const uint8_t lat_ref[] = { 1, 0, 2, 0, 2, 0, 0, 0, 'N' };
@@ -368,7 +320,7 @@ static void test_gif(void **state)
     static const want w[] = {
         { "gif:comment", "by jane.doe@example.com", SL_XMAP_COARSE },
     };
-    buf b = load("pixel.gif");
+    fx_buf b = load("pixel.gif");
     sl_extract x;
     uint8_t *in;
 
@@ -386,8 +338,8 @@ static void test_gif(void **state)
  * file, a PNG eXIf chunk. */
 static void test_webp_tiff_png_exif(void **state)
 {
-    buf t = exif_tiff("photo_exif.jpg"), w = { NULL, 0 }, body = { NULL, 0 };
-    buf png = { NULL, 0 };
+    fx_buf t = exif_tiff("photo_exif.jpg"), w = { NULL, 0 }, body = { NULL, 0 };
+    fx_buf png = { NULL, 0 };
     sl_extract x;
     uint8_t *in;
     sl_ft_result r;
@@ -397,22 +349,22 @@ static void test_webp_tiff_png_exif(void **state)
 
     (void)state;
     sl_extract_init(&x, 0);
-    puts_(&body, "WEBPVP8L");
-    put_le32(&body, sizeof(vp8l));
-    put(&body, vp8l, sizeof(vp8l));
-    puts_(&body, "EXIF");
-    put_le32(&body, (uint32_t)t.n + 6);
-    put(&body, "Exif\0\0", 6);
-    put(&body, t.p, t.n);
+    fx_puts(&body, "WEBPVP8L");
+    fx_put_le32(&body, sizeof(vp8l));
+    fx_put(&body, vp8l, sizeof(vp8l));
+    fx_puts(&body, "EXIF");
+    fx_put_le32(&body, (uint32_t)t.n + 6);
+    fx_put(&body, "Exif\0\0", 6);
+    fx_put(&body, t.p, t.n);
     if (t.n & 1)
-        put(&body, "", 1);
-    puts_(&body, "XMP ");
-    put_le32(&body, 21);
-    put(&body, "<x:xmpmeta>Jane</x:xmpmeta>", 21);
-    put(&body, "", 1);
-    puts_(&w, "RIFF");
-    put_le32(&w, (uint32_t)body.n);
-    put(&w, body.p, body.n);
+        fx_put(&body, "", 1);
+    fx_puts(&body, "XMP ");
+    fx_put_le32(&body, 21);
+    fx_put(&body, "<x:xmpmeta>Jane</x:xmpmeta>", 21);
+    fx_put(&body, "", 1);
+    fx_puts(&w, "RIFF");
+    fx_put_le32(&w, (uint32_t)body.n);
+    fx_put(&w, body.p, body.n);
     r = run(&x, w.p, w.n, &in);
     assert_string_equal(r.mime, "image/webp");
     assert_int_equal(x.nseg, 7);
@@ -429,7 +381,7 @@ static void test_webp_tiff_png_exif(void **state)
     assert_true(x.loc.present);
     free(in);
 
-    put(&png, "\x89PNG\r\n\x1a\n", 8);
+    fx_put(&png, "\x89PNG\r\n\x1a\n", 8);
     png_chunk(&png, "IHDR", ihdr, sizeof(ihdr));
     png_chunk(&png, "eXIf", t.p, t.n);
     png_chunk(&png, "IEND", "", 0);
@@ -450,7 +402,7 @@ static void test_webp_tiff_png_exif(void **state)
 
 static void test_iptc(void **state)
 {
-    buf j = { NULL, 0 }, irb = { NULL, 0 };
+    fx_buf j = { NULL, 0 }, irb = { NULL, 0 };
     sl_extract x;
     uint8_t *in;
     static const want w[] = {
@@ -460,23 +412,23 @@ static void test_iptc(void **state)
     uint8_t hdr[5];
 
     (void)state;
-    put(&irb, "Photoshop 3.0\0", 14);
-    put(&irb, "8BIM\x04\x04\0\0", 8);      /* id 0x0404, empty name + pad */
-    put_be32(&irb, 5 + 8 + 5 + 13 + 5 + 3);
+    fx_put(&irb, "Photoshop 3.0\0", 14);
+    fx_put(&irb, "8BIM\x04\x04\0\0", 8);      /* id 0x0404, empty name + pad */
+    fx_put_be32(&irb, 5 + 8 + 5 + 13 + 5 + 3);
     memcpy(hdr, "\x1c\x02\x50\x00\x08", 5);    /* 2:80 By-line */
-    put(&irb, hdr, 5);
-    puts_(&irb, "Jane Doe");
+    fx_put(&irb, hdr, 5);
+    fx_puts(&irb, "Jane Doe");
     memcpy(hdr, "\x1c\x02\x78\x00\x0d", 5);    /* 2:120 Caption */
-    put(&irb, hdr, 5);
-    puts_(&irb, "Call 555-0100");
+    fx_put(&irb, hdr, 5);
+    fx_puts(&irb, "Call 555-0100");
     memcpy(hdr, "\x1c\x02\x37\x00\x03", 5);    /* 2:55 date: skipped */
-    put(&irb, hdr, 5);
-    puts_(&irb, "x y");
-    put(&irb, "", 1);                          /* pad to even */
-    put(&j, "\xff\xd8\xff\xed", 4);
-    put(&j, (uint8_t[]){ (uint8_t)((irb.n + 2) >> 8), (uint8_t)(irb.n + 2) }, 2);
-    put(&j, irb.p, irb.n);
-    put(&j, "\xff\xd9", 2);
+    fx_put(&irb, hdr, 5);
+    fx_puts(&irb, "x y");
+    fx_put(&irb, "", 1);                          /* pad to even */
+    fx_put(&j, "\xff\xd8\xff\xed", 4);
+    fx_put(&j, (uint8_t[]){ (uint8_t)((irb.n + 2) >> 8), (uint8_t)(irb.n + 2) }, 2);
+    fx_put(&j, irb.p, irb.n);
+    fx_put(&j, "\xff\xd9", 2);
     sl_extract_init(&x, 0);
     run(&x, j.p, j.n, &in);
     expect_segments(&x, w, 2);
@@ -499,7 +451,7 @@ static void test_pdf(void **state)
         { "pdf:Producer", "by hand", SL_XMAP_COARSE },
         { "pdf:Company", "Acme", SL_XMAP_COARSE },
     };
-    buf b = load("doc_info.pdf");
+    fx_buf b = load("doc_info.pdf");
     sl_extract x;
     uint8_t *in;
     size_t so, sl;
@@ -523,10 +475,10 @@ static void test_pdf(void **state)
 
 static void pdf_text(sl_extract *x, const char *body, uint8_t **in)
 {
-    buf b = { NULL, 0 };
+    fx_buf b = { NULL, 0 };
 
-    puts_(&b, "%PDF-1.7\n");
-    puts_(&b, body);
+    fx_puts(&b, "%PDF-1.7\n");
+    fx_puts(&b, body);
     run(x, b.p, b.n, in);
     free(b.p);
 }
@@ -609,7 +561,7 @@ static void test_pdf_variants(void **state)
 
 static void test_text_content(void **state)
 {
-    buf u8 = load("text_utf8.txt"), le = load("text_utf16le_bom.txt"),
+    fx_buf u8 = load("text_utf8.txt"), le = load("text_utf16le_bom.txt"),
         be = load("text_utf16be.txt");
     sl_extract x;
     uint8_t *in;
@@ -687,7 +639,7 @@ static void test_text_content(void **state)
     }
     /* binary without a parser: nothing, coverage none */
     {
-        buf z = load("archive.zip");
+        fx_buf z = load("archive.zip");
 
         run(&x, z.p, z.n, &in);
         assert_int_equal(x.nseg, 0);
@@ -705,7 +657,7 @@ static void test_text_content(void **state)
 
 static void test_caps(void **state)
 {
-    buf png = { NULL, 0 }, b = load("image.png");
+    fx_buf png = { NULL, 0 }, b = load("image.png");
     sl_extract x;
     uint8_t *in, *big, *z;
     uLongf zn;
@@ -729,13 +681,13 @@ static void test_caps(void **state)
     zn = compressBound(8u << 20);
     z = malloc(zn);
     assert_int_equal(compress2(z, &zn, big, 8u << 20, 9), Z_OK);
-    put(&png, "\x89PNG\r\n\x1a\n", 8);
+    fx_put(&png, "\x89PNG\r\n\x1a\n", 8);
     png_chunk(&png, "IHDR", ihdr, sizeof(ihdr));
     {
-        buf c = { NULL, 0 };
+        fx_buf c = { NULL, 0 };
 
-        put(&c, "Comment\0\0", 9);
-        put(&c, z, zn);
+        fx_put(&c, "Comment\0\0", 9);
+        fx_put(&c, z, zn);
         png_chunk(&png, "zTXt", c.p, c.n);
         free(c.p);
     }
@@ -754,7 +706,7 @@ static void test_caps(void **state)
     /* the segment cap */
     png.p = NULL;
     png.n = 0;
-    put(&png, "\x89PNG\r\n\x1a\n", 8);
+    fx_put(&png, "\x89PNG\r\n\x1a\n", 8);
     png_chunk(&png, "IHDR", ihdr, sizeof(ihdr));
     for (int i = 0; i < SL_EXTRACT_MAX_SEGS + 100; i++)
         png_chunk(&png, "tEXt", "k\0v", 3);
@@ -780,13 +732,13 @@ static void test_hostile_structures(void **state)
     (void)state;
     sl_extract_init(&x, 0);
     {   /* PNG: a chunk length past the end, a keyword without NUL */
-        buf p = { NULL, 0 };
+        fx_buf p = { NULL, 0 };
 
-        put(&p, "\x89PNG\r\n\x1a\n", 8);
+        fx_put(&p, "\x89PNG\r\n\x1a\n", 8);
         png_chunk(&p, "IHDR", ihdr, sizeof(ihdr));
         png_chunk(&p, "tEXt", "no-nul-keyword", 14);
-        put_be32(&p, 0xfffffff0u);
-        put(&p, "tEXtabc", 7);
+        fx_put_be32(&p, 0xfffffff0u);
+        fx_put(&p, "tEXtabc", 7);
         run(&x, p.p, p.n, &in);
         assert_int_equal(x.nseg, 0);
         assert_true(x.flags & SL_XF_MALFORMED);
@@ -859,7 +811,7 @@ static void test_truncated(void **state)
     (void)state;
     sl_extract_init(&x, 0);
     for (size_t f = 0; f < sizeof(all_fixtures) / sizeof(all_fixtures[0]); f++) {
-        buf b = load(all_fixtures[f]);
+        fx_buf b = load(all_fixtures[f]);
         sl_ft_result full;
 
         assert_int_equal(sl_ft_detect(ft, (sl_slice){ b.p, b.n }, &full), SL_OK);
@@ -891,7 +843,7 @@ static void test_corrupted(void **state)
     (void)state;
     sl_extract_init(&x, 0);
     for (size_t f = 0; f < sizeof(meta) / sizeof(meta[0]); f++) {
-        buf b = load(meta[f]);
+        fx_buf b = load(meta[f]);
         sl_ft_result full;
 
         assert_int_equal(sl_ft_detect(ft, (sl_slice){ b.p, b.n }, &full), SL_OK);

@@ -20,37 +20,12 @@
 #include <magic.h>
 
 #include "filetype.h"
-
-#define FIXTURES SL_SOURCE_DIR "/tests/fixtures/"
+#include "fixtures.h"
 
 static sl_ft *ft;           /* default flags */
 static sl_ft *ft_always;    /* SL_FT_LIBMAGIC_ALWAYS */
 
 /* ---- helpers ---------------------------------------------------------- */
-
-/* A fixture in a malloc'd buffer of exactly its size. */
-static uint8_t *load(const char *name, size_t *n)
-{
-    char path[512];
-    FILE *fp;
-    long len;
-    uint8_t *p;
-
-    snprintf(path, sizeof(path), "%s%s", FIXTURES, name);
-    fp = fopen(path, "rb");
-    if (!fp)
-        fail_msg("cannot open fixture %s", path);
-    assert_int_equal(fseek(fp, 0, SEEK_END), 0);
-    len = ftell(fp);
-    assert_true(len > 0);
-    rewind(fp);
-    p = malloc((size_t)len);
-    assert_non_null(p);
-    assert_int_equal(fread(p, 1, (size_t)len, fp), (size_t)len);
-    fclose(fp);
-    *n = (size_t)len;
-    return p;
-}
 
 static sl_ft_result detect(sl_ft *h, const void *p, size_t n)
 {
@@ -136,7 +111,7 @@ static void test_detect_fixtures(void **state)
     (void)state;
     for (size_t i = 0; i < NFIX; i++) {
         size_t n;
-        uint8_t *p = load(fixtures[i].file, &n);
+        uint8_t *p = fx_fixture(fixtures[i].file, &n);
         sl_ft_result r = detect(ft, p, n);
 
         if (strcmp(r.mime, fixtures[i].mime) != 0 ||
@@ -162,7 +137,7 @@ static void test_detect_agrees_with_libmagic(void **state)
     (void)state;
     for (size_t i = 0; i < NFIX; i++) {
         size_t n;
-        uint8_t *p = load(fixtures[i].file, &n);
+        uint8_t *p = fx_fixture(fixtures[i].file, &n);
         sl_ft_result r = detect(ft, p, n), ra = detect(ft_always, p, n);
         char raw[256], norm[SL_MIME_MAX];
 
@@ -713,7 +688,7 @@ static void test_truncated(void **state)
     (void)state;
     for (size_t i = 0; i < NFIX; i++) {
         size_t n;
-        uint8_t *p = load(fixtures[i].file, &n);
+        uint8_t *p = fx_fixture(fixtures[i].file, &n);
 
         for (size_t k = 0; k <= n; k++) {
             sl_ft_result r = detect_copy(ft, p, k);
@@ -732,7 +707,7 @@ static void test_corrupted(void **state)
     (void)state;
     for (size_t i = 0; i < NFIX; i++) {
         size_t n;
-        uint8_t *p = load(fixtures[i].file, &n);
+        uint8_t *p = fx_fixture(fixtures[i].file, &n);
 
         for (int round = 0; round < 150; round++) {
             uint8_t *c = malloc(n);

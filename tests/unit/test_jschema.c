@@ -15,6 +15,7 @@
 #include <cmocka.h>
 #include <jansson.h>
 
+#include "fixtures.h"
 #include "sl/jschema.h"
 
 #define SCHEMA_PATH SL_SOURCE_DIR "/schemas/upload-meta.schema.json"
@@ -43,26 +44,10 @@ static const char *valid_doc =
 
 /* ---- helpers ---------------------------------------------------------- */
 
-static char *slurp(const char *path, size_t *len)
-{
-    FILE *fp = fopen(path, "rb");
-    char *buf = malloc(1 << 20);
-    size_t n;
-
-    assert_non_null(fp);
-    assert_non_null(buf);
-    n = fread(buf, 1, (1 << 20) - 1, fp);
-    assert_true(n < (1 << 20) - 1);   /* the whole file was read */
-    fclose(fp);
-    buf[n] = '\0';
-    *len = n;
-    return buf;
-}
-
 static int setup(void **state)
 {
     size_t len;
-    char *text = slurp(SCHEMA_PATH, &len);
+    char *text = fx_read_text(SCHEMA_PATH, &len);
     sl_err err = { "" };
     sl_jschema *s = sl_jschema_new(text, len, &err);
 

@@ -25,6 +25,7 @@
 
 #include <cmocka.h>
 
+#include "fixtures.h"
 #include "rules.h"
 #include "sl/crypto.h"
 
@@ -36,32 +37,12 @@ static size_t rules_len;
 static sl_scanner *sc, *ex;        /* prefiltered, exhaustive */
 static sl_findings fd, fx;
 
-static char *read_all(const char *path, size_t *len)
-{
-    FILE *fp = fopen(path, "rb");
-    char *buf;
-    long n;
-
-    assert_non_null(fp);
-    assert_int_equal(fseek(fp, 0, SEEK_END), 0);
-    n = ftell(fp);
-    assert_true(n > 0);
-    rewind(fp);
-    buf = malloc((size_t)n + 1);
-    assert_non_null(buf);
-    assert_int_equal(fread(buf, 1, (size_t)n, fp), (size_t)n);
-    fclose(fp);
-    buf[n] = '\0';
-    *len = (size_t)n;
-    return buf;
-}
-
 static int setup(void **state)
 {
     sl_err err;
 
     (void)state;
-    rules_json = read_all(SL_SOURCE_DIR "/schemas/scan-rules.json", &rules_len);
+    rules_json = fx_read_text(SL_SOURCE_DIR "/schemas/scan-rules.json", &rules_len);
     if (sl_rules_load(&rules, rules_json, rules_len, &err) != SL_OK) {
         fprintf(stderr, "shipped rules: %s\n", err.msg);
         return -1;

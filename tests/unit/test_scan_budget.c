@@ -47,75 +47,49 @@
 
 /* ---- inputs ------------------------------------------------------------- */
 
-typedef struct buf {
-    uint8_t *p;
-    size_t n;
-} buf;
-
-static void put(buf *b, const void *p, size_t n)
-{
-    b->p = realloc(b->p, b->n + n + 1);
-    assert_non_null(b->p);
-    memcpy(b->p + b->n, p, n);
-    b->n += n;
-}
-
-static void puts_(buf *b, const char *s)
-{
-    put(b, s, strlen(s));
-}
-
 /* The bomb: a header, then `k` times an Info dictionary whose CreationDate
  * string opens and never closes, so each one's string runs to the end. */
-static buf pdf_bomb(size_t k)
+static fx_buf pdf_bomb(size_t k)
 {
-    buf b = { NULL, 0 };
+    fx_buf b = { NULL, 0 };
 
-    puts_(&b, "%PDF-1.4\n");
+    fx_puts(&b, "%PDF-1.4\n");
     for (size_t i = 0; i < k; i++)
-        puts_(&b, "/Info<</CreationDate(");     /* 21 bytes */
-    puts_(&b, "\ntrailer\n%%EOF\n");
+        fx_puts(&b, "/Info<</CreationDate(");     /* 21 bytes */
+    fx_puts(&b, "\ntrailer\n%%EOF\n");
     return b;
 }
 
-static void put_be32(buf *b, uint32_t v)
-{
-    uint8_t q[4] = { (uint8_t)(v >> 24), (uint8_t)(v >> 16), (uint8_t)(v >> 8),
-                     (uint8_t)v };
-
-    put(b, q, 4);
-}
-
 /* A PNG of `k` empty private chunks before IEND (CRCs are not checked). */
-static buf png_chunks(size_t k)
+static fx_buf png_chunks(size_t k)
 {
-    buf b = { NULL, 0 };
+    fx_buf b = { NULL, 0 };
 
-    put(&b, "\x89PNG\r\n\x1a\n", 8);
-    put_be32(&b, 13);
-    puts_(&b, "IHDR");
-    put(&b, "\0\0\0\1\0\0\0\1\x08\x02\0\0\0", 13);
-    put_be32(&b, 0);
+    fx_put(&b, "\x89PNG\r\n\x1a\n", 8);
+    fx_put_be32(&b, 13);
+    fx_puts(&b, "IHDR");
+    fx_put(&b, "\0\0\0\1\0\0\0\1\x08\x02\0\0\0", 13);
+    fx_put_be32(&b, 0);
     for (size_t i = 0; i < k; i++) {
-        put_be32(&b, 0);
-        puts_(&b, "prVt");
-        put_be32(&b, 0);
+        fx_put_be32(&b, 0);
+        fx_puts(&b, "prVt");
+        fx_put_be32(&b, 0);
     }
-    put_be32(&b, 0);
-    puts_(&b, "IEND");
-    put_be32(&b, 0);
+    fx_put_be32(&b, 0);
+    fx_puts(&b, "IEND");
+    fx_put_be32(&b, 0);
     return b;
 }
 
 /* A JPEG of `k` empty APP0 segments, then EOI. */
-static buf jpeg_segments(size_t k)
+static fx_buf jpeg_segments(size_t k)
 {
-    buf b = { NULL, 0 };
+    fx_buf b = { NULL, 0 };
 
-    put(&b, "\xFF\xD8", 2);
+    fx_put(&b, "\xFF\xD8", 2);
     for (size_t i = 0; i < k; i++)
-        put(&b, "\xFF\xE0\x00\x02", 4);
-    put(&b, "\xFF\xD9", 2);
+        fx_put(&b, "\xFF\xE0\x00\x02", 4);
+    fx_put(&b, "\xFF\xD9", 2);
     return b;
 }
 
@@ -144,7 +118,7 @@ static int teardown(void **state)
 }
 
 /* Extracts b under budget bud; returns the extractor's flags. */
-static unsigned extract(const buf *b, sl_budget *bud, const char *mime)
+static unsigned extract(const fx_buf *b, sl_budget *bud, const char *mime)
 {
     sl_extract x;
     sl_ft_result r;
@@ -168,7 +142,7 @@ static unsigned extract(const buf *b, sl_budget *bud, const char *mime)
  * times: /Encrypt search, /Info search and its dictionary, XMP search. */
 static void test_pdf_bomb_linear(void **state)
 {
-    buf b = pdf_bomb(4000);
+    fx_buf b = pdf_bomb(4000);
     sl_budget bud;
 
     (void)state;
@@ -182,7 +156,7 @@ static void test_pdf_bomb_linear(void **state)
 
     /* twice the occurrences, about twice the work -- not four times */
     {
-        buf b2 = pdf_bomb(8000);
+        fx_buf b2 = pdf_bomb(8000);
         sl_budget bud2;
 
         sl_budget_init(&bud2, UNLIMITED, UNLIMITED, UNLIMITED, 1, 1, 1);
@@ -197,7 +171,7 @@ static void test_pdf_bomb_linear(void **state)
  * PDF reader and the extractor stops. */
 static void test_pdf_bomb_budget(void **state)
 {
-    buf b = pdf_bomb(4000);
+    fx_buf b = pdf_bomb(4000);
     sl_budget bud;
 
     (void)state;
@@ -221,18 +195,14 @@ static void test_pdf_bomb_budget(void **state)
 /* A real document's info dictionary is still read under a budget. */
 static void test_pdf_fixture_within_budget(void **state)
 {
-    FILE *fp = fopen(SL_SOURCE_DIR "/tests/fixtures/doc_info.pdf", "rb");
-    uint8_t data[65536];
     size_t n;
+    uint8_t *data = fx_fixture("doc_info.pdf", &n);
     sl_extract x;
     sl_ft_result r;
     sl_budget bud;
     int found = 0;
 
     (void)state;
-    assert_non_null(fp);
-    n = fread(data, 1, sizeof(data), fp);
-    fclose(fp);
     default_budget(&bud);
     sl_extract_init(&x, 0);
     assert_int_equal(sl_ft_detect_budget(ft, (sl_slice){ data, n }, &r, &bud), SL_OK);
@@ -242,13 +212,14 @@ static void test_pdf_fixture_within_budget(void **state)
         found |= strcmp(x.seg[i].source, "pdf:Author") == 0;
     assert_int_equal(found, 1);
     sl_extract_free(&x);
+    free(data);
 }
 
 /* ---- PNG and JPEG ------------------------------------------------------- */
 
 static void test_png_many_chunks(void **state)
 {
-    buf b = png_chunks(20000);
+    fx_buf b = png_chunks(20000);
     sl_budget bud;
 
     (void)state;
@@ -268,7 +239,7 @@ static void test_png_many_chunks(void **state)
 
 static void test_jpeg_segment_chain(void **state)
 {
-    buf b = jpeg_segments(50000);
+    fx_buf b = jpeg_segments(50000);
     sl_budget bud;
 
     (void)state;
@@ -297,13 +268,13 @@ static void test_jpeg_segment_chain(void **state)
  * runs out in "text". */
 static void test_text_decoder(void **state)
 {
-    buf b = { NULL, 0 };
+    fx_buf b = { NULL, 0 };
     sl_budget bud;
 
     (void)state;
-    put(&b, "\xff\xfe", 2);
+    fx_put(&b, "\xff\xfe", 2);
     for (size_t i = 0; i < 10000; i++)
-        put(&b, "h\0e\0l\0l\0o\0 \0", 12);
+        fx_put(&b, "h\0e\0l\0l\0o\0 \0", 12);
     assert_int_equal(b.n, 120002);
     sl_budget_init(&bud, UNLIMITED, UNLIMITED, UNLIMITED, 1, 1, 1);
     assert_int_equal(extract(&b, &bud, "text/plain") & SL_XF_BUDGET, 0);
@@ -443,7 +414,7 @@ static void test_decide_pdf_bomb(void **state)
     static const char *const small[] = { "scan.budget.bytes", "200000", NULL };
     static const char *const flag[] = { "scan.budget.bytes", "200000",
                                         "scan.budget.action", "flag", NULL };
-    buf b = pdf_bomb(4000);
+    fx_buf b = pdf_bomb(4000);
     sl_scan *s = stage(NULL, NULL, small);
     sl_scan_report rep;
 

@@ -288,35 +288,11 @@ static sl_verdict run(ctx *c, fx_msg *m)
 static json_t *check_prov(ctx *c, const fx_msg *m, const char *outcome,
                           const char *reason)
 {
+    static const char *const stages[] = { "validate", NULL };
     char sha[SL_SHA256_HEX];
-    const char *canonical, *stage, *got_outcome;
-    sl_slice chain;
-    sl_err err = { "" };
-    sl_prov_chain *pc;
-    json_t *ev, *r;
-    int64_t seq;
 
     assert_int_equal(sl_sha256_hex(m->msg.value.ptr, m->msg.value.len, sha), SL_OK);
-    assert_int_equal(sl_out_header(c->out, SL_H_PROV, &chain), SL_OK);
-    if (sl_prov_verify(chain, sha, &err) != SL_OK)
-        fail_msg("provenance chain does not verify: %s", err.msg);
-    pc = sl_prov_parse(chain, &err);
-    assert_non_null(pc);
-    assert_int_equal(sl_prov_count(pc), 1);
-    assert_int_equal(sl_prov_get(pc, 0, &canonical, NULL, &stage, &got_outcome,
-                                 &seq), SL_OK);
-    assert_string_equal(stage, "validate");
-    assert_string_equal(got_outcome, outcome);
-    ev = json_loads(canonical, 0, NULL);
-    assert_non_null(ev);
-    sl_prov_chain_destroy(pc);
-    r = json_object_get(ev, "reason");
-    if (reason)
-        assert_string_equal(json_string_value(r), reason);
-    else
-        assert_true(json_is_null(r));
-    assert_string_equal(json_string_value(json_object_get(ev, "input_sha256")), sha);
-    return ev;
+    return fx_check_prov(c->out, sha, stages, outcome, reason, sha);
 }
 
 /* Accepted: SL_EMIT, no reason, value untouched, sluice-sha256 = lowercase
