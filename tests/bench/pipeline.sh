@@ -187,11 +187,19 @@ read -r lrate lp50 lp99 lmax < <(stats latency)
 prod=$(awk -v n="$N" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f", n / (b - a) }')
 per() { awk -v a="$1" -v b="$2" -v n="$N" 'BEGIN { printf "%6.2f s  %4.0f us/sample", b - a, (b - a) * 1e6 / n }'; }
 
+# The machine's own yardstick, measured in the same run once the pipeline
+# is idle: one core's Ed25519 verifications per second (figures from
+# different machines compare as ratios to it).
+ed_verify=$(openssl speed -seconds 3 ed25519 2>/dev/null |
+    awk '/Ed25519\)/ { v = $NF } END { printf "%.0f", v }')
+ratio=$(awk -v a="$e2e" -v b="$ed_verify" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')
+
 cat <<REPORT
 sluice pipeline benchmark: $([[ $CHAIN == full ]] && echo "validate -> scan -> license -> commit" || echo "validate -> commit"), $SIZE-byte uploads, $PARTS partitions, $(nproc) cores
 (broker, database, producer and both stages on this machine; Ed25519 signatures)
   throughput run     $N uploads sent as fast as possible (producer: $prod uploads/s)
     end to end       $e2e samples/s (first creation to last commit)
+    yardstick        $ed_verify Ed25519 verify/s on one core (openssl speed -seconds 3 ed25519): end to end = $ratio x
     latency          p50 $tp50 ms, p99 $tp99 ms, max $tmax ms (backlog included)
     cpu validate     $(per "$v0" "$v1")
     cpu scan         $(per "$s0" "$s1")
