@@ -245,7 +245,7 @@ static int check_acls(const char *text, char *why, size_t whysz)
     parse_conf(text, &conf);
     for (size_t i = 0; i < SL_STAGE_COUNT; i++)
         if (sl_topology_acls(&sl_topology_stages[i], match_one, &m) != 0) {
-            snprintf(why, whysz, "missing: %s", m.missing);
+            snprintf(why, whysz, "missing: %.400s", m.missing);
             return 1;
         }
     for (size_t i = 0; i < conf.n; i++) {
