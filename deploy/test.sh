@@ -10,6 +10,7 @@
 #
 # usage: deploy/test.sh [CTEST ARGS...]     e.g. deploy/test.sh -L unit
 # env:   SLUICE_TEST_BUILD_DIR  build directory (default <repo>/build-asan)
+#        SLUICE_TEST_RELEASE_DIR release tree, compiled only (default <repo>/build-release)
 #        SLUICE_TEST_JOBS       parallel tests (default: number of CPUs)
 #        SLUICE_TEST_KEEP=1     keep the stack directory for inspection
 #        SLUICE_TEST_FUZZ_SECONDS  seconds per fuzz harness (default 20, 0: none)
@@ -33,6 +34,12 @@ bash "$SL_ROOT/deploy/install.sh"
 say "building with sanitizers in $BUILD"
 cmake -S "$SL_ROOT" -B "$BUILD" -DSLUICE_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
 cmake --build "$BUILD" -j "$(nproc)"
+# The optimised build the quickstart and the benchmarks make: -O2 and
+# _FORTIFY_SOURCE find warnings (errors here) the Debug build cannot.
+RELEASE=${SLUICE_TEST_RELEASE_DIR:-$SL_ROOT/build-release}
+say "building the release tree in $RELEASE (compile check)"
+cmake -S "$SL_ROOT" -B "$RELEASE" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build "$RELEASE" -j "$(nproc)"
 
 STACK=$(mktemp -d "${TMPDIR:-/tmp}/sluice-test-stack.XXXXXX")
 export SLUICE_BIN_DIR=$BUILD/bin
