@@ -77,4 +77,22 @@ static inline void extract_check_as(sl_extract *x, const uint8_t *data, size_t s
     extract_check(x, data, size, &ft);
 }
 
+/* The whole of a harness for one named type: one extractor reused across
+ * inputs, as the scan stage reuses its own, with a small cap on copied
+ * text so the truncation paths are reached. */
+#define EXTRACT_HARNESS_AS(mime, cat)                                       \
+    static sl_extract harness_x;                                            \
+    int LLVMFuzzerInitialize(int *argc, char ***argv)                       \
+    {                                                                       \
+        (void)argc;                                                         \
+        (void)argv;                                                         \
+        sl_extract_init(&harness_x, 1u << 20);                              \
+        return 0;                                                           \
+    }                                                                       \
+    int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)            \
+    {                                                                       \
+        extract_check_as(&harness_x, data, size, (mime), (cat));            \
+        return 0;                                                           \
+    }
+
 #endif

@@ -12,19 +12,4 @@
  */
 #include "extract_check.h"
 
-static sl_extract x;
-
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-    (void)argc;
-    (void)argv;
-    /* A small cap on copied text, so the truncation paths are reached. */
-    sl_extract_init(&x, 1u << 20);
-    return 0;
-}
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
-{
-    extract_check_as(&x, data, size, "image/png", SL_FTCAT_IMAGE);
-    return 0;
-}
+EXTRACT_HARNESS_AS("image/png", SL_FTCAT_IMAGE)
