@@ -348,86 +348,12 @@ static int seal_message(sl_buf *b, int64_t seal_id, const sl_audit_headref *head
     return rc;
 }
 
-static int read_key_file(int fd, const char *path, unsigned char seed[32],
-                         sl_err *err)
-{
-    struct stat st;
-    char text[80];
-    ssize_t got;
-    size_t binlen = 0;
-
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        sl_err_set(err, "audit key %s: not a regular file", path);
-        return SL_EINVAL;
-    }
-    if (st.st_mode & (S_IRWXG | S_IRWXO)) {
-        sl_err_set(err, "audit key %s: group or others may access it (mode "
-                   "%03o): chmod 600 it", path, (unsigned)(st.st_mode & 0777));
-        return SL_EINVAL;
-    }
-    got = pread(fd, text, sizeof(text) - 1, 0);
-    if (got < 0) {
-        sl_err_set(err, "audit key %s: %s", path, strerror(errno));
-        return SL_EIO;
-    }
-    text[got] = '\0';
-    if (got < 64 || sodium_hex2bin(seed, 32, text, 64, NULL, &binlen, NULL) != 0 ||
-        binlen != 32 || (got > 64 && strcmp(text + 64, "\n") != 0)) {
-        sodium_memzero(text, sizeof(text));
-        sl_err_set(err, "audit key %s: not 64 hex digits and a newline", path);
-        return SL_EINVAL;
-    }
-    sodium_memzero(text, sizeof(text));
-    return SL_OK;
-}
-
-/* Writes a new key beside path (O_CREAT|O_EXCL|O_NOFOLLOW, 0600) and links
- * it into place, so a reader never sees it half written and two first
- * starts agree on one key (link fails on an existing path, symlink or
- * not). */
-static int create_key_file(const char *path, sl_err *err)
-{
-    unsigned char seed[32];
-    char hex[2 * 32 + 2], tmp[4096];
-    int fd, rc = SL_OK;
-
-    if ((size_t)snprintf(tmp, sizeof(tmp), "%s.%ld.tmp", path, (long)getpid()) >=
-        sizeof(tmp)) {
-        sl_err_set(err, "audit key %s: path too long", path);
-        return SL_EINVAL;
-    }
-    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-    if (fd < 0) {
-        sl_err_set(err, "audit key %s: cannot create: %s", tmp, strerror(errno));
-        return SL_EIO;
-    }
-    randombytes_buf(seed, sizeof(seed));
-    sodium_bin2hex(hex, sizeof(hex), seed, sizeof(seed));
-    hex[64] = '\n';
-    if (write(fd, hex, 65) != 65 || fsync(fd) != 0) {
-        sl_err_set(err, "audit key %s: cannot write: %s", tmp, strerror(errno));
-        rc = SL_EIO;
-    }
-    sodium_memzero(seed, sizeof(seed));
-    sodium_memzero(hex, sizeof(hex));
-    if (close(fd) != 0 && rc == SL_OK) {
-        sl_err_set(err, "audit key %s: %s", tmp, strerror(errno));
-        rc = SL_EIO;
-    }
-    if (rc == SL_OK && link(tmp, path) != 0 && errno != EEXIST) {
-        sl_err_set(err, "audit key %s: cannot create: %s", path, strerror(errno));
-        rc = SL_EIO;
-    }
-    (void)unlink(tmp);
-    return rc;
-}
-
 int sl_audit_signer_open(const char *path, int create, sl_audit_signer **out,
                          sl_err *err)
 {
     unsigned char seed[32], pk[crypto_sign_PUBLICKEYBYTES];
     sl_audit_signer *s;
-    int fd, rc;
+    int rc, created;
 
     *out = NULL;
     if (!path || !*path) {
@@ -438,20 +364,18 @@ int sl_audit_signer_open(const char *path, int create, sl_audit_signer **out,
         sl_err_set(err, "libsodium failed to initialise");
         return SL_ERR;
     }
-    fd = sl_keyfile_open_read(path);
-    if (fd < 0 && errno == ENOENT && create) {
-        if ((rc = create_key_file(path, err)) != SL_OK)
-            return rc;
-        fd = sl_keyfile_open_read(path);
-    }
-    if (fd < 0) {
-        sl_err_set(err, "audit key %s: %s", path, strerror(errno));
-        return SL_EIO;
-    }
-    rc = read_key_file(fd, path, seed, err);
-    close(fd);
-    if (rc != SL_OK)
+    /* The seed: a key file of its own, owner-only, made at first use. */
+    if (create)
+        rc = sl_keyfile_hex32_load_or_create(path, "audit key", 0, seed,
+                                             &created, err);
+    else
+        rc = sl_keyfile_hex32_load(path, "audit key", 0, seed, err);
+    if (rc == SL_ENOTFOUND)
+        rc = SL_EIO;
+    if (rc != SL_OK) {
+        sodium_memzero(seed, sizeof(seed));
         return rc;
+    }
     if (!(s = sodium_malloc(sizeof(*s)))) {
         sodium_memzero(seed, sizeof(seed));
         return SL_ENOMEM;

@@ -802,10 +802,10 @@ int sl_keyfile_open_read(const char *path)
     return open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 }
 
-int sl_secrets_key_load(const char *path, uint8_t key[SL_SECRETS_KEY_LEN],
-                        sl_err *err)
+int sl_keyfile_hex32_load(const char *path, const char *what, int group_read,
+                          uint8_t key[32], sl_err *err)
 {
-    char text[2 * SL_SECRETS_KEY_LEN + 2];
+    char text[2 * 32 + 2];
     struct stat st;
     ssize_t n;
     size_t len;
@@ -814,35 +814,36 @@ int sl_secrets_key_load(const char *path, uint8_t key[SL_SECRETS_KEY_LEN],
     if (fd < 0) {
         int e = errno;
         if (e == ENOENT) {
-            sl_err_set(err, "secrets key file %s does not exist", path);
+            sl_err_set(err, "%s %s does not exist", what, path);
             return SL_ENOTFOUND;
         }
-        sl_err_set(err, "secrets key file %s: %s", path,
+        sl_err_set(err, "%s %s: %s", what, path,
                    e == ELOOP ? "is a symbolic link; refusing to follow it"
                               : strerror(e));
         return e == ELOOP ? SL_EINVAL : SL_EIO;
     }
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        sl_err_set(err, "secrets key file %s is not a regular file", path);
+        sl_err_set(err, "%s %s is not a regular file", what, path);
         goto out;
     }
-    /* Group read is allowed (the validate service user and the operator
-     * who runs `creator add` may share a group); nothing else. */
-    if (st.st_mode & 037) {
-        sl_err_set(err, "secrets key file %s has mode %04o: only its owner "
-                   "(and at most its group, read-only) may read it (chmod 600 "
-                   "or 640)", path, (unsigned)(st.st_mode & 07777));
+    if (group_read && (st.st_mode & 037)) {
+        sl_err_set(err, "%s %s has mode %04o: only its owner (and at most its "
+                   "group, read-only) may read it (chmod 600 or 640)", what,
+                   path, (unsigned)(st.st_mode & 07777));
+        goto out;
+    }
+    if (!group_read && (st.st_mode & 077)) {
+        sl_err_set(err, "%s %s: group or others may access it (mode %04o): "
+                   "chmod 600 it", what, path, (unsigned)(st.st_mode & 07777));
         goto out;
     }
     /* 64 hex digits, or 65 bytes ending in a newline; 66 is too many */
     n = pread(fd, text, sizeof(text), 0);
     len = n > 0 ? (size_t)n : 0;
-    if (len == 2 * SL_SECRETS_KEY_LEN + 1 && text[len - 1] == '\n')
+    if (len == 2 * 32 + 1 && text[len - 1] == '\n')
         len--;
-    if (len != 2 * SL_SECRETS_KEY_LEN ||
-        sl_hex_decode(text, len, key, SL_SECRETS_KEY_LEN) != SL_OK) {
-        sl_err_set(err, "secrets key file %s does not hold 64 hex digits",
-                   path);
+    if (len != 2 * 32 || sl_hex_decode(text, len, key, 32) != SL_OK) {
+        sl_err_set(err, "%s %s does not hold 64 hex digits", what, path);
         goto out;
     }
     rc = SL_OK;
@@ -852,12 +853,12 @@ out:
     return rc;
 }
 
-int sl_secrets_key_load_or_create(const char *path,
-                                  uint8_t key[SL_SECRETS_KEY_LEN],
-                                  int *created, sl_err *err)
+int sl_keyfile_hex32_load_or_create(const char *path, const char *what,
+                                    int group_read, uint8_t key[32],
+                                    int *created, sl_err *err)
 {
-    char tmp[4096], text[2 * SL_SECRETS_KEY_LEN + 2];
-    int rc = sl_secrets_key_load(path, key, err), fd;
+    char tmp[4096], text[2 * 32 + 2];
+    int rc = sl_keyfile_hex32_load(path, what, group_read, key, err), fd;
 
     *created = 0;
     if (rc != SL_ENOTFOUND)
@@ -868,14 +869,14 @@ int sl_secrets_key_load_or_create(const char *path,
     }
     if ((size_t)snprintf(tmp, sizeof(tmp), "%s.new-%08x", path,
                          (unsigned)randombytes_random()) >= sizeof(tmp)) {
-        sl_err_set(err, "secrets key file name too long");
+        sl_err_set(err, "%s name too long", what);
         return SL_EINVAL;
     }
     if ((fd = sl_keyfile_create(tmp, 0600, err)) < 0)
         return fd;
-    randombytes_buf(key, SL_SECRETS_KEY_LEN);
-    sl_hex_encode(key, SL_SECRETS_KEY_LEN, text);
-    text[2 * SL_SECRETS_KEY_LEN] = '\n';
+    randombytes_buf(key, 32);
+    sl_hex_encode(key, 32, text);
+    text[2 * 32] = '\n';
     rc = write(fd, text, sizeof(text) - 1) == (ssize_t)(sizeof(text) - 1) &&
          fsync(fd) == 0 ? SL_OK : SL_EIO;
     sodium_memzero(text, sizeof(text));
@@ -891,14 +892,31 @@ int sl_secrets_key_load_or_create(const char *path,
         int e = errno;
         unlink(tmp);
         if (e != EEXIST) {
-            sl_err_set(err, "secrets key file %s: %s", path, strerror(e));
+            sl_err_set(err, "%s %s: %s", what, path, strerror(e));
             return SL_EIO;
         }
-        return sl_secrets_key_load(path, key, err);   /* another one won */
+        /* another one won */
+        return sl_keyfile_hex32_load(path, what, group_read, key, err);
     }
     unlink(tmp);
     *created = 1;
     return SL_OK;
+}
+
+int sl_secrets_key_load(const char *path, uint8_t key[SL_SECRETS_KEY_LEN],
+                        sl_err *err)
+{
+    /* Group read is allowed (the validate service user and the operator
+     * who runs `creator add` may share a group); nothing else. */
+    return sl_keyfile_hex32_load(path, "secrets key file", 1, key, err);
+}
+
+int sl_secrets_key_load_or_create(const char *path,
+                                  uint8_t key[SL_SECRETS_KEY_LEN],
+                                  int *created, sl_err *err)
+{
+    return sl_keyfile_hex32_load_or_create(path, "secrets key file", 1, key,
+                                           created, err);
 }
 
 int sl_hmac_box_seal(const uint8_t key[SL_SECRETS_KEY_LEN],

@@ -73,6 +73,21 @@ int sl_keyfile_create(const char *path, unsigned mode, sl_err *err);
  * offset 0.  Returns the descriptor, or -1 with errno set. */
 int sl_keyfile_open_read(const char *path);
 
+/* A 32-byte key kept as 64 hex digits (and an optional newline) in a file
+ * of its own: read through sl_keyfile_open_read (no symbolic link), a
+ * regular file readable by its owner only (group_read: and by its group,
+ * read-only).  `what` names it in errors ("secrets key file").  SL_OK;
+ * SL_ENOTFOUND when it does not exist; SL_EINVAL or SL_EIO otherwise. */
+int sl_keyfile_hex32_load(const char *path, const char *what, int group_read,
+                          uint8_t key[32], sl_err *err);
+/* The same, creating the file with a fresh random key when it does not
+ * exist (mode 0600, written to a temporary file and linked into place: it
+ * never replaces a file or follows a link, and a concurrent creator's key
+ * wins).  *created = 1 when this call made it. */
+int sl_keyfile_hex32_load_or_create(const char *path, const char *what,
+                                    int group_read, uint8_t key[32],
+                                    int *created, sl_err *err);
+
 /* Ed25519 key material: generate, and PEM (PKCS#8 / SPKI) files. */
 int sl_ed25519_generate(uint8_t seed[32], uint8_t pub[32]);
 int sl_ed25519_public_from_seed(const uint8_t seed[32], uint8_t pub[32]);
