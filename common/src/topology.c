@@ -18,6 +18,7 @@ const sl_topo_topic sl_topology_topics[] = {
     { SL_TOPIC_SCANNED,   SL_TOPIC_KIND_INTERMEDIATE, SL_RETAIN_DEFAULT },
     { SL_TOPIC_FLAGGED,   SL_TOPIC_KIND_INTERMEDIATE, SL_RETAIN_DEFAULT },
     { SL_TOPIC_LICENSED,  SL_TOPIC_KIND_INTERMEDIATE, SL_RETAIN_DEFAULT },
+    { SL_TOPIC_REVIEWED,  SL_TOPIC_KIND_INTERMEDIATE, SL_RETAIN_DEFAULT },
     { SL_TOPIC_REJECTED,  SL_TOPIC_KIND_DEAD_LETTER,  SL_RETAIN_REJECTED },
 };
 const size_t sl_topology_n_topics =
@@ -48,7 +49,7 @@ const sl_topo_stage sl_topology_stages[SL_STAGE_COUNT] = {
     },
     [SL_STAGE_LICENSE] = {
         .name = "license",
-        .inputs = LIST(SL_TOPIC_SCANNED),
+        .inputs = LIST(SL_TOPIC_SCANNED, SL_TOPIC_REVIEWED),
         .also_reads = NONE,
         .output = SL_TOPIC_LICENSED,
         .routes = NONE,
@@ -63,6 +64,18 @@ const sl_topo_stage sl_topology_stages[SL_STAGE_COUNT] = {
         .routes = NONE,
         .dead_letter = NULL,
         .transactional = 0,
+    },
+    /* The moderators' service: no Kafka input (its decisions come from
+     * PostgreSQL); its relay sends approved samples on to license and
+     * moderator rejections to the dead-letter topic, in transactions. */
+    [SL_STAGE_REVIEW] = {
+        .name = "review",
+        .inputs = NONE,
+        .also_reads = NONE,
+        .output = SL_TOPIC_REVIEWED,
+        .routes = NONE,
+        .dead_letter = SL_TOPIC_REJECTED,
+        .transactional = 1,
     },
 };
 
@@ -151,12 +164,14 @@ int sl_topology_acls(const sl_topo_stage *s,
         (r = grant_topics(&a, writes, "write", fn, u)) != 0 ||
         (r = grant_topics(&a, s->routes, "write", fn, u)) != 0)
         return r;
-    a.resource = "group";
-    a.pattern = "literal";
-    a.operation = "read";
-    (void)sl_topology_group("", s, a.name, sizeof(a.name));
-    if ((r = fn(u, &a)) != 0)
-        return r;
+    if (sl_topology_count(s->inputs) > 0) {   /* a consumer: its group */
+        a.resource = "group";
+        a.pattern = "literal";
+        a.operation = "read";
+        (void)sl_topology_group("", s, a.name, sizeof(a.name));
+        if ((r = fn(u, &a)) != 0)
+            return r;
+    }
     if (s->transactional) {
         char group[sizeof(a.name)];
         (void)sl_topology_group("", s, group, sizeof(group));

@@ -525,6 +525,8 @@ int ctl_cmd_status(ctl *c, int argc, char **argv)
         note_error(&s, "%s", "status: counts unavailable");
     for (i = 0; i < SL_STAGE_COUNT && !s.kafka_down; i++) {
         const sl_topo_stage *st = &sl_topology_stages[i];
+        if (sl_topology_count(st->inputs) == 0)
+            continue;           /* a producer only (review): no lag */
         if (st->transactional)
             kafka_stage_lag(&s, st);
         else if (pg)

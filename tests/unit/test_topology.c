@@ -38,7 +38,7 @@ static void test_lookups(void **state)
     assert_null(sl_topology_stage(""));
     assert_null(sl_topology_stage(NULL));
 
-    assert_int_equal(sl_topology_n_topics, 6);
+    assert_int_equal(sl_topology_n_topics, 7);
     t = sl_topology_topic("sluice.uploads");
     assert_non_null(t);
     assert_int_equal(t->kind, SL_TOPIC_KIND_INPUT);
@@ -64,6 +64,7 @@ static void test_lookups(void **state)
     assert_string_equal(sl_topology_stages[SL_STAGE_SCAN].routes[0], "sluice.flagged");
     assert_int_equal(sl_topology_count(sl_topology_stages[SL_STAGE_SCAN].routes), 1);
     assert_string_equal(sl_topology_stages[SL_STAGE_LICENSE].inputs[0], "sluice.scanned");
+    assert_string_equal(sl_topology_stages[SL_STAGE_LICENSE].inputs[1], "sluice.reviewed");
     assert_string_equal(sl_topology_stages[SL_STAGE_LICENSE].output, "sluice.licensed");
     assert_int_equal(sl_topology_count(sl_topology_stages[SL_STAGE_COMMIT].inputs), 3);
     assert_string_equal(sl_topology_stages[SL_STAGE_COMMIT].inputs[0], "sluice.licensed");
@@ -71,6 +72,12 @@ static void test_lookups(void **state)
     assert_string_equal(sl_topology_stages[SL_STAGE_COMMIT].inputs[2], "sluice.rejected");
     assert_null(sl_topology_stages[SL_STAGE_COMMIT].output);
     assert_int_equal(sl_topology_stages[SL_STAGE_COMMIT].transactional, 0);
+    /* review: a producer only (no group), to license and dead letters */
+    assert_ptr_equal(sl_topology_stage("review"), &sl_topology_stages[SL_STAGE_REVIEW]);
+    assert_int_equal(sl_topology_count(sl_topology_stages[SL_STAGE_REVIEW].inputs), 0);
+    assert_string_equal(sl_topology_stages[SL_STAGE_REVIEW].output, "sluice.reviewed");
+    assert_string_equal(sl_topology_stages[SL_STAGE_REVIEW].dead_letter, "sluice.rejected");
+    assert_int_equal(sl_topology_stages[SL_STAGE_REVIEW].transactional, 1);
     assert_int_equal(sl_topology_count(NULL), 0);
 }
 
@@ -86,7 +93,8 @@ static void test_consistent(void **state)
 
         assert_non_null(s->name);
         assert_ptr_equal(sl_topology_stage(s->name), s);
-        assert_true(sl_topology_count(s->inputs) >= 1);
+        /* every stage consumes, but review, which produces only */
+        assert_true(sl_topology_count(s->inputs) >= (i == SL_STAGE_REVIEW ? 0 : 1));
         for (size_t k = 0; s->inputs[k]; k++)
             assert_non_null(sl_topology_topic(s->inputs[k]));
         for (size_t k = 0; s->also_reads && s->also_reads[k]; k++)

@@ -22,6 +22,7 @@
 #define SL_TOPIC_SCANNED   "sluice.scanned"
 #define SL_TOPIC_FLAGGED   "sluice.flagged"
 #define SL_TOPIC_LICENSED  "sluice.licensed"
+#define SL_TOPIC_REVIEWED  "sluice.reviewed"
 #define SL_TOPIC_REJECTED  "sluice.rejected"
 
 /* Every topic name starts with this, every group and transactional id
@@ -65,6 +66,7 @@ typedef enum sl_stage_id {
     SL_STAGE_SCAN,
     SL_STAGE_LICENSE,
     SL_STAGE_COMMIT,
+    SL_STAGE_REVIEW,
     SL_STAGE_COUNT
 } sl_stage_id;
 
