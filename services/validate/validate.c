@@ -480,28 +480,40 @@ static int consume_id(sl_validate *v, const sl_msg *in, json_t *doc)
 
 /* Claims the upload ids of msgs[0..n) (lk.claim) and notes, per message,
  * whether another message claimed its id first.  Only ids that could ever
- * be accepted (plain_id) are claimed.  SL_OK or SL_EIO. */
+ * be accepted (plain_id) are claimed, each once: a later message of the run
+ * with an id an earlier one carries was claimed first by that one (another
+ * offset or partition), so it is a replay without asking, and the lookup
+ * sees distinct ids.  SL_OK or SL_EIO. */
 static int claim_run(sl_validate *v, const sl_msg *msgs, size_t n,
                      unsigned char *earlier)
 {
     sl_validate_claim *c = calloc(n ? n : 1, sizeof(*c));
     char (*ids)[129] = malloc((n ? n : 1) * sizeof(*ids));
     size_t *at = malloc((n ? n : 1) * sizeof(*at)), nc = 0;
+    sl_fpset *in_run = n > 1 ? sl_fpset_new_exact(n) : NULL;
     int rc = SL_EIO;
 
     memset(earlier, 0, n);
-    if (!c || !ids || !at)
+    if (!c || !ids || !at || (n > 1 && !in_run))
         goto out;
     for (size_t i = 0; i < n; i++) {
         json_t *own;
         size_t len = 0;
         const char *id = consumed_id(&msgs[i], NULL, &own, &len);
         if (id && plain_id((sl_slice){ (const uint8_t *)id, len })) {
-            memcpy(ids[nc], id, len);
-            ids[nc][len] = '\0';
-            c[nc] = (sl_validate_claim){ ids[nc], msgs[i].topic ? msgs[i].topic : "",
-                                         msgs[i].partition, msgs[i].offset, 0 };
-            at[nc++] = i;
+            uint64_t fp = sl_fpset_fp(id, len, "", 0);
+            if (in_run && sl_fpset_has_val(in_run, fp, id, len, "", 0)) {
+                earlier[i] = 1;
+            } else if (in_run && sl_fpset_add_val(in_run, fp, id, len, "", 0) != SL_OK) {
+                json_decref(own);
+                goto out;
+            } else {
+                memcpy(ids[nc], id, len);
+                ids[nc][len] = '\0';
+                c[nc] = (sl_validate_claim){ ids[nc], msgs[i].topic ? msgs[i].topic : "",
+                                             msgs[i].partition, msgs[i].offset, 0 };
+                at[nc++] = i;
+            }
         }
         json_decref(own);
     }
@@ -511,6 +523,7 @@ static int claim_run(sl_validate *v, const sl_msg *msgs, size_t n,
         earlier[at[k]] = (unsigned char)(c[k].earlier != 0);
     rc = SL_OK;
 out:
+    sl_fpset_destroy(in_run);
     free(c);
     free(ids);
     free(at);

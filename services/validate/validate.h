@@ -54,7 +54,8 @@ typedef struct sl_validate_lookup {
      * the same topic, partition and offset: a retried run), and sets
      * c[i].earlier when a claim on the same id existed before this call
      * from another message read first: another topic or partition, or an
-     * earlier offset of the same one.  SL_OK or SL_EIO. */
+     * earlier offset of the same one.  The ids of one call are distinct.
+     * SL_OK or SL_EIO. */
     int (*claim)(void *u, sl_validate_claim *c, size_t n);
     void (*destroy)(void *u);   /* optional */
 } sl_validate_lookup;

@@ -10,8 +10,8 @@
  * broken connection is reported as SL_EIO (the runner retries the batch) and
  * re-opened on the next call.
  *
- * Claims (upload_claims, migration 011) are the one thing validate writes:
- * each run's upload ids with where they were read, autocommitted before
+ * Claims (upload_claims, migrations 011 and 016) are the one thing validate
+ * writes: each run's upload ids with where they were first read, autocommitted before
  * the run's outcomes are produced, so replay protection survives a restart
  * while commit has not stored the first outcome (see validate.c).
  *
@@ -90,17 +90,23 @@ static const struct {
                       "WHERE sha256 = ANY ($1::text[])", 1 },
     { "content_seen", "SELECT 1 FROM samples "
                       "WHERE dataset_id = $1 AND sha256 = $2", 2 },
-    /* Claims a run's upload ids and returns (1-based) which of them another
-     * message read first had claimed before: the INSERT's rows are not
-     * visible to the SELECT of the same statement, by design. */
-    { "claim", "WITH ins AS (INSERT INTO upload_claims "
-               "  (upload_id, topic, partition, \"offset\") "
-               "  SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::bigint[]) "
-               "  ON CONFLICT DO NOTHING) "
-               "SELECT i.n FROM unnest($1::text[], $2::text[], $3::int[], $4::bigint[]) "
-               "  WITH ORDINALITY AS i(id, t, p, o, n) "
-               "WHERE EXISTS (SELECT 1 FROM upload_claims c WHERE c.upload_id = i.id "
-               "  AND NOT (c.topic = i.t AND c.partition = i.p AND c.\"offset\" >= i.o))", 4 },
+    /* Claims a run's (distinct) upload ids, one row per id (016): a new id
+     * is inserted, a claim of the same partition at a later offset is
+     * taken over (a rewind); the ids it returns are settled.  Only when it
+     * returns fewer than it was given does validate ask "claim_check". */
+    { "claim", "INSERT INTO upload_claims AS c (upload_id, topic, partition, \"offset\") "
+               "SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::bigint[]) "
+               "ON CONFLICT (upload_id) DO UPDATE SET \"offset\" = EXCLUDED.\"offset\" "
+               "WHERE c.topic = EXCLUDED.topic AND c.partition = EXCLUDED.partition "
+               "AND EXCLUDED.\"offset\" < c.\"offset\" "
+               "RETURNING 1", 4 },
+    /* Which of them (1-based) another message holds: another topic or
+     * partition, or an earlier offset (its own claim, same offset, does
+     * not count). */
+    { "claim_check", "SELECT i.n FROM unnest($1::text[], $2::text[], $3::int[], $4::bigint[]) "
+                     "  WITH ORDINALITY AS i(id, t, p, o, n) "
+                     "JOIN upload_claims c ON c.upload_id = i.id "
+                     "WHERE NOT (c.topic = i.t AND c.partition = i.p AND c.\"offset\" >= i.o)", 4 },
     { "claim_prune", "DELETE FROM upload_claims "
                      "WHERE claimed_at < now() - make_interval(secs => $1::bigint)", 1 },
 };
@@ -407,6 +413,19 @@ static int pg_claim(void *u, sl_validate_claim *c, size_t n)
     for (int a = 0; a < 4; a++)
         params[a] = (const char *)arr[a].data;
     r = PQexecPrepared(l->conn, "claim", 4, params, NULL, NULL, 0);
+    for (size_t i = 0; i < n; i++)
+        c[i].earlier = 0;
+    if (PQresultStatus(r) == PGRES_TUPLES_OK && (size_t)PQntuples(r) < n) {
+        /* Some ids were claimed before: by this message (a retried run) or
+         * by another one. */
+        PQclear(r);
+        r = PQexecPrepared(l->conn, "claim_check", 4, params, NULL, NULL, 0);
+        for (int i = 0; PQresultStatus(r) == PGRES_TUPLES_OK && i < PQntuples(r); i++) {
+            long k = strtol(PQgetvalue(r, i, 0), NULL, 10);
+            if (k >= 1 && (size_t)k <= n)
+                c[k - 1].earlier = 1;
+        }
+    }
     for (int a = 0; a < 4; a++)
         sl_buf_free(&arr[a]);
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
@@ -415,13 +434,6 @@ static int pg_claim(void *u, sl_validate_claim *c, size_t n)
         PQclear(r);
         drop_conn(l);
         return SL_EIO;
-    }
-    for (size_t i = 0; i < n; i++)
-        c[i].earlier = 0;
-    for (int i = 0; i < PQntuples(r); i++) {
-        long k = strtol(PQgetvalue(r, i, 0), NULL, 10);
-        if (k >= 1 && (size_t)k <= n)
-            c[k - 1].earlier = 1;
     }
     PQclear(r);
     if (sl_mono_ms() >= l->next_prune_ms) {

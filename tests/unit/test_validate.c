@@ -1329,6 +1329,9 @@ static int cl_claim(void *u, sl_validate_claim *c, size_t n)
     s->calls++;
     if (s->fail)
         return SL_EIO;
+    for (size_t i = 0; i < n; i++)          /* one claim per id and call */
+        for (size_t k = 0; k < i; k++)
+            assert_string_not_equal(c[i].upload_id, c[k].upload_id);
     for (size_t i = 0; i < n; i++) {
         int mine = 0;
         c[i].earlier = 0;
@@ -1459,6 +1462,42 @@ static void test_claims_across_restart(void **state)
         }
         fx_msg_free(&r[0]);
         fx_msg_free(&r[1]);
+    }
+
+    /* one id twice in a run: claimed once, by the first; the second is a
+     * replay without asking, also when the run is retried */
+    for (int pass = 0; pass < 2; pass++) {
+        fx_msg r[2];
+        sl_msg run[2];
+        size_t n0 = store.n;
+        int calls = store.calls;
+        ed_upload(&r[0], "up-cl-6", "ds-1", "mno", NULL);
+        ed_upload(&r[1], "up-cl-6", "ds-1", "pqr", NULL);
+        r[0].msg.offset = 300;
+        r[1].msg.offset = 301;
+        run[0] = r[0].msg;
+        run[1] = r[1].msg;
+        run[0].run_index = 0;
+        run[1].run_index = 1;
+        assert_int_equal(sl_validate_prepare(c->v, run, 2), SL_OK);
+        assert_int_equal(store.calls, calls + 1);
+        assert_int_equal(store.n, pass == 0 ? n0 + 1 : n0);
+        assert_int_equal(store.off[store.n - 1], 300);
+        if (pass == 0) {            /* in order: the first is accepted */
+            sl_out_reset(c->out);
+            assert_int_equal(sl_validate_process(c->v, &run[0], c->out), SL_EMIT);
+        }
+        /* after the restart, memory is empty: the claim alone decides */
+        sl_out_reset(c->out);
+        assert_int_equal(sl_validate_process(c->v, &run[1], c->out), SL_REJECT);
+        assert_string_equal(sl_out_reject_code(c->out), "replay");
+        if (pass == 1)
+            assert_string_equal(sl_out_reject_detail(c->out), "upload id \"up-cl-6\" "
+                                "was already used (claimed by an earlier message)");
+        fx_msg_free(&r[0]);
+        fx_msg_free(&r[1]);
+        open_claims(c, &store);   /* the run is retried after a restart */
+        fx_registry_add(c->reg, "newbie", SL_SIG_ED25519, alice_pub, 32, 1, 1);
     }
 
     /* a claim that cannot be written: retried, never decided without it */
