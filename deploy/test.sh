@@ -13,7 +13,7 @@
 #        SLUICE_TEST_RELEASE_DIR release tree, compiled only (default <repo>/build-release)
 #        SLUICE_TEST_JOBS       parallel tests (default: number of CPUs)
 #        SLUICE_TEST_KEEP=1     keep the stack directory for inspection
-#        SLUICE_TEST_FUZZ_SECONDS  seconds per fuzz harness (default 20, 0: none)
+#        SLUICE_TEST_FUZZ_SECONDS  seconds per fuzz harness (default 30, 0: none)
 set -euo pipefail
 
 # shellcheck source=deploy/lib.sh
@@ -72,7 +72,7 @@ cd "$BUILD"
 ctest --output-on-failure -j "$JOBS" "$@"
 
 # The fuzz harnesses, two at a time, after the tests they must not slow.
-FUZZ_SECONDS=${SLUICE_TEST_FUZZ_SECONDS:-20}
+FUZZ_SECONDS=${SLUICE_TEST_FUZZ_SECONDS:-30}
 if ((FUZZ_SECONDS > 0)); then
     say "fuzzing each harness for ${FUZZ_SECONDS}s"
     bash "$SL_ROOT/tests/fuzz/run.sh" "$FUZZ_SECONDS"
