@@ -23,6 +23,7 @@
 
 #include "sl/audit.h"
 #include "sl/prov.h"
+#include "sl/quota_pg.h"
 #include "ctl.h"
 
 #define TAKEDOWN_STAGE   "takedown"
@@ -169,15 +170,19 @@ static int withdraw_one(PGconn *pg, const char *upload, const char *sha,
     snprintf(hash_out, SL_SHA256_HEX, "%s", hash);
     /* A withdrawn sample no longer counts against its day's quota. */
     if (!(r = ctl_pg_query(pg, "takedown add: withdrawing the sample",
-            "WITH w AS (UPDATE samples SET status = 'withdrawn', withdrawn_at = now()"
-            "           WHERE upload_id = $1 AND status = 'accepted'"
-            "           RETURNING dataset_id, creator_id, size,"
-            "                     (accepted_at AT TIME ZONE 'UTC')::date AS day)"
-            " UPDATE quota_usage u SET samples = greatest(u.samples - 1, 0),"
-            "                          bytes = greatest(u.bytes - w.size, 0)"
-            " FROM w WHERE u.dataset_id = w.dataset_id"
-            " AND u.creator_id = w.creator_id AND u.day = w.day", 1, vals, NULL, NULL)))
+            "UPDATE samples SET status = 'withdrawn', withdrawn_at = now()"
+            " WHERE upload_id = $1 AND status = 'accepted'"
+            " RETURNING dataset_id, creator_id, size,"
+            " (accepted_at AT TIME ZONE 'UTC')::date::text", 1, vals, NULL, NULL)))
         goto out;
+    if (PQntuples(r) == 1 &&
+        sl_quota_pg_release(pg, PQgetvalue(r, 0, 0), PQgetvalue(r, 0, 1),
+                            PQgetvalue(r, 0, 3),
+                            strtoll(PQgetvalue(r, 0, 2), NULL, 10), NULL,
+                            &err) != SL_OK) {
+        rc = ctl_fail("takedown add: %s", err.msg);
+        goto out;
+    }
     *seq_out = seq;
     rc = CTL_OK;
     goto out;
