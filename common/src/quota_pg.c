@@ -17,38 +17,6 @@
 /* Today, UTC, by the server's clock: the day usage is counted under. */
 #define TODAY "(now() AT TIME ZONE 'UTC')::date"
 
-/* A failed statement: the error, the SQLSTATE, the code. */
-static int fail(PGconn *c, PGresult *r, const char *what, char sqlstate[6],
-                sl_err *err)
-{
-    const char *st = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
-
-    if (sqlstate)
-        snprintf(sqlstate, 6, "%s", st ? st : "");
-    return sl_pg_fail(c, r, what, err);
-}
-
-/* Runs sql expecting `want`; SL_OK with *out (NULL when not wanted), or
- * the failure. */
-static int run(PGconn *c, const char *what, const char *sql, int n,
-               const char *const *vals, ExecStatusType want, PGresult **out,
-               char sqlstate[6], sl_err *err)
-{
-    PGresult *r = PQexecParams(c, sql, n, NULL, vals, NULL, NULL, 0);
-    int rc;
-
-    if (PQresultStatus(r) != want) {
-        rc = fail(c, r, what, sqlstate, err);
-        PQclear(r);
-        return rc;
-    }
-    if (out)
-        *out = r;
-    else
-        PQclear(r);
-    return SL_OK;
-}
-
 sl_quota sl_quota_pg_limits_at(const PGresult *r, int row, int col)
 {
     sl_quota q;
@@ -87,7 +55,7 @@ int sl_quota_pg_limits(PGconn *c, const char *const *ids, size_t n,
         goto out;
     {
         const char *p[1] = { (const char *)arr.data };
-        if ((rc = run(c, "reading quotas",
+        if ((rc = sl_pg_run(c, "reading quotas",
                 "SELECT dataset_id, " SL_QUOTA_PG_LIMIT_COLS " FROM datasets"
                 " WHERE dataset_id = ANY($1::text[]) AND"
                 " (quota_daily_count IS NOT NULL OR quota_daily_bytes IS NOT NULL)",
@@ -136,13 +104,13 @@ int sl_quota_pg_usage(PGconn *c, sl_quota_pair *pairs, size_t n, bool lock,
         goto out;
     p[0] = (const char *)cr.data;
     p[1] = (const char *)ds.data;
-    if (lock && (rc = run(c, "locking quotas",
+    if (lock && (rc = sl_pg_run(c, "locking quotas",
             "SELECT pg_advisory_xact_lock(hashtext(cr || '/' || ds))"
             " FROM (SELECT DISTINCT * FROM unnest($1::text[], $2::text[]) AS q(cr, ds)"
             " ORDER BY 1, 2) AS o", 2, p, PGRES_TUPLES_OK, NULL, sqlstate,
             err)) != SL_OK)
         goto out;
-    if ((rc = run(c, "counting usage",
+    if ((rc = sl_pg_run(c, "counting usage",
             "SELECT u.creator_id, u.dataset_id, u.samples, u.bytes"
             " FROM quota_usage u JOIN (SELECT DISTINCT * FROM unnest($1::text[], $2::text[]))"
             " AS q(cr, ds) ON u.creator_id = q.cr AND u.dataset_id = q.ds"
@@ -190,7 +158,7 @@ int sl_quota_pg_add(PGconn *c, const sl_quota_pair *deltas, size_t n,
     {
         const char *p[4] = { (const char *)ds.data, (const char *)cr.data,
                              (const char *)cnt.data, (const char *)sz.data };
-        rc = run(c, "counting quota usage",
+        rc = sl_pg_run(c, "counting quota usage",
             "INSERT INTO quota_usage AS u (dataset_id, creator_id, day, samples, bytes)"
             " SELECT ds, cr, " TODAY ", sum(n), sum(sz)"
             " FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[])"
@@ -217,7 +185,7 @@ int sl_quota_pg_release(PGconn *c, const char *dataset_id,
     const char *p[4] = { dataset_id, creator_id, day, num };
 
     snprintf(num, sizeof(num), "%" PRId64, bytes);
-    return run(c, "withdrawing quota usage",
+    return sl_pg_run(c, "withdrawing quota usage",
         "UPDATE quota_usage SET samples = greatest(samples - 1, 0),"
         " bytes = greatest(bytes - $4::bigint, 0)"
         " WHERE dataset_id = $1 AND creator_id = $2 AND day = $3::date",

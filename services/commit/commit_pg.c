@@ -29,6 +29,7 @@
 #include "sl/log.h"
 #include "sl/pg.h"
 #include "sl/prov.h"
+#include "sl/prov_pg.h"
 #include "sl/quota_pg.h"
 #include "sl/timeutil.h"
 #include "commit.h"
@@ -483,16 +484,10 @@ static void owner_of(const sl_commit_row *r, char *out, size_t outsz)
                  r->source_partition, r->source_offset);
 }
 
-/* The head of a row's chain once commit's event is on it: what is signed. */
-typedef struct chain_head {
-    int64_t seq;
-    char hash[SL_SHA256_HEX];
-} chain_head;
-
 /* Appends the commit event to a row's chain and COPYs every event; head
  * gets the new last event. */
 static int copy_provenance(sl_pg_copy *cp, const sl_commit_row *r,
-                           chain_head *head, sl_err *err)
+                           sl_prov_head *head, sl_err *err)
 {
     sl_prov_event ev = {
         .stage = "commit", .version = COMMIT_VERSION,
@@ -504,34 +499,18 @@ static int copy_provenance(sl_pg_copy *cp, const sl_commit_row *r,
     };
     sl_prov_chain *pc = r->chain, *fresh = NULL;
     char owner[SL_ID_MAX * 2];
-    const char *prev = sl_commit_row_origin(r);
+    const char *origin = sl_commit_row_origin(r);
 
     /* describe() kept the incoming chain if it verified; a missing or
      * broken one is restarted, never continued. */
-    if (!pc && !(pc = fresh = sl_prov_chain_new(prev, err)))
+    if (!pc && !(pc = fresh = sl_prov_chain_new(origin, err)))
         return SL_ERR;
     if (sl_prov_chain_add(pc, &ev, err) != SL_OK) {
         sl_prov_chain_destroy(fresh);
         return SL_ERR;
     }
     owner_of(r, owner, sizeof(owner));
-    for (size_t i = 0; i < sl_prov_count(pc); i++) {
-        const char *canonical, *hash, *stage, *outcome;
-        int64_t seq;
-        sl_prov_get(pc, i, &canonical, &hash, &stage, &outcome, &seq);
-        sl_pg_copy_str(cp, owner_kind(r));
-        sl_pg_copy_str(cp, owner);
-        sl_pg_copy_int(cp, seq);
-        sl_pg_copy_str(cp, stage);
-        sl_pg_copy_str(cp, outcome);
-        sl_pg_copy_str(cp, canonical);
-        sl_pg_copy_str(cp, hash);
-        sl_pg_copy_str(cp, prev);
-        sl_pg_copy_row_end(cp);
-        prev = hash;
-        head->seq = seq;
-        snprintf(head->hash, sizeof(head->hash), "%s", hash);
-    }
+    sl_prov_pg_copy_events(cp, owner_kind(r), owner, pc, 0, origin, head);
     sl_prov_chain_destroy(fresh);
     return SL_OK;
 }
@@ -632,58 +611,23 @@ static int copy_reviews(commit_ctx *c, const sl_commit_row *rows, size_t n,
 /* Stores the head of each row's chain and seals them all with one
  * signature (010_chain_heads.sql, sl/audit.h). */
 static int copy_heads(commit_ctx *c, const sl_commit_row *rows,
-                      const chain_head *heads, size_t n, sl_err *err)
+                      const sl_prov_head *heads, size_t n, sl_err *err)
 {
     typedef char owner_buf[SL_ID_MAX * 2];
     owner_buf *owners = malloc((n ? n : 1) * sizeof(*owners));
     sl_audit_headref *refs = malloc((n ? n : 1) * sizeof(*refs));
-    char sig[SL_AUDIT_SIG_HEX], seal[24], count[24];
-    PGresult *r = NULL;
-    sl_pg_copy cp;
+    char state[6] = "";
     int rc = SL_ENOMEM;
 
-    if (!owners || !refs)
-        goto out;
-    r = PQexec(c->conn, "SELECT nextval(pg_get_serial_sequence('head_seals', 'seal_id'))");
-    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-        rc = classify(c, r, "numbering the seal", err);
-        goto out;
-    }
-    snprintf(seal, sizeof(seal), "%s", PQgetvalue(r, 0, 0));
-    PQclear(r);
-    r = NULL;
-    for (size_t i = 0; i < n; i++) {
-        owner_of(&rows[i], owners[i], sizeof(owners[i]));
-        refs[i] = (sl_audit_headref){ owner_kind(&rows[i]), owners[i],
-                                      heads[i].seq, heads[i].hash };
-    }
-    if (sl_audit_seal_sign(c->signer, strtoll(seal, NULL, 10), refs, n, sig) != SL_OK)
-        goto out;
-    snprintf(count, sizeof(count), "%zu", n);
-    {
-        const char *p[4] = { seal, sl_audit_signer_key_id(c->signer), count, sig };
-        r = PQexecParams(c->conn, "INSERT INTO head_seals (seal_id, key_id, n_heads,"
-                         " signature) VALUES ($1, $2, $3, $4)", 4, NULL, p, NULL,
-                         NULL, 0);
-        if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-            rc = classify(c, r, "storing the seal", err);
-            goto out;
+    if (owners && refs) {
+        for (size_t i = 0; i < n; i++) {
+            owner_of(&rows[i], owners[i], sizeof(owners[i]));
+            refs[i] = (sl_audit_headref){ owner_kind(&rows[i]), owners[i],
+                                          heads[i].seq, heads[i].hash };
         }
+        rc = classify_rc(c, sl_prov_pg_seal(c->conn, c->signer, refs, n, NULL,
+                                            state, err), state, err);
     }
-    if ((rc = sl_pg_copy_begin(&cp, c->conn, "COPY chain_heads (owner_kind, "
-             "owner_id, seq, head_hash, seal_id) FROM STDIN", err)))
-        goto out;
-    for (size_t i = 0; i < n; i++) {
-        sl_pg_copy_str(&cp, refs[i].kind);
-        sl_pg_copy_str(&cp, refs[i].id);
-        sl_pg_copy_int(&cp, refs[i].seq);
-        sl_pg_copy_str(&cp, refs[i].hash);
-        sl_pg_copy_str(&cp, seal);
-        sl_pg_copy_row_end(&cp);
-    }
-    rc = copy_end(c, &cp, err);
-out:
-    PQclear(r);
     free(owners);
     free(refs);
     return rc;
@@ -694,7 +638,7 @@ static int write_rows(commit_ctx *c, const sl_commit_row *rows, size_t n,
 {
     sl_pg_copy cp;
     sl_pairset *seen = sl_pairset_new();   /* stored + new hashes */
-    chain_head *heads = NULL;
+    sl_prov_head *heads = NULL;
     char ts[SL_TIME_LEN];
     int rc;
 
@@ -782,9 +726,7 @@ static int write_rows(commit_ctx *c, const sl_commit_row *rows, size_t n,
     if ((rc = copy_end(c, &cp, err)))
         goto out;
 
-    if ((rc = sl_pg_copy_begin(&cp, c->conn,
-             "COPY provenance_events (owner_kind, owner_id, seq, stage, outcome,"
-             " canonical, hash, prev_hash) FROM STDIN", err)))
+    if ((rc = sl_prov_pg_copy_begin(&cp, c->conn, err)))
         goto out;
     if (!(heads = calloc(n ? n : 1, sizeof(*heads)))) {
         sl_err ignore;

@@ -24,7 +24,7 @@
 #include "sl/crypto.h"
 #include "sl/fpset.h"
 #include "sl/pg.h"
-#include "sl/prov.h"
+#include "sl/prov_pg.h"
 #include "ctl.h"
 
 #define AUDIT_FETCH_ROWS      1000          /* rows per FETCH */
@@ -1369,56 +1369,45 @@ static const char *row_value(const show_owner *so, const char *name)
 static int show_head(PGconn *pg, const char *kind, const char *id,
                      sl_audit_head *h, PGresult **keep, json_t **head_out)
 {
-    const char *params[2] = { kind, id };
     PGresult *r, *heads = NULL;
     sl_audit_headref *refs = NULL;
+    sl_err err = { "" };
     int rc = SL_ERR;
 
     *head_out = json_null();
     memset(h, 0, sizeof(*h));
-    if (!(r = ctl_pg_query(pg, "audit show: reading the chain head",
-            "SELECT h.seq, h.head_hash, h.seal_id, s.key_id, s.signature, k.purpose"
-            " FROM chain_heads h LEFT JOIN head_seals s ON s.seal_id = h.seal_id"
-            " LEFT JOIN audit_keys k ON k.key_id = s.key_id"
-            " WHERE h.owner_kind = $1 AND h.owner_id = $2 ORDER BY h.seq DESC LIMIT 1",
-            2, params, NULL, NULL)))
+    if (sl_prov_pg_head(pg, kind, id, &r, NULL, &err) != SL_OK) {
+        ctl_fail("audit show: %s", err.msg);
         return SL_ERR;
+    }
     *keep = r;
     if (PQntuples(r) == 0)
         return SL_OK;
-    h->seq = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
-    h->hash = PQgetvalue(r, 0, 1);
-    h->seal_id = strtoll(PQgetvalue(r, 0, 2), NULL, 10);
+    h->seq = strtoll(PQgetvalue(r, 0, SL_PROV_PG_HEAD_SEQ), NULL, 10);
+    h->hash = PQgetvalue(r, 0, SL_PROV_PG_HEAD_HASH);
+    h->seal_id = strtoll(PQgetvalue(r, 0, SL_PROV_PG_HEAD_SEAL), NULL, 10);
     h->seal = SL_AUDIT_SEAL_BAD;
-    if (!PQgetisnull(r, 0, 3)) {
-        const char *sp[1] = { PQgetvalue(r, 0, 2) };
-        int n, vrc;
-        if (!(heads = ctl_pg_query(pg, "audit show: reading the seal",
-                "SELECT owner_kind, owner_id, seq, head_hash FROM chain_heads"
-                " WHERE seal_id = $1", 1, sp, NULL, NULL)))
-            goto out;
-        n = PQntuples(heads);
-        if (!(refs = calloc((size_t)n + 1, sizeof(*refs)))) {
-            ctl_fail("audit show: out of memory");
+    if (!PQgetisnull(r, 0, SL_PROV_PG_HEAD_KEY)) {
+        size_t n;
+        if (sl_prov_pg_seal_heads(pg, PQgetvalue(r, 0, SL_PROV_PG_HEAD_SEAL),
+                                  &refs, &n, &heads, NULL, &err) != SL_OK) {
+            ctl_fail("audit show: %s", err.msg);
             goto out;
         }
-        for (int i = 0; i < n; i++)
-            refs[i] = (sl_audit_headref){ PQgetvalue(heads, i, 0),
-                                          PQgetvalue(heads, i, 1),
-                                          strtoll(PQgetvalue(heads, i, 2), NULL, 10),
-                                          PQgetvalue(heads, i, 3) };
-        vrc = sl_audit_seal_verify(PQgetvalue(r, 0, 3), PQgetvalue(r, 0, 4),
-                                   h->seal_id, refs, (size_t)n);
-        if (vrc == SL_OK)
-            h->seal = PQgetisnull(r, 0, 5) ? SL_AUDIT_SEAL_UNTRUSTED : SL_AUDIT_SEAL_OK;
+        if (sl_audit_seal_verify(PQgetvalue(r, 0, SL_PROV_PG_HEAD_KEY),
+                                 PQgetvalue(r, 0, SL_PROV_PG_HEAD_SIG),
+                                 h->seal_id, refs, n) == SL_OK)
+            h->seal = PQgetisnull(r, 0, SL_PROV_PG_HEAD_PURPOSE) ?
+                      SL_AUDIT_SEAL_UNTRUSTED : SL_AUDIT_SEAL_OK;
     }
     json_decref(*head_out);
     *head_out = json_pack("{s:I, s:s, s:I, s:o, s:o, s:b}", "seq", (json_int_t)h->seq,
                           "hash", h->hash, "seal_id", (json_int_t)h->seal_id,
-                          "key_id", PQgetisnull(r, 0, 3) ? json_null()
-                                                         : jstring(PQgetvalue(r, 0, 3)),
-                          "key_purpose", PQgetisnull(r, 0, 5) ? json_null()
-                                                              : jstring(PQgetvalue(r, 0, 5)),
+                          "key_id", PQgetisnull(r, 0, SL_PROV_PG_HEAD_KEY) ? json_null() :
+                              jstring(PQgetvalue(r, 0, SL_PROV_PG_HEAD_KEY)),
+                          "key_purpose", PQgetisnull(r, 0, SL_PROV_PG_HEAD_PURPOSE) ?
+                              json_null() :
+                              jstring(PQgetvalue(r, 0, SL_PROV_PG_HEAD_PURPOSE)),
                           "seal_verified", h->seal == SL_AUDIT_SEAL_OK);
     if (!*head_out) {
         ctl_fail("audit show: out of memory");
@@ -1433,7 +1422,7 @@ out:
 
 static json_t *owner_json(PGconn *pg, const show_owner *so, const char *upload)
 {
-    const char *params[2] = { so->kind, so->id };
+    sl_err err = { "" };
     PGresult *r;
     sl_audit_event *evs = NULL;
     json_t *o = NULL, *events = json_array(), *breaks = json_array();
@@ -1453,11 +1442,8 @@ static json_t *owner_json(PGconn *pg, const show_owner *so, const char *upload)
     };
     int n;
 
-    if (!(r = ctl_pg_query(pg, "audit show: reading provenance events",
-            "SELECT seq, stage, outcome, canonical, hash, prev_hash,"
-            " to_char(recorded_at, 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
-            " FROM provenance_events WHERE owner_kind = $1 AND owner_id = $2"
-            " ORDER BY seq", 2, params, NULL, NULL))) {
+    if (sl_prov_pg_events(pg, so->kind, so->id, &r, NULL, &err) != SL_OK) {
+        ctl_fail("audit show: %s", err.msg);
         json_decref(events);
         json_decref(breaks);
         return NULL;
@@ -1466,14 +1452,9 @@ static json_t *owner_json(PGconn *pg, const show_owner *so, const char *upload)
     if (!events || !breaks || (n && !(evs = calloc((size_t)n, sizeof(*evs)))))
         goto out;
     for (int i = 0; i < n; i++) {
-        evs[i] = (sl_audit_event){
-            .seq = strtoll(PQgetvalue(r, i, 0), NULL, 10),
-            .stage = PQgetvalue(r, i, 1), .outcome = PQgetvalue(r, i, 2),
-            .canonical = PQgetvalue(r, i, 3), .hash = PQgetvalue(r, i, 4),
-            .prev_hash = PQgetvalue(r, i, 5),
-        };
+        evs[i] = sl_prov_pg_event_at(r, i);
         if (json_array_append_new(events, event_json(&evs[i],
-                                                     PQgetvalue(r, i, 6))))
+                PQgetvalue(r, i, SL_PROV_PG_RECORDED))))
             goto out;
     }
     if (show_head(pg, so->kind, so->id, &head, &head_res, &head_json) != SL_OK) {
