@@ -170,7 +170,9 @@ typedef struct add_args {
     char sha[SL_SHA256_HEX];   /* given, or found from the upload */
 } add_args;
 
-static int add_parse(ctl *c, int argc, char **argv, add_args *a)
+/* The command line into a.  *done: nothing to do (--help was printed;
+ * CTL_OK). */
+static int add_parse(ctl *c, int argc, char **argv, add_args *a, int *done)
 {
     static const struct option longopts[] = {
         CTL_COMMON_LONG,
@@ -188,7 +190,9 @@ static int add_parse(ctl *c, int argc, char **argv, add_args *a)
         case 'u': a->upload = optarg; break;
         case 'r': a->reason = optarg; break;
         case 'b': a->by = optarg; break;
-        default: return ctl_getopt_exit(opt);
+        default:
+            *done = 1;
+            return ctl_getopt_exit(opt);
         }
     }
     if ((argc - optind == 1) == !!a->upload)
@@ -335,9 +339,9 @@ static int takedown_add(ctl *c, int argc, char **argv)
     PGconn *pg = NULL;
     PGresult *td = NULL, *rows = NULL;
     int64_t *seqs = NULL;
-    int rc, in_txn = 0, existed;
+    int rc, in_txn = 0, existed, done = 0;
 
-    if ((rc = add_parse(c, argc, argv, &a)) != CTL_OK ||
+    if ((rc = add_parse(c, argc, argv, &a, &done)) != CTL_OK || done ||
         (rc = ctl_load_config(c)) != CTL_OK)
         return rc;
     rc = CTL_FAIL;
