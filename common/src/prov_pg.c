@@ -235,3 +235,58 @@ int sl_prov_pg_seal_heads(PGconn *c, const char *seal_id,
     *keep = r;
     return SL_OK;
 }
+
+int sl_prov_pg_lock_heads(PGconn *c, char sqlstate[6], sl_err *err)
+{
+    return sl_pg_run(c, "locking chain_heads",
+                     "LOCK TABLE chain_heads IN SHARE ROW EXCLUSIVE MODE", 0,
+                     NULL, PGRES_COMMAND_OK, NULL, sqlstate, err);
+}
+
+int sl_prov_pg_still_unsealed(PGconn *c, const sl_audit_headref *heads,
+                              size_t n, PGresult **out, char sqlstate[6],
+                              sl_err *err)
+{
+    sl_buf k, id, seq, hash;
+    char num[24];
+    int rc = SL_ENOMEM;
+
+    sl_buf_init(&k, 64u << 20);
+    sl_buf_init(&id, 64u << 20);
+    sl_buf_init(&seq, 64u << 20);
+    sl_buf_init(&hash, 64u << 20);
+    for (size_t i = 0; i < n; i++) {
+        snprintf(num, sizeof(num), "%" PRId64, heads[i].seq);
+        if (sl_pg_array_add(&k, heads[i].kind) != SL_OK ||
+            sl_pg_array_add(&id, heads[i].id) != SL_OK ||
+            sl_pg_array_add(&seq, num) != SL_OK ||
+            sl_pg_array_add(&hash, heads[i].hash) != SL_OK)
+            goto out;
+    }
+    if (sl_pg_array_close(&k) != SL_OK || sl_pg_array_close(&id) != SL_OK ||
+        sl_pg_array_close(&seq) != SL_OK || sl_pg_array_close(&hash) != SL_OK)
+        goto out;
+    {
+        const char *p[4] = { (const char *)k.data, (const char *)id.data,
+                             (const char *)seq.data, (const char *)hash.data };
+        rc = sl_pg_run(c, "re-reading the heads",
+            "SELECT u.i - 1 FROM unnest($1::text[], $2::text[], $3::integer[],"
+            " $4::text[]) WITH ORDINALITY AS u(k, id, seq, hash, i)"
+            " WHERE NOT EXISTS (SELECT 1 FROM chain_heads h"
+            "  WHERE h.owner_kind = u.k AND h.owner_id = u.id)"
+            " AND EXISTS (SELECT 1 FROM provenance_events e"
+            "  WHERE e.owner_kind = u.k AND e.owner_id = u.id"
+            "  AND e.seq = u.seq AND e.hash = u.hash)"
+            " AND NOT EXISTS (SELECT 1 FROM provenance_events e"
+            "  WHERE e.owner_kind = u.k AND e.owner_id = u.id AND e.seq > u.seq)"
+            " ORDER BY u.i", 4, p, PGRES_TUPLES_OK, out, sqlstate, err);
+    }
+out:
+    if (rc == SL_ENOMEM)
+        sl_err_set(err, "out of memory");
+    sl_buf_free(&k);
+    sl_buf_free(&id);
+    sl_buf_free(&seq);
+    sl_buf_free(&hash);
+    return rc;
+}

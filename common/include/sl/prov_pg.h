@@ -108,4 +108,49 @@ int sl_prov_pg_seal_heads(PGconn *c, const char *seal_id,
                           sl_audit_headref **refs, size_t *n, PGresult **keep,
                           char sqlstate[6], sl_err *err);
 
+/* Locks chain_heads against other writers of heads (commit, takedown)
+ * until the transaction ends; readers go on. */
+int sl_prov_pg_lock_heads(PGconn *c, char sqlstate[6], sl_err *err);
+
+/* Of heads[0..n) (chains read without a head), the indexes (0-based, in
+ * order) of those that still have no chain_heads row and still end at the
+ * given event -- sealable -- as column 0 of *out, the caller's to PQclear.
+ * Run after sl_prov_pg_lock_heads(), in the same transaction. */
+int sl_prov_pg_still_unsealed(PGconn *c, const sl_audit_headref *heads,
+                              size_t n, PGresult **out, char sqlstate[6],
+                              sl_err *err);
+
+/* ---- SQL for readers that stream many owners at once ---------------------- */
+
+/* An owner table's rows (owner kind `kind`, owner id expression `id`)
+ * joined with their events as alias e, one row per event (NULLs for an
+ * owner without events). */
+#define SL_PROV_PG_EVENTS_JOIN(kind, id) " LEFT JOIN provenance_events e" \
+    " ON e.owner_kind = '" kind "' AND e.owner_id = " id
+
+/* The owner's signed head of highest seq as alias h (NULLs when none). */
+#define SL_PROV_PG_HEAD_JOIN(kind, id) " LEFT JOIN LATERAL (SELECT hh.seq," \
+    " hh.head_hash, hh.seal_id FROM chain_heads hh WHERE hh.owner_kind = '" \
+    kind "' AND hh.owner_id = " id " ORDER BY hh.seq DESC LIMIT 1) h ON true"
+
+/* The select-list of both joins: the event's seq, stage, outcome,
+ * canonical, hash, prev_hash, then the head's seq, hash and seal id. */
+#define SL_PROV_PG_EVENT_HEAD_COLS "e.seq, e.stage, e.outcome, e.canonical," \
+    " e.hash, e.prev_hash, h.seq, h.head_hash, h.seal_id"
+
+/* A condition: the owner has events but no chain_heads row at all (a
+ * chain written before migration 010). */
+#define SL_PROV_PG_UNSEALED(kind, id) "NOT EXISTS (SELECT 1 FROM chain_heads u" \
+    " WHERE u.owner_kind = '" kind "' AND u.owner_id = " id ") AND EXISTS" \
+    " (SELECT 1 FROM provenance_events u WHERE u.owner_kind = '" kind "'" \
+    " AND u.owner_id = " id ")"
+
+/* Every sealed head with its seal (alias h, s): seal_id, owner_kind,
+ * owner_id, seq, head_hash, key_id, signature, whether the key is
+ * registered; a WHERE and ORDER BY may follow. */
+#define SL_PROV_PG_SEAL_SELECT "SELECT h.seal_id, h.owner_kind, h.owner_id," \
+    " h.seq, h.head_hash, s.key_id, s.signature, (k.key_id IS NOT NULL)" \
+    " FROM chain_heads h JOIN head_seals s ON s.seal_id = h.seal_id" \
+    " LEFT JOIN audit_keys k ON k.key_id = s.key_id"
+
 #endif
