@@ -407,3 +407,26 @@ int sl_pg_array_close(sl_buf *b)
 {
     return b->len ? sl_buf_putc(b, '}') : sl_buf_append(b, "{}", 2);
 }
+
+int sl_pg_run(PGconn *c, const char *what, const char *sql, int n,
+              const char *const *vals, ExecStatusType want, PGresult **out,
+              char sqlstate[6], sl_err *err)
+{
+    PGresult *r = PQexecParams(c, sql, n, NULL, vals, NULL, NULL, 0);
+    const char *st;
+    int rc;
+
+    if (PQresultStatus(r) == want) {
+        if (out)
+            *out = r;
+        else
+            PQclear(r);
+        return SL_OK;
+    }
+    st = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+    if (sqlstate)
+        snprintf(sqlstate, 6, "%s", st ? st : "");
+    rc = sl_pg_fail(c, r, what, err);
+    PQclear(r);
+    return rc;
+}

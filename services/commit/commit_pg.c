@@ -29,6 +29,8 @@
 #include "sl/log.h"
 #include "sl/pg.h"
 #include "sl/prov.h"
+#include "sl/prov_pg.h"
+#include "sl/quota_pg.h"
 #include "sl/timeutil.h"
 #include "commit.h"
 
@@ -315,6 +317,113 @@ static int decide(sl_commit_row *rows, size_t n, sl_pairset *uploads,
     return SL_OK;
 }
 
+/* What a quota statement's failure means to this stage (classify_state),
+ * from the code and SQLSTATE sl/quota_pg.h and sl/prov_pg.h report. */
+static int classify_rc(commit_ctx *c, int rc, const char *state, sl_err *err)
+{
+    if (rc == SL_OK || rc == SL_ENOMEM)
+        return rc;
+    return classify_state(c, state[0] ? state : NULL, rc, err);
+}
+
+/* The batch's samples under a quota: each sample row's limits and its
+ * (creator, dataset) pair, whose usage the rows take in turn. */
+typedef struct quota_batch {
+    sl_quota *limits;      /* per row; unlimited for other rows */
+    size_t *pair;          /* per row: its entry in pairs, or SIZE_MAX */
+    sl_quota_pair *pairs;
+    size_t npairs;
+} quota_batch;
+
+static void quota_batch_free(quota_batch *qb)
+{
+    free(qb->limits);
+    free(qb->pair);
+    free(qb->pairs);
+}
+
+/* Reads the limits of the datasets the batch's samples go to. */
+static int quota_limits(commit_ctx *c, const sl_commit_row *rows, size_t n,
+                        quota_batch *qb, sl_err *err)
+{
+    const char **ids = calloc(n ? n : 1, sizeof(*ids));
+    size_t *at = calloc(n ? n : 1, sizeof(*at));
+    sl_quota *got = calloc(n ? n : 1, sizeof(*got));
+    char state[6] = "";
+    size_t k = 0;
+    int rc = SL_ENOMEM;
+
+    if (!ids || !at || !got)
+        goto out;
+    for (size_t i = 0; i < n; i++) {
+        qb->limits[i].count = qb->limits[i].bytes = SL_QUOTA_UNLIMITED;
+        if (rows[i].kind == SL_ROW_SAMPLE) {
+            at[k] = i;
+            ids[k++] = rows[i].dataset_id;
+        }
+    }
+    rc = classify_rc(c, sl_quota_pg_limits(c->conn, ids, k, got, state, err),
+                     state, err);
+    for (size_t j = 0; rc == SL_OK && j < k; j++)
+        qb->limits[at[j]] = got[j];
+out:
+    free(ids);
+    free(at);
+    free(got);
+    return rc;
+}
+
+/* The distinct pairs of the samples under a quota, locked, with today's
+ * usage. */
+static int quota_usage(commit_ctx *c, const sl_commit_row *rows, size_t n,
+                       quota_batch *qb, sl_err *err)
+{
+    char state[6] = "";
+
+    for (size_t i = 0; i < n; i++) {
+        size_t j;
+        qb->pair[i] = SIZE_MAX;
+        if (rows[i].kind != SL_ROW_SAMPLE || !sl_quota_limited(&qb->limits[i]))
+            continue;
+        j = sl_quota_pair_find(qb->pairs, qb->npairs, rows[i].creator_id,
+                               rows[i].dataset_id);
+        if (j == qb->npairs) {
+            qb->pairs[j].creator_id = rows[i].creator_id;
+            qb->pairs[j].dataset_id = rows[i].dataset_id;
+            qb->npairs++;
+        }
+        qb->pair[i] = j;
+    }
+    if (qb->npairs == 0)
+        return SL_OK;
+    return classify_rc(c, sl_quota_pg_usage(c->conn, qb->pairs, qb->npairs, true,
+                                            state, err), state, err);
+}
+
+/* Each sample in turn takes its place in its pair's quota, or becomes a
+ * quota_exceeded rejection. */
+static int quota_apply(sl_commit_row *rows, size_t n, quota_batch *qb)
+{
+    char detail[512];
+
+    for (size_t i = 0; i < n; i++) {
+        sl_quota_pair *p;
+        if (qb->pair[i] == SIZE_MAX)
+            continue;
+        p = &qb->pairs[qb->pair[i]];
+        if (sl_quota_take(&qb->limits[i], &p->used,
+                          (int64_t)rows[i].content.len) == SL_QUOTA_FITS)
+            continue;
+        snprintf(detail, sizeof(detail), "creator \"%s\" is at the daily quota "
+                 "of dataset \"%s\" (%lld samples, %lld bytes today)",
+                 rows[i].creator_id, rows[i].dataset_id,
+                 (long long)p->used.count, (long long)p->used.bytes);
+        if (sl_commit_row_reject(&rows[i], "quota_exceeded", detail) != SL_OK)
+            return SL_ENOMEM;
+    }
+    return SL_OK;
+}
+
 /* Daily quotas, exactly: the license stage refuses early from what the
  * database and its own counts say, but only here, inside the transaction
  * that writes the rows, can the count include every instance's samples.
@@ -323,205 +432,40 @@ static int decide(sl_commit_row *rows, size_t n, sl_pairset *uploads,
 static int enforce_quotas(commit_ctx *c, sl_commit_row *rows, size_t n,
                           sl_err *err)
 {
-    typedef struct { const char *ds; int64_t qc, qb; } quota;
-    typedef struct { const char *cr, *ds; int64_t count, bytes; } usage;
-    sl_buf dsarr, crarr, ds2arr;
-    quota *q = NULL;
-    usage *u = NULL;
-    size_t nq = 0, nu = 0;
-    PGresult *r = NULL;
-    int rc = SL_ENOMEM, any = 0;
+    quota_batch qb = {
+        .limits = calloc(n ? n : 1, sizeof(*qb.limits)),
+        .pair = calloc(n ? n : 1, sizeof(*qb.pair)),
+        .pairs = calloc(n ? n : 1, sizeof(*qb.pairs)),
+    };
+    int rc = SL_ENOMEM;
 
-    sl_buf_init(&dsarr, 1 << 24);
-    sl_buf_init(&crarr, 1 << 24);
-    sl_buf_init(&ds2arr, 1 << 24);
-    for (size_t i = 0; i < n; i++)
-        if (rows[i].kind == SL_ROW_SAMPLE) {
-            any = 1;
-            if (sl_pg_array_add(&dsarr, rows[i].dataset_id))
-                goto out;
-        }
-    if (!any) {
-        rc = SL_OK;
-        goto out;
-    }
-    if (sl_pg_array_close(&dsarr))
-        goto out;
-    {
-        const char *p[1] = { (const char *)dsarr.data };
-        r = PQexecParams(c->conn, "SELECT dataset_id, coalesce(quota_daily_count, -1),"
-                         " coalesce(quota_daily_bytes, -1) FROM datasets"
-                         " WHERE dataset_id = ANY($1::text[]) AND"
-                         " (quota_daily_count IS NOT NULL OR quota_daily_bytes IS NOT NULL)",
-                         1, NULL, p, NULL, NULL, 0);
-        if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-            rc = classify(c, r, "reading quotas", err);
-            goto out;
-        }
-    }
-    if (PQntuples(r) == 0) {
-        rc = SL_OK;
-        goto out;
-    }
-    if (!(q = calloc((size_t)PQntuples(r), sizeof(*q))) ||
-        !(u = calloc(n, sizeof(*u))))
-        goto out;
-    for (int i = 0; i < PQntuples(r); i++) {
-        q[nq].ds = PQgetvalue(r, i, 0);   /* r is kept until the end */
-        q[nq].qc = strtoll(PQgetvalue(r, i, 1), NULL, 10);
-        q[nq].qb = strtoll(PQgetvalue(r, i, 2), NULL, 10);
-        nq++;
-    }
-    /* The batch's pairs under a quota. */
-    for (size_t i = 0; i < n; i++) {
-        size_t k, j;
-        if (rows[i].kind != SL_ROW_SAMPLE)
-            continue;
-        for (k = 0; k < nq && strcmp(q[k].ds, rows[i].dataset_id); k++)
-            ;
-        if (k == nq)
-            continue;
-        for (j = 0; j < nu && (strcmp(u[j].cr, rows[i].creator_id) ||
-                               strcmp(u[j].ds, rows[i].dataset_id)); j++)
-            ;
-        if (j == nu) {
-            u[nu].cr = rows[i].creator_id;
-            u[nu].ds = rows[i].dataset_id;
-            nu++;
-            if (sl_pg_array_add(&crarr, rows[i].creator_id) ||
-                sl_pg_array_add(&ds2arr, rows[i].dataset_id))
-                goto out;
-        }
-    }
-    if (nu) {
-        PGresult *r2;
-        const char *p[2];
-        if (sl_pg_array_close(&crarr) || sl_pg_array_close(&ds2arr))
-            goto out;
-        p[0] = (const char *)crarr.data;
-        p[1] = (const char *)ds2arr.data;
-        r2 = PQexecParams(c->conn,
-            "SELECT pg_advisory_xact_lock(hashtext(cr || '/' || ds))"
-            " FROM (SELECT DISTINCT * FROM unnest($1::text[], $2::text[]) AS q(cr, ds)"
-            " ORDER BY 1, 2) AS o", 2, NULL, p, NULL, NULL, 0);
-        if (PQresultStatus(r2) != PGRES_TUPLES_OK) {
-            rc = classify(c, r2, "locking quotas", err);
-            PQclear(r2);
-            goto out;
-        }
-        PQclear(r2);
-        r2 = PQexecParams(c->conn,
-            "SELECT u.creator_id, u.dataset_id, u.samples, u.bytes"
-            " FROM quota_usage u JOIN unnest($1::text[], $2::text[]) AS q(cr, ds)"
-            " ON u.creator_id = q.cr AND u.dataset_id = q.ds"
-            " WHERE u.day = (now() AT TIME ZONE 'UTC')::date", 2, NULL, p, NULL,
-            NULL, 0);
-        if (PQresultStatus(r2) != PGRES_TUPLES_OK) {
-            rc = classify(c, r2, "counting usage", err);
-            PQclear(r2);
-            goto out;
-        }
-        for (int k = 0; k < PQntuples(r2); k++)
-            for (size_t j = 0; j < nu; j++)
-                if (!strcmp(u[j].cr, PQgetvalue(r2, k, 0)) &&
-                    !strcmp(u[j].ds, PQgetvalue(r2, k, 1))) {
-                    u[j].count = strtoll(PQgetvalue(r2, k, 2), NULL, 10);
-                    u[j].bytes = strtoll(PQgetvalue(r2, k, 3), NULL, 10);
-                }
-        PQclear(r2);
-    }
-    for (size_t i = 0; i < n; i++) {
-        sl_commit_row *row = &rows[i];
-        size_t k, j;
-        char detail[512];
-        if (row->kind != SL_ROW_SAMPLE)
-            continue;
-        for (k = 0; k < nq && strcmp(q[k].ds, row->dataset_id); k++)
-            ;
-        if (k == nq)
-            continue;
-        for (j = 0; j < nu && (strcmp(u[j].cr, row->creator_id) ||
-                               strcmp(u[j].ds, row->dataset_id)); j++)
-            ;
-        if (j == nu)
-            continue;
-        if ((q[k].qc >= 0 && u[j].count + 1 > q[k].qc) ||
-            (q[k].qb >= 0 && u[j].bytes + (int64_t)row->content.len > q[k].qb)) {
-            snprintf(detail, sizeof(detail), "creator \"%s\" is at the daily quota "
-                     "of dataset \"%s\" (%lld samples, %lld bytes today)",
-                     row->creator_id, row->dataset_id, (long long)u[j].count,
-                     (long long)u[j].bytes);
-            if (sl_commit_row_reject(row, "quota_exceeded", detail) != SL_OK)
-                goto out;
-            continue;
-        }
-        u[j].count++;
-        u[j].bytes += (int64_t)row->content.len;
-    }
-    rc = SL_OK;
-out:
-    PQclear(r);
-    free(q);
-    free(u);
-    sl_buf_free(&dsarr);
-    sl_buf_free(&crarr);
-    sl_buf_free(&ds2arr);
+    if (qb.limits && qb.pair && qb.pairs &&
+        (rc = quota_limits(c, rows, n, &qb, err)) == SL_OK &&
+        (rc = quota_usage(c, rows, n, &qb, err)) == SL_OK)
+        rc = quota_apply(rows, n, &qb);
+    quota_batch_free(&qb);
     return rc;
 }
 
 /* Adds the batch's accepted samples to quota_usage, per (dataset,
  * creator), for today (UTC): the rows quota checks read.  In the batch's
- * transaction, so the counts move exactly with the samples; rows are
- * updated in key order, so two commit instances cannot deadlock here. */
+ * transaction, so the counts move exactly with the samples. */
 static int add_usage(commit_ctx *c, const sl_commit_row *rows, size_t n,
                      sl_err *err)
 {
-    sl_buf ds, cr, sz;
-    char num[24];
-    int rc = SL_ENOMEM, any = 0;
-    PGresult *r;
+    sl_quota_pair *deltas = calloc(n ? n : 1, sizeof(*deltas));
+    char state[6] = "";
+    size_t k = 0;
+    int rc;
 
-    sl_buf_init(&ds, 1 << 24);
-    sl_buf_init(&cr, 1 << 24);
-    sl_buf_init(&sz, 1 << 24);
-    for (size_t i = 0; i < n; i++) {
-        if (rows[i].kind != SL_ROW_SAMPLE)
-            continue;
-        any = 1;
-        snprintf(num, sizeof(num), "%zu", rows[i].content.len);
-        if (sl_pg_array_add(&ds, rows[i].dataset_id) ||
-            sl_pg_array_add(&cr, rows[i].creator_id) || sl_pg_array_add(&sz, num))
-            goto out;
-    }
-    if (!any) {
-        rc = SL_OK;
-        goto out;
-    }
-    if (sl_pg_array_close(&ds) || sl_pg_array_close(&cr) || sl_pg_array_close(&sz))
-        goto out;
-    {
-        const char *p[3] = { (const char *)ds.data, (const char *)cr.data,
-                             (const char *)sz.data };
-        r = PQexecParams(c->conn,
-            "INSERT INTO quota_usage AS u (dataset_id, creator_id, day, samples, bytes)"
-            " SELECT ds, cr, (now() AT TIME ZONE 'UTC')::date, count(*), sum(sz)"
-            " FROM unnest($1::text[], $2::text[], $3::bigint[]) AS t(ds, cr, sz)"
-            " GROUP BY ds, cr ORDER BY ds, cr"
-            " ON CONFLICT (dataset_id, creator_id, day) DO UPDATE"
-            " SET samples = u.samples + EXCLUDED.samples,"
-            "     bytes = u.bytes + EXCLUDED.bytes", 3, NULL, p, NULL, NULL, 0);
-        if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-            rc = classify(c, r, "counting quota usage", err);
-            PQclear(r);
-            goto out;
-        }
-        PQclear(r);
-    }
-    rc = SL_OK;
-out:
-    sl_buf_free(&ds);
-    sl_buf_free(&cr);
-    sl_buf_free(&sz);
+    if (!deltas)
+        return SL_ENOMEM;
+    for (size_t i = 0; i < n; i++)
+        if (rows[i].kind == SL_ROW_SAMPLE)
+            deltas[k++] = (sl_quota_pair){ rows[i].creator_id, rows[i].dataset_id,
+                                           { 1, (int64_t)rows[i].content.len } };
+    rc = classify_rc(c, sl_quota_pg_add(c->conn, deltas, k, state, err), state, err);
+    free(deltas);
     return rc;
 }
 
@@ -540,16 +484,10 @@ static void owner_of(const sl_commit_row *r, char *out, size_t outsz)
                  r->source_partition, r->source_offset);
 }
 
-/* The head of a row's chain once commit's event is on it: what is signed. */
-typedef struct chain_head {
-    int64_t seq;
-    char hash[SL_SHA256_HEX];
-} chain_head;
-
 /* Appends the commit event to a row's chain and COPYs every event; head
  * gets the new last event. */
 static int copy_provenance(sl_pg_copy *cp, const sl_commit_row *r,
-                           chain_head *head, sl_err *err)
+                           sl_prov_head *head, sl_err *err)
 {
     sl_prov_event ev = {
         .stage = "commit", .version = COMMIT_VERSION,
@@ -561,34 +499,18 @@ static int copy_provenance(sl_pg_copy *cp, const sl_commit_row *r,
     };
     sl_prov_chain *pc = r->chain, *fresh = NULL;
     char owner[SL_ID_MAX * 2];
-    const char *prev = sl_commit_row_origin(r);
+    const char *origin = sl_commit_row_origin(r);
 
     /* describe() kept the incoming chain if it verified; a missing or
      * broken one is restarted, never continued. */
-    if (!pc && !(pc = fresh = sl_prov_chain_new(prev, err)))
+    if (!pc && !(pc = fresh = sl_prov_chain_new(origin, err)))
         return SL_ERR;
     if (sl_prov_chain_add(pc, &ev, err) != SL_OK) {
         sl_prov_chain_destroy(fresh);
         return SL_ERR;
     }
     owner_of(r, owner, sizeof(owner));
-    for (size_t i = 0; i < sl_prov_count(pc); i++) {
-        const char *canonical, *hash, *stage, *outcome;
-        int64_t seq;
-        sl_prov_get(pc, i, &canonical, &hash, &stage, &outcome, &seq);
-        sl_pg_copy_str(cp, owner_kind(r));
-        sl_pg_copy_str(cp, owner);
-        sl_pg_copy_int(cp, seq);
-        sl_pg_copy_str(cp, stage);
-        sl_pg_copy_str(cp, outcome);
-        sl_pg_copy_str(cp, canonical);
-        sl_pg_copy_str(cp, hash);
-        sl_pg_copy_str(cp, prev);
-        sl_pg_copy_row_end(cp);
-        prev = hash;
-        head->seq = seq;
-        snprintf(head->hash, sizeof(head->hash), "%s", hash);
-    }
+    sl_prov_pg_copy_events(cp, owner_kind(r), owner, pc, 0, origin, head);
     sl_prov_chain_destroy(fresh);
     return SL_OK;
 }
@@ -689,58 +611,23 @@ static int copy_reviews(commit_ctx *c, const sl_commit_row *rows, size_t n,
 /* Stores the head of each row's chain and seals them all with one
  * signature (010_chain_heads.sql, sl/audit.h). */
 static int copy_heads(commit_ctx *c, const sl_commit_row *rows,
-                      const chain_head *heads, size_t n, sl_err *err)
+                      const sl_prov_head *heads, size_t n, sl_err *err)
 {
     typedef char owner_buf[SL_ID_MAX * 2];
     owner_buf *owners = malloc((n ? n : 1) * sizeof(*owners));
     sl_audit_headref *refs = malloc((n ? n : 1) * sizeof(*refs));
-    char sig[SL_AUDIT_SIG_HEX], seal[24], count[24];
-    PGresult *r = NULL;
-    sl_pg_copy cp;
+    char state[6] = "";
     int rc = SL_ENOMEM;
 
-    if (!owners || !refs)
-        goto out;
-    r = PQexec(c->conn, "SELECT nextval(pg_get_serial_sequence('head_seals', 'seal_id'))");
-    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-        rc = classify(c, r, "numbering the seal", err);
-        goto out;
-    }
-    snprintf(seal, sizeof(seal), "%s", PQgetvalue(r, 0, 0));
-    PQclear(r);
-    r = NULL;
-    for (size_t i = 0; i < n; i++) {
-        owner_of(&rows[i], owners[i], sizeof(owners[i]));
-        refs[i] = (sl_audit_headref){ owner_kind(&rows[i]), owners[i],
-                                      heads[i].seq, heads[i].hash };
-    }
-    if (sl_audit_seal_sign(c->signer, strtoll(seal, NULL, 10), refs, n, sig) != SL_OK)
-        goto out;
-    snprintf(count, sizeof(count), "%zu", n);
-    {
-        const char *p[4] = { seal, sl_audit_signer_key_id(c->signer), count, sig };
-        r = PQexecParams(c->conn, "INSERT INTO head_seals (seal_id, key_id, n_heads,"
-                         " signature) VALUES ($1, $2, $3, $4)", 4, NULL, p, NULL,
-                         NULL, 0);
-        if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-            rc = classify(c, r, "storing the seal", err);
-            goto out;
+    if (owners && refs) {
+        for (size_t i = 0; i < n; i++) {
+            owner_of(&rows[i], owners[i], sizeof(owners[i]));
+            refs[i] = (sl_audit_headref){ owner_kind(&rows[i]), owners[i],
+                                          heads[i].seq, heads[i].hash };
         }
+        rc = classify_rc(c, sl_prov_pg_seal(c->conn, c->signer, refs, n, NULL,
+                                            state, err), state, err);
     }
-    if ((rc = sl_pg_copy_begin(&cp, c->conn, "COPY chain_heads (owner_kind, "
-             "owner_id, seq, head_hash, seal_id) FROM STDIN", err)))
-        goto out;
-    for (size_t i = 0; i < n; i++) {
-        sl_pg_copy_str(&cp, refs[i].kind);
-        sl_pg_copy_str(&cp, refs[i].id);
-        sl_pg_copy_int(&cp, refs[i].seq);
-        sl_pg_copy_str(&cp, refs[i].hash);
-        sl_pg_copy_str(&cp, seal);
-        sl_pg_copy_row_end(&cp);
-    }
-    rc = copy_end(c, &cp, err);
-out:
-    PQclear(r);
     free(owners);
     free(refs);
     return rc;
@@ -751,7 +638,7 @@ static int write_rows(commit_ctx *c, const sl_commit_row *rows, size_t n,
 {
     sl_pg_copy cp;
     sl_pairset *seen = sl_pairset_new();   /* stored + new hashes */
-    chain_head *heads = NULL;
+    sl_prov_head *heads = NULL;
     char ts[SL_TIME_LEN];
     int rc;
 
@@ -839,9 +726,7 @@ static int write_rows(commit_ctx *c, const sl_commit_row *rows, size_t n,
     if ((rc = copy_end(c, &cp, err)))
         goto out;
 
-    if ((rc = sl_pg_copy_begin(&cp, c->conn,
-             "COPY provenance_events (owner_kind, owner_id, seq, stage, outcome,"
-             " canonical, hash, prev_hash) FROM STDIN", err)))
+    if ((rc = sl_prov_pg_copy_begin(&cp, c->conn, err)))
         goto out;
     if (!(heads = calloc(n ? n : 1, sizeof(*heads)))) {
         sl_err ignore;

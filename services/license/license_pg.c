@@ -19,6 +19,7 @@
 
 #include "sl/log.h"
 #include "sl/pg.h"
+#include "sl/quota_pg.h"
 #include "license_stage.h"
 
 #define DS_CACHE 256
@@ -27,7 +28,7 @@ typedef struct ds_entry {
     char *id;
     int found, open;
     char *policy, *version;
-    int64_t quota_count, quota_bytes;
+    sl_quota quota;
     int64_t fetched_ms;
 } ds_entry;
 
@@ -106,9 +107,9 @@ static int pg_dataset(void *u, const char *id, sl_license_dataset *out)
         if (ensure_conn(l) != SL_OK)
             return SL_EIO;
         if (!(r = query(l, "dataset lookup",
-                "SELECT open, license_policy::text, policy_updated_at::text,"
-                " coalesce(quota_daily_count, -1), coalesce(quota_daily_bytes, -1)"
-                " FROM datasets WHERE dataset_id = $1", 1, vals)))
+                "SELECT open, license_policy::text, policy_updated_at::text, "
+                SL_QUOTA_PG_LIMIT_COLS " FROM datasets WHERE dataset_id = $1",
+                1, vals)))
             return SL_EIO;
         if (!e)
             e = &l->ds[l->next++ % DS_CACHE];
@@ -123,8 +124,7 @@ static int pg_dataset(void *u, const char *id, sl_license_dataset *out)
             e->open = PQgetvalue(r, 0, 0)[0] == 't';
             e->policy = PQgetisnull(r, 0, 1) ? NULL : strdup(PQgetvalue(r, 0, 1));
             e->version = strdup(PQgetvalue(r, 0, 2));
-            e->quota_count = strtoll(PQgetvalue(r, 0, 3), NULL, 10);
-            e->quota_bytes = strtoll(PQgetvalue(r, 0, 4), NULL, 10);
+            e->quota = sl_quota_pg_limits_at(r, 0, 3);
         }
         PQclear(r);
     }
@@ -133,8 +133,8 @@ static int pg_dataset(void *u, const char *id, sl_license_dataset *out)
     out->open = e->open;
     out->policy_json = e->policy;
     out->policy_version = e->version;
-    out->quota_count = e->quota_count;
-    out->quota_bytes = e->quota_bytes;
+    out->quota_count = e->quota.count;
+    out->quota_bytes = e->quota.bytes;
     return SL_OK;
 }
 
@@ -147,16 +147,19 @@ static const char *array_close(sl_buf *b)
 static int pg_ask(void *u, sl_license_ask *asks, size_t n)
 {
     lic_pg *l = u;
-    sl_buf creators, shas, pc, pd, qc, qd;
+    sl_buf creators, shas, pc, pd;
+    sl_quota_pair *usage = calloc(n ? n : 1, sizeof(*usage));
+    size_t *usage_of = calloc(n ? n : 1, sizeof(*usage_of));   /* its ask */
+    size_t nusage = 0;
     PGresult *r = NULL;
-    int rc = SL_ENOMEM, any_closed = 0, any_quota = 0;
+    int rc = SL_ENOMEM, any_closed = 0;
 
     sl_buf_init(&creators, 1 << 24);
     sl_buf_init(&shas, 1 << 24);
     sl_buf_init(&pc, 1 << 24);
     sl_buf_init(&pd, 1 << 24);
-    sl_buf_init(&qc, 1 << 24);
-    sl_buf_init(&qd, 1 << 24);
+    if (!usage || !usage_of)
+        goto out;
     if (ensure_conn(l) != SL_OK) {
         rc = SL_EIO;
         goto out;
@@ -176,10 +179,11 @@ static int pg_ask(void *u, sl_license_ask *asks, size_t n)
             if (sl_pg_array_add(&pc, a->creator_id) || sl_pg_array_add(&pd, a->dataset_id))
                 goto out;
         }
-        if (rc == SL_OK && (ds.quota_count >= 0 || ds.quota_bytes >= 0)) {
-            any_quota = 1;
-            if (sl_pg_array_add(&qc, a->creator_id) || sl_pg_array_add(&qd, a->dataset_id))
-                goto out;
+        if (rc == SL_OK &&
+            sl_quota_limited(&(sl_quota){ ds.quota_count, ds.quota_bytes })) {
+            usage[nusage].creator_id = a->creator_id;
+            usage[nusage].dataset_id = a->dataset_id;
+            usage_of[nusage++] = i;
         }
         rc = SL_ENOMEM;
     }
@@ -232,26 +236,21 @@ static int pg_ask(void *u, sl_license_ask *asks, size_t n)
                     asks[i].contributor = 1;
         PQclear(r);
     }
-    if (any_quota) {
-        const char *v[2] = { array_close(&qc), array_close(&qd) };
-        if (!v[0] || !v[1])
-            goto out;
-        if (!(r = query(l, "usage lookup",
-                "SELECT u.creator_id, u.dataset_id, u.samples, u.bytes"
-                " FROM quota_usage u JOIN (SELECT DISTINCT * FROM unnest($1::text[], $2::text[]))"
-                " AS q(cr, ds) ON u.creator_id = q.cr AND u.dataset_id = q.ds"
-                " WHERE u.day = (now() AT TIME ZONE 'UTC')::date", 2, v))) {
-            rc = SL_EIO;
+    if (nusage) {
+        sl_err err;
+        if ((rc = sl_quota_pg_usage(l->conn, usage, nusage, false, NULL,
+                                    &err)) != SL_OK) {
+            if (rc != SL_ENOMEM) {
+                sl_warn("license", "usage lookup: %s", err.msg);
+                drop_conn(l);
+                rc = SL_EIO;
+            }
             goto out;
         }
-        for (int k = 0; k < PQntuples(r); k++)
-            for (size_t i = 0; i < n; i++)
-                if (strcmp(asks[i].creator_id, PQgetvalue(r, k, 0)) == 0 &&
-                    strcmp(asks[i].dataset_id, PQgetvalue(r, k, 1)) == 0) {
-                    asks[i].used_count = strtoll(PQgetvalue(r, k, 2), NULL, 10);
-                    asks[i].used_bytes = strtoll(PQgetvalue(r, k, 3), NULL, 10);
-                }
-        PQclear(r);
+        for (size_t j = 0; j < nusage; j++) {
+            asks[usage_of[j]].used_count = usage[j].used.count;
+            asks[usage_of[j]].used_bytes = usage[j].used.bytes;
+        }
     }
     r = NULL;
     rc = SL_OK;
@@ -260,8 +259,8 @@ out:
     sl_buf_free(&shas);
     sl_buf_free(&pc);
     sl_buf_free(&pd);
-    sl_buf_free(&qc);
-    sl_buf_free(&qd);
+    free(usage);
+    free(usage_of);
     return rc;
 }
 

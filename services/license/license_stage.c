@@ -13,6 +13,7 @@
 #include "sl/fpset.h"
 #include "sl/log.h"
 #include "sl/prov.h"
+#include "sl/quota.h"
 #include "license_stage.h"
 #include "rights.h"
 #include "spdx.h"
@@ -397,21 +398,11 @@ static int policy_for(sl_license_stage *s, const char *dataset,
     return SL_OK;
 }
 
-/* Usage as the quota check sees it (see quota_slot): the registry's, or
- * ours where it is larger, but never more than the registry's plus what
- * may still be on its way there. */
-static int64_t tally(int64_t registry, int64_t ours, int64_t recent)
-{
-    if (ours > registry + recent)
-        ours = registry + recent;
-    return ours > registry ? ours : registry;
-}
-
 static quota_slot *quota_find(sl_license_stage *s, const char *creator,
                               const char *dataset)
 {
     uint64_t key = sl_fpset_fp(creator, strlen(creator), dataset, strlen(dataset));
-    int64_t day = s->now_ms() / 86400000;
+    int64_t day = sl_quota_day(s->now_ms());
 
     if (key == 0)
         key = 1;
@@ -448,6 +439,30 @@ static void quota_roll(quota_slot *q, int64_t now)
     q->win = w;
 }
 
+/* Today's usage of a slot's pair as the quota check sees it (see
+ * quota_slot): the registry's (ask) and ours tallied, plus the open
+ * transaction's. */
+static sl_quota_usage quota_used(quota_slot *q, const sl_license_ask *ask,
+                                 int64_t now)
+{
+    sl_quota_usage u;
+
+    if (q->count == 0 && q->pend_count == 0) {   /* none of ours yet */
+        q->base_count = ask->used_count;
+        q->base_bytes = ask->used_bytes;
+    }
+    quota_roll(q, now);
+    u.count = sl_quota_add(sl_quota_tally(ask->used_count,
+                                          sl_quota_add(q->base_count, q->count),
+                                          sl_quota_add(q->cur_count, q->prev_count)),
+                           q->pend_count);
+    u.bytes = sl_quota_add(sl_quota_tally(ask->used_bytes,
+                                          sl_quota_add(q->base_bytes, q->bytes),
+                                          sl_quota_add(q->cur_bytes, q->prev_bytes)),
+                           q->pend_bytes);
+    return u;
+}
+
 void sl_license_set_clock(sl_license_stage *s, int64_t (*now_ms)(void))
 {
     s->now_ms = now_ms ? now_ms : sl_now_ms;
@@ -462,11 +477,11 @@ void sl_license_txn_end(sl_license_stage *s, int committed)
         if (!q->key)
             continue;
         if (committed) {
-            q->count += q->pend_count;
-            q->bytes += q->pend_bytes;
+            q->count = sl_quota_add(q->count, q->pend_count);
+            q->bytes = sl_quota_add(q->bytes, q->pend_bytes);
             quota_roll(q, now);
-            q->cur_count += q->pend_count;
-            q->cur_bytes += q->pend_bytes;
+            q->cur_count = sl_quota_add(q->cur_count, q->pend_count);
+            q->cur_bytes = sl_quota_add(q->cur_bytes, q->pend_bytes);
         }
         q->pend_count = q->pend_bytes = 0;
     }
@@ -527,6 +542,7 @@ sl_verdict sl_license_process(sl_license_stage *s, const sl_msg *in, sl_out *out
     const char *memo_record;
     const char *memo_key[MEMO_KEYS];
     quota_slot *counted = NULL;
+    sl_quota limits;
     sl_err err;
     int rc, prc;
 
@@ -593,26 +609,23 @@ sl_verdict sl_license_process(sl_license_stage *s, const sl_msg *in, sl_out *out
     if (!ds.open && !ask.contributor)
         REJECT("not_entitled", "creator \"%s\" is not a contributor of dataset "
                "\"%s\"", creator, dataset);
-    if (ds.quota_count >= 0 || ds.quota_bytes >= 0) {
+    limits = (sl_quota){ ds.quota_count, ds.quota_bytes };
+    if (sl_quota_limited(&limits)) {
         quota_slot *q = quota_find(s, creator, dataset);
-        int64_t count, bytes;
-        if (q->count == 0 && q->pend_count == 0) {   /* none of ours yet */
-            q->base_count = ask.used_count;
-            q->base_bytes = ask.used_bytes;
-        }
-        quota_roll(q, s->now_ms());
-        count = tally(ask.used_count, q->base_count + q->count,
-                      q->cur_count + q->prev_count) + q->pend_count;
-        bytes = tally(ask.used_bytes, q->base_bytes + q->bytes,
-                      q->cur_bytes + q->prev_bytes) + q->pend_bytes;
-        if (ds.quota_count >= 0 && count + 1 > ds.quota_count)
+        sl_quota_usage used = quota_used(q, &ask, s->now_ms());
+        switch (sl_quota_check(&limits, &used, (int64_t)in->value.len)) {
+        case SL_QUOTA_OVER_COUNT:
             REJECT("quota_exceeded", "creator \"%s\" has %" PRId64 " samples in "
-                   "\"%s\" today, the daily quota is %" PRId64, creator, count,
-                   dataset, ds.quota_count);
-        if (ds.quota_bytes >= 0 && bytes + (int64_t)in->value.len > ds.quota_bytes)
+                   "\"%s\" today, the daily quota is %" PRId64, creator,
+                   used.count, dataset, limits.count);
+        case SL_QUOTA_OVER_BYTES:
             REJECT("quota_exceeded", "creator \"%s\" has %" PRId64 " bytes in "
                    "\"%s\" today; %zu more would pass the daily quota of %"
-                   PRId64, creator, bytes, dataset, in->value.len, ds.quota_bytes);
+                   PRId64, creator, used.bytes, dataset, in->value.len,
+                   limits.bytes);
+        case SL_QUOTA_FITS:
+            break;
+        }
         counted = q;
     }
 
@@ -643,8 +656,9 @@ sl_verdict sl_license_process(sl_license_stage *s, const sl_msg *in, sl_out *out
         goto done;
     }
     if (counted) {   /* only what is accepted counts against the quota */
-        counted->pend_count++;
-        counted->pend_bytes += (int64_t)in->value.len;
+        counted->pend_count = sl_quota_add(counted->pend_count, 1);
+        counted->pend_bytes = sl_quota_add(counted->pend_bytes,
+                                           (int64_t)in->value.len);
     }
 done:
     free(record);

@@ -24,7 +24,7 @@
 #include "sl/crypto.h"
 #include "sl/fpset.h"
 #include "sl/pg.h"
-#include "sl/prov.h"
+#include "sl/prov_pg.h"
 #include "ctl.h"
 
 #define AUDIT_FETCH_ROWS      1000          /* rows per FETCH */
@@ -157,49 +157,31 @@ typedef struct owner_kind {
     const char *unsealed;        /* seal-unsealed: events, no chain_heads row */
 } owner_kind;
 
-#define EVENT_COLS "e.seq, e.stage, e.outcome, e.canonical, e.hash, e.prev_hash," \
-    " h.seq, h.head_hash, h.seal_id"
-/* The owner's signed head (010_chain_heads.sql), columns 10..12: its row
- * of highest seq. */
-#define HEAD_JOIN(kind, id) " LEFT JOIN LATERAL (SELECT hh.seq, hh.head_hash," \
-    " hh.seal_id FROM chain_heads hh WHERE hh.owner_kind = '" kind "' AND" \
-    " hh.owner_id = " id " ORDER BY hh.seq DESC LIMIT 1) h ON true"
-/* An owner with provenance events but no chain_heads row at all: a chain
- * written before migration 010 (audit seal-unsealed). */
-#define UNSEALED(kind, id) "NOT EXISTS (SELECT 1 FROM chain_heads u" \
-    " WHERE u.owner_kind = '" kind "' AND u.owner_id = " id ") AND EXISTS" \
-    " (SELECT 1 FROM provenance_events u WHERE u.owner_kind = '" kind "'" \
-    " AND u.owner_id = " id ")"
 #define AUDIT_TRUSTED_MAX 16
-#define SEAL_SELECT "SELECT h.seal_id, h.owner_kind, h.owner_id, h.seq," \
-    " h.head_hash, s.key_id, s.signature, (k.key_id IS NOT NULL)" \
-    " FROM chain_heads h JOIN head_seals s ON s.seal_id = h.seal_id" \
-    " LEFT JOIN audit_keys k ON k.key_id = s.key_id"
+/* The owner queries' event and head columns (sl/prov_pg.h), columns 4..12. */
+#define EVENT_COLS SL_PROV_PG_EVENT_HEAD_COLS
+#define EVENTS(kind, id) SL_PROV_PG_EVENTS_JOIN(kind, id) SL_PROV_PG_HEAD_JOIN(kind, id)
 
 static const owner_kind kinds[] = {
     { "sample", "samples",
       "SELECT s.upload_id, s.upload_id, COALESCE(s.original_sha256, s.sha256),"
-      " s.sha256, " EVENT_COLS " FROM samples s LEFT JOIN provenance_events e"
-      " ON e.owner_kind = 'sample' AND e.owner_id = s.upload_id"
-      HEAD_JOIN("sample", "s.upload_id"),
+      " s.sha256, " EVENT_COLS " FROM samples s"
+      EVENTS("sample", "s.upload_id"),
       "s.upload_id = $1", "s.dataset_id = $1", "s.upload_id, e.seq", 0, 1, 0,
-      UNSEALED("sample", "s.upload_id") },
+      SL_PROV_PG_UNSEALED("sample", "s.upload_id") },
     { "review", "review items",
       "SELECT r.upload_id, r.upload_id, r.sha256, r.sha256, " EVENT_COLS
-      " FROM review_items r LEFT JOIN provenance_events e"
-      " ON e.owner_kind = 'review' AND e.owner_id = r.upload_id"
-      HEAD_JOIN("review", "r.upload_id"),
+      " FROM review_items r"
+      EVENTS("review", "r.upload_id"),
       "r.upload_id = $1", "r.dataset_id = $1", "r.upload_id, e.seq", 1, 1, 1,
-      UNSEALED("review", "r.upload_id") },
+      SL_PROV_PG_UNSEALED("review", "r.upload_id") },
     { "rejection", "rejections",
       "SELECT o.id, r.upload_id, r.sha256, r.sha256, " EVENT_COLS
       " FROM rejections r CROSS JOIN LATERAL (SELECT r.source_topic || '/' ||"
       " r.source_partition || '/' || r.source_offset AS id) o"
-      " LEFT JOIN provenance_events e"
-      " ON e.owner_kind = 'rejection' AND e.owner_id = o.id"
-      HEAD_JOIN("rejection", "o.id"),
+      EVENTS("rejection", "o.id"),
       "r.upload_id = $1", "r.dataset_id = $1", "r.rejection_id, e.seq", 1, 0, 0,
-      UNSEALED("rejection", "o.id") },
+      SL_PROV_PG_UNSEALED("rejection", "o.id") },
 };
 #define N_KINDS (sizeof(kinds) / sizeof(kinds[0]))
 
@@ -511,7 +493,7 @@ static int verify_seals(verifier *v, selection sel, const char *id)
     int rc;
 
     if (sel == SEL_ALL)
-        snprintf(sql, sizeof(sql), "%s ORDER BY h.seal_id", SEAL_SELECT);
+        snprintf(sql, sizeof(sql), "%s ORDER BY h.seal_id", SL_PROV_PG_SEAL_SELECT);
     else
         snprintf(sql, sizeof(sql), "%s WHERE h.seal_id IN (SELECT h2.seal_id"
                  " FROM chain_heads h2 JOIN (SELECT 'sample' AS kind, upload_id AS id"
@@ -519,7 +501,7 @@ static int verify_seals(verifier *v, selection sel, const char *id)
                  " FROM review_items WHERE %s = $1 UNION ALL SELECT 'rejection',"
                  " source_topic || '/' || source_partition || '/' || source_offset"
                  " FROM rejections WHERE %s = $1) o ON h2.owner_kind = o.kind"
-                 " AND h2.owner_id = o.id) ORDER BY h.seal_id", SEAL_SELECT,
+                 " AND h2.owner_id = o.id) ORDER BY h.seal_id", SL_PROV_PG_SEAL_SELECT,
                  col, col, col);
     rc = stream(v, "audit verify: reading the seals", sql, sel == SEL_ALL ? 0 : 1,
                 sel == SEL_ALL ? NULL : params, seal_row, NULL);
@@ -1015,10 +997,9 @@ static void unsealed_clear(unsealed *us)
 static int unsealed_flush(verifier *v)
 {
     unsealed *us = v->us;
-    sl_buf k, id, seq, hash;
     sl_audit_headref *kept = NULL;
     PGresult *r = NULL;
-    char num[24];
+    sl_err err = { "" };
     size_t nkept = 0;
     int rc = SL_ERR, in_txn = 0;
 
@@ -1029,49 +1010,23 @@ static int unsealed_flush(verifier *v)
         unsealed_clear(us);
         return SL_OK;
     }
-    sl_buf_init(&k, 64u << 20);
-    sl_buf_init(&id, 64u << 20);
-    sl_buf_init(&seq, 64u << 20);
-    sl_buf_init(&hash, 64u << 20);
-    for (size_t i = 0; i < us->n; i++) {
-        snprintf(num, sizeof(num), "%" PRId64, us->batch[i].seq);
-        if (sl_pg_array_add(&k, us->batch[i].kind) != SL_OK ||
-            sl_pg_array_add(&id, us->batch[i].id) != SL_OK ||
-            sl_pg_array_add(&seq, num) != SL_OK ||
-            sl_pg_array_add(&hash, us->batch[i].hash) != SL_OK)
-            goto oom;
+    if (!(kept = calloc(us->n, sizeof(*kept)))) {
+        ctl_fail("audit seal-unsealed: out of memory");
+        goto out;
     }
-    if (sl_pg_array_close(&k) != SL_OK || sl_pg_array_close(&id) != SL_OK ||
-        sl_pg_array_close(&seq) != SL_OK || sl_pg_array_close(&hash) != SL_OK)
-        goto oom;
-    if (!(kept = calloc(us->n, sizeof(*kept))))
-        goto oom;
     if (ctl_pg_exec(us->wpg, "audit seal-unsealed: BEGIN", "BEGIN") != CTL_OK)
         goto out;
     in_txn = 1;
-    if (ctl_pg_exec(us->wpg, "audit seal-unsealed: locking chain_heads",
-                    "LOCK TABLE chain_heads IN SHARE ROW EXCLUSIVE MODE") != CTL_OK)
+    if (sl_prov_pg_lock_heads(us->wpg, NULL, &err) != SL_OK ||
+        sl_prov_pg_still_unsealed(us->wpg, us->batch, us->n, &r, NULL,
+                                  &err) != SL_OK) {
+        ctl_fail("audit seal-unsealed: %s", err.msg);
         goto out;
-    {
-        const char *params[4] = { (const char *)k.data, (const char *)id.data,
-                                  (const char *)seq.data, (const char *)hash.data };
-        if (!(r = ctl_pg_query(us->wpg, "audit seal-unsealed: re-reading the heads",
-                "SELECT u.i FROM unnest($1::text[], $2::text[], $3::integer[],"
-                " $4::text[]) WITH ORDINALITY AS u(k, id, seq, hash, i)"
-                " WHERE NOT EXISTS (SELECT 1 FROM chain_heads h"
-                "  WHERE h.owner_kind = u.k AND h.owner_id = u.id)"
-                " AND EXISTS (SELECT 1 FROM provenance_events e"
-                "  WHERE e.owner_kind = u.k AND e.owner_id = u.id"
-                "  AND e.seq = u.seq AND e.hash = u.hash)"
-                " AND NOT EXISTS (SELECT 1 FROM provenance_events e"
-                "  WHERE e.owner_kind = u.k AND e.owner_id = u.id AND e.seq > u.seq)"
-                " ORDER BY u.i", 4, params, NULL, NULL)))
-            goto out;
     }
     for (int i = 0; i < PQntuples(r); i++) {
         long long at = strtoll(PQgetvalue(r, i, 0), NULL, 10);
-        if (at >= 1 && (size_t)at <= us->n)
-            kept[nkept++] = us->batch[at - 1];
+        if (at >= 0 && (size_t)at < us->n)
+            kept[nkept++] = us->batch[at];
     }
     if (nkept && ctl_seal_heads(us->c, us->wpg, "audit seal-unsealed", kept,
                                 nkept) != CTL_OK)
@@ -1083,9 +1038,6 @@ static int unsealed_flush(verifier *v)
     us->changed += us->n - nkept;
     unsealed_clear(us);
     rc = SL_OK;
-    goto out;
-oom:
-    ctl_fail("audit seal-unsealed: out of memory");
 out:
     if (in_txn)
         PQclear(PQexec(us->wpg, "ROLLBACK"));   /* best effort: the error is out */
@@ -1093,10 +1045,6 @@ out:
         v->failed = 1;
     PQclear(r);
     free(kept);
-    sl_buf_free(&k);
-    sl_buf_free(&id);
-    sl_buf_free(&seq);
-    sl_buf_free(&hash);
     return rc;
 }
 
@@ -1369,56 +1317,45 @@ static const char *row_value(const show_owner *so, const char *name)
 static int show_head(PGconn *pg, const char *kind, const char *id,
                      sl_audit_head *h, PGresult **keep, json_t **head_out)
 {
-    const char *params[2] = { kind, id };
     PGresult *r, *heads = NULL;
     sl_audit_headref *refs = NULL;
+    sl_err err = { "" };
     int rc = SL_ERR;
 
     *head_out = json_null();
     memset(h, 0, sizeof(*h));
-    if (!(r = ctl_pg_query(pg, "audit show: reading the chain head",
-            "SELECT h.seq, h.head_hash, h.seal_id, s.key_id, s.signature, k.purpose"
-            " FROM chain_heads h LEFT JOIN head_seals s ON s.seal_id = h.seal_id"
-            " LEFT JOIN audit_keys k ON k.key_id = s.key_id"
-            " WHERE h.owner_kind = $1 AND h.owner_id = $2 ORDER BY h.seq DESC LIMIT 1",
-            2, params, NULL, NULL)))
+    if (sl_prov_pg_head(pg, kind, id, &r, NULL, &err) != SL_OK) {
+        ctl_fail("audit show: %s", err.msg);
         return SL_ERR;
+    }
     *keep = r;
     if (PQntuples(r) == 0)
         return SL_OK;
-    h->seq = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
-    h->hash = PQgetvalue(r, 0, 1);
-    h->seal_id = strtoll(PQgetvalue(r, 0, 2), NULL, 10);
+    h->seq = strtoll(PQgetvalue(r, 0, SL_PROV_PG_HEAD_SEQ), NULL, 10);
+    h->hash = PQgetvalue(r, 0, SL_PROV_PG_HEAD_HASH);
+    h->seal_id = strtoll(PQgetvalue(r, 0, SL_PROV_PG_HEAD_SEAL), NULL, 10);
     h->seal = SL_AUDIT_SEAL_BAD;
-    if (!PQgetisnull(r, 0, 3)) {
-        const char *sp[1] = { PQgetvalue(r, 0, 2) };
-        int n, vrc;
-        if (!(heads = ctl_pg_query(pg, "audit show: reading the seal",
-                "SELECT owner_kind, owner_id, seq, head_hash FROM chain_heads"
-                " WHERE seal_id = $1", 1, sp, NULL, NULL)))
-            goto out;
-        n = PQntuples(heads);
-        if (!(refs = calloc((size_t)n + 1, sizeof(*refs)))) {
-            ctl_fail("audit show: out of memory");
+    if (!PQgetisnull(r, 0, SL_PROV_PG_HEAD_KEY)) {
+        size_t n;
+        if (sl_prov_pg_seal_heads(pg, PQgetvalue(r, 0, SL_PROV_PG_HEAD_SEAL),
+                                  &refs, &n, &heads, NULL, &err) != SL_OK) {
+            ctl_fail("audit show: %s", err.msg);
             goto out;
         }
-        for (int i = 0; i < n; i++)
-            refs[i] = (sl_audit_headref){ PQgetvalue(heads, i, 0),
-                                          PQgetvalue(heads, i, 1),
-                                          strtoll(PQgetvalue(heads, i, 2), NULL, 10),
-                                          PQgetvalue(heads, i, 3) };
-        vrc = sl_audit_seal_verify(PQgetvalue(r, 0, 3), PQgetvalue(r, 0, 4),
-                                   h->seal_id, refs, (size_t)n);
-        if (vrc == SL_OK)
-            h->seal = PQgetisnull(r, 0, 5) ? SL_AUDIT_SEAL_UNTRUSTED : SL_AUDIT_SEAL_OK;
+        if (sl_audit_seal_verify(PQgetvalue(r, 0, SL_PROV_PG_HEAD_KEY),
+                                 PQgetvalue(r, 0, SL_PROV_PG_HEAD_SIG),
+                                 h->seal_id, refs, n) == SL_OK)
+            h->seal = PQgetisnull(r, 0, SL_PROV_PG_HEAD_PURPOSE) ?
+                      SL_AUDIT_SEAL_UNTRUSTED : SL_AUDIT_SEAL_OK;
     }
     json_decref(*head_out);
     *head_out = json_pack("{s:I, s:s, s:I, s:o, s:o, s:b}", "seq", (json_int_t)h->seq,
                           "hash", h->hash, "seal_id", (json_int_t)h->seal_id,
-                          "key_id", PQgetisnull(r, 0, 3) ? json_null()
-                                                         : jstring(PQgetvalue(r, 0, 3)),
-                          "key_purpose", PQgetisnull(r, 0, 5) ? json_null()
-                                                              : jstring(PQgetvalue(r, 0, 5)),
+                          "key_id", PQgetisnull(r, 0, SL_PROV_PG_HEAD_KEY) ? json_null() :
+                              jstring(PQgetvalue(r, 0, SL_PROV_PG_HEAD_KEY)),
+                          "key_purpose", PQgetisnull(r, 0, SL_PROV_PG_HEAD_PURPOSE) ?
+                              json_null() :
+                              jstring(PQgetvalue(r, 0, SL_PROV_PG_HEAD_PURPOSE)),
                           "seal_verified", h->seal == SL_AUDIT_SEAL_OK);
     if (!*head_out) {
         ctl_fail("audit show: out of memory");
@@ -1433,7 +1370,7 @@ out:
 
 static json_t *owner_json(PGconn *pg, const show_owner *so, const char *upload)
 {
-    const char *params[2] = { so->kind, so->id };
+    sl_err err = { "" };
     PGresult *r;
     sl_audit_event *evs = NULL;
     json_t *o = NULL, *events = json_array(), *breaks = json_array();
@@ -1453,11 +1390,8 @@ static json_t *owner_json(PGconn *pg, const show_owner *so, const char *upload)
     };
     int n;
 
-    if (!(r = ctl_pg_query(pg, "audit show: reading provenance events",
-            "SELECT seq, stage, outcome, canonical, hash, prev_hash,"
-            " to_char(recorded_at, 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
-            " FROM provenance_events WHERE owner_kind = $1 AND owner_id = $2"
-            " ORDER BY seq", 2, params, NULL, NULL))) {
+    if (sl_prov_pg_events(pg, so->kind, so->id, &r, NULL, &err) != SL_OK) {
+        ctl_fail("audit show: %s", err.msg);
         json_decref(events);
         json_decref(breaks);
         return NULL;
@@ -1466,14 +1400,9 @@ static json_t *owner_json(PGconn *pg, const show_owner *so, const char *upload)
     if (!events || !breaks || (n && !(evs = calloc((size_t)n, sizeof(*evs)))))
         goto out;
     for (int i = 0; i < n; i++) {
-        evs[i] = (sl_audit_event){
-            .seq = strtoll(PQgetvalue(r, i, 0), NULL, 10),
-            .stage = PQgetvalue(r, i, 1), .outcome = PQgetvalue(r, i, 2),
-            .canonical = PQgetvalue(r, i, 3), .hash = PQgetvalue(r, i, 4),
-            .prev_hash = PQgetvalue(r, i, 5),
-        };
+        evs[i] = sl_prov_pg_event_at(r, i);
         if (json_array_append_new(events, event_json(&evs[i],
-                                                     PQgetvalue(r, i, 6))))
+                PQgetvalue(r, i, SL_PROV_PG_RECORDED))))
             goto out;
     }
     if (show_head(pg, so->kind, so->id, &head, &head_res, &head_json) != SL_OK) {

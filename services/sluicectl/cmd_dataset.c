@@ -19,6 +19,7 @@
 
 #include "sl/embed.h"
 #include "sl/pg.h"
+#include "sl/quota_pg.h"
 #include "ctl.h"
 #include "rights.h"
 #include "scan.h"
@@ -197,39 +198,6 @@ static void ds_change_free(ds_change *ch)
     sl_buf_free(&ch->rm_arr);
 }
 
-/* A size: decimal with an optional k, m or g (KiB, MiB, GiB; a trailing
- * b allowed), in [0, INT64_MAX]. */
-static int parse_size(const char *s, int64_t *out)
-{
-    char *end;
-    long long v;
-    int64_t mul = 1;
-
-    if (!s || !*s || *s == '-' || *s == '+')
-        return SL_EINVAL;
-    errno = 0;
-    v = strtoll(s, &end, 10);
-    if (errno || end == s)
-        return SL_EINVAL;
-    if (*end) {
-        switch (*end) {
-        case 'k': case 'K': mul = 1024; break;
-        case 'm': case 'M': mul = 1024 * 1024; break;
-        case 'g': case 'G': mul = 1024LL * 1024 * 1024; break;
-        default: return SL_EINVAL;
-        }
-        end++;
-        if (*end == 'b' || *end == 'B')
-            end++;
-        if (*end)
-            return SL_EINVAL;
-    }
-    if (v > INT64_MAX / mul)
-        return SL_EINVAL;
-    *out = v * mul;
-    return SL_OK;
-}
-
 static int push_id(const char ***list, size_t *n, const char *id)
 {
     const char **p;
@@ -296,9 +264,7 @@ static int ds_change_opt(ds_change *ch, int opt, const char *arg, int *taken)
             return ctl_fail("out of memory");
         break;
     case OPT_QUOTA_COUNT:
-        if (strcmp(arg, "none") == 0)
-            n = -1;
-        else if (ctl_parse_int(arg, 0, INT32_MAX, &n) != SL_OK)
+        if (sl_quota_limit_parse(arg, false, &n) != 0)
             return ctl_usage_error(ch->cmd, "--quota-count wants a count "
                                    "(0 to %d) or \"none\", got \"%s\"",
                                    INT32_MAX, arg);
@@ -306,9 +272,7 @@ static int ds_change_opt(ds_change *ch, int opt, const char *arg, int *taken)
         ch->quota_count = n;
         break;
     case OPT_QUOTA_BYTES:
-        if (strcmp(arg, "none") == 0)
-            n = -1;
-        else if (parse_size(arg, &n) != SL_OK)
+        if (sl_quota_limit_parse(arg, true, &n) != 0)
             return ctl_usage_error(ch->cmd, "--quota-bytes wants a size "
                                    "(\"500m\", \"2g\", bytes) or \"none\", "
                                    "got \"%s\"", arg);
@@ -482,8 +446,6 @@ static int ds_change_apply(PGconn *pg, const char *id, ds_change *ch,
     int rc = CTL_FAIL;
 
     memset(res, 0, sizeof(*res));
-    snprintf(cnt, sizeof(cnt), "%lld", (long long)ch->quota_count);
-    snprintf(bytes, sizeof(bytes), "%lld", (long long)ch->quota_bytes);
     {
         const char *vals[12] = {
             id,
@@ -493,8 +455,8 @@ static int ds_change_apply(PGconn *pg, const char *id, ds_change *ch,
             ch->clear_actions ? "1" : "0", ch->actions_text,
             ch->set_policy ? "1" : "0", ch->policy,
             ch->open < 0 ? NULL : ch->open ? "true" : "false",
-            ch->set_count ? "1" : "0", ch->quota_count >= 0 ? cnt : NULL,
-            ch->set_bytes ? "1" : "0", ch->quota_bytes >= 0 ? bytes : NULL,
+            ch->set_count ? "1" : "0", sl_quota_pg_param(ch->quota_count, cnt),
+            ch->set_bytes ? "1" : "0", sl_quota_pg_param(ch->quota_bytes, bytes),
         };
         if (!(res->row = ctl_pg_query(pg, ch->cmd,
                 "UPDATE datasets SET"

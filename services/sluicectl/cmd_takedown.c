@@ -22,7 +22,8 @@
 #include <string.h>
 
 #include "sl/audit.h"
-#include "sl/prov.h"
+#include "sl/prov_pg.h"
+#include "sl/quota_pg.h"
 #include "ctl.h"
 
 #define TAKEDOWN_STAGE   "takedown"
@@ -73,145 +74,105 @@ static int parse_sha(const char *s, char out[SL_SHA256_HEX])
     return SL_OK;
 }
 
-/* Rebuilds a sample's stored chain (its provenance_events rows in seq
- * order, as a sluice-prov header), appends the takedown event and inserts
- * it.  *seq_out: the new event's seq. */
-static int withdraw_one(PGconn *pg, const char *upload, const char *sha,
-                        const char *origin, int64_t *seq_out,
-                        char hash_out[SL_SHA256_HEX])
+/* The sample's stored chain (NULL: none stored) with the takedown event
+ * appended, through sl/prov_pg.h.  CTL_OK with *pc, or CTL_FAIL after the
+ * error is printed. */
+static int extend_chain(PGconn *pg, const char *upload, const char *sha,
+                        const char *origin, sl_prov_chain **pc)
 {
-    const char *vals[8];
-    char seqtxt[24];
-    PGresult *r = NULL;
-    json_t *arr = NULL;
-    char *header = NULL;
-    sl_prov_chain *pc = NULL;
-    sl_err err = { "" };
-    const char *canonical, *hash, *stage, *outcome, *prev;
-    int64_t seq;
-    size_t n;
-    int rc = CTL_FAIL;
     sl_prov_event ev = {
         .stage = TAKEDOWN_STAGE, .version = TAKEDOWN_VERSION,
         .outcome = TAKEDOWN_OUTCOME, .reason = TAKEDOWN_REASON,
         .upload_id = upload, .input_sha256 = sha, .output_sha256 = sha,
         .time_ms = sl_now_ms(),
     };
+    sl_err err = { "" };
+    int rc = sl_prov_pg_chain(pg, "sample", upload, pc, NULL, &err);
 
-    vals[0] = upload;
-    if (!(r = ctl_pg_query(pg, "takedown add: reading the provenance chain",
-            "SELECT canonical, hash FROM provenance_events"
-            " WHERE owner_kind = 'sample' AND owner_id = $1 ORDER BY seq",
-            1, vals, NULL, NULL)))
-        goto out;
-    if (PQntuples(r) == 0) {
+    if (rc == SL_EINVAL)
+        return ctl_fail("takedown add: upload %s: the stored provenance "
+                        "chain cannot be read, so the takedown event cannot "
+                        "be chained to it: %s\nHint: see `sluicectl audit "
+                        "verify --upload %s`; nothing was changed.",
+                        upload, err.msg, upload);
+    if (rc != SL_OK)
+        return ctl_fail("takedown add: %s", err.msg);
+    if (!*pc) {
         /* No stored chain (never written by the commit stage): start one
          * anchored, like any chain, to the signed content. */
         fprintf(stderr, "sluicectl: warning: upload %s has no provenance "
                 "events; its takedown event starts a chain\n", upload);
-        if (!(pc = sl_prov_chain_new(origin, &err))) {
-            rc = ctl_fail("takedown add: upload %s: %s", upload, err.msg);
-            goto out;
-        }
-    } else {
-        if (!(arr = json_array()))
-            goto oom;
-        for (int i = 0; i < PQntuples(r); i++) {
-            json_t *o = json_pack("{s:s, s:s}", "event", PQgetvalue(r, i, 0),
-                                  "hash", PQgetvalue(r, i, 1));
-            if (!o || json_array_append_new(arr, o) != 0)
-                goto oom;
-        }
-        if (!(header = json_dumps(arr, JSON_COMPACT)))
-            goto oom;
-        if (!(pc = sl_prov_parse(SL_SLICE_STR(header), &err))) {
-            rc = ctl_fail("takedown add: upload %s: the stored provenance "
-                          "chain cannot be read, so the takedown event cannot "
-                          "be chained to it: %s\nHint: see `sluicectl audit "
-                          "verify --upload %s`; nothing was changed.",
-                          upload, err.msg, upload);
-            goto out;
-        }
+        if (!(*pc = sl_prov_chain_new(origin, &err)))
+            return ctl_fail("takedown add: upload %s: %s", upload, err.msg);
+    } else if (sl_prov_chain_verify(*pc, origin, &err) != SL_OK) {
         /* A broken chain is the auditor's finding, not a reason to keep
          * content up: the event still links to the last stored event. */
-        if (sl_prov_chain_verify(pc, origin, &err) != SL_OK)
-            fprintf(stderr, "sluicectl: warning: upload %s: the stored "
-                    "provenance chain does not verify (%s); the takedown "
-                    "event is appended to its last event (see `sluicectl "
-                    "audit verify --upload %s`)\n", upload, err.msg, upload);
+        fprintf(stderr, "sluicectl: warning: upload %s: the stored "
+                "provenance chain does not verify (%s); the takedown "
+                "event is appended to its last event (see `sluicectl "
+                "audit verify --upload %s`)\n", upload, err.msg, upload);
     }
-    if (sl_prov_chain_add(pc, &ev, &err) != SL_OK) {
-        rc = ctl_fail("takedown add: upload %s: %s", upload, err.msg);
-        goto out;
-    }
-    n = sl_prov_count(pc);
-    sl_prov_get(pc, n - 1, &canonical, &hash, &stage, &outcome, &seq);
-    if (n >= 2)
-        sl_prov_get(pc, n - 2, NULL, &prev, NULL, NULL, NULL);
-    else
-        prev = origin;
-    snprintf(seqtxt, sizeof(seqtxt), "%" PRId64, seq);
-    PQclear(r);
-    vals[0] = upload;
-    vals[1] = seqtxt;
-    vals[2] = stage;
-    vals[3] = outcome;
-    vals[4] = canonical;
-    vals[5] = hash;
-    vals[6] = prev;
-    if (!(r = ctl_pg_query(pg, "takedown add: storing the provenance event",
-            "INSERT INTO provenance_events (owner_kind, owner_id, seq, stage,"
-            " outcome, canonical, hash, prev_hash)"
-            " VALUES ('sample', $1, $2::integer, $3, $4, $5, $6, $7)",
-            7, vals, NULL, NULL)))
-        goto out;
-    PQclear(r);
-    snprintf(hash_out, SL_SHA256_HEX, "%s", hash);
-    /* A withdrawn sample no longer counts against its day's quota. */
+    if (sl_prov_chain_add(*pc, &ev, &err) != SL_OK)
+        return ctl_fail("takedown add: upload %s: %s", upload, err.msg);
+    return CTL_OK;
+}
+
+/* Marks the sample withdrawn; a withdrawn sample no longer counts against
+ * its day's quota. */
+static int withdraw_sample(PGconn *pg, const char *upload)
+{
+    const char *vals[1] = { upload };
+    sl_err err = { "" };
+    PGresult *r;
+    int rc = CTL_OK;
+
     if (!(r = ctl_pg_query(pg, "takedown add: withdrawing the sample",
-            "WITH w AS (UPDATE samples SET status = 'withdrawn', withdrawn_at = now()"
-            "           WHERE upload_id = $1 AND status = 'accepted'"
-            "           RETURNING dataset_id, creator_id, size,"
-            "                     (accepted_at AT TIME ZONE 'UTC')::date AS day)"
-            " UPDATE quota_usage u SET samples = greatest(u.samples - 1, 0),"
-            "                          bytes = greatest(u.bytes - w.size, 0)"
-            " FROM w WHERE u.dataset_id = w.dataset_id"
-            " AND u.creator_id = w.creator_id AND u.day = w.day", 1, vals, NULL, NULL)))
+            "UPDATE samples SET status = 'withdrawn', withdrawn_at = now()"
+            " WHERE upload_id = $1 AND status = 'accepted'"
+            " RETURNING dataset_id, creator_id, size,"
+            " (accepted_at AT TIME ZONE 'UTC')::date::text", 1, vals, NULL, NULL)))
+        return CTL_FAIL;
+    if (PQntuples(r) == 1 &&
+        sl_quota_pg_release(pg, PQgetvalue(r, 0, 0), PQgetvalue(r, 0, 1),
+                            PQgetvalue(r, 0, 3),
+                            strtoll(PQgetvalue(r, 0, 2), NULL, 10), NULL,
+                            &err) != SL_OK)
+        rc = ctl_fail("takedown add: %s", err.msg);
+    PQclear(r);
+    return rc;
+}
+
+/* Appends the takedown event to a sample's stored chain and withdraws
+ * it.  *head: the chain's new last event. */
+static int withdraw_one(PGconn *pg, const char *upload, const char *sha,
+                        const char *origin, sl_prov_head *head)
+{
+    sl_prov_chain *pc = NULL;
+    sl_err err = { "" };
+    int rc = CTL_FAIL;
+
+    if (extend_chain(pg, upload, sha, origin, &pc) != CTL_OK)
         goto out;
-    *seq_out = seq;
-    rc = CTL_OK;
-    goto out;
-oom:
-    rc = ctl_fail("out of memory");
+    if (sl_prov_pg_append(pg, "sample", upload, pc, sl_prov_count(pc) - 1,
+                          origin, head, NULL, &err) != SL_OK) {
+        rc = ctl_fail("takedown add: storing the provenance event: %s", err.msg);
+        goto out;
+    }
+    rc = withdraw_sample(pg, upload);
 out:
     sl_prov_chain_destroy(pc);
-    free(header);
-    json_decref(arr);
-    PQclear(r);
     return rc;
 }
 
-/* The chains' new heads, sealed with the operator's key (ctl_seal_heads:
- * commit's key never leaves commit, so a chain a takedown extended is as
- * authentic as the operator key's custody, audit verify --trusted-key). */
-static int seal_heads(ctl *c, PGconn *pg, PGresult *rows, const int64_t *seqs,
-                      char (*hashes)[SL_SHA256_HEX])
-{
-    size_t n = (size_t)PQntuples(rows);
-    sl_audit_headref *refs = calloc(n, sizeof(*refs));
-    int rc;
+/* What `takedown add` was asked. */
+typedef struct add_args {
+    const char *upload, *reason, *by;
+    char sha[SL_SHA256_HEX];   /* given, or found from the upload */
+} add_args;
 
-    if (!refs)
-        return ctl_fail("out of memory");
-    for (size_t i = 0; i < n; i++)
-        refs[i] = (sl_audit_headref){ "sample", PQgetvalue(rows, (int)i, 0),
-                                      seqs[i], hashes[i] };
-    rc = ctl_seal_heads(c, pg, "takedown add", refs, n);
-    free(refs);
-    return rc;
-}
-
-static int takedown_add(ctl *c, int argc, char **argv)
+/* The command line into a.  *done: nothing to do (--help was printed;
+ * CTL_OK). */
+static int add_parse(ctl *c, int argc, char **argv, add_args *a, int *done)
 {
     static const struct option longopts[] = {
         CTL_COMMON_LONG,
@@ -220,132 +181,146 @@ static int takedown_add(ctl *c, int argc, char **argv)
         { "by", required_argument, NULL, 'b' },
         { 0 }
     };
-    const char *upload = NULL, *reason = NULL, *by = NULL;
-    char sha[SL_SHA256_HEX];
-    PGconn *pg = NULL;
-    PGresult *r = NULL, *td = NULL, *rows = NULL;
-    int64_t *seqs = NULL;
-    char (*hashes)[SL_SHA256_HEX] = NULL;
-    int opt, rc, in_txn = 0, existed;
+    int opt;
 
     ctl_getopt_start();
     while ((opt = ctl_getopt(c, argc, argv, CTL_COMMON_SHORT, longopts,
                              "takedown add", add_usage)) != -1) {
         switch (opt) {
-        case 'u': upload = optarg; break;
-        case 'r': reason = optarg; break;
-        case 'b': by = optarg; break;
-        default: return ctl_getopt_exit(opt);
+        case 'u': a->upload = optarg; break;
+        case 'r': a->reason = optarg; break;
+        case 'b': a->by = optarg; break;
+        default:
+            *done = 1;
+            return ctl_getopt_exit(opt);
         }
     }
-    if ((argc - optind == 1) == !!upload)
+    if ((argc - optind == 1) == !!a->upload)
         return ctl_usage_error("takedown add", argc - optind > 1 ?
                                "expected one SHA-256" :
                                "give the content's SHA-256 or --upload ID "
                                "(exactly one)");
-    if (!upload && parse_sha(argv[optind], sha) != SL_OK)
+    if (!a->upload && parse_sha(argv[optind], a->sha) != SL_OK)
         return ctl_usage_error("takedown add", "\"%s\" is not a SHA-256 "
                                "(64 hex digits)", argv[optind]);
-    if (!reason)
+    if (!a->reason)
         return ctl_usage_error("takedown add", "--reason is required");
-    if (ctl_check_note(reason, CTL_NOTE_MAX) != SL_OK)
+    if (ctl_check_note(a->reason, CTL_NOTE_MAX) != SL_OK)
         return ctl_usage_error("takedown add", "--reason must be 1 to %d "
                                "bytes without control characters",
                                CTL_NOTE_MAX);
-    by = ctl_operator(by);
-    if (ctl_check_note(by, 128) != SL_OK)
+    a->by = ctl_operator(a->by);
+    if (ctl_check_note(a->by, 128) != SL_OK)
         return ctl_usage_error("takedown add", "--by must be 1 to 128 bytes "
                                "without control characters");
-    if ((rc = ctl_load_config(c)) != CTL_OK)
-        return rc;
-    rc = CTL_FAIL;
-    if (!(pg = ctl_pg_connect(c)))
-        goto out;
-    if (ctl_pg_exec(pg, "takedown add: BEGIN", "BEGIN") != CTL_OK)
-        goto out;
-    in_txn = 1;
-    if (upload) {
-        const char *vals[1] = { upload };
-        /* What the creator signed: a redacted sample stores other bytes. */
-        if (!(r = ctl_pg_query(pg, "takedown add: finding the upload",
-                "SELECT coalesce(original_sha256, sha256) FROM samples"
-                " WHERE upload_id = $1", 1, vals, NULL, NULL)))
-            goto out;
-        if (PQntuples(r) == 0) {
-            rc = ctl_fail("takedown add: no sample with upload ID \"%s\" "
-                          "(give the content's SHA-256 to take down content "
-                          "that was never accepted)", upload);
-            goto out;
-        }
-        memcpy(sha, PQgetvalue(r, 0, 0), SL_SHA256_HEX - 1);
-        sha[SL_SHA256_HEX - 1] = '\0';
+    return CTL_OK;
+}
+
+/* --upload: the content the creator signed (a redacted sample stores
+ * other bytes). */
+static int find_upload(PGconn *pg, add_args *a)
+{
+    const char *vals[1] = { a->upload };
+    PGresult *r;
+
+    if (!(r = ctl_pg_query(pg, "takedown add: finding the upload",
+            "SELECT coalesce(original_sha256, sha256) FROM samples"
+            " WHERE upload_id = $1", 1, vals, NULL, NULL)))
+        return CTL_FAIL;
+    if (PQntuples(r) == 0) {
         PQclear(r);
-        r = NULL;
+        return ctl_fail("takedown add: no sample with upload ID \"%s\" "
+                        "(give the content's SHA-256 to take down content "
+                        "that was never accepted)", a->upload);
     }
-    {
-        /* A concurrent takedown of the same hash waits here on the key
-         * until this one ends, then finds the row. */
-        const char *vals[3] = { sha, by, reason };
-        if (!(td = ctl_pg_query(pg, "takedown add",
-                "WITH ins AS (INSERT INTO takedowns (sha256, requested_by, reason)"
-                "             VALUES ($1, $2, $3)"
-                "             ON CONFLICT (sha256) DO NOTHING RETURNING sha256)"
-                " SELECT (SELECT count(*) FROM ins), t.requested_by,"
-                "  to_char(t.created_at AT TIME ZONE 'UTC',"
-                "          'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), t.reason"
-                " FROM (SELECT 1) one LEFT JOIN takedowns t ON t.sha256 = $1",
-                3, vals, NULL, NULL)))
-            goto out;
-        existed = strcmp(PQgetvalue(td, 0, 0), "0") == 0;
-    }
-    {
-        const char *vals[1] = { sha };
-        if (!(rows = ctl_pg_query(pg, "takedown add: locking the samples",
-                "SELECT upload_id, sha256, coalesce(original_sha256, sha256),"
-                " dataset_id, creator_id FROM samples"
-                " WHERE (sha256 = $1 OR original_sha256 = $1)"
-                " AND status = 'accepted'"
-                " ORDER BY upload_id FOR UPDATE", 1, vals, NULL, NULL)))
-            goto out;
-    }
-    if (existed && PQntuples(rows) == 0) {
-        in_txn = 0;
-        if (ctl_pg_exec(pg, "takedown add: ROLLBACK", "ROLLBACK") != CTL_OK)
-            goto out;
-        if (PQgetisnull(td, 0, 1))
-            printf("content %s already taken down; nothing changed\n", sha);
-        else {
-            ctl_esc e = { 0 };
-            printf("content %s already taken down (by %s at %s: %s); "
-                   "nothing changed\n", sha, ctl_e(&e, PQgetvalue(td, 0, 1)),
-                   PQgetvalue(td, 0, 2), ctl_e(&e, PQgetvalue(td, 0, 3)));
-            ctl_esc_free(&e);
-        }
-        rc = CTL_OK;
-        goto out;
-    }
-    if (!(seqs = calloc((size_t)PQntuples(rows) + 1, sizeof(*seqs)))) {
+    memcpy(a->sha, PQgetvalue(r, 0, 0), SL_SHA256_HEX - 1);
+    a->sha[SL_SHA256_HEX - 1] = '\0';
+    PQclear(r);
+    return CTL_OK;
+}
+
+/* Records the takedown (a concurrent one of the same hash waits here on
+ * the key until this one ends, then finds the row).  The row says whether
+ * it was there already (column 0 is "0"), and by whom, when and why. */
+static PGresult *record_takedown(PGconn *pg, const add_args *a)
+{
+    const char *vals[3] = { a->sha, a->by, a->reason };
+
+    return ctl_pg_query(pg, "takedown add",
+        "WITH ins AS (INSERT INTO takedowns (sha256, requested_by, reason)"
+        "             VALUES ($1, $2, $3)"
+        "             ON CONFLICT (sha256) DO NOTHING RETURNING sha256)"
+        " SELECT (SELECT count(*) FROM ins), t.requested_by,"
+        "  to_char(t.created_at AT TIME ZONE 'UTC',"
+        "          'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), t.reason"
+        " FROM (SELECT 1) one LEFT JOIN takedowns t ON t.sha256 = $1",
+        3, vals, NULL, NULL);
+}
+
+/* The accepted samples of the content, locked in upload_id order. */
+static PGresult *lock_samples(PGconn *pg, const char *sha)
+{
+    const char *vals[1] = { sha };
+
+    return ctl_pg_query(pg, "takedown add: locking the samples",
+        "SELECT upload_id, sha256, coalesce(original_sha256, sha256),"
+        " dataset_id, creator_id FROM samples"
+        " WHERE (sha256 = $1 OR original_sha256 = $1)"
+        " AND status = 'accepted'"
+        " ORDER BY upload_id FOR UPDATE", 1, vals, NULL, NULL);
+}
+
+/* Withdraws every locked sample and seals the chains' new heads with the
+ * operator's key (ctl_seal_heads: commit's key never leaves commit, so a
+ * chain a takedown extended is as authentic as the operator key's
+ * custody, audit verify --trusted-key).  seqs[i]: sample i's new event. */
+static int withdraw_all(ctl *c, PGconn *pg, PGresult *rows, int64_t *seqs)
+{
+    size_t n = (size_t)PQntuples(rows);
+    sl_prov_head *heads = calloc(n + 1, sizeof(*heads));
+    sl_audit_headref *refs = calloc(n + 1, sizeof(*refs));
+    int rc = CTL_FAIL;
+
+    if (!heads || !refs) {
         rc = ctl_fail("out of memory");
         goto out;
     }
-    if (!(hashes = calloc((size_t)PQntuples(rows) + 1, sizeof(*hashes)))) {
-        rc = ctl_fail("out of memory");
-        goto out;
-    }
-    for (int i = 0; i < PQntuples(rows); i++)
-        if (withdraw_one(pg, PQgetvalue(rows, i, 0), PQgetvalue(rows, i, 1),
-                         PQgetvalue(rows, i, 2), &seqs[i], hashes[i]) != CTL_OK)
+    for (size_t i = 0; i < n; i++) {
+        if (withdraw_one(pg, PQgetvalue(rows, (int)i, 0), PQgetvalue(rows, (int)i, 1),
+                         PQgetvalue(rows, (int)i, 2), &heads[i]) != CTL_OK)
             goto out;
-    if (PQntuples(rows) > 0 && seal_heads(c, pg, rows, seqs, hashes) != CTL_OK)
-        goto out;
-    in_txn = 0;
-    if (ctl_pg_exec(pg, "takedown add: COMMIT", "COMMIT") != CTL_OK)
-        goto out;
+        seqs[i] = heads[i].seq;
+        refs[i] = (sl_audit_headref){ "sample", PQgetvalue(rows, (int)i, 0),
+                                      heads[i].seq, heads[i].hash };
+    }
+    rc = n > 0 ? ctl_seal_heads(c, pg, "takedown add", refs, n) : CTL_OK;
+out:
+    free(heads);
+    free(refs);
+    return rc;
+}
+
+static void print_unchanged(const char *sha, PGresult *td)
+{
+    if (PQgetisnull(td, 0, 1)) {
+        printf("content %s already taken down; nothing changed\n", sha);
+    } else {
+        ctl_esc e = { 0 };
+        printf("content %s already taken down (by %s at %s: %s); "
+               "nothing changed\n", sha, ctl_e(&e, PQgetvalue(td, 0, 1)),
+               PQgetvalue(td, 0, 2), ctl_e(&e, PQgetvalue(td, 0, 3)));
+        ctl_esc_free(&e);
+    }
+}
+
+static void print_withdrawn(const add_args *a, int existed, PGresult *rows,
+                            const int64_t *seqs)
+{
     if (existed)
         printf("content %s was already taken down; withdrawing samples "
-               "accepted since\n", sha);
+               "accepted since\n", a->sha);
     else
-        printf("content %s taken down (by %s)\n", sha, by);
+        printf("content %s taken down (by %s)\n", a->sha, a->by);
     for (int i = 0; i < PQntuples(rows); i++) {
         ctl_esc e = { 0 };
         printf("withdrawn: upload %s (dataset %s, creator %s), provenance "
@@ -356,11 +331,49 @@ static int takedown_add(ctl *c, int argc, char **argv)
     }
     printf("%d sample%s withdrawn\n", PQntuples(rows),
            PQntuples(rows) == 1 ? "" : "s");
+}
+
+static int takedown_add(ctl *c, int argc, char **argv)
+{
+    add_args a = { 0 };
+    PGconn *pg = NULL;
+    PGresult *td = NULL, *rows = NULL;
+    int64_t *seqs = NULL;
+    int rc, in_txn = 0, existed, done = 0;
+
+    if ((rc = add_parse(c, argc, argv, &a, &done)) != CTL_OK || done ||
+        (rc = ctl_load_config(c)) != CTL_OK)
+        return rc;
+    rc = CTL_FAIL;
+    if (!(pg = ctl_pg_connect(c)) ||
+        ctl_pg_exec(pg, "takedown add: BEGIN", "BEGIN") != CTL_OK)
+        goto out;
+    in_txn = 1;
+    if ((a.upload && find_upload(pg, &a) != CTL_OK) ||
+        !(td = record_takedown(pg, &a)) || !(rows = lock_samples(pg, a.sha)))
+        goto out;
+    existed = strcmp(PQgetvalue(td, 0, 0), "0") == 0;
+    if (existed && PQntuples(rows) == 0) {
+        in_txn = 0;
+        if (ctl_pg_exec(pg, "takedown add: ROLLBACK", "ROLLBACK") != CTL_OK)
+            goto out;
+        print_unchanged(a.sha, td);
+        rc = CTL_OK;
+        goto out;
+    }
+    if (!(seqs = calloc((size_t)PQntuples(rows) + 1, sizeof(*seqs)))) {
+        rc = ctl_fail("out of memory");
+        goto out;
+    }
+    if (withdraw_all(c, pg, rows, seqs) != CTL_OK)
+        goto out;
+    in_txn = 0;
+    if (ctl_pg_exec(pg, "takedown add: COMMIT", "COMMIT") != CTL_OK)
+        goto out;
+    print_withdrawn(&a, existed, rows, seqs);
     rc = CTL_OK;
 out:
     free(seqs);
-    free(hashes);
-    PQclear(r);
     PQclear(td);
     PQclear(rows);
     if (in_txn)

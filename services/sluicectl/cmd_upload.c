@@ -514,7 +514,43 @@ static sl_jschema *load_schema(void)
     return s;
 }
 
-int ctl_cmd_upload(ctl *c, int argc, char **argv)
+/* --usage SIGNAL=VALUE into o->usage. */
+static int add_usage_signal(up_opts *o, const char *arg)
+{
+    static const char *const sig[3] = {
+        "ai_training", "ai_generative_training", "data_mining"
+    };
+    const char *eq = strchr(arg, '=');
+    size_t i;
+
+    for (i = 0; i < 3; i++)
+        if (eq && (size_t)(eq - arg) == strlen(sig[i]) &&
+            strncmp(arg, sig[i], strlen(sig[i])) == 0)
+            break;
+    if (i == 3 || (strcmp(eq + 1, "allowed") && strcmp(eq + 1, "notAllowed") &&
+                   strcmp(eq + 1, "constrained")))
+        return ctl_usage_error("upload", "--usage wants SIGNAL=VALUE with "
+                               "SIGNAL ai_training, ai_generative_training "
+                               "or data_mining and VALUE allowed, "
+                               "notAllowed or constrained");
+    o->usage[i] = eq + 1;
+    return CTL_OK;
+}
+
+static int parse_rate(up_opts *o, const char *arg)
+{
+    char *end;
+
+    o->rate = strtod(arg, &end);
+    if (end == arg || *end || !(o->rate > 0 && o->rate <= 1e7))
+        return ctl_usage_error("upload", "--rate must be a number of "
+                               "files per second above 0");
+    return CTL_OK;
+}
+
+/* The command line into o; CTL_OK when it names files to send.  *done:
+ * nothing to send (--help was printed; CTL_OK). */
+static int parse_opts(ctl *c, int argc, char **argv, up_opts *o, int *done)
 {
     static const struct option longopts[] = {
         CTL_COMMON_LONG,
@@ -535,6 +571,57 @@ int ctl_cmd_upload(ctl *c, int argc, char **argv)
         { "tdm-reservation", no_argument, NULL, 'r' },
         { 0 }
     };
+    int opt, rc = CTL_OK;
+
+    ctl_getopt_start();
+    while (rc == CTL_OK && (opt = ctl_getopt(c, argc, argv, CTL_COMMON_SHORT,
+                                             longopts, "upload",
+                                             upload_usage)) != -1) {
+        switch (opt) {
+        case 'C': o->creator = optarg; break;
+        case 'D': o->dataset = optarg; break;
+        case 'K': o->key_file = optarg; break;
+        case 'H': o->hmac_file = optarg; break;
+        case 'L': o->license = optarg; break;
+        case 'T': o->content_type = optarg; break;
+        case 'I': o->upload_id = optarg; break;
+        case 'A': o->created_at = optarg; break;
+        case 'N': o->no_sha256 = 1; break;
+        case 'j': o->json = 1; break;
+        case 'n': o->no_attestation = 1; break;
+        case 'r': o->tdm_reservation = 1; break;
+        case 'u': rc = add_usage_signal(o, optarg); break;
+        case 'R': rc = parse_rate(o, optarg); break;
+        case 'l': rc = add_label(o, optarg); break;
+        default:
+            *done = 1;
+            return ctl_getopt_exit(opt);
+        }
+    }
+    if (rc != CTL_OK || (rc = check_opts(o)) != CTL_OK)
+        return rc;
+    if (optind >= argc)
+        return ctl_usage_error("upload", "no files given");
+    return CTL_OK;
+}
+
+/* The files named by argv[first..argc), directories walked. */
+static int walk_files(const up_opts *o, int first, int argc, char **argv,
+                      up_list *files)
+{
+    for (int i = first; i < argc; i++)
+        if (collect(files, argv[i], 1) != SL_OK)
+            return ctl_fail("out of memory");
+    if (o->upload_id && files->n != 1)
+        return ctl_usage_error("upload", "--upload-id needs exactly one file "
+                               "(found %zu)", files->n);
+    return CTL_OK;
+}
+
+/* Everything sending needs: the topic, the signing key, the schema and an
+ * idempotent producer whose delivery reports update st. */
+static int open_sender(ctl *c, up_ctx *u, up_state *st, size_t nfiles)
+{
     static const char *const producer_defaults[] = {
         "client.id", "sluicectl",
         "enable.idempotence", "true",
@@ -546,138 +633,78 @@ int ctl_cmd_upload(ctl *c, int argc, char **argv)
         "compression.type", "lz4",
         NULL
     };
-    up_opts o = { .license = "CC-BY-4.0" };
-    up_state st = { 0 };
-    up_ctx u = { 0 };
-    up_list files = { 0 };
     sl_err err = { "" };
-    int opt, rc;
+    int rc;
 
-    sl_buf_init(&u.meta, CTL_META_MAX);
-    sl_buf_init(&u.sigmsg, CTL_META_MAX + 128);
-    ctl_getopt_start();
-    while ((opt = ctl_getopt(c, argc, argv, CTL_COMMON_SHORT, longopts,
-                             "upload", upload_usage)) != -1) {
-        switch (opt) {
-        case 'C': o.creator = optarg; break;
-        case 'D': o.dataset = optarg; break;
-        case 'K': o.key_file = optarg; break;
-        case 'H': o.hmac_file = optarg; break;
-        case 'L': o.license = optarg; break;
-        case 'T': o.content_type = optarg; break;
-        case 'I': o.upload_id = optarg; break;
-        case 'A': o.created_at = optarg; break;
-        case 'N': o.no_sha256 = 1; break;
-        case 'j': o.json = 1; break;
-        case 'n': o.no_attestation = 1; break;
-        case 'r': o.tdm_reservation = 1; break;
-        case 'u': {
-            static const char *const sig[3] = {
-                "ai_training", "ai_generative_training", "data_mining"
-            };
-            const char *eq = strchr(optarg, '=');
-            size_t i;
-            for (i = 0; i < 3; i++)
-                if (eq && (size_t)(eq - optarg) == strlen(sig[i]) &&
-                    strncmp(optarg, sig[i], strlen(sig[i])) == 0)
-                    break;
-            if (i == 3 || (strcmp(eq + 1, "allowed") && strcmp(eq + 1, "notAllowed") &&
-                           strcmp(eq + 1, "constrained"))) {
-                rc = ctl_usage_error("upload", "--usage wants SIGNAL=VALUE with "
-                                     "SIGNAL ai_training, ai_generative_training "
-                                     "or data_mining and VALUE allowed, "
-                                     "notAllowed or constrained");
-                goto out;
-            }
-            o.usage[i] = eq + 1;
-            break;
-        }
-        case 'R': {
-            char *end;
-            o.rate = strtod(optarg, &end);
-            if (end == optarg || *end || !(o.rate > 0 && o.rate <= 1e7)) {
-                rc = ctl_usage_error("upload", "--rate must be a number of "
-                                     "files per second above 0");
-                goto out;
-            }
-            break;
-        }
-        case 'l':
-            if ((rc = add_label(&o, optarg)) != CTL_OK)
-                goto out;
-            break;
-        default:
-            rc = ctl_getopt_exit(opt);
-            goto out;
-        }
-    }
-    if ((rc = check_opts(&o)) != CTL_OK)
-        goto out;
-    if (optind >= argc) {
-        rc = ctl_usage_error("upload", "no files given");
-        goto out;
-    }
-    for (int i = optind; i < argc; i++)
-        if (collect(&files, argv[i], 1) != SL_OK) {
-            rc = ctl_fail("out of memory");
-            goto out;
-        }
-    if (o.upload_id && files.n != 1) {
-        rc = ctl_usage_error("upload", "--upload-id needs exactly one file "
-                             "(found %zu)", files.n);
-        goto out;
-    }
-    if ((rc = ctl_load_config(c)) != CTL_OK)
-        goto out;
+    u->st = st;
+    u->max_bytes = (size_t)sl_config_int(c->cfg, "upload.max.bytes");
+    sl_kafka_topic_name(c->cfg, SL_TOPIC_UPLOADS, u->topic, sizeof(u->topic));
+    if ((rc = load_signing_key(u)) != CTL_OK)
+        return rc;
+    u->schema = load_schema();
+    st->json = u->o->json;
+    st->tty = isatty(STDERR_FILENO);
+    st->files = nfiles;
+    if (!(u->rk = sl_kafka_producer_new(c->cfg, producer_defaults, dr_cb, st,
+                                        &err)))
+        return ctl_fail("upload: %s", err.msg);
+    return CTL_OK;
+}
 
-    u.o = &o;
-    u.st = &st;
-    u.max_bytes = (size_t)sl_config_int(c->cfg, "upload.max.bytes");
-    sl_kafka_topic_name(c->cfg, SL_TOPIC_UPLOADS, u.topic, sizeof(u.topic));
-    if ((rc = load_signing_key(&u)) != CTL_OK)
-        goto out;
-    u.schema = load_schema();
-    st.json = o.json;
-    st.tty = isatty(STDERR_FILENO);
-    st.files = files.n;
-    if (!(u.rk = sl_kafka_producer_new(c->cfg, producer_defaults, dr_cb, &st,
-                                       &err))) {
-        rc = ctl_fail("upload: %s", err.msg);
-        goto out;
-    }
-
+/* Sends every file (at most --rate per second), waits for every delivery
+ * report and prints the summary. */
+static int send_all(up_ctx *u, const up_list *files)
+{
+    up_state *st = u->st;
     int64_t t0 = sl_mono_ms();
-    for (size_t i = 0; i < files.n; i++) {
-        if (o.rate > 0) {   /* file i is due at t0 + i / rate */
-            int64_t due = t0 + (int64_t)((double)i * 1000.0 / o.rate);
-            while (sl_mono_ms() < due) {
-                rd_kafka_poll(u.rk, (int)(due - sl_mono_ms()));
-            }
+    sl_err err = { "" };
+
+    for (size_t i = 0; i < files->n; i++) {
+        if (u->o->rate > 0) {   /* file i is due at t0 + i / rate */
+            int64_t due = t0 + (int64_t)((double)i * 1000.0 / u->o->rate);
+            while (sl_mono_ms() < due)
+                rd_kafka_poll(u->rk, (int)(due - sl_mono_ms()));
         }
-        if (files.v[i].error) {
-            report_failure(&st, files.v[i].path, files.v[i].error);
+        if (files->v[i].error) {
+            report_failure(st, files->v[i].path, files->v[i].error);
             continue;
         }
-        if (send_one(&u, files.v[i].path, &err) != SL_OK)
-            report_failure(&st, files.v[i].path, err.msg);
-        rd_kafka_poll(u.rk, 0);
-        progress(&st, 0);
+        if (send_one(u, files->v[i].path, &err) != SL_OK)
+            report_failure(st, files->v[i].path, err.msg);
+        rd_kafka_poll(u->rk, 0);
+        progress(st, 0);
     }
     /* Every message ends in exactly one delivery report (success, or
      * failure after message.timeout.ms). */
-    while (st.in_flight > 0 || rd_kafka_outq_len(u.rk) > 0) {
-        rd_kafka_flush(u.rk, 100);
-        progress(&st, 0);
+    while (st->in_flight > 0 || rd_kafka_outq_len(u->rk) > 0) {
+        rd_kafka_flush(u->rk, 100);
+        progress(st, 0);
     }
-    progress(&st, 1);
-    if (files.n == 0)
+    progress(st, 1);
+    if (files->n == 0)
         fprintf(stderr, "sluicectl: upload: no regular files found\n");
     /* the wording is a contract scripts grep for: no singular forms */
-    fprintf(o.json ? stderr : stdout, "uploaded %zu files (%llu bytes), "
-            "%zu failed\n", st.delivered, (unsigned long long)st.bytes,
-            st.failed);
-    rc = st.failed ? CTL_FAIL : CTL_OK;
-out:
+    fprintf(u->o->json ? stderr : stdout, "uploaded %zu files (%llu bytes), "
+            "%zu failed\n", st->delivered, (unsigned long long)st->bytes,
+            st->failed);
+    return st->failed ? CTL_FAIL : CTL_OK;
+}
+
+int ctl_cmd_upload(ctl *c, int argc, char **argv)
+{
+    up_opts o = { .license = "CC-BY-4.0" };
+    up_state st = { 0 };
+    up_ctx u = { .o = &o };
+    up_list files = { 0 };
+    int rc, done = 0;
+
+    sl_buf_init(&u.meta, CTL_META_MAX);
+    sl_buf_init(&u.sigmsg, CTL_META_MAX + 128);
+    if ((rc = parse_opts(c, argc, argv, &o, &done)) == CTL_OK && !done &&
+        (rc = walk_files(&o, optind, argc, argv, &files)) == CTL_OK &&
+        (rc = ctl_load_config(c)) == CTL_OK &&
+        (rc = open_sender(c, &u, &st, files.n)) == CTL_OK)
+        rc = send_all(&u, &files);
     if (u.rk)
         rd_kafka_destroy(u.rk);
     sl_jschema_destroy(u.schema);

@@ -68,4 +68,13 @@ int sl_utf8_sanitize(sl_buf *out, const char *s, size_t n);
 int sl_pg_array_add(sl_buf *b, const char *s);
 int sl_pg_array_close(sl_buf *b);
 
+/* Runs a parameterised statement expecting status `want`: SL_OK with *out
+ * (the result, for the caller to PQclear; cleared here when out is NULL),
+ * or sl_pg_fail()'s code with err and, when sqlstate is not NULL, the
+ * server's SQLSTATE ("" when none), for callers that classify failures
+ * (the modules writing rows: sl/quota_pg.h, sl/prov_pg.h). */
+int sl_pg_run(PGconn *c, const char *what, const char *sql, int n,
+              const char *const *vals, ExecStatusType want, PGresult **out,
+              char sqlstate[6], sl_err *err);
+
 #endif
