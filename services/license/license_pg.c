@@ -3,8 +3,8 @@
  *
  * Datasets (policy, open flag, quotas) come from the shared dataset
  * registry cache (sl/dscache.h), kept for license.dataset.cache.ms; the
- * connection is the shared sl_pgconn.  Everything else is asked once per run of
- * messages: which creators opted out, which hashes are taken down, which
+ * connection is the shared sl_pgconn.  Everything else is asked once per
+ * run of messages: which creators opted out, which hashes are taken down, which
  * creators contribute to closed datasets, and how much each creator put in
  * each dataset with a quota today -- four statements, whatever the run's
  * size.  A lost connection is SL_EIO (the runner retries the run) and is
