@@ -37,30 +37,30 @@ void sl_pgconn_drop(sl_pgconn *pc)
     }
 }
 
-/* Opens a connection and readies it: settings, statements, hook. */
+/* Opens a connection and readies it: settings, statements, hook.  SL_OK
+ * or SL_EIO (the connection dropped, the reason in err). */
 static int connect_fresh(sl_pgconn *pc, sl_err *err)
 {
-    PGresult *r = NULL;
-    const char *what = "session settings";
-    int rc;
+    const size_t n_settings = sizeof(session_settings) / sizeof(session_settings[0]);
 
     if (!(pc->conn = sl_pg_connect(pc->dsn, err)))
         return SL_EIO;
-    for (size_t i = 0; i < sizeof(session_settings) / sizeof(session_settings[0]); i++)
-        if ((rc = sl_pg_exec(pc->conn, session_settings[i], err)) != SL_OK)
+    for (size_t i = 0; i < n_settings; i++)
+        if (sl_pg_exec(pc->conn, session_settings[i], err) != SL_OK)
             goto fail;
-    what = "preparing statements";
     for (size_t i = 0; i < pc->opts.n_stmts; i++) {
         const sl_pg_stmt *s = &pc->opts.stmts[i];
-        r = PQprepare(pc->conn, s->name, s->sql, s->nparams, NULL);
-        if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-            sl_err e2;
+        PGresult *r = PQprepare(pc->conn, s->name, s->sql, s->nparams, NULL);
+        int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+        sl_err e2;
+
+        if (!ok) {
             sl_pg_fail(pc->conn, r, s->name, &e2);
-            sl_err_set(err, "%s: %s", what, e2.msg);
-            PQclear(r);
-            goto fail;
+            sl_err_set(err, "preparing statements: %s", e2.msg);
         }
         PQclear(r);
+        if (!ok)
+            goto fail;
     }
     if (pc->opts.on_connect &&
         pc->opts.on_connect(pc->conn, pc->opts.arg, err) != SL_OK)
