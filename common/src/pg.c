@@ -10,6 +10,7 @@
 #include "sl/embed.h"
 #include "sl/log.h"
 #include "sl/pg.h"
+#include "sl/pgerr.h"
 
 #define SL_MIGRATIONS_MAX 256
 #define SL_MIGRATE_LOCK   7301945021LL   /* advisory lock id for migrations */
@@ -48,7 +49,9 @@ int sl_pg_fail(PGconn *c, PGresult *r, const char *what, sl_err *err)
     size_t n = strlen(err->msg);
     while (n && (err->msg[n - 1] == '\n' || err->msg[n - 1] == ' '))
         err->msg[--n] = '\0';
-    return PQstatus(c) == CONNECTION_OK ? SL_ERR : SL_EIO;
+    if (PQstatus(c) != CONNECTION_OK)
+        return SL_EIO;
+    return sl_pgerr_rc(r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL);
 }
 
 int sl_pg_exec(PGconn *c, const char *sql, sl_err *err)

@@ -28,6 +28,7 @@
 #include "sl/fpset.h"
 #include "sl/log.h"
 #include "sl/pg.h"
+#include "sl/pgerr.h"
 #include "sl/prov.h"
 #include "sl/prov_pg.h"
 #include "sl/quota_pg.h"
@@ -51,12 +52,16 @@ static const sl_cfg_entry commit_config[] = {
     SL_CFG_END
 };
 
+/* Kafka's limit on a topic name is 249 characters. */
+#define COMMIT_TOPIC_MAX 256
+
 typedef struct commit_ctx {
-    char *dsn;
-    char *rejected_topic, *flagged_topic;   /* with topic.prefix */
+    char rejected_topic[COMMIT_TOPIC_MAX];  /* with topic.prefix */
+    char flagged_topic[COMMIT_TOPIC_MAX];
     sl_commit_topics topics;
     sl_audit_signer *signer;                /* signs chain heads */
-    PGconn *conn;
+    sl_pgconn *pg;
+    PGconn *conn;      /* pg's live connection, borrowed while a batch runs */
     sl_buf prov;       /* reused chain buffer */
     char sqlstate[6];                /* of the last failed statement */
     char sqlmsg[SL_ERRBUF_SIZE];
@@ -65,50 +70,43 @@ typedef struct commit_ctx {
 
 static void drop_conn(commit_ctx *c)
 {
-    if (c->conn)
-        PQfinish(c->conn);
+    sl_pgconn_drop(c->pg);
     c->conn = NULL;
 }
 
+/* c->conn live, (re)connected by the shared object when needed.  Every
+ * lookup here is by key: the session settings (pgconn.c) keep the planner
+ * off sequential scans. */
 static int ensure_conn(commit_ctx *c, sl_err *err)
 {
-    if (c->conn && PQstatus(c->conn) == CONNECTION_OK)
-        return SL_OK;
-    drop_conn(c);
-    if (!(c->conn = sl_pg_connect(c->dsn, err)))
-        return SL_EIO;
-    /* Every lookup here is by key.  Without this, a samples table that
-     * grew faster than autovacuum analyses it is scanned whole for each
-     * batch (measured: commit time growing with the table). */
-    if (sl_pg_exec(c->conn, "SET enable_seqscan = off", err) != SL_OK) {
-        drop_conn(c);
-        return SL_EIO;
-    }
-    /* The public half of the head-signing key, for auditors. */
-    {
-        const char *p[1] = { sl_audit_signer_key_id(c->signer) };
-        PGresult *r = PQexecParams(c->conn, "INSERT INTO audit_keys (key_id, purpose)"
-                                   " VALUES ($1, 'commit') ON CONFLICT (key_id) DO NOTHING",
-                                   1, NULL, p, NULL, NULL, 0);
-        int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
-        if (!ok)
-            sl_pg_fail(c->conn, r, "registering the audit key (sluicectl db migrate?)",
-                       err);
-        PQclear(r);
-        if (!ok) {
-            drop_conn(c);
-            return SL_EIO;
-        }
-    }
-    return SL_OK;
+    return sl_pgconn_get(c->pg, &c->conn, err);
 }
 
-/* Classifies a failed statement: retriable conditions become SL_EIO. */
-/* SL_EIO for what a retry may cure (a unique key another instance took
- * first, serialisation, deadlock); COMMIT_EDATA for an error about the
- * data itself, which a retry never cures: class 22 (data exception), 23
- * (integrity: check, not-null, foreign key) and 54 (program limit, e.g. an
- * index row too large).  Remembers the SQLSTATE and message. */
+/* Run on every new connection: the public half of the head-signing key,
+ * for auditors. */
+static int register_audit_key(PGconn *conn, void *arg, sl_err *err)
+{
+    commit_ctx *c = arg;
+    const char *p[1] = { sl_audit_signer_key_id(c->signer) };
+    PGresult *r = PQexecParams(conn, "INSERT INTO audit_keys (key_id, purpose)"
+                               " VALUES ($1, 'commit') ON CONFLICT (key_id) DO NOTHING",
+                               1, NULL, p, NULL, NULL, 0);
+    int rc = SL_OK;
+
+    if (PQresultStatus(r) != PGRES_COMMAND_OK)
+        rc = sl_pg_fail(conn, r, "registering the audit key (sluicectl db migrate?)",
+                        err);
+    PQclear(r);
+    return rc;
+}
+
+/* Classifies a failed statement by the shared table (sl/pgerr.h): SL_EIO
+ * for what a retry may cure (the connection, serialisation, deadlock,
+ * resources), and here also for a unique key another instance took first
+ * (see unique_repeated); COMMIT_EDATA for an error about the data itself,
+ * which a retry never cures (SL_PGERR_DATA: class 22 data exception, 23
+ * integrity, 54 program limit, e.g. an index row too large).  Remembers
+ * the SQLSTATE and message. */
 static int classify_state(commit_ctx *c, const char *state, int rc,
                           const sl_err *err)
 {
@@ -116,11 +114,9 @@ static int classify_state(commit_ctx *c, const char *state, int rc,
     snprintf(c->sqlmsg, sizeof(c->sqlmsg), "%s", err->msg);
     if (!state || rc == SL_EIO)
         return rc;
-    if (strcmp(state, "23505") == 0 || strcmp(state, "40001") == 0 ||
-        strcmp(state, "40P01") == 0)
+    if (strcmp(state, "23505") == 0)
         return SL_EIO;
-    if (strncmp(state, "22", 2) == 0 || strncmp(state, "23", 2) == 0 ||
-        strncmp(state, "54", 2) == 0)
+    if (sl_pgerr_classify(state) == SL_PGERR_DATA)
         return COMMIT_EDATA;
     return rc;
 }
@@ -1068,51 +1064,35 @@ static void commit_destroy(void *ctx)
 
     if (!c)
         return;
-    drop_conn(c);
+    c->conn = NULL;
+    sl_pgconn_destroy(c->pg);
     sl_buf_free(&c->prov);
-    free(c->dsn);
-    free(c->rejected_topic);
-    free(c->flagged_topic);
     sl_audit_signer_destroy(c->signer);
     free(c);
-}
-
-/* topic.prefix + name, as the runner names the topics it consumes. */
-static char *prefixed(const sl_config *cfg, const char *name)
-{
-    const char *prefix = sl_config_get(cfg, "topic.prefix");
-    size_t n;
-    char *s;
-
-    if (!name)
-        return NULL;
-    if (!prefix)
-        prefix = "";
-    n = strlen(prefix) + strlen(name) + 1;
-    if ((s = malloc(n)))
-        snprintf(s, n, "%s%s", prefix, name);
-    return s;
 }
 
 static int commit_init(void **ctx, const sl_config *cfg, sl_err *err)
 {
     commit_ctx *c = calloc(1, sizeof(*c));
-    const char *dsn = sl_config_get(cfg, "pg.dsn");
+    const char *prefix = sl_config_get(cfg, "topic.prefix");
     const char *rejected = sl_config_get(cfg, "rejected.topic");
+    const sl_pgconn_opts opts = {
+        .who = "commit", .on_connect = register_audit_key, .arg = c,
+    };
+    int rc;
 
     if (!c)
         return SL_ENOMEM;
-    if (!dsn || !*dsn) {
-        sl_err_set(err, "no PostgreSQL conninfo: set pg.dsn or SLUICE_PG_DSN");
-        free(c);
-        return SL_EINVAL;
-    }
-    if (!(c->dsn = strdup(dsn)) ||
-        !(c->rejected_topic = prefixed(cfg, rejected && *rejected ? rejected :
-                                       SL_TOPIC_REJECTED)) ||
-        !(c->flagged_topic = prefixed(cfg, SL_TOPIC_FLAGGED))) {
+    /* topic.prefix + name, as the runner names the topics it consumes. */
+    if (sl_topology_prefixed(prefix, rejected && *rejected ? rejected :
+                             SL_TOPIC_REJECTED, c->rejected_topic,
+                             sizeof(c->rejected_topic)) != SL_OK ||
+        sl_topology_prefixed(prefix, SL_TOPIC_FLAGGED, c->flagged_topic,
+                             sizeof(c->flagged_topic)) != SL_OK) {
+        sl_err_set(err, "topic.prefix with the rejected or flagged topic is "
+                   "longer than %d characters", COMMIT_TOPIC_MAX - 1);
         commit_destroy(c);
-        return SL_ENOMEM;
+        return SL_EINVAL;
     }
     c->topics.rejected = c->rejected_topic;
     c->topics.flagged = c->flagged_topic;
@@ -1124,9 +1104,9 @@ static int commit_init(void **ctx, const sl_config *cfg, sl_err *err)
     sl_info("commit", "signing chain heads with key %s",
             sl_audit_signer_key_id(c->signer));
     sl_buf_init(&c->prov, 65536);
-    if (ensure_conn(c, err) != SL_OK) {
+    if ((rc = sl_pgconn_open(&c->pg, cfg, &opts, err)) != SL_OK) {
         commit_destroy(c);
-        return SL_EIO;
+        return rc;
     }
     *ctx = c;
     return SL_OK;

@@ -1,9 +1,10 @@
 /*
  * license_pg.c -- the license stage's registry in PostgreSQL.
  *
- * Datasets (policy, open flag, quotas) are cached for
- * license.dataset.cache.ms.  Everything else is asked once per run of
- * messages: which creators opted out, which hashes are taken down, which
+ * Datasets (policy, open flag, quotas) come from the shared dataset
+ * registry cache (sl/dscache.h), kept for license.dataset.cache.ms; the
+ * connection is the shared sl_pgconn.  Everything else is asked once per
+ * run of messages: which creators opted out, which hashes are taken down, which
  * creators contribute to closed datasets, and how much each creator put in
  * each dataset with a quota today -- four statements, whatever the run's
  * size.  A lost connection is SL_EIO (the runner retries the run) and is
@@ -17,124 +18,52 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sl/dscache.h"
 #include "sl/log.h"
 #include "sl/pg.h"
 #include "sl/quota_pg.h"
 #include "license_stage.h"
 
-#define DS_CACHE 256
-
-typedef struct ds_entry {
-    char *id;
-    int found, open;
-    char *policy, *version;
-    sl_quota quota;
-    int64_t fetched_ms;
-} ds_entry;
-
 typedef struct lic_pg {
-    char *dsn;
-    PGconn *conn;
-    int64_t ttl_ms;
-    ds_entry ds[DS_CACHE];
-    size_t next;
+    sl_pgconn *pg;
+    sl_dscache *datasets;
 } lic_pg;
 
-static void drop_conn(lic_pg *l)
-{
-    if (l->conn)
-        PQfinish(l->conn);
-    l->conn = NULL;
-}
-
+/* A live connection (reopened after a drop): SL_OK or SL_EIO. */
 static int ensure_conn(lic_pg *l)
 {
+    PGconn *c;
     sl_err err;
 
-    if (l->conn && PQstatus(l->conn) == CONNECTION_OK)
+    if (sl_pgconn_get(l->pg, &c, &err) == SL_OK)
         return SL_OK;
-    drop_conn(l);
-    if (!(l->conn = sl_pg_connect(l->dsn, &err))) {
-        sl_warn("license", "%s", err.msg);
-        return SL_EIO;
-    }
-    /* Key lookups only (see validate_pg.c). */
-    if (sl_pg_exec(l->conn, "SET enable_seqscan = off", &err) != SL_OK) {
-        sl_warn("license", "%s", err.msg);
-        drop_conn(l);
-        return SL_EIO;
-    }
-    return SL_OK;
+    sl_warn("license", "%s", err.msg);
+    return SL_EIO;
 }
 
+/* The rows of sql, or NULL (logged; the connection dropped) on failure. */
 static PGresult *query(lic_pg *l, const char *what, const char *sql, int n,
                        const char *const *vals)
 {
-    PGresult *r = PQexecParams(l->conn, sql, n, NULL, vals, NULL, NULL, 0);
+    PGresult *r;
     sl_err err;
 
-    if (PQresultStatus(r) == PGRES_TUPLES_OK)
-        return r;
-    sl_pg_fail(l->conn, r, what, &err);
-    sl_warn("license", "%s", err.msg);
-    PQclear(r);
-    drop_conn(l);
-    return NULL;
-}
-
-static void ds_clear(ds_entry *e)
-{
-    free(e->id);
-    free(e->policy);
-    free(e->version);
-    memset(e, 0, sizeof(*e));
+    return sl_pgconn_query(l->pg, what, sql, n, vals, &r, &err) == SL_OK ? r : NULL;
 }
 
 static int pg_dataset(void *u, const char *id, sl_license_dataset *out)
 {
     lic_pg *l = u;
-    ds_entry *e = NULL;
-    PGresult *r;
-    int64_t now = sl_mono_ms();
+    const sl_dataset_row *row;
+    int rc = sl_dscache_get(l->datasets, id, &row);
 
-    for (size_t i = 0; i < DS_CACHE; i++)
-        if (l->ds[i].id && strcmp(l->ds[i].id, id) == 0) {
-            e = &l->ds[i];
-            break;
-        }
-    if (!e || now - e->fetched_ms >= l->ttl_ms) {
-        const char *vals[1] = { id };
-        if (ensure_conn(l) != SL_OK)
-            return SL_EIO;
-        if (!(r = query(l, "dataset lookup",
-                "SELECT open, license_policy::text, policy_updated_at::text, "
-                SL_QUOTA_PG_LIMIT_COLS " FROM datasets WHERE dataset_id = $1",
-                1, vals)))
-            return SL_EIO;
-        if (!e)
-            e = &l->ds[l->next++ % DS_CACHE];
-        ds_clear(e);
-        if (!(e->id = strdup(id))) {
-            PQclear(r);
-            return SL_ENOMEM;
-        }
-        e->fetched_ms = now;
-        if (PQntuples(r) == 1) {
-            e->found = 1;
-            e->open = PQgetvalue(r, 0, 0)[0] == 't';
-            e->policy = PQgetisnull(r, 0, 1) ? NULL : strdup(PQgetvalue(r, 0, 1));
-            e->version = strdup(PQgetvalue(r, 0, 2));
-            e->quota = sl_quota_pg_limits_at(r, 0, 3);
-        }
-        PQclear(r);
-    }
-    if (!e->found)
-        return SL_ENOTFOUND;
-    out->open = e->open;
-    out->policy_json = e->policy;
-    out->policy_version = e->version;
-    out->quota_count = e->quota.count;
-    out->quota_bytes = e->quota.bytes;
+    if (rc != SL_OK)
+        return rc == SL_ENOTFOUND || rc == SL_ENOMEM ? rc : SL_EIO;
+    out->open = row->open;
+    out->policy_json = row->policy_json;
+    out->policy_version = row->policy_version;
+    out->quota_count = row->quota_count;
+    out->quota_bytes = row->quota_bytes;
     return SL_OK;
 }
 
@@ -238,11 +167,17 @@ static int pg_ask(void *u, sl_license_ask *asks, size_t n)
     }
     if (nusage) {
         sl_err err;
-        if ((rc = sl_quota_pg_usage(l->conn, usage, nusage, false, NULL,
+        PGconn *conn;
+        if (sl_pgconn_get(l->pg, &conn, &err) != SL_OK) {
+            sl_warn("license", "usage lookup: %s", err.msg);
+            rc = SL_EIO;
+            goto out;
+        }
+        if ((rc = sl_quota_pg_usage(conn, usage, nusage, false, NULL,
                                     &err)) != SL_OK) {
             if (rc != SL_ENOMEM) {
                 sl_warn("license", "usage lookup: %s", err.msg);
-                drop_conn(l);
+                sl_pgconn_drop(l->pg);
                 rc = SL_EIO;
             }
             goto out;
@@ -270,28 +205,28 @@ static void pg_destroy(void *u)
 
     if (!l)
         return;
-    for (size_t i = 0; i < DS_CACHE; i++)
-        ds_clear(&l->ds[i]);
-    drop_conn(l);
-    free(l->dsn);
+    sl_dscache_destroy(l->datasets);
+    sl_pgconn_destroy(l->pg);
     free(l);
 }
 
 int sl_license_pg_lookup(sl_license_lookup *lk, const sl_config *cfg, sl_err *err)
 {
     lic_pg *l = calloc(1, sizeof(*l));
-    const char *dsn = sl_config_get(cfg, "pg.dsn");
+    const sl_pgconn_opts opts = { .who = "license" };
 
     memset(lk, 0, sizeof(*lk));
-    if (!l || !dsn || !(l->dsn = strdup(dsn))) {
-        sl_err_set(err, dsn ? "out of memory" :
-                   "no PostgreSQL conninfo: set pg.dsn or SLUICE_PG_DSN");
-        free(l);
+    if (!l) {
+        sl_err_set(err, "out of memory");
         return SL_ERR;
     }
-    l->ttl_ms = sl_config_int(cfg, "license.dataset.cache.ms");
-    if (ensure_conn(l) != SL_OK) {
-        sl_err_set(err, "cannot reach PostgreSQL with pg.dsn");
+    if (sl_pgconn_open(&l->pg, cfg, &opts, err) != SL_OK) {
+        pg_destroy(l);
+        return SL_ERR;
+    }
+    if (sl_pg_dscache_open(&l->datasets, l->pg,
+                           sl_config_int(cfg, "license.dataset.cache.ms")) != SL_OK) {
+        sl_err_set(err, "out of memory");
         pg_destroy(l);
         return SL_ERR;
     }

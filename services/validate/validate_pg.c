@@ -6,9 +6,9 @@
  * creator, and a disabled creator is noticed within that time.  The replay
  * check asks samples, review_items and rejections (an upload id with any
  * outcome is used up), the duplicate check samples, through prepared
- * statements.  A
- * broken connection is reported as SL_EIO (the runner retries the batch) and
- * re-opened on the next call.
+ * statements, prepared on every connect by the shared connection object
+ * (sl_pgconn).  A broken connection is reported as SL_EIO (the runner
+ * retries the batch) and re-opened on the next call.
  *
  * Claims (upload_claims, migrations 011 and 016) are the one thing validate
  * writes: each run's upload ids with where they were first read, autocommitted before
@@ -48,8 +48,7 @@ typedef struct creator_entry {
 } creator_entry;
 
 typedef struct pg_lookup {
-    char *dsn;
-    PGconn *conn;
+    sl_pgconn *pg;
     int64_t ttl_ms;
     int64_t recheck_ms;
     char *skey_path;
@@ -61,18 +60,8 @@ typedef struct pg_lookup {
     creator_entry *slots[CREATOR_SLOTS];
 } pg_lookup;
 
-static void drop_conn(pg_lookup *l)
-{
-    if (l->conn)
-        PQfinish(l->conn);
-    l->conn = NULL;
-}
-
-/* The lookups, prepared on every new connection. */
-static const struct {
-    const char *name, *sql;
-    int nparams;
-} lookups[] = {
+/* The lookups, prepared on every new connection (sl_pgconn). */
+static const sl_pg_stmt lookups[] = {
     { "creator", "SELECT key_alg, key_material, status = 'active', verified, "
                  "hmac_secret_box FROM creators WHERE creator_id = $1", 1 },
     /* Every consumed upload ends as exactly one row of samples,
@@ -110,40 +99,6 @@ static const struct {
     { "claim_prune", "DELETE FROM upload_claims "
                      "WHERE claimed_at < now() - make_interval(secs => $1::bigint)", 1 },
 };
-
-static int ensure_conn(pg_lookup *l)
-{
-    sl_err err;
-    PGresult *r;
-
-    if (l->conn && PQstatus(l->conn) == CONNECTION_OK)
-        return SL_OK;
-    drop_conn(l);
-    if (!(l->conn = sl_pg_connect(l->dsn, &err))) {
-        sl_warn("validate", "%s", err.msg);
-        return SL_EIO;
-    }
-    /* Point lookups only: never let missing statistics (a samples table
-     * growing faster than autovacuum analyses it) or a generic plan made
-     * while it was empty turn them into sequential scans. */
-    r = PQexec(l->conn, "SET enable_seqscan = off");
-    if (PQresultStatus(r) != PGRES_COMMAND_OK)
-        goto fail;
-    PQclear(r);
-    for (size_t i = 0; i < sizeof(lookups) / sizeof(lookups[0]); i++) {
-        r = PQprepare(l->conn, lookups[i].name, lookups[i].sql, lookups[i].nparams, NULL);
-        if (PQresultStatus(r) != PGRES_COMMAND_OK)
-            goto fail;
-        PQclear(r);
-    }
-    return SL_OK;
-fail:
-    sl_pg_fail(l->conn, r, "preparing lookups", &err);
-    sl_error("validate", "%s", err.msg);
-    PQclear(r);
-    drop_conn(l);
-    return SL_EIO;
-}
 
 static size_t bucket(const char *id)
 {
@@ -205,10 +160,8 @@ static int pg_creator(void *u, const char *id, sl_key **key, int *active,
     creator_entry *e, **pp = &l->slots[bucket(id)];
     int64_t now = sl_mono_ms();
     const char *params[1] = { id };
-    int formats[1] = { 0 };
     PGresult *r;
     sl_err err;
-    int rc;
 
     for (e = *pp; e; pp = &e->next, e = e->next)
         if (strcmp(e->id, id) == 0)
@@ -221,16 +174,8 @@ static int pg_creator(void *u, const char *id, sl_key **key, int *active,
         l->n_entries--;
         e = NULL;
     }
-    if ((rc = ensure_conn(l)) != SL_OK)
-        return rc;
-    r = PQexecPrepared(l->conn, "creator", 1, params, NULL, formats, 1);
-    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-        rc = sl_pg_fail(l->conn, r, "creator lookup", &err);
-        sl_warn("validate", "%s", err.msg);
-        PQclear(r);
-        drop_conn(l);
+    if (sl_pgconn_exec(l->pg, "creator", 1, params, 1, &r, &err) != SL_OK)
         return SL_EIO;
-    }
     if (!(e = calloc(1, sizeof(*e))) || !(e->id = strdup(id))) {
         free(e);
         PQclear(r);
@@ -276,18 +221,9 @@ static int exists(pg_lookup *l, const char *stmt, int n, const char *const *para
 {
     PGresult *r;
     sl_err err;
-    int rc;
 
-    if ((rc = ensure_conn(l)) != SL_OK)
-        return rc;
-    r = PQexecPrepared(l->conn, stmt, n, params, NULL, NULL, 0);
-    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-        sl_pg_fail(l->conn, r, stmt, &err);
-        sl_warn("validate", "%s", err.msg);
-        PQclear(r);
-        drop_conn(l);
+    if (sl_pgconn_exec(l->pg, stmt, n, params, 0, &r, &err) != SL_OK)
         return SL_EIO;
-    }
     *seen = PQntuples(r) > 0;
     PQclear(r);
     return SL_OK;
@@ -335,10 +271,8 @@ static int pg_prefetch(void *u, const char *const *ids, size_t n_ids,
     const char *const *lists[2] = { ids, shas };
     size_t counts[2] = { n_ids, n_shas };
     sl_err err;
-    int rc;
+    int rc = SL_OK;
 
-    if ((rc = ensure_conn(l)) != SL_OK)
-        return rc;
     for (int q = 0; q < 2; q++) {
         const char *params[1];
         sl_buf arr;
@@ -354,15 +288,10 @@ static int pg_prefetch(void *u, const char *const *ids, size_t n_ids,
             return SL_ENOMEM;
         }
         params[0] = (const char *)arr.data;
-        r = PQexecPrepared(l->conn, stmts[q], 1, params, NULL, NULL, 0);
+        rc = sl_pgconn_exec(l->pg, stmts[q], 1, params, 0, &r, &err);
         sl_buf_free(&arr);
-        if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-            sl_pg_fail(l->conn, r, stmts[q], &err);
-            sl_warn("validate", "%s", err.msg);
-            PQclear(r);
-            drop_conn(l);
+        if (rc != SL_OK)
             return SL_EIO;
-        }
         for (int i = 0; i < PQntuples(r); i++) {
             if (q == 0)
                 seen_upload(arg, PQgetvalue(r, i, 0));
@@ -385,13 +314,10 @@ static int pg_claim(void *u, sl_validate_claim *c, size_t n)
     char num[32];
     PGresult *r;
     sl_err err;
-    int rc;
+    int rc = SL_OK;
 
-    if ((rc = ensure_conn(l)) != SL_OK)
-        return rc;
     for (int a = 0; a < 4; a++)
         sl_buf_init(&arr[a], (size_t)1 << 26);
-    rc = SL_OK;
     for (size_t i = 0; i < n && rc == SL_OK; i++) {
         rc = sl_pg_array_add(&arr[0], c[i].upload_id);
         if (rc == SL_OK)
@@ -412,15 +338,15 @@ static int pg_claim(void *u, sl_validate_claim *c, size_t n)
     }
     for (int a = 0; a < 4; a++)
         params[a] = (const char *)arr[a].data;
-    r = PQexecPrepared(l->conn, "claim", 4, params, NULL, NULL, 0);
+    rc = sl_pgconn_exec(l->pg, "claim", 4, params, 0, &r, &err);
     for (size_t i = 0; i < n; i++)
         c[i].earlier = 0;
-    if (PQresultStatus(r) == PGRES_TUPLES_OK && (size_t)PQntuples(r) < n) {
+    if (rc == SL_OK && (size_t)PQntuples(r) < n) {
         /* Some ids were claimed before: by this message (a retried run) or
          * by another one. */
         PQclear(r);
-        r = PQexecPrepared(l->conn, "claim_check", 4, params, NULL, NULL, 0);
-        for (int i = 0; PQresultStatus(r) == PGRES_TUPLES_OK && i < PQntuples(r); i++) {
+        rc = sl_pgconn_exec(l->pg, "claim_check", 4, params, 0, &r, &err);
+        for (int i = 0; rc == SL_OK && i < PQntuples(r); i++) {
             long k = strtol(PQgetvalue(r, i, 0), NULL, 10);
             if (k >= 1 && (size_t)k <= n)
                 c[k - 1].earlier = 1;
@@ -428,25 +354,17 @@ static int pg_claim(void *u, sl_validate_claim *c, size_t n)
     }
     for (int a = 0; a < 4; a++)
         sl_buf_free(&arr[a]);
-    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-        sl_pg_fail(l->conn, r, "claiming upload ids", &err);
-        sl_warn("validate", "%s", err.msg);
-        PQclear(r);
-        drop_conn(l);
-        return SL_EIO;
-    }
+    if (rc != SL_OK)
+        return SL_EIO;   /* logged; claiming upload ids failed */
     PQclear(r);
     if (sl_mono_ms() >= l->next_prune_ms) {
         snprintf(num, sizeof(num), "%" PRId64, l->claim_keep_s);
         params[0] = num;
-        r = PQexecPrepared(l->conn, "claim_prune", 1, params, NULL, NULL, 0);
-        if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-            sl_pg_fail(l->conn, r, "pruning upload claims", &err);
-            sl_warn("validate", "%s", err.msg);   /* tried again next time */
-        } else {
+        /* A failure is logged and tried again next time. */
+        if (sl_pgconn_exec(l->pg, "claim_prune", 1, params, 0, &r, &err) == SL_OK) {
             l->next_prune_ms = sl_mono_ms() + 3600 * 1000;
+            PQclear(r);
         }
-        PQclear(r);
     }
     return SL_OK;
 }
@@ -464,23 +382,23 @@ static void pg_destroy(void *u)
             free_entry(e);
         }
     }
-    drop_conn(l);
+    sl_pgconn_destroy(l->pg);
     sodium_memzero(l->skey, sizeof(l->skey));
     free(l->skey_path);
-    free(l->dsn);
     free(l);
 }
 
 int sl_validate_pg_lookup(sl_validate_lookup *lk, const sl_config *cfg, sl_err *err)
 {
     pg_lookup *l = calloc(1, sizeof(*l));
-    const char *dsn = sl_config_get(cfg, "pg.dsn");
+    const sl_pgconn_opts opts = {
+        .who = "validate", .stmts = lookups,
+        .n_stmts = sizeof(lookups) / sizeof(lookups[0]),
+    };
 
     memset(lk, 0, sizeof(*lk));
-    if (!l || !dsn || !(l->dsn = strdup(dsn))) {
-        sl_err_set(err, dsn ? "out of memory" :
-                   "no PostgreSQL conninfo: set pg.dsn or SLUICE_PG_DSN");
-        free(l);
+    if (!l) {
+        sl_err_set(err, "out of memory");
         return SL_ERR;
     }
     l->ttl_ms = sl_config_int(cfg, "validate.creator.cache.ms");
@@ -507,8 +425,7 @@ int sl_validate_pg_lookup(sl_validate_lookup *lk, const sl_config *cfg, sl_err *
         }
     }
     /* Fail fast at start-up on a bad conninfo; later drops are retried. */
-    if (ensure_conn(l) != SL_OK) {
-        sl_err_set(err, "cannot reach PostgreSQL with pg.dsn");
+    if (sl_pgconn_open(&l->pg, cfg, &opts, err) != SL_OK) {
         pg_destroy(l);
         return SL_ERR;
     }

@@ -10,13 +10,92 @@
 
 #include <libpq-fe.h>
 #include "sl/common.h"
+#include "sl/config.h"
+#include "sl/dscache.h"
 
 /* Connects; on failure returns NULL with the reason in err. */
 PGconn *sl_pg_connect(const char *dsn, sl_err *err);
 /* Runs a statement without parameters, expecting no rows or any rows. */
 int sl_pg_exec(PGconn *c, const char *sql, sl_err *err);
-/* Classifies a failed result: SL_EIO if the connection is gone. */
+/* Writes the failure of r (NULL: the connection's message) to err as
+ * "what: primary: detail" and classifies it: SL_EIO ("retry") when the
+ * connection is gone or the SQLSTATE is one worth a retry (sl/pgerr.h),
+ * SL_ERR otherwise. */
 int sl_pg_fail(PGconn *c, PGresult *r, const char *what, sl_err *err);
+
+/*
+ * sl_pgconn -- a service's one connection to PostgreSQL, re-opened lazily.
+ *
+ * Holds the conninfo (pg.dsn), and on every (re)connect applies the
+ * session settings every stage runs with (pgconn.c lists them), prepares
+ * the caller's table of named statements and runs its on_connect hook.
+ * sl_pgconn_get() hands out the live connection, connecting first when
+ * there is none (after a drop, or a server restart): a stage never holds a
+ * PGconn across calls, only the handle.
+ *
+ * Errors: every failure is SL_EIO ("retry") or SL_ERR, by sl_pg_fail's one
+ * classification (sl/pgerr.h).  Drop on error: a failed statement outside a
+ * transaction block drops the connection, whatever the class (nothing is
+ * lost, and the next call starts a fresh session with its statements
+ * prepared again); inside a transaction the caller rolls back and drops the
+ * connection itself when it is gone (sl_pgconn_drop).
+ *
+ * Ownership: the handle copies dsn and borrows opts' table and hook arg,
+ * which must outlive it; results handed out are the caller's to PQclear.
+ */
+typedef struct sl_pgconn sl_pgconn;
+
+/* A statement prepared on every connect, run by name. */
+typedef struct sl_pg_stmt {
+    const char *name;
+    const char *sql;
+    int nparams;
+} sl_pg_stmt;
+
+typedef struct sl_pgconn_opts {
+    const char *who;              /* log prefix: the stage's name */
+    const sl_pg_stmt *stmts;      /* prepared on every connect; may be NULL */
+    size_t n_stmts;
+    /* Runs last on every new connection (commit registers its audit key);
+     * not SL_OK: the connection is dropped and the connect fails. */
+    int (*on_connect)(PGconn *c, void *arg, sl_err *err);
+    void *arg;
+} sl_pgconn_opts;
+
+/* Reads pg.dsn from cfg and connects once, so a bad conninfo or an
+ * unreachable server fails the service at start.  SL_OK, SL_EINVAL (no
+ * pg.dsn), SL_ENOMEM or SL_EIO, with the reason in err. */
+int  sl_pgconn_open(sl_pgconn **out, const sl_config *cfg,
+                    const sl_pgconn_opts *opts, sl_err *err);
+void sl_pgconn_destroy(sl_pgconn *pc);            /* NULL allowed */
+
+/* The live connection, (re)connecting first when there is none; borrowed
+ * until the next sl_pgconn_drop or failure.  SL_OK or SL_EIO. */
+int  sl_pgconn_get(sl_pgconn *pc, PGconn **c, sl_err *err);
+/* Closes the connection; the next sl_pgconn_get opens a new one. */
+void sl_pgconn_drop(sl_pgconn *pc);
+
+/* Writes r's failure to err (sl_pg_fail), logs it as a warning, drops the
+ * connection when it is gone or no transaction is open (see above), and
+ * returns SL_EIO or SL_ERR.  Does not clear r. */
+int  sl_pgconn_fail(sl_pgconn *pc, PGresult *r, const char *what, sl_err *err);
+
+/* Runs the prepared statement `name` (text parameters; results in
+ * result_format, 0 text or 1 binary), or with sl_pgconn_query the
+ * statement sql, connecting first if needed.  On success *res holds the
+ * result (rows or a command's).  On failure *res is NULL and the result is
+ * sl_pgconn_fail's (the connection failure's SL_EIO when none could be
+ * opened).  `what` names the statement in errors. */
+int  sl_pgconn_exec(sl_pgconn *pc, const char *name, int n,
+                    const char *const *params, int result_format,
+                    PGresult **res, sl_err *err);
+int  sl_pgconn_query(sl_pgconn *pc, const char *what, const char *sql, int n,
+                     const char *const *params, PGresult **res, sl_err *err);
+
+/* The dataset registry cache (sl/dscache.h) filled from the datasets table
+ * through pc (borrowed: it must outlive the cache), with one statement
+ * reading every column any stage uses.  SL_OK or SL_ENOMEM. */
+int  sl_pg_dscache_open(sl_dscache **out, sl_pgconn *pc, int64_t ttl_ms);
 
 /* The numbered migrations embedded from schemas/sql/ at build time. */
 typedef struct sl_migration {
