@@ -1267,6 +1267,19 @@ static void test_rejected_reserves(void **state)
     ed_upload(&m, "up-rr-3", "ds-1", "hello", NULL);
     expect_reject(c, &m, "replay", NULL);
     fx_msg_free(&m);
+    /* ... and so is one whose metadata has a duplicate key: no metadata by
+     * the rules every stage reads it with (sl/envelope.h), so neither
+     * upload_id in it is used up, as commit records it under the key */
+    raw_msg(&m, "up-rr-5", "hello",
+            "{\"upload_id\":\"up-rr-6\",\"upload_id\":\"up-rr-7\"}", NULL);
+    expect_reject(c, &m, "meta_malformed", "duplicate object key");
+    fx_msg_free(&m);
+    ed_upload(&m, "up-rr-7", "ds-1", "rr-7", NULL);
+    expect_emit(c, &m);
+    fx_msg_free(&m);
+    ed_upload(&m, "up-rr-5", "ds-1", "rr-5", NULL);
+    expect_reject(c, &m, "replay", "\"up-rr-5\" was already used");
+    fx_msg_free(&m);
 
     /* a retry (registry outage) does not use the id up; an abort forgets */
     ed_upload(&m, "up-rr-4", "ds-1", "hello", NULL);
