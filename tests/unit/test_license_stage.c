@@ -931,24 +931,32 @@ static void test_accept_many(void **state)
 static void test_meta_invalid(void **state)
 {
     ctx *c = *state;
-    static const char *const metas[] = {
-        "",                                      /* empty */
-        "not json",
-        "[1,2,3]",                               /* not an object */
-        "{\"creator_id\":\"alice\",\"dataset_id\":\"open\"}",   /* no upload id */
-        "{\"upload_id\":\"u\",\"dataset_id\":\"open\"}",        /* no creator */
-        "{\"upload_id\":\"u\",\"creator_id\":\"alice\"}",       /* no dataset */
-        "{\"upload_id\":\"u\",\"creator_id\":7,\"dataset_id\":\"open\"}",
+    /* the metadata, and the upload id its provenance event records: the
+     * metadata's own when it is an object that names one (sl/envelope.h) */
+    static const char *const metas[][2] = {
+        { "", NULL },                            /* empty */
+        { "not json", NULL },
+        { "[1,2,3]", NULL },                     /* not an object */
+        { "{\"creator_id\":\"alice\",\"dataset_id\":\"open\"}", NULL },  /* no upload id */
+        { "{\"upload_id\":\"u\",\"dataset_id\":\"open\"}", "u" },        /* no creator */
+        { "{\"upload_id\":\"u\",\"creator_id\":\"alice\"}", "u" },       /* no dataset */
+        { "{\"upload_id\":\"u\",\"creator_id\":7,\"dataset_id\":\"open\"}", "u" },
         /* a second dataset_id must not slip through */
-        "{\"upload_id\":\"u\",\"creator_id\":\"alice\",\"dataset_id\":\"open\","
-        "\"dataset_id\":\"closed\",\"license\":{\"expression\":\"MIT\"},"
-        "\"attestation\":{\"version\":1,\"rights_holder\":true}}",
+        { "{\"upload_id\":\"u\",\"creator_id\":\"alice\",\"dataset_id\":\"open\","
+          "\"dataset_id\":\"closed\",\"license\":{\"expression\":\"MIT\"},"
+          "\"attestation\":{\"version\":1,\"rights_holder\":true}}", NULL },
+        /* the fields every stage reads: content_type, created_at as a
+         * date-time a database stores */
+        { "{\"upload_id\":\"u\",\"creator_id\":\"alice\",\"dataset_id\":\"open\","
+          "\"created_at\":\"2026-11-28T09:00:00Z\"}", "u" },
+        { "{\"upload_id\":\"u\",\"creator_id\":\"alice\",\"dataset_id\":\"open\","
+          "\"content_type\":\"text/plain\",\"created_at\":\"today\"}", "u" },
     };
     tmsg t;
 
     for (size_t i = 0; i < sizeof(metas) / sizeof(metas[0]); i++) {
-        mk_raw(&t, "up-mi", "hello", metas[i], NULL, 1);
-        rejected(c, run(c, &t), &t, "meta_invalid", SL_H_META, NULL);
+        mk_raw(&t, "up-mi", "hello", metas[i][0], NULL, 1);
+        rejected(c, run(c, &t), &t, "meta_invalid", SL_H_META, metas[i][1]);
         tfree(&t);
     }
     /* no header at all, and a null header */
