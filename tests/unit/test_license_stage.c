@@ -480,7 +480,7 @@ static json_t *check_prov(ctx *c, const tmsg *t, size_t events,
     const char *ver;
     sl_slice chain;
     sl_err err = { "" };
-    json_t *ev, *r;
+    json_t *ev;
 
     assert_true(events >= 1 && events <= 3);
     ev = fx_check_prov(c->out, t->origin, chains[events - 1], outcome, reason,
@@ -490,11 +490,7 @@ static json_t *check_prov(ctx *c, const tmsg *t, size_t events,
         assert_int_not_equal(sl_prov_verify(chain, t->sha, &err), SL_OK);
     }
     assert_string_equal(json_string_value(json_object_get(ev, "output_sha256")), t->sha);
-    r = json_object_get(ev, "upload_id");
-    if (upload_id)
-        assert_string_equal(json_string_value(r), upload_id);
-    else
-        assert_true(json_is_null(r));
+    fx_check_event_upload_id(ev, upload_id);
     ver = json_string_value(json_object_get(ev, "version"));
     assert_non_null(ver);
     assert_true(strncmp(ver, "license/1 spdx-", 15) == 0);

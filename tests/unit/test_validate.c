@@ -316,7 +316,7 @@ static void expect_emit(ctx *c, fx_msg *m)
     ev = check_prov(c, m, "accepted", NULL);
     snprintf(key, sizeof(key), "%.*s", (int)m->msg.key.len,
              (const char *)m->msg.key.ptr);
-    assert_string_equal(json_string_value(json_object_get(ev, "upload_id")), key);
+    fx_check_event_upload_id(ev, key);
     json_decref(ev);
 }
 
@@ -545,7 +545,7 @@ static void test_meta_missing(void **state)
     assert_string_equal(sl_out_reject_detail(c->out), "no sluice-meta header");
     /* the upload id is not known yet: the event says so */
     ev = check_prov(c, &m, "rejected", "meta_missing");
-    assert_true(json_is_null(json_object_get(ev, "upload_id")));
+    fx_check_event_upload_id(ev, NULL);
     json_decref(ev);
     fx_msg_free(&m);
 
@@ -694,8 +694,7 @@ static void test_key_mismatch(void **state)
                             "the message key must be the upload id \"up-km-1\"");
         /* from here on the upload id is known and recorded */
         ev = check_prov(c, &m, "rejected", "key_mismatch");
-        assert_string_equal(json_string_value(json_object_get(ev, "upload_id")),
-                            "up-km-1");
+        fx_check_event_upload_id(ev, "up-km-1");
         json_decref(ev);
         fx_msg_free(&m);
     }
