@@ -656,11 +656,10 @@ static bool check_claims(sl_validate *v, vmsg *m)
     const sl_envelope *e = m->env;
     int64_t now = sl_now_ms(), created_ms;
 
-    if (e->meta_state == SL_META_BAD_TIME)
+    /* the envelope's rule (sl_time_parse_us), here in milliseconds */
+    if (e->meta_state == SL_META_BAD_TIME ||
+        sl_time_parse(e->created_at, strlen(e->created_at), &created_ms) != SL_OK)
         return refuse(v, m, "meta_invalid", "/created_at: not an RFC 3339 date-time");
-    /* floor, so that times before 1970 keep their millisecond */
-    created_ms = e->created_us >= 0 ? e->created_us / 1000
-                                    : -((-e->created_us + 999) / 1000);
     if (created_ms < now - v->past_ms || created_ms > now + v->future_ms)
         return refuse(v, m, "stale", "created_at %s is outside the accepted window "
                       "(%" PRId64 " s before now to %" PRId64 " s after)",
