@@ -66,6 +66,7 @@ typedef struct prepared {
     const uint8_t *value;
     size_t value_len;
     sl_envelope env;
+    int asked;                           /* its metadata usable: asked about */
     size_t ask;                          /* its entry in the packed asks */
 } prepared;
 
@@ -240,13 +241,15 @@ int sl_license_prepare(sl_license_stage *s, const sl_msg *msgs, size_t n)
         const sl_msg *msg = &msgs[i];
 
         memset(p, 0, sizeof(*p));
-        if (sl_envelope_read(&p->env, msg) != SL_OK ||
-            p->env.meta_state != SL_META_OK)
-            continue;            /* process() reads (and refuses) it */
+        if (sl_envelope_read(&p->env, msg) != SL_OK)
+            continue;            /* process() reads it itself */
         p->value = msg->value.ptr;
         p->value_len = msg->value.len;
         p->ok = 1;
+        if (p->env.meta_state != SL_META_OK)
+            continue;            /* refused: nothing to ask */
         /* Only the readable ones go to the registry, packed in order. */
+        p->asked = 1;
         p->ask = m;
         tmp[m++] = (sl_license_ask){ .creator_id = p->env.creator_id,
                                      .dataset_id = p->env.dataset_id,
@@ -264,7 +267,8 @@ int sl_license_prepare(sl_license_stage *s, const sl_msg *msgs, size_t n)
 }
 
 /* The prepared entry for `in` (the element of the run at its run_index,
- * its bytes unchanged since) and its registry answers, or NULL. */
+ * its bytes unchanged since), or NULL; *ask its registry answers (NULL
+ * when its metadata was not usable, so nothing was asked). */
 static const prepared *prepared_for(const sl_license_stage *s, const sl_msg *in,
                                     const sl_license_ask **ask)
 {
@@ -279,7 +283,7 @@ static const prepared *prepared_for(const sl_license_stage *s, const sl_msg *in,
         sl_msg_header(in, SL_H_META, &meta) != SL_OK ||
         meta.ptr != e->env.meta.ptr || meta.len != e->env.meta.len)
         return NULL;
-    *ask = &s->asks[e->ask];
+    *ask = e->asked ? &s->asks[e->ask] : NULL;
     return e;
 }
 
@@ -590,7 +594,7 @@ sl_verdict sl_license_process(sl_license_stage *s, const sl_msg *in, sl_out *out
         (code = check_attestation(env->attestation, detail, sizeof(detail))))
         REJECT(code, "%s", detail);
 
-    if (pre)
+    if (pre && pre_ask)
         ask = *pre_ask;
     else if ((rc = ask_one(s, creator, dataset, sha, origin, &ask)) != SL_OK) {
         verdict = SL_RETRY;
