@@ -23,6 +23,7 @@
 
 #include <jansson.h>
 
+#include "sl/json.h"
 #include "sl/prov.h"
 
 #define PROV_MAX_BYTES  (64 * 1024)
@@ -59,19 +60,6 @@ static const struct {
     { "time", false }, { "upload_id", true }, { "version", false },
 };
 #define EV_NFIELDS (sizeof(ev_fields) / sizeof(ev_fields[0]))
-
-/* True when s is exactly 64 lowercase hex digits. */
-static bool is_hex64(const char *s)
-{
-    size_t i;
-
-    if (!s)
-        return false;
-    for (i = 0; i < 64; i++)
-        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-            return false;
-    return s[i] == '\0';
-}
 
 void sl_prov_chain_destroy(sl_prov_chain *c)
 {
@@ -315,7 +303,7 @@ static int chain_load_fast(sl_slice chain, sl_prov_chain **out)
             char hex[SL_SHA256_HEX];
             memcpy(hex, h.p, 64);
             hex[64] = '\0';
-            if (!is_hex64(hex))
+            if (!sl_hex64_ok(hex))
                 goto out;
         }
         if (c->n == PROV_MAX_EVENTS)
@@ -517,7 +505,7 @@ static int chain_load_json(sl_slice chain, sl_prov_chain **out, sl_err *err)
                        "{\"event\": string, \"hash\": string}", i + 1);
             goto out;
         }
-        if (!is_hex64(json_string_value(hash))) {
+        if (!sl_hex64_ok(json_string_value(hash))) {
             sl_err_set(err, "sluice-prov: event %zu: hash is not 64 lowercase "
                        "hex digits", i + 1);
             goto out;
@@ -640,7 +628,7 @@ int sl_prov_verify(sl_slice chain, const char *content_sha256, sl_err *err)
     sl_prov_chain *c = NULL;
     int rc;
 
-    if (!is_hex64(content_sha256)) {
+    if (!sl_hex64_ok(content_sha256)) {
         sl_err_set(err, "sluice-prov: content SHA-256 is not 64 lowercase hex "
                    "digits");
         return SL_EINVAL;
@@ -689,8 +677,8 @@ static int check_input(const sl_prov_event *ev, sl_err *err)
         sl_err_set(err, "sluice-prov: event needs stage, version and outcome");
         return SL_EINVAL;
     }
-    if ((ev->input_sha256 && !is_hex64(ev->input_sha256)) ||
-        (ev->output_sha256 && !is_hex64(ev->output_sha256))) {
+    if ((ev->input_sha256 && !sl_hex64_ok(ev->input_sha256)) ||
+        (ev->output_sha256 && !sl_hex64_ok(ev->output_sha256))) {
         sl_err_set(err, "sluice-prov: input/output hash is not 64 lowercase "
                    "hex digits");
         return SL_EINVAL;
@@ -764,7 +752,7 @@ int sl_prov_append(sl_slice chain, const char *content_sha256,
     }
     if ((rc = check_input(ev, err)) != SL_OK)
         return rc;
-    if (content_sha256 && !is_hex64(content_sha256)) {
+    if (content_sha256 && !sl_hex64_ok(content_sha256)) {
         sl_err_set(err, "sluice-prov: content SHA-256 is not 64 lowercase "
                    "hex digits");
         return SL_EINVAL;
@@ -891,7 +879,7 @@ sl_prov_chain *sl_prov_chain_new(const char *content_sha256, sl_err *err)
 {
     sl_prov_chain *c;
 
-    if (!is_hex64(content_sha256)) {
+    if (!sl_hex64_ok(content_sha256)) {
         sl_err_set(err, "sluice-prov: content SHA-256 is not 64 lowercase "
                    "hex digits");
         return NULL;
@@ -907,7 +895,7 @@ sl_prov_chain *sl_prov_chain_new(const char *content_sha256, sl_err *err)
 int sl_prov_chain_verify(const sl_prov_chain *c, const char *content_sha256,
                          sl_err *err)
 {
-    if (!is_hex64(content_sha256)) {
+    if (!sl_hex64_ok(content_sha256)) {
         sl_err_set(err, "sluice-prov: content SHA-256 is not 64 lowercase "
                    "hex digits");
         return SL_EINVAL;

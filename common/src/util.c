@@ -1,5 +1,5 @@
 /*
- * util.c -- error codes, capped buffers, hex and clocks shared by every
+ * util.c -- error codes, capped buffers, hex, UTF-8 repair and clocks shared by every
  * module (see sl/common.h for the ownership rules).
  */
 #include <errno.h>
@@ -177,4 +177,39 @@ int64_t sl_mono_ms(void)
 
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int sl_utf8_sanitize(sl_buf *out, const char *s, size_t n)
+{
+    static const char repl[] = "\xef\xbf\xbd";
+    const uint8_t *p = (const uint8_t *)s;
+    size_t i = 0;
+    int rc = SL_OK;
+
+    while (i < n && rc == SL_OK) {
+        uint8_t c = p[i];
+        size_t len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 :
+                     (c >> 3) == 30 ? 4 : 0;
+        int ok = len > 0 && i + len <= n;
+        uint32_t cp = len == 1 ? c : len == 2 ? c & 0x1f : len == 3 ? c & 0x0f : c & 0x07;
+
+        for (size_t k = 1; ok && k < len; k++) {
+            ok = (p[i + k] & 0xc0) == 0x80;
+            cp = (cp << 6) | (p[i + k] & 0x3f);
+        }
+        if (ok)   /* overlong forms, surrogates and out-of-range are invalid */
+            ok = !((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) ||
+                   (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+                   (cp >= 0xd800 && cp <= 0xdfff));
+        if (!ok) {
+            rc = sl_buf_append(out, repl, 3);
+            i++;
+        } else if (c == 0) {
+            i++;
+        } else {
+            rc = sl_buf_append(out, p + i, len);
+            i += len;
+        }
+    }
+    return rc;
 }

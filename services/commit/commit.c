@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sl/envelope.h"
+#include "sl/json.h"
 #include "sl/prov.h"
 #include "sl/timeutil.h"
 #include "commit.h"
@@ -114,80 +116,27 @@ int sl_commit_row_reject(sl_commit_row *r, const char *code, const char *detail)
     return r->stage && r->code && r->detail ? SL_OK : SL_ENOMEM;
 }
 
-static const char *jstr(json_t *o, const char *k)
-{
-    return json_string_value(json_object_get(o, k));
-}
-
-/* Fills identity fields from metadata, as far as it parses. */
-static json_t *read_meta(const sl_msg *m, sl_commit_row *r)
-{
-    json_t *doc;
-
-    if (sl_msg_header(m, SL_H_META, &r->meta) != SL_OK || !r->meta.ptr) {
-        r->meta.ptr = NULL;
-        r->meta.len = 0;
-        return NULL;
-    }
-    doc = json_loadb((const char *)r->meta.ptr, r->meta.len, 0, NULL);
-    if (doc && !json_is_object(doc)) {
-        json_decref(doc);
-        return NULL;
-    }
-    if (doc) {
-        r->upload_id = dup_str(jstr(doc, "upload_id"));
-        r->creator_id = dup_str(jstr(doc, "creator_id"));
-        r->dataset_id = dup_str(jstr(doc, "dataset_id"));
-    }
-    return doc;
-}
-
-/* The Kafka key as a fallback upload id: only short, valid UTF-8 without
- * NUL (it goes into provenance events and text columns). */
-static int key_usable(sl_slice k)
-{
-    json_t *s;
-
-    if (!k.len || k.len >= SL_ID_MAX || memchr(k.ptr, '\0', k.len))
-        return 0;
-    if (!(s = json_stringn((const char *)k.ptr, k.len)))
-        return 0;
-    json_decref(s);
-    return 1;
-}
-
 const char *sl_commit_row_origin(const sl_commit_row *r)
 {
     return r->original_sha256[0] ? r->original_sha256 : r->sha256;
 }
 
-/* Reads the scan stage's header, if any: detected type, the JSON kept as
- * is for the database, whether the sample was flagged, and the signed
- * content's hash when the bytes were redacted.  Returns 1 when the header
- * is present but unusable. */
-static int read_scan(const sl_msg *m, sl_commit_row *r, int *flagged)
+/* The scan stage's result, as the envelope read it: detected type, the
+ * JSON kept as is for the database, whether the sample was flagged, and
+ * the signed content's hash when the bytes were redacted.  Returns 1 when
+ * the header is present but not a scan result (sl/envelope.h: an object
+ * with an outcome, hashes as 64 lowercase hex digits). */
+static int read_scan(const sl_envelope *env, sl_commit_row *r, int *flagged)
 {
-    json_t *doc;
-    const char *outcome, *orig;
-    sl_slice v;
-
     *flagged = 0;
-    if (sl_msg_header(m, SL_H_SCAN, &v) != SL_OK || !v.ptr)
+    if (env->scan_state == SL_SCANHDR_ABSENT)
         return 0;
-    doc = json_loadb((const char *)v.ptr, v.len, JSON_REJECT_DUPLICATES, NULL);
-    outcome = jstr(doc, "outcome");
-    orig = jstr(doc, "original_sha256");
-    if (!json_is_object(doc) || !outcome ||
-        (orig && strlen(orig) != SL_SHA256_HEX - 1)) {
-        json_decref(doc);
+    if (env->scan_state != SL_SCANHDR_OK)
         return 1;
-    }
-    *flagged = strcmp(outcome, "flagged") == 0;
-    if (orig)
-        memcpy(r->original_sha256, orig, SL_SHA256_HEX);
-    r->detected_type = dup_str(jstr(doc, "detected_type"));
-    r->scan = dup_slice(v);
-    json_decref(doc);
+    *flagged = strcmp(env->scan_outcome, "flagged") == 0;
+    memcpy(r->original_sha256, env->original_sha256, SL_SHA256_HEX);
+    r->detected_type = dup_str(env->detected_type);
+    r->scan = dup_slice(env->scan);
     return 0;
 }
 
@@ -218,13 +167,9 @@ static int reject_value(const sl_msg *m, sl_commit_row *r)
     sl_slice h;
 
     if (header_int(m, SL_H_REJ_VALUE_SIZE, 0, INT64_MAX, &size) != SL_OK ||
-        sl_msg_header(m, SL_H_REJ_VALUE_SHA256, &h) != SL_OK || !h.ptr ||
-        h.len != SL_SHA256_HEX - 1)
+        sl_msg_header(m, SL_H_REJ_VALUE_SHA256, &h) != SL_OK ||
+        !sl_hex64_okn(h.ptr, h.len))
         return 0;
-    for (size_t i = 0; i < h.len; i++)
-        if (!((h.ptr[i] >= '0' && h.ptr[i] <= '9') ||
-              (h.ptr[i] >= 'a' && h.ptr[i] <= 'f')))
-            return 0;
     memcpy(r->sha256, h.ptr, h.len);
     r->sha256[h.len] = '\0';
     r->size = size;
@@ -319,38 +264,31 @@ static int check_hashes(const sl_msg *m, sl_commit_row *r, const char *declared)
     return sl_commit_row_reject(r, "content_hash_mismatch", detail);
 }
 
-int sl_commit_describe(const sl_msg *m, const sl_commit_topics *t,
-                       sl_commit_row *r)
+/* The metadata's identity fields, as far as it parses (dead letters keep
+ * them too), and the upload id the outcome is recorded under. */
+static int copy_identity(const sl_envelope *env, const sl_msg *m,
+                         sl_commit_row *r)
 {
-    json_t *doc, *lic;
-    const char *declared;
-    sl_err err;
-    int rc;
-    int flagged = 0, scan_bad;
+    size_t len;
+    const char *id = sl_envelope_upload_id(env, m, &len);
 
-    memset(r, 0, sizeof(*r));
-    r->content = m->value;
-    r->size = (int64_t)m->value.len;
-    if (sl_sha256_hex(m->value.ptr, m->value.len, r->sha256) != SL_OK)
+    r->meta = env->meta;
+    r->upload_id = id ? dup_slice((sl_slice){ (const uint8_t *)id, len }) : NULL;
+    r->creator_id = dup_str(env->creator_id);
+    r->dataset_id = dup_str(env->dataset_id);
+    if ((id && !r->upload_id) || (env->creator_id && !r->creator_id) ||
+        (env->dataset_id && !r->dataset_id))
         return SL_ENOMEM;
-    if (sl_msg_header(m, SL_H_PROV, &r->prov) != SL_OK) {
-        r->prov.ptr = NULL;
-        r->prov.len = 0;
-    }
-    scan_bad = read_scan(m, r, &flagged);
-    /* Parsed and verified once; copy_provenance continues a valid chain
-     * and restarts a broken one (a sample with one is refused below). */
-    verify_chain(r);
-    doc = read_meta(m, r);
-    if (!r->upload_id && key_usable(m->key))
-        r->upload_id = dup_slice(m->key);
+    return SL_OK;
+}
 
-    if (t && t->rejected && strcmp(m->topic, t->rejected) == 0) {
-        json_decref(doc);
-        return describe_rejection(m, r);
-    }
-    /* Not from the dead-letter topic: whatever sluice-reject-* headers it
-     * carries are the creator's, and mean nothing here. */
+/* What the topic says a non-rejection is: a review item on the flagged
+ * topic (its scan result must say so), a sample anywhere else (where a
+ * flagged result is not believed).  Sets r->kind; 1 when the scan result
+ * is unusable. */
+static int sample_or_review(const sl_msg *m, const sl_commit_topics *t,
+                            sl_commit_row *r, int flagged, int scan_bad)
+{
     if (t && t->flagged && strcmp(m->topic, t->flagged) == 0) {
         if (!scan_bad && !flagged)
             scan_bad = 1;   /* on the flagged topic without a flagged result */
@@ -360,65 +298,113 @@ int sl_commit_describe(const sl_msg *m, const sl_commit_topics *t,
         flagged = 0;
     }
     r->kind = flagged ? SL_ROW_REVIEW : SL_ROW_SAMPLE;
+    return scan_bad;
+}
+
+/* The metadata a sample is stored with (sl/envelope.h's rules, and a
+ * license expression for its NOT NULL column): SL_OK, a commit rejection
+ * (meta_invalid), or SL_ENOMEM. */
+static int sample_meta(const sl_envelope *env, const sl_msg *m,
+                       sl_commit_row *r)
+{
+    char ts[SL_TIME_LEN];
+
+    if (env->meta_state == SL_META_ABSENT || env->meta_state == SL_META_MALFORMED ||
+        env->meta_state == SL_META_INVALID || !env->license_expression)
+        return sl_commit_row_reject(r, "meta_invalid",
+                                    "sample reached commit without usable metadata");
+    /* Stored as the UTC instant we format, never the creator's text:
+     * what parses here always fits timestamptz. */
+    if (env->meta_state == SL_META_BAD_TIME ||
+        sl_time_format_us(env->created_us, ts) != SL_OK)
+        return sl_commit_row_reject(r, "meta_invalid",
+                                    "created_at is not a storable RFC 3339 "
+                                    "date-time");
+    r->created_at = strdup(ts);
+    r->content_type = dup_str(env->content_type);
+    r->license_expression = dup_str(env->license_expression);
+    r->filename = dup_str(env->filename);
+    r->signature = header_copy(m, SL_H_SIG);
+    r->license = header_copy(m, SL_H_LICENSE);
+    if (!r->content_type || !r->created_at || !r->license_expression ||
+        (env->filename && !r->filename))
+        return SL_ENOMEM;
+    return SL_OK;
+}
+
+/* A sample or review item, its metadata usable: signature, scan result,
+ * provenance, then the hashes around the bytes, in that order. */
+static int check_sample(const sl_envelope *env, const sl_msg *m,
+                        sl_commit_row *r, int scan_bad)
+{
+    char detail[SL_ERRBUF_SIZE + 64];
+    sl_err err;
+
+    if (!r->signature)
+        return sl_commit_row_reject(r, "signature_missing",
+                                    "sample reached commit without its signature");
+    if (scan_bad)
+        return sl_commit_row_reject(r, "scan_invalid",
+                                    "sluice-scan header is not a scan result");
+    if (!r->prov.ptr)
+        return sl_commit_row_reject(r, "provenance_invalid",
+                                    "sample reached commit without a provenance chain");
+    if (!r->chain) {
+        (void)sl_prov_verify(r->prov, r->sha256, &err);   /* for the detail */
+        snprintf(detail, sizeof(detail), "provenance chain broken: %s", err.msg);
+        return sl_commit_row_reject(r, "provenance_invalid", detail);
+    }
+    return check_hashes(m, r, env->declared_sha256);
+}
+
+static int describe(const sl_envelope *env, const sl_msg *m,
+                    const sl_commit_topics *t, sl_commit_row *r)
+{
+    int flagged = 0, scan_bad, rc;
+
+    r->content = m->value;
+    r->size = (int64_t)m->value.len;
+    memcpy(r->sha256, env->sha256, SL_SHA256_HEX);
+    if (sl_msg_header(m, SL_H_PROV, &r->prov) != SL_OK) {
+        r->prov.ptr = NULL;
+        r->prov.len = 0;
+    }
+    scan_bad = read_scan(env, r, &flagged);
+    /* Parsed and verified once; copy_provenance continues a valid chain
+     * and restarts a broken one (a sample with one is refused below). */
+    verify_chain(r);
+    if ((rc = copy_identity(env, m, r)) != SL_OK)
+        return rc;
+
+    if (t && t->rejected && strcmp(m->topic, t->rejected) == 0)
+        return describe_rejection(m, r);
+    /* Not from the dead-letter topic: whatever sluice-reject-* headers it
+     * carries are the creator's, and mean nothing here. */
+    scan_bad = sample_or_review(m, t, r, flagged, scan_bad);
     r->source_topic = strdup(m->topic);
     r->source_partition = m->partition;
     r->source_offset = m->offset;
     if (!r->source_topic)
-        goto nomem;
+        return SL_ENOMEM;
     /* The upload id must be the metadata's own: the key fallback above is
-     * for dead letters only. */
-    if (!doc || !jstr(doc, "upload_id") || !r->upload_id || !r->creator_id ||
-        !r->dataset_id ||
-        !jstr(doc, "content_type") || !jstr(doc, "created_at") ||
-        !(lic = json_object_get(doc, "license")) || !jstr(lic, "expression")) {
-        json_decref(doc);
-        return sl_commit_row_reject(r, "meta_invalid",
-                                    "sample reached commit without usable metadata");
-    }
-    {
-        /* Stored as the UTC instant we format, never the creator's text:
-         * what parses here always fits timestamptz. */
-        const char *ca = jstr(doc, "created_at");
-        char ts[SL_TIME_LEN];
-        int64_t us;
-        if (sl_time_parse_us(ca, strlen(ca), &us) != SL_OK ||
-            sl_time_format_us(us, ts) != SL_OK) {
-            json_decref(doc);
-            return sl_commit_row_reject(r, "meta_invalid",
-                                        "created_at is not a storable RFC 3339 "
-                                        "date-time");
-        }
-        r->created_at = strdup(ts);
-    }
-    r->content_type = dup_str(jstr(doc, "content_type"));
-    r->license_expression = dup_str(jstr(lic, "expression"));
-    r->filename = dup_str(jstr(doc, "filename"));
-    r->signature = header_copy(m, SL_H_SIG);
-    r->license = header_copy(m, SL_H_LICENSE);
-    declared = jstr(doc, "sha256");   /* borrowed from doc until the end */
-    if (!r->content_type || !r->created_at || !r->license_expression) {
-        rc = SL_ENOMEM;
-    } else if (!r->signature) {
-        rc = sl_commit_row_reject(r, "signature_missing",
-                                  "sample reached commit without its signature");
-    } else if (scan_bad) {
-        rc = sl_commit_row_reject(r, "scan_invalid",
-                                  "sluice-scan header is not a scan result");
-    } else if (!r->prov.ptr) {
-        rc = sl_commit_row_reject(r, "provenance_invalid",
-                                  "sample reached commit without a provenance chain");
-    } else if (!r->chain) {
-        char detail[SL_ERRBUF_SIZE + 64];
-        (void)sl_prov_verify(r->prov, r->sha256, &err);   /* for the detail */
-        snprintf(detail, sizeof(detail), "provenance chain broken: %s", err.msg);
-        rc = sl_commit_row_reject(r, "provenance_invalid", detail);
-    } else {
-        rc = check_hashes(m, r, declared);
-    }
-    json_decref(doc);
+     * for dead letters only (sample_meta refuses metadata without one). */
+    if ((rc = sample_meta(env, m, r)) != SL_OK || r->kind == SL_ROW_REJECTION)
+        return rc;
+    return check_sample(env, m, r, scan_bad);
+}
+
+int sl_commit_describe(const sl_msg *m, const sl_commit_topics *t,
+                       sl_commit_row *r)
+{
+    sl_envelope env;
+    int rc;
+
+    memset(r, 0, sizeof(*r));
+    rc = sl_envelope_read(&env, m);
+    if (rc == SL_OK)
+        rc = describe(&env, m, t, r);
+    sl_envelope_clear(&env);
     return rc;
-nomem:
-    return SL_ENOMEM;
 }
 
 /* Interaction fallback: L and R write on their own but not together.

@@ -67,7 +67,7 @@ typedef struct sl_commit_topics {
  * review item (its sluice-scan outcome must say "flagged"); anything else a
  * sample (a "flagged" scan result there is scan_invalid).
  * A sample or review item that is unusable (no or bad metadata or scan
- * header, broken provenance) becomes a rejection by stage "commit" with a
+ * header by sl/envelope.h's rules, broken provenance) becomes a rejection by stage "commit" with a
  * reason code.  A redacted sample's provenance chain starts at the hash of
  * what the creator signed (sluice-scan original_sha256).  A dead letter's
  * sha256 and size are the refused value's, from sluice-reject-value-sha256

@@ -10,7 +10,9 @@
 #include <jansson.h>
 
 #include "sl/crypto.h"
+#include "sl/envelope.h"
 #include "sl/fpset.h"
+#include "sl/json.h"
 #include "sl/log.h"
 #include "sl/prov.h"
 #include "sl/quota.h"
@@ -57,17 +59,16 @@ typedef struct quota_slot {
 } quota_slot;
 
 /* What prepare() read of one message of the run, for process() to reuse:
- * the parsed metadata, the content and origin hashes, and the strings
- * the registry was asked about.  Valid while the message's value and
+ * its envelope (content and origin hashes, metadata), whose strings the
+ * registry was asked about.  Valid while the message's value and
  * sluice-meta bytes are the ones read. */
 typedef struct prepared {
     int ok;
     const uint8_t *value;
     size_t value_len;
-    sl_slice meta;
-    json_t *doc;
+    sl_envelope env;
+    int asked;                           /* its metadata usable: asked about */
     size_t ask;                          /* its entry in the packed asks */
-    char str[4][SL_SHA256_HEX + 128];   /* creator, dataset, sha, origin */
 } prepared;
 
 /* A license record already built: the same expression text, terms URL and
@@ -101,11 +102,6 @@ struct sl_license_stage {
     size_t next_memo;
     int64_t (*now_ms)(void);     /* the wall clock; tests set their own */
 };
-
-static const char *jstr(const json_t *o, const char *k)
-{
-    return json_string_value(json_object_get(o, k));
-}
 
 static void memo_clear(record_memo *m)
 {
@@ -160,10 +156,8 @@ static void memo_store(sl_license_stage *s, const sl_license_policy *policy,
 /* Drops the run prepare() read. */
 static void run_forget(sl_license_stage *s)
 {
-    for (size_t i = 0; i < s->run_n && s->prep; i++) {
-        json_decref(s->prep[i].doc);
-        s->prep[i].doc = NULL;
-    }
+    for (size_t i = 0; i < s->run_n && s->prep; i++)
+        sl_envelope_clear(&s->prep[i].env);
     s->run = NULL;
     s->run_n = 0;
 }
@@ -221,53 +215,6 @@ void sl_license_destroy(sl_license_stage *s)
     free(s);
 }
 
-/* ---- per-message facts -------------------------------------------------- */
-
-static int is_hex64(const char *h)
-{
-    if (strlen(h) != SL_SHA256_HEX - 1)
-        return 0;
-    for (; *h; h++)
-        if (!((*h >= '0' && *h <= '9') || (*h >= 'a' && *h <= 'f')))
-            return 0;
-    return 1;
-}
-
-/* The hash the provenance chain starts at: what the creator signed (the
- * scan stage names it when it redacted the bytes; anything but 64
- * lowercase hex digits is no hash a chain can start at). */
-static void origin_of(const sl_msg *in, const char *sha, char out[SL_SHA256_HEX])
-{
-    sl_slice v;
-    json_t *doc;
-    const char *orig;
-
-    memcpy(out, sha, SL_SHA256_HEX);
-    if (sl_msg_header(in, SL_H_SCAN, &v) != SL_OK || !v.ptr)
-        return;
-    doc = json_loadb((const char *)v.ptr, v.len, 0, NULL);
-    orig = jstr(doc, "original_sha256");
-    if (orig && is_hex64(orig))
-        memcpy(out, orig, SL_SHA256_HEX);
-    json_decref(doc);
-}
-
-static json_t *read_meta(const sl_msg *in)
-{
-    sl_slice meta;
-    json_t *doc;
-
-    if (sl_msg_header(in, SL_H_META, &meta) != SL_OK || !meta.ptr)
-        return NULL;
-    doc = json_loadb((const char *)meta.ptr, meta.len, JSON_REJECT_DUPLICATES, NULL);
-    if (doc && (!json_is_object(doc) || !jstr(doc, "creator_id") ||
-                !jstr(doc, "dataset_id") || !jstr(doc, "upload_id"))) {
-        json_decref(doc);
-        doc = NULL;
-    }
-    return doc;
-}
-
 /* ---- prepare: the registry's answers for a whole run ------------------- */
 
 int sl_license_prepare(sl_license_stage *s, const sl_msg *msgs, size_t n)
@@ -295,20 +242,20 @@ int sl_license_prepare(sl_license_stage *s, const sl_msg *msgs, size_t n)
         const sl_msg *msg = &msgs[i];
 
         memset(p, 0, sizeof(*p));
-        if (!(p->doc = read_meta(msg)) ||
-            sl_msg_header(msg, SL_H_META, &p->meta) != SL_OK ||
-            sl_sha256_hex(msg->value.ptr, msg->value.len, p->str[2]) != SL_OK)
-            continue;
-        snprintf(p->str[0], sizeof(p->str[0]), "%s", jstr(p->doc, "creator_id"));
-        snprintf(p->str[1], sizeof(p->str[1]), "%s", jstr(p->doc, "dataset_id"));
-        origin_of(msg, p->str[2], p->str[3]);
+        if (sl_envelope_read(&p->env, msg) != SL_OK)
+            continue;            /* process() reads it itself */
         p->value = msg->value.ptr;
         p->value_len = msg->value.len;
         p->ok = 1;
+        if (p->env.meta_state != SL_META_OK)
+            continue;            /* refused: nothing to ask */
         /* Only the readable ones go to the registry, packed in order. */
+        p->asked = 1;
         p->ask = m;
-        tmp[m++] = (sl_license_ask){ .creator_id = p->str[0], .dataset_id = p->str[1],
-                                     .sha256 = p->str[2], .original_sha256 = p->str[3] };
+        tmp[m++] = (sl_license_ask){ .creator_id = p->env.creator_id,
+                                     .dataset_id = p->env.dataset_id,
+                                     .sha256 = p->env.sha256,
+                                     .original_sha256 = sl_envelope_origin(&p->env) };
     }
     s->run = msgs;
     s->run_n = n;
@@ -321,7 +268,8 @@ int sl_license_prepare(sl_license_stage *s, const sl_msg *msgs, size_t n)
 }
 
 /* The prepared entry for `in` (the element of the run at its run_index,
- * its bytes unchanged since) and its registry answers, or NULL. */
+ * its bytes unchanged since), or NULL; *ask its registry answers (NULL
+ * when its metadata was not usable, so nothing was asked). */
 static const prepared *prepared_for(const sl_license_stage *s, const sl_msg *in,
                                     const sl_license_ask **ask)
 {
@@ -334,9 +282,9 @@ static const prepared *prepared_for(const sl_license_stage *s, const sl_msg *in,
     e = &s->prep[i];
     if (!e->ok || e->value != in->value.ptr || e->value_len != in->value.len ||
         sl_msg_header(in, SL_H_META, &meta) != SL_OK ||
-        meta.ptr != e->meta.ptr || meta.len != e->meta.len)
+        meta.ptr != e->env.meta.ptr || meta.len != e->env.meta.len)
         return NULL;
-    *ask = &s->asks[e->ask];
+    *ask = e->asked ? &s->asks[e->ask] : NULL;
     return e;
 }
 
@@ -524,13 +472,97 @@ static const char *const usage_signals[] = {
     "ai_training", "ai_generative_training", "data_mining"
 };
 
+/* The license expression the creator asserts, parsed.  NULL, or the
+ * reason code (license_missing, _invalid, _unknown, _deprecated) with
+ * detail filled. */
+static const char *check_expression(sl_license_stage *s, const sl_envelope *env,
+                                    sl_spdx_expr **expr, char *detail, size_t cap)
+{
+    const char *text = env->license_expression;
+    sl_spdx_error perr;
+
+    if (sl_spdx_parse(s->spdx, text ? text : "", expr, &perr) == SL_OK)
+        return NULL;
+    snprintf(detail, cap, "%s", perr.detail);
+    return perr.code ? perr.code : SL_LICENSE_INVALID;
+}
+
+/* The creator's rights attestation and reservations.  NULL, or
+ * attestation_missing / use_reserved with detail filled. */
+static const char *check_attestation(const json_t *att, char *detail, size_t cap)
+{
+    if (!json_is_object(att) || !json_is_true(json_object_get(att, "rights_holder")) ||
+        json_integer_value(json_object_get(att, "version")) < 1) {
+        snprintf(detail, cap, "%s", !json_is_object(att) ?
+                 "no rights attestation in the metadata" :
+                 "the attestation does not state that the creator holds the rights");
+        return "attestation_missing";
+    }
+    for (size_t i = 0; i < sizeof(usage_signals) / sizeof(usage_signals[0]); i++) {
+        const char *v = sl_json_str(att, usage_signals[i]);
+        if (v && strcmp(v, "notAllowed") == 0) {
+            snprintf(detail, cap, "the creator's %s signal is notAllowed (c2pa.%s)",
+                     usage_signals[i], usage_signals[i]);
+            return "use_reserved";
+        }
+    }
+    if (json_is_true(json_object_get(att, "tdm_reservation"))) {
+        snprintf(detail, cap, "the creator reserves text and data mining rights "
+                 "(tdm_reservation)");
+        return "use_reserved";
+    }
+    return NULL;
+}
+
+/* What the registry says of this creator and content in this dataset.
+ * NULL, or opted_out / taken_down / not_entitled with detail filled. */
+static const char *check_registry(const sl_envelope *env, const char *origin,
+                                  const sl_license_dataset *ds,
+                                  const sl_license_ask *ask, char *detail,
+                                  size_t cap)
+{
+    if (ask->opted_out) {
+        snprintf(detail, cap, "creator \"%s\" opted out of training", env->creator_id);
+        return "opted_out";
+    }
+    if (ask->taken_down) {
+        snprintf(detail, cap, "content %s was taken down", origin);
+        return "taken_down";
+    }
+    if (!ds->open && !ask->contributor) {
+        snprintf(detail, cap, "creator \"%s\" is not a contributor of dataset "
+                 "\"%s\"", env->creator_id, env->dataset_id);
+        return "not_entitled";
+    }
+    return NULL;
+}
+
+/* The bound license record for expr under policy: the memo's, or built
+ * now and memoised (*built is then the caller's to free).  NULL when out
+ * of memory. */
+static const char *license_record(sl_license_stage *s, const sl_envelope *env,
+                                  const sl_spdx_expr *expr,
+                                  const sl_license_verdict *lv,
+                                  const sl_license_policy *policy, char **built)
+{
+    const char *key[MEMO_KEYS] = { env->license_expression, env->license_terms_url,
+                                   env->license_attribution };
+    const char *record = memo_find(s, policy, key);
+
+    if (record)
+        return record;
+    if ((*built = sl_license_record(s->spdx, s->rights, expr, lv, policy,
+                                    key[1], key[2])))
+        memo_store(s, policy, key, *built);
+    return *built;
+}
+
 sl_verdict sl_license_process(sl_license_stage *s, const sl_msg *in, sl_out *out)
 {
-    char sha[SL_SHA256_HEX], origin[SL_SHA256_HEX];
-    const char *upload_id = NULL, *creator, *dataset, *expr_text;
-    json_t *doc = NULL, *lic, *att;
+    const char *sha, *origin, *upload_id, *creator, *dataset, *code;
+    const sl_envelope *env;
+    sl_envelope own;
     sl_spdx_expr *expr = NULL;
-    sl_spdx_error perr;
     sl_license_dataset ds;
     sl_license_policy *policy = NULL;
     sl_license_verdict lv;
@@ -538,31 +570,30 @@ sl_verdict sl_license_process(sl_license_stage *s, const sl_msg *in, sl_out *out
     const sl_license_ask *pre_ask = NULL;
     const prepared *pre;
     sl_verdict verdict = SL_EMIT;
-    char *record = NULL;
-    const char *memo_record;
-    const char *memo_key[MEMO_KEYS];
+    char *record = NULL, detail[SL_SPDX_DETAIL_MAX + 256];
+    const char *bound;
     quota_slot *counted = NULL;
     sl_quota limits;
     sl_err err;
     int rc, prc;
 
     memset(&lv, 0, sizeof(lv));
+    memset(&own, 0, sizeof(own));
     if ((pre = prepared_for(s, in, &pre_ask))) {   /* read once, in prepare() */
-        memcpy(sha, pre->str[2], sizeof(sha));
-        memcpy(origin, pre->str[3], sizeof(origin));
-        doc = json_incref(pre->doc);
+        env = &pre->env;
+    } else if (sl_envelope_read(&own, in) == SL_OK) {
+        env = &own;
     } else {
-        if (sl_sha256_hex(in->value.ptr, in->value.len, sha) != SL_OK)
-            return SL_FATAL;
-        origin_of(in, sha, origin);
-        doc = read_meta(in);
+        sl_envelope_clear(&own);
+        return SL_FATAL;
     }
-    if (!doc)
-        REJECT("meta_invalid", "%s is missing or lacks upload, creator or "
-               "dataset id", SL_H_META);
-    upload_id = jstr(doc, "upload_id");
-    creator = jstr(doc, "creator_id");
-    dataset = jstr(doc, "dataset_id");
+    sha = env->sha256;
+    origin = sl_envelope_origin(env);
+    upload_id = env->upload_id;
+    creator = env->creator_id;
+    dataset = env->dataset_id;
+    if (env->meta_state != SL_META_OK)
+        REJECT("meta_invalid", "%s", env->meta_detail);
 
     rc = s->lk.dataset(s->lk.u, dataset, &ds);
     if (rc == SL_ENOTFOUND)
@@ -575,40 +606,18 @@ sl_verdict sl_license_process(sl_license_stage *s, const sl_msg *in, sl_out *out
      * below): parse the policy now, act on it in its turn. */
     prc = policy_for(s, dataset, &ds, &policy, &err);
 
-    lic = json_object_get(doc, "license");
-    expr_text = jstr(lic, "expression");
-    if (sl_spdx_parse(s->spdx, expr_text ? expr_text : "", &expr, &perr) != SL_OK)
-        REJECT(perr.code ? perr.code : SL_LICENSE_INVALID, "%s", perr.detail);
+    if ((code = check_expression(s, env, &expr, detail, sizeof(detail))) ||
+        (code = check_attestation(env->attestation, detail, sizeof(detail))))
+        REJECT(code, "%s", detail);
 
-    att = json_object_get(doc, "attestation");
-    if (!json_is_object(att) || !json_is_true(json_object_get(att, "rights_holder")) ||
-        json_integer_value(json_object_get(att, "version")) < 1)
-        REJECT("attestation_missing", "%s", !json_is_object(att) ?
-               "no rights attestation in the metadata" :
-               "the attestation does not state that the creator holds the rights");
-    for (size_t i = 0; i < sizeof(usage_signals) / sizeof(usage_signals[0]); i++) {
-        const char *v = jstr(att, usage_signals[i]);
-        if (v && strcmp(v, "notAllowed") == 0)
-            REJECT("use_reserved", "the creator's %s signal is notAllowed "
-                   "(c2pa.%s)", usage_signals[i], usage_signals[i]);
-    }
-    if (json_is_true(json_object_get(att, "tdm_reservation")))
-        REJECT("use_reserved", "the creator reserves text and data mining "
-               "rights (tdm_reservation)");
-
-    if (pre)
+    if (pre && pre_ask)
         ask = *pre_ask;
     else if ((rc = ask_one(s, creator, dataset, sha, origin, &ask)) != SL_OK) {
         verdict = SL_RETRY;
         goto done;
     }
-    if (ask.opted_out)
-        REJECT("opted_out", "creator \"%s\" opted out of training", creator);
-    if (ask.taken_down)
-        REJECT("taken_down", "content %s was taken down", origin);
-    if (!ds.open && !ask.contributor)
-        REJECT("not_entitled", "creator \"%s\" is not a contributor of dataset "
-               "\"%s\"", creator, dataset);
+    if ((code = check_registry(env, origin, &ds, &ask, detail, sizeof(detail))))
+        REJECT(code, "%s", detail);
     limits = (sl_quota){ ds.quota_count, ds.quota_bytes };
     if (sl_quota_limited(&limits)) {
         quota_slot *q = quota_find(s, creator, dataset);
@@ -636,21 +645,14 @@ sl_verdict sl_license_process(sl_license_stage *s, const sl_msg *in, sl_out *out
         verdict = SL_RETRY;
         goto done;
     }
-    if (sl_license_check(s->rights, expr, policy, &lv) != SL_OK)
-        return SL_FATAL;
+    if (sl_license_check(s->rights, expr, policy, &lv) != SL_OK) {
+        verdict = SL_FATAL;
+        goto done;
+    }
     if (!lv.accepted)
         REJECT(SL_LICENSE_NOT_ALLOWED, "%s", lv.detail);
-    memo_key[0] = expr_text;
-    memo_key[1] = jstr(lic, "terms_url");
-    memo_key[2] = jstr(lic, "attribution");
-    if (!(memo_record = memo_find(s, policy, memo_key))) {
-        if ((record = sl_license_record(s->spdx, s->rights, expr, &lv, policy,
-                                        memo_key[1], memo_key[2])))
-            memo_store(s, policy, memo_key, record);
-        memo_record = record;
-    }
-    if (!memo_record ||
-        sl_out_add_header_str(out, SL_H_LICENSE, memo_record, 1) != SL_OK ||
+    if (!(bound = license_record(s, env, expr, &lv, policy, &record)) ||
+        sl_out_add_header_str(out, SL_H_LICENSE, bound, 1) != SL_OK ||
         add_prov(s, in, out, upload_id, sha, origin, "accepted", NULL) != SL_OK) {
         verdict = SL_FATAL;
         goto done;
@@ -664,7 +666,7 @@ done:
     free(record);
     sl_license_verdict_clear(&lv);
     sl_spdx_expr_destroy(expr);
-    json_decref(doc);
+    sl_envelope_clear(&own);
     return verdict;
 }
 #undef REJECT

@@ -705,16 +705,146 @@ static int add_context_literals(sl_rules *R, const words *w,
     return SL_OK;
 }
 
+/* The prefilter anchors, one parser per kind.  Each takes the anchor
+ * object `it` of rule ru (what names it in errors), fills and adds anchor
+ * a, and sets *margin, how far before its hit a match may start.  SL_OK,
+ * SL_EINVAL (err says why) or SL_ENOMEM. */
+
+/* {"context": true}: the required context words themselves; a match
+ * starts at most `window` bytes after one. */
+static int anchor_context(sl_rules *R, const rule *ru, json_t *it, anchor *a,
+                          size_t *margin, const char *what, sl_err *err)
+{
+    static const char *const keys[] = { "context", NULL };
+
+    if (only_keys(it, keys, what, err))
+        return SL_EINVAL;
+    if (!json_is_true(json_object_get(it, "context")) || !ru->ctx.n) {
+        sl_err_set(err, "%s: \"context\": true needs the rule's \"context\" "
+                   "words", what);
+        return SL_EINVAL;
+    }
+    a->after = ru->ctx.window;
+    if (add_anchor(R, a) ||
+        add_context_literals(R, &ru->ctx, (uint32_t)(R->na - 1), margin))
+        return SL_ENOMEM;
+    return SL_OK;
+}
+
+/* {"literals": [...], "icase": b, "before": B, "after": A} */
+static int anchor_literals(sl_rules *R, json_t *it, anchor *a, size_t *margin,
+                           const char *what, sl_err *err)
+{
+    static const char *const keys[] = { "literals", "icase", "before", "after",
+                                        NULL };
+    json_t *lits = json_object_get(it, "literals"), *l;
+    json_t *ic = json_object_get(it, "icase");
+    size_t k;
+
+    if (only_keys(it, keys, what, err))
+        return SL_EINVAL;
+    if (!json_is_array(lits) || json_array_size(lits) == 0 ||
+        (ic && !json_is_boolean(ic))) {
+        sl_err_set(err, "%s: \"literals\" must be a non-empty array of strings, "
+                   "\"icase\" a boolean", what);
+        return SL_EINVAL;
+    }
+    if (get_size(it, "before", 0, MAX_BEFORE, 0, &a->before, what, err) ||
+        get_size(it, "after", 0, MAX_BEFORE, 0, &a->after, what, err))
+        return SL_EINVAL;
+    if (add_anchor(R, a))
+        return SL_ENOMEM;
+    json_array_foreach(lits, k, l) {
+        const char *s = json_string_value(l);
+        size_t n = s ? json_string_length(l) : 0;
+
+        if (!s || n == 0 || n > MAX_LITERAL || strlen(s) != n) {
+            sl_err_set(err, "%s: literal %zu must be a string of 1 to %d bytes",
+                       what, k, MAX_LITERAL);
+            return SL_EINVAL;
+        }
+        if (add_literal(R, s, n, ic && json_is_true(ic), (uint32_t)(R->na - 1)))
+            return SL_ENOMEM;
+        if (n - 1 + a->before > *margin)
+            *margin = n - 1 + a->before;
+    }
+    return SL_OK;
+}
+
+/* {"sequence": "[A-Z]{2}\d{2}", "before": B, "after": A} */
+static int anchor_sequence(sl_rules *R, json_t *it, anchor *a, size_t *margin,
+                           const char *what, sl_err *err)
+{
+    static const char *const keys[] = { "sequence", "before", "after", NULL };
+    const char *sq = json_string_value(json_object_get(it, "sequence"));
+    uint8_t sets[MAX_LITERAL][32];
+    int ns;
+
+    if (only_keys(it, keys, what, err))
+        return SL_EINVAL;
+    if (!sq || (ns = parse_sequence(sq, sets)) < 0) {
+        sl_err_set(err, "%s: \"sequence\" must be 1 to %d byte sets: [a-z0-9], "
+                   "\\d, \\w or single bytes, each with an optional {n}", what,
+                   MAX_LITERAL);
+        return SL_EINVAL;
+    }
+    if (get_size(it, "before", 0, MAX_BEFORE, 0, &a->before, what, err) ||
+        get_size(it, "after", 0, MAX_BEFORE, 0, &a->after, what, err))
+        return SL_EINVAL;
+    if (add_anchor(R, a) || add_seq(R, sets, (size_t)ns, (uint32_t)(R->na - 1)))
+        return SL_ENOMEM;
+    *margin = (size_t)ns - 1 + a->before;
+    return SL_OK;
+}
+
+/* {"class": ":-", "count": K, "span": S, "before": B}; equal classes of
+ * the rule file share one ring. */
+static int anchor_class(sl_rules *R, json_t *it, anchor *a, size_t *margin,
+                        const char *what, sl_err *err)
+{
+    static const char *const keys[] = { "class", "count", "span", "before", NULL };
+    const char *cs = json_string_value(json_object_get(it, "class"));
+    uint8_t set[256];
+    size_t count, span, k;
+
+    if (only_keys(it, keys, what, err))
+        return SL_EINVAL;
+    if (!cs || parse_class(cs, set) != SL_OK) {
+        sl_err_set(err, "%s: \"class\" must be a string of bytes and a-b "
+                   "ranges", what);
+        return SL_EINVAL;
+    }
+    if (get_size(it, "count", 1, RING, 1, &count, what, err) ||
+        get_size(it, "span", 1, MAX_BEFORE, count, &span, what, err) ||
+        get_size(it, "before", 0, MAX_BEFORE, 0, &a->before, what, err))
+        return SL_EINVAL;
+    if (span < count) {
+        sl_err_set(err, "%s: \"span\" must be at least \"count\"", what);
+        return SL_EINVAL;
+    }
+    for (k = 0; k < R->ncls; k++)
+        if (memcmp(R->cls_set[k], set, 256) == 0)
+            break;
+    if (k == R->ncls) {
+        if (R->ncls == MAX_CLASSES) {
+            sl_err_set(err, "%s: more than %d distinct prefilter classes in "
+                       "the rule file", what, MAX_CLASSES);
+            return SL_EINVAL;
+        }
+        memcpy(R->cls_set[R->ncls++], set, 256);
+    }
+    a->cls = (int)k;
+    a->count = (unsigned)count;
+    a->span = (unsigned)span;
+    *margin = span - 1 + a->before;
+    return add_anchor(R, a) ? SL_ENOMEM : SL_OK;
+}
+
+/* A rule's "prefilter": a non-empty array of anchors (the file comment
+ * above lists them); the rule's margin is the largest of theirs. */
 static int parse_prefilter(sl_rules *R, uint32_t ri, json_t *arr,
                            const char *who, sl_err *err)
 {
-    static const char *const lit_keys[] = { "literals", "icase", "before",
-                                            "after", NULL };
-    static const char *const cls_keys[] = { "class", "count", "span",
-                                            "before", NULL };
-    static const char *const ctx_keys[] = { "context", NULL };
-    static const char *const seq_keys[] = { "sequence", "before", "after",
-                                            NULL };
     rule *ru = &R->r[ri];
     json_t *it;
     size_t i;
@@ -728,125 +858,28 @@ static int parse_prefilter(sl_rules *R, uint32_t ri, json_t *arr,
     json_array_foreach(arr, i, it) {
         anchor a = { .rule = ri, .cls = -1 };
         size_t margin = 0;
+        int rc;
 
         snprintf(what, sizeof(what), "%s: prefilter %zu", who, i);
         if (!json_is_object(it)) {
             sl_err_set(err, "%s must be an object", what);
             return SL_EINVAL;
         }
-        if (json_object_get(it, "context")) {
-            /* The required context words themselves: a match starts at
-             * most `window` bytes after one. */
-            if (only_keys(it, ctx_keys, what, err))
-                return SL_EINVAL;
-            if (!json_is_true(json_object_get(it, "context")) || !ru->ctx.n) {
-                sl_err_set(err, "%s: \"context\": true needs the rule's "
-                           "\"context\" words", what);
-                return SL_EINVAL;
-            }
-            a.after = ru->ctx.window;
-            if (add_anchor(R, &a) ||
-                add_context_literals(R, &ru->ctx, (uint32_t)(R->na - 1),
-                                     &margin))
-                return SL_ENOMEM;
-        } else if (json_object_get(it, "literals")) {
-            json_t *lits = json_object_get(it, "literals"), *l;
-            json_t *ic = json_object_get(it, "icase");
-            size_t k;
-
-            if (only_keys(it, lit_keys, what, err))
-                return SL_EINVAL;
-            if (!json_is_array(lits) || json_array_size(lits) == 0 ||
-                (ic && !json_is_boolean(ic))) {
-                sl_err_set(err, "%s: \"literals\" must be a non-empty array "
-                           "of strings, \"icase\" a boolean", what);
-                return SL_EINVAL;
-            }
-            if (get_size(it, "before", 0, MAX_BEFORE, 0, &a.before, what,
-                         err) ||
-                get_size(it, "after", 0, MAX_BEFORE, 0, &a.after, what, err))
-                return SL_EINVAL;
-            if (add_anchor(R, &a))
-                return SL_ENOMEM;
-            json_array_foreach(lits, k, l) {
-                const char *s = json_string_value(l);
-                size_t n = s ? json_string_length(l) : 0;
-
-                if (!s || n == 0 || n > MAX_LITERAL || strlen(s) != n) {
-                    sl_err_set(err, "%s: literal %zu must be a string of 1 to "
-                               "%d bytes", what, k, MAX_LITERAL);
-                    return SL_EINVAL;
-                }
-                if (add_literal(R, s, n, ic && json_is_true(ic),
-                                (uint32_t)(R->na - 1)))
-                    return SL_ENOMEM;
-                if (n - 1 + a.before > margin)
-                    margin = n - 1 + a.before;
-            }
-        } else if (json_object_get(it, "sequence")) {
-            const char *sq = json_string_value(json_object_get(it, "sequence"));
-            uint8_t sets[MAX_LITERAL][32];
-            int ns;
-
-            if (only_keys(it, seq_keys, what, err))
-                return SL_EINVAL;
-            if (!sq || (ns = parse_sequence(sq, sets)) < 0) {
-                sl_err_set(err, "%s: \"sequence\" must be 1 to %d byte sets: "
-                           "[a-z0-9], \\d, \\w or single bytes, each with an "
-                           "optional {n}", what, MAX_LITERAL);
-                return SL_EINVAL;
-            }
-            if (get_size(it, "before", 0, MAX_BEFORE, 0, &a.before, what,
-                         err) ||
-                get_size(it, "after", 0, MAX_BEFORE, 0, &a.after, what, err))
-                return SL_EINVAL;
-            if (add_anchor(R, &a) ||
-                add_seq(R, sets, (size_t)ns, (uint32_t)(R->na - 1)))
-                return SL_ENOMEM;
-            margin = (size_t)ns - 1 + a.before;
-        } else if (json_object_get(it, "class")) {
-            const char *cs = json_string_value(json_object_get(it, "class"));
-            uint8_t set[256];
-            size_t count, span, k;
-
-            if (only_keys(it, cls_keys, what, err))
-                return SL_EINVAL;
-            if (!cs || parse_class(cs, set) != SL_OK) {
-                sl_err_set(err, "%s: \"class\" must be a string of bytes and "
-                           "a-b ranges", what);
-                return SL_EINVAL;
-            }
-            if (get_size(it, "count", 1, RING, 1, &count, what, err) ||
-                get_size(it, "span", 1, MAX_BEFORE, count, &span, what, err) ||
-                get_size(it, "before", 0, MAX_BEFORE, 0, &a.before, what, err))
-                return SL_EINVAL;
-            if (span < count) {
-                sl_err_set(err, "%s: \"span\" must be at least \"count\"",
-                           what);
-                return SL_EINVAL;
-            }
-            for (k = 0; k < R->ncls; k++)
-                if (memcmp(R->cls_set[k], set, 256) == 0)
-                    break;
-            if (k == R->ncls) {
-                if (R->ncls == MAX_CLASSES) {
-                    sl_err_set(err, "%s: more than %d distinct prefilter "
-                               "classes in the rule file", what, MAX_CLASSES);
-                    return SL_EINVAL;
-                }
-                memcpy(R->cls_set[R->ncls++], set, 256);
-            }
-            a.cls = (int)k;
-            a.count = (unsigned)count;
-            a.span = (unsigned)span;
-            margin = span - 1 + a.before;
-            if (add_anchor(R, &a))
-                return SL_ENOMEM;
-        } else {
+        if (json_object_get(it, "context"))
+            rc = anchor_context(R, ru, it, &a, &margin, what, err);
+        else if (json_object_get(it, "literals"))
+            rc = anchor_literals(R, it, &a, &margin, what, err);
+        else if (json_object_get(it, "sequence"))
+            rc = anchor_sequence(R, it, &a, &margin, what, err);
+        else if (json_object_get(it, "class"))
+            rc = anchor_class(R, it, &a, &margin, what, err);
+        else {
             sl_err_set(err, "%s: needs \"literals\", \"sequence\", \"class\" "
                        "or \"context\"", what);
-            return SL_EINVAL;
+            rc = SL_EINVAL;
         }
+        if (rc != SL_OK)
+            return rc;
         if (margin > ru->margin)
             ru->margin = margin;
     }

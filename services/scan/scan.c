@@ -12,6 +12,7 @@
 #include "scan.h"
 #include "sl/crypto.h"
 #include "sl/embed.h"
+#include "sl/envelope.h"
 #include "sl/log.h"
 #include "sl/prov.h"
 
@@ -264,36 +265,36 @@ static void budget_detail(const sl_budget *b, char *out, size_t outsz)
                  b->max_regex);
 }
 
-int sl_scan_decide(sl_scan *s, sl_slice bytes, const char *declared_type,
-                   const char *allowed_types, const char *scan_actions,
-                   sl_scan_report *rep)
+/* One sample's decision on its way: extract -> findings -> policy ->
+ * summary (sl_scan_decide). */
+typedef struct sample {
+    sl_scan *s;
+    sl_slice bytes;
+    sl_scan_report *rep;
+    sl_budget b;                 /* this sample's: limits and use */
+    json_t *list;                /* the findings listed in the summary */
+    size_t listed, total;
+    sl_action strongest;
+    const char *block_kind, *why_flag, *reason;
+    char declared[SL_MIME_MAX];
+    int content_seg, redact_elsewhere, cut_short, extracted;
+} sample;
+
+/* The type checks: the detected type agrees with the declared one, and
+ * the dataset takes it.  1 when the sample is refused (rep->code set). */
+static int type_refused(sample *x, const char *declared_type,
+                        const char *allowed_types)
 {
-    size_t n_rules = sl_rules_count(s->rules), listed = 0, total = 0;
-    sl_action strongest = SL_ACTION_ALLOW;
-    const char *block_kind = NULL, *why_flag = NULL, *reason = NULL;
-    char declared[SL_MIME_MAX] = "";
-    sl_budget b = s->limits;     /* this sample's: nothing used yet */
-    int content_seg = -1, redact_elsewhere = 0, cut_short = 0, extracted = 0;
-    json_t *list = json_array();
-    int rc = SL_ENOMEM;
+    sl_scan_report *rep = x->rep;
 
-    if (!list)
-        return SL_ENOMEM;
-    sl_buf_reset(&rep->redacted);
-    rep->code = NULL;
-    rep->detail[0] = '\0';
-    load_actions(s, scan_actions);
-    sl_ft_detect_budget(s->ft, bytes, &rep->ft, &b);
-    if (sl_budget_out(&b))
-        goto decide;
-    if (declared_type && sl_type_normalize(declared_type, declared, sizeof(declared)) != SL_OK)
-        snprintf(declared, sizeof(declared), "%s", declared_type);
-
+    if (declared_type && sl_type_normalize(declared_type, x->declared,
+                                           sizeof(x->declared)) != SL_OK)
+        snprintf(x->declared, sizeof(x->declared), "%s", declared_type);
     if (!sl_type_compatible(declared_type ? declared_type : "", rep->ft.mime)) {
         rep->code = "type_mismatch";
         snprintf(rep->detail, sizeof(rep->detail), "declared %s, but the content "
-                 "is %s", declared[0] ? declared : "(nothing)", rep->ft.mime);
-        goto summarise;
+                 "is %s", x->declared[0] ? x->declared : "(nothing)", rep->ft.mime);
+        return 1;
     }
     if (!sl_type_allowed_list(rep->ft.mime, allowed_types)) {
         rep->code = "type_not_allowed";
@@ -302,139 +303,192 @@ int sl_scan_decide(sl_scan *s, sl_slice bytes, const char *declared_type,
                  sl_ftcat_name(rep->ft.category),
                  allowed_types ? allowed_types : "default: text, image, audio, "
                  "video, document");
-        goto summarise;
+        return 1;
     }
+    return 0;
+}
 
-    if ((rc = sl_extract_run_budget(&s->x, bytes, &rep->ft, &b)) != SL_OK)
-        goto out;
-    extracted = 1;
-    if (s->x.flags & SL_XF_TRUNCATED)
-        cut_short = 1;
-    for (size_t i = 0; i < s->x.nseg && !sl_budget_out(&b); i++) {
+/* The text to scan, within the budget.  SL_OK or the extractor's error. */
+static int extract(sample *x)
+{
+    int rc = sl_extract_run_budget(&x->s->x, x->bytes, &x->rep->ft, &x->b);
+
+    if (rc != SL_OK)
+        return rc;
+    x->extracted = 1;
+    if (x->s->x.flags & SL_XF_TRUNCATED)
+        x->cut_short = 1;
+    return SL_OK;
+}
+
+/* Lists one finding of segment seg (index i) and weighs its action. */
+static int note_finding(sample *x, const sl_xseg *seg, size_t i, int is_content,
+                        const sl_finding *fd)
+{
+    sl_scan *s = x->s;
+    sl_action act = s->actions[fd->rule];
+    sl_rule_kind kind = sl_rules_kind(s->rules, fd->rule);
+    size_t so = fd->offset, sl = fd->length;
+
+    x->total++;
+    (void)sl_extract_map(&s->x, i, fd->offset, fd->length, &so, &sl);
+    if (list_finding(x->list, &x->listed, sl_rules_id(s->rules, fd->rule),
+                     sl_rules_entity(s->rules, fd->rule), sl_rule_kind_name(kind),
+                     sl_severity_name(sl_rules_severity(s->rules, fd->rule)),
+                     seg->source, so, sl,
+                     fd->validation == SL_VALIDATION_PASSED, act) != SL_OK)
+        return SL_ENOMEM;
+    if (act == SL_ACTION_BLOCK && !x->block_kind)
+        x->block_kind = sl_rule_kind_name(kind);
+    if (act == SL_ACTION_BLOCK && kind == SL_RULE_SECRET)
+        x->block_kind = "secret";
+    if (act == SL_ACTION_REDACT && !is_content)
+        x->redact_elsewhere = 1;
+    if (act > x->strongest) {
+        x->strongest = act;
+        if (act == SL_ACTION_BLOCK)
+            snprintf(x->rep->detail, sizeof(x->rep->detail), "rule %s (%s) "
+                     "matched in %s at byte %zu, length %zu",
+                     sl_rules_id(s->rules, fd->rule),
+                     sl_rules_entity(s->rules, fd->rule), seg->source, so, sl);
+    }
+    return SL_OK;
+}
+
+/* Redacts the content segment seg's findings to redact, now, while the
+ * findings are this segment's.  The segment is the content's text: any
+ * bytes around it (a byte-order mark, what the extractor trimmed) are
+ * kept.  SL_OK or a buffer error. */
+static int redact_content(sample *x, const sl_xseg *seg)
+{
+    sl_scan *s = x->s;
+    sl_buf *out = &x->rep->redacted;
+    sl_findings keep = s->f;   /* shallow: filter in place */
+    size_t m = 0, end = seg->src_off + seg->len;
+    sl_buf mid;
+    int rc;
+
+    for (size_t k = 0; k < s->f.count; k++)
+        if (s->actions[s->f.items[k].rule] == SL_ACTION_REDACT)
+            keep.items[m++] = s->f.items[k];
+    if (m == 0)
+        return SL_OK;
+    keep.count = m;
+    sl_buf_init(&mid, out->max);
+    rc = sl_redact(seg->text, seg->len, &keep, s->rules, &mid);
+    sl_buf_reset(out);
+    if (rc == SL_OK && end <= x->bytes.len)
+        rc = sl_buf_append(out, x->bytes.ptr, seg->src_off);
+    if (rc == SL_OK)
+        rc = sl_buf_append(out, mid.data, mid.len);
+    if (rc == SL_OK && end <= x->bytes.len)
+        rc = sl_buf_append(out, x->bytes.ptr + end, x->bytes.len - end);
+    sl_buf_free(&mid);
+    return rc;
+}
+
+/* The pseudo-rule gps_location: EXIF coordinates found by the extractor.
+ * Its redact action flags (nothing to cut out of an image's bytes). */
+static int note_location(sample *x)
+{
+    sl_scan *s = x->s;
+    sl_action act = s->actions[sl_rules_count(s->rules)];
+
+    if (!s->x.loc.present)
+        return SL_OK;
+    x->total++;
+    if (list_finding(x->list, &x->listed, SL_SCAN_GPS_RULE, "LOCATION", "pii",
+                     "medium", s->x.loc.source, s->x.loc.src_off,
+                     s->x.loc.src_len, 0, act) != SL_OK)
+        return SL_ENOMEM;
+    if (act == SL_ACTION_REDACT) {
+        x->redact_elsewhere = 1;
+        act = SL_ACTION_FLAG;
+    }
+    if (act == SL_ACTION_BLOCK && !x->block_kind) {
+        x->block_kind = "pii";
+        snprintf(x->rep->detail, sizeof(x->rep->detail), "rule %s (LOCATION) in %s",
+                 SL_SCAN_GPS_RULE, s->x.loc.source);
+    }
+    if (act > x->strongest)
+        x->strongest = act;
+    return SL_OK;
+}
+
+/* Every segment's findings within the budget, then the location.  SL_OK,
+ * or the rule engine's, the list's or the redaction's error. */
+static int findings(sample *x)
+{
+    sl_scan *s = x->s;
+    int rc;
+
+    for (size_t i = 0; i < s->x.nseg && !sl_budget_out(&x->b); i++) {
         const sl_xseg *seg = &s->x.seg[i];
         int is_content = strcmp(seg->source, "content") == 0 &&
                          seg->map == SL_XMAP_IDENTITY;
-        rc = sl_scan_text_budget(s->scanner, seg->text, seg->len, &s->f, &b);
+        rc = sl_scan_text_budget(s->scanner, seg->text, seg->len, &s->f, &x->b);
         if (rc == SL_ETOOBIG) {
-            cut_short = 1;
+            x->cut_short = 1;
             continue;
         }
         if (rc != SL_OK)
-            goto out;
+            return rc;
         if (s->f.incomplete)
-            cut_short = 1;
-        for (size_t k = 0; k < s->f.count; k++) {
-            const sl_finding *fd = &s->f.items[k];
-            sl_action act = s->actions[fd->rule];
-            size_t so = fd->offset, sl = fd->length;
-            total++;
-            (void)sl_extract_map(&s->x, i, fd->offset, fd->length, &so, &sl);
-            if (list_finding(list, &listed, sl_rules_id(s->rules, fd->rule),
-                             sl_rules_entity(s->rules, fd->rule),
-                             sl_rule_kind_name(sl_rules_kind(s->rules, fd->rule)),
-                             sl_severity_name(sl_rules_severity(s->rules, fd->rule)),
-                             seg->source, so, sl,
-                             fd->validation == SL_VALIDATION_PASSED, act) != SL_OK) {
-                rc = SL_ENOMEM;
-                goto out;
-            }
-            if (act == SL_ACTION_BLOCK && !block_kind)
-                block_kind = sl_rule_kind_name(sl_rules_kind(s->rules, fd->rule));
-            if (act == SL_ACTION_BLOCK &&
-                sl_rules_kind(s->rules, fd->rule) == SL_RULE_SECRET)
-                block_kind = "secret";
-            if (act == SL_ACTION_REDACT && !is_content)
-                redact_elsewhere = 1;
-            if (act > strongest) {
-                strongest = act;
-                if (act == SL_ACTION_BLOCK)
-                    snprintf(rep->detail, sizeof(rep->detail), "rule %s (%s) "
-                             "matched in %s at byte %zu, length %zu",
-                             sl_rules_id(s->rules, fd->rule),
-                             sl_rules_entity(s->rules, fd->rule), seg->source, so, sl);
-            }
-        }
+            x->cut_short = 1;
+        for (size_t k = 0; k < s->f.count; k++)
+            if ((rc = note_finding(x, seg, i, is_content, &s->f.items[k])) != SL_OK)
+                return rc;
         if (is_content && s->f.count) {
-            content_seg = (int)i;
-            /* Redact now, while the findings are this segment's. */
-            int any_redact = 0;
-            for (size_t k = 0; k < s->f.count; k++)
-                any_redact |= s->actions[s->f.items[k].rule] == SL_ACTION_REDACT;
-            if (any_redact) {
-                sl_findings keep = s->f;   /* shallow: filter in place */
-                size_t m = 0;
-                for (size_t k = 0; k < s->f.count; k++)
-                    if (s->actions[s->f.items[k].rule] == SL_ACTION_REDACT)
-                        keep.items[m++] = s->f.items[k];
-                keep.count = m;
-                /* The segment is the content's text: keep any bytes around
-                 * it (a byte-order mark, what the extractor trimmed). */
-                sl_buf mid;
-                sl_buf_init(&mid, rep->redacted.max);
-                rc = sl_redact(seg->text, seg->len, &keep, s->rules, &mid);
-                sl_buf_reset(&rep->redacted);
-                if (rc == SL_OK && seg->src_off + seg->len <= bytes.len)
-                    rc = sl_buf_append(&rep->redacted, bytes.ptr, seg->src_off);
-                if (rc == SL_OK)
-                    rc = sl_buf_append(&rep->redacted, mid.data, mid.len);
-                if (rc == SL_OK && seg->src_off + seg->len <= bytes.len)
-                    rc = sl_buf_append(&rep->redacted, bytes.ptr + seg->src_off + seg->len,
-                                       bytes.len - seg->src_off - seg->len);
-                sl_buf_free(&mid);
-                if (rc != SL_OK)
-                    goto out;
-            }
+            x->content_seg = (int)i;
+            if ((rc = redact_content(x, seg)) != SL_OK)
+                return rc;
         }
     }
-    if (s->x.loc.present) {
-        sl_action act = s->actions[n_rules];
-        total++;
-        if (list_finding(list, &listed, SL_SCAN_GPS_RULE, "LOCATION", "pii",
-                         "medium", s->x.loc.source, s->x.loc.src_off,
-                         s->x.loc.src_len, 0, act) != SL_OK) {
-            rc = SL_ENOMEM;
-            goto out;
-        }
-        if (act == SL_ACTION_REDACT) {
-            redact_elsewhere = 1;
-            act = SL_ACTION_FLAG;
-        }
-        if (act == SL_ACTION_BLOCK && !block_kind) {
-            block_kind = "pii";
-            snprintf(rep->detail, sizeof(rep->detail), "rule %s (LOCATION) in %s",
-                     SL_SCAN_GPS_RULE, s->x.loc.source);
-        }
-        if (act > strongest)
-            strongest = act;
-    }
+    return note_location(x);
+}
 
-decide:
-    if (strongest == SL_ACTION_BLOCK) {
+/* The outcome: a finding to block, else the budget, else flag, redact or
+ * accept (scan.h states the order). */
+static void policy(sample *x)
+{
+    sl_scan_report *rep = x->rep;
+    sl_action budget_act = x->s->actions[sl_rules_count(x->s->rules) + 1];
+
+    if (x->strongest == SL_ACTION_BLOCK) {
         /* a finding to block is certain, whatever was left unread */
-        rep->code = strcmp(block_kind, "secret") == 0 ? "secret_blocked" : "pii_blocked";
-    } else if (sl_budget_out(&b)) {
-        budget_detail(&b, rep->detail, sizeof(rep->detail));
-        reason = "scan_budget_exceeded";
-        if (s->actions[n_rules + 1] == SL_ACTION_BLOCK) {
-            rep->code = reason;
+        rep->code = strcmp(x->block_kind, "secret") == 0 ? "secret_blocked"
+                                                         : "pii_blocked";
+    } else if (sl_budget_out(&x->b)) {
+        budget_detail(&x->b, rep->detail, sizeof(rep->detail));
+        x->reason = "scan_budget_exceeded";
+        if (budget_act == SL_ACTION_BLOCK) {
+            rep->code = x->reason;
         } else {
             rep->outcome = "flagged";
-            why_flag = rep->detail;
+            x->why_flag = rep->detail;
         }
-    } else if (strongest == SL_ACTION_FLAG || cut_short ||
-               (strongest == SL_ACTION_REDACT && redact_elsewhere)) {
+    } else if (x->strongest == SL_ACTION_FLAG || x->cut_short ||
+               (x->strongest == SL_ACTION_REDACT && x->redact_elsewhere)) {
         rep->outcome = "flagged";
-        why_flag = strongest == SL_ACTION_FLAG ? "a rule's action is flag" :
-                   cut_short ? "the scan was cut short by a limit" :
-                   "a finding to redact is not in UTF-8 content";
-        snprintf(rep->detail, sizeof(rep->detail), "%s", why_flag);
-    } else if (strongest == SL_ACTION_REDACT && content_seg >= 0 && rep->redacted.len) {
+        x->why_flag = x->strongest == SL_ACTION_FLAG ? "a rule's action is flag" :
+                      x->cut_short ? "the scan was cut short by a limit" :
+                      "a finding to redact is not in UTF-8 content";
+        snprintf(rep->detail, sizeof(rep->detail), "%s", x->why_flag);
+    } else if (x->strongest == SL_ACTION_REDACT && x->content_seg >= 0 &&
+               rep->redacted.len) {
         rep->outcome = "redacted";
     } else {
         rep->outcome = "accepted";
     }
+}
 
-summarise:
+/* The sluice-scan header's object.  SL_OK or SL_ENOMEM. */
+static int summary(sample *x)
+{
+    sl_scan *s = x->s;
+    sl_scan_report *rep = x->rep;
+    const char *reason = rep->code ? rep->code : x->reason;
+
     if (rep->code)
         rep->outcome = "rejected";
     if (strcmp(rep->outcome, "redacted") != 0)
@@ -444,40 +498,59 @@ summarise:
         "v", 1, "outcome", rep->outcome,
         "detected_type", rep->ft.mime, "encoding", rep->ft.encoding,
         "category", sl_ftcat_name(rep->ft.category),
-        "declared_type", declared,
-        "coverage", !extracted ? "none" :
+        "declared_type", x->declared,
+        "coverage", !x->extracted ? "none" :
                     s->x.coverage == SL_XCOV_FULL ? "full" :
                     s->x.coverage == SL_XCOV_METADATA ? "metadata" : "none",
         "rules_version", sl_rules_version(s->rules),
         "rules_sha256", sl_rules_hash(s->rules),
-        "findings", list, "findings_total", (json_int_t)total);
+        "findings", x->list, "findings_total", (json_int_t)x->total);
     if (!rep->summary)
-        goto out;
-    if (rep->code)
-        reason = rep->code;
+        return SL_ENOMEM;
     if (reason && json_object_set_new(rep->summary, "reason", json_string(reason)))
-        goto out;
-    if (sl_budget_out(&b) &&
+        return SL_ENOMEM;
+    if (sl_budget_out(&x->b) &&
         json_object_set_new(rep->summary, "budget", json_pack(
-            "{s:s, s:s, s:I, s:I, s:I}", "part", b.part, "exceeded", b.what,
-            "bytes", (json_int_t)b.bytes, "steps", (json_int_t)b.steps,
-            "regex", (json_int_t)b.regex)))
-        goto out;
-    if (why_flag && json_object_set_new(rep->summary, "flag_reason", json_string(why_flag)))
-        goto out;
-    rc = SL_OK;
+            "{s:s, s:s, s:I, s:I, s:I}", "part", x->b.part, "exceeded", x->b.what,
+            "bytes", (json_int_t)x->b.bytes, "steps", (json_int_t)x->b.steps,
+            "regex", (json_int_t)x->b.regex)))
+        return SL_ENOMEM;
+    if (x->why_flag &&
+        json_object_set_new(rep->summary, "flag_reason", json_string(x->why_flag)))
+        return SL_ENOMEM;
+    return SL_OK;
+}
+
+int sl_scan_decide(sl_scan *s, sl_slice bytes, const char *declared_type,
+                   const char *allowed_types, const char *scan_actions,
+                   sl_scan_report *rep)
+{
+    sample x = { .s = s, .bytes = bytes, .rep = rep, .b = s->limits,
+                 .strongest = SL_ACTION_ALLOW, .content_seg = -1 };
+    int rc = SL_OK;
+
+    if (!(x.list = json_array()))
+        return SL_ENOMEM;
+    sl_buf_reset(&rep->redacted);
+    rep->code = NULL;
+    rep->detail[0] = '\0';
+    load_actions(s, scan_actions);
+    sl_ft_detect_budget(s->ft, bytes, &rep->ft, &x.b);
+    if (sl_budget_out(&x.b)) {
+        policy(&x);
+    } else if (!type_refused(&x, declared_type, allowed_types)) {
+        if ((rc = extract(&x)) != SL_OK || (rc = findings(&x)) != SL_OK)
+            goto out;
+        policy(&x);
+    }
+    rc = summary(&x);
 out:
-    rep->budget = b;
-    json_decref(list);
+    rep->budget = x.b;
+    json_decref(x.list);
     return rc;
 }
 
 /* ---- the processor ---------------------------------------------------------- */
-
-static const char *jstr(const json_t *o, const char *k)
-{
-    return json_string_value(json_object_get(o, k));
-}
 
 /* Appends the scan event to the incoming chain (restarted from the signed
  * content's hash if it does not verify). */
@@ -501,38 +574,78 @@ static int add_prov(sl_scan *s, const sl_msg *in, sl_out *out, const char *uploa
     return sl_out_add_header(out, SL_H_PROV, s->prov.data, s->prov.len, 1);
 }
 
+/* Refuses the message before its bytes are read (meta_invalid,
+ * dataset_unknown), with the provenance event. */
+static sl_verdict refuse_early(sl_scan *s, const sl_msg *in, sl_out *out,
+                               const sl_envelope *env, const char *code)
+{
+    return add_prov(s, in, out, env->upload_id, env->sha256, env->sha256,
+                    "rejected", code) == SL_OK ? SL_REJECT : SL_FATAL;
+}
+
+/* Turns the report into the message's outcome: the sluice-scan header,
+ * the redacted bytes and their hash, the provenance event, and the
+ * verdict (reject, route to the flagged topic, emit). */
+static sl_verdict report_out(sl_scan *s, const sl_msg *in, sl_out *out,
+                             const sl_envelope *env, sl_scan_report *rep)
+{
+    const char *sha = env->sha256;
+    char new_sha[SL_SHA256_HEX], *text = NULL;
+    sl_verdict verdict = SL_FATAL;
+
+    if (rep->code) {
+        sl_out_reject(out, rep->code, "%s", rep->detail);
+        /* Blocked bytes stay out of sluice.rejected: hash and findings only. */
+        if (strcmp(rep->code, "pii_blocked") == 0 ||
+            strcmp(rep->code, "secret_blocked") == 0)
+            sl_out_withhold_value(out);
+        if ((text = json_dumps(rep->summary, JSON_COMPACT)) &&
+            sl_out_add_header_str(out, SL_H_SCAN, text, 1) == SL_OK &&
+            add_prov(s, in, out, env->upload_id, sha, sha, "rejected",
+                     rep->code) == SL_OK)
+            verdict = SL_REJECT;
+        free(text);
+        return verdict;
+    }
+    memcpy(new_sha, sha, SL_SHA256_HEX);
+    if (strcmp(rep->outcome, "redacted") == 0 &&
+        (sl_sha256_hex(rep->redacted.data, rep->redacted.len, new_sha) != SL_OK ||
+         sl_out_set_value(out, rep->redacted.data, rep->redacted.len) != SL_OK ||
+         sl_out_add_header_str(out, SL_H_SHA256, new_sha, 1) != SL_OK ||
+         json_object_set_new(rep->summary, "original_sha256", json_string(sha)) ||
+         json_object_set_new(rep->summary, "redacted_sha256", json_string(new_sha))))
+        return SL_FATAL;
+    if ((text = json_dumps(rep->summary, JSON_COMPACT)) &&
+        sl_out_add_header_str(out, SL_H_SCAN, text, 1) == SL_OK &&
+        add_prov(s, in, out, env->upload_id, sha, new_sha, rep->outcome, NULL) == SL_OK)
+        verdict = strcmp(rep->outcome, "flagged") == 0
+                  ? sl_out_route(out, SL_TOPIC_FLAGGED) : SL_EMIT;
+    free(text);
+    return verdict;
+}
+
 sl_verdict sl_scan_process(sl_scan *s, const sl_msg *in, sl_out *out)
 {
-    char sha[SL_SHA256_HEX], new_sha[SL_SHA256_HEX];
-    const char *allowed = NULL, *actions = NULL, *upload_id = NULL, *dataset;
+    const char *allowed = NULL, *actions = NULL;
     sl_scan_report rep;
     sl_verdict verdict = SL_FATAL;
-    json_t *doc = NULL;
-    sl_slice meta;
-    char *text = NULL;
+    sl_envelope env;
     int rc;
 
     sl_scan_report_init(&rep);
-    if (sl_sha256_hex(in->value.ptr, in->value.len, sha) != SL_OK)
+    if (sl_envelope_read(&env, in) != SL_OK)
         goto done;
-    if (sl_msg_header(in, SL_H_META, &meta) == SL_OK && meta.ptr)
-        doc = json_loadb((const char *)meta.ptr, meta.len, 0, NULL);
-    upload_id = jstr(doc, "upload_id");
-    dataset = jstr(doc, "dataset_id");
-    if (!upload_id || !dataset) {
-        sl_out_reject(out, "meta_invalid", "%s is missing or lacks upload or "
-                      "dataset id", SL_H_META);
-        verdict = add_prov(s, in, out, upload_id, sha, sha, "rejected",
-                           "meta_invalid") == SL_OK ? SL_REJECT : SL_FATAL;
+    if (env.meta_state != SL_META_OK) {
+        sl_out_reject(out, "meta_invalid", "%s", env.meta_detail);
+        verdict = refuse_early(s, in, out, &env, "meta_invalid");
         goto done;
     }
     if (s->have_lk) {
-        rc = s->lk.dataset(s->lk.u, dataset, &allowed, &actions);
+        rc = s->lk.dataset(s->lk.u, env.dataset_id, &allowed, &actions);
         if (rc == SL_ENOTFOUND) {
             sl_out_reject(out, "dataset_unknown", "dataset \"%s\" is not registered",
-                          dataset);
-            verdict = add_prov(s, in, out, upload_id, sha, sha, "rejected",
-                               "dataset_unknown") == SL_OK ? SL_REJECT : SL_FATAL;
+                          env.dataset_id);
+            verdict = refuse_early(s, in, out, &env, "dataset_unknown");
             goto done;
         }
         if (rc != SL_OK) {
@@ -540,43 +653,11 @@ sl_verdict sl_scan_process(sl_scan *s, const sl_msg *in, sl_out *out)
             goto done;
         }
     }
-    if (sl_scan_decide(s, in->value, jstr(doc, "content_type"), allowed, actions,
-                       &rep) != SL_OK)
-        goto done;
-
-    if (rep.code) {
-        sl_out_reject(out, rep.code, "%s", rep.detail);
-        /* Blocked bytes stay out of sluice.rejected: hash and findings only. */
-        if (strcmp(rep.code, "pii_blocked") == 0 ||
-            strcmp(rep.code, "secret_blocked") == 0)
-            sl_out_withhold_value(out);
-        if (!(text = json_dumps(rep.summary, JSON_COMPACT)) ||
-            sl_out_add_header_str(out, SL_H_SCAN, text, 1) != SL_OK ||
-            add_prov(s, in, out, upload_id, sha, sha, "rejected", rep.code) != SL_OK)
-            goto done;
-        verdict = SL_REJECT;
-        goto done;
-    }
-    memcpy(new_sha, sha, sizeof(sha));
-    if (strcmp(rep.outcome, "redacted") == 0) {
-        if (sl_sha256_hex(rep.redacted.data, rep.redacted.len, new_sha) != SL_OK ||
-            sl_out_set_value(out, rep.redacted.data, rep.redacted.len) != SL_OK ||
-            sl_out_add_header_str(out, SL_H_SHA256, new_sha, 1) != SL_OK ||
-            json_object_set_new(rep.summary, "original_sha256", json_string(sha)) ||
-            json_object_set_new(rep.summary, "redacted_sha256", json_string(new_sha)))
-            goto done;
-    }
-    if (!(text = json_dumps(rep.summary, JSON_COMPACT)) ||
-        sl_out_add_header_str(out, SL_H_SCAN, text, 1) != SL_OK ||
-        add_prov(s, in, out, upload_id, sha, new_sha, rep.outcome, NULL) != SL_OK)
-        goto done;
-    if (strcmp(rep.outcome, "flagged") == 0)
-        verdict = sl_out_route(out, SL_TOPIC_FLAGGED);
-    else
-        verdict = SL_EMIT;
+    if (sl_scan_decide(s, in->value, env.content_type, allowed, actions,
+                       &rep) == SL_OK)
+        verdict = report_out(s, in, out, &env, &rep);
 done:
-    free(text);
-    json_decref(doc);
+    sl_envelope_clear(&env);
     sl_scan_report_free(&rep);
     return verdict;
 }

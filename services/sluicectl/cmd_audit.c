@@ -23,6 +23,7 @@
 #include "sl/audit.h"
 #include "sl/crypto.h"
 #include "sl/fpset.h"
+#include "sl/json.h"
 #include "sl/pg.h"
 #include "sl/prov_pg.h"
 #include "ctl.h"
@@ -98,24 +99,6 @@ static const char show_usage[] =
     "Exit status: 0 shown, 1 no such upload or an error, 2 usage.\n";
 
 /* ---- shared ---------------------------------------------------------------- */
-
-/* A JSON string of a database value (valid UTF-8 there, but a detail may
- * have been cut mid-character): sanitised rather than dropped. */
-static json_t *jstring(const char *s)
-{
-    json_t *v;
-    sl_buf b;
-
-    if (!s)
-        return json_null();
-    if ((v = json_string(s)))
-        return v;
-    sl_buf_init(&b, strlen(s) * 3 + 16);
-    if (sl_utf8_sanitize(&b, s, strlen(s)) == SL_OK && sl_buf_cstr(&b) == SL_OK)
-        v = json_stringn((const char *)b.data, b.len);
-    sl_buf_free(&b);
-    return v;
-}
 
 /* Whether review_items exists (it comes with migration 003). */
 static int have_reviews(PGconn *pg, int *yes)
@@ -250,13 +233,13 @@ static void print_break(void *u, const sl_audit_break *b)
     if (v->json) {
         json_t *o = json_object();
         if (!o ||
-            json_object_set_new(o, "owner_kind", jstring(b->owner_kind)) ||
-            json_object_set_new(o, "owner_id", jstring(b->owner_id)) ||
+            json_object_set_new(o, "owner_kind", sl_json_text(b->owner_kind)) ||
+            json_object_set_new(o, "owner_id", sl_json_text(b->owner_id)) ||
             json_object_set_new(o, "seq", b->seq ? json_integer(b->seq)
                                                  : json_null()) ||
             json_object_set_new(o, "problem",
                                 json_string(sl_audit_problem_name(b->problem))) ||
-            json_object_set_new(o, "detail", jstring(b->detail))) {
+            json_object_set_new(o, "detail", sl_json_text(b->detail))) {
             json_decref(o);
             v->failed = 1;
             ctl_fail("audit verify: out of memory");
@@ -1062,7 +1045,7 @@ static int unsealed_take(verifier *v, const owner_acc *a, uint64_t breaks)
         if (v->json) {
             json_t *o = json_pack("{s:{s:s, s:o, s:I}}", "refused",
                                   "owner_kind", a->k->kind,
-                                  "owner_id", jstring(a->id),
+                                  "owner_id", sl_json_text(a->id),
                                   "breaks", (json_int_t)breaks);
             if (!o)
                 return SL_ENOMEM;
@@ -1191,7 +1174,7 @@ static json_t *bytea_json(const char *s)
     if (raw && !memchr(raw, '\0', n))
         v = json_stringn((const char *)raw, n);   /* NULL unless UTF-8 */
     PQfreemem(raw);
-    return v ? v : jstring(s);
+    return v ? v : sl_json_text(s);
 }
 
 /* A database value as JSON, by its type: booleans, integers and JSON as
@@ -1212,10 +1195,10 @@ static json_t *pg_value_json(PGresult *r, int row, int col)
         return bytea_json(s);
     case 114: case 3802: {                 /* json, jsonb */
         json_t *v = json_loads(s, JSON_DECODE_ANY, NULL);
-        return v ? v : jstring(s);
+        return v ? v : sl_json_text(s);
     }
     default:
-        return jstring(s);
+        return sl_json_text(s);
     }
 }
 
@@ -1244,7 +1227,7 @@ static void collect_break(void *u, const sl_audit_break *b)
                                              : json_null()) ||
         json_object_set_new(o, "problem",
                             json_string(sl_audit_problem_name(b->problem))) ||
-        json_object_set_new(o, "detail", jstring(b->detail)) ||
+        json_object_set_new(o, "detail", sl_json_text(b->detail)) ||
         json_array_append_new(arr, o)) {
         json_decref(o);
     }
@@ -1261,28 +1244,28 @@ static json_t *event_json(const sl_audit_event *e, const char *recorded_at)
     if (sl_prov_record_parse(e->canonical, strlen(e->canonical), &rec, &err)
         != SL_OK) {
         o = json_pack("{s:I, s:o, s:o, s:o, s:b, s:o}", "seq", (json_int_t)e->seq,
-                      "stage", jstring(e->stage), "outcome", jstring(e->outcome),
-                      "hash", jstring(e->hash), "malformed", 1,
-                      "canonical", jstring(e->canonical));
+                      "stage", sl_json_text(e->stage), "outcome", sl_json_text(e->outcome),
+                      "hash", sl_json_text(e->hash), "malformed", 1,
+                      "canonical", sl_json_text(e->canonical));
     } else {
         o = json_pack("{s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, "
                       "s:o, s:o}",
                       "seq", (json_int_t)rec.seq,
-                      "time", jstring(rec.time),
-                      "stage", jstring(rec.stage),
-                      "version", jstring(rec.version),
-                      "outcome", jstring(rec.outcome),
-                      "reason", jstring(rec.reason),
-                      "upload_id", jstring(rec.upload_id),
-                      "input_sha256", jstring(rec.input_sha256),
-                      "output_sha256", jstring(rec.output_sha256),
-                      "prev", jstring(rec.prev),
-                      "hash", jstring(e->hash),
-                      "canonical", jstring(e->canonical));
+                      "time", sl_json_text(rec.time),
+                      "stage", sl_json_text(rec.stage),
+                      "version", sl_json_text(rec.version),
+                      "outcome", sl_json_text(rec.outcome),
+                      "reason", sl_json_text(rec.reason),
+                      "upload_id", sl_json_text(rec.upload_id),
+                      "input_sha256", sl_json_text(rec.input_sha256),
+                      "output_sha256", sl_json_text(rec.output_sha256),
+                      "prev", sl_json_text(rec.prev),
+                      "hash", sl_json_text(e->hash),
+                      "canonical", sl_json_text(e->canonical));
         sl_prov_record_clear(&rec);
     }
     if (o && recorded_at &&
-        json_object_set_new(o, "recorded_at", jstring(recorded_at)) != 0) {
+        json_object_set_new(o, "recorded_at", sl_json_text(recorded_at)) != 0) {
         json_decref(o);
         o = NULL;
     }
@@ -1352,10 +1335,10 @@ static int show_head(PGconn *pg, const char *kind, const char *id,
     *head_out = json_pack("{s:I, s:s, s:I, s:o, s:o, s:b}", "seq", (json_int_t)h->seq,
                           "hash", h->hash, "seal_id", (json_int_t)h->seal_id,
                           "key_id", PQgetisnull(r, 0, SL_PROV_PG_HEAD_KEY) ? json_null() :
-                              jstring(PQgetvalue(r, 0, SL_PROV_PG_HEAD_KEY)),
+                              sl_json_text(PQgetvalue(r, 0, SL_PROV_PG_HEAD_KEY)),
                           "key_purpose", PQgetisnull(r, 0, SL_PROV_PG_HEAD_PURPOSE) ?
                               json_null() :
-                              jstring(PQgetvalue(r, 0, SL_PROV_PG_HEAD_PURPOSE)),
+                              sl_json_text(PQgetvalue(r, 0, SL_PROV_PG_HEAD_PURPOSE)),
                           "seal_verified", h->seal == SL_AUDIT_SEAL_OK);
     if (!*head_out) {
         ctl_fail("audit show: out of memory");
@@ -1422,7 +1405,7 @@ static json_t *owner_json(PGconn *pg, const show_owner *so, const char *upload)
                         "exist", n, so->kind);
     }
     o = json_pack("{s:s, s:o, s:o, s:O, s:O, s:b, s:O}", "kind", so->kind,
-                  "owner_id", jstring(so->id),
+                  "owner_id", sl_json_text(so->id),
                   "row", so->res ? pg_row_json(so->res, so->row, so->first_col)
                                  : json_null(),
                   "events", events, "head", head_json, "verified", sink.breaks == 0,
@@ -1498,7 +1481,7 @@ static json_t *show_doc(PGconn *pg, const char *upload, int reviews)
         if (json_array_append_new(owners, o))
             goto oom;
     }
-    if (!(doc = json_pack("{s:o, s:O}", "upload_id", jstring(upload),
+    if (!(doc = json_pack("{s:o, s:O}", "upload_id", sl_json_text(upload),
                           "owners", owners)))
         goto oom;
     goto out;

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sl/json.h"
 #include "sl/pg.h"
 #include "ctl.h"
 #include "rights.h"
@@ -58,23 +59,6 @@ typedef struct check_result {
     const char *code;              /* NULL when accepted */
     const char *detail;
 } check_result;
-
-/* A JSON string of text that may not be valid UTF-8 (the input). */
-static json_t *jtext(const char *s)
-{
-    json_t *v;
-    sl_buf b;
-
-    if (!s)
-        return json_null();
-    if ((v = json_string(s)))
-        return v;
-    sl_buf_init(&b, strlen(s) * 3 + 16);
-    if (sl_utf8_sanitize(&b, s, strlen(s)) == SL_OK && sl_buf_cstr(&b) == SL_OK)
-        v = json_stringn((const char *)b.data, b.len);
-    sl_buf_free(&b);
-    return v;
-}
 
 static json_t *rights_json(const sl_rights *r)
 {
@@ -165,7 +149,7 @@ static int print_json(const check_result *cr, const sl_spdx *spdx,
     if (ok && cr->policy_text && !(policy = json_loads(cr->policy_text, 0, NULL)))
         ok = 0;
     ok = ok &&
-        json_object_set_new(o, "input", jtext(cr->input)) == 0 &&
+        json_object_set_new(o, "input", sl_json_text(cr->input)) == 0 &&
         json_object_set_new(o, "expression", cr->normalised ?
                             json_string(cr->normalised) : json_null()) == 0 &&
         json_object_set(o, "licenses", leaves) == 0 &&
@@ -182,7 +166,7 @@ static int print_json(const check_result *cr, const sl_spdx *spdx,
         json_object_set_new(o, "accepted", json_boolean(!cr->code)) == 0 &&
         json_object_set_new(o, "code", cr->code ? json_string(cr->code)
                                                 : json_null()) == 0 &&
-        json_object_set_new(o, "detail", cr->code ? jtext(cr->detail)
+        json_object_set_new(o, "detail", cr->code ? sl_json_text(cr->detail)
                                                   : json_null()) == 0;
     json_decref(leaves);
     json_decref(policy);

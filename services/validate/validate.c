@@ -29,6 +29,8 @@
  * upload as a replay or duplicate.
  */
 #include <inttypes.h>
+#include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <strings.h>
 #include <stdlib.h>
@@ -37,6 +39,7 @@
 #include <jansson.h>
 
 #include "sl/embed.h"
+#include "sl/envelope.h"
 #include "sl/fpset.h"
 #include "sl/jschema.h"
 #include "sl/log.h"
@@ -73,10 +76,13 @@ struct sl_validate {
     /* What the last prepare() asked the registry (ids, hashes) and what it
      * found already accepted (ids, dataset + hash). */
     sl_fpset *run_ids_asked, *run_ids_known, *run_sha_asked, *run_content_known;
-    /* The run prepare() claimed: its messages and, per message, whether
-     * another message had claimed its upload id first. */
+    /* The run prepare() read: its messages, their envelopes (each read
+     * once: hash, sluice-meta), and, when it claimed them, per message
+     * whether another message had claimed its upload id first. */
     const sl_msg *run_base;
     size_t run_n;
+    sl_envelope *run_env;
+    int run_claimed;
     unsigned char *run_earlier;
     size_t seen_max;
     sl_buf sigmsg;                               /* reused signed-string buffer */
@@ -163,7 +169,8 @@ int sl_validate_new(sl_validate **out, const sl_config *cfg,
         !v->pend_content || !v->run_ids_asked || !v->run_ids_known ||
         !v->run_sha_asked || !v->run_content_known)
         goto nomem;
-    if (!(v->run_earlier = calloc(RUN_MAX, 1)))
+    if (!(v->run_earlier = calloc(RUN_MAX, 1)) ||
+        !(v->run_env = calloc(RUN_MAX, sizeof(*v->run_env))))
         goto nomem;
     sl_buf_init(&v->sigmsg, (size_t)v->meta_max + 256);
     sl_buf_init(&v->prov, 65536);
@@ -193,6 +200,9 @@ void sl_validate_destroy(sl_validate *v)
     sl_fpset_destroy(v->run_ids_known);
     sl_fpset_destroy(v->run_sha_asked);
     sl_fpset_destroy(v->run_content_known);
+    for (size_t i = 0; v->run_env && i < v->run_n; i++)
+        sl_envelope_clear(&v->run_env[i]);
+    free(v->run_env);
     free(v->run_earlier);
     sl_buf_free(&v->sigmsg);
     sl_buf_free(&v->prov);
@@ -218,8 +228,11 @@ void sl_validate_txn_end(sl_validate *v, int committed)
 
 static void run_clear(sl_validate *v)
 {
+    for (size_t i = 0; i < v->run_n; i++)
+        sl_envelope_clear(&v->run_env[i]);
     v->run_base = NULL;
     v->run_n = 0;
+    v->run_claimed = 0;
     sl_fpset_clear(v->run_ids_asked);
     sl_fpset_clear(v->run_ids_known);
     sl_fpset_clear(v->run_sha_asked);
@@ -248,37 +261,6 @@ static void note_content(void *arg, const char *dataset, const char *sha)
     (void)set_add(v->run_content_known, dataset, strlen(dataset), sha, strlen(sha));
 }
 
-static const char *jstr(json_t *o, const char *k)
-{
-    return json_string_value(json_object_get(o, k));
-}
-
-/* The upload id commit stores this message's outcome under (commit.c
- * read_meta): the metadata's "upload_id" string when the metadata is a
- * JSON object, parsed as leniently as commit does, else the message key
- * when it is 1 to 255 bytes.  doc: the metadata if already parsed, or
- * NULL; *own receives a document to json_decref() after use.  NULL when
- * there is none. */
-static const char *consumed_id(const sl_msg *in, json_t *doc, json_t **own,
-                               size_t *len)
-{
-    const char *id;
-    sl_slice meta;
-
-    *own = NULL;
-    if (!doc && sl_msg_header(in, SL_H_META, &meta) == SL_OK && meta.ptr)
-        doc = *own = json_loadb((const char *)meta.ptr, meta.len, 0, NULL);
-    if (doc && json_is_object(doc) && (id = jstr(doc, "upload_id"))) {
-        *len = strlen(id);
-        return id;
-    }
-    if (in->key.len > 0 && in->key.len < 256) {
-        *len = in->key.len;
-        return (const char *)in->key.ptr;
-    }
-    return NULL;
-}
-
 /* An upload id worth asking about: what the schema allows for ids. */
 static int plain_id(sl_slice k)
 {
@@ -294,32 +276,20 @@ static int plain_id(sl_slice k)
     return 1;
 }
 
-static int claim_run(sl_validate *v, const sl_msg *msgs, size_t n,
-                     unsigned char *earlier);
+static int claim_run(sl_validate *v, const sl_msg *msgs,
+                     const sl_envelope *envs, size_t n, unsigned char *earlier);
 
-int sl_validate_prepare(sl_validate *v, const sl_msg *msgs, size_t n)
+/* Asks the registry in one go which of the run's upload ids and content
+ * hashes it already holds (lk.prefetch).  SL_OK (also when out of
+ * memory: process() then asks one by one), or the lookup's error. */
+static int prefetch_run(sl_validate *v, const sl_msg *msgs, size_t n)
 {
-    char (*ids)[129] = NULL, (*shas)[SL_SHA256_HEX] = NULL;
-    const char **idp = NULL, **shap = NULL;
+    char (*ids)[129] = malloc(n * sizeof(*ids));
+    const char **idp = malloc(n * sizeof(*idp)), **shap = malloc(n * sizeof(*shap));
     size_t ni = 0, ns = 0;
     int rc = SL_OK;   /* out of memory: process() asks one by one */
 
-    run_clear(v);
-    if (n > RUN_MAX)
-        n = RUN_MAX;   /* the rest is asked (and claimed) one by one */
-    if (v->lk.claim && n) {
-        if (claim_run(v, msgs, n, v->run_earlier) != SL_OK)
-            return SL_EIO;   /* abort and retry the run */
-        v->run_base = msgs;
-        v->run_n = n;
-    }
-    if (!v->lk.prefetch || n == 0)
-        return SL_OK;
-    ids = malloc(n * sizeof(*ids));
-    shas = malloc(n * sizeof(*shas));
-    idp = malloc(n * sizeof(*idp));
-    shap = malloc(n * sizeof(*shap));
-    if (!ids || !shas || !idp || !shap)
+    if (!ids || !idp || !shap)
         goto out;
     for (size_t i = 0; i < n; i++) {
         const sl_msg *m = &msgs[i];
@@ -329,27 +299,51 @@ int sl_validate_prepare(sl_validate *v, const sl_msg *msgs, size_t n)
             idp[ni] = ids[ni];
             ni++;
         }
-        if ((int64_t)m->value.len <= v->content_max &&
-            sl_sha256_hex(m->value.ptr, m->value.len, shas[ns]) == SL_OK) {
-            shap[ns] = shas[ns];
-            ns++;
-        }
+        if ((int64_t)m->value.len <= v->content_max)
+            shap[ns++] = v->run_env[i].sha256;
     }
-    rc = v->lk.prefetch(v->lk.u, idp, ni, shap, ns, note_upload, note_content, v);
-    if (rc != SL_OK) {
-        run_clear(v);   /* ask one by one instead */
+    if ((rc = v->lk.prefetch(v->lk.u, idp, ni, shap, ns, note_upload,
+                             note_content, v)) != SL_OK)
         goto out;
-    }
     for (size_t i = 0; i < ni; i++)
         (void)set_add(v->run_ids_asked, idp[i], strlen(idp[i]), "", 0);
     for (size_t i = 0; i < ns; i++)
         (void)set_add(v->run_sha_asked, shap[i], 64, "", 0);
 out:
     free(ids);
-    free(shas);
     free(idp);
     free(shap);
     return rc;
+}
+
+/* Reads the run's envelopes (each message hashed and its metadata parsed
+ * once, for the claims, the prefetch and process()), claims its upload
+ * ids and asks the registry about it. */
+int sl_validate_prepare(sl_validate *v, const sl_msg *msgs, size_t n)
+{
+    run_clear(v);
+    if (n > RUN_MAX)
+        n = RUN_MAX;   /* the rest is read (and claimed) one by one */
+    for (size_t i = 0; i < n; i++)
+        if (sl_envelope_read(&v->run_env[i], &msgs[i]) != SL_OK) {
+            v->run_n = i + 1;
+            run_clear(v);   /* process() reads each message itself */
+            return SL_OK;
+        }
+    v->run_base = msgs;
+    v->run_n = n;
+    if (v->lk.claim && n) {
+        if (claim_run(v, msgs, v->run_env, n, v->run_earlier) != SL_OK) {
+            run_clear(v);
+            return SL_EIO;   /* abort and retry the run */
+        }
+        v->run_claimed = 1;
+    }
+    if (v->lk.prefetch && n && prefetch_run(v, msgs, n) != SL_OK) {
+        run_clear(v);
+        return SL_EIO;   /* abort and retry the run */
+    }
+    return SL_OK;
 }
 
 /* Per-message facts gathered along the way, for the provenance event. */
@@ -389,13 +383,6 @@ static sl_verdict reject(sl_validate *v, const sl_msg *in, sl_out *out,
         return SL_FATAL;
     return SL_REJECT;
 }
-
-#define REJECT(code, ...)                                              \
-    do {                                                               \
-        snprintf(detail, sizeof(detail), __VA_ARGS__);                 \
-        verdict = reject(v, in, out, &st, (code), detail);             \
-        goto done;                                                     \
-    } while (0)
 
 /* Writes the bytes of s into out as printable ASCII (a header name is bytes
  * from outside and ends up in logs and terminals): anything else, and '\\'
@@ -463,29 +450,25 @@ static const char *check_headers(const sl_validate *v, const sl_msg *in,
 }
 
 /* Marks the upload id this message is consumed under as used in this
- * transaction: the one commit stores its outcome under (commit.c
- * read_meta: the metadata's "upload_id" string when the metadata is a JSON
- * object, parsed as leniently as commit does, else the message key when it
- * is 1 to 255 bytes).  SL_OK, or SL_ETOOBIG when the pending set is full. */
-static int consume_id(sl_validate *v, const sl_msg *in, json_t *doc)
+ * transaction: the one commit records its outcome under
+ * (sl_envelope_upload_id: the metadata's upload_id, else a usable key).
+ * SL_OK, or SL_ETOOBIG when the pending set is full. */
+static int consume_id(sl_validate *v, const sl_msg *in, const sl_envelope *env)
 {
-    json_t *own;
     size_t len = 0;
-    const char *id = consumed_id(in, doc, &own, &len);
-    int rc = id ? set_add(v->pend_uploads, id, len, "", 0) : SL_OK;
+    const char *id = sl_envelope_upload_id(env, in, &len);
 
-    json_decref(own);
-    return rc;
+    return id ? set_add(v->pend_uploads, id, len, "", 0) : SL_OK;
 }
 
-/* Claims the upload ids of msgs[0..n) (lk.claim) and notes, per message,
- * whether another message claimed its id first.  Only ids that could ever
- * be accepted (plain_id) are claimed, each once: a later message of the run
- * with an id an earlier one carries was claimed first by that one (another
- * offset or partition), so it is a replay without asking, and the lookup
- * sees distinct ids.  SL_OK or SL_EIO. */
-static int claim_run(sl_validate *v, const sl_msg *msgs, size_t n,
-                     unsigned char *earlier)
+/* Claims the upload ids of msgs[0..n) (lk.claim), read in envs[0..n), and
+ * notes, per message, whether another message claimed its id first.  Only
+ * ids that could ever be accepted (plain_id) are claimed, each once: a
+ * later message of the run with an id an earlier one carries was claimed
+ * first by that one (another offset or partition), so it is a replay
+ * without asking, and the lookup sees distinct ids.  SL_OK or SL_EIO. */
+static int claim_run(sl_validate *v, const sl_msg *msgs,
+                     const sl_envelope *envs, size_t n, unsigned char *earlier)
 {
     sl_validate_claim *c = calloc(n ? n : 1, sizeof(*c));
     char (*ids)[129] = malloc((n ? n : 1) * sizeof(*ids));
@@ -497,15 +480,13 @@ static int claim_run(sl_validate *v, const sl_msg *msgs, size_t n,
     if (!c || !ids || !at || (n > 1 && !in_run))
         goto out;
     for (size_t i = 0; i < n; i++) {
-        json_t *own;
         size_t len = 0;
-        const char *id = consumed_id(&msgs[i], NULL, &own, &len);
+        const char *id = sl_envelope_upload_id(&envs[i], &msgs[i], &len);
         if (id && plain_id((sl_slice){ (const uint8_t *)id, len })) {
             uint64_t fp = sl_fpset_fp(id, len, "", 0);
             if (in_run && sl_fpset_has_val(in_run, fp, id, len, "", 0)) {
                 earlier[i] = 1;
             } else if (in_run && sl_fpset_add_val(in_run, fp, id, len, "", 0) != SL_OK) {
-                json_decref(own);
                 goto out;
             } else {
                 memcpy(ids[nc], id, len);
@@ -515,7 +496,6 @@ static int claim_run(sl_validate *v, const sl_msg *msgs, size_t n,
                 at[nc++] = i;
             }
         }
-        json_decref(own);
     }
     if (nc && (rc = v->lk.claim(v->lk.u, c, nc)) != SL_OK)
         goto out;
@@ -530,188 +510,258 @@ out:
     return rc;
 }
 
-/* Whether another message claimed in's upload id first: from the run
+/* One message on its way through the checks: what it says (its
+ * envelope), what the provenance event records, and the verdict once a
+ * check decides it. */
+typedef struct vmsg {
+    const sl_msg *in;
+    sl_out *out;
+    const sl_envelope *env;
+    size_t slot;                 /* its slot in the prepared run, or SL_RUN_NONE */
+    vstate st;
+    sl_verdict verdict;
+    char detail[768];
+} vmsg;
+
+/* Decides m as rejected with code and the formatted detail (and a
+ * provenance event recording the reason).  Returns true: decided. */
+__attribute__((format(printf, 4, 5)))
+static bool refuse(sl_validate *v, vmsg *m, const char *code, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(m->detail, sizeof(m->detail), fmt, ap);
+    va_end(ap);
+    m->verdict = reject(v, m->in, m->out, &m->st, code, m->detail);
+    return true;
+}
+
+/* Decides m with a verdict of the environment's or the process's. */
+static bool decide(vmsg *m, sl_verdict verdict)
+{
+    m->verdict = verdict;
+    return true;
+}
+
+/* Whether another message claimed m's upload id first: from the run
  * prepare() claimed, or (a message outside it) claimed now.  SL_OK or
  * SL_EIO. */
-static int claimed_first(sl_validate *v, const sl_msg *in, int *earlier)
+static int claimed_first(sl_validate *v, const vmsg *m, int *earlier)
 {
     unsigned char e = 0;
-    size_t i;
 
     *earlier = 0;
     if (!v->lk.claim)
         return SL_OK;
-    if ((i = sl_msg_run_slot(v->run_base, v->run_n, in)) != SL_RUN_NONE) {
-        *earlier = v->run_earlier[i];
+    if (m->slot != SL_RUN_NONE && v->run_claimed) {
+        *earlier = v->run_earlier[m->slot];
         return SL_OK;
     }
-    if (claim_run(v, in, 1, &e) != SL_OK)
+    if (claim_run(v, m->in, m->env, 1, &e) != SL_OK)
         return SL_EIO;
     *earlier = e;
     return SL_OK;
 }
 
-sl_verdict sl_validate_process(sl_validate *v, const sl_msg *in, sl_out *out)
+/* The shape, before anything in it is trusted: headers, sizes, the
+ * metadata's JSON and schema, and the message key.  True when decided. */
+static bool check_shape(sl_validate *v, vmsg *m)
 {
-    vstate st = { "", NULL };
-    char detail[768];
-    sl_verdict verdict = SL_EMIT;
-    sl_slice meta, sig;
-    json_t *doc = NULL;
-    json_error_t jerr;
+    const sl_envelope *e = m->env;
+    const char *code;
     sl_err err;
-    sl_key *key;
-    int active, verified, seen, rc, rechecked = 0;
-    sl_fpkey kid, kcontent, ksha;
-    int claimed_before = 0;
+
+    if ((code = check_headers(v, m->in, m->detail, sizeof(m->detail))) != NULL) {
+        m->verdict = reject(v, m->in, m->out, &m->st, code, m->detail);
+        return true;
+    }
+    if ((int64_t)m->in->value.len > v->content_max)
+        return refuse(v, m, "too_large", "content is %zu bytes, the limit is %"
+                      PRId64, m->in->value.len, v->content_max);
+    if (e->meta_state == SL_META_ABSENT)
+        return refuse(v, m, "meta_missing", "%s", e->meta_detail);
+    if ((int64_t)e->meta.len > v->meta_max)
+        return refuse(v, m, "too_large", "%s is %zu bytes, the limit is %" PRId64,
+                      SL_H_META, e->meta.len, v->meta_max);
+    if (e->meta_state == SL_META_MALFORMED)
+        return refuse(v, m, "meta_malformed", "%s", e->meta_detail);
+    if (sl_jschema_validate(v->schema, e->meta_doc, &err) != SL_OK)
+        return refuse(v, m, "meta_invalid", "%s", err.msg);
+    /* validate.schema.file may name a schema looser than what every stage
+     * reads of the metadata (sl/envelope.h) */
+    if (e->meta_state == SL_META_INVALID)
+        return refuse(v, m, "meta_invalid", "%s", e->meta_detail);
+    m->st.upload_id = e->upload_id;
+    if (m->in->key.len != strlen(e->upload_id) ||
+        memcmp(m->in->key.ptr, e->upload_id, m->in->key.len) != 0)
+        return refuse(v, m, "key_mismatch", "the message key must be the "
+                      "upload id \"%s\"", e->upload_id);
+    return false;
+}
+
+/* The creator is registered, active and verified, and signed the exact
+ * bytes.  A failure that a stale cached creator record could explain is
+ * re-checked once against the registry (see sl_validate_lookup).  True
+ * when decided. */
+static bool check_signer(sl_validate *v, vmsg *m)
+{
+    const char *creator = m->env->creator_id;
     uint8_t sigbytes[SL_SIG_MAX];
     size_t siglen;
     sl_sig_alg alg;
-    const char *creator, *dataset, *declared, *created, *code;
-    int64_t created_ms, now;
+    sl_slice sig;
+    sl_key *key;
+    int active, verified, rc, rechecked = 0;
 
-    /* The value is bounded by the broker's message.max.bytes. */
-    if (sl_sha256_hex(in->value.ptr, in->value.len, st.sha) != SL_OK)
-        return SL_FATAL;
-    /* Its upload id is claimed before any outcome (normally by prepare). */
-    if (claimed_first(v, in, &claimed_before) != SL_OK)
-        return SL_RETRY;
-    if ((code = check_headers(v, in, detail, sizeof(detail))) != NULL) {
-        verdict = reject(v, in, out, &st, code, detail);
-        goto done;
-    }
-    if ((int64_t)in->value.len > v->content_max)
-        REJECT("too_large", "content is %zu bytes, the limit is %" PRId64,
-               in->value.len, v->content_max);
-
-    if (sl_msg_header(in, SL_H_META, &meta) != SL_OK || !meta.ptr)
-        REJECT("meta_missing", "no %s header", SL_H_META);
-    if ((int64_t)meta.len > v->meta_max)
-        REJECT("too_large", "%s is %zu bytes, the limit is %" PRId64,
-               SL_H_META, meta.len, v->meta_max);
-    doc = json_loadb((const char *)meta.ptr, meta.len,
-                     JSON_REJECT_DUPLICATES, &jerr);
-    if (!doc)
-        REJECT("meta_malformed", "%s is not valid JSON: %s at line %d column %d",
-               SL_H_META, jerr.text, jerr.line, jerr.column);
-    if (!json_is_object(doc))
-        REJECT("meta_malformed", "%s must be a JSON object", SL_H_META);
-    if (sl_jschema_validate(v->schema, doc, &err) != SL_OK)
-        REJECT("meta_invalid", "%s", err.msg);
-
-    st.upload_id = jstr(doc, "upload_id");
-    creator = jstr(doc, "creator_id");
-    dataset = jstr(doc, "dataset_id");
-    if (in->key.len != strlen(st.upload_id) ||
-        memcmp(in->key.ptr, st.upload_id, in->key.len) != 0)
-        REJECT("key_mismatch", "the message key must be the upload id \"%s\"",
-               st.upload_id);
-
-    /* A failure that a stale cached creator record could explain is
-     * re-checked once against the registry (see sl_validate_lookup). */
 #define RECHECK() (!rechecked++ && v->lk.recheck && v->lk.recheck(v->lk.u, creator))
 again:
     rc = v->lk.creator(v->lk.u, creator, &key, &active, &verified);
     if (rc == SL_ENOTFOUND) {
         if (RECHECK())
             goto again;
-        REJECT("creator_unknown", "creator \"%s\" is not registered", creator);
+        return refuse(v, m, "creator_unknown", "creator \"%s\" is not registered",
+                      creator);
     }
-    if (rc != SL_OK) {
-        verdict = SL_RETRY;
-        goto done;
-    }
+    if (rc != SL_OK)
+        return decide(m, SL_RETRY);
     if (!active || !verified) {
         if (RECHECK())
             goto again;
         if (!active)
-            REJECT("creator_disabled", "creator \"%s\" is disabled", creator);
-        REJECT("creator_unverified", "creator \"%s\" is not verified", creator);
+            return refuse(v, m, "creator_disabled", "creator \"%s\" is disabled",
+                          creator);
+        return refuse(v, m, "creator_unverified", "creator \"%s\" is not verified",
+                      creator);
     }
 
-    if (sl_msg_header(in, SL_H_SIG, &sig) != SL_OK || !sig.ptr)
-        REJECT("signature_missing", "no %s header", SL_H_SIG);
+    if (sl_msg_header(m->in, SL_H_SIG, &sig) != SL_OK || !sig.ptr)
+        return refuse(v, m, "signature_missing", "no %s header", SL_H_SIG);
     if (sl_sig_parse(sig, &alg, sigbytes, &siglen) != SL_OK)
-        REJECT("signature_invalid", "%s is not \"ed25519=<base64>\" or "
-               "\"hmac-sha256=<hex>\"", SL_H_SIG);
-    if (sl_sig_message(&v->sigmsg, st.sha, meta) != SL_OK)
-        return SL_FATAL;
+        return refuse(v, m, "signature_invalid", "%s is not \"ed25519=<base64>\" "
+                      "or \"hmac-sha256=<hex>\"", SL_H_SIG);
+    if (sl_sig_message(&v->sigmsg, m->st.sha, m->env->meta) != SL_OK)
+        return decide(m, SL_FATAL);
     if (alg != sl_key_alg(key)) {
         if (RECHECK())
             goto again;
-        REJECT("signature_invalid", "creator \"%s\" signs with %s, not %s",
-               creator, sl_sig_alg_name(sl_key_alg(key)), sl_sig_alg_name(alg));
+        return refuse(v, m, "signature_invalid", "creator \"%s\" signs with %s, "
+                      "not %s", creator, sl_sig_alg_name(sl_key_alg(key)),
+                      sl_sig_alg_name(alg));
     }
     if (sl_key_verify(key, v->sigmsg.data, v->sigmsg.len, sigbytes, siglen) != SL_OK) {
         if (RECHECK())
             goto again;
-        REJECT("signature_invalid", "the %s signature does not match the "
-               "content and metadata", sl_sig_alg_name(alg));
+        return refuse(v, m, "signature_invalid", "the %s signature does not "
+                      "match the content and metadata", sl_sig_alg_name(alg));
     }
 #undef RECHECK
+    return false;
+}
 
-    /* From here on the metadata is the creator's own word. */
-    created = jstr(doc, "created_at");
-    now = sl_now_ms();
-    if (sl_time_parse(created, strlen(created), &created_ms) != SL_OK)
-        REJECT("meta_invalid", "/created_at: not an RFC 3339 date-time");
+/* What the creator's own word says, now that it is theirs: created_at
+ * within the window, the declared sha256 the content's.  True when
+ * decided. */
+static bool check_claims(sl_validate *v, vmsg *m)
+{
+    const sl_envelope *e = m->env;
+    int64_t now = sl_now_ms(), created_ms;
+
+    /* the envelope's rule (sl_time_parse_us), here in milliseconds */
+    if (e->meta_state == SL_META_BAD_TIME ||
+        sl_time_parse(e->created_at, strlen(e->created_at), &created_ms) != SL_OK)
+        return refuse(v, m, "meta_invalid", "/created_at: not an RFC 3339 date-time");
     if (created_ms < now - v->past_ms || created_ms > now + v->future_ms)
-        REJECT("stale", "created_at %s is outside the accepted window "
-               "(%" PRId64 " s before now to %" PRId64 " s after)", created,
-               v->past_ms / 1000, v->future_ms / 1000);
+        return refuse(v, m, "stale", "created_at %s is outside the accepted window "
+                      "(%" PRId64 " s before now to %" PRId64 " s after)",
+                      e->created_at, v->past_ms / 1000, v->future_ms / 1000);
+    if (e->declared_sha256 && strcmp(e->declared_sha256, m->st.sha) != 0)
+        return refuse(v, m, "hash_mismatch", "declared sha256 %s, content hashes "
+                      "to %s", e->declared_sha256, m->st.sha);
+    return false;
+}
 
-    declared = jstr(doc, "sha256");
-    if (declared && strcmp(declared, st.sha) != 0)
-        REJECT("hash_mismatch", "declared sha256 %s, content hashes to %s",
-               declared, st.sha);
+/* The upload id used once, the content once per dataset: this
+ * transaction, those committed, the claims and the registry, each value
+ * hashed once (keyed) and looked up exactly in every set.  True when
+ * decided. */
+static bool check_seen(sl_validate *v, vmsg *m, int claimed_before)
+{
+    const char *id = m->st.upload_id, *dataset = m->env->dataset_id;
+    sl_fpkey kid, kcontent, ksha;
+    int seen;
 
-    /* Each value hashed once (keyed), looked up exactly in every set. */
-    sl_fpset_key(&kid, st.upload_id, strlen(st.upload_id), "", 0);
+    sl_fpset_key(&kid, id, strlen(id), "", 0);
     if (sl_fpset_has_key(v->pend_uploads, &kid) ||
         sl_fpset_has_key(v->seen_uploads, &kid))
-        REJECT("replay", "upload id \"%s\" was already used", st.upload_id);
+        return refuse(v, m, "replay", "upload id \"%s\" was already used", id);
     if (claimed_before)
-        REJECT("replay", "upload id \"%s\" was already used (claimed by "
-               "an earlier message)", st.upload_id);
+        return refuse(v, m, "replay", "upload id \"%s\" was already used "
+                      "(claimed by an earlier message)", id);
     if (sl_fpset_has_key(v->run_ids_asked, &kid))
         seen = sl_fpset_has_key(v->run_ids_known, &kid);
-    else if ((rc = v->lk.upload_seen(v->lk.u, st.upload_id, &seen)) != SL_OK) {
-        verdict = SL_RETRY;
-        goto done;
-    }
+    else if (v->lk.upload_seen(v->lk.u, id, &seen) != SL_OK)
+        return decide(m, SL_RETRY);
     if (seen)
-        REJECT("replay", "upload id \"%s\" was already used (the registry "
-               "holds an outcome for it)", st.upload_id);
+        return refuse(v, m, "replay", "upload id \"%s\" was already used (the "
+                      "registry holds an outcome for it)", id);
 
-    sl_fpset_key(&kcontent, dataset, strlen(dataset), st.sha, 64);
-    sl_fpset_key(&ksha, st.sha, 64, "", 0);
+    sl_fpset_key(&kcontent, dataset, strlen(dataset), m->st.sha, 64);
+    sl_fpset_key(&ksha, m->st.sha, 64, "", 0);
     if (sl_fpset_has_key(v->pend_content, &kcontent) ||
         sl_fpset_has_key(v->seen_content, &kcontent))
-        REJECT("duplicate", "content %s is already in dataset \"%s\"",
-               st.sha, dataset);
+        return refuse(v, m, "duplicate", "content %s is already in dataset \"%s\"",
+                      m->st.sha, dataset);
     if (sl_fpset_has_key(v->run_sha_asked, &ksha))
         seen = sl_fpset_has_key(v->run_content_known, &kcontent);
-    else if ((rc = v->lk.content_seen(v->lk.u, dataset, st.sha, &seen)) != SL_OK) {
-        verdict = SL_RETRY;
-        goto done;
-    }
+    else if (v->lk.content_seen(v->lk.u, dataset, m->st.sha, &seen) != SL_OK)
+        return decide(m, SL_RETRY);
     if (seen)
-        REJECT("duplicate", "content %s is already in dataset \"%s\"",
-               st.sha, dataset);
-
+        return refuse(v, m, "duplicate", "content %s is already in dataset \"%s\"",
+                      m->st.sha, dataset);
     /* Accepted: its content is taken for the rest of this transaction. */
-    if (sl_fpset_add_key(v->pend_content, &kcontent) != SL_OK) {
-        verdict = SL_RETRY;   /* batch larger than the pending set: abort */
-        goto done;
+    if (sl_fpset_add_key(v->pend_content, &kcontent) != SL_OK)
+        return decide(m, SL_RETRY);   /* batch larger than the pending set: abort */
+    return false;
+}
+
+/* Emits m: its hash and the accepting provenance event. */
+static sl_verdict accept(sl_validate *v, vmsg *m)
+{
+    if (sl_out_add_header_str(m->out, SL_H_SHA256, m->st.sha, 1) != SL_OK ||
+        add_prov(v, m->in, m->out, &m->st, "accepted", NULL) != SL_OK)
+        return SL_FATAL;
+    return SL_EMIT;
+}
+
+sl_verdict sl_validate_process(sl_validate *v, const sl_msg *in, sl_out *out)
+{
+    vmsg m = { .in = in, .out = out, .verdict = SL_EMIT,
+               .slot = sl_msg_run_slot(v->run_base, v->run_n, in) };
+    sl_envelope own;
+    int claimed_before = 0;
+
+    /* The message as prepare() read it, or read now. */
+    if (m.slot != SL_RUN_NONE) {
+        m.env = &v->run_env[m.slot];
+    } else if (sl_envelope_read(&own, in) == SL_OK) {
+        m.env = &own;
+    } else {
+        sl_envelope_clear(&own);
+        return SL_FATAL;
     }
-    if (sl_out_add_header_str(out, SL_H_SHA256, st.sha, 1) != SL_OK ||
-        add_prov(v, in, out, &st, "accepted", NULL) != SL_OK)
-        verdict = SL_FATAL;
-done:
+    memcpy(m.st.sha, m.env->sha256, sizeof(m.st.sha));
+    /* Its upload id is claimed before any outcome (normally by prepare). */
+    if (claimed_first(v, &m, &claimed_before) != SL_OK)
+        m.verdict = SL_RETRY;
+    else if (!check_shape(v, &m) && !check_signer(v, &m) &&
+             !check_claims(v, &m) && !check_seen(v, &m, claimed_before))
+        m.verdict = accept(v, &m);
     /* Whatever the outcome, the upload id is used up from now on. */
-    if ((verdict == SL_EMIT || verdict == SL_REJECT) &&
-        consume_id(v, in, doc) != SL_OK)
-        verdict = SL_RETRY;   /* batch larger than the pending set: abort */
-    json_decref(doc);
-    return verdict;
+    if ((m.verdict == SL_EMIT || m.verdict == SL_REJECT) &&
+        consume_id(v, in, m.env) != SL_OK)
+        m.verdict = SL_RETRY;   /* batch larger than the pending set: abort */
+    if (m.env == &own)
+        sl_envelope_clear(&own);
+    return m.verdict;
 }

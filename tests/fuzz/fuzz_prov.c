@@ -91,7 +91,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
 
     /* Extend as a stage does: continuing the chain of this content. */
-    memcpy(content, rj == SL_OK && j->n && is_hex64(j->evs[0].prev)
+    memcpy(content, rj == SL_OK && j->n && sl_hex64_ok(j->evs[0].prev)
                         ? j->evs[0].prev : other, SL_SHA256_HEX);
     verified = sl_prov_verify(chain, content, &err) == SL_OK;
     FUZZ_CHECK(sl_prov_extend(chain, content, &ev, &out, &err) == SL_OK,

@@ -68,6 +68,7 @@ seeds_for() {
         for f in "$FIX"/*; do
             case $f in *.txt | *.csv | *.json | *.md | *.html | *.xml | *.py) cp "$f" "$dir"/ ;; esac
         done ;;
+    fuzz_envelope) cp "$SEEDS"/meta/* "$dir"/ ;;
     fuzz_meta)
         # The one seed validate accepts: created now, the harness's content.
         printf '{"schema_version":1,"upload_id":"u-now","creator_id":"alice","dataset_id":"ds-1","content_type":"text/plain","license":{"expression":"CC-BY-4.0"},"attestation":{"version":1,"rights_holder":true},"created_at":"%s","sha256":"2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824","filename":"hello.txt"}' \

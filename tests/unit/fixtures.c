@@ -352,3 +352,13 @@ json_t *fx_check_prov(const sl_out *out, const char *origin,
                         input_sha);
     return ev;
 }
+
+void fx_check_event_upload_id(const json_t *ev, const char *upload_id)
+{
+    const json_t *r = json_object_get(ev, "upload_id");
+
+    if (upload_id)
+        assert_string_equal(json_string_value(r), upload_id);
+    else
+        assert_true(json_is_null(r));
+}

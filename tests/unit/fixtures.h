@@ -87,5 +87,9 @@ uint8_t *fx_fixture(const char *name, size_t *len);
 json_t *fx_check_prov(const sl_out *out, const char *origin,
                       const char *const *stages, const char *outcome,
                       const char *reason, const char *input_sha);
+/* Asserts the upload id a provenance event ev (as fx_check_prov returns
+ * it) records: upload_id, or JSON null when upload_id is NULL (the stage
+ * did not know it yet). */
+void fx_check_event_upload_id(const json_t *ev, const char *upload_id);
 
 #endif

@@ -449,6 +449,11 @@ static void test_commit_meta_invalid(void **state)
         M_HEAD M_ID M_CR M_DS M_CT "\"license\":\"MIT\"," M_AT "}",
         M_HEAD M_ID M_CR M_DS M_CT "\"license\":{}," M_AT "}",
         M_HEAD M_ID M_CR M_DS M_CT "\"license\":{\"expression\":1}," M_AT "}",
+        /* the envelope's rules (sl/envelope.h), as validate's: a duplicate
+         * key, a declared sha256 that is not 64 lowercase hex digits */
+        M_HEAD M_ID M_CR M_DS M_CT M_LIC M_AT ",\"upload_id\":\"up-1\"}",
+        M_HEAD M_ID M_CR M_DS M_CT M_LIC "\"sha256\":\"2CF24DBA5FB0A30E26E83B2A"
+        "C5B9E29E1B161E5C1FA7425E73043362938B9824\"," M_AT "}",
     };
     static const char good[] = M_HEAD M_ID M_CR M_DS M_CT M_LIC M_AT "}";
     sl_commit_row r;
@@ -962,6 +967,13 @@ static void test_scan_invalid(void **state)
     static const char *const bad[] = {
         "not json", "[]", "{}", "{\"outcome\":1}",
         "{\"outcome\":\"redacted\",\"original_sha256\":\"abc\"}",
+        /* 64 characters are not enough: lowercase hex digits, as license
+         * reads them (sl/envelope.h) */
+        "{\"outcome\":\"redacted\",\"original_sha256\":\"23B9329E962A84C5940CF0D64"
+        "A80E549AB71512DA3FB5283016F55BA67AAC79E\"}",
+        "{\"outcome\":\"redacted\",\"original_sha256\":\"zzzzzzzzzzzzzzzzzzzzzzzzz"
+        "zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz\"}",
+        "{\"outcome\":\"accepted\",\"outcome\":\"flagged\"}",
     };
     sl_commit_row r;
     fx_msg m;

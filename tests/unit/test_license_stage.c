@@ -480,7 +480,7 @@ static json_t *check_prov(ctx *c, const tmsg *t, size_t events,
     const char *ver;
     sl_slice chain;
     sl_err err = { "" };
-    json_t *ev, *r;
+    json_t *ev;
 
     assert_true(events >= 1 && events <= 3);
     ev = fx_check_prov(c->out, t->origin, chains[events - 1], outcome, reason,
@@ -490,11 +490,7 @@ static json_t *check_prov(ctx *c, const tmsg *t, size_t events,
         assert_int_not_equal(sl_prov_verify(chain, t->sha, &err), SL_OK);
     }
     assert_string_equal(json_string_value(json_object_get(ev, "output_sha256")), t->sha);
-    r = json_object_get(ev, "upload_id");
-    if (upload_id)
-        assert_string_equal(json_string_value(r), upload_id);
-    else
-        assert_true(json_is_null(r));
+    fx_check_event_upload_id(ev, upload_id);
     ver = json_string_value(json_object_get(ev, "version"));
     assert_non_null(ver);
     assert_true(strncmp(ver, "license/1 spdx-", 15) == 0);
@@ -931,24 +927,32 @@ static void test_accept_many(void **state)
 static void test_meta_invalid(void **state)
 {
     ctx *c = *state;
-    static const char *const metas[] = {
-        "",                                      /* empty */
-        "not json",
-        "[1,2,3]",                               /* not an object */
-        "{\"creator_id\":\"alice\",\"dataset_id\":\"open\"}",   /* no upload id */
-        "{\"upload_id\":\"u\",\"dataset_id\":\"open\"}",        /* no creator */
-        "{\"upload_id\":\"u\",\"creator_id\":\"alice\"}",       /* no dataset */
-        "{\"upload_id\":\"u\",\"creator_id\":7,\"dataset_id\":\"open\"}",
+    /* the metadata, and the upload id its provenance event records: the
+     * metadata's own when it is an object that names one (sl/envelope.h) */
+    static const char *const metas[][2] = {
+        { "", NULL },                            /* empty */
+        { "not json", NULL },
+        { "[1,2,3]", NULL },                     /* not an object */
+        { "{\"creator_id\":\"alice\",\"dataset_id\":\"open\"}", NULL },  /* no upload id */
+        { "{\"upload_id\":\"u\",\"dataset_id\":\"open\"}", "u" },        /* no creator */
+        { "{\"upload_id\":\"u\",\"creator_id\":\"alice\"}", "u" },       /* no dataset */
+        { "{\"upload_id\":\"u\",\"creator_id\":7,\"dataset_id\":\"open\"}", "u" },
         /* a second dataset_id must not slip through */
-        "{\"upload_id\":\"u\",\"creator_id\":\"alice\",\"dataset_id\":\"open\","
-        "\"dataset_id\":\"closed\",\"license\":{\"expression\":\"MIT\"},"
-        "\"attestation\":{\"version\":1,\"rights_holder\":true}}",
+        { "{\"upload_id\":\"u\",\"creator_id\":\"alice\",\"dataset_id\":\"open\","
+          "\"dataset_id\":\"closed\",\"license\":{\"expression\":\"MIT\"},"
+          "\"attestation\":{\"version\":1,\"rights_holder\":true}}", NULL },
+        /* the fields every stage reads: content_type, created_at as a
+         * date-time a database stores */
+        { "{\"upload_id\":\"u\",\"creator_id\":\"alice\",\"dataset_id\":\"open\","
+          "\"created_at\":\"2026-11-28T09:00:00Z\"}", "u" },
+        { "{\"upload_id\":\"u\",\"creator_id\":\"alice\",\"dataset_id\":\"open\","
+          "\"content_type\":\"text/plain\",\"created_at\":\"today\"}", "u" },
     };
     tmsg t;
 
     for (size_t i = 0; i < sizeof(metas) / sizeof(metas[0]); i++) {
-        mk_raw(&t, "up-mi", "hello", metas[i], NULL, 1);
-        rejected(c, run(c, &t), &t, "meta_invalid", SL_H_META, NULL);
+        mk_raw(&t, "up-mi", "hello", metas[i][0], NULL, 1);
+        rejected(c, run(c, &t), &t, "meta_invalid", SL_H_META, metas[i][1]);
         tfree(&t);
     }
     /* no header at all, and a null header */

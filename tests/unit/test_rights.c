@@ -18,6 +18,7 @@
 #include <jansson.h>
 
 #include "rights.h"
+#include "sl/json.h"
 #include "spdx.h"
 
 static sl_spdx *S;
@@ -640,14 +641,6 @@ static json_t *record(const char *expr, const char *pjson,
     return j;
 }
 
-static const char *jstr(json_t *o, const char *k)
-{
-    json_t *v = json_object_get(o, k);
-
-    assert_true(json_is_string(v));
-    return json_string_value(v);
-}
-
 static void test_record(void **state)
 {
     json_t *j, *r, *l;
@@ -656,14 +649,14 @@ static void test_record(void **state)
     j = record("mit OR CC-BY-NC-4.0", "{\"version\":7,"
                "\"require\":[\"commercial\"]}", NULL, "Alice Example");
     assert_int_equal(json_integer_value(json_object_get(j, "version")), 1);
-    assert_string_equal(jstr(j, "expression"), "MIT OR CC-BY-NC-4.0");
-    assert_string_equal(jstr(j, "chosen"), "MIT");
+    assert_string_equal(sl_json_str(j, "expression"), "MIT OR CC-BY-NC-4.0");
+    assert_string_equal(sl_json_str(j, "chosen"), "MIT");
     assert_int_equal(json_integer_value(json_object_get(j, "policy_version")),
                      7);
-    assert_string_equal(jstr(j, "spdx_list_version"), "3.29.0");
-    assert_string_equal(jstr(j, "rights_table_version"), sl_rights_version(T));
-    assert_string_equal(jstr(j, "attribution"), "Alice Example");
-    assert_string_equal(jstr(j, "terms_url"),
+    assert_string_equal(sl_json_str(j, "spdx_list_version"), "3.29.0");
+    assert_string_equal(sl_json_str(j, "rights_table_version"), sl_rights_version(T));
+    assert_string_equal(sl_json_str(j, "attribution"), "Alice Example");
+    assert_string_equal(sl_json_str(j, "terms_url"),
                         "https://spdx.org/licenses/MIT.html");
     r = json_object_get(j, "rights");
     assert_true(json_is_true(json_object_get(r, "known")));
@@ -673,24 +666,24 @@ static void test_record(void **state)
     assert_true(json_is_false(json_object_get(r, "share_alike")));
     l = json_object_get(j, "licenses");
     assert_int_equal(json_array_size(l), 1);
-    assert_string_equal(jstr(json_array_get(l, 0), "id"), "MIT");
-    assert_string_equal(jstr(json_array_get(l, 0), "name"), "MIT License");
+    assert_string_equal(sl_json_str(json_array_get(l, 0), "id"), "MIT");
+    assert_string_equal(sl_json_str(json_array_get(l, 0), "name"), "MIT License");
     json_decref(j);
 
     /* the creator's terms URL wins; a compound branch lists each license;
      * no policy gives a null policy version */
     j = record("GPL-2.0-or-later WITH Classpath-exception-2.0 AND "
                "LicenseRef-Mine", NULL, "https://example.org/terms", NULL);
-    assert_string_equal(jstr(j, "terms_url"), "https://example.org/terms");
+    assert_string_equal(sl_json_str(j, "terms_url"), "https://example.org/terms");
     assert_true(json_is_null(json_object_get(j, "policy_version")));
     assert_null(json_object_get(j, "attribution"));
     l = json_object_get(j, "licenses");
     assert_int_equal(json_array_size(l), 2);
-    assert_string_equal(jstr(json_array_get(l, 0), "exception"),
+    assert_string_equal(sl_json_str(json_array_get(l, 0), "exception"),
                         "Classpath-exception-2.0");
-    assert_string_equal(jstr(json_array_get(l, 0), "terms_url"),
+    assert_string_equal(sl_json_str(json_array_get(l, 0), "terms_url"),
                         "https://spdx.org/licenses/GPL-2.0-or-later.html");
-    assert_string_equal(jstr(json_array_get(l, 1), "id"), "LicenseRef-Mine");
+    assert_string_equal(sl_json_str(json_array_get(l, 1), "id"), "LicenseRef-Mine");
     assert_null(json_object_get(json_array_get(l, 1), "name"));
     assert_true(json_is_false(json_object_get(json_object_get(j, "rights"),
                                               "known")));
@@ -699,7 +692,7 @@ static void test_record(void **state)
     /* a compound choice has no single terms URL */
     j = record("MIT AND ISC", "{\"version\":\"v2\"}", NULL, NULL);
     assert_null(json_object_get(j, "terms_url"));
-    assert_string_equal(jstr(j, "policy_version"), "v2");
+    assert_string_equal(sl_json_str(j, "policy_version"), "v2");
     json_decref(j);
 
     j = record("CC-BY-3.0+", NULL, NULL, NULL);

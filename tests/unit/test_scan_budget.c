@@ -21,7 +21,11 @@
  *     the same reason when the dataset's action for "scan_budget" is flag
  *     or scan.budget.action says so, a block finding made before the
  *     budget ran out still wins, and a clean sample after an overrun is
- *     accepted by the same stage instance.
+ *     accepted by the same stage instance;
+ *   - sl_scan_process before any byte is read: metadata that breaks the
+ *     envelope's rules (sl/envelope.h: absent, a duplicate key, a field
+ *     missing, a created_at no database stores) is meta_invalid, an
+ *     unregistered dataset dataset_unknown.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -557,6 +561,53 @@ static void test_process_budget(void **state)
     unlink(rules);
 }
 
+/* Metadata the stage cannot read by the envelope's rules is refused
+ * before the bytes are looked at, each with a provenance event. */
+static void test_process_meta(void **state)
+{
+    static const char *const metas[][2] = {
+        { NULL, "no sluice-meta header" },
+        { "{\"upload_id\":\"u-1\",\"dataset_id\":\"ds\",\"dataset_id\":\"other\"}",
+          "sluice-meta is not valid JSON: duplicate object key near "
+          "'\"dataset_id\"' at line 1 column 49" },
+        { "{\"upload_id\":\"u-1\",\"creator_id\":\"c\",\"dataset_id\":\"ds\","
+          "\"created_at\":\"2026-11-28T09:00:00Z\"}",
+          "sluice-meta has no content_type string" },
+        { "{\"upload_id\":\"u-1\",\"creator_id\":\"c\",\"dataset_id\":\"ds\","
+          "\"content_type\":\"text/plain\",\"created_at\":\"2026-11-28\"}",
+          "sluice-meta created_at is not a storable RFC 3339 date-time" },
+    };
+    mem_ds d = { NULL };
+    sl_scan *s = stage(NULL, &d, NULL);
+    sl_out *out = sl_out_new(1 << 20);
+    char *meta = fx_meta("u-1", "c", "nope", NULL);
+    sl_slice prov;
+    fx_msg m;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(metas) / sizeof(metas[0]); i++) {
+        fx_msg_init(&m, "u-1", "hello", 5);
+        if (metas[i][0])
+            fx_msg_header_str(&m, SL_H_META, metas[i][0]);
+        sl_out_reset(out);
+        assert_int_equal(sl_scan_process(s, &m.msg, out), SL_REJECT);
+        assert_string_equal(sl_out_reject_code(out), "meta_invalid");
+        assert_string_equal(sl_out_reject_detail(out), metas[i][1]);
+        assert_int_equal(sl_out_header(out, SL_H_PROV, &prov), SL_OK);
+        fx_msg_free(&m);
+    }
+    fx_msg_init(&m, "u-1", "hello", 5);
+    fx_msg_header_str(&m, SL_H_META, meta);
+    sl_out_reset(out);
+    assert_int_equal(sl_scan_process(s, &m.msg, out), SL_REJECT);
+    assert_string_equal(sl_out_reject_code(out), "dataset_unknown");
+    assert_string_equal(sl_out_reject_detail(out), "dataset \"nope\" is not registered");
+    fx_msg_free(&m);
+    free(meta);
+    sl_scan_destroy(s);
+    sl_out_destroy(out);
+}
+
 /* Scan's topology row (its descriptor, built into the binary, points at
  * it): its one route is the flagged topic scan sends unscannable samples
  * to. */
@@ -575,6 +626,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_pdf_bomb_linear),
+        cmocka_unit_test(test_process_meta),
         cmocka_unit_test(test_pdf_bomb_budget),
         cmocka_unit_test(test_pdf_fixture_within_budget),
         cmocka_unit_test(test_png_many_chunks),

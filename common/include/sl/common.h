@@ -70,6 +70,10 @@ void sl_hex_encode(const uint8_t *in, size_t n, char *out);
 /* Decodes exactly 2*n hex chars; returns SL_EINVAL on a bad digit. */
 int  sl_hex_decode(const char *in, size_t inlen, uint8_t *out, size_t n);
 
+/* Makes s (n bytes) valid UTF-8 without NUL into out (appended): an
+ * invalid byte becomes U+FFFD, a NUL is dropped. */
+int  sl_utf8_sanitize(sl_buf *out, const char *s, size_t n);
+
 /* Wall clock in milliseconds since the epoch. */
 int64_t sl_now_ms(void);
 /* Monotonic clock in milliseconds. */

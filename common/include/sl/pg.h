@@ -136,9 +136,6 @@ void sl_pg_copy_row_end(sl_pg_copy *cp);
 /* Finishes the COPY; SL_OK, SL_EIO or SL_ERR with the reason. */
 int  sl_pg_copy_end(sl_pg_copy *cp, sl_err *err);
 
-/* Makes s (n bytes) valid UTF-8 without NUL into out (appended). */
-int sl_utf8_sanitize(sl_buf *out, const char *s, size_t n);
-
 /* PostgreSQL array literals ({"a","b"}) built in an sl_buf, for
  * "= ANY($1::text[])" and unnest($1::text[]): each element quoted, quotes
  * and backslashes escaped.  sl_pg_array_close ends it ("{}" when empty);
