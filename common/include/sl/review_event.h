@@ -1,0 +1,72 @@
+/*
+ * review_event.h -- a moderator's decision as a provenance event, and the
+ * pieces of the message that carries it back into the pipeline.
+ *
+ * A flagged sample's chain is stored by commit under owner (review, upload
+ * id): validate, scan, commit(queued_for_review).  A decision appends one
+ * event to that chain (stage "review", outcome approved | redacted |
+ * rejected) and the relay sends the whole chain on in sluice-prov
+ * (schemas/README.md, "The review service's messages").  Both the decision
+ * transaction (which stores the event) and the relay (which sends it) need
+ * the same bytes, and commit later trusts exactly them: these functions
+ * build them, once, from the rows as stored.
+ *
+ * Pure: rows in memory, no database.  Strings given are borrowed for the
+ * call.  Returns SL_OK or a negative SL_E* code with err set.
+ */
+#ifndef SL_REVIEW_EVENT_H
+#define SL_REVIEW_EVENT_H
+
+#include <stdint.h>
+
+#include "sl/common.h"
+#include "sl/crypto.h"
+#include "sl/prov.h"
+
+/* One provenance_events row of owner (review, upload id), as stored. */
+typedef struct sl_review_stored {
+    int64_t seq;
+    const char *canonical;      /* the exact text that was hashed */
+    const char *hash;
+} sl_review_stored;
+
+/* The review event as appended: its seq, hash and prev (the row to insert
+ * into provenance_events and chain_heads), its canonical text in the
+ * caller's buffer. */
+typedef struct sl_review_appended {
+    int64_t seq;
+    char hash[SL_SHA256_HEX];
+    char prev[SL_SHA256_HEX];
+} sl_review_appended;
+
+/* Appends the decision event ev to the stored chain evs[0..n) (ascending
+ * seq, as ORDER BY seq gives) and builds the relay's sluice-prov header.
+ *
+ * Checks, each SL_EINVAL with err naming the problem: the stored chain is
+ * not empty, every hash is the SHA-256 of its canonical text, the seqs run
+ * 1..n and every prev links to the hash before it (the first prev, what
+ * the creator signed, is taken as the chain's origin); ev->stage is
+ * "review"; ev->outcome is "approved", "redacted" or "rejected"; ev's
+ * upload_id is the stored chain's; ev->input_sha256 is the last output
+ * hash the stored chain records (the bytes commit stored, which the
+ * moderator was shown); ev->output_sha256 equals it for approved, differs
+ * from it for redacted, and is NULL for rejected.
+ *
+ * On SL_OK: prov_out (reset first) holds the sluice-prov value, the JSON
+ * array of the stored events then the new one; canonical_out (reset first;
+ * may be NULL) the new event's canonical text, NUL-terminated; *app its
+ * seq, hash and prev. */
+int sl_review_event_append(const sl_review_stored *evs, size_t n,
+                           const sl_prov_event *ev, sl_buf *prov_out,
+                           sl_buf *canonical_out, sl_review_appended *app,
+                           sl_err *err);
+
+/* The informative sluice-review header: {"action", "decision_id",
+ * "moderator", "reason"} as compact JSON with sorted keys into out (reset
+ * first).  action is "approve", "redact" or "reject"; moderator and reason
+ * any UTF-8 text (SL_EINVAL otherwise). */
+int sl_review_header(int64_t decision_id, const char *action,
+                     const char *reason, const char *moderator, sl_buf *out,
+                     sl_err *err);
+
+#endif
