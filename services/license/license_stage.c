@@ -13,6 +13,7 @@
 #include "sl/fpset.h"
 #include "sl/log.h"
 #include "sl/prov.h"
+#include "sl/topology.h"
 #include "license_stage.h"
 #include "rights.h"
 #include "spdx.h"
@@ -99,6 +100,9 @@ struct sl_license_stage {
     record_memo memo[RECORD_MEMO];
     size_t next_memo;
     int64_t (*now_ms)(void);     /* the wall clock; tests set their own */
+    /* topic.prefix + sluice.reviewed: what a moderator let on comes from
+     * there (decided by the topic, never by a header) */
+    char reviewed_topic[256];
 };
 
 static const char *jstr(const json_t *o, const char *k)
@@ -172,13 +176,18 @@ int sl_license_new(sl_license_stage **out, const sl_config *cfg,
 {
     sl_license_stage *s = calloc(1, sizeof(*s));
 
-    (void)cfg;
     if (!s) {
         sl_err_set(err, "out of memory");
         return SL_ERR;
     }
     s->lk = *lk;
     s->now_ms = sl_now_ms;
+    if (sl_topology_prefixed(cfg ? sl_config_get(cfg, "topic.prefix") : NULL,
+                             SL_TOPIC_REVIEWED, s->reviewed_topic,
+                             sizeof(s->reviewed_topic)) != SL_OK) {
+        sl_err_set(err, "topic.prefix is too long");
+        goto fail;
+    }
     if (sl_spdx_load(&s->spdx, err) != SL_OK ||
         sl_rights_load(s->spdx, &s->rights, err) != SL_OK)
         goto fail;
@@ -232,16 +241,80 @@ static int is_hex64(const char *h)
     return 1;
 }
 
+static int from_reviewed(const sl_license_stage *s, const sl_msg *in)
+{
+    return in->topic && strcmp(in->topic, s->reviewed_topic) == 0;
+}
+
+/* The input hash of the chain's last review event (the flagged bytes a
+ * moderator was shown) into out, when there is one. */
+static void review_input(const sl_msg *in, char out[SL_SHA256_HEX])
+{
+    sl_slice v;
+    sl_prov_chain *c;
+    sl_err err;
+
+    if (sl_msg_header(in, SL_H_PROV, &v) != SL_OK || !v.ptr ||
+        !(c = sl_prov_parse(v, &err)))
+        return;
+    for (size_t i = sl_prov_count(c); i-- > 0;) {
+        const char *canonical, *hash, *stage, *outcome, *hin, *hout;
+        int64_t seq;
+        if (sl_prov_get(c, i, &canonical, &hash, &stage, &outcome, &seq) != SL_OK ||
+            strcmp(stage, "review") != 0)
+            continue;
+        if (sl_prov_get_hashes(c, i, &hin, &hout) == SL_OK && hin && is_hex64(hin))
+            memcpy(out, hin, SL_SHA256_HEX);
+        break;
+    }
+    sl_prov_chain_destroy(c);
+}
+
+/* Why a message of the reviewed topic is not what a moderator let on, or
+ * NULL: its chain must verify from origin and end with a review event
+ * approved or redacted whose output is these bytes (sha).  commit checks
+ * the event against the database; this keeps the rest out early. */
+static const char *review_problem(const sl_msg *in, const char *sha,
+                                  const char *origin)
+{
+    const char *canonical, *hash, *stage, *outcome, *hin, *hout, *why = NULL;
+    sl_prov_chain *c = NULL;
+    sl_slice v;
+    int64_t seq;
+    size_t n;
+    sl_err err;
+
+    if (sl_msg_header(in, SL_H_PROV, &v) != SL_OK || !v.ptr)
+        return "it carries no provenance chain";
+    if (!(c = sl_prov_parse(v, &err)) || sl_prov_chain_verify(c, origin, &err) != SL_OK)
+        why = "its provenance chain does not verify";
+    else if ((n = sl_prov_count(c)) == 0 ||
+             sl_prov_get(c, n - 1, &canonical, &hash, &stage, &outcome, &seq) != SL_OK ||
+             strcmp(stage, "review") != 0)
+        why = "its chain does not end with a review event";
+    else if (strcmp(outcome, "approved") != 0 && strcmp(outcome, "redacted") != 0)
+        why = "the review event's outcome is neither approved nor redacted";
+    else if (sl_prov_get_hashes(c, n - 1, &hin, &hout) != SL_OK || !hout ||
+             strcmp(hout, sha) != 0)
+        why = "the review event's output hash is not that of the bytes";
+    sl_prov_chain_destroy(c);
+    return why;
+}
+
 /* The hash the provenance chain starts at: what the creator signed (the
- * scan stage names it when it redacted the bytes; anything but 64
- * lowercase hex digits is no hash a chain can start at). */
-static void origin_of(const sl_msg *in, const char *sha, char out[SL_SHA256_HEX])
+ * scan stage names it when it redacted the bytes, the review event when a
+ * moderator did; anything but 64 lowercase hex digits is no hash a chain
+ * can start at). */
+static void origin_of(const sl_license_stage *s, const sl_msg *in,
+                      const char *sha, char out[SL_SHA256_HEX])
 {
     sl_slice v;
     json_t *doc;
     const char *orig;
 
     memcpy(out, sha, SL_SHA256_HEX);
+    if (from_reviewed(s, in))
+        review_input(in, out);
     if (sl_msg_header(in, SL_H_SCAN, &v) != SL_OK || !v.ptr)
         return;
     doc = json_loadb((const char *)v.ptr, v.len, 0, NULL);
@@ -300,7 +373,7 @@ int sl_license_prepare(sl_license_stage *s, const sl_msg *msgs, size_t n)
             continue;
         snprintf(p->str[0], sizeof(p->str[0]), "%s", jstr(p->doc, "creator_id"));
         snprintf(p->str[1], sizeof(p->str[1]), "%s", jstr(p->doc, "dataset_id"));
-        origin_of(msg, p->str[2], p->str[3]);
+        origin_of(s, msg, p->str[2], p->str[3]);
         p->value = msg->value.ptr;
         p->value_len = msg->value.len;
         p->ok = 1;
@@ -538,7 +611,7 @@ sl_verdict sl_license_process(sl_license_stage *s, const sl_msg *in, sl_out *out
     } else {
         if (sl_sha256_hex(in->value.ptr, in->value.len, sha) != SL_OK)
             return SL_FATAL;
-        origin_of(in, sha, origin);
+        origin_of(s, in, sha, origin);
         doc = read_meta(in);
     }
     if (!doc)
@@ -547,6 +620,12 @@ sl_verdict sl_license_process(sl_license_stage *s, const sl_msg *in, sl_out *out
     upload_id = jstr(doc, "upload_id");
     creator = jstr(doc, "creator_id");
     dataset = jstr(doc, "dataset_id");
+    if (from_reviewed(s, in)) {
+        const char *why = review_problem(in, sha, origin);
+        if (why)
+            REJECT("review_unverified", "a message of %s that no moderator let "
+                   "on: %s", s->reviewed_topic, why);
+    }
 
     rc = s->lk.dataset(s->lk.u, dataset, &ds);
     if (rc == SL_ENOTFOUND)

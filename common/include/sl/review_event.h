@@ -6,8 +6,9 @@
  * id): validate, scan, commit(queued_for_review).  A decision appends one
  * event to that chain (stage "review", outcome approved | redacted |
  * rejected) and the relay sends the whole chain on in sluice-prov
- * (schemas/README.md, "The review service's messages").  Both the decision
- * transaction (which stores the event) and the relay (which sends it) need
+ * (schemas/README.md, "Review: a moderator's decision back into the
+ * chain").  Both the decision transaction (which stores the event) and the
+ * relay (which sends it) need
  * the same bytes, and commit later trusts exactly them: these functions
  * build them, once, from the rows as stored.
  *
