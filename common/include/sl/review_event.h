@@ -8,9 +8,8 @@
  * rejected) and the relay sends the whole chain on in sluice-prov
  * (schemas/README.md, "Review: a moderator's decision back into the
  * chain").  Both the decision transaction (which stores the event) and the
- * relay (which sends it) need
- * the same bytes, and commit later trusts exactly them: these functions
- * build them, once, from the rows as stored.
+ * relay (which sends it) need the same bytes, and commit later trusts
+ * exactly them: these functions build them, once, from the rows as stored.
  *
  * Pure: rows in memory, no database.  Strings given are borrowed for the
  * call.  Returns SL_OK or a negative SL_E* code with err set.
