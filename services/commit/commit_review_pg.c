@@ -172,8 +172,9 @@ static int stored_dead_letters(PGconn *conn, sl_commit_row *rows, size_t n,
     if (!seen || !which)
         goto out;
     for (size_t i = 0; i < n; i++) {
+        /* commit's own rejections are at positions it reads once */
         if (rows[i].kind != SL_ROW_REJECTION || !rows[i].source_topic ||
-            !rows[i].stage || !rows[i].code)
+            !rows[i].stage || !rows[i].code || strcmp(rows[i].stage, "commit") == 0)
             continue;
         if (sl_pg_array_add(&topics, rows[i].source_topic))
             goto out;
