@@ -15,8 +15,9 @@
  * sluice.reviewed (value the stored bytes or sl_redact_stored() of them),
  * reject as a dead letter on sluice.rejected.  --times N sends that same
  * message N times (a relay killed between sending and marking it sent),
- * --pause-ms apart.  --forge sends the message but rolls the decision back
- * (a forged review event: the item stays pending).
+ * --pause-ms apart.  --forge sends a message with a review event built on
+ * the flagged chain (the events before any decision) and rolls the
+ * decision back: a forged approval, of a pending item or over a real one.
  *
  * Environment: SLUICE_PG_DSN (the database, as its owner), SLUICE_CONFIG
  * (Kafka credentials, kafka.* keys), SLUICE_KAFKA_BROKERS,
@@ -254,7 +255,12 @@ int main(int argc, char **argv)
             rc = die("review item %s is %s, not pending", id, PQgetvalue(item, 0, 4));
             goto out;
         }
-        if (!(evs = query(pg, "SELECT seq, canonical, hash FROM provenance_events"
+        /* A forger starts from the flagged chain, whatever was decided. */
+        if (!(evs = query(pg, forge ?
+                          "SELECT seq, canonical, hash FROM provenance_events"
+                          " WHERE owner_kind = 'review' AND owner_id = $1"
+                          " AND stage <> 'review' ORDER BY seq" :
+                          "SELECT seq, canonical, hash FROM provenance_events"
                           " WHERE owner_kind = 'review' AND owner_id = $1"
                           " ORDER BY seq", 1, p, 0)))
             goto out;

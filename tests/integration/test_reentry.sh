@@ -9,11 +9,12 @@
 #   redact  -> an accepted sample without the finding, original_sha256 the
 #              flagged bytes', the review event from the old to the new hash;
 #   reject  -> a review:moderator_rejected rejection;
-#   approve after the creator opted out -> license:opted_out;
+#   approve or redact after the creator opted out -> license:opted_out;
 #   the same message relayed twice (in one batch and across batches) ->
 #              one outcome;
-#   a forged review event (the item still pending) -> commit:review_unverified,
-#              and a clean upload after it is accepted.
+#   a forged review event (the item still pending, or over a real
+#              approval) -> commit:review_unverified, and a clean upload
+#              after it is accepted.
 # `sluicectl audit verify --all` accepts every chain.
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 it_init reentry
@@ -43,8 +44,10 @@ up dup rv k.pem "Twice host 10.1.1.1 sent."
 up dup2 rv k.pem "Twice later host 10.2.2.2 sent."
 up rjdup rv k.pem "Reject twice host 10.3.3.3 sent."
 up fg rv k.pem "Forged host 10.4.4.4 approval."
-it_wait_outcomes 8 60
-it_eq "all flagged" "$(it_sql "SELECT count(*) FROM review_items WHERE state = 'pending'")" 8
+up fg2 rv k.pem "Forged over a real approval, host 10.5.5.5."
+up rdoo oo o.pem "Opted out, redacted: host 172.16.9.9 here."
+it_wait_outcomes 10 60
+it_eq "all flagged" "$(it_sql "SELECT count(*) FROM review_items WHERE state = 'pending'")" 10
 
 # --- the decisions and their relays --------------------------------------------
 ctl optout add oo --reason "changed their mind" >/dev/null
@@ -56,7 +59,10 @@ relay approve dup --times 2
 relay approve dup2 --times 2 --pause-ms 1500
 relay reject rjdup --times 2 --pause-ms 1500 --note "twice"
 relay approve fg --forge
-it_wait_outcomes 16 45
+relay approve fg2
+relay approve fg2 --forge --reason other
+relay redact rdoo
+it_wait_outcomes 21 45
 sleep 2   # a late duplicate would land now
 
 outcome() {
@@ -109,6 +115,7 @@ it_eq "reject: its chain" \
     "validate:accepted scan:flagged commit:queued_for_review review:rejected commit:rejected"
 
 it_eq "approve after opt-out" "$(outcome oo)" "license:opted_out"
+it_eq "redact after opt-out" "$(outcome rdoo)" "license:opted_out"
 # The relay's resends did happen: each message is on its topic twice.
 keys() { # keys TOPIC: the keys of its committed messages
     kcat -C -b "$SLUICE_KAFKA_BROKERS" -t "${IT_PREFIX}$1" -X isolation.level=read_committed \
@@ -132,19 +139,24 @@ it_eq "forged: the item is still pending" \
 it_eq "forged: the detail" \
     "$(it_sql "SELECT detail FROM rejections WHERE upload_id = 'fg'")" \
     'the review event says approved, review item "fg" is pending'
+it_eq "forged over a real approval: the sample and a rejection" "$(outcome fg2 | tr '\n' ' ')" \
+    "commit:review_unverified sample "
+it_eq "forged over a real approval: the detail" \
+    "$(it_sql "SELECT detail FROM rejections WHERE upload_id = 'fg2'")" \
+    'the review event at seq 4 is not the one stored for upload "fg2"'
 it_eq "review items' end states" \
     "$(it_sql "SELECT string_agg(upload_id || ':' || state, ' ' ORDER BY upload_id COLLATE \"C\") FROM review_items")" \
-    "ap:approved dup:approved dup2:approved fg:pending oo:approved rd:redacted rj:rejected rjdup:rejected"
-it_eq "outcomes: 4 samples, 4 rejections, 8 review items" \
+    "ap:approved dup:approved dup2:approved fg:pending fg2:approved oo:approved rd:redacted rdoo:redacted rj:rejected rjdup:rejected"
+it_eq "outcomes: 5 samples, 6 rejections, 10 review items" \
     "$(it_sql "SELECT (SELECT count(*) FROM samples) || ' ' || (SELECT count(*) FROM rejections)
-               || ' ' || (SELECT count(*) FROM review_items)")" "4 4 8"
+               || ' ' || (SELECT count(*) FROM review_items)")" "5 6 10"
 
 # --- still flowing, and every chain verifies --------------------------------------
 t0=$(date +%s)
 printf 'A clean line about rivers.\n' >"$W/clean.txt"
 ctl upload --creator rv --dataset plain --key "$W/k.pem" --upload-id clean "$W/clean.txt" \
     >/dev/null 2>>"$W/upload.log" || it_fail "upload clean failed"
-it_wait_outcomes 17 20
+it_wait_outcomes 22 20
 it_eq "clean upload after them" "$(outcome clean)" sample
 it_log "clean upload accepted in $(($(date +%s) - t0)) s"
 ctl audit verify --all >"$W/audit.out" 2>&1 || it_fail "audit verify: $(tail -n 20 "$W/audit.out")"
