@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <jansson.h>
 
 #include "sl/crypto.h"
 #include "sl/prov.h"
@@ -185,6 +186,103 @@ static void test_flagged_without_approval(void **state)
     fx_msg_free(&m);
 }
 
+/* A moderator's rejection as the relay sends it: a dead letter, value
+ * withheld, chain through the review event rejected.  Its identity is the
+ * flagged message's position; its chain verifies from the stored bytes. */
+static void test_moderator_rejected(void **state)
+{
+    sl_commit_row r;
+    sl_buf c;
+    fx_msg m;
+
+    (void)state;
+    fx_msg_init(&m, "up-1", "", 0);
+    m.msg.topic = "sluice.rejected";
+    m.msg.partition = 2;
+    m.msg.offset = 40;
+    fx_msg_header_str(&m, SL_H_META, META);
+    fx_msg_header_str(&m, SL_H_SIG, "ed25519=c2ln");
+    sl_buf_init(&c, 1 << 20);
+    chain(&c, "rejected", NULL, NULL);
+    /* chain() always ends with license: keep the first four events only */
+    {
+        sl_err err = { "" };
+        sl_prov_chain *pc = sl_prov_parse((sl_slice){ c.data, c.len }, &err);
+        const char *cn, *h, *st, *oc;
+        int64_t seq;
+        sl_buf four;
+        assert_non_null(pc);
+        sl_buf_init(&four, 1 << 20);
+        assert_int_equal(sl_buf_append(&four, "[", 1), SL_OK);
+        for (size_t i = 0; i < 4; i++) {
+            json_t *e;
+            char *t;
+            assert_int_equal(sl_prov_get(pc, i, &cn, &h, &st, &oc, &seq), SL_OK);
+            e = json_pack("{s:s, s:s}", "event", cn, "hash", h);
+            t = json_dumps(e, JSON_COMPACT);
+            assert_int_equal(sl_buf_appendf(&four, "%s%s", i ? "," : "", t), SL_OK);
+            free(t);
+            json_decref(e);
+        }
+        assert_int_equal(sl_buf_append(&four, "]", 1), SL_OK);
+        fx_msg_header(&m, SL_H_PROV, four.data, four.len);
+        sl_buf_free(&four);
+        sl_prov_chain_destroy(pc);
+    }
+    sl_buf_free(&c);
+    fx_msg_header_str(&m, SL_H_REJ_STAGE, "review");
+    fx_msg_header_str(&m, SL_H_REJ_CODE, "moderator_rejected");
+    fx_msg_header_str(&m, SL_H_REJ_DETAIL, "confirmed_pii: a real address");
+    fx_msg_header_str(&m, SL_H_REJ_TOPIC, "sluice.flagged");
+    fx_msg_header_str(&m, SL_H_REJ_PART, "1");
+    fx_msg_header_str(&m, SL_H_REJ_OFFSET, "17");
+    fx_msg_header_str(&m, SL_H_REJ_TIME, "1795840629123");
+    fx_msg_header_str(&m, SL_H_REJ_VALUE, "withheld");
+    fx_msg_header_str(&m, SL_H_REJ_VALUE_SHA256, SHA_HELLO);
+    fx_msg_header_str(&m, SL_H_REJ_VALUE_SIZE, "5");
+    assert_int_equal(sl_commit_describe(&m.msg, &TOPICS, &r), SL_OK);
+    assert_int_equal(r.kind, SL_ROW_REJECTION);
+    assert_string_equal(r.stage, "review");
+    assert_string_equal(r.code, "moderator_rejected");
+    assert_string_equal(r.detail, "confirmed_pii: a real address");
+    assert_string_equal(r.source_topic, "sluice.flagged");
+    assert_int_equal(r.source_partition, 1);
+    assert_int_equal(r.source_offset, 17);
+    assert_string_equal(r.sha256, SHA_HELLO);
+    assert_int_equal(r.size, 5);
+    assert_non_null(r.chain);            /* continued, not restarted */
+    assert_int_equal(sl_prov_count(r.chain), 4);
+    assert_string_equal(r.review_outcome, "rejected");
+    sl_commit_row_clear(&r);
+    fx_msg_free(&m);
+}
+
+/* license refusing a redacted one (an opt-out since): the dead letter's
+ * value is the redaction, its chain still starts at the flagged bytes. */
+static void test_redacted_license_rejection(void **state)
+{
+    sl_commit_row r;
+    fx_msg m;
+
+    (void)state;
+    licensed_msg(&m, "world", "redacted", SHA_WORLD, SHA_WORLD);
+    m.msg.topic = "sluice.rejected";
+    fx_msg_header_str(&m, SL_H_REJ_STAGE, "license");
+    fx_msg_header_str(&m, SL_H_REJ_CODE, "opted_out");
+    fx_msg_header_str(&m, SL_H_REJ_TOPIC, "sluice.reviewed");
+    fx_msg_header_str(&m, SL_H_REJ_PART, "0");
+    fx_msg_header_str(&m, SL_H_REJ_OFFSET, "3");
+    assert_int_equal(sl_commit_describe(&m.msg, &TOPICS, &r), SL_OK);
+    assert_int_equal(r.kind, SL_ROW_REJECTION);
+    assert_string_equal(r.code, "opted_out");
+    assert_string_equal(r.sha256, SHA_WORLD);
+    assert_string_equal(sl_commit_row_origin(&r), SHA_HELLO);
+    assert_non_null(r.chain);
+    assert_int_equal(sl_prov_count(r.chain), 5);
+    sl_commit_row_clear(&r);
+    fx_msg_free(&m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -192,6 +290,8 @@ int main(void)
         cmocka_unit_test(test_redacted),
         cmocka_unit_test(test_redacted_other_bytes),
         cmocka_unit_test(test_flagged_without_approval),
+        cmocka_unit_test(test_moderator_rejected),
+        cmocka_unit_test(test_redacted_license_rejection),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
