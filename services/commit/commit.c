@@ -467,6 +467,14 @@ int sl_commit_describe(const sl_msg *m, const sl_commit_topics *t,
         (void)sl_prov_verify(r->prov, r->sha256, &err);   /* for the detail */
         snprintf(detail, sizeof(detail), "provenance chain broken: %s", err.msg);
         rc = sl_commit_row_reject(r, "provenance_invalid", detail);
+    } else if (r->kind == SL_ROW_SAMPLE && r->review_seq > 0 &&
+               !sl_commit_row_reviewed(r)) {
+        /* Only an approval or a redaction lets a reviewed upload on, even
+         * when the decision it carries is the real one. */
+        char detail[128];
+        snprintf(detail, sizeof(detail), "the chain's review event says \"%s\", "
+                 "not approved or redacted", r->review_outcome);
+        rc = sl_commit_row_reject(r, "review_unverified", detail);
     } else {
         rc = check_hashes(m, r, declared);
     }

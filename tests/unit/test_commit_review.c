@@ -184,6 +184,17 @@ static void test_flagged_without_approval(void **state)
     assert_string_equal(r.review_outcome, "rejected");
     sl_commit_row_clear(&r);
     fx_msg_free(&m);
+    /* a real rejection's chain with the flagged result taken off is no
+     * sample either, whatever the database says of the decision */
+    licensed_msg(&m, "hello", "rejected", NULL, SHA_HELLO);
+    fx_msg_drop_header(&m, SL_H_SCAN);
+    assert_int_equal(sl_commit_describe(&m.msg, &TOPICS, &r), SL_OK);
+    assert_int_equal(r.kind, SL_ROW_REJECTION);
+    assert_string_equal(r.code, "review_unverified");
+    assert_string_equal(r.detail, "the chain's review event says \"rejected\", "
+                        "not approved or redacted");
+    sl_commit_row_clear(&r);
+    fx_msg_free(&m);
 }
 
 /* A moderator's rejection as the relay sends it: a dead letter, value
