@@ -10,7 +10,9 @@
 
 #include <jansson.h>
 
+#include "sl/msg.h"
 #include "sl/review_event.h"
+#include "sl/topology.h"
 
 static int str_eq(const char *a, const char *b)
 {
@@ -215,5 +217,145 @@ int sl_review_header(int64_t decision_id, const char *action,
     free(text);
     if (rc != SL_OK)
         sl_err_set(err, "sluice-review: header does not fit");
+    return rc;
+}
+
+/* ---- the relay's message ------------------------------------------------ */
+
+void sl_review_message_clear(sl_review_message *m)
+{
+    for (size_t i = 0; i < m->n; i++)
+        free(m->value[i]);
+    memset(m, 0, sizeof(*m));
+}
+
+static int add(sl_review_message *m, const char *name, const char *value,
+               sl_err *err)
+{
+    if (!value) {
+        sl_err_set(err, "relay message: no value for %s", name);
+        return SL_EINVAL;
+    }
+    if (m->n == SL_REVIEW_MAX_HEADERS || !(m->value[m->n] = strdup(value))) {
+        sl_err_set(err, "relay message: out of memory");
+        return SL_ENOMEM;
+    }
+    m->name[m->n++] = name;
+    return SL_OK;
+}
+
+static int add_int(sl_review_message *m, const char *name, int64_t v, sl_err *err)
+{
+    char num[24];
+
+    snprintf(num, sizeof(num), "%lld", (long long)v);
+    return add(m, name, num, err);
+}
+
+/* "reason: note" on one line: control characters escaped, cut at max
+ * bytes without splitting a UTF-8 sequence. */
+static void detail_line(const char *reason, const char *note, char *out,
+                        size_t max)
+{
+    size_t w = 0;
+    const char *parts[3] = { reason, note && *note ? ": " : NULL, note };
+
+    for (int p = 0; p < 3; p++) {
+        for (const unsigned char *c = (const unsigned char *)parts[p]; c && *c; c++) {
+            char esc[8];
+            size_t k;
+            if (*c == '\n')
+                snprintf(esc, sizeof(esc), "\\n");
+            else if (*c == '\t')
+                snprintf(esc, sizeof(esc), "\\t");
+            else if (*c == '\\')
+                snprintf(esc, sizeof(esc), "\\\\");
+            else if (*c < 0x20 || *c == 0x7f)
+                snprintf(esc, sizeof(esc), "\\x%02x", *c);
+            else {
+                esc[0] = (char)*c;
+                esc[1] = '\0';
+            }
+            k = strlen(esc);
+            if (w + k >= max)
+                goto cut;
+            memcpy(out + w, esc, k);
+            w += k;
+        }
+    }
+cut:
+    /* no half of a multi-byte character at the end */
+    if (w) {
+        size_t start = w;
+        while (start > 0 && ((unsigned char)out[start - 1] & 0xc0) == 0x80)
+            start--;
+        if (start > 0 && ((unsigned char)out[start - 1] & 0x80)) {
+            unsigned char lead = (unsigned char)out[start - 1];
+            size_t need = lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : lead >= 0xc0 ? 2 : 1;
+            if (w - (start - 1) < need)
+                w = start - 1;
+        }
+    }
+    out[w] = '\0';
+}
+
+int sl_review_message_build(const sl_review_item *item,
+                            const sl_review_decision *d, const char *prov,
+                            const char *value_sha256, sl_review_message *out,
+                            sl_err *err)
+{
+    int reject, rc;
+
+    memset(out, 0, sizeof(*out));
+    if (!item || !d || !d->action || !d->reason || !prov || !item->upload_id) {
+        sl_err_set(err, "relay message: decision, reason, chain or upload id missing");
+        return SL_EINVAL;
+    }
+    reject = str_eq(d->action, "reject");
+    if (!reject && !str_eq(d->action, "approve") && !str_eq(d->action, "redact")) {
+        sl_err_set(err, "relay message: action must be approve, redact or reject");
+        return SL_EINVAL;
+    }
+    if ((rc = add(out, SL_H_META, item->meta, err)) != SL_OK ||
+        (rc = add(out, SL_H_SIG, item->signature, err)) != SL_OK ||
+        (rc = add(out, SL_H_PROV, prov, err)) != SL_OK)
+        goto fail;
+    if (!reject) {
+        sl_buf h;
+        out->topic = SL_TOPIC_REVIEWED;
+        if ((rc = add(out, SL_H_SHA256, value_sha256, err)) != SL_OK ||
+            (rc = add(out, SL_H_SCAN, item->findings, err)) != SL_OK)
+            goto fail;
+        sl_buf_init(&h, 1 << 16);
+        rc = sl_review_header(d->decision_id, d->action, d->reason, d->moderator,
+                              &h, err);
+        if (rc == SL_OK && (rc = sl_buf_cstr(&h)) == SL_OK)
+            rc = add(out, SL_H_REVIEW, (const char *)h.data, err);
+        sl_buf_free(&h);
+        if (rc != SL_OK)
+            goto fail;
+        return SL_OK;
+    }
+    out->topic = SL_TOPIC_REJECTED;
+    {
+        char detail[SL_REVIEW_DETAIL_MAX];
+        detail_line(d->reason, d->note, detail, sizeof(detail));
+        if ((rc = add(out, SL_H_REJ_STAGE, "review", err)) != SL_OK ||
+            (rc = add(out, SL_H_REJ_CODE, "moderator_rejected", err)) != SL_OK ||
+            (rc = add(out, SL_H_REJ_DETAIL, detail, err)) != SL_OK ||
+            (rc = add(out, SL_H_REJ_TOPIC, item->source_topic, err)) != SL_OK ||
+            (rc = add_int(out, SL_H_REJ_PART,
+                          item->source_partition, err)) != SL_OK ||
+            (rc = add_int(out, SL_H_REJ_OFFSET, item->source_offset,
+                          err)) != SL_OK ||
+            (rc = add_int(out, SL_H_REJ_TIME, d->time_ms, err)) != SL_OK ||
+            (rc = add(out, SL_H_REJ_VALUE, "withheld", err)) != SL_OK ||
+            (rc = add(out, SL_H_REJ_VALUE_SHA256, item->sha256, err)) != SL_OK ||
+            (rc = add_int(out, SL_H_REJ_VALUE_SIZE, item->size, err)) != SL_OK)
+            goto fail;
+    }
+    return SL_OK;
+fail:
+    sl_review_message_clear(out);
     return rc;
 }

@@ -11,9 +11,10 @@
  * state, append the review event built by sl_review_event_append() to the
  * stored chain (owner review), and seal the chain's new head with an
  * operator key (--key, registered in audit_keys) as takedown does.  Then
- * the relay's message, built from the same rows: approve / redact to
- * sluice.reviewed (value the stored bytes or sl_redact_stored() of them),
- * reject as a dead letter on sluice.rejected.  --times N sends that same
+ * the relay's message, built from the same rows by
+ * sl_review_message_build(): approve / redact to sluice.reviewed (value the
+ * stored bytes or sl_redact_stored() of them), reject as a dead letter on
+ * sluice.rejected.  --times N sends that same
  * message N times (a relay killed between sending and marking it sent),
  * --pause-ms apart.  --forge sends a message with a review event built on
  * the flagged chain (the events before any decision) and rolls the
@@ -189,18 +190,18 @@ int main(int argc, char **argv)
     PGconn *pg = NULL;
     PGresult *item = NULL, *content = NULL, *evs = NULL, *r;
     sl_review_stored *rows = NULL;
-    sl_buf prov, canon, value, hdr;
+    sl_buf prov, canon, value;
     sl_review_appended app;
     sl_rules *rules = NULL;
     message m = { .nh = 0 };
-    char sent[SL_SHA256_HEX], num[32], detail[1024];
+    sl_review_message rm = { 0 };
+    char sent[SL_SHA256_HEX];
     const char *outcome;
     sl_err err = { "" };
 
     sl_buf_init(&prov, 1 << 24);
     sl_buf_init(&canon, 1 << 20);
     sl_buf_init(&value, 1 << 26);
-    sl_buf_init(&hdr, 1 << 16);
     if (argc < 3)
         return die("usage: it-review-relay approve|redact|reject UPLOAD_ID "
                    "[--reason CODE] [--note TEXT] [--forge] [--times N] "
@@ -325,39 +326,28 @@ int main(int argc, char **argv)
         goto fail;
 
     /* ---- the relay's message ---- */
-    m.key = id;
-    header(&m, SL_H_META, PQgetvalue(item, 0, 0));
-    header(&m, SL_H_SIG, PQgetvalue(item, 0, 1));
-    if (sl_buf_cstr(&prov) != SL_OK)
-        goto fail;
-    header(&m, SL_H_PROV, (const char *)prov.data);
-    if (strcmp(outcome, "rejected") != 0) {
-        sl_kafka_topic_name(cfg, SL_TOPIC_REVIEWED, m.topic, sizeof(m.topic));
-        m.value = value.data ? (const void *)value.data : "";
-        m.len = value.len;
-        header(&m, SL_H_SHA256, sent);
-        header(&m, SL_H_SCAN, PQgetvalue(item, 0, 2));
-        if (sl_review_header(1, action, reason, "it-moderator", &hdr, &err) != SL_OK ||
-            sl_buf_cstr(&hdr) != SL_OK)
+    {
+        sl_review_item it = {
+            .upload_id = id, .meta = PQgetvalue(item, 0, 0),
+            .signature = PQgetvalue(item, 0, 1), .findings = PQgetvalue(item, 0, 2),
+            .sha256 = PQgetvalue(item, 0, 3),
+            .size = strtoll(PQgetvalue(item, 0, 8), NULL, 10),
+            .source_topic = PQgetvalue(item, 0, 5),
+            .source_partition = (int32_t)strtol(PQgetvalue(item, 0, 6), NULL, 10),
+            .source_offset = strtoll(PQgetvalue(item, 0, 7), NULL, 10),
+        };
+        sl_review_decision d = { 1, action, reason, note, "it-moderator", sl_now_ms() };
+        if (sl_buf_cstr(&prov) != SL_OK ||
+            sl_review_message_build(&it, &d, (const char *)prov.data, sent, &rm,
+                                    &err) != SL_OK)
             goto fail;
-        header(&m, "sluice-review", (const char *)hdr.data);
-    } else {
-        sl_kafka_topic_name(cfg, SL_TOPIC_REJECTED, m.topic, sizeof(m.topic));
-        m.value = "";
-        m.len = 0;
-        header(&m, SL_H_REJ_STAGE, "review");
-        header(&m, SL_H_REJ_CODE, "moderator_rejected");
-        snprintf(detail, sizeof(detail), "%s: %s", reason, note);
-        header(&m, SL_H_REJ_DETAIL, detail);
-        header(&m, SL_H_REJ_TOPIC, PQgetvalue(item, 0, 5));
-        header(&m, SL_H_REJ_PART, PQgetvalue(item, 0, 6));
-        header(&m, SL_H_REJ_OFFSET, PQgetvalue(item, 0, 7));
-        snprintf(num, sizeof(num), "%" PRId64, sl_now_ms());
-        header(&m, SL_H_REJ_TIME, num);
-        header(&m, SL_H_REJ_VALUE, "withheld");
-        header(&m, SL_H_REJ_VALUE_SHA256, PQgetvalue(item, 0, 3));
-        header(&m, SL_H_REJ_VALUE_SIZE, PQgetvalue(item, 0, 8));
     }
+    m.key = id;
+    sl_kafka_topic_name(cfg, rm.topic, m.topic, sizeof(m.topic));
+    m.value = strcmp(outcome, "rejected") && value.data ? (const void *)value.data : "";
+    m.len = strcmp(outcome, "rejected") ? value.len : 0;
+    for (size_t i = 0; i < rm.n; i++)
+        header(&m, rm.name[i], rm.value[i]);
     rc = send_times(cfg, &m, times, pause_ms);
     if (rc == 0)
         printf("%s %s seq %" PRId64 " hash %s sent %s\n", id, outcome, app.seq,
@@ -368,6 +358,7 @@ fail:
 out:
     for (size_t i = 0; i < m.nh; i++)
         free(m.hval[i]);
+    sl_review_message_clear(&rm);
     free(rows);
     PQclear(item);
     PQclear(content);
@@ -379,6 +370,5 @@ out:
     sl_buf_free(&prov);
     sl_buf_free(&canon);
     sl_buf_free(&value);
-    sl_buf_free(&hdr);
     return rc;
 }

@@ -230,6 +230,117 @@ static void test_header(void **state)
     sl_buf_free(&b);
 }
 
+static const sl_review_item ITEM = {
+    .upload_id = "up-1", .meta = "{\"upload_id\":\"up-1\"}",
+    .signature = "ed25519=c2ln", .findings = "{\"outcome\":\"flagged\"}",
+    .sha256 = content, .size = 5, .source_topic = "p-sluice.flagged",
+    .source_partition = 2, .source_offset = 41,
+};
+
+/* "name=value" of every header, one per line, into out. */
+static void headers_text(const sl_review_message *m, char *out, size_t size)
+{
+    size_t w = 0;
+
+    for (size_t i = 0; i < m->n; i++) {
+        int k = snprintf(out + w, size - w, "%s=%s\n", m->name[i], m->value[i]);
+        assert_true(k > 0 && (size_t)k < size - w);
+        w += (size_t)k;
+    }
+}
+
+static void test_message_approve(void **state)
+{
+    sl_review_decision d = { 7, "redact", "confirmed_pii", NULL, "mo", T_MS };
+    sl_review_message m;
+    sl_err err = { "" };
+    char got[4096], want[4096];
+
+    (void)state;
+    assert_int_equal(sl_review_message_build(&ITEM, &d, "[PROV]", other, &m, &err),
+                     SL_OK);
+    assert_string_equal(m.topic, "sluice.reviewed");
+    headers_text(&m, got, sizeof(got));
+    snprintf(want, sizeof(want),
+             "sluice-meta={\"upload_id\":\"up-1\"}\n"
+             "sluice-sig=ed25519=c2ln\n"
+             "sluice-prov=[PROV]\n"
+             "sluice-sha256=%s\n"
+             "sluice-scan={\"outcome\":\"flagged\"}\n"
+             "sluice-review={\"action\":\"redact\",\"decision_id\":7,"
+             "\"moderator\":\"mo\",\"reason\":\"confirmed_pii\"}\n", other);
+    assert_string_equal(got, want);
+    sl_review_message_clear(&m);
+    assert_int_equal(m.n, 0);
+}
+
+static void test_message_reject(void **state)
+{
+    sl_review_decision d = { 8, "reject", "harmful_content",
+                             "line one\nline\ttwo \\ \x01 caf\xc3\xa9", "mo", T_MS };
+    sl_review_message m;
+    sl_err err = { "" };
+    char got[4096], want[4096];
+
+    (void)state;
+    assert_int_equal(sl_review_message_build(&ITEM, &d, "[PROV]", NULL, &m, &err),
+                     SL_OK);
+    assert_string_equal(m.topic, "sluice.rejected");
+    headers_text(&m, got, sizeof(got));
+    snprintf(want, sizeof(want),
+             "sluice-meta={\"upload_id\":\"up-1\"}\n"
+             "sluice-sig=ed25519=c2ln\n"
+             "sluice-prov=[PROV]\n"
+             "sluice-reject-stage=review\n"
+             "sluice-reject-code=moderator_rejected\n"
+             "sluice-reject-detail=harmful_content: line one\\nline\\ttwo \\\\ \\x01 caf\xc3\xa9\n"
+             "sluice-reject-source-topic=p-sluice.flagged\n"
+             "sluice-reject-source-partition=2\n"
+             "sluice-reject-source-offset=41\n"
+             "sluice-reject-time=1795840629123\n"
+             "sluice-reject-value=withheld\n"
+             "sluice-reject-value-sha256=%s\n"
+             "sluice-reject-value-size=5\n", content);
+    assert_string_equal(got, want);
+    sl_review_message_clear(&m);
+}
+
+static void test_message_refused(void **state)
+{
+    sl_review_decision d = { 9, "delete", "other", NULL, "mo", T_MS };
+    sl_review_item item = ITEM;
+    sl_review_message m;
+    sl_err err = { "" };
+    char note[3000];
+
+    (void)state;
+    assert_int_equal(sl_review_message_build(&ITEM, &d, "[P]", other, &m, &err),
+                     SL_EINVAL);
+    assert_int_equal(m.n, 0);
+    d.action = "approve";
+    item.meta = NULL;
+    assert_int_equal(sl_review_message_build(&item, &d, "[P]", other, &m, &err),
+                     SL_EINVAL);
+    assert_non_null(strstr(err.msg, "sluice-meta"));
+    assert_int_equal(m.n, 0);
+    assert_int_equal(sl_review_message_build(&ITEM, &d, "[P]", NULL, &m, &err),
+                     SL_EINVAL);
+    assert_non_null(strstr(err.msg, "sluice-sha256"));
+    /* a long note is cut on a character boundary, below the cap */
+    memset(note, 0, sizeof(note));
+    for (size_t i = 0; i + 2 < sizeof(note) - 1; i += 2)
+        memcpy(note + i, "\xc3\xa9", 2);
+    d.action = "reject";
+    d.note = note;
+    assert_int_equal(sl_review_message_build(&ITEM, &d, "[P]", NULL, &m, &err),
+                     SL_OK);
+    assert_string_equal(m.name[5], "sluice-reject-detail");
+    assert_true(strlen(m.value[5]) < SL_REVIEW_DETAIL_MAX);
+    assert_int_equal(strncmp(m.value[5], "other: \xc3\xa9", 9), 0);
+    assert_int_equal((strlen(m.value[5]) - strlen("other: ")) % 2, 0);
+    sl_review_message_clear(&m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -238,6 +349,9 @@ int main(void)
         cmocka_unit_test(test_event_rules),
         cmocka_unit_test(test_stored_breaks),
         cmocka_unit_test(test_header),
+        cmocka_unit_test(test_message_approve),
+        cmocka_unit_test(test_message_reject),
+        cmocka_unit_test(test_message_refused),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -69,4 +69,64 @@ int sl_review_header(int64_t decision_id, const char *action,
                      const char *reason, const char *moderator, sl_buf *out,
                      sl_err *err);
 
+/* ---- the relay's message --------------------------------------------- */
+
+/* The review_items row, as stored (strings borrowed for the call). */
+typedef struct sl_review_item {
+    const char *upload_id;
+    const char *meta, *signature;   /* sluice-meta / sluice-sig as received */
+    const char *findings;           /* the stored scan result (JSON text) */
+    const char *sha256;             /* the stored content's hash */
+    int64_t size;                   /* its size */
+    const char *source_topic;       /* where commit read the flagged message */
+    int32_t source_partition;
+    int64_t source_offset;
+} sl_review_item;
+
+/* The decision (strings borrowed for the call). */
+typedef struct sl_review_decision {
+    int64_t decision_id;
+    const char *action;             /* "approve", "redact" or "reject" */
+    const char *reason;             /* confirmed_pii, false_positive, ... */
+    const char *note;               /* the moderator's note, or NULL */
+    const char *moderator;
+    int64_t time_ms;                /* sluice-reject-time of a rejection */
+} sl_review_decision;
+
+#define SL_H_REVIEW "sluice-review"   /* informative: commit never reads it */
+#define SL_REVIEW_MAX_HEADERS 16
+#define SL_REVIEW_DETAIL_MAX 1024   /* bytes of sluice-reject-detail */
+
+/* The message, but for its key (the upload id) and value (the stored bytes
+ * for approve, their sl_redact_stored() for redact, none for reject). */
+typedef struct sl_review_message {
+    const char *topic;              /* SL_TOPIC_REVIEWED or SL_TOPIC_REJECTED,
+                                     * without topic.prefix */
+    size_t n;
+    const char *name[SL_REVIEW_MAX_HEADERS];
+    char *value[SL_REVIEW_MAX_HEADERS];   /* owned: sl_review_message_clear */
+} sl_review_message;
+
+/* Builds the relay's message for a decision on item, in the contract's
+ * form (schemas/README.md, "Review"): prov is the sluice-prov value
+ * sl_review_event_append() gave; value_sha256 the hex SHA-256 of the value
+ * (approve / redact; ignored for reject).
+ *   approve, redact: to sluice.reviewed with sluice-meta, sluice-sig,
+ *     sluice-sha256, sluice-scan (the stored findings), sluice-prov and
+ *     sluice-review (sl_review_header);
+ *   reject: a dead letter to sluice.rejected, value withheld: sluice-meta,
+ *     sluice-sig, sluice-prov, sluice-reject-stage "review", -code
+ *     "moderator_rejected", -detail "REASON: NOTE" on one line (control
+ *     characters escaped as \n, \t or \xNN, cut at SL_REVIEW_DETAIL_MAX
+ *     bytes on a character boundary), -source-topic / -partition /
+ *     -offset the flagged message's, -time, -value "withheld",
+ *     -value-sha256 and -value-size the stored content's.
+ * out is cleared first.  SL_OK; SL_EINVAL with err (a field missing or not
+ * text, an unknown action); SL_ENOMEM. */
+int  sl_review_message_build(const sl_review_item *item,
+                             const sl_review_decision *d, const char *prov,
+                             const char *value_sha256, sl_review_message *out,
+                             sl_err *err);
+void sl_review_message_clear(sl_review_message *m);
+
 #endif
