@@ -137,7 +137,10 @@ int  sl_pairset_has(const sl_pairset *s, uint64_t fp, const char *a, const char 
  * and the event is, hash for hash, the one stored for owner (review,
  * upload id) at that seq; otherwise it becomes a review_unverified
  * rejection.  One already stored as a sample, or earlier in the batch,
- * becomes SL_ROW_SKIP (a relay sending it twice).  Dead letters whose
+ * becomes SL_ROW_SKIP (a relay sending it twice), and so does any row
+ * carrying a review event whose decision already ended as a rejection
+ * (stored with that event in its chain, or earlier in the batch).  Dead
+ * letters whose
  * source position is stored as a rejection already, or earlier in the
  * batch, become SL_ROW_SKIP too.  conn is a PGconn inside the batch's
  * transaction.  SL_OK, SL_ENOMEM, or SL_EIO with err and sqlstate (6

@@ -14,6 +14,9 @@
  * pins every event before it.  Otherwise it is a review_unverified
  * rejection, never a sample.  A confirmed one whose upload is stored as a
  * sample already (or earlier in the batch) was sent twice: SL_ROW_SKIP.
+ * So is any row carrying a review event whose decision already ended as a
+ * rejection (license refused the first copy, say): each decision has one
+ * outcome however often it is relayed.
  * A dead letter stored already -- same source position, upload id,
  * stage, code and refused value's hash, as the relay's resend of a
  * moderator rejection is -- is skipped too; one that only shares the
@@ -148,6 +151,90 @@ out:
     return rc;
 }
 
+/* Rows carrying a review event (samples, dead letters, commit's own
+ * rejections) whose decision already ended as a rejection -- one whose
+ * stored chain holds that very event, same seq and hash -- or did so
+ * earlier in the batch: a relay's resend that license or commit refused
+ * the first time (an opt-out since, a duplicate, a quota) is refused once,
+ * not once per copy.  They become SL_ROW_SKIP. */
+static int decided_before(PGconn *conn, sl_commit_row *rows, size_t n,
+                          char sqlstate[6], sl_err *err)
+{
+    sl_buf ids, seqs, hashes;
+    sl_pairset *seen = sl_pairset_new();
+    size_t *which = malloc((n ? n : 1) * sizeof(*which)), m = 0;
+    PGresult *r = NULL;
+    char num[24];
+    int rc = SL_ENOMEM;
+
+    sl_buf_init(&ids, (size_t)1 << 30);
+    sl_buf_init(&seqs, (size_t)1 << 24);
+    sl_buf_init(&hashes, (size_t)1 << 26);
+    if (!seen || !which)
+        goto out;
+    for (size_t i = 0; i < n; i++) {
+        if (rows[i].kind == SL_ROW_SKIP || rows[i].kind == SL_ROW_REVIEW ||
+            rows[i].review_seq <= 0 || !rows[i].upload_id)
+            continue;
+        snprintf(num, sizeof(num), "%" PRId64, rows[i].review_seq);
+        if (sl_pg_array_add(&ids, rows[i].upload_id) || sl_pg_array_add(&seqs, num) ||
+            sl_pg_array_add(&hashes, rows[i].review_hash))
+            goto out;
+        which[m++] = i;
+    }
+    if (m == 0) {
+        rc = SL_OK;
+        goto out;
+    }
+    if (sl_pg_array_close(&ids) || sl_pg_array_close(&seqs) ||
+        sl_pg_array_close(&hashes))
+        goto out;
+    {
+        const char *p[3] = { (const char *)ids.data, (const char *)seqs.data,
+                             (const char *)hashes.data };
+        r = PQexecParams(conn,
+            "SELECT EXISTS (SELECT 1 FROM rejections j JOIN provenance_events e"
+            " ON e.owner_kind = 'rejection' AND e.owner_id = j.source_topic || '/'"
+            " || j.source_partition || '/' || j.source_offset"
+            " WHERE j.upload_id = q.id AND e.seq = q.seq AND e.hash = q.h)"
+            " FROM unnest($1::text[], $2::integer[], $3::text[])"
+            " WITH ORDINALITY AS q(id, seq, h, i) ORDER BY q.i",
+            3, NULL, p, NULL, NULL, 0);
+        if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+            rc = failed(conn, r, "looking up decisions already refused", sqlstate,
+                        err);
+            r = NULL;
+            goto out;
+        }
+    }
+    if ((size_t)PQntuples(r) != m) {
+        sl_err_set(err, "looking up decisions already refused: %d rows for %zu",
+                   PQntuples(r), m);
+        rc = SL_EIO;
+        goto out;
+    }
+    for (size_t k = 0; k < m; k++) {
+        sl_commit_row *row = &rows[which[k]];
+        uint64_t fp = fp_of(row->upload_id, row->review_hash);
+        if (PQgetvalue(r, (int)k, 0)[0] == 't' ||
+            sl_pairset_has(seen, fp, row->upload_id, row->review_hash)) {
+            row->kind = SL_ROW_SKIP;   /* this decision has its outcome */
+            continue;
+        }
+        if (sl_pairset_add(seen, fp, row->upload_id, row->review_hash) != SL_OK)
+            goto out;
+    }
+    rc = SL_OK;
+out:
+    PQclear(r);
+    sl_buf_free(&ids);
+    sl_buf_free(&seqs);
+    sl_buf_free(&hashes);
+    sl_pairset_destroy(seen);
+    free(which);
+    return rc;
+}
+
 /* "upload id \n stage \n code \n sha256": what makes two dead letters of
  * one source position the same one. */
 static int dead_letter_id(const sl_commit_row *row, char *buf, size_t size)
@@ -252,7 +339,8 @@ int sl_commit_review_rows(PGconn *conn, sl_commit_row *rows, size_t n,
     int rc;
 
     sqlstate[0] = '\0';
-    if ((rc = reviewed_samples(conn, rows, n, sqlstate, err)) != SL_OK)
+    if ((rc = reviewed_samples(conn, rows, n, sqlstate, err)) != SL_OK ||
+        (rc = decided_before(conn, rows, n, sqlstate, err)) != SL_OK)
         return rc;
     return stored_dead_letters(conn, rows, n, sqlstate, err);
 }

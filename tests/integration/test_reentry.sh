@@ -11,7 +11,7 @@
 #   reject  -> a review:moderator_rejected rejection;
 #   approve or redact after the creator opted out -> license:opted_out;
 #   the same message relayed twice (in one batch and across batches) ->
-#              one outcome;
+#              one outcome, also when license refuses it;
 #   a forged review event (the item still pending, or over a real
 #              approval) -> commit:review_unverified, and a clean upload
 #              after it is accepted.
@@ -54,14 +54,14 @@ ctl optout add oo --reason "changed their mind" >/dev/null
 relay approve ap
 relay redact rd --reason confirmed_pii
 relay reject rj --reason confirmed_pii --note "a real address"
-relay approve oo
+relay approve oo --times 2 --pause-ms 1500
 relay approve dup --times 2
 relay approve dup2 --times 2 --pause-ms 1500
 relay reject rjdup --times 2 --pause-ms 1500 --note "twice"
 relay approve fg --forge
 relay approve fg2
 relay approve fg2 --forge --reason other
-relay redact rdoo
+relay redact rdoo --times 2
 it_wait_outcomes 21 45
 sleep 2   # a late duplicate would land now
 
@@ -121,7 +121,7 @@ keys() { # keys TOPIC: the keys of its committed messages
     kcat -C -b "$SLUICE_KAFKA_BROKERS" -t "${IT_PREFIX}$1" -X isolation.level=read_committed \
         -e -q -f '%k\n' 2>/dev/null || it_fail "reading $1 failed"
 }
-it_eq "sent twice on sluice.reviewed" "$(keys sluice.reviewed | grep -cx 'dup\|dup2')" 4
+it_eq "sent twice on sluice.reviewed" "$(keys sluice.reviewed | grep -cx 'dup\|dup2\|oo\|rdoo')" 8
 it_eq "sent twice on sluice.rejected" "$(keys sluice.rejected | grep -cx rjdup)" 2
 it_eq "relayed twice at once: one sample" "$(outcome dup)" sample
 it_eq "relayed twice, 1.5 s apart: one sample" "$(outcome dup2)" sample
