@@ -133,18 +133,18 @@ int  sl_pairset_has(const sl_pairset *s, uint64_t fp, const char *a, const char 
 
 /* The database's word on the batch's reviewed samples (commit_review_pg.c,
  * in the binary only): each SL_ROW_SAMPLE row with a review event is kept
- * only when review_items holds its upload with state = the event's outcome
- * and the event is, hash for hash, the one stored for owner (review,
- * upload id) at that seq; otherwise it becomes a review_unverified
- * rejection.  One already stored as a sample, or earlier in the batch,
- * becomes SL_ROW_SKIP (a relay sending it twice), and so does any row
- * carrying a review event whose decision already ended as a rejection
- * (stored with that event in its chain, or earlier in the batch).  Dead
- * letters whose
- * source position is stored as a rejection already, or earlier in the
- * batch, become SL_ROW_SKIP too.  conn is a PGconn inside the batch's
- * transaction.  SL_OK, SL_ENOMEM, or SL_EIO with err and sqlstate (6
- * bytes, "" when none) set. */
+ * only when review_items holds its upload with state = the event's
+ * outcome, the event is, hash for hash, the one stored for owner (review,
+ * upload id) at that seq, and its sluice-scan is the stored findings;
+ * otherwise it becomes a review_unverified rejection.  One already stored
+ * as a sample, or earlier in the batch, becomes SL_ROW_SKIP (a relay
+ * sending it twice), and so does any row carrying a review event whose
+ * decision already ended as a rejection (stored with that event in its
+ * chain, or earlier in the batch).  Dead letters whose source position,
+ * upload id, stage, code and hash are stored as a rejection already, or
+ * earlier in the batch, become SL_ROW_SKIP too.  conn is a PGconn inside
+ * the batch's transaction.  SL_OK, SL_ENOMEM, or SL_EIO with err and
+ * sqlstate (6 bytes, "" when none) set. */
 struct pg_conn;
 int sl_commit_review_rows(struct pg_conn *conn, sl_commit_row *rows, size_t n,
                           char sqlstate[6], sl_err *err);

@@ -11,7 +11,8 @@
  * when review_items has its upload with state = the event's outcome and
  * the event is, hash for hash, the one the decision stored for owner
  * (review, upload id) at that seq -- the same hash at the same seq also
- * pins every event before it.  Otherwise it is a review_unverified
+ * pins every event before it -- and its sluice-scan header is the stored
+ * findings (the sample's scan column).  Otherwise it is a review_unverified
  * rejection, never a sample.  A confirmed one whose upload is stored as a
  * sample already (or earlier in the batch) was sent twice: SL_ROW_SKIP.
  * So is any row carrying a review event whose decision already ended as a
@@ -30,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
 #include <libpq-fe.h>
 
 #include "sl/fpset.h"
@@ -52,6 +54,19 @@ static uint64_t fp_of(const char *a, const char *b)
     return sl_fpset_fp(a, strlen(a), b, strlen(b));
 }
 
+/* Whether the sample's sluice-scan header is, as JSON, the findings the
+ * review item stored (what the moderator decided on). */
+static int same_findings(const char *header, const char *stored)
+{
+    json_t *a = header ? json_loads(header, 0, NULL) : NULL;
+    json_t *b = stored ? json_loads(stored, 0, NULL) : NULL;
+    int same = a && b && json_equal(a, b);
+
+    json_decref(a);
+    json_decref(b);
+    return same;
+}
+
 /* Why a row's review event is not the one stored, or NULL when it is. */
 static const char *unverified(const sl_commit_row *row, PGresult *r, int i,
                               char *buf, size_t size)
@@ -70,6 +85,9 @@ static const char *unverified(const sl_commit_row *row, PGresult *r, int i,
     else if (strcmp(hash, row->review_hash) != 0)
         snprintf(buf, size, "the review event at seq %" PRId64 " is not the "
                  "one stored for upload \"%s\"", row->review_seq, row->upload_id);
+    else if (!same_findings(row->scan, PQgetvalue(r, i, 4)))
+        snprintf(buf, size, "the sluice-scan header is not the findings stored "
+                 "for review item \"%s\"", row->upload_id);
     else
         return NULL;
     return buf;
@@ -107,7 +125,8 @@ static int reviewed_samples(PGconn *conn, sl_commit_row *rows, size_t n,
         const char *p[2] = { (const char *)ids.data, (const char *)seqs.data };
         r = PQexecParams(conn,
             "SELECT q.id, ri.state, e.hash,"
-            " EXISTS (SELECT 1 FROM samples s WHERE s.upload_id = q.id)"
+            " EXISTS (SELECT 1 FROM samples s WHERE s.upload_id = q.id),"
+            " ri.findings::text"
             " FROM unnest($1::text[], $2::integer[]) WITH ORDINALITY AS q(id, seq, i)"
             " LEFT JOIN review_items ri ON ri.upload_id = q.id"
             " LEFT JOIN provenance_events e ON e.owner_kind = 'review'"

@@ -5,6 +5,7 @@
  *
  *   it-review-relay approve|redact|reject UPLOAD_ID [--reason CODE]
  *       [--note TEXT] [--forge] [--times N] [--pause-ms MS] [--key FILE]
+ *       [--scan-header JSON]
  *
  * The decision, in one transaction as the contract describes it
  * (schemas/README.md, "Review"): lock the review item, set its
@@ -19,6 +20,7 @@
  * --pause-ms apart.  --forge sends a message with a review event built on
  * the flagged chain (the events before any decision) and rolls the
  * decision back: a forged approval, of a pending item or over a real one.
+ * --scan-header sends that sluice-scan in place of the stored findings.
  *
  * Environment: SLUICE_PG_DSN (the database, as its owner), SLUICE_CONFIG
  * (Kafka credentials, kafka.* keys), SLUICE_KAFKA_BROKERS,
@@ -185,6 +187,7 @@ static int send_times(const sl_config *cfg, const message *m, int times,
 int main(int argc, char **argv)
 {
     const char *action, *id, *reason = NULL, *note = "", *key = "review-audit.key";
+    const char *scan_header = NULL;
     int forge = 0, times = 1, pause_ms = 0, rc = 1;
     sl_config *cfg = sl_config_new();
     PGconn *pg = NULL;
@@ -221,6 +224,8 @@ int main(int argc, char **argv)
             pause_ms = atoi(argv[++i]);
         else if (i + 1 < argc && !strcmp(argv[i], "--key"))
             key = argv[++i];
+        else if (i + 1 < argc && !strcmp(argv[i], "--scan-header"))
+            scan_header = argv[++i];
         else
             return die("unknown argument %s%s", argv[i], NULL);
     }
@@ -347,7 +352,8 @@ int main(int argc, char **argv)
     m.value = strcmp(outcome, "rejected") && value.data ? (const void *)value.data : "";
     m.len = strcmp(outcome, "rejected") ? value.len : 0;
     for (size_t i = 0; i < rm.n; i++)
-        header(&m, rm.name[i], rm.value[i]);
+        header(&m, rm.name[i], scan_header && !strcmp(rm.name[i], SL_H_SCAN) ?
+                               scan_header : rm.value[i]);
     rc = send_times(cfg, &m, times, pause_ms);
     if (rc == 0)
         printf("%s %s seq %" PRId64 " hash %s sent %s\n", id, outcome, app.seq,

@@ -13,8 +13,9 @@
 #   the same message relayed twice (in one batch and across batches) ->
 #              one outcome, also when license refuses it;
 #   a forged review event (the item still pending, or over a real
-#              approval) -> commit:review_unverified, and a clean upload
-#              after it is accepted.
+#              approval), or a real one with other findings than those
+#              stored -> commit:review_unverified, and a clean upload after
+#              them is accepted.
 # `sluicectl audit verify --all` accepts every chain.
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 it_init reentry
@@ -46,8 +47,9 @@ up rjdup rv k.pem "Reject twice host 10.3.3.3 sent."
 up fg rv k.pem "Forged host 10.4.4.4 approval."
 up fg2 rv k.pem "Forged over a real approval, host 10.5.5.5."
 up rdoo oo o.pem "Opted out, redacted: host 172.16.9.9 here."
-it_wait_outcomes 10 60
-it_eq "all flagged" "$(it_sql "SELECT count(*) FROM review_items WHERE state = 'pending'")" 10
+up sw rv k.pem "Swapped findings, host 10.6.6.6."
+it_wait_outcomes 11 60
+it_eq "all flagged" "$(it_sql "SELECT count(*) FROM review_items WHERE state = 'pending'")" 11
 
 # --- the decisions and their relays --------------------------------------------
 ctl optout add oo --reason "changed their mind" >/dev/null
@@ -62,7 +64,8 @@ relay approve fg --forge
 relay approve fg2
 relay approve fg2 --forge --reason other
 relay redact rdoo --times 2
-it_wait_outcomes 21 45
+relay approve sw --scan-header '{"outcome":"accepted","detected_type":"text/plain","findings":[]}'
+it_wait_outcomes 23 45
 sleep 2   # a late duplicate would land now
 
 outcome() {
@@ -144,19 +147,23 @@ it_eq "forged over a real approval: the sample and a rejection" "$(outcome fg2 |
 it_eq "forged over a real approval: the detail" \
     "$(it_sql "SELECT detail FROM rejections WHERE upload_id = 'fg2'")" \
     'the review event at seq 4 is not the one stored for upload "fg2"'
+it_eq "a real decision with other findings than those stored" "$(outcome sw)" \
+    "commit:review_unverified"
+it_eq "other findings: the detail" "$(it_sql "SELECT detail FROM rejections WHERE upload_id = 'sw'")" \
+    'the sluice-scan header is not the findings stored for review item "sw"'
 it_eq "review items' end states" \
     "$(it_sql "SELECT string_agg(upload_id || ':' || state, ' ' ORDER BY upload_id COLLATE \"C\") FROM review_items")" \
-    "ap:approved dup:approved dup2:approved fg:pending fg2:approved oo:approved rd:redacted rdoo:redacted rj:rejected rjdup:rejected"
-it_eq "outcomes: 5 samples, 6 rejections, 10 review items" \
+    "ap:approved dup:approved dup2:approved fg:pending fg2:approved oo:approved rd:redacted rdoo:redacted rj:rejected rjdup:rejected sw:approved"
+it_eq "outcomes: 5 samples, 7 rejections, 11 review items" \
     "$(it_sql "SELECT (SELECT count(*) FROM samples) || ' ' || (SELECT count(*) FROM rejections)
-               || ' ' || (SELECT count(*) FROM review_items)")" "5 6 10"
+               || ' ' || (SELECT count(*) FROM review_items)")" "5 7 11"
 
 # --- still flowing, and every chain verifies --------------------------------------
 t0=$(date +%s)
 printf 'A clean line about rivers.\n' >"$W/clean.txt"
 ctl upload --creator rv --dataset plain --key "$W/k.pem" --upload-id clean "$W/clean.txt" \
     >/dev/null 2>>"$W/upload.log" || it_fail "upload clean failed"
-it_wait_outcomes 22 20
+it_wait_outcomes 24 20
 it_eq "clean upload after them" "$(outcome clean)" sample
 it_log "clean upload accepted in $(($(date +%s) - t0)) s"
 ctl audit verify --all >"$W/audit.out" 2>&1 || it_fail "audit verify: $(tail -n 20 "$W/audit.out")"
