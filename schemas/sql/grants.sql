@@ -74,6 +74,9 @@ GRANT INSERT ON contents, samples, rejections, review_items, provenance_events
     TO sluice_commit;
 GRANT SELECT, INSERT, UPDATE ON quota_usage, consumer_offsets TO sluice_commit;
 GRANT USAGE ON SEQUENCE rejections_rejection_id_seq TO sluice_commit;
+-- a moderator's decision checked against the stored review event, and a
+-- dead letter sent twice recognised (commit_review_pg.c)
+GRANT SELECT ON provenance_events, rejections TO sluice_commit;
 -- its chain heads and their seals (010_chain_heads.sql); its key registered
 -- once (INSERT ... ON CONFLICT DO NOTHING reads the row it finds)
 GRANT SELECT, INSERT ON audit_keys TO sluice_commit;

@@ -140,6 +140,39 @@ static int read_scan(const sl_envelope *env, sl_commit_row *r, int *flagged)
     return 0;
 }
 
+int sl_commit_row_reviewed(const sl_commit_row *r)
+{
+    return r->review_seq > 0 && (strcmp(r->review_outcome, "approved") == 0 ||
+                                 strcmp(r->review_outcome, "redacted") == 0);
+}
+
+/* Notes the chain's last review event (a moderator's decision).  When the
+ * moderator redacted, the chain starts at the flagged bytes' hash, the
+ * event's input, which is then the row's origin (unless the scan stage
+ * named one). */
+static void read_review(sl_commit_row *r)
+{
+    r->review_seq = 0;
+    r->review_hash[0] = r->review_outcome[0] = '\0';
+    for (size_t i = sl_prov_count(r->chain); i-- > 0;) {
+        const char *canonical, *hash, *stage, *outcome, *in, *out;
+        int64_t seq;
+
+        if (sl_prov_get(r->chain, i, &canonical, &hash, &stage, &outcome,
+                        &seq) != SL_OK || strcmp(stage, "review") != 0)
+            continue;
+        r->review_seq = seq > 0 ? seq : 0;
+        snprintf(r->review_hash, sizeof(r->review_hash), "%s", hash);
+        if (strlen(outcome) < sizeof(r->review_outcome))
+            memcpy(r->review_outcome, outcome, strlen(outcome) + 1);
+        if (strcmp(outcome, "redacted") == 0 && !r->original_sha256[0] &&
+            sl_prov_get_hashes(r->chain, i, &in, &out) == SL_OK && in &&
+            strlen(in) == SL_SHA256_HEX - 1 && strcmp(in, r->sha256) != 0)
+            memcpy(r->original_sha256, in, SL_SHA256_HEX);
+        return;
+    }
+}
+
 /* Keeps the incoming chain if it parses and verifies from the row's origin
  * hash; copy_provenance restarts a missing or broken one. */
 static void verify_chain(sl_commit_row *r)
@@ -151,10 +184,12 @@ static void verify_chain(sl_commit_row *r)
     if (!r->prov.ptr)
         return;
     r->chain = sl_prov_parse(r->prov, &perr);
+    read_review(r);
     if (r->chain && sl_prov_chain_verify(r->chain, sl_commit_row_origin(r),
                                          &perr) != SL_OK) {
         sl_prov_chain_destroy(r->chain);
         r->chain = NULL;
+        r->review_seq = 0;
     }
 }
 
@@ -230,6 +265,22 @@ static int describe_rejection(const sl_msg *m, sl_commit_row *r)
     return r->code && r->stage && r->detail && r->source_topic ? SL_OK : SL_ENOMEM;
 }
 
+/* Whether the review event's output hash is sha (the bytes the moderator
+ * let on, redacted or not). */
+static int review_output_is(const sl_commit_row *r, const char *sha)
+{
+    for (size_t i = sl_prov_count(r->chain); i-- > 0;) {
+        const char *canonical, *hash, *stage, *outcome, *in, *out;
+        int64_t seq;
+
+        if (sl_prov_get(r->chain, i, &canonical, &hash, &stage, &outcome,
+                        &seq) == SL_OK && seq == r->review_seq)
+            return sl_prov_get_hashes(r->chain, i, &in, &out) == SL_OK &&
+                   out && strcmp(out, sha) == 0;
+    }
+    return 0;
+}
+
 /* The hashes around the bytes, re-checked (SHA-256 is cheap): the chain's
  * first input is the signed content's hash (what the creator's signature
  * and the optional signed meta "sha256" cover), its last output is the
@@ -253,6 +304,8 @@ static int check_hashes(const sl_msg *m, sl_commit_row *r, const char *declared)
         problem = "the provenance chain's first input hash";
     else if (last_out && strcmp(last_out, r->sha256) != 0)
         problem = "the provenance chain's last output hash";
+    else if (sl_commit_row_reviewed(r) && !review_output_is(r, r->sha256))
+        problem = "the review event's output hash";
     else if (sl_msg_header(m, SL_H_SHA256, &h) == SL_OK && h.ptr &&
              (h.len != SL_SHA256_HEX - 1 || memcmp(h.ptr, r->sha256, h.len) != 0))
         problem = "the sluice-sha256 header";
@@ -294,7 +347,9 @@ static int sample_or_review(const sl_msg *m, const sl_commit_topics *t,
             scan_bad = 1;   /* on the flagged topic without a flagged result */
         flagged = 1;
     } else if (flagged) {
-        scan_bad = 1;       /* a flagged result anywhere else */
+        /* A flagged result anywhere else: only a moderator's decision lets
+         * it on (and the database must confirm it: commit_review_pg.c). */
+        scan_bad = !sl_commit_row_reviewed(r);
         flagged = 0;
     }
     r->kind = flagged ? SL_ROW_REVIEW : SL_ROW_SAMPLE;
@@ -353,6 +408,14 @@ static int check_sample(const sl_envelope *env, const sl_msg *m,
         (void)sl_prov_verify(r->prov, r->sha256, &err);   /* for the detail */
         snprintf(detail, sizeof(detail), "provenance chain broken: %s", err.msg);
         return sl_commit_row_reject(r, "provenance_invalid", detail);
+    }
+    if (r->kind == SL_ROW_SAMPLE && r->review_seq > 0 &&
+        !sl_commit_row_reviewed(r)) {
+        /* Only an approval or a redaction lets a reviewed upload on, even
+         * when the decision it carries is the real one. */
+        snprintf(detail, sizeof(detail), "the chain's review event says \"%s\", "
+                 "not approved or redacted", r->review_outcome);
+        return sl_commit_row_reject(r, "review_unverified", detail);
     }
     return check_hashes(m, r, env->declared_sha256);
 }

@@ -20,7 +20,9 @@
 typedef enum sl_row_kind {
     SL_ROW_SAMPLE = 0,
     SL_ROW_REJECTION,
-    SL_ROW_REVIEW              /* flagged by scan: stored for moderators */
+    SL_ROW_REVIEW,             /* flagged by scan: stored for moderators */
+    SL_ROW_SKIP                /* stored already (a relay sent it again):
+                                * nothing to write, only its offset */
 } sl_row_kind;
 
 #define SL_ID_MAX 256
@@ -52,6 +54,12 @@ typedef struct sl_commit_row {
     char original_sha256[SL_SHA256_HEX];   /* "" unless redacted */
     char *license;              /* the license stage's record (JSON), or NULL */
     struct sl_prov_chain *chain;   /* prov parsed and verified, or NULL; owned */
+    /* The chain's last review event (a moderator's decision), if any:
+     * review_seq 0 when there is none.  A sample carrying one is stored
+     * only once the database confirms it (sl_commit_review_rows). */
+    int64_t review_seq;
+    char review_hash[SL_SHA256_HEX];
+    char review_outcome[16];    /* approved, redacted, rejected; "" other */
 } sl_commit_row;
 
 /* The topics whose messages are not samples, full names (prefix included). */
@@ -79,6 +87,13 @@ void sl_commit_row_clear(sl_commit_row *row);
 /* The hash the provenance chain starts at: original_sha256 when the scan
  * stage redacted the bytes, else the content's. */
 const char *sl_commit_row_origin(const sl_commit_row *row);
+
+/* A flagged sample a moderator let on (schemas/README.md, "Review"): its
+ * chain holds a review event approved or redacted.  Such a row is a sample
+ * (its sluice-scan still says flagged), and for a redacted one the chain
+ * starts at the flagged bytes' hash (the review event's input), which
+ * becomes original_sha256.  1 when the row is one. */
+int  sl_commit_row_reviewed(const sl_commit_row *row);
 
 /* Turns a sample row into a commit rejection (replay / duplicate). */
 int  sl_commit_row_reject(sl_commit_row *row, const char *code,
@@ -115,6 +130,24 @@ sl_pairset *sl_pairset_new(void);
 void sl_pairset_destroy(sl_pairset *s);
 int  sl_pairset_add(sl_pairset *s, uint64_t fp, const char *a, const char *b);
 int  sl_pairset_has(const sl_pairset *s, uint64_t fp, const char *a, const char *b);
+
+/* The database's word on the batch's reviewed samples (commit_review_pg.c,
+ * in the binary only): each SL_ROW_SAMPLE row with a review event is kept
+ * only when review_items holds its upload with state = the event's
+ * outcome, the event is, hash for hash, the one stored for owner (review,
+ * upload id) at that seq, and its sluice-scan is the stored findings;
+ * otherwise it becomes a review_unverified rejection.  One already stored
+ * as a sample, or earlier in the batch, becomes SL_ROW_SKIP (a relay
+ * sending it twice), and so does any row carrying a review event whose
+ * decision already ended as a rejection (stored with that event in its
+ * chain, or earlier in the batch).  Dead letters whose source position,
+ * upload id, stage, code and hash are stored as a rejection already, or
+ * earlier in the batch, become SL_ROW_SKIP too.  conn is a PGconn inside
+ * the batch's transaction.  SL_OK, SL_ENOMEM, or SL_EIO with err and
+ * sqlstate (6 bytes, "" when none) set. */
+struct pg_conn;
+int sl_commit_review_rows(struct pg_conn *conn, sl_commit_row *rows, size_t n,
+                          char sqlstate[6], sl_err *err);
 
 /* The sink handed to the runner (commit_pg.c, in the sluice-commit binary
  * only, not in the sl_commit_proc library). */

@@ -291,11 +291,13 @@ static int decide(sl_commit_row *rows, size_t n, sl_pairset *uploads,
     for (size_t i = 0; i < n; i++) {
         sl_commit_row *r = &rows[i];
         uint64_t fu, fc;
-        if (r->kind == SL_ROW_REJECTION)
+        if (r->kind == SL_ROW_REJECTION || r->kind == SL_ROW_SKIP)
             continue;
         fu = sl_fpset_fp(r->upload_id, strlen(r->upload_id), "", 0);
         fc = sl_fpset_fp(r->dataset_id, strlen(r->dataset_id), r->sha256, 64);
-        if (sl_pairset_has(uploads, fu, r->upload_id, "")) {
+        /* A reviewed sample's upload is a review item, not a replay: the
+         * database confirmed the decision (commit_review_pg.c). */
+        if (!sl_commit_row_reviewed(r) && sl_pairset_has(uploads, fu, r->upload_id, "")) {
             snprintf(detail, sizeof(detail), "upload id \"%s\" was already accepted",
                      r->upload_id);
             if (sl_commit_row_reject(r, "replay", detail) != SL_OK)
@@ -418,6 +420,35 @@ static int quota_apply(sl_commit_row *rows, size_t n, quota_batch *qb)
             return SL_ENOMEM;
     }
     return SL_OK;
+}
+
+/* The database's word on reviewed samples and resent dead letters
+ * (commit_review_pg.c), its failures classified like commit's own. */
+static int review_rows(commit_ctx *c, sl_commit_row *rows, size_t n, sl_err *err)
+{
+    char state[6] = "";
+
+    return classify_rc(c, sl_commit_review_rows(c->conn, rows, n, state, err),
+                       state, err);
+}
+
+/* Moves the rows there is nothing to write for (SL_ROW_SKIP) behind the
+ * others, keeping their order; returns how many are left to write. */
+static size_t skip_last(sl_commit_row *rows, size_t n)
+{
+    size_t w = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        if (rows[i].kind == SL_ROW_SKIP)
+            continue;
+        if (i != w) {
+            sl_commit_row t = rows[w];
+            rows[w] = rows[i];
+            rows[i] = t;
+        }
+        w++;
+    }
+    return w;
 }
 
 /* Daily quotas, exactly: the license stage refuses early from what the
@@ -852,7 +883,7 @@ static int run_batch(batch *b, const size_t *idx, size_t k, int final)
     sl_err *err = b->err;
     sl_commit_row *rows = calloc(k ? k : 1, sizeof(*rows));
     sl_pairset *uploads = sl_pairset_new(), *contents = sl_pairset_new();
-    size_t described = 0, n_samples = 0;
+    size_t described = 0, n_samples = 0, w;
     int rc = SL_ENOMEM, in_txn = 0;
 
     c->sqlstate[0] = '\0';
@@ -874,11 +905,14 @@ static int run_batch(batch *b, const size_t *idx, size_t k, int final)
         goto out;
     in_txn = 1;
     if ((final && (rc = check_offsets(c, b->group, b->msgs, b->n, err)) != SL_OK) ||
+        (rc = review_rows(c, rows, k, err)) != SL_OK ||
         (rc = existing(c, rows, k, uploads, contents, err)) != SL_OK ||
-        (rc = decide(rows, k, uploads, contents)) != SL_OK ||
-        (rc = enforce_quotas(c, rows, k, err)) != SL_OK ||
-        (rc = write_rows(c, rows, k, err)) != SL_OK ||
-        (rc = add_usage(c, rows, k, err)) != SL_OK)
+        (rc = decide(rows, k, uploads, contents)) != SL_OK)
+        goto out;
+    w = skip_last(rows, k);   /* sent twice: only the offsets move on */
+    if ((rc = enforce_quotas(c, rows, w, err)) != SL_OK ||
+        (rc = write_rows(c, rows, w, err)) != SL_OK ||
+        (rc = add_usage(c, rows, w, err)) != SL_OK)
         goto out;
     if (!final)
         goto out;   /* a probe: rolled back below */
@@ -894,7 +928,7 @@ static int run_batch(batch *b, const size_t *idx, size_t k, int final)
     for (size_t i = 0; i < k; i++)
         n_samples += rows[i].kind == SL_ROW_SAMPLE;
     sl_debug("commit", "committed %zu samples and %zu rejections", n_samples,
-             k - n_samples);
+             w - n_samples);
 out:
     if (in_txn) {
         sl_err ignore;

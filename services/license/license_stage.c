@@ -16,6 +16,7 @@
 #include "sl/log.h"
 #include "sl/prov.h"
 #include "sl/quota.h"
+#include "sl/topology.h"
 #include "license_stage.h"
 #include "rights.h"
 #include "spdx.h"
@@ -101,6 +102,9 @@ struct sl_license_stage {
     record_memo memo[RECORD_MEMO];
     size_t next_memo;
     int64_t (*now_ms)(void);     /* the wall clock; tests set their own */
+    /* topic.prefix + sluice.reviewed: what a moderator let on comes from
+     * there (decided by the topic, never by a header) */
+    char reviewed_topic[256];
 };
 
 static void memo_clear(record_memo *m)
@@ -167,13 +171,18 @@ int sl_license_new(sl_license_stage **out, const sl_config *cfg,
 {
     sl_license_stage *s = calloc(1, sizeof(*s));
 
-    (void)cfg;
     if (!s) {
         sl_err_set(err, "out of memory");
         return SL_ERR;
     }
     s->lk = *lk;
     s->now_ms = sl_now_ms;
+    if (sl_topology_prefixed(cfg ? sl_config_get(cfg, "topic.prefix") : NULL,
+                             SL_TOPIC_REVIEWED, s->reviewed_topic,
+                             sizeof(s->reviewed_topic)) != SL_OK) {
+        sl_err_set(err, "topic.prefix is too long");
+        goto fail;
+    }
     if (sl_spdx_load(&s->spdx, err) != SL_OK ||
         sl_rights_load(s->spdx, &s->rights, err) != SL_OK)
         goto fail;
@@ -215,6 +224,83 @@ void sl_license_destroy(sl_license_stage *s)
     free(s);
 }
 
+/* ---- per-message facts -------------------------------------------------- */
+
+static int from_reviewed(const sl_license_stage *s, const sl_msg *in)
+{
+    return in->topic && strcmp(in->topic, s->reviewed_topic) == 0;
+}
+
+/* The input hash of the chain's last review event (the flagged bytes a
+ * moderator was shown) into out, when there is one. */
+static void review_input(const sl_msg *in, char out[SL_SHA256_HEX])
+{
+    sl_slice v;
+    sl_prov_chain *c;
+    sl_err err;
+
+    if (sl_msg_header(in, SL_H_PROV, &v) != SL_OK || !v.ptr ||
+        !(c = sl_prov_parse(v, &err)))
+        return;
+    for (size_t i = sl_prov_count(c); i-- > 0;) {
+        const char *canonical, *hash, *stage, *outcome, *hin, *hout;
+        int64_t seq;
+        if (sl_prov_get(c, i, &canonical, &hash, &stage, &outcome, &seq) != SL_OK ||
+            strcmp(stage, "review") != 0)
+            continue;
+        if (sl_prov_get_hashes(c, i, &hin, &hout) == SL_OK && hin && sl_hex64_ok(hin))
+            memcpy(out, hin, SL_SHA256_HEX);
+        break;
+    }
+    sl_prov_chain_destroy(c);
+}
+
+/* Why a message of the reviewed topic is not what a moderator let on, or
+ * NULL: its chain must verify from origin and end with a review event
+ * approved or redacted whose output is these bytes (sha).  commit checks
+ * the event against the database; this keeps the rest out early. */
+static const char *review_problem(const sl_msg *in, const char *sha,
+                                  const char *origin)
+{
+    const char *canonical, *hash, *stage, *outcome, *hin, *hout, *why = NULL;
+    sl_prov_chain *c = NULL;
+    sl_slice v;
+    int64_t seq;
+    size_t n;
+    sl_err err;
+
+    if (sl_msg_header(in, SL_H_PROV, &v) != SL_OK || !v.ptr)
+        return "it carries no provenance chain";
+    if (!(c = sl_prov_parse(v, &err)) || sl_prov_chain_verify(c, origin, &err) != SL_OK)
+        why = "its provenance chain does not verify";
+    else if ((n = sl_prov_count(c)) == 0 ||
+             sl_prov_get(c, n - 1, &canonical, &hash, &stage, &outcome, &seq) != SL_OK ||
+             strcmp(stage, "review") != 0)
+        why = "its chain does not end with a review event";
+    else if (strcmp(outcome, "approved") != 0 && strcmp(outcome, "redacted") != 0)
+        why = "the review event's outcome is neither approved nor redacted";
+    else if (sl_prov_get_hashes(c, n - 1, &hin, &hout) != SL_OK || !hout ||
+             strcmp(hout, sha) != 0)
+        why = "the review event's output hash is not that of the bytes";
+    sl_prov_chain_destroy(c);
+    return why;
+}
+
+/* A message of the reviewed topic whose scan result names no original
+ * hash starts its chain at the bytes the moderator was shown (the review
+ * event's input): that is env's origin from here on. */
+static void reviewed_origin(const sl_license_stage *s, const sl_msg *in,
+                            sl_envelope *env)
+{
+    if (from_reviewed(s, in) && !env->original_sha256[0]) {
+        char o[SL_SHA256_HEX];
+        memcpy(o, env->sha256, SL_SHA256_HEX);
+        review_input(in, o);
+        if (strcmp(o, env->sha256) != 0)
+            memcpy(env->original_sha256, o, SL_SHA256_HEX);
+    }
+}
+
 /* ---- prepare: the registry's answers for a whole run ------------------- */
 
 int sl_license_prepare(sl_license_stage *s, const sl_msg *msgs, size_t n)
@@ -244,6 +330,7 @@ int sl_license_prepare(sl_license_stage *s, const sl_msg *msgs, size_t n)
         memset(p, 0, sizeof(*p));
         if (sl_envelope_read(&p->env, msg) != SL_OK)
             continue;            /* process() reads it itself */
+        reviewed_origin(s, msg, &p->env);
         p->value = msg->value.ptr;
         p->value_len = msg->value.len;
         p->ok = 1;
@@ -582,6 +669,7 @@ sl_verdict sl_license_process(sl_license_stage *s, const sl_msg *in, sl_out *out
     if ((pre = prepared_for(s, in, &pre_ask))) {   /* read once, in prepare() */
         env = &pre->env;
     } else if (sl_envelope_read(&own, in) == SL_OK) {
+        reviewed_origin(s, in, &own);
         env = &own;
     } else {
         sl_envelope_clear(&own);
@@ -594,6 +682,12 @@ sl_verdict sl_license_process(sl_license_stage *s, const sl_msg *in, sl_out *out
     dataset = env->dataset_id;
     if (env->meta_state != SL_META_OK)
         REJECT("meta_invalid", "%s", env->meta_detail);
+    if (from_reviewed(s, in)) {
+        const char *why = review_problem(in, sha, origin);
+        if (why)
+            REJECT("review_unverified", "a message of %s that no moderator let "
+                   "on: %s", s->reviewed_topic, why);
+    }
 
     rc = s->lk.dataset(s->lk.u, dataset, &ds);
     if (rc == SL_ENOTFOUND)

@@ -17,6 +17,13 @@
  * (not_entitled), daily quota (quota_exceeded), the dataset's license
  * policy (license_not_allowed).  An accepted sample carries the bound
  * license record in sluice-license and a provenance event.
+ *
+ * A message of sluice.reviewed (topic.prefix + SL_TOPIC_REVIEWED, known by
+ * its topic, never a header) is a flagged sample a moderator let on: its
+ * chain must verify and end with a review event approved or redacted whose
+ * output is these bytes (review_unverified, checked after meta_invalid);
+ * its chain, and the takedown check, start at the flagged bytes' hash (the
+ * review event's input).  Then the same checks as any sample.
  */
 #ifndef SL_LICENSE_STAGE_H
 #define SL_LICENSE_STAGE_H

@@ -840,6 +840,47 @@ static void test_record_parse(void **state)
     rows_free(&r);
 }
 
+/* A review item's chain once a moderator decided (review_event.h): the
+ * stored flagged bytes are the review event's input; a redaction sends
+ * other bytes on, which the review item does not store.  The sample it
+ * becomes keeps the whole chain and the redacted bytes. */
+static void test_review_decision(void **state)
+{
+    static const step reviewed[] = {
+        { "validate", "accepted", content, content },
+        { "scan", "flagged", content, content },
+        { "commit", "queued_for_review", content, content },
+        { "review", "redacted", content, redacted },
+        { "license", "accepted", redacted, redacted },
+        { "commit", "committed", redacted, redacted },
+    };
+    sl_audit_owner review = {
+        .kind = "review", .id = "up-1", .upload_id = "up-1",
+        .origin_sha256 = content, .content_sha256 = content,
+        .origin_may_be_redacted = 1,
+    };
+    sl_audit_owner sample = sample_owner();
+    rows r;
+    got g;
+
+    (void)state;
+    build(&r, content, "up-1", reviewed, 4, T_MS);
+    check(&review, &r, &g);
+    expect(&g, 0);
+    /* a review event on other bytes than those stored is a break */
+    review.content_sha256 =
+        "0000000000000000000000000000000000000000000000000000000000000000";
+    check(&review, &r, &g);
+    expect(&g, 1, 4, SL_AUDIT_OUTPUT_MISMATCH);
+    rows_free(&r);
+
+    build(&r, content, "up-1", reviewed, 6, T_MS);
+    sample.content_sha256 = redacted;   /* original_sha256 = the flagged bytes' */
+    check(&sample, &r, &g);
+    expect(&g, 0);
+    rows_free(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -860,6 +901,7 @@ int main(void)
         cmocka_unit_test(test_content),
         cmocka_unit_test(test_problem_names),
         cmocka_unit_test(test_record_parse),
+        cmocka_unit_test(test_review_decision),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

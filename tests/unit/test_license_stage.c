@@ -1849,6 +1849,163 @@ static void test_processor_glue(void **state)
     sl_license_destroy(NULL);
 }
 
+/* ==== from sluice.reviewed: what a moderator let on ======================= */
+
+/* A flagged sample as the review service's relay sends it: value sent
+ * (the shown bytes, or their redaction), the flagged scan result, and the
+ * chain validate, scan (flagged), commit (queued_for_review), review
+ * (outcome, shown -> sent; NULL: no review event).  On topic. */
+static void mk_reviewed(tmsg *t, const char *topic, const char *shown,
+                        const char *sent, const char *creator,
+                        const char *outcome, const char *review_out)
+{
+    char upload[64], *meta, sha_shown[SL_SHA256_HEX];
+    sl_buf a, b;
+    sl_err err = { "" };
+
+    snprintf(upload, sizeof(upload), "up-%d", ++upload_seq);
+    meta = meta_text(upload, creator, "open", "{\"expression\":\"MIT\"}", ATT_OK,
+                     NULL);
+    assert_int_equal(sl_sha256_hex(shown, strlen(shown), sha_shown), SL_OK);
+    mk_raw(t, upload, sent, meta, NULL, 0);
+    free(meta);
+    t->f.msg.topic = topic;
+    memcpy(t->origin, sha_shown, SL_SHA256_HEX);
+    fx_msg_header_str(&t->f, SL_H_SCAN, "{\"outcome\":\"flagged\","
+                      "\"detected_type\":\"text/plain\",\"findings\":[]}");
+    sl_buf_init(&a, 1 << 20);
+    sl_buf_init(&b, 1 << 20);
+    {
+        struct { const char *stage, *outcome, *in, *out; } ev[4] = {
+            { "validate", "accepted", sha_shown, sha_shown },
+            { "scan", "flagged", sha_shown, sha_shown },
+            { "commit", "queued_for_review", sha_shown, sha_shown },
+            { "review", outcome, sha_shown, review_out },
+        };
+        size_t n = outcome ? 4 : 3;
+        for (size_t i = 0; i < n; i++) {
+            sl_prov_event e = {
+                .stage = ev[i].stage, .version = "v1", .outcome = ev[i].outcome,
+                .upload_id = t->upload, .input_sha256 = ev[i].in,
+                .output_sha256 = ev[i].out, .time_ms = sl_now_ms(),
+            };
+            if (sl_prov_append((sl_slice){ a.data, a.len }, sha_shown, &e, &b,
+                               NULL, &err) != SL_OK)
+                fail_msg("sl_prov_append: %s", err.msg);
+            sl_buf_reset(&a);
+            assert_int_equal(sl_buf_append(&a, b.data, b.len), SL_OK);
+        }
+        t->events_in = n;
+    }
+    fx_msg_header(&t->f, SL_H_PROV, a.data, a.len);
+    sl_buf_free(&a);
+    sl_buf_free(&b);
+}
+
+/* The outgoing chain: verifies from the flagged bytes' hash, holds the
+ * incoming events and license's, which has this outcome. */
+static void reviewed_prov(ctx *c, const tmsg *t, const char *outcome)
+{
+    const char *canonical, *hash, *stage, *oc;
+    sl_prov_chain *pc;
+    sl_slice chain;
+    sl_err err = { "" };
+    int64_t seq;
+
+    assert_int_equal(sl_out_header(c->out, SL_H_PROV, &chain), SL_OK);
+    if (sl_prov_verify(chain, t->origin, &err) != SL_OK)
+        fail_msg("chain does not verify from the flagged hash: %s", err.msg);
+    pc = sl_prov_parse(chain, &err);
+    assert_non_null(pc);
+    assert_int_equal(sl_prov_count(pc), t->events_in + 1);
+    assert_int_equal(sl_prov_get(pc, t->events_in, &canonical, &hash, &stage,
+                                 &oc, &seq), SL_OK);
+    assert_string_equal(stage, "license");
+    assert_string_equal(oc, outcome);
+    sl_prov_chain_destroy(pc);
+}
+
+static void expect_reviewed(ctx *c, tmsg *t, const char *code, const char *frag)
+{
+    sl_verdict v = run(c, t);
+
+    if (!code) {
+        if (v != SL_EMIT)
+            fail_msg("%s: verdict %s, want emit (%s: %s)", t->upload,
+                     sl_verdict_name(v), sl_out_reject_code(c->out),
+                     sl_out_reject_detail(c->out));
+        reviewed_prov(c, t, "accepted");
+    } else {
+        if (v != SL_REJECT || strcmp(sl_out_reject_code(c->out), code) != 0)
+            fail_msg("%s: verdict %s (%s: %s), want reject %s", t->upload,
+                     sl_verdict_name(v), sl_out_reject_code(c->out),
+                     sl_out_reject_detail(c->out), code);
+        if (frag && !strstr(sl_out_reject_detail(c->out), frag))
+            fail_msg("detail \"%s\" lacks \"%s\"", sl_out_reject_detail(c->out), frag);
+        reviewed_prov(c, t, "rejected");
+    }
+}
+
+static void test_reviewed(void **state)
+{
+    static const char shown[] = "Mail jane@example.com today.";
+    static const char red[] = "Mail [REDACTED:EMAIL] today.";
+    char sha_shown[SL_SHA256_HEX], sha_red[SL_SHA256_HEX];
+    ctx *c = *state;
+    tmsg t;
+
+    assert_int_equal(sl_sha256_hex(shown, strlen(shown), sha_shown), SL_OK);
+    assert_int_equal(sl_sha256_hex(red, strlen(red), sha_red), SL_OK);
+    /* approved: the flagged result passes, same checks as any sample */
+    mk_reviewed(&t, "sluice.reviewed", shown, shown, "alice", "approved", sha_shown);
+    expect_reviewed(c, &t, NULL, NULL);
+    tfree(&t);
+    /* redacted: other bytes, the chain still from the flagged ones */
+    mk_reviewed(&t, "sluice.reviewed", shown, red, "alice", "redacted", sha_red);
+    expect_reviewed(c, &t, NULL, NULL);
+    tfree(&t);
+    /* the creator opted out since: a license rejection like any other */
+    mk_reviewed(&t, "sluice.reviewed", shown, shown, "oscar", "approved", sha_shown);
+    expect_reviewed(c, &t, "opted_out", "\"oscar\"");
+    tfree(&t);
+    /* taken down since: by the signed (flagged) bytes' hash */
+    mr_takedown(c->reg, sha_shown);
+    mk_reviewed(&t, "sluice.reviewed", shown, red, "alice", "redacted", sha_red);
+    expect_reviewed(c, &t, "taken_down", sha_shown);
+    tfree(&t);
+}
+
+static void test_reviewed_unverified(void **state)
+{
+    static const char shown[] = "Ping 10.1.2.3 then stop.";
+    static const char other[] = "Ping [REDACTED:IPV4] then stop.";
+    char sha_shown[SL_SHA256_HEX], sha_other[SL_SHA256_HEX];
+    ctx *c = *state;
+    tmsg t;
+
+    assert_int_equal(sl_sha256_hex(shown, strlen(shown), sha_shown), SL_OK);
+    assert_int_equal(sl_sha256_hex(other, strlen(other), sha_other), SL_OK);
+    mk_reviewed(&t, "sluice.reviewed", shown, shown, "alice", NULL, NULL);
+    expect_reviewed(c, &t, "review_unverified", "does not end with a review event");
+    tfree(&t);
+    mk_reviewed(&t, "sluice.reviewed", shown, shown, "alice", "rejected", NULL);
+    expect_reviewed(c, &t, "review_unverified", "neither approved nor redacted");
+    tfree(&t);
+    /* bytes other than those the review event sent on */
+    mk_reviewed(&t, "sluice.reviewed", shown, other, "alice", "approved", sha_shown);
+    expect_reviewed(c, &t, "review_unverified", "output hash is not that of the bytes");
+    tfree(&t);
+    mk_reviewed(&t, "sluice.reviewed", shown, other, "alice", "redacted", sha_shown);
+    expect_reviewed(c, &t, "review_unverified", "output hash is not that of the bytes");
+    tfree(&t);
+    /* the same headers on sluice.scanned are not a review: the topic
+     * decides (commit refuses the flagged result there) */
+    mk_reviewed(&t, "sluice.scanned", shown, shown, "alice", NULL, NULL);
+    memcpy(t.origin, sha_shown, SL_SHA256_HEX);
+    expect_reviewed(c, &t, NULL, NULL);
+    tfree(&t);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -1893,6 +2050,8 @@ int main(void)
         T(test_prepare_unreadable),
         T(test_prepare_outage),
         T(test_processor_glue),
+        T(test_reviewed),
+        T(test_reviewed_unverified),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
