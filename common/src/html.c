@@ -16,9 +16,16 @@ static const char REPL[] = "\xEF\xBF\xBD";   /* U+FFFD */
 
 /* Length of the valid UTF-8 sequence at p[0..n) and its code point, or 0
  * with *bad = the length of the maximal invalid subpart (>= 1). */
-static size_t utf8_next(const uint8_t *p, size_t n, uint32_t *cp, size_t *bad)
+size_t sl_utf8_next(const void *vp, size_t n, uint32_t *cp, size_t *bad)
 {
-    uint8_t b = p[0];
+    const uint8_t *p = vp;
+    uint8_t b;
+
+    if (n == 0) {
+        *bad = 0;
+        return 0;
+    }
+    b = p[0];
     size_t need, i;
     uint8_t lo = 0x80, hi = 0xBF;
     uint32_t c;
@@ -71,7 +78,7 @@ static int escape(sl_buf *b, const void *vp, size_t n, int attr)
         return SL_EINVAL;
     while (i < n) {
         uint32_t cp = 0;
-        size_t bad = 0, len = utf8_next(p + i, n - i, &cp, &bad);
+        size_t bad = 0, len = sl_utf8_next(p + i, n - i, &cp, &bad);
         const char *rep = NULL;
         char num[8];
 
@@ -160,7 +167,7 @@ size_t sl_utf8_floor(const void *vp, size_t n, size_t at)
             continue;                 /* another continuation byte */
         if (c >= 0xC0) {
             uint32_t cp;
-            size_t bad, len = utf8_next(p + at - k, n - (at - k), &cp, &bad);
+            size_t bad, len = sl_utf8_next(p + at - k, n - (at - k), &cp, &bad);
             if (len > k)
                 return at - k;        /* `at` is inside that sequence */
         }

@@ -29,6 +29,7 @@
 
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "sl/common.h"
 
@@ -40,6 +41,10 @@ int sl_html_escape_attr(sl_buf *b, const void *p, size_t n);
  * byte outside [A-Za-z0-9-._~] becomes %XX (uppercase hex).  The result
  * is plain ASCII; it still goes through sl_html_escape_attr in an href. */
 int sl_html_url_encode(sl_buf *b, const void *p, size_t n);
+/* Decodes one UTF-8 sequence at p[0..n) (n >= 1): its length (1..4) and
+ * *cp, or 0 when it is invalid, with *bad = the length of its maximal
+ * invalid subpart (>= 1), the bytes one U+FFFD stands for. */
+size_t sl_utf8_next(const void *p, size_t n, uint32_t *cp, size_t *bad);
 /* The length of the longest prefix of p[0..n) that ends on a UTF-8
  * sequence boundary when cut at `at` (<= n): `at` moved back over
  * continuation bytes of a sequence that starts before it, at most 3. */
