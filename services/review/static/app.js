@@ -133,7 +133,7 @@
     });
     dlg.addEventListener('keydown', function (e) {
       /* 1..6 pick a reason without the mouse */
-      if (e.key >= '1' && e.key <= '9' && !typing(e.target)) {
+      if (e.key >= '1' && e.key <= '9' && e.target.tagName !== 'TEXTAREA') {
         var r = dlg.querySelectorAll('input[name="dlg-reason"]')[Number(e.key) - 1];
         if (r) { r.checked = true; r.focus(); e.preventDefault(); }
       }
