@@ -129,7 +129,7 @@ static void head(sl_html *h, const char *title, const char *csrf, const char *pa
     sl_html_open(h, "body", "data-page", page, NULL);
 }
 
-static void nav(sl_html *h, const rv_session *s, const char *current)
+static void nav(sl_html *h, const rv_viewer *s, const char *current)
 {
     sl_html_raw(h, "<header class=\"top\"><nav><span class=\"brand\">sluice review</span>");
     sl_html_open(h, "a", "href", "/", "aria-current",
@@ -192,7 +192,7 @@ static int finish(sl_html *h)
 
 /* ---- login ------------------------------------------------------------ */
 
-int rv_page_login(sl_buf *out, const rv_login *m)
+int rv_page_login(sl_buf *out, const rv_login_page *m)
 {
     sl_html h;
 
@@ -264,7 +264,7 @@ static void filter_input(sl_html *h, const char *name, const char *label,
                  "value", nz(value), "maxlength", "200", NULL);
 }
 
-int rv_page_queue(sl_buf *out, const rv_queue *m)
+int rv_page_queue(sl_buf *out, const rv_queue_page *m)
 {
     sl_html h;
     sl_buf u;
@@ -404,7 +404,7 @@ static void field(sl_html *h, const char *label, const char *value)
     sl_html_elem(h, "dd", NULL, has(value) ? value : "-");
 }
 
-static void facts(sl_html *h, const rv_item *m)
+static void facts(sl_html *h, const rv_item_page *m)
 {
     sl_html_raw(h, "<dl class=\"facts\">");
     field(h, "Upload", m->upload_id);
@@ -445,7 +445,7 @@ static void facts(sl_html *h, const rv_item *m)
     sl_html_raw(h, "</dd></dl>");
 }
 
-static int decidable(const rv_item *m)
+static int decidable(const rv_item_page *m)
 {
     return m->state && (strcmp(m->state, "pending") == 0 ||
                         strcmp(m->state, "awaiting_second") == 0) &&
@@ -453,13 +453,13 @@ static int decidable(const rv_item *m)
 }
 
 /* A lead may reverse a decided item (POST /api/items/{id}/reverse). */
-static int reversible(const rv_item *m)
+static int reversible(const rv_item_page *m)
 {
     return !decidable(m) && m->s.role && strcmp(m->s.role, "lead") == 0 &&
            !has(m->lease_holder) && has(m->state) && strcmp(m->state, "pending") != 0;
 }
 
-static void decide_form(sl_html *h, sl_buf *u, const rv_item *m)
+static void decide_form(sl_html *h, sl_buf *u, const rv_item_page *m)
 {
     sl_html_raw(h, "<section class=\"decide\"><h2>Decision</h2>");
     if (!decidable(m)) {
@@ -530,7 +530,7 @@ static void reason_dialog(sl_html *h)
                    "id=\"dlg-cancel\" formnovalidate>Cancel</button></div></form></dialog>");
 }
 
-static void findings_table(sl_html *h, sl_buf *u, const rv_item *m,
+static void findings_table(sl_html *h, sl_buf *u, const rv_item_page *m,
                            const rv_finding *f, size_t nf, json_t *scan)
 {
     json_t *total = json_object_get(scan, "findings_total");
@@ -590,7 +590,7 @@ static void findings_table(sl_html *h, sl_buf *u, const rv_item *m,
     sl_html_raw(h, "</tbody></table></section>");
 }
 
-static void content_section(sl_html *h, sl_buf *u, const rv_item *m,
+static void content_section(sl_html *h, sl_buf *u, const rv_item_page *m,
                             const rv_finding *f, size_t nf)
 {
     const char *raw = item_url(h, u, "/items/", m->upload_id, "/raw");
@@ -670,7 +670,7 @@ static void prov_section(sl_html *h, const char *prov)
     json_decref(arr);
 }
 
-static void decisions_section(sl_html *h, const rv_item *m)
+static void decisions_section(sl_html *h, const rv_item_page *m)
 {
     if (m->n_decisions == 0 || !m->decisions)
         return;
@@ -678,7 +678,7 @@ static void decisions_section(sl_html *h, const rv_item *m)
                    "<th>When</th><th>Moderator</th><th>Action</th><th>Reason</th>"
                    "<th>Note</th></tr></thead><tbody>");
     for (size_t i = 0; i < m->n_decisions; i++) {
-        const rv_decision *d = &m->decisions[i];
+        const rv_decision_row *d = &m->decisions[i];
         sl_html_raw(h, "<tr><td>");
         when(h, d->at_ms);
         sl_html_raw(h, "</td>");
@@ -691,7 +691,7 @@ static void decisions_section(sl_html *h, const rv_item *m)
     sl_html_raw(h, "</tbody></table></section>");
 }
 
-int rv_page_item(sl_buf *out, const rv_item *m)
+int rv_page_item(sl_buf *out, const rv_item_page *m)
 {
     sl_html h;
     sl_buf u;
@@ -745,7 +745,7 @@ int rv_page_item(sl_buf *out, const rv_item *m)
 
 /* ---- overview --------------------------------------------------------- */
 
-static void reasons_table(sl_html *h, const rv_overview *m)
+static void reasons_table(sl_html *h, const rv_overview_page *m)
 {
     sl_html_raw(h, "<table id=\"ov-reasons\" class=\"reasons\" data-live><thead><tr>"
                    "<th>Reason</th><th>Decisions</th></tr></thead><tbody>");
@@ -762,7 +762,7 @@ static void reasons_table(sl_html *h, const rv_overview *m)
     sl_html_raw(h, "</tbody></table>");
 }
 
-int rv_page_overview(sl_buf *out, const rv_overview *m)
+int rv_page_overview(sl_buf *out, const rv_overview_page *m)
 {
     sl_html h;
 
@@ -843,7 +843,7 @@ static int json_days(sl_buf *b, const char *name, const rv_day_count *p, size_t 
     return rc == SL_OK ? sl_buf_putc(b, ']') : rc;
 }
 
-int rv_json_overview(sl_buf *out, const rv_overview *m)
+int rv_json_overview(sl_buf *out, const rv_overview_page *m)
 {
     int rc;
 
@@ -880,7 +880,7 @@ int rv_json_overview(sl_buf *out, const rv_overview *m)
 
 /* ---- error ------------------------------------------------------------ */
 
-int rv_page_error(sl_buf *out, const rv_error *m)
+int rv_page_error(sl_buf *out, const rv_error_page *m)
 {
     sl_html h;
 

@@ -30,6 +30,12 @@
  * is a POST form with a hidden `csrf` field (routes and fields as in the
  * review contract: /login, /logout, /items/{id}/decide, /items/{id}/reveal).
  * Hooks for app.js are classes, ids and data-* attributes only.
+ *
+ * Names: the models are rv_<page>_page (the contract sketched rv_<page>),
+ * the session part rv_viewer and a history row rv_decision_row, because
+ * sluice-review's own review.h already names its database calls rv_queue /
+ * rv_overview and its types rv_session / rv_decision; this way a handler
+ * includes both headers.
  */
 #ifndef RV_PAGES_H
 #define RV_PAGES_H
@@ -49,20 +55,20 @@ int rv_reason_valid(const char *reason);   /* 1 or 0; NULL is 0 */
 
 /* The session part every signed-in page shows (nav bar: user, role, the
  * logout form).  `csrf` is the session's anti-CSRF token. */
-typedef struct rv_session {
+typedef struct rv_viewer {
     const char *user;      /* moderator name */
     const char *role;      /* "moderator" | "lead" */
     const char *csrf;
-} rv_session;
+} rv_viewer;
 
 /* ---- GET /login ------------------------------------------------------- */
-typedef struct rv_login {
+typedef struct rv_login_page {
     const char *csrf;      /* the pre-session token for the login form */
     const char *error;     /* NULL, or one line to show ("wrong name or
                               password", "too many attempts, wait ...") */
     const char *username;  /* NULL, or the name to prefill after a failure */
-} rv_login;
-int rv_page_login(sl_buf *out, const rv_login *m);
+} rv_login_page;
+int rv_page_login(sl_buf *out, const rv_login_page *m);
 
 /* ---- GET /queue ------------------------------------------------------- */
 typedef struct rv_queue_filters {
@@ -81,8 +87,8 @@ typedef struct rv_queue_row {
     const char *claimed_by;    /* NULL, or who holds a live lease on it */
 } rv_queue_row;
 
-typedef struct rv_queue {
-    rv_session s;
+typedef struct rv_queue_page {
+    rv_viewer s;
     rv_queue_filters filters;  /* echoed into the filter form and the
                                   next-page link */
     const rv_queue_row *rows;  /* oldest first */
@@ -91,21 +97,21 @@ typedef struct rv_queue {
     int64_t pending;           /* total pending (-1: unknown, not shown) */
     const char *notice;        /* NULL, or one line (e.g. "decision
                                   recorded") shown above the table */
-} rv_queue;
-int rv_page_queue(sl_buf *out, const rv_queue *m);
+} rv_queue_page;
+int rv_page_queue(sl_buf *out, const rv_queue_page *m);
 
 /* ---- GET /items/{upload_id} ------------------------------------------ */
-typedef struct rv_decision {
+typedef struct rv_decision_row {
     int64_t id;                /* review_decisions id */
     const char *action;        /* approve | redact | reject | reverse | ... */
     const char *reason;
     const char *note;          /* NULL or the moderator's note */
     const char *moderator;
     int64_t at_ms;             /* ms since the epoch */
-} rv_decision;
+} rv_decision_row;
 
-typedef struct rv_item {
-    rv_session s;
+typedef struct rv_item_page {
+    rv_viewer s;
     const char *upload_id;
     const char *dataset_id;
     const char *creator_id;
@@ -146,11 +152,11 @@ typedef struct rv_item {
                                     else holds it (buttons are disabled) */
     const char *shown_sha256;    /* SHA-256 of the bytes shown, posted back
                                     with the decision (`shown_sha256`) */
-    const rv_decision *decisions;   /* oldest first */
+    const rv_decision_row *decisions;   /* oldest first */
     size_t n_decisions;
     const char *notice;          /* NULL or one line */
-} rv_item;
-int rv_page_item(sl_buf *out, const rv_item *m);
+} rv_item_page;
+int rv_page_item(sl_buf *out, const rv_item_page *m);
 
 /* ---- GET / (overview) ------------------------------------------------- */
 /* One bar segment: `count` flags of `key` (a rule id or a dataset id) on
@@ -166,8 +172,8 @@ typedef struct rv_count {
     int64_t count;
 } rv_count;
 
-typedef struct rv_overview {
-    rv_session s;
+typedef struct rv_overview_page {
+    rv_viewer s;
     int64_t pending;
     int64_t oldest_age_s;      /* -1: nothing pending */
     const char *today;         /* "YYYY-MM-DD" (UTC) for the axis; NULL ok */
@@ -178,22 +184,22 @@ typedef struct rv_overview {
     const rv_count *decisions_per_reason;
     size_t n_decisions_per_reason;
     int64_t median_decision_s; /* flagged -> decided; -1: no decisions yet */
-} rv_overview;
-int rv_page_overview(sl_buf *out, const rv_overview *m);
+} rv_overview_page;
+int rv_page_overview(sl_buf *out, const rv_overview_page *m);
 /* The same model as JSON for GET /api/overview, which static/app.js polls:
  * {"pending", "oldest_age_s", "median_decision_s", "today",
  *  "flags_per_rule_day": [{"key","day","count"}], "flags_per_dataset_day",
  *  "decisions_per_reason": [{"key","count"}]} (the session is left out). */
-int rv_json_overview(sl_buf *out, const rv_overview *m);
+int rv_json_overview(sl_buf *out, const rv_overview_page *m);
 
 /* ---- any error -------------------------------------------------------- */
-typedef struct rv_error {
-    rv_session s;              /* fields NULL when there is no session */
+typedef struct rv_error_page {
+    rv_viewer s;              /* fields NULL when there is no session */
     int status;                /* the HTTP status, shown */
     const char *code;          /* machine code, e.g. "not_found" */
     const char *detail;        /* one human line */
-} rv_error;
-int rv_page_error(sl_buf *out, const rv_error *m);
+} rv_error_page;
+int rv_page_error(sl_buf *out, const rv_error_page *m);
 
 /* ---- pieces, exposed for the handlers and the tests -------------------- */
 /* Appends a duration as the pages show it: "45s", "12m", "3h 5m",

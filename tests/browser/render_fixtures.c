@@ -79,7 +79,7 @@ int main(int argc, char **argv)
     static char scan[2048];
     sl_buf b;
     int fail = 0;
-    const rv_session s = { "ann<b>lead</b>", "lead", CSRF };
+    const rv_viewer s = { "ann<b>lead</b>", "lead", CSRF };
 
     if (argc != 2) {
         fprintf(stderr, "usage: %s OUTDIR\n", argv[0]);
@@ -88,7 +88,7 @@ int main(int argc, char **argv)
     sl_buf_init(&b, 8u << 20);
 
     {
-        rv_login m = { .csrf = CSRF, .error = "wrong name or password " XSS_IMG,
+        rv_login_page m = { .csrf = CSRF, .error = "wrong name or password " XSS_IMG,
                        .username = XSS_SCRIPT };
         fail |= emit(argv[1], "login.html", rv_page_login(&b, &m), &b);
     }
@@ -100,14 +100,14 @@ int main(int argc, char **argv)
               "email", "medium", "bob" },
             { "up-0003", 30, "ds-text", "creator-3", "text/plain", NULL, "phone", "low", NULL },
         };
-        rv_queue m = { .s = s, .filters = { .dataset = XSS_IMG }, .rows = rows, .n_rows = 3,
+        rv_queue_page m = { .s = s, .filters = { .dataset = XSS_IMG }, .rows = rows, .n_rows = 3,
                        .next_cursor = "cursor-2", .pending = 3 };
         fail |= emit(argv[1], "queue.html", rv_page_queue(&b, &m), &b);
     }
     {
         size_t card = off_of("4111"), key = off_of("AKIA"), e = off_of("\xC3\xA9");
         const size_t revealed[] = { 99 };
-        rv_item m;
+        rv_item_page m;
 
         snprintf(scan, sizeof(scan),
                  "{\"outcome\":\"flagged\",\"findings_total\":6,\"findings\":["
@@ -174,7 +174,7 @@ int main(int argc, char **argv)
         };
         const rv_day_count datasets[] = { { "ds-photos", 0, 6 }, { XSS_IMG, 3, 1 } };
         const rv_count reasons[] = { { "false_positive", 3 }, { "confirmed_pii", 1 } };
-        rv_overview m = {
+        rv_overview_page m = {
             .s = s, .pending = 3, .oldest_age_s = 90000, .today = "2026-12-03",
             .flags_per_rule_day = rules, .n_flags_per_rule_day = 5,
             .flags_per_dataset_day = datasets, .n_flags_per_dataset_day = 2,
@@ -185,7 +185,7 @@ int main(int argc, char **argv)
         fail |= emit(argv[1], "overview.json", rv_json_overview(&b, &m), &b);
     }
     {
-        rv_error m = { .s = s, .status = 404, .code = "not_found",
+        rv_error_page m = { .s = s, .status = 404, .code = "not_found",
                        .detail = "no review item " XSS_SCRIPT XSS_IMG };
         fail |= emit(argv[1], "error.html", rv_page_error(&b, &m), &b);
     }

@@ -254,15 +254,15 @@ static void test_highlight_secret(void **state)
     sl_buf_free(&b);
 }
 
-static const rv_decision DECISIONS[] = {
+static const rv_decision_row DECISIONS[] = {
     { 7, "approve", "false_positive", HOSTILE, "mod<b>", 1764732000000 },
 };
 
-static rv_item hostile_item(void)
+static rv_item_page hostile_item(void)
 {
     static const char content[] = "hello " HOSTILE " key=AKIASECRET99 bye";
     static char scan[512];
-    rv_item m;
+    rv_item_page m;
 
     snprintf(scan, sizeof(scan),
              "{\"outcome\":\"flagged\",\"findings_total\":3,\"findings\":["
@@ -273,7 +273,7 @@ static rv_item hostile_item(void)
              "\"action\":\"flag\"}]}",
              strlen("hello " HOSTILE " key="));
     memset(&m, 0, sizeof(m));
-    m.s = (rv_session){ "ann<i>", "lead", "tok\"en<" };
+    m.s = (rv_viewer){ "ann<i>", "lead", "tok\"en<" };
     m.upload_id = "up/1?\"<x>";
     m.dataset_id = HOSTILE;
     m.creator_id = "c1";
@@ -303,7 +303,7 @@ static rv_item hostile_item(void)
 
 static void test_item_hostile(void **state)
 {
-    rv_item m = hostile_item();
+    rv_item_page m = hostile_item();
     sl_buf b;
     char *p;
 
@@ -351,7 +351,7 @@ static void test_item_hostile(void **state)
  * (a lead gets the reverse button); someone else's lease disables it. */
 static void test_item_binary_and_states(void **state)
 {
-    rv_item m = hostile_item();
+    rv_item_page m = hostile_item();
     sl_buf b;
     char *p;
 
@@ -409,7 +409,7 @@ static void test_queue(void **state)
         { "u-1", 90, "ds1", "cr1", "text/plain", NULL, "email,phone", "high", NULL },
         { "a/b?\"<x>", 200000, HOSTILE, "cr<2>", "image/png", "image/png", "aws_key", "low", "bob" },
     };
-    rv_queue m = {
+    rv_queue_page m = {
         .s = { "ann", "moderator", "t0k" },
         .filters = { .dataset = "ds 1&x", .rule = NULL, .creator = "", .type = "text/plain" },
         .rows = rows, .n_rows = 2, .next_cursor = "2026-12-03T10:00:00Z|u-9", .pending = 1234,
@@ -460,7 +460,7 @@ static void test_overview_and_chart(void **state)
         { "late", 30, 5 }, { "neg", 3, -1 }, { NULL, 2, 1 },
     };
     const rv_count reasons[] = { { "false_positive", 3 }, { "<b>x", 1 } };
-    rv_overview m = {
+    rv_overview_page m = {
         .s = { "ann", "lead", "t" }, .pending = 12, .oldest_age_s = 7200,
         .today = "2026-12-03",
         .flags_per_rule_day = rules, .n_flags_per_rule_day = 6,
@@ -508,8 +508,8 @@ static void test_overview_and_chart(void **state)
 
 static void test_login_and_error(void **state)
 {
-    rv_login l = { .csrf = "c<", .error = "wrong name or password <b>", .username = "x\"y" };
-    rv_error e = { .status = 404, .code = "not_found", .detail = "no item " HOSTILE };
+    rv_login_page l = { .csrf = "c<", .error = "wrong name or password <b>", .username = "x\"y" };
+    rv_error_page e = { .status = 404, .code = "not_found", .detail = "no item " HOSTILE };
     sl_buf b;
     char *p;
 
