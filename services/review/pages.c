@@ -723,11 +723,13 @@ int rv_page_item(sl_buf *out, const rv_item_page *m)
     if (m->findings_json && !json_is_object(scan))
         sl_html_raw(&h, "<p class=\"error\">The stored scan result is not a JSON "
                         "object: no spans can be drawn.</p>");
-    facts(&h, m);
-    decide_form(&h, &u, m);
+    /* What the moderator reads first, then the decision, then the rest. */
     content_section(&h, &u, m, f, nf);
+    decide_form(&h, &u, m);
     findings_table(&h, &u, m, f, nf, scan);
-    sl_html_raw(&h, "<section class=\"meta\"><h2>Metadata</h2>");
+    sl_html_raw(&h, "<section class=\"upload\"><h2>Upload</h2>");
+    facts(&h, m);
+    sl_html_raw(&h, "</section><section class=\"meta\"><h2>Metadata</h2>");
     json_block(&h, "kv meta", m->meta_json);
     sl_html_raw(&h, "</section><section class=\"license\"><h2>License</h2>");
     json_block(&h, "kv license", m->license_json);
