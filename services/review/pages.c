@@ -54,6 +54,20 @@ int rv_fmt_age(sl_buf *out, int64_t s)
                           (long long)(s % 86400 / 3600));
 }
 
+int rv_content_is_text(const char *findings_json, const char *detected_type)
+{
+    json_t *doc = findings_json ? json_loads(findings_json, 0, NULL) : NULL;
+    const char *cat = json_string_value(json_object_get(doc, "category"));
+    int text;
+
+    if (cat)
+        text = strcmp(cat, "text") == 0;
+    else
+        text = detected_type && strncmp(detected_type, "text/", 5) == 0;
+    json_decref(doc);
+    return text;
+}
+
 /* ---- small pieces ------------------------------------------------------ */
 
 static const char *nz(const char *s)

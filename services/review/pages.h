@@ -202,6 +202,12 @@ typedef struct rv_error_page {
 int rv_page_error(sl_buf *out, const rv_error_page *m);
 
 /* ---- pieces, exposed for the handlers and the tests -------------------- */
+/* Whether an item's content is shown as text (rv_item_page.text): the
+ * scanner's own verdict, the `category` of the stored scan result being
+ * "text"; without one (not JSON, no category), a detected type under
+ * text/.  Anything else -- images, documents, archives, unknown -- is
+ * only offered as a download.  1 or 0. */
+int rv_content_is_text(const char *findings_json, const char *detected_type);
 /* Appends a duration as the pages show it: "45s", "12m", "3h 5m",
  * "2d 4h"; negative as "-". */
 int rv_fmt_age(sl_buf *out, int64_t seconds);

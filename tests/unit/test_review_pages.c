@@ -125,6 +125,14 @@ static void test_age_and_reasons(void **state)
     assert_int_equal(rv_reason_valid("approve"), 0);
     assert_int_equal(rv_reason_valid(""), 0);
     assert_int_equal(rv_reason_valid(NULL), 0);
+    /* text or not: the scan's category first, then the detected type */
+    assert_int_equal(rv_content_is_text("{\"category\":\"text\"}", "image/png"), 1);
+    assert_int_equal(rv_content_is_text("{\"category\":\"image\"}", "text/plain"), 0);
+    assert_int_equal(rv_content_is_text("{\"category\":\"document\"}", NULL), 0);
+    assert_int_equal(rv_content_is_text("{}", "text/csv"), 1);
+    assert_int_equal(rv_content_is_text("not json", "text/plain"), 1);
+    assert_int_equal(rv_content_is_text(NULL, "application/pdf"), 0);
+    assert_int_equal(rv_content_is_text(NULL, NULL), 0);
 }
 
 /* Renders content with the scan JSON through the highlighter. */

@@ -204,6 +204,8 @@
     if (dlg && dlg.open) return;             /* the dialog has the keys */
     if (e.key === 'Escape') { toggleHelp(false); return; }
     if (typing(e.target)) return;
+    /* Enter on a focused link or button is theirs */
+    if (e.key === 'Enter' && e.target.closest && e.target.closest('a, button')) return;
     if (e.key === '?') { toggleHelp(); e.preventDefault(); return; }
     if (helpOpen()) return;
     if (gPrefix) {
