@@ -95,7 +95,7 @@ async function hostileSample(tmp) {
                '<img src=x onerror="window.__xss=2;alert(2)">\n' +
                'the build host is 10.20.30.40, ask there.\n';
   fs.writeFileSync(file, text);
-  ctl(['creator', 'add', 'e2e-browser', '--name', 'Browser <b>test</b>', '--generate-key', key,
+  ctl(['creator', 'add', 'e2e-browser', '--name', 'Browser test creator', '--generate-key', key,
        '--replace']);
   try { ctl(['dataset', 'add', 'e2e-browser-ds', '--name', 'Browser test']); } catch (e) { /* exists */ }
   ctl(['upload', '--creator', 'e2e-browser', '--dataset', 'e2e-browser-ds', '--key', key,
