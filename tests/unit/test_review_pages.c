@@ -21,7 +21,7 @@
 #include "pages.h"
 #include "sl/common.h"
 #include "sl/html.h"
-#include "static_files.h"
+#include "sl/embed.h"
 #include "ui_parts.h"
 
 #define HOSTILE "<script>alert(1)</script><img src=x onerror=alert(2)>"
@@ -546,10 +546,10 @@ static void test_login_and_error(void **state)
     sl_buf_free(&b);
 }
 
-/* app.js and app.css are compiled in, found by name, typed by suffix. */
+/* app.js and app.css are compiled into sl_core, found by base name. */
 static void test_static_files(void **state)
 {
-    const sl_embedded *js = rv_static_get("app.js"), *css = rv_static_get("app.css");
+    const sl_embedded *js = sl_embed_get("app.js"), *css = sl_embed_get("app.css");
 
     (void)state;
     assert_non_null(js);
@@ -557,11 +557,7 @@ static void test_static_files(void **state)
     assert_memory_equal(js->data, "/*\n * app.js -- ", 16);
     assert_memory_equal(css->data, "/* app.css -- ", 14);
     assert_int_equal(js->data[js->len], '\0');
-    assert_null(rv_static_get("../app.js"));
-    assert_null(rv_static_get("001_init.sql"));   /* not sl_core's files */
-    assert_string_equal(rv_static_type("app.js"), "text/javascript; charset=utf-8");
-    assert_string_equal(rv_static_type("app.css"), "text/css; charset=utf-8");
-    assert_string_equal(rv_static_type("x"), "application/octet-stream");
+    assert_null(sl_embed_get("../app.js"));
 }
 
 int main(void)
