@@ -655,7 +655,9 @@ static void prov_section(sl_html *h, const char *prov)
                    "<th>Outcome</th><th>Reason</th><th>Time</th><th>By</th>"
                    "<th>Hash</th></tr></thead><tbody>");
     json_array_foreach(arr, i, e) {
-        const char *text = json_string_value(json_object_get(e, "event"));
+        /* {"event": canonical, "hash"} (sluice-prov) or the canonical text */
+        const char *text = json_is_string(e) ? json_string_value(e)
+                                             : json_string_value(json_object_get(e, "event"));
         const char *hash = json_string_value(json_object_get(e, "hash"));
         json_t *ev = text ? json_loads(text, 0, NULL) : NULL;
 

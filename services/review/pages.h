@@ -143,8 +143,10 @@ typedef struct rv_item_page {
     const char *meta_json;       /* review_items.meta (the signed metadata) */
     const char *license_json;    /* NULL, or the license record / the
                                     expression (review_items.license_expression) */
-    const char *prov_json;       /* the chain so far: sluice-prov shape, a JSON
-                                    array of {"event": "<canonical>", "hash"} */
+    const char *prov_json;       /* the chain so far: a JSON array of
+                                    {"event": "<canonical>", "hash"} (the
+                                    sluice-prov shape) or of the canonical
+                                    event texts themselves */
     const char *state;           /* pending | approved | redacted | rejected |
                                     awaiting_second | ... */
     int64_t lease_until_ms;      /* this moderator's claim; 0: none */

@@ -403,6 +403,17 @@ static void test_item_binary_and_states(void **state)
     assert_null(strstr(p, "<mark"));
     sl_buf_free(&b);
 
+    /* a chain given as canonical texts (the stored events) */
+    m = hostile_item();
+    m.prov_json = "[\"{\\\"outcome\\\":\\\"approved\\\",\\\"seq\\\":4,"
+                  "\\\"stage\\\":\\\"review\\\",\\\"actor\\\":\\\"ann<i>\\\"}\"]";
+    sl_buf_init(&b, 1 << 20);
+    assert_int_equal(rv_page_item(&b, &m), SL_OK);
+    p = take(&b);
+    assert_non_null(strstr(p, "<tr><td>4</td><td>review</td><td>approved</td><td></td><td></td>"
+                              "<td>ann&lt;i&gt;</td><td class=\"hash\"></td></tr>"));
+    sl_buf_free(&b);
+
     /* a page over the cap: SL_ETOOBIG */
     m = hostile_item();
     sl_buf_init(&b, 512);
