@@ -93,7 +93,7 @@ async function hostileSample(tmp) {
   const file = path.join(tmp, name);
   const text = 'browser e2e ' + run + ': <script>window.__xss=1;alert(1)</script>\n' +
                '<img src=x onerror="window.__xss=2;alert(2)">\n' +
-               'the build host is 10.20.30.40, ask there.\n';
+               'the server at 10.20.30.40 answered.\n';
   fs.writeFileSync(file, text);
   ctl(['creator', 'add', 'e2e-browser', '--name', 'Browser test creator', '--generate-key', key,
        '--replace']);
@@ -101,8 +101,12 @@ async function hostileSample(tmp) {
   ctl(['upload', '--creator', 'e2e-browser', '--dataset', 'e2e-browser-ds', '--key', key,
        '--license', 'CC-BY-4.0', '--upload-id', id,
        '--label', 'note=<b>bold</b><img src=x onerror="window.__xss=3">', file]);
-  await waitFor(() => sql("SELECT state FROM review_items WHERE upload_id = '" + id + "'") ===
-                      'pending', 60000, 'review item for ' + id);
+  const outcome = await waitFor(() => sql(
+    "SELECT 'review:' || state FROM review_items WHERE upload_id = '" + id + "'" +
+    " UNION ALL SELECT 'sample' FROM samples WHERE upload_id = '" + id + "'" +
+    " UNION ALL SELECT 'rejected:' || code FROM rejections WHERE upload_id = '" + id + "'"),
+    60000, 'an outcome for ' + id);
+  assert.strictEqual(outcome, 'review:pending', 'the hostile sample was not flagged');
   return { id, name, text };
 }
 
