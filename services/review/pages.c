@@ -1,11 +1,9 @@
 /*
  * pages.c -- the review dashboard's pages (pages.h): login, queue, item,
- * overview and error, as complete HTML documents, plus the overview as
- * JSON for app.js's polling.
+ * overview and error, as complete HTML documents.
  *
  * Everything here is a function of its model: no clock, no I/O.  Every
- * string of the model is written through sl/html.h's escaper (or, in the
- * JSON, a string escaper that also turns < > & into \u escapes), every URL
+ * string of the model is written through sl/html.h's escaper, every URL
  * built from input is percent-encoded first, and the markup holds nothing
  * the CSP forbids: no inline script, no event handler, no style attribute.
  * Hooks for static/app.js are ids, classes and data-* attributes.
@@ -810,90 +808,6 @@ int rv_page_overview(sl_buf *out, const rv_overview_page *m)
     sl_html_raw(&h, "</section>");
     foot(&h);
     return finish(&h);
-}
-
-/* JSON string: valid UTF-8 out whatever comes in; < > & and the line
- * separators as \u escapes so the text is inert even if sniffed as HTML. */
-static int json_str(sl_buf *b, const char *s)
-{
-    size_t n, i = 0;
-    int rc;
-
-    if (!s)
-        return sl_buf_append(b, "null", 4);
-    n = strlen(s);
-    if ((rc = sl_buf_putc(b, '"')) != SL_OK)
-        return rc;
-    while (i < n && rc == SL_OK) {
-        uint32_t cp = 0;
-        size_t bad = 0, len = sl_utf8_next(s + i, n - i, &cp, &bad);
-        if (len == 0) {
-            rc = sl_buf_append(b, "\\ufffd", 6);
-            i += bad;
-            continue;
-        }
-        if (cp == '"' || cp == '\\')
-            rc = sl_buf_appendf(b, "\\%c", (char)cp);
-        else if (cp < 0x20 || cp == '<' || cp == '>' || cp == '&' || cp == 0x7F ||
-                 cp == 0x2028 || cp == 0x2029)
-            rc = sl_buf_appendf(b, "\\u%04x", (unsigned)cp);
-        else
-            rc = sl_buf_append(b, s + i, len);
-        i += len;
-    }
-    if (rc == SL_OK)
-        rc = sl_buf_putc(b, '"');
-    return rc;
-}
-
-static int json_days(sl_buf *b, const char *name, const rv_day_count *p, size_t n)
-{
-    int rc = sl_buf_appendf(b, ",\"%s\":[", name);
-
-    for (size_t i = 0; i < n && rc == SL_OK; i++) {
-        rc = sl_buf_append(b, i ? ",{\"key\":" : "{\"key\":", i ? 8 : 7);
-        if (rc == SL_OK)
-            rc = json_str(b, p[i].key);
-        if (rc == SL_OK)
-            rc = sl_buf_appendf(b, ",\"day\":%d,\"count\":%lld}", p[i].day,
-                                (long long)p[i].count);
-    }
-    return rc == SL_OK ? sl_buf_putc(b, ']') : rc;
-}
-
-int rv_json_overview(sl_buf *out, const rv_overview_page *m)
-{
-    int rc;
-
-    if (!out || !m || (m->n_flags_per_rule_day && !m->flags_per_rule_day) ||
-        (m->n_flags_per_dataset_day && !m->flags_per_dataset_day) ||
-        (m->n_decisions_per_reason && !m->decisions_per_reason))
-        return SL_EINVAL;
-    rc = sl_buf_appendf(out, "{\"pending\":%lld,\"oldest_age_s\":%lld,"
-                        "\"median_decision_s\":%lld,\"today\":",
-                        (long long)m->pending, (long long)m->oldest_age_s,
-                        (long long)m->median_decision_s);
-    if (rc == SL_OK)
-        rc = json_str(out, m->today);
-    if (rc == SL_OK)
-        rc = json_days(out, "flags_per_rule_day", m->flags_per_rule_day,
-                       m->n_flags_per_rule_day);
-    if (rc == SL_OK)
-        rc = json_days(out, "flags_per_dataset_day", m->flags_per_dataset_day,
-                       m->n_flags_per_dataset_day);
-    if (rc == SL_OK)
-        rc = sl_buf_append(out, ",\"decisions_per_reason\":[", 25);
-    for (size_t i = 0; i < m->n_decisions_per_reason && rc == SL_OK; i++) {
-        rc = sl_buf_append(out, i ? ",{\"key\":" : "{\"key\":", i ? 8 : 7);
-        if (rc == SL_OK)
-            rc = json_str(out, m->decisions_per_reason[i].key);
-        if (rc == SL_OK)
-            rc = sl_buf_appendf(out, ",\"count\":%lld}",
-                                (long long)m->decisions_per_reason[i].count);
-    }
-    if (rc == SL_OK)
-        rc = sl_buf_append(out, "]}", 2);
-    return rc;
 }
 
 /* ---- error ------------------------------------------------------------ */

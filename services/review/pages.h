@@ -188,11 +188,6 @@ typedef struct rv_overview_page {
     int64_t median_decision_s; /* flagged -> decided; -1: no decisions yet */
 } rv_overview_page;
 int rv_page_overview(sl_buf *out, const rv_overview_page *m);
-/* The same model as JSON for GET /api/overview, which static/app.js polls:
- * {"pending", "oldest_age_s", "median_decision_s", "today",
- *  "flags_per_rule_day": [{"key","day","count"}], "flags_per_dataset_day",
- *  "decisions_per_reason": [{"key","count"}]} (the session is left out). */
-int rv_json_overview(sl_buf *out, const rv_overview_page *m);
 
 /* ---- any error -------------------------------------------------------- */
 typedef struct rv_error_page {

@@ -79,10 +79,13 @@ const server = http.createServer((req, res) => {
     if (p === '/items/up-0001') return send(res, 200, html, page('item.html'));
     if (p.startsWith('/items/')) return send(res, 200, html, page('item_binary.html'));
     if (p === '/api/overview') {
-      const j = JSON.parse(page('overview.json'));
-      j.pending = 40 + polls;
-      if (polls > 0) j.flags_per_rule_day[0].count += polls;
+      /* the shape sluice-review's GET /api/overview answers */
+      const j = { pending: 40 + polls, oldest_age_s: 90000, median_decision_s: null,
+                  flags_per_rule_day: [{ day: '2026-12-03', rule: 'credit_card', count: 4 + polls }],
+                  flags_per_dataset_day: [], decisions_per_reason: [] };
+      const first = polls === 0;
       polls++;
+      if (first) j.flags_per_rule_day[0].count = 4;
       return send(res, 200, 'application/json', JSON.stringify(j));
     }
     return send(res, 404, 'text/plain', 'not found');
@@ -244,6 +247,7 @@ async function main() {
     await pg.waitForFunction(() => document.getElementById('ov-pending').textContent === '40');
     await pg.waitForFunction(() => !document.getElementById('chart-rule').hasAttribute('data-old') &&
       document.getElementById('ov-pending').textContent === '41', null, { timeout: 15000 });
+    assert.strictEqual(await pg.textContent('#ov-median'), '-', 'median null shows as -');
     assert.strictEqual(await pg.$$eval('svg.chart', (s) => s.length), 2);
     ok('overview: polls /api/overview, updates the pending count and swaps the charts');
   } finally {

@@ -12,7 +12,7 @@
  *
  * usage: render_fixtures OUTDIR
  * writes login.html queue.html item.html item_binary.html overview.html
- * error.html overview.json
+ * error.html
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -182,7 +182,6 @@ int main(int argc, char **argv)
             .median_decision_s = 420,
         };
         fail |= emit(argv[1], "overview.html", rv_page_overview(&b, &m), &b);
-        fail |= emit(argv[1], "overview.json", rv_json_overview(&b, &m), &b);
     }
     {
         rv_error_page m = { .s = s, .status = 404, .code = "not_found",
