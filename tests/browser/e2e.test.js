@@ -16,7 +16,8 @@
  *   attachment with a sandbox CSP and downloads; a screenshot is saved
  *   ($SLUICE_REVIEW_SCREENSHOT, default <build>/review.png, for the
  *   README); approve with the keyboard (a, 3 = false_positive, Confirm);
- *   the sample ends accepted in `samples` within 60 s.
+ *   the sample ends accepted in `samples` within 60 s; the overview shows
+ *   its charts and app.js polls /api/overview.
  *
  * Routes and fields: /work's review contract (GET /login, POST /login
  * username/password/csrf, /queue, /items/{id}, POST /items/{id}/decide,
@@ -240,6 +241,18 @@ async function main() {
     await waitFor(() => sql("SELECT count(*) FROM samples WHERE upload_id = '" + s.id + "'") === '1',
                   60000, 'an accepted sample for ' + s.id);
     ok('the sample is accepted');
+
+    /* the overview: charts, and app.js's poll of /api/overview */
+    await pg.goto(URL0 + '/');
+    await inert('overview');
+    assert.strictEqual(await pg.$$eval('svg.chart', (x) => x.length), 2);
+    await pg.waitForFunction(() => document.body.hasAttribute('data-polled'), null,
+                             { timeout: 15000 });
+    const pending = await pg.textContent('#ov-pending');
+    assert.ok(/^\d+$/.test(pending), 'pending: ' + pending);
+    const legend = await pg.textContent('#chart-rule ul.legend');
+    assert.ok(legend.includes('ipv4'), 'rule chart legend: ' + legend);
+    ok('overview: two charts (ipv4 among the rules), live figures from /api/overview');
   } finally {
     await browser.close();
     fs.rmSync(tmp, { recursive: true, force: true });
