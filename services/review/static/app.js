@@ -146,9 +146,12 @@
       if (!chosen) return;
       var note = dlg.querySelector('#dlg-note').value;
       if (action === 'reverse' && reverseUrl) {
-        postJson(reverseUrl, { reason: chosen.value, note: note }).then(function () {
-          window.location.reload();
-        });
+        postJson(reverseUrl, { reason: chosen.value, note: note }).then(function (res) {
+          if (res.ok) { window.location.reload(); return null; }
+          return res.json().then(function (j) {
+            showError('reverse refused: ' + (j && j.detail ? j.detail : 'HTTP ' + res.status));
+          });
+        }).catch(function (err) { showError('reverse failed: ' + err.message); });
         return;
       }
       if (!form) return;
@@ -158,6 +161,16 @@
       if (btn && typeof form.requestSubmit === 'function') form.requestSubmit(btn);
       else if (btn) btn.click();
     });
+  }
+
+  /* One line of error under the decision section, as text. */
+  function showError(text) {
+    var at = document.querySelector('section.decide') || document.querySelector('main');
+    var p = document.createElement('p');
+    p.className = 'error';
+    p.setAttribute('role', 'alert');
+    p.textContent = text;
+    if (at) at.appendChild(p);
   }
 
   document.querySelectorAll('button.reverse').forEach(function (b) {
