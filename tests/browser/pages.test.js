@@ -61,6 +61,9 @@ const server = http.createServer((req, res) => {
       posts.push({ path: p, headers: req.headers, body: Buffer.concat(chunks).toString() });
       if (/^\/items\/[^/]+\/decide$/.test(p))
         return send(res, 303, 'text/plain', '', { Location: '/queue' });
+      if (/^\/api\/items\/[^/]+\/reverse$/.test(p))
+        return send(res, 409, 'application/json', JSON.stringify({
+          error: 'reverse_window_closed', detail: 'the window <b>closed</b>' }));
       if (/^\/items\/[^/]+\/reveal$/.test(p))
         return send(res, 200, 'application/json', JSON.stringify({ text: '<b>AKIA-REVEALED</b>' }));
       return send(res, 404, 'text/plain', 'no');
@@ -77,6 +80,7 @@ const server = http.createServer((req, res) => {
     if (p === '/error') return send(res, 404, html, page('error.html'));
     if (p === '/') return send(res, 200, html, page('overview.html'));
     if (p === '/items/up-0001') return send(res, 200, html, page('item.html'));
+    if (p === '/items/up-decided') return send(res, 200, html, page('item_decided.html'));
     if (p.startsWith('/items/')) return send(res, 200, html, page('item_binary.html'));
     if (p === '/api/overview') {
       /* the shape sluice-review's GET /api/overview answers */
@@ -144,7 +148,8 @@ async function main() {
     dialogs = 0;
 
     for (const [route, name] of [['/login', 'login'], ['/queue', 'queue'],
-                                 ['/items/up-0001', 'item'], ['/items/up-%3C0002%3E', 'item_binary'],
+                                 ['/items/up-0001', 'item'], ['/items/up-decided', 'item_decided'],
+                                 ['/items/up-%3C0002%3E', 'item_binary'],
                                  ['/', 'overview'], ['/error', 'error']]) {
       errors.length = 0;
       await pg.goto(base + route);
@@ -220,6 +225,25 @@ async function main() {
     assert.strictEqual(form.get('shown_sha256'),
       '5e1b6d1c0e6f4b0a9f1d2c3b4a5968778695a4b3c2d1e0f1a2b3c4d5e6f70819');
     ok('item: a, then 2, then Confirm posts approve/confirmed_secret with csrf and shown_sha256');
+
+    /* a lead reverses a decided item: the dialog, a JSON POST, the refusal as text */
+    await pg.goto(base + '/items/up-decided');
+    assert.strictEqual(await pg.$$eval('#decide-form', (f) => f.length), 0);
+    await pg.click('button.reverse');
+    await pg.waitForSelector('#reason-dialog[open]');
+    assert.strictEqual(await pg.textContent('#reason-dialog-title'), 'Reverse the decision: why?');
+    await pg.keyboard.press('1');
+    await pg.click('#dlg-ok');
+    await pg.waitForSelector('section.decide p.error');
+    assert.strictEqual(await pg.textContent('section.decide p.error'),
+                       'reverse refused: the window <b>closed</b>');
+    const revr = posts[posts.length - 1];
+    assert.strictEqual(revr.path, '/api/items/up-0001/reverse');
+    assert.strictEqual(revr.headers['x-csrf-token'], CSRF);
+    assert.strictEqual(revr.headers['content-type'], 'application/json');
+    assert.deepStrictEqual(JSON.parse(revr.body), { reason: 'confirmed_pii', note: '' });
+    ok('lead: reverse asks a reason, POSTs JSON with X-CSRF-Token, shows a refusal as text');
+    await pg.goto(base + '/queue');
 
     /* queue: j/k and Enter */
     const selected = () => pg.$$eval('table.queue tr.row', (rows) =>

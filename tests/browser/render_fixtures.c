@@ -11,8 +11,8 @@
  * is the renderers' (services/review/pages.c), byte for byte.
  *
  * usage: render_fixtures OUTDIR
- * writes login.html queue.html item.html item_binary.html overview.html
- * error.html
+ * writes login.html queue.html item.html item_decided.html item_binary.html
+ * overview.html error.html
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -161,6 +161,14 @@ int main(int argc, char **argv)
         m.shown_sha256 = m.sha256;
         fail |= emit(argv[1], "item.html", rv_page_item(&b, &m), &b);
 
+        /* decided, seen by a lead: the reverse button and its dialog */
+        m.s.role = "lead";
+        m.state = "approved";
+        m.lease_until_ms = 0;
+        fail |= emit(argv[1], "item_decided.html", rv_page_item(&b, &m), &b);
+
+        m.s.role = "moderator";
+        m.state = "pending";
         m.text = 0;
         m.upload_id = "up-<0002>";
         m.declared_type = "image/png";
