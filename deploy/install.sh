@@ -83,3 +83,49 @@ if ((EUID == 0)); then
     done
 fi
 say "done"
+
+# ---- browser tests (tests/browser/, owned by the dashboard's UI) ----------
+# Debian's chromium, and playwright-core from npm at the version pinned by
+# tests/browser/package-lock.json, installed into $SL_CACHE/browser (outside
+# the source tree; the tests find it there).  Refetched only when the
+# package files change: the stamp holds their hash.
+install_browser_tests() {
+    local src=$SL_ROOT/tests/browser dir=$SL_CACHE/browser hash tmp p missing=()
+    local want=(chromium)
+    command -v node >/dev/null 2>&1 || want+=(nodejs)
+    command -v npm >/dev/null 2>&1 || want+=(npm)
+    for p in "${want[@]}"; do
+        sl_pkg_installed "$p" || missing+=("$p")
+    done
+    if ((${#missing[@]})); then
+        ((EUID == 0)) || die "missing packages: ${missing[*]} (run as root, or apt-get install them)"
+        say "apt-get install ${missing[*]}"
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get update -qq || die "apt-get update failed"
+        apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null ||
+            die "apt-get install ${missing[*]} failed"
+    fi
+    [[ -x /usr/bin/chromium ]] || die "no /usr/bin/chromium after installing chromium"
+    hash=$(cat "$src/package.json" "$src/package-lock.json" | sha256sum | cut -d' ' -f1)
+    if [[ -f $dir/.stamp && $(<"$dir/.stamp") == "$hash" &&
+          -d $dir/node_modules/playwright-core ]]; then
+        say "playwright-core up to date in $dir"
+        return
+    fi
+    say "npm ci playwright-core into $dir"
+    mkdir -p "$SL_CACHE"
+    tmp=$(mktemp -d "$SL_CACHE/browser.tmp.XXXXXX")
+    cp "$src/package.json" "$src/package-lock.json" "$tmp/"
+    if ! (cd "$tmp" && npm ci --ignore-scripts --no-audit --no-fund) >"$tmp.npm.log" 2>&1; then
+        tail -n 30 "$tmp.npm.log" >&2
+        rm -rf "$tmp" "$tmp.npm.log"
+        die "npm ci of tests/browser failed (log above)"
+    fi
+    rm -f "$tmp.npm.log"
+    printf '%s\n' "$hash" >"$tmp/.stamp"
+    rm -rf "$dir"
+    mv "$tmp" "$dir"
+    say "playwright-core $(node -p "require('$dir/node_modules/playwright-core/package.json').version") ready"
+}
+install_browser_tests
+# ---- end of browser tests ---------------------------------------------------
