@@ -15,7 +15,7 @@ say() { sl_log install "$@"; }
 die() { sl_die install "$@"; }
 
 install_apt_packages() {
-    local want=(build-essential cmake pkg-config librdkafka-dev libssl-dev
+    local want=(build-essential cmake pkg-config librdkafka-dev libssl-dev libmicrohttpd-dev
         libpq-dev libjansson-dev libcmocka-dev libmagic-dev zlib1g-dev libpcre2-dev libsodium-dev
         kcat postgresql jq openssl procps
         clang-14 libfuzzer-14-dev libclang-rt-14-dev)
