@@ -110,7 +110,9 @@ CREATE INDEX review_reveals_upload_idx ON review_reveals (upload_id);
 
 -- The exact Kafka messages decisions produce, written in the decision's
 -- transaction; the relay sends unsent rows in a Kafka transaction, then
--- sets sent_at.  headers: a JSON array of [name, value] pairs.
+-- sets sent_at.  headers: a JSON array of [name, value] pairs.  A row is
+-- held back for review.reverse.window.s, during which a lead's reversal
+-- sets cancelled_at instead (it is then never sent).
 CREATE TABLE review_outbox (
     outbox_id     bigserial PRIMARY KEY,
     decision_id   bigint NOT NULL UNIQUE REFERENCES review_decisions (decision_id),
@@ -119,9 +121,11 @@ CREATE TABLE review_outbox (
     msg_value     bytea NOT NULL,
     headers       jsonb NOT NULL,
     created_at    timestamptz NOT NULL DEFAULT now(),
-    sent_at       timestamptz
+    sent_at       timestamptz,
+    cancelled_at  timestamptz
 );
-CREATE INDEX review_outbox_unsent_idx ON review_outbox (outbox_id) WHERE sent_at IS NULL;
+CREATE INDEX review_outbox_unsent_idx ON review_outbox (outbox_id)
+    WHERE sent_at IS NULL AND cancelled_at IS NULL;
 
 -- The review service's audit key (it seals the heads of the chains its
 -- decisions extend).

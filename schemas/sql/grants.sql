@@ -104,7 +104,7 @@ GRANT SELECT, INSERT, DELETE ON review_login_attempts, review_approvals
     TO sluice_review;
 GRANT SELECT, INSERT ON review_decisions, review_reveals, provenance_events
     TO sluice_review;
-GRANT SELECT, INSERT, UPDATE (sent_at) ON review_outbox TO sluice_review;
+GRANT SELECT, INSERT, UPDATE (sent_at, cancelled_at) ON review_outbox TO sluice_review;
 GRANT SELECT, INSERT ON audit_keys TO sluice_review;
 GRANT SELECT, INSERT ON head_seals, chain_heads TO sluice_review;
 GRANT USAGE ON SEQUENCE review_login_attempts_attempt_id_seq,
