@@ -78,7 +78,7 @@ command -v mvn >/dev/null 2>&1 || die "no mvn on PATH after install"
 install_kafka_jars
 # The unprivileged users deploy/stack.sh runs the services and the broker as.
 if ((EUID == 0)); then
-    for u in sluice-validate sluice-scan sluice-license sluice-commit sluice-kafka; do
+    for u in sluice-validate sluice-scan sluice-license sluice-commit sluice-review sluice-kafka; do
         sl_ensure_system_user "$u" || die "cannot create user $u"
     done
 fi
