@@ -59,4 +59,10 @@ it_eq "redacted value" "$(cat "$IT_DIR/f2.value")" "f2 Sample 2: the server at [
 ev=$(it_sql "SELECT canonical FROM provenance_events WHERE owner_kind = 'review' AND owner_id = 'f2' ORDER BY seq DESC LIMIT 1")
 it_eq "redact event: old and new hash" "$(jq -r '[.outcome, .input_sha256, .output_sha256] | join(" ")' <<<"$ev")" \
     "redacted $(sha256sum "$IT_DIR/f/f2.txt" | cut -d' ' -f1) $(printf 'Sample 2: the server at [REDACTED:IP_ADDRESS] answered.\n' | sha256sum | cut -d' ' -f1)"
+
+for id in f1 f2 f3; do
+    "$IT_BIN/sluicectl" audit verify --upload "$id" >"$IT_DIR/audit-$id.out" 2>&1 ||
+        it_fail "audit verify $id: $(cat "$IT_DIR/audit-$id.out")"
+done
+it_log "audit verify: f1 f2 f3 clean"
 it_log "review crash: ok"
