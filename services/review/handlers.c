@@ -257,7 +257,7 @@ static int h_overview(void *u, sl_http_req *r, sl_http_resp *p)
 
     if (!enter(a, r, p, 0, &c, &s, &rc))
         return rc;
-    rc = rv_overview(c, &ov);
+    rc = rv_overview_cached(a, c, &ov);
     leave(a, c);
     if (rc != SL_OK)
         return fail(r, p, 503, "db_unavailable", "the overview could not be read");

@@ -119,6 +119,7 @@ int main(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
     a.stop = &g_stop;
+    pthread_mutex_init(&a.ov_mu, NULL);
     a.lease_s = sl_config_int(a.cfg, "review.lease.s");
     a.idle_s = sl_config_int(a.cfg, "review.session.idle.s");
     a.absolute_s = sl_config_int(a.cfg, "review.session.absolute.s");
@@ -199,5 +200,7 @@ out:
     sl_audit_signer_destroy(a.signer);
     sl_rules_destroy(a.rules);
     sl_config_destroy(a.cfg);
+    json_decref(a.ov);
+    pthread_mutex_destroy(&a.ov_mu);
     return status;
 }

@@ -11,6 +11,7 @@
 #ifndef SL_REVIEW_H
 #define SL_REVIEW_H
 
+#include <pthread.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -46,7 +47,14 @@ typedef struct rv_app {
     sl_ws_rate rate_user, rate_addr;
     char topic_reviewed[RV_TOPIC_LEN], topic_rejected[RV_TOPIC_LEN];
     volatile sig_atomic_t *stop;
+    /* The overview, computed at most every RV_OVERVIEW_MS (its charts
+     * aggregate 30 days of items): shared by every open dashboard. */
+    pthread_mutex_t ov_mu;
+    json_t *ov;
+    int64_t ov_at_ms;
 } rv_app;
+
+#define RV_OVERVIEW_MS 5000
 
 /* ---- connections (review_pg.c) ---------------------------------------- */
 
@@ -97,6 +105,9 @@ int rv_item_json(PGconn *c, const char *upload_id, const char *me, json_t **out)
 int rv_item_bytes(PGconn *c, const char *upload_id, uint8_t **data, size_t *len,
                   char *filename, size_t fnsz);
 int rv_overview(PGconn *c, json_t **out);
+/* The same, from the app's cache when younger than RV_OVERVIEW_MS; *out
+ * is a new reference. */
+int rv_overview_cached(rv_app *a, PGconn *c, json_t **out);
 
 /* ---- claims and decisions ---------------------------------------------- */
 

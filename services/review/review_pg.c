@@ -196,9 +196,12 @@ int rv_session_get(rv_app *a, PGconn *c, const char *token, rv_session *s)
             snprintf(s->user, sizeof s->user, "%s", PQgetvalue(r, 0, 0));
             snprintf(s->role, sizeof s->role, "%s", PQgetvalue(r, 0, 1));
             snprintf(s->csrf, sizeof s->csrf, "%s", PQgetvalue(r, 0, 2));
+            /* At most once a minute: a read-only request then writes
+             * nothing (the idle limit is minutes, not seconds). */
             rc = exec0(c, "recording the session's use",
                        "UPDATE review_sessions SET last_seen_at = now()"
-                       " WHERE id_sha256 = $1", 1, v);
+                       " WHERE id_sha256 = $1"
+                       " AND last_seen_at < now() - interval '60 seconds'", 1, v);
         }
     }
     PQclear(r);
@@ -610,6 +613,26 @@ out:
     PQclear(pd);
     PQclear(dr);
     PQclear(md);
+    return rc;
+}
+
+int rv_overview_cached(rv_app *a, PGconn *c, json_t **out)
+{
+    int64_t now = sl_mono_ms();
+    int rc = SL_OK;
+
+    pthread_mutex_lock(&a->ov_mu);
+    if (!a->ov || now - a->ov_at_ms >= RV_OVERVIEW_MS) {
+        json_t *fresh = NULL;
+        rc = rv_overview(c, &fresh);
+        if (rc == SL_OK) {
+            json_decref(a->ov);
+            a->ov = fresh;
+            a->ov_at_ms = now;
+        }
+    }
+    *out = rc == SL_OK ? json_incref(a->ov) : NULL;
+    pthread_mutex_unlock(&a->ov_mu);
     return rc;
 }
 
