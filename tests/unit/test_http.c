@@ -16,6 +16,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -418,6 +419,69 @@ static void test_server(void **state)
     sl_http_router_destroy(rt);
 }
 
+/* A connected socket to 127.0.0.1:port, receive timeout secs. */
+static int dial(uint16_t port, int secs)
+{
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port) };
+    struct timeval tv = { .tv_sec = secs };
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+    assert_true(fd >= 0);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+    assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv), 0);
+    return fd;
+}
+
+/* Connections per client address beyond the limit are closed at once; an
+ * idle connection is closed after the timeout; a slot freed is usable. */
+static void test_connection_limits(void **state)
+{
+    sl_http_router *rt = sl_http_router_new();
+    sl_http_limits lim;
+    sl_http_server *s = NULL;
+    sl_err err = { { 0 } };
+    int a, b, c;
+    char byte;
+    char *r;
+
+    (void)state;
+    sl_http_limits_default(&lim);
+    lim.max_conns_per_ip = 2;
+    lim.timeout_s = 1;
+    lim.threads = 1;
+    assert_int_equal(sl_http_route(rt, "GET", "/echo/{id}", h_echo, NULL), SL_OK);
+    assert_int_equal(sl_http_server_start(&(sl_http_listen){ .port = 0 }, &lim, rt, &s, &err),
+                     SL_OK);
+    a = dial(sl_http_server_port(s), 5);
+    b = dial(sl_http_server_port(s), 5);
+    usleep(200000);
+    /* The third, from the same address: closed without an answer, well
+     * before the idle timeout. */
+    c = dial(sl_http_server_port(s), 5);
+    {
+        int64_t t0 = sl_mono_ms();
+        assert_true(recv(c, &byte, 1, 0) <= 0);
+        assert_true(sl_mono_ms() - t0 < 900);
+    }
+    close(c);
+    /* The two idle ones: closed by the server after about a second. */
+    {
+        int64_t t0 = sl_mono_ms();
+        assert_int_equal(recv(a, &byte, 1, 0), 0);
+        assert_true(sl_mono_ms() - t0 < 4000);
+    }
+    assert_int_equal(recv(b, &byte, 1, 0), 0);
+    close(a);
+    close(b);
+    usleep(200000);
+    r = get(sl_http_server_port(s), "GET /echo/x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    assert_memory_equal(r, "HTTP/1.1 200", 12);
+    free(r);
+    sl_http_server_stop(s);
+    sl_http_router_destroy(rt);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -427,6 +491,7 @@ int main(void)
         cmocka_unit_test(test_cookies),
         cmocka_unit_test(test_listen_rules),
         cmocka_unit_test(test_server),
+        cmocka_unit_test(test_connection_limits),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
