@@ -47,7 +47,7 @@ rv_start() {
     [[ ${IT_SERVICE_USERS:-0} == 1 ]] || key=(-X "audit.key.file=$IT_DIR/review-audit.key")
     it_start review -X review.port=0 "${key[@]}" "$@"
     for ((i = 0; i < 100; i++)); do
-        port=$(sed -n 's|.*listening on http://127.0.0.1:\([0-9]*\)/.*|\1|p' "$IT_DIR/review.log" | tail -1)
+        port=$(sed -n 's|.*listening on https\{0,1\}://[0-9.]*:\([0-9]*\)/.*|\1|p' "$IT_DIR/review.log" | tail -1)
         [[ -n $port ]] && break
         sleep 0.1
     done
