@@ -120,6 +120,24 @@ it_eq "one moderator rejection" "$(grep -c 'sluice-reject-code=moderator_rejecte
 grep -q $'^f2\t.*sluice-reject-stage=review.*sluice-reject-detail=confirmed_pii: private address' "$IT_DIR/rejected.txt" ||
     it_fail "reject dead letter: $(cat "$IT_DIR/rejected.txt")"
 
+# --- hostile text renders as text; a reveal is recorded ---------------------------
+mkdir -p "$IT_DIR/x"
+bad_name='<img src=x onerror=alert(1)>.txt'
+printf '<script>alert(1)</script> from 192.168.10.9\n' >"$IT_DIR/x/$bad_name"
+"$IT_BIN/sluicectl" upload --creator rc --dataset ds1 --key "$IT_DIR/k.pem" --upload-id x1 \
+    "$IT_DIR/x/$bad_name" >/dev/null 2>>"$IT_DIR/upload.log" || it_fail "upload x1"
+it_wait_outcomes 4 60
+page=$(rv_curl ann "$RV_URL/items/x1")
+it_eq "hostile item page" "${page%% *}" 200
+grep -qF '&lt;img src=x onerror=alert(1)&gt;.txt' <<<"$page" || it_fail "file name not escaped: $page"
+grep -qF '&lt;script&gt;alert(1)&lt;/script&gt;' <<<"$page" || it_fail "content not escaped: $page"
+grep -q '<img src=x\|<script>alert' <<<"$page" && it_fail "markup from the sample reached the page"
+out=$(rv_curl ann -X POST -H "X-CSRF-Token: $RV_CSRF_ANN" -d '{"finding":0}' "$RV_URL/api/items/x1/reveal")
+it_eq "reveal" "$(cut -d' ' -f1 <<<"$out") $(jq -r .text <<<"${out#* }")" "200 192.168.10.9"
+it_eq "reveal recorded" "$(it_sql "SELECT moderator || ':' || finding FROM review_reveals WHERE upload_id = 'x1'")" "ann:0"
+it_eq "revealed in the item" "$(rv_curl ann "$RV_URL/api/items/x1" | cut -d' ' -f2- | jq -c .revealed)" "[0]"
+it_eq "reveal without CSRF" "$(rv_curl ann -X POST -d '{"finding":0}' "$RV_URL/api/items/x1/reveal" | rv_err)" "403 csrf_invalid"
+
 # --- raw bytes, logout ---------------------------------------------------------
 hdrs=$(curl -s -D - -o "$IT_DIR/raw" -b "$IT_DIR/jar-ann" "$RV_URL/items/f3/raw")
 grep -qi '^content-disposition: attachment; filename="f3.bin"' <<<"$hdrs" || it_fail "raw: $hdrs"
