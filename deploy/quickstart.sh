@@ -146,7 +146,7 @@ done
 # The password is generated into a 0600 file in the stack directory and
 # never printed; a later quickstart keeps the account and its file.
 PWFILE=$STACK/moderator.password
-if ! ctl moderator list 2>/dev/null | grep -q '^moderator '; then
+if ! ctl moderator list --json | jq -e 'any(.[]; .name == "moderator")' >/dev/null; then
     (umask 077 && openssl rand -base64 18 >"$PWFILE.tmp" && mv "$PWFILE.tmp" "$PWFILE") ||
         die "cannot write $PWFILE"
     ctl moderator add moderator --role lead --password-file "$PWFILE" >/dev/null ||
