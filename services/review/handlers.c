@@ -16,6 +16,7 @@
 
 #include "sl/embed.h"
 #include "sl/log.h"
+#include "decide.h"
 #include "review.h"
 
 #define LOG "review"
@@ -23,21 +24,6 @@
 void rv_routes(rv_app *a, sl_http_router *rt, int *rc);
 
 /* ---- helpers ------------------------------------------------------------ */
-
-static int id_ok(const char *s)
-{
-    size_t n = s ? strlen(s) : 0;
-
-    if (n < 1 || n > 128)
-        return 0;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        int alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-        if (!alnum && (i == 0 || (c != '.' && c != '_' && c != ':' && c != '-')))
-            return 0;
-    }
-    return 1;
-}
 
 static int is_api(sl_http_req *r)
 {
@@ -308,7 +294,7 @@ static int h_item_page(void *u, sl_http_req *r, sl_http_resp *p)
     int64_t until = 0;
     int rc, crc;
 
-    if (!id_ok(id))
+    if (!rv_id_ok(id))
         return fail(r, p, 404, "not_found", "no such review item");
     if (!enter(a, r, p, 0, &c, &s, &rc))
         return rc;
@@ -354,7 +340,7 @@ static int h_raw(void *u, sl_http_req *r, sl_http_resp *p)
     char fname[512];
     int rc;
 
-    if (!id_ok(id))
+    if (!rv_id_ok(id))
         return fail(r, p, 404, "not_found", "no such review item");
     if (!enter(a, r, p, 0, &c, &s, &rc))
         return rc;
@@ -412,12 +398,11 @@ static int decide(rv_app *a, sl_http_req *r, sl_http_resp *p, const char *action
     PGconn *c;
     int rc;
 
-    if (!id_ok(id))
+    if (!rv_id_ok(id))
         return fail(r, p, 404, "not_found", "no such review item");
     if (!enter(a, r, p, 1, &c, &s, &rc))
         return rc;
-    if (!reverse && (!action || (strcmp(action, "approve") && strcmp(action, "redact") &&
-                                 strcmp(action, "reject")))) {
+    if (!reverse && !rv_action_ok(action)) {
         leave(a, c);
         return fail(r, p, 400, "bad_request", "action must be approve, redact or reject");
     }
@@ -503,7 +488,7 @@ static int h_reveal(void *u, sl_http_req *r, sl_http_resp *p)
     char *end = NULL;
     int rc;
 
-    if (!id_ok(id))
+    if (!rv_id_ok(id))
         return sl_http_resp_error(p, 404, "not_found", "no such review item");
     if (!enter(a, r, p, 1, &c, &s, &rc))
         return rc;
@@ -563,7 +548,7 @@ static int h_api_item(void *u, sl_http_req *r, sl_http_resp *p)
     json_t *item = NULL;
     int rc;
 
-    if (!id_ok(id))
+    if (!rv_id_ok(id))
         return sl_http_resp_error(p, 404, "not_found", "no such review item");
     if (!enter(a, r, p, 0, &c, &s, &rc))
         return rc;
@@ -588,7 +573,7 @@ static int h_api_claim(void *u, sl_http_req *r, sl_http_resp *p)
     json_t *o;
     int rc, crc;
 
-    if (!id_ok(id))
+    if (!rv_id_ok(id))
         return sl_http_resp_error(p, 404, "not_found", "no such review item");
     if (!enter(a, r, p, 1, &c, &s, &rc))
         return rc;

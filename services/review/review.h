@@ -142,9 +142,6 @@ int rv_reverse(rv_app *a, PGconn *c, const rv_decision *d, rv_result *res);
 int rv_reveal(PGconn *c, const char *upload_id, const char *me, long finding,
               const char *client, json_t **out);
 
-/* Valid decision reasons. */
-int rv_reason_ok(const char *reason);
-
 /* ---- relay (relay.c) ---------------------------------------------------- */
 
 typedef struct rv_relay rv_relay;

@@ -22,6 +22,7 @@
 #include "sl/pg.h"
 #include "sl/prov.h"
 #include "sl/timeutil.h"
+#include "decide.h"
 #include "review.h"
 
 #define LOG "review"
@@ -350,24 +351,6 @@ int rv_login_check(PGconn *c, const char *user, const char *pw, size_t len,
     " (extract(epoch from flagged_at) * 1000000)::bigint, state, filename," \
     " CASE WHEN claim_until > now() THEN claimed_by END"
 
-/* A cursor: "<flagged_at in µs since the epoch>_<upload_id>". */
-static int parse_cursor(const char *s, char *us, size_t usz, const char **id)
-{
-    const char *u = strchr(s, '_');
-    size_t n;
-
-    if (!u || u == s || (size_t)(u - s) >= usz || !u[1])
-        return SL_EINVAL;
-    n = (size_t)(u - s);
-    for (size_t i = 0; i < n; i++)
-        if (s[i] < '0' || s[i] > '9')
-            return SL_EINVAL;
-    memcpy(us, s, n);
-    us[n] = '\0';
-    *id = u + 1;
-    return SL_OK;
-}
-
 int rv_queue(PGconn *c, const rv_filter *f, json_t **out)
 {
     char us[24] = "";
@@ -378,7 +361,7 @@ int rv_queue(PGconn *c, const rv_filter *f, json_t **out)
     int n;
 
     *out = NULL;
-    if (f->after && *f->after && parse_cursor(f->after, us, sizeof us, &after_id) != SL_OK)
+    if (f->after && *f->after && rv_cursor_parse(f->after, us, sizeof us, &after_id) != SL_OK)
         return SL_EINVAL;
     v[0] = f->dataset && *f->dataset ? f->dataset : NULL;
     v[1] = f->creator && *f->creator ? f->creator : NULL;
@@ -684,19 +667,6 @@ int rv_claim(rv_app *a, PGconn *c, const char *upload_id, const char *me,
 
 /* ---- decisions ------------------------------------------------------------ */
 
-int rv_reason_ok(const char *reason)
-{
-    static const char *const ok[] = {
-        "confirmed_pii", "confirmed_secret", "false_positive", "rights_problem",
-        "harmful_content", "other", NULL
-    };
-
-    for (size_t i = 0; reason && ok[i]; i++)
-        if (strcmp(reason, ok[i]) == 0)
-            return 1;
-    return 0;
-}
-
 static void refuse(rv_result *res, int status, const char *code, const char *detail)
 {
     res->status = status;
@@ -738,35 +708,6 @@ static int lock_item(PGconn *c, const char *upload_id, locked_item *it)
     it->src_part = PQgetvalue(it->r, 0, 9);
     it->src_off = PQgetvalue(it->r, 0, 10);
     return SL_OK;
-}
-
-/* Whether a finding of the stored scan result fired a rule listed in
- * review.second.rules (those need a second moderator's approval). */
-static int needs_second(const rv_app *a, const char *findings_text)
-{
-    json_t *doc, *list, *f;
-    size_t i;
-    int yes = 0;
-
-    if (!a->second_rules || !*a->second_rules)
-        return 0;
-    if (!(doc = json_loads(findings_text, 0, NULL)))
-        return 0;
-    list = json_object_get(doc, "findings");
-    json_array_foreach(list, i, f) {
-        const char *rule = json_string_value(json_object_get(f, "rule"));
-        const char *p = a->second_rules;
-        size_t n = rule ? strlen(rule) : 0;
-        while (rule && p && *p) {
-            const char *e = strchr(p, ',');
-            size_t len = e ? (size_t)(e - p) : strlen(p);
-            if (len == n && memcmp(p, rule, n) == 0)
-                yes = 1;
-            p = e ? e + 1 : NULL;
-        }
-    }
-    json_decref(doc);
-    return yes;
 }
 
 /* Redacts content with the scanner's own redaction: a fresh scan of the
@@ -909,21 +850,6 @@ out:
 static void hdr(json_t *h, const char *name, const char *value)
 {
     json_array_append_new(h, json_pack("[s, s]", name, value));
-}
-
-/* One line, printable: a note inside a header. */
-static void one_line(char *out, size_t n, const char *reason, const char *note)
-{
-    size_t w = 0;
-
-    w = (size_t)snprintf(out, n, "%s", reason);
-    if (note && *note && w + 2 < n) {
-        out[w++] = ':';
-        out[w++] = ' ';
-        for (const char *p = note; *p && w + 1 < n; p++)
-            out[w++] = ((unsigned char)*p < 0x20 || *p == 0x7f) ? ' ' : *p;
-        out[w] = '\0';
-    }
 }
 
 static int insert_outbox(rv_app *a, PGconn *c, int64_t decision_id, const char *topic,
@@ -1079,7 +1005,7 @@ static int decide_final(rv_app *a, PGconn *c, const rv_decision *d, locked_item 
         sl_sha256_hex(data, len, sha);
         hdr(h, SL_H_REJ_STAGE, "review");
         hdr(h, SL_H_REJ_CODE, "moderator_rejected");
-        one_line(line, sizeof line, d->reason, d->note);
+        rv_detail_line(line, sizeof line, d->reason, d->note);
         hdr(h, SL_H_REJ_DETAIL, line);
         hdr(h, SL_H_REJ_TOPIC, it->src_topic);
         hdr(h, SL_H_REJ_PART, it->src_part);
@@ -1137,7 +1063,7 @@ int rv_decide(rv_app *a, PGconn *c, const rv_decision *d, rv_result *res)
                "shown_sha256 is not the SHA-256 of the item's stored content");
         goto rollback;
     }
-    if (!is_reject && needs_second(a, it.findings)) {
+    if (!is_reject && rv_needs_second(a->second_rules, it.findings)) {
         const char *v[3] = { d->upload_id, d->moderator, d->action };
         PGresult *r = q(c, "reading approvals", "SELECT moderator FROM review_approvals"
                         " WHERE upload_id = $1", 1, v);
