@@ -216,7 +216,6 @@ int rv_session_new(rv_app *a, PGconn *c, const char *user, const char *client,
     const char *v[4];
     PGresult *r;
 
-    (void)a;
     if (sl_ws_token_new(token_out) != SL_OK || sl_ws_token_new(s->csrf) != SL_OK ||
         sl_ws_token_hash(token_out, h) != SL_OK)
         return SL_ERR;
@@ -229,6 +228,15 @@ int rv_session_new(rv_app *a, PGconn *c, const char *user, const char *client,
               " VALUES ($1, $2, $3, $4)", 4, v) != SL_OK)
         return SL_EIO;
     snprintf(s->user, sizeof s->user, "%s", user);
+    /* Sessions past their absolute expiry are dead: pruned now and then. */
+    if ((sl_now_ms() % 50) == 0) {
+        char secs[24];
+        const char *pv[1] = { secs };
+        snprintf(secs, sizeof secs, "%lld", (long long)a->absolute_s);
+        if (exec0(c, "pruning sessions", "DELETE FROM review_sessions WHERE created_at <"
+                  " now() - make_interval(secs => $1::int)", 1, pv) != SL_OK)
+            return SL_EIO;
+    }
     r = q(c, "reading the role", "SELECT role FROM moderators WHERE name = $1", 1, &v[1]);
     if (!r)
         return SL_EIO;
