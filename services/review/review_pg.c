@@ -197,12 +197,16 @@ int rv_session_get(rv_app *a, PGconn *c, const char *token, rv_session *s)
             snprintf(s->user, sizeof s->user, "%s", PQgetvalue(r, 0, 0));
             snprintf(s->role, sizeof s->role, "%s", PQgetvalue(r, 0, 1));
             snprintf(s->csrf, sizeof s->csrf, "%s", PQgetvalue(r, 0, 2));
-            /* At most once a minute: a read-only request then writes
-             * nothing (the idle limit is minutes, not seconds). */
+            /* At most once a minute (or a quarter of the idle limit, if
+             * shorter): most read-only requests then write nothing. */
+            char every[24];
+            const char *uv[2] = { h, every };
+            int64_t e = a->idle_s / 4 < 60 ? a->idle_s / 4 : 60;
+            snprintf(every, sizeof every, "%lld", (long long)e);
             rc = exec0(c, "recording the session's use",
                        "UPDATE review_sessions SET last_seen_at = now()"
                        " WHERE id_sha256 = $1"
-                       " AND last_seen_at < now() - interval '60 seconds'", 1, v);
+                       " AND last_seen_at < now() - make_interval(secs => $2::int)", 2, uv);
         }
     }
     PQclear(r);

@@ -2,6 +2,8 @@
 # sluice-review's listener: a non-loopback address without TLS is refused
 # at start with an error that says why; with a certificate and key it
 # serves HTTPS only (plain HTTP gets no page), with the security headers.
+# Sessions: an idle session expires (review.session.idle.s), and disabling
+# an account ends its live sessions at once.
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 . "$(dirname "${BASH_SOURCE[0]}")/review_lib.sh"
 it_init review_tls
@@ -24,4 +26,28 @@ hdrs=$(curl -s -k -D - -o /dev/null "https://127.0.0.1:$port/login")
 it_eq "HTTPS login page" "$(head -1 <<<"$hdrs" | cut -d' ' -f2)" 200
 grep -qi '^x-content-type-options: nosniff' <<<"$hdrs" || it_fail "no headers over TLS: $hdrs"
 it_eq "plain HTTP on the TLS port" "$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "http://127.0.0.1:$port/login" || true)" 000
-it_log "review tls: ok"
+
+# --- session expiry and disabled accounts (plain loopback) -----------------------
+it_kill review TERM
+for m in ann bob; do
+    printf 'pw-%s-correct-horse\n' "$m" >"$IT_DIR/pw-$m"
+    "$IT_BIN/sluicectl" moderator add "$m" --password-file "$IT_DIR/pw-$m" >/dev/null
+done
+rv_start -X review.session.idle.s=2
+rv_login ann
+rv_login bob
+# Used within the idle limit, a session lives on past it ...
+for i in 1 2 3 4; do
+    sleep 0.7
+    it_eq "live session, use $i" "$(rv_curl ann "$RV_URL/api/session" | cut -d' ' -f1)" 200
+done
+# ... and dies after it unused.
+sleep 2.5
+it_eq "idle session" "$(rv_curl ann "$RV_URL/api/session" | rv_err)" "401 not_logged_in"
+rv_login bob
+"$IT_BIN/sluicectl" moderator disable bob >/dev/null
+it_eq "disabled account's session" "$(rv_curl bob "$RV_URL/api/session" | rv_err)" "401 not_logged_in"
+tok=$(rv_login_token bob)
+it_eq "disabled account's login" "$(rv_curl bob --data-urlencode username=bob \
+    --data-urlencode "password=$(cat "$IT_DIR/pw-bob")" --data-urlencode "csrf=$tok" "$RV_URL/login" | cut -d' ' -f1)" 401
+it_log "review tls and sessions: ok"
