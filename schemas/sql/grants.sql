@@ -91,7 +91,7 @@ GRANT USAGE ON SEQUENCE head_seals_seal_id_seq TO sluice_commit;
 -- review (services/review/review_pg.c): accounts are sluicectl's; the
 -- service only reads them.  On review items it changes the claim and the
 -- decision columns, nothing the scan stage recorded.
-GRANT SELECT ON moderators, contents, samples, rejections TO sluice_review;
+GRANT SELECT ON moderators, contents TO sluice_review;
 GRANT SELECT (upload_id, creator_id, dataset_id, content_type, detected_type,
               sha256, size, license_expression, filename, meta, signature,
               findings, state, created_at, flagged_at, decided_at, decided_by,
