@@ -15,7 +15,7 @@ say() { sl_log install "$@"; }
 die() { sl_die install "$@"; }
 
 install_apt_packages() {
-    local want=(build-essential cmake pkg-config librdkafka-dev libssl-dev
+    local want=(build-essential cmake pkg-config librdkafka-dev libssl-dev libmicrohttpd-dev
         libpq-dev libjansson-dev libcmocka-dev libmagic-dev zlib1g-dev libpcre2-dev libsodium-dev
         kcat postgresql jq openssl procps
         clang-14 libfuzzer-14-dev libclang-rt-14-dev)
@@ -78,7 +78,7 @@ command -v mvn >/dev/null 2>&1 || die "no mvn on PATH after install"
 install_kafka_jars
 # The unprivileged users deploy/stack.sh runs the services and the broker as.
 if ((EUID == 0)); then
-    for u in sluice-validate sluice-scan sluice-license sluice-commit sluice-kafka; do
+    for u in sluice-validate sluice-scan sluice-license sluice-commit sluice-review sluice-kafka; do
         sl_ensure_system_user "$u" || die "cannot create user $u"
     done
 fi

@@ -70,6 +70,7 @@ printf 'a sample from nobody we know (%s)\n' "$RUN" >"$C/stranger.txt"
 printf 'a second sample that reuses an upload id (%s)\n' "$RUN" >"$C/replayed.txt"
 printf 'Minutes (%s): send corrections to jane.doe@example.com.\n' "$RUN" >"$C/minutes.txt"
 printf 'deploy notes (%s): key AKIAQWERTYUIOPASDFGH\n' "$RUN" >"$C/notes.txt"
+printf 'Gateway log (%s): the router at 192.168.10.20 answered.\n' "$RUN" >"$C/gateway.txt"
 printf 'a sample with no license at all (%s)\n' "$RUN" >"$C/unlicensed.txt"
 printf 'the creator reserved AI training (%s)\n' "$RUN" >"$C/reserved.txt"
 head -c $((9 * 1024 * 1024)) /dev/urandom >"$C/huge.bin"
@@ -95,6 +96,7 @@ up poem "$C/replayed.txt"
 up huge "$C/huge.bin"
 up minutes "$C/minutes.txt"                       # an email address: redacted
 up notes "$C/notes.txt"                           # an AWS key: blocked
+up gateway "$C/gateway.txt"                       # an IP address: flagged for review
 up unlicensed "$C/unlicensed.txt" --license NOASSERTION
 up reserved "$C/reserved.txt" --usage ai_training=notAllowed
 # Metadata that is not JSON at all, sent with plain kcat.
@@ -140,7 +142,28 @@ for e in "${EXPECT[@]}"; do
     done <<<"$rows"
 done
 
+# --- a moderator for the review dashboard ------------------------------------------
+# The password is generated into a 0600 file in the stack directory and
+# never printed; a later quickstart keeps the account and its file.
+PWFILE=$STACK/moderator.password
+if ! ctl moderator list --json | jq -e 'any(.[]; .name == "moderator")' >/dev/null; then
+    (umask 077 && openssl rand -base64 18 >"$PWFILE.tmp" && mv "$PWFILE.tmp" "$PWFILE") ||
+        die "cannot write $PWFILE"
+    ctl moderator add moderator --role lead --password-file "$PWFILE" >/dev/null ||
+        die "sluicectl moderator add failed"
+elif [[ ! -s $PWFILE ]]; then
+    (umask 077 && openssl rand -base64 18 >"$PWFILE.tmp" && mv "$PWFILE.tmp" "$PWFILE") ||
+        die "cannot write $PWFILE"
+    ctl moderator passwd moderator --password-file "$PWFILE" >/dev/null ||
+        die "sluicectl moderator passwd failed"
+fi
+chmod 600 "$PWFILE"
+
 cat <<EOF
+
+The review dashboard (flagged samples wait there for a moderator):
+  $SLUICE_REVIEW_URL
+  user: moderator    password: in $PWFILE (mode 0600)
 
 The stack is still running in $STACK (logs in $STACK/logs/).
   . $STACK/stack.env               # SLUICE_KAFKA_BROKERS, SLUICE_PG_DSN

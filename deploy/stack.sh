@@ -69,7 +69,9 @@ set -euo pipefail
 # shellcheck source=deploy/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-SERVICES=(validate scan license commit)
+# review: the moderators' dashboard (sluice-review), an HTTP service on
+# loopback (SLUICE_REVIEW_URL) supervised like the stages.
+SERVICES=(validate scan license commit review)
 STACK_SH=$SL_ROOT/deploy/stack.sh
 
 say() { sl_log stack "$@"; }
@@ -226,7 +228,7 @@ broker_lib() {
 # PostgreSQL roles: the schema owner, one per service and the operators'
 # (sluicectl); the superuser postgres has a passfile too.
 # schemas/sql/grants.sql says what each may do.
-PG_ROLES=(sluice_owner sluice_validate sluice_scan sluice_license sluice_commit sluice_ctl)
+PG_ROLES=(sluice_owner sluice_validate sluice_scan sluice_license sluice_commit sluice_review sluice_ctl)
 
 # pass_file ROLE: the libpq password file of ROLE (one line, 0600).
 pass_file() { printf '%s/pg-%s.pgpass\n' "$SECRETS" "$1"; }
@@ -258,7 +260,7 @@ pg_dsn() {
 # creators' producers'.  deploy/kafka-acls.conf says what each may do.  The
 # cluster's admin (the only super user) authenticates with SASL/PLAIN against
 # the broker's own configuration, so it never depends on the metadata log.
-KAFKA_USERS=(sluice_validate sluice_scan sluice_license sluice_commit sluice_ctl sluice_uploader)
+KAFKA_USERS=(sluice_validate sluice_scan sluice_license sluice_commit sluice_review sluice_ctl sluice_uploader)
 
 # kafka_password USER: USER's password; the first time, generated into
 # DIR/secrets/kafka-USER.conf (sluice config file: -c FILE or SLUICE_CONFIG)
@@ -289,11 +291,13 @@ kafka_password() {
 # secrets_key: the stack's key files, 32 random bytes in hex, 0600, made
 # once: secrets.key seals HMAC secrets (secrets.key.file of validate and
 # sluicectl), commit-audit.key is the Ed25519 seed with which commit seals
-# chain heads (audit.key.file); sluicectl makes operator-audit.key itself.
+# chain heads (audit.key.file), review-audit.key the one sluice-review seals
+# the heads of the chains its decisions extend with; sluicectl makes
+# operator-audit.key itself.
 secrets_key() {
     local f
     (umask 077 && mkdir -p "$SECRETS") || die "cannot create $SECRETS"
-    for f in "$SECRETS/secrets.key" "$SECRETS/commit-audit.key"; do
+    for f in "$SECRETS/secrets.key" "$SECRETS/commit-audit.key" "$SECRETS/review-audit.key"; do
         [[ -s $f ]] && continue
         (umask 077 && openssl rand -hex 32 >"$f.tmp" && mv "$f.tmp" "$f") ||
             die "cannot write $f"
@@ -640,6 +644,8 @@ supervise() {
         # ... and its own Kafka user.
         dsn=SLUICE_CONFIG_${name^^}
         [[ -z ${!dsn:-} ]] || export SLUICE_CONFIG=${!dsn}
+        # sluice-review's audit key is its own, not commit's.
+        [[ $name != review ]] || export SLUICE_AUDIT_KEY_FILE=${SLUICE_REVIEW_AUDIT_KEY_FILE:-}
         echo "supervise: $(date -Is) starting $bin (run $((restarts + 1)))"
         began=$SECONDS
         pass=$(sed -n 's/.*passfile=\([^ ]*\).*/\1/p' <<<"${SLUICE_PG_DSN:-}")
@@ -652,19 +658,19 @@ supervise() {
             if [[ $name == validate && -f ${SLUICE_SECRETS_KEY_FILE:-} ]]; then
                 exec 5<"$SLUICE_SECRETS_KEY_FILE"
                 SLUICE_SECRETS_KEY_FILE=/dev/fd/5
-            elif [[ $name == commit && -f ${SLUICE_AUDIT_KEY_FILE:-} ]]; then
+            elif [[ ($name == commit || $name == review) && -f ${SLUICE_AUDIT_KEY_FILE:-} ]]; then
                 exec 5<"$SLUICE_AUDIT_KEY_FILE"
                 SLUICE_AUDIT_KEY_FILE=/dev/fd/5
             fi
             [[ $name == validate ]] || unset SLUICE_SECRETS_KEY_FILE
-            [[ $name == commit ]] || unset SLUICE_AUDIT_KEY_FILE
+            [[ $name == commit || $name == review ]] || unset SLUICE_AUDIT_KEY_FILE
             SLUICE_CONFIG=/dev/fd/3 SLUICE_PG_DSN=${SLUICE_PG_DSN/"passfile=$pass"/passfile=/dev/fd/4} \
                 "${bin%/*}/sluice-launch" "$(svc_user "$name")" "$bin" </dev/null &
             child=$!
             exec 3<&- 4<&- 5<&-
         else
             [[ $name == validate ]] || unset SLUICE_SECRETS_KEY_FILE
-            [[ $name == commit ]] || unset SLUICE_AUDIT_KEY_FILE
+            [[ $name == commit || $name == review ]] || unset SLUICE_AUDIT_KEY_FILE
             "$bin" </dev/null &
             child=$!
         fi
@@ -761,6 +767,7 @@ export SLUICE_PG_DSN_VALIDATE='$(pg_dsn sluice_validate)'
 export SLUICE_PG_DSN_SCAN='$(pg_dsn sluice_scan)'
 export SLUICE_PG_DSN_LICENSE='$(pg_dsn sluice_license)'
 export SLUICE_PG_DSN_COMMIT='$(pg_dsn sluice_commit)'
+export SLUICE_PG_DSN_REVIEW='$(pg_dsn sluice_review)'
 # Kafka: SASL/SCRAM credentials in one 0600 config file per user.  sluicectl
 # reads SLUICE_CONFIG (the operators' user), kcat reads KCAT_CONFIG; a
 # service started by the supervisor gets SLUICE_CONFIG=SLUICE_CONFIG_<SERVICE>.
@@ -770,6 +777,7 @@ export SLUICE_CONFIG_VALIDATE=$SECRETS/kafka-sluice_validate.conf
 export SLUICE_CONFIG_SCAN=$SECRETS/kafka-sluice_scan.conf
 export SLUICE_CONFIG_LICENSE=$SECRETS/kafka-sluice_license.conf
 export SLUICE_CONFIG_COMMIT=$SECRETS/kafka-sluice_commit.conf
+export SLUICE_CONFIG_REVIEW=$SECRETS/kafka-sluice_review.conf
 export SLUICE_CONFIG_UPLOADER=$SECRETS/kafka-sluice_uploader.conf
 export SLUICE_KCAT_CONFIG_UPLOADER=$SECRETS/kafka-sluice_uploader.kcat
 export SLUICE_CONFIG_ADMIN=$SECRETS/kafka-admin.conf
@@ -782,6 +790,11 @@ export SLUICE_SECRETS_KEY_FILE=$SECRETS/secrets.key
 # descriptor 5), takedown add with the operators'.
 export SLUICE_AUDIT_KEY_FILE=$SECRETS/commit-audit.key
 export SLUICE_AUDIT_OPERATOR_KEY_FILE=$SECRETS/operator-audit.key
+# The moderators' dashboard (sluice-review, loopback only): its port
+# (review.port), its URL, and its own audit key (descriptor 5, it alone).
+export SLUICE_REVIEW_PORT=$REVIEW_PORT
+export SLUICE_REVIEW_URL=http://127.0.0.1:$REVIEW_PORT/
+export SLUICE_REVIEW_AUDIT_KEY_FILE=$SECRETS/review-audit.key
 EOF
     mv "$tmp" "$ENV_FILE"
 }
@@ -849,8 +862,8 @@ cmd_start() {
     elif [[ -n ${SLUICE_KAFKA_PORT:-}${SLUICE_PG_PORT:-} ]]; then
         say "note: ignoring SLUICE_*_PORT from the environment: they belong to the stack in $SLUICE_STACK_DIR_CALLER"
     fi
-    mapfile -t fresh < <(sl_free_ports 3)
-    ((${#fresh[@]} == 3)) || die "cannot find free loopback ports (python3 missing?)"
+    mapfile -t fresh < <(sl_free_ports 4)
+    ((${#fresh[@]} == 4)) || die "cannot find free loopback ports (python3 missing?)"
     if [[ -n $kpid ]]; then
         KAFKA_PORT=$(env_get SLUICE_KAFKA_PORT) KAFKA_CPORT=$(env_get SLUICE_KAFKA_CONTROLLER_PORT)
         [[ -n $KAFKA_PORT && -n $KAFKA_CPORT ]] ||
@@ -867,6 +880,18 @@ cmd_start() {
     fi
     [[ $KAFKA_PORT != "$PG_PORT" && $KAFKA_PORT != "$KAFKA_CPORT" && $PG_PORT != "$KAFKA_CPORT" ]] ||
         die "port clash: kafka $KAFKA_PORT, controller $KAFKA_CPORT, postgresql $PG_PORT"
+    # The review dashboard's port: kept while it runs, else as the others.
+    if [[ -n $(sup_pid review) && -n $(env_get SLUICE_REVIEW_PORT) ]]; then
+        REVIEW_PORT=$(env_get SLUICE_REVIEW_PORT)
+    else
+        local rwant=""
+        if [[ -z ${SLUICE_STACK_DIR_CALLER:-} || $SLUICE_STACK_DIR_CALLER == "$DIR" ]]; then
+            rwant=${SLUICE_REVIEW_PORT:-}
+        fi
+        REVIEW_PORT=$(pick_port review "$rwant" "$(env_get SLUICE_REVIEW_PORT)" "${fresh[3]}")
+    fi
+    [[ $REVIEW_PORT != "$KAFKA_PORT" && $REVIEW_PORT != "$PG_PORT" && $REVIEW_PORT != "$KAFKA_CPORT" ]] ||
+        die "port clash: review $REVIEW_PORT"
     write_env
 
     # Kafka boots in the background while PostgreSQL starts.
@@ -893,6 +918,7 @@ cmd_start() {
         done
         chown "$(svc_user validate):" "$SECRETS/secrets.key"
         chown "$(svc_user commit):" "$SECRETS/commit-audit.key"
+        chown "$(svc_user review):" "$SECRETS/review-audit.key"
     fi
     if [[ -z $ppid ]]; then
         init_pg

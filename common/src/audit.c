@@ -190,20 +190,35 @@ static void check_origin(sl_audit_sink *s, const sl_audit_owner *o,
 
 /* The last output hash the chain records against the stored content.  A
  * malformed event at the end hides it: not checked then (it is reported
- * already). */
+ * already).  A review item's chain may end in moderators' decisions
+ * (stage review, sluice-review): each is about the stored, flagged content
+ * (its input must be that content's hash) and its output -- the redacted
+ * bytes of a redact decision -- is stored with the sample, not here; the
+ * last output before them is the one that must be the stored content. */
 static void check_output(sl_audit_sink *s, const sl_audit_owner *o,
                          const sl_audit_event *evs, const checked *cs, size_t n)
 {
+    int review_owner = strcmp(o->kind, "review") == 0;
+
     for (size_t i = n; i-- > 0;) {
         if (!cs[i].parsed)
             return;
+        if (review_owner && strcmp(cs[i].rec.stage, "review") == 0) {
+            if (!cs[i].rec.input_sha256 ||
+                strcmp(cs[i].rec.input_sha256, o->content_sha256) != 0)
+                sl_audit_report(s, o->kind, o->id, evs[i].seq,
+                                SL_AUDIT_OUTPUT_MISMATCH,
+                                "the review decision's input hash %s is not "
+                                "the stored content's %s",
+                                cs[i].rec.input_sha256 ? cs[i].rec.input_sha256
+                                                       : "(null)",
+                                o->content_sha256);
+            else
+                continue;
+            return;
+        }
         if (!cs[i].rec.output_sha256)
             continue;
-        /* A moderator's decision takes the stored bytes as its input and
-         * sends them, or their redaction, on to a sample of their own. */
-        if (str_eq(cs[i].rec.stage, "review") &&
-            str_eq(cs[i].rec.input_sha256, o->content_sha256))
-            return;
         if (strcmp(cs[i].rec.output_sha256, o->content_sha256) != 0)
             sl_audit_report(s, o->kind, o->id, evs[i].seq,
                             SL_AUDIT_OUTPUT_MISMATCH,

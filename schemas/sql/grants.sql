@@ -15,6 +15,11 @@
 --   sluice_commit    the only writer of samples, contents, rejections,
 --                    review items, provenance events, quota usage and its
 --                    own consumer offsets; reads what it deduplicates on.
+--   sluice_review    the moderators' dashboard (services/review): reads
+--                    moderators, review items and their content and
+--                    chains; writes its sessions, login attempts, claims
+--                    and decisions on review items, review chain events
+--                    and heads, reveals and its outbox.
 --   sluice_ctl       operator commands (sluicectl creator, dataset, optout,
 --                    takedown, scan review, audit, status): rows in every
 --                    table, no DDL.
@@ -26,7 +31,8 @@ DECLARE
     r text;
 BEGIN
     FOREACH r IN ARRAY ARRAY['sluice_owner', 'sluice_validate', 'sluice_scan',
-                             'sluice_license', 'sluice_commit', 'sluice_ctl'] LOOP
+                             'sluice_license', 'sluice_commit', 'sluice_review',
+                             'sluice_ctl'] LOOP
         IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = r) THEN
             IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = current_user
                            AND (rolsuper OR rolcreaterole)) THEN
@@ -44,17 +50,19 @@ DO $$
 BEGIN
     EXECUTE format('REVOKE ALL ON DATABASE %I FROM PUBLIC', current_database());
     EXECUTE format('GRANT CONNECT ON DATABASE %I TO sluice_validate, sluice_scan,'
-                   ' sluice_license, sluice_commit, sluice_ctl', current_database());
+                   ' sluice_license, sluice_commit, sluice_review, sluice_ctl', current_database());
 END $$;
 REVOKE ALL ON SCHEMA public FROM PUBLIC;
 GRANT USAGE ON SCHEMA public TO sluice_validate, sluice_scan, sluice_license,
-    sluice_commit, sluice_ctl;
+    sluice_commit, sluice_review, sluice_ctl;
 
 -- Start from nothing on every table and sequence, then grant.
 REVOKE ALL ON ALL TABLES IN SCHEMA public
-    FROM PUBLIC, sluice_validate, sluice_scan, sluice_license, sluice_commit, sluice_ctl;
+    FROM PUBLIC, sluice_validate, sluice_scan, sluice_license, sluice_commit,
+         sluice_review, sluice_ctl;
 REVOKE ALL ON ALL SEQUENCES IN SCHEMA public
-    FROM PUBLIC, sluice_validate, sluice_scan, sluice_license, sluice_commit, sluice_ctl;
+    FROM PUBLIC, sluice_validate, sluice_scan, sluice_license, sluice_commit,
+         sluice_review, sluice_ctl;
 
 -- validate (services/validate/validate_pg.c)
 GRANT SELECT ON creators, samples, review_items, rejections TO sluice_validate;
@@ -82,6 +90,29 @@ GRANT SELECT ON provenance_events, rejections TO sluice_commit;
 GRANT SELECT, INSERT ON audit_keys TO sluice_commit;
 GRANT INSERT ON head_seals, chain_heads TO sluice_commit;
 GRANT USAGE ON SEQUENCE head_seals_seal_id_seq TO sluice_commit;
+
+-- review (services/review/review_pg.c): accounts are sluicectl's; the
+-- service only reads them.  On review items it changes the claim and the
+-- decision columns, nothing the scan stage recorded.
+GRANT SELECT ON moderators, contents TO sluice_review;
+GRANT SELECT (upload_id, creator_id, dataset_id, content_type, detected_type,
+              sha256, size, license_expression, filename, meta, signature,
+              findings, state, created_at, flagged_at, decided_at, decided_by,
+              source_topic, source_partition, source_offset, claimed_by,
+              claim_until) ON review_items TO sluice_review;
+GRANT UPDATE (state, decided_at, decided_by, claimed_by, claim_until)
+    ON review_items TO sluice_review;
+GRANT SELECT, INSERT, UPDATE, DELETE ON review_sessions TO sluice_review;
+GRANT SELECT, INSERT, DELETE ON review_login_attempts, review_approvals
+    TO sluice_review;
+GRANT SELECT, INSERT ON review_decisions, review_reveals, provenance_events
+    TO sluice_review;
+GRANT SELECT, INSERT, UPDATE (sent_at, cancelled_at) ON review_outbox TO sluice_review;
+GRANT SELECT, INSERT ON audit_keys TO sluice_review;
+GRANT SELECT, INSERT ON head_seals, chain_heads TO sluice_review;
+GRANT USAGE ON SEQUENCE review_login_attempts_attempt_id_seq,
+    review_decisions_decision_id_seq, review_reveals_reveal_id_seq,
+    review_outbox_outbox_id_seq, head_seals_seal_id_seq TO sluice_review;
 
 -- operators (services/sluicectl): rows of every table, a new one included,
 -- never the schema; the record of migrations is read-only.

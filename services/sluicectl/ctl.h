@@ -64,6 +64,7 @@ int ctl_cmd_scan(ctl *c, int argc, char **argv);
 int ctl_cmd_optout(ctl *c, int argc, char **argv);
 int ctl_cmd_takedown(ctl *c, int argc, char **argv);
 int ctl_cmd_license(ctl *c, int argc, char **argv);
+int ctl_cmd_moderator(ctl *c, int argc, char **argv);
 
 /* ---- context and options ---------------------------------------------- */
 

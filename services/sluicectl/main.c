@@ -30,6 +30,7 @@ static const ctl_cmd commands[] = {
     { "optout",  ctl_cmd_optout,  "creators' opt-outs of training: add, list, remove" },
     { "takedown", ctl_cmd_takedown, "content takedowns, withdrawing samples: add, list" },
     { "scan",    ctl_cmd_scan,    "run the scan stage's checks on local files" },
+    { "moderator", ctl_cmd_moderator, "review dashboard accounts: add, list, disable, passwd" },
     { NULL, NULL, NULL }
 };
 

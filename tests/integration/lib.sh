@@ -55,7 +55,8 @@ it_init() {
     export SLUICE_PG_DSN="$IT_BASE_DSN dbname=$IT_DB"
     # Each test seals HMAC secrets under a key of its own (secrets.key in
     # the directory sluicectl and the services run in), not the stack's.
-    unset SLUICE_SECRETS_KEY_FILE SLUICE_AUDIT_KEY_FILE SLUICE_AUDIT_OPERATOR_KEY_FILE
+    unset SLUICE_SECRETS_KEY_FILE SLUICE_AUDIT_KEY_FILE SLUICE_AUDIT_OPERATOR_KEY_FILE \
+        SLUICE_REVIEW_AUDIT_KEY_FILE
     IT_OWNER_DSN="$IT_OWNER_BASE_DSN dbname=$IT_DB"
     local owner=""
     [[ -z ${SLUICE_PG_DSN_OWNER:-} ]] || owner=" OWNER sluice_owner"
@@ -97,6 +98,7 @@ it_start() {
         case $svc in
         validate) skey=${SLUICE_SECRETS_KEY_FILE:-secrets.key} ;;
         commit) skey=${SLUICE_AUDIT_KEY_FILE:-commit-audit.key} ;;
+        review) skey=review-audit.key ;;
         esac
         [[ $skey == /dev/null || -s $skey ]] || (umask 077 && openssl rand -hex 32 >"$skey")
         SLUICE_PG_DSN=${dsn/"passfile=$pass"/passfile=/dev/fd/4} SLUICE_CONFIG=/dev/fd/3 \

@@ -52,9 +52,20 @@ it_eq "commit rewrites provenance" "$(as commit "UPDATE provenance_events SET ou
     "ERROR:  permission denied for table provenance_events"
 it_eq "ctl edits the migrations" "$(as ctl "DELETE FROM schema_migrations")" \
     "ERROR:  permission denied for table schema_migrations"
+# review (the moderators' dashboard) decides review items, nothing else.
+it_eq "review writes a sample" "$(as review "INSERT INTO samples SELECT * FROM samples")" \
+    "ERROR:  permission denied for table samples"
+it_eq "review rewrites a flagged sample's findings" \
+    "$(as review "UPDATE review_items SET findings = '{}'")" \
+    "ERROR:  permission denied for table review_items"
+it_eq "review rewrites provenance" "$(as review "UPDATE provenance_events SET outcome = 'x'")" \
+    "ERROR:  permission denied for table provenance_events"
+it_eq "review makes a moderator" \
+    "$(as review "INSERT INTO moderators (name, pw_hash) VALUES ('x', '\$argon2id\$')")" \
+    "ERROR:  permission denied for table moderators"
 
 # --- no DDL for anyone but the owner ------------------------------------------
-for svc in validate scan license commit ctl; do
+for svc in validate scan license commit review ctl; do
     it_eq "$svc creates a table" "$(as "$svc" "CREATE TABLE evil (a int)")" \
         "ERROR:  permission denied for schema public"
     it_eq "$svc alters samples" "$(as "$svc" "ALTER TABLE samples ADD COLUMN evil int")" \
@@ -70,7 +81,7 @@ it_eq "superusers or role creators among the sluice roles" \
 it_eq "sluice login roles" \
     "$(it_sql "SELECT string_agg(rolname, ',' ORDER BY rolname) FROM pg_roles
                WHERE rolname LIKE 'sluice\_%' AND rolcanlogin")" \
-    "sluice_commit,sluice_ctl,sluice_license,sluice_owner,sluice_scan,sluice_validate"
+    "sluice_commit,sluice_ctl,sluice_license,sluice_owner,sluice_review,sluice_scan,sluice_validate"
 it_eq "tables not owned by sluice_owner" \
     "$(it_sql "SELECT count(*) FROM pg_tables WHERE schemaname = 'public' AND tableowner <> 'sluice_owner'")" 0
 it_eq "database owner" \

@@ -308,6 +308,47 @@ static void test_redacted_chain(void **state)
     rows_free(&r);
 }
 
+/* A review item's chain ending in moderators' decisions: a redact decision
+ * records the redacted bytes as its output, which the review item does not
+ * store -- its stored content is the flagged one, the decision's input.
+ * Only for review items: a sample's chain is checked to its last output. */
+static void test_review_decisions(void **state)
+{
+    static const step steps[] = {
+        { "validate", "accepted", content, content },
+        { "scan", "flagged", content, content },
+        { "commit", "flagged", content, content },
+        { "review", "redacted", content, redacted },
+    };
+    static const step wrong_input[] = {
+        { "validate", "accepted", content, content },
+        { "scan", "flagged", content, content },
+        { "commit", "flagged", content, content },
+        { "review", "approved", redacted, redacted },
+    };
+    sl_audit_owner o = sample_owner();
+    rows r;
+    got g;
+
+    (void)state;
+    build(&r, content, "up-1", steps, 4, T_MS);
+    o.kind = "review";
+    o.content_sha256 = content;
+    check(&o, &r, &g);
+    expect(&g, 0);
+    /* the same events as a sample's whole chain: its last output counts */
+    o.kind = "sample";
+    check(&o, &r, &g);
+    expect(&g, 1, 4, SL_AUDIT_OUTPUT_MISMATCH);
+    rows_free(&r);
+    /* a decision about other bytes than the item's */
+    build(&r, content, "up-1", wrong_input, 4, T_MS);
+    o.kind = "review";
+    check(&o, &r, &g);
+    expect(&g, 1, 4, SL_AUDIT_OUTPUT_MISMATCH);
+    rows_free(&r);
+}
+
 static void test_changed_byte(void **state)
 {
     sl_audit_owner o = sample_owner();
@@ -889,6 +930,7 @@ int main(void)
         cmocka_unit_test(test_seals),
         cmocka_unit_test(test_head_check),
         cmocka_unit_test(test_redacted_chain),
+        cmocka_unit_test(test_review_decisions),
         cmocka_unit_test(test_changed_byte),
         cmocka_unit_test(test_rehashed_edit),
         cmocka_unit_test(test_columns),

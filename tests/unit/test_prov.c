@@ -971,6 +971,95 @@ static void test_fast_path_leaves_late_breaks_to_jansson(void **state)
     sl_buf_free(&out);
 }
 
+/* The review event's optional actor: in the canonical text (sorted first)
+ * only when set, verified in a chain after events without it, read back by
+ * sl_prov_record_parse; refused on other stages, empty, or not a string. */
+static void test_actor(void **state)
+{
+    sl_prov_event v = event("validate", "accepted");
+    sl_prov_event rv = event("review", "approved");
+    sl_prov_record rec;
+    sl_err err = { "" };
+    sl_buf one, two;
+    sl_prov_chain *c;
+    const char *canonical;
+    char want[1024], prev[SL_SHA256_HEX], hash[SL_SHA256_HEX];
+
+    (void)state;
+    sl_buf_init(&one, 1 << 20);
+    sl_buf_init(&two, 1 << 20);
+    assert_int_equal(sl_prov_append((sl_slice){ NULL, 0 }, content, &v, &one,
+                                    prev, &err), SL_OK);
+    rv.actor = "ann";
+    rv.reason = "false_positive";
+    rv.output_sha256 = content;
+    assert_int_equal(sl_prov_append(buf_slice(&one), content, &rv, &two, hash,
+                                    &err), SL_OK);
+    snprintf(want, sizeof(want),
+             "{\"actor\":\"ann\",\"input_sha256\":\"%s\",\"outcome\":\"approved\","
+             "\"output_sha256\":\"%s\",\"prev\":\"%s\",\"reason\":\"false_positive\","
+             "\"seq\":2,\"stage\":\"review\","
+             "\"time\":\"2026-11-28T04:37:09.123Z\",\"upload_id\":\"up-1\","
+             "\"version\":\"v1\"}", content, content, prev);
+    c = sl_prov_parse(buf_slice(&two), &err);
+    assert_non_null(c);
+    assert_int_equal(sl_prov_get(c, 1, &canonical, NULL, NULL, NULL, NULL), SL_OK);
+    assert_string_equal(canonical, want);
+    sl_prov_chain_destroy(c);
+    expect_verify(buf_slice(&two), content, SL_OK, NULL);
+
+    assert_int_equal(sl_prov_record_parse(want, strlen(want), &rec, &err), SL_OK);
+    assert_string_equal(rec.actor, "ann");
+    assert_string_equal(rec.stage, "review");
+    assert_int_equal(rec.canonical, 1);
+    sl_prov_record_clear(&rec);
+
+    /* Without an actor the field is absent, and the record says NULL. */
+    rv.actor = NULL;
+    assert_int_equal(sl_prov_append(buf_slice(&one), content, &rv, &two, NULL,
+                                    &err), SL_OK);
+    c = sl_prov_parse(buf_slice(&two), &err);
+    assert_non_null(c);
+    assert_int_equal(sl_prov_get(c, 1, &canonical, NULL, NULL, NULL, NULL), SL_OK);
+    assert_null(strstr(canonical, "actor"));
+    assert_int_equal(sl_prov_record_parse(canonical, strlen(canonical), &rec, &err), SL_OK);
+    assert_null(rec.actor);
+    sl_prov_record_clear(&rec);
+    sl_prov_chain_destroy(c);
+
+    /* Refused when building. */
+    v.actor = "ann";
+    assert_int_equal(sl_prov_append(buf_slice(&one), content, &v, &two, NULL, &err),
+                     SL_EINVAL);
+    assert_string_equal(err.msg, "sluice-prov: an actor is a non-empty name, on review events only");
+    rv.actor = "";
+    assert_int_equal(sl_prov_append(buf_slice(&one), content, &rv, &two, NULL, &err),
+                     SL_EINVAL);
+
+    /* Refused when parsing: on another stage, empty, a number. */
+    snprintf(want, sizeof(want),
+             "{\"actor\":\"ann\",\"input_sha256\":null,\"outcome\":\"accepted\","
+             "\"output_sha256\":null,\"prev\":\"%s\",\"reason\":null,"
+             "\"seq\":1,\"stage\":\"scan\",\"time\":\"2026-11-28T04:37:09.123Z\","
+             "\"upload_id\":null,\"version\":\"v1\"}", content);
+    assert_int_equal(sl_prov_record_parse(want, strlen(want), &rec, &err), SL_EINVAL);
+    assert_string_equal(err.msg, "sluice-prov: event field \"actor\" missing or of the wrong type");
+    snprintf(want, sizeof(want),
+             "{\"actor\":\"\",\"input_sha256\":null,\"outcome\":\"approved\","
+             "\"output_sha256\":null,\"prev\":\"%s\",\"reason\":null,"
+             "\"seq\":1,\"stage\":\"review\",\"time\":\"2026-11-28T04:37:09.123Z\","
+             "\"upload_id\":null,\"version\":\"v1\"}", content);
+    assert_int_equal(sl_prov_record_parse(want, strlen(want), &rec, &err), SL_EINVAL);
+    snprintf(want, sizeof(want),
+             "{\"actor\":7,\"input_sha256\":null,\"outcome\":\"approved\","
+             "\"output_sha256\":null,\"prev\":\"%s\",\"reason\":null,"
+             "\"seq\":1,\"stage\":\"review\",\"time\":\"2026-11-28T04:37:09.123Z\","
+             "\"upload_id\":null,\"version\":\"v1\"}", content);
+    assert_int_equal(sl_prov_record_parse(want, strlen(want), &rec, &err), SL_EINVAL);
+    sl_buf_free(&one);
+    sl_buf_free(&two);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -992,6 +1081,7 @@ int main(void)
         cmocka_unit_test(test_fast_path_matches_jansson),
         cmocka_unit_test(test_parse_agrees_with_jansson),
         cmocka_unit_test(test_fast_path_leaves_late_breaks_to_jansson),
+        cmocka_unit_test(test_actor),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -6,6 +6,8 @@
  * JSON_COMPACT | JSON_SORT_KEYS), fields:
  *   seq, stage, version, time, outcome, reason, upload_id,
  *   input_sha256, output_sha256, prev
+ * and, on events of stage "review" only, an optional actor (the
+ * moderator's name, a non-empty string), present only when set
  * where prev is the hash of the previous event of the same upload, and for
  * the first event the content's SHA-256.  hash = lowercase hex SHA-256 of the
  * canonical bytes.  The chain travels in the sluice-prov header as a JSON
@@ -27,6 +29,9 @@ typedef struct sl_prov_event {
     const char *input_sha256;   /* hex, may be NULL */
     const char *output_sha256;  /* hex, may be NULL */
     int64_t time_ms;
+    /* Who decided (the moderator's name): review events only.  NULL: the
+     * field is absent from the event (every other stage's events). */
+    const char *actor;
 } sl_prov_event;
 
 /* Appends ev to the chain in `chain` (empty slice: a new chain whose first
@@ -81,6 +86,7 @@ typedef struct sl_prov_record {
     int64_t seq;
     const char *stage, *version, *time, *outcome, *reason, *upload_id;
     const char *input_sha256, *output_sha256, *prev;
+    const char *actor;          /* review events: who decided; else NULL */
     int canonical;              /* 1: re-encoding gives the same bytes */
     void *doc;                  /* the parse tree; owned */
 } sl_prov_record;

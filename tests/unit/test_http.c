@@ -1,0 +1,497 @@
+/*
+ * test_http.c -- unit tests for common/src/http/http.c: route patterns and
+ * matching (404 / 405, the one {param}), urlencoded forms, Cookie headers,
+ * the session cookie's attributes, the loopback-or-TLS rule, and a real
+ * server on 127.0.0.1 spoken to over a socket: security headers on every
+ * response, JSON errors, and each request limit answered with its status.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "sl/common.h"
+#include "sl/http.h"
+
+static int h_dummy(void *u, sl_http_req *r, sl_http_resp *p)
+{
+    (void)u;
+    (void)r;
+    (void)p;
+    return SL_OK;
+}
+
+static int h_other(void *u, sl_http_req *r, sl_http_resp *p)
+{
+    (void)u;
+    (void)r;
+    (void)p;
+    return SL_OK;
+}
+
+static void test_route_patterns(void **state)
+{
+    sl_http_router *rt = sl_http_router_new();
+
+    (void)state;
+    assert_non_null(rt);
+    assert_int_equal(sl_http_route(rt, "GET", "/", h_dummy, NULL), SL_OK);
+    assert_int_equal(sl_http_route(rt, "GET", "/items/{id}", h_dummy, NULL), SL_OK);
+    assert_int_equal(sl_http_route(rt, "GET", "items", h_dummy, NULL), SL_EINVAL);
+    assert_int_equal(sl_http_route(rt, "GET", "/a//b", h_dummy, NULL), SL_EINVAL);
+    assert_int_equal(sl_http_route(rt, "GET", "/a/", h_dummy, NULL), SL_EINVAL);
+    assert_int_equal(sl_http_route(rt, "GET", "/{a}/{b}", h_dummy, NULL), SL_EINVAL);
+    assert_int_equal(sl_http_route(rt, "GET", "/x{a}", h_dummy, NULL), SL_EINVAL);
+    assert_int_equal(sl_http_route(rt, "GET", "/{}", h_dummy, NULL), SL_EINVAL);
+    assert_int_equal(sl_http_route(rt, "GET", "/{a{b}", h_dummy, NULL), SL_EINVAL);
+    sl_http_router_destroy(rt);
+}
+
+static void test_route_match(void **state)
+{
+    sl_http_router *rt = sl_http_router_new();
+    sl_http_match m;
+
+    (void)state;
+    assert_int_equal(sl_http_route(rt, "GET", "/", h_dummy, NULL), SL_OK);
+    assert_int_equal(sl_http_route(rt, "GET", "/items/{id}", h_dummy, NULL), SL_OK);
+    assert_int_equal(sl_http_route(rt, "POST", "/items/{id}/decide", h_other, NULL), SL_OK);
+    assert_int_equal(sl_http_route(rt, "GET", "/items/{id}/raw", h_dummy, NULL), SL_OK);
+
+    assert_int_equal(sl_http_router_match(rt, "GET", "/", &m), SL_OK);
+    assert_int_equal(m.status, 200);
+    assert_null(m.param);
+
+    assert_int_equal(sl_http_router_match(rt, "GET", "/items/up-1", &m), SL_OK);
+    assert_int_equal(m.status, 200);
+    assert_string_equal(m.pattern, "/items/{id}");
+    assert_string_equal(m.param, "up-1");
+    free(m.param);
+
+    assert_int_equal(sl_http_router_match(rt, "POST", "/items/u%3C/decide", &m), SL_OK);
+    assert_int_equal(m.status, 200);
+    assert_true(m.h == h_other);
+    assert_string_equal(m.param, "u%3C");
+    free(m.param);
+
+    /* The path exists, the method does not. */
+    assert_int_equal(sl_http_router_match(rt, "POST", "/items/up-1", &m), SL_OK);
+    assert_int_equal(m.status, 405);
+    assert_null(m.param);
+    assert_int_equal(sl_http_router_match(rt, "GET", "/items/up-1/decide", &m), SL_OK);
+    assert_int_equal(m.status, 405);
+
+    /* No such path. */
+    assert_int_equal(sl_http_router_match(rt, "GET", "/items", &m), SL_OK);
+    assert_int_equal(m.status, 404);
+    assert_int_equal(sl_http_router_match(rt, "GET", "/items/", &m), SL_OK);
+    assert_int_equal(m.status, 404);
+    assert_int_equal(sl_http_router_match(rt, "GET", "/items//raw", &m), SL_OK);
+    assert_int_equal(m.status, 404);
+    assert_int_equal(sl_http_router_match(rt, "GET", "/items/a/b/raw", &m), SL_OK);
+    assert_int_equal(m.status, 404);
+    assert_int_equal(sl_http_router_match(rt, "GET", "/items/a/raw/x", &m), SL_OK);
+    assert_int_equal(m.status, 404);
+    assert_int_equal(sl_http_router_match(rt, "GET", "", &m), SL_OK);
+    assert_int_equal(m.status, 404);
+    assert_int_equal(sl_http_router_match(rt, "GET", "//", &m), SL_OK);
+    assert_int_equal(m.status, 404);
+    sl_http_router_destroy(rt);
+}
+
+static void test_form(void **state)
+{
+    sl_http_kv kv;
+    const char *body = "username=ann&password=a+b%26c%3D&csrf=&flag&note=%3Cscript%3E";
+    char *d;
+
+    (void)state;
+    assert_int_equal(sl_http_parse_form(body, strlen(body), 16, &kv), SL_OK);
+    assert_int_equal(kv.n, 5);
+    assert_string_equal(sl_http_kv_get(&kv, "username"), "ann");
+    assert_string_equal(sl_http_kv_get(&kv, "password"), "a b&c=");
+    assert_string_equal(sl_http_kv_get(&kv, "csrf"), "");
+    assert_string_equal(sl_http_kv_get(&kv, "flag"), "");
+    assert_string_equal(sl_http_kv_get(&kv, "note"), "<script>");
+    assert_null(sl_http_kv_get(&kv, "missing"));
+    sl_http_kv_free(&kv);
+
+    /* Duplicates: the first wins. */
+    assert_int_equal(sl_http_parse_form("a=1&a=2", 7, 16, &kv), SL_OK);
+    assert_string_equal(sl_http_kv_get(&kv, "a"), "1");
+    sl_http_kv_free(&kv);
+
+    assert_int_equal(sl_http_parse_form("a=%zz", 5, 16, &kv), SL_EINVAL);
+    assert_int_equal(kv.n, 0);
+    assert_int_equal(sl_http_parse_form("a=%4", 4, 16, &kv), SL_EINVAL);
+    assert_int_equal(sl_http_parse_form("a=%00", 5, 16, &kv), SL_EINVAL);
+    assert_int_equal(sl_http_parse_form("a=1&b=2&c=3", 11, 2, &kv), SL_ETOOBIG);
+    assert_int_equal(kv.n, 0);
+    assert_int_equal(sl_http_parse_form("", 0, 2, &kv), SL_OK);
+    assert_int_equal(kv.n, 0);
+
+    d = sl_http_urldecode("%41%62+c", 8);
+    assert_string_equal(d, "Ab c");
+    free(d);
+    assert_null(sl_http_urldecode("%", 1));
+}
+
+static void test_cookies(void **state)
+{
+    sl_http_kv kv;
+    sl_buf b;
+
+    (void)state;
+    assert_int_equal(sl_http_parse_cookies(
+        "theme=dark; __Host-sluice-review=abc123 ;bare; q=\"quoted\"; empty=", 8, &kv), SL_OK);
+    assert_int_equal(kv.n, 4);
+    assert_string_equal(sl_http_kv_get(&kv, "theme"), "dark");
+    assert_string_equal(sl_http_kv_get(&kv, "__Host-sluice-review"), "abc123");
+    assert_string_equal(sl_http_kv_get(&kv, "q"), "quoted");
+    assert_string_equal(sl_http_kv_get(&kv, "empty"), "");
+    assert_null(sl_http_kv_get(&kv, "bare"));
+    sl_http_kv_free(&kv);
+
+    assert_int_equal(sl_http_parse_cookies("a=1; b=2; c=3", 2, &kv), SL_ETOOBIG);
+    assert_int_equal(kv.n, 0);
+
+    sl_buf_init(&b, 1024);
+    assert_int_equal(sl_http_session_cookie(&b, "__Host-sluice-review", "t0k", 43200), SL_OK);
+    assert_string_equal((char *)b.data,
+        "__Host-sluice-review=t0k; Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age=43200");
+    assert_int_equal(sl_http_session_cookie(&b, "__Host-sluice-review", "", 0), SL_OK);
+    assert_string_equal((char *)b.data,
+        "__Host-sluice-review=; Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age=0");
+    sl_buf_free(&b);
+}
+
+static void test_listen_rules(void **state)
+{
+    sl_http_router *rt = sl_http_router_new();
+    sl_http_limits lim;
+    sl_http_server *s = NULL;
+    sl_err err = { { 0 } };
+
+    (void)state;
+    sl_http_limits_default(&lim);
+    assert_int_equal(sl_http_addr_is_loopback("127.0.0.1"), 1);
+    assert_int_equal(sl_http_addr_is_loopback("127.8.9.10"), 1);
+    assert_int_equal(sl_http_addr_is_loopback("::1"), 1);
+    assert_int_equal(sl_http_addr_is_loopback("0.0.0.0"), 0);
+    assert_int_equal(sl_http_addr_is_loopback("10.1.2.3"), 0);
+    assert_int_equal(sl_http_addr_is_loopback("::"), 0);
+    assert_int_equal(sl_http_addr_is_loopback("localhost"), -1);
+
+    assert_int_equal(sl_http_server_start(&(sl_http_listen){ .addr = "0.0.0.0" },
+                                          &lim, rt, &s, &err), SL_EINVAL);
+    assert_null(s);
+    assert_string_equal(err.msg, "refusing to listen on non-loopback address 0.0.0.0 "
+                        "without TLS: configure a TLS certificate and key (or listen on 127.0.0.1)");
+    assert_int_equal(sl_http_server_start(&(sl_http_listen){ .addr = "127.0.0.1",
+                                              .tls_cert_file = "/x.pem" },
+                                          &lim, rt, &s, &err), SL_EINVAL);
+    assert_string_equal(err.msg, "TLS needs both a certificate and a key file");
+    assert_int_equal(sl_http_server_start(&(sl_http_listen){ .addr = "0.0.0.0",
+                                              .tls_cert_file = "/nonexistent/c.pem",
+                                              .tls_key_file = "/nonexistent/k.pem" },
+                                          &lim, rt, &s, &err), SL_EIO);
+    assert_string_equal(err.msg, "cannot open /nonexistent/c.pem: No such file or directory");
+    assert_int_equal(sl_http_server_start(&(sl_http_listen){ .addr = "localhost" },
+                                          &lim, rt, &s, &err), SL_EINVAL);
+    sl_http_router_destroy(rt);
+}
+
+/* ---- a live server ------------------------------------------------------ */
+
+static int h_echo(void *u, sl_http_req *r, sl_http_resp *p)
+{
+    const char *f = sl_http_req_form(r, "name");
+    const char *c = sl_http_req_cookie(r, "sid");
+    const char *q = sl_http_req_query(r, "q");
+
+    (void)u;
+    sl_http_resp_type(p, "text/plain");
+    return sl_buf_appendf(sl_http_resp_body(p), "param=%s form=%s cookie=%s q=%s client=%s",
+                          sl_http_req_param(r) ? sl_http_req_param(r) : "-",
+                          f ? f : "-", c ? c : "-", q ? q : "-", sl_http_req_client(r));
+}
+
+static int h_raw(void *u, sl_http_req *r, sl_http_resp *p)
+{
+    (void)u;
+    (void)r;
+    sl_http_resp_type(p, "application/octet-stream");
+    if (sl_http_resp_header(p, "Content-Security-Policy", "sandbox") != SL_OK)
+        return SL_ERR;
+    if (sl_http_resp_header(p, "X-Bad", "a\r\nSet-Cookie: x=1") != SL_EINVAL)
+        return SL_ERR;
+    return sl_buf_append(sl_http_resp_body(p), "<b>", 3);
+}
+
+static int h_static(void *u, sl_http_req *r, sl_http_resp *p)
+{
+    (void)u;
+    (void)r;
+    sl_http_resp_cacheable(p);
+    return sl_buf_append(sl_http_resp_body(p), "x", 1);
+}
+
+static int h_fail(void *u, sl_http_req *r, sl_http_resp *p)
+{
+    (void)u;
+    (void)r;
+    (void)p;
+    return SL_EIO;
+}
+
+/* Sends req whole to 127.0.0.1:port and reads the answer until the server
+ * closes (requests say Connection: close).  Returns a malloc'd string. */
+static char *roundtrip(uint16_t port, const char *req, size_t len)
+{
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port) };
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    size_t cap = 65536, got = 0, sent = 0;
+    char *out = calloc(1, cap + 1);
+
+    assert_true(fd >= 0);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+    while (sent < len) {
+        ssize_t n = send(fd, req + sent, len - sent, MSG_NOSIGNAL);
+        if (n <= 0)
+            break;               /* the server may answer and close early */
+        sent += (size_t)n;
+    }
+    for (;;) {
+        ssize_t n = recv(fd, out + got, cap - got, 0);
+        if (n <= 0)
+            break;
+        got += (size_t)n;
+        if (got == cap)
+            break;
+    }
+    close(fd);
+    return out;
+}
+
+static char *get(uint16_t port, const char *fmt, ...)
+{
+    char req[70000];
+    va_list ap;
+    int n;
+
+    va_start(ap, fmt);
+    n = vsnprintf(req, sizeof req, fmt, ap);
+    va_end(ap);
+    assert_true(n > 0 && (size_t)n < sizeof req);
+    return roundtrip(port, req, (size_t)n);
+}
+
+static void assert_security_headers(const char *resp)
+{
+    assert_non_null(strstr(resp, "X-Content-Type-Options: nosniff\r\n"));
+    assert_non_null(strstr(resp, "Referrer-Policy: no-referrer\r\n"));
+}
+
+static void test_server(void **state)
+{
+    sl_http_router *rt = sl_http_router_new();
+    sl_http_limits lim;
+    sl_http_server *s = NULL;
+    sl_err err = { { 0 } };
+    uint16_t port;
+    char *r, big[20000];
+    const char *csp = "Content-Security-Policy: default-src 'self'; object-src 'none'; "
+                      "base-uri 'none'; frame-ancestors 'none'\r\n";
+
+    (void)state;
+    sl_http_limits_default(&lim);
+    lim.max_url = 200;
+    lim.max_header_bytes = 1000;
+    lim.max_body = 100;
+    lim.threads = 2;
+    assert_int_equal(sl_http_route(rt, "GET", "/echo/{id}", h_echo, NULL), SL_OK);
+    assert_int_equal(sl_http_route(rt, "POST", "/echo/{id}", h_echo, NULL), SL_OK);
+    assert_int_equal(sl_http_route(rt, "GET", "/raw", h_raw, NULL), SL_OK);
+    assert_int_equal(sl_http_route(rt, "GET", "/static/app.js", h_static, NULL), SL_OK);
+    assert_int_equal(sl_http_route(rt, "GET", "/fail", h_fail, NULL), SL_OK);
+    assert_int_equal(sl_http_server_start(&(sl_http_listen){ .addr = "127.0.0.1", .port = 0 },
+                                          &lim, rt, &s, &err), SL_OK);
+    port = sl_http_server_port(s);
+    assert_true(port > 0);
+
+    /* A routed GET: param, query, cookie, client; the security headers. */
+    r = get(port, "GET /echo/it-7?q=a%%20b HTTP/1.1\r\nHost: x\r\nCookie: a=1; sid=s3\r\n"
+                  "Connection: close\r\n\r\n");
+    assert_memory_equal(r, "HTTP/1.1 200", 12);
+    assert_non_null(strstr(r, csp));
+    assert_security_headers(r);
+    assert_non_null(strstr(r, "Cache-Control: no-store\r\n"));
+    assert_non_null(strstr(r, "param=it-7 form=- cookie=s3 q=a b client=127.0.0.1"));
+    free(r);
+
+    /* A form POST. */
+    r = get(port, "POST /echo/z HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+                  "Content-Length: 13\r\nConnection: close\r\n\r\nname=a%%3Cb%%3E");
+    assert_memory_equal(r, "HTTP/1.1 200", 12);
+    assert_non_null(strstr(r, "param=z form=a<b> cookie=- q=- client=127.0.0.1"));
+    free(r);
+
+    /* 404 and 405 as JSON errors, with the headers. */
+    r = get(port, "GET /nope HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    assert_memory_equal(r, "HTTP/1.1 404", 12);
+    assert_non_null(strstr(r, csp));
+    assert_security_headers(r);
+    assert_non_null(strstr(r, "{\"error\":\"not_found\",\"detail\":\"no such page\"}"));
+    free(r);
+    r = get(port, "DELETE /echo/1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    assert_memory_equal(r, "HTTP/1.1 405", 12);
+    assert_non_null(strstr(r, "\"error\":\"method_not_allowed\""));
+    free(r);
+
+    /* A handler's own CSP replaces the default; CR/LF never reaches a header. */
+    r = get(port, "GET /raw HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    assert_memory_equal(r, "HTTP/1.1 200", 12);
+    assert_non_null(strstr(r, "Content-Security-Policy: sandbox\r\n"));
+    assert_null(strstr(r, "default-src"));
+    assert_null(strstr(r, "X-Bad"));
+    assert_security_headers(r);
+    free(r);
+
+    /* Cacheable: no no-store. */
+    r = get(port, "GET /static/app.js HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    assert_memory_equal(r, "HTTP/1.1 200", 12);
+    assert_null(strstr(r, "no-store"));
+    assert_non_null(strstr(r, csp));
+    free(r);
+
+    /* A failing handler: 500 internal_error. */
+    r = get(port, "GET /fail HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    assert_memory_equal(r, "HTTP/1.1 500", 12);
+    assert_non_null(strstr(r, "\"error\":\"internal_error\""));
+    free(r);
+
+    /* Limits: URL, headers, body (announced, and chunked). */
+    memset(big, 'a', 300);
+    big[300] = '\0';
+    r = get(port, "GET /echo/%s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", big);
+    assert_memory_equal(r, "HTTP/1.1 414", 12);
+    assert_non_null(strstr(r, "\"error\":\"uri_too_long\""));
+    assert_security_headers(r);
+    free(r);
+    memset(big, 'h', 1500);
+    big[1500] = '\0';
+    r = get(port, "GET /echo/1 HTTP/1.1\r\nHost: x\r\nX-Pad: %s\r\nConnection: close\r\n\r\n", big);
+    assert_memory_equal(r, "HTTP/1.1 431", 12);
+    assert_non_null(strstr(r, "\"error\":\"headers_too_large\""));
+    free(r);
+    r = get(port, "POST /echo/1 HTTP/1.1\r\nHost: x\r\nContent-Length: 101\r\nConnection: close\r\n\r\n");
+    assert_memory_equal(r, "HTTP/1.1 413", 12);
+    assert_non_null(strstr(r, "\"error\":\"body_too_large\""));
+    free(r);
+    memset(big, 'b', 150);
+    big[150] = '\0';
+    r = get(port, "POST /echo/1 HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+                  "96\r\n%s\r\n0\r\n\r\n", big);
+    assert_memory_equal(r, "HTTP/1.1 413", 12);
+    free(r);
+    /* Exactly at the limit is fine. */
+    memset(big, 'b', 100);
+    memcpy(big, "name=", 5);
+    big[100] = '\0';
+    r = get(port, "POST /echo/1 HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+                  "Content-Length: 100\r\nConnection: close\r\n\r\n%s", big);
+    assert_memory_equal(r, "HTTP/1.1 200", 12);
+    free(r);
+
+    sl_http_server_stop(s);
+    sl_http_router_destroy(rt);
+}
+
+/* A connected socket to 127.0.0.1:port, receive timeout secs. */
+static int dial(uint16_t port, int secs)
+{
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port) };
+    struct timeval tv = { .tv_sec = secs };
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+    assert_true(fd >= 0);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+    assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv), 0);
+    return fd;
+}
+
+/* Connections per client address beyond the limit are closed at once; an
+ * idle connection is closed after the timeout; a slot freed is usable. */
+static void test_connection_limits(void **state)
+{
+    sl_http_router *rt = sl_http_router_new();
+    sl_http_limits lim;
+    sl_http_server *s = NULL;
+    sl_err err = { { 0 } };
+    int a, b, c;
+    char byte;
+    char *r;
+
+    (void)state;
+    sl_http_limits_default(&lim);
+    lim.max_conns_per_ip = 2;
+    lim.timeout_s = 1;
+    lim.threads = 1;
+    assert_int_equal(sl_http_route(rt, "GET", "/echo/{id}", h_echo, NULL), SL_OK);
+    assert_int_equal(sl_http_server_start(&(sl_http_listen){ .port = 0 }, &lim, rt, &s, &err),
+                     SL_OK);
+    a = dial(sl_http_server_port(s), 5);
+    b = dial(sl_http_server_port(s), 5);
+    usleep(200000);
+    /* The third, from the same address: closed without an answer, well
+     * before the idle timeout. */
+    c = dial(sl_http_server_port(s), 5);
+    {
+        int64_t t0 = sl_mono_ms();
+        assert_true(recv(c, &byte, 1, 0) <= 0);
+        assert_true(sl_mono_ms() - t0 < 900);
+    }
+    close(c);
+    /* The two idle ones: closed by the server after about a second. */
+    {
+        int64_t t0 = sl_mono_ms();
+        assert_int_equal(recv(a, &byte, 1, 0), 0);
+        assert_true(sl_mono_ms() - t0 < 4000);
+    }
+    assert_int_equal(recv(b, &byte, 1, 0), 0);
+    close(a);
+    close(b);
+    usleep(200000);
+    r = get(sl_http_server_port(s), "GET /echo/x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    assert_memory_equal(r, "HTTP/1.1 200", 12);
+    free(r);
+    sl_http_server_stop(s);
+    sl_http_router_destroy(rt);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_route_patterns),
+        cmocka_unit_test(test_route_match),
+        cmocka_unit_test(test_form),
+        cmocka_unit_test(test_cookies),
+        cmocka_unit_test(test_listen_rules),
+        cmocka_unit_test(test_server),
+        cmocka_unit_test(test_connection_limits),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

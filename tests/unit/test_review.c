@@ -1,0 +1,109 @@
+/*
+ * test_review.c -- unit tests for services/review/decide.c: upload ids,
+ * reasons and actions a decision accepts, the queue's keyset cursor, the
+ * N-of-M rule match on a stored scan result, and the one-line detail of a
+ * moderator's rejection.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "decide.h"
+
+static void test_ids_reasons_actions(void **state)
+{
+    (void)state;
+    assert_true(rv_id_ok("u-0123abcd"));
+    assert_true(rv_id_ok("qs-20261203:poem_1.2"));
+    assert_false(rv_id_ok(""));
+    assert_false(rv_id_ok(NULL));
+    assert_false(rv_id_ok("-leading"));
+    assert_false(rv_id_ok("a/b"));
+    assert_false(rv_id_ok("a b"));
+    assert_false(rv_id_ok("<script>"));
+    {
+        char long_id[130];
+        memset(long_id, 'a', 129);
+        long_id[129] = '\0';
+        assert_false(rv_id_ok(long_id));
+        long_id[128] = '\0';
+        assert_true(rv_id_ok(long_id));
+    }
+    assert_true(rv_reason_ok("confirmed_pii"));
+    assert_true(rv_reason_ok("other"));
+    assert_false(rv_reason_ok("Other"));
+    assert_false(rv_reason_ok(""));
+    assert_false(rv_reason_ok(NULL));
+    assert_true(rv_action_ok("approve"));
+    assert_true(rv_action_ok("redact"));
+    assert_true(rv_action_ok("reject"));
+    assert_false(rv_action_ok("reverse"));
+    assert_false(rv_action_ok(NULL));
+}
+
+static void test_cursor(void **state)
+{
+    char us[24];
+    const char *id = NULL;
+
+    (void)state;
+    assert_int_equal(rv_cursor_parse("1796295777558123_u-1_x", us, sizeof us, &id), SL_OK);
+    assert_string_equal(us, "1796295777558123");
+    assert_string_equal(id, "u-1_x");
+    assert_int_equal(rv_cursor_parse("_u-1", us, sizeof us, &id), SL_EINVAL);
+    assert_int_equal(rv_cursor_parse("12_", us, sizeof us, &id), SL_EINVAL);
+    assert_int_equal(rv_cursor_parse("12", us, sizeof us, &id), SL_EINVAL);
+    assert_int_equal(rv_cursor_parse("1x_u-1", us, sizeof us, &id), SL_EINVAL);
+    assert_int_equal(rv_cursor_parse("-1_u-1", us, sizeof us, &id), SL_EINVAL);
+    assert_int_equal(rv_cursor_parse("1_u 1'--", us, sizeof us, &id), SL_EINVAL);
+    assert_int_equal(rv_cursor_parse("123456789012345678901234_u", us, sizeof us, &id), SL_EINVAL);
+    assert_int_equal(rv_cursor_parse(NULL, us, sizeof us, &id), SL_EINVAL);
+}
+
+static void test_needs_second(void **state)
+{
+    const char *scan = "{\"v\":1,\"findings\":[{\"rule\":\"email\"},{\"rule\":\"aws_access_key\"}]}";
+
+    (void)state;
+    assert_int_equal(rv_needs_second("aws_access_key", scan), 1);
+    assert_int_equal(rv_needs_second("ipv4,email", scan), 1);
+    assert_int_equal(rv_needs_second("ipv4", scan), 0);
+    /* whole names only: a prefix or a longer name is another rule */
+    assert_int_equal(rv_needs_second("aws", scan), 0);
+    assert_int_equal(rv_needs_second("emails", scan), 0);
+    assert_int_equal(rv_needs_second("", scan), 0);
+    assert_int_equal(rv_needs_second(NULL, scan), 0);
+    assert_int_equal(rv_needs_second("email", "not json"), 0);
+    assert_int_equal(rv_needs_second("email", "{\"findings\":{}}"), 0);
+}
+
+static void test_detail_line(void **state)
+{
+    char out[32];
+
+    (void)state;
+    rv_detail_line(out, sizeof out, "confirmed_pii", "private\naddress\r\x1b[2J");
+    assert_string_equal(out, "confirmed_pii: private address ");
+    rv_detail_line(out, sizeof out, "other", "");
+    assert_string_equal(out, "other");
+    rv_detail_line(out, sizeof out, "other", NULL);
+    assert_string_equal(out, "other");
+    rv_detail_line(out, 10, "harmful_content", "x");
+    assert_string_equal(out, "harmful_c");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_ids_reasons_actions),
+        cmocka_unit_test(test_cursor),
+        cmocka_unit_test(test_needs_second),
+        cmocka_unit_test(test_detail_line),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
