@@ -71,9 +71,10 @@ static int check_decision(const sl_prov_event *ev, const char *shown,
         sl_err_set(err, "review event: stage must be \"review\"");
         return SL_EINVAL;
     }
-    if (!str_eq(o, "approved") && !str_eq(o, "redacted") && !str_eq(o, "rejected")) {
-        sl_err_set(err, "review event: outcome must be approved, redacted or "
-                   "rejected");
+    if (!str_eq(o, "approved") && !str_eq(o, "redacted") && !str_eq(o, "rejected") &&
+        !str_eq(o, "reversed")) {
+        sl_err_set(err, "review event: outcome must be approved, redacted, "
+                   "rejected or reversed");
         return SL_EINVAL;
     }
     if (!str_eq(ev->upload_id, upload_id)) {
@@ -96,9 +97,9 @@ static int check_decision(const sl_prov_event *ev, const char *shown,
                    "other bytes");
         return SL_EINVAL;
     }
-    if (str_eq(o, "rejected") && ev->output_sha256) {
-        sl_err_set(err, "review event: a rejection sends no bytes on (output "
-                   "hash null)");
+    if ((str_eq(o, "rejected") || str_eq(o, "reversed")) && ev->output_sha256) {
+        sl_err_set(err, "review event: a rejection or reversal sends no bytes "
+                   "on (output hash null)");
         return SL_EINVAL;
     }
     return SL_OK;
@@ -146,8 +147,15 @@ int sl_review_event_append(const sl_review_stored *evs, size_t n,
             goto out;
         }
     }
-    for (size_t i = n; i-- > 0 && !shown;)
+    /* The bytes commit stored: the last output before any decision (a
+     * lead's reversal follows an approval whose output may be redacted). */
+    for (size_t i = n; i-- > 0 && !shown;) {
+        const char *st = NULL;
+        if (sl_prov_get(c, i, NULL, NULL, &st, NULL, NULL) == SL_OK &&
+            str_eq(st, "review"))
+            continue;
         (void)sl_prov_get_hashes(c, i, &ignore, &shown);
+    }
     if (sl_prov_record_parse(evs[n - 1].canonical, strlen(evs[n - 1].canonical),
                              &last, err) != SL_OK) {
         rc = SL_EINVAL;

@@ -99,21 +99,3 @@ int rv_needs_second(const char *rules, const char *findings_json)
     return yes;
 }
 
-void rv_detail_line(char *out, size_t n, const char *reason, const char *note)
-{
-    size_t w;
-
-    if (n == 0)
-        return;
-    w = strlen(reason);
-    if (w >= n)
-        w = n - 1;
-    memcpy(out, reason, w);
-    if (note && *note && w + 3 < n) {
-        out[w++] = ':';
-        out[w++] = ' ';
-        for (const char *p = note; *p && w + 1 < n; p++)
-            out[w++] = ((unsigned char)*p < 0x20 || *p == 0x7f) ? ' ' : *p;
-    }
-    out[w] = '\0';
-}

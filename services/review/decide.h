@@ -34,9 +34,4 @@ int rv_cursor_parse(const char *s, char *us, size_t usz, const char **id);
  * is not such JSON. */
 int rv_needs_second(const char *rules, const char *findings_json);
 
-/* "<reason>: <note>" (just the reason when the note is empty) on one line,
- * control characters replaced by spaces, cut to fit n bytes (NUL
- * included): the sluice-reject-detail of a moderator's rejection. */
-void rv_detail_line(char *out, size_t n, const char *reason, const char *note);
-
 #endif

@@ -21,8 +21,12 @@
 #include "sl/msg.h"
 #include "sl/pg.h"
 #include "sl/prov.h"
+#include "sl/prov_pg.h"
+#include "sl/review_event.h"
+#include "sl/topology.h"
 #include "sl/timeutil.h"
 #include "decide.h"
+#include "redact_stored.h"
 #include "review.h"
 
 #define LOG "review"
@@ -722,139 +726,62 @@ static int lock_item(PGconn *c, const char *upload_id, locked_item *it)
     return SL_OK;
 }
 
-/* Redacts content with the scanner's own redaction: a fresh scan of the
- * bytes with the loaded rules (sl_redact needs findings from a scan of
- * this text with these rules).  SL_EINVAL when the content is not UTF-8
- * text (nothing to redact in place). */
-static int redact(const rv_app *a, const uint8_t *data, size_t len, sl_buf *out)
-{
-    sl_scanner *s;
-    sl_findings f;
-    int rc;
-
-    if (memchr(data, '\0', len))
-        return SL_EINVAL;
-    {
-        /* UTF-8 check: jansson accepts a string only when it is valid. */
-        json_t *t = json_stringn((const char *)data, len);
-        if (!t)
-            return SL_EINVAL;
-        json_decref(t);
-    }
-    if (!(s = sl_scanner_new(a->rules)))
-        return SL_ENOMEM;
-    sl_findings_init(&f, SL_FINDINGS_DEFAULT_MAX);
-    rc = sl_scan_text(s, data, len, &f);
-    if (rc == SL_OK)
-        rc = sl_redact(data, len, &f, a->rules, out);
-    sl_findings_free(&f);
-    sl_scanner_destroy(s);
-    return rc;
-}
-
-/* The stored chain of (review, upload_id) as a sluice-prov header. */
-static int stored_chain(PGconn *c, const char *upload_id, sl_buf *out, int64_t *last_seq)
-{
-    const char *v[1] = { upload_id };
-    PGresult *r = q(c, "reading the chain",
-                    "SELECT canonical, hash, seq FROM provenance_events"
-                    " WHERE owner_kind = 'review' AND owner_id = $1 ORDER BY seq", 1, v);
-    json_t *arr;
-    char *s;
-    int rc;
-
-    if (!r)
-        return SL_EIO;
-    arr = json_array();
-    *last_seq = 0;
-    for (int i = 0; arr && i < PQntuples(r); i++) {
-        json_array_append_new(arr, json_pack("{s:s, s:s}", "event", PQgetvalue(r, i, 0),
-                                             "hash", PQgetvalue(r, i, 1)));
-        *last_seq = strtoll(PQgetvalue(r, i, 2), NULL, 10);
-    }
-    PQclear(r);
-    if (!arr)
-        return SL_ENOMEM;
-    s = json_dumps(arr, JSON_COMPACT | JSON_SORT_KEYS);
-    json_decref(arr);
-    if (!s)
-        return SL_ENOMEM;
-    sl_buf_reset(out);
-    rc = sl_buf_append(out, s, strlen(s));
-    free(s);
-    return rc;
-}
-
-/* Appends the review event (outcome, reason, hashes, actor) to the stored
- * chain, stores it and seals the new head with the review key.  chain_out
- * gets the whole new header. */
+/* Appends the review event ev (outcome, reason, hashes, actor) to the item's
+ * stored chain (sl_review_event_append checks the chain and the decision
+ * rules), stores it (sl_prov_pg_append) and seals the new head with the
+ * review key (sl_prov_pg_seal).  chain_out gets the whole new sluice-prov
+ * header.  SL_EINVAL (err says why) when the stored chain or the event is
+ * unusable; SL_EIO for the database. */
 static int append_event(rv_app *a, PGconn *c, const char *upload_id,
                         const sl_prov_event *ev, sl_buf *chain_out, sl_err *err)
 {
-    sl_buf old;
-    int64_t last_seq;
-    sl_prov_chain *pc = NULL;
-    const char *canon, *hash, *stage, *outcome;
-    int64_t seq;
-    char seqs[24], seal[24], sig[SL_AUDIT_SIG_HEX];
-    const char *prev;
     PGresult *r = NULL;
-    int rc;
+    sl_review_stored *evs = NULL;
+    sl_review_appended app;
+    sl_prov_chain *pc = NULL;
+    sl_prov_head head;
+    char state[6] = "";
+    int n, rc;
 
-    sl_buf_init(&old, 1 << 20);
-    if ((rc = stored_chain(c, upload_id, &old, &last_seq)) != SL_OK)
-        goto out;
-    if (last_seq == 0) {
-        sl_err_set(err, "the item has no stored chain");
-        rc = SL_EINVAL;
+    if ((rc = sl_prov_pg_events(c, "review", upload_id, &r, state, err)) != SL_OK) {
+        sl_error(LOG, "%s", err->msg);
+        return rc == SL_ENOMEM ? rc : SL_EIO;
+    }
+    n = PQntuples(r);
+    if (!(evs = calloc(n ? (size_t)n : 1, sizeof(*evs)))) {
+        rc = SL_ENOMEM;
         goto out;
     }
-    if ((rc = sl_prov_append((sl_slice){ old.data, old.len }, NULL, ev, chain_out,
-                             NULL, err)) != SL_OK)
+    for (int i = 0; i < n; i++)
+        evs[i] = (sl_review_stored){
+            strtoll(PQgetvalue(r, i, SL_PROV_PG_SEQ), NULL, 10),
+            PQgetvalue(r, i, SL_PROV_PG_CANONICAL), PQgetvalue(r, i, SL_PROV_PG_HASH) };
+    if ((rc = sl_review_event_append(evs, (size_t)n, ev, chain_out, NULL, &app,
+                                     err)) != SL_OK)
         goto out;
     if (!(pc = sl_prov_parse((sl_slice){ chain_out->data, chain_out->len }, err))) {
-        rc = SL_EINVAL;
+        rc = SL_ERR;
         goto out;
     }
-    if ((rc = sl_prov_get(pc, sl_prov_count(pc) - 1, &canon, &hash, &stage, &outcome,
-                          &seq)) != SL_OK ||
-        (rc = sl_prov_get(pc, sl_prov_count(pc) - 2, NULL, &prev, NULL, NULL, NULL)) != SL_OK)
-        goto out;
-    snprintf(seqs, sizeof seqs, "%lld", (long long)seq);
-    {
-        const char *v[7] = { upload_id, seqs, stage, outcome, canon, hash, prev };
-        if ((rc = exec0(c, "storing the review event",
-                        "INSERT INTO provenance_events (owner_kind, owner_id, seq, stage,"
-                        " outcome, canonical, hash, prev_hash)"
-                        " VALUES ('review', $1, $2, $3, $4, $5, $6, $7)", 7, v)) != SL_OK)
-            goto out;
-    }
-    if (!(r = q(c, "numbering the seal",
-                "SELECT nextval(pg_get_serial_sequence('head_seals', 'seal_id'))", 0, NULL))) {
+    if (sl_prov_pg_append(c, "review", upload_id, pc, (size_t)n, NULL, &head,
+                          state, err) != SL_OK) {
+        sl_error(LOG, "storing the review event: %s", err->msg);
         rc = SL_EIO;
         goto out;
     }
-    snprintf(seal, sizeof seal, "%s", PQgetvalue(r, 0, 0));
     {
-        sl_audit_headref ref = { "review", upload_id, seq, hash };
-        const char *v[4] = { seal, sl_audit_signer_key_id(a->signer), sig, NULL };
-        if ((rc = sl_audit_seal_sign(a->signer, strtoll(seal, NULL, 10), &ref, 1, sig)) != SL_OK)
+        sl_audit_headref ref = { "review", upload_id, head.seq, head.hash };
+        if (sl_prov_pg_seal(c, a->signer, &ref, 1, NULL, state, err) != SL_OK) {
+            sl_error(LOG, "sealing the review head: %s", err->msg);
+            rc = SL_EIO;
             goto out;
-        if ((rc = exec0(c, "storing the seal",
-                        "INSERT INTO head_seals (seal_id, key_id, n_heads, signature)"
-                        " VALUES ($1, $2, 1, $3)", 3, v)) != SL_OK)
-            goto out;
+        }
     }
-    {
-        const char *v[4] = { upload_id, seqs, hash, seal };
-        rc = exec0(c, "storing the chain head",
-                   "INSERT INTO chain_heads (owner_kind, owner_id, seq, head_hash, seal_id)"
-                   " VALUES ('review', $1, $2, $3, $4)", 4, v);
-    }
+    rc = SL_OK;
 out:
-    PQclear(r);
     sl_prov_chain_destroy(pc);
-    sl_buf_free(&old);
+    free(evs);
+    PQclear(r);
     return rc;
 }
 
@@ -937,14 +864,13 @@ static int decide_final(rv_app *a, PGconn *c, const rv_decision *d, locked_item 
     sl_buf red, chain;
     const uint8_t *out_val;
     size_t out_len;
-    char out_sha[SL_SHA256_HEX], num[32], line[RV_NOTE_MAX + 64], ts[SL_TIME_LEN];
+    char out_sha[SL_SHA256_HEX];
     const char *outcome, *state;
     int is_reject = strcmp(d->action, "reject") == 0;
     int is_redact = strcmp(d->action, "redact") == 0;
-    json_t *h = NULL, *rvh;
+    json_t *h = NULL;
     sl_err err = { "" };
     int64_t id;
-    char *rvs = NULL;
     int rc;
 
     sl_buf_init(&red, (size_t)a->outbox_value_max);
@@ -954,10 +880,10 @@ static int decide_final(rv_app *a, PGconn *c, const rv_decision *d, locked_item 
     out_val = data;
     out_len = len;
     if (is_redact) {
-        rc = redact(a, data, len, &red);
+        /* The scanner's own redaction of exactly the stored findings. */
+        rc = sl_redact_stored(data, len, it->findings, a->rules, &red, &err);
         if (rc == SL_EINVAL) {
-            refuse(res, 409, "redact_not_text",
-                   "only UTF-8 text content can be redacted; approve or reject it");
+            refuse(res, 409, "redact_not_possible", err.msg);
             rc = SL_OK;
             goto out;
         }
@@ -995,40 +921,34 @@ static int decide_final(rv_app *a, PGconn *c, const rv_decision *d, locked_item 
         rc = SL_ENOMEM;
         goto out;
     }
-    h = json_array();
-    hdr(h, SL_H_META, it->meta);
-    hdr(h, SL_H_SIG, it->sig);
-    hdr(h, SL_H_PROV, (const char *)chain.data);
-    if (!is_reject) {
-        hdr(h, SL_H_SHA256, out_sha);
-        hdr(h, SL_H_SCAN, it->findings);
-        rvh = json_pack("{s:I, s:s, s:s, s:s}", "decision_id", (json_int_t)id,
-                        "action", d->action, "reason", d->reason, "moderator", d->moderator);
-        rvs = rvh ? json_dumps(rvh, JSON_COMPACT) : NULL;
-        json_decref(rvh);
-        if (!rvs) {
-            rc = SL_ENOMEM;
+    {
+        /* The relay's message, in the one form commit and license check
+         * (sl/review_event.h). */
+        sl_review_item item = {
+            .upload_id = d->upload_id, .meta = it->meta, .signature = it->sig,
+            .findings = it->findings, .sha256 = it->sha256, .size = (int64_t)len,
+            .source_topic = it->src_topic,
+            .source_partition = (int32_t)strtol(it->src_part, NULL, 10),
+            .source_offset = strtoll(it->src_off, NULL, 10) };
+        sl_review_decision dec = {
+            .decision_id = id, .action = d->action, .reason = d->reason,
+            .note = d->note, .moderator = d->moderator, .time_ms = sl_now_ms() };
+        sl_review_message msg;
+        if ((rc = sl_review_message_build(&item, &dec, (const char *)chain.data,
+                                          is_reject ? NULL : out_sha, &msg,
+                                          &err)) != SL_OK) {
+            sl_error(LOG, "building the relay message: %s", err.msg);
             goto out;
         }
-        hdr(h, "sluice-review", rvs);
-        rc = insert_outbox(a, c, id, a->topic_reviewed, d->upload_id, out_val, out_len, h);
-    } else {
-        char sha[SL_SHA256_HEX];
-        sl_sha256_hex(data, len, sha);
-        hdr(h, SL_H_REJ_STAGE, "review");
-        hdr(h, SL_H_REJ_CODE, "moderator_rejected");
-        rv_detail_line(line, sizeof line, d->reason, d->note);
-        hdr(h, SL_H_REJ_DETAIL, line);
-        hdr(h, SL_H_REJ_TOPIC, it->src_topic);
-        hdr(h, SL_H_REJ_PART, it->src_part);
-        hdr(h, SL_H_REJ_OFFSET, it->src_off);
-        snprintf(ts, sizeof ts, "%lld", (long long)sl_now_ms());
-        hdr(h, SL_H_REJ_TIME, ts);
-        hdr(h, SL_H_REJ_VALUE, "withheld");
-        hdr(h, SL_H_REJ_VALUE_SHA256, sha);
-        snprintf(num, sizeof num, "%zu", len);
-        hdr(h, SL_H_REJ_VALUE_SIZE, num);
-        rc = insert_outbox(a, c, id, a->topic_rejected, d->upload_id, NULL, 0, h);
+        h = json_array();
+        for (size_t k = 0; h && k < msg.n; k++)
+            hdr(h, msg.name[k], msg.value[k]);
+        rc = !h ? SL_ENOMEM :
+             strcmp(msg.topic, SL_TOPIC_REVIEWED) == 0 ?
+                 insert_outbox(a, c, id, a->topic_reviewed, d->upload_id, out_val,
+                               out_len, h) :
+                 insert_outbox(a, c, id, a->topic_rejected, d->upload_id, NULL, 0, h);
+        sl_review_message_clear(&msg);
     }
     if (rc != SL_OK)
         goto out;
@@ -1036,7 +956,6 @@ static int decide_final(rv_app *a, PGconn *c, const rv_decision *d, locked_item 
     res->decision_id = id;
     snprintf(res->state, sizeof res->state, "%s", state);
 out:
-    free(rvs);
     json_decref(h);
     free(data);
     sl_buf_free(&red);

@@ -108,7 +108,7 @@ it_eq "outbox rows sent" "$(it_sql "SELECT count(*) FROM review_outbox WHERE sen
 kcat -C -b "$SLUICE_KAFKA_BROKERS" -t "${IT_PREFIX}sluice.reviewed" -o beginning -e -q \
     -f '%k\t%h\t%S\n' >"$IT_DIR/reviewed.txt"
 it_eq "one approved message" "$(cut -f1 "$IT_DIR/reviewed.txt" | tr '\n' ' ')" "f1 "
-grep -q "sluice-review={\"decision_id\":[0-9]*,\"action\":\"approve\",\"reason\":\"false_positive\",\"moderator\":\"$winner\"}" \
+grep -q "sluice-review={\"action\":\"approve\",\"decision_id\":[0-9]*,\"moderator\":\"$winner\",\"reason\":\"false_positive\"}" \
     "$IT_DIR/reviewed.txt" || it_fail "no sluice-review header: $(cat "$IT_DIR/reviewed.txt")"
 kcat -C -b "$SLUICE_KAFKA_BROKERS" -t "${IT_PREFIX}sluice.reviewed" -o beginning -e -q -f '%s' >"$IT_DIR/value"
 cmp -s "$IT_DIR/value" "$IT_DIR/f/f1.txt" || it_fail "the value is not the stored content"

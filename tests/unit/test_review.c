@@ -82,28 +82,12 @@ static void test_needs_second(void **state)
     assert_int_equal(rv_needs_second("email", "{\"findings\":{}}"), 0);
 }
 
-static void test_detail_line(void **state)
-{
-    char out[32];
-
-    (void)state;
-    rv_detail_line(out, sizeof out, "confirmed_pii", "private\naddress\r\x1b[2J");
-    assert_string_equal(out, "confirmed_pii: private address ");
-    rv_detail_line(out, sizeof out, "other", "");
-    assert_string_equal(out, "other");
-    rv_detail_line(out, sizeof out, "other", NULL);
-    assert_string_equal(out, "other");
-    rv_detail_line(out, 10, "harmful_content", "x");
-    assert_string_equal(out, "harmful_c");
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ids_reasons_actions),
         cmocka_unit_test(test_cursor),
         cmocka_unit_test(test_needs_second),
-        cmocka_unit_test(test_detail_line),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
