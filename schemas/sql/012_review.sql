@@ -62,6 +62,26 @@ ALTER TABLE review_items ADD CONSTRAINT review_items_state_check
 DROP INDEX IF EXISTS review_items_pending_idx;
 CREATE INDEX review_items_queue_idx ON review_items (flagged_at, upload_id)
     WHERE state IN ('pending', 'awaiting_second');
+-- The queue's rule filter: the rules an item's findings name, indexed so a
+-- rare rule is found without walking the whole queue (measured at 100,000
+-- pending: 230 ms p50 without it).  Not a partial index: the planner uses
+-- an expression index's statistics (per-rule frequencies, from ANALYZE)
+-- only when it has no predicate, and with them a common rule still walks
+-- review_items_queue_idx in order (EXPLAIN at 100,000: email 14% 5 ms,
+-- ipv4 86% 0.9 ms, an absent rule 0.03 ms).
+CREATE FUNCTION review_rules(findings jsonb) RETURNS text[]
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT COALESCE(array_agg(DISTINCT f->>'rule' ORDER BY f->>'rule')
+                    FILTER (WHERE f->>'rule' IS NOT NULL), '{}')
+    FROM jsonb_array_elements(CASE jsonb_typeof(findings->'findings')
+                              WHEN 'array' THEN findings->'findings'
+                              ELSE '[]'::jsonb END) f
+$$;
+-- fastupdate off: with GIN's pending list every search scans the entries
+-- not yet merged (8 ms for an absent rule after 100,000 inserts, 0.1 ms
+-- merged); review items are inserted rarely enough to merge each at once.
+CREATE INDEX review_items_rules_idx ON review_items USING gin (review_rules(findings))
+    WITH (fastupdate = off);
 -- The overview's charts: flags per day over the last 30 days.
 CREATE INDEX review_items_flagged_idx ON review_items USING brin (flagged_at);
 

@@ -357,9 +357,7 @@ int rv_login_check(PGconn *c, const char *user, const char *pw, size_t len,
 #define QUEUE_COLS \
     "upload_id, GREATEST(0, extract(epoch from now() - flagged_at))::bigint," \
     " dataset_id, creator_id, content_type, detected_type," \
-    " (SELECT string_agg(DISTINCT f->>'rule', ',') FROM" \
-    "  jsonb_array_elements(CASE jsonb_typeof(findings->'findings') WHEN 'array'" \
-    "  THEN findings->'findings' ELSE '[]'::jsonb END) f)," \
+    " NULLIF(array_to_string(review_rules(findings), ','), '')," \
     " (SELECT CASE max(CASE f->>'severity' WHEN 'high' THEN 3 WHEN 'medium' THEN 2" \
     "  ELSE 1 END) WHEN 3 THEN 'high' WHEN 2 THEN 'medium' ELSE 'low' END FROM" \
     "  jsonb_array_elements(CASE jsonb_typeof(findings->'findings') WHEN 'array'" \
@@ -391,8 +389,7 @@ int rv_queue(PGconn *c, const rv_filter *f, json_t **out)
           " AND ($1::text IS NULL OR dataset_id = $1)"
           " AND ($2::text IS NULL OR creator_id = $2)"
           " AND ($3::text IS NULL OR content_type = $3 OR detected_type = $3)"
-          " AND ($4::text IS NULL OR findings->'findings' @>"
-          "      jsonb_build_array(jsonb_build_object('rule', $4::text)))"
+          " AND ($4::text IS NULL OR review_rules(findings) @> ARRAY[$4::text])"
           " AND ($5::bigint IS NULL OR (flagged_at, upload_id) >"
           "      ('epoch'::timestamptz + $5::bigint * interval '1 microsecond', $6::text))"
           " ORDER BY flagged_at, upload_id LIMIT " "51", 6, v);

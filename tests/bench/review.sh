@@ -73,6 +73,7 @@ timeit "queue, first page" "$RV_URL/api/queue"
 timeit "queue, page at the middle" "$RV_URL/api/queue?after=$mid"
 timeit "queue, rule=email" "$RV_URL/api/queue?rule=email"
 timeit "queue, dataset=ds-7" "$RV_URL/api/queue?dataset=ds-7"
+timeit "queue, rule that no item has" "$RV_URL/api/queue?rule=no_such_rule"
 timeit "overview" "$RV_URL/api/overview"
 
 f=$IT_DIR/decide
