@@ -2,9 +2,8 @@
  * view_ui.c -- sluice-review's pages (review.h: rv_view_login, _queue,
  * _item, _overview, _error) on the dashboard's renderers (pages.h): the
  * JSON the database layer reads (review_pg.c: rv_queue, rv_item_json,
- * rv_overview) turned into the page models, nothing else.  Replaces the
- * minimal view.c at merge: services/review/CMakeLists.txt builds this file
- * instead of view.c and links review_ui (services/review/ui.cmake).
+ * rv_overview) turned into the page models, nothing else; the renderers
+ * are the pure review_ui library (services/review/ui.cmake).
  *
  * Not pure like pages.c: the overview's days are counted back from
  * today's UTC date, read from the clock here.  Every string stays
