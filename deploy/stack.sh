@@ -791,9 +791,10 @@ export SLUICE_SECRETS_KEY_FILE=$SECRETS/secrets.key
 export SLUICE_AUDIT_KEY_FILE=$SECRETS/commit-audit.key
 export SLUICE_AUDIT_OPERATOR_KEY_FILE=$SECRETS/operator-audit.key
 # The moderators' dashboard (sluice-review, loopback only): its port
-# (review.port), its URL, and its own audit key (descriptor 5, it alone).
+# (review.port), its URL when the stack runs it (not --infra-only), and its
+# own audit key (descriptor 5, it alone).
 export SLUICE_REVIEW_PORT=$REVIEW_PORT
-export SLUICE_REVIEW_URL=http://127.0.0.1:$REVIEW_PORT/
+$( ((INFRA_ONLY)) || echo "export SLUICE_REVIEW_URL=http://127.0.0.1:$REVIEW_PORT/")
 export SLUICE_REVIEW_AUDIT_KEY_FILE=$SECRETS/review-audit.key
 EOF
     mv "$tmp" "$ENV_FILE"
