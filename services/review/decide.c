@@ -99,3 +99,24 @@ int rv_needs_second(const char *rules, const char *findings_json)
     return yes;
 }
 
+
+const char *rv_preview_type(const uint8_t *p, size_t n)
+{
+    if (!p)
+        return NULL;
+    if (n >= 8 && memcmp(p, "\x89PNG\r\n\x1a\n", 8) == 0)
+        return "image/png";
+    if (n >= 3 && p[0] == 0xFF && p[1] == 0xD8 && p[2] == 0xFF)
+        return "image/jpeg";
+    if (n >= 6 && (memcmp(p, "GIF87a", 6) == 0 || memcmp(p, "GIF89a", 6) == 0))
+        return "image/gif";
+    if (n >= 12 && memcmp(p, "RIFF", 4) == 0 && memcmp(p + 8, "WEBP", 4) == 0)
+        return "image/webp";
+    return NULL;
+}
+
+int rv_previewable(const char *t)
+{
+    return t && (strcmp(t, "image/png") == 0 || strcmp(t, "image/jpeg") == 0 ||
+                 strcmp(t, "image/gif") == 0 || strcmp(t, "image/webp") == 0);
+}

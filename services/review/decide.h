@@ -3,12 +3,13 @@
  * (library sl_review_logic: sl_core only, unit-tested in
  * tests/unit/test_review.c): which identifiers, reasons and actions are
  * valid, the queue's keyset cursor, whether a flagged item needs a second
- * moderator, and the one-line detail of a moderator's rejection.
+ * moderator, and which bytes may be previewed as an image.
  */
 #ifndef SL_REVIEW_DECIDE_H
 #define SL_REVIEW_DECIDE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "sl/common.h"
 
@@ -33,5 +34,15 @@ int rv_cursor_parse(const char *s, char *us, size_t usz, const char **id);
  * review.second.rules); 0 when not, when rules is empty, or when the text
  * is not such JSON. */
 int rv_needs_second(const char *rules, const char *findings_json);
+
+/* The image type the item's preview route may serve the bytes as, by their
+ * own signature (never by a stored or declared type): "image/png",
+ * "image/jpeg", "image/gif" or "image/webp"; NULL for anything else (SVG
+ * and every other format that can carry script or markup included). */
+const char *rv_preview_type(const uint8_t *p, size_t n);
+
+/* Whether a detected type is one the preview route may serve (the item
+ * page shows an <img> of /items/{id}/preview only then). */
+int rv_previewable(const char *detected_type);
 
 #endif

@@ -366,6 +366,42 @@ static int h_raw(void *u, sl_http_req *r, sl_http_resp *p)
     return rc;
 }
 
+/* GET /items/{id}/preview: the bytes as an image, only when their own
+ * signature is PNG, JPEG, GIF or WebP (rv_preview_type; never SVG), for the
+ * item page's <img>; in a sandbox with nothing else allowed, nosniff. */
+static int h_preview(void *u, sl_http_req *r, sl_http_resp *p)
+{
+    rv_app *a = u;
+    const char *id = sl_http_req_param(r), *type;
+    rv_session s;
+    PGconn *c;
+    uint8_t *data = NULL;
+    size_t len = 0;
+    int rc;
+
+    if (!rv_id_ok(id))
+        return fail(r, p, 404, "not_found", "no such review item");
+    if (!enter(a, r, p, 0, &c, &s, &rc))
+        return rc;
+    rc = rv_item_bytes(c, id, &data, &len, NULL, 0);
+    leave(a, c);
+    if (rc == SL_ENOTFOUND)
+        return fail(r, p, 404, "not_found", "no such review item");
+    if (rc != SL_OK)
+        return fail(r, p, 503, "db_unavailable", "the content could not be read");
+    if (!(type = rv_preview_type(data, len))) {
+        free(data);
+        return fail(r, p, 404, "no_preview",
+                    "only PNG, JPEG, GIF and WebP content has a preview");
+    }
+    sl_http_resp_type(p, type);
+    rc = sl_http_resp_header(p, "Content-Security-Policy", "default-src 'none'; sandbox");
+    if (rc == SL_OK)
+        rc = sl_buf_append(sl_http_resp_body(p), data, len);
+    free(data);
+    return rc;
+}
+
 static int h_static(void *u, sl_http_req *r, sl_http_resp *p)
 {
     const char *path = sl_http_req_path(r);
@@ -611,6 +647,7 @@ void rv_routes(rv_app *a, sl_http_router *rt, int *rc)
         { "POST", "/items/{id}/decide", h_decide_form },
         { "POST", "/items/{id}/reveal", h_reveal },
         { "GET", "/items/{id}/raw", h_raw },
+        { "GET", "/items/{id}/preview", h_preview },
         { "GET", "/static/app.js", h_static },
         { "GET", "/static/app.css", h_static },
         { "GET", "/api/session", h_api_session },

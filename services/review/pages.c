@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "sl/timeutil.h"
+#include "decide.h"
 #include "ui_parts.h"
 
 const char *const rv_reasons[RV_N_REASONS] = {
@@ -605,7 +606,7 @@ static void findings_table(sl_html *h, sl_buf *u, const rv_item_page *m,
 static void content_section(sl_html *h, sl_buf *u, const rv_item_page *m,
                             const rv_finding *f, size_t nf)
 {
-    const char *raw = item_url(h, u, "/items/", m->upload_id, "/raw");
+    const char *raw;
 
     sl_html_raw(h, "<section class=\"content\"><h2>Content</h2>");
     if (m->text && m->content) {
@@ -619,8 +620,14 @@ static void content_section(sl_html *h, sl_buf *u, const rv_item_page *m,
         sl_html_textf(h, ", %lld bytes. Download it to look at it with a tool you trust.",
                       (long long)m->size);
         sl_html_close(h, "p");
+        /* A raster image is previewed from its own route, which serves
+         * only what the bytes' signature says is PNG, JPEG, GIF or WebP. */
+        if (rv_previewable(m->detected_type))
+            sl_html_open(h, "img", "class", "preview", "alt", "image preview",
+                         "src", item_url(h, u, "/items/", m->upload_id, "/preview"), NULL);
     }
     sl_html_open(h, "p", "class", "raw", NULL);
+    raw = item_url(h, u, "/items/", m->upload_id, "/raw");
     sl_html_open(h, "a", "class", "download", "href", raw, "download", "", "rel", "noopener",
                  NULL);
     sl_html_text(h, "Download the raw bytes");

@@ -12,4 +12,4 @@ add_library(review_ui STATIC
   ${CMAKE_CURRENT_LIST_DIR}/highlight.c
   ${CMAKE_CURRENT_LIST_DIR}/chart.c)
 target_include_directories(review_ui PUBLIC ${CMAKE_CURRENT_LIST_DIR})
-target_link_libraries(review_ui PUBLIC sl_core)
+target_link_libraries(review_ui PUBLIC sl_core sl_review_logic)

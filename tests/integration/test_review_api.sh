@@ -144,6 +144,29 @@ grep -qi '^content-disposition: attachment; filename="f3.bin"' <<<"$hdrs" || it_
 grep -qi '^content-security-policy: sandbox' <<<"$hdrs" || it_fail "raw CSP: $hdrs"
 grep -qi '^content-type: application/octet-stream' <<<"$hdrs" || it_fail "raw type: $hdrs"
 cmp -s "$IT_DIR/raw" "$IT_DIR/f/f3.txt" || it_fail "raw bytes differ"
+# A preview only of what the bytes' own signature says is a raster image:
+# none for text; a PNG item (put straight into the table: the shipped
+# rules flag no PNG) is served as image/png in a sandbox.
+out=$(rv_curl ann "$RV_URL/items/f3/preview")
+it_eq "no preview of text" "${out%% *}" 404
+grep -q 'no_preview' <<<"$out" || it_fail "no preview: not said why: $out"
+png_hex=89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489
+it_sql "INSERT INTO contents (sha256, size, data) SELECT encode(sha256(d), 'hex'), length(d), d
+          FROM (SELECT decode('$png_hex', 'hex') AS d) x;
+        INSERT INTO review_items (upload_id, creator_id, dataset_id, content_type, detected_type,
+            sha256, size, license_expression, meta, signature, findings, created_at,
+            source_topic, source_partition, source_offset)
+          SELECT 'img1', 'rc', 'ds1', 'image/png', 'image/png', encode(sha256(d), 'hex'),
+                 length(d), 'CC0-1.0', '{}', 'x', '{\"findings\": []}', now(), 't', 0, 999
+          FROM (SELECT decode('$png_hex', 'hex') AS d) x" >/dev/null
+page=$(rv_curl ann "$RV_URL/items/img1")
+grep -qF '<img class="preview" alt="image preview" src="/items/img1/preview">' <<<"$page" ||
+    it_fail "no preview on the image item: $page"
+hdrs=$(curl -s -D - -o "$IT_DIR/preview" -b "$IT_DIR/jar-ann" "$RV_URL/items/img1/preview")
+grep -qi '^content-type: image/png' <<<"$hdrs" || it_fail "preview type: $hdrs"
+grep -qi "^content-security-policy: default-src 'none'; sandbox" <<<"$hdrs" || it_fail "preview CSP: $hdrs"
+grep -qi '^x-content-type-options: nosniff' <<<"$hdrs" || it_fail "preview nosniff: $hdrs"
+it_eq "preview bytes" "$(od -An -tx1 -v "$IT_DIR/preview" | tr -d ' \n')" "$png_hex"
 it_eq "logout" "$(rv_curl ann --data-urlencode "csrf=$RV_CSRF_ANN" "$RV_URL/logout" | cut -d' ' -f1)" 303
 it_eq "the session is dead" "$(it_sql "SELECT count(*) FROM review_sessions WHERE moderator = 'ann' AND revoked_at IS NULL")" 0
 it_log "review api: ok"

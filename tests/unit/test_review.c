@@ -65,6 +65,31 @@ static void test_cursor(void **state)
     assert_int_equal(rv_cursor_parse(NULL, us, sizeof us, &id), SL_EINVAL);
 }
 
+static void test_preview_type(void **state)
+{
+    static const uint8_t png[] = "\x89PNG\r\n\x1a\n\0\0\0\rIHDR";
+    static const uint8_t jpg[] = "\xFF\xD8\xFF\xE0\0\x10JFIF";
+    static const uint8_t webp[] = "RIFF\x10\0\0\0WEBPVP8 ";
+    static const char svg[] = "<svg xmlns=\"http://www.w3.org/2000/svg\"><script>x</script></svg>";
+
+    (void)state;
+    assert_string_equal(rv_preview_type(png, sizeof(png) - 1), "image/png");
+    assert_string_equal(rv_preview_type(jpg, sizeof(jpg) - 1), "image/jpeg");
+    assert_string_equal(rv_preview_type((const uint8_t *)"GIF89a\1\0", 8), "image/gif");
+    assert_string_equal(rv_preview_type((const uint8_t *)"GIF87a", 6), "image/gif");
+    assert_string_equal(rv_preview_type(webp, sizeof(webp) - 1), "image/webp");
+    assert_null(rv_preview_type((const uint8_t *)svg, strlen(svg)));
+    assert_null(rv_preview_type(png, 7));                 /* cut short */
+    assert_null(rv_preview_type((const uint8_t *)"RIFF\0\0\0\0WAVE", 12));
+    assert_null(rv_preview_type((const uint8_t *)"<html>", 6));
+    assert_null(rv_preview_type(NULL, 0));
+    assert_int_equal(rv_previewable("image/png"), 1);
+    assert_int_equal(rv_previewable("image/webp"), 1);
+    assert_int_equal(rv_previewable("image/svg+xml"), 0);
+    assert_int_equal(rv_previewable("text/html"), 0);
+    assert_int_equal(rv_previewable(NULL), 0);
+}
+
 static void test_needs_second(void **state)
 {
     const char *scan = "{\"v\":1,\"findings\":[{\"rule\":\"email\"},{\"rule\":\"aws_access_key\"}]}";
@@ -88,6 +113,7 @@ int main(void)
         cmocka_unit_test(test_ids_reasons_actions),
         cmocka_unit_test(test_cursor),
         cmocka_unit_test(test_needs_second),
+        cmocka_unit_test(test_preview_type),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

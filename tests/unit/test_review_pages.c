@@ -374,11 +374,23 @@ static void test_item_binary_and_states(void **state)
     assert_null(strstr(p, "<pre id=\"content\""));
     assert_null(strstr(p, "hello"));
     assert_non_null(strstr(p, "<p class=\"binary\">Not shown inline: image/png, "));
+    /* a raster image: previewed from its own route, the download kept */
+    assert_non_null(strstr(p, "<img class=\"preview\" alt=\"image preview\" "
+                              "src=\"/items/up%2F1%3F%22%3Cx%3E/preview\">"));
+    assert_non_null(strstr(p, "href=\"/items/up%2F1%3F%22%3Cx%3E/raw\""));
     assert_null(strstr(p, "id=\"decide-form\""));
     assert_non_null(strstr(p, "<p class=\"decided\">This item is approved.</p>"));
     assert_non_null(strstr(p, "data-url=\"/api/items/up%2F1%3F%22%3Cx%3E/reverse\""));
     /* not shown inline: no reveal forms either */
     assert_null(strstr(p, "class=\"reveal-form\""));
+    sl_buf_free(&b);
+
+    /* SVG (script-capable) is never previewed */
+    m.detected_type = "image/svg+xml";
+    sl_buf_init(&b, 1 << 20);
+    assert_int_equal(rv_page_item(&b, &m), SL_OK);
+    p = take(&b);
+    assert_null(strstr(p, "/preview"));
     sl_buf_free(&b);
 
     m = hostile_item();
