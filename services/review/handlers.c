@@ -329,27 +329,44 @@ static int h_item_page(void *u, sl_http_req *r, sl_http_resp *p)
     return rc;
 }
 
-static int h_raw(void *u, sl_http_req *r, sl_http_resp *p)
+/* The stored bytes of the item the route names, for a signed-in
+ * moderator: 1 with *data (the caller frees it) and *len, or 0 with the
+ * error answered and *rc the handler's return code. */
+static int stored_bytes(rv_app *a, sl_http_req *r, sl_http_resp *p,
+                        uint8_t **data, size_t *len, int *rc)
 {
-    rv_app *a = u;
     const char *id = sl_http_req_param(r);
     rv_session s;
     PGconn *c;
-    uint8_t *data = NULL;
-    size_t len = 0;
-    char fname[512];
+
+    *data = NULL;
+    *len = 0;
+    if (!rv_id_ok(id)) {
+        *rc = fail(r, p, 404, "not_found", "no such review item");
+        return 0;
+    }
+    if (!enter(a, r, p, 0, &c, &s, rc))
+        return 0;
+    *rc = rv_item_bytes(c, id, data, len, NULL, 0);
+    leave(a, c);
+    if (*rc == SL_ENOTFOUND)
+        *rc = fail(r, p, 404, "not_found", "no such review item");
+    else if (*rc != SL_OK)
+        *rc = fail(r, p, 503, "db_unavailable", "the content could not be read");
+    else
+        return 1;
+    return 0;
+}
+
+static int h_raw(void *u, sl_http_req *r, sl_http_resp *p)
+{
+    const char *id = sl_http_req_param(r);
+    uint8_t *data;
+    size_t len;
     int rc;
 
-    if (!rv_id_ok(id))
-        return fail(r, p, 404, "not_found", "no such review item");
-    if (!enter(a, r, p, 0, &c, &s, &rc))
+    if (!stored_bytes(u, r, p, &data, &len, &rc))
         return rc;
-    rc = rv_item_bytes(c, id, &data, &len, fname, sizeof fname);
-    leave(a, c);
-    if (rc == SL_ENOTFOUND)
-        return fail(r, p, 404, "not_found", "no such review item");
-    if (rc != SL_OK)
-        return fail(r, p, 503, "db_unavailable", "the content could not be read");
     /* Never rendered: a download, in a sandbox, whatever the bytes say.
      * The file name is the upload id (the creator's file name is input). */
     sl_http_resp_type(p, "application/octet-stream");
@@ -371,24 +388,13 @@ static int h_raw(void *u, sl_http_req *r, sl_http_resp *p)
  * item page's <img>; in a sandbox with nothing else allowed, nosniff. */
 static int h_preview(void *u, sl_http_req *r, sl_http_resp *p)
 {
-    rv_app *a = u;
-    const char *id = sl_http_req_param(r), *type;
-    rv_session s;
-    PGconn *c;
-    uint8_t *data = NULL;
-    size_t len = 0;
+    const char *type;
+    uint8_t *data;
+    size_t len;
     int rc;
 
-    if (!rv_id_ok(id))
-        return fail(r, p, 404, "not_found", "no such review item");
-    if (!enter(a, r, p, 0, &c, &s, &rc))
+    if (!stored_bytes(u, r, p, &data, &len, &rc))
         return rc;
-    rc = rv_item_bytes(c, id, &data, &len, NULL, 0);
-    leave(a, c);
-    if (rc == SL_ENOTFOUND)
-        return fail(r, p, 404, "not_found", "no such review item");
-    if (rc != SL_OK)
-        return fail(r, p, 503, "db_unavailable", "the content could not be read");
     if (!(type = rv_preview_type(data, len))) {
         free(data);
         return fail(r, p, 404, "no_preview",
