@@ -10,6 +10,8 @@
 #   rv_login NAME       log NAME in; cookie jar $IT_DIR/jar-NAME, prints
 #                       nothing; sets RV_CSRF_<NAME> from /api/session
 #   rv_curl NAME ARGS   curl with NAME's cookie jar; prints "STATUS BODY"
+#   outcome ID          "sample", or the rejections' stage:code
+#   chain ID            the stored sample's chain: stage:outcome by seq
 
 rv_setup() {
     local n=$1 i
@@ -86,4 +88,15 @@ rv_err() {
     local line
     line=$(cat)
     printf '%s %s\n' "${line%% *}" "$(jq -r '.error // "-"' <<<"${line#* }" 2>/dev/null || echo '?')"
+}
+
+outcome() {
+    it_sql "SELECT 'sample' FROM samples WHERE upload_id = '$1'
+            UNION ALL SELECT stage || ':' || code FROM rejections WHERE upload_id = '$1'
+            ORDER BY 1"
+}
+
+chain() {
+    it_sql "SELECT string_agg(stage || ':' || outcome, ' ' ORDER BY seq)
+            FROM provenance_events WHERE owner_kind = 'sample' AND owner_id = '$1'"
 }

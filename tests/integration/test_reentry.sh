@@ -18,6 +18,7 @@
 #              them is accepted.
 # `sluicectl audit verify --all` accepts every chain.
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/review_lib.sh"
 it_init reentry
 
 W=$IT_DIR
@@ -68,15 +69,6 @@ relay approve sw --scan-header '{"outcome":"accepted","detected_type":"text/plai
 it_wait_outcomes 23 45
 sleep 2   # a late duplicate would land now
 
-outcome() {
-    it_sql "SELECT 'sample' FROM samples WHERE upload_id = '$1'
-            UNION ALL SELECT stage || ':' || code FROM rejections WHERE upload_id = '$1'
-            ORDER BY 1"
-}
-chain() { # the stored sample's chain: stage:outcome by seq
-    it_sql "SELECT string_agg(stage || ':' || outcome, ' ' ORDER BY seq)
-            FROM provenance_events WHERE owner_kind = 'sample' AND owner_id = '$1'"
-}
 sha() { sha256sum "$W/$1.txt" | cut -c1-64; }
 WHOLE="validate:accepted scan:flagged commit:queued_for_review review:approved license:accepted commit:committed"
 

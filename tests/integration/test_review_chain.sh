@@ -56,15 +56,6 @@ decide oo approve false_positive
 it_wait_outcomes 8 60
 sleep 1   # a second copy of a relayed message would land now
 
-outcome() {
-    it_sql "SELECT 'sample' FROM samples WHERE upload_id = '$1'
-            UNION ALL SELECT stage || ':' || code FROM rejections WHERE upload_id = '$1'
-            ORDER BY 1"
-}
-chain() {
-    it_sql "SELECT string_agg(stage || ':' || outcome, ' ' ORDER BY seq)
-            FROM provenance_events WHERE owner_kind = 'sample' AND owner_id = '$1'"
-}
 sha() { sha256sum "$W/$1.txt" | cut -c1-64; }
 WHOLE="validate:accepted scan:flagged commit:queued_for_review review:approved license:accepted commit:committed"
 
