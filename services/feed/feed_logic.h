@@ -1,0 +1,165 @@
+/*
+ * feed_logic.h -- the pure decisions of the feed (services/feed, issue #12):
+ * cursors, bearer tokens, signed content URLs, HTTP Range / conditional
+ * requests, and the Croissant manifest.  No I/O, no libpq, no libmicrohttpd:
+ * bytes in, values out, unit-tested without a server (tests/unit/test_feed_*).
+ * sluice-feed and `sluicectl dataset manifest` both link it (sl_feed_logic).
+ *
+ * Every input is hostile (query strings, headers): a parser never reads past
+ * its input, never allocates without bound, and answers a stable result.
+ */
+#ifndef SL_FEED_LOGIC_H
+#define SL_FEED_LOGIC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "sl/common.h"
+
+/* ---- cursors ------------------------------------------------------------ */
+
+/* A cursor is an opaque, stable text naming a position (a feed_seq from
+ * schemas/sql/017_feed.sql) in one stream of one dataset.  It binds the
+ * stream and the dataset, so a cursor of another dataset or stream is
+ * refused (bad_cursor) rather than silently misread.  It carries no secret
+ * and no expiry: a cursor saved today resumes in a year.  URL-safe
+ * characters only ([A-Za-z0-9_-]), at most FD_CURSOR_MAX - 1 bytes. */
+#define FD_CURSOR_MAX 96
+
+typedef enum fd_stream {
+    FD_STREAM_SAMPLES = 's',   /* GET /v1/datasets/{id}/samples */
+    FD_STREAM_CHANGES = 'c',   /* GET /v1/datasets/{id}/changes */
+    FD_STREAM_UPLOADS = 'u'    /* a creator's outcomes, GET /v1/uploads */
+} fd_stream;
+
+/* Writes the cursor for position seq of (stream, scope) into out, where
+ * scope is the dataset id (or the creator id for FD_STREAM_UPLOADS).
+ * SL_OK, or SL_EINVAL when scope is NULL/empty. */
+int fd_cursor_encode(fd_stream stream, const char *scope, uint64_t seq,
+                     char out[FD_CURSOR_MAX]);
+
+/* Reads a cursor given by a client.  NULL or "" is the start (seq 0).
+ * SL_OK with *seq set, or SL_EINVAL when the text is not a cursor of this
+ * stream and scope (malformed, too long, another dataset, tampered). */
+int fd_cursor_decode(const char *text, fd_stream stream, const char *scope,
+                     uint64_t *seq);
+
+/* ---- bearer tokens ------------------------------------------------------ */
+
+/* Feed tokens are sl_ws tokens (64 lowercase hex, sl/websec.h) with a
+ * prefix saying the holder kind: "slc_" consumer, "slr_" creator.  Printed
+ * once by `sluicectl token issue`; stored as sl_ws_token_hash of the whole
+ * text, prefix included. */
+#define FD_TOKEN_MAX 69        /* 4 + 64 + NUL */
+
+typedef enum fd_holder {
+    FD_HOLDER_CONSUMER = 1,
+    FD_HOLDER_CREATOR = 2
+} fd_holder;
+
+/* Makes a new token for a holder kind.  SL_OK or SL_ERR (no randomness). */
+int fd_token_new(fd_holder kind, char out[FD_TOKEN_MAX]);
+
+/* Extracts the token from an Authorization header value ("Bearer <tok>",
+ * scheme case-insensitive, one space or more).  SL_OK with out filled and
+ * *kind set; SL_EINVAL for anything else (no header, other scheme, bad
+ * length, prefix or characters). */
+int fd_bearer_parse(const char *authorization, char out[FD_TOKEN_MAX],
+                    fd_holder *kind);
+
+/* ---- signed content URLs ------------------------------------------------ */
+
+/* A signed URL lets a training worker fetch one sample's content without
+ * the token, until an expiry, on behalf of one consumer (whom the delivery
+ * is metered to).  The MAC is HMAC-SHA256 under the feed's 32-byte URL key
+ * over "GET\n/v1/samples/<upload_id>/content\n<consumer_id>\n<exp>",
+ * hex-encoded; exp is Unix seconds. */
+#define FD_URLKEY_BYTES 32
+
+/* Writes the query string "c=<consumer, percent-encoded>&exp=<exp>&sig=<hex>"
+ * (no leading '?') into out.  SL_OK, SL_EINVAL on an empty id, SL_ENOMEM. */
+int fd_url_sign(const uint8_t key[FD_URLKEY_BYTES], const char *upload_id,
+                const char *consumer_id, int64_t exp_unix, sl_buf *out);
+
+typedef enum fd_url_check {
+    FD_URL_OK = 0,
+    FD_URL_BAD = 1,            /* missing / malformed parts or wrong MAC */
+    FD_URL_EXPIRED = 2         /* MAC right, now_unix > exp */
+} fd_url_check;
+
+/* Checks the parts of a signed URL (as decoded from the query: c, exp, sig;
+ * any may be NULL) in constant time on the MAC. */
+fd_url_check fd_url_verify(const uint8_t key[FD_URLKEY_BYTES],
+                           const char *upload_id, const char *consumer_id,
+                           const char *exp, const char *sig, int64_t now_unix);
+
+/* ---- Range and conditional requests (RFC 9110) --------------------------- */
+
+typedef enum fd_range_kind {
+    FD_RANGE_NONE = 0,         /* no Range, or one to ignore (malformed,
+                                  other unit, several ranges): send 200 */
+    FD_RANGE_ONE = 1,          /* one satisfiable range: send 206 */
+    FD_RANGE_UNSATISFIABLE = 2 /* bytes=... with none satisfiable: send 416
+                                  with Content-Range: bytes * / size */
+} fd_range_kind;
+
+typedef struct fd_range {
+    uint64_t first;            /* inclusive */
+    uint64_t last;             /* inclusive, < size */
+} fd_range;
+
+/* Parses a Range header against a representation of size bytes:
+ * "bytes=a-b", "bytes=a-", "bytes=-n" (suffix), whitespace as RFC 9110
+ * allows, numbers without overflow.  Several ranges are not served (one
+ * 200 instead: allowed by RFC 9110 section 14.2). */
+fd_range_kind fd_range_parse(const char *header, uint64_t size, fd_range *r);
+
+/* The strong ETag of a content: "\"sha256:<hex>\"" (quotes included). */
+#define FD_ETAG_MAX 76
+int fd_etag(const char *sha256_hex, char out[FD_ETAG_MAX]);
+
+/* If-None-Match: 1 when the header matches etag (weak comparison, "*",
+ * comma lists), i.e. the answer is 304; else 0. */
+int fd_etag_none_match(const char *if_none_match, const char *etag);
+
+/* If-Range: 1 when the Range may be honoured (header absent, or exactly the
+ * strong etag); 0: send the whole content (200). */
+int fd_if_range_ok(const char *if_range, const char *etag);
+
+/* ---- Croissant ---------------------------------------------------------- */
+
+/* One dataset as a token sees it, and its files, for a Croissant 1.1
+ * JSON-LD manifest (https://docs.mlcommons.org/croissant/docs/croissant-spec-1.1.html)
+ * that `mlcroissant validate` accepts: @context, @type sc:Dataset,
+ * conformsTo http://mlcommons.org/croissant/1.1, name, description,
+ * license, creator, datePublished, url, isLiveDataset, distribution (one
+ * cr:FileObject per sample: @id, name, contentUrl, contentSize,
+ * encodingFormat, sha256). */
+typedef struct fd_cr_dataset {
+    const char *dataset_id;
+    const char *name;          /* "" -> dataset_id */
+    const char *description;
+    const char *url;           /* e.g. <base>/v1/datasets/<id> */
+    const char *date_published;/* RFC 3339 */
+    const char *const *licenses;   /* distinct SPDX expressions or URLs */
+    size_t n_licenses;
+    const char *const *creators;   /* distinct creator ids */
+    size_t n_creators;
+} fd_cr_dataset;
+
+typedef struct fd_cr_file {
+    const char *upload_id;
+    const char *name;          /* filename, or the upload id */
+    const char *content_url;
+    uint64_t size;
+    const char *content_type;  /* encodingFormat (MIME, parameters dropped) */
+    const char *sha256_hex;
+} fd_cr_file;
+
+/* A new JSON object (caller json_decref's), or NULL on ENOMEM. */
+json_t *fd_croissant_build(const fd_cr_dataset *d, const fd_cr_file *files,
+                           size_t n_files);
+
+#endif /* SL_FEED_LOGIC_H */
