@@ -210,41 +210,72 @@ static void copy_sep(sl_pg_copy *cp)
     cp->first_field = 0;
 }
 
-/* True when s[0..n) is valid UTF-8 without NUL bytes: what PostgreSQL
- * text accepts as is (the common case, checked before any copying). */
-static int utf8_plain(const uint8_t *p, size_t n)
+/* The length of the valid UTF-8 sequence (2-4 bytes, no overlong form, no
+ * surrogate, at most U+10FFFF) at p[0..n), p[0] >= 0x80; 0 if invalid. */
+static size_t utf8_seq(const uint8_t *p, size_t n)
+{
+    uint8_t c = p[0];
+    size_t len = (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+    uint32_t cp = len == 2 ? c & 0x1f : len == 3 ? c & 0x0f : c & 0x07;
+
+    if (len == 0 || len > n)
+        return 0;
+    for (size_t k = 1; k < len; k++) {
+        if ((p[k] & 0xc0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (p[k] & 0x3f);
+    }
+    if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) ||
+        (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+        (cp >= 0xd800 && cp <= 0xdfff))
+        return 0;
+    return len;
+}
+
+/* COPY text format: the escape letter of each ASCII byte that needs one;
+ * NUL is marked too (PostgreSQL text cannot hold it: sanitised first). */
+static const char copy_escape[128] = {
+    [0] = '0', ['\\'] = '\\', ['\t'] = 't', ['\n'] = 'n', ['\r'] = 'r',
+};
+
+/* Appends s[0..n) escaped for COPY text at dst (room for 2n bytes): one
+ * pass, runs of plain bytes copied whole.  Returns the end, or NULL when
+ * s is not valid UTF-8 or holds a NUL (the caller sanitises and retries). */
+static uint8_t *copy_escaped(uint8_t *dst, const uint8_t *s, size_t n)
 {
     size_t i = 0;
 
     while (i < n) {
-        uint8_t c = p[i];
-        if (c >= 0x01 && c < 0x80) {
+        size_t j = i;
+        while (j < n && s[j] < 0x80 && !copy_escape[s[j]])
+            j++;
+        memcpy(dst, s + i, j - i);
+        dst += j - i;
+        i = j;
+        if (i == n)
+            break;
+        if (s[i] >= 0x80) {
+            size_t len = utf8_seq(s + i, n - i);
+            if (len == 0)
+                return NULL;
+            memcpy(dst, s + i, len);
+            dst += len;
+            i += len;
+        } else if (s[i] == 0) {
+            return NULL;
+        } else {
+            *dst++ = '\\';
+            *dst++ = (uint8_t)copy_escape[s[i]];
             i++;
-            continue;
         }
-        size_t len = (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
-        uint32_t cp = len == 2 ? c & 0x1f : len == 3 ? c & 0x0f : c & 0x07;
-        if (len == 0 || i + len > n)
-            return 0;
-        for (size_t k = 1; k < len; k++) {
-            if ((p[i + k] & 0xc0) != 0x80)
-                return 0;
-            cp = (cp << 6) | (p[i + k] & 0x3f);
-        }
-        if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) ||
-            (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
-            (cp >= 0xd800 && cp <= 0xdfff))
-            return 0;
-        i += len;
     }
-    return 1;
+    return dst;
 }
 
 void sl_pg_copy_text(sl_pg_copy *cp, const char *s, size_t n)
 {
     sl_buf clean = { 0 };
-    const uint8_t *src = (const uint8_t *)s;
-    uint8_t *dst;
+    uint8_t *end;
 
     copy_sep(cp);
     if (!s) {
@@ -252,36 +283,26 @@ void sl_pg_copy_text(sl_pg_copy *cp, const char *s, size_t n)
             cp->failed = 1;
         return;
     }
-    if (!utf8_plain(src, n)) {
+    /* COPY text escapes: at most two output bytes per input byte. */
+    if (n > SIZE_MAX / 2 || sl_buf_reserve(&cp->buf, 2 * n) != SL_OK) {
+        cp->failed = 1;
+        return;
+    }
+    end = copy_escaped(cp->buf.data + cp->buf.len, (const uint8_t *)s, n);
+    if (!end) {
+        /* Not plain UTF-8 (rare): sanitise, then escape the clean copy. */
         sl_buf_init(&clean, n * 3 + 16);
-        if (sl_utf8_sanitize(&clean, s, n) != SL_OK) {
+        if (sl_utf8_sanitize(&clean, s, n) != SL_OK ||
+            sl_buf_reserve(&cp->buf, 2 * clean.len) != SL_OK ||
+            !(end = copy_escaped(cp->buf.data + cp->buf.len, clean.data, clean.len))) {
             cp->failed = 1;
             sl_buf_free(&clean);
             return;
         }
-        src = clean.data;
-        n = clean.len;
-    }
-    /* COPY text escapes: at most two output bytes per input byte. */
-    if (sl_buf_reserve(&cp->buf, 2 * n) != SL_OK) {
-        cp->failed = 1;
         sl_buf_free(&clean);
-        return;
     }
-    dst = cp->buf.data + cp->buf.len;
-    for (size_t i = 0; i < n; i++) {
-        uint8_t ch = src[i];
-        switch (ch) {
-        case '\\': *dst++ = '\\'; *dst++ = '\\'; break;
-        case '\t':  *dst++ = '\\'; *dst++ = 't'; break;
-        case '\n':  *dst++ = '\\'; *dst++ = 'n'; break;
-        case '\r':  *dst++ = '\\'; *dst++ = 'r'; break;
-        default:    *dst++ = ch;
-        }
-    }
-    cp->buf.len = (size_t)(dst - cp->buf.data);
+    cp->buf.len = (size_t)(end - cp->buf.data);
     cp->buf.data[cp->buf.len] = '\0';
-    sl_buf_free(&clean);
 }
 
 void sl_pg_copy_str(sl_pg_copy *cp, const char *s)

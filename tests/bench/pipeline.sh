@@ -153,6 +153,8 @@ snapshot() { # CPU seconds: validate commit kafka postgresql scan license jit
          "$(cpu_jit "$kpid")"
 }
 
+wal() { sql "SELECT wal_bytes, wal_fpi FROM pg_stat_wal" | tr '|' ' '; }
+
 start_services
 sleep 1
 # Warm-up (not measured): the broker's JIT, PostgreSQL's caches.
@@ -162,12 +164,17 @@ wait_for "$WARM"
 
 say "throughput: $N uploads as fast as sluicectl sends them"
 read -r v0 c0 k0 p0 s0 l0 j0 < <(snapshot)
+# The database's write-ahead log over the run: bytes and full-page images
+# per sample (what the rows, their indexes and the first touch of a page
+# after a checkpoint cost to write; independent of how busy the CPUs are).
+read -r w0 f0 < <(wal)
 t0=$(date +%s.%N)
 # The producer's own CPU (user + sys), from bash's `time`.
 { TIMEFORMAT='%3U %3S'; time upload throughput; } 2>"$W/producer.time"
 t1=$(date +%s.%N)
 wait_for $((WARM + N))
 read -r v1 c1 k1 p1 s1 l1 j1 < <(snapshot)
+read -r w1 f1 < <(wal)
 sleep 1
 
 say "latency: $LAT_N uploads at $RATE/s"
@@ -208,6 +215,7 @@ sluice pipeline benchmark: $([[ $CHAIN == full ]] && echo "validate -> scan -> l
     cpu kafka        $(per "$k0" "$k1")  (producer traffic included)
       of which JIT   $(per "$j0" "$j1")  (the broker's C1/C2 compiler threads)
     cpu postgresql   $(per "$p0" "$p1")
+      WAL          $(awk -v a="$w0" -v b="$w1" -v f="$f0" -v g="$f1" -v n="$N" 'BEGIN { printf "%6.0f bytes/sample, %.2f full-page images/sample", (b - a) / n, (g - f) / n }')
     cpu producer     $(per 0 "$(awk '{ print $1 + $2 }' "$W/producer.time")")  (sluicectl upload: reading, hashing, signing, sending)
   latency run        $LAT_N uploads at $RATE/s (achieved $lrate/s)
     latency          p50 $lp50 ms, p99 $lp99 ms, max $lmax ms (created_at -> commit)

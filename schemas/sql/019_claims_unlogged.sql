@@ -1,0 +1,21 @@
+-- 019_claims_unlogged.sql -- validate's upload claims are not written to
+-- the write-ahead log.
+--
+-- A claim (011, 016) records which message read an upload id first, so a
+-- replay is refused at validate while the first message's outcome is still
+-- on its way to commit.  It is a fast path, not the record: once commit has
+-- stored an outcome (samples, review_items, rejections), validate finds the
+-- id there, and commit itself refuses a second outcome for an id whatever
+-- validate decided.  Logging every claim wrote about 175 bytes of WAL per
+-- sample (the whole chain: 7,621 -> 7,446 bytes per sample in
+-- tests/bench/pipeline.sh), a WAL flush per claimed run that validate
+-- waited for, and after each checkpoint a full-page image of each index
+-- leaf page touched again (random text keys: most of them).
+--
+-- Unlogged, the table is emptied only by crash recovery of PostgreSQL
+-- (a clean restart keeps it).  After such a crash a replay of an upload
+-- still in flight passes validate and is refused by commit as a `replay`:
+-- one outcome per upload id still holds.  Streaming
+-- replicas do not receive unlogged tables; a promoted replica starts with
+-- no claims, the same case.
+ALTER TABLE upload_claims SET UNLOGGED;
