@@ -65,7 +65,7 @@ static json_t *context(void)
         "{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s,"
         " s:{s:s, s:s}, s:{s:s, s:s}, s:s, s:{s:s},"
         " s:s, s:{s:s, s:s}, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s,"
-        " s:s, s:s, s:s, s:{s:s}}",
+        " s:s, s:s, s:s, s:s, s:{s:s}}",
         "@language", "en",
         "@vocab", "https://schema.org/",
         "arrayShape", "cr:arrayShape",
