@@ -22,9 +22,10 @@
 #                          ("" for none); prints the status; body in
 #                          $IT_DIR/body, headers in $IT_DIR/headers
 #   fd_header NAME         a header of the last fd_get (value, no CR)
-#   fd_tail TOKEN DATASET  reads the samples from the cursor in
-#                          $IT_DIR/cursor-DATASET onwards, appending lines to
-#                          $IT_DIR/lines-DATASET and saving the cursor
+#   fd_tail TOKEN DATASET  reads one page (FD_TAIL_LIMIT lines, long-polled
+#                          FD_TAIL_WAIT s) from the cursor in
+#                          $IT_DIR/cursor-DATASET, appends its lines to
+#                          $IT_DIR/lines-DATASET and saves the next cursor
 #
 # Consumers, grants and tokens are written by `sluicectl consumer|grant|
 # token` when this sluicectl has them, else with SQL as the owner (the
@@ -145,6 +146,7 @@ fd_get() {
     local tok=$1 path=$2 auth=()
     shift 2
     [[ -z $tok ]] || auth=(-H "Authorization: Bearer $tok")
+    : >"$IT_DIR/body"             # curl writes no file for an empty body
     curl -s -o "$IT_DIR/body" -D "$IT_DIR/headers" -w '%{http_code}' "${auth[@]}" "$@" \
         "$FD_URL$path"
 }
@@ -156,7 +158,7 @@ fd_header() {
 fd_tail() {
     local tok=$1 ds=$2 cur="" st
     [[ ! -f $IT_DIR/cursor-$ds ]] || cur=$(cat "$IT_DIR/cursor-$ds")
-    st=$(fd_get "$tok" "/v1/datasets/$ds/samples?limit=${FD_TAIL_LIMIT:-3}&after=$cur")
+    st=$(fd_get "$tok" "/v1/datasets/$ds/samples?limit=${FD_TAIL_LIMIT:-3}&wait=${FD_TAIL_WAIT:-0}&after=$cur")
     [[ $st == 200 ]] || return 1
     cat "$IT_DIR/body" >>"$IT_DIR/lines-$ds"
     fd_header Sluice-Next-Cursor >"$IT_DIR/cursor-$ds"
