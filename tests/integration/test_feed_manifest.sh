@@ -110,9 +110,13 @@ it_eq "version (changes . samples)" "$(jqf .version "$W/all.json")" \
     "1.$(it_sql "SELECT coalesce(max(seq), 0) FROM feed_changes WHERE dataset_id = 'mixed'").$(it_sql "SELECT max(feed_seq) FROM samples WHERE status = 'accepted'")"
 
 # --- a consumer whose grant requires commercial use -------------------------------
-it_sql "INSERT INTO consumers (consumer_id) VALUES ('buyer'), ('stranger');
-        INSERT INTO grants (consumer_id, dataset_id, require_rights, created_by)
-        VALUES ('buyer', 'mixed', '{commercial_allowed}', 'test')" >/dev/null
+ctl consumer add buyer >/dev/null || it_fail "consumer add buyer failed"
+ctl consumer add stranger >/dev/null || it_fail "consumer add stranger failed"
+ctl grant add --consumer buyer --dataset mixed --require-rights commercial >/dev/null ||
+    it_fail "grant add failed"
+GRANT=$(it_sql "SELECT grant_id FROM grants WHERE consumer_id = 'buyer'")
+it_eq "stored require_rights" \
+    "$(it_sql "SELECT require_rights FROM grants WHERE consumer_id = 'buyer'")" "{commercial_allowed}"
 ctl dataset manifest mixed --consumer buyer -o "$W/buyer.json" ||
     it_fail "dataset manifest --consumer buyer failed"
 validate "$W/buyer.json"
@@ -157,7 +161,7 @@ it_eq "stranger refused" "$(cat "$W/stranger.err")" \
     "sluicectl: dataset manifest: consumer \"stranger\" holds no live grant on \"mixed\""
 [[ ! -e $W/stranger.json ]] || it_fail "a manifest file was written for the stranger"
 # a revoked grant is no grant
-it_sql "UPDATE grants SET revoked_at = now() WHERE consumer_id = 'buyer'" >/dev/null
+ctl grant revoke "$GRANT" >/dev/null || it_fail "grant revoke failed"
 ctl dataset manifest mixed --consumer buyer >/dev/null 2>&1 &&
     it_fail "a revoked grant still gave a manifest"
 it_log "ok: no manifest without a live grant"
