@@ -27,7 +27,10 @@
 
 #define LOG "feed"
 #define NDJSON "application/x-ndjson"
-#define CROISSANT_MAX_FILES 1000000
+/* A manifest is built in memory: past this many files, 503. */
+#define CROISSANT_MAX_FILES 200000
+#define SL_STR_(x) #x
+#define SL_STR(x) SL_STR_(x)
 
 void fd_routes(fd_app *a, sl_http_router *rt, int *rc);
 
@@ -712,15 +715,10 @@ static int croissant(fd_app *a, sl_pgconn *c, const fd_principal *pr,
     size_t npages = 0, nfiles = 0, i, k;
     fd_cr_file *files = NULL;
     char **urls = NULL, **exprs = NULL;
-    json_t *lic_set = json_object(), *cre_set = json_object(), *doc = NULL;
-    const char **lics = NULL, **cres = NULL;
-    const char *key;
-    json_t *val;
+    json_t *doc = NULL;
     char sfrom[24] = "0", dsurl[1024];
     int rc = SL_ENOMEM;
 
-    if (!lic_set || !cre_set)
-        goto out;
     v[0] = dataset;
     if (fd_exec(c, "fd_dataset", 1, v, &dr) != SL_OK || PQntuples(dr) != 1) {
         rc = unavailable(p);
@@ -736,9 +734,16 @@ static int croissant(fd_app *a, sl_pgconn *c, const fd_principal *pr,
             rc = unavailable(p);
             goto out;
         }
-        if (PQntuples(r) == 0 || nfiles + (size_t)PQntuples(r) > CROISSANT_MAX_FILES) {
+        if (PQntuples(r) == 0) {
             PQclear(r);
             break;
+        }
+        if (nfiles + (size_t)PQntuples(r) > CROISSANT_MAX_FILES) {
+            PQclear(r);
+            rc = sl_http_resp_error(p, 503, "unavailable", "the dataset has more samples than "
+                                    "one manifest lists (" SL_STR(CROISSANT_MAX_FILES) "); "
+                                    "page its samples instead");
+            goto out;
         }
         if (!(np = realloc(pages, (npages + 1) * sizeof *np))) {
             PQclear(r);
@@ -759,9 +764,6 @@ static int croissant(fd_app *a, sl_pgconn *c, const fd_principal *pr,
             sl_buf url;
             const char *expr = expr_of(PQgetvalue(r, j, 7), &exprs[k]);
 
-            if (expr)
-                json_object_set_new(lic_set, expr, json_true());
-            json_object_set_new(cre_set, PQgetvalue(r, j, 5), json_true());
             sl_buf_init(&url, 4096);
             if (content_url(a, PQgetvalue(r, j, 1), pr->holder, &url) != SL_OK ||
                 !(urls[k] = strdup((const char *)url.data))) {
@@ -782,23 +784,15 @@ static int croissant(fd_app *a, sl_pgconn *c, const fd_principal *pr,
             };
         }
     }
-    if (!(lics = calloc(json_object_size(lic_set) + 1, sizeof *lics)) ||
-        !(cres = calloc(json_object_size(cre_set) + 1, sizeof *cres)))
-        goto out;
-    k = 0;
-    json_object_foreach(lic_set, key, val)
-        lics[k++] = key;
-    k = 0;
-    json_object_foreach(cre_set, key, val)
-        cres[k++] = key;
     snprintf(dsurl, sizeof dsurl, "%s/v1/datasets/%s", a->base_url, dataset);
     {
         fd_cr_dataset d = {
             .dataset_id = dataset, .name = PQgetvalue(dr, 0, 0),
             .description = PQgetvalue(dr, 0, 1), .url = dsurl,
             .date_published = PQgetvalue(dr, 0, 2),
-            .licenses = lics, .n_licenses = json_object_size(lic_set),
-            .creators = cres, .n_creators = json_object_size(cre_set),
+            /* NULL: the builder takes the files' distinct licenses and
+             * creators, sorted, as `sluicectl dataset manifest` does. */
+            .licenses = NULL, .creators = NULL,
             .changes_seq = strtoull(PQgetvalue(dr, 0, 3), NULL, 10),
         };
         if (!(doc = fd_croissant_build(&d, files, nfiles)))
@@ -814,14 +808,10 @@ out:
     free(urls);
     free(exprs);
     free(files);
-    free(lics);
-    free(cres);
     for (i = 0; i < npages; i++)
         PQclear(pages[i]);
     free(pages);
     PQclear(dr);
-    json_decref(lic_set);
-    json_decref(cre_set);
     json_decref(doc);
     return rc;
 }
