@@ -538,15 +538,35 @@ typedef struct content_row {
     int withdrawn, live, has_grant, rights_ok;
 } content_row;
 
-static int content_get(sl_pgconn *c, const char *upload, const char *token_id,
-                       const char *consumer, content_row *cr, int *found)
+/* The token's dataset list as a text[] literal into b; v NULL for all. */
+static int datasets_array(const fd_principal *pr, sl_buf *b, const char **v)
 {
-    const char *v[3] = { upload, token_id, consumer };
+    size_t k = 0;
+    int rc = SL_OK;
+
+    *v = NULL;
+    if (!pr || pr->all_datasets)
+        return SL_OK;
+    while (rc == SL_OK && k < pr->datasets_len) {
+        rc = sl_pg_array_add(b, pr->datasets + k);
+        k += strlen(pr->datasets + k) + 1;
+    }
+    if (rc == SL_OK && (rc = sl_pg_array_close(b)) == SL_OK)
+        *v = (const char *)b->data;
+    return rc;
+}
+
+/* fd_content: the checks, and the metering when charge. */
+static int content_get(sl_pgconn *c, const char *upload, const char *token_id,
+                       const char *consumer, int charge, const char *route,
+                       const char *datasets, content_row *cr, int *found)
+{
+    const char *v[6] = { upload, token_id, consumer, charge ? "t" : "f", route, datasets };
     PGresult *r = NULL;
 
     memset(cr, 0, sizeof *cr);
     *found = 0;
-    if (fd_exec(c, "fd_content", 3, v, &r) != SL_OK)
+    if (fd_exec(c, "fd_content", 6, v, &r) != SL_OK)
         return SL_EIO;
     if (PQntuples(r) == 1) {
         *found = 1;
@@ -579,6 +599,27 @@ static int meter(sl_pgconn *c, const char *consumer, const char *upload,
     return SL_OK;
 }
 
+/* What the request's conditional headers make of a content (etag, len):
+ * 304, or the Range's kind (rg set for one range). */
+static void conditional(sl_http_req *r, const char *etag, size_t len, int *not_modified,
+                        fd_range_kind *rk, fd_range *rg)
+{
+    const char *inm = sl_http_req_header(r, "If-None-Match");
+    const char *range = sl_http_req_header(r, "Range");
+
+    *not_modified = inm && fd_etag_none_match(inm, etag);
+    *rk = FD_RANGE_NONE;
+    if (!*not_modified && range && fd_if_range_ok(sl_http_req_header(r, "If-Range"), etag))
+        *rk = fd_range_parse(range, len, rg);
+}
+
+/* GET /v1/samples/{upload_id}/content.  Every request asks the database
+ * whether the sample may be served (live token or consumer, grant, rights,
+ * not withdrawn) and meters a 200/206 before the bytes are handed over;
+ * a 304, a 416 and a HEAD deliver nothing and are not metered.  When the
+ * sample's hash is known already (an upload's content never changes), the
+ * conditional headers are decided first and the check and the metering
+ * are one statement; the first request of a sample takes two. */
 static int h_content(void *u, sl_http_req *r, sl_http_resp *p)
 {
     fd_app *a = u;
@@ -586,16 +627,20 @@ static int h_content(void *u, sl_http_req *r, sl_http_resp *p)
     const char *qc = sl_http_req_query(r, "c"), *qexp = sl_http_req_query(r, "exp");
     const char *qsig = sl_http_req_query(r, "sig");
     int signed_url = qc || qexp || qsig;
+    int head = strcmp(sl_http_req_method(r), "HEAD") == 0;
+    const char *route = signed_url ? "signed_url" : "token";
     sl_pgconn *c = fd_pool_get(a->pool);
     fd_principal pr;
     content_row cr;
-    char tid[24] = "", etag[FD_ETAG_MAX], crange[96];
-    const char *consumer, *range, *inm;
+    char tid[24] = "", etag[FD_ETAG_MAX] = "", crange[96], sha[SL_SHA256_HEX];
+    const char *consumer, *dsv = NULL;
     fd_blob *blob = NULL;
     fd_range rg;
     fd_range_kind rk = FD_RANGE_NONE;
-    int rc = SL_OK, found;
+    sl_buf dsa;
+    int rc = SL_OK, found, known, not_modified = 0;
 
+    sl_buf_init(&dsa, FD_DATASETS_MAX * 2);
     if (!id_ok(upload)) {
         rc = sl_http_resp_error(p, 404, "not_found", "no such sample");
         goto out;
@@ -617,8 +662,23 @@ static int h_content(void *u, sl_http_req *r, sl_http_resp *p)
         }
         snprintf(tid, sizeof tid, "%" PRId64, pr.token_id);
         consumer = pr.holder;
+        if ((rc = datasets_array(&pr, &dsa, &dsv)) != SL_OK)
+            goto out;
     }
-    if (content_get(c, upload, tid[0] ? tid : NULL, consumer, &cr, &found) != SL_OK) {
+    known = fd_cache_sha_of(a->cache, upload, sha);
+    if (known) {
+        if ((rc = fd_etag(sha, etag)) != SL_OK)
+            goto out;
+        if ((rc = fd_cache_get(a->cache, c, sha, &blob)) != SL_OK) {
+            rc = rc == SL_EIO ? unavailable(p)
+                              : sl_http_resp_error(p, 404, "not_found", "the sample's content is missing");
+            goto out;
+        }
+        conditional(r, etag, blob->len, &not_modified, &rk, &rg);
+    }
+    if (content_get(c, upload, tid[0] ? tid : NULL, consumer,
+                    known && !head && !not_modified && rk != FD_RANGE_UNSATISFIABLE,
+                    route, dsv, &cr, &found) != SL_OK) {
         rc = unavailable(p);
         goto out;
     }
@@ -638,38 +698,37 @@ static int h_content(void *u, sl_http_req *r, sl_http_resp *p)
         rc = sl_http_resp_error(p, 410, "gone", "the sample was withdrawn (see the dataset's changes)");
         goto out;
     }
-    if ((rc = fd_etag(cr.sha, etag)) != SL_OK ||
-        (rc = sl_http_resp_header(p, "ETag", etag)) != SL_OK ||
-        (rc = sl_http_resp_header(p, "Accept-Ranges", "bytes")) != SL_OK)
+    if (!known) {
+        fd_cache_note_sha(a->cache, upload, cr.sha);
+        if ((rc = fd_etag(cr.sha, etag)) != SL_OK)
+            goto out;
+        if ((rc = fd_cache_get(a->cache, c, cr.sha, &blob)) != SL_OK) {
+            rc = rc == SL_EIO ? unavailable(p)
+                              : sl_http_resp_error(p, 404, "not_found", "the sample's content is missing");
+            goto out;
+        }
+        conditional(r, etag, blob->len, &not_modified, &rk, &rg);
+        /* Metered before a byte is handed over. */
+        if (!head && !not_modified && rk != FD_RANGE_UNSATISFIABLE &&
+            meter(c, consumer, upload, &cr, tid[0] ? tid : NULL, route) != SL_OK) {
+            rc = unavailable(p);
+            goto out;
+        }
+    }
+    if ((rc = sl_http_resp_header(p, "ETag", etag)) != SL_OK ||
+        (rc = sl_http_resp_header(p, "Accept-Ranges", "bytes")) != SL_OK ||
+        /* Content is immutable under its hash: private caches may keep it. */
+        (rc = sl_http_resp_header(p, "Cache-Control", "private, max-age=31536000, immutable")) != SL_OK)
         goto out;
-    /* Content is immutable under its hash: private caches may keep it. */
-    if ((rc = sl_http_resp_header(p, "Cache-Control", "private, max-age=31536000, immutable")) != SL_OK)
-        goto out;
-    inm = sl_http_req_header(r, "If-None-Match");
-    if (inm && fd_etag_none_match(inm, etag)) {
+    if (not_modified) {
         sl_http_resp_status(p, 304);
         goto out;
     }
-    if ((rc = fd_cache_get(a->cache, c, cr.sha, &blob)) != SL_OK) {
-        rc = rc == SL_EIO ? unavailable(p)
-                          : sl_http_resp_error(p, 404, "not_found", "the sample's content is missing");
-        goto out;
-    }
-    range = sl_http_req_header(r, "Range");
-    if (range && fd_if_range_ok(sl_http_req_header(r, "If-Range"), etag))
-        rk = fd_range_parse(range, blob->len, &rg);
     if (rk == FD_RANGE_UNSATISFIABLE) {
         snprintf(crange, sizeof crange, "bytes */%zu", blob->len);
         if ((rc = sl_http_resp_header(p, "Content-Range", crange)) == SL_OK)
             rc = sl_http_resp_error(p, 416, "range_not_satisfiable",
                                     "the range lies outside the content");
-        goto out;
-    }
-    /* Metered before a byte is handed over; a HEAD delivers none. */
-    if (strcmp(sl_http_req_method(r), "HEAD") != 0 &&
-        meter(c, consumer, upload, &cr, tid[0] ? tid : NULL,
-              signed_url ? "signed_url" : "token") != SL_OK) {
-        rc = unavailable(p);
         goto out;
     }
     sl_http_resp_type(p, "application/octet-stream");
@@ -689,6 +748,7 @@ static int h_content(void *u, sl_http_req *r, sl_http_resp *p)
 out:
     if (blob)
         fd_cache_release(blob);
+    sl_buf_free(&dsa);
     fd_pool_put(a->pool, c);
     return rc;
 }
