@@ -217,6 +217,24 @@ static int h_health(void *u, sl_http_req *r, sl_http_resp *p)
 
 /* ---- GET /v1/datasets ------------------------------------------------------ */
 
+/* The token's dataset list as a text[] literal into b; v NULL for all. */
+static int datasets_array(const fd_principal *pr, sl_buf *b, const char **v)
+{
+    size_t k = 0;
+    int rc = SL_OK;
+
+    *v = NULL;
+    if (!pr || pr->all_datasets)
+        return SL_OK;
+    while (rc == SL_OK && k < pr->datasets_len) {
+        rc = sl_pg_array_add(b, pr->datasets + k);
+        k += strlen(pr->datasets + k) + 1;
+    }
+    if (rc == SL_OK && (rc = sl_pg_array_close(b)) == SL_OK)
+        *v = (const char *)b->data;
+    return rc;
+}
+
 static int datasets_json(fd_app *a, sl_pgconn *c, const fd_principal *pr,
                          sl_http_resp *p)
 {
@@ -232,18 +250,8 @@ static int datasets_json(fd_app *a, sl_pgconn *c, const fd_principal *pr,
     snprintf(tid, sizeof tid, "%" PRId64, pr->token_id);
     v[0] = tid;
     v[1] = pr->holder;
-    v[2] = NULL;
-    if (!pr->all_datasets) {
-        size_t k = 0;
-        while (k < pr->datasets_len) {
-            if (sl_pg_array_add(&arr, pr->datasets + k) != SL_OK)
-                goto out;
-            k += strlen(pr->datasets + k) + 1;
-        }
-        if (sl_pg_array_close(&arr) != SL_OK)
-            goto out;
-        v[2] = (const char *)arr.data;
-    }
+    if (datasets_array(pr, &arr, &v[2]) != SL_OK)
+        goto out;
     if (fd_exec(c, "fd_datasets", 3, v, &r) != SL_OK) {
         rc = unavailable(p);
         goto out;
@@ -537,24 +545,6 @@ typedef struct content_row {
     char grant_id[24], price[24], currency[8];
     int withdrawn, live, has_grant, rights_ok;
 } content_row;
-
-/* The token's dataset list as a text[] literal into b; v NULL for all. */
-static int datasets_array(const fd_principal *pr, sl_buf *b, const char **v)
-{
-    size_t k = 0;
-    int rc = SL_OK;
-
-    *v = NULL;
-    if (!pr || pr->all_datasets)
-        return SL_OK;
-    while (rc == SL_OK && k < pr->datasets_len) {
-        rc = sl_pg_array_add(b, pr->datasets + k);
-        k += strlen(pr->datasets + k) + 1;
-    }
-    if (rc == SL_OK && (rc = sl_pg_array_close(b)) == SL_OK)
-        *v = (const char *)b->data;
-    return rc;
-}
 
 /* fd_content: the checks, and the metering when charge. */
 static int content_get(sl_pgconn *c, const char *upload, const char *token_id,
