@@ -11,6 +11,10 @@
  * not kept.  Content is immutable under its hash, so an entry is never
  * stale; whether a sample may still be served (withdrawn) is asked of the
  * database by every request, never of this cache.
+ *
+ * Beside it, which content an upload has (upload id -> sha256): immutable
+ * too, direct-mapped, a collision only costs the request a second round
+ * trip.  And each dataset's counts for the listing, kept a few seconds.
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -21,6 +25,19 @@
 
 #define LOG "feed"
 #define BUCKETS 8192
+#define SHA_SLOTS 16384
+#define STAT_SLOTS 256
+
+typedef struct stat_slot {
+    char dataset[132];
+    int64_t at_ms;             /* 0: empty */
+    char *json;                /* the counts object, JSON text */
+} stat_slot;
+
+typedef struct sha_slot {
+    char upload[132];          /* ids are at most 128 bytes */
+    char sha[SL_SHA256_HEX];
+} sha_slot;
 
 typedef struct entry {
     fd_blob blob;              /* first: fd_blob * <-> entry * */
@@ -38,6 +55,8 @@ struct fd_cache {
     entry *b[BUCKETS];
     entry *head, *tail;
     size_t bytes, max;
+    sha_slot *shas;
+    stat_slot stats[STAT_SLOTS];
 };
 
 fd_cache *fd_cache_new(size_t max_bytes)
@@ -46,6 +65,10 @@ fd_cache *fd_cache_new(size_t max_bytes)
 
     if (!c)
         return NULL;
+    if (!(c->shas = calloc(SHA_SLOTS, sizeof *c->shas))) {
+        free(c);
+        return NULL;
+    }
     pthread_mutex_init(&c->mu, NULL);
     c->max = max_bytes;
     return c;
@@ -68,7 +91,45 @@ void fd_cache_destroy(fd_cache *c)
         entry_free(e);            /* the server is stopped: no response holds one */
     }
     pthread_mutex_destroy(&c->mu);
+    for (size_t i = 0; i < STAT_SLOTS; i++)
+        free(c->stats[i].json);
+    free(c->shas);
     free(c);
+}
+
+/* FNV-1a of an upload id. */
+static size_t sha_slot_of(const char *upload)
+{
+    uint64_t h = 1469598103934665603ULL;
+
+    for (; *upload; upload++)
+        h = (h ^ (unsigned char)*upload) * 1099511628211ULL;
+    return (size_t)(h % SHA_SLOTS);
+}
+
+int fd_cache_sha_of(fd_cache *c, const char *upload_id, char out[SL_SHA256_HEX])
+{
+    sha_slot *s = &c->shas[sha_slot_of(upload_id)];
+    int hit;
+
+    pthread_mutex_lock(&c->mu);
+    hit = s->sha[0] && strcmp(s->upload, upload_id) == 0;
+    if (hit)
+        memcpy(out, s->sha, SL_SHA256_HEX);
+    pthread_mutex_unlock(&c->mu);
+    return hit;
+}
+
+void fd_cache_note_sha(fd_cache *c, const char *upload_id, const char *sha256)
+{
+    sha_slot *s = &c->shas[sha_slot_of(upload_id)];
+
+    if (strlen(upload_id) >= sizeof s->upload || strlen(sha256) != SL_SHA256_HEX - 1)
+        return;
+    pthread_mutex_lock(&c->mu);
+    snprintf(s->upload, sizeof s->upload, "%s", upload_id);
+    memcpy(s->sha, sha256, SL_SHA256_HEX);
+    pthread_mutex_unlock(&c->mu);
 }
 
 static size_t bucket_of(const char *sha)
@@ -178,5 +239,63 @@ int fd_cache_get(fd_cache *c, sl_pgconn *pc, const char *sha256, fd_blob **out)
     }
     pthread_mutex_unlock(&c->mu);
     *out = &e->blob;
+    return SL_OK;
+}
+
+/* The counts object of a dataset from fd_ds_stats's rows. */
+static json_t *stats_json(const PGresult *r)
+{
+    json_t *lic = json_array(), *o;
+    long long acc = 0, wd = 0;
+
+    if (!lic)
+        return NULL;
+    for (int i = 0; i < PQntuples(r); i++) {
+        long long n = strtoll(PQgetvalue(r, i, 1), NULL, 10);
+        acc += n;
+        wd += strtoll(PQgetvalue(r, i, 2), NULL, 10);
+        if (n > 0 && json_array_append_new(lic, json_pack("{s:s, s:I}", "expression",
+                                           PQgetvalue(r, i, 0), "samples", (json_int_t)n)) != 0) {
+            json_decref(lic);
+            return NULL;
+        }
+    }
+    o = json_pack("{s:I, s:I, s:o}", "samples", (json_int_t)acc, "withdrawn", (json_int_t)wd,
+                  "licenses", lic);
+    return o;
+}
+
+int fd_cache_stats(fd_cache *c, sl_pgconn *pc, const char *dataset, json_t **out)
+{
+    stat_slot *s = &c->stats[sha_slot_of(dataset) % STAT_SLOTS];
+    int64_t now = sl_mono_ms();
+    const char *v[1] = { dataset };
+    char *text = NULL;
+    PGresult *r = NULL;
+
+    *out = NULL;
+    pthread_mutex_lock(&c->mu);
+    if (s->at_ms && now - s->at_ms < FD_STATS_MS && strcmp(s->dataset, dataset) == 0 && s->json)
+        text = strdup(s->json);
+    pthread_mutex_unlock(&c->mu);
+    if (text) {
+        *out = json_loads(text, 0, NULL);
+        free(text);
+        return *out ? SL_OK : SL_ENOMEM;
+    }
+    if (fd_exec(pc, "fd_ds_stats", 1, v, &r) != SL_OK)
+        return SL_EIO;
+    *out = stats_json(r);
+    PQclear(r);
+    if (!*out)
+        return SL_ENOMEM;
+    if (strlen(dataset) < sizeof s->dataset && (text = json_dumps(*out, JSON_COMPACT))) {
+        pthread_mutex_lock(&c->mu);
+        free(s->json);
+        s->json = text;
+        snprintf(s->dataset, sizeof s->dataset, "%s", dataset);
+        s->at_ms = now;
+        pthread_mutex_unlock(&c->mu);
+    }
     return SL_OK;
 }

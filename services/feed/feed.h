@@ -108,6 +108,18 @@ void      fd_cache_destroy(fd_cache *c);
 int       fd_cache_get(fd_cache *c, sl_pgconn *pc, const char *sha256,
                        fd_blob **out);
 void      fd_cache_release(void *blob);
+/* The sha256 of an upload's content, remembered from an earlier request
+ * (an upload's content never changes; whether it may still be served is
+ * the database's to say).  1 and out set when known, else 0. */
+int       fd_cache_sha_of(fd_cache *c, const char *upload_id, char out[SL_SHA256_HEX]);
+void      fd_cache_note_sha(fd_cache *c, const char *upload_id, const char *sha256);
+
+/* A dataset's counts for GET /v1/datasets: {"samples", "withdrawn",
+ * "licenses": [{"expression", "samples"}]} (a new object), from one pass
+ * over its samples, kept FD_STATS_MS (a million samples take a while to
+ * count; the figures are informational).  SL_OK, SL_EIO, SL_ENOMEM. */
+#define FD_STATS_MS 5000
+int       fd_cache_stats(fd_cache *c, sl_pgconn *pc, const char *dataset, json_t **out);
 
 /* ---- LISTEN (listen.c) --------------------------------------------------- */
 
@@ -126,5 +138,12 @@ int fd_exec(sl_pgconn *c, const char *name, int n, const char *const *v,
             PGresult **res);
 int fd_exec_bin(sl_pgconn *c, const char *name, int n, const char *const *v,
                 PGresult **res);
+/* Runs prepared statement name in single-row mode, calling row(u, r) for
+ * each row as it arrives (r holds that one row), so that a page is
+ * written while PostgreSQL still reads the next rows.  SL_OK; row's first
+ * failure; SL_EIO / SL_ERR when the statement failed (logged).  *rows
+ * counts the rows handed to row. */
+int fd_exec_rows(sl_pgconn *c, const char *name, int n, const char *const *v,
+                 int (*row)(void *u, const PGresult *r), void *u, size_t *rows);
 
 #endif

@@ -62,13 +62,20 @@ const sl_pg_stmt fd_stmts[] = {
       " " TS("g.valid_until")
       " FROM (SELECT 1) o LEFT JOIN grants g ON g.consumer_id = $2 AND g.dataset_id = $3"
       " AND " GRANT_LIVE("g"), 3 },
-    /* $1 dataset, $2 after, $3 limit, $4 require_rights text[]|NULL */
+    /* $1 dataset, $2 after, $3 limit, $4 require_rights text[]|NULL.  The
+     * license record and the labels (the meta's "labels" object, {} when
+     * none; commit stores only metadata validate parsed; parsed only when
+     * it names labels at all) come as JSON text, spliced into the lines as
+     * they are.  Column 8 is unused (NULL). */
     { "fd_samples",
       "SELECT s.feed_seq, s.upload_id, s.sha256, s.size, s.content_type, s.creator_id,"
-      " s.dataset_id, coalesce(s.license::text, 'null'), s.meta, s.filename,"
+      " s.dataset_id, coalesce(s.license::text, 'null'), NULL, s.filename,"
       " " TS("s.accepted_at") ","
       " (SELECT p.hash FROM provenance_events p WHERE p.owner_kind = 'sample'"
-      "  AND p.owner_id = s.upload_id ORDER BY p.seq DESC LIMIT 1)"
+      "  AND p.owner_id = s.upload_id ORDER BY p.seq DESC LIMIT 1),"
+      " CASE WHEN strpos(s.meta, '\"labels\"') = 0 THEN '{}'"
+      "  WHEN jsonb_typeof(s.meta::jsonb -> 'labels') = 'object' THEN (s.meta::jsonb -> 'labels')::text"
+      "  ELSE '{}' END"
       " FROM samples s WHERE s.dataset_id = $1 AND s.feed_seq > $2::bigint"
       " AND s.status = 'accepted' AND " RIGHTS_OK("$4::text[]", "s")
       " ORDER BY s.feed_seq LIMIT $3::bigint", 4 },
@@ -78,29 +85,42 @@ const sl_pg_stmt fd_stmts[] = {
       " FROM feed_changes WHERE dataset_id = $1 AND seq > $2::bigint"
       " ORDER BY seq LIMIT $3::bigint", 3 },
     /* $1 token_id, $2 consumer, $3 token's datasets text[]|NULL: live, and
-     * the datasets with a live grant. */
+     * the datasets with a live grant (their counts: fd_ds_stats). */
     { "fd_datasets",
       "SELECT " LIVE_CONSUMER("$1", "$2") ", d.dataset_id, d.name, d.description,"
-      " (SELECT count(*) FROM samples s WHERE s.dataset_id = d.dataset_id AND s.status = 'accepted'),"
-      " (SELECT count(*) FROM samples s WHERE s.dataset_id = d.dataset_id AND s.status = 'withdrawn'),"
-      " (SELECT coalesce(json_agg(json_build_object('expression', l.e, 'samples', l.n)"
-      "   ORDER BY l.e), '[]')::text FROM (SELECT s.license_expression e, count(*) n"
-      "   FROM samples s WHERE s.dataset_id = d.dataset_id AND s.status = 'accepted'"
-      "   GROUP BY 1) l),"
       " g.price_micros, g.currency, " TS("g.valid_until")
       " FROM (SELECT 1) o LEFT JOIN (grants g JOIN datasets d ON d.dataset_id = g.dataset_id)"
       " ON g.consumer_id = $2 AND " GRANT_LIVE("g")
       " AND ($3::text[] IS NULL OR g.dataset_id = ANY ($3::text[]))"
       " ORDER BY d.dataset_id", 3 },
-    /* $1 upload, $2 token_id|NULL, $3 consumer: the sample, liveness and
-     * the live grant of its dataset with the rights check. */
+    /* A dataset's counts for the listing, in one pass over its samples:
+     * per license expression, accepted and withdrawn. */
+    { "fd_ds_stats",
+      "SELECT license_expression, count(*) FILTER (WHERE status = 'accepted'),"
+      " count(*) FILTER (WHERE status = 'withdrawn')"
+      " FROM samples WHERE dataset_id = $1 GROUP BY 1 ORDER BY 1", 1 },
+    /* $1 upload, $2 token_id|NULL, $3 consumer, $4 charge (boolean),
+     * $5 route, $6 the token's datasets text[]|NULL: the sample, liveness,
+     * the live grant of its dataset with the rights check -- and, when
+     * $4 and every check passes, the delivery metered in the same
+     * statement (one round trip for a content request whose hash the
+     * service knew, so that it could tell a 304 / 416 beforehand). */
     { "fd_content",
-      "SELECT s.dataset_id, s.sha256, s.size, s.content_type, s.status, s.creator_id,"
-      " " LIVE_CONSUMER("$2", "$3") ","
-      " g.grant_id, g.price_micros, g.currency, " RIGHTS_OK("g.require_rights", "s")
+      "WITH c AS (SELECT s.upload_id, s.dataset_id, s.sha256, s.size, s.content_type, s.status,"
+      " s.creator_id, " LIVE_CONSUMER("$2", "$3") " AS live,"
+      " g.grant_id, g.price_micros, g.currency, " RIGHTS_OK("g.require_rights", "s") " AS rights_ok"
       " FROM samples s LEFT JOIN grants g ON g.consumer_id = $3"
       " AND g.dataset_id = s.dataset_id AND " GRANT_LIVE("g")
-      " WHERE s.upload_id = $1", 3 },
+      " WHERE s.upload_id = $1),"
+      " m AS (INSERT INTO usage_events (consumer_id, upload_id, creator_id, dataset_id, grant_id,"
+      "  price_micros, currency, token_id, route)"
+      "  SELECT $3, c.upload_id, c.creator_id, c.dataset_id, c.grant_id, c.price_micros,"
+      "  c.currency, $2::bigint, $5 FROM c WHERE $4::boolean AND c.live AND c.rights_ok"
+      "  AND c.grant_id IS NOT NULL AND c.status = 'accepted'"
+      "  AND ($6::text[] IS NULL OR c.dataset_id = ANY ($6::text[]))"
+      "  ON CONFLICT (consumer_id, upload_id) DO NOTHING)"
+      " SELECT dataset_id, sha256, size, content_type, status, creator_id, live,"
+      " grant_id, price_micros, currency, rights_ok FROM c", 6 },
     /* Metering: one row per consumer and sample, before the bytes go. */
     { "fd_meter",
       "INSERT INTO usage_events (consumer_id, upload_id, creator_id, dataset_id, grant_id,"
@@ -133,6 +153,36 @@ const sl_pg_stmt fd_stmts[] = {
       "   coalesce(j.creator_id = $1, false), true, 3"
       "   FROM rejections j WHERE j.upload_id = $2 ORDER BY j.rejection_id DESC LIMIT 1)"
       "  ORDER BY k LIMIT 1) x ON true", 3 },
+    /* $1 creator, $2 after (µs since the epoch), $3 limit, $4 token_id:
+     * live, then the creator's outcome events after $2 in time order.  A
+     * page never splits the events of one instant (a commit batch shares
+     * its time): it ends with all of them, so "after the last one's time"
+     * resumes exactly.  Events of the last 2 s wait: a transaction's rows
+     * carry its start time but show at its commit. */
+    { "fd_uploads",
+      "WITH x AS MATERIALIZED ("
+      "  SELECT upload_id, dataset_id, 'accepted' AS outcome, 'commit' AS stage,"
+      "   NULL::text AS code, NULL::text AS detail, accepted_at AS at"
+      "   FROM samples WHERE creator_id = $1"
+      "  UNION ALL SELECT upload_id, dataset_id, 'withdrawn', 'commit', NULL, NULL, withdrawn_at"
+      "   FROM samples WHERE creator_id = $1 AND withdrawn_at IS NOT NULL"
+      "  UNION ALL SELECT upload_id, dataset_id, 'pending_review', 'review', NULL, NULL, flagged_at"
+      "   FROM review_items WHERE creator_id = $1"
+      "  UNION ALL SELECT upload_id, dataset_id, 'rejected', 'review', 'moderator_rejected', NULL,"
+      "   decided_at FROM review_items WHERE creator_id = $1 AND state = 'rejected'"
+      "   AND decided_at IS NOT NULL"
+      "  UNION ALL SELECT upload_id, dataset_id, 'rejected', stage, code, detail, committed_at"
+      "   FROM rejections WHERE creator_id = $1 AND upload_id IS NOT NULL),"
+      " y AS (SELECT * FROM x WHERE at > timestamptz 'epoch' + $2::bigint * interval '1 microsecond'"
+      "   AND at < now() - interval '2 seconds'),"
+      " lim AS (SELECT at FROM y ORDER BY at LIMIT 1 OFFSET $3::bigint - 1)"
+      " SELECT EXISTS (SELECT 1 FROM feed_tokens t JOIN creators cr ON cr.creator_id = t.creator_id"
+      "  WHERE t.token_id = $4::bigint AND t.creator_id = $1 AND t.revoked_at IS NULL"
+      "  AND t.expires_at > now() AND cr.status = 'active'),"
+      " y.upload_id, y.dataset_id, y.outcome, y.stage, y.code, y.detail, " TS("y.at") ","
+      " (extract(epoch from y.at) * 1000000)::bigint"
+      " FROM (SELECT 1) o LEFT JOIN y ON (SELECT at FROM lim) IS NULL OR y.at <= (SELECT at FROM lim)"
+      " ORDER BY y.at, y.upload_id, y.outcome", 4 },
 };
 const size_t fd_n_stmts = sizeof fd_stmts / sizeof fd_stmts[0];
 
@@ -146,8 +196,19 @@ struct fd_pool {
     size_t n;
 };
 
+/* Short statements on a latency budget: no JIT.  The stages' session
+ * turns seq scans off (pgconn.c), which prices a scan of a small table (a
+ * creator's review items) above jit_above_cost: compiling it took seconds
+ * where running it takes milliseconds. */
+static int on_connect(PGconn *c, void *arg, sl_err *err)
+{
+    (void)arg;
+    return sl_pg_exec(c, "SET jit = off", err);
+}
+
 static const sl_pgconn_opts POOL_OPTS = {
     .who = "feed", .stmts = fd_stmts, .n_stmts = sizeof fd_stmts / sizeof fd_stmts[0],
+    .on_connect = on_connect,
 };
 
 fd_pool *fd_pool_new(const sl_config *cfg, size_t n, sl_err *err)
@@ -240,4 +301,45 @@ int fd_exec_bin(sl_pgconn *c, const char *name, int n, const char *const *v,
                 PGresult **res)
 {
     return run(c, name, n, v, 1, res);
+}
+
+int fd_exec_rows(sl_pgconn *pc, const char *name, int n, const char *const *v,
+                 int (*row)(void *u, const PGresult *r), void *u, size_t *rows)
+{
+    sl_err err = { "" };
+    PGconn *c;
+    PGresult *r, *bad = NULL;
+    int rc = SL_OK;
+
+    *rows = 0;
+    if (sl_pgconn_get(pc, &c, &err) != SL_OK) {
+        sl_error(LOG, "%s: %s", name, err.msg);
+        return SL_EIO;
+    }
+    if (!PQsendQueryPrepared(c, name, n, v, NULL, NULL, 0) || !PQsetSingleRowMode(c)) {
+        rc = sl_pgconn_fail(pc, NULL, name, &err);
+        sl_error(LOG, "%s: %s", name, err.msg);
+        return rc;
+    }
+    /* Every result is read, whatever happens, so the connection is idle
+     * again; the first failure is reported after (it may drop c). */
+    while ((r = PQgetResult(c))) {
+        ExecStatusType st = PQresultStatus(r);
+        if (st == PGRES_SINGLE_TUPLE) {
+            if (rc == SL_OK && !bad) {
+                rc = row(u, r);
+                (*rows)++;
+            }
+        } else if (st != PGRES_TUPLES_OK && !bad) {
+            bad = r;
+            continue;
+        }
+        PQclear(r);
+    }
+    if (bad) {
+        rc = sl_pgconn_fail(pc, bad, name, &err);
+        sl_error(LOG, "%s: %s", name, err.msg);
+        PQclear(bad);
+    }
+    return rc;
 }

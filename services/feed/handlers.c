@@ -27,7 +27,10 @@
 
 #define LOG "feed"
 #define NDJSON "application/x-ndjson"
-#define CROISSANT_MAX_FILES 1000000
+/* A manifest is built in memory: past this many files, 503. */
+#define CROISSANT_MAX_FILES 200000
+#define SL_STR_(x) #x
+#define SL_STR(x) SL_STR_(x)
 
 void fd_routes(fd_app *a, sl_http_router *rt, int *rc);
 
@@ -214,6 +217,24 @@ static int h_health(void *u, sl_http_req *r, sl_http_resp *p)
 
 /* ---- GET /v1/datasets ------------------------------------------------------ */
 
+/* The token's dataset list as a text[] literal into b; v NULL for all. */
+static int datasets_array(const fd_principal *pr, sl_buf *b, const char **v)
+{
+    size_t k = 0;
+    int rc = SL_OK;
+
+    *v = NULL;
+    if (!pr || pr->all_datasets)
+        return SL_OK;
+    while (rc == SL_OK && k < pr->datasets_len) {
+        rc = sl_pg_array_add(b, pr->datasets + k);
+        k += strlen(pr->datasets + k) + 1;
+    }
+    if (rc == SL_OK && (rc = sl_pg_array_close(b)) == SL_OK)
+        *v = (const char *)b->data;
+    return rc;
+}
+
 static int datasets_json(fd_app *a, sl_pgconn *c, const fd_principal *pr,
                          sl_http_resp *p)
 {
@@ -224,23 +245,12 @@ static int datasets_json(fd_app *a, sl_pgconn *c, const fd_principal *pr,
     json_t *list = NULL, *o = NULL;
     int rc = SL_ENOMEM, i;
 
-    (void)a;
     sl_buf_init(&arr, FD_DATASETS_MAX * 2);
     snprintf(tid, sizeof tid, "%" PRId64, pr->token_id);
     v[0] = tid;
     v[1] = pr->holder;
-    v[2] = NULL;
-    if (!pr->all_datasets) {
-        size_t k = 0;
-        while (k < pr->datasets_len) {
-            if (sl_pg_array_add(&arr, pr->datasets + k) != SL_OK)
-                goto out;
-            k += strlen(pr->datasets + k) + 1;
-        }
-        if (sl_pg_array_close(&arr) != SL_OK)
-            goto out;
-        v[2] = (const char *)arr.data;
-    }
+    if (datasets_array(pr, &arr, &v[2]) != SL_OK)
+        goto out;
     if (fd_exec(c, "fd_datasets", 3, v, &r) != SL_OK) {
         rc = unavailable(p);
         goto out;
@@ -252,22 +262,27 @@ static int datasets_json(fd_app *a, sl_pgconn *c, const fd_principal *pr,
     if (!(list = json_array()))
         goto out;
     for (i = 0; i < PQntuples(r); i++) {
-        json_t *d, *lic, *grant;
+        json_t *d, *grant, *stats = NULL;
         if (PQgetisnull(r, i, 1))
             continue;             /* the row that says "no grant" */
-        lic = json_loads(PQgetvalue(r, i, 6), 0, NULL);
+        if ((rc = fd_cache_stats(a->cache, c, PQgetvalue(r, i, 1), &stats)) != SL_OK) {
+            rc = rc == SL_EIO ? unavailable(p) : rc;
+            goto out;
+        }
+        rc = SL_ENOMEM;
         grant = json_pack("{s:I, s:s, s:o}",
-                          "price_micros", (json_int_t)strtoll(PQgetvalue(r, i, 7), NULL, 10),
-                          "currency", PQgetvalue(r, i, 8),
-                          "valid_until", PQgetisnull(r, i, 9) ? json_null()
-                                                              : json_string(PQgetvalue(r, i, 9)));
-        d = json_pack("{s:s, s:s, s:s, s:I, s:I, s:o, s:o}",
+                          "price_micros", (json_int_t)strtoll(PQgetvalue(r, i, 4), NULL, 10),
+                          "currency", PQgetvalue(r, i, 5),
+                          "valid_until", PQgetisnull(r, i, 6) ? json_null()
+                                                              : json_string(PQgetvalue(r, i, 6)));
+        d = json_pack("{s:s, s:s, s:s, s:O, s:O, s:O, s:o}",
                       "dataset_id", PQgetvalue(r, i, 1), "name", PQgetvalue(r, i, 2),
                       "description", PQgetvalue(r, i, 3),
-                      "samples", (json_int_t)strtoll(PQgetvalue(r, i, 4), NULL, 10),
-                      "withdrawn", (json_int_t)strtoll(PQgetvalue(r, i, 5), NULL, 10),
-                      "licenses", lic ? lic : json_array(),
+                      "samples", json_object_get(stats, "samples"),
+                      "withdrawn", json_object_get(stats, "withdrawn"),
+                      "licenses", json_object_get(stats, "licenses"),
                       "grant", grant ? grant : json_null());
+        json_decref(stats);
         if (!d || json_array_append_new(list, d) != 0)
             goto out;
     }
@@ -297,19 +312,44 @@ static int h_datasets(void *u, sl_http_req *r, sl_http_resp *p)
 
 /* ---- pages -------------------------------------------------------------- */
 
-/* The labels of an upload's metadata: its "labels" object of strings
- * (schemas/upload-meta.schema.json), {} when it has none. */
-static json_t *labels_of(const char *meta)
+/* Appends s as a JSON string: quotes, backslashes and control bytes
+ * escaped; the rest as it is (PostgreSQL text is UTF-8). */
+static int json_str(sl_buf *b, const char *s)
 {
-    json_t *m = json_loads(meta, JSON_DECODE_ANY, NULL), *l, *out = json_object(), *e;
-    const char *k;
+    static const char hex[] = "0123456789abcdef";
+    const char *run = s;
+    int rc = sl_buf_putc(b, '"');
 
-    if (out && m && (l = json_object_get(m, "labels")) && json_is_object(l))
-        json_object_foreach(l, k, e)
-            if (json_is_string(e))
-                json_object_set(out, k, e);
-    json_decref(m);
-    return out;
+    for (; rc == SL_OK && *s; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if (ch >= 0x20 && ch != '"' && ch != '\\')
+            continue;
+        if ((rc = sl_buf_append(b, run, (size_t)(s - run))) != SL_OK)
+            break;
+        if (ch == '"' || ch == '\\') {
+            char e[2] = { '\\', (char)ch };
+            rc = sl_buf_append(b, e, 2);
+        } else {
+            char e[6] = { '\\', 'u', '0', '0', hex[ch >> 4], hex[ch & 15] };
+            rc = sl_buf_append(b, e, 6);
+        }
+        run = s + 1;
+    }
+    if (rc == SL_OK)
+        rc = sl_buf_append(b, run, (size_t)(s - run));
+    if (rc == SL_OK)
+        rc = sl_buf_putc(b, '"');
+    return rc;
+}
+
+/* "name": string (or null for a NULL column), with a leading comma. */
+static int json_field(sl_buf *b, const char *name, const char *s)
+{
+    int rc = sl_buf_appendf(b, ",\"%s\":", name);
+
+    if (rc == SL_OK)
+        rc = s ? json_str(b, s) : sl_buf_append(b, "null", 4);
+    return rc;
 }
 
 /* The absolute signed content URL of upload for consumer into out. */
@@ -346,49 +386,58 @@ static int append_line(sl_buf *body, json_t *line)
     return rc;
 }
 
-/* Writes the sample rows of r as NDJSON lines into body; *last_seq the
- * last row's feed_seq. */
-static int sample_lines(fd_app *a, const char *dataset, const char *consumer,
-                        PGresult *r, sl_buf *body, uint64_t *last_seq)
+/* "name": JSON text (from PostgreSQL's json output), or def when NULL. */
+static int json_raw(sl_buf *b, const char *name, const char *json, const char *def)
 {
-    sl_buf url;
-    int i, rc = SL_OK;
+    int rc = sl_buf_appendf(b, ",\"%s\":", name);
 
-    sl_buf_init(&url, 4096);
-    for (i = 0; i < PQntuples(r) && rc == SL_OK; i++) {
-        char cur[FD_CURSOR_MAX];
-        uint64_t seq = strtoull(PQgetvalue(r, i, 0), NULL, 10);
-        json_t *lic = json_loads(PQgetvalue(r, i, 7), JSON_DECODE_ANY, NULL), *line;
-
-        if ((rc = fd_cursor_encode(FD_STREAM_SAMPLES, dataset, seq, cur)) != SL_OK ||
-            (rc = content_url(a, PQgetvalue(r, i, 1), consumer, &url)) != SL_OK) {
-            json_decref(lic);
-            break;
-        }
-        line = json_pack("{s:s, s:s, s:s, s:I, s:s, s:s, s:s, s:o, s:o, s:o, s:s, s:o, s:s}",
-                         "cursor", cur, "upload_id", PQgetvalue(r, i, 1),
-                         "sha256", PQgetvalue(r, i, 2),
-                         "size", (json_int_t)strtoll(PQgetvalue(r, i, 3), NULL, 10),
-                         "content_type", PQgetvalue(r, i, 4),
-                         "creator_id", PQgetvalue(r, i, 5), "dataset_id", PQgetvalue(r, i, 6),
-                         "license", lic ? lic : json_null(),
-                         "labels", labels_of(PQgetvalue(r, i, 8)),
-                         "filename", PQgetisnull(r, i, 9) ? json_null()
-                                                          : json_string(PQgetvalue(r, i, 9)),
-                         "committed_at", PQgetvalue(r, i, 10),
-                         "prov_head", PQgetisnull(r, i, 11) ? json_null()
-                                                            : json_string(PQgetvalue(r, i, 11)),
-                         "content_url", (const char *)url.data);
-        if (!line) {
-            rc = SL_ENOMEM;
-            break;
-        }
-        rc = append_line(body, line);
-        json_decref(line);
-        *last_seq = seq;
-    }
-    sl_buf_free(&url);
+    if (rc == SL_OK)
+        rc = sl_buf_append(b, json ? json : def, strlen(json ? json : def));
     return rc;
+}
+
+/* One page of sample lines being written (fd_exec_rows's row callback). */
+typedef struct sample_writer {
+    fd_app *a;
+    const char *dataset, *consumer;
+    sl_buf *body;
+    sl_buf url;
+    uint64_t last_seq;
+} sample_writer;
+
+/* Appends row 0 of r (a fd_samples row) as an NDJSON line.  Written by
+ * hand, not through jansson: this is the path a reader pulls 50,000 lines
+ * a second through; the license record and the labels are PostgreSQL's
+ * JSON text, spliced as they are. */
+static int sample_line(void *u, const PGresult *r)
+{
+    sample_writer *w = u;
+    sl_buf *body = w->body;
+    char cur[FD_CURSOR_MAX];
+    uint64_t seq = strtoull(PQgetvalue(r, 0, 0), NULL, 10);
+    int rc;
+
+#define COL(c) (PQgetisnull(r, 0, c) ? NULL : PQgetvalue(r, 0, c))
+    if ((rc = fd_cursor_encode(FD_STREAM_SAMPLES, w->dataset, seq, cur)) != SL_OK ||
+        (rc = content_url(w->a, PQgetvalue(r, 0, 1), w->consumer, &w->url)) != SL_OK ||
+        (rc = sl_buf_appendf(body, "{\"cursor\":\"%s\"", cur)) != SL_OK ||
+        (rc = json_field(body, "upload_id", COL(1))) != SL_OK ||
+        (rc = json_field(body, "sha256", COL(2))) != SL_OK ||
+        (rc = sl_buf_appendf(body, ",\"size\":%lld", strtoll(PQgetvalue(r, 0, 3), NULL, 10))) != SL_OK ||
+        (rc = json_field(body, "content_type", COL(4))) != SL_OK ||
+        (rc = json_field(body, "creator_id", COL(5))) != SL_OK ||
+        (rc = json_field(body, "dataset_id", COL(6))) != SL_OK ||
+        (rc = json_raw(body, "license", COL(7), "null")) != SL_OK ||
+        (rc = json_raw(body, "labels", COL(12), "{}")) != SL_OK ||
+        (rc = json_field(body, "filename", COL(9))) != SL_OK ||
+        (rc = json_field(body, "committed_at", COL(10))) != SL_OK ||
+        (rc = json_field(body, "prov_head", COL(11))) != SL_OK ||
+        (rc = json_field(body, "content_url", (const char *)w->url.data)) != SL_OK ||
+        (rc = sl_buf_append(body, "}\n", 2)) != SL_OK)
+        return rc;
+#undef COL
+    w->last_seq = seq;
+    return SL_OK;
 }
 
 static int change_lines(const char *dataset, PGresult *r, sl_buf *body, uint64_t *last_seq)
@@ -427,6 +476,7 @@ static int page(fd_app *a, sl_http_req *r, sl_http_resp *p, fd_stream stream)
     int64_t limit, wait;
     char sfrom[24], slimit[24], next[FD_CURSOR_MAX];
     PGresult *res = NULL;
+    size_t rows = 0;
     int rc;
 
     if (!enter(a, r, p, c, FD_HOLDER_CONSUMER, &pr, &rc) ||
@@ -448,22 +498,31 @@ static int page(fd_app *a, sl_http_req *r, sl_http_resp *p, fd_stream stream)
     gen = sl_http_req_gen(r, topic);
     snprintf(sfrom, sizeof sfrom, "%" PRIu64, from);
     snprintf(slimit, sizeof slimit, "%" PRId64, limit);
-    {
-        const char *v[4] = { dataset, sfrom, slimit, ac.rights[0] ? ac.rights : NULL };
-        rc = fd_exec(c, stream == FD_STREAM_SAMPLES ? "fd_samples" : "fd_changes",
-                     stream == FD_STREAM_SAMPLES ? 4 : 3, v, &res);
-    }
-    if (rc != SL_OK) {
-        rc = unavailable(p);
-        goto out;
-    }
     sl_http_resp_type(p, NDJSON);
-    rc = stream == FD_STREAM_SAMPLES
-        ? sample_lines(a, dataset, pr.holder, res, sl_http_resp_body(p), &last)
-        : change_lines(dataset, res, sl_http_resp_body(p), &last);
+    if (stream == FD_STREAM_SAMPLES) {
+        const char *v[4] = { dataset, sfrom, slimit, ac.rights[0] ? ac.rights : NULL };
+        sample_writer w = { .a = a, .dataset = dataset, .consumer = pr.holder,
+                            .body = sl_http_resp_body(p) };
+        sl_buf_init(&w.url, 4096);
+        rc = fd_exec_rows(c, "fd_samples", 4, v, sample_line, &w, &rows);
+        sl_buf_free(&w.url);
+        last = w.last_seq;
+        if (rc == SL_EIO || rc == SL_ERR) {
+            rc = unavailable(p);
+            goto out;
+        }
+    } else {
+        const char *v[3] = { dataset, sfrom, slimit };
+        if (fd_exec(c, "fd_changes", 3, v, &res) != SL_OK) {
+            rc = unavailable(p);
+            goto out;
+        }
+        rows = (size_t)PQntuples(res);
+        rc = change_lines(dataset, res, sl_http_resp_body(p), &last);
+    }
     if (rc != SL_OK)
         goto out;
-    if (PQntuples(res) == 0) {
+    if (rows == 0) {
         /* Empty: the cursor stays where it was (the start when none). */
         if (after && *after)
             snprintf(next, sizeof next, "%s", after);
@@ -474,7 +533,7 @@ static int page(fd_app *a, sl_http_req *r, sl_http_resp *p, fd_stream stream)
     }
     if ((rc = sl_http_resp_header(p, "Sluice-Next-Cursor", next)) != SL_OK)
         goto out;
-    if (PQntuples(res) == 0 && wait > 0 && sl_http_req_wake(r) != SL_HTTP_TIMEDOUT) {
+    if (rows == 0 && wait > 0 && sl_http_req_wake(r) != SL_HTTP_TIMEDOUT) {
         int64_t now = sl_mono_ms();
         int64_t until = sl_http_req_parked_until(r);
         if (!until)
@@ -506,15 +565,17 @@ typedef struct content_row {
     int withdrawn, live, has_grant, rights_ok;
 } content_row;
 
+/* fd_content: the checks, and the metering when charge. */
 static int content_get(sl_pgconn *c, const char *upload, const char *token_id,
-                       const char *consumer, content_row *cr, int *found)
+                       const char *consumer, int charge, const char *route,
+                       const char *datasets, content_row *cr, int *found)
 {
-    const char *v[3] = { upload, token_id, consumer };
+    const char *v[6] = { upload, token_id, consumer, charge ? "t" : "f", route, datasets };
     PGresult *r = NULL;
 
     memset(cr, 0, sizeof *cr);
     *found = 0;
-    if (fd_exec(c, "fd_content", 3, v, &r) != SL_OK)
+    if (fd_exec(c, "fd_content", 6, v, &r) != SL_OK)
         return SL_EIO;
     if (PQntuples(r) == 1) {
         *found = 1;
@@ -547,6 +608,27 @@ static int meter(sl_pgconn *c, const char *consumer, const char *upload,
     return SL_OK;
 }
 
+/* What the request's conditional headers make of a content (etag, len):
+ * 304, or the Range's kind (rg set for one range). */
+static void conditional(sl_http_req *r, const char *etag, size_t len, int *not_modified,
+                        fd_range_kind *rk, fd_range *rg)
+{
+    const char *inm = sl_http_req_header(r, "If-None-Match");
+    const char *range = sl_http_req_header(r, "Range");
+
+    *not_modified = inm && fd_etag_none_match(inm, etag);
+    *rk = FD_RANGE_NONE;
+    if (!*not_modified && range && fd_if_range_ok(sl_http_req_header(r, "If-Range"), etag))
+        *rk = fd_range_parse(range, len, rg);
+}
+
+/* GET /v1/samples/{upload_id}/content.  Every request asks the database
+ * whether the sample may be served (live token or consumer, grant, rights,
+ * not withdrawn) and meters a 200/206 before the bytes are handed over;
+ * a 304, a 416 and a HEAD deliver nothing and are not metered.  When the
+ * sample's hash is known already (an upload's content never changes), the
+ * conditional headers are decided first and the check and the metering
+ * are one statement; the first request of a sample takes two. */
 static int h_content(void *u, sl_http_req *r, sl_http_resp *p)
 {
     fd_app *a = u;
@@ -554,16 +636,20 @@ static int h_content(void *u, sl_http_req *r, sl_http_resp *p)
     const char *qc = sl_http_req_query(r, "c"), *qexp = sl_http_req_query(r, "exp");
     const char *qsig = sl_http_req_query(r, "sig");
     int signed_url = qc || qexp || qsig;
+    int head = strcmp(sl_http_req_method(r), "HEAD") == 0;
+    const char *route = signed_url ? "signed_url" : "token";
     sl_pgconn *c = fd_pool_get(a->pool);
     fd_principal pr;
     content_row cr;
-    char tid[24] = "", etag[FD_ETAG_MAX], crange[96];
-    const char *consumer, *range, *inm;
+    char tid[24] = "", etag[FD_ETAG_MAX] = "", crange[96], sha[SL_SHA256_HEX];
+    const char *consumer, *dsv = NULL;
     fd_blob *blob = NULL;
     fd_range rg;
     fd_range_kind rk = FD_RANGE_NONE;
-    int rc = SL_OK, found;
+    sl_buf dsa;
+    int rc = SL_OK, found, known, not_modified = 0;
 
+    sl_buf_init(&dsa, FD_DATASETS_MAX * 2);
     if (!id_ok(upload)) {
         rc = sl_http_resp_error(p, 404, "not_found", "no such sample");
         goto out;
@@ -585,8 +671,23 @@ static int h_content(void *u, sl_http_req *r, sl_http_resp *p)
         }
         snprintf(tid, sizeof tid, "%" PRId64, pr.token_id);
         consumer = pr.holder;
+        if ((rc = datasets_array(&pr, &dsa, &dsv)) != SL_OK)
+            goto out;
     }
-    if (content_get(c, upload, tid[0] ? tid : NULL, consumer, &cr, &found) != SL_OK) {
+    known = fd_cache_sha_of(a->cache, upload, sha);
+    if (known) {
+        if ((rc = fd_etag(sha, etag)) != SL_OK)
+            goto out;
+        if ((rc = fd_cache_get(a->cache, c, sha, &blob)) != SL_OK) {
+            rc = rc == SL_EIO ? unavailable(p)
+                              : sl_http_resp_error(p, 404, "not_found", "the sample's content is missing");
+            goto out;
+        }
+        conditional(r, etag, blob->len, &not_modified, &rk, &rg);
+    }
+    if (content_get(c, upload, tid[0] ? tid : NULL, consumer,
+                    known && !head && !not_modified && rk != FD_RANGE_UNSATISFIABLE,
+                    route, dsv, &cr, &found) != SL_OK) {
         rc = unavailable(p);
         goto out;
     }
@@ -606,38 +707,37 @@ static int h_content(void *u, sl_http_req *r, sl_http_resp *p)
         rc = sl_http_resp_error(p, 410, "gone", "the sample was withdrawn (see the dataset's changes)");
         goto out;
     }
-    if ((rc = fd_etag(cr.sha, etag)) != SL_OK ||
-        (rc = sl_http_resp_header(p, "ETag", etag)) != SL_OK ||
-        (rc = sl_http_resp_header(p, "Accept-Ranges", "bytes")) != SL_OK)
+    if (!known) {
+        fd_cache_note_sha(a->cache, upload, cr.sha);
+        if ((rc = fd_etag(cr.sha, etag)) != SL_OK)
+            goto out;
+        if ((rc = fd_cache_get(a->cache, c, cr.sha, &blob)) != SL_OK) {
+            rc = rc == SL_EIO ? unavailable(p)
+                              : sl_http_resp_error(p, 404, "not_found", "the sample's content is missing");
+            goto out;
+        }
+        conditional(r, etag, blob->len, &not_modified, &rk, &rg);
+        /* Metered before a byte is handed over. */
+        if (!head && !not_modified && rk != FD_RANGE_UNSATISFIABLE &&
+            meter(c, consumer, upload, &cr, tid[0] ? tid : NULL, route) != SL_OK) {
+            rc = unavailable(p);
+            goto out;
+        }
+    }
+    if ((rc = sl_http_resp_header(p, "ETag", etag)) != SL_OK ||
+        (rc = sl_http_resp_header(p, "Accept-Ranges", "bytes")) != SL_OK ||
+        /* Content is immutable under its hash: private caches may keep it. */
+        (rc = sl_http_resp_header(p, "Cache-Control", "private, max-age=31536000, immutable")) != SL_OK)
         goto out;
-    /* Content is immutable under its hash: private caches may keep it. */
-    if ((rc = sl_http_resp_header(p, "Cache-Control", "private, max-age=31536000, immutable")) != SL_OK)
-        goto out;
-    inm = sl_http_req_header(r, "If-None-Match");
-    if (inm && fd_etag_none_match(inm, etag)) {
+    if (not_modified) {
         sl_http_resp_status(p, 304);
         goto out;
     }
-    if ((rc = fd_cache_get(a->cache, c, cr.sha, &blob)) != SL_OK) {
-        rc = rc == SL_EIO ? unavailable(p)
-                          : sl_http_resp_error(p, 404, "not_found", "the sample's content is missing");
-        goto out;
-    }
-    range = sl_http_req_header(r, "Range");
-    if (range && fd_if_range_ok(sl_http_req_header(r, "If-Range"), etag))
-        rk = fd_range_parse(range, blob->len, &rg);
     if (rk == FD_RANGE_UNSATISFIABLE) {
         snprintf(crange, sizeof crange, "bytes */%zu", blob->len);
         if ((rc = sl_http_resp_header(p, "Content-Range", crange)) == SL_OK)
             rc = sl_http_resp_error(p, 416, "range_not_satisfiable",
                                     "the range lies outside the content");
-        goto out;
-    }
-    /* Metered before a byte is handed over; a HEAD delivers none. */
-    if (strcmp(sl_http_req_method(r), "HEAD") != 0 &&
-        meter(c, consumer, upload, &cr, tid[0] ? tid : NULL,
-              signed_url ? "signed_url" : "token") != SL_OK) {
-        rc = unavailable(p);
         goto out;
     }
     sl_http_resp_type(p, "application/octet-stream");
@@ -657,6 +757,7 @@ static int h_content(void *u, sl_http_req *r, sl_http_resp *p)
 out:
     if (blob)
         fd_cache_release(blob);
+    sl_buf_free(&dsa);
     fd_pool_put(a->pool, c);
     return rc;
 }
@@ -683,15 +784,10 @@ static int croissant(fd_app *a, sl_pgconn *c, const fd_principal *pr,
     size_t npages = 0, nfiles = 0, i, k;
     fd_cr_file *files = NULL;
     char **urls = NULL, **exprs = NULL;
-    json_t *lic_set = json_object(), *cre_set = json_object(), *doc = NULL;
-    const char **lics = NULL, **cres = NULL;
-    const char *key;
-    json_t *val;
+    json_t *doc = NULL;
     char sfrom[24] = "0", dsurl[1024];
     int rc = SL_ENOMEM;
 
-    if (!lic_set || !cre_set)
-        goto out;
     v[0] = dataset;
     if (fd_exec(c, "fd_dataset", 1, v, &dr) != SL_OK || PQntuples(dr) != 1) {
         rc = unavailable(p);
@@ -707,9 +803,16 @@ static int croissant(fd_app *a, sl_pgconn *c, const fd_principal *pr,
             rc = unavailable(p);
             goto out;
         }
-        if (PQntuples(r) == 0 || nfiles + (size_t)PQntuples(r) > CROISSANT_MAX_FILES) {
+        if (PQntuples(r) == 0) {
             PQclear(r);
             break;
+        }
+        if (nfiles + (size_t)PQntuples(r) > CROISSANT_MAX_FILES) {
+            PQclear(r);
+            rc = sl_http_resp_error(p, 503, "unavailable", "the dataset has more samples than "
+                                    "one manifest lists (" SL_STR(CROISSANT_MAX_FILES) "); "
+                                    "page its samples instead");
+            goto out;
         }
         if (!(np = realloc(pages, (npages + 1) * sizeof *np))) {
             PQclear(r);
@@ -730,9 +833,6 @@ static int croissant(fd_app *a, sl_pgconn *c, const fd_principal *pr,
             sl_buf url;
             const char *expr = expr_of(PQgetvalue(r, j, 7), &exprs[k]);
 
-            if (expr)
-                json_object_set_new(lic_set, expr, json_true());
-            json_object_set_new(cre_set, PQgetvalue(r, j, 5), json_true());
             sl_buf_init(&url, 4096);
             if (content_url(a, PQgetvalue(r, j, 1), pr->holder, &url) != SL_OK ||
                 !(urls[k] = strdup((const char *)url.data))) {
@@ -753,23 +853,15 @@ static int croissant(fd_app *a, sl_pgconn *c, const fd_principal *pr,
             };
         }
     }
-    if (!(lics = calloc(json_object_size(lic_set) + 1, sizeof *lics)) ||
-        !(cres = calloc(json_object_size(cre_set) + 1, sizeof *cres)))
-        goto out;
-    k = 0;
-    json_object_foreach(lic_set, key, val)
-        lics[k++] = key;
-    k = 0;
-    json_object_foreach(cre_set, key, val)
-        cres[k++] = key;
     snprintf(dsurl, sizeof dsurl, "%s/v1/datasets/%s", a->base_url, dataset);
     {
         fd_cr_dataset d = {
             .dataset_id = dataset, .name = PQgetvalue(dr, 0, 0),
             .description = PQgetvalue(dr, 0, 1), .url = dsurl,
             .date_published = PQgetvalue(dr, 0, 2),
-            .licenses = lics, .n_licenses = json_object_size(lic_set),
-            .creators = cres, .n_creators = json_object_size(cre_set),
+            /* NULL: the builder takes the files' distinct licenses and
+             * creators, sorted, as `sluicectl dataset manifest` does. */
+            .licenses = NULL, .creators = NULL,
             .changes_seq = strtoull(PQgetvalue(dr, 0, 3), NULL, 10),
         };
         if (!(doc = fd_croissant_build(&d, files, nfiles)))
@@ -785,14 +877,10 @@ out:
     free(urls);
     free(exprs);
     free(files);
-    free(lics);
-    free(cres);
     for (i = 0; i < npages; i++)
         PQclear(pages[i]);
     free(pages);
     PQclear(dr);
-    json_decref(lic_set);
-    json_decref(cre_set);
     json_decref(doc);
     return rc;
 }
@@ -864,6 +952,78 @@ out:
     return rc;
 }
 
+/* ---- creators: GET /v1/uploads?after=&limit= ----------------------------------- */
+
+static int h_uploads(void *u, sl_http_req *r, sl_http_resp *p)
+{
+    fd_app *a = u;
+    const char *after = sl_http_req_query(r, "after");
+    sl_pgconn *c = fd_pool_get(a->pool);
+    fd_principal pr;
+    uint64_t from;
+    int64_t limit;
+    char tid[24], sfrom[24], slimit[24], next[FD_CURSOR_MAX];
+    PGresult *res = NULL;
+    int rc, i;
+
+    if (!enter(a, r, p, c, FD_HOLDER_CREATOR, &pr, &rc))
+        goto out;
+    if (fd_cursor_decode(after, FD_STREAM_UPLOADS, pr.holder, &from) != SL_OK) {
+        rc = sl_http_resp_error(p, 400, "bad_cursor", "`after` is not a cursor of your uploads");
+        goto out;
+    }
+    if (!int_arg(r, "limit", 1, a->page_max, a->page_max < 1000 ? a->page_max : 1000, &limit)) {
+        rc = sl_http_resp_error(p, 400, "bad_request", "limit must be 1 to feed.page.max");
+        goto out;
+    }
+    snprintf(tid, sizeof tid, "%" PRId64, pr.token_id);
+    snprintf(sfrom, sizeof sfrom, "%" PRIu64, from);
+    snprintf(slimit, sizeof slimit, "%" PRId64, limit);
+    {
+        const char *v[4] = { pr.holder, sfrom, slimit, tid };
+        if (fd_exec(c, "fd_uploads", 4, v, &res) != SL_OK || PQntuples(res) < 1) {
+            rc = unavailable(p);
+            goto out;
+        }
+    }
+    if (strcmp(PQgetvalue(res, 0, 0), "t") != 0) {
+        rc = unauthorized(p, "the token is revoked or expired, or its creator is disabled");
+        goto out;
+    }
+    sl_http_resp_type(p, NDJSON);
+    rc = SL_OK;
+    if (after && *after)
+        snprintf(next, sizeof next, "%s", after);
+    else
+        rc = fd_cursor_encode(FD_STREAM_UPLOADS, pr.holder, 0, next);
+    for (i = 0; i < PQntuples(res) && rc == SL_OK; i++) {
+        json_t *line;
+        if (PQgetisnull(res, i, 1))
+            continue;             /* the row that only says "live" */
+        if ((rc = fd_cursor_encode(FD_STREAM_UPLOADS, pr.holder,
+                                   strtoull(PQgetvalue(res, i, 8), NULL, 10), next)) != SL_OK)
+            break;
+#define NS(col) (PQgetisnull(res, i, col) ? json_null() : json_string(PQgetvalue(res, i, col)))
+        line = json_pack("{s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:s}",
+                         "upload_id", PQgetvalue(res, i, 1), "dataset_id", NS(2),
+                         "outcome", NS(3), "stage", NS(4), "code", NS(5), "detail", NS(6),
+                         "at", NS(7), "cursor", next);
+#undef NS
+        if (!line) {
+            rc = SL_ENOMEM;
+            break;
+        }
+        rc = append_line(sl_http_resp_body(p), line);
+        json_decref(line);
+    }
+    if (rc == SL_OK)
+        rc = sl_http_resp_header(p, "Sluice-Next-Cursor", next);
+out:
+    PQclear(res);
+    fd_pool_put(a->pool, c);
+    return rc;
+}
+
 void fd_routes(fd_app *a, sl_http_router *rt, int *rc)
 {
     *rc = SL_OK;
@@ -874,4 +1034,5 @@ void fd_routes(fd_app *a, sl_http_router *rt, int *rc)
     if (*rc == SL_OK) *rc = sl_http_route(rt, "GET", "/v1/datasets/{id}/croissant", h_croissant, a);
     if (*rc == SL_OK) *rc = sl_http_route(rt, "GET", "/v1/samples/{id}/content", h_content, a);
     if (*rc == SL_OK) *rc = sl_http_route(rt, "GET", "/v1/uploads/{id}", h_upload, a);
+    if (*rc == SL_OK) *rc = sl_http_route(rt, "GET", "/v1/uploads", h_uploads, a);
 }

@@ -18,6 +18,12 @@
 #   fd_token CONSUMER [DATASETS [SCOPE]]  prints a new slc_ token
 #   fd_creator_token CREATOR            prints a new slr_ token
 #   fd_revoke TOKEN        revokes it (and notifies, as sluicectl does)
+#   fd_disable CONSUMER    disables a consumer
+#   fd_grant_revoke CONSUMER DATASET   revokes the live grant
+#   fd_start2 [ARGS]       a second instance of sluice-feed (same database
+#                          and URL key); sets FD_URL2
+#   fd_done                stops every sluice-feed and fails on a sanitizer
+#                          report in their logs (call it last)
 #   fd_get TOKEN URLPATH [CURL ARGS]   GET $FD_URL$URLPATH with the token
 #                          ("" for none); prints the status; body in
 #                          $IT_DIR/body, headers in $IT_DIR/headers
@@ -36,7 +42,15 @@ fd_start() {
     : >>"$IT_DIR/feed.log"
     local before
     before=$(grep -c 'listening on' "$IT_DIR/feed.log" || true)
-    it_start feed -X feed.port=0 -X "feed.url.key.file=$IT_DIR/feed-url.key" "$@"
+    local key=()
+    # As its own OS user it gets its key as a descriptor (lib.sh), else a
+    # file of the test's own (made at first start).
+    if [[ ${IT_SERVICE_USERS:-0} == 1 ]]; then
+        [[ -s $IT_DIR/feed-url.key ]] || (umask 077 && openssl rand -hex 32 >"$IT_DIR/feed-url.key")
+    else
+        key=(-X "feed.url.key.file=$IT_DIR/feed-url.key")
+    fi
+    it_start feed -X feed.port=0 "${key[@]}" "$@"
     FD_URL=""
     for ((i = 0; i < 200; i++)); do
         if (($(grep -c 'listening on' "$IT_DIR/feed.log" || true) > before)); then
@@ -52,6 +66,15 @@ fd_start() {
 }
 
 fd_stop() { it_kill feed "${1:-TERM}"; }
+
+fd_done() {
+    local f
+    it_kill feed TERM
+    it_kill feed2 TERM
+    for f in "$IT_DIR"/feed*.log; do
+        ! grep -Eq 'Sanitizer|runtime error' "$f" || it_fail "sanitizer report in $f"
+    done
+}
 
 fd_chain() {
     if [[ ${1:-} == full ]]; then
@@ -103,7 +126,7 @@ fd_token() {
     if fd_have_ctl token; then
         local opt=(--consumer "$c" --scope "$scope")
         [[ -z $ds ]] || opt+=(--datasets "$ds")
-        "$IT_BIN/sluicectl" token issue "${opt[@]}"
+        "$IT_BIN/sluicectl" token issue "${opt[@]}" 2>>"$IT_DIR/ctl.log"
         return
     fi
     tok="slc_$(openssl rand -hex 32)"
@@ -117,7 +140,7 @@ fd_token() {
 fd_creator_token() {
     local tok
     if fd_have_ctl token; then
-        "$IT_BIN/sluicectl" token issue --creator "$1"
+        "$IT_BIN/sluicectl" token issue --creator "$1" 2>>"$IT_DIR/ctl.log"
         return
     fi
     tok="slr_$(openssl rand -hex 32)"
@@ -140,6 +163,43 @@ fd_revoke() {
         it_sql "UPDATE feed_tokens SET revoked_at = now() WHERE token_sha256 = '$h';
                 SELECT pg_notify('sluice_feed_auth', '')" >/dev/null
     fi
+}
+
+fd_disable() {
+    if fd_have_ctl consumer; then
+        "$IT_BIN/sluicectl" consumer disable "$1" >/dev/null
+    else
+        it_sql "UPDATE consumers SET status = 'disabled', disabled_at = now() WHERE consumer_id = '$1';
+                SELECT pg_notify('sluice_feed_auth', '')" >/dev/null
+    fi
+}
+
+fd_grant_revoke() {
+    if fd_have_ctl grant; then
+        local id
+        id=$(it_sql "SELECT grant_id FROM grants WHERE consumer_id = '$1' AND dataset_id = '$2'
+                     AND revoked_at IS NULL")
+        "$IT_BIN/sluicectl" grant revoke "$id" >/dev/null
+    else
+        it_sql "UPDATE grants SET revoked_at = now() WHERE consumer_id = '$1' AND dataset_id = '$2'
+                AND revoked_at IS NULL; SELECT pg_notify('sluice_feed_auth', '')" >/dev/null
+    fi
+}
+
+fd_start2() {
+    local i dsn
+    dsn=$(it_svc_dsn feed)
+    SLUICE_PG_DSN=$dsn "$IT_BIN/sluice-feed" -X log.level=info -X feed.port=0 \
+        -X "feed.url.key.file=$IT_DIR/feed-url.key" "$@" >>"$IT_DIR/feed2.log" 2>&1 &
+    IT_PIDS[feed2]=$!
+    FD_URL2=""
+    for ((i = 0; i < 200; i++)); do
+        FD_URL2=$(sed -n 's|.*listening on \(https\{0,1\}://[0-9.]*:[0-9]*\)/.*|\1|p' \
+            "$IT_DIR/feed2.log" | tail -1)
+        [[ -z $FD_URL2 ]] || break
+        sleep 0.05
+    done
+    [[ -n $FD_URL2 ]] || it_fail "the second sluice-feed did not start"
 }
 
 fd_get() {

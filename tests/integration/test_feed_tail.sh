@@ -72,4 +72,5 @@ it_eq "distinct samples read" "$(jq -r .upload_id "$IT_DIR/lines-ds1" | sort -u 
 it_eq "read in commit order, all of them" "$(jq -r .upload_id "$IT_DIR/lines-ds1" | md5sum)" \
     "$(it_sql "SELECT upload_id FROM samples WHERE dataset_id = 'ds1' ORDER BY feed_seq" | md5sum)"
 it_eq "the last cursor is the last line's" "$(cat "$IT_DIR/cursor-ds1")" "$(jq -r .cursor "$IT_DIR/lines-ds1" | tail -1)"
+fd_done
 it_log "feed tail: all good"
