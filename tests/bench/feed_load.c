@@ -751,7 +751,7 @@ int main(int argc, char **argv)
     while ((c = getopt(argc, argv, "u:a:p:f:A:c:l:w:d:n:S")) != -1) {
         switch (c) {
         case 'u': url = optarg; break;
-        case 'a': o.auth = optarg; break;
+        case 'a': o.auth = *optarg ? optarg : NULL; break;
         case 'p': o.path = optarg; break;
         case 'f': o.paths_file = optarg; break;
         case 'A': o.after = optarg; break;
