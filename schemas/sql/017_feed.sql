@@ -30,6 +30,9 @@ UPDATE samples s SET feed_seq = o.n
 INSERT INTO feed_clock (stream, next_seq)
     SELECT 'samples', coalesce(max(feed_seq), 0) + 1 FROM samples;
 INSERT INTO feed_clock (stream, next_seq) VALUES ('changes', 1);
+-- From here on every writer of samples stamps it (commit, in the batch's
+-- transaction: services/commit/commit_pg.c reserve_feed_seq).
+ALTER TABLE samples ALTER COLUMN feed_seq SET NOT NULL;
 CREATE UNIQUE INDEX samples_feed_idx ON samples (dataset_id, feed_seq);
 
 -- Tombstones: a sample withdrawn after it was accepted (a takedown of its
@@ -46,6 +49,48 @@ CREATE TABLE feed_changes (
 );
 CREATE INDEX feed_changes_dataset_idx ON feed_changes (dataset_id, seq);
 
+-- The one home of a withdrawal (sluicectl takedown add, optout add; any
+-- later path such as a moderator's reversal calls it too): in the caller's
+-- transaction, marks the accepted sample withdrawn, appends its tombstone
+-- with the next 'changes' position and queues the feed's wake-up.  reason
+-- is a stable reason code (taken_down, opted_out), shown to consumers; an
+-- operator's free text stays in its registry (takedowns, creator_optouts).
+-- Returns one row (what the caller needs to release the sample's quota and
+-- report it) when the sample was accepted, none otherwise (not found, or
+-- withdrawn already: a repeat is a no-op).  The caller locks the samples
+-- it withdraws first (SELECT ... FOR UPDATE, in upload_id order), then
+-- calls this per sample: the clock's row is taken last, so concurrent
+-- withdrawals neither deadlock nor reorder.  Runs with the caller's
+-- privileges (UPDATE samples and feed_clock, INSERT feed_changes).
+CREATE FUNCTION feed_withdraw(p_upload_id text, p_kind text, p_reason text)
+RETURNS TABLE (dataset_id text, creator_id text, size bigint,
+               accepted_day text, change_seq bigint)
+LANGUAGE plpgsql AS $$
+DECLARE
+    s record;
+    pos bigint;
+BEGIN
+    UPDATE samples AS t SET status = 'withdrawn', withdrawn_at = now()
+     WHERE t.upload_id = p_upload_id AND t.status = 'accepted'
+    RETURNING t.dataset_id, t.creator_id, t.size, t.sha256,
+              (t.accepted_at AT TIME ZONE 'UTC')::date::text AS day
+      INTO s;
+    IF NOT FOUND THEN
+        RETURN;
+    END IF;
+    UPDATE feed_clock SET next_seq = next_seq + 1 WHERE stream = 'changes'
+    RETURNING next_seq - 1 INTO pos;
+    INSERT INTO feed_changes (seq, dataset_id, upload_id, sha256, kind, reason)
+    VALUES (pos, s.dataset_id, p_upload_id, s.sha256, p_kind, p_reason);
+    PERFORM pg_notify('sluice_feed', 'changes');
+    dataset_id := s.dataset_id;
+    creator_id := s.creator_id;
+    size := s.size;
+    accepted_day := s.day;
+    change_seq := pos;
+    RETURN NEXT;
+END $$;
+
 -- Consumers: who buys.  Disabled consumers' tokens stop working.
 CREATE TABLE consumers (
     consumer_id   text PRIMARY KEY
@@ -61,9 +106,12 @@ CREATE TABLE consumers (
 -- (integer micro-units of currency), from valid_from until valid_until
 -- (NULL: open-ended) unless revoked.  require_rights narrows to samples
 -- whose bound license's combined rights (samples.license -> 'rights') are
--- true for every name listed (names as in schemas/license-rights.json, e.g.
--- 'commercial'); NULL or empty: any license.  At most one live grant per
--- consumer and dataset.
+-- true for every name listed: the keys of that object the license stage
+-- writes (services/license/rights.c sl_license_record), i.e.
+-- 'training_allowed', 'commercial_allowed' (`sluicectl grant add
+-- --require-rights training,commercial` stores these); NULL or empty: any
+-- license.  feed_license_allows() below is the test.  At most one live
+-- grant per consumer and dataset.
 CREATE TABLE grants (
     grant_id      bigserial PRIMARY KEY,
     consumer_id   text NOT NULL REFERENCES consumers (consumer_id),
@@ -79,6 +127,15 @@ CREATE TABLE grants (
 );
 CREATE UNIQUE INDEX grants_live_idx ON grants (consumer_id, dataset_id)
     WHERE revoked_at IS NULL;
+
+-- Whether a sample's bound license record satisfies a grant's
+-- require_rights: every listed key of license -> 'rights' is JSON true.
+CREATE FUNCTION feed_license_allows(license jsonb, require_rights text[])
+RETURNS boolean LANGUAGE sql IMMUTABLE AS $$
+    SELECT require_rights IS NULL OR NOT EXISTS (
+        SELECT 1 FROM unnest(require_rights) AS k
+         WHERE (license -> 'rights' -> k) IS DISTINCT FROM 'true'::jsonb)
+$$;
 
 -- Bearer tokens, by the SHA-256 of the token (sl_ws_token_hash); the token
 -- itself is printed once and never stored.  Exactly one holder: a consumer

@@ -20,9 +20,13 @@
 --                    chains; writes its sessions, login attempts, claims
 --                    and decisions on review items, review chain events
 --                    and heads, reveals and its outbox.
+--   sluice_feed      the delivery service (services/feed): reads accepted
+--                    samples, their content, chains and the registry of
+--                    consumers, grants and tokens, creators' outcomes;
+--                    writes only usage events.
 --   sluice_ctl       operator commands (sluicectl creator, dataset, optout,
---                    takedown, scan review, audit, status): rows in every
---                    table, no DDL.
+--                    takedown, consumer, grant, token, usage, scan review,
+--                    audit, status): rows in every table, no DDL.
 -- A new table: sluice_ctl gets it by itself; grant it below to each stage
 -- that reads or writes it (services/*/*_pg.c), nothing more.
 
@@ -32,7 +36,7 @@ DECLARE
 BEGIN
     FOREACH r IN ARRAY ARRAY['sluice_owner', 'sluice_validate', 'sluice_scan',
                              'sluice_license', 'sluice_commit', 'sluice_review',
-                             'sluice_ctl'] LOOP
+                             'sluice_feed', 'sluice_ctl'] LOOP
         IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = r) THEN
             IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = current_user
                            AND (rolsuper OR rolcreaterole)) THEN
@@ -50,19 +54,20 @@ DO $$
 BEGIN
     EXECUTE format('REVOKE ALL ON DATABASE %I FROM PUBLIC', current_database());
     EXECUTE format('GRANT CONNECT ON DATABASE %I TO sluice_validate, sluice_scan,'
-                   ' sluice_license, sluice_commit, sluice_review, sluice_ctl', current_database());
+                   ' sluice_license, sluice_commit, sluice_review, sluice_feed, sluice_ctl',
+                   current_database());
 END $$;
 REVOKE ALL ON SCHEMA public FROM PUBLIC;
 GRANT USAGE ON SCHEMA public TO sluice_validate, sluice_scan, sluice_license,
-    sluice_commit, sluice_review, sluice_ctl;
+    sluice_commit, sluice_review, sluice_feed, sluice_ctl;
 
 -- Start from nothing on every table and sequence, then grant.
 REVOKE ALL ON ALL TABLES IN SCHEMA public
     FROM PUBLIC, sluice_validate, sluice_scan, sluice_license, sluice_commit,
-         sluice_review, sluice_ctl;
+         sluice_review, sluice_feed, sluice_ctl;
 REVOKE ALL ON ALL SEQUENCES IN SCHEMA public
     FROM PUBLIC, sluice_validate, sluice_scan, sluice_license, sluice_commit,
-         sluice_review, sluice_ctl;
+         sluice_review, sluice_feed, sluice_ctl;
 
 -- validate (services/validate/validate_pg.c)
 GRANT SELECT ON creators, samples, review_items, rejections TO sluice_validate;
@@ -90,6 +95,9 @@ GRANT SELECT ON provenance_events, rejections TO sluice_commit;
 GRANT SELECT, INSERT ON audit_keys TO sluice_commit;
 GRANT INSERT ON head_seals, chain_heads TO sluice_commit;
 GRANT USAGE ON SEQUENCE head_seals_seal_id_seq TO sluice_commit;
+-- each batch's feed positions (017_feed.sql: UPDATE ... RETURNING reads
+-- the row it updates)
+GRANT SELECT, UPDATE ON feed_clock TO sluice_commit;
 
 -- review (services/review/review_pg.c): accounts are sluicectl's; the
 -- service only reads them.  On review items it changes the claim and the
@@ -113,6 +121,18 @@ GRANT SELECT, INSERT ON head_seals, chain_heads TO sluice_review;
 GRANT USAGE ON SEQUENCE review_login_attempts_attempt_id_seq,
     review_decisions_decision_id_seq, review_reveals_reveal_id_seq,
     review_outbox_outbox_id_seq, head_seals_seal_id_seq TO sluice_review;
+
+-- feed (services/feed/feed_pg.c): what it serves -- accepted samples and
+-- their content, datasets, creators, tombstones, the chains' heads (for
+-- prov_head) -- who may read it (consumers, grants, tokens), and each
+-- creator's outcomes (rejections, review items, upload claims); it writes
+-- one usage event per consumer and sample delivered, nothing else.
+GRANT SELECT ON samples, contents, datasets, creators, feed_changes,
+    feed_clock, consumers, grants, feed_tokens, chain_heads,
+    provenance_events, rejections, review_items, upload_claims, usage_events
+    TO sluice_feed;
+GRANT INSERT ON usage_events TO sluice_feed;
+GRANT USAGE ON SEQUENCE usage_events_usage_id_seq TO sluice_feed;
 
 -- operators (services/sluicectl): rows of every table, a new one included,
 -- never the schema; the record of migrations is read-only.

@@ -7,8 +7,10 @@
  *   the database says it should (a zombie instance or a stale rewind is
  *   turned away); look up which upload ids and (dataset, content) pairs
  *   exist already, so replays and duplicates that slipped past validate
- *   become rejections instead of errors; COPY contents, samples, rejections
- *   and provenance events; upsert offsets; COMMIT.
+ *   become rejections instead of errors; COPY contents; reserve the
+ *   samples' feed positions (feed_clock, one statement, waking the feed at
+ *   COMMIT); COPY samples, rejections and provenance events; upsert
+ *   offsets; COMMIT.
  * Any connection failure, unique violation or serialisation failure is
  * SL_EIO: the runner re-reads the offsets from the database and rewinds.
  *
@@ -660,6 +662,39 @@ static int copy_heads(commit_ctx *c, const sl_commit_row *rows,
     return rc;
 }
 
+/* Reserves n_samples positions of the feed's commit order (017_feed.sql,
+ * feed_clock 'samples') in one statement, which also queues the feed's
+ * wake-up (delivered at COMMIT).  The clock's row stays locked until the
+ * batch's transaction ends, so positions become visible in order; a
+ * rolled-back batch (or a bisection probe) leaves a gap, which readers
+ * expect.  *base: the first position; row i of the batch's samples gets
+ * base + i. */
+static int reserve_feed_seq(commit_ctx *c, size_t n_samples, int64_t *base,
+                            sl_err *err)
+{
+    char num[32];
+    const char *p[1] = { num };
+    PGresult *r;
+    int rc = SL_OK;
+
+    snprintf(num, sizeof(num), "%zu", n_samples);
+    r = PQexecParams(c->conn,
+        "WITH c AS (UPDATE feed_clock SET next_seq = next_seq + $1::bigint"
+        " WHERE stream = 'samples' RETURNING next_seq - $1::bigint AS base)"
+        " SELECT base, pg_notify('sluice_feed', 'samples') FROM c",
+        1, NULL, p, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK)
+        rc = classify(c, r, "reserving feed positions", err);
+    else if (PQntuples(r) != 1) {
+        sl_err_set(err, "reserving feed positions: feed_clock has no "
+                   "'samples' row (sluicectl db migrate?)");
+        rc = SL_ERR;
+    } else
+        *base = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+    PQclear(r);
+    return rc;
+}
+
 static int write_rows(commit_ctx *c, const sl_commit_row *rows, size_t n,
                       sl_err *err)
 {
@@ -667,6 +702,7 @@ static int write_rows(commit_ctx *c, const sl_commit_row *rows, size_t n,
     sl_pairset *seen = sl_pairset_new();   /* stored + new hashes */
     sl_prov_head *heads = NULL;
     char ts[SL_TIME_LEN];
+    size_t n_samples = 0;
     int rc;
 
     if (!seen)
@@ -699,22 +735,30 @@ static int write_rows(commit_ctx *c, const sl_commit_row *rows, size_t n,
     if ((rc = copy_end(c, &cp, err)))
         goto out;
 
-    if ((rc = sl_pg_copy_begin(&cp, c->conn,
-             "COPY samples (" UPLOAD_COLUMNS ", scan, original_sha256, license)"
-             " FROM STDIN", err)))
-        goto out;
-    for (size_t i = 0; i < n; i++) {
-        const sl_commit_row *r = &rows[i];
-        if (r->kind != SL_ROW_SAMPLE)
-            continue;
-        copy_upload_columns(&cp, r);
-        sl_pg_copy_str(&cp, r->scan);
-        sl_pg_copy_str(&cp, r->original_sha256[0] ? r->original_sha256 : NULL);
-        sl_pg_copy_str(&cp, r->license);
-        sl_pg_copy_row_end(&cp);
+    for (size_t i = 0; i < n; i++)
+        n_samples += rows[i].kind == SL_ROW_SAMPLE;
+    if (n_samples > 0) {
+        int64_t seq;
+        if ((rc = reserve_feed_seq(c, n_samples, &seq, err)) != SL_OK)
+            goto out;
+        if ((rc = sl_pg_copy_begin(&cp, c->conn,
+                 "COPY samples (" UPLOAD_COLUMNS ", scan, original_sha256,"
+                 " license, feed_seq) FROM STDIN", err)))
+            goto out;
+        for (size_t i = 0; i < n; i++) {
+            const sl_commit_row *r = &rows[i];
+            if (r->kind != SL_ROW_SAMPLE)
+                continue;
+            copy_upload_columns(&cp, r);
+            sl_pg_copy_str(&cp, r->scan);
+            sl_pg_copy_str(&cp, r->original_sha256[0] ? r->original_sha256 : NULL);
+            sl_pg_copy_str(&cp, r->license);
+            sl_pg_copy_int(&cp, seq++);
+            sl_pg_copy_row_end(&cp);
+        }
+        if ((rc = copy_end(c, &cp, err)))
+            goto out;
     }
-    if ((rc = copy_end(c, &cp, err)))
-        goto out;
 
     if ((rc = copy_reviews(c, rows, n, err)) != SL_OK)
         goto out;

@@ -17,6 +17,7 @@
 #include <jansson.h>
 
 #include "sl/common.h"
+#include "sl/crypto.h"
 
 /* ---- cursors ------------------------------------------------------------ */
 
@@ -39,6 +40,9 @@ typedef enum fd_stream {
  * SL_OK, or SL_EINVAL when scope is NULL/empty. */
 int fd_cursor_encode(fd_stream stream, const char *scope, uint64_t seq,
                      char out[FD_CURSOR_MAX]);
+
+/* seq must be <= INT64_MAX (feed_seq is a bigint): SL_EINVAL otherwise.
+ * SL_ERR only when libsodium cannot start.  A cursor is 21 characters. */
 
 /* Reads a cursor given by a client.  NULL or "" is the start (seq 0).
  * SL_OK with *seq set, or SL_EINVAL when the text is not a cursor of this
@@ -69,6 +73,17 @@ int fd_token_new(fd_holder kind, char out[FD_TOKEN_MAX]);
 int fd_bearer_parse(const char *authorization, char out[FD_TOKEN_MAX],
                     fd_holder *kind);
 
+/* SL_OK when token is a well-formed feed token ("slc_"/"slr_" + 64
+ * lowercase hex, nothing more), with *kind set when kind is not NULL;
+ * SL_EINVAL otherwise. */
+int fd_token_check(const char *token, fd_holder *kind);
+
+/* What feed_tokens.token_sha256 stores: the lowercase hex SHA-256 of the
+ * whole token text, prefix included (68 bytes).  sl_ws_token_hash cannot
+ * serve here: it refuses anything but the bare 64 hex digits.  SL_OK, or
+ * SL_EINVAL when token is not a well-formed feed token. */
+int fd_token_hash(const char *token, char out[SL_SHA256_HEX]);
+
 /* ---- signed content URLs ------------------------------------------------ */
 
 /* A signed URL lets a training worker fetch one sample's content without
@@ -78,8 +93,11 @@ int fd_bearer_parse(const char *authorization, char out[FD_TOKEN_MAX],
  * hex-encoded; exp is Unix seconds. */
 #define FD_URLKEY_BYTES 32
 
-/* Writes the query string "c=<consumer, percent-encoded>&exp=<exp>&sig=<hex>"
- * (no leading '?') into out.  SL_OK, SL_EINVAL on an empty id, SL_ENOMEM. */
+/* Appends the query string "c=<consumer, percent-encoded>&exp=<exp>&sig=<hex>"
+ * (no leading '?') to out (NUL-terminated, not counted in len).  SL_OK;
+ * SL_EINVAL on an empty id, an id with bytes outside printable ASCII or
+ * with a space, an id longer than 256 bytes, or exp < 0; SL_ENOMEM or
+ * SL_ETOOBIG from out. */
 int fd_url_sign(const uint8_t key[FD_URLKEY_BYTES], const char *upload_id,
                 const char *consumer_id, int64_t exp_unix, sl_buf *out);
 
@@ -90,7 +108,10 @@ typedef enum fd_url_check {
 } fd_url_check;
 
 /* Checks the parts of a signed URL (as decoded from the query: c, exp, sig;
- * any may be NULL) in constant time on the MAC. */
+ * any may be NULL) in constant time on the MAC.  exp must be canonical
+ * decimal (no sign, no leading zero), sig 64 lowercase hex.  The MAC is
+ * checked first: a wrong MAC is FD_URL_BAD whatever the expiry.  At
+ * now_unix == exp the URL still works. */
 fd_url_check fd_url_verify(const uint8_t key[FD_URLKEY_BYTES],
                            const char *upload_id, const char *consumer_id,
                            const char *exp, const char *sig, int64_t now_unix);
@@ -137,6 +158,11 @@ int fd_if_range_ok(const char *if_range, const char *etag);
  * license, creator, datePublished, url, isLiveDataset, distribution (one
  * cr:FileObject per sample: @id, name, contentUrl, contentSize,
  * encodingFormat, sha256). */
+/* Besides, the builder writes citeAs (a BibTeX @misc from id, name, url
+ * and the year of date_published) and version "1.<changes_seq>.<the
+ * highest feed_seq of the files>", so the version moves whenever the set
+ * of files does.  A license that is one SPDX identifier is written as its
+ * https://spdx.org/licenses/<id>.html URL; an expression stays text. */
 typedef struct fd_cr_dataset {
     const char *dataset_id;
     const char *name;          /* "" -> dataset_id */
@@ -147,6 +173,7 @@ typedef struct fd_cr_dataset {
     size_t n_licenses;
     const char *const *creators;   /* distinct creator ids */
     size_t n_creators;
+    uint64_t changes_seq;      /* the dataset's last feed_changes seq, 0: none */
 } fd_cr_dataset;
 
 typedef struct fd_cr_file {
@@ -156,9 +183,13 @@ typedef struct fd_cr_file {
     uint64_t size;
     const char *content_type;  /* encodingFormat (MIME, parameters dropped) */
     const char *sha256_hex;
+    const char *license;       /* the sample's SPDX expression, NULL: none */
+    const char *creator_id;    /* NULL: none */
+    uint64_t feed_seq;         /* the sample's position (for version) */
 } fd_cr_file;
 
-/* A new JSON object (caller json_decref's), or NULL on ENOMEM. */
+/* A new JSON object (caller json_decref's), or NULL on ENOMEM or a NULL
+ * d / dataset_id.  Strings that are not UTF-8 are repaired (U+FFFD). */
 json_t *fd_croissant_build(const fd_cr_dataset *d, const fd_cr_file *files,
                            size_t n_files);
 

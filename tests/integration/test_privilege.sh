@@ -29,9 +29,9 @@ sha=$(printf 'x' | sha256sum | cut -c1-64)
 insert="INSERT INTO contents (sha256, size, data) VALUES ('$sha', 1, 'x');
         INSERT INTO samples (upload_id, creator_id, dataset_id, content_type, sha256, size,
             license_expression, meta, signature, created_at, source_topic, source_partition,
-            source_offset)
+            source_offset, feed_seq)
         VALUES ('forged', 'priv', 'priv-ds', 'text/plain', '$sha', 1, 'CC0-1.0', '{}', '', now(),
-            'sluice.uploads', 0, 0)"
+            'sluice.uploads', 0, 0, 1)"
 # What would have happened with a role allowed to write: the statement is
 # sound, the forged sample lands (then it is removed again).
 it_sql "BEGIN; $insert; ROLLBACK" >/dev/null
@@ -63,6 +63,21 @@ it_eq "review rewrites provenance" "$(as review "UPDATE provenance_events SET ou
 it_eq "review makes a moderator" \
     "$(as review "INSERT INTO moderators (name, pw_hash) VALUES ('x', '\$argon2id\$')")" \
     "ERROR:  permission denied for table moderators"
+# feed (the delivery service) reads what it serves and writes only usage:
+# no token, grant or sample of its own making, no rewriting of the meter.
+it_eq "feed's privileges beyond reading" \
+    "$(it_sql "SELECT string_agg(t || ':' || p, ',' ORDER BY t, p)
+               FROM unnest(ARRAY['samples','contents','feed_tokens','grants','consumers',
+                                 'feed_changes','feed_clock','usage_events','creators']) t,
+                    unnest(ARRAY['INSERT','UPDATE','DELETE','TRUNCATE']) p
+               WHERE has_table_privilege('sluice_feed', t, p)")" "usage_events:INSERT"
+it_eq "feed reads tokens, grants and samples" \
+    "$(it_sql "SELECT has_table_privilege('sluice_feed', 'feed_tokens', 'SELECT')
+                  AND has_table_privilege('sluice_feed', 'grants', 'SELECT')
+                  AND has_table_privilege('sluice_feed', 'samples', 'SELECT')")" t
+it_eq "feed reads operators' keys or moderators" \
+    "$(it_sql "SELECT has_table_privilege('sluice_feed', 'moderators', 'SELECT')
+                   OR has_table_privilege('sluice_feed', 'creator_optouts', 'SELECT')")" f
 
 # --- no DDL for anyone but the owner ------------------------------------------
 for svc in validate scan license commit review ctl; do

@@ -23,6 +23,14 @@
  *              response cacheable (static files).  A handler may replace
  *              the CSP (the raw-bytes route sends `sandbox`).
  *   errors     JSON {"error": "<code>", "detail": "..."} (jansson).
+ *   long polls a handler with nothing to answer yet parks its request
+ *              (sl_http_req_park): the connection is suspended (no thread
+ *              is held, libmicrohttpd's suspend/resume) until the service
+ *              wakes the request's topic (sl_http_server_wake) or its
+ *              deadline passes; then the handler runs again.
+ *   bodies     copied into the response (sl_http_resp_body), or shared:
+ *              bytes the service keeps (a cache entry) handed to the
+ *              socket as they are, released when sent (sl_http_resp_shared).
  *
  * Handlers run on the server's worker threads (several at once): anything
  * they share must be locked by the service.  A request and everything it
@@ -52,6 +60,7 @@ typedef struct sl_http_limits {
     unsigned max_conns_per_ip; /* open connections per client address */
     unsigned timeout_s;        /* idle connection timeout */
     unsigned threads;          /* worker threads */
+    unsigned listen_backlog;   /* listen(2) backlog; 0: libmicrohttpd's */
 } sl_http_limits;
 
 /* 2048, 16384, 1 MiB, 64, 16, 30 s, 4 threads. */
@@ -110,6 +119,50 @@ int  sl_http_resp_error(sl_http_resp *p, int status, const char *code,
 /* 303 See Other to location. */
 int  sl_http_resp_redirect(sl_http_resp *p, const char *location);
 
+/* The body is len bytes at data, sent without a copy; replaces whatever
+ * sl_http_resp_body holds.  release(arg) (may be NULL) is called exactly
+ * once, from any thread, when the server no longer needs the bytes: after
+ * the response was sent or dropped, or when the handler fails. */
+void sl_http_resp_shared(sl_http_resp *p, const void *data, size_t len,
+                         void (*release)(void *arg), void *arg);
+
+/* ---- long polls ----------------------------------------------------------
+ *
+ * A handler that would answer "nothing yet" may instead park its request
+ * on a topic (0 .. SL_HTTP_TOPICS-1) until a deadline:
+ *
+ *     uint64_t g = sl_http_req_gen(r, topic);    read BEFORE looking
+ *     ... look for data; none ...
+ *     fill p with the answer to give if the request cannot wait;
+ *     sl_http_req_park(r, topic, g, deadline);
+ *     return SL_OK;
+ *
+ * The server then suspends the connection instead of answering.  When the
+ * service calls sl_http_server_wake(server, topic), every request parked on
+ * the topic is resumed and its handler runs again with sl_http_req_wake()
+ * = SL_HTTP_WOKEN; when the deadline passes, with SL_HTTP_TIMEDOUT.  A wake
+ * between sl_http_req_gen and the park is not lost: the handler runs again
+ * at once (WOKEN).  While the server stops, the response the handler
+ * filled is sent instead of parking.  A parked request costs its
+ * connection and this context, no thread. */
+#define SL_HTTP_TOPICS 8
+
+typedef enum sl_http_wake_reason {
+    SL_HTTP_FIRST = 0,          /* the request's first run */
+    SL_HTTP_WOKEN = 1,          /* its topic was woken */
+    SL_HTTP_TIMEDOUT = 2        /* its deadline passed */
+} sl_http_wake_reason;
+
+sl_http_wake_reason sl_http_req_wake(const sl_http_req *r);
+/* The deadline (sl_mono_ms clock) the request was last parked with, 0 if
+ * never parked. */
+int64_t  sl_http_req_parked_until(const sl_http_req *r);
+/* The topic's wake generation (0 for a bad topic). */
+uint64_t sl_http_req_gen(const sl_http_req *r, unsigned topic);
+/* Asks to park the request (see above).  SL_OK, SL_EINVAL on a bad topic. */
+int      sl_http_req_park(sl_http_req *r, unsigned topic, uint64_t gen,
+                          int64_t deadline_mono_ms);
+
 /* A handler fills p.  Returning non-SL_OK turns the response into
  * 500 internal_error whatever it held. */
 typedef int (*sl_http_handler)(void *u, sl_http_req *r, sl_http_resp *p);
@@ -147,6 +200,10 @@ typedef struct sl_http_server sl_http_server;
 int  sl_http_server_start(const sl_http_listen *ls, const sl_http_limits *lim,
                           sl_http_router *rt, sl_http_server **out, sl_err *err);
 uint16_t sl_http_server_port(const sl_http_server *s);
+/* Resumes every request parked on topic (any thread).  Bad topic: nothing. */
+void sl_http_server_wake(sl_http_server *s, unsigned topic);
+/* How many requests are parked now. */
+size_t sl_http_server_parked(sl_http_server *s);
 /* Stops accepting, waits for running handlers, frees.  NULL is fine. */
 void sl_http_server_stop(sl_http_server *s);
 

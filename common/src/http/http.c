@@ -9,11 +9,21 @@
  * (where the route runs and the response is queued).  The request context
  * lives from the first call until MHD reports the request completed.  Every
  * response goes through one function that adds the security headers.
+ *
+ * Long polls: a handler that asked to park its request has its connection
+ * suspended (MHD_suspend_connection, from the access handler as MHD
+ * requires) and linked on the server's parked list under one mutex; a wake
+ * or the deadline thread unlinks it and resumes it, and MHD calls the
+ * access handler again, which runs the route again.  Suspension happens
+ * while the list's mutex is held, so nobody resumes a connection that is
+ * not suspended yet; every parked request is resumed before the daemon
+ * stops (MHD forbids stopping with suspended connections).
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +31,7 @@
 #include <strings.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <microhttpd.h>
@@ -43,6 +54,7 @@ void sl_http_limits_default(sl_http_limits *l)
     l->max_conns_per_ip = 16;
     l->timeout_s = 30;
     l->threads = 4;
+    l->listen_backlog = 0;
 }
 
 int sl_http_addr_is_loopback(const char *addr)
@@ -427,6 +439,7 @@ int sl_http_router_match(const sl_http_router *rt, const char *method,
 /* ---- requests and responses -------------------------------------------- */
 
 struct sl_http_req {
+    struct sl_http_server *srv;
     struct MHD_Connection *conn;
     const char *method, *url;
     char *param;
@@ -435,6 +448,13 @@ struct sl_http_req {
     int form_done, cookies_done;
     sl_http_kv form, cookies;
     char client[INET6_ADDRSTRLEN];
+    /* long polls */
+    int want_park, parked;
+    unsigned topic;
+    uint64_t gen;
+    int64_t deadline;
+    sl_http_wake_reason wake;
+    struct sl_http_req *pk_prev, *pk_next;
 };
 
 struct sl_http_resp {
@@ -444,6 +464,11 @@ struct sl_http_resp {
     size_t nh;
     char **hn, **hv;
     int cacheable;
+    const void *sh_data;       /* shared body, when sh_set */
+    size_t sh_len;
+    void (*sh_release)(void *);
+    void *sh_arg;
+    int sh_set;
 };
 
 const char *sl_http_req_method(const sl_http_req *r) { return r->method; }
@@ -494,7 +519,30 @@ const char *sl_http_req_form(const sl_http_req *r, const char *name)
     return sl_http_kv_get(&w->form, name);
 }
 
+sl_http_wake_reason sl_http_req_wake(const sl_http_req *r) { return r->wake; }
+int64_t sl_http_req_parked_until(const sl_http_req *r) { return r->deadline; }
+
 void sl_http_resp_status(sl_http_resp *p, int status) { p->status = status; }
+
+static void resp_shared_drop(sl_http_resp *p)
+{
+    if (p->sh_set && p->sh_release)
+        p->sh_release(p->sh_arg);
+    p->sh_set = 0;
+    p->sh_release = NULL;
+}
+
+void sl_http_resp_shared(sl_http_resp *p, const void *data, size_t len,
+                         void (*release)(void *arg), void *arg)
+{
+    resp_shared_drop(p);
+    sl_buf_reset(&p->body);
+    p->sh_data = data;
+    p->sh_len = len;
+    p->sh_release = release;
+    p->sh_arg = arg;
+    p->sh_set = 1;
+}
 sl_buf *sl_http_resp_body(sl_http_resp *p) { return &p->body; }
 void sl_http_resp_cacheable(sl_http_resp *p) { p->cacheable = 1; }
 
@@ -554,6 +602,7 @@ int sl_http_resp_json(sl_http_resp *p, int status, const json_t *v)
 
     if (!s)
         return SL_ENOMEM;
+    resp_shared_drop(p);
     sl_buf_reset(&p->body);
     rc = sl_buf_append(&p->body, s, strlen(s));
     free(s);
@@ -600,6 +649,7 @@ static void resp_free(sl_http_resp *p)
     free(p->hv);
     free(p->ctype);
     sl_buf_free(&p->body);
+    resp_shared_drop(p);
 }
 
 static int has_header(const sl_http_resp *p, const char *name)
@@ -619,8 +669,17 @@ static enum MHD_Result send_resp(struct MHD_Connection *conn, sl_http_resp *p)
     enum MHD_Result ok;
     size_t i;
 
-    mr = MHD_create_response_from_buffer(p->body.len, p->body.data,
-                                         MHD_RESPMEM_MUST_COPY);
+    if (p->sh_set) {
+        mr = MHD_create_response_from_buffer_with_free_callback_cls(
+            p->sh_len, (void *)(uintptr_t)p->sh_data, p->sh_release, p->sh_arg);
+        if (mr) {
+            p->sh_set = 0;        /* MHD releases it now */
+            p->sh_release = NULL;
+        }
+    } else {
+        mr = MHD_create_response_from_buffer(p->body.len, p->body.data,
+                                             MHD_RESPMEM_MUST_COPY);
+    }
     if (!mr)
         return MHD_NO;
     ok = MHD_YES;
@@ -663,7 +722,120 @@ struct sl_http_server {
     sl_http_router *rt;
     sl_http_limits lim;
     char *tls_cert, *tls_key;
+    /* long polls: the parked requests, the topics' generations, the
+     * deadline thread */
+    pthread_mutex_t pk_mu;
+    pthread_cond_t pk_cv;
+    sl_http_req *pk_head;
+    size_t pk_n;
+    uint64_t gen[SL_HTTP_TOPICS];
+    int stopping, timer_started;
+    pthread_t timer;
 };
+
+uint64_t sl_http_req_gen(const sl_http_req *r, unsigned topic)
+{
+    uint64_t g;
+
+    if (topic >= SL_HTTP_TOPICS)
+        return 0;
+    pthread_mutex_lock(&r->srv->pk_mu);
+    g = r->srv->gen[topic];
+    pthread_mutex_unlock(&r->srv->pk_mu);
+    return g;
+}
+
+int sl_http_req_park(sl_http_req *r, unsigned topic, uint64_t gen,
+                     int64_t deadline_mono_ms)
+{
+    if (topic >= SL_HTTP_TOPICS)
+        return SL_EINVAL;
+    r->want_park = 1;
+    r->topic = topic;
+    r->gen = gen;
+    r->deadline = deadline_mono_ms;
+    return SL_OK;
+}
+
+/* Under pk_mu. */
+static void pk_unlink(sl_http_server *s, sl_http_req *r)
+{
+    if (r->pk_prev)
+        r->pk_prev->pk_next = r->pk_next;
+    else
+        s->pk_head = r->pk_next;
+    if (r->pk_next)
+        r->pk_next->pk_prev = r->pk_prev;
+    r->pk_prev = r->pk_next = NULL;
+    r->parked = 0;
+    s->pk_n--;
+}
+
+/* Under pk_mu: unlinks r and resumes its connection. */
+static void pk_resume(sl_http_server *s, sl_http_req *r, sl_http_wake_reason why)
+{
+    pk_unlink(s, r);
+    r->wake = why;
+    MHD_resume_connection(r->conn);
+}
+
+void sl_http_server_wake(sl_http_server *s, unsigned topic)
+{
+    sl_http_req *r, *next;
+
+    if (!s || topic >= SL_HTTP_TOPICS)
+        return;
+    pthread_mutex_lock(&s->pk_mu);
+    s->gen[topic]++;
+    for (r = s->pk_head; r; r = next) {
+        next = r->pk_next;
+        if (r->topic == topic)
+            pk_resume(s, r, SL_HTTP_WOKEN);
+    }
+    pthread_mutex_unlock(&s->pk_mu);
+}
+
+size_t sl_http_server_parked(sl_http_server *s)
+{
+    size_t n;
+
+    pthread_mutex_lock(&s->pk_mu);
+    n = s->pk_n;
+    pthread_mutex_unlock(&s->pk_mu);
+    return n;
+}
+
+/* The deadline thread: resumes the parked requests whose deadline passed,
+ * sleeping until the earliest one (or a park signals a new one). */
+static void *pk_timer(void *arg)
+{
+    sl_http_server *s = arg;
+
+    pthread_mutex_lock(&s->pk_mu);
+    while (!s->stopping) {
+        int64_t now = sl_mono_ms(), next = now + 1000;
+        sl_http_req *r, *nx;
+        struct timespec ts;
+
+        for (r = s->pk_head; r; r = nx) {
+            nx = r->pk_next;
+            if (r->deadline <= now)
+                pk_resume(s, r, SL_HTTP_TIMEDOUT);
+            else if (r->deadline < next)
+                next = r->deadline;
+        }
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        ts.tv_sec += (time_t)((next - now) / 1000);
+        ts.tv_nsec += (long)((next - now) % 1000) * 1000000L;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&s->pk_cv, &s->pk_mu, &ts);
+    }
+    pthread_mutex_unlock(&s->pk_mu);
+    return NULL;
+}
 
 typedef struct hdr_sum {
     size_t bytes;
@@ -706,6 +878,9 @@ static void req_free(sl_http_req *r)
     free(r);
 }
 
+/* Runs the route for r.  A handler that asks to park has its connection
+ * suspended (nothing queued), unless its topic moved since it looked (it
+ * runs again at once) or the server is stopping (its response is sent). */
 static enum MHD_Result dispatch(sl_http_server *s, sl_http_req *r)
 {
     sl_http_match m;
@@ -714,25 +889,53 @@ static enum MHD_Result dispatch(sl_http_server *s, sl_http_req *r)
     const char *method = strcmp(r->method, "HEAD") == 0 ? "GET" : r->method;
     int rc;
 
-    if (sl_http_router_match(s->rt, method, r->url, &m) != SL_OK)
-        return send_error(r->conn, 500, "internal_error", "out of memory");
-    if (m.status == 404)
-        return send_error(r->conn, 404, "not_found", "no such page");
-    if (m.status == 405)
-        return send_error(r->conn, 405, "method_not_allowed",
-                          "this path does not take that method");
-    r->param = m.param;
-    resp_init(&p);
-    rc = m.h(m.u, r, &p);
-    if (rc != SL_OK) {
-        sl_error("http", "handler for %s %s failed: %s", method, m.pattern,
-                 sl_strerror(rc));
+    for (;;) {
+        if (sl_http_router_match(s->rt, method, r->url, &m) != SL_OK)
+            return send_error(r->conn, 500, "internal_error", "out of memory");
+        if (m.status == 404)
+            return send_error(r->conn, 404, "not_found", "no such page");
+        if (m.status == 405)
+            return send_error(r->conn, 405, "method_not_allowed",
+                              "this path does not take that method");
+        free(r->param);
+        r->param = m.param;
+        r->want_park = 0;
+        resp_init(&p);
+        rc = m.h(m.u, r, &p);
+        if (rc != SL_OK) {
+            sl_error("http", "handler for %s %s failed: %s", method, m.pattern,
+                     sl_strerror(rc));
+            resp_free(&p);
+            return send_error(r->conn, 500, "internal_error", "the request could not be served");
+        }
+        if (r->want_park) {
+            pthread_mutex_lock(&s->pk_mu);
+            if (!s->stopping && s->gen[r->topic] == r->gen) {
+                MHD_suspend_connection(r->conn);
+                r->parked = 1;
+                r->pk_prev = NULL;
+                r->pk_next = s->pk_head;
+                if (s->pk_head)
+                    s->pk_head->pk_prev = r;
+                s->pk_head = r;
+                s->pk_n++;
+                pthread_cond_signal(&s->pk_cv);
+                pthread_mutex_unlock(&s->pk_mu);
+                resp_free(&p);
+                return MHD_YES;
+            }
+            if (!s->stopping) {
+                pthread_mutex_unlock(&s->pk_mu);
+                resp_free(&p);
+                r->wake = SL_HTTP_WOKEN;
+                continue;
+            }
+            pthread_mutex_unlock(&s->pk_mu);
+        }
+        ok = send_resp(r->conn, &p);
         resp_free(&p);
-        return send_error(r->conn, 500, "internal_error", "the request could not be served");
+        return ok;
     }
-    ok = send_resp(r->conn, &p);
-    resp_free(&p);
-    return ok;
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
@@ -752,6 +955,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
         r = calloc(1, sizeof *r);
         if (!r)
             return MHD_NO;
+        r->srv = s;
         r->conn = conn;
         r->url = url;
         r->method = method;
@@ -793,10 +997,18 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
-    (void)cls;
+    sl_http_server *s = cls;
+    sl_http_req *r = *con_cls;
+
     (void)conn;
     (void)toe;
-    req_free(*con_cls);
+    if (r && r->parked) {         /* not expected: every park is resumed first */
+        pthread_mutex_lock(&s->pk_mu);
+        if (r->parked)
+            pk_unlink(s, r);
+        pthread_mutex_unlock(&s->pk_mu);
+    }
+    req_free(r);
     *con_cls = NULL;
 }
 
@@ -856,7 +1068,11 @@ int sl_http_server_start(const sl_http_listen *ls, const sl_http_limits *lim,
     struct sockaddr_in a4;
     struct sockaddr_in6 a6;
     struct sockaddr *sa;
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
+    /* epoll where there is one (no FD_SETSIZE cap on connections), and
+     * suspend/resume for the long polls. */
+    unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG |
+                     MHD_ALLOW_SUSPEND_RESUME;
+    pthread_condattr_t ca;
     struct MHD_OptionItem opt[16];
     size_t no = 0, mem;
     sl_http_server *s;
@@ -885,6 +1101,11 @@ int sl_http_server_start(const sl_http_listen *ls, const sl_http_limits *lim,
         return SL_ENOMEM;
     s->rt = rt;
     s->lim = *lim;
+    pthread_mutex_init(&s->pk_mu, NULL);
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&s->pk_cv, &ca);
+    pthread_condattr_destroy(&ca);
     if (tls) {
         rc = read_small_file(ls->tls_cert_file, &s->tls_cert, err);
         if (rc == SL_OK)
@@ -921,7 +1142,9 @@ int sl_http_server_start(const sl_http_listen *ls, const sl_http_limits *lim,
     opt[no++] = (struct MHD_OptionItem){ MHD_OPTION_PER_IP_CONNECTION_LIMIT, (intptr_t)lim->max_conns_per_ip, NULL };
     opt[no++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_TIMEOUT, (intptr_t)lim->timeout_s, NULL };
     opt[no++] = (struct MHD_OptionItem){ MHD_OPTION_THREAD_POOL_SIZE, (intptr_t)(lim->threads ? lim->threads : 1), NULL };
-    opt[no++] = (struct MHD_OptionItem){ MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)(void *)on_completed, NULL };
+    opt[no++] = (struct MHD_OptionItem){ MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)(void *)on_completed, s };
+    if (lim->listen_backlog)
+        opt[no++] = (struct MHD_OptionItem){ MHD_OPTION_LISTEN_BACKLOG_SIZE, (intptr_t)lim->listen_backlog, NULL };
     opt[no++] = (struct MHD_OptionItem){ MHD_OPTION_STRICT_FOR_CLIENT, 1, NULL };
     if (tls) {
         opt[no++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_CERT, 0, s->tls_cert };
@@ -936,6 +1159,12 @@ int sl_http_server_start(const sl_http_listen *ls, const sl_http_limits *lim,
         sl_http_server_stop(s);
         return SL_EIO;
     }
+    if (pthread_create(&s->timer, NULL, pk_timer, s) != 0) {
+        sl_err_set(err, "cannot start the long-poll deadline thread");
+        sl_http_server_stop(s);
+        return SL_ERR;
+    }
+    s->timer_started = 1;
     *out = s;
     return SL_OK;
 }
@@ -951,8 +1180,31 @@ void sl_http_server_stop(sl_http_server *s)
 {
     if (!s)
         return;
-    if (s->d)
+    /* Every parked request is resumed (its handler answers: the server is
+     * stopping) before the daemon stops. */
+    pthread_mutex_lock(&s->pk_mu);
+    s->stopping = 1;
+    while (s->pk_head)
+        pk_resume(s, s->pk_head, SL_HTTP_TIMEDOUT);
+    pthread_cond_broadcast(&s->pk_cv);
+    pthread_mutex_unlock(&s->pk_mu);
+    if (s->timer_started)
+        pthread_join(s->timer, NULL);
+    if (s->d) {
+        MHD_socket ls = MHD_quiesce_daemon(s->d);   /* ours to close now */
+        if (ls != MHD_INVALID_SOCKET)
+            close(ls);
+        for (int i = 0; i < 20; i++) {       /* let resumed polls answer */
+            const union MHD_DaemonInfo *di =
+                MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+            if (!di || di->num_connections == 0)
+                break;
+            usleep(10000);
+        }
         MHD_stop_daemon(s->d);
+    }
+    pthread_mutex_destroy(&s->pk_mu);
+    pthread_cond_destroy(&s->pk_cv);
     free(s->tls_cert);
     if (s->tls_key) {
         explicit_bzero(s->tls_key, strlen(s->tls_key));

@@ -1,0 +1,182 @@
+/*
+ * cache.c -- the content cache of sluice-feed: sample bytes by SHA-256,
+ * bounded in bytes, least recently used out first.
+ *
+ * An entry holds the PGresult that read contents.data in binary format and
+ * points into it: no copy from the database to the cache, and none from the
+ * cache to a response (sl_http_resp_shared hands the entry's bytes to the
+ * socket; fd_cache_release drops the response's reference when sent).  An
+ * entry is freed when it is out of the table and its last reference goes.
+ * Content larger than a quarter of the cache is served the same way but
+ * not kept.  Content is immutable under its hash, so an entry is never
+ * stale; whether a sample may still be served (withdrawn) is asked of the
+ * database by every request, never of this cache.
+ */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sl/log.h"
+#include "feed.h"
+
+#define LOG "feed"
+#define BUCKETS 8192
+
+typedef struct entry {
+    fd_blob blob;              /* first: fd_blob * <-> entry * */
+    struct fd_cache *c;
+    PGresult *res;
+    char sha[SL_SHA256_HEX];
+    unsigned refs;             /* responses + the table's one */
+    int in_table;
+    struct entry *hnext;       /* bucket chain */
+    struct entry *prev, *next; /* LRU: head most recent */
+} entry;
+
+struct fd_cache {
+    pthread_mutex_t mu;
+    entry *b[BUCKETS];
+    entry *head, *tail;
+    size_t bytes, max;
+};
+
+fd_cache *fd_cache_new(size_t max_bytes)
+{
+    fd_cache *c = calloc(1, sizeof *c);
+
+    if (!c)
+        return NULL;
+    pthread_mutex_init(&c->mu, NULL);
+    c->max = max_bytes;
+    return c;
+}
+
+static void entry_free(entry *e)
+{
+    PQclear(e->res);
+    free(e);
+}
+
+void fd_cache_destroy(fd_cache *c)
+{
+    entry *e, *n;
+
+    if (!c)
+        return;
+    for (e = c->head; e; e = n) {
+        n = e->next;
+        entry_free(e);            /* the server is stopped: no response holds one */
+    }
+    pthread_mutex_destroy(&c->mu);
+    free(c);
+}
+
+static size_t bucket_of(const char *sha)
+{
+    return (size_t)strtoul((char[]){ sha[0], sha[1], sha[2], sha[3], '\0' }, NULL, 16) % BUCKETS;
+}
+
+/* Under mu. */
+static void lru_unlink(fd_cache *c, entry *e)
+{
+    if (e->prev) e->prev->next = e->next; else c->head = e->next;
+    if (e->next) e->next->prev = e->prev; else c->tail = e->prev;
+    e->prev = e->next = NULL;
+}
+
+static void lru_front(fd_cache *c, entry *e)
+{
+    e->prev = NULL;
+    e->next = c->head;
+    if (c->head)
+        c->head->prev = e;
+    c->head = e;
+    if (!c->tail)
+        c->tail = e;
+}
+
+/* Under mu: takes e out of the table; freed now if nobody sends it. */
+static void evict(fd_cache *c, entry *e)
+{
+    entry **pp = &c->b[bucket_of(e->sha)];
+
+    while (*pp && *pp != e)
+        pp = &(*pp)->hnext;
+    if (*pp)
+        *pp = e->hnext;
+    lru_unlink(c, e);
+    c->bytes -= e->blob.len;
+    e->in_table = 0;
+    if (--e->refs == 0)
+        entry_free(e);
+}
+
+void fd_cache_release(void *blob)
+{
+    entry *e = blob;
+    fd_cache *c = e->c;
+    int last;
+
+    pthread_mutex_lock(&c->mu);
+    last = --e->refs == 0;
+    pthread_mutex_unlock(&c->mu);
+    if (last)
+        entry_free(e);
+}
+
+int fd_cache_get(fd_cache *c, sl_pgconn *pc, const char *sha256, fd_blob **out)
+{
+    const char *v[1] = { sha256 };
+    size_t k = bucket_of(sha256);
+    PGresult *r = NULL;
+    entry *e;
+
+    *out = NULL;
+    pthread_mutex_lock(&c->mu);
+    for (e = c->b[k]; e && strcmp(e->sha, sha256) != 0; e = e->hnext)
+        ;
+    if (e) {
+        e->refs++;
+        lru_unlink(c, e);
+        lru_front(c, e);
+        pthread_mutex_unlock(&c->mu);
+        *out = &e->blob;
+        return SL_OK;
+    }
+    pthread_mutex_unlock(&c->mu);
+    if (fd_exec_bin(pc, "fd_blob", 1, v, &r) != SL_OK)
+        return SL_EIO;
+    if (PQntuples(r) != 1) {
+        PQclear(r);
+        return SL_ENOTFOUND;
+    }
+    if (!(e = calloc(1, sizeof *e))) {
+        PQclear(r);
+        return SL_ENOMEM;
+    }
+    e->c = c;
+    e->res = r;
+    e->blob.data = (const uint8_t *)PQgetvalue(r, 0, 0);
+    e->blob.len = (size_t)PQgetlength(r, 0, 0);
+    snprintf(e->sha, sizeof e->sha, "%s", sha256);
+    e->refs = 1;                  /* the caller's */
+    pthread_mutex_lock(&c->mu);
+    if (e->blob.len <= c->max / 4) {
+        entry *o;
+        for (o = c->b[k]; o && strcmp(o->sha, sha256) != 0; o = o->hnext)
+            ;
+        if (!o) {                 /* nobody filled it meanwhile */
+            while (c->tail && c->bytes + e->blob.len > c->max)
+                evict(c, c->tail);
+            e->refs++;
+            e->in_table = 1;
+            e->hnext = c->b[k];
+            c->b[k] = e;
+            lru_front(c, e);
+            c->bytes += e->blob.len;
+        }
+    }
+    pthread_mutex_unlock(&c->mu);
+    *out = &e->blob;
+    return SL_OK;
+}

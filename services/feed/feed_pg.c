@@ -1,0 +1,243 @@
+/*
+ * feed_pg.c -- sluice-feed's PostgreSQL side (tables of 017_feed.sql): a
+ * pool of sl_pgconn handles (each reconnects by itself and prepares the
+ * statements below on every connect) lent to the HTTP workers one request
+ * at a time, and the statements every route runs.
+ *
+ * Liveness is part of the statements that read a request's data (feed.h):
+ * "live" is one expression for a consumer's token (not revoked, not
+ * expired, consumer active) or, for a signed URL (no token), the consumer
+ * alone; a grant is live when valid_from <= now() < valid_until and not
+ * revoked; a grant's require_rights keeps the samples whose bound license
+ * has every listed right true (samples.license -> 'rights').
+ *
+ * Pages read samples in feed_seq order by samples_feed_idx (dataset_id,
+ * feed_seq) with a keyset "feed_seq > after"; 017_feed.sql explains why a
+ * reader that has seen position p has seen every smaller one.
+ */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sl/log.h"
+#include "feed.h"
+
+#define LOG "feed"
+
+#define TS(col) "to_char((" col ") AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
+
+/* $1 token_id (NULL for a signed URL), $2 consumer_id */
+#define LIVE_CONSUMER(tok, cons) \
+    "(CASE WHEN " tok "::bigint IS NULL THEN EXISTS (SELECT 1 FROM consumers c" \
+    " WHERE c.consumer_id = " cons " AND c.status = 'active')" \
+    " ELSE EXISTS (SELECT 1 FROM feed_tokens t JOIN consumers c ON c.consumer_id = t.consumer_id" \
+    " WHERE t.token_id = " tok "::bigint AND t.consumer_id = " cons " AND t.revoked_at IS NULL" \
+    " AND t.expires_at > now() AND c.status = 'active') END)"
+
+#define GRANT_LIVE(g) \
+    "(" g ".revoked_at IS NULL AND " g ".valid_from <= now()" \
+    " AND (" g ".valid_until IS NULL OR now() < " g ".valid_until))"
+
+#define RIGHTS_OK(rights, s) \
+    "(" rights " IS NULL OR NOT EXISTS (SELECT 1 FROM unnest(" rights ") r" \
+    " WHERE (" s ".license -> 'rights' ->> r) IS DISTINCT FROM 'true'))"
+
+const sl_pg_stmt fd_stmts[] = {
+    /* A token by hash: what it is, and whether it is live now. */
+    { "fd_auth",
+      "SELECT t.token_id, coalesce(t.consumer_id, ''), coalesce(t.creator_id, ''), t.scope,"
+      " coalesce(array_to_json(t.datasets)::text, ''),"
+      " (extract(epoch from t.expires_at) * 1000)::bigint,"
+      " (t.revoked_at IS NULL AND t.expires_at > now()"
+      "  AND coalesce(c.status, 'active') = 'active' AND coalesce(cr.status, 'active') = 'active')"
+      " FROM feed_tokens t LEFT JOIN consumers c ON c.consumer_id = t.consumer_id"
+      " LEFT JOIN creators cr ON cr.creator_id = t.creator_id"
+      " WHERE t.token_sha256 = $1", 1 },
+    /* $1 token_id|NULL, $2 consumer, $3 dataset: live, dataset exists,
+     * the live grant (id, price, currency, require_rights as text[]). */
+    { "fd_access",
+      "SELECT " LIVE_CONSUMER("$1", "$2") ","
+      " EXISTS (SELECT 1 FROM datasets d WHERE d.dataset_id = $3),"
+      " g.grant_id, g.price_micros, g.currency, g.require_rights::text,"
+      " " TS("g.valid_until")
+      " FROM (SELECT 1) o LEFT JOIN grants g ON g.consumer_id = $2 AND g.dataset_id = $3"
+      " AND " GRANT_LIVE("g"), 3 },
+    /* $1 dataset, $2 after, $3 limit, $4 require_rights text[]|NULL */
+    { "fd_samples",
+      "SELECT s.feed_seq, s.upload_id, s.sha256, s.size, s.content_type, s.creator_id,"
+      " s.dataset_id, coalesce(s.license::text, 'null'), s.meta, s.filename,"
+      " " TS("s.accepted_at") ","
+      " (SELECT p.hash FROM provenance_events p WHERE p.owner_kind = 'sample'"
+      "  AND p.owner_id = s.upload_id ORDER BY p.seq DESC LIMIT 1)"
+      " FROM samples s WHERE s.dataset_id = $1 AND s.feed_seq > $2::bigint"
+      " AND s.status = 'accepted' AND " RIGHTS_OK("$4::text[]", "s")
+      " ORDER BY s.feed_seq LIMIT $3::bigint", 4 },
+    /* $1 dataset, $2 after, $3 limit */
+    { "fd_changes",
+      "SELECT seq, upload_id, sha256, kind, reason, " TS("changed_at")
+      " FROM feed_changes WHERE dataset_id = $1 AND seq > $2::bigint"
+      " ORDER BY seq LIMIT $3::bigint", 3 },
+    /* $1 token_id, $2 consumer, $3 token's datasets text[]|NULL: live, and
+     * the datasets with a live grant. */
+    { "fd_datasets",
+      "SELECT " LIVE_CONSUMER("$1", "$2") ", d.dataset_id, d.name, d.description,"
+      " (SELECT count(*) FROM samples s WHERE s.dataset_id = d.dataset_id AND s.status = 'accepted'),"
+      " (SELECT count(*) FROM samples s WHERE s.dataset_id = d.dataset_id AND s.status = 'withdrawn'),"
+      " (SELECT coalesce(json_agg(json_build_object('expression', l.e, 'samples', l.n)"
+      "   ORDER BY l.e), '[]')::text FROM (SELECT s.license_expression e, count(*) n"
+      "   FROM samples s WHERE s.dataset_id = d.dataset_id AND s.status = 'accepted'"
+      "   GROUP BY 1) l),"
+      " g.price_micros, g.currency, " TS("g.valid_until")
+      " FROM (SELECT 1) o LEFT JOIN (grants g JOIN datasets d ON d.dataset_id = g.dataset_id)"
+      " ON g.consumer_id = $2 AND " GRANT_LIVE("g")
+      " AND ($3::text[] IS NULL OR g.dataset_id = ANY ($3::text[]))"
+      " ORDER BY d.dataset_id", 3 },
+    /* $1 upload, $2 token_id|NULL, $3 consumer: the sample, liveness and
+     * the live grant of its dataset with the rights check. */
+    { "fd_content",
+      "SELECT s.dataset_id, s.sha256, s.size, s.content_type, s.status, s.creator_id,"
+      " " LIVE_CONSUMER("$2", "$3") ","
+      " g.grant_id, g.price_micros, g.currency, " RIGHTS_OK("g.require_rights", "s")
+      " FROM samples s LEFT JOIN grants g ON g.consumer_id = $3"
+      " AND g.dataset_id = s.dataset_id AND " GRANT_LIVE("g")
+      " WHERE s.upload_id = $1", 3 },
+    /* Metering: one row per consumer and sample, before the bytes go. */
+    { "fd_meter",
+      "INSERT INTO usage_events (consumer_id, upload_id, creator_id, dataset_id, grant_id,"
+      " price_micros, currency, token_id, route)"
+      " SELECT $1, $2, $3, $4, $5::bigint, $6::bigint, $7, $8::bigint, $9"
+      " ON CONFLICT (consumer_id, upload_id) DO NOTHING", 9 },
+    { "fd_dataset",
+      "SELECT name, description, " TS("created_at") ","
+      " (SELECT coalesce(max(seq), 0) FROM feed_changes WHERE dataset_id = $1)"
+      " FROM datasets WHERE dataset_id = $1", 1 },
+    { "fd_blob", "SELECT data FROM contents WHERE sha256 = $1", 1 },
+    /* $1 creator, $2 upload, $3 token_id: live; then the outcome. */
+    { "fd_upload",
+      "SELECT EXISTS (SELECT 1 FROM feed_tokens t JOIN creators cr ON cr.creator_id = t.creator_id"
+      "  WHERE t.token_id = $3::bigint AND t.creator_id = $1 AND t.revoked_at IS NULL"
+      "  AND t.expires_at > now() AND cr.status = 'active'),"
+      " x.dataset_id, x.outcome, x.stage, x.code, x.detail, " TS("x.at") ", x.mine, x.any"
+      " FROM (SELECT 1) o LEFT JOIN LATERAL ("
+      "  SELECT s.dataset_id, CASE s.status WHEN 'withdrawn' THEN 'withdrawn' ELSE 'accepted' END"
+      "   AS outcome, 'commit' AS stage, NULL::text AS code, NULL::text AS detail,"
+      "   coalesce(s.withdrawn_at, s.accepted_at) AS at, s.creator_id = $1 AS mine, true AS any, 1 AS k"
+      "   FROM samples s WHERE s.upload_id = $2"
+      "  UNION ALL"
+      "  SELECT r.dataset_id, CASE r.state WHEN 'rejected' THEN 'rejected' ELSE 'pending_review' END,"
+      "   'review', CASE r.state WHEN 'rejected' THEN 'moderator_rejected' END, NULL,"
+      "   coalesce(r.decided_at, r.flagged_at), r.creator_id = $1, true, 2"
+      "   FROM review_items r WHERE r.upload_id = $2"
+      "  UNION ALL"
+      "  (SELECT j.dataset_id, 'rejected', j.stage, j.code, j.detail, j.rejected_at,"
+      "   coalesce(j.creator_id = $1, false), true, 3"
+      "   FROM rejections j WHERE j.upload_id = $2 ORDER BY j.rejection_id DESC LIMIT 1)"
+      "  ORDER BY k LIMIT 1) x ON true", 3 },
+};
+const size_t fd_n_stmts = sizeof fd_stmts / sizeof fd_stmts[0];
+
+/* ---- pool ------------------------------------------------------------- */
+
+struct fd_pool {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    sl_pgconn **c;
+    int *busy;
+    size_t n;
+};
+
+static const sl_pgconn_opts POOL_OPTS = {
+    .who = "feed", .stmts = fd_stmts, .n_stmts = sizeof fd_stmts / sizeof fd_stmts[0],
+};
+
+fd_pool *fd_pool_new(const sl_config *cfg, size_t n, sl_err *err)
+{
+    fd_pool *p = calloc(1, sizeof *p);
+    size_t i;
+
+    if (!p || !(p->c = calloc(n, sizeof *p->c)) || !(p->busy = calloc(n, sizeof *p->busy))) {
+        sl_err_set(err, "out of memory");
+        if (p) {
+            free(p->c);
+            free(p);
+        }
+        return NULL;
+    }
+    p->n = n;
+    pthread_mutex_init(&p->mu, NULL);
+    pthread_cond_init(&p->cv, NULL);
+    /* Each handle connects once now: a bad DSN fails the start. */
+    for (i = 0; i < n; i++) {
+        if (sl_pgconn_open(&p->c[i], cfg, &POOL_OPTS, err) != SL_OK) {
+            fd_pool_destroy(p);
+            return NULL;
+        }
+    }
+    return p;
+}
+
+void fd_pool_destroy(fd_pool *p)
+{
+    if (!p)
+        return;
+    for (size_t i = 0; i < p->n; i++)
+        sl_pgconn_destroy(p->c[i]);
+    pthread_mutex_destroy(&p->mu);
+    pthread_cond_destroy(&p->cv);
+    free(p->c);
+    free(p->busy);
+    free(p);
+}
+
+sl_pgconn *fd_pool_get(fd_pool *p)
+{
+    size_t i;
+
+    pthread_mutex_lock(&p->mu);
+    for (;;) {
+        for (i = 0; i < p->n && p->busy[i]; i++)
+            ;
+        if (i < p->n)
+            break;
+        pthread_cond_wait(&p->cv, &p->mu);
+    }
+    p->busy[i] = 1;
+    pthread_mutex_unlock(&p->mu);
+    return p->c[i];
+}
+
+void fd_pool_put(fd_pool *p, sl_pgconn *c)
+{
+    pthread_mutex_lock(&p->mu);
+    for (size_t i = 0; i < p->n; i++) {
+        if (p->c[i] == c) {
+            p->busy[i] = 0;
+            break;
+        }
+    }
+    pthread_cond_signal(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+}
+
+static int run(sl_pgconn *c, const char *name, int n, const char *const *v,
+               int fmt, PGresult **res)
+{
+    sl_err err = { "" };
+    int rc = sl_pgconn_exec(c, name, n, v, fmt, res, &err);
+
+    if (rc != SL_OK)
+        sl_error(LOG, "%s: %s", name, err.msg);
+    return rc;
+}
+
+int fd_exec(sl_pgconn *c, const char *name, int n, const char *const *v,
+            PGresult **res)
+{
+    return run(c, name, n, v, 0, res);
+}
+
+int fd_exec_bin(sl_pgconn *c, const char *name, int n, const char *const *v,
+                PGresult **res)
+{
+    return run(c, name, n, v, 1, res);
+}
