@@ -40,7 +40,7 @@
 #
 # usage: bash tests/bench/feed.sh
 # env:   SLUICE_BENCH_FEED_N (1000000), _BIG (64), _SMALL (2000),
-#        _PAGE (1000), _CONNS (4), _SECS (10), _POLL (100), _POLL_RATE (5),
+#        _PAGES (page sizes, one pass over `meta` each: "1000 10000"), _CONNS (4), _SECS (10), _POLL (100), _POLL_RATE (5),
 #        _IDLE (1000), _HOLD (5); SLUICE_BENCH_FEED_QUICK=1 for a run of
 #        under a minute (N 20,000, BIG 16, SMALL 500, SECS 3, POLL 20 at
 #        10/s, HOLD 3); SLUICE_BENCH_FEED_OPTS (extra -X for sluice-feed);
@@ -51,12 +51,12 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 . "$ROOT/deploy/lib.sh"
 P=SLUICE_BENCH_FEED
 if [[ -n ${SLUICE_BENCH_FEED_QUICK:-} ]]; then
-    q_n=20000 q_big=16 q_small=500 q_secs=3 q_poll=20 q_rate=10 q_hold=3
+    q_n=20000 q_big=16 q_small=500 q_secs=3 q_poll=20 q_rate=10 q_hold=3 q_pages=1000
 else
-    q_n=1000000 q_big=64 q_small=2000 q_secs=10 q_poll=100 q_rate=5 q_hold=5
+    q_n=1000000 q_big=64 q_small=2000 q_secs=10 q_poll=100 q_rate=5 q_hold=5 q_pages="1000 10000"
 fi
 v() { local n=${P}_$1; printf '%s\n' "${!n:-$2}"; }
-N=$(v N $q_n) BIG=$(v BIG $q_big) SMALL=$(v SMALL $q_small) PAGE=$(v PAGE 1000)
+N=$(v N $q_n) BIG=$(v BIG $q_big) SMALL=$(v SMALL $q_small) PAGES=$(v PAGES "$q_pages")
 CONNS=$(v CONNS 4) SECS=$(v SECS $q_secs) POLL=$(v POLL $q_poll)
 POLL_RATE=$(v POLL_RATE $q_rate) IDLE=$(v IDLE 1000) HOLD=$(v HOLD $q_hold)
 say() { sl_log bench "$@"; }
@@ -99,7 +99,8 @@ W=$IT_DIR
 PSQL=$(sl_pg_bindir)/psql
 [[ -x $PSQL ]] || PSQL=psql
 osql() { "$PSQL" -XAtq -v ON_ERROR_STOP=1 "$IT_OWNER_DSN" "$@"; }
-cpu() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$1/stat"; }
+# user+sys CPU seconds of a pid (0 when it has gone: a backend that ended)
+cpu() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$1/stat" 2>/dev/null || echo 0; }
 # The PostgreSQL server listening on SLUICE_PG_PORT and its children:
 # every backend, whoever else uses the server.
 PG_PID=$(ss -Hltnp "sport = :${SLUICE_PG_PORT:-5432}" 2>/dev/null |
@@ -214,10 +215,12 @@ say "sluice-feed at $URL (pid $FEED_PID)"
 rss0=$(status_of "$FEED_PID" VmRSS) thr0=$(status_of "$FEED_PID" Threads)
 
 # ---- (a) metadata ----------------------------------------------------------
-say "(a) one reader pages through $N samples, $PAGE a page"
-"$BIN/feed_load" page -u "$URL" -a "$AUTH" -p /v1/datasets/meta/samples -l "$PAGE" >"$W/a.out"
-A() { awk -v k="$1" '$1 == k { print $2 }' "$W/a.out"; }
-[[ $(A lines) == "$N" ]] || say "WARNING: the reader got $(A lines) lines, not $N"
+for pg in $PAGES; do
+    say "(a) one reader pages through $N samples, $pg a page"
+    "$BIN/feed_load" page -u "$URL" -a "$AUTH" -p /v1/datasets/meta/samples -l "$pg" >"$W/a$pg.out"
+    got=$(awk '$1 == "lines" { print $2 }' "$W/a$pg.out")
+    [[ $got == "$N" ]] || say "WARNING: the reader got $got lines, not $N"
+done
 
 # ---- (b) and (c) content ---------------------------------------------------
 # content RUN PATHS: a warm pass (each path once), then CONNS connections
@@ -313,9 +316,11 @@ sluice-feed benchmark, $(nproc) cores, broker and database on this machine ($(ba
                      the pipeline, in $((load_s / 1000)) s: $N metadata samples, $BIG x 1 MiB and
                      $SMALL x 1 KiB random contents; long-poll samples through validate -> commit
   yardstick          $ed_verify Ed25519 verify/s on one core (openssl speed -seconds 3 ed25519)
-  (a) metadata       one reader, $(A pages) pages of $PAGE: $(A lines) lines in $(A seconds) s = $(A lines_per_s) lines/s ($(A MB_per_s) MB/s)
-    first byte       p50 $(A first_byte_p50_ms) ms, p99 $(A first_byte_p99_ms) ms, max $(A first_byte_max_ms) ms
-    last byte        p50 $(A last_byte_p50_ms) ms, p99 $(A last_byte_p99_ms) ms
+$(for pg in $PAGES; do
+    A() { awk -v k="$1" '$1 == k { print $2 }' "$W/a$pg.out"; }
+    echo "  (a) metadata       one reader, $(A pages) pages of $pg: $(A lines) lines in $(A seconds) s = $(A lines_per_s) lines/s ($(A MB_per_s) MB/s)"
+    echo "    first byte       p50 $(A first_byte_p50_ms) ms, p99 $(A first_byte_p99_ms) ms, max $(A first_byte_max_ms) ms (last byte p50 $(A last_byte_p50_ms) ms, p99 $(A last_byte_p99_ms) ms)"
+done)
   (b) 1 MiB content  $CONNS keep-alive connections, ${SECS}s, warm cache: $(B big GB_per_s) GB/s ($(B big requests_per_s) req/s), latency p50 $(B big latency_p50_ms) ms, p99 $(B big latency_p99_ms) ms
     cpu              $(cat "$W/big.cpu"); statuses 2xx $(B big status_2xx), other $(($(B big status_3xx) + $(B big status_4xx) + $(B big status_5xx)))
   (c) 1 KiB content  token: $(B small requests_per_s) req/s, p50 $(B small latency_p50_ms) ms, p99 $(B small latency_p99_ms) ms; $(cat "$W/small.cpu")
