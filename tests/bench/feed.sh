@@ -9,7 +9,7 @@
 # does.  Builds a release tree in build/ unless SLUICE_BIN_DIR is given.
 #
 # Data: one template sample goes through the real pipeline (validate ->
-# commit); the read datasets are cloned from its rows BY SQL AS THE OWNER
+# scan -> license -> commit); the read datasets are cloned from its rows BY SQL AS THE OWNER
 # ROLE (INSERT ... SELECT generate_series, and COPY for the random
 # content), not through the pipeline -- this is a read benchmark, and the
 # printout says so.  Each clone gets its own content, upload id, feed_seq
@@ -28,7 +28,7 @@
 #   (c) 1 KiB      the same over `small`: requests/s, with the token and
 #                  with the lines' signed content URLs
 #   (d) long-poll  a reader waits (wait=30) on an empty dataset `live`
-#                  while POLL uploads go through the real pipeline at
+#                  while POLL uploads go through the whole pipeline at
 #                  POLL_RATE/s: ms from each sample's accepted_at (the
 #                  commit transaction's now(), i.e. its start: an upper
 #                  bound of the time after its commit) to the reader
@@ -63,7 +63,7 @@ say() { sl_log bench "$@"; }
 
 if [[ -z ${SLUICE_BIN_DIR:-} ]]; then
     cmake -S "$ROOT" -B "$ROOT/build" -DSLUICE_SANITIZE=OFF -DCMAKE_BUILD_TYPE=Release >/dev/null
-    cmake --build "$ROOT/build" -j2 --target sluice-validate sluice-commit sluice-feed \
+    cmake --build "$ROOT/build" -j2 --target sluice-validate sluice-scan sluice-license sluice-commit sluice-feed \
         sluicectl feed_load >/dev/null
     export SLUICE_BIN_DIR=$ROOT/build/bin
 fi
@@ -114,10 +114,11 @@ status_of() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status"; }
 ms() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.0f", (b - a) * 1000 }'; }
 
 # ---- data ---------------------------------------------------------------
-"$BIN/sluicectl" creator add bench --generate-key "$W/bench.pem" >/dev/null
+fd_creator bench
 for d in tmpl meta big small live idle; do "$BIN/sluicectl" dataset add "$d" >/dev/null; done
-it_start validate
-it_start commit "${IT_COMMIT_AFTER_VALIDATE[@]}"
+# The whole chain, so the template carries a bound license record as
+# every real sample does.
+fd_chain full
 mkdir -p "$W/tmpl"
 printf 'the template sample of the feed benchmark\n' >"$W/tmpl/t.txt"
 "$BIN/sluicectl" upload --creator bench --dataset tmpl --key "$W/bench.pem" --upload-id tmpl \
@@ -314,7 +315,8 @@ cat <<REPORT
 sluice-feed benchmark, $(nproc) cores, broker and database on this machine ($(basename "$(dirname "$BIN")") build)
   data               loaded by SQL as the owner role (INSERT ... SELECT, COPY), not through
                      the pipeline, in $((load_s / 1000)) s: $N metadata samples, $BIG x 1 MiB and
-                     $SMALL x 1 KiB random contents; long-poll samples through validate -> commit
+                     $SMALL x 1 KiB random contents, each a clone of one sample that went
+                     through validate -> scan -> license -> commit; long-poll samples through all four
   yardstick          $ed_verify Ed25519 verify/s on one core (openssl speed -seconds 3 ed25519)
 $(for pg in $PAGES; do
     A() { awk -v k="$1" '$1 == k { print $2 }' "$W/a$pg.out"; }
@@ -326,7 +328,7 @@ done)
   (c) 1 KiB content  token: $(B small requests_per_s) req/s, p50 $(B small latency_p50_ms) ms, p99 $(B small latency_p99_ms) ms; $(cat "$W/small.cpu")
                      signed URL: $(B signed requests_per_s) req/s, p50 $(B signed latency_p50_ms) ms, p99 $(B signed latency_p99_ms) ms; $(cat "$W/signed.cpu")
                      statuses 2xx $(($(B small status_2xx) + $(B signed status_2xx))), other $(($(B small status_4xx) + $(B small status_5xx) + $(B signed status_4xx) + $(B signed status_5xx)))
-  (d) long-poll      $d_n of $POLL samples via sluicectl upload -> validate -> commit at $POLL_RATE/s, one waiting reader:
+  (d) long-poll      $d_n of $POLL samples via sluicectl upload -> validate -> scan -> license -> commit at $POLL_RATE/s, one waiting reader:
                      accepted_at (commit transaction's start) -> line received: p50 $d_p50 ms, p99 $d_p99 ms, max $d_max ms
                      (created by the producer -> received: p50 $c_p50 ms, p99 $c_p99 ms, commit's batch.ms included)
   (e) idle readers   $IDLE long-polls waiting (from $(awk -v n="$IDLE" 'BEGIN { print (n < 254 ? n : 254) }') loopback addresses), answered early $answered, closed $closed
