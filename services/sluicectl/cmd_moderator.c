@@ -40,22 +40,6 @@ static const char passwd_usage[] =
     "usage: sluicectl moderator passwd NAME --password-file FILE\n"
     "Set a new password (and end the account's sessions).\n";
 
-static int check_name(const char *s)
-{
-    size_t n = strlen(s), i;
-
-    if (n < 1 || n > 64)
-        return SL_EINVAL;
-    for (i = 0; i < n; i++) {
-        char ch = s[i];
-        int alnum = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-                    (ch >= '0' && ch <= '9');
-        if (!alnum && (i == 0 || (ch != '.' && ch != '_' && ch != '-')))
-            return SL_EINVAL;
-    }
-    return SL_OK;
-}
-
 /* Reads and hashes the password in path.  CTL_OK or the exit code. */
 static int hash_password_file(const char *what, const char *path,
                               char out[SL_WS_PWHASH_MAX])
@@ -105,7 +89,7 @@ static int moderator_add(ctl *c, int argc, char **argv)
     if (argc - optind != 1)
         return ctl_usage_error("moderator add", "expected exactly one NAME");
     name = argv[optind];
-    if (check_name(name) != SL_OK)
+    if (ctl_check_name(name) != SL_OK)
         return ctl_usage_error("moderator add", "\"%s\" is not a valid name "
                                "(1-64 of A-Z a-z 0-9 . _ -, starting with a "
                                "letter or digit)", name);

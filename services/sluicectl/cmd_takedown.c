@@ -11,7 +11,9 @@
  * and its content are kept) and one provenance event appended to its
  * stored chain -- stage "takedown", outcome "withdrawn", reason
  * "taken_down" (the operator's free-text reason stays in takedowns, out
- * of the hashed events), linked to the last stored event.  Repeating a
+ * of the hashed events), linked to the last stored event -- and a
+ * tombstone for the feed (feed_changes, kind "takedown"): withdraw.c,
+ * shared with `optout add`.  Repeating a
  * takedown changes nothing, except to withdraw samples of that content
  * accepted since (uploads that were already past the license stage).
  */
@@ -21,14 +23,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sl/audit.h"
-#include "sl/prov_pg.h"
-#include "sl/quota_pg.h"
+#include "sl/crypto.h"
 #include "ctl.h"
 
 #define TAKEDOWN_STAGE   "takedown"
 #define TAKEDOWN_VERSION "sluicectl/takedown-1"
-#define TAKEDOWN_OUTCOME "withdrawn"
 #define TAKEDOWN_REASON  "taken_down"
 
 static const char takedown_usage[] =
@@ -72,96 +71,6 @@ static int parse_sha(const char *s, char out[SL_SHA256_HEX])
         return SL_EINVAL;
     out[64] = '\0';
     return SL_OK;
-}
-
-/* The sample's stored chain (NULL: none stored) with the takedown event
- * appended, through sl/prov_pg.h.  CTL_OK with *pc, or CTL_FAIL after the
- * error is printed. */
-static int extend_chain(PGconn *pg, const char *upload, const char *sha,
-                        const char *origin, sl_prov_chain **pc)
-{
-    sl_prov_event ev = {
-        .stage = TAKEDOWN_STAGE, .version = TAKEDOWN_VERSION,
-        .outcome = TAKEDOWN_OUTCOME, .reason = TAKEDOWN_REASON,
-        .upload_id = upload, .input_sha256 = sha, .output_sha256 = sha,
-        .time_ms = sl_now_ms(),
-    };
-    sl_err err = { "" };
-    int rc = sl_prov_pg_chain(pg, "sample", upload, pc, NULL, &err);
-
-    if (rc == SL_EINVAL)
-        return ctl_fail("takedown add: upload %s: the stored provenance "
-                        "chain cannot be read, so the takedown event cannot "
-                        "be chained to it: %s\nHint: see `sluicectl audit "
-                        "verify --upload %s`; nothing was changed.",
-                        upload, err.msg, upload);
-    if (rc != SL_OK)
-        return ctl_fail("takedown add: %s", err.msg);
-    if (!*pc) {
-        /* No stored chain (never written by the commit stage): start one
-         * anchored, like any chain, to the signed content. */
-        fprintf(stderr, "sluicectl: warning: upload %s has no provenance "
-                "events; its takedown event starts a chain\n", upload);
-        if (!(*pc = sl_prov_chain_new(origin, &err)))
-            return ctl_fail("takedown add: upload %s: %s", upload, err.msg);
-    } else if (sl_prov_chain_verify(*pc, origin, &err) != SL_OK) {
-        /* A broken chain is the auditor's finding, not a reason to keep
-         * content up: the event still links to the last stored event. */
-        fprintf(stderr, "sluicectl: warning: upload %s: the stored "
-                "provenance chain does not verify (%s); the takedown "
-                "event is appended to its last event (see `sluicectl "
-                "audit verify --upload %s`)\n", upload, err.msg, upload);
-    }
-    if (sl_prov_chain_add(*pc, &ev, &err) != SL_OK)
-        return ctl_fail("takedown add: upload %s: %s", upload, err.msg);
-    return CTL_OK;
-}
-
-/* Marks the sample withdrawn; a withdrawn sample no longer counts against
- * its day's quota. */
-static int withdraw_sample(PGconn *pg, const char *upload)
-{
-    const char *vals[1] = { upload };
-    sl_err err = { "" };
-    PGresult *r;
-    int rc = CTL_OK;
-
-    if (!(r = ctl_pg_query(pg, "takedown add: withdrawing the sample",
-            "UPDATE samples SET status = 'withdrawn', withdrawn_at = now()"
-            " WHERE upload_id = $1 AND status = 'accepted'"
-            " RETURNING dataset_id, creator_id, size,"
-            " (accepted_at AT TIME ZONE 'UTC')::date::text", 1, vals, NULL, NULL)))
-        return CTL_FAIL;
-    if (PQntuples(r) == 1 &&
-        sl_quota_pg_release(pg, PQgetvalue(r, 0, 0), PQgetvalue(r, 0, 1),
-                            PQgetvalue(r, 0, 3),
-                            strtoll(PQgetvalue(r, 0, 2), NULL, 10), NULL,
-                            &err) != SL_OK)
-        rc = ctl_fail("takedown add: %s", err.msg);
-    PQclear(r);
-    return rc;
-}
-
-/* Appends the takedown event to a sample's stored chain and withdraws
- * it.  *head: the chain's new last event. */
-static int withdraw_one(PGconn *pg, const char *upload, const char *sha,
-                        const char *origin, sl_prov_head *head)
-{
-    sl_prov_chain *pc = NULL;
-    sl_err err = { "" };
-    int rc = CTL_FAIL;
-
-    if (extend_chain(pg, upload, sha, origin, &pc) != CTL_OK)
-        goto out;
-    if (sl_prov_pg_append(pg, "sample", upload, pc, sl_prov_count(pc) - 1,
-                          origin, head, NULL, &err) != SL_OK) {
-        rc = ctl_fail("takedown add: storing the provenance event: %s", err.msg);
-        goto out;
-    }
-    rc = withdraw_sample(pg, upload);
-out:
-    sl_prov_chain_destroy(pc);
-    return rc;
 }
 
 /* What `takedown add` was asked. */
@@ -270,35 +179,11 @@ static PGresult *lock_samples(PGconn *pg, const char *sha)
         " ORDER BY upload_id FOR UPDATE", 1, vals, NULL, NULL);
 }
 
-/* Withdraws every locked sample and seals the chains' new heads with the
- * operator's key (ctl_seal_heads: commit's key never leaves commit, so a
- * chain a takedown extended is as authentic as the operator key's
- * custody, audit verify --trusted-key).  seqs[i]: sample i's new event. */
-static int withdraw_all(ctl *c, PGconn *pg, PGresult *rows, int64_t *seqs)
-{
-    size_t n = (size_t)PQntuples(rows);
-    sl_prov_head *heads = calloc(n + 1, sizeof(*heads));
-    sl_audit_headref *refs = calloc(n + 1, sizeof(*refs));
-    int rc = CTL_FAIL;
-
-    if (!heads || !refs) {
-        rc = ctl_fail("out of memory");
-        goto out;
-    }
-    for (size_t i = 0; i < n; i++) {
-        if (withdraw_one(pg, PQgetvalue(rows, (int)i, 0), PQgetvalue(rows, (int)i, 1),
-                         PQgetvalue(rows, (int)i, 2), &heads[i]) != CTL_OK)
-            goto out;
-        seqs[i] = heads[i].seq;
-        refs[i] = (sl_audit_headref){ "sample", PQgetvalue(rows, (int)i, 0),
-                                      heads[i].seq, heads[i].hash };
-    }
-    rc = n > 0 ? ctl_seal_heads(c, pg, "takedown add", refs, n) : CTL_OK;
-out:
-    free(heads);
-    free(refs);
-    return rc;
-}
+/* How a takedown withdraws a sample (withdraw.c). */
+static const ctl_withdrawal takedown_withdrawal = {
+    "takedown add", TAKEDOWN_STAGE, TAKEDOWN_VERSION, TAKEDOWN_REASON,
+    "takedown"
+};
 
 static void print_unchanged(const char *sha, PGresult *td)
 {
@@ -365,7 +250,7 @@ static int takedown_add(ctl *c, int argc, char **argv)
         rc = ctl_fail("out of memory");
         goto out;
     }
-    if (withdraw_all(c, pg, rows, seqs) != CTL_OK)
+    if (ctl_withdraw_all(c, pg, &takedown_withdrawal, rows, seqs) != CTL_OK)
         goto out;
     in_txn = 0;
     if (ctl_pg_exec(pg, "takedown add: COMMIT", "COMMIT") != CTL_OK)

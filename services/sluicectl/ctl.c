@@ -343,22 +343,6 @@ int ctl_pg_exec(PGconn *pg, const char *what, const char *sql)
     return CTL_OK;
 }
 
-int ctl_check_id(const char *s)
-{
-    size_t n = s ? strlen(s) : 0;
-
-    if (n < 1 || n > 128)
-        return SL_EINVAL;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char ch = (unsigned char)s[i];
-        int alnum = (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
-                    (ch >= '0' && ch <= '9');
-        if (!alnum && (i == 0 || !strchr("._:-", ch)))
-            return SL_EINVAL;
-    }
-    return SL_OK;
-}
-
 int ctl_print_json(json_t *v)
 {
     char *s;
@@ -634,6 +618,37 @@ int ctl_print_result(const PGresult *r, size_t ncols, const char *const *headers
     return rc;
 }
 
+int ctl_list_output(const ctl_list_spec *l, const PGresult *r, int json)
+{
+    json_t *arr;
+
+    if (!json)
+        return ctl_print_result(r, l->ncols, l->headers, l->cols, l->empty);
+    if (!(arr = json_array()))
+        goto oom;
+    for (int i = 0; i < PQntuples(r); i++) {
+        json_t *o = json_object();
+
+        if (!o || json_array_append_new(arr, o) != 0)
+            goto oom;
+        for (size_t f = 0; f < l->nfields; f++) {
+            const ctl_list_field *fd = &l->fields[f];
+            const char *v = PQgetvalue(r, i, fd->col);
+            json_t *jv = fd->nullable && PQgetisnull(r, i, fd->col)
+                ? json_null()
+                : fd->integer ? json_integer((json_int_t)strtoll(v, NULL, 10))
+                              : json_string(v);
+
+            if (!jv || json_object_set_new(o, fd->key, jv) != 0)
+                goto oom;
+        }
+    }
+    return ctl_print_json(arr);
+oom:
+    json_decref(arr);
+    return ctl_fail("out of memory");
+}
+
 int ctl_run_list(ctl *c, int argc, char **argv, const ctl_list_spec *l)
 {
     static const struct option longopts[] = {
@@ -641,7 +656,6 @@ int ctl_run_list(ctl *c, int argc, char **argv, const ctl_list_spec *l)
     };
     PGconn *pg = NULL;
     PGresult *r = NULL;
-    json_t *arr = NULL;
     int json = 0, opt, rc;
 
     ctl_getopt_start();
@@ -658,36 +672,9 @@ int ctl_run_list(ctl *c, int argc, char **argv, const ctl_list_spec *l)
     if ((rc = ctl_load_config(c)) != CTL_OK)
         return rc;
     rc = CTL_FAIL;
-    if (!(pg = ctl_pg_connect(c)) ||
-        !(r = ctl_pg_query(pg, l->name, l->sql, 0, NULL, NULL, NULL)))
-        goto out;
-    if (!json) {
-        rc = ctl_print_result(r, l->ncols, l->headers, l->cols, l->empty);
-        goto out;
-    }
-    if (!(arr = json_array()))
-        goto oom;
-    for (int i = 0; i < PQntuples(r); i++) {
-        json_t *o = json_object();
-
-        if (!o || json_array_append_new(arr, o) != 0)
-            goto oom;
-        for (size_t f = 0; f < l->nfields; f++) {
-            const char *v = PQgetvalue(r, i, l->fields[f].col);
-            json_t *jv = l->fields[f].integer
-                ? json_integer((json_int_t)strtoll(v, NULL, 10)) : json_string(v);
-
-            if (!jv || json_object_set_new(o, l->fields[f].key, jv) != 0)
-                goto oom;
-        }
-    }
-    rc = ctl_print_json(arr);
-    arr = NULL;
-    goto out;
-oom:
-    rc = ctl_fail("out of memory");
-out:
-    json_decref(arr);
+    if ((pg = ctl_pg_connect(c)) &&
+        (r = ctl_pg_query(pg, l->name, l->sql, 0, NULL, NULL, NULL)))
+        rc = ctl_list_output(l, r, json);
     PQclear(r);
     PQfinish(pg);
     return rc;

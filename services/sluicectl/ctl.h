@@ -20,6 +20,7 @@
 #include "sl/audit.h"
 #include "sl/common.h"
 #include "sl/config.h"
+#include "args.h"
 
 #define CTL_OK    0
 #define CTL_FAIL  1
@@ -65,6 +66,10 @@ int ctl_cmd_optout(ctl *c, int argc, char **argv);
 int ctl_cmd_takedown(ctl *c, int argc, char **argv);
 int ctl_cmd_license(ctl *c, int argc, char **argv);
 int ctl_cmd_moderator(ctl *c, int argc, char **argv);
+int ctl_cmd_consumer(ctl *c, int argc, char **argv);
+int ctl_cmd_grant(ctl *c, int argc, char **argv);
+int ctl_cmd_token(ctl *c, int argc, char **argv);
+int ctl_cmd_usage(ctl *c, int argc, char **argv);
 
 /* ---- context and options ---------------------------------------------- */
 
@@ -133,9 +138,7 @@ int ctl_pg_exec(PGconn *pg, const char *what, const char *sql);
  * or CTL_FAIL after printing the error (the caller rolls back). */
 int ctl_seal_heads(ctl *c, PGconn *pg, const char *what,
                    const sl_audit_headref *refs, size_t n);
-/* SL_OK when s is a sluice identifier: 1..128 chars of [A-Za-z0-9._:-],
- * starting with a letter or digit (schemas/upload-meta.schema.json). */
-int ctl_check_id(const char *s);
+/* ctl_check_id, ctl_check_name and the other pure checks: args.h. */
 /* Prints a compact JSON value and a newline to stdout; steals the ref. */
 int ctl_print_json(json_t *v);
 /* Who a registry change is recorded as (opt-outs, takedowns,
@@ -145,6 +148,27 @@ const char *ctl_operator(const char *by);
  * name): SL_OK when 1..max bytes with no control characters. */
 #define CTL_NOTE_MAX 1000
 int ctl_check_note(const char *s, size_t max);
+
+/* ---- withdrawals (withdraw.c) ----------------------------------------- */
+
+/* How a command withdraws accepted samples. */
+typedef struct ctl_withdrawal {
+    const char *what;      /* prefixes errors: "takedown add" */
+    const char *stage;     /* the provenance event's stage: "takedown" */
+    const char *version;   /* its version: "sluicectl/takedown-1" */
+    const char *reason;    /* its reason and the tombstone's: "taken_down" */
+    const char *kind;      /* the tombstone's kind (feed_changes.kind) */
+} ctl_withdrawal;
+
+/* Withdraws every sample of rows -- columns upload_id, stored sha256, the
+ * signed content's sha256, locked by the caller (FOR UPDATE, upload_id
+ * order) -- inside the caller's open transaction: a provenance event per
+ * sample, feed_withdraw() (status, tombstone, feed notification), its
+ * quota released, the new chain heads sealed with the operator's key.
+ * seqs[i]: sample i's new event.  CTL_OK, or CTL_FAIL after printing the
+ * error (the caller rolls back). */
+int ctl_withdraw_all(ctl *c, PGconn *pg, const ctl_withdrawal *w,
+                     PGresult *rows, int64_t *seqs);
 
 /* ---- terminal text ----------------------------------------------------- */
 
@@ -192,6 +216,7 @@ typedef struct ctl_list_field {
     const char *key;
     int col;
     int integer;
+    int nullable;      /* SQL NULL as JSON null (else "" or 0) */
 } ctl_list_field;
 
 typedef struct ctl_list_spec {
@@ -207,6 +232,10 @@ typedef struct ctl_list_spec {
 } ctl_list_spec;
 
 int  ctl_run_list(ctl *c, int argc, char **argv, const ctl_list_spec *l);
+/* Prints r, a result of l->sql or of a query with the same columns, as
+ * ctl_run_list does (a table, or with json a JSON array).  CTL_OK or
+ * CTL_FAIL after printing the error.  l->sql is not used. */
+int  ctl_list_output(const ctl_list_spec *l, const PGresult *r, int json);
 
 /* ---- upload helpers (upload_meta.c) ------------------------------------ */
 

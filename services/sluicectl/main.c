@@ -27,10 +27,14 @@ static const ctl_cmd commands[] = {
     { "status",  ctl_cmd_status,  "sample and rejection counts, consumer lag" },
     { "audit",   ctl_cmd_audit,   "provenance chains: verify, show" },
     { "license", ctl_cmd_license, "SPDX expressions against a dataset's policy: check" },
-    { "optout",  ctl_cmd_optout,  "creators' opt-outs of training: add, list, remove" },
+    { "optout",  ctl_cmd_optout,  "creators' opt-outs of training, withdrawing samples: add, list, remove" },
     { "takedown", ctl_cmd_takedown, "content takedowns, withdrawing samples: add, list" },
     { "scan",    ctl_cmd_scan,    "run the scan stage's checks on local files" },
     { "moderator", ctl_cmd_moderator, "review dashboard accounts: add, list, disable, passwd" },
+    { "consumer", ctl_cmd_consumer, "feed consumers (buyers): add, list, disable" },
+    { "grant",   ctl_cmd_grant,   "consumers' grants on datasets: add, list, revoke" },
+    { "token",   ctl_cmd_token,   "feed bearer tokens: issue, list, revoke" },
+    { "usage",   ctl_cmd_usage,   "what the feed delivered, per consumer, creator or dataset" },
     { NULL, NULL, NULL }
 };
 

@@ -18,13 +18,20 @@
 #   fd_token CONSUMER [DATASETS [SCOPE]]  prints a new slc_ token
 #   fd_creator_token CREATOR            prints a new slr_ token
 #   fd_revoke TOKEN        revokes it (and notifies, as sluicectl does)
+#   fd_disable CONSUMER    disables a consumer
+#   fd_grant_revoke CONSUMER DATASET   revokes the live grant
+#   fd_start2 [ARGS]       a second instance of sluice-feed (same database
+#                          and URL key); sets FD_URL2
+#   fd_done                stops every sluice-feed and fails on a sanitizer
+#                          report in their logs (call it last)
 #   fd_get TOKEN URLPATH [CURL ARGS]   GET $FD_URL$URLPATH with the token
 #                          ("" for none); prints the status; body in
 #                          $IT_DIR/body, headers in $IT_DIR/headers
 #   fd_header NAME         a header of the last fd_get (value, no CR)
-#   fd_tail TOKEN DATASET  reads the samples from the cursor in
-#                          $IT_DIR/cursor-DATASET onwards, appending lines to
-#                          $IT_DIR/lines-DATASET and saving the cursor
+#   fd_tail TOKEN DATASET  reads one page (FD_TAIL_LIMIT lines, long-polled
+#                          FD_TAIL_WAIT s) from the cursor in
+#                          $IT_DIR/cursor-DATASET, appends its lines to
+#                          $IT_DIR/lines-DATASET and saves the next cursor
 #
 # Consumers, grants and tokens are written by `sluicectl consumer|grant|
 # token` when this sluicectl has them, else with SQL as the owner (the
@@ -51,6 +58,15 @@ fd_start() {
 }
 
 fd_stop() { it_kill feed "${1:-TERM}"; }
+
+fd_done() {
+    local f
+    it_kill feed TERM
+    it_kill feed2 TERM
+    for f in "$IT_DIR"/feed*.log; do
+        ! grep -Eq 'Sanitizer|runtime error' "$f" || it_fail "sanitizer report in $f"
+    done
+}
 
 fd_chain() {
     if [[ ${1:-} == full ]]; then
@@ -141,10 +157,48 @@ fd_revoke() {
     fi
 }
 
+fd_disable() {
+    if fd_have_ctl consumer; then
+        "$IT_BIN/sluicectl" consumer disable "$1" >/dev/null
+    else
+        it_sql "UPDATE consumers SET status = 'disabled', disabled_at = now() WHERE consumer_id = '$1';
+                SELECT pg_notify('sluice_feed_auth', '')" >/dev/null
+    fi
+}
+
+fd_grant_revoke() {
+    if fd_have_ctl grant; then
+        local id
+        id=$(it_sql "SELECT grant_id FROM grants WHERE consumer_id = '$1' AND dataset_id = '$2'
+                     AND revoked_at IS NULL")
+        "$IT_BIN/sluicectl" grant revoke "$id" >/dev/null
+    else
+        it_sql "UPDATE grants SET revoked_at = now() WHERE consumer_id = '$1' AND dataset_id = '$2'
+                AND revoked_at IS NULL; SELECT pg_notify('sluice_feed_auth', '')" >/dev/null
+    fi
+}
+
+fd_start2() {
+    local i dsn
+    dsn=$(it_svc_dsn feed)
+    SLUICE_PG_DSN=$dsn "$IT_BIN/sluice-feed" -X log.level=info -X feed.port=0 \
+        -X "feed.url.key.file=$IT_DIR/feed-url.key" "$@" >>"$IT_DIR/feed2.log" 2>&1 &
+    IT_PIDS[feed2]=$!
+    FD_URL2=""
+    for ((i = 0; i < 200; i++)); do
+        FD_URL2=$(sed -n 's|.*listening on \(https\{0,1\}://[0-9.]*:[0-9]*\)/.*|\1|p' \
+            "$IT_DIR/feed2.log" | tail -1)
+        [[ -z $FD_URL2 ]] || break
+        sleep 0.05
+    done
+    [[ -n $FD_URL2 ]] || it_fail "the second sluice-feed did not start"
+}
+
 fd_get() {
     local tok=$1 path=$2 auth=()
     shift 2
     [[ -z $tok ]] || auth=(-H "Authorization: Bearer $tok")
+    : >"$IT_DIR/body"             # curl writes no file for an empty body
     curl -s -o "$IT_DIR/body" -D "$IT_DIR/headers" -w '%{http_code}' "${auth[@]}" "$@" \
         "$FD_URL$path"
 }
@@ -156,7 +210,7 @@ fd_header() {
 fd_tail() {
     local tok=$1 ds=$2 cur="" st
     [[ ! -f $IT_DIR/cursor-$ds ]] || cur=$(cat "$IT_DIR/cursor-$ds")
-    st=$(fd_get "$tok" "/v1/datasets/$ds/samples?limit=${FD_TAIL_LIMIT:-3}&after=$cur")
+    st=$(fd_get "$tok" "/v1/datasets/$ds/samples?limit=${FD_TAIL_LIMIT:-3}&wait=${FD_TAIL_WAIT:-0}&after=$cur")
     [[ $st == 200 ]] || return 1
     cat "$IT_DIR/body" >>"$IT_DIR/lines-$ds"
     fd_header Sluice-Next-Cursor >"$IT_DIR/cursor-$ds"

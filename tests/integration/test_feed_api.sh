@@ -109,4 +109,5 @@ it_eq "an upload nobody made" "$(fd_get "$RT" /v1/uploads/zz9)" 200
 it_eq "... is unknown" "$(jq -r .outcome "$IT_DIR/body")" unknown
 it_eq "a consumer token on a creator route" "$(fd_get "$TOK" /v1/uploads/a1)" 403
 it_eq "a creator token on a consumer route" "$(fd_get "$RT" /v1/datasets)" 403
+fd_done
 it_log "feed api: all good"
