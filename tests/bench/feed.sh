@@ -40,7 +40,8 @@
 #
 # usage: bash tests/bench/feed.sh
 # env:   SLUICE_BENCH_FEED_N (1000000), _BIG (64), _SMALL (2000),
-#        _PAGES (page sizes, one pass over `meta` each: "1000 10000"), _CONNS (4), _SECS (10), _POLL (100), _POLL_RATE (5),
+#        _PAGES (page sizes, one pass over `meta` each, SIZE:LINES
+#        stops after LINES: "1000 10000 100:100000"), _CONNS (4), _SECS (10), _POLL (100), _POLL_RATE (5),
 #        _IDLE (1000), _HOLD (5); SLUICE_BENCH_FEED_QUICK=1 for a run of
 #        under a minute (N 20,000, BIG 16, SMALL 500, SECS 3, POLL 20 at
 #        10/s, HOLD 3); SLUICE_BENCH_FEED_OPTS (extra -X for sluice-feed);
@@ -51,9 +52,9 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 . "$ROOT/deploy/lib.sh"
 P=SLUICE_BENCH_FEED
 if [[ -n ${SLUICE_BENCH_FEED_QUICK:-} ]]; then
-    q_n=20000 q_big=16 q_small=500 q_secs=3 q_poll=20 q_rate=10 q_hold=3 q_pages=1000
+    q_n=20000 q_big=16 q_small=500 q_secs=3 q_poll=20 q_rate=10 q_hold=3 q_pages="1000 100:5000"
 else
-    q_n=1000000 q_big=64 q_small=2000 q_secs=10 q_poll=100 q_rate=5 q_hold=5 q_pages="1000 10000"
+    q_n=1000000 q_big=64 q_small=2000 q_secs=10 q_poll=100 q_rate=5 q_hold=5 q_pages="1000 10000 100:100000"
 fi
 v() { local n=${P}_$1; printf '%s\n' "${!n:-$2}"; }
 N=$(v N $q_n) BIG=$(v BIG $q_big) SMALL=$(v SMALL $q_small) PAGES=$(v PAGES "$q_pages")
@@ -216,11 +217,15 @@ say "sluice-feed at $URL (pid $FEED_PID)"
 rss0=$(status_of "$FEED_PID" VmRSS) thr0=$(status_of "$FEED_PID" Threads)
 
 # ---- (a) metadata ----------------------------------------------------------
-for pg in $PAGES; do
-    say "(a) one reader pages through $N samples, $pg a page"
-    "$BIN/feed_load" page -u "$URL" -a "$AUTH" -p /v1/datasets/meta/samples -l "$pg" >"$W/a$pg.out"
+for spec in $PAGES; do
+    pg=${spec%%:*} max=$N
+    [[ $spec != *:* ]] || max=${spec#*:}
+    ((max <= N)) || max=$N
+    say "(a) one reader pages through $max of $N samples, $pg a page"
+    "$BIN/feed_load" page -u "$URL" -a "$AUTH" -p /v1/datasets/meta/samples -l "$pg" \
+        -n "$max" >"$W/a$pg.out"
     got=$(awk '$1 == "lines" { print $2 }' "$W/a$pg.out")
-    [[ $got == "$N" ]] || say "WARNING: the reader got $got lines, not $N"
+    [[ $got == "$max" ]] || say "WARNING: the reader got $got lines, not $max"
 done
 
 # ---- (b) and (c) content ---------------------------------------------------
@@ -318,7 +323,8 @@ sluice-feed benchmark, $(nproc) cores, broker and database on this machine ($(ba
                      $SMALL x 1 KiB random contents, each a clone of one sample that went
                      through validate -> scan -> license -> commit; long-poll samples through all four
   yardstick          $ed_verify Ed25519 verify/s on one core (openssl speed -seconds 3 ed25519)
-$(for pg in $PAGES; do
+$(for spec in $PAGES; do
+    pg=${spec%%:*}
     A() { awk -v k="$1" '$1 == k { print $2 }' "$W/a$pg.out"; }
     echo "  (a) metadata       one reader, $(A pages) pages of $pg: $(A lines) lines in $(A seconds) s = $(A lines_per_s) lines/s ($(A MB_per_s) MB/s)"
     echo "    first byte       p50 $(A first_byte_p50_ms) ms, p99 $(A first_byte_p99_ms) ms, max $(A first_byte_max_ms) ms (last byte p50 $(A last_byte_p50_ms) ms, p99 $(A last_byte_p99_ms) ms)"
