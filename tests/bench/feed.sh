@@ -33,6 +33,9 @@
 #                  commit transaction's now(), i.e. its start: an upper
 #                  bound of the time after its commit) to the reader
 #                  receiving its line, p50 / p99 / max
+#                  then the same with POLL transactions made directly, shaped
+#                  as commit's (feed_clock positions, pg_notify, the row),
+#                  from their last statement before COMMIT: a tighter bound
 #   (e) idle       IDLE connections long-poll an empty dataset: RSS and
 #                  threads of sluice-feed before and while they wait, its
 #                  CPU over HOLD seconds of waiting, and per reader
@@ -116,7 +119,7 @@ ms() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.0f", (b - a) * 1000 }'; }
 
 # ---- data ---------------------------------------------------------------
 fd_creator bench
-for d in tmpl meta big small live idle; do "$BIN/sluicectl" dataset add "$d" >/dev/null; done
+for d in tmpl meta big small live direct idle; do "$BIN/sluicectl" dataset add "$d" >/dev/null; done
 # The whole chain, so the template carries a bound license record as
 # every real sample does.
 fd_chain full
@@ -204,7 +207,7 @@ load_s=$(ms "$t0" "$(date +%s.%N)")
 say "loaded in $((load_s / 1000)) s"
 
 fd_consumer bench-updater
-for d in meta big small live idle; do fd_grant bench-updater "$d" 10; done
+for d in meta big small live direct idle; do fd_grant bench-updater "$d" 10; done
 TOKEN=$(fd_token bench-updater)
 AUTH="Bearer $TOKEN"
 
@@ -291,6 +294,50 @@ read -r d_n d_p50 d_p99 d_max c_p50 c_p99 < <(osql -F ' ' -c "
                  (r.recv_us - extract(epoch FROM s.created_at) * 1e6) / 1000 AS e
             FROM tail_recv r JOIN samples s USING (upload_id)) x")
 
+# The same reader, with commits made directly: one transaction per sample
+# shaped as commit's (positions from feed_clock, pg_notify('sluice_feed',
+# 'samples'), the row), which also records clock_timestamp() as its last
+# statement before COMMIT: a tighter upper bound than accepted_at, which
+# is the transaction's start.  The rows clone the template with the
+# contents of `meta` samples 1..POLL.
+say "(d) the same reader, $POLL direct commit-shaped transactions, $POLL_RATE/s"
+"$BIN/feed_load" tail -u "$URL" -a "$AUTH" -p /v1/datasets/direct/samples -w 30 \
+    -n "$POLL" -d $((POLL / POLL_RATE + 60)) >"$W/tail2.out" 2>"$W/tail2.log" &
+TAIL_PID=$!
+sleep 1
+osql -c "CREATE TABLE direct_mark (upload_id text, before_commit timestamptz)" >/dev/null
+for ((k = 1; k <= POLL; k++)); do
+    cat <<SQL
+BEGIN;
+CREATE TEMP TABLE pos ON COMMIT DROP AS SELECT 0::bigint AS base WITH NO DATA;
+WITH c AS (UPDATE feed_clock SET next_seq = next_seq + 1 WHERE stream = 'samples'
+           RETURNING next_seq - 1 AS base)
+INSERT INTO pos SELECT base FROM c;
+SELECT pg_notify('sluice_feed', 'samples');
+INSERT INTO samples
+  SELECT r.* FROM pos
+    CROSS JOIN (SELECT to_jsonb(t) AS j FROM samples t WHERE t.upload_id = 'tmpl') t,
+    LATERAL jsonb_populate_record(NULL::samples, t.j || jsonb_build_object(
+      'upload_id', 'd-$k', 'dataset_id', 'direct', 'accepted_at', now(),
+      'sha256', encode(sha256(convert_to('feed bench sample $k', 'UTF8')), 'hex'),
+      'size', octet_length(convert_to('feed bench sample $k', 'UTF8')),
+      'feed_seq', pos.base)) r;
+INSERT INTO direct_mark VALUES ('d-$k', clock_timestamp());
+COMMIT;
+SELECT pg_sleep(1.0 / $POLL_RATE);
+SQL
+done | osql >/dev/null
+wait "$TAIL_PID" || say "WARNING: the tail reader failed: $(cat "$W/tail2.log")"
+osql -c "CREATE TABLE tail2_recv (recv_us bigint, upload_id text)" >/dev/null
+osql -c "\\copy tail2_recv FROM '$W/tail2.out' (DELIMITER ' ')" >/dev/null
+read -r x_n x_p50 x_p99 x_max < <(osql -F ' ' -c "
+  SELECT count(*),
+         round(percentile_cont(0.5) WITHIN GROUP (ORDER BY d)::numeric, 1),
+         round(percentile_cont(0.99) WITHIN GROUP (ORDER BY d)::numeric, 1),
+         round(max(d)::numeric, 1)
+    FROM (SELECT (r.recv_us - extract(epoch FROM m.before_commit) * 1e6) / 1000 AS d
+            FROM tail2_recv r JOIN direct_mark m USING (upload_id)) x")
+
 # ---- (e) idle long-pollers -------------------------------------------------
 say "(e) $IDLE idle long-polling readers for ${HOLD}s"
 rss1=$(status_of "$FEED_PID" VmRSS) thr1=$(status_of "$FEED_PID" Threads)
@@ -337,6 +384,8 @@ done)
   (d) long-poll      $d_n of $POLL samples via sluicectl upload -> validate -> scan -> license -> commit at $POLL_RATE/s, one waiting reader:
                      accepted_at (commit transaction's start) -> line received: p50 $d_p50 ms, p99 $d_p99 ms, max $d_max ms
                      (created by the producer -> received: p50 $c_p50 ms, p99 $c_p99 ms, commit's batch.ms included)
+                     $x_n of $POLL direct commit-shaped transactions (feed_clock, pg_notify, the row) at $POLL_RATE/s:
+                     last statement before COMMIT -> line received: p50 $x_p50 ms, p99 $x_p99 ms, max $x_max ms
   (e) idle readers   $IDLE long-polls waiting (from $(awk -v n="$IDLE" 'BEGIN { print (n < 254 ? n : 254) }') loopback addresses), answered early $answered, closed $closed
     sluice-feed      at start RSS $rss0 kB, $thr0 threads; before the readers $rss1 kB, $thr1 threads, $fdn1 fds
                      while they wait RSS $rss2 kB, $thr2 threads, $fdn2 fds;
