@@ -129,3 +129,48 @@ install_browser_tests() {
 }
 install_browser_tests
 # ---- end of browser tests ---------------------------------------------------
+
+# ---- Python tools (tests/requirements.txt; the feed's manifest test) --------
+# A venv at $SL_CACHE/pyenv on Debian's python3 (python3-venv), with the
+# pinned packages of tests/requirements.txt (mlcroissant, whose validator
+# tests/integration/test_feed_manifest.sh runs).  Rebuilt only when that
+# file or the interpreter changes: the stamp holds their hash and is
+# written last, so an interrupted install is redone, never taken as done.
+# A venv cannot move (its scripts name their interpreter by path), so it
+# is built in place.
+install_python_tools() {
+    local req=$SL_ROOT/tests/requirements.txt dir=$SL_CACHE/pyenv py=/usr/bin/python3 hash p
+    local missing=()
+    for p in python3 python3-venv; do
+        sl_pkg_installed "$p" || missing+=("$p")
+    done
+    if ((${#missing[@]})); then
+        ((EUID == 0)) || die "missing packages: ${missing[*]} (run as root, or apt-get install them)"
+        say "apt-get install ${missing[*]}"
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get update -qq || die "apt-get update failed"
+        apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null ||
+            die "apt-get install ${missing[*]} failed"
+    fi
+    [[ -x $py ]] || die "no $py after installing python3"
+    hash=$( { "$py" --version; cat "$req"; } | sha256sum | cut -d' ' -f1)
+    if [[ -f $dir/.stamp && $(<"$dir/.stamp") == "$hash" && -x $dir/bin/mlcroissant ]]; then
+        say "python tools up to date in $dir"
+        return
+    fi
+    say "pip install -r tests/requirements.txt into $dir"
+    mkdir -p "$SL_CACHE"
+    rm -rf "$dir"
+    "$py" -m venv "$dir" || die "python3 -m venv $dir failed"
+    if ! "$dir/bin/pip" install --no-input --disable-pip-version-check -q \
+        -r "$req" >"$dir.pip.log" 2>&1; then
+        tail -n 30 "$dir.pip.log" >&2
+        rm -rf "$dir" "$dir.pip.log"
+        die "pip install -r tests/requirements.txt failed (log above)"
+    fi
+    rm -f "$dir.pip.log"
+    printf '%s\n' "$hash" >"$dir/.stamp"
+    say "python tools ready: $("$dir/bin/pip" show mlcroissant 2>/dev/null | sed -n 's/^Version: /mlcroissant /p')"
+}
+install_python_tools
+# ---- end of Python tools ----------------------------------------------------

@@ -134,6 +134,11 @@ GRANT SELECT ON samples, contents, datasets, creators, feed_changes,
 GRANT INSERT ON usage_events TO sluice_feed;
 GRANT USAGE ON SEQUENCE usage_events_usage_id_seq TO sluice_feed;
 
+-- withdrawals (017_feed.sql feed_withdraw): the operators' alone; it runs
+-- with its caller's privileges anyway.
+REVOKE ALL ON FUNCTION feed_withdraw(text, text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION feed_withdraw(text, text, text) TO sluice_ctl;
+
 -- operators (services/sluicectl): rows of every table, a new one included,
 -- never the schema; the record of migrations is read-only.
 GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO sluice_ctl;

@@ -26,6 +26,7 @@
  */
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "feed_logic.h"
@@ -280,6 +281,39 @@ static json_t *cite_as(const fd_cr_dataset *d, const char *name)
     return out;
 }
 
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The distinct non-empty values of one field of the files, sorted, into
+ * arr (stolen on failure too): a license list (as license_value) or a
+ * creator list (as person).  0 on failure. */
+static int distinct_from_files(json_t *arr, const fd_cr_file *files,
+                               size_t n, int licenses)
+{
+    const char **v;
+    size_t i, k = 0;
+    int ok = 1;
+
+    if (!n)
+        return 1;
+    if (!(v = malloc(n * sizeof *v)))
+        return 0;
+    for (i = 0; i < n; i++) {
+        const char *s = licenses ? files[i].license : files[i].creator_id;
+        if (s && *s)
+            v[k++] = s;
+    }
+    qsort(v, k, sizeof *v, cmp_str);
+    for (i = 0; i < k && ok; i++)
+        if (i == 0 || strcmp(v[i], v[i - 1]))
+            ok = json_array_append_new(arr, licenses ? license_value(v[i])
+                                                     : person(v[i])) == 0;
+    free(v);
+    return ok;
+}
+
 json_t *fd_croissant_build(const fd_cr_dataset *d, const fd_cr_file *files,
                            size_t n_files)
 {
@@ -324,13 +358,21 @@ json_t *fd_croissant_build(const fd_cr_dataset *d, const fd_cr_file *files,
         goto fail;
     if (!(arr = json_array()) || json_object_set_new(doc, "license", arr) != 0)
         goto fail;
-    for (i = 0; i < d->n_licenses; i++)
+    if (!d->licenses) {
+        if (!distinct_from_files(arr, files, n_files, 1))
+            goto fail;
+    }
+    for (i = 0; d->licenses && i < d->n_licenses; i++)
         if (d->licenses[i] && *d->licenses[i] &&
             json_array_append_new(arr, license_value(d->licenses[i])) != 0)
             goto fail;
     if (!(arr = json_array()) || json_object_set_new(doc, "creator", arr) != 0)
         goto fail;
-    for (i = 0; i < d->n_creators; i++)
+    if (!d->creators) {
+        if (!distinct_from_files(arr, files, n_files, 0))
+            goto fail;
+    }
+    for (i = 0; d->creators && i < d->n_creators; i++)
         if (d->creators[i] && *d->creators[i] &&
             json_array_append_new(arr, person(d->creators[i])) != 0)
             goto fail;

@@ -112,6 +112,16 @@ typedef enum fd_url_check {
  * decimal (no sign, no leading zero), sig 64 lowercase hex.  The MAC is
  * checked first: a wrong MAC is FD_URL_BAD whatever the expiry.  At
  * now_unix == exp the URL still works. */
+/* Appends the absolute content URL of a sample to out:
+ * "<base_url>/v1/samples/<upload_id>/content" (a trailing '/' of base_url
+ * dropped, the id percent-encoded outside RFC 3986 unreserved and ':'),
+ * and when key is not NULL "?" and fd_url_sign's query for consumer_id
+ * until exp_unix.  The feed's lines and manifests both write it.  SL_OK,
+ * SL_EINVAL (empty base or id, see fd_url_sign), SL_ENOMEM, SL_ETOOBIG. */
+int fd_content_url(sl_buf *out, const char *base_url, const char *upload_id,
+                   const uint8_t *key, const char *consumer_id,
+                   int64_t exp_unix);
+
 fd_url_check fd_url_verify(const uint8_t key[FD_URLKEY_BYTES],
                            const char *upload_id, const char *consumer_id,
                            const char *exp, const char *sig, int64_t now_unix);
@@ -169,9 +179,12 @@ typedef struct fd_cr_dataset {
     const char *description;
     const char *url;           /* e.g. <base>/v1/datasets/<id> */
     const char *date_published;/* RFC 3339 */
-    const char *const *licenses;   /* distinct SPDX expressions or URLs */
+    const char *const *licenses;   /* distinct SPDX expressions or URLs;
+                                      NULL: the files' distinct licenses,
+                                      sorted (what both callers use) */
     size_t n_licenses;
-    const char *const *creators;   /* distinct creator ids */
+    const char *const *creators;   /* distinct creator ids; NULL: the
+                                      files' distinct creators, sorted */
     size_t n_creators;
     uint64_t changes_seq;      /* the dataset's last feed_changes seq, 0: none */
 } fd_cr_dataset;
@@ -187,6 +200,36 @@ typedef struct fd_cr_file {
     const char *creator_id;    /* NULL: none */
     uint64_t feed_seq;         /* the sample's position (for version) */
 } fd_cr_file;
+
+/* The two queries of a manifest, one text for sluice-feed and `sluicectl
+ * dataset manifest` so both serve the same document.  They read what
+ * schemas/sql/017_feed.sql defines (feed_license_allows).
+ * FD_CR_SQL_DATASET, $1 dataset id: one row (none: no such dataset) of
+ *   0 dataset_id, 1 name, 2 description, 3 created_at (RFC 3339 UTC, for
+ *   datePublished), 4 the dataset's last feed_changes seq (0: none).
+ * FD_CR_SQL_FILES, $1 dataset id, $2 consumer id or NULL: the accepted
+ *   samples in feed_seq order -- with a consumer, only those its live grant
+ *   (valid now, not revoked) allows by require_rights; none without one --
+ *   0 upload_id, 1 filename ('' when none), 2 size, 3 content_type,
+ *   4 sha256, 5 license expression (the bound record's, else the declared
+ *   one), 6 creator_id, 7 feed_seq. */
+#define FD_CR_SQL_DATASET                                                     \
+    "SELECT d.dataset_id, d.name, d.description,"                            \
+    " to_char(d.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"  \
+    " coalesce((SELECT max(c.seq) FROM feed_changes c"                       \
+    "           WHERE c.dataset_id = d.dataset_id), 0)"                      \
+    " FROM datasets d WHERE d.dataset_id = $1"
+#define FD_CR_SQL_FILES                                                       \
+    "SELECT s.upload_id, coalesce(s.filename, ''), s.size, s.content_type,"  \
+    " s.sha256, coalesce(s.license ->> 'expression', s.license_expression),"  \
+    " s.creator_id, s.feed_seq"                                              \
+    " FROM samples s WHERE s.dataset_id = $1 AND s.status = 'accepted'"      \
+    " AND ($2::text IS NULL OR EXISTS (SELECT 1 FROM grants g"               \
+    "      WHERE g.consumer_id = $2 AND g.dataset_id = s.dataset_id"         \
+    "        AND g.revoked_at IS NULL AND g.valid_from <= now()"             \
+    "        AND (g.valid_until IS NULL OR now() < g.valid_until)"           \
+    "        AND feed_license_allows(s.license, g.require_rights)))"         \
+    " ORDER BY s.feed_seq"
 
 /* A new JSON object (caller json_decref's), or NULL on ENOMEM or a NULL
  * d / dataset_id.  Strings that are not UTF-8 are repaired (U+FFFD). */

@@ -59,8 +59,9 @@ static int url_mac(const uint8_t key[FD_URLKEY_BYTES], const char *upload_id,
     return SL_OK;
 }
 
-/* RFC 3986 unreserved characters stay, every other byte is %XX. */
-static int pct_encode(sl_buf *out, const char *s)
+/* RFC 3986 unreserved characters (and those of extra) stay, every other
+ * byte is %XX. */
+static int pct_encode(sl_buf *out, const char *s, const char *extra)
 {
     static const char hex[] = "0123456789ABCDEF";
     int rc = SL_OK;
@@ -68,7 +69,8 @@ static int pct_encode(sl_buf *out, const char *s)
     for (; *s && rc == SL_OK; s++) {
         unsigned char c = (unsigned char)*s;
         if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-            (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' || c == '~')
+            (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' || c == '~' ||
+            (c && strchr(extra, c)))
             rc = sl_buf_putc(out, (char)c);
         else
             rc = sl_buf_appendf(out, "%%%c%c", hex[c >> 4], hex[c & 15]);
@@ -89,9 +91,34 @@ int fd_url_sign(const uint8_t key[FD_URLKEY_BYTES], const char *upload_id,
         return rc;
     sl_hex_encode(mac, sizeof mac, hex);
     if ((rc = sl_buf_append(out, "c=", 2)) != SL_OK ||
-        (rc = pct_encode(out, consumer_id)) != SL_OK ||
+        (rc = pct_encode(out, consumer_id, "")) != SL_OK ||
         (rc = sl_buf_appendf(out, "&exp=%" PRId64 "&sig=%s", exp_unix, hex)) != SL_OK)
         return rc;
+    return sl_buf_cstr(out);
+}
+
+int fd_content_url(sl_buf *out, const char *base_url, const char *upload_id,
+                   const uint8_t *key, const char *consumer_id,
+                   int64_t exp_unix)
+{
+    size_t n;
+    int rc;
+
+    if (!base_url || !*base_url || !id_ok(upload_id))
+        return SL_EINVAL;
+    n = strlen(base_url);
+    while (n > 0 && base_url[n - 1] == '/')
+        n--;
+    if ((rc = sl_buf_append(out, base_url, n)) != SL_OK ||
+        (rc = sl_buf_append(out, "/v1/samples/", 12)) != SL_OK ||
+        (rc = pct_encode(out, upload_id, ":")) != SL_OK ||
+        (rc = sl_buf_append(out, "/content", 8)) != SL_OK)
+        return rc;
+    if (key) {
+        if ((rc = sl_buf_putc(out, '?')) != SL_OK)
+            return rc;
+        return fd_url_sign(key, upload_id, consumer_id, exp_unix, out);
+    }
     return sl_buf_cstr(out);
 }
 

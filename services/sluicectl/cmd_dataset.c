@@ -5,6 +5,11 @@
  * stage decides against (license policy, open or listed contributors,
  * daily quotas per creator).
  *
+ * `manifest` writes the Croissant 1.1 manifest the feed serves at
+ * /v1/datasets/{id}/croissant: the same queries (FD_CR_SQL_*) and builder
+ * (fd_croissant_build, services/feed), for every accepted sample or for
+ * what one consumer's live grant allows.
+ *
  * `add` and `set` share one set of policy options: parsed and checked
  * before anything is read (a license policy with the same parser as the
  * license stage), then applied in one transaction -- the datasets row
@@ -16,11 +21,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include <sodium.h>
+
+#include "sl/crypto.h"
 #include "sl/embed.h"
 #include "sl/pg.h"
 #include "sl/quota_pg.h"
 #include "ctl.h"
+#include "feed_logic.h"
 #include "rights.h"
 #include "scan.h"
 #include "spdx.h"
@@ -81,6 +91,19 @@ static const char show_usage[] =
     "policy, open or contributors, quotas; null: default or unlimited) and\n"
     "counts (accepted and withdrawn samples, pending review, rejections).\n"
     "--json: one JSON object.\n";
+
+static const char manifest_usage[] =
+    "usage: sluicectl dataset manifest ID [--consumer NAME] [--base-url URL]\n"
+    "                                 [-o FILE]\n"
+    "The dataset's Croissant 1.1 JSON-LD manifest, as the feed serves it at\n"
+    "/v1/datasets/ID/croissant: every accepted (not withdrawn) sample in feed\n"
+    "order, one FileObject each.\n"
+    "  --consumer NAME   only the samples NAME's live grant allows (its\n"
+    "                    require_rights); content URLs signed for NAME when\n"
+    "                    feed.url.key.file is set (valid feed.url.ttl.s)\n"
+    "  --base-url URL    absolute base of the URLs (default feed.base.url,\n"
+    "                    else http://127.0.0.1:8480)\n"
+    "  -o FILE           write to FILE (default: standard output)\n";
 
 /* Checks an allowed-type pattern: type/subtype, type/ *, * / *, a lone
  * *, or @category (services/scan/filetype.h). */
@@ -813,11 +836,255 @@ static int dataset_list(ctl *c, int argc, char **argv)
     return ctl_run_list(c, argc, argv, &list);
 }
 
+/* ---- manifest ----------------------------------------------------------- */
+
+#define MANIFEST_URL_MAX (64 * 1024)
+
+/* The consumer's state for a manifest: CTL_OK when it exists, is active
+ * and holds a live grant on the dataset; otherwise the error is printed. */
+static int manifest_check_consumer(PGconn *pg, const char *consumer,
+                                   const char *dataset)
+{
+    const char *vals[2] = { consumer, dataset };
+    PGresult *r;
+    int rc = CTL_FAIL;
+
+    if (!(r = ctl_pg_query(pg, "dataset manifest",
+            "SELECT c.status, EXISTS (SELECT 1 FROM grants g"
+            "  WHERE g.consumer_id = c.consumer_id AND g.dataset_id = $2"
+            "    AND g.revoked_at IS NULL AND g.valid_from <= now()"
+            "    AND (g.valid_until IS NULL OR now() < g.valid_until))"
+            " FROM consumers c WHERE c.consumer_id = $1", 2, vals, NULL, NULL)))
+        return CTL_FAIL;
+    if (PQntuples(r) == 0) {
+        ctl_esc e = { 0 };
+        ctl_fail("dataset manifest: no consumer \"%s\"", ctl_e(&e, consumer));
+        ctl_esc_free(&e);
+    } else if (strcmp(PQgetvalue(r, 0, 0), "active") != 0) {
+        ctl_esc e = { 0 };
+        ctl_fail("dataset manifest: consumer \"%s\" is disabled", ctl_e(&e, consumer));
+        ctl_esc_free(&e);
+    } else if (strcmp(PQgetvalue(r, 0, 1), "t") != 0) {
+        ctl_esc e = { 0 };
+        ctl_fail("dataset manifest: consumer \"%s\" holds no live grant on \"%s\"",
+                 ctl_e(&e, consumer), ctl_e(&e, dataset));
+        ctl_esc_free(&e);
+    } else {
+        rc = CTL_OK;
+    }
+    PQclear(r);
+    return rc;
+}
+
+/* Builds the manifest from the two FD_CR_SQL_* results.  NULL after
+ * printing the error. */
+static json_t *manifest_build(const PGresult *ds, const PGresult *fr,
+                              const char *base, const uint8_t *key,
+                              const char *consumer, int64_t exp)
+{
+    size_t n = (size_t)PQntuples(fr), i;
+    fd_cr_file *files = n ? calloc(n, sizeof *files) : NULL;
+    sl_buf *urls = n ? calloc(n, sizeof *urls) : NULL;
+    sl_buf durl;
+    fd_cr_dataset d;
+    json_t *doc = NULL;
+    int rc = SL_OK;
+
+    sl_buf_init(&durl, MANIFEST_URL_MAX);
+    if (n && (!files || !urls)) {
+        ctl_fail("dataset manifest: out of memory");
+        goto out;
+    }
+    for (i = 0; i < n && rc == SL_OK; i++) {
+        fd_cr_file *f = &files[i];
+        int64_t v;
+        sl_buf_init(&urls[i], MANIFEST_URL_MAX);
+        f->upload_id = PQgetvalue(fr, (int)i, 0);
+        f->name = PQgetvalue(fr, (int)i, 1);
+        f->content_type = PQgetvalue(fr, (int)i, 3);
+        f->sha256_hex = PQgetvalue(fr, (int)i, 4);
+        f->license = PQgetvalue(fr, (int)i, 5);
+        f->creator_id = PQgetvalue(fr, (int)i, 6);
+        if (ctl_parse_int(PQgetvalue(fr, (int)i, 2), 0, INT64_MAX, &v) != SL_OK)
+            rc = SL_EINVAL;
+        f->size = (uint64_t)v;
+        if (rc == SL_OK && ctl_parse_int(PQgetvalue(fr, (int)i, 7), 0, INT64_MAX, &v) != SL_OK)
+            rc = SL_EINVAL;
+        f->feed_seq = (uint64_t)v;
+        if (rc == SL_OK)
+            rc = fd_content_url(&urls[i], base, f->upload_id, key, consumer, exp);
+        f->content_url = (const char *)urls[i].data;
+    }
+    if (rc != SL_OK) {
+        ctl_esc e = { 0 };
+        ctl_fail("dataset manifest: sample \"%s\": %s", ctl_e(&e, files[i - 1].upload_id),
+                 rc == SL_EINVAL ? "unusable row" : sl_strerror(rc));
+        ctl_esc_free(&e);
+        goto out;
+    }
+    memset(&d, 0, sizeof d);
+    d.dataset_id = PQgetvalue(ds, 0, 0);
+    d.name = PQgetvalue(ds, 0, 1);
+    d.description = PQgetvalue(ds, 0, 2);
+    d.date_published = PQgetvalue(ds, 0, 3);
+    {
+        int64_t v = 0;
+        (void)ctl_parse_int(PQgetvalue(ds, 0, 4), 0, INT64_MAX, &v);
+        d.changes_seq = (uint64_t)v;
+    }
+    {
+        /* the dataset's URL: base + /v1/datasets/<id>, as the feed names it */
+        size_t bl = strlen(base);
+        while (bl > 0 && base[bl - 1] == '/')
+            bl--;
+        if (sl_buf_append(&durl, base, bl) != SL_OK ||
+            sl_buf_appendf(&durl, "/v1/datasets/%s", d.dataset_id) != SL_OK ||
+            sl_buf_cstr(&durl) != SL_OK) {
+            ctl_fail("dataset manifest: out of memory");
+            goto out;
+        }
+        d.url = (const char *)durl.data;
+    }
+    if (!(doc = fd_croissant_build(&d, files, n)))
+        ctl_fail("dataset manifest: out of memory");
+out:
+    for (i = 0; urls && i < n; i++)
+        sl_buf_free(&urls[i]);
+    free(urls);
+    free(files);
+    sl_buf_free(&durl);
+    return doc;
+}
+
+/* Writes doc to path ("-" or NULL: stdout), through a temporary file
+ * renamed into place so a reader never sees half a manifest. */
+static int manifest_write(json_t *doc, const char *path)
+{
+    char *tmp = NULL;
+    FILE *f;
+    int ok;
+
+    if (!path || strcmp(path, "-") == 0) {
+        ok = json_dumpf(doc, stdout, JSON_INDENT(2)) == 0 && putchar('\n') != EOF &&
+             fflush(stdout) == 0;
+        return ok ? CTL_OK : ctl_fail("dataset manifest: cannot write standard output");
+    }
+    if (!(tmp = malloc(strlen(path) + 16)))
+        return ctl_fail("dataset manifest: out of memory");
+    sprintf(tmp, "%s.tmp.%ld", path, (long)getpid());
+    if (!(f = fopen(tmp, "wx"))) {
+        ctl_fail("dataset manifest: cannot create %s: %s", tmp, strerror(errno));
+        free(tmp);
+        return CTL_FAIL;
+    }
+    ok = json_dumpf(doc, f, JSON_INDENT(2)) == 0 && fputc('\n', f) != EOF;
+    ok = fclose(f) == 0 && ok;
+    if (!ok || rename(tmp, path) != 0) {
+        ctl_fail("dataset manifest: cannot write %s: %s", path, strerror(errno));
+        unlink(tmp);
+        free(tmp);
+        return CTL_FAIL;
+    }
+    free(tmp);
+    return CTL_OK;
+}
+
+static int dataset_manifest(ctl *c, int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        CTL_COMMON_LONG,
+        { "consumer", required_argument, NULL, 'C' },
+        { "base-url", required_argument, NULL, 'b' },
+        { "output", required_argument, NULL, 'o' },
+        { 0 }
+    };
+    const char *consumer = NULL, *base = NULL, *out_path = NULL, *keyfile;
+    uint8_t key[FD_URLKEY_BYTES];
+    int have_key = 0, opt, rc;
+    int64_t exp = 0;
+    PGconn *pg = NULL;
+    PGresult *ds = NULL, *fr = NULL;
+    json_t *doc = NULL;
+
+    ctl_getopt_start();
+    while ((opt = ctl_getopt(c, argc, argv, CTL_COMMON_SHORT "o:", longopts,
+                             "dataset manifest", manifest_usage)) != -1) {
+        if (opt == 'C')
+            consumer = optarg;
+        else if (opt == 'b')
+            base = optarg;
+        else if (opt == 'o')
+            out_path = optarg;
+        else
+            return ctl_getopt_exit(opt);
+    }
+    if (argc - optind != 1)
+        return ctl_usage_error("dataset manifest", argc - optind ?
+                               "expected exactly one dataset ID" : "missing dataset ID");
+    if (ctl_check_id(argv[optind]) != SL_OK)
+        return ctl_usage_error("dataset manifest", "not a dataset ID");
+    if (consumer && ctl_check_id(consumer) != SL_OK)
+        return ctl_usage_error("dataset manifest", "--consumer: not a consumer ID");
+    if ((rc = ctl_load_config(c)) != CTL_OK)
+        return rc;
+    if (!base || !*base)
+        base = sl_config_get(c->cfg, "feed.base.url");
+    if (!base || !*base)
+        base = "http://127.0.0.1:8480";
+    if (strncmp(base, "http://", 7) != 0 && strncmp(base, "https://", 8) != 0)
+        return ctl_usage_error("dataset manifest", "--base-url must start with http:// or https://");
+    keyfile = sl_config_get(c->cfg, "feed.url.key.file");
+    if (consumer && keyfile && *keyfile) {
+        sl_err err = { "" };
+        if (sl_keyfile_hex32_load(keyfile, "feed URL key file", 1, key, &err) != SL_OK)
+            return ctl_fail("dataset manifest: %s", err.msg);
+        have_key = 1;
+        exp = sl_now_ms() / 1000 + sl_config_int(c->cfg, "feed.url.ttl.s");
+    }
+    rc = CTL_FAIL;
+    if (!(pg = ctl_pg_connect(c)))
+        goto out;
+    /* one snapshot for both queries: the files and the changes position
+     * agree */
+    if (ctl_pg_exec(pg, "dataset manifest",
+                    "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY") != CTL_OK)
+        goto out;
+    {
+        const char *vals[2] = { argv[optind], consumer };
+        if (!(ds = ctl_pg_query(pg, "dataset manifest", FD_CR_SQL_DATASET, 1, vals,
+                                NULL, NULL)))
+            goto out;
+        if (PQntuples(ds) != 1) {
+            ctl_esc e = { 0 };
+            rc = ctl_fail("dataset manifest: no dataset \"%s\"", ctl_e(&e, argv[optind]));
+            ctl_esc_free(&e);
+            goto out;
+        }
+        if (consumer && manifest_check_consumer(pg, consumer, argv[optind]) != CTL_OK)
+            goto out;
+        if (!(fr = ctl_pg_query(pg, "dataset manifest", FD_CR_SQL_FILES, 2, vals,
+                                NULL, NULL)))
+            goto out;
+    }
+    (void)ctl_pg_exec(pg, "dataset manifest", "COMMIT");
+    if (!(doc = manifest_build(ds, fr, base, have_key ? key : NULL, consumer, exp)))
+        goto out;
+    rc = manifest_write(doc, out_path);
+out:
+    sodium_memzero(key, sizeof key);
+    json_decref(doc);
+    PQclear(fr);
+    PQclear(ds);
+    PQfinish(pg);
+    return rc;
+}
+
 int ctl_cmd_dataset(ctl *c, int argc, char **argv)
 {
     static const ctl_cmd subs[] = {
         { "add", dataset_add, "register a dataset" },
         { "list", dataset_list, "list datasets" },
+        { "manifest", dataset_manifest, "write a dataset's Croissant manifest" },
         { "set", dataset_set, "change a dataset's policy" },
         { "show", dataset_show, "show a dataset's policy and counts" },
         { NULL, NULL, NULL }

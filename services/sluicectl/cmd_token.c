@@ -4,9 +4,10 @@
  *
  * A token belongs to a consumer ("slc_" + 64 hex: reads its granted
  * datasets, optionally narrowed to some, with scope read or metadata) or
- * to a creator ("slr_" + 64 hex: reads its own uploads' outcomes).  issue
- * prints the token once, on stdout, alone on its line; the database keeps
- * only the SHA-256 of the whole text (prefix included, lowercase hex), so
+ * to a creator ("slr_" + 64 hex: reads its own uploads' outcomes), made by
+ * fd_token_new (services/feed/feed_logic.h).  issue prints the token once,
+ * on stdout, alone on its line; the database keeps only fd_token_hash of
+ * it (SHA-256 of the whole text, prefix included, lowercase hex), so
  * neither a database reader nor `token list` can ever show it again.
  * Revoking a token stops it on its next request on every feed instance:
  * the change and pg_notify('sluice_feed_auth', '') are one statement.
@@ -18,8 +19,7 @@
 
 #include <sodium.h>
 
-#include "sl/crypto.h"
-#include "sl/websec.h"
+#include "feed_logic.h"
 #include "ctl.h"
 
 /* Tokens live 1 second .. 10 years; 30 days unless asked. */
@@ -59,21 +59,6 @@ static const char revoke_usage[] =
     "usage: sluicectl token revoke TOKEN_ID\n"
     "Revoke a token: it stops working on its next request, on every feed\n"
     "instance.\n";
-
-/* A new token for a holder kind: the prefix, then an sl_ws token (32
- * random bytes as 64 lowercase hex) -- what fd_token_new
- * (services/feed/feed_logic.h) makes.  SL_OK or SL_ERR. */
-#define TOKEN_MAX 69
-static int token_new(int creator, char out[TOKEN_MAX])
-{
-    char hex[SL_WS_TOKEN_HEX];
-
-    if (sl_ws_token_new(hex) != SL_OK)
-        return SL_ERR;
-    snprintf(out, TOKEN_MAX, "%s%s", creator ? "slr_" : "slc_", hex);
-    sodium_memzero(hex, sizeof(hex));
-    return SL_OK;
-}
 
 /* What `token issue` was asked. */
 typedef struct issue_args {
@@ -172,7 +157,7 @@ static int token_issue(ctl *c, int argc, char **argv)
         { 0 }
     };
     issue_args a = { .ttl = TOKEN_TTL_DEFAULT, .scope = "read", .label = "" };
-    char token[TOKEN_MAX] = "", hash[SL_SHA256_HEX];
+    char token[FD_TOKEN_MAX] = "", hash[SL_SHA256_HEX];
     const char *who;
     PGconn *pg = NULL;
     PGresult *r = NULL;
@@ -203,8 +188,9 @@ static int token_issue(ctl *c, int argc, char **argv)
         goto out;
     rc = CTL_FAIL;
     who = a.consumer ? a.consumer : a.creator;
-    if (token_new(!!a.creator, token) != SL_OK ||
-        sl_sha256_hex(token, strlen(token), hash) != SL_OK) {
+    if (fd_token_new(a.creator ? FD_HOLDER_CREATOR : FD_HOLDER_CONSUMER,
+                     token) != SL_OK ||
+        fd_token_hash(token, hash) != SL_OK) {
         rc = ctl_fail("token issue: no randomness to make a token from");
         goto out;
     }

@@ -41,6 +41,14 @@ static const sl_cfg_entry ctl_config_map[] = {
     { SL_CFG_STR, "audit.operator.key.file", "sluice-operator-audit.key",
       "Ed25519 key with which `takedown add` signs the chain heads it "
       "extends (created 0600 at first use; keep it with the operator)" },
+    { SL_CFG_STR, "feed.base.url", "",
+      "`dataset manifest`: absolute base of the feed's URLs, as sluice-feed "
+      "has it (empty: http://127.0.0.1:8480)" },
+    { SL_CFG_STR, "feed.url.key.file", "",
+      "`dataset manifest --consumer`: sluice-feed's URL key, to sign content "
+      "URLs (empty: URLs that need a token)" },
+    { SL_CFG_INT, "feed.url.ttl.s", "3600",
+      "`dataset manifest --consumer`: how long signed content URLs work" },
     SL_CFG_END
 };
 

@@ -75,6 +75,10 @@ it_eq "feed reads tokens, grants and samples" \
     "$(it_sql "SELECT has_table_privilege('sluice_feed', 'feed_tokens', 'SELECT')
                   AND has_table_privilege('sluice_feed', 'grants', 'SELECT')
                   AND has_table_privilege('sluice_feed', 'samples', 'SELECT')")" t
+it_eq "who may withdraw samples" \
+    "$(it_sql "SELECT string_agg(r, ',' ORDER BY r) FROM unnest(ARRAY['sluice_validate','sluice_scan',
+                   'sluice_license','sluice_commit','sluice_review','sluice_feed','sluice_ctl']) r
+               WHERE has_function_privilege(r, 'feed_withdraw(text, text, text)', 'EXECUTE')")" sluice_ctl
 it_eq "feed reads operators' keys or moderators" \
     "$(it_sql "SELECT has_table_privilege('sluice_feed', 'moderators', 'SELECT')
                    OR has_table_privilege('sluice_feed', 'creator_optouts', 'SELECT')")" f

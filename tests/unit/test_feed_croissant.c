@@ -162,12 +162,35 @@ static void test_defaults_and_hostile(void **state)
     assert_null(fd_croissant_build(&d, NULL, 0));
 }
 
+/* licenses / creators NULL: the files' distinct values, sorted, so the
+ * feed and sluicectl list them the same way */
+static void test_derived_lists(void **state)
+{
+    fd_cr_dataset d = { .dataset_id = "ds-1" };
+    json_t *doc, *a;
+
+    (void)state;
+    doc = fd_croissant_build(&d, files, 3);
+    assert_non_null(doc);
+    a = json_object_get(doc, "license");
+    assert_int_equal(json_array_size(a), 3);
+    assert_string_equal(json_string_value(json_array_get(a, 0)), "https://spdx.org/licenses/CC-BY-4.0.html");
+    assert_string_equal(json_string_value(json_array_get(a, 1)), "https://spdx.org/licenses/CC-BY-NC-4.0.html");
+    assert_string_equal(json_string_value(json_array_get(a, 2)), "MIT OR Apache-2.0");
+    a = json_object_get(doc, "creator");
+    assert_int_equal(json_array_size(a), 2);                    /* alice twice: once */
+    assert_string_equal(str(json_array_get(a, 0), "name"), "alice");
+    assert_string_equal(str(json_array_get(a, 1), "name"), "bob");
+    json_decref(doc);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_dataset),
         cmocka_unit_test(test_files),
         cmocka_unit_test(test_defaults_and_hostile),
+        cmocka_unit_test(test_derived_lists),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

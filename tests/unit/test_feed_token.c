@@ -2,7 +2,8 @@
  * test_feed_token.c -- unit tests for services/feed/token.c and
  * signurl.c: feed tokens (new, well-formed, their stored hash), the
  * Authorization header parser, and signed content URLs (the MAC over the
- * documented text, expiry at the boundary, every tampered part refused).
+ * documented text, expiry at the boundary, every tampered part refused)
+ * and the content URL the feed's lines and manifests carry.
  * Hashes and MACs below were computed apart from the code (sha256sum,
  * Python's hmac).
  */
@@ -186,6 +187,29 @@ static void test_url_round_trip(void **state)
     sl_buf_free(&b);
 }
 
+static void test_content_url(void **state)
+{
+    sl_buf b;
+
+    (void)state;
+    sl_buf_init(&b, 1024);
+    assert_int_equal(fd_content_url(&b, "https://feed.example/", "u-1", key, "acme",
+                                     1767225600), SL_OK);
+    assert_string_equal((const char *)b.data,
+        "https://feed.example/v1/samples/u-1/content?c=acme&exp=1767225600&sig=" SIG1);
+    sl_buf_reset(&b);
+    assert_int_equal(fd_content_url(&b, "http://127.0.0.1:8480", "u-2:x", NULL, NULL, 0), SL_OK);
+    assert_string_equal((const char *)b.data, "http://127.0.0.1:8480/v1/samples/u-2:x/content");
+    sl_buf_reset(&b);
+    assert_int_equal(fd_content_url(&b, "http://h", "u/..", NULL, NULL, 0), SL_OK);
+    assert_string_equal((const char *)b.data, "http://h/v1/samples/u%2F../content");
+    sl_buf_reset(&b);
+    assert_int_equal(fd_content_url(&b, "", "u-1", NULL, NULL, 0), SL_EINVAL);
+    assert_int_equal(fd_content_url(&b, "http://h", "u 1", NULL, NULL, 0), SL_EINVAL);
+    assert_int_equal(fd_content_url(&b, "http://h", "u-1", key, NULL, 0), SL_EINVAL);
+    sl_buf_free(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -196,6 +220,7 @@ int main(void)
         cmocka_unit_test(test_url_sign),
         cmocka_unit_test(test_url_verify),
         cmocka_unit_test(test_url_round_trip),
+        cmocka_unit_test(test_content_url),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
