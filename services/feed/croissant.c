@@ -22,7 +22,8 @@
  * SPDX identifier becomes its spdx.org URL (Croissant recommends URLs of
  * known licenses); a compound expression stays as its text.  Strings from
  * outside (file names, descriptions) that are not UTF-8 are repaired, not
- * refused: a manifest is always produced.
+ * refused: a manifest is always produced.  datePublished is written to the
+ * second in UTC, whatever precision the caller's timestamp has.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -281,6 +282,36 @@ static json_t *cite_as(const fd_cr_dataset *d, const char *name)
     return out;
 }
 
+/* datePublished to the second: an RFC 3339 UTC time with or without a
+ * fraction ("2026-12-03T13:35:36.694723Z", "...36+00:00") is written
+ * "2026-12-03T13:35:36Z", so the document does not depend on the
+ * precision its caller's query produced; anything else as given. */
+static json_t *date_value(const char *s)
+{
+    static const char shape[] = "dddd-dd-ddTdd:dd:dd";
+    char out[21];
+    size_t i;
+    const char *p;
+
+    for (i = 0; i < sizeof shape - 1; i++)
+        if (shape[i] == 'd' ? !(s[i] >= '0' && s[i] <= '9') : s[i] != shape[i])
+            return jstr(s);
+    p = s + i;
+    if (*p == '.') {
+        p++;
+        if (!(*p >= '0' && *p <= '9'))
+            return jstr(s);
+        while (*p >= '0' && *p <= '9')
+            p++;
+    }
+    if (strcmp(p, "Z") != 0 && strcmp(p, "+00:00") != 0)
+        return jstr(s);
+    memcpy(out, s, sizeof shape - 1);
+    out[19] = 'Z';
+    out[20] = '\0';
+    return json_string(out);
+}
+
 static int cmp_str(const void *a, const void *b)
 {
     return strcmp(*(const char *const *)a, *(const char *const *)b);
@@ -352,7 +383,7 @@ json_t *fd_croissant_build(const fd_cr_dataset *d, const fd_cr_file *files,
     if (d->url && *d->url && !put(doc, "url", jstr(d->url)))
         goto fail;
     if (d->date_published && *d->date_published &&
-        !put(doc, "datePublished", jstr(d->date_published)))
+        !put(doc, "datePublished", date_value(d->date_published)))
         goto fail;
     if (!put(doc, "isLiveDataset", json_true()))
         goto fail;

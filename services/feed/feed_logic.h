@@ -178,7 +178,8 @@ typedef struct fd_cr_dataset {
     const char *name;          /* "" -> dataset_id */
     const char *description;
     const char *url;           /* e.g. <base>/v1/datasets/<id> */
-    const char *date_published;/* RFC 3339 */
+    const char *date_published;/* RFC 3339; a UTC time is written to the
+                                  second ("...T13:35:36Z") */
     const char *const *licenses;   /* distinct SPDX expressions or URLs;
                                       NULL: the files' distinct licenses,
                                       sorted (what both callers use) */

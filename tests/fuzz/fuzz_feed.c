@@ -2,7 +2,8 @@
  * fuzz_feed.c -- the feed's parsers of client input (services/feed:
  * cursor.c, token.c, signurl.c, range.c) as sluice-feed calls them on a
  * query string's `after`, an Authorization header, a signed URL's c / exp
- * / sig and the Range, If-None-Match and If-Range headers.
+ * / sig and the Range, If-None-Match and If-Range headers; and its
+ * Croissant builder (croissant.c) on the texts creators control.
  *
  * The input (cut at its first NUL) is every one of those texts at once;
  * its first 8 bytes, when present, also give the representation's size.
@@ -11,7 +12,10 @@
  * is a well-formed token that parses again from "Bearer <token>"; a range
  * lies inside the representation; If-Range's strong match implies
  * If-None-Match's weak one; a signed URL made of fuzzed parts never
- * verifies, and one signed by the harness verifies only for its own parts.
+ * verifies, and one signed by the harness verifies only for its own parts;
+ * the Croissant builder, given the input as every text a creator controls,
+ * always yields a document that serialises, reads back equal, and names
+ * the file in valid UTF-8.
  */
 #include "fuzz.h"
 #include "feed_logic.h"
@@ -117,6 +121,36 @@ static void check_url(const char *text)
     sl_buf_free(&b);
 }
 
+/* The Croissant builder with the input as every text a creator or an
+ * operator controls (file name, content type, license, creator,
+ * description): always a document, which serialises and reads back equal,
+ * with the file's name as valid UTF-8. */
+static void check_croissant(const char *text)
+{
+    const fd_cr_file f = { "u-1", text, "https://x/c", 1, text,
+        "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824",
+        text, text, 3 };
+    fd_cr_dataset d = { .dataset_id = "ds-1", .name = text, .description = text,
+                        .date_published = text };
+    json_t *doc, *back;
+    const char *name;
+    char *out;
+
+    doc = fd_croissant_build(&d, &f, 1);
+    if (!doc)
+        return;                                  /* out of memory only */
+    out = json_dumps(doc, JSON_COMPACT);
+    FUZZ_CHECK(out != NULL, "manifest does not serialise");
+    back = json_loads(out, 0, NULL);
+    FUZZ_CHECK(back && json_equal(doc, back), "manifest does not read back");
+    name = json_string_value(json_object_get(
+        json_array_get(json_object_get(doc, "distribution"), 0), "name"));
+    FUZZ_CHECK(name && fuzz_utf8_valid((const uint8_t *)name, strlen(name)), "name not UTF-8");
+    json_decref(back);
+    free(out);
+    json_decref(doc);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     char *text = fuzz_cstr(data, size);
@@ -136,6 +170,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     check_range(text, 1000);
     check_etag(text);
     check_url(text);
+    check_croissant(text);
     free(text);
     return 0;
 }

@@ -7,8 +7,12 @@
 # builds from tests/requirements.txt) accepts it with no error and no
 # warning.  A consumer whose grant requires commercial rights gets a
 # manifest without the non-commercial sample, which validates too; a
-# consumer without a live grant gets none.
+# consumer without a live grant gets none.  sluice-feed's
+# /v1/datasets/{id}/croissant serves that consumer the same document
+# (only the signed URLs' expiry may differ), which validates, and a
+# content URL sluicectl signed with the feed's key fetches the sample.
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/feed_lib.sh"
 it_init feed_manifest
 
 MLC=${SLUICE_CACHE_DIR:-$IT_SRC/.cache}/pyenv/bin/mlcroissant
@@ -106,9 +110,13 @@ it_eq "version (changes . samples)" "$(jqf .version "$W/all.json")" \
     "1.$(it_sql "SELECT coalesce(max(seq), 0) FROM feed_changes WHERE dataset_id = 'mixed'").$(it_sql "SELECT max(feed_seq) FROM samples WHERE status = 'accepted'")"
 
 # --- a consumer whose grant requires commercial use -------------------------------
-it_sql "INSERT INTO consumers (consumer_id) VALUES ('buyer'), ('stranger');
-        INSERT INTO grants (consumer_id, dataset_id, require_rights, created_by)
-        VALUES ('buyer', 'mixed', '{commercial_allowed}', 'test')" >/dev/null
+ctl consumer add buyer >/dev/null || it_fail "consumer add buyer failed"
+ctl consumer add stranger >/dev/null || it_fail "consumer add stranger failed"
+ctl grant add --consumer buyer --dataset mixed --require-rights commercial >/dev/null ||
+    it_fail "grant add failed"
+GRANT=$(it_sql "SELECT grant_id FROM grants WHERE consumer_id = 'buyer'")
+it_eq "stored require_rights" \
+    "$(it_sql "SELECT require_rights FROM grants WHERE consumer_id = 'buyer'")" "{commercial_allowed}"
 ctl dataset manifest mixed --consumer buyer -o "$W/buyer.json" ||
     it_fail "dataset manifest --consumer buyer failed"
 validate "$W/buyer.json"
@@ -119,6 +127,32 @@ it_eq "buyer's licenses" "$(jqf '.license | join(" | ")' "$W/buyer.json")" \
     "https://spdx.org/licenses/CC-BY-4.0.html | https://spdx.org/licenses/CC0-1.0.html | MIT OR Apache-2.0"
 it_eq "default base URL" "$(jqf .url "$W/buyer.json")" "http://127.0.0.1:8480/v1/datasets/mixed"
 
+# --- the service's route: the same document ------------------------------------------
+fd_start
+TOK=$(fd_token buyer)
+it_eq "GET croissant" "$(fd_get "$TOK" /v1/datasets/mixed/croissant)" 200
+it_eq "croissant type" "$(fd_header Content-Type)" application/ld+json
+cp "$IT_DIR/body" "$W/route.json"
+validate "$W/route.json"
+ctl dataset manifest mixed --consumer buyer --base-url "$FD_URL" \
+    -X "feed.url.key.file=$IT_DIR/feed-url.key" -o "$W/signed.json" ||
+    it_fail "dataset manifest --consumer buyer (signed) failed"
+validate "$W/signed.json"
+# both with each contentUrl's expiry and signature cut off
+unsign() { jq -S '.distribution[].contentUrl |= sub("&exp=.*$"; "")' "$1"; }
+unsign "$W/route.json" >"$W/route.cmp"
+unsign "$W/signed.json" >"$W/signed.cmp"
+diff -u "$W/route.cmp" "$W/signed.cmp" >&2 || it_fail "route and sluicectl manifests differ"
+it_log "ok: the route's manifest is sluicectl's"
+it_eq "route's files" "$(jqf '[.distribution[]."@id"] | sort | join(",")' "$W/route.json")" \
+    "sample/m-notes,sample/m-table,sample/m-tone"
+# a URL sluicectl signed works on the feed, without the token
+URL=$(jqf '.distribution[] | select(."@id" == "sample/m-notes") | .contentUrl' "$W/signed.json")
+[[ $URL == "$FD_URL/v1/samples/m-notes/content?c=buyer&exp="*"&sig="* ]] ||
+    it_fail "unexpected signed URL $URL"
+it_eq "signed URL from sluicectl" "$(curl -s -o "$W/notes.got" -w '%{http_code}' "$URL")" 200
+it_eq "its bytes" "$(sha256sum <"$W/notes.got" | cut -c1-64)" "$(sha256sum <"$W/f/notes.txt" | cut -c1-64)"
+
 # no live grant: no manifest, and nothing written
 if ctl dataset manifest mixed --consumer stranger -o "$W/stranger.json" 2>"$W/stranger.err"; then
     it_fail "a consumer without a grant got a manifest"
@@ -127,7 +161,7 @@ it_eq "stranger refused" "$(cat "$W/stranger.err")" \
     "sluicectl: dataset manifest: consumer \"stranger\" holds no live grant on \"mixed\""
 [[ ! -e $W/stranger.json ]] || it_fail "a manifest file was written for the stranger"
 # a revoked grant is no grant
-it_sql "UPDATE grants SET revoked_at = now() WHERE consumer_id = 'buyer'" >/dev/null
+ctl grant revoke "$GRANT" >/dev/null || it_fail "grant revoke failed"
 ctl dataset manifest mixed --consumer buyer >/dev/null 2>&1 &&
     it_fail "a revoked grant still gave a manifest"
 it_log "ok: no manifest without a live grant"

@@ -162,6 +162,33 @@ static void test_defaults_and_hostile(void **state)
     assert_null(fd_croissant_build(&d, NULL, 0));
 }
 
+/* datePublished to the second, whatever the caller's precision */
+static void test_date_published(void **state)
+{
+    static const char *const in[][2] = {
+        { "2026-12-03T13:35:36.694723Z", "2026-12-03T13:35:36Z" },
+        { "2026-12-03T13:35:36Z", "2026-12-03T13:35:36Z" },
+        { "2026-12-03T13:35:36+00:00", "2026-12-03T13:35:36Z" },
+        { "2026-12-03T13:35:36.5+00:00", "2026-12-03T13:35:36Z" },
+        { "2026-12-03T13:35:36+02:00", "2026-12-03T13:35:36+02:00" },
+        { "2026-12-03T13:35:36.Z", "2026-12-03T13:35:36.Z" },
+        { "2026-12-03", "2026-12-03" },
+        { "2026-12-03T13:35:36Zjunk", "2026-12-03T13:35:36Zjunk" },
+    };
+    fd_cr_dataset d = { .dataset_id = "ds-1" };
+    json_t *doc;
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof in / sizeof in[0]; i++) {
+        d.date_published = in[i][0];
+        doc = fd_croissant_build(&d, NULL, 0);
+        assert_non_null(doc);
+        assert_string_equal(str(doc, "datePublished"), in[i][1]);
+        json_decref(doc);
+    }
+}
+
 /* licenses / creators NULL: the files' distinct values, sorted, so the
  * feed and sluicectl list them the same way */
 static void test_derived_lists(void **state)
@@ -191,6 +218,7 @@ int main(void)
         cmocka_unit_test(test_files),
         cmocka_unit_test(test_defaults_and_hostile),
         cmocka_unit_test(test_derived_lists),
+        cmocka_unit_test(test_date_published),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
