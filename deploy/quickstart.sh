@@ -159,11 +159,42 @@ elif [[ ! -s $PWFILE ]]; then
 fi
 chmod 600 "$PWFILE"
 
+# --- a model updater reading the feed ----------------------------------------------
+# Consumer 'demo-updater' with a grant on demo-ds (1000 micro-USD per sample
+# delivered) and a read token, printed once by sluicectl and kept here in a
+# 0600 file (a later quickstart reuses all three); then one page of the
+# feed, as an updater's first request would read it.
+TOKFILE=$STACK/demo-updater.token
+ctl consumer list --json | jq -e 'any(.[]; .consumer_id == "demo-updater")' >/dev/null ||
+    ctl consumer add demo-updater --name "Demo model updater" >/dev/null ||
+    die "sluicectl consumer add failed"
+ctl grant list --consumer demo-updater --dataset demo-ds --json | jq -e 'length > 0' >/dev/null ||
+    ctl grant add --consumer demo-updater --dataset demo-ds --price 1000 >/dev/null ||
+    die "sluicectl grant add failed"
+if [[ ! -s $TOKFILE ]]; then
+    (umask 077 && ctl token issue --consumer demo-updater --label quickstart >"$TOKFILE.tmp" &&
+        mv "$TOKFILE.tmp" "$TOKFILE") || die "sluicectl token issue failed"
+fi
+chmod 600 "$TOKFILE"
+for _ in $(seq 1 100); do curl -sf "$SLUICE_FEED_URL/health" >/dev/null && break; sleep 0.1; done
+echo
+echo "The feed of demo-ds as its model updater reads it (first 3 lines of a page):"
+curl -sS -D "$DEMO/feed.headers" -H "Authorization: Bearer $(cat "$TOKFILE")" \
+    "$SLUICE_FEED_URL/v1/datasets/demo-ds/samples?limit=3" |
+    jq -c '{upload_id, size, content_type, license: .license.expression, committed_at}' ||
+    die "reading the feed failed"
+echo "next cursor: $(sed -n 's/^Sluice-Next-Cursor: *//Ip' "$DEMO/feed.headers" | tr -d '\r')"
+
 cat <<EOF
 
 The review dashboard (flagged samples wait there for a moderator):
   $SLUICE_REVIEW_URL
   user: moderator    password: in $PWFILE (mode 0600)
+
+The delivery feed (model updaters tail it; docs in README "Model updaters"):
+  $SLUICE_FEED_URL
+  token of consumer demo-updater: in $TOKFILE (mode 0600)
+  curl -H "Authorization: Bearer \$(cat $TOKFILE)" $SLUICE_FEED_URL/v1/datasets
 
 The stack is still running in $STACK (logs in $STACK/logs/).
   . $STACK/stack.env               # SLUICE_KAFKA_BROKERS, SLUICE_PG_DSN

@@ -70,8 +70,9 @@ set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # review: the moderators' dashboard (sluice-review), an HTTP service on
-# loopback (SLUICE_REVIEW_URL) supervised like the stages.
-SERVICES=(validate scan license commit review)
+# loopback (SLUICE_REVIEW_URL) supervised like the stages; feed: the
+# delivery feed (sluice-feed, SLUICE_FEED_URL), likewise, PostgreSQL only.
+SERVICES=(validate scan license commit review feed)
 STACK_SH=$SL_ROOT/deploy/stack.sh
 
 say() { sl_log stack "$@"; }
@@ -228,7 +229,7 @@ broker_lib() {
 # PostgreSQL roles: the schema owner, one per service and the operators'
 # (sluicectl); the superuser postgres has a passfile too.
 # schemas/sql/grants.sql says what each may do.
-PG_ROLES=(sluice_owner sluice_validate sluice_scan sluice_license sluice_commit sluice_review sluice_ctl)
+PG_ROLES=(sluice_owner sluice_validate sluice_scan sluice_license sluice_commit sluice_review sluice_feed sluice_ctl)
 
 # pass_file ROLE: the libpq password file of ROLE (one line, 0600).
 pass_file() { printf '%s/pg-%s.pgpass\n' "$SECRETS" "$1"; }
@@ -292,12 +293,18 @@ kafka_password() {
 # once: secrets.key seals HMAC secrets (secrets.key.file of validate and
 # sluicectl), commit-audit.key is the Ed25519 seed with which commit seals
 # chain heads (audit.key.file), review-audit.key the one sluice-review seals
-# the heads of the chains its decisions extend with; sluicectl makes
-# operator-audit.key itself.
+# the heads of the chains its decisions extend with, feed-url.key the HMAC
+# key of sluice-feed's signed content URLs (feed.url.key.file); sluicectl
+# makes operator-audit.key itself.  feed.conf: sluice-feed's config file
+# (it has no Kafka user, so no credentials in it).
 secrets_key() {
     local f
     (umask 077 && mkdir -p "$SECRETS") || die "cannot create $SECRETS"
-    for f in "$SECRETS/secrets.key" "$SECRETS/commit-audit.key" "$SECRETS/review-audit.key"; do
+    [[ -s $SECRETS/feed.conf ]] ||
+        (umask 077 && printf '# sluice-feed (written by deploy/stack.sh); its port and key come from stack.env\n' \
+            >"$SECRETS/feed.conf") || die "cannot write $SECRETS/feed.conf"
+    for f in "$SECRETS/secrets.key" "$SECRETS/commit-audit.key" "$SECRETS/review-audit.key" \
+        "$SECRETS/feed-url.key"; do
         [[ -s $f ]] && continue
         (umask 077 && openssl rand -hex 32 >"$f.tmp" && mv "$f.tmp" "$f") ||
             die "cannot write $f"
@@ -661,9 +668,13 @@ supervise() {
             elif [[ ($name == commit || $name == review) && -f ${SLUICE_AUDIT_KEY_FILE:-} ]]; then
                 exec 5<"$SLUICE_AUDIT_KEY_FILE"
                 SLUICE_AUDIT_KEY_FILE=/dev/fd/5
+            elif [[ $name == feed && -f ${SLUICE_FEED_URL_KEY_FILE:-} ]]; then
+                exec 5<"$SLUICE_FEED_URL_KEY_FILE"
+                SLUICE_FEED_URL_KEY_FILE=/dev/fd/5
             fi
             [[ $name == validate ]] || unset SLUICE_SECRETS_KEY_FILE
             [[ $name == commit || $name == review ]] || unset SLUICE_AUDIT_KEY_FILE
+            [[ $name == feed ]] || unset SLUICE_FEED_URL_KEY_FILE
             SLUICE_CONFIG=/dev/fd/3 SLUICE_PG_DSN=${SLUICE_PG_DSN/"passfile=$pass"/passfile=/dev/fd/4} \
                 "${bin%/*}/sluice-launch" "$(svc_user "$name")" "$bin" </dev/null &
             child=$!
@@ -671,6 +682,7 @@ supervise() {
         else
             [[ $name == validate ]] || unset SLUICE_SECRETS_KEY_FILE
             [[ $name == commit || $name == review ]] || unset SLUICE_AUDIT_KEY_FILE
+            [[ $name == feed ]] || unset SLUICE_FEED_URL_KEY_FILE
             "$bin" </dev/null &
             child=$!
         fi
@@ -768,6 +780,7 @@ export SLUICE_PG_DSN_SCAN='$(pg_dsn sluice_scan)'
 export SLUICE_PG_DSN_LICENSE='$(pg_dsn sluice_license)'
 export SLUICE_PG_DSN_COMMIT='$(pg_dsn sluice_commit)'
 export SLUICE_PG_DSN_REVIEW='$(pg_dsn sluice_review)'
+export SLUICE_PG_DSN_FEED='$(pg_dsn sluice_feed)'
 # Kafka: SASL/SCRAM credentials in one 0600 config file per user.  sluicectl
 # reads SLUICE_CONFIG (the operators' user), kcat reads KCAT_CONFIG; a
 # service started by the supervisor gets SLUICE_CONFIG=SLUICE_CONFIG_<SERVICE>.
@@ -778,6 +791,7 @@ export SLUICE_CONFIG_SCAN=$SECRETS/kafka-sluice_scan.conf
 export SLUICE_CONFIG_LICENSE=$SECRETS/kafka-sluice_license.conf
 export SLUICE_CONFIG_COMMIT=$SECRETS/kafka-sluice_commit.conf
 export SLUICE_CONFIG_REVIEW=$SECRETS/kafka-sluice_review.conf
+export SLUICE_CONFIG_FEED=$SECRETS/feed.conf
 export SLUICE_CONFIG_UPLOADER=$SECRETS/kafka-sluice_uploader.conf
 export SLUICE_KCAT_CONFIG_UPLOADER=$SECRETS/kafka-sluice_uploader.kcat
 export SLUICE_CONFIG_ADMIN=$SECRETS/kafka-admin.conf
@@ -796,6 +810,12 @@ export SLUICE_AUDIT_OPERATOR_KEY_FILE=$SECRETS/operator-audit.key
 export SLUICE_REVIEW_PORT=$REVIEW_PORT
 $( ((INFRA_ONLY)) || echo "export SLUICE_REVIEW_URL=http://127.0.0.1:$REVIEW_PORT/")
 export SLUICE_REVIEW_AUDIT_KEY_FILE=$SECRETS/review-audit.key
+# The delivery feed (sluice-feed, loopback only): its port (feed.port), its
+# URL when the stack runs it, and the key of its signed content URLs
+# (descriptor 5, it alone).
+export SLUICE_FEED_PORT=$FEED_PORT
+$( ((INFRA_ONLY)) || echo "export SLUICE_FEED_URL=http://127.0.0.1:$FEED_PORT")
+export SLUICE_FEED_URL_KEY_FILE=$SECRETS/feed-url.key
 EOF
     mv "$tmp" "$ENV_FILE"
 }
@@ -863,8 +883,8 @@ cmd_start() {
     elif [[ -n ${SLUICE_KAFKA_PORT:-}${SLUICE_PG_PORT:-} ]]; then
         say "note: ignoring SLUICE_*_PORT from the environment: they belong to the stack in $SLUICE_STACK_DIR_CALLER"
     fi
-    mapfile -t fresh < <(sl_free_ports 4)
-    ((${#fresh[@]} == 4)) || die "cannot find free loopback ports (python3 missing?)"
+    mapfile -t fresh < <(sl_free_ports 5)
+    ((${#fresh[@]} == 5)) || die "cannot find free loopback ports (python3 missing?)"
     if [[ -n $kpid ]]; then
         KAFKA_PORT=$(env_get SLUICE_KAFKA_PORT) KAFKA_CPORT=$(env_get SLUICE_KAFKA_CONTROLLER_PORT)
         [[ -n $KAFKA_PORT && -n $KAFKA_CPORT ]] ||
@@ -893,6 +913,18 @@ cmd_start() {
     fi
     [[ $REVIEW_PORT != "$KAFKA_PORT" && $REVIEW_PORT != "$PG_PORT" && $REVIEW_PORT != "$KAFKA_CPORT" ]] ||
         die "port clash: review $REVIEW_PORT"
+    # The feed's likewise.
+    if [[ -n $(sup_pid feed) && -n $(env_get SLUICE_FEED_PORT) ]]; then
+        FEED_PORT=$(env_get SLUICE_FEED_PORT)
+    else
+        local fwant=""
+        if [[ -z ${SLUICE_STACK_DIR_CALLER:-} || $SLUICE_STACK_DIR_CALLER == "$DIR" ]]; then
+            fwant=${SLUICE_FEED_PORT:-}
+        fi
+        FEED_PORT=$(pick_port feed "$fwant" "$(env_get SLUICE_FEED_PORT)" "${fresh[4]}")
+    fi
+    [[ $FEED_PORT != "$KAFKA_PORT" && $FEED_PORT != "$PG_PORT" && $FEED_PORT != "$KAFKA_CPORT" &&
+        $FEED_PORT != "$REVIEW_PORT" ]] || die "port clash: feed $FEED_PORT"
     write_env
 
     # Kafka boots in the background while PostgreSQL starts.
@@ -915,8 +947,11 @@ cmd_start() {
         # root's 0700, so it cannot reach any other file in it.
         chmod 700 "$SECRETS"
         for role in "${SERVICES[@]}"; do
-            chown "$(svc_user "$role"):" "$(pass_file "sluice_$role")" "$SECRETS/kafka-sluice_$role.conf"
+            chown "$(svc_user "$role"):" "$(pass_file "sluice_$role")"
+            [[ ! -f $SECRETS/kafka-sluice_$role.conf ]] ||
+                chown "$(svc_user "$role"):" "$SECRETS/kafka-sluice_$role.conf"
         done
+        chown "$(svc_user feed):" "$SECRETS/feed.conf" "$SECRETS/feed-url.key"
         chown "$(svc_user validate):" "$SECRETS/secrets.key"
         chown "$(svc_user commit):" "$SECRETS/commit-audit.key"
         chown "$(svc_user review):" "$SECRETS/review-audit.key"

@@ -133,6 +133,36 @@ const sl_pg_stmt fd_stmts[] = {
       "   coalesce(j.creator_id = $1, false), true, 3"
       "   FROM rejections j WHERE j.upload_id = $2 ORDER BY j.rejection_id DESC LIMIT 1)"
       "  ORDER BY k LIMIT 1) x ON true", 3 },
+    /* $1 creator, $2 after (µs since the epoch), $3 limit, $4 token_id:
+     * live, then the creator's outcome events after $2 in time order.  A
+     * page never splits the events of one instant (a commit batch shares
+     * its time): it ends with all of them, so "after the last one's time"
+     * resumes exactly.  Events of the last 2 s wait: a transaction's rows
+     * carry its start time but show at its commit. */
+    { "fd_uploads",
+      "WITH x AS MATERIALIZED ("
+      "  SELECT upload_id, dataset_id, 'accepted' AS outcome, 'commit' AS stage,"
+      "   NULL::text AS code, NULL::text AS detail, accepted_at AS at"
+      "   FROM samples WHERE creator_id = $1"
+      "  UNION ALL SELECT upload_id, dataset_id, 'withdrawn', 'commit', NULL, NULL, withdrawn_at"
+      "   FROM samples WHERE creator_id = $1 AND withdrawn_at IS NOT NULL"
+      "  UNION ALL SELECT upload_id, dataset_id, 'pending_review', 'review', NULL, NULL, flagged_at"
+      "   FROM review_items WHERE creator_id = $1"
+      "  UNION ALL SELECT upload_id, dataset_id, 'rejected', 'review', 'moderator_rejected', NULL,"
+      "   decided_at FROM review_items WHERE creator_id = $1 AND state = 'rejected'"
+      "   AND decided_at IS NOT NULL"
+      "  UNION ALL SELECT upload_id, dataset_id, 'rejected', stage, code, detail, committed_at"
+      "   FROM rejections WHERE creator_id = $1 AND upload_id IS NOT NULL),"
+      " y AS (SELECT * FROM x WHERE at > timestamptz 'epoch' + $2::bigint * interval '1 microsecond'"
+      "   AND at < now() - interval '2 seconds'),"
+      " lim AS (SELECT at FROM y ORDER BY at LIMIT 1 OFFSET $3::bigint - 1)"
+      " SELECT EXISTS (SELECT 1 FROM feed_tokens t JOIN creators cr ON cr.creator_id = t.creator_id"
+      "  WHERE t.token_id = $4::bigint AND t.creator_id = $1 AND t.revoked_at IS NULL"
+      "  AND t.expires_at > now() AND cr.status = 'active'),"
+      " y.upload_id, y.dataset_id, y.outcome, y.stage, y.code, y.detail, " TS("y.at") ","
+      " (extract(epoch from y.at) * 1000000)::bigint"
+      " FROM (SELECT 1) o LEFT JOIN y ON (SELECT at FROM lim) IS NULL OR y.at <= (SELECT at FROM lim)"
+      " ORDER BY y.at, y.upload_id, y.outcome", 4 },
 };
 const size_t fd_n_stmts = sizeof fd_stmts / sizeof fd_stmts[0];
 
@@ -146,8 +176,19 @@ struct fd_pool {
     size_t n;
 };
 
+/* Short statements on a latency budget: no JIT.  The stages' session
+ * turns seq scans off (pgconn.c), which prices a scan of a small table (a
+ * creator's review items) above jit_above_cost: compiling it took seconds
+ * where running it takes milliseconds. */
+static int on_connect(PGconn *c, void *arg, sl_err *err)
+{
+    (void)arg;
+    return sl_pg_exec(c, "SET jit = off", err);
+}
+
 static const sl_pgconn_opts POOL_OPTS = {
     .who = "feed", .stmts = fd_stmts, .n_stmts = sizeof fd_stmts / sizeof fd_stmts[0],
+    .on_connect = on_connect,
 };
 
 fd_pool *fd_pool_new(const sl_config *cfg, size_t n, sl_err *err)

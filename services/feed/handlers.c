@@ -864,6 +864,78 @@ out:
     return rc;
 }
 
+/* ---- creators: GET /v1/uploads?after=&limit= ----------------------------------- */
+
+static int h_uploads(void *u, sl_http_req *r, sl_http_resp *p)
+{
+    fd_app *a = u;
+    const char *after = sl_http_req_query(r, "after");
+    sl_pgconn *c = fd_pool_get(a->pool);
+    fd_principal pr;
+    uint64_t from;
+    int64_t limit;
+    char tid[24], sfrom[24], slimit[24], next[FD_CURSOR_MAX];
+    PGresult *res = NULL;
+    int rc, i;
+
+    if (!enter(a, r, p, c, FD_HOLDER_CREATOR, &pr, &rc))
+        goto out;
+    if (fd_cursor_decode(after, FD_STREAM_UPLOADS, pr.holder, &from) != SL_OK) {
+        rc = sl_http_resp_error(p, 400, "bad_cursor", "`after` is not a cursor of your uploads");
+        goto out;
+    }
+    if (!int_arg(r, "limit", 1, a->page_max, a->page_max < 1000 ? a->page_max : 1000, &limit)) {
+        rc = sl_http_resp_error(p, 400, "bad_request", "limit must be 1 to feed.page.max");
+        goto out;
+    }
+    snprintf(tid, sizeof tid, "%" PRId64, pr.token_id);
+    snprintf(sfrom, sizeof sfrom, "%" PRIu64, from);
+    snprintf(slimit, sizeof slimit, "%" PRId64, limit);
+    {
+        const char *v[4] = { pr.holder, sfrom, slimit, tid };
+        if (fd_exec(c, "fd_uploads", 4, v, &res) != SL_OK || PQntuples(res) < 1) {
+            rc = unavailable(p);
+            goto out;
+        }
+    }
+    if (strcmp(PQgetvalue(res, 0, 0), "t") != 0) {
+        rc = unauthorized(p, "the token is revoked or expired, or its creator is disabled");
+        goto out;
+    }
+    sl_http_resp_type(p, NDJSON);
+    rc = SL_OK;
+    if (after && *after)
+        snprintf(next, sizeof next, "%s", after);
+    else
+        rc = fd_cursor_encode(FD_STREAM_UPLOADS, pr.holder, 0, next);
+    for (i = 0; i < PQntuples(res) && rc == SL_OK; i++) {
+        json_t *line;
+        if (PQgetisnull(res, i, 1))
+            continue;             /* the row that only says "live" */
+        if ((rc = fd_cursor_encode(FD_STREAM_UPLOADS, pr.holder,
+                                   strtoull(PQgetvalue(res, i, 8), NULL, 10), next)) != SL_OK)
+            break;
+#define NS(col) (PQgetisnull(res, i, col) ? json_null() : json_string(PQgetvalue(res, i, col)))
+        line = json_pack("{s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:s}",
+                         "upload_id", PQgetvalue(res, i, 1), "dataset_id", NS(2),
+                         "outcome", NS(3), "stage", NS(4), "code", NS(5), "detail", NS(6),
+                         "at", NS(7), "cursor", next);
+#undef NS
+        if (!line) {
+            rc = SL_ENOMEM;
+            break;
+        }
+        rc = append_line(sl_http_resp_body(p), line);
+        json_decref(line);
+    }
+    if (rc == SL_OK)
+        rc = sl_http_resp_header(p, "Sluice-Next-Cursor", next);
+out:
+    PQclear(res);
+    fd_pool_put(a->pool, c);
+    return rc;
+}
+
 void fd_routes(fd_app *a, sl_http_router *rt, int *rc)
 {
     *rc = SL_OK;
@@ -874,4 +946,5 @@ void fd_routes(fd_app *a, sl_http_router *rt, int *rc)
     if (*rc == SL_OK) *rc = sl_http_route(rt, "GET", "/v1/datasets/{id}/croissant", h_croissant, a);
     if (*rc == SL_OK) *rc = sl_http_route(rt, "GET", "/v1/samples/{id}/content", h_content, a);
     if (*rc == SL_OK) *rc = sl_http_route(rt, "GET", "/v1/uploads/{id}", h_upload, a);
+    if (*rc == SL_OK) *rc = sl_http_route(rt, "GET", "/v1/uploads", h_uploads, a);
 }

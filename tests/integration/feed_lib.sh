@@ -118,7 +118,7 @@ fd_token() {
     if fd_have_ctl token; then
         local opt=(--consumer "$c" --scope "$scope")
         [[ -z $ds ]] || opt+=(--datasets "$ds")
-        "$IT_BIN/sluicectl" token issue "${opt[@]}"
+        "$IT_BIN/sluicectl" token issue "${opt[@]}" 2>>"$IT_DIR/ctl.log"
         return
     fi
     tok="slc_$(openssl rand -hex 32)"
@@ -132,7 +132,7 @@ fd_token() {
 fd_creator_token() {
     local tok
     if fd_have_ctl token; then
-        "$IT_BIN/sluicectl" token issue --creator "$1"
+        "$IT_BIN/sluicectl" token issue --creator "$1" 2>>"$IT_DIR/ctl.log"
         return
     fi
     tok="slr_$(openssl rand -hex 32)"

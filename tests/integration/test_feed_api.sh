@@ -18,7 +18,10 @@ fd_upload a1 alice ds1 "first sample" --label topic=poems
 fd_upload a2 alice ds1 "second sample"
 fd_upload a3 alice ds1 "third sample"
 fd_upload b1 bob ds2 "bob's sample"
-it_wait_outcomes 4 60
+printf 'signed with the wrong key\n' >"$IT_DIR/r1.txt"   # validate rejects it
+"$IT_BIN/sluicectl" upload --creator alice --dataset ds1 --key "$IT_DIR/bob.pem" --upload-id r1 \
+    "$IT_DIR/r1.txt" >/dev/null 2>>"$IT_DIR/upload.log"
+it_wait_outcomes 5 60
 it_eq "samples stamped with a feed position" \
     "$(it_sql "SELECT count(*) FROM samples WHERE feed_seq IS NOT NULL")" 4
 
@@ -107,6 +110,23 @@ it_eq "own upload outcome" "$(jq -c '[.upload_id, .dataset_id, .outcome]' "$IT_D
 it_eq "another creator's upload" "$(fd_get "$RT" /v1/uploads/b1)" 404
 it_eq "an upload nobody made" "$(fd_get "$RT" /v1/uploads/zz9)" 200
 it_eq "... is unknown" "$(jq -r .outcome "$IT_DIR/body")" unknown
+# Every outcome event of alice's, page by page (limit 1: a page still ends
+# with every event of its instant), each once.
+sleep 2                           # events of the last 2 s are held back
+cur="" pages=0
+: >"$IT_DIR/outcomes"
+while :; do
+    it_eq "uploads page" "$(fd_get "$RT" "/v1/uploads?limit=1&after=$cur")" 200
+    [[ -s $IT_DIR/body ]] || break
+    cat "$IT_DIR/body" >>"$IT_DIR/outcomes"
+    cur=$(fd_header Sluice-Next-Cursor)
+    it_eq "the cursor is the last line's" "$cur" "$(jq -r .cursor "$IT_DIR/body" | tail -1)"
+    pages=$((pages + 1))
+    ((pages < 10)) || it_fail "uploads: more pages than events"
+done
+it_eq "alice's outcomes" "$(jq -r '.upload_id + ":" + .outcome + ":" + (.code // "")' "$IT_DIR/outcomes" | sort | tr '\n' ' ')" \
+    "a1:accepted: a2:accepted: a3:accepted: a4:accepted: r1:rejected:signature_invalid "
+it_eq "a cursor of another scope" "$(fd_get "$RT" "/v1/uploads?after=$C1")" 400
 it_eq "a consumer token on a creator route" "$(fd_get "$TOK" /v1/uploads/a1)" 403
 it_eq "a creator token on a consumer route" "$(fd_get "$RT" /v1/datasets)" 403
 fd_done
