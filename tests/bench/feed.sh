@@ -369,6 +369,7 @@ sluice-feed benchmark, $(nproc) cores, broker and database on this machine ($(ba
                      the pipeline, in $((load_s / 1000)) s: $N metadata samples, $BIG x 1 MiB and
                      $SMALL x 1 KiB random contents, each a clone of one sample that went
                      through validate -> scan -> license -> commit; long-poll samples through all four
+  stack              $([[ -n $PRIV ]] && echo "private, started for this run" || echo "given: ${SLUICE_STACK_DIR:-$SLUICE_PG_DSN}"); sluice-feed as database role $(it_svc_dsn feed | sed -n 's/.*user=\([^ ]*\).*/\1/p'), feed.threads $(sed -n 's/.*feed.threads=\([0-9]*\).*/\1/p' <<<"${SLUICE_BENCH_FEED_OPTS:-}" | grep . || echo 4)
   yardstick          $ed_verify Ed25519 verify/s on one core (openssl speed -seconds 3 ed25519)
 $(for spec in $PAGES; do
     pg=${spec%%:*}
