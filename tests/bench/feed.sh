@@ -231,6 +231,11 @@ for spec in $PAGES; do
     [[ $got == "$max" ]] || say "WARNING: the reader got $got lines, not $max"
 done
 
+# GET /v1/datasets counts every dataset's samples: five calls, curl's time.
+for ((i = 0; i < 5; i++)); do
+    curl -s -o /dev/null -w '%{time_total}\n' -H "Authorization: $AUTH" "$URL/v1/datasets"
+done | sort -n >"$W/datasets.t"
+
 # ---- (b) and (c) content ---------------------------------------------------
 # content RUN PATHS: a warm pass (each path once), then CONNS connections
 # for SECS s; figures in $W/RUN.out, CPU seconds in $W/RUN.cpu.
@@ -377,6 +382,7 @@ $(for spec in $PAGES; do
     echo "  (a) metadata       one reader, $(A pages) pages of $pg: $(A lines) lines in $(A seconds) s = $(A lines_per_s) lines/s ($(A MB_per_s) MB/s)"
     echo "    first byte       p50 $(A first_byte_p50_ms) ms, p99 $(A first_byte_p99_ms) ms, max $(A first_byte_max_ms) ms (last byte p50 $(A last_byte_p50_ms) ms, p99 $(A last_byte_p99_ms) ms)"
 done)
+  datasets list      GET /v1/datasets (counts over $N + $BIG + $SMALL samples): median $(awk 'NR == 3 { printf "%.1f", $1 * 1000 }' "$W/datasets.t") ms, max $(awk 'END { printf "%.1f", $1 * 1000 }' "$W/datasets.t") ms of 5
   (b) 1 MiB content  $CONNS keep-alive connections, ${SECS}s, warm cache: $(B big GB_per_s) GB/s ($(B big requests_per_s) req/s), latency p50 $(B big latency_p50_ms) ms, p99 $(B big latency_p99_ms) ms
     cpu              $(cat "$W/big.cpu"); statuses 2xx $(B big status_2xx), other $(($(B big status_3xx) + $(B big status_4xx) + $(B big status_5xx)))
   (c) 1 KiB content  token: $(B small requests_per_s) req/s, p50 $(B small latency_p50_ms) ms, p99 $(B small latency_p99_ms) ms; $(cat "$W/small.cpu")
