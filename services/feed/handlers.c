@@ -297,19 +297,44 @@ static int h_datasets(void *u, sl_http_req *r, sl_http_resp *p)
 
 /* ---- pages -------------------------------------------------------------- */
 
-/* The labels of an upload's metadata: its "labels" object of strings
- * (schemas/upload-meta.schema.json), {} when it has none. */
-static json_t *labels_of(const char *meta)
+/* Appends s as a JSON string: quotes, backslashes and control bytes
+ * escaped; the rest as it is (PostgreSQL text is UTF-8). */
+static int json_str(sl_buf *b, const char *s)
 {
-    json_t *m = json_loads(meta, JSON_DECODE_ANY, NULL), *l, *out = json_object(), *e;
-    const char *k;
+    static const char hex[] = "0123456789abcdef";
+    const char *run = s;
+    int rc = sl_buf_putc(b, '"');
 
-    if (out && m && (l = json_object_get(m, "labels")) && json_is_object(l))
-        json_object_foreach(l, k, e)
-            if (json_is_string(e))
-                json_object_set(out, k, e);
-    json_decref(m);
-    return out;
+    for (; rc == SL_OK && *s; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if (ch >= 0x20 && ch != '"' && ch != '\\')
+            continue;
+        if ((rc = sl_buf_append(b, run, (size_t)(s - run))) != SL_OK)
+            break;
+        if (ch == '"' || ch == '\\') {
+            char e[2] = { '\\', (char)ch };
+            rc = sl_buf_append(b, e, 2);
+        } else {
+            char e[6] = { '\\', 'u', '0', '0', hex[ch >> 4], hex[ch & 15] };
+            rc = sl_buf_append(b, e, 6);
+        }
+        run = s + 1;
+    }
+    if (rc == SL_OK)
+        rc = sl_buf_append(b, run, (size_t)(s - run));
+    if (rc == SL_OK)
+        rc = sl_buf_putc(b, '"');
+    return rc;
+}
+
+/* "name": string (or null for a NULL column), with a leading comma. */
+static int json_field(sl_buf *b, const char *name, const char *s)
+{
+    int rc = sl_buf_appendf(b, ",\"%s\":", name);
+
+    if (rc == SL_OK)
+        rc = s ? json_str(b, s) : sl_buf_append(b, "null", 4);
+    return rc;
 }
 
 /* The absolute signed content URL of upload for consumer into out. */
@@ -346,8 +371,20 @@ static int append_line(sl_buf *body, json_t *line)
     return rc;
 }
 
+/* "name": JSON text (from PostgreSQL's json output), or def when NULL. */
+static int json_raw(sl_buf *b, const char *name, const char *json, const char *def)
+{
+    int rc = sl_buf_appendf(b, ",\"%s\":", name);
+
+    if (rc == SL_OK)
+        rc = sl_buf_append(b, json ? json : def, strlen(json ? json : def));
+    return rc;
+}
+
 /* Writes the sample rows of r as NDJSON lines into body; *last_seq the
- * last row's feed_seq. */
+ * last row's feed_seq.  Written by hand, not through jansson: this is the
+ * path a reader pulls 50,000 lines a second through; the license record
+ * and the labels are PostgreSQL's JSON text, spliced as they are. */
 static int sample_lines(fd_app *a, const char *dataset, const char *consumer,
                         PGresult *r, sl_buf *body, uint64_t *last_seq)
 {
@@ -358,33 +395,25 @@ static int sample_lines(fd_app *a, const char *dataset, const char *consumer,
     for (i = 0; i < PQntuples(r) && rc == SL_OK; i++) {
         char cur[FD_CURSOR_MAX];
         uint64_t seq = strtoull(PQgetvalue(r, i, 0), NULL, 10);
-        json_t *lic = json_loads(PQgetvalue(r, i, 7), JSON_DECODE_ANY, NULL), *line;
-
+#define COL(c) (PQgetisnull(r, i, c) ? NULL : PQgetvalue(r, i, c))
         if ((rc = fd_cursor_encode(FD_STREAM_SAMPLES, dataset, seq, cur)) != SL_OK ||
-            (rc = content_url(a, PQgetvalue(r, i, 1), consumer, &url)) != SL_OK) {
-            json_decref(lic);
+            (rc = content_url(a, PQgetvalue(r, i, 1), consumer, &url)) != SL_OK ||
+            (rc = sl_buf_appendf(body, "{\"cursor\":\"%s\"", cur)) != SL_OK ||
+            (rc = json_field(body, "upload_id", COL(1))) != SL_OK ||
+            (rc = json_field(body, "sha256", COL(2))) != SL_OK ||
+            (rc = sl_buf_appendf(body, ",\"size\":%lld", strtoll(PQgetvalue(r, i, 3), NULL, 10))) != SL_OK ||
+            (rc = json_field(body, "content_type", COL(4))) != SL_OK ||
+            (rc = json_field(body, "creator_id", COL(5))) != SL_OK ||
+            (rc = json_field(body, "dataset_id", COL(6))) != SL_OK ||
+            (rc = json_raw(body, "license", COL(7), "null")) != SL_OK ||
+            (rc = json_raw(body, "labels", COL(12), "{}")) != SL_OK ||
+            (rc = json_field(body, "filename", COL(9))) != SL_OK ||
+            (rc = json_field(body, "committed_at", COL(10))) != SL_OK ||
+            (rc = json_field(body, "prov_head", COL(11))) != SL_OK ||
+            (rc = json_field(body, "content_url", (const char *)url.data)) != SL_OK ||
+            (rc = sl_buf_append(body, "}\n", 2)) != SL_OK)
             break;
-        }
-        line = json_pack("{s:s, s:s, s:s, s:I, s:s, s:s, s:s, s:o, s:o, s:o, s:s, s:o, s:s}",
-                         "cursor", cur, "upload_id", PQgetvalue(r, i, 1),
-                         "sha256", PQgetvalue(r, i, 2),
-                         "size", (json_int_t)strtoll(PQgetvalue(r, i, 3), NULL, 10),
-                         "content_type", PQgetvalue(r, i, 4),
-                         "creator_id", PQgetvalue(r, i, 5), "dataset_id", PQgetvalue(r, i, 6),
-                         "license", lic ? lic : json_null(),
-                         "labels", labels_of(PQgetvalue(r, i, 8)),
-                         "filename", PQgetisnull(r, i, 9) ? json_null()
-                                                          : json_string(PQgetvalue(r, i, 9)),
-                         "committed_at", PQgetvalue(r, i, 10),
-                         "prov_head", PQgetisnull(r, i, 11) ? json_null()
-                                                            : json_string(PQgetvalue(r, i, 11)),
-                         "content_url", (const char *)url.data);
-        if (!line) {
-            rc = SL_ENOMEM;
-            break;
-        }
-        rc = append_line(body, line);
-        json_decref(line);
+#undef COL
         *last_seq = seq;
     }
     sl_buf_free(&url);

@@ -15,7 +15,11 @@ fd_chain
 fd_upload c1 alice ds1 "0123456789abcdefghij"
 fd_upload c2 alice ds1 "the second sample's bytes"
 fd_upload c3 alice ds1 "a third one"
-it_wait_outcomes 3 60
+# A file name that JSON must escape: the feed line carries it intact.
+printf 'odd name\n' >"$IT_DIR/q\"u\\o.txt"
+"$IT_BIN/sluicectl" upload --creator alice --dataset ds1 --key "$IT_DIR/alice.pem" --upload-id c4 \
+    --label 'say="hi"' "$IT_DIR/q\"u\\o.txt" >/dev/null 2>>"$IT_DIR/upload.log"
+it_wait_outcomes 4 60
 fd_consumer acme
 fd_grant acme ds1 7
 TOK=$(fd_token acme)
@@ -74,6 +78,8 @@ done
 wait "${pids[@]}"
 it_eq "24 concurrent fetches, all 200" "$(sort "$IT_DIR/conc" | uniq -c | tr -s ' ')" " 24 200"
 it_eq "c2 usage rows" "$(usage c2)" 1
+it_eq "a name and a label JSON escapes" "$(jq -c 'select(.upload_id == "c4") | [.filename, .labels]' "$IT_DIR/body")" \
+    '["q\"u\\o.txt",{"say":"\"hi\""}]'
 it_eq "c2 usage record" "$(it_sql "SELECT creator_id, dataset_id, price_micros, currency FROM usage_events WHERE upload_id = 'c2'")" "alice|ds1|7|USD"
 
 # --- signed URLs -----------------------------------------------------------------
@@ -106,6 +112,6 @@ it_eq "tombstone" "$(jq -c '[.upload_id, .sha256 == "'"$SHA1"'", .kind, .reason]
     '["c1",true,"takedown","taken_down"]'
 it_eq "tombstone cursor is the header" "$(jq -r .cursor "$IT_DIR/body")" "$(fd_header Sluice-Next-Cursor)"
 it_eq "the page no longer lists c1" \
-    "$(fd_get "$TOK" /v1/datasets/ds1/samples >/dev/null; jq -r .upload_id "$IT_DIR/body" | tr '\n' ' ')" "c2 c3 "
+    "$(fd_get "$TOK" /v1/datasets/ds1/samples >/dev/null; jq -r .upload_id "$IT_DIR/body" | tr '\n' ' ')" "c2 c3 c4 "
 fd_done
 it_log "feed content: all good"
