@@ -317,14 +317,16 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-/* The distinct non-empty values of one field of the files, sorted, into
- * arr (stolen on failure too): a license list (as license_value) or a
- * creator list (as person).  0 on failure. */
-static int distinct_from_files(json_t *arr, const fd_cr_file *files,
-                               size_t n, int licenses)
+/* Appends to arr the distinct non-empty strings of a list, sorted: the
+ * caller's list (given, n_given) when it has one, else one field of the
+ * files.  Licenses as license_value, creators as person.  So a manifest
+ * lists them in one order whatever order its caller collected them in.
+ * 0 on failure. */
+static int distinct_sorted(json_t *arr, const char *const *given, size_t n_given,
+                           const fd_cr_file *files, size_t n_files, int licenses)
 {
+    size_t n = given ? n_given : n_files, i, k = 0;
     const char **v;
-    size_t i, k = 0;
     int ok = 1;
 
     if (!n)
@@ -332,7 +334,8 @@ static int distinct_from_files(json_t *arr, const fd_cr_file *files,
     if (!(v = malloc(n * sizeof *v)))
         return 0;
     for (i = 0; i < n; i++) {
-        const char *s = licenses ? files[i].license : files[i].creator_id;
+        const char *s = given ? given[i]
+                      : licenses ? files[i].license : files[i].creator_id;
         if (s && *s)
             v[k++] = s;
     }
@@ -389,24 +392,12 @@ json_t *fd_croissant_build(const fd_cr_dataset *d, const fd_cr_file *files,
         goto fail;
     if (!(arr = json_array()) || json_object_set_new(doc, "license", arr) != 0)
         goto fail;
-    if (!d->licenses) {
-        if (!distinct_from_files(arr, files, n_files, 1))
-            goto fail;
-    }
-    for (i = 0; d->licenses && i < d->n_licenses; i++)
-        if (d->licenses[i] && *d->licenses[i] &&
-            json_array_append_new(arr, license_value(d->licenses[i])) != 0)
-            goto fail;
+    if (!distinct_sorted(arr, d->licenses, d->n_licenses, files, n_files, 1))
+        goto fail;
     if (!(arr = json_array()) || json_object_set_new(doc, "creator", arr) != 0)
         goto fail;
-    if (!d->creators) {
-        if (!distinct_from_files(arr, files, n_files, 0))
-            goto fail;
-    }
-    for (i = 0; d->creators && i < d->n_creators; i++)
-        if (d->creators[i] && *d->creators[i] &&
-            json_array_append_new(arr, person(d->creators[i])) != 0)
-            goto fail;
+    if (!distinct_sorted(arr, d->creators, d->n_creators, files, n_files, 0))
+        goto fail;
     if (!(arr = json_array()) || json_object_set_new(doc, "distribution", arr) != 0)
         goto fail;
     for (i = 0; i < n_files; i++)

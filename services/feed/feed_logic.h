@@ -180,12 +180,12 @@ typedef struct fd_cr_dataset {
     const char *url;           /* e.g. <base>/v1/datasets/<id> */
     const char *date_published;/* RFC 3339; a UTC time is written to the
                                   second ("...T13:35:36Z") */
-    const char *const *licenses;   /* distinct SPDX expressions or URLs;
-                                      NULL: the files' distinct licenses,
-                                      sorted (what both callers use) */
+    const char *const *licenses;   /* SPDX expressions or URLs, any order
+                                      (written distinct and sorted); NULL:
+                                      the files' licenses */
     size_t n_licenses;
-    const char *const *creators;   /* distinct creator ids; NULL: the
-                                      files' distinct creators, sorted */
+    const char *const *creators;   /* creator ids, likewise; NULL: the
+                                      files' creators */
     size_t n_creators;
     uint64_t changes_seq;      /* the dataset's last feed_changes seq, 0: none */
 } fd_cr_dataset;

@@ -144,8 +144,11 @@ unsign "$W/route.json" >"$W/route.cmp"
 unsign "$W/signed.json" >"$W/signed.cmp"
 diff -u "$W/route.cmp" "$W/signed.cmp" >&2 || it_fail "route and sluicectl manifests differ"
 it_log "ok: the route's manifest is sluicectl's"
-it_eq "route's files" "$(jqf '[.distribution[]."@id"] | sort | join(",")' "$W/route.json")" \
-    "sample/m-notes,sample/m-table,sample/m-tone"
+it_eq "route's files" "$(jqf '[.distribution[]."@id"] | join(",")' "$W/route.json")" \
+    "$(it_sql "SELECT string_agg('sample/' || upload_id, ',' ORDER BY feed_seq) FROM samples
+                WHERE status = 'accepted' AND upload_id <> 'm-image'")"
+it_eq "route's licenses" "$(jqf '.license | join(" | ")' "$W/route.json")" \
+    "https://spdx.org/licenses/CC-BY-4.0.html | https://spdx.org/licenses/CC0-1.0.html | MIT OR Apache-2.0"
 # a URL sluicectl signed works on the feed, without the token
 URL=$(jqf '.distribution[] | select(."@id" == "sample/m-notes") | .contentUrl' "$W/signed.json")
 [[ $URL == "$FD_URL/v1/samples/m-notes/content?c=buyer&exp="*"&sig="* ]] ||

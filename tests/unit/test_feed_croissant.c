@@ -162,6 +162,30 @@ static void test_defaults_and_hostile(void **state)
     assert_null(fd_croissant_build(&d, NULL, 0));
 }
 
+/* lists given in any order, with repeats and blanks: written distinct
+ * and sorted, so two callers that collect them differently agree */
+static void test_given_lists_sorted(void **state)
+{
+    static const char *const lic[] = { "MIT", "CC-BY-4.0", "MIT", "", NULL };
+    static const char *const cre[] = { "zoe", "bob", "zoe" };
+    fd_cr_dataset d = { .dataset_id = "ds-1", .licenses = lic, .n_licenses = 5,
+                        .creators = cre, .n_creators = 3 };
+    json_t *doc, *a;
+
+    (void)state;
+    doc = fd_croissant_build(&d, NULL, 0);
+    assert_non_null(doc);
+    a = json_object_get(doc, "license");
+    assert_int_equal(json_array_size(a), 2);
+    assert_string_equal(json_string_value(json_array_get(a, 0)), "https://spdx.org/licenses/CC-BY-4.0.html");
+    assert_string_equal(json_string_value(json_array_get(a, 1)), "https://spdx.org/licenses/MIT.html");
+    a = json_object_get(doc, "creator");
+    assert_int_equal(json_array_size(a), 2);
+    assert_string_equal(str(json_array_get(a, 0), "name"), "bob");
+    assert_string_equal(str(json_array_get(a, 1), "name"), "zoe");
+    json_decref(doc);
+}
+
 /* datePublished to the second, whatever the caller's precision */
 static void test_date_published(void **state)
 {
@@ -219,6 +243,7 @@ int main(void)
         cmocka_unit_test(test_defaults_and_hostile),
         cmocka_unit_test(test_derived_lists),
         cmocka_unit_test(test_date_published),
+        cmocka_unit_test(test_given_lists_sorted),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
