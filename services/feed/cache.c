@@ -11,6 +11,10 @@
  * not kept.  Content is immutable under its hash, so an entry is never
  * stale; whether a sample may still be served (withdrawn) is asked of the
  * database by every request, never of this cache.
+ *
+ * Beside it, which content an upload has (upload id -> sha256): immutable
+ * too, direct-mapped, a collision only costs the request a second round
+ * trip.
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -21,6 +25,12 @@
 
 #define LOG "feed"
 #define BUCKETS 8192
+#define SHA_SLOTS 16384
+
+typedef struct sha_slot {
+    char upload[132];          /* ids are at most 128 bytes */
+    char sha[SL_SHA256_HEX];
+} sha_slot;
 
 typedef struct entry {
     fd_blob blob;              /* first: fd_blob * <-> entry * */
@@ -38,6 +48,7 @@ struct fd_cache {
     entry *b[BUCKETS];
     entry *head, *tail;
     size_t bytes, max;
+    sha_slot *shas;
 };
 
 fd_cache *fd_cache_new(size_t max_bytes)
@@ -46,6 +57,10 @@ fd_cache *fd_cache_new(size_t max_bytes)
 
     if (!c)
         return NULL;
+    if (!(c->shas = calloc(SHA_SLOTS, sizeof *c->shas))) {
+        free(c);
+        return NULL;
+    }
     pthread_mutex_init(&c->mu, NULL);
     c->max = max_bytes;
     return c;
@@ -68,7 +83,43 @@ void fd_cache_destroy(fd_cache *c)
         entry_free(e);            /* the server is stopped: no response holds one */
     }
     pthread_mutex_destroy(&c->mu);
+    free(c->shas);
     free(c);
+}
+
+/* FNV-1a of an upload id. */
+static size_t sha_slot_of(const char *upload)
+{
+    uint64_t h = 1469598103934665603ULL;
+
+    for (; *upload; upload++)
+        h = (h ^ (unsigned char)*upload) * 1099511628211ULL;
+    return (size_t)(h % SHA_SLOTS);
+}
+
+int fd_cache_sha_of(fd_cache *c, const char *upload_id, char out[SL_SHA256_HEX])
+{
+    sha_slot *s = &c->shas[sha_slot_of(upload_id)];
+    int hit;
+
+    pthread_mutex_lock(&c->mu);
+    hit = s->sha[0] && strcmp(s->upload, upload_id) == 0;
+    if (hit)
+        memcpy(out, s->sha, SL_SHA256_HEX);
+    pthread_mutex_unlock(&c->mu);
+    return hit;
+}
+
+void fd_cache_note_sha(fd_cache *c, const char *upload_id, const char *sha256)
+{
+    sha_slot *s = &c->shas[sha_slot_of(upload_id)];
+
+    if (strlen(upload_id) >= sizeof s->upload || strlen(sha256) != SL_SHA256_HEX - 1)
+        return;
+    pthread_mutex_lock(&c->mu);
+    snprintf(s->upload, sizeof s->upload, "%s", upload_id);
+    memcpy(s->sha, sha256, SL_SHA256_HEX);
+    pthread_mutex_unlock(&c->mu);
 }
 
 static size_t bucket_of(const char *sha)

@@ -108,6 +108,11 @@ void      fd_cache_destroy(fd_cache *c);
 int       fd_cache_get(fd_cache *c, sl_pgconn *pc, const char *sha256,
                        fd_blob **out);
 void      fd_cache_release(void *blob);
+/* The sha256 of an upload's content, remembered from an earlier request
+ * (an upload's content never changes; whether it may still be served is
+ * the database's to say).  1 and out set when known, else 0. */
+int       fd_cache_sha_of(fd_cache *c, const char *upload_id, char out[SL_SHA256_HEX]);
+void      fd_cache_note_sha(fd_cache *c, const char *upload_id, const char *sha256);
 
 /* ---- LISTEN (listen.c) --------------------------------------------------- */
 

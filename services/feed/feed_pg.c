@@ -99,15 +99,28 @@ const sl_pg_stmt fd_stmts[] = {
       " ON g.consumer_id = $2 AND " GRANT_LIVE("g")
       " AND ($3::text[] IS NULL OR g.dataset_id = ANY ($3::text[]))"
       " ORDER BY d.dataset_id", 3 },
-    /* $1 upload, $2 token_id|NULL, $3 consumer: the sample, liveness and
-     * the live grant of its dataset with the rights check. */
+    /* $1 upload, $2 token_id|NULL, $3 consumer, $4 charge (boolean),
+     * $5 route, $6 the token's datasets text[]|NULL: the sample, liveness,
+     * the live grant of its dataset with the rights check -- and, when
+     * $4 and every check passes, the delivery metered in the same
+     * statement (one round trip for a content request whose hash the
+     * service knew, so that it could tell a 304 / 416 beforehand). */
     { "fd_content",
-      "SELECT s.dataset_id, s.sha256, s.size, s.content_type, s.status, s.creator_id,"
-      " " LIVE_CONSUMER("$2", "$3") ","
-      " g.grant_id, g.price_micros, g.currency, " RIGHTS_OK("g.require_rights", "s")
+      "WITH c AS (SELECT s.upload_id, s.dataset_id, s.sha256, s.size, s.content_type, s.status,"
+      " s.creator_id, " LIVE_CONSUMER("$2", "$3") " AS live,"
+      " g.grant_id, g.price_micros, g.currency, " RIGHTS_OK("g.require_rights", "s") " AS rights_ok"
       " FROM samples s LEFT JOIN grants g ON g.consumer_id = $3"
       " AND g.dataset_id = s.dataset_id AND " GRANT_LIVE("g")
-      " WHERE s.upload_id = $1", 3 },
+      " WHERE s.upload_id = $1),"
+      " m AS (INSERT INTO usage_events (consumer_id, upload_id, creator_id, dataset_id, grant_id,"
+      "  price_micros, currency, token_id, route)"
+      "  SELECT $3, c.upload_id, c.creator_id, c.dataset_id, c.grant_id, c.price_micros,"
+      "  c.currency, $2::bigint, $5 FROM c WHERE $4::boolean AND c.live AND c.rights_ok"
+      "  AND c.grant_id IS NOT NULL AND c.status = 'accepted'"
+      "  AND ($6::text[] IS NULL OR c.dataset_id = ANY ($6::text[]))"
+      "  ON CONFLICT (consumer_id, upload_id) DO NOTHING)"
+      " SELECT dataset_id, sha256, size, content_type, status, creator_id, live,"
+      " grant_id, price_micros, currency, rights_ok FROM c", 6 },
     /* Metering: one row per consumer and sample, before the bytes go. */
     { "fd_meter",
       "INSERT INTO usage_events (consumer_id, upload_id, creator_id, dataset_id, grant_id,"

@@ -27,7 +27,10 @@
 
 #define LOG "feed"
 #define NDJSON "application/x-ndjson"
-#define CROISSANT_MAX_FILES 1000000
+/* A manifest is built in memory: past this many files, 503. */
+#define CROISSANT_MAX_FILES 200000
+#define SL_STR_(x) #x
+#define SL_STR(x) SL_STR_(x)
 
 void fd_routes(fd_app *a, sl_http_router *rt, int *rc);
 
@@ -214,6 +217,24 @@ static int h_health(void *u, sl_http_req *r, sl_http_resp *p)
 
 /* ---- GET /v1/datasets ------------------------------------------------------ */
 
+/* The token's dataset list as a text[] literal into b; v NULL for all. */
+static int datasets_array(const fd_principal *pr, sl_buf *b, const char **v)
+{
+    size_t k = 0;
+    int rc = SL_OK;
+
+    *v = NULL;
+    if (!pr || pr->all_datasets)
+        return SL_OK;
+    while (rc == SL_OK && k < pr->datasets_len) {
+        rc = sl_pg_array_add(b, pr->datasets + k);
+        k += strlen(pr->datasets + k) + 1;
+    }
+    if (rc == SL_OK && (rc = sl_pg_array_close(b)) == SL_OK)
+        *v = (const char *)b->data;
+    return rc;
+}
+
 static int datasets_json(fd_app *a, sl_pgconn *c, const fd_principal *pr,
                          sl_http_resp *p)
 {
@@ -229,18 +250,8 @@ static int datasets_json(fd_app *a, sl_pgconn *c, const fd_principal *pr,
     snprintf(tid, sizeof tid, "%" PRId64, pr->token_id);
     v[0] = tid;
     v[1] = pr->holder;
-    v[2] = NULL;
-    if (!pr->all_datasets) {
-        size_t k = 0;
-        while (k < pr->datasets_len) {
-            if (sl_pg_array_add(&arr, pr->datasets + k) != SL_OK)
-                goto out;
-            k += strlen(pr->datasets + k) + 1;
-        }
-        if (sl_pg_array_close(&arr) != SL_OK)
-            goto out;
-        v[2] = (const char *)arr.data;
-    }
+    if (datasets_array(pr, &arr, &v[2]) != SL_OK)
+        goto out;
     if (fd_exec(c, "fd_datasets", 3, v, &r) != SL_OK) {
         rc = unavailable(p);
         goto out;
@@ -535,15 +546,17 @@ typedef struct content_row {
     int withdrawn, live, has_grant, rights_ok;
 } content_row;
 
+/* fd_content: the checks, and the metering when charge. */
 static int content_get(sl_pgconn *c, const char *upload, const char *token_id,
-                       const char *consumer, content_row *cr, int *found)
+                       const char *consumer, int charge, const char *route,
+                       const char *datasets, content_row *cr, int *found)
 {
-    const char *v[3] = { upload, token_id, consumer };
+    const char *v[6] = { upload, token_id, consumer, charge ? "t" : "f", route, datasets };
     PGresult *r = NULL;
 
     memset(cr, 0, sizeof *cr);
     *found = 0;
-    if (fd_exec(c, "fd_content", 3, v, &r) != SL_OK)
+    if (fd_exec(c, "fd_content", 6, v, &r) != SL_OK)
         return SL_EIO;
     if (PQntuples(r) == 1) {
         *found = 1;
@@ -576,6 +589,27 @@ static int meter(sl_pgconn *c, const char *consumer, const char *upload,
     return SL_OK;
 }
 
+/* What the request's conditional headers make of a content (etag, len):
+ * 304, or the Range's kind (rg set for one range). */
+static void conditional(sl_http_req *r, const char *etag, size_t len, int *not_modified,
+                        fd_range_kind *rk, fd_range *rg)
+{
+    const char *inm = sl_http_req_header(r, "If-None-Match");
+    const char *range = sl_http_req_header(r, "Range");
+
+    *not_modified = inm && fd_etag_none_match(inm, etag);
+    *rk = FD_RANGE_NONE;
+    if (!*not_modified && range && fd_if_range_ok(sl_http_req_header(r, "If-Range"), etag))
+        *rk = fd_range_parse(range, len, rg);
+}
+
+/* GET /v1/samples/{upload_id}/content.  Every request asks the database
+ * whether the sample may be served (live token or consumer, grant, rights,
+ * not withdrawn) and meters a 200/206 before the bytes are handed over;
+ * a 304, a 416 and a HEAD deliver nothing and are not metered.  When the
+ * sample's hash is known already (an upload's content never changes), the
+ * conditional headers are decided first and the check and the metering
+ * are one statement; the first request of a sample takes two. */
 static int h_content(void *u, sl_http_req *r, sl_http_resp *p)
 {
     fd_app *a = u;
@@ -583,16 +617,20 @@ static int h_content(void *u, sl_http_req *r, sl_http_resp *p)
     const char *qc = sl_http_req_query(r, "c"), *qexp = sl_http_req_query(r, "exp");
     const char *qsig = sl_http_req_query(r, "sig");
     int signed_url = qc || qexp || qsig;
+    int head = strcmp(sl_http_req_method(r), "HEAD") == 0;
+    const char *route = signed_url ? "signed_url" : "token";
     sl_pgconn *c = fd_pool_get(a->pool);
     fd_principal pr;
     content_row cr;
-    char tid[24] = "", etag[FD_ETAG_MAX], crange[96];
-    const char *consumer, *range, *inm;
+    char tid[24] = "", etag[FD_ETAG_MAX] = "", crange[96], sha[SL_SHA256_HEX];
+    const char *consumer, *dsv = NULL;
     fd_blob *blob = NULL;
     fd_range rg;
     fd_range_kind rk = FD_RANGE_NONE;
-    int rc = SL_OK, found;
+    sl_buf dsa;
+    int rc = SL_OK, found, known, not_modified = 0;
 
+    sl_buf_init(&dsa, FD_DATASETS_MAX * 2);
     if (!id_ok(upload)) {
         rc = sl_http_resp_error(p, 404, "not_found", "no such sample");
         goto out;
@@ -614,8 +652,23 @@ static int h_content(void *u, sl_http_req *r, sl_http_resp *p)
         }
         snprintf(tid, sizeof tid, "%" PRId64, pr.token_id);
         consumer = pr.holder;
+        if ((rc = datasets_array(&pr, &dsa, &dsv)) != SL_OK)
+            goto out;
     }
-    if (content_get(c, upload, tid[0] ? tid : NULL, consumer, &cr, &found) != SL_OK) {
+    known = fd_cache_sha_of(a->cache, upload, sha);
+    if (known) {
+        if ((rc = fd_etag(sha, etag)) != SL_OK)
+            goto out;
+        if ((rc = fd_cache_get(a->cache, c, sha, &blob)) != SL_OK) {
+            rc = rc == SL_EIO ? unavailable(p)
+                              : sl_http_resp_error(p, 404, "not_found", "the sample's content is missing");
+            goto out;
+        }
+        conditional(r, etag, blob->len, &not_modified, &rk, &rg);
+    }
+    if (content_get(c, upload, tid[0] ? tid : NULL, consumer,
+                    known && !head && !not_modified && rk != FD_RANGE_UNSATISFIABLE,
+                    route, dsv, &cr, &found) != SL_OK) {
         rc = unavailable(p);
         goto out;
     }
@@ -635,38 +688,37 @@ static int h_content(void *u, sl_http_req *r, sl_http_resp *p)
         rc = sl_http_resp_error(p, 410, "gone", "the sample was withdrawn (see the dataset's changes)");
         goto out;
     }
-    if ((rc = fd_etag(cr.sha, etag)) != SL_OK ||
-        (rc = sl_http_resp_header(p, "ETag", etag)) != SL_OK ||
-        (rc = sl_http_resp_header(p, "Accept-Ranges", "bytes")) != SL_OK)
+    if (!known) {
+        fd_cache_note_sha(a->cache, upload, cr.sha);
+        if ((rc = fd_etag(cr.sha, etag)) != SL_OK)
+            goto out;
+        if ((rc = fd_cache_get(a->cache, c, cr.sha, &blob)) != SL_OK) {
+            rc = rc == SL_EIO ? unavailable(p)
+                              : sl_http_resp_error(p, 404, "not_found", "the sample's content is missing");
+            goto out;
+        }
+        conditional(r, etag, blob->len, &not_modified, &rk, &rg);
+        /* Metered before a byte is handed over. */
+        if (!head && !not_modified && rk != FD_RANGE_UNSATISFIABLE &&
+            meter(c, consumer, upload, &cr, tid[0] ? tid : NULL, route) != SL_OK) {
+            rc = unavailable(p);
+            goto out;
+        }
+    }
+    if ((rc = sl_http_resp_header(p, "ETag", etag)) != SL_OK ||
+        (rc = sl_http_resp_header(p, "Accept-Ranges", "bytes")) != SL_OK ||
+        /* Content is immutable under its hash: private caches may keep it. */
+        (rc = sl_http_resp_header(p, "Cache-Control", "private, max-age=31536000, immutable")) != SL_OK)
         goto out;
-    /* Content is immutable under its hash: private caches may keep it. */
-    if ((rc = sl_http_resp_header(p, "Cache-Control", "private, max-age=31536000, immutable")) != SL_OK)
-        goto out;
-    inm = sl_http_req_header(r, "If-None-Match");
-    if (inm && fd_etag_none_match(inm, etag)) {
+    if (not_modified) {
         sl_http_resp_status(p, 304);
         goto out;
     }
-    if ((rc = fd_cache_get(a->cache, c, cr.sha, &blob)) != SL_OK) {
-        rc = rc == SL_EIO ? unavailable(p)
-                          : sl_http_resp_error(p, 404, "not_found", "the sample's content is missing");
-        goto out;
-    }
-    range = sl_http_req_header(r, "Range");
-    if (range && fd_if_range_ok(sl_http_req_header(r, "If-Range"), etag))
-        rk = fd_range_parse(range, blob->len, &rg);
     if (rk == FD_RANGE_UNSATISFIABLE) {
         snprintf(crange, sizeof crange, "bytes */%zu", blob->len);
         if ((rc = sl_http_resp_header(p, "Content-Range", crange)) == SL_OK)
             rc = sl_http_resp_error(p, 416, "range_not_satisfiable",
                                     "the range lies outside the content");
-        goto out;
-    }
-    /* Metered before a byte is handed over; a HEAD delivers none. */
-    if (strcmp(sl_http_req_method(r), "HEAD") != 0 &&
-        meter(c, consumer, upload, &cr, tid[0] ? tid : NULL,
-              signed_url ? "signed_url" : "token") != SL_OK) {
-        rc = unavailable(p);
         goto out;
     }
     sl_http_resp_type(p, "application/octet-stream");
@@ -686,6 +738,7 @@ static int h_content(void *u, sl_http_req *r, sl_http_resp *p)
 out:
     if (blob)
         fd_cache_release(blob);
+    sl_buf_free(&dsa);
     fd_pool_put(a->pool, c);
     return rc;
 }
@@ -712,15 +765,10 @@ static int croissant(fd_app *a, sl_pgconn *c, const fd_principal *pr,
     size_t npages = 0, nfiles = 0, i, k;
     fd_cr_file *files = NULL;
     char **urls = NULL, **exprs = NULL;
-    json_t *lic_set = json_object(), *cre_set = json_object(), *doc = NULL;
-    const char **lics = NULL, **cres = NULL;
-    const char *key;
-    json_t *val;
+    json_t *doc = NULL;
     char sfrom[24] = "0", dsurl[1024];
     int rc = SL_ENOMEM;
 
-    if (!lic_set || !cre_set)
-        goto out;
     v[0] = dataset;
     if (fd_exec(c, "fd_dataset", 1, v, &dr) != SL_OK || PQntuples(dr) != 1) {
         rc = unavailable(p);
@@ -736,9 +784,16 @@ static int croissant(fd_app *a, sl_pgconn *c, const fd_principal *pr,
             rc = unavailable(p);
             goto out;
         }
-        if (PQntuples(r) == 0 || nfiles + (size_t)PQntuples(r) > CROISSANT_MAX_FILES) {
+        if (PQntuples(r) == 0) {
             PQclear(r);
             break;
+        }
+        if (nfiles + (size_t)PQntuples(r) > CROISSANT_MAX_FILES) {
+            PQclear(r);
+            rc = sl_http_resp_error(p, 503, "unavailable", "the dataset has more samples than "
+                                    "one manifest lists (" SL_STR(CROISSANT_MAX_FILES) "); "
+                                    "page its samples instead");
+            goto out;
         }
         if (!(np = realloc(pages, (npages + 1) * sizeof *np))) {
             PQclear(r);
@@ -759,9 +814,6 @@ static int croissant(fd_app *a, sl_pgconn *c, const fd_principal *pr,
             sl_buf url;
             const char *expr = expr_of(PQgetvalue(r, j, 7), &exprs[k]);
 
-            if (expr)
-                json_object_set_new(lic_set, expr, json_true());
-            json_object_set_new(cre_set, PQgetvalue(r, j, 5), json_true());
             sl_buf_init(&url, 4096);
             if (content_url(a, PQgetvalue(r, j, 1), pr->holder, &url) != SL_OK ||
                 !(urls[k] = strdup((const char *)url.data))) {
@@ -782,23 +834,15 @@ static int croissant(fd_app *a, sl_pgconn *c, const fd_principal *pr,
             };
         }
     }
-    if (!(lics = calloc(json_object_size(lic_set) + 1, sizeof *lics)) ||
-        !(cres = calloc(json_object_size(cre_set) + 1, sizeof *cres)))
-        goto out;
-    k = 0;
-    json_object_foreach(lic_set, key, val)
-        lics[k++] = key;
-    k = 0;
-    json_object_foreach(cre_set, key, val)
-        cres[k++] = key;
     snprintf(dsurl, sizeof dsurl, "%s/v1/datasets/%s", a->base_url, dataset);
     {
         fd_cr_dataset d = {
             .dataset_id = dataset, .name = PQgetvalue(dr, 0, 0),
             .description = PQgetvalue(dr, 0, 1), .url = dsurl,
             .date_published = PQgetvalue(dr, 0, 2),
-            .licenses = lics, .n_licenses = json_object_size(lic_set),
-            .creators = cres, .n_creators = json_object_size(cre_set),
+            /* NULL: the builder takes the files' distinct licenses and
+             * creators, sorted, as `sluicectl dataset manifest` does. */
+            .licenses = NULL, .creators = NULL,
             .changes_seq = strtoull(PQgetvalue(dr, 0, 3), NULL, 10),
         };
         if (!(doc = fd_croissant_build(&d, files, nfiles)))
@@ -814,14 +858,10 @@ out:
     free(urls);
     free(exprs);
     free(files);
-    free(lics);
-    free(cres);
     for (i = 0; i < npages; i++)
         PQclear(pages[i]);
     free(pages);
     PQclear(dr);
-    json_decref(lic_set);
-    json_decref(cre_set);
     json_decref(doc);
     return rc;
 }

@@ -72,6 +72,12 @@ it_eq "carol revoked: content" "$(fd_get "$CAROL" /v1/samples/x1/content)" 401
 
 # --- disabled consumer, expired token, revoked grant ---------------------------------
 it_eq "dave before" "$(fd_get "$DAVE" /v1/samples/x1/content)" 200
+# x1's hash is known to the service now (one statement checks and meters):
+# the narrowed token is still refused, and nothing is metered for it.
+it_eq "narrowed token, x1 known" "$(fd_get "$ACME_DS2" /v1/samples/x1/content)" 403
+it_eq "narrowed token, x1 known, again" "$(fd_get "$ACME_DS2" /v1/samples/x1/content -H 'Range: bytes=0-1')" 403
+it_eq "no usage of x1 by acme" \
+    "$(it_sql "SELECT count(*) FROM usage_events WHERE consumer_id = 'acme' AND upload_id = 'x1'")" 0
 fd_disable dave
 it_eq "dave disabled" "$(fd_get "$DAVE" /v1/samples/x1/content)" 401
 it_eq "dave disabled, instance 2" "$(FD_URL=$FD_URL2 fd_get "$DAVE" /v1/datasets)" 401

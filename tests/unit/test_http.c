@@ -3,9 +3,14 @@
  * matching (404 / 405, the one {param}), urlencoded forms, Cookie headers,
  * the session cookie's attributes, the loopback-or-TLS rule, and a real
  * server on 127.0.0.1 spoken to over a socket: security headers on every
- * response, JSON errors, and each request limit answered with its status.
+ * response, JSON errors, and each request limit answered with its status;
+ * long polls parked without a thread (woken, timed out, answered at stop,
+ * a wake between looking and parking not lost) and shared bodies released
+ * once.
  */
+#include <pthread.h>
 #include <setjmp.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -482,6 +487,169 @@ static void test_connection_limits(void **state)
     sl_http_router_destroy(rt);
 }
 
+/* ---- long polls and shared bodies ----------------------------------------- */
+
+typedef struct poll_state {
+    atomic_int data;           /* > 0: the handler answers it */
+    atomic_int runs;           /* handler runs */
+    atomic_int released;       /* shared-body releases */
+    atomic_int wake_between;   /* wake the topic between gen and park, once */
+    sl_http_server *srv;
+} poll_state;
+
+static int h_poll(void *u, sl_http_req *r, sl_http_resp *p)
+{
+    poll_state *ps = u;
+    const char *w = sl_http_req_query(r, "wait");
+    uint64_t g = sl_http_req_gen(r, 0);
+    int64_t until = sl_http_req_parked_until(r);
+
+    atomic_fetch_add(&ps->runs, 1);
+    if (atomic_load(&ps->data) > 0)
+        return sl_buf_appendf(sl_http_resp_body(p), "data %d wake %d",
+                              atomic_load(&ps->data), (int)sl_http_req_wake(r));
+    if (atomic_exchange(&ps->wake_between, 0)) {
+        atomic_store(&ps->data, 7);
+        sl_http_server_wake(ps->srv, 0);        /* after gen, before the park */
+    }
+    if (sl_buf_appendf(sl_http_resp_body(p), "empty wake %d", (int)sl_http_req_wake(r)) != SL_OK)
+        return SL_ENOMEM;
+    if (sl_http_req_wake(r) == SL_HTTP_TIMEDOUT)
+        return SL_OK;
+    return sl_http_req_park(r, 0, g, until ? until : sl_mono_ms() + atoi(w ? w : "0"));
+}
+
+static void release_count(void *arg)
+{
+    atomic_fetch_add(&((poll_state *)arg)->released, 1);
+}
+
+static int h_shared(void *u, sl_http_req *r, sl_http_resp *p)
+{
+    static const char bytes[] = "bytes the service keeps";
+
+    (void)r;
+    sl_http_resp_shared(p, bytes + 6, 8, release_count, u);
+    return SL_OK;
+}
+
+typedef struct bg_get {
+    pthread_t th;
+    uint16_t port;
+    const char *req;
+    char *resp;
+    int64_t ms;
+} bg_get;
+
+static void *bg_main(void *arg)
+{
+    bg_get *b = arg;
+    int64_t t0 = sl_mono_ms();
+
+    b->resp = roundtrip(b->port, b->req, strlen(b->req));
+    b->ms = sl_mono_ms() - t0;
+    return NULL;
+}
+
+static void bg_start(bg_get *b, uint16_t port, const char *req)
+{
+    b->port = port;
+    b->req = req;
+    assert_int_equal(pthread_create(&b->th, NULL, bg_main, b), 0);
+}
+
+static void wait_parked(sl_http_server *s, size_t n)
+{
+    for (int i = 0; i < 200 && sl_http_server_parked(s) != n; i++)
+        usleep(10000);
+    assert_int_equal(sl_http_server_parked(s), n);
+}
+
+static void test_long_poll(void **state)
+{
+    sl_http_router *rt = sl_http_router_new();
+    sl_http_limits lim;
+    sl_err err = { { 0 } };
+    poll_state ps = { 0 };
+    bg_get b[3];
+    uint16_t port;
+    int64_t t0;
+    char *r;
+    const char *poll5 = "GET /poll?wait=5000 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+
+    (void)state;
+    memset(b, 0, sizeof b);
+    sl_http_limits_default(&lim);
+    lim.threads = 1;              /* parked polls must not hold the one worker */
+    assert_int_equal(sl_http_route(rt, "GET", "/poll", h_poll, &ps), SL_OK);
+    assert_int_equal(sl_http_route(rt, "GET", "/shared", h_shared, &ps), SL_OK);
+    assert_int_equal(sl_http_server_start(&(sl_http_listen){ .port = 0 }, &lim, rt, &ps.srv, &err),
+                     SL_OK);
+    port = sl_http_server_port(ps.srv);
+
+    /* A shared body: sent as it is, released once. */
+    r = get(port, "GET /shared HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    assert_non_null(strstr(r, "\r\n\r\nthe serv"));
+    assert_non_null(strstr(r, "Content-Length: 8\r\n"));
+    free(r);
+    for (int i = 0; i < 100 && atomic_load(&ps.released) == 0; i++)
+        usleep(10000);
+    assert_int_equal(atomic_load(&ps.released), 1);
+
+    /* Nothing comes: answered after the deadline, timed out. */
+    t0 = sl_mono_ms();
+    r = get(port, "GET /poll?wait=300 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    assert_true(sl_mono_ms() - t0 >= 280);
+    assert_true(sl_mono_ms() - t0 < 3000);
+    assert_non_null(strstr(r, "\r\n\r\nempty wake 2"));
+    free(r);
+
+    /* Two parked polls hold no worker: a third request is served at once;
+     * a wake of another topic leaves them parked; a wake of theirs answers
+     * both with the data. */
+    bg_start(&b[0], port, poll5);
+    bg_start(&b[1], port, poll5);
+    wait_parked(ps.srv, 2);
+    r = get(port, "GET /shared HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    assert_memory_equal(r, "HTTP/1.1 200", 12);
+    free(r);
+    sl_http_server_wake(ps.srv, 3);
+    usleep(100000);
+    assert_int_equal(sl_http_server_parked(ps.srv), 2);
+    atomic_store(&ps.data, 1);
+    sl_http_server_wake(ps.srv, 0);
+    for (int i = 0; i < 2; i++) {
+        pthread_join(b[i].th, NULL);
+        assert_non_null(strstr(b[i].resp, "\r\n\r\ndata 1 wake 1"));
+        assert_true(b[i].ms < 3000);
+        free(b[i].resp);
+    }
+    wait_parked(ps.srv, 0);
+
+    /* A wake between the handler's look and its park is not lost: it runs
+     * again at once. */
+    atomic_store(&ps.data, 0);
+    atomic_store(&ps.wake_between, 1);
+    t0 = sl_mono_ms();
+    r = get(port, "GET /poll?wait=5000 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    assert_true(sl_mono_ms() - t0 < 3000);
+    assert_non_null(strstr(r, "\r\n\r\ndata 7 wake 1"));
+    free(r);
+
+    /* Stopping with a parked poll: it is answered (its prepared response),
+     * and the stop does not wait for its deadline. */
+    atomic_store(&ps.data, 0);
+    bg_start(&b[2], port, poll5);
+    wait_parked(ps.srv, 1);
+    t0 = sl_mono_ms();
+    sl_http_server_stop(ps.srv);
+    assert_true(sl_mono_ms() - t0 < 3000);
+    pthread_join(b[2].th, NULL);
+    assert_non_null(strstr(b[2].resp, "\r\n\r\nempty wake 2"));
+    free(b[2].resp);
+    sl_http_router_destroy(rt);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -492,6 +660,7 @@ int main(void)
         cmocka_unit_test(test_listen_rules),
         cmocka_unit_test(test_server),
         cmocka_unit_test(test_connection_limits),
+        cmocka_unit_test(test_long_poll),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
