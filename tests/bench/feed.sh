@@ -292,15 +292,16 @@ sleep 1
 wait "$TAIL_PID" || say "WARNING: the tail reader failed: $(cat "$W/tail.log")"
 osql -c "CREATE TABLE tail_recv (recv_us bigint, upload_id text)" >/dev/null
 osql -c "\\copy tail_recv FROM '$W/tail.out' (DELIMITER ' ')" >/dev/null
-read -r d_n d_p50 d_p99 d_max c_p50 c_p99 < <(osql -F ' ' -c "
-  SELECT count(*),
+read -r d_n d_k d_p50 d_p99 d_max c_p50 c_p99 < <(osql -F ' ' -c "
+  SELECT count(*), count(DISTINCT a),
          round(percentile_cont(0.5) WITHIN GROUP (ORDER BY d)::numeric, 1),
          round(percentile_cont(0.99) WITHIN GROUP (ORDER BY d)::numeric, 1),
          round(max(d)::numeric, 1),
          round(percentile_cont(0.5) WITHIN GROUP (ORDER BY e)::numeric, 0),
          round(percentile_cont(0.99) WITHIN GROUP (ORDER BY e)::numeric, 0)
     FROM (SELECT (r.recv_us - extract(epoch FROM s.accepted_at) * 1e6) / 1000 AS d,
-                 (r.recv_us - extract(epoch FROM s.created_at) * 1e6) / 1000 AS e
+                 (r.recv_us - extract(epoch FROM s.created_at) * 1e6) / 1000 AS e,
+                 s.accepted_at AS a
             FROM tail_recv r JOIN samples s USING (upload_id)) x")
 
 # The same reader, with commits made directly: one transaction per sample
@@ -392,7 +393,8 @@ done)
   (c) 1 KiB content  token: $(B small requests_per_s) req/s, p50 $(B small latency_p50_ms) ms, p99 $(B small latency_p99_ms) ms; $(cat "$W/small.cpu")
                      signed URL: $(B signed requests_per_s) req/s, p50 $(B signed latency_p50_ms) ms, p99 $(B signed latency_p99_ms) ms; $(cat "$W/signed.cpu")
                      statuses 2xx $(($(B small status_2xx) + $(B signed status_2xx))), other $(($(B small status_4xx) + $(B small status_5xx) + $(B signed status_4xx) + $(B signed status_5xx)))
-  (d) long-poll      $d_n of $POLL samples via sluicectl upload -> validate -> scan -> license -> commit at $POLL_RATE/s, one waiting reader:
+  (d) long-poll      $d_n of $POLL samples via sluicectl upload -> validate -> scan -> license -> commit at $POLL_RATE/s
+                     ($d_k commit transactions), one waiting reader:
                      accepted_at (commit transaction's start) -> line received: p50 $d_p50 ms, p99 $d_p99 ms, max $d_max ms
                      (created by the producer -> received: p50 $c_p50 ms, p99 $c_p99 ms, commit's batch.ms included)
                      $x_n of $POLL direct commit-shaped transactions (feed_clock, pg_notify, the row) at $POLL_RATE/s:
