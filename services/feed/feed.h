@@ -131,5 +131,12 @@ int fd_exec(sl_pgconn *c, const char *name, int n, const char *const *v,
             PGresult **res);
 int fd_exec_bin(sl_pgconn *c, const char *name, int n, const char *const *v,
                 PGresult **res);
+/* Runs prepared statement name in single-row mode, calling row(u, r) for
+ * each row as it arrives (r holds that one row), so that a page is
+ * written while PostgreSQL still reads the next rows.  SL_OK; row's first
+ * failure; SL_EIO / SL_ERR when the statement failed (logged).  *rows
+ * counts the rows handed to row. */
+int fd_exec_rows(sl_pgconn *c, const char *name, int n, const char *const *v,
+                 int (*row)(void *u, const PGresult *r), void *u, size_t *rows);
 
 #endif

@@ -302,3 +302,44 @@ int fd_exec_bin(sl_pgconn *c, const char *name, int n, const char *const *v,
 {
     return run(c, name, n, v, 1, res);
 }
+
+int fd_exec_rows(sl_pgconn *pc, const char *name, int n, const char *const *v,
+                 int (*row)(void *u, const PGresult *r), void *u, size_t *rows)
+{
+    sl_err err = { "" };
+    PGconn *c;
+    PGresult *r, *bad = NULL;
+    int rc = SL_OK;
+
+    *rows = 0;
+    if (sl_pgconn_get(pc, &c, &err) != SL_OK) {
+        sl_error(LOG, "%s: %s", name, err.msg);
+        return SL_EIO;
+    }
+    if (!PQsendQueryPrepared(c, name, n, v, NULL, NULL, 0) || !PQsetSingleRowMode(c)) {
+        rc = sl_pgconn_fail(pc, NULL, name, &err);
+        sl_error(LOG, "%s: %s", name, err.msg);
+        return rc;
+    }
+    /* Every result is read, whatever happens, so the connection is idle
+     * again; the first failure is reported after (it may drop c). */
+    while ((r = PQgetResult(c))) {
+        ExecStatusType st = PQresultStatus(r);
+        if (st == PGRES_SINGLE_TUPLE) {
+            if (rc == SL_OK && !bad) {
+                rc = row(u, r);
+                (*rows)++;
+            }
+        } else if (st != PGRES_TUPLES_OK && !bad) {
+            bad = r;
+            continue;
+        }
+        PQclear(r);
+    }
+    if (bad) {
+        rc = sl_pgconn_fail(pc, bad, name, &err);
+        sl_error(LOG, "%s: %s", name, err.msg);
+        PQclear(bad);
+    }
+    return rc;
+}

@@ -392,43 +392,48 @@ static int json_raw(sl_buf *b, const char *name, const char *json, const char *d
     return rc;
 }
 
-/* Writes the sample rows of r as NDJSON lines into body; *last_seq the
- * last row's feed_seq.  Written by hand, not through jansson: this is the
- * path a reader pulls 50,000 lines a second through; the license record
- * and the labels are PostgreSQL's JSON text, spliced as they are. */
-static int sample_lines(fd_app *a, const char *dataset, const char *consumer,
-                        PGresult *r, sl_buf *body, uint64_t *last_seq)
-{
+/* One page of sample lines being written (fd_exec_rows's row callback). */
+typedef struct sample_writer {
+    fd_app *a;
+    const char *dataset, *consumer;
+    sl_buf *body;
     sl_buf url;
-    int i, rc = SL_OK;
+    uint64_t last_seq;
+} sample_writer;
 
-    sl_buf_init(&url, 4096);
-    for (i = 0; i < PQntuples(r) && rc == SL_OK; i++) {
-        char cur[FD_CURSOR_MAX];
-        uint64_t seq = strtoull(PQgetvalue(r, i, 0), NULL, 10);
-#define COL(c) (PQgetisnull(r, i, c) ? NULL : PQgetvalue(r, i, c))
-        if ((rc = fd_cursor_encode(FD_STREAM_SAMPLES, dataset, seq, cur)) != SL_OK ||
-            (rc = content_url(a, PQgetvalue(r, i, 1), consumer, &url)) != SL_OK ||
-            (rc = sl_buf_appendf(body, "{\"cursor\":\"%s\"", cur)) != SL_OK ||
-            (rc = json_field(body, "upload_id", COL(1))) != SL_OK ||
-            (rc = json_field(body, "sha256", COL(2))) != SL_OK ||
-            (rc = sl_buf_appendf(body, ",\"size\":%lld", strtoll(PQgetvalue(r, i, 3), NULL, 10))) != SL_OK ||
-            (rc = json_field(body, "content_type", COL(4))) != SL_OK ||
-            (rc = json_field(body, "creator_id", COL(5))) != SL_OK ||
-            (rc = json_field(body, "dataset_id", COL(6))) != SL_OK ||
-            (rc = json_raw(body, "license", COL(7), "null")) != SL_OK ||
-            (rc = json_raw(body, "labels", COL(12), "{}")) != SL_OK ||
-            (rc = json_field(body, "filename", COL(9))) != SL_OK ||
-            (rc = json_field(body, "committed_at", COL(10))) != SL_OK ||
-            (rc = json_field(body, "prov_head", COL(11))) != SL_OK ||
-            (rc = json_field(body, "content_url", (const char *)url.data)) != SL_OK ||
-            (rc = sl_buf_append(body, "}\n", 2)) != SL_OK)
-            break;
+/* Appends row 0 of r (a fd_samples row) as an NDJSON line.  Written by
+ * hand, not through jansson: this is the path a reader pulls 50,000 lines
+ * a second through; the license record and the labels are PostgreSQL's
+ * JSON text, spliced as they are. */
+static int sample_line(void *u, const PGresult *r)
+{
+    sample_writer *w = u;
+    sl_buf *body = w->body;
+    char cur[FD_CURSOR_MAX];
+    uint64_t seq = strtoull(PQgetvalue(r, 0, 0), NULL, 10);
+    int rc;
+
+#define COL(c) (PQgetisnull(r, 0, c) ? NULL : PQgetvalue(r, 0, c))
+    if ((rc = fd_cursor_encode(FD_STREAM_SAMPLES, w->dataset, seq, cur)) != SL_OK ||
+        (rc = content_url(w->a, PQgetvalue(r, 0, 1), w->consumer, &w->url)) != SL_OK ||
+        (rc = sl_buf_appendf(body, "{\"cursor\":\"%s\"", cur)) != SL_OK ||
+        (rc = json_field(body, "upload_id", COL(1))) != SL_OK ||
+        (rc = json_field(body, "sha256", COL(2))) != SL_OK ||
+        (rc = sl_buf_appendf(body, ",\"size\":%lld", strtoll(PQgetvalue(r, 0, 3), NULL, 10))) != SL_OK ||
+        (rc = json_field(body, "content_type", COL(4))) != SL_OK ||
+        (rc = json_field(body, "creator_id", COL(5))) != SL_OK ||
+        (rc = json_field(body, "dataset_id", COL(6))) != SL_OK ||
+        (rc = json_raw(body, "license", COL(7), "null")) != SL_OK ||
+        (rc = json_raw(body, "labels", COL(12), "{}")) != SL_OK ||
+        (rc = json_field(body, "filename", COL(9))) != SL_OK ||
+        (rc = json_field(body, "committed_at", COL(10))) != SL_OK ||
+        (rc = json_field(body, "prov_head", COL(11))) != SL_OK ||
+        (rc = json_field(body, "content_url", (const char *)w->url.data)) != SL_OK ||
+        (rc = sl_buf_append(body, "}\n", 2)) != SL_OK)
+        return rc;
 #undef COL
-        *last_seq = seq;
-    }
-    sl_buf_free(&url);
-    return rc;
+    w->last_seq = seq;
+    return SL_OK;
 }
 
 static int change_lines(const char *dataset, PGresult *r, sl_buf *body, uint64_t *last_seq)
@@ -467,6 +472,7 @@ static int page(fd_app *a, sl_http_req *r, sl_http_resp *p, fd_stream stream)
     int64_t limit, wait;
     char sfrom[24], slimit[24], next[FD_CURSOR_MAX];
     PGresult *res = NULL;
+    size_t rows = 0;
     int rc;
 
     if (!enter(a, r, p, c, FD_HOLDER_CONSUMER, &pr, &rc) ||
@@ -488,22 +494,31 @@ static int page(fd_app *a, sl_http_req *r, sl_http_resp *p, fd_stream stream)
     gen = sl_http_req_gen(r, topic);
     snprintf(sfrom, sizeof sfrom, "%" PRIu64, from);
     snprintf(slimit, sizeof slimit, "%" PRId64, limit);
-    {
-        const char *v[4] = { dataset, sfrom, slimit, ac.rights[0] ? ac.rights : NULL };
-        rc = fd_exec(c, stream == FD_STREAM_SAMPLES ? "fd_samples" : "fd_changes",
-                     stream == FD_STREAM_SAMPLES ? 4 : 3, v, &res);
-    }
-    if (rc != SL_OK) {
-        rc = unavailable(p);
-        goto out;
-    }
     sl_http_resp_type(p, NDJSON);
-    rc = stream == FD_STREAM_SAMPLES
-        ? sample_lines(a, dataset, pr.holder, res, sl_http_resp_body(p), &last)
-        : change_lines(dataset, res, sl_http_resp_body(p), &last);
+    if (stream == FD_STREAM_SAMPLES) {
+        const char *v[4] = { dataset, sfrom, slimit, ac.rights[0] ? ac.rights : NULL };
+        sample_writer w = { .a = a, .dataset = dataset, .consumer = pr.holder,
+                            .body = sl_http_resp_body(p) };
+        sl_buf_init(&w.url, 4096);
+        rc = fd_exec_rows(c, "fd_samples", 4, v, sample_line, &w, &rows);
+        sl_buf_free(&w.url);
+        last = w.last_seq;
+        if (rc == SL_EIO || rc == SL_ERR) {
+            rc = unavailable(p);
+            goto out;
+        }
+    } else {
+        const char *v[3] = { dataset, sfrom, slimit };
+        if (fd_exec(c, "fd_changes", 3, v, &res) != SL_OK) {
+            rc = unavailable(p);
+            goto out;
+        }
+        rows = (size_t)PQntuples(res);
+        rc = change_lines(dataset, res, sl_http_resp_body(p), &last);
+    }
     if (rc != SL_OK)
         goto out;
-    if (PQntuples(res) == 0) {
+    if (rows == 0) {
         /* Empty: the cursor stays where it was (the start when none). */
         if (after && *after)
             snprintf(next, sizeof next, "%s", after);
@@ -514,7 +529,7 @@ static int page(fd_app *a, sl_http_req *r, sl_http_resp *p, fd_stream stream)
     }
     if ((rc = sl_http_resp_header(p, "Sluice-Next-Cursor", next)) != SL_OK)
         goto out;
-    if (PQntuples(res) == 0 && wait > 0 && sl_http_req_wake(r) != SL_HTTP_TIMEDOUT) {
+    if (rows == 0 && wait > 0 && sl_http_req_wake(r) != SL_HTTP_TIMEDOUT) {
         int64_t now = sl_mono_ms();
         int64_t until = sl_http_req_parked_until(r);
         if (!until)

@@ -8,7 +8,9 @@
  * their page query again.  sluice_feed_auth flushes the token cache.  When
  * the connection is lost, the thread reconnects (every second until it
  * can), then flushes the token cache and wakes every topic: whatever was
- * notified meanwhile is seen by the queries the wakes cause.
+ * notified meanwhile is seen by the queries the wakes cause.  A connection
+ * silent for PING_MS is asked a SELECT 1, so that one a network or a
+ * server restart dropped without a word is noticed and replaced too.
  */
 #include <errno.h>
 #include <poll.h>
@@ -22,6 +24,7 @@
 #include "feed.h"
 
 #define LOG "feed"
+#define PING_MS 10000
 
 struct fd_listener {
     fd_app *a;
@@ -59,6 +62,7 @@ static void *listen_main(void *arg)
 {
     fd_listener *l = arg;
     PGconn *c = NULL;
+    int64_t heard = 0;
 
     while (!l->stop) {
         struct pollfd pf;
@@ -72,6 +76,19 @@ static void *listen_main(void *arg)
             }
             wake_all(l->a);       /* what we may have missed */
             sl_info(LOG, "listening for notifications");
+            heard = sl_mono_ms();
+        }
+        if (sl_mono_ms() - heard > PING_MS) {
+            PGresult *r = PQexec(c, "SELECT 1");
+            int ok = PQresultStatus(r) == PGRES_TUPLES_OK;
+            PQclear(r);
+            if (!ok) {
+                sl_warn(LOG, "listener: connection lost: %s", PQerrorMessage(c));
+                PQfinish(c);
+                c = NULL;
+                continue;
+            }
+            heard = sl_mono_ms();
         }
         pf.fd = PQsocket(c);
         pf.events = POLLIN;
@@ -84,6 +101,8 @@ static void *listen_main(void *arg)
             c = NULL;
             continue;
         }
+        if (pf.revents)
+            heard = sl_mono_ms();
         while ((n = PQnotifies(c))) {
             if (strcmp(n->relname, "sluice_feed_auth") == 0)
                 fd_auth_flush(l->a->auth);

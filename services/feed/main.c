@@ -11,17 +11,16 @@
  * SIGTERM / SIGINT.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <sodium.h>
 
+#include "sl/crypto.h"
 #include "sl/log.h"
 #include "feed.h"
 
@@ -67,60 +66,18 @@ static const char usage[] =
     "The delivery feed: HTTP on feed.listen:feed.port, PostgreSQL (pg.dsn /\n"
     "SLUICE_PG_DSN).\n";
 
-/* Reads the URL key (64 hex digits, or 32 raw bytes), or creates it 0600
- * with 32 random bytes when the file does not exist. */
+/* The signed-URL key: sl_keyfile_hex32_load_or_create (64 hex digits,
+ * 0600, no symbolic link, /dev/fd/N when the supervisor hands it over;
+ * made with a fresh random key at first start). */
 static int url_key(const char *path, uint8_t key[FD_URLKEY_BYTES], sl_err *err)
 {
-    char buf[130];
-    ssize_t n;
-    size_t got = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int created = 0;
+    int rc = sl_keyfile_hex32_load_or_create(path, "signed-URL key file", 0, key,
+                                             &created, err);
 
-    if (fd < 0 && errno == ENOENT) {
-        char hex[2 * FD_URLKEY_BYTES + 2];
-        if (sodium_init() < 0) {
-            sl_err_set(err, "libsodium cannot start");
-            return SL_ERR;
-        }
-        randombytes_buf(key, FD_URLKEY_BYTES);
-        sl_hex_encode(key, FD_URLKEY_BYTES, hex);
-        hex[2 * FD_URLKEY_BYTES] = '\n';
-        fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-        if (fd < 0 || write(fd, hex, sizeof hex - 1) != (ssize_t)(sizeof hex - 1) ||
-            fsync(fd) != 0) {
-            sl_err_set(err, "cannot create %s: %s", path, strerror(errno));
-            if (fd >= 0)
-                close(fd);
-            sodium_memzero(hex, sizeof hex);
-            return SL_EIO;
-        }
-        close(fd);
-        sodium_memzero(hex, sizeof hex);
+    if (rc == SL_OK && created)
         sl_info(LOG, "created the signed-URL key %s", path);
-        return SL_OK;
-    }
-    if (fd < 0) {
-        sl_err_set(err, "cannot open %s: %s", path, strerror(errno));
-        return SL_EIO;
-    }
-    while (got < sizeof buf && (n = read(fd, buf + got, sizeof buf - got)) > 0)
-        got += (size_t)n;
-    close(fd);
-    while (got && (buf[got - 1] == '\n' || buf[got - 1] == '\r'))
-        got--;
-    if (got == 2 * FD_URLKEY_BYTES &&
-        sl_hex_decode(buf, got, key, FD_URLKEY_BYTES) == SL_OK) {
-        sodium_memzero(buf, sizeof buf);
-        return SL_OK;
-    }
-    if (got == FD_URLKEY_BYTES) {
-        memcpy(key, buf, FD_URLKEY_BYTES);
-        sodium_memzero(buf, sizeof buf);
-        return SL_OK;
-    }
-    sodium_memzero(buf, sizeof buf);
-    sl_err_set(err, "%s holds no 32-byte key (64 hex digits)", path);
-    return SL_EINVAL;
+    return rc;
 }
 
 /* Long polls hold a descriptor each: as many as the hard limit allows. */

@@ -42,7 +42,15 @@ fd_start() {
     : >>"$IT_DIR/feed.log"
     local before
     before=$(grep -c 'listening on' "$IT_DIR/feed.log" || true)
-    it_start feed -X feed.port=0 -X "feed.url.key.file=$IT_DIR/feed-url.key" "$@"
+    local key=()
+    # As its own OS user it gets its key as a descriptor (lib.sh), else a
+    # file of the test's own (made at first start).
+    if [[ ${IT_SERVICE_USERS:-0} == 1 ]]; then
+        [[ -s $IT_DIR/feed-url.key ]] || (umask 077 && openssl rand -hex 32 >"$IT_DIR/feed-url.key")
+    else
+        key=(-X "feed.url.key.file=$IT_DIR/feed-url.key")
+    fi
+    it_start feed -X feed.port=0 "${key[@]}" "$@"
     FD_URL=""
     for ((i = 0; i < 200; i++)); do
         if (($(grep -c 'listening on' "$IT_DIR/feed.log" || true) > before)); then

@@ -99,10 +99,12 @@ it_start() {
         validate) skey=${SLUICE_SECRETS_KEY_FILE:-secrets.key} ;;
         commit) skey=${SLUICE_AUDIT_KEY_FILE:-commit-audit.key} ;;
         review) skey=review-audit.key ;;
+        feed) skey=${IT_DIR}/feed-url.key ;;
         esac
         [[ $skey == /dev/null || -s $skey ]] || (umask 077 && openssl rand -hex 32 >"$skey")
         SLUICE_PG_DSN=${dsn/"passfile=$pass"/passfile=/dev/fd/4} SLUICE_CONFIG=/dev/fd/3 \
             SLUICE_SECRETS_KEY_FILE=/dev/fd/5 SLUICE_AUDIT_KEY_FILE=/dev/fd/5 \
+            SLUICE_FEED_URL_KEY_FILE=/dev/fd/5 \
             "$IT_BIN/sluice-launch" "sluice-$svc" "$IT_BIN/sluice-$svc" -X log.level=info "$@" \
             >>"$IT_DIR/$svc.log" 2>&1 3<"$conf" 4<"$pass" 5<"$skey" &
     else

@@ -77,6 +77,17 @@ it_eq "content_url is absolute" "${URL1%%/v1/*}" "$FD_URL"
 it_eq "signed content" "$(curl -s -o "$IT_DIR/c1" -w '%{http_code}' "$URL1")" 200
 it_eq "signed content bytes" "$(cat "$IT_DIR/c1")" "first sample"
 
+# --- the listener's connection dies: it comes back, and wakes still arrive ---------
+lpid=$(psql -XAtq "$IT_ADMIN_DSN" -c "SELECT pid FROM pg_stat_activity WHERE datname = '$IT_DB'
+                                      AND query IN ('LISTEN sluice_feed_auth', 'SELECT 1')")
+[[ $lpid =~ ^[0-9]+$ ]] || it_fail "no single LISTEN backend of sluice-feed: '$lpid'"
+psql -XAtq "$IT_ADMIN_DSN" -c "SELECT pg_terminate_backend($lpid)" >/dev/null
+for ((i = 0; i < 50; i++)); do
+    (($(grep -c 'listening for notifications' "$IT_DIR/feed.log") >= 2)) && break
+    sleep 0.1
+done
+it_eq "the listener reconnected" "$(grep -c 'listening for notifications' "$IT_DIR/feed.log")" 2
+
 # --- long poll: a commit wakes the waiting reader -----------------------------------
 start=$(date +%s%N)
 fd_get "$TOK" "/v1/datasets/ds1/samples?after=$C2&wait=20" >"$IT_DIR/poll.status" &

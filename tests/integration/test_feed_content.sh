@@ -103,7 +103,18 @@ it_eq "the same, not expired" \
 # --- takedown: tombstone, 410 even through the old signed URL ----------------------
 it_eq "changes before" "$(fd_get "$TOK" /v1/datasets/ds1/changes)" 200
 CC=$(fd_header Sluice-Next-Cursor)
+# An updater long-polls the changes; the takedown wakes it with the tombstone.
+start=$(date +%s%N)
+curl -s -o "$IT_DIR/cpoll" -w '%{http_code}' -H "Authorization: Bearer $TOK" \
+    "$FD_URL/v1/datasets/ds1/changes?after=$CC&wait=20" >"$IT_DIR/cpoll.status" &
+cpoll=$!
+sleep 0.5
 "$IT_BIN/sluicectl" takedown add --upload c1 --reason "court order" --by test >/dev/null
+wait "$cpoll"
+ms=$((($(date +%s%N) - start) / 1000000))
+it_eq "changes long poll" "$(cat "$IT_DIR/cpoll.status")" 200
+it_eq "changes long poll: the tombstone" "$(jq -r '.upload_id + ":" + .kind' "$IT_DIR/cpoll")" c1:takedown
+((ms < 10000)) || it_fail "the takedown woke the changes poll only after $ms ms"
 it_eq "token fetch after takedown" "$(fd_get "$TOK" /v1/samples/c1/content)" 410
 it_eq "410 code" "$(jq -r .error "$IT_DIR/body")" gone
 it_eq "old signed URL after takedown" "$(curl -s -o "$IT_DIR/body" -w '%{http_code}' "$URL1")" 410
