@@ -129,3 +129,6 @@ CREATE TABLE ledger_withdrawals (
     link_id       text,            -- NULL when nothing moved
     applied_at    timestamptz NOT NULL DEFAULT now()
 );
+
+-- The poster finds the usage events of a withdrawn sample by upload_id.
+CREATE INDEX usage_events_upload_idx ON usage_events (upload_id);
