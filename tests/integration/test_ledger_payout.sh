@@ -23,7 +23,21 @@ PREV_M=$(it_sql "SELECT to_char((now() AT TIME ZONE 'UTC') - interval '1 month',
 PREV_MID="${PREV_M}-15 12:00:00+00"
 
 lg_world
-it_sql "UPDATE datasets SET fee_bps = 2500 WHERE dataset_id = 'ds-b'" >/dev/null
+# ds-b: a 25% fee and clawbacks, set as an operator does.
+"$CTL" dataset set ds-b --fee-bps 2500 --withdrawal-policy clawback >"$W/set.out"
+grep -q "withdrawal policy    clawback, fee 2500 bps" "$W/set.out" || it_fail "set: $(cat "$W/set.out")"
+it_eq "dataset show" "$("$CTL" dataset show ds-b --json | jq -c '[.withdrawal_policy, .fee_bps]')" \
+    '["clawback",2500]'
+it_eq "ds-a keeps the defaults" "$(it_sql "SELECT withdrawal_policy || coalesce(fee_bps::text, '-')
+    FROM datasets WHERE dataset_id = 'ds-a'")" "kept-"
+rc=0; "$CTL" dataset set ds-b --fee-bps 10001 2>/dev/null || rc=$?
+it_eq "fee over 100% is a usage error" "$rc" 2
+rc=0; "$CTL" dataset set ds-b --withdrawal-policy forget 2>/dev/null || rc=$?
+it_eq "unknown policy is a usage error" "$rc" 2
+"$CTL" dataset set ds-a --fee-bps 500 >/dev/null
+"$CTL" dataset set ds-a --fee-bps default >/dev/null
+it_eq "fee back to the default" "$(it_sql "SELECT coalesce(fee_bps::text, 'null') FROM datasets
+    WHERE dataset_id = 'ds-a'")" "null"
 # Last month: k1 used alice's u1 (ds-a) at 1.000000, fee 10% -> net 0.900000.
 lg_deliver k1 u1 alice ds-a 1000000
 lg_post_sql
