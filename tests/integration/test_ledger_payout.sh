@@ -181,7 +181,7 @@ it_sql "INSERT INTO feed_changes (seq, dataset_id, upload_id, sha256, kind, reas
         INSERT INTO ledger_transfers (seq, transfer_id, link_id, currency, debit_account,
             credit_account, amount, kind, reverses, usage_id)
         SELECT (SELECT next_seq - 2 FROM ledger_clock) + o, t.transfer_id || ':clawback',
-               'withdrawal:1', t.currency, t.credit_account, t.debit_account, t.amount,
+               'change:1', t.currency, t.credit_account, t.debit_account, t.amount,
                'clawback', t.transfer_id, t.usage_id
           FROM ledger_transfers t, LATERAL (SELECT CASE t.kind WHEN 'charge' THEN 0 ELSE 1 END o) x
          WHERE t.usage_id = 2;
@@ -191,7 +191,7 @@ it_sql "INSERT INTO feed_changes (seq, dataset_id, upload_id, sha256, kind, reas
         UPDATE ledger_accounts a SET credits_posted = credits_posted + s.amt
           FROM (SELECT credit_account acc, sum(amount) amt FROM ledger_transfers
                  WHERE kind = 'clawback' GROUP BY 1) s WHERE a.account_id = s.acc;
-        INSERT INTO ledger_withdrawals (change_seq, policy, link_id) VALUES (1, 'clawback', 'withdrawal:1')" >/dev/null
+        INSERT INTO ledger_withdrawals (change_seq, policy, link_id) VALUES (1, 'clawback', 'change:1')" >/dev/null
 lg_invariants
 "$CTL" ledger statement --creator alice --month "$NOW_M" --json >"$W/s4.json"
 it_eq "clawback line" "$(jq -c '[[.lines[] | select(.type == "clawback") |
