@@ -6,12 +6,10 @@
 #                         consumers k1, k2 with grants on both (USD)
 #   lg_deliver C U CR DS PRICE   a usage event as the feed inserts it
 #                         (ON CONFLICT (consumer_id, upload_id) DO NOTHING)
-#   lg_post_sql [FEE_BPS] posts every unposted usage event exactly as
-#                         018_ledger.sql says sluice-ledger does: accounts
-#                         ensured, ledger_clock taken, charge / fee /
-#                         rounding transfers (ids usage:N:net|fee|rounding,
-#                         link usage:N), account totals, ledger_postings --
-#                         for the tests that must not depend on the poster
+#   lg_post_sql [FEE_BPS] posts every unposted usage event and withdrawal
+#                         exactly as 018_ledger.sql says sluice-ledger does
+#                         (ledger_sql_poster.sql), for the tests that must
+#                         not depend on the poster
 #   lg_backdate WHEN ID.. moves usage events' postings and transfers to
 #                         WHEN (a past month's ledger, for statements)
 #   lg_invariants         debits = credits per currency; every account's
@@ -38,55 +36,11 @@ lg_deliver() {
 }
 
 lg_post_sql() {
-    local fee=${1:-1000}
-    it_sql "DO \$\$
-DECLARE
-    u record; f int; net bigint; fee bigint; rnd bigint; s bigint;
-    ca bigint; cr bigint; pl bigint; ro bigint;
-BEGIN
-    FOR u IN SELECT e.* FROM usage_events e
-              WHERE NOT EXISTS (SELECT 1 FROM ledger_postings p WHERE p.usage_id = e.usage_id)
-              ORDER BY e.usage_id LOOP
-        SELECT coalesce(d.fee_bps, $fee) INTO f FROM datasets d WHERE d.dataset_id = u.dataset_id;
-        net := u.price_micros * (10000 - f) / 10000;
-        fee := u.price_micros * f / 10000;
-        rnd := u.price_micros - net - fee;
-        INSERT INTO ledger_accounts (currency, kind, holder, allow_negative) VALUES
-            (u.currency, 'consumer', u.consumer_id, true),
-            (u.currency, 'creator', u.creator_id, false),
-            (u.currency, 'platform', '', true), (u.currency, 'rounding', '', true)
-            ON CONFLICT (currency, kind, holder) DO NOTHING;
-        SELECT account_id INTO ca FROM ledger_accounts WHERE currency = u.currency AND kind = 'consumer' AND holder = u.consumer_id;
-        SELECT account_id INTO cr FROM ledger_accounts WHERE currency = u.currency AND kind = 'creator' AND holder = u.creator_id;
-        SELECT account_id INTO pl FROM ledger_accounts WHERE currency = u.currency AND kind = 'platform';
-        SELECT account_id INTO ro FROM ledger_accounts WHERE currency = u.currency AND kind = 'rounding';
-        UPDATE ledger_clock SET next_seq = next_seq + 3 WHERE id RETURNING next_seq - 3 INTO s;
-        IF net > 0 THEN
-            INSERT INTO ledger_transfers (seq, transfer_id, link_id, currency, debit_account,
-                credit_account, amount, kind, usage_id)
-            VALUES (s, 'usage:' || u.usage_id || ':net', 'usage:' || u.usage_id, u.currency,
-                    ca, cr, net, 'charge', u.usage_id);
-            UPDATE ledger_accounts SET credits_posted = credits_posted + net WHERE account_id = cr;
-        END IF;
-        IF fee > 0 THEN
-            INSERT INTO ledger_transfers (seq, transfer_id, link_id, currency, debit_account,
-                credit_account, amount, kind, usage_id)
-            VALUES (s + 1, 'usage:' || u.usage_id || ':fee', 'usage:' || u.usage_id, u.currency,
-                    ca, pl, fee, 'fee', u.usage_id);
-            UPDATE ledger_accounts SET credits_posted = credits_posted + fee WHERE account_id = pl;
-        END IF;
-        IF rnd > 0 THEN
-            INSERT INTO ledger_transfers (seq, transfer_id, link_id, currency, debit_account,
-                credit_account, amount, kind, usage_id)
-            VALUES (s + 2, 'usage:' || u.usage_id || ':rounding', 'usage:' || u.usage_id,
-                    u.currency, ca, ro, rnd, 'rounding', u.usage_id);
-            UPDATE ledger_accounts SET credits_posted = credits_posted + rnd WHERE account_id = ro;
-        END IF;
-        UPDATE ledger_accounts SET debits_posted = debits_posted + u.price_micros
-         WHERE account_id = ca AND u.price_micros > 0;
-        INSERT INTO ledger_postings (usage_id, link_id) VALUES (u.usage_id, 'usage:' || u.usage_id);
-    END LOOP;
-END \$\$" >/dev/null
+    [[ -n ${LG_POSTER_LOADED:-} ]] ||
+        psql -XAtq -v ON_ERROR_STOP=1 "$IT_OWNER_DSN" \
+            -f "$(dirname "${BASH_SOURCE[0]}")/ledger_sql_poster.sql" >/dev/null
+    LG_POSTER_LOADED=1
+    it_sql "SELECT lg_post(${1:-1000})" >/dev/null
 }
 
 lg_backdate() {

@@ -173,30 +173,24 @@ it_eq "statement with a payout" "$(jq -c '[.opening_micros, [.lines[] | select(.
     .pending_payouts_micros]' "$W/s3.json")" \
     "[900000,[[1,\"$PREV_M\",\"wire-0001\",-900000,[\"payout:1:post\"]]],1800011,1800011]"
 
-# A clawback (as the poster books one: the sale reversed, consumer paid
-# back by creator and platform) is a line of its own.
+# A takedown of u2 under ds-a's policy, made clawback: the sale reversed,
+# the consumer paid back by creator and platform; a line of its own.
+"$CTL" dataset set ds-a --withdrawal-policy clawback >/dev/null
 it_sql "INSERT INTO feed_changes (seq, dataset_id, upload_id, sha256, kind, reason)
-          VALUES (1, 'ds-a', 'u2', repeat('a', 64), 'takedown', 'test');
-        UPDATE ledger_clock SET next_seq = next_seq + 2;
-        INSERT INTO ledger_transfers (seq, transfer_id, link_id, currency, debit_account,
-            credit_account, amount, kind, reverses, usage_id)
-        SELECT (SELECT next_seq - 2 FROM ledger_clock) + o, t.transfer_id || ':clawback',
-               'change:1', t.currency, t.credit_account, t.debit_account, t.amount,
-               'clawback', t.transfer_id, t.usage_id
-          FROM ledger_transfers t, LATERAL (SELECT CASE t.kind WHEN 'charge' THEN 0 ELSE 1 END o) x
-         WHERE t.usage_id = 2;
-        UPDATE ledger_accounts a SET debits_posted = debits_posted + s.amt
-          FROM (SELECT debit_account acc, sum(amount) amt FROM ledger_transfers
-                 WHERE kind = 'clawback' GROUP BY 1) s WHERE a.account_id = s.acc;
-        UPDATE ledger_accounts a SET credits_posted = credits_posted + s.amt
-          FROM (SELECT credit_account acc, sum(amount) amt FROM ledger_transfers
-                 WHERE kind = 'clawback' GROUP BY 1) s WHERE a.account_id = s.acc;
-        INSERT INTO ledger_withdrawals (change_seq, policy, link_id) VALUES (1, 'clawback', 'change:1')" >/dev/null
+          VALUES (1, 'ds-a', 'u2', repeat('a', 64), 'takedown', 'test')" >/dev/null
+lg_post_sql
 lg_invariants
 "$CTL" ledger statement --creator alice --month "$NOW_M" --json >"$W/s4.json"
 it_eq "clawback line" "$(jq -c '[[.lines[] | select(.type == "clawback") |
     [.dataset_id, .samples, .net_micros, .usage_ids, .transfer_ids]], .closing_micros]' "$W/s4.json")" \
-    '[[["ds-a",1,-900000,[2],["usage:2:net:clawback"]]],900011]'
+    '[[["ds-a",2,-1800000,[2,3],["usage:2:net:clawback","usage:3:net:clawback"]]],11]'
+# alice's payout 2 (1.800011) is still pending: the clawback took her
+# available balance below zero, which only a clawback may do.
+it_eq "alice after the clawback" "$("$CTL" ledger balance --creator alice --json |
+    jq -c '[.[] | [.posted_micros, .debits_pending_micros, .available_micros]]')" \
+    '[[11,1800011,-1800000]]'
+it_eq "a run pays nothing below zero" "$("$CTL" payout run --month "$PREV_M" | tail -1)" \
+    "0 payouts created for $PREV_M; 1 creator account owed nothing or less than the minimum; 1 already paid for the month"
 
 # The finance export.
 "$CTL" payout list --csv >"$W/list.csv"
