@@ -9,3 +9,9 @@ include_guard(GLOBAL)
 add_library(sl_ledger_statement STATIC ${CMAKE_CURRENT_LIST_DIR}/statement.c)
 target_include_directories(sl_ledger_statement PUBLIC ${CMAKE_CURRENT_LIST_DIR})
 target_link_libraries(sl_ledger_statement PUBLIC sl_core)
+
+#   sl_ledger_statement_pg  the statement and balances read from the ledger
+#                           tables as JSON (libpq): sluicectl's `ledger
+#                           statement|balance` and the feed's creator route
+add_library(sl_ledger_statement_pg STATIC ${CMAKE_CURRENT_LIST_DIR}/statement_pg.c)
+target_link_libraries(sl_ledger_statement_pg PUBLIC sl_ledger_statement sl_pg)

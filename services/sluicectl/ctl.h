@@ -65,6 +65,8 @@ int ctl_cmd_optout(ctl *c, int argc, char **argv);
 int ctl_cmd_takedown(ctl *c, int argc, char **argv);
 int ctl_cmd_license(ctl *c, int argc, char **argv);
 int ctl_cmd_moderator(ctl *c, int argc, char **argv);
+int ctl_cmd_ledger(ctl *c, int argc, char **argv);
+int ctl_cmd_payout(ctl *c, int argc, char **argv);
 /* `ledger verify` (cmd_ledger_verify.c): a sub-command of `ledger`. */
 int ctl_cmd_ledger_verify(ctl *c, int argc, char **argv);
 
