@@ -398,6 +398,7 @@ int ctl_cmd_ledger(ctl *c, int argc, char **argv)
     static const ctl_cmd subs[] = {
         { "balance", ledger_balance, "an account's balances per currency" },
         { "statement", ledger_statement, "a creator's monthly statement, checked" },
+        { "verify", ctl_cmd_ledger_verify, "the invariants and the ledger hash (cmd_ledger_verify.c)" },
         { NULL, NULL, NULL }
     };
 

@@ -363,15 +363,17 @@ int ctl_cmd_ledger_verify(ctl *c, int argc, char **argv)
         json_t *o;
 
         printf("ledger verify: %s\n", v.nviol ? "VIOLATIONS" : "ok");
-        json_array_foreach(cur, k, o)
-            printf("  %s: posted debits %" JSON_INTEGER_FORMAT " = credits %"
-                   JSON_INTEGER_FORMAT ", pending %" JSON_INTEGER_FORMAT " = %"
+        json_array_foreach(cur, k, o) {
+            json_int_t dp = json_integer_value(json_object_get(o, "debits_posted"));
+            json_int_t cp = json_integer_value(json_object_get(o, "credits_posted"));
+            json_int_t dq = json_integer_value(json_object_get(o, "debits_pending"));
+            json_int_t cq = json_integer_value(json_object_get(o, "credits_pending"));
+            printf("  %s: posted debits %" JSON_INTEGER_FORMAT " %s credits %"
+                   JSON_INTEGER_FORMAT ", pending %" JSON_INTEGER_FORMAT " %s %"
                    JSON_INTEGER_FORMAT "\n",
                    ctl_e(&e, json_string_value(json_object_get(o, "currency"))),
-                   json_integer_value(json_object_get(o, "debits_posted")),
-                   json_integer_value(json_object_get(o, "credits_posted")),
-                   json_integer_value(json_object_get(o, "debits_pending")),
-                   json_integer_value(json_object_get(o, "credits_pending")));
+                   dp, dp == cp ? "=" : "!=", cp, dq, dq == cq ? "=" : "!=", cq);
+        }
         printf("  transfers %" PRId64 ", accounts %" PRId64 ", usage events %" PRId64
                ", postings %" PRId64 "\n", ntransfers, naccounts, nusage, npostings);
         json_array_foreach(v.violations, k, o)
