@@ -13,7 +13,11 @@
 --
 -- Ordering: ledger_clock is taken like feed_clock (UPDATE ... RETURNING in
 -- the posting transaction, row lock held until commit), so seq is the
--- commit order and the ledger hash (verify) is over transfers in seq order.
+-- commit order.  The ledger hash (verify) is over transfers in transfer_id
+-- order (bytewise): the same transfers hash the same whatever order they
+-- were posted in, so a replay of the same usage and withdrawals into an
+-- empty ledger compares equal although deliveries, withdrawals and a crash
+-- interleave differently with its batches.
 --
 -- Balances.  For an account: posted balance = credits_posted - debits_posted
 -- (what a creator earned, what the platform kept; negative for a consumer,

@@ -26,7 +26,7 @@
  * under its dataset's policy at that moment: the reversal legs of every
  * posted usage event of the sample, linked as "change:<seq>".  A usage
  * event posted after its sample's withdrawal was applied gets the same
- * reversal legs in its own link.
+ * reversal legs (in the same link) in its own batch.
  */
 #ifndef SL_LEDGER_H
 #define SL_LEDGER_H

@@ -13,13 +13,12 @@
  *   - Ids derived from what is recorded, so posting twice is a unique-key
  *     no-op: link "usage:<usage_id>", legs "usage:<usage_id>:net" (kind
  *     charge), ":fee", ":rounding"; a withdrawal's reversal of a leg is the
- *     leg's id + ":refund" or ":clawback", linked as "change:<seq>" (or in
- *     the usage link when the usage is posted after its withdrawal).
+ *     leg's id + ":refund" or ":clawback", linked as "change:<seq>".
  *   - Reversal legs per withdrawal policy: kept moves nothing; refund: the
  *     platform pays the consumer back every leg (the creator keeps the
  *     net); clawback: each leg's credit account pays it back.
- *   - The canonical line of a transfer, hashed in seq order by `ledger
- *     verify`: no seq, no timestamp, no account_id (serial numbers differ
+ *   - The canonical line of a transfer, hashed in transfer_id order by
+ *     `ledger verify`: no seq, no timestamp, no account_id (they differ
  *     between a database and its replay), accounts named by kind:holder.
  *
  * Legs with amount 0 are never produced (ledger_transfers.amount > 0).

@@ -29,7 +29,7 @@
 
 #define FETCH_COLS                                                              \
     "SELECT u.usage_id, u.consumer_id, u.creator_id, u.currency, u.price_micros," \
-    " d.fee_bps, w.policy, pg_snapshot_xmin(s.snap)::text,"                     \
+    " d.fee_bps, w.policy, fc.seq, pg_snapshot_xmin(s.snap)::text,"                     \
     " pg_snapshot_xmax(s.snap)::text"                                           \
     " FROM usage_events u"                                                      \
     " CROSS JOIN (SELECT pg_current_snapshot() AS snap) s"                      \
@@ -40,7 +40,7 @@
     " AND NOT EXISTS (SELECT 1 FROM ledger_postings p WHERE p.usage_id = u.usage_id)"
 
 enum { F_ID, F_CONSUMER, F_CREATOR, F_CURRENCY, F_PRICE, F_FEE_BPS, F_POLICY,
-       F_XMIN, F_XMAX };
+       F_CHANGE, F_XMIN, F_XMAX };
 
 const sl_pg_stmt lg_stmts[] = {
     { "lg_clock", "SELECT next_seq FROM ledger_clock FOR UPDATE", 0 },
@@ -136,7 +136,8 @@ struct lg_poster {
     int64_t rescan_at;
     lg_leg *legs;
     size_t cap_legs;
-    char (*links)[SL_LEDGER_ID_MAX];
+    char (*links)[SL_LEDGER_ID_MAX];      /* per event: its link, its change's */
+    char (*clinks)[SL_LEDGER_ID_MAX];
     size_t cap_links;
     sl_buf a[A_N];
 };
@@ -228,6 +229,9 @@ static int grow_links(lg_poster *p, size_t need)
     if (!(n = realloc(p->links, need * sizeof *n)))
         return SL_ENOMEM;
     p->links = n;
+    if (!(n = realloc(p->clinks, need * sizeof *n)))
+        return SL_ENOMEM;
+    p->clinks = n;
     p->cap_links = need;
     return SL_OK;
 }
@@ -312,10 +316,12 @@ static int insert_legs(lg_poster *p, const lg_leg *legs, size_t n, int64_t seq0,
     return run_clear(p, "lg_totals", 2, v, err);
 }
 
-/* The legs of row i of a fetch (posting, and reversal when the sample's
- * withdrawal was applied before), appended at p->legs + *n. */
+/* The legs of row i of a fetch, appended at p->legs + *n: the posting's in
+ * link, and when the sample's withdrawal was applied before, the reversal
+ * in that withdrawal's link clink (the same transfers a replay that
+ * applies the withdrawal after the posting makes). */
 static int row_legs(lg_poster *p, const PGresult *r, int i, const char *link,
-                    size_t *n, sl_err *err)
+                    char *clink, size_t *n, sl_err *err)
 {
     int64_t id = to_i64(PQgetvalue(r, i, F_ID));
     int64_t price = to_i64(PQgetvalue(r, i, F_PRICE));
@@ -324,7 +330,7 @@ static int row_legs(lg_poster *p, const PGresult *r, int i, const char *link,
     sl_ledger_leg l[6];
     sl_ledger_split s;
     sl_ledger_policy pol = SL_POLICY_KEPT;
-    size_t k, m;
+    size_t k, m, mp;
 
     if (sl_ledger_split_price(price, bps, &s) != SL_OK) {
         sl_err_set(err, "usage event %" PRId64 ": price %" PRId64 " at %d bps cannot be split",
@@ -336,8 +342,10 @@ static int row_legs(lg_poster *p, const PGresult *r, int i, const char *link,
         sl_err_set(err, "usage event %" PRId64 ": unknown policy", id);
         return SL_ERR;
     }
-    m = sl_ledger_usage_legs(id, &s, l);
-    m += sl_ledger_reversal_legs(id, &s, pol, l + m);
+    mp = sl_ledger_usage_legs(id, &s, l);
+    m = mp + sl_ledger_reversal_legs(id, &s, pol, l + mp);
+    if (pol != SL_POLICY_KEPT)
+        sl_ledger_change_link(to_i64(PQgetvalue(r, i, F_CHANGE)), clink);
     if (pol != SL_POLICY_KEPT)
         sl_warn(LOG, "usage event %" PRId64 " posted after its sample's withdrawal: %s",
                 id, sl_ledger_policy_name(pol));
@@ -352,7 +360,7 @@ static int row_legs(lg_poster *p, const PGresult *r, int i, const char *link,
         g->consumer = PQgetvalue(r, i, F_CONSUMER);
         g->creator = PQgetvalue(r, i, F_CREATOR);
         g->currency = PQgetvalue(r, i, F_CURRENCY);
-        g->link = link;
+        g->link = k < mp ? link : clink;
     }
     return SL_OK;
 }
@@ -474,7 +482,7 @@ int lg_post_usage(lg_poster *p, int *posted, int *waiting, sl_err *err)
     }
     for (i = 0; i < take && rc == SL_OK; i++) {
         sl_ledger_usage_link(to_i64(PQgetvalue(r, i, F_ID)), p->links[i]);
-        rc = row_legs(p, r, i, p->links[i], &nlegs, err);
+        rc = row_legs(p, r, i, p->links[i], p->clinks[i], &nlegs, err);
     }
     if (rc == SL_OK && nlegs > 0)
         rc = insert_legs(p, p->legs, nlegs, seq0, err);
@@ -689,5 +697,6 @@ void lg_poster_destroy(lg_poster *p)
         sl_buf_free(&p->a[i]);
     free(p->legs);
     free(p->links);
+    free(p->clinks);
     free(p);
 }

@@ -21,9 +21,10 @@
  *   usage_orphan          no usage leg without a posting;
  *   reversal_mismatch     a reversing transfer has the amount and usage
  *                         event of the transfer it names.
- * The hash: SHA-256 over sl_ledger_line() of every transfer in seq order
- * (ledger_logic.h: no seq, time or account_id), so a replica or a replay
- * of the same postings in the same order prints the same hash.
+ * The hash: SHA-256 over sl_ledger_line() of every transfer in transfer_id
+ * order, bytewise (ledger_logic.h: no seq, time or account_id), so a
+ * replica, or a replay of the same usage and withdrawals into an empty
+ * ledger, prints the same hash however its batches interleaved.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -43,7 +44,7 @@ static const char verify_usage[] =
     "currency, every account's totals equal the sum of its transfers, no\n"
     "creator below zero unless clawed back, every usage event posted exactly\n"
     "once and split to its price; print the ledger hash (SHA-256 over every\n"
-    "transfer in seq order).  Exit 1 when an invariant is broken.\n"
+    "transfer in transfer_id order).  Exit 1 when an invariant is broken.\n"
     "  --json   one JSON object: ok, counts, currencies, violations, hash\n";
 
 typedef struct verify {
@@ -185,7 +186,7 @@ static char *copy_field(char **cur)
 enum { C_ID, C_LINK, C_CUR, C_DK, C_DH, C_CK, C_CH, C_AMOUNT, C_KIND, C_PENDING,
        C_PENDING_ID, C_REVERSES, C_USAGE, C_PAYOUT, C_CUR_OK, C_N };
 
-/* Streams every transfer in seq order into the hash; counts them and
+/* Streams every transfer in transfer_id order into the hash; counts them and
  * reports currency mismatches on the way. */
 static int hash_transfers(verify *v, char hex[2 * 32 + 1], int64_t *count)
 {
@@ -196,7 +197,7 @@ static int hash_transfers(verify *v, char hex[2 * 32 + 1], int64_t *count)
         " FROM ledger_transfers t"
         " JOIN ledger_accounts da ON da.account_id = t.debit_account"
         " JOIN ledger_accounts ca ON ca.account_id = t.credit_account"
-        " ORDER BY t.seq) TO STDOUT";
+        " ORDER BY t.transfer_id COLLATE \"C\") TO STDOUT";
     EVP_MD_CTX *md = EVP_MD_CTX_new();
     unsigned char dig[EVP_MAX_MD_SIZE];
     unsigned int dlen = 0;
