@@ -23,8 +23,7 @@ reproduce.  Exit 0 when every step held, 1 with the failing step otherwise.
 
 Runs psql as the schema owner (IT_OWNER_DSN) for what the feed writes and
 sluicectl (SLUICE_PG_DSN) for what an operator does; the poster is the real
-sluice-ledger started by the test (--poster service) or, for development,
-the SQL stand-in lg_post() of ledger_sql_poster.sql (--poster sql).
+sluice-ledger, started by the test.
 """
 import argparse
 import json
@@ -326,7 +325,6 @@ def main():
     ap.add_argument("--seed", type=int, default=None)
     ap.add_argument("--steps", type=int, default=40)
     ap.add_argument("--verify", action="store_true")
-    ap.add_argument("--poster", choices=["service", "sql"], default="service")
     ap.add_argument("-v", action="store_true", help="print each step")
     a = ap.parse_args()
     seed = a.seed if a.seed is not None else random.SystemRandom().randrange(1 << 31)
@@ -372,8 +370,6 @@ def main():
                 fn(m, rng, log, months)
             else:
                 fn(m, rng, log)
-            if a.poster == "sql":
-                sql("SELECT lg_post(%d)" % FEE_DEFAULT)
             # every creator's statements each 8th step and at the end, one
             # creator's otherwise (each is a process: the test stays short)
             full = i % 8 == 0 or i == a.steps

@@ -1,7 +1,6 @@
 #!/usr/bin/env bash
 # test_ledger_payout: statements and payouts (issue #13) over a ledger
-# posted by SQL exactly as 018_ledger.sql says the poster writes it
-# (ledger_lib.sh), so this test stands without the poster.
+# posted by the real poster (sluice-ledger, run once per batch of usage).
 #   - statement arithmetic against hand-computed values: a past month and
 #     the current one (opening from the past month), two datasets, a split
 #     with a rounding remainder, a clawback and a confirmed payout as lines,
@@ -40,7 +39,7 @@ it_eq "fee back to the default" "$(it_sql "SELECT coalesce(fee_bps::text, 'null'
     WHERE dataset_id = 'ds-a'")" "null"
 # Last month: k1 used alice's u1 (ds-a) at 1.000000, fee 10% -> net 0.900000.
 lg_deliver k1 u1 alice ds-a 1000000
-lg_post_sql
+lg_post
 lg_backdate "$PREV_MID" 1
 # This month: u2 by k1 and k2 at 1.000000 (net 0.900000 each); u3 (ds-b, fee
 # 25%) at 0.000015: net floor(11.25) = 11, fee floor(3.75) = 3, rounding 1;
@@ -50,7 +49,7 @@ lg_deliver k2 u2 alice ds-a 1000000
 lg_deliver k2 u3 alice ds-b 15
 lg_deliver k1 u4 bob ds-a 2000000
 lg_deliver k1 u2 alice ds-a 1000000
-lg_post_sql
+lg_post
 it_eq "usage events posted" "$(it_sql "SELECT count(*) FROM ledger_postings")" 5
 lg_invariants
 
@@ -178,7 +177,7 @@ it_eq "statement with a payout" "$(jq -c '[.opening_micros, [.lines[] | select(.
 "$CTL" dataset set ds-a --withdrawal-policy clawback >/dev/null
 it_sql "INSERT INTO feed_changes (seq, dataset_id, upload_id, sha256, kind, reason)
           VALUES (1, 'ds-a', 'u2', repeat('a', 64), 'takedown', 'test')" >/dev/null
-lg_post_sql
+lg_post
 lg_invariants
 "$CTL" ledger statement --creator alice --month "$NOW_M" --json >"$W/s4.json"
 it_eq "clawback line" "$(jq -c '[[.lines[] | select(.type == "clawback") |
