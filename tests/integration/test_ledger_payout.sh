@@ -199,4 +199,25 @@ it_eq "finance csv" "$(tr -d '\r' <"$W/list.csv" | cut -d, -f1-9)" \
 2,alice,USD,$NOW_M,1.800011,1800011,pending,,
 1,alice,USD,$PREV_M,0.900000,900000,confirmed,wire-0001,"
 it_eq "list --state" "$("$CTL" payout list --state pending --json | jq -c '[.[].payout_id]')" '[2]'
+
+# Racing settlements: carol earned 2.700000 last month; her payout is
+# confirmed and failed by three operators at once.  Exactly one wins, the
+# others are refused, one settlement transfer exists.
+lg_deliver k2 u5 carol ds-a 3000000
+lg_post
+lg_backdate "$PREV_MID" "$(it_sql "SELECT usage_id FROM usage_events WHERE upload_id = 'u5'")"
+it_eq "carol's payout" "$("$CTL" payout run --month "$PREV_M" | head -1)" \
+    "payout 4: creator carol, $PREV_M, USD 2.700000 pending"
+pids=()
+"$CTL" payout confirm 4 --reference race-a >/dev/null 2>&1 & pids+=($!)
+"$CTL" payout fail 4 --reason race-b >/dev/null 2>&1 & pids+=($!)
+"$CTL" payout confirm 4 --reference race-c >/dev/null 2>&1 & pids+=($!)
+won=0 lost=0
+for p in "${pids[@]}"; do
+    if wait "$p"; then won=$((won + 1)); else lost=$((lost + 1)); fi
+done
+it_eq "one settlement wins the race" "$won:$lost" "1:2"
+it_eq "one settlement transfer" "$(it_sql "SELECT count(*) FROM ledger_transfers
+    WHERE pending_id = 'payout:4'")" 1
+lg_invariants
 it_log "PASS test_ledger_payout"
