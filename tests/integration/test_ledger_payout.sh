@@ -115,7 +115,7 @@ it_eq "carol has no account" "$("$CTL" ledger balance --creator carol)" \
 "$CTL" payout run --month "$PREV_M" --min 0.5 >"$W/run1.out"
 it_eq "run last month" "$(cat "$W/run1.out")" \
 "payout 1: creator alice, $PREV_M, USD 0.900000 pending
-1 payout created for $PREV_M; 1 creator account owed nothing or less than the minimum; 0 already paid for the month"
+1 payout created for $PREV_M; 1 creator account owed nothing or less than the minimum; 0 already had a payout for the month"
 it_eq "alice: pending is not available" "$("$CTL" ledger balance --creator alice --json |
     jq -c '[.[] | [.posted_micros, .debits_pending_micros, .available_micros]]')" '[[2700011,900000,1800011]]'
 lg_invariants
@@ -136,13 +136,13 @@ it_eq "alice after the payout" "$("$CTL" ledger balance --creator alice --json |
 
 # This month, minimum 2.000000: alice is owed 1.800011, bob 1.800000: none.
 it_eq "min 2 pays nobody" "$("$CTL" payout run --month "$NOW_M" --min 2)" \
-    "0 payouts created for $NOW_M; 2 creator accounts owed nothing or less than the minimum; 0 already paid for the month"
+    "0 payouts created for $NOW_M; 2 creator accounts owed nothing or less than the minimum; 0 already had a payout for the month"
 it_eq "min 1.8 pays both" "$("$CTL" payout run --month "$NOW_M" --min 1.8)" \
 "payout 2: creator alice, $NOW_M, USD 1.800011 pending
 payout 3: creator bob, $NOW_M, USD 1.800000 pending
-2 payouts created for $NOW_M; 0 creator accounts owed nothing or less than the minimum; 0 already paid for the month"
+2 payouts created for $NOW_M; 0 creator accounts owed nothing or less than the minimum; 0 already had a payout for the month"
 it_eq "once per month" "$("$CTL" payout run --month "$NOW_M" | tail -1)" \
-    "0 payouts created for $NOW_M; 0 creator accounts owed nothing or less than the minimum; 2 already paid for the month"
+    "0 payouts created for $NOW_M; 0 creator accounts owed nothing or less than the minimum; 2 already had a payout for the month"
 it_eq "nothing left to pay alice" "$("$CTL" ledger balance --creator alice --json | jq '.[0].available_micros')" 0
 # bob's payment bounced: the money is his again.
 it_eq "fail" "$("$CTL" payout fail 3 --reason "account closed")" \
@@ -189,7 +189,7 @@ it_eq "alice after the clawback" "$("$CTL" ledger balance --creator alice --json
     jq -c '[.[] | [.posted_micros, .debits_pending_micros, .available_micros]]')" \
     '[[11,1800011,-1800000]]'
 it_eq "a run pays nothing below zero" "$("$CTL" payout run --month "$PREV_M" | tail -1)" \
-    "0 payouts created for $PREV_M; 1 creator account owed nothing or less than the minimum; 1 already paid for the month"
+    "0 payouts created for $PREV_M; 1 creator account owed nothing or less than the minimum; 1 already had a payout for the month"
 
 # The finance export.
 "$CTL" payout list --csv >"$W/list.csv"
