@@ -13,7 +13,11 @@
 --
 -- Ordering: ledger_clock is taken like feed_clock (UPDATE ... RETURNING in
 -- the posting transaction, row lock held until commit), so seq is the
--- commit order and the ledger hash (verify) is over transfers in seq order.
+-- commit order.  The ledger hash (verify) is over transfers in transfer_id
+-- order (bytewise): the same transfers hash the same whatever order they
+-- were posted in, so a replay of the same usage and withdrawals into an
+-- empty ledger compares equal although deliveries, withdrawals and a crash
+-- interleave differently with its batches.
 --
 -- Balances.  For an account: posted balance = credits_posted - debits_posted
 -- (what a creator earned, what the platform kept; negative for a consumer,
@@ -129,3 +133,6 @@ CREATE TABLE ledger_withdrawals (
     link_id       text,            -- NULL when nothing moved
     applied_at    timestamptz NOT NULL DEFAULT now()
 );
+
+-- The poster finds the usage events of a withdrawn sample by upload_id.
+CREATE INDEX usage_events_upload_idx ON usage_events (upload_id);

@@ -24,6 +24,10 @@
 --                    samples, their content, chains and the registry of
 --                    consumers, grants and tokens, creators' outcomes;
 --                    writes only usage events.
+--   sluice_ledger    the ledger's poster (services/ledger): reads usage
+--                    events, datasets and withdrawals; writes accounts and
+--                    their totals, transfers, postings, applied
+--                    withdrawals and the ledger clock.
 --   sluice_ctl       operator commands (sluicectl creator, dataset, optout,
 --                    takedown, consumer, grant, token, usage, scan review,
 --                    audit, status): rows in every table, no DDL.
@@ -36,7 +40,7 @@ DECLARE
 BEGIN
     FOREACH r IN ARRAY ARRAY['sluice_owner', 'sluice_validate', 'sluice_scan',
                              'sluice_license', 'sluice_commit', 'sluice_review',
-                             'sluice_feed', 'sluice_ctl'] LOOP
+                             'sluice_feed', 'sluice_ctl', 'sluice_ledger'] LOOP
         IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = r) THEN
             IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = current_user
                            AND (rolsuper OR rolcreaterole)) THEN
@@ -54,20 +58,20 @@ DO $$
 BEGIN
     EXECUTE format('REVOKE ALL ON DATABASE %I FROM PUBLIC', current_database());
     EXECUTE format('GRANT CONNECT ON DATABASE %I TO sluice_validate, sluice_scan,'
-                   ' sluice_license, sluice_commit, sluice_review, sluice_feed, sluice_ctl',
+                   ' sluice_license, sluice_commit, sluice_review, sluice_feed, sluice_ctl, sluice_ledger',
                    current_database());
 END $$;
 REVOKE ALL ON SCHEMA public FROM PUBLIC;
 GRANT USAGE ON SCHEMA public TO sluice_validate, sluice_scan, sluice_license,
-    sluice_commit, sluice_review, sluice_feed, sluice_ctl;
+    sluice_commit, sluice_review, sluice_feed, sluice_ctl, sluice_ledger;
 
 -- Start from nothing on every table and sequence, then grant.
 REVOKE ALL ON ALL TABLES IN SCHEMA public
     FROM PUBLIC, sluice_validate, sluice_scan, sluice_license, sluice_commit,
-         sluice_review, sluice_feed, sluice_ctl;
+         sluice_review, sluice_feed, sluice_ctl, sluice_ledger;
 REVOKE ALL ON ALL SEQUENCES IN SCHEMA public
     FROM PUBLIC, sluice_validate, sluice_scan, sluice_license, sluice_commit,
-         sluice_review, sluice_feed, sluice_ctl;
+         sluice_review, sluice_feed, sluice_ctl, sluice_ledger;
 
 -- validate (services/validate/validate_pg.c)
 GRANT SELECT ON creators, samples, review_items, rejections TO sluice_validate;
@@ -144,3 +148,12 @@ GRANT EXECUTE ON FUNCTION feed_withdraw(text, text, text) TO sluice_ctl;
 GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO sluice_ctl;
 REVOKE INSERT, UPDATE, DELETE ON schema_migrations FROM sluice_ctl;
 GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO sluice_ctl;
+
+-- ledger (services/ledger/ledger_pg.c): posts usage events and applies
+-- withdrawals; the clock row is locked (SELECT ... FOR UPDATE) and
+-- advanced, account totals updated, nothing deleted.
+GRANT SELECT ON usage_events, datasets, feed_changes TO sluice_ledger;
+GRANT SELECT, UPDATE ON ledger_clock TO sluice_ledger;
+GRANT SELECT, INSERT, UPDATE (debits_posted, credits_posted) ON ledger_accounts TO sluice_ledger;
+GRANT SELECT, INSERT ON ledger_transfers, ledger_postings, ledger_withdrawals TO sluice_ledger;
+GRANT USAGE ON SEQUENCE ledger_accounts_account_id_seq TO sluice_ledger;

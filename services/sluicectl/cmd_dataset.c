@@ -64,6 +64,13 @@ static const char dataset_usage[] =
     "  --quota-count N|none      accepted samples per creator per UTC day\n"  \
     "  --quota-bytes SIZE|none   bytes per creator per UTC day (k, m, g:\n"  \
     "                            KiB, MiB, GiB); beyond: quota_exceeded\n"  \
+    "  --withdrawal-policy kept|refund|clawback\n"                            \
+    "                            what a withdrawal after delivery does to\n" \
+    "                            the money (the ledger): kept (default), the\n" \
+    "                            consumer refunded by the platform, or the\n" \
+    "                            sale clawed back from creator and platform\n" \
+    "  --fee-bps N|default       the platform's fee in basis points (0-10000)\n" \
+    "                            on this dataset's usage; default: ledger.fee.bps\n" \
     "  --by WHO                  recorded as who added contributors (default\n" \
     "                            $SUDO_USER, $USER, else \"operator\")\n"     \
     "Every change moves the policy's version (policy_updated_at).\n"
@@ -161,7 +168,7 @@ static int known_rule(const char *id)
 enum {
     OPT_TYPES = 1, OPT_ACTION, OPT_CLEAR_ACTIONS, OPT_POLICY, OPT_OPEN,
     OPT_CLOSED, OPT_CONTRIB_ADD, OPT_CONTRIB_RM, OPT_QUOTA_COUNT,
-    OPT_QUOTA_BYTES, OPT_BY
+    OPT_QUOTA_BYTES, OPT_BY, OPT_WITHDRAWAL, OPT_FEE_BPS
 };
 
 #define DS_CHANGE_LONGOPTS                                              \
@@ -175,7 +182,9 @@ enum {
     { "contributor-remove", required_argument, NULL, OPT_CONTRIB_RM },  \
     { "quota-count", required_argument, NULL, OPT_QUOTA_COUNT },        \
     { "quota-bytes", required_argument, NULL, OPT_QUOTA_BYTES },        \
-    { "by", required_argument, NULL, OPT_BY }
+    { "by", required_argument, NULL, OPT_BY },                          \
+    { "withdrawal-policy", required_argument, NULL, OPT_WITHDRAWAL },   \
+    { "fee-bps", required_argument, NULL, OPT_FEE_BPS }
 
 typedef struct ds_change {
     const char *cmd;              /* "dataset set" / "dataset add" */
@@ -191,6 +200,9 @@ typedef struct ds_change {
     int set_count, set_bytes;
     int64_t quota_count, quota_bytes;   /* -1: none (unlimited) */
     const char *by;
+    const char *withdrawal;       /* --withdrawal-policy, NULL: unchanged */
+    int set_fee;
+    char fee_bps[8];              /* --fee-bps as text, "": default (NULL) */
     int changes;
     /* built by ds_change_check() */
     sl_buf types_arr;             /* PostgreSQL text[] literal */
@@ -301,6 +313,23 @@ static int ds_change_opt(ds_change *ch, int opt, const char *arg, int *taken)
                                    "got \"%s\"", arg);
         ch->set_bytes = 1;
         ch->quota_bytes = n;
+        break;
+    case OPT_WITHDRAWAL:
+        if (strcmp(arg, "kept") && strcmp(arg, "refund") && strcmp(arg, "clawback"))
+            return ctl_usage_error(ch->cmd, "--withdrawal-policy is kept, refund "
+                                   "or clawback, not \"%s\"", arg);
+        ch->withdrawal = arg;
+        break;
+    case OPT_FEE_BPS:
+        if (strcmp(arg, "default") == 0) {
+            ch->fee_bps[0] = '\0';
+        } else if (ctl_parse_int(arg, 0, 10000, &n) != SL_OK) {
+            return ctl_usage_error(ch->cmd, "--fee-bps wants basis points "
+                                   "(0 to 10000) or \"default\", got \"%s\"", arg);
+        } else {
+            snprintf(ch->fee_bps, sizeof(ch->fee_bps), "%d", (int)n);
+        }
+        ch->set_fee = 1;
         break;
     case OPT_BY:
         ch->by = arg;
@@ -470,7 +499,7 @@ static int ds_change_apply(PGconn *pg, const char *id, ds_change *ch,
 
     memset(res, 0, sizeof(*res));
     {
-        const char *vals[12] = {
+        const char *vals[15] = {
             id,
             ch->types ? "1" : "0",
             ch->types && strcmp(ch->types, "default") != 0 ?
@@ -480,6 +509,8 @@ static int ds_change_apply(PGconn *pg, const char *id, ds_change *ch,
             ch->open < 0 ? NULL : ch->open ? "true" : "false",
             ch->set_count ? "1" : "0", sl_quota_pg_param(ch->quota_count, cnt),
             ch->set_bytes ? "1" : "0", sl_quota_pg_param(ch->quota_bytes, bytes),
+            ch->withdrawal, ch->set_fee ? "1" : "0",
+            ch->fee_bps[0] ? ch->fee_bps : NULL,
         };
         if (!(res->row = ctl_pg_query(pg, ch->cmd,
                 "UPDATE datasets SET"
@@ -494,6 +525,9 @@ static int ds_change_apply(PGconn *pg, const char *id, ds_change *ch,
                 "                     ELSE quota_daily_count END,"
                 " quota_daily_bytes = CASE WHEN $11::int = 1 THEN $12::bigint"
                 "                     ELSE quota_daily_bytes END,"
+                " withdrawal_policy = coalesce($13, withdrawal_policy),"
+                " fee_bps = CASE WHEN $14::int = 1 THEN $15::integer"
+                "           ELSE fee_bps END,"
                 " policy_updated_at = now()"
                 " WHERE dataset_id = $1"
                 " RETURNING coalesce(array_to_string(allowed_types, ','), 'default'),"
@@ -501,8 +535,9 @@ static int ds_change_apply(PGconn *pg, const char *id, ds_change *ch,
                 " open, coalesce(quota_daily_count::text, 'unlimited'),"
                 " coalesce(quota_daily_bytes::text, 'unlimited'),"
                 " to_char(policy_updated_at AT TIME ZONE 'UTC',"
-                "         'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')",
-                12, vals, NULL, NULL)))
+                "         'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'),"
+                " withdrawal_policy, coalesce(fee_bps::text, 'default')",
+                15, vals, NULL, NULL)))
             goto out;
     }
     if (PQntuples(res->row) == 0) {
@@ -565,6 +600,8 @@ static void ds_result_print(const char *id, const ds_change *ch,
     if (ch->n_add && PQgetvalue(r, 0, 3)[0] == 't')
         printf("  note: the dataset is open, so its contributor list has no "
                "effect until --closed\n");
+    printf("  %-21s%s, fee %s bps\n", "withdrawal policy", PQgetvalue(r, 0, 7),
+           PQgetvalue(r, 0, 8));
     printf("  %-21s%s\n", "policy updated", PQgetvalue(r, 0, 6));
     ctl_esc_free(&e);
 }
@@ -669,6 +706,7 @@ static int dataset_show(ctl *c, int argc, char **argv)
                 "   '[]'::json),"
                 " 'quota_daily_count', d.quota_daily_count,"
                 " 'quota_daily_bytes', d.quota_daily_bytes,"
+                " 'withdrawal_policy', d.withdrawal_policy, 'fee_bps', d.fee_bps,"
                 " 'policy_updated_at', d.policy_updated_at,"
                 " 'samples', (SELECT count(*) FROM samples s"
                 "   WHERE s.dataset_id = d.dataset_id AND s.status = 'accepted'),"

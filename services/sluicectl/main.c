@@ -35,6 +35,8 @@ static const ctl_cmd commands[] = {
     { "grant",   ctl_cmd_grant,   "consumers' grants on datasets: add, list, revoke" },
     { "token",   ctl_cmd_token,   "feed bearer tokens: issue, list, revoke" },
     { "usage",   ctl_cmd_usage,   "what the feed delivered, per consumer, creator or dataset" },
+    { "ledger",  ctl_cmd_ledger,  "creators' earnings: balance, statement, verify" },
+    { "payout",  ctl_cmd_payout,  "creators' payouts: run, confirm, fail, list" },
     { NULL, NULL, NULL }
 };
 
