@@ -197,7 +197,7 @@ for t in datasets consumers grants usage_events feed_changes; do
         psql -XAtq -v ON_ERROR_STOP=1 "$RE_OWNER" -c "COPY $t FROM STDIN"
 done
 SLUICE_PG_DSN="$(it_svc_dsn ledger | sed "s/dbname=$IT_DB/dbname=$RE_DB/")" \
-    "$IT_BIN/sluice-ledger" -X ledger.once=true -X ledger.batch=5000 \
+    "$IT_BIN/sluice-ledger" -X ledger.once=true -X ledger.batch=5000 -X ledger.gap.wait.ms=100 \
     >>"$IT_DIR/ledger-re.log" 2>&1 || it_fail "re-post failed"
 out=$(SLUICE_PG_DSN="$IT_BASE_DSN dbname=$RE_DB" "$IT_BIN/sluicectl" ledger verify --json)
 it_eq "re-post: postings and transfers" "$(jq -c '[.ok, .postings, .transfers]' <<<"$out")" \
