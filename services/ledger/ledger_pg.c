@@ -38,6 +38,11 @@
     " LEFT JOIN ledger_withdrawals w ON w.change_seq = fc.seq"
 #define UNPOSTED \
     " AND NOT EXISTS (SELECT 1 FROM ledger_postings p WHERE p.usage_id = u.usage_id)"
+/* The same, the postings' side bounded too, so a merge anti-join starts at
+ * $1 instead of reading every posting so far on each batch. */
+#define UNPOSTED_FROM \
+    " AND NOT EXISTS (SELECT 1 FROM ledger_postings p WHERE p.usage_id = u.usage_id" \
+    "                  AND p.usage_id >= $1)"
 
 enum { F_ID, F_CONSUMER, F_CREATOR, F_CURRENCY, F_PRICE, F_FEE_BPS, F_POLICY,
        F_CHANGE, F_XMIN, F_XMAX };
@@ -47,7 +52,7 @@ const sl_pg_stmt lg_stmts[] = {
     { "lg_clock_set", "UPDATE ledger_clock SET next_seq = $1", 1 },
     { "lg_last", "SELECT coalesce(max(usage_id), 0) FROM ledger_postings", 0 },
     { "lg_fetch_range", FETCH_COLS " WHERE u.usage_id >= $1 AND u.usage_id < $2"
-      UNPOSTED " ORDER BY u.usage_id LIMIT $3", 3 },
+      UNPOSTED_FROM " ORDER BY u.usage_id LIMIT $3", 3 },
     { "lg_fetch_ids", FETCH_COLS " WHERE u.usage_id = ANY($1::bigint[])"
       UNPOSTED " ORDER BY u.usage_id LIMIT $2", 2 },
     { "lg_accounts",
@@ -98,10 +103,18 @@ const sl_pg_stmt lg_stmts[] = {
 };
 const size_t lg_n_stmts = sizeof lg_stmts / sizeof lg_stmts[0];
 
+/* JIT off: under the stages' enable_seqscan = off (pgconn.c) a plan that
+ * must scan a one-row table (ledger_clock) costs 10^10, far above
+ * jit_above_cost, so every batch compiled its statements: 50-100 ms each
+ * (measured), most of a batch's time.  Custom plans: from the sixth batch
+ * on, the generic plan of lg_transfers (arrays of unknown length) was
+ * chosen and took 5 s instead of 0.4 s for 15,000 legs (measured); a
+ * batch's planning is well under a millisecond. */
 int lg_on_connect(PGconn *c, void *arg, sl_err *err)
 {
     (void)arg;
-    return sl_pg_exec(c, "LISTEN sluice_usage; LISTEN sluice_feed", err);
+    return sl_pg_exec(c, "SET jit = off; SET plan_cache_mode = force_custom_plan;"
+                      " LISTEN sluice_usage; LISTEN sluice_feed", err);
 }
 
 /* A leg to insert, with what names its accounts (borrowed from a
@@ -111,6 +124,17 @@ typedef struct lg_leg {
     int64_t usage_id;
     const char *consumer, *creator, *currency, *link;
 } lg_leg;
+
+/* The accounts known to exist, so a batch sends only new ones to
+ * lg_accounts (open addressing, keys "currency\x1fkind\x1fholder").  An
+ * entry added in the open transaction is pending (state 2) until commit;
+ * a rollback empties the whole cache (rare, and always safe). */
+#define ACACHE_MAX ((size_t)1 << 22)
+typedef struct lg_acache {
+    char **keys;
+    unsigned char *state;       /* 0 empty, 1 committed, 2 pending */
+    size_t cap, n;
+} lg_acache;
 
 typedef struct lg_skip {
     int64_t lo, hi;         /* usage ids [lo, hi) skipped */
@@ -140,7 +164,83 @@ struct lg_poster {
     char (*clinks)[SL_LEDGER_ID_MAX];
     size_t cap_links;
     sl_buf a[A_N];
+    lg_acache ac;
+    sl_buf key;
 };
+
+static uint64_t fnv1a(const char *s)
+{
+    uint64_t h = 1469598103934665603ULL;
+
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    return h;
+}
+
+static void acache_clear(lg_acache *c)
+{
+    for (size_t i = 0; i < c->cap; i++)
+        free(c->keys[i]);
+    free(c->keys);
+    free(c->state);
+    memset(c, 0, sizeof *c);
+}
+
+/* The slot of key: where it is, or the empty one where it would go. */
+static size_t acache_slot(const lg_acache *c, const char *key)
+{
+    size_t i = (size_t)fnv1a(key) & (c->cap - 1);
+
+    while (c->state[i] && strcmp(c->keys[i], key) != 0)
+        i = (i + 1) & (c->cap - 1);
+    return i;
+}
+
+/* 1 when key is known (committed or pending), else adds it as pending and
+ * returns 0 (also when the cache is full or out of memory: the key is then
+ * simply sent again, which is harmless). */
+static int acache_check_add(lg_acache *c, const char *key)
+{
+    size_t i;
+
+    if ((c->n + 1) * 2 > c->cap) {
+        lg_acache g = { 0 };
+        size_t ncap = c->cap ? c->cap * 2 : 1024;
+        if (ncap > ACACHE_MAX ||
+            !(g.keys = calloc(ncap, sizeof *g.keys)) || !(g.state = calloc(ncap, 1))) {
+            free(g.keys);
+            if (c->cap)
+                return c->state[acache_slot(c, key)] != 0;
+            return 0;
+        }
+        g.cap = ncap;
+        for (size_t k = 0; k < c->cap; k++)
+            if (c->state[k]) {
+                size_t j = acache_slot(&g, c->keys[k]);
+                g.keys[j] = c->keys[k];
+                g.state[j] = c->state[k];
+                g.n++;
+            }
+        free(c->keys);
+        free(c->state);
+        *c = g;
+    }
+    i = acache_slot(c, key);
+    if (c->state[i])
+        return 1;
+    if (!(c->keys[i] = strdup(key)))
+        return 0;
+    c->state[i] = 2;
+    c->n++;
+    return 0;
+}
+
+static void acache_commit(lg_acache *c)
+{
+    for (size_t i = 0; i < c->cap; i++)
+        if (c->state[i] == 2)
+            c->state[i] = 1;
+}
 
 static int64_t to_i64(const char *s)
 {
@@ -175,8 +275,13 @@ static int tx_end(lg_poster *p, int ok, sl_err *err)
     if (ok) {
         rc = sl_pgconn_query(p->pc, "COMMIT", "COMMIT", 0, NULL, &r, err);
         PQclear(r);
+        if (rc == SL_OK)
+            acache_commit(&p->ac);
+        else
+            acache_clear(&p->ac);
         return rc;
     }
+    acache_clear(&p->ac);
     if (sl_pgconn_query(p->pc, "ROLLBACK", "ROLLBACK", 0, NULL, &r, &e2) != SL_OK)
         sl_pgconn_drop(p->pc);
     PQclear(r);
@@ -246,9 +351,16 @@ static int add_int(sl_buf *b, int64_t v)
     return sl_buf_appendf(b, "%c%" PRId64, b->len ? ',' : '{', v);
 }
 
+/* Adds the account to the batch's lg_accounts arrays unless known. */
 static int add_account(lg_poster *p, const char *cur, sl_ledger_acct a, const char *h)
 {
-    int rc = sl_pg_array_add(&p->a[A_CUR], cur);
+    int rc;
+
+    sl_buf_reset(&p->key);
+    if (sl_buf_appendf(&p->key, "%s\x1f%s\x1f%s", cur, sl_ledger_acct_name(a), h) == SL_OK &&
+        sl_buf_cstr(&p->key) == SL_OK && acache_check_add(&p->ac, (char *)p->key.data))
+        return SL_OK;
+    rc = sl_pg_array_add(&p->a[A_CUR], cur);
 
     if (rc == SL_OK) rc = sl_pg_array_add(&p->a[A_KIND], sl_ledger_acct_name(a));
     if (rc == SL_OK) rc = sl_pg_array_add(&p->a[A_HOLDER], h);
@@ -295,7 +407,7 @@ static int insert_legs(lg_poster *p, const lg_leg *legs, size_t n, int64_t seq0,
     }
     for (i = 0; i < 4; i++)
         v[i] = (const char *)p->a[A_CUR + i].data;
-    if ((rc = run_clear(p, "lg_accounts", 4, v, err)) != SL_OK)
+    if (strcmp(v[0], "{}") != 0 && (rc = run_clear(p, "lg_accounts", 4, v, err)) != SL_OK)
         return rc;
     snprintf(s0, sizeof s0, "%" PRId64, seq0);
     v[0] = s0;
@@ -407,7 +519,7 @@ typedef enum { M_NEXT, M_CATCHUP, M_RESCAN } lg_mode;
 int lg_post_usage(lg_poster *p, int *posted, int *waiting, sl_err *err)
 {
     int64_t now = sl_mono_ms(), seq0, expect, xmin, xmax, resolved_below = 0;
-    int64_t new_next = 0, skips[4][2];
+    int64_t new_next = 0, skips[256][2];
     size_t n_skips = 0, nlegs = 0, k;
     char sa[24], sb[24], sc[24];
     const char *v[3];
@@ -457,7 +569,7 @@ int lg_post_usage(lg_poster *p, int *posted, int *waiting, sl_err *err)
         for (i = 0; i < nrows; i++) {
             int64_t id = to_i64(PQgetvalue(r, i, F_ID));
             if (id != expect) {
-                if (id > resolved_below || n_skips == 4) {
+                if (id > resolved_below || n_skips == 256) {
                     take = i;
                     *waiting = 1;
                     if (id > p->gap_upto) {
@@ -675,6 +787,7 @@ int lg_poster_new(sl_pgconn *pc, const lg_opts *o, lg_poster **out, sl_err *err)
     p->o = *o;
     for (i = 0; i < A_N; i++)
         sl_buf_init(&p->a[i], ARRAY_MAX);
+    sl_buf_init(&p->key, 4096);
     if ((rc = run(p, "lg_last", 0, NULL, &r, err)) != SL_OK) {
         lg_poster_destroy(p);
         return rc;
@@ -698,5 +811,7 @@ void lg_poster_destroy(lg_poster *p)
     free(p->legs);
     free(p->links);
     free(p->clinks);
+    acache_clear(&p->ac);
+    sl_buf_free(&p->key);
     free(p);
 }

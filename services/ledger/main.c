@@ -41,7 +41,7 @@ static const sl_cfg_entry ledger_map[] = {
     { SL_CFG_INT,  "ledger.changes.batch", "200", "withdrawals applied per transaction" },
     { SL_CFG_INT,  "ledger.poll.ms", "1000",
       "look for new usage this often without a notification" },
-    { SL_CFG_INT,  "ledger.gap.wait.ms", "2000",
+    { SL_CFG_INT,  "ledger.gap.wait.ms", "500",
       "skip a gap in usage ids after this long even if older transactions still run" },
     { SL_CFG_INT,  "ledger.gap.keep.s", "600", "rescan skipped usage ids this long" },
     { SL_CFG_INT,  "ledger.rescan.ms", "5000", "rescan skipped usage ids this often" },
