@@ -33,6 +33,7 @@
 
 #include <openssl/evp.h>
 
+#include "sl/log.h"
 #include "ctl.h"
 #include "ledger_logic.h"
 
@@ -336,11 +337,19 @@ int ctl_cmd_ledger_verify(ctl *c, int argc, char **argv)
     if (ctl_pg_exec(v.pg, "ledger verify", "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
         != CTL_OK)
         goto out;
-    for (i = 0; i < sizeof checks / sizeof checks[0]; i++)
+    for (i = 0; i < sizeof checks / sizeof checks[0]; i++) {
+        int64_t t0 = sl_mono_ms();
         if (check_rows(&v, checks[i].check, checks[i].sql) != CTL_OK)
             goto out;
-    if (hash_transfers(&v, hash, &ntransfers) != CTL_OK)
-        goto out;
+        sl_debug("ledger", "verify: %s in %lld ms", checks[i].check,
+                 (long long)(sl_mono_ms() - t0));
+    }
+    {
+        int64_t t0 = sl_mono_ms();
+        if (hash_transfers(&v, hash, &ntransfers) != CTL_OK)
+            goto out;
+        sl_debug("ledger", "verify: hash in %lld ms", (long long)(sl_mono_ms() - t0));
+    }
     naccounts = count_of(v.pg, "SELECT count(*) FROM ledger_accounts");
     nusage = count_of(v.pg, "SELECT count(*) FROM usage_events");
     npostings = count_of(v.pg, "SELECT count(*) FROM ledger_postings");
