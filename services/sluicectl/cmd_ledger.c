@@ -20,9 +20,9 @@
 
 static const char ledger_usage[] =
     "usage: sluicectl ledger <command>\n"
-    "The creators' earnings ledger (pg.dsn / SLUICE_PG_DSN): balances and\n"
-    "statements.  Amounts are micro-units of the currency in --json,\n"
-    "decimals with six places otherwise.\n";
+    "The creators' earnings ledger (pg.dsn / SLUICE_PG_DSN): balances,\n"
+    "statements and its invariants (verify).  Amounts are micro-units of the\n"
+    "currency in --json, decimals with six places otherwise.\n";
 
 static const char balance_usage[] =
     "usage: sluicectl ledger balance (--creator ID | --consumer NAME | --platform)\n"

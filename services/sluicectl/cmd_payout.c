@@ -346,7 +346,7 @@ static int payout_run(ctl *c, int argc, char **argv)
     if (ctl_pg_exec(pg, "payout run: COMMIT", "COMMIT") != CTL_OK)
         goto out;
     printf("%" PRId64 " payout%s created for %s; %d creator account%s owed "
-           "nothing or less than the minimum; %d already paid for the month\n",
+           "nothing or less than the minimum; %d already had a payout for the month\n",
            n, n == 1 ? "" : "s", a.month, below, below == 1 ? "" : "s", had);
     rc = CTL_OK;
 out:

@@ -31,7 +31,7 @@ static const ctl_cmd commands[] = {
     { "takedown", ctl_cmd_takedown, "content takedowns, withdrawing samples: add, list" },
     { "scan",    ctl_cmd_scan,    "run the scan stage's checks on local files" },
     { "moderator", ctl_cmd_moderator, "review dashboard accounts: add, list, disable, passwd" },
-    { "ledger",  ctl_cmd_ledger,  "creators' earnings: balance, statement" },
+    { "ledger",  ctl_cmd_ledger,  "creators' earnings: balance, statement, verify" },
     { "payout",  ctl_cmd_payout,  "creators' payouts: run, confirm, fail, list" },
     { NULL, NULL, NULL }
 };

@@ -1,20 +1,19 @@
 # shellcheck shell=bash
 # Helpers for the ledger's integration tests (issue #13), sourced after
-# lib.sh and it_init.  They write what the feed and the poster write, with
-# SQL as the schema owner:
+# lib.sh and it_init.  They write what the feed writes, with SQL as the
+# schema owner, and run the real poster:
 #   lg_world              creators alice, bob, carol; datasets ds-a, ds-b;
 #                         consumers k1, k2 with grants on both (USD)
 #   lg_deliver C U CR DS PRICE   a usage event as the feed inserts it
 #                         (ON CONFLICT (consumer_id, upload_id) DO NOTHING)
-#   lg_post_sql [FEE_BPS] posts every unposted usage event and withdrawal
-#                         exactly as 018_ledger.sql says sluice-ledger does
-#                         (ledger_sql_poster.sql), for the tests that must
-#                         not depend on the poster
+#   lg_post [FEE_BPS]     runs the poster (sluice-ledger -X ledger.once=true)
+#                         over what there is: usage events, withdrawals
 #   lg_backdate WHEN ID.. moves usage events' postings and transfers to
 #                         WHEN (a past month's ledger, for statements)
 #   lg_invariants         debits = credits per currency; every account's
-#                         totals = the sum of its transfers; fails the test
-#                         otherwise
+#                         totals = the sum of its transfers (SQL, on its
+#                         own); `sluicectl ledger verify` exits 0; fails
+#                         the test otherwise
 
 lg_world() {
     it_sql "INSERT INTO creators (creator_id, key_alg, key_material)
@@ -35,12 +34,10 @@ lg_deliver() {
             ON CONFLICT (consumer_id, upload_id) DO NOTHING" >/dev/null
 }
 
-lg_post_sql() {
-    [[ -n ${LG_POSTER_LOADED:-} ]] ||
-        psql -XAtq -v ON_ERROR_STOP=1 "$IT_OWNER_DSN" \
-            -f "$(dirname "${BASH_SOURCE[0]}")/ledger_sql_poster.sql" >/dev/null
-    LG_POSTER_LOADED=1
-    it_sql "SELECT lg_post(${1:-1000})" >/dev/null
+lg_post() {
+    SLUICE_PG_DSN=$(it_svc_dsn ledger) "$IT_BIN/sluice-ledger" -X ledger.once=true \
+        -X ledger.fee.bps="${1:-1000}" -X log.level=warn >>"$IT_DIR/ledger.log" 2>&1 ||
+        it_fail "sluice-ledger -X ledger.once=true failed"
 }
 
 lg_backdate() {
@@ -76,4 +73,6 @@ lg_invariants() {
                   WHERE (x.dp, x.cp, x.dq, x.cq) IS DISTINCT FROM
                         (a.debits_posted, a.credits_posted, a.debits_pending, a.credits_pending)")
     [[ -z $bad ]] || it_fail "ledger invariants broken: $bad"
+    "$IT_BIN/sluicectl" ledger verify >"$IT_DIR/verify.out" 2>&1 ||
+        it_fail "ledger verify: $(cat "$IT_DIR/verify.out")"
 }

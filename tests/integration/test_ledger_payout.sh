@@ -1,7 +1,6 @@
 #!/usr/bin/env bash
 # test_ledger_payout: statements and payouts (issue #13) over a ledger
-# posted by SQL exactly as 018_ledger.sql says the poster writes it
-# (ledger_lib.sh), so this test stands without the poster.
+# posted by the real poster (sluice-ledger, run once per batch of usage).
 #   - statement arithmetic against hand-computed values: a past month and
 #     the current one (opening from the past month), two datasets, a split
 #     with a rounding remainder, a clawback and a confirmed payout as lines,
@@ -40,7 +39,7 @@ it_eq "fee back to the default" "$(it_sql "SELECT coalesce(fee_bps::text, 'null'
     WHERE dataset_id = 'ds-a'")" "null"
 # Last month: k1 used alice's u1 (ds-a) at 1.000000, fee 10% -> net 0.900000.
 lg_deliver k1 u1 alice ds-a 1000000
-lg_post_sql
+lg_post
 lg_backdate "$PREV_MID" 1
 # This month: u2 by k1 and k2 at 1.000000 (net 0.900000 each); u3 (ds-b, fee
 # 25%) at 0.000015: net floor(11.25) = 11, fee floor(3.75) = 3, rounding 1;
@@ -50,7 +49,7 @@ lg_deliver k2 u2 alice ds-a 1000000
 lg_deliver k2 u3 alice ds-b 15
 lg_deliver k1 u4 bob ds-a 2000000
 lg_deliver k1 u2 alice ds-a 1000000
-lg_post_sql
+lg_post
 it_eq "usage events posted" "$(it_sql "SELECT count(*) FROM ledger_postings")" 5
 lg_invariants
 
@@ -116,7 +115,7 @@ it_eq "carol has no account" "$("$CTL" ledger balance --creator carol)" \
 "$CTL" payout run --month "$PREV_M" --min 0.5 >"$W/run1.out"
 it_eq "run last month" "$(cat "$W/run1.out")" \
 "payout 1: creator alice, $PREV_M, USD 0.900000 pending
-1 payout created for $PREV_M; 1 creator account owed nothing or less than the minimum; 0 already paid for the month"
+1 payout created for $PREV_M; 1 creator account owed nothing or less than the minimum; 0 already had a payout for the month"
 it_eq "alice: pending is not available" "$("$CTL" ledger balance --creator alice --json |
     jq -c '[.[] | [.posted_micros, .debits_pending_micros, .available_micros]]')" '[[2700011,900000,1800011]]'
 lg_invariants
@@ -137,13 +136,13 @@ it_eq "alice after the payout" "$("$CTL" ledger balance --creator alice --json |
 
 # This month, minimum 2.000000: alice is owed 1.800011, bob 1.800000: none.
 it_eq "min 2 pays nobody" "$("$CTL" payout run --month "$NOW_M" --min 2)" \
-    "0 payouts created for $NOW_M; 2 creator accounts owed nothing or less than the minimum; 0 already paid for the month"
+    "0 payouts created for $NOW_M; 2 creator accounts owed nothing or less than the minimum; 0 already had a payout for the month"
 it_eq "min 1.8 pays both" "$("$CTL" payout run --month "$NOW_M" --min 1.8)" \
 "payout 2: creator alice, $NOW_M, USD 1.800011 pending
 payout 3: creator bob, $NOW_M, USD 1.800000 pending
-2 payouts created for $NOW_M; 0 creator accounts owed nothing or less than the minimum; 0 already paid for the month"
+2 payouts created for $NOW_M; 0 creator accounts owed nothing or less than the minimum; 0 already had a payout for the month"
 it_eq "once per month" "$("$CTL" payout run --month "$NOW_M" | tail -1)" \
-    "0 payouts created for $NOW_M; 0 creator accounts owed nothing or less than the minimum; 2 already paid for the month"
+    "0 payouts created for $NOW_M; 0 creator accounts owed nothing or less than the minimum; 2 already had a payout for the month"
 it_eq "nothing left to pay alice" "$("$CTL" ledger balance --creator alice --json | jq '.[0].available_micros')" 0
 # bob's payment bounced: the money is his again.
 it_eq "fail" "$("$CTL" payout fail 3 --reason "account closed")" \
@@ -178,7 +177,7 @@ it_eq "statement with a payout" "$(jq -c '[.opening_micros, [.lines[] | select(.
 "$CTL" dataset set ds-a --withdrawal-policy clawback >/dev/null
 it_sql "INSERT INTO feed_changes (seq, dataset_id, upload_id, sha256, kind, reason)
           VALUES (1, 'ds-a', 'u2', repeat('a', 64), 'takedown', 'test')" >/dev/null
-lg_post_sql
+lg_post
 lg_invariants
 "$CTL" ledger statement --creator alice --month "$NOW_M" --json >"$W/s4.json"
 it_eq "clawback line" "$(jq -c '[[.lines[] | select(.type == "clawback") |
@@ -190,7 +189,7 @@ it_eq "alice after the clawback" "$("$CTL" ledger balance --creator alice --json
     jq -c '[.[] | [.posted_micros, .debits_pending_micros, .available_micros]]')" \
     '[[11,1800011,-1800000]]'
 it_eq "a run pays nothing below zero" "$("$CTL" payout run --month "$PREV_M" | tail -1)" \
-    "0 payouts created for $PREV_M; 1 creator account owed nothing or less than the minimum; 1 already paid for the month"
+    "0 payouts created for $PREV_M; 1 creator account owed nothing or less than the minimum; 1 already had a payout for the month"
 
 # The finance export.
 "$CTL" payout list --csv >"$W/list.csv"
@@ -200,4 +199,25 @@ it_eq "finance csv" "$(tr -d '\r' <"$W/list.csv" | cut -d, -f1-9)" \
 2,alice,USD,$NOW_M,1.800011,1800011,pending,,
 1,alice,USD,$PREV_M,0.900000,900000,confirmed,wire-0001,"
 it_eq "list --state" "$("$CTL" payout list --state pending --json | jq -c '[.[].payout_id]')" '[2]'
+
+# Racing settlements: carol earned 2.700000 last month; her payout is
+# confirmed and failed by three operators at once.  Exactly one wins, the
+# others are refused, one settlement transfer exists.
+lg_deliver k2 u5 carol ds-a 3000000
+lg_post
+lg_backdate "$PREV_MID" "$(it_sql "SELECT usage_id FROM usage_events WHERE upload_id = 'u5'")"
+it_eq "carol's payout" "$("$CTL" payout run --month "$PREV_M" | head -1)" \
+    "payout 4: creator carol, $PREV_M, USD 2.700000 pending"
+pids=()
+"$CTL" payout confirm 4 --reference race-a >/dev/null 2>&1 & pids+=($!)
+"$CTL" payout fail 4 --reason race-b >/dev/null 2>&1 & pids+=($!)
+"$CTL" payout confirm 4 --reference race-c >/dev/null 2>&1 & pids+=($!)
+won=0 lost=0
+for p in "${pids[@]}"; do
+    if wait "$p"; then won=$((won + 1)); else lost=$((lost + 1)); fi
+done
+it_eq "one settlement wins the race" "$won:$lost" "1:2"
+it_eq "one settlement transfer" "$(it_sql "SELECT count(*) FROM ledger_transfers
+    WHERE pending_id = 'payout:4'")" 1
+lg_invariants
 it_log "PASS test_ledger_payout"
