@@ -37,7 +37,7 @@ static void on_signal(int sig)
 static const sl_cfg_entry ledger_map[] = {
     { SL_CFG_INT,  "ledger.fee.bps", "1000",
       "the platform's fee in basis points when the dataset sets none (0..10000)" },
-    { SL_CFG_INT,  "ledger.batch", "2000", "usage events posted per transaction (1..50000)" },
+    { SL_CFG_INT,  "ledger.batch", "5000", "usage events posted per transaction (1..50000)" },
     { SL_CFG_INT,  "ledger.changes.batch", "200", "withdrawals applied per transaction" },
     { SL_CFG_INT,  "ledger.poll.ms", "1000",
       "look for new usage this often without a notification" },

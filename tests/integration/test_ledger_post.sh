@@ -185,9 +185,11 @@ hash1=$(jq -r .hash <<<"$out")
 RE_DB=${IT_DB}_re
 psql -XAtq -v ON_ERROR_STOP=1 "$IT_ADMIN_DSN" -c "CREATE DATABASE \"$RE_DB\"$(
     [[ -z ${SLUICE_PG_DSN_OWNER:-} ]] || printf ' OWNER sluice_owner')" >/dev/null
-cleanup_re() {
+cleanup_re() { # keeps $? for it_cleanup
+    local st=$?
     psql -XAtq "$IT_ADMIN_DSN" -c "DROP DATABASE IF EXISTS \"$RE_DB\" WITH (FORCE)" \
         >/dev/null 2>&1 || true
+    return "$st"
 }
 trap 'cleanup_re; it_cleanup' EXIT
 RE_OWNER="$IT_OWNER_BASE_DSN dbname=$RE_DB"
@@ -217,3 +219,14 @@ it_eq "creator cc after the late delivery" "$(it_sql "SELECT credits_posted - de
     FROM ledger_accounts WHERE kind = 'creator' AND holder = 'cc'")" 0
 it_eq "verify at the end" "$("$IT_BIN/sluicectl" ledger verify --json |
     jq -c '[.ok, .postings, .violations]')" '[true,26005,[]]'
+
+# verify sees tampering: a creator's total raised by one micro-unit, a
+# posting deleted (its legs orphaned, its event unposted).
+it_sql "UPDATE ledger_accounts SET credits_posted = credits_posted + 1
+         WHERE kind = 'creator' AND holder = 'ck';
+        DELETE FROM ledger_postings WHERE usage_id = (SELECT usage_id FROM usage_events
+         WHERE consumer_id = 'k1' AND upload_id = 'w-kept')" >/dev/null
+rc=0
+out=$("$IT_BIN/sluicectl" ledger verify --json) || rc=$?
+it_eq "verify refuses a tampered ledger" "$rc $(jq -c '[.ok, [.violations[].check]]' <<<"$out")" \
+    '1 [false,["currency_unbalanced","account_totals","usage_unposted","usage_orphan","usage_orphan"]]'
