@@ -71,8 +71,10 @@ set -euo pipefail
 
 # review: the moderators' dashboard (sluice-review), an HTTP service on
 # loopback (SLUICE_REVIEW_URL) supervised like the stages; feed: the
-# delivery feed (sluice-feed, SLUICE_FEED_URL), likewise, PostgreSQL only.
-SERVICES=(validate scan license commit review feed)
+# delivery feed (sluice-feed, SLUICE_FEED_URL), likewise, PostgreSQL only;
+# ledger: the poster of usage into the creators' ledger (sluice-ledger),
+# PostgreSQL only, no port.
+SERVICES=(validate scan license commit review feed ledger)
 STACK_SH=$SL_ROOT/deploy/stack.sh
 
 say() { sl_log stack "$@"; }
@@ -229,7 +231,7 @@ broker_lib() {
 # PostgreSQL roles: the schema owner, one per service and the operators'
 # (sluicectl); the superuser postgres has a passfile too.
 # schemas/sql/grants.sql says what each may do.
-PG_ROLES=(sluice_owner sluice_validate sluice_scan sluice_license sluice_commit sluice_review sluice_feed sluice_ctl)
+PG_ROLES=(sluice_owner sluice_validate sluice_scan sluice_license sluice_commit sluice_review sluice_feed sluice_ledger sluice_ctl)
 
 # pass_file ROLE: the libpq password file of ROLE (one line, 0600).
 pass_file() { printf '%s/pg-%s.pgpass\n' "$SECRETS" "$1"; }
@@ -295,14 +297,17 @@ kafka_password() {
 # chain heads (audit.key.file), review-audit.key the one sluice-review seals
 # the heads of the chains its decisions extend with, feed-url.key the HMAC
 # key of sluice-feed's signed content URLs (feed.url.key.file); sluicectl
-# makes operator-audit.key itself.  feed.conf: sluice-feed's config file
-# (it has no Kafka user, so no credentials in it).
+# makes operator-audit.key itself.  feed.conf, ledger.conf: sluice-feed's
+# and sluice-ledger's config files (no Kafka user, so no credentials).
 secrets_key() {
     local f
     (umask 077 && mkdir -p "$SECRETS") || die "cannot create $SECRETS"
     [[ -s $SECRETS/feed.conf ]] ||
         (umask 077 && printf '# sluice-feed (written by deploy/stack.sh); its port and key come from stack.env\n' \
             >"$SECRETS/feed.conf") || die "cannot write $SECRETS/feed.conf"
+    [[ -s $SECRETS/ledger.conf ]] ||
+        (umask 077 && printf '# sluice-ledger (written by deploy/stack.sh)\n' \
+            >"$SECRETS/ledger.conf") || die "cannot write $SECRETS/ledger.conf"
     for f in "$SECRETS/secrets.key" "$SECRETS/commit-audit.key" "$SECRETS/review-audit.key" \
         "$SECRETS/feed-url.key"; do
         [[ -s $f ]] && continue
@@ -781,6 +786,7 @@ export SLUICE_PG_DSN_LICENSE='$(pg_dsn sluice_license)'
 export SLUICE_PG_DSN_COMMIT='$(pg_dsn sluice_commit)'
 export SLUICE_PG_DSN_REVIEW='$(pg_dsn sluice_review)'
 export SLUICE_PG_DSN_FEED='$(pg_dsn sluice_feed)'
+export SLUICE_PG_DSN_LEDGER='$(pg_dsn sluice_ledger)'
 # Kafka: SASL/SCRAM credentials in one 0600 config file per user.  sluicectl
 # reads SLUICE_CONFIG (the operators' user), kcat reads KCAT_CONFIG; a
 # service started by the supervisor gets SLUICE_CONFIG=SLUICE_CONFIG_<SERVICE>.
@@ -792,6 +798,7 @@ export SLUICE_CONFIG_LICENSE=$SECRETS/kafka-sluice_license.conf
 export SLUICE_CONFIG_COMMIT=$SECRETS/kafka-sluice_commit.conf
 export SLUICE_CONFIG_REVIEW=$SECRETS/kafka-sluice_review.conf
 export SLUICE_CONFIG_FEED=$SECRETS/feed.conf
+export SLUICE_CONFIG_LEDGER=$SECRETS/ledger.conf
 export SLUICE_CONFIG_UPLOADER=$SECRETS/kafka-sluice_uploader.conf
 export SLUICE_KCAT_CONFIG_UPLOADER=$SECRETS/kafka-sluice_uploader.kcat
 export SLUICE_CONFIG_ADMIN=$SECRETS/kafka-admin.conf
@@ -952,6 +959,7 @@ cmd_start() {
                 chown "$(svc_user "$role"):" "$SECRETS/kafka-sluice_$role.conf"
         done
         chown "$(svc_user feed):" "$SECRETS/feed.conf" "$SECRETS/feed-url.key"
+        chown "$(svc_user ledger):" "$SECRETS/ledger.conf"
         chown "$(svc_user validate):" "$SECRETS/secrets.key"
         chown "$(svc_user commit):" "$SECRETS/commit-audit.key"
         chown "$(svc_user review):" "$SECRETS/review-audit.key"

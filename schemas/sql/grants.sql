@@ -137,6 +137,10 @@ GRANT SELECT ON samples, contents, datasets, creators, feed_changes,
     TO sluice_feed;
 GRANT INSERT ON usage_events TO sluice_feed;
 GRANT USAGE ON SEQUENCE usage_events_usage_id_seq TO sluice_feed;
+-- ... and a creator's ledger statement (GET /v1/creators/me/statement,
+-- services/ledger/statement_pg.c): the ledger, read only.
+GRANT SELECT ON ledger_accounts, ledger_transfers, ledger_postings, payouts
+    TO sluice_feed;
 
 -- withdrawals (017_feed.sql feed_withdraw): the operators' alone; it runs
 -- with its caller's privileges anyway.

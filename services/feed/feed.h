@@ -143,6 +143,9 @@ int fd_exec_bin(sl_pgconn *c, const char *name, int n, const char *const *v,
  * written while PostgreSQL still reads the next rows.  SL_OK; row's first
  * failure; SL_EIO / SL_ERR when the statement failed (logged).  *rows
  * counts the rows handed to row. */
+/* The pool handle's live connection (connecting first), for a library that
+ * runs its own statements on it (the ledger statement).  SL_OK or SL_EIO. */
+int fd_conn(sl_pgconn *c, PGconn **conn);
 int fd_exec_rows(sl_pgconn *c, const char *name, int n, const char *const *v,
                  int (*row)(void *u, const PGresult *r), void *u, size_t *rows);
 

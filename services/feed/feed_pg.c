@@ -132,6 +132,11 @@ const sl_pg_stmt fd_stmts[] = {
       " (SELECT coalesce(max(seq), 0) FROM feed_changes WHERE dataset_id = $1)"
       " FROM datasets WHERE dataset_id = $1", 1 },
     { "fd_blob", "SELECT data FROM contents WHERE sha256 = $1", 1 },
+    /* $1 creator, $2 token_id: the creator's token is live. */
+    { "fd_creator_live",
+      "SELECT EXISTS (SELECT 1 FROM feed_tokens t JOIN creators cr ON cr.creator_id = t.creator_id"
+      "  WHERE t.token_id = $2::bigint AND t.creator_id = $1 AND t.revoked_at IS NULL"
+      "  AND t.expires_at > now() AND cr.status = 'active')", 2 },
     /* $1 creator, $2 upload, $3 token_id: live; then the outcome. */
     { "fd_upload",
       "SELECT EXISTS (SELECT 1 FROM feed_tokens t JOIN creators cr ON cr.creator_id = t.creator_id"
@@ -301,6 +306,17 @@ int fd_exec_bin(sl_pgconn *c, const char *name, int n, const char *const *v,
                 PGresult **res)
 {
     return run(c, name, n, v, 1, res);
+}
+
+int fd_conn(sl_pgconn *pc, PGconn **c)
+{
+    sl_err err = { "" };
+
+    if (sl_pgconn_get(pc, c, &err) != SL_OK) {
+        sl_error(LOG, "connection: %s", err.msg);
+        return SL_EIO;
+    }
+    return SL_OK;
 }
 
 int fd_exec_rows(sl_pgconn *pc, const char *name, int n, const char *const *v,

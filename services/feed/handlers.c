@@ -24,6 +24,7 @@
 
 #include "sl/log.h"
 #include "feed.h"
+#include "statement_pg.h"
 
 #define LOG "feed"
 #define NDJSON "application/x-ndjson"
@@ -952,6 +953,73 @@ out:
     return rc;
 }
 
+/* ---- creators: GET /v1/creators/me/statement?month=YYYY-MM[&currency=C] -------- */
+
+/* The creator's ledger statement for a month, the same document as
+ * `sluicectl ledger statement --json` (services/ledger/statement_pg.h):
+ * always the token's creator, never one named by the request. */
+static int h_statement(void *u, sl_http_req *r, sl_http_resp *p)
+{
+    fd_app *a = u;
+    const char *month = sl_http_req_query(r, "month");
+    const char *currency = sl_http_req_query(r, "currency");
+    sl_pgconn *c = fd_pool_get(a->pool);
+    fd_principal pr;
+    char tid[24];
+    PGresult *res = NULL;
+    PGconn *conn;
+    json_t *o = NULL;
+    sl_err err = { "" };
+    int rc;
+
+    if (!enter(a, r, p, c, FD_HOLDER_CREATOR, &pr, &rc))
+        goto out;
+    if (!month || !*month) {
+        rc = sl_http_resp_error(p, 400, "bad_request", "month=YYYY-MM is required");
+        goto out;
+    }
+    snprintf(tid, sizeof tid, "%" PRId64, pr.token_id);
+    {
+        const char *v[2] = { pr.holder, tid };
+        if (fd_exec(c, "fd_creator_live", 2, v, &res) != SL_OK || PQntuples(res) != 1) {
+            rc = unavailable(p);
+            goto out;
+        }
+    }
+    if (strcmp(PQgetvalue(res, 0, 0), "t") != 0) {
+        rc = unauthorized(p, "the token is revoked or expired, or its creator is disabled");
+        goto out;
+    }
+    if (fd_conn(c, &conn) != SL_OK) {
+        rc = unavailable(p);
+        goto out;
+    }
+    switch (sl_stmt_pg_statement(conn, pr.holder, month,
+                                 currency && *currency ? currency : NULL, &o, &err)) {
+    case SL_OK:
+        rc = sl_http_resp_json(p, 200, o);
+        break;
+    case SL_EINVAL:
+        rc = sl_http_resp_error(p, 400, "bad_request", err.msg);
+        break;
+    case SL_ENOTFOUND:
+        rc = sl_http_resp_error(p, 404, "not_found", err.msg);
+        break;
+    case SL_EIO:
+        rc = unavailable(p);
+        break;
+    default:
+        sl_error(LOG, "statement of %s for %s: %s", pr.holder, month, err.msg);
+        rc = sl_http_resp_error(p, 500, "internal_error",
+                                "the statement could not be built; the operator's log says why");
+    }
+out:
+    json_decref(o);
+    PQclear(res);
+    fd_pool_put(a->pool, c);
+    return rc;
+}
+
 /* ---- creators: GET /v1/uploads?after=&limit= ----------------------------------- */
 
 static int h_uploads(void *u, sl_http_req *r, sl_http_resp *p)
@@ -1035,4 +1103,5 @@ void fd_routes(fd_app *a, sl_http_router *rt, int *rc)
     if (*rc == SL_OK) *rc = sl_http_route(rt, "GET", "/v1/samples/{id}/content", h_content, a);
     if (*rc == SL_OK) *rc = sl_http_route(rt, "GET", "/v1/uploads/{id}", h_upload, a);
     if (*rc == SL_OK) *rc = sl_http_route(rt, "GET", "/v1/uploads", h_uploads, a);
+    if (*rc == SL_OK) *rc = sl_http_route(rt, "GET", "/v1/creators/me/statement", h_statement, a);
 }

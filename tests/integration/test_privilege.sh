@@ -79,6 +79,13 @@ it_eq "who may withdraw samples" \
     "$(it_sql "SELECT string_agg(r, ',' ORDER BY r) FROM unnest(ARRAY['sluice_validate','sluice_scan',
                    'sluice_license','sluice_commit','sluice_review','sluice_feed','sluice_ctl']) r
                WHERE has_function_privilege(r, 'feed_withdraw(text, text, text)', 'EXECUTE')")" sluice_ctl
+# ledger (the poster) writes the ledger only: no usage, sample or grant.
+it_eq "ledger's privileges outside the ledger" \
+    "$(it_sql "SELECT string_agg(t || ':' || p, ',' ORDER BY t, p)
+               FROM unnest(ARRAY['usage_events','samples','grants','consumers','feed_changes',
+                                 'datasets','payouts']) t,
+                    unnest(ARRAY['INSERT','UPDATE','DELETE','TRUNCATE']) p
+               WHERE has_table_privilege('sluice_ledger', t, p)")" ""
 it_eq "feed reads operators' keys or moderators" \
     "$(it_sql "SELECT has_table_privilege('sluice_feed', 'moderators', 'SELECT')
                    OR has_table_privilege('sluice_feed', 'creator_optouts', 'SELECT')")" f
@@ -86,9 +93,11 @@ it_eq "feed reads operators' keys or moderators" \
 # --- no DDL for anyone but the owner ------------------------------------------
 # sluice-feed's role logs in on a stack whose stack.sh runs the feed
 # (SLUICE_PG_DSN_FEED); an older stack has it only NOLOGIN, from grants.sql.
-FEED_SVC=() FEED_ROLE=""
+# The same for sluice-ledger's role (SLUICE_PG_DSN_LEDGER).
+FEED_SVC=() FEED_ROLE="" LEDGER_SVC=() LEDGER_ROLE=""
 [[ -z ${SLUICE_PG_DSN_FEED:-} ]] || FEED_SVC=(feed) FEED_ROLE=sluice_feed,
-for svc in validate scan license commit review "${FEED_SVC[@]}" ctl; do
+[[ -z ${SLUICE_PG_DSN_LEDGER:-} ]] || LEDGER_SVC=(ledger) LEDGER_ROLE=sluice_ledger,
+for svc in validate scan license commit review "${FEED_SVC[@]}" "${LEDGER_SVC[@]}" ctl; do
     it_eq "$svc creates a table" "$(as "$svc" "CREATE TABLE evil (a int)")" \
         "ERROR:  permission denied for schema public"
     it_eq "$svc alters samples" "$(as "$svc" "ALTER TABLE samples ADD COLUMN evil int")" \
@@ -104,7 +113,7 @@ it_eq "superusers or role creators among the sluice roles" \
 it_eq "sluice login roles" \
     "$(it_sql "SELECT string_agg(rolname, ',' ORDER BY rolname) FROM pg_roles
                WHERE rolname LIKE 'sluice\_%' AND rolcanlogin")" \
-    "sluice_commit,sluice_ctl,${FEED_ROLE}sluice_license,sluice_owner,sluice_review,sluice_scan,sluice_validate"
+    "sluice_commit,sluice_ctl,${FEED_ROLE}${LEDGER_ROLE}sluice_license,sluice_owner,sluice_review,sluice_scan,sluice_validate"
 it_eq "tables not owned by sluice_owner" \
     "$(it_sql "SELECT count(*) FROM pg_tables WHERE schemaname = 'public' AND tableowner <> 'sluice_owner'")" 0
 it_eq "database owner" \
