@@ -185,6 +185,22 @@ curl -sS -D "$DEMO/feed.headers" -H "Authorization: Bearer $(cat "$TOKFILE")" \
     die "reading the feed failed"
 echo "next cursor: $(sed -n 's/^Sluice-Next-Cursor: *//Ip' "$DEMO/feed.headers" | tr -d '\r')"
 
+# --- the creator gets paid ----------------------------------------------------------
+# The updater downloads the first sample through its signed content URL (no
+# token): the feed meters the delivery once, sluice-ledger posts it (woken
+# by the delivery), and the creator's balance shows the net of the price.
+URL=$(curl -sS -H "Authorization: Bearer $(cat "$TOKFILE")" \
+    "$SLUICE_FEED_URL/v1/datasets/demo-ds/samples?limit=1" | jq -r .content_url)
+[[ -n $URL && $URL != null ]] || die "the feed listed no sample of demo-ds"
+curl -sSf -o /dev/null "$URL" || die "fetching a sample's content failed"
+for _ in $(seq 1 100); do
+    [[ $(ctl ledger balance --creator demo --json 2>/dev/null | jq -r '.[0].posted_micros // 0') != 0 ]] && break
+    sleep 0.1
+done
+echo
+echo "After the updater downloaded one sample, creator demo's balance (micro-USD):"
+ctl ledger balance --creator demo || die "sluicectl ledger balance failed"
+
 cat <<EOF
 
 The review dashboard (flagged samples wait there for a moderator):
@@ -195,6 +211,9 @@ The delivery feed (model updaters tail it; docs in README "Model updaters"):
   $SLUICE_FEED_URL
   token of consumer demo-updater: in $TOKFILE (mode 0600)
   curl -H "Authorization: Bearer \$(cat $TOKFILE)" $SLUICE_FEED_URL/v1/datasets
+
+The creators' ledger (every delivery posted once; docs in README "Creators get paid"):
+  build/bin/sluicectl ledger statement --creator demo --month $(date -u +%Y-%m)
 
 The stack is still running in $STACK (logs in $STACK/logs/).
   . $STACK/stack.env               # SLUICE_KAFKA_BROKERS, SLUICE_PG_DSN
