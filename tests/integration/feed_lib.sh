@@ -189,6 +189,9 @@ fd_grant_revoke() {
 fd_start2() {
     local i dsn
     dsn=$(it_svc_dsn feed)
+    # The log exists before the first look at it (the service's redirect
+    # may not have run yet; a failing sed would end the test under -e).
+    : >>"$IT_DIR/feed2.log"
     SLUICE_PG_DSN=$dsn "$IT_BIN/sluice-feed" -X log.level=info -X feed.port=0 \
         -X "feed.url.key.file=$IT_DIR/feed-url.key" "$@" >>"$IT_DIR/feed2.log" 2>&1 &
     IT_PIDS[feed2]=$!
