@@ -9,7 +9,11 @@
  * wanted.  Without enable_seqscan = off, missing statistics (a samples
  * table growing faster than autovacuum analyses it) or a generic plan made
  * while a table was empty turn point lookups into whole-table scans
- * (measured on commit: batch time growing with the table).
+ * (measured on commit: batch time growing with the table).  But a plan
+ * that must scan a small table sequentially still does, at a cost of 10^10,
+ * far above jit_above_cost: with JIT on, PostgreSQL compiled such a
+ * statement on every execution (50-100 ms each, measured by the ledger's
+ * poster), so JIT is off too -- these are short statements, never analytics.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +25,7 @@
 /* Applied, in order, on every new connection of every stage. */
 static const char *const session_settings[] = {
     "SET enable_seqscan = off",
+    "SET jit = off",
 };
 
 struct sl_pgconn {

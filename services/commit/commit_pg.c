@@ -738,7 +738,7 @@ static int write_rows(commit_ctx *c, const sl_commit_row *rows, size_t n,
     for (size_t i = 0; i < n; i++)
         n_samples += rows[i].kind == SL_ROW_SAMPLE;
     if (n_samples > 0) {
-        int64_t seq;
+        int64_t seq = 0;   /* set by reserve_feed_seq (gcc -O2 cannot tell) */
         if ((rc = reserve_feed_seq(c, n_samples, &seq, err)) != SL_OK)
             goto out;
         if ((rc = sl_pg_copy_begin(&cp, c->conn,
