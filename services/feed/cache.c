@@ -14,7 +14,7 @@
  *
  * Beside it, which content an upload has (upload id -> sha256): immutable
  * too, direct-mapped, a collision only costs the request a second round
- * trip.
+ * trip.  And each dataset's counts for the listing, kept a few seconds.
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -26,6 +26,13 @@
 #define LOG "feed"
 #define BUCKETS 8192
 #define SHA_SLOTS 16384
+#define STAT_SLOTS 256
+
+typedef struct stat_slot {
+    char dataset[132];
+    int64_t at_ms;             /* 0: empty */
+    char *json;                /* the counts object, JSON text */
+} stat_slot;
 
 typedef struct sha_slot {
     char upload[132];          /* ids are at most 128 bytes */
@@ -49,6 +56,7 @@ struct fd_cache {
     entry *head, *tail;
     size_t bytes, max;
     sha_slot *shas;
+    stat_slot stats[STAT_SLOTS];
 };
 
 fd_cache *fd_cache_new(size_t max_bytes)
@@ -83,6 +91,8 @@ void fd_cache_destroy(fd_cache *c)
         entry_free(e);            /* the server is stopped: no response holds one */
     }
     pthread_mutex_destroy(&c->mu);
+    for (size_t i = 0; i < STAT_SLOTS; i++)
+        free(c->stats[i].json);
     free(c->shas);
     free(c);
 }
@@ -229,5 +239,63 @@ int fd_cache_get(fd_cache *c, sl_pgconn *pc, const char *sha256, fd_blob **out)
     }
     pthread_mutex_unlock(&c->mu);
     *out = &e->blob;
+    return SL_OK;
+}
+
+/* The counts object of a dataset from fd_ds_stats's rows. */
+static json_t *stats_json(const PGresult *r)
+{
+    json_t *lic = json_array(), *o;
+    long long acc = 0, wd = 0;
+
+    if (!lic)
+        return NULL;
+    for (int i = 0; i < PQntuples(r); i++) {
+        long long n = strtoll(PQgetvalue(r, i, 1), NULL, 10);
+        acc += n;
+        wd += strtoll(PQgetvalue(r, i, 2), NULL, 10);
+        if (n > 0 && json_array_append_new(lic, json_pack("{s:s, s:I}", "expression",
+                                           PQgetvalue(r, i, 0), "samples", (json_int_t)n)) != 0) {
+            json_decref(lic);
+            return NULL;
+        }
+    }
+    o = json_pack("{s:I, s:I, s:o}", "samples", (json_int_t)acc, "withdrawn", (json_int_t)wd,
+                  "licenses", lic);
+    return o;
+}
+
+int fd_cache_stats(fd_cache *c, sl_pgconn *pc, const char *dataset, json_t **out)
+{
+    stat_slot *s = &c->stats[sha_slot_of(dataset) % STAT_SLOTS];
+    int64_t now = sl_mono_ms();
+    const char *v[1] = { dataset };
+    char *text = NULL;
+    PGresult *r = NULL;
+
+    *out = NULL;
+    pthread_mutex_lock(&c->mu);
+    if (s->at_ms && now - s->at_ms < FD_STATS_MS && strcmp(s->dataset, dataset) == 0 && s->json)
+        text = strdup(s->json);
+    pthread_mutex_unlock(&c->mu);
+    if (text) {
+        *out = json_loads(text, 0, NULL);
+        free(text);
+        return *out ? SL_OK : SL_ENOMEM;
+    }
+    if (fd_exec(pc, "fd_ds_stats", 1, v, &r) != SL_OK)
+        return SL_EIO;
+    *out = stats_json(r);
+    PQclear(r);
+    if (!*out)
+        return SL_ENOMEM;
+    if (strlen(dataset) < sizeof s->dataset && (text = json_dumps(*out, JSON_COMPACT))) {
+        pthread_mutex_lock(&c->mu);
+        free(s->json);
+        s->json = text;
+        snprintf(s->dataset, sizeof s->dataset, "%s", dataset);
+        s->at_ms = now;
+        pthread_mutex_unlock(&c->mu);
+    }
     return SL_OK;
 }

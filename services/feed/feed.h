@@ -114,6 +114,13 @@ void      fd_cache_release(void *blob);
 int       fd_cache_sha_of(fd_cache *c, const char *upload_id, char out[SL_SHA256_HEX]);
 void      fd_cache_note_sha(fd_cache *c, const char *upload_id, const char *sha256);
 
+/* A dataset's counts for GET /v1/datasets: {"samples", "withdrawn",
+ * "licenses": [{"expression", "samples"}]} (a new object), from one pass
+ * over its samples, kept FD_STATS_MS (a million samples take a while to
+ * count; the figures are informational).  SL_OK, SL_EIO, SL_ENOMEM. */
+#define FD_STATS_MS 5000
+int       fd_cache_stats(fd_cache *c, sl_pgconn *pc, const char *dataset, json_t **out);
+
 /* ---- LISTEN (listen.c) --------------------------------------------------- */
 
 int  fd_listener_start(fd_app *a, fd_listener **out, sl_err *err);

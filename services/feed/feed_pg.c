@@ -85,20 +85,20 @@ const sl_pg_stmt fd_stmts[] = {
       " FROM feed_changes WHERE dataset_id = $1 AND seq > $2::bigint"
       " ORDER BY seq LIMIT $3::bigint", 3 },
     /* $1 token_id, $2 consumer, $3 token's datasets text[]|NULL: live, and
-     * the datasets with a live grant. */
+     * the datasets with a live grant (their counts: fd_ds_stats). */
     { "fd_datasets",
       "SELECT " LIVE_CONSUMER("$1", "$2") ", d.dataset_id, d.name, d.description,"
-      " (SELECT count(*) FROM samples s WHERE s.dataset_id = d.dataset_id AND s.status = 'accepted'),"
-      " (SELECT count(*) FROM samples s WHERE s.dataset_id = d.dataset_id AND s.status = 'withdrawn'),"
-      " (SELECT coalesce(json_agg(json_build_object('expression', l.e, 'samples', l.n)"
-      "   ORDER BY l.e), '[]')::text FROM (SELECT s.license_expression e, count(*) n"
-      "   FROM samples s WHERE s.dataset_id = d.dataset_id AND s.status = 'accepted'"
-      "   GROUP BY 1) l),"
       " g.price_micros, g.currency, " TS("g.valid_until")
       " FROM (SELECT 1) o LEFT JOIN (grants g JOIN datasets d ON d.dataset_id = g.dataset_id)"
       " ON g.consumer_id = $2 AND " GRANT_LIVE("g")
       " AND ($3::text[] IS NULL OR g.dataset_id = ANY ($3::text[]))"
       " ORDER BY d.dataset_id", 3 },
+    /* A dataset's counts for the listing, in one pass over its samples:
+     * per license expression, accepted and withdrawn. */
+    { "fd_ds_stats",
+      "SELECT license_expression, count(*) FILTER (WHERE status = 'accepted'),"
+      " count(*) FILTER (WHERE status = 'withdrawn')"
+      " FROM samples WHERE dataset_id = $1 GROUP BY 1 ORDER BY 1", 1 },
     /* $1 upload, $2 token_id|NULL, $3 consumer, $4 charge (boolean),
      * $5 route, $6 the token's datasets text[]|NULL: the sample, liveness,
      * the live grant of its dataset with the rights check -- and, when

@@ -245,7 +245,6 @@ static int datasets_json(fd_app *a, sl_pgconn *c, const fd_principal *pr,
     json_t *list = NULL, *o = NULL;
     int rc = SL_ENOMEM, i;
 
-    (void)a;
     sl_buf_init(&arr, FD_DATASETS_MAX * 2);
     snprintf(tid, sizeof tid, "%" PRId64, pr->token_id);
     v[0] = tid;
@@ -263,22 +262,27 @@ static int datasets_json(fd_app *a, sl_pgconn *c, const fd_principal *pr,
     if (!(list = json_array()))
         goto out;
     for (i = 0; i < PQntuples(r); i++) {
-        json_t *d, *lic, *grant;
+        json_t *d, *grant, *stats = NULL;
         if (PQgetisnull(r, i, 1))
             continue;             /* the row that says "no grant" */
-        lic = json_loads(PQgetvalue(r, i, 6), 0, NULL);
+        if ((rc = fd_cache_stats(a->cache, c, PQgetvalue(r, i, 1), &stats)) != SL_OK) {
+            rc = rc == SL_EIO ? unavailable(p) : rc;
+            goto out;
+        }
+        rc = SL_ENOMEM;
         grant = json_pack("{s:I, s:s, s:o}",
-                          "price_micros", (json_int_t)strtoll(PQgetvalue(r, i, 7), NULL, 10),
-                          "currency", PQgetvalue(r, i, 8),
-                          "valid_until", PQgetisnull(r, i, 9) ? json_null()
-                                                              : json_string(PQgetvalue(r, i, 9)));
-        d = json_pack("{s:s, s:s, s:s, s:I, s:I, s:o, s:o}",
+                          "price_micros", (json_int_t)strtoll(PQgetvalue(r, i, 4), NULL, 10),
+                          "currency", PQgetvalue(r, i, 5),
+                          "valid_until", PQgetisnull(r, i, 6) ? json_null()
+                                                              : json_string(PQgetvalue(r, i, 6)));
+        d = json_pack("{s:s, s:s, s:s, s:O, s:O, s:O, s:o}",
                       "dataset_id", PQgetvalue(r, i, 1), "name", PQgetvalue(r, i, 2),
                       "description", PQgetvalue(r, i, 3),
-                      "samples", (json_int_t)strtoll(PQgetvalue(r, i, 4), NULL, 10),
-                      "withdrawn", (json_int_t)strtoll(PQgetvalue(r, i, 5), NULL, 10),
-                      "licenses", lic ? lic : json_array(),
+                      "samples", json_object_get(stats, "samples"),
+                      "withdrawn", json_object_get(stats, "withdrawn"),
+                      "licenses", json_object_get(stats, "licenses"),
                       "grant", grant ? grant : json_null());
+        json_decref(stats);
         if (!d || json_array_append_new(list, d) != 0)
             goto out;
     }
