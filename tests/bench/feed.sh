@@ -75,6 +75,13 @@ fi
 BIN=$SLUICE_BIN_DIR
 
 PRIV=""
+stop_private() {
+    [[ -n $PRIV ]] || return 0
+    bash "$ROOT/deploy/stack.sh" stop --dir "$PRIV/stack" >/dev/null 2>&1 || true
+    if [[ -n ${SLUICE_BENCH_KEEP:-} ]]; then say "kept $PRIV"; else rm -rf "$PRIV"; fi
+}
+# Until it_init sets its own: a stack that fails half-way is stopped too.
+trap stop_private EXIT
 if [[ -z ${SLUICE_KAFKA_BROKERS:-} || -z ${SLUICE_PG_DSN:-} ]]; then
     unset SLUICE_KAFKA_BROKERS SLUICE_PG_DSN SLUICE_TOPIC_PREFIX SLUICE_CONFIG \
         SLUICE_STACK_DIR SLUICE_KAFKA_PORT SLUICE_PG_PORT SLUICE_KAFKA_CONTROLLER_PORT
@@ -90,11 +97,6 @@ fi
 . "$ROOT/tests/integration/lib.sh"
 # shellcheck source=tests/integration/feed_lib.sh
 . "$ROOT/tests/integration/feed_lib.sh"
-stop_private() {
-    [[ -n $PRIV ]] || return 0
-    bash "$ROOT/deploy/stack.sh" stop --dir "$PRIV/stack" >/dev/null 2>&1 || true
-    if [[ -n ${SLUICE_BENCH_KEEP:-} ]]; then say "kept $PRIV"; else rm -rf "$PRIV"; fi
-}
 it_init feed_bench
 # lib.sh's cleanup (services, database), then the private stack.
 # lib.sh's it_cleanup reads the status from \$? and ends with exit: in a
