@@ -125,9 +125,9 @@ wait_posted() {
     for ((i = 0; i < 300; i++)); do
         got=$(posted)
         ((got >= want)) && return 0
-        sleep 0.1
+        sleep 0.2
     done
-    it_fail "waited 30s for $want postings, have $got"
+    it_fail "waited 60s for $want postings, have $got"
 }
 # 4 fixed + 3 writers' 2,000 samples each (writers 1 and 2 deliver the same
 # ones) + 20,000; the rolled-back deliveries are not there.
