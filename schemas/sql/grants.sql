@@ -161,3 +161,9 @@ GRANT SELECT, UPDATE ON ledger_clock TO sluice_ledger;
 GRANT SELECT, INSERT, UPDATE (debits_posted, credits_posted) ON ledger_accounts TO sluice_ledger;
 GRANT SELECT, INSERT ON ledger_transfers, ledger_postings, ledger_withdrawals TO sluice_ledger;
 GRANT USAGE ON SEQUENCE ledger_accounts_account_id_seq TO sluice_ledger;
+-- The ledger is append-only for every role (018_ledger.sql): the operators
+-- post and settle through sluicectl's INSERTs and account totals, they
+-- never rewrite or remove a transfer, a posting or an account.
+REVOKE UPDATE, DELETE, TRUNCATE ON ledger_transfers, ledger_postings, ledger_withdrawals
+    FROM sluice_ctl;
+REVOKE DELETE, TRUNCATE ON ledger_accounts FROM sluice_ctl;

@@ -10,6 +10,8 @@
  *   account_totals        each account's four totals equal the sums of its
  *                         transfers (posted: not pending, not a void;
  *                         pending: pending and not yet posted or voided);
+ *   account_missing       a transfer names accounts that exist (there is no
+ *                         foreign key: 018_ledger.sql says why);
  *   currency_mismatch     a transfer's accounts are in its currency;
  *   balance_negative      no account that may not go negative (creators,
  *                         payouts in transit) is below zero counting its
@@ -199,16 +201,16 @@ static int hash_transfers(verify *v, char hex[2 * 32 + 1], int64_t *count)
         " ca.holder, t.amount, t.kind, t.pending, t.pending_id, t.reverses, t.usage_id,"
         " t.payout_id, da.currency = t.currency AND ca.currency = t.currency"
         " FROM ledger_transfers t"
-        " JOIN ledger_accounts da ON da.account_id = t.debit_account"
-        " JOIN ledger_accounts ca ON ca.account_id = t.credit_account"
+        " LEFT JOIN ledger_accounts da ON da.account_id = t.debit_account"
+        " LEFT JOIN ledger_accounts ca ON ca.account_id = t.credit_account"
         " ORDER BY t.transfer_id) TO STDOUT";
     static const char sql[] =
         "COPY (SELECT t.transfer_id, t.link_id, t.currency, da.kind, da.holder, ca.kind,"
         " ca.holder, t.amount, t.kind, t.pending, t.pending_id, t.reverses, t.usage_id,"
         " t.payout_id, da.currency = t.currency AND ca.currency = t.currency"
         " FROM ledger_transfers t"
-        " JOIN ledger_accounts da ON da.account_id = t.debit_account"
-        " JOIN ledger_accounts ca ON ca.account_id = t.credit_account"
+        " LEFT JOIN ledger_accounts da ON da.account_id = t.debit_account"
+        " LEFT JOIN ledger_accounts ca ON ca.account_id = t.credit_account"
         " ORDER BY t.transfer_id COLLATE \"C\") TO STDOUT";
     EVP_MD_CTX *md = EVP_MD_CTX_new();
     unsigned char dig[EVP_MAX_MD_SIZE];
@@ -259,7 +261,12 @@ static int hash_transfers(verify *v, char hex[2 * 32 + 1], int64_t *count)
             if (sl_ledger_line(&t, &line) != SL_OK ||
                 EVP_DigestUpdate(md, line.data, line.len) != 1)
                 failed = 1;
-            if (f[C_CUR_OK] && f[C_CUR_OK][0] != 't') {
+            if (!f[C_DK] || !f[C_CK]) {
+                char d[256];
+                snprintf(d, sizeof d, "transfer %.100s: its %s account does not exist",
+                         f[C_ID], !f[C_DK] ? "debit" : "credit");
+                violation(v, "account_missing", d);
+            } else if (f[C_CUR_OK] && f[C_CUR_OK][0] != 't') {
                 char d[256];
                 snprintf(d, sizeof d, "transfer %.100s in %.8s between accounts of"
                          " another currency", f[C_ID], f[C_CUR]);

@@ -71,25 +71,25 @@ verify_time "after posting"
 if [[ -n ${VERIFY_TRANSFERS:-} ]]; then
     # A second ledger written directly: VERIFY_TRANSFERS / 3 usage events,
     # each with its posting and three legs (price 15 at 10 %: 13 + 1 + 1),
-    # the accounts' totals from the legs.  The transfers' indexes are built
-    # after the rows and their foreign keys left out (verify reads neither
-    # the keys nor, but for bytewise order, the indexes).
+    # the accounts' totals from the legs.  The indexes are built after the
+    # rows and the foreign keys left out (verify reads no key, and no index
+    # but for the bytewise order of transfer_id).
     M=$((VERIFY_TRANSFERS / 3))
     it_log "writing a ledger of $((M * 3)) transfers by SQL"
     it_sql "TRUNCATE ledger_postings, ledger_withdrawals, ledger_transfers, ledger_accounts,
                      usage_events CASCADE;
-            UPDATE ledger_clock SET next_seq = 1;" >/dev/null
+            UPDATE ledger_clock SET next_seq = 1;
+            UPDATE grants SET price_micros = 15;
+            UPDATE datasets SET fee_bps = NULL;" >/dev/null
     fill_usage "$M"
     it_sql "SET client_min_messages = warning;
+            ALTER TABLE ledger_postings DROP CONSTRAINT ledger_postings_usage_id_fkey,
+              DROP CONSTRAINT ledger_postings_link_id_key;
             ALTER TABLE ledger_transfers DROP CONSTRAINT ledger_transfers_transfer_id_key CASCADE,
-              DROP CONSTRAINT ledger_transfers_debit_account_fkey,
-              DROP CONSTRAINT ledger_transfers_credit_account_fkey,
               DROP CONSTRAINT ledger_transfers_payout_id_fkey;
             DROP INDEX ledger_transfers_debit_idx, ledger_transfers_credit_idx,
               ledger_transfers_usage_idx, ledger_transfers_pending_idx;" >/dev/null
-    it_sql "UPDATE usage_events SET price_micros = 15;
-            UPDATE datasets SET fee_bps = NULL;
-            INSERT INTO ledger_accounts (currency, kind, holder, allow_negative)
+    it_sql "INSERT INTO ledger_accounts (currency, kind, holder, allow_negative)
               SELECT 'USD', 'consumer', 'k' || k, true FROM generate_series(0, 49) k
               UNION ALL SELECT 'USD', 'creator', 'c-' || c, false FROM generate_series(0, 999) c
               UNION ALL VALUES ('USD', 'platform', '', true), ('USD', 'rounding', '', true);

@@ -125,9 +125,9 @@ wait_posted() {
     for ((i = 0; i < 300; i++)); do
         got=$(posted)
         ((got >= want)) && return 0
-        sleep 0.1
+        sleep 0.2
     done
-    it_fail "waited 30s for $want postings, have $got"
+    it_fail "waited 60s for $want postings, have $got"
 }
 # 4 fixed + 3 writers' 2,000 samples each (writers 1 and 2 deliver the same
 # ones) + 20,000; the rolled-back deliveries are not there.
@@ -230,3 +230,14 @@ rc=0
 out=$("$IT_BIN/sluicectl" ledger verify --json) || rc=$?
 it_eq "verify refuses a tampered ledger" "$rc $(jq -c '[.ok, [.violations[].check]]' <<<"$out")" \
     '1 [false,["currency_unbalanced","account_totals","usage_unposted","usage_orphan","usage_orphan"]]'
+# A transfer naming an account that does not exist (018 has no foreign
+# key there; verify is the check).
+it_sql "INSERT INTO ledger_transfers (seq, transfer_id, link_id, currency, debit_account,
+          credit_account, amount, kind)
+        SELECT next_seq, 'forged', 'forged', 'USD', -1, (SELECT account_id FROM ledger_accounts
+          WHERE kind = 'platform'), 5, 'fee' FROM ledger_clock" >/dev/null
+rc=0
+out=$("$IT_BIN/sluicectl" ledger verify --json) || rc=$?
+it_eq "verify finds a transfer without its account" "$rc $(jq -c '[.violations[] |
+    select(.check == "account_missing") | .detail]' <<<"$out")" \
+    '1 ["transfer forged: its debit account does not exist"]'
