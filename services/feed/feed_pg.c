@@ -64,8 +64,8 @@ const sl_pg_stmt fd_stmts[] = {
       " AND " GRANT_LIVE("g"), 3 },
     /* $1 dataset, $2 after, $3 limit, $4 require_rights text[]|NULL.  The
      * license record and the labels (the meta's "labels" object, {} when
-     * none; commit stores only metadata validate parsed; parsed only when
-     * it names labels at all) come as JSON text, spliced into the lines as
+     * none; commit stores only metadata validate parsed; parsed once, and
+     * only when it names labels at all) come as JSON text, spliced into the lines as
      * they are.  Column 8 is unused (NULL). */
     { "fd_samples",
       "SELECT s.feed_seq, s.upload_id, s.sha256, s.size, s.content_type, s.creator_id,"
@@ -73,10 +73,10 @@ const sl_pg_stmt fd_stmts[] = {
       " " TS("s.accepted_at") ","
       " (SELECT p.hash FROM provenance_events p WHERE p.owner_kind = 'sample'"
       "  AND p.owner_id = s.upload_id ORDER BY p.seq DESC LIMIT 1),"
-      " CASE WHEN strpos(s.meta, '\"labels\"') = 0 THEN '{}'"
-      "  WHEN jsonb_typeof(s.meta::jsonb -> 'labels') = 'object' THEN (s.meta::jsonb -> 'labels')::text"
-      "  ELSE '{}' END"
-      " FROM samples s WHERE s.dataset_id = $1 AND s.feed_seq > $2::bigint"
+      " CASE WHEN jsonb_typeof(m.l) = 'object' THEN m.l::text ELSE '{}' END"
+      " FROM samples s CROSS JOIN LATERAL (SELECT CASE WHEN strpos(s.meta, '\"labels\"') > 0"
+      "  THEN s.meta::jsonb -> 'labels' END AS l OFFSET 0) m"  /* OFFSET 0: evaluated once, not inlined twice */
+      " WHERE s.dataset_id = $1 AND s.feed_seq > $2::bigint"
       " AND s.status = 'accepted' AND " RIGHTS_OK("$4::text[]", "s")
       " ORDER BY s.feed_seq LIMIT $3::bigint", 4 },
     /* $1 dataset, $2 after, $3 limit */
