@@ -198,7 +198,7 @@ for _ in $(seq 1 100); do
     sleep 0.1
 done
 echo
-echo "After the updater downloaded one sample, creator demo's balance (micro-USD):"
+echo "After the updater downloaded one sample, creator demo's balance (USD):"
 ctl ledger balance --creator demo || die "sluicectl ledger balance failed"
 
 cat <<EOF
