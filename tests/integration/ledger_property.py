@@ -254,7 +254,12 @@ def step_month(m, rng, log):
     sql("UPDATE ledger_transfers SET posted_at = posted_at - interval '1 month';"
         " UPDATE ledger_postings SET posted_at = posted_at - interval '1 month';"
         " UPDATE usage_events SET delivered_at = delivered_at - interval '1 month';"
-        " UPDATE payouts SET month = month - interval '1 month',"
+        # Two steps, so no row passes through another's (creator,
+        # currency, month) on the way: a single UPDATE checks the unique
+        # key row by row and failed when a creator had payouts in two
+        # consecutive months and the later row moved first.
+        " UPDATE payouts SET month = month - interval '1200 months';"
+        " UPDATE payouts SET month = month + interval '1199 months',"
         "   created_at = created_at - interval '1 month',"
         "   settled_at = settled_at - interval '1 month'")
     for c in CREATORS:
