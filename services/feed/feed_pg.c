@@ -38,9 +38,17 @@
     "(" g ".revoked_at IS NULL AND " g ".valid_from <= now()" \
     " AND (" g ".valid_until IS NULL OR now() < " g ".valid_until))"
 
+/* The grant's required rights against the sample's bound license: the one
+ * test, feed_license_allows() of 017_feed.sql (an inlined SQL function). */
 #define RIGHTS_OK(rights, s) \
-    "(" rights " IS NULL OR NOT EXISTS (SELECT 1 FROM unnest(" rights ") r" \
-    " WHERE (" s ".license -> 'rights' ->> r) IS DISTINCT FROM 'true'))"
+    "feed_license_allows(" s ".license, " rights ")"
+
+/* $cr's creator token $tok is live: not revoked or expired, the creator
+ * active. */
+#define LIVE_CREATOR(tok, cr) \
+    "EXISTS (SELECT 1 FROM feed_tokens t JOIN creators cr ON cr.creator_id = t.creator_id" \
+    "  WHERE t.token_id = " tok "::bigint AND t.creator_id = " cr " AND t.revoked_at IS NULL" \
+    "  AND t.expires_at > now() AND cr.status = 'active')"
 
 const sl_pg_stmt fd_stmts[] = {
     /* A token by hash: what it is, and whether it is live now. */
@@ -134,14 +142,10 @@ const sl_pg_stmt fd_stmts[] = {
     { "fd_blob", "SELECT data FROM contents WHERE sha256 = $1", 1 },
     /* $1 creator, $2 token_id: the creator's token is live. */
     { "fd_creator_live",
-      "SELECT EXISTS (SELECT 1 FROM feed_tokens t JOIN creators cr ON cr.creator_id = t.creator_id"
-      "  WHERE t.token_id = $2::bigint AND t.creator_id = $1 AND t.revoked_at IS NULL"
-      "  AND t.expires_at > now() AND cr.status = 'active')", 2 },
+      "SELECT " LIVE_CREATOR("$2", "$1"), 2 },
     /* $1 creator, $2 upload, $3 token_id: live; then the outcome. */
     { "fd_upload",
-      "SELECT EXISTS (SELECT 1 FROM feed_tokens t JOIN creators cr ON cr.creator_id = t.creator_id"
-      "  WHERE t.token_id = $3::bigint AND t.creator_id = $1 AND t.revoked_at IS NULL"
-      "  AND t.expires_at > now() AND cr.status = 'active'),"
+      "SELECT " LIVE_CREATOR("$3", "$1") ","
       " x.dataset_id, x.outcome, x.stage, x.code, x.detail, " TS("x.at") ", x.mine, x.any"
       " FROM (SELECT 1) o LEFT JOIN LATERAL ("
       "  SELECT s.dataset_id, CASE s.status WHEN 'withdrawn' THEN 'withdrawn' ELSE 'accepted' END"
@@ -181,9 +185,7 @@ const sl_pg_stmt fd_stmts[] = {
       " y AS (SELECT * FROM x WHERE at > timestamptz 'epoch' + $2::bigint * interval '1 microsecond'"
       "   AND at < now() - interval '2 seconds'),"
       " lim AS (SELECT at FROM y ORDER BY at LIMIT 1 OFFSET $3::bigint - 1)"
-      " SELECT EXISTS (SELECT 1 FROM feed_tokens t JOIN creators cr ON cr.creator_id = t.creator_id"
-      "  WHERE t.token_id = $4::bigint AND t.creator_id = $1 AND t.revoked_at IS NULL"
-      "  AND t.expires_at > now() AND cr.status = 'active'),"
+      " SELECT " LIVE_CREATOR("$4", "$1") ","
       " y.upload_id, y.dataset_id, y.outcome, y.stage, y.code, y.detail, " TS("y.at") ","
       " (extract(epoch from y.at) * 1000000)::bigint"
       " FROM (SELECT 1) o LEFT JOIN y ON (SELECT at FROM lim) IS NULL OR y.at <= (SELECT at FROM lim)"
@@ -201,19 +203,10 @@ struct fd_pool {
     size_t n;
 };
 
-/* Short statements on a latency budget: no JIT.  The stages' session
- * turns seq scans off (pgconn.c), which prices a scan of a small table (a
- * creator's review items) above jit_above_cost: compiling it took seconds
- * where running it takes milliseconds. */
-static int on_connect(PGconn *c, void *arg, sl_err *err)
-{
-    (void)arg;
-    return sl_pg_exec(c, "SET jit = off", err);
-}
-
+/* Short statements on a latency budget: sl_pgconn's session settings
+ * (pgconn.c) turn JIT off on every connection, this pool's too. */
 static const sl_pgconn_opts POOL_OPTS = {
     .who = "feed", .stmts = fd_stmts, .n_stmts = sizeof fd_stmts / sizeof fd_stmts[0],
-    .on_connect = on_connect,
 };
 
 fd_pool *fd_pool_new(const sl_config *cfg, size_t n, sl_err *err)

@@ -353,24 +353,13 @@ static int json_field(sl_buf *b, const char *name, const char *s)
     return rc;
 }
 
-/* The absolute signed content URL of upload for consumer into out. */
+/* The absolute signed content URL of upload for consumer into out: the
+ * one builder, fd_content_url (signurl.c), shared with the manifest. */
 static int content_url(fd_app *a, const char *upload, const char *consumer, sl_buf *out)
 {
-    sl_buf q;
-    int rc;
-
-    sl_buf_init(&q, 1024);
-    rc = fd_url_sign(a->url_key, upload, consumer, (int64_t)(sl_now_ms() / 1000) + a->url_ttl_s, &q);
-    if (rc == SL_OK)
-        rc = sl_buf_cstr(&q);
     sl_buf_reset(out);
-    if (rc == SL_OK)
-        rc = sl_buf_appendf(out, "%s/v1/samples/%s/content?%s", a->base_url, upload,
-                            (const char *)q.data);
-    if (rc == SL_OK)
-        rc = sl_buf_cstr(out);
-    sl_buf_free(&q);
-    return rc;
+    return fd_content_url(out, a->base_url, upload, a->url_key, consumer,
+                          (int64_t)(sl_now_ms() / 1000) + a->url_ttl_s);
 }
 
 static int append_line(sl_buf *body, json_t *line)

@@ -103,17 +103,16 @@ const sl_pg_stmt lg_stmts[] = {
 };
 const size_t lg_n_stmts = sizeof lg_stmts / sizeof lg_stmts[0];
 
-/* JIT off: under the stages' enable_seqscan = off (pgconn.c) a plan that
- * must scan a one-row table (ledger_clock) costs 10^10, far above
- * jit_above_cost, so every batch compiled its statements: 50-100 ms each
- * (measured), most of a batch's time.  Custom plans: from the sixth batch
+/* JIT is off on every connection (pgconn.c's session settings: under
+ * enable_seqscan = off a plan that must scan the one-row ledger_clock
+ * costs 10^10, and compiling it took 50-100 ms a batch).  Custom plans: from the sixth batch
  * on, the generic plan of lg_transfers (arrays of unknown length) was
  * chosen and took 5 s instead of 0.4 s for 15,000 legs (measured); a
  * batch's planning is well under a millisecond. */
 int lg_on_connect(PGconn *c, void *arg, sl_err *err)
 {
     (void)arg;
-    return sl_pg_exec(c, "SET jit = off; SET plan_cache_mode = force_custom_plan;"
+    return sl_pg_exec(c, "SET plan_cache_mode = force_custom_plan;"
                       " LISTEN sluice_usage; LISTEN sluice_feed", err);
 }
 

@@ -276,52 +276,11 @@ out:
 
 static int grant_revoke(ctl *c, int argc, char **argv)
 {
-    static const struct option longopts[] = { CTL_COMMON_LONG, { 0 } };
-    PGconn *pg = NULL;
-    PGresult *r = NULL;
-    int64_t id;
-    int opt, rc;
-
-    ctl_getopt_start();
-    while ((opt = ctl_getopt(c, argc, argv, CTL_COMMON_SHORT, longopts,
-                             "grant revoke", revoke_usage)) != -1)
-        return ctl_getopt_exit(opt);
-    if (argc - optind != 1)
-        return ctl_usage_error("grant revoke", argc - optind ?
-                               "expected exactly one GRANT_ID" :
-                               "missing GRANT_ID");
-    if (ctl_parse_int(argv[optind], 1, INT64_MAX, &id) != SL_OK)
-        return ctl_usage_error("grant revoke", "\"%s\" is not a grant ID "
-                               "(a positive integer; see `sluicectl grant "
-                               "list`)", argv[optind]);
-    if ((rc = ctl_load_config(c)) != CTL_OK)
-        return rc;
-    rc = CTL_FAIL;
-    if (!(pg = ctl_pg_connect(c)))
-        goto out;
-    {
-        const char *vals[1] = { argv[optind] };
-        if (!(r = ctl_pg_query(pg, "grant revoke",
-                "WITH u AS (UPDATE grants SET revoked_at = now()"
-                "           WHERE grant_id = $1::bigint AND revoked_at IS NULL"
-                "           RETURNING consumer_id, dataset_id)"
-                " SELECT (SELECT count(*) FROM u),"
-                "  (SELECT count(*) FROM grants WHERE grant_id = $1::bigint),"
-                "  pg_notify('sluice_feed_auth', '')", 1, vals, NULL, NULL)))
-            goto out;
-    }
-    if (strcmp(PQgetvalue(r, 0, 0), "0") != 0)
-        printf("grant %" PRId64 " revoked\n", id);
-    else if (strcmp(PQgetvalue(r, 0, 1), "0") == 0) {
-        rc = ctl_fail("grant revoke: no grant %" PRId64, id);
-        goto out;
-    } else
-        printf("grant %" PRId64 " was revoked already; nothing changed\n", id);
-    rc = CTL_OK;
-out:
-    PQclear(r);
-    PQfinish(pg);
-    return rc;
+    static const ctl_revoke_spec spec = {
+        .what = "grant", .usage = revoke_usage, .table = "grants", .id_col = "grant_id",
+        .id_name = "GRANT_ID"
+    };
+    return ctl_revoke_by_id(c, argc, argv, &spec);
 }
 
 int ctl_cmd_grant(ctl *c, int argc, char **argv)

@@ -5,6 +5,7 @@
  * output and aligned plain-text tables.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -683,6 +684,62 @@ int ctl_run_list(ctl *c, int argc, char **argv, const ctl_list_spec *l)
     if ((pg = ctl_pg_connect(c)) &&
         (r = ctl_pg_query(pg, l->name, l->sql, 0, NULL, NULL, NULL)))
         rc = ctl_list_output(l, r, json);
+    PQclear(r);
+    PQfinish(pg);
+    return rc;
+}
+
+int ctl_revoke_by_id(ctl *c, int argc, char **argv, const ctl_revoke_spec *s)
+{
+    static const struct option longopts[] = { CTL_COMMON_LONG, { 0 } };
+    char name[64], sql[512];
+    PGconn *pg = NULL;
+    PGresult *r = NULL;
+    int64_t id;
+    int opt, rc;
+
+    snprintf(name, sizeof(name), "%s revoke", s->what);
+    ctl_getopt_start();
+    while ((opt = ctl_getopt(c, argc, argv, CTL_COMMON_SHORT, longopts,
+                             name, s->usage)) != -1)
+        return ctl_getopt_exit(opt);
+    if (argc - optind != 1)
+        return ctl_usage_error(name, argc - optind ?
+                               "expected exactly one %s" : "missing %s",
+                               s->id_name);
+    if (ctl_parse_int(argv[optind], 1, INT64_MAX, &id) != SL_OK)
+        return ctl_usage_error(name, "\"%s\" is not a %s ID (a positive "
+                               "integer; see `sluicectl %s list`)",
+                               argv[optind], s->what, s->what);
+    if ((rc = ctl_load_config(c)) != CTL_OK)
+        return rc;
+    /* table and id_col are constants of the caller, never input. */
+    snprintf(sql, sizeof(sql),
+             "WITH u AS (UPDATE %s SET revoked_at = now()"
+             "           WHERE %s = $1::bigint AND revoked_at IS NULL"
+             "           RETURNING 1)"
+             " SELECT (SELECT count(*) FROM u),"
+             "  (SELECT count(*) FROM %s WHERE %s = $1::bigint),"
+             "  pg_notify('sluice_feed_auth', '')",
+             s->table, s->id_col, s->table, s->id_col);
+    rc = CTL_FAIL;
+    if (!(pg = ctl_pg_connect(c)))
+        goto out;
+    {
+        const char *vals[1] = { argv[optind] };
+        if (!(r = ctl_pg_query(pg, name, sql, 1, vals, NULL, NULL)))
+            goto out;
+    }
+    if (strcmp(PQgetvalue(r, 0, 0), "0") != 0)
+        printf("%s %" PRId64 " revoked\n", s->what, id);
+    else if (strcmp(PQgetvalue(r, 0, 1), "0") == 0) {
+        rc = ctl_fail("%s: no %s %" PRId64, name, s->what, id);
+        goto out;
+    } else
+        printf("%s %" PRId64 " was revoked already; nothing changed\n",
+               s->what, id);
+    rc = CTL_OK;
+out:
     PQclear(r);
     PQfinish(pg);
     return rc;

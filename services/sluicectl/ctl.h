@@ -241,6 +241,22 @@ int  ctl_run_list(ctl *c, int argc, char **argv, const ctl_list_spec *l);
  * CTL_FAIL after printing the error.  l->sql is not used. */
 int  ctl_list_output(const ctl_list_spec *l, const PGresult *r, int json);
 
+/* `sluicectl <what> revoke ID`: sets revoked_at on the row of `table`
+ * whose `id_col` is ID (a positive integer) if it is not revoked yet, and
+ * wakes every feed instance (NOTIFY sluice_feed_auth) so the revocation
+ * holds from their next request.  `what` is "grant" or "token", used in
+ * usage errors and messages.  A repeat changes nothing and says so; an
+ * unknown ID fails.  CTL_OK, CTL_FAIL or CTL_USAGE. */
+typedef struct ctl_revoke_spec {
+    const char *what;                   /* "grant" */
+    const char *usage;
+    const char *table;                  /* "grants" */
+    const char *id_col;                 /* "grant_id" */
+    const char *id_name;                /* "GRANT_ID", in usage errors */
+} ctl_revoke_spec;
+
+int ctl_revoke_by_id(ctl *c, int argc, char **argv, const ctl_revoke_spec *s);
+
 /* ---- upload helpers (upload_meta.c) ------------------------------------ */
 
 typedef struct ctl_label {
