@@ -1,0 +1,23 @@
+-- 025_hot_path_foreign_keys.sql -- commit's two per-sample foreign-key
+-- checks go; what they guarded is checked where it is decided.
+--
+-- samples.sha256 -> contents and chain_heads.seal_id -> head_seals were
+-- checked row by row: each accepted sample ran two referential-integrity
+-- queries (an SPI SELECT ... FOR KEY SHARE each, the first also writing a
+-- row-lock WAL record and dirtying a contents page).  Measured on a kept
+-- benchmark database (21,100 rows, INSERT ... SELECT, alternated, same
+-- session): chain_heads 822-942 ms without its key against 1,434-1,639 ms
+-- with it, samples 1,877-2,337 ms against 2,184-2,956 ms -- together tens
+-- of microseconds of PostgreSQL CPU per sample, the largest part of what
+-- the sealed chain heads of issue #9 added to commit.
+--
+-- Nothing else needs them.  Commit is the only writer of samples,
+-- contents, chain_heads and head_seals (grants.sql) and writes the content
+-- and the seal first, in the same transaction as the rows naming them;
+-- nothing deletes contents or seals.  `sluicectl audit verify` already
+-- reports a sample whose content is missing (content_missing) and a head
+-- whose seal row is gone (head_signature), so a row removed by hand is
+-- found where it matters.  review_items keeps its key to contents: the
+-- flagged path is a small share of the traffic.
+ALTER TABLE samples DROP CONSTRAINT IF EXISTS samples_sha256_fkey;
+ALTER TABLE chain_heads DROP CONSTRAINT IF EXISTS chain_heads_seal_id_fkey;
