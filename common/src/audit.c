@@ -35,7 +35,6 @@ static const char *const problem_names[] = {
     [SL_AUDIT_SEQ_COLUMN] = "seq_column",
     [SL_AUDIT_STAGE_COLUMN] = "stage_column",
     [SL_AUDIT_OUTCOME_COLUMN] = "outcome_column",
-    [SL_AUDIT_PREV_COLUMN] = "prev_hash_column",
     [SL_AUDIT_PREV_LINK] = "prev_link",
     [SL_AUDIT_FIRST_PREV] = "first_prev",
     [SL_AUDIT_SEQ_GAP] = "seq_gap",
@@ -142,10 +141,6 @@ static int check_event(sl_audit_sink *s, const sl_audit_owner *o,
         sl_audit_report(s, o->kind, o->id, e->seq, SL_AUDIT_OUTCOME_COLUMN,
                         "stored outcome \"%s\", the event says \"%s\"",
                         q(e->outcome), q(c->rec.outcome));
-    if (!str_eq(c->rec.prev, e->prev_hash))
-        sl_audit_report(s, o->kind, o->id, e->seq, SL_AUDIT_PREV_COLUMN,
-                        "stored prev_hash %s, the event says %s",
-                        q(e->prev_hash), q(c->rec.prev));
     if (o->upload_id && c->rec.upload_id &&
         strcmp(o->upload_id, c->rec.upload_id) != 0)
         sl_audit_report(s, o->kind, o->id, e->seq, SL_AUDIT_UPLOAD_ID,

@@ -17,17 +17,13 @@ int sl_prov_pg_copy_begin(sl_pg_copy *cp, PGconn *c, sl_err *err)
 {
     return sl_pg_copy_begin(cp, c,
         "COPY provenance_events (owner_kind, owner_id, seq, stage, outcome,"
-        " canonical, hash, prev_hash) FROM STDIN", err);
+        " canonical, hash) FROM STDIN", err);
 }
 
 void sl_prov_pg_copy_events(sl_pg_copy *cp, const char *kind, const char *id,
                             const sl_prov_chain *pc, size_t from,
-                            const char *origin, sl_prov_head *head)
+                            sl_prov_head *head)
 {
-    const char *prev = origin;
-
-    if (from > 0)
-        sl_prov_get(pc, from - 1, NULL, &prev, NULL, NULL, NULL);
     for (size_t i = from; i < sl_prov_count(pc); i++) {
         const char *canonical, *hash, *stage, *outcome;
         int64_t seq;
@@ -39,9 +35,7 @@ void sl_prov_pg_copy_events(sl_pg_copy *cp, const char *kind, const char *id,
         sl_pg_copy_str(cp, outcome);
         sl_pg_copy_str(cp, canonical);
         sl_pg_copy_str(cp, hash);
-        sl_pg_copy_str(cp, prev);
         sl_pg_copy_row_end(cp);
-        prev = hash;
         if (head) {
             head->seq = seq;
             snprintf(head->hash, sizeof(head->hash), "%s", hash);
@@ -60,7 +54,7 @@ static int copy_end(sl_pg_copy *cp, char sqlstate[6], sl_err *err)
 }
 
 int sl_prov_pg_append(PGconn *c, const char *kind, const char *id,
-                      const sl_prov_chain *pc, size_t from, const char *origin,
+                      const sl_prov_chain *pc, size_t from,
                       sl_prov_head *head, char sqlstate[6], sl_err *err)
 {
     sl_pg_copy cp;
@@ -70,7 +64,7 @@ int sl_prov_pg_append(PGconn *c, const char *kind, const char *id,
         sqlstate[0] = '\0';
     if ((rc = sl_prov_pg_copy_begin(&cp, c, err)) != SL_OK)
         return rc;
-    sl_prov_pg_copy_events(&cp, kind, id, pc, from, origin, head);
+    sl_prov_pg_copy_events(&cp, kind, id, pc, from, head);
     return copy_end(&cp, sqlstate, err);
 }
 
@@ -80,7 +74,7 @@ int sl_prov_pg_events(PGconn *c, const char *kind, const char *id,
     const char *p[2] = { kind, id };
 
     return sl_pg_run(c, "reading provenance events",
-        "SELECT seq, stage, outcome, canonical, hash, prev_hash,"
+        "SELECT seq, stage, outcome, canonical, hash,"
         " to_char(recorded_at, 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
         " FROM provenance_events WHERE owner_kind = $1 AND owner_id = $2"
         " ORDER BY seq", 2, p, PGRES_TUPLES_OK, out, sqlstate, err);
@@ -94,7 +88,6 @@ sl_audit_event sl_prov_pg_event_at(const PGresult *r, int i)
         .outcome = PQgetvalue(r, i, SL_PROV_PG_OUTCOME),
         .canonical = PQgetvalue(r, i, SL_PROV_PG_CANONICAL),
         .hash = PQgetvalue(r, i, SL_PROV_PG_HASH),
-        .prev_hash = PQgetvalue(r, i, SL_PROV_PG_PREV),
     };
 }
 

@@ -539,7 +539,7 @@ static int copy_provenance(sl_pg_copy *cp, const sl_commit_row *r,
         return SL_ERR;
     }
     owner_of(r, owner, sizeof(owner));
-    sl_prov_pg_copy_events(cp, owner_kind(r), owner, pc, 0, origin, head);
+    sl_prov_pg_copy_events(cp, owner_kind(r), owner, pc, 0, head);
     sl_prov_chain_destroy(fresh);
     return SL_OK;
 }

@@ -760,7 +760,7 @@ static int append_event(rv_app *a, PGconn *c, const char *upload_id,
         rc = SL_ERR;
         goto out;
     }
-    if (sl_prov_pg_append(c, "review", upload_id, pc, (size_t)n, NULL, &head,
+    if (sl_prov_pg_append(c, "review", upload_id, pc, (size_t)n, &head,
                           state, err) != SL_OK) {
         sl_error(LOG, "storing the review event: %s", err->msg);
         rc = SL_EIO;

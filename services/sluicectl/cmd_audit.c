@@ -55,7 +55,7 @@ static const char verify_usage[] =
     "  hash_mismatch      the stored hash is not the SHA-256 of the event text\n"
     "  event_malformed    the stored text is not a provenance event\n"
     "  not_canonical      an event, but not in its canonical byte form\n"
-    "  seq_column, stage_column, outcome_column, prev_hash_column\n"
+    "  seq_column, stage_column, outcome_column\n"
     "                     a stored column disagrees with the event text\n"
     "  prev_link          prev is not the previous event's hash\n"
     "  first_prev         the first prev is not the signed content's hash\n"
@@ -141,7 +141,7 @@ typedef struct owner_kind {
 } owner_kind;
 
 #define AUDIT_TRUSTED_MAX 16
-/* The owner queries' event and head columns (sl/prov_pg.h), columns 4..12. */
+/* The owner queries' event and head columns (sl/prov_pg.h), columns 4..11. */
 #define EVENT_COLS SL_PROV_PG_EVENT_HEAD_COLS
 #define EVENTS(kind, id) SL_PROV_PG_EVENTS_JOIN(kind, id) SL_PROV_PG_HEAD_JOIN(kind, id)
 
@@ -269,7 +269,6 @@ static void acc_reset(owner_acc *a)
         free((char *)a->evs[i].outcome);
         free((char *)a->evs[i].canonical);
         free((char *)a->evs[i].hash);
-        free((char *)a->evs[i].prev_hash);
     }
     free(a->id);
     free(a->upload_id);
@@ -305,7 +304,7 @@ static int acc_add_event(owner_acc *a, PGresult *r, int row)
     sl_audit_event *e;
     size_t bytes = sizeof(*e);
 
-    for (int col = 5; col <= 9; col++)
+    for (int col = 5; col <= 8; col++)
         bytes += (size_t)PQgetlength(r, row, col) + 1;
     if (a->too_large || a->bytes + bytes > AUDIT_OWNER_MAX_BYTES) {
         a->too_large = 1;
@@ -328,8 +327,7 @@ static int acc_add_event(owner_acc *a, PGresult *r, int row)
     e->outcome = dup_value(r, row, 6);
     e->canonical = dup_value(r, row, 7);
     e->hash = dup_value(r, row, 8);
-    e->prev_hash = dup_value(r, row, 9);
-    if (!e->stage || !e->outcome || !e->canonical || !e->hash || !e->prev_hash)
+    if (!e->stage || !e->outcome || !e->canonical || !e->hash)
         return SL_ENOMEM;   /* the columns are NOT NULL */
     a->bytes += bytes;
     return SL_OK;
@@ -556,10 +554,10 @@ static int take_row(verifier *v, const owner_kind *k, PGresult *r, int row)
             (!PQgetisnull(r, row, 2) && !a->origin) ||
             (!PQgetisnull(r, row, 3) && !a->content))
             return SL_ENOMEM;
-        if (!PQgetisnull(r, row, 11)) {
-            a->head_seq = strtoll(PQgetvalue(r, row, 10), NULL, 10);
-            a->head_seal = strtoll(PQgetvalue(r, row, 12), NULL, 10);
-            if (!(a->head_hash = dup_value(r, row, 11)))
+        if (!PQgetisnull(r, row, 10)) {
+            a->head_seq = strtoll(PQgetvalue(r, row, 9), NULL, 10);
+            a->head_seal = strtoll(PQgetvalue(r, row, 11), NULL, 10);
+            if (!(a->head_hash = dup_value(r, row, 10)))
                 return SL_ENOMEM;
         }
     }

@@ -104,7 +104,7 @@ static int withdraw_one(PGconn *pg, const ctl_withdrawal *w,
     if (extend_chain(pg, w, upload, sha, origin, &pc) != CTL_OK)
         goto out;
     if (sl_prov_pg_append(pg, "sample", upload, pc, sl_prov_count(pc) - 1,
-                          origin, head, NULL, &err) != SL_OK) {
+                          head, NULL, &err) != SL_OK) {
         rc = ctl_fail("%s: storing the provenance event: %s", w->what,
                       err.msg);
         goto out;

@@ -38,9 +38,9 @@ INSERT INTO review_items (upload_id, creator_id, dataset_id, content_type, detec
          now() - interval '1 day', now() - (($N - i) || ' seconds')::interval,
          'sluice.flagged', 0, i
   FROM generate_series(1, $N) i;
-INSERT INTO provenance_events (owner_kind, owner_id, seq, stage, outcome, canonical, hash, prev_hash)
+INSERT INTO provenance_events (owner_kind, owner_id, seq, stage, outcome, canonical, hash)
   SELECT 'review', 'b-' || i, 1, 'commit', 'flagged', t,
-         encode(sha256(convert_to(t, 'UTF8')), 'hex'), h
+         encode(sha256(convert_to(t, 'UTF8')), 'hex')
   FROM (SELECT i, h, format('{\"input_sha256\":\"%s\",\"outcome\":\"flagged\",\"output_sha256\":\"%s\",'
                '\"prev\":\"%s\",\"reason\":null,\"seq\":1,\"stage\":\"commit\",'
                '\"time\":\"2026-12-03T10:00:00.000Z\",\"upload_id\":\"b-%s\",\"version\":\"v1\"}',

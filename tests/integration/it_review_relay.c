@@ -312,16 +312,16 @@ int main(int argc, char **argv)
     if (!forge) {
         char seqtxt[24];
         const char *p1[2] = { id, outcome };
-        const char *p2[6] = { id, seqtxt, outcome, (const char *)canon.data,
-                              app.hash, app.prev };
+        const char *p2[5] = { id, seqtxt, outcome, (const char *)canon.data,
+                              app.hash };
         snprintf(seqtxt, sizeof(seqtxt), "%" PRId64, app.seq);
         if (!(r = query(pg, "UPDATE review_items SET state = $2, decided_at = now(),"
                         " decided_by = 'it-moderator' WHERE upload_id = $1", 2, p1, 0)))
             goto out;
         PQclear(r);
         if (!(r = query(pg, "INSERT INTO provenance_events (owner_kind, owner_id, seq,"
-                        " stage, outcome, canonical, hash, prev_hash) VALUES"
-                        " ('review', $1, $2, 'review', $3, $4, $5, $6)", 6, p2, 0)))
+                        " stage, outcome, canonical, hash) VALUES"
+                        " ('review', $1, $2, 'review', $3, $4, $5)", 5, p2, 0)))
             goto out;
         PQclear(r);
         if (seal(pg, key, id, app.seq, app.hash) != 0)

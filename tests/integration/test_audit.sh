@@ -190,7 +190,7 @@ rewrite() {
             WHERE $g1 AND seq = 1"
     it_sql "UPDATE provenance_events SET hash = encode(sha256(convert_to(canonical, 'UTF8')), 'hex')
             WHERE $g1 AND seq = 1"
-    it_sql "UPDATE provenance_events e SET canonical = replace(e.canonical, o.hash, p.hash), prev_hash = p.hash
+    it_sql "UPDATE provenance_events e SET canonical = replace(e.canonical, o.hash, p.hash)
             FROM saved_good1 o, provenance_events p
             WHERE $(at e) AND e.seq = 2 AND o.seq = 1 AND $(at p) AND p.seq = 1"
     it_sql "UPDATE provenance_events SET hash = encode(sha256(convert_to(canonical, 'UTF8')), 'hex')

@@ -96,7 +96,7 @@ it_eq "takedowns row" \
     "$(it_sql "SELECT sha256 || '|' || requested_by || '|' || reason FROM takedowns")" \
     "$sha1|legal|DMCA notice 42"
 it_eq "one event more" "$(events good1)" "$((before + 1))"
-row=$(it_sql "SELECT seq || '|' || stage || '|' || outcome || '|' || prev_hash
+row=$(it_sql "SELECT seq || '|' || stage || '|' || outcome || '|' || (canonical::jsonb ->> 'prev')
               FROM provenance_events WHERE owner_kind = 'sample' AND owner_id = 'good1'
               ORDER BY seq DESC LIMIT 1")
 it_eq "takedown event row" "$row" "$((before + 1))|takedown|withdrawn|$last_hash"

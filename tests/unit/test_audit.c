@@ -38,11 +38,11 @@ static const char redacted[] =
 /* One owner's rows, owned here so a test can tamper with them. */
 typedef struct rows {
     sl_audit_event ev[MAX_EVENTS];
-    char *text[MAX_EVENTS][5];   /* stage, outcome, canonical, hash, prev */
+    char *text[MAX_EVENTS][4];   /* stage, outcome, canonical, hash */
     size_t n;
 } rows;
 
-enum { F_STAGE, F_OUTCOME, F_CANONICAL, F_HASH, F_PREV };
+enum { F_STAGE, F_OUTCOME, F_CANONICAL, F_HASH };
 
 /* Points event i's fields at its strings again. */
 static void rows_sync(rows *r, size_t i)
@@ -51,7 +51,6 @@ static void rows_sync(rows *r, size_t i)
     r->ev[i].outcome = r->text[i][F_OUTCOME];
     r->ev[i].canonical = r->text[i][F_CANONICAL];
     r->ev[i].hash = r->text[i][F_HASH];
-    r->ev[i].prev_hash = r->text[i][F_PREV];
 }
 
 static void rows_set(rows *r, size_t i, int field, const char *v)
@@ -65,7 +64,7 @@ static void rows_set(rows *r, size_t i, int field, const char *v)
 static void rows_free(rows *r)
 {
     for (size_t i = 0; i < MAX_EVENTS; i++)
-        for (int f = 0; f < 5; f++)
+        for (int f = 0; f < 4; f++)
             free(r->text[i][f]);
     memset(r, 0, sizeof(*r));
 }
@@ -95,7 +94,6 @@ static void rows_from_header(rows *r, const sl_buf *header)
         rows_set(r, i, F_OUTCOME, outcome);
         rows_set(r, i, F_CANONICAL, canonical);
         rows_set(r, i, F_HASH, hash);
-        rows_set(r, i, F_PREV, rec.prev);
         sl_prov_record_clear(&rec);
     }
     sl_prov_chain_destroy(c);
@@ -422,12 +420,6 @@ static void test_columns(void **state)
     expect(&g, 1, 3, SL_AUDIT_STAGE_COLUMN);
     rows_free(&r);
 
-    build_plain(&r);
-    rows_set(&r, 1, F_PREV, redacted);
-    check(&o, &r, &g);
-    expect(&g, 1, 2, SL_AUDIT_PREV_COLUMN);
-    rows_free(&r);
-
     /* the seq column of the last event moved on: a gap there and the
      * event itself disagreeing */
     build_plain(&r);
@@ -509,7 +501,6 @@ static void test_links(void **state)
     build(&b, content, "up-1", plain, 3, T_MS + 1000);
     rows_set(&a, 2, F_CANONICAL, b.ev[2].canonical);
     rows_set(&a, 2, F_HASH, b.ev[2].hash);
-    rows_set(&a, 2, F_PREV, b.ev[2].prev_hash);
     check(&o, &a, &g);
     expect(&g, 1, 3, SL_AUDIT_PREV_LINK);
     rows_free(&a);
@@ -537,7 +528,7 @@ static void test_seq(void **state)
     (void)state;
     /* seq 2 deleted: a gap at 3, whose link is not reported again */
     build_plain(&r);
-    for (int f = 0; f < 5; f++)
+    for (int f = 0; f < 4; f++)
         free(r.text[1][f]);
     memmove(&r.ev[1], &r.ev[2], sizeof(r.ev[0]));
     memmove(&r.text[1], &r.text[2], sizeof(r.text[0]));
@@ -549,7 +540,7 @@ static void test_seq(void **state)
 
     /* seq 1 deleted: the chain starts late */
     build_plain(&r);
-    for (int f = 0; f < 5; f++)
+    for (int f = 0; f < 4; f++)
         free(r.text[0][f]);
     memmove(&r.ev[0], &r.ev[1], 2 * sizeof(r.ev[0]));
     memmove(&r.text[0], &r.text[1], 2 * sizeof(r.text[0]));
@@ -564,7 +555,7 @@ static void test_seq(void **state)
     build_plain(&r);
     r.ev[3] = r.ev[2];
     memcpy(&r.text[3], &r.text[2], sizeof(r.text[0]));
-    for (int f = 0; f < 5; f++) {
+    for (int f = 0; f < 4; f++) {
         r.text[2][f] = strdup(r.text[1][f]);
         assert_non_null(r.text[2][f]);
     }

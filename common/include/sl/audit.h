@@ -29,7 +29,6 @@ typedef enum sl_audit_problem {
     SL_AUDIT_SEQ_COLUMN,        /* seq_column: stored seq != the event's */
     SL_AUDIT_STAGE_COLUMN,      /* stage_column */
     SL_AUDIT_OUTCOME_COLUMN,    /* outcome_column */
-    SL_AUDIT_PREV_COLUMN,       /* prev_hash_column */
     SL_AUDIT_PREV_LINK,         /* prev_link: prev is not the previous hash */
     SL_AUDIT_FIRST_PREV,        /* first_prev: first prev is not the content hash */
     SL_AUDIT_SEQ_GAP,           /* seq_gap: events missing */
@@ -84,7 +83,6 @@ typedef struct sl_audit_event {
     const char *outcome;        /* the outcome column */
     const char *canonical;      /* the exact text that was hashed */
     const char *hash;           /* the hash column */
-    const char *prev_hash;      /* the prev_hash column */
 } sl_audit_event;
 
 /* The owner and the facts its chain is anchored to. */
@@ -111,8 +109,8 @@ typedef struct sl_audit_owner {
 
 /* Checks one owner's chain: evs are its rows in ascending seq (as ORDER BY
  * seq gives).  Each event: hash = SHA-256 of canonical; canonical parses as
- * an event and is in canonical form; the seq, stage, outcome and prev_hash
- * columns agree with it; seq runs 1, 2, 3... without gap or duplicate;
+ * an event and is in canonical form; the seq, stage and outcome columns
+ * agree with it; seq runs 1, 2, 3... without gap or duplicate;
  * prev links to the previous event's stored hash, the first one to the
  * origin; the event's upload_id is the owner's.  The chain: not empty,
  * holds a commit-stage event, and its last recorded output_sha256 is the

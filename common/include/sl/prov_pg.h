@@ -39,17 +39,19 @@ typedef struct sl_prov_head {
 int sl_prov_pg_copy_begin(sl_pg_copy *cp, PGconn *c, sl_err *err);
 
 /* Adds events [from, count) of chain pc as rows of owner (kind, id) to an
- * open COPY, each linked to the one before it (the first event of the
- * chain to origin, the content hash the chain is anchored to).  head, if
- * not NULL, gets the last event added; nothing when from >= count. */
+ * open COPY: seq, stage, outcome, the canonical text and its hash.  The
+ * link to the event before (or, for the first, to the content hash the
+ * chain is anchored to) is the "prev" inside the canonical text, stored
+ * once (026).  head, if not NULL, gets the last event added; nothing when
+ * from >= count. */
 void sl_prov_pg_copy_events(sl_pg_copy *cp, const char *kind, const char *id,
                             const sl_prov_chain *pc, size_t from,
-                            const char *origin, sl_prov_head *head);
+                            sl_prov_head *head);
 
 /* Appends events [from, count) of pc to owner (kind, id)'s stored chain:
  * sl_prov_pg_copy_events in a COPY of its own.  head as there. */
 int sl_prov_pg_append(PGconn *c, const char *kind, const char *id,
-                      const sl_prov_chain *pc, size_t from, const char *origin,
+                      const sl_prov_chain *pc, size_t from,
                       sl_prov_head *head, char sqlstate[6], sl_err *err);
 
 /* ---- reading events -------------------------------------------------------- */
@@ -57,7 +59,7 @@ int sl_prov_pg_append(PGconn *c, const char *kind, const char *id,
 /* Columns of the result sl_prov_pg_events() returns. */
 enum {
     SL_PROV_PG_SEQ, SL_PROV_PG_STAGE, SL_PROV_PG_OUTCOME, SL_PROV_PG_CANONICAL,
-    SL_PROV_PG_HASH, SL_PROV_PG_PREV, SL_PROV_PG_RECORDED   /* ISO 8601, ms, Z */
+    SL_PROV_PG_HASH, SL_PROV_PG_RECORDED   /* ISO 8601, ms, Z */
 };
 
 /* Owner (kind, id)'s events in seq order, one row each (none: an owner
@@ -134,9 +136,9 @@ int sl_prov_pg_still_unsealed(PGconn *c, const sl_audit_headref *heads,
     kind "' AND hh.owner_id = " id " ORDER BY hh.seq DESC LIMIT 1) h ON true"
 
 /* The select-list of both joins: the event's seq, stage, outcome,
- * canonical, hash, prev_hash, then the head's seq, hash and seal id. */
+ * canonical, hash, then the head's seq, hash and seal id. */
 #define SL_PROV_PG_EVENT_HEAD_COLS "e.seq, e.stage, e.outcome, e.canonical," \
-    " e.hash, e.prev_hash, h.seq, h.head_hash, h.seal_id"
+    " e.hash, h.seq, h.head_hash, h.seal_id"
 
 /* A condition: the owner has events but no chain_heads row at all (a
  * chain written before migration 010). */
