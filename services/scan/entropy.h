@@ -15,9 +15,16 @@
 /* secret_entropy: 1 when p[0..n) looks like a generated secret:
  *   - no placeholder: none of "xxxx", "example", "placeholder",
  *     "changeme", "your", "dummy", "sample", "redacted", "fake", "test"
- *     (any case), nor "${", "{{", "<", "%s", "..." (templates, elisions);
+ *     (any case), nor "${", "{{", "<", "%s", "..." (templates, elisions),
+ *     nor a variable's reference ("$NAME", "$(", "$_");
+ *   - not an identifier, a file name or a path: a name ending in '.' and
+ *     1-4 lower-case letters, lower-case words and digits joined by two
+ *     or more '_', or a value without a digit that joins words with '.',
+ *     '_', '/' or '-';
  *   - at least two of lower case, upper case and digits (a hex digest
- *     counts: digits and letters), and no run of 4 identical bytes;
+ *     counts: digits and letters; without a digit, two capitals at
+ *     least, so "Authorization" is a word), and no run of 4 identical
+ *     bytes;
  *   - Shannon entropy (sl_entropy) at least the threshold: min_bits for
  *     the base64 / token alphabets, min_bits * 0.75 for all-hex values
  *     (16 symbols carry at most 4 bits), and never more than 0.85 of

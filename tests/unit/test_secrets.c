@@ -350,6 +350,11 @@ static void test_near_misses(void **state)
     expect_none("set_token(\"your-api-token-goes-here-1234\")");
     expect_none("postgres://user:password@localhost/db");
     expect_none("token = \"this_is_not_a_secret_value\"");
+    expect_none("  key_material = EXCLUDED.key_material,");
+    expect_none("key=(-X \"feed.url.key.file=$IT_DIR/feed-url.key\")");
+    expect_none("ctx->key = EC_KEY_new_by_curve_name (NID_X9_62_prime192v1);");
+    expect_none("const options = { key: readFileSync('server-key.pem') };");
+    expect_none("foreign key: 018_ledger.sql says why");
     /* wrong length or marker */
     s.n = 0; put(&s, "gl"); put(&s, "pat-"); rnd(&s, AN, 12);
     expect_none(s.s);
@@ -395,6 +400,17 @@ static void test_secret_entropy(void **state)
     assert_int_equal(se("aaaa1234bcdeFGHI", 3.0), 0);            /* a run of 4 */
     assert_int_equal(se("ab12ab12ab12ab12ab12", 3.0), 0);        /* 2 bits */
     assert_int_equal(se("Ab1", 1.0), 0);                         /* too short */
+    /* identifiers, paths and variables (seen in real code) */
+    assert_int_equal(se("EXCLUDED.key_material", 3.5), 0);
+    assert_int_equal(se("EC_KEY_new_by_curve_name", 3.5), 0);
+    assert_int_equal(se("/Users/maciej", 3.0), 0);
+    assert_int_equal(se("$IT_DIR/feed-url.key", 3.0), 0);
+    assert_int_equal(se("abc$(openssl_rand)9X", 3.0), 0);
+    assert_int_equal(se("018_ledger.sql", 3.0), 0);
+    assert_int_equal(se("Authorization", 3.0), 0);
+    assert_int_equal(se("sl_keyfile_hex32_load_or_create", 3.0), 0);
+    assert_int_equal(se("Zx81bQ0p.L7mW3kR9tY2v", 3.5), 1);     /* a digit: kept */
+    assert_int_equal(se("QwErTyUiOpAsDfGhJkLzXcVb", 3.5), 1);  /* no separator */
     assert_true(sl_validator_find("secret_entropy") != NULL);
     assert_int_equal(sl_validator_find("secret_entropy")->needs_param, 1);
 }
