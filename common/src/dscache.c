@@ -32,6 +32,7 @@ void sl_dataset_row_clear(sl_dataset_row *row)
     free(row->policy_version);
     free(row->allowed_types);
     free(row->scan_actions);
+    free(row->scan_lists);
     memset(row, 0, sizeof(*row));
 }
 

@@ -192,7 +192,8 @@ int sl_pgconn_open(sl_pgconn **out, const sl_config *cfg,
     "SELECT open, license_policy::text, policy_updated_at::text," \
     " " SL_QUOTA_PG_LIMIT_COLS "," \
     " array_to_string(allowed_types, ',')," \
-    " CASE WHEN scan_actions = '{}'::jsonb THEN NULL ELSE scan_actions::text END" \
+    " CASE WHEN scan_actions = '{}'::jsonb THEN NULL ELSE scan_actions::text END," \
+    " CASE WHEN scan_lists = '{}'::jsonb THEN NULL ELSE scan_lists::text END" \
     " FROM datasets WHERE dataset_id = $1"
 
 /* A copy of column col of row 0, NULL for SQL NULL; SL_ENOMEM. */
@@ -226,7 +227,8 @@ static int dataset_fetch(void *arg, const char *id, sl_dataset_row *row, int *fo
         if ((rc = column(r, 1, &row->policy_json)) != SL_OK ||
             !(row->policy_version = strdup(PQgetvalue(r, 0, 2))) ||
             (rc = column(r, 5, &row->allowed_types)) != SL_OK ||
-            (rc = column(r, 6, &row->scan_actions)) != SL_OK)
+            (rc = column(r, 6, &row->scan_actions)) != SL_OK ||
+            (rc = column(r, 7, &row->scan_lists)) != SL_OK)
             rc = SL_ENOMEM;
     }
     PQclear(r);

@@ -15,6 +15,7 @@
  *                  "pattern": "...",               PCRE2, no (*VERB) prefix
  *                  "validator": "luhn",            optional, validators.h
  *                  "min_entropy": 3.5,             with validator "entropy"
+ *                                                  or "secret_entropy"
  *                  "context": { "words": ["card"], "window": 32 },
  *                  "exclude_context": { "words": ["isbn"], "window": 16 },
  *                  "prefilter": [ anchor, ... ] } ] }

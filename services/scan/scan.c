@@ -10,6 +10,7 @@
 #include "extract.h"
 #include "rules.h"
 #include "scan.h"
+#include "scanlists.h"
 #include "sl/crypto.h"
 #include "sl/embed.h"
 #include "sl/envelope.h"
@@ -18,6 +19,7 @@
 
 #define SCAN_VERSION "scan/1"
 #define LISTED_MAX   100          /* findings listed in the header */
+#define SCAN_LISTS_CACHE 16       /* compiled dataset scan lists kept */
 
 const sl_cfg_entry sl_scan_config[] = {
     { SL_CFG_STR,  "scan.rules.file", "",
@@ -54,6 +56,13 @@ const sl_cfg_entry sl_scan_config[] = {
     SL_CFG_END
 };
 
+/* A dataset's compiled scan lists, keyed by their JSON text (NULL lists:
+ * the text did not compile, already warned about). */
+typedef struct lists_entry {
+    char *text;
+    sl_scanlists *lists;
+} lists_entry;
+
 struct sl_scan {
     sl_scan_lookup lk;
     int have_lk;
@@ -65,7 +74,10 @@ struct sl_scan {
     char version[160];
     /* per-rule actions for the last scan_actions text seen */
     char *actions_text;
-    sl_action *actions;          /* sl_rules_count() + 2 (gps, budget) */
+    sl_action *actions;          /* sl_rules_count() + 3 (gps, budget,
+                                    dataset_deny) */
+    lists_entry lists[SCAN_LISTS_CACHE];
+    size_t lists_next;           /* round-robin victim */
     sl_buf prov;
     sl_budget limits;            /* the budget each sample starts with */
     sl_action budget_action;
@@ -124,7 +136,7 @@ int sl_scan_new(sl_scan **out, const sl_config *cfg, const sl_scan_lookup *lk,
     if (budget_config(s, cfg, err) != SL_OK)
         goto fail;
     if (!(s->scanner = sl_scanner_new(s->rules)) ||
-        !(s->actions = calloc(sl_rules_count(s->rules) + 2, sizeof(*s->actions)))) {
+        !(s->actions = calloc(sl_rules_count(s->rules) + 3, sizeof(*s->actions)))) {
         sl_err_set(err, "out of memory");
         goto fail;
     }
@@ -156,6 +168,10 @@ void sl_scan_destroy(sl_scan *s)
     sl_rules_destroy(s->rules);
     free(s->actions);
     free(s->actions_text);
+    for (size_t i = 0; i < SCAN_LISTS_CACHE; i++) {
+        free(s->lists[i].text);
+        sl_scanlists_destroy(s->lists[i].lists);
+    }
     sl_buf_free(&s->prov);
     free(s);
 }
@@ -191,6 +207,7 @@ static void load_actions(sl_scan *s, const char *text)
         s->actions[i] = sl_rules_action(s->rules, i);
     s->actions[n] = SL_ACTION_FLAG;   /* gps_location */
     s->actions[n + 1] = s->budget_action;
+    s->actions[n + 2] = SL_ACTION_FLAG;   /* dataset_deny */
     if (!text || !(doc = json_loads(text, 0, NULL)))
         return;
     json_object_foreach(doc, k, v) {
@@ -204,6 +221,8 @@ static void load_actions(sl_scan *s, const char *text)
             s->actions[n] = a;
         else if (strcmp(k, SL_SCAN_BUDGET_RULE) == 0)
             s->actions[n + 1] = a;
+        else if (strcmp(k, SL_SCAN_DENY_RULE) == 0)
+            s->actions[n + 2] = a;
         else if (sl_rules_find(s->rules, k, &idx) == SL_OK)
             s->actions[idx] = a;
         else
@@ -278,6 +297,9 @@ typedef struct sample {
     const char *block_kind, *why_flag, *reason;
     char declared[SL_MIME_MAX];
     int content_seg, redact_elsewhere, cut_short, extracted;
+    sl_scanlists *lists;         /* the dataset's, or NULL */
+    const sl_xseg *seg;          /* the segment being scanned, for deny hits */
+    size_t segi;
 } sample;
 
 /* The type checks: the detected type agrees with the declared one, and
@@ -415,6 +437,93 @@ static int note_location(sample *x)
     return SL_OK;
 }
 
+/* ---- the dataset's scan lists (scanlists.h) ------------------------------ */
+
+/* Drops the segment's findings whose matched text the dataset allows. */
+static void drop_allowed(sample *x, const sl_xseg *seg)
+{
+    sl_findings *f = &x->s->f;
+    size_t m = 0;
+
+    if (!sl_scanlists_allow_count(x->lists))
+        return;
+    for (size_t k = 0; k < f->count; k++)
+        if (!sl_scanlists_allowed(x->lists, seg->text + f->items[k].offset,
+                                  f->items[k].length, &x->b))
+            f->items[m++] = f->items[k];
+    f->count = m;
+}
+
+/* One deny-list match in segment x->seg: a finding of dataset_deny. */
+static int deny_hit(void *arg, size_t off, size_t len)
+{
+    sample *x = arg;
+    sl_scan *s = x->s;
+    sl_action act = s->actions[sl_rules_count(s->rules) + 2];
+    size_t so = off, sl = len;
+
+    x->total++;
+    (void)sl_extract_map(&s->x, x->segi, off, len, &so, &sl);
+    if (list_finding(x->list, &x->listed, SL_SCAN_DENY_RULE, SL_SCAN_DENY_RULE,
+                     "deny", "high", x->seg->source, so, sl, 0, act) != SL_OK)
+        return SL_ENOMEM;
+    if (act == SL_ACTION_REDACT)
+        act = SL_ACTION_FLAG;    /* nothing to redact it to */
+    if (act == SL_ACTION_BLOCK && !x->block_kind)
+        x->block_kind = "deny";
+    if (act > x->strongest) {
+        x->strongest = act;
+        if (act == SL_ACTION_BLOCK)
+            snprintf(x->rep->detail, sizeof(x->rep->detail), "the dataset's "
+                     "deny-list matched in %s at byte %zu, length %zu",
+                     x->seg->source, so, sl);
+    }
+    return SL_OK;
+}
+
+/* The segment's deny-list matches.  SL_OK or the list's error. */
+static int deny_matches(sample *x, const sl_xseg *seg, size_t i)
+{
+    int capped = 0, rc;
+
+    if (!sl_scanlists_deny_count(x->lists))
+        return SL_OK;
+    x->seg = seg;
+    x->segi = i;
+    rc = sl_scanlists_deny(x->lists, seg->text, seg->len, x->s->f.max, &x->b,
+                           deny_hit, x, &capped);
+    if (capped)
+        x->cut_short = 1;
+    return rc;
+}
+
+/* The compiled lists for this text (cached by it), or NULL for none or a
+ * list that does not compile. */
+static sl_scanlists *lists_for(sl_scan *s, const char *text)
+{
+    lists_entry *e;
+    sl_err err = { "" };
+    char *copy;
+    int rc;
+
+    if (!text)
+        return NULL;
+    for (size_t i = 0; i < SCAN_LISTS_CACHE; i++)
+        if (s->lists[i].text && strcmp(s->lists[i].text, text) == 0)
+            return s->lists[i].lists;
+    if (!(copy = strdup(text)))
+        return NULL;
+    e = &s->lists[s->lists_next++ % SCAN_LISTS_CACHE];
+    free(e->text);
+    sl_scanlists_destroy(e->lists);
+    e->text = copy;
+    e->lists = NULL;
+    rc = sl_scanlists_compile(&e->lists, text, strlen(text), &err);
+    if (rc != SL_OK)
+        sl_warn("scan", "ignoring a dataset's scan lists: %s", err.msg);
+    return e->lists;
+}
+
 /* Every segment's findings within the budget, then the location.  SL_OK,
  * or the rule engine's, the list's or the redaction's error. */
 static int findings(sample *x)
@@ -427,14 +536,16 @@ static int findings(sample *x)
         int is_content = strcmp(seg->source, "content") == 0 &&
                          seg->map == SL_XMAP_IDENTITY;
         rc = sl_scan_text_budget(s->scanner, seg->text, seg->len, &s->f, &x->b);
-        if (rc == SL_ETOOBIG) {
+        if (rc == SL_ETOOBIG) {  /* the list is left empty; the deny-list
+                                    still runs */
             x->cut_short = 1;
-            continue;
-        }
-        if (rc != SL_OK)
+            s->f.count = 0;
+        } else if (rc != SL_OK) {
             return rc;
+        }
         if (s->f.incomplete)
             x->cut_short = 1;
+        drop_allowed(x, seg);
         for (size_t k = 0; k < s->f.count; k++)
             if ((rc = note_finding(x, seg, i, is_content, &s->f.items[k])) != SL_OK)
                 return rc;
@@ -443,6 +554,8 @@ static int findings(sample *x)
             if ((rc = redact_content(x, seg)) != SL_OK)
                 return rc;
         }
+        if ((rc = deny_matches(x, seg, i)) != SL_OK)
+            return rc;
     }
     return note_location(x);
 }
@@ -456,8 +569,9 @@ static void policy(sample *x)
 
     if (x->strongest == SL_ACTION_BLOCK) {
         /* a finding to block is certain, whatever was left unread */
-        rep->code = strcmp(x->block_kind, "secret") == 0 ? "secret_blocked"
-                                                         : "pii_blocked";
+        rep->code = strcmp(x->block_kind, "secret") == 0 ? "secret_blocked" :
+                    strcmp(x->block_kind, "deny") == 0 ? "deny_listed" :
+                    "pii_blocked";
     } else if (sl_budget_out(&x->b)) {
         budget_detail(&x->b, rep->detail, sizeof(rep->detail));
         x->reason = "scan_budget_exceeded";
@@ -525,8 +639,17 @@ int sl_scan_decide(sl_scan *s, sl_slice bytes, const char *declared_type,
                    const char *allowed_types, const char *scan_actions,
                    sl_scan_report *rep)
 {
+    return sl_scan_decide_lists(s, bytes, declared_type, allowed_types,
+                                scan_actions, NULL, rep);
+}
+
+int sl_scan_decide_lists(sl_scan *s, sl_slice bytes, const char *declared_type,
+                         const char *allowed_types, const char *scan_actions,
+                         const char *scan_lists, sl_scan_report *rep)
+{
     sample x = { .s = s, .bytes = bytes, .rep = rep, .b = s->limits,
-                 .strongest = SL_ACTION_ALLOW, .content_seg = -1 };
+                 .strongest = SL_ACTION_ALLOW, .content_seg = -1,
+                 .lists = lists_for(s, scan_lists) };
     int rc = SL_OK;
 
     if (!(x.list = json_array()))
@@ -597,7 +720,8 @@ static sl_verdict report_out(sl_scan *s, const sl_msg *in, sl_out *out,
         sl_out_reject(out, rep->code, "%s", rep->detail);
         /* Blocked bytes stay out of sluice.rejected: hash and findings only. */
         if (strcmp(rep->code, "pii_blocked") == 0 ||
-            strcmp(rep->code, "secret_blocked") == 0)
+            strcmp(rep->code, "secret_blocked") == 0 ||
+            strcmp(rep->code, "deny_listed") == 0)
             sl_out_withhold_value(out);
         if ((text = json_dumps(rep->summary, JSON_COMPACT)) &&
             sl_out_add_header_str(out, SL_H_SCAN, text, 1) == SL_OK &&
@@ -626,7 +750,7 @@ static sl_verdict report_out(sl_scan *s, const sl_msg *in, sl_out *out,
 
 sl_verdict sl_scan_process(sl_scan *s, const sl_msg *in, sl_out *out)
 {
-    const char *allowed = NULL, *actions = NULL;
+    const char *allowed = NULL, *actions = NULL, *lists = NULL;
     sl_scan_report rep;
     sl_verdict verdict = SL_FATAL;
     sl_envelope env;
@@ -641,7 +765,10 @@ sl_verdict sl_scan_process(sl_scan *s, const sl_msg *in, sl_out *out)
         goto done;
     }
     if (s->have_lk) {
-        rc = s->lk.dataset(s->lk.u, env.dataset_id, &allowed, &actions);
+        rc = s->lk.dataset_lists
+             ? s->lk.dataset_lists(s->lk.u, env.dataset_id, &allowed, &actions,
+                                   &lists)
+             : s->lk.dataset(s->lk.u, env.dataset_id, &allowed, &actions);
         if (rc == SL_ENOTFOUND) {
             sl_out_reject(out, "dataset_unknown", "dataset \"%s\" is not registered",
                           env.dataset_id);
@@ -653,8 +780,8 @@ sl_verdict sl_scan_process(sl_scan *s, const sl_msg *in, sl_out *out)
             goto done;
         }
     }
-    if (sl_scan_decide(s, in->value, env.content_type, allowed, actions,
-                       &rep) == SL_OK)
+    if (sl_scan_decide_lists(s, in->value, env.content_type, allowed, actions,
+                             lists, &rep) == SL_OK)
         verdict = report_out(s, in, out, &env, &rep);
 done:
     sl_envelope_clear(&env);

@@ -18,7 +18,12 @@
  *           UTF-8 content bytes; otherwise the sample is flagged);
  *   allow   pass.
  * EXIF GPS coordinates are a finding of the pseudo-rule "gps_location"
- * (default flag).  A scan cut short by a size limit flags the sample.
+ * (default flag).  The dataset's scan lists (scanlists.h) apply to each
+ * text segment's findings before they are weighed: a finding on the
+ * allow-list is dropped (neither listed nor counted), and each deny-list
+ * match is a finding of the pseudo-rule "dataset_deny" (default flag;
+ * block rejects deny_listed; redact flags, as a list entry has no entity
+ * to redact to).  A scan cut short by a size limit flags the sample.
  * Findings name rule, entity, source, offset and length, never the
  * matched text.
  *
@@ -47,6 +52,8 @@
  * scan.budget.action or the dataset's scan actions) says what becomes of
  * a sample over its work budget. */
 #define SL_SCAN_BUDGET_RULE "scan_budget"
+/* The pseudo-rule of a dataset's deny-list matches (scanlists.h). */
+#define SL_SCAN_DENY_RULE "dataset_deny"
 
 typedef struct sl_scan_lookup {
     void *u;
@@ -56,6 +63,12 @@ typedef struct sl_scan_lookup {
     int (*dataset)(void *u, const char *dataset_id, const char **allowed_types,
                    const char **scan_actions);
     void (*destroy)(void *u);    /* optional */
+    /* Optional; when set, used instead of dataset: the same, plus
+     * *scan_lists (the JSON text of scanlists.h, NULL: none), all three
+     * from one look-up (borrowed until the next call). */
+    int (*dataset_lists)(void *u, const char *dataset_id,
+                         const char **allowed_types, const char **scan_actions,
+                         const char **scan_lists);
 } sl_scan_lookup;
 
 typedef struct sl_scan sl_scan;
@@ -89,6 +102,14 @@ void sl_scan_report_free(sl_scan_report *r);
 int sl_scan_decide(sl_scan *s, sl_slice bytes, const char *declared_type,
                    const char *allowed_types, const char *scan_actions,
                    sl_scan_report *rep);
+/* The same under the dataset's scan lists too (scan_lists: the JSON text
+ * of scanlists.h, NULL: none).  Compiled lists are cached by their text
+ * (SCAN_LISTS_CACHE of them), so a changed list is compiled afresh; a
+ * list that does not compile (only a hand-edited row: sluicectl checks
+ * them) is ignored with a warning, once. */
+int sl_scan_decide_lists(sl_scan *s, sl_slice bytes, const char *declared_type,
+                         const char *allowed_types, const char *scan_actions,
+                         const char *scan_lists, sl_scan_report *rep);
 
 /* The PostgreSQL-backed lookup and the stage descriptor handed to the
  * runner (scan_pg.c): both exist in the sluice-scan binary only, not in

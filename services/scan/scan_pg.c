@@ -1,6 +1,7 @@
 /*
  * scan_pg.c -- the scan stage's dataset policies from PostgreSQL
- * (datasets.allowed_types, datasets.scan_actions), through the shared
+ * (datasets.allowed_types, datasets.scan_actions, datasets.scan_lists),
+ * through the shared
  * dataset registry cache (sl/dscache.h) for scan.dataset.cache.ms, on the
  * shared connection object (sl_pgconn).  A lost connection is SL_EIO (the
  * message is retried) and is reopened on the next call.
@@ -22,8 +23,8 @@ typedef struct scan_pg {
     sl_dscache *datasets;
 } scan_pg;
 
-static int pg_dataset(void *u, const char *id, const char **allowed,
-                      const char **actions)
+static int pg_dataset_lists(void *u, const char *id, const char **allowed,
+                            const char **actions, const char **lists)
 {
     scan_pg *l = u;
     const sl_dataset_row *row;
@@ -33,7 +34,16 @@ static int pg_dataset(void *u, const char *id, const char **allowed,
         return rc == SL_ENOTFOUND || rc == SL_ENOMEM ? rc : SL_EIO;
     *allowed = row->allowed_types;
     *actions = row->scan_actions;
+    *lists = row->scan_lists;
     return SL_OK;
+}
+
+static int pg_dataset(void *u, const char *id, const char **allowed,
+                      const char **actions)
+{
+    const char *lists;
+
+    return pg_dataset_lists(u, id, allowed, actions, &lists);
 }
 
 static void pg_destroy(void *u)
@@ -69,6 +79,7 @@ int sl_scan_pg_lookup(sl_scan_lookup *lk, const sl_config *cfg, sl_err *err)
     }
     lk->u = l;
     lk->dataset = pg_dataset;
+    lk->dataset_lists = pg_dataset_lists;
     lk->destroy = pg_destroy;
     return SL_OK;
 }

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "entropy.h"
 #include "sl/crypto.h"
 
 static int is_digit(uint8_t c) { return c >= '0' && c <= '9'; }
@@ -550,6 +551,7 @@ static const sl_validator validators[] = {
     { "entropy",     sl_valid_entropy, 1 },
     { "ipv6",        v_ipv6,           0 },
     { "date",        v_date,           0 },
+    { "secret_entropy", sl_valid_secret_entropy, 1 },   /* entropy.h */
 };
 
 const sl_validator *sl_validator_find(const char *name)

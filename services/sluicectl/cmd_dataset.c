@@ -33,6 +33,7 @@
 #include "feed_logic.h"
 #include "rights.h"
 #include "scan.h"
+#include "scanlists.h"
 #include "spdx.h"
 
 #define DS_POLICY_MAX (64 * 1024)    /* --license-policy text or @FILE */
@@ -51,6 +52,18 @@ static const char dataset_usage[] =
     "                            dataset: block, flag, redact or allow\n"    \
     "                            (repeatable; rule ids: schemas/scan-rules.json)\n" \
     "  --clear-scan-actions      drop every override first\n"                \
+    "  --scan-allow TEXT         a finding whose matched text is exactly TEXT\n" \
+    "                            is not a finding (e.g. the company's own\n"  \
+    "                            support number, a documented example key)\n" \
+    "  --scan-allow-pattern RE   the same for a PCRE2 pattern matching the\n" \
+    "                            whole matched text\n"                      \
+    "  --scan-deny TEXT          TEXT anywhere in a sample is a finding of\n" \
+    "                            rule dataset_deny (default action flag;\n"  \
+    "                            block rejects deny_listed)\n"              \
+    "  --scan-deny-pattern RE    the same for each match of a PCRE2 pattern\n" \
+    "                            (all four repeatable, added to the lists;\n" \
+    "                            at most 256 entries of 1024 bytes each)\n"  \
+    "  --clear-scan-lists        empty the four lists first\n"              \
     "  --license-policy JSON     the license stage's policy (JSON object, or\n" \
     "                            @FILE): {\"version\", \"allowed\": [\"CC-BY-*\",\n" \
     "                            ...], \"require\": [\"training\", \"commercial\"],\n" \
@@ -145,7 +158,8 @@ static int known_rule(const char *id)
     int found = 0;
 
     /* The scan stage's pseudo-rules take actions like the file's rules. */
-    if (strcmp(id, SL_SCAN_GPS_RULE) == 0 || strcmp(id, SL_SCAN_BUDGET_RULE) == 0)
+    if (strcmp(id, SL_SCAN_GPS_RULE) == 0 || strcmp(id, SL_SCAN_BUDGET_RULE) == 0 ||
+        strcmp(id, SL_SCAN_DENY_RULE) == 0)
         return 1;
     if (!e)
         return 1;
@@ -168,7 +182,8 @@ static int known_rule(const char *id)
 enum {
     OPT_TYPES = 1, OPT_ACTION, OPT_CLEAR_ACTIONS, OPT_POLICY, OPT_OPEN,
     OPT_CLOSED, OPT_CONTRIB_ADD, OPT_CONTRIB_RM, OPT_QUOTA_COUNT,
-    OPT_QUOTA_BYTES, OPT_BY, OPT_WITHDRAWAL, OPT_FEE_BPS
+    OPT_QUOTA_BYTES, OPT_BY, OPT_WITHDRAWAL, OPT_FEE_BPS, OPT_SCAN_ALLOW,
+    OPT_SCAN_ALLOW_PAT, OPT_SCAN_DENY, OPT_SCAN_DENY_PAT, OPT_CLEAR_LISTS
 };
 
 #define DS_CHANGE_LONGOPTS                                              \
@@ -184,7 +199,12 @@ enum {
     { "quota-bytes", required_argument, NULL, OPT_QUOTA_BYTES },        \
     { "by", required_argument, NULL, OPT_BY },                          \
     { "withdrawal-policy", required_argument, NULL, OPT_WITHDRAWAL },   \
-    { "fee-bps", required_argument, NULL, OPT_FEE_BPS }
+    { "fee-bps", required_argument, NULL, OPT_FEE_BPS },                \
+    { "scan-allow", required_argument, NULL, OPT_SCAN_ALLOW },          \
+    { "scan-allow-pattern", required_argument, NULL, OPT_SCAN_ALLOW_PAT }, \
+    { "scan-deny", required_argument, NULL, OPT_SCAN_DENY },            \
+    { "scan-deny-pattern", required_argument, NULL, OPT_SCAN_DENY_PAT }, \
+    { "clear-scan-lists", no_argument, NULL, OPT_CLEAR_LISTS }
 
 typedef struct ds_change {
     const char *cmd;              /* "dataset set" / "dataset add" */
@@ -203,10 +223,13 @@ typedef struct ds_change {
     const char *withdrawal;       /* --withdrawal-policy, NULL: unchanged */
     int set_fee;
     char fee_bps[8];              /* --fee-bps as text, "": default (NULL) */
+    json_t *lists;                /* --scan-allow ... : list name -> [text] */
+    int clear_lists, set_lists;
     int changes;
     /* built by ds_change_check() */
     sl_buf types_arr;             /* PostgreSQL text[] literal */
     char *actions_text;
+    char *lists_text;             /* the entries to add, as JSON */
     sl_buf add_arr, rm_arr;
 } ds_change;
 
@@ -218,12 +241,15 @@ static int ds_change_init(ds_change *ch, const char *cmd)
     sl_buf_init(&ch->types_arr, 1 << 16);
     sl_buf_init(&ch->add_arr, 1 << 20);
     sl_buf_init(&ch->rm_arr, 1 << 20);
-    return (ch->actions = json_object()) ? CTL_OK : ctl_fail("out of memory");
+    return (ch->actions = json_object()) && (ch->lists = json_object())
+           ? CTL_OK : ctl_fail("out of memory");
 }
 
 static void ds_change_free(ds_change *ch)
 {
     json_decref(ch->actions);
+    json_decref(ch->lists);
+    free(ch->lists_text);
     free(ch->policy);
     free(ch->add);
     free(ch->rm);
@@ -331,6 +357,29 @@ static int ds_change_opt(ds_change *ch, int opt, const char *arg, int *taken)
         }
         ch->set_fee = 1;
         break;
+    case OPT_SCAN_ALLOW:
+    case OPT_SCAN_ALLOW_PAT:
+    case OPT_SCAN_DENY:
+    case OPT_SCAN_DENY_PAT: {
+        const char *key = opt == OPT_SCAN_ALLOW ? "allow" :
+                          opt == OPT_SCAN_ALLOW_PAT ? "allow_patterns" :
+                          opt == OPT_SCAN_DENY ? "deny" : "deny_patterns";
+        json_t *a = json_object_get(ch->lists, key), *v;
+        if (!a && (!(a = json_array()) || json_object_set_new(ch->lists, key, a)))
+            return ctl_fail("out of memory");
+        if (!(v = json_string(arg)))
+            return ctl_usage_error(ch->cmd, "--scan-%s wants UTF-8 text",
+                                   opt == OPT_SCAN_ALLOW ? "allow" :
+                                   opt == OPT_SCAN_ALLOW_PAT ? "allow-pattern" :
+                                   opt == OPT_SCAN_DENY ? "deny" : "deny-pattern");
+        if (json_array_append_new(a, v))
+            return ctl_fail("out of memory");
+        ch->set_lists = 1;
+        break;
+    }
+    case OPT_CLEAR_LISTS:
+        ch->clear_lists = ch->set_lists = 1;
+        break;
     case OPT_BY:
         ch->by = arg;
         return CTL_OK;              /* not a change by itself */
@@ -412,6 +461,17 @@ static int ds_change_check(ds_change *ch)
     }
     if (!(ch->actions_text = json_dumps(ch->actions, JSON_COMPACT | JSON_SORT_KEYS)))
         return ctl_fail("out of memory");
+    if (ch->set_lists) {
+        sl_scanlists *l = NULL;
+        sl_err err = { "" };
+        if (!(ch->lists_text = json_dumps(ch->lists, JSON_COMPACT | JSON_SORT_KEYS)))
+            return ctl_fail("out of memory");
+        rc = sl_scanlists_compile(&l, ch->lists_text, strlen(ch->lists_text), &err);
+        sl_scanlists_destroy(l);
+        if (rc != SL_OK)
+            return rc == SL_ENOMEM ? ctl_fail("out of memory")
+                                   : ctl_usage_error(ch->cmd, "%s", err.msg);
+    }
     if (ch->set_policy && strcmp(ch->policy_arg, "none") != 0) {
         sl_spdx *spdx = NULL;
         sl_license_policy *p = NULL;
@@ -476,15 +536,52 @@ static void print_contrib(const char *label, PGresult *r, const char **ids,
 
 /* What applying a change returned, printed once committed. */
 typedef struct ds_result {
-    PGresult *row, *added, *removed;
+    PGresult *row, *added, *removed, *lists;
 } ds_result;
 
 static void ds_result_clear(ds_result *res)
 {
+    PQclear(res->lists);
     PQclear(res->row);
     PQclear(res->added);
     PQclear(res->removed);
     memset(res, 0, sizeof(*res));
+}
+
+/* Adds ch's scan list entries to the dataset's (emptied first with
+ * --clear-scan-lists), each list without duplicates, and checks that the
+ * result still compiles within the limits (scanlists.h).  CTL_OK with
+ * res->lists holding the new text, or CTL_FAIL after printing why. */
+static int ds_lists_apply(PGconn *pg, const char *id, ds_change *ch,
+                          ds_result *res)
+{
+    const char *vals[3] = { id, ch->clear_lists ? "1" : "0", ch->lists_text };
+    sl_scanlists *l = NULL;
+    sl_err err = { "" };
+    const char *text;
+    int rc;
+
+    if (!(res->lists = ctl_pg_query(pg, ch->cmd,
+            "UPDATE datasets d SET scan_lists = (SELECT"
+            "  coalesce(jsonb_object_agg(k, v), '{}'::jsonb) FROM ("
+            "   SELECT k, jsonb_agg(DISTINCT e) v FROM ("
+            "     SELECT key k, value a FROM jsonb_each(CASE WHEN $2::int = 1"
+            "       THEN '{}'::jsonb ELSE d.scan_lists END)"
+            "     UNION ALL SELECT key, value FROM jsonb_each($3::jsonb)) s,"
+            "    jsonb_array_elements(s.a) e GROUP BY k) t)"
+            " WHERE dataset_id = $1 RETURNING scan_lists::text", 3, vals, NULL,
+            NULL)))
+        return CTL_FAIL;
+    if (PQntuples(res->lists) != 1)
+        return ctl_fail("%s: no dataset \"%s\"", ch->cmd, id);
+    text = PQgetvalue(res->lists, 0, 0);
+    rc = sl_scanlists_compile(&l, text, strlen(text), &err);
+    sl_scanlists_destroy(l);
+    if (rc != SL_OK)
+        return rc == SL_ENOMEM ? ctl_fail("out of memory")
+                               : ctl_fail("%s: %s; nothing was changed", ch->cmd,
+                                          err.msg);
+    return CTL_OK;
 }
 
 /* Applies ch to dataset id inside the caller's transaction.  CTL_OK with
@@ -544,6 +641,8 @@ static int ds_change_apply(PGconn *pg, const char *id, ds_change *ch,
         ctl_fail("%s: no dataset \"%s\"", ch->cmd, id);
         goto out;
     }
+    if (ch->set_lists && ds_lists_apply(pg, id, ch, res) != CTL_OK)
+        goto out;
     if (ch->n_add) {
         const char *vals[3] = { id, (const char *)ch->add_arr.data, ch->by };
         if (!(missing = ctl_pg_query(pg, ch->cmd,
@@ -602,6 +701,16 @@ static void ds_result_print(const char *id, const ds_change *ch,
                "effect until --closed\n");
     printf("  %-21s%s, fee %s bps\n", "withdrawal policy", PQgetvalue(r, 0, 7),
            PQgetvalue(r, 0, 8));
+    if (res->lists) {
+        json_t *o = json_loads(PQgetvalue(res->lists, 0, 0), 0, NULL);
+        printf("  %-21sallow %zu, allow patterns %zu, deny %zu, deny patterns "
+               "%zu\n", "scan lists",
+               json_array_size(json_object_get(o, "allow")),
+               json_array_size(json_object_get(o, "allow_patterns")),
+               json_array_size(json_object_get(o, "deny")),
+               json_array_size(json_object_get(o, "deny_patterns")));
+        json_decref(o);
+    }
     printf("  %-21s%s\n", "policy updated", PQgetvalue(r, 0, 6));
     ctl_esc_free(&e);
 }
@@ -698,6 +807,7 @@ static int dataset_show(ctl *c, int argc, char **argv)
                 " 'dataset_id', d.dataset_id, 'name', d.name,"
                 " 'description', d.description, 'created_at', d.created_at,"
                 " 'allowed_types', d.allowed_types, 'scan_actions', d.scan_actions,"
+                " 'scan_lists', d.scan_lists,"
                 " 'license_policy', d.license_policy, 'open', d.open,"
                 " 'contributors', coalesce((SELECT json_agg(json_build_object("
                 "     'creator_id', k.creator_id, 'added_by', k.added_by,"

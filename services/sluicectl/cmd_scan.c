@@ -18,8 +18,9 @@ static const char scan_usage[] =
     "line: detected type, findings (rule, entity, source, offset, length --\n"
     "never the matched text) and the outcome (accepted, redacted, flagged or\n"
     "rejected with its reason code).\n"
-    "  --dataset ID   decide with that dataset's allowed types and scan actions\n"
-    "                 (read from PostgreSQL, pg.dsn); default: the rules' own\n"
+    "  --dataset ID   decide with that dataset's allowed types, scan actions\n"
+    "                 and scan lists (read from PostgreSQL, pg.dsn); default:\n"
+    "                 the rules' own\n"
     "  --type TYPE    the declared content type (default: by file extension)\n"
     "  --rules FILE   a rule file instead of the built-in schemas/scan-rules.json\n"
     "  --redact       write the redacted bytes of the (single) file to stdout\n"
@@ -28,8 +29,8 @@ static const char scan_usage[] =
     "would be flagged or rejected, 2 on usage errors.\n";
 
 static int one_file(sl_scan *s, const char *path, const char *type,
-                    const char *allowed, const char *actions, int redact,
-                    int *worst)
+                    const char *allowed, const char *actions, const char *lists,
+                    int redact, int *worst)
 {
     uint8_t *data = NULL;
     size_t len = 0;
@@ -49,8 +50,9 @@ static int one_file(sl_scan *s, const char *path, const char *type,
         return CTL_FAIL;
     }
     sl_scan_report_init(&rep);
-    rc = sl_scan_decide(s, (sl_slice){ data, len }, type ? type : ctl_content_type(path),
-                        allowed, actions, &rep);
+    rc = sl_scan_decide_lists(s, (sl_slice){ data, len },
+                              type ? type : ctl_content_type(path), allowed,
+                              actions, lists, &rep);
     if (rc != SL_OK) {
         fprintf(stderr, "sluicectl scan: %s: scan failed (%s)\n", path, sl_strerror(rc));
         *worst = 1;
@@ -95,7 +97,7 @@ int ctl_cmd_scan(ctl *c, int argc, char **argv)
         { 0 }
     };
     const char *dataset = NULL, *type = NULL, *rules = NULL;
-    const char *allowed = NULL, *actions = NULL;
+    const char *allowed = NULL, *actions = NULL, *lists = NULL;
     sl_scan_lookup lk;
     sl_scan *s = NULL;
     sl_config *cfg = NULL;
@@ -144,7 +146,7 @@ int ctl_cmd_scan(ctl *c, int argc, char **argv)
         goto out;
     }
     if (dataset) {
-        rc = lk.dataset(lk.u, dataset, &allowed, &actions);
+        rc = lk.dataset_lists(lk.u, dataset, &allowed, &actions, &lists);
         if (rc == SL_ENOTFOUND) {
             rc = ctl_fail("scan: no dataset \"%s\"", dataset);
             goto out;
@@ -156,7 +158,7 @@ int ctl_cmd_scan(ctl *c, int argc, char **argv)
     }
     rc = CTL_OK;
     for (int i = optind; i < argc; i++)
-        if (one_file(s, argv[i], type, allowed, actions, redact, &worst) != CTL_OK)
+        if (one_file(s, argv[i], type, allowed, actions, lists, redact, &worst) != CTL_OK)
             rc = CTL_FAIL;
     if (rc == CTL_OK && worst)
         rc = CTL_FAIL;

@@ -171,7 +171,19 @@ static void test_shipped_set(void **state)
         "date_of_birth", "bitcoin_base58", "bitcoin_bech32",
         "aws_access_key_id", "github_token", "slack_token", "slack_webhook",
         "stripe_secret_key", "stripe_publishable_key", "google_api_key",
-        "jwt", "pem_private_key", "generic_secret"
+        "jwt", "pem_private_key", "generic_secret",
+        /* secrets, round two */
+        "aws_secret_access_key", "google_oauth_client_secret",
+        "gcp_service_account_key", "azure_ad_client_secret", "azure_storage_key",
+        "gitlab_token", "atlassian_api_token", "bitbucket_client_secret",
+        "slack_app_token", "discord_bot_token", "discord_webhook",
+        "telegram_bot_token", "square_token", "paypal_braintree_token",
+        "openai_api_key", "anthropic_api_key", "huggingface_token",
+        "cohere_api_key", "ai_provider_key", "npm_token", "pypi_token",
+        "sendgrid_api_key", "twilio_api_key", "shopify_token",
+        "digitalocean_token", "heroku_api_key", "databricks_token",
+        "linear_api_key", "grafana_token", "url_credentials",
+        "generic_high_entropy"
     };
     char hex[SL_SHA256_HEX];
     sl_rules *builtin;
@@ -216,7 +228,7 @@ static void test_shipped_set(void **state)
     assert_string_equal(sl_rules_validator(rules, rule_index("bitcoin_bech32")),
                         "bech32");
     assert_string_equal(sl_rules_validator(rules, rule_index("generic_secret")),
-                        "entropy");
+                        "secret_entropy");
 }
 
 static void test_names(void **state)

@@ -280,7 +280,8 @@ static void test_registry(void **state)
 {
     static const char *const names[] = { "luhn", "iban_mod97", "ssn",
                                          "base58check", "bech32", "jwt",
-                                         "entropy", "ipv6", "date" };
+                                         "entropy", "ipv6", "date",
+                                         "secret_entropy" };
     size_t n;
     const sl_validator *all = sl_validator_all(&n);
 
@@ -291,7 +292,8 @@ static void test_registry(void **state)
 
         assert_non_null(v);
         assert_string_equal(v->name, names[i]);
-        assert_int_equal(v->needs_param, strcmp(names[i], "entropy") == 0);
+        assert_int_equal(v->needs_param, strcmp(names[i], "entropy") == 0 ||
+                                          strcmp(names[i], "secret_entropy") == 0);
         assert_ptr_equal(v, &all[i]);
     }
     assert_null(sl_validator_find("mod11"));

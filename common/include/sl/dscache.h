@@ -39,6 +39,7 @@ typedef struct sl_dataset_row {
     int64_t quota_bytes;         /* quota_daily_bytes, -1 for none */
     char *allowed_types;         /* allowed_types joined by ',', or NULL */
     char *scan_actions;          /* scan_actions as JSON text, NULL if {} */
+    char *scan_lists;            /* scan_lists as JSON text, NULL if {} */
 } sl_dataset_row;
 
 /* Fills *row (strings malloc'd, handed to the cache) and *found for
