@@ -202,12 +202,8 @@ typedef struct dlq_item {
     char *upload_id, *sha256, *stage, *code, *src_topic;
     int64_t rejection_id, src_offset;
     int32_t src_partition;
-    /* found in sluice.rejected: what to send, or why not (copies: a
-     * consumer's messages must all be gone before it is destroyed) */
+    /* found in sluice.rejected (and then sent), or why not */
     int found;
-    void *key, *value;
-    size_t key_len, value_len;
-    rd_kafka_headers_t *headers;    /* owned */
     const char *unavailable;    /* static reason, or NULL */
     int delivered;              /* the broker acknowledged the copy */
 } dlq_item;
@@ -231,10 +227,6 @@ static void items_free(dlq_run *d)
         free(d->items[i].stage);
         free(d->items[i].code);
         free(d->items[i].src_topic);
-        free(d->items[i].key);
-        free(d->items[i].value);
-        if (d->items[i].headers)
-            rd_kafka_headers_destroy(d->items[i].headers);
     }
     free(d->items);
     d->items = NULL;
@@ -446,12 +438,121 @@ static const char *dl_unusable(const rd_kafka_message_t *m, rd_kafka_headers_t *
     return NULL;
 }
 
-/* Reads sluice.rejected from just before the oldest item's time to its
- * end (read_committed) and keeps, for each pending item, its dead letter:
- * the message whose reject headers name the item's stage and source
- * position.  Items not found stay without one (past retention).  CTL_OK or
- * CTL_FAIL. */
-static int dl_find(dlq_run *d)
+/* Items in order of their dead letters' identity: source partition,
+ * offset, topic, then stage (bsearch in dl_scan). */
+static int item_cmp(const void *a, const void *b)
+{
+    const dlq_item *x = a, *y = b;
+    int c;
+
+    if (x->src_partition != y->src_partition)
+        return x->src_partition < y->src_partition ? -1 : 1;
+    if (x->src_offset != y->src_offset)
+        return x->src_offset < y->src_offset ? -1 : 1;
+    if ((c = strcmp(x->src_topic, y->src_topic)) != 0)
+        return c;
+    return strcmp(x->stage, y->stage);
+}
+
+static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
+{
+    dlq_item *it = m->_private;
+    ctl_esc e = { 0 };
+
+    (void)rk;
+    (void)opaque;
+    if (it && !m->err)
+        it->delivered = 1;
+    else if (it)
+        fprintf(stderr, "sluicectl: dlq replay: upload %s not delivered: %s\n",
+                ctl_e(&e, it->upload_id), rd_kafka_err2str(m->err));
+    ctl_esc_free(&e);
+}
+
+/* The headers the copy of a dead letter (headers in) carries: its
+ * creator's (sluice-meta, sluice-sig and every header not named sluice-*:
+ * none of the stages' or the sluice-reject-* ones) and sluice-replay.
+ * NULL when out of memory. */
+static rd_kafka_headers_t *replay_headers(const dlq_run *d, rd_kafka_headers_t *in)
+{
+    rd_kafka_headers_t *out = rd_kafka_headers_new(16);
+    const char *name;
+    const void *v;
+    size_t n;
+
+    if (!out)
+        return NULL;
+    for (size_t i = 0; rd_kafka_header_get_all(in, i, &name, &v, &n) ==
+                       RD_KAFKA_RESP_ERR_NO_ERROR; i++) {
+        if (strncasecmp(name, "sluice-", 7) == 0)
+            continue;
+        (void)rd_kafka_header_add(out, name, -1, v, v ? (ssize_t)n : 0);
+    }
+    if (rd_kafka_header_get_last(in, SL_H_META, &v, &n) == RD_KAFKA_RESP_ERR_NO_ERROR)
+        (void)rd_kafka_header_add(out, SL_H_META, -1, v, (ssize_t)n);
+    if (rd_kafka_header_get_last(in, SL_H_SIG, &v, &n) == RD_KAFKA_RESP_ERR_NO_ERROR)
+        (void)rd_kafka_header_add(out, SL_H_SIG, -1, v, (ssize_t)n);
+    (void)rd_kafka_header_add(out, SL_H_REPLAY, -1, d->request, -1);
+    return out;
+}
+
+/* Sends a copy of dead letter m (headers hs) for it to sluice.replay. */
+static int dl_send(dlq_run *d, rd_kafka_t *prod, const char *topic,
+                   const rd_kafka_message_t *m, rd_kafka_headers_t *hs,
+                   dlq_item *it)
+{
+    rd_kafka_headers_t *out = replay_headers(d, hs);
+    rd_kafka_resp_err_t e;
+
+    if (!out)
+        return ctl_fail("out of memory");
+    for (;;) {
+        e = rd_kafka_producev(prod, RD_KAFKA_V_TOPIC(topic),
+                              RD_KAFKA_V_KEY(m->key, m->key_len),
+                              RD_KAFKA_V_VALUE(m->payload, m->len),
+                              RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                              RD_KAFKA_V_HEADERS(out),
+                              RD_KAFKA_V_OPAQUE(it), RD_KAFKA_V_END);
+        if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL)
+            break;
+        rd_kafka_poll(prod, 100);   /* the queue drains as acks come */
+    }
+    if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        rd_kafka_headers_destroy(out);
+        return ctl_fail("dlq replay: cannot produce to %s: %s", topic,
+                        rd_kafka_err2str(e));
+    }
+    rd_kafka_poll(prod, 0);
+    return CTL_OK;
+}
+
+/* The pending item dead letter m (headers hs) is for, or NULL. */
+static dlq_item *dl_item(const dlq_run *d, rd_kafka_headers_t *hs)
+{
+    char stage[64], st[SL_KAFKA_NAME_MAX], sp[32], so[32];
+    dlq_item key = { 0 }, *it;
+    int64_t part;
+
+    if (dl_header(hs, SL_H_REJ_STAGE, stage, sizeof(stage)) != SL_OK ||
+        dl_header(hs, SL_H_REJ_TOPIC, st, sizeof(st)) != SL_OK ||
+        dl_header(hs, SL_H_REJ_PART, sp, sizeof(sp)) != SL_OK ||
+        dl_header(hs, SL_H_REJ_OFFSET, so, sizeof(so)) != SL_OK ||
+        ctl_parse_int(sp, 0, INT32_MAX, &part) != SL_OK ||
+        ctl_parse_int(so, 0, INT64_MAX, &key.src_offset) != SL_OK)
+        return NULL;
+    key.src_partition = (int32_t)part;
+    key.src_topic = st;
+    key.stage = stage;
+    it = bsearch(&key, d->items, d->n, sizeof(*d->items), item_cmp);
+    return it && !it->found ? it : NULL;
+}
+
+/* Reads sluice.rejected (read_committed) from just before the oldest
+ * item's time to its end, finds each pending item's dead letter -- the one
+ * whose reject headers name the item's stage and source position -- and,
+ * unless prod is NULL (a dry run), sends a copy to sluice.replay.  Items
+ * not found are past retention.  CTL_OK or CTL_FAIL. */
+static int dl_scan(dlq_run *d, rd_kafka_t *prod)
 {
     static const char *const defaults[] = {
         "client.id", "sluicectl-dlq",
@@ -460,20 +561,21 @@ static int dl_find(dlq_run *d)
         "isolation.level", "read_committed",
         NULL
     };
-    char topic[SL_KAFKA_NAME_MAX], errstr[256] = "";
+    char topic[SL_KAFKA_NAME_MAX], out_topic[SL_KAFKA_NAME_MAX], errstr[256] = "";
     sl_err err = { "" };
     rd_kafka_conf_t *conf = NULL;
     rd_kafka_t *rk = NULL;
     rd_kafka_topic_partition_list_t *parts = NULL;
     rd_kafka_topic_t *rkt = NULL;
     rd_kafka_queue_t *q = NULL;
-    int started = 0;
-    int nparts = 0, eofs = 0, rc = CTL_FAIL;
+    int started = 0, nparts = 0, eofs = 0, rc = CTL_FAIL;
     size_t left = d->n;
-    int64_t deadline;
+    int64_t idle_since;
     rd_kafka_resp_err_t e;
 
+    qsort(d->items, d->n, sizeof(*d->items), item_cmp);
     sl_kafka_topic_name(d->c->cfg, SL_TOPIC_REJECTED, topic, sizeof(topic));
+    sl_kafka_topic_name(d->c->cfg, SL_TOPIC_REPLAY, out_topic, sizeof(out_topic));
     if (!(conf = sl_kafka_conf(d->c->cfg, defaults, &err)))
         return ctl_fail("dlq replay: %s", err.msg);
     if (!(rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr)))) {
@@ -511,19 +613,22 @@ static int dl_find(dlq_run *d)
                      rd_kafka_err2str(rd_kafka_last_error()));
             goto out;
         }
-    deadline = sl_mono_ms() + DLQ_READ_TIMEOUT_MS;
+    idle_since = sl_mono_ms();
     while (left > 0 && eofs < nparts) {
         rd_kafka_message_t *m;
         rd_kafka_headers_t *hs = NULL;
-        char stage[64], st[SL_KAFKA_NAME_MAX], sp[32], so[32];
+        dlq_item *it;
 
-        if (sl_mono_ms() > deadline) {
-            ctl_fail("dlq replay: reading %s took over %d s", topic,
+        if (sl_mono_ms() - idle_since > DLQ_READ_TIMEOUT_MS) {
+            ctl_fail("dlq replay: nothing read from %s for %d s", topic,
                      DLQ_READ_TIMEOUT_MS / 1000);
             goto out;
         }
+        if (prod)
+            rd_kafka_poll(prod, 0);
         if (!(m = rd_kafka_consume_queue(q, 500)))
             continue;
+        idle_since = sl_mono_ms();
         if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
             eofs++;
             rd_kafka_message_destroy(m);
@@ -534,39 +639,18 @@ static int dl_find(dlq_run *d)
             rd_kafka_message_destroy(m);
             goto out;
         }
-        if (rd_kafka_message_headers(m, &hs) != RD_KAFKA_RESP_ERR_NO_ERROR ||
-            dl_header(hs, SL_H_REJ_STAGE, stage, sizeof(stage)) != SL_OK ||
-            dl_header(hs, SL_H_REJ_TOPIC, st, sizeof(st)) != SL_OK ||
-            dl_header(hs, SL_H_REJ_PART, sp, sizeof(sp)) != SL_OK ||
-            dl_header(hs, SL_H_REJ_OFFSET, so, sizeof(so)) != SL_OK) {
-            rd_kafka_message_destroy(m);
-            continue;
-        }
-        for (size_t i = 0; i < d->n; i++) {
-            dlq_item *it = &d->items[i];
-            if (it->found || strcmp(it->stage, stage) != 0 ||
-                strcmp(it->src_topic, st) != 0 ||
-                it->src_partition != (int32_t)strtol(sp, NULL, 10) ||
-                it->src_offset != strtoll(so, NULL, 10))
-                continue;
+        if (rd_kafka_message_headers(m, &hs) == RD_KAFKA_RESP_ERR_NO_ERROR &&
+            (it = dl_item(d, hs)) != NULL) {
             it->found = 1;
             left--;
-            if ((it->unavailable = dl_unusable(m, hs, it)) != NULL)
-                break;
-            it->key_len = m->key_len;
-            it->value_len = m->len;
-            if (!(it->key = malloc(m->key_len ? m->key_len : 1)) ||
-                !(it->value = malloc(m->len ? m->len : 1)) ||
-                !(it->headers = rd_kafka_headers_copy(hs))) {
+            it->unavailable = dl_unusable(m, hs, it);
+            if (!it->unavailable && prod &&
+                dl_send(d, prod, out_topic, m, hs, it) != CTL_OK) {
                 rd_kafka_message_destroy(m);
-                goto oom;
+                goto out;
             }
-            if (m->key_len)
-                memcpy(it->key, m->key, m->key_len);
-            if (m->len)
-                memcpy(it->value, m->payload, m->len);
-            break;
         }
+        /* (every message must be gone before rd_kafka_destroy) */
         rd_kafka_message_destroy(m);
     }
     for (size_t i = 0; i < d->n; i++)
@@ -590,48 +674,9 @@ out:
     return rc;
 }
 
-static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
-{
-    dlq_item *it = m->_private;
-
-    (void)rk;
-    (void)opaque;
-    if (it && !m->err)
-        it->delivered = 1;
-    else if (it)
-        fprintf(stderr, "sluicectl: dlq replay: upload %s not delivered: %s\n",
-                it->upload_id, rd_kafka_err2str(m->err));
-}
-
-/* The copy of it's dead letter to send: its key and value, its creator's
- * headers (sluice-meta, sluice-sig and every header not named sluice-*),
- * and sluice-replay.  NULL when out of memory. */
-static rd_kafka_headers_t *replay_headers(const dlq_run *d, const dlq_item *it)
-{
-    rd_kafka_headers_t *in = it->headers, *out = rd_kafka_headers_new(16);
-    const char *name;
-    const void *v;
-    size_t n;
-
-    if (!out)
-        return NULL;
-    if (in)
-        for (size_t i = 0; rd_kafka_header_get_all(in, i, &name, &v, &n) ==
-                           RD_KAFKA_RESP_ERR_NO_ERROR; i++) {
-            if (strncasecmp(name, "sluice-", 7) == 0)
-                continue;
-            (void)rd_kafka_header_add(out, name, -1, v, v ? (ssize_t)n : 0);
-        }
-    if (in && rd_kafka_header_get_last(in, SL_H_META, &v, &n) == RD_KAFKA_RESP_ERR_NO_ERROR)
-        (void)rd_kafka_header_add(out, SL_H_META, -1, v, (ssize_t)n);
-    if (in && rd_kafka_header_get_last(in, SL_H_SIG, &v, &n) == RD_KAFKA_RESP_ERR_NO_ERROR)
-        (void)rd_kafka_header_add(out, SL_H_SIG, -1, v, (ssize_t)n);
-    (void)rd_kafka_header_add(out, SL_H_REPLAY, -1, d->request, -1);
-    return out;
-}
-
-/* Produces every usable item to sluice.replay and waits for the acks. */
-static int dl_send(dlq_run *d)
+/* Reads the dead letters and sends each usable one (none in a dry run),
+ * waiting for every acknowledgement.  CTL_OK or CTL_FAIL. */
+static int dl_replay(dlq_run *d)
 {
     static const char *const defaults[] = {
         "client.id", "sluicectl-dlq",
@@ -639,41 +684,19 @@ static int dl_send(dlq_run *d)
         "acks", "all",
         NULL
     };
-    char topic[SL_KAFKA_NAME_MAX];
     sl_err err = { "" };
-    rd_kafka_t *rk;
-    int rc = CTL_OK;
+    rd_kafka_t *prod = NULL;
+    int rc;
 
-    sl_kafka_topic_name(d->c->cfg, SL_TOPIC_REPLAY, topic, sizeof(topic));
-    if (!(rk = sl_kafka_producer_new(d->c->cfg, defaults, dr_cb, NULL, &err)))
+    if (!d->dry_run &&
+        !(prod = sl_kafka_producer_new(d->c->cfg, defaults, dr_cb, NULL, &err)))
         return ctl_fail("dlq replay: %s", err.msg);
-    for (size_t i = 0; i < d->n && rc == CTL_OK; i++) {
-        dlq_item *it = &d->items[i];
-        rd_kafka_headers_t *hs;
-        rd_kafka_resp_err_t e;
-
-        if (it->unavailable)
-            continue;
-        if (!(hs = replay_headers(d, it))) {
-            rc = ctl_fail("out of memory");
-            break;
-        }
-        e = rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic),
-                              RD_KAFKA_V_KEY(it->key, it->key_len),
-                              RD_KAFKA_V_VALUE(it->value, it->value_len),
-                              RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                              RD_KAFKA_V_HEADERS(hs),
-                              RD_KAFKA_V_OPAQUE(it), RD_KAFKA_V_END);
-        if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
-            rd_kafka_headers_destroy(hs);
-            rc = ctl_fail("dlq replay: cannot produce to %s: %s", topic,
-                          rd_kafka_err2str(e));
-        }
-        rd_kafka_poll(rk, 0);
+    rc = dl_scan(d, prod);
+    if (prod) {
+        while (rd_kafka_outq_len(prod) > 0)
+            rd_kafka_flush(prod, 1000);
+        rd_kafka_destroy(prod);
     }
-    while (rd_kafka_outq_len(rk) > 0)
-        rd_kafka_flush(rk, 1000);
-    rd_kafka_destroy(rk);
     return rc;
 }
 
@@ -797,12 +820,10 @@ static int dlq_replay(ctl *c, int argc, char **argv)
         printf("nothing to replay\n");
         goto out;
     }
-    if (rc == CTL_OK)
-        rc = dl_find(&d);
-    if (rc == CTL_OK && !d.dry_run) {
-        rc = dl_send(&d);
-        /* what was sent is recorded even when a later send failed */
-        if (request_mark(&d) != CTL_OK)
+    if (rc == CTL_OK) {
+        rc = dl_replay(&d);
+        /* what was sent is recorded, even when a later step failed */
+        if (!d.dry_run && request_mark(&d) != CTL_OK)
             rc = CTL_FAIL;
     }
     if (rc == CTL_OK)

@@ -1696,6 +1696,20 @@ static void test_replay_request(void **state)
         free(meta);
         fx_msg_free(&m);
     }
+
+    /* accepted by validate, refused by a later stage (not stored): its
+     * replay is not a duplicate of its own first pass */
+    ed_upload(&m, "up-rp-3", "ds-3", "world", NULL);
+    expect_emit(c, &m);
+    sl_validate_txn_end(c->v, 1);
+    m.msg.topic = "sluice.replay";
+    m.msg.offset = 30;
+    fx_msg_header_str(&m, SL_H_REPLAY, "r4");
+    l.request = "r4";
+    l.upload_id = "up-rp-3";
+    l.sha = SHA_WORLD;
+    assert_int_equal(run(c, &m), SL_EMIT);
+    fx_msg_free(&m);
 }
 
 /* An upload carries sluice-meta and sluice-sig once each and no other
