@@ -78,7 +78,9 @@ static const char replay_usage[] =
     "Dead letters without their bytes (withheld: pii_blocked,\n"
     "secret_blocked, too large; headers dropped; redacted by scan; past\n"
     "retention) cannot be replayed: they are reported and the exit code is 1.\n"
-    "An upload already stored as a sample or review item is not sent.\n"
+    "An upload already stored as a sample or review item is not sent;\n"
+    "header_reserved and headers_too_large are never replayed (a replay\n"
+    "sends only the creator's sluice-meta, sluice-sig and other headers).\n"
     "  --code CODE     the reason code to replay (required)\n"
     "  --stage STAGE   only those rejected by this stage\n"
     "  --since TIME    only those rejected at or after TIME (RFC 3339)\n"
@@ -285,10 +287,21 @@ static int items_load(dlq_run *d, PGresult *r)
  * pending.  CTL_OK or CTL_FAIL after printing why. */
 static int request_open(dlq_run *d)
 {
-    const char *vals[6] = { d->f.stage, d->f.code, d->f.since, d->request, d->by, NULL };
+    const char *vals[5] = { d->f.stage, d->f.code, d->f.since, d->request, d->by };
     PGresult *r;
     int rc = CTL_FAIL, fresh;
 
+    /* One run of a request at a time: two would both send what is
+     * pending.  A session lock, released when this connection ends. */
+    if (!(r = ctl_pg_query(d->pg, "dlq replay: locking the request",
+            "SELECT pg_try_advisory_lock(hashtext('sluice-dlq'), hashtext($1))",
+            1, &d->request, NULL, NULL)))
+        return CTL_FAIL;
+    fresh = strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+    PQclear(r);
+    if (!fresh)
+        return ctl_fail("dlq replay: request \"%s\" is being run by another "
+                        "sluicectl", d->request);
     if (ctl_pg_exec(d->pg, "dlq replay", "BEGIN") != CTL_OK)
         return CTL_FAIL;
     if (!(r = ctl_pg_query(d->pg, "dlq replay: recording the request",
@@ -362,19 +375,21 @@ static int request_mark(dlq_run *d)
 {
     for (size_t i = 0; i < d->n; i++) {
         dlq_item *it = &d->items[i];
-        const char *vals[4] = { d->request, it->upload_id, it->unavailable, NULL };
+        const char *vals[3] = { d->request, it->upload_id, it->unavailable };
         PGresult *r;
 
-        if (!it->delivered && !it->unavailable)
-            continue;
-        r = ctl_pg_query(d->pg, "dlq replay: marking an item",
-            it->delivered ?
-            "UPDATE dlq_replay_items SET state = 'sent', sent_at = now()"
-            " WHERE request_id = $1 AND upload_id = $2 AND state = 'pending'"
-            " AND $3::text IS NULL" :
-            "UPDATE dlq_replay_items SET state = 'unavailable', detail = $3"
-            " WHERE request_id = $1 AND upload_id = $2 AND state = 'pending'",
-            3, vals, NULL, NULL);
+        if (it->delivered)
+            r = ctl_pg_query(d->pg, "dlq replay: marking an item sent",
+                "UPDATE dlq_replay_items SET state = 'sent', sent_at = now()"
+                " WHERE request_id = $1 AND upload_id = $2 AND state = 'pending'",
+                2, vals, NULL, NULL);
+        else if (it->unavailable)
+            r = ctl_pg_query(d->pg, "dlq replay: marking an item unavailable",
+                "UPDATE dlq_replay_items SET state = 'unavailable', detail = $3"
+                " WHERE request_id = $1 AND upload_id = $2 AND state = 'pending'",
+                3, vals, NULL, NULL);
+        else
+            continue;   /* not acknowledged: pending, sent by the next run */
         if (!r)
             return CTL_FAIL;
         PQclear(r);
@@ -795,6 +810,14 @@ static int dlq_replay(ctl *c, int argc, char **argv)
         return ctl_usage_error("dlq replay", "unexpected argument \"%s\"", argv[optind]);
     if (!d.f.code)
         return ctl_usage_error("dlq replay", "--code is required");
+    /* refused for headers the replay would strip: it would send another
+     * message than the one refused, so these never come back this way */
+    if (strcmp(d.f.code, "header_reserved") == 0 ||
+        strcmp(d.f.code, "headers_too_large") == 0)
+        return ctl_usage_error("dlq replay", "--code %s: such an upload is "
+                               "refused for headers a replay would not send; "
+                               "the creator must send it again (with a new "
+                               "upload id)", d.f.code);
     if ((rc = check_filter("dlq replay", &d.f)) != CTL_OK)
         return rc;
     if (d.request && check_request(d.request) != SL_OK)

@@ -103,7 +103,7 @@ it_eq "dlq list --since the future" "$(ctl dlq list --since 2999-01-01T00:00:00Z
 out=$(opctl dlq replay --code creator_unknown --dry-run) || it_fail "dry run failed: $out"
 it_eq "dry run lists" "$(grep -c '^would replay: upload late-[123] ' <<<"$out")" 3
 it_eq "dry run: nothing recorded" "$(it_sql "SELECT count(*) FROM dlq_replays")" 0
-sleep 2
+# (sluicectl flushes before it exits: what it sent is on the topic now)
 it_eq "dry run: nothing sent (the forged one only)" "$(on_replay_topic)" 1
 it_eq "dry run: no new outcome" "$(outcomes)" 6
 
@@ -127,8 +127,10 @@ it_eq "r1 again" "$(tail -n 1 <<<"$out")" "nothing to replay"
 out=$(opctl dlq replay --code creator_unknown) || it_fail "new request failed: $out"
 it_eq "a new request" "$(tail -n 1 <<<"$out")" "nothing to replay"
 out=$(opctl dlq replay --code stale --request r1 2>&1) && it_fail "r1 with another code ran: $out"
-sleep 3
+rc=0; opctl dlq replay --code header_reserved >/dev/null 2>&1 || rc=$?
+it_eq "header_reserved is never replayed (usage error)" "$rc" 2
 it_eq "nothing more sent" "$(on_replay_topic)" 4
+sleep 1
 it_eq "nothing more stored" "$(outcomes)" 9
 it_eq "each sample once" "$(it_sql "SELECT count(DISTINCT upload_id) FROM samples")" 3
 it_eq "audit verify" "$(ctl audit verify --all >/dev/null 2>&1 && echo clean)" clean
@@ -141,7 +143,7 @@ it_wait_outcomes 10 60
 out=$(opctl dlq replay --code creator_unknown --request r2) || it_fail "replay r2 failed: $out"
 it_eq "replay r2" "$(tail -n 1 <<<"$out")" "request r2: 1 replayed, 0 not"
 it_wait_outcomes 11 60
-sleep 3
+sleep 2   # a loop would add rejections by now
 it_eq "ghost-1 refused again, once" \
     "$(it_sql "SELECT string_agg(code || '@' || replace(source_topic, '$IT_PREFIX', ''), ',' ORDER BY rejection_id)
                FROM rejections WHERE upload_id = 'ghost-1'")" \
