@@ -1611,6 +1611,13 @@ static void test_replay_request(void **state)
     json_t *ev;
     fx_msg m;
 
+    /* a validate without the replay lookup (or claims) takes none */
+    ed_upload(&m, "up-rp-0", "ds-1", "hello", NULL);
+    m.msg.topic = "sluice.replay";
+    fx_msg_header_str(&m, SL_H_REPLAY, "r0");
+    expect_reject(c, &m, "replay_unauthorized", "this validate takes no replays");
+    fx_msg_free(&m);
+
     open_replay(c, &store, &l);
     fx_upload(&m, "up-rp-1", "late", "ds-1", "hello", NULL, SL_SIG_ED25519,
               alice_seed, 32);
