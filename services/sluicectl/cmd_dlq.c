@@ -584,6 +584,7 @@ static int dl_scan(dlq_run *d, rd_kafka_t *prod)
     rd_kafka_topic_t *rkt = NULL;
     rd_kafka_queue_t *q = NULL;
     int started = 0, nparts = 0, eofs = 0, rc = CTL_FAIL;
+    unsigned char *at_end = NULL;   /* per partition: read to its end */
     size_t left = d->n;
     int64_t idle_since;
     rd_kafka_resp_err_t e;
@@ -605,7 +606,8 @@ static int dl_scan(dlq_run *d, rd_kafka_t *prod)
         ctl_fail("dlq replay: topic %s does not exist", topic);
         goto out;
     }
-    if (!(parts = rd_kafka_topic_partition_list_new(nparts)))
+    if (!(parts = rd_kafka_topic_partition_list_new(nparts)) ||
+        !(at_end = calloc((size_t)nparts, 1)))
         goto oom;
     for (int p = 0; p < nparts; p++)
         rd_kafka_topic_partition_list_add(parts, topic, p)->offset =
@@ -615,19 +617,23 @@ static int dl_scan(dlq_run *d, rd_kafka_t *prod)
                  rd_kafka_err2str(e));
         goto out;
     }
-    for (int p = 0; p < nparts; p++)
-        if (parts->elems[p].offset < 0)   /* nothing that new: the end */
-            parts->elems[p].offset = RD_KAFKA_OFFSET_END;
-    /* the simple consumer: no group to join or commit to */
+    /* the simple consumer: no group to join or commit to; a partition
+     * with nothing that new is not read at all */
     if (!(rkt = rd_kafka_topic_new(rk, topic, NULL)) || !(q = rd_kafka_queue_new(rk)))
         goto oom;
-    for (; started < nparts; started++)
+    for (; started < nparts; started++) {
+        if (parts->elems[started].offset < 0) {
+            at_end[started] = 1;
+            eofs++;
+            continue;
+        }
         if (rd_kafka_consume_start_queue(rkt, started, parts->elems[started].offset,
                                          q) != 0) {
             ctl_fail("dlq replay: cannot read %s: %s", topic,
                      rd_kafka_err2str(rd_kafka_last_error()));
             goto out;
         }
+    }
     idle_since = sl_mono_ms();
     while (left > 0 && eofs < nparts) {
         rd_kafka_message_t *m;
@@ -645,7 +651,11 @@ static int dl_scan(dlq_run *d, rd_kafka_t *prod)
             continue;
         idle_since = sl_mono_ms();
         if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-            eofs++;
+            /* (again after newer dead letters: counted once) */
+            if (m->partition >= 0 && m->partition < nparts && !at_end[m->partition]) {
+                at_end[m->partition] = 1;
+                eofs++;
+            }
             rd_kafka_message_destroy(m);
             continue;
         }
@@ -678,13 +688,15 @@ oom:
     rc = ctl_fail("out of memory");
 out:
     for (int p = 0; p < started; p++)
-        (void)rd_kafka_consume_stop(rkt, p);
+        if (parts->elems[p].offset >= 0)
+            (void)rd_kafka_consume_stop(rkt, p);
     if (q)
         rd_kafka_queue_destroy(q);
     if (rkt)
         rd_kafka_topic_destroy(rkt);
     if (parts)
         rd_kafka_topic_partition_list_destroy(parts);
+    free(at_end);
     rd_kafka_destroy(rk);
     return rc;
 }
