@@ -449,14 +449,15 @@ static void escape_name(const char *s, char *out, size_t cap)
     out[o] = '\0';
 }
 
+static int is_replay(const sl_validate *v, const sl_msg *in);
+
 /* The headers an upload may carry: at most hdr_max_count of them, at most
  * hdr_max_bytes of names and values together, and none of the names the
  * stages write (any "sluice-" name in any case, but for exactly one
- * "sluice-meta" and at most one "sluice-sig"): a stage downstream must be
- * able to trust a sluice-* header as its predecessor's.  Returns NULL or the
- * reason code, with detail filled. */
-static int is_replay(const sl_validate *v, const sl_msg *in);
-
+ * "sluice-meta" and at most one "sluice-sig", and on the replay topic at
+ * most one "sluice-replay"): a stage downstream must be able to trust a
+ * sluice-* header as its predecessor's.  Returns NULL or the reason code,
+ * with detail filled. */
 static const char *check_headers(const sl_validate *v, const sl_msg *in,
                                  char *detail, size_t cap)
 {
@@ -510,12 +511,6 @@ static int consume_id(sl_validate *v, const sl_msg *in, const sl_envelope *env)
     return id ? set_add(v->pend_uploads, id, len, "", 0) : SL_OK;
 }
 
-/* Claims the upload ids of msgs[0..n) (lk.claim), read in envs[0..n), and
- * notes, per message, whether another message claimed its id first.  Only
- * ids that could ever be accepted (plain_id) are claimed, each once: a
- * later message of the run with an id an earlier one carries was claimed
- * first by that one (another offset or partition), so it is a replay
- * without asking, and the lookup sees distinct ids.  SL_OK or SL_EIO. */
 /* ---- dead-letter replay ---------------------------------------------- */
 
 /* Whether in was read from the replay topic. */
@@ -565,6 +560,12 @@ static int replay_claim_id(const sl_validate *v, const sl_msg *in,
     return SL_OK;
 }
 
+/* Claims the upload ids of msgs[0..n) (lk.claim), read in envs[0..n), and
+ * notes, per message, whether another message claimed its id first.  Only
+ * ids that could ever be accepted (plain_id) are claimed, each once: a
+ * later message of the run with an id an earlier one carries was claimed
+ * first by that one (another offset or partition), so it is a replay
+ * without asking, and the lookup sees distinct ids.  SL_OK or SL_EIO. */
 static int claim_run(sl_validate *v, const sl_msg *msgs,
                      const sl_envelope *envs, size_t n, unsigned char *earlier)
 {
