@@ -606,6 +606,18 @@ static int dl_scan(dlq_run *d, rd_kafka_t *prod)
         ctl_fail("dlq replay: topic %s does not exist", topic);
         goto out;
     }
+    if (prod) {   /* a deployment from before sluice.replay: say so now */
+        int n = 0;
+        if (sl_kafka_topic_partitions(rk, out_topic, 10000, &n, &err) != SL_OK) {
+            ctl_fail("dlq replay: %s: %s", out_topic, err.msg);
+            goto out;
+        }
+        if (n <= 0) {
+            ctl_fail("dlq replay: topic %s does not exist (run `sluicectl "
+                     "topics create`, and apply deploy/kafka-acls.conf)", out_topic);
+            goto out;
+        }
+    }
     if (!(parts = rd_kafka_topic_partition_list_new(nparts)) ||
         !(at_end = calloc((size_t)nparts, 1)))
         goto oom;
