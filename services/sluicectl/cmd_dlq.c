@@ -20,9 +20,12 @@
  * sent; an item is marked sent once the broker acknowledged it, so running
  * the same request again sends only what it has not sent.  validate lets a
  * message of sluice.replay past replay protection only when its request
- * holds that upload with those bytes, once per request (validate.c).  The
- * one window: the broker acknowledged but the item was not marked (a crash
- * in between); the second copy is then refused by validate as a replay.
+ * holds that upload with those bytes, once per request (validate.c).  A
+ * run that died after the broker acknowledged a copy but before marking
+ * its item leaves it pending: the next run of the request first looks for
+ * its copies on sluice.replay and marks those it finds instead of sending
+ * them again (a second copy would be refused by validate as a replay).
+ * One run of a request at a time (an advisory lock).
  *
  * Not every dead letter can be sent back: one whose value was withheld
  * (pii_blocked, secret_blocked: blocked bytes are never kept; or too large
@@ -206,6 +209,7 @@ typedef struct dlq_item {
     int32_t src_partition;
     /* found in sluice.rejected (and then sent), or why not */
     int found;
+    int sent_before;            /* found on sluice.replay, sent by an earlier run */
     const char *unavailable;    /* static reason, or NULL */
     int delivered;              /* the broker acknowledged the copy */
 } dlq_item;
@@ -219,6 +223,7 @@ typedef struct dlq_run {
     dlq_item *items;
     size_t n;
     int64_t oldest_ms;          /* the oldest rejection's time */
+    int64_t resumed_ms;         /* an existing request: when it was made; else -1 */
 } dlq_run;
 
 static void items_free(dlq_run *d)
@@ -321,7 +326,8 @@ static int request_open(dlq_run *d)
         PQclear(r);
     } else {
         r = ctl_pg_query(d->pg, "dlq replay: reading the request",
-            "SELECT 1 FROM dlq_replays WHERE request_id = $4 AND code = $2"
+            "SELECT (extract(epoch FROM created_at) * 1000)::bigint"
+            " FROM dlq_replays WHERE request_id = $4 AND code = $2"
             " AND stage IS NOT DISTINCT FROM $1"
             " AND since IS NOT DISTINCT FROM $3::timestamptz",
             4, vals, NULL, NULL);
@@ -333,6 +339,7 @@ static int request_open(dlq_run *d)
                      "--stage or --since (see dlq_replays)", d->request);
             goto out;
         }
+        d->resumed_ms = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
         PQclear(r);
     }
     if (ctl_pg_exec(d->pg, "dlq replay", "COMMIT") != CTL_OK)
@@ -562,12 +569,18 @@ static dlq_item *dl_item(const dlq_run *d, rd_kafka_headers_t *hs)
     return it && !it->found ? it : NULL;
 }
 
-/* Reads sluice.rejected (read_committed) from just before the oldest
- * item's time to its end, finds each pending item's dead letter -- the one
- * whose reject headers name the item's stage and source position -- and,
- * unless prod is NULL (a dry run), sends a copy to sluice.replay.  Items
- * not found are past retention.  CTL_OK or CTL_FAIL. */
-static int dl_scan(dlq_run *d, rd_kafka_t *prod)
+/* What topic_read hands each message to: 1 when it was a pending item's
+ * (one fewer left), 0 when not, -1 to stop (the error printed). */
+typedef int (*dl_visit)(dlq_run *d, const rd_kafka_message_t *m,
+                        rd_kafka_headers_t *hs, void *arg);
+
+/* Reads topic (topic.prefix added) with the simple consumer (no group),
+ * read_committed, from just before since_ms to its end or until `left`
+ * items were found, handing each message to fn.  A partition with nothing
+ * that new is not read at all.  prod, when not NULL, is polled for its
+ * delivery reports meanwhile.  CTL_OK or CTL_FAIL. */
+static int topic_read(dlq_run *d, const char *name, int64_t since_ms,
+                      size_t left, rd_kafka_t *prod, dl_visit fn, void *arg)
 {
     static const char *const defaults[] = {
         "client.id", "sluicectl-dlq",
@@ -576,7 +589,7 @@ static int dl_scan(dlq_run *d, rd_kafka_t *prod)
         "isolation.level", "read_committed",
         NULL
     };
-    char topic[SL_KAFKA_NAME_MAX], out_topic[SL_KAFKA_NAME_MAX], errstr[256] = "";
+    char topic[SL_KAFKA_NAME_MAX], errstr[256] = "";
     sl_err err = { "" };
     rd_kafka_conf_t *conf = NULL;
     rd_kafka_t *rk = NULL;
@@ -585,13 +598,10 @@ static int dl_scan(dlq_run *d, rd_kafka_t *prod)
     rd_kafka_queue_t *q = NULL;
     int started = 0, nparts = 0, eofs = 0, rc = CTL_FAIL;
     unsigned char *at_end = NULL;   /* per partition: read to its end */
-    size_t left = d->n;
     int64_t idle_since;
     rd_kafka_resp_err_t e;
 
-    qsort(d->items, d->n, sizeof(*d->items), item_cmp);
-    sl_kafka_topic_name(d->c->cfg, SL_TOPIC_REJECTED, topic, sizeof(topic));
-    sl_kafka_topic_name(d->c->cfg, SL_TOPIC_REPLAY, out_topic, sizeof(out_topic));
+    sl_kafka_topic_name(d->c->cfg, name, topic, sizeof(topic));
     if (!(conf = sl_kafka_conf(d->c->cfg, defaults, &err)))
         return ctl_fail("dlq replay: %s", err.msg);
     if (!(rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr)))) {
@@ -603,34 +613,21 @@ static int dl_scan(dlq_run *d, rd_kafka_t *prod)
         goto out;
     }
     if (nparts <= 0) {
-        ctl_fail("dlq replay: topic %s does not exist", topic);
+        ctl_fail("dlq replay: topic %s does not exist (run `sluicectl topics "
+                 "create`, and apply deploy/kafka-acls.conf)", topic);
         goto out;
-    }
-    if (prod) {   /* a deployment from before sluice.replay: say so now */
-        int n = 0;
-        if (sl_kafka_topic_partitions(rk, out_topic, 10000, &n, &err) != SL_OK) {
-            ctl_fail("dlq replay: %s: %s", out_topic, err.msg);
-            goto out;
-        }
-        if (n <= 0) {
-            ctl_fail("dlq replay: topic %s does not exist (run `sluicectl "
-                     "topics create`, and apply deploy/kafka-acls.conf)", out_topic);
-            goto out;
-        }
     }
     if (!(parts = rd_kafka_topic_partition_list_new(nparts)) ||
         !(at_end = calloc((size_t)nparts, 1)))
         goto oom;
     for (int p = 0; p < nparts; p++)
         rd_kafka_topic_partition_list_add(parts, topic, p)->offset =
-            d->oldest_ms - 60000;   /* a minute of clock skew */
+            since_ms - 60000;   /* a minute of clock skew */
     if ((e = rd_kafka_offsets_for_times(rk, parts, 10000)) != RD_KAFKA_RESP_ERR_NO_ERROR) {
         ctl_fail("dlq replay: cannot find where to read %s: %s", topic,
                  rd_kafka_err2str(e));
         goto out;
     }
-    /* the simple consumer: no group to join or commit to; a partition
-     * with nothing that new is not read at all */
     if (!(rkt = rd_kafka_topic_new(rk, topic, NULL)) || !(q = rd_kafka_queue_new(rk)))
         goto oom;
     for (; started < nparts; started++) {
@@ -650,7 +647,7 @@ static int dl_scan(dlq_run *d, rd_kafka_t *prod)
     while (left > 0 && eofs < nparts) {
         rd_kafka_message_t *m;
         rd_kafka_headers_t *hs = NULL;
-        dlq_item *it;
+        int r = 0;
 
         if (sl_mono_ms() - idle_since > DLQ_READ_TIMEOUT_MS) {
             ctl_fail("dlq replay: nothing read from %s for %d s", topic,
@@ -663,37 +660,23 @@ static int dl_scan(dlq_run *d, rd_kafka_t *prod)
             continue;
         idle_since = sl_mono_ms();
         if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-            /* (again after newer dead letters: counted once) */
+            /* (again after newer messages: counted once) */
             if (m->partition >= 0 && m->partition < nparts && !at_end[m->partition]) {
                 at_end[m->partition] = 1;
                 eofs++;
             }
-            rd_kafka_message_destroy(m);
-            continue;
-        }
-        if (m->err) {
+        } else if (m->err) {
             ctl_fail("dlq replay: reading %s: %s", topic, rd_kafka_message_errstr(m));
-            rd_kafka_message_destroy(m);
-            goto out;
-        }
-        if (rd_kafka_message_headers(m, &hs) == RD_KAFKA_RESP_ERR_NO_ERROR &&
-            (it = dl_item(d, hs)) != NULL) {
-            it->found = 1;
-            left--;
-            it->unavailable = dl_unusable(m, hs, it);
-            if (!it->unavailable && prod &&
-                dl_send(d, prod, out_topic, m, hs, it) != CTL_OK) {
-                rd_kafka_message_destroy(m);
-                goto out;
-            }
+            r = -1;
+        } else if (rd_kafka_message_headers(m, &hs) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+            r = fn(d, m, hs, arg);
         }
         /* (every message must be gone before rd_kafka_destroy) */
         rd_kafka_message_destroy(m);
+        if (r < 0)
+            goto out;
+        left -= (size_t)r;
     }
-    for (size_t i = 0; i < d->n; i++)
-        if (!d->items[i].found)
-            d->items[i].unavailable = "its dead letter is no longer in "
-                                      "sluice.rejected (past retention?)";
     rc = CTL_OK;
     goto out;
 oom:
@@ -713,8 +696,82 @@ out:
     return rc;
 }
 
-/* Reads the dead letters and sends each usable one (none in a dry run),
- * waiting for every acknowledgement.  CTL_OK or CTL_FAIL. */
+/* Where dl_visit_rejected sends copies (prod NULL: a dry run). */
+typedef struct dl_out {
+    rd_kafka_t *prod;
+    char topic[SL_KAFKA_NAME_MAX];
+} dl_out;
+
+/* A message of sluice.rejected: a pending item's dead letter (its reject
+ * headers name the item's stage and source position) is checked and,
+ * unless a dry run, a copy sent to sluice.replay. */
+static int dl_visit_rejected(dlq_run *d, const rd_kafka_message_t *m,
+                             rd_kafka_headers_t *hs, void *arg)
+{
+    dl_out *o = arg;
+    dlq_item *it = dl_item(d, hs);
+
+    if (!it)
+        return 0;
+    it->found = 1;
+    it->unavailable = dl_unusable(m, hs, it);
+    if (!it->unavailable && o->prod &&
+        dl_send(d, o->prod, o->topic, m, hs, it) != CTL_OK)
+        return -1;
+    return 1;
+}
+
+static int item_id_cmp(const void *a, const void *b)
+{
+    return strcmp(((const dlq_item *)a)->upload_id, ((const dlq_item *)b)->upload_id);
+}
+
+/* A message of sluice.replay: a copy of a pending item this request sent
+ * before (a run that died between the broker's acknowledgement and marking
+ * the item sent) -- the item counts as sent, and is not sent again. */
+static int dl_visit_replayed(dlq_run *d, const rd_kafka_message_t *m,
+                             rd_kafka_headers_t *hs, void *arg)
+{
+    char req[DLQ_REQUEST_MAX + 1], id[256];
+    dlq_item key = { .upload_id = id }, *it;
+
+    (void)arg;
+    if (dl_header(hs, SL_H_REPLAY, req, sizeof(req)) != SL_OK ||
+        strcmp(req, d->request) != 0 || !m->key || m->key_len >= sizeof(id))
+        return 0;
+    memcpy(id, m->key, m->key_len);
+    id[m->key_len] = '\0';
+    it = bsearch(&key, d->items, d->n, sizeof(*d->items), item_id_cmp);
+    if (!it || it->found)
+        return 0;
+    it->found = it->delivered = it->sent_before = 1;
+    return 1;
+}
+
+/* CTL_OK when the replay topic exists; a deployment from before it would
+ * otherwise wait out the producer's message timeout for each dead letter. */
+static int replay_topic_check(dlq_run *d, const char *topic)
+{
+    sl_err err = { "" };
+    rd_kafka_t *rk = sl_kafka_offsets_client_new(d->c->cfg, NULL, &err);
+    int n = 0, rc;
+
+    if (!rk)
+        return ctl_fail("dlq replay: %s", err.msg);
+    rc = sl_kafka_topic_partitions(rk, topic, 10000, &n, &err);
+    rd_kafka_destroy(rk);
+    if (rc != SL_OK)
+        return ctl_fail("dlq replay: %s: %s", topic, err.msg);
+    if (n <= 0)
+        return ctl_fail("dlq replay: topic %s does not exist (run `sluicectl "
+                        "topics create`, and apply deploy/kafka-acls.conf)", topic);
+    return CTL_OK;
+}
+
+/* Sends the pending items' dead letters back (reads them, none in a dry
+ * run), waiting for every acknowledgement; a resumed request first finds
+ * on sluice.replay what an earlier run sent but did not mark.  Items whose
+ * dead letter is not found are past retention.  CTL_OK or CTL_FAIL. */
 static int dl_replay(dlq_run *d)
 {
     static const char *const defaults[] = {
@@ -724,18 +781,37 @@ static int dl_replay(dlq_run *d)
         NULL
     };
     sl_err err = { "" };
-    rd_kafka_t *prod = NULL;
-    int rc;
+    dl_out o = { NULL, "" };
+    size_t left = d->n;
+    int rc = CTL_OK;
 
-    if (!d->dry_run &&
-        !(prod = sl_kafka_producer_new(d->c->cfg, defaults, dr_cb, NULL, &err)))
-        return ctl_fail("dlq replay: %s", err.msg);
-    rc = dl_scan(d, prod);
-    if (prod) {
-        while (rd_kafka_outq_len(prod) > 0)
-            rd_kafka_flush(prod, 1000);
-        rd_kafka_destroy(prod);
+    if (!d->dry_run && d->resumed_ms >= 0) {
+        qsort(d->items, d->n, sizeof(*d->items), item_id_cmp);
+        rc = topic_read(d, SL_TOPIC_REPLAY, d->resumed_ms, left, NULL,
+                        dl_visit_replayed, NULL);
+        for (size_t i = 0; i < d->n; i++)
+            left -= d->items[i].found;
     }
+    if (rc != CTL_OK || left == 0)
+        return rc;
+    sl_kafka_topic_name(d->c->cfg, SL_TOPIC_REPLAY, o.topic, sizeof(o.topic));
+    if (!d->dry_run && (rc = replay_topic_check(d, o.topic)) != CTL_OK)
+        return rc;
+    if (!d->dry_run &&
+        !(o.prod = sl_kafka_producer_new(d->c->cfg, defaults, dr_cb, NULL, &err)))
+        return ctl_fail("dlq replay: %s", err.msg);
+    qsort(d->items, d->n, sizeof(*d->items), item_cmp);
+    rc = topic_read(d, SL_TOPIC_REJECTED, d->oldest_ms, left, o.prod,
+                    dl_visit_rejected, &o);
+    if (o.prod) {
+        while (rd_kafka_outq_len(o.prod) > 0)
+            rd_kafka_flush(o.prod, 1000);
+        rd_kafka_destroy(o.prod);
+    }
+    for (size_t i = 0; rc == CTL_OK && i < d->n; i++)
+        if (!d->items[i].found)
+            d->items[i].unavailable = "its dead letter is no longer in "
+                                      "sluice.rejected (past retention?)";
     return rc;
 }
 
@@ -784,7 +860,8 @@ static int report(const dlq_run *d)
                    ctl_e(&e, it->upload_id), it->rejection_id,
                    ctl_e(&e, it->code), ctl_e(&e, it->stage));
         } else if (it->delivered) {
-            printf("replayed: upload %s (rejection %" PRId64 ", %s at %s)\n",
+            printf("replayed%s: upload %s (rejection %" PRId64 ", %s at %s)\n",
+                   it->sent_before ? " (by an earlier run, not marked)" : "",
                    ctl_e(&e, it->upload_id), it->rejection_id,
                    ctl_e(&e, it->code), ctl_e(&e, it->stage));
             sent++;
@@ -814,7 +891,7 @@ static int dlq_replay(ctl *c, int argc, char **argv)
         { 0 }
     };
     char gen[DLQ_REQUEST_MAX + 1];
-    dlq_run d = { .c = c };
+    dlq_run d = { .c = c, .resumed_ms = -1 };
     int opt, rc;
 
     ctl_getopt_start();

@@ -14,7 +14,8 @@
 #  4. `dlq replay --code creator_unknown --request r1` (as the operators'
 #     Kafka user) turns each rejected upload into a sample, exactly once,
 #     the replay recorded in its provenance (a dlq event before validate's);
-#     running r1 again, or a new request, sends nothing more.
+#     running r1 again, or a new request, sends nothing more, also after a
+#     run that died between the broker's acknowledgement and marking.
 #  5. A replay that fails again (creator still unknown) is one more
 #     rejection, not a loop.
 #  Every message has exactly one outcome, and a clean upload is accepted.
@@ -124,6 +125,13 @@ it_eq "dlq list shows the request" \
     "late-1:r1,late-2:r1,late-3:r1"
 out=$(opctl dlq replay --code creator_unknown --request r1) || it_fail "second run failed: $out"
 it_eq "r1 again" "$(tail -n 1 <<<"$out")" "nothing to replay"
+# a run that died after the broker's acknowledgement, before marking: the
+# next run finds the copy on sluice.replay and does not send it again
+it_sql "UPDATE dlq_replay_items SET state = 'pending', sent_at = NULL WHERE upload_id = 'late-2'" >/dev/null
+out=$(opctl dlq replay --code creator_unknown --request r1) || it_fail "resumed run failed: $out"
+it_eq "r1 resumed" "$(grep -c '^replayed (by an earlier run, not marked): upload late-2 ' <<<"$out")/$(tail -n 1 <<<"$out")" \
+    "1/request r1: 1 replayed, 0 not"
+it_eq "r1 resumed: marked" "$(it_sql "SELECT state FROM dlq_replay_items WHERE upload_id = 'late-2'")" sent
 out=$(opctl dlq replay --code creator_unknown) || it_fail "new request failed: $out"
 it_eq "a new request" "$(tail -n 1 <<<"$out")" "nothing to replay"
 out=$(opctl dlq replay --code stale --request r1 2>&1) && it_fail "r1 with another code ran: $out"
