@@ -50,7 +50,7 @@
 #include "ctl.h"
 
 #define DLQ_REQUEST_MAX 64
-#define DLQ_READ_TIMEOUT_MS 60000   /* reading sluice.rejected back, at most */
+#define DLQ_READ_TIMEOUT_MS 60000   /* a topic read that long without a message fails */
 
 static const char dlq_usage[] =
     "usage: sluicectl dlq <command>\n"
