@@ -20,6 +20,7 @@ const sl_topo_topic sl_topology_topics[] = {
     { SL_TOPIC_LICENSED,  SL_TOPIC_KIND_INTERMEDIATE, SL_RETAIN_DEFAULT },
     { SL_TOPIC_REVIEWED,  SL_TOPIC_KIND_INTERMEDIATE, SL_RETAIN_DEFAULT },
     { SL_TOPIC_REJECTED,  SL_TOPIC_KIND_DEAD_LETTER,  SL_RETAIN_REJECTED },
+    { SL_TOPIC_REPLAY,    SL_TOPIC_KIND_REPLAY,       SL_RETAIN_DEFAULT },
 };
 const size_t sl_topology_n_topics =
     sizeof(sl_topology_topics) / sizeof(sl_topology_topics[0]);
@@ -31,7 +32,7 @@ const size_t sl_topology_n_topics =
 const sl_topo_stage sl_topology_stages[SL_STAGE_COUNT] = {
     [SL_STAGE_VALIDATE] = {
         .name = "validate",
-        .inputs = LIST(SL_TOPIC_UPLOADS),
+        .inputs = LIST(SL_TOPIC_UPLOADS, SL_TOPIC_REPLAY),
         .also_reads = NONE,
         .output = SL_TOPIC_VALIDATED,
         .routes = NONE,

@@ -76,6 +76,9 @@ REVOKE ALL ON ALL SEQUENCES IN SCHEMA public
 -- validate (services/validate/validate_pg.c)
 GRANT SELECT ON creators, samples, review_items, rejections TO sluice_validate;
 GRANT SELECT, INSERT, UPDATE, DELETE ON upload_claims TO sluice_validate;
+-- an operator's replay request (023_dlq_replay.sql), checked for each
+-- message of sluice.replay
+GRANT SELECT ON dlq_replay_items TO sluice_validate;
 
 -- scan (services/scan/scan_pg.c)
 GRANT SELECT ON datasets TO sluice_scan;

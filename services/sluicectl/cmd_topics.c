@@ -31,7 +31,8 @@ static const char topics_usage[] =
 static const char create_usage[] =
     "usage: sluicectl topics create [--partitions N] [--replication N]\n"
     "Create sluice.uploads, sluice.validated, sluice.scanned, sluice.flagged,\n"
-    "sluice.licensed, sluice.reviewed and sluice.rejected (each prefixed with\n"
+    "sluice.licensed, sluice.reviewed, sluice.rejected and sluice.replay (each\n"
+    "prefixed with "
     "topic.prefix),\n"
     "with max.message.bytes=16777216 and a retention: retention.ms and\n"
     "retention.bytes from topic.retention.ms (default 7 days) and\n"

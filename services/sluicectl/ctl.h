@@ -72,6 +72,7 @@ int ctl_cmd_token(ctl *c, int argc, char **argv);
 int ctl_cmd_usage(ctl *c, int argc, char **argv);
 int ctl_cmd_ledger(ctl *c, int argc, char **argv);
 int ctl_cmd_payout(ctl *c, int argc, char **argv);
+int ctl_cmd_dlq(ctl *c, int argc, char **argv);
 /* `ledger verify` (cmd_ledger_verify.c): a sub-command of `ledger`. */
 int ctl_cmd_ledger_verify(ctl *c, int argc, char **argv);
 

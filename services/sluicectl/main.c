@@ -37,6 +37,7 @@ static const ctl_cmd commands[] = {
     { "usage",   ctl_cmd_usage,   "what the feed delivered, per consumer, creator or dataset" },
     { "ledger",  ctl_cmd_ledger,  "creators' earnings: balance, statement, verify" },
     { "payout",  ctl_cmd_payout,  "creators' payouts: run, confirm, fail, list" },
+    { "dlq",     ctl_cmd_dlq,     "dead letters: list, replay once their cause is fixed" },
     { NULL, NULL, NULL }
 };
 

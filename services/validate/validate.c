@@ -27,6 +27,21 @@
  * The in-memory sets are exact (sl_fpset_new_exact): a fingerprint hit is
  * confirmed by a digest of the value, so a collision never refuses a good
  * upload as a replay or duplicate.
+ *
+ * Dead-letter replay (sluicectl dlq replay): a message of the replay topic
+ * (topic.prefix + sluice.replay, which only the operators' Kafka user may
+ * write; decided by the topic, never by a header) carries one more header,
+ * sluice-replay, naming the operators' replay request.  It gets past
+ * replay protection only when the request holds an item for its upload id
+ * and content hash (lk.replay, the database), and then once: its claim is
+ * on "<request>/<upload id>" (a '/' no upload id holds), so a second copy
+ * of the same request is a replay, while the upload's own claim and
+ * outcome do not count against it.  An upload already a sample or review
+ * item is still a replay, and every other check (signature, duplicate
+ * content) runs as for any upload; the created_at window does not (the
+ * operator vouches for the time it was first sent).  Its chain starts with
+ * a "dlq" event (outcome "replayed", reason the request id) before
+ * validate's.  A replay refused again is one more rejection, not a loop.
  */
 #include <inttypes.h>
 #include <stdarg.h>
@@ -45,10 +60,15 @@
 #include "sl/log.h"
 #include "sl/prov.h"
 #include "sl/timeutil.h"
+#include "sl/topology.h"
 #include "validate.h"
 
 #define VALIDATE_VERSION "validate/1"
 #define RUN_MAX 4096   /* messages one prepare() looks up at most */
+#define REPLAY_VERSION "dlq/1"
+#define REPLAY_ID_MAX 64   /* a replay request id: [a-z0-9][a-z0-9_-]{0,63} */
+/* A claimed id: an upload id (128) or "<request>/<upload id>". */
+#define CLAIM_ID_MAX (REPLAY_ID_MAX + 1 + 128 + 1)
 
 const sl_cfg_entry sl_validate_config[] = {
     { SL_CFG_SIZE, "validate.meta.max.bytes", "16k", "largest sluice-meta header accepted" },
@@ -87,6 +107,8 @@ struct sl_validate {
     size_t seen_max;
     sl_buf sigmsg;                               /* reused signed-string buffer */
     sl_buf prov;                                 /* reused provenance header */
+    sl_buf prov_first;                           /* a replay's first event */
+    char replay_topic[256];                      /* topic.prefix + sluice.replay */
 };
 
 static char *read_file(const char *path, size_t *len, sl_err *err)
@@ -174,6 +196,12 @@ int sl_validate_new(sl_validate **out, const sl_config *cfg,
         goto nomem;
     sl_buf_init(&v->sigmsg, (size_t)v->meta_max + 256);
     sl_buf_init(&v->prov, 65536);
+    sl_buf_init(&v->prov_first, 65536);
+    if (sl_topology_prefixed(sl_config_get(cfg, "topic.prefix"), SL_TOPIC_REPLAY,
+                             v->replay_topic, sizeof(v->replay_topic)) != SL_OK) {
+        sl_err_set(err, "topic.prefix is too long");
+        goto fail;
+    }
     *out = v;
     return SL_OK;
 nomem:
@@ -206,6 +234,7 @@ void sl_validate_destroy(sl_validate *v)
     free(v->run_earlier);
     sl_buf_free(&v->sigmsg);
     sl_buf_free(&v->prov);
+    sl_buf_free(&v->prov_first);
     free(v);
 }
 
@@ -350,6 +379,7 @@ int sl_validate_prepare(sl_validate *v, const sl_msg *msgs, size_t n)
 typedef struct vstate {
     char sha[SL_SHA256_HEX];
     const char *upload_id;
+    const char *replay;          /* the replay request, for a replay */
 } vstate;
 
 /* Appends this stage's event to the chain and sets the header. */
@@ -365,8 +395,22 @@ static int add_prov(sl_validate *v, const sl_msg *in, sl_out *out,
     };
     sl_err err;
 
-    /* An upload arrives without a chain; a forged one is not continued. */
+    /* An upload arrives without a chain; a forged one is not continued.  A
+     * replay's starts with the operators' request. */
     (void)in;
+    if (st->replay) {
+        sl_prov_event rev = {
+            .stage = "dlq", .version = REPLAY_VERSION, .outcome = "replayed",
+            .reason = st->replay, .upload_id = st->upload_id,
+            .input_sha256 = st->sha, .output_sha256 = st->sha,
+            .time_ms = ev.time_ms,
+        };
+        if (sl_prov_append(chain, st->sha, &rev, &v->prov_first, NULL, &err) != SL_OK) {
+            sl_error("validate", "provenance: %s", err.msg);
+            return SL_ERR;
+        }
+        chain = (sl_slice){ v->prov_first.data, v->prov_first.len };
+    }
     if (sl_prov_append(chain, st->sha, &ev, &v->prov, NULL, &err) != SL_OK) {
         sl_error("validate", "provenance: %s", err.msg);
         return SL_ERR;
@@ -405,17 +449,20 @@ static void escape_name(const char *s, char *out, size_t cap)
     out[o] = '\0';
 }
 
+static int is_replay(const sl_validate *v, const sl_msg *in);
+
 /* The headers an upload may carry: at most hdr_max_count of them, at most
  * hdr_max_bytes of names and values together, and none of the names the
  * stages write (any "sluice-" name in any case, but for exactly one
- * "sluice-meta" and at most one "sluice-sig"): a stage downstream must be
- * able to trust a sluice-* header as its predecessor's.  Returns NULL or the
- * reason code, with detail filled. */
+ * "sluice-meta" and at most one "sluice-sig", and on the replay topic at
+ * most one "sluice-replay"): a stage downstream must be able to trust a
+ * sluice-* header as its predecessor's.  Returns NULL or the reason code,
+ * with detail filled. */
 static const char *check_headers(const sl_validate *v, const sl_msg *in,
                                  char *detail, size_t cap)
 {
     uint64_t bytes = 0;
-    int n_meta = 0, n_sig = 0;
+    int n_meta = 0, n_sig = 0, n_replay = 0, replay = is_replay(v, in);
     char name[300];
 
     if ((int64_t)in->n_headers > v->hdr_max_count) {
@@ -438,8 +485,11 @@ static const char *check_headers(const sl_validate *v, const sl_msg *in,
             continue;
         if (strcmp(h, SL_H_SIG) == 0 && ++n_sig == 1)
             continue;
+        /* the operators' request, on their topic only */
+        if (replay && strcmp(h, SL_H_REPLAY) == 0 && ++n_replay == 1)
+            continue;
         escape_name(h, name, sizeof(name));
-        if (n_meta > 1 || n_sig > 1)
+        if (n_meta > 1 || n_sig > 1 || n_replay > 1)
             snprintf(detail, cap, "header \"%s\" appears more than once", name);
         else
             snprintf(detail, cap, "header \"%s\" is reserved for the stages; "
@@ -461,6 +511,55 @@ static int consume_id(sl_validate *v, const sl_msg *in, const sl_envelope *env)
     return id ? set_add(v->pend_uploads, id, len, "", 0) : SL_OK;
 }
 
+/* ---- dead-letter replay ---------------------------------------------- */
+
+/* Whether in was read from the replay topic. */
+static int is_replay(const sl_validate *v, const sl_msg *in)
+{
+    return in->topic && strcmp(in->topic, v->replay_topic) == 0;
+}
+
+/* The replay request a message of the replay topic names: its (only)
+ * sluice-replay header, [a-z0-9][a-z0-9_-]{0,63}, into out.  SL_OK, or
+ * SL_EINVAL when absent or malformed. */
+static int replay_request(const sl_msg *in, char out[REPLAY_ID_MAX + 1])
+{
+    sl_slice h;
+
+    if (sl_msg_header(in, SL_H_REPLAY, &h) != SL_OK || !h.ptr || h.len == 0 ||
+        h.len > REPLAY_ID_MAX)
+        return SL_EINVAL;
+    for (size_t i = 0; i < h.len; i++) {
+        char c = ((const char *)h.ptr)[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+              (i > 0 && (c == '_' || c == '-'))))
+            return SL_EINVAL;
+    }
+    memcpy(out, h.ptr, h.len);
+    out[h.len] = '\0';
+    return SL_OK;
+}
+
+/* The id a message's claim is on: its upload id, or for a message of the
+ * replay topic "<request>/<upload id>" (a replay is used up once per
+ * request, apart from the upload's own claim).  SL_OK, or SL_EINVAL for a
+ * replay message without a usable request (not claimed: it is refused). */
+static int replay_claim_id(const sl_validate *v, const sl_msg *in,
+                           const char *id, size_t len, char out[CLAIM_ID_MAX])
+{
+    char req[REPLAY_ID_MAX + 1];
+
+    if (!is_replay(v, in)) {
+        memcpy(out, id, len);
+        out[len] = '\0';
+        return SL_OK;
+    }
+    if (replay_request(in, req) != SL_OK)
+        return SL_EINVAL;
+    snprintf(out, CLAIM_ID_MAX, "%s/%.*s", req, (int)len, id);
+    return SL_OK;
+}
+
 /* Claims the upload ids of msgs[0..n) (lk.claim), read in envs[0..n), and
  * notes, per message, whether another message claimed its id first.  Only
  * ids that could ever be accepted (plain_id) are claimed, each once: a
@@ -471,7 +570,7 @@ static int claim_run(sl_validate *v, const sl_msg *msgs,
                      const sl_envelope *envs, size_t n, unsigned char *earlier)
 {
     sl_validate_claim *c = calloc(n ? n : 1, sizeof(*c));
-    char (*ids)[129] = malloc((n ? n : 1) * sizeof(*ids));
+    char (*ids)[CLAIM_ID_MAX] = malloc((n ? n : 1) * sizeof(*ids));
     size_t *at = malloc((n ? n : 1) * sizeof(*at)), nc = 0;
     sl_fpset *in_run = n > 1 ? sl_fpset_new_exact(n) : NULL;
     int rc = SL_EIO;
@@ -482,8 +581,13 @@ static int claim_run(sl_validate *v, const sl_msg *msgs,
     for (size_t i = 0; i < n; i++) {
         size_t len = 0;
         const char *id = sl_envelope_upload_id(&envs[i], &msgs[i], &len);
-        if (id && plain_id((sl_slice){ (const uint8_t *)id, len })) {
-            uint64_t fp = sl_fpset_fp(id, len, "", 0);
+        char key[CLAIM_ID_MAX];
+        if (id && plain_id((sl_slice){ (const uint8_t *)id, len }) &&
+            replay_claim_id(v, &msgs[i], id, len, key) == SL_OK) {
+            uint64_t fp;
+            id = key;
+            len = strlen(key);
+            fp = sl_fpset_fp(id, len, "", 0);
             if (in_run && sl_fpset_has_val(in_run, fp, id, len, "", 0)) {
                 earlier[i] = 1;
             } else if (in_run && sl_fpset_add_val(in_run, fp, id, len, "", 0) != SL_OK) {
@@ -521,6 +625,8 @@ typedef struct vmsg {
     vstate st;
     sl_verdict verdict;
     char detail[768];
+    char replay[REPLAY_ID_MAX + 1];   /* a replay's request (st.replay) */
+    int replay_accepted;         /* a replay: the upload is already stored */
 } vmsg;
 
 /* Decides m as rejected with code and the formatted detail (and a
@@ -600,6 +706,33 @@ static bool check_shape(sl_validate *v, vmsg *m)
     return false;
 }
 
+/* A message of the replay topic: the operators' request named in its
+ * sluice-replay header holds an item for this upload id and content
+ * (lk.replay).  Then m->st.replay is set.  True when decided. */
+static bool check_replay(sl_validate *v, vmsg *m)
+{
+    int requested = 0;
+
+    if (!is_replay(v, m->in))
+        return false;
+    if (replay_request(m->in, m->replay) != SL_OK)
+        return refuse(v, m, "replay_unauthorized", "a message of the replay "
+                      "topic needs one %s header naming a replay request",
+                      SL_H_REPLAY);
+    if (!v->lk.replay || !v->lk.claim)
+        return refuse(v, m, "replay_unauthorized", "this validate takes no "
+                      "replays (validate.claims is off)");
+    if (v->lk.replay(v->lk.u, m->replay, m->st.upload_id, m->st.sha,
+                     &requested, &m->replay_accepted) != SL_OK)
+        return decide(m, SL_RETRY);
+    if (!requested)
+        return refuse(v, m, "replay_unauthorized", "replay request \"%s\" does "
+                      "not send upload \"%s\" with content %s", m->replay,
+                      m->st.upload_id, m->st.sha);
+    m->st.replay = m->replay;
+    return false;
+}
+
 /* The creator is registered, active and verified, and signed the exact
  * bytes.  A failure that a stale cached creator record could explain is
  * re-checked once against the registry (see sl_validate_lookup).  True
@@ -671,7 +804,8 @@ static bool check_claims(sl_validate *v, vmsg *m)
     if (e->meta_state == SL_META_BAD_TIME ||
         sl_time_parse(e->created_at, strlen(e->created_at), &created_ms) != SL_OK)
         return refuse(v, m, "meta_invalid", "/created_at: not an RFC 3339 date-time");
-    if (created_ms < now - v->past_ms || created_ms > now + v->future_ms)
+    if (!m->st.replay &&
+        (created_ms < now - v->past_ms || created_ms > now + v->future_ms))
         return refuse(v, m, "stale", "created_at %s is outside the accepted window "
                       "(%" PRId64 " s before now to %" PRId64 " s after)",
                       e->created_at, v->past_ms / 1000, v->future_ms / 1000);
@@ -692,6 +826,16 @@ static bool check_seen(sl_validate *v, vmsg *m, int claimed_before)
     int seen;
 
     sl_fpset_key(&kid, id, strlen(id), "", 0);
+    if (m->st.replay) {
+        /* its own claim, on the request (check_replay asked the rest) */
+        if (claimed_before)
+            return refuse(v, m, "replay", "upload id \"%s\" was already "
+                          "replayed by request \"%s\"", id, m->st.replay);
+        if (m->replay_accepted)
+            return refuse(v, m, "replay", "upload id \"%s\" was already used "
+                          "(the registry holds it as a sample or review item)", id);
+        goto content;
+    }
     if (sl_fpset_has_key(v->pend_uploads, &kid) ||
         sl_fpset_has_key(v->seen_uploads, &kid))
         return refuse(v, m, "replay", "upload id \"%s\" was already used", id);
@@ -706,10 +850,13 @@ static bool check_seen(sl_validate *v, vmsg *m, int claimed_before)
         return refuse(v, m, "replay", "upload id \"%s\" was already used (the "
                       "registry holds an outcome for it)", id);
 
+content:
     sl_fpset_key(&kcontent, dataset, strlen(dataset), m->st.sha, 64);
     sl_fpset_key(&ksha, m->st.sha, 64, "", 0);
+    /* A replay's own first pass is in the committed set when a later stage
+     * refused it: for a replay the registry (and commit) decide. */
     if (sl_fpset_has_key(v->pend_content, &kcontent) ||
-        sl_fpset_has_key(v->seen_content, &kcontent))
+        (!m->st.replay && sl_fpset_has_key(v->seen_content, &kcontent)))
         return refuse(v, m, "duplicate", "content %s is already in dataset \"%s\"",
                       m->st.sha, dataset);
     if (sl_fpset_has_key(v->run_sha_asked, &ksha))
@@ -754,7 +901,7 @@ sl_verdict sl_validate_process(sl_validate *v, const sl_msg *in, sl_out *out)
     /* Its upload id is claimed before any outcome (normally by prepare). */
     if (claimed_first(v, &m, &claimed_before) != SL_OK)
         m.verdict = SL_RETRY;
-    else if (!check_shape(v, &m) && !check_signer(v, &m) &&
+    else if (!check_shape(v, &m) && !check_replay(v, &m) && !check_signer(v, &m) &&
              !check_claims(v, &m) && !check_seen(v, &m, claimed_before))
         m.verdict = accept(v, &m);
     /* Whatever the outcome, the upload id is used up from now on. */

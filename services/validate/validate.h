@@ -57,6 +57,14 @@ typedef struct sl_validate_lookup {
      * earlier offset of the same one.  The ids of one call are distinct.
      * SL_OK or SL_EIO. */
     int (*claim)(void *u, sl_validate_claim *c, size_t n);
+    /* Optional.  For a message of the replay topic (sluice.replay, which
+     * only the operators may write): whether the operators' replay
+     * request request_id holds an item for upload_id whose bytes hash to
+     * sha256 (*requested), and whether the upload is already a sample or a
+     * review item (*accepted).  SL_OK or SL_EIO.  Without it, or without
+     * claim, every message of the replay topic is refused. */
+    int (*replay)(void *u, const char *request_id, const char *upload_id,
+                  const char *sha256, int *requested, int *accepted);
     void (*destroy)(void *u);   /* optional */
 } sl_validate_lookup;
 

@@ -96,6 +96,13 @@ static const sl_pg_stmt lookups[] = {
                      "  WITH ORDINALITY AS i(id, t, p, o, n) "
                      "JOIN upload_claims c ON c.upload_id = i.id "
                      "WHERE NOT (c.topic = i.t AND c.partition = i.p AND c.\"offset\" >= i.o)", 4 },
+    /* A message of sluice.replay (023_dlq_replay.sql): does the operators'
+     * request send this upload with these bytes, and is the upload stored
+     * already (then it is a replay all the same). */
+    { "replay_item", "SELECT EXISTS (SELECT 1 FROM dlq_replay_items "
+                     "  WHERE request_id = $1 AND upload_id = $2 AND sha256 = $3), "
+                     "EXISTS (SELECT 1 FROM samples WHERE upload_id = $2 UNION ALL "
+                     "  SELECT 1 FROM review_items WHERE upload_id = $2)", 3 },
     { "claim_prune", "DELETE FROM upload_claims "
                      "WHERE claimed_at < now() - make_interval(secs => $1::bigint)", 1 },
 };
@@ -369,6 +376,22 @@ static int pg_claim(void *u, sl_validate_claim *c, size_t n)
     return SL_OK;
 }
 
+static int pg_replay(void *u, const char *request_id, const char *upload_id,
+                     const char *sha256, int *requested, int *accepted)
+{
+    pg_lookup *l = u;
+    const char *p[3] = { request_id, upload_id, sha256 };
+    PGresult *r;
+    sl_err err;
+
+    if (sl_pgconn_exec(l->pg, "replay_item", 3, p, 0, &r, &err) != SL_OK)
+        return SL_EIO;
+    *requested = PQntuples(r) == 1 && strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+    *accepted = PQntuples(r) == 1 && strcmp(PQgetvalue(r, 0, 1), "t") == 0;
+    PQclear(r);
+    return SL_OK;
+}
+
 static void pg_destroy(void *u)
 {
     pg_lookup *l = u;
@@ -436,6 +459,7 @@ int sl_validate_pg_lookup(sl_validate_lookup *lk, const sl_config *cfg, sl_err *
     lk->prefetch = pg_prefetch;
     lk->recheck = pg_recheck;
     lk->claim = sl_config_bool(cfg, "validate.claims") ? pg_claim : NULL;
+    lk->replay = pg_replay;
     lk->destroy = pg_destroy;
     return SL_OK;
 }

@@ -15,19 +15,21 @@ ${P}sluice.scanned max.message.bytes=16777216 retention.ms=604800000 retention.b
 ${P}sluice.flagged max.message.bytes=16777216 retention.ms=604800000 retention.bytes=-1
 ${P}sluice.licensed max.message.bytes=16777216 retention.ms=604800000 retention.bytes=-1
 ${P}sluice.reviewed max.message.bytes=16777216 retention.ms=604800000 retention.bytes=-1
-${P}sluice.rejected max.message.bytes=16777216 retention.ms=2592000000 retention.bytes=-1"
+${P}sluice.rejected max.message.bytes=16777216 retention.ms=2592000000 retention.bytes=-1
+${P}sluice.replay max.message.bytes=16777216 retention.ms=604800000 retention.bytes=-1"
 it_eq "default retention" "$("$IT_BIN/sluicectl" topics describe)" "$want_default"
 
 out=$("$IT_BIN/sluicectl" topics create -X topic.retention.ms=86400000 \
     -X topic.rejected.retention.ms=172800000 -X topic.rejected.retention.bytes=1073741824)
-it_eq "existing topics updated" "$(grep -c 'config updated' <<<"$out")" 7
+it_eq "existing topics updated" "$(grep -c 'config updated' <<<"$out")" 8
 want_changed="${P}sluice.uploads max.message.bytes=16777216 retention.ms=86400000 retention.bytes=-1
 ${P}sluice.validated max.message.bytes=16777216 retention.ms=86400000 retention.bytes=-1
 ${P}sluice.scanned max.message.bytes=16777216 retention.ms=86400000 retention.bytes=-1
 ${P}sluice.flagged max.message.bytes=16777216 retention.ms=86400000 retention.bytes=-1
 ${P}sluice.licensed max.message.bytes=16777216 retention.ms=86400000 retention.bytes=-1
 ${P}sluice.reviewed max.message.bytes=16777216 retention.ms=86400000 retention.bytes=-1
-${P}sluice.rejected max.message.bytes=16777216 retention.ms=172800000 retention.bytes=1073741824"
+${P}sluice.rejected max.message.bytes=16777216 retention.ms=172800000 retention.bytes=1073741824
+${P}sluice.replay max.message.bytes=16777216 retention.ms=86400000 retention.bytes=-1"
 it_eq "changed retention" "$("$IT_BIN/sluicectl" topics describe)" "$want_changed"
 
 # Unchanged configs: nothing to update.

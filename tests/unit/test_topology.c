@@ -38,7 +38,10 @@ static void test_lookups(void **state)
     assert_null(sl_topology_stage(""));
     assert_null(sl_topology_stage(NULL));
 
-    assert_int_equal(sl_topology_n_topics, 7);
+    assert_int_equal(sl_topology_n_topics, 8);
+    t = sl_topology_topic("sluice.replay");
+    assert_non_null(t);
+    assert_int_equal(t->kind, SL_TOPIC_KIND_REPLAY);
     t = sl_topology_topic("sluice.uploads");
     assert_non_null(t);
     assert_int_equal(t->kind, SL_TOPIC_KIND_INPUT);
@@ -55,7 +58,8 @@ static void test_lookups(void **state)
 
     /* the default chain, row by row */
     assert_string_equal(v->inputs[0], "sluice.uploads");
-    assert_null(v->inputs[1]);
+    assert_string_equal(v->inputs[1], "sluice.replay");
+    assert_null(v->inputs[2]);
     assert_string_equal(v->output, "sluice.validated");
     assert_string_equal(v->dead_letter, "sluice.rejected");
     assert_int_equal(sl_topology_count(v->routes), 0);
@@ -117,7 +121,8 @@ static void test_consistent(void **state)
     }
     for (size_t j = 0; j < sl_topology_n_topics; j++) {
         const sl_topo_topic *t = &sl_topology_topics[j];
-        int written = t->kind == SL_TOPIC_KIND_INPUT, read = 0;
+        int written = t->kind == SL_TOPIC_KIND_INPUT ||
+                      t->kind == SL_TOPIC_KIND_REPLAY, read = 0;
 
         assert_int_equal(strncmp(t->name, SL_TOPO_TOPIC_PREFIX,
                                  strlen(SL_TOPO_TOPIC_PREFIX)), 0);
@@ -272,7 +277,8 @@ static int check_acls(const char *text, char *why, size_t whysz)
             t->kind == SL_TOPIC_KIND_INPUT && strcmp(g->op, "write") == 0)
             continue;
         if (strcmp(g->user, "sluice_ctl") == 0 &&
-            ((t && t->kind == SL_TOPIC_KIND_INPUT && strcmp(g->op, "write") == 0) ||
+            ((t && (t->kind == SL_TOPIC_KIND_INPUT || t->kind == SL_TOPIC_KIND_REPLAY) &&
+              strcmp(g->op, "write") == 0) ||
              (strcmp(g->resource, "topic") == 0 &&
               strcmp(g->pattern, "prefixed") == 0 &&
               strcmp(g->name, SL_TOPO_TOPIC_PREFIX) == 0 &&

@@ -1527,6 +1527,198 @@ static void test_claims_across_restart(void **state)
 
 /* ==== header_reserved, headers_too_large ============================== */
 
+/* ==== dead-letter replay (sluicectl dlq replay) ========================= */
+
+/* What dlq_replay_items holds: one (request, upload id, hash) authorised,
+ * and whether the upload is stored already. */
+typedef struct replay_lk {
+    claim_lk base;
+    const char *request, *upload_id, *sha;
+    int accepted, calls;
+} replay_lk;
+
+static int rl_replay(void *u, const char *req, const char *id, const char *sha,
+                     int *requested, int *accepted)
+{
+    replay_lk *l = u;
+
+    l->calls++;
+    *requested = l->request && strcmp(req, l->request) == 0 &&
+                 strcmp(id, l->upload_id) == 0 && strcmp(sha, l->sha) == 0;
+    *accepted = l->accepted;
+    return SL_OK;
+}
+
+/* Rejected with code (detail containing frag) after the replay request
+ * was found: the chain is the dlq event, then validate's rejection. */
+static void expect_reject_replayed(ctx *c, fx_msg *m, const char *code,
+                                   const char *frag)
+{
+    static const char *const stages[] = { "dlq", "validate", NULL };
+    char sha[SL_SHA256_HEX];
+    sl_verdict got = run(c, m);
+
+    if (got != SL_REJECT || strcmp(sl_out_reject_code(c->out), code) != 0)
+        fail_msg("verdict %s %s (%s), want reject %s", sl_verdict_name(got),
+                 sl_out_reject_code(c->out), sl_out_reject_detail(c->out), code);
+    if (!strstr(sl_out_reject_detail(c->out), frag))
+        fail_msg("detail \"%s\" lacks \"%s\"", sl_out_reject_detail(c->out), frag);
+    assert_int_equal(sl_sha256_hex(m->msg.value.ptr, m->msg.value.len, sha), SL_OK);
+    json_decref(fx_check_prov(c->out, sha, stages, "rejected", code, sha));
+}
+
+static void rl_destroy(void *u)
+{
+    replay_lk *l = u;
+    l->base.inner.destroy(l->base.inner.u);
+}
+
+/* Opens c->v with claims in store and the replay lookup l (owned by the
+ * test: the validator only releases the registry). */
+static void open_replay(ctx *c, claims *store, replay_lk *l)
+{
+    sl_validate_lookup lk = { 0 };
+
+    l->base.store = store;
+    c->reg = make_registry();
+    fx_registry_lookup(c->reg, &l->base.inner);
+    lk.u = l;
+    lk.creator = cl_creator;
+    lk.upload_seen = cl_upload;
+    lk.content_seen = cl_content;
+    lk.claim = cl_claim;
+    lk.replay = rl_replay;
+    lk.destroy = rl_destroy;
+    open_with(c, NULL, &lk);
+}
+
+/* An upload refused as creator_unknown; the creator registers; sent again
+ * on sluice.uploads it is a replay.  On sluice.replay it passes only with a
+ * sluice-replay header naming a request that holds it (same id, same
+ * bytes), once per request; its chain starts with the "dlq" event.  The
+ * header means nothing on sluice.uploads but header_reserved; a stored
+ * upload stays a replay; the created_at window does not apply. */
+static void test_replay_request(void **state)
+{
+    ctx *c = *state;
+    claims store = { .n = 0 };
+    replay_lk l = { .request = NULL };
+    static const char *const stages[] = { "dlq", "validate", NULL };
+    sl_prov_chain *pc;
+    sl_slice chain;
+    const char *canon, *stage;
+    sl_err err;
+    json_t *ev;
+    fx_msg m;
+
+    /* a validate without the replay lookup (or claims) takes none */
+    ed_upload(&m, "up-rp-0", "ds-1", "hello", NULL);
+    m.msg.topic = "sluice.replay";
+    fx_msg_header_str(&m, SL_H_REPLAY, "r0");
+    expect_reject(c, &m, "replay_unauthorized", "this validate takes no replays");
+    fx_msg_free(&m);
+
+    open_replay(c, &store, &l);
+    fx_upload(&m, "up-rp-1", "late", "ds-1", "hello", NULL, SL_SIG_ED25519,
+              alice_seed, 32);
+    m.msg.offset = 5;
+    expect_reject(c, &m, "creator_unknown", NULL);
+    fx_registry_add(c->reg, "late", SL_SIG_ED25519, alice_pub, 32, 1, 1);
+    m.msg.offset = 9;
+    expect_reject(c, &m, "replay", "was already used");
+    assert_int_equal(l.calls, 0);
+
+    /* the replay topic: no header, then a request that does not hold it */
+    m.msg.topic = "sluice.replay";
+    m.msg.offset = 0;
+    expect_reject(c, &m, "replay_unauthorized", "needs one sluice-replay header");
+    fx_msg_header_str(&m, SL_H_REPLAY, "Bad/Id");
+    m.msg.offset = 1;
+    expect_reject(c, &m, "replay_unauthorized", "needs one sluice-replay header");
+    /* (each refused message uses up its request's claim on the upload:
+     * these name request r0, which never holds it with these bytes) */
+    hdr_set_str(&m, SL_H_REPLAY, "r0");
+    m.msg.offset = 2;
+    expect_reject(c, &m, "replay_unauthorized", "replay request \"r0\" does not "
+                  "send upload \"up-rp-1\" with content " );
+    l.request = "r0";
+    l.upload_id = "up-rp-1";
+    l.sha = SHA_WORLD;                      /* other bytes: still refused */
+    m.msg.offset = 3;
+    expect_reject(c, &m, "replay_unauthorized", NULL);
+
+    /* authorised: accepted, the chain is dlq (replayed, r1) -> validate */
+    hdr_set_str(&m, SL_H_REPLAY, "r1");
+    l.request = "r1";
+    l.sha = SHA_HELLO;
+    m.msg.offset = 4;
+    assert_int_equal(run(c, &m), SL_EMIT);
+    ev = fx_check_prov(c->out, SHA_HELLO, stages, "accepted", NULL, SHA_HELLO);
+    json_decref(ev);
+    assert_int_equal(sl_out_header(c->out, SL_H_PROV, &chain), SL_OK);
+    assert_non_null(pc = sl_prov_parse(chain, &err));
+    assert_int_equal(sl_prov_get(pc, 0, &canon, NULL, &stage, NULL, NULL), SL_OK);
+    ev = json_loads(canon, 0, NULL);
+    assert_non_null(ev);
+    assert_string_equal(json_string_value(json_object_get(ev, "outcome")), "replayed");
+    assert_string_equal(json_string_value(json_object_get(ev, "reason")), "r1");
+    assert_string_equal(json_string_value(json_object_get(ev, "version")), "dlq/1");
+    assert_string_equal(json_string_value(json_object_get(ev, "upload_id")), "up-rp-1");
+    json_decref(ev);
+    sl_prov_chain_destroy(pc);
+    sl_validate_txn_end(c->v, 1);
+
+    /* the same request again (another copy): used up */
+    m.msg.offset = 6;
+    expect_reject_replayed(c, &m, "replay", "was already replayed by request \"r1\"");
+
+    /* a later request, once the upload is stored: a replay all the same */
+    l.request = "r2";
+    l.accepted = 1;
+    hdr_set_str(&m, SL_H_REPLAY, "r2");
+    m.msg.offset = 7;
+    expect_reject_replayed(c, &m, "replay", "holds it as a sample or review item");
+
+    /* a creator's sluice-replay header on sluice.uploads */
+    m.msg.topic = "sluice.uploads";
+    m.msg.offset = 10;
+    expect_reject(c, &m, "header_reserved", "sluice-replay");
+    fx_msg_free(&m);
+
+    /* out of the created_at window: a replay is not stale */
+    {
+        /* (ds-2: "hello" in ds-1 is now a duplicate) */
+        char *meta = meta_rel("up-rp-2", "alice", "ds-2", NULL, -3 * DAY_MS);
+        ed_upload(&m, "up-rp-2", "ds-2", "hello", meta);
+        expect_reject(c, &m, "stale", NULL);
+        m.msg.topic = "sluice.replay";
+        m.msg.offset = 20;
+        fx_msg_header_str(&m, SL_H_REPLAY, "r3");
+        l.request = "r3";
+        l.upload_id = "up-rp-2";
+        l.accepted = 0;
+        assert_int_equal(run(c, &m), SL_EMIT);
+        json_decref(fx_check_prov(c->out, SHA_HELLO, stages, "accepted", NULL,
+                                  SHA_HELLO));
+        free(meta);
+        fx_msg_free(&m);
+    }
+
+    /* accepted by validate, refused by a later stage (not stored): its
+     * replay is not a duplicate of its own first pass */
+    ed_upload(&m, "up-rp-3", "ds-3", "world", NULL);
+    expect_emit(c, &m);
+    sl_validate_txn_end(c->v, 1);
+    m.msg.topic = "sluice.replay";
+    m.msg.offset = 30;
+    fx_msg_header_str(&m, SL_H_REPLAY, "r4");
+    l.request = "r4";
+    l.upload_id = "up-rp-3";
+    l.sha = SHA_WORLD;
+    assert_int_equal(run(c, &m), SL_EMIT);
+    fx_msg_free(&m);
+}
+
 /* An upload carries sluice-meta and sluice-sig once each and no other
  * sluice-* header, in any case: a forged reject code, scan result or
  * provenance chain is refused before anything else is looked at. */
@@ -2058,6 +2250,7 @@ int main(void)
         T(test_replay_txn),
         T(test_rejected_reserves),
         T(test_claims_across_restart),
+        T(test_replay_request),
         T(test_header_reserved),
         T(test_headers_too_large),
         T(test_duplicate_registry),

@@ -21,6 +21,8 @@
 #define SL_H_SIG         "sluice-sig"
 #define SL_H_SHA256      "sluice-sha256"
 #define SL_H_PROV        "sluice-prov"
+/* On sluice.replay only: the operators' replay request (sluicectl dlq). */
+#define SL_H_REPLAY      "sluice-replay"
 #define SL_H_SCAN        "sluice-scan"      /* scan stage result, JSON */
 #define SL_H_LICENSE     "sluice-license"   /* license stage record, JSON */
 #define SL_H_REJ_STAGE   "sluice-reject-stage"

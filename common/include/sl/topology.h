@@ -24,6 +24,9 @@
 #define SL_TOPIC_LICENSED  "sluice.licensed"
 #define SL_TOPIC_REVIEWED  "sluice.reviewed"
 #define SL_TOPIC_REJECTED  "sluice.rejected"
+/* Dead letters sent back by `sluicectl dlq replay`: written by the
+ * operators' Kafka user alone, read by validate (services/sluicectl/cmd_dlq.c). */
+#define SL_TOPIC_REPLAY    "sluice.replay"
 
 /* Every topic name starts with this, every group and transactional id
  * with SL_TOPO_GROUP_PREFIX (the operators' ACLs are prefixed ones). */
@@ -33,7 +36,9 @@
 typedef enum sl_topic_kind {
     SL_TOPIC_KIND_INPUT,         /* written from outside the pipeline */
     SL_TOPIC_KIND_INTERMEDIATE,  /* one stage's output, another's input */
-    SL_TOPIC_KIND_DEAD_LETTER    /* rejections of every stage */
+    SL_TOPIC_KIND_DEAD_LETTER,   /* rejections of every stage */
+    SL_TOPIC_KIND_REPLAY         /* dead letters an operator sends back:
+                                    the operators' alone to write */
 } sl_topic_kind;
 
 typedef enum sl_retention_class {
