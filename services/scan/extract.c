@@ -206,8 +206,30 @@ static int put_text(sl_extract *x, dec d, const uint8_t *p, size_t n,
         return SL_ENOMEM;
     w = x->arena.data + x->arena.len;
     while (i < n) {
-        size_t k = dec_step(d, p + i, n - i, &cp, &u), len;
+        size_t k, len;
 
+        if (d == DEC_MIXED || d == DEC_CP1252) {
+            /* a run of ASCII (bar NUL) is itself in both: copied as is */
+            size_t run = 0;
+
+            while (i + run < n && (uint8_t)(p[i + run] - 1) < 0x7f)
+                run++;
+            if (run) {
+                int cut = run > want - o;
+
+                if (cut) {
+                    run = want - o;
+                    x->flags |= SL_XF_TRUNCATED;
+                }
+                memcpy(w + o, p + i, run);
+                o += run;
+                i += run;
+                if (cut)
+                    break;
+                continue;
+            }
+        }
+        k = dec_step(d, p + i, n - i, &cp, &u);
         if (k == 0)
             break;
         cp = clean(cp);
@@ -1506,10 +1528,10 @@ static int has_suffix(const char *s, const char *suf)
     return n >= k && strcasecmp(s + n - k, suf) == 0;
 }
 
-/* Text, as far as the first 8 KiB tell: no NUL and few control bytes. */
+/* Text, as far as the first KiB tells: no NUL and few control bytes. */
 static int looks_text(const uint8_t *p, size_t n)
 {
-    size_t k = n < 8192 ? n : 8192, ctl = 0;
+    size_t k = n < 1024 ? n : 1024, ctl = 0;
 
     for (size_t i = 0; i < k; i++) {
         if (p[i] == 0)

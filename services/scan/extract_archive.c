@@ -117,7 +117,7 @@ static int worth_keeping(const uint8_t *p, size_t n, const char *name, const cha
         "PK\x03\x04", "PK\x05\x06", "\x1f\x8b", "%PDF-", "\x89PNG", "\xff\xd8\xff",
         "GIF8", "RIFF", "II*", "MM\0*", "ID3",
     };
-    size_t k = n < 8192 ? n : 8192, ctl = 0, nl = strlen(name);
+    size_t k = n < 1024 ? n : 1024, ctl = 0, nl = strlen(name);
 
     for (size_t i = 0; i < sizeof(magic) / sizeof(magic[0]); i++) {
         size_t m = strlen(magic[i]) ? strlen(magic[i]) : 1;
