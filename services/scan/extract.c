@@ -1701,6 +1701,7 @@ int sl_extract_run_budget(sl_extract *x, sl_slice in, const sl_ft_result *ft,
     x->expanded = 0;
     x->members = 0;
     x->depth = 0;
+    x->pdf_deadline_ms = 0;
     x->root_len = in.len;
     memset(&x->loc, 0, sizeof(x->loc));
     sl_buf_reset(&x->arena);

@@ -148,7 +148,8 @@ typedef struct sl_xlimits {
     uint32_t max_depth;         /* archives inside archives: 1 = no nesting */
     uint64_t max_expanded;      /* bytes inflated, all members together */
     uint32_t max_ratio;         /* inflated / sample bytes, checked past 1 MiB */
-    uint32_t pdf_timeout_ms;    /* page text: wall-clock limit; 0: no page text */
+    uint32_t pdf_timeout_ms;    /* page text: wall-clock limit for all the
+                                   sample's PDFs together; 0: no page text */
     uint32_t pdf_max_pages;
 } sl_xlimits;
 
@@ -175,6 +176,8 @@ typedef enum sl_xcoverage {
 #define SL_XF_BOMB       0x10u  /* an archive limit was passed: see `bomb` */
 #define SL_XF_PDF_FAILED 0x20u  /* poppler could not read the page text
                                    (broken file, timeout, crash): see detail */
+#define SL_XF_UNREAD     0x40u  /* an encrypted archive member was skipped:
+                                   see detail */
 
 typedef struct sl_extract {
     /* results of the last run */
@@ -189,6 +192,7 @@ typedef struct sl_extract {
     uint64_t expanded;          /* archive bytes inflated in this run */
     uint32_t members;           /* archive entries seen in this run */
     uint32_t depth;             /* archives being read, nested */
+    int64_t pdf_deadline_ms;    /* this run's PDF time ends (0: no PDF yet) */
     size_t root_len;            /* the sample's size, for the ratio */
     char member[SL_EXTRACT_MEMBER_MAX];   /* the member being read */
     size_t capseg;

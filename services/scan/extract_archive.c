@@ -258,7 +258,10 @@ int sl_xi_archive(sl_extract *x, const uint8_t *p, size_t n, const char *office)
         if (!name || !*name)
             name = "data";
         if (archive_entry_is_encrypted(e)) {
-            x->flags |= SL_XF_ENCRYPTED;
+            x->flags |= SL_XF_ENCRYPTED | SL_XF_UNREAD;
+            if (!x->detail[0])
+                snprintf(x->detail, sizeof(x->detail), "member %.120s is encrypted: "
+                         "not read", name);
             continue;
         }
         if (archive_entry_size_is_set(e) && archive_entry_size(e) > 0 &&

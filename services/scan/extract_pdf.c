@@ -21,6 +21,7 @@
  * (bytes) plus one step per page; at most limits.pdf_max_pages pages.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <glib.h>
 #include <poll.h>
 #include <poppler.h>
@@ -71,9 +72,14 @@ static void child(int fd, const uint8_t *p, size_t n, uint32_t max_pages,
     GBytes *bytes;
     GError *err = NULL;
     PopplerDocument *doc;
-    int pages;
+    int pages, devnull;
 
     signal(SIGPIPE, SIG_IGN);
+    /* poppler reports syntax errors on stderr: not into the stage's log */
+    if ((devnull = open("/dev/null", O_WRONLY)) >= 0) {
+        dup2(devnull, 2);
+        close(devnull);
+    }
     rl.rlim_cur = timeout_ms / 1000 + 1;
     rl.rlim_max = rl.rlim_cur + 1;
     (void)setrlimit(RLIMIT_CPU, &rl);
@@ -151,6 +157,16 @@ int sl_xi_pdf_pages(sl_extract *x, const uint8_t *p, size_t n)
         return 0;
     if (!sl_xi_charge(x, n, 1))
         return 0;
+    /* one deadline for all the sample's PDFs (a zip of a thousand PDFs
+     * gets the same time as one) */
+    if (x->pdf_deadline_ms == 0)
+        x->pdf_deadline_ms = now_ms() + timeout;
+    if (now_ms() >= x->pdf_deadline_ms) {
+        x->flags |= SL_XF_PDF_FAILED;
+        snprintf(x->detail, sizeof(x->detail), "page text: the sample's PDFs took "
+                 "more than %u ms (scan.pdf.timeout.ms)", timeout);
+        return 0;
+    }
     if (pipe(fds) != 0) {
         x->flags |= SL_XF_PDF_FAILED;
         snprintf(x->detail, sizeof(x->detail), "page text: pipe: %s", strerror(errno));
@@ -169,7 +185,7 @@ int sl_xi_pdf_pages(sl_extract *x, const uint8_t *p, size_t n)
         return 0;
     }
     sl_buf_init(&got, cap);
-    deadline = now_ms() + timeout;
+    deadline = x->pdf_deadline_ms;
     for (;;) {
         int64_t left = deadline - now_ms();
         struct pollfd pf = { .fd = fds[0], .events = POLLIN };

@@ -58,8 +58,9 @@ const sl_cfg_entry sl_scan_config[] = {
     { SL_CFG_INT,  "scan.archive.max.ratio", "200",
       "expanded bytes per byte of the sample, checked past 1 MiB" },
     { SL_CFG_INT,  "scan.pdf.timeout.ms", "5000",
-      "wall-clock limit on reading a PDF's page text (poppler, in a child "
-      "process); 0: no page text, document info only" },
+      "wall-clock limit on reading the page text of the sample's PDFs, all "
+      "together (poppler, in a child process); 0: no page text, document "
+      "info only" },
     { SL_CFG_INT,  "scan.pdf.max.pages", "1000",
       "PDF pages whose text is read" },
     { SL_CFG_STR,  "scan.budget.action", "block",
@@ -366,7 +367,7 @@ static int extract(sample *x)
     if (rc != SL_OK)
         return rc;
     x->extracted = 1;
-    if (x->s->x.flags & (SL_XF_TRUNCATED | SL_XF_PDF_FAILED))
+    if (x->s->x.flags & (SL_XF_TRUNCATED | SL_XF_PDF_FAILED | SL_XF_UNREAD))
         x->cut_short = 1;
     return SL_OK;
 }
@@ -526,7 +527,8 @@ static void policy(sample *x)
                (x->strongest == SL_ACTION_REDACT && x->redact_elsewhere)) {
         rep->outcome = "flagged";
         x->why_flag = x->strongest == SL_ACTION_FLAG ? "a rule's action is flag" :
-                      (x->s->x.flags & SL_XF_PDF_FAILED) ? x->s->x.detail :
+                      (x->s->x.flags & (SL_XF_PDF_FAILED | SL_XF_UNREAD)) ?
+                      x->s->x.detail :
                       x->cut_short ? "the scan was cut short by a limit" :
                       "a finding to redact is not in UTF-8 content";
         snprintf(rep->detail, sizeof(rep->detail), "%s", x->why_flag);

@@ -1078,6 +1078,25 @@ static void test_archives(void **state)
     free(in);
     free(b.p);
 
+    /* an encrypted member: skipped, said so, the rest read */
+    {
+        const uint8_t *cd;
+
+        b = load("nested.zip");
+        cd = find(b.p, b.n, "PK\x01\x02", 4);
+        assert_non_null(cd);
+        b.p[6] |= 1;                            /* local header: encrypted */
+        b.p[(size_t)(cd - b.p) + 8] |= 1;       /* central directory too */
+        run(&x, b.p, b.n, &in);
+        assert_true(x.flags & SL_XF_UNREAD);
+        assert_true(x.flags & SL_XF_ENCRYPTED);
+        assert_string_equal(x.detail, "member notes.txt is encrypted: not read");
+        assert_int_equal(x.nseg, 3);
+        expect_seg(&x, 0, "text", "inner.zip!/deep/ssn.txt", "record: SSN 123-45-6789\n");
+        free(in);
+        free(b.p);
+    }
+
     /* the old fixtures: a zip and a tar of one text each */
     b = load("archive.tar");
     run(&x, b.p, b.n, &in);
