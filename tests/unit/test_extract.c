@@ -16,7 +16,9 @@
  * every archive limit (ratio, depth, members, declared and actual expanded
  * size, the zip's declared entry count) refusing its bomb with the limit
  * in the detail, ID3v2 / ID3v1, MP4 items and location, XMP GPS, and every
- * prefix and random corruption of each of those files.
+ * prefix and random corruption of each of those files; and the scan
+ * stage's decision on them (sl_scan_decide): the finding's "member",
+ * archive_bomb, an encrypted member flagged, the scan.archive.* keys.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -27,12 +29,15 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <jansson.h>
 #include <zlib.h>
 
 #include "budget.h"
 #include "extract.h"
 #include "filetype.h"
 #include "fixtures.h"
+#include "scan.h"
+#include "sl/config.h"
 #include "textenc.h"
 
 static sl_ft *ft;
@@ -1295,6 +1300,115 @@ static void test_docs_hostile(void **state)
     sl_extract_free(&x);
 }
 
+/* The scan stage's decision on documents (sl_scan_decide with no dataset
+ * registry): the member in the finding object and the detail, archive_bomb
+ * from the archive limits, flagged for an unread encrypted member, and
+ * the limits' config keys checked. */
+static const char *finding_str(const sl_scan_report *rep, size_t i, const char *key)
+{
+    return json_string_value(json_object_get(
+        json_array_get(json_object_get(rep->summary, "findings"), i), key));
+}
+
+static void test_decide_documents(void **state)
+{
+    static const char docx[] =
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document";
+    sl_config *cfg = fx_config(sl_scan_config);
+    sl_scan_report rep;
+    sl_scan *s;
+    sl_err err;
+    fx_buf b;
+
+    (void)state;
+    assert_int_equal(sl_scan_new(&s, cfg, NULL, &err), SL_OK);
+    sl_scan_report_init(&rep);
+
+    b = load("doc.docx");
+    assert_int_equal(sl_scan_decide(s, (sl_slice){ b.p, b.n }, docx, "@document", NULL,
+                                    &rep), SL_OK);
+    assert_string_equal(rep.outcome, "rejected");
+    assert_string_equal(rep.code, "pii_blocked");
+    assert_string_equal(rep.detail, "rule us_ssn (us_ssn) matched in docx:text of member "
+                        "word/document.xml at byte 13, length 11");
+    assert_string_equal(finding_str(&rep, 0, "rule"), "us_ssn");
+    assert_string_equal(finding_str(&rep, 0, "member"), "word/document.xml");
+    assert_string_equal(json_string_value(json_object_get(rep.summary, "coverage")), "full");
+    free(b.p);
+
+    b = load("docs.tar.gz");
+    assert_int_equal(sl_scan_decide(s, (sl_slice){ b.p, b.n }, "application/gzip",
+                                    "@archive", NULL, &rep), SL_OK);
+    assert_string_equal(rep.outcome, "flagged");
+    assert_string_equal(finding_str(&rep, 0, "rule"), "email");
+    assert_string_equal(finding_str(&rep, 0, "source"), "text");
+    assert_string_equal(finding_str(&rep, 0, "member"), "docs/b.txt");
+    free(b.p);
+
+    /* an image's finding has no member key */
+    b = load("image.png");
+    assert_int_equal(sl_scan_decide(s, (sl_slice){ b.p, b.n }, "image/png", NULL, NULL,
+                                    &rep), SL_OK);
+    assert_string_equal(finding_str(&rep, 0, "rule"), "email");
+    assert_null(finding_str(&rep, 0, "member"));
+    free(b.p);
+
+    b = load("bomb.zip");
+    assert_int_equal(sl_scan_decide(s, (sl_slice){ b.p, b.n }, "application/zip",
+                                    "@archive", NULL, &rep), SL_OK);
+    assert_string_equal(rep.outcome, "rejected");
+    assert_string_equal(rep.code, "archive_bomb");
+    assert_string_equal(rep.detail, "archive expands more than 200 times its 32733 bytes "
+                        "at member zeros.bin (scan.archive.max.ratio)");
+    assert_string_equal(json_string_value(json_object_get(rep.summary, "reason")),
+                        "archive_bomb");
+    /* a bomb is refused even where archives are otherwise not read further */
+    assert_true(rep.budget.bytes < (16u << 20));
+    free(b.p);
+
+    /* the dataset must take archives: refused before any is expanded */
+    b = load("bomb_nested.zip");
+    assert_int_equal(sl_scan_decide(s, (sl_slice){ b.p, b.n }, "application/zip", NULL,
+                                    NULL, &rep), SL_OK);
+    assert_string_equal(rep.code, "type_not_allowed");
+    assert_int_equal(sl_scan_decide(s, (sl_slice){ b.p, b.n }, "application/zip",
+                                    "@archive", NULL, &rep), SL_OK);
+    assert_string_equal(rep.code, "archive_bomb");
+    assert_string_equal(rep.detail, "archives nested deeper than 4 levels "
+                        "(scan.archive.max.depth)");
+    free(b.p);
+
+    /* an encrypted member: flagged, the member named */
+    {
+        const uint8_t *cd;
+
+        b = load("nested.zip");
+        cd = find(b.p, b.n, "PK\x01\x02", 4);
+        b.p[6] |= 1;
+        b.p[(size_t)(cd - b.p) + 8] |= 1;
+        /* what was read is allowed: the flag is for what was not */
+        assert_int_equal(sl_scan_decide(s, (sl_slice){ b.p, b.n }, "application/zip",
+                                        "@archive", "{\"us_ssn\": \"allow\", \"email\": "
+                                        "\"allow\"}", &rep), SL_OK);
+        assert_string_equal(rep.outcome, "flagged");
+        assert_string_equal(json_string_value(json_object_get(rep.summary, "flag_reason")),
+                            "member notes.txt is encrypted: not read");
+        free(b.p);
+    }
+    sl_scan_report_free(&rep);
+    sl_scan_destroy(s);
+
+    /* the limits' keys are checked */
+    assert_int_equal(sl_config_set(cfg, "scan.archive.max.depth", "0", &err), SL_OK);
+    assert_int_equal(sl_scan_new(&s, cfg, NULL, &err), SL_ERR);
+    assert_string_equal(err.msg, "scan.archive.max.depth must be 1 to 4294967295");
+    assert_int_equal(sl_config_set(cfg, "scan.archive.max.depth", "2", &err), SL_OK);
+    assert_int_equal(sl_config_set(cfg, "scan.pdf.timeout.ms", "0", &err), SL_OK);
+    assert_int_equal(sl_scan_new(&s, cfg, NULL, &err), SL_OK);
+    sl_scan_destroy(s);
+    sl_config_destroy(cfg);
+}
+
 static void test_args(void **state)
 {
     sl_extract x;
@@ -1337,6 +1451,7 @@ int main(void)
         cmocka_unit_test(test_bombs),
         cmocka_unit_test(test_media),
         cmocka_unit_test(test_docs_hostile),
+        cmocka_unit_test(test_decide_documents),
         cmocka_unit_test(test_args),
     };
 
