@@ -5,7 +5,8 @@
  *
  * Every regular member is read in chunks; what its first bytes say decides
  * whether it is kept (sl_xi_member reads it: text, an archive again, an
- * office document, a PDF, an image, audio / video) or only counted.  The
+ * office document, a PDF, an image, audio / video) or only counted, and
+ * whether it is kept whole (containers) or up to the text cap.  The
  * limits (extract.h: sl_xlimits) are checked before a member is read (its
  * declared size, the zip's entry count) and after every chunk: member
  * count, nesting depth, total bytes expanded, and the expansion ratio
@@ -149,7 +150,7 @@ static int read_member(sl_extract *x, struct archive *a, const char *name,
     uint8_t chunk[CHUNK];
     size_t cap = 0, len = 0;
     uint8_t *buf = NULL;
-    int first = 1, kept = 0;
+    int first = 1, kept = 0, whole = 0;
 
     *keep = NULL;
     *klen = 0;
@@ -166,10 +167,20 @@ static int read_member(sl_extract *x, struct archive *a, const char *name,
             break;
         if (first) {
             kept = worth_keeping(chunk, (size_t)k, name, office);
+            /* containers are read whole; text only up to the text cap */
+            whole = (k >= 4 && (memcmp(chunk, "PK\x03\x04", 4) == 0 ||
+                                memcmp(chunk, "%PDF", 4) == 0)) ||
+                    (k >= 2 && chunk[0] == 0x1f && chunk[1] == 0x8b) ||
+                    (k >= 262 && memcmp(chunk + 257, "ustar", 5) == 0) ||
+                    (k >= 12 && memcmp(chunk + 4, "ftyp", 4) == 0);
             first = 0;
         }
         if (!kept)
             continue;
+        if (!whole && len >= x->max_bytes) {
+            x->flags |= SL_XF_TRUNCATED;        /* counted on, not kept */
+            continue;
+        }
         if (len + (size_t)k > cap) {
             size_t ncap = cap ? cap * 2 : 65536;
             uint8_t *nb;

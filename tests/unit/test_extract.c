@@ -1102,6 +1102,21 @@ static void test_archives(void **state)
         free(b.p);
     }
 
+    /* the text cap holds for members too */
+    {
+        sl_extract y;
+
+        sl_extract_init(&y, 16);
+        b = load("notes.txt.gz");
+        run(&y, b.p, b.n, &in);
+        assert_true(y.flags & SL_XF_TRUNCATED);
+        assert_int_equal(y.nseg, 1);
+        expect_seg(&y, 0, "text", "data", "gzip'd notes: ja");
+        free(in);
+        free(b.p);
+        sl_extract_free(&y);
+    }
+
     /* the old fixtures: a zip and a tar of one text each */
     b = load("archive.tar");
     run(&x, b.p, b.n, &in);
