@@ -1556,7 +1556,7 @@ static int member_dispatch(sl_extract *x, const char *name, const uint8_t *p,
         (n >= 262 && memcmp(p + 257, "ustar", 5) == 0)) {
         const char *kind = NULL;
         static const char *const exts[] = { "docx", "docm", "xlsx", "xlsm", "pptx",
-                                            "pptm", "odt", "ods", "odp" };
+                                            "pptm", "odt", "ods", "odp", "epub" };
         for (size_t i = 0; i < sizeof(exts) / sizeof(exts[0]) && !kind; i++) {
             char suf[8];
             snprintf(suf, sizeof(suf), ".%s", exts[i]);
@@ -1591,7 +1591,9 @@ static int member_dispatch(sl_extract *x, const char *name, const uint8_t *p,
     } else if (n >= 12 && memcmp(p + 4, "ftyp", 4) == 0) {
         x->part = "mp4";
         rc = sl_xi_mp4(x, p, n);
-    } else if (office && has_suffix(name, ".xml")) {
+    } else if (office && (has_suffix(name, ".xml") || has_suffix(name, ".xhtml") ||
+                          has_suffix(name, ".html") || has_suffix(name, ".htm") ||
+                          has_suffix(name, ".opf") || has_suffix(name, ".ncx"))) {
         x->part = office;
         rc = sl_xi_xml_text(x, office, p, n);
     } else if (office && (has_suffix(name, ".rels") || strcmp(name, "mimetype") == 0)) {

@@ -44,7 +44,8 @@
  *                      wall-clock and CPU limit (limits.pdf_timeout_ms)
  *                      and at most limits.pdf_max_pages pages.
  *   docx:text ...      office documents (DOCX, XLSX, PPTX: OOXML; ODT,
- *   odt:text           ODS, ODP: ODF): the character data of every XML
+ *   odt:text           ODS, ODP: ODF; EPUB, its XHTML chapters and OPF
+ *   epub:text          metadata): the character data of every XML
  *                      member (document, headers, footers, comments,
  *                      shared strings, sheets, slides, notes, docProps,
  *                      meta.xml), markup stripped, entities decoded, a

@@ -1,6 +1,7 @@
 /*
  * extract_archive.c -- the text inside archives (zip, tar, gzip, tar.gz)
- * and office documents (OOXML: DOCX / XLSX / PPTX; ODF: ODT / ODS / ODP),
+ * and office documents (OOXML: DOCX / XLSX / PPTX; ODF: ODT / ODS / ODP;
+ * EPUB, whose XHTML chapters go through the same stripper),
  * read with libarchive from the sample's bytes in memory.
  *
  * Every regular member is read in chunks; what its first bytes say decides
@@ -58,6 +59,7 @@ const char *sl_xi_office_kind(const char *m)
         { "application/vnd.oasis.opendocument.spreadsheet", "ods" },
         { "application/vnd.oasis.opendocument.presentation", "odp" },
         { "application/vnd.oasis.opendocument.", "odf" },
+        { "application/epub+zip", "epub" },
     };
 
     for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
@@ -130,7 +132,10 @@ static int worth_keeping(const uint8_t *p, size_t n, const char *name, const cha
     if ((n >= 12 && memcmp(p + 4, "ftyp", 4) == 0) ||
         (n >= 262 && memcmp(p + 257, "ustar", 5) == 0))
         return 1;
-    if (office && nl >= 4 && strcmp(name + nl - 4, ".xml") == 0)
+    if (office && nl >= 4 && (strcmp(name + nl - 4, ".xml") == 0 ||
+                              strcmp(name + nl - 4, "html") == 0 ||
+                              strcmp(name + nl - 4, ".opf") == 0 ||
+                              strcmp(name + nl - 4, ".ncx") == 0))
         return 1;
     for (size_t i = 0; i < k; i++) {
         if (p[i] == 0)
@@ -303,6 +308,9 @@ static int inline_element(const char *local, size_t n)
         "smartTag", "sdt", "sdtContent", "fldSimple", "instrText", "proofErr",
         "bookmarkStart", "bookmarkEnd", "fld", "s", "tab", "v", "is", "AlternateContent",
         "Choice", "Fallback", "bookmark", "soft-page-break", "note-citation",
+        /* XHTML (EPUB chapters) */
+        "em", "strong", "b", "i", "u", "sup", "sub", "small", "code", "abbr", "cite",
+        "q", "mark", "font", "big", "tt", "kbd", "var", "dfn", "time", "bdi", "bdo",
     };
 
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)

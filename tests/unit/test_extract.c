@@ -1042,6 +1042,15 @@ static void test_office(void **state)
     expect_seg(&x, 1, "odt:text", "meta.xml", "Jane Doe\n");
     free(in);
     free(b.p);
+
+    b = load("doc.epub");
+    r = run(&x, b.p, b.n, &in);
+    assert_string_equal(r.mime, "application/epub+zip");
+    assert_int_equal(x.nseg, 2);
+    expect_seg(&x, 0, "epub:text", "OEBPS/content.opf", "Field notes\nJane Doe\n");
+    expect_seg(&x, 1, "epub:text", "OEBPS/ch1.xhtml", "Day one\nCall me on +1 415 555 0100.\n");
+    free(in);
+    free(b.p);
     sl_extract_free(&x);
 }
 
@@ -1268,7 +1277,7 @@ static void test_media(void **state)
 }
 
 static const char *const doc_fixtures[] = {
-    "doc.docx", "doc.xlsx", "doc.pptx", "doc.odt", "nested.zip", "docs.tar.gz",
+    "doc.docx", "doc.xlsx", "doc.pptx", "doc.odt", "doc.epub", "nested.zip", "docs.tar.gz",
     "notes.txt.gz", "bomb_nested.zip", "tags.mp3", "meta.mp4", "xmp_gps.jpg",
 };
 
