@@ -373,7 +373,8 @@ static void bench(sl_ft *ft, const char *name, const uint8_t *p, size_t n, doubl
 int main(int argc, char **argv)
 {
     static const char *const defaults[] = {
-        "doc_pages.pdf", "doc.docx", "doc.xlsx", "doc.pptx", "doc.odt", "nested.zip",
+        "doc_pages.pdf", "doc.docx", "doc.xlsx", "doc.pptx", "doc.odt", "doc.epub",
+        "nested.zip",
         "docs.tar.gz", "notes.txt.gz", "bomb.zip", "bomb_nested.zip", "tags.mp3",
         "meta.mp4", "xmp_gps.jpg",
     };

@@ -2,7 +2,7 @@
  * fuzz_extract_docs.c -- the document, archive and media readers of
  * services/scan/extract_archive.c and extract_media.c on fuzzed bytes: the
  * first byte picks the type the detector would have given (zip, gzip, tar,
- * DOCX, XLSX, ODT, MP3, MP4, JPEG for XMP GPS), the rest is the file.  So
+ * DOCX, XLSX, ODT, MP3, MP4, JPEG for XMP GPS, EPUB), the rest is the file.  So
  * one harness covers libarchive's zip / tar / gzip walk with every limit,
  * nested members read as whatever they are, the office XML stripper, ID3v2 /
  * ID3v1, MP4 boxes and items, ISO 6709 and XMP GPS parsing.
@@ -46,6 +46,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         { "audio/mpeg", SL_FTCAT_AUDIO },
         { "video/mp4", SL_FTCAT_VIDEO },
         { "image/jpeg", SL_FTCAT_IMAGE },
+        { "application/epub+zip", SL_FTCAT_DOCUMENT },
     };
     size_t t;
 

@@ -69,7 +69,8 @@ seeds_for() {
             case ${f##*/} in
             bomb.zip) continue ;;                   # 32 KiB: over the input size
             *.zip) t=0 ;; *.gz) t=1 ;; *.tar) t=2 ;; *.docx) t=3 ;; *.xlsx) t=4 ;;
-            *.odt) t=5 ;; *.mp3) t=6 ;; *.mp4) t=7 ;; *.jpg) t=8 ;; *) continue ;;
+            *.odt) t=5 ;; *.mp3) t=6 ;; *.mp4) t=7 ;; *.jpg) t=8 ;; *.epub) t=9 ;;
+            *) continue ;;
             esac
             { printf "\\$(printf %03o "$t")"; cat "$f"; } >"$dir/${f##*/}"
         done ;;
