@@ -79,8 +79,11 @@
  *
  * Not extracted (the `coverage` field tells the policy): OLE2 office
  * documents, Info dictionaries inside compressed object streams (the page
- * text is read), anything in encrypted PDFs (flagged), archive formats
- * other than zip, tar and gzip.
+ * text is read), the strings of encrypted PDFs (SL_XF_ENCRYPTED; poppler
+ * reads the pages of those with an empty user password, the others set
+ * SL_XF_PDF_FAILED), encrypted archive members (SL_XF_UNREAD), archive
+ * formats other than zip, tar and gzip.  More than SL_EXTRACT_MAX_SEGS
+ * segments (an archive of over a thousand text members) truncate.
  *
  * Offsets.  A finding at [off, off+len) of segment i maps back to input
  * bytes with sl_extract_map(): exactly for UTF-8 as is (identity), for
