@@ -17,6 +17,7 @@ die() { sl_die install "$@"; }
 install_apt_packages() {
     local want=(build-essential cmake pkg-config librdkafka-dev libssl-dev libmicrohttpd-dev
         libpq-dev libjansson-dev libcmocka-dev libmagic-dev zlib1g-dev libpcre2-dev libsodium-dev
+        libpoppler-glib-dev libarchive-dev
         kcat postgresql jq openssl procps
         clang-14 libfuzzer-14-dev libclang-rt-14-dev)
     command -v java >/dev/null 2>&1 || want+=(openjdk-17-jre-headless)

@@ -20,12 +20,15 @@
  */
 #include "extract.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <zlib.h>
 
 #include "budget.h"
+#include "extract_int.h"
 #include "textenc.h"
 
 #define BORROWED ((size_t)-1)   /* segment text points into the input */
@@ -114,7 +117,7 @@ static uint32_t clean(uint32_t cp)
 
 static int stopped(const sl_extract *x)
 {
-    return (x->flags & (SL_XF_TRUNCATED | SL_XF_BUDGET)) != 0;
+    return (x->flags & (SL_XF_TRUNCATED | SL_XF_BUDGET | SL_XF_BOMB)) != 0;
 }
 
 /* Charges `bytes` examined and `steps` structures visited to the run's
@@ -169,6 +172,7 @@ static sl_xseg *seg_add(sl_extract *x, const char *prefix, const char *name,
     s = &x->seg[x->nseg++];
     memset(s, 0, sizeof(*s));
     make_source(s->source, prefix, (const uint8_t *)name, name ? strlen(name) : 0);
+    memcpy(s->member, x->member, sizeof(s->member));
     s->src_off = src_off;
     s->src_len = src_len;
     s->map = map;
@@ -202,8 +206,30 @@ static int put_text(sl_extract *x, dec d, const uint8_t *p, size_t n,
         return SL_ENOMEM;
     w = x->arena.data + x->arena.len;
     while (i < n) {
-        size_t k = dec_step(d, p + i, n - i, &cp, &u), len;
+        size_t k, len;
 
+        if (d == DEC_MIXED || d == DEC_CP1252) {
+            /* a run of ASCII (bar NUL) is itself in both: copied as is */
+            size_t run = 0;
+
+            while (i + run < n && (uint8_t)(p[i + run] - 1) < 0x7f)
+                run++;
+            if (run) {
+                int cut = run > want - o;
+
+                if (cut) {
+                    run = want - o;
+                    x->flags |= SL_XF_TRUNCATED;
+                }
+                memcpy(w + o, p + i, run);
+                o += run;
+                i += run;
+                if (cut)
+                    break;
+                continue;
+            }
+        }
+        k = dec_step(d, p + i, n - i, &cp, &u);
         if (k == 0)
             break;
         cp = clean(cp);
@@ -1445,12 +1471,194 @@ static int content_extract(sl_extract *x, const sl_ft_result *ft)
     return emit_in(x, "content", NULL, p, n, DEC_MIXED);
 }
 
+/* ---- shared with the format readers (extract_int.h) ------------------------- */
+
+int sl_xi_stopped(const sl_extract *x)
+{
+    return stopped(x);
+}
+
+int sl_xi_charge(sl_extract *x, uint64_t bytes, uint64_t steps)
+{
+    return charge(x, bytes, steps);
+}
+
+int sl_xi_emit(sl_extract *x, const char *prefix, const char *name,
+               const uint8_t *p, size_t n, int d, sl_xmap map,
+               size_t src_off, size_t src_len)
+{
+    static const dec decs[] = { DEC_MIXED, DEC_CP1252, DEC_UTF16LE, DEC_UTF16BE };
+    size_t first = x->nseg;
+    int rc = emit_coarse(x, prefix, name, p, n, decs[d & 3], src_off, src_len);
+
+    if (rc == SL_OK && x->nseg > first)
+        x->seg[first].map = map;
+    return rc;
+}
+
+void sl_xi_bomb(sl_extract *x, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (x->flags & SL_XF_BOMB)
+        return;
+    x->flags |= SL_XF_BOMB;
+    va_start(ap, fmt);
+    vsnprintf(x->detail, sizeof(x->detail), fmt, ap);
+    va_end(ap);
+}
+
+void sl_xi_location(sl_extract *x, double lat, double lon, const char *source,
+                    size_t src_off, size_t src_len)
+{
+    if (x->loc.present || !(lat >= -90 && lat <= 90 && lon >= -180 && lon <= 180))
+        return;
+    x->loc.present = 1;
+    x->loc.lat = lat;
+    x->loc.lon = lon;
+    snprintf(x->loc.source, sizeof(x->loc.source), "%s", source);
+    x->loc.src_off = src_off;
+    x->loc.src_len = src_len;
+}
+
+static int has_suffix(const char *s, const char *suf)
+{
+    size_t n = strlen(s), k = strlen(suf);
+
+    return n >= k && strcasecmp(s + n - k, suf) == 0;
+}
+
+/* Text, as far as the first KiB tells: no NUL and few control bytes. */
+static int looks_text(const uint8_t *p, size_t n)
+{
+    size_t k = n < 1024 ? n : 1024, ctl = 0;
+
+    for (size_t i = 0; i < k; i++) {
+        if (p[i] == 0)
+            return 0;
+        ctl += p[i] < 0x20 && p[i] != '\n' && p[i] != '\r' && p[i] != '\t' &&
+               p[i] != '\f' && p[i] != 0x1b;
+    }
+    return ctl * 32 <= k;
+}
+
+/* What a member is, from its first bytes (and its name, for office XML and
+ * the office documents inside archives), and its reader. */
+static int member_dispatch(sl_extract *x, const char *name, const uint8_t *p,
+                           size_t n, const char *office)
+{
+    const char *part = x->part;
+    int rc = SL_OK;
+
+    if ((n >= 4 && memcmp(p, "PK\x03\x04", 4) == 0) ||
+        (n >= 4 && memcmp(p, "PK\x05\x06", 4) == 0) ||
+        (n >= 2 && p[0] == 0x1f && p[1] == 0x8b) ||
+        (n >= 262 && memcmp(p + 257, "ustar", 5) == 0)) {
+        const char *kind = NULL;
+        static const char *const exts[] = { "docx", "docm", "xlsx", "xlsm", "pptx",
+                                            "pptm", "odt", "ods", "odp", "epub" };
+        for (size_t i = 0; i < sizeof(exts) / sizeof(exts[0]) && !kind; i++) {
+            char suf[8];
+            snprintf(suf, sizeof(suf), ".%s", exts[i]);
+            if (has_suffix(name, suf))
+                kind = exts[i];
+        }
+        rc = sl_xi_archive(x, p, n, kind);
+    } else if (n >= 5 && memcmp(p, "%PDF-", 5) == 0) {
+        x->part = "pdf";
+        if (sl_xi_pdf_pages(x, p, n) < 0)
+            rc = SL_ENOMEM;
+        if (rc == SL_OK)
+            rc = pdf_extract(x, p, n);
+    } else if (n >= 8 && memcmp(p, "\x89PNG\r\n\x1a\n", 8) == 0) {
+        x->part = "png";
+        rc = png_extract(x, p, n);
+    } else if (n >= 3 && memcmp(p, "\xff\xd8\xff", 3) == 0) {
+        x->part = "jpeg";
+        rc = jpeg_extract(x, p, n);
+    } else if (n >= 6 && (memcmp(p, "GIF87a", 6) == 0 || memcmp(p, "GIF89a", 6) == 0)) {
+        x->part = "gif";
+        rc = gif_extract(x, p, n);
+    } else if (n >= 12 && memcmp(p, "RIFF", 4) == 0 && memcmp(p + 8, "WEBP", 4) == 0) {
+        x->part = "webp";
+        rc = webp_extract(x, p, n);
+    } else if (n >= 4 && (memcmp(p, "II*\0", 4) == 0 || memcmp(p, "MM\0*", 4) == 0)) {
+        x->part = "tiff";
+        rc = exif_extract(x, p, n);
+    } else if (n >= 3 && memcmp(p, "ID3", 3) == 0) {
+        x->part = "id3";
+        rc = sl_xi_id3(x, p, n);
+    } else if (n >= 12 && memcmp(p + 4, "ftyp", 4) == 0) {
+        x->part = "mp4";
+        rc = sl_xi_mp4(x, p, n);
+    } else if (office && (has_suffix(name, ".xml") || has_suffix(name, ".xhtml") ||
+                          has_suffix(name, ".html") || has_suffix(name, ".htm") ||
+                          has_suffix(name, ".opf") || has_suffix(name, ".ncx"))) {
+        x->part = office;
+        rc = sl_xi_xml_text(x, office, p, n);
+    } else if (office && (has_suffix(name, ".rels") || strcmp(name, "mimetype") == 0)) {
+        /* relationships (part names and URLs) and the ODF type: no text */
+    } else if (looks_text(p, n)) {
+        x->part = "text";
+        rc = sl_xi_emit(x, "text", NULL, p, n, SL_XI_UTF8, SL_XMAP_MEMBER, 0, n);
+    }
+    x->part = part;
+    return rc;
+}
+
+int sl_xi_member(sl_extract *x, const char *name, const uint8_t *p, size_t n,
+                 const char *office)
+{
+    char saved[SL_EXTRACT_MEMBER_MAX];
+    sl_slice in = x->in;
+    size_t first = x->nseg, o;
+    int rc;
+
+    if (n == 0 || stopped(x))
+        return SL_OK;
+    memcpy(saved, x->member, sizeof(saved));
+    o = strlen(x->member);
+    if (o && o + 2 < sizeof(x->member)) {
+        memcpy(x->member + o, "!/", 2);
+        o += 2;
+    }
+    /* valid UTF-8 (the path goes into JSON), whole characters only */
+    for (size_t i = 0, nl = strlen(name); i < nl && o + 1 < sizeof(x->member);) {
+        const uint8_t *c = (const uint8_t *)name + i;
+        uint32_t cp;
+        size_t k = *c < 0x80 ? 1 : sl_utf8_decode(c, nl - i, &cp);
+
+        if (k == 0 || (k == 1 && (*c < 0x20 || *c == 0x7f))) {
+            x->member[o++] = '_';
+            i += k ? k : 1;
+            continue;
+        }
+        if (o + k + 1 > sizeof(x->member))
+            break;
+        memcpy(x->member + o, c, k);
+        o += k;
+        i += k;
+    }
+    x->member[o] = '\0';
+    x->in = (sl_slice){ p, n };
+    rc = member_dispatch(x, name, p, n, office);
+    for (size_t i = first; i < x->nseg; i++) {
+        x->seg[i].map = SL_XMAP_MEMBER;     /* from the sample as a whole */
+        x->seg[i].src_off = 0;
+        x->seg[i].src_len = x->root_len;
+    }
+    x->in = in;
+    memcpy(x->member, saved, sizeof(saved));
+    return rc;
+}
+
 /* ---- the API ------------------------------------------------------------------ */
 
 void sl_extract_init(sl_extract *x, size_t max_bytes)
 {
     memset(x, 0, sizeof(*x));
     x->max_bytes = max_bytes ? max_bytes : SL_EXTRACT_DEFAULT_MAX;
+    x->lim = (sl_xlimits)SL_XLIMITS_DEFAULT;
     sl_buf_init(&x->arena, x->max_bytes);
     sl_buf_init(&x->scratch, x->max_bytes);
 }
@@ -1463,6 +1671,13 @@ void sl_extract_free(sl_extract *x)
     sl_buf_free(&x->arena);
     sl_buf_free(&x->scratch);
     memset(x, 0, sizeof(*x));
+}
+
+void sl_extract_set_limits(sl_extract *x, const sl_xlimits *lim)
+{
+    x->lim = *lim;
+    if (x->lim.max_depth == 0)
+        x->lim.max_depth = 1;
 }
 
 int sl_extract_run(sl_extract *x, sl_slice in, const sl_ft_result *ft)
@@ -1483,6 +1698,13 @@ int sl_extract_run_budget(sl_extract *x, sl_slice in, const sl_ft_result *ft,
     x->nseg = 0;
     x->flags = 0;
     x->coverage = SL_XCOV_NONE;
+    x->detail[0] = '\0';
+    x->member[0] = '\0';
+    x->expanded = 0;
+    x->members = 0;
+    x->depth = 0;
+    x->pdf_deadline_ms = 0;
+    x->root_len = in.len;
     memset(&x->loc, 0, sizeof(x->loc));
     sl_buf_reset(&x->arena);
     sl_buf_reset(&x->scratch);
@@ -1516,11 +1738,30 @@ int sl_extract_run_budget(sl_extract *x, sl_slice in, const sl_ft_result *ft,
         x->part = "tiff";
         rc = exif_extract(x, in.ptr, in.len);
     } else if (strcmp(m, "application/pdf") == 0) {
-        x->coverage = SL_XCOV_METADATA;
+        int pages;
+
         x->part = "pdf";
-        rc = pdf_extract(x, in.ptr, in.len);
+        pages = sl_xi_pdf_pages(x, in.ptr, in.len);
+        x->coverage = pages > 0 ? SL_XCOV_FULL : SL_XCOV_METADATA;
+        rc = pages < 0 ? SL_ENOMEM : pdf_extract(x, in.ptr, in.len);
+    } else if (strcmp(m, "application/zip") == 0 || strcmp(m, "application/gzip") == 0 ||
+               strcmp(m, "application/x-tar") == 0 || sl_xi_office_kind(m)) {
+        x->coverage = SL_XCOV_FULL;
+        x->part = "archive";
+        rc = sl_xi_archive(x, in.ptr, in.len, sl_xi_office_kind(m));
+    } else if (strcmp(m, "audio/mpeg") == 0) {
+        x->coverage = SL_XCOV_METADATA;
+        x->part = "id3";
+        rc = sl_xi_id3(x, in.ptr, in.len);
+    } else if (strcmp(m, "video/mp4") == 0 || strcmp(m, "audio/mp4") == 0 ||
+               strcmp(m, "video/quicktime") == 0) {
+        x->coverage = SL_XCOV_METADATA;
+        x->part = "mp4";
+        rc = sl_xi_mp4(x, in.ptr, in.len);
     }
     fixup(x);
+    if (rc == SL_OK)
+        sl_xi_xmp_gps(x, 0);
     x->budget = NULL;
     return rc;
 }
@@ -1546,6 +1787,10 @@ int sl_extract_map(const sl_extract *x, size_t idx, size_t off, size_t len,
     case SL_XMAP_COARSE:
         *src_off = s->src_off;
         *src_len = s->src_len;
+        return SL_OK;
+    case SL_XMAP_MEMBER:
+        *src_off = off;
+        *src_len = len;
         return SL_OK;
     case SL_XMAP_MIXED: d = DEC_MIXED; break;
     case SL_XMAP_CP1252: d = DEC_CP1252; break;

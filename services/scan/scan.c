@@ -49,6 +49,22 @@ const sl_cfg_entry sl_scan_config[] = {
       "PCRE2 backtracking depth limit of one run (interpreter only)" },
     { SL_CFG_INT,  "scan.budget.heap.kib", "65536",
       "PCRE2 backtracking heap of one run, KiB (interpreter only)" },
+    /* Archives and PDFs (extract.h: sl_xlimits); past an archive limit the
+     * sample is refused with archive_bomb. */
+    { SL_CFG_INT,  "scan.archive.max.members", "10000",
+      "archive members read per sample, all nesting levels together" },
+    { SL_CFG_INT,  "scan.archive.max.depth", "4",
+      "archives inside archives (an office document counts as one)" },
+    { SL_CFG_SIZE, "scan.archive.max.bytes", "64m",
+      "bytes an archive's members may expand to, all together" },
+    { SL_CFG_INT,  "scan.archive.max.ratio", "200",
+      "expanded bytes per byte of the sample, checked past 1 MiB" },
+    { SL_CFG_INT,  "scan.pdf.timeout.ms", "5000",
+      "wall-clock limit on reading the page text of the sample's PDFs, all "
+      "together (poppler, in a child process); 0: no page text, document "
+      "info only" },
+    { SL_CFG_INT,  "scan.pdf.max.pages", "1000",
+      "PDF pages whose text is read" },
     { SL_CFG_STR,  "scan.budget.action", "block",
       "a sample over its budget: block (reject scan_budget_exceeded) or "
       "flag (for review); a dataset overrides it with its scan action for "
@@ -113,6 +129,34 @@ static int budget_config(sl_scan *s, const sl_config *cfg, sl_err *err)
     return SL_OK;
 }
 
+/* The archive and PDF limits from the config map. */
+static int extract_config(sl_scan *s, const sl_config *cfg, sl_err *err)
+{
+    static const char *const keys[] = {
+        "scan.archive.max.members", "scan.archive.max.depth", "scan.archive.max.bytes",
+        "scan.archive.max.ratio", "scan.pdf.timeout.ms", "scan.pdf.max.pages",
+    };
+    int64_t v[6];
+    sl_xlimits l;
+
+    for (size_t i = 0; i < 6; i++) {
+        v[i] = sl_config_int(cfg, keys[i]);
+        if (v[i] < (i == 4 ? 0 : 1) || (i != 2 && v[i] > UINT32_MAX)) {
+            sl_err_set(err, "%s must be %s to %s", keys[i], i == 4 ? "0" : "1",
+                       i == 2 ? "2^63" : "4294967295");
+            return SL_ERR;
+        }
+    }
+    l.max_members = (uint32_t)v[0];
+    l.max_depth = (uint32_t)v[1];
+    l.max_expanded = (uint64_t)v[2];
+    l.max_ratio = (uint32_t)v[3];
+    l.pdf_timeout_ms = (uint32_t)v[4];
+    l.pdf_max_pages = (uint32_t)v[5];
+    sl_extract_set_limits(&s->x, &l);
+    return SL_OK;
+}
+
 int sl_scan_new(sl_scan **out, const sl_config *cfg, const sl_scan_lookup *lk,
                 sl_err *err)
 {
@@ -143,6 +187,8 @@ int sl_scan_new(sl_scan **out, const sl_config *cfg, const sl_scan_lookup *lk,
     if (sl_ft_new(&s->ft, magic && *magic ? magic : NULL, 0, err) != SL_OK)
         goto fail;
     sl_extract_init(&s->x, (size_t)sl_config_int(cfg, "scan.max.text.bytes"));
+    if (extract_config(s, cfg, err) != SL_OK)
+        goto fail;
     sl_findings_init(&s->f, (size_t)sl_config_int(cfg, "scan.max.findings"));
     snprintf(s->version, sizeof(s->version), "%s rules %s@%.12s", SCAN_VERSION,
              sl_rules_version(s->rules), sl_rules_hash(s->rules));
@@ -234,7 +280,7 @@ static void load_actions(sl_scan *s, const char *text)
 /* Adds one finding's description to the summary's list. */
 static int list_finding(json_t *list, size_t *listed, const char *rule,
                         const char *entity, const char *kind, const char *severity,
-                        const char *source, size_t off, size_t len,
+                        const char *source, const char *member, size_t off, size_t len,
                         int validated, sl_action act)
 {
     json_t *o;
@@ -246,6 +292,11 @@ static int list_finding(json_t *list, size_t *listed, const char *rule,
                   "severity", severity, "source", source,
                   "offset", (json_int_t)off, "length", (json_int_t)len,
                   "validated", validated, "action", sl_action_name(act));
+    if (o && member && *member &&
+        json_object_set_new(o, "member", json_string(member)) != 0) {
+        json_decref(o);
+        return SL_ENOMEM;
+    }
     if (!o || json_array_append_new(list, o) != 0)
         return SL_ENOMEM;
     (*listed)++;
@@ -338,7 +389,7 @@ static int extract(sample *x)
     if (rc != SL_OK)
         return rc;
     x->extracted = 1;
-    if (x->s->x.flags & SL_XF_TRUNCATED)
+    if (x->s->x.flags & (SL_XF_TRUNCATED | SL_XF_PDF_FAILED | SL_XF_UNREAD))
         x->cut_short = 1;
     return SL_OK;
 }
@@ -357,7 +408,7 @@ static int note_finding(sample *x, const sl_xseg *seg, size_t i, int is_content,
     if (list_finding(x->list, &x->listed, sl_rules_id(s->rules, fd->rule),
                      sl_rules_entity(s->rules, fd->rule), sl_rule_kind_name(kind),
                      sl_severity_name(sl_rules_severity(s->rules, fd->rule)),
-                     seg->source, so, sl,
+                     seg->source, seg->member, so, sl,
                      fd->validation == SL_VALIDATION_PASSED, act) != SL_OK)
         return SL_ENOMEM;
     if (act == SL_ACTION_BLOCK && !x->block_kind)
@@ -370,9 +421,10 @@ static int note_finding(sample *x, const sl_xseg *seg, size_t i, int is_content,
         x->strongest = act;
         if (act == SL_ACTION_BLOCK)
             snprintf(x->rep->detail, sizeof(x->rep->detail), "rule %s (%s) "
-                     "matched in %s at byte %zu, length %zu",
+                     "matched in %s%s%s at byte %zu, length %zu",
                      sl_rules_id(s->rules, fd->rule),
-                     sl_rules_entity(s->rules, fd->rule), seg->source, so, sl);
+                     sl_rules_entity(s->rules, fd->rule), seg->source,
+                     seg->member[0] ? " of member " : "", seg->member, so, sl);
     }
     return SL_OK;
 }
@@ -420,7 +472,7 @@ static int note_location(sample *x)
         return SL_OK;
     x->total++;
     if (list_finding(x->list, &x->listed, SL_SCAN_GPS_RULE, "LOCATION", "pii",
-                     "medium", s->x.loc.source, s->x.loc.src_off,
+                     "medium", s->x.loc.source, NULL, s->x.loc.src_off,
                      s->x.loc.src_len, 0, act) != SL_OK)
         return SL_ENOMEM;
     if (act == SL_ACTION_REDACT) {
@@ -567,7 +619,11 @@ static void policy(sample *x)
     sl_scan_report *rep = x->rep;
     sl_action budget_act = x->s->actions[sl_rules_count(x->s->rules) + 1];
 
-    if (x->strongest == SL_ACTION_BLOCK) {
+    if (x->extracted && (x->s->x.flags & SL_XF_BOMB)) {
+        /* refused whatever was found before the limit: it was not read */
+        rep->code = "archive_bomb";
+        snprintf(rep->detail, sizeof(rep->detail), "%s", x->s->x.detail);
+    } else if (x->strongest == SL_ACTION_BLOCK) {
         /* a finding to block is certain, whatever was left unread */
         rep->code = strcmp(x->block_kind, "secret") == 0 ? "secret_blocked" :
                     strcmp(x->block_kind, "deny") == 0 ? "deny_listed" :
@@ -585,6 +641,8 @@ static void policy(sample *x)
                (x->strongest == SL_ACTION_REDACT && x->redact_elsewhere)) {
         rep->outcome = "flagged";
         x->why_flag = x->strongest == SL_ACTION_FLAG ? "a rule's action is flag" :
+                      (x->s->x.flags & (SL_XF_PDF_FAILED | SL_XF_UNREAD)) ?
+                      x->s->x.detail :
                       x->cut_short ? "the scan was cut short by a limit" :
                       "a finding to redact is not in UTF-8 content";
         snprintf(rep->detail, sizeof(rep->detail), "%s", x->why_flag);

@@ -9,7 +9,10 @@
  *
  * Per sample, in order: dataset registered (dataset_unknown); the detected
  * type agrees with the declared one (type_mismatch); the dataset takes the
- * type (type_not_allowed); then every finding's action -- the rule's
+ * type (type_not_allowed); an archive or office document within the
+ * archive limits (scan.archive.*: members, depth, expanded bytes, ratio;
+ * archive_bomb, whatever was found before the limit); then every
+ * finding's action -- the rule's
  * default or the dataset's override -- and the strongest wins:
  *   block   reject pii_blocked / secret_blocked;
  *   flag    route to sluice.flagged for a moderator, with the findings;
@@ -23,9 +26,10 @@
  * allow-list is dropped (neither listed nor counted), and each deny-list
  * match is a finding of the pseudo-rule "dataset_deny" (default flag;
  * block rejects deny_listed; redact flags, as a list entry has no entity
- * to redact to).  A scan cut short by a size limit flags the sample.
- * Findings name rule, entity, source, offset and length, never the
- * matched text.
+ * to redact to).  A scan cut short by a size limit flags the sample, as
+ * does a PDF whose page text poppler could not read (flag_reason says
+ * why).  Findings name rule, entity, source, offset and length -- and the
+ * archive member, when inside one -- never the matched text.
  *
  * Work budget.  Each sample's decision runs within one budget (budget.h,
  * the scan.budget.* keys): the sniffer, every extractor and decoder, the

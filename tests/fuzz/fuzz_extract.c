@@ -25,6 +25,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     (void)argv;
     FUZZ_SETUP(sl_ft_new(&ft, NULL, SL_FT_NO_FALLBACK, &err) == SL_OK, err.msg);
     sl_extract_init(&x, 1u << 20);
+    extract_check_no_pages(&x);
     return 0;
 }
 

@@ -33,6 +33,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     (void)argc;
     (void)argv;
     FUZZ_SETUP(cfg && sl_config_declare(cfg, sl_scan_config) == SL_OK, "config");
+    /* no poppler child per PDF input (fuzz_extract_docs says why) */
+    FUZZ_SETUP(sl_config_set(cfg, "scan.pdf.timeout.ms", "0", &err) == SL_OK, err.msg);
     FUZZ_SETUP(sl_scan_new(&scan, cfg, NULL, &err) == SL_OK, err.msg);
     sl_config_destroy(cfg);
     FUZZ_SETUP(sl_rules_load_builtin(&rules, &err) == SL_OK && o, err.msg);

@@ -63,6 +63,17 @@ seeds_for() {
     fuzz_extract_jpeg) cp "$FIX"/*.jpg "$dir"/ ;;
     fuzz_extract_pdf) cp "$FIX"/*.pdf "$dir"/ ;;
     fuzz_extract | fuzz_filetype) cp "$FIX"/* "$dir"/ ;;
+    fuzz_extract_docs)
+        # the harness's first byte picks the type (fuzz_extract_docs.c)
+        for f in "$FIX"/*; do
+            case ${f##*/} in
+            bomb.zip) continue ;;                   # 32 KiB: over the input size
+            *.zip) t=0 ;; *.gz) t=1 ;; *.tar) t=2 ;; *.docx) t=3 ;; *.xlsx) t=4 ;;
+            *.odt) t=5 ;; *.mp3) t=6 ;; *.mp4) t=7 ;; *.jpg) t=8 ;; *.epub) t=9 ;;
+            *) continue ;;
+            esac
+            { printf "\\$(printf %03o "$t")"; cat "$f"; } >"$dir/${f##*/}"
+        done ;;
     fuzz_scan) cp "$FIX"/* "$SEEDS"/rules/* "$dir"/ ;;
     fuzz_rules)
         for f in "$FIX"/*; do

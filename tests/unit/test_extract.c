@@ -9,6 +9,16 @@
  * truncated / corrupted / hostile inputs (every prefix of every fixture,
  * random byte flips, loops and huge counts) never reading out of bounds:
  * inputs are copied into buffers of exactly their size for ASan.
+ *
+ * Documents, archives and media (tests/fixtures/make_doc_fixtures.py): PDF
+ * page text through poppler's child process, DOCX / XLSX / PPTX / ODT text
+ * with member names, nested zip / tar.gz / gzip members named by path,
+ * every archive limit (ratio, depth, members, declared and actual expanded
+ * size, the zip's declared entry count) refusing its bomb with the limit
+ * in the detail, ID3v2 / ID3v1, MP4 items and location, XMP GPS, and every
+ * prefix and random corruption of each of those files; and the scan
+ * stage's decision on them (sl_scan_decide): the finding's "member",
+ * archive_bomb, an encrypted member flagged, the scan.archive.* keys.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -19,11 +29,15 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <jansson.h>
 #include <zlib.h>
 
+#include "budget.h"
 #include "extract.h"
 #include "filetype.h"
 #include "fixtures.h"
+#include "scan.h"
+#include "sl/config.h"
 #include "textenc.h"
 
 static sl_ft *ft;
@@ -96,6 +110,15 @@ static void check_segments(const sl_extract *x, size_t in_len)
         if (!valid_utf8(s->text, s->len))
             fail_msg("segment %s is not valid UTF-8", s->source);
         assert_true(s->src_off <= in_len && s->src_len <= in_len - s->src_off);
+        if (s->map == SL_XMAP_MEMBER) {
+            /* offsets within the segment's own text */
+            assert_int_equal(sl_extract_map(x, i, 1 < s->len ? 1 : 0, 1 < s->len ? 1 : 0,
+                                            &so, &sl), SL_OK);
+            assert_int_equal(so, 1 < s->len ? 1 : 0);
+            assert_int_equal(sl_extract_map(x, i, s->len, 1, &so, &sl), SL_EINVAL);
+            total += s->len;
+            continue;
+        }
         assert_int_equal(sl_extract_map(x, i, 0, s->len, &so, &sl), SL_OK);
         assert_true(so >= s->src_off && sl <= s->src_len && so - s->src_off <= s->src_len - sl);
         assert_int_equal(sl_extract_map(x, i, s->len / 2, 1, &so, &sl), SL_OK);
@@ -143,6 +166,15 @@ static sl_ft_result run(sl_extract *x, const void *p, size_t n, uint8_t **keep)
     check_segments(x, n);
     *keep = c;
     return r;
+}
+
+/* Document info only: poppler's child process is not started. */
+static void no_page_text(sl_extract *x)
+{
+    sl_xlimits l = SL_XLIMITS_DEFAULT;
+
+    l.pdf_timeout_ms = 0;
+    sl_extract_set_limits(x, &l);
 }
 
 static int setup(void **state)
@@ -461,7 +493,8 @@ static void test_pdf(void **state)
     run(&x, b.p, b.n, &in);
     expect_segments(&x, w, 7);
     assert_int_equal(x.flags, 0);
-    assert_int_equal(x.coverage, SL_XCOV_METADATA);
+    /* poppler read its one page (no text on it) */
+    assert_int_equal(x.coverage, SL_XCOV_FULL);
     /* a string maps to its whole token */
     assert_int_equal(sl_extract_map(&x, 2, 9, 20, &so, &sl), SL_OK);
     assert_int_equal(in[so], '(');
@@ -639,7 +672,7 @@ static void test_text_content(void **state)
     }
     /* binary without a parser: nothing, coverage none */
     {
-        fx_buf z = load("archive.zip");
+        fx_buf z = load("tone.wav");
 
         run(&x, z.p, z.n, &in);
         assert_int_equal(x.nseg, 0);
@@ -810,6 +843,7 @@ static void test_truncated(void **state)
 
     (void)state;
     sl_extract_init(&x, 0);
+    no_page_text(&x);     /* a fork per input: page text has its own tests */
     for (size_t f = 0; f < sizeof(all_fixtures) / sizeof(all_fixtures[0]); f++) {
         fx_buf b = load(all_fixtures[f]);
         sl_ft_result full;
@@ -842,6 +876,7 @@ static void test_corrupted(void **state)
 
     (void)state;
     sl_extract_init(&x, 0);
+    no_page_text(&x);     /* a fork per input: page text has its own tests */
     for (size_t f = 0; f < sizeof(meta) / sizeof(meta[0]); f++) {
         fx_buf b = load(meta[f]);
         sl_ft_result full;
@@ -862,6 +897,540 @@ static void test_corrupted(void **state)
         free(b.p);
     }
     sl_extract_free(&x);
+}
+
+/* ---- documents, archives, media (make_doc_fixtures.py) ------------------------ */
+
+/* Segment i: source, member and exact text. */
+static void expect_seg(const sl_extract *x, size_t i, const char *source,
+                       const char *member, const char *text)
+{
+    const sl_xseg *s;
+
+    if (i >= x->nseg)
+        fail_msg("segment %zu missing (%zu segments)", i, x->nseg);
+    s = &x->seg[i];
+    if (strcmp(s->source, source) != 0 || strcmp(s->member, member) != 0 ||
+        s->len != strlen(text) || memcmp(s->text, text, s->len) != 0)
+        fail_msg("segment %zu: got %s [%s] \"%.*s\", want %s [%s] \"%s\"", i, s->source,
+                 s->member, (int)s->len, s->text, source, member, text);
+}
+
+static void test_pdf_pages(void **state)
+{
+    fx_buf b = load("doc_pages.pdf");
+    sl_extract x;
+    sl_xlimits l = SL_XLIMITS_DEFAULT;
+    uint8_t *in;
+    size_t so, sl;
+
+    (void)state;
+    sl_extract_init(&x, 0);
+    run(&x, b.p, b.n, &in);
+    assert_int_equal(x.nseg, 4);
+    expect_seg(&x, 0, "pdf:page:1", "", "Quarterly payroll summary\nContact: jane.doe@example.com");
+    expect_seg(&x, 1, "pdf:page:2", "", "Employee Jane Doe, SSN 123-45-6789");
+    expect_seg(&x, 2, "pdf:Title", "", "Payroll");
+    expect_seg(&x, 3, "pdf:Author", "", "make_doc_fixtures.py");
+    assert_int_equal(x.seg[1].map, SL_XMAP_MEMBER);
+    assert_int_equal(sl_extract_map(&x, 1, 23, 11, &so, &sl), SL_OK);
+    assert_int_equal(so, 23);
+    assert_int_equal(sl, 11);
+    assert_int_equal(x.coverage, SL_XCOV_FULL);
+    assert_int_equal(x.flags, 0);
+    free(in);
+
+    /* page text off: the info dictionary only */
+    l.pdf_timeout_ms = 0;
+    sl_extract_set_limits(&x, &l);
+    run(&x, b.p, b.n, &in);
+    assert_int_equal(x.nseg, 2);
+    expect_seg(&x, 0, "pdf:Title", "", "Payroll");
+    assert_int_equal(x.coverage, SL_XCOV_METADATA);
+    free(in);
+
+    /* one page at most */
+    l = (sl_xlimits)SL_XLIMITS_DEFAULT;
+    l.pdf_max_pages = 1;
+    sl_extract_set_limits(&x, &l);
+    run(&x, b.p, b.n, &in);
+    assert_int_equal(x.nseg, 3);
+    expect_seg(&x, 1, "pdf:Title", "", "Payroll");
+    free(in);
+
+    /* not a PDF poppler can read: flagged with the reason, info kept */
+    {
+        static const char junk[] = "%PDF-1.4\n1 0 obj (no xref, no trailer) endobj\n";
+        sl_ft_result r;
+
+        sl_extract_set_limits(&x, &(sl_xlimits)SL_XLIMITS_DEFAULT);
+        memset(&r, 0, sizeof(r));
+        strcpy(r.mime, "application/pdf");
+        strcpy(r.encoding, "binary");
+        assert_int_equal(sl_extract_run(&x, (sl_slice){ (const uint8_t *)junk, sizeof(junk) - 1 }, &r), SL_OK);
+        assert_true(x.flags & SL_XF_PDF_FAILED);
+        assert_string_equal(x.detail, "page text: poppler could not read the PDF (exit 2)");
+        assert_int_equal(x.coverage, SL_XCOV_METADATA);
+    }
+    /* a few corrupted copies: never more than the caps, always a result */
+    {
+        uint32_t seed = 7;
+
+        for (int round = 0; round < 12; round++) {
+            uint8_t *c = malloc(b.n);
+            sl_ft_result r;
+
+            memcpy(c, b.p, b.n);
+            for (int k = 0; k < 1 + round % 4; k++) {
+                seed = seed * 1664525u + 1013904223u;
+                c[(seed >> 8) % b.n] = (uint8_t)(seed >> 24);
+            }
+            assert_int_equal(sl_ft_detect(ft, (sl_slice){ b.p, b.n }, &r), SL_OK);
+            assert_int_equal(sl_extract_run(&x, (sl_slice){ c, b.n }, &r), SL_OK);
+            check_segments(&x, b.n);
+            free(c);
+        }
+    }
+    sl_extract_free(&x);
+    free(b.p);
+}
+
+static void test_office(void **state)
+{
+    sl_extract x;
+    uint8_t *in;
+    fx_buf b;
+    sl_ft_result r;
+
+    (void)state;
+    sl_extract_init(&x, 0);
+
+    b = load("doc.docx");
+    r = run(&x, b.p, b.n, &in);
+    assert_string_equal(r.mime,
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document");
+    assert_int_equal(x.nseg, 2);
+    /* the SSN split over two runs comes out whole; entities decoded, tab a space */
+    expect_seg(&x, 0, "docx:text", "word/document.xml",
+               "Employee SSN 123-45-6789\nMail <jane.doe@example.com> & call later\n");
+    expect_seg(&x, 1, "docx:text", "docProps/core.xml", "Payroll\nJane Doe\n");
+    assert_int_equal(x.coverage, SL_XCOV_FULL);
+    assert_int_equal(x.flags, 0);
+    free(in);
+    free(b.p);
+
+    b = load("doc.xlsx");
+    run(&x, b.p, b.n, &in);
+    assert_int_equal(x.nseg, 2);
+    expect_seg(&x, 0, "xlsx:text", "xl/sharedStrings.xml", "name\njohn.smith@example.org\n");
+    expect_seg(&x, 1, "xlsx:text", "xl/worksheets/sheet1.xml", "0\nSSN 123-45-6789\n");
+    free(in);
+    free(b.p);
+
+    b = load("doc.pptx");
+    run(&x, b.p, b.n, &in);
+    assert_int_equal(x.nseg, 1);
+    expect_seg(&x, 0, "pptx:text", "ppt/slides/slide1.xml", "Questions? Call +1 415 555 0100\n");
+    free(in);
+    free(b.p);
+
+    b = load("doc.odt");
+    r = run(&x, b.p, b.n, &in);
+    assert_string_equal(r.mime, "application/vnd.oasis.opendocument.text");
+    assert_int_equal(x.nseg, 2);
+    expect_seg(&x, 0, "odt:text", "content.xml", "Minutes\nWrite to jane.doe@example.com\n");
+    expect_seg(&x, 1, "odt:text", "meta.xml", "Jane Doe\n");
+    free(in);
+    free(b.p);
+
+    b = load("doc.epub");
+    r = run(&x, b.p, b.n, &in);
+    assert_string_equal(r.mime, "application/epub+zip");
+    assert_int_equal(x.nseg, 2);
+    expect_seg(&x, 0, "epub:text", "OEBPS/content.opf", "Field notes\nJane Doe\n");
+    expect_seg(&x, 1, "epub:text", "OEBPS/ch1.xhtml", "Day one\nCall me on +1 415 555 0100.\n");
+    free(in);
+    free(b.p);
+    sl_extract_free(&x);
+}
+
+static void test_archives(void **state)
+{
+    sl_extract x;
+    uint8_t *in;
+    fx_buf b;
+
+    (void)state;
+    sl_extract_init(&x, 0);
+
+    b = load("nested.zip");
+    run(&x, b.p, b.n, &in);
+    assert_int_equal(x.nseg, 4);
+    expect_seg(&x, 0, "text", "notes.txt", "meeting notes: mail jane.doe@example.com\n");
+    expect_seg(&x, 1, "text", "inner.zip!/deep/ssn.txt", "record: SSN 123-45-6789\n");
+    expect_seg(&x, 2, "docx:text", "inner.zip!/report.docx!/word/document.xml",
+               "Employee SSN 123-45-6789\nMail <jane.doe@example.com> & call later\n");
+    expect_seg(&x, 3, "docx:text", "inner.zip!/report.docx!/docProps/core.xml",
+               "Payroll\nJane Doe\n");
+    assert_int_equal(x.coverage, SL_XCOV_FULL);
+    assert_int_equal(x.flags, 0);
+    free(in);
+    free(b.p);
+
+    b = load("docs.tar.gz");
+    run(&x, b.p, b.n, &in);
+    assert_int_equal(x.nseg, 2);
+    expect_seg(&x, 0, "text", "docs/a.txt", "nothing to see here\n");
+    expect_seg(&x, 1, "text", "docs/b.txt", "write to jane.doe@example.com\n");
+    free(in);
+    free(b.p);
+
+    b = load("notes.txt.gz");
+    run(&x, b.p, b.n, &in);
+    assert_int_equal(x.nseg, 1);
+    expect_seg(&x, 0, "text", "data", "gzip'd notes: jane.doe@example.com\n");
+    free(in);
+    free(b.p);
+
+    /* an encrypted member: skipped, said so, the rest read */
+    {
+        const uint8_t *cd;
+
+        b = load("nested.zip");
+        cd = find(b.p, b.n, "PK\x01\x02", 4);
+        assert_non_null(cd);
+        b.p[6] |= 1;                            /* local header: encrypted */
+        b.p[(size_t)(cd - b.p) + 8] |= 1;       /* central directory too */
+        run(&x, b.p, b.n, &in);
+        assert_true(x.flags & SL_XF_UNREAD);
+        assert_true(x.flags & SL_XF_ENCRYPTED);
+        assert_string_equal(x.detail, "member notes.txt is encrypted: not read");
+        assert_int_equal(x.nseg, 3);
+        expect_seg(&x, 0, "text", "inner.zip!/deep/ssn.txt", "record: SSN 123-45-6789\n");
+        free(in);
+        free(b.p);
+    }
+
+    /* the text cap holds for members too */
+    {
+        sl_extract y;
+
+        sl_extract_init(&y, 16);
+        b = load("notes.txt.gz");
+        run(&y, b.p, b.n, &in);
+        assert_true(y.flags & SL_XF_TRUNCATED);
+        assert_int_equal(y.nseg, 1);
+        expect_seg(&y, 0, "text", "data", "gzip'd notes: ja");
+        free(in);
+        free(b.p);
+        sl_extract_free(&y);
+    }
+
+    /* the old fixtures: a zip and a tar of one text each */
+    b = load("archive.tar");
+    run(&x, b.p, b.n, &in);
+    assert_int_equal(x.nseg, 1);
+    expect_seg(&x, 0, "text", "hello.txt", "hello from a tar member\n");
+    free(in);
+    free(b.p);
+    sl_extract_free(&x);
+}
+
+/* Runs `name` with limits l; the run stops with BOMB and detail `want`. */
+static void expect_bomb(const char *name, const sl_xlimits *l, const char *detail)
+{
+    fx_buf b = load(name);
+    sl_extract x;
+    uint8_t *in;
+
+    sl_extract_init(&x, 0);
+    sl_extract_set_limits(&x, l);
+    run(&x, b.p, b.n, &in);
+    if (!(x.flags & SL_XF_BOMB) || strcmp(x.detail, detail) != 0)
+        fail_msg("%s: flags 0x%x, detail \"%s\", want \"%s\"", name, x.flags, x.detail, detail);
+    free(in);
+    free(b.p);
+    sl_extract_free(&x);
+}
+
+static void test_bombs(void **state)
+{
+    sl_xlimits l = SL_XLIMITS_DEFAULT;
+
+    (void)state;
+    /* 32 MiB of zeros in 32 KiB: the ratio trips just past 1 MiB */
+    expect_bomb("bomb.zip", &l, "archive expands more than 200 times its 32733 bytes "
+                "at member zeros.bin (scan.archive.max.ratio)");
+    /* the same member declares more than the total allowed: refused unread */
+    l.max_ratio = 100000;
+    l.max_expanded = 1u << 20;
+    expect_bomb("bomb.zip", &l, "member zeros.bin declares 33554432 bytes; with 0 "
+                "expanded before, past the 1048576 allowed (scan.archive.max.bytes)");
+    /* eight zips deep */
+    l = (sl_xlimits)SL_XLIMITS_DEFAULT;
+    expect_bomb("bomb_nested.zip", &l, "archives nested deeper than 4 levels "
+                "(scan.archive.max.depth)");
+    /* member count, over all levels */
+    l.max_members = 3;
+    expect_bomb("nested.zip", &l, "archive holds more than 3 members "
+                "(scan.archive.max.members)");
+    /* bytes actually inflated, over all levels */
+    l = (sl_xlimits)SL_XLIMITS_DEFAULT;
+    l.max_expanded = 1500;
+    expect_bomb("nested.zip", &l, "member report.docx declares 1156 bytes; with 1242 "
+                "expanded before, past the 1500 allowed (scan.archive.max.bytes)");
+    /* a gzip declares no size: counted as it inflates */
+    l.max_expanded = 10;
+    expect_bomb("notes.txt.gz", &l, "archive expands past 10 bytes at member data "
+                "(scan.archive.max.bytes)");
+    /* a zip whose directory declares more entries than allowed: refused
+     * before libarchive reads that directory */
+    {
+        fx_buf b = load("nested.zip");
+        sl_extract x;
+        uint8_t *in;
+        size_t e = b.n - 22;
+
+        assert_memory_equal(b.p + e, "PK\x05\x06", 4);
+        b.p[e + 10] = 0xfe;
+        b.p[e + 11] = 0xff;
+        sl_extract_init(&x, 0);
+        run(&x, b.p, b.n, &in);
+        assert_true(x.flags & SL_XF_BOMB);
+        assert_string_equal(x.detail, "zip declares 65534 entries, over the 10000 allowed "
+                            "(scan.archive.max.members)");
+        free(in);
+        free(b.p);
+        sl_extract_free(&x);
+    }
+    /* the work budget counts inflated bytes too */
+    {
+        fx_buf b = load("bomb.zip");
+        sl_extract x;
+        sl_ft_result r;
+        sl_budget bu;
+
+        l = (sl_xlimits)SL_XLIMITS_DEFAULT;
+        l.max_ratio = 100000;
+        sl_extract_init(&x, 0);
+        sl_extract_set_limits(&x, &l);
+        sl_budget_init(&bu, 4u << 20, 1000000, 1000000, 1000, 1000, 1000);
+        assert_int_equal(sl_ft_detect(ft, (sl_slice){ b.p, b.n }, &r), SL_OK);
+        assert_int_equal(sl_extract_run_budget(&x, (sl_slice){ b.p, b.n }, &r, &bu), SL_OK);
+        assert_int_equal(x.flags & (SL_XF_BUDGET | SL_XF_BOMB), SL_XF_BUDGET);
+        assert_string_equal(bu.part, "archive");
+        assert_string_equal(bu.what, "bytes");
+        assert_true(bu.bytes <= (4u << 20) + 32768);
+        free(b.p);
+        sl_extract_free(&x);
+    }
+}
+
+static void test_media(void **state)
+{
+    sl_extract x;
+    uint8_t *in;
+    fx_buf b;
+
+    (void)state;
+    sl_extract_init(&x, 0);
+
+    b = load("tags.mp3");
+    run(&x, b.p, b.n, &in);
+    assert_int_equal(x.nseg, 7);
+    expect_seg(&x, 0, "id3:TIT2", "", "Voice memo");
+    expect_seg(&x, 1, "id3:TPE1", "", "Jane Doe");                    /* UTF-16, BOM */
+    expect_seg(&x, 2, "id3:COMM", "", " reach me at jane.doe@example.com");
+    expect_seg(&x, 3, "id3:TXXX", "", "phone +1 415 555 0100");
+    expect_seg(&x, 4, "id3v1:title", "", "Memo");
+    expect_seg(&x, 5, "id3v1:artist", "", "Jane Doe");
+    expect_seg(&x, 6, "id3v1:comment", "", "call 555-0100");
+    assert_int_equal(x.coverage, SL_XCOV_METADATA);
+    free(in);
+    free(b.p);
+
+    b = load("meta.mp4");
+    run(&x, b.p, b.n, &in);
+    assert_int_equal(x.nseg, 3);
+    expect_seg(&x, 0, "mp4:ART", "", "Jane Doe");
+    expect_seg(&x, 1, "mp4:cmt", "", "call +1 415 555 0100 or jane.doe@example.com");
+    expect_seg(&x, 2, "mp4:xyz", "", "+52.5163+013.3777/");
+    assert_true(x.loc.present);
+    assert_string_equal(x.loc.source, "mp4:location");
+    assert_true(x.loc.lat > 52.51629 && x.loc.lat < 52.51631);
+    assert_true(x.loc.lon > 13.37769 && x.loc.lon < 13.37771);
+    free(in);
+    free(b.p);
+
+    b = load("xmp_gps.jpg");
+    run(&x, b.p, b.n, &in);
+    assert_int_equal(x.nseg, 1);
+    assert_string_equal(x.seg[0].source, "xmp");
+    assert_true(x.loc.present);
+    assert_string_equal(x.loc.source, "xmp:GPS");
+    /* 52,30.978N 13,22.662E */
+    assert_true(x.loc.lat > 52.51629 && x.loc.lat < 52.51631);
+    assert_true(x.loc.lon > 13.37769 && x.loc.lon < 13.37771);
+    free(in);
+    free(b.p);
+    sl_extract_free(&x);
+}
+
+static const char *const doc_fixtures[] = {
+    "doc.docx", "doc.xlsx", "doc.pptx", "doc.odt", "doc.epub", "nested.zip", "docs.tar.gz",
+    "notes.txt.gz", "bomb_nested.zip", "tags.mp3", "meta.mp4", "xmp_gps.jpg",
+};
+
+/* Every prefix and 200 random corruptions of each document / archive /
+ * media fixture, read as the whole file's type, within a budget. */
+static void test_docs_hostile(void **state)
+{
+    uint32_t seed = 0x5eed;
+    sl_extract x;
+
+    (void)state;
+    sl_extract_init(&x, 0);
+    no_page_text(&x);
+    for (size_t f = 0; f < sizeof(doc_fixtures) / sizeof(doc_fixtures[0]); f++) {
+        fx_buf b = load(doc_fixtures[f]);
+        sl_ft_result full;
+
+        assert_int_equal(sl_ft_detect(ft, (sl_slice){ b.p, b.n }, &full), SL_OK);
+        for (size_t k = 0; k <= b.n; k++) {
+            uint8_t *c = malloc(k ? k : 1);
+
+            memcpy(c, b.p, k);
+            assert_int_equal(sl_extract_run(&x, (sl_slice){ c, k }, &full), SL_OK);
+            check_segments(&x, k);
+            free(c);
+        }
+        for (int round = 0; round < 200; round++) {
+            uint8_t *c = malloc(b.n);
+            sl_budget bu;
+
+            memcpy(c, b.p, b.n);
+            for (int k = 0; k < 1 + round % 6; k++) {
+                seed = seed * 1664525u + 1013904223u;
+                c[(seed >> 8) % b.n] = (uint8_t)(seed >> 24);
+            }
+            sl_budget_init(&bu, 64u << 20, 100000, 1000000, 1000, 1000, 1000);
+            assert_int_equal(sl_extract_run_budget(&x, (sl_slice){ c, b.n }, &full, &bu),
+                             SL_OK);
+            check_segments(&x, b.n);
+            free(c);
+        }
+        free(b.p);
+    }
+    sl_extract_free(&x);
+}
+
+/* The scan stage's decision on documents (sl_scan_decide with no dataset
+ * registry): the member in the finding object and the detail, archive_bomb
+ * from the archive limits, flagged for an unread encrypted member, and
+ * the limits' config keys checked. */
+static const char *finding_str(const sl_scan_report *rep, size_t i, const char *key)
+{
+    return json_string_value(json_object_get(
+        json_array_get(json_object_get(rep->summary, "findings"), i), key));
+}
+
+static void test_decide_documents(void **state)
+{
+    static const char docx[] =
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document";
+    sl_config *cfg = fx_config(sl_scan_config);
+    sl_scan_report rep;
+    sl_scan *s;
+    sl_err err;
+    fx_buf b;
+
+    (void)state;
+    assert_int_equal(sl_scan_new(&s, cfg, NULL, &err), SL_OK);
+    sl_scan_report_init(&rep);
+
+    b = load("doc.docx");
+    assert_int_equal(sl_scan_decide(s, (sl_slice){ b.p, b.n }, docx, "@document", NULL,
+                                    &rep), SL_OK);
+    assert_string_equal(rep.outcome, "rejected");
+    assert_string_equal(rep.code, "pii_blocked");
+    assert_string_equal(rep.detail, "rule us_ssn (us_ssn) matched in docx:text of member "
+                        "word/document.xml at byte 13, length 11");
+    assert_string_equal(finding_str(&rep, 0, "rule"), "us_ssn");
+    assert_string_equal(finding_str(&rep, 0, "member"), "word/document.xml");
+    assert_string_equal(json_string_value(json_object_get(rep.summary, "coverage")), "full");
+    free(b.p);
+
+    b = load("docs.tar.gz");
+    assert_int_equal(sl_scan_decide(s, (sl_slice){ b.p, b.n }, "application/gzip",
+                                    "@archive", NULL, &rep), SL_OK);
+    assert_string_equal(rep.outcome, "flagged");
+    assert_string_equal(finding_str(&rep, 0, "rule"), "email");
+    assert_string_equal(finding_str(&rep, 0, "source"), "text");
+    assert_string_equal(finding_str(&rep, 0, "member"), "docs/b.txt");
+    free(b.p);
+
+    /* an image's finding has no member key */
+    b = load("image.png");
+    assert_int_equal(sl_scan_decide(s, (sl_slice){ b.p, b.n }, "image/png", NULL, NULL,
+                                    &rep), SL_OK);
+    assert_string_equal(finding_str(&rep, 0, "rule"), "email");
+    assert_null(finding_str(&rep, 0, "member"));
+    free(b.p);
+
+    b = load("bomb.zip");
+    assert_int_equal(sl_scan_decide(s, (sl_slice){ b.p, b.n }, "application/zip",
+                                    "@archive", NULL, &rep), SL_OK);
+    assert_string_equal(rep.outcome, "rejected");
+    assert_string_equal(rep.code, "archive_bomb");
+    assert_string_equal(rep.detail, "archive expands more than 200 times its 32733 bytes "
+                        "at member zeros.bin (scan.archive.max.ratio)");
+    assert_string_equal(json_string_value(json_object_get(rep.summary, "reason")),
+                        "archive_bomb");
+    /* a bomb is refused even where archives are otherwise not read further */
+    assert_true(rep.budget.bytes < (16u << 20));
+    free(b.p);
+
+    /* the dataset must take archives: refused before any is expanded */
+    b = load("bomb_nested.zip");
+    assert_int_equal(sl_scan_decide(s, (sl_slice){ b.p, b.n }, "application/zip", NULL,
+                                    NULL, &rep), SL_OK);
+    assert_string_equal(rep.code, "type_not_allowed");
+    assert_int_equal(sl_scan_decide(s, (sl_slice){ b.p, b.n }, "application/zip",
+                                    "@archive", NULL, &rep), SL_OK);
+    assert_string_equal(rep.code, "archive_bomb");
+    assert_string_equal(rep.detail, "archives nested deeper than 4 levels "
+                        "(scan.archive.max.depth)");
+    free(b.p);
+
+    /* an encrypted member: flagged, the member named */
+    {
+        const uint8_t *cd;
+
+        b = load("nested.zip");
+        cd = find(b.p, b.n, "PK\x01\x02", 4);
+        b.p[6] |= 1;
+        b.p[(size_t)(cd - b.p) + 8] |= 1;
+        /* what was read is allowed: the flag is for what was not */
+        assert_int_equal(sl_scan_decide(s, (sl_slice){ b.p, b.n }, "application/zip",
+                                        "@archive", "{\"us_ssn\": \"allow\", \"email\": "
+                                        "\"allow\"}", &rep), SL_OK);
+        assert_string_equal(rep.outcome, "flagged");
+        assert_string_equal(json_string_value(json_object_get(rep.summary, "flag_reason")),
+                            "member notes.txt is encrypted: not read");
+        free(b.p);
+    }
+    sl_scan_report_free(&rep);
+    sl_scan_destroy(s);
+
+    /* the limits' keys are checked */
+    assert_int_equal(sl_config_set(cfg, "scan.archive.max.depth", "0", &err), SL_OK);
+    assert_int_equal(sl_scan_new(&s, cfg, NULL, &err), SL_ERR);
+    assert_string_equal(err.msg, "scan.archive.max.depth must be 1 to 4294967295");
+    assert_int_equal(sl_config_set(cfg, "scan.archive.max.depth", "2", &err), SL_OK);
+    assert_int_equal(sl_config_set(cfg, "scan.pdf.timeout.ms", "0", &err), SL_OK);
+    assert_int_equal(sl_scan_new(&s, cfg, NULL, &err), SL_OK);
+    sl_scan_destroy(s);
+    sl_config_destroy(cfg);
 }
 
 static void test_args(void **state)
@@ -900,6 +1469,13 @@ int main(void)
         cmocka_unit_test(test_hostile_structures),
         cmocka_unit_test(test_truncated),
         cmocka_unit_test(test_corrupted),
+        cmocka_unit_test(test_pdf_pages),
+        cmocka_unit_test(test_office),
+        cmocka_unit_test(test_archives),
+        cmocka_unit_test(test_bombs),
+        cmocka_unit_test(test_media),
+        cmocka_unit_test(test_docs_hostile),
+        cmocka_unit_test(test_decide_documents),
         cmocka_unit_test(test_args),
     };
 
