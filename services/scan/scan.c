@@ -517,7 +517,8 @@ static int deny_hit(void *arg, size_t off, size_t len)
     x->total++;
     (void)sl_extract_map(&s->x, x->segi, off, len, &so, &sl);
     if (list_finding(x->list, &x->listed, SL_SCAN_DENY_RULE, SL_SCAN_DENY_RULE,
-                     "deny", "high", x->seg->source, so, sl, 0, act) != SL_OK)
+                     "deny", "high", x->seg->source, x->seg->member, so, sl, 0,
+                     act) != SL_OK)
         return SL_ENOMEM;
     if (act == SL_ACTION_REDACT)
         act = SL_ACTION_FLAG;    /* nothing to redact it to */
@@ -527,8 +528,9 @@ static int deny_hit(void *arg, size_t off, size_t len)
         x->strongest = act;
         if (act == SL_ACTION_BLOCK)
             snprintf(x->rep->detail, sizeof(x->rep->detail), "the dataset's "
-                     "deny-list matched in %s at byte %zu, length %zu",
-                     x->seg->source, so, sl);
+                     "deny-list matched in %s%s%s at byte %zu, length %zu",
+                     x->seg->source, x->seg->member[0] ? " of member " : "",
+                     x->seg->member, so, sl);
     }
     return SL_OK;
 }
