@@ -18,7 +18,8 @@ install_apt_packages() {
     local want=(build-essential cmake pkg-config librdkafka-dev libssl-dev libmicrohttpd-dev
         libpq-dev libjansson-dev libcmocka-dev libmagic-dev zlib1g-dev libpcre2-dev libsodium-dev
         kcat postgresql jq openssl procps
-        clang-14 libfuzzer-14-dev libclang-rt-14-dev)
+        clang-14 libfuzzer-14-dev libclang-rt-14-dev
+        prometheus)
     command -v java >/dev/null 2>&1 || want+=(openjdk-17-jre-headless)
     # javac compiles deploy/KafkaAcls.java (the Kafka ACLs) once.
     command -v javac >/dev/null 2>&1 || want+=(openjdk-17-jdk-headless)
