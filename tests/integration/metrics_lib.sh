@@ -23,18 +23,25 @@ mt_port() {
 
 # mt_get PORT PATH: "STATUS BODY" of GET PATH.
 mt_get() {
-    curl -s -o >(tr -d '\n' >"$IT_DIR/.body") -w '%{http_code}' "http://127.0.0.1:$1$2" || true
-    sleep 0.05
-    printf ' %s\n' "$(cat "$IT_DIR/.body" 2>/dev/null)"
+    local code
+    : >"$IT_DIR/.body"
+    code=$(curl -s -o "$IT_DIR/.body" -w '%{http_code}' "http://127.0.0.1:$1$2" || true)
+    printf '%s %s\n' "$code" "$(tr -d '\n' <"$IT_DIR/.body")"
 }
 
-# mt_scrape SVC PORT: $IT_DIR/SVC.prom (as served) and SVC.samples (parsed).
-mt_scrape() {
-    local svc=$1 port=$2
-    curl -sf "http://127.0.0.1:$port/metrics" >"$IT_DIR/$svc.prom" ||
-        it_fail "$svc: GET /metrics failed"
-    "$MT_PY" "$IT_SRC/tests/integration/metrics_parse.py" "$IT_DIR/$svc.prom" \
-        >"$IT_DIR/$svc.samples" || it_fail "$svc: /metrics does not parse"
+# mt_fetch SVC PORT: $IT_DIR/SVC.prom, /metrics as served.
+mt_fetch() {
+    curl -sf "http://127.0.0.1:$2/metrics" >"$IT_DIR/$1.prom" ||
+        it_fail "$1: GET /metrics failed"
+}
+
+# mt_parse SVC...: $IT_DIR/SVC.samples from SVC.prom through the parser
+# (one Python start for all: the machine may be busy).
+mt_parse() {
+    local files=() svc
+    for svc in "$@"; do files+=("$IT_DIR/$svc.prom"); done
+    "$MT_PY" "$IT_SRC/tests/integration/metrics_parse.py" "${files[@]}" ||
+        it_fail "/metrics of $* does not parse"
 }
 
 # mt_val SVC 'name{labels}': the parsed sample's value, or "absent".

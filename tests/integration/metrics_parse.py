@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""Parses a Prometheus text exposition with prometheus-client's parser
-(tests/requirements.txt) and prints one line per sample:
+"""Parses Prometheus text expositions with prometheus-client's parser
+(tests/requirements.txt) and writes, for each NAME.prom given, NAME.samples
+with one line per sample:
 
     name{label="value",...} value        labels sorted by name
 
@@ -8,7 +9,7 @@ so a shell test can compare samples with literal expected lines.  Any
 parse error, a sample outside its family, or a histogram whose buckets
 are not cumulative or whose +Inf bucket is not its count, exits 1.
 
-usage: metrics_parse.py FILE
+usage: metrics_parse.py NAME.prom...
 """
 import sys
 
@@ -19,8 +20,8 @@ def fmt(v):
     return str(int(v)) if v == int(v) else repr(v)
 
 
-def main():
-    text = open(sys.argv[1], encoding="utf-8").read()
+def parse(path):
+    text = open(path, encoding="utf-8").read()
     out = []
     for fam in text_string_to_metric_families(text):
         buckets = {}
@@ -41,7 +42,19 @@ def main():
             if vals != sorted(vals) or not b["le"] or sorted(b["le"])[-1][0] != float("inf") \
                     or vals[-1] != b["count"]:
                 sys.exit(f"{fam.name}{key}: buckets not cumulative or +Inf != count")
-    print("\n".join(out))
+    return out
+
+
+def main():
+    for path in sys.argv[1:]:
+        if not path.endswith(".prom"):
+            sys.exit(f"{path}: not a .prom file")
+        try:
+            out = parse(path)
+        except ValueError as e:
+            sys.exit(f"{path}: {e}")
+        with open(path[:-5] + ".samples", "w", encoding="utf-8") as f:
+            f.write("\n".join(out) + "\n")
 
 
 if __name__ == "__main__":

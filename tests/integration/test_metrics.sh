@@ -43,17 +43,18 @@ done
 
 # The lag gauges refresh once a second: wait until every stage reads 0.
 lag_total() {
-    awk '/^sluice_consumer_lag\{/ { s += $NF } END { print s + 0 }' "$IT_DIR/$1.samples"
+    awk '/^sluice_consumer_lag\{/ { s += $NF } END { print s + 0 }' "$IT_DIR/$1.$2"
 }
 for ((i = 0; i < 40; i++)); do
     busy=0
     for svc in validate scan license commit; do
-        mt_scrape "$svc" "${PORT[$svc]}"
-        (($(lag_total "$svc") == 0)) || busy=1
+        mt_fetch "$svc" "${PORT[$svc]}"
+        (($(lag_total "$svc" prom) == 0)) || busy=1
     done
     ((busy == 0)) && break
     sleep 0.25
 done
+mt_parse validate scan license commit
 
 v() { mt_val "$@"; }
 # validate: 7 in, 5 on, 2 dead letters with their reason code
@@ -67,7 +68,7 @@ it_eq "validate processing count" "$(v validate 'sluice_message_processing_secon
 it_eq "validate aborts" "$(v validate 'sluice_transaction_aborts_total{stage="validate"}')" 0
 it_eq "validate partitions" "$(v validate 'sluice_assigned_partitions{stage="validate"}')" 2
 it_eq "validate ready gauge" "$(v validate 'sluice_ready{}')" 1
-it_eq "validate lag" "$(lag_total validate)" 0
+it_eq "validate lag" "$(lag_total validate samples)" 0
 # scan: 5 in, 5 on
 it_eq "scan in" "$(v scan "sluice_messages_in_total{stage=\"scan\",topic=\"${P}sluice.validated\"}")" 5
 it_eq "scan emit" "$(v scan 'sluice_verdicts_total{reason="none",stage="scan",verdict="emit"}')" 5
@@ -87,7 +88,7 @@ it_eq "commit rows" "$(v commit 'sluice_commit_rows_total{}')" 7
 batches=$(v commit 'sluice_transactions_total{stage="commit"}')
 it_eq "commit batch-size histogram counts every batch" \
     "$(v commit 'sluice_batch_size_count{stage="commit"}')" "$batches"
-it_eq "commit lag" "$(lag_total commit)" 0
+it_eq "commit lag" "$(lag_total commit samples)" 0
 # No label carries an upload or creator id.
 if grep -E 'good[0-9]|bob[0-9]|alice|unknown"' "$IT_DIR"/*.prom | grep -v license_unknown; then
     it_fail "an id appears in a label"
@@ -96,4 +97,5 @@ it_log "ok: no upload or creator id in any label"
 # What the HTTP layer itself counted: /metrics scrapes are not instrumented.
 it_eq "an unknown path" "$(mt_get "${PORT[validate]}" /nope)" \
     '404 {"error":"not_found","detail":"no such page"}'
+
 it_log "PASS"

@@ -53,4 +53,14 @@ void sl_health_beat(sl_health *h);
 void sl_health_ready(sl_health *h, int ready, const char *reason);
 void sl_health_stop(sl_health *h);
 
+/* For a service outside the runner: a new registry in *reg and the
+ * endpoint on cfg's metrics.listen (which it must declare with
+ * SL_HEALTH_CFG_ENTRY) in *h (NULL when the key is empty), liveness
+ * stalling after 60 s without a beat.  SL_OK or an error (err says);
+ * on error nothing is left to free. */
+int  sl_health_open(const sl_config *cfg, sl_metrics **reg, sl_health **h,
+                    sl_err *err);
+/* Stops the endpoint, then frees the registry.  NULLs are fine. */
+void sl_health_close(sl_metrics *reg, sl_health *h);
+
 #endif

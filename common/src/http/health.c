@@ -14,6 +14,7 @@
 
 #include "sl/health.h"
 #include "sl/http.h"
+#include "sl/log.h"
 
 #define EXPOSE_MAX ((size_t)16 << 20)
 
@@ -216,4 +217,32 @@ void sl_health_stop(sl_health *h)
     sl_http_router_destroy(h->rt);
     pthread_mutex_destroy(&h->mu);
     free(h);
+}
+
+int sl_health_open(const sl_config *cfg, sl_metrics **reg, sl_health **h,
+                   sl_err *err)
+{
+    const char *listen = sl_config_get(cfg, "metrics.listen");
+    int rc;
+
+    *h = NULL;
+    if (!(*reg = sl_metrics_new())) {
+        sl_err_set(err, "out of memory");
+        return SL_ENOMEM;
+    }
+    if ((rc = sl_health_start(listen, *reg, 60000, h, err)) != SL_OK) {
+        sl_metrics_destroy(*reg);
+        *reg = NULL;
+        return rc;
+    }
+    if (*h)
+        sl_info("health", "metrics.listen %s: GET /metrics, /health, /ready on port %u",
+                listen, (unsigned)sl_health_port(*h));
+    return SL_OK;
+}
+
+void sl_health_close(sl_metrics *reg, sl_health *h)
+{
+    sl_health_stop(h);
+    sl_metrics_destroy(reg);
 }
