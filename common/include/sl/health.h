@@ -11,7 +11,8 @@
  *   /ready    readiness, as the process last reported it
  *             (sl_health_ready): 200 {"ready":true} or 503
  *             {"ready":false,"reason":"<code>"}; false until the first
- *             report.  The reason is a stable snake_case code
+ *             report, and "stalled" when the loop has not beaten for 15 s
+ *             (or stall_ms, if shorter).  The reason is a stable snake_case code
  *             (broker_down, no_partitions, database_unavailable, stalled,
  *             starting, ...).
  *

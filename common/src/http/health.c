@@ -17,6 +17,7 @@
 #include "sl/log.h"
 
 #define EXPOSE_MAX ((size_t)16 << 20)
+#define READY_STALL_MS 15000   /* not ready when the loop stops this long */
 
 struct sl_health {
     sl_metrics *m;
@@ -77,9 +78,9 @@ static int h_metrics(void *u, sl_http_req *r, sl_http_resp *p)
     return SL_OK;
 }
 
-static int stalled(sl_health *h)
+static int stalled(sl_health *h, int64_t ms)
 {
-    return h->stall_ms > 0 && sl_mono_ms() - h->last_beat > h->stall_ms;
+    return ms > 0 && sl_mono_ms() - h->last_beat > ms;
 }
 
 static int h_health(void *u, sl_http_req *r, sl_http_resp *p)
@@ -89,7 +90,7 @@ static int h_health(void *u, sl_http_req *r, sl_http_resp *p)
 
     (void)r;
     pthread_mutex_lock(&h->mu);
-    bad = stalled(h);
+    bad = stalled(h, h->stall_ms);
     pthread_mutex_unlock(&h->mu);
     sl_http_resp_type(p, "application/json");
     sl_http_resp_status(p, bad ? 503 : 200);
@@ -107,7 +108,7 @@ static int h_ready(void *u, sl_http_req *r, sl_http_resp *p)
     pthread_mutex_lock(&h->mu);
     ready = h->ready;
     snprintf(reason, sizeof reason, "%s", h->reason);
-    if (ready && stalled(h)) {
+    if (ready && stalled(h, h->stall_ms < READY_STALL_MS ? h->stall_ms : READY_STALL_MS)) {
         ready = 0;
         snprintf(reason, sizeof reason, "stalled");
     }
