@@ -94,6 +94,22 @@ if grep -E 'good[0-9]|bob[0-9]|alice|unknown"' "$IT_DIR"/*.prom | grep -v licens
     it_fail "an id appears in a label"
 fi
 it_log "ok: no upload or creator id in any label"
+# sluicectl top reads the same endpoints (addresses as stack.env names them).
+for svc in validate scan license commit; do
+    export "SLUICE_METRICS_${svc^^}=127.0.0.1:${PORT[$svc]}"
+done
+"$IT_BIN/sluicectl" top --once --interval 1 >"$W/top.txt" || it_fail "sluicectl top --once failed"
+cat "$W/top.txt" >&2
+top_row() { # PROCESS: "READY LAG PARTS ABORTS"
+    awk -v p="$1" '$1 == p { print $2, $6, $7, $8 }' "$W/top.txt"
+}
+it_eq "top: validate" "$(top_row validate)" "yes 0 2 0"
+it_eq "top: scan" "$(top_row scan)" "yes 0 2 0"
+it_eq "top: license" "$(top_row license)" "yes 0 4 0"
+it_eq "top: commit" "$(top_row commit)" "yes 0 6 0"
+it_eq "top: header" "$(sed -n 2p "$W/top.txt" | tr -s ' ')" \
+    "PROCESS READY IN/s OUT/s REJECT/s LAG PARTS ABORTS REQ/s"
+
 # What the HTTP layer itself counted: /metrics scrapes are not instrumented.
 it_eq "an unknown path" "$(mt_get "${PORT[validate]}" /nope)" \
     '404 {"error":"not_found","detail":"no such page"}'
