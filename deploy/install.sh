@@ -14,6 +14,8 @@ set -euo pipefail
 say() { sl_log install "$@"; }
 die() { sl_die install "$@"; }
 
+# prometheus: its promtool checks and unit-tests deploy/prometheus-alerts.yml
+# (unit.prometheus_rules); the server itself is not started.
 install_apt_packages() {
     local want=(build-essential cmake pkg-config librdkafka-dev libssl-dev libmicrohttpd-dev
         libpq-dev libjansson-dev libcmocka-dev libmagic-dev zlib1g-dev libpcre2-dev libsodium-dev
