@@ -378,11 +378,9 @@ void sl_metric_observe(sl_metric *f, const char *const *values, double v)
     pthread_mutex_unlock(&f->reg->mu);
 }
 
-void sl_metric_clear(sl_metric *f)
+/* Under the mutex: drops every series (labelled families). */
+static void clear_locked(sl_metric *f)
 {
-    if (!f || !f->n_labels)
-        return;
-    pthread_mutex_lock(&f->reg->mu);
     for (size_t i = 0; i < f->n; i++)
         series_free(f->s[i], f->n_labels);
     f->n = 0;
@@ -391,6 +389,28 @@ void sl_metric_clear(sl_metric *f)
     f->other->count = 0;
     if (f->other->buckets)
         memset(f->other->buckets, 0, (f->n_bounds + 1) * sizeof(*f->other->buckets));
+}
+
+void sl_metric_clear(sl_metric *f)
+{
+    if (!f || !f->n_labels)
+        return;
+    pthread_mutex_lock(&f->reg->mu);
+    clear_locked(f);
+    pthread_mutex_unlock(&f->reg->mu);
+}
+
+void sl_metric_set_all(sl_metric *f, size_t n, const char *const *values,
+                       const double *v)
+{
+    if (!f)
+        return;
+    assert(f->type == M_GAUGE);
+    pthread_mutex_lock(&f->reg->mu);
+    if (f->n_labels)
+        clear_locked(f);
+    for (size_t i = 0; i < n; i++)
+        find(f, values + i * f->n_labels, 1)->value = v[i];
     pthread_mutex_unlock(&f->reg->mu);
 }
 

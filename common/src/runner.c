@@ -357,12 +357,15 @@ static void met_tick(run_common *rc, int env_failing)
         return;
     m->next_tick = now + SL_TICK_MS;
     sl_health_beat(m->health);
-    sl_metric_clear(m->lag);
     if (!rd_kafka_assignment(rc->consumer, &a) && a) {
+        /* every partition's lag, published at once (sl_metric_set_all) */
+        const char **lv = calloc((size_t)a->cnt * 3 + 1, sizeof(*lv));
+        char (*parts)[16] = calloc((size_t)a->cnt + 1, sizeof(*parts));
+        double *lags = calloc((size_t)a->cnt + 1, sizeof(*lags));
+        size_t k = 0;
         n = a->cnt;
-        for (int i = 0; i < a->cnt; i++) {
+        for (int i = 0; lv && parts && lags && i < a->cnt; i++) {
             int64_t lo = -1, hi = -1, c;
-            char part[16];
             if (rd_kafka_get_watermark_offsets(rc->consumer, a->elems[i].topic,
                                                a->elems[i].partition, &lo, &hi) ||
                 hi < 0)
@@ -373,11 +376,17 @@ static void met_tick(run_common *rc, int env_failing)
                 c = lo;
             if (c < 0)
                 continue;
-            snprintf(part, sizeof(part), "%" PRId32, a->elems[i].partition);
-            sl_metric_set(m->lag, (const char *const[]){ rc->stage, a->elems[i].topic,
-                                                        part },
-                          (double)(hi > c ? hi - c : 0));
+            snprintf(parts[k], sizeof(parts[k]), "%" PRId32, a->elems[i].partition);
+            lv[k * 3] = rc->stage;
+            lv[k * 3 + 1] = a->elems[i].topic;
+            lv[k * 3 + 2] = parts[k];
+            lags[k++] = (double)(hi > c ? hi - c : 0);
         }
+        if (lv && parts && lags)
+            sl_metric_set_all(m->lag, k, lv, lags);
+        free(lv);
+        free(parts);
+        free(lags);
     }
     if (a)
         rd_kafka_topic_partition_list_destroy(a);

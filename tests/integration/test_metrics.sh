@@ -69,6 +69,8 @@ it_eq "validate aborts" "$(v validate 'sluice_transaction_aborts_total{stage="va
 it_eq "validate partitions" "$(v validate 'sluice_assigned_partitions{stage="validate"}')" 2
 it_eq "validate ready gauge" "$(v validate 'sluice_ready{}')" 1
 it_eq "validate lag" "$(lag_total validate samples)" 0
+it_eq "validate lag series (one per partition)" \
+    "$(grep -c '^sluice_consumer_lag{' "$IT_DIR/validate.samples")" 2
 # scan: 5 in, 5 on
 it_eq "scan in" "$(v scan "sluice_messages_in_total{stage=\"scan\",topic=\"${P}sluice.validated\"}")" 5
 it_eq "scan emit" "$(v scan 'sluice_verdicts_total{reason="none",stage="scan",verdict="emit"}')" 5

@@ -148,6 +148,30 @@ static void test_bounded_labels(void **state)
     sl_metrics_destroy(m);
 }
 
+/* set_all replaces the whole set of a gauge's series at once. */
+static void test_set_all(void **state)
+{
+    sl_metrics *m = sl_metrics_new();
+    sl_err err = { "" };
+    static const char *const lbl[] = { "topic", "partition", NULL };
+    static const char *const first[] = { "t", "0", "t", "1" };
+    static const char *const second[] = { "t", "1", "u", "0" };
+    static const double v1[] = { 5, 6 }, v2[] = { 0, 3 };
+    sl_metric *g;
+
+    (void)state;
+    g = sl_metrics_gauge(m, "lag", "Lag.", lbl, 8, &err);
+    assert_non_null(g);
+    sl_metric_set_all(g, 2, first, v1);
+    sl_metric_set_all(g, 2, second, v2);
+    assert_string_equal(expose(m),
+        "# HELP lag Lag.\n"
+        "# TYPE lag gauge\n"
+        "lag{topic=\"t\",partition=\"1\"} 0\n"
+        "lag{topic=\"u\",partition=\"0\"} 3\n");
+    sl_metrics_destroy(m);
+}
+
 static void test_bad_declarations(void **state)
 {
     sl_metrics *m = sl_metrics_new();
@@ -220,6 +244,7 @@ int main(void)
         cmocka_unit_test(test_escaping),
         cmocka_unit_test(test_histogram),
         cmocka_unit_test(test_bounded_labels),
+        cmocka_unit_test(test_set_all),
         cmocka_unit_test(test_bad_declarations),
         cmocka_unit_test(test_numbers),
         cmocka_unit_test(test_cap),

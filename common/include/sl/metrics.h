@@ -78,6 +78,13 @@ void sl_metric_observe(sl_metric *f, const char *const *values, double v);
  * the partitions an instance owns). */
 void sl_metric_clear(sl_metric *f);
 
+/* A gauge only: replaces every series of the family by n series, in one
+ * step (a scrape sees the old set or the new one, never none):
+ * values[i * labels .. + labels) are series i's label values, v[i] its
+ * value. */
+void sl_metric_set_all(sl_metric *f, size_t n, const char *const *values,
+                       const double *v);
+
 /* The current value of a counter or gauge series, or a histogram's count;
  * 0 when the series does not exist. */
 double sl_metric_value(sl_metric *f, const char *const *values);
