@@ -92,6 +92,7 @@ static const sl_cfg_entry runner_map[] = {
 /* The runner's metrics (docs/metrics.md) and its /health, /ready state. */
 #define SL_LAG_MAX 1024          /* partitions whose committed offset is kept */
 #define SL_TICK_MS 1000          /* lag, assignment and readiness refresh */
+#define SL_DOWN_MS 3000          /* no broker connection up this long: broker_down */
 #define SL_LIVE_STALL_MS 60000   /* /health fails when the loop stops this long */
 
 typedef struct lag_tp {
@@ -109,6 +110,7 @@ typedef struct run_metrics {
     lag_tp *committed;           /* SL_LAG_MAX */
     size_t n_committed;
     int brokers_up;              /* UP brokers in the last statistics, -1: none yet */
+    int64_t last_up;             /* monotonic ms of the last statistics with one UP */
     int64_t next_tick;
 } run_metrics;
 
@@ -316,7 +318,7 @@ static int met_stats_cb(rd_kafka_t *rk, char *json, size_t len, void *opaque)
     json_t *root = json_loadb(json, len, 0, NULL), *brokers, *b;
     const char *key;
     json_int_t seen[64];
-    int up = 0;
+    int up = 0, any_up = 0;
 
     (void)rk;
     if (!root)
@@ -329,7 +331,10 @@ static int met_stats_cb(rd_kafka_t *rk, char *json, size_t len, void *opaque)
         json_int_t id = json_integer_value(json_object_get(b, "nodeid"));
         const char *state = json_string_value(json_object_get(b, "state"));
         int dup = 0;
-        if (id < 0 || !state || strcmp(state, "UP") != 0)
+        if (!state || strcmp(state, "UP") != 0)
+            continue;
+        any_up = 1;              /* a bootstrap or coordinator connection too */
+        if (id < 0)
             continue;
         for (int i = 0; i < up; i++)
             dup |= seen[i] == id;
@@ -338,6 +343,8 @@ static int met_stats_cb(rd_kafka_t *rk, char *json, size_t len, void *opaque)
     }
     json_decref(root);
     rc->met.brokers_up = up;
+    if (up || any_up)
+        rc->met.last_up = sl_mono_ms();
     sl_metric_set(rc->met.brokers, (const char *const[]){ rc->stage }, up);
     return 0;
 }
@@ -391,9 +398,11 @@ static void met_tick(run_common *rc, int env_failing)
     if (a)
         rd_kafka_topic_partition_list_destroy(a);
     sl_metric_set(m->assigned, (const char *const[]){ rc->stage }, n);
+    /* A connection being re-established for a moment is not an outage:
+     * down means no connection up in the statistics of SL_DOWN_MS. */
     if (m->brokers_up < 0)
         why = "starting";
-    else if (m->brokers_up == 0)
+    else if (now - m->last_up > SL_DOWN_MS)
         why = "broker_down";
     else if (n == 0)
         why = "no_partitions";
