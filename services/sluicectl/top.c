@@ -136,7 +136,17 @@ void ctl_top_parse(const char *text, size_t len, ctl_top_sample *s)
     while (p < end) {
         const char *nl = memchr(p, '\n', (size_t)(end - p));
         const char *le = nl ? nl : end;
-        if (le > p && *p != '#')
+        static const char in_type[] = "# TYPE sluice_messages_in_total ";
+        static const char http_type[] = "# TYPE sluice_http_requests_total ";
+        /* the family's declaration says what the process is, before any
+         * message or request made a series */
+        if ((size_t)(le - p) >= sizeof(in_type) - 1 &&
+            memcmp(p, in_type, sizeof(in_type) - 1) == 0)
+            s->has_stage = 1;
+        else if ((size_t)(le - p) >= sizeof(http_type) - 1 &&
+                 memcmp(p, http_type, sizeof(http_type) - 1) == 0)
+            s->has_http = 1;
+        else if (le > p && *p != '#')
             one_line(p, le, s);
         p = nl ? nl + 1 : end;
     }

@@ -16,8 +16,8 @@
 typedef struct ctl_top_sample {
     double in, out, rejects, lag, partitions, aborts, rows, requests;
     double ready;          /* sluice_ready, -1 when absent */
-    int has_stage;         /* a stage: sluice_messages_in_total was there */
-    int has_http;          /* an HTTP service */
+    int has_stage;         /* a stage: sluice_messages_in_total declared */
+    int has_http;          /* an HTTP service: sluice_http_requests_total declared */
     size_t bad_lines;
 } ctl_top_sample;
 

@@ -66,6 +66,33 @@ static void test_hostile_lines(void **state)
     assert_int_equal(s.bad_lines, 3);
 }
 
+/* A process that has seen no message yet declares its families only. */
+static void test_declared_only(void **state)
+{
+    static const char stage[] =
+        "# HELP sluice_messages_in_total Messages consumed.\n"
+        "# TYPE sluice_messages_in_total counter\n"
+        "sluice_assigned_partitions{stage=\"scan\"} 3\n";
+    static const char http[] =
+        "# TYPE sluice_http_requests_total counter\n"
+        "sluice_ready 0\n";
+    static const char neither[] = "# TYPE sluice_ready gauge\nsluice_ready 1\n";
+    ctl_top_sample s;
+
+    (void)state;
+    ctl_top_parse(stage, strlen(stage), &s);
+    assert_int_equal(s.has_stage, 1);
+    assert_int_equal(s.has_http, 0);
+    assert_true(s.partitions == 3);
+    ctl_top_parse(http, strlen(http), &s);
+    assert_int_equal(s.has_stage, 0);
+    assert_int_equal(s.has_http, 1);
+    assert_true(s.ready == 0);
+    ctl_top_parse(neither, strlen(neither), &s);
+    assert_int_equal(s.has_stage, 0);
+    assert_int_equal(s.has_http, 0);
+}
+
 static void test_label(void **state)
 {
     static const char set[] = "{a=\"x\\\"y\\\\z\\n\",b=\"two\"}";
@@ -89,6 +116,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sums),
         cmocka_unit_test(test_hostile_lines),
+        cmocka_unit_test(test_declared_only),
         cmocka_unit_test(test_label),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
