@@ -93,6 +93,7 @@ static const sl_cfg_entry runner_map[] = {
 #define SL_LAG_MAX 1024          /* partitions whose committed offset is kept */
 #define SL_TICK_MS 1000          /* lag, assignment and readiness refresh */
 #define SL_DOWN_MS 3000          /* no broker connection up this long: broker_down */
+#define SL_PING_MS 5000          /* an idle sink's store check */
 #define SL_LIVE_STALL_MS 60000   /* /health fails when the loop stops this long */
 
 typedef struct lag_tp {
@@ -1436,7 +1437,8 @@ typedef struct sink_run {
     size_t n_batch;
     int64_t batch_start;
     int fatal;
-    int store_failing;       /* the last write failed (SL_EIO) */
+    int store_failing;       /* the last write or ping failed */
+    int64_t next_ping;       /* monotonic ms of the next idle ping */
     uint64_t n_written, n_batches;
 } sink_run;
 
@@ -1616,6 +1618,25 @@ static void sink_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     rd_kafka_assign(rk, NULL);
 }
 
+/* While no batch is open, asks the store every SL_PING_MS whether it
+ * answers, so /ready sees a database gone while the stage is idle. */
+static void sink_ping(sink_run *r)
+{
+    int64_t now = sl_mono_ms();
+    sl_err err = { "" };
+
+    if (!r->s->ping || r->n_batch || now < r->next_ping)
+        return;
+    r->next_ping = now + SL_PING_MS;
+    if (r->s->ping(r->sctx, &err) == SL_OK) {
+        r->store_failing = 0;
+    } else {
+        if (!r->store_failing)
+            sl_warn("runner", "%s: store check failed: %s", r->c.stage, err.msg);
+        r->store_failing = 1;
+    }
+}
+
 int sl_sink_main(const sl_sink *s, int argc, char **argv)
 {
     sink_run r;
@@ -1672,6 +1693,7 @@ int sl_sink_main(const sl_sink *s, int argc, char **argv)
         if ((int64_t)r.n_batch >= r.c.batch_size ||
             (r.n_batch > 0 && sl_mono_ms() - r.batch_start >= r.c.batch_ms))
             sink_flush(&r);
+        sink_ping(&r);
         met_tick(&r.c, r.store_failing);
     }
     sl_health_ready(r.c.met.health, 0, "stopping");

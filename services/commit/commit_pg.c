@@ -1211,6 +1211,28 @@ static int commit_init(void **ctx, const sl_config *cfg, sl_err *err)
     return SL_OK;
 }
 
+/* /ready's check of the database while idle: SELECT 1 on the connection
+ * (reconnecting first when it was dropped). */
+static int commit_ping(void *ctx, sl_err *err)
+{
+    commit_ctx *c = ctx;
+    PGresult *r;
+    int rc;
+
+    if ((rc = ensure_conn(c, err)) != SL_OK)
+        return rc;
+    r = PQexec(c->conn, "SELECT 1");
+    if (PQresultStatus(r) == PGRES_TUPLES_OK) {
+        PQclear(r);
+        return SL_OK;
+    }
+    rc = sl_pg_fail(c->conn, r, "store check", err);
+    PQclear(r);
+    if (PQstatus(c->conn) != CONNECTION_OK)
+        drop_conn(c);
+    return rc;
+}
+
 /* Declares commit's own metrics; write_batch updates them. */
 static int commit_metrics(void *ctx, sl_metrics *reg, sl_err *err)
 {
@@ -1237,4 +1259,5 @@ const sl_sink sl_commit_stage = {
     .write_batch = write_batch,
     .destroy = commit_destroy,
     .metrics = commit_metrics,
+    .ping = commit_ping,
 };

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# /ready follows the broker (issue #15): on a stack of its own (it stops
-# that stack's broker, so never the shared one), validate reports ready,
-# turns 503 broker_down within seconds of the broker stopping, and ready
-# again once it is back (restarted as a supervisor would, if the broker's
-# return fenced it); an upload sent then is accepted.  The stage's
+# /ready follows the broker and the database (issue #15): on a stack of
+# its own (it stops that stack's broker and database, never the shared
+# ones), validate reports ready, turns 503 broker_down within seconds of
+# the broker stopping, and ready again once it is back (restarted as a
+# supervisor would, if the broker's return fenced it); commit turns 503
+# environment_unavailable while the database is stopped, ready after; an
+# upload sent then is accepted.  The stage's
 # metrics address is the one deploy/stack.sh assigned in stack.env.
 set -euo pipefail
 IT_SRC=${SLUICE_SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
@@ -36,17 +38,18 @@ ctl() { "$IT_BIN/sluicectl" "$@"; }
 ctl creator add alice --generate-key "$IT_DIR/alice.pem" >/dev/null
 ctl dataset add open-ds >/dev/null
 it_start validate -X "metrics.listen=$SLUICE_METRICS_VALIDATE"
-it_start commit "${IT_COMMIT_AFTER_VALIDATE[@]}"
+it_start commit "${IT_COMMIT_AFTER_VALIDATE[@]}" -X "metrics.listen=$SLUICE_METRICS_COMMIT"
+CPORT=${SLUICE_METRICS_COMMIT##*:}
 
-# wait_ready WANT SECS: until GET /ready answers WANT.
+# wait_ready WANT SECS [PORT]: until GET /ready answers WANT.
 wait_ready() {
-    local want=$1 secs=$2 got="" i
+    local want=$1 secs=$2 port=${3:-$PORT} got="" i
     for ((i = 0; i < secs * 4; i++)); do
-        got=$(mt_get "$PORT" /ready)
-        [[ $got == "$want" ]] && { it_log "ok: /ready = $want after $((i / 4)) s"; return 0; }
+        got=$(mt_get "$port" /ready)
+        [[ $got == "$want" ]] && { it_log "ok: /ready of :$port = $want after $((i / 4)) s"; return 0; }
         sleep 0.25
     done
-    it_fail "/ready: got '$got' after ${secs}s, want '$want'"
+    it_fail "/ready of :$port: got '$got' after ${secs}s, want '$want'"
 }
 wait_ready '200 {"ready":true}' 60
 
@@ -75,6 +78,20 @@ for ((i = 0; i < 240; i++)); do
     sleep 0.25
 done
 wait_ready '200 {"ready":true}' 30
+
+# The database: commit, idle, checks it every 5 s and turns not ready
+# while it is gone (validate, idle, finds out at its next message).
+wait_ready '200 {"ready":true}' 60 "$CPORT"
+pgpid=$(head -n 1 "$MT_STACK/pg/data/postmaster.pid")
+kill -INT "$pgpid"             # pg_ctl stop -m fast
+for ((i = 0; i < 120; i++)); do kill -0 "$pgpid" 2>/dev/null || break; sleep 0.25; done
+kill -0 "$pgpid" 2>/dev/null && it_fail "PostgreSQL (pid $pgpid) did not stop"
+it_log "database stopped"
+wait_ready '503 {"ready":false,"reason":"environment_unavailable"}' 30 "$CPORT"
+bash "$IT_SRC/deploy/stack.sh" start --dir "$MT_STACK" --infra-only >>"$MT_STACK.start.log" 2>&1 ||
+    it_fail "the stack did not restart"
+it_log "database restarted"
+wait_ready '200 {"ready":true}' 60 "$CPORT"
 
 printf 'after the outage\n' >"$IT_DIR/after.txt"
 ctl upload --creator alice --dataset open-ds --key "$IT_DIR/alice.pem" --upload-id after \

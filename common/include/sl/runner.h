@@ -49,6 +49,10 @@ typedef struct sl_sink {
      * once, after init; the sink updates them from write_batch.  The
      * registry outlives ctx.  SL_OK or an error (err says). */
     int  (*metrics)(void *ctx, sl_metrics *reg, sl_err *err);
+    /* Optional: checks that the store answers (one cheap round trip),
+     * called every few seconds while no batch is open, for /ready.  SL_OK
+     * or an error (err says). */
+    int  (*ping)(void *ctx, sl_err *err);
 } sl_sink;
 
 /* Options every runner understands (documented by -h):
