@@ -14,12 +14,15 @@ set -euo pipefail
 say() { sl_log install "$@"; }
 die() { sl_die install "$@"; }
 
+# prometheus: its promtool checks and unit-tests deploy/prometheus-alerts.yml
+# (unit.prometheus_rules); the server itself is not started.
 install_apt_packages() {
     local want=(build-essential cmake pkg-config librdkafka-dev libssl-dev libmicrohttpd-dev
         libpq-dev libjansson-dev libcmocka-dev libmagic-dev zlib1g-dev libpcre2-dev libsodium-dev
         libpoppler-glib-dev libarchive-dev
         kcat postgresql jq openssl procps
-        clang-14 libfuzzer-14-dev libclang-rt-14-dev)
+        clang-14 libfuzzer-14-dev libclang-rt-14-dev
+        prometheus)
     command -v java >/dev/null 2>&1 || want+=(openjdk-17-jre-headless)
     # javac compiles deploy/KafkaAcls.java (the Kafka ACLs) once.
     command -v javac >/dev/null 2>&1 || want+=(openjdk-17-jdk-headless)

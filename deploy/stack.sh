@@ -658,6 +658,7 @@ supervise() {
         [[ -z ${!dsn:-} ]] || export SLUICE_CONFIG=${!dsn}
         # sluice-review's audit key is its own, not commit's.
         [[ $name != review ]] || export SLUICE_AUDIT_KEY_FILE=${SLUICE_REVIEW_AUDIT_KEY_FILE:-}
+        metrics_listen_env "$name"
         echo "supervise: $(date -Is) starting $bin (run $((restarts + 1)))"
         began=$SECONDS
         pass=$(sed -n 's/.*passfile=\([^ ]*\).*/\1/p' <<<"${SLUICE_PG_DSN:-}")
@@ -760,6 +761,92 @@ stop_services() {
     done
     for name in "${SERVICES[@]}"; do
         rm -f "$RUN/$name.sup.pid" "$RUN/$name.pid"
+    done
+}
+
+# --- metrics ports (GET /metrics, /health, /ready; docs/metrics.md) -------------
+# Every long-running service serves its metrics on a loopback port of its
+# own (config key metrics.listen, env SLUICE_METRICS_LISTEN).  stack.env
+# lists them as SLUICE_METRICS_<SERVICE>=127.0.0.1:PORT, and the
+# supervisor hands each service its own as SLUICE_METRICS_LISTEN.  A port
+# is kept while its service runs, else an env override (this stack's
+# own, when it differs from last time's), else last time's, else a fresh
+# one.
+declare -A METRICS_PORT=()
+
+# metrics_var NAME: the stack.env variable of a service (or instance) name.
+metrics_var() {
+    local n=${1^^}
+    printf 'SLUICE_METRICS_%s\n' "${n//[^A-Z0-9]/_}"
+}
+
+# assign_metrics_ports NAME...: fills METRICS_PORT, avoiding the ports
+# already taken (TAKEN_PORTS, space-separated).
+assign_metrics_ports() {
+    local name var want prev port fresh=() i=0 used=" ${TAKEN_PORTS:-} "
+    mapfile -t fresh < <(sl_free_ports $(($# + 4)))
+    for name in "$@"; do
+        var=$(metrics_var "$name")
+        prev=$(env_get "$var")
+        prev=${prev##*:}
+        want=""
+        if [[ -z ${SLUICE_STACK_DIR_CALLER:-} || $SLUICE_STACK_DIR_CALLER == "$DIR" ]]; then
+            want=${!var:-}
+            want=${want##*:}
+        fi
+        if [[ -n $prev && ( -z $want || $want == "$prev" ) && $used != *" $prev "* ]]; then
+            # Stable across restarts (scrape configs name it): kept even
+            # when busy, as a service of this stack started by hand may
+            # hold it.  Setting the variable to another port moves it.
+            port=$prev
+        else
+            port=""
+            while [[ -z $port || $used == *" $port "* ]]; do
+                ((i < ${#fresh[@]})) || die "cannot find free loopback ports for metrics"
+                port=$(pick_port "$name metrics" "$want" "$prev" "${fresh[i]}")
+                i=$((i + 1))
+                # a clash with an explicit or previous port: a fresh one next
+                [[ $used != *" $port "* ]] || want="" prev=""
+            done
+        fi
+        METRICS_PORT[$name]=$port
+        used+="$port "
+    done
+}
+
+# write_metrics_env: adds the metrics addresses to stack.env (atomically).
+write_metrics_env() {
+    local tmp=$ENV_FILE.tmp name
+    {
+        cat "$ENV_FILE"
+        echo "# Metrics, health and readiness of each service (metrics.listen):"
+        echo "# GET http://ADDR/metrics, /health, /ready (docs/metrics.md)."
+        for name in "${!METRICS_PORT[@]}"; do
+            printf 'export %s=127.0.0.1:%s\n' "$(metrics_var "$name")" "${METRICS_PORT[$name]}"
+        done | sort
+    } >"$tmp"
+    mv "$tmp" "$ENV_FILE"
+}
+
+# metrics_listen_env NAME: in the supervisor, the service's own address.
+metrics_listen_env() {
+    local var
+    var=$(metrics_var "$1")
+    if [[ -n ${!var:-} ]]; then
+        export SLUICE_METRICS_LISTEN=${!var}
+    else
+        unset SLUICE_METRICS_LISTEN
+    fi
+}
+
+# status_metrics: each service's readiness from its /ready.
+status_metrics() {
+    local name addr body
+    for name in "${SERVICES[@]}"; do
+        addr=$(env_get "$(metrics_var "$name")")
+        [[ -n $addr && -n $(svc_pid "$name") ]] || continue
+        body=$(curl -s -m 2 "http://$addr/ready" 2>/dev/null) || body="no answer"
+        printf '%-12s metrics http://%s/metrics  ready: %s\n' "$name:" "$addr" "${body:-no answer}"
     done
 }
 
@@ -932,7 +1019,11 @@ cmd_start() {
     fi
     [[ $FEED_PORT != "$KAFKA_PORT" && $FEED_PORT != "$PG_PORT" && $FEED_PORT != "$KAFKA_CPORT" &&
         $FEED_PORT != "$REVIEW_PORT" ]] || die "port clash: feed $FEED_PORT"
+    # (before write_env: they read last time's from stack.env)
+    TAKEN_PORTS="$KAFKA_PORT $KAFKA_CPORT $PG_PORT $REVIEW_PORT $FEED_PORT" \
+        assign_metrics_ports "${SERVICES[@]}"
     write_env
+    write_metrics_env
 
     # Kafka boots in the background while PostgreSQL starts.
     if [[ -z $kpid ]]; then
@@ -1039,6 +1130,7 @@ cmd_status() {
             printf '%-12s stopped  (no %s)\n' "$name:" "$BIN_DIR/sluice-$name"
         fi
     done
+    status_metrics
     echo "dir:         $DIR"
     ((up)) && return 0
     return 3

@@ -33,9 +33,13 @@
 #include "sl/attempts.h"
 #include "sl/crypto.h"
 #include "sl/deadletter.h"
+#include "sl/health.h"
 #include "sl/kafka.h"
 #include "sl/log.h"
+#include "sl/metrics.h"
 #include "sl/runner.h"
+
+#include <jansson.h>
 
 #define SL_MAX_TOPICS      16
 #define SL_TOPIC_LEN       256
@@ -81,8 +85,35 @@ static const sl_cfg_entry runner_map[] = {
     { SL_CFG_SIZE, "dead_letter.headers.max.bytes", "256k", "input headers (and, separately, the stage's) larger than this are dropped from a dead letter whose value is withheld" },
     { SL_CFG_BOOL, "dead_letter.keep.blocked", "false", "keep in dead letters the values a stage asks to withhold (content blocked as PII or a secret)" },
     { SL_CFG_STR,  "log.level",      "info", "error, warn, info or debug" },
+    SL_HEALTH_CFG_ENTRY,
     SL_CFG_END
 };
+
+/* The runner's metrics (docs/metrics.md) and its /health, /ready state. */
+#define SL_LAG_MAX 1024          /* partitions whose committed offset is kept */
+#define SL_TICK_MS 1000          /* lag, assignment and readiness refresh */
+#define SL_DOWN_MS 3000          /* no broker connection up this long: broker_down */
+#define SL_PING_MS 5000          /* an idle sink's store check */
+#define SL_LIVE_STALL_MS 60000   /* /health fails when the loop stops this long */
+
+typedef struct lag_tp {
+    char topic[SL_TOPIC_LEN];
+    int32_t partition;
+    int64_t offset;              /* the last committed next offset */
+} lag_tp;
+
+typedef struct run_metrics {
+    sl_metrics *reg;
+    sl_health *health;
+    sl_metric *in, *out, *verdicts, *quarantined, *batch, *txn_s, *txns,
+              *aborts, *retries, *rebalances, *lag, *assigned, *proc_s,
+              *brokers;
+    lag_tp *committed;           /* SL_LAG_MAX */
+    size_t n_committed;
+    int brokers_up;              /* UP brokers in the last statistics, -1: none yet */
+    int64_t last_up;             /* monotonic ms of the last statistics with one UP */
+    int64_t next_tick;
+} run_metrics;
 
 /* What both loops share: configuration, names, the consumer. */
 typedef struct run_common {
@@ -95,6 +126,7 @@ typedef struct run_common {
     rd_kafka_t *consumer;
     int64_t batch_size;
     int64_t batch_ms;
+    run_metrics met;
 } run_common;
 
 static void kafka_log_cb(const rd_kafka_t *rk, int level, const char *fac,
@@ -120,6 +152,279 @@ static void kafka_error_cb(rd_kafka_t *rk, int err, const char *reason, void *u)
         return;
     }
     sl_warn("kafka", "%s: %s", rd_kafka_err2name((rd_kafka_resp_err_t)err), reason);
+}
+
+/* ------------------------------------------------------------------ */
+/* Metrics, /health and /ready (sl/metrics.h, sl/health.h)             */
+/* ------------------------------------------------------------------ */
+
+/* Seconds on the monotonic clock, for durations below a millisecond. */
+static double met_now(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Declares the runner's families and starts the endpoint when
+ * metrics.listen is set.  0 to go on, else an exit code. */
+static int met_init(run_common *rc)
+{
+    static const char *const st[] = { "stage", NULL };
+    static const char *const st_topic[] = { "stage", "topic", NULL };
+    static const char *const st_verdict[] = { "stage", "verdict", "reason", NULL };
+    static const char *const st_cause[] = { "stage", "cause", NULL };
+    static const char *const st_kind[] = { "stage", "kind", NULL };
+    static const char *const st_tp[] = { "stage", "topic", "partition", NULL };
+    static const double batch_b[] = { 1, 5, 10, 50, 100, 250, 500, 1000, 2500,
+                                      5000, 10000, 50000 };
+    static const double txn_b[] = { 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1,
+                                    2.5, 5, 10, 30, 60 };
+    static const double msg_b[] = { 0.00001, 0.000025, 0.00005, 0.0001, 0.00025,
+                                     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+                                     0.05, 0.1, 0.25, 0.5, 1, 5 };
+    run_metrics *m = &rc->met;
+    sl_metrics *g;
+    sl_err err = { "" };
+
+    m->brokers_up = -1;
+    if (!(m->reg = g = sl_metrics_new()) ||
+        !(m->committed = calloc(SL_LAG_MAX, sizeof(*m->committed)))) {
+        sl_error("runner", "out of memory");
+        return 1;
+    }
+    if (!(m->in = sl_metrics_counter(g, "sluice_messages_in_total",
+              "Messages consumed, by input topic (re-reads after an abort included).",
+              st_topic, 64, &err)) ||
+        !(m->out = sl_metrics_counter(g, "sluice_messages_out_total",
+              "Messages produced, by topic (outputs, routes and dead letters).",
+              st_topic, 64, &err)) ||
+        !(m->verdicts = sl_metrics_counter(g, "sluice_verdicts_total",
+              "Processor verdicts, by verdict and reason code (none unless rejected).",
+              st_verdict, 256, &err)) ||
+        !(m->quarantined = sl_metrics_counter(g, "sluice_quarantined_total",
+              "Messages quarantined as stage_error dead letters.", st, 1, &err)) ||
+        !(m->batch = sl_metrics_histogram(g, "sluice_batch_size",
+              "Messages per committed transaction (sink: per written batch).",
+              st, 1, batch_b, sizeof(batch_b) / sizeof(batch_b[0]), &err)) ||
+        !(m->txn_s = sl_metrics_histogram(g, "sluice_transaction_duration_seconds",
+              "From a batch's first message to its commit, in seconds.",
+              st, 1, txn_b, sizeof(txn_b) / sizeof(txn_b[0]), &err)) ||
+        !(m->txns = sl_metrics_counter(g, "sluice_transactions_total",
+              "Transactions committed (sink: batches written).", st, 1, &err)) ||
+        !(m->aborts = sl_metrics_counter(g, "sluice_transaction_aborts_total",
+              "Transactions aborted (sink: batches the store refused).", st, 1, &err)) ||
+        !(m->retries = sl_metrics_counter(g, "sluice_retries_total",
+              "Retries after an abort, by whom the runner blames: environment or message.",
+              st_cause, 4, &err)) ||
+        !(m->rebalances = sl_metrics_counter(g, "sluice_rebalances_total",
+              "Consumer group rebalances, by kind: assign, revoke, lost.",
+              st_kind, 4, &err)) ||
+        !(m->lag = sl_metrics_gauge(g, "sluice_consumer_lag",
+              "High watermark minus the committed position, per assigned partition.",
+              st_tp, 512, &err)) ||
+        !(m->assigned = sl_metrics_gauge(g, "sluice_assigned_partitions",
+              "Partitions assigned to this instance.", st, 1, &err)) ||
+        !(m->proc_s = sl_metrics_histogram(g, "sluice_message_processing_seconds",
+              "Time to process one message and produce its outcome, in seconds.",
+              st, 1, msg_b, sizeof(msg_b) / sizeof(msg_b[0]), &err)) ||
+        !(m->brokers = sl_metrics_gauge(g, "sluice_brokers_up",
+              "Brokers the consumer is connected to (librdkafka statistics).",
+              st, 1, &err))) {
+        sl_error("runner", "metrics: %s", err.msg);
+        return 1;
+    }
+    {
+        /* Counters of the stage alone exist from the start, at 0, so a
+         * rate over them has a first point. */
+        const char *const v[] = { rc->stage };
+        sl_metric *zero[] = { m->quarantined, m->txns, m->aborts };
+        for (size_t i = 0; i < sizeof(zero) / sizeof(zero[0]); i++)
+            sl_metric_add(zero[i], v, 0);
+    }
+    if (sl_health_start(sl_config_get(rc->cfg, "metrics.listen"), g,
+                        SL_LIVE_STALL_MS, &m->health, &err) != SL_OK) {
+        sl_error("runner", "%s", err.msg);
+        return 2;
+    }
+    if (m->health)
+        sl_info("runner", "metrics.listen %s: GET /metrics, /health, /ready on port %u",
+                sl_config_get(rc->cfg, "metrics.listen"),
+                (unsigned)sl_health_port(m->health));
+    sl_health_ready(m->health, 0, "starting");
+    return 0;
+}
+
+static void met_destroy(run_common *rc)
+{
+    sl_health_stop(rc->met.health);
+    sl_metrics_destroy(rc->met.reg);
+    free(rc->met.committed);
+}
+
+static void met_count(const run_common *rc, sl_metric *f, const char *label)
+{
+    sl_metric_add(f, label ? (const char *const[]){ rc->stage, label }
+                           : (const char *const[]){ rc->stage }, 1);
+}
+
+/* Remembers the committed next offsets of l (a list of positions). */
+static void met_committed(run_common *rc, const char *topic, int32_t partition,
+                          int64_t offset)
+{
+    run_metrics *m = &rc->met;
+    size_t i;
+
+    if (offset < 0)
+        return;
+    for (i = 0; i < m->n_committed; i++)
+        if (m->committed[i].partition == partition &&
+            strcmp(m->committed[i].topic, topic) == 0)
+            break;
+    if (i == m->n_committed) {
+        if (i == SL_LAG_MAX)
+            return;
+        snprintf(m->committed[i].topic, SL_TOPIC_LEN, "%s", topic);
+        m->committed[i].partition = partition;
+        m->n_committed++;
+    }
+    m->committed[i].offset = offset;
+}
+
+static void met_committed_list(run_common *rc,
+                               const rd_kafka_topic_partition_list_t *l)
+{
+    for (int i = 0; l && i < l->cnt; i++)
+        met_committed(rc, l->elems[i].topic, l->elems[i].partition,
+                      l->elems[i].offset);
+}
+
+static int64_t met_committed_get(const run_common *rc, const char *topic,
+                                 int32_t partition)
+{
+    for (size_t i = 0; i < rc->met.n_committed; i++)
+        if (rc->met.committed[i].partition == partition &&
+            strcmp(rc->met.committed[i].topic, topic) == 0)
+            return rc->met.committed[i].offset;
+    return -1;
+}
+
+/* librdkafka's statistics (statistics.interval.ms): how many brokers the
+ * consumer's connections to are up.  Runs inside the consumer's poll, on
+ * the loop's thread. */
+static int met_stats_cb(rd_kafka_t *rk, char *json, size_t len, void *opaque)
+{
+    run_common *rc = opaque;   /* txn_run and sink_run begin with it */
+    json_t *root = json_loadb(json, len, 0, NULL), *brokers, *b;
+    const char *key;
+    json_int_t seen[64];
+    int up = 0, any_up = 0;
+
+    (void)rk;
+    if (!root)
+        return 0;
+    /* A broker may appear twice (its own connection and the logical
+     * coordinator's): count node ids, not entries; the bootstrap entries
+     * (nodeid -1) not at all. */
+    brokers = json_object_get(root, "brokers");
+    json_object_foreach(brokers, key, b) {
+        json_int_t id = json_integer_value(json_object_get(b, "nodeid"));
+        const char *state = json_string_value(json_object_get(b, "state"));
+        int dup = 0;
+        if (!state || strcmp(state, "UP") != 0)
+            continue;
+        any_up = 1;              /* a bootstrap or coordinator connection too */
+        if (id < 0)
+            continue;
+        for (int i = 0; i < up; i++)
+            dup |= seen[i] == id;
+        if (!dup && up < 64)
+            seen[up++] = id;
+    }
+    json_decref(root);
+    rc->met.brokers_up = up;
+    if (up || any_up)
+        rc->met.last_up = sl_mono_ms();
+    sl_metric_set(rc->met.brokers, (const char *const[]){ rc->stage }, up);
+    return 0;
+}
+
+/* Once a second: the loop's heartbeat, the assignment, each partition's
+ * lag, and readiness.  env_failing: the environment (database, store)
+ * failed and nothing was committed since. */
+static void met_tick(run_common *rc, int env_failing)
+{
+    run_metrics *m = &rc->met;
+    rd_kafka_topic_partition_list_t *a = NULL;
+    int64_t now = sl_mono_ms();
+    const char *why = NULL;
+    int n = 0;
+
+    if (now < m->next_tick)
+        return;
+    m->next_tick = now + SL_TICK_MS;
+    sl_health_beat(m->health);
+    if (!rd_kafka_assignment(rc->consumer, &a) && a) {
+        /* every partition's lag, published at once (sl_metric_set_all) */
+        const char **lv = calloc((size_t)a->cnt * 3 + 1, sizeof(*lv));
+        char (*parts)[16] = calloc((size_t)a->cnt + 1, sizeof(*parts));
+        double *lags = calloc((size_t)a->cnt + 1, sizeof(*lags));
+        size_t k = 0;
+        n = a->cnt;
+        for (int i = 0; lv && parts && lags && i < a->cnt; i++) {
+            int64_t lo = -1, hi = -1, c;
+            if (rd_kafka_get_watermark_offsets(rc->consumer, a->elems[i].topic,
+                                               a->elems[i].partition, &lo, &hi) ||
+                hi < 0)
+                continue;
+            /* never committed: the group starts at the earliest offset */
+            c = met_committed_get(rc, a->elems[i].topic, a->elems[i].partition);
+            if (c < 0)
+                c = lo;
+            if (c < 0)
+                continue;
+            snprintf(parts[k], sizeof(parts[k]), "%" PRId32, a->elems[i].partition);
+            lv[k * 3] = rc->stage;
+            lv[k * 3 + 1] = a->elems[i].topic;
+            lv[k * 3 + 2] = parts[k];
+            lags[k++] = (double)(hi > c ? hi - c : 0);
+        }
+        if (lv && parts && lags)
+            sl_metric_set_all(m->lag, k, lv, lags);
+        free(lv);
+        free(parts);
+        free(lags);
+    }
+    if (a)
+        rd_kafka_topic_partition_list_destroy(a);
+    sl_metric_set(m->assigned, (const char *const[]){ rc->stage }, n);
+    /* A connection being re-established for a moment is not an outage:
+     * down means no connection up in the statistics of SL_DOWN_MS. */
+    if (m->brokers_up < 0)
+        why = "starting";
+    else if (now - m->last_up > SL_DOWN_MS)
+        why = "broker_down";
+    else if (n == 0)
+        why = "no_partitions";
+    else if (env_failing)
+        why = "environment_unavailable";
+    sl_health_ready(m->health, why == NULL, why);
+}
+
+/* Seeds the committed offsets of newly assigned partitions from the
+ * broker (the lag of an idle partition is then known at once). */
+static void met_assigned(run_common *rc, rd_kafka_t *rk,
+                         const rd_kafka_topic_partition_list_t *parts)
+{
+    rd_kafka_topic_partition_list_t *c = rd_kafka_topic_partition_list_copy(parts);
+
+    met_count(rc, rc->met.rebalances, "assign");
+    if (!c)
+        return;
+    if (!rd_kafka_committed(rk, c, 5000))
+        met_committed_list(rc, c);
+    rd_kafka_topic_partition_list_destroy(c);
 }
 
 /* Loads configuration for a stage; returns 0 to go on, else an exit code. */
@@ -199,7 +504,7 @@ static int common_config(run_common *rc, const sl_topo_stage *row,
         fprintf(stderr, "sluice-%s: batch.size and batch.ms must be positive\n", stage);
         return 2;
     }
-    return 0;
+    return met_init(rc);
 }
 
 static rd_kafka_t *make_consumer(run_common *rc, const char *const *extra,
@@ -223,8 +528,10 @@ static rd_kafka_t *make_consumer(run_common *rc, const char *const *extra,
         "fetch.max.bytes", "67108864",
         "max.partition.fetch.bytes", "16777216",
         "receive.message.max.bytes", "100000000",
+        /* broker connection state for /ready (met_stats_cb) */
+        "statistics.interval.ms", "1000",
     };
-    size_t n = 22;
+    size_t n = 24;
     char errstr[512];
     rd_kafka_conf_t *conf;
     rd_kafka_t *rk;
@@ -237,6 +544,7 @@ static rd_kafka_t *make_consumer(run_common *rc, const char *const *extra,
     rd_kafka_conf_set_log_cb(conf, kafka_log_cb);
     rd_kafka_conf_set_error_cb(conf, kafka_error_cb);
     rd_kafka_conf_set_rebalance_cb(conf, rebalance);
+    rd_kafka_conf_set_stats_cb(conf, met_stats_cb);
     rd_kafka_conf_set_opaque(conf, opaque);
     rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr));
     if (!rk) {
@@ -405,6 +713,7 @@ static void txn_abort(txn_run *t)
     int r;
 
     t->n_aborts++;
+    met_count(&t->c, t->c.met.aborts, NULL);
     sl_warn("runner", "aborting transaction of %" PRId64 " messages", t->in_batch);
     while ((r = txn_classify(rd_kafka_abort_transaction(t->producer, -1),
                              "abort_transaction")) == TXN_RETRY)
@@ -461,7 +770,7 @@ static void abort_pause(txn_run *t);
 /* Sends the consumed positions into the transaction and commits it. */
 static int txn_commit(txn_run *t)
 {
-    rd_kafka_topic_partition_list_t *pos = NULL;
+    rd_kafka_topic_partition_list_t *pos = NULL, *committing;
     rd_kafka_consumer_group_metadata_t *cgmd;
     int r;
 
@@ -473,6 +782,7 @@ static int txn_commit(txn_run *t)
         txn_abort(t);
         return SL_ERR;
     }
+    committing = rd_kafka_topic_partition_list_copy(pos);
     cgmd = rd_kafka_consumer_group_metadata(t->c.consumer);
     do {
         r = txn_classify(rd_kafka_send_offsets_to_transaction(t->producer, pos,
@@ -487,6 +797,16 @@ static int txn_commit(txn_run *t)
                              "commit_transaction");
         } while (r == TXN_RETRY);
     }
+    if (r == TXN_OK) {
+        const char *const st[] = { t->c.stage };
+        met_committed_list(&t->c, committing);
+        sl_metric_add(t->c.met.txns, st, 1);
+        sl_metric_observe(t->c.met.batch, st, (double)t->in_batch);
+        sl_metric_observe(t->c.met.txn_s, st,
+                          (double)(sl_mono_ms() - t->batch_start) / 1000.0);
+    }
+    if (committing)
+        rd_kafka_topic_partition_list_destroy(committing);
     if (r == TXN_ABORT) {
         /* Not one message's fault that we can name (the broker refused the
          * batch): the environment's, within retry.budget.ms. */
@@ -516,9 +836,11 @@ static void txn_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
         sl_info("runner", "assigned %d partitions", parts->cnt);
+        met_assigned(&t->c, rk, parts);
         rd_kafka_assign(rk, parts);
         return;
     }
+    met_count(&t->c, t->c.met.rebalances, rd_kafka_assignment_lost(rk) ? "lost" : "revoke");
     if (rd_kafka_assignment_lost(rk)) {
         sl_warn("runner", "assignment lost: aborting the open transaction");
         if (t->txn_open && !t->fatal)
@@ -611,6 +933,7 @@ static int produce(txn_run *t, const char *topic, sl_slice key, sl_slice value,
         sl_error("runner", "produce to %s: %s", topic, rd_kafka_err2str(e));
         return SL_ERR;
     }
+    met_count(&t->c, t->c.met.out, topic);
     return SL_OK;
 }
 
@@ -716,6 +1039,7 @@ static int quarantine(txn_run *t, const sl_msg *in, const char *fmt, ...)
     sl_warn("runner", "quarantined %s/%" PRId32 "/%" PRId64 ": %s", in->topic,
             in->partition, in->offset, detail);
     t->n_quarantined++;
+    met_count(&t->c, t->c.met.quarantined, NULL);
     return dead_letter(t, in, SL_STAGE_ERROR, detail);
 }
 
@@ -765,6 +1089,25 @@ static int message_failed(txn_run *t, const sl_msg *in)
                       t->c.stage, n, why);
 }
 
+/* Counts a verdict; a rejection by its reason code (a stable snake_case
+ * constant of the processor: a bounded set). */
+static void met_verdict(txn_run *t, sl_verdict v)
+{
+    const char *name;
+
+    switch (v) {
+    case SL_EMIT:      name = "emit"; break;
+    case SL_ROUTE:     name = "route"; break;
+    case SL_REJECT:    name = "reject"; break;
+    case SL_RETRY:     name = "retry"; break;
+    case SL_ENV_FATAL: name = "env_fatal"; break;
+    default:           name = "fatal"; break;
+    }
+    sl_metric_add(t->c.met.verdicts, (const char *const[]){
+                      t->c.stage, name,
+                      v == SL_REJECT ? sl_out_reject_code(t->out) : "none" }, 1);
+}
+
 /* Runs one message through the processor and produces its outcome.
  * SL_EIO asks for an abort and retry (abort_env says whom to blame). */
 static int handle_message(txn_run *t, const sl_msg *msg)
@@ -780,6 +1123,7 @@ static int handle_message(txn_run *t, const sl_msg *msg)
      * they prepared for it at its run_index. */
     v = t->p->process(t->pctx, msg, t->out);
     value = sl_out_has_value(t->out) ? sl_out_value(t->out) : in.value;
+    met_verdict(t, v);
 
     switch (v) {
     case SL_EMIT:
@@ -836,6 +1180,7 @@ static void abort_pause(txn_run *t)
 {
     int64_t now = sl_mono_ms();
 
+    met_count(&t->c, t->c.met.retries, t->abort_env ? "environment" : "message");
     if (!t->abort_env) {
         usleep(200 * 1000);
         return;
@@ -996,6 +1341,7 @@ int sl_runner_main(const sl_processor *p, int argc, char **argv)
         int r = SL_OK;
         rd_kafka_message_t *m;
 
+        met_tick(&t.c, t.env_fail_since != 0);
         /* A run: what is already fetched, up to the batch's remainder.  A
          * revocation inside the poll drops what was gathered so far
          * (txn_rebalance), so t.run_n may go back to 0. */
@@ -1018,6 +1364,7 @@ int sl_runner_main(const sl_processor *p, int argc, char **argv)
                 continue;
             }
             msg_view(m, &t.views[t.run_n], t.run_hdrs + t.run_n * SL_MAX_MSG_HEADERS);
+            met_count(&t.c, t.c.met.in, t.views[t.run_n].topic);
             t.views[t.run_n].run_index = t.run_n;
             t.run[t.run_n++] = m;
         }
@@ -1030,7 +1377,10 @@ int sl_runner_main(const sl_processor *p, int argc, char **argv)
                 t.abort_env = 1;
             }
             for (i = 0; r == SL_OK && i < t.run_n && !t.fatal; i++) {
+                double t0 = met_now();
                 r = handle_message(&t, &t.views[i]);
+                sl_metric_observe(t.c.met.proc_s, (const char *const[]){ t.c.stage },
+                                  met_now() - t0);
                 t.run_done = i + 1;
             }
         }
@@ -1049,6 +1399,7 @@ int sl_runner_main(const sl_processor *p, int argc, char **argv)
             (t.in_batch > 0 && sl_mono_ms() - t.batch_start >= t.c.batch_ms))
             txn_commit(&t);
     }
+    sl_health_ready(t.c.met.health, 0, "stopping");
 
     if (!t.fatal) {
         txn_commit(&t);
@@ -1069,6 +1420,7 @@ out:
     sl_out_destroy(t.out);
     sl_attempts_destroy(t.attempts);
     free(t.run_hdrs);
+    met_destroy(&t.c);
     sl_config_destroy(t.c.cfg);
     return code;
 }
@@ -1085,6 +1437,8 @@ typedef struct sink_run {
     size_t n_batch;
     int64_t batch_start;
     int fatal;
+    int store_failing;       /* the last write or ping failed */
+    int64_t next_ping;       /* monotonic ms of the next idle ping */
     uint64_t n_written, n_batches;
 } sink_run;
 
@@ -1191,13 +1545,25 @@ static int sink_flush(sink_run *r)
             rd_kafka_topic_partition_list_add(l, next[j].topic,
                                               next[j].partition)->offset = next[j].offset;
         rd_kafka_commit(r->c.consumer, l, 1);
+        met_committed_list(&r->c, l);
         rd_kafka_topic_partition_list_destroy(l);
+        {
+            const char *const st[] = { r->c.stage };
+            sl_metric_add(r->c.met.txns, st, 1);
+            sl_metric_observe(r->c.met.batch, st, (double)r->n_batch);
+            sl_metric_observe(r->c.met.txn_s, st,
+                              (double)(sl_mono_ms() - r->batch_start) / 1000.0);
+        }
+        r->store_failing = 0;
         r->n_written += r->n_batch;
         r->n_batches++;
         sl_debug("runner", "wrote batch of %zu messages", r->n_batch);
     } else if (rc == SL_EIO) {
         rd_kafka_topic_partition_list_t *a = NULL;
         sl_warn("runner", "store write failed, rewinding: %s", err.msg);
+        met_count(&r->c, r->c.met.aborts, NULL);
+        met_count(&r->c, r->c.met.retries, "environment");
+        r->store_failing = 1;
         if (!rd_kafka_assignment(r->c.consumer, &a) && a && a->cnt &&
             sink_load(r, a) == SL_OK) {
             rd_kafka_error_t *e = rd_kafka_seek_partitions(r->c.consumer, a, -1);
@@ -1236,9 +1602,12 @@ static void sink_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
             sl_info("runner", "assigned %s/%d from stored offset %" PRId64,
                     parts->elems[i].topic, parts->elems[i].partition,
                     parts->elems[i].offset);
+        met_count(&r->c, r->c.met.rebalances, "assign");
+        met_committed_list(&r->c, parts);
         rd_kafka_assign(rk, parts);
         return;
     }
+    met_count(&r->c, r->c.met.rebalances, rd_kafka_assignment_lost(rk) ? "lost" : "revoke");
     if (rd_kafka_assignment_lost(rk)) {
         sl_warn("runner", "assignment lost: dropping %zu unwritten messages",
                 r->n_batch);
@@ -1247,6 +1616,25 @@ static void sink_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         sink_flush(r);
     }
     rd_kafka_assign(rk, NULL);
+}
+
+/* While no batch is open, asks the store every SL_PING_MS whether it
+ * answers, so /ready sees a database gone while the stage is idle. */
+static void sink_ping(sink_run *r)
+{
+    int64_t now = sl_mono_ms();
+    sl_err err = { "" };
+
+    if (!r->s->ping || r->n_batch || now < r->next_ping)
+        return;
+    r->next_ping = now + SL_PING_MS;
+    if (r->s->ping(r->sctx, &err) == SL_OK) {
+        r->store_failing = 0;
+    } else {
+        if (!r->store_failing)
+            sl_warn("runner", "%s: store check failed: %s", r->c.stage, err.msg);
+        r->store_failing = 1;
+    }
 }
 
 int sl_sink_main(const sl_sink *s, int argc, char **argv)
@@ -1273,6 +1661,10 @@ int sl_sink_main(const sl_sink *s, int argc, char **argv)
         code = 2;
         goto out;
     }
+    if (s->metrics && s->metrics(r.sctx, r.c.met.reg, &err) != SL_OK) {
+        sl_error("runner", "%s: metrics: %s", s->stage->name, err.msg);
+        goto out;
+    }
     if (!(r.c.consumer = make_consumer(&r.c, NULL, sink_rebalance, &r, &err)) ||
         subscribe(&r.c, &err) != SL_OK) {
         sl_error("runner", "%s", err.msg);
@@ -1294,13 +1686,17 @@ int sl_sink_main(const sl_sink *s, int argc, char **argv)
             } else {
                 if (r.n_batch == 0)
                     r.batch_start = sl_mono_ms();
+                met_count(&r.c, r.c.met.in, rd_kafka_topic_name(m->rkt));
                 r.batch[r.n_batch++] = m;
             }
         }
         if ((int64_t)r.n_batch >= r.c.batch_size ||
             (r.n_batch > 0 && sl_mono_ms() - r.batch_start >= r.c.batch_ms))
             sink_flush(&r);
+        sink_ping(&r);
+        met_tick(&r.c, r.store_failing);
     }
+    sl_health_ready(r.c.met.health, 0, "stopping");
     if (!r.fatal) {
         sink_flush(&r);
         rd_kafka_consumer_close(r.c.consumer);
@@ -1315,6 +1711,7 @@ out:
     if (r.sctx)
         s->destroy(r.sctx);
     free(r.batch);
+    met_destroy(&r.c);
     sl_config_destroy(r.c.cfg);
     return code;
 }

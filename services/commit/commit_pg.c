@@ -68,7 +68,19 @@ typedef struct commit_ctx {
     char sqlstate[6];                /* of the last failed statement */
     char sqlmsg[SL_ERRBUF_SIZE];
     int uv_count;      /* unique violations in a row, no batch written since */
+    /* metrics (docs/metrics.md), declared by commit_metrics; NULL: none */
+    uint64_t round_trips;            /* statements sent, since the start */
+    sl_metric *m_rows, *m_bytes, *m_round_trips;
 } commit_ctx;
+
+/* The live connection for one statement, counted as a database round
+ * trip: every statement commit sends goes through here (a COPY's end is
+ * counted in copy_end). */
+static PGconn *rt(commit_ctx *c)
+{
+    c->round_trips++;
+    return c->conn;
+}
 
 static void drop_conn(commit_ctx *c)
 {
@@ -135,6 +147,7 @@ static int copy_end(commit_ctx *c, sl_pg_copy *cp, sl_err *err)
 {
     int rc = sl_pg_copy_end(cp, err);
 
+    c->round_trips++;
     return rc == SL_OK ? rc : classify_state(c, cp->sqlstate[0] ? cp->sqlstate : NULL,
                                              rc, err);
 }
@@ -149,7 +162,7 @@ static int load_offsets(void *ctx, const char *group, sl_tp_offset *tps,
 
     if ((rc = ensure_conn(c, err)) != SL_OK)
         return rc;
-    r = PQexecParams(c->conn, "SELECT topic, partition, next_offset FROM "
+    r = PQexecParams(rt(c), "SELECT topic, partition, next_offset FROM "
                      "consumer_offsets WHERE group_id = $1",
                      1, NULL, params, NULL, NULL, 0);
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
@@ -175,7 +188,7 @@ static int check_offsets(commit_ctx *c, const char *group, const sl_msg *msgs,
                          size_t n, sl_err *err)
 {
     const char *params[1] = { group };
-    PGresult *r = PQexecParams(c->conn,
+    PGresult *r = PQexecParams(rt(c),
         "SELECT topic, partition, next_offset FROM consumer_offsets "
         "WHERE group_id = $1 FOR UPDATE", 1, NULL, params, NULL, NULL, 0);
     int rc = SL_OK;
@@ -231,7 +244,7 @@ static int existing(commit_ctx *c, const sl_commit_row *rows, size_t n,
         goto out;
     {
         const char *p1[1] = { (const char *)ids.data };
-        r = PQexecParams(c->conn, "SELECT upload_id FROM samples "
+        r = PQexecParams(rt(c), "SELECT upload_id FROM samples "
                          "WHERE upload_id = ANY($1::text[]) UNION ALL "
                          "SELECT upload_id FROM review_items "
                          "WHERE upload_id = ANY($1::text[])",
@@ -255,7 +268,7 @@ static int existing(commit_ctx *c, const sl_commit_row *rows, size_t n,
          * Pairs from other datasets are harmless: decide() matches on the
          * (dataset, hash) fingerprint. */
         const char *p2[1] = { (const char *)hs.data };
-        r = PQexecParams(c->conn, "SELECT dataset_id, sha256 FROM samples "
+        r = PQexecParams(rt(c), "SELECT dataset_id, sha256 FROM samples "
                          "WHERE sha256 = ANY($1::text[])",
                          1, NULL, p2, NULL, NULL, 0);
         if (PQresultStatus(r) != PGRES_TUPLES_OK) {
@@ -362,7 +375,7 @@ static int quota_limits(commit_ctx *c, const sl_commit_row *rows, size_t n,
             ids[k++] = rows[i].dataset_id;
         }
     }
-    rc = classify_rc(c, sl_quota_pg_limits(c->conn, ids, k, got, state, err),
+    rc = classify_rc(c, sl_quota_pg_limits(rt(c), ids, k, got, state, err),
                      state, err);
     for (size_t j = 0; rc == SL_OK && j < k; j++)
         qb->limits[at[j]] = got[j];
@@ -396,7 +409,7 @@ static int quota_usage(commit_ctx *c, const sl_commit_row *rows, size_t n,
     }
     if (qb->npairs == 0)
         return SL_OK;
-    return classify_rc(c, sl_quota_pg_usage(c->conn, qb->pairs, qb->npairs, true,
+    return classify_rc(c, sl_quota_pg_usage(rt(c), qb->pairs, qb->npairs, true,
                                             state, err), state, err);
 }
 
@@ -430,7 +443,7 @@ static int review_rows(commit_ctx *c, sl_commit_row *rows, size_t n, sl_err *err
 {
     char state[6] = "";
 
-    return classify_rc(c, sl_commit_review_rows(c->conn, rows, n, state, err),
+    return classify_rc(c, sl_commit_review_rows(rt(c), rows, n, state, err),
                        state, err);
 }
 
@@ -493,7 +506,7 @@ static int add_usage(commit_ctx *c, const sl_commit_row *rows, size_t n,
         if (rows[i].kind == SL_ROW_SAMPLE)
             deltas[k++] = (sl_quota_pair){ rows[i].creator_id, rows[i].dataset_id,
                                            { 1, (int64_t)rows[i].content.len } };
-    rc = classify_rc(c, sl_quota_pg_add(c->conn, deltas, k, state, err), state, err);
+    rc = classify_rc(c, sl_quota_pg_add(rt(c), deltas, k, state, err), state, err);
     free(deltas);
     return rc;
 }
@@ -569,7 +582,7 @@ static int known_contents(commit_ctx *c, const sl_commit_row *rows, size_t n,
     if (sl_pg_array_close(&hs))
         goto out;
     p[0] = (const char *)hs.data;
-    r = PQexecParams(c->conn, "SELECT sha256 FROM contents "
+    r = PQexecParams(rt(c), "SELECT sha256 FROM contents "
                      "WHERE sha256 = ANY($1::text[])", 1, NULL, p, NULL, NULL, 0);
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
         rc = classify(c, r, "looking up contents", err);
@@ -624,7 +637,7 @@ static int copy_reviews(commit_ctx *c, const sl_commit_row *rows, size_t n,
         any |= rows[i].kind == SL_ROW_REVIEW;
     if (!any)
         return SL_OK;
-    if ((rc = sl_pg_copy_begin(&cp, c->conn,
+    if ((rc = sl_pg_copy_begin(&cp, rt(c),
              "COPY review_items (" UPLOAD_COLUMNS ", findings) FROM STDIN", err)))
         return rc;
     for (size_t i = 0; i < n; i++) {
@@ -654,7 +667,7 @@ static int copy_heads(commit_ctx *c, const sl_commit_row *rows,
             refs[i] = (sl_audit_headref){ owner_kind(&rows[i]), owners[i],
                                           heads[i].seq, heads[i].hash };
         }
-        rc = classify_rc(c, sl_prov_pg_seal(c->conn, c->signer, refs, n, NULL,
+        rc = classify_rc(c, sl_prov_pg_seal(rt(c), c->signer, refs, n, NULL,
                                             state, err), state, err);
     }
     free(owners);
@@ -678,7 +691,7 @@ static int reserve_feed_seq(commit_ctx *c, size_t n_samples, int64_t *base,
     int rc = SL_OK;
 
     snprintf(num, sizeof(num), "%zu", n_samples);
-    r = PQexecParams(c->conn,
+    r = PQexecParams(rt(c),
         "WITH c AS (UPDATE feed_clock SET next_seq = next_seq + $1::bigint"
         " WHERE stream = 'samples' RETURNING next_seq - $1::bigint AS base)"
         " SELECT base, pg_notify('sluice_feed', 'samples') FROM c",
@@ -712,7 +725,7 @@ static int write_rows(commit_ctx *c, const sl_commit_row *rows, size_t n,
      * same moment makes this COPY fail on the key; the batch is retried. */
     if ((rc = known_contents(c, rows, n, seen, err)) != SL_OK)
         goto out;
-    if ((rc = sl_pg_copy_begin(&cp, c->conn,
+    if ((rc = sl_pg_copy_begin(&cp, rt(c),
              "COPY contents (sha256, size, data) FROM STDIN", err)))
         goto out;
     for (size_t i = 0; i < n; i++) {
@@ -741,7 +754,7 @@ static int write_rows(commit_ctx *c, const sl_commit_row *rows, size_t n,
         int64_t seq = 0;   /* set by reserve_feed_seq (gcc -O2 cannot tell) */
         if ((rc = reserve_feed_seq(c, n_samples, &seq, err)) != SL_OK)
             goto out;
-        if ((rc = sl_pg_copy_begin(&cp, c->conn,
+        if ((rc = sl_pg_copy_begin(&cp, rt(c),
                  "COPY samples (" UPLOAD_COLUMNS ", scan, original_sha256,"
                  " license, feed_seq) FROM STDIN", err)))
             goto out;
@@ -763,7 +776,7 @@ static int write_rows(commit_ctx *c, const sl_commit_row *rows, size_t n,
     if ((rc = copy_reviews(c, rows, n, err)) != SL_OK)
         goto out;
 
-    if ((rc = sl_pg_copy_begin(&cp, c->conn,
+    if ((rc = sl_pg_copy_begin(&cp, rt(c),
              "COPY rejections (upload_id, creator_id, dataset_id, stage, code, "
              "detail, sha256, size, meta, source_topic, source_partition, "
              "source_offset, rejected_at) FROM STDIN", err)))
@@ -797,7 +810,7 @@ static int write_rows(commit_ctx *c, const sl_commit_row *rows, size_t n,
     if ((rc = copy_end(c, &cp, err)))
         goto out;
 
-    if ((rc = sl_prov_pg_copy_begin(&cp, c->conn, err)))
+    if ((rc = sl_prov_pg_copy_begin(&cp, rt(c), err)))
         goto out;
     if (!(heads = calloc(n ? n : 1, sizeof(*heads)))) {
         sl_err ignore;
@@ -856,7 +869,7 @@ static int save_offsets(commit_ctx *c, const char *group,
     {
         const char *p[4] = { group, (const char *)topics.data,
                              (const char *)parts.data, (const char *)offs.data };
-        r = PQexecParams(c->conn,
+        r = PQexecParams(rt(c),
             "INSERT INTO consumer_offsets (group_id, topic, partition, next_offset) "
             "SELECT $1, t, p, o FROM unnest($2::text[], $3::int[], $4::bigint[]) "
             "AS q(t, p, o) ON CONFLICT (group_id, topic, partition) DO UPDATE "
@@ -945,7 +958,7 @@ static int run_batch(batch *b, const size_t *idx, size_t k, int final)
     }
     if ((rc = ensure_conn(c, err)) != SL_OK)
         goto out;
-    if ((rc = sl_pg_exec(c->conn, "BEGIN", err)) != SL_OK)
+    if ((rc = sl_pg_exec(rt(c), "BEGIN", err)) != SL_OK)
         goto out;
     in_txn = 1;
     if ((final && (rc = check_offsets(c, b->group, b->msgs, b->n, err)) != SL_OK) ||
@@ -963,7 +976,7 @@ static int run_batch(batch *b, const size_t *idx, size_t k, int final)
     if ((rc = save_offsets(c, b->group, b->next, b->n_next, err)) != SL_OK)
         goto out;
     in_txn = 0;
-    if ((rc = sl_pg_exec(c->conn, "COMMIT", err)) != SL_OK) {
+    if ((rc = sl_pg_exec(rt(c), "COMMIT", err)) != SL_OK) {
         /* Unknown outcome: the offsets in the database will tell. */
         drop_conn(c);
         rc = SL_EIO;
@@ -976,7 +989,7 @@ static int run_batch(batch *b, const size_t *idx, size_t k, int final)
 out:
     if (in_txn) {
         sl_err ignore;
-        if (c->conn && sl_pg_exec(c->conn, "ROLLBACK", &ignore) != SL_OK)
+        if (c->conn && sl_pg_exec(rt(c), "ROLLBACK", &ignore) != SL_OK)
             drop_conn(c);
         if (rc == SL_ENOMEM)
             sl_err_set(err, "out of memory");
@@ -1094,6 +1107,7 @@ static int write_batch(void *ctx, const char *group, const sl_msg *msgs, size_t 
         .level = calloc(n ? n : 1, 1), .why = calloc(n ? n : 1, sizeof(char *)),
     };
     int rc = SL_ENOMEM;
+    const uint64_t trips = c->round_trips;
 
     if (!b.level || !b.why)
         goto out;
@@ -1126,8 +1140,15 @@ static int write_batch(void *ctx, const char *group, const sl_msg *msgs, size_t 
         if (rc != SL_OK)
             break;
     }
-    if (rc == SL_OK)
+    if (rc == SL_OK) {
+        size_t bytes = 0;
         c->uv_count = 0;
+        for (size_t i = 0; i < n; i++)
+            bytes += msgs[i].key.len + msgs[i].value.len;
+        sl_metric_add(c->m_rows, NULL, (double)n);
+        sl_metric_add(c->m_bytes, NULL, (double)bytes);
+    }
+    sl_metric_add(c->m_round_trips, NULL, (double)(c->round_trips - trips));
 out:
     for (size_t i = 0; b.why && i < n; i++)
         free(b.why[i]);
@@ -1190,6 +1211,46 @@ static int commit_init(void **ctx, const sl_config *cfg, sl_err *err)
     return SL_OK;
 }
 
+/* /ready's check of the database while idle: SELECT 1 on the connection
+ * (reconnecting first when it was dropped). */
+static int commit_ping(void *ctx, sl_err *err)
+{
+    commit_ctx *c = ctx;
+    PGresult *r;
+    int rc;
+
+    if ((rc = ensure_conn(c, err)) != SL_OK)
+        return rc;
+    r = PQexec(c->conn, "SELECT 1");
+    if (PQresultStatus(r) == PGRES_TUPLES_OK) {
+        PQclear(r);
+        return SL_OK;
+    }
+    rc = sl_pg_fail(c->conn, r, "store check", err);
+    PQclear(r);
+    if (PQstatus(c->conn) != CONNECTION_OK)
+        drop_conn(c);
+    return rc;
+}
+
+/* Declares commit's own metrics; write_batch updates them. */
+static int commit_metrics(void *ctx, sl_metrics *reg, sl_err *err)
+{
+    commit_ctx *c = ctx;
+
+    if (!(c->m_rows = sl_metrics_counter(reg, "sluice_commit_rows_total",
+              "Messages stored as rows (samples, rejections, review items) in "
+              "committed batches.", NULL, 0, err)) ||
+        !(c->m_bytes = sl_metrics_counter(reg, "sluice_commit_bytes_total",
+              "Bytes (key and value) of the messages stored in committed batches.",
+              NULL, 0, err)) ||
+        !(c->m_round_trips = sl_metrics_counter(reg, "sluice_commit_db_round_trips_total",
+              "Statements sent to PostgreSQL by write_batch (a COPY counts its "
+              "start and its end), committed or not.", NULL, 0, err)))
+        return SL_ERR;
+    return SL_OK;
+}
+
 const sl_sink sl_commit_stage = {
     .stage = &sl_topology_stages[SL_STAGE_COMMIT],
     .config_map = commit_config,
@@ -1197,4 +1258,6 @@ const sl_sink sl_commit_stage = {
     .load_offsets = load_offsets,
     .write_batch = write_batch,
     .destroy = commit_destroy,
+    .metrics = commit_metrics,
+    .ping = commit_ping,
 };

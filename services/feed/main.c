@@ -21,6 +21,7 @@
 #include <sodium.h>
 
 #include "sl/crypto.h"
+#include "sl/health.h"
 #include "sl/log.h"
 #include "feed.h"
 
@@ -58,6 +59,7 @@ static const sl_cfg_entry feed_map[] = {
     { SL_CFG_INT,  "feed.max.conns.per.ip", "2048", "open connections per client address" },
     { SL_CFG_INT,  "feed.timeout.s", "90", "idle connection timeout, seconds (> feed.wait.max.s)" },
     { SL_CFG_STR,  "log.level", "info", "error, warn, info or debug" },
+    SL_HEALTH_CFG_ENTRY,
     SL_CFG_END
 };
 
@@ -94,6 +96,8 @@ static void raise_nofile(void)
 
 int main(int argc, char **argv)
 {
+    sl_metrics *metrics = NULL;
+    sl_health *health = NULL;
     fd_app a = { 0 };
     sl_err err = { "" };
     sl_http_router *rt = NULL;
@@ -124,6 +128,10 @@ int main(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
+    if (sl_health_open(a.cfg, &metrics, &health, &err) != SL_OK) {
+        sl_error(LOG, "%s", err.msg);
+        goto out;
+    }
     raise_nofile();
     a.url_ttl_s = sl_config_int(a.cfg, "feed.url.ttl.s");
     a.page_max = sl_config_int(a.cfg, "feed.page.max");
@@ -169,6 +177,7 @@ int main(int argc, char **argv)
             .port = (uint16_t)port,
             .tls_cert_file = sl_config_get(a.cfg, "feed.tls.cert"),
             .tls_key_file = sl_config_get(a.cfg, "feed.tls.key"),
+            .metrics = metrics,
         };
         const char *scheme = ls.tls_cert_file && *ls.tls_cert_file ? "https" : "http";
         const char *base = sl_config_get(a.cfg, "feed.base.url");
@@ -193,8 +202,12 @@ int main(int argc, char **argv)
         sl_error(LOG, "listener: %s", err.msg);
         goto out;
     }
-    while (!g_stop)
+    sl_health_ready(health, 1, NULL);
+    while (!g_stop) {
+        sl_health_beat(health);
         usleep(100000);
+    }
+    sl_health_ready(health, 0, "stopping");
     sl_info(LOG, "stopping");
     status = 0;
 out:
@@ -206,5 +219,6 @@ out:
     fd_auth_destroy(a.auth);
     sodium_memzero(a.url_key, sizeof a.url_key);
     sl_config_destroy(a.cfg);
+    sl_health_close(metrics, health);   /* after the server that counts into it */
     return status;
 }

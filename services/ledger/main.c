@@ -19,6 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "sl/health.h"
 #include "sl/log.h"
 #include "sl/pg.h"
 #include "ledger.h"
@@ -47,6 +48,7 @@ static const sl_cfg_entry ledger_map[] = {
     { SL_CFG_INT,  "ledger.rescan.ms", "5000", "rescan skipped usage ids this often" },
     { SL_CFG_BOOL, "ledger.once", "false", "post everything there is, then exit" },
     { SL_CFG_STR,  "log.level", "info", "error, warn, info or debug" },
+    SL_HEALTH_CFG_ENTRY,
     SL_CFG_END
 };
 
@@ -107,6 +109,9 @@ int main(int argc, char **argv)
     struct sigaction sa;
     int64_t v, poll_ms = 1000, total = 0, last_total = 0, last_log;
     int rc, lvl, once, idle = 0, status = 1, batches = 0;
+    sl_metrics *metrics = NULL;
+    sl_health *health = NULL;
+    sl_metric *m_posted = NULL, *m_applied = NULL, *m_errors = NULL;
 
     if (!cfg || sl_config_declare(cfg, ledger_map) != SL_OK)
         return 1;
@@ -127,6 +132,16 @@ int main(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
+    if (sl_health_open(cfg, &metrics, &health, &err) != SL_OK ||
+        !(m_posted = sl_metrics_counter(metrics, "sluice_ledger_usage_posted_total",
+              "Usage events posted to the ledger.", NULL, 0, &err)) ||
+        !(m_applied = sl_metrics_counter(metrics, "sluice_ledger_withdrawals_applied_total",
+              "Withdrawals applied to the ledger.", NULL, 0, &err)) ||
+        !(m_errors = sl_metrics_counter(metrics, "sluice_ledger_errors_total",
+              "Rounds that failed (database errors); retried.", NULL, 0, &err))) {
+        sl_error(LOG, "metrics: %s", err.msg);
+        goto out;
+    }
 
     if (check_range(cfg, "ledger.fee.bps", 0, SL_LEDGER_BPS_MAX, &v) != SL_OK)
         goto out;
@@ -162,10 +177,15 @@ int main(int argc, char **argv)
     while (!g_stop) {
         int posted = 0, waiting = 0, applied = 0;
 
+        sl_health_beat(health);
         rc = lg_post_usage(p, &posted, &waiting, &err);
         if (rc == SL_OK && (posted < o.batch || ++batches % 10 == 0))
             rc = lg_apply_withdrawals(p, &applied, &err);
+        sl_metric_add(m_posted, NULL, posted);
+        sl_metric_add(m_applied, NULL, applied);
+        sl_health_ready(health, rc == SL_OK, "database_unavailable");
         if (rc != SL_OK) {
+            sl_metric_add(m_errors, NULL, 1);
             sl_error(LOG, "%s", err.msg);
             if (once)
                 goto out;
@@ -188,11 +208,13 @@ int main(int argc, char **argv)
             break;
         wait_notify(pc, waiting ? 20 : once ? 10 : (int)poll_ms);
     }
+    sl_health_ready(health, 0, "stopping");
     sl_info(LOG, "stopping: posted %" PRId64 " usage events", total);
     status = 0;
 out:
     lg_poster_destroy(p);
     sl_pgconn_destroy(pc);
+    sl_health_close(metrics, health);
     sl_config_destroy(cfg);
     return status;
 }

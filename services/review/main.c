@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "sl/kafka.h"
+#include "sl/health.h"
 #include "sl/log.h"
 #include "sl/pg.h"
 #include "sl/topology.h"
@@ -56,6 +57,7 @@ static const sl_cfg_entry review_map[] = {
     { SL_CFG_STR,  "topic.prefix", "", "prefix added to every topic name" },
     { SL_CFG_STR,  "instance.id", "0", "stable id of this instance (transactional.id suffix)" },
     { SL_CFG_STR,  "log.level", "info", "error, warn, info or debug" },
+    SL_HEALTH_CFG_ENTRY,
     SL_CFG_END
 };
 
@@ -88,6 +90,8 @@ static int register_key(rv_app *a, sl_err *err)
 
 int main(int argc, char **argv)
 {
+    sl_metrics *metrics = NULL;
+    sl_health *health = NULL;
     rv_app a = { 0 };
     sl_err err = { "" };
     sl_http_router *rt = NULL;
@@ -118,6 +122,10 @@ int main(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
+    if (sl_health_open(a.cfg, &metrics, &health, &err) != SL_OK) {
+        sl_error(LOG, "%s", err.msg);
+        goto out;
+    }
     a.stop = &g_stop;
     pthread_mutex_init(&a.ov_mu, NULL);
     a.lease_s = sl_config_int(a.cfg, "review.lease.s");
@@ -172,6 +180,7 @@ int main(int argc, char **argv)
             .port = (uint16_t)port,
             .tls_cert_file = sl_config_get(a.cfg, "review.tls.cert"),
             .tls_key_file = sl_config_get(a.cfg, "review.tls.key"),
+            .metrics = metrics,
         };
         if (port < 0 || port > 65535) {
             sl_error(LOG, "review.port must be 0 to 65535");
@@ -188,8 +197,12 @@ int main(int argc, char **argv)
         sl_error(LOG, "relay: %s", err.msg);
         goto out;
     }
-    while (!g_stop)
+    sl_health_ready(health, 1, NULL);
+    while (!g_stop) {
+        sl_health_beat(health);
         usleep(100000);
+    }
+    sl_health_ready(health, 0, "stopping");
     sl_info(LOG, "stopping");
     status = 0;
 out:
@@ -202,5 +215,6 @@ out:
     sl_config_destroy(a.cfg);
     json_decref(a.ov);
     pthread_mutex_destroy(&a.ov_mu);
+    sl_health_close(metrics, health);   /* after the server that counts into it */
     return status;
 }

@@ -55,6 +55,7 @@ typedef struct ctl_cmd {
 
 /* The commands (one file each). */
 int ctl_cmd_db(ctl *c, int argc, char **argv);
+int ctl_cmd_top(ctl *c, int argc, char **argv);
 int ctl_cmd_topics(ctl *c, int argc, char **argv);
 int ctl_cmd_creator(ctl *c, int argc, char **argv);
 int ctl_cmd_dataset(ctl *c, int argc, char **argv);

@@ -25,6 +25,7 @@ static const ctl_cmd commands[] = {
     { "dataset", ctl_cmd_dataset, "datasets: add, list, set, show" },
     { "upload",  ctl_cmd_upload,  "sign and send files to sluice.uploads" },
     { "status",  ctl_cmd_status,  "sample and rejection counts, consumer lag" },
+    { "top",     ctl_cmd_top,     "throughput, lag and readiness per process, live (metrics.listen)" },
     { "audit",   ctl_cmd_audit,   "provenance chains: verify, show" },
     { "license", ctl_cmd_license, "SPDX expressions against a dataset's policy: check" },
     { "optout",  ctl_cmd_optout,  "creators' opt-outs of training, withdrawing samples: add, list, remove" },

@@ -27,6 +27,7 @@
 #include <cmocka.h>
 
 #include "sl/common.h"
+#include "sl/health.h"
 #include "sl/http.h"
 
 static int h_dummy(void *u, sl_http_req *r, sl_http_resp *p)
@@ -650,6 +651,76 @@ static void test_long_poll(void **state)
     sl_http_router_destroy(rt);
 }
 
+/* ---- the operator's endpoint (sl/health.h) -------------------------- */
+
+static void test_health_listen_parse(void **state)
+{
+    char addr[64];
+    uint16_t port = 0;
+
+    (void)state;
+    assert_int_equal(sl_health_parse_listen("127.0.0.1:9464", addr, sizeof addr, &port), SL_OK);
+    assert_string_equal(addr, "127.0.0.1");
+    assert_int_equal(port, 9464);
+    assert_int_equal(sl_health_parse_listen("[::1]:0", addr, sizeof addr, &port), SL_OK);
+    assert_string_equal(addr, "::1");
+    assert_int_equal(port, 0);
+    assert_int_equal(sl_health_parse_listen("127.0.0.1", addr, sizeof addr, &port), SL_EINVAL);
+    assert_int_equal(sl_health_parse_listen("::1:80", addr, sizeof addr, &port), SL_EINVAL);
+    assert_int_equal(sl_health_parse_listen("127.0.0.1:65536", addr, sizeof addr, &port), SL_EINVAL);
+    assert_int_equal(sl_health_parse_listen("127.0.0.1:-1", addr, sizeof addr, &port), SL_EINVAL);
+    assert_int_equal(sl_health_parse_listen(":80", addr, sizeof addr, &port), SL_EINVAL);
+}
+
+/* /ready follows what the process reports, /metrics serves the registry,
+ * a non-loopback address is refused, an empty one starts nothing. */
+static void test_health_endpoint(void **state)
+{
+    sl_metrics *m = sl_metrics_new();
+    sl_health *h = NULL;
+    sl_err err = { { 0 } };
+    sl_metric *c;
+    uint16_t port;
+    char *r;
+
+    (void)state;
+    assert_int_equal(sl_health_start("0.0.0.0:0", m, 60000, &h, &err), SL_EINVAL);
+    assert_string_equal(err.msg, "metrics.listen \"0.0.0.0:0\": a loopback address is required");
+    assert_int_equal(sl_health_start("", m, 60000, &h, &err), SL_OK);
+    assert_null(h);
+    assert_int_equal(sl_health_start("127.0.0.1:0", m, 60000, &h, &err), SL_OK);
+    assert_non_null(h);
+    port = sl_health_port(h);
+    assert_true(port > 0);
+    c = sl_metrics_counter(m, "x_total", "X.", NULL, 0, &err);
+    sl_metric_add(c, NULL, 3);
+
+    r = get(port, "GET /ready HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    assert_non_null(strstr(r, "HTTP/1.1 503"));
+    assert_non_null(strstr(r, "{\"ready\":false,\"reason\":\"starting\"}"));
+    free(r);
+    sl_health_ready(h, 0, "broker_down");
+    r = get(port, "GET /ready HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    assert_non_null(strstr(r, "{\"ready\":false,\"reason\":\"broker_down\"}"));
+    free(r);
+    sl_health_ready(h, 1, NULL);
+    r = get(port, "GET /ready HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    assert_non_null(strstr(r, "HTTP/1.1 200"));
+    assert_non_null(strstr(r, "{\"ready\":true}"));
+    free(r);
+    r = get(port, "GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    assert_non_null(strstr(r, "{\"status\":\"ok\"}"));
+    free(r);
+    r = get(port, "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    assert_non_null(strstr(r, "Content-Type: text/plain; version=0.0.4; charset=utf-8\r\n"));
+    assert_non_null(strstr(r, "\r\n\r\n# HELP sluice_ready "));
+    assert_non_null(strstr(r, "\nsluice_ready 1\n"));
+    assert_non_null(strstr(r, "\n# TYPE x_total counter\nx_total 3\n"));
+    free(r);
+    sl_health_stop(h);
+    sl_metrics_destroy(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -661,6 +732,8 @@ int main(void)
         cmocka_unit_test(test_server),
         cmocka_unit_test(test_connection_limits),
         cmocka_unit_test(test_long_poll),
+        cmocka_unit_test(test_health_listen_parse),
+        cmocka_unit_test(test_health_endpoint),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

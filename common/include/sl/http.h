@@ -49,6 +49,7 @@
 #include <jansson.h>
 
 #include "sl/common.h"
+#include "sl/metrics.h"
 
 /* ---- limits and listener ---------------------------------------------- */
 
@@ -71,6 +72,13 @@ typedef struct sl_http_listen {
     uint16_t port;             /* 0: any free port (sl_http_server_port) */
     const char *tls_cert_file; /* PEM; both or neither */
     const char *tls_key_file;
+    /* NULL, or a registry (sl/metrics.h) the server declares its request
+     * metrics in at start and updates as requests complete:
+     * sluice_http_requests_total{route,method,code} and
+     * sluice_http_request_duration_seconds{route}.  The route is the
+     * matched pattern ("/items/{id}"), "unmatched" otherwise: never a
+     * path.  Borrowed; must outlive the server. */
+    sl_metrics *metrics;
 } sl_http_listen;
 
 /* 1 when addr (numeric) is a loopback address (127.0.0.0/8, ::1), 0 when

@@ -21,6 +21,7 @@
 #ifndef SL_RUNNER_H
 #define SL_RUNNER_H
 
+#include "sl/metrics.h"
 #include "sl/processor.h"
 
 typedef struct sl_tp_offset {
@@ -44,11 +45,21 @@ typedef struct sl_sink {
                         size_t n, const sl_tp_offset *next, size_t n_next,
                         sl_err *err);
     void (*destroy)(void *ctx);
+    /* Optional: declares the sink's own metrics in reg (sl/metrics.h),
+     * once, after init; the sink updates them from write_batch.  The
+     * registry outlives ctx.  SL_OK or an error (err says). */
+    int  (*metrics)(void *ctx, sl_metrics *reg, sl_err *err);
+    /* Optional: checks that the store answers (one cheap round trip),
+     * called every few seconds while no batch is open, for /ready.  SL_OK
+     * or an error (err says). */
+    int  (*ping)(void *ctx, sl_err *err);
 } sl_sink;
 
 /* Options every runner understands (documented by -h):
  *   input.topics, output.topic, rejected.topic, topic.prefix, group.id,
- *   instance.id, batch.size, batch.ms, log.level, kafka.* */
+ *   instance.id, batch.size, batch.ms, log.level, metrics.listen, kafka.*
+ * Both serve GET /metrics, /health and /ready on metrics.listen
+ * (sl/health.h; the metric names are in docs/metrics.md). */
 int sl_runner_main(const sl_processor *p, int argc, char **argv);
 int sl_sink_main(const sl_sink *s, int argc, char **argv);
 

@@ -38,6 +38,7 @@
 
 #include "sl/http.h"
 #include "sl/log.h"
+#include "sl/metrics.h"
 
 #define DEFAULT_CSP "default-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
 #define RESP_BODY_MAX ((size_t)64 << 20)
@@ -455,6 +456,10 @@ struct sl_http_req {
     int64_t deadline;
     sl_http_wake_reason wake;
     struct sl_http_req *pk_prev, *pk_next;
+    /* request metrics: the matched route, the status sent, the start */
+    const char *route;
+    int status;
+    int64_t start_ms;
 };
 
 struct sl_http_resp {
@@ -731,6 +736,7 @@ struct sl_http_server {
     uint64_t gen[SL_HTTP_TOPICS];
     int stopping, timer_started;
     pthread_t timer;
+    sl_metric *m_requests, *m_latency;   /* NULL: no request metrics */
 };
 
 uint64_t sl_http_req_gen(const sl_http_req *r, unsigned topic)
@@ -878,6 +884,42 @@ static void req_free(sl_http_req *r)
     free(r);
 }
 
+/* An error response to r, its status kept for the request metrics. */
+static enum MHD_Result req_error(sl_http_req *r, int status, const char *code,
+                                 const char *detail)
+{
+    r->status = status;
+    return send_error(r->conn, status, code, detail);
+}
+
+/* The method as a bounded label: a client may send any token. */
+static const char *method_label(const char *m)
+{
+    static const char *const known[] = { "GET", "HEAD", "POST", "PUT", "DELETE",
+                                         "PATCH", "OPTIONS", NULL };
+
+    for (size_t i = 0; known[i]; i++)
+        if (strcmp(m, known[i]) == 0)
+            return known[i];
+    return SL_METRIC_OTHER;
+}
+
+/* Counts a completed request by route pattern (never its path: ids stay
+ * out of labels), method and status, and its latency by route. */
+static void req_observe(sl_http_server *s, const sl_http_req *r)
+{
+    char code[8];
+    const char *rname = r->route ? r->route : "unmatched";
+
+    if (!s->m_requests)
+        return;
+    snprintf(code, sizeof code, "%d", r->status);
+    sl_metric_add(s->m_requests,
+                  (const char *const[]){ rname, method_label(r->method), code }, 1);
+    sl_metric_observe(s->m_latency, (const char *const[]){ rname },
+                      (double)(sl_mono_ms() - r->start_ms) / 1000.0);
+}
+
 /* Runs the route for r.  A handler that asks to park has its connection
  * suspended (nothing queued), unless its topic moved since it looked (it
  * runs again at once) or the server is stopping (its response is sent). */
@@ -891,12 +933,13 @@ static enum MHD_Result dispatch(sl_http_server *s, sl_http_req *r)
 
     for (;;) {
         if (sl_http_router_match(s->rt, method, r->url, &m) != SL_OK)
-            return send_error(r->conn, 500, "internal_error", "out of memory");
+            return req_error(r, 500, "internal_error", "out of memory");
         if (m.status == 404)
-            return send_error(r->conn, 404, "not_found", "no such page");
+            return req_error(r, 404, "not_found", "no such page");
         if (m.status == 405)
-            return send_error(r->conn, 405, "method_not_allowed",
-                              "this path does not take that method");
+            return req_error(r, 405, "method_not_allowed",
+                             "this path does not take that method");
+        r->route = m.pattern;
         free(r->param);
         r->param = m.param;
         r->want_park = 0;
@@ -906,7 +949,7 @@ static enum MHD_Result dispatch(sl_http_server *s, sl_http_req *r)
             sl_error("http", "handler for %s %s failed: %s", method, m.pattern,
                      sl_strerror(rc));
             resp_free(&p);
-            return send_error(r->conn, 500, "internal_error", "the request could not be served");
+            return req_error(r, 500, "internal_error", "the request could not be served");
         }
         if (r->want_park) {
             pthread_mutex_lock(&s->pk_mu);
@@ -932,6 +975,7 @@ static enum MHD_Result dispatch(sl_http_server *s, sl_http_req *r)
             }
             pthread_mutex_unlock(&s->pk_mu);
         }
+        r->status = p.status;
         ok = send_resp(r->conn, &p);
         resp_free(&p);
         return ok;
@@ -964,12 +1008,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
         *con_cls = r;
         MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, sum_header, &hs);
         qlen = hs.bytes;          /* decoded query args count toward the URL */
+        r->start_ms = sl_mono_ms();
         if (strlen(url) + qlen > s->lim.max_url)
-            return send_error(conn, 414, "uri_too_long", "the request target is too long");
+            return req_error(r, 414, "uri_too_long", "the request target is too long");
         hs.bytes = 0;
         MHD_get_connection_values(conn, MHD_HEADER_KIND, sum_header, &hs);
         if (hs.bytes > s->lim.max_header_bytes)
-            return send_error(conn, 431, "headers_too_large", "the request headers are too large");
+            return req_error(r, 431, "headers_too_large", "the request headers are too large");
         cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
                                          MHD_HTTP_HEADER_CONTENT_LENGTH);
         if (cl) {
@@ -978,7 +1023,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
             errno = 0;
             n = strtoull(cl, &end, 10);
             if (errno || *end || n > s->lim.max_body)
-                return send_error(conn, 413, "body_too_large", "the request body is too large");
+                return req_error(r, 413, "body_too_large", "the request body is too large");
         }
         return MHD_YES;
     }
@@ -990,7 +1035,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
         return MHD_YES;
     }
     if (r->body_too_big)
-        return send_error(conn, 413, "body_too_large", "the request body is too large");
+        return req_error(r, 413, "body_too_large", "the request body is too large");
     return dispatch(s, r);
 }
 
@@ -1002,6 +1047,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 
     (void)conn;
     (void)toe;
+    if (r && r->status)
+        req_observe(s, r);
     if (r && r->parked) {         /* not expected: every park is resumed first */
         pthread_mutex_lock(&s->pk_mu);
         if (r->parked)
@@ -1101,6 +1148,26 @@ int sl_http_server_start(const sl_http_listen *ls, const sl_http_limits *lim,
         return SL_ENOMEM;
     s->rt = rt;
     s->lim = *lim;
+    if (ls->metrics) {
+        static const char *const rl[] = { "route", "method", "code", NULL };
+        static const char *const ll[] = { "route", NULL };
+        static const double b[] = { 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
+                                    0.25, 0.5, 1, 2.5, 5, 10, 30, 60 };
+        /* Routes x methods x statuses, bounded by the router; the cap
+         * guards the product. */
+        if (!(s->m_requests = sl_metrics_counter(ls->metrics,
+                  "sluice_http_requests_total",
+                  "HTTP requests served, by route pattern, method and status.",
+                  rl, 512, err)) ||
+            !(s->m_latency = sl_metrics_histogram(ls->metrics,
+                  "sluice_http_request_duration_seconds",
+                  "Time from a request's headers to its completion, by route "
+                  "pattern (long polls include their wait).",
+                  ll, 128, b, sizeof b / sizeof b[0], err))) {
+            free(s);
+            return SL_EINVAL;
+        }
+    }
     pthread_mutex_init(&s->pk_mu, NULL);
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -1141,7 +1208,8 @@ int sl_http_server_start(const sl_http_listen *ls, const sl_http_limits *lim,
     opt[no++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_LIMIT, (intptr_t)lim->max_conns, NULL };
     opt[no++] = (struct MHD_OptionItem){ MHD_OPTION_PER_IP_CONNECTION_LIMIT, (intptr_t)lim->max_conns_per_ip, NULL };
     opt[no++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_TIMEOUT, (intptr_t)lim->timeout_s, NULL };
-    opt[no++] = (struct MHD_OptionItem){ MHD_OPTION_THREAD_POOL_SIZE, (intptr_t)(lim->threads ? lim->threads : 1), NULL };
+    if (lim->threads > 1)   /* one: MHD's internal thread alone, no pool */
+        opt[no++] = (struct MHD_OptionItem){ MHD_OPTION_THREAD_POOL_SIZE, (intptr_t)lim->threads, NULL };
     opt[no++] = (struct MHD_OptionItem){ MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)(void *)on_completed, s };
     if (lim->listen_backlog)
         opt[no++] = (struct MHD_OptionItem){ MHD_OPTION_LISTEN_BACKLOG_SIZE, (intptr_t)lim->listen_backlog, NULL };

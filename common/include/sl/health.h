@@ -1,0 +1,67 @@
+/*
+ * health.h -- the operator's endpoint of every long-running process
+ * (library sl_http): GET /metrics, /health and /ready on a loopback
+ * address of its own (config key metrics.listen).
+ *
+ *   /metrics  the registry's Prometheus text exposition (sl/metrics.h).
+ *   /health   liveness: 200 {"status":"ok"} while the process's main loop
+ *             beats (sl_health_beat) at least every stall_ms; 503
+ *             {"status":"stalled"} when it stopped beating (a loop stuck
+ *             in a call).  A supervisor restarts on a failing /health.
+ *   /ready    readiness, as the process last reported it
+ *             (sl_health_ready): 200 {"ready":true} or 503
+ *             {"ready":false,"reason":"<code>"}; false until the first
+ *             report, and "stalled" when the loop has not beaten for 15 s
+ *             (or stall_ms, if shorter).  The reason is a stable snake_case code
+ *             (broker_down, no_partitions, database_unavailable, stalled,
+ *             starting, ...).
+ *
+ * The server also sets the gauge sluice_ready (0/1) and
+ * sluice_start_time_seconds in the registry.  All functions are safe from
+ * any thread; a NULL handle is a no-op (metrics.listen empty: no
+ * endpoint).
+ */
+#ifndef SL_HEALTH_H
+#define SL_HEALTH_H
+
+#include <stdint.h>
+
+#include "sl/common.h"
+#include "sl/config.h"
+#include "sl/metrics.h"
+
+typedef struct sl_health sl_health;
+
+/* The config entry every long-running process declares. */
+#define SL_HEALTH_CFG_ENTRY \
+    { SL_CFG_STR, "metrics.listen", "", \
+      "loopback address:port of GET /metrics, /health, /ready (e.g. 127.0.0.1:9464; empty: none)" }
+
+/* Parses "127.0.0.1:9464" or "[::1]:9464" into addr (at least 64 bytes)
+ * and port.  SL_OK, SL_EINVAL. */
+int sl_health_parse_listen(const char *s, char *addr, size_t n, uint16_t *port);
+
+/* Starts the endpoint on listen (loopback only; port 0: any free one)
+ * serving m, which it borrows.  listen NULL or empty: *out = NULL and
+ * SL_OK.  SL_EINVAL (a bad or non-loopback address), SL_EIO (cannot
+ * bind), SL_ENOMEM; err says which. */
+int  sl_health_start(const char *listen, sl_metrics *m, int64_t stall_ms,
+                     sl_health **out, sl_err *err);
+uint16_t sl_health_port(const sl_health *h);
+/* The main loop is alive. */
+void sl_health_beat(sl_health *h);
+/* Readiness and, when not ready, its reason code (copied). */
+void sl_health_ready(sl_health *h, int ready, const char *reason);
+void sl_health_stop(sl_health *h);
+
+/* For a service outside the runner: a new registry in *reg and the
+ * endpoint on cfg's metrics.listen (which it must declare with
+ * SL_HEALTH_CFG_ENTRY) in *h (NULL when the key is empty), liveness
+ * stalling after 60 s without a beat.  SL_OK or an error (err says);
+ * on error nothing is left to free. */
+int  sl_health_open(const sl_config *cfg, sl_metrics **reg, sl_health **h,
+                    sl_err *err);
+/* Stops the endpoint, then frees the registry.  NULLs are fine. */
+void sl_health_close(sl_metrics *reg, sl_health *h);
+
+#endif

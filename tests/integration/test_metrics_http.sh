@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# GET /metrics, /health, /ready of the HTTP services and the ledger poster
+# (issue #15): each exposition parses with prometheus-client's parser, and
+# the request counters match the requests the test made, by route pattern
+# and status (an upload id in a path never becomes a label).
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/metrics_lib.sh"
+it_init metrics_http
+mt_require_python
+declare -A PORT
+v() { mt_val "$@"; }
+
+# The HTTP services and the ledger poster: the same endpoint, and request
+# metrics by route pattern (never the path: the id stays out of labels).
+it_start review -X review.port=0 -X "audit.key.file=$IT_DIR/review-audit.key" \
+    -X metrics.listen=127.0.0.1:0
+it_start feed -X feed.port=0 -X "feed.url.key.file=$IT_DIR/feed-url.key" \
+    -X metrics.listen=127.0.0.1:0
+it_start ledger -X metrics.listen=127.0.0.1:0
+for svc in review feed ledger; do PORT[$svc]=$(mt_port "$svc"); done
+feed_url() {
+    sed -n 's|.*listening on \(http://[0-9.]*:[0-9]*\)/.*|\1|p' "$IT_DIR/feed.log" | tail -1
+}
+review_url() {
+    sed -n 's|.*listening on \(http://[0-9.]*:[0-9]*\)/.*|\1|p' "$IT_DIR/review.log" | tail -1
+}
+for ((i = 0; i < 100; i++)); do
+    [[ -n $(feed_url) && -n $(review_url) ]] && break
+    sleep 0.1
+done
+FURL=$(feed_url)
+RURL=$(review_url)
+for i in 1 2 3; do curl -s -o /dev/null "$FURL/health"; done
+for id in good1 good2; do curl -s -o /dev/null "$FURL/v1/uploads/$id"; done
+curl -s -o /dev/null "$FURL/nope"
+for i in 1 2; do curl -s -o /dev/null "$RURL/login"; done
+for svc in review feed ledger; do
+    it_eq "$svc /health" "$(mt_get "${PORT[$svc]}" /health)" '200 {"status":"ok"}'
+    it_eq "$svc /ready" "$(mt_get "${PORT[$svc]}" /ready)" '200 {"ready":true}'
+    mt_fetch "$svc" "${PORT[$svc]}"
+done
+mt_parse review feed ledger
+it_eq "feed GET /health 200" \
+    "$(v feed 'sluice_http_requests_total{code="200",method="GET",route="/health"}')" 3
+it_eq "feed GET /v1/uploads/{id} 401" \
+    "$(v feed 'sluice_http_requests_total{code="401",method="GET",route="/v1/uploads/{id}"}')" 2
+it_eq "feed unmatched 404" \
+    "$(v feed 'sluice_http_requests_total{code="404",method="GET",route="unmatched"}')" 1
+it_eq "feed latency count of /v1/uploads/{id}" \
+    "$(v feed 'sluice_http_request_duration_seconds_count{route="/v1/uploads/{id}"}')" 2
+it_eq "review GET /login 200" \
+    "$(v review 'sluice_http_requests_total{code="200",method="GET",route="/login"}')" 2
+it_eq "ledger posted" "$(v ledger 'sluice_ledger_usage_posted_total{}')" 0
+it_eq "ledger errors" "$(v ledger 'sluice_ledger_errors_total{}')" 0
+if grep -E 'good[0-9]' "$IT_DIR"/feed.prom; then
+    it_fail "an upload id appears in the feed's labels"
+fi
+it_log "PASS"
