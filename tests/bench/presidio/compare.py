@@ -252,6 +252,23 @@ def report(docs, s_sc, p_sc, s_stats, p_stats, s_cov, p_cov):
     for name, sc in (("sluice", s_sc), ("Presidio", p_sc)):
         if sc.other:
             w("  other entities, %s: %s" % (name, ", ".join("%s %d" % kv for kv in sc.other.most_common(12))))
+    behind = ["%s %s<%s" % (e, pct(ratio(s_sc.found[e], s_sc.gold[e])).strip(),
+                            pct(ratio(p_sc.found[e], p_sc.gold[e])).strip())
+              for e in both if s_sc.found[e] < p_sc.found[e]]
+    only_p = [e for e in ENTITY if e in p_cov and e not in s_cov]
+    w("")
+    w("issue #14's targets (informative, nothing is asserted):")
+    w("  recall >= Presidio's on every entity both cover: %s" % (
+        "yes" if not behind else "no: " + ", ".join(behind)))
+    if only_p:
+        w("  entities only Presidio covers: %s" % ", ".join(only_p))
+    tp_s, all_s = sum(s_sc.tp.values()), sum(s_sc.tp.values()) + sum(s_sc.fp.values())
+    tp_p, all_p = sum(p_sc.tp.values()), sum(p_sc.tp.values()) + sum(p_sc.fp.values())
+    w("  precision strictly higher overall: %s (%s%% vs %s%%)" % (
+        "yes" if ratio(tp_s, all_s) > ratio(tp_p, all_p) else "no",
+        pct(ratio(tp_s, all_s)).strip(), pct(ratio(tp_p, all_p)).strip()))
+    w("  at least 100x faster on the same bytes (CPU): %s (%.0fx)" % (
+        "yes" if ratio(p_stats["cpu"], s_stats["cpu"]) >= 100 else "no", ratio(p_stats["cpu"], s_stats["cpu"])))
     sb, pb = s_stats["bytes"], p_stats["bytes"]
     w("")
     w("throughput on the same %d bytes (%d documents):" % (sb, s_stats["docs"]))
