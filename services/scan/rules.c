@@ -15,13 +15,22 @@
  *                  "pattern": "...",               PCRE2, no (*VERB) prefix
  *                  "validator": "luhn",            optional, validators.h
  *                  "min_entropy": 3.5,             with validator "entropy"
- *                  "context": { "words": ["card"], "window": 32 },
+ *                  "score": 0.3,                   optional, 0..1
+ *                  "threshold": 0.5,               optional, 0..1
+ *                  "context": { "words": ["card"], "window": 32,
+ *                               "boost": 0.35 },
  *                  "exclude_context": { "words": ["isbn"], "window": 16 },
  *                  "prefilter": [ anchor, ... ] } ] }
  *
  * Context words are matched case-insensitively, as whole words, ending at
- * most `window` bytes before the finding; "context" requires one,
- * "exclude_context" forbids all.  A named group "value" makes that group
+ * most `window` bytes before the finding.  Scoring, as Presidio's context
+ * enhancer: a candidate scores the rule's "score"; when a "context" word
+ * is near it scores score + boost (at most 1) and the finding names the
+ * word; a candidate scoring under "threshold" is not a finding.  Defaults:
+ * threshold 0.5, boost 0.35, score 1.0 -- or 0.3 when the rule has
+ * "context", so that a context word is required (the meaning "context"
+ * had before scores).  "exclude_context" words forbid the finding at any
+ * score.  A named group "value" makes that group
  * the finding (and what the validator sees): the secret in "token=...".
  *
  * Prefilter anchors.  Each is a claim, checked by the unit tests, that
@@ -138,6 +147,7 @@ typedef struct words {
     size_t *len;
     size_t n;
     size_t window;
+    double boost;           /* "context" only: added to the score */
 } words;
 
 typedef struct rule {
@@ -149,6 +159,8 @@ typedef struct rule {
     sl_severity severity;
     const sl_validator *validator;
     double min_entropy;
+    float score, threshold; /* base score; least score of a finding */
+    int ctx_prefilter;      /* a {"context": true} anchor: needs a word */
     words ctx, excl;
     pcre2_code *code;
     int jit;
@@ -309,6 +321,18 @@ const char *sl_rules_validator(const sl_rules *r, size_t i)
     return r->r[i].validator ? r->r[i].validator->name : NULL;
 }
 
+float sl_rules_score(const sl_rules *r, size_t i) { return r->r[i].score; }
+
+float sl_rules_threshold(const sl_rules *r, size_t i)
+{
+    return r->r[i].threshold;
+}
+
+const char *sl_rules_context_word(const sl_rules *r, size_t i, int k)
+{
+    return k >= 0 && (size_t)k < r->r[i].ctx.n ? r->r[i].ctx.w[k] : NULL;
+}
+
 int sl_rules_find(const sl_rules *r, const char *id, size_t *index)
 {
     for (size_t i = 0; i < r->n; i++) {
@@ -411,9 +435,10 @@ static int get_size(json_t *obj, const char *key, size_t lo, size_t hi,
 static int parse_words(json_t *obj, words *w, const char *who, const char *key,
                        sl_err *err)
 {
-    static const char *const keys[] = { "words", "window", NULL };
+    static const char *const keys[] = { "words", "window", "boost", NULL };
+    static const char *const excl_keys[] = { "words", "window", NULL };
     char what[160];
-    json_t *arr, *it;
+    json_t *arr, *it, *bo;
     size_t i;
 
     snprintf(what, sizeof(what), "%s: %s", who, key);
@@ -422,8 +447,16 @@ static int parse_words(json_t *obj, words *w, const char *who, const char *key,
                    "{\"words\": [...], \"window\": N}", what);
         return SL_EINVAL;
     }
-    if (only_keys(obj, keys, what, err) != SL_OK)
+    if (only_keys(obj, strcmp(key, "context") == 0 ? keys : excl_keys, what,
+                  err) != SL_OK)
         return SL_EINVAL;
+    bo = json_object_get(obj, "boost");
+    if (bo && (!json_is_number(bo) || json_number_value(bo) <= 0 ||
+               json_number_value(bo) > 1)) {
+        sl_err_set(err, "%s: \"boost\" must be a number in (0, 1]", what);
+        return SL_EINVAL;
+    }
+    w->boost = bo ? json_number_value(bo) : 0.35;
     arr = json_object_get(obj, "words");
     if (!json_is_array(arr) || json_array_size(arr) == 0 ||
         json_array_size(arr) > MAX_WORDS) {
@@ -725,6 +758,7 @@ static int anchor_context(sl_rules *R, const rule *ru, json_t *it, anchor *a,
         return SL_EINVAL;
     }
     a->after = ru->ctx.window;
+    ((rule *)ru)->ctx_prefilter = 1;
     if (add_anchor(R, a) ||
         add_context_literals(R, &ru->ctx, (uint32_t)(R->na - 1), margin))
         return SL_ENOMEM;
@@ -952,12 +986,39 @@ static int compile_pattern(rule *ru, const char *pat, size_t patlen,
     return SL_OK;
 }
 
+/* "score" and "threshold" (numbers in [0, 1]); a rule must be able to
+ * reach its threshold, with its context words if need be. */
+static int parse_scores(rule *ru, json_t *o, const char *who, sl_err *err)
+{
+    json_t *sc = json_object_get(o, "score");
+    json_t *th = json_object_get(o, "threshold");
+    double best;
+
+    if ((sc && (!json_is_number(sc) || json_number_value(sc) < 0 ||
+                json_number_value(sc) > 1)) ||
+        (th && (!json_is_number(th) || json_number_value(th) < 0 ||
+                json_number_value(th) > 1))) {
+        sl_err_set(err, "%s: \"score\" and \"threshold\" must be numbers "
+                   "from 0 to 1", who);
+        return SL_EINVAL;
+    }
+    ru->score = (float)(sc ? json_number_value(sc) : ru->ctx.n ? 0.3 : 1.0);
+    ru->threshold = (float)(th ? json_number_value(th) : 0.5);
+    best = ru->score + (ru->ctx.n ? ru->ctx.boost : 0);
+    if ((float)(best > 1 ? 1 : best) < ru->threshold) {
+        sl_err_set(err, "%s: the score (with a context word's boost) never "
+                   "reaches the threshold", who);
+        return SL_EINVAL;
+    }
+    return SL_OK;
+}
+
 static int parse_rule(sl_rules *R, uint32_t ri, json_t *o, sl_err *err)
 {
     static const char *const keys[] = {
         "id", "entity", "kind", "description", "pattern", "validator",
         "min_entropy", "context", "exclude_context", "action", "severity",
-        "prefilter", NULL
+        "prefilter", "score", "threshold", NULL
     };
     rule *ru = &R->r[ri];
     char who[128];
@@ -1059,6 +1120,8 @@ static int parse_rule(sl_rules *R, uint32_t ri, json_t *o, sl_err *err)
     if ((v = json_object_get(o, "exclude_context")) &&
         (rc = parse_words(v, &ru->excl, who, "exclude_context", err)))
         return rc;
+    if ((rc = parse_scores(ru, o, who, err)))
+        return rc;
 
     v = json_object_get(o, "pattern");
     if (!json_is_string(v)) {
@@ -1076,8 +1139,18 @@ static int parse_rule(sl_rules *R, uint32_t ri, json_t *o, sl_err *err)
         if (cc > R->max_capture)
             R->max_capture = cc;
     }
-    if ((v = json_object_get(o, "prefilter")))
-        return parse_prefilter(R, ri, v, who, err);
+    if ((v = json_object_get(o, "prefilter"))) {
+        if ((rc = parse_prefilter(R, ri, v, who, err)))
+            return rc;
+        /* the context anchor claims every finding follows a word */
+        if (ru->ctx_prefilter && ru->score >= ru->threshold) {
+            sl_err_set(err, "%s: a {\"context\": true} prefilter needs a "
+                       "\"score\" under the \"threshold\" (a context word "
+                       "required)", who);
+            return SL_EINVAL;
+        }
+        return SL_OK;
+    }
     ru->always = 1;
     return SL_OK;
 }
@@ -1329,6 +1402,8 @@ typedef struct cand {
     uint32_t rule;
     uint32_t validated;
     size_t off, len;
+    float score;
+    int32_t ctx;            /* context word index, or -1 */
 } cand;
 
 struct sl_scanner {
@@ -1352,15 +1427,20 @@ struct sl_scanner {
     size_t ctx_at;
     const rule *ctx_rule;
     int ctx_ok;
+    int ctx_word;               /* for ctx_at: the word found, or -1 */
+    float m_score;              /* the accepted candidate's score */
+    int32_t m_ctx;              /* and its context word, or -1 */
     sl_scan_stats st;
 };
 
-/* 1 when a word of w ends within its window before `at`; *tried grows by
- * the start offsets it tried (the work, for the budget). */
+/* The index of the word of w that ends nearest before `at`, within its
+ * window (the first listed on a tie), or -1; *tried grows by the start
+ * offsets it tried (the work, for the budget). */
 static int words_near(const words *w, const uint8_t *t, size_t at,
                       uint64_t *tried)
 {
-    size_t from = at > w->window ? at - w->window : 0;
+    size_t from = at > w->window ? at - w->window : 0, best_end = 0;
+    int best = -1;
 
     for (size_t i = 0; i < w->n; i++) {
         size_t L = w->len[i];
@@ -1378,10 +1458,13 @@ static int words_near(const words *w, const uint8_t *t, size_t at,
                 continue;
             if (is_alnum((uint8_t)w->w[i][L - 1]) && is_alnum(t[p + L]))
                 continue;
-            return 1;
+            if (best < 0 || p + L > best_end) {
+                best = (int)i;
+                best_end = p + L;
+            }
         }
     }
-    return 0;
+    return best;
 }
 
 /* Runs at the end of every candidate match: 0 accepts it, 1 makes PCRE2
@@ -1406,18 +1489,30 @@ static int on_callout(pcre2_callout_block *cb, void *data)
     if (!sl_budget_regex(s->b, 1 + (ve - vs)))
         return PCRE2_ERROR_CALLOUT;     /* abandons the match: see run_window */
     s->st.candidates++;
+    s->m_score = ru->score;
+    s->m_ctx = -1;
     if (ru->ctx.n || ru->excl.n) {
         if (s->ctx_rule != ru || s->ctx_at != vs) {
             uint64_t tried = 0;
 
             s->ctx_rule = ru;
             s->ctx_at = vs;
-            s->ctx_ok = (!ru->ctx.n || words_near(&ru->ctx, s->text, vs, &tried)) &&
-                        (!ru->excl.n || !words_near(&ru->excl, s->text, vs, &tried));
+            s->ctx_word = ru->ctx.n ? words_near(&ru->ctx, s->text, vs, &tried)
+                                    : -1;
+            s->ctx_ok = !ru->excl.n ||
+                        words_near(&ru->excl, s->text, vs, &tried) < 0;
             if (!sl_budget_regex(s->b, tried))
                 return PCRE2_ERROR_CALLOUT;
         }
         if (!s->ctx_ok)
+            return 1;
+        if (s->ctx_word >= 0) {
+            double sc = ru->score + ru->ctx.boost;
+
+            s->m_score = (float)(sc > 1 ? 1 : sc);
+            s->m_ctx = s->ctx_word;
+        }
+        if (s->m_score < ru->threshold)
             return 1;
     }
     if (ru->validator &&
@@ -1602,7 +1697,8 @@ static void add_cand(sl_scanner *s, uint32_t r, size_t off, size_t len)
         s->oom = 1;
         return;
     }
-    s->c[s->nc++] = (cand){ r, s->R->r[r].validator != NULL, off, len };
+    s->c[s->nc++] = (cand){ r, s->R->r[r].validator != NULL, off, len,
+                            s->m_score, s->m_ctx };
     s->st.findings++;
 }
 
@@ -1616,6 +1712,8 @@ static int run_window(sl_scanner *s, uint32_t r, size_t lo, size_t hi)
     size_t start = lo > st->resume ? lo : st->resume;
 
     s->cur = ru;
+    s->m_score = ru->score;         /* rules without a callout */
+    s->m_ctx = -1;
     while (start <= hi && start < s->len && !s->too_many) {
         PCRE2_SIZE *ov;
         int rc;
@@ -1729,8 +1827,8 @@ static int run_ready(sl_scanner *s, size_t pos, int final, int *incomplete)
     return SL_OK;
 }
 
-/* Priority among overlapping candidates: severity, validated, length,
- * offset, rule index.  Severity first, so a specific secret rule (an AWS key
+/* Priority among overlapping candidates: severity, validated, score,
+ * length, offset, rule index.  Severity first, so a specific secret rule (an AWS key
  * id, high) beats the generic entropy rule (medium) on the same bytes. */
 static int prio_cmp(const cand *x, const cand *y, const sl_rules *R)
 {
@@ -1740,6 +1838,8 @@ static int prio_cmp(const cand *x, const cand *y, const sl_rules *R)
         return sx > sy ? -1 : 1;
     if (x->validated != y->validated)
         return x->validated ? -1 : 1;
+    if (x->score != y->score)
+        return x->score > y->score ? -1 : 1;
     if (x->len != y->len)
         return x->len > y->len ? -1 : 1;
     if (x->off != y->off)
@@ -1765,7 +1865,7 @@ static int emit(sl_findings *out, const cand *c)
         return SL_ENOMEM;
     out->items[out->count++] = (sl_finding){
         c->rule, c->validated ? SL_VALIDATION_PASSED : SL_VALIDATION_NA,
-        c->off, c->len
+        c->off, c->len, c->score, c->ctx
     };
     return SL_OK;
 }
