@@ -313,6 +313,7 @@ static void test_phone(void **state)
     expect_none("883 233 003 and 02 98 93 17 09");      /* no context */
     expect_none("call 12 34 56 and 1 2 3 4 5 6 7 8 9");  /* too few, 1s */
     expect_none("tel 2024-05-01 and 12:30:45");
+    expect_one("ipv4", "Tel. (source 183.121.183.106)", "183.121.183.106");
     expect_none("epoch 1714566645 and account 4155552671");
     /* too short, no leading +, area / exchange starting with 0 or 1 */
     expect_none("score +12 and +1234567");
