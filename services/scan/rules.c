@@ -52,9 +52,10 @@
  *
  * How a scan works.  One pass looks up every byte pair (t[i], t[i+1]) in
  * an 8 KiB bitmap holding, for each literal or sequence, its least common
- * adjacent pair of sets, and every class byte.  Rare hits go to the slow
- * path: literals are verified in full, class bytes pushed into a ring per
- * class.  The fired start ranges, merged per rule, are the only start
+ * adjacent pair of sets (English letter pairs ranked by their real
+ * frequency), and every class byte.  Rare hits go to the slow path: the
+ * literals listed under that exact pair are verified in full (a literal
+ * several rules share, once), class bytes pushed into a ring per class.  The fired start ranges, merged per rule, are the only start
  * offsets PCRE2 ever tries: pcre2_jit_match runs over the whole text (so
  * look-arounds see the real neighbours) from the range's first offset with
  * the range's last as its offset limit.  The result is exactly that of
@@ -621,6 +622,7 @@ static const struct { char p[3]; uint16_t f; } common_pairs[] = {
     {"ay", 22}, {"ex", 21}, {"ke", 21}, {"fr", 21}, {"oo", 21},
     {"av", 20}, {"ag", 20}, {"if", 20}, {"ap", 20}, {"gr", 20},
     {"od", 19}, {"bo", 19}, {"sp", 19}, {"rd", 19}, {"do", 19},
+    {"ck", 18}, {"ep", 17}, {"fa", 17}, {"ey", 15}, {"rn", 15},
 };
 
 /* How likely a byte of set A is followed by a byte of set B in text:

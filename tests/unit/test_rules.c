@@ -675,7 +675,7 @@ static void test_apac_ids(void **state)
     expect_none("800101-1234561 and 801301-1234560 and 800101-9234560");
 
     expect_one("th_tnin", "Thai ID 1101700203042", "1101700203042");
-    expect_one("th_tnin", "national id 1-1017-00203-04-2", "1-1017-00203-04-2");
+    expect_one("th_tnin", "TNIN 1-1017-00203-04-2", "1-1017-00203-04-2");
     expect_none("Thai ID 1101700203043");
     expect_none("ref 1101700203042");
 }
