@@ -16,13 +16,23 @@
  *                  "validator": "luhn",            optional, validators.h
  *                  "min_entropy": 3.5,             with validator "entropy"
  *                                                  or "secret_entropy"
- *                  "context": { "words": ["card"], "window": 32 },
+ *                  "score": 0.3,                   optional, 0..1
+ *                  "threshold": 0.5,               optional, 0..1
+ *                  "context": { "words": ["card"], "window": 32,
+ *                               "boost": 0.35 },
  *                  "exclude_context": { "words": ["isbn"], "window": 16 },
  *                  "prefilter": [ anchor, ... ] } ] }
  *
- * Context words are matched case-insensitively, as whole words, ending at
- * most `window` bytes before the finding; "context" requires one,
- * "exclude_context" forbids all.  A named group "value" makes that group
+ * Context words are matched case-insensitively (ASCII), as whole words
+ * (bytes of UTF-8 sequences count as letters), ending at most `window`
+ * bytes before the finding.  Scoring, as Presidio's context
+ * enhancer: a candidate scores the rule's "score"; when a "context" word
+ * is near it scores score + boost (at most 1) and the finding names the
+ * word; a candidate scoring under "threshold" is not a finding.  Defaults:
+ * threshold 0.5, boost 0.35, score 1.0 -- or 0.3 when the rule has
+ * "context", so that a context word is required (the meaning "context"
+ * had before scores).  "exclude_context" words forbid the finding at any
+ * score.  A named group "value" makes that group
  * the finding (and what the validator sees): the secret in "token=...".
  *
  * Prefilter anchors.  Each is a claim, checked by the unit tests, that
@@ -43,9 +53,12 @@
  *
  * How a scan works.  One pass looks up every byte pair (t[i], t[i+1]) in
  * an 8 KiB bitmap holding, for each literal or sequence, its least common
- * adjacent pair of sets, and every class byte.  Rare hits go to the slow
- * path: literals are verified in full, class bytes pushed into a ring per
- * class.  The fired start ranges, merged per rule, are the only start
+ * adjacent pair of sets (English letter pairs ranked by their real
+ * frequency), and every class byte.  A hit gets a second look -- the pair
+ * of sets beside each literal's trigger, in two more bitmaps -- before the
+ * slow path: the literals listed under that exact pair are verified in
+ * full (a literal several rules share, once), class bytes pushed into a
+ * ring per class.  The fired start ranges, merged per rule, are the only start
  * offsets PCRE2 ever tries: pcre2_jit_match runs over the whole text (so
  * look-arounds see the real neighbours) from the range's first offset with
  * the range's last as its offset limit.  The result is exactly that of
@@ -139,6 +152,8 @@ typedef struct words {
     size_t *len;
     size_t n;
     size_t window;
+    double boost;           /* "context" only: added to the score */
+    uint8_t first[256];     /* 1: some word starts with this byte (any case) */
 } words;
 
 typedef struct rule {
@@ -150,6 +165,8 @@ typedef struct rule {
     sl_severity severity;
     const sl_validator *validator;
     double min_entropy;
+    float score, threshold; /* base score; least score of a finding */
+    int ctx_prefilter;      /* a {"context": true} anchor: needs a word */
     words ctx, excl;
     pcre2_code *code;
     int jit;
@@ -163,14 +180,19 @@ typedef struct anchor {
     size_t before, after;
     unsigned count, span;   /* class anchors */
     int cls;                /* class index; -1: literal, sequence, context */
+    int word;               /* context: a hit counts only as a whole word */
+    uint32_t next;          /* the next anchor sharing its literal, or
+                               NO_ANCHOR */
 } anchor;
+
+#define NO_ANCHOR UINT32_MAX
 
 /* A literal or a sequence anchor: a run of byte sets, each an index into
  * the rule set's pool of 256-bit sets. */
 typedef struct literal {
     uint16_t set[MAX_LITERAL];
     size_t len, off;        /* off: first set of the trigger pair */
-    uint32_t anchor;
+    uint32_t anchor;        /* first of the anchors it serves (a->next) */
 } literal;
 
 struct sl_rules {
@@ -188,13 +210,21 @@ struct sl_rules {
     /* bit (a + 256 b) set: a literal may start its trigger pair at a byte
      * a followed by b, or a is a class byte (then for every b) */
     uint8_t bigram[65536 / 8];
+    /* A second look before the slow path, keyed like bigram: a hit at i
+     * goes on when `always` holds its pair (class bytes, literals of one
+     * or two sets), or next_pair holds (t[i+1], t[i+2]) or prev_pair
+     * (t[i-1], t[i]) -- each literal's pair of sets beside its trigger */
+    uint8_t always[65536 / 8];
+    uint8_t next_pair[65536 / 8];
+    uint8_t prev_pair[65536 / 8];
     /* bit 0: some literal triggers on this byte; bit 1+k: class k */
     uint16_t tbl[256];
-    /* literals whose trigger pair can start with byte c followed by a byte
-     * of kind k: lit_idx[lit_start[c * NKINDS + k] .. lit_start[... + 1]) */
-    uint32_t lit_start[256 * NKINDS + 1];
+    /* literals whose trigger pair can be byte a followed by byte b:
+     * lit_idx[lit_start[a + 256 b] .. lit_start[a + 256 b + 1]) (one-set
+     * literals under every b): a pair hit visits only the literals it can
+     * start, however many share the pair's first byte */
+    uint32_t *lit_start;        /* 65536 + 1 */
     uint32_t *lit_idx;
-    uint8_t kind[256];
     uint8_t cls_set[MAX_CLASSES][256];
     size_t ncls;
     uint32_t *cls_anchor;       /* anchors of class k: */
@@ -218,6 +248,13 @@ static int is_alnum(uint8_t c)
 {
     return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
            (c >= 'A' && c <= 'Z');
+}
+
+/* A byte of a word, for context-word boundaries: ASCII letters and digits,
+ * and every byte of a UTF-8 sequence ("événement" holds no word "v"). */
+static int is_word(uint8_t c)
+{
+    return is_alnum(c) || c >= 0x80;
 }
 
 static char *xstrdup(const char *s)
@@ -310,6 +347,18 @@ const char *sl_rules_validator(const sl_rules *r, size_t i)
     return r->r[i].validator ? r->r[i].validator->name : NULL;
 }
 
+float sl_rules_score(const sl_rules *r, size_t i) { return r->r[i].score; }
+
+float sl_rules_threshold(const sl_rules *r, size_t i)
+{
+    return r->r[i].threshold;
+}
+
+const char *sl_rules_context_word(const sl_rules *r, size_t i, int k)
+{
+    return k >= 0 && (size_t)k < r->r[i].ctx.n ? r->r[i].ctx.w[k] : NULL;
+}
+
 int sl_rules_find(const sl_rules *r, const char *id, size_t *index)
 {
     for (size_t i = 0; i < r->n; i++) {
@@ -350,6 +399,7 @@ void sl_rules_destroy(sl_rules *r)
     free(r->sets);
     free(r->member);
     free(r->lit_idx);
+    free(r->lit_start);
     free(r->cls_anchor);
     free(r->version);
     free(r);
@@ -412,9 +462,10 @@ static int get_size(json_t *obj, const char *key, size_t lo, size_t hi,
 static int parse_words(json_t *obj, words *w, const char *who, const char *key,
                        sl_err *err)
 {
-    static const char *const keys[] = { "words", "window", NULL };
+    static const char *const keys[] = { "words", "window", "boost", NULL };
+    static const char *const excl_keys[] = { "words", "window", NULL };
     char what[160];
-    json_t *arr, *it;
+    json_t *arr, *it, *bo;
     size_t i;
 
     snprintf(what, sizeof(what), "%s: %s", who, key);
@@ -423,8 +474,16 @@ static int parse_words(json_t *obj, words *w, const char *who, const char *key,
                    "{\"words\": [...], \"window\": N}", what);
         return SL_EINVAL;
     }
-    if (only_keys(obj, keys, what, err) != SL_OK)
+    if (only_keys(obj, strcmp(key, "context") == 0 ? keys : excl_keys, what,
+                  err) != SL_OK)
         return SL_EINVAL;
+    bo = json_object_get(obj, "boost");
+    if (bo && (!json_is_number(bo) || json_number_value(bo) <= 0 ||
+               json_number_value(bo) > 1)) {
+        sl_err_set(err, "%s: \"boost\" must be a number in (0, 1]", what);
+        return SL_EINVAL;
+    }
+    w->boost = bo ? json_number_value(bo) : 0.35;
     arr = json_object_get(obj, "words");
     if (!json_is_array(arr) || json_array_size(arr) == 0 ||
         json_array_size(arr) > MAX_WORDS) {
@@ -452,6 +511,8 @@ static int parse_words(json_t *obj, words *w, const char *who, const char *key,
         for (size_t k = 0; k < n; k++)
             w->w[i][k] = (char)lower((uint8_t)w->w[i][k]);
         w->len[i] = n;
+        w->first[(uint8_t)w->w[i][0]] = 1;
+        w->first[upper((uint8_t)w->w[i][0])] = 1;
         w->n++;
     }
     return SL_OK;
@@ -522,10 +583,64 @@ static int kind_of(uint8_t c)
     return K_OTHER;
 }
 
+/* The one letter (lower case) a set holds, in either case or both, or 0
+ * when it holds anything else. */
+static int one_letter(const uint8_t S[32])
+{
+    int letter = 0;
+
+    for (int c = 0; c < 256; c++) {
+        if (!in_set(S, (uint8_t)c))
+            continue;
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) ||
+            (letter && letter != lower((uint8_t)c)))
+            return 0;
+        letter = lower((uint8_t)c);
+    }
+    return letter;
+}
+
+/* The commonest English letter pairs, in hundredths of a percent of letter
+ * pairs (after the usual frequency tables): a context word is triggered at
+ * its rarest pair, and byte frequencies alone rank "in" below "ph". */
+static const struct { char p[3]; uint16_t f; } common_pairs[] = {
+    {"th", 356}, {"he", 307}, {"in", 243}, {"er", 205}, {"an", 199},
+    {"re", 185}, {"on", 176}, {"at", 149}, {"en", 145}, {"nd", 135},
+    {"ti", 134}, {"es", 134}, {"or", 128}, {"te", 120}, {"of", 117},
+    {"ed", 117}, {"is", 113}, {"it", 112}, {"al", 109}, {"ar", 107},
+    {"st", 105}, {"to", 104}, {"nt", 104}, {"ng", 95}, {"se", 93},
+    {"ha", 93}, {"as", 87}, {"ou", 87}, {"io", 83}, {"le", 83},
+    {"ve", 83}, {"co", 79}, {"me", 79}, {"de", 76}, {"hi", 76},
+    {"ri", 73}, {"ro", 73}, {"ic", 70}, {"ne", 69}, {"ea", 69},
+    {"ra", 69}, {"ce", 65}, {"li", 62}, {"ch", 60}, {"ll", 58},
+    {"be", 58}, {"ma", 57}, {"si", 55}, {"om", 55}, {"ur", 54},
+    {"ca", 54}, {"el", 53}, {"ta", 53}, {"la", 53}, {"ns", 51},
+    {"di", 50}, {"fo", 50}, {"ho", 49}, {"pe", 48}, {"ec", 48},
+    {"pr", 47}, {"no", 47}, {"ct", 46}, {"us", 45}, {"ac", 45},
+    {"ot", 44}, {"il", 43}, {"tr", 43}, {"ly", 43}, {"nc", 42},
+    {"et", 42}, {"ut", 42}, {"ss", 41}, {"so", 41}, {"rs", 40},
+    {"un", 39}, {"lo", 39}, {"wa", 39}, {"ge", 38}, {"ie", 38},
+    {"wh", 38}, {"ee", 38}, {"wi", 37}, {"em", 37}, {"ad", 37},
+    {"ol", 36}, {"rt", 36}, {"po", 36}, {"we", 36}, {"na", 35},
+    {"ul", 35}, {"ni", 34}, {"ts", 34}, {"mo", 34}, {"ow", 33},
+    {"pa", 32}, {"im", 32}, {"mi", 32}, {"ai", 32}, {"sh", 31},
+    {"ir", 31}, {"su", 31}, {"id", 30}, {"os", 29}, {"iv", 29},
+    {"ia", 29}, {"am", 28}, {"fi", 28}, {"ci", 28}, {"vi", 27},
+    {"pl", 27}, {"ig", 26}, {"tu", 26}, {"ev", 26}, {"ld", 25},
+    {"ry", 25}, {"mp", 25}, {"fe", 24}, {"bl", 24}, {"ab", 23},
+    {"gh", 23}, {"ty", 23}, {"op", 23}, {"wo", 22}, {"sa", 22},
+    {"ay", 22}, {"ex", 21}, {"ke", 21}, {"fr", 21}, {"oo", 21},
+    {"av", 20}, {"ag", 20}, {"if", 20}, {"ap", 20}, {"gr", 20},
+    {"od", 19}, {"bo", 19}, {"sp", 19}, {"rd", 19}, {"do", 19},
+    {"ck", 18}, {"ep", 17}, {"fa", 17}, {"ey", 15}, {"rn", 15},
+};
+
 /* How likely a byte of set A is followed by a byte of set B in text:
- * sum over a in A, b in B of f(a) * P(kind b | kind a) * f(b) / f(kind b),
- * with rough English kind-to-kind transition rates (digits follow digits,
- * letters letters, far more often than independent bytes would). */
+ * for two letters, the pair's share of English letter pairs (a rare pair
+ * when not among the commonest); otherwise the sum over a in A, b in B of
+ * f(a) * P(kind b | kind a) * f(b) / f(kind b), with rough English
+ * kind-to-kind transition rates (digits follow digits, letters letters,
+ * far more often than independent bytes would). */
 static double pair_score(const uint8_t A[32], const uint8_t B[32])
 {
     static const double next[NKINDS][NKINDS] = {
@@ -538,7 +653,16 @@ static double pair_score(const uint8_t A[32], const uint8_t B[32])
     };
     double kind_total[NKINDS] = {0}, ha[NKINDS] = {0}, gb[NKINDS] = {0};
     double score = 0;
+    int la = one_letter(A), lb = one_letter(B);
 
+    /* per 10,000 bytes, letters being about 80% of them */
+    if (la && lb) {
+        for (size_t i = 0; i < sizeof(common_pairs) / sizeof(common_pairs[0]);
+             i++)
+            if (common_pairs[i].p[0] == la && common_pairs[i].p[1] == lb)
+                return common_pairs[i].f * 0.8;
+        return 8.0;                             /* under 0.1% */
+    }
     for (int c = 0; c < 256; c++)
         kind_total[kind_of((uint8_t)c)] += byte_score((uint8_t)c);
     for (int c = 0; c < 256; c++) {
@@ -557,7 +681,9 @@ static double pair_score(const uint8_t A[32], const uint8_t B[32])
 
 /* Adds a literal anchor made of n byte sets.  Its trigger is the pair of
  * adjacent sets least likely to occur together in text (the first set
- * alone for a one-set literal): the scan loop looks at every byte pair. */
+ * alone for a one-set literal): the scan loop looks at every byte pair.
+ * A literal equal to one already there (two rules' "\d{11}", the same
+ * context word) is verified once: the anchor joins that literal's list. */
 static int add_seq(sl_rules *R, uint8_t (*sets)[32], size_t n,
                    uint32_t anchor_idx)
 {
@@ -576,6 +702,18 @@ static int add_seq(sl_rules *R, uint8_t (*sets)[32], size_t n,
         if (id < 0)
             return SL_ENOMEM;
         L->set[i] = (uint16_t)id;
+    }
+    for (size_t j = 0; j < R->nlit; j++) {
+        if (R->lit[j].len == n &&
+            memcmp(R->lit[j].set, L->set, n * sizeof(L->set[0])) == 0) {
+            for (uint32_t ai = R->lit[j].anchor; ai != NO_ANCHOR;
+                 ai = R->a[ai].next)
+                if (ai == anchor_idx)
+                    return SL_OK;       /* the same anchor's twin */
+            R->a[anchor_idx].next = R->lit[j].anchor;
+            R->lit[j].anchor = anchor_idx;
+            return SL_OK;
+        }
     }
     for (size_t i = 0; i + 1 < n; i++) {
         double sc = pair_score(sets[i], sets[i + 1]);
@@ -685,8 +823,26 @@ static int parse_sequence(const char *s, uint8_t (*sets)[32])
     return n ? (int)n : -1;
 }
 
+/* Whether word `in` occurs in word `out` as a whole word (what
+ * words_near() would accept there): a hit of `out` implies one of `in`. */
+static int whole_word_in(const char *out, size_t lo, const char *in,
+                         size_t li)
+{
+    for (const char *h = strstr(out, in); h; h = strstr(h + 1, in)) {
+        size_t o = (size_t)(h - out);
+
+        if ((o == 0 || !is_word((uint8_t)out[o - 1]) ||
+             !is_word((uint8_t)in[0])) &&
+            (o + li == lo || !is_word((uint8_t)out[o + li]) ||
+             !is_word((uint8_t)in[li - 1])))
+            return 1;
+    }
+    return 0;
+}
+
 /* Context words as literal anchors, minus any word that contains another
- * (its hit is implied: "birth" covers "birthday"). */
+ * as a whole word (its hit is implied: "birth" covers "date of birth",
+ * not "birthday"). */
 static int add_context_literals(sl_rules *R, const words *w,
                                 uint32_t anchor_idx, size_t *margin)
 {
@@ -694,8 +850,8 @@ static int add_context_literals(sl_rules *R, const words *w,
         int covered = 0;
 
         for (size_t j = 0; j < w->n && !covered; j++)
-            covered = j != k && strstr(w->w[k], w->w[j]) &&
-                      (w->len[j] < w->len[k] || j < k);
+            covered = j != k && (w->len[j] < w->len[k] || j < k) &&
+                      whole_word_in(w->w[k], w->len[k], w->w[j], w->len[j]);
         if (covered)
             continue;
         if (add_literal(R, w->w[k], w->len[k], 1, anchor_idx))
@@ -726,6 +882,8 @@ static int anchor_context(sl_rules *R, const rule *ru, json_t *it, anchor *a,
         return SL_EINVAL;
     }
     a->after = ru->ctx.window;
+    a->word = 1;
+    ((rule *)ru)->ctx_prefilter = 1;
     if (add_anchor(R, a) ||
         add_context_literals(R, &ru->ctx, (uint32_t)(R->na - 1), margin))
         return SL_ENOMEM;
@@ -857,7 +1015,7 @@ static int parse_prefilter(sl_rules *R, uint32_t ri, json_t *arr,
         return SL_EINVAL;
     }
     json_array_foreach(arr, i, it) {
-        anchor a = { .rule = ri, .cls = -1 };
+        anchor a = { .rule = ri, .cls = -1, .next = NO_ANCHOR };
         size_t margin = 0;
         int rc;
 
@@ -953,12 +1111,39 @@ static int compile_pattern(rule *ru, const char *pat, size_t patlen,
     return SL_OK;
 }
 
+/* "score" and "threshold" (numbers in [0, 1]); a rule must be able to
+ * reach its threshold, with its context words if need be. */
+static int parse_scores(rule *ru, json_t *o, const char *who, sl_err *err)
+{
+    json_t *sc = json_object_get(o, "score");
+    json_t *th = json_object_get(o, "threshold");
+    double best;
+
+    if ((sc && (!json_is_number(sc) || json_number_value(sc) < 0 ||
+                json_number_value(sc) > 1)) ||
+        (th && (!json_is_number(th) || json_number_value(th) < 0 ||
+                json_number_value(th) > 1))) {
+        sl_err_set(err, "%s: \"score\" and \"threshold\" must be numbers "
+                   "from 0 to 1", who);
+        return SL_EINVAL;
+    }
+    ru->score = (float)(sc ? json_number_value(sc) : ru->ctx.n ? 0.3 : 1.0);
+    ru->threshold = (float)(th ? json_number_value(th) : 0.5);
+    best = ru->score + (ru->ctx.n ? ru->ctx.boost : 0);
+    if ((float)(best > 1 ? 1 : best) < ru->threshold) {
+        sl_err_set(err, "%s: the score (with a context word's boost) never "
+                   "reaches the threshold", who);
+        return SL_EINVAL;
+    }
+    return SL_OK;
+}
+
 static int parse_rule(sl_rules *R, uint32_t ri, json_t *o, sl_err *err)
 {
     static const char *const keys[] = {
         "id", "entity", "kind", "description", "pattern", "validator",
         "min_entropy", "context", "exclude_context", "action", "severity",
-        "prefilter", NULL
+        "prefilter", "score", "threshold", NULL
     };
     rule *ru = &R->r[ri];
     char who[128];
@@ -1060,6 +1245,8 @@ static int parse_rule(sl_rules *R, uint32_t ri, json_t *o, sl_err *err)
     if ((v = json_object_get(o, "exclude_context")) &&
         (rc = parse_words(v, &ru->excl, who, "exclude_context", err)))
         return rc;
+    if ((rc = parse_scores(ru, o, who, err)))
+        return rc;
 
     v = json_object_get(o, "pattern");
     if (!json_is_string(v)) {
@@ -1077,74 +1264,111 @@ static int parse_rule(sl_rules *R, uint32_t ri, json_t *o, sl_err *err)
         if (cc > R->max_capture)
             R->max_capture = cc;
     }
-    if ((v = json_object_get(o, "prefilter")))
-        return parse_prefilter(R, ri, v, who, err);
+    if ((v = json_object_get(o, "prefilter"))) {
+        if ((rc = parse_prefilter(R, ri, v, who, err)))
+            return rc;
+        /* the context anchor claims every finding follows a word */
+        if (ru->ctx_prefilter && ru->score >= ru->threshold) {
+            sl_err_set(err, "%s: a {\"context\": true} prefilter needs a "
+                       "\"score\" under the \"threshold\" (a context word "
+                       "required)", who);
+            return SL_EINVAL;
+        }
+        return SL_OK;
+    }
     ru->always = 1;
     return SL_OK;
+}
+
+/* Marks literal L's pair of sets beside its trigger: the next one when
+ * the literal goes on after it, else the one before. */
+static void second_pair(sl_rules *R, const literal *L)
+{
+    int nx = L->off + 2 < L->len;
+    const uint8_t *A = R->sets[L->set[nx ? L->off + 1 : L->off - 1]];
+    const uint8_t *B = R->sets[L->set[nx ? L->off + 2 : L->off]];
+    uint8_t *bm = nx ? R->next_pair : R->prev_pair;
+
+    for (int a = 0; a < 256; a++) {
+        if (!in_set(A, (uint8_t)a))
+            continue;
+        for (int b = 0; b < 256; b++)
+            if (in_set(B, (uint8_t)b))
+                bm[(a + 256 * b) >> 3] |= (uint8_t)(1u << (a & 7));
+    }
 }
 
 /* Builds the byte table and the per-byte literal / per-class anchor lists. */
 static int build_tables(sl_rules *R)
 {
-    uint32_t fill[256 * NKINDS + 1];
+    uint32_t *fill;
 
     memset(R->tbl, 0, sizeof(R->tbl));
     memset(R->bigram, 0, sizeof(R->bigram));
-    memset(R->lit_start, 0, sizeof(R->lit_start));
+    memset(R->always, 0, sizeof(R->always));
+    memset(R->next_pair, 0, sizeof(R->next_pair));
+    memset(R->prev_pair, 0, sizeof(R->prev_pair));
+    R->lit_start = calloc(65536 + 1, sizeof(uint32_t));
+    fill = malloc((65536 + 1) * sizeof(uint32_t));
+    if (!R->lit_start || !fill) {
+        free(fill);
+        return SL_ENOMEM;
+    }
     for (size_t k = 0; k < R->ncls; k++) {
         for (int c = 0; c < 256; c++) {
             if (!R->cls_set[k][c])
                 continue;
             R->tbl[c] |= (uint16_t)(1u << (k + 1));
-            for (int b = 0; b < 256; b++)
+            for (int b = 0; b < 256; b++) {
                 R->bigram[(c + 256 * b) >> 3] |= (uint8_t)(1u << (c & 7));
+                R->always[(c + 256 * b) >> 3] |= (uint8_t)(1u << (c & 7));
+            }
         }
     }
-    /* Literals, counted then placed under each (first byte, kind of the
-     * next byte) their trigger pair allows; one-set literals under every
-     * kind. */
-    for (int c = 0; c < 256; c++)
-        R->kind[c] = (uint8_t)kind_of((uint8_t)c);
+    /* Literals, counted then placed under each byte pair their trigger
+     * pair allows; one-set literals under every pair starting with their
+     * byte. */
     for (int pass = 0; pass < 2; pass++) {
         for (size_t i = 0; i < R->nlit; i++) {
             const literal *L = &R->lit[i];
             const uint8_t *next =
                 L->len > 1 ? R->sets[L->set[L->off + 1]] : NULL;
-            int kinds[NKINDS] = {0};
 
-            for (int b = 0; b < 256; b++)
-                if (!next || in_set(next, (uint8_t)b))
-                    kinds[R->kind[b]] = 1;
             for (int c = 0; c < 256; c++) {
                 if (!in_set(R->sets[L->set[L->off]], (uint8_t)c))
                     continue;
-                for (int k = 0; k < NKINDS; k++) {
-                    if (!kinds[k])
+                for (int b = 0; b < 256; b++) {
+                    unsigned key = (unsigned)c + 256u * (unsigned)b;
+
+                    if (next && !in_set(next, (uint8_t)b))
                         continue;
-                    if (pass == 0)
-                        R->lit_start[c * NKINDS + k + 1]++;
-                    else
-                        R->lit_idx[fill[c * NKINDS + k]++] = (uint32_t)i;
+                    if (pass == 0) {
+                        R->lit_start[key + 1]++;
+                        continue;
+                    }
+                    R->lit_idx[fill[key]++] = (uint32_t)i;
+                    R->bigram[key >> 3] |= (uint8_t)(1u << (c & 7));
+                    if (L->len <= 2)
+                        R->always[key >> 3] |= (uint8_t)(1u << (c & 7));
                 }
-                if (pass == 0)
-                    continue;
-                R->tbl[c] |= 1;
-                for (int b = 0; b < 256; b++)
-                    if (!next || in_set(next, (uint8_t)b))
-                        R->bigram[(c + 256 * b) >> 3] |=
-                            (uint8_t)(1u << (c & 7));
+                if (pass == 1)
+                    R->tbl[c] |= 1;
             }
+            if (pass == 1 && L->len > 2)
+                second_pair(R, L);
         }
         if (pass == 0) {
-            for (int k = 0; k < 256 * NKINDS; k++)
+            for (unsigned k = 0; k < 65536; k++)
                 R->lit_start[k + 1] += R->lit_start[k];
-            memcpy(fill, R->lit_start, sizeof(fill));
-            R->lit_idx = malloc((R->lit_start[256 * NKINDS] + 1) *
-                                sizeof(uint32_t));
-            if (!R->lit_idx)
+            memcpy(fill, R->lit_start, (65536 + 1) * sizeof(uint32_t));
+            R->lit_idx = malloc((R->lit_start[65536] + 1) * sizeof(uint32_t));
+            if (!R->lit_idx) {
+                free(fill);
                 return SL_ENOMEM;
+            }
         }
     }
+    free(fill);
     /* The sets again, as byte-indexed tables for the scan loop. */
     R->member = malloc(R->nsets * 256 + 1);
     if (!R->member)
@@ -1330,6 +1554,8 @@ typedef struct cand {
     uint32_t rule;
     uint32_t validated;
     size_t off, len;
+    float score;
+    int32_t ctx;            /* context word index, or -1 */
 } cand;
 
 struct sl_scanner {
@@ -1353,36 +1579,45 @@ struct sl_scanner {
     size_t ctx_at;
     const rule *ctx_rule;
     int ctx_ok;
+    int ctx_word;               /* for ctx_at: the word found, or -1 */
+    float m_score;              /* the accepted candidate's score */
+    int32_t m_ctx;              /* and its context word, or -1 */
     sl_scan_stats st;
 };
 
-/* 1 when a word of w ends within its window before `at`; *tried grows by
- * the start offsets it tried (the work, for the budget). */
+/* The index of the word of w that ends nearest before `at`, within its
+ * window (the first listed on a tie), or -1; *tried grows by the start
+ * offsets it tried (the work, for the budget). */
 static int words_near(const words *w, const uint8_t *t, size_t at,
                       uint64_t *tried)
 {
-    size_t from = at > w->window ? at - w->window : 0;
+    size_t from = at > w->window ? at - w->window : 0, best_end = 0;
+    int best = -1;
 
-    for (size_t i = 0; i < w->n; i++) {
-        size_t L = w->len[i];
+    *tried += (at - from) * w->n;
+    for (size_t p = from; p < at; p++) {
+        if (!w->first[t[p]])
+            continue;
+        for (size_t i = 0; i < w->n; i++) {
+            size_t L = w->len[i], k = 0;
 
-        if (at >= from + L)
-            *tried += at - from - L + 1;
-        for (size_t p = from; p + L <= at; p++) {
-            size_t k = 0;
-
-            if (p > 0 && is_alnum(t[p - 1]) && is_alnum((uint8_t)w->w[i][0]))
+            if (p + L > at || lower(t[p]) != (uint8_t)w->w[i][0])
+                continue;
+            if (p > 0 && is_word(t[p - 1]) && is_word((uint8_t)w->w[i][0]))
                 continue;
             while (k < L && lower(t[p + k]) == (uint8_t)w->w[i][k])
                 k++;
             if (k < L)
                 continue;
-            if (is_alnum((uint8_t)w->w[i][L - 1]) && is_alnum(t[p + L]))
+            if (is_word((uint8_t)w->w[i][L - 1]) && is_word(t[p + L]))
                 continue;
-            return 1;
+            if (best < 0 || p + L > best_end) {
+                best = (int)i;
+                best_end = p + L;
+            }
         }
     }
-    return 0;
+    return best;
 }
 
 /* Runs at the end of every candidate match: 0 accepts it, 1 makes PCRE2
@@ -1407,21 +1642,38 @@ static int on_callout(pcre2_callout_block *cb, void *data)
     if (!sl_budget_regex(s->b, 1 + (ve - vs)))
         return PCRE2_ERROR_CALLOUT;     /* abandons the match: see run_window */
     s->st.candidates++;
+    s->m_score = ru->score;
+    s->m_ctx = -1;
+    /* the validator first when a candidate may pass without context (it
+     * rejects most, and costs less than the look for context words) */
+    if (ru->validator && ru->score >= ru->threshold &&
+        !ru->validator->fn(s->text + vs, ve - vs, ru->min_entropy))
+        return 1;
     if (ru->ctx.n || ru->excl.n) {
         if (s->ctx_rule != ru || s->ctx_at != vs) {
             uint64_t tried = 0;
 
             s->ctx_rule = ru;
             s->ctx_at = vs;
-            s->ctx_ok = (!ru->ctx.n || words_near(&ru->ctx, s->text, vs, &tried)) &&
-                        (!ru->excl.n || !words_near(&ru->excl, s->text, vs, &tried));
+            s->ctx_word = ru->ctx.n ? words_near(&ru->ctx, s->text, vs, &tried)
+                                    : -1;
+            s->ctx_ok = !ru->excl.n ||
+                        words_near(&ru->excl, s->text, vs, &tried) < 0;
             if (!sl_budget_regex(s->b, tried))
                 return PCRE2_ERROR_CALLOUT;
         }
         if (!s->ctx_ok)
             return 1;
+        if (s->ctx_word >= 0) {
+            double sc = ru->score + ru->ctx.boost;
+
+            s->m_score = (float)(sc > 1 ? 1 : sc);
+            s->m_ctx = s->ctx_word;
+        }
+        if (s->m_score < ru->threshold)
+            return 1;
     }
-    if (ru->validator &&
+    if (ru->validator && ru->score < ru->threshold &&
         !ru->validator->fn(s->text + vs, ve - vs, ru->min_entropy))
         return 1;
     return 0;
@@ -1519,7 +1771,7 @@ static void prefilter_at(sl_scanner *s, size_t i)
         unsigned m = R->tbl[t[i]];
 
         if (m & 1) {
-            unsigned key = t[i] * NKINDS + R->kind[i + 1 < n ? t[i + 1] : 0];
+            unsigned key = t[i] + 256u * (i + 1 < n ? t[i + 1] : 0u);
 
             for (uint32_t j = R->lit_start[key]; j < R->lit_start[key + 1];
                  j++) {
@@ -1537,9 +1789,19 @@ static void prefilter_at(sl_scanner *s, size_t i)
                 for (k = 0; k < L->len &&
                             R->member[256u * L->set[k] + t[p + k]]; k++)
                     ;
-                if (k == L->len) {
-                    const anchor *a = &R->a[L->anchor];
+                if (k < L->len)
+                    continue;
+                for (uint32_t ai = L->anchor; ai != NO_ANCHOR;
+                     ai = R->a[ai].next) {
+                    const anchor *a = &R->a[ai];
 
+                    /* a context word inside a longer word ("tin" in
+                     * "getting") is no context: words_near() agrees */
+                    if (a->word &&
+                        ((p > 0 && is_word(t[p - 1]) && is_word(t[p])) ||
+                         (p + L->len < n && is_word(t[p + L->len - 1]) &&
+                          is_word(t[p + L->len]))))
+                        continue;
                     push_window(s, a->rule, p > a->before ? p - a->before : 0,
                                 p + a->after);
                 }
@@ -1570,16 +1832,27 @@ static void prefilter_at(sl_scanner *s, size_t i)
 }
 
 /* The scan loop: one lookup of each byte pair in an 8 KiB bitmap. */
+static int bit(const uint8_t *bm, unsigned x)
+{
+    return (bm[x >> 3] >> (x & 7)) & 1;
+}
+
 static void prefilter(sl_scanner *s, size_t c0, size_t c1)
 {
-    const uint8_t *bm = s->R->bigram;
+    const sl_rules *R = s->R;
+    const uint8_t *bm = R->bigram;
     const uint8_t *t = s->text;
     size_t i = c0, end = c1 < s->len ? c1 : s->len - 1;
 
     for (; i < end; i++) {
         unsigned x = t[i] | (unsigned)t[i + 1] << 8;
 
-        if ((bm[x >> 3] >> (x & 7)) & 1)
+        if (!((bm[x >> 3] >> (x & 7)) & 1))
+            continue;
+        /* the second look: most hits of a word's common pair end here */
+        if (bit(R->always, x) || i + 2 >= s->len || i == 0 ||
+            bit(R->next_pair, t[i + 1] | (unsigned)t[i + 2] << 8) ||
+            bit(R->prev_pair, t[i - 1] | (unsigned)t[i] << 8))
             prefilter_at(s, i);
     }
     if (i < c1 && ((bm[t[i] >> 3] >> (t[i] & 7)) & 1))
@@ -1603,7 +1876,8 @@ static void add_cand(sl_scanner *s, uint32_t r, size_t off, size_t len)
         s->oom = 1;
         return;
     }
-    s->c[s->nc++] = (cand){ r, s->R->r[r].validator != NULL, off, len };
+    s->c[s->nc++] = (cand){ r, s->R->r[r].validator != NULL, off, len,
+                            s->m_score, s->m_ctx };
     s->st.findings++;
 }
 
@@ -1617,6 +1891,8 @@ static int run_window(sl_scanner *s, uint32_t r, size_t lo, size_t hi)
     size_t start = lo > st->resume ? lo : st->resume;
 
     s->cur = ru;
+    s->m_score = ru->score;         /* rules without a callout */
+    s->m_ctx = -1;
     while (start <= hi && start < s->len && !s->too_many) {
         PCRE2_SIZE *ov;
         int rc;
@@ -1730,8 +2006,8 @@ static int run_ready(sl_scanner *s, size_t pos, int final, int *incomplete)
     return SL_OK;
 }
 
-/* Priority among overlapping candidates: severity, validated, length,
- * offset, rule index.  Severity first, so a specific secret rule (an AWS key
+/* Priority among overlapping candidates: severity, score, validated,
+ * length, offset, rule index.  Severity first, so a specific secret rule (an AWS key
  * id, high) beats the generic entropy rule (medium) on the same bytes. */
 static int prio_cmp(const cand *x, const cand *y, const sl_rules *R)
 {
@@ -1739,6 +2015,8 @@ static int prio_cmp(const cand *x, const cand *y, const sl_rules *R)
 
     if (sx != sy)
         return sx > sy ? -1 : 1;
+    if (x->score != y->score)
+        return x->score > y->score ? -1 : 1;
     if (x->validated != y->validated)
         return x->validated ? -1 : 1;
     if (x->len != y->len)
@@ -1766,7 +2044,7 @@ static int emit(sl_findings *out, const cand *c)
         return SL_ENOMEM;
     out->items[out->count++] = (sl_finding){
         c->rule, c->validated ? SL_VALIDATION_PASSED : SL_VALIDATION_NA,
-        c->off, c->len
+        c->off, c->len, c->score, c->ctx
     };
     return SL_OK;
 }

@@ -6,15 +6,16 @@
  * Rules live in a JSON file (schemas/scan-rules.json, embedded in every
  * binary; the format is described at the top of rules.c).  Each
  * rule is a PCRE2 pattern, compiled and JIT-compiled once at load, plus an
- * optional validator (validators.h), required context words, excluding
- * context words, a default action and a severity.  PCRE2 is the exact
- * matcher; a prefilter declared per rule (literals, or a byte class with a
- * minimum count) finds, in one pass over the bytes, the few positions where
- * a rule's match could start, and PCRE2 runs only there -- with an offset
- * limit, over the whole text, so lookarounds and boundaries see the real
- * neighbours and the result is exactly that of running every rule over the
- * whole text (sl_scanner_set_flags(SL_SCAN_EXHAUSTIVE) does that, for tests
- * and rule authors).
+ * optional validator (validators.h), context words that raise a candidate's
+ * score (as Presidio's context enhancer does) and excluding context words,
+ * a base score and a threshold, a default action and a severity.  PCRE2 is
+ * the exact matcher; a prefilter declared per rule (literals, or a byte
+ * class with a minimum count) finds, in one pass over the bytes, the few
+ * positions where a rule's match could start, and PCRE2 runs only there --
+ * with an offset limit, over the whole text, so lookarounds and boundaries
+ * see the real neighbours and the result is exactly that of running every
+ * rule over the whole text (sl_scanner_set_flags(SL_SCAN_EXHAUSTIVE) does
+ * that, for tests and rule authors).
  *
  * Ownership: sl_rules is immutable once loaded and may be shared by any
  * number of threads; it must outlive every scanner made from it.  A
@@ -91,6 +92,14 @@ sl_rule_kind sl_rules_kind(const sl_rules *r, size_t i);
 sl_action    sl_rules_action(const sl_rules *r, size_t i);
 sl_severity  sl_rules_severity(const sl_rules *r, size_t i);
 const char  *sl_rules_validator(const sl_rules *r, size_t i);  /* or NULL */
+/* The rule's base score and threshold (0..1): a candidate is a finding
+ * when its score -- the base, plus the context boost when one of the
+ * rule's context words is near -- reaches the threshold. */
+float        sl_rules_score(const sl_rules *r, size_t i);
+float        sl_rules_threshold(const sl_rules *r, size_t i);
+/* Context word k of rule i (lower case, as written in the rule file), or
+ * NULL when k is out of range (k < 0: no context word). */
+const char  *sl_rules_context_word(const sl_rules *r, size_t i, int k);
 
 /* ---- findings ----------------------------------------------------------- */
 
@@ -99,12 +108,15 @@ typedef enum sl_validation {
     SL_VALIDATION_PASSED = 1    /* its validator accepted the span */
 } sl_validation;
 
-/* One detected span: where, and which rule -- not what. */
+/* One detected span: where, which rule and how sure -- not what. */
 typedef struct sl_finding {
     uint32_t rule;              /* index into the rule set */
     sl_validation validation;
     size_t offset;              /* bytes from the start of the text */
     size_t length;
+    float score;                /* 0..1, at least the rule's threshold */
+    int32_t context;            /* the rule's context word found near the
+                                   span (sl_rules_context_word), or -1 */
 } sl_finding;
 
 /* A capped list of findings, owned by the caller and reused across scans.
@@ -140,8 +152,8 @@ void sl_scanner_set_flags(sl_scanner *s, unsigned flags);
 /* Scans len bytes (UTF-8 or any ASCII-compatible bytes; no NUL needed).
  * Resets `out`, then fills it with findings sorted by offset and never
  * overlapping: where candidates of several rules overlap, the one kept has
- * the higher severity, then a passed validator, then is longer, then
- * earlier, then has the lower rule index; the others are dropped (a card
+ * the higher severity, then the higher score, then a passed validator,
+ * then is longer, then earlier, then has the lower rule index; the others are dropped (a card
  * number that also reads as a phone number is a card).
  * Returns SL_OK; SL_ETOOBIG when more than out->max candidate matches were
  * found (out is then left empty: treat the text as unscannable); SL_ENOMEM;

@@ -278,20 +278,26 @@ static void load_actions(sl_scan *s, const char *text)
 }
 
 /* Adds one finding's description to the summary's list. */
+/* `score` is written with two decimals; `context` is the rule's context
+ * word that raised it (a rule-file constant, never matched text) or NULL,
+ * written as null. */
 static int list_finding(json_t *list, size_t *listed, const char *rule,
                         const char *entity, const char *kind, const char *severity,
                         const char *source, const char *member, size_t off, size_t len,
-                        int validated, sl_action act)
+                        int validated, sl_action act, float score,
+                        const char *context)
 {
     json_t *o;
 
     if (*listed >= LISTED_MAX)
         return SL_OK;
-    o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:b, s:s}",
+    o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:b, s:s, s:f, s:s?}",
                   "rule", rule, "entity", entity, "kind", kind,
                   "severity", severity, "source", source,
                   "offset", (json_int_t)off, "length", (json_int_t)len,
-                  "validated", validated, "action", sl_action_name(act));
+                  "validated", validated, "action", sl_action_name(act),
+                  "score", (double)(long)(score * 100.0f + 0.5f) / 100.0,
+                  "context", context);
     if (o && member && *member &&
         json_object_set_new(o, "member", json_string(member)) != 0) {
         json_decref(o);
@@ -409,7 +415,9 @@ static int note_finding(sample *x, const sl_xseg *seg, size_t i, int is_content,
                      sl_rules_entity(s->rules, fd->rule), sl_rule_kind_name(kind),
                      sl_severity_name(sl_rules_severity(s->rules, fd->rule)),
                      seg->source, seg->member, so, sl,
-                     fd->validation == SL_VALIDATION_PASSED, act) != SL_OK)
+                     fd->validation == SL_VALIDATION_PASSED, act, fd->score,
+                     sl_rules_context_word(s->rules, fd->rule,
+                                           fd->context)) != SL_OK)
         return SL_ENOMEM;
     if (act == SL_ACTION_BLOCK && !x->block_kind)
         x->block_kind = sl_rule_kind_name(kind);
@@ -473,7 +481,7 @@ static int note_location(sample *x)
     x->total++;
     if (list_finding(x->list, &x->listed, SL_SCAN_GPS_RULE, "LOCATION", "pii",
                      "medium", s->x.loc.source, NULL, s->x.loc.src_off,
-                     s->x.loc.src_len, 0, act) != SL_OK)
+                     s->x.loc.src_len, 0, act, 1.0f, NULL) != SL_OK)
         return SL_ENOMEM;
     if (act == SL_ACTION_REDACT) {
         x->redact_elsewhere = 1;
@@ -518,7 +526,7 @@ static int deny_hit(void *arg, size_t off, size_t len)
     (void)sl_extract_map(&s->x, x->segi, off, len, &so, &sl);
     if (list_finding(x->list, &x->listed, SL_SCAN_DENY_RULE, SL_SCAN_DENY_RULE,
                      "deny", "high", x->seg->source, x->seg->member, so, sl, 0,
-                     act) != SL_OK)
+                     act, 1.0f, NULL) != SL_OK)
         return SL_ENOMEM;
     if (act == SL_ACTION_REDACT)
         act = SL_ACTION_FLAG;    /* nothing to redact it to */
@@ -783,7 +791,7 @@ static sl_verdict report_out(sl_scan *s, const sl_msg *in, sl_out *out,
             strcmp(rep->code, "secret_blocked") == 0 ||
             strcmp(rep->code, "deny_listed") == 0)
             sl_out_withhold_value(out);
-        if ((text = json_dumps(rep->summary, JSON_COMPACT)) &&
+        if ((text = json_dumps(rep->summary, JSON_COMPACT | JSON_REAL_PRECISION(4))) &&
             sl_out_add_header_str(out, SL_H_SCAN, text, 1) == SL_OK &&
             add_prov(s, in, out, env->upload_id, sha, sha, "rejected",
                      rep->code) == SL_OK)
@@ -799,7 +807,7 @@ static sl_verdict report_out(sl_scan *s, const sl_msg *in, sl_out *out,
          json_object_set_new(rep->summary, "original_sha256", json_string(sha)) ||
          json_object_set_new(rep->summary, "redacted_sha256", json_string(new_sha))))
         return SL_FATAL;
-    if ((text = json_dumps(rep->summary, JSON_COMPACT)) &&
+    if ((text = json_dumps(rep->summary, JSON_COMPACT | JSON_REAL_PRECISION(4))) &&
         sl_out_add_header_str(out, SL_H_SCAN, text, 1) == SL_OK &&
         add_prov(s, in, out, env->upload_id, sha, new_sha, rep->outcome, NULL) == SL_OK)
         verdict = strcmp(rep->outcome, "flagged") == 0

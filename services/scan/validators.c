@@ -60,7 +60,7 @@ int sl_valid_luhn(const uint8_t *p, size_t n)
     int nd = digits_with_seps(p, n, " -", d, 19);
     int sum = 0;
 
-    if (nd < 13)
+    if (nd < 12)
         return 0;
     for (int i = 0; i < nd; i++) {
         int v = d[nd - 1 - i];
@@ -73,6 +73,87 @@ int sl_valid_luhn(const uint8_t *p, size_t n)
         sum += v;
     }
     return sum % 10 == 0;
+}
+
+/* ---- payment cards ------------------------------------------------------- */
+
+/* Issuer identification ranges and the lengths each issues (ISO/IEC 7812
+ * prefixes as the networks publish them; JCB's whole 35 block and
+ * Maestro's 56-58, 639 and 0604 as card generators such as Faker issue
+ * them): a candidate's first six digits must fall in [lo, hi] and its
+ * length in the mask. */
+#define LEN(n) (1u << (n))
+static const struct { uint32_t lo, hi, lens; } card_ranges[] = {
+    { 400000, 499999, LEN(13) | LEN(16) | LEN(19) },          /* Visa */
+    { 510000, 559999, LEN(16) },                              /* Mastercard */
+    { 222100, 272099, LEN(16) },                              /* Mastercard 2 */
+    { 340000, 349999, LEN(15) },                              /* Amex */
+    { 370000, 379999, LEN(15) },
+    { 601100, 601199, LEN(16) | LEN(17) | LEN(18) | LEN(19) },/* Discover */
+    { 644000, 659999, LEN(16) | LEN(17) | LEN(18) | LEN(19) },
+    { 622126, 622925, LEN(16) | LEN(17) | LEN(18) | LEN(19) },
+    { 300000, 305999, LEN(14) | LEN(15) | LEN(16) | LEN(17) | LEN(18) |
+                      LEN(19) },                              /* Diners */
+    { 309500, 309599, LEN(14) | LEN(15) | LEN(16) | LEN(17) | LEN(18) |
+                      LEN(19) },
+    { 360000, 369999, LEN(14) | LEN(15) | LEN(16) | LEN(17) | LEN(18) |
+                      LEN(19) },
+    { 380000, 399999, LEN(14) | LEN(15) | LEN(16) | LEN(17) | LEN(18) |
+                      LEN(19) },
+    { 350000, 359999, LEN(16) | LEN(17) | LEN(18) | LEN(19) },/* JCB */
+    { 213100, 213199, LEN(15) },
+    { 180000, 180099, LEN(15) },
+    { 501800, 501899, 0xffu << 12 },                          /* Maestro */
+    { 502000, 502099, 0xffu << 12 },
+    { 503800, 503899, 0xffu << 12 },
+    { 560000, 589999, 0xffu << 12 },
+    { 639000, 639099, 0xffu << 12 },
+    { 60400, 60499, 0xffu << 12 },                           /* 0604 */
+    { 630400, 630499, 0xffu << 12 },
+    { 675900, 675999, 0xffu << 12 },
+    { 676100, 676399, 0xffu << 12 },
+    { 620000, 629999, LEN(16) | LEN(17) | LEN(18) | LEN(19) },/* UnionPay */
+    { 220000, 220499, LEN(16) | LEN(17) | LEN(18) | LEN(19) },/* Mir */
+    { 600000, 609999, LEN(16) },                              /* RuPay */
+    { 979200, 979299, LEN(16) },                              /* Troy */
+};
+#undef LEN
+
+int sl_valid_payment_card(const uint8_t *p, size_t n)
+{
+    uint8_t d[19];
+    int nd = digits_with_seps(p, n, " -", d, 19);
+    uint32_t iin = 0;
+    size_t i;
+
+    if (nd < 12)
+        return 0;
+    if (memchr(p, ' ', n) && memchr(p, '-', n))      /* one separator kind */
+        return 0;
+    for (int k = 0; k < 6; k++)
+        iin = iin * 10 + d[k];
+    for (i = 0; i < sizeof(card_ranges) / sizeof(card_ranges[0]); i++)
+        if (iin >= card_ranges[i].lo && iin <= card_ranges[i].hi &&
+            (card_ranges[i].lens >> nd) & 1)
+            break;
+    if (i == sizeof(card_ranges) / sizeof(card_ranges[0]))
+        return 0;
+    return sl_valid_luhn(p, n);
+}
+
+/* ---- national phone numbers ---------------------------------------------- */
+
+int sl_valid_phone_national(const uint8_t *p, size_t n)
+{
+    int nd = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        if (is_digit(p[i]))
+            nd++;
+        else if (!p[i] || !strchr(" .-()", p[i]))
+            return 0;
+    }
+    return nd >= 9 && nd <= 12;
 }
 
 /* ---- iban ---------------------------------------------------------------- */
@@ -522,6 +603,414 @@ int sl_valid_date(const uint8_t *p, size_t n)
            date_ok(num[1], num[0], num[2], ndig[2]);    /* M/D/Y */
 }
 
+/* ---- national and financial identifiers ----------------------------------
+ * Each collects the characters it needs (separators where the format has
+ * them), then checks the structure and the check digit of its
+ * specification. */
+
+/* The digits of p, with any of `seps` skipped; -1 on another byte or
+ * more than cap digits. */
+static int digits_skip(const uint8_t *p, size_t n, const char *seps,
+                       uint8_t *out, int cap)
+{
+    int nd = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        if (is_digit(p[i])) {
+            if (nd == cap)
+                return -1;
+            out[nd++] = (uint8_t)(p[i] - '0');
+        } else if (!p[i] || !strchr(seps, p[i])) {
+            return -1;
+        }
+    }
+    return nd;
+}
+
+/* Letters and digits of p, upper-cased, with any of `seps` skipped; -1 on
+ * another byte or more than cap characters. */
+static int alnum_skip(const uint8_t *p, size_t n, const char *seps,
+                      uint8_t *out, int cap)
+{
+    int nc = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        if (is_digit(p[i]) || is_upper(p[i]) || is_lower(p[i])) {
+            if (nc == cap)
+                return -1;
+            out[nc++] = is_lower(p[i]) ? (uint8_t)(p[i] - 32) : p[i];
+        } else if (!p[i] || !strchr(seps, p[i])) {
+            return -1;
+        }
+    }
+    return nc;
+}
+
+/* Sum of d[i] * w[i] for i < n. */
+static unsigned weighted(const uint8_t *d, const uint8_t *w, int n)
+{
+    unsigned sum = 0;
+
+    for (int i = 0; i < n; i++)
+        sum += (unsigned)d[i] * w[i];
+    return sum;
+}
+
+static int all_same(const uint8_t *d, int n)
+{
+    for (int i = 1; i < n; i++)
+        if (d[i] != d[0])
+            return 0;
+    return 1;
+}
+
+int sl_valid_aba_routing(const uint8_t *p, size_t n)
+{
+    static const uint8_t w[9] = { 3, 7, 1, 3, 7, 1, 3, 7, 1 };
+    uint8_t d[9];
+    int pre;
+
+    if (digits_skip(p, n, "-", d, 9) != 9 || all_same(d, 9))
+        return 0;
+    pre = d[0] * 10 + d[1];
+    if (!(pre <= 12 || (pre >= 21 && pre <= 32) || (pre >= 61 && pre <= 72) ||
+          pre == 80))
+        return 0;
+    return weighted(d, w, 9) % 10 == 0;
+}
+
+int sl_valid_us_itin(const uint8_t *p, size_t n)
+{
+    uint8_t d[9];
+    int group;
+
+    if (digits_with_seps(p, n, "- ", d, 9) != 9 || d[0] != 9)
+        return 0;
+    if (n == 11 && (is_digit(p[3]) || is_digit(p[6]) || p[3] != p[6]))
+        return 0;
+    if (n != 9 && n != 11)
+        return 0;
+    group = d[3] * 10 + d[4];
+    return (group >= 50 && group <= 65) || (group >= 70 && group <= 88) ||
+           (group >= 90 && group <= 92) || (group >= 94 && group <= 99);
+}
+
+int sl_valid_uk_nhs(const uint8_t *p, size_t n)
+{
+    static const uint8_t w[10] = { 10, 9, 8, 7, 6, 5, 4, 3, 2, 1 };
+    uint8_t d[10];
+
+    if (digits_skip(p, n, " -", d, 10) != 10 || all_same(d, 10))
+        return 0;
+    return weighted(d, w, 10) % 11 == 0;
+}
+
+int sl_valid_dea(const uint8_t *p, size_t n)
+{
+    uint8_t d[7];
+    unsigned sum;
+
+    if (n != 9 || !strchr("ABCDEFGHJKLMPRSTUX", p[0]) || !p[0] ||
+        !(is_upper(p[1]) || p[1] == '9'))
+        return 0;
+    if (digits_skip(p + 2, 7, "", d, 7) != 7)
+        return 0;
+    sum = d[0] + d[2] + d[4] + 2u * (d[1] + d[3] + d[5]);
+    return sum % 10 == d[6];
+}
+
+int sl_valid_es_nif(const uint8_t *p, size_t n)
+{
+    static const char letters[] = "TRWAGMYFPDXBNJZSQVHLCKE";
+    uint8_t c[10];
+    int nc = alnum_skip(p, n, "-", c, 10);
+    unsigned long v = 0;
+    int i = 0;
+
+    if (nc != 9 || !is_upper(c[8]))
+        return 0;
+    if (c[0] == 'X' || c[0] == 'Y' || c[0] == 'Z') {     /* NIE */
+        v = (unsigned long)(c[0] - 'X');
+        i = 1;
+    }
+    for (; i < 8; i++) {
+        if (!is_digit(c[i]))
+            return 0;
+        v = v * 10 + (unsigned long)(c[i] - '0');
+    }
+    return letters[v % 23] == c[8];
+}
+
+/* Italian codice fiscale: 16 characters, the digit places may hold the
+ * letters LMNPQRSTUV instead (omocodia); check letter from the odd / even
+ * place tables of DM 23/12/1976. */
+int sl_valid_it_fiscal_code(const uint8_t *p, size_t n)
+{
+    static const uint8_t odd[36] = {     /* 0-9, then A-Z */
+        1, 0, 5, 7, 9, 13, 15, 17, 19, 21,
+        1, 0, 5, 7, 9, 13, 15, 17, 19, 21, 2, 4, 18, 20, 11, 3, 6, 8, 12,
+        14, 16, 10, 22, 25, 24, 23
+    };
+    static const char digit_places[] = { 6, 7, 9, 10, 12, 13, 14 };
+    static const char months[] = "ABCDEHLMPRST";
+    uint8_t c[16];
+    unsigned sum = 0;
+    int day;
+
+    if (alnum_skip(p, n, "", c, 16) != 16)
+        return 0;
+    for (int i = 0; i < 16; i++) {
+        int digit_place = 0;
+
+        for (size_t k = 0; k < sizeof(digit_places); k++)
+            digit_place |= digit_places[k] == i;
+        if (digit_place ? !(is_digit(c[i]) || strchr("LMNPQRSTUV", c[i]))
+                        : !is_upper(c[i]))
+            return 0;
+    }
+    if (!strchr(months, c[8]))
+        return 0;
+    /* the day, 1-31 or 41-71 for women, after undoing omocodia */
+    {
+        int d0 = is_digit(c[9]) ? c[9] - '0' : (int)(strchr("LMNPQRSTUV", c[9]) - "LMNPQRSTUV");
+        int d1 = is_digit(c[10]) ? c[10] - '0' : (int)(strchr("LMNPQRSTUV", c[10]) - "LMNPQRSTUV");
+
+        day = d0 * 10 + d1;
+        if (!((day >= 1 && day <= 31) || (day >= 41 && day <= 71)))
+            return 0;
+    }
+    for (int i = 0; i < 15; i++) {
+        int v = is_digit(c[i]) ? c[i] - '0' : c[i] - 'A';
+
+        if ((i & 1) == 0)       /* odd places, counting from 1 */
+            sum += odd[is_digit(c[i]) ? v : 10 + v];
+        else
+            sum += (unsigned)v;
+    }
+    return c[15] == 'A' + sum % 26;
+}
+
+int sl_valid_pl_pesel(const uint8_t *p, size_t n)
+{
+    static const uint8_t w[10] = { 1, 3, 7, 9, 1, 3, 7, 9, 1, 3 };
+    uint8_t d[11];
+    int month, day;
+
+    if (digits_skip(p, n, "", d, 11) != 11 || all_same(d, 11))
+        return 0;
+    month = (d[2] * 10 + d[3]) % 20;    /* +20 per century: 2000s, ... */
+    day = d[4] * 10 + d[5];
+    if (month < 1 || month > 12 || day < 1 || day > 31)
+        return 0;
+    return (10 - weighted(d, w, 10) % 10) % 10 == d[10];
+}
+
+/* Finnish henkilötunnus: DDMMYY, century sign (+ - A, and since 2023 also
+ * B-F and U-Y), individual number 002-899, check character. */
+int sl_valid_fi_hetu(const uint8_t *p, size_t n)
+{
+    static const char check[] = "0123456789ABCDEFHJKLMNPRSTUVWXY";
+    uint8_t d[9];
+    unsigned long v = 0;
+    int day, month, ind;
+
+    if (n != 11 || !strchr("+-ABCDEFUVWXY", p[6]) || !p[6])
+        return 0;
+    if (digits_skip(p, 6, "", d, 6) != 6 ||
+        digits_skip(p + 7, 3, "", d + 6, 3) != 3)
+        return 0;
+    day = d[0] * 10 + d[1];
+    month = d[2] * 10 + d[3];
+    ind = d[6] * 100 + d[7] * 10 + d[8];
+    if (day < 1 || day > 31 || month < 1 || month > 12 || ind < 2 || ind > 899)
+        return 0;
+    for (int i = 0; i < 9; i++)
+        v = v * 10 + d[i];
+    return (uint8_t)check[v % 31] == p[10];
+}
+
+/* German Steuerliche Identifikationsnummer: 11 digits, no leading zero,
+ * in the first ten one digit twice or three times and the others at most
+ * once, check digit ISO 7064 MOD 11,10. */
+int sl_valid_de_tax_id(const uint8_t *p, size_t n)
+{
+    uint8_t d[11];
+    int count[10] = {0}, twice = 0, product = 10;
+
+    if (digits_skip(p, n, " /", d, 11) != 11 || d[0] == 0)
+        return 0;
+    for (int i = 0; i < 10; i++)
+        count[d[i]]++;
+    for (int k = 0; k < 10; k++) {
+        if (count[k] > 3)
+            return 0;
+        if (count[k] >= 2)
+            twice++;
+    }
+    if (twice != 1)
+        return 0;
+    for (int i = 0; i < 10; i++) {
+        int sum = (d[i] + product) % 10;
+
+        if (sum == 0)
+            sum = 10;
+        product = (sum * 2) % 11;
+    }
+    return (11 - product) % 10 == d[10];
+}
+
+int sl_valid_au_abn(const uint8_t *p, size_t n)
+{
+    static const uint8_t w[11] = { 10, 1, 3, 5, 7, 9, 11, 13, 15, 17, 19 };
+    uint8_t d[11];
+
+    if (digits_skip(p, n, " ", d, 11) != 11 || d[0] == 0)
+        return 0;
+    d[0]--;
+    return weighted(d, w, 11) % 89 == 0;
+}
+
+int sl_valid_au_acn(const uint8_t *p, size_t n)
+{
+    static const uint8_t w[8] = { 8, 7, 6, 5, 4, 3, 2, 1 };
+    uint8_t d[9];
+
+    if (digits_skip(p, n, " ", d, 9) != 9 || all_same(d, 9))
+        return 0;
+    return (10 - weighted(d, w, 8) % 10) % 10 == d[8];
+}
+
+int sl_valid_au_tfn(const uint8_t *p, size_t n)
+{
+    static const uint8_t w[9] = { 1, 4, 3, 7, 5, 8, 6, 9, 10 };
+    uint8_t d[9];
+
+    if (digits_skip(p, n, " ", d, 9) != 9 || all_same(d, 9))
+        return 0;
+    return weighted(d, w, 9) % 11 == 0;
+}
+
+/* Medicare card number: 10 digits (the card's), or 11 with the person's
+ * issue number; first digit 2-6, check digit ninth. */
+int sl_valid_au_medicare(const uint8_t *p, size_t n)
+{
+    static const uint8_t w[8] = { 1, 3, 7, 9, 1, 3, 7, 9 };
+    uint8_t d[11];
+    int nd = digits_skip(p, n, " ", d, 11);
+
+    if ((nd != 10 && nd != 11) || d[0] < 2 || d[0] > 6)
+        return 0;
+    return weighted(d, w, 8) % 10 == d[8];
+}
+
+/* Verhoeff (dihedral group D5), for India's Aadhaar: 12 digits, first 2-9,
+ * not a palindrome (UIDAI never issues one). */
+int sl_valid_in_aadhaar(const uint8_t *p, size_t n)
+{
+    static const uint8_t dm[10][10] = {
+        {0,1,2,3,4,5,6,7,8,9}, {1,2,3,4,0,6,7,8,9,5}, {2,3,4,0,1,7,8,9,5,6},
+        {3,4,0,1,2,8,9,5,6,7}, {4,0,1,2,3,9,5,6,7,8}, {5,9,8,7,6,0,4,3,2,1},
+        {6,5,9,8,7,1,0,4,3,2}, {7,6,5,9,8,2,1,0,4,3}, {8,7,6,5,9,3,2,1,0,4},
+        {9,8,7,6,5,4,3,2,1,0}
+    };
+    static const uint8_t pm[8][10] = {
+        {0,1,2,3,4,5,6,7,8,9}, {1,5,7,6,2,8,3,0,9,4}, {5,8,0,3,7,9,6,1,4,2},
+        {8,9,1,6,0,4,3,5,2,7}, {9,4,5,3,1,2,6,8,7,0}, {4,2,8,6,5,7,3,9,0,1},
+        {2,7,9,3,8,0,6,4,1,5}, {7,0,4,6,9,1,3,2,5,8}
+    };
+    uint8_t d[12];
+    int c = 0, pal = 1;
+
+    if (digits_with_seps(p, n, " -", d, 12) != 12 || d[0] < 2 ||
+        (memchr(p, ' ', n) && memchr(p, '-', n)))
+        return 0;
+    for (int i = 0; i < 6; i++)
+        pal &= d[i] == d[11 - i];
+    if (pal)
+        return 0;
+    for (int i = 0; i < 12; i++)
+        c = dm[c][pm[i % 8][d[11 - i]]];
+    return c == 0;
+}
+
+/* Singapore NRIC / FIN: S T F G, seven digits, check letter (the M
+ * series of 2022 has a check letter of its own, not handled: not
+ * matched). */
+int sl_valid_sg_nric(const uint8_t *p, size_t n)
+{
+    static const uint8_t w[7] = { 2, 7, 6, 5, 4, 3, 2 };
+    static const char st[] = "JZIHGFEDCBA", fg[] = "XWUTRQPNMLK";
+    uint8_t d[7];
+    unsigned sum;
+
+    if (n != 9 || !strchr("STFG", p[0]) || !p[0] || !is_upper(p[8]) ||
+        digits_skip(p + 1, 7, "", d, 7) != 7)
+        return 0;
+    sum = weighted(d, w, 7);
+    if (p[0] == 'T' || p[0] == 'G')
+        sum += 4;
+    return (uint8_t)(p[0] == 'S' || p[0] == 'T' ? st : fg)[sum % 11] == p[8];
+}
+
+/* Korean resident registration number YYMMDD-SBBBBNC: a real date, the
+ * seventh digit 1-8, check digit (11 - weighted sum mod 11) mod 10.
+ * Numbers issued since October 2020 carry random digits instead: those
+ * pass on structure alone only with a context word (the rule's job). */
+int sl_valid_kr_rrn(const uint8_t *p, size_t n)
+{
+    static const uint8_t w[12] = { 2, 3, 4, 5, 6, 7, 8, 9, 2, 3, 4, 5 };
+    uint8_t d[13];
+    int month, day;
+
+    if (digits_skip(p, n, "-", d, 13) != 13)
+        return 0;
+    if (n == 14 && p[6] != '-')
+        return 0;
+    month = d[2] * 10 + d[3];
+    day = d[4] * 10 + d[5];
+    if (month < 1 || month > 12 || day < 1 || day > 31 || d[6] < 1 || d[6] > 8)
+        return 0;
+    return (11 - weighted(d, w, 12) % 11) % 10 == d[12];
+}
+
+/* Thai national id: 13 digits (1-4-5-2-1 groups allowed), first 1-8,
+ * check digit (11 - weighted sum mod 11) mod 10. */
+int sl_valid_th_tnin(const uint8_t *p, size_t n)
+{
+    static const uint8_t w[12] = { 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2 };
+    uint8_t d[13];
+
+    if (digits_with_seps(p, n, " -", d, 13) != 13 || d[0] < 1 || d[0] > 8)
+        return 0;
+    return (11 - weighted(d, w, 12) % 11) % 10 == d[12];
+}
+
+/* Italian partita IVA: 11 digits (optionally after "IT"), Luhn-style
+ * check digit. */
+int sl_valid_it_vat(const uint8_t *p, size_t n)
+{
+    uint8_t d[11];
+    unsigned sum = 0;
+
+    if (n == 13 && p[0] == 'I' && p[1] == 'T') {      /* the EU VAT form */
+        p += 2;
+        n -= 2;
+    }
+    if (digits_skip(p, n, "", d, 11) != 11 || all_same(d, 11))
+        return 0;
+    for (int i = 0; i < 10; i++) {
+        unsigned v = d[i];
+
+        if (i & 1) {
+            v *= 2;
+            if (v > 9)
+                v -= 9;
+        }
+        sum += v;
+    }
+    return (10 - sum % 10) % 10 == d[10];
+}
+
 /* ---- registry ------------------------------------------------------------ */
 
 /* Adapters to the table's signature; only entropy uses the parameter. */
@@ -539,6 +1028,26 @@ ADAPT(v_bech32, sl_valid_bech32)
 ADAPT(v_jwt, sl_valid_jwt)
 ADAPT(v_ipv6, sl_valid_ipv6)
 ADAPT(v_date, sl_valid_date)
+ADAPT(v_card, sl_valid_payment_card)
+ADAPT(v_phone_nat, sl_valid_phone_national)
+ADAPT(v_aba, sl_valid_aba_routing)
+ADAPT(v_itin, sl_valid_us_itin)
+ADAPT(v_nhs, sl_valid_uk_nhs)
+ADAPT(v_dea, sl_valid_dea)
+ADAPT(v_es_nif, sl_valid_es_nif)
+ADAPT(v_it_cf, sl_valid_it_fiscal_code)
+ADAPT(v_it_vat, sl_valid_it_vat)
+ADAPT(v_pesel, sl_valid_pl_pesel)
+ADAPT(v_hetu, sl_valid_fi_hetu)
+ADAPT(v_de_tax, sl_valid_de_tax_id)
+ADAPT(v_abn, sl_valid_au_abn)
+ADAPT(v_acn, sl_valid_au_acn)
+ADAPT(v_tfn, sl_valid_au_tfn)
+ADAPT(v_medicare, sl_valid_au_medicare)
+ADAPT(v_aadhaar, sl_valid_in_aadhaar)
+ADAPT(v_nric, sl_valid_sg_nric)
+ADAPT(v_rrn, sl_valid_kr_rrn)
+ADAPT(v_tnin, sl_valid_th_tnin)
 #undef ADAPT
 
 static const sl_validator validators[] = {
@@ -552,6 +1061,26 @@ static const sl_validator validators[] = {
     { "ipv6",        v_ipv6,           0 },
     { "date",        v_date,           0 },
     { "secret_entropy", sl_valid_secret_entropy, 1 },   /* entropy.h */
+    { "payment_card", v_card,          0 },
+    { "phone_national", v_phone_nat,   0 },
+    { "aba_routing", v_aba,            0 },
+    { "us_itin",     v_itin,           0 },
+    { "uk_nhs",      v_nhs,            0 },
+    { "dea",         v_dea,            0 },
+    { "es_nif",      v_es_nif,         0 },
+    { "it_fiscal_code", v_it_cf,       0 },
+    { "it_vat",      v_it_vat,         0 },
+    { "pl_pesel",    v_pesel,          0 },
+    { "fi_hetu",     v_hetu,           0 },
+    { "de_tax_id",   v_de_tax,         0 },
+    { "au_abn",      v_abn,            0 },
+    { "au_acn",      v_acn,            0 },
+    { "au_tfn",      v_tfn,            0 },
+    { "au_medicare", v_medicare,       0 },
+    { "in_aadhaar",  v_aadhaar,        0 },
+    { "sg_nric",     v_nric,           0 },
+    { "kr_rrn",      v_rrn,            0 },
+    { "th_tnin",     v_tnin,           0 },
 };
 
 const sl_validator *sl_validator_find(const char *name)

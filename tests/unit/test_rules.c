@@ -169,6 +169,12 @@ static void test_shipped_set(void **state)
         "email", "phone_e164", "phone_nanp", "us_ssn", "us_ssn_context",
         "credit_card", "iban", "ipv4", "ipv6", "mac_address", "uk_nino",
         "date_of_birth", "bitcoin_base58", "bitcoin_bech32",
+        "phone_nanp_context", "phone_national", "us_itin", "us_itin_context", "us_passport",
+        "us_driver_license", "us_bank_number", "aba_routing", "uk_nhs",
+        "medical_license", "es_nif", "es_nie", "it_fiscal_code",
+        "it_vat_code", "pl_pesel", "fi_personal_id", "de_tax_id", "au_abn",
+        "au_acn", "au_tfn", "au_medicare", "in_aadhaar",
+        "in_aadhaar_context", "in_pan", "sg_nric", "kr_rrn", "th_tnin",
         "aws_access_key_id", "github_token", "slack_token", "slack_webhook",
         "stripe_secret_key", "stripe_publishable_key", "google_api_key",
         "jwt", "pem_private_key", "generic_secret",
@@ -211,7 +217,15 @@ static void test_shipped_set(void **state)
     assert_int_equal(sl_rules_kind(rules, i), SL_RULE_PII);
     assert_int_equal(sl_rules_action(rules, i), SL_ACTION_BLOCK);
     assert_int_equal(sl_rules_severity(rules, i), SL_SEV_HIGH);
-    assert_string_equal(sl_rules_validator(rules, i), "luhn");
+    assert_string_equal(sl_rules_validator(rules, i), "payment_card");
+    assert_true(sl_rules_score(rules, i) == 1.0f);
+    assert_true(sl_rules_threshold(rules, i) == 0.5f);
+    assert_null(sl_rules_context_word(rules, i, 0));
+    i = rule_index("phone_nanp_context");
+    assert_true(sl_rules_score(rules, i) == 0.35f);
+    assert_string_equal(sl_rules_context_word(rules, i, 0), "phone");
+    assert_null(sl_rules_context_word(rules, i, -1));
+    assert_null(sl_rules_context_word(rules, i, 1000));
     i = rule_index("aws_access_key_id");
     assert_int_equal(sl_rules_kind(rules, i), SL_RULE_SECRET);
     assert_null(sl_rules_validator(rules, i));
@@ -278,11 +292,51 @@ static void test_phone(void **state)
     expect_one("phone_nanp", "Call 415.555.2671", "415.555.2671");
     expect_one("phone_nanp", "Call 1-800-555-0199", "1-800-555-0199");
     expect_one("phone_nanp", "Call 1 (415) 555-2671", "1 (415) 555-2671");
+    /* every written form: no space after the parenthesis, spaces, the 001
+     * and +1 prefixes, extensions */
+    expect_one("phone_nanp", "Call (415)555-2671 today", "(415)555-2671");
+    expect_one("phone_nanp", "Office: 415 555 2671, ask", "415 555 2671");
+    expect_one("phone_nanp", "From abroad 001-415-555-2671.", "001-415-555-2671");
+    expect_one("phone_nanp", "dial 001 (415) 555-2671!", "001 (415) 555-2671");
+    expect_one("phone_nanp", "(415) 555-2671 x123 is mine", "(415) 555-2671 x123");
+    expect_one("phone_nanp", "415-555-2671x42.", "415-555-2671x42");
+    expect_one("phone_nanp", "415.555.2671 ext. 12;", "415.555.2671 ext. 12");
+    expect_one("phone_nanp", "1-800-555-0199 Ext 4021", "1-800-555-0199 Ext 4021");
+    expect_one("phone_nanp", "415-555-2671 extension 7", "415-555-2671 extension 7");
+    expect_one("phone_e164", "Reach +1-415-555-2671 ext. 9 any time",
+               "+1-415-555-2671 ext. 9");
+    expect_one("phone_e164", "Tel. +33 1 42 68 53 00.", "+33 1 42 68 53 00");
+    expect_one("phone_e164", "+81-3-1234-5678", "+81-3-1234-5678");
+    expect_one("phone_e164", "WhatsApp +5511987654321", "+5511987654321");
+    /* bare ten digits: a phone only after a context word */
+    expect_one("phone_nanp_context", "call 4155552671 or 555-1234", "4155552671");
+    expect_one("phone_nanp_context", "Mobile: 14155552671", "14155552671");
+    expect_one("phone_nanp_context", "fax 4155552671 x12", "4155552671 x12");
+    expect_none("order 4155552671 shipped");
+    /* national numbers of other countries, after a phone word */
+    expect_one("phone_national", "Tel. 02 98 93 17 09", "02 98 93 17 09");
+    expect_one("phone_national", "Phone: (0191) 496 0792.", "(0191) 496 0792");
+    expect_one("phone_national", "Telefon 05959 48964", "05959 48964");
+    expect_one("phone_national", "mobile 883 233 003", "883 233 003");
+    expect_one("phone_national", "call 32 903 18 80 today", "32 903 18 80");
+    expect_one("phone_national", "fax: 0883172734", "0883172734");
+    expect_one("phone_national", "Tel (020)74960742", "(020)74960742");
+    expect_one("phone_national", "dial 0114 4960544, or", "0114 4960544");
+    expect_none("883 233 003 and 02 98 93 17 09");      /* no context */
+    expect_none("call 12 34 56 and 1 2 3 4 5 6 7 8 9");  /* too few, 1s */
+    expect_none("tel 2024-05-01 and 12:30:45");
+    expect_one("ipv4", "Tel. (source 183.121.183.106)", "183.121.183.106");
+    expect_one("ipv4", "fax: came from 32.16.249.90. Next", "32.16.249.90");
+    expect_none("epoch 1714566645 and account 4155552671");
     /* too short, no leading +, area / exchange starting with 0 or 1 */
     expect_none("score +12 and +1234567");
     expect_none("utc offset 2024-05-01T12:30:45+02:00 and +0123456789");
-    expect_none("call 4155552671 or 555-1234");
+    /* not NANP (a national number elsewhere: phone_national's) */
+    expect_no("phone_nanp_context", "call 0155552671 or 555-1234 or 41555526710");
+    expect_no("phone_nanp", "call 0155552671 or 555-1234 or 41555526710");
     expect_none("ids 123-456-7890 and 415-155-2671");
+    expect_no("phone_nanp", "dial 002-415-555-2671 and 01-415-555-2671");
+    expect_none("415-555-2671xyz and 415-555-2671-9");
     expect_none("v415.555.2671 and 415-555-26710");
     /* more than 15 digits is not E.164 */
     expect_no("phone_e164", "+1234567890123456");
@@ -306,6 +360,10 @@ static void test_ssn(void **state)
     expect_none("order 123456789 shipped");
     /* mixed separators, extra digits, dates */
     expect_none("123-45 6789, 123-45-67890, 2024-05-01");
+    /* part, model and serial numbers written 3-2-4 */
+    expect_none("Part no. 254-42-1563 in stock");
+    expect_none("serial 123-45-6789, SKU 123-45-6789");
+    expect_one("us_ssn", "Part of the file: SSN 123-45-6789", "123-45-6789");
 }
 
 static void test_credit_card(void **state)
@@ -317,6 +375,46 @@ static void test_credit_card(void **state)
     expect_one("credit_card", "amex 3782 822463 10005", "3782 822463 10005");
     expect_one("credit_card", "disc 6011111111111117", "6011111111111117");
     expect_one("credit_card", "visa13 4222222222222", "4222222222222");
+    /* every brand and length, grouped and not (networks' test numbers) */
+    expect_one("credit_card", "visa19 4111111111111111110", "4111111111111111110");
+    expect_one("credit_card", "visa19 4111 1111 1111 1111 110.", "4111 1111 1111 1111 110");
+    expect_one("credit_card", "mc2 2223003122003222 ok", "2223003122003222");
+    expect_one("credit_card", "mc2 2720-9900-0000-0007", "2720-9900-0000-0007");
+    expect_one("credit_card", "mc 5105105105105100", "5105105105105100");
+    expect_one("credit_card", "amex 3714 496353 98431", "3714 496353 98431");
+    expect_one("credit_card", "discover 6445644564456445", "6445644564456445");
+    expect_one("credit_card", "discover 6500-0000-0000-0002", "6500-0000-0000-0002");
+    expect_one("credit_card", "diners 30569309025904", "30569309025904");
+    expect_one("credit_card", "diners 3056 930902 5904", "3056 930902 5904");
+    expect_one("credit_card", "diners 3852 0000 0232 37", "3852 0000 0232 37");
+    expect_one("credit_card", "jcb 3566002020360505", "3566002020360505");
+    expect_one("credit_card", "jcb 3530 1113 3330 0000", "3530 1113 3330 0000");
+    expect_one("credit_card", "jcb15 213112345678904", "213112345678904");
+    expect_one("credit_card", "jcb15 180012345678905", "180012345678905");
+    expect_one("credit_card", "maestro 6759649826438453", "6759649826438453");
+    expect_one("credit_card", "maestro12 501800000009", "501800000009");
+    expect_one("credit_card", "maestro 6304 0000 0000 0000 018", "6304 0000 0000 0000 018");
+    expect_one("credit_card", "unionpay 6200000000000005", "6200000000000005");
+    expect_one("credit_card", "unionpay 6212345678901265", "6212345678901265");
+    expect_one("credit_card", "unionpay19 6212345678900000003", "6212345678900000003");
+    expect_one("credit_card", "mir 2200 0000 0000 0004", "2200 0000 0000 0004");
+    /* Maestro's wider ranges and JCB's whole 35 block, as generators issue
+     * them */
+    expect_one("credit_card", "maestro 639012345679", "639012345679");
+    expect_one("credit_card", "maestro 560012345677", "560012345677");
+    expect_one("credit_card", "maestro 060412345674", "060412345674");
+    expect_one("credit_card", "jcb 3516178403187839", "3516178403187839");
+    expect_one("credit_card", "jcb15 2131-9734-7201-656", "2131-9734-7201-656");
+    /* a Luhn-valid Visa-13 shape after "barcode" is an EAN-13 */
+    expect_none("Barcode 4112191109304");
+    expect_none("EAN: 4112191109304");
+    /* a brand's prefix at a length it does not issue: Amex of 16, Visa of
+     * 15, Mastercard of 15 -- each Luhn-valid */
+    expect_none("x 3782822463100052 y");
+    expect_none("x 411111111111116 y");
+    expect_none("x 555555555555442 y");
+    /* twelve digits of no Maestro range, Luhn-valid */
+    expect_none("ref 411111111117 and 123456789015");
     /* followed by more digits: Luhn decides where the number ends */
     expect_one("credit_card", "4111 1111 1111 1111 12/25", "4111 1111 1111 1111");
     expect_one("credit_card", "4111111111111111 2024", "4111111111111111");
@@ -329,6 +427,9 @@ static void test_credit_card(void **state)
     expect_none("ref 1234567812345670");
     /* mixed separators */
     expect_none("card 4111 1111-1111 1111");
+    /* tracking numbers and other long digit runs with no brand */
+    expect_none("UPS 1Z999AA10123456784, USPS 9400111899223100000000, "
+                "FedEx 7489 6666 4310");
 }
 
 static void test_iban(void **state)
@@ -352,6 +453,21 @@ static void test_ip(void **state)
     expect_one("ipv4", "at 192.168.1.254:8080", "192.168.1.254");
     expect_one("ipv4", "dns is 8.8.8.8.", "8.8.8.8");
     expect_one("ipv4", "see 1.2.3.4 now", "1.2.3.4");       /* documented */
+    /* at the end of a sentence, before any punctuation */
+    expect_one("ipv4", "The server is 203.0.113.7.", "203.0.113.7");
+    expect_one("ipv4", "Is it 203.0.113.7?", "203.0.113.7");
+    expect_one("ipv4", "It is 203.0.113.7!", "203.0.113.7");
+    expect_one("ipv4", "hosts 203.0.113.7, and more", "203.0.113.7");
+    expect_one("ipv4", "gw 203.0.113.7; dns", "203.0.113.7");
+    expect_one("ipv4", "(203.0.113.7)", "203.0.113.7");
+    expect_one("ipv4", "[203.0.113.7]", "203.0.113.7");
+    expect_one("ipv4", "\"203.0.113.7\"", "203.0.113.7");
+    expect_one("ipv4", "'203.0.113.7'", "203.0.113.7");
+    expect_one("ipv4", "net 203.0.113.0/24", "203.0.113.0");
+    expect_one("ipv4", "ip=203.0.113.7&x", "203.0.113.7");
+    expect_one("ipv4", "It was 203.0.113.7.\nNext", "203.0.113.7");
+    expect_one("ipv4", "It was 203.0.113.7...", "203.0.113.7");
+    expect_one("ipv4", "203.0.113.7", "203.0.113.7");
     expect_none("version 1.2.3.4");
     expect_none("Version: 10.2.0.1");
     expect_none("v1.2.3.4 and ver 2.0.0.1");
@@ -376,6 +492,14 @@ static void test_mac(void **state)
     expect_none("hw 00:1A:2B:3C:4D");                      /* five */
     expect_no("mac_address", "hw 00:1A:2B:3C:4D:5E:6F");   /* seven */
     expect_none("uuid 123e4567-e89b-12d3-a456-426614174000");
+    /* Cisco's dotted form; a number in that shape is not one */
+    expect_one("mac_address", "mac cedf.4ed7.9a7c on Gi0/1", "cedf.4ed7.9a7c");
+    expect_one("mac_address", "0000.0C07.AC01.", "0000.0C07.AC01");
+    expect_one("mac_address", "MAC address 6287.1054.8043.", "6287.1054.8043");
+    /* "événement" holds no excluding word "v" */
+    expect_one("mac_address", "événement. hw=ee01.35db.091f Époque", "ee01.35db.091f");
+    expect_none("build 2024.1103.0001 and 1234.5678.90123");
+    expect_none("cedf.4ed7.9a7c.1234 and cedf.4ed7");
 }
 
 static void test_uk_nino(void **state)
@@ -399,6 +523,9 @@ static void test_date_of_birth(void **state)
     expect_one("date_of_birth", "DOB 03/12/1985", "03/12/1985");
     expect_one("date_of_birth", "birthday: March 12th, 1985", "March 12th, 1985");
     expect_one("date_of_birth", "d.o.b. 12.03.85", "12.03.85");
+    expect_one("date_of_birth", "Geburtsdatum: 15.07.1976", "15.07.1976");
+    expect_one("date_of_birth", "Fecha de nacimiento 22/02/1961", "22/02/1961");
+    expect_one("date_of_birth", "née le 03/09/1981", "03/09/1981");
     /* a date without birth context, a year alone, an impossible date */
     expect_none("the meeting on 2024-05-01 and 12 March 1985");
     expect_none("born in 1985");
@@ -424,6 +551,193 @@ static void test_bitcoin(void **state)
                "taproot bc1p0xlxvlhemja6c4dqv22uapctqupfhlxm9h8z3k2e72q4k9hcz7vqzk5jj0",
                "bc1p0xlxvlhemja6c4dqv22uapctqupfhlxm9h8z3k2e72q4k9hcz7vqzk5jj0");
     expect_none("to bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t5");  /* checksum */
+}
+
+/* ---- Presidio's pattern entities -------------------------------------------
+ * Each: a real-format value where it is found, the same with a wrong check
+ * digit or out of its ranges, and the weak ones without their context. */
+
+static void test_us_ids(void **state)
+{
+    (void)state;
+    expect_one("us_itin", "ITIN 912-70-1234 filed", "912-70-1234");
+    expect_one("us_itin", "taxpayer no. 987 94 3210.", "987 94 3210");
+    expect_one("us_itin_context", "ITIN: 912701234", "912701234");
+    expect_none("id 912-45-1234 and 912-93-1234");     /* groups 45, 93 */
+    expect_none("order 912701234 shipped");            /* no context */
+    expect_none("ITIN 912-70 1234");                   /* mixed separators */
+
+    expect_one("us_passport", "Passport No: 912345678", "912345678");
+    expect_one("us_passport", "passport number A12345678.", "A12345678");
+    expect_none("invoice 912345678 and A12345678");
+    expect_none("passport 12345678 and passport AB1234567");
+
+    expect_one("us_driver_license", "Driver's License: D1234567", "D1234567");
+    expect_one("us_driver_license", "DL# 123456789 (NY)", "123456789");
+    expect_one("us_driver_license", "driving licence number S123-456-78-901",
+               "S123-456-78-901");
+    expect_one("us_driver_license", "Driver license: L945-664-63-9235.",
+               "L945-664-63-9235");
+    expect_one("us_driver_license", "WA driver's license RQKDISA8MQHY",
+               "RQKDISA8MQHY");
+    expect_one("us_driver_license", "DL *ERQFKV9B4GU", "*ERQFKV9B4GU");
+    expect_one("us_driver_license", "Licence: N710-092-93-1289", "N710-092-93-1289");
+    expect_none("part D1234567 and 123456789");
+
+    expect_one("us_bank_number", "Bank account: 000123456789", "000123456789");
+    expect_one("us_bank_number", "checking acct 9876543210", "9876543210");
+    expect_none("shipment 000123456789 and 9876543210");
+    expect_none("account number 1234567");             /* 7 digits */
+
+    expect_one("aba_routing", "routing number 021000021", "021000021");
+    expect_one("aba_routing", "ABA 0110-0001-5", "0110-0001-5");
+    /* also 9 digits after an account word: the checked routing number wins */
+    expect_one("aba_routing", "account and routing 021000021", "021000021");
+    expect_none("routing number 021000022");           /* check digit */
+    expect_none("routing 991000021");                  /* prefix 99 */
+    expect_none("ref 021000021");                      /* no context */
+
+    expect_one("medical_license", "DEA AB1234563 on file", "AB1234563");
+    expect_one("medical_license", "prescriber FM9876547", "FM9876547");
+    expect_none("DEA AB1234564 and ZB1234563");        /* check, type */
+}
+
+static void test_uk_ids(void **state)
+{
+    (void)state;
+    /* also a NANP-shaped number: the NHS number's severity wins */
+    expect_one("uk_nhs", "NHS number 943 476 5919", "943 476 5919");
+    expect_one("uk_nhs", "NHS: 9434765919.", "9434765919");
+    expect_one("uk_nhs", "nhs no 943-476-5919", "943-476-5919");
+    expect_none("NHS number 9434765918");              /* check digit */
+    expect_no("uk_nhs", "NHS 943 476-5919");              /* mixed */
+    expect_none("ref 9434765919");                     /* no context */
+}
+
+static void test_eu_ids(void **state)
+{
+    (void)state;
+    expect_one("es_nif", "DNI 12345678Z.", "12345678Z");
+    expect_one("es_nif", "su NIF es 12345678-Z", "12345678-Z");
+    expect_one("es_nif", "12345678Z", "12345678Z");
+    expect_none("DNI 12345678A");                      /* control letter */
+    expect_one("es_nie", "NIE X1234567L", "X1234567L");
+    expect_one("es_nie", "Y1234567X y nada", "Y1234567X");
+    expect_none("NIE X1234567A and W1234567L");
+
+    expect_one("it_fiscal_code", "CF RSSMRA85T10A562S", "RSSMRA85T10A562S");
+    expect_one("it_fiscal_code", "codice fiscale: RSSMRA85T10A562S.", "RSSMRA85T10A562S");
+    expect_none("CF RSSMRA85T10A562T");                /* check letter */
+    expect_none("CF RSSMRA85Z10A562S");                /* month Z */
+    expect_none("ABCDEF12G34H567I and RSSMRA85T10A562SX");
+
+    expect_one("it_vat_code", "P.IVA 07643520567", "07643520567");
+    expect_one("it_vat_code", "VAT number IT07643520567", "IT07643520567");
+    expect_none("P.IVA 07643520568");
+    expect_none("ref 07643520567");
+
+    expect_one("pl_pesel", "PESEL 44051401359", "44051401359");
+    expect_one("pl_pesel", "numer 02070803628.", "02070803628");
+    expect_none("PESEL 44051401358");                  /* check digit */
+    expect_none("PESEL 44151401357");                  /* month 15 */
+
+    expect_one("fi_personal_id", "hetu 131052-308T", "131052-308T");
+    expect_one("fi_personal_id", "131052A308T.", "131052A308T");
+    expect_none("131052-308U and 131052Q308T and 321052-308T");
+
+    expect_one("de_tax_id", "Steuer-ID 86095742719", "86095742719");
+    expect_one("de_tax_id", "IdNr: 86 095 742 719", "86 095 742 719");
+    expect_one("de_tax_id", "tax id 65929970489", "65929970489");
+    expect_none("Steuer-ID 86095742718");              /* check digit */
+    expect_none("Steuer-ID 12345678903");              /* no digit twice */
+    expect_none("Steuer-ID 11111111119");
+    expect_none("ref 86095742719");
+}
+
+static void test_apac_ids(void **state)
+{
+    (void)state;
+    expect_one("au_abn", "ABN 51 824 753 556", "51 824 753 556");
+    expect_one("au_abn", "51824753556", "51824753556");
+    expect_none("ABN 51 824 753 557");
+    expect_one("au_acn", "ACN 004 085 616", "004 085 616");
+    expect_none("ACN 004 085 617");
+    expect_none("004085616");
+    expect_one("au_tfn", "TFN: 123 456 782", "123 456 782");
+    expect_none("TFN 123 456 789");
+    expect_none("123456782");
+    expect_one("au_medicare", "Medicare card 2123 45670 1", "2123 45670 1");
+    expect_one("au_medicare", "medicare 2123456701", "2123456701");
+    expect_none("medicare 2123456711 and 7123456701");
+
+    expect_one("in_aadhaar", "Aadhaar 2341 2341 2346", "2341 2341 2346");
+    expect_one("in_aadhaar", "2341-2341-2346.", "2341-2341-2346");
+    expect_one("in_aadhaar_context", "aadhaar: 234123412346", "234123412346");
+    expect_none("Aadhaar 2341 2341 2347");             /* Verhoeff */
+    expect_none("Aadhaar 1341 2341 2346");
+    expect_none("234123412346");
+    expect_one("in_pan", "PAN ABCPD1234E", "ABCPD1234E");
+    expect_none("PAN ABCXD1234E and ABCPD12345");      /* holder type X */
+
+    expect_one("sg_nric", "NRIC S1234567D", "S1234567D");
+    expect_one("sg_nric", "FIN G1234567X.", "G1234567X");
+    expect_none("NRIC S1234567A and A1234567D");
+
+    expect_one("kr_rrn", "RRN 800101-1234560", "800101-1234560");
+    expect_none("800101-1234561 and 801301-1234560 and 800101-9234560");
+
+    expect_one("th_tnin", "Thai ID 1101700203042", "1101700203042");
+    expect_one("th_tnin", "TNIN 1-1017-00203-04-2", "1-1017-00203-04-2");
+    expect_none("Thai ID 1101700203043");
+    expect_none("ref 1101700203042");
+}
+
+/* ---- scores and context ------------------------------------------------------ */
+
+static void expect_score(const char *text, const char *id, float score,
+                         const char *context)
+{
+    const sl_findings *f = scan(text);
+    size_t r = rule_index(id);
+    const char *w;
+
+    if (f->count != 1 || f->items[0].rule != r) {
+        fprintf(stderr, "expected one %s on [%s], got %zu\n", id, text, f->count);
+        fail();
+    }
+    w = sl_rules_context_word(rules, r, f->items[0].context);
+    if (f->items[0].score < score - 0.001f || f->items[0].score > score + 0.001f ||
+        (context ? !w || strcmp(w, context) != 0 : w != NULL)) {
+        fprintf(stderr, "on [%s]: score %.3f context %s, expected %.3f %s\n",
+                text, (double)f->items[0].score, w ? w : "-", (double)score,
+                context ? context : "-");
+        fail();
+    }
+}
+
+static void test_scores(void **state)
+{
+    (void)state;
+    /* a base score, raised by a context word within the window (capped) */
+    expect_score("(415) 555-2671", "phone_nanp", 0.7f, NULL);
+    expect_score("Call (415) 555-2671", "phone_nanp", 1.0f, "call");
+    expect_score("fax: 415.555.2671", "phone_nanp", 1.0f, "fax");
+    /* a context word too far before does not count */
+    expect_score("call me maybe, or write a letter, or a postcard, or just "
+                 "wait: (415) 555-2671", "phone_nanp", 0.7f, NULL);
+    /* under the threshold without context: no finding; with it, 0.35 +
+     * 0.35 */
+    expect_score("mobile 4155552671", "phone_nanp_context", 0.7f, "mobile");
+    /* the nearest word names the context */
+    expect_score("Phone number: 4155552671", "phone_nanp_context", 0.7f,
+                 "phone number");
+    expect_score("call my mobile 4155552671", "phone_nanp_context", 0.7f,
+                 "mobile");
+    expect_score("Tel. 02 98 93 17 09", "phone_national", 0.65f, "tel");
+    expect_score("4111 1111 1111 1111", "credit_card", 1.0f, NULL);
+    expect_score("SSN: 123456789", "us_ssn_context", 0.65f, "ssn");
+    expect_score("DEA AB1234563", "medical_license", 0.95f, "dea");
+    expect_score("AB1234563", "medical_license", 0.6f, NULL);
 }
 
 /* ---- secret rules ----------------------------------------------------------- */
@@ -712,6 +1026,16 @@ static void test_prefilter_random(void **state)
         "123e4567-e89b-12d3-a456-426614174000",
         "e83c5163316f89bfbde7d9ab23ca2e25604af290", "ISBN 978-0-306-40615-7",
         "https://hooks.slack.com/services/T0/B0/XXXXXXXXXXXXXXXXXXXXXXXX",
+        "call 4155552671", "001 (415) 555-2671 ext. 12", "+1-415-555-2671 x9",
+        "ITIN 912-70-1234", "passport A12345678", "DL# 123456789",
+        "bank account 000123456789", "routing 021000021", "NHS 943 476 5919",
+        "DEA AB1234563", "12345678-Z", "X1234567L", "RSSMRA85T10A562S",
+        "P.IVA 07643520567", "44051401359", "131052-308T",
+        "Steuer-ID 86 095 742 719", "51 824 753 556", "ACN 004 085 616",
+        "TFN 123 456 782", "medicare 2123 45670 1", "2341 2341 2346",
+        "aadhaar 234123412346", "ABCPD1234E", "S1234567D", "800101-1234560",
+        "Thai ID 1-1017-00203-04-2", "6759649826438453", "213112345678904",
+        "3056 930902 5904", "4111 1111 1111 1111 110",
     };
     static const char alphabet[] =
         "0123456789012345678901234567890123456789 .-:/@+()=_\"'\n,"
@@ -904,6 +1228,67 @@ static void test_custom_rules(void **state)
     sl_scanner_destroy(NULL);
 }
 
+/* Scores in a hand-made rule file: defaults, boost, the threshold, and the
+ * load-time checks that keep a prefilter's claim true. */
+static void test_custom_scores(void **state)
+{
+    static const char json[] =
+        "{\"version\":\"s1\",\"rules\":["
+        " {\"id\":\"emp\",\"entity\":\"employee_id\",\"kind\":\"pii\",\"action\":\"flag\","
+        "  \"severity\":\"low\",\"pattern\":\"\\\\bE\\\\d{6}\\\\b\",\"score\":0.2,"
+        "  \"threshold\":0.55,\"context\":{\"words\":[\"employee\",\"staff\"],"
+        "  \"window\":8,\"boost\":0.4},\"prefilter\":[{\"context\":true}]},"
+        " {\"id\":\"tag\",\"entity\":\"tag\",\"kind\":\"pii\",\"action\":\"flag\","
+        "  \"severity\":\"low\",\"pattern\":\"\\\\bT\\\\d{4}\\\\b\","
+        "  \"context\":{\"words\":[\"tag\"]}}"
+        "]}";
+    sl_rules *r;
+    sl_scanner *s;
+    sl_findings f;
+    sl_err err;
+
+    (void)state;
+    assert_int_equal(load(json, &r, &err), SL_OK);
+    assert_true(sl_rules_score(r, 0) == 0.2f);
+    assert_true(sl_rules_threshold(r, 0) == 0.55f);
+    /* "context" without "score": 0.3, the context word required */
+    assert_true(sl_rules_score(r, 1) == 0.3f);
+    assert_true(sl_rules_threshold(r, 1) == 0.5f);
+    s = sl_scanner_new(r);
+    assert_non_null(s);
+    sl_findings_init(&f, 10);
+    assert_int_equal(sl_scan_text(s, (const uint8_t *)"staff E123456, E654321 T1234",
+                                  28, &f), SL_OK);
+    assert_int_equal(f.count, 1);
+    assert_int_equal(f.items[0].offset, 6);
+    assert_true(f.items[0].score > 0.599f && f.items[0].score < 0.601f);
+    assert_string_equal(sl_rules_context_word(r, 0, f.items[0].context), "staff");
+    assert_int_equal(sl_scan_text(s, (const uint8_t *)"tag T1234", 9, &f), SL_OK);
+    assert_int_equal(f.count, 1);
+    assert_true(f.items[0].score > 0.649f && f.items[0].score < 0.651f);
+    assert_int_equal(f.items[0].context, 0);
+    sl_findings_free(&f);
+    sl_scanner_destroy(s);
+    sl_rules_destroy(r);
+
+    expect_load_error(RULE(",\"pattern\":\"x\",\"score\":1.5"), "rule 'r1'",
+                      "\"score\" and \"threshold\"");
+    expect_load_error(RULE(",\"pattern\":\"x\",\"threshold\":\"high\""), "rule 'r1'",
+                      "\"score\" and \"threshold\"");
+    expect_load_error(RULE(",\"pattern\":\"x\",\"score\":0.4"), "rule 'r1'",
+                      "never reaches the threshold");
+    expect_load_error(RULE(",\"pattern\":\"x\",\"score\":0.1,\"context\":"
+                           "{\"words\":[\"a\"]}"), "rule 'r1'",
+                      "never reaches the threshold");
+    expect_load_error(RULE(",\"pattern\":\"x\",\"score\":0.9,\"context\":"
+                           "{\"words\":[\"a\"]},\"prefilter\":[{\"context\":true}]"),
+                      "rule 'r1'", "under the \"threshold\"");
+    expect_load_error(RULE(",\"pattern\":\"x\",\"context\":{\"words\":[\"a\"],"
+                           "\"boost\":0}"), "rule 'r1'", "\"boost\"");
+    expect_load_error(RULE(",\"pattern\":\"x\",\"exclude_context\":{\"words\":[\"a\"],"
+                           "\"boost\":0.2}"), "rule 'r1'", "unknown key \"boost\"");
+}
+
 /* A pathological pattern hits PCRE2's match limit: the scan completes and
  * says it is incomplete. */
 static void test_match_limit(void **state)
@@ -953,6 +1338,12 @@ int main(void)
         cmocka_unit_test(test_names),
         cmocka_unit_test(test_email),
         cmocka_unit_test(test_phone),
+        cmocka_unit_test(test_us_ids),
+        cmocka_unit_test(test_uk_ids),
+        cmocka_unit_test(test_eu_ids),
+        cmocka_unit_test(test_apac_ids),
+        cmocka_unit_test(test_scores),
+        cmocka_unit_test(test_custom_scores),
         cmocka_unit_test(test_ssn),
         cmocka_unit_test(test_credit_card),
         cmocka_unit_test(test_iban),

@@ -274,6 +274,170 @@ static void test_date(void **state)
     assert_false(V(sl_valid_date, "12345-01-01"));
 }
 
+/* ---- payment cards and national identifiers -------------------------------- */
+
+static void test_payment_card(void **state)
+{
+    (void)state;
+    /* networks' published test numbers, one per brand and length */
+    assert_true(V(sl_valid_payment_card, "4111111111111111"));     /* Visa 16 */
+    assert_true(V(sl_valid_payment_card, "4222222222222"));        /* Visa 13 */
+    assert_true(V(sl_valid_payment_card, "4111111111111111110"));  /* Visa 19 */
+    assert_true(V(sl_valid_payment_card, "5555555555554444"));     /* MC */
+    assert_true(V(sl_valid_payment_card, "2223003122003222"));     /* MC 2-series */
+    assert_true(V(sl_valid_payment_card, "378282246310005"));      /* Amex */
+    assert_true(V(sl_valid_payment_card, "6011111111111117"));     /* Discover */
+    assert_true(V(sl_valid_payment_card, "30569309025904"));       /* Diners 14 */
+    assert_true(V(sl_valid_payment_card, "3566002020360505"));     /* JCB 16 */
+    assert_true(V(sl_valid_payment_card, "213112345678904"));      /* JCB 15 */
+    assert_true(V(sl_valid_payment_card, "501800000009"));         /* Maestro 12 */
+    assert_true(V(sl_valid_payment_card, "6759649826438453"));     /* Maestro 16 */
+    assert_true(V(sl_valid_payment_card, "6200000000000005"));     /* UnionPay */
+    assert_true(V(sl_valid_payment_card, "2200000000000004"));     /* Mir */
+    assert_true(V(sl_valid_payment_card, "3782 822463 10005"));
+    assert_true(V(sl_valid_payment_card, "4111-1111-1111-1111"));
+    /* Luhn-valid, but no brand issues that prefix at that length */
+    assert_false(V(sl_valid_payment_card, "3782822463100052"));    /* Amex 16 */
+    assert_false(V(sl_valid_payment_card, "411111111111116"));     /* Visa 15 */
+    assert_false(V(sl_valid_payment_card, "555555555555442"));     /* MC 15 */
+    assert_false(V(sl_valid_payment_card, "123456789015"));        /* no brand */
+    assert_false(V(sl_valid_payment_card, "7111111111111119"));
+    /* a brand's prefix and length, wrong Luhn; mixed separators */
+    assert_false(V(sl_valid_payment_card, "4111111111111112"));
+    assert_false(V(sl_valid_payment_card, "4111 1111-1111 1111"));
+    assert_false(V(sl_valid_payment_card, ""));
+}
+
+static void test_us_numbers(void **state)
+{
+    (void)state;
+    /* national phone numbers: 9-12 digits */
+    assert_true(V(sl_valid_phone_national, "02 98 93 17 09"));
+    assert_true(V(sl_valid_phone_national, "(0191) 496 0792"));
+    assert_true(V(sl_valid_phone_national, "883233003"));
+    assert_false(V(sl_valid_phone_national, "12 34 56 78"));      /* 8 */
+    assert_false(V(sl_valid_phone_national, "1234567890123"));    /* 13 */
+    assert_false(V(sl_valid_phone_national, "02/98/93/17/09"));
+    /* ABA: the Federal Reserve Bank of Boston, JPMorgan Chase */
+    assert_true(V(sl_valid_aba_routing, "011000015"));
+    assert_true(V(sl_valid_aba_routing, "021000021"));
+    assert_true(V(sl_valid_aba_routing, "0210-0002-1"));
+    assert_false(V(sl_valid_aba_routing, "021000022"));          /* check */
+    assert_false(V(sl_valid_aba_routing, "991000021"));          /* prefix */
+    assert_false(V(sl_valid_aba_routing, "000000000"));
+    assert_false(V(sl_valid_aba_routing, "02100002"));
+    /* ITIN: group ranges */
+    assert_true(V(sl_valid_us_itin, "912-70-1234"));
+    assert_true(V(sl_valid_us_itin, "912 94 1234"));
+    assert_true(V(sl_valid_us_itin, "999881234"));
+    assert_false(V(sl_valid_us_itin, "912-93-1234"));
+    assert_false(V(sl_valid_us_itin, "912-49-1234"));
+    assert_false(V(sl_valid_us_itin, "812-70-1234"));            /* not 9xx */
+    assert_false(V(sl_valid_us_itin, "912-70 1234"));            /* mixed */
+    /* DEA: type letter, initial or 9, check digit */
+    assert_true(V(sl_valid_dea, "AB1234563"));
+    assert_true(V(sl_valid_dea, "M91234563"));
+    assert_false(V(sl_valid_dea, "AB1234564"));
+    assert_false(V(sl_valid_dea, "ZB1234563"));
+    assert_false(V(sl_valid_dea, "A11234563"));
+    assert_false(V(sl_valid_dea, "AB123456"));
+}
+
+static void test_uk_eu_numbers(void **state)
+{
+    (void)state;
+    /* NHS: the NHS Digital example number */
+    assert_true(V(sl_valid_uk_nhs, "9434765919"));
+    assert_true(V(sl_valid_uk_nhs, "943 476 5919"));
+    assert_false(V(sl_valid_uk_nhs, "9434765918"));
+    assert_false(V(sl_valid_uk_nhs, "0000000000"));
+    assert_false(V(sl_valid_uk_nhs, "943476591"));
+    /* Spain: 12345678 mod 23 = 14 -> Z; NIE X = 0 */
+    assert_true(V(sl_valid_es_nif, "12345678Z"));
+    assert_true(V(sl_valid_es_nif, "12345678-Z"));
+    assert_true(V(sl_valid_es_nif, "X1234567L"));
+    assert_true(V(sl_valid_es_nif, "Y1234567X"));
+    assert_false(V(sl_valid_es_nif, "12345678A"));
+    assert_false(V(sl_valid_es_nif, "X1234567A"));
+    assert_false(V(sl_valid_es_nif, "1234567Z"));
+    /* Italy: the Agenzia delle Entrate's example Mario Rossi */
+    assert_true(V(sl_valid_it_fiscal_code, "RSSMRA85T10A562S"));
+    assert_true(V(sl_valid_it_fiscal_code, "RSSMRA85T10A56NH"));   /* omocodia */
+    assert_false(V(sl_valid_it_fiscal_code, "RSSMRA85T10A562T"));
+    assert_false(V(sl_valid_it_fiscal_code, "RSSMRA85Z10A562S"));  /* month */
+    assert_false(V(sl_valid_it_fiscal_code, "RSSMRA85T35A562S"));  /* day 35 */
+    assert_false(V(sl_valid_it_fiscal_code, "RSSMRA85T10A562"));
+    assert_true(V(sl_valid_it_vat, "07643520567"));
+    assert_true(V(sl_valid_it_vat, "IT07643520567"));
+    assert_false(V(sl_valid_it_vat, "07643520568"));
+    assert_false(V(sl_valid_it_vat, "00000000000"));
+    /* Poland: PESEL of 14 May 1844 and of 8 July 2002 (month + 20) */
+    assert_true(V(sl_valid_pl_pesel, "44051401359"));
+    assert_true(V(sl_valid_pl_pesel, "02270803624"));
+    assert_false(V(sl_valid_pl_pesel, "44051401358"));
+    assert_false(V(sl_valid_pl_pesel, "44151401357"));            /* month 15 */
+    assert_false(V(sl_valid_pl_pesel, "4405140135"));
+    /* Finland: the DVV's example 131052-308T; new century signs */
+    assert_true(V(sl_valid_fi_hetu, "131052-308T"));
+    assert_true(V(sl_valid_fi_hetu, "131052A308T"));
+    assert_true(V(sl_valid_fi_hetu, "131052Y308T"));
+    assert_false(V(sl_valid_fi_hetu, "131052-308U"));
+    assert_false(V(sl_valid_fi_hetu, "131052Q308T"));
+    assert_false(V(sl_valid_fi_hetu, "321052-308T"));             /* day 32 */
+    assert_false(V(sl_valid_fi_hetu, "131052-000T"));             /* 000 */
+    /* Germany: one digit twice or three times, MOD 11,10 */
+    assert_true(V(sl_valid_de_tax_id, "86095742719"));
+    assert_true(V(sl_valid_de_tax_id, "65929970489"));            /* 9 thrice */
+    assert_true(V(sl_valid_de_tax_id, "86 095 742 719"));
+    assert_false(V(sl_valid_de_tax_id, "86095742718"));
+    assert_false(V(sl_valid_de_tax_id, "12345678903"));           /* none twice */
+    assert_false(V(sl_valid_de_tax_id, "06095742719"));           /* leading 0 */
+    assert_false(V(sl_valid_de_tax_id, "11111111119"));
+}
+
+static void test_apac_numbers(void **state)
+{
+    (void)state;
+    /* Australia: the ATO's examples */
+    assert_true(V(sl_valid_au_abn, "51824753556"));
+    assert_true(V(sl_valid_au_abn, "51 824 753 556"));
+    assert_false(V(sl_valid_au_abn, "51824753557"));
+    assert_true(V(sl_valid_au_acn, "004085616"));
+    assert_true(V(sl_valid_au_acn, "000 000 019"));
+    assert_false(V(sl_valid_au_acn, "004085617"));
+    assert_true(V(sl_valid_au_tfn, "123456782"));
+    assert_true(V(sl_valid_au_tfn, "876 543 210"));
+    assert_false(V(sl_valid_au_tfn, "123456789"));
+    assert_true(V(sl_valid_au_medicare, "2123456701"));
+    assert_true(V(sl_valid_au_medicare, "21234567011"));          /* issue no. */
+    assert_false(V(sl_valid_au_medicare, "2123456711"));
+    assert_false(V(sl_valid_au_medicare, "7123456701"));          /* first 7 */
+    /* India: Verhoeff */
+    assert_true(V(sl_valid_in_aadhaar, "234123412346"));
+    assert_true(V(sl_valid_in_aadhaar, "2341 2341 2346"));
+    assert_false(V(sl_valid_in_aadhaar, "234123412347"));
+    assert_false(V(sl_valid_in_aadhaar, "134123412346"));         /* first 1 */
+    assert_false(V(sl_valid_in_aadhaar, "2341 2341-2346"));
+    /* Singapore: one per prefix */
+    assert_true(V(sl_valid_sg_nric, "S1234567D"));
+    assert_true(V(sl_valid_sg_nric, "T1234567J"));
+    assert_true(V(sl_valid_sg_nric, "F1234567N"));
+    assert_true(V(sl_valid_sg_nric, "G1234567X"));
+    assert_false(V(sl_valid_sg_nric, "M1234567X"));             /* M series */
+    assert_false(V(sl_valid_sg_nric, "S1234567A"));
+    assert_false(V(sl_valid_sg_nric, "A1234567D"));
+    /* Korea, Thailand */
+    assert_true(V(sl_valid_kr_rrn, "800101-1234560"));
+    assert_true(V(sl_valid_kr_rrn, "8001011234560"));
+    assert_false(V(sl_valid_kr_rrn, "800101-1234561"));
+    assert_false(V(sl_valid_kr_rrn, "801301-1234560"));           /* month 13 */
+    assert_false(V(sl_valid_kr_rrn, "800101-9234560"));
+    assert_true(V(sl_valid_th_tnin, "1101700203042"));
+    assert_true(V(sl_valid_th_tnin, "1-1017-00203-04-2"));
+    assert_false(V(sl_valid_th_tnin, "1101700203043"));
+    assert_false(V(sl_valid_th_tnin, "9101700203042"));           /* first 9 */
+}
+
 /* ---- registry ------------------------------------------------------------ */
 
 static void test_registry(void **state)
@@ -281,7 +445,15 @@ static void test_registry(void **state)
     static const char *const names[] = { "luhn", "iban_mod97", "ssn",
                                          "base58check", "bech32", "jwt",
                                          "entropy", "ipv6", "date",
-                                         "secret_entropy" };
+                                         "secret_entropy",
+                                         "payment_card", "phone_national",
+                                         "aba_routing",
+                                         "us_itin", "uk_nhs", "dea", "es_nif",
+                                         "it_fiscal_code", "it_vat",
+                                         "pl_pesel", "fi_hetu", "de_tax_id",
+                                         "au_abn", "au_acn", "au_tfn",
+                                         "au_medicare", "in_aadhaar",
+                                         "sg_nric", "kr_rrn", "th_tnin" };
     size_t n;
     const sl_validator *all = sl_validator_all(&n);
 
@@ -316,6 +488,10 @@ int main(void)
         cmocka_unit_test(test_entropy),
         cmocka_unit_test(test_ipv6),
         cmocka_unit_test(test_date),
+        cmocka_unit_test(test_payment_card),
+        cmocka_unit_test(test_us_numbers),
+        cmocka_unit_test(test_uk_eu_numbers),
+        cmocka_unit_test(test_apac_numbers),
         cmocka_unit_test(test_registry),
     };
 
