@@ -54,7 +54,7 @@ import subprocess
 import sys
 import time
 
-from confluent_kafka import Consumer, KafkaError, KafkaException
+from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 import psycopg
@@ -353,8 +353,19 @@ def worker(args):
                         with cur.copy(f"COPY peer.rejections ({REJECT_COLS}) FROM STDIN") as cp:
                             for row in refusals:
                                 cp.write_row(row)
-            # The rows are durable: now the offsets (at-least-once).
-            consumer.commit(asynchronous=False)
+            # The rows are durable: now the offsets (at-least-once).  If
+            # the partitions moved to another worker meanwhile the commit
+            # fails and the new owner gets the batch again: stored twice.
+            ends = {}
+            for m in msgs:
+                if not m.error():
+                    ends[(m.topic(), m.partition())] = m.offset() + 1
+            try:
+                consumer.commit(offsets=[TopicPartition(t, p, o) for (t, p), o in ends.items()],
+                                asynchronous=False)
+            except KafkaException as e:
+                print(f"peer {os.getpid()}: offsets not committed ({e}); the batch may "
+                      f"be redelivered", file=sys.stderr, flush=True)
             accepted += len(rows)
             rejected += len(refusals)
             batches += 1
