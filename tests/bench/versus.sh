@@ -6,8 +6,9 @@
 #   preload     N signed uploads of SIZE bytes into sluice.uploads, N other
 #               ones into chain-sluice.uploads (topic prefix "chain-"), and
 #               WARMUP into warm-sluice.uploads, by `sluicectl upload`;
-#   warm-up     (not measured) validate -> commit drain the warm-up topic:
-#               the broker's JIT, PostgreSQL's caches;
+#   warm-up     (not measured) the whole chain drains the warm-up topic:
+#               the broker's JIT (its CPU in the warm-up is printed),
+#               PostgreSQL's caches;
 #   sluice      validate -> commit drain sluice.uploads;
 #   peer        the Python peer (--processes = cores, a fresh consumer
 #               group) drains the same sluice.uploads into its own tables;
@@ -265,12 +266,15 @@ drain() {
     } >>"$REPORT"
 }
 
+warmup="none"
 if ((WARM > 0)); then
-    say "warm-up: validate -> commit drain $WARM uploads (not measured)"
-    base=$(outcomes)
-    start_stages warm- validate commit
+    say "warm-up: the whole chain drains $WARM uploads (not measured)"
+    base=$(outcomes) wj0=$(cpu_jit "$KPID") wt0=$(date +%s.%N)
+    start_stages warm- validate scan license commit
     wait_count outcomes $((base + WARM))
     stop_all
+    warmup=$(awk -v n="$WARM" -v a="$wt0" -v b="$(date +%s.%N)" -v j="$wj0" -v k="$(cpu_jit "$KPID")" \
+        'BEGIN { printf "%d uploads through the whole chain, %.0f s, the broker'"'"'s JIT %.1f s of CPU in it", n, b - a, k - j }')
 fi
 
 say "sluice: validate -> commit drain $N uploads"
@@ -321,7 +325,7 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'
 cat <<HEAD
 sluice against the Python peer (issue #16): $N signed $SIZE-byte uploads preloaded, $PARTS partitions, $(nproc) cores
 (each drain timed from its processes' start to the last commit; broker, database and the drainers on this machine;
- preload by sluicectl upload at $prod uploads/s, none of it while measuring; warm-up: $WARM uploads through validate -> commit)
+ preload by sluicectl upload at $prod uploads/s, none of it while measuring; warm-up: $warmup)
 HEAD
 cat "$REPORT"
 cat <<TAIL
