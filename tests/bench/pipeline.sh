@@ -21,7 +21,12 @@
 #        SLUICE_BENCH_COMMIT_OPTS, SLUICE_BENCH_STAGE_OPTS (every stage),
 #        SLUICE_BENCH_UPLOAD_OPTS (extra flags,
 #        e.g. "-X batch.ms=200"), SLUICE_BENCH_CHAIN=full (validate -> scan
-#        -> license -> commit instead of validate -> commit)
+#        -> license -> commit instead of validate -> commit),
+#        SLUICE_BIN_DIR (built binaries; default: build build/ first),
+#        SLUICE_BENCH_DRAIN=1 (a fourth phase, drain: the stages stopped, N
+#        more uploads loaded, the producer finished, then the stages
+#        started and timed draining them; printed beside the throughput
+#        run's figure, where the producer runs)
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 # shellcheck source=deploy/lib.sh
@@ -38,10 +43,14 @@ unset SLUICE_KAFKA_BROKERS SLUICE_PG_DSN SLUICE_TOPIC_PREFIX SLUICE_CONFIG \
     SLUICE_STACK_DIR SLUICE_KAFKA_PORT SLUICE_PG_PORT SLUICE_KAFKA_CONTROLLER_PORT
 
 bash "$ROOT/deploy/install.sh"
+if [[ -n ${SLUICE_BIN_DIR:-} ]]; then   # binaries built already
+    BIN=$(cd "$SLUICE_BIN_DIR" && pwd)
+else
 cmake -S "$ROOT" -B "$ROOT/build" -DSLUICE_SANITIZE=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build "$ROOT/build" -j "$(nproc)" --target sluice-validate sluice-scan \
     sluice-license sluice-commit sluicectl >/dev/null
 BIN=$ROOT/build/bin
+fi
 
 W=$(mktemp -d "${TMPDIR:-/tmp}/sluice-bench.XXXXXX")
 # The stack in $W/stack: PostgreSQL and the broker (their own users) must
@@ -95,6 +104,10 @@ say "writing $WARM + $N + $LAT_N files of $SIZE bytes"
 make_files "$W/warmup" "$WARM" warmup
 make_files "$W/throughput" "$N" throughput
 make_files "$W/latency" "$LAT_N" latency
+if [[ -n ${SLUICE_BENCH_DRAIN:-} ]]; then
+    "$BIN/sluicectl" dataset add drain >/dev/null
+    make_files "$W/drain" "$N" drain
+fi
 
 start_services() {
     local commit_in=(-X input.topics=sluice.validated,sluice.rejected)
@@ -181,6 +194,27 @@ say "latency: $LAT_N uploads at $RATE/s"
 upload latency --rate "$RATE"
 wait_for $((WARM + N + LAT_N))
 
+# Drain (SLUICE_BENCH_DRAIN): the topic loaded beforehand.  The stages
+# stop, N uploads are sent, and once the producer has finished the stages
+# start again: from just before their start (the database's clock) to the
+# last commit.  The broker is warm by now (warm-up, throughput and latency
+# runs before it).
+if [[ -n ${SLUICE_BENCH_DRAIN:-} ]]; then
+    for s in "${!PIDS[@]}"; do kill -TERM "${PIDS[$s]}" 2>/dev/null || true; done
+    for s in "${!PIDS[@]}"; do wait "${PIDS[$s]}" 2>/dev/null || true; done
+    PIDS=()
+    say "drain: $N uploads loaded with the stages stopped, then drained"
+    upload drain
+    kpid=$(cat "$W/stack/run/kafka.pid")
+    dk0=$(cpu "$kpid") dp0=$(cpu_pg) dj0=$(cpu_jit "$kpid")
+    dt0=$(sql "SELECT EXTRACT(EPOCH FROM clock_timestamp())")
+    start_services
+    wait_for $((WARM + N + LAT_N + N))
+    read -r dv1 dc1 dk1 dp1 ds1 dl1 dj1 < <(snapshot)
+    dt1=$(sql "SELECT EXTRACT(EPOCH FROM max(accepted_at)) FROM samples WHERE dataset_id = 'drain'")
+    drain_rate=$(awk -v n="$N" -v a="$dt0" -v b="$dt1" 'BEGIN { printf "%.0f", n / (b - a) }')
+fi
+
 rej=$(sql "SELECT count(*) FROM rejections")
 stats() { # DATASET -> rate p50 p99 max
     sql "SELECT to_char(count(*) / EXTRACT(EPOCH FROM max(accepted_at) - min(created_at)), 'FM999999990'),
@@ -217,6 +251,18 @@ sluice pipeline benchmark: $([[ $CHAIN == full ]] && echo "validate -> scan -> l
     cpu postgresql   $(per "$p0" "$p1")
       WAL          $(awk -v a="$w0" -v b="$w1" -v f="$f0" -v g="$f1" -v n="$N" 'BEGIN { printf "%6.0f bytes/sample, %.2f full-page images/sample", (b - a) / n, (g - f) / n }')
     cpu producer     $(per 0 "$(awk '{ print $1 + $2 }' "$W/producer.time")")  (sluicectl upload: reading, hashing, signing, sending)
+$(if [[ -n ${SLUICE_BENCH_DRAIN:-} ]]; then cat <<DRAIN
+  drain run          $N uploads loaded beforehand (producer finished, stages stopped), then the stages started
+    end to end       $drain_rate samples/s (stages' start to last commit; with the producer running: $e2e samples/s)
+    cpu validate     $(per 0 "$dv1")
+    cpu scan         $(per 0 "$ds1")
+    cpu license      $(per 0 "$dl1")
+    cpu commit       $(per 0 "$dc1")
+    cpu kafka        $(per "$dk0" "$dk1")
+      of which JIT   $(per "$dj0" "$dj1")
+    cpu postgresql   $(per "$dp0" "$dp1")
+DRAIN
+fi)
   latency run        $LAT_N uploads at $RATE/s (achieved $lrate/s)
     latency          p50 $lp50 ms, p99 $lp99 ms, max $lmax ms (created_at -> commit)
   rejections         $rej (expected 0)

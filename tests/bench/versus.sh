@@ -1,0 +1,341 @@
+#!/usr/bin/env bash
+# Benchmark (prints figures, asserts nothing), issue #16: sluice against a
+# plain Python consumer (tests/bench/peer/peer.py) on one freshly started
+# infra stack, each draining a topic loaded beforehand (no producer
+# running while anything is measured):
+#   preload     N signed uploads of SIZE bytes into sluice.uploads, N other
+#               ones into chain-sluice.uploads (topic prefix "chain-"), and
+#               WARMUP into warm-sluice.uploads, by `sluicectl upload`;
+#   warm-up     (not measured) the whole chain drains the warm-up topic:
+#               the broker's JIT (its CPU in the warm-up is printed),
+#               PostgreSQL's caches;
+#   sluice      validate -> commit drain sluice.uploads;
+#   peer        the Python peer (--processes = cores, a fresh consumer
+#               group) drains the same sluice.uploads into its own tables;
+#   chain       validate -> scan -> license -> commit drain
+#               chain-sluice.uploads (same count and size, other files: the
+#               first run's uploads would all be replays or duplicates);
+# then one core's Ed25519 verify rate (openssl speed -seconds 3 ed25519).
+# Each drain is timed from just before its processes start (the database's
+# clock) to the last row's commit (accepted_at), and prints samples/s and
+# CPU per sample of each process: the stages', each peer worker's, the
+# broker's (and its JIT compiler threads') and PostgreSQL's.
+#
+# The peer authenticates as the stages do, with its own principals, which
+# this script creates on the bench stack: Kafka SCRAM-SHA-512 user
+# sluice_peer (ACLs: read sluice.uploads, read groups prefixed
+# sluice-peer) and PostgreSQL role sluice_peer (reads creators' keys, owns
+# schema peer: tests/bench/peer/schema.sql).
+#
+# usage: tests/bench/versus.sh [N [SIZE]]      (default 40000 1024)
+# env:   SLUICE_BENCH_PARTITIONS (default 6: two or three peer processes get
+#        equal shares; with 3 and two processes one has twice the other's), SLUICE_BENCH_WARMUP (default
+#        10000), SLUICE_BENCH_PEER_PROCS (default: cores), SLUICE_BENCH_KEEP=1,
+#        SLUICE_BIN_DIR (built binaries to use; default: build build/ as
+#        pipeline.sh does), SLUICE_BENCH_STAGE_OPTS (extra flags, every stage)
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# shellcheck source=deploy/lib.sh
+. "$ROOT/deploy/lib.sh"
+N=${1:-40000}
+SIZE=${2:-1024}
+PARTS=${SLUICE_BENCH_PARTITIONS:-6}
+WARM=${SLUICE_BENCH_WARMUP:-10000}
+PROCS=${SLUICE_BENCH_PEER_PROCS:-$(nproc)}
+say() { sl_log versus "$@"; }
+unset SLUICE_KAFKA_BROKERS SLUICE_PG_DSN SLUICE_TOPIC_PREFIX SLUICE_CONFIG \
+    SLUICE_STACK_DIR SLUICE_KAFKA_PORT SLUICE_PG_PORT SLUICE_KAFKA_CONTROLLER_PORT
+
+bash "$ROOT/deploy/install.sh" >/dev/null
+if [[ -n ${SLUICE_BIN_DIR:-} ]]; then
+    BIN=$(cd "$SLUICE_BIN_DIR" && pwd)
+else
+    cmake -S "$ROOT" -B "$ROOT/build" -DSLUICE_SANITIZE=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+    cmake --build "$ROOT/build" -j "$(nproc)" --target sluice-validate sluice-scan \
+        sluice-license sluice-commit sluicectl >/dev/null
+    BIN=$ROOT/build/bin
+fi
+
+# The peer's venv ($SL_CACHE/peerenv) on Debian's python3, rebuilt when
+# tests/bench/requirements-peer.txt or the interpreter changes (the stamp,
+# written last, holds their hash).
+peer_env() {
+    local req=$ROOT/tests/bench/requirements-peer.txt dir=$SL_CACHE/peerenv py=/usr/bin/python3 hash
+    hash=$( { "$py" --version; cat "$req"; } | sha256sum | cut -d' ' -f1)
+    [[ -f $dir/.stamp && $(<"$dir/.stamp") == "$hash" ]] && return 0
+    say "pip install -r tests/bench/requirements-peer.txt into $dir"
+    rm -rf "$dir"
+    "$py" -m venv "$dir"
+    if ! "$dir/bin/pip" install --no-input --disable-pip-version-check -q -r "$req" >"$dir.pip.log" 2>&1; then
+        tail -n 30 "$dir.pip.log" >&2
+        rm -rf "$dir"
+        sl_die versus "pip install -r $req failed"
+    fi
+    rm -f "$dir.pip.log"
+    printf '%s\n' "$hash" >"$dir/.stamp"
+}
+peer_env
+PEER_PY=$SL_CACHE/peerenv/bin/python
+# A peer that skipped a check would run faster than an honest one: its
+# checks first refuse tampered uploads (no broker, no database), or nothing
+# is measured.
+"$PEER_PY" "$ROOT/tests/bench/peer/selftest.py" >&2 || sl_die versus "the peer's self-test failed"
+
+W=$(mktemp -d "${TMPDIR:-/tmp}/sluice-versus.XXXXXX")
+chmod 711 "$W"   # the stack's own users search it (see pipeline.sh)
+declare -A PIDS=()
+cleanup() {
+    local p
+    for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+    SLUICE_BIN_DIR=$BIN bash "$ROOT/deploy/stack.sh" stop --dir "$W/stack" >/dev/null 2>&1 || true
+    if [[ -n ${SLUICE_BENCH_KEEP:-} ]]; then say "kept $W"; else rm -rf "$W"; fi
+}
+trap cleanup EXIT
+
+say "starting an infra stack in $W/stack"
+SLUICE_BIN_DIR=$BIN bash "$ROOT/deploy/stack.sh" start --dir "$W/stack" --infra-only \
+    --partitions "$PARTS" 2>"$W/stack.log" || { cat "$W/stack.log" >&2; exit 1; }
+# shellcheck disable=SC1091
+. "$W/stack/stack.env"
+PSQL=$(sl_pg_bindir)/psql
+[[ -x $PSQL ]] || PSQL=psql
+sql() { "$PSQL" -XAtq -v ON_ERROR_STOP=1 "$SLUICE_PG_DSN" -c "$1"; }
+
+# ---- the peer's principals -------------------------------------------------
+(umask 077 && mkdir -p "$W/peer-secrets")
+pw=$(openssl rand -hex 24)
+(umask 077 && printf '*:*:*:sluice_peer:%s\n' "$pw" >"$W/peer-secrets/pg-sluice_peer.pgpass")
+"$PSQL" -Xq -v ON_ERROR_STOP=1 -v pw="$pw" "$SLUICE_PG_DSN_ADMIN dbname=sluice" \
+    -f "$ROOT/tests/bench/peer/schema.sql" >/dev/null
+PEER_DSN="host=127.0.0.1 port=$SLUICE_PG_PORT dbname=sluice user=sluice_peer passfile=$W/peer-secrets/pg-sluice_peer.pgpass"
+kpw=$(openssl rand -hex 24)
+(umask 077 && printf 'bootstrap.servers=%s\nsecurity.protocol=SASL_PLAINTEXT\nsasl.mechanisms=SCRAM-SHA-512\nsasl.username=sluice_peer\nsasl.password=%s\n' \
+    "$SLUICE_KAFKA_BROKERS" "$kpw" >"$W/peer-secrets/kafka-sluice_peer.properties")
+java -Xmx128m -Dlog4j.configuration="file:$ROOT/deploy/log4j-tools.properties" \
+    -cp "$SL_KAFKA_LIB/*" kafka.admin.ConfigCommand \
+    --bootstrap-server "$SLUICE_KAFKA_BROKERS" --command-config "$SLUICE_KAFKA_ADMIN_PROPERTIES" \
+    --alter --entity-type users --entity-name sluice_peer \
+    --add-config "SCRAM-SHA-512=[password=$kpw]" >"$W/peer-user.log" 2>&1 ||
+    { cat "$W/peer-user.log" >&2; sl_die versus "cannot add kafka user sluice_peer"; }
+printf '%s\n' "sluice_peer topic literal sluice.uploads read" \
+    "sluice_peer group prefixed sluice-peer read" >"$W/peer-acls.conf"
+java -Xmx128m -Dlog4j.configuration="file:$ROOT/deploy/log4j-tools.properties" \
+    -cp "$SL_KAFKA_LIB/*" "$ROOT/deploy/KafkaAcls.java" add "$SLUICE_KAFKA_BROKERS" \
+    "$SLUICE_KAFKA_ADMIN_PROPERTIES" "$W/peer-acls.conf" "" >"$W/peer-acls.log" 2>&1 ||
+    { cat "$W/peer-acls.log" >&2; sl_die versus "cannot add the peer's ACLs"; }
+
+# ---- preload ---------------------------------------------------------------
+"$BIN/sluicectl" creator add bench --generate-key "$W/bench.pem" >/dev/null
+for d in warmup versus chain; do "$BIN/sluicectl" dataset add "$d" >/dev/null; done
+for p in warm- chain-; do
+    SLUICE_TOPIC_PREFIX=$p bash "$ROOT/deploy/kafka-acls.sh" add "$p" >/dev/null
+    SLUICE_TOPIC_PREFIX=$p "$BIN/sluicectl" topics create --partitions "$PARTS" >/dev/null
+done
+
+# make_files DIR COUNT TAG: COUNT distinct English-like files of SIZE bytes
+# (pipeline.sh's generator).
+make_files() {
+    mkdir -p "$1"
+    python3 - "$1" "$2" "$SIZE" "$3" <<'PY'
+import os, random, sys
+d, n, size, tag = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+words = ("the river keeps its counsel and carries what it is given to the "
+         "sea while the town sleeps under a sky of slate and early light").split()
+rng = random.Random(tag)
+for i in range(n):
+    head = "%s sample %d: " % (tag, i)
+    body, length = [], len(head)
+    while length < size:
+        w = rng.choice(words)
+        body.append(w)
+        length += len(w) + 1
+    with open(os.path.join(d, "%07d.txt" % i), "w") as f:
+        f.write((head + " ".join(body))[:size - 1] + "\n")
+PY
+}
+# upload PREFIX DATASET: sends that dataset's files to PREFIX's uploads topic.
+upload() {
+    SLUICE_TOPIC_PREFIX=$1 "$BIN/sluicectl" upload --creator bench --dataset "$2" \
+        --key "$W/bench.pem" "$W/$2" >/dev/null 2>>"$W/upload.log"
+}
+say "preloading $N + $N + $WARM signed uploads of $SIZE bytes"
+make_files "$W/versus" "$N" versus
+make_files "$W/chain" "$N" chain
+((WARM > 0)) && make_files "$W/warmup" "$WARM" warmup
+p0=$(date +%s.%N)
+upload "" versus
+p1=$(date +%s.%N)
+upload chain- chain
+((WARM > 0)) && upload warm- warmup
+prod=$(awk -v n="$N" -v a="$p0" -v b="$p1" 'BEGIN { printf "%.0f", n / (b - a) }')
+
+# ---- measuring ---------------------------------------------------------------
+cpu() { # user+sys seconds of a pid (0 if it is gone)
+    awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$1/stat" 2>/dev/null || echo 0
+}
+cpu_pg() {
+    local pgpid p
+    pgpid=$(head -n 1 "$W/stack/pg/data/postmaster.pid")
+    for p in "$pgpid" $(pgrep -P "$pgpid"); do cpu "$p"; echo; done |
+        awk '{ s += $1 } END { printf "%.2f", s }'
+}
+cpu_jit() { # the broker's C1/C2 compiler threads
+    local t
+    for t in /proc/"$1"/task/*; do
+        if grep -q Compiler "$t/comm" 2>/dev/null; then sed 's/.*) //' "$t/stat"; fi
+    done | awk -v hz="$(getconf CLK_TCK)" '{ s += $12 + $13 } END { printf "%.2f", s / hz }'
+}
+KPID=$(cat "$W/stack/run/kafka.pid")
+now() { sql "SELECT EXTRACT(EPOCH FROM clock_timestamp())"; }
+outcomes() { sql "SELECT (SELECT count(*) FROM samples) + (SELECT count(*) FROM rejections)"; }
+peer_sql() { "$PSQL" -XAtq -v ON_ERROR_STOP=1 "$PEER_DSN" -c "$1"; }
+peer_outcomes() { peer_sql "SELECT (SELECT count(*) FROM peer.samples) + (SELECT count(*) FROM peer.rejections)"; }
+# wait_count FN TARGET: polls FN once a second until it reaches TARGET;
+# gives up if a measured process dies.
+wait_count() {
+    local s n
+    while :; do
+        n=$($1) || sl_die versus "cannot count the outcomes ($1)"
+        ((n >= $2)) && return 0
+        sleep 1
+        for s in "${!PIDS[@]}"; do
+            kill -0 "${PIDS[$s]}" 2>/dev/null || { say "$s died"; tail "$W/$s.log" >&2; exit 1; }
+        done
+    done
+}
+stop_all() {
+    local s
+    for s in "${!PIDS[@]}"; do kill -TERM "${PIDS[$s]}" 2>/dev/null || true; done
+    for s in "${!PIDS[@]}"; do wait "${PIDS[$s]}" 2>/dev/null || true; done
+    PIDS=()
+}
+# start_stages PREFIX STAGE...: each stage with its own role and Kafka user.
+start_stages() {
+    local prefix=$1 s u extra; shift
+    for s in "$@"; do
+        u=${s^^}
+        local dsn=SLUICE_PG_DSN_$u conf=SLUICE_CONFIG_$u
+        extra=()
+        # commit right after validate (as pipeline.sh runs it)
+        [[ $s == commit && " $* " != *" scan "* ]] && extra=(-X input.topics=sluice.validated,sluice.rejected)
+        # shellcheck disable=SC2086  # option list
+        SLUICE_TOPIC_PREFIX=$prefix SLUICE_PG_DSN=${!dsn} SLUICE_CONFIG=${!conf} \
+            "$BIN/sluice-$s" "${extra[@]}" ${SLUICE_BENCH_STAGE_OPTS:-} >"$W/$s.log" 2>&1 &
+        PIDS[$s]=$!
+    done
+}
+# span RUNSQL TABLE WHERE T0 -> "rate seconds steady to_first": samples/s
+# from T0 (before the processes started) to the last commit, and from the
+# first commit to the last (the rows of the first commit not counted), with
+# the seconds from T0 to the first commit: startup and the group join.
+span() {
+    local a b first
+    read -r a b first < <($1 "SELECT EXTRACT(EPOCH FROM min(accepted_at)), EXTRACT(EPOCH FROM max(accepted_at)),
+                                  count(*) FILTER (WHERE accepted_at = (SELECT min(accepted_at) FROM $2 WHERE $3))
+                             FROM $2 WHERE $3" | tr '|' ' ')
+    awk -v n="$N" -v t0="$4" -v a="$a" -v b="$b" -v f="$first" 'BEGIN {
+        printf "%.0f %.1f %.0f %.1f\n", n / (b - t0), b - t0, (b > a ? (n - f) / (b - a) : 0), a - t0 }'
+}
+per() { # SECONDS -> "x.xx s  NNN us/sample"
+    awk -v s="$1" -v n="$N" 'BEGIN { printf "%7.2f s %6.0f us/sample", s, s * 1e6 / n }'
+}
+REPORT=$W/report
+# drain NAME TAG PREFIX DATASET STAGE...: times the stages draining
+# PREFIX's uploads topic (N uploads of DATASET); appends its lines to the
+# report and its rate to $W/rate.TAG.
+drain() {
+    local name=$1 tag=$2 prefix=$3 ds=$4 base t0 k0 k1 j0 j1 g0 g1 s rate secs steady first; shift 4
+    base=$(outcomes)
+    read -r k0 j0 g0 < <(echo "$(cpu "$KPID") $(cpu_jit "$KPID") $(cpu_pg)")
+    t0=$(now)
+    start_stages "$prefix" "$@"
+    wait_count outcomes $((base + N))
+    declare -A c=()
+    for s in "$@"; do c[$s]=$(cpu "${PIDS[$s]}"); done
+    read -r k1 j1 g1 < <(echo "$(cpu "$KPID") $(cpu_jit "$KPID") $(cpu_pg)")
+    stop_all
+    read -r rate secs steady first < <(span sql samples "dataset_id = '$ds'" "$t0")
+    echo "$rate $steady" >"$W/rate.$tag"
+    {
+        printf '  %-28s %s samples/s  (%s s from the start; first commit after %s s, from it %s/s; %s rejected)\n' \
+            "$name" "$rate" "$secs" "$first" "$steady" \
+            "$(sql "SELECT count(*) FROM rejections WHERE dataset_id = '$ds'")"
+        for s in "$@"; do printf '    cpu %-22s %s\n' "$s" "$(per "${c[$s]}")"; done
+        printf '    cpu %-22s %s\n' kafka "$(per "$(awk -v a="$k0" -v b="$k1" 'BEGIN { print b - a }')")"
+        printf '      %-24s %s\n' "of which JIT" "$(per "$(awk -v a="$j0" -v b="$j1" 'BEGIN { print b - a }')")"
+        printf '    cpu %-22s %s\n' postgresql "$(per "$(awk -v a="$g0" -v b="$g1" 'BEGIN { print b - a }')")"
+        printf '    cpu %-22s %s\n' "all of the above" "$(per "$(
+            printf '%s\n' "${c[@]}" "$k1 -$k0" "$g1 -$g0" | awk '{ s += $1 + $2 } END { print s }')")"
+    } >>"$REPORT"
+}
+
+warmup="none"
+if ((WARM > 0)); then
+    say "warm-up: the whole chain drains $WARM uploads (not measured)"
+    base=$(outcomes) wj0=$(cpu_jit "$KPID") wt0=$(date +%s.%N)
+    start_stages warm- validate scan license commit
+    wait_count outcomes $((base + WARM))
+    stop_all
+    warmup=$(awk -v n="$WARM" -v a="$wt0" -v b="$(date +%s.%N)" -v j="$wj0" -v k="$(cpu_jit "$KPID")" \
+        'BEGIN { printf "%d uploads through the whole chain, %.0f s, the broker'"'"'s JIT %.1f s of CPU in it", n, b - a, k - j }')
+fi
+
+say "sluice: validate -> commit drain $N uploads"
+drain "validate -> commit" foundation "" versus validate commit
+
+say "peer: $PROCS processes drain the same $N uploads"
+read -r k0 j0 g0 < <(echo "$(cpu "$KPID") $(cpu_jit "$KPID") $(cpu_pg)")
+t0=$(now)
+"$PEER_PY" "$ROOT/tests/bench/peer/peer.py" --kafka-config "$W/peer-secrets/kafka-sluice_peer.properties" \
+    --dsn "$PEER_DSN" --group "sluice-peer-$$" --processes "$PROCS" >"$W/peer.log" 2>&1 &
+PIDS[peer]=$!
+wait_count peer_outcomes "$N"
+read -r k1 j1 g1 < <(echo "$(cpu "$KPID") $(cpu_jit "$KPID") $(cpu_pg)")
+mapfile -t kids < <(pgrep -P "${PIDS[peer]}")
+declare -A pc=()
+pc[parent]=$(cpu "${PIDS[peer]}")
+for p in "${kids[@]}"; do pc[worker-$p]=$(cpu "$p"); done
+stop_all
+read -r rate secs steady first < <(span peer_sql peer.samples true "$t0")
+echo "$rate $steady" >"$W/rate.peer"
+{
+    printf '  %-28s %s samples/s  (%s s from the start; first commit after %s s, from it %s/s; %s rejected, %s stored twice)\n' \
+        "Python peer, $PROCS processes" "$rate" "$secs" "$first" "$steady" \
+        "$(peer_sql "SELECT count(*) FROM peer.rejections")" \
+        "$(peer_sql "SELECT count(*) - count(DISTINCT upload_id) FROM peer.samples")"
+    tot=0
+    for p in "${!pc[@]}"; do
+        printf '    cpu peer %-17s %s\n' "$p" "$(per "${pc[$p]}")"
+        tot=$(awk -v a="$tot" -v b="${pc[$p]}" 'BEGIN { print a + b }')
+    done
+    printf '    cpu %-22s %s\n' "peer, all processes" "$(per "$tot")"
+    printf '    cpu %-22s %s\n' kafka "$(per "$(awk -v a="$k0" -v b="$k1" 'BEGIN { print b - a }')")"
+    printf '      %-24s %s\n' "of which JIT" "$(per "$(awk -v a="$j0" -v b="$j1" 'BEGIN { print b - a }')")"
+    printf '    cpu %-22s %s\n' postgresql "$(per "$(awk -v a="$g0" -v b="$g1" 'BEGIN { print b - a }')")"
+    printf '    cpu %-22s %s\n' "all of the above" "$(per "$(awk -v t="$tot" -v a="$k0" -v b="$k1" -v c="$g0" -v d="$g1" 'BEGIN { print t + b - a + d - c }')")"
+} >>"$REPORT"
+grep -h '^peer ' "$W/peer.log" | sed 's/^/    /' >>"$REPORT" || true
+
+say "chain: validate -> scan -> license -> commit drain $N other uploads"
+drain "validate -> ... -> commit" chain chain- chain validate scan license commit
+
+ed_verify=$(openssl speed -seconds 3 ed25519 2>/dev/null |
+    awk '/Ed25519\)/ { v = $NF } END { printf "%.0f", v }')
+read -r vc vcs <"$W/rate.foundation"
+read -r pr prs <"$W/rate.peer"
+read -r ch chs <"$W/rate.chain"
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
+cat <<HEAD
+sluice against the Python peer (issue #16): $N signed $SIZE-byte uploads preloaded, $PARTS partitions, $(nproc) cores
+(each drain timed from its processes' start to the last commit; broker, database and the drainers on this machine;
+ preload by sluicectl upload at $prod uploads/s, none of it while measuring; warm-up: $warmup)
+HEAD
+cat "$REPORT"
+cat <<TAIL
+  yardstick                    $ed_verify Ed25519 verify/s on one core (openssl speed -seconds 3 ed25519)
+  ratios (from the start; from the first commit)
+    validate -> commit / peer  $(ratio "$vc" "$pr") x; $(ratio "$vcs" "$prs") x   (issue #16 target: >= 3)
+    whole chain / peer         $(ratio "$ch" "$pr") x; $(ratio "$chs" "$prs") x   (target: >= 1)
+    whole chain / Ed25519      $(ratio "$ch" "$ed_verify") x; $(ratio "$chs" "$ed_verify") x   (target: >= 0.75)
+TAIL
