@@ -66,11 +66,13 @@ it_eq "validate out" "$(v validate "sluice_messages_out_total{stage=\"validate\"
 it_eq "validate dead letters" "$(v validate "sluice_messages_out_total{stage=\"validate\",topic=\"${P}sluice.rejected\"}")" 2
 it_eq "validate processing count" "$(v validate 'sluice_message_processing_seconds_count{stage="validate"}')" 7
 it_eq "validate aborts" "$(v validate 'sluice_transaction_aborts_total{stage="validate"}')" 0
-it_eq "validate partitions" "$(v validate 'sluice_assigned_partitions{stage="validate"}')" 2
+# two input topics (sluice.uploads and the operators' sluice.replay), two
+# partitions each
+it_eq "validate partitions" "$(v validate 'sluice_assigned_partitions{stage="validate"}')" 4
 it_eq "validate ready gauge" "$(v validate 'sluice_ready{}')" 1
 it_eq "validate lag" "$(lag_total validate samples)" 0
 it_eq "validate lag series (one per partition)" \
-    "$(grep -c '^sluice_consumer_lag{' "$IT_DIR/validate.samples")" 2
+    "$(grep -c '^sluice_consumer_lag{' "$IT_DIR/validate.samples")" 4
 # scan: 5 in, 5 on
 it_eq "scan in" "$(v scan "sluice_messages_in_total{stage=\"scan\",topic=\"${P}sluice.validated\"}")" 5
 it_eq "scan emit" "$(v scan 'sluice_verdicts_total{reason="none",stage="scan",verdict="emit"}')" 5
@@ -105,7 +107,7 @@ cat "$W/top.txt" >&2
 top_row() { # PROCESS: "READY LAG PARTS ABORTS"
     awk -v p="$1" '$1 == p { print $2, $6, $7, $8 }' "$W/top.txt"
 }
-it_eq "top: validate" "$(top_row validate)" "yes 0 2 0"
+it_eq "top: validate" "$(top_row validate)" "yes 0 4 0"
 it_eq "top: scan" "$(top_row scan)" "yes 0 2 0"
 it_eq "top: license" "$(top_row license)" "yes 0 4 0"
 it_eq "top: commit" "$(top_row commit)" "yes 0 6 0"
