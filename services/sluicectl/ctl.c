@@ -358,7 +358,9 @@ int ctl_print_json(json_t *v)
 
     if (!v)
         return ctl_fail("out of memory building JSON output");
-    s = json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    /* Ten significant digits: a finding's score (two decimals) prints as
+     * 0.65, not as the nearest double's 17 digits. */
+    s = json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
     json_decref(v);
     if (!s)
         return ctl_fail("cannot encode JSON output");
