@@ -680,6 +680,18 @@ cluster_wait_nodes() {
         say "$BROKERS brokers: replication factor $KAFKA_RF, min.insync.replicas $KAFKA_MIN_ISR (topics, offsets, transaction state)"
 }
 
+# acls_applied / acls_mark: whether this cluster holds the ACLs of the
+# current deploy/kafka-acls.conf for the current prefix, noted in node 1's
+# directory (formatted anew, it has none and forgets the note with them).
+# A restart after a broker or the database went down skips a JVM.
+acls_stamp() {
+    { sha256sum <"$SL_ROOT/deploy/kafka-acls.conf"; printf '%s\n' "${SLUICE_TOPIC_PREFIX:-}"; } | sha256sum | cut -c1-64
+}
+acls_applied() {
+    [[ -f $DIR/kafka/acls.applied && $(<"$DIR/kafka/acls.applied") == "$(acls_stamp)" ]]
+}
+acls_mark() { acls_stamp >"$DIR/kafka/acls.applied"; }
+
 # cluster_node_ids: the nodes that have a pid file (any earlier shape).
 cluster_node_ids() {
     local f k
@@ -1222,12 +1234,17 @@ cmd_start() {
     say "kafka ready on 127.0.0.1:$KAFKA_PORT"
     cluster_wait_nodes
     add_missing_kafka_users
-    say "kafka ACLs (deploy/kafka-acls.conf)"
-    (
-        # shellcheck disable=SC1090
-        . "$ENV_FILE"
-        bash "$SL_ROOT/deploy/kafka-acls.sh" add "${SLUICE_TOPIC_PREFIX:-}" >&2
-    ) 9>&- || die "cannot create the kafka ACLs"
+    if acls_applied; then
+        say "kafka ACLs of deploy/kafka-acls.conf already applied"
+    else
+        say "kafka ACLs (deploy/kafka-acls.conf)"
+        (
+            # shellcheck disable=SC1090
+            . "$ENV_FILE"
+            bash "$SL_ROOT/deploy/kafka-acls.sh" add "${SLUICE_TOPIC_PREFIX:-}" >&2
+        ) 9>&- || die "cannot create the kafka ACLs"
+        acls_mark
+    fi
 
     run_sluicectl
     ((INFRA_ONLY)) || start_services

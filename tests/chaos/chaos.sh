@@ -299,8 +299,9 @@ fault_pg() {
     say "postgresql stopped (immediate); restarting it in ${down}s"
     sleep "$down"
     t1=$(now)
-    bash "$ROOT/deploy/stack.sh" start --dir "$S" >>"$W/restart.log" 2>&1 ||
-        { tail -n 30 "$W/restart.log" >&2; die "stack.sh start did not bring postgresql back"; }
+    # As its service manager would: the same data directory and settings.
+    runuser -u postgres -- "$(sl_pg_bindir)/pg_ctl" -D "$S/pg/data" -l "$S/logs/postgresql.log" \
+        -w -t 120 start >>"$W/pg.log" 2>&1 || { tail -n 20 "$W/pg.log" >&2; die "pg_ctl start failed"; }
     local ts
     ts=$(now)
     local recovered="no new outcome within 180 s"
@@ -312,7 +313,7 @@ fault_pg() {
         recovered="(the run had ended)"
         LAST_RECOVERED=$(now)
     fi
-    EVENTS+=("$(printf '+%6ss  pg_ctl stop -m immediate, down %s s (stack.sh start %s s); %s' \
+    EVENTS+=("$(printf '+%6ss  pg_ctl stop -m immediate, down %s s (pg_ctl start %s s); %s' \
         "$(rel "$t0")" "$(elapsed "$t0" "$t1")" "$(elapsed "$t1" "$ts")" "$recovered")")
 }
 
@@ -360,7 +361,7 @@ for ((i = ${#mandatory[@]} - 1; i > 0; i--)); do
     j=$((RANDOM % (i + 1)))
     tmp=${mandatory[i]} mandatory[i]=${mandatory[j]} mandatory[j]=$tmp
 done
-sleep $((RANDOM % 3 + 1))
+sleep $((RANDOM % 5 + 8))   # a baseline before the first fault
 C_FIRST=$(outcomes)
 FIRST_FAULT=$(now)
 for f in "${mandatory[@]}"; do

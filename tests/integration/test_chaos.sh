@@ -8,6 +8,6 @@
 # README.md, "Running in production".
 set -euo pipefail
 src=${SLUICE_SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
-SLUICE_CHAOS_SEND_S=${SLUICE_CHAOS_SEND_S:-40} SLUICE_CHAOS_PAUSE_S=${SLUICE_CHAOS_PAUSE_S:-12} \
+SLUICE_CHAOS_SEND_S=${SLUICE_CHAOS_SEND_S:-30} SLUICE_CHAOS_PAUSE_S=${SLUICE_CHAOS_PAUSE_S:-12} \
     SLUICE_CHAOS_TIMEOUT=${SLUICE_CHAOS_TIMEOUT:-300} \
     exec bash "$src/tests/chaos/chaos.sh" "${SLUICE_CHAOS_N:-1000}"
