@@ -52,6 +52,9 @@
 # data/); pg/ (owned by postgres: data/, sock/); logs/ (kafka.log, kafka.out,
 # postgresql.log, <service>.log); run/ (pid files, lock); secrets/ (0700:
 # one libpq passfile per PostgreSQL role, 0600, generated on first start).
+# With --brokers N, node K > 1 has kafka-K/ and logs/kafka-K.log; with
+# --instances N, instance K > 0 of a stage is the unit <stage>-K
+# (logs/<stage>-K.log, run/<stage>-K.pid).
 #
 # PostgreSQL authenticates every connection with scram-sha-256 (no trust,
 # not even on the unix socket).  Roles: postgres (superuser, used only by
