@@ -28,7 +28,9 @@
 #        SLUICE_CHAOS_INSTANCES    instances per stage (default 2)
 #        SLUICE_CHAOS_PARTITIONS   partitions per topic (default 6)
 #        SLUICE_CHAOS_SEND_S       seconds the uploads are spread over
-#                                  (default 90; 0: as fast as possible)
+#                                  (default 90; 0: as fast as possible); the
+#                                  last tenth waits until the broker, database
+#                                  and pause faults are over
 #        SLUICE_CHAOS_PAUSE_S      SIGSTOP length (default 15; session 10 s)
 #        SLUICE_CHAOS_SIZE         bytes per good upload (default 1024)
 #        SLUICE_CHAOS_SEED         random seed (default: from the clock)
@@ -92,6 +94,7 @@ UPLOADER=""
 cleanup() {
     local rc=$?
     [[ -z $UPLOADER ]] || kill -TERM "$UPLOADER" 2>/dev/null || true
+    : >"$W/faults.done"   # release a waiting uploader
     # A paused instance must not keep the stop waiting.
     local f
     for f in "$S"/run/*.pid; do [[ -f $f ]] && kill -CONT "$(cat "$f")" 2>/dev/null; done
@@ -171,6 +174,11 @@ upload_all() {
     export SLUICE_CONFIG=$SLUICE_CONFIG_UPLOADER
     up() { "$BIN/sluicectl" upload --dataset chaos "$@" >>"$W/upload.log" 2>&1 || echo "$*" >>"$W/upload.failed"; }
     for ((r = 0; r < ROUNDS; r++)); do
+        # The last round waits for the faults that must each happen once:
+        # however fast the machine, they fall inside the run.
+        if ((r == ROUNDS - 1)); then
+            while [[ ! -f $W/faults.done ]]; do sleep 0.5; done
+        fi
         d=$(printf 'r%02d' "$r")
         [[ ! -d $W/files/good/$d ]] || up --creator chaos --key "$W/chaos.pem" "${rate[@]}" "$W/files/good/$d"
         for k in "${KINDS[@]}"; do
@@ -378,6 +386,7 @@ for f in "${mandatory[@]}"; do
     esac
     sleep $((RANDOM % 3 + 1))
 done
+: >"$W/faults.done"
 kill_until=$((SECONDS + TIMEOUT))
 while ((SECONDS < kill_until)) &&
     { [[ ! -f $W/upload.done ]] || { c=$(outcomes); [[ -n $c ]] && ((c * 10 < N * 9)); }; }; do
