@@ -5,6 +5,7 @@
 # stacks (one per test run) can run side by side.
 #
 # usage: deploy/stack.sh start|stop|status [--dir DIR] [--infra-only] [--partitions N]
+#                                          [--brokers N] [--instances N]
 #
 #   start    start what is not running yet (an already running stack is
 #            reused), wait until Kafka and PostgreSQL accept connections,
@@ -21,6 +22,18 @@
 #   --dir DIR       stack directory (default <repo>/.sluice)
 #   --infra-only    Kafka and PostgreSQL only; sluicectl is optional then
 #   --partitions N  partitions per topic for `sluicectl topics create` (default 3)
+#   --brokers N     N Kafka nodes (KRaft, each broker and controller; default
+#                   1).  From 3 on: replication factor 3 and
+#                   min.insync.replicas 2 for every topic, the consumer
+#                   offsets and the transaction state log.  Ports are free
+#                   ones on loopback (stack.env: SLUICE_KAFKA_BROKERS lists
+#                   them all, SLUICE_KAFKA_PORT_K per node K > 1).
+#   --instances N   N instances of each stage (validate, scan, license,
+#                   commit; default 1): distinct instance.id, so distinct
+#                   transactional.ids, in the stage's one consumer group;
+#                   each under its own supervisor (units scan, scan-1, ...).
+#                   Both are remembered in stack.env: a later start without
+#                   them keeps the shape.
 #
 # env:  SLUICE_KAFKA_PORT, SLUICE_PG_PORT, SLUICE_KAFKA_CONTROLLER_PORT  fixed
 #         ports instead of free ones (ignored, with a note, when
@@ -39,6 +52,9 @@
 # data/); pg/ (owned by postgres: data/, sock/); logs/ (kafka.log, kafka.out,
 # postgresql.log, <service>.log); run/ (pid files, lock); secrets/ (0700:
 # one libpq passfile per PostgreSQL role, 0600, generated on first start).
+# With --brokers N, node K > 1 has kafka-K/ and logs/kafka-K.log; with
+# --instances N, instance K > 0 of a stage is the unit <stage>-K
+# (logs/<stage>-K.log, run/<stage>-K.pid).
 #
 # PostgreSQL authenticates every connection with scram-sha-256 (no trust,
 # not even on the unix socket).  Roles: postgres (superuser, used only by
@@ -92,6 +108,7 @@ set_paths() {
     RUN=$DIR/run
     LOGS=$DIR/logs
     KDIR=$DIR/kafka
+    KNODE=1 KNAME=kafka   # the broker the Kafka functions act on (kafka_node)
     PGROOT=$DIR/pg
     PGDATA_DIR=$PGROOT/data
     PGSOCK=$PGROOT/sock
@@ -130,7 +147,7 @@ owned_pid() {
     return 0
 }
 
-kafka_pid() { owned_pid "$RUN/kafka.pid"; }
+kafka_pid() { owned_pid "$RUN/$KNAME.pid"; }
 pg_pid() { owned_pid "$PGDATA_DIR/postmaster.pid"; }
 sup_pid() { owned_pid "$RUN/$1.sup.pid"; }
 svc_pid() { owned_pid "$RUN/$1.pid"; }
@@ -324,18 +341,18 @@ write_kafka_config() {
     mkdir -p "$KDIR/data" "$LOGS"
     (umask 077 && : >"$KDIR/server.properties")
     chmod 600 "$KDIR/server.properties"
-    touch "$LOGS/kafka.log"
+    touch "$LOGS/$KNAME.log"
     if ((EUID == 0)); then
         # The broker's files are its own (a stack started before it ran
         # as $KAFKA_USER had them owned by root).
-        chown -R "$KAFKA_USER:" "$KDIR" "$LOGS/kafka.log"
+        chown -R "$KAFKA_USER:" "$KDIR" "$LOGS/$KNAME.log"
         chmod 700 "$KDIR"
     fi
     cat >"$KDIR/server.properties" <<EOF
 # Written by deploy/stack.sh on every start; edits are lost.
 process.roles=broker,controller
-node.id=1
-controller.quorum.voters=1@127.0.0.1:$KAFKA_CPORT
+node.id=$KNODE
+controller.quorum.voters=${KAFKA_VOTERS:-1@127.0.0.1:$KAFKA_CPORT}
 # Every connection authenticates: clients with SCRAM-SHA-512 (users in the
 # metadata log, added at format time), the broker to itself and to its
 # controller, and the admin tools, with PLAIN as the one user "admin" of
@@ -358,12 +375,12 @@ super.users=User:admin
 allow.everyone.if.no.acl.found=false
 log.dirs=$KDIR/data
 num.partitions=1
-default.replication.factor=1
-min.insync.replicas=1
-offsets.topic.replication.factor=1
+default.replication.factor=$KAFKA_RF
+min.insync.replicas=$KAFKA_MIN_ISR
+offsets.topic.replication.factor=$KAFKA_RF
 offsets.topic.num.partitions=1
-transaction.state.log.replication.factor=1
-transaction.state.log.min.isr=1
+transaction.state.log.replication.factor=$KAFKA_RF
+transaction.state.log.min.isr=$KAFKA_MIN_ISR
 transaction.state.log.num.partitions=1
 group.initial.rebalance.delay.ms=0
 auto.create.topics.enable=false
@@ -373,7 +390,7 @@ EOF
     cat >"$KDIR/log4j.properties" <<EOF
 log4j.rootLogger=INFO, file
 log4j.appender.file=org.apache.log4j.FileAppender
-log4j.appender.file.File=$LOGS/kafka.log
+log4j.appender.file.File=$LOGS/$KNAME.log
 log4j.appender.file.Append=true
 log4j.appender.file.layout=org.apache.log4j.PatternLayout
 log4j.appender.file.layout.ConversionPattern=[%d] %p %m (%c)%n
@@ -392,8 +409,9 @@ kafka_java() {
 format_kafka() {
     [[ -f $KDIR/data/meta.properties ]] && return 0
     local id
-    if [[ -s $KDIR/cluster.id ]]; then
-        id=$(<"$KDIR/cluster.id")
+    # One cluster id for every node: node 1's (kafka/cluster.id).
+    if [[ -s $DIR/kafka/cluster.id ]]; then
+        id=$(<"$DIR/kafka/cluster.id")
     else
         local out
         out=$(kafka_java kafka.tools.StorageTool random-uuid 2>&1) || true
@@ -403,7 +421,7 @@ format_kafka() {
             tail_log "$LOGS/kafka-format.log"
             die "kafka StorageTool random-uuid failed"
         fi
-        printf '%s\n' "$id" >"$KDIR/cluster.id"
+        printf '%s\n' "$id" >"$DIR/kafka/cluster.id"
     fi
     say "formatting kafka storage (cluster id $id)"
     local u scram=()
@@ -441,8 +459,8 @@ launch_kafka() {
     sl_port_free "$KAFKA_PORT" || die "kafka port $KAFKA_PORT is in use"
     sl_port_free "$KAFKA_CPORT" || die "kafka controller port $KAFKA_CPORT is in use"
     format_kafka
-    KAFKA_LOG_OFFSET=$(stat -c %s "$LOGS/kafka.log" 2>/dev/null || echo 0)
-    printf '\n=== %s start (port %s) ===\n' "$(date -Is)" "$KAFKA_PORT" >>"$LOGS/kafka.out"
+    KAFKA_LOG_OFFSET=$(stat -c %s "$LOGS/$KNAME.log" 2>/dev/null || echo 0)
+    printf '\n=== %s start (port %s) ===\n' "$(date -Is)" "$KAFKA_PORT" >>"$LOGS/$KNAME.out"
     local heap=${SLUICE_KAFKA_HEAP:--Xms256m -Xmx512m}
     # shellcheck disable=SC2206  # heap and opts are lists of flags
     local gc=${SLUICE_KAFKA_GC:--XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:InitiatingHeapOccupancyPercent=35 -XX:+ExplicitGCInvokesConcurrent}
@@ -452,30 +470,30 @@ launch_kafka() {
     local runas=()
     ((EUID != 0)) || runas=(setpriv --reuid="$KAFKA_USER" --regid="$KAFKA_USER" --init-groups --)
     setsid "${runas[@]}" "${java[@]}" kafka.Kafka "$KDIR/server.properties" \
-        >>"$LOGS/kafka.out" 2>&1 </dev/null 9>&- &
-    printf '%s\n' "$!" >"$RUN/kafka.pid"
-    say "kafka starting (pid $!, 127.0.0.1:$KAFKA_PORT${runas:+, as $KAFKA_USER})"
+        >>"$LOGS/$KNAME.out" 2>&1 </dev/null 9>&- &
+    printf '%s\n' "$!" >"$RUN/$KNAME.pid"
+    say "$KNAME starting (pid $!, 127.0.0.1:$KAFKA_PORT${runas:+, as $KAFKA_USER})"
 }
 
 wait_kafka() {
     local pid=$1 deadline=$((SECONDS + TIMEOUT))
     while ((SECONDS < deadline)); do
         if ! sl_pid_alive "$pid"; then
-            tail_log "$LOGS/kafka.out"
-            tail_log "$LOGS/kafka.log" "${KAFKA_LOG_OFFSET:-0}"
+            tail_log "$LOGS/$KNAME.out"
+            tail_log "$LOGS/$KNAME.log" "${KAFKA_LOG_OFFSET:-0}"
             die "kafka exited during startup (logs above)"
         fi
         # grep -c reads to the end: grep -q would make tail die of SIGPIPE,
         # and pipefail would turn the match into a failure.
         if sl_port_open "$KAFKA_PORT" &&
-            tail -c +"$((${KAFKA_LOG_OFFSET:-0} + 1))" "$LOGS/kafka.log" 2>/dev/null |
+            tail -c +"$((${KAFKA_LOG_OFFSET:-0} + 1))" "$LOGS/$KNAME.log" 2>/dev/null |
             grep -c 'Kafka Server started' >/dev/null; then
             return 0
         fi
         sleep 0.2
     done
-    tail_log "$LOGS/kafka.log" "${KAFKA_LOG_OFFSET:-0}"
-    die "kafka did not start within ${TIMEOUT}s (pid $pid, port $KAFKA_PORT; log above)"
+    tail_log "$LOGS/$KNAME.log" "${KAFKA_LOG_OFFSET:-0}"
+    die "$KNAME did not start within ${TIMEOUT}s (pid $pid, port $KAFKA_PORT; log above)"
 }
 
 stop_kafka() {
@@ -490,7 +508,240 @@ stop_kafka() {
             sl_wait_gone "$pid" 5 || die "kafka (pid $pid) survived SIGKILL"
         fi
     fi
-    rm -f "$RUN/kafka.pid"
+    rm -f "$RUN/$KNAME.pid"
+}
+
+# --- several brokers (--brokers N) and instances per stage (--instances N) ---
+#
+# Node 1 is the single broker of the quickstart: kafka/, run/kafka.pid,
+# logs/kafka.log, SLUICE_KAFKA_PORT.  Node K > 1 lives in kafka-K/, with
+# run/kafka-K.pid and logs/kafka-K.log, its ports SLUICE_KAFKA_PORT_K and
+# SLUICE_KAFKA_CONTROLLER_PORT_K; every node is broker and controller, the
+# voters fixed in each server.properties.  Instance 0 of a stage is the
+# service of the single-instance stack (run/scan.pid, logs/scan.log);
+# instance K > 0 is the unit scan-K (run/scan-K.pid, logs/scan-K.log), the
+# same binary with instance.id K: its own transactional.id and group
+# member id, the same consumer group.
+
+# The stages that run as several instances; the HTTP services and the
+# ledger poster stay one each.
+STAGES=(validate scan license commit)
+
+# cluster_settings: BROKERS and INSTANCES from the options, else from the
+# stack.env of a stack started before (a restart keeps its shape), else 1;
+# the replication of every topic, the offsets and the transaction state
+# log: 3 (min.insync.replicas 2) from three brokers on, else one per broker.
+cluster_settings() {
+    BROKERS=${BROKERS:-$(env_get SLUICE_KAFKA_NODES)}
+    BROKERS=${BROKERS:-1}
+    INSTANCES=${INSTANCES:-$(env_get SLUICE_INSTANCES)}
+    INSTANCES=${INSTANCES:-1}
+    [[ $BROKERS =~ ^[1-9]$ ]] || die "--brokers wants a number from 1 to 9, not '$BROKERS'"
+    [[ $INSTANCES =~ ^[1-9][0-9]?$ ]] || die "--instances wants a number from 1 to 99, not '$INSTANCES'"
+    KAFKA_RF=$((BROKERS < 3 ? BROKERS : 3))
+    KAFKA_MIN_ISR=$((KAFKA_RF < 3 ? 1 : 2))
+    KAFKA_PORTS=() KAFKA_CPORTS=() KAFKA_LOG_OFFSETS=()
+}
+
+# kafka_node K: point the Kafka functions above (write_kafka_config,
+# launch_kafka, wait_kafka, stop_kafka, kafka_pid) at node K.
+kafka_node() {
+    KNODE=$1
+    if (($1 == 1)); then KNAME=kafka KDIR=$DIR/kafka; else KNAME=kafka-$1 KDIR=$DIR/kafka-$1; fi
+    KAFKA_PORT=${KAFKA_PORTS[$1]:-${KAFKA_PORT:-}} KAFKA_CPORT=${KAFKA_CPORTS[$1]:-${KAFKA_CPORT:-}}
+}
+
+# unit_base UNIT: the service a unit runs (scan-2 -> scan).
+unit_base() {
+    local b=${1%-*}
+    if [[ $1 != "$b" && ${1##*-} =~ ^[0-9]+$ ]]; then printf '%s\n' "$b"; else printf '%s\n' "$1"; fi
+}
+
+# service_units: one line per supervised unit: every service, the further
+# instances of each stage, and any unit of a larger earlier start that
+# still has a supervisor pid file (so that stop and status see it).
+service_units() {
+    local name k f u
+    local -A seen=()
+    for name in "${SERVICES[@]}"; do
+        seen[$name]=1
+        printf '%s\n' "$name"
+        [[ " ${STAGES[*]} " == *" $name "* ]] || continue
+        for ((k = 1; k < INSTANCES; k++)); do
+            seen[$name-$k]=1
+            printf '%s-%d\n' "$name" "$k"
+        done
+    done
+    for f in "$RUN"/*-*.sup.pid; do
+        [[ -f $f ]] || continue
+        u=${f##*/}
+        u=${u%.sup.pid}
+        [[ -z ${seen[$u]:-} && " ${STAGES[*]} " == *" $(unit_base "$u") "* ]] || continue
+        printf '%s\n' "$u"
+    done
+}
+
+# kafka_brokers_list: the bootstrap list of every node, for stack.env.
+kafka_brokers_list() {
+    local k out=127.0.0.1:$KAFKA_PORT
+    for ((k = 2; k <= BROKERS; k++)); do out+=,127.0.0.1:${KAFKA_PORTS[$k]}; done
+    printf '%s\n' "$out"
+}
+
+# cluster_env: the stack.env lines of the cluster's shape and ports.
+cluster_env() {
+    local k
+    printf '# Brokers (node 1 above), replication, instances per stage.\n'
+    printf 'export SLUICE_KAFKA_NODES=%s\n' "$BROKERS"
+    for ((k = 2; k <= BROKERS; k++)); do
+        printf 'export SLUICE_KAFKA_PORT_%d=%s\nexport SLUICE_KAFKA_CONTROLLER_PORT_%d=%s\n' \
+            "$k" "${KAFKA_PORTS[$k]}" "$k" "${KAFKA_CPORTS[$k]}"
+    done
+    printf 'export SLUICE_KAFKA_REPLICATION=%s\nexport SLUICE_KAFKA_MIN_ISR=%s\n' "$KAFKA_RF" "$KAFKA_MIN_ISR"
+    printf 'export SLUICE_INSTANCES=%s\n' "$INSTANCES"
+}
+
+# cluster_pick_ports TAKEN...: the ports of nodes 2..BROKERS (node 1's
+# are KAFKA_PORT / KAFKA_CPORT already): a running node keeps its own, a
+# stopped one gets its last ones back if free (the voters and the
+# advertised listeners name them), else fresh ones; then the voters.
+cluster_pick_ports() {
+    local k p pid
+    local -a spare
+    local -A used=([$KAFKA_PORT]=1 [$KAFKA_CPORT]=1 [$PG_PORT]=1)
+    for p in "$@"; do used[$p]=1; done
+    mapfile -t spare < <(sl_free_ports $((2 * BROKERS + 4)))
+    KAFKA_PORTS[1]=$KAFKA_PORT KAFKA_CPORTS[1]=$KAFKA_CPORT
+    KAFKA_VOTERS=1@127.0.0.1:$KAFKA_CPORT
+    for ((k = 2; k <= BROKERS; k++)); do
+        kafka_node "$k"
+        pid=$(kafka_pid)
+        local port cport
+        port=$(env_get "SLUICE_KAFKA_PORT_$k") cport=$(env_get "SLUICE_KAFKA_CONTROLLER_PORT_$k")
+        if [[ -n $pid ]]; then
+            [[ -n $port && -n $cport ]] || die "kafka node $k (pid $pid) runs but $ENV_FILE lacks its ports: run stop, then start"
+        else
+            [[ -n $port && -z ${used[$port]:-} ]] && sl_port_free "$port" || port=""
+            [[ -n $cport && -z ${used[$cport]:-} ]] && sl_port_free "$cport" || cport=""
+            for p in "${spare[@]}"; do
+                [[ -n ${used[$p]:-} ]] && continue
+                if [[ -z $port ]]; then port=$p; used[$p]=1
+                elif [[ -z $cport ]]; then cport=$p; used[$p]=1; fi
+            done
+            [[ -n $port && -n $cport ]] || die "cannot find free loopback ports for kafka node $k"
+        fi
+        used[$port]=1 used[$cport]=1
+        KAFKA_PORTS[$k]=$port KAFKA_CPORTS[$k]=$cport
+        KAFKA_VOTERS+=,$k@127.0.0.1:$cport
+    done
+    kafka_node 1
+}
+
+# cluster_nodes_running: true when every node beyond the first runs.
+cluster_nodes_running() {
+    local k ok=0
+    for ((k = 2; k <= BROKERS; k++)); do
+        kafka_node "$k"
+        [[ -n $(kafka_pid) ]] && sl_port_open "$(env_get "SLUICE_KAFKA_PORT_$k")" || ok=1
+    done
+    kafka_node 1
+    return "$ok"
+}
+
+# cluster_launch_nodes: start nodes 2..BROKERS that are not running (node 1
+# is started by cmd_start itself); a restarted node rejoins with its data.
+cluster_launch_nodes() {
+    local k off=$KAFKA_LOG_OFFSET
+    for ((k = 2; k <= BROKERS; k++)); do
+        kafka_node "$k"
+        if [[ -n $(kafka_pid) ]]; then
+            say "$KNAME already running (pid $(kafka_pid))"
+            KAFKA_LOG_OFFSETS[$k]=0
+            continue
+        fi
+        [[ -n ${BROKER_LIB:-} ]] || BROKER_LIB=$(broker_lib)
+        write_kafka_config
+        launch_kafka
+        KAFKA_LOG_OFFSETS[$k]=$KAFKA_LOG_OFFSET
+    done
+    kafka_node 1
+    KAFKA_LOG_OFFSET=$off
+}
+
+# cluster_wait_nodes: wait for nodes 2..BROKERS as for node 1.
+cluster_wait_nodes() {
+    local k off=$KAFKA_LOG_OFFSET
+    for ((k = 2; k <= BROKERS; k++)); do
+        kafka_node "$k"
+        KAFKA_LOG_OFFSET=${KAFKA_LOG_OFFSETS[$k]:-0}
+        wait_kafka "$(sl_read_num "$RUN/$KNAME.pid")"
+        say "$KNAME ready on 127.0.0.1:$KAFKA_PORT"
+    done
+    kafka_node 1
+    KAFKA_LOG_OFFSET=$off
+    ((BROKERS == 1)) ||
+        say "$BROKERS brokers: replication factor $KAFKA_RF, min.insync.replicas $KAFKA_MIN_ISR (topics, offsets, transaction state)"
+}
+
+# acls_applied / acls_mark: whether this cluster holds the ACLs of the
+# current deploy/kafka-acls.conf for the current prefix, noted in node 1's
+# directory (formatted anew, it has none and forgets the note with them).
+# A restart after a broker or the database went down skips a JVM.
+acls_stamp() {
+    { sha256sum <"$SL_ROOT/deploy/kafka-acls.conf"; printf '%s\n' "${SLUICE_TOPIC_PREFIX:-}"; } | sha256sum | cut -c1-64
+}
+acls_applied() {
+    [[ -f $DIR/kafka/acls.applied && $(<"$DIR/kafka/acls.applied") == "$(acls_stamp)" ]]
+}
+acls_mark() { acls_stamp >"$DIR/kafka/acls.applied"; }
+
+# cluster_node_ids: the nodes that have a pid file (any earlier shape).
+cluster_node_ids() {
+    local f k
+    echo 1
+    for f in "$RUN"/kafka-*.pid; do
+        [[ -f $f ]] || continue
+        k=${f##*/kafka-}
+        k=${k%.pid}
+        [[ $k =~ ^[0-9]+$ ]] && echo "$k"
+    done
+}
+
+# cluster_stop_nodes: SIGTERM to every node at once (stopped one by one,
+# the last ones would wait for a controller quorum that is gone), then
+# stop_kafka on each.
+cluster_stop_nodes() {
+    local k pid
+    local -a ids
+    mapfile -t ids < <(cluster_node_ids)
+    for k in "${ids[@]}"; do
+        kafka_node "$k"
+        pid=$(kafka_pid)
+        [[ -z $pid ]] || kill -TERM "$pid" 2>/dev/null || true
+    done
+    for k in "${ids[@]}"; do
+        kafka_node "$k"
+        stop_kafka
+    done
+    kafka_node 1
+}
+
+# cluster_status: one line per node beyond the first; false if one is down.
+cluster_status() {
+    local k pid port ok=0
+    for ((k = 2; k <= BROKERS; k++)); do
+        kafka_node "$k"
+        pid=$(kafka_pid)
+        port=$(env_get "SLUICE_KAFKA_PORT_$k")
+        if [[ -n $pid ]] && sl_port_open "$port"; then
+            printf '%-12s running  pid %s  port %s\n' "$KNAME:" "$pid" "$port"
+        else
+            printf '%-12s %s  port %s\n' "$KNAME:" "${pid:+starting pid $pid}${pid:-stopped}" "$port"
+            ok=1
+        fi
+    done
+    kafka_node 1
+    return "$ok"
 }
 
 # --- PostgreSQL --------------------------------------------------------------
@@ -641,11 +892,15 @@ stop_pg() {
 # start (database gone, fenced) does not spin.  On SIGTERM forwards it to
 # the service, waits for it and exits. Each run re-reads stack.env.
 supervise() {
-    local name=$1 bin=$2 child=0 rc restarts=0 dsn began delay=1 pass
+    local unit=$1 bin=$2 child=0 rc restarts=0 dsn began delay=1 pass name
+    # A further instance of a stage (scan-1, ...) is the stage with its own
+    # instance.id, so its own transactional.id in the same group.
+    name=$(unit_base "$unit")
+    [[ $unit == "$name" ]] || export SLUICE_INSTANCE_ID=${unit##*-}
     local max_delay=${SLUICE_RESTART_MAX_DELAY:-30} reset_after=${SLUICE_RESTART_RESET_AFTER:-60}
     stopping=0
     set +e
-    printf '%s\n' "$$" >"$RUN/$name.sup.pid"
+    printf '%s\n' "$$" >"$RUN/$unit.sup.pid"
     trap 'stopping=1; ((child)) && kill -TERM "$child" 2>/dev/null' TERM INT HUP
     while ((!stopping)); do
         # shellcheck disable=SC1090
@@ -692,7 +947,7 @@ supervise() {
             "$bin" </dev/null &
             child=$!
         fi
-        printf '%s\n' "$child" >"$RUN/$name.pid"
+        printf '%s\n' "$child" >"$RUN/$unit.pid"
         wait "$child"
         rc=$?
         while kill -0 "$child" 2>/dev/null; do # wait was interrupted by a signal
@@ -702,21 +957,21 @@ supervise() {
         child=0
         ((stopping)) && break
         restarts=$((restarts + 1))
-        printf '%s\n' "$restarts" >"$RUN/$name.restarts"
+        printf '%s\n' "$restarts" >"$RUN/$unit.restarts"
         ((SECONDS - began < reset_after)) || delay=1
         echo "supervise: $(date -Is) $bin exited with status $rc after $((SECONDS - began))s; restarting in ${delay}s"
         sleep "$delay" &
         wait $!
         delay=$((delay * 2 > max_delay ? max_delay : delay * 2))
     done
-    echo "supervise: $(date -Is) stopped $name"
-    rm -f "$RUN/$name.pid" "$RUN/$name.sup.pid"
+    echo "supervise: $(date -Is) stopped $unit"
+    rm -f "$RUN/$unit.pid" "$RUN/$unit.sup.pid"
 }
 
 start_services() {
     local name bin started=0 pid
-    for name in "${SERVICES[@]}"; do
-        bin=$BIN_DIR/sluice-$name
+    for name in $(service_units); do
+        bin=$BIN_DIR/sluice-$(unit_base "$name")
         [[ -x $bin ]] || continue
         pid=$(sup_pid "$name")
         if [[ -n $pid ]]; then
@@ -738,7 +993,7 @@ start_services() {
 stop_services() {
     local name sup svc
     local -a groups=() pids=()
-    for name in "${SERVICES[@]}"; do
+    for name in $(service_units); do
         sup=$(sup_pid "$name")
         svc=$(svc_pid "$name")
         # The supervisor forwards one SIGTERM to the service and waits for it.
@@ -759,7 +1014,7 @@ stop_services() {
             kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
         fi
     done
-    for name in "${SERVICES[@]}"; do
+    for name in $(service_units); do
         rm -f "$RUN/$name.sup.pid" "$RUN/$name.pid"
     done
 }
@@ -857,9 +1112,10 @@ write_env() {
     cat >"$tmp" <<EOF
 # Written by deploy/stack.sh for the stack in this directory.
 export SLUICE_STACK_DIR=$DIR
-export SLUICE_KAFKA_BROKERS=127.0.0.1:$KAFKA_PORT
+export SLUICE_KAFKA_BROKERS=$(kafka_brokers_list)
 export SLUICE_KAFKA_PORT=$KAFKA_PORT
 export SLUICE_KAFKA_CONTROLLER_PORT=$KAFKA_CPORT
+$(cluster_env)
 export SLUICE_PG_PORT=$PG_PORT
 # PostgreSQL: each conninfo names its own role and that role's passfile.
 # SLUICE_PG_DSN is the operators' (sluicectl, psql); a service started by
@@ -922,15 +1178,16 @@ run_sluicectl() {
         . "$ENV_FILE"
         say "sluicectl db migrate (as sluice_owner)"
         SLUICE_PG_DSN=$SLUICE_PG_DSN_OWNER "$ctl" db migrate >&2 || die "sluicectl db migrate failed"
-        say "sluicectl topics create --partitions $PARTITIONS (as sluice_ctl)"
-        "$ctl" topics create --partitions "$PARTITIONS" >&2 || die "sluicectl topics create failed"
+        say "sluicectl topics create --partitions $PARTITIONS --replication $KAFKA_RF (as sluice_ctl)"
+        "$ctl" topics create --partitions "$PARTITIONS" --replication "$KAFKA_RF" >&2 ||
+            die "sluicectl topics create failed"
     )
 }
 
 all_services_running() {
     local name
-    for name in "${SERVICES[@]}"; do
-        [[ -x $BIN_DIR/sluice-$name && -z $(sup_pid "$name") ]] && return 1
+    for name in $(service_units); do
+        [[ -x $BIN_DIR/sluice-$(unit_base "$name") && -z $(sup_pid "$name") ]] && return 1
     done
     return 0
 }
@@ -965,7 +1222,7 @@ cmd_start() {
     kpid=$(kafka_pid)
     ppid=$(pg_pid)
     if [[ -n $kpid && -n $ppid ]] && sl_port_open "$(env_get SLUICE_KAFKA_PORT)" &&
-        pg_ready "$(env_get SLUICE_PG_PORT)" && { ((INFRA_ONLY)) || all_services_running; }; then
+        cluster_nodes_running && pg_ready "$(env_get SLUICE_PG_PORT)" && { ((INFRA_ONLY)) || all_services_running; }; then
         say "already running in $DIR (kafka pid $kpid, postgresql pid $ppid); env: $ENV_FILE"
         return 0
     fi
@@ -995,6 +1252,7 @@ cmd_start() {
     fi
     [[ $KAFKA_PORT != "$PG_PORT" && $KAFKA_PORT != "$KAFKA_CPORT" && $PG_PORT != "$KAFKA_CPORT" ]] ||
         die "port clash: kafka $KAFKA_PORT, controller $KAFKA_CPORT, postgresql $PG_PORT"
+    cluster_pick_ports "${fresh[@]}"
     # The review dashboard's port: kept while it runs, else as the others.
     if [[ -n $(sup_pid review) && -n $(env_get SLUICE_REVIEW_PORT) ]]; then
         REVIEW_PORT=$(env_get SLUICE_REVIEW_PORT)
@@ -1035,6 +1293,7 @@ cmd_start() {
         say "kafka already running (pid $kpid)"
         KAFKA_LOG_OFFSET=0
     fi
+    cluster_launch_nodes
     local role
     for role in postgres "${PG_ROLES[@]}"; do role_password "$role" >/dev/null; done
     for role in admin "${KAFKA_USERS[@]}"; do kafka_password "$role" >/dev/null; done
@@ -1067,13 +1326,19 @@ cmd_start() {
     create_db
     wait_kafka "$kpid"
     say "kafka ready on 127.0.0.1:$KAFKA_PORT"
+    cluster_wait_nodes
     add_missing_kafka_users
-    say "kafka ACLs (deploy/kafka-acls.conf)"
-    (
-        # shellcheck disable=SC1090
-        . "$ENV_FILE"
-        bash "$SL_ROOT/deploy/kafka-acls.sh" add "${SLUICE_TOPIC_PREFIX:-}" >&2
-    ) 9>&- || die "cannot create the kafka ACLs"
+    if acls_applied; then
+        say "kafka ACLs of deploy/kafka-acls.conf already applied"
+    else
+        say "kafka ACLs (deploy/kafka-acls.conf)"
+        (
+            # shellcheck disable=SC1090
+            . "$ENV_FILE"
+            bash "$SL_ROOT/deploy/kafka-acls.sh" add "${SLUICE_TOPIC_PREFIX:-}" >&2
+        ) 9>&- || die "cannot create the kafka ACLs"
+        acls_mark
+    fi
 
     run_sluicectl
     ((INFRA_ONLY)) || start_services
@@ -1088,7 +1353,7 @@ cmd_stop() {
     cd "$DIR"
     take_lock
     stop_services
-    stop_kafka
+    cluster_stop_nodes
     stop_pg
     say "stopped $DIR"
 }
@@ -1107,6 +1372,7 @@ cmd_status() {
         echo "kafka:       stopped"
         up=0
     fi
+    cluster_status || up=0
     pid=$(pg_pid)
     if [[ -n $pid ]] && pg_ready "$pport"; then
         echo "postgresql:  running  pid $pid  port $pport"
@@ -1117,17 +1383,17 @@ cmd_status() {
         echo "postgresql:  stopped"
         up=0
     fi
-    for name in "${SERVICES[@]}"; do
+    for name in $(service_units); do
         sup=$(sup_pid "$name")
         svc=$(svc_pid "$name")
         restarts=$(sl_read_num "$RUN/$name.restarts")
         if [[ -n $sup ]]; then
             printf '%-12s running  supervisor pid %s  service pid %s  restarts %s\n' \
                 "$name:" "$sup" "${svc:-none}" "${restarts:-0}"
-        elif [[ -x $BIN_DIR/sluice-$name ]]; then
+        elif [[ -x $BIN_DIR/sluice-$(unit_base "$name") ]]; then
             printf '%-12s stopped\n' "$name:"
         else
-            printf '%-12s stopped  (no %s)\n' "$name:" "$BIN_DIR/sluice-$name"
+            printf '%-12s stopped  (no %s)\n' "$name:" "$BIN_DIR/sluice-$(unit_base "$name")"
         fi
     done
     status_metrics
@@ -1145,6 +1411,7 @@ main() {
     local dir=$SL_ROOT/.sluice
     INFRA_ONLY=0
     PARTITIONS=${SLUICE_PARTITIONS:-3}
+    BROKERS="" INSTANCES=""
     local -a rest=()
     while (($#)); do
         case $1 in
@@ -1153,6 +1420,10 @@ main() {
             --infra-only) INFRA_ONLY=1; shift ;;
             --partitions) (($# >= 2)) || usage; PARTITIONS=$2; shift 2 ;;
             --partitions=*) PARTITIONS=${1#--partitions=}; shift ;;
+            --brokers) (($# >= 2)) || usage; BROKERS=$2; shift 2 ;;
+            --brokers=*) BROKERS=${1#--brokers=}; shift ;;
+            --instances) (($# >= 2)) || usage; INSTANCES=$2; shift 2 ;;
+            --instances=*) INSTANCES=${1#--instances=}; shift ;;
             -h | --help) usage ;;
             -*) echo "stack: unknown option $1" >&2; usage ;;
             *) rest+=("$1"); shift ;;
@@ -1162,6 +1433,7 @@ main() {
     # whether inherited SLUICE_*_PORT values are meant for this DIR.
     SLUICE_STACK_DIR_CALLER=${SLUICE_STACK_DIR:-}
     set_paths "$dir"
+    cluster_settings
     PG_BIN=$(sl_pg_bindir) || PG_BIN=/usr/lib/postgresql/15/bin
     case $cmd in
         start) ((${#rest[@]} == 0)) || usage; cmd_start ;;

@@ -1,0 +1,167 @@
+#!/usr/bin/env bash
+# Scaling benchmark (prints figures, asserts nothing): the whole chain
+# (validate -> scan -> license -> commit) with 1, 2 and 3 instances of every
+# stage, topics of 6 partitions, so that what scale-out buys is measured,
+# not assumed.  For each instance count: a private stack
+# (deploy/stack.sh start --instances I --partitions 6, the stages under
+# their supervisors as in production), a warm-up, then N signed uploads sent
+# as fast as `sluicectl upload` sends them; it prints end-to-end samples/s
+# (first creation to last commit) and CPU per sample: all stage instances
+# together, the broker, PostgreSQL, the producer.
+#
+# usage: tests/bench/scale.sh [N [SIZE]]           (default 20000 1024)
+# env:   SLUICE_SCALE_INSTANCES   instance counts (default "1 2 3")
+#        SLUICE_SCALE_PARTITIONS  partitions (default 6)
+#        SLUICE_SCALE_BROKERS     brokers (default 1; 3 replicates everything)
+#        SLUICE_SCALE_WARMUP      uploads before measuring (default 2000)
+#        SLUICE_BIN_DIR           binaries (default: a release tree in build/)
+#        SLUICE_BENCH_KEEP=1      keep the work directory
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# shellcheck source=deploy/lib.sh
+. "$ROOT/deploy/lib.sh"
+N=${1:-20000}
+SIZE=${2:-1024}
+COUNTS=${SLUICE_SCALE_INSTANCES:-1 2 3}
+PARTS=${SLUICE_SCALE_PARTITIONS:-6}
+BROKERS=${SLUICE_SCALE_BROKERS:-1}
+WARM=${SLUICE_SCALE_WARMUP:-2000}
+say() { sl_log scale "$@"; }
+unset SLUICE_KAFKA_BROKERS SLUICE_PG_DSN SLUICE_TOPIC_PREFIX SLUICE_CONFIG KCAT_CONFIG \
+    SLUICE_STACK_DIR SLUICE_KAFKA_PORT SLUICE_PG_PORT SLUICE_KAFKA_CONTROLLER_PORT
+
+BIN=${SLUICE_BIN_DIR:-}
+if [[ -z $BIN ]]; then
+    cmake -S "$ROOT" -B "$ROOT/build" -DSLUICE_SANITIZE=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+    cmake --build "$ROOT/build" -j "$(nproc)" --target sluice-validate sluice-scan \
+        sluice-license sluice-commit sluice-launch sluicectl >/dev/null
+    BIN=$ROOT/build/bin
+fi
+export SLUICE_BIN_DIR=$BIN
+PSQL=$(sl_pg_bindir)/psql
+[[ -x $PSQL ]] || PSQL=psql
+
+W=$(mktemp -d "${TMPDIR:-/tmp}/sluice-scale.XXXXXX")
+chmod 711 "$W"   # the broker's and the database's users search it
+S=""
+cleanup() {
+    [[ -z $S ]] || bash "$ROOT/deploy/stack.sh" stop --dir "$S" >/dev/null 2>&1 || true
+    if [[ -n ${SLUICE_BENCH_KEEP:-} ]]; then say "kept $W"; else rm -rf "$W"; fi
+}
+trap cleanup EXIT
+
+# make_files DIR COUNT TAG: COUNT distinct English-like files of SIZE bytes.
+make_files() {
+    python3 - "$1" "$2" "$SIZE" "$3" <<'PY'
+import os, random, sys
+d, n, size, tag = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+os.makedirs(d, exist_ok=True)
+words = ("the river keeps its counsel and carries what it is given to the "
+         "sea while the town sleeps under a sky of slate and early light").split()
+rng = random.Random(tag)
+for i in range(n):
+    head = "%s sample %d: " % (tag, i)
+    body, length = [], len(head)
+    while length < size:
+        w = rng.choice(words)
+        body.append(w)
+        length += len(w) + 1
+    with open(os.path.join(d, "%07d.txt" % i), "w") as f:
+        f.write((head + " ".join(body))[:size - 1] + "\n")
+PY
+}
+say "writing $WARM + $N files of $SIZE bytes"
+make_files "$W/warmup" "$WARM" warmup
+make_files "$W/bench" "$N" bench
+
+cpu() { # user+sys seconds of a pid (0 when it is gone)
+    awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$1/stat" 2>/dev/null || echo 0
+}
+# cpu_stages: CPU seconds of every stage instance's process together.
+cpu_stages() {
+    local f pid
+    for f in "$S"/run/{validate,scan,license,commit}{,-[0-9]*}.pid; do
+        [[ -f $f ]] || continue
+        pid=$(sl_read_num "$f")
+        [[ -z $pid ]] || { cpu "$pid"; echo; }
+    done | awk '{ s += $1 } END { printf "%.2f", s }'
+}
+cpu_kafka() {
+    local f
+    for f in "$S"/run/kafka.pid "$S"/run/kafka-[0-9]*.pid; do
+        [[ -f $f ]] && { cpu "$(sl_read_num "$f")"; echo; }
+    done | awk '{ s += $1 } END { printf "%.2f", s }'
+}
+cpu_pg() {
+    local pgpid p
+    pgpid=$(head -n 1 "$S/pg/data/postmaster.pid")
+    for p in "$pgpid" $(pgrep -P "$pgpid"); do cpu "$p"; echo; done |
+        awk '{ s += $1 } END { printf "%.2f", s }'
+}
+restarts() {
+    local f n=0 r
+    for f in "$S"/run/*.restarts; do
+        [[ -f $f ]] || continue
+        r=$(sl_read_num "$f")
+        n=$((n + ${r:-0}))
+    done
+    echo "$n"
+}
+
+RESULTS=()
+for I in $COUNTS; do
+    S=$W/stack-$I
+    say "$I instance(s) per stage: starting the stack"
+    bash "$ROOT/deploy/stack.sh" start --dir "$S" --brokers "$BROKERS" --instances "$I" \
+        --partitions "$PARTS" >"$W/start-$I.log" 2>&1 || { tail -n 30 "$W/start-$I.log" >&2; exit 1; }
+    (
+        # shellcheck disable=SC1091
+        . "$S/stack.env"
+        sql() { "$PSQL" -XAtq -v ON_ERROR_STOP=1 "$SLUICE_PG_DSN" -c "$1"; }
+        count() { sql "SELECT (SELECT count(*) FROM samples) + (SELECT count(*) FROM rejections)"; }
+        wait_for() {
+            local i
+            for ((i = 0; i < 3600; i++)); do
+                (($(count) >= $1)) && return 0
+                sleep 1
+            done
+            say "waited an hour for $1 outcomes"
+            exit 1
+        }
+        "$BIN/sluicectl" creator add bench --generate-key "$W/bench-$I.pem" >/dev/null
+        "$BIN/sluicectl" dataset add warmup >/dev/null
+        "$BIN/sluicectl" dataset add bench >/dev/null
+        upload() {
+            SLUICE_CONFIG=$SLUICE_CONFIG_UPLOADER "$BIN/sluicectl" upload --creator bench \
+                --dataset "$1" --key "$W/bench-$I.pem" "$W/$1" >/dev/null 2>>"$W/upload-$I.log"
+        }
+        upload warmup
+        wait_for "$WARM"
+        st0=$(cpu_stages) k0=$(cpu_kafka) p0=$(cpu_pg) r0=$(restarts)
+        { TIMEFORMAT='%3U %3S'; time upload bench; } 2>"$W/producer-$I.time"
+        wait_for $((WARM + N))
+        st1=$(cpu_stages) k1=$(cpu_kafka) p1=$(cpu_pg) r1=$(restarts)
+        rate=$(sql "SELECT to_char(count(*) / EXTRACT(EPOCH FROM max(accepted_at) - min(created_at)), 'FM999999990')
+                    FROM samples WHERE dataset_id = 'bench'")
+        rej=$(sql "SELECT count(*) FROM rejections")
+        prod=$(awk '{ print $1 + $2 }' "$W/producer-$I.time")
+        us() { awk -v a="$1" -v b="$2" -v n="$N" 'BEGIN { printf "%5.0f", (b - a) * 1e6 / n }'; }
+        tot=$(awk -v a="$st0" -v b="$st1" -v c="$k0" -v d="$k1" -v e="$p0" -v f="$p1" -v g="$prod" -v n="$N" \
+            'BEGIN { printf "%5.0f", ((b - a) + (d - c) + (f - e) + g) * 1e6 / n }')
+        printf '%9s  %9s  %8s  %8s  %8s  %8s  %8s  %9s  %s\n' "$I" "$rate" "$(us "$st0" "$st1")" \
+            "$(us "$k0" "$k1")" "$(us "$p0" "$p1")" "$(us 0 "$prod")" "$tot" "$rej" "$((r1 - r0))" \
+            >"$W/result-$I.txt"
+    )
+    RESULTS+=("$(cat "$W/result-$I.txt")")
+    bash "$ROOT/deploy/stack.sh" stop --dir "$S" >/dev/null 2>&1 || true
+    S=""
+done
+
+cat <<REPORT
+sluice scaling benchmark: validate -> scan -> license -> commit, $N signed $SIZE-byte uploads
+per run (after $WARM of warm-up), $PARTS partitions, $BROKERS broker(s), $(nproc) cores shared by
+every process (broker, database, producer and all the instances on this machine)
+CPU in microseconds per sample (user + system); stages: all instances together
+instances  samples/s  stages us  kafka us     pg us  producer   total us  rejected  restarts
+$(printf '%s\n' "${RESULTS[@]}")
+REPORT
