@@ -913,7 +913,7 @@ supervise() {
         [[ -z ${!dsn:-} ]] || export SLUICE_CONFIG=${!dsn}
         # sluice-review's audit key is its own, not commit's.
         [[ $name != review ]] || export SLUICE_AUDIT_KEY_FILE=${SLUICE_REVIEW_AUDIT_KEY_FILE:-}
-        metrics_listen_env "$name"
+        metrics_listen_env "$unit"
         echo "supervise: $(date -Is) starting $bin (run $((restarts + 1)))"
         began=$SECONDS
         pass=$(sed -n 's/.*passfile=\([^ ]*\).*/\1/p' <<<"${SLUICE_PG_DSN:-}")
@@ -1097,7 +1097,7 @@ metrics_listen_env() {
 # status_metrics: each service's readiness from its /ready.
 status_metrics() {
     local name addr body
-    for name in "${SERVICES[@]}"; do
+    for name in $(service_units); do
         addr=$(env_get "$(metrics_var "$name")")
         [[ -n $addr && -n $(svc_pid "$name") ]] || continue
         body=$(curl -s -m 2 "http://$addr/ready" 2>/dev/null) || body="no answer"
@@ -1278,8 +1278,10 @@ cmd_start() {
     [[ $FEED_PORT != "$KAFKA_PORT" && $FEED_PORT != "$PG_PORT" && $FEED_PORT != "$KAFKA_CPORT" &&
         $FEED_PORT != "$REVIEW_PORT" ]] || die "port clash: feed $FEED_PORT"
     # (before write_env: they read last time's from stack.env)
-    TAKEN_PORTS="$KAFKA_PORT $KAFKA_CPORT $PG_PORT $REVIEW_PORT $FEED_PORT" \
-        assign_metrics_ports "${SERVICES[@]}"
+    # One per supervised unit: every service and each further instance of
+    # a stage (scan-1, ...), clear of every node's ports.
+    TAKEN_PORTS="$KAFKA_PORT $KAFKA_CPORT $PG_PORT $REVIEW_PORT $FEED_PORT ${KAFKA_PORTS[*]:-} ${KAFKA_CPORTS[*]:-}" \
+        assign_metrics_ports $(service_units)
     write_env
     write_metrics_env
 
