@@ -139,13 +139,20 @@ def us_driver_license(rng):
     kind = rng.randrange(4)
     if kind == 0:   # California: a letter and 7 digits
         return "ca", rng.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZ") + "%07d" % rng.randrange(10**7)
-    if kind == 1:   # Florida: a letter and 12 digits, dashed
+    up = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    if kind == 1:   # Florida: a letter and 12 digits, written 3-3-2-3-1
         n = "%012d" % rng.randrange(10**12)
-        return "fl", "%s%s-%s-%s-%s" % (rng.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZ"), n[:3], n[3:6], n[6:8], n[8:])
+        return "fl", "%s%s-%s-%s-%s-%s" % (rng.choice(up), n[:3], n[3:6], n[6:8], n[8:11], n[11])
     if kind == 2:   # New York: 9 digits
         return "ny", "%09d" % rng.randrange(10**9)
-    return "wa", "".join(rng.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZ*") for _ in range(7)) + \
-        "".join(rng.choice("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ") for _ in range(5))
+    if rng.random() < 0.5:  # Washington since 2018: WDL and 9 letters or digits
+        return "wa_wdl", "WDL" + "".join(rng.choice(up + "0123456789") for _ in range(9))
+    # Washington before 2018: 5 letters of the surname (short ones padded
+    # with *), the first and middle initials (* for none), 3 digits and 2
+    # letters or digits.
+    last = "".join(rng.choice(up) for _ in range(rng.randrange(3, 6))).ljust(5, "*")
+    return "wa_old", last + rng.choice(up) + rng.choice(up + "*") + "%03d" % rng.randrange(1000) + \
+        "".join(rng.choice(up + "0123456789") for _ in range(2))
 
 
 # ---- written forms ---------------------------------------------------------
