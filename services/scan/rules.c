@@ -174,6 +174,7 @@ typedef struct anchor {
     size_t before, after;
     unsigned count, span;   /* class anchors */
     int cls;                /* class index; -1: literal, sequence, context */
+    int word;               /* context: a hit counts only as a whole word */
 } anchor;
 
 /* A literal or a sequence anchor: a run of byte sets, each an index into
@@ -717,8 +718,26 @@ static int parse_sequence(const char *s, uint8_t (*sets)[32])
     return n ? (int)n : -1;
 }
 
+/* Whether word `in` occurs in word `out` as a whole word (what
+ * words_near() would accept there): a hit of `out` implies one of `in`. */
+static int whole_word_in(const char *out, size_t lo, const char *in,
+                         size_t li)
+{
+    for (const char *h = strstr(out, in); h; h = strstr(h + 1, in)) {
+        size_t o = (size_t)(h - out);
+
+        if ((o == 0 || !is_alnum((uint8_t)out[o - 1]) ||
+             !is_alnum((uint8_t)in[0])) &&
+            (o + li == lo || !is_alnum((uint8_t)out[o + li]) ||
+             !is_alnum((uint8_t)in[li - 1])))
+            return 1;
+    }
+    return 0;
+}
+
 /* Context words as literal anchors, minus any word that contains another
- * (its hit is implied: "birth" covers "birthday"). */
+ * as a whole word (its hit is implied: "birth" covers "date of birth",
+ * not "birthday"). */
 static int add_context_literals(sl_rules *R, const words *w,
                                 uint32_t anchor_idx, size_t *margin)
 {
@@ -726,8 +745,8 @@ static int add_context_literals(sl_rules *R, const words *w,
         int covered = 0;
 
         for (size_t j = 0; j < w->n && !covered; j++)
-            covered = j != k && strstr(w->w[k], w->w[j]) &&
-                      (w->len[j] < w->len[k] || j < k);
+            covered = j != k && (w->len[j] < w->len[k] || j < k) &&
+                      whole_word_in(w->w[k], w->len[k], w->w[j], w->len[j]);
         if (covered)
             continue;
         if (add_literal(R, w->w[k], w->len[k], 1, anchor_idx))
@@ -758,6 +777,7 @@ static int anchor_context(sl_rules *R, const rule *ru, json_t *it, anchor *a,
         return SL_EINVAL;
     }
     a->after = ru->ctx.window;
+    a->word = 1;
     ((rule *)ru)->ctx_prefilter = 1;
     if (add_anchor(R, a) ||
         add_context_literals(R, &ru->ctx, (uint32_t)(R->na - 1), margin))
@@ -1634,6 +1654,13 @@ static void prefilter_at(sl_scanner *s, size_t i)
                 if (k == L->len) {
                     const anchor *a = &R->a[L->anchor];
 
+                    /* a context word inside a longer word ("tin" in
+                     * "getting") is no context: words_near() agrees */
+                    if (a->word &&
+                        ((p > 0 && is_alnum(t[p - 1]) && is_alnum(t[p])) ||
+                         (p + L->len < n && is_alnum(t[p + L->len - 1]) &&
+                          is_alnum(t[p + L->len]))))
+                        continue;
                     push_window(s, a->rule, p > a->before ? p - a->before : 0,
                                 p + a->after);
                 }

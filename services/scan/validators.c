@@ -77,8 +77,10 @@ int sl_valid_luhn(const uint8_t *p, size_t n)
 /* ---- payment cards ------------------------------------------------------- */
 
 /* Issuer identification ranges and the lengths each issues (ISO/IEC 7812
- * prefixes as the networks publish them): a candidate's first six digits
- * must fall in [lo, hi] (both six digits) and its length in the mask. */
+ * prefixes as the networks publish them; JCB's whole 35 block and
+ * Maestro's 56-58, 639 and 0604 as card generators such as Faker issue
+ * them): a candidate's first six digits must fall in [lo, hi] and its
+ * length in the mask. */
 #define LEN(n) (1u << (n))
 static const struct { uint32_t lo, hi, lens; } card_ranges[] = {
     { 400000, 499999, LEN(13) | LEN(16) | LEN(19) },          /* Visa */
@@ -97,13 +99,15 @@ static const struct { uint32_t lo, hi, lens; } card_ranges[] = {
                       LEN(19) },
     { 380000, 399999, LEN(14) | LEN(15) | LEN(16) | LEN(17) | LEN(18) |
                       LEN(19) },
-    { 352800, 358999, LEN(16) | LEN(17) | LEN(18) | LEN(19) },/* JCB */
+    { 350000, 359999, LEN(16) | LEN(17) | LEN(18) | LEN(19) },/* JCB */
     { 213100, 213199, LEN(15) },
     { 180000, 180099, LEN(15) },
     { 501800, 501899, 0xffu << 12 },                          /* Maestro */
     { 502000, 502099, 0xffu << 12 },
     { 503800, 503899, 0xffu << 12 },
-    { 589300, 589399, 0xffu << 12 },
+    { 560000, 589999, 0xffu << 12 },
+    { 639000, 639099, 0xffu << 12 },
+    { 60400, 60499, 0xffu << 12 },                           /* 0604 */
     { 630400, 630499, 0xffu << 12 },
     { 675900, 675999, 0xffu << 12 },
     { 676100, 676399, 0xffu << 12 },

@@ -332,6 +332,10 @@ static void test_ssn(void **state)
     expect_none("order 123456789 shipped");
     /* mixed separators, extra digits, dates */
     expect_none("123-45 6789, 123-45-67890, 2024-05-01");
+    /* part, model and serial numbers written 3-2-4 */
+    expect_none("Part no. 254-42-1563 in stock");
+    expect_none("serial 123-45-6789, SKU 123-45-6789");
+    expect_one("us_ssn", "Part of the file: SSN 123-45-6789", "123-45-6789");
 }
 
 static void test_credit_card(void **state)
@@ -366,6 +370,16 @@ static void test_credit_card(void **state)
     expect_one("credit_card", "unionpay 6212345678901265", "6212345678901265");
     expect_one("credit_card", "unionpay19 6212345678900000003", "6212345678900000003");
     expect_one("credit_card", "mir 2200 0000 0000 0004", "2200 0000 0000 0004");
+    /* Maestro's wider ranges and JCB's whole 35 block, as generators issue
+     * them */
+    expect_one("credit_card", "maestro 639012345679", "639012345679");
+    expect_one("credit_card", "maestro 560012345677", "560012345677");
+    expect_one("credit_card", "maestro 060412345674", "060412345674");
+    expect_one("credit_card", "jcb 3516178403187839", "3516178403187839");
+    expect_one("credit_card", "jcb15 2131-9734-7201-656", "2131-9734-7201-656");
+    /* a Luhn-valid Visa-13 shape after "barcode" is an EAN-13 */
+    expect_none("Barcode 4112191109304");
+    expect_none("EAN: 4112191109304");
     /* a brand's prefix at a length it does not issue: Amex of 16, Visa of
      * 15, Mastercard of 15 -- each Luhn-valid */
     expect_none("x 3782822463100052 y");
@@ -450,6 +464,11 @@ static void test_mac(void **state)
     expect_none("hw 00:1A:2B:3C:4D");                      /* five */
     expect_no("mac_address", "hw 00:1A:2B:3C:4D:5E:6F");   /* seven */
     expect_none("uuid 123e4567-e89b-12d3-a456-426614174000");
+    /* Cisco's dotted form; a number in that shape is not one */
+    expect_one("mac_address", "mac cedf.4ed7.9a7c on Gi0/1", "cedf.4ed7.9a7c");
+    expect_one("mac_address", "0000.0C07.AC01.", "0000.0C07.AC01");
+    expect_none("build 2024.1103.0001 and 1234.5678.9012");
+    expect_none("cedf.4ed7.9a7c.1234 and cedf.4ed7");
 }
 
 static void test_uk_nino(void **state)
@@ -523,6 +542,11 @@ static void test_us_ids(void **state)
     expect_one("us_driver_license", "DL# 123456789 (NY)", "123456789");
     expect_one("us_driver_license", "driving licence number S123-456-78-901",
                "S123-456-78-901");
+    expect_one("us_driver_license", "Driver license: L945-664-63-9235.",
+               "L945-664-63-9235");
+    expect_one("us_driver_license", "WA driver's license RQKDISA8MQHY",
+               "RQKDISA8MQHY");
+    expect_one("us_driver_license", "DL *ERQFKV9B4GU", "*ERQFKV9B4GU");
     expect_none("part D1234567 and 123456789");
 
     expect_one("us_bank_number", "Bank account: 000123456789", "000123456789");
