@@ -7,7 +7,8 @@ its entity, its character span and its written form, plus near-miss
 negatives that are NOT personal data and are not labelled: ISBNs, EAN
 barcodes, order and invoice numbers, version strings, timestamps (ISO
 8601, RFC 2822, epoch seconds and milliseconds), UUIDs, git hashes,
-parcel tracking numbers, prices and ZIP codes.
+parcel tracking numbers, prices and ZIP codes, SHA-256 checksums,
+ETags and base64 data URIs (high-entropy strings that are no secret).
 
 Values come from Faker where Faker has a provider (e-mail, phone, card,
 SSN, ITIN, IBAN, IP, MAC, date of birth, ABA routing, US passport, ES
@@ -23,6 +24,7 @@ id, locale, text, spans [{start, end, entity, form}] in characters).
 usage: gen_corpus.py OUTDIR [--docs N] [--seed S]
 """
 import argparse
+import base64
 import datetime
 import hashlib
 import ipaddress
@@ -450,7 +452,13 @@ def isbn13(rng, fake):
 
 def negatives(rng, fake):
     """One sentence holding a near-miss that is not personal data."""
-    k = rng.randrange(17)
+    k = rng.randrange(20)
+    if k == 17:
+        return "SHA-256 checksum: %s" % hashlib.sha256(str(rng.random()).encode()).hexdigest()
+    if k == 18:
+        return 'ETag: "%s"' % hashlib.md5(str(rng.random()).encode()).hexdigest()
+    if k == 19:
+        return "icon: data:image/png;base64,%s" % base64.b64encode(bytes(rng.getrandbits(8) for _ in range(48))).decode()
     if k == 0:
         return "ISBN %s, second edition." % fake.isbn10()
     if k == 1:
