@@ -278,6 +278,15 @@ def report(docs, s_sc, p_sc, s_stats, p_stats, s_cov, p_cov):
         pb / p_stats["cpu"] / 1e6, pb / p_stats["wall"] / 1e6))
     w("  ratio    %10.0fx CPU  %10.0fx wall" % (ratio(p_stats["cpu"], s_stats["cpu"]),
                                                 ratio(p_stats["wall"], s_stats["wall"])))
+    per = p_stats.get("cpu_per_recognizer")
+    if per:
+        mine = [n for n, ents in p_stats["entities"].items() if any(e in FROM_PRESIDIO for e in ents)]
+        c = sum(per.get(n, 0.0) for n in mine)
+        w("  Presidio, only its %d recognizers of the common vocabulary: %.4f MB/s CPU (their own time,"
+          " without the engine's), sluice %.0fx that" % (len(mine), pb / c / 1e6, ratio(c, s_stats["cpu"])))
+        top = sorted(per.items(), key=lambda kv: -kv[1])[:5]
+        w("  Presidio's slowest recognizers (share of its CPU): %s" % ", ".join(
+            "%s %.0f%%" % (n, 100 * t / p_stats["cpu"]) for n, t in top))
     return "\n".join(lines)
 
 
