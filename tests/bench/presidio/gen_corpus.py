@@ -21,7 +21,7 @@ Writes DIR/corpus.txt (documents separated by NUL bytes, UTF-8, the
 bytes both tools scan) and DIR/labels.jsonl (one object per document:
 id, locale, text, spans [{start, end, entity, form}] in characters).
 
-usage: gen_corpus.py OUTDIR [--docs N] [--seed S]
+usage: gen_corpus.py OUTDIR [--docs N] [--seed S] [--templates default|holdout]
 """
 import argparse
 import base64
@@ -443,6 +443,42 @@ ENTITIES = {
 }
 
 
+# Other sentences around the same values, for a held-out run
+# (--templates holdout): rules tuned on the default sentences should not
+# do markedly worse on these.
+HOLDOUT = {
+    "email": ["Questions go to {v}.", "reply-to {v}", "mail me: {v} thanks",
+              "Her address {v} bounced."],
+    "phone": ["Ring me on {v} tomorrow.", "T: {v}", "Contact number {v}",
+              "Reach {name} at {v} (home).", "Tel: {v} / Fax: none",
+              "WhatsApp {v}", "phone no. {v}"],
+    "credit_card": ["Charged to the card ending in ... no, the full number was {v}.",
+                    "Payment card: {v}", "card# {v}", "Mastercard/Visa {v} on file"],
+    "us_ssn": ["Soc. Sec. No. {v}", "SSN#{v}", "her social is {v}",
+               "social security: {v}"],
+    "us_itin": ["taxpayer id (ITIN) {v}", "ITIN#{v}"],
+    "iban": ["account IBAN: {v}.", "wire to {v} by Monday", "IBAN/BIC {v}"],
+    "ip_address": ["ping {v} failed", "client_ip={v}", "Blocked {v}!", "[{v}]"],
+    "mac_address": ["hwaddr {v}", "ether {v}", "The MAC is {v}."],
+    "date_of_birth": ["D.O.B.: {v}", "birth date {v}", "{name}, born {v}",
+                      "date of birth {v}."],
+    "crypto": ["BTC: {v}", "pay to address {v}", "my bitcoin wallet {v}"],
+    "uk_nino": ["NI No: {v}", "national insurance no. {v}"],
+    "uk_nhs": ["NHS No: {v}", "NHS#{v}", "his NHS number is {v}"],
+    "us_passport": ["passport# {v}", "Passport No.: {v}"],
+    "us_bank_number": ["acct# {v}", "bank account no. {v}", "savings account {v}"],
+    "aba_routing": ["routing no. {v}", "RTN {v}", "ABA#{v}"],
+    "us_driver_license": ["driver's lic. {v}", "DL number: {v}", "license no {v}"],
+    "medical_license": ["DEA#{v}", "DEA registration {v}"],
+    "es_nif": ["NIF {v}.", "N.I.F.: {v}"],
+    "es_nie": ["NIE#{v}", "su NIE es {v}"],
+    "it_fiscal_code": ["CF: {v}", "cod. fiscale {v}"],
+    "pl_pesel": ["nr PESEL: {v}", "PESEL#{v}"],
+    "fi_personal_id": ["HETU: {v}", "henkilötunnus {v}."],
+    "de_tax_id": ["Steuer-IdNr. {v}", "steuerliche Identifikationsnummer: {v}"],
+}
+
+
 # ---- negatives -------------------------------------------------------------
 
 
@@ -501,7 +537,7 @@ def negatives(rng, fake):
 # ---- documents -------------------------------------------------------------
 
 
-def build(n_docs, seed):
+def build(n_docs, seed, templates="default"):
     rng = random.Random(seed)
     # Some Faker providers (es_ES nie/nif, en_US passport) draw from the
     # random module itself, not from the Faker's generator: seed it too.
@@ -528,6 +564,8 @@ def build(n_docs, seed):
             if r < 0.30:
                 ent = rng.choices(names, weights)[0]
                 gen, _, tmpls = ENTITIES[ent]
+                if templates == "holdout":
+                    tmpls = HOLDOUT[ent]
                 v, form = gen(rng, fakes, loc)
                 t = rng.choice(tmpls).replace("{name}", fake.name())
                 pre, post = t.split("{v}")
@@ -551,9 +589,11 @@ def main():
     ap.add_argument("outdir")
     ap.add_argument("--docs", type=int, default=1500)
     ap.add_argument("--seed", type=int, default=14)
+    ap.add_argument("--templates", choices=["default", "holdout"], default="default",
+                    help="the sentences around the values (holdout: others, for a held-out run)")
     a = ap.parse_args()
     os.makedirs(a.outdir, exist_ok=True)
-    docs = build(a.docs, a.seed)
+    docs = build(a.docs, a.seed, a.templates)
     with open(os.path.join(a.outdir, "corpus.txt"), "wb") as f:
         f.write(b"\0".join(d["text"].encode("utf-8") for d in docs))
     with open(os.path.join(a.outdir, "labels.jsonl"), "w", encoding="utf-8") as f:
@@ -561,7 +601,7 @@ def main():
             f.write(json.dumps(d, ensure_ascii=False) + "\n")
     n = sum(len(d["spans"]) for d in docs)
     size = sum(len(d["text"].encode("utf-8")) for d in docs)
-    print("corpus: %d documents, %d bytes, %d labelled spans, seed %d" % (len(docs), size, n, a.seed))
+    print("corpus: %d documents, %d bytes, %d labelled spans, seed %d, %s sentences" % (len(docs), size, n, a.seed, a.templates))
 
 
 if __name__ == "__main__":
