@@ -1854,7 +1854,7 @@ static int run_ready(sl_scanner *s, size_t pos, int final, int *incomplete)
     return SL_OK;
 }
 
-/* Priority among overlapping candidates: severity, validated, score,
+/* Priority among overlapping candidates: severity, score, validated,
  * length, offset, rule index.  Severity first, so a specific secret rule (an AWS key
  * id, high) beats the generic entropy rule (medium) on the same bytes. */
 static int prio_cmp(const cand *x, const cand *y, const sl_rules *R)
@@ -1863,10 +1863,10 @@ static int prio_cmp(const cand *x, const cand *y, const sl_rules *R)
 
     if (sx != sy)
         return sx > sy ? -1 : 1;
-    if (x->validated != y->validated)
-        return x->validated ? -1 : 1;
     if (x->score != y->score)
         return x->score > y->score ? -1 : 1;
+    if (x->validated != y->validated)
+        return x->validated ? -1 : 1;
     if (x->len != y->len)
         return x->len > y->len ? -1 : 1;
     if (x->off != y->off)

@@ -152,7 +152,7 @@ void sl_scanner_set_flags(sl_scanner *s, unsigned flags);
 /* Scans len bytes (UTF-8 or any ASCII-compatible bytes; no NUL needed).
  * Resets `out`, then fills it with findings sorted by offset and never
  * overlapping: where candidates of several rules overlap, the one kept has
- * the higher severity, then a passed validator, then the higher score,
+ * the higher severity, then the higher score, then a passed validator,
  * then is longer, then earlier, then has the lower rule index; the others are dropped (a card
  * number that also reads as a phone number is a card).
  * Returns SL_OK; SL_ETOOBIG when more than out->max candidate matches were

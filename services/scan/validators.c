@@ -140,6 +140,21 @@ int sl_valid_payment_card(const uint8_t *p, size_t n)
     return sl_valid_luhn(p, n);
 }
 
+/* ---- national phone numbers ---------------------------------------------- */
+
+int sl_valid_phone_national(const uint8_t *p, size_t n)
+{
+    int nd = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        if (is_digit(p[i]))
+            nd++;
+        else if (!p[i] || !strchr(" .-()", p[i]))
+            return 0;
+    }
+    return nd >= 9 && nd <= 12;
+}
+
 /* ---- iban ---------------------------------------------------------------- */
 
 /* IBAN length per country, SWIFT IBAN registry (2024). */
@@ -1013,6 +1028,7 @@ ADAPT(v_jwt, sl_valid_jwt)
 ADAPT(v_ipv6, sl_valid_ipv6)
 ADAPT(v_date, sl_valid_date)
 ADAPT(v_card, sl_valid_payment_card)
+ADAPT(v_phone_nat, sl_valid_phone_national)
 ADAPT(v_aba, sl_valid_aba_routing)
 ADAPT(v_itin, sl_valid_us_itin)
 ADAPT(v_nhs, sl_valid_uk_nhs)
@@ -1044,6 +1060,7 @@ static const sl_validator validators[] = {
     { "ipv6",        v_ipv6,           0 },
     { "date",        v_date,           0 },
     { "payment_card", v_card,          0 },
+    { "phone_national", v_phone_nat,   0 },
     { "aba_routing", v_aba,            0 },
     { "us_itin",     v_itin,           0 },
     { "uk_nhs",      v_nhs,            0 },

@@ -42,6 +42,10 @@ int sl_valid_luhn(const uint8_t *p, size_t n);
  * Mir, RuPay, Troy), one separator kind (' ' or '-'), then luhn. */
 int sl_valid_payment_card(const uint8_t *p, size_t n);
 
+/* phone_national: 9 to 12 digits, the other bytes spaces, dots, dashes or
+ * parentheses (the rule's pattern places them). */
+int sl_valid_phone_national(const uint8_t *p, size_t n);
+
 /* iban_mod97: country code with its registered IBAN length (SWIFT
  * registry), two check digits, ISO 7064 mod 97-10 == 1.  Spaces ignored;
  * upper case only. */

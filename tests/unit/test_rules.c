@@ -169,7 +169,7 @@ static void test_shipped_set(void **state)
         "email", "phone_e164", "phone_nanp", "us_ssn", "us_ssn_context",
         "credit_card", "iban", "ipv4", "ipv6", "mac_address", "uk_nino",
         "date_of_birth", "bitcoin_base58", "bitcoin_bech32",
-        "phone_nanp_context", "us_itin", "us_itin_context", "us_passport",
+        "phone_nanp_context", "phone_national", "us_itin", "us_itin_context", "us_passport",
         "us_driver_license", "us_bank_number", "aba_routing", "uk_nhs",
         "medical_license", "es_nif", "es_nie", "it_fiscal_code",
         "it_vat_code", "pl_pesel", "fi_personal_id", "de_tax_id", "au_abn",
@@ -210,7 +210,7 @@ static void test_shipped_set(void **state)
     assert_true(sl_rules_threshold(rules, i) == 0.5f);
     assert_null(sl_rules_context_word(rules, i, 0));
     i = rule_index("phone_nanp_context");
-    assert_true(sl_rules_score(rules, i) == 0.3f);
+    assert_true(sl_rules_score(rules, i) == 0.35f);
     assert_string_equal(sl_rules_context_word(rules, i, 0), "phone");
     assert_null(sl_rules_context_word(rules, i, -1));
     assert_null(sl_rules_context_word(rules, i, 1000));
@@ -301,13 +301,26 @@ static void test_phone(void **state)
     expect_one("phone_nanp_context", "Mobile: 14155552671", "14155552671");
     expect_one("phone_nanp_context", "fax 4155552671 x12", "4155552671 x12");
     expect_none("order 4155552671 shipped");
+    /* national numbers of other countries, after a phone word */
+    expect_one("phone_national", "Tel. 02 98 93 17 09", "02 98 93 17 09");
+    expect_one("phone_national", "Phone: (0191) 496 0792.", "(0191) 496 0792");
+    expect_one("phone_national", "Telefon 05959 48964", "05959 48964");
+    expect_one("phone_national", "mobile 883 233 003", "883 233 003");
+    expect_one("phone_national", "call 32 903 18 80 today", "32 903 18 80");
+    expect_one("phone_national", "fax: 0883172734", "0883172734");
+    expect_one("phone_national", "Tel (020)74960742", "(020)74960742");
+    expect_none("883 233 003 and 02 98 93 17 09");      /* no context */
+    expect_none("call 12 34 56 and 1 2 3 4 5 6 7 8 9");  /* too few, 1s */
+    expect_none("tel 2024-05-01 and 12:30:45");
     expect_none("epoch 1714566645 and account 4155552671");
     /* too short, no leading +, area / exchange starting with 0 or 1 */
     expect_none("score +12 and +1234567");
     expect_none("utc offset 2024-05-01T12:30:45+02:00 and +0123456789");
-    expect_none("call 0155552671 or 555-1234 or 41555526710");
+    /* not NANP (a national number elsewhere: phone_national's) */
+    expect_no("phone_nanp_context", "call 0155552671 or 555-1234 or 41555526710");
+    expect_no("phone_nanp", "call 0155552671 or 555-1234 or 41555526710");
     expect_none("ids 123-456-7890 and 415-155-2671");
-    expect_none("dial 002-415-555-2671 and 01-415-555-2671");
+    expect_no("phone_nanp", "dial 002-415-555-2671 and 01-415-555-2671");
     expect_none("415-555-2671xyz and 415-555-2671-9");
     expect_none("v415.555.2671 and 415-555-26710");
     /* more than 15 digits is not E.164 */
@@ -492,6 +505,9 @@ static void test_date_of_birth(void **state)
     expect_one("date_of_birth", "DOB 03/12/1985", "03/12/1985");
     expect_one("date_of_birth", "birthday: March 12th, 1985", "March 12th, 1985");
     expect_one("date_of_birth", "d.o.b. 12.03.85", "12.03.85");
+    expect_one("date_of_birth", "Geburtsdatum: 15.07.1976", "15.07.1976");
+    expect_one("date_of_birth", "Fecha de nacimiento 22/02/1961", "22/02/1961");
+    expect_one("date_of_birth", "née le 03/09/1981", "03/09/1981");
     /* a date without birth context, a year alone, an impossible date */
     expect_none("the meeting on 2024-05-01 and 12 March 1985");
     expect_none("born in 1985");
@@ -686,16 +702,17 @@ static void test_scores(void **state)
     expect_score("Call (415) 555-2671", "phone_nanp", 1.0f, "call");
     expect_score("fax: 415.555.2671", "phone_nanp", 1.0f, "fax");
     /* a context word too far before does not count */
-    expect_score("call me maybe, or write, or just wait: (415) 555-2671",
-                 "phone_nanp", 0.7f, NULL);
-    /* under the threshold without context: no finding; with it, 0.3 +
+    expect_score("call me maybe, or write a letter, or a postcard, or just "
+                 "wait: (415) 555-2671", "phone_nanp", 0.7f, NULL);
+    /* under the threshold without context: no finding; with it, 0.35 +
      * 0.35 */
-    expect_score("mobile 4155552671", "phone_nanp_context", 0.65f, "mobile");
+    expect_score("mobile 4155552671", "phone_nanp_context", 0.7f, "mobile");
     /* the nearest word names the context */
-    expect_score("Phone number: 4155552671", "phone_nanp_context", 0.65f,
+    expect_score("Phone number: 4155552671", "phone_nanp_context", 0.7f,
                  "phone number");
-    expect_score("call my mobile 4155552671", "phone_nanp_context", 0.65f,
+    expect_score("call my mobile 4155552671", "phone_nanp_context", 0.7f,
                  "mobile");
+    expect_score("Tel. 02 98 93 17 09", "phone_national", 0.65f, "tel");
     expect_score("4111 1111 1111 1111", "credit_card", 1.0f, NULL);
     expect_score("SSN: 123456789", "us_ssn_context", 0.65f, "ssn");
     expect_score("DEA AB1234563", "medical_license", 0.95f, "dea");

@@ -311,6 +311,13 @@ static void test_payment_card(void **state)
 static void test_us_numbers(void **state)
 {
     (void)state;
+    /* national phone numbers: 9-12 digits */
+    assert_true(V(sl_valid_phone_national, "02 98 93 17 09"));
+    assert_true(V(sl_valid_phone_national, "(0191) 496 0792"));
+    assert_true(V(sl_valid_phone_national, "883233003"));
+    assert_false(V(sl_valid_phone_national, "12 34 56 78"));      /* 8 */
+    assert_false(V(sl_valid_phone_national, "1234567890123"));    /* 13 */
+    assert_false(V(sl_valid_phone_national, "02/98/93/17/09"));
     /* ABA: the Federal Reserve Bank of Boston, JPMorgan Chase */
     assert_true(V(sl_valid_aba_routing, "011000015"));
     assert_true(V(sl_valid_aba_routing, "021000021"));
@@ -438,7 +445,8 @@ static void test_registry(void **state)
     static const char *const names[] = { "luhn", "iban_mod97", "ssn",
                                          "base58check", "bech32", "jwt",
                                          "entropy", "ipv6", "date",
-                                         "payment_card", "aba_routing",
+                                         "payment_card", "phone_national",
+                                         "aba_routing",
                                          "us_itin", "uk_nhs", "dea", "es_nif",
                                          "it_fiscal_code", "it_vat",
                                          "pl_pesel", "fi_hetu", "de_tax_id",
