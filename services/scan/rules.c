@@ -148,6 +148,7 @@ typedef struct words {
     size_t n;
     size_t window;
     double boost;           /* "context" only: added to the score */
+    uint8_t first[256];     /* 1: some word starts with this byte (any case) */
 } words;
 
 typedef struct rule {
@@ -175,14 +176,18 @@ typedef struct anchor {
     unsigned count, span;   /* class anchors */
     int cls;                /* class index; -1: literal, sequence, context */
     int word;               /* context: a hit counts only as a whole word */
+    uint32_t next;          /* the next anchor sharing its literal, or
+                               NO_ANCHOR */
 } anchor;
+
+#define NO_ANCHOR UINT32_MAX
 
 /* A literal or a sequence anchor: a run of byte sets, each an index into
  * the rule set's pool of 256-bit sets. */
 typedef struct literal {
     uint16_t set[MAX_LITERAL];
     size_t len, off;        /* off: first set of the trigger pair */
-    uint32_t anchor;
+    uint32_t anchor;        /* first of the anchors it serves (a->next) */
 } literal;
 
 struct sl_rules {
@@ -202,11 +207,12 @@ struct sl_rules {
     uint8_t bigram[65536 / 8];
     /* bit 0: some literal triggers on this byte; bit 1+k: class k */
     uint16_t tbl[256];
-    /* literals whose trigger pair can start with byte c followed by a byte
-     * of kind k: lit_idx[lit_start[c * NKINDS + k] .. lit_start[... + 1]) */
-    uint32_t lit_start[256 * NKINDS + 1];
+    /* literals whose trigger pair can be byte a followed by byte b:
+     * lit_idx[lit_start[a + 256 b] .. lit_start[a + 256 b + 1]) (one-set
+     * literals under every b): a pair hit visits only the literals it can
+     * start, however many share the pair's first byte */
+    uint32_t *lit_start;        /* 65536 + 1 */
     uint32_t *lit_idx;
-    uint8_t kind[256];
     uint8_t cls_set[MAX_CLASSES][256];
     size_t ncls;
     uint32_t *cls_anchor;       /* anchors of class k: */
@@ -374,6 +380,7 @@ void sl_rules_destroy(sl_rules *r)
     free(r->sets);
     free(r->member);
     free(r->lit_idx);
+    free(r->lit_start);
     free(r->cls_anchor);
     free(r->version);
     free(r);
@@ -485,6 +492,8 @@ static int parse_words(json_t *obj, words *w, const char *who, const char *key,
         for (size_t k = 0; k < n; k++)
             w->w[i][k] = (char)lower((uint8_t)w->w[i][k]);
         w->len[i] = n;
+        w->first[(uint8_t)w->w[i][0]] = 1;
+        w->first[upper((uint8_t)w->w[i][0])] = 1;
         w->n++;
     }
     return SL_OK;
@@ -555,10 +564,63 @@ static int kind_of(uint8_t c)
     return K_OTHER;
 }
 
+/* The one letter (lower case) a set holds, in either case or both, or 0
+ * when it holds anything else. */
+static int one_letter(const uint8_t S[32])
+{
+    int letter = 0;
+
+    for (int c = 0; c < 256; c++) {
+        if (!in_set(S, (uint8_t)c))
+            continue;
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) ||
+            (letter && letter != lower((uint8_t)c)))
+            return 0;
+        letter = lower((uint8_t)c);
+    }
+    return letter;
+}
+
+/* The commonest English letter pairs, in hundredths of a percent of letter
+ * pairs (after the usual frequency tables): a context word is triggered at
+ * its rarest pair, and byte frequencies alone rank "in" below "ph". */
+static const struct { char p[3]; uint16_t f; } common_pairs[] = {
+    {"th", 356}, {"he", 307}, {"in", 243}, {"er", 205}, {"an", 199},
+    {"re", 185}, {"on", 176}, {"at", 149}, {"en", 145}, {"nd", 135},
+    {"ti", 134}, {"es", 134}, {"or", 128}, {"te", 120}, {"of", 117},
+    {"ed", 117}, {"is", 113}, {"it", 112}, {"al", 109}, {"ar", 107},
+    {"st", 105}, {"to", 104}, {"nt", 104}, {"ng", 95}, {"se", 93},
+    {"ha", 93}, {"as", 87}, {"ou", 87}, {"io", 83}, {"le", 83},
+    {"ve", 83}, {"co", 79}, {"me", 79}, {"de", 76}, {"hi", 76},
+    {"ri", 73}, {"ro", 73}, {"ic", 70}, {"ne", 69}, {"ea", 69},
+    {"ra", 69}, {"ce", 65}, {"li", 62}, {"ch", 60}, {"ll", 58},
+    {"be", 58}, {"ma", 57}, {"si", 55}, {"om", 55}, {"ur", 54},
+    {"ca", 54}, {"el", 53}, {"ta", 53}, {"la", 53}, {"ns", 51},
+    {"di", 50}, {"fo", 50}, {"ho", 49}, {"pe", 48}, {"ec", 48},
+    {"pr", 47}, {"no", 47}, {"ct", 46}, {"us", 45}, {"ac", 45},
+    {"ot", 44}, {"il", 43}, {"tr", 43}, {"ly", 43}, {"nc", 42},
+    {"et", 42}, {"ut", 42}, {"ss", 41}, {"so", 41}, {"rs", 40},
+    {"un", 39}, {"lo", 39}, {"wa", 39}, {"ge", 38}, {"ie", 38},
+    {"wh", 38}, {"ee", 38}, {"wi", 37}, {"em", 37}, {"ad", 37},
+    {"ol", 36}, {"rt", 36}, {"po", 36}, {"we", 36}, {"na", 35},
+    {"ul", 35}, {"ni", 34}, {"ts", 34}, {"mo", 34}, {"ow", 33},
+    {"pa", 32}, {"im", 32}, {"mi", 32}, {"ai", 32}, {"sh", 31},
+    {"ir", 31}, {"su", 31}, {"id", 30}, {"os", 29}, {"iv", 29},
+    {"ia", 29}, {"am", 28}, {"fi", 28}, {"ci", 28}, {"vi", 27},
+    {"pl", 27}, {"ig", 26}, {"tu", 26}, {"ev", 26}, {"ld", 25},
+    {"ry", 25}, {"mp", 25}, {"fe", 24}, {"bl", 24}, {"ab", 23},
+    {"gh", 23}, {"ty", 23}, {"op", 23}, {"wo", 22}, {"sa", 22},
+    {"ay", 22}, {"ex", 21}, {"ke", 21}, {"fr", 21}, {"oo", 21},
+    {"av", 20}, {"ag", 20}, {"if", 20}, {"ap", 20}, {"gr", 20},
+    {"od", 19}, {"bo", 19}, {"sp", 19}, {"rd", 19}, {"do", 19},
+};
+
 /* How likely a byte of set A is followed by a byte of set B in text:
- * sum over a in A, b in B of f(a) * P(kind b | kind a) * f(b) / f(kind b),
- * with rough English kind-to-kind transition rates (digits follow digits,
- * letters letters, far more often than independent bytes would). */
+ * for two letters, the pair's share of English letter pairs (a rare pair
+ * when not among the commonest); otherwise the sum over a in A, b in B of
+ * f(a) * P(kind b | kind a) * f(b) / f(kind b), with rough English
+ * kind-to-kind transition rates (digits follow digits, letters letters,
+ * far more often than independent bytes would). */
 static double pair_score(const uint8_t A[32], const uint8_t B[32])
 {
     static const double next[NKINDS][NKINDS] = {
@@ -571,7 +633,16 @@ static double pair_score(const uint8_t A[32], const uint8_t B[32])
     };
     double kind_total[NKINDS] = {0}, ha[NKINDS] = {0}, gb[NKINDS] = {0};
     double score = 0;
+    int la = one_letter(A), lb = one_letter(B);
 
+    /* per 10,000 bytes, letters being about 80% of them */
+    if (la && lb) {
+        for (size_t i = 0; i < sizeof(common_pairs) / sizeof(common_pairs[0]);
+             i++)
+            if (common_pairs[i].p[0] == la && common_pairs[i].p[1] == lb)
+                return common_pairs[i].f * 0.8;
+        return 8.0;                             /* under 0.1% */
+    }
     for (int c = 0; c < 256; c++)
         kind_total[kind_of((uint8_t)c)] += byte_score((uint8_t)c);
     for (int c = 0; c < 256; c++) {
@@ -590,7 +661,9 @@ static double pair_score(const uint8_t A[32], const uint8_t B[32])
 
 /* Adds a literal anchor made of n byte sets.  Its trigger is the pair of
  * adjacent sets least likely to occur together in text (the first set
- * alone for a one-set literal): the scan loop looks at every byte pair. */
+ * alone for a one-set literal): the scan loop looks at every byte pair.
+ * A literal equal to one already there (two rules' "\d{11}", the same
+ * context word) is verified once: the anchor joins that literal's list. */
 static int add_seq(sl_rules *R, uint8_t (*sets)[32], size_t n,
                    uint32_t anchor_idx)
 {
@@ -609,6 +682,18 @@ static int add_seq(sl_rules *R, uint8_t (*sets)[32], size_t n,
         if (id < 0)
             return SL_ENOMEM;
         L->set[i] = (uint16_t)id;
+    }
+    for (size_t j = 0; j < R->nlit; j++) {
+        if (R->lit[j].len == n &&
+            memcmp(R->lit[j].set, L->set, n * sizeof(L->set[0])) == 0) {
+            for (uint32_t ai = R->lit[j].anchor; ai != NO_ANCHOR;
+                 ai = R->a[ai].next)
+                if (ai == anchor_idx)
+                    return SL_OK;       /* the same anchor's twin */
+            R->a[anchor_idx].next = R->lit[j].anchor;
+            R->lit[j].anchor = anchor_idx;
+            return SL_OK;
+        }
     }
     for (size_t i = 0; i + 1 < n; i++) {
         double sc = pair_score(sets[i], sets[i + 1]);
@@ -910,7 +995,7 @@ static int parse_prefilter(sl_rules *R, uint32_t ri, json_t *arr,
         return SL_EINVAL;
     }
     json_array_foreach(arr, i, it) {
-        anchor a = { .rule = ri, .cls = -1 };
+        anchor a = { .rule = ri, .cls = -1, .next = NO_ANCHOR };
         size_t margin = 0;
         int rc;
 
@@ -1178,11 +1263,16 @@ static int parse_rule(sl_rules *R, uint32_t ri, json_t *o, sl_err *err)
 /* Builds the byte table and the per-byte literal / per-class anchor lists. */
 static int build_tables(sl_rules *R)
 {
-    uint32_t fill[256 * NKINDS + 1];
+    uint32_t *fill;
 
     memset(R->tbl, 0, sizeof(R->tbl));
     memset(R->bigram, 0, sizeof(R->bigram));
-    memset(R->lit_start, 0, sizeof(R->lit_start));
+    R->lit_start = calloc(65536 + 1, sizeof(uint32_t));
+    fill = malloc((65536 + 1) * sizeof(uint32_t));
+    if (!R->lit_start || !fill) {
+        free(fill);
+        return SL_ENOMEM;
+    }
     for (size_t k = 0; k < R->ncls; k++) {
         for (int c = 0; c < 256; c++) {
             if (!R->cls_set[k][c])
@@ -1192,51 +1282,46 @@ static int build_tables(sl_rules *R)
                 R->bigram[(c + 256 * b) >> 3] |= (uint8_t)(1u << (c & 7));
         }
     }
-    /* Literals, counted then placed under each (first byte, kind of the
-     * next byte) their trigger pair allows; one-set literals under every
-     * kind. */
-    for (int c = 0; c < 256; c++)
-        R->kind[c] = (uint8_t)kind_of((uint8_t)c);
+    /* Literals, counted then placed under each byte pair their trigger
+     * pair allows; one-set literals under every pair starting with their
+     * byte. */
     for (int pass = 0; pass < 2; pass++) {
         for (size_t i = 0; i < R->nlit; i++) {
             const literal *L = &R->lit[i];
             const uint8_t *next =
                 L->len > 1 ? R->sets[L->set[L->off + 1]] : NULL;
-            int kinds[NKINDS] = {0};
 
-            for (int b = 0; b < 256; b++)
-                if (!next || in_set(next, (uint8_t)b))
-                    kinds[R->kind[b]] = 1;
             for (int c = 0; c < 256; c++) {
                 if (!in_set(R->sets[L->set[L->off]], (uint8_t)c))
                     continue;
-                for (int k = 0; k < NKINDS; k++) {
-                    if (!kinds[k])
+                for (int b = 0; b < 256; b++) {
+                    unsigned key = (unsigned)c + 256u * (unsigned)b;
+
+                    if (next && !in_set(next, (uint8_t)b))
                         continue;
-                    if (pass == 0)
-                        R->lit_start[c * NKINDS + k + 1]++;
-                    else
-                        R->lit_idx[fill[c * NKINDS + k]++] = (uint32_t)i;
+                    if (pass == 0) {
+                        R->lit_start[key + 1]++;
+                        continue;
+                    }
+                    R->lit_idx[fill[key]++] = (uint32_t)i;
+                    R->bigram[key >> 3] |= (uint8_t)(1u << (c & 7));
                 }
-                if (pass == 0)
-                    continue;
-                R->tbl[c] |= 1;
-                for (int b = 0; b < 256; b++)
-                    if (!next || in_set(next, (uint8_t)b))
-                        R->bigram[(c + 256 * b) >> 3] |=
-                            (uint8_t)(1u << (c & 7));
+                if (pass == 1)
+                    R->tbl[c] |= 1;
             }
         }
         if (pass == 0) {
-            for (int k = 0; k < 256 * NKINDS; k++)
+            for (unsigned k = 0; k < 65536; k++)
                 R->lit_start[k + 1] += R->lit_start[k];
-            memcpy(fill, R->lit_start, sizeof(fill));
-            R->lit_idx = malloc((R->lit_start[256 * NKINDS] + 1) *
-                                sizeof(uint32_t));
-            if (!R->lit_idx)
+            memcpy(fill, R->lit_start, (65536 + 1) * sizeof(uint32_t));
+            R->lit_idx = malloc((R->lit_start[65536] + 1) * sizeof(uint32_t));
+            if (!R->lit_idx) {
+                free(fill);
                 return SL_ENOMEM;
+            }
         }
     }
+    free(fill);
     /* The sets again, as byte-indexed tables for the scan loop. */
     R->member = malloc(R->nsets * 256 + 1);
     if (!R->member)
@@ -1462,14 +1547,15 @@ static int words_near(const words *w, const uint8_t *t, size_t at,
     size_t from = at > w->window ? at - w->window : 0, best_end = 0;
     int best = -1;
 
-    for (size_t i = 0; i < w->n; i++) {
-        size_t L = w->len[i];
+    *tried += (at - from) * w->n;
+    for (size_t p = from; p < at; p++) {
+        if (!w->first[t[p]])
+            continue;
+        for (size_t i = 0; i < w->n; i++) {
+            size_t L = w->len[i], k = 0;
 
-        if (at >= from + L)
-            *tried += at - from - L + 1;
-        for (size_t p = from; p + L <= at; p++) {
-            size_t k = 0;
-
+            if (p + L > at || lower(t[p]) != (uint8_t)w->w[i][0])
+                continue;
             if (p > 0 && is_alnum(t[p - 1]) && is_alnum((uint8_t)w->w[i][0]))
                 continue;
             while (k < L && lower(t[p + k]) == (uint8_t)w->w[i][k])
@@ -1511,6 +1597,11 @@ static int on_callout(pcre2_callout_block *cb, void *data)
     s->st.candidates++;
     s->m_score = ru->score;
     s->m_ctx = -1;
+    /* the validator first when a candidate may pass without context (it
+     * rejects most, and costs less than the look for context words) */
+    if (ru->validator && ru->score >= ru->threshold &&
+        !ru->validator->fn(s->text + vs, ve - vs, ru->min_entropy))
+        return 1;
     if (ru->ctx.n || ru->excl.n) {
         if (s->ctx_rule != ru || s->ctx_at != vs) {
             uint64_t tried = 0;
@@ -1535,7 +1626,7 @@ static int on_callout(pcre2_callout_block *cb, void *data)
         if (s->m_score < ru->threshold)
             return 1;
     }
-    if (ru->validator &&
+    if (ru->validator && ru->score < ru->threshold &&
         !ru->validator->fn(s->text + vs, ve - vs, ru->min_entropy))
         return 1;
     return 0;
@@ -1633,7 +1724,7 @@ static void prefilter_at(sl_scanner *s, size_t i)
         unsigned m = R->tbl[t[i]];
 
         if (m & 1) {
-            unsigned key = t[i] * NKINDS + R->kind[i + 1 < n ? t[i + 1] : 0];
+            unsigned key = t[i] + 256u * (i + 1 < n ? t[i + 1] : 0u);
 
             for (uint32_t j = R->lit_start[key]; j < R->lit_start[key + 1];
                  j++) {
@@ -1651,8 +1742,11 @@ static void prefilter_at(sl_scanner *s, size_t i)
                 for (k = 0; k < L->len &&
                             R->member[256u * L->set[k] + t[p + k]]; k++)
                     ;
-                if (k == L->len) {
-                    const anchor *a = &R->a[L->anchor];
+                if (k < L->len)
+                    continue;
+                for (uint32_t ai = L->anchor; ai != NO_ANCHOR;
+                     ai = R->a[ai].next) {
+                    const anchor *a = &R->a[ai];
 
                     /* a context word inside a longer word ("tin" in
                      * "getting") is no context: words_near() agrees */

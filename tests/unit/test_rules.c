@@ -309,6 +309,7 @@ static void test_phone(void **state)
     expect_one("phone_national", "call 32 903 18 80 today", "32 903 18 80");
     expect_one("phone_national", "fax: 0883172734", "0883172734");
     expect_one("phone_national", "Tel (020)74960742", "(020)74960742");
+    expect_one("phone_national", "dial 0114 4960544, or", "0114 4960544");
     expect_none("883 233 003 and 02 98 93 17 09");      /* no context */
     expect_none("call 12 34 56 and 1 2 3 4 5 6 7 8 9");  /* too few, 1s */
     expect_none("tel 2024-05-01 and 12:30:45");
@@ -480,7 +481,8 @@ static void test_mac(void **state)
     /* Cisco's dotted form; a number in that shape is not one */
     expect_one("mac_address", "mac cedf.4ed7.9a7c on Gi0/1", "cedf.4ed7.9a7c");
     expect_one("mac_address", "0000.0C07.AC01.", "0000.0C07.AC01");
-    expect_none("build 2024.1103.0001 and 1234.5678.9012");
+    expect_one("mac_address", "MAC address 6287.1054.8043.", "6287.1054.8043");
+    expect_none("build 2024.1103.0001 and 1234.5678.90123");
     expect_none("cedf.4ed7.9a7c.1234 and cedf.4ed7");
 }
 
@@ -563,6 +565,7 @@ static void test_us_ids(void **state)
     expect_one("us_driver_license", "WA driver's license RQKDISA8MQHY",
                "RQKDISA8MQHY");
     expect_one("us_driver_license", "DL *ERQFKV9B4GU", "*ERQFKV9B4GU");
+    expect_one("us_driver_license", "Licence: N710-092-93-1289", "N710-092-93-1289");
     expect_none("part D1234567 and 123456789");
 
     expect_one("us_bank_number", "Bank account: 000123456789", "000123456789");
@@ -572,6 +575,8 @@ static void test_us_ids(void **state)
 
     expect_one("aba_routing", "routing number 021000021", "021000021");
     expect_one("aba_routing", "ABA 0110-0001-5", "0110-0001-5");
+    /* also 9 digits after an account word: the checked routing number wins */
+    expect_one("aba_routing", "account and routing 021000021", "021000021");
     expect_none("routing number 021000022");           /* check digit */
     expect_none("routing 991000021");                  /* prefix 99 */
     expect_none("ref 021000021");                      /* no context */
