@@ -22,8 +22,9 @@
  *                  "exclude_context": { "words": ["isbn"], "window": 16 },
  *                  "prefilter": [ anchor, ... ] } ] }
  *
- * Context words are matched case-insensitively, as whole words, ending at
- * most `window` bytes before the finding.  Scoring, as Presidio's context
+ * Context words are matched case-insensitively (ASCII), as whole words
+ * (bytes of UTF-8 sequences count as letters), ending at most `window`
+ * bytes before the finding.  Scoring, as Presidio's context
  * enhancer: a candidate scores the rule's "score"; when a "context" word
  * is near it scores score + boost (at most 1) and the finding names the
  * word; a candidate scoring under "threshold" is not a finding.  Defaults:
@@ -51,9 +52,10 @@
  *
  * How a scan works.  One pass looks up every byte pair (t[i], t[i+1]) in
  * an 8 KiB bitmap holding, for each literal or sequence, its least common
- * adjacent pair of sets, and every class byte.  Rare hits go to the slow
- * path: literals are verified in full, class bytes pushed into a ring per
- * class.  The fired start ranges, merged per rule, are the only start
+ * adjacent pair of sets (English letter pairs ranked by their real
+ * frequency), and every class byte.  Rare hits go to the slow path: the
+ * literals listed under that exact pair are verified in full (a literal
+ * several rules share, once), class bytes pushed into a ring per class.  The fired start ranges, merged per rule, are the only start
  * offsets PCRE2 ever tries: pcre2_jit_match runs over the whole text (so
  * look-arounds see the real neighbours) from the range's first offset with
  * the range's last as its offset limit.  The result is exactly that of
@@ -236,6 +238,13 @@ static int is_alnum(uint8_t c)
 {
     return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
            (c >= 'A' && c <= 'Z');
+}
+
+/* A byte of a word, for context-word boundaries: ASCII letters and digits,
+ * and every byte of a UTF-8 sequence ("événement" holds no word "v"). */
+static int is_word(uint8_t c)
+{
+    return is_alnum(c) || c >= 0x80;
 }
 
 static char *xstrdup(const char *s)
@@ -613,6 +622,7 @@ static const struct { char p[3]; uint16_t f; } common_pairs[] = {
     {"ay", 22}, {"ex", 21}, {"ke", 21}, {"fr", 21}, {"oo", 21},
     {"av", 20}, {"ag", 20}, {"if", 20}, {"ap", 20}, {"gr", 20},
     {"od", 19}, {"bo", 19}, {"sp", 19}, {"rd", 19}, {"do", 19},
+    {"ck", 18}, {"ep", 17}, {"fa", 17}, {"ey", 15}, {"rn", 15},
 };
 
 /* How likely a byte of set A is followed by a byte of set B in text:
@@ -811,10 +821,10 @@ static int whole_word_in(const char *out, size_t lo, const char *in,
     for (const char *h = strstr(out, in); h; h = strstr(h + 1, in)) {
         size_t o = (size_t)(h - out);
 
-        if ((o == 0 || !is_alnum((uint8_t)out[o - 1]) ||
-             !is_alnum((uint8_t)in[0])) &&
-            (o + li == lo || !is_alnum((uint8_t)out[o + li]) ||
-             !is_alnum((uint8_t)in[li - 1])))
+        if ((o == 0 || !is_word((uint8_t)out[o - 1]) ||
+             !is_word((uint8_t)in[0])) &&
+            (o + li == lo || !is_word((uint8_t)out[o + li]) ||
+             !is_word((uint8_t)in[li - 1])))
             return 1;
     }
     return 0;
@@ -1556,13 +1566,13 @@ static int words_near(const words *w, const uint8_t *t, size_t at,
 
             if (p + L > at || lower(t[p]) != (uint8_t)w->w[i][0])
                 continue;
-            if (p > 0 && is_alnum(t[p - 1]) && is_alnum((uint8_t)w->w[i][0]))
+            if (p > 0 && is_word(t[p - 1]) && is_word((uint8_t)w->w[i][0]))
                 continue;
             while (k < L && lower(t[p + k]) == (uint8_t)w->w[i][k])
                 k++;
             if (k < L)
                 continue;
-            if (is_alnum((uint8_t)w->w[i][L - 1]) && is_alnum(t[p + L]))
+            if (is_word((uint8_t)w->w[i][L - 1]) && is_word(t[p + L]))
                 continue;
             if (best < 0 || p + L > best_end) {
                 best = (int)i;
@@ -1751,9 +1761,9 @@ static void prefilter_at(sl_scanner *s, size_t i)
                     /* a context word inside a longer word ("tin" in
                      * "getting") is no context: words_near() agrees */
                     if (a->word &&
-                        ((p > 0 && is_alnum(t[p - 1]) && is_alnum(t[p])) ||
-                         (p + L->len < n && is_alnum(t[p + L->len - 1]) &&
-                          is_alnum(t[p + L->len]))))
+                        ((p > 0 && is_word(t[p - 1]) && is_word(t[p])) ||
+                         (p + L->len < n && is_word(t[p + L->len - 1]) &&
+                          is_word(t[p + L->len]))))
                         continue;
                     push_window(s, a->rule, p > a->before ? p - a->before : 0,
                                 p + a->after);

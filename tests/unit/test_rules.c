@@ -313,6 +313,8 @@ static void test_phone(void **state)
     expect_none("883 233 003 and 02 98 93 17 09");      /* no context */
     expect_none("call 12 34 56 and 1 2 3 4 5 6 7 8 9");  /* too few, 1s */
     expect_none("tel 2024-05-01 and 12:30:45");
+    expect_one("ipv4", "Tel. (source 183.121.183.106)", "183.121.183.106");
+    expect_one("ipv4", "fax: came from 32.16.249.90. Next", "32.16.249.90");
     expect_none("epoch 1714566645 and account 4155552671");
     /* too short, no leading +, area / exchange starting with 0 or 1 */
     expect_none("score +12 and +1234567");
@@ -482,6 +484,8 @@ static void test_mac(void **state)
     expect_one("mac_address", "mac cedf.4ed7.9a7c on Gi0/1", "cedf.4ed7.9a7c");
     expect_one("mac_address", "0000.0C07.AC01.", "0000.0C07.AC01");
     expect_one("mac_address", "MAC address 6287.1054.8043.", "6287.1054.8043");
+    /* "événement" holds no excluding word "v" */
+    expect_one("mac_address", "événement. hw=ee01.35db.091f Époque", "ee01.35db.091f");
     expect_none("build 2024.1103.0001 and 1234.5678.90123");
     expect_none("cedf.4ed7.9a7c.1234 and cedf.4ed7");
 }
@@ -671,7 +675,7 @@ static void test_apac_ids(void **state)
     expect_none("800101-1234561 and 801301-1234560 and 800101-9234560");
 
     expect_one("th_tnin", "Thai ID 1101700203042", "1101700203042");
-    expect_one("th_tnin", "national id 1-1017-00203-04-2", "1-1017-00203-04-2");
+    expect_one("th_tnin", "TNIN 1-1017-00203-04-2", "1-1017-00203-04-2");
     expect_none("Thai ID 1101700203043");
     expect_none("ref 1101700203042");
 }
