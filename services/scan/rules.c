@@ -53,9 +53,11 @@
  * How a scan works.  One pass looks up every byte pair (t[i], t[i+1]) in
  * an 8 KiB bitmap holding, for each literal or sequence, its least common
  * adjacent pair of sets (English letter pairs ranked by their real
- * frequency), and every class byte.  Rare hits go to the slow path: the
- * literals listed under that exact pair are verified in full (a literal
- * several rules share, once), class bytes pushed into a ring per class.  The fired start ranges, merged per rule, are the only start
+ * frequency), and every class byte.  A hit gets a second look -- the pair
+ * of sets beside each literal's trigger, in two more bitmaps -- before the
+ * slow path: the literals listed under that exact pair are verified in
+ * full (a literal several rules share, once), class bytes pushed into a
+ * ring per class.  The fired start ranges, merged per rule, are the only start
  * offsets PCRE2 ever tries: pcre2_jit_match runs over the whole text (so
  * look-arounds see the real neighbours) from the range's first offset with
  * the range's last as its offset limit.  The result is exactly that of
@@ -207,6 +209,13 @@ struct sl_rules {
     /* bit (a + 256 b) set: a literal may start its trigger pair at a byte
      * a followed by b, or a is a class byte (then for every b) */
     uint8_t bigram[65536 / 8];
+    /* A second look before the slow path, keyed like bigram: a hit at i
+     * goes on when `always` holds its pair (class bytes, literals of one
+     * or two sets), or next_pair holds (t[i+1], t[i+2]) or prev_pair
+     * (t[i-1], t[i]) -- each literal's pair of sets beside its trigger */
+    uint8_t always[65536 / 8];
+    uint8_t next_pair[65536 / 8];
+    uint8_t prev_pair[65536 / 8];
     /* bit 0: some literal triggers on this byte; bit 1+k: class k */
     uint16_t tbl[256];
     /* literals whose trigger pair can be byte a followed by byte b:
@@ -1270,6 +1279,24 @@ static int parse_rule(sl_rules *R, uint32_t ri, json_t *o, sl_err *err)
     return SL_OK;
 }
 
+/* Marks literal L's pair of sets beside its trigger: the next one when
+ * the literal goes on after it, else the one before. */
+static void second_pair(sl_rules *R, const literal *L)
+{
+    int nx = L->off + 2 < L->len;
+    const uint8_t *A = R->sets[L->set[nx ? L->off + 1 : L->off - 1]];
+    const uint8_t *B = R->sets[L->set[nx ? L->off + 2 : L->off]];
+    uint8_t *bm = nx ? R->next_pair : R->prev_pair;
+
+    for (int a = 0; a < 256; a++) {
+        if (!in_set(A, (uint8_t)a))
+            continue;
+        for (int b = 0; b < 256; b++)
+            if (in_set(B, (uint8_t)b))
+                bm[(a + 256 * b) >> 3] |= (uint8_t)(1u << (a & 7));
+    }
+}
+
 /* Builds the byte table and the per-byte literal / per-class anchor lists. */
 static int build_tables(sl_rules *R)
 {
@@ -1277,6 +1304,9 @@ static int build_tables(sl_rules *R)
 
     memset(R->tbl, 0, sizeof(R->tbl));
     memset(R->bigram, 0, sizeof(R->bigram));
+    memset(R->always, 0, sizeof(R->always));
+    memset(R->next_pair, 0, sizeof(R->next_pair));
+    memset(R->prev_pair, 0, sizeof(R->prev_pair));
     R->lit_start = calloc(65536 + 1, sizeof(uint32_t));
     fill = malloc((65536 + 1) * sizeof(uint32_t));
     if (!R->lit_start || !fill) {
@@ -1288,8 +1318,10 @@ static int build_tables(sl_rules *R)
             if (!R->cls_set[k][c])
                 continue;
             R->tbl[c] |= (uint16_t)(1u << (k + 1));
-            for (int b = 0; b < 256; b++)
+            for (int b = 0; b < 256; b++) {
                 R->bigram[(c + 256 * b) >> 3] |= (uint8_t)(1u << (c & 7));
+                R->always[(c + 256 * b) >> 3] |= (uint8_t)(1u << (c & 7));
+            }
         }
     }
     /* Literals, counted then placed under each byte pair their trigger
@@ -1315,10 +1347,14 @@ static int build_tables(sl_rules *R)
                     }
                     R->lit_idx[fill[key]++] = (uint32_t)i;
                     R->bigram[key >> 3] |= (uint8_t)(1u << (c & 7));
+                    if (L->len <= 2)
+                        R->always[key >> 3] |= (uint8_t)(1u << (c & 7));
                 }
                 if (pass == 1)
                     R->tbl[c] |= 1;
             }
+            if (pass == 1 && L->len > 2)
+                second_pair(R, L);
         }
         if (pass == 0) {
             for (unsigned k = 0; k < 65536; k++)
@@ -1795,16 +1831,27 @@ static void prefilter_at(sl_scanner *s, size_t i)
 }
 
 /* The scan loop: one lookup of each byte pair in an 8 KiB bitmap. */
+static int bit(const uint8_t *bm, unsigned x)
+{
+    return (bm[x >> 3] >> (x & 7)) & 1;
+}
+
 static void prefilter(sl_scanner *s, size_t c0, size_t c1)
 {
-    const uint8_t *bm = s->R->bigram;
+    const sl_rules *R = s->R;
+    const uint8_t *bm = R->bigram;
     const uint8_t *t = s->text;
     size_t i = c0, end = c1 < s->len ? c1 : s->len - 1;
 
     for (; i < end; i++) {
         unsigned x = t[i] | (unsigned)t[i + 1] << 8;
 
-        if ((bm[x >> 3] >> (x & 7)) & 1)
+        if (!((bm[x >> 3] >> (x & 7)) & 1))
+            continue;
+        /* the second look: most hits of a word's common pair end here */
+        if (bit(R->always, x) || i + 2 >= s->len || i == 0 ||
+            bit(R->next_pair, t[i + 1] | (unsigned)t[i + 2] << 8) ||
+            bit(R->prev_pair, t[i - 1] | (unsigned)t[i] << 8))
             prefilter_at(s, i);
     }
     if (i < c1 && ((bm[t[i] >> 3] >> (t[i] & 7)) & 1))
