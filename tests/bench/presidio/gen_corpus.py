@@ -7,7 +7,8 @@ its entity, its character span and its written form, plus near-miss
 negatives that are NOT personal data and are not labelled: ISBNs, EAN
 barcodes, order and invoice numbers, version strings, timestamps (ISO
 8601, RFC 2822, epoch seconds and milliseconds), UUIDs, git hashes,
-parcel tracking numbers, prices and ZIP codes.
+parcel tracking numbers, prices and ZIP codes, SHA-256 checksums,
+ETags and base64 data URIs (high-entropy strings that are no secret).
 
 Values come from Faker where Faker has a provider (e-mail, phone, card,
 SSN, ITIN, IBAN, IP, MAC, date of birth, ABA routing, US passport, ES
@@ -20,9 +21,10 @@ Writes DIR/corpus.txt (documents separated by NUL bytes, UTF-8, the
 bytes both tools scan) and DIR/labels.jsonl (one object per document:
 id, locale, text, spans [{start, end, entity, form}] in characters).
 
-usage: gen_corpus.py OUTDIR [--docs N] [--seed S]
+usage: gen_corpus.py OUTDIR [--docs N] [--seed S] [--templates default|holdout]
 """
 import argparse
+import base64
 import datetime
 import hashlib
 import ipaddress
@@ -139,13 +141,20 @@ def us_driver_license(rng):
     kind = rng.randrange(4)
     if kind == 0:   # California: a letter and 7 digits
         return "ca", rng.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZ") + "%07d" % rng.randrange(10**7)
-    if kind == 1:   # Florida: a letter and 12 digits, dashed
+    up = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    if kind == 1:   # Florida: a letter and 12 digits, written 3-3-2-3-1
         n = "%012d" % rng.randrange(10**12)
-        return "fl", "%s%s-%s-%s-%s" % (rng.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZ"), n[:3], n[3:6], n[6:8], n[8:])
+        return "fl", "%s%s-%s-%s-%s-%s" % (rng.choice(up), n[:3], n[3:6], n[6:8], n[8:11], n[11])
     if kind == 2:   # New York: 9 digits
         return "ny", "%09d" % rng.randrange(10**9)
-    return "wa", "".join(rng.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZ*") for _ in range(7)) + \
-        "".join(rng.choice("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ") for _ in range(5))
+    if rng.random() < 0.5:  # Washington since 2018: WDL and 9 letters or digits
+        return "wa_wdl", "WDL" + "".join(rng.choice(up + "0123456789") for _ in range(9))
+    # Washington before 2018: 5 letters of the surname (short ones padded
+    # with *), the first and middle initials (* for none), 3 digits and 2
+    # letters or digits.
+    last = "".join(rng.choice(up) for _ in range(rng.randrange(3, 6))).ljust(5, "*")
+    return "wa_old", last + rng.choice(up) + rng.choice(up + "*") + "%03d" % rng.randrange(1000) + \
+        "".join(rng.choice(up + "0123456789") for _ in range(2))
 
 
 # ---- written forms ---------------------------------------------------------
@@ -434,6 +443,42 @@ ENTITIES = {
 }
 
 
+# Other sentences around the same values, for a held-out run
+# (--templates holdout): rules tuned on the default sentences should not
+# do markedly worse on these.
+HOLDOUT = {
+    "email": ["Questions go to {v}.", "reply-to {v}", "mail me: {v} thanks",
+              "Her address {v} bounced."],
+    "phone": ["Ring me on {v} tomorrow.", "T: {v}", "Contact number {v}",
+              "Reach {name} at {v} (home).", "Tel: {v} / Fax: none",
+              "WhatsApp {v}", "phone no. {v}"],
+    "credit_card": ["Charged to the card ending in ... no, the full number was {v}.",
+                    "Payment card: {v}", "card# {v}", "Mastercard/Visa {v} on file"],
+    "us_ssn": ["Soc. Sec. No. {v}", "SSN#{v}", "her social is {v}",
+               "social security: {v}"],
+    "us_itin": ["taxpayer id (ITIN) {v}", "ITIN#{v}"],
+    "iban": ["account IBAN: {v}.", "wire to {v} by Monday", "IBAN/BIC {v}"],
+    "ip_address": ["ping {v} failed", "client_ip={v}", "Blocked {v}!", "[{v}]"],
+    "mac_address": ["hwaddr {v}", "ether {v}", "The MAC is {v}."],
+    "date_of_birth": ["D.O.B.: {v}", "birth date {v}", "{name}, born {v}",
+                      "date of birth {v}."],
+    "crypto": ["BTC: {v}", "pay to address {v}", "my bitcoin wallet {v}"],
+    "uk_nino": ["NI No: {v}", "national insurance no. {v}"],
+    "uk_nhs": ["NHS No: {v}", "NHS#{v}", "his NHS number is {v}"],
+    "us_passport": ["passport# {v}", "Passport No.: {v}"],
+    "us_bank_number": ["acct# {v}", "bank account no. {v}", "savings account {v}"],
+    "aba_routing": ["routing no. {v}", "RTN {v}", "ABA#{v}"],
+    "us_driver_license": ["driver's lic. {v}", "DL number: {v}", "license no {v}"],
+    "medical_license": ["DEA#{v}", "DEA registration {v}"],
+    "es_nif": ["NIF {v}.", "N.I.F.: {v}"],
+    "es_nie": ["NIE#{v}", "su NIE es {v}"],
+    "it_fiscal_code": ["CF: {v}", "cod. fiscale {v}"],
+    "pl_pesel": ["nr PESEL: {v}", "PESEL#{v}"],
+    "fi_personal_id": ["HETU: {v}", "henkilötunnus {v}."],
+    "de_tax_id": ["Steuer-IdNr. {v}", "steuerliche Identifikationsnummer: {v}"],
+}
+
+
 # ---- negatives -------------------------------------------------------------
 
 
@@ -443,7 +488,13 @@ def isbn13(rng, fake):
 
 def negatives(rng, fake):
     """One sentence holding a near-miss that is not personal data."""
-    k = rng.randrange(17)
+    k = rng.randrange(20)
+    if k == 17:
+        return "SHA-256 checksum: %s" % hashlib.sha256(str(rng.random()).encode()).hexdigest()
+    if k == 18:
+        return 'ETag: "%s"' % hashlib.md5(str(rng.random()).encode()).hexdigest()
+    if k == 19:
+        return "icon: data:image/png;base64,%s" % base64.b64encode(bytes(rng.getrandbits(8) for _ in range(48))).decode()
     if k == 0:
         return "ISBN %s, second edition." % fake.isbn10()
     if k == 1:
@@ -486,7 +537,7 @@ def negatives(rng, fake):
 # ---- documents -------------------------------------------------------------
 
 
-def build(n_docs, seed):
+def build(n_docs, seed, templates="default"):
     rng = random.Random(seed)
     # Some Faker providers (es_ES nie/nif, en_US passport) draw from the
     # random module itself, not from the Faker's generator: seed it too.
@@ -513,6 +564,8 @@ def build(n_docs, seed):
             if r < 0.30:
                 ent = rng.choices(names, weights)[0]
                 gen, _, tmpls = ENTITIES[ent]
+                if templates == "holdout":
+                    tmpls = HOLDOUT[ent]
                 v, form = gen(rng, fakes, loc)
                 t = rng.choice(tmpls).replace("{name}", fake.name())
                 pre, post = t.split("{v}")
@@ -536,9 +589,11 @@ def main():
     ap.add_argument("outdir")
     ap.add_argument("--docs", type=int, default=1500)
     ap.add_argument("--seed", type=int, default=14)
+    ap.add_argument("--templates", choices=["default", "holdout"], default="default",
+                    help="the sentences around the values (holdout: others, for a held-out run)")
     a = ap.parse_args()
     os.makedirs(a.outdir, exist_ok=True)
-    docs = build(a.docs, a.seed)
+    docs = build(a.docs, a.seed, a.templates)
     with open(os.path.join(a.outdir, "corpus.txt"), "wb") as f:
         f.write(b"\0".join(d["text"].encode("utf-8") for d in docs))
     with open(os.path.join(a.outdir, "labels.jsonl"), "w", encoding="utf-8") as f:
@@ -546,7 +601,7 @@ def main():
             f.write(json.dumps(d, ensure_ascii=False) + "\n")
     n = sum(len(d["spans"]) for d in docs)
     size = sum(len(d["text"].encode("utf-8")) for d in docs)
-    print("corpus: %d documents, %d bytes, %d labelled spans, seed %d" % (len(docs), size, n, a.seed))
+    print("corpus: %d documents, %d bytes, %d labelled spans, seed %d, %s sentences" % (len(docs), size, n, a.seed, a.templates))
 
 
 if __name__ == "__main__":

@@ -18,6 +18,9 @@
 # usage: bash tests/bench/presidio/run.sh [DOCS]
 # env:   SLUICE_BENCH_BUILD   build tree (configured Release if absent)
 #        SLUICE_BENCH_SEED    corpus seed
+#        SLUICE_BENCH_TEMPLATES  default, or holdout: other sentences around
+#                             the same kinds of values (a held-out check
+#                             for rules tuned on the default ones)
 #        SLUICE_BENCH_OUT     work directory (default .cache/presidio-bench)
 #        SLUICE_BENCH_GAPS    also write the per-entity gaps (markdown) here
 #        SLUICE_BENCH_REPEAT  sluice passes over the corpus (default 5; best)
@@ -55,7 +58,8 @@ cmake --build "$build" -j2 --target sluice_corpus_scan >/dev/null
 
 # 3. the corpus
 mkdir -p "$out"
-"$venv/bin/python" "$here/gen_corpus.py" "$out" --docs "$docs" --seed "${SLUICE_BENCH_SEED:-14}"
+"$venv/bin/python" "$here/gen_corpus.py" "$out" --docs "$docs" --seed "${SLUICE_BENCH_SEED:-14}" \
+    --templates "${SLUICE_BENCH_TEMPLATES:-default}"
 
 # 4. both tools, then the scores
 echo "== sluice (sluice_corpus_scan)"
