@@ -54,9 +54,9 @@
  * How a scan works.  One pass looks up every byte pair (t[i], t[i+1]) in
  * an 8 KiB bitmap holding, for each literal or sequence, its least common
  * adjacent pair of sets (English letter pairs ranked by their real
- * frequency), and every class byte.  A hit gets a second look -- the pair
- * of sets beside each literal's trigger, in two more bitmaps -- before the
- * slow path: the literals listed under that exact pair are verified in
+ * frequency), and every class byte.  A hit gets a second look -- the
+ * byte triple of each literal's trigger pair and the set beside it, in
+ * two hashed bitmaps -- before the slow path: the literals listed under that exact pair are verified in
  * full (a literal several rules share, once), class bytes pushed into a
  * ring per class.  The fired start ranges, merged per rule, are the only start
  * offsets PCRE2 ever tries: pcre2_jit_match runs over the whole text (so
@@ -99,6 +99,9 @@
 #define MATCH_LIMIT    2000000u  /* per start position, without a budget */
 #define HEAP_LIMIT_KIB 65536u    /* the interpreter's backtracking frames */
 #define JIT_STACK_MAX  (1024u * 1024u)
+#define TRI_BITS       17        /* the triple tables: 16 KiB each */
+#define TRI_MAX        4096      /* byte triples a literal may set */
+#define HIT_BLOCK      4096      /* pair hits gathered, then handled */
 
 /* Byte kinds, for choosing literal triggers and for keying literal lists
  * by the kind of the byte after the trigger: space, lower, upper, digit,
@@ -210,13 +213,16 @@ struct sl_rules {
     /* bit (a + 256 b) set: a literal may start its trigger pair at a byte
      * a followed by b, or a is a class byte (then for every b) */
     uint8_t bigram[65536 / 8];
-    /* A second look before the slow path, keyed like bigram: a hit at i
-     * goes on when `always` holds its pair (class bytes, literals of one
-     * or two sets), or next_pair holds (t[i+1], t[i+2]) or prev_pair
-     * (t[i-1], t[i]) -- each literal's pair of sets beside its trigger */
+    /* A second look before the slow path: a hit at i goes on when
+     * `always` (keyed like bigram) holds its pair (class bytes, literals
+     * of one or two sets or too many byte triples), or when next_tri
+     * holds the triple (t[i], t[i+1], t[i+2]) or prev_tri (t[i-1], t[i],
+     * t[i+1]) -- each literal's trigger pair with the set beside it, so
+     * a common pair ("ai") goes on only where the literal's three bytes
+     * ("hai" of "thai") stand; hashed, TRI_BITS bits each */
     uint8_t always[65536 / 8];
-    uint8_t next_pair[65536 / 8];
-    uint8_t prev_pair[65536 / 8];
+    uint8_t next_tri[(1u << TRI_BITS) / 8];
+    uint8_t prev_tri[(1u << TRI_BITS) / 8];
     /* bit 0: some literal triggers on this byte; bit 1+k: class k */
     uint16_t tbl[256];
     /* literals whose trigger pair can be byte a followed by byte b:
@@ -1280,22 +1286,49 @@ static int parse_rule(sl_rules *R, uint32_t ri, json_t *o, sl_err *err)
     return SL_OK;
 }
 
-/* Marks literal L's pair of sets beside its trigger: the next one when
- * the literal goes on after it, else the one before. */
-static void second_pair(sl_rules *R, const literal *L)
+/* The bit of byte triple (a, b, c) in next_tri / prev_tri. */
+static unsigned tri_hash(unsigned a, unsigned b, unsigned c)
+{
+    return (uint32_t)((a | b << 8 | c << 16) * 2654435761u) >> (32 - TRI_BITS);
+}
+
+static unsigned set_size(const uint8_t S[32])
+{
+    unsigned n = 0;
+
+    for (int c = 0; c < 256; c++)
+        n += (unsigned)in_set(S, (uint8_t)c);
+    return n;
+}
+
+/* Marks literal L's triples: its trigger pair with the set after it when
+ * the literal goes on after it, else with the one before.  0, or 1 when
+ * they would be more than TRI_MAX (the pair goes in `always` instead). */
+static int second_tri(sl_rules *R, const literal *L)
 {
     int nx = L->off + 2 < L->len;
-    const uint8_t *A = R->sets[L->set[nx ? L->off + 1 : L->off - 1]];
-    const uint8_t *B = R->sets[L->set[nx ? L->off + 2 : L->off]];
-    uint8_t *bm = nx ? R->next_pair : R->prev_pair;
+    size_t f = nx ? L->off : L->off - 1;
+    const uint8_t *A = R->sets[L->set[f]], *B = R->sets[L->set[f + 1]];
+    const uint8_t *C = R->sets[L->set[f + 2]];
+    uint8_t *bm = nx ? R->next_tri : R->prev_tri;
 
-    for (int a = 0; a < 256; a++) {
+    if (set_size(A) * set_size(B) * set_size(C) > TRI_MAX)
+        return 1;
+    for (unsigned a = 0; a < 256; a++) {
         if (!in_set(A, (uint8_t)a))
             continue;
-        for (int b = 0; b < 256; b++)
-            if (in_set(B, (uint8_t)b))
-                bm[(a + 256 * b) >> 3] |= (uint8_t)(1u << (a & 7));
+        for (unsigned b = 0; b < 256; b++) {
+            if (!in_set(B, (uint8_t)b))
+                continue;
+            for (unsigned c = 0; c < 256; c++) {
+                unsigned h = tri_hash(a, b, c);
+
+                if (in_set(C, (uint8_t)c))
+                    bm[h >> 3] |= (uint8_t)(1u << (h & 7));
+            }
+        }
     }
+    return 0;
 }
 
 /* Builds the byte table and the per-byte literal / per-class anchor lists. */
@@ -1306,8 +1339,8 @@ static int build_tables(sl_rules *R)
     memset(R->tbl, 0, sizeof(R->tbl));
     memset(R->bigram, 0, sizeof(R->bigram));
     memset(R->always, 0, sizeof(R->always));
-    memset(R->next_pair, 0, sizeof(R->next_pair));
-    memset(R->prev_pair, 0, sizeof(R->prev_pair));
+    memset(R->next_tri, 0, sizeof(R->next_tri));
+    memset(R->prev_tri, 0, sizeof(R->prev_tri));
     R->lit_start = calloc(65536 + 1, sizeof(uint32_t));
     fill = malloc((65536 + 1) * sizeof(uint32_t));
     if (!R->lit_start || !fill) {
@@ -1333,6 +1366,7 @@ static int build_tables(sl_rules *R)
             const literal *L = &R->lit[i];
             const uint8_t *next =
                 L->len > 1 ? R->sets[L->set[L->off + 1]] : NULL;
+            int always = L->len <= 2 || (pass == 1 && second_tri(R, L));
 
             for (int c = 0; c < 256; c++) {
                 if (!in_set(R->sets[L->set[L->off]], (uint8_t)c))
@@ -1348,14 +1382,12 @@ static int build_tables(sl_rules *R)
                     }
                     R->lit_idx[fill[key]++] = (uint32_t)i;
                     R->bigram[key >> 3] |= (uint8_t)(1u << (c & 7));
-                    if (L->len <= 2)
+                    if (always)
                         R->always[key >> 3] |= (uint8_t)(1u << (c & 7));
                 }
                 if (pass == 1)
                     R->tbl[c] |= 1;
             }
-            if (pass == 1 && L->len > 2)
-                second_pair(R, L);
         }
         if (pass == 0) {
             for (unsigned k = 0; k < 65536; k++)
@@ -1843,17 +1875,29 @@ static void prefilter(sl_scanner *s, size_t c0, size_t c1)
     const uint8_t *bm = R->bigram;
     const uint8_t *t = s->text;
     size_t i = c0, end = c1 < s->len ? c1 : s->len - 1;
+    uint16_t hit[HIT_BLOCK];
 
-    for (; i < end; i++) {
-        unsigned x = t[i] | (unsigned)t[i + 1] << 8;
+    while (i < end) {
+        size_t b0 = i, b1 = end - i > HIT_BLOCK ? i + HIT_BLOCK : end, nh = 0;
 
-        if (!((bm[x >> 3] >> (x & 7)) & 1))
-            continue;
-        /* the second look: most hits of a word's common pair end here */
-        if (bit(R->always, x) || i + 2 >= s->len || i == 0 ||
-            bit(R->next_pair, t[i + 1] | (unsigned)t[i + 2] << 8) ||
-            bit(R->prev_pair, t[i - 1] | (unsigned)t[i] << 8))
-            prefilter_at(s, i);
+        /* the pairs first, without a branch: a hit on some 8% of bytes
+         * of prose would be a mispredicted jump each */
+        for (; i < b1; i++) {
+            unsigned x = t[i] | (unsigned)t[i + 1] << 8;
+
+            hit[nh] = (uint16_t)(i - b0);
+            nh += (bm[x >> 3] >> (x & 7)) & 1;
+        }
+        for (size_t h = 0; h < nh; h++) {
+            size_t k = b0 + hit[h];
+            unsigned x = t[k] | (unsigned)t[k + 1] << 8;
+
+            /* the second look: most hits of a word's common pair end here */
+            if (bit(R->always, x) || k + 2 >= s->len || k == 0 ||
+                bit(R->next_tri, tri_hash(t[k], t[k + 1], t[k + 2])) ||
+                bit(R->prev_tri, tri_hash(t[k - 1], t[k], t[k + 1])))
+                prefilter_at(s, k);
+        }
     }
     if (i < c1 && ((bm[t[i] >> 3] >> (t[i] & 7)) & 1))
         prefilter_at(s, i);              /* the last byte, paired with 0 */
