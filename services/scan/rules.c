@@ -52,7 +52,7 @@
  * A rule without "prefilter" runs over the whole text.
  *
  * How a scan works.  One pass looks up every byte pair (t[i], t[i+1]) in
- * an 8 KiB bitmap holding, for each literal or sequence, its least common
+ * a 64 KiB byte table holding, for each literal or sequence, its least common
  * adjacent pair of sets (English letter pairs ranked by their real
  * frequency), and every class byte.  A hit gets a second look -- the
  * byte triple of each literal's trigger pair and the set beside it, in
@@ -212,7 +212,7 @@ struct sl_rules {
     uint8_t *member;            /* member[256 * set + byte]: 0 or 1 */
     /* bit (a + 256 b) set: a literal may start its trigger pair at a byte
      * a followed by b, or a is a class byte (then for every b) */
-    uint8_t bigram[65536 / 8];
+    uint8_t bigram[65536];      /* a byte each: no shift in the scan loop */
     /* A second look before the slow path: a hit at i goes on when
      * `always` (keyed like bigram) holds its pair (class bytes, literals
      * of one or two sets or too many byte triples), or when next_tri
@@ -1353,7 +1353,7 @@ static int build_tables(sl_rules *R)
                 continue;
             R->tbl[c] |= (uint16_t)(1u << (k + 1));
             for (int b = 0; b < 256; b++) {
-                R->bigram[(c + 256 * b) >> 3] |= (uint8_t)(1u << (c & 7));
+                R->bigram[c + 256 * b] = 1;
                 R->always[(c + 256 * b) >> 3] |= (uint8_t)(1u << (c & 7));
             }
         }
@@ -1381,7 +1381,7 @@ static int build_tables(sl_rules *R)
                         continue;
                     }
                     R->lit_idx[fill[key]++] = (uint32_t)i;
-                    R->bigram[key >> 3] |= (uint8_t)(1u << (c & 7));
+                    R->bigram[key] = 1;
                     if (always)
                         R->always[key >> 3] |= (uint8_t)(1u << (c & 7));
                 }
@@ -1863,7 +1863,7 @@ static void prefilter_at(sl_scanner *s, size_t i)
     }
 }
 
-/* The scan loop: one lookup of each byte pair in an 8 KiB bitmap. */
+/* The scan loop: one lookup of each byte pair in a 64 KiB byte table. */
 static int bit(const uint8_t *bm, unsigned x)
 {
     return (bm[x >> 3] >> (x & 7)) & 1;
@@ -1886,7 +1886,7 @@ static void prefilter(sl_scanner *s, size_t c0, size_t c1)
             unsigned x = t[i] | (unsigned)t[i + 1] << 8;
 
             hit[nh] = (uint16_t)(i - b0);
-            nh += (bm[x >> 3] >> (x & 7)) & 1;
+            nh += bm[x];
         }
         for (size_t h = 0; h < nh; h++) {
             size_t k = b0 + hit[h];
@@ -1899,7 +1899,7 @@ static void prefilter(sl_scanner *s, size_t c0, size_t c1)
                 prefilter_at(s, k);
         }
     }
-    if (i < c1 && ((bm[t[i] >> 3] >> (t[i] & 7)) & 1))
+    if (i < c1 && bm[t[i]])
         prefilter_at(s, i);              /* the last byte, paired with 0 */
 }
 
