@@ -219,10 +219,16 @@ struct sl_rules {
      * holds the triple (t[i], t[i+1], t[i+2]) or prev_tri (t[i-1], t[i],
      * t[i+1]) -- each literal's trigger pair with the set beside it, so
      * a common pair ("ai") goes on only where the literal's three bytes
-     * ("hai" of "thai") stand; hashed, TRI_BITS bits each */
+     * ("hai" of "thai") stand -- or mid_quad the four bytes around it
+     * (for a context word, the non-word byte before or after it counts:
+     * "el" of "tel" goes on at "tel," but not at "tell"); hashed,
+     * TRI_BITS bits each, of the bytes folded (fold_byte()) so that a
+     * word in either case, or beside any non-word byte, sets few bits */
     uint8_t always[65536 / 8];
     uint8_t next_tri[(1u << TRI_BITS) / 8];
     uint8_t prev_tri[(1u << TRI_BITS) / 8];
+    uint8_t mid_quad[(1u << TRI_BITS) / 8];   /* (t[i-1] .. t[i+2]) */
+    uint8_t fold[256];          /* the bytes as the three tables see them */
     /* bit 0: some literal triggers on this byte; bit 1+k: class k */
     uint16_t tbl[256];
     /* literals whose trigger pair can be byte a followed by byte b:
@@ -1286,10 +1292,18 @@ static int parse_rule(sl_rules *R, uint32_t ri, json_t *o, sl_err *err)
     return SL_OK;
 }
 
-/* The bit of byte triple (a, b, c) in next_tri / prev_tri. */
+/* The bit of bytes (a, b, c, d) in next_tri / prev_tri (d = 0) or
+ * mid_quad. */
+static unsigned quad_hash(unsigned a, unsigned b, unsigned c, unsigned d)
+{
+    uint64_t x = a | b << 8 | c << 16 | (uint64_t)d << 24;
+
+    return (unsigned)((x * 0x9e3779b97f4a7c15ull) >> (64 - TRI_BITS));
+}
+
 static unsigned tri_hash(unsigned a, unsigned b, unsigned c)
 {
-    return (uint32_t)((a | b << 8 | c << 16) * 2654435761u) >> (32 - TRI_BITS);
+    return quad_hash(a, b, c, 0);
 }
 
 static unsigned set_size(const uint8_t S[32])
@@ -1301,46 +1315,121 @@ static unsigned set_size(const uint8_t S[32])
     return n;
 }
 
-/* Marks literal L's triples: its trigger pair with the set after it when
- * the literal goes on after it, else with the one before.  0, or 1 when
- * they would be more than TRI_MAX (the pair goes in `always` instead). */
-static int second_tri(sl_rules *R, const literal *L)
+/* Sets bm's bit of every byte tuple of sets S[0..n) (n = 3 or 4). */
+static void mark_tuples(uint8_t *bm, const uint8_t *const *S, size_t n)
 {
-    int nx = L->off + 2 < L->len;
-    size_t f = nx ? L->off : L->off - 1;
-    const uint8_t *A = R->sets[L->set[f]], *B = R->sets[L->set[f + 1]];
-    const uint8_t *C = R->sets[L->set[f + 2]];
-    uint8_t *bm = nx ? R->next_tri : R->prev_tri;
-
-    if (set_size(A) * set_size(B) * set_size(C) > TRI_MAX)
-        return 1;
     for (unsigned a = 0; a < 256; a++) {
-        if (!in_set(A, (uint8_t)a))
+        if (!in_set(S[0], (uint8_t)a))
             continue;
         for (unsigned b = 0; b < 256; b++) {
-            if (!in_set(B, (uint8_t)b))
+            if (!in_set(S[1], (uint8_t)b))
                 continue;
             for (unsigned c = 0; c < 256; c++) {
-                unsigned h = tri_hash(a, b, c);
+                if (!in_set(S[2], (uint8_t)c))
+                    continue;
+                for (unsigned d = 0; d < (n == 4 ? 256u : 1u); d++) {
+                    unsigned h = quad_hash(a, b, c, d);
 
-                if (in_set(C, (uint8_t)c))
+                    if (n == 4 && !in_set(S[3], (uint8_t)d))
+                        continue;
                     bm[h >> 3] |= (uint8_t)(1u << (h & 7));
+                }
             }
         }
     }
-    return 0;
+}
+
+/* A byte for the second look: letters in lower case, every non-word
+ * byte as 0, the rest as themselves. */
+static uint8_t fold_byte(uint8_t c)
+{
+    return !is_word(c) ? 0 : lower(c);
+}
+
+/* The set of the folded bytes of S. */
+static void fold_set(const uint8_t S[32], uint8_t out[32])
+{
+    memset(out, 0, 32);
+    for (int c = 0; c < 256; c++) {
+        uint8_t f = fold_byte((uint8_t)c);
+
+        if (in_set(S, (uint8_t)c))
+            out[f >> 3] |= (uint8_t)(1u << (f & 7));
+    }
+}
+
+static int all_word(const uint8_t S[32])
+{
+    for (int c = 0; c < 256; c++)
+        if (in_set(S, (uint8_t)c) && !is_word((uint8_t)c))
+            return 0;
+    return 1;
+}
+
+/* Marks literal L's second look: the sets around its trigger pair --
+ * one each side (mid_quad), else the one after (next_tri), else the one
+ * before (prev_tri), whichever first has at most TRI_MAX byte tuples.
+ * When every anchor of L is a context word, the non-word byte (set nw)
+ * that must stand before a word starting with a word byte, or after one
+ * ending with it, counts as a set of L (prefilter_at() checks the same).
+ * 0, or 1 when none fits (the pair goes in `always` instead). */
+static int second_look(sl_rules *R, const literal *L, const uint8_t nw[32])
+{
+    const uint8_t *E[MAX_LITERAL + 2];
+    uint8_t F[4][32];
+    const uint8_t *FP[4];
+    size_t n = 0, t;
+    int word = 1;
+
+    for (uint32_t ai = L->anchor; ai != NO_ANCHOR; ai = R->a[ai].next)
+        word &= R->a[ai].word;
+    if (L->len < 2)
+        return 1;
+    if (word && all_word(R->sets[L->set[0]]))
+        E[n++] = nw;
+    t = n + L->off;
+    for (size_t k = 0; k < L->len; k++)
+        E[n++] = R->sets[L->set[k]];
+    if (word && all_word(R->sets[L->set[L->len - 1]]))
+        E[n++] = nw;
+    for (int v = 0; v < 3; v++) {
+        /* v 0: mid_quad, 1: next_tri, 2: prev_tri */
+        size_t f = v == 1 ? t : t - 1, m = v == 0 ? 4 : 3;
+        unsigned tuples = 1;
+
+        if ((v != 1 && t < 1) || f + m > n)
+            continue;
+        for (size_t k = 0; k < m; k++) {
+            fold_set(E[f + k], F[k]);
+            FP[k] = F[k];
+            tuples *= set_size(F[k]);
+        }
+        if (tuples > TRI_MAX)
+            continue;
+        mark_tuples(v == 0 ? R->mid_quad : v == 1 ? R->next_tri : R->prev_tri,
+                    FP, m);
+        return 0;
+    }
+    return 1;
 }
 
 /* Builds the byte table and the per-byte literal / per-class anchor lists. */
 static int build_tables(sl_rules *R)
 {
     uint32_t *fill;
+    uint8_t nw[32] = {0};          /* the bytes that are no word byte */
 
     memset(R->tbl, 0, sizeof(R->tbl));
     memset(R->bigram, 0, sizeof(R->bigram));
     memset(R->always, 0, sizeof(R->always));
     memset(R->next_tri, 0, sizeof(R->next_tri));
     memset(R->prev_tri, 0, sizeof(R->prev_tri));
+    memset(R->mid_quad, 0, sizeof(R->mid_quad));
+    for (int c = 0; c < 256; c++) {
+        if (!is_word((uint8_t)c))
+            nw[c >> 3] |= (uint8_t)(1u << (c & 7));
+        R->fold[c] = fold_byte((uint8_t)c);
+    }
     R->lit_start = calloc(65536 + 1, sizeof(uint32_t));
     fill = malloc((65536 + 1) * sizeof(uint32_t));
     if (!R->lit_start || !fill) {
@@ -1366,7 +1455,7 @@ static int build_tables(sl_rules *R)
             const literal *L = &R->lit[i];
             const uint8_t *next =
                 L->len > 1 ? R->sets[L->set[L->off + 1]] : NULL;
-            int always = L->len <= 2 || (pass == 1 && second_tri(R, L));
+            int always = pass == 1 && second_look(R, L, nw);
 
             for (int c = 0; c < 256; c++) {
                 if (!in_set(R->sets[L->set[L->off]], (uint8_t)c))
@@ -1893,9 +1982,19 @@ static void prefilter(sl_scanner *s, size_t c0, size_t c1)
             unsigned x = t[k] | (unsigned)t[k + 1] << 8;
 
             /* the second look: most hits of a word's common pair end here */
-            if (bit(R->always, x) || k + 2 >= s->len || k == 0 ||
-                bit(R->next_tri, tri_hash(t[k], t[k + 1], t[k + 2])) ||
-                bit(R->prev_tri, tri_hash(t[k - 1], t[k], t[k + 1])))
+            unsigned f0, f1, f2, f3;
+
+            if (bit(R->always, x) || k + 2 >= s->len || k == 0) {
+                prefilter_at(s, k);
+                continue;
+            }
+            f0 = R->fold[t[k - 1]];
+            f1 = R->fold[t[k]];
+            f2 = R->fold[t[k + 1]];
+            f3 = R->fold[t[k + 2]];
+            if (bit(R->next_tri, tri_hash(f1, f2, f3)) ||
+                bit(R->prev_tri, tri_hash(f0, f1, f2)) ||
+                bit(R->mid_quad, quad_hash(f0, f1, f2, f3)))
                 prefilter_at(s, k);
         }
     }
