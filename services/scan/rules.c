@@ -1395,7 +1395,7 @@ static int second_look(sl_rules *R, const literal *L, const uint8_t nw[32])
     for (int v = 0; v < 3; v++) {
         /* v 0: mid_quad, 1: next_tri, 2: prev_tri */
         size_t f = v == 1 ? t : t - 1, m = v == 0 ? 4 : 3;
-        unsigned tuples = 1;
+        uint64_t tuples = 1;        /* up to 165^4: no overflow either way */
 
         if ((v != 1 && t < 1) || f + m > n)
             continue;
