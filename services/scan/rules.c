@@ -52,11 +52,11 @@
  * A rule without "prefilter" runs over the whole text.
  *
  * How a scan works.  One pass looks up every byte pair (t[i], t[i+1]) in
- * an 8 KiB bitmap holding, for each literal or sequence, its least common
+ * a 64 KiB byte table holding, for each literal or sequence, its least common
  * adjacent pair of sets (English letter pairs ranked by their real
- * frequency), and every class byte.  A hit gets a second look -- the pair
- * of sets beside each literal's trigger, in two more bitmaps -- before the
- * slow path: the literals listed under that exact pair are verified in
+ * frequency), and every class byte.  A hit gets a second look -- the
+ * byte triple of each literal's trigger pair and the set beside it, in
+ * two hashed bitmaps -- before the slow path: the literals listed under that exact pair are verified in
  * full (a literal several rules share, once), class bytes pushed into a
  * ring per class.  The fired start ranges, merged per rule, are the only start
  * offsets PCRE2 ever tries: pcre2_jit_match runs over the whole text (so
@@ -99,6 +99,9 @@
 #define MATCH_LIMIT    2000000u  /* per start position, without a budget */
 #define HEAP_LIMIT_KIB 65536u    /* the interpreter's backtracking frames */
 #define JIT_STACK_MAX  (1024u * 1024u)
+#define TRI_BITS       17        /* the triple tables: 16 KiB each */
+#define TRI_MAX        4096      /* byte triples a literal may set */
+#define HIT_BLOCK      4096      /* pair hits gathered, then handled */
 
 /* Byte kinds, for choosing literal triggers and for keying literal lists
  * by the kind of the byte after the trigger: space, lower, upper, digit,
@@ -209,14 +212,23 @@ struct sl_rules {
     uint8_t *member;            /* member[256 * set + byte]: 0 or 1 */
     /* bit (a + 256 b) set: a literal may start its trigger pair at a byte
      * a followed by b, or a is a class byte (then for every b) */
-    uint8_t bigram[65536 / 8];
-    /* A second look before the slow path, keyed like bigram: a hit at i
-     * goes on when `always` holds its pair (class bytes, literals of one
-     * or two sets), or next_pair holds (t[i+1], t[i+2]) or prev_pair
-     * (t[i-1], t[i]) -- each literal's pair of sets beside its trigger */
+    uint8_t bigram[65536];      /* a byte each: no shift in the scan loop */
+    /* A second look before the slow path: a hit at i goes on when
+     * `always` (keyed like bigram) holds its pair (class bytes, literals
+     * of one or two sets or too many byte triples), or when next_tri
+     * holds the triple (t[i], t[i+1], t[i+2]) or prev_tri (t[i-1], t[i],
+     * t[i+1]) -- each literal's trigger pair with the set beside it, so
+     * a common pair ("ai") goes on only where the literal's three bytes
+     * ("hai" of "thai") stand -- or mid_quad the four bytes around it
+     * (for a context word, the non-word byte before or after it counts:
+     * "el" of "tel" goes on at "tel," but not at "tell"); hashed,
+     * TRI_BITS bits each, of the bytes folded (fold_byte()) so that a
+     * word in either case, or beside any non-word byte, sets few bits */
     uint8_t always[65536 / 8];
-    uint8_t next_pair[65536 / 8];
-    uint8_t prev_pair[65536 / 8];
+    uint8_t next_tri[(1u << TRI_BITS) / 8];
+    uint8_t prev_tri[(1u << TRI_BITS) / 8];
+    uint8_t mid_quad[(1u << TRI_BITS) / 8];   /* (t[i-1] .. t[i+2]) */
+    uint8_t fold[256];          /* the bytes as the three tables see them */
     /* bit 0: some literal triggers on this byte; bit 1+k: class k */
     uint16_t tbl[256];
     /* literals whose trigger pair can be byte a followed by byte b:
@@ -1280,34 +1292,144 @@ static int parse_rule(sl_rules *R, uint32_t ri, json_t *o, sl_err *err)
     return SL_OK;
 }
 
-/* Marks literal L's pair of sets beside its trigger: the next one when
- * the literal goes on after it, else the one before. */
-static void second_pair(sl_rules *R, const literal *L)
+/* The bit of bytes (a, b, c, d) in next_tri / prev_tri (d = 0) or
+ * mid_quad. */
+static unsigned quad_hash(unsigned a, unsigned b, unsigned c, unsigned d)
 {
-    int nx = L->off + 2 < L->len;
-    const uint8_t *A = R->sets[L->set[nx ? L->off + 1 : L->off - 1]];
-    const uint8_t *B = R->sets[L->set[nx ? L->off + 2 : L->off]];
-    uint8_t *bm = nx ? R->next_pair : R->prev_pair;
+    uint64_t x = a | b << 8 | c << 16 | (uint64_t)d << 24;
 
-    for (int a = 0; a < 256; a++) {
-        if (!in_set(A, (uint8_t)a))
+    return (unsigned)((x * 0x9e3779b97f4a7c15ull) >> (64 - TRI_BITS));
+}
+
+static unsigned tri_hash(unsigned a, unsigned b, unsigned c)
+{
+    return quad_hash(a, b, c, 0);
+}
+
+static unsigned set_size(const uint8_t S[32])
+{
+    unsigned n = 0;
+
+    for (int c = 0; c < 256; c++)
+        n += (unsigned)in_set(S, (uint8_t)c);
+    return n;
+}
+
+/* Sets bm's bit of every byte tuple of sets S[0..n) (n = 3 or 4). */
+static void mark_tuples(uint8_t *bm, const uint8_t *const *S, size_t n)
+{
+    for (unsigned a = 0; a < 256; a++) {
+        if (!in_set(S[0], (uint8_t)a))
             continue;
-        for (int b = 0; b < 256; b++)
-            if (in_set(B, (uint8_t)b))
-                bm[(a + 256 * b) >> 3] |= (uint8_t)(1u << (a & 7));
+        for (unsigned b = 0; b < 256; b++) {
+            if (!in_set(S[1], (uint8_t)b))
+                continue;
+            for (unsigned c = 0; c < 256; c++) {
+                if (!in_set(S[2], (uint8_t)c))
+                    continue;
+                for (unsigned d = 0; d < (n == 4 ? 256u : 1u); d++) {
+                    unsigned h = quad_hash(a, b, c, d);
+
+                    if (n == 4 && !in_set(S[3], (uint8_t)d))
+                        continue;
+                    bm[h >> 3] |= (uint8_t)(1u << (h & 7));
+                }
+            }
+        }
     }
+}
+
+/* A byte for the second look: letters in lower case, every non-word
+ * byte as 0, the rest as themselves. */
+static uint8_t fold_byte(uint8_t c)
+{
+    return !is_word(c) ? 0 : lower(c);
+}
+
+/* The set of the folded bytes of S. */
+static void fold_set(const uint8_t S[32], uint8_t out[32])
+{
+    memset(out, 0, 32);
+    for (int c = 0; c < 256; c++) {
+        uint8_t f = fold_byte((uint8_t)c);
+
+        if (in_set(S, (uint8_t)c))
+            out[f >> 3] |= (uint8_t)(1u << (f & 7));
+    }
+}
+
+static int all_word(const uint8_t S[32])
+{
+    for (int c = 0; c < 256; c++)
+        if (in_set(S, (uint8_t)c) && !is_word((uint8_t)c))
+            return 0;
+    return 1;
+}
+
+/* Marks literal L's second look: the sets around its trigger pair --
+ * one each side (mid_quad), else the one after (next_tri), else the one
+ * before (prev_tri), whichever first has at most TRI_MAX byte tuples.
+ * When every anchor of L is a context word, the non-word byte (set nw)
+ * that must stand before a word starting with a word byte, or after one
+ * ending with it, counts as a set of L (prefilter_at() checks the same).
+ * 0, or 1 when none fits (the pair goes in `always` instead). */
+static int second_look(sl_rules *R, const literal *L, const uint8_t nw[32])
+{
+    const uint8_t *E[MAX_LITERAL + 2];
+    uint8_t F[4][32];
+    const uint8_t *FP[4];
+    size_t n = 0, t;
+    int word = 1;
+
+    for (uint32_t ai = L->anchor; ai != NO_ANCHOR; ai = R->a[ai].next)
+        word &= R->a[ai].word;
+    if (L->len < 2)
+        return 1;
+    if (word && all_word(R->sets[L->set[0]]))
+        E[n++] = nw;
+    t = n + L->off;
+    for (size_t k = 0; k < L->len; k++)
+        E[n++] = R->sets[L->set[k]];
+    if (word && all_word(R->sets[L->set[L->len - 1]]))
+        E[n++] = nw;
+    for (int v = 0; v < 3; v++) {
+        /* v 0: mid_quad, 1: next_tri, 2: prev_tri */
+        size_t f = v == 1 ? t : t - 1, m = v == 0 ? 4 : 3;
+        uint64_t tuples = 1;        /* up to 165^4: no overflow either way */
+
+        if ((v != 1 && t < 1) || f + m > n)
+            continue;
+        for (size_t k = 0; k < m; k++) {
+            fold_set(E[f + k], F[k]);
+            FP[k] = F[k];
+            tuples *= set_size(F[k]);
+        }
+        if (tuples > TRI_MAX)
+            continue;
+        mark_tuples(v == 0 ? R->mid_quad : v == 1 ? R->next_tri : R->prev_tri,
+                    FP, m);
+        return 0;
+    }
+    return 1;
 }
 
 /* Builds the byte table and the per-byte literal / per-class anchor lists. */
 static int build_tables(sl_rules *R)
 {
     uint32_t *fill;
+    uint8_t nw[32] = {0};          /* the bytes that are no word byte */
 
     memset(R->tbl, 0, sizeof(R->tbl));
     memset(R->bigram, 0, sizeof(R->bigram));
     memset(R->always, 0, sizeof(R->always));
-    memset(R->next_pair, 0, sizeof(R->next_pair));
-    memset(R->prev_pair, 0, sizeof(R->prev_pair));
+    memset(R->next_tri, 0, sizeof(R->next_tri));
+    memset(R->prev_tri, 0, sizeof(R->prev_tri));
+    memset(R->mid_quad, 0, sizeof(R->mid_quad));
+    for (int c = 0; c < 256; c++) {
+        if (!is_word((uint8_t)c))
+            nw[c >> 3] |= (uint8_t)(1u << (c & 7));
+        R->fold[c] = fold_byte((uint8_t)c);
+    }
     R->lit_start = calloc(65536 + 1, sizeof(uint32_t));
     fill = malloc((65536 + 1) * sizeof(uint32_t));
     if (!R->lit_start || !fill) {
@@ -1320,7 +1442,7 @@ static int build_tables(sl_rules *R)
                 continue;
             R->tbl[c] |= (uint16_t)(1u << (k + 1));
             for (int b = 0; b < 256; b++) {
-                R->bigram[(c + 256 * b) >> 3] |= (uint8_t)(1u << (c & 7));
+                R->bigram[c + 256 * b] = 1;
                 R->always[(c + 256 * b) >> 3] |= (uint8_t)(1u << (c & 7));
             }
         }
@@ -1333,6 +1455,7 @@ static int build_tables(sl_rules *R)
             const literal *L = &R->lit[i];
             const uint8_t *next =
                 L->len > 1 ? R->sets[L->set[L->off + 1]] : NULL;
+            int always = pass == 1 && second_look(R, L, nw);
 
             for (int c = 0; c < 256; c++) {
                 if (!in_set(R->sets[L->set[L->off]], (uint8_t)c))
@@ -1347,15 +1470,13 @@ static int build_tables(sl_rules *R)
                         continue;
                     }
                     R->lit_idx[fill[key]++] = (uint32_t)i;
-                    R->bigram[key >> 3] |= (uint8_t)(1u << (c & 7));
-                    if (L->len <= 2)
+                    R->bigram[key] = 1;
+                    if (always)
                         R->always[key >> 3] |= (uint8_t)(1u << (c & 7));
                 }
                 if (pass == 1)
                     R->tbl[c] |= 1;
             }
-            if (pass == 1 && L->len > 2)
-                second_pair(R, L);
         }
         if (pass == 0) {
             for (unsigned k = 0; k < 65536; k++)
@@ -1831,7 +1952,7 @@ static void prefilter_at(sl_scanner *s, size_t i)
     }
 }
 
-/* The scan loop: one lookup of each byte pair in an 8 KiB bitmap. */
+/* The scan loop: one lookup of each byte pair in a 64 KiB byte table. */
 static int bit(const uint8_t *bm, unsigned x)
 {
     return (bm[x >> 3] >> (x & 7)) & 1;
@@ -1843,19 +1964,56 @@ static void prefilter(sl_scanner *s, size_t c0, size_t c1)
     const uint8_t *bm = R->bigram;
     const uint8_t *t = s->text;
     size_t i = c0, end = c1 < s->len ? c1 : s->len - 1;
+    uint16_t hit[HIT_BLOCK];
 
-    for (; i < end; i++) {
-        unsigned x = t[i] | (unsigned)t[i + 1] << 8;
+    while (i < end) {
+        size_t b0 = i, b1 = end - i > HIT_BLOCK ? i + HIT_BLOCK : end, nh = 0;
 
-        if (!((bm[x >> 3] >> (x & 7)) & 1))
-            continue;
-        /* the second look: most hits of a word's common pair end here */
-        if (bit(R->always, x) || i + 2 >= s->len || i == 0 ||
-            bit(R->next_pair, t[i + 1] | (unsigned)t[i + 2] << 8) ||
-            bit(R->prev_pair, t[i - 1] | (unsigned)t[i] << 8))
-            prefilter_at(s, i);
+        /* the pairs first, without a branch: a hit on some 8% of bytes
+         * of prose would be a mispredicted jump each */
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+        /* eight pairs from one load (t[i + 8] is in the text: b1 < len) */
+        for (; i + 8 <= b1; i += 8) {
+            uint64_t w;
+
+            memcpy(&w, t + i, 8);
+            for (unsigned j = 0; j < 8; j++) {
+                unsigned x = j < 7 ? (unsigned)(w >> 8 * j) & 0xffff
+                                   : (unsigned)(w >> 56) | (unsigned)t[i + 8] << 8;
+
+                hit[nh] = (uint16_t)(i + j - b0);
+                nh += bm[x];
+            }
+        }
+#endif
+        for (; i < b1; i++) {
+            unsigned x = t[i] | (unsigned)t[i + 1] << 8;
+
+            hit[nh] = (uint16_t)(i - b0);
+            nh += bm[x];
+        }
+        for (size_t h = 0; h < nh; h++) {
+            size_t k = b0 + hit[h];
+            unsigned x = t[k] | (unsigned)t[k + 1] << 8;
+
+            /* the second look: most hits of a word's common pair end here */
+            unsigned f0, f1, f2, f3;
+
+            if (bit(R->always, x) || k + 2 >= s->len || k == 0) {
+                prefilter_at(s, k);
+                continue;
+            }
+            f0 = R->fold[t[k - 1]];
+            f1 = R->fold[t[k]];
+            f2 = R->fold[t[k + 1]];
+            f3 = R->fold[t[k + 2]];
+            if (bit(R->next_tri, tri_hash(f1, f2, f3)) ||
+                bit(R->prev_tri, tri_hash(f0, f1, f2)) ||
+                bit(R->mid_quad, quad_hash(f0, f1, f2, f3)))
+                prefilter_at(s, k);
+        }
     }
-    if (i < c1 && ((bm[t[i] >> 3] >> (t[i] & 7)) & 1))
+    if (i < c1 && bm[t[i]])
         prefilter_at(s, i);              /* the last byte, paired with 0 */
 }
 
