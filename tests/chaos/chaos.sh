@@ -459,7 +459,7 @@ check "lag of every stage" "$(lag_total)" 0
 # Replication as configured: three replicas of every partition, all in
 # sync again, and min.insync.replicas 2 on every topic, the transaction state
 # log and the consumer offsets included.
-kcat -b "$SLUICE_KAFKA_BROKERS" -L >"$W/metadata.txt"
+kcat -b "$SLUICE_KAFKA_BROKERS" -L -m 30 >"$W/metadata.txt"
 read -r parts_all parts_full < <(isr_counts "$W/metadata.txt")
 ((parts_all >= 7 * PARTS)) || die "kcat -L lists $parts_all partitions"
 check "partitions with 3 replicas in sync (of $parts_all)" "$parts_full" "$parts_all"
