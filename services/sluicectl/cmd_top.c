@@ -29,7 +29,10 @@
 
 #define TOP_MAX_PROCS 32
 #define TOP_BODY_MAX ((size_t)16 << 20)
-#define TOP_TIMEOUT_MS 2000
+/* Per request, as Prometheus's default scrape_timeout: a stage answers
+ * between polls, and a busy one (a transaction committing under load)
+ * may take seconds. */
+#define TOP_TIMEOUT_MS 10000
 
 static const char top_usage[] =
     "usage: sluicectl top [--interval SECONDS] [--once] [--endpoint NAME=ADDR:PORT]...\n"
@@ -323,7 +326,8 @@ int ctl_cmd_top(ctl *c, int argc, char **argv)
         if (once && round == 1) {
             for (size_t i = 0; i < n; i++)
                 if (!ps[i].ok)
-                    rc = CTL_FAIL;
+                    rc = ctl_fail("top: %s (%s): /metrics did not answer",
+                                  ps[i].name, ps[i].addr);
             break;
         }
         for (int s = 0; s < interval * 10 && !top_stop; s++)
