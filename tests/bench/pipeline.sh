@@ -31,6 +31,8 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 # shellcheck source=deploy/lib.sh
 . "$ROOT/deploy/lib.sh"
+# shellcheck source=tests/bench/lib.sh
+. "$ROOT/tests/bench/lib.sh"
 N=${1:-100000}
 SIZE=${2:-1024}
 PARTS=${SLUICE_BENCH_PARTITIONS:-3}
@@ -80,26 +82,6 @@ sql() { "$PSQL" -XAtq -v ON_ERROR_STOP=1 "$SLUICE_PG_DSN" -c "$1"; }
 "$BIN/sluicectl" creator add bench --generate-key "$W/bench.pem" >/dev/null
 for d in warmup throughput latency; do "$BIN/sluicectl" dataset add "$d" >/dev/null; done
 
-# make_files DIR COUNT TAG: COUNT distinct English-like files of SIZE bytes.
-make_files() {
-    mkdir -p "$1"
-    python3 - "$1" "$2" "$SIZE" "$3" <<'PY'
-import os, random, sys
-d, n, size, tag = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
-words = ("the river keeps its counsel and carries what it is given to the "
-         "sea while the town sleeps under a sky of slate and early light").split()
-rng = random.Random(tag)
-for i in range(n):
-    head = "%s sample %d: " % (tag, i)
-    body, length = [], len(head)
-    while length < size:
-        w = rng.choice(words)
-        body.append(w)
-        length += len(w) + 1
-    with open(os.path.join(d, "%07d.txt" % i), "w") as f:
-        f.write((head + " ".join(body))[:size - 1] + "\n")
-PY
-}
 say "writing $WARM + $N + $LAT_N files of $SIZE bytes"
 make_files "$W/warmup" "$WARM" warmup
 make_files "$W/throughput" "$N" throughput

@@ -20,6 +20,8 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 # shellcheck source=deploy/lib.sh
 . "$ROOT/deploy/lib.sh"
+# shellcheck source=tests/bench/lib.sh
+. "$ROOT/tests/bench/lib.sh"
 N=${1:-20000}
 SIZE=${2:-1024}
 COUNTS=${SLUICE_SCALE_INSTANCES:-1 2 3}
@@ -50,26 +52,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# make_files DIR COUNT TAG: COUNT distinct English-like files of SIZE bytes.
-make_files() {
-    python3 - "$1" "$2" "$SIZE" "$3" <<'PY'
-import os, random, sys
-d, n, size, tag = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
-os.makedirs(d, exist_ok=True)
-words = ("the river keeps its counsel and carries what it is given to the "
-         "sea while the town sleeps under a sky of slate and early light").split()
-rng = random.Random(tag)
-for i in range(n):
-    head = "%s sample %d: " % (tag, i)
-    body, length = [], len(head)
-    while length < size:
-        w = rng.choice(words)
-        body.append(w)
-        length += len(w) + 1
-    with open(os.path.join(d, "%07d.txt" % i), "w") as f:
-        f.write((head + " ".join(body))[:size - 1] + "\n")
-PY
-}
 say "writing $WARM + $N files of $SIZE bytes"
 make_files "$W/warmup" "$WARM" warmup
 make_files "$W/bench" "$N" bench

@@ -37,6 +37,8 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 # shellcheck source=deploy/lib.sh
 . "$ROOT/deploy/lib.sh"
+# shellcheck source=tests/bench/lib.sh
+. "$ROOT/tests/bench/lib.sh"
 N=${1:-40000}
 SIZE=${2:-1024}
 PARTS=${SLUICE_BENCH_PARTITIONS:-6}
@@ -133,27 +135,6 @@ for p in warm- chain-; do
     SLUICE_TOPIC_PREFIX=$p "$BIN/sluicectl" topics create --partitions "$PARTS" >/dev/null
 done
 
-# make_files DIR COUNT TAG: COUNT distinct English-like files of SIZE bytes
-# (pipeline.sh's generator).
-make_files() {
-    mkdir -p "$1"
-    python3 - "$1" "$2" "$SIZE" "$3" <<'PY'
-import os, random, sys
-d, n, size, tag = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
-words = ("the river keeps its counsel and carries what it is given to the "
-         "sea while the town sleeps under a sky of slate and early light").split()
-rng = random.Random(tag)
-for i in range(n):
-    head = "%s sample %d: " % (tag, i)
-    body, length = [], len(head)
-    while length < size:
-        w = rng.choice(words)
-        body.append(w)
-        length += len(w) + 1
-    with open(os.path.join(d, "%07d.txt" % i), "w") as f:
-        f.write((head + " ".join(body))[:size - 1] + "\n")
-PY
-}
 # upload PREFIX DATASET: sends that dataset's files to PREFIX's uploads topic.
 upload() {
     SLUICE_TOPIC_PREFIX=$1 "$BIN/sluicectl" upload --creator bench --dataset "$2" \
