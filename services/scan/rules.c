@@ -1677,6 +1677,8 @@ typedef struct cand {
     size_t off, len;
     float score;
     int32_t ctx;            /* context word index, or -1 */
+    uint32_t gap;           /* bytes from the context word's end, or
+                               UINT32_MAX */
 } cand;
 
 struct sl_scanner {
@@ -1701,16 +1703,18 @@ struct sl_scanner {
     const rule *ctx_rule;
     int ctx_ok;
     int ctx_word;               /* for ctx_at: the word found, or -1 */
+    uint32_t ctx_gap;           /* and the bytes from its end to ctx_at */
     float m_score;              /* the accepted candidate's score */
     int32_t m_ctx;              /* and its context word, or -1 */
+    uint32_t m_gap;             /* and the bytes between them */
     sl_scan_stats st;
 };
 
 /* The index of the word of w that ends nearest before `at`, within its
- * window (the first listed on a tie), or -1; *tried grows by the start
- * offsets it tried (the work, for the budget). */
+ * window (the first listed on a tie), or -1, and in *end where it ends;
+ * *tried grows by the start offsets it tried (the work, for the budget). */
 static int words_near(const words *w, const uint8_t *t, size_t at,
-                      uint64_t *tried)
+                      size_t *end, uint64_t *tried)
 {
     size_t from = at > w->window ? at - w->window : 0, best_end = 0;
     int best = -1;
@@ -1738,7 +1742,22 @@ static int words_near(const words *w, const uint8_t *t, size_t at,
             }
         }
     }
+    *end = best_end;
     return best;
+}
+
+/* Whether [from, to) holds the end of a sentence or clause: an excluding
+ * word before it belongs to another statement than the value after it. */
+static int clause_break(const uint8_t *t, size_t from, size_t to)
+{
+    for (size_t p = from; p < to; p++)
+        switch (t[p]) {
+        case '.': case ';': case '!': case '?': case ',': case '\n':
+            return 1;
+        default:
+            break;
+        }
+    return 0;
 }
 
 /* Runs at the end of every candidate match: 0 accepts it, 1 makes PCRE2
@@ -1765,6 +1784,7 @@ static int on_callout(pcre2_callout_block *cb, void *data)
     s->st.candidates++;
     s->m_score = ru->score;
     s->m_ctx = -1;
+    s->m_gap = UINT32_MAX;
     /* the validator first when a candidate may pass without context (it
      * rejects most, and costs less than the look for context words) */
     if (ru->validator && ru->score >= ru->threshold &&
@@ -1773,13 +1793,23 @@ static int on_callout(pcre2_callout_block *cb, void *data)
     if (ru->ctx.n || ru->excl.n) {
         if (s->ctx_rule != ru || s->ctx_at != vs) {
             uint64_t tried = 0;
+            size_t ce = 0, xe = 0;
 
             s->ctx_rule = ru;
             s->ctx_at = vs;
-            s->ctx_word = ru->ctx.n ? words_near(&ru->ctx, s->text, vs, &tried)
+            s->ctx_word = ru->ctx.n ? words_near(&ru->ctx, s->text, vs, &ce,
+                                                 &tried)
                                     : -1;
+            s->ctx_gap = s->ctx_word >= 0 ? (uint32_t)(vs - ce) : UINT32_MAX;
+            /* an excluding word forbids the finding, unless a context
+             * word comes after it, in a new sentence or clause ("model.
+             * SSN 385 59 7514"; but "test badge C11111" stays excluded) */
             s->ctx_ok = !ru->excl.n ||
-                        words_near(&ru->excl, s->text, vs, &tried) < 0;
+                        words_near(&ru->excl, s->text, vs, &xe, &tried) < 0 ||
+                        (s->ctx_word >= 0 &&
+                         ce - ru->ctx.len[s->ctx_word] >= xe &&
+                         clause_break(s->text, xe,
+                                      ce - ru->ctx.len[s->ctx_word]));
             if (!sl_budget_regex(s->b, tried))
                 return PCRE2_ERROR_CALLOUT;
         }
@@ -1790,6 +1820,7 @@ static int on_callout(pcre2_callout_block *cb, void *data)
 
             s->m_score = (float)(sc > 1 ? 1 : sc);
             s->m_ctx = s->ctx_word;
+            s->m_gap = s->ctx_gap;
         }
         if (s->m_score < ru->threshold)
             return 1;
@@ -2035,7 +2066,7 @@ static void add_cand(sl_scanner *s, uint32_t r, size_t off, size_t len)
         return;
     }
     s->c[s->nc++] = (cand){ r, s->R->r[r].validator != NULL, off, len,
-                            s->m_score, s->m_ctx };
+                            s->m_score, s->m_ctx, s->m_gap };
     s->st.findings++;
 }
 
@@ -2051,6 +2082,7 @@ static int run_window(sl_scanner *s, uint32_t r, size_t lo, size_t hi)
     s->cur = ru;
     s->m_score = ru->score;         /* rules without a callout */
     s->m_ctx = -1;
+    s->m_gap = UINT32_MAX;
     while (start <= hi && start < s->len && !s->too_many) {
         PCRE2_SIZE *ov;
         int rc;
@@ -2207,14 +2239,44 @@ static int emit(sl_findings *out, const cand *c)
     return SL_OK;
 }
 
+/* Among candidates of rules that read the same bytes as different things
+ * because of a context word ("SSN: 364775495 Acct. no. 796284572": an SSN
+ * for its context rule, a bank account for another), the nearest word
+ * says what the value is: the others are dropped.  Candidates found
+ * without a context word stay.  s->c is sorted by off_cmp, so equal spans
+ * are neighbours. */
+static void nearest_context(sl_scanner *s)
+{
+    size_t i = 0, n = 0;
+
+    while (i < s->nc) {
+        size_t j = i + 1;
+        uint32_t best = UINT32_MAX;
+
+        while (j < s->nc && s->c[j].off == s->c[i].off &&
+               s->c[j].len == s->c[i].len)
+            j++;
+        for (size_t k = i; k < j; k++)
+            if (s->c[k].gap < best)
+                best = s->c[k].gap;
+        for (size_t k = i; k < j; k++)
+            if (s->c[k].gap == UINT32_MAX || s->c[k].gap == best)
+                s->c[n++] = s->c[k];
+        i = j;
+    }
+    s->nc = n;
+}
+
 /* Keeps, within each cluster of overlapping candidates, the best by
  * prio_cmp, then the best of those not overlapping it, and so on. */
 static int resolve(sl_scanner *s, sl_findings *out)
 {
     size_t i = 0;
 
-    if (s->nc > 1)
+    if (s->nc > 1) {
         qsort(s->c, s->nc, sizeof(cand), off_cmp);
+        nearest_context(s);
+    }
     while (i < s->nc) {
         size_t j = i + 1, end = s->c[i].off + s->c[i].len;
 

@@ -364,6 +364,15 @@ static void test_ssn(void **state)
     expect_none("Part no. 254-42-1563 in stock");
     expect_none("serial 123-45-6789, SKU 123-45-6789");
     expect_one("us_ssn", "Part of the file: SSN 123-45-6789", "123-45-6789");
+    /* an excluding word in the sentence before, then an SSN word: the SSN
+     * word says what the value is; without a clause break in between the
+     * excluding word still rules ("model ssn" reads as a model's number) */
+    expect_one("us_ssn", "the new model. ssn 385 59 7514 cell", "385 59 7514");
+    expect_one("us_ssn", "part; SSN 385-59-7514", "385-59-7514");
+    expect_none("model ssn 385 59 7514");
+    expect_none("Part no. SKU 254-42-1563");
+    expect_one("us_ssn_context", "her social is 095369052", "095369052");
+    expect_one("us_ssn_context", "Soc. Sec. No. 686408981", "686408981");
 }
 
 static void test_credit_card(void **state)
@@ -473,6 +482,11 @@ static void test_ip(void **state)
     expect_none("v1.2.3.4 and ver 2.0.0.1");
     expect_none("firmware 4.1.0.12, section 1.2.3.4, figure 2.1.1.3");
     expect_none("1.2.3.4.5 and 256.1.1.1 and 1.2.3");
+    /* an excluding word ends its sentence; a host word starts the next */
+    expect_one("ipv4", "member table. host=214.39.20.148 status=200", "214.39.20.148");
+    expect_one("ipv4", "see figure, server 10.1.2.3", "10.1.2.3");
+    expect_none("table host 10.1.2.3");
+    expect_none("Table 3. 10.1.2.3");
     expect_none("pi is 3.14159 and 2024.05.01.12");
     expect_one("ipv6", "from 2001:db8::8a2e:370:7334 today", "2001:db8::8a2e:370:7334");
     expect_one("ipv6", "addr 2001:0db8:85a3:0000:0000:8a2e:0370:7334.",
@@ -858,6 +872,20 @@ static void test_overlaps(void **state)
     assert_int_equal(f->items[0].offset, 1);
     /* the same phone as E.164 and NANP: the longer E.164 span wins */
     expect_one("phone_e164", "call +1 415-555-2671", "+1 415-555-2671");
+    /* nine digits that two context rules read differently: the nearer
+     * context word decides (the SSN before, the account number here) */
+    f = scan("SSN: 364775495 Acct. no. 796284572 ok");
+    assert_int_equal(f->count, 2);
+    assert_int_equal(f->items[0].rule, rule_index("us_ssn_context"));
+    assert_int_equal(f->items[1].rule, rule_index("us_bank_number"));
+    assert_int_equal(f->items[1].offset, 25);
+    f = scan("passport# 568674654 bank account no. 729171374");
+    assert_int_equal(f->count, 2);
+    assert_int_equal(f->items[1].rule, rule_index("us_bank_number"));
+    f = scan("bank account no. 729171374, passport# 282909208");
+    assert_int_equal(f->count, 2);
+    assert_int_equal(f->items[0].rule, rule_index("us_bank_number"));
+    assert_int_equal(f->items[1].rule, rule_index("us_passport"));
     /* several entities in one text: sorted, disjoint, each once */
     f = scan("a@b.io 4111111111111111 10.0.0.1 AKIAIOSFODNN7EXAMPLE a@b.io");
     assert_int_equal(f->count, 5);
