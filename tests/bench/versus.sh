@@ -30,7 +30,8 @@
 # usage: tests/bench/versus.sh [N [SIZE]]      (default 40000 1024)
 # env:   SLUICE_BENCH_PARTITIONS (default 6: two or three peer processes get
 #        equal shares; with 3 and two processes one has twice the other's), SLUICE_BENCH_WARMUP (default
-#        10000), SLUICE_BENCH_PEER_PROCS (default: cores), SLUICE_BENCH_KEEP=1,
+#        10000; SLUICE_BENCH_WARMUP_STEP, default 10000: the broker's JIT CPU
+#        is printed per step), SLUICE_BENCH_PEER_PROCS (default: cores), SLUICE_BENCH_KEEP=1,
 #        SLUICE_BIN_DIR (built binaries to use; default: build build/ as
 #        pipeline.sh does), SLUICE_BENCH_STAGE_OPTS (extra flags, every stage)
 set -euo pipefail
@@ -43,6 +44,7 @@ N=${1:-40000}
 SIZE=${2:-1024}
 PARTS=${SLUICE_BENCH_PARTITIONS:-6}
 WARM=${SLUICE_BENCH_WARMUP:-10000}
+WARM_STEP=${SLUICE_BENCH_WARMUP_STEP:-10000}
 PROCS=${SLUICE_BENCH_PEER_PROCS:-$(nproc)}
 say() { sl_log versus "$@"; }
 unset SLUICE_KAFKA_BROKERS SLUICE_PG_DSN SLUICE_TOPIC_PREFIX SLUICE_CONFIG \
@@ -245,18 +247,35 @@ drain() {
         for s in "$@"; do printf '    cpu %-22s %s\n' "$s" "$(per "${c[$s]}")"; done
         printf '    cpu %-22s %s\n' kafka "$(per "$(awk -v a="$k0" -v b="$k1" 'BEGIN { print b - a }')")"
         printf '      %-24s %s\n' "of which JIT" "$(per "$(awk -v a="$j0" -v b="$j1" 'BEGIN { print b - a }')")"
+        # each stage is one hop: a topic read, and (but for commit) one
+        # written in the stage's transactions
+        printf '      %-24s %s\n' "the rest, per hop ($#)" "$(per "$(awk -v a="$k0" -v b="$k1" -v c="$j0" -v d="$j1" -v h=$# \
+            'BEGIN { print (b - a - (d - c)) / h }')")"
         printf '    cpu %-22s %s\n' postgresql "$(per "$(awk -v a="$g0" -v b="$g1" 'BEGIN { print b - a }')")"
-        printf '    cpu %-22s %s\n' "all of the above" "$(per "$(
-            printf '%s\n' "${c[@]}" "$k1 -$k0" "$g1 -$g0" | awk '{ s += $1 + $2 } END { print s }')")"
+        printf '%s\n' "${c[@]}" "$k1 -$k0" "$g1 -$g0" | awk '{ s += $1 + $2 } END { print s }' >"$W/cpu.$tag"
+        echo "${c[validate]}" >"$W/cpu.validate.$tag"
+        printf '    cpu %-22s %s\n' "all of the above" "$(per "$(cat "$W/cpu.$tag")")"
     } >>"$REPORT"
 }
 
 warmup="none"
+: >"$W/warmup.jit"
 if ((WARM > 0)); then
     say "warm-up: the whole chain drains $WARM uploads (not measured)"
     base=$(outcomes) wj0=$(cpu_jit "$KPID") wt0=$(date +%s.%N)
     start_stages warm- validate scan license commit
-    wait_count outcomes $((base + WARM))
+    # the broker's JIT compiler CPU in each step of the warm-up: how long
+    # it takes to settle (issue #16 asks)
+    done_n=0 sj=$wj0 st=$wt0
+    while ((done_n < WARM)); do
+        step=$((WARM - done_n < WARM_STEP ? WARM - done_n : WARM_STEP))
+        wait_count outcomes $((base + done_n + step))
+        read -r j1 t1 < <(echo "$(cpu_jit "$KPID") $(date +%s.%N)")
+        awk -v a="$done_n" -v n="$step" -v j0="$sj" -v j1="$j1" -v t0="$wt0" -v t1="$t1" -v s0="$st" \
+            'BEGIN { printf "    warm-up %6d-%-6d  %5.1f s in, the broker'"'"'s JIT %5.2f s of CPU (%4.0f us/sample)\n",
+                     a + 1, a + n, t1 - t0, j1 - j0, (j1 - j0) * 1e6 / n }' >>"$W/warmup.jit"
+        done_n=$((done_n + step)) sj=$j1 st=$t1
+    done
     stop_all
     warmup=$(awk -v n="$WARM" -v a="$wt0" -v b="$(date +%s.%N)" -v j="$wj0" -v k="$(cpu_jit "$KPID")" \
         'BEGIN { printf "%d uploads through the whole chain, %.0f s, the broker'"'"'s JIT %.1f s of CPU in it", n, b - a, k - j }')
@@ -294,7 +313,8 @@ echo "$rate $steady" >"$W/rate.peer"
     printf '    cpu %-22s %s\n' kafka "$(per "$(awk -v a="$k0" -v b="$k1" 'BEGIN { print b - a }')")"
     printf '      %-24s %s\n' "of which JIT" "$(per "$(awk -v a="$j0" -v b="$j1" 'BEGIN { print b - a }')")"
     printf '    cpu %-22s %s\n' postgresql "$(per "$(awk -v a="$g0" -v b="$g1" 'BEGIN { print b - a }')")"
-    printf '    cpu %-22s %s\n' "all of the above" "$(per "$(awk -v t="$tot" -v a="$k0" -v b="$k1" -v c="$g0" -v d="$g1" 'BEGIN { print t + b - a + d - c }')")"
+    awk -v t="$tot" -v a="$k0" -v b="$k1" -v c="$g0" -v d="$g1" 'BEGIN { print t + b - a + d - c }' >"$W/cpu.peer"
+    printf '    cpu %-22s %s\n' "all of the above" "$(per "$(cat "$W/cpu.peer")")"
 } >>"$REPORT"
 grep -h '^peer ' "$W/peer.log" | sed 's/^/    /' >>"$REPORT" || true
 
@@ -319,4 +339,12 @@ cat <<TAIL
     validate -> commit / peer  $(ratio "$vc" "$pr") x; $(ratio "$vcs" "$prs") x   (issue #16 target: >= 3)
     whole chain / peer         $(ratio "$ch" "$pr") x; $(ratio "$chs" "$prs") x   (target: >= 1)
     whole chain / Ed25519      $(ratio "$ch" "$ed_verify") x; $(ratio "$chs" "$ed_verify") x   (target: >= 0.75)
+  CPU per sample, all processes (when the cores are spent, throughput goes as its inverse)
+    peer / validate -> commit  $(ratio "$(cat "$W/cpu.peer")" "$(cat "$W/cpu.foundation")") x
+    peer / validate alone      $(ratio "$(cat "$W/cpu.peer")" "$(cat "$W/cpu.validate.foundation")") x   (the most validate -> commit / peer
+                                     could reach on this machine if commit, the broker and PostgreSQL cost nothing)
 TAIL
+if [[ -s $W/warmup.jit ]]; then
+    echo "  the broker's JIT during the warm-up (the whole chain):"
+    cat "$W/warmup.jit"
+fi
