@@ -43,6 +43,8 @@
 #       SLUICE_KAFKA_GC     broker GC flags (default G1 with 20 ms pauses)
 #       SLUICE_KAFKA_OPTS   more JVM flags for the broker
 #       SLUICE_PG_SHARED_BUFFERS  PostgreSQL shared_buffers (default 512MB)
+#       SLUICE_PG_PRELOAD   PostgreSQL shared_preload_libraries, e.g.
+#                           pg_stat_statements for a profile (default none)
 #       SLUICE_START_TIMEOUT  seconds to wait for Kafka / PostgreSQL (default 90)
 #       SLUICE_RESTART_MAX_DELAY    longest wait before restarting a service
 #                                   that keeps exiting (default 30 s)
@@ -793,6 +795,9 @@ launch_pg() {
     sl_port_free "$PG_PORT" || die "postgresql port $PG_PORT is in use"
     local sock=$PGSOCK/.s.PGSQL.$PG_PORT
     ((${#sock} < 108)) || die "socket path $sock is too long for a unix socket; use a shorter --dir"
+    local preload=${SLUICE_PG_PRELOAD:-}
+    [[ $preload =~ ^[a-z0-9_,]*$ ]] ||
+        die "SLUICE_PG_PRELOAD: library names (letters, digits, _) separated by commas, not '$preload'"
     as_pg tee "$PGDATA_DIR/sluice.conf" >/dev/null <<EOF
 # Written by deploy/stack.sh on every start; edits are lost.
 listen_addresses = '127.0.0.1'
@@ -808,6 +813,7 @@ checkpoint_timeout = 15min
 wal_init_zero = off
 random_page_cost = 1.1
 effective_cache_size = 4GB
+shared_preload_libraries = '$preload'
 EOF
     # A postmaster killed a moment ago may linger as a zombie, and its pid in
     # postmaster.pid would make the new one refuse to start.

@@ -1,6 +1,36 @@
 #!/usr/bin/env bash
 # tests/bench/lib.sh -- what the benchmark scripts share, sourced after
-# deploy/lib.sh: the generator of the uploads they send.
+# deploy/lib.sh: the generator of the uploads they send, and how they count
+# the outcomes while they wait.
+
+# bench_outcomes: samples + rejections, exactly: a scan of both tables, so
+# polled once a second over a run of 100,000 rows it costs PostgreSQL
+# 8-17 us a sample (pg_stat_statements), charged to sluice's figures.
+# bench_outcomes_bound: at least that, from one row -- the next feed
+# position (commit reserves one per sample in the batch's transaction;
+# a rolled-back batch's are not taken) -- and the rejections (few in a
+# benchmark).  Both call the caller's sql().
+bench_outcomes() { sql "SELECT (SELECT count(*) FROM samples) + (SELECT count(*) FROM rejections)"; }
+bench_outcomes_bound() {
+    sql "SELECT (SELECT next_seq - 1 FROM feed_clock WHERE stream = 'samples') + (SELECT count(*) FROM rejections)"
+}
+# bench_wait_outcomes TARGET [CHECK]: returns once samples + rejections
+# reach TARGET, polling the bound once a second and counting only once it
+# is there; CHECK (a command) runs between polls and may exit.
+bench_wait_outcomes() {
+    local n exact=0
+    while :; do
+        if ((exact)); then n=$(bench_outcomes); else n=$(bench_outcomes_bound); fi || return 1
+        if ((n >= $1)); then
+            ((exact)) && return 0
+            exact=1
+            continue
+        fi
+        exact=0
+        sleep 1
+        [[ -z ${2:-} ]] || $2
+    done
+}
 
 # make_files DIR COUNT TAG: COUNT distinct English-like files of SIZE bytes
 # (SIZE from the caller), the same bytes for the same TAG on every run.

@@ -112,16 +112,14 @@ upload() {
     "$BIN/sluicectl" upload ${SLUICE_BENCH_UPLOAD_OPTS:-} --creator bench \
         --dataset "$ds" --key "$W/bench.pem" "$@" "$W/$ds" >/dev/null 2>>"$W/upload.log"
 }
-count() { sql "SELECT (SELECT count(*) FROM samples) + (SELECT count(*) FROM rejections)"; }
-# Once a second: each poll counts every row, which costs more as a run goes.
-wait_for() {
-    while (($(count) < $1)); do
-        sleep 1
-        for s in "${!PIDS[@]}"; do
-            kill -0 "${PIDS[$s]}" 2>/dev/null || { say "$s died"; tail "$W/$s.log" >&2; exit 1; }
-        done
+alive() {
+    local s
+    for s in "${!PIDS[@]}"; do
+        kill -0 "${PIDS[$s]}" 2>/dev/null || { say "$s died"; tail "$W/$s.log" >&2; exit 1; }
     done
 }
+# Once a second, the cheap bound until it is there (tests/bench/lib.sh).
+wait_for() { bench_wait_outcomes "$1" alive || sl_die pipeline "cannot count the outcomes"; }
 cpu() { # user+sys seconds of a pid
     awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$1/stat"
 }

@@ -100,15 +100,11 @@ for I in $COUNTS; do
         # shellcheck disable=SC1091
         . "$S/stack.env"
         sql() { "$PSQL" -XAtq -v ON_ERROR_STOP=1 "$SLUICE_PG_DSN" -c "$1"; }
-        count() { sql "SELECT (SELECT count(*) FROM samples) + (SELECT count(*) FROM rejections)"; }
         wait_for() {
-            local i
-            for ((i = 0; i < 3600; i++)); do
-                (($(count) >= $1)) && return 0
-                sleep 1
-            done
-            say "waited an hour for $1 outcomes"
-            exit 1
+            local t0=$SECONDS want=$1
+            # shellcheck disable=SC2317  # called by bench_wait_outcomes
+            hour() { ((SECONDS - t0 < 3600)) || { say "waited an hour for $want outcomes"; exit 1; }; }
+            bench_wait_outcomes "$1" hour || exit 1
         }
         "$BIN/sluicectl" creator add bench --generate-key "$W/bench-$I.pem" >/dev/null
         "$BIN/sluicectl" dataset add warmup >/dev/null

@@ -33,7 +33,9 @@
 #        10000; SLUICE_BENCH_WARMUP_STEP, default 10000: the broker's JIT CPU
 #        is printed per step), SLUICE_BENCH_PEER_PROCS (default: cores), SLUICE_BENCH_KEEP=1,
 #        SLUICE_BIN_DIR (built binaries to use; default: build build/ as
-#        pipeline.sh does), SLUICE_BENCH_STAGE_OPTS (extra flags, every stage)
+#        pipeline.sh does), SLUICE_BENCH_STAGE_OPTS (extra flags, every stage),
+#        SLUICE_BENCH_PGSS=1 (PostgreSQL with pg_stat_statements: each
+#        drain also prints its costliest statements; it costs a little)
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 # shellcheck source=deploy/lib.sh
@@ -98,6 +100,8 @@ cleanup() {
 trap cleanup EXIT
 
 say "starting an infra stack in $W/stack"
+PGSS=${SLUICE_BENCH_PGSS:-}
+[[ -n $PGSS ]] && export SLUICE_PG_PRELOAD=pg_stat_statements
 SLUICE_BIN_DIR=$BIN bash "$ROOT/deploy/stack.sh" start --dir "$W/stack" --infra-only \
     --partitions "$PARTS" 2>"$W/stack.log" || { cat "$W/stack.log" >&2; exit 1; }
 # shellcheck disable=SC1091
@@ -105,6 +109,22 @@ SLUICE_BIN_DIR=$BIN bash "$ROOT/deploy/stack.sh" start --dir "$W/stack" --infra-
 PSQL=$(sl_pg_bindir)/psql
 [[ -x $PSQL ]] || PSQL=psql
 sql() { "$PSQL" -XAtq -v ON_ERROR_STOP=1 "$SLUICE_PG_DSN" -c "$1"; }
+admin_sql() { "$PSQL" -XAtq -v ON_ERROR_STOP=1 "$SLUICE_PG_DSN_ADMIN dbname=sluice" -c "$1"; }
+[[ -n $PGSS ]] && admin_sql "CREATE EXTENSION IF NOT EXISTS pg_stat_statements" >/dev/null
+# pgss_reset / pgss_report: with SLUICE_BENCH_PGSS, the statements that
+# took the most of PostgreSQL's time since the reset (execution time, not
+# CPU: it includes waits), per sample of the drain.
+pgss_reset() { [[ -z $PGSS ]] || admin_sql "SELECT pg_stat_statements_reset()" >/dev/null; }
+pgss_report() {
+    [[ -n $PGSS ]] || return 0
+    echo "    PostgreSQL's statements by execution time (pg_stat_statements):"
+    admin_sql "SELECT format('      %8s us/sample %9s calls %9s rows  %s',
+                      round((total_exec_time * 1000 / $N)::numeric, 1), calls, rows,
+                      left(regexp_replace(query, '\s+', ' ', 'g'), 90))
+                 FROM pg_stat_statements
+                WHERE query NOT LIKE '%pg_stat_statements%'
+                ORDER BY total_exec_time DESC LIMIT 12"
+}
 
 # ---- the peer's principals -------------------------------------------------
 (umask 077 && mkdir -p "$W/peer-secrets")
@@ -171,13 +191,24 @@ cpu_jit() { # the broker's C1/C2 compiler threads
 }
 KPID=$(cat "$W/stack/run/kafka.pid")
 now() { sql "SELECT EXTRACT(EPOCH FROM clock_timestamp())"; }
-outcomes() { sql "SELECT (SELECT count(*) FROM samples) + (SELECT count(*) FROM rejections)"; }
+outcomes() { bench_outcomes; }
 peer_sql() { "$PSQL" -XAtq -v ON_ERROR_STOP=1 "$PEER_DSN" -c "$1"; }
 peer_outcomes() { peer_sql "SELECT (SELECT count(*) FROM peer.samples) + (SELECT count(*) FROM peer.rejections)"; }
-# wait_count FN TARGET: polls FN once a second until it reaches TARGET;
-# gives up if a measured process dies.
+alive() {
+    local s
+    for s in "${!PIDS[@]}"; do
+        kill -0 "${PIDS[$s]}" 2>/dev/null || { say "$s died"; tail "$W/$s.log" >&2; exit 1; }
+    done
+}
+# wait_count FN TARGET: polls FN once a second until it reaches TARGET
+# (outcomes: tests/bench/lib.sh's cheap bound first); gives up if a
+# measured process dies.
 wait_count() {
     local s n
+    if [[ $1 == outcomes ]]; then
+        bench_wait_outcomes "$2" alive || sl_die versus "cannot count the outcomes"
+        return 0
+    fi
     while :; do
         n=$($1) || sl_die versus "cannot count the outcomes ($1)"
         ((n >= $2)) && return 0
@@ -231,6 +262,7 @@ drain() {
     local name=$1 tag=$2 prefix=$3 ds=$4 base t0 k0 k1 j0 j1 g0 g1 s rate secs steady first; shift 4
     base=$(outcomes)
     read -r k0 j0 g0 < <(echo "$(cpu "$KPID") $(cpu_jit "$KPID") $(cpu_pg)")
+    pgss_reset
     t0=$(now)
     start_stages "$prefix" "$@"
     wait_count outcomes $((base + N))
@@ -255,6 +287,7 @@ drain() {
         printf '%s\n' "${c[@]}" "$k1 -$k0" "$g1 -$g0" | awk '{ s += $1 + $2 } END { print s }' >"$W/cpu.$tag"
         echo "${c[validate]}" >"$W/cpu.validate.$tag"
         printf '    cpu %-22s %s\n' "all of the above" "$(per "$(cat "$W/cpu.$tag")")"
+        pgss_report
     } >>"$REPORT"
 }
 
@@ -286,6 +319,7 @@ drain "validate -> commit" foundation "" versus validate commit
 
 say "peer: $PROCS processes drain the same $N uploads"
 read -r k0 j0 g0 < <(echo "$(cpu "$KPID") $(cpu_jit "$KPID") $(cpu_pg)")
+pgss_reset
 t0=$(now)
 "$PEER_PY" "$ROOT/tests/bench/peer/peer.py" --kafka-config "$W/peer-secrets/kafka-sluice_peer.properties" \
     --dsn "$PEER_DSN" --group "sluice-peer-$$" --processes "$PROCS" >"$W/peer.log" 2>&1 &
@@ -315,6 +349,7 @@ echo "$rate $steady" >"$W/rate.peer"
     printf '    cpu %-22s %s\n' postgresql "$(per "$(awk -v a="$g0" -v b="$g1" 'BEGIN { print b - a }')")"
     awk -v t="$tot" -v a="$k0" -v b="$k1" -v c="$g0" -v d="$g1" 'BEGIN { print t + b - a + d - c }' >"$W/cpu.peer"
     printf '    cpu %-22s %s\n' "all of the above" "$(per "$(cat "$W/cpu.peer")")"
+    pgss_report
 } >>"$REPORT"
 grep -h '^peer ' "$W/peer.log" | sed 's/^/    /' >>"$REPORT" || true
 
