@@ -232,15 +232,29 @@ sl_sig_alg sl_key_alg(const sl_key *k)
 
 /* Ed25519 verification (RFC 8032, with libsodium's refusal of
  * non-canonical and small-order points).  SL_EINVAL for a bad signature. */
+int sl_ed25519_verify(const uint8_t pub[32], const uint8_t *msg, size_t n,
+                      const uint8_t *sig, size_t siglen)
+{
+    if (!pub || (!msg && n) || !sig || siglen != ED25519_SIG_LEN)
+        return SL_EINVAL;
+    if (crypto_sign_verify_detached(sig, n ? msg : (const uint8_t *)"",
+                                    (unsigned long long)n, pub) != 0)
+        return SL_EINVAL;
+    return SL_OK;
+}
+
+int sl_key_ed25519_public(const sl_key *k, uint8_t pub[32])
+{
+    if (!k || k->alg != SL_SIG_ED25519)
+        return SL_EINVAL;
+    memcpy(pub, k->pub, ED25519_KEY_LEN);
+    return SL_OK;
+}
+
 static int verify_ed25519(sl_key *k, const uint8_t *msg, size_t n,
                           const uint8_t *sig, size_t siglen)
 {
-    if (siglen != ED25519_SIG_LEN)
-        return SL_EINVAL;
-    if (crypto_sign_verify_detached(sig, n ? msg : (const uint8_t *)"",
-                                    (unsigned long long)n, k->pub) != 0)
-        return SL_EINVAL;
-    return SL_OK;
+    return sl_ed25519_verify(k->pub, msg, n, sig, siglen);
 }
 
 /* HMAC-SHA256 over msg, compared in constant time.  EVP_MAC_init with a

@@ -42,14 +42,26 @@
  * operator vouches for the time it was first sent).  Its chain starts with
  * a "dlq" event (outcome "replayed", reason the request id) before
  * validate's.  A replay refused again is one more rejection, not a loop.
+ *
+ * Signatures on several cores: prepare() verifies the run's Ed25519
+ * signatures ahead of process(), split over validate.verify.threads
+ * threads (presign_run).  Each result is what sl_ed25519_verify says for
+ * exact bytes -- the creator's public key as the registry gave it then,
+ * the signature, the signed string -- and process() takes it only when
+ * the key it looks up now has the same public bytes and the signature is
+ * the same; otherwise it verifies itself.  So the verdicts, their order
+ * and the checks before the signature are those of one thread: only
+ * where the CPU time is spent moves.
  */
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <strings.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -81,10 +93,24 @@ const sl_cfg_entry sl_validate_config[] = {
     { SL_CFG_INT,  "validate.creator.recheck.ms", "1000", "a creator check or signature failing on a cached record older than this is re-checked once against the registry" },
     { SL_CFG_SIZE, "validate.headers.max.bytes", "64k", "largest total of an upload's header names and values" },
     { SL_CFG_INT,  "validate.headers.max.count", "64", "most headers an upload may carry" },
+    { SL_CFG_INT,  "validate.verify.threads", "0", "threads verifying a run's Ed25519 signatures before it is processed (0: one per online CPU, at most 8; 1: verify one by one in process)" },
     { SL_CFG_BOOL, "validate.claims", "true", "claim each consumed upload id in upload_claims before its outcome (replay protection across restarts; off: memory and outcome tables only)" },
     { SL_CFG_STR,  "secrets.key.file", "secrets.key", "key file the HMAC secrets are sealed under (sluicectl creator add writes it, mode 0600)" },
     SL_CFG_END
 };
+
+/* A run's signature verified ahead by presign_run: for these public
+ * bytes and this signature, over the message's signed string. */
+enum { PRESIG_NONE, PRESIG_TODO, PRESIG_VALID, PRESIG_INVALID };
+typedef struct presig {
+    unsigned char state;
+    uint8_t pub[32];
+    uint8_t sig[64];
+} presig;
+
+/* Below this many signatures in a run, threads are not worth starting. */
+#define PRESIG_MIN 16
+#define VERIFY_THREADS_MAX 8
 
 struct sl_validate {
     sl_validate_lookup lk;
@@ -105,6 +131,8 @@ struct sl_validate {
     int run_claimed;
     unsigned char *run_earlier;
     size_t seen_max;
+    presig *run_sig;                             /* per message of the run */
+    int verify_threads;
     sl_buf sigmsg;                               /* reused signed-string buffer */
     sl_buf prov;                                 /* reused provenance header */
     sl_buf prov_first;                           /* a replay's first event */
@@ -158,6 +186,19 @@ int sl_validate_new(sl_validate **out, const sl_config *cfg,
     v->seen_max = (size_t)sl_config_int(cfg, "validate.seen.cache.entries");
     v->hdr_max_bytes = sl_config_int(cfg, "validate.headers.max.bytes");
     v->hdr_max_count = sl_config_int(cfg, "validate.headers.max.count");
+    {
+        int64_t t = sl_config_int(cfg, "validate.verify.threads");
+        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+
+        if (t < 0 || t > VERIFY_THREADS_MAX) {
+            sl_err_set(err, "validate.verify.threads must be 0 (one per CPU) "
+                       "to %d", VERIFY_THREADS_MAX);
+            goto fail;
+        }
+        if (t == 0)
+            t = cpus < 1 ? 1 : cpus > VERIFY_THREADS_MAX ? VERIFY_THREADS_MAX : cpus;
+        v->verify_threads = (int)t;
+    }
     if (v->meta_max <= 0 || v->content_max <= 0 || v->past_ms < 0 ||
         v->future_ms < 0 || v->seen_max < 1 || v->hdr_max_bytes <= 0 ||
         v->hdr_max_count <= 0) {
@@ -192,7 +233,8 @@ int sl_validate_new(sl_validate **out, const sl_config *cfg,
         !v->run_sha_asked || !v->run_content_known)
         goto nomem;
     if (!(v->run_earlier = calloc(RUN_MAX, 1)) ||
-        !(v->run_env = calloc(RUN_MAX, sizeof(*v->run_env))))
+        !(v->run_env = calloc(RUN_MAX, sizeof(*v->run_env))) ||
+        !(v->run_sig = calloc(RUN_MAX, sizeof(*v->run_sig))))
         goto nomem;
     sl_buf_init(&v->sigmsg, (size_t)v->meta_max + 256);
     sl_buf_init(&v->prov, 65536);
@@ -231,6 +273,7 @@ void sl_validate_destroy(sl_validate *v)
     for (size_t i = 0; v->run_env && i < v->run_n; i++)
         sl_envelope_clear(&v->run_env[i]);
     free(v->run_env);
+    free(v->run_sig);
     free(v->run_earlier);
     sl_buf_free(&v->sigmsg);
     sl_buf_free(&v->prov);
@@ -345,9 +388,104 @@ out:
     return rc;
 }
 
+/* One thread's share of presign_run: the entries listed in idx. */
+typedef struct presig_job {
+    const sl_validate *v;
+    const sl_msg *msgs;
+    const size_t *idx;
+    size_t n;
+} presig_job;
+
+static void *presig_work(void *arg)
+{
+    const presig_job *j = arg;
+    sl_buf msg;
+
+    sl_buf_init(&msg, (size_t)j->v->meta_max + 256);
+    for (size_t k = 0; k < j->n; k++) {
+        presig *p = &j->v->run_sig[j->idx[k]];
+        const sl_envelope *e = &j->v->run_env[j->idx[k]];
+
+        sl_buf_reset(&msg);
+        if (sl_sig_message(&msg, e->sha256, e->meta) != SL_OK) {
+            p->state = PRESIG_NONE;      /* out of memory: process() verifies */
+            continue;
+        }
+        p->state = sl_ed25519_verify(p->pub, msg.data, msg.len, p->sig, 64) == SL_OK
+                   ? PRESIG_VALID : PRESIG_INVALID;
+    }
+    sl_buf_free(&msg);
+    return NULL;
+}
+
+/* Verifies the run's Ed25519 signatures on v->verify_threads threads (the
+ * caller's one of them), for process() to take (presig_for).  Only
+ * messages process() would verify are done: readable metadata, an
+ * ed25519 signature header, a creator the registry knows as active and
+ * verified with an Ed25519 key.  Nothing here decides anything. */
+static void presign_run(sl_validate *v, const sl_msg *msgs, size_t n)
+{
+    size_t *idx, m = 0;
+    int threads = v->verify_threads;
+
+    for (size_t i = 0; i < n; i++)
+        v->run_sig[i].state = PRESIG_NONE;
+    if (threads < 2 || n < PRESIG_MIN || !(idx = malloc(n * sizeof(*idx))))
+        return;
+    for (size_t i = 0; i < n; i++) {
+        const sl_envelope *e = &v->run_env[i];
+        presig *p = &v->run_sig[i];
+        uint8_t sig[SL_SIG_MAX];
+        size_t siglen;
+        sl_sig_alg alg;
+        sl_slice hdr;
+        sl_key *key;
+        int active, verified;
+
+        if (e->meta_state != SL_META_OK ||
+            sl_msg_header(&msgs[i], SL_H_SIG, &hdr) != SL_OK || !hdr.ptr ||
+            sl_sig_parse(hdr, &alg, sig, &siglen) != SL_OK ||
+            alg != SL_SIG_ED25519 || siglen != sizeof(p->sig) ||
+            v->lk.creator(v->lk.u, e->creator_id, &key, &active, &verified) != SL_OK ||
+            !active || !verified || sl_key_ed25519_public(key, p->pub) != SL_OK)
+            continue;
+        memcpy(p->sig, sig, sizeof(p->sig));
+        p->state = PRESIG_TODO;
+        idx[m++] = i;
+    }
+    if (m >= PRESIG_MIN) {
+        presig_job job[VERIFY_THREADS_MAX];
+        pthread_t tid[VERIFY_THREADS_MAX];
+        int started[VERIFY_THREADS_MAX] = { 0 };
+        size_t per = (m + (size_t)threads - 1) / (size_t)threads, at = 0;
+
+        for (int t = 0; t < threads; t++) {
+            size_t k = at < m ? (m - at < per ? m - at : per) : 0;
+
+            job[t] = (presig_job){ v, msgs, idx + at, k };
+            at += k;
+            /* the last share is the caller's; a thread that cannot start
+             * leaves its share to the caller too */
+            if (t < threads - 1 && k)
+                started[t] = pthread_create(&tid[t], NULL, presig_work, &job[t]) == 0;
+        }
+        presig_work(&job[threads - 1]);
+        for (int t = 0; t < threads - 1; t++) {
+            if (started[t])
+                pthread_join(tid[t], NULL);
+            else if (job[t].n)
+                presig_work(&job[t]);
+        }
+    }
+    for (size_t k = 0; k < m; k++)
+        if (v->run_sig[idx[k]].state == PRESIG_TODO)
+            v->run_sig[idx[k]].state = PRESIG_NONE;
+    free(idx);
+}
+
 /* Reads the run's envelopes (each message hashed and its metadata parsed
  * once, for the claims, the prefetch and process()), claims its upload
- * ids and asks the registry about it. */
+ * ids, asks the registry about it and verifies its signatures ahead. */
 int sl_validate_prepare(sl_validate *v, const sl_msg *msgs, size_t n)
 {
     run_clear(v);
@@ -372,6 +510,7 @@ int sl_validate_prepare(sl_validate *v, const sl_msg *msgs, size_t n)
         run_clear(v);
         return SL_EIO;   /* abort and retry the run */
     }
+    presign_run(v, msgs, n);
     return SL_OK;
 }
 
@@ -733,6 +872,25 @@ static bool check_replay(sl_validate *v, vmsg *m)
     return false;
 }
 
+/* What presign_run found for m's signature with this key, if it verified
+ * exactly these bytes: 1 valid, 0 invalid, -1 not known. */
+static int presig_for(const sl_validate *v, const vmsg *m, const sl_key *key,
+                      const uint8_t *sig, size_t siglen)
+{
+    const presig *p;
+    uint8_t pub[32];
+
+    if (m->slot == SL_RUN_NONE || m->env != &v->run_env[m->slot])
+        return -1;
+    p = &v->run_sig[m->slot];
+    if ((p->state != PRESIG_VALID && p->state != PRESIG_INVALID) ||
+        siglen != sizeof(p->sig) || memcmp(sig, p->sig, sizeof(p->sig)) != 0 ||
+        sl_key_ed25519_public(key, pub) != SL_OK ||
+        memcmp(pub, p->pub, sizeof(pub)) != 0)
+        return -1;
+    return p->state == PRESIG_VALID;
+}
+
 /* The creator is registered, active and verified, and signed the exact
  * bytes.  A failure that a stale cached creator record could explain is
  * re-checked once against the registry (see sl_validate_lookup).  True
@@ -745,7 +903,7 @@ static bool check_signer(sl_validate *v, vmsg *m)
     sl_sig_alg alg;
     sl_slice sig;
     sl_key *key;
-    int active, verified, rc, rechecked = 0;
+    int active, verified, rc, pre, rechecked = 0;
 
 #define RECHECK() (!rechecked++ && v->lk.recheck && v->lk.recheck(v->lk.u, creator))
 again:
@@ -773,8 +931,6 @@ again:
     if (sl_sig_parse(sig, &alg, sigbytes, &siglen) != SL_OK)
         return refuse(v, m, "signature_invalid", "%s is not \"ed25519=<base64>\" "
                       "or \"hmac-sha256=<hex>\"", SL_H_SIG);
-    if (sl_sig_message(&v->sigmsg, m->st.sha, m->env->meta) != SL_OK)
-        return decide(m, SL_FATAL);
     if (alg != sl_key_alg(key)) {
         if (RECHECK())
             goto again;
@@ -782,7 +938,12 @@ again:
                       "not %s", creator, sl_sig_alg_name(sl_key_alg(key)),
                       sl_sig_alg_name(alg));
     }
-    if (sl_key_verify(key, v->sigmsg.data, v->sigmsg.len, sigbytes, siglen) != SL_OK) {
+    pre = presig_for(v, m, key, sigbytes, siglen);
+    if (pre < 0 && sl_sig_message(&v->sigmsg, m->st.sha, m->env->meta) != SL_OK)
+        return decide(m, SL_FATAL);
+    if (pre == 0 ||
+        (pre < 0 && sl_key_verify(key, v->sigmsg.data, v->sigmsg.len, sigbytes,
+                                  siglen) != SL_OK)) {
         if (RECHECK())
             goto again;
         return refuse(v, m, "signature_invalid", "the %s signature does not "

@@ -238,6 +238,19 @@ static void test_ed25519_rfc8032(void **state)
         assert_int_equal(sl_key_verify(k, msg, mlen, sig, 32), SL_EINVAL);
         /* and a good one still passes after failures */
         assert_int_equal(sl_key_verify(k, msg, mlen, sig, 64), SL_OK);
+        /* the raw public bytes, and verification with them alone */
+        {
+            uint8_t raw[32], s2[64];
+            assert_int_equal(sl_key_ed25519_public(k, raw), SL_OK);
+            assert_memory_equal(raw, pub, 32);
+            assert_int_equal(sl_ed25519_verify(raw, msg, mlen, sig, 64), SL_OK);
+            memcpy(s2, sig, 64);
+            s2[17] ^= 0x02;
+            assert_int_equal(sl_ed25519_verify(raw, msg, mlen, s2, 64), SL_EINVAL);
+            assert_int_equal(sl_ed25519_verify(raw, msg, mlen, sig, 63), SL_EINVAL);
+            raw[0] ^= 0x01;
+            assert_int_equal(sl_ed25519_verify(raw, msg, mlen, sig, 64), SL_EINVAL);
+        }
         sl_key_destroy(k);
 
         /* the signature does not verify under another vector's key */
@@ -291,6 +304,10 @@ static void test_hmac_rfc4231(void **state)
         k = sl_key_new(SL_SIG_HMAC_SHA256, tc[t].key, tc[t].keylen, &err);
         assert_non_null(k);
         assert_int_equal(sl_key_alg(k), SL_SIG_HMAC_SHA256);
+        {
+            uint8_t raw[32];   /* no public bytes to an HMAC secret */
+            assert_int_equal(sl_key_ed25519_public(k, raw), SL_EINVAL);
+        }
         assert_int_equal(sl_key_verify(k, d, dl, mac, 32), SL_OK);
         /* the keyed context restarts for each message */
         assert_int_equal(sl_key_verify(k, d, dl, mac, 32), SL_OK);

@@ -1391,6 +1391,190 @@ static void open_claims(ctx *c, claims *store)
     open_with(c, NULL, &lk);
 }
 
+/* ==== signatures verified ahead, on several threads ====================== */
+
+/* One creator, "alice", whose key the test swaps between prepare() and
+ * process(); every creator look-up counted. */
+typedef struct swap_lk {
+    sl_key *key[2];
+    int use, calls;
+} swap_lk;
+
+static int sw_creator(void *u, const char *id, sl_key **k, int *a, int *v)
+{
+    swap_lk *l = u;
+
+    l->calls++;
+    if (strcmp(id, "alice") != 0)
+        return SL_ENOTFOUND;
+    *k = l->key[l->use];
+    *a = *v = 1;
+    return SL_OK;
+}
+
+static int sw_none(void *u, const char *id, int *seen)
+{
+    (void)u, (void)id;
+    *seen = 0;
+    return SL_OK;
+}
+
+static int sw_no_content(void *u, const char *d, const char *sha, int *seen)
+{
+    (void)u, (void)d, (void)sha;
+    *seen = 0;
+    return SL_OK;
+}
+
+static void sw_destroy(void *u)
+{
+    swap_lk *l = u;
+
+    sl_key_destroy(l->key[0]);
+    sl_key_destroy(l->key[1]);
+    free(l);
+}
+
+/* c->v with validate.verify.threads `threads` over a swap_lk (returned,
+ * owned by c->v): key 0 alice's, key 1 mallory's. */
+static swap_lk *open_swap(ctx *c, const char *threads)
+{
+    const char *kv[] = { "validate.verify.threads", threads, NULL };
+    swap_lk *l = calloc(1, sizeof(*l));
+    sl_validate_lookup lk = { 0 };
+    sl_err err = { "" };
+
+    assert_non_null(l);
+    l->key[0] = sl_key_new(SL_SIG_ED25519, alice_pub, 32, &err);
+    l->key[1] = sl_key_new(SL_SIG_ED25519, mallory_pub, 32, &err);
+    assert_non_null(l->key[0]);
+    assert_non_null(l->key[1]);
+    lk.u = l;
+    lk.creator = sw_creator;
+    lk.upload_seen = sw_none;
+    lk.content_seen = sw_no_content;
+    lk.destroy = sw_destroy;
+    open_with(c, kv, &lk);
+    return l;
+}
+
+#define SWAP_N 40
+
+/* A run of SWAP_N uploads by alice, signed with `seed`; every seventh
+ * signature tampered. */
+static void swap_run(fx_msg *r, sl_msg *run, const char *tag, const uint8_t *seed)
+{
+    char id[32], content[48];
+
+    for (int i = 0; i < SWAP_N; i++) {
+        snprintf(id, sizeof(id), "up-%s-%d", tag, i);
+        snprintf(content, sizeof(content), "%s content %d", tag, i);
+        fx_upload(&r[i], id, "alice", "ds-1", content, NULL, SL_SIG_ED25519, seed, 32);
+        if (i % 7 == 3)
+            tamper_sig(&r[i], (size_t)i);
+        r[i].msg.offset = 1000 + i;
+        run[i] = r[i].msg;
+        run[i].run_index = (size_t)i;
+    }
+}
+
+/* prepare() then process() of the run; verdict i into v[i]. */
+static void swap_process(ctx *c, sl_msg *run, sl_verdict *v, const char **codes)
+{
+    for (int i = 0; i < SWAP_N; i++) {
+        sl_out_reset(c->out);
+        v[i] = sl_validate_process(c->v, &run[i], c->out);
+        codes[i] = v[i] == SL_REJECT ? strdup(sl_out_reject_code(c->out)) : NULL;
+    }
+}
+
+/* With threads, prepare() verifies the run's signatures (it looks every
+ * creator up once more), and process() gives exactly the verdicts one
+ * thread gives: tampered signatures refused, the rest accepted.  A key
+ * that changed between prepare() and process() is the one that counts:
+ * alice's signatures fail under mallory's key, and mallory's pass, though
+ * prepare() verified them the other way round. */
+static void test_verify_threads(void **state)
+{
+    ctx *c = *state;
+    static const char *const threads[] = { "4", "1", "2" };
+    fx_msg r[SWAP_N];
+    sl_msg run[SWAP_N];
+    sl_verdict v[3][SWAP_N];
+    const char *codes[3][SWAP_N];
+
+    for (int t = 0; t < 3; t++) {
+        swap_lk *l = open_swap(c, threads[t]);
+        int before;
+
+        swap_run(r, run, threads[t], alice_seed);
+        before = l->calls;
+        assert_int_equal(sl_validate_prepare(c->v, run, SWAP_N), SL_OK);
+        /* ahead of process: one look-up per message, or none */
+        assert_int_equal(l->calls - before, strcmp(threads[t], "1") ? SWAP_N : 0);
+        swap_process(c, run, v[t], codes[t]);
+        for (int i = 0; i < SWAP_N; i++) {
+            if (i % 7 == 3) {
+                assert_int_equal(v[t][i], SL_REJECT);
+                assert_string_equal(codes[t][i], "signature_invalid");
+            } else {
+                assert_int_equal(v[t][i], SL_EMIT);
+            }
+            if (t) {
+                assert_int_equal(v[t][i], v[0][i]);
+            }
+            free((char *)codes[t][i]);
+            fx_msg_free(&r[i]);
+        }
+        sl_validate_txn_end(c->v, 1);
+    }
+
+    /* the key rotates between prepare() and process() */
+    for (int way = 0; way < 2; way++) {
+        swap_lk *l = open_swap(c, "4");
+
+        swap_run(r, run, way ? "rot-m" : "rot-a", way ? mallory_seed : alice_seed);
+        l->use = 0;                      /* prepare() sees alice's key */
+        assert_int_equal(sl_validate_prepare(c->v, run, SWAP_N), SL_OK);
+        l->use = 1;                      /* process() mallory's */
+        swap_process(c, run, v[0], codes[0]);
+        for (int i = 0; i < SWAP_N; i++) {
+            if (way == 0 || i % 7 == 3) {
+                assert_int_equal(v[0][i], SL_REJECT);
+                assert_string_equal(codes[0][i], "signature_invalid");
+            } else {
+                assert_int_equal(v[0][i], SL_EMIT);
+            }
+            free((char *)codes[0][i]);
+            fx_msg_free(&r[i]);
+        }
+        sl_validate_txn_end(c->v, 1);
+    }
+}
+
+/* validate.verify.threads: 0 (one per CPU) to 8. */
+static void test_verify_threads_config(void **state)
+{
+    ctx *c = *state;
+    sl_config *cfg = fx_config(sl_validate_config);
+    sl_validate *v = NULL;
+    sl_validate_lookup lk = { 0 };
+    sl_err err = { "" };
+
+    (void)c;
+    assert_non_null(cfg);
+    fx_registry_lookup(make_registry(), &lk);
+    assert_int_equal(sl_config_set(cfg, "validate.verify.threads", "9", &err), SL_OK);
+    assert_int_equal(sl_validate_new(&v, cfg, &lk, &err), SL_ERR);
+    assert_non_null(strstr(err.msg, "validate.verify.threads"));
+    assert_int_equal(sl_config_set(cfg, "validate.verify.threads", "-1", &err), SL_OK);
+    assert_int_equal(sl_validate_new(&v, cfg, &lk, &err), SL_ERR);
+    assert_int_equal(sl_config_set(cfg, "validate.verify.threads", "0", &err), SL_OK);
+    assert_int_equal(sl_validate_new(&v, cfg, &lk, &err), SL_OK);
+    sl_validate_destroy(v);
+    sl_config_destroy(cfg);
+}
+
 /* Refused (unknown creator), validate restarts before any outcome is
  * stored, the creator registers, the same bytes come again at a later
  * offset: the claim makes it a replay.  The first message, retried at its
@@ -2249,6 +2433,8 @@ int main(void)
         T(test_replay_registry),
         T(test_replay_txn),
         T(test_rejected_reserves),
+        T(test_verify_threads),
+        T(test_verify_threads_config),
         T(test_claims_across_restart),
         T(test_replay_request),
         T(test_header_reserved),

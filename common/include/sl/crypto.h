@@ -46,6 +46,14 @@ sl_sig_alg sl_key_alg(const sl_key *k);
 /* SL_OK when the signature is valid, SL_EINVAL when it is not. */
 int     sl_key_verify(sl_key *k, const uint8_t *msg, size_t n,
                       const uint8_t *sig, size_t siglen);
+/* An Ed25519 key's 32 raw public bytes into pub: SL_OK, or SL_EINVAL for
+ * another kind of key. */
+int     sl_key_ed25519_public(const sl_key *k, uint8_t pub[32]);
+/* Ed25519 verification with raw public bytes, exactly as sl_key_verify
+ * with that key; it touches no key state, so threads may call it at once
+ * (after an Ed25519 sl_key_new has initialised the library). */
+int     sl_ed25519_verify(const uint8_t pub[32], const uint8_t *msg, size_t n,
+                          const uint8_t *sig, size_t siglen);
 
 /* Signing, for sluicectl and tests. priv: Ed25519 32-byte seed or HMAC
  * secret.  Writes the complete header value ("ed25519=..."), NUL-ended. */
