@@ -104,6 +104,7 @@ const sl_cfg_entry sl_validate_config[] = {
 enum { PRESIG_NONE, PRESIG_TODO, PRESIG_VALID, PRESIG_INVALID };
 typedef struct presig {
     unsigned char state;
+    unsigned char shape_ok;     /* shape_code found nothing (same message) */
     uint8_t pub[32];
     uint8_t sig[64];
 } presig;
@@ -388,6 +389,9 @@ out:
     return rc;
 }
 
+static const char *shape_code(const sl_validate *v, const sl_msg *in,
+                              const sl_envelope *e, char *detail, size_t cap);
+
 /* One thread's share of presign_run: the entries listed in idx. */
 typedef struct presig_job {
     const sl_validate *v;
@@ -429,21 +433,26 @@ static void presign_run(sl_validate *v, const sl_msg *msgs, size_t n)
     int threads = v->verify_threads;
 
     for (size_t i = 0; i < n; i++)
-        v->run_sig[i].state = PRESIG_NONE;
+        v->run_sig[i].state = v->run_sig[i].shape_ok = 0;
     if (threads < 2 || n < PRESIG_MIN || !(idx = malloc(n * sizeof(*idx))))
         return;
     for (size_t i = 0; i < n; i++) {
         const sl_envelope *e = &v->run_env[i];
         presig *p = &v->run_sig[i];
         uint8_t sig[SL_SIG_MAX];
+        char detail[768];
         size_t siglen;
         sl_sig_alg alg;
         sl_slice hdr;
         sl_key *key;
         int active, verified;
 
-        if (e->meta_state != SL_META_OK ||
-            sl_msg_header(&msgs[i], SL_H_SIG, &hdr) != SL_OK || !hdr.ptr ||
+        /* only what process() gets as far as the signature with: no
+         * registry look-up for a message its shape refuses */
+        if (shape_code(v, &msgs[i], e, detail, sizeof(detail)))
+            continue;
+        p->shape_ok = 1;
+        if (sl_msg_header(&msgs[i], SL_H_SIG, &hdr) != SL_OK || !hdr.ptr ||
             sl_sig_parse(hdr, &alg, sig, &siglen) != SL_OK ||
             alg != SL_SIG_ED25519 || siglen != sizeof(p->sig) ||
             v->lk.creator(v->lk.u, e->creator_id, &key, &active, &verified) != SL_OK ||
@@ -810,38 +819,70 @@ static int claimed_first(sl_validate *v, const vmsg *m, int *earlier)
 }
 
 /* The shape, before anything in it is trusted: headers, sizes, the
- * metadata's JSON and schema, and the message key.  True when decided. */
-static bool check_shape(sl_validate *v, vmsg *m)
+ * metadata's JSON and schema, and the message key.  NULL when it holds,
+ * else the reason code with its detail in detail[cap]. */
+static const char *shape_code(const sl_validate *v, const sl_msg *in,
+                              const sl_envelope *e, char *detail, size_t cap)
 {
-    const sl_envelope *e = m->env;
     const char *code;
     sl_err err;
 
-    if ((code = check_headers(v, m->in, m->detail, sizeof(m->detail))) != NULL) {
+    if ((code = check_headers(v, in, detail, cap)) != NULL)
+        return code;
+    if ((int64_t)in->value.len > v->content_max) {
+        snprintf(detail, cap, "content is %zu bytes, the limit is %" PRId64,
+                 in->value.len, v->content_max);
+        return "too_large";
+    }
+    if (e->meta_state == SL_META_ABSENT) {
+        snprintf(detail, cap, "%s", e->meta_detail);
+        return "meta_missing";
+    }
+    if ((int64_t)e->meta.len > v->meta_max) {
+        snprintf(detail, cap, "%s is %zu bytes, the limit is %" PRId64,
+                 SL_H_META, e->meta.len, v->meta_max);
+        return "too_large";
+    }
+    if (e->meta_state == SL_META_MALFORMED) {
+        snprintf(detail, cap, "%s", e->meta_detail);
+        return "meta_malformed";
+    }
+    if (sl_jschema_validate(v->schema, e->meta_doc, &err) != SL_OK) {
+        snprintf(detail, cap, "%s", err.msg);
+        return "meta_invalid";
+    }
+    /* validate.schema.file may name a schema looser than what every stage
+     * reads of the metadata (sl/envelope.h) */
+    if (e->meta_state == SL_META_INVALID) {
+        snprintf(detail, cap, "%s", e->meta_detail);
+        return "meta_invalid";
+    }
+    if (in->key.len != strlen(e->upload_id) ||
+        memcmp(in->key.ptr, e->upload_id, in->key.len) != 0) {
+        snprintf(detail, cap, "the message key must be the upload id \"%s\"",
+                 e->upload_id);
+        return "key_mismatch";
+    }
+    return NULL;
+}
+
+/* shape_code's verdict on m, which presign_run found already when it
+ * looked at m.  True when decided. */
+static bool check_shape(sl_validate *v, vmsg *m)
+{
+    const char *code = NULL;
+
+    if (m->slot == SL_RUN_NONE || m->env != &v->run_env[m->slot] ||
+        !v->run_sig[m->slot].shape_ok)
+        code = shape_code(v, m->in, m->env, m->detail, sizeof(m->detail));
+    /* the upload id is the metadata's once its shape is read (the key
+     * check is the last: its event names the id the metadata gives) */
+    if (!code || strcmp(code, "key_mismatch") == 0)
+        m->st.upload_id = m->env->upload_id;
+    if (code) {
         m->verdict = reject(v, m->in, m->out, &m->st, code, m->detail);
         return true;
     }
-    if ((int64_t)m->in->value.len > v->content_max)
-        return refuse(v, m, "too_large", "content is %zu bytes, the limit is %"
-                      PRId64, m->in->value.len, v->content_max);
-    if (e->meta_state == SL_META_ABSENT)
-        return refuse(v, m, "meta_missing", "%s", e->meta_detail);
-    if ((int64_t)e->meta.len > v->meta_max)
-        return refuse(v, m, "too_large", "%s is %zu bytes, the limit is %" PRId64,
-                      SL_H_META, e->meta.len, v->meta_max);
-    if (e->meta_state == SL_META_MALFORMED)
-        return refuse(v, m, "meta_malformed", "%s", e->meta_detail);
-    if (sl_jschema_validate(v->schema, e->meta_doc, &err) != SL_OK)
-        return refuse(v, m, "meta_invalid", "%s", err.msg);
-    /* validate.schema.file may name a schema looser than what every stage
-     * reads of the metadata (sl/envelope.h) */
-    if (e->meta_state == SL_META_INVALID)
-        return refuse(v, m, "meta_invalid", "%s", e->meta_detail);
-    m->st.upload_id = e->upload_id;
-    if (m->in->key.len != strlen(e->upload_id) ||
-        memcmp(m->in->key.ptr, e->upload_id, m->in->key.len) != 0)
-        return refuse(v, m, "key_mismatch", "the message key must be the "
-                      "upload id \"%s\"", e->upload_id);
     return false;
 }
 

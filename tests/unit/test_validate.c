@@ -1529,6 +1529,32 @@ static void test_verify_threads(void **state)
         sl_validate_txn_end(c->v, 1);
     }
 
+    /* a shape process() refuses before the creator (here the message key
+     * is not the upload id) costs prepare() no registry look-up */
+    {
+        swap_lk *l = open_swap(c, "4");
+        int before;
+
+        swap_run(r, run, "shape", alice_seed);
+        for (int i = 0; i < SWAP_N; i++) {
+            set_key(&r[i], "not-the-id", 10);
+            run[i] = r[i].msg;
+            run[i].run_index = (size_t)i;
+        }
+        before = l->calls;
+        assert_int_equal(sl_validate_prepare(c->v, run, SWAP_N), SL_OK);
+        assert_int_equal(l->calls, before);
+        swap_process(c, run, v[0], codes[0]);
+        for (int i = 0; i < SWAP_N; i++) {
+            assert_int_equal(v[0][i], SL_REJECT);
+            assert_string_equal(codes[0][i], "key_mismatch");
+            free((char *)codes[0][i]);
+            fx_msg_free(&r[i]);
+        }
+        assert_int_equal(l->calls, before);
+        sl_validate_txn_end(c->v, 1);
+    }
+
     /* the key rotates between prepare() and process() */
     for (int way = 0; way < 2; way++) {
         swap_lk *l = open_swap(c, "4");
