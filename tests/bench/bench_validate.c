@@ -165,7 +165,7 @@ int main(int argc, char **argv)
                                   .upload_seen = lk_upload,
                                   .content_seen = lk_content };
         sl_validate *v = NULL;
-        char tv[8];
+        char tv[16];
         size_t accepted = 0;
         double w0, c0, w1, c1;
 
