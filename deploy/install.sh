@@ -18,7 +18,7 @@ die() { sl_die install "$@"; }
 # (unit.prometheus_rules); the server itself is not started.
 install_apt_packages() {
     local want=(build-essential cmake pkg-config librdkafka-dev libssl-dev libmicrohttpd-dev
-        libpq-dev libjansson-dev libcmocka-dev libmagic-dev zlib1g-dev libpcre2-dev libsodium-dev
+        libpq-dev libjansson-dev libyajl-dev libcmocka-dev libmagic-dev zlib1g-dev libpcre2-dev libsodium-dev
         libpoppler-glib-dev libarchive-dev
         kcat postgresql jq openssl procps
         clang-14 libfuzzer-14-dev libclang-rt-14-dev

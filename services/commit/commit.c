@@ -463,7 +463,7 @@ int sl_commit_describe(const sl_msg *m, const sl_commit_topics *t,
     int rc;
 
     memset(r, 0, sizeof(*r));
-    rc = sl_envelope_read(&env, m);
+    rc = sl_envelope_read_with(&env, m, 0);
     if (rc == SL_OK)
         rc = describe(&env, m, t, r);
     sl_envelope_clear(&env);

@@ -328,7 +328,7 @@ int sl_license_prepare(sl_license_stage *s, const sl_msg *msgs, size_t n)
         const sl_msg *msg = &msgs[i];
 
         memset(p, 0, sizeof(*p));
-        if (sl_envelope_read(&p->env, msg) != SL_OK)
+        if (sl_envelope_read_with(&p->env, msg, SL_ENV_ATTESTATION) != SL_OK)
             continue;            /* process() reads it itself */
         reviewed_origin(s, msg, &p->env);
         p->value = msg->value.ptr;
@@ -668,7 +668,7 @@ sl_verdict sl_license_process(sl_license_stage *s, const sl_msg *in, sl_out *out
     memset(&own, 0, sizeof(own));
     if ((pre = prepared_for(s, in, &pre_ask))) {   /* read once, in prepare() */
         env = &pre->env;
-    } else if (sl_envelope_read(&own, in) == SL_OK) {
+    } else if (sl_envelope_read_with(&own, in, SL_ENV_ATTESTATION) == SL_OK) {
         reviewed_origin(s, in, &own);
         env = &own;
     } else {

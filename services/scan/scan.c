@@ -825,7 +825,7 @@ sl_verdict sl_scan_process(sl_scan *s, const sl_msg *in, sl_out *out)
     int rc;
 
     sl_scan_report_init(&rep);
-    if (sl_envelope_read(&env, in) != SL_OK)
+    if (sl_envelope_read_with(&env, in, 0) != SL_OK)
         goto done;
     if (env.meta_state != SL_META_OK) {
         sl_out_reject(out, "meta_invalid", "%s", env.meta_detail);

@@ -26,6 +26,7 @@
 
 #include "sl/envelope.h"
 #include "sl/json.h"
+#include "envelope_same.h"
 #include "fixtures.h"
 
 #define SHA_HELLO "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"
@@ -42,6 +43,29 @@
 #define F_AT "\"created_at\":\"" CREATED "\""
 #define META_OK HEAD F_ID F_CR F_DS F_CT F_LIC F_AT "}"
 
+/* Every read of m says what e (read with SL_ENV_ALL) says: without the
+ * metadata document (the event parser when the header allows it), with
+ * the attestation and without. */
+static void same_every_way(const sl_envelope *e, const sl_msg *m)
+{
+    static const unsigned wants[] = { 0, SL_ENV_ATTESTATION, SL_ENV_META_DOC };
+
+    for (size_t i = 0; i < sizeof(wants) / sizeof(wants[0]); i++) {
+        sl_envelope o;
+        const char *diff;
+
+        assert_int_equal(sl_envelope_read_with(&o, m, wants[i]), SL_OK);
+        diff = env_differs(e, &o, (wants[i] & SL_ENV_ATTESTATION) != 0);
+        if (diff)
+            fail_msg("read with %u differs in %s", wants[i], diff);
+        if (!(wants[i] & SL_ENV_ATTESTATION))
+            assert_null(o.attestation);
+        if (!(wants[i] & SL_ENV_META_DOC))
+            assert_null(o.meta_doc);
+        sl_envelope_clear(&o);
+    }
+}
+
 /* Reads a message with key "up-1", value "hello" and the given headers
  * (name, value pairs; a NULL value is a header without one). */
 static void read_msg(sl_envelope *e, fx_msg *m, const char *key,
@@ -57,6 +81,7 @@ static void read_msg(sl_envelope *e, fx_msg *m, const char *key,
         }
     }
     assert_int_equal(sl_envelope_read(e, &m->msg), SL_OK);
+    same_every_way(e, &m->msg);
 }
 
 static void read_meta(sl_envelope *e, fx_msg *m, const char *meta)
@@ -286,6 +311,108 @@ static void test_meta_twice(void **state)
     fx_msg_free(&m);
 }
 
+/* Which headers the event parser reads (meta_fast, scan_fast) and which
+ * it leaves to jansson; read_msg() checks that both ways agree on each. */
+static void test_fast_path(void **state)
+{
+    static const struct { const char *meta; int fast; sl_meta_state st; } cases[] = {
+        { META_OK, 1, SL_META_OK },
+        /* whitespace between tokens */
+        { "{ \"schema_version\" : 1 ,\n\t" F_ID F_CR F_DS F_CT F_LIC F_AT " }\r\n",
+          1, SL_META_OK },
+        /* an escape, UTF-8, a control character: jansson */
+        { HEAD F_ID F_CR F_DS F_CT F_LIC "\"filename\":\"a\\\"b\"," F_AT "}", 0, SL_META_OK },
+        { HEAD F_ID F_CR F_DS F_CT F_LIC "\"filename\":\"caf\xc3\xa9\"," F_AT "}", 0, SL_META_OK },
+        { HEAD F_ID F_CR F_DS F_CT F_LIC "\"filename\":\"a\x01\"," F_AT "}", 0, SL_META_MALFORMED },
+        /* a fraction, an integer past 64 bits: jansson */
+        { HEAD F_ID F_CR F_DS F_CT F_LIC "\"x\":1.5," F_AT "}", 0, SL_META_OK },
+        { HEAD F_ID F_CR F_DS F_CT F_LIC "\"x\":99999999999999999999," F_AT "}", 0, SL_META_MALFORMED },
+        /* a duplicate key deep inside the attestation */
+        { HEAD F_ID F_CR F_DS F_CT F_LIC
+          "\"attestation\":{\"a\":{\"b\":[{\"c\":1,\"c\":2}]}}," F_AT "}", 0, SL_META_MALFORMED },
+        /* the same key in sibling objects is no duplicate */
+        { HEAD F_ID F_CR F_DS F_CT F_LIC
+          "\"attestation\":{\"a\":{\"c\":1},\"b\":{\"c\":1},\"c\":[true,false,null,\"s\",-3,{}]}," F_AT "}",
+          1, SL_META_OK },
+        { HEAD F_ID F_CR F_DS F_CT F_LIC "\"attestation\":\"yes\"," F_AT "}", 1, SL_META_OK },
+        { HEAD F_ID F_CR F_DS F_CT F_LIC "\"attestation\":[]," F_AT "}", 1, SL_META_OK },
+        /* license not an object; members of the wrong type */
+        { HEAD F_ID F_CR F_DS F_CT "\"license\":\"MIT\"," F_AT "}", 1, SL_META_OK },
+        { HEAD F_ID F_CR F_DS F_CT "\"license\":{\"expression\":[\"MIT\"]}," F_AT "}", 1, SL_META_OK },
+        { HEAD F_ID F_CR F_DS "\"content_type\":7," F_LIC F_AT "}", 1, SL_META_INVALID },
+        { HEAD F_ID F_CR F_DS F_CT "\"sha256\":null," F_AT "}", 1, SL_META_INVALID },
+        { HEAD F_ID F_CR F_DS F_CT "\"created_at\":\"yesterday\"}", 1, SL_META_BAD_TIME },
+        /* not an object, trailing bytes, a comment, an unclosed object */
+        { "[1,2]", 0, SL_META_MALFORMED },
+        { "7", 0, SL_META_MALFORMED },
+        { META_OK " x", 0, SL_META_MALFORMED },
+        /* an unclosed string after the object (yajl waits for more) */
+        { META_OK "\"", 0, SL_META_MALFORMED },
+        { META_OK "\"x}", 0, SL_META_MALFORMED },
+        { META_OK "/* c */", 0, SL_META_MALFORMED },
+        { HEAD F_ID, 0, SL_META_MALFORMED },
+        { "{}{}", 0, SL_META_MALFORMED },
+    };
+    sl_envelope e, o;
+    fx_msg m;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        read_meta(&e, &m, cases[i].meta);
+        assert_int_equal(e.meta_state, cases[i].st);
+        assert_int_equal(sl_envelope_read_with(&o, &m.msg, SL_ENV_ATTESTATION), SL_OK);
+        if (o.meta_fast != cases[i].fast)
+            fail_msg("case %zu: meta_fast %d", i, o.meta_fast);
+        sl_envelope_clear(&o);
+        sl_envelope_clear(&e);
+        fx_msg_free(&m);
+    }
+
+    /* 40 levels of nesting: past the event parser's 32, jansson's to read */
+    {
+        char deep[512];
+        size_t n = 0;
+
+        n += (size_t)snprintf(deep + n, sizeof(deep) - n, "%s", HEAD F_ID F_CR F_DS F_CT F_AT ",\"attestation\":");
+        for (int d = 0; d < 40; d++)
+            deep[n++] = '[';
+        for (int d = 0; d < 40; d++)
+            deep[n++] = ']';
+        deep[n++] = '}';
+        deep[n] = '\0';
+        read_meta(&e, &m, deep);
+        assert_int_equal(e.meta_state, SL_META_OK);
+        assert_true(json_is_array(e.attestation));
+        assert_int_equal(sl_envelope_read_with(&o, &m.msg, SL_ENV_ATTESTATION), SL_OK);
+        assert_int_equal(o.meta_fast, 0);
+        assert_true(json_equal((json_t *)o.attestation, (json_t *)e.attestation));
+        sl_envelope_clear(&o);
+        sl_envelope_clear(&e);
+        fx_msg_free(&m);
+    }
+
+    /* a scan result with findings, as the scan stage writes it */
+    {
+        const char *h[] = { SL_H_META, META_OK, SL_H_SCAN,
+            "{\"v\":1,\"outcome\":\"flagged\",\"detected_type\":\"text/plain\","
+            "\"findings\":[{\"rule\":\"email\",\"offset\":3,\"validated\":true,"
+            "\"context\":null},{\"rule\":\"email\",\"offset\":9}],"
+            "\"findings_total\":2}" };
+
+        read_msg(&e, &m, "up-1", h, 4);
+        assert_int_equal(e.scan_state, SL_SCANHDR_OK);
+        assert_int_equal(e.scan_fast, 1);
+        assert_string_equal(e.scan_outcome, "flagged");
+        assert_int_equal(e.meta_fast, 0);          /* SL_ENV_ALL: jansson */
+        assert_int_equal(sl_envelope_read_with(&o, &m.msg, 0), SL_OK);
+        assert_int_equal(o.meta_fast, 1);
+        assert_int_equal(o.scan_fast, 1);
+        sl_envelope_clear(&o);
+        sl_envelope_clear(&e);
+        fx_msg_free(&m);
+    }
+}
+
 static void test_scan_result(void **state)
 {
     const char *redacted[] = { SL_H_META, META_OK, SL_H_SCAN,
@@ -341,7 +468,6 @@ static void test_scan_invalid(void **state)
         read_msg(&e, &m, "up-1", h, 4);
         assert_int_equal(e.meta_state, SL_META_OK);
         assert_int_equal(e.scan_state, SL_SCANHDR_INVALID);
-        assert_null(e.scan_doc);
         assert_null(e.scan_outcome);
         assert_string_equal(e.original_sha256, "");
         assert_string_equal(e.redacted_sha256, "");
@@ -438,6 +564,7 @@ int main(void)
         cmocka_unit_test(test_meta_invalid),
         cmocka_unit_test(test_meta_bad_time),
         cmocka_unit_test(test_meta_twice),
+        cmocka_unit_test(test_fast_path),
         cmocka_unit_test(test_scan_result),
         cmocka_unit_test(test_scan_invalid),
         cmocka_unit_test(test_upload_id_key),
