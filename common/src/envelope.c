@@ -52,7 +52,9 @@ typedef struct fast_ctx {
     size_t map_keys[FAST_DEPTH + 1];  /* where each open map's keys start */
     fast_key keys[FAST_KEYS];       /* the open maps' keys, a stack */
     size_t n_keys;
-    int member;                     /* M_*: the member whose value is next */
+    int member;                     /* M_*: the member whose value is next
+                                     * (set only by keys of the top object
+                                     * and of its license object) */
     int in_license;                 /* depth 2 is the license object */
     const char *str[M_COUNT];       /* members read as strings */
     unsigned char present[M_COUNT]; /* members present, of any type */
@@ -138,7 +140,7 @@ static int fast_value(fast_ctx *x, json_t *(*make)(const void *), const void *ar
         return 0;                 /* only an object is read here */
     if (att_wanted(x) && !att_add(x, make(arg), 0))
         return 0;
-    if ((x->depth == 1 || (x->depth == 2 && x->in_license)) && x->member)
+    if (x->member)
         x->present[x->member] = 1;
     x->member = M_NONE;
     return 1;
@@ -162,7 +164,7 @@ static int f_string(void *c, const unsigned char *s, size_t len)
         return 0;                 /* only an object is read here */
     if (att_wanted(x) && !att_add(x, json_stringn((const char *)s, len), 0))
         return 0;
-    if (m && (x->depth == 1 || (x->depth == 2 && x->in_license))) {
+    if (m) {
         x->present[m] = 1;
         memcpy(x->out, s, len);
         x->out[len] = '\0';
@@ -181,7 +183,7 @@ static int f_open(fast_ctx *x, int map)
         return 0;                 /* only an object is read here */
     if (att_wanted(x) && !att_add(x, map ? json_object() : json_array(), 1))
         return 0;
-    if (x->depth == 1 && x->member)
+    if (x->member)
         x->present[x->member] = 1;
     x->in_license = x->in_license ||
                     (x->depth == 1 && x->member == M_LICENSE && map && !x->scan);
@@ -295,15 +297,6 @@ static int fast_read(fast_ctx *x, sl_slice doc)
     return 1;
 }
 
-/* The strings' room: each document's bytes and a terminator per string
- * (a string takes at least its two quotes, so len + 1 covers both). */
-static int fast_room(sl_envelope *e, size_t len)
-{
-    if (!e->strs_ && !(e->strs_ = malloc(len + 1)))
-        return SL_ENOMEM;
-    return SL_OK;
-}
-
 /* ---- the rules, on the members however they were read ------------------ */
 
 /* The members every stage reads, and the rules they must meet. */
@@ -358,16 +351,15 @@ static void meta_from_doc(sl_envelope *e, const json_t *doc, unsigned want)
         e->attestation = json_object_get(doc, "attestation");
 }
 
+/* sluice-meta's members the fast way into e: 1 read, 0 left to jansson.
+ * Its strings go to the start of e->strs_. */
 static int meta_fast(sl_envelope *e, unsigned want)
 {
-    fast_ctx *x = calloc(1, sizeof(*x));
-    int done;
+    fast_ctx ctx = { .out = e->strs_,
+                     .want_att = (want & SL_ENV_ATTESTATION) != 0 };
+    fast_ctx *x = &ctx;
+    int done = fast_read(x, e->meta);
 
-    if (!x)
-        return -1;
-    x->out = e->strs_;
-    x->want_att = (want & SL_ENV_ATTESTATION) != 0;
-    done = fast_read(x, e->meta);
     if (done) {
         e->upload_id = x->str[M_UPLOAD_ID];
         e->creator_id = x->str[M_CREATOR_ID];
@@ -382,31 +374,23 @@ static int meta_fast(sl_envelope *e, unsigned want)
         e->license_attribution = x->str[M_ATTRIBUTION];
         e->att_own_ = x->att;
         e->attestation = x->att;
-        e->strs_used_ = (size_t)(x->out - e->strs_);
         e->meta_fast = 1;
     }
-    free(x);
     return done;
 }
 
-static int read_meta(sl_envelope *e, const sl_msg *m, unsigned want)
+static int read_meta(sl_envelope *e, unsigned want)
 {
     json_error_t jerr;
-    int fast;
 
-    if (sl_msg_header(m, SL_H_META, &e->meta) != SL_OK || !e->meta.ptr) {
-        e->meta = (sl_slice){ NULL, 0 };
+    if (!e->meta.ptr) {
         e->meta_state = SL_META_ABSENT;
         snprintf(e->meta_detail, sizeof(e->meta_detail), "no %s header", SL_H_META);
         return SL_OK;
     }
-    if (!(want & SL_ENV_META_DOC)) {
-        if ((fast = meta_fast(e, want)) < 0)
-            return SL_ENOMEM;
-        if (fast) {
-            meta_check(e);
-            return SL_OK;
-        }
+    if (!(want & SL_ENV_META_DOC) && meta_fast(e, want)) {
+        meta_check(e);
+        return SL_OK;
     }
     e->meta_own_ = json_loadb((const char *)e->meta.ptr, e->meta.len,
                               JSON_REJECT_DUPLICATES, &jerr);
@@ -447,20 +431,18 @@ static int scan_hash(int present, const char *v, char out[SL_SHA256_HEX])
     return 1;
 }
 
-/* The scan result's members, read the fast way when it can be: 1 read,
- * 0 left to jansson, -1 out of memory. */
+/* The scan result's members the fast way: 1 read, 0 left to jansson.
+ * Its strings go after room for sluice-meta's (at most meta.len bytes:
+ * a string of n bytes takes n + 2 there, quotes included, and n + 1
+ * here). */
 static int scan_fast(sl_envelope *e, const char **outcome, const char **type,
                      const char **orig, int *orig_present, const char **red,
                      int *red_present)
 {
-    fast_ctx *x = calloc(1, sizeof(*x));
-    int done;
+    fast_ctx ctx = { .scan = 1, .out = e->strs_ + e->meta.len };
+    fast_ctx *x = &ctx;
+    int done = fast_read(x, e->scan);
 
-    if (!x)
-        return -1;
-    x->scan = 1;
-    x->out = e->strs_ + e->strs_used_;
-    done = fast_read(x, e->scan);
     if (done) {
         *outcome = x->str[M_OUTCOME];
         *type = x->str[M_DETECTED_TYPE];
@@ -470,32 +452,27 @@ static int scan_fast(sl_envelope *e, const char **outcome, const char **type,
         *red_present = x->present[M_REDACTED];
         e->scan_fast = 1;
     }
-    free(x);
     return done;
 }
 
-static int read_scan(sl_envelope *e, const sl_msg *m)
+static void read_scan(sl_envelope *e)
 {
     const char *outcome, *type, *orig, *red;
-    int orig_present, red_present, fast;
-    json_t *doc;
+    int orig_present, red_present;
+    json_t *doc = NULL;
 
-    if (sl_msg_header(m, SL_H_SCAN, &e->scan) != SL_OK || !e->scan.ptr) {
-        e->scan = (sl_slice){ NULL, 0 };
+    if (!e->scan.ptr) {
         e->scan_state = SL_SCANHDR_ABSENT;
-        return SL_OK;
+        return;
     }
     e->scan_state = SL_SCANHDR_INVALID;
-    if ((fast = scan_fast(e, &outcome, &type, &orig, &orig_present, &red,
-                          &red_present)) < 0)
-        return SL_ENOMEM;
-    doc = NULL;
-    if (!fast) {
+    if (!(e->strs_ && scan_fast(e, &outcome, &type, &orig, &orig_present,
+                                &red, &red_present))) {
         doc = json_loadb((const char *)e->scan.ptr, e->scan.len,
                          JSON_REJECT_DUPLICATES, NULL);
         if (!json_is_object(doc)) {
             json_decref(doc);
-            return SL_OK;
+            return;
         }
         outcome = sl_json_str(doc, "outcome");
         type = sl_json_str(doc, "detected_type");
@@ -509,34 +486,35 @@ static int read_scan(sl_envelope *e, const sl_msg *m)
         !scan_hash(red_present, red, e->redacted_sha256)) {
         e->original_sha256[0] = e->redacted_sha256[0] = '\0';
         json_decref(doc);
-        return SL_OK;
+        return;
     }
     e->scan_own_ = doc;
     e->scan_outcome = outcome;
     e->detected_type = type;
     e->scan_state = SL_SCANHDR_OK;
-    return SL_OK;
 }
 
 int sl_envelope_read_with(sl_envelope *e, const sl_msg *m, unsigned want)
 {
-    sl_slice meta, scan;
     int rc;
 
     memset(e, 0, sizeof(*e));
     /* The value is bounded by the broker's message.max.bytes. */
     if (sl_sha256_hex(m->value.ptr, m->value.len, e->sha256) != SL_OK)
         return SL_ENOMEM;
-    /* Room for the fast path's strings of both headers. */
-    if (sl_msg_header(m, SL_H_META, &meta) != SL_OK || !meta.ptr)
-        meta.len = 0;
-    if (sl_msg_header(m, SL_H_SCAN, &scan) != SL_OK || !scan.ptr)
-        scan.len = 0;
-    if (fast_room(e, meta.len + scan.len + 1) != SL_OK)
+    if (sl_msg_header(m, SL_H_META, &e->meta) != SL_OK || !e->meta.ptr)
+        e->meta = (sl_slice){ NULL, 0 };
+    if (sl_msg_header(m, SL_H_SCAN, &e->scan) != SL_OK || !e->scan.ptr)
+        e->scan = (sl_slice){ NULL, 0 };
+    /* One buffer for the fast path's strings of both headers, when it may
+     * run: each header's strings fit in its bytes. */
+    if (((e->meta.ptr && !(want & SL_ENV_META_DOC)) || e->scan.ptr) &&
+        !(e->strs_ = malloc(e->meta.len + e->scan.len + 1)))
         return SL_ENOMEM;
-    if ((rc = read_meta(e, m, want)) != SL_OK)
+    if ((rc = read_meta(e, want)) != SL_OK)
         return rc;
-    return read_scan(e, m);
+    read_scan(e);
+    return SL_OK;
 }
 
 int sl_envelope_read(sl_envelope *e, const sl_msg *m)

@@ -99,7 +99,6 @@ typedef struct sl_envelope {
     int meta_sha256_present;
     json_t *meta_own_, *scan_own_, *att_own_;
     char *strs_;                       /* the fast path's strings */
-    size_t strs_used_;
 } sl_envelope;
 
 /* What sl_envelope_read_with() builds besides the members above. */
