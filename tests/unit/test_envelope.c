@@ -391,6 +391,41 @@ static void test_fast_path(void **state)
         fx_msg_free(&m);
     }
 
+    /* Sizes: more open keys than the event parser tracks (jansson's to
+     * read), and a 1 MiB filename (the event parser's) */
+    {
+        size_t cap = (1u << 20) + 4096, n = 0;
+        char *big = malloc(cap);
+
+        assert_non_null(big);
+        n += (size_t)snprintf(big + n, cap - n, "%s", HEAD F_ID F_CR F_DS F_CT F_AT);
+        for (int k = 0; k < 200; k++)
+            n += (size_t)snprintf(big + n, cap - n, ",\"k%d\":%d", k, k);
+        big[n++] = '}';
+        big[n] = '\0';
+        read_meta(&e, &m, big);
+        assert_int_equal(e.meta_state, SL_META_OK);
+        assert_int_equal(sl_envelope_read_with(&o, &m.msg, 0), SL_OK);
+        assert_int_equal(o.meta_fast, 0);
+        sl_envelope_clear(&o);
+        sl_envelope_clear(&e);
+        fx_msg_free(&m);
+
+        n = (size_t)snprintf(big, cap, "%s", HEAD F_ID F_CR F_DS F_CT F_AT ",\"filename\":\"");
+        memset(big + n, 'f', 1u << 20);
+        n += 1u << 20;
+        n += (size_t)snprintf(big + n, cap - n, "\"}");
+        read_meta(&e, &m, big);
+        assert_int_equal(e.meta_state, SL_META_OK);
+        assert_int_equal(sl_envelope_read_with(&o, &m.msg, 0), SL_OK);
+        assert_int_equal(o.meta_fast, 1);
+        assert_int_equal(strlen(o.filename), 1u << 20);
+        sl_envelope_clear(&o);
+        sl_envelope_clear(&e);
+        fx_msg_free(&m);
+        free(big);
+    }
+
     /* a scan result with findings, as the scan stage writes it */
     {
         const char *h[] = { SL_H_META, META_OK, SL_H_SCAN,
