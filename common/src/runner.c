@@ -78,6 +78,7 @@ static const sl_cfg_entry runner_map[] = {
     { SL_CFG_STR,  "instance.id",    "0",  "stable id of this instance (transactional.id suffix)" },
     { SL_CFG_INT,  "batch.size",     "5000", "messages per transaction / database batch" },
     { SL_CFG_INT,  "batch.ms",       "250",  "longest time a batch stays open, in ms (shorter: lower latency, more CPU per sample)" },
+    { SL_CFG_INT,  "batch.idle.ms",  "20",   "an open batch whose input pauses this long is committed at once, without waiting for batch.ms (0: never)" },
     { SL_CFG_SIZE, "message.max.bytes", "16m", "largest message handled" },
     { SL_CFG_INT,  "message.max.attempts", "3", "times a message the processor cannot handle is tried before it is dead-lettered as stage_error" },
     { SL_CFG_INT,  "retry.budget.ms", "300000", "how long the environment (database, registry) may stay unavailable, with nothing committed, before the stage exits non-zero" },
@@ -126,6 +127,7 @@ typedef struct run_common {
     rd_kafka_t *consumer;
     int64_t batch_size;
     int64_t batch_ms;
+    int64_t batch_idle_ms;    /* 0: a batch ends only by batch.size or batch.ms */
     run_metrics met;
 } run_common;
 
@@ -500,11 +502,43 @@ static int common_config(run_common *rc, const sl_topo_stage *row,
     }
     rc->batch_size = sl_config_int(rc->cfg, "batch.size");
     rc->batch_ms = sl_config_int(rc->cfg, "batch.ms");
+    rc->batch_idle_ms = sl_config_int(rc->cfg, "batch.idle.ms");
     if (rc->batch_size < 1 || rc->batch_ms < 1) {
         fprintf(stderr, "sluice-%s: batch.size and batch.ms must be positive\n", stage);
         return 2;
     }
+    if (rc->batch_idle_ms < 0) {
+        fprintf(stderr, "sluice-%s: batch.idle.ms must not be negative\n", stage);
+        return 2;
+    }
     return met_init(rc);
+}
+
+/* How long the next poll may wait: 50 ms, less while a batch is open and
+ * batch.idle.ms is shorter. */
+static int poll_wait_ms(const run_common *rc, int64_t in_batch)
+{
+    if (in_batch > 0 && rc->batch_idle_ms > 0 && rc->batch_idle_ms < 50)
+        return (int)rc->batch_idle_ms;
+    return 50;
+}
+
+/* Whether an open batch of in_batch messages, opened at start and last
+ * given input at last_in (monotonic ms), ends now: when full, when
+ * batch.ms has passed, or -- group commit -- when polls have found nothing
+ * new for batch.idle.ms.  Under full load input never pauses and batches
+ * fill as before; below it a message waits for its stage to catch up, not
+ * for the rest of batch.ms, at each of the chain's hops. */
+static int batch_ends(const run_common *rc, int64_t in_batch, int64_t start,
+                      int64_t last_in)
+{
+    int64_t now;
+
+    if (in_batch <= 0)
+        return 0;
+    now = sl_mono_ms();
+    return in_batch >= rc->batch_size || now - start >= rc->batch_ms ||
+           (rc->batch_idle_ms > 0 && now - last_in >= rc->batch_idle_ms);
 }
 
 static rd_kafka_t *make_consumer(run_common *rc, const char *const *extra,
@@ -623,6 +657,7 @@ typedef struct txn_run {
     sl_out *out;
     int64_t in_batch;        /* messages consumed in the open transaction */
     int64_t batch_start;     /* monotonic ms of the batch's first message */
+    int64_t last_in;         /* monotonic ms at the end of the last non-empty run */
     int txn_open;
     int fatal;
     uint64_t n_emit, n_reject, n_route, n_aborts, n_quarantined;
@@ -1199,9 +1234,26 @@ static void abort_pause(txn_run *t)
     usleep((useconds_t)t->backoff_ms * 1000);
 }
 
-static rd_kafka_t *make_producer(txn_run *t, sl_err *err)
+/* A property of conf as an integer (-1 when unset or not a number). */
+static long long conf_ll(rd_kafka_conf_t *conf, const char *name)
+{
+    char v[32];
+    size_t len = sizeof(v);
+    char *end;
+    long long n;
+
+    if (rd_kafka_conf_get(conf, name, v, &len) != RD_KAFKA_CONF_OK)
+        return -1;
+    n = strtoll(v, &end, 10);
+    return end != v && *end == '\0' ? n : -1;
+}
+
+/* NULL with *config_error set when the configuration cannot work: a batch
+ * that outlives its transaction would be aborted by the broker every time. */
+static rd_kafka_t *make_producer(txn_run *t, int *config_error, sl_err *err)
 {
     char txid[SL_TOPIC_LEN * 2], errstr[512], linger[24];
+    long long txn_ms, msg_ms, lg;
     const char *defaults[] = {
         "transactional.id", txid,
         "enable.idempotence", "true",
@@ -1213,8 +1265,7 @@ static rd_kafka_t *make_producer(txn_run *t, sl_err *err)
          * lingering for as long as a batch lasts costs no latency and
          * saves the broker many small requests (measured: linger.ms 20
          * to 250 took the whole chain's broker CPU per sample from 84 to
-         * 75 us).  kafka.linger.ms still overrides it. */
-        "linger.ms", linger,
+         * 75 us).  Set below, after kafka.* (kafka.linger.ms overrides it). */
         /* Cheap to (de)compress, and the broker then handles a third of
          * the bytes of text samples (measured: -12% broker CPU). */
         "compression.type", "lz4",
@@ -1227,11 +1278,32 @@ static rd_kafka_t *make_producer(txn_run *t, sl_err *err)
 
     (void)sl_topology_txn_id(t->c.group, sl_config_get(t->c.cfg, "instance.id"),
                              txid, sizeof(txid));
-    /* librdkafka's largest linger.ms is 900000. */
-    snprintf(linger, sizeof(linger), "%lld",
-             (long long)(t->c.batch_ms < 900000 ? t->c.batch_ms : 900000));
+    *config_error = 0;
     if (!(conf = sl_kafka_conf(t->c.cfg, defaults, err)))
         return NULL;
+    txn_ms = conf_ll(conf, "transaction.timeout.ms");
+    msg_ms = conf_ll(conf, "message.timeout.ms");
+    if (txn_ms > 0 && t->c.batch_ms >= txn_ms) {
+        sl_err_set(err, "batch.ms (%lld) must be shorter than the transaction "
+                   "timeout (kafka.transaction.timeout.ms, %lld)",
+                   (long long)t->c.batch_ms, txn_ms);
+        *config_error = 1;
+        rd_kafka_conf_destroy(conf);
+        return NULL;
+    }
+    /* librdkafka wants linger.ms below message.timeout.ms (0: infinite) and
+     * at most 900000. */
+    lg = t->c.batch_ms < 900000 ? t->c.batch_ms : 900000;
+    if (msg_ms > 0 && lg >= msg_ms)
+        lg = msg_ms - 1;
+    snprintf(linger, sizeof(linger), "%lld", lg);
+    if (!sl_config_get(t->c.cfg, "kafka.linger.ms") &&
+        rd_kafka_conf_set(conf, "linger.ms", linger, errstr,
+                          sizeof(errstr)) != RD_KAFKA_CONF_OK) {
+        sl_err_set(err, "linger.ms: %s", errstr);
+        rd_kafka_conf_destroy(conf);
+        return NULL;
+    }
     rd_kafka_conf_set_log_cb(conf, kafka_log_cb);
     rd_kafka_conf_set_error_cb(conf, kafka_error_cb);
     rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
@@ -1256,7 +1328,7 @@ int sl_runner_main(const sl_processor *p, int argc, char **argv)
 {
     txn_run t;
     sl_err err = { "" };
-    int code = 1;
+    int code = 1, bad_config = 0;
     const char *v;
 
     memset(&t, 0, sizeof(t));
@@ -1307,8 +1379,10 @@ int sl_runner_main(const sl_processor *p, int argc, char **argv)
         code = 2;
         goto out;
     }
-    if (!(t.producer = make_producer(&t, &err))) {
+    if (!(t.producer = make_producer(&t, &bad_config, &err))) {
         sl_error("runner", "%s", err.msg);
+        if (bad_config)
+            code = 2;
         goto out;
     }
     {
@@ -1349,7 +1423,7 @@ int sl_runner_main(const sl_processor *p, int argc, char **argv)
         if (want > SL_RUN_MAX)
             want = SL_RUN_MAX;
         t.run_n = t.run_done = 0;
-        for (int timeout = 50; t.run_n < want &&
+        for (int timeout = poll_wait_ms(&t.c, t.in_batch); t.run_n < want &&
              (m = rd_kafka_consumer_poll(t.c.consumer, timeout)); timeout = 0) {
             if (m->err) {
                 if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
@@ -1383,6 +1457,7 @@ int sl_runner_main(const sl_processor *p, int argc, char **argv)
                                   met_now() - t0);
                 t.run_done = i + 1;
             }
+            t.last_in = sl_mono_ms();   /* after the run: a pause starts now */
         }
         for (i = 0; i < t.run_n; i++)
             rd_kafka_message_destroy(t.run[i]);
@@ -1395,8 +1470,7 @@ int sl_runner_main(const sl_processor *p, int argc, char **argv)
                 abort_pause(&t);
             continue;
         }
-        if (t.in_batch >= t.c.batch_size ||
-            (t.in_batch > 0 && sl_mono_ms() - t.batch_start >= t.c.batch_ms))
+        if (batch_ends(&t.c, t.in_batch, t.batch_start, t.last_in))
             txn_commit(&t);
     }
     sl_health_ready(t.c.met.health, 0, "stopping");
@@ -1436,6 +1510,7 @@ typedef struct sink_run {
     rd_kafka_message_t **batch;
     size_t n_batch;
     int64_t batch_start;
+    int64_t last_in;         /* monotonic ms of the last message added */
     int fatal;
     int store_failing;       /* the last write or ping failed */
     int64_t next_ping;       /* monotonic ms of the next idle ping */
@@ -1674,7 +1749,9 @@ int sl_sink_main(const sl_sink *s, int argc, char **argv)
             r.c.n_inputs, r.c.group);
 
     while (!stop_requested && !r.fatal) {
-        rd_kafka_message_t *m = rd_kafka_consumer_poll(r.c.consumer, 50);
+        rd_kafka_message_t *m =
+            rd_kafka_consumer_poll(r.c.consumer,
+                                   poll_wait_ms(&r.c, (int64_t)r.n_batch));
 
         if (m) {
             if (m->err) {
@@ -1688,10 +1765,10 @@ int sl_sink_main(const sl_sink *s, int argc, char **argv)
                     r.batch_start = sl_mono_ms();
                 met_count(&r.c, r.c.met.in, rd_kafka_topic_name(m->rkt));
                 r.batch[r.n_batch++] = m;
+                r.last_in = sl_mono_ms();
             }
         }
-        if ((int64_t)r.n_batch >= r.c.batch_size ||
-            (r.n_batch > 0 && sl_mono_ms() - r.batch_start >= r.c.batch_ms))
+        if (batch_ends(&r.c, (int64_t)r.n_batch, r.batch_start, r.last_in))
             sink_flush(&r);
         sink_ping(&r);
         met_tick(&r.c, r.store_failing);

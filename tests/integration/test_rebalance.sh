@@ -2,7 +2,7 @@
 # A revocation in the middle of a batch: the positions committed with the
 # transaction are those of messages whose results are in it, never of
 # messages polled but not processed yet.  One validate with a batch longer
-# than the test (batch.ms 20 s) consumes a stream of uploads; a second
+# than the test (batch.ms 20 s, no group commit) consumes a stream of uploads; a second
 # instance joins the group (so the first is revoked mid-batch and commits
 # what it processed), then the first is
 # stopped (its partitions move to the second).  Every upload must end
@@ -23,7 +23,7 @@ for w in 1 2 3 4 5 6; do
 done
 
 it_start commit "${IT_COMMIT_AFTER_VALIDATE[@]}"
-"$IT_BIN/sluice-validate" -X instance.id=a -X batch.ms=20000 -X log.level=info \
+"$IT_BIN/sluice-validate" -X instance.id=a -X batch.ms=20000 -X batch.idle.ms=0 -X log.level=info \
     >>"$W/validate-a.log" 2>&1 &
 a=$!
 IT_PIDS[validate-a]=$a

@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Group commit (batch.idle.ms): a stage commits its open transaction once
+# its input pauses, instead of holding it for the rest of batch.ms.
+#  1. Every stage with batch.ms of 55 s (below the 60 s transaction
+#     timeout): uploads reach the database through the four hops within a
+#     minute, where four full batches would take nearly four.
+#  2. With batch.idle.ms=0 a batch ends only by batch.size, batch.ms or a
+#     stop: validate holds a lone upload uncommitted (nothing downstream
+#     sees it) until SIGTERM, which commits it.
+#  3. Refused at start (exit status 2): a negative batch.idle.ms, and a
+#     batch.ms the transaction timeout would cut short.
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+it_init group_commit
+
+W=$IT_DIR
+LONG=(-X batch.ms=55000 -X batch.size=5000)
+"$IT_BIN/sluicectl" creator add gc --generate-key "$W/k.pem" >/dev/null
+"$IT_BIN/sluicectl" dataset add gc-ds >/dev/null
+mkdir -p "$W/a" "$W/b"
+for i in 1 2 3; do printf 'first %d\n' "$i" >"$W/a/$i.txt"; done
+for i in 1 2; do printf 'second %d\n' "$i" >"$W/b/$i.txt"; done
+validated() { # committed records on sluice.validated
+    kcat -C -b "$SLUICE_KAFKA_BROKERS" -t "${IT_PREFIX}sluice.validated" \
+        -X isolation.level=read_committed -e -q -f '%k\n' 2>/dev/null | grep -c . || true
+}
+
+# 3 first: nothing else is running yet.
+rc=0
+"$IT_BIN/sluice-validate" -X batch.idle.ms=-1 >"$W/negative.log" 2>&1 || rc=$?
+it_eq "negative batch.idle.ms: exit status" "$rc" 2
+grep -q 'batch.idle.ms must not be negative' "$W/negative.log" ||
+    it_fail "no reason for the refusal: $(cat "$W/negative.log")"
+
+rc=0
+"$IT_BIN/sluice-validate" -X batch.ms=60000 >"$W/negative.log" 2>&1 || rc=$?
+it_eq "batch.ms as long as the transaction timeout: exit status" "$rc" 2
+grep -q 'batch.ms (60000) must be shorter than the transaction timeout' "$W/negative.log" ||
+    it_fail "no reason for the refusal: $(cat "$W/negative.log")"
+
+# 1. The default batch.idle.ms, batches of up to 55 s.
+for svc in validate scan license commit; do it_start "$svc" "${LONG[@]}"; done
+"$IT_BIN/sluicectl" upload --creator gc --dataset gc-ds --key "$W/k.pem" "$W/a" >/dev/null
+it_wait_outcomes 3 60
+it_eq "accepted through the whole chain" "$(it_sql "SELECT count(*) FROM samples")" 3
+it_eq "committed on sluice.validated" "$(validated)" 3
+
+# 2. Without group commit validate keeps its transaction open.
+it_kill validate TERM
+: >"$W/validate.log"
+it_start validate "${LONG[@]}" -X batch.idle.ms=0
+for ((i = 0; i < 240; i++)); do
+    grep -q 'assigned [1-9][0-9]* partitions' "$W/validate.log" && break
+    sleep 0.25
+done
+grep -q 'assigned [1-9][0-9]* partitions' "$W/validate.log" ||
+    it_fail "validate was not assigned its partitions in 60 s"
+"$IT_BIN/sluicectl" upload --creator gc --dataset gc-ds --key "$W/k.pem" "$W/b" >/dev/null
+# Consumed now (validate polls every 50 ms) and, if the stop below
+# commits them, consumed before it; 5 s with nothing committed.
+sleep 5
+it_eq "held in the open transaction: committed on sluice.validated" "$(validated)" 3
+it_eq "held in the open transaction: samples" "$(it_sql "SELECT count(*) FROM samples")" 3
+it_kill validate TERM   # a stop commits the open batch
+it_eq "committed at the stop" "$(validated)" 5
+it_wait_outcomes 5 90
+it_eq "accepted after the stop" "$(it_sql "SELECT count(*) FROM samples")" 5
