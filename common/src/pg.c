@@ -187,7 +187,14 @@ int sl_pg_migrate(PGconn *c, int *applied, sl_err *err)
 
 #define COPY_FLUSH (256 * 1024)
 
-int sl_pg_copy_begin(sl_pg_copy *cp, PGconn *c, const char *sql, sl_err *err)
+/* The binary format's header: signature, flags, no header extension. */
+static const uint8_t copy_bin_header[19] = {
+    'P', 'G', 'C', 'O', 'P', 'Y', '\n', 0xff, '\r', '\n', 0,
+    0, 0, 0, 0,  0, 0, 0, 0,
+};
+
+static int copy_start(sl_pg_copy *cp, PGconn *c, const char *sql, int binary,
+                      sl_err *err)
 {
     PGresult *r = PQexec(c, sql);
     int rc = SL_OK;
@@ -196,11 +203,57 @@ int sl_pg_copy_begin(sl_pg_copy *cp, PGconn *c, const char *sql, sl_err *err)
     sl_buf_init(&cp->buf, (size_t)1 << 31);
     cp->first_field = 1;
     cp->failed = 0;
+    cp->binary = binary;
+    cp->row_at = 0;
+    cp->n_fields = 0;
     cp->sqlstate[0] = '\0';
     if (PQresultStatus(r) != PGRES_COPY_IN)
         rc = sl_pg_fail(c, r, "COPY", err);
     PQclear(r);
+    if (rc == SL_OK && binary &&
+        sl_buf_append(&cp->buf, copy_bin_header, sizeof(copy_bin_header)) != SL_OK)
+        cp->failed = 1;
     return rc;
+}
+
+int sl_pg_copy_begin(sl_pg_copy *cp, PGconn *c, const char *sql, sl_err *err)
+{
+    return copy_start(cp, c, sql, 0, err);
+}
+
+int sl_pg_copy_begin_binary(sl_pg_copy *cp, PGconn *c, const char *sql,
+                            sl_err *err)
+{
+    return copy_start(cp, c, sql, 1, err);
+}
+
+/* Appends v big-endian in `bytes` bytes (2, 4 or 8). */
+static void copy_be(sl_pg_copy *cp, uint64_t v, int bytes)
+{
+    uint8_t b[8];
+
+    for (int i = 0; i < bytes; i++)
+        b[i] = (uint8_t)(v >> (8 * (bytes - 1 - i)));
+    if (sl_buf_append(&cp->buf, b, (size_t)bytes) != SL_OK)
+        cp->failed = 1;
+}
+
+/* Binary: starts a field of len bytes (-1: NULL), and the row before its
+ * first field (its field count is written at the row's end). */
+static void bin_field(sl_pg_copy *cp, int64_t len)
+{
+    if (cp->first_field) {
+        cp->row_at = cp->buf.len;
+        cp->n_fields = 0;
+        cp->first_field = 0;
+        copy_be(cp, 0, 2);
+    }
+    if (len > INT32_MAX || cp->n_fields == INT16_MAX) {
+        cp->failed = 1;
+        return;
+    }
+    cp->n_fields++;
+    copy_be(cp, (uint64_t)(uint32_t)(int32_t)len, 4);
 }
 
 static void copy_sep(sl_pg_copy *cp)
@@ -272,11 +325,61 @@ static uint8_t *copy_escaped(uint8_t *dst, const uint8_t *s, size_t n)
     return dst;
 }
 
+/* Whether s[0..n) is valid UTF-8 without NUL: what a text field may hold. */
+static int utf8_plain(const uint8_t *s, size_t n)
+{
+    size_t i = 0;
+
+    while (i < n) {
+        if (s[i] >= 0x80) {
+            size_t len = utf8_seq(s + i, n - i);
+            if (len == 0)
+                return 0;
+            i += len;
+        } else if (s[i] == 0) {
+            return 0;
+        } else {
+            i++;
+        }
+    }
+    return 1;
+}
+
+/* Binary: a text field, its bytes as they are when plain UTF-8, else
+ * sanitised as the text format's are. */
+static void bin_text(sl_pg_copy *cp, const char *s, size_t n)
+{
+    sl_buf clean = { 0 };
+
+    if (!s) {
+        bin_field(cp, -1);
+        return;
+    }
+    if (!utf8_plain((const uint8_t *)s, n)) {
+        sl_buf_init(&clean, n * 3 + 16);
+        if (sl_utf8_sanitize(&clean, s, n) != SL_OK) {
+            cp->failed = 1;
+            sl_buf_free(&clean);
+            return;
+        }
+        s = (const char *)clean.data;
+        n = clean.len;
+    }
+    bin_field(cp, (int64_t)n);
+    if (n && sl_buf_append(&cp->buf, s, n) != SL_OK)
+        cp->failed = 1;
+    sl_buf_free(&clean);
+}
+
 void sl_pg_copy_text(sl_pg_copy *cp, const char *s, size_t n)
 {
     sl_buf clean = { 0 };
     uint8_t *end;
 
+    if (cp->binary) {
+        bin_text(cp, s, n);
+        return;
+    }
     copy_sep(cp);
     if (!s) {
         if (sl_buf_append(&cp->buf, "\\N", 2) != SL_OK)
@@ -312,6 +415,11 @@ void sl_pg_copy_str(sl_pg_copy *cp, const char *s)
 
 void sl_pg_copy_int(sl_pg_copy *cp, int64_t v)
 {
+    if (cp->binary) {
+        bin_field(cp, 8);
+        copy_be(cp, (uint64_t)v, 8);
+        return;
+    }
     copy_sep(cp);
     if (sl_buf_appendf(&cp->buf, "%lld", (long long)v) != SL_OK)
         cp->failed = 1;
@@ -322,6 +430,12 @@ void sl_pg_copy_bytea(sl_pg_copy *cp, const uint8_t *p, size_t n)
     static const char digits[] = "0123456789abcdef";
     uint8_t *dst;
 
+    if (cp->binary) {
+        bin_field(cp, n > INT32_MAX ? (int64_t)INT32_MAX + 1 : (int64_t)n);
+        if (n && !cp->failed && sl_buf_append(&cp->buf, p, n) != SL_OK)
+            cp->failed = 1;
+        return;
+    }
     copy_sep(cp);
     /* "\x" escaped for COPY text as "\\x", then two hex digits a byte */
     if (n > SIZE_MAX / 2 - 3 || sl_buf_reserve(&cp->buf, 3 + 2 * n) != SL_OK) {
@@ -342,8 +456,19 @@ void sl_pg_copy_bytea(sl_pg_copy *cp, const uint8_t *p, size_t n)
 
 void sl_pg_copy_row_end(sl_pg_copy *cp)
 {
-    if (sl_buf_putc(&cp->buf, '\n') != SL_OK)
+    if (cp->binary) {
+        if (cp->first_field) {        /* a row of no fields */
+            cp->row_at = cp->buf.len;
+            cp->n_fields = 0;
+            copy_be(cp, 0, 2);
+        }
+        if (!cp->failed) {
+            cp->buf.data[cp->row_at] = (uint8_t)((uint16_t)cp->n_fields >> 8);
+            cp->buf.data[cp->row_at + 1] = (uint8_t)cp->n_fields;
+        }
+    } else if (sl_buf_putc(&cp->buf, '\n') != SL_OK) {
         cp->failed = 1;
+    }
     cp->first_field = 1;
     if (cp->buf.len >= COPY_FLUSH && !cp->failed) {
         if (PQputCopyData(cp->conn, (const char *)cp->buf.data, (int)cp->buf.len) != 1)
@@ -357,6 +482,8 @@ int sl_pg_copy_end(sl_pg_copy *cp, sl_err *err)
     PGresult *r;
     int rc = SL_OK;
 
+    if (cp->binary && !cp->failed)
+        copy_be(cp, 0xffff, 2);       /* the trailer: a field count of -1 */
     if (!cp->failed && cp->buf.len &&
         PQputCopyData(cp->conn, (const char *)cp->buf.data, (int)cp->buf.len) != 1)
         cp->failed = 1;

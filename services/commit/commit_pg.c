@@ -722,11 +722,14 @@ static int write_rows(commit_ctx *c, const sl_commit_row *rows, size_t n,
         return SL_ENOMEM;
     /* contents, once per SHA-256: straight into the table, skipping what
      * it already holds.  Another instance storing the same bytes at the
-     * same moment makes this COPY fail on the key; the batch is retried. */
+     * same moment makes this COPY fail on the key; the batch is retried.
+     * Binary COPY: the bytes go as they are, not as hex PostgreSQL must
+     * decode (measured alone: 9.5 against 19 us a 1 KiB row). */
     if ((rc = known_contents(c, rows, n, seen, err)) != SL_OK)
         goto out;
-    if ((rc = sl_pg_copy_begin(&cp, rt(c),
-             "COPY contents (sha256, size, data) FROM STDIN", err)))
+    if ((rc = sl_pg_copy_begin_binary(&cp, rt(c),
+             "COPY contents (sha256, size, data) FROM STDIN WITH (FORMAT binary)",
+             err)))
         goto out;
     for (size_t i = 0; i < n; i++) {
         const sl_commit_row *r = &rows[i];

@@ -5,7 +5,9 @@
  * compared with literal expectations and, for random inputs, with a plain
  * byte-by-byte reference encoder kept here (validate the whole string,
  * sanitise if needed, then escape), so the one-pass encoder cannot drift
- * from the format PostgreSQL reads.
+ * from the format PostgreSQL reads.  And the binary format's framing
+ * (sl_pg_copy_begin_binary): field counts, lengths, NULL, bigint, bytea,
+ * and text fields sanitised as the text format's are.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -147,12 +149,98 @@ static void test_random_against_reference(void **state)
     }
 }
 
+/* Binary format: what the bytes of one buffer must be. */
+static void copy_init_binary(sl_pg_copy *cp)
+{
+    copy_init(cp);
+    cp->binary = 1;
+}
+
+static void test_binary_rows(void **state)
+{
+    static const uint8_t want[] = {
+        0, 6,                                   /* row 1: six fields */
+        0, 0, 0, 2, 'a', '\t',                  /* text, as it is */
+        0xff, 0xff, 0xff, 0xff,                 /* NULL */
+        0, 0, 0, 8, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xd6, /* -42 */
+        0, 0, 0, 2, 0x00, 0xff,                 /* bytea, raw */
+        0, 0, 0, 4, 'x', 0xef, 0xbf, 0xbd,      /* "x\xff": U+FFFD */
+        0, 0, 0, 2, 'a', 'b',                   /* "a\0b": NUL dropped */
+        0, 0,                                   /* row 2: no fields */
+        0, 1, 0, 0, 0, 0,                       /* row 3: one empty text */
+    };
+    sl_pg_copy cp;
+
+    (void)state;
+    copy_init_binary(&cp);
+    sl_pg_copy_str(&cp, "a\t");
+    sl_pg_copy_text(&cp, NULL, 0);
+    sl_pg_copy_int(&cp, -42);
+    sl_pg_copy_bytea(&cp, (const uint8_t *)"\x00\xff", 2);
+    sl_pg_copy_text(&cp, "x\xff", 2);
+    sl_pg_copy_text(&cp, "a\0b", 3);
+    sl_pg_copy_row_end(&cp);
+    sl_pg_copy_row_end(&cp);
+    sl_pg_copy_str(&cp, "");
+    sl_pg_copy_row_end(&cp);
+    assert_int_equal(cp.failed, 0);
+    assert_int_equal(cp.buf.len, sizeof(want));
+    assert_memory_equal(cp.buf.data, want, sizeof(want));
+    sl_buf_free(&cp.buf);
+}
+
+/* Binary text fields against the reference: the input as it is when
+ * plain, else sl_utf8_sanitize's form, after a 4-byte big-endian length. */
+static void test_binary_random_text(void **state)
+{
+    uint32_t seed = 777;
+
+    (void)state;
+    for (int round = 0; round < 20000; round++) {
+        uint8_t in[64];
+        size_t n = (seed >> 16) % sizeof(in);
+        sl_buf clean = { 0 };
+        sl_pg_copy cp;
+        const uint8_t *body = in;
+        size_t blen;
+
+        for (size_t i = 0; i < n; i++) {
+            seed = seed * 1103515245u + 12345u;
+            /* mostly ASCII, some high bytes, now and then a NUL */
+            uint32_t r = (seed >> 16) % 100;
+            in[i] = (uint8_t)(r < 70 ? 'a' + r % 26 : r < 97 ? 0x80 + (seed >> 8) % 128 : 0);
+        }
+        seed = seed * 1103515245u + 12345u;
+        blen = n;
+        if (!ref_plain(in, n)) {
+            sl_buf_init(&clean, n * 3 + 16);
+            assert_int_equal(sl_utf8_sanitize(&clean, (const char *)in, n), SL_OK);
+            body = clean.data;
+            blen = clean.len;
+        }
+        copy_init_binary(&cp);
+        sl_pg_copy_text(&cp, (const char *)in, n);
+        assert_int_equal(cp.failed, 0);
+        assert_int_equal(cp.buf.len, 2 + 4 + blen);
+        assert_int_equal(cp.buf.data[2], (blen >> 24) & 0xff);
+        assert_int_equal(cp.buf.data[3], (blen >> 16) & 0xff);
+        assert_int_equal(cp.buf.data[4], (blen >> 8) & 0xff);
+        assert_int_equal(cp.buf.data[5], blen & 0xff);
+        if (blen)
+            assert_memory_equal(cp.buf.data + 6, body, blen);
+        sl_buf_free(&cp.buf);
+        sl_buf_free(&clean);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_literals),
         cmocka_unit_test(test_fields_and_null),
         cmocka_unit_test(test_random_against_reference),
+        cmocka_unit_test(test_binary_rows),
+        cmocka_unit_test(test_binary_random_text),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
