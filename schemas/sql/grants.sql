@@ -92,6 +92,9 @@ GRANT SELECT ON datasets, dataset_contributors, creator_optouts, takedowns,
 GRANT SELECT ON datasets, samples, review_items, contents TO sluice_commit;
 GRANT INSERT ON contents, samples, rejections, review_items, provenance_events
     TO sluice_commit;
+-- each bound license record once (027_license_records.sql: INSERT ... ON
+-- CONFLICT DO NOTHING reads the key it finds)
+GRANT SELECT, INSERT ON license_records TO sluice_commit;
 GRANT SELECT, INSERT, UPDATE ON quota_usage, consumer_offsets TO sluice_commit;
 GRANT USAGE ON SEQUENCE rejections_rejection_id_seq TO sluice_commit;
 -- a moderator's decision checked against the stored review event, and a
@@ -134,7 +137,7 @@ GRANT USAGE ON SEQUENCE review_login_attempts_attempt_id_seq,
 -- prov_head) -- who may read it (consumers, grants, tokens), and each
 -- creator's outcomes (rejections, review items, upload claims); it writes
 -- one usage event per consumer and sample delivered, nothing else.
-GRANT SELECT ON samples, contents, datasets, creators, feed_changes,
+GRANT SELECT ON samples, license_records, contents, datasets, creators, feed_changes,
     feed_clock, consumers, grants, feed_tokens, chain_heads,
     provenance_events, rejections, review_items, upload_claims, usage_events
     TO sluice_feed;

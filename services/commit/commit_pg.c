@@ -7,10 +7,11 @@
  *   the database says it should (a zombie instance or a stale rewind is
  *   turned away); look up which upload ids and (dataset, content) pairs
  *   exist already, so replays and duplicates that slipped past validate
- *   become rejections instead of errors; COPY contents; reserve the
- *   samples' feed positions (feed_clock, one statement, waking the feed at
- *   COMMIT); COPY samples, rejections and provenance events; upsert
- *   offsets; COMMIT.
+ *   become rejections instead of errors; COPY contents; store each
+ *   distinct license record once (license_records, one statement);
+ *   reserve the samples' feed positions (feed_clock, one statement, waking
+ *   the feed at COMMIT); COPY samples (with their license record's key),
+ *   rejections and provenance events; upsert offsets; COMMIT.
  * Any connection failure, unique violation or serialisation failure is
  * SL_EIO: the runner re-reads the offsets from the database and rewinds.
  *
@@ -27,6 +28,7 @@
 #include <string.h>
 
 #include "sl/audit.h"
+#include "sl/crypto.h"
 #include "sl/fpset.h"
 #include "sl/log.h"
 #include "sl/pg.h"
@@ -599,6 +601,73 @@ out:
     return rc;
 }
 
+/* The batch's bound license records, each distinct one once (usually
+ * one or a few a batch: the license stage writes the same record for every
+ * sample bound under one policy and license): keys[i] gets the SHA-256 of
+ * rows[i]'s record (empty when none), and each record is stored in
+ * license_records unless it is there already (027_license_records.sql). */
+static int store_licenses(commit_ctx *c, const sl_commit_row *rows, size_t n,
+                          char (*keys)[SL_SHA256_HEX], sl_err *err)
+{
+    sl_buf ks, rs;
+    sl_pairset *stored = sl_pairset_new();
+    const char *prev = NULL;   /* the last record hashed: rows run alike */
+    char prev_key[SL_SHA256_HEX] = "";
+    PGresult *r = NULL;
+    const char *p[2];
+    int rc = SL_ENOMEM, any = 0;
+
+    sl_buf_init(&ks, (size_t)1 << 30);
+    sl_buf_init(&rs, (size_t)1 << 30);
+    if (!stored)
+        goto out;
+    for (size_t i = 0; i < n; i++) {
+        const char *lic = rows[i].license;
+        uint64_t fp;
+
+        keys[i][0] = '\0';
+        if (rows[i].kind != SL_ROW_SAMPLE || !lic)
+            continue;
+        if (prev && strcmp(prev, lic) == 0) {
+            memcpy(keys[i], prev_key, SL_SHA256_HEX);
+            continue;
+        }
+        if (sl_sha256_hex(lic, strlen(lic), keys[i]) != SL_OK)
+            goto out;
+        prev = lic;
+        memcpy(prev_key, keys[i], SL_SHA256_HEX);
+        fp = sl_fpset_fp(keys[i], 64, "", 0);
+        if (sl_pairset_has(stored, fp, keys[i], ""))
+            continue;
+        if (sl_pairset_add(stored, fp, keys[i], "") != SL_OK ||
+            sl_pg_array_add(&ks, keys[i]) || sl_pg_array_add(&rs, lic))
+            goto out;
+        any = 1;
+    }
+    if (!any) {
+        rc = SL_OK;
+        goto out;
+    }
+    if (sl_pg_array_close(&ks) || sl_pg_array_close(&rs))
+        goto out;
+    p[0] = (const char *)ks.data;
+    p[1] = (const char *)rs.data;
+    r = PQexecParams(rt(c), "INSERT INTO license_records (sha256, record)"
+                     " SELECT k, v::jsonb FROM unnest($1::text[], $2::text[]) AS u(k, v)"
+                     " ON CONFLICT (sha256) DO NOTHING", 2, NULL, p, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+        rc = classify(c, r, "storing license records", err);
+        goto out;
+    }
+    rc = SL_OK;
+out:
+    PQclear(r);
+    sl_pairset_destroy(stored);
+    sl_buf_free(&ks);
+    sl_buf_free(&rs);
+    return rc;
+}
+
 /* The columns samples and review_items share, in this order:
  * upload_id, creator_id, dataset_id, content_type, detected_type, sha256,
  * size, license_expression, filename, meta, signature, created_at,
@@ -714,7 +783,7 @@ static int write_rows(commit_ctx *c, const sl_commit_row *rows, size_t n,
     sl_pg_copy cp;
     sl_pairset *seen = sl_pairset_new();   /* stored + new hashes */
     sl_prov_head *heads = NULL;
-    char ts[SL_TIME_LEN];
+    char ts[SL_TIME_LEN], (*keys)[SL_SHA256_HEX] = NULL;
     size_t n_samples = 0;
     int rc;
 
@@ -755,11 +824,17 @@ static int write_rows(commit_ctx *c, const sl_commit_row *rows, size_t n,
         n_samples += rows[i].kind == SL_ROW_SAMPLE;
     if (n_samples > 0) {
         int64_t seq = 0;   /* set by reserve_feed_seq (gcc -O2 cannot tell) */
+        if (!(keys = malloc(n * sizeof(*keys)))) {
+            rc = SL_ENOMEM;
+            goto out;
+        }
+        if ((rc = store_licenses(c, rows, n, keys, err)) != SL_OK)
+            goto out;
         if ((rc = reserve_feed_seq(c, n_samples, &seq, err)) != SL_OK)
             goto out;
         if ((rc = sl_pg_copy_begin(&cp, rt(c),
                  "COPY samples (" UPLOAD_COLUMNS ", scan, original_sha256,"
-                 " license, feed_seq) FROM STDIN", err)))
+                 " license_sha256, feed_seq) FROM STDIN", err)))
             goto out;
         for (size_t i = 0; i < n; i++) {
             const sl_commit_row *r = &rows[i];
@@ -768,7 +843,7 @@ static int write_rows(commit_ctx *c, const sl_commit_row *rows, size_t n,
             copy_upload_columns(&cp, r);
             sl_pg_copy_str(&cp, r->scan);
             sl_pg_copy_str(&cp, r->original_sha256[0] ? r->original_sha256 : NULL);
-            sl_pg_copy_str(&cp, r->license);
+            sl_pg_copy_str(&cp, keys[i][0] ? keys[i] : NULL);
             sl_pg_copy_int(&cp, seq++);
             sl_pg_copy_row_end(&cp);
         }
@@ -841,6 +916,7 @@ static int write_rows(commit_ctx *c, const sl_commit_row *rows, size_t n,
         goto out;
     rc = copy_heads(c, rows, heads, n, err);
 out:
+    free(keys);
     free(heads);
     sl_pairset_destroy(seen);
     return rc;

@@ -220,16 +220,23 @@ typedef struct fd_cr_file {
     " coalesce((SELECT max(c.seq) FROM feed_changes c"                       \
     "           WHERE c.dataset_id = d.dataset_id), 0)"                      \
     " FROM datasets d WHERE d.dataset_id = $1"
+/* Sample alias s's bound license record, jsonb or NULL: stored once per
+ * distinct record (027_license_records.sql), looked up by its key. */
+#define FD_SQL_LICENSE(s) \
+    "(SELECT lr.record FROM license_records lr WHERE lr.sha256 = " s ".license_sha256)"
+
 #define FD_CR_SQL_FILES                                                       \
     "SELECT s.upload_id, coalesce(s.filename, ''), s.size, s.content_type,"  \
-    " s.sha256, coalesce(s.license ->> 'expression', s.license_expression),"  \
+    " s.sha256, coalesce(" FD_SQL_LICENSE("s") " ->> 'expression',"          \
+    " s.license_expression),"                                                 \
     " s.creator_id, s.feed_seq"                                              \
     " FROM samples s WHERE s.dataset_id = $1 AND s.status = 'accepted'"      \
     " AND ($2::text IS NULL OR EXISTS (SELECT 1 FROM grants g"               \
     "      WHERE g.consumer_id = $2 AND g.dataset_id = s.dataset_id"         \
     "        AND g.revoked_at IS NULL AND g.valid_from <= now()"             \
     "        AND (g.valid_until IS NULL OR now() < g.valid_until)"           \
-    "        AND feed_license_allows(s.license, g.require_rights)))"         \
+    "        AND feed_license_allows(" FD_SQL_LICENSE("s") ","                \
+    "            g.require_rights)))"                                         \
     " ORDER BY s.feed_seq"
 
 /* A new JSON object (caller json_decref's), or NULL on ENOMEM or a NULL

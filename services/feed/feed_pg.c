@@ -9,7 +9,8 @@
  * expired, consumer active) or, for a signed URL (no token), the consumer
  * alone; a grant is live when valid_from <= now() < valid_until and not
  * revoked; a grant's require_rights keeps the samples whose bound license
- * has every listed right true (samples.license -> 'rights').
+ * has every listed right true (its license record -> 'rights',
+ * license_records by samples.license_sha256).
  *
  * Pages read samples in feed_seq order by samples_feed_idx (dataset_id,
  * feed_seq) with a keyset "feed_seq > after"; 017_feed.sql explains why a
@@ -41,7 +42,7 @@
 /* The grant's required rights against the sample's bound license: the one
  * test, feed_license_allows() of 017_feed.sql (an inlined SQL function). */
 #define RIGHTS_OK(rights, s) \
-    "feed_license_allows(" s ".license, " rights ")"
+    "feed_license_allows(" FD_SQL_LICENSE(s) ", " rights ")"
 
 /* $cr's creator token $tok is live: not revoked or expired, the creator
  * active. */
@@ -71,21 +72,23 @@ const sl_pg_stmt fd_stmts[] = {
       " FROM (SELECT 1) o LEFT JOIN grants g ON g.consumer_id = $2 AND g.dataset_id = $3"
       " AND " GRANT_LIVE("g"), 3 },
     /* $1 dataset, $2 after, $3 limit, $4 require_rights text[]|NULL.  The
-     * license record and the labels (the meta's "labels" object, {} when
-     * none; commit stores only metadata validate parsed; parsed once, and
-     * only when it names labels at all) come as JSON text, spliced into the lines as
-     * they are.  Column 8 is unused (NULL). */
+     * license record (joined by its key: 027_license_records.sql) and the
+     * labels (the meta's "labels" object, {} when none; commit stores only
+     * metadata validate parsed; parsed once, and only when it names labels
+     * at all) come as JSON text, spliced into the lines as they are.
+     * Column 8 is unused (NULL). */
     { "fd_samples",
       "SELECT s.feed_seq, s.upload_id, s.sha256, s.size, s.content_type, s.creator_id,"
-      " s.dataset_id, coalesce(s.license::text, 'null'), NULL, s.filename,"
+      " s.dataset_id, coalesce(lr.record::text, 'null'), NULL, s.filename,"
       " " TS("s.accepted_at") ","
       " (SELECT p.hash FROM provenance_events p WHERE p.owner_kind = 'sample'"
       "  AND p.owner_id = s.upload_id ORDER BY p.seq DESC LIMIT 1),"
       " CASE WHEN jsonb_typeof(m.l) = 'object' THEN m.l::text ELSE '{}' END"
-      " FROM samples s CROSS JOIN LATERAL (SELECT CASE WHEN strpos(s.meta, '\"labels\"') > 0"
+      " FROM samples s LEFT JOIN license_records lr ON lr.sha256 = s.license_sha256"
+      " CROSS JOIN LATERAL (SELECT CASE WHEN strpos(s.meta, '\"labels\"') > 0"
       "  THEN s.meta::jsonb -> 'labels' END AS l OFFSET 0) m"  /* OFFSET 0: evaluated once, not inlined twice */
       " WHERE s.dataset_id = $1 AND s.feed_seq > $2::bigint"
-      " AND s.status = 'accepted' AND " RIGHTS_OK("$4::text[]", "s")
+      " AND s.status = 'accepted' AND feed_license_allows(lr.record, $4::text[])"
       " ORDER BY s.feed_seq LIMIT $3::bigint", 4 },
     /* $1 dataset, $2 after, $3 limit */
     { "fd_changes",

@@ -5,7 +5,7 @@
  *
  * A grant's --require-rights names rights of a sample's bound license
  * (args.h: training, commercial); the grant keeps the keys the license
- * stage writes in samples.license -> 'rights' (training_allowed,
+ * stage writes in the sample's license record -> 'rights' (training_allowed,
  * commercial_allowed) and the feed shows only samples for which each is
  * true (feed_license_allows()).  A consumer has at most one live grant per
  * dataset; to change one, revoke it and add another (usage events keep the

@@ -61,9 +61,9 @@ outcome() {
 }
 it_eq "good" "$(outcome good)" accepted
 it_eq "bound license" \
-    "$(it_sql "SELECT license->>'expression' FROM samples WHERE upload_id = 'good'")" CC-BY-4.0
+    "$(it_sql "SELECT l.record->>'expression' FROM samples s JOIN license_records l ON l.sha256 = s.license_sha256 WHERE upload_id = 'good'")" CC-BY-4.0
 it_eq "normalised expression" \
-    "$(it_sql "SELECT license->>'expression' FROM samples WHERE upload_id = 'norm'")" "MIT OR Apache-2.0"
+    "$(it_sql "SELECT l.record->>'expression' FROM samples s JOIN license_records l ON l.sha256 = s.license_sha256 WHERE upload_id = 'norm'")" "MIT OR Apache-2.0"
 it_eq "license_missing" "$(outcome missing)" license:license_missing
 it_eq "license_unknown" "$(outcome unknown)" license:license_unknown
 it_eq "license_deprecated" "$(outcome deprecated)" license:license_deprecated
@@ -81,7 +81,7 @@ it_eq "contributor" "$(outcome insider)" accepted
 it_eq "license_not_allowed" "$(outcome nc)" license:license_not_allowed
 it_eq "OR: a branch that satisfies" "$(outcome choice)" accepted
 it_eq "chosen branch" \
-    "$(it_sql "SELECT license->>'chosen' FROM samples WHERE upload_id = 'choice'")" MIT
+    "$(it_sql "SELECT l.record->>'chosen' FROM samples s JOIN license_records l ON l.sha256 = s.license_sha256 WHERE upload_id = 'choice'")" MIT
 # Three uploads on three partitions: which one is refused depends on the
 # order they are processed in; that two pass and one does not does not.
 it_eq "quota" "$(printf '%s\n' "$(outcome q1)" "$(outcome q2)" "$(outcome q3)" | sort | tr '\n' ' ')" \
