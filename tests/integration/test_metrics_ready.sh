@@ -98,6 +98,10 @@ ctl upload --creator alice --dataset open-ds --key "$IT_DIR/alice.pem" --upload-
     "$IT_DIR/after.txt" >/dev/null || it_fail "upload after the outage failed"
 it_wait_outcomes 1 60
 it_eq "upload after the outage" "$(it_sql "SELECT count(*) FROM samples WHERE upload_id = 'after'")" 1
+# validate met the outage at that upload's claim and retried it; readiness
+# is re-evaluated once a second, so the upload can be stored before
+# validate reports ready again.
+wait_ready '200 {"ready":true}' 30
 mt_fetch validate "$PORT"
 mt_parse validate
 it_eq "validate ready gauge" "$(mt_val validate 'sluice_ready{}')" 1
