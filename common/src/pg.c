@@ -227,33 +227,45 @@ int sl_pg_copy_begin_binary(sl_pg_copy *cp, PGconn *c, const char *sql,
     return copy_start(cp, c, sql, 1, err);
 }
 
-/* Appends v big-endian in `bytes` bytes (2, 4 or 8). */
+/* v big-endian in `bytes` bytes (2, 4 or 8) at dst. */
+static void put_be(uint8_t *dst, uint64_t v, int bytes)
+{
+    for (int i = 0; i < bytes; i++)
+        dst[i] = (uint8_t)(v >> (8 * (bytes - 1 - i)));
+}
+
+/* Appends v big-endian in `bytes` bytes. */
 static void copy_be(sl_pg_copy *cp, uint64_t v, int bytes)
 {
     uint8_t b[8];
 
-    for (int i = 0; i < bytes; i++)
-        b[i] = (uint8_t)(v >> (8 * (bytes - 1 - i)));
+    put_be(b, v, bytes);
     if (sl_buf_append(&cp->buf, b, (size_t)bytes) != SL_OK)
         cp->failed = 1;
 }
 
-/* Binary: starts a field of len bytes (-1: NULL), and the row before its
- * first field (its field count is written at the row's end). */
-static void bin_field(sl_pg_copy *cp, int64_t len)
+/* Binary: a row's field count goes first; it is filled in at its end. */
+static void bin_row_start(sl_pg_copy *cp)
 {
-    if (cp->first_field) {
-        cp->row_at = cp->buf.len;
-        cp->n_fields = 0;
-        cp->first_field = 0;
-        copy_be(cp, 0, 2);
-    }
-    if (len > INT32_MAX || cp->n_fields == INT16_MAX) {
+    cp->row_at = cp->buf.len;
+    cp->n_fields = 0;
+    cp->first_field = 0;
+    copy_be(cp, 0, 2);
+}
+
+/* Binary: one field, its length and n bytes of p (p NULL: SQL NULL). */
+static void bin_field(sl_pg_copy *cp, const void *p, size_t n)
+{
+    if (cp->first_field)
+        bin_row_start(cp);
+    if ((p && n > INT32_MAX) || cp->n_fields == INT16_MAX) {
         cp->failed = 1;
         return;
     }
     cp->n_fields++;
-    copy_be(cp, (uint64_t)(uint32_t)(int32_t)len, 4);
+    copy_be(cp, p ? (uint32_t)n : UINT32_MAX, 4);   /* -1: NULL */
+    if (p && n && sl_buf_append(&cp->buf, p, n) != SL_OK)
+        cp->failed = 1;
 }
 
 static void copy_sep(sl_pg_copy *cp)
@@ -345,30 +357,16 @@ static int utf8_plain(const uint8_t *s, size_t n)
     return 1;
 }
 
-/* Binary: a text field, its bytes as they are when plain UTF-8, else
- * sanitised as the text format's are. */
-static void bin_text(sl_pg_copy *cp, const char *s, size_t n)
+/* s[0..n) made valid UTF-8 without NUL (sl_utf8_sanitize) into clean,
+ * *s and *n then naming the clean copy: what a text field may hold. */
+static int sanitise_into(sl_buf *clean, const char **s, size_t *n)
 {
-    sl_buf clean = { 0 };
-
-    if (!s) {
-        bin_field(cp, -1);
-        return;
-    }
-    if (!utf8_plain((const uint8_t *)s, n)) {
-        sl_buf_init(&clean, n * 3 + 16);
-        if (sl_utf8_sanitize(&clean, s, n) != SL_OK) {
-            cp->failed = 1;
-            sl_buf_free(&clean);
-            return;
-        }
-        s = (const char *)clean.data;
-        n = clean.len;
-    }
-    bin_field(cp, (int64_t)n);
-    if (n && sl_buf_append(&cp->buf, s, n) != SL_OK)
-        cp->failed = 1;
-    sl_buf_free(&clean);
+    sl_buf_init(clean, *n * 3 + 16);
+    if (sl_utf8_sanitize(clean, *s, *n) != SL_OK)
+        return SL_ENOMEM;
+    *s = (const char *)clean->data;
+    *n = clean->len;
+    return SL_OK;
 }
 
 void sl_pg_copy_text(sl_pg_copy *cp, const char *s, size_t n)
@@ -377,7 +375,14 @@ void sl_pg_copy_text(sl_pg_copy *cp, const char *s, size_t n)
     uint8_t *end;
 
     if (cp->binary) {
-        bin_text(cp, s, n);
+        if (!s)
+            bin_field(cp, NULL, 0);
+        else if (!utf8_plain((const uint8_t *)s, n) &&
+                 sanitise_into(&clean, &s, &n) != SL_OK)
+            cp->failed = 1;
+        else
+            bin_field(cp, n ? s : "", n);   /* an empty clean copy has no data */
+        sl_buf_free(&clean);
         return;
     }
     copy_sep(cp);
@@ -394,10 +399,9 @@ void sl_pg_copy_text(sl_pg_copy *cp, const char *s, size_t n)
     end = copy_escaped(cp->buf.data + cp->buf.len, (const uint8_t *)s, n);
     if (!end) {
         /* Not plain UTF-8 (rare): sanitise, then escape the clean copy. */
-        sl_buf_init(&clean, n * 3 + 16);
-        if (sl_utf8_sanitize(&clean, s, n) != SL_OK ||
-            sl_buf_reserve(&cp->buf, 2 * clean.len) != SL_OK ||
-            !(end = copy_escaped(cp->buf.data + cp->buf.len, clean.data, clean.len))) {
+        if (sanitise_into(&clean, &s, &n) != SL_OK ||
+            sl_buf_reserve(&cp->buf, 2 * n) != SL_OK ||
+            !(end = copy_escaped(cp->buf.data + cp->buf.len, (const uint8_t *)s, n))) {
             cp->failed = 1;
             sl_buf_free(&clean);
             return;
@@ -416,8 +420,10 @@ void sl_pg_copy_str(sl_pg_copy *cp, const char *s)
 void sl_pg_copy_int(sl_pg_copy *cp, int64_t v)
 {
     if (cp->binary) {
-        bin_field(cp, 8);
-        copy_be(cp, (uint64_t)v, 8);
+        uint8_t b[8];
+
+        put_be(b, (uint64_t)v, 8);
+        bin_field(cp, b, sizeof(b));
         return;
     }
     copy_sep(cp);
@@ -431,9 +437,7 @@ void sl_pg_copy_bytea(sl_pg_copy *cp, const uint8_t *p, size_t n)
     uint8_t *dst;
 
     if (cp->binary) {
-        bin_field(cp, n > INT32_MAX ? (int64_t)INT32_MAX + 1 : (int64_t)n);
-        if (n && !cp->failed && sl_buf_append(&cp->buf, p, n) != SL_OK)
-            cp->failed = 1;
+        bin_field(cp, p ? p : (const uint8_t *)"", n);
         return;
     }
     copy_sep(cp);
@@ -457,15 +461,10 @@ void sl_pg_copy_bytea(sl_pg_copy *cp, const uint8_t *p, size_t n)
 void sl_pg_copy_row_end(sl_pg_copy *cp)
 {
     if (cp->binary) {
-        if (cp->first_field) {        /* a row of no fields */
-            cp->row_at = cp->buf.len;
-            cp->n_fields = 0;
-            copy_be(cp, 0, 2);
-        }
-        if (!cp->failed) {
-            cp->buf.data[cp->row_at] = (uint8_t)((uint16_t)cp->n_fields >> 8);
-            cp->buf.data[cp->row_at + 1] = (uint8_t)cp->n_fields;
-        }
+        if (cp->first_field)          /* a row of no fields */
+            bin_row_start(cp);
+        if (!cp->failed)
+            put_be(cp->buf.data + cp->row_at, (uint16_t)cp->n_fields, 2);
     } else if (sl_buf_putc(&cp->buf, '\n') != SL_OK) {
         cp->failed = 1;
     }
