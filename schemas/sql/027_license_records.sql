@@ -30,15 +30,13 @@ CREATE TABLE license_records (
 
 ALTER TABLE samples ADD COLUMN license_sha256 text;
 
-INSERT INTO license_records (sha256, record)
-SELECT DISTINCT ON (k) k, license
-  FROM (SELECT encode(sha256(convert_to(license::text, 'UTF8')), 'hex') AS k, license
-          FROM samples WHERE license IS NOT NULL) s
- ORDER BY k;
-
 UPDATE samples
    SET license_sha256 = encode(sha256(convert_to(license::text, 'UTF8')), 'hex')
  WHERE license IS NOT NULL;
 
-ALTER TABLE samples DROP COLUMN license;
+INSERT INTO license_records (sha256, record)
+SELECT DISTINCT ON (license_sha256) license_sha256, license
+  FROM samples WHERE license_sha256 IS NOT NULL
+ ORDER BY license_sha256;
 
+ALTER TABLE samples DROP COLUMN license;
