@@ -13,6 +13,9 @@
 #  - garbage sluice-reject-* values on a real dead letter;
 #  - two dead letters naming the same source: a unique-key error that
 #    rewound forever; now retried three times, then split out;
+#  - a signed upload carrying a sluice-license header that is not JSON
+#    (the record commit stores in license_records): refused by validate
+#    as reserved, no record stored from it, its batch flows;
 #  - a row the database refuses for a reason commit cannot foresee (a CHECK
 #    constraint the operator added): the batch is split, only that row
 #    becomes a commit_data_error rejection, its neighbours are stored.
@@ -57,7 +60,7 @@ it_sql "ALTER TABLE samples ADD CONSTRAINT it_no_poison
 it_start validate
 it_start commit "${IT_COMMIT_AFTER_VALIDATE[@]}"
 
-for f in tz23 tz15 forged direct poison ok1 ok2 clean; do
+for f in tz23 tz15 forged direct badlic poison ok1 ok2 clean; do
     printf 'sample %s\n' "$f" >"$f.txt"
 done
 cp poison.txt poison-src.txt
@@ -89,11 +92,12 @@ for dl in dl-a dl-b; do
         -H "sluice-reject-source-topic=${IT_PREFIX}sluice.uploads" \
         -H "sluice-reject-source-partition=0" -H "sluice-reject-source-offset=999999"
 done
+signed sluice.uploads badlic badlic.txt "$(now)" -H 'sluice-license={"rights":'
 signed sluice.uploads ok1 ok1.txt "$(now)"
 signed sluice.uploads poison poison.txt "$(now)"
 signed sluice.uploads ok2 ok2.txt "$(now)"
 
-it_wait_outcomes 11 45
+it_wait_outcomes 12 45
 sleep 1
 
 # --- every message exactly one outcome ----------------------------------------
@@ -120,6 +124,9 @@ it_eq "garbage dead letter: its own identity, code refused" \
     "$(it_sql "SELECT stage || ':' || code || ':' || (source_topic = '${IT_PREFIX}sluice.rejected')
                || ':' || (rejected_at > now() - interval '5 minutes')
                FROM rejections WHERE upload_id = 'dead'")" "validate:reject_header_invalid:true:true"
+it_eq "badlic" "$(outcome badlic)" "rejection:validate:header_reserved"
+it_eq "badlic: no license record from it" \
+    "$(it_sql "SELECT count(*) FROM license_records WHERE record::text LIKE '%rights%'")" 0
 it_eq "poison" "$(outcome poison)" "rejection:commit:commit_data_error"
 detail=$(it_sql "SELECT detail FROM rejections WHERE upload_id = 'poison'")
 [[ $detail == *23514* && $detail == *it_no_poison* ]] ||
@@ -132,12 +139,12 @@ it_eq "same source twice" \
     "dl-a:validate:too_large:0:false,dl-b:commit:commit_data_error:0:true"
 detail=$(it_sql "SELECT detail FROM rejections WHERE upload_id = 'dl-b'")
 [[ $detail == *23505* ]] || it_fail "dl-b detail lacks the SQLSTATE: $detail"
-it_eq "outcomes" "$(it_sql "SELECT (SELECT count(*) FROM samples) + (SELECT count(*) FROM rejections)")" 11
+it_eq "outcomes" "$(it_sql "SELECT (SELECT count(*) FROM samples) + (SELECT count(*) FROM rejections)")" 12
 it_eq "commit never restarted or stopped" "$(kill -0 "${IT_PIDS[commit]}" && echo running)" running
 
 # --- and it still flows ------------------------------------------------------------
 t0=$(date +%s)
 signed sluice.uploads clean clean.txt "$(now)"
-it_wait_outcomes 12 20
+it_wait_outcomes 13 20
 it_eq "clean upload" "$(outcome clean)" "sample"
 it_log "clean upload accepted in $(($(date +%s) - t0)) s"
