@@ -78,8 +78,12 @@ it_eq "signed content" "$(curl -s -o "$IT_DIR/c1" -w '%{http_code}' "$URL1")" 20
 it_eq "signed content bytes" "$(cat "$IT_DIR/c1")" "first sample"
 
 # --- the listener's connection dies: it comes back, and wakes still arrive ---------
+# The feed's own role when the stack gives each service one: commit's idle
+# readiness check is a 'SELECT 1' too.
+frole=$(sed -n 's/.*\buser=\([^ ]*\).*/\1/p' <<<"$(it_svc_dsn feed)")
 lpid=$(psql -XAtq "$IT_ADMIN_DSN" -c "SELECT pid FROM pg_stat_activity WHERE datname = '$IT_DB'
-                                      AND query IN ('LISTEN sluice_feed_auth', 'SELECT 1')")
+                                      AND query IN ('LISTEN sluice_feed_auth', 'SELECT 1')
+                                      AND ('$frole' = '' OR usename = '$frole')")
 [[ $lpid =~ ^[0-9]+$ ]] || it_fail "no single LISTEN backend of sluice-feed: '$lpid'"
 psql -XAtq "$IT_ADMIN_DSN" -c "SELECT pg_terminate_backend($lpid)" >/dev/null
 for ((i = 0; i < 50; i++)); do
