@@ -183,12 +183,14 @@ cpu_pg() {
     for p in "$pgpid" $(pgrep -P "$pgpid"); do cpu "$p"; echo; done |
         awk '{ s += $1 } END { printf "%.2f", s }'
 }
-cpu_jit() { # the broker's C1/C2 compiler threads
+cpu_threads() { # PID ERE: user+sys seconds of PID's threads whose name matches
     local t
     for t in /proc/"$1"/task/*; do
-        if grep -q Compiler "$t/comm" 2>/dev/null; then sed 's/.*) //' "$t/stat"; fi
+        if grep -Eq "$2" "$t/comm" 2>/dev/null; then sed 's/.*) //' "$t/stat"; fi
     done | awk -v hz="$(getconf CLK_TCK)" '{ s += $12 + $13 } END { printf "%.2f", s / hz }'
 }
+cpu_jit() { cpu_threads "$1" Compiler; }          # the broker's C1/C2 compilers
+cpu_gc() { cpu_threads "$1" '^(GC Thread|G1 )'; } # its garbage collector's threads
 KPID=$(cat "$W/stack/run/kafka.pid")
 now() { sql "SELECT EXTRACT(EPOCH FROM clock_timestamp())"; }
 outcomes() { bench_outcomes; }
@@ -259,16 +261,16 @@ REPORT=$W/report
 # PREFIX's uploads topic (N uploads of DATASET); appends its lines to the
 # report and its rate to $W/rate.TAG.
 drain() {
-    local name=$1 tag=$2 prefix=$3 ds=$4 base t0 k0 k1 j0 j1 g0 g1 s rate secs steady first; shift 4
+    local name=$1 tag=$2 prefix=$3 ds=$4 base t0 k0 k1 j0 j1 c0 c1 g0 g1 s rate secs steady first; shift 4
     base=$(outcomes)
-    read -r k0 j0 g0 < <(echo "$(cpu "$KPID") $(cpu_jit "$KPID") $(cpu_pg)")
+    read -r k0 j0 g0 c0 < <(echo "$(cpu "$KPID") $(cpu_jit "$KPID") $(cpu_pg) $(cpu_gc "$KPID")")
     pgss_reset
     t0=$(now)
     start_stages "$prefix" "$@"
     wait_count outcomes $((base + N))
     declare -A c=()
     for s in "$@"; do c[$s]=$(cpu "${PIDS[$s]}"); done
-    read -r k1 j1 g1 < <(echo "$(cpu "$KPID") $(cpu_jit "$KPID") $(cpu_pg)")
+    read -r k1 j1 g1 c1 < <(echo "$(cpu "$KPID") $(cpu_jit "$KPID") $(cpu_pg) $(cpu_gc "$KPID")")
     stop_all
     read -r rate secs steady first < <(span sql samples "dataset_id = '$ds'" "$t0")
     echo "$rate $steady" >"$W/rate.$tag"
@@ -279,6 +281,7 @@ drain() {
         for s in "$@"; do printf '    cpu %-22s %s\n' "$s" "$(per "${c[$s]}")"; done
         printf '    cpu %-22s %s\n' kafka "$(per "$(awk -v a="$k0" -v b="$k1" 'BEGIN { print b - a }')")"
         printf '      %-24s %s\n' "of which JIT" "$(per "$(awk -v a="$j0" -v b="$j1" 'BEGIN { print b - a }')")"
+        printf '      %-24s %s\n' "of which GC" "$(per "$(awk -v a="$c0" -v b="$c1" 'BEGIN { print b - a }')")"
         # each stage is one hop: a topic read, and (but for commit) one
         # written in the stage's transactions
         printf '      %-24s %s\n' "the rest, per hop ($#)" "$(per "$(awk -v a="$k0" -v b="$k1" -v c="$j0" -v d="$j1" -v h=$# \
@@ -318,14 +321,14 @@ say "sluice: validate -> commit drain $N uploads"
 drain "validate -> commit" foundation "" versus validate commit
 
 say "peer: $PROCS processes drain the same $N uploads"
-read -r k0 j0 g0 < <(echo "$(cpu "$KPID") $(cpu_jit "$KPID") $(cpu_pg)")
+read -r k0 j0 g0 c0 < <(echo "$(cpu "$KPID") $(cpu_jit "$KPID") $(cpu_pg) $(cpu_gc "$KPID")")
 pgss_reset
 t0=$(now)
 "$PEER_PY" "$ROOT/tests/bench/peer/peer.py" --kafka-config "$W/peer-secrets/kafka-sluice_peer.properties" \
     --dsn "$PEER_DSN" --group "sluice-peer-$$" --processes "$PROCS" >"$W/peer.log" 2>&1 &
 PIDS[peer]=$!
 wait_count peer_outcomes "$N"
-read -r k1 j1 g1 < <(echo "$(cpu "$KPID") $(cpu_jit "$KPID") $(cpu_pg)")
+read -r k1 j1 g1 c1 < <(echo "$(cpu "$KPID") $(cpu_jit "$KPID") $(cpu_pg) $(cpu_gc "$KPID")")
 mapfile -t kids < <(pgrep -P "${PIDS[peer]}")
 declare -A pc=()
 pc[parent]=$(cpu "${PIDS[peer]}")
@@ -346,6 +349,7 @@ echo "$rate $steady" >"$W/rate.peer"
     printf '    cpu %-22s %s\n' "peer, all processes" "$(per "$tot")"
     printf '    cpu %-22s %s\n' kafka "$(per "$(awk -v a="$k0" -v b="$k1" 'BEGIN { print b - a }')")"
     printf '      %-24s %s\n' "of which JIT" "$(per "$(awk -v a="$j0" -v b="$j1" 'BEGIN { print b - a }')")"
+    printf '      %-24s %s\n' "of which GC" "$(per "$(awk -v a="$c0" -v b="$c1" 'BEGIN { print b - a }')")"
     printf '    cpu %-22s %s\n' postgresql "$(per "$(awk -v a="$g0" -v b="$g1" 'BEGIN { print b - a }')")"
     awk -v t="$tot" -v a="$k0" -v b="$k1" -v c="$g0" -v d="$g1" 'BEGIN { print t + b - a + d - c }' >"$W/cpu.peer"
     printf '    cpu %-22s %s\n' "all of the above" "$(per "$(cat "$W/cpu.peer")")"
