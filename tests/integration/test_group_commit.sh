@@ -9,6 +9,10 @@
 #     sees it) until SIGTERM, which commits it.
 #  3. Refused at start (exit status 2): a negative batch.idle.ms, and a
 #     batch.ms the transaction timeout would cut short.
+#  4. A stage looks up the topics it writes to before its first
+#     transaction (the first commit does not wait for librdkafka's
+#     once-a-second scan of unknown topics): one it cannot find is named
+#     at start, and the stage keeps running.
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 it_init group_commit
 
@@ -36,6 +40,18 @@ rc=0
 it_eq "batch.ms as long as the transaction timeout: exit status" "$rc" 2
 grep -q 'batch.ms (60000) must be shorter than the transaction timeout' "$W/negative.log" ||
     it_fail "no reason for the refusal: $(cat "$W/negative.log")"
+
+# 4. An output topic that is not there.
+it_start scan -X output.topic=sluice.nosuch
+for ((i = 0; i < 120; i++)); do
+    grep -q 'looking up output topic' "$W/scan.log" && break
+    sleep 0.25
+done
+grep -q "looking up output topic ${IT_PREFIX}sluice.nosuch: " "$W/scan.log" ||
+    it_fail "no warning about the missing output topic: $(cat "$W/scan.log")"
+kill -0 "${IT_PIDS[scan]}" 2>/dev/null || it_fail "scan stopped: $(cat "$W/scan.log")"
+it_kill scan TERM
+: >"$W/scan.log"
 
 # 1. The default batch.idle.ms, batches of up to 55 s.
 for svc in validate scan license commit; do it_start "$svc" "${LONG[@]}"; done
