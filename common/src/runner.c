@@ -1336,33 +1336,36 @@ static rd_kafka_t *make_producer(txn_run *t, int *config_error, sl_err *err)
  * dead letter or route later in its life waited the same.  A topic that
  * cannot be looked up now is only logged: producing to it looks it up
  * again, and reports what is wrong then. */
+static void warm_topic(txn_run *t, const char *name)
+{
+    const struct rd_kafka_metadata *md = NULL;
+    rd_kafka_topic_t *rkt = rd_kafka_topic_new(t->producer, name, NULL);
+    rd_kafka_resp_err_t e;
+
+    if (!rkt)
+        return;
+    e = rd_kafka_metadata(t->producer, 0, rkt, &md, 10000);
+    if (!e && md && md->topic_cnt == 1 && md->topics[0].err)
+        e = md->topics[0].err;
+    if (e)
+        sl_warn("runner", "looking up output topic %s: %s (its first "
+                "record will look it up again)", name, rd_kafka_err2str(e));
+    if (md)
+        rd_kafka_metadata_destroy(md);
+    rd_kafka_topic_destroy(rkt);
+}
+
 static void warm_topics(txn_run *t)
 {
     const char *const *routes = t->p->stage->routes;
-    char names[2 + 8][SL_TOPIC_LEN];
-    size_t n = 0;
+    char route[SL_TOPIC_LEN];
 
-    snprintf(names[n++], SL_TOPIC_LEN, "%s", t->output);
+    warm_topic(t, t->output);
     if (strcmp(t->rejected, t->output) != 0)
-        snprintf(names[n++], SL_TOPIC_LEN, "%s", t->rejected);
-    for (size_t i = 0; routes && routes[i] && n < sizeof(names) / sizeof(names[0]); i++)
-        sl_kafka_topic_name(t->c.cfg, routes[i], names[n++], SL_TOPIC_LEN);
-    for (size_t i = 0; i < n; i++) {
-        const struct rd_kafka_metadata *md = NULL;
-        rd_kafka_topic_t *rkt = rd_kafka_topic_new(t->producer, names[i], NULL);
-        rd_kafka_resp_err_t e;
-
-        if (!rkt)
-            continue;
-        e = rd_kafka_metadata(t->producer, 0, rkt, &md, 10000);
-        if (!e && md && md->topic_cnt == 1 && md->topics[0].err)
-            e = md->topics[0].err;
-        if (e)
-            sl_warn("runner", "looking up output topic %s: %s (its first "
-                    "record will look it up again)", names[i], rd_kafka_err2str(e));
-        if (md)
-            rd_kafka_metadata_destroy(md);
-        rd_kafka_topic_destroy(rkt);
+        warm_topic(t, t->rejected);
+    for (size_t i = 0; routes && routes[i]; i++) {
+        sl_kafka_topic_name(t->c.cfg, routes[i], route, sizeof(route));
+        warm_topic(t, route);
     }
 }
 
