@@ -50,3 +50,15 @@ mt_val() {
     v=$(awk -v k="$2" 'substr($0, 1, length(k) + 1) == k " " { print $NF }' "$IT_DIR/$1.samples")
     printf '%s\n' "${v:-absent}"
 }
+
+# mt_wait_ready WANT SECS [PORT]: until GET /ready answers WANT (default
+# port: $PORT).  Readiness is re-evaluated once a second.
+mt_wait_ready() {
+    local want=$1 secs=$2 port=${3:-$PORT} got="" i
+    for ((i = 0; i < secs * 4; i++)); do
+        got=$(mt_get "$port" /ready)
+        [[ $got == "$want" ]] && { it_log "ok: /ready of :$port = $want after $((i / 4)) s"; return 0; }
+        sleep 0.25
+    done
+    it_fail "/ready of :$port: got '$got' after ${secs}s, want '$want'"
+}

@@ -38,7 +38,8 @@ it_wait_outcomes 7 120
 # Readiness and liveness of each process.
 for svc in validate scan license commit; do
     it_eq "$svc /health" "$(mt_get "${PORT[$svc]}" /health)" '200 {"status":"ok"}'
-    it_eq "$svc /ready" "$(mt_get "${PORT[$svc]}" /ready)" '200 {"ready":true}'
+    # re-evaluated once a second: a chain can store its uploads sooner
+    mt_wait_ready '200 {"ready":true}' 10 "${PORT[$svc]}"
 done
 
 # The lag gauges refresh once a second: wait until every stage reads 0.

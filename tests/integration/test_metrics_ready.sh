@@ -41,24 +41,14 @@ it_start validate -X "metrics.listen=$SLUICE_METRICS_VALIDATE"
 it_start commit "${IT_COMMIT_AFTER_VALIDATE[@]}" -X "metrics.listen=$SLUICE_METRICS_COMMIT"
 CPORT=${SLUICE_METRICS_COMMIT##*:}
 
-# wait_ready WANT SECS [PORT]: until GET /ready answers WANT.
-wait_ready() {
-    local want=$1 secs=$2 port=${3:-$PORT} got="" i
-    for ((i = 0; i < secs * 4; i++)); do
-        got=$(mt_get "$port" /ready)
-        [[ $got == "$want" ]] && { it_log "ok: /ready of :$port = $want after $((i / 4)) s"; return 0; }
-        sleep 0.25
-    done
-    it_fail "/ready of :$port: got '$got' after ${secs}s, want '$want'"
-}
-wait_ready '200 {"ready":true}' 60
+mt_wait_ready '200 {"ready":true}' 60
 
 kpid=$(cat "$MT_STACK/run/kafka.pid")
 kill -TERM "$kpid"
 for ((i = 0; i < 120; i++)); do kill -0 "$kpid" 2>/dev/null || break; sleep 0.25; done
 kill -0 "$kpid" 2>/dev/null && it_fail "the broker (pid $kpid) did not stop"
 it_log "broker stopped"
-wait_ready '503 {"ready":false,"reason":"broker_down"}' 30
+mt_wait_ready '503 {"ready":false,"reason":"broker_down"}' 30
 it_eq "/health while the broker is down" "$(mt_get "$PORT" /health)" '200 {"status":"ok"}'
 
 bash "$IT_SRC/deploy/stack.sh" start --dir "$MT_STACK" --infra-only >>"$MT_STACK.start.log" 2>&1 ||
@@ -77,21 +67,21 @@ for ((i = 0; i < 240; i++)); do
     fi
     sleep 0.25
 done
-wait_ready '200 {"ready":true}' 30
+mt_wait_ready '200 {"ready":true}' 30
 
 # The database: commit, idle, checks it every 5 s and turns not ready
 # while it is gone (validate, idle, finds out at its next message).
-wait_ready '200 {"ready":true}' 60 "$CPORT"
+mt_wait_ready '200 {"ready":true}' 60 "$CPORT"
 pgpid=$(head -n 1 "$MT_STACK/pg/data/postmaster.pid")
 kill -INT "$pgpid"             # pg_ctl stop -m fast
 for ((i = 0; i < 120; i++)); do kill -0 "$pgpid" 2>/dev/null || break; sleep 0.25; done
 kill -0 "$pgpid" 2>/dev/null && it_fail "PostgreSQL (pid $pgpid) did not stop"
 it_log "database stopped"
-wait_ready '503 {"ready":false,"reason":"environment_unavailable"}' 30 "$CPORT"
+mt_wait_ready '503 {"ready":false,"reason":"environment_unavailable"}' 30 "$CPORT"
 bash "$IT_SRC/deploy/stack.sh" start --dir "$MT_STACK" --infra-only >>"$MT_STACK.start.log" 2>&1 ||
     it_fail "the stack did not restart"
 it_log "database restarted"
-wait_ready '200 {"ready":true}' 60 "$CPORT"
+mt_wait_ready '200 {"ready":true}' 60 "$CPORT"
 
 printf 'after the outage\n' >"$IT_DIR/after.txt"
 ctl upload --creator alice --dataset open-ds --key "$IT_DIR/alice.pem" --upload-id after \
@@ -101,7 +91,7 @@ it_eq "upload after the outage" "$(it_sql "SELECT count(*) FROM samples WHERE up
 # validate met the outage at that upload's claim and retried it; readiness
 # is re-evaluated once a second, so the upload can be stored before
 # validate reports ready again.
-wait_ready '200 {"ready":true}' 30
+mt_wait_ready '200 {"ready":true}' 30
 mt_fetch validate "$PORT"
 mt_parse validate
 it_eq "validate ready gauge" "$(mt_val validate 'sluice_ready{}')" 1
