@@ -206,6 +206,9 @@ static int copy_start(sl_pg_copy *cp, PGconn *c, const char *sql, int binary,
     cp->binary = binary;
     cp->row_at = 0;
     cp->n_fields = 0;
+    cp->array_at = 0;
+    cp->array_left = 0;
+    cp->in_array = 0;
     cp->sqlstate[0] = '\0';
     if (PQresultStatus(r) != PGRES_COPY_IN)
         rc = sl_pg_fail(c, r, "COPY", err);
@@ -369,20 +372,38 @@ static int sanitise_into(sl_buf *clean, const char **s, size_t *n)
     return SL_OK;
 }
 
-void sl_pg_copy_text(sl_pg_copy *cp, const char *s, size_t n)
+/* Binary: text s[0..n) (s NULL: SQL NULL) as a field, or as an element
+ * of the open array (its length and bytes either way). */
+static void bin_text(sl_pg_copy *cp, const char *s, size_t n)
 {
     sl_buf clean = { 0 };
+    int null = s == NULL;
+
+    if (!null && !utf8_plain((const uint8_t *)s, n) &&
+        sanitise_into(&clean, &s, &n) != SL_OK) {
+        cp->failed = 1;
+    } else if (!cp->in_array) {
+        bin_field(cp, null ? NULL : n ? s : "", n);  /* an empty copy has no data */
+    } else if (null || n > INT32_MAX || cp->array_left == 0) {
+        cp->failed = 1;
+    } else {
+        cp->array_left--;
+        copy_be(cp, (uint32_t)n, 4);
+        if (n && sl_buf_append(&cp->buf, s, n) != SL_OK)
+            cp->failed = 1;
+    }
+    sl_buf_free(&clean);
+}
+
+void sl_pg_copy_text(sl_pg_copy *cp, const char *s, size_t n)
+{
     uint8_t *end;
 
     if (cp->binary) {
-        if (!s)
-            bin_field(cp, NULL, 0);
-        else if (!utf8_plain((const uint8_t *)s, n) &&
-                 sanitise_into(&clean, &s, &n) != SL_OK)
+        if (cp->in_array)
             cp->failed = 1;
         else
-            bin_field(cp, n ? s : "", n);   /* an empty clean copy has no data */
-        sl_buf_free(&clean);
+            bin_text(cp, s, n);
         return;
     }
     copy_sep(cp);
@@ -399,6 +420,8 @@ void sl_pg_copy_text(sl_pg_copy *cp, const char *s, size_t n)
     end = copy_escaped(cp->buf.data + cp->buf.len, (const uint8_t *)s, n);
     if (!end) {
         /* Not plain UTF-8 (rare): sanitise, then escape the clean copy. */
+        sl_buf clean = { 0 };
+
         if (sanitise_into(&clean, &s, &n) != SL_OK ||
             sl_buf_reserve(&cp->buf, 2 * n) != SL_OK ||
             !(end = copy_escaped(cp->buf.data + cp->buf.len, (const uint8_t *)s, n))) {
@@ -458,8 +481,74 @@ void sl_pg_copy_bytea(sl_pg_copy *cp, const uint8_t *p, size_t n)
     cp->buf.data[cp->buf.len] = '\0';
 }
 
+void sl_pg_copy_int32(sl_pg_copy *cp, int32_t v)
+{
+    uint8_t b[4];
+
+    if (!cp->binary || cp->in_array) {
+        cp->failed = 1;
+        return;
+    }
+    put_be(b, (uint32_t)v, 4);
+    bin_field(cp, b, sizeof(b));
+}
+
+/* The array_recv header of a one-dimensional text[] of n elements: ndim,
+ * has-nulls, the element type (text, OID 25), then the dimension's length
+ * and lower bound. */
+void sl_pg_copy_text_array_begin(sl_pg_copy *cp, size_t n)
+{
+    if (!cp->binary || cp->in_array || n > INT32_MAX) {
+        cp->failed = 1;
+        return;
+    }
+    if (cp->first_field)
+        bin_row_start(cp);
+    if (cp->n_fields == INT16_MAX) {
+        cp->failed = 1;
+        return;
+    }
+    cp->n_fields++;
+    cp->array_at = cp->buf.len;
+    copy_be(cp, 0, 4);                  /* the field's length, at its end */
+    copy_be(cp, 1, 4);
+    copy_be(cp, 0, 4);
+    copy_be(cp, 25, 4);
+    copy_be(cp, (uint32_t)n, 4);
+    copy_be(cp, 1, 4);
+    cp->in_array = 1;
+    cp->array_left = n;
+}
+
+void sl_pg_copy_array_text(sl_pg_copy *cp, const char *s, size_t n)
+{
+    if (!cp->in_array)
+        cp->failed = 1;
+    else
+        bin_text(cp, s, n);
+}
+
+void sl_pg_copy_text_array_end(sl_pg_copy *cp)
+{
+    size_t len;
+
+    if (!cp->in_array || cp->array_left != 0) {
+        cp->failed = 1;
+        cp->in_array = 0;
+        return;
+    }
+    cp->in_array = 0;
+    len = cp->buf.len - cp->array_at - 4;
+    if (cp->failed || len > INT32_MAX)
+        cp->failed = 1;
+    else
+        put_be(cp->buf.data + cp->array_at, (uint32_t)len, 4);
+}
+
 void sl_pg_copy_row_end(sl_pg_copy *cp)
 {
+    if (cp->in_array)
+        cp->failed = 1;
     if (cp->binary) {
         if (cp->first_field)          /* a row of no fields */
             bin_row_start(cp);

@@ -2,7 +2,7 @@
  * prov_pg.c -- provenance rows in PostgreSQL (see sl/prov_pg.h): events
  * COPYed in or read back in seq order, chains rebuilt from the stored
  * events, chain heads sealed and read.  The only file that names the
- * columns of provenance_events, chain_heads and head_seals for writing.
+ * columns of provenance_chains, chain_heads and head_seals for writing.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -15,31 +15,52 @@
 
 int sl_prov_pg_copy_begin(sl_pg_copy *cp, PGconn *c, sl_err *err)
 {
-    return sl_pg_copy_begin(cp, c,
-        "COPY provenance_events (owner_kind, owner_id, seq, stage, outcome,"
-        " canonical, hash) FROM STDIN", err);
+    return sl_pg_copy_begin_binary(cp, c,
+        "COPY provenance_chains (owner_kind, owner_id, first_seq, stage,"
+        " outcome, canonical, hash) FROM STDIN WITH (FORMAT binary)", err);
+}
+
+/* One text[] field: column `col` of events [from, to) of pc. */
+enum { COL_STAGE, COL_OUTCOME, COL_CANONICAL, COL_HASH };
+
+static void copy_column(sl_pg_copy *cp, const sl_prov_chain *pc, size_t from,
+                        size_t to, int col)
+{
+    sl_pg_copy_text_array_begin(cp, to - from);
+    for (size_t i = from; i < to; i++) {
+        const char *v[4];
+        sl_prov_get(pc, i, &v[COL_CANONICAL], &v[COL_HASH], &v[COL_STAGE],
+                    &v[COL_OUTCOME], NULL);
+        sl_pg_copy_array_text(cp, v[col], strlen(v[col]));
+    }
+    sl_pg_copy_text_array_end(cp);
 }
 
 void sl_prov_pg_copy_events(sl_pg_copy *cp, const char *kind, const char *id,
                             const sl_prov_chain *pc, size_t from,
                             sl_prov_head *head)
 {
-    for (size_t i = from; i < sl_prov_count(pc); i++) {
-        const char *canonical, *hash, *stage, *outcome;
-        int64_t seq;
-        sl_prov_get(pc, i, &canonical, &hash, &stage, &outcome, &seq);
-        sl_pg_copy_str(cp, kind);
-        sl_pg_copy_str(cp, id);
-        sl_pg_copy_int(cp, seq);
-        sl_pg_copy_str(cp, stage);
-        sl_pg_copy_str(cp, outcome);
-        sl_pg_copy_str(cp, canonical);
-        sl_pg_copy_str(cp, hash);
-        sl_pg_copy_row_end(cp);
-        if (head) {
-            head->seq = seq;
-            snprintf(head->hash, sizeof(head->hash), "%s", hash);
-        }
+    size_t n = sl_prov_count(pc);
+    const char *hash;
+    int64_t first, last;
+
+    if (from >= n)
+        return;
+    /* A parsed chain numbers its events 1, 2, 3... (sl_prov_parse), so
+     * the row's events are seq first, first + 1, ... */
+    sl_prov_get(pc, from, NULL, NULL, NULL, NULL, &first);
+    sl_prov_get(pc, n - 1, NULL, &hash, NULL, NULL, &last);
+    sl_pg_copy_str(cp, kind);
+    sl_pg_copy_str(cp, id);
+    sl_pg_copy_int32(cp, first > 0 && first <= INT32_MAX ? (int32_t)first : -1);
+    copy_column(cp, pc, from, n, COL_STAGE);
+    copy_column(cp, pc, from, n, COL_OUTCOME);
+    copy_column(cp, pc, from, n, COL_CANONICAL);
+    copy_column(cp, pc, from, n, COL_HASH);
+    sl_pg_copy_row_end(cp);
+    if (head) {
+        head->seq = last;
+        snprintf(head->hash, sizeof(head->hash), "%s", hash);
     }
 }
 

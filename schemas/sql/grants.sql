@@ -90,7 +90,7 @@ GRANT SELECT ON datasets, dataset_contributors, creator_optouts, takedowns,
 -- commit (services/commit/commit_pg.c): COPY needs INSERT; the upserts of
 -- quota_usage and consumer_offsets and SELECT ... FOR UPDATE need UPDATE.
 GRANT SELECT ON datasets, samples, review_items, contents TO sluice_commit;
-GRANT INSERT ON contents, samples, rejections, review_items, provenance_events
+GRANT INSERT ON contents, samples, rejections, review_items, provenance_chains
     TO sluice_commit;
 -- each bound license record once (027_license_records.sql: INSERT ... ON
 -- CONFLICT DO NOTHING reads the key it finds)
@@ -123,8 +123,12 @@ GRANT UPDATE (state, decided_at, decided_by, claimed_by, claim_until)
 GRANT SELECT, INSERT, UPDATE, DELETE ON review_sessions TO sluice_review;
 GRANT SELECT, INSERT, DELETE ON review_login_attempts, review_approvals
     TO sluice_review;
-GRANT SELECT, INSERT ON review_decisions, review_reveals, provenance_events
-    TO sluice_review;
+GRANT SELECT, INSERT ON review_decisions, review_reveals TO sluice_review;
+-- review events appended as rows of provenance_chains, read back through
+-- the provenance_events view (028_provenance_chains.sql; a view reads its
+-- table with its owner's rights)
+GRANT INSERT ON provenance_chains TO sluice_review;
+GRANT SELECT ON provenance_events TO sluice_review;
 GRANT SELECT, INSERT, UPDATE (sent_at, cancelled_at) ON review_outbox TO sluice_review;
 GRANT SELECT, INSERT ON audit_keys TO sluice_review;
 GRANT SELECT, INSERT ON head_seals, chain_heads TO sluice_review;

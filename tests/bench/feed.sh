@@ -155,14 +155,13 @@ INSERT INTO samples
             'filename', '$2' || s.i || '.bin', 'source_offset', 1000000 + s.i,
             'accepted_at', (t.j->>'accepted_at')::timestamptz + s.i * interval '1 microsecond',
             'feed_seq', base.b + s.i - 1)) r;
--- The chain's last event only (the one a page reads for prov_head): the
--- whole chain would be four rows a sample and minutes more of loading.
-INSERT INTO provenance_events
+-- The chain: one stored row a sample (028_provenance_chains.sql), the
+-- template's, under the new owner.
+INSERT INTO provenance_chains
   SELECT r.* FROM src s
-    CROSS JOIN (SELECT to_jsonb(e) AS j FROM provenance_events e
-                 WHERE e.owner_kind = 'sample' AND e.owner_id = 'tmpl'
-                 ORDER BY e.seq DESC LIMIT 1) e,
-    LATERAL jsonb_populate_record(NULL::provenance_events, e.j ||
+    CROSS JOIN (SELECT to_jsonb(c) AS j FROM provenance_chains c
+                 WHERE c.owner_kind = 'sample' AND c.owner_id = 'tmpl') e,
+    LATERAL jsonb_populate_record(NULL::provenance_chains, e.j ||
             jsonb_build_object('owner_id', '$2' || s.i)) r;
 INSERT INTO chain_heads
   SELECT r.* FROM src s
@@ -208,7 +207,7 @@ random_contents "$BIG" 1048576 big
 clone big b- "SELECT * FROM big_src"
 random_contents "$SMALL" 1024 small
 clone small s- "SELECT * FROM small_src"
-osql -c "ANALYZE contents, samples, provenance_events, chain_heads" >/dev/null
+osql -c "ANALYZE contents, samples, provenance_chains, chain_heads" >/dev/null
 load_s=$(ms "$t0" "$(date +%s.%N)")
 say "loaded in $((load_s / 1000)) s"
 

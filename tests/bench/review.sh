@@ -38,16 +38,16 @@ INSERT INTO review_items (upload_id, creator_id, dataset_id, content_type, detec
          now() - interval '1 day', now() - (($N - i) || ' seconds')::interval,
          'sluice.flagged', 0, i
   FROM generate_series(1, $N) i;
-INSERT INTO provenance_events (owner_kind, owner_id, seq, stage, outcome, canonical, hash)
-  SELECT 'review', 'b-' || i, 1, 'commit', 'flagged', t,
-         encode(sha256(convert_to(t, 'UTF8')), 'hex')
+INSERT INTO provenance_chains (owner_kind, owner_id, first_seq, stage, outcome, canonical, hash)
+  SELECT 'review', 'b-' || i, 1, '{commit}', '{flagged}', ARRAY[t],
+         ARRAY[encode(sha256(convert_to(t, 'UTF8')), 'hex')]
   FROM (SELECT i, h, format('{\"input_sha256\":\"%s\",\"outcome\":\"flagged\",\"output_sha256\":\"%s\",'
                '\"prev\":\"%s\",\"reason\":null,\"seq\":1,\"stage\":\"commit\",'
                '\"time\":\"2026-12-03T10:00:00.000Z\",\"upload_id\":\"b-%s\",\"version\":\"v1\"}',
                h, h, h, i) AS t
         FROM (SELECT i, encode(sha256(convert_to('bench item ' || i || ' at 10.0.0.1', 'UTF8')), 'hex') AS h
               FROM generate_series(1, $N) i) x) y;
-ANALYZE contents, review_items, provenance_events;" >/dev/null
+ANALYZE contents, review_items, provenance_chains;" >/dev/null
 printf 'bench-password-long\n' >"$IT_DIR/pw-ann"
 "$IT_BIN/sluicectl" moderator add ann --role lead --password-file "$IT_DIR/pw-ann" >/dev/null
 rv_start -X review.relay.enabled=false

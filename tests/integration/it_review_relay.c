@@ -319,9 +319,10 @@ int main(int argc, char **argv)
                         " decided_by = 'it-moderator' WHERE upload_id = $1", 2, p1, 0)))
             goto out;
         PQclear(r);
-        if (!(r = query(pg, "INSERT INTO provenance_events (owner_kind, owner_id, seq,"
-                        " stage, outcome, canonical, hash) VALUES"
-                        " ('review', $1, $2, 'review', $3, $4, $5)", 5, p2, 0)))
+        if (!(r = query(pg, "INSERT INTO provenance_chains (owner_kind, owner_id,"
+                        " first_seq, stage, outcome, canonical, hash) VALUES"
+                        " ('review', $1, $2, '{review}', ARRAY[$3], ARRAY[$4],"
+                        " ARRAY[$5])", 5, p2, 0)))
             goto out;
         PQclear(r);
         if (seal(pg, key, id, app.seq, app.hash) != 0)

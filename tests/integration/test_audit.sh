@@ -5,7 +5,9 @@
 # canonical text, a stored content, a deleted event, a deleted sample, a
 # chain rewritten with every hash recomputed, which only the signed head
 # catches), each reported with its owner, seq and problem, and clean again
-# once restored.
+# once restored.  Each is done as a database writer would: in the stored
+# rows of provenance_chains (028_provenance_chains.sql), an owner's chain
+# one row whose arrays hold its events in seq order.
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 it_init audit
 
@@ -89,8 +91,8 @@ it_eq "a rejection" "$(cat "$W/v.out")" \
     "audit verify: 1 owners (0 samples, 0 review items, 1 rejections), 2 events, 0 contents checked: clean"
 
 # --- a stored column edited -------------------------------------------------------
-it_sql "UPDATE provenance_events SET outcome = 'rejected'
-        WHERE owner_kind = 'sample' AND owner_id = 'good1' AND seq = 2"
+it_sql "UPDATE provenance_chains SET outcome[2] = 'rejected'
+        WHERE owner_kind = 'sample' AND owner_id = 'good1' AND first_seq = 1"
 verify --all
 it_eq "edited outcome: exit" "$VRC" 1
 expect_line "edited outcome" "sample good1 seq 2: outcome_column: stored outcome \"rejected\", the event says \"committed\""
@@ -103,17 +105,17 @@ it_eq "edited outcome json" \
 it_eq "edited outcome json summary" "$(jq -c 'select(.summary) | .summary.breaks' "$W/v.out")" 1
 verify --dataset ds2
 it_eq "other dataset unaffected" "$VRC" 0
-it_sql "UPDATE provenance_events SET outcome = 'committed'
-        WHERE owner_kind = 'sample' AND owner_id = 'good1' AND seq = 2"
+it_sql "UPDATE provenance_chains SET outcome[2] = 'committed'
+        WHERE owner_kind = 'sample' AND owner_id = 'good1' AND first_seq = 1"
 expect_clean "outcome restored"
 
 # --- one byte of an event's canonical text ------------------------------------------
 orig=$(it_sql "SELECT canonical FROM provenance_events
                WHERE owner_kind = 'sample' AND owner_id = 'good2' AND seq = 1")
 [[ $orig == *'"version":"validate/1"'* ]] || it_fail "unexpected event text: $orig"
-it_sql "UPDATE provenance_events
-        SET canonical = replace(canonical, '\"version\":\"validate/1\"', '\"version\":\"validate/2\"')
-        WHERE owner_kind = 'sample' AND owner_id = 'good2' AND seq = 1"
+it_sql "UPDATE provenance_chains
+        SET canonical[1] = replace(canonical[1], '\"version\":\"validate/1\"', '\"version\":\"validate/2\"')
+        WHERE owner_kind = 'sample' AND owner_id = 'good2' AND first_seq = 1"
 verify --all
 it_eq "edited byte: exit" "$VRC" 1
 expect_line "edited byte" "sample good2 seq 1: hash_mismatch: "
@@ -122,26 +124,27 @@ show_json=$(ctl audit show --upload good2 --json)
 it_eq "show sees the edited byte" \
     "$(jq -c '.owners[0] | [.verified, (.breaks | map(.problem)), .events[0].version]' <<<"$show_json")" \
     '[false,["hash_mismatch"],"validate/2"]'
-it_sql "UPDATE provenance_events SET canonical = \$\$$orig\$\$
-        WHERE owner_kind = 'sample' AND owner_id = 'good2' AND seq = 1"
+it_sql "UPDATE provenance_chains SET canonical[1] = \$\$$orig\$\$
+        WHERE owner_kind = 'sample' AND owner_id = 'good2' AND first_seq = 1"
 expect_clean "canonical restored"
 
 # --- the same byte in a rejection's chain, with the hash recomputed -------------------
 owner=$(it_sql "SELECT source_topic || '/' || source_partition || '/' || source_offset
                 FROM rejections WHERE upload_id = 'forged'")
 row="owner_kind = 'rejection' AND owner_id = '$owner' AND seq = 1"
+stored="owner_kind = 'rejection' AND owner_id = '$owner' AND first_seq = 1"
 orig=$(it_sql "SELECT canonical FROM provenance_events WHERE $row")
 orig_hash=$(it_sql "SELECT hash FROM provenance_events WHERE $row")
-it_sql "UPDATE provenance_events
-        SET canonical = replace(canonical, '\"version\":\"validate/1\"', '\"version\":\"validate/2\"')
-        WHERE $row"
-it_sql "UPDATE provenance_events SET hash = encode(sha256(convert_to(canonical, 'UTF8')), 'hex')
-        WHERE $row"
+it_sql "UPDATE provenance_chains
+        SET canonical[1] = replace(canonical[1], '\"version\":\"validate/1\"', '\"version\":\"validate/2\"')
+        WHERE $stored"
+it_sql "UPDATE provenance_chains SET hash[1] = encode(sha256(convert_to(canonical[1], 'UTF8')), 'hex')
+        WHERE $stored"
 verify --all
 it_eq "rehashed edit: exit" "$VRC" 1
 expect_line "rehashed edit" "rejection $owner seq 2: prev_link: "
 it_eq "rehashed edit: the only break" "$(grep -vc '^audit verify: ' "$W/v.out")" 1
-it_sql "UPDATE provenance_events SET canonical = \$\$$orig\$\$, hash = '$orig_hash' WHERE $row"
+it_sql "UPDATE provenance_chains SET canonical[1] = \$\$$orig\$\$, hash[1] = '$orig_hash' WHERE $stored"
 expect_clean "rejection restored"
 
 # --- stored content bytes -----------------------------------------------------------
@@ -155,16 +158,19 @@ it_sql "UPDATE contents SET data = convert_to(E'third good sample, other dataset
 expect_clean "content restored"
 
 # --- a deleted event, a deleted sample ---------------------------------------------
-it_sql "CREATE TABLE saved_events AS SELECT * FROM provenance_events
-        WHERE owner_kind = 'sample' AND owner_id = 'good3'"
-it_sql "DELETE FROM provenance_events WHERE owner_kind = 'sample' AND owner_id = 'good3' AND seq = 2"
+g3="owner_kind = 'sample' AND owner_id = 'good3'"
+it_sql "CREATE TABLE saved_events AS SELECT * FROM provenance_chains WHERE $g3"
+it_eq "good3: one stored row" "$(it_sql "SELECT count(*) FROM saved_events")" 1
+# seq 2 cut off the end of the row's arrays
+it_sql "UPDATE provenance_chains SET stage = stage[1:1], outcome = outcome[1:1],
+        canonical = canonical[1:1], hash = hash[1:1] WHERE $g3"
 verify --upload good3
 it_eq "cut chain: exit" "$VRC" 1
 expect_line "cut chain" "sample good3: commit_missing: "
-it_sql "DELETE FROM provenance_events WHERE owner_kind = 'sample' AND owner_id = 'good3' AND seq = 1"
+it_sql "DELETE FROM provenance_chains WHERE $g3"
 verify --upload good3
 expect_line "no chain" "sample good3: no_events: "
-it_sql "INSERT INTO provenance_events SELECT * FROM saved_events"
+it_sql "INSERT INTO provenance_chains SELECT * FROM saved_events"
 it_sql "CREATE TABLE saved_sample AS SELECT * FROM samples WHERE upload_id = 'good3'"
 it_sql "DELETE FROM samples WHERE upload_id = 'good3'"
 verify --all
@@ -173,6 +179,18 @@ expect_line "orphans" "sample good3: orphan_events: 2 provenance events belong t
 it_sql "INSERT INTO samples SELECT * FROM saved_sample"
 expect_clean "sample restored"
 
+# --- an event stored twice ------------------------------------------------------------
+# No key keeps two stored rows of one owner from holding the same seq
+# (028_provenance_chains.sql): a second row repeating good1's seq 2.
+it_sql "INSERT INTO provenance_chains (owner_kind, owner_id, first_seq, stage, outcome, canonical, hash)
+        SELECT owner_kind, owner_id, 2, stage[2:2], outcome[2:2], canonical[2:2], hash[2:2]
+        FROM provenance_chains WHERE owner_kind = 'sample' AND owner_id = 'good1' AND first_seq = 1"
+verify --upload good1
+it_eq "repeated event: exit" "$VRC" 1
+expect_line "repeated event" "sample good1 seq 2: seq_duplicate: seq 2 appears more than once"
+it_sql "DELETE FROM provenance_chains WHERE owner_kind = 'sample' AND owner_id = 'good1' AND first_seq = 2"
+expect_clean "repeated event removed"
+
 # --- a consistent rewrite: every hash and link recomputed ----------------------------
 # What someone with write access to the database can do: change an event
 # and recompute its hash, the next event's prev (in its text and column)
@@ -180,21 +198,22 @@ expect_clean "sample restored"
 # which commit signed with a key the database does not hold, catches it.
 it_sql "CREATE TABLE saved_good1 AS SELECT * FROM provenance_events
         WHERE owner_kind = 'sample' AND owner_id = 'good1'"
+it_sql "CREATE TABLE saved_good1_rows AS SELECT * FROM provenance_chains
+        WHERE owner_kind = 'sample' AND owner_id = 'good1'"
 it_sql "CREATE TABLE saved_heads AS SELECT * FROM chain_heads"
 it_sql "CREATE TABLE saved_seals AS SELECT * FROM head_seals"
 g1="owner_kind = 'sample' AND owner_id = 'good1'"
 at() { echo "$1.owner_kind = 'sample' AND $1.owner_id = 'good1'"; }   # at ALIAS
 rewrite() {
-    it_sql "UPDATE provenance_events
-            SET canonical = replace(canonical, '\"version\":\"validate/1\"', '\"version\":\"validate/9\"')
-            WHERE $g1 AND seq = 1"
-    it_sql "UPDATE provenance_events SET hash = encode(sha256(convert_to(canonical, 'UTF8')), 'hex')
-            WHERE $g1 AND seq = 1"
-    it_sql "UPDATE provenance_events e SET canonical = replace(e.canonical, o.hash, p.hash)
-            FROM saved_good1 o, provenance_events p
-            WHERE $(at e) AND e.seq = 2 AND o.seq = 1 AND $(at p) AND p.seq = 1"
-    it_sql "UPDATE provenance_events SET hash = encode(sha256(convert_to(canonical, 'UTF8')), 'hex')
-            WHERE $g1 AND seq = 2"
+    it_sql "UPDATE provenance_chains
+            SET canonical[1] = replace(canonical[1], '\"version\":\"validate/1\"', '\"version\":\"validate/9\"')
+            WHERE $g1"
+    it_sql "UPDATE provenance_chains SET hash[1] = encode(sha256(convert_to(canonical[1], 'UTF8')), 'hex')
+            WHERE $g1"
+    it_sql "UPDATE provenance_chains c SET canonical[2] = replace(c.canonical[2], o.hash, c.hash[1])
+            FROM saved_good1 o WHERE $(at c) AND o.seq = 1"
+    it_sql "UPDATE provenance_chains SET hash[2] = encode(sha256(convert_to(canonical[2], 'UTF8')), 'hex')
+            WHERE $g1"
 }
 rewrite
 it_eq "rewrite changed the head" \
@@ -236,8 +255,8 @@ it_eq "rogue key, commit's pinned: exit" "$VRC" 1
 expect_line "rogue key" "sample good1 seq 2: head_key_untrusted: the seal $seal"
 it_eq "rogue key: the seal's heads only" "$(grep -vc '^audit verify: ' "$W/v.out")" "$nheads"
 # Restored.
-it_sql "DELETE FROM provenance_events WHERE $g1"
-it_sql "INSERT INTO provenance_events SELECT * FROM saved_good1"
+it_sql "DELETE FROM provenance_chains WHERE $g1"
+it_sql "INSERT INTO provenance_chains SELECT * FROM saved_good1_rows"
 it_sql "UPDATE head_seals s SET key_id = o.key_id, signature = o.signature
         FROM saved_seals o WHERE s.seal_id = o.seal_id"
 it_sql "DELETE FROM chain_heads"

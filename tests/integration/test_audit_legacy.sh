@@ -70,9 +70,10 @@ sample good2: head_missing"
 g2="owner_kind = 'sample' AND owner_id = 'good2' AND seq = 1"
 orig=$(it_sql "SELECT canonical FROM provenance_events WHERE $g2")
 [[ $orig == *'"version":"validate/1"'* ]] || it_fail "unexpected event text: $orig"
-it_sql "UPDATE provenance_events
-        SET canonical = replace(canonical, '\"version\":\"validate/1\"', '\"version\":\"validate/2\"')
-        WHERE $g2"
+g2row="owner_kind = 'sample' AND owner_id = 'good2' AND first_seq = 1"   # its stored row
+it_sql "UPDATE provenance_chains
+        SET canonical[1] = replace(canonical[1], '\"version\":\"validate/1\"', '\"version\":\"validate/2\"')
+        WHERE $g2row"
 
 run audit seal-unsealed --dry-run
 it_eq "dry run: exit" "$RC" 1
@@ -127,7 +128,7 @@ it_eq "again: no new seal" "$(it_sql "SELECT count(*) FROM head_seals")" 3
 # Both read the chain unsealed from their snapshots and wait to seal it
 # while another session holds the lock on chain_heads; once it is released,
 # the first to get it seals the chain and the second finds it sealed.
-it_sql "UPDATE provenance_events SET canonical = \$\$$orig\$\$ WHERE $g2"
+it_sql "UPDATE provenance_chains SET canonical[1] = \$\$$orig\$\$ WHERE $g2row"
 coproc LOCKER { psql -XAtq -v ON_ERROR_STOP=1 "$IT_OWNER_DSN" 2>&1; }
 echo "BEGIN; LOCK TABLE chain_heads IN SHARE ROW EXCLUSIVE MODE; SELECT 'locked';" >&"${LOCKER[1]}"
 read -r -t 20 locked <&"${LOCKER[0]}" || it_fail "could not lock chain_heads"

@@ -100,6 +100,12 @@ it_eq "takedown event" \
     "$(it_sql "SELECT stage || ':' || outcome FROM provenance_events WHERE owner_id = 'good' ORDER BY seq DESC LIMIT 1")" \
     takedown:withdrawn
 it_eq "audit verify after the takedown" "$(ctl audit verify --all >/dev/null 2>&1; echo $?)" 0
+# Stored as one row a writer: commit's four events, the takedown's one
+# (028_provenance_chains.sql).
+it_eq "the chain's stored rows" \
+    "$(it_sql "SELECT string_agg(first_seq || ':' || array_to_string(stage, '>'), ',' ORDER BY first_seq)
+               FROM provenance_chains WHERE owner_kind = 'sample' AND owner_id = 'good'")" \
+    "1:validate>scan>license>commit,5:takedown"
 it_eq "the takedown's new head, signed by the operator's key" \
     "$(it_sql "SELECT string_agg(h.seq || ':' || k.purpose, ',' ORDER BY h.seq)
                FROM chain_heads h JOIN head_seals s USING (seal_id) JOIN audit_keys k USING (key_id)
@@ -120,5 +126,5 @@ it_eq "quota usage after the takedown" "$(usage)" \
     "1 $(it_sql "SELECT sum(size) FROM samples WHERE dataset_id = 'quota-ds' AND status = 'accepted'")"
 
 # One edited row is caught.
-it_eq "tampered rows" "$(it_sql "WITH u AS (UPDATE provenance_events SET outcome = 'rejected' WHERE owner_kind = 'sample' AND owner_id = 'insider' AND stage = 'license' RETURNING 1) SELECT count(*) FROM u")" 1
+it_eq "tampered rows" "$(it_sql "WITH u AS (UPDATE provenance_chains SET outcome[3] = 'rejected' WHERE owner_kind = 'sample' AND owner_id = 'insider' AND first_seq = 1 AND stage[3] = 'license' RETURNING 1) SELECT count(*) FROM u")" 1
 it_eq "audit verify, tampered" "$(ctl audit verify --all >/dev/null 2>&1; echo $?)" 1

@@ -48,8 +48,8 @@ it_eq "license deletes a takedown" "$(as license "DELETE FROM takedowns")" \
     "ERROR:  permission denied for table takedowns"
 it_eq "commit deletes samples" "$(as commit "DELETE FROM samples")" \
     "ERROR:  permission denied for table samples"
-it_eq "commit rewrites provenance" "$(as commit "UPDATE provenance_events SET outcome = 'x'")" \
-    "ERROR:  permission denied for table provenance_events"
+it_eq "commit rewrites provenance" "$(as commit "UPDATE provenance_chains SET outcome = '{x}'")" \
+    "ERROR:  permission denied for table provenance_chains"
 it_eq "ctl edits the migrations" "$(as ctl "DELETE FROM schema_migrations")" \
     "ERROR:  permission denied for table schema_migrations"
 # review (the moderators' dashboard) decides review items, nothing else.
@@ -58,8 +58,21 @@ it_eq "review writes a sample" "$(as review "INSERT INTO samples SELECT * FROM s
 it_eq "review rewrites a flagged sample's findings" \
     "$(as review "UPDATE review_items SET findings = '{}'")" \
     "ERROR:  permission denied for table review_items"
-it_eq "review rewrites provenance" "$(as review "UPDATE provenance_events SET outcome = 'x'")" \
-    "ERROR:  permission denied for table provenance_events"
+it_eq "review rewrites provenance" "$(as review "UPDATE provenance_chains SET outcome = '{x}'")" \
+    "ERROR:  permission denied for table provenance_chains"
+# provenance: rows of provenance_chains (028), read through the
+# provenance_events view with the view owner's rights.
+it_eq "who appends provenance rows, and nothing more" \
+    "$(it_sql "SELECT string_agg(r || ':' || p, ',' ORDER BY r, p)
+               FROM unnest(ARRAY['sluice_validate','sluice_scan','sluice_license','sluice_commit',
+                                 'sluice_review','sluice_feed','sluice_ledger']) r,
+                    unnest(ARRAY['INSERT','UPDATE','DELETE','TRUNCATE']) p
+               WHERE has_table_privilege(r, 'provenance_chains', p)")" \
+    "sluice_commit:INSERT,sluice_review:INSERT"
+it_eq "feed reads the events through the view (no error)" \
+    "$(as feed "SELECT count(*) FROM provenance_events")" ""
+it_eq "feed reads the stored rows" "$(as feed "SELECT 1 FROM provenance_chains")" \
+    "ERROR:  permission denied for table provenance_chains"
 it_eq "review makes a moderator" \
     "$(as review "INSERT INTO moderators (name, pw_hash) VALUES ('x', '\$argon2id\$')")" \
     "ERROR:  permission denied for table moderators"

@@ -6,8 +6,10 @@
  * byte-by-byte reference encoder kept here (validate the whole string,
  * sanitise if needed, then escape), so the one-pass encoder cannot drift
  * from the format PostgreSQL reads.  And the binary format's framing
- * (sl_pg_copy_begin_binary): field counts, lengths, NULL, bigint, bytea,
- * and text fields sanitised as the text format's are.
+ * (sl_pg_copy_begin_binary): field counts, lengths, NULL, bigint,
+ * integer, bytea, text[] arrays (their header, elements and length, and
+ * a wrong element count refused), and text fields and elements sanitised
+ * as the text format's are.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -233,6 +235,97 @@ static void test_binary_random_text(void **state)
     }
 }
 
+/* A row of an integer and a text[] of three elements (one of them not
+ * UTF-8, one empty), then an empty array: what array_recv reads. */
+static void test_binary_arrays(void **state)
+{
+    static const uint8_t want[] = {
+        0, 3,                                   /* three fields */
+        0, 0, 0, 4, 0, 0, 0, 7,                 /* integer 7 */
+        0, 0, 0, 38,                            /* the array's length */
+        0, 0, 0, 1,  0, 0, 0, 0,  0, 0, 0, 25,  /* 1 dim, no NULL, text */
+        0, 0, 0, 3,  0, 0, 0, 1,                /* 3 elements from 1 */
+        0, 0, 0, 2, 'a', 'b',
+        0, 0, 0, 4, 'x', 0xef, 0xbf, 0xbd,      /* "x\xff": U+FFFD */
+        0, 0, 0, 0,                             /* "" */
+        0, 0, 0, 20,
+        0, 0, 0, 1,  0, 0, 0, 0,  0, 0, 0, 25,
+        0, 0, 0, 0,  0, 0, 0, 1,                /* no elements */
+    };
+    sl_pg_copy cp;
+
+    (void)state;
+    copy_init_binary(&cp);
+    sl_pg_copy_int32(&cp, 7);
+    sl_pg_copy_text_array_begin(&cp, 3);
+    sl_pg_copy_array_text(&cp, "ab", 2);
+    sl_pg_copy_array_text(&cp, "x\xff", 2);
+    sl_pg_copy_array_text(&cp, "", 0);
+    sl_pg_copy_text_array_end(&cp);
+    sl_pg_copy_text_array_begin(&cp, 0);
+    sl_pg_copy_text_array_end(&cp);
+    sl_pg_copy_row_end(&cp);
+    assert_int_equal(cp.failed, 0);
+    assert_int_equal(cp.buf.len, sizeof(want));
+    assert_memory_equal(cp.buf.data, want, sizeof(want));
+    sl_buf_free(&cp.buf);
+}
+
+/* Misuse fails the COPY instead of sending a malformed array: fewer or
+ * more elements than announced, a NULL element, a field or a row's end
+ * inside an open array, an element outside one, an array or an integer
+ * in the text format. */
+static void test_binary_array_misuse(void **state)
+{
+    sl_pg_copy cp;
+
+    (void)state;
+    for (int k = 0; k < 8; k++) {
+        if (k < 7)
+            copy_init_binary(&cp);
+        else
+            copy_init(&cp);
+        switch (k) {
+        case 0:
+            sl_pg_copy_text_array_begin(&cp, 2);
+            sl_pg_copy_array_text(&cp, "a", 1);
+            sl_pg_copy_text_array_end(&cp);
+            break;
+        case 1:
+            sl_pg_copy_text_array_begin(&cp, 1);
+            sl_pg_copy_array_text(&cp, "a", 1);
+            sl_pg_copy_array_text(&cp, "b", 1);
+            sl_pg_copy_text_array_end(&cp);
+            break;
+        case 2:
+            sl_pg_copy_text_array_begin(&cp, 1);
+            sl_pg_copy_array_text(&cp, NULL, 0);
+            sl_pg_copy_text_array_end(&cp);
+            break;
+        case 3:
+            sl_pg_copy_text_array_begin(&cp, 1);
+            sl_pg_copy_str(&cp, "a");
+            break;
+        case 4:
+            sl_pg_copy_text_array_begin(&cp, 1);
+            sl_pg_copy_row_end(&cp);
+            break;
+        case 5:
+            sl_pg_copy_array_text(&cp, "a", 1);
+            break;
+        case 6:
+            sl_pg_copy_text_array_end(&cp);
+            break;
+        case 7:
+            sl_pg_copy_text_array_begin(&cp, 1);
+            sl_pg_copy_int32(&cp, 1);
+            break;
+        }
+        assert_int_equal(cp.failed, 1);
+        sl_buf_free(&cp.buf);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -241,6 +334,8 @@ int main(void)
         cmocka_unit_test(test_random_against_reference),
         cmocka_unit_test(test_binary_rows),
         cmocka_unit_test(test_binary_random_text),
+        cmocka_unit_test(test_binary_arrays),
+        cmocka_unit_test(test_binary_array_misuse),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

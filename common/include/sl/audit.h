@@ -2,9 +2,9 @@
  * audit.h -- re-verifying stored provenance chains, precisely.
  *
  * The commit stage stores each event of an owner's chain (a sample, a
- * review item or a rejection) as one provenance_events row: the canonical
- * text that was hashed, its hash, and copies of seq, stage, outcome and
- * prev for querying.  An auditor hands this library one owner's rows as
+ * review item or a rejection) in provenance_chains, read back as one row
+ * of the provenance_events view an event: the canonical text that was
+ * hashed, its hash, and copies of seq, stage and outcome for querying.  An auditor hands this library one owner's rows as
  * stored, plus the facts the chain must be anchored to, and is told of
  * every break, not only the first: which owner, which seq, what is wrong.
  *
@@ -76,7 +76,7 @@ void sl_audit_report(sl_audit_sink *s, const char *owner_kind,
                      const char *fmt, ...)
     __attribute__((format(printf, 6, 7)));
 
-/* One provenance_events row as stored. */
+/* One provenance_events row (an event) as stored. */
 typedef struct sl_audit_event {
     int64_t seq;                /* the seq column */
     const char *stage;          /* the stage column */

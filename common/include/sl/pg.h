@@ -123,8 +123,11 @@ int sl_pg_migrate(PGconn *c, int *applied, sl_err *err);
  * binary)): each field goes as its length and raw bytes, which PostgreSQL
  * neither scans for escapes nor decodes (a 1 KiB bytea costs it half the
  * CPU of the text form's hex).  Binary fields carry no type, so there
- * sl_pg_copy_int is for bigint columns only, text for text (and varchar),
- * bytea for bytea.
+ * sl_pg_copy_int is for bigint columns only, sl_pg_copy_int32 for
+ * integer, text for text (and varchar), bytea for bytea, and a text[]
+ * field is sl_pg_copy_text_array_begin(n), then n sl_pg_copy_array_text()
+ * (one-dimensional, lower bound 1, no NULL element; a count that does
+ * not match fails the COPY).
  */
 typedef struct sl_pg_copy {
     PGconn *conn;
@@ -134,6 +137,9 @@ typedef struct sl_pg_copy {
     int binary;         /* the binary format */
     size_t row_at;      /* binary: where the row's field count goes */
     int16_t n_fields;   /* binary: fields of the row so far */
+    size_t array_at;    /* binary: where an open array field's length goes */
+    size_t array_left;  /* binary: elements the open array still expects */
+    int in_array;       /* binary: an array field is open */
     char sqlstate[6];   /* the server's SQLSTATE when COPY failed, else "" */
 } sl_pg_copy;
 
@@ -144,6 +150,10 @@ void sl_pg_copy_text(sl_pg_copy *cp, const char *s, size_t n);  /* s NULL: \N */
 void sl_pg_copy_str(sl_pg_copy *cp, const char *s);             /* NULL: \N */
 void sl_pg_copy_int(sl_pg_copy *cp, int64_t v);   /* binary: bigint */
 void sl_pg_copy_bytea(sl_pg_copy *cp, const uint8_t *p, size_t n);
+void sl_pg_copy_int32(sl_pg_copy *cp, int32_t v);     /* binary only */
+void sl_pg_copy_text_array_begin(sl_pg_copy *cp, size_t n);   /* binary only */
+void sl_pg_copy_array_text(sl_pg_copy *cp, const char *s, size_t n);
+void sl_pg_copy_text_array_end(sl_pg_copy *cp);
 void sl_pg_copy_row_end(sl_pg_copy *cp);
 /* Finishes the COPY; SL_OK, SL_EIO or SL_ERR with the reason. */
 int  sl_pg_copy_end(sl_pg_copy *cp, sl_err *err);

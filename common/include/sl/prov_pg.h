@@ -1,15 +1,18 @@
 /*
  * prov_pg.h -- provenance rows in PostgreSQL: the one module that knows
- * the layout of provenance_events (one row per event of an owner's chain,
- * 001_init.sql), chain_heads and head_seals (010_chain_heads.sql).  Every
- * writer of events -- commit, takedown, and any service that extends an
- * owner's chain (a review decision) -- appends through it, reads a chain
- * back through it, and seals the new heads through it.
+ * the layout of provenance_chains (one row per run of events a writer
+ * appends to an owner's chain, read back through the provenance_events
+ * view one row an event: 028_provenance_chains.sql), chain_heads and
+ * head_seals (010_chain_heads.sql).  Every writer of events -- commit,
+ * takedown, and any service that extends an owner's chain (a review
+ * decision) -- appends through it, reads a chain back through it, and
+ * seals the new heads through it.
  *
  * An owner is (kind, id): "sample" and "review" by upload id, "rejection"
  * by its source position.  Events are stored with seq, stage, outcome,
- * the canonical text that was hashed, its hash and the previous event's
- * hash (the content hash the chain is anchored to for the first).
+ * the canonical text that was hashed (its "prev" the previous event's
+ * hash, or for the first the content hash the chain is anchored to) and
+ * its hash.
  *
  * Functions returning int give SL_OK, SL_ENOMEM, SL_EINVAL where stated,
  * or what sl_pg_fail() makes of a failed statement (SL_EIO: the connection
@@ -35,11 +38,12 @@ typedef struct sl_prov_head {
 
 /* ---- writing events -------------------------------------------------------- */
 
-/* Starts a COPY into provenance_events (sl_pg_copy_begin's codes). */
+/* Starts a binary COPY into provenance_chains (sl_pg_copy_begin's codes). */
 int sl_prov_pg_copy_begin(sl_pg_copy *cp, PGconn *c, sl_err *err);
 
-/* Adds events [from, count) of chain pc as rows of owner (kind, id) to an
- * open COPY: seq, stage, outcome, the canonical text and its hash.  The
+/* Adds events [from, count) of chain pc as one row of owner (kind, id) to
+ * an open COPY: the first event's seq, then arrays of their stages,
+ * outcomes, canonical texts and hashes in seq order.  The
  * link to the event before (or, for the first, to the content hash the
  * chain is anchored to) is the "prev" inside the canonical text, stored
  * once (026).  head, if not NULL, gets the last event added; nothing when

@@ -30,8 +30,8 @@ typedef struct sl_review_stored {
     const char *hash;
 } sl_review_stored;
 
-/* The review event as appended: its seq, hash and prev (the row to insert
- * into provenance_events and chain_heads), its canonical text in the
+/* The review event as appended: its seq, hash and prev (what is stored
+ * in provenance_chains and chain_heads), its canonical text in the
  * caller's buffer. */
 typedef struct sl_review_appended {
     int64_t seq;
