@@ -183,6 +183,19 @@ cpu_pg() {
     for p in "$pgpid" $(pgrep -P "$pgpid"); do cpu "$p"; echo; done |
         awk '{ s += $1 } END { printf "%.2f", s }'
 }
+# cpu_pg_role ROLE: user+sys seconds of PostgreSQL's backends logged in as
+# ROLE (their process title is "postgres: ROLE DB HOST(PORT) STATE").  A
+# drain's processes connect after it starts, so all of their backends'
+# time falls inside it; what cpu_pg counts besides is the rest: the
+# background processes (WAL writer, checkpointer, autovacuum) and the
+# script's own queries.
+cpu_pg_role() {
+    local pgpid p
+    pgpid=$(head -n 1 "$W/stack/pg/data/postmaster.pid")
+    for p in $(ps -o pid=,args= --ppid "$pgpid" | awk -v r="$1" '$2 == "postgres:" && $3 == r { print $1 }'); do
+        cpu "$p"; echo
+    done | awk '{ s += $1 } END { printf "%.2f", s }'
+}
 cpu_threads() { # PID ERE: user+sys seconds of PID's threads whose name matches
     local t
     for t in /proc/"$1"/task/*; do
@@ -269,7 +282,8 @@ drain() {
     start_stages "$prefix" "$@"
     wait_count outcomes $((base + N))
     declare -A c=()
-    for s in "$@"; do c[$s]=$(cpu "${PIDS[$s]}"); done
+    declare -A b=()
+    for s in "$@"; do c[$s]=$(cpu "${PIDS[$s]}"); b[$s]=$(cpu_pg_role "sluice_$s"); done
     read -r k1 j1 g1 c1 < <(echo "$(cpu "$KPID") $(cpu_jit "$KPID") $(cpu_pg) $(cpu_gc "$KPID")")
     stop_all
     read -r rate secs steady first < <(span sql samples "dataset_id = '$ds'" "$t0")
@@ -287,6 +301,9 @@ drain() {
         printf '      %-24s %s\n' "the rest, per hop ($#)" "$(per "$(awk -v a="$k0" -v b="$k1" -v c="$j0" -v d="$j1" -v h=$# \
             'BEGIN { print (b - a - (d - c)) / h }')")"
         printf '    cpu %-22s %s\n' postgresql "$(per "$(awk -v a="$g0" -v b="$g1" 'BEGIN { print b - a }')")"
+        for s in "$@"; do printf '      %-24s %s\n' "$s's backends" "$(per "${b[$s]}")"; done
+        printf '      %-24s %s\n' "the rest (background)" "$(per "$(printf '%s\n' "${b[@]}" |
+            awk -v a="$g0" -v z="$g1" '{ s += $1 } END { print z - a - s }')")"
         printf '%s\n' "${c[@]}" "$k1 -$k0" "$g1 -$g0" | awk '{ s += $1 + $2 } END { print s }' >"$W/cpu.$tag"
         echo "${c[validate]}" >"$W/cpu.validate.$tag"
         printf '    cpu %-22s %s\n' "all of the above" "$(per "$(cat "$W/cpu.$tag")")"
@@ -328,6 +345,7 @@ t0=$(now)
     --dsn "$PEER_DSN" --group "sluice-peer-$$" --processes "$PROCS" >"$W/peer.log" 2>&1 &
 PIDS[peer]=$!
 wait_count peer_outcomes "$N"
+peer_backends=$(cpu_pg_role sluice_peer)
 read -r k1 j1 g1 c1 < <(echo "$(cpu "$KPID") $(cpu_jit "$KPID") $(cpu_pg) $(cpu_gc "$KPID")")
 mapfile -t kids < <(pgrep -P "${PIDS[peer]}")
 declare -A pc=()
@@ -351,6 +369,8 @@ echo "$rate $steady" >"$W/rate.peer"
     printf '      %-24s %s\n' "of which JIT" "$(per "$(awk -v a="$j0" -v b="$j1" 'BEGIN { print b - a }')")"
     printf '      %-24s %s\n' "of which GC" "$(per "$(awk -v a="$c0" -v b="$c1" 'BEGIN { print b - a }')")"
     printf '    cpu %-22s %s\n' postgresql "$(per "$(awk -v a="$g0" -v b="$g1" 'BEGIN { print b - a }')")"
+    printf '      %-24s %s\n' "the peer's backends" "$(per "$peer_backends")"
+    printf '      %-24s %s\n' "the rest (background)" "$(per "$(awk -v a="$g0" -v z="$g1" -v p="$peer_backends" 'BEGIN { print z - a - p }')")"
     awk -v t="$tot" -v a="$k0" -v b="$k1" -v c="$g0" -v d="$g1" 'BEGIN { print t + b - a + d - c }' >"$W/cpu.peer"
     printf '    cpu %-22s %s\n' "all of the above" "$(per "$(cat "$W/cpu.peer")")"
     pgss_report
