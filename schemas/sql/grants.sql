@@ -145,6 +145,9 @@ GRANT SELECT ON samples, license_records, contents, datasets, creators, feed_cha
     feed_clock, consumers, grants, feed_tokens, chain_heads,
     provenance_events, rejections, review_items, upload_claims, usage_events
     TO sluice_feed;
+-- each line's provenance head from the stored row itself (SL_PROV_PG_LAST_HASH
+-- in sl/prov_pg.h: one index probe instead of the view's unnest and sort)
+GRANT SELECT ON provenance_chains TO sluice_feed;
 GRANT INSERT ON usage_events TO sluice_feed;
 GRANT USAGE ON SEQUENCE usage_events_usage_id_seq TO sluice_feed;
 -- ... and a creator's ledger statement (GET /v1/creators/me/statement,

@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "sl/log.h"
+#include "sl/prov_pg.h"
 #include "feed.h"
 
 #define LOG "feed"
@@ -81,8 +82,7 @@ const sl_pg_stmt fd_stmts[] = {
       "SELECT s.feed_seq, s.upload_id, s.sha256, s.size, s.content_type, s.creator_id,"
       " s.dataset_id, coalesce(lr.record::text, 'null'), NULL, s.filename,"
       " " TS("s.accepted_at") ","
-      " (SELECT p.hash FROM provenance_events p WHERE p.owner_kind = 'sample'"
-      "  AND p.owner_id = s.upload_id ORDER BY p.seq DESC LIMIT 1),"
+      " " SL_PROV_PG_LAST_HASH("sample", "s.upload_id") ","
       " CASE WHEN jsonb_typeof(m.l) = 'object' THEN m.l::text ELSE '{}' END"
       " FROM samples s LEFT JOIN license_records lr ON lr.sha256 = s.license_sha256"
       " CROSS JOIN LATERAL (SELECT CASE WHEN strpos(s.meta, '\"labels\"') > 0"

@@ -50,6 +50,12 @@ it_eq "page 1 type" "$(fd_header Content-Type)" application/x-ndjson
 it_eq "page 1 ids" "$(jq -r .upload_id "$IT_DIR/body" | tr '\n' ' ')" "a1 a2 "
 it_eq "page 1 labels" "$(jq -c .labels "$IT_DIR/body" | head -1)" '{"topic":"poems"}'
 it_eq "page 1 fields" "$(jq -c '[.size, .creator_id, .dataset_id, (.sha256 | length), (.prov_head | length), (.committed_at | test("^[0-9-]{10}T[0-9:.]+Z$"))]' "$IT_DIR/body" | head -1)" '[13,"alice","ds1",64,64,true]'
+it_eq "page 1 prov_head: the hash of each chain's last stored event" \
+    "$(jq -r '.upload_id + " " + .prov_head' "$IT_DIR/body" | tr '\n' ' ')" \
+    "$(it_sql "SELECT string_agg(owner_id || ' ' || hash, ' ' ORDER BY owner_id) || ' '
+               FROM (SELECT DISTINCT ON (owner_id) owner_id, hash FROM provenance_events
+                     WHERE owner_kind = 'sample' AND owner_id IN ('a1', 'a2')
+                     ORDER BY owner_id, seq DESC) x")"
 it_eq "page 1 cursor header = last line's" "$(fd_header Sluice-Next-Cursor)" "$(jq -r .cursor "$IT_DIR/body" | tail -1)"
 C1=$(fd_header Sluice-Next-Cursor)
 URL1=$(jq -r .content_url "$IT_DIR/body" | head -1)

@@ -71,7 +71,9 @@ it_eq "who appends provenance rows, and nothing more" \
     "sluice_commit:INSERT,sluice_review:INSERT"
 it_eq "feed reads the events through the view (no error)" \
     "$(as feed "SELECT count(*) FROM provenance_events")" ""
-it_eq "feed reads the stored rows" "$(as feed "SELECT 1 FROM provenance_chains")" \
+it_eq "feed reads the stored rows (each line's provenance head), no error" \
+    "$(as feed "SELECT count(*) FROM provenance_chains")" ""
+it_eq "license reads the stored rows" "$(as license "SELECT 1 FROM provenance_chains")" \
     "ERROR:  permission denied for table provenance_chains"
 it_eq "review makes a moderator" \
     "$(as review "INSERT INTO moderators (name, pw_hash) VALUES ('x', '\$argon2id\$')")" \
