@@ -256,16 +256,30 @@ static void bin_row_start(sl_pg_copy *cp)
     copy_be(cp, 0, 2);
 }
 
-/* Binary: one field, its length and n bytes of p (p NULL: SQL NULL). */
-static void bin_field(sl_pg_copy *cp, const void *p, size_t n)
+/* Binary: counts a new field of the row (starting the row if need be);
+ * 0, the COPY failed, when there is no room for one or an array field is
+ * open (only its elements may follow). */
+static int bin_field_open(sl_pg_copy *cp)
 {
     if (cp->first_field)
         bin_row_start(cp);
-    if ((p && n > INT32_MAX) || cp->n_fields == INT16_MAX) {
+    if (cp->in_array || cp->n_fields == INT16_MAX) {
+        cp->failed = 1;
+        return 0;
+    }
+    cp->n_fields++;
+    return 1;
+}
+
+/* Binary: one field, its length and n bytes of p (p NULL: SQL NULL). */
+static void bin_field(sl_pg_copy *cp, const void *p, size_t n)
+{
+    if (p && n > INT32_MAX) {
         cp->failed = 1;
         return;
     }
-    cp->n_fields++;
+    if (!bin_field_open(cp))
+        return;
     copy_be(cp, p ? (uint32_t)n : UINT32_MAX, 4);   /* -1: NULL */
     if (p && n && sl_buf_append(&cp->buf, p, n) != SL_OK)
         cp->failed = 1;
@@ -372,9 +386,10 @@ static int sanitise_into(sl_buf *clean, const char **s, size_t *n)
     return SL_OK;
 }
 
-/* Binary: text s[0..n) (s NULL: SQL NULL) as a field, or as an element
- * of the open array (its length and bytes either way). */
-static void bin_text(sl_pg_copy *cp, const char *s, size_t n)
+/* Binary: text s[0..n) (s NULL: SQL NULL) as a field, or, from
+ * sl_pg_copy_array_text (elem), as an element of the open array: its
+ * length and bytes either way. */
+static void bin_text(sl_pg_copy *cp, const char *s, size_t n, int elem)
 {
     sl_buf clean = { 0 };
     int null = s == NULL;
@@ -382,9 +397,9 @@ static void bin_text(sl_pg_copy *cp, const char *s, size_t n)
     if (!null && !utf8_plain((const uint8_t *)s, n) &&
         sanitise_into(&clean, &s, &n) != SL_OK) {
         cp->failed = 1;
-    } else if (!cp->in_array) {
+    } else if (!elem) {
         bin_field(cp, null ? NULL : n ? s : "", n);  /* an empty copy has no data */
-    } else if (null || n > INT32_MAX || cp->array_left == 0) {
+    } else if (!cp->in_array || null || n > INT32_MAX || cp->array_left == 0) {
         cp->failed = 1;
     } else {
         cp->array_left--;
@@ -400,10 +415,7 @@ void sl_pg_copy_text(sl_pg_copy *cp, const char *s, size_t n)
     uint8_t *end;
 
     if (cp->binary) {
-        if (cp->in_array)
-            cp->failed = 1;
-        else
-            bin_text(cp, s, n);
+        bin_text(cp, s, n, 0);    /* inside an open array: fails the COPY */
         return;
     }
     copy_sep(cp);
@@ -485,7 +497,7 @@ void sl_pg_copy_int32(sl_pg_copy *cp, int32_t v)
 {
     uint8_t b[4];
 
-    if (!cp->binary || cp->in_array) {
+    if (!cp->binary) {
         cp->failed = 1;
         return;
     }
@@ -498,17 +510,12 @@ void sl_pg_copy_int32(sl_pg_copy *cp, int32_t v)
  * and lower bound. */
 void sl_pg_copy_text_array_begin(sl_pg_copy *cp, size_t n)
 {
-    if (!cp->binary || cp->in_array || n > INT32_MAX) {
+    if (!cp->binary || n > INT32_MAX) {
         cp->failed = 1;
         return;
     }
-    if (cp->first_field)
-        bin_row_start(cp);
-    if (cp->n_fields == INT16_MAX) {
-        cp->failed = 1;
+    if (!bin_field_open(cp))
         return;
-    }
-    cp->n_fields++;
     cp->array_at = cp->buf.len;
     copy_be(cp, 0, 4);                  /* the field's length, at its end */
     copy_be(cp, 1, 4);
@@ -522,10 +529,7 @@ void sl_pg_copy_text_array_begin(sl_pg_copy *cp, size_t n)
 
 void sl_pg_copy_array_text(sl_pg_copy *cp, const char *s, size_t n)
 {
-    if (!cp->in_array)
-        cp->failed = 1;
-    else
-        bin_text(cp, s, n);
+    bin_text(cp, s, n, 1);    /* no open array: fails the COPY */
 }
 
 void sl_pg_copy_text_array_end(sl_pg_copy *cp)

@@ -272,16 +272,16 @@ static void test_binary_arrays(void **state)
 }
 
 /* Misuse fails the COPY instead of sending a malformed array: fewer or
- * more elements than announced, a NULL element, a field or a row's end
- * inside an open array, an element outside one, an array or an integer
- * in the text format. */
+ * more elements than announced, a NULL element, a field (text, bigint,
+ * bytea, integer, another array) or a row's end inside an open array, an
+ * element outside one, an array or an integer in the text format. */
 static void test_binary_array_misuse(void **state)
 {
     sl_pg_copy cp;
 
     (void)state;
-    for (int k = 0; k < 8; k++) {
-        if (k < 7)
+    for (int k = 0; k < 12; k++) {
+        if (k != 7)
             copy_init_binary(&cp);
         else
             copy_init(&cp);
@@ -319,6 +319,22 @@ static void test_binary_array_misuse(void **state)
         case 7:
             sl_pg_copy_text_array_begin(&cp, 1);
             sl_pg_copy_int32(&cp, 1);
+            break;
+        case 8:
+            sl_pg_copy_text_array_begin(&cp, 1);
+            sl_pg_copy_int(&cp, 1);
+            break;
+        case 9:
+            sl_pg_copy_text_array_begin(&cp, 1);
+            sl_pg_copy_bytea(&cp, (const uint8_t *)"x", 1);
+            break;
+        case 10:
+            sl_pg_copy_text_array_begin(&cp, 1);
+            sl_pg_copy_int32(&cp, 1);
+            break;
+        case 11:
+            sl_pg_copy_text_array_begin(&cp, 1);
+            sl_pg_copy_text_array_begin(&cp, 1);
             break;
         }
         assert_int_equal(cp.failed, 1);

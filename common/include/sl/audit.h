@@ -4,7 +4,8 @@
  * The commit stage stores each event of an owner's chain (a sample, a
  * review item or a rejection) in provenance_chains, read back as one row
  * of the provenance_events view an event: the canonical text that was
- * hashed, its hash, and copies of seq, stage and outcome for querying.  An auditor hands this library one owner's rows as
+ * hashed, its hash, and copies of seq, stage and outcome for querying.
+ * An auditor hands this library one owner's rows as
  * stored, plus the facts the chain must be anchored to, and is told of
  * every break, not only the first: which owner, which seq, what is wrong.
  *
