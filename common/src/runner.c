@@ -559,17 +559,29 @@ static rd_kafka_t *make_consumer(run_common *rc, const char *const *extra,
         "isolation.level", "read_committed",
         "auto.offset.reset", "earliest",
         "enable.partition.eof", "false",
+        /* How long the broker may hold a fetch that finds nothing.  After
+         * an assignment librdkafka's first fetch carries the first
+         * partition ready and the others wait until it returns: with
+         * librdkafka's default of 500 ms each hop of a starting chain
+         * waited up to half a second for data already committed
+         * upstream.  Under load fetches return data at once whatever
+         * this is; idle, a shorter wait costs the broker more polls (four
+         * idle stages: about 18 ms of broker CPU a second at 500 ms, 34
+         * at 100, 37-52 at 50; tests/bench/README.md, "Fetch waits"). */
+        "fetch.wait.max.ms", "100",
         "fetch.max.bytes", "67108864",
         "max.partition.fetch.bytes", "16777216",
         "receive.message.max.bytes", "100000000",
         /* broker connection state for /ready (met_stats_cb) */
         "statistics.interval.ms", "1000",
     };
-    size_t n = 24;
+    size_t n = 0;
     char errstr[512];
     rd_kafka_conf_t *conf;
     rd_kafka_t *rk;
 
+    while (defaults[n])
+        n++;
     for (size_t i = 0; extra && extra[i] && n < 30; i++)
         defaults[n++] = extra[i];
     defaults[n] = NULL;
