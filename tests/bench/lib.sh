@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # tests/bench/lib.sh -- what the benchmark scripts share, sourced after
-# deploy/lib.sh: the generator of the uploads they send, and how they count
-# the outcomes while they wait.
+# deploy/lib.sh: the generator of the uploads they send, how they count
+# the outcomes while they wait, and the page cache written out between
+# phases.
 
 # bench_outcomes: samples + rejections, exactly: a scan of both tables, so
 # polled once a second over a run of 100,000 rows it costs PostgreSQL
@@ -30,6 +31,22 @@ bench_wait_outcomes() {
         sleep 1
         [[ -z ${2:-} ]] || $2
     done
+}
+
+# bench_flush_dirty: writes out what the page cache holds unwritten
+# (`sync`) and prints "N MB in S s".  The kernel writes dirty pages out
+# once they are 30 s old (vm.dirty_expire_centisecs): after a run that
+# wrote hundreds of MB of broker segments and database pages, that lands
+# as one burst in whatever is measured next, and its database commits
+# wait behind it (tests/bench/README.md: 750 MB in 0.9 s, one commit
+# waiting 923 ms).  Called before each measured phase, so that it pays for
+# its own writes only.
+bench_flush_dirty() {
+    local mb t
+    mb=$(awk '/^Dirty:/ { printf "%.0f", $2 / 1024 }' /proc/meminfo)
+    t=$(date +%s.%N)
+    sync
+    awk -v m="$mb" -v a="$t" -v b="$(date +%s.%N)" 'BEGIN { printf "%d MB in %.1f s\n", m, b - a }'
 }
 
 # make_files DIR COUNT TAG: COUNT distinct English-like files of SIZE bytes

@@ -171,17 +171,10 @@ read -r v1 c1 k1 p1 s1 l1 j1 < <(snapshot)
 read -r w1 f1 < <(wal)
 sleep 1
 
-# The warm-up and throughput runs leave the page cache full of the
-# broker's log segments and the database's pages, which the kernel writes
-# out once they are 30 s old (vm.dirty_expire_centisecs): measured, 750 MB
-# in 0.9 s, during which commit's WAL flush waited as long, landing inside
-# the latency run as a one-second stall (tests/bench/README.md).  Written
-# out first, so that the latency run pays only for what it writes itself.
-dirty_mb=$(awk '/^Dirty:/ { printf "%.0f", $2 / 1024 }' /proc/meminfo)
-ts0=$(date +%s.%N)
-sync
-sync_s=$(awk -v a="$ts0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
-say "latency: $LAT_N uploads at $RATE/s (first, $dirty_mb MB the runs before left unwritten: sync took $sync_s s)"
+# What the warm-up and throughput runs left unwritten would otherwise go
+# out in the middle of the latency run (bench_flush_dirty).
+flushed=$(bench_flush_dirty)
+say "latency: $LAT_N uploads at $RATE/s (first, the runs before written out: $flushed)"
 upload latency --rate "$RATE"
 wait_for $((WARM + N + LAT_N))
 
@@ -254,7 +247,7 @@ $(if [[ -n ${SLUICE_BENCH_DRAIN:-} ]]; then cat <<DRAIN
     cpu postgresql   $(per "$dp0" "$dp1")
 DRAIN
 fi)
-  latency run        $LAT_N uploads at $RATE/s (achieved $lrate/s; before it, $dirty_mb MB of the runs before written out in $sync_s s)
+  latency run        $LAT_N uploads at $RATE/s (achieved $lrate/s; before it, the runs before written out: $flushed)
     latency          p50 $lp50 ms, p99 $lp99 ms, max $lmax ms (created_at -> commit)
   rejections         $rej (expected 0)
 REPORT

@@ -15,7 +15,8 @@
 #   chain       validate -> scan -> license -> commit drain
 #               chain-sluice.uploads (same count and size, other files: the
 #               first run's uploads would all be replays or duplicates);
-# before each drain, what the page cache holds unwritten is written out;
+# before each drain, what the page cache holds unwritten is written out
+# (bench_flush_dirty);
 # then one core's Ed25519 verify rate (openssl speed -seconds 3 ed25519).
 # Each drain is timed from just before its processes start (the database's
 # clock) to the last row's commit (accepted_at), and prints samples/s and
@@ -271,27 +272,13 @@ per() { # SECONDS -> "x.xx s  NNN us/sample"
     awk -v s="$1" -v n="$N" 'BEGIN { printf "%7.2f s %6.0f us/sample", s, s * 1e6 / n }'
 }
 REPORT=$W/report
-# Before each drain, what the runs before it left in the page cache is
-# written out: the kernel writes dirty pages once they are 30 s old
-# (vm.dirty_expire_centisecs), hundreds of MB at once after a drain, and
-# a drain's database commits then wait on it (tests/bench/README.md:
-# 750 MB in 0.9 s, one commit waiting 923 ms).  Each drain pays for its
-# own writes only; how much was written first, and how long it took, goes
-# to $W/flushes.
-flush_dirty() {
-    local mb t
-    mb=$(awk '/^Dirty:/ { printf "%.0f", $2 / 1024 }' /proc/meminfo)
-    t=$(date +%s.%N)
-    sync
-    awk -v m="$mb" -v a="$t" -v b="$(date +%s.%N)" 'BEGIN { printf "%d MB in %.1f s\n", m, b - a }' >>"$W/flushes"
-}
 # drain NAME TAG PREFIX DATASET STAGE...: times the stages draining
-# PREFIX's uploads topic (N uploads of DATASET); writes its lines to
-# $REPORT.TAG and its rate to $W/rate.TAG.
+# PREFIX's uploads topic (N uploads of DATASET); appends its lines to the
+# report and its rate to $W/rate.TAG.
 drain() {
     local name=$1 tag=$2 prefix=$3 ds=$4 base t0 k0 k1 j0 j1 c0 c1 g0 g1 s rate secs steady first; shift 4
     base=$(outcomes)
-    flush_dirty
+    bench_flush_dirty >>"$W/flushes"
     read -r k0 j0 g0 c0 < <(echo "$(cpu "$KPID") $(cpu_jit "$KPID") $(cpu_pg) $(cpu_gc "$KPID")")
     pgss_reset
     t0=$(now)
@@ -324,7 +311,7 @@ drain() {
         echo "${c[validate]}" >"$W/cpu.validate.$tag"
         printf '    cpu %-22s %s\n' "all of the above" "$(per "$(cat "$W/cpu.$tag")")"
         pgss_report
-    } >"$REPORT.$tag"
+    } >>"$REPORT"
 }
 
 warmup="none"
@@ -354,7 +341,7 @@ say "sluice: validate -> commit drain $N uploads"
 drain "validate -> commit" foundation "" versus validate commit
 
 say "peer: $PROCS processes drain the same $N uploads"
-flush_dirty
+bench_flush_dirty >>"$W/flushes"
 read -r k0 j0 g0 c0 < <(echo "$(cpu "$KPID") $(cpu_jit "$KPID") $(cpu_pg) $(cpu_gc "$KPID")")
 pgss_reset
 t0=$(now)
@@ -391,8 +378,8 @@ echo "$rate $steady" >"$W/rate.peer"
     awk -v t="$tot" -v a="$k0" -v b="$k1" -v c="$g0" -v d="$g1" 'BEGIN { print t + b - a + d - c }' >"$W/cpu.peer"
     printf '    cpu %-22s %s\n' "all of the above" "$(per "$(cat "$W/cpu.peer")")"
     pgss_report
-} >"$REPORT.peer"
-grep -h '^peer ' "$W/peer.log" | sed 's/^/    /' >>"$REPORT.peer" || true
+} >>"$REPORT"
+grep -h '^peer ' "$W/peer.log" | sed 's/^/    /' >>"$REPORT" || true
 
 say "chain: validate -> scan -> license -> commit drain $N other uploads"
 drain "validate -> ... -> commit" chain chain- chain validate scan license commit
@@ -409,7 +396,7 @@ sluice against the Python peer (issue #16): $N signed $SIZE-byte uploads preload
  preload by sluicectl upload at $prod uploads/s, none of it while measuring; warm-up: $warmup)
 HEAD
 echo "(before each drain the page cache the runs before it left was written out: $(paste -sd, "$W/flushes" | sed 's/,/, /g'); before validate -> commit, the peer, the chain)"
-cat "$REPORT.foundation" "$REPORT.peer" "$REPORT.chain"
+cat "$REPORT"
 cat <<TAIL
   yardstick                    $ed_verify Ed25519 verify/s on one core (openssl speed -seconds 3 ed25519)
   ratios (from the start; from the first commit)
