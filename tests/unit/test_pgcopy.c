@@ -280,8 +280,8 @@ static void test_binary_array_misuse(void **state)
     sl_pg_copy cp;
 
     (void)state;
-    for (int k = 0; k < 12; k++) {
-        if (k != 7)
+    for (int k = 0; k < 13; k++) {
+        if (k != 7 && k != 12)
             copy_init_binary(&cp);
         else
             copy_init(&cp);
@@ -316,9 +316,8 @@ static void test_binary_array_misuse(void **state)
         case 6:
             sl_pg_copy_text_array_end(&cp);
             break;
-        case 7:
+        case 7:     /* text format: the array alone fails it */
             sl_pg_copy_text_array_begin(&cp, 1);
-            sl_pg_copy_int32(&cp, 1);
             break;
         case 8:
             sl_pg_copy_text_array_begin(&cp, 1);
@@ -335,6 +334,9 @@ static void test_binary_array_misuse(void **state)
         case 11:
             sl_pg_copy_text_array_begin(&cp, 1);
             sl_pg_copy_text_array_begin(&cp, 1);
+            break;
+        case 12:    /* text format: an integer alone fails it */
+            sl_pg_copy_int32(&cp, 1);
             break;
         }
         assert_int_equal(cp.failed, 1);
