@@ -490,6 +490,35 @@ int sl_kafka_topic_partitions(rd_kafka_t *rk, const char *topic,
     return SL_OK;
 }
 
+int sl_kafka_topic_lookup(rd_kafka_t *rk, const char *topic, int timeout_ms,
+                          int *count, sl_err *err)
+{
+    const struct rd_kafka_metadata *md = NULL;
+    rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
+    rd_kafka_resp_err_t e;
+
+    *count = 0;
+    if (!rkt) {
+        sl_err_set(err, "%s", rd_kafka_err2str(rd_kafka_last_error()));
+        return SL_EIO;
+    }
+    e = rd_kafka_metadata(rk, 0, rkt, &md, timeout_ms);
+    if (!e && md && md->topic_cnt == 1) {
+        e = md->topics[0].err;
+        *count = e ? 0 : md->topics[0].partition_cnt;
+    }
+    if (md)
+        rd_kafka_metadata_destroy(md);
+    rd_kafka_topic_destroy(rkt);
+    if (e == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART)
+        return SL_OK;
+    if (e) {
+        sl_err_set(err, "reading topic metadata: %s", rd_kafka_err2str(e));
+        return SL_EIO;
+    }
+    return SL_OK;
+}
+
 int sl_kafka_committed(rd_kafka_t *rk, const char *topic, int nparts,
                        int timeout_ms, int64_t *out, sl_err *err)
 {

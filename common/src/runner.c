@@ -35,6 +35,7 @@
 #include "sl/deadletter.h"
 #include "sl/health.h"
 #include "sl/kafka.h"
+#include "sl/kafka_admin.h"
 #include "sl/log.h"
 #include "sl/metrics.h"
 #include "sl/runner.h"
@@ -1350,21 +1351,15 @@ static rd_kafka_t *make_producer(txn_run *t, int *config_error, sl_err *err)
  * again, and reports what is wrong then. */
 static void warm_topic(txn_run *t, const char *name)
 {
-    const struct rd_kafka_metadata *md = NULL;
-    rd_kafka_topic_t *rkt = rd_kafka_topic_new(t->producer, name, NULL);
-    rd_kafka_resp_err_t e;
+    sl_err err = { "" };
+    int n = 0;
 
-    if (!rkt)
-        return;
-    e = rd_kafka_metadata(t->producer, 0, rkt, &md, 10000);
-    if (!e && md && md->topic_cnt == 1 && md->topics[0].err)
-        e = md->topics[0].err;
-    if (e)
+    if (sl_kafka_topic_lookup(t->producer, name, 10000, &n, &err) == SL_OK && n <= 0)
+        snprintf(err.msg, sizeof(err.msg), "%s",
+                 rd_kafka_err2str(RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART));
+    if (err.msg[0])
         sl_warn("runner", "looking up output topic %s: %s (its first "
-                "record will look it up again)", name, rd_kafka_err2str(e));
-    if (md)
-        rd_kafka_metadata_destroy(md);
-    rd_kafka_topic_destroy(rkt);
+                "record will look it up again)", name, err.msg);
 }
 
 static void warm_topics(txn_run *t)

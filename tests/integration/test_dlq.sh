@@ -18,6 +18,8 @@
 #     run that died between the broker's acknowledgement and marking.
 #  5. A replay that fails again (creator still unknown) is one more
 #     rejection, not a loop.
+#  6. Without its replay topic (a deployment from before it) a replay says
+#     so, by name, and sends nothing.
 #  Every message has exactly one outcome, and a clean upload is accepted.
 IT_CTL_KAFKA=${SLUICE_CONFIG:-}   # the operators' Kafka user (stack.env)
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -157,6 +159,14 @@ it_eq "ghost-1 refused again, once" \
                FROM rejections WHERE upload_id = 'ghost-1'")" \
     "creator_unknown@sluice.uploads,creator_unknown@sluice.replay"
 it_eq "no loop" "$(outcomes)" 11
+
+# --- a deployment without the replay topic ---------------------------------
+# (ghost-1's second rejection is pending again; the cluster admin sees every
+# topic, so the broker answers that this one does not exist)
+out=$(SLUICE_TOPIC_PREFIX=${IT_PREFIX}none- ctl dlq replay --code creator_unknown --request r3 2>&1) &&
+    it_fail "a replay without its topic ran: $out"
+it_eq "no replay topic: named" "$(grep -c "topic ${IT_PREFIX}none-sluice.replay does not exist" <<<"$out")" 1
+it_eq "no replay topic: nothing sent" "$(on_replay_topic)" 5
 
 # --- the pipeline still flows ----------------------------------------------
 printf 'a clean sample\n' >clean.txt

@@ -82,6 +82,15 @@ rd_kafka_t *sl_kafka_offsets_client_new(const sl_config *cfg, const char *group,
 int sl_kafka_topic_partitions(rd_kafka_t *rk, const char *topic,
                               int timeout_ms, int *count, sl_err *err);
 
+/* The same for one topic, asked about by name through rk: a producer then
+ * knows where the topic lives before its first record (librdkafka
+ * otherwise looks a new topic up only from a scan that runs once a
+ * second).  Never auto-creates the topic unless rk was configured with
+ * allow.auto.create.topics.  SL_OK with *count (0: no such topic), or
+ * SL_EIO with err. */
+int sl_kafka_topic_lookup(rd_kafka_t *rk, const char *topic, int timeout_ms,
+                          int *count, sl_err *err);
+
 /* The group's committed offsets for partitions 0..nparts-1 of topic (rk from
  * sl_kafka_offsets_client_new with that group): out[p] = next offset, or -1
  * when none is committed. */
