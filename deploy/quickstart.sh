@@ -7,6 +7,8 @@
 #
 # usage: deploy/quickstart.sh
 # env:   SLUICE_STACK_DIR  stack directory (default <repo>/.sluice)
+#        SLUICE_BIN_DIR    run the binaries built there instead of building
+#                          build/ (integration.test_quickstart)
 set -euo pipefail
 
 # shellcheck source=deploy/lib.sh
@@ -25,14 +27,19 @@ if [[ -z ${SLUICE_STACK_DIR:-} ]] && ((EUID == 0)) && id postgres >/dev/null 2>&
     mkdir -p /var/lib/sluice && chmod 755 /var/lib/sluice
     say "postgres cannot reach $SL_ROOT: the stack goes to $STACK"
 fi
-BIN=$SL_ROOT/build/bin
+BIN=${SLUICE_BIN_DIR:-$SL_ROOT/build/bin}
 unset SLUICE_KAFKA_BROKERS SLUICE_PG_DSN SLUICE_TOPIC_PREFIX SLUICE_CONFIG
 
 bash "$SL_ROOT/deploy/install.sh"
 
-say "building into build/"
-cmake -S "$SL_ROOT" -B "$SL_ROOT/build" -DSLUICE_SANITIZE=OFF >/dev/null
-cmake --build "$SL_ROOT/build" -j "$(nproc)" >/dev/null
+if [[ -n ${SLUICE_BIN_DIR:-} ]]; then
+    [[ -x $BIN/sluicectl ]] || die "no sluicectl in SLUICE_BIN_DIR=$BIN"
+    say "using the binaries in $BIN"
+else
+    say "building into build/"
+    cmake -S "$SL_ROOT" -B "$SL_ROOT/build" -DSLUICE_SANITIZE=OFF >/dev/null
+    cmake --build "$SL_ROOT/build" -j "$(nproc)" >/dev/null
+fi
 
 # A stack left running by an earlier quickstart runs the binaries built
 # then: restart it (its data stays) so the services are the ones just built.
@@ -127,9 +134,10 @@ for e in "${EXPECT[@]}"; do
     IFS='|' read -r id file sha <<<"$e"
     # Matched on upload id and content hash: a replayed id has two uploads.
     rows=$(sql "SELECT CASE WHEN original_sha256 IS NULL THEN 'accepted|' ELSE 'redacted|' END
-                       || coalesce(license->>'expression', license_expression) || '|'
+                       || coalesce((SELECT record->>'expression' FROM license_records l
+                                     WHERE l.sha256 = s.license_sha256), license_expression) || '|'
                        || coalesce(detected_type, '') || ', sha256 ' || left(sha256, 12) || '...'
-                  FROM samples WHERE upload_id = '$id' AND (sha256 = '$sha' OR original_sha256 = '$sha')
+                  FROM samples s WHERE upload_id = '$id' AND (sha256 = '$sha' OR original_sha256 = '$sha')
                 UNION ALL
                 SELECT 'review|' || state || '|' || coalesce(findings->>'flag_reason', '')
                   FROM review_items WHERE upload_id = '$id' AND sha256 = '$sha'
