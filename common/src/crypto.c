@@ -14,6 +14,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,6 +44,23 @@ struct sl_key {
 
 /* ---- hashing ---------------------------------------------------------- */
 
+/* OpenSSL 3 looks EVP_sha256() up in its provider store on every
+ * EVP_Digest call (an "implicit fetch"): under the stages' threads that
+ * took most of a short hash's time (EVP_MD_fetch was 83% of sl_sha256 in
+ * the scan stage's profile, where every hop hashes each provenance event it
+ * checks or writes).  So the implementation is fetched once, under
+ * pthread_once, and then only read; if that fetch fails, the implicit one
+ * is used as before. */
+static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
+static EVP_MD *sha256_md;
+
+static void sha256_fetch(void)
+{
+    sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+    if (!sha256_md)
+        ERR_clear_error();
+}
+
 /* One-shot SHA-256 of n bytes. */
 int sl_sha256(const void *p, size_t n, uint8_t out[SL_SHA256_LEN])
 {
@@ -50,7 +68,9 @@ int sl_sha256(const void *p, size_t n, uint8_t out[SL_SHA256_LEN])
 
     if ((!p && n) || !out)
         return SL_EINVAL;
-    if (EVP_Digest(n ? p : "", n, out, &len, EVP_sha256(), NULL) != 1 ||
+    (void)pthread_once(&sha256_once, sha256_fetch);
+    if (EVP_Digest(n ? p : "", n, out, &len,
+                   sha256_md ? sha256_md : EVP_sha256(), NULL) != 1 ||
         len != SL_SHA256_LEN) {
         ERR_clear_error();
         return SL_ERR;
