@@ -144,6 +144,11 @@ int  sl_ft_libmagic(sl_ft *ft, sl_slice bytes, int magic_flags, char *out,
  * SL_ETOOBIG when the result does not fit outsz. */
 int sl_type_normalize(const char *in, char *out, size_t outsz);
 
+/* The alias table sl_type_normalize maps from, for the tests: entry i
+ * (in table order) of sl_type_alias_count().  SL_OK or SL_EINVAL. */
+size_t sl_type_alias_count(void);
+int sl_type_alias(size_t i, const char **alias, const char **canon);
+
 /* The category of a MIME type (normalised first). */
 sl_ftcat sl_type_category(const char *mime);
 const char *sl_ftcat_name(sl_ftcat c);       /* "text", "image", ... */

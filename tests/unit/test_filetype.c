@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <ctype.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -438,6 +439,51 @@ static void test_detect_args(void **state)
 
 /* ---- declared types ---------------------------------------------------------- */
 
+/* Every alias of the table maps to its canonical name (the first entry's
+ * when an alias is listed twice), in any case, and a name one character
+ * past an alias is no alias: the sorted look-up finds what a scan of the
+ * table would. */
+static void test_normalize_every_alias(void **state)
+{
+    size_t n = sl_type_alias_count();
+    const char *a, *c, *a2, *c2, *want;
+    char out[SL_MIME_MAX], in[SL_MIME_MAX];
+
+    (void)state;
+    assert_true(n > 50);
+    for (size_t i = 0; i < n; i++) {
+        assert_int_equal(sl_type_alias(i, &a, &c), SL_OK);
+        want = c;
+        for (size_t j = 0; j < i; j++) {
+            assert_int_equal(sl_type_alias(j, &a2, &c2), SL_OK);
+            if (strcmp(a, a2) == 0) {
+                want = c2;
+                break;
+            }
+        }
+        assert_int_equal(sl_type_normalize(a, out, sizeof(out)), SL_OK);
+        if (strcmp(out, want) != 0)
+            fail_msg("normalize(%s) = %s, want %s", a, out, want);
+        assert_true(strlen(a) + 2 <= sizeof(in));
+        for (size_t k = 0; a[k]; k++)
+            in[k] = (char)toupper((unsigned char)a[k]);
+        in[strlen(a)] = '\0';
+        assert_int_equal(sl_type_normalize(in, out, sizeof(out)), SL_OK);
+        if (strcmp(out, want) != 0)
+            fail_msg("normalize(%s) = %s, want %s", in, out, want);
+        snprintf(in, sizeof(in), "%sz", a);
+        assert_int_equal(sl_type_normalize(in, out, sizeof(out)), SL_OK);
+        for (size_t j = 0; j < n; j++) {
+            assert_int_equal(sl_type_alias(j, &a2, &c2), SL_OK);
+            if (strcmp(in, a2) == 0)
+                in[0] = '\0';      /* itself an alias: not checked */
+        }
+        if (in[0] && strcmp(out, in) != 0 && strncmp(in, "text/x-script.", 14) != 0)
+            fail_msg("normalize(%s) = %s: not an alias, but mapped", in, out);
+    }
+    assert_int_equal(sl_type_alias(n, &a, &c), SL_EINVAL);
+}
+
 static void test_normalize(void **state)
 {
     static const struct { const char *in, *out; } ok[] = {
@@ -739,6 +785,7 @@ int main(void)
         cmocka_unit_test(test_text_encodings),
         cmocka_unit_test(test_detect_args),
         cmocka_unit_test(test_normalize),
+        cmocka_unit_test(test_normalize_every_alias),
         cmocka_unit_test(test_category),
         cmocka_unit_test(test_compatible),
         cmocka_unit_test(test_allowed),
