@@ -31,6 +31,7 @@ PGconn *sl_pg_connect(const char *dsn, sl_err *err)
     }
     if (PQstatus(c) != CONNECTION_OK) {
         sl_err_set(err, "PostgreSQL connection failed: %s", PQerrorMessage(c));
+        sl_err_trim(err);
         PQfinish(c);
         return NULL;
     }

@@ -1376,6 +1376,61 @@ static void warm_topics(txn_run *t)
     }
 }
 
+/* Starts the stage's processor or sink (init).  A database that does not
+ * answer yet (init's SL_EIO: a stack starting, a failover) is waited for
+ * as a running stage waits for one: 200 ms doubling to 5 s, within
+ * retry.budget.ms, alive but not ready meanwhile.  0: started; 1: the
+ * budget ran out; 2: a configuration error (any other failure of init);
+ * 3: stopped by a signal while waiting. */
+static int start_stage(run_common *rc, const char *name,
+                       int (*init)(void **, const sl_config *, sl_err *),
+                       void **ctx)
+{
+    int64_t budget = sl_config_int(rc->cfg, "retry.budget.ms");
+    int64_t since = sl_mono_ms(), backoff = 0;
+    unsigned tries = 0;
+    sl_err err = { "" };
+
+    if (budget < 0)
+        budget = 0;
+    for (;;) {
+        int r = init(ctx, rc->cfg, &err);
+        int64_t spent = sl_mono_ms() - since, wait;
+
+        tries++;
+        if (r == SL_OK) {
+            if (tries > 1)
+                sl_info("runner", "%s: started after %" PRId64 " ms (%u attempts)",
+                        name, spent, tries);
+            return 0;
+        }
+        if (r != SL_EIO) {
+            sl_error("runner", "%s: init failed: %s", name, err.msg);
+            return 2;
+        }
+        if (spent >= budget) {
+            sl_error("runner", "%s: cannot start: %s; environment unavailable "
+                     "for %" PRId64 " ms (retry.budget.ms): exiting", name,
+                     err.msg, spent);
+            return 1;
+        }
+        backoff = backoff ? backoff * 2 : 200;
+        if (backoff > 5000)
+            backoff = 5000;
+        wait = backoff < budget - spent ? backoff : budget - spent;
+        sl_warn("runner", "%s: cannot start yet: %s; retrying in %" PRId64 " ms",
+                name, err.msg, wait);
+        sl_health_ready(rc->met.health, 0, "environment_unavailable");
+        for (int64_t end = sl_mono_ms() + wait; !stop_requested && sl_mono_ms() < end; ) {
+            sl_health_beat(rc->met.health);
+            usleep(50 * 1000);
+        }
+        if (stop_requested)
+            return 3;
+        sl_health_ready(rc->met.health, 0, "starting");
+    }
+}
+
 int sl_runner_main(const sl_processor *p, int argc, char **argv)
 {
     txn_run t;
@@ -1426,11 +1481,12 @@ int sl_runner_main(const sl_processor *p, int argc, char **argv)
         goto out;
     }
 
-    if (p->init(&t.pctx, t.c.cfg, &err) != SL_OK) {
-        sl_error("runner", "%s: init failed: %s", p->stage->name, err.msg);
-        code = 2;
+    if ((code = start_stage(&t.c, p->stage->name, p->init, &t.pctx)) != 0) {
+        if (code == 3)
+            code = 0;   /* stopped as asked before it started */
         goto out;
     }
+    code = 1;
     if (!(t.producer = make_producer(&t, &bad_config, &err))) {
         sl_error("runner", "%s", err.msg);
         if (bad_config)
@@ -1788,11 +1844,12 @@ int sl_sink_main(const sl_sink *s, int argc, char **argv)
     install_signals();
     if (!(r.batch = calloc((size_t)r.c.batch_size, sizeof(*r.batch))))
         goto out;
-    if (s->init(&r.sctx, r.c.cfg, &err) != SL_OK) {
-        sl_error("runner", "%s: init failed: %s", s->stage->name, err.msg);
-        code = 2;
+    if ((code = start_stage(&r.c, s->stage->name, s->init, &r.sctx)) != 0) {
+        if (code == 3)
+            code = 0;   /* stopped as asked before it started */
         goto out;
     }
+    code = 1;
     if (s->metrics && s->metrics(r.sctx, r.c.met.reg, &err) != SL_OK) {
         sl_error("runner", "%s: metrics: %s", s->stage->name, err.msg);
         goto out;

@@ -36,6 +36,18 @@ void sl_err_set(sl_err *err, const char *fmt, ...)
     va_end(ap);
 }
 
+void sl_err_trim(sl_err *err)
+{
+    size_t n;
+
+    if (!err)
+        return;
+    n = strlen(err->msg);
+    while (n && (err->msg[n - 1] == '\n' || err->msg[n - 1] == ' ' ||
+                 err->msg[n - 1] == '\t' || err->msg[n - 1] == '\r'))
+        err->msg[--n] = '\0';
+}
+
 void sl_buf_init(sl_buf *b, size_t max)
 {
     b->data = NULL;

@@ -220,9 +220,13 @@ int sl_license_pg_lookup(sl_license_lookup *lk, const sl_config *cfg, sl_err *er
         sl_err_set(err, "out of memory");
         return SL_ERR;
     }
-    if (sl_pgconn_open(&l->pg, cfg, &opts, err) != SL_OK) {
-        pg_destroy(l);
-        return SL_ERR;
+    /* SL_EIO (the database does not answer yet) is the runner's to retry */
+    {
+        int rc = sl_pgconn_open(&l->pg, cfg, &opts, err);
+        if (rc != SL_OK) {
+            pg_destroy(l);
+            return rc == SL_EIO ? SL_EIO : SL_ERR;
+        }
     }
     if (sl_pg_dscache_open(&l->datasets, l->pg,
                            sl_config_int(cfg, "license.dataset.cache.ms")) != SL_OK) {
@@ -243,9 +247,10 @@ static int stage_init(void **ctx, const sl_config *cfg, sl_err *err)
 {
     sl_license_lookup lk;
     sl_license_stage *s;
+    int rc;
 
-    if (sl_license_pg_lookup(&lk, cfg, err) != SL_OK)
-        return SL_ERR;
+    if ((rc = sl_license_pg_lookup(&lk, cfg, err)) != SL_OK)
+        return rc == SL_EIO ? SL_EIO : SL_ERR;
     if (sl_license_new(&s, cfg, &lk, err) != SL_OK) {
         if (lk.destroy)
             lk.destroy(lk.u);

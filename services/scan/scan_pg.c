@@ -67,9 +67,13 @@ int sl_scan_pg_lookup(sl_scan_lookup *lk, const sl_config *cfg, sl_err *err)
         sl_err_set(err, "out of memory");
         return SL_ERR;
     }
-    if (sl_pgconn_open(&l->pg, cfg, &opts, err) != SL_OK) {
-        pg_destroy(l);
-        return SL_ERR;
+    /* SL_EIO (the database does not answer yet) is the runner's to retry */
+    {
+        int rc = sl_pgconn_open(&l->pg, cfg, &opts, err);
+        if (rc != SL_OK) {
+            pg_destroy(l);
+            return rc == SL_EIO ? SL_EIO : SL_ERR;
+        }
     }
     if (sl_pg_dscache_open(&l->datasets, l->pg,
                            sl_config_int(cfg, "scan.dataset.cache.ms")) != SL_OK) {
@@ -90,9 +94,10 @@ static int stage_init(void **ctx, const sl_config *cfg, sl_err *err)
 {
     sl_scan_lookup lk;
     sl_scan *s;
+    int rc;
 
-    if (sl_scan_pg_lookup(&lk, cfg, err) != SL_OK)
-        return SL_ERR;
+    if ((rc = sl_scan_pg_lookup(&lk, cfg, err)) != SL_OK)
+        return rc == SL_EIO ? SL_EIO : SL_ERR;
     if (sl_scan_new(&s, cfg, &lk, err) != SL_OK) {
         if (lk.destroy)
             lk.destroy(lk.u);

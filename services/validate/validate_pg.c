@@ -447,10 +447,15 @@ int sl_validate_pg_lookup(sl_validate_lookup *lk, const sl_config *cfg, sl_err *
             return SL_ERR;
         }
     }
-    /* Fail fast at start-up on a bad conninfo; later drops are retried. */
-    if (sl_pgconn_open(&l->pg, cfg, &opts, err) != SL_OK) {
-        pg_destroy(l);
-        return SL_ERR;
+    /* A bad conninfo fails the start (SL_EINVAL); a database that does not
+     * answer yet is SL_EIO, which the runner retries; later drops are
+     * retried statement by statement. */
+    {
+        int rc = sl_pgconn_open(&l->pg, cfg, &opts, err);
+        if (rc != SL_OK) {
+            pg_destroy(l);
+            return rc == SL_EIO ? SL_EIO : SL_ERR;
+        }
     }
     lk->u = l;
     lk->creator = pg_creator;
@@ -470,9 +475,10 @@ static int stage_init(void **ctx, const sl_config *cfg, sl_err *err)
 {
     sl_validate_lookup lk;
     sl_validate *v;
+    int rc;
 
-    if (sl_validate_pg_lookup(&lk, cfg, err) != SL_OK)
-        return SL_ERR;
+    if ((rc = sl_validate_pg_lookup(&lk, cfg, err)) != SL_OK)
+        return rc == SL_EIO ? SL_EIO : SL_ERR;
     if (sl_validate_new(&v, cfg, &lk, err) != SL_OK) {
         lk.destroy(lk.u);
         return SL_ERR;

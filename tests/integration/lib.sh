@@ -85,7 +85,8 @@ it_svc_dsn() {
 it_start() {
     local svc=$1 dsn; shift
     local conf=SLUICE_CONFIG_${svc^^} pass
-    dsn=$(it_svc_dsn "$svc")
+    # IT_DSN_EXTRA: conninfo appended (a later keyword wins: "port=N")
+    dsn="$(it_svc_dsn "$svc")${IT_DSN_EXTRA:+ $IT_DSN_EXTRA}"
     conf=${!conf:-${SLUICE_CONFIG:-}}
     pass=$(sed -n 's/.*passfile=\([^ ]*\).*/\1/p' <<<"$dsn")
     if [[ ${IT_SERVICE_USERS:-0} == 1 ]] && ((EUID == 0)) &&

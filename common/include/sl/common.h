@@ -42,6 +42,8 @@ typedef struct sl_err {
 
 void sl_err_set(sl_err *err, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* Drops trailing white space (libpq's messages end with a newline). */
+void sl_err_trim(sl_err *err);
 
 /* Growable byte buffer with a mandatory cap (curl's dynbuf idea): every
  * buffer that input can grow refuses to pass `max` with SL_ETOOBIG. */
