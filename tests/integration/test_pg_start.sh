@@ -59,6 +59,11 @@ it_eq "outcomes while the database does not answer" \
 python3 "$IT_SRC/tests/integration/tcp_forward.py" "$late" "$pg_host" "$pg_port" \
     >"$W/forward.log" 2>&1 &
 IT_PIDS[forward]=$!
+for ((i = 0; i < 100; i++)); do
+    grep -q listening "$W/forward.log" && break
+    sleep 0.1
+done
+grep -q listening "$W/forward.log" || it_fail "the relay did not listen on $late: $(cat "$W/forward.log")"
 it_wait_outcomes 1 60
 it_eq "stored once the database answered" "$(it_sql "SELECT upload_id FROM samples")" early
 for svc in validate scan license commit; do
