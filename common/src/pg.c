@@ -46,10 +46,7 @@ int sl_pg_fail(PGconn *c, PGresult *r, const char *what, sl_err *err)
     if (!msg)
         msg = PQerrorMessage(c);
     sl_err_set(err, "%s: %s%s%s", what, msg, det ? ": " : "", det ? det : "");
-    /* trim libpq's trailing newline */
-    size_t n = strlen(err->msg);
-    while (n && (err->msg[n - 1] == '\n' || err->msg[n - 1] == ' '))
-        err->msg[--n] = '\0';
+    sl_err_trim(err);
     if (PQstatus(c) != CONNECTION_OK)
         return SL_EIO;
     return sl_pgerr_rc(r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL);

@@ -43,8 +43,7 @@ void sl_err_trim(sl_err *err)
     if (!err)
         return;
     n = strlen(err->msg);
-    while (n && (err->msg[n - 1] == '\n' || err->msg[n - 1] == ' ' ||
-                 err->msg[n - 1] == '\t' || err->msg[n - 1] == '\r'))
+    while (n && (err->msg[n - 1] == '\n' || err->msg[n - 1] == ' '))
         err->msg[--n] = '\0';
 }
 

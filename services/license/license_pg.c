@@ -214,6 +214,7 @@ int sl_license_pg_lookup(sl_license_lookup *lk, const sl_config *cfg, sl_err *er
 {
     lic_pg *l = calloc(1, sizeof(*l));
     const sl_pgconn_opts opts = { .who = "license" };
+    int rc;
 
     memset(lk, 0, sizeof(*lk));
     if (!l) {
@@ -221,12 +222,9 @@ int sl_license_pg_lookup(sl_license_lookup *lk, const sl_config *cfg, sl_err *er
         return SL_ERR;
     }
     /* SL_EIO (the database does not answer yet) is the runner's to retry */
-    {
-        int rc = sl_pgconn_open(&l->pg, cfg, &opts, err);
-        if (rc != SL_OK) {
-            pg_destroy(l);
-            return rc == SL_EIO ? SL_EIO : SL_ERR;
-        }
+    if ((rc = sl_pgconn_open(&l->pg, cfg, &opts, err)) != SL_OK) {
+        pg_destroy(l);
+        return rc;
     }
     if (sl_pg_dscache_open(&l->datasets, l->pg,
                            sl_config_int(cfg, "license.dataset.cache.ms")) != SL_OK) {
@@ -250,7 +248,7 @@ static int stage_init(void **ctx, const sl_config *cfg, sl_err *err)
     int rc;
 
     if ((rc = sl_license_pg_lookup(&lk, cfg, err)) != SL_OK)
-        return rc == SL_EIO ? SL_EIO : SL_ERR;
+        return rc;   /* SL_EIO: the runner retries */
     if (sl_license_new(&s, cfg, &lk, err) != SL_OK) {
         if (lk.destroy)
             lk.destroy(lk.u);

@@ -61,6 +61,7 @@ int sl_scan_pg_lookup(sl_scan_lookup *lk, const sl_config *cfg, sl_err *err)
 {
     scan_pg *l = calloc(1, sizeof(*l));
     const sl_pgconn_opts opts = { .who = "scan" };
+    int rc;
 
     memset(lk, 0, sizeof(*lk));
     if (!l) {
@@ -68,12 +69,9 @@ int sl_scan_pg_lookup(sl_scan_lookup *lk, const sl_config *cfg, sl_err *err)
         return SL_ERR;
     }
     /* SL_EIO (the database does not answer yet) is the runner's to retry */
-    {
-        int rc = sl_pgconn_open(&l->pg, cfg, &opts, err);
-        if (rc != SL_OK) {
-            pg_destroy(l);
-            return rc == SL_EIO ? SL_EIO : SL_ERR;
-        }
+    if ((rc = sl_pgconn_open(&l->pg, cfg, &opts, err)) != SL_OK) {
+        pg_destroy(l);
+        return rc;
     }
     if (sl_pg_dscache_open(&l->datasets, l->pg,
                            sl_config_int(cfg, "scan.dataset.cache.ms")) != SL_OK) {
@@ -97,7 +95,7 @@ static int stage_init(void **ctx, const sl_config *cfg, sl_err *err)
     int rc;
 
     if ((rc = sl_scan_pg_lookup(&lk, cfg, err)) != SL_OK)
-        return rc == SL_EIO ? SL_EIO : SL_ERR;
+        return rc;   /* SL_EIO: the runner retries */
     if (sl_scan_new(&s, cfg, &lk, err) != SL_OK) {
         if (lk.destroy)
             lk.destroy(lk.u);

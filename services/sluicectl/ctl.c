@@ -316,13 +316,8 @@ PGconn *ctl_pg_connect(ctl *c)
 
     if (pg)
         PQsetNoticeProcessor(pg, notice_to_log, NULL);
-    if (!pg) {
-        /* libpq's message may end in a newline */
-        size_t n = strlen(err.msg);
-        while (n && (err.msg[n - 1] == '\n' || err.msg[n - 1] == ' '))
-            err.msg[--n] = '\0';
-        ctl_fail("%s", err.msg);
-    }
+    if (!pg)
+        ctl_fail("%s", err.msg);   /* sl_pg_connect trimmed libpq's newline */
     return pg;
 }
 

@@ -418,6 +418,7 @@ int sl_validate_pg_lookup(sl_validate_lookup *lk, const sl_config *cfg, sl_err *
         .who = "validate", .stmts = lookups,
         .n_stmts = sizeof(lookups) / sizeof(lookups[0]),
     };
+    int rc;
 
     memset(lk, 0, sizeof(*lk));
     if (!l) {
@@ -430,7 +431,7 @@ int sl_validate_pg_lookup(sl_validate_lookup *lk, const sl_config *cfg, sl_err *
                       sl_config_int(cfg, "validate.window.future.s") + 86400;
     {
         const char *kp = sl_config_get(cfg, "secrets.key.file");
-        int rc;
+
         if (!(l->skey_path = strdup(kp && *kp ? kp : "secrets.key"))) {
             sl_err_set(err, "out of memory");
             pg_destroy(l);
@@ -450,12 +451,9 @@ int sl_validate_pg_lookup(sl_validate_lookup *lk, const sl_config *cfg, sl_err *
     /* A bad conninfo fails the start (SL_EINVAL); a database that does not
      * answer yet is SL_EIO, which the runner retries; later drops are
      * retried statement by statement. */
-    {
-        int rc = sl_pgconn_open(&l->pg, cfg, &opts, err);
-        if (rc != SL_OK) {
-            pg_destroy(l);
-            return rc == SL_EIO ? SL_EIO : SL_ERR;
-        }
+    if ((rc = sl_pgconn_open(&l->pg, cfg, &opts, err)) != SL_OK) {
+        pg_destroy(l);
+        return rc;
     }
     lk->u = l;
     lk->creator = pg_creator;
@@ -478,7 +476,7 @@ static int stage_init(void **ctx, const sl_config *cfg, sl_err *err)
     int rc;
 
     if ((rc = sl_validate_pg_lookup(&lk, cfg, err)) != SL_OK)
-        return rc == SL_EIO ? SL_EIO : SL_ERR;
+        return rc;   /* SL_EIO: the runner retries */
     if (sl_validate_new(&v, cfg, &lk, err) != SL_OK) {
         lk.destroy(lk.u);
         return SL_ERR;

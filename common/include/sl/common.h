@@ -42,7 +42,7 @@ typedef struct sl_err {
 
 void sl_err_set(sl_err *err, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
-/* Drops trailing white space (libpq's messages end with a newline). */
+/* Drops trailing newlines and spaces (libpq's messages end with a newline). */
 void sl_err_trim(sl_err *err);
 
 /* Growable byte buffer with a mandatory cap (curl's dynbuf idea): every
