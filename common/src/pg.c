@@ -38,6 +38,26 @@ PGconn *sl_pg_connect(const char *dsn, sl_err *err)
     return c;
 }
 
+int sl_pg_dsn_check(const char *dsn, sl_err *err)
+{
+    char *perr = NULL;
+    PQconninfoOption *o;
+
+    if (!dsn || !*dsn) {
+        sl_err_set(err, "no PostgreSQL conninfo: set pg.dsn or SLUICE_PG_DSN");
+        return SL_EINVAL;
+    }
+    if (!(o = PQconninfoParse(dsn, &perr))) {
+        sl_err_set(err, "pg.dsn is not a valid PostgreSQL conninfo: %s",
+                   perr ? perr : "out of memory");
+        sl_err_trim(err);
+        PQfreemem(perr);
+        return SL_EINVAL;
+    }
+    PQconninfoFree(o);
+    return SL_OK;
+}
+
 int sl_pg_fail(PGconn *c, PGresult *r, const char *what, sl_err *err)
 {
     const char *msg = r ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY) : NULL;

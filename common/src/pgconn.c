@@ -165,25 +165,10 @@ int sl_pgconn_open(sl_pgconn **out, const sl_config *cfg,
     sl_pgconn *pc;
 
     *out = NULL;
-    if (!dsn || !*dsn) {
-        sl_err_set(err, "no PostgreSQL conninfo: set pg.dsn or SLUICE_PG_DSN");
-        return SL_EINVAL;
-    }
     /* A conninfo libpq cannot parse never connects: a configuration error,
      * where a server that does not answer (yet) is SL_EIO below. */
-    {
-        char *perr = NULL;
-        PQconninfoOption *o = PQconninfoParse(dsn, &perr);
-
-        if (!o) {
-            sl_err_set(err, "pg.dsn is not a valid PostgreSQL conninfo: %s",
-                       perr ? perr : "out of memory");
-            sl_err_trim(err);
-            PQfreemem(perr);
-            return SL_EINVAL;
-        }
-        PQconninfoFree(o);
-    }
+    if (sl_pg_dsn_check(dsn, err) != SL_OK)
+        return SL_EINVAL;
     if (!(pc = calloc(1, sizeof(*pc))) || !(pc->dsn = strdup(dsn)) ||
         !(pc->who = strdup(opts && opts->who ? opts->who : "pg"))) {
         sl_pgconn_destroy(pc);

@@ -1376,59 +1376,38 @@ static void warm_topics(txn_run *t)
     }
 }
 
+typedef struct start_arg {
+    int (*init)(void **, const sl_config *, sl_err *);
+    void **ctx;
+    const sl_config *cfg;
+} start_arg;
+
+static int start_try(void *u, sl_err *err)
+{
+    start_arg *a = u;
+
+    return a->init(a->ctx, a->cfg, err);
+}
+
 /* Starts the stage's processor or sink (init).  A database that does not
  * answer yet (init's SL_EIO: a stack starting, a failover) is waited for
- * as a running stage waits for one: 200 ms doubling to 5 s, within
- * retry.budget.ms, alive but not ready meanwhile.  0: started; 1: the
+ * (sl_start_retry) as a running stage waits for one: 200 ms doubling to
+ * 5 s, within retry.budget.ms, alive but not ready meanwhile.  0: started; 1: the
  * budget ran out; 2: a configuration error (any other failure of init);
  * 3: stopped by a signal while waiting. */
 static int start_stage(run_common *rc, const char *name,
                        int (*init)(void **, const sl_config *, sl_err *),
                        void **ctx)
 {
-    int64_t budget = sl_config_int(rc->cfg, "retry.budget.ms");
-    int64_t since = sl_mono_ms(), backoff = 0;
-    unsigned tries = 0;
+    start_arg a = { init, ctx, rc->cfg };
+    sl_start_opts o = { name, "init failed", sl_config_int(rc->cfg, "retry.budget.ms"),
+                        rc->met.health, &stop_requested };
     sl_err err = { "" };
+    int r = sl_start_retry(&o, start_try, &a, &err);
 
-    if (budget < 0)
-        budget = 0;
-    for (;;) {
-        int r = init(ctx, rc->cfg, &err);
-        int64_t spent = sl_mono_ms() - since, wait;
-
-        tries++;
-        if (r == SL_OK) {
-            if (tries > 1)
-                sl_info("runner", "%s: started after %" PRId64 " ms (%u attempts)",
-                        name, spent, tries);
-            return 0;
-        }
-        if (r != SL_EIO) {
-            sl_error("runner", "%s: init failed: %s", name, err.msg);
-            return 2;
-        }
-        if (spent >= budget) {
-            sl_error("runner", "%s: cannot start: %s; environment unavailable "
-                     "for %" PRId64 " ms (retry.budget.ms): exiting", name,
-                     err.msg, spent);
-            return 1;
-        }
-        backoff = backoff ? backoff * 2 : 200;
-        if (backoff > 5000)
-            backoff = 5000;
-        wait = backoff < budget - spent ? backoff : budget - spent;
-        sl_warn("runner", "%s: cannot start yet: %s; retrying in %" PRId64 " ms",
-                name, err.msg, wait);
-        sl_health_ready(rc->met.health, 0, "environment_unavailable");
-        for (int64_t end = sl_mono_ms() + wait; !stop_requested && sl_mono_ms() < end; ) {
-            sl_health_beat(rc->met.health);
-            usleep(50 * 1000);
-        }
-        if (stop_requested)
-            return 3;
-        sl_health_ready(rc->met.health, 0, "starting");
-    }
+    if (r == SL_OK)
+        return 0;
+    return stop_requested ? 3 : sl_start_exit_status(&o, r);
 }
 
 int sl_runner_main(const sl_processor *p, int argc, char **argv)

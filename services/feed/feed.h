@@ -58,7 +58,7 @@ typedef struct fd_app {
 
 /* ---- connections (feed_pg.c) ------------------------------------------ */
 
-fd_pool    *fd_pool_new(const sl_config *cfg, size_t n, sl_err *err);
+int         fd_pool_new(const sl_config *cfg, size_t n, fd_pool **out, sl_err *err);
 void        fd_pool_destroy(fd_pool *p);
 /* A connection handle for one request (waits for a free one). */
 sl_pgconn  *fd_pool_get(fd_pool *p);

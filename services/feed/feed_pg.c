@@ -212,30 +212,33 @@ static const sl_pgconn_opts POOL_OPTS = {
     .who = "feed", .stmts = fd_stmts, .n_stmts = sizeof fd_stmts / sizeof fd_stmts[0],
 };
 
-fd_pool *fd_pool_new(const sl_config *cfg, size_t n, sl_err *err)
+int fd_pool_new(const sl_config *cfg, size_t n, fd_pool **out, sl_err *err)
 {
     fd_pool *p = calloc(1, sizeof *p);
     size_t i;
+    int rc;
 
+    *out = NULL;
     if (!p || !(p->c = calloc(n, sizeof *p->c)) || !(p->busy = calloc(n, sizeof *p->busy))) {
         sl_err_set(err, "out of memory");
         if (p) {
             free(p->c);
             free(p);
         }
-        return NULL;
+        return SL_ENOMEM;
     }
     p->n = n;
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->cv, NULL);
     /* Each handle connects once now: a bad DSN fails the start. */
     for (i = 0; i < n; i++) {
-        if (sl_pgconn_open(&p->c[i], cfg, &POOL_OPTS, err) != SL_OK) {
+        if ((rc = sl_pgconn_open(&p->c[i], cfg, &POOL_OPTS, err)) != SL_OK) {
             fd_pool_destroy(p);
-            return NULL;
+            return rc;
         }
     }
-    return p;
+    *out = p;
+    return SL_OK;
 }
 
 void fd_pool_destroy(fd_pool *p)

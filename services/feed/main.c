@@ -60,8 +60,21 @@ static const sl_cfg_entry feed_map[] = {
     { SL_CFG_INT,  "feed.timeout.s", "90", "idle connection timeout, seconds (> feed.wait.max.s)" },
     { SL_CFG_STR,  "log.level", "info", "error, warn, info or debug" },
     SL_HEALTH_CFG_ENTRY,
+    SL_START_CFG_ENTRY("300000"),
     SL_CFG_END
 };
+
+typedef struct pool_arg {
+    fd_app *a;
+    size_t n;
+} pool_arg;
+
+static int pool_open(void *u, sl_err *err)
+{
+    pool_arg *p = u;
+
+    return fd_pool_new(p->a->cfg, p->n, &p->a->pool, err);
+}
 
 static const char usage[] =
     "usage: sluice-feed [-c FILE] [-X key=value]... [-v]\n"
@@ -155,9 +168,17 @@ int main(int argc, char **argv)
                                sl_config_int(a.cfg, "feed.auth.cache.ms"))) ||
         !(a.cache = fd_cache_new((size_t)cache)))
         goto out;
-    if (!(a.pool = fd_pool_new(a.cfg, (size_t)threads, &err))) {
-        sl_error(LOG, "database: %s", err.msg);
-        goto out;
+    {
+        /* A database that does not answer yet is waited for (a stack
+         * starting, a failover); a conninfo libpq cannot parse is not. */
+        pool_arg pa = { &a, (size_t)threads };
+        sl_start_opts so = { LOG, "database", sl_config_int(a.cfg, "retry.budget.ms"),
+                             health, &g_stop };
+
+        if ((rc = sl_start_retry(&so, pool_open, &pa, &err)) != SL_OK) {
+            status = sl_start_exit_status(&so, rc);
+            goto out;
+        }
     }
     if (!(rt = sl_http_router_new()))
         goto out;

@@ -49,8 +49,23 @@ static const sl_cfg_entry ledger_map[] = {
     { SL_CFG_BOOL, "ledger.once", "false", "post everything there is, then exit" },
     { SL_CFG_STR,  "log.level", "info", "error, warn, info or debug" },
     SL_HEALTH_CFG_ENTRY,
+    SL_START_CFG_ENTRY("300000"),
     SL_CFG_END
 };
+
+typedef struct open_arg {
+    sl_pgconn **pc;
+    const sl_config *cfg;
+} open_arg;
+
+static int db_open(void *u, sl_err *err)
+{
+    open_arg *a = u;
+    sl_pgconn_opts po = { .who = LOG, .stmts = lg_stmts, .n_stmts = lg_n_stmts,
+                          .on_connect = lg_on_connect };
+
+    return sl_pgconn_open(a->pc, a->cfg, &po, err);
+}
 
 static const char usage[] =
     "usage: sluice-ledger [-c FILE] [-X key=value]... [-v]\n"
@@ -160,10 +175,14 @@ int main(int argc, char **argv)
     o.gap_keep_ms *= 1000;
     once = sl_config_bool(cfg, "ledger.once");
     {
-        sl_pgconn_opts po = { .who = LOG, .stmts = lg_stmts, .n_stmts = lg_n_stmts,
-                              .on_connect = lg_on_connect };
-        if (sl_pgconn_open(&pc, cfg, &po, &err) != SL_OK) {
-            sl_error(LOG, "database: %s", err.msg);
+        /* A database that does not answer yet is waited for (a stack
+         * starting, a failover); a conninfo libpq cannot parse is not. */
+        open_arg oa = { &pc, cfg };
+        sl_start_opts so = { LOG, "database", sl_config_int(cfg, "retry.budget.ms"),
+                             health, &g_stop };
+
+        if ((rc = sl_start_retry(&so, db_open, &oa, &err)) != SL_OK) {
+            status = sl_start_exit_status(&so, rc);
             goto out;
         }
     }

@@ -58,8 +58,22 @@ static const sl_cfg_entry review_map[] = {
     { SL_CFG_STR,  "instance.id", "0", "stable id of this instance (transactional.id suffix)" },
     { SL_CFG_STR,  "log.level", "info", "error, warn, info or debug" },
     SL_HEALTH_CFG_ENTRY,
+    SL_START_CFG_ENTRY("300000"),
     SL_CFG_END
 };
+
+typedef struct pool_arg {
+    const char *dsn;
+    size_t n;
+    rv_pool **out;
+} pool_arg;
+
+static int pool_open(void *u, sl_err *err)
+{
+    pool_arg *p = u;
+
+    return rv_pool_new(p->dsn, p->n, p->out, err);
+}
 
 static const char usage[] =
     "usage: sluice-review [-c FILE] [-X key=value]... [-v]\n"
@@ -160,9 +174,17 @@ int main(int argc, char **argv)
         sl_error(LOG, "review.threads must be 1 to 64");
         goto out;
     }
-    if (!(a.pool = rv_pool_new(dsn, lim.threads, &err))) {
-        sl_error(LOG, "database: %s", err.msg);
-        goto out;
+    {
+        /* A database that does not answer yet is waited for (a stack
+         * starting, a failover); a conninfo libpq cannot parse is not. */
+        pool_arg pa = { dsn, lim.threads, &a.pool };
+        sl_start_opts so = { LOG, "database", sl_config_int(a.cfg, "retry.budget.ms"),
+                             health, &g_stop };
+
+        if ((rc = sl_start_retry(&so, pool_open, &pa, &err)) != SL_OK) {
+            status = sl_start_exit_status(&so, rc);
+            goto out;
+        }
     }
     if (register_key(&a, &err) != SL_OK) {
         sl_error(LOG, "%s", err.msg);

@@ -58,7 +58,7 @@ typedef struct rv_app {
 
 /* ---- connections (review_pg.c) ---------------------------------------- */
 
-rv_pool *rv_pool_new(const char *dsn, size_t n, sl_err *err);
+int      rv_pool_new(const char *dsn, size_t n, rv_pool **out, sl_err *err);
 void     rv_pool_destroy(rv_pool *p);
 /* A live connection (reconnected when broken), NULL after logging. */
 PGconn  *rv_pool_get(rv_pool *p);

@@ -43,25 +43,32 @@ struct rv_pool {
     size_t n;
 };
 
-rv_pool *rv_pool_new(const char *dsn, size_t n, sl_err *err)
+int rv_pool_new(const char *dsn, size_t n, rv_pool **out, sl_err *err)
 {
-    rv_pool *p = calloc(1, sizeof *p);
+    rv_pool *p;
+    int rc;
 
-    if (!p || !(p->dsn = strdup(dsn ? dsn : "")) ||
+    *out = NULL;
+    if ((rc = sl_pg_dsn_check(dsn, err)) != SL_OK)
+        return rc;
+    p = calloc(1, sizeof *p);
+    if (!p || !(p->dsn = strdup(dsn)) ||
         !(p->conns = calloc(n, sizeof *p->conns)) || !(p->busy = calloc(n, sizeof *p->busy))) {
         sl_err_set(err, "out of memory");
         rv_pool_destroy(p);
-        return NULL;
+        return SL_ENOMEM;
     }
     p->n = n;
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->cv, NULL);
-    /* One connection up front, so a bad DSN fails at start. */
+    /* One connection up front: the database answers before the first
+     * request (sl_start_retry waits for it). */
     if (!(p->conns[0] = sl_pg_connect(p->dsn, err))) {
         rv_pool_destroy(p);
-        return NULL;
+        return SL_EIO;
     }
-    return p;
+    *out = p;
+    return SL_OK;
 }
 
 void rv_pool_destroy(rv_pool *p)

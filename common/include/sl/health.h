@@ -24,6 +24,7 @@
 #ifndef SL_HEALTH_H
 #define SL_HEALTH_H
 
+#include <signal.h>
 #include <stdint.h>
 
 #include "sl/common.h"
@@ -63,5 +64,37 @@ int  sl_health_open(const sl_config *cfg, sl_metrics **reg, sl_health **h,
                     sl_err *err);
 /* Stops the endpoint, then frees the registry.  NULLs are fine. */
 void sl_health_close(sl_metrics *reg, sl_health *h);
+
+/* Starting while the environment does not answer yet (a database coming
+ * up after its services, a failover).  fn(u, err) opens what the process
+ * needs; while it fails with SL_EIO it is called again, 200 ms after the
+ * first failure, doubling to 5 s, until budget_ms have passed since the
+ * first call.  Meanwhile the process is alive (health beaten every 50 ms)
+ * and not ready ("environment_unavailable"), and each failure is logged
+ * as a warning under who.  Returns SL_OK once fn succeeds; fn's code at
+ * once when it is neither SL_OK nor SL_EIO (a configuration error is not
+ * waited out; logged as "<what>: <fn's message>"); SL_EIO when the budget
+ * is spent (logged, naming retry.budget.ms); SL_ERR when *stop was set (a
+ * signal) while waiting. */
+typedef int (*sl_start_fn)(void *u, sl_err *err);
+
+typedef struct sl_start_opts {
+    const char *who;                   /* log tag */
+    const char *what;                  /* what failed, for a configuration error */
+    int64_t budget_ms;                 /* < 0 counts as 0: one try */
+    sl_health *health;                 /* NULL: none */
+    volatile sig_atomic_t *stop;       /* NULL: wait regardless */
+} sl_start_opts;
+
+int sl_start_retry(const sl_start_opts *o, sl_start_fn fn, void *u, sl_err *err);
+/* The process's exit status after sl_start_retry returned rc (not SL_OK):
+ * 0 stopped by a signal, 1 the environment (the budget was spent), 2 a
+ * configuration or other error. */
+int sl_start_exit_status(const sl_start_opts *o, int rc);
+
+/* The config entry of a service that waits at start with sl_start_retry. */
+#define SL_START_CFG_ENTRY(dflt) \
+    { SL_CFG_INT, "retry.budget.ms", dflt, \
+      "how long the database may not answer at start before the process exits non-zero" }
 
 #endif

@@ -15,6 +15,10 @@
 
 /* Connects; on failure returns NULL with the reason in err. */
 PGconn *sl_pg_connect(const char *dsn, sl_err *err);
+/* Whether dsn is a conninfo at all: SL_OK, or SL_EINVAL (empty, or one
+ * libpq cannot parse: a configuration error, where a server that does not
+ * answer is a failure to connect and may be waited out). */
+int sl_pg_dsn_check(const char *dsn, sl_err *err);
 /* Runs a statement without parameters, expecting no rows or any rows. */
 int sl_pg_exec(PGconn *c, const char *sql, sl_err *err);
 /* Writes the failure of r (NULL: the connection's message) to err as

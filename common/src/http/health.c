@@ -7,10 +7,12 @@
  * the worker thread reads them.  /metrics renders into a buffer capped at
  * 16 MiB (a registry with bounded label sets stays far below).
  */
+#include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "sl/health.h"
 #include "sl/http.h"
@@ -246,4 +248,52 @@ void sl_health_close(sl_metrics *reg, sl_health *h)
 {
     sl_health_stop(h);
     sl_metrics_destroy(reg);
+}
+
+int sl_start_retry(const sl_start_opts *o, sl_start_fn fn, void *u, sl_err *err)
+{
+    int64_t budget = o->budget_ms > 0 ? o->budget_ms : 0;
+    int64_t since = sl_mono_ms(), backoff = 0;
+    unsigned tries = 0;
+
+    for (;;) {
+        int r = fn(u, err);
+        int64_t spent = sl_mono_ms() - since, wait;
+
+        tries++;
+        if (r == SL_OK) {
+            if (tries > 1)
+                sl_info(o->who, "started after %" PRId64 " ms (%u attempts)", spent, tries);
+            return SL_OK;
+        }
+        if (r != SL_EIO) {
+            sl_error(o->who, "%s: %s", o->what ? o->what : "cannot start", err->msg);
+            return r;
+        }
+        if (spent >= budget) {
+            sl_error(o->who, "cannot start: %s; environment unavailable for %" PRId64
+                     " ms (retry.budget.ms): exiting", err->msg, spent);
+            return SL_EIO;
+        }
+        backoff = backoff ? backoff * 2 : 200;
+        if (backoff > 5000)
+            backoff = 5000;
+        wait = backoff < budget - spent ? backoff : budget - spent;
+        sl_warn(o->who, "cannot start yet: %s; retrying in %" PRId64 " ms", err->msg, wait);
+        sl_health_ready(o->health, 0, "environment_unavailable");
+        for (int64_t end = sl_mono_ms() + wait; !(o->stop && *o->stop) && sl_mono_ms() < end; ) {
+            sl_health_beat(o->health);
+            usleep(50 * 1000);
+        }
+        if (o->stop && *o->stop)
+            return SL_ERR;
+        sl_health_ready(o->health, 0, "starting");
+    }
+}
+
+int sl_start_exit_status(const sl_start_opts *o, int rc)
+{
+    if (o->stop && *o->stop)
+        return 0;
+    return rc == SL_EIO ? 1 : 2;
 }
