@@ -161,6 +161,29 @@ it_wait_outcomes() {
     it_fail "waited ${secs}s for $want outcomes, have $got"
 }
 
+# it_free_port: a loopback TCP port nothing listens on now.
+it_free_port() {
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# it_pg_relay PORT: from now on 127.0.0.1:PORT answers as the tests'
+# PostgreSQL (tcp_forward.py relays to it; IT_PIDS[forward]); a database
+# address that starts answering late.
+it_pg_relay() {
+    local port=$1 host pgport i
+    host=$(sed -n 's/.*host=\([^ ]*\).*/\1/p' <<<"$IT_BASE_DSN")
+    pgport=$(sed -n 's/.*port=\([^ ]*\).*/\1/p' <<<"$IT_BASE_DSN")
+    [[ -n $host && -n $pgport ]] || it_fail "no host and port in '$IT_BASE_DSN'"
+    python3 "$IT_SRC/tests/integration/tcp_forward.py" "$port" "$host" "$pgport" \
+        >"$IT_DIR/forward.log" 2>&1 &
+    IT_PIDS[forward]=$!
+    for ((i = 0; i < 100; i++)); do
+        grep -q listening "$IT_DIR/forward.log" && return 0
+        sleep 0.1
+    done
+    it_fail "the relay did not listen on $port: $(cat "$IT_DIR/forward.log")"
+}
+
 it_cleanup() {
     local rc=$? svc
     for svc in "${!IT_PIDS[@]}"; do

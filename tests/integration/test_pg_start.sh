@@ -22,14 +22,7 @@ ctl() { "$IT_BIN/sluicectl" "$@"; }
 ctl creator add alice --generate-key "$W/alice.pem" >/dev/null
 ctl dataset add ds1 >/dev/null
 
-free_port() {
-    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-# The real server's address, from the tests' conninfo.
-pg_host=$(sed -n 's/.*host=\([^ ]*\).*/\1/p' <<<"$IT_BASE_DSN")
-pg_port=$(sed -n 's/.*port=\([^ ]*\).*/\1/p' <<<"$IT_BASE_DSN")
-[[ -n $pg_host && -n $pg_port ]] || it_fail "no host and port in '$IT_BASE_DSN'"
-late=$(free_port)
+late=$(it_free_port)
 
 # --- 1. the database answers late -----------------------------------------
 for svc in validate scan license commit; do
@@ -56,14 +49,7 @@ done
 it_eq "outcomes while the database does not answer" \
     "$(it_sql "SELECT count(*) FROM samples")" 0
 
-python3 "$IT_SRC/tests/integration/tcp_forward.py" "$late" "$pg_host" "$pg_port" \
-    >"$W/forward.log" 2>&1 &
-IT_PIDS[forward]=$!
-for ((i = 0; i < 100; i++)); do
-    grep -q listening "$W/forward.log" && break
-    sleep 0.1
-done
-grep -q listening "$W/forward.log" || it_fail "the relay did not listen on $late: $(cat "$W/forward.log")"
+it_pg_relay "$late"
 it_wait_outcomes 1 60
 it_eq "stored once the database answered" "$(it_sql "SELECT upload_id FROM samples")" early
 for svc in validate scan license commit; do
@@ -73,7 +59,7 @@ done
 for svc in validate scan license commit forward; do it_kill "$svc"; done
 
 # --- 2. it never answers: the budget ----------------------------------------
-never=$(free_port)
+never=$(it_free_port)
 t0=$(date +%s%N)
 rc=0
 SLUICE_PG_DSN="$(it_svc_dsn scan) port=$never" "$IT_BIN/sluice-scan" -X retry.budget.ms=1500 \

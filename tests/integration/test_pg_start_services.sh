@@ -24,13 +24,7 @@ it_init pgstartsvc
 
 W=$IT_DIR
 SVCS=(feed review ledger)
-free_port() {
-    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-pg_host=$(sed -n 's/.*host=\([^ ]*\).*/\1/p' <<<"$IT_BASE_DSN")
-pg_port=$(sed -n 's/.*port=\([^ ]*\).*/\1/p' <<<"$IT_BASE_DSN")
-[[ -n $pg_host && -n $pg_port ]] || it_fail "no host and port in '$IT_BASE_DSN'"
-late=$(free_port)
+late=$(it_free_port)
 
 # Each service's own options: any free port, its key file (as its own OS
 # user it gets the key as a descriptor, lib.sh).
@@ -74,14 +68,7 @@ for svc in "${SVCS[@]}"; do
         '503 {"ready":false,"reason":"environment_unavailable"}'
 done
 
-python3 "$IT_SRC/tests/integration/tcp_forward.py" "$late" "$pg_host" "$pg_port" \
-    >"$W/forward.log" 2>&1 &
-IT_PIDS[forward]=$!
-for ((i = 0; i < 100; i++)); do
-    grep -q listening "$W/forward.log" && break
-    sleep 0.1
-done
-grep -q listening "$W/forward.log" || it_fail "the relay did not listen on $late: $(cat "$W/forward.log")"
+it_pg_relay "$late"
 for ((i = 0; i < 300; i++)); do
     n=0
     for svc in "${SVCS[@]}"; do
@@ -116,7 +103,7 @@ run_direct() {
 }
 
 # --- 2. it never answers: the budget ----------------------------------------
-never=$(free_port)
+never=$(it_free_port)
 declare -A P=()
 t0=$(date +%s%N)
 for svc in "${SVCS[@]}"; do
