@@ -7,13 +7,23 @@
  * usage: java -cp 'KAFKA_LIB/*' KafkaAcls.java add|delete BOOTSTRAP
  *            CLIENT_PROPERTIES TABLE PREFIX
  * Prints one line: how many ACLs were created or deleted.
+ *
+ * The controller accepts ACLs before the broker's authorizer applies them
+ * (KRaft's metadata publisher does, asynchronously), so a request made
+ * right after CreateAcls returns may still be refused ("Authorization
+ * failed").  Both commands therefore wait, up to 60 s, until the broker
+ * the Admin client asks (DescribeAcls, answered from its authorizer)
+ * lists every ACL added, or none of those deleted.
  */
 import java.io.FileInputStream;
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Paths;
 import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 import java.util.Locale;
 import java.util.Properties;
 import java.util.concurrent.TimeUnit;
@@ -38,6 +48,27 @@ public class KafkaAcls {
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("line " + line + ": unknown "
                 + type.getSimpleName() + " '" + s + "'");
+        }
+    }
+
+    /* Waits until the broker lists every ACL of want (present) or none of
+     * them (absent), polling DescribeAcls; fails after 60 s. */
+    static void await(Admin admin, List<AclBinding> want, boolean present) throws Exception {
+        long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        for (;;) {
+            Collection<AclBinding> have = admin.describeAcls(AclBindingFilter.ANY)
+                .values().get(60, TimeUnit.SECONDS);
+            Set<AclBinding> seen = new HashSet<>(have);
+            int n = 0;
+            for (AclBinding b : want)
+                if (seen.contains(b))
+                    n++;
+            if (present ? n == want.size() : n == 0)
+                return;
+            if (System.nanoTime() > end)
+                throw new IllegalStateException("the broker lists " + n + " of the "
+                    + want.size() + " ACLs after 60 s");
+            Thread.sleep(50);
         }
     }
 
@@ -72,6 +103,7 @@ public class KafkaAcls {
         try (Admin admin = Admin.create(props)) {
             if (args[0].equals("add")) {
                 admin.createAcls(acls).all().get(60, TimeUnit.SECONDS);
+                await(admin, acls, true);
                 System.out.println("created " + acls.size() + " ACLs for prefix '" + prefix + "'");
             } else {
                 List<AclBindingFilter> filters = new ArrayList<>();
@@ -84,6 +116,7 @@ public class KafkaAcls {
                 int n = 0;
                 for (var r : admin.deleteAcls(filters).all().get(60, TimeUnit.SECONDS))
                     n++;
+                await(admin, acls, false);
                 System.out.println("deleted " + n + " ACLs for prefix '" + prefix + "'");
             }
         }
