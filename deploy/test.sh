@@ -43,8 +43,37 @@ cmake --build "$RELEASE" -j "$(nproc)"
 
 STACK=$(mktemp -d "${TMPDIR:-/tmp}/sluice-test-stack.XXXXXX")
 export SLUICE_BIN_DIR=$BUILD/bin
+# stop_leftovers: services and helpers a test left running.  ctest ends a
+# test that overruns its TIMEOUT with SIGKILL, so the test's EXIT trap
+# never stops what it started; those processes (this run's: the stack
+# directory in their environment, a binary of $BUILD/bin or a script of
+# tests/) get SIGTERM, and SIGKILL 5 s later.
+stop_leftovers() {
+    local d p exe cmd i left=() names=()
+    for d in /proc/[0-9]*; do
+        p=${d#/proc/}
+        ((p != $$)) || continue
+        tr '\0' '\n' 2>/dev/null <"$d/environ" | grep -qxF "SLUICE_STACK_DIR=$STACK" || continue
+        exe=$(readlink "$d/exe" 2>/dev/null) || continue
+        cmd=$(tr '\0' ' ' 2>/dev/null <"$d/cmdline") || continue
+        if [[ $exe == "$BUILD/bin/"* || $cmd == *"$SL_ROOT/tests/"* ]]; then
+            left+=("$p")
+            names+=("$(cat "$d/comm" 2>/dev/null) ($p)")
+        fi
+    done
+    ((${#left[@]})) || return 0
+    say "stopping ${#left[@]} processes the tests left running: $(IFS=,; echo "${names[*]}")"
+    kill -TERM "${left[@]}" 2>/dev/null || true
+    for ((i = 0; i < 50; i++)); do
+        for p in "${left[@]}"; do kill -0 "$p" 2>/dev/null && break; done
+        kill -0 "$p" 2>/dev/null || return 0
+        sleep 0.1
+    done
+    kill -KILL "${left[@]}" 2>/dev/null || true
+}
 cleanup() {
     local rc=$?
+    stop_leftovers
     bash "$SL_ROOT/deploy/stack.sh" stop --dir "$STACK" || rc=1
     if [[ -n ${SLUICE_TEST_KEEP:-} ]] || ((rc != 0)); then
         say "stack directory kept: $STACK (logs in $STACK/logs)"
