@@ -24,7 +24,25 @@ PGconn *sl_pg_connect(const char *dsn, sl_err *err)
         sl_err_set(err, "no PostgreSQL conninfo: set pg.dsn or SLUICE_PG_DSN");
         return NULL;
     }
-    c = PQconnectdb(dsn);
+    {
+        /* Defaults for a database that stops answering without closing the
+         * connection (a host gone, a partition): libpq would wait for the
+         * kernel, two minutes to connect and up to hours for an answer,
+         * with the stage's Kafka transaction timing out meanwhile.  They
+         * come first, so the same keywords in dsn override them. */
+        static const char *const kw[] = {
+            "connect_timeout", "keepalives", "keepalives_idle",
+            "keepalives_interval", "keepalives_count", "tcp_user_timeout",
+            "dbname", NULL
+        };
+        const char *const val[] = {
+            SL_PG_CONNECT_TIMEOUT_S, "1", SL_PG_KEEPALIVES_IDLE_S,
+            SL_PG_KEEPALIVES_INTERVAL_S, SL_PG_KEEPALIVES_COUNT,
+            SL_PG_TCP_USER_TIMEOUT_MS, dsn, NULL
+        };
+
+        c = PQconnectdbParams(kw, val, 1);
+    }
     if (!c) {
         sl_err_set(err, "PostgreSQL: out of memory");
         return NULL;

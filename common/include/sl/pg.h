@@ -13,7 +13,19 @@
 #include "sl/config.h"
 #include "sl/dscache.h"
 
-/* Connects; on failure returns NULL with the reason in err. */
+/* Connection defaults sl_pg_connect gives libpq unless dsn sets the
+ * keyword itself: a server that does not answer a connection attempt
+ * fails it after 10 s; one that stops answering on an open connection is
+ * found dead after 10 s idle and three probes 5 s apart (keepalives), or
+ * after 30 s with data unacknowledged (tcp_user_timeout). */
+#define SL_PG_CONNECT_TIMEOUT_S     "10"
+#define SL_PG_KEEPALIVES_IDLE_S     "10"
+#define SL_PG_KEEPALIVES_INTERVAL_S "5"
+#define SL_PG_KEEPALIVES_COUNT      "3"
+#define SL_PG_TCP_USER_TIMEOUT_MS   "30000"
+
+/* Connects (dsn: a conninfo string or URI, with the defaults above); on
+ * failure returns NULL with the reason in err. */
 PGconn *sl_pg_connect(const char *dsn, sl_err *err);
 /* Whether dsn is a conninfo at all: SL_OK, or SL_EINVAL (empty, or one
  * libpq cannot parse: a configuration error, where a server that does not
