@@ -404,14 +404,17 @@ static void met_tick(run_common *rc, int env_failing)
     sl_metric_set(m->assigned, (const char *const[]){ rc->stage }, n);
     /* A connection being re-established for a moment is not an outage:
      * down means no connection up in the statistics of SL_DOWN_MS. */
+    /* The environment first: a stage waiting for its database inside a
+     * rebalance (sink_load) polls neither the broker's statistics nor its
+     * assignment, so neither is current then. */
     if (m->brokers_up < 0)
         why = "starting";
+    else if (env_failing)
+        why = "environment_unavailable";
     else if (now - m->last_up > SL_DOWN_MS)
         why = "broker_down";
     else if (n == 0)
         why = "no_partitions";
-    else if (env_failing)
-        why = "environment_unavailable";
     sl_health_ready(m->health, why == NULL, why);
 }
 
@@ -1626,10 +1629,20 @@ static int sink_load(sink_run *r, rd_kafka_topic_partition_list_t *parts)
         tps[i].partition = parts->elems[i].partition;
         tps[i].offset = -1;
     }
+    /* The store unavailable (commit's database): retried every second for
+     * as long as it takes, as a failed write is.  This runs inside the
+     * rebalance callback or the rewind, outside the main loop, so the loop's
+     * duties are done here: the heartbeat (/health stays alive) and
+     * readiness (/ready: environment_unavailable, not the empty assignment
+     * a rebalance leaves until its offsets are known). */
     while ((rc = r->s->load_offsets(r->sctx, r->c.group, tps, (size_t)parts->cnt,
                                     &err)) == SL_EIO && !stop_requested) {
         sl_warn("runner", "loading stored offsets: %s; retrying", err.msg);
-        sleep(1);
+        r->store_failing = 1;
+        for (int64_t end = sl_mono_ms() + 1000; !stop_requested && sl_mono_ms() < end; ) {
+            met_tick(&r->c, 1);
+            usleep(50 * 1000);
+        }
     }
     if (rc == SL_OK) {
         for (int i = 0; i < parts->cnt; i++)

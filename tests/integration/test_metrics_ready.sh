@@ -78,6 +78,29 @@ for ((i = 0; i < 120; i++)); do kill -0 "$pgpid" 2>/dev/null || break; sleep 0.2
 kill -0 "$pgpid" 2>/dev/null && it_fail "PostgreSQL (pid $pgpid) did not stop"
 it_log "database stopped"
 mt_wait_ready '503 {"ready":false,"reason":"environment_unavailable"}' 30 "$CPORT"
+# A rebalance during the outage: commit paused past its session timeout
+# (10 s) loses its assignment and, rejoining, must read its offsets from
+# the database before it can take its partition again.  It keeps retrying
+# that, alive and reporting the database, not the empty assignment it has
+# meanwhile (the old code said no_partitions and its loop stopped beating).
+kill -STOP "${IT_PIDS[commit]}"
+sleep 12
+kill -CONT "${IT_PIDS[commit]}"
+it_log "commit paused for 12 s"
+lost=$(grep -c 'assignment lost' "$IT_DIR/commit.log" || true)
+for ((i = 0; i < 120; i++)); do
+    (($(grep -c 'assignment lost' "$IT_DIR/commit.log" || true) > 0)) &&
+        [[ $(sed -n '/assignment lost/,$p' "$IT_DIR/commit.log" | grep -c 'loading stored offsets') -ge 2 ]] && break
+    sleep 0.25
+done
+[[ $(sed -n '/assignment lost/,$p' "$IT_DIR/commit.log" | grep -c 'loading stored offsets') -ge 2 ]] ||
+    it_fail "commit did not rejoin and retry its offsets (assignment lost $lost times)"
+for ((i = 0; i < 20; i++)); do
+    it_eq "/ready of commit rejoining, ${i} s" "$(mt_get "$CPORT" /ready)" \
+        '503 {"ready":false,"reason":"environment_unavailable"}'
+    sleep 1
+done
+it_eq "/health of commit rejoining" "$(mt_get "$CPORT" /health)" '200 {"status":"ok"}'
 bash "$IT_SRC/deploy/stack.sh" start --dir "$MT_STACK" --infra-only >>"$MT_STACK.start.log" 2>&1 ||
     it_fail "the stack did not restart"
 it_log "database restarted"
