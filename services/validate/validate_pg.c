@@ -61,6 +61,11 @@ typedef struct pg_lookup {
 } pg_lookup;
 
 /* The lookups, prepared on every new connection (sl_pgconn). */
+/* Claims one prune deletes at most; more wait for the next batch. */
+#define VALIDATE_PRUNE_ROWS 10000
+#define VALIDATE_STR_(x) #x
+#define VALIDATE_STR(x) VALIDATE_STR_(x)
+
 static const sl_pg_stmt lookups[] = {
     { "creator", "SELECT key_alg, key_material, status = 'active', verified, "
                  "hmac_secret_box FROM creators WHERE creator_id = $1", 1 },
@@ -103,8 +108,11 @@ static const sl_pg_stmt lookups[] = {
                      "  WHERE request_id = $1 AND upload_id = $2 AND sha256 = $3), "
                      "EXISTS (SELECT 1 FROM samples WHERE upload_id = $2 UNION ALL "
                      "  SELECT 1 FROM review_items WHERE upload_id = $2)", 3 },
-    { "claim_prune", "DELETE FROM upload_claims "
-                     "WHERE claimed_at < now() - make_interval(secs => $1::bigint)", 1 },
+    /* At most VALIDATE_PRUNE_ROWS a time (it runs inside a batch). */
+    { "claim_prune", "DELETE FROM upload_claims WHERE ctid = ANY (ARRAY("
+                     "SELECT ctid FROM upload_claims "
+                     "WHERE claimed_at < now() - make_interval(secs => $1::bigint) "
+                     "LIMIT " VALIDATE_STR(VALIDATE_PRUNE_ROWS) "))", 1 },
 };
 
 static size_t bucket(const char *id)
@@ -367,9 +375,16 @@ static int pg_claim(void *u, sl_validate_claim *c, size_t n)
     if (sl_mono_ms() >= l->next_prune_ms) {
         snprintf(num, sizeof(num), "%" PRId64, l->claim_keep_s);
         params[0] = num;
-        /* A failure is logged and tried again next time. */
+        /* A failure is logged and tried again next time.  A full chunk
+         * deleted: the next batch deletes the next one (an hour of claims
+         * at a few thousand uploads a second is millions of rows, more
+         * than one batch's statement may take). */
         if (sl_pgconn_exec(l->pg, "claim_prune", 1, params, 0, &r, &err) == SL_OK) {
-            l->next_prune_ms = sl_mono_ms() + 3600 * 1000;
+            long gone = strtol(PQcmdTuples(r), NULL, 10);
+
+            l->next_prune_ms = gone >= VALIDATE_PRUNE_ROWS ? 0 : sl_mono_ms() + 3600 * 1000;
+            if (gone > 0)
+                sl_info("validate", "pruned %ld claims older than %s s", gone, num);
             PQclear(r);
         }
     }
