@@ -15,6 +15,8 @@
  * statement on every execution (50-100 ms each, measured by the ledger's
  * poster), so JIT is off too -- these are short statements, never analytics.
  */
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -31,6 +33,7 @@ static const char *const session_settings[] = {
 struct sl_pgconn {
     char *dsn;
     char *who;
+    int64_t statement_timeout_ms;   /* 0: the server's own */
     sl_pgconn_opts opts;
     PGconn *conn;       /* NULL between a drop and the next get */
 };
@@ -54,6 +57,13 @@ static int connect_fresh(sl_pgconn *pc, sl_err *err)
     for (size_t i = 0; i < n_settings; i++)
         if (sl_pg_exec(pc->conn, session_settings[i], err) != SL_OK)
             goto fail;
+    if (pc->statement_timeout_ms > 0) {
+        char sql[64];
+
+        snprintf(sql, sizeof(sql), "SET statement_timeout = %" PRId64, pc->statement_timeout_ms);
+        if (sl_pg_exec(pc->conn, sql, err) != SL_OK)
+            goto fail;
+    }
     for (size_t i = 0; i < pc->opts.n_stmts; i++) {
         const sl_pg_stmt *s = &pc->opts.stmts[i];
         PGresult *r = PQprepare(pc->conn, s->name, s->sql, s->nparams, NULL);
@@ -177,6 +187,7 @@ int sl_pgconn_open(sl_pgconn **out, const sl_config *cfg,
     }
     if (opts)
         pc->opts = *opts;
+    pc->statement_timeout_ms = sl_config_int(cfg, "pg.statement.timeout.ms");
     if (connect_fresh(pc, err) != SL_OK) {
         sl_pgconn_destroy(pc);
         return SL_EIO;

@@ -82,6 +82,7 @@ static const sl_cfg_entry runner_map[] = {
     { SL_CFG_INT,  "batch.idle.ms",  "20",   "an open batch whose input pauses this long is committed at once, without waiting for batch.ms (0: never)" },
     { SL_CFG_SIZE, "message.max.bytes", "16m", "largest message handled" },
     { SL_CFG_INT,  "message.max.attempts", "3", "times a message the processor cannot handle is tried before it is dead-lettered as stage_error" },
+    { SL_CFG_INT,  "pg.statement.timeout.ms", "30000", "longest a database statement may run, lock waits included, before it is cancelled and retried as an outage (0: no limit; below kafka.transaction.timeout.ms)" },
     { SL_CFG_INT,  "retry.budget.ms", "300000", "how long the environment (database, registry) may stay unavailable, with nothing committed, before the stage exits non-zero" },
     { SL_CFG_SIZE, "dead_letter.max.bytes", "15m", "largest dead letter; above it the value is withheld (its SHA-256 and size kept in headers); below the producer's message.max.bytes (16 MiB)" },
     { SL_CFG_SIZE, "dead_letter.headers.max.bytes", "256k", "input headers (and, separately, the stage's) larger than this are dropped from a dead letter whose value is withheld" },
@@ -513,6 +514,10 @@ static int common_config(run_common *rc, const sl_topo_stage *row,
     }
     if (rc->batch_idle_ms < 0) {
         fprintf(stderr, "sluice-%s: batch.idle.ms must not be negative\n", stage);
+        return 2;
+    }
+    if (sl_config_int(rc->cfg, "pg.statement.timeout.ms") < 0) {
+        fprintf(stderr, "sluice-%s: pg.statement.timeout.ms must not be negative\n", stage);
         return 2;
     }
     return met_init(rc);
@@ -1307,6 +1312,16 @@ static rd_kafka_t *make_producer(txn_run *t, int *config_error, sl_err *err)
         sl_err_set(err, "batch.ms (%lld) must be shorter than the transaction "
                    "timeout (kafka.transaction.timeout.ms, %lld)",
                    (long long)t->c.batch_ms, txn_ms);
+        *config_error = 1;
+        rd_kafka_conf_destroy(conf);
+        return NULL;
+    }
+    /* A statement allowed to outlive the transaction it runs in would see
+     * the broker abort that transaction first. */
+    if (txn_ms > 0 && sl_config_int(t->c.cfg, "pg.statement.timeout.ms") >= txn_ms) {
+        sl_err_set(err, "pg.statement.timeout.ms (%lld) must be shorter than the "
+                   "transaction timeout (kafka.transaction.timeout.ms, %lld)",
+                   (long long)sl_config_int(t->c.cfg, "pg.statement.timeout.ms"), txn_ms);
         *config_error = 1;
         rd_kafka_conf_destroy(conf);
         return NULL;

@@ -80,7 +80,12 @@ typedef struct sl_pgconn_opts {
 
 /* Reads pg.dsn from cfg and connects once, so a bad conninfo or an
  * unreachable server fails the service at start.  SL_OK, SL_EINVAL (no
- * pg.dsn), SL_ENOMEM or SL_EIO, with the reason in err. */
+ * pg.dsn), SL_ENOMEM or SL_EIO, with the reason in err.  When cfg
+ * declares pg.statement.timeout.ms (the stages do) and it is positive,
+ * every connection sets statement_timeout to it: a statement stalled on
+ * a lock or a server that stopped working is cancelled (SQLSTATE 57014,
+ * retried as an outage) instead of holding its batch past the stage's
+ * Kafka transaction timeout. */
 int  sl_pgconn_open(sl_pgconn **out, const sl_config *cfg,
                     const sl_pgconn_opts *opts, sl_err *err);
 void sl_pgconn_destroy(sl_pgconn *pc);            /* NULL allowed */

@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# A stage's statement stalled in the database is cancelled and retried
+# (pg.statement.timeout.ms) instead of holding its batch.
+#
+# The attack on the old code: a statement waiting on a lock (an operator's
+# open transaction, a migration taking an exclusive lock) waited as long as
+# the lock was held, with the stage's Kafka transaction open under it: past
+# 60 s the broker aborted that transaction and the stage's next commit
+# failed.  Now each stage session has statement_timeout (30 s by default,
+# refused at start unless below kafka.transaction.timeout.ms): the
+# statement is cancelled (57014), the batch aborted and retried as an
+# outage, and the upload goes through once the lock is released.
+#  1. validate with pg.statement.timeout.ms=1500; the creators table locked
+#     for 6 s while a new creator's upload arrives: validate logs the
+#     cancelled statement, retries, stays up; the upload is stored once.
+#  2. A statement timeout not below the transaction timeout is refused at
+#     start (status 2).
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+it_init pg_stmt_timeout
+
+W=$IT_DIR
+ctl() { "$IT_BIN/sluicectl" "$@"; }
+ctl dataset add ds1 >/dev/null
+ctl creator add alice --generate-key "$W/alice.pem" >/dev/null
+up() { # up ID CREATOR
+    printf 'upload %s\n' "$1" >"$W/$1.txt"
+    ctl upload --creator "$2" --dataset ds1 --key "$W/$2.pem" --upload-id "$1" \
+        "$W/$1.txt" >/dev/null 2>>"$W/upload.log" || it_fail "upload $1 failed"
+}
+
+# --- 1. a statement waiting on a lock ---------------------------------------
+it_start validate -X pg.statement.timeout.ms=1500
+it_start commit "${IT_COMMIT_AFTER_VALIDATE[@]}"
+up first alice
+it_wait_outcomes 1 60
+# A creator validate has not looked up yet: its upload must ask the table.
+ctl creator add bob --generate-key "$W/bob.pem" >/dev/null
+psql -XAtq -v ON_ERROR_STOP=1 "$IT_OWNER_DSN" \
+    -c "BEGIN; LOCK TABLE creators IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(6); COMMIT;" \
+    >"$W/lock.log" 2>&1 &
+locker=$!
+for ((i = 0; i < 100; i++)); do
+    [[ $(it_sql "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
+                 WHERE c.relname = 'creators' AND l.mode = 'AccessExclusiveLock' AND l.granted") == 1 ]] && break
+    sleep 0.05
+done
+t0=$(date +%s%N)
+up second bob
+wait "$locker" || it_fail "the lock holder failed: $(cat "$W/lock.log")"
+it_wait_outcomes 2 60
+ms=$((($(date +%s%N) - t0) / 1000000))
+it_log "stored ${ms} ms after it was sent, the lock held 6 s"
+grep -q 'canceling statement due to statement timeout' "$W/validate.log" ||
+    it_fail "validate logged no cancelled statement: $(tail -3 "$W/validate.log")"
+kill -0 "${IT_PIDS[validate]}" 2>/dev/null || it_fail "validate exited"
+it_eq "second: one outcome" "$(it_sql "SELECT string_agg(u, ',') FROM (
+         SELECT 'sample' AS u FROM samples WHERE upload_id = 'second'
+         UNION ALL SELECT 'rejection' FROM rejections WHERE upload_id = 'second') x")" sample
+it_kill validate
+it_kill commit
+
+# --- 2. not below the transaction timeout -------------------------------------
+rc=0
+"$IT_BIN/sluice-validate" -X pg.statement.timeout.ms=60000 >"$W/bad.log" 2>&1 || rc=$?
+it_eq "statement timeout of 60 s (the transaction's): exit status" "$rc" 2
+grep -q 'pg.statement.timeout.ms (60000) must be shorter' "$W/bad.log" ||
+    it_fail "no message: $(tail -2 "$W/bad.log")"
+it_log "PASS"
