@@ -3,6 +3,7 @@
  * turned into sl_err text, and applying the embedded migrations and the
  * grants that go with them (schemas/sql/grants.sql).
  */
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,6 +55,16 @@ PGconn *sl_pg_connect(const char *dsn, sl_err *err)
         return NULL;
     }
     return c;
+}
+
+int sl_pg_statement_timeout(PGconn *c, int64_t ms, sl_err *err)
+{
+    char sql[64];
+
+    if (ms <= 0)
+        return SL_OK;
+    snprintf(sql, sizeof(sql), "SET statement_timeout = %" PRId64, ms);
+    return sl_pg_exec(c, sql, err) == SL_OK ? SL_OK : SL_EIO;
 }
 
 int sl_pg_dsn_check(const char *dsn, sl_err *err)

@@ -15,8 +15,6 @@
  * statement on every execution (50-100 ms each, measured by the ledger's
  * poster), so JIT is off too -- these are short statements, never analytics.
  */
-#include <inttypes.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -57,13 +55,8 @@ static int connect_fresh(sl_pgconn *pc, sl_err *err)
     for (size_t i = 0; i < n_settings; i++)
         if (sl_pg_exec(pc->conn, session_settings[i], err) != SL_OK)
             goto fail;
-    if (pc->statement_timeout_ms > 0) {
-        char sql[64];
-
-        snprintf(sql, sizeof(sql), "SET statement_timeout = %" PRId64, pc->statement_timeout_ms);
-        if (sl_pg_exec(pc->conn, sql, err) != SL_OK)
-            goto fail;
-    }
+    if (sl_pg_statement_timeout(pc->conn, pc->statement_timeout_ms, err) != SL_OK)
+        goto fail;
     for (size_t i = 0; i < pc->opts.n_stmts; i++) {
         const sl_pg_stmt *s = &pc->opts.stmts[i];
         PGresult *r = PQprepare(pc->conn, s->name, s->sql, s->nparams, NULL);

@@ -82,7 +82,7 @@ static const sl_cfg_entry runner_map[] = {
     { SL_CFG_INT,  "batch.idle.ms",  "20",   "an open batch whose input pauses this long is committed at once, without waiting for batch.ms (0: never)" },
     { SL_CFG_SIZE, "message.max.bytes", "16m", "largest message handled" },
     { SL_CFG_INT,  "message.max.attempts", "3", "times a message the processor cannot handle is tried before it is dead-lettered as stage_error" },
-    { SL_CFG_INT,  "pg.statement.timeout.ms", "30000", "longest a database statement may run, lock waits included, before it is cancelled and retried as an outage (0: no limit; below kafka.transaction.timeout.ms)" },
+    SL_PG_STATEMENT_TIMEOUT_CFG_ENTRY,
     { SL_CFG_INT,  "retry.budget.ms", "300000", "how long the environment (database, registry) may stay unavailable, with nothing committed, before the stage exits non-zero" },
     { SL_CFG_SIZE, "dead_letter.max.bytes", "15m", "largest dead letter; above it the value is withheld (its SHA-256 and size kept in headers); below the producer's message.max.bytes (16 MiB)" },
     { SL_CFG_SIZE, "dead_letter.headers.max.bytes", "256k", "input headers (and, separately, the stage's) larger than this are dropped from a dead letter whose value is withheld" },

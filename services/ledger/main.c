@@ -50,6 +50,7 @@ static const sl_cfg_entry ledger_map[] = {
     { SL_CFG_STR,  "log.level", "info", "error, warn, info or debug" },
     SL_HEALTH_CFG_ENTRY,
     SL_START_CFG_ENTRY("300000"),
+    SL_PG_STATEMENT_TIMEOUT_CFG_ENTRY,
     SL_CFG_END
 };
 

@@ -59,12 +59,14 @@ static const sl_cfg_entry review_map[] = {
     { SL_CFG_STR,  "log.level", "info", "error, warn, info or debug" },
     SL_HEALTH_CFG_ENTRY,
     SL_START_CFG_ENTRY("300000"),
+    SL_PG_STATEMENT_TIMEOUT_CFG_ENTRY,
     SL_CFG_END
 };
 
 typedef struct pool_arg {
     const char *dsn;
     size_t n;
+    int64_t stmt_timeout_ms;
     rv_pool **out;
 } pool_arg;
 
@@ -72,7 +74,7 @@ static int pool_open(void *u, sl_err *err)
 {
     pool_arg *p = u;
 
-    return rv_pool_new(p->dsn, p->n, p->out, err);
+    return rv_pool_new(p->dsn, p->n, p->stmt_timeout_ms, p->out, err);
 }
 
 static const char usage[] =
@@ -177,7 +179,8 @@ int main(int argc, char **argv)
     {
         /* A database that does not answer yet is waited for (a stack
          * starting, a failover); a conninfo libpq cannot parse is not. */
-        pool_arg pa = { dsn, lim.threads, &a.pool };
+        pool_arg pa = { dsn, lim.threads, sl_config_int(a.cfg, "pg.statement.timeout.ms"),
+                        &a.pool };
         sl_start_opts so = { LOG, "database", sl_config_int(a.cfg, "retry.budget.ms"),
                              health, &g_stop };
 

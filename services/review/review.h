@@ -58,7 +58,9 @@ typedef struct rv_app {
 
 /* ---- connections (review_pg.c) ---------------------------------------- */
 
-int      rv_pool_new(const char *dsn, size_t n, rv_pool **out, sl_err *err);
+/* n connections at most, each with statement_timeout stmt_timeout_ms (0: none). */
+int      rv_pool_new(const char *dsn, size_t n, int64_t stmt_timeout_ms, rv_pool **out,
+                     sl_err *err);
 void     rv_pool_destroy(rv_pool *p);
 /* A live connection (reconnected when broken), NULL after logging. */
 PGconn  *rv_pool_get(rv_pool *p);

@@ -38,12 +38,26 @@ struct rv_pool {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     char *dsn;
+    int64_t stmt_timeout_ms;   /* statement_timeout of each connection */
     PGconn **conns;
     int *busy;
     size_t n;
 };
 
-int rv_pool_new(const char *dsn, size_t n, rv_pool **out, sl_err *err)
+/* A new connection with the pool's session settings; NULL (err says). */
+static PGconn *pool_connect(rv_pool *p, sl_err *err)
+{
+    PGconn *c = sl_pg_connect(p->dsn, err);
+
+    if (c && sl_pg_statement_timeout(c, p->stmt_timeout_ms, err) != SL_OK) {
+        PQfinish(c);
+        c = NULL;
+    }
+    return c;
+}
+
+int rv_pool_new(const char *dsn, size_t n, int64_t stmt_timeout_ms, rv_pool **out,
+                sl_err *err)
 {
     rv_pool *p;
     int rc;
@@ -59,11 +73,12 @@ int rv_pool_new(const char *dsn, size_t n, rv_pool **out, sl_err *err)
         return SL_ENOMEM;
     }
     p->n = n;
+    p->stmt_timeout_ms = stmt_timeout_ms;
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->cv, NULL);
     /* One connection up front: the database answers before the first
      * request (sl_start_retry waits for it). */
-    if (!(p->conns[0] = sl_pg_connect(p->dsn, err))) {
+    if (!(p->conns[0] = pool_connect(p, err))) {
         rv_pool_destroy(p);
         return SL_EIO;
     }
@@ -109,7 +124,7 @@ PGconn *rv_pool_get(rv_pool *p)
         PQfinish(c);
         c = NULL;
     }
-    if (!c && !(c = sl_pg_connect(p->dsn, &err)))
+    if (!c && !(c = pool_connect(p, &err)))
         sl_error(LOG, "database connection: %s", err.msg);
     pthread_mutex_lock(&p->mu);
     p->conns[i] = c;

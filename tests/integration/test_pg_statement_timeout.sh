@@ -15,7 +15,11 @@
 #     cancelled statement, retries, stays up; the upload is stored once.
 #  2. A statement timeout not below the transaction timeout is refused at
 #     start (status 2).
+#  3. The feed (the dashboard and the ledger declare the same key): a page
+#     asked while samples is locked answers 503 unavailable after the
+#     timeout instead of holding the request, and 200 once it is released.
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/feed_lib.sh"
 it_init pg_stmt_timeout
 
 W=$IT_DIR
@@ -28,6 +32,22 @@ up() { # up ID CREATOR
         "$W/$1.txt" >/dev/null 2>>"$W/upload.log" || it_fail "upload $1 failed"
 }
 
+# lock_for TABLE SECONDS LOG: holds an exclusive lock on TABLE in the
+# background ($locker) and returns once it is granted.
+lock_for() {
+    psql -XAtq -v ON_ERROR_STOP=1 "$IT_OWNER_DSN" \
+        -c "BEGIN; LOCK TABLE $1 IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep($2); COMMIT;" \
+        >"$3" 2>&1 &
+    locker=$!
+    for ((i = 0; i < 100; i++)); do
+        [[ $(it_sql "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
+                     WHERE c.relname = '$1' AND l.mode = 'AccessExclusiveLock' AND l.granted") == 1 ]] &&
+            return 0
+        sleep 0.05
+    done
+    it_fail "no lock on $1: $(cat "$3")"
+}
+
 # --- 1. a statement waiting on a lock ---------------------------------------
 it_start validate -X pg.statement.timeout.ms=1500
 it_start commit "${IT_COMMIT_AFTER_VALIDATE[@]}"
@@ -35,15 +55,7 @@ up first alice
 it_wait_outcomes 1 60
 # A creator validate has not looked up yet: its upload must ask the table.
 ctl creator add bob --generate-key "$W/bob.pem" >/dev/null
-psql -XAtq -v ON_ERROR_STOP=1 "$IT_OWNER_DSN" \
-    -c "BEGIN; LOCK TABLE creators IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(6); COMMIT;" \
-    >"$W/lock.log" 2>&1 &
-locker=$!
-for ((i = 0; i < 100; i++)); do
-    [[ $(it_sql "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
-                 WHERE c.relname = 'creators' AND l.mode = 'AccessExclusiveLock' AND l.granted") == 1 ]] && break
-    sleep 0.05
-done
+lock_for creators 6 "$W/lock.log"
 t0=$(date +%s%N)
 up second bob
 wait "$locker" || it_fail "the lock holder failed: $(cat "$W/lock.log")"
@@ -65,4 +77,24 @@ rc=0
 it_eq "statement timeout of 60 s (the transaction's): exit status" "$rc" 2
 grep -q 'pg.statement.timeout.ms (60000) must be shorter' "$W/bad.log" ||
     it_fail "no message: $(tail -2 "$W/bad.log")"
+rc=0
+"$IT_BIN/sluice-validate" -X pg.statement.timeout.ms=-1 >"$W/neg.log" 2>&1 || rc=$?
+it_eq "a negative statement timeout: exit status" "$rc" 2
+
+# --- 3. the feed ----------------------------------------------------------------
+fd_consumer acme
+fd_grant acme ds1
+TOK=$(fd_token acme)
+fd_start -X pg.statement.timeout.ms=1000
+it_eq "a page before the lock" "$(fd_get "$TOK" "/v1/datasets/ds1/samples?limit=10")" 200
+lock_for samples 5 "$W/lock2.log"
+t0=$(date +%s%N)
+it_eq "a page while samples is locked" "$(fd_get "$TOK" "/v1/datasets/ds1/samples?limit=10")" 503
+ms=$((($(date +%s%N) - t0) / 1000000))
+grep -q '"unavailable"' "$IT_DIR/body" || it_fail "503 without its code: $(cat "$IT_DIR/body")"
+((ms < 4000)) || it_fail "the page took ${ms} ms, the lock 5 s, the timeout 1 s"
+it_log "503 after ${ms} ms"
+wait "$locker" || it_fail "the lock holder failed: $(cat "$W/lock2.log")"
+it_eq "a page after the lock" "$(fd_get "$TOK" "/v1/datasets/ds1/samples?limit=10")" 200
+fd_done
 it_log "PASS"
