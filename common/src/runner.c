@@ -403,11 +403,11 @@ static void met_tick(run_common *rc, int env_failing)
     if (a)
         rd_kafka_topic_partition_list_destroy(a);
     sl_metric_set(m->assigned, (const char *const[]){ rc->stage }, n);
-    /* A connection being re-established for a moment is not an outage:
-     * down means no connection up in the statistics of SL_DOWN_MS. */
     /* The environment first: a stage waiting for its database inside a
      * rebalance (sink_load) polls neither the broker's statistics nor its
-     * assignment, so neither is current then. */
+     * assignment, so neither is current then.  A broker connection being
+     * re-established for a moment is not an outage: down means no
+     * connection up in the statistics of SL_DOWN_MS. */
     if (m->brokers_up < 0)
         why = "starting";
     else if (env_failing)
@@ -1253,9 +1253,7 @@ static void abort_pause(txn_run *t)
         t->fatal = 1;
         return;
     }
-    t->backoff_ms = t->backoff_ms ? t->backoff_ms * 2 : 200;
-    if (t->backoff_ms > 5000)
-        t->backoff_ms = 5000;
+    t->backoff_ms = sl_backoff_next(t->backoff_ms);
     usleep((useconds_t)t->backoff_ms * 1000);
 }
 

@@ -190,6 +190,13 @@ int64_t sl_mono_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+int64_t sl_backoff_next(int64_t prev)
+{
+    if (prev <= 0)
+        return 200;
+    return prev >= 2500 ? 5000 : prev * 2;
+}
+
 int sl_utf8_sanitize(sl_buf *out, const char *s, size_t n)
 {
     static const char repl[] = "\xef\xbf\xbd";

@@ -251,7 +251,7 @@ static void *relay_main(void *arg)
 {
     rv_relay *r = arg;
     sl_err err = { "" };
-    int backoff = 0;
+    int64_t backoff = 0;
 
     while (!r->stop && !*r->a->stop) {
         int sent = 0;
@@ -284,7 +284,7 @@ static void *relay_main(void *arg)
             usleep(200000);
             continue;
         }
-        backoff = backoff ? (backoff * 2 > 5000 ? 5000 : backoff * 2) : 200;
+        backoff = sl_backoff_next(backoff);
         usleep((useconds_t)backoff * 1000);
     }
     if (r->rk) {

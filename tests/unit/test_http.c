@@ -6,7 +6,8 @@
  * response, JSON errors, and each request limit answered with its status;
  * long polls parked without a thread (woken, timed out, answered at stop,
  * a wake between looking and parking not lost) and shared bodies released
- * once.
+ * once.  sl_start_retry (a start that waits for its environment) and the
+ * shared backoff sequence.
  */
 #include <pthread.h>
 #include <setjmp.h>
@@ -721,6 +722,85 @@ static void test_health_endpoint(void **state)
     sl_metrics_destroy(m);
 }
 
+/* sl_backoff_next: 200 ms, doubling, at most 5 s. */
+static void test_backoff_next(void **state)
+{
+    const int64_t want[] = { 200, 400, 800, 1600, 3200, 5000, 5000 };
+    int64_t b = 0;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+        b = sl_backoff_next(b);
+        assert_int_equal(b, want[i]);
+    }
+    assert_int_equal(sl_backoff_next(-5), 200);
+}
+
+typedef struct start_fake {
+    int fail_eio;        /* calls failing with SL_EIO before the outcome */
+    int outcome;         /* then this */
+    int calls;
+    volatile sig_atomic_t *stop_at_call;   /* set *stop on this call */
+    int stop_call;
+} start_fake;
+
+static int fake_open(void *u, sl_err *err)
+{
+    start_fake *f = u;
+
+    f->calls++;
+    if (f->stop_at_call && f->calls == f->stop_call)
+        *f->stop_at_call = 1;
+    if (f->calls <= f->fail_eio) {
+        sl_err_set(err, "not answering (%d)", f->calls);
+        return SL_EIO;
+    }
+    if (f->outcome != SL_OK)
+        sl_err_set(err, "bad conninfo");
+    return f->outcome;
+}
+
+/* Waits out SL_EIO (200 + 400 ms), stops at once on anything else, gives
+ * up when the budget is spent, stops when *stop is set; the exit status
+ * of each. */
+static void test_start_retry(void **state)
+{
+    volatile sig_atomic_t stop = 0;
+    sl_start_opts o = { "test", "database", 10000, NULL, &stop };
+    sl_err err = { "" };
+    start_fake f = { 2, SL_OK, 0, NULL, 0 };
+    int64_t t0 = sl_mono_ms();
+
+    (void)state;
+    assert_int_equal(sl_start_retry(&o, fake_open, &f, &err), SL_OK);
+    assert_int_equal(f.calls, 3);
+    assert_true(sl_mono_ms() - t0 >= 600);
+
+    f = (start_fake){ 1, SL_EINVAL, 0, NULL, 0 };
+    assert_int_equal(sl_start_retry(&o, fake_open, &f, &err), SL_EINVAL);
+    assert_int_equal(f.calls, 2);
+    assert_string_equal(err.msg, "bad conninfo");
+    assert_int_equal(sl_start_exit_status(&o, SL_EINVAL), 2);
+
+    o.budget_ms = 300;   /* 200 ms, then the 100 ms left */
+    f = (start_fake){ 1000, SL_OK, 0, NULL, 0 };
+    assert_int_equal(sl_start_retry(&o, fake_open, &f, &err), SL_EIO);
+    assert_int_equal(f.calls, 3);
+    assert_string_equal(err.msg, "not answering (3)");
+    assert_int_equal(sl_start_exit_status(&o, SL_EIO), 1);
+
+    o.budget_ms = -1;    /* one try */
+    f = (start_fake){ 1000, SL_OK, 0, NULL, 0 };
+    assert_int_equal(sl_start_retry(&o, fake_open, &f, &err), SL_EIO);
+    assert_int_equal(f.calls, 1);
+
+    o.budget_ms = 600000;
+    f = (start_fake){ 1000, SL_OK, 0, &stop, 2 };
+    assert_int_equal(sl_start_retry(&o, fake_open, &f, &err), SL_ERR);
+    assert_int_equal(f.calls, 2);
+    assert_int_equal(sl_start_exit_status(&o, SL_ERR), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -734,6 +814,8 @@ int main(void)
         cmocka_unit_test(test_long_poll),
         cmocka_unit_test(test_health_listen_parse),
         cmocka_unit_test(test_health_endpoint),
+        cmocka_unit_test(test_backoff_next),
+        cmocka_unit_test(test_start_retry),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -80,5 +80,8 @@ int  sl_utf8_sanitize(sl_buf *out, const char *s, size_t n);
 int64_t sl_now_ms(void);
 /* Monotonic clock in milliseconds. */
 int64_t sl_mono_ms(void);
+/* The next wait of a retry after one of prev ms (0: the first): 200 ms,
+ * doubling, at most 5 s. */
+int64_t sl_backoff_next(int64_t prev);
 
 #endif

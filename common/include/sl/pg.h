@@ -27,10 +27,10 @@
 /* Connects (dsn: a conninfo string or URI, with the defaults above); on
  * failure returns NULL with the reason in err. */
 PGconn *sl_pg_connect(const char *dsn, sl_err *err);
-/* A service declaring pg.statement.timeout.ms (SL_PG_STATEMENT_TIMEOUT_CFG_ENTRY,
- * sl/health.h) gets it on its sessions: sl_pgconn_open reads it; others
+/* SET statement_timeout to ms on c (ms <= 0: nothing).  SL_OK or SL_EIO.
+ * A service declaring pg.statement.timeout.ms (SL_PG_STATEMENT_TIMEOUT_CFG_ENTRY,
+ * sl/health.h) gets it on its sessions: sl_pgconn_open reads it, others
  * call this. */
-/* SET statement_timeout to ms on c (ms <= 0: nothing).  SL_OK or SL_EIO. */
 int sl_pg_statement_timeout(PGconn *c, int64_t ms, sl_err *err);
 
 /* Whether dsn is a conninfo at all: SL_OK, or SL_EINVAL (empty, or one

@@ -275,9 +275,7 @@ int sl_start_retry(const sl_start_opts *o, sl_start_fn fn, void *u, sl_err *err)
                      " ms (retry.budget.ms): exiting", err->msg, spent);
             return SL_EIO;
         }
-        backoff = backoff ? backoff * 2 : 200;
-        if (backoff > 5000)
-            backoff = 5000;
+        backoff = sl_backoff_next(backoff);
         wait = backoff < budget - spent ? backoff : budget - spent;
         sl_warn(o->who, "cannot start yet: %s; retrying in %" PRId64 " ms", err->msg, wait);
         sl_health_ready(o->health, 0, "environment_unavailable");
