@@ -60,12 +60,12 @@ typedef struct pg_lookup {
     creator_entry *slots[CREATOR_SLOTS];
 } pg_lookup;
 
-/* The lookups, prepared on every new connection (sl_pgconn). */
 /* Claims one prune deletes at most; more wait for the next batch. */
 #define VALIDATE_PRUNE_ROWS 10000
 #define VALIDATE_STR_(x) #x
 #define VALIDATE_STR(x) VALIDATE_STR_(x)
 
+/* The lookups, prepared on every new connection (sl_pgconn). */
 static const sl_pg_stmt lookups[] = {
     { "creator", "SELECT key_alg, key_material, status = 'active', verified, "
                  "hmac_secret_box FROM creators WHERE creator_id = $1", 1 },
