@@ -4,6 +4,7 @@
  * grants that go with them (schemas/sql/grants.sql).
  */
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,6 +56,16 @@ PGconn *sl_pg_connect(const char *dsn, sl_err *err)
         return NULL;
     }
     return c;
+}
+
+int sl_pg_statement_timeout_check(int64_t ms, sl_err *err)
+{
+    if (ms < 0 || ms > INT_MAX) {
+        sl_err_set(err, "pg.statement.timeout.ms must be 0 (none) to %d ms, not %" PRId64,
+                   INT_MAX, ms);
+        return SL_EINVAL;
+    }
+    return SL_OK;
 }
 
 int sl_pg_statement_timeout(PGconn *c, int64_t ms, sl_err *err)

@@ -168,9 +168,12 @@ int sl_pgconn_open(sl_pgconn **out, const sl_config *cfg,
     sl_pgconn *pc;
 
     *out = NULL;
-    /* A conninfo libpq cannot parse never connects: a configuration error,
-     * where a server that does not answer (yet) is SL_EIO below. */
-    if (sl_pg_dsn_check(dsn, err) != SL_OK)
+    /* A conninfo libpq cannot parse never connects, a statement timeout
+     * PostgreSQL refuses never works: configuration errors, where a server
+     * that does not answer (yet) is SL_EIO below. */
+    if (sl_pg_dsn_check(dsn, err) != SL_OK ||
+        sl_pg_statement_timeout_check(sl_config_int(cfg, "pg.statement.timeout.ms"),
+                                      err) != SL_OK)
         return SL_EINVAL;
     if (!(pc = calloc(1, sizeof(*pc))) || !(pc->dsn = strdup(dsn)) ||
         !(pc->who = strdup(opts && opts->who ? opts->who : "pg"))) {

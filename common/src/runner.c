@@ -516,10 +516,6 @@ static int common_config(run_common *rc, const sl_topo_stage *row,
         fprintf(stderr, "sluice-%s: batch.idle.ms must not be negative\n", stage);
         return 2;
     }
-    if (sl_config_int(rc->cfg, "pg.statement.timeout.ms") < 0) {
-        fprintf(stderr, "sluice-%s: pg.statement.timeout.ms must not be negative\n", stage);
-        return 2;
-    }
     return met_init(rc);
 }
 

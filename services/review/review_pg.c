@@ -63,7 +63,8 @@ int rv_pool_new(const char *dsn, size_t n, int64_t stmt_timeout_ms, rv_pool **ou
     int rc;
 
     *out = NULL;
-    if ((rc = sl_pg_dsn_check(dsn, err)) != SL_OK)
+    if ((rc = sl_pg_dsn_check(dsn, err)) != SL_OK ||
+        (rc = sl_pg_statement_timeout_check(stmt_timeout_ms, err)) != SL_OK)
         return rc;
     p = calloc(1, sizeof *p);
     if (!p || !(p->dsn = strdup(dsn)) ||

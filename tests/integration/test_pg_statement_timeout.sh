@@ -77,9 +77,24 @@ rc=0
 it_eq "statement timeout of 60 s (the transaction's): exit status" "$rc" 2
 grep -q 'pg.statement.timeout.ms (60000) must be shorter' "$W/bad.log" ||
     it_fail "no message: $(tail -2 "$W/bad.log")"
-rc=0
-"$IT_BIN/sluice-validate" -X pg.statement.timeout.ms=-1 >"$W/neg.log" 2>&1 || rc=$?
-it_eq "a negative statement timeout: exit status" "$rc" 2
+# Out of PostgreSQL's range: a configuration error at once, never an outage
+# waited out (SET statement_timeout would fail on every connection).  (A
+# stage's 2147483648 is refused first as longer than its transaction.)
+for case in validate:-1 feed:-1 feed:2147483648 ledger:-1 ledger:2147483648 \
+    review:-1 review:2147483648; do
+    svc=${case%%:*} v=${case#*:} o=()
+    case $svc in
+    feed) o=(-X feed.port=0 -X "feed.url.key.file=$W/range-feed-url.key") ;;
+    review) o=(-X review.port=0 -X review.relay.enabled=false -X "audit.key.file=$W/range-review.key") ;;
+    esac
+    rc=0
+    timeout 60 "$IT_BIN/sluice-$svc" -X "pg.statement.timeout.ms=$v" "${o[@]}" \
+        >"$W/range.log" 2>&1 || rc=$?
+    it_eq "$svc, statement timeout $v: exit status" "$rc" 2
+    grep -q 'pg.statement.timeout.ms must be 0 (none) to 2147483647 ms' "$W/range.log" ||
+        it_fail "$svc: no range message: $(tail -2 "$W/range.log")"
+    grep -q 'cannot start yet' "$W/range.log" && it_fail "$svc waited out a configuration error"
+done
 
 # --- 3. the feed ----------------------------------------------------------------
 fd_consumer acme

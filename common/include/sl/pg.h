@@ -27,6 +27,10 @@
 /* Connects (dsn: a conninfo string or URI, with the defaults above); on
  * failure returns NULL with the reason in err. */
 PGconn *sl_pg_connect(const char *dsn, sl_err *err);
+/* Whether ms is a statement timeout PostgreSQL takes: 0 (none) to
+ * INT_MAX ms.  SL_OK, or SL_EINVAL naming pg.statement.timeout.ms (a
+ * configuration error, not an outage to wait out). */
+int sl_pg_statement_timeout_check(int64_t ms, sl_err *err);
 /* SET statement_timeout to ms on c (ms <= 0: nothing).  SL_OK or SL_EIO.
  * A service declaring pg.statement.timeout.ms (SL_PG_STATEMENT_TIMEOUT_CFG_ENTRY,
  * sl/health.h) gets it on its sessions: sl_pgconn_open reads it, others
