@@ -36,6 +36,8 @@
 #        is printed per step), SLUICE_BENCH_PEER_PROCS (default: cores), SLUICE_BENCH_KEEP=1,
 #        SLUICE_BIN_DIR (built binaries to use; default: build build/ as
 #        pipeline.sh does), SLUICE_BENCH_STAGE_OPTS (extra flags, every stage),
+#        SLUICE_BENCH_<STAGE>_OPTS (extra flags for one stage, after those:
+#        SLUICE_BENCH_VALIDATE_OPTS, _SCAN_, _LICENSE_, _COMMIT_OPTS),
 #        SLUICE_BENCH_PGSS=1 (PostgreSQL with pg_stat_statements: each
 #        drain also prints its costliest statements; it costs a little)
 set -euo pipefail
@@ -246,13 +248,13 @@ start_stages() {
     local prefix=$1 s u extra; shift
     for s in "$@"; do
         u=${s^^}
-        local dsn=SLUICE_PG_DSN_$u conf=SLUICE_CONFIG_$u
+        local dsn=SLUICE_PG_DSN_$u conf=SLUICE_CONFIG_$u own=SLUICE_BENCH_${u}_OPTS
         extra=()
         # commit right after validate (as pipeline.sh runs it)
         [[ $s == commit && " $* " != *" scan "* ]] && extra=(-X input.topics=sluice.validated,sluice.rejected)
         # shellcheck disable=SC2086  # option list
         SLUICE_TOPIC_PREFIX=$prefix SLUICE_PG_DSN=${!dsn} SLUICE_CONFIG=${!conf} \
-            "$BIN/sluice-$s" "${extra[@]}" ${SLUICE_BENCH_STAGE_OPTS:-} >"$W/$s.log" 2>&1 &
+            "$BIN/sluice-$s" "${extra[@]}" ${SLUICE_BENCH_STAGE_OPTS:-} ${!own:-} >"$W/$s.log" 2>&1 &
         PIDS[$s]=$!
     done
 }
