@@ -80,6 +80,7 @@ static const sl_cfg_entry runner_map[] = {
     { SL_CFG_INT,  "batch.size",     "5000", "messages per transaction / database batch" },
     { SL_CFG_INT,  "batch.ms",       "250",  "longest time a batch stays open, in ms (shorter: lower latency, more CPU per sample)" },
     { SL_CFG_INT,  "batch.idle.ms",  "20",   "an open batch whose input pauses this long is committed at once, without waiting for batch.ms (0: never)" },
+    { SL_CFG_INT,  "batch.backlog.ms", "1000", "longest time a batch stays open while the stage is behind (at batch.ms, the rest of batch.size already waits in its input): fewer, larger transactions when behind, no change when keeping up; below batch.ms: batch.ms" },
     { SL_CFG_SIZE, "message.max.bytes", "16m", "largest message handled" },
     { SL_CFG_INT,  "message.max.attempts", "3", "times a message the processor cannot handle is tried before it is dead-lettered as stage_error" },
     SL_PG_STATEMENT_TIMEOUT_CFG_ENTRY,
@@ -130,6 +131,7 @@ typedef struct run_common {
     int64_t batch_size;
     int64_t batch_ms;
     int64_t batch_idle_ms;    /* 0: a batch ends only by batch.size or batch.ms */
+    int64_t batch_backlog_ms; /* >= batch_ms: the limit while behind */
     run_metrics met;
 } run_common;
 
@@ -508,14 +510,18 @@ static int common_config(run_common *rc, const sl_topo_stage *row,
     rc->batch_size = sl_config_int(rc->cfg, "batch.size");
     rc->batch_ms = sl_config_int(rc->cfg, "batch.ms");
     rc->batch_idle_ms = sl_config_int(rc->cfg, "batch.idle.ms");
+    rc->batch_backlog_ms = sl_config_int(rc->cfg, "batch.backlog.ms");
     if (rc->batch_size < 1 || rc->batch_ms < 1) {
         fprintf(stderr, "sluice-%s: batch.size and batch.ms must be positive\n", stage);
         return 2;
     }
-    if (rc->batch_idle_ms < 0) {
-        fprintf(stderr, "sluice-%s: batch.idle.ms must not be negative\n", stage);
+    if (rc->batch_idle_ms < 0 || rc->batch_backlog_ms < 0) {
+        fprintf(stderr, "sluice-%s: %s must not be negative\n", stage,
+                rc->batch_idle_ms < 0 ? "batch.idle.ms" : "batch.backlog.ms");
         return 2;
     }
+    if (rc->batch_backlog_ms < rc->batch_ms)
+        rc->batch_backlog_ms = rc->batch_ms;
     return met_init(rc);
 }
 
@@ -528,22 +534,71 @@ static int poll_wait_ms(const run_common *rc, int64_t in_batch)
     return 50;
 }
 
+/* Messages waiting in the stage's input: over its assigned partitions,
+ * the last known high watermark less the position the stage has consumed
+ * to, or where it starts (its committed offset, else the earliest) in a
+ * partition it has not consumed from yet -- the client's own figures, no
+ * request to the broker.  For a read_committed consumer the watermark
+ * includes an upstream transaction still open: that much may be counted
+ * that cannot be read yet. */
+static int64_t input_backlog(const run_common *rc)
+{
+    rd_kafka_topic_partition_list_t *a = NULL;
+    int64_t waiting = 0;
+
+    if (rd_kafka_assignment(rc->consumer, &a) || !a)
+        return 0;
+    if (a->cnt && !rd_kafka_position(rc->consumer, a)) {
+        for (int i = 0; i < a->cnt; i++) {
+            const char *topic = a->elems[i].topic;
+            int32_t part = a->elems[i].partition;
+            int64_t lo = -1, hi = -1, pos = a->elems[i].offset;
+            if (rd_kafka_get_watermark_offsets(rc->consumer, topic, part, &lo, &hi))
+                continue;
+            if (pos < 0)
+                pos = met_committed_get(rc, topic, part);
+            if (pos < 0)
+                pos = lo;
+            if (pos >= 0 && hi > pos)
+                waiting += hi - pos;
+        }
+    }
+    rd_kafka_topic_partition_list_destroy(a);
+    return waiting;
+}
+
 /* Whether an open batch of in_batch messages, opened at start and last
  * given input at last_in (monotonic ms), ends now: when full, when
  * batch.ms has passed, or -- group commit -- when polls have found nothing
  * new for batch.idle.ms.  Under full load input never pauses and batches
  * fill as before; below it a message waits for its stage to catch up, not
- * for the rest of batch.ms, at each of the chain's hops. */
+ * for the rest of batch.ms, at each of the chain's hops.
+ *
+ * A stage behind -- when batch.ms passes, the rest of the batch is already
+ * waiting in its input -- keeps the batch open until it is full or
+ * batch.backlog.ms has passed: what the longer batch takes in was there
+ * already, so it delays no message more than the backlog does, and the
+ * stage (and the broker, which pays for every transaction) does less work
+ * a message while it catches up.  *behind: the batch's verdict, -1 until
+ * batch.ms passes (the caller sets it when the batch opens). */
 static int batch_ends(const run_common *rc, int64_t in_batch, int64_t start,
-                      int64_t last_in)
+                      int64_t last_in, int *behind)
 {
-    int64_t now;
+    int64_t now, open_ms;
 
     if (in_batch <= 0)
         return 0;
     now = sl_mono_ms();
-    return in_batch >= rc->batch_size || now - start >= rc->batch_ms ||
-           (rc->batch_idle_ms > 0 && now - last_in >= rc->batch_idle_ms);
+    open_ms = now - start;
+    if (in_batch >= rc->batch_size ||
+        (rc->batch_idle_ms > 0 && now - last_in >= rc->batch_idle_ms))
+        return 1;
+    if (open_ms < rc->batch_ms)
+        return 0;
+    if (*behind < 0)
+        *behind = rc->batch_backlog_ms > rc->batch_ms &&
+                  input_backlog(rc) >= rc->batch_size - in_batch;
+    return !*behind || open_ms >= rc->batch_backlog_ms;
 }
 
 static rd_kafka_t *make_consumer(run_common *rc, const char *const *extra,
@@ -675,6 +730,7 @@ typedef struct txn_run {
     int64_t in_batch;        /* messages consumed in the open transaction */
     int64_t batch_start;     /* monotonic ms of the batch's first message */
     int64_t last_in;         /* monotonic ms at the end of the last non-empty run */
+    int behind;              /* batch_ends' verdict for the open batch */
     int txn_open;
     int fatal;
     uint64_t n_emit, n_reject, n_route, n_aborts, n_quarantined;
@@ -1280,7 +1336,8 @@ static rd_kafka_t *make_producer(txn_run *t, int *config_error, sl_err *err)
         "message.timeout.ms", "50000",
         "message.max.bytes", "16777216",
         /* Output is only visible at the transaction's commit (every
-         * batch.ms at most), which sends whatever is still lingering:
+         * batch.ms, or batch.backlog.ms while behind, at most), which
+         * sends whatever is still lingering:
          * lingering for as long as a batch lasts costs no latency and
          * saves the broker many small requests (measured: linger.ms 20
          * to 250 took the whole chain's broker CPU per sample from 84 to
@@ -1302,10 +1359,13 @@ static rd_kafka_t *make_producer(txn_run *t, int *config_error, sl_err *err)
         return NULL;
     txn_ms = conf_ll(conf, "transaction.timeout.ms");
     msg_ms = conf_ll(conf, "message.timeout.ms");
-    if (txn_ms > 0 && t->c.batch_ms >= txn_ms) {
-        sl_err_set(err, "batch.ms (%lld) must be shorter than the transaction "
+    if (txn_ms > 0 && t->c.batch_backlog_ms >= txn_ms) {
+        /* batch_backlog_ms: the longer of batch.ms and batch.backlog.ms */
+        int by_ms = t->c.batch_ms >= txn_ms;
+        sl_err_set(err, "%s (%lld) must be shorter than the transaction "
                    "timeout (kafka.transaction.timeout.ms, %lld)",
-                   (long long)t->c.batch_ms, txn_ms);
+                   by_ms ? "batch.ms" : "batch.backlog.ms",
+                   (long long)(by_ms ? t->c.batch_ms : t->c.batch_backlog_ms), txn_ms);
         *config_error = 1;
         rd_kafka_conf_destroy(conf);
         return NULL;
@@ -1322,7 +1382,7 @@ static rd_kafka_t *make_producer(txn_run *t, int *config_error, sl_err *err)
     }
     /* librdkafka wants linger.ms below message.timeout.ms (0: infinite) and
      * at most 900000. */
-    lg = t->c.batch_ms < 900000 ? t->c.batch_ms : 900000;
+    lg = t->c.batch_backlog_ms < 900000 ? t->c.batch_backlog_ms : 900000;
     if (msg_ms > 0 && lg >= msg_ms)
         lg = msg_ms - 1;
     snprintf(linger, sizeof(linger), "%lld", lg);
@@ -1543,8 +1603,10 @@ int sl_runner_main(const sl_processor *p, int argc, char **argv)
             t.run[t.run_n++] = m;
         }
         if (t.run_n && !t.fatal) {
-            if (t.in_batch == 0)
+            if (t.in_batch == 0) {
                 t.batch_start = sl_mono_ms();
+                t.behind = -1;
+            }
             t.in_batch += (int64_t)t.run_n;
             if (t.p->prepare && t.p->prepare(t.pctx, t.views, t.run_n) != SL_OK) {
                 r = SL_EIO;   /* abort and retry the run */
@@ -1570,7 +1632,7 @@ int sl_runner_main(const sl_processor *p, int argc, char **argv)
                 abort_pause(&t);
             continue;
         }
-        if (batch_ends(&t.c, t.in_batch, t.batch_start, t.last_in))
+        if (batch_ends(&t.c, t.in_batch, t.batch_start, t.last_in, &t.behind))
             txn_commit(&t);
     }
     sl_health_ready(t.c.met.health, 0, "stopping");
@@ -1611,6 +1673,7 @@ typedef struct sink_run {
     size_t n_batch;
     int64_t batch_start;
     int64_t last_in;         /* monotonic ms of the last message added */
+    int behind;              /* batch_ends' verdict for the open batch */
     int fatal;
     int store_failing;       /* the last write or ping failed */
     int64_t next_ping;       /* monotonic ms of the next idle ping */
@@ -1876,14 +1939,16 @@ int sl_sink_main(const sl_sink *s, int argc, char **argv)
                     r.fatal = 1;
                 rd_kafka_message_destroy(m);
             } else {
-                if (r.n_batch == 0)
+                if (r.n_batch == 0) {
                     r.batch_start = sl_mono_ms();
+                    r.behind = -1;
+                }
                 met_count(&r.c, r.c.met.in, rd_kafka_topic_name(m->rkt));
                 r.batch[r.n_batch++] = m;
                 r.last_in = sl_mono_ms();
             }
         }
-        if (batch_ends(&r.c, (int64_t)r.n_batch, r.batch_start, r.last_in))
+        if (batch_ends(&r.c, (int64_t)r.n_batch, r.batch_start, r.last_in, &r.behind))
             sink_flush(&r);
         sink_ping(&r);
         met_tick(&r.c, r.store_failing);

@@ -7,12 +7,19 @@
 #  2. With batch.idle.ms=0 a batch ends only by batch.size, batch.ms or a
 #     stop: validate holds a lone upload uncommitted (nothing downstream
 #     sees it) until SIGTERM, which commits it.
-#  3. Refused at start (exit status 2): a negative batch.idle.ms, and a
-#     batch.ms the transaction timeout would cut short.
+#  3. Refused at start (exit status 2): a negative batch.idle.ms or
+#     batch.backlog.ms, and a batch.ms or batch.backlog.ms the transaction
+#     timeout would cut short.
 #  4. A stage looks up the topics it writes to before its first
 #     transaction (the first commit does not wait for librdkafka's
 #     once-a-second scan of unknown topics): one it cannot find is named
 #     at start, and the stage keeps running.
+#  5. A stage behind (batch.backlog.ms): with 2,800 uploads waiting,
+#     batch.ms=1 and batch.size=700, validate's first three transactions
+#     hold 700 each (the rest of each already waited when its batch.ms
+#     passed), where without it every transaction ends after one run of
+#     polls (500 messages at most); an upload arriving when nothing waits
+#     is committed on its own at once.
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 it_init group_commit
 
@@ -44,10 +51,18 @@ grep -q 'batch.idle.ms must not be negative' "$W/negative.log" ||
     it_fail "no reason for the refusal: $(cat "$W/negative.log")"
 
 rc=0
-"$IT_BIN/sluice-validate" -X batch.ms=60000 >"$W/negative.log" 2>&1 || rc=$?
-it_eq "batch.ms as long as the transaction timeout: exit status" "$rc" 2
-grep -q 'batch.ms (60000) must be shorter than the transaction timeout' "$W/negative.log" ||
+"$IT_BIN/sluice-validate" -X batch.backlog.ms=-5 >"$W/negative.log" 2>&1 || rc=$?
+it_eq "negative batch.backlog.ms: exit status" "$rc" 2
+grep -q 'batch.backlog.ms must not be negative' "$W/negative.log" ||
     it_fail "no reason for the refusal: $(cat "$W/negative.log")"
+
+for key in batch.ms batch.backlog.ms; do
+    rc=0
+    "$IT_BIN/sluice-validate" -X "$key=60000" >"$W/negative.log" 2>&1 || rc=$?
+    it_eq "$key as long as the transaction timeout: exit status" "$rc" 2
+    grep -q "$key (60000) must be shorter than the transaction timeout" "$W/negative.log" ||
+        it_fail "no reason for the refusal: $(cat "$W/negative.log")"
+done
 
 # 4. An output topic that is not there.
 it_start scan -X output.topic=sluice.nosuch
@@ -82,3 +97,24 @@ it_kill validate TERM   # a stop commits the open batch
 it_eq "committed at the stop" "$(validated)" 5
 it_wait_outcomes 5 90
 it_eq "accepted after the stop" "$(it_sql "SELECT count(*) FROM samples")" 5
+
+# 5. Behind: the rest of each batch already waits when batch.ms passes
+# (validate is stopped since 2: the uploads wait in its input).
+mkdir -p "$W/c"
+for i in $(seq 1 2800); do printf 'backlog %d\n' "$i" >"$W/c/$i.txt"; done
+"$IT_BIN/sluicectl" upload --creator gc --dataset gc-ds --key "$W/k.pem" "$W/c" >/dev/null
+batches() { # the sizes of validate's committed transactions, one a line
+    sed -n 's/.*committed batch of \([0-9]*\) messages.*/\1/p' "$W/validate.log"
+}
+: >"$W/validate.log"
+it_start validate -X log.level=debug -X batch.ms=1 -X batch.size=700 -X batch.idle.ms=0 \
+    -X batch.backlog.ms=50000
+it_wait_outcomes 2805 120
+it_eq "behind: the first transactions of batch.size" "$(batches | head -n 3 | tr '\n' ' ')" \
+    "700 700 700 "
+it_eq "behind: uploads in its transactions" "$(batches | awk '{ s += $1 } END { print s }')" 2800
+# Nothing waits now: one more upload is not held for batch.backlog.ms.
+printf 'alone\n' >"$W/alone.txt"
+"$IT_BIN/sluicectl" upload --creator gc --dataset gc-ds --key "$W/k.pem" "$W/alone.txt" >/dev/null
+it_wait_outcomes 2806 30
+it_eq "keeping up: the lone upload's own transaction" "$(batches | tail -n 1)" 1
