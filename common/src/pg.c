@@ -68,14 +68,19 @@ int sl_pg_statement_timeout_check(int64_t ms, sl_err *err)
     return SL_OK;
 }
 
-int sl_pg_statement_timeout(PGconn *c, int64_t ms, sl_err *err)
+PGconn *sl_pg_connect_timed(const char *dsn, int64_t statement_timeout_ms, sl_err *err)
 {
+    PGconn *c = sl_pg_connect(dsn, err);
     char sql[64];
 
-    if (ms <= 0)
-        return SL_OK;
-    snprintf(sql, sizeof(sql), "SET statement_timeout = %" PRId64, ms);
-    return sl_pg_exec(c, sql, err) == SL_OK ? SL_OK : SL_EIO;
+    if (!c || statement_timeout_ms <= 0)
+        return c;
+    snprintf(sql, sizeof(sql), "SET statement_timeout = %" PRId64, statement_timeout_ms);
+    if (sl_pg_exec(c, sql, err) != SL_OK) {
+        PQfinish(c);
+        return NULL;
+    }
+    return c;
 }
 
 int sl_pg_dsn_check(const char *dsn, sl_err *err)

@@ -50,13 +50,11 @@ static int connect_fresh(sl_pgconn *pc, sl_err *err)
 {
     const size_t n_settings = sizeof(session_settings) / sizeof(session_settings[0]);
 
-    if (!(pc->conn = sl_pg_connect(pc->dsn, err)))
+    if (!(pc->conn = sl_pg_connect_timed(pc->dsn, pc->statement_timeout_ms, err)))
         return SL_EIO;
     for (size_t i = 0; i < n_settings; i++)
         if (sl_pg_exec(pc->conn, session_settings[i], err) != SL_OK)
             goto fail;
-    if (sl_pg_statement_timeout(pc->conn, pc->statement_timeout_ms, err) != SL_OK)
-        goto fail;
     for (size_t i = 0; i < pc->opts.n_stmts; i++) {
         const sl_pg_stmt *s = &pc->opts.stmts[i];
         PGresult *r = PQprepare(pc->conn, s->name, s->sql, s->nparams, NULL);
@@ -165,6 +163,7 @@ int sl_pgconn_open(sl_pgconn **out, const sl_config *cfg,
                    const sl_pgconn_opts *opts, sl_err *err)
 {
     const char *dsn = sl_config_get(cfg, "pg.dsn");
+    const int64_t timeout_ms = sl_config_int(cfg, "pg.statement.timeout.ms");
     sl_pgconn *pc;
 
     *out = NULL;
@@ -172,8 +171,7 @@ int sl_pgconn_open(sl_pgconn **out, const sl_config *cfg,
      * PostgreSQL refuses never works: configuration errors, where a server
      * that does not answer (yet) is SL_EIO below. */
     if (sl_pg_dsn_check(dsn, err) != SL_OK ||
-        sl_pg_statement_timeout_check(sl_config_int(cfg, "pg.statement.timeout.ms"),
-                                      err) != SL_OK)
+        sl_pg_statement_timeout_check(timeout_ms, err) != SL_OK)
         return SL_EINVAL;
     if (!(pc = calloc(1, sizeof(*pc))) || !(pc->dsn = strdup(dsn)) ||
         !(pc->who = strdup(opts && opts->who ? opts->who : "pg"))) {
@@ -183,7 +181,7 @@ int sl_pgconn_open(sl_pgconn **out, const sl_config *cfg,
     }
     if (opts)
         pc->opts = *opts;
-    pc->statement_timeout_ms = sl_config_int(cfg, "pg.statement.timeout.ms");
+    pc->statement_timeout_ms = timeout_ms;
     if (connect_fresh(pc, err) != SL_OK) {
         sl_pgconn_destroy(pc);
         return SL_EIO;

@@ -316,6 +316,17 @@ static int64_t met_committed_get(const run_common *rc, const char *topic,
     return -1;
 }
 
+/* Where the group stands in a partition: its committed offset, or, never
+ * committed, the earliest (lo, the low watermark), where it starts; -1
+ * when neither is known. */
+static int64_t group_start(const run_common *rc, const char *topic,
+                           int32_t partition, int64_t lo)
+{
+    int64_t c = met_committed_get(rc, topic, partition);
+
+    return c >= 0 ? c : lo;
+}
+
 /* librdkafka's statistics (statistics.interval.ms): how many brokers the
  * consumer's connections to are up.  Runs inside the consumer's poll, on
  * the loop's thread. */
@@ -384,10 +395,7 @@ static void met_tick(run_common *rc, int env_failing)
                                                a->elems[i].partition, &lo, &hi) ||
                 hi < 0)
                 continue;
-            /* never committed: the group starts at the earliest offset */
-            c = met_committed_get(rc, a->elems[i].topic, a->elems[i].partition);
-            if (c < 0)
-                c = lo;
+            c = group_start(rc, a->elems[i].topic, a->elems[i].partition, lo);
             if (c < 0)
                 continue;
             snprintf(parts[k], sizeof(parts[k]), "%" PRId32, a->elems[i].partition);
@@ -556,9 +564,7 @@ static int64_t input_backlog(const run_common *rc)
             if (rd_kafka_get_watermark_offsets(rc->consumer, topic, part, &lo, &hi))
                 continue;
             if (pos < 0)
-                pos = met_committed_get(rc, topic, part);
-            if (pos < 0)
-                pos = lo;
+                pos = group_start(rc, topic, part, lo);
             if (pos >= 0 && hi > pos)
                 waiting += hi - pos;
         }
@@ -1328,7 +1334,7 @@ static long long conf_ll(rd_kafka_conf_t *conf, const char *name)
 static rd_kafka_t *make_producer(txn_run *t, int *config_error, sl_err *err)
 {
     char txid[SL_TOPIC_LEN * 2], errstr[512], linger[24];
-    long long txn_ms, msg_ms, lg;
+    long long txn_ms, msg_ms, stmt_ms, lg;
     const char *defaults[] = {
         "transactional.id", txid,
         "enable.idempotence", "true",
@@ -1372,10 +1378,11 @@ static rd_kafka_t *make_producer(txn_run *t, int *config_error, sl_err *err)
     }
     /* A statement allowed to outlive the transaction it runs in would see
      * the broker abort that transaction first. */
-    if (txn_ms > 0 && sl_config_int(t->c.cfg, "pg.statement.timeout.ms") >= txn_ms) {
+    stmt_ms = sl_config_int(t->c.cfg, "pg.statement.timeout.ms");
+    if (txn_ms > 0 && stmt_ms >= txn_ms) {
         sl_err_set(err, "pg.statement.timeout.ms (%lld) must be shorter than the "
                    "transaction timeout (kafka.transaction.timeout.ms, %lld)",
-                   (long long)sl_config_int(t->c.cfg, "pg.statement.timeout.ms"), txn_ms);
+                   (long long)stmt_ms, txn_ms);
         *config_error = 1;
         rd_kafka_conf_destroy(conf);
         return NULL;

@@ -263,15 +263,11 @@ static void *relay_main(void *arg)
         if (!r->pg || PQstatus(r->pg) != CONNECTION_OK) {
             if (r->pg)
                 PQfinish(r->pg);
-            if (!(r->pg = sl_pg_connect(r->dsn, &err))) {
+            /* Its rounds run inside Kafka transactions: never without
+             * the statement timeout. */
+            if (!(r->pg = sl_pg_connect_timed(r->dsn, sl_config_int(r->a->cfg,
+                              "pg.statement.timeout.ms"), &err)))
                 sl_warn(LOG, "database: %s", err.msg);
-            } else if (sl_pg_statement_timeout(r->pg, sl_config_int(r->a->cfg,
-                           "pg.statement.timeout.ms"), &err) != SL_OK) {
-                /* Its rounds run inside Kafka transactions: never without. */
-                sl_warn(LOG, "database: %s", err.msg);
-                PQfinish(r->pg);
-                r->pg = NULL;
-            }
         }
         if (r->pg && !r->rk && !(r->rk = make_producer(r, &err)))
             sl_warn(LOG, "kafka: %s", err.msg);

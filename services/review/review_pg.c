@@ -44,18 +44,6 @@ struct rv_pool {
     size_t n;
 };
 
-/* A new connection with the pool's session settings; NULL (err says). */
-static PGconn *pool_connect(rv_pool *p, sl_err *err)
-{
-    PGconn *c = sl_pg_connect(p->dsn, err);
-
-    if (c && sl_pg_statement_timeout(c, p->stmt_timeout_ms, err) != SL_OK) {
-        PQfinish(c);
-        c = NULL;
-    }
-    return c;
-}
-
 int rv_pool_new(const char *dsn, size_t n, int64_t stmt_timeout_ms, rv_pool **out,
                 sl_err *err)
 {
@@ -79,7 +67,7 @@ int rv_pool_new(const char *dsn, size_t n, int64_t stmt_timeout_ms, rv_pool **ou
     pthread_cond_init(&p->cv, NULL);
     /* One connection up front: the database answers before the first
      * request (sl_start_retry waits for it). */
-    if (!(p->conns[0] = pool_connect(p, err))) {
+    if (!(p->conns[0] = sl_pg_connect_timed(p->dsn, p->stmt_timeout_ms, err))) {
         rv_pool_destroy(p);
         return SL_EIO;
     }
@@ -125,7 +113,7 @@ PGconn *rv_pool_get(rv_pool *p)
         PQfinish(c);
         c = NULL;
     }
-    if (!c && !(c = pool_connect(p, &err)))
+    if (!c && !(c = sl_pg_connect_timed(p->dsn, p->stmt_timeout_ms, &err)))
         sl_error(LOG, "database connection: %s", err.msg);
     pthread_mutex_lock(&p->mu);
     p->conns[i] = c;

@@ -98,7 +98,7 @@ int sl_start_exit_status(const sl_start_opts *o, int rc);
       "how long the database may not answer at start before the process exits non-zero" }
 
 /* The config entry of a service whose database sessions get a
- * statement_timeout (sl_pgconn_open reads it; sl_pg_statement_timeout). */
+ * statement_timeout (sl_pgconn_open reads it; sl_pg_connect_timed). */
 #define SL_PG_STATEMENT_TIMEOUT_CFG_ENTRY \
     { SL_CFG_INT, "pg.statement.timeout.ms", "30000", \
       "longest a database statement may run, lock waits included, before it is " \

@@ -31,11 +31,11 @@ PGconn *sl_pg_connect(const char *dsn, sl_err *err);
  * INT_MAX ms.  SL_OK, or SL_EINVAL naming pg.statement.timeout.ms (a
  * configuration error, not an outage to wait out). */
 int sl_pg_statement_timeout_check(int64_t ms, sl_err *err);
-/* SET statement_timeout to ms on c (ms <= 0: nothing).  SL_OK or SL_EIO.
- * A service declaring pg.statement.timeout.ms (SL_PG_STATEMENT_TIMEOUT_CFG_ENTRY,
- * sl/health.h) gets it on its sessions: sl_pgconn_open reads it, others
- * call this. */
-int sl_pg_statement_timeout(PGconn *c, int64_t ms, sl_err *err);
+/* sl_pg_connect, then SET statement_timeout to ms on the session (ms <= 0:
+ * the server's own); NULL with the reason in err if either fails.  A
+ * service declaring pg.statement.timeout.ms (SL_PG_STATEMENT_TIMEOUT_CFG_ENTRY,
+ * sl/health.h) connects with this: sl_pgconn_open does, others call it. */
+PGconn *sl_pg_connect_timed(const char *dsn, int64_t statement_timeout_ms, sl_err *err);
 
 /* Whether dsn is a conninfo at all: SL_OK, or SL_EINVAL (empty, or one
  * libpq cannot parse: a configuration error, where a server that does not
