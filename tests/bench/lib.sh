@@ -33,20 +33,32 @@ bench_wait_outcomes() {
     done
 }
 
-# bench_flush_dirty: writes out what the page cache holds unwritten
-# (`sync`) and prints "N MB in S s".  The kernel writes dirty pages out
-# once they are 30 s old (vm.dirty_expire_centisecs): after a run that
-# wrote hundreds of MB of broker segments and database pages, that lands
-# as one burst in whatever is measured next, and its database commits
-# wait behind it (tests/bench/README.md: 750 MB in 0.9 s, one commit
-# waiting 923 ms).  Called before each measured phase, so that it pays for
+# bench_flush_dirty [PSQL DSN]: writes out what the page cache holds
+# unwritten (`sync`) and prints "N MB in S s".  The kernel writes dirty
+# pages out once they are 30 s old (vm.dirty_expire_centisecs): after a
+# run that wrote hundreds of MB of broker segments and database pages,
+# that lands as one burst in whatever is measured next, and its database
+# commits wait behind it (tests/bench/README.md: 750 MB in 0.9 s, one
+# commit waiting 923 ms).  With PSQL and an admin DSN, PostgreSQL's own
+# dirty buffers go first (CHECKPOINT, "and a checkpoint of N MB"):
+# otherwise the next run's backends, needing a free buffer, write out
+# what the runs before them dirtied (tests/bench/README.md: up to 900 MB
+# in one drain).  Called before each measured phase, so that it pays for
 # its own writes only.
 bench_flush_dirty() {
-    local mb t
-    mb=$(awk '/^Dirty:/ { printf "%.0f", $2 / 1024 }' /proc/meminfo)
+    local mb t ck=""
     t=$(date +%s.%N)
+    if [[ -n ${2:-} ]]; then
+        local b0 b1
+        b0=$("$1" -XAtq -v ON_ERROR_STOP=1 "$2" -c "SELECT buffers_checkpoint FROM pg_stat_bgwriter") &&
+            "$1" -XAtq -v ON_ERROR_STOP=1 "$2" -c "CHECKPOINT" &&
+            b1=$("$1" -XAtq -v ON_ERROR_STOP=1 "$2" -c "SELECT buffers_checkpoint FROM pg_stat_bgwriter") ||
+            return 1
+        ck=$(awk -v a="$b0" -v b="$b1" 'BEGIN { printf " and a checkpoint of %.0f MB", (b - a) * 8 / 1024 }')
+    fi
+    mb=$(awk '/^Dirty:/ { printf "%.0f", $2 / 1024 }' /proc/meminfo)
     sync
-    awk -v m="$mb" -v a="$t" -v b="$(date +%s.%N)" 'BEGIN { printf "%d MB in %.1f s\n", m, b - a }'
+    awk -v m="$mb" -v c="$ck" -v a="$t" -v b="$(date +%s.%N)" 'BEGIN { printf "%d MB%s in %.1f s\n", m, c, b - a }'
 }
 
 # make_files DIR COUNT TAG: COUNT distinct English-like files of SIZE bytes

@@ -173,7 +173,7 @@ sleep 1
 
 # What the warm-up and throughput runs left unwritten would otherwise go
 # out in the middle of the latency run (bench_flush_dirty).
-flushed=$(bench_flush_dirty)
+flushed=$(bench_flush_dirty "$PSQL" "$SLUICE_PG_DSN_ADMIN dbname=sluice")
 say "latency: $LAT_N uploads at $RATE/s (first, the runs before written out: $flushed)"
 upload latency --rate "$RATE"
 wait_for $((WARM + N + LAT_N))

@@ -15,8 +15,10 @@
 #   chain       validate -> scan -> license -> commit drain
 #               chain-sluice.uploads (same count and size, other files: the
 #               first run's uploads would all be replays or duplicates);
-# before each drain, what the page cache holds unwritten is written out
-# (bench_flush_dirty);
+# before each drain, PostgreSQL's dirty buffers (CHECKPOINT) and then what
+# the page cache holds unwritten are written out (bench_flush_dirty); right
+# after it, a CHECKPOINT writes out the drain's own buffers, its CPU the
+# drain's (checkpoint_after);
 # then one core's Ed25519 verify rate (openssl speed -seconds 3 ed25519).
 # Each drain is timed from just before its processes start (the database's
 # clock) to the last row's commit (accepted_at), and prints samples/s and
@@ -114,6 +116,22 @@ PSQL=$(sl_pg_bindir)/psql
 [[ -x $PSQL ]] || PSQL=psql
 sql() { "$PSQL" -XAtq -v ON_ERROR_STOP=1 "$SLUICE_PG_DSN" -c "$1"; }
 admin_sql() { "$PSQL" -XAtq -v ON_ERROR_STOP=1 "$SLUICE_PG_DSN_ADMIN dbname=sluice" -c "$1"; }
+# Buffers PostgreSQL's backends wrote out themselves to free one (a
+# drain's share of the database's writes that lands in its own CPU; the
+# rest waits for the next checkpoint): read after a drain's processes
+# have gone, since a backend reports its counts at exit at the latest.
+backend_writes() { admin_sql "SELECT buffers_backend FROM pg_stat_bgwriter"; }
+# checkpoint_after: a drain's own dirty buffers, which shared_buffers
+# holds past its end, written out by a checkpoint right after it; sets
+# ga, gb (PostgreSQL's CPU before and after: the drain is charged with
+# it) and ck (what bench_flush_dirty printed).
+checkpoint_after() {
+    ga=$(cpu_pg)
+    ck=$(bench_flush_dirty "$PSQL" "$SLUICE_PG_DSN_ADMIN dbname=sluice")
+    gb=$(cpu_pg)
+}
+# "N MB, K KB a sample" of buffers between two readings
+writes_mb() { awk -v a="$1" -v b="$2" -v n="$N" 'BEGIN { printf "%.0f MB, %.1f KB a sample", (b - a) * 8 / 1024, (b - a) * 8 / n }'; }
 [[ -n $PGSS ]] && admin_sql "CREATE EXTENSION IF NOT EXISTS pg_stat_statements" >/dev/null
 # pgss_reset / pgss_report: with SLUICE_BENCH_PGSS, the statements that
 # took the most of PostgreSQL's time since the reset (execution time, not
@@ -278,9 +296,10 @@ REPORT=$W/report
 # PREFIX's uploads topic (N uploads of DATASET); appends its lines to the
 # report and its rate to $W/rate.TAG.
 drain() {
-    local name=$1 tag=$2 prefix=$3 ds=$4 base t0 k0 k1 j0 j1 c0 c1 g0 g1 s rate secs steady first; shift 4
+    local name=$1 tag=$2 prefix=$3 ds=$4 base t0 k0 k1 j0 j1 c0 c1 g0 g1 s rate secs steady first bw0 bw1 ga gb ck; shift 4
     base=$(outcomes)
-    bench_flush_dirty >>"$W/flushes"
+    bench_flush_dirty "$PSQL" "$SLUICE_PG_DSN_ADMIN dbname=sluice" >>"$W/flushes"
+    bw0=$(backend_writes)
     read -r k0 j0 g0 c0 < <(echo "$(cpu "$KPID") $(cpu_jit "$KPID") $(cpu_pg) $(cpu_gc "$KPID")")
     pgss_reset
     t0=$(now)
@@ -291,6 +310,8 @@ drain() {
     for s in "$@"; do c[$s]=$(cpu "${PIDS[$s]}"); b[$s]=$(cpu_pg_role "sluice_$s"); done
     read -r k1 j1 g1 c1 < <(echo "$(cpu "$KPID") $(cpu_jit "$KPID") $(cpu_pg) $(cpu_gc "$KPID")")
     stop_all
+    bw1=$(backend_writes)
+    checkpoint_after
     read -r rate secs steady first < <(span sql samples "dataset_id = '$ds'" "$t0")
     echo "$rate $steady" >"$W/rate.$tag"
     {
@@ -309,7 +330,9 @@ drain() {
         for s in "$@"; do printf '      %-24s %s\n' "$s's backends" "$(per "${b[$s]}")"; done
         printf '      %-24s %s\n' "the rest (background)" "$(per "$(printf '%s\n' "${b[@]}" |
             awk -v a="$g0" -v z="$g1" '{ s += $1 } END { print z - a - s }')")"
-        printf '%s\n' "${c[@]}" "$k1 -$k0" "$g1 -$g0" | awk '{ s += $1 + $2 } END { print s }' >"$W/cpu.$tag"
+        printf '      %-24s %s\n' "buffers backends wrote" "$(writes_mb "$bw0" "$bw1")"
+        printf '      %-24s %s  (%s)\n' "its checkpoint after it" "$(per "$(awk -v a="$ga" -v b="$gb" 'BEGIN { print b - a }')")" "$ck"
+        printf '%s\n' "${c[@]}" "$k1 -$k0" "$g1 -$g0" "$gb -$ga" | awk '{ s += $1 + $2 } END { print s }' >"$W/cpu.$tag"
         echo "${c[validate]}" >"$W/cpu.validate.$tag"
         printf '    cpu %-22s %s\n' "all of the above" "$(per "$(cat "$W/cpu.$tag")")"
         # the broker's compilers: 20-50 us a sample of a short drain, and
@@ -346,7 +369,8 @@ say "sluice: validate -> commit drain $N uploads"
 drain "validate -> commit" foundation "" versus validate commit
 
 say "peer: $PROCS processes drain the same $N uploads"
-bench_flush_dirty >>"$W/flushes"
+bench_flush_dirty "$PSQL" "$SLUICE_PG_DSN_ADMIN dbname=sluice" >>"$W/flushes"
+bw0=$(backend_writes)
 read -r k0 j0 g0 c0 < <(echo "$(cpu "$KPID") $(cpu_jit "$KPID") $(cpu_pg) $(cpu_gc "$KPID")")
 pgss_reset
 t0=$(now)
@@ -361,6 +385,8 @@ declare -A pc=()
 pc[parent]=$(cpu "${PIDS[peer]}")
 for p in "${kids[@]}"; do pc[worker-$p]=$(cpu "$p"); done
 stop_all
+bw1=$(backend_writes)
+checkpoint_after
 read -r rate secs steady first < <(span peer_sql peer.samples true "$t0")
 echo "$rate $steady" >"$W/rate.peer"
 {
@@ -380,7 +406,9 @@ echo "$rate $steady" >"$W/rate.peer"
     printf '    cpu %-22s %s\n' postgresql "$(per "$(awk -v a="$g0" -v b="$g1" 'BEGIN { print b - a }')")"
     printf '      %-24s %s\n' "the peer's backends" "$(per "$peer_backends")"
     printf '      %-24s %s\n' "the rest (background)" "$(per "$(awk -v a="$g0" -v z="$g1" -v p="$peer_backends" 'BEGIN { print z - a - p }')")"
-    awk -v t="$tot" -v a="$k0" -v b="$k1" -v c="$g0" -v d="$g1" 'BEGIN { print t + b - a + d - c }' >"$W/cpu.peer"
+    printf '      %-24s %s\n' "buffers backends wrote" "$(writes_mb "$bw0" "$bw1")"
+    printf '      %-24s %s  (%s)\n' "its checkpoint after it" "$(per "$(awk -v a="$ga" -v b="$gb" 'BEGIN { print b - a }')")" "$ck"
+    awk -v t="$tot" -v a="$k0" -v b="$k1" -v c="$g0" -v d="$g1" -v e="$ga" -v f="$gb" 'BEGIN { print t + b - a + d - c + f - e }' >"$W/cpu.peer"
     printf '    cpu %-22s %s\n' "all of the above" "$(per "$(cat "$W/cpu.peer")")"
     printf '      %-24s %s\n' "less the broker's JIT" "$(per "$(awk -v t="$(cat "$W/cpu.peer")" -v a="$j0" -v b="$j1" 'BEGIN { print t - (b - a) }')")"
     pgss_report
@@ -401,7 +429,7 @@ sluice against the Python peer (issue #16): $N signed $SIZE-byte uploads preload
 (each drain timed from its processes' start to the last commit; broker, database and the drainers on this machine;
  preload by sluicectl upload at $prod uploads/s, none of it while measuring; warm-up: $warmup)
 HEAD
-echo "(before each drain the page cache the runs before it left was written out: $(paste -sd, "$W/flushes" | sed 's/,/, /g'); before validate -> commit, the peer, the chain)"
+echo "(before each drain PostgreSQL's dirty buffers and the page cache the runs before it left were written out: $(paste -sd, "$W/flushes" | sed 's/,/, /g'); before validate -> commit, the peer, the chain)"
 cat "$REPORT"
 cat <<TAIL
   yardstick                    $ed_verify Ed25519 verify/s on one core (openssl speed -seconds 3 ed25519)
