@@ -23,6 +23,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <inttypes.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -445,6 +446,35 @@ static void met_assigned(run_common *rc, rd_kafka_t *rk,
 }
 
 /* Loads configuration for a stage; returns 0 to go on, else an exit code. */
+/* A stage allocates and frees tens of MB a batch: librdkafka's buffers
+ * for each decompressed fetch, the batch's messages and output, COPY
+ * buffers.  glibc gives a large free block back to the kernel (munmap,
+ * or trimming a thread's arena) and the next batch faults every page of
+ * it in again, zeroed by the kernel: 17% of commit's CPU in the chain's
+ * drain (tests/bench/README.md, "Freed memory kept").  So a stage keeps
+ * what it freed, for the next batch: blocks below 32 MB (glibc's largest
+ * threshold) come from the heap, and up to 256 MB free at its top stays
+ * there.  Unless the operator tuned malloc already (GLIBC_TUNABLES with
+ * glibc.malloc.*).  Returns 0, or -1 (and why in err) if glibc refused. */
+static int keep_freed_memory(sl_err *err)
+{
+#if defined(__GLIBC__) && defined(M_MMAP_THRESHOLD) && defined(M_TRIM_THRESHOLD) && \
+    !defined(__SANITIZE_ADDRESS__)   /* AddressSanitizer has its own allocator */
+    const char *t = getenv("GLIBC_TUNABLES");
+
+    if (t && strstr(t, "glibc.malloc."))
+        return 0;
+    if (mallopt(M_MMAP_THRESHOLD, 32 << 20) != 1 ||
+        mallopt(M_TRIM_THRESHOLD, 256 << 20) != 1) {
+        sl_err_set(err, "glibc refused the malloc thresholds (mallopt)");
+        return -1;
+    }
+#else
+    (void)err;
+#endif
+    return 0;
+}
+
 static int common_config(run_common *rc, const sl_topo_stage *row,
                          const sl_cfg_entry *stage_map, int argc, char **argv)
 {
@@ -476,6 +506,8 @@ static int common_config(run_common *rc, const sl_topo_stage *row,
         return 2;
     }
     sl_log_set_level((sl_log_level)lvl);
+    if (keep_freed_memory(&err))
+        sl_warn("runner", "%s: freed memory goes back to the kernel", err.msg);
 
     v = sl_config_get(rc->cfg, "group.id");
     if (v && *v)
