@@ -445,7 +445,6 @@ static void met_assigned(run_common *rc, rd_kafka_t *rk,
     rd_kafka_topic_partition_list_destroy(c);
 }
 
-/* Loads configuration for a stage; returns 0 to go on, else an exit code. */
 /* A stage allocates and frees tens of MB a batch: librdkafka's buffers
  * for each decompressed fetch, the batch's messages and output, COPY
  * buffers.  glibc gives a large free block back to the kernel (munmap,
@@ -475,6 +474,7 @@ static int keep_freed_memory(sl_err *err)
     return 0;
 }
 
+/* Loads configuration for a stage; returns 0 to go on, else an exit code. */
 static int common_config(run_common *rc, const sl_topo_stage *row,
                          const sl_cfg_entry *stage_map, int argc, char **argv)
 {

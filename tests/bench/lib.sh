@@ -49,12 +49,12 @@ bench_flush_dirty() {
     local mb t ck=""
     t=$(date +%s.%N)
     if [[ -n ${2:-} ]]; then
-        local b0 b1
-        b0=$("$1" -XAtq -v ON_ERROR_STOP=1 "$2" -c "SELECT buffers_checkpoint FROM pg_stat_bgwriter") &&
-            "$1" -XAtq -v ON_ERROR_STOP=1 "$2" -c "CHECKPOINT" &&
-            b1=$("$1" -XAtq -v ON_ERROR_STOP=1 "$2" -c "SELECT buffers_checkpoint FROM pg_stat_bgwriter") ||
+        # one session: the buffers the checkpointer has written, before and after
+        ck=$("$1" -XAtq -v ON_ERROR_STOP=1 "$2" -c "SELECT buffers_checkpoint FROM pg_stat_bgwriter" \
+                -c "CHECKPOINT" -c "SELECT buffers_checkpoint FROM pg_stat_bgwriter" |
+            awk 'NR == 1 { a = $1 } NR == 2 { b = $1 }
+                 END { if (NR != 2) exit 1; printf " and a checkpoint of %.0f MB", (b - a) * 8 / 1024 }') ||
             return 1
-        ck=$(awk -v a="$b0" -v b="$b1" 'BEGIN { printf " and a checkpoint of %.0f MB", (b - a) * 8 / 1024 }')
     fi
     mb=$(awk '/^Dirty:/ { printf "%.0f", $2 / 1024 }' /proc/meminfo)
     sync

@@ -121,13 +121,16 @@ admin_sql() { "$PSQL" -XAtq -v ON_ERROR_STOP=1 "$SLUICE_PG_DSN_ADMIN dbname=slui
 # rest waits for the next checkpoint): read after a drain's processes
 # have gone, since a backend reports its counts at exit at the latest.
 backend_writes() { admin_sql "SELECT buffers_backend FROM pg_stat_bgwriter"; }
+# flush_dirty: PostgreSQL's dirty buffers, then the page cache
+# (bench_flush_dirty), with the stack's admin login.
+flush_dirty() { bench_flush_dirty "$PSQL" "$SLUICE_PG_DSN_ADMIN dbname=sluice"; }
 # checkpoint_after: a drain's own dirty buffers, which shared_buffers
 # holds past its end, written out by a checkpoint right after it; sets
 # ga, gb (PostgreSQL's CPU before and after: the drain is charged with
-# it) and ck (what bench_flush_dirty printed).
+# it) and ck (what flush_dirty printed).
 checkpoint_after() {
     ga=$(cpu_pg)
-    ck=$(bench_flush_dirty "$PSQL" "$SLUICE_PG_DSN_ADMIN dbname=sluice")
+    ck=$(flush_dirty)
     gb=$(cpu_pg)
 }
 # "N MB, K KB a sample" of buffers between two readings
@@ -298,7 +301,7 @@ REPORT=$W/report
 drain() {
     local name=$1 tag=$2 prefix=$3 ds=$4 base t0 k0 k1 j0 j1 c0 c1 g0 g1 s rate secs steady first bw0 bw1 ga gb ck; shift 4
     base=$(outcomes)
-    bench_flush_dirty "$PSQL" "$SLUICE_PG_DSN_ADMIN dbname=sluice" >>"$W/flushes"
+    flush_dirty >>"$W/flushes"
     bw0=$(backend_writes)
     read -r k0 j0 g0 c0 < <(echo "$(cpu "$KPID") $(cpu_jit "$KPID") $(cpu_pg) $(cpu_gc "$KPID")")
     pgss_reset
@@ -369,7 +372,7 @@ say "sluice: validate -> commit drain $N uploads"
 drain "validate -> commit" foundation "" versus validate commit
 
 say "peer: $PROCS processes drain the same $N uploads"
-bench_flush_dirty "$PSQL" "$SLUICE_PG_DSN_ADMIN dbname=sluice" >>"$W/flushes"
+flush_dirty >>"$W/flushes"
 bw0=$(backend_writes)
 read -r k0 j0 g0 c0 < <(echo "$(cpu "$KPID") $(cpu_jit "$KPID") $(cpu_pg) $(cpu_gc "$KPID")")
 pgss_reset
