@@ -37,8 +37,29 @@ PORT=${SLUICE_METRICS_VALIDATE##*:}
 ctl() { "$IT_BIN/sluicectl" "$@"; }
 ctl creator add alice --generate-key "$IT_DIR/alice.pem" >/dev/null
 ctl dataset add open-ds >/dev/null
-it_start validate -X "metrics.listen=$SLUICE_METRICS_VALIDATE"
-it_start commit "${IT_COMMIT_AFTER_VALIDATE[@]}" -X "metrics.listen=$SLUICE_METRICS_COMMIT"
+# Each stage's arguments, so that mt_revive can start it again as the
+# stack's supervisor would.
+declare -A MT_ARGS=(
+    [validate]="-X metrics.listen=$SLUICE_METRICS_VALIDATE"
+    [commit]="${IT_COMMIT_AFTER_VALIDATE[*]} -X metrics.listen=$SLUICE_METRICS_COMMIT"
+)
+# mt_revive SVC...: start again each SVC that has exited.  Back on a
+# restarted broker, librdkafka may find a static member fenced by its own
+# rejoin (a session that timed out while the broker was away); the stage
+# then exits non-zero, by design, and its supervisor restarts it.  That
+# can happen seconds after the stage reported ready again.
+mt_revive() {
+    local svc
+    for svc in "$@"; do
+        [[ -n ${IT_PIDS[$svc]:-} ]] && kill -0 "${IT_PIDS[$svc]}" 2>/dev/null && continue
+        it_log "$svc exited after the broker came back: restarting it"
+        unset "IT_PIDS[$svc]"
+        # shellcheck disable=SC2086 # the stored arguments are words
+        it_start "$svc" ${MT_ARGS[$svc]}
+    done
+}
+it_start validate ${MT_ARGS[validate]}
+it_start commit ${MT_ARGS[commit]}
 CPORT=${SLUICE_METRICS_COMMIT##*:}
 
 mt_wait_ready '200 {"ready":true}' 60
@@ -54,17 +75,10 @@ it_eq "/health while the broker is down" "$(mt_get "$PORT" /health)" '200 {"stat
 bash "$IT_SRC/deploy/stack.sh" start --dir "$MT_STACK" --infra-only >>"$MT_STACK.start.log" 2>&1 ||
     it_fail "the stack did not restart"
 it_log "broker restarted"
-# Back on the restarted broker, librdkafka may find the static member
-# fenced by its own rejoin and the stage exits non-zero (a fatal error, by
-# design: its supervisor restarts it).  Do what the supervisor does; while
-# it is down, /ready does not answer 200 either.
+# While a fenced stage is down, /ready does not answer 200 either.
 for ((i = 0; i < 240; i++)); do
     [[ $(mt_get "$PORT" /ready) == '200 {"ready":true}' ]] && break
-    if ! kill -0 "${IT_PIDS[validate]}" 2>/dev/null; then
-        it_log "validate exited after the broker came back: restarting it"
-        unset "IT_PIDS[validate]"
-        it_start validate -X "metrics.listen=$SLUICE_METRICS_VALIDATE"
-    fi
+    mt_revive validate
     sleep 0.25
 done
 mt_wait_ready '200 {"ready":true}' 30
@@ -104,6 +118,13 @@ it_eq "/health of commit rejoining" "$(mt_get "$CPORT" /health)" '200 {"status":
 bash "$IT_SRC/deploy/stack.sh" start --dir "$MT_STACK" --infra-only >>"$MT_STACK.start.log" 2>&1 ||
     it_fail "the stack did not restart"
 it_log "database restarted"
+mt_wait_ready '200 {"ready":true}' 60 "$CPORT"
+
+# Fenced after it was ready again (the database outage above has given
+# any rejoin after the broker's return well over its session timeout to
+# end one way or the other): started again, it must be ready first.
+mt_revive validate commit
+mt_wait_ready '200 {"ready":true}' 60
 mt_wait_ready '200 {"ready":true}' 60 "$CPORT"
 
 printf 'after the outage\n' >"$IT_DIR/after.txt"
