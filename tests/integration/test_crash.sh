@@ -14,12 +14,18 @@ W=$IT_DIR
 "$IT_BIN/sluicectl" creator add crasher --generate-key "$W/k.pem" >/dev/null
 "$IT_BIN/sluicectl" dataset add crash-ds >/dev/null
 
+# In chunks of 100, one directory each: the producer below paces them, so
+# that validate still has uploads to work on at every kill (given them all
+# at once, a fast validate is idle long before the first kill, and no kill
+# can land inside one of its transactions).
 mkdir -p "$W/files"
 python3 - "$W/files" "$N" <<'EOF'
 import os, sys
 d, n = sys.argv[1], int(sys.argv[2])
 for i in range(n):
-    with open(os.path.join(d, "s%06d.txt" % i), "w") as f:
+    c = os.path.join(d, "c%04d" % (i // 100))
+    os.makedirs(c, exist_ok=True)
+    with open(os.path.join(c, "s%06d.txt" % i), "w") as f:
         f.write("crash test sample %d %s\n" % (i, "x" * 200))
 EOF
 
@@ -28,8 +34,11 @@ SVC_OPTS=(-X batch.size=100 -X batch.ms=20)
 it_start validate "${SVC_OPTS[@]}"
 it_start commit "${SVC_OPTS[@]}" "${IT_COMMIT_AFTER_VALIDATE[@]}"
 
-"$IT_BIN/sluicectl" upload --creator crasher --dataset crash-ds --key "$W/k.pem" \
-    "$W/files" >"$W/upload.out" 2>"$W/upload.log" &
+for chunk in "$W"/files/c*; do
+    "$IT_BIN/sluicectl" upload --creator crasher --dataset crash-ds --key "$W/k.pem" \
+        "$chunk" >>"$W/upload.out" 2>>"$W/upload.log" || exit 1
+    sleep 0.2
+done &
 producer=$!
 
 count() { it_sql "SELECT (SELECT count(*) FROM samples) + (SELECT count(*) FROM rejections)"; }
