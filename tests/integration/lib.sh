@@ -44,6 +44,9 @@ declare -A IT_PIDS=()
 IT_COMMIT_AFTER_VALIDATE=(-X input.topics=sluice.validated,sluice.rejected)
 
 it_log() { printf '[%s] %s\n' "$(date +%T)" "$*" >&2; }
+# ctl ARGS...: the sluicectl under test (as the cluster admin the
+# environment names, like every sluicectl the tests run).
+ctl() { "$IT_BIN/sluicectl" "$@"; }
 
 it_init() {
     local name=$1

@@ -11,7 +11,6 @@
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 it_init audit
 
-ctl() { "$IT_BIN/sluicectl" "$@"; }
 W=$IT_DIR
 
 # --- registry and uploads -----------------------------------------------------

@@ -10,7 +10,6 @@
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 it_init audit_legacy
 
-ctl() { "$IT_BIN/sluicectl" "$@"; }
 W=$IT_DIR
 
 ctl creator add alice --generate-key "$W/alice.pem" >/dev/null

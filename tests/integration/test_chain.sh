@@ -8,7 +8,6 @@
 it_init chain
 
 W=$IT_DIR
-ctl() { "$IT_BIN/sluicectl" "$@"; }
 ctl creator add alice --generate-key "$W/alice.pem" >/dev/null
 ctl creator add bob --generate-key "$W/bob.pem" >/dev/null
 ctl creator add carol --generate-key "$W/carol.pem" >/dev/null

@@ -22,7 +22,6 @@
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 it_init commit_poison
 
-ctl() { "$IT_BIN/sluicectl" "$@"; }
 cd "$IT_DIR"
 ctl creator add alice --generate-key alice.pem >/dev/null
 ctl dataset add ds1 >/dev/null

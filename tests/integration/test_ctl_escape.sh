@@ -8,7 +8,6 @@
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 it_init ctlesc
 
-ctl() { "$IT_BIN/sluicectl" "$@"; }
 ctl dataset add evil >/dev/null
 it_sql "UPDATE datasets SET name = E'name\\x1b]0;owned\\x07\\nline2\\u202e' WHERE dataset_id = 'evil'"
 it_sql "INSERT INTO rejections (upload_id, creator_id, dataset_id, stage, code, detail, size, meta,

@@ -27,7 +27,6 @@
 it_init deadletter
 
 W=$IT_DIR
-ctl() { "$IT_BIN/sluicectl" "$@"; }
 ctl creator add dl --generate-key "$W/k.pem" >/dev/null
 ctl creator add spare --generate-key "$W/ghost.pem" >/dev/null   # only for its key
 ctl dataset add dl-ds >/dev/null

@@ -26,7 +26,6 @@ IT_CTL_KAFKA=${SLUICE_CONFIG:-}   # the operators' Kafka user (stack.env)
 it_init dlq
 
 cd "$IT_DIR"
-ctl() { "$IT_BIN/sluicectl" "$@"; }
 # sluicectl as the operators (sluice_ctl), not the cluster admin it_init sets
 opctl() { SLUICE_CONFIG=${IT_CTL_KAFKA:-$SLUICE_CONFIG} "$IT_BIN/sluicectl" "$@"; }
 ctl creator add alice --generate-key alice.pem >/dev/null

@@ -16,7 +16,6 @@ IT_CTL_KAFKA=${SLUICE_CONFIG:-}   # the operators' Kafka user (stack.env)
 it_init dlqblk
 
 W=$IT_DIR
-ctl() { "$IT_BIN/sluicectl" "$@"; }
 opctl() { SLUICE_CONFIG=${IT_CTL_KAFKA:-$SLUICE_CONFIG} "$IT_BIN/sluicectl" "$@"; }
 up() { # up ID DATASET FILE
     ctl upload --creator sc --dataset "$2" --key "$W/k.pem" --upload-id "$1" "$3" \

@@ -10,7 +10,6 @@
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 it_init feedctl
 
-ctl() { "$IT_BIN/sluicectl" "$@"; }
 W=$IT_DIR
 
 # rc CMD...: runs a command that may fail; exit status in $RC, stdout in

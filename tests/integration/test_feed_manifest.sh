@@ -19,7 +19,6 @@ MLC=${SLUICE_CACHE_DIR:-$IT_SRC/.cache}/pyenv/bin/mlcroissant
 [[ -x $MLC ]] || it_fail "no $MLC: run deploy/install.sh (it builds the Python venv)"
 
 W=$IT_DIR
-ctl() { "$IT_BIN/sluicectl" "$@"; }
 ctl creator add alice --generate-key "$W/alice.pem" >/dev/null
 ctl creator add bob --generate-key "$W/bob.pem" >/dev/null
 ctl dataset add mixed --name "Mixed media" --description "Notes, a table, an image and a tone." >/dev/null

@@ -11,7 +11,6 @@
 it_init license_records
 
 W=$IT_DIR
-ctl() { "$IT_BIN/sluicectl" "$@"; }
 ctl creator add alice --generate-key "$W/alice.pem" >/dev/null
 ctl dataset add ds1 >/dev/null
 

@@ -10,7 +10,6 @@ mt_require_python
 
 W=$IT_DIR
 P=$IT_PREFIX
-ctl() { "$IT_BIN/sluicectl" "$@"; }
 ctl creator add alice --generate-key "$W/alice.pem" >/dev/null
 ctl creator add bob --generate-key "$W/bob.pem" >/dev/null
 ctl creator disable bob >/dev/null

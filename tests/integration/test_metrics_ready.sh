@@ -34,7 +34,6 @@ trap mt_cleanup EXIT
 it_eq "stack.env metrics address" "${SLUICE_METRICS_VALIDATE%:*}" 127.0.0.1
 PORT=${SLUICE_METRICS_VALIDATE##*:}
 
-ctl() { "$IT_BIN/sluicectl" "$@"; }
 ctl creator add alice --generate-key "$IT_DIR/alice.pem" >/dev/null
 ctl dataset add open-ds >/dev/null
 # Each stage's arguments, so that mt_revive can start it again as the

@@ -18,7 +18,6 @@
 it_init pgstart
 
 W=$IT_DIR
-ctl() { "$IT_BIN/sluicectl" "$@"; }
 ctl creator add alice --generate-key "$W/alice.pem" >/dev/null
 ctl dataset add ds1 >/dev/null
 

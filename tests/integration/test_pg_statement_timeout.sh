@@ -23,7 +23,6 @@
 it_init pg_stmt_timeout
 
 W=$IT_DIR
-ctl() { "$IT_BIN/sluicectl" "$@"; }
 ctl dataset add ds1 >/dev/null
 ctl creator add alice --generate-key "$W/alice.pem" >/dev/null
 up() { # up ID CREATOR

@@ -7,7 +7,6 @@
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 it_init pipeline
 
-ctl() { "$IT_BIN/sluicectl" "$@"; }
 W=$IT_DIR
 
 # --- registry ---------------------------------------------------------------

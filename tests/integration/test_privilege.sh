@@ -14,7 +14,6 @@ it_init privilege
 
 [[ -n ${SLUICE_PG_DSN_OWNER:-} && -n ${SLUICE_PG_DSN_VALIDATE:-} ]] ||
     it_fail "this stack has no per-service roles (SLUICE_PG_DSN_OWNER unset): start it with deploy/stack.sh"
-ctl() { "$IT_BIN/sluicectl" "$@"; }
 W=$IT_DIR
 
 # as ROLE_SVC SQL: run SQL as that service's role; prints the error line.

@@ -13,7 +13,6 @@
 it_init prov_chains
 
 W=$IT_DIR
-ctl() { "$IT_BIN/sluicectl" "$@"; }
 ctl creator add alice --generate-key "$W/alice.pem" >/dev/null
 ctl dataset add ds1 >/dev/null
 

@@ -13,7 +13,6 @@
 it_init provhdr
 
 W=$IT_DIR
-ctl() { "$IT_BIN/sluicectl" "$@"; }
 ctl creator add ph --generate-key "$W/k.pem" >/dev/null
 ctl dataset add ds >/dev/null
 

@@ -22,7 +22,6 @@
 it_init reentry
 
 W=$IT_DIR
-ctl() { "$IT_BIN/sluicectl" "$@"; }
 relay() { # relay ACTION ID [args]: decide, then send as the relay would
     SLUICE_PG_DSN=$IT_OWNER_DSN "$IT_BIN/it-review-relay" "$@" \
         --key "$W/review-audit.key" >>"$W/relay.log" 2>&1 ||

@@ -8,7 +8,6 @@
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 it_init registry
 
-ctl() { "$IT_BIN/sluicectl" "$@"; }
 W=$IT_DIR
 
 # rc CMD...: runs a command that may fail; its exit status in $RC, its

@@ -16,7 +16,6 @@
 it_init review_chain
 
 W=$IT_DIR
-ctl() { "$IT_BIN/sluicectl" "$@"; }
 ctl creator add rc --generate-key "$W/k.pem" >/dev/null
 ctl creator add oo --generate-key "$W/o.pem" >/dev/null
 ctl dataset add ds1 >/dev/null

@@ -9,7 +9,6 @@ it_init scan
 
 W=$IT_DIR
 F=$IT_SRC/tests/fixtures
-ctl() { "$IT_BIN/sluicectl" "$@"; }
 ctl creator add sc --generate-key "$W/k.pem" >/dev/null
 ctl dataset add plain >/dev/null
 ctl dataset add strict >/dev/null

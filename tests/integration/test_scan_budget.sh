@@ -24,7 +24,6 @@ it_init scan_budget
 
 W=$IT_DIR
 F=$IT_SRC/tests/fixtures
-ctl() { "$IT_BIN/sluicectl" "$@"; }
 ctl creator add sb --generate-key "$W/k.pem" >/dev/null
 ctl dataset add plain >/dev/null
 ctl dataset add lenient --scan-action scan_budget=flag >/dev/null

@@ -21,7 +21,6 @@ it_init scan_documents
 
 W=$IT_DIR
 F=$IT_SRC/tests/fixtures
-ctl() { "$IT_BIN/sluicectl" "$@"; }
 
 # ---- the attack: what these files hold --------------------------------------
 it_eq "bomb.zip expands" "$(python3 -c '

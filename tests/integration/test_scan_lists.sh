@@ -12,7 +12,6 @@
 it_init scan_lists
 
 W=$IT_DIR
-ctl() { "$IT_BIN/sluicectl" "$@"; }
 ctl creator add sc --generate-key "$W/k.pem" >/dev/null
 ctl dataset add plain >/dev/null
 ctl dataset add docs >/dev/null

@@ -18,7 +18,6 @@
 it_init secrets
 
 cd "$IT_DIR"
-ctl() { "$IT_BIN/sluicectl" "$@"; }
 rc() { set +e; OUT=$("$@" 2>"$IT_DIR/err"); RC=$?; set -e; }
 
 ctl dataset add ds >/dev/null

@@ -21,7 +21,6 @@
 it_init vharden
 
 cd "$IT_DIR"
-ctl() { "$IT_BIN/sluicectl" "$@"; }
 ctl creator add alice --generate-key alice.pem >/dev/null
 ctl dataset add ds >/dev/null
 openssl genpkey -algorithm ed25519 -out late.pem 2>/dev/null

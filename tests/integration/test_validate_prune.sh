@@ -14,7 +14,6 @@
 it_init validate_prune
 
 W=$IT_DIR
-ctl() { "$IT_BIN/sluicectl" "$@"; }
 ctl creator add alice --generate-key "$W/alice.pem" >/dev/null
 ctl dataset add ds1 >/dev/null
 old() { it_sql "SELECT count(*) FROM upload_claims WHERE upload_id LIKE 'old-%'"; }
