@@ -61,6 +61,37 @@ bench_flush_dirty() {
     awk -v m="$mb" -v c="$ck" -v a="$t" -v b="$(date +%s.%N)" 'BEGIN { printf "%d MB%s in %.1f s\n", m, c, b - a }'
 }
 
+# bench_fill_cache FILE: fills the page cache with FILE (zeros, written
+# and synced) until about SLUICE_BENCH_FILL_FREE_MB (default 1024) of the
+# machine's memory is left free, and prints "N MB in S s, M MB left
+# free" (or why it did not).  A server that has run for a while has no
+# free memory to speak of: the page cache holds it all, and a file
+# growing takes a page the kernel reclaims from it.  A machine started
+# for a benchmark has gigabytes free, and on a virtual machine whose host
+# backs guest memory only when it is first touched (and takes freed
+# memory back) each such page costs several times more the first time:
+# 9.4-9.5 us a 4 KiB page against 1.5-1.6 for memory touched before, on
+# the machine of tests/bench/README.md ("Memory the host has not
+# backed").  Broker segments, WAL and table files grow by tens of KB a
+# sample, so without this a drain's CPU a sample moved by a fifth with
+# what ran on the machine before it.  The caller deletes FILE.
+bench_fill_cache() {
+    local file=$1 keep=${SLUICE_BENCH_FILL_FREE_MB:-1024} free avail mb t
+    free=$(awk '/^MemFree:/ { printf "%d", $2 / 1024 }' /proc/meminfo)
+    avail=$(df -Pm "$(dirname "$file")" | awk 'NR == 2 { print $4 }')
+    mb=$((free - keep))
+    # leave the disk 4 GB besides
+    ((mb > avail - 4096)) && mb=$((avail - 4096))
+    if ((mb < 256)); then
+        echo "not filled: ${free} MB free, ${avail} MB of disk"
+        return 0
+    fi
+    t=$(date +%s.%N)
+    dd if=/dev/zero of="$file" bs=1M count="$mb" conv=fsync status=none || return 1
+    awk -v m="$mb" -v a="$t" -v b="$(date +%s.%N)" -v f="$(awk '/^MemFree:/ { printf "%d", $2 / 1024 }' /proc/meminfo)" \
+        'BEGIN { printf "%d MB in %.0f s, %d MB left free\n", m, b - a, f }'
+}
+
 # make_files DIR COUNT TAG: COUNT distinct English-like files of SIZE bytes
 # (SIZE from the caller), the same bytes for the same TAG on every run.
 make_files() {

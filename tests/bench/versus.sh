@@ -41,7 +41,10 @@
 #        SLUICE_BENCH_<STAGE>_OPTS (extra flags for one stage, after those:
 #        SLUICE_BENCH_VALIDATE_OPTS, _SCAN_, _LICENSE_, _COMMIT_OPTS),
 #        SLUICE_BENCH_PGSS=1 (PostgreSQL with pg_stat_statements: each
-#        drain also prints its costliest statements; it costs a little)
+#        drain also prints its costliest statements; it costs a little),
+#        SLUICE_BENCH_FILL=0 (do not fill the page cache after the preload:
+#        bench_fill_cache in tests/bench/lib.sh says why it is filled;
+#        SLUICE_BENCH_FILL_FREE_MB, default 1024, is what it leaves free)
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 # shellcheck source=deploy/lib.sh
@@ -98,6 +101,7 @@ chmod 711 "$W"   # the stack's own users search it (see pipeline.sh)
 declare -A PIDS=()
 cleanup() {
     local p
+    rm -f "$W/pagecache.fill"
     for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
     wait 2>/dev/null || true
     SLUICE_BIN_DIR=$BIN bash "$ROOT/deploy/stack.sh" stop --dir "$W/stack" >/dev/null 2>&1 || true
@@ -121,6 +125,17 @@ admin_sql() { "$PSQL" -XAtq -v ON_ERROR_STOP=1 "$SLUICE_PG_DSN_ADMIN dbname=slui
 # rest waits for the next checkpoint): read after a drain's processes
 # have gone, since a backend reports its counts at exit at the latest.
 backend_writes() { admin_sql "SELECT buffers_backend FROM pg_stat_bgwriter"; }
+# wal_mark -> "LSN FPI": the WAL position and the full-page images written
+# so far (pg_stat_wal: a backend reports at exit at the latest, so read
+# after a drain's processes are gone); wal_used LSN0 FPI0 LSN1 FPI1 ->
+# "B bytes a sample, F full-page images a sample" between two marks.  After each
+# checkpoint the first change to a page logs the whole page, and the
+# WAL's bytes are written and fsynced by the drain's backends.
+wal_mark() { admin_sql "SELECT pg_current_wal_lsn() - '0/0'::pg_lsn, wal_fpi FROM pg_stat_wal" | tr '|' ' '; }
+wal_used() {
+    awk -v a="$1" -v b="$2" -v c="$3" -v d="$4" -v n="$N" \
+        'BEGIN { printf "%.0f bytes a sample, %.2f full-page images a sample", (c - a) / n, (d - b) / n }'
+}
 # flush_dirty: PostgreSQL's dirty buffers, then the page cache
 # (bench_flush_dirty), with the stack's admin login.
 flush_dirty() { bench_flush_dirty "$PSQL" "$SLUICE_PG_DSN_ADMIN dbname=sluice"; }
@@ -197,6 +212,13 @@ p1=$(date +%s.%N)
 upload chain- chain
 ((WARM > 0)) && upload warm- warmup
 prod=$(awk -v n="$N" -v a="$p0" -v b="$p1" 'BEGIN { printf "%.0f", n / (b - a) }')
+# The machine's memory as a server that has run a while has it: the page
+# cache full, the drains' files growing into pages reclaimed from it.
+filled="not filled (SLUICE_BENCH_FILL=0)"
+if [[ ${SLUICE_BENCH_FILL:-1} != 0 ]]; then
+    say "filling the page cache (SLUICE_BENCH_FILL=0: not)"
+    filled=$(bench_fill_cache "$W/pagecache.fill")
+fi
 
 # ---- measuring ---------------------------------------------------------------
 cpu() { # user+sys seconds of a pid (0 if it is gone)
@@ -299,10 +321,11 @@ REPORT=$W/report
 # PREFIX's uploads topic (N uploads of DATASET); appends its lines to the
 # report and its rate to $W/rate.TAG.
 drain() {
-    local name=$1 tag=$2 prefix=$3 ds=$4 base t0 k0 k1 j0 j1 c0 c1 g0 g1 s rate secs steady first bw0 bw1 ga gb ck; shift 4
+    local name=$1 tag=$2 prefix=$3 ds=$4 base t0 k0 k1 j0 j1 c0 c1 g0 g1 s rate secs steady first bw0 bw1 w0 w1 f0 f1 ga gb ck; shift 4
     base=$(outcomes)
     flush_dirty >>"$W/flushes"
     bw0=$(backend_writes)
+    read -r w0 f0 < <(wal_mark)
     read -r k0 j0 g0 c0 < <(echo "$(cpu "$KPID") $(cpu_jit "$KPID") $(cpu_pg) $(cpu_gc "$KPID")")
     pgss_reset
     t0=$(now)
@@ -314,6 +337,7 @@ drain() {
     read -r k1 j1 g1 c1 < <(echo "$(cpu "$KPID") $(cpu_jit "$KPID") $(cpu_pg) $(cpu_gc "$KPID")")
     stop_all
     bw1=$(backend_writes)
+    read -r w1 f1 < <(wal_mark)
     checkpoint_after
     read -r rate secs steady first < <(span sql samples "dataset_id = '$ds'" "$t0")
     echo "$rate $steady" >"$W/rate.$tag"
@@ -334,6 +358,7 @@ drain() {
         printf '      %-24s %s\n' "the rest (background)" "$(per "$(printf '%s\n' "${b[@]}" |
             awk -v a="$g0" -v z="$g1" '{ s += $1 } END { print z - a - s }')")"
         printf '      %-24s %s\n' "buffers backends wrote" "$(writes_mb "$bw0" "$bw1")"
+        printf '      %-24s %s\n' "WAL" "$(wal_used "$w0" "$f0" "$w1" "$f1")"
         printf '      %-24s %s  (%s)\n' "its checkpoint after it" "$(per "$(awk -v a="$ga" -v b="$gb" 'BEGIN { print b - a }')")" "$ck"
         printf '%s\n' "${c[@]}" "$k1 -$k0" "$g1 -$g0" "$gb -$ga" | awk '{ s += $1 + $2 } END { print s }' >"$W/cpu.$tag"
         echo "${c[validate]}" >"$W/cpu.validate.$tag"
@@ -374,6 +399,7 @@ drain "validate -> commit" foundation "" versus validate commit
 say "peer: $PROCS processes drain the same $N uploads"
 flush_dirty >>"$W/flushes"
 bw0=$(backend_writes)
+read -r w0 f0 < <(wal_mark)
 read -r k0 j0 g0 c0 < <(echo "$(cpu "$KPID") $(cpu_jit "$KPID") $(cpu_pg) $(cpu_gc "$KPID")")
 pgss_reset
 t0=$(now)
@@ -389,6 +415,7 @@ pc[parent]=$(cpu "${PIDS[peer]}")
 for p in "${kids[@]}"; do pc[worker-$p]=$(cpu "$p"); done
 stop_all
 bw1=$(backend_writes)
+read -r w1 f1 < <(wal_mark)
 checkpoint_after
 read -r rate secs steady first < <(span peer_sql peer.samples true "$t0")
 echo "$rate $steady" >"$W/rate.peer"
@@ -410,6 +437,7 @@ echo "$rate $steady" >"$W/rate.peer"
     printf '      %-24s %s\n' "the peer's backends" "$(per "$peer_backends")"
     printf '      %-24s %s\n' "the rest (background)" "$(per "$(awk -v a="$g0" -v z="$g1" -v p="$peer_backends" 'BEGIN { print z - a - p }')")"
     printf '      %-24s %s\n' "buffers backends wrote" "$(writes_mb "$bw0" "$bw1")"
+    printf '      %-24s %s\n' "WAL" "$(wal_used "$w0" "$f0" "$w1" "$f1")"
     printf '      %-24s %s  (%s)\n' "its checkpoint after it" "$(per "$(awk -v a="$ga" -v b="$gb" 'BEGIN { print b - a }')")" "$ck"
     awk -v t="$tot" -v a="$k0" -v b="$k1" -v c="$g0" -v d="$g1" -v e="$ga" -v f="$gb" 'BEGIN { print t + b - a + d - c + f - e }' >"$W/cpu.peer"
     printf '    cpu %-22s %s\n' "all of the above" "$(per "$(cat "$W/cpu.peer")")"
@@ -430,7 +458,8 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'
 cat <<HEAD
 sluice against the Python peer (issue #16): $N signed $SIZE-byte uploads preloaded, $PARTS partitions, $(nproc) cores
 (each drain timed from its processes' start to the last commit; broker, database and the drainers on this machine;
- preload by sluicectl upload at $prod uploads/s, none of it while measuring; warm-up: $warmup)
+ preload by sluicectl upload at $prod uploads/s, none of it while measuring; warm-up: $warmup;
+ the page cache filled after the preload: $filled)
 HEAD
 echo "(before each drain PostgreSQL's dirty buffers and the page cache the runs before it left were written out: $(paste -sd, "$W/flushes" | sed 's/,/, /g'); before validate -> commit, the peer, the chain)"
 cat "$REPORT"
