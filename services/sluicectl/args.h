@@ -32,6 +32,13 @@ int ctl_parse_duration(const char *s, int64_t max_s, int64_t *seconds);
  * element's offset in s, or -1 for too many), SL_ENOMEM / SL_ETOOBIG. */
 int ctl_id_list_array(const char *s, size_t max, sl_buf *out, long *bad);
 
+/* A generated upload id: "u-" + 32 lowercase hex digits, the first 12 ms
+ * (milliseconds since the epoch, its low 48 bits, as UUIDv7 leads with
+ * them), the other 20 the 10 bytes of rnd (from the CSPRNG), into out
+ * (CTL_UPLOAD_ID_LEN bytes with the NUL).  Ids made later sort later. */
+#define CTL_UPLOAD_ID_LEN 35
+void ctl_upload_id_make(int64_t ms, const uint8_t rnd[10], char out[CTL_UPLOAD_ID_LEN]);
+
 /* The rights a grant may require of a sample's bound license: keys of
  * samples.license -> 'rights' that the license stage writes as true when
  * the license allows the use (services/license/rights.c sl_license_record).

@@ -310,7 +310,7 @@ static int send_one(up_ctx *u, const char *path, sl_err *err)
     }
     if (o->upload_id)
         snprintf(rec->upload_id, sizeof(rec->upload_id), "%s", o->upload_id);
-    else if ((rc = ctl_random_upload_id(rec->upload_id)) != SL_OK) {
+    else if ((rc = ctl_new_upload_id(rec->upload_id)) != SL_OK) {
         sl_err_set(err, "cannot draw a random upload id");
         goto out;
     }

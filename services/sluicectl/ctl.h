@@ -293,8 +293,10 @@ typedef struct ctl_meta_in {
 int ctl_meta_build(const ctl_meta_in *in, sl_buf *out, sl_err *err);
 /* The content type for a file name's extension (case-insensitive). */
 const char *ctl_content_type(const char *filename);
-/* "u-" + 32 lowercase hex from the CSPRNG. */
-#define CTL_UPLOAD_ID_LEN 35
+/* "u-" + 32 lowercase hex from the CSPRNG (CTL_UPLOAD_ID_LEN: args.h). */
 int ctl_random_upload_id(char out[CTL_UPLOAD_ID_LEN]);
+/* A new upload's id: ctl_upload_id_make (args.h) with the clock's
+ * milliseconds and 80 bits from the CSPRNG.  SL_OK or SL_ERR. */
+int ctl_new_upload_id(char out[CTL_UPLOAD_ID_LEN]);
 
 #endif

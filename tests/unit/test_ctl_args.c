@@ -148,6 +148,33 @@ static void test_currency(void **state)
     assert_int_equal(ctl_check_currency(NULL), SL_EINVAL);
 }
 
+/* A generated upload id: the time first, in hex, then the random bytes;
+ * a valid sluice identifier; later ids sort later whatever their random
+ * part. */
+static void test_upload_id(void **state)
+{
+    const uint8_t r0[10] = { 0 }, r1[10] = { 0xff, 0xff, 0xff, 0xff, 0xff,
+                                             0xff, 0xff, 0xff, 0xff, 0xff };
+    const uint8_t rx[10] = { 0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef, 0x0f, 0xf0 };
+    char a[CTL_UPLOAD_ID_LEN], b[CTL_UPLOAD_ID_LEN];
+
+    (void)state;
+    /* 2026-12-06T00:00:00.123Z */
+    ctl_upload_id_make(INT64_C(1796515200123), rx, a);
+    assert_string_equal(a, "u-01a248a67c7b0123456789abcdef0ff0");
+    assert_int_equal(strlen(a), CTL_UPLOAD_ID_LEN - 1);
+    assert_int_equal(ctl_check_id(a), SL_OK);
+    ctl_upload_id_make(0, r0, a);
+    assert_string_equal(a, "u-00000000000000000000000000000000");
+    /* one millisecond later, the smallest random part against the largest */
+    ctl_upload_id_make(INT64_C(1796515200123), r1, a);
+    ctl_upload_id_make(INT64_C(1796515200124), r0, b);
+    assert_true(strcmp(a, b) < 0);
+    /* the low 48 bits: good until the year 10889 */
+    ctl_upload_id_make(INT64_C(0xffffffffffff), r0, a);
+    assert_memory_equal(a, "u-ffffffffffff", 14);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -156,6 +183,7 @@ int main(void)
         cmocka_unit_test(test_id_list),
         cmocka_unit_test(test_rights),
         cmocka_unit_test(test_currency),
+        cmocka_unit_test(test_upload_id),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
