@@ -45,7 +45,8 @@ static const char upload_usage[] =
     "  --license EXPR           SPDX license expression (default CC-BY-4.0)\n"
     "  --content-type TYPE      declared type (default: by file extension)\n"
     "  --upload-id ID           upload id, only with a single file\n"
-    "                           (default: \"u-\" + 32 random hex digits)\n"
+    "                           (default: \"u-\" + 32 hex digits: the time in\n"
+    "                           ms, then 80 random bits)\n"
     "  --label KEY=VALUE        a label; repeatable\n"
     "  --created-at TIME        RFC 3339 creation time (default: now, UTC)\n"
     "  --no-sha256              leave the optional sha256 field out\n"
@@ -311,7 +312,7 @@ static int send_one(up_ctx *u, const char *path, sl_err *err)
     if (o->upload_id)
         snprintf(rec->upload_id, sizeof(rec->upload_id), "%s", o->upload_id);
     else if ((rc = ctl_new_upload_id(rec->upload_id)) != SL_OK) {
-        sl_err_set(err, "cannot draw a random upload id");
+        sl_err_set(err, "cannot draw an upload id");
         goto out;
     }
     if (o->created_at)
