@@ -35,7 +35,8 @@ int ctl_id_list_array(const char *s, size_t max, sl_buf *out, long *bad);
 /* A generated upload id: "u-" + 32 lowercase hex digits, the first 12 ms
  * (milliseconds since the epoch, its low 48 bits, as UUIDv7 leads with
  * them), the other 20 the 10 bytes of rnd (from the CSPRNG), into out
- * (CTL_UPLOAD_ID_LEN bytes with the NUL).  Ids made later sort later. */
+ * (CTL_UPLOAD_ID_LEN bytes with the NUL).  An id made in a later
+ * millisecond sorts after one made earlier, whatever their random parts. */
 #define CTL_UPLOAD_ID_LEN 35
 void ctl_upload_id_make(int64_t ms, const uint8_t rnd[10], char out[CTL_UPLOAD_ID_LEN]);
 

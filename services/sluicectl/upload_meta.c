@@ -152,11 +152,10 @@ int ctl_random_upload_id(char out[CTL_UPLOAD_ID_LEN])
 
 /* Ids in time order: every table keyed by upload id (samples,
  * upload_claims, provenance_chains, chain_heads) takes a batch's keys at
- * the right edge of its index,
- * on a page or two, instead of one leaf page each all over it: fewer
- * pages written, split and logged whole after a checkpoint
- * (tests/bench/README.md, "Upload ids in time order").  The time says no
- * more than the metadata's created_at does. */
+ * the right edge of its index, on a page or two, instead of one leaf page
+ * each all over it: fewer pages written, split and logged whole after a
+ * checkpoint (tests/bench/README.md, "Upload ids in time order").  The
+ * time says no more than the metadata's created_at does. */
 int ctl_new_upload_id(char out[CTL_UPLOAD_ID_LEN])
 {
     uint8_t r[10];

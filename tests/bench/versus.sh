@@ -127,10 +127,10 @@ admin_sql() { "$PSQL" -XAtq -v ON_ERROR_STOP=1 "$SLUICE_PG_DSN_ADMIN dbname=slui
 backend_writes() { admin_sql "SELECT buffers_backend FROM pg_stat_bgwriter"; }
 # wal_mark -> "LSN FPI": the WAL position and the full-page images written
 # so far (pg_stat_wal: a backend reports at exit at the latest, so read
-# after a drain's processes are gone); wal_used LSN0 FPI0 LSN1 FPI1 ->
-# "B bytes a sample, F full-page images a sample" between two marks.  After each
-# checkpoint the first change to a page logs the whole page, and the
-# WAL's bytes are written and fsynced by the drain's backends.
+# after a drain's processes are gone); wal_used LSN0 FPI0 LSN1 FPI1 -> "B
+# bytes a sample, F full-page images a sample" between two marks.  After
+# each checkpoint the first change to a page logs the whole page; the
+# drain's backends write and fsync every byte.
 wal_mark() { admin_sql "SELECT pg_current_wal_lsn() - '0/0'::pg_lsn, wal_fpi FROM pg_stat_wal" | tr '|' ' '; }
 wal_used() {
     awk -v a="$1" -v b="$2" -v c="$3" -v d="$4" -v n="$N" \
