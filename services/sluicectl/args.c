@@ -177,16 +177,12 @@ int ctl_check_currency(const char *s)
 
 void ctl_upload_id_make(int64_t ms, const uint8_t rnd[10], char out[CTL_UPLOAD_ID_LEN])
 {
-    static const char hex[] = "0123456789abcdef";
-    uint64_t t = (uint64_t)ms;
+    uint8_t b[16];
 
+    for (int i = 0; i < 6; i++)   /* the low 48 bits, big-endian */
+        b[i] = (uint8_t)((uint64_t)ms >> (8 * (5 - i)));
+    memcpy(b + 6, rnd, 10);
     out[0] = 'u';
     out[1] = '-';
-    for (int i = 0; i < 12; i++)
-        out[2 + i] = hex[(t >> (4 * (11 - i))) & 0xf];
-    for (int i = 0; i < 10; i++) {
-        out[14 + 2 * i] = hex[rnd[i] >> 4];
-        out[15 + 2 * i] = hex[rnd[i] & 0xf];
-    }
-    out[CTL_UPLOAD_ID_LEN - 1] = '\0';
+    sl_hex_encode(b, sizeof(b), out + 2);
 }
