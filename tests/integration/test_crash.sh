@@ -47,6 +47,8 @@ send_chunk() {
     "$IT_BIN/sluicectl" upload --creator crasher --dataset crash-ds --key "$W/k.pem" \
         "$1" >>"$W/upload.out" 2>>"$W/upload.log"
 }
+# (the background producer below cannot fail the test itself: a subshell)
+upload_failed() { it_fail "sluicectl upload failed: $(tail -n 3 "$W/upload.log")"; }
 for chunk in "${chunks[@]:0:${#chunks[@]}-3}"; do
     send_chunk "$chunk" || exit 1
     sleep 0.2
@@ -75,7 +77,7 @@ wait_past() {
 # on a busy machine never.)
 kill_validate() {
     if ((${#KILL_CHUNKS[@]} > 0)); then
-        send_chunk "${KILL_CHUNKS[0]}" || it_fail "sluicectl upload failed: $(tail -n 3 "$W/upload.log")"
+        send_chunk "${KILL_CHUNKS[0]}" || upload_failed
         KILL_CHUNKS=("${KILL_CHUNKS[@]:1}")
     fi
     sleep 1
@@ -104,9 +106,9 @@ for frac in 10 30 55 80; do
         it_start commit "${SVC_OPTS[@]}" "${IT_COMMIT_AFTER_VALIDATE[@]}"
     fi
 done
-wait "$producer" || it_fail "sluicectl upload failed: $(tail -n 3 "$W/upload.log")"
+wait "$producer" || upload_failed
 for chunk in "${KILL_CHUNKS[@]}"; do   # none left: three kills of validate took them
-    send_chunk "$chunk" || it_fail "sluicectl upload failed: $(tail -n 3 "$W/upload.log")"
+    send_chunk "$chunk" || upload_failed
 done
 
 it_wait_outcomes "$N" 300
