@@ -61,6 +61,9 @@ bench_flush_dirty() {
     awk -v m="$mb" -v c="$ck" -v a="$t" -v b="$(date +%s.%N)" 'BEGIN { printf "%d MB%s in %.1f s\n", m, c, b - a }'
 }
 
+# bench_free_mb: the machine's free memory (MemFree), in MB.
+bench_free_mb() { awk '/^MemFree:/ { printf "%d", $2 / 1024 }' /proc/meminfo; }
+
 # bench_fill_cache FILE: fills the page cache with FILE (zeros, written
 # and synced) until about SLUICE_BENCH_FILL_FREE_MB (default 1024) of the
 # machine's memory is left free, and prints "N MB in S s, M MB left
@@ -77,7 +80,7 @@ bench_flush_dirty() {
 # what ran on the machine before it.  The caller deletes FILE.
 bench_fill_cache() {
     local file=$1 keep=${SLUICE_BENCH_FILL_FREE_MB:-1024} free avail mb t
-    free=$(awk '/^MemFree:/ { printf "%d", $2 / 1024 }' /proc/meminfo)
+    free=$(bench_free_mb)
     avail=$(df -Pm "$(dirname "$file")" | awk 'NR == 2 { print $4 }')
     mb=$((free - keep))
     # leave the disk 4 GB besides
@@ -92,7 +95,7 @@ bench_fill_cache() {
         echo "not filled: writing $mb MB failed"
         return 0
     fi
-    awk -v m="$mb" -v a="$t" -v b="$(date +%s.%N)" -v f="$(awk '/^MemFree:/ { printf "%d", $2 / 1024 }' /proc/meminfo)" \
+    awk -v m="$mb" -v a="$t" -v b="$(date +%s.%N)" -v f="$(bench_free_mb)" \
         'BEGIN { printf "%d MB in %.0f s, %d MB left free\n", m, b - a, f }'
 }
 
