@@ -15,10 +15,11 @@
 #   chain       validate -> scan -> license -> commit drain
 #               chain-sluice.uploads (same count and size, other files: the
 #               first run's uploads would all be replays or duplicates);
-# before each drain, PostgreSQL's dirty buffers (CHECKPOINT) and then what
-# the page cache holds unwritten are written out (bench_flush_dirty); right
-# after it, a CHECKPOINT writes out the drain's own buffers, its CPU the
-# drain's (checkpoint_after);
+# before each drain the database is vacuumed and analyzed, then
+# PostgreSQL's dirty buffers (CHECKPOINT) and what the page cache holds
+# unwritten are written out (settle, bench_flush_dirty); right after it,
+# a VACUUM of its own rows and a CHECKPOINT of its own buffers, their CPU
+# the drain's (checkpoint_after);
 # then one core's Ed25519 verify rate (openssl speed -seconds 3 ed25519).
 # Each drain is timed from just before its processes start (the database's
 # clock) to the last row's commit (accepted_at), and prints samples/s and
@@ -139,13 +140,33 @@ wal_used() {
 # flush_dirty: PostgreSQL's dirty buffers, then the page cache
 # (bench_flush_dirty), with the stack's admin login.
 flush_dirty() { bench_flush_dirty "$PSQL" "$SLUICE_PG_DSN_ADMIN dbname=sluice"; }
-# checkpoint_after: a drain's own dirty buffers, which shared_buffers
-# holds past its end, written out by a checkpoint right after it; sets
-# ga, gb (PostgreSQL's CPU before and after: the drain is charged with
-# it) and ck (what flush_dirty printed).
+# settle [OPTS]: before a drain, VACUUM (ANALYZE) the database (VACUUM
+# OPTS if given), then flush_dirty; prints "vacuum S s; <flush_dirty>".  An insert-only table is
+# autovacuumed once its inserts since the last vacuum pass a fifth of its
+# rows, so without it the rows the warm-up and the drains before inserted
+# were vacuumed inside whichever drain came next, their CPU that drain's
+# ("the rest (background)": 9-14 us a sample of the chain in most runs,
+# 2 in the others; tests/bench/README.md).
+settle() {
+    local t
+    t=$(date +%s.%N)
+    admin_sql "VACUUM ${1:-(ANALYZE)}" >/dev/null
+    printf 'vacuum %s; ' "$(awk -v a="$t" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f s", b - a }')"
+    flush_dirty
+}
+# autovac_mark -> "V A": autovacuum and autoanalyze runs so far over all
+# tables (a worker reports when it ends).
+autovac_mark() { admin_sql "SELECT coalesce(sum(autovacuum_count), 0), coalesce(sum(autoanalyze_count), 0) FROM pg_stat_all_tables" | tr '|' ' '; }
+# checkpoint_after: right after a drain, its own rows vacuumed (what
+# autovacuum does with an insert-only table's new pages: their bits in
+# the visibility map; no ANALYZE, whose cost is a table's, not its new
+# rows') and its dirty buffers, which shared_buffers holds past its end,
+# written out by a checkpoint; sets ga, gb (PostgreSQL's CPU before and
+# after: the drain is charged with it, as with any autovacuum run during
+# it) and ck (what settle printed).
 checkpoint_after() {
     ga=$(cpu_pg)
-    ck=$(flush_dirty)
+    ck=$(settle "(ANALYZE false)")
     gb=$(cpu_pg)
 }
 # "N MB, K KB a sample" of buffers between two readings
@@ -224,10 +245,15 @@ fi
 cpu() { # user+sys seconds of a pid (0 if it is gone)
     awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$1/stat" 2>/dev/null || echo 0
 }
+# cpu_pg: PostgreSQL's user+sys seconds: the postmaster's, its live
+# children's, and those of the children it has reaped (its cutime and
+# cstime: a backend or autovacuum worker that ended between two readings
+# counts with what it used in between).
 cpu_pg() {
     local pgpid p
     pgpid=$(head -n 1 "$W/stack/pg/data/postmaster.pid")
-    for p in "$pgpid" $(pgrep -P "$pgpid"); do cpu "$p"; echo; done |
+    { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f\n", ($16 + $17) / hz }' "/proc/$pgpid/stat" 2>/dev/null
+      for p in "$pgpid" $(pgrep -P "$pgpid"); do cpu "$p"; echo; done; } |
         awk '{ s += $1 } END { printf "%.2f", s }'
 }
 # cpu_pg_role ROLE: user+sys seconds of PostgreSQL's backends logged in as
@@ -323,7 +349,8 @@ REPORT=$W/report
 drain() {
     local name=$1 tag=$2 prefix=$3 ds=$4 base t0 k0 k1 j0 j1 c0 c1 g0 g1 s rate secs steady first bw0 bw1 w0 w1 f0 f1 ga gb ck; shift 4
     base=$(outcomes)
-    flush_dirty >>"$W/flushes"
+    settle >>"$W/flushes"
+    read -r av0 aa0 < <(autovac_mark)
     bw0=$(backend_writes)
     read -r w0 f0 < <(wal_mark)
     read -r k0 j0 g0 c0 < <(echo "$(cpu "$KPID") $(cpu_jit "$KPID") $(cpu_pg) $(cpu_gc "$KPID")")
@@ -338,6 +365,7 @@ drain() {
     stop_all
     bw1=$(backend_writes)
     read -r w1 f1 < <(wal_mark)
+    read -r av1 aa1 < <(autovac_mark)
     checkpoint_after
     read -r rate secs steady first < <(span sql samples "dataset_id = '$ds'" "$t0")
     echo "$rate $steady" >"$W/rate.$tag"
@@ -359,7 +387,8 @@ drain() {
             awk -v a="$g0" -v z="$g1" '{ s += $1 } END { print z - a - s }')")"
         printf '      %-24s %s\n' "buffers backends wrote" "$(writes_mb "$bw0" "$bw1")"
         printf '      %-24s %s\n' "WAL" "$(wal_used "$w0" "$f0" "$w1" "$f1")"
-        printf '      %-24s %s  (%s)\n' "its checkpoint after it" "$(per "$(awk -v a="$ga" -v b="$gb" 'BEGIN { print b - a }')")" "$ck"
+        printf '      %-24s %s\n' "autovacuum during it" "$((av1 - av0)) vacuums, $((aa1 - aa0)) analyzes"
+        printf '      %-24s %s  (%s)\n' "vacuum, checkpoint after" "$(per "$(awk -v a="$ga" -v b="$gb" 'BEGIN { print b - a }')")" "$ck"
         printf '%s\n' "${c[@]}" "$k1 -$k0" "$g1 -$g0" "$gb -$ga" | awk '{ s += $1 + $2 } END { print s }' >"$W/cpu.$tag"
         echo "${c[validate]}" >"$W/cpu.validate.$tag"
         printf '    cpu %-22s %s\n' "all of the above" "$(per "$(cat "$W/cpu.$tag")")"
@@ -397,7 +426,8 @@ say "sluice: validate -> commit drain $N uploads"
 drain "validate -> commit" foundation "" versus validate commit
 
 say "peer: $PROCS processes drain the same $N uploads"
-flush_dirty >>"$W/flushes"
+settle >>"$W/flushes"
+read -r av0 aa0 < <(autovac_mark)
 bw0=$(backend_writes)
 read -r w0 f0 < <(wal_mark)
 read -r k0 j0 g0 c0 < <(echo "$(cpu "$KPID") $(cpu_jit "$KPID") $(cpu_pg) $(cpu_gc "$KPID")")
@@ -416,6 +446,7 @@ for p in "${kids[@]}"; do pc[worker-$p]=$(cpu "$p"); done
 stop_all
 bw1=$(backend_writes)
 read -r w1 f1 < <(wal_mark)
+read -r av1 aa1 < <(autovac_mark)
 checkpoint_after
 read -r rate secs steady first < <(span peer_sql peer.samples true "$t0")
 echo "$rate $steady" >"$W/rate.peer"
@@ -438,7 +469,8 @@ echo "$rate $steady" >"$W/rate.peer"
     printf '      %-24s %s\n' "the rest (background)" "$(per "$(awk -v a="$g0" -v z="$g1" -v p="$peer_backends" 'BEGIN { print z - a - p }')")"
     printf '      %-24s %s\n' "buffers backends wrote" "$(writes_mb "$bw0" "$bw1")"
     printf '      %-24s %s\n' "WAL" "$(wal_used "$w0" "$f0" "$w1" "$f1")"
-    printf '      %-24s %s  (%s)\n' "its checkpoint after it" "$(per "$(awk -v a="$ga" -v b="$gb" 'BEGIN { print b - a }')")" "$ck"
+    printf '      %-24s %s\n' "autovacuum during it" "$((av1 - av0)) vacuums, $((aa1 - aa0)) analyzes"
+    printf '      %-24s %s  (%s)\n' "vacuum, checkpoint after" "$(per "$(awk -v a="$ga" -v b="$gb" 'BEGIN { print b - a }')")" "$ck"
     awk -v t="$tot" -v a="$k0" -v b="$k1" -v c="$g0" -v d="$g1" -v e="$ga" -v f="$gb" 'BEGIN { print t + b - a + d - c + f - e }' >"$W/cpu.peer"
     printf '    cpu %-22s %s\n' "all of the above" "$(per "$(cat "$W/cpu.peer")")"
     printf '      %-24s %s\n' "less the broker's JIT" "$(per "$(awk -v t="$(cat "$W/cpu.peer")" -v a="$j0" -v b="$j1" 'BEGIN { print t - (b - a) }')")"
@@ -461,7 +493,7 @@ sluice against the Python peer (issue #16): $N signed $SIZE-byte uploads preload
  preload by sluicectl upload at $prod uploads/s, none of it while measuring; warm-up: $warmup;
  the page cache filled after the preload: $filled)
 HEAD
-echo "(before each drain PostgreSQL's dirty buffers and the page cache the runs before it left were written out: $(paste -sd, "$W/flushes" | sed 's/,/, /g'); before validate -> commit, the peer, the chain)"
+echo "(before each drain the database was vacuumed and PostgreSQL's dirty buffers and the page cache the runs before it left were written out: $(paste -sd, "$W/flushes" | sed 's/,/, /g'); before validate -> commit, the peer, the chain)"
 cat "$REPORT"
 cat <<TAIL
   yardstick                    $ed_verify Ed25519 verify/s on one core (openssl speed -seconds 3 ed25519)
