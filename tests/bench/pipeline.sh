@@ -27,7 +27,11 @@
 #        SLUICE_BENCH_DRAIN=1 (a fourth phase, drain: the stages stopped, N
 #        more uploads loaded, the producer finished, then the stages
 #        started and timed draining them; printed beside the throughput
-#        run's figure, where the producer runs)
+#        run's figure, where the producer runs),
+#        SLUICE_BENCH_FILL=0 (do not fill the page cache before the
+#        upload files are written: bench_fill_cache in tests/bench/lib.sh says why it is
+#        filled; SLUICE_BENCH_FILL_FREE_MB, default 1024, is what it
+#        leaves free)
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 # shellcheck source=deploy/lib.sh
@@ -63,6 +67,7 @@ chmod 711 "$W"
 declare -A PIDS=()
 cleanup() {
     local p
+    rm -f "$W/pagecache.fill"
     for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
     wait 2>/dev/null || true
     SLUICE_BIN_DIR=$BIN bash "$ROOT/deploy/stack.sh" stop --dir "$W/stack" >/dev/null 2>&1 || true
@@ -83,6 +88,15 @@ sql() { "$PSQL" -XAtq -v ON_ERROR_STOP=1 "$SLUICE_PG_DSN" -c "$1"; }
 "$BIN/sluicectl" creator add bench --generate-key "$W/bench.pem" >/dev/null
 for d in warmup throughput latency; do "$BIN/sluicectl" dataset add "$d" >/dev/null; done
 
+# The machine's memory as a server that has run a while has it: the page
+# cache full, the runs' files growing into pages reclaimed from it.
+# Before the upload files are written, so that the fill does not push
+# them out of the cache for the producer to read back from disk.
+filled="no (SLUICE_BENCH_FILL=0)"
+if [[ ${SLUICE_BENCH_FILL:-1} != 0 ]]; then
+    say "filling the page cache (SLUICE_BENCH_FILL=0: not)"
+    filled=$(bench_fill_cache "$W/pagecache.fill")
+fi
 say "writing $WARM + $N + $LAT_N files of $SIZE bytes"
 make_files "$W/warmup" "$WARM" warmup
 make_files "$W/throughput" "$N" throughput
@@ -221,7 +235,7 @@ ratio=$(awk -v a="$e2e" -v b="$ed_verify" 'BEGIN { printf "%.2f", (b > 0 ? a / b
 
 cat <<REPORT
 sluice pipeline benchmark: $([[ $CHAIN == full ]] && echo "validate -> scan -> license -> commit" || echo "validate -> commit"), $SIZE-byte uploads, $PARTS partitions, $(nproc) cores
-(broker, database, producer and both stages on this machine; Ed25519 signatures)
+(broker, database, producer and the stages on this machine; Ed25519 signatures; page cache filled before the upload files were written: $filled)
   throughput run     $N uploads sent as fast as possible (producer: $prod uploads/s)
     end to end       $e2e samples/s (first creation to last commit)
     yardstick        $ed_verify Ed25519 verify/s on one core (openssl speed -seconds 3 ed25519): end to end = $ratio x
