@@ -29,9 +29,9 @@
 #        started and timed draining them; printed beside the throughput
 #        run's figure, where the producer runs),
 #        SLUICE_BENCH_FILL=0 (do not fill the page cache before the
-#        upload files are written: bench_fill_cache in tests/bench/lib.sh says why it is
-#        filled; SLUICE_BENCH_FILL_FREE_MB, default 1024, is what it
-#        leaves free)
+#        upload files are written: bench_fill_cache in tests/bench/lib.sh
+#        says why it is filled; SLUICE_BENCH_FILL_FREE_MB, default 1024,
+#        is what it leaves free)
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 # shellcheck source=deploy/lib.sh

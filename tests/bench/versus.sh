@@ -141,12 +141,12 @@ wal_used() {
 # (bench_flush_dirty), with the stack's admin login.
 flush_dirty() { bench_flush_dirty "$PSQL" "$SLUICE_PG_DSN_ADMIN dbname=sluice"; }
 # settle [OPTS]: before a drain, VACUUM (ANALYZE) the database (VACUUM
-# OPTS if given), then flush_dirty; prints "vacuum S s; <flush_dirty>".  An insert-only table is
-# autovacuumed once its inserts since the last vacuum pass a fifth of its
-# rows, so without it the rows the warm-up and the drains before inserted
-# were vacuumed inside whichever drain came next, their CPU that drain's
-# ("the rest (background)": 9-14 us a sample of the chain in most runs,
-# 2 in the others; tests/bench/README.md).
+# OPTS if given), then flush_dirty; prints "vacuum S s; <flush_dirty>".
+# An insert-only table is autovacuumed once its inserts since the last
+# vacuum pass a fifth of its rows, so without it the rows the warm-up and
+# the drains before inserted were vacuumed inside whichever drain came
+# next, their CPU that drain's ("the rest (background)": 9-14 us a sample
+# of the chain in most runs, 2 in the others; tests/bench/README.md).
 settle() {
     local t
     t=$(date +%s.%N)
