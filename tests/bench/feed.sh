@@ -97,6 +97,8 @@ fi
 . "$ROOT/tests/integration/lib.sh"
 # shellcheck source=tests/integration/feed_lib.sh
 . "$ROOT/tests/integration/feed_lib.sh"
+# shellcheck source=tests/bench/lib.sh
+. "$ROOT/tests/bench/lib.sh"
 it_init feed_bench
 # lib.sh's cleanup (services, database), then the private stack.
 # lib.sh's it_cleanup reads the status from \$? and ends with exit: in a
@@ -106,17 +108,11 @@ W=$IT_DIR
 PSQL=$(sl_pg_bindir)/psql
 [[ -x $PSQL ]] || PSQL=psql
 osql() { "$PSQL" -XAtq -v ON_ERROR_STOP=1 "$IT_OWNER_DSN" "$@"; }
-# user+sys CPU seconds of a pid (0 when it has gone: a backend that ended)
-cpu() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$1/stat" 2>/dev/null || echo 0; }
 # The PostgreSQL server listening on SLUICE_PG_PORT and its children:
 # every backend, whoever else uses the server.
 PG_PID=$(ss -Hltnp "sport = :${SLUICE_PG_PORT:-5432}" 2>/dev/null |
     sed -n 's/.*pid=\([0-9]*\).*/\1/p' | head -n 1)
-cpu_pg() {
-    local pgpid=$PG_PID
-    [[ -n $pgpid ]] || { echo 0; return; }
-    for p in $pgpid $(pgrep -P "$pgpid"); do cpu "$p"; echo; done | awk '{ s += $1 } END { printf "%.2f", s }'
-}
+cpu_pg() { bench_cpu_pg "$PG_PID"; }
 status_of() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status"; }
 ms() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.0f", (b - a) * 1000 }'; }
 
@@ -248,10 +244,10 @@ content() {
     local n k0 p0 k1 p1
     n=$(wc -l <"$2")
     "$BIN/feed_load" get -u "$URL" -a "$AUTH" -f "$2" -c 1 -n "$n" -d 600 >"$W/$1.warm"
-    k0=$(cpu "$FEED_PID") p0=$(cpu_pg)
+    k0=$(bench_cpu "$FEED_PID") p0=$(cpu_pg)
     { TIMEFORMAT='%3U %3S'; time "$BIN/feed_load" get -u "$URL" -a "$AUTH" -f "$2" \
         -c "$CONNS" -d "$SECS" >"$W/$1.out"; } 2>"$W/$1.time"
-    k1=$(cpu "$FEED_PID") p1=$(cpu_pg)
+    k1=$(bench_cpu "$FEED_PID") p1=$(cpu_pg)
     awk -v k="$(awk -v a="$k0" -v b="$k1" 'BEGIN { print b - a }')" \
         -v p="$(awk -v a="$p0" -v b="$p1" 'BEGIN { print b - a }')" \
         -v s="$(awk '$1 == "seconds" { print $2 }' "$W/$1.out")" \
@@ -360,9 +356,9 @@ HOLD_PID=$!
 exec 7>"$W/hold.in"
 for ((i = 0; i < 300; i++)); do grep -q '^held' "$W/hold.out" 2>/dev/null && break; sleep 0.1; done
 sleep 1   # the last requests reach their handlers
-k0=$(cpu "$FEED_PID")
+k0=$(bench_cpu "$FEED_PID")
 sleep "$HOLD"
-k1=$(cpu "$FEED_PID")
+k1=$(bench_cpu "$FEED_PID")
 rss2=$(status_of "$FEED_PID" VmRSS) thr2=$(status_of "$FEED_PID" Threads)
 fdn2=$(find "/proc/$FEED_PID/fd" -mindepth 1 -maxdepth 1 | wc -l)
 exec 7>&-

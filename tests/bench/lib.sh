@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # tests/bench/lib.sh -- what the benchmark scripts share, sourced after
 # deploy/lib.sh: the generator of the uploads they send, how they count
-# the outcomes while they wait, and the page cache written out between
-# phases.
+# the outcomes while they wait, the CPU of a process and of PostgreSQL,
+# and the page cache written out between phases (and filled first).
 
 # bench_outcomes: samples + rejections, exactly: a scan of both tables, so
 # polled once a second over a run of 100,000 rows it costs PostgreSQL
@@ -61,6 +61,23 @@ bench_flush_dirty() {
     awk -v m="$mb" -v c="$ck" -v a="$t" -v b="$(date +%s.%N)" 'BEGIN { printf "%d MB%s in %.1f s\n", m, c, b - a }'
 }
 
+# bench_cpu PID: user+sys seconds of a process (0 when it has gone).
+bench_cpu() {
+    awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$1/stat" 2>/dev/null || echo 0
+}
+# bench_cpu_pg PID: PostgreSQL's user+sys seconds, given its postmaster's
+# pid: the postmaster's, its live children's, and those of the children
+# it has reaped (its cutime and cstime: a backend or autovacuum worker
+# that ended between two readings counts with what it used in between).
+# 0 without a pid.
+bench_cpu_pg() {
+    local p
+    [[ -n ${1:-} ]] || { echo 0; return; }
+    { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f\n", ($16 + $17) / hz }' "/proc/$1/stat" 2>/dev/null
+      for p in "$1" $(pgrep -P "$1"); do bench_cpu "$p"; echo; done; } |
+        awk '{ s += $1 } END { printf "%.2f", s }'
+}
+
 # bench_free_mb: the machine's free memory (MemFree), in MB.
 bench_free_mb() { awk '/^MemFree:/ { printf "%d", $2 / 1024 }' /proc/meminfo; }
 
@@ -77,9 +94,15 @@ bench_free_mb() { awk '/^MemFree:/ { printf "%d", $2 / 1024 }' /proc/meminfo; }
 # the machine of tests/bench/README.md ("Memory the host has not
 # backed").  Broker segments, WAL and table files grow by tens of KB a
 # sample, so without this a drain's CPU a sample moved by a fifth with
-# what ran on the machine before it.  The caller deletes FILE.
+# what ran on the machine before it.  SLUICE_BENCH_FILL=0: not filled.
+# The caller deletes FILE.
 bench_fill_cache() {
     local file=$1 keep=${SLUICE_BENCH_FILL_FREE_MB:-1024} free avail mb t
+    if [[ ${SLUICE_BENCH_FILL:-1} == 0 ]]; then
+        echo "not filled (SLUICE_BENCH_FILL=0)"
+        return 0
+    fi
+    sl_log bench "filling the page cache (SLUICE_BENCH_FILL=0: not)"
     free=$(bench_free_mb)
     avail=$(df -Pm "$(dirname "$file")" | awk 'NR == 2 { print $4 }')
     mb=$((free - keep))

@@ -92,11 +92,7 @@ for d in warmup throughput latency; do "$BIN/sluicectl" dataset add "$d" >/dev/n
 # cache full, the runs' files growing into pages reclaimed from it.
 # Before the upload files are written, so that the fill does not push
 # them out of the cache for the producer to read back from disk.
-filled="no (SLUICE_BENCH_FILL=0)"
-if [[ ${SLUICE_BENCH_FILL:-1} != 0 ]]; then
-    say "filling the page cache (SLUICE_BENCH_FILL=0: not)"
-    filled=$(bench_fill_cache "$W/pagecache.fill")
-fi
+filled=$(bench_fill_cache "$W/pagecache.fill")
 say "writing $WARM + $N + $LAT_N files of $SIZE bytes"
 make_files "$W/warmup" "$WARM" warmup
 make_files "$W/throughput" "$N" throughput
@@ -135,15 +131,7 @@ alive() {
 }
 # Once a second, the cheap bound until it is there (tests/bench/lib.sh).
 wait_for() { bench_wait_outcomes "$1" alive || sl_die pipeline "cannot count the outcomes"; }
-cpu() { # user+sys seconds of a pid
-    awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$1/stat"
-}
-cpu_pg() {
-    local pgpid
-    pgpid=$(head -n 1 "$W/stack/pg/data/postmaster.pid")
-    for p in "$pgpid" $(pgrep -P "$pgpid"); do cpu "$p"; echo; done |
-        awk '{ s += $1 } END { printf "%.2f", s }'
-}
+cpu_pg() { bench_cpu_pg "$(head -n 1 "$W/stack/pg/data/postmaster.pid")"; }
 # The broker's JIT compiler threads (C1/C2), part of the broker's CPU: a
 # warm-up cost that a long-running broker stops paying.
 cpu_jit() {
@@ -155,9 +143,9 @@ cpu_jit() {
 snapshot() { # CPU seconds: validate commit kafka postgresql scan license jit
     local kpid
     kpid=$(cat "$W/stack/run/kafka.pid")
-    echo "$(cpu "${PIDS[validate]}") $(cpu "${PIDS[commit]}") $(cpu "$kpid") $(cpu_pg)" \
-         "$([[ -n ${PIDS[scan]:-} ]] && cpu "${PIDS[scan]}" || echo 0)" \
-         "$([[ -n ${PIDS[license]:-} ]] && cpu "${PIDS[license]}" || echo 0)" \
+    echo "$(bench_cpu "${PIDS[validate]}") $(bench_cpu "${PIDS[commit]}") $(bench_cpu "$kpid") $(cpu_pg)" \
+         "$([[ -n ${PIDS[scan]:-} ]] && bench_cpu "${PIDS[scan]}" || echo 0)" \
+         "$([[ -n ${PIDS[license]:-} ]] && bench_cpu "${PIDS[license]}" || echo 0)" \
          "$(cpu_jit "$kpid")"
 }
 
@@ -204,7 +192,7 @@ if [[ -n ${SLUICE_BENCH_DRAIN:-} ]]; then
     say "drain: $N uploads loaded with the stages stopped, then drained"
     upload drain
     kpid=$(cat "$W/stack/run/kafka.pid")
-    dk0=$(cpu "$kpid") dp0=$(cpu_pg) dj0=$(cpu_jit "$kpid")
+    dk0=$(bench_cpu "$kpid") dp0=$(cpu_pg) dj0=$(cpu_jit "$kpid")
     dt0=$(sql "SELECT EXTRACT(EPOCH FROM clock_timestamp())")
     start_services
     wait_for $((WARM + N + LAT_N + N))

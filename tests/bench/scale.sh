@@ -56,30 +56,22 @@ say "writing $WARM + $N files of $SIZE bytes"
 make_files "$W/warmup" "$WARM" warmup
 make_files "$W/bench" "$N" bench
 
-cpu() { # user+sys seconds of a pid (0 when it is gone)
-    awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$1/stat" 2>/dev/null || echo 0
-}
 # cpu_stages: CPU seconds of every stage instance's process together.
 cpu_stages() {
     local f pid
     for f in "$S"/run/{validate,scan,license,commit}{,-[0-9]*}.pid; do
         [[ -f $f ]] || continue
         pid=$(sl_read_num "$f")
-        [[ -z $pid ]] || { cpu "$pid"; echo; }
+        [[ -z $pid ]] || { bench_cpu "$pid"; echo; }
     done | awk '{ s += $1 } END { printf "%.2f", s }'
 }
 cpu_kafka() {
     local f
     for f in "$S"/run/kafka.pid "$S"/run/kafka-[0-9]*.pid; do
-        [[ -f $f ]] && { cpu "$(sl_read_num "$f")"; echo; }
+        [[ -f $f ]] && { bench_cpu "$(sl_read_num "$f")"; echo; }
     done | awk '{ s += $1 } END { printf "%.2f", s }'
 }
-cpu_pg() {
-    local pgpid p
-    pgpid=$(head -n 1 "$S/pg/data/postmaster.pid")
-    for p in "$pgpid" $(pgrep -P "$pgpid"); do cpu "$p"; echo; done |
-        awk '{ s += $1 } END { printf "%.2f", s }'
-}
+cpu_pg() { bench_cpu_pg "$(head -n 1 "$S/pg/data/postmaster.pid")"; }
 restarts() {
     local f n=0 r
     for f in "$S"/run/*.restarts; do

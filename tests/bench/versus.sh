@@ -235,27 +235,10 @@ upload chain- chain
 prod=$(awk -v n="$N" -v a="$p0" -v b="$p1" 'BEGIN { printf "%.0f", n / (b - a) }')
 # The machine's memory as a server that has run a while has it: the page
 # cache full, the drains' files growing into pages reclaimed from it.
-filled="not filled (SLUICE_BENCH_FILL=0)"
-if [[ ${SLUICE_BENCH_FILL:-1} != 0 ]]; then
-    say "filling the page cache (SLUICE_BENCH_FILL=0: not)"
-    filled=$(bench_fill_cache "$W/pagecache.fill")
-fi
+filled=$(bench_fill_cache "$W/pagecache.fill")
 
 # ---- measuring ---------------------------------------------------------------
-cpu() { # user+sys seconds of a pid (0 if it is gone)
-    awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$1/stat" 2>/dev/null || echo 0
-}
-# cpu_pg: PostgreSQL's user+sys seconds: the postmaster's, its live
-# children's, and those of the children it has reaped (its cutime and
-# cstime: a backend or autovacuum worker that ended between two readings
-# counts with what it used in between).
-cpu_pg() {
-    local pgpid p
-    pgpid=$(head -n 1 "$W/stack/pg/data/postmaster.pid")
-    { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f\n", ($16 + $17) / hz }' "/proc/$pgpid/stat" 2>/dev/null
-      for p in "$pgpid" $(pgrep -P "$pgpid"); do cpu "$p"; echo; done; } |
-        awk '{ s += $1 } END { printf "%.2f", s }'
-}
+cpu_pg() { bench_cpu_pg "$(head -n 1 "$W/stack/pg/data/postmaster.pid")"; }
 # cpu_pg_role ROLE: user+sys seconds of PostgreSQL's backends logged in as
 # ROLE (their process title is "postgres: ROLE DB HOST(PORT) STATE").  A
 # drain's processes connect after it starts, so all of their backends'
@@ -266,7 +249,7 @@ cpu_pg_role() {
     local pgpid p
     pgpid=$(head -n 1 "$W/stack/pg/data/postmaster.pid")
     for p in $(ps -o pid=,args= --ppid "$pgpid" | awk -v r="$1" '$2 == "postgres:" && $3 == r { print $1 }'); do
-        cpu "$p"; echo
+        bench_cpu "$p"; echo
     done | awk '{ s += $1 } END { printf "%.2f", s }'
 }
 cpu_threads() { # PID ERE: user+sys seconds of PID's threads whose name matches
@@ -353,15 +336,15 @@ drain() {
     read -r av0 aa0 < <(autovac_mark)
     bw0=$(backend_writes)
     read -r w0 f0 < <(wal_mark)
-    read -r k0 j0 g0 c0 < <(echo "$(cpu "$KPID") $(cpu_jit "$KPID") $(cpu_pg) $(cpu_gc "$KPID")")
+    read -r k0 j0 g0 c0 < <(echo "$(bench_cpu "$KPID") $(cpu_jit "$KPID") $(cpu_pg) $(cpu_gc "$KPID")")
     pgss_reset
     t0=$(now)
     start_stages "$prefix" "$@"
     wait_count outcomes $((base + N))
     declare -A c=()
     declare -A b=()
-    for s in "$@"; do c[$s]=$(cpu "${PIDS[$s]}"); b[$s]=$(cpu_pg_role "sluice_$s"); done
-    read -r k1 j1 g1 c1 < <(echo "$(cpu "$KPID") $(cpu_jit "$KPID") $(cpu_pg) $(cpu_gc "$KPID")")
+    for s in "$@"; do c[$s]=$(bench_cpu "${PIDS[$s]}"); b[$s]=$(cpu_pg_role "sluice_$s"); done
+    read -r k1 j1 g1 c1 < <(echo "$(bench_cpu "$KPID") $(cpu_jit "$KPID") $(cpu_pg) $(cpu_gc "$KPID")")
     stop_all
     bw1=$(backend_writes)
     read -r w1 f1 < <(wal_mark)
@@ -430,7 +413,7 @@ settle >>"$W/flushes"
 read -r av0 aa0 < <(autovac_mark)
 bw0=$(backend_writes)
 read -r w0 f0 < <(wal_mark)
-read -r k0 j0 g0 c0 < <(echo "$(cpu "$KPID") $(cpu_jit "$KPID") $(cpu_pg) $(cpu_gc "$KPID")")
+read -r k0 j0 g0 c0 < <(echo "$(bench_cpu "$KPID") $(cpu_jit "$KPID") $(cpu_pg) $(cpu_gc "$KPID")")
 pgss_reset
 t0=$(now)
 "$PEER_PY" "$ROOT/tests/bench/peer/peer.py" --kafka-config "$W/peer-secrets/kafka-sluice_peer.properties" \
@@ -438,11 +421,11 @@ t0=$(now)
 PIDS[peer]=$!
 wait_count peer_outcomes "$N"
 peer_backends=$(cpu_pg_role sluice_peer)
-read -r k1 j1 g1 c1 < <(echo "$(cpu "$KPID") $(cpu_jit "$KPID") $(cpu_pg) $(cpu_gc "$KPID")")
+read -r k1 j1 g1 c1 < <(echo "$(bench_cpu "$KPID") $(cpu_jit "$KPID") $(cpu_pg) $(cpu_gc "$KPID")")
 mapfile -t kids < <(pgrep -P "${PIDS[peer]}")
 declare -A pc=()
-pc[parent]=$(cpu "${PIDS[peer]}")
-for p in "${kids[@]}"; do pc[worker-$p]=$(cpu "$p"); done
+pc[parent]=$(bench_cpu "${PIDS[peer]}")
+for p in "${kids[@]}"; do pc[worker-$p]=$(bench_cpu "$p"); done
 stop_all
 bw1=$(backend_writes)
 read -r w1 f1 < <(wal_mark)
