@@ -169,6 +169,30 @@ checkpoint_after() {
     ck=$(settle "(ANALYZE false)")
     gb=$(cpu_pg)
 }
+# db_before / db_after: around a drain, the database's readings, in the
+# caller's variables: settle first, then autovacuum runs, buffers
+# backends wrote and the WAL (av0 aa0 bw0 w0 f0); after the drain's
+# processes are gone the same (av1 aa1 bw1 w1 f1), then checkpoint_after.
+# db_lines prints them, the drain's lines from "buffers backends wrote"
+# to "vacuum, checkpoint after".
+db_before() {
+    settle >>"$W/flushes"
+    read -r av0 aa0 < <(autovac_mark)
+    bw0=$(backend_writes)
+    read -r w0 f0 < <(wal_mark)
+}
+db_after() {
+    bw1=$(backend_writes)
+    read -r w1 f1 < <(wal_mark)
+    read -r av1 aa1 < <(autovac_mark)
+    checkpoint_after
+}
+db_lines() {
+    printf '      %-24s %s\n' "buffers backends wrote" "$(writes_mb "$bw0" "$bw1")"
+    printf '      %-24s %s\n' "WAL" "$(wal_used "$w0" "$f0" "$w1" "$f1")"
+    printf '      %-24s %s\n' "autovacuum during it" "$((av1 - av0)) vacuums, $((aa1 - aa0)) analyzes"
+    printf '      %-24s %s  (%s)\n' "vacuum, checkpoint after" "$(per "$(awk -v a="$ga" -v b="$gb" 'BEGIN { print b - a }')")" "$ck"
+}
 # "N MB, K KB a sample" of buffers between two readings
 writes_mb() { awk -v a="$1" -v b="$2" -v n="$N" 'BEGIN { printf "%.0f MB, %.1f KB a sample", (b - a) * 8 / 1024, (b - a) * 8 / n }'; }
 [[ -n $PGSS ]] && admin_sql "CREATE EXTENSION IF NOT EXISTS pg_stat_statements" >/dev/null
@@ -330,12 +354,9 @@ REPORT=$W/report
 # PREFIX's uploads topic (N uploads of DATASET); appends its lines to the
 # report and its rate to $W/rate.TAG.
 drain() {
-    local name=$1 tag=$2 prefix=$3 ds=$4 base t0 k0 k1 j0 j1 c0 c1 g0 g1 s rate secs steady first bw0 bw1 w0 w1 f0 f1 ga gb ck; shift 4
+    local name=$1 tag=$2 prefix=$3 ds=$4 base t0 k0 k1 j0 j1 c0 c1 g0 g1 s rate secs steady first bw0 bw1 w0 w1 f0 f1 av0 av1 aa0 aa1 ga gb ck; shift 4
     base=$(outcomes)
-    settle >>"$W/flushes"
-    read -r av0 aa0 < <(autovac_mark)
-    bw0=$(backend_writes)
-    read -r w0 f0 < <(wal_mark)
+    db_before
     read -r k0 j0 g0 c0 < <(echo "$(bench_cpu "$KPID") $(cpu_jit "$KPID") $(cpu_pg) $(cpu_gc "$KPID")")
     pgss_reset
     t0=$(now)
@@ -346,10 +367,7 @@ drain() {
     for s in "$@"; do c[$s]=$(bench_cpu "${PIDS[$s]}"); b[$s]=$(cpu_pg_role "sluice_$s"); done
     read -r k1 j1 g1 c1 < <(echo "$(bench_cpu "$KPID") $(cpu_jit "$KPID") $(cpu_pg) $(cpu_gc "$KPID")")
     stop_all
-    bw1=$(backend_writes)
-    read -r w1 f1 < <(wal_mark)
-    read -r av1 aa1 < <(autovac_mark)
-    checkpoint_after
+    db_after
     read -r rate secs steady first < <(span sql samples "dataset_id = '$ds'" "$t0")
     echo "$rate $steady" >"$W/rate.$tag"
     {
@@ -368,10 +386,7 @@ drain() {
         for s in "$@"; do printf '      %-24s %s\n' "$s's backends" "$(per "${b[$s]}")"; done
         printf '      %-24s %s\n' "the rest (background)" "$(per "$(printf '%s\n' "${b[@]}" |
             awk -v a="$g0" -v z="$g1" '{ s += $1 } END { print z - a - s }')")"
-        printf '      %-24s %s\n' "buffers backends wrote" "$(writes_mb "$bw0" "$bw1")"
-        printf '      %-24s %s\n' "WAL" "$(wal_used "$w0" "$f0" "$w1" "$f1")"
-        printf '      %-24s %s\n' "autovacuum during it" "$((av1 - av0)) vacuums, $((aa1 - aa0)) analyzes"
-        printf '      %-24s %s  (%s)\n' "vacuum, checkpoint after" "$(per "$(awk -v a="$ga" -v b="$gb" 'BEGIN { print b - a }')")" "$ck"
+        db_lines
         printf '%s\n' "${c[@]}" "$k1 -$k0" "$g1 -$g0" "$gb -$ga" | awk '{ s += $1 + $2 } END { print s }' >"$W/cpu.$tag"
         echo "${c[validate]}" >"$W/cpu.validate.$tag"
         printf '    cpu %-22s %s\n' "all of the above" "$(per "$(cat "$W/cpu.$tag")")"
@@ -409,10 +424,7 @@ say "sluice: validate -> commit drain $N uploads"
 drain "validate -> commit" foundation "" versus validate commit
 
 say "peer: $PROCS processes drain the same $N uploads"
-settle >>"$W/flushes"
-read -r av0 aa0 < <(autovac_mark)
-bw0=$(backend_writes)
-read -r w0 f0 < <(wal_mark)
+db_before
 read -r k0 j0 g0 c0 < <(echo "$(bench_cpu "$KPID") $(cpu_jit "$KPID") $(cpu_pg) $(cpu_gc "$KPID")")
 pgss_reset
 t0=$(now)
@@ -427,10 +439,7 @@ declare -A pc=()
 pc[parent]=$(bench_cpu "${PIDS[peer]}")
 for p in "${kids[@]}"; do pc[worker-$p]=$(bench_cpu "$p"); done
 stop_all
-bw1=$(backend_writes)
-read -r w1 f1 < <(wal_mark)
-read -r av1 aa1 < <(autovac_mark)
-checkpoint_after
+db_after
 read -r rate secs steady first < <(span peer_sql peer.samples true "$t0")
 echo "$rate $steady" >"$W/rate.peer"
 {
@@ -450,10 +459,7 @@ echo "$rate $steady" >"$W/rate.peer"
     printf '    cpu %-22s %s\n' postgresql "$(per "$(awk -v a="$g0" -v b="$g1" 'BEGIN { print b - a }')")"
     printf '      %-24s %s\n' "the peer's backends" "$(per "$peer_backends")"
     printf '      %-24s %s\n' "the rest (background)" "$(per "$(awk -v a="$g0" -v z="$g1" -v p="$peer_backends" 'BEGIN { print z - a - p }')")"
-    printf '      %-24s %s\n' "buffers backends wrote" "$(writes_mb "$bw0" "$bw1")"
-    printf '      %-24s %s\n' "WAL" "$(wal_used "$w0" "$f0" "$w1" "$f1")"
-    printf '      %-24s %s\n' "autovacuum during it" "$((av1 - av0)) vacuums, $((aa1 - aa0)) analyzes"
-    printf '      %-24s %s  (%s)\n' "vacuum, checkpoint after" "$(per "$(awk -v a="$ga" -v b="$gb" 'BEGIN { print b - a }')")" "$ck"
+    db_lines
     awk -v t="$tot" -v a="$k0" -v b="$k1" -v c="$g0" -v d="$g1" -v e="$ga" -v f="$gb" 'BEGIN { print t + b - a + d - c + f - e }' >"$W/cpu.peer"
     printf '    cpu %-22s %s\n' "all of the above" "$(per "$(cat "$W/cpu.peer")")"
     printf '      %-24s %s\n' "less the broker's JIT" "$(per "$(awk -v t="$(cat "$W/cpu.peer")" -v a="$j0" -v b="$j1" 'BEGIN { print t - (b - a) }')")"
