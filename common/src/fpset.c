@@ -1,6 +1,10 @@
 /*
- * fpset.c -- capped open-addressing set of 64-bit fingerprints, sized at
- * creation to twice its cap so probes stay short and nothing reallocates.
+ * fpset.c -- capped open-addressing set of 64-bit fingerprints.  The table
+ * starts small and doubles whenever it would pass half full, up to twice
+ * the cap, so probes stay short and the memory held follows the entries
+ * stored, not the cap: a set capped at a million that has seen forty
+ * thousand holds 3 MB, not 48, and a new process does not touch pages
+ * scattered across the whole cap-sized table as its first entries land.
  *
  * Fingerprints and digests come from one keyed 128-bit hash (libsodium
  * SipHash-2-4-128, BLAKE2b for long inputs) under random keys drawn once
@@ -27,7 +31,11 @@ struct sl_fpset {
     size_t mask;     /* slots - 1, a power of two */
     size_t count;
     size_t max;
+    size_t max_slots;  /* the table's size at the cap: 2 * max rounded up */
+    int exact;
 };
+
+#define FIRST_SLOTS 256   /* the table's size at creation, if the cap allows */
 
 /* Written once, under pthread_once, then only read. */
 static pthread_once_t keys_once = PTHREAD_ONCE_INIT;
@@ -86,6 +94,20 @@ static uint64_t fp_of(const uint8_t d[DIG_LEN])
     return h ? h : 1;
 }
 
+/* Allocates zeroed tables of n slots for s (s's own are left alone). */
+static int tables(const sl_fpset *s, size_t n, uint64_t **slots,
+                  uint8_t (**dig)[DIG_LEN])
+{
+    *slots = calloc(n, sizeof(uint64_t));
+    *dig = s->exact ? calloc(n, DIG_LEN) : NULL;
+    if (!*slots || (s->exact && !*dig)) {
+        free(*slots);
+        free(*dig);
+        return SL_ENOMEM;
+    }
+    return SL_OK;
+}
+
 static sl_fpset *make(size_t max_entries, int exact)
 {
     sl_fpset *s = calloc(1, sizeof(*s));
@@ -95,17 +117,16 @@ static sl_fpset *make(size_t max_entries, int exact)
         return NULL;
     while (n < max_entries * 2)
         n <<= 1;
-    s->slots = calloc(n, sizeof(uint64_t));
-    if (exact)
-        s->dig = calloc(n, DIG_LEN);
-    if (!s->slots || (exact && !s->dig)) {
-        free(s->slots);
-        free(s->dig);
+    s->max_slots = n;
+    s->max = max_entries;
+    s->exact = exact;
+    if (n > FIRST_SLOTS)
+        n = FIRST_SLOTS;
+    if (tables(s, n, &s->slots, &s->dig) != SL_OK) {
         free(s);
         return NULL;
     }
     s->mask = n - 1;
-    s->max = max_entries;
     return s;
 }
 
@@ -128,6 +149,44 @@ void sl_fpset_destroy(sl_fpset *s)
     free(s);
 }
 
+/* Puts fp (and d) into the first free slot of its probe sequence: the
+ * caller knows it is not there and that a slot is free. */
+static void put(uint64_t *slots, uint8_t (*dig)[DIG_LEN], size_t mask,
+                uint64_t fp, const uint8_t *d)
+{
+    size_t i = (size_t)fp & mask;
+
+    while (slots[i])
+        i = (i + 1) & mask;
+    slots[i] = fp;
+    if (dig) {
+        if (d)
+            memcpy(dig[i], d, DIG_LEN);
+        else
+            memset(dig[i], 0, DIG_LEN);
+    }
+}
+
+/* Doubles s's table, moving every entry.  On failure s is unchanged. */
+static int grow(sl_fpset *s)
+{
+    size_t n = (s->mask + 1) * 2;
+    uint64_t *slots;
+    uint8_t (*dig)[DIG_LEN];
+
+    if (tables(s, n, &slots, &dig) != SL_OK)
+        return SL_ENOMEM;
+    for (size_t i = 0; i <= s->mask; i++)
+        if (s->slots[i])
+            put(slots, dig, n - 1, s->slots[i], s->dig ? s->dig[i] : NULL);
+    free(s->slots);
+    free(s->dig);
+    s->slots = slots;
+    s->dig = dig;
+    s->mask = n - 1;
+    return SL_OK;
+}
+
 /* d is NULL for a plain lookup (fingerprint only) or a plain set. */
 static int add_raw(sl_fpset *s, uint64_t fp, const uint8_t *d)
 {
@@ -144,13 +203,12 @@ static int add_raw(sl_fpset *s, uint64_t fp, const uint8_t *d)
     }
     if (s->count >= s->max)
         return SL_ETOOBIG;
-    s->slots[i] = fp;
-    if (s->dig) {
-        if (d)
-            memcpy(s->dig[i], d, DIG_LEN);
-        else
-            memset(s->dig[i], 0, DIG_LEN);
-    }
+    /* Past half full: double first.  Should that fail, a table with room
+     * still takes the entry (probes get longer; never a wrong answer). */
+    if ((s->count + 1) * 2 > s->mask + 1 && s->mask + 1 < s->max_slots &&
+        grow(s) != SL_OK && s->count + 1 > s->mask)
+        return SL_ENOMEM;
+    put(s->slots, s->dig, s->mask, fp, d);
     s->count++;
     return SL_OK;
 }
@@ -225,6 +283,11 @@ size_t sl_fpset_count(const sl_fpset *s)
     return s->count;
 }
 
+size_t sl_fpset_bytes(const sl_fpset *s)
+{
+    return (s->mask + 1) * (sizeof(uint64_t) + (s->exact ? DIG_LEN : 0));
+}
+
 void sl_fpset_clear(sl_fpset *s)
 {
     if (s->count) {
@@ -237,12 +300,17 @@ void sl_fpset_clear(sl_fpset *s)
 
 int sl_fpset_merge(sl_fpset *dst, const sl_fpset *src)
 {
-    if (!dst->dig != !src->dig)
+    int rc;
+
+    if (!dst->exact != !src->exact)
         return SL_EINVAL;
-    for (size_t i = 0; i <= src->mask; i++)
-        if (src->slots[i] &&
-            add_raw(dst, src->slots[i], src->dig ? src->dig[i] : NULL) != SL_OK)
-            return SL_ETOOBIG;
+    for (size_t i = 0; i <= src->mask; i++) {
+        if (!src->slots[i])
+            continue;
+        rc = add_raw(dst, src->slots[i], src->dig ? src->dig[i] : NULL);
+        if (rc != SL_OK)
+            return rc;
+    }
     return SL_OK;
 }
 

@@ -113,6 +113,61 @@ static void test_exact_many(void **state)
     sl_fpset_destroy(x);
 }
 
+/* The table grows with the entries, not the cap: a set capped at a
+ * million holds little after a few hundred entries, keeps every entry and
+ * digest (colliding fingerprints too) through each doubling, stays exact,
+ * and still refuses the entry past its cap. */
+static void test_grows_with_entries(void **state)
+{
+    sl_fpset *big = sl_fpset_new_exact(1000000), *x = sl_fpset_new_exact(5000);
+    size_t empty, after;
+    char id[32];
+
+    (void)state;
+    assert_non_null(big);
+    assert_non_null(x);
+    empty = sl_fpset_bytes(big);
+    assert_true(empty <= 256 * 24);                   /* not 2^21 slots */
+    for (int i = 0; i < 300; i++) {
+        int n = snprintf(id, sizeof(id), "up-%d", i);
+        uint64_t fp = sl_fpset_fp(id, (size_t)n, "", 0);
+        assert_int_equal(sl_fpset_add_val(big, fp, id, (size_t)n, "", 0),
+                         SL_OK);
+    }
+    after = sl_fpset_bytes(big);
+    assert_true(after > empty);
+    assert_true(after <= 1024 * 24);                  /* at most half full */
+
+    /* 5,000 values, every tenth pair forced onto one fingerprint */
+    for (int i = 0; i < 5000; i++) {
+        int n = snprintf(id, sizeof(id), "v-%d", i);
+        uint64_t fp = i % 10 == 9 ? 77 : sl_fpset_fp(id, (size_t)n, "", 0);
+        assert_int_equal(sl_fpset_add_val(x, fp, id, (size_t)n, "", 0), SL_OK);
+    }
+    assert_int_equal(sl_fpset_count(x), 5000);
+    /* now at its largest: twice the cap, rounded up to a power of two */
+    assert_int_equal(sl_fpset_bytes(x), 16384 * 24);
+    for (int i = 0; i < 10000; i++) {
+        int n = snprintf(id, sizeof(id), "v-%d", i);
+        uint64_t fp = i % 10 == 9 ? 77 : sl_fpset_fp(id, (size_t)n, "", 0);
+        assert_int_equal(sl_fpset_has_val(x, fp, id, (size_t)n, "", 0),
+                         i < 5000);
+    }
+    assert_int_equal(sl_fpset_add_val(x, 5, "x", 1, "", 0), SL_ETOOBIG);
+
+    /* merged into the big set: it grows again and finds them all */
+    assert_int_equal(sl_fpset_merge(big, x), SL_OK);
+    assert_int_equal(sl_fpset_count(big), 5300);
+    assert_int_equal(sl_fpset_has_val(big, 77, "v-19", 4, "", 0), 1);
+    assert_int_equal(sl_fpset_has_val(big, 77, "v-18", 4, "", 0), 0);
+    /* cleared, it keeps its size and forgets everything */
+    sl_fpset_clear(big);
+    assert_int_equal(sl_fpset_count(big), 0);
+    assert_int_equal(sl_fpset_has_val(big, 77, "v-19", 4, "", 0), 0);
+    sl_fpset_destroy(big);
+    sl_fpset_destroy(x);
+}
+
 /* sl_fpset_key hashes once what _val hashes each time: same fingerprint,
  * same membership; inputs longer than the SipHash buffer (512 bytes) take
  * the BLAKE2b path and are just as exact. */
@@ -155,6 +210,7 @@ int main(void)
         cmocka_unit_test(test_plain),
         cmocka_unit_test(test_forced_collision),
         cmocka_unit_test(test_exact_many),
+        cmocka_unit_test(test_grows_with_entries),
         cmocka_unit_test(test_keys_and_long_values),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -3,8 +3,10 @@
  *
  * Used for "seen before" caches in front of a database that stays the
  * authority: a full set refuses new entries (SL_ETOOBIG) and the caller
- * decides to clear it.  Fingerprint 0 is reserved; sl_fpset_fp() never
- * returns it.
+ * decides to clear it.  The table grows with the entries, up to twice the
+ * cap; an add that needs it to grow and finds no memory returns SL_ENOMEM,
+ * which callers treat as full.  Fingerprint 0 is reserved; sl_fpset_fp()
+ * never returns it.
  *
  * Fingerprints are keyed with a random per-process key (libsodium
  * SipHash-2-4-128, keyed BLAKE2b for inputs over 512 bytes; key from
@@ -31,12 +33,15 @@ typedef struct sl_fpset sl_fpset;
 sl_fpset *sl_fpset_new(size_t max_entries);
 sl_fpset *sl_fpset_new_exact(size_t max_entries);
 void sl_fpset_destroy(sl_fpset *s);
-int  sl_fpset_add(sl_fpset *s, uint64_t fp);        /* SL_OK / SL_ETOOBIG */
+/* Each add returns SL_OK, SL_ETOOBIG (full) or SL_ENOMEM (see above). */
+int  sl_fpset_add(sl_fpset *s, uint64_t fp);
 int  sl_fpset_has(const sl_fpset *s, uint64_t fp);
 size_t sl_fpset_count(const sl_fpset *s);
+/* Bytes its tables hold now (they grow with the entries, not the cap). */
+size_t sl_fpset_bytes(const sl_fpset *s);
 void sl_fpset_clear(sl_fpset *s);
-/* Adds every entry of src into dst (SL_ETOOBIG if dst fills up).  Both
- * plain or both exact (SL_EINVAL otherwise). */
+/* Adds every entry of src into dst (SL_ETOOBIG if dst fills up, SL_ENOMEM
+ * if it cannot grow).  Both plain or both exact (SL_EINVAL otherwise). */
 int  sl_fpset_merge(sl_fpset *dst, const sl_fpset *src);
 
 /* A keyed 64-bit fingerprint of up to two byte strings (the first one's
@@ -46,7 +51,7 @@ uint64_t sl_fpset_fp(const void *a, size_t alen, const void *b, size_t blen);
 /* Exact membership of the value (a, b) whose fingerprint is fp (normally
  * sl_fpset_fp(a, alen, b, blen)).  On a plain set they act as add / has. */
 int  sl_fpset_add_val(sl_fpset *s, uint64_t fp, const void *a, size_t alen,
-                      const void *b, size_t blen);   /* SL_OK / SL_ETOOBIG */
+                      const void *b, size_t blen);
 int  sl_fpset_has_val(const sl_fpset *s, uint64_t fp, const void *a,
                       size_t alen, const void *b, size_t blen);
 
@@ -58,7 +63,7 @@ typedef struct sl_fpkey {
 } sl_fpkey;
 void sl_fpset_key(sl_fpkey *k, const void *a, size_t alen, const void *b,
                   size_t blen);
-int  sl_fpset_add_key(sl_fpset *s, const sl_fpkey *k);   /* SL_OK / SL_ETOOBIG */
+int  sl_fpset_add_key(sl_fpset *s, const sl_fpkey *k);
 int  sl_fpset_has_key(const sl_fpset *s, const sl_fpkey *k);
 
 #endif
