@@ -78,6 +78,13 @@ bench_cpu_pg() {
         awk '{ s += $1 } END { printf "%.2f", s }'
 }
 
+# bench_peak_mb PID: the most memory the process has held (VmHWM, its
+# peak resident set), in MB; 0 when it has gone.
+bench_peak_mb() {
+    awk '$1 == "VmHWM:" { printf "%.0f", $2 / 1024; f = 1 } END { if (!f) print 0 }' \
+        "/proc/$1/status" 2>/dev/null || echo 0
+}
+
 # bench_free_mb: the machine's free memory (MemFree), in MB.
 bench_free_mb() { awk '/^MemFree:/ { printf "%d", $2 / 1024 }' /proc/meminfo; }
 

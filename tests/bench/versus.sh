@@ -364,7 +364,10 @@ drain() {
     wait_count outcomes $((base + N))
     declare -A c=()
     declare -A b=()
-    for s in "$@"; do c[$s]=$(bench_cpu "${PIDS[$s]}"); b[$s]=$(cpu_pg_role "sluice_$s"); done
+    declare -A m=()
+    for s in "$@"; do
+        c[$s]=$(bench_cpu "${PIDS[$s]}") b[$s]=$(cpu_pg_role "sluice_$s") m[$s]=$(bench_peak_mb "${PIDS[$s]}")
+    done
     read -r k1 j1 g1 c1 < <(echo "$(bench_cpu "$KPID") $(cpu_jit "$KPID") $(cpu_pg) $(cpu_gc "$KPID")")
     stop_all
     db_after
@@ -375,6 +378,7 @@ drain() {
             "$name" "$rate" "$secs" "$first" "$steady" \
             "$(sql "SELECT count(*) FROM rejections WHERE dataset_id = '$ds'")"
         for s in "$@"; do printf '    cpu %-22s %s\n' "$s" "$(per "${c[$s]}")"; done
+        printf '      %-24s %s\n' "peak memory (VmHWM)" "$(for s in "$@"; do printf '%s %s MB, ' "$s" "${m[$s]}"; done | sed 's/, $//')"
         printf '    cpu %-22s %s\n' kafka "$(per "$(awk -v a="$k0" -v b="$k1" 'BEGIN { print b - a }')")"
         printf '      %-24s %s\n' "of which JIT" "$(per "$(awk -v a="$j0" -v b="$j1" 'BEGIN { print b - a }')")"
         printf '      %-24s %s\n' "of which GC" "$(per "$(awk -v a="$c0" -v b="$c1" 'BEGIN { print b - a }')")"
