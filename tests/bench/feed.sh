@@ -113,7 +113,6 @@ osql() { "$PSQL" -XAtq -v ON_ERROR_STOP=1 "$IT_OWNER_DSN" "$@"; }
 PG_PID=$(ss -Hltnp "sport = :${SLUICE_PG_PORT:-5432}" 2>/dev/null |
     sed -n 's/.*pid=\([0-9]*\).*/\1/p' | head -n 1)
 cpu_pg() { bench_cpu_pg "$PG_PID"; }
-status_of() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status"; }
 ms() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.0f", (b - a) * 1000 }'; }
 
 # ---- data ---------------------------------------------------------------
@@ -218,7 +217,7 @@ fd_start -X feed.rate.per.s=0 ${SLUICE_BENCH_FEED_OPTS:-}
 FEED_PID=${IT_PIDS[feed]}
 URL=$FD_URL
 say "sluice-feed at $URL (pid $FEED_PID)"
-rss0=$(status_of "$FEED_PID" VmRSS) thr0=$(status_of "$FEED_PID" Threads)
+rss0=$(bench_status "$FEED_PID" VmRSS) thr0=$(bench_status "$FEED_PID" Threads)
 
 # ---- (a) metadata ----------------------------------------------------------
 for spec in $PAGES; do
@@ -347,7 +346,7 @@ read -r x_n x_p50 x_p99 x_max < <(osql -F ' ' -c "
 
 # ---- (e) idle long-pollers -------------------------------------------------
 say "(e) $IDLE idle long-polling readers for ${HOLD}s"
-rss1=$(status_of "$FEED_PID" VmRSS) thr1=$(status_of "$FEED_PID" Threads)
+rss1=$(bench_status "$FEED_PID" VmRSS) thr1=$(bench_status "$FEED_PID" Threads)
 fdn1=$(find "/proc/$FEED_PID/fd" -mindepth 1 -maxdepth 1 | wc -l)
 mkfifo "$W/hold.in"
 "$BIN/feed_load" hold -u "$URL" -a "$AUTH" -p /v1/datasets/idle/samples -w 60 -c "$IDLE" -S \
@@ -359,7 +358,7 @@ sleep 1   # the last requests reach their handlers
 k0=$(bench_cpu "$FEED_PID")
 sleep "$HOLD"
 k1=$(bench_cpu "$FEED_PID")
-rss2=$(status_of "$FEED_PID" VmRSS) thr2=$(status_of "$FEED_PID" Threads)
+rss2=$(bench_status "$FEED_PID" VmRSS) thr2=$(bench_status "$FEED_PID" Threads)
 fdn2=$(find "/proc/$FEED_PID/fd" -mindepth 1 -maxdepth 1 | wc -l)
 exec 7>&-
 wait "$HOLD_PID" || say "WARNING: the idle readers failed: $(cat "$W/hold.log")"

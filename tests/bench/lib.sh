@@ -78,11 +78,15 @@ bench_cpu_pg() {
         awk '{ s += $1 } END { printf "%.2f", s }'
 }
 
+# bench_status PID KEY: KEY's value in /proc/PID/status (VmRSS, Threads:
+# a number, kB for sizes); fails when the process has gone.
+bench_status() { awk -v k="$2:" '$1 == k { print $2 }' <"/proc/$1/status"; }
 # bench_peak_mb PID: the most memory the process has held (VmHWM, its
 # peak resident set), in MB; 0 when it has gone.
 bench_peak_mb() {
-    awk '$1 == "VmHWM:" { printf "%.0f", $2 / 1024; f = 1 } END { if (!f) print 0 }' \
-        "/proc/$1/status" 2>/dev/null || echo 0
+    local kb
+    kb=$(bench_status "$1" VmHWM 2>/dev/null) || kb=0
+    awk -v k="${kb:-0}" 'BEGIN { printf "%.0f", k / 1024 }'
 }
 
 # bench_free_mb: the machine's free memory (MemFree), in MB.
