@@ -49,6 +49,11 @@
 #       SLUICE_RESTART_MAX_DELAY    longest wait before restarting a service
 #                                   that keeps exiting (default 30 s)
 #       SLUICE_RESTART_RESET_AFTER  a run this long resets the wait to 1 s (60)
+#       SLUICE_LIVENESS_INTERVAL, SLUICE_LIVENESS_FAILURES, SLUICE_LIVENESS_GRACE
+#                           a service whose GET /health answers "stalled"
+#                           FAILURES times in a row, INTERVAL s apart (3, 10),
+#                           is sent SIGTERM, SIGKILL GRACE s later (15), and
+#                           restarted
 #
 # Layout of DIR: stack.env; kafka/ (server.properties, log4j.properties,
 # data/); pg/ (owned by postgres: data/, sock/); logs/ (kafka.log, kafka.out,
@@ -890,15 +895,46 @@ stop_pg() {
 
 # --- services ----------------------------------------------------------------
 
+# liveness PID ADDR: beside a running service, asks its GET /health every
+# SLUICE_LIVENESS_INTERVAL seconds (default 10); once it has answered
+# "stalled" SLUICE_LIVENESS_FAILURES times in a row (default 3) -- its main
+# loop stuck in a call for a minute and more (docs/metrics.md), a database
+# that holds the connection open and never answers -- stops it with
+# SIGTERM and, if it is still there SLUICE_LIVENESS_GRACE seconds later
+# (default 15; a loop stuck in a call does not see its stop flag),
+# SIGKILL.  The supervisor then restarts it as after any exit.  Any other
+# answer, or none (starting, no endpoint), counts as alive.
+liveness() {
+    local pid=$1 addr=$2 every=${SLUICE_LIVENESS_INTERVAL:-10}
+    local need=${SLUICE_LIVENESS_FAILURES:-3} grace=${SLUICE_LIVENESS_GRACE:-15} bad=0 body i
+    while kill -0 "$pid" 2>/dev/null; do
+        sleep "$every"
+        body=$(curl -s --max-time 5 "http://$addr/health" 2>/dev/null) || body=""
+        if [[ $body == *'"stalled"'* ]]; then bad=$((bad + 1)); else bad=0; fi
+        ((bad >= need)) || continue
+        echo "supervise: $(date -Is) $unit: /health answered stalled $bad times in a row, ${every}s apart; stopping it"
+        kill -TERM "$pid" 2>/dev/null
+        for ((i = 0; i < grace * 10; i++)); do
+            kill -0 "$pid" 2>/dev/null || return 0
+            sleep 0.1
+        done
+        echo "supervise: $(date -Is) $unit: still running ${grace}s after SIGTERM; sending SIGKILL"
+        kill -KILL "$pid" 2>/dev/null
+        return 0
+    done
+}
+
 # supervise NAME BIN: the supervisor loop (run via `stack.sh __supervise`, in
 # its own session). Restarts BIN after it exits, with a delay that doubles
 # on every exit in a row (1 s, 2 s, 4 s ... up to SLUICE_RESTART_MAX_DELAY,
 # default 30 s) and falls back to 1 s once a run lasted
 # SLUICE_RESTART_RESET_AFTER seconds (default 60): a service that cannot
-# start (database gone, fenced) does not spin.  On SIGTERM forwards it to
-# the service, waits for it and exits. Each run re-reads stack.env.
+# start (database gone, fenced) does not spin.  A service whose /health
+# says it is stalled is stopped and restarted the same way (liveness).  On
+# SIGTERM forwards it to the service, waits for it and exits. Each run
+# re-reads stack.env.
 supervise() {
-    local unit=$1 bin=$2 child=0 rc restarts=0 dsn began delay=1 pass name
+    local unit=$1 bin=$2 child=0 rc restarts=0 dsn began delay=1 pass name watch
     # A further instance of a stage (scan-1, ...) is the stage with its own
     # instance.id, so its own transactional.id in the same group.
     name=$(unit_base "$unit")
@@ -954,6 +990,11 @@ supervise() {
             child=$!
         fi
         printf '%s\n' "$child" >"$RUN/$unit.pid"
+        watch=0
+        if [[ -n ${SLUICE_METRICS_LISTEN:-} ]] && command -v curl >/dev/null; then
+            liveness "$child" "$SLUICE_METRICS_LISTEN" &
+            watch=$!
+        fi
         wait "$child"
         rc=$?
         while kill -0 "$child" 2>/dev/null; do # wait was interrupted by a signal
@@ -961,6 +1002,10 @@ supervise() {
             rc=$?
         done
         child=0
+        if ((watch)); then
+            kill -TERM "$watch" 2>/dev/null
+            wait "$watch" 2>/dev/null
+        fi
         ((stopping)) && break
         restarts=$((restarts + 1))
         printf '%s\n' "$restarts" >"$RUN/$unit.restarts"

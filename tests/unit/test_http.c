@@ -722,6 +722,45 @@ static void test_health_endpoint(void **state)
     sl_metrics_destroy(m);
 }
 
+/* A main loop that stops beating: /health and /ready say "stalled" once
+ * stall_ms has passed since the last beat, and "ok" again at the next. */
+static void test_health_stalled(void **state)
+{
+    sl_metrics *m = sl_metrics_new();
+    sl_health *h = NULL;
+    sl_err err = { { 0 } };
+    uint16_t port;
+    char *r;
+
+    (void)state;
+    assert_int_equal(sl_health_start("127.0.0.1:0", m, 400, &h, &err), SL_OK);
+    port = sl_health_port(h);
+    sl_health_ready(h, 1, NULL);
+    sl_health_beat(h);
+    r = get(port, "GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    assert_non_null(strstr(r, "HTTP/1.1 200"));
+    assert_non_null(strstr(r, "{\"status\":\"ok\"}"));
+    free(r);
+    usleep(800000);
+    r = get(port, "GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    assert_non_null(strstr(r, "HTTP/1.1 503"));
+    assert_non_null(strstr(r, "{\"status\":\"stalled\"}"));
+    free(r);
+    r = get(port, "GET /ready HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    assert_non_null(strstr(r, "HTTP/1.1 503"));
+    assert_non_null(strstr(r, "{\"ready\":false,\"reason\":\"stalled\"}"));
+    free(r);
+    sl_health_beat(h);
+    r = get(port, "GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    assert_non_null(strstr(r, "{\"status\":\"ok\"}"));
+    free(r);
+    r = get(port, "GET /ready HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    assert_non_null(strstr(r, "{\"ready\":true}"));
+    free(r);
+    sl_health_stop(h);
+    sl_metrics_destroy(m);
+}
+
 /* sl_backoff_next: 200 ms, doubling, at most 5 s. */
 static void test_backoff_next(void **state)
 {
@@ -814,6 +853,7 @@ int main(void)
         cmocka_unit_test(test_long_poll),
         cmocka_unit_test(test_health_listen_parse),
         cmocka_unit_test(test_health_endpoint),
+        cmocka_unit_test(test_health_stalled),
         cmocka_unit_test(test_backoff_next),
         cmocka_unit_test(test_start_retry),
     };
