@@ -20,7 +20,7 @@ install_apt_packages() {
     local want=(build-essential cmake pkg-config librdkafka-dev libssl-dev libmicrohttpd-dev
         libpq-dev libjansson-dev libyajl-dev libcmocka-dev libmagic-dev zlib1g-dev libpcre2-dev libsodium-dev
         libpoppler-glib-dev libarchive-dev
-        kcat postgresql jq openssl procps
+        kcat postgresql jq openssl procps curl
         clang-14 libfuzzer-14-dev libclang-rt-14-dev
         prometheus)
     command -v java >/dev/null 2>&1 || want+=(openjdk-17-jre-headless)
