@@ -733,7 +733,7 @@ static void test_health_stalled(void **state)
     char *r;
 
     (void)state;
-    assert_int_equal(sl_health_start("127.0.0.1:0", m, 400, &h, &err), SL_OK);
+    assert_int_equal(sl_health_start("127.0.0.1:0", m, 1500, &h, &err), SL_OK);
     port = sl_health_port(h);
     sl_health_ready(h, 1, NULL);
     sl_health_beat(h);
@@ -741,7 +741,7 @@ static void test_health_stalled(void **state)
     assert_non_null(strstr(r, "HTTP/1.1 200"));
     assert_non_null(strstr(r, "{\"status\":\"ok\"}"));
     free(r);
-    usleep(800000);
+    usleep(2500000);
     r = get(port, "GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
     assert_non_null(strstr(r, "HTTP/1.1 503"));
     assert_non_null(strstr(r, "{\"status\":\"stalled\"}"));
