@@ -906,18 +906,15 @@ stop_pg() {
 # answer, or none (starting, no endpoint), counts as alive.
 liveness() {
     local pid=$1 addr=$2 every=${SLUICE_LIVENESS_INTERVAL:-10}
-    local need=${SLUICE_LIVENESS_FAILURES:-3} grace=${SLUICE_LIVENESS_GRACE:-15} bad=0 body i
-    while kill -0 "$pid" 2>/dev/null; do
+    local need=${SLUICE_LIVENESS_FAILURES:-3} grace=${SLUICE_LIVENESS_GRACE:-15} bad=0 body
+    while sl_pid_alive "$pid"; do
         sleep "$every"
         body=$(curl -s --max-time 5 "http://$addr/health" 2>/dev/null) || body=""
         if [[ $body == *'"stalled"'* ]]; then bad=$((bad + 1)); else bad=0; fi
         ((bad >= need)) || continue
         echo "supervise: $(date -Is) $unit: /health answered stalled $bad times in a row, ${every}s apart; stopping it"
         kill -TERM "$pid" 2>/dev/null
-        for ((i = 0; i < grace * 10; i++)); do
-            kill -0 "$pid" 2>/dev/null || return 0
-            sleep 0.1
-        done
+        sl_wait_gone "$pid" "$grace" && return 0
         echo "supervise: $(date -Is) $unit: still running ${grace}s after SIGTERM; sending SIGKILL"
         kill -KILL "$pid" 2>/dev/null
         return 0

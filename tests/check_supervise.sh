@@ -10,6 +10,8 @@
 # usage: tests/check_supervise.sh SOURCE_DIR
 set -euo pipefail
 src=$1
+# shellcheck source=deploy/lib.sh
+. "$src/deploy/lib.sh"   # sl_free_ports
 d=$(mktemp -d "${TMPDIR:-/tmp}/sluice-supervise.XXXXXX")
 sup=0
 cleanup() {
@@ -67,12 +69,12 @@ class H(http.server.BaseHTTPRequestHandler):
         pass
 http.server.HTTPServer((host, int(port)), H).serve_forever()
 PY
+mapfile -t ports < <(sl_free_ports 2)
 for n in stalled healthy; do
     printf '#!/bin/sh\nexec python3 %s/stand_in.py "$0"\n' "$d" >"$d/$n"
     chmod +x "$d/$n"
-    printf 'export SLUICE_METRICS_%s=127.0.0.1:%s\n' "${n^^}" \
-        "$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')" \
-        >>"$d/stack.env"
+    printf 'export SLUICE_METRICS_%s=127.0.0.1:%s\n' "${n^^}" "${ports[0]}" >>"$d/stack.env"
+    ports=("${ports[@]:1}")
 done
 export SLUICE_LIVENESS_INTERVAL=1 SLUICE_LIVENESS_FAILURES=2 SLUICE_LIVENESS_GRACE=1
 
