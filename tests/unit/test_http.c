@@ -673,6 +673,18 @@ static void test_health_listen_parse(void **state)
     assert_int_equal(sl_health_parse_listen(":80", addr, sizeof addr, &port), SL_EINVAL);
 }
 
+/* GET path: the answer holds status (a status line; NULL: any) and body. */
+static void assert_answer(uint16_t port, const char *path, const char *status,
+                          const char *body)
+{
+    char *r = get(port, "GET %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", path);
+
+    if (status)
+        assert_non_null(strstr(r, status));
+    assert_non_null(strstr(r, body));
+    free(r);
+}
+
 /* /ready follows what the process reports, /metrics serves the registry,
  * a non-loopback address is refused, an empty one starts nothing. */
 static void test_health_endpoint(void **state)
@@ -696,22 +708,12 @@ static void test_health_endpoint(void **state)
     c = sl_metrics_counter(m, "x_total", "X.", NULL, 0, &err);
     sl_metric_add(c, NULL, 3);
 
-    r = get(port, "GET /ready HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
-    assert_non_null(strstr(r, "HTTP/1.1 503"));
-    assert_non_null(strstr(r, "{\"ready\":false,\"reason\":\"starting\"}"));
-    free(r);
+    assert_answer(port, "/ready", "HTTP/1.1 503", "{\"ready\":false,\"reason\":\"starting\"}");
     sl_health_ready(h, 0, "broker_down");
-    r = get(port, "GET /ready HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
-    assert_non_null(strstr(r, "{\"ready\":false,\"reason\":\"broker_down\"}"));
-    free(r);
+    assert_answer(port, "/ready", NULL, "{\"ready\":false,\"reason\":\"broker_down\"}");
     sl_health_ready(h, 1, NULL);
-    r = get(port, "GET /ready HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
-    assert_non_null(strstr(r, "HTTP/1.1 200"));
-    assert_non_null(strstr(r, "{\"ready\":true}"));
-    free(r);
-    r = get(port, "GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
-    assert_non_null(strstr(r, "{\"status\":\"ok\"}"));
-    free(r);
+    assert_answer(port, "/ready", "HTTP/1.1 200", "{\"ready\":true}");
+    assert_answer(port, "/health", NULL, "{\"status\":\"ok\"}");
     r = get(port, "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
     assert_non_null(strstr(r, "Content-Type: text/plain; version=0.0.4; charset=utf-8\r\n"));
     assert_non_null(strstr(r, "\r\n\r\n# HELP sluice_ready "));
@@ -730,33 +732,19 @@ static void test_health_stalled(void **state)
     sl_health *h = NULL;
     sl_err err = { { 0 } };
     uint16_t port;
-    char *r;
 
     (void)state;
     assert_int_equal(sl_health_start("127.0.0.1:0", m, 1500, &h, &err), SL_OK);
     port = sl_health_port(h);
     sl_health_ready(h, 1, NULL);
     sl_health_beat(h);
-    r = get(port, "GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
-    assert_non_null(strstr(r, "HTTP/1.1 200"));
-    assert_non_null(strstr(r, "{\"status\":\"ok\"}"));
-    free(r);
+    assert_answer(port, "/health", "HTTP/1.1 200", "{\"status\":\"ok\"}");
     usleep(2500000);
-    r = get(port, "GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
-    assert_non_null(strstr(r, "HTTP/1.1 503"));
-    assert_non_null(strstr(r, "{\"status\":\"stalled\"}"));
-    free(r);
-    r = get(port, "GET /ready HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
-    assert_non_null(strstr(r, "HTTP/1.1 503"));
-    assert_non_null(strstr(r, "{\"ready\":false,\"reason\":\"stalled\"}"));
-    free(r);
+    assert_answer(port, "/health", "HTTP/1.1 503", "{\"status\":\"stalled\"}");
+    assert_answer(port, "/ready", "HTTP/1.1 503", "{\"ready\":false,\"reason\":\"stalled\"}");
     sl_health_beat(h);
-    r = get(port, "GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
-    assert_non_null(strstr(r, "{\"status\":\"ok\"}"));
-    free(r);
-    r = get(port, "GET /ready HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
-    assert_non_null(strstr(r, "{\"ready\":true}"));
-    free(r);
+    assert_answer(port, "/health", NULL, "{\"status\":\"ok\"}");
+    assert_answer(port, "/ready", NULL, "{\"ready\":true}");
     sl_health_stop(h);
     sl_metrics_destroy(m);
 }
