@@ -579,6 +579,16 @@ static void test_json_helpers(void **state)
     assert_true(sl_hex64_okn(SHA_HELLO "trailing", 64));
     assert_false(sl_hex64_okn(SHA_HELLO, 63));
     assert_false(sl_hex64_okn(NULL, 64));
+    /* every byte at every position: only 0-9 and a-f pass */
+    for (size_t pos = 0; pos < 64; pos++)
+        for (int c = 0; c < 256; c++) {
+            char h[65];
+
+            memcpy(h, SHA_HELLO, sizeof(h));
+            h[pos] = (char)c;
+            assert_int_equal(sl_hex64_okn(h, 64),
+                             (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'));
+        }
 
     assert_true(json_is_null(t = sl_json_text(NULL)));
     json_decref(t);
