@@ -553,6 +553,23 @@ static void test_b64_strict(void **state)
     }
     /* NUL inside the input */
     assert_int_equal(sl_b64_decode("Zm\0v", 4, dec, sizeof(dec), &n), SL_EINVAL);
+    /* every byte value as a group's first character: the alphabet's give
+     * their index, every other byte (padding included) is refused */
+    for (int c = 0; c < 256; c++) {
+        static const char alphabet[] =
+            "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        const char *at = c ? memchr(alphabet, c, 64) : NULL;
+        char group[4] = { (char)c, 'A', 'A', 'A' };
+        int rc = sl_b64_decode(group, 4, dec, sizeof(dec), &n);
+
+        if (at) {
+            assert_int_equal(rc, SL_OK);
+            assert_int_equal(n, 3);
+            assert_int_equal(dec[0] >> 2, at - alphabet);
+        } else if (rc != SL_EINVAL) {
+            fail_msg("decode accepted byte %d (rc %d)", c, rc);
+        }
+    }
 }
 
 static void test_b64_limits(void **state)
