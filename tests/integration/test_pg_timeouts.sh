@@ -65,7 +65,8 @@ it_kill scan
 python3 "$IT_SRC/tests/integration/tcp_blackhole.py" >"$W/blackhole.log" 2>&1 &
 IT_PIDS[blackhole]=$!
 for ((i = 0; i < 100; i++)); do
-    bh=$(head -n 1 "$W/blackhole.log" 2>/dev/null)
+    # the log may not exist yet: the background job opens it itself
+    bh=$(head -n 1 "$W/blackhole.log" 2>/dev/null || true)
     [[ $bh =~ ^[0-9]+$ ]] && break
     kill -0 "${IT_PIDS[blackhole]}" 2>/dev/null || it_fail "tcp_blackhole: $(cat "$W/blackhole.log")"
     sleep 0.1
