@@ -99,7 +99,6 @@ static const sl_cfg_entry runner_map[] = {
 #define SL_TICK_MS 1000          /* lag, assignment and readiness refresh */
 #define SL_DOWN_MS 3000          /* no broker connection up this long: broker_down */
 #define SL_PING_MS 5000          /* an idle sink's store check */
-#define SL_LIVE_STALL_MS 60000   /* /health fails when the loop stops this long */
 
 typedef struct lag_tp {
     char topic[SL_TOPIC_LEN];
@@ -194,6 +193,7 @@ static int met_init(run_common *rc)
     run_metrics *m = &rc->met;
     sl_metrics *g;
     sl_err err = { "" };
+    int64_t stall_ms;
 
     m->brokers_up = -1;
     if (!(m->reg = g = sl_metrics_new()) ||
@@ -250,8 +250,9 @@ static int met_init(run_common *rc)
         for (size_t i = 0; i < sizeof(zero) / sizeof(zero[0]); i++)
             sl_metric_add(zero[i], v, 0);
     }
-    if (sl_health_start(sl_config_get(rc->cfg, "metrics.listen"), g,
-                        SL_LIVE_STALL_MS, &m->health, &err) != SL_OK) {
+    if (sl_health_stall_cfg(rc->cfg, &stall_ms, &err) != SL_OK ||
+        sl_health_start(sl_config_get(rc->cfg, "metrics.listen"), g,
+                        stall_ms, &m->health, &err) != SL_OK) {
         sl_error("runner", "%s", err.msg);
         return 2;
     }

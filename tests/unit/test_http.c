@@ -749,6 +749,45 @@ static void test_health_stalled(void **state)
     sl_metrics_destroy(m);
 }
 
+/* metrics.stall.ms: its default, its bounds (a second to a day), and a
+ * value outside them refused by sl_health_open with nothing to free. */
+static void test_health_stall_cfg(void **state)
+{
+    static const sl_cfg_entry map[] = { SL_HEALTH_CFG_ENTRY, SL_CFG_END };
+    static const struct { const char *v; int rc; int64_t ms; } cases[] = {
+        { "1000", SL_OK, 1000 }, { "86400000", SL_OK, 86400000 },
+        { "999", SL_EINVAL, 0 }, { "86400001", SL_EINVAL, 0 },
+        { "0", SL_EINVAL, 0 }, { "-5", SL_EINVAL, 0 },
+    };
+    sl_config *cfg = sl_config_new();
+    sl_metrics *reg = NULL;
+    sl_health *h = NULL;
+    sl_err err = { { 0 } };
+    int64_t ms = 0;
+
+    (void)state;
+    assert_int_equal(sl_config_declare(cfg, map), SL_OK);
+    assert_int_equal(sl_health_stall_cfg(cfg, &ms, &err), SL_OK);
+    assert_int_equal(ms, 60000);
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        assert_int_equal(sl_config_set(cfg, "metrics.stall.ms", cases[i].v, &err), SL_OK);
+        assert_int_equal(sl_health_stall_cfg(cfg, &ms, &err), cases[i].rc);
+        if (cases[i].rc == SL_OK)
+            assert_int_equal(ms, cases[i].ms);
+        else
+            assert_non_null(strstr(err.msg, "metrics.stall.ms"));
+    }
+    assert_int_equal(sl_config_set(cfg, "metrics.listen", "127.0.0.1:0", &err), SL_OK);
+    assert_int_equal(sl_health_open(cfg, &reg, &h, &err), SL_EINVAL);
+    assert_null(reg);
+    assert_null(h);
+    assert_int_equal(sl_config_set(cfg, "metrics.stall.ms", "2000", &err), SL_OK);
+    assert_int_equal(sl_health_open(cfg, &reg, &h, &err), SL_OK);
+    assert_non_null(h);
+    sl_health_close(reg, h);
+    sl_config_destroy(cfg);
+}
+
 /* sl_backoff_next: 200 ms, doubling, at most 5 s. */
 static void test_backoff_next(void **state)
 {
@@ -842,6 +881,7 @@ int main(void)
         cmocka_unit_test(test_health_listen_parse),
         cmocka_unit_test(test_health_endpoint),
         cmocka_unit_test(test_health_stalled),
+        cmocka_unit_test(test_health_stall_cfg),
         cmocka_unit_test(test_backoff_next),
         cmocka_unit_test(test_start_retry),
     };

@@ -5,9 +5,10 @@
  *
  *   /metrics  the registry's Prometheus text exposition (sl/metrics.h).
  *   /health   liveness: 200 {"status":"ok"} while the process's main loop
- *             beats (sl_health_beat) at least every stall_ms; 503
- *             {"status":"stalled"} when it stopped beating (a loop stuck
- *             in a call).  A supervisor restarts on a failing /health.
+ *             beats (sl_health_beat) at least every stall_ms (config key
+ *             metrics.stall.ms, 60 s by default); 503 {"status":"stalled"}
+ *             when it stopped beating (a loop stuck in a call).  A
+ *             supervisor restarts on a failing /health.
  *   /ready    readiness, as the process last reported it
  *             (sl_health_ready): 200 {"ready":true} or 503
  *             {"ready":false,"reason":"<code>"}; false until the first
@@ -33,10 +34,21 @@
 
 typedef struct sl_health sl_health;
 
-/* The config entry every long-running process declares. */
+/* The bounds of metrics.stall.ms: a second to a day. */
+#define SL_HEALTH_STALL_MS_MIN INT64_C(1000)
+#define SL_HEALTH_STALL_MS_MAX INT64_C(86400000)
+
+/* The config entries every long-running process declares (two, for an
+ * initializer list of sl_cfg_entry). */
 #define SL_HEALTH_CFG_ENTRY \
     { SL_CFG_STR, "metrics.listen", "", \
-      "loopback address:port of GET /metrics, /health, /ready (e.g. 127.0.0.1:9464; empty: none)" }
+      "loopback address:port of GET /metrics, /health, /ready (e.g. 127.0.0.1:9464; empty: none)" }, \
+    { SL_CFG_INT, "metrics.stall.ms", "60000", \
+      "GET /health answers 503 stalled once the main loop has not come round this long, in ms (1000-86400000)" }
+
+/* cfg's metrics.stall.ms into *ms: SL_OK, or SL_EINVAL (err names the key
+ * and its bounds) when it is outside them. */
+int sl_health_stall_cfg(const sl_config *cfg, int64_t *ms, sl_err *err);
 
 /* Parses "127.0.0.1:9464" or "[::1]:9464" into addr (at least 64 bytes)
  * and port.  SL_OK, SL_EINVAL. */
@@ -58,7 +70,7 @@ void sl_health_stop(sl_health *h);
 /* For a service outside the runner: a new registry in *reg and the
  * endpoint on cfg's metrics.listen (which it must declare with
  * SL_HEALTH_CFG_ENTRY) in *h (NULL when the key is empty), liveness
- * stalling after 60 s without a beat.  SL_OK or an error (err says);
+ * stalling after metrics.stall.ms without a beat.  SL_OK or an error (err says);
  * on error nothing is left to free. */
 int  sl_health_open(const sl_config *cfg, sl_metrics **reg, sl_health **h,
                     sl_err *err);

@@ -222,18 +222,33 @@ void sl_health_stop(sl_health *h)
     free(h);
 }
 
+int sl_health_stall_cfg(const sl_config *cfg, int64_t *ms, sl_err *err)
+{
+    *ms = sl_config_int(cfg, "metrics.stall.ms");
+    if (*ms < SL_HEALTH_STALL_MS_MIN || *ms > SL_HEALTH_STALL_MS_MAX) {
+        sl_err_set(err, "metrics.stall.ms %" PRId64 " is outside %" PRId64
+                   "-%" PRId64, *ms, SL_HEALTH_STALL_MS_MIN, SL_HEALTH_STALL_MS_MAX);
+        return SL_EINVAL;
+    }
+    return SL_OK;
+}
+
 int sl_health_open(const sl_config *cfg, sl_metrics **reg, sl_health **h,
                    sl_err *err)
 {
     const char *listen = sl_config_get(cfg, "metrics.listen");
+    int64_t stall_ms;
     int rc;
 
     *h = NULL;
+    *reg = NULL;
+    if ((rc = sl_health_stall_cfg(cfg, &stall_ms, err)) != SL_OK)
+        return rc;
     if (!(*reg = sl_metrics_new())) {
         sl_err_set(err, "out of memory");
         return SL_ENOMEM;
     }
-    if ((rc = sl_health_start(listen, *reg, 60000, h, err)) != SL_OK) {
+    if ((rc = sl_health_start(listen, *reg, stall_ms, h, err)) != SL_OK) {
         sl_metrics_destroy(*reg);
         *reg = NULL;
         return rc;
