@@ -169,6 +169,15 @@ it_free_port() {
     python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
+# it_pg_port: the tests' PostgreSQL's TCP port, from its DSN (fails the
+# test when the DSN names none).
+it_pg_port() {
+    local p
+    p=$(sed -n 's/.*port=\([^ ]*\).*/\1/p' <<<"$IT_BASE_DSN")
+    [[ -n $p ]] || it_fail "no port in '$IT_BASE_DSN'"
+    printf '%s\n' "$p"
+}
+
 # it_pg_relay PORT: from now on 127.0.0.1:PORT answers as the tests'
 # PostgreSQL (tcp_forward.py relays to it; IT_PIDS[forward]); a database
 # address that starts answering late.

@@ -18,8 +18,7 @@
 it_init pgtimeouts
 
 W=$IT_DIR
-pg_port=$(sed -n 's/.*port=\([^ ]*\).*/\1/p' <<<"$IT_BASE_DSN")
-[[ -n $pg_port ]] || it_fail "no port in '$IT_BASE_DSN'"
+pg_port=$(it_pg_port) || exit 1
 command -v ss >/dev/null || it_fail "no ss (iproute2) on PATH"
 
 # keepalive_s PID: the seconds left on the keepalive timer of PID's
