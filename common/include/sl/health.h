@@ -70,8 +70,8 @@ void sl_health_stop(sl_health *h);
 /* For a service outside the runner: a new registry in *reg and the
  * endpoint on cfg's metrics.listen (which it must declare with
  * SL_HEALTH_CFG_ENTRY) in *h (NULL when the key is empty), liveness
- * stalling after metrics.stall.ms without a beat.  SL_OK or an error (err says);
- * on error nothing is left to free. */
+ * stalling after metrics.stall.ms without a beat.  SL_OK or an error
+ * (err says); on error nothing is left to free. */
 int  sl_health_open(const sl_config *cfg, sl_metrics **reg, sl_health **h,
                     sl_err *err);
 /* Stops the endpoint, then frees the registry.  NULLs are fine. */
