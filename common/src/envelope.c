@@ -33,7 +33,10 @@ void sl_envelope_clear(sl_envelope *e)
  * characters), numbers are integers yajl reads without overflow, nesting
  * is at most FAST_DEPTH, no object repeats a key and no level holds more
  * than FAST_KEYS keys.  Anything else -- including every malformed
- * document -- goes to jansson, which gives the verdict and its detail. */
+ * document -- goes to jansson, which gives the verdict and its detail.
+ * When a tree is wanted (the attestation for the license stage, the whole
+ * document for validate's schema check), the same events build it, in
+ * document order as json_loadb does. */
 
 #define FAST_DEPTH 32
 #define FAST_KEYS  128
@@ -59,8 +62,9 @@ typedef struct fast_ctx {
     const char *str[M_COUNT];       /* members read as strings */
     unsigned char present[M_COUNT]; /* members present, of any type */
     char *out;                      /* where the next string is copied */
-    /* The attestation, built when wanted (meta only). */
-    int want_att, building;
+    /* The attestation, built when wanted (meta only); or, with want_doc,
+     * the whole document (the attestation is then its member). */
+    int want_att, want_doc, building;
     json_t *att;
     json_t *stack[FAST_DEPTH + 1];  /* its open containers */
     int n_stack;
@@ -126,10 +130,11 @@ static int att_add(fast_ctx *x, json_t *v, int container)
     return 1;
 }
 
-/* Whether the next value is (or is inside) a wanted attestation. */
+/* Whether the next value is (or is inside) a wanted attestation, or the
+ * whole document is wanted. */
 static int att_wanted(const fast_ctx *x)
 {
-    return x->building ||
+    return x->building || x->want_doc ||
            (x->want_att && x->depth == 1 && x->member == M_ATTESTATION);
 }
 
@@ -352,11 +357,16 @@ static void meta_from_doc(sl_envelope *e, const json_t *doc, unsigned want)
 }
 
 /* sluice-meta's members the fast way into e: 1 read, 0 left to jansson.
- * Its strings go to the start of e->strs_. */
+ * Its strings go to the start of e->strs_.  With SL_ENV_META_DOC the
+ * document is built from the parser's events too: the same tree, in the
+ * same order, as json_loadb gives for text in this form (strings without
+ * escapes, integers, no duplicate key); the whole read takes about half
+ * the time it takes with json_loadb. */
 static int meta_fast(sl_envelope *e, unsigned want)
 {
     fast_ctx ctx = { .out = e->strs_,
-                     .want_att = (want & SL_ENV_ATTESTATION) != 0 };
+                     .want_att = (want & SL_ENV_ATTESTATION) != 0,
+                     .want_doc = (want & SL_ENV_META_DOC) != 0 };
     fast_ctx *x = &ctx;
     int done = fast_read(x, e->meta);
 
@@ -372,8 +382,14 @@ static int meta_fast(sl_envelope *e, unsigned want)
         e->license_expression = x->str[M_EXPRESSION];
         e->license_terms_url = x->str[M_TERMS_URL];
         e->license_attribution = x->str[M_ATTRIBUTION];
-        e->att_own_ = x->att;
-        e->attestation = x->att;
+        if (x->want_doc) {
+            e->meta_own_ = e->meta_doc = x->att;
+            if (want & SL_ENV_ATTESTATION)
+                e->attestation = json_object_get(x->att, "attestation");
+        } else {
+            e->att_own_ = x->att;
+            e->attestation = x->att;
+        }
         e->meta_fast = 1;
     }
     return done;
@@ -388,7 +404,7 @@ static int read_meta(sl_envelope *e, unsigned want)
         snprintf(e->meta_detail, sizeof(e->meta_detail), "no %s header", SL_H_META);
         return SL_OK;
     }
-    if (!(want & SL_ENV_META_DOC) && meta_fast(e, want)) {
+    if (e->strs_ && meta_fast(e, want)) {
         meta_check(e);
         return SL_OK;
     }
@@ -508,7 +524,7 @@ int sl_envelope_read_with(sl_envelope *e, const sl_msg *m, unsigned want)
         e->scan = (sl_slice){ NULL, 0 };
     /* One buffer for the fast path's strings of both headers, when it may
      * run: each header's strings fit in its bytes. */
-    if (((e->meta.ptr && !(want & SL_ENV_META_DOC)) || e->scan.ptr) &&
+    if ((e->meta.ptr || e->scan.ptr) && !(want & SL_ENV_JANSSON) &&
         !(e->strs_ = malloc(e->meta.len + e->scan.len + 1)))
         return SL_ENOMEM;
     if ((rc = read_meta(e, want)) != SL_OK)

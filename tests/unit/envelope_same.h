@@ -6,6 +6,7 @@
 #ifndef SL_TEST_ENVELOPE_SAME_H
 #define SL_TEST_ENVELOPE_SAME_H
 
+#include <stdlib.h>
 #include <string.h>
 
 #include <jansson.h>
@@ -60,6 +61,23 @@ static inline const char *env_differs(const sl_envelope *a, const sl_envelope *b
         return "redacted_sha256";
     return NULL;
 #undef ENV_STR
+}
+
+/* NULL when a and b hold the same metadata document, members in the same
+ * order (what a schema check iterates); else "meta_doc". */
+static inline const char *env_doc_differs(const sl_envelope *a, const sl_envelope *b)
+{
+    char *ta, *tb;
+    int same;
+
+    if (!a->meta_doc || !b->meta_doc)
+        return a->meta_doc == b->meta_doc ? NULL : "meta_doc";
+    ta = json_dumps(a->meta_doc, JSON_COMPACT | JSON_ENCODE_ANY);
+    tb = json_dumps(b->meta_doc, JSON_COMPACT | JSON_ENCODE_ANY);
+    same = ta && tb && strcmp(ta, tb) == 0;
+    free(ta);
+    free(tb);
+    return same ? NULL : "meta_doc";
 }
 
 #endif

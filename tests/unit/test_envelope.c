@@ -48,14 +48,24 @@
  * the attestation and without. */
 static void same_every_way(const sl_envelope *e, const sl_msg *m)
 {
-    static const unsigned wants[] = { 0, SL_ENV_ATTESTATION, SL_ENV_META_DOC };
+    static const unsigned wants[] = { 0, SL_ENV_ATTESTATION, SL_ENV_META_DOC,
+                                      SL_ENV_ALL };
+    sl_envelope ref;
+    const char *diff;
 
+    /* the reference: jansson alone */
+    assert_int_equal(sl_envelope_read_with(&ref, m, SL_ENV_ALL | SL_ENV_JANSSON), SL_OK);
+    assert_int_equal(ref.meta_fast, 0);
+    assert_int_equal(ref.scan_fast, 0);
+    if ((diff = env_differs(&ref, e, 1)) || (diff = env_doc_differs(&ref, e)))
+        fail_msg("sl_envelope_read differs from jansson's in %s", diff);
     for (size_t i = 0; i < sizeof(wants) / sizeof(wants[0]); i++) {
         sl_envelope o;
-        const char *diff;
 
         assert_int_equal(sl_envelope_read_with(&o, m, wants[i]), SL_OK);
-        diff = env_differs(e, &o, (wants[i] & SL_ENV_ATTESTATION) != 0);
+        diff = env_differs(&ref, &o, (wants[i] & SL_ENV_ATTESTATION) != 0);
+        if (!diff && (wants[i] & SL_ENV_META_DOC))
+            diff = env_doc_differs(&ref, &o);
         if (diff)
             fail_msg("read with %u differs in %s", wants[i], diff);
         if (!(wants[i] & SL_ENV_ATTESTATION))
@@ -64,6 +74,7 @@ static void same_every_way(const sl_envelope *e, const sl_msg *m)
             assert_null(o.meta_doc);
         sl_envelope_clear(&o);
     }
+    sl_envelope_clear(&ref);
 }
 
 /* Reads a message with key "up-1", value "hello" and the given headers
@@ -364,6 +375,9 @@ static void test_fast_path(void **state)
         if (o.meta_fast != cases[i].fast)
             fail_msg("case %zu: meta_fast %d", i, o.meta_fast);
         sl_envelope_clear(&o);
+        /* the document too, the same way (validate's read) */
+        if (e.meta_fast != cases[i].fast)
+            fail_msg("case %zu: meta_fast %d with the document", i, e.meta_fast);
         sl_envelope_clear(&e);
         fx_msg_free(&m);
     }
@@ -438,7 +452,7 @@ static void test_fast_path(void **state)
         assert_int_equal(e.scan_state, SL_SCANHDR_OK);
         assert_int_equal(e.scan_fast, 1);
         assert_string_equal(e.scan_outcome, "flagged");
-        assert_int_equal(e.meta_fast, 0);          /* SL_ENV_ALL: jansson */
+        assert_int_equal(e.meta_fast, 1);          /* SL_ENV_ALL too */
         assert_int_equal(sl_envelope_read_with(&o, &m.msg, 0), SL_OK);
         assert_int_equal(o.meta_fast, 1);
         assert_int_equal(o.scan_fast, 1);
