@@ -43,9 +43,10 @@
 #define F_AT "\"created_at\":\"" CREATED "\""
 #define META_OK HEAD F_ID F_CR F_DS F_CT F_LIC F_AT "}"
 
-/* Every read of m says what e (read with SL_ENV_ALL) says: without the
- * metadata document (the event parser when the header allows it), with
- * the attestation and without. */
+/* Every read of m -- e (SL_ENV_ALL) and each of with and without the
+ * metadata document and the attestation, by the event parser when the
+ * header allows it -- says what jansson's read (SL_ENV_JANSSON) says,
+ * the document with its members in the same order. */
 static void same_every_way(const sl_envelope *e, const sl_msg *m)
 {
     static const unsigned wants[] = { 0, SL_ENV_ATTESTATION, SL_ENV_META_DOC,
