@@ -184,8 +184,8 @@ it_pg_port() {
 it_pg_relay() {
     local port=$1 host pgport i
     host=$(sed -n 's/.*host=\([^ ]*\).*/\1/p' <<<"$IT_BASE_DSN")
-    pgport=$(sed -n 's/.*port=\([^ ]*\).*/\1/p' <<<"$IT_BASE_DSN")
-    [[ -n $host && -n $pgport ]] || it_fail "no host and port in '$IT_BASE_DSN'"
+    [[ -n $host ]] || it_fail "no host in '$IT_BASE_DSN'"
+    pgport=$(it_pg_port) || exit 1
     python3 "$IT_SRC/tests/integration/tcp_forward.py" "$port" "$host" "$pgport" \
         >"$IT_DIR/forward.log" 2>&1 &
     IT_PIDS[forward]=$!
