@@ -20,7 +20,7 @@
 #     such answers and starts it again; the second upload is stored once
 #     while the old backends are still frozen.
 #  3. After the backends resume, each upload is stored once and nothing
-#     was dead-lettered or rejected.
+#     was rejected.
 #  4. A metrics.stall.ms outside 1000-86400000 is refused at start.
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 it_init stall
