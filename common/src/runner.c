@@ -433,16 +433,103 @@ static void met_tick(run_common *rc, int env_failing)
 
 /* Seeds the committed offsets of newly assigned partitions from the
  * broker (the lag of an idle partition is then known at once). */
+/* Where a partition the group never committed in starts: the consumer's
+ * auto.offset.reset (the runner's default is earliest) as a logical
+ * offset, or RD_KAFKA_OFFSET_INVALID to leave it to librdkafka ("error",
+ * or a value this does not know). */
+static int64_t reset_offset(rd_kafka_t *rk)
+{
+    char v[32];
+    size_t len = sizeof(v);
+
+    if (rd_kafka_conf_get(rd_kafka_conf(rk), "auto.offset.reset", v, &len) !=
+        RD_KAFKA_CONF_OK)
+        return RD_KAFKA_OFFSET_INVALID;
+    if (strcmp(v, "smallest") == 0)   /* librdkafka's name for earliest */
+        return RD_KAFKA_OFFSET_BEGINNING;
+    if (strcmp(v, "largest") == 0)    /* latest */
+        return RD_KAFKA_OFFSET_END;
+    return RD_KAFKA_OFFSET_INVALID;
+}
+
+/* Turns the logical offsets BEGINNING and END in parts into the offsets
+ * they stand for now, by one ListOffsets request for all of them (a
+ * timestamp of -2 reads as the earliest offset, -1 as the latest; for a
+ * read_committed consumer the last stable one).  Given a logical offset
+ * at assignment librdkafka asks the same itself, but only once it knows
+ * the partition's leader, which at that moment it does not yet: it waits
+ * 500 ms.  And for a partition the group never committed in, its offset
+ * reset takes "no committed offset" for an error and waits 100 ms first.
+ * Every stage of a chain started on a backlog with new groups sat idle
+ * that long before its first fetch (tests/bench/README.md, "A new
+ * group's first fetch").  An offset the request does not give stays as it
+ * was, for librdkafka to find. */
+static void resolve_logical(rd_kafka_t *rk, rd_kafka_topic_partition_list_t *parts)
+{
+    rd_kafka_topic_partition_list_t *q;
+    rd_kafka_resp_err_t e;
+
+    if (!(q = rd_kafka_topic_partition_list_new(parts->cnt)))
+        return;
+    for (int i = 0; i < parts->cnt; i++)
+        if (parts->elems[i].offset == RD_KAFKA_OFFSET_BEGINNING ||
+            parts->elems[i].offset == RD_KAFKA_OFFSET_END)
+            rd_kafka_topic_partition_list_add(q, parts->elems[i].topic,
+                                              parts->elems[i].partition)->offset =
+                parts->elems[i].offset;
+    if (q->cnt && (e = rd_kafka_offsets_for_times(rk, q, 5000)) != RD_KAFKA_RESP_ERR_NO_ERROR)
+        sl_debug("runner", "start offsets: %s (librdkafka finds them)", rd_kafka_err2str(e));
+    else
+        for (int i = 0; i < q->cnt; i++) {
+            rd_kafka_topic_partition_t *p = rd_kafka_topic_partition_list_find(
+                parts, q->elems[i].topic, q->elems[i].partition);
+            if (p && !q->elems[i].err && q->elems[i].offset >= 0) {
+                sl_debug("runner", "%s/%" PRId32 ": starting at %" PRId64,
+                         p->topic, p->partition, q->elems[i].offset);
+                p->offset = q->elems[i].offset;
+            }
+        }
+    rd_kafka_topic_partition_list_destroy(q);
+}
+
+/* Sets, in parts, the start of each partition the group has no committed
+ * offset in (committed: the group's offsets, as rd_kafka_committed read
+ * them) to where auto.offset.reset says, as an offset (resolve_logical).
+ * A partition whose committed offset could not be read (an error, or a
+ * transaction still pending on it) keeps librdkafka's own path, which
+ * waits for it to settle. */
+static void start_uncommitted(rd_kafka_t *rk, rd_kafka_topic_partition_list_t *parts,
+                              const rd_kafka_topic_partition_list_t *committed)
+{
+    int64_t reset = reset_offset(rk);
+
+    if (reset == RD_KAFKA_OFFSET_INVALID)
+        return;
+    for (int i = 0; i < committed->cnt; i++) {
+        const rd_kafka_topic_partition_t *c = &committed->elems[i];
+        rd_kafka_topic_partition_t *p =
+            rd_kafka_topic_partition_list_find(parts, c->topic, c->partition);
+        if (p && !c->err && c->offset == RD_KAFKA_OFFSET_INVALID &&
+            p->offset == RD_KAFKA_OFFSET_INVALID)
+            p->offset = reset;
+    }
+    resolve_logical(rk, parts);
+}
+
+/* A new assignment: the group's committed offsets, for the lag metrics
+ * and to start the partitions it has none in (start_uncommitted). */
 static void met_assigned(run_common *rc, rd_kafka_t *rk,
-                         const rd_kafka_topic_partition_list_t *parts)
+                         rd_kafka_topic_partition_list_t *parts)
 {
     rd_kafka_topic_partition_list_t *c = rd_kafka_topic_partition_list_copy(parts);
 
     met_count(rc, rc->met.rebalances, "assign");
     if (!c)
         return;
-    if (!rd_kafka_committed(rk, c, 5000))
+    if (!rd_kafka_committed(rk, c, 5000)) {
         met_committed_list(rc, c);
+        start_uncommitted(rk, parts, c);
+    }
     rd_kafka_topic_partition_list_destroy(c);
 }
 
@@ -1760,6 +1847,7 @@ static int sink_load(sink_run *r, rd_kafka_topic_partition_list_t *parts)
         for (int i = 0; i < parts->cnt; i++)
             parts->elems[i].offset = tps[i].offset >= 0 ? tps[i].offset
                                                         : RD_KAFKA_OFFSET_BEGINNING;
+        resolve_logical(r->c.consumer, parts);
     } else {
         sl_error("runner", "loading stored offsets: %s", err.msg);
     }

@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# Where a stage's new consumer group starts in a partition it never
+# committed in: the runner sets the offset auto.offset.reset names itself
+# (one ListOffsets request) instead of leaving it to librdkafka, whose
+# offset reset waits 100 ms first (tests/bench/README.md, "A new group's
+# first fetch").  What must not change is where that is:
+#  1. earliest (the runner's default): validate, started after six
+#     uploads, takes all six; its debug log names the start it set in
+#     each partition of its inputs, the first offset (0), and it never
+#     fell back to librdkafka's path.
+#  2. latest: scan with kafka.auto.offset.reset=latest, its group new,
+#     skips the six already validated and takes the two uploaded after it
+#     started; the starts it set are the six's ends.
+#  3. error: license with kafka.auto.offset.reset=error sets no start and
+#     takes nothing; librdkafka reports that the group has no offset.
+#  4. A group with committed offsets resumes from them: validate,
+#     restarted, takes only what came after it stopped.
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+it_init start_offsets
+
+W=$IT_DIR
+"$IT_BIN/sluicectl" creator add so --generate-key "$W/k.pem" >/dev/null
+"$IT_BIN/sluicectl" dataset add so-ds >/dev/null
+mkdir -p "$W/a" "$W/b" "$W/c"
+for i in 1 2 3 4 5 6; do printf 'first %d\n' "$i" >"$W/a/$i.txt"; done
+for i in 1 2; do printf 'second %d\n' "$i" >"$W/b/$i.txt"; done
+printf 'third\n' >"$W/c/1.txt"
+upload() { "$IT_BIN/sluicectl" upload --creator so --dataset so-ds --key "$W/k.pem" "$1" >/dev/null; }
+# committed records on TOPIC (without the prefix)
+count() {
+    kcat -C -b "$SLUICE_KAFKA_BROKERS" -t "${IT_PREFIX}$1" \
+        -X isolation.level=read_committed -e -q -f '%k\n' 2>/dev/null | grep -c . || true
+}
+wait_count() { # TOPIC N SECONDS
+    local i
+    for ((i = 0; i < $3 * 4; i++)); do
+        [[ $(count "$1") -ge $2 ]] && return 0
+        sleep 0.25
+    done
+}
+# the partitions' end offsets of TOPIC (the last stable ones), "p:end" sorted
+ends() {
+    local p args=()
+    for ((p = 0; p < ${IT_PARTITIONS:-3}; p++)); do args+=(-t "${IT_PREFIX}$1:$p:-1"); done
+    kcat -b "$SLUICE_KAFKA_BROKERS" -X isolation.level=read_committed -Q "${args[@]}" 2>/dev/null |
+        sed -n 's/.* \[\([0-9]*\)\] offset \([0-9]*\)$/\1:\2/p' | sort
+}
+# the starts SVC's log says the runner set, "p:offset" sorted (topic TOPIC)
+starts() {
+    sed -n "s|.*\"msg\":\"${IT_PREFIX}$2/\([0-9]*\): starting at \([0-9]*\)\".*|\1:\2|p" \
+        "$W/$1.log" | sort
+}
+DEBUG=(-X log.level=debug -X batch.idle.ms=20)
+
+# 1. earliest
+upload "$W/a"
+it_start validate "${DEBUG[@]}"
+wait_count sluice.validated 6 60
+it_eq "validate took the six waiting" "$(count sluice.validated)" 6
+it_eq "validate set a start in each partition of its input" \
+    "$(starts validate sluice.uploads | tr '\n' ' ')" "0:0 1:0 2:0 "
+grep -q 'librdkafka finds them' "$W/validate.log" &&
+    it_fail "validate fell back to librdkafka's offset reset: $(grep 'finds them' "$W/validate.log")"
+
+# 2. latest: the six are on sluice.validated before scan starts
+it_start scan "${DEBUG[@]}" -X kafka.auto.offset.reset=latest
+for ((i = 0; i < 120; i++)); do
+    grep -q 'starting at' "$W/scan.log" && break
+    sleep 0.25
+done
+before=$(ends sluice.validated)
+it_eq "scan set its starts at the ends of what was there" \
+    "$(starts scan sluice.validated | tr '\n' ' ')" "$(tr '\n' ' ' <<<"$before")"
+upload "$W/b"
+wait_count sluice.validated 8 60
+wait_count sluice.scanned 2 60
+sleep 1   # anything more would be there by now
+it_eq "scan took only the two uploaded after it started" "$(count sluice.scanned)" 2
+
+# 3. error: no start set, nothing taken
+it_start license "${DEBUG[@]}" -X kafka.auto.offset.reset=error
+for ((i = 0; i < 120; i++)); do
+    grep -q 'No offset stored' "$W/license.log" && break
+    sleep 0.25
+done
+grep -q 'No offset stored' "$W/license.log" ||
+    it_fail "license did not report the missing offset: $(tail -5 "$W/license.log")"
+grep -q 'starting at' "$W/license.log" &&
+    it_fail "license set a start with auto.offset.reset=error: $(grep 'starting at' "$W/license.log")"
+it_eq "license took nothing" "$(count sluice.licensed)" 0
+kill -0 "${IT_PIDS[license]}" 2>/dev/null || it_fail "license stopped: $(tail -5 "$W/license.log")"
+it_kill license TERM
+
+# 4. committed offsets: validate restarted resumes after its eight
+it_kill validate TERM
+: >"$W/validate.log"
+upload "$W/c"
+it_start validate "${DEBUG[@]}"
+wait_count sluice.validated 9 60
+sleep 1
+it_eq "restarted validate took only the new upload" "$(count sluice.validated)" 9
+# (sluice.replay, never read from, has no offsets of the group: started)
+it_eq "restarted validate set no start in sluice.uploads (its group has offsets)" \
+    "$(starts validate sluice.uploads | tr '\n' ' ')" ""
+
+it_kill validate TERM
+it_kill scan TERM
