@@ -431,8 +431,6 @@ static void met_tick(run_common *rc, int env_failing)
     sl_health_ready(m->health, why == NULL, why);
 }
 
-/* Seeds the committed offsets of newly assigned partitions from the
- * broker (the lag of an idle partition is then known at once). */
 /* Where a partition the group never committed in starts: the consumer's
  * auto.offset.reset (the runner's default is earliest) as a logical
  * offset, or RD_KAFKA_OFFSET_INVALID to leave it to librdkafka ("error",
@@ -516,8 +514,9 @@ static void start_uncommitted(rd_kafka_t *rk, rd_kafka_topic_partition_list_t *p
     resolve_logical(rk, parts);
 }
 
-/* A new assignment: the group's committed offsets, for the lag metrics
- * and to start the partitions it has none in (start_uncommitted). */
+/* A new assignment: seeds the committed offsets of its partitions from
+ * the broker (the lag of an idle partition is then known at once), and
+ * starts the partitions the group has none in (start_uncommitted). */
 static void met_assigned(run_common *rc, rd_kafka_t *rk,
                          rd_kafka_topic_partition_list_t *parts)
 {
