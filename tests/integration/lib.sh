@@ -164,6 +164,24 @@ it_wait_outcomes() {
     it_fail "waited ${secs}s for $want outcomes, have $got"
 }
 
+# it_committed TOPIC FORMAT: the committed records on this test's TOPIC
+# (named without the prefix), read with kcat in FORMAT (-f); kcat's status.
+it_committed() {
+    kcat -C -b "$SLUICE_KAFKA_BROKERS" -t "${IT_PREFIX}$1" \
+        -X isolation.level=read_committed -e -q -f "$2" 2>/dev/null
+}
+
+# it_wait_log FILE PATTERN SECS: until PATTERN is in FILE, at most SECS;
+# always 0 (the caller's grep says what is missing).
+it_wait_log() {
+    local i
+    for ((i = 0; i < $3 * 4; i++)); do
+        grep -q "$2" "$1" && return 0
+        sleep 0.25
+    done
+    return 0
+}
+
 # it_free_port: a loopback TCP port nothing listens on now.
 it_free_port() {
     python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'

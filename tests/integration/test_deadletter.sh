@@ -57,8 +57,7 @@ up() { # up ID CREATOR KEY FILE [options]
         "$@" "$file" >/dev/null 2>>"$W/upload.log" || it_fail "upload $id failed"
 }
 rejected() { # the dead letters, read committed, one line each
-    kcat -C -b "$SLUICE_KAFKA_BROKERS" -t "${IT_PREFIX}sluice.rejected" \
-        -X isolation.level=read_committed -e -q -f "$1" 2>/dev/null
+    it_committed sluice.rejected "$1"
 }
 
 # What would have happened: the upload itself fits the broker, but a dead

@@ -30,17 +30,8 @@ LONG=(-X batch.ms=55000 -X batch.size=5000)
 mkdir -p "$W/a" "$W/b"
 for i in 1 2 3; do printf 'first %d\n' "$i" >"$W/a/$i.txt"; done
 for i in 1 2; do printf 'second %d\n' "$i" >"$W/b/$i.txt"; done
-wait_log() { # FILE PATTERN SECONDS: until PATTERN is in FILE, at most SECONDS
-    local i
-    for ((i = 0; i < $3 * 4; i++)); do
-        grep -q "$2" "$1" && return 0
-        sleep 0.25
-    done
-    return 0   # the caller's grep says what is missing
-}
 validated() { # committed records on sluice.validated
-    kcat -C -b "$SLUICE_KAFKA_BROKERS" -t "${IT_PREFIX}sluice.validated" \
-        -X isolation.level=read_committed -e -q -f '%k\n' 2>/dev/null | grep -c . || true
+    it_committed sluice.validated '%k\n' | grep -c . || true
 }
 
 # 3 first: nothing else is running yet.
@@ -66,7 +57,7 @@ done
 
 # 4. An output topic that is not there.
 it_start scan -X output.topic=sluice.nosuch
-wait_log "$W/scan.log" 'looking up output topic' 30
+it_wait_log "$W/scan.log" 'looking up output topic' 30
 grep -q "looking up output topic ${IT_PREFIX}sluice.nosuch: " "$W/scan.log" ||
     it_fail "no warning about the missing output topic: $(cat "$W/scan.log")"
 kill -0 "${IT_PIDS[scan]}" 2>/dev/null || it_fail "scan stopped: $(cat "$W/scan.log")"
@@ -84,7 +75,7 @@ it_eq "committed on sluice.validated" "$(validated)" 3
 it_kill validate TERM
 : >"$W/validate.log"
 it_start validate "${LONG[@]}" -X batch.idle.ms=0
-wait_log "$W/validate.log" 'assigned [1-9][0-9]* partitions' 60
+it_wait_log "$W/validate.log" 'assigned [1-9][0-9]* partitions' 60
 grep -q 'assigned [1-9][0-9]* partitions' "$W/validate.log" ||
     it_fail "validate was not assigned its partitions in 60 s"
 "$IT_BIN/sluicectl" upload --creator gc --dataset gc-ds --key "$W/k.pem" "$W/b" >/dev/null

@@ -56,6 +56,5 @@ it_eq "samples" "$(it_sql "SELECT count(*) FROM samples")" $N
 it_eq "rejections" "$(it_sql "SELECT count(*) FROM rejections")" 0
 it_eq "distinct upload ids" "$(it_sql "SELECT count(DISTINCT upload_id) FROM samples")" $N
 it_eq "validated, read committed: records and distinct keys" \
-    "$(kcat -C -b "$SLUICE_KAFKA_BROKERS" -t "${IT_PREFIX}sluice.validated" \
-        -X isolation.level=read_committed -e -q -f '%k\n' 2>/dev/null |
+    "$(it_committed sluice.validated '%k\n' |
         awk '{ n++; if (!seen[$0]++) d++ } END { print n, d }')" "$N $N"

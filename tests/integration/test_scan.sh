@@ -109,8 +109,7 @@ fi
 # only): one per rejected upload, and no matched value in a key, a header
 # or a value.
 rejected() { # FORMAT: the dead letters, read committed
-    kcat -C -b "$SLUICE_KAFKA_BROKERS" -t "${IT_PREFIX}sluice.rejected" \
-        -X isolation.level=read_committed -e -q -f "$1" 2>/dev/null ||
+    it_committed sluice.rejected "$1" ||
         it_fail "reading sluice.rejected failed"
 }
 it_eq "dead letters" "$(rejected '%k\n' | sort | tr '\n' ' ')" "aws elf fakepng ip2 nods ssn "

@@ -97,8 +97,7 @@ it_eq "clean upload" "$(outcome clean)" accepted
 it_eq "deny-listed text in findings" \
     "$(it_sql "SELECT count(*) FROM review_items WHERE findings::text LIKE '%Nightingale%'")" 0
 it_eq "dead letter withholds the bytes" \
-    "$(kcat -C -b "$SLUICE_KAFKA_BROKERS" -t "${IT_PREFIX}sluice.rejected" \
-        -X isolation.level=read_committed -e -q -f '%k %s\n' 2>/dev/null | grep -c Nightingale)" 0
+    "$(it_committed sluice.rejected '%k %s\n' | grep -c Nightingale)" 0
 # --clear-scan-lists empties them.
 ctl dataset set docs --clear-scan-lists >/dev/null || it_fail "--clear-scan-lists failed"
 it_eq "lists cleared" "$(it_sql "SELECT scan_lists::text FROM datasets WHERE dataset_id = 'docs'")" "{}"

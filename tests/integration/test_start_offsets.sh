@@ -28,10 +28,7 @@ for i in 1 2; do printf 'second %d\n' "$i" >"$W/b/$i.txt"; done
 printf 'third\n' >"$W/c/1.txt"
 upload() { "$IT_BIN/sluicectl" upload --creator so --dataset so-ds --key "$W/k.pem" "$1" >/dev/null; }
 # committed records on TOPIC (without the prefix)
-count() {
-    kcat -C -b "$SLUICE_KAFKA_BROKERS" -t "${IT_PREFIX}$1" \
-        -X isolation.level=read_committed -e -q -f '%k\n' 2>/dev/null | grep -c . || true
-}
+count() { it_committed "$1" '%k\n' | grep -c . || true; }
 wait_count() { # TOPIC N SECONDS
     local i
     for ((i = 0; i < $3 * 4; i++)); do
@@ -66,10 +63,7 @@ grep -q 'librdkafka finds them' "$W/validate.log" &&
 
 # 2. latest: the six are on sluice.validated before scan starts
 it_start scan "${DEBUG[@]}" -X kafka.auto.offset.reset=latest
-for ((i = 0; i < 120; i++)); do
-    grep -q 'starting at' "$W/scan.log" && break
-    sleep 0.25
-done
+it_wait_log "$W/scan.log" 'starting at' 30
 before=$(ends sluice.validated)
 it_eq "scan set its starts at the ends of what was there" \
     "$(starts scan sluice.validated | tr '\n' ' ')" "$(tr '\n' ' ' <<<"$before")"
@@ -81,10 +75,7 @@ it_eq "scan took only the two uploaded after it started" "$(count sluice.scanned
 
 # 3. error: no start set, nothing taken
 it_start license "${DEBUG[@]}" -X kafka.auto.offset.reset=error
-for ((i = 0; i < 120; i++)); do
-    grep -q 'No offset stored' "$W/license.log" && break
-    sleep 0.25
-done
+it_wait_log "$W/license.log" 'No offset stored' 30
 grep -q 'No offset stored' "$W/license.log" ||
     it_fail "license did not report the missing offset: $(tail -5 "$W/license.log")"
 grep -q 'starting at' "$W/license.log" &&
