@@ -165,10 +165,14 @@ it_wait_outcomes() {
 }
 
 # it_committed TOPIC FORMAT: the committed records on this test's TOPIC
-# (named without the prefix), read with kcat in FORMAT (-f); kcat's status.
+# (named without the prefix), read with kcat in FORMAT (-f; --json: kcat's
+# JSON envelope, -J, one object a record, headers as [name, value, ...]);
+# kcat's status.
 it_committed() {
+    local fmt=(-f "$2")
+    [[ $2 == --json ]] && fmt=(-J)
     kcat -C -b "$SLUICE_KAFKA_BROKERS" -t "${IT_PREFIX}$1" \
-        -X isolation.level=read_committed -e -q -f "$2" 2>/dev/null
+        -X isolation.level=read_committed -e -q "${fmt[@]}" 2>/dev/null
 }
 
 # it_wait_log FILE PATTERN SECS: until PATTERN is in FILE, at most SECS;

@@ -116,3 +116,50 @@ it_eq "dead letters" "$(rejected '%k\n' | sort | tr '\n' ' ')" "aws elf fakepng 
 it_eq "lines of dead letters holding a matched value" \
     "$(rejected '%k %h %s\n' | grep -cF -f "$W/matched.txt")" 0
 it_eq "audit verify" "$("$IT_BIN/sluicectl" audit verify --all >/dev/null 2>&1; echo $?)" 0
+
+# --- samples.scan (029_samples_scan_json.sql) --------------------------------
+# json holding each accepted sample's sluice-scan header byte for byte, as
+# commit received it on sluice.scanned.  Then the old layout (jsonb) put
+# back and 029 applied again: every sample keeps the same JSON, ->> reads
+# it, audit verify stays clean, and commit stores after it.
+scan_type() {
+    it_sql "SELECT format_type(atttypid, atttypmod) FROM pg_attribute
+            WHERE attrelid = 'samples'::regclass AND attname = 'scan'"
+}
+scan_headers() { # "id<TAB>sluice-scan header" of each committed record
+    it_committed sluice.scanned --json |
+        jq -r '.headers as $h
+               | "\(.key)\t\([range(0; $h | length; 2) | select($h[.] == "sluice-scan") | $h[. + 1]][0])"' |
+        LC_ALL=C sort
+}
+stored_scans() {
+    it_sql "SELECT upload_id || E'\t' || scan::text FROM samples WHERE scan IS NOT NULL ORDER BY 1"
+}
+as_jsonb() {
+    it_sql "SELECT string_agg(upload_id || '=' || scan::jsonb::text, ';' ORDER BY upload_id) FROM samples"
+}
+it_eq "samples.scan is json" "$(scan_type)" json
+it_eq "accepted samples with a stored scan" \
+    "$(it_sql "SELECT count(*) FROM samples WHERE scan IS NOT NULL")" "$(scan_headers | grep -c .)"
+it_eq "each stored scan is its sluice-scan header's bytes" "$(stored_scans)" "$(scan_headers)"
+
+it_kill commit
+before=$(as_jsonb)
+it_sql "ALTER TABLE samples ALTER COLUMN scan TYPE jsonb USING scan::jsonb;
+        DELETE FROM schema_migrations WHERE name LIKE '029\_%'" >/dev/null
+it_eq "the old layout" "$(scan_type)" jsonb
+it_eq "migrate applies 029 again" \
+    "$(SLUICE_PG_DSN=$IT_OWNER_DSN "$IT_BIN/sluicectl" db migrate)" "applied 1 migrations"
+it_eq "json after the migration" "$(scan_type)" json
+it_eq "every sample keeps its scan as JSON" "$(as_jsonb)" "$before"
+it_eq "->> after the migration" \
+    "$(it_sql "SELECT scan->>'outcome' FROM samples WHERE upload_id = 'clean'")" accepted
+it_eq "audit verify after the migration" \
+    "$("$IT_BIN/sluicectl" audit verify --all >/dev/null 2>&1; echo $?)" 0
+
+it_start commit -X input.topics=sluice.scanned,sluice.flagged,sluice.rejected
+printf 'Another ordinary paragraph, about hills.\n' >"$W/f/clean2.txt"
+up clean2 plain "$W/f/clean2.txt"
+it_wait_outcomes 14 120
+it_eq "stored after the migration: the header's bytes" \
+    "$(stored_scans | grep -P '^clean2\t')" "$(scan_headers | grep -P '^clean2\t')"

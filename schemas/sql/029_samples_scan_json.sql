@@ -1,0 +1,20 @@
+-- 029_samples_scan_json.sql -- samples.scan as json, the sluice-scan
+-- header's bytes as commit received them.
+--
+-- samples.scan held each accepted sample's scan result (about 340 bytes
+-- of JSON for a clean text sample) as jsonb, which PostgreSQL parses into
+-- its binary form on every row commit COPYs.  Nothing reads it as jsonb:
+-- no index, no containment operator; readers take it whole or by ->>,
+-- which json has too.  json checks the text is JSON and stores it as it
+-- came.  Measured alone (40,000 rows of samples' shape by \copy into two
+-- copies of the table, three runs each): 618-678 ms with scan jsonb,
+-- 488-557 ms with json, about 3 us a row of commit's backend
+-- (tests/bench/README.md).
+--
+-- Existing rows keep their value as JSON (jsonb's text form: sorted keys,
+-- spaces after separators); rows stored from now on keep the header's own
+-- text, as samples.meta does the sluice-meta header's.  Nothing in the
+-- provenance chains covers samples.scan, so `audit verify` checks every
+-- stored chain as before.  The column's type change rewrites the table
+-- once.
+ALTER TABLE samples ALTER COLUMN scan TYPE json USING scan::json;
