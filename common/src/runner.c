@@ -1813,8 +1813,11 @@ static void sink_drop_batch(sink_run *r)
     r->n_batch = 0;
 }
 
-/* Fills parts' offsets from the sink's store (-1 -> beginning). */
-static int sink_load(sink_run *r, rd_kafka_topic_partition_list_t *parts)
+/* Fills parts' offsets from the sink's store (-1 -> beginning), and logs
+ * each partition's start as `what` (assigned, rewound): the stored offset,
+ * or where a partition with nothing stored begins. */
+static int sink_load(sink_run *r, rd_kafka_topic_partition_list_t *parts,
+                     const char *what)
 {
     sl_tp_offset *tps = calloc((size_t)parts->cnt + 1, sizeof(*tps));
     sl_err err = { "" };
@@ -1847,6 +1850,19 @@ static int sink_load(sink_run *r, rd_kafka_topic_partition_list_t *parts)
             parts->elems[i].offset = tps[i].offset >= 0 ? tps[i].offset
                                                         : RD_KAFKA_OFFSET_BEGINNING;
         resolve_logical(r->c.consumer, parts);
+        for (int i = 0; i < parts->cnt; i++) {
+            if (tps[i].offset >= 0)
+                sl_info("runner", "%s %s/%d from stored offset %" PRId64, what,
+                        parts->elems[i].topic, parts->elems[i].partition,
+                        parts->elems[i].offset);
+            else if (parts->elems[i].offset >= 0)
+                sl_info("runner", "%s %s/%d: nothing stored, from its beginning "
+                        "(offset %" PRId64 ")", what, parts->elems[i].topic,
+                        parts->elems[i].partition, parts->elems[i].offset);
+            else   /* not resolved: librdkafka asks the broker itself */
+                sl_info("runner", "%s %s/%d: nothing stored, from its beginning",
+                        what, parts->elems[i].topic, parts->elems[i].partition);
+        }
     } else {
         sl_error("runner", "loading stored offsets: %s", err.msg);
     }
@@ -1944,7 +1960,7 @@ static int sink_flush(sink_run *r)
         met_count(&r->c, r->c.met.retries, "environment");
         r->store_failing = 1;
         if (!rd_kafka_assignment(r->c.consumer, &a) && a && a->cnt &&
-            sink_load(r, a) == SL_OK) {
+            sink_load(r, a, "rewound") == SL_OK) {
             rd_kafka_error_t *e = rd_kafka_seek_partitions(r->c.consumer, a, -1);
             if (e) {
                 sl_error("runner", "rewind: %s", rd_kafka_error_string(e));
@@ -1972,15 +1988,11 @@ static void sink_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     sink_run *r = opaque;
 
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
-        if (sink_load(r, parts) != SL_OK) {
+        if (sink_load(r, parts, "assigned") != SL_OK) {
             r->fatal = 1;
             rd_kafka_assign(rk, NULL);
             return;
         }
-        for (int i = 0; i < parts->cnt; i++)
-            sl_info("runner", "assigned %s/%d from stored offset %" PRId64,
-                    parts->elems[i].topic, parts->elems[i].partition,
-                    parts->elems[i].offset);
         met_count(&r->c, r->c.met.rebalances, "assign");
         met_committed_list(&r->c, parts);
         rd_kafka_assign(rk, parts);

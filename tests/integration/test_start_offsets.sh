@@ -16,6 +16,10 @@
 #  4. A group with committed offsets resumes from them: validate,
 #     restarted, takes only what came after it stopped, and sets a start
 #     only in a partition no upload had gone to.
+#  5. The sink (commit, whose offsets are in its database): new, it logs
+#     each partition as having nothing stored and starts it at its
+#     beginning, offset 0; restarted, it logs a stored offset exactly for
+#     the partitions it stored from.
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 it_init start_offsets
 
@@ -99,5 +103,40 @@ it_eq "restarted validate took only the new upload" "$(count sluice.validated)" 
 it_eq "restarted validate set starts only where its group had no offset" \
     "$(starts validate sluice.uploads | tr '\n' ' ')" "$empty"
 
+# 5. the sink: what its log says of each partition's start
+# sink_starts KIND: "p:offset" of the partitions of sluice.scanned the
+# commit log names as KIND (nothing: nothing stored; stored: a stored offset)
+sink_starts() {
+    local re="nothing stored, from its beginning (offset \([0-9]*\))"
+    [[ $1 == stored ]] && re="from stored offset \([0-9]*\)"
+    sed -n "s|.*\"msg\":\"assigned ${IT_PREFIX}sluice.scanned/\([0-9]*\)[: ]*$re\".*|\1:\2|p" \
+        "$W/commit.log" | sort
+}
+wait_assigned() {
+    local i
+    for ((i = 0; i < 120; i++)); do
+        [[ $(grep -c "\"msg\":\"assigned ${IT_PREFIX}sluice.scanned/" "$W/commit.log") -ge \
+           ${IT_PARTITIONS:-3} ]] && return 0
+        sleep 0.25
+    done
+}
+wait_count sluice.scanned 3 60   # the two of part 2 and part 4's upload
+it_start commit -X input.topics=sluice.scanned
+it_wait_outcomes 3 60
+wait_assigned
+it_eq "commit, new: nothing stored, each partition from offset 0" \
+    "$(sink_starts nothing | tr '\n' ' ')" "$want"
+it_eq "commit, new: no stored offset named" "$(sink_starts stored | grep -c .)" 0
+it_kill commit TERM
+held=$(ends sluice.scanned | awk -F: '$2 > 0 { print $1 }' | tr '\n' ' ')
+: >"$W/commit.log"
+it_start commit -X input.topics=sluice.scanned
+wait_assigned
+it_eq "commit, restarted: a stored offset where it stored" \
+    "$(sink_starts stored | cut -d: -f1 | tr '\n' ' ')" "$held"
+it_eq "commit, restarted: nothing stored elsewhere" \
+    "$(( $(sink_starts stored | grep -c .) + $(sink_starts nothing | grep -c .) ))" "${IT_PARTITIONS:-3}"
+
+it_kill commit TERM
 it_kill validate TERM
 it_kill scan TERM
