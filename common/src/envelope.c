@@ -65,11 +65,11 @@ typedef struct fast_ctx {
     /* The attestation, built when wanted (meta only); or, with want_doc,
      * the whole document (the attestation is then its member). */
     int want_att, want_doc, building;
-    json_t *att;
+    json_t *tree;                   /* that tree, as built so far */
     json_t *stack[FAST_DEPTH + 1];  /* its open containers */
     int n_stack;
-    const unsigned char *att_key;   /* the key of its next member */
-    size_t att_key_len;
+    const unsigned char *tree_key;  /* the key of its next member */
+    size_t tree_key_len;
 } fast_ctx;
 
 typedef struct fast_name { const char *name; int m; } fast_name;
@@ -104,22 +104,22 @@ static int fast_member(const fast_ctx *x, const unsigned char *k, size_t len)
     return M_NONE;
 }
 
-/* Adds a value to the attestation being built (the whole of it when
+/* Adds a value to the tree being built (the whole of it when
  * nothing is open yet); containers are pushed. */
-static int att_add(fast_ctx *x, json_t *v, int container)
+static int tree_add(fast_ctx *x, json_t *v, int container)
 {
     json_t *top;
 
     if (!v)
         return 0;
     if (x->n_stack == 0) {
-        x->att = v;
+        x->tree = v;
     } else {
         top = x->stack[x->n_stack - 1];
         /* The _new calls take v, on failure too. */
         if ((json_is_object(top)
-             ? json_object_setn_new(top, (const char *)x->att_key,
-                                    x->att_key_len, v)
+             ? json_object_setn_new(top, (const char *)x->tree_key,
+                                    x->tree_key_len, v)
              : json_array_append_new(top, v)) != 0)
             return 0;
     }
@@ -132,7 +132,7 @@ static int att_add(fast_ctx *x, json_t *v, int container)
 
 /* Whether the next value is (or is inside) a wanted attestation, or the
  * whole document is wanted. */
-static int att_wanted(const fast_ctx *x)
+static int tree_wanted(const fast_ctx *x)
 {
     return x->building || x->want_doc ||
            (x->want_att && x->depth == 1 && x->member == M_ATTESTATION);
@@ -143,7 +143,7 @@ static int fast_value(fast_ctx *x, json_t *(*make)(const void *), const void *ar
 {
     if (x->depth == 0)
         return 0;                 /* only an object is read here */
-    if (att_wanted(x) && !att_add(x, make(arg), 0))
+    if (tree_wanted(x) && !tree_add(x, make(arg), 0))
         return 0;
     if (x->member)
         x->present[x->member] = 1;
@@ -167,7 +167,7 @@ static int f_string(void *c, const unsigned char *s, size_t len)
 
     if (x->depth == 0)
         return 0;                 /* only an object is read here */
-    if (att_wanted(x) && !att_add(x, json_stringn((const char *)s, len), 0))
+    if (tree_wanted(x) && !tree_add(x, json_stringn((const char *)s, len), 0))
         return 0;
     if (m) {
         x->present[m] = 1;
@@ -186,7 +186,7 @@ static int f_open(fast_ctx *x, int map)
         return 0;
     if (x->depth == 0 && !map)
         return 0;                 /* only an object is read here */
-    if (att_wanted(x) && !att_add(x, map ? json_object() : json_array(), 1))
+    if (tree_wanted(x) && !tree_add(x, map ? json_object() : json_array(), 1))
         return 0;
     if (x->member)
         x->present[x->member] = 1;
@@ -229,8 +229,8 @@ static int f_key(void *c, const unsigned char *k, size_t len)
         return 0;
     x->keys[x->n_keys++] = (fast_key){ k, len };
     x->member = fast_member(x, k, len);
-    x->att_key = k;
-    x->att_key_len = len;
+    x->tree_key = k;
+    x->tree_key_len = len;
     return 1;
 }
 
@@ -295,8 +295,8 @@ static int fast_read(fast_ctx *x, sl_slice doc)
          yajl_complete_parse(h) == yajl_status_ok;
     yajl_free(h);
     if (!ok || x->building || x->depth != 0) {
-        json_decref(x->att);
-        x->att = NULL;
+        json_decref(x->tree);
+        x->tree = NULL;
         return 0;
     }
     return 1;
@@ -383,12 +383,12 @@ static int meta_fast(sl_envelope *e, unsigned want)
         e->license_terms_url = x->str[M_TERMS_URL];
         e->license_attribution = x->str[M_ATTRIBUTION];
         if (x->want_doc) {
-            e->meta_own_ = e->meta_doc = x->att;
+            e->meta_own_ = e->meta_doc = x->tree;
             if (want & SL_ENV_ATTESTATION)
-                e->attestation = json_object_get(x->att, "attestation");
+                e->attestation = json_object_get(x->tree, "attestation");
         } else {
-            e->att_own_ = x->att;
-            e->attestation = x->att;
+            e->att_own_ = x->tree;
+            e->attestation = x->tree;
         }
         e->meta_fast = 1;
     }
