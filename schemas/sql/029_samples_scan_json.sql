@@ -7,14 +7,14 @@
 -- no index, no containment operator; readers take it whole or by ->>,
 -- which json has too.  json checks the text is JSON and stores it as it
 -- came.  Measured alone (40,000 rows of samples' shape by \copy into two
--- copies of the table, three runs each): 618-678 ms with scan jsonb,
--- 488-557 ms with json, about 3 us a row of commit's backend
+-- copies of the table, alternated five times): 557-714 ms with scan
+-- jsonb, 476-583 ms with json, 2.6 us a row of commit's backend
 -- (tests/bench/README.md).
 --
--- Existing rows keep their value as JSON (jsonb's text form: sorted keys,
--- spaces after separators); rows stored from now on keep the header's own
--- text, as samples.meta does the sluice-meta header's.  Nothing in the
--- provenance chains covers samples.scan, so `audit verify` checks every
--- stored chain as before.  The column's type change rewrites the table
--- once.
+-- Existing rows keep their value as JSON (jsonb's text form: its own
+-- key order, spaces after separators); rows stored from now on keep the
+-- header's own text, as samples.meta does the sluice-meta header's.
+-- Nothing in the provenance chains covers samples.scan, so `audit verify`
+-- checks every stored chain as before.  The column's type change rewrites
+-- the table once.
 ALTER TABLE samples ALTER COLUMN scan TYPE json USING scan::json;
