@@ -20,7 +20,8 @@ ctl dataset set tools --allowed-types "@executable,@text" >/dev/null
 
 it_start validate
 it_start scan
-it_start commit -X input.topics=sluice.scanned,sluice.flagged,sluice.rejected
+COMMIT_OPTS=(-X input.topics=sluice.scanned,sluice.flagged,sluice.rejected)
+it_start commit "${COMMIT_OPTS[@]}"
 
 mkdir -p "$W/f"
 printf 'A perfectly ordinary paragraph about rivers and the sea.\n' >"$W/f/clean.txt"
@@ -157,7 +158,7 @@ it_eq "->> after the migration" \
 it_eq "audit verify after the migration" \
     "$("$IT_BIN/sluicectl" audit verify --all >/dev/null 2>&1; echo $?)" 0
 
-it_start commit -X input.topics=sluice.scanned,sluice.flagged,sluice.rejected
+it_start commit "${COMMIT_OPTS[@]}"
 printf 'Another ordinary paragraph, about hills.\n' >"$W/f/clean2.txt"
 up clean2 plain "$W/f/clean2.txt"
 it_wait_outcomes 14 120
