@@ -175,16 +175,22 @@ it_committed() {
         -X isolation.level=read_committed -e -q "${fmt[@]}" 2>/dev/null
 }
 
-# it_wait_log FILE PATTERN SECS: until PATTERN is in FILE, at most SECS;
-# always 0 (the caller's grep says what is missing).
-it_wait_log() {
-    local i
-    for ((i = 0; i < $3 * 4; i++)); do
-        grep -q "$2" "$1" && return 0
+# it_wait_at_least N SECS CMD...: until CMD prints a number >= N, polled
+# every 0.25 s, at most SECS; always 0 (the caller's check says what is
+# missing).
+it_wait_at_least() {
+    local n=$1 secs=$2 i
+    shift 2
+    for ((i = 0; i < secs * 4; i++)); do
+        [[ $("$@") -ge $n ]] && return 0
         sleep 0.25
     done
     return 0
 }
+
+# it_wait_log FILE PATTERN SECS: until PATTERN is in FILE, at most SECS;
+# always 0 (the caller's grep says what is missing).
+it_wait_log() { it_wait_at_least 1 "$3" grep -c -- "$2" "$1"; }
 
 # it_free_port: a loopback TCP port nothing listens on now.
 it_free_port() {

@@ -33,17 +33,7 @@ printf 'third\n' >"$W/c/1.txt"
 upload() { "$IT_BIN/sluicectl" upload --creator so --dataset so-ds --key "$W/k.pem" "$1" >/dev/null; }
 # committed records on TOPIC (without the prefix)
 count() { it_committed "$1" '%k\n' | grep -c . || true; }
-# wait_at_least N SECONDS CMD...: until CMD prints a number >= N, at most
-# SECONDS (the caller's check says what is missing)
-wait_at_least() {
-    local n=$1 secs=$2 i
-    shift 2
-    for ((i = 0; i < secs * 4; i++)); do
-        [[ $("$@") -ge $n ]] && return 0
-        sleep 0.25
-    done
-}
-wait_count() { wait_at_least "$2" "$3" count "$1"; }   # TOPIC N SECONDS
+wait_count() { it_wait_at_least "$2" "$3" count "$1"; }   # TOPIC N SECONDS
 # the partitions' end offsets of TOPIC (the last stable ones), "p:end" sorted
 ends() {
     local p args=()
@@ -117,7 +107,7 @@ sink_starts() {
         "$W/commit.log" | sort
 }
 assigned() { grep -c "\"msg\":\"assigned ${IT_PREFIX}sluice.scanned/" "$W/commit.log"; }
-wait_assigned() { wait_at_least "${IT_PARTITIONS:-3}" 30 assigned; }
+wait_assigned() { it_wait_at_least "${IT_PARTITIONS:-3}" 30 assigned; }
 wait_count sluice.scanned 3 60   # the two of part 2 and part 4's upload
 it_start commit -X input.topics=sluice.scanned
 it_wait_outcomes 3 60
