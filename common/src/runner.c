@@ -726,13 +726,13 @@ static int batch_ends(const run_common *rc, int64_t in_batch, int64_t start,
     return !*behind || open_ms >= rc->batch_backlog_ms;
 }
 
-static rd_kafka_t *make_consumer(run_common *rc, const char *const *extra,
+static rd_kafka_t *make_consumer(run_common *rc,
                                  void (*rebalance)(rd_kafka_t *, rd_kafka_resp_err_t,
                                                    rd_kafka_topic_partition_list_t *,
                                                    void *),
                                  void *opaque, sl_err *err)
 {
-    const char *defaults[32] = {
+    const char *const defaults[] = {
         "group.id", rc->group,
         /* Static membership: an instance restarted after a crash takes its
          * partitions back at once instead of waiting out the dead
@@ -754,22 +754,28 @@ static rd_kafka_t *make_consumer(run_common *rc, const char *const *extra,
          * idle stages: about 18 ms of broker CPU a second at 500 ms, 34
          * at 100, 37-52 at 50; tests/bench/README.md, "Fetch waits"). */
         "fetch.wait.max.ms", "100",
-        "fetch.max.bytes", "67108864",
-        "max.partition.fetch.bytes", "16777216",
+        /* What a stage holds fetched ahead of its work: each fetched lz4
+         * batch is kept decompressed until its records are done.  With
+         * 64 MiB fetches (16 MiB a partition) and librdkafka's 64 MiB
+         * queue, validate facing a backlog of 200,000 uploads peaked at
+         * 344-362 MB; with these, 148-157 MB, draining as fast
+         * (tests/bench/README.md, "What a stage holds fetched ahead").
+         * 8 MiB still carries thousands of 1 KiB uploads a fetch.  A
+         * record batch larger than these limits is still fetched whole
+         * (the broker returns the first batch of a fetch whatever its
+         * size), so 16 MiB samples pass. */
+        "fetch.max.bytes", "8388608",
+        "max.partition.fetch.bytes", "2097152",
+        "queued.max.messages.kbytes", "16384",
         "receive.message.max.bytes", "100000000",
         /* broker connection state for /ready (met_stats_cb) */
         "statistics.interval.ms", "1000",
+        NULL
     };
-    size_t n = 0;
     char errstr[512];
     rd_kafka_conf_t *conf;
     rd_kafka_t *rk;
 
-    while (defaults[n])
-        n++;
-    for (size_t i = 0; extra && extra[i] && n < 30; i++)
-        defaults[n++] = extra[i];
-    defaults[n] = NULL;
     if (!(conf = sl_kafka_conf(rc->cfg, defaults, err)))
         return NULL;
     rd_kafka_conf_set_log_cb(conf, kafka_log_cb);
@@ -1683,7 +1689,7 @@ int sl_runner_main(const sl_processor *p, int argc, char **argv)
             t.dl.max_bytes = t.produce_max;
     }
     warm_topics(&t);
-    if (!(t.c.consumer = make_consumer(&t.c, NULL, txn_rebalance, &t, &err))) {
+    if (!(t.c.consumer = make_consumer(&t.c, txn_rebalance, &t, &err))) {
         sl_error("runner", "%s", err.msg);
         goto out;
     }
@@ -2057,7 +2063,7 @@ int sl_sink_main(const sl_sink *s, int argc, char **argv)
         sl_error("runner", "%s: metrics: %s", s->stage->name, err.msg);
         goto out;
     }
-    if (!(r.c.consumer = make_consumer(&r.c, NULL, sink_rebalance, &r, &err)) ||
+    if (!(r.c.consumer = make_consumer(&r.c, sink_rebalance, &r, &err)) ||
         subscribe(&r.c, &err) != SL_OK) {
         sl_error("runner", "%s", err.msg);
         goto out;
