@@ -51,8 +51,29 @@ up choice alice commercial-ds "$(mk 'a choice')" --license 'CC-BY-NC-4.0 OR MIT'
 up q1 alice quota-ds "$(mk 'quota one')"
 up q2 alice quota-ds "$(mk 'quota two')"
 up q3 alice quota-ds "$(mk 'quota three')"
+# A sample whose record is larger than what a stage fetches from a
+# partition at a time (2 MiB: common/src/runner.c) still passes every
+# hop: the broker returns a fetch's first record batch whatever its size
+# (test_deadletter sends one larger than a whole fetch, 8 MiB, to
+# validate).  Random letters, so that lz4 cannot shrink the record below
+# 2 MiB (gzip, which compresses better, is the check).
+python3 - "$W/f/large.txt" <<'PY'
+import random, string, sys
+rng = random.Random(16)
+words = ["".join(rng.choice(string.ascii_lowercase) for _ in range(rng.randint(3, 8)))
+         for _ in range(200000)]
+out, size = [], 0
+while size < 7 * 1024 * 1024:
+    w = rng.choice(words)
+    out.append(w)
+    size += len(w) + 1
+open(sys.argv[1], "w").write(" ".join(out)[:7 * 1024 * 1024 - 1] + "\n")
+PY
+packed=$(gzip -1 -c "$W/f/large.txt" | wc -c)
+((packed > 3 * 1024 * 1024)) || it_fail "large.txt packs to $packed bytes: not larger than the fetch limit"
+up large alice open-ds "$W/f/large.txt"
 
-it_wait_outcomes 19 180
+it_wait_outcomes 20 180
 sleep 1
 outcome() {
     it_sql "SELECT 'accepted' FROM samples WHERE upload_id = '$1'
@@ -81,6 +102,10 @@ it_eq "license_not_allowed" "$(outcome nc)" license:license_not_allowed
 it_eq "OR: a branch that satisfies" "$(outcome choice)" accepted
 it_eq "chosen branch" \
     "$(it_sql "SELECT l.record->>'chosen' FROM samples s JOIN license_records l ON l.sha256 = s.license_sha256 WHERE upload_id = 'choice'")" MIT
+it_eq "larger than a fetch" "$(outcome large)" accepted
+it_eq "larger than a fetch: stored whole" \
+    "$(it_sql "SELECT s.size || ' ' || length(c.data) FROM samples s JOIN contents c USING (sha256) WHERE upload_id = 'large'")" \
+    "$((7 * 1024 * 1024)) $((7 * 1024 * 1024))"
 # Three uploads on three partitions: which one is refused depends on the
 # order they are processed in; that two pass and one does not does not.
 it_eq "quota" "$(printf '%s\n' "$(outcome q1)" "$(outcome q2)" "$(outcome q3)" | sort | tr '\n' ' ')" \
