@@ -57,17 +57,19 @@ up q3 alice quota-ds "$(mk 'quota three')"
 # (test_deadletter sends one larger than a whole fetch, 8 MiB, to
 # validate).  Random letters, so that lz4 cannot shrink the record below
 # 2 MiB (gzip, which compresses better, is the check).
-python3 - "$W/f/large.txt" <<'PY'
+LARGE=$((7 * 1024 * 1024))
+python3 - "$W/f/large.txt" "$LARGE" <<'PY'
 import random, string, sys
+path, want = sys.argv[1], int(sys.argv[2])
 rng = random.Random(16)
 words = ["".join(rng.choice(string.ascii_lowercase) for _ in range(rng.randint(3, 8)))
          for _ in range(200000)]
 out, size = [], 0
-while size < 7 * 1024 * 1024:
+while size < want:
     w = rng.choice(words)
     out.append(w)
     size += len(w) + 1
-open(sys.argv[1], "w").write(" ".join(out)[:7 * 1024 * 1024 - 1] + "\n")
+open(path, "w").write(" ".join(out)[:want - 1] + "\n")
 PY
 packed=$(gzip -1 -c "$W/f/large.txt" | wc -c)
 ((packed > 3 * 1024 * 1024)) || it_fail "large.txt packs to $packed bytes: not larger than the fetch limit"
@@ -105,7 +107,7 @@ it_eq "chosen branch" \
 it_eq "larger than a fetch" "$(outcome large)" accepted
 it_eq "larger than a fetch: stored whole" \
     "$(it_sql "SELECT s.size || ' ' || length(c.data) FROM samples s JOIN contents c USING (sha256) WHERE upload_id = 'large'")" \
-    "$((7 * 1024 * 1024)) $((7 * 1024 * 1024))"
+    "$LARGE $LARGE"
 # Three uploads on three partitions: which one is refused depends on the
 # order they are processed in; that two pass and one does not does not.
 it_eq "quota" "$(printf '%s\n' "$(outcome q1)" "$(outcome q2)" "$(outcome q3)" | sort | tr '\n' ' ')" \
