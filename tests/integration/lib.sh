@@ -27,6 +27,8 @@
 # its operating-system user sluice-SVC, as the stack's supervisor does; it
 # then reads no file of the test's 0700 directory, so it is not the default.
 #   it_wait_outcomes N [SECS]  wait until samples + rejections + review items reach N
+#   it_wait_until SECS CMD...  poll until CMD succeeds (it_wait_eq, _at_least,
+#                       _gone and _log are its common cases)
 #   it_fail MSG         print MSG and the service logs, exit 1
 #   it_eq WHAT GOT WANT assert equality
 set -euo pipefail
@@ -152,16 +154,18 @@ it_eq() {
     it_log "ok: $1 = $3"
 }
 
-# it_wait_outcomes N [SECS]: until samples + rejections + review items >= N.
+# it_outcomes: samples + rejections + review items.
+it_outcomes() {
+    it_sql "SELECT (SELECT count(*) FROM samples) + (SELECT count(*) FROM rejections)
+                 + (SELECT count(*) FROM review_items)"
+}
+
+# it_wait_outcomes N [SECS]: until it_outcomes >= N; fails the test after SECS.
 it_wait_outcomes() {
-    local want=$1 secs=${2:-120} got=0 i
-    for ((i = 0; i < secs * 4; i++)); do
-        got=$(it_sql "SELECT (SELECT count(*) FROM samples) + (SELECT count(*) FROM rejections)
-                           + (SELECT count(*) FROM review_items)")
-        ((got >= want)) && return 0
-        sleep 0.25
-    done
-    it_fail "waited ${secs}s for $want outcomes, have $got"
+    local want=$1 secs=${2:-120} got
+    it_wait_at_least "$want" "$secs" it_outcomes
+    got=$(it_outcomes)
+    ((got >= want)) || it_fail "waited ${secs}s for $want outcomes, have $got"
 }
 
 # it_committed TOPIC FORMAT: the committed records on this test's TOPIC
@@ -175,22 +179,50 @@ it_committed() {
         -X isolation.level=read_committed -e -q "${fmt[@]}" 2>/dev/null
 }
 
-# it_wait_at_least N SECS CMD...: until CMD prints a number >= N, polled
-# every 0.25 s, at most SECS; always 0 (the caller's check says what is
-# missing).
-it_wait_at_least() {
-    local n=$1 secs=$2 i
-    shift 2
-    for ((i = 0; i < secs * 4; i++)); do
-        [[ $("$@") -ge $n ]] && return 0
-        sleep 0.25
+# The waits: each polls every 0.1 s for at most SECS and returns 0 either
+# way, so the caller's own check, run after it, says what is missing.
+# CMD runs in this shell: a predicate may set variables for that check.
+#
+# it_wait_until SECS CMD...: until CMD succeeds.
+it_wait_until() {
+    local secs=$1 i
+    shift
+    for ((i = 0; i < secs * 10; i++)); do
+        "$@" && return 0
+        sleep 0.1
     done
     return 0
 }
 
-# it_wait_log FILE PATTERN SECS: until PATTERN is in FILE, at most SECS;
-# always 0 (the caller's grep says what is missing).
+# it_wait_at_least N SECS CMD...: until CMD prints a number >= N.
+it_prints_at_least() { local n=$1; shift; [[ $("$@") -ge $n ]]; }
+it_wait_at_least() { local n=$1 secs=$2; shift 2; it_wait_until "$secs" it_prints_at_least "$n" "$@"; }
+
+# it_wait_eq WANT SECS CMD...: until CMD prints exactly WANT.
+it_prints() { local want=$1; shift; [[ $("$@") == "$want" ]]; }
+it_wait_eq() { local want=$1 secs=$2; shift 2; it_wait_until "$secs" it_prints "$want" "$@"; }
+
+# it_wait_gone PID SECS: until process PID has exited.
+it_gone() { ! kill -0 "$1" 2>/dev/null; }
+it_wait_gone() { it_wait_until "$2" it_gone "$1"; }
+
+# it_wait_log FILE PATTERN SECS: until PATTERN is in FILE.
 it_wait_log() { it_wait_at_least 1 "$3" grep -c -- "$2" "$1"; }
+
+# it_log_value FILE SED: the last line `sed -n SED` makes of FILE; fails
+# while there is none (FILE may not exist yet).
+it_log_value() {
+    local v
+    v=$(sed -n "$2" "$1" 2>/dev/null | tail -n 1) || true
+    [[ -n $v ]] && printf '%s\n' "$v"
+}
+
+# it_wait_log_value SECS FILE SED: it_log_value once there is one, at most
+# SECS; its status.
+it_wait_log_value() {
+    it_wait_until "$1" it_log_value "$2" "$3" >/dev/null
+    it_log_value "$2" "$3"
+}
 
 # it_free_port: a loopback TCP port nothing listens on now.
 it_free_port() {
