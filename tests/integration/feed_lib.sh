@@ -37,8 +37,18 @@
 # token` when this sluicectl has them, else with SQL as the owner (the
 # same rows; the token's hash is SHA-256 of its whole text).
 
+# The address a sluice-feed logs that it listens on.
+FD_URL_SED='s|.*listening on \(https\{0,1\}://[0-9.]*:[0-9]*\)/.*|\1|p'
+
+# fd_listening N: sluice-feed has logged 'listening on' more than N times
+# (fails the test if it has exited).
+fd_listening() {
+    (($(grep -c 'listening on' "$IT_DIR/feed.log" || true) > $1)) && return 0
+    kill -0 "${IT_PIDS[feed]}" 2>/dev/null || it_fail "sluice-feed exited at start"
+    return 1
+}
+
 fd_start() {
-    local i
     : >>"$IT_DIR/feed.log"
     local before
     before=$(grep -c 'listening on' "$IT_DIR/feed.log" || true)
@@ -51,17 +61,9 @@ fd_start() {
         key=(-X "feed.url.key.file=$IT_DIR/feed-url.key")
     fi
     it_start feed -X feed.port=0 "${key[@]}" "$@"
-    FD_URL=""
-    for ((i = 0; i < 200; i++)); do
-        if (($(grep -c 'listening on' "$IT_DIR/feed.log" || true) > before)); then
-            FD_URL=$(sed -n 's|.*listening on \(https\{0,1\}://[0-9.]*:[0-9]*\)/.*|\1|p' \
-                "$IT_DIR/feed.log" | tail -1)
-            break
-        fi
-        kill -0 "${IT_PIDS[feed]}" 2>/dev/null || it_fail "sluice-feed exited at start"
-        sleep 0.05
-    done
-    [[ -n $FD_URL ]] || it_fail "sluice-feed did not start"
+    it_wait_until 10 fd_listening "$before"
+    fd_listening "$before" || it_fail "sluice-feed did not start"
+    FD_URL=$(it_log_value "$IT_DIR/feed.log" "$FD_URL_SED") || it_fail "sluice-feed logged no address"
     curl -sf "$FD_URL/health" >/dev/null || it_fail "sluice-feed /health did not answer"
 }
 
@@ -187,7 +189,7 @@ fd_grant_revoke() {
 }
 
 fd_start2() {
-    local i dsn
+    local dsn
     dsn=$(it_svc_dsn feed)
     # The log exists before the first look at it (the service's redirect
     # may not have run yet; a failing sed would end the test under -e).
@@ -195,14 +197,8 @@ fd_start2() {
     SLUICE_PG_DSN=$dsn "$IT_BIN/sluice-feed" -X log.level=info -X feed.port=0 \
         -X "feed.url.key.file=$IT_DIR/feed-url.key" "$@" >>"$IT_DIR/feed2.log" 2>&1 &
     IT_PIDS[feed2]=$!
-    FD_URL2=""
-    for ((i = 0; i < 200; i++)); do
-        FD_URL2=$(sed -n 's|.*listening on \(https\{0,1\}://[0-9.]*:[0-9]*\)/.*|\1|p' \
-            "$IT_DIR/feed2.log" | tail -1)
-        [[ -z $FD_URL2 ]] || break
-        sleep 0.05
-    done
-    [[ -n $FD_URL2 ]] || it_fail "the second sluice-feed did not start"
+    FD_URL2=$(it_wait_log_value 10 "$IT_DIR/feed2.log" "$FD_URL_SED") ||
+        it_fail "the second sluice-feed did not start"
 }
 
 fd_get() {

@@ -10,15 +10,8 @@ mt_require_python() {
 
 # mt_port SVC: the port metrics.listen=127.0.0.1:0 got, from SVC's log.
 mt_port() {
-    local svc=$1 port="" i
-    for ((i = 0; i < 100; i++)); do
-        port=$(sed -n 's/.*GET \/metrics, \/health, \/ready on port \([0-9]*\).*/\1/p' \
-            "$IT_DIR/$svc.log" 2>/dev/null | tail -n 1)
-        [[ -n $port ]] && break
-        sleep 0.1
-    done
-    [[ -n $port ]] || it_fail "$svc logged no metrics port"
-    printf '%s\n' "$port"
+    it_wait_log_value 10 "$IT_DIR/$1.log" 's/.*GET \/metrics, \/health, \/ready on port \([0-9]*\).*/\1/p' ||
+        it_fail "$1 logged no metrics port"
 }
 
 # mt_get PORT PATH: "STATUS BODY" of GET PATH.
@@ -53,12 +46,11 @@ mt_val() {
 
 # mt_wait_ready WANT SECS [PORT]: until GET /ready answers WANT (default
 # port: $PORT).  Readiness is re-evaluated once a second.
+mt_ready_is() { MT_READY=$(mt_get "$1" /ready); [[ $MT_READY == "$2" ]]; }
 mt_wait_ready() {
-    local want=$1 secs=$2 port=${3:-$PORT} got="" i
-    for ((i = 0; i < secs * 4; i++)); do
-        got=$(mt_get "$port" /ready)
-        [[ $got == "$want" ]] && { it_log "ok: /ready of :$port = $want after $((i / 4)) s"; return 0; }
-        sleep 0.25
-    done
-    it_fail "/ready of :$port: got '$got' after ${secs}s, want '$want'"
+    local want=$1 secs=$2 port=${3:-$PORT} t0=$SECONDS
+    MT_READY=""
+    it_wait_until "$secs" mt_ready_is "$port" "$want"
+    [[ $MT_READY == "$want" ]] || it_fail "/ready of :$port: got '$MT_READY' after ${secs}s, want '$want'"
+    it_log "ok: /ready of :$port = $want after $((SECONDS - t0)) s"
 }

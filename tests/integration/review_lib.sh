@@ -41,19 +41,16 @@ rv_setup() {
 }
 
 rv_start() {
-    local i port=""
+    local port
     : >"$IT_DIR/review.log"
     local key=()
     # As its own OS user it gets its key as a descriptor (lib.sh), else a
     # file of the test's own.
     [[ ${IT_SERVICE_USERS:-0} == 1 ]] || key=(-X "audit.key.file=$IT_DIR/review-audit.key")
     it_start review -X review.port=0 "${key[@]}" "$@"
-    for ((i = 0; i < 100; i++)); do
-        port=$(sed -n 's|.*listening on https\{0,1\}://[0-9.]*:\([0-9]*\)/.*|\1|p' "$IT_DIR/review.log" | tail -1)
-        [[ -n $port ]] && break
-        sleep 0.1
-    done
-    [[ -n $port ]] || it_fail "sluice-review did not start"
+    port=$(it_wait_log_value 10 "$IT_DIR/review.log" \
+        's|.*listening on https\{0,1\}://[0-9.]*:\([0-9]*\)/.*|\1|p') ||
+        it_fail "sluice-review did not start"
     RV_URL=http://127.0.0.1:$port
 }
 

@@ -134,15 +134,13 @@ read -r -t 20 locked <&"${LOCKER[0]}" || it_fail "could not lock chain_heads"
 it_eq "locker" "$locked" locked
 ctl audit seal-unsealed --json >"$W/r1.out" 2>"$W/r1.err" & r1=$!
 ctl audit seal-unsealed --json >"$W/r2.out" 2>"$W/r2.err" & r2=$!
-waiting=0
-for _ in $(seq 100); do
-    waiting=$(it_sql "SELECT count(*) FROM pg_locks WHERE NOT granted
-                      AND relation = 'chain_heads'::regclass
-                      AND database = (SELECT oid FROM pg_database WHERE datname = current_database())")
-    [[ $waiting == 2 ]] && break
-    sleep 0.2
-done
-it_eq "both runs wait for the lock" "$waiting" 2
+waiting() {
+    it_sql "SELECT count(*) FROM pg_locks WHERE NOT granted
+            AND relation = 'chain_heads'::regclass
+            AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+}
+it_wait_eq 2 20 waiting
+it_eq "both runs wait for the lock" "$(waiting)" 2
 echo "COMMIT;" >&"${LOCKER[1]}"
 exec {LOCKER[1]}>&-
 wait "$r1" || it_fail "first concurrent run failed: $(cat "$W/r1.out" "$W/r1.err")"

@@ -92,10 +92,7 @@ lpid=$(psql -XAtq "$IT_ADMIN_DSN" -c "SELECT pid FROM pg_stat_activity WHERE dat
                                       AND ('$frole' = '' OR usename = '$frole')")
 [[ $lpid =~ ^[0-9]+$ ]] || it_fail "no single LISTEN backend of sluice-feed: '$lpid'"
 psql -XAtq "$IT_ADMIN_DSN" -c "SELECT pg_terminate_backend($lpid)" >/dev/null
-for ((i = 0; i < 50; i++)); do
-    (($(grep -c 'listening for notifications' "$IT_DIR/feed.log") >= 2)) && break
-    sleep 0.1
-done
+it_wait_at_least 2 5 grep -c 'listening for notifications' "$IT_DIR/feed.log"
 it_eq "the listener reconnected" "$(grep -c 'listening for notifications' "$IT_DIR/feed.log")" 2
 
 # --- long poll: a commit wakes the waiting reader -----------------------------------

@@ -52,13 +52,14 @@ start_updater() {
         exec python3 "$W/updater.py" >>"$W/updater.out" 2>>"$W/updater.log") &
     UPD_PID=$!
 }
+has_lines() { # has_lines WANT: the example printed WANT lines (fails the test if it exited)
+    (($(wc -l <"$W/updater.out") >= $1)) && return 0
+    kill -0 "$UPD_PID" 2>/dev/null || { cat "$W/updater.log" >&2; it_fail "the example exited"; }
+    return 1
+}
 wait_lines() { # wait_lines WANT
-    local i
-    for ((i = 0; i < 150; i++)); do
-        (($(wc -l <"$W/updater.out") >= $1)) && return 0
-        kill -0 "$UPD_PID" 2>/dev/null || { cat "$W/updater.log" >&2; it_fail "the example exited"; }
-        sleep 0.2
-    done
+    it_wait_until 30 has_lines "$1"
+    has_lines "$1" && return 0
     cat "$W/updater.log" >&2
     it_fail "the example printed $(wc -l <"$W/updater.out") lines, want $1"
 }

@@ -32,13 +32,9 @@ for id in l1 l2 l3 l1; do
 done
 it_eq "usage events (l1 fetched twice, charged once)" \
     "$(it_sql "SELECT count(*) FROM usage_events WHERE consumer_id = 'acme'")" 3
-posted=0
-for _ in $(seq 1 50); do
-    posted=$(it_sql "SELECT count(*) FROM ledger_postings")
-    ((posted == 3)) && break
-    sleep 0.2
-done
-it_eq "posted within 10 s of delivery (notified, not polled)" "$posted" 3
+posted() { it_sql "SELECT count(*) FROM ledger_postings"; }
+it_wait_eq 3 10 posted
+it_eq "posted within 10 s of delivery (notified, not polled)" "$(posted)" 3
 # 1001 at 1500 bps: net floor(1001 * 0.85) = 850, fee floor(150.15) = 150,
 # rounding 1; alice earned two, bob one.
 it_eq "alice's balance" \

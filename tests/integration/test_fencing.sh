@@ -30,10 +30,7 @@ sleep 2
 "$IT_BIN/sluicectl" upload --creator fen --dataset fen-ds --key "$W/k.pem" "$W/b" >/dev/null 2>&1
 
 rc=0
-for ((i = 0; i < 120; i++)); do
-    kill -0 "$old" 2>/dev/null || break
-    sleep 0.5
-done
+it_wait_gone "$old" 60
 if kill -0 "$old" 2>/dev/null; then
     kill -KILL "$old"
     it_fail "the fenced instance is still running after 60 s"

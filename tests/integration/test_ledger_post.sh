@@ -121,13 +121,10 @@ it_log "killed sluice-ledger (SIGKILL) mid-backlog: $now of 26004 posted"
 it_start ledger "${LEDGER_OPTS[@]}"
 
 wait_posted() {
-    local want=$1 i got=0
-    for ((i = 0; i < 300; i++)); do
-        got=$(posted)
-        ((got >= want)) && return 0
-        sleep 0.2
-    done
-    it_fail "waited 60s for $want postings, have $got"
+    local want=$1 got
+    it_wait_at_least "$want" 60 posted
+    got=$(posted)
+    ((got >= want)) || it_fail "waited 60s for $want postings, have $got"
 }
 # 4 fixed + 3 writers' 2,000 samples each (writers 1 and 2 deliver the same
 # ones) + 20,000; the rolled-back deliveries are not there.
@@ -160,10 +157,7 @@ it_sql "INSERT INTO feed_changes (seq, dataset_id, upload_id, sha256, kind, reas
                  (2, 'ds-refund', 'w-refund', repeat('0', 64), 'takedown', 'test'),
                  (3, 'ds-claw', 'w-claw', repeat('0', 64), 'reversal', 'test');
         SELECT pg_notify('sluice_feed', 'changes');" >/dev/null
-for ((i = 0; i < 100; i++)); do
-    [[ $(it_sql "SELECT count(*) FROM ledger_withdrawals") == 3 ]] && break
-    sleep 0.1
-done
+it_wait_eq 3 10 it_sql "SELECT count(*) FROM ledger_withdrawals"
 it_eq "withdrawals applied" "$(it_sql "SELECT string_agg(change_seq || ':' || policy || ':'
     || coalesce(link_id, '-'), ',' ORDER BY change_seq) FROM ledger_withdrawals")" \
     "1:kept:-,2:refund:change:2,3:clawback:change:3"

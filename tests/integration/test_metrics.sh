@@ -45,15 +45,16 @@ done
 lag_total() {
     awk '/^sluice_consumer_lag\{/ { s += $NF } END { print s + 0 }' "$IT_DIR/$1.$2"
 }
-for ((i = 0; i < 40; i++)); do
-    busy=0
+# (each stage's last fetch is the one parsed below)
+drained() {
+    local svc busy=0
     for svc in validate scan license commit; do
         mt_fetch "$svc" "${PORT[$svc]}"
         (($(lag_total "$svc" prom) == 0)) || busy=1
     done
-    ((busy == 0)) && break
-    sleep 0.25
-done
+    ((busy == 0))
+}
+it_wait_until 10 drained
 mt_parse validate scan license commit
 
 v() { mt_val "$@"; }

@@ -18,18 +18,9 @@ it_start feed -X feed.port=0 -X "feed.url.key.file=$IT_DIR/feed-url.key" \
     -X metrics.listen=127.0.0.1:0
 it_start ledger -X metrics.listen=127.0.0.1:0
 for svc in review feed ledger; do PORT[$svc]=$(mt_port "$svc"); done
-feed_url() {
-    sed -n 's|.*listening on \(http://[0-9.]*:[0-9]*\)/.*|\1|p' "$IT_DIR/feed.log" | tail -1
-}
-review_url() {
-    sed -n 's|.*listening on \(http://[0-9.]*:[0-9]*\)/.*|\1|p' "$IT_DIR/review.log" | tail -1
-}
-for ((i = 0; i < 100; i++)); do
-    [[ -n $(feed_url) && -n $(review_url) ]] && break
-    sleep 0.1
-done
-FURL=$(feed_url)
-RURL=$(review_url)
+url_sed='s|.*listening on \(http://[0-9.]*:[0-9]*\)/.*|\1|p'
+FURL=$(it_wait_log_value 10 "$IT_DIR/feed.log" "$url_sed") || it_fail "sluice-feed did not start"
+RURL=$(it_wait_log_value 10 "$IT_DIR/review.log" "$url_sed") || it_fail "sluice-review did not start"
 for i in 1 2 3; do curl -s -o /dev/null "$FURL/health"; done
 for id in good1 good2; do curl -s -o /dev/null "$FURL/v1/uploads/$id"; done
 curl -s -o /dev/null "$FURL/nope"

@@ -65,7 +65,7 @@ mt_wait_ready '200 {"ready":true}' 60
 
 kpid=$(cat "$MT_STACK/run/kafka.pid")
 kill -TERM "$kpid"
-for ((i = 0; i < 120; i++)); do kill -0 "$kpid" 2>/dev/null || break; sleep 0.25; done
+it_wait_gone "$kpid" 30
 kill -0 "$kpid" 2>/dev/null && it_fail "the broker (pid $kpid) did not stop"
 it_log "broker stopped"
 mt_wait_ready '503 {"ready":false,"reason":"broker_down"}' 30
@@ -75,11 +75,12 @@ bash "$IT_SRC/deploy/stack.sh" start --dir "$MT_STACK" --infra-only >>"$MT_STACK
     it_fail "the stack did not restart"
 it_log "broker restarted"
 # While a fenced stage is down, /ready does not answer 200 either.
-for ((i = 0; i < 240; i++)); do
-    [[ $(mt_get "$PORT" /ready) == '200 {"ready":true}' ]] && break
+ready_or_revive() {
+    [[ $(mt_get "$PORT" /ready) == '200 {"ready":true}' ]] && return 0
     mt_revive validate
-    sleep 0.25
-done
+    return 1
+}
+it_wait_until 60 ready_or_revive
 mt_wait_ready '200 {"ready":true}' 30
 # A session that timed out around the broker's return is fenced, if at
 # all, when its rejoin is answered (8 s after the return, the one time
@@ -96,7 +97,7 @@ mt_wait_ready '200 {"ready":true}' 60
 mt_wait_ready '200 {"ready":true}' 60 "$CPORT"
 pgpid=$(head -n 1 "$MT_STACK/pg/data/postmaster.pid")
 kill -INT "$pgpid"             # pg_ctl stop -m fast
-for ((i = 0; i < 120; i++)); do kill -0 "$pgpid" 2>/dev/null || break; sleep 0.25; done
+it_wait_gone "$pgpid" 30
 kill -0 "$pgpid" 2>/dev/null && it_fail "PostgreSQL (pid $pgpid) did not stop"
 it_log "database stopped"
 mt_wait_ready '503 {"ready":false,"reason":"environment_unavailable"}' 30 "$CPORT"
@@ -110,12 +111,10 @@ sleep 12
 kill -CONT "${IT_PIDS[commit]}"
 it_log "commit paused for 12 s"
 lost=$(grep -c 'assignment lost' "$IT_DIR/commit.log" || true)
-for ((i = 0; i < 120; i++)); do
-    (($(grep -c 'assignment lost' "$IT_DIR/commit.log" || true) > 0)) &&
-        [[ $(sed -n '/assignment lost/,$p' "$IT_DIR/commit.log" | grep -c 'loading stored offsets') -ge 2 ]] && break
-    sleep 0.25
-done
-[[ $(sed -n '/assignment lost/,$p' "$IT_DIR/commit.log" | grep -c 'loading stored offsets') -ge 2 ]] ||
+# the offset loads logged from the first lost assignment on
+loads_after_loss() { sed -n '/assignment lost/,$p' "$IT_DIR/commit.log" | grep -c 'loading stored offsets'; }
+it_wait_at_least 2 30 loads_after_loss
+(($(loads_after_loss) >= 2)) ||
     it_fail "commit did not rejoin and retry its offsets (assignment lost $lost times)"
 for ((i = 0; i < 20; i++)); do
     it_eq "/ready of commit rejoining, ${i} s" "$(mt_get "$CPORT" /ready)" \

@@ -32,14 +32,15 @@ ctl upload --creator alice --dataset ds1 --key "$W/alice.pem" --upload-id early 
     "$W/a.txt" >/dev/null || it_fail "upload failed"
 
 # Each stage retries (at least three attempts: 200 + 400 ms of backoff).
-for ((i = 0; i < 100; i++)); do
+all_retrying() {
+    local svc
     n=0
     for svc in validate scan license commit; do
         (($(grep -c 'cannot start yet' "$W/$svc.log") >= 3)) && n=$((n + 1))
     done
-    ((n == 4)) && break
-    sleep 0.1
-done
+    ((n == 4))
+}
+it_wait_until 10 all_retrying
 it_eq "stages retrying their start" "$n" 4
 for svc in validate scan license commit; do
     kill -0 "${IT_PIDS[$svc]}" 2>/dev/null || it_fail "$svc exited while the database did not answer"
@@ -80,10 +81,7 @@ grep -q 'cannot start yet' "$W/bad.log" && it_fail "retried an unparsable connin
 SLUICE_PG_DSN="$(it_svc_dsn commit) port=$never" "$IT_BIN/sluice-commit" -X retry.budget.ms=600000 \
     >"$W/stop.log" 2>&1 &
 pid=$!
-for ((i = 0; i < 100; i++)); do
-    grep -q 'cannot start yet' "$W/stop.log" && break
-    sleep 0.1
-done
+it_wait_log "$W/stop.log" 'cannot start yet' 10
 grep -q 'cannot start yet' "$W/stop.log" || it_fail "commit did not wait: $(tail -2 "$W/stop.log")"
 t0=$(date +%s%N)
 kill -TERM "$pid"

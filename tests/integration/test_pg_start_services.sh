@@ -50,14 +50,15 @@ for svc in "${SVCS[@]}"; do
 done
 declare -A MP=()
 for svc in "${SVCS[@]}"; do MP[$svc]=$(mt_port "$svc"); done
-for ((i = 0; i < 100; i++)); do
+all_retrying() {
+    local svc
     n=0
     for svc in "${SVCS[@]}"; do
         (($(grep -c 'cannot start yet' "$W/$svc.log") >= 3)) && n=$((n + 1))
     done
-    ((n == ${#SVCS[@]})) && break
-    sleep 0.1
-done
+    ((n == ${#SVCS[@]}))
+}
+it_wait_until 10 all_retrying
 it_eq "services retrying their start" "$n" "${#SVCS[@]}"
 for svc in "${SVCS[@]}"; do
     kill -0 "${IT_PIDS[$svc]}" 2>/dev/null || it_fail "$svc exited while the database did not answer"
@@ -69,14 +70,15 @@ for svc in "${SVCS[@]}"; do
 done
 
 it_pg_relay "$late"
-for ((i = 0; i < 300; i++)); do
+all_ready() {
+    local svc
     n=0
     for svc in "${SVCS[@]}"; do
         [[ $(mt_get "${MP[$svc]}" /ready | cut -d' ' -f1) == 200 ]] && n=$((n + 1))
     done
-    ((n == ${#SVCS[@]})) && break
-    sleep 0.1
-done
+    ((n == ${#SVCS[@]}))
+}
+it_wait_until 30 all_ready
 it_eq "services ready once the database answered" "$n" "${#SVCS[@]}"
 for svc in "${SVCS[@]}"; do
     grep -q 'started after' "$W/$svc.log" || it_fail "$svc: no 'started after' in its log"
@@ -138,10 +140,7 @@ for svc in "${SVCS[@]}"; do
     P[$svc]=$!
 done
 for svc in "${SVCS[@]}"; do
-    for ((i = 0; i < 100; i++)); do
-        grep -q 'cannot start yet' "$W/stop-$svc.log" && break
-        sleep 0.1
-    done
+    it_wait_log "$W/stop-$svc.log" 'cannot start yet' 10
     grep -q 'cannot start yet' "$W/stop-$svc.log" || it_fail "$svc did not wait: $(tail -2 "$W/stop-$svc.log")"
 done
 t0=$(date +%s%N)

@@ -31,6 +31,12 @@ up() { # up ID CREATOR
         "$W/$1.txt" >/dev/null 2>>"$W/upload.log" || it_fail "upload $1 failed"
 }
 
+# locked TABLE: 1 while an exclusive lock on TABLE is held, else 0.
+locked() {
+    it_sql "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
+            WHERE c.relname = '$1' AND l.mode = 'AccessExclusiveLock' AND l.granted"
+}
+
 # lock_for TABLE SECONDS LOG: holds an exclusive lock on TABLE in the
 # background ($locker) and returns once it is granted.
 lock_for() {
@@ -38,13 +44,8 @@ lock_for() {
         -c "BEGIN; LOCK TABLE $1 IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep($2); COMMIT;" \
         >"$3" 2>&1 &
     locker=$!
-    for ((i = 0; i < 100; i++)); do
-        [[ $(it_sql "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
-                     WHERE c.relname = '$1' AND l.mode = 'AccessExclusiveLock' AND l.granted") == 1 ]] &&
-            return 0
-        sleep 0.05
-    done
-    it_fail "no lock on $1: $(cat "$3")"
+    it_wait_eq 1 5 locked "$1"
+    [[ $(locked "$1") == 1 ]] || it_fail "no lock on $1: $(cat "$3")"
 }
 
 # --- 1. a statement waiting on a lock ---------------------------------------

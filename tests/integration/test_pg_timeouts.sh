@@ -42,13 +42,11 @@ IT_DSN_EXTRA="keepalives_idle=600" it_start scan
 # statement is in flight (commit checks the database every 5 s) ss can show
 # the socket's retransmission timer instead, "timer:(on,...)".
 declare -A KA=()
-for svc in commit scan; do
-    for ((i = 0; i < 100; i++)); do
-        KA[$svc]=$(keepalive_s "${IT_PIDS[$svc]}" || true)   # no connection yet: grep fails
-        [[ -n ${KA[$svc]} ]] && break
-        sleep 0.1
-    done
-done
+ka_shown() {
+    KA[$1]=$(keepalive_s "${IT_PIDS[$1]}" || true)   # no connection yet: grep fails
+    [[ -n ${KA[$1]} ]]
+}
+for svc in commit scan; do it_wait_until 10 ka_shown "$svc"; done
 k=${KA[commit]}
 [[ -n $k ]] || it_fail "commit: no keepalive timer on its connection: $(ss -Htnpo state established "( dport = :$pg_port )")"
 awk -v k="$k" 'BEGIN { exit !(k > 0 && k <= 10) }' || it_fail "commit: keepalive in ${k} s, want at most 10"
@@ -63,13 +61,14 @@ it_kill scan
 # --- 2. connect_timeout -------------------------------------------------------
 python3 "$IT_SRC/tests/integration/tcp_blackhole.py" >"$W/blackhole.log" 2>&1 &
 IT_PIDS[blackhole]=$!
-for ((i = 0; i < 100; i++)); do
+bh_port() {
     # the log may not exist yet: the background job opens it itself
     bh=$(head -n 1 "$W/blackhole.log" 2>/dev/null || true)
-    [[ $bh =~ ^[0-9]+$ ]] && break
+    [[ $bh =~ ^[0-9]+$ ]] && return 0
     kill -0 "${IT_PIDS[blackhole]}" 2>/dev/null || it_fail "tcp_blackhole: $(cat "$W/blackhole.log")"
-    sleep 0.1
-done
+    return 1
+}
+it_wait_until 10 bh_port
 [[ $bh =~ ^[0-9]+$ ]] || it_fail "tcp_blackhole printed no port"
 
 # attempt TAG EXTRA: one start of scan on the unanswered address (no

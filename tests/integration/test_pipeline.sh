@@ -134,11 +134,11 @@ it_eq "content stored once" \
 # status sees the same numbers and no lag once everything is done.  The
 # stages store their offsets in the same transaction as their outputs, so
 # the lag is zero by now; a few seconds of grace for a slow offset fetch.
-for ((i = 0; i < 20; i++)); do
+no_lag() {
     ctl status --json >"$W/status.json" || it_fail "sluicectl status failed"
-    [[ $(jq '[.lag[].lag] | add' "$W/status.json") == 0 ]] && break
-    sleep 0.5
-done
+    [[ $(jq '[.lag[].lag] | add' "$W/status.json") == 0 ]]
+}
+it_wait_until 10 no_lag
 it_eq "status: lag per stage" "$(jq -c '[.lag[] | {stage, lag}]' "$W/status.json")" \
     '[{"stage":"validate","lag":0},{"stage":"commit","lag":0}]'
 it_eq "status: lag per partition" \

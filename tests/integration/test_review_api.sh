@@ -100,10 +100,8 @@ it_eq "the head is sealed with a review key" "$(it_sql "SELECT k.purpose FROM ch
 "$IT_BIN/sluicectl" audit verify --upload f2 >"$IT_DIR/audit2.out" 2>&1 || it_fail "audit verify f2: $(cat "$IT_DIR/audit2.out")"
 
 # --- the relay ---------------------------------------------------------------
-for ((i = 0; i < 100; i++)); do
-    [[ $(it_sql "SELECT count(*) FROM review_outbox WHERE sent_at IS NOT NULL") == 2 ]] && break
-    sleep 0.2
-done
+sent() { it_sql "SELECT count(*) FROM review_outbox WHERE sent_at IS NOT NULL"; }
+it_wait_eq 2 20 sent
 it_eq "outbox rows sent" "$(it_sql "SELECT count(*) FROM review_outbox WHERE sent_at IS NOT NULL")" 2
 kcat -C -b "$SLUICE_KAFKA_BROKERS" -t "${IT_PREFIX}sluice.reviewed" -o beginning -e -q \
     -f '%k\t%h\t%S\n' >"$IT_DIR/reviewed.txt"

@@ -44,10 +44,8 @@ n=$(kcat -C -b "$SLUICE_KAFKA_BROKERS" -t "${IT_PREFIX}sluice.reviewed" -o begin
 it_eq "nothing sent before the restart" "$n" 0
 
 rv_start -X review.reverse.window.s=0
-for ((i = 0; i < 100; i++)); do
-    [[ $(it_sql "SELECT count(*) FROM review_outbox WHERE sent_at IS NOT NULL") == 2 ]] && break
-    sleep 0.2
-done
+sent() { it_sql "SELECT count(*) FROM review_outbox WHERE sent_at IS NOT NULL"; }
+it_wait_eq 2 20 sent
 it_eq "both rows sent after the restart" "$(it_sql "SELECT count(*) FROM review_outbox WHERE sent_at IS NOT NULL")" 2
 sleep 1
 kcat -C -b "$SLUICE_KAFKA_BROKERS" -t "${IT_PREFIX}sluice.reviewed" -o beginning -e -q \

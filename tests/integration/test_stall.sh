@@ -96,18 +96,12 @@ it_log "froze validate's backends $backends (its ports $lports)"
 
 up second
 said=""
-for ((i = 0; i < 120; i++)); do
-    said=$(health)
-    [[ $said == *'"stalled"'* ]] && break
-    sleep 0.25
-done
+says_stalled() { said=$(health); [[ $said == *'"stalled"'* ]]; }
+it_wait_until 30 says_stalled
 [[ $said == *'"stalled"'* ]] || it_fail "validate's /health never said stalled; last: '$said'"
 it_log "ok: validate's /health answered $said"
 
-for ((i = 0; i < 240; i++)); do
-    [[ $(stored second) == 1 ]] && break
-    sleep 0.25
-done
+it_wait_eq 1 60 stored second
 it_eq "second upload stored, old backends still frozen" "$(stored second)" 1
 new=$(vpid)
 [[ -n $new && $new != "$old" ]] || it_fail "validate was not restarted (pid $old, now '$new')"

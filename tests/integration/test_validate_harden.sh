@@ -96,7 +96,7 @@ printf 'refused, then re-sent across a restart\n' >late2.txt
 sign late2-1 late2 late2.pem late2.txt
 send late2-1 late2.txt
 claims() { it_sql "SELECT count(*) FROM upload_claims WHERE upload_id = '$1'"; }
-for ((i = 0; i < 120; i++)); do [[ $(claims late2-1) == 1 ]] && break; sleep 0.25; done
+it_wait_eq 1 30 claims late2-1
 it_eq "first message claimed" "$(claims late2-1)" 1
 sleep 1            # its transaction commits (batch.ms 250)
 it_kill validate   # its memory is gone
@@ -109,7 +109,7 @@ dead() {
     kcat -C -b "$SLUICE_KAFKA_BROKERS" -t "${IT_PREFIX}sluice.rejected" -e -q \
         -X isolation.level=read_committed -f '%k\n' 2>/dev/null | grep -cx "$1" || true
 }
-for ((i = 0; i < 120; i++)); do [[ $(dead late2-1) == 2 ]] && break; sleep 0.25; done
+it_wait_eq 2 30 dead late2-1
 it_eq "both messages refused by validate" "$(dead late2-1)" 2
 it_eq "the claim is the first message's" "$(claims late2-1)" 1
 it_eq "no outcome stored yet for late2-1" \
