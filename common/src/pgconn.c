@@ -240,7 +240,35 @@ static int dataset_fetch(void *arg, const char *id, sl_dataset_row *row, int *fo
     return rc;
 }
 
-int sl_pg_dscache_open(sl_dscache **out, sl_pgconn *pc, int64_t ttl_ms)
+int sl_pg_datasets_open(sl_pg_datasets **out, const sl_config *cfg,
+                        const sl_pgconn_opts *opts, int64_t ttl_ms, sl_err *err)
 {
-    return sl_dscache_new(out, ttl_ms, dataset_fetch, pc);
+    sl_pg_datasets *d = calloc(1, sizeof(*d));
+    int rc;
+
+    *out = NULL;
+    if (!d) {
+        sl_err_set(err, "out of memory");
+        return SL_ENOMEM;
+    }
+    if ((rc = sl_pgconn_open(&d->pg, cfg, opts, err)) != SL_OK) {
+        free(d);
+        return rc;
+    }
+    if (sl_dscache_new(&d->datasets, ttl_ms, dataset_fetch, d->pg) != SL_OK) {
+        sl_err_set(err, "out of memory");
+        sl_pg_datasets_destroy(d);
+        return SL_ENOMEM;
+    }
+    *out = d;
+    return SL_OK;
+}
+
+void sl_pg_datasets_destroy(sl_pg_datasets *d)
+{
+    if (!d)
+        return;
+    sl_dscache_destroy(d->datasets);   /* it borrows the connection */
+    sl_pgconn_destroy(d->pg);
+    free(d);
 }

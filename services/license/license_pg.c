@@ -24,13 +24,8 @@
 #include "sl/quota_pg.h"
 #include "license_stage.h"
 
-typedef struct lic_pg {
-    sl_pgconn *pg;
-    sl_dscache *datasets;
-} lic_pg;
-
 /* A live connection (reopened after a drop): SL_OK or SL_EIO. */
-static int ensure_conn(lic_pg *l)
+static int ensure_conn(sl_pg_datasets *l)
 {
     PGconn *c;
     sl_err err;
@@ -42,7 +37,7 @@ static int ensure_conn(lic_pg *l)
 }
 
 /* The rows of sql, or NULL (logged; the connection dropped) on failure. */
-static PGresult *query(lic_pg *l, const char *what, const char *sql, int n,
+static PGresult *query(sl_pg_datasets *l, const char *what, const char *sql, int n,
                        const char *const *vals)
 {
     PGresult *r;
@@ -53,7 +48,7 @@ static PGresult *query(lic_pg *l, const char *what, const char *sql, int n,
 
 static int pg_dataset(void *u, const char *id, sl_license_dataset *out)
 {
-    lic_pg *l = u;
+    sl_pg_datasets *l = u;
     const sl_dataset_row *row;
     int rc = sl_dscache_get(l->datasets, id, &row);
 
@@ -75,7 +70,7 @@ static const char *array_close(sl_buf *b)
 
 static int pg_ask(void *u, sl_license_ask *asks, size_t n)
 {
-    lic_pg *l = u;
+    sl_pg_datasets *l = u;
     sl_buf creators, shas, pc, pd;
     sl_quota_pair *usage = calloc(n ? n : 1, sizeof(*usage));
     size_t *usage_of = calloc(n ? n : 1, sizeof(*usage_of));   /* its ask */
@@ -201,37 +196,20 @@ out:
 
 static void pg_destroy(void *u)
 {
-    lic_pg *l = u;
-
-    if (!l)
-        return;
-    sl_dscache_destroy(l->datasets);
-    sl_pgconn_destroy(l->pg);
-    free(l);
+    sl_pg_datasets_destroy(u);
 }
 
 int sl_license_pg_lookup(sl_license_lookup *lk, const sl_config *cfg, sl_err *err)
 {
-    lic_pg *l = calloc(1, sizeof(*l));
     const sl_pgconn_opts opts = { .who = "license" };
+    sl_pg_datasets *l;
     int rc;
 
     memset(lk, 0, sizeof(*lk));
-    if (!l) {
-        sl_err_set(err, "out of memory");
-        return SL_ERR;
-    }
     /* SL_EIO (the database does not answer yet) is the runner's to retry */
-    if ((rc = sl_pgconn_open(&l->pg, cfg, &opts, err)) != SL_OK) {
-        pg_destroy(l);
+    if ((rc = sl_pg_datasets_open(&l, cfg, &opts,
+                                  sl_config_int(cfg, "license.dataset.cache.ms"), err)) != SL_OK)
         return rc;
-    }
-    if (sl_pg_dscache_open(&l->datasets, l->pg,
-                           sl_config_int(cfg, "license.dataset.cache.ms")) != SL_OK) {
-        sl_err_set(err, "out of memory");
-        pg_destroy(l);
-        return SL_ERR;
-    }
     lk->u = l;
     lk->dataset = pg_dataset;
     lk->ask = pg_ask;

@@ -11,22 +11,16 @@
  * the sluice-scan binary next to main.c, never into the processor library
  * (sl_scan_stage), which links sl_core alone: a processor cannot call libpq.
  */
-#include <stdlib.h>
 #include <string.h>
 
 #include "scan.h"
 #include "sl/dscache.h"
 #include "sl/pg.h"
 
-typedef struct scan_pg {
-    sl_pgconn *pg;
-    sl_dscache *datasets;
-} scan_pg;
-
 static int pg_dataset_lists(void *u, const char *id, const char **allowed,
                             const char **actions, const char **lists)
 {
-    scan_pg *l = u;
+    sl_pg_datasets *l = u;
     const sl_dataset_row *row;
     int rc = sl_dscache_get(l->datasets, id, &row);
 
@@ -48,37 +42,20 @@ static int pg_dataset(void *u, const char *id, const char **allowed,
 
 static void pg_destroy(void *u)
 {
-    scan_pg *l = u;
-
-    if (!l)
-        return;
-    sl_dscache_destroy(l->datasets);
-    sl_pgconn_destroy(l->pg);
-    free(l);
+    sl_pg_datasets_destroy(u);
 }
 
 int sl_scan_pg_lookup(sl_scan_lookup *lk, const sl_config *cfg, sl_err *err)
 {
-    scan_pg *l = calloc(1, sizeof(*l));
     const sl_pgconn_opts opts = { .who = "scan" };
+    sl_pg_datasets *l;
     int rc;
 
     memset(lk, 0, sizeof(*lk));
-    if (!l) {
-        sl_err_set(err, "out of memory");
-        return SL_ERR;
-    }
     /* SL_EIO (the database does not answer yet) is the runner's to retry */
-    if ((rc = sl_pgconn_open(&l->pg, cfg, &opts, err)) != SL_OK) {
-        pg_destroy(l);
+    if ((rc = sl_pg_datasets_open(&l, cfg, &opts,
+                                  sl_config_int(cfg, "scan.dataset.cache.ms"), err)) != SL_OK)
         return rc;
-    }
-    if (sl_pg_dscache_open(&l->datasets, l->pg,
-                           sl_config_int(cfg, "scan.dataset.cache.ms")) != SL_OK) {
-        sl_err_set(err, "out of memory");
-        pg_destroy(l);
-        return SL_ERR;
-    }
     lk->u = l;
     lk->dataset = pg_dataset;
     lk->dataset_lists = pg_dataset_lists;

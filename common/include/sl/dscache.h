@@ -5,7 +5,7 @@
  * stage that reads datasets (scan: allowed types and scan actions;
  * license: open flag, policy and quotas); the row carries all of them.
  *
- * Pure: the rows come from a fetch callback (sl_pg_dscache_open in pg.h
+ * Pure: the rows come from a fetch callback (sl_pg_datasets_open in pg.h
  * wires it to one statement on an sl_pgconn), so the refresh rules are
  * unit-tested without a server (tests/unit/test_dscache.c).
  *

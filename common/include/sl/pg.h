@@ -123,10 +123,22 @@ int  sl_pgconn_exec(sl_pgconn *pc, const char *name, int n,
 int  sl_pgconn_query(sl_pgconn *pc, const char *what, const char *sql, int n,
                      const char *const *params, PGresult **res, sl_err *err);
 
-/* The dataset registry cache (sl/dscache.h) filled from the datasets table
- * through pc (borrowed: it must outlive the cache), with one statement
- * reading every column any stage uses.  SL_OK or SL_ENOMEM. */
-int  sl_pg_dscache_open(sl_dscache **out, sl_pgconn *pc, int64_t ttl_ms);
+/* A stage's dataset look-ups (scan's and license's): its own connection
+ * and the dataset registry cache (sl/dscache.h) on it, filled from the
+ * datasets table by one statement reading every column any stage uses.
+ * The stage may use pg for its other statements. */
+typedef struct sl_pg_datasets {
+    sl_pgconn *pg;
+    sl_dscache *datasets;
+} sl_pg_datasets;
+
+/* Opens the connection as sl_pgconn_open does (SL_EIO while the database
+ * does not answer: the runner retries the start; SL_EINVAL for a bad
+ * conninfo or timeout), then the cache on it, keeping a row ttl_ms.
+ * SL_OK, or that error / SL_ENOMEM with err set and nothing left open. */
+int  sl_pg_datasets_open(sl_pg_datasets **out, const sl_config *cfg,
+                         const sl_pgconn_opts *opts, int64_t ttl_ms, sl_err *err);
+void sl_pg_datasets_destroy(sl_pg_datasets *d);    /* NULL allowed */
 
 /* The numbered migrations embedded from schemas/sql/ at build time. */
 typedef struct sl_migration {
