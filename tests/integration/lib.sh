@@ -26,6 +26,7 @@
 # IT_SERVICE_USERS=1 (set before it_start; root only) runs each service as
 # its operating-system user sluice-SVC, as the stack's supervisor does; it
 # then reads no file of the test's 0700 directory, so it is not the default.
+#   it_outcome ID       what became of upload ID (accepted, review:STATE, STAGE:CODE)
 #   it_wait_outcomes N [SECS]  wait until samples + rejections + review items reach N
 #   it_wait_until SECS CMD...  poll until CMD succeeds (it_wait_eq, _at_least,
 #                       _gone and _log are its common cases)
@@ -158,6 +159,15 @@ it_eq() {
 it_outcomes() {
     it_sql "SELECT (SELECT count(*) FROM samples) + (SELECT count(*) FROM rejections)
                  + (SELECT count(*) FROM review_items)"
+}
+
+# it_outcome ID: what became of upload ID, a line each: "accepted",
+# "review:STATE" (held for a moderator) or "STAGE:CODE" (rejected); none
+# yet: nothing.
+it_outcome() {
+    it_sql "SELECT 'accepted' FROM samples WHERE upload_id = '$1'
+            UNION ALL SELECT 'review:' || state FROM review_items WHERE upload_id = '$1'
+            UNION ALL SELECT stage || ':' || code FROM rejections WHERE upload_id = '$1'"
 }
 
 # it_wait_outcomes N [SECS]: until it_outcomes >= N; fails the test after SECS.

@@ -77,40 +77,36 @@ up large alice open-ds "$W/f/large.txt"
 
 it_wait_outcomes 20 180
 sleep 1
-outcome() {
-    it_sql "SELECT 'accepted' FROM samples WHERE upload_id = '$1'
-            UNION ALL SELECT stage || ':' || code FROM rejections WHERE upload_id = '$1'"
-}
-it_eq "good" "$(outcome good)" accepted
+it_eq "good" "$(it_outcome good)" accepted
 it_eq "bound license" \
     "$(it_sql "SELECT l.record->>'expression' FROM samples s JOIN license_records l ON l.sha256 = s.license_sha256 WHERE upload_id = 'good'")" CC-BY-4.0
 it_eq "normalised expression" \
     "$(it_sql "SELECT l.record->>'expression' FROM samples s JOIN license_records l ON l.sha256 = s.license_sha256 WHERE upload_id = 'norm'")" "MIT OR Apache-2.0"
-it_eq "license_missing" "$(outcome missing)" license:license_missing
-it_eq "license_unknown" "$(outcome unknown)" license:license_unknown
-it_eq "license_deprecated" "$(outcome deprecated)" license:license_deprecated
+it_eq "license_missing" "$(it_outcome missing)" license:license_missing
+it_eq "license_unknown" "$(it_outcome unknown)" license:license_unknown
+it_eq "license_deprecated" "$(it_outcome deprecated)" license:license_deprecated
 detail=$(it_sql "SELECT detail FROM rejections WHERE upload_id = 'deprecated'")
 [[ $detail == *GPL-2.0-only* ]] || it_fail "deprecated detail does not name the replacement: $detail"
-it_eq "license_invalid" "$(outcome invalid)" license:license_invalid
-it_eq "attestation_missing" "$(outcome noatt)" license:attestation_missing
-it_eq "use_reserved (signal)" "$(outcome reserved)" license:use_reserved
-it_eq "use_reserved (tdm)" "$(outcome tdm)" license:use_reserved
-it_eq "constrained passes" "$(outcome constrained)" accepted
-it_eq "opted_out" "$(outcome optedout)" license:opted_out
-it_eq "taken_down" "$(outcome takendown)" license:taken_down
-it_eq "not_entitled" "$(outcome outsider)" license:not_entitled
-it_eq "contributor" "$(outcome insider)" accepted
-it_eq "license_not_allowed" "$(outcome nc)" license:license_not_allowed
-it_eq "OR: a branch that satisfies" "$(outcome choice)" accepted
+it_eq "license_invalid" "$(it_outcome invalid)" license:license_invalid
+it_eq "attestation_missing" "$(it_outcome noatt)" license:attestation_missing
+it_eq "use_reserved (signal)" "$(it_outcome reserved)" license:use_reserved
+it_eq "use_reserved (tdm)" "$(it_outcome tdm)" license:use_reserved
+it_eq "constrained passes" "$(it_outcome constrained)" accepted
+it_eq "opted_out" "$(it_outcome optedout)" license:opted_out
+it_eq "taken_down" "$(it_outcome takendown)" license:taken_down
+it_eq "not_entitled" "$(it_outcome outsider)" license:not_entitled
+it_eq "contributor" "$(it_outcome insider)" accepted
+it_eq "license_not_allowed" "$(it_outcome nc)" license:license_not_allowed
+it_eq "OR: a branch that satisfies" "$(it_outcome choice)" accepted
 it_eq "chosen branch" \
     "$(it_sql "SELECT l.record->>'chosen' FROM samples s JOIN license_records l ON l.sha256 = s.license_sha256 WHERE upload_id = 'choice'")" MIT
-it_eq "larger than a fetch" "$(outcome large)" accepted
+it_eq "larger than a fetch" "$(it_outcome large)" accepted
 it_eq "larger than a fetch: stored whole" \
     "$(it_sql "SELECT s.size || ' ' || length(c.data) FROM samples s JOIN contents c USING (sha256) WHERE upload_id = 'large'")" \
     "$LARGE $LARGE"
 # Three uploads on three partitions: which one is refused depends on the
 # order they are processed in; that two pass and one does not does not.
-it_eq "quota" "$(printf '%s\n' "$(outcome q1)" "$(outcome q2)" "$(outcome q3)" | sort | tr '\n' ' ')" \
+it_eq "quota" "$(printf '%s\n' "$(it_outcome q1)" "$(it_outcome q2)" "$(it_outcome q3)" | sort | tr '\n' ' ')" \
     "accepted accepted license:quota_exceeded "
 it_eq "chain of an accepted sample" \
     "$(it_sql "SELECT string_agg(stage, '>' ORDER BY seq) FROM provenance_events WHERE owner_kind = 'sample' AND owner_id = 'good'")" \

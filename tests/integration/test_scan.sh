@@ -54,14 +54,9 @@ up nods nosuchdataset "$W/f/clean.txt"
 
 it_wait_outcomes 13 120
 sleep 1
-outcome() {
-    it_sql "SELECT 'accepted' FROM samples WHERE upload_id = '$1'
-            UNION ALL SELECT 'review:' || state FROM review_items WHERE upload_id = '$1'
-            UNION ALL SELECT stage || ':' || code FROM rejections WHERE upload_id = '$1'"
-}
-it_eq "clean text" "$(outcome clean)" accepted
+it_eq "clean text" "$(it_outcome clean)" accepted
 it_eq "clean text type" "$(it_sql "SELECT detected_type FROM samples WHERE upload_id = 'clean'")" text/plain
-it_eq "email (default redact)" "$(outcome email)" accepted
+it_eq "email (default redact)" "$(it_outcome email)" accepted
 it_eq "redacted bytes" \
     "$(it_sql "SELECT convert_from(c.data, 'UTF8') FROM contents c JOIN samples s USING (sha256) WHERE s.upload_id = 'email'")" \
     "Write to [REDACTED:EMAIL] for the minutes."
@@ -70,18 +65,18 @@ it_eq "original hash kept" \
     "$(sha256sum "$W/f/email.txt" | cut -c1-64)"
 it_eq "redaction event" \
     "$(it_sql "SELECT outcome FROM provenance_events WHERE owner_id = 'email' AND stage = 'scan'")" redacted
-it_eq "AWS key" "$(outcome aws)" scan:secret_blocked
-it_eq "SSN" "$(outcome ssn)" scan:pii_blocked
-it_eq "IPv4 (default flag)" "$(outcome ip)" review:pending
+it_eq "AWS key" "$(it_outcome aws)" scan:secret_blocked
+it_eq "SSN" "$(it_outcome ssn)" scan:pii_blocked
+it_eq "IPv4 (default flag)" "$(it_outcome ip)" review:pending
 it_eq "review findings" \
     "$(it_sql "SELECT f->>'rule' || '@' || (f->>'offset') || '+' || (f->>'length') FROM review_items, jsonb_array_elements(findings->'findings') f WHERE upload_id = 'ip'")" \
     "ipv4@14+13"
-it_eq "dataset override: email flagged" "$(outcome email2)" review:pending
-it_eq "dataset override: ipv4 blocked" "$(outcome ip2)" scan:pii_blocked
-it_eq "declared png, text bytes" "$(outcome fakepng)" scan:type_mismatch
-it_eq "executable, default policy" "$(outcome elf)" scan:type_not_allowed
-it_eq "executable, allowed" "$(outcome elf2)" accepted
-it_eq "PNG with an email in a text chunk" "$(outcome png)" review:pending
+it_eq "dataset override: email flagged" "$(it_outcome email2)" review:pending
+it_eq "dataset override: ipv4 blocked" "$(it_outcome ip2)" scan:pii_blocked
+it_eq "declared png, text bytes" "$(it_outcome fakepng)" scan:type_mismatch
+it_eq "executable, default policy" "$(it_outcome elf)" scan:type_not_allowed
+it_eq "executable, allowed" "$(it_outcome elf2)" accepted
+it_eq "PNG with an email in a text chunk" "$(it_outcome png)" review:pending
 findings() { # rule@source of each finding of a review item, in order
     it_sql "SELECT string_agg(f->>'rule' || '@' || (f->>'source'), ' ' ORDER BY o)
             FROM review_items, jsonb_array_elements(findings->'findings') WITH ORDINALITY AS x(f, o)
@@ -89,10 +84,10 @@ findings() { # rule@source of each finding of a review item, in order
 }
 it_eq "PNG findings and their sources" "$(findings png)" \
     "email@png:tEXt:Comment phone_e164@png:zTXt:Description"
-it_eq "JPEG with EXIF GPS" "$(outcome jpeg)" review:pending
+it_eq "JPEG with EXIF GPS" "$(it_outcome jpeg)" review:pending
 it_eq "JPEG findings and their sources" "$(findings jpeg)" \
     "email@exif:ImageDescription email@xmp email@jpeg:COM gps_location@exif:GPS"
-it_eq "unknown dataset" "$(outcome nods)" scan:dataset_unknown
+it_eq "unknown dataset" "$(it_outcome nods)" scan:dataset_unknown
 it_eq "status: pending review items" \
     "$(ctl status --json 2>/dev/null | jq '.review_items.by_state.pending')" 4
 # Never the matched value itself: not in findings, logs or dead letters.

@@ -58,24 +58,19 @@ it_log "clean upload's outcome after ${ms} ms"
 ((ms < 15000)) || it_fail "the clean upload took ${ms} ms"
 sleep 1
 
-outcome() {
-    it_sql "SELECT 'accepted' FROM samples WHERE upload_id = '$1'
-            UNION ALL SELECT 'review:' || state FROM review_items WHERE upload_id = '$1'
-            UNION ALL SELECT stage || ':' || code FROM rejections WHERE upload_id = '$1'"
-}
-it_eq "bomb" "$(outcome bomb)" scan:scan_budget_exceeded
+it_eq "bomb" "$(it_outcome bomb)" scan:scan_budget_exceeded
 it_eq "bomb detail" "$(it_sql "SELECT detail FROM rejections WHERE upload_id = 'bomb'")" \
     "scan work budget exceeded in pdf: more than 2097152 bytes examined (scan.budget.bytes)"
-it_eq "bomb, dataset flags overruns" "$(outcome bombflag)" review:pending
+it_eq "bomb, dataset flags overruns" "$(it_outcome bombflag)" review:pending
 it_eq "review reason" \
     "$(it_sql "SELECT findings->>'reason' || ' ' || (findings->'budget'->>'part') FROM review_items WHERE upload_id = 'bombflag'")" \
     "scan_budget_exceeded pdf"
 # its info dictionary is read in full: the e-mail in /Subject is found
-it_eq "real PDF within the budget" "$(outcome doc)" review:pending
+it_eq "real PDF within the budget" "$(it_outcome doc)" review:pending
 it_eq "real PDF: why flagged" \
     "$(it_sql "SELECT (findings->>'flag_reason') || ', budget ' || coalesce(findings->>'budget', 'within') || ', ' || (findings->'findings'->0->>'rule') || ' in ' || (findings->'findings'->0->>'source') FROM review_items WHERE upload_id = 'doc'")" \
     "a finding to redact is not in UTF-8 content, budget within, email in pdf:Subject"
-it_eq "clean upload after the bombs" "$(outcome clean)" accepted
+it_eq "clean upload after the bombs" "$(it_outcome clean)" accepted
 it_eq "one outcome per upload" \
     "$(it_sql "SELECT string_agg(u || '=' || n, ' ' ORDER BY u) FROM (
                  SELECT upload_id u, count(*) n FROM (

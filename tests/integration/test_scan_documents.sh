@@ -67,33 +67,28 @@ it_log "clean upload's outcome after ${ms} ms"
 ((ms < 15000)) || it_fail "the clean upload took ${ms} ms"
 sleep 1
 
-outcome() {
-    it_sql "SELECT 'accepted' FROM samples WHERE upload_id = '$1'
-            UNION ALL SELECT 'review:' || state FROM review_items WHERE upload_id = '$1'
-            UNION ALL SELECT stage || ':' || code FROM rejections WHERE upload_id = '$1'"
-}
 detail() { it_sql "SELECT detail FROM rejections WHERE upload_id = '$1'"; }
 
-it_eq "pdf" "$(outcome pdf)" scan:pii_blocked
+it_eq "pdf" "$(it_outcome pdf)" scan:pii_blocked
 it_eq "pdf detail" "$(detail pdf)" "rule us_ssn (us_ssn) matched in pdf:page:2 at byte 23, length 11"
-it_eq "docx" "$(outcome docx)" scan:pii_blocked
+it_eq "docx" "$(it_outcome docx)" scan:pii_blocked
 it_eq "docx detail" "$(detail docx)" \
     "rule us_ssn (us_ssn) matched in docx:text of member word/document.xml at byte 13, length 11"
-it_eq "zip" "$(outcome zip)" scan:pii_blocked
+it_eq "zip" "$(it_outcome zip)" scan:pii_blocked
 it_eq "zip detail" "$(detail zip)" \
     "rule us_ssn (us_ssn) matched in text of member inner.zip!/deep/ssn.txt at byte 12, length 11"
-it_eq "tar.gz" "$(outcome targz)" review:pending
+it_eq "tar.gz" "$(it_outcome targz)" review:pending
 it_eq "tar.gz finding" "$(it_sql "SELECT f->>'rule' || ' in ' || (f->>'source') || ' of ' ||
         (f->>'member') || ', coverage ' || (findings->>'coverage')
         FROM review_items, jsonb_array_elements(findings->'findings') f
         WHERE upload_id = 'targz'")" "email in text of docs/b.txt, coverage full"
-it_eq "bomb" "$(outcome bomb)" scan:archive_bomb
+it_eq "bomb" "$(it_outcome bomb)" scan:archive_bomb
 it_eq "bomb detail" "$(detail bomb)" \
     "archive expands more than 200 times its 32733 bytes at member zeros.bin (scan.archive.max.ratio)"
-it_eq "nested bomb" "$(outcome deep)" scan:archive_bomb
+it_eq "nested bomb" "$(it_outcome deep)" scan:archive_bomb
 it_eq "nested bomb detail" "$(detail deep)" \
     "archives nested deeper than 4 levels (scan.archive.max.depth)"
-it_eq "clean upload after them" "$(outcome clean)" accepted
+it_eq "clean upload after them" "$(it_outcome clean)" accepted
 it_eq "one outcome per upload" \
     "$(it_sql "SELECT string_agg(u || '=' || n, ' ' ORDER BY u) FROM (
                  SELECT upload_id u, count(*) n FROM (

@@ -63,36 +63,31 @@ t0=$(date +%s)
 it_wait_outcomes 8 30
 it_log "clean upload after the others: outcome within $(($(date +%s) - t0)) s"
 
-outcome() {
-    it_sql "SELECT 'accepted' FROM samples WHERE upload_id = '$1'
-            UNION ALL SELECT 'review:' || state FROM review_items WHERE upload_id = '$1'
-            UNION ALL SELECT stage || ':' || code FROM rejections WHERE upload_id = '$1'"
-}
 content() {
     it_sql "SELECT convert_from(c.data, 'UTF8') FROM contents c JOIN samples s USING (sha256)
             WHERE s.upload_id = '$1'"
 }
-it_eq "no lists: support number" "$(outcome plain-support)" accepted
+it_eq "no lists: support number" "$(it_outcome plain-support)" accepted
 it_eq "no lists: support number redacted" "$(content plain-support)" \
     "Support: call [REDACTED:PHONE] any time."
-it_eq "no lists: project name passes" "$(outcome plain-secret)" accepted
-it_eq "allow-list: support number" "$(outcome support)" accepted
+it_eq "no lists: project name passes" "$(it_outcome plain-secret)" accepted
+it_eq "allow-list: support number" "$(it_outcome support)" accepted
 it_eq "allow-list: bytes untouched" "$(content support)" "$(cat "$W/f/support.txt")"
 it_eq "allow-list: no findings" \
     "$(it_sql "SELECT scan->>'findings_total' FROM samples WHERE upload_id = 'support'")" 0
-it_eq "deny-list: project name" "$(outcome secret)" review:pending
+it_eq "deny-list: project name" "$(it_outcome secret)" review:pending
 findings() {
     it_sql "SELECT string_agg(f->>'rule' || '@' || (f->>'offset') || '+' || (f->>'length'), ' ' ORDER BY o)
             FROM review_items, jsonb_array_elements(findings->'findings') WITH ORDINALITY AS x(f, o)
             WHERE upload_id = '$1'"
 }
 it_eq "deny-list finding" "$(findings secret)" "dataset_deny@10+19"
-it_eq "deny pattern" "$(outcome codename)" review:pending
+it_eq "deny pattern" "$(it_outcome codename)" review:pending
 it_eq "deny pattern finding" "$(findings codename)" "dataset_deny@9+18"
 it_eq "only the unlisted number redacted" "$(content two)" \
     "Or call +1 800 555 0199, or Jane on [REDACTED:PHONE]."
-it_eq "deny-list, blocked" "$(outcome blocked)" scan:deny_listed
-it_eq "clean upload" "$(outcome clean)" accepted
+it_eq "deny-list, blocked" "$(it_outcome blocked)" scan:deny_listed
+it_eq "clean upload" "$(it_outcome clean)" accepted
 # The denied text is never stored in findings nor in the dead letter.
 it_eq "deny-listed text in findings" \
     "$(it_sql "SELECT count(*) FROM review_items WHERE findings::text LIKE '%Nightingale%'")" 0
