@@ -32,6 +32,8 @@
 #                       _gone and _log are its common cases)
 #   it_fail MSG         print MSG and the service logs, exit 1
 #   it_eq WHAT GOT WANT assert equality
+#   it_has WHAT TEXT NEEDLE    assert TEXT contains NEEDLE
+#   it_rc CMD...        run CMD that may fail: status in RC, output in OUT
 set -euo pipefail
 
 : "${SLUICE_KAFKA_BROKERS:?run under deploy/test.sh (or source a stack.env)}"
@@ -176,6 +178,21 @@ it_wait_outcomes() {
     it_wait_at_least "$want" "$secs" it_outcomes
     got=$(it_outcomes)
     ((got >= want)) || it_fail "waited ${secs}s for $want outcomes, have $got"
+}
+
+# it_rc CMD...: runs CMD, which may fail: its exit status in RC, its
+# standard output in OUT, its standard error in $IT_DIR/err.
+it_rc() {
+    set +e
+    OUT=$("$@" 2>"$IT_DIR/err")
+    RC=$?
+    set -e
+}
+
+# it_has WHAT TEXT NEEDLE: TEXT contains NEEDLE, or the test fails.
+it_has() {
+    [[ $2 == *"$3"* ]] || it_fail "$1: no '$3' in: $2"
+    it_log "ok: $1 shows $3"
 }
 
 # it_committed TOPIC FORMAT: the committed records on this test's TOPIC

@@ -21,23 +21,22 @@ raw_esc() { # raw_esc WHAT OUTPUT: no ESC, BEL or CR byte, at most the expected 
     fi
     it_log "ok: $1 has no raw control bytes"
 }
-has() { [[ $2 == *"$3"* ]] || it_fail "$1: no '$3' in: $2"; it_log "ok: $1 shows $3"; }
 
 out=$(ctl dataset list)
 raw_esc "dataset list" "$out"
-has "dataset list" "$out" 'name\x1b]0;owned\x07\nline2\u202e'
+it_has "dataset list" "$out" 'name\x1b]0;owned\x07\nline2\u202e'
 it_eq "dataset list --json" "$(ctl dataset list --json | jq -r '.[] | select(.dataset_id == "evil") | .name' | od -An -c | tr -s ' ')" \
     "$(printf 'name\x1b]0;owned\x07\nline2\u202e\n' | od -An -c | tr -s ' ')"
 
 out=$(ctl status)
 raw_esc "status" "$out"
-has "status" "$out" 'code\x1b[31m'
+it_has "status" "$out" 'code\x1b[31m'
 
 out=$(ctl audit show --upload esc-1)
 raw_esc "audit show" "$out"
-has "audit show detail" "$out" 'detail \x1b]0;pwned\x07\nsecond line\\'
-has "audit show dataset" "$out" 'evil'
+it_has "audit show detail" "$out" 'detail \x1b]0;pwned\x07\nsecond line\\'
+it_has "audit show dataset" "$out" 'evil'
 
 out=$(ctl dataset show evil)
 raw_esc "dataset show" "$out"
-has "dataset show" "$out" 'name\x1b]0;owned\x07\nline2\u202e'
+it_has "dataset show" "$out" 'name\x1b]0;owned\x07\nline2\u202e'

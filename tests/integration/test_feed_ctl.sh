@@ -12,18 +12,6 @@ it_init feedctl
 
 W=$IT_DIR
 
-# rc CMD...: runs a command that may fail; exit status in $RC, stdout in
-# $OUT, stderr in $W/err.
-rc() {
-    set +e
-    OUT=$("$@" 2>"$W/err")
-    RC=$?
-    set -e
-}
-has() { # has WHAT TEXT NEEDLE
-    [[ $2 == *"$3"* ]] || it_fail "$1: no '$3' in: $2"
-    it_log "ok: $1"
-}
 # listen CHANNEL: a session LISTENing on CHANNEL in the background (up to
 # 30 s; psql prints what arrived after each of its short statements).
 # heard NEEDLE: waits until NEEDLE arrived (or the session ended), ends the
@@ -51,7 +39,7 @@ heard() {
 }
 usage_err() { # usage_err WHAT CMD...: exits 2 with a message naming the problem
     local what=$1; shift
-    rc "$@"
+    it_rc "$@"
     it_eq "$what: exit" "$RC" 2
     [[ -s $W/err ]] || it_fail "$what: no message on stderr"
 }
@@ -78,7 +66,7 @@ up b1 bob ds1 CC-BY-4.0
 up b2 bob ds2 MIT
 it_wait_outcomes 5 120
 it_eq "accepted" "$(it_sql "SELECT count(*) FROM samples WHERE status = 'accepted'")" 5
-has "commit woke the feed" "$(heard '"samples"')" 'notification "sluice_feed" with payload "samples"'
+it_has "commit woke the feed" "$(heard '"samples"')" 'notification "sluice_feed" with payload "samples"'
 it_eq "feed positions: set, distinct, below the clock" \
     "$(it_sql "SELECT count(feed_seq) || ':' || count(DISTINCT feed_seq) || ':' ||
                (max(feed_seq) < (SELECT next_seq FROM feed_clock WHERE stream = 'samples'))
@@ -105,9 +93,9 @@ it_eq "no requirement" "$(it_sql "SELECT bool_and(feed_license_allows(l.record, 
 # --- consumers -----------------------------------------------------------------------
 it_eq "consumer add" "$(ctl consumer add acme --name 'ACME Labs')" "consumer acme added"
 ctl consumer add beta >/dev/null
-rc ctl consumer add acme
+it_rc ctl consumer add acme
 it_eq "consumer add twice: exit" "$RC" 1
-has "consumer add twice" "$(cat "$W/err")" 'consumer "acme" exists already'
+it_has "consumer add twice" "$(cat "$W/err")" 'consumer "acme" exists already'
 usage_err "consumer name with a space" ctl consumer add 'bad name'
 usage_err "consumer without a name" ctl consumer add
 usage_err "display name with a newline" ctl consumer add gamma --name $'two\nlines'
@@ -116,19 +104,19 @@ it_eq "consumer list" \
     '[["acme","ACME Labs","active",null],["beta","","active",null]]'
 
 # --- grants ---------------------------------------------------------------------------
-rc ctl grant add --consumer acme --dataset ds1 --price 2500 --require-rights commercial
+it_rc ctl grant add --consumer acme --dataset ds1 --price 2500 --require-rights commercial
 it_eq "grant add: exit" "$RC" 0
-has "grant add" "$OUT" "grant 1: consumer acme may read dataset ds1 at 2500 micro-USD per sample"
+it_has "grant add" "$OUT" "grant 1: consumer acme may read dataset ds1 at 2500 micro-USD per sample"
 it_eq "grant stored" \
     "$(it_sql "SELECT consumer_id || '|' || dataset_id || '|' || price_micros || '|' || currency || '|' ||
                require_rights::text || '|' || (valid_until IS NULL) FROM grants WHERE grant_id = 1")" \
     "acme|ds1|2500|USD|{commercial_allowed}|true"
-rc ctl grant add --consumer acme --dataset ds1
+it_rc ctl grant add --consumer acme --dataset ds1
 it_eq "second live grant: exit" "$RC" 1
-has "second live grant" "$(cat "$W/err")" 'already has grant 1 on dataset "ds1"'
-rc ctl grant add --consumer nobody --dataset ds1
+it_has "second live grant" "$(cat "$W/err")" 'already has grant 1 on dataset "ds1"'
+it_rc ctl grant add --consumer nobody --dataset ds1
 it_eq "grant to an unknown consumer: exit" "$RC" 1
-rc ctl grant add --consumer acme --dataset nosuch
+it_rc ctl grant add --consumer acme --dataset nosuch
 it_eq "grant of an unknown dataset: exit" "$RC" 1
 usage_err "grant without a dataset" ctl grant add --consumer acme
 usage_err "negative price" ctl grant add --consumer acme --dataset ds2 --price -1
@@ -137,7 +125,7 @@ usage_err "lowercase currency" ctl grant add --consumer acme --dataset ds2 --cur
 usage_err "until in the past" ctl grant add --consumer acme --dataset ds2 --until 2020-01-01T00:00:00Z
 usage_err "until not a time" ctl grant add --consumer acme --dataset ds2 --until tomorrow
 usage_err "unknown right" ctl grant add --consumer acme --dataset ds2 --require-rights commercial,flying
-has "unknown right named" "$(cat "$W/err")" 'flying'
+it_has "unknown right named" "$(cat "$W/err")" 'flying'
 it_eq "nothing stored by refused grants" "$(it_sql "SELECT count(*) FROM grants")" 1
 ctl grant add --consumer beta --dataset ds1 --price 1000 --currency EUR \
     --until 2099-01-01T00:00:00Z --require-rights training_allowed,commercial >/dev/null
@@ -151,7 +139,7 @@ listen sluice_feed_auth
 it_eq "grant revoke" "$(ctl grant revoke 3)" "grant 3 revoked"
 it_eq "grant revoke notifies the feed" "$(heard sluice_feed_auth)" '1 notification "sluice_feed_auth"'
 it_eq "grant revoke again" "$(ctl grant revoke 3)" "grant 3 was revoked already; nothing changed"
-rc ctl grant revoke 99
+it_rc ctl grant revoke 99
 it_eq "revoke an unknown grant: exit" "$RC" 1
 usage_err "revoke a grant by name" ctl grant revoke acme
 it_eq "revoked grant's state" "$(ctl grant list --dataset ds2 --json | jq -r '.[0].state')" revoked
@@ -162,7 +150,7 @@ it_eq "a new grant after the revocation" "$(ctl grant list --dataset ds2 --json 
 # --- tokens ------------------------------------------------------------------------------
 tok=$(ctl token issue --consumer acme --datasets ds1,ds2,ds1 --ttl 7d --label 'trainer 1' 2>"$W/err")
 [[ $tok =~ ^slc_[0-9a-f]{64}$ ]] || it_fail "consumer token: '$tok'"
-has "issue says what it made" "$(cat "$W/err")" "token 1 for consumer acme (scope read, datasets {ds1,ds2}), expires "
+it_has "issue says what it made" "$(cat "$W/err")" "token 1 for consumer acme (scope read, datasets {ds1,ds2}), expires "
 it_eq "the token's hash is stored" "$(it_sql "SELECT token_sha256 FROM feed_tokens WHERE token_id = 1")" \
     "$(printf '%s' "$tok" | sha256sum | cut -d' ' -f1)"
 it_eq "the token itself is not" \
@@ -183,11 +171,11 @@ usage_err "ttl over ten years" ctl token issue --consumer acme --ttl 3651d
 usage_err "unknown scope" ctl token issue --consumer acme --scope write
 usage_err "empty dataset in the list" ctl token issue --consumer acme --datasets ds1,,ds2
 usage_err "creator token narrowed to datasets" ctl token issue --creator alice --datasets ds1
-rc ctl token issue --consumer acme --datasets ds1,nosuch
+it_rc ctl token issue --consumer acme --datasets ds1,nosuch
 it_eq "unknown dataset: exit" "$RC" 1
-has "unknown dataset named" "$(cat "$W/err")" "no dataset nosuch"
+it_has "unknown dataset named" "$(cat "$W/err")" "no dataset nosuch"
 [[ -z $OUT ]] || it_fail "a refused token was printed: $OUT"
-rc ctl token issue --consumer nobody
+it_rc ctl token issue --consumer nobody
 it_eq "unknown consumer: exit" "$RC" 1
 it_eq "nothing stored by refused issues" "$(it_sql "SELECT count(*) FROM feed_tokens")" 3
 list=$(ctl token list --json)
@@ -204,38 +192,38 @@ listen sluice_feed_auth
 it_eq "token revoke" "$(ctl token revoke 1)" "token 1 revoked"
 it_eq "token revoke notifies the feed" "$(heard sluice_feed_auth)" '1 notification "sluice_feed_auth"'
 it_eq "token revoke again" "$(ctl token revoke 1)" "token 1 was revoked already; nothing changed"
-rc ctl token revoke 42
+it_rc ctl token revoke 42
 it_eq "revoke an unknown token: exit" "$RC" 1
 usage_err "revoke a token by its text" ctl token revoke "$tok"
 listen sluice_feed_auth
 it_eq "consumer disable" "$(ctl consumer disable beta)" "consumer beta disabled"
 it_eq "consumer disable notifies the feed" "$(heard sluice_feed_auth)" '1 notification "sluice_feed_auth"'
 it_eq "consumer disable again" "$(ctl consumer disable beta)" "consumer beta was disabled already; nothing changed"
-rc ctl consumer disable nobody
+it_rc ctl consumer disable nobody
 it_eq "disable an unknown consumer: exit" "$RC" 1
 it_eq "token states" "$(ctl token list --json | jq -c 'map(.state)')" '["revoked","active","holder_disabled"]'
-rc ctl token issue --consumer beta
+it_rc ctl token issue --consumer beta
 it_eq "token for a disabled consumer: exit" "$RC" 1
-rc ctl grant add --consumer beta --dataset ds2
+it_rc ctl grant add --consumer beta --dataset ds2
 it_eq "grant to a disabled consumer: exit" "$RC" 1
 
 # --- withdrawals: one tombstone each, a repeat adds none --------------------------------------
 sha_a1=$(sha256sum "$W/files/a1.txt" | cut -d' ' -f1)
 listen sluice_feed
-rc ctl takedown add "$sha_a1" --reason 'DMCA notice 7' --by legal
+it_rc ctl takedown add "$sha_a1" --reason 'DMCA notice 7' --by legal
 it_eq "takedown: exit" "$RC" 0
-has "takedown" "$OUT" "withdrawn: upload a1 (dataset ds1, creator alice)"
-has "takedown woke the feed" "$(heard '"changes"')" 'notification "sluice_feed" with payload "changes"'
+it_has "takedown" "$OUT" "withdrawn: upload a1 (dataset ds1, creator alice)"
+it_has "takedown woke the feed" "$(heard '"changes"')" 'notification "sluice_feed" with payload "changes"'
 it_eq "takedown tombstone" \
     "$(it_sql "SELECT seq || '|' || dataset_id || '|' || upload_id || '|' || sha256 || '|' || kind || '|' || reason
                FROM feed_changes")" "1|ds1|a1|$sha_a1|takedown|taken_down"
 ctl takedown add "$sha_a1" --reason again >/dev/null
 it_eq "takedown again: no tombstone more" "$(it_sql "SELECT count(*) FROM feed_changes")" 1
-rc ctl optout add bob --reason 'stopped contributing' --by ops
+it_rc ctl optout add bob --reason 'stopped contributing' --by ops
 it_eq "optout: exit" "$RC" 0
-has "optout" "$OUT" "creator bob opted out (by ops)"
-has "optout withdraws b1" "$OUT" "withdrawn: upload b1 (dataset ds1), provenance event "
-has "optout count" "$OUT" "3 samples withdrawn"
+it_has "optout" "$OUT" "creator bob opted out (by ops)"
+it_has "optout withdraws b1" "$OUT" "withdrawn: upload b1 (dataset ds1), provenance event "
+it_has "optout count" "$OUT" "3 samples withdrawn"
 it_eq "bob's samples withdrawn" \
     "$(it_sql "SELECT string_agg(upload_id || ':' || status, ',' ORDER BY upload_id) FROM samples WHERE creator_id = 'bob'")" \
     "b1:withdrawn,b2:withdrawn,b3:withdrawn"
@@ -246,11 +234,11 @@ it_eq "changes clock" "$(it_sql "SELECT next_seq FROM feed_clock WHERE stream = 
 it_eq "optout event" \
     "$(it_sql "SELECT canonical FROM provenance_events WHERE owner_kind = 'sample' AND owner_id = 'b2' AND stage = 'optout'" |
        jq -c '[.stage, .version, .outcome, .reason]')" '["optout","sluicectl/optout-1","withdrawn","opted_out"]'
-rc ctl audit verify --upload b2
+it_rc ctl audit verify --upload b2
 it_eq "the auditor accepts the extended chain" "$RC" 0
-rc ctl optout add bob --reason again
+it_rc ctl optout add bob --reason again
 it_eq "optout again: exit" "$RC" 0
-has "optout again" "$OUT" "nothing changed"
+it_has "optout again" "$OUT" "nothing changed"
 it_eq "optout again: no tombstone more" "$(it_sql "SELECT count(*) FROM feed_changes")" 4
 it_eq "alice untouched by bob's opt-out" \
     "$(it_sql "SELECT count(*) FROM samples WHERE creator_id = 'alice' AND status = 'accepted'")" 3
@@ -271,12 +259,12 @@ it_eq "usage of ds1" "$(ctl usage --dataset ds1 --json | jq -c '.totals')" \
 it_eq "usage of alice since Nov 3" \
     "$(ctl usage --creator alice --since 2026-11-03T00:00:00Z --json | jq -c '[.creator_id, .since, (.rows | map([.dataset_id, .consumer_id, .samples])), (.totals | map(.currency))]')" \
     '["alice","2026-11-03T00:00:00Z",[["ds1","beta",1],["ds2","acme",1]],["EUR","USD"]]'
-has "usage as text" "$(ctl usage --consumer acme)" "total: 3 samples, 5010 micro-USD"
+it_has "usage as text" "$(ctl usage --consumer acme)" "total: 3 samples, 5010 micro-USD"
 it_eq "usage of bob" "$(ctl usage --creator bob)" $'usage of creator bob\nno deliveries\ntotal: 0 samples'
 usage_err "usage of nothing" ctl usage
 usage_err "usage of two" ctl usage --consumer acme --dataset ds1
 usage_err "usage since not a time" ctl usage --consumer acme --since yesterday
-rc ctl usage --consumer nobody
+it_rc ctl usage --consumer nobody
 it_eq "usage of an unknown consumer: exit" "$RC" 1
 
 # --- the pipeline still flows ------------------------------------------------------------------------

@@ -10,18 +10,6 @@ it_init registry
 
 W=$IT_DIR
 
-# rc CMD...: runs a command that may fail; its exit status in $RC, its
-# output in $OUT, its standard error in $W/err.
-rc() {
-    set +e
-    OUT=$("$@" 2>"$W/err")
-    RC=$?
-    set -e
-}
-has() { # has WHAT TEXT NEEDLE
-    [[ $2 == *"$3"* ]] || it_fail "$1: no '$3' in: $2"
-    it_log "ok: $1"
-}
 
 ctl creator add alice --generate-key "$W/alice.pem" >/dev/null
 ctl creator add bob --generate-key "$W/bob.pem" >/dev/null
@@ -31,23 +19,23 @@ ctl dataset add ds2 >/dev/null
 # --- opt-outs -----------------------------------------------------------------
 it_eq "optout add" "$(ctl optout add alice --reason 'asked by email' --by ops1)" \
     "creator alice opted out (by ops1)"
-rc ctl optout add alice --reason 'again' --by ops2
+it_rc ctl optout add alice --reason 'again' --by ops2
 it_eq "optout add again: exit" "$RC" 0
-has "optout add again" "$OUT" "already opted out (by ops1 at "
+it_has "optout add again" "$OUT" "already opted out (by ops1 at "
 USER=tester SUDO_USER='' ctl optout add bob --reason 'no training' >/dev/null
 it_eq "optout list" "$(ctl optout list --json | jq -c 'map([.creator_id, .requested_by, .reason])')" \
     '[["alice","ops1","asked by email"],["bob","tester","no training"]]'
-has "optout list text" "$(ctl optout list)" "asked by email"
-rc ctl optout add nobody --reason x
+it_has "optout list text" "$(ctl optout list)" "asked by email"
+it_rc ctl optout add nobody --reason x
 it_eq "optout add unknown creator: exit" "$RC" 1
-rc ctl optout add alice
+it_rc ctl optout add alice
 it_eq "optout add without --reason: exit" "$RC" 2
-rc ctl optout add alice --reason $'two\nlines'
+it_rc ctl optout add alice --reason $'two\nlines'
 it_eq "optout add with a control character: exit" "$RC" 2
 it_eq "optout remove" "$(ctl optout remove bob)" "creator bob: opt-out removed"
 it_eq "optout remove again" "$(ctl optout remove bob)" \
     "creator bob had not opted out; nothing changed"
-rc ctl optout remove nobody
+it_rc ctl optout remove nobody
 it_eq "optout remove unknown creator: exit" "$RC" 1
 it_eq "optout list after remove" "$(ctl optout list --json | jq -c 'map(.creator_id)')" '["alice"]'
 ctl optout remove alice >/dev/null
@@ -79,11 +67,11 @@ events() { it_sql "SELECT count(*) FROM provenance_events WHERE owner_kind = 'sa
 before=$(events good1)
 last_hash=$(it_sql "SELECT hash FROM provenance_events WHERE owner_kind = 'sample'
                     AND owner_id = 'good1' ORDER BY seq DESC LIMIT 1")
-rc ctl takedown add "${sha1^^}" --reason 'DMCA notice 42' --by legal
+it_rc ctl takedown add "${sha1^^}" --reason 'DMCA notice 42' --by legal
 it_eq "takedown: exit" "$RC" 0
-has "takedown output" "$OUT" "content $sha1 taken down (by legal)"
-has "takedown names the sample" "$OUT" "withdrawn: upload good1 (dataset ds1, creator alice), provenance event $((before + 1))"
-has "takedown count" "$OUT" "1 sample withdrawn"
+it_has "takedown output" "$OUT" "content $sha1 taken down (by legal)"
+it_has "takedown names the sample" "$OUT" "withdrawn: upload good1 (dataset ds1, creator alice), provenance event $((before + 1))"
+it_has "takedown count" "$OUT" "1 sample withdrawn"
 it_eq "good1 withdrawn, kept" \
     "$(it_sql "SELECT status || ':' || (withdrawn_at IS NOT NULL) FROM samples WHERE upload_id = 'good1'")" \
     "withdrawn:true"
@@ -108,15 +96,15 @@ it_eq "takedown event" \
 it_eq "event hash" \
     "$(it_sql "SELECT hash FROM provenance_events WHERE owner_kind = 'sample' AND owner_id = 'good1' AND stage = 'takedown'")" \
     "$(printf '%s' "$ev" | sha256sum | cut -d' ' -f1)"
-rc ctl audit verify --upload good1
+it_rc ctl audit verify --upload good1
 it_eq "the auditor accepts the extended chain" "$RC" 0
 withdrawn_at=$(it_sql "SELECT withdrawn_at FROM samples WHERE upload_id = 'good1'")
 
 # --- a second takedown of the same content: a no-op ---------------------------------
-rc ctl takedown add --upload good1 --reason 'again' --by someone
+it_rc ctl takedown add --upload good1 --reason 'again' --by someone
 it_eq "second takedown: exit" "$RC" 0
-has "second takedown" "$OUT" "content $sha1 already taken down (by legal at "
-has "second takedown: nothing changed" "$OUT" "nothing changed"
+it_has "second takedown" "$OUT" "content $sha1 already taken down (by legal at "
+it_has "second takedown: nothing changed" "$OUT" "nothing changed"
 it_eq "no event added" "$(events good1)" "$((before + 1))"
 it_eq "withdrawn_at kept" "$(it_sql "SELECT withdrawn_at FROM samples WHERE upload_id = 'good1'")" "$withdrawn_at"
 it_eq "takedown row kept" "$(it_sql "SELECT requested_by || '|' || reason FROM takedowns")" "legal|DMCA notice 42"
@@ -128,10 +116,10 @@ it_eq "takedown row kept" "$(it_sql "SELECT requested_by || '|' || reason FROM t
 orig2=$(printf 'what bob signed\n' | sha256sum | cut -d' ' -f1)
 sha2=$(sha256sum "$W/files/good2.txt" | cut -d' ' -f1)
 it_sql "UPDATE samples SET original_sha256 = '$orig2' WHERE upload_id = 'good2'"
-rc ctl takedown add --upload good2 --reason 'creator request' --by legal2
+it_rc ctl takedown add --upload good2 --reason 'creator request' --by legal2
 it_eq "takedown by upload: exit" "$RC" 0
-has "takedown by upload takes the signed hash" "$OUT" "content $orig2 taken down"
-has "takedown by upload" "$OUT" "withdrawn: upload good2 (dataset ds1, creator bob)"
+it_has "takedown by upload takes the signed hash" "$OUT" "content $orig2 taken down"
+it_has "takedown by upload" "$OUT" "withdrawn: upload good2 (dataset ds1, creator bob)"
 grep -q "does not verify" "$W/err" || it_fail "no warning about good2's unanchored chain: $(cat "$W/err")"
 it_eq "good2 withdrawn" "$(it_sql "SELECT status FROM samples WHERE upload_id = 'good2'")" withdrawn
 it_eq "good2 event input" \
@@ -140,21 +128,21 @@ it_eq "good2 event input" \
 
 # --- content never accepted; errors -------------------------------------------------
 other=$(printf 'never uploaded\n' | sha256sum | cut -d' ' -f1)
-rc env USER=tester SUDO_USER='' "$IT_BIN/sluicectl" takedown add "$other" --reason 'pre-emptive'
+it_rc env USER=tester SUDO_USER='' "$IT_BIN/sluicectl" takedown add "$other" --reason 'pre-emptive'
 it_eq "takedown of unseen content: exit" "$RC" 0
-has "takedown of unseen content" "$OUT" "0 samples withdrawn"
-rc ctl takedown add "$other" --upload good3 --reason x
+it_has "takedown of unseen content" "$OUT" "0 samples withdrawn"
+it_rc ctl takedown add "$other" --upload good3 --reason x
 it_eq "hash and --upload: exit" "$RC" 2
-rc ctl takedown add 1234 --reason x
+it_rc ctl takedown add 1234 --reason x
 it_eq "bad hash: exit" "$RC" 2
-rc ctl takedown add "$other"
+it_rc ctl takedown add "$other"
 it_eq "no reason: exit" "$RC" 2
-rc ctl takedown add --upload nosuch --reason x
+it_rc ctl takedown add --upload nosuch --reason x
 it_eq "unknown upload: exit" "$RC" 1
 it_eq "takedown list" \
     "$(ctl takedown list --json | jq -c 'map([.sha256, .requested_by, .withdrawn_samples])')" \
     "[[\"$sha1\",\"legal\",1],[\"$orig2\",\"legal2\",1],[\"$other\",\"tester\",0]]"
-has "takedown list text" "$(ctl takedown list)" "DMCA notice 42"
+it_has "takedown list text" "$(ctl takedown list)" "DMCA notice 42"
 it_eq "good3 still accepted" "$(it_sql "SELECT status FROM samples WHERE upload_id = 'good3'")" accepted
 
 # --- dataset policy round trip ---------------------------------------------------------
@@ -168,7 +156,7 @@ it_eq "defaults" "$(policy_of ds1)" '[null,true,[],null,null]'
 ctl dataset set ds1 --license-policy '{"version":"p1","allowed":["CC-BY-*","CC0-1.0"],"require":["commercial"]}' \
     --closed --contributor-add alice --contributor-add bob --quota-count 100 \
     --quota-bytes 10m --by ops1 >"$W/set.out"
-has "set output" "$(cat "$W/set.out")" "closed: listed creators only"
+it_has "set output" "$(cat "$W/set.out")" "closed: listed creators only"
 it_eq "policy stored" \
     "$(show ds1 | jq -cS '.license_policy')" \
     '{"allowed":["CC-BY-*","CC0-1.0"],"require":["commercial"],"version":"p1"}'
@@ -177,25 +165,25 @@ it_eq "set round trip" "$(show ds1 | jq -c '[.open, (.contributors | map([.creat
 t1=$(show ds1 | jq -r .policy_updated_at)
 [[ $t1 > $t0 ]] || it_fail "policy_updated_at did not move: $t0 -> $t1"
 it_eq "withdrawn counted" "$(show ds1 | jq -c '[.samples, .withdrawn]')" "[0,2]"
-has "show text" "$(ctl dataset show ds1)" "alice (added by ops1), bob (added by ops1)"
+it_has "show text" "$(ctl dataset show ds1)" "alice (added by ops1), bob (added by ops1)"
 
 # Refused changes change nothing.
-rc ctl dataset set ds1 --license-policy '{"allowed":["Not-A-License"]}'
+it_rc ctl dataset set ds1 --license-policy '{"allowed":["Not-A-License"]}'
 it_eq "unknown license in policy: exit" "$RC" 2
-has "unknown license in policy" "$(cat "$W/err")" "Not-A-License"
-rc ctl dataset set ds1 --license-policy '{"alowed":["MIT"]}'
+it_has "unknown license in policy" "$(cat "$W/err")" "Not-A-License"
+it_rc ctl dataset set ds1 --license-policy '{"alowed":["MIT"]}'
 it_eq "misspelt policy key: exit" "$RC" 2
-rc ctl dataset set ds1 --license-policy '{"allowed":'
+it_rc ctl dataset set ds1 --license-policy '{"allowed":'
 it_eq "broken JSON: exit" "$RC" 2
-rc ctl dataset set ds1 --quota-bytes 10x
+it_rc ctl dataset set ds1 --quota-bytes 10x
 it_eq "bad size: exit" "$RC" 2
-rc ctl dataset set ds1 --quota-count -1
+it_rc ctl dataset set ds1 --quota-count -1
 it_eq "negative count: exit" "$RC" 2
-rc ctl dataset set ds1 --open --contributor-add nobody
+it_rc ctl dataset set ds1 --open --contributor-add nobody
 it_eq "unknown contributor: exit" "$RC" 1
-rc ctl dataset set ds1 --contributor-add bob --contributor-remove bob
+it_rc ctl dataset set ds1 --contributor-add bob --contributor-remove bob
 it_eq "add and remove: exit" "$RC" 2
-rc ctl dataset set nosuch --open
+it_rc ctl dataset set nosuch --open
 it_eq "unknown dataset: exit" "$RC" 1
 it_eq "nothing changed" "$(show ds1 | jq -r .policy_updated_at)" "$t1"
 it_eq "still closed" "$(show ds1 | jq .open)" false
@@ -213,51 +201,51 @@ ctl dataset add ds3 --closed --contributor-add bob --license-policy '{"allowed":
     --quota-count 5 --by ops2 >/dev/null
 it_eq "add with a policy" "$(policy_of ds3)" \
     '["{\"allowed\":[\"MIT\"]}",false,[["bob","ops2"]],5,null]'
-rc ctl dataset add ds4 --contributor-add nobody
+it_rc ctl dataset add ds4 --contributor-add nobody
 it_eq "add with an unknown contributor: exit" "$RC" 1
 it_eq "add rolled back" "$(it_sql "SELECT count(*) FROM datasets WHERE dataset_id = 'ds4'")" 0
 
 # --- license check -----------------------------------------------------------------------
-rc ctl license check 'mit or apache-2.0'
+it_rc ctl license check 'mit or apache-2.0'
 it_eq "valid: exit" "$RC" 0
-has "valid: normalised" "$OUT" "expression  MIT OR Apache-2.0"
-has "valid: rights" "$OUT" "rights      training allowed, commercial use allowed"
-has "valid: verdict" "$OUT" "verdict     accepted"
-rc ctl license check 'MIT OR Made-Up-1.0'
+it_has "valid: normalised" "$OUT" "expression  MIT OR Apache-2.0"
+it_has "valid: rights" "$OUT" "rights      training allowed, commercial use allowed"
+it_has "valid: verdict" "$OUT" "verdict     accepted"
+it_rc ctl license check 'MIT OR Made-Up-1.0'
 it_eq "unknown: exit" "$RC" 1
-has "unknown" "$OUT" "refused: license_unknown: "
-has "unknown names the id" "$OUT" "Made-Up-1.0"
-rc ctl license check 'GPL-2.0'
+it_has "unknown" "$OUT" "refused: license_unknown: "
+it_has "unknown names the id" "$OUT" "Made-Up-1.0"
+it_rc ctl license check 'GPL-2.0'
 it_eq "deprecated: exit" "$RC" 1
-has "deprecated" "$OUT" "refused: license_deprecated: "
-has "deprecated names the replacement" "$OUT" "GPL-2.0-only"
-rc ctl license check 'NOASSERTION'
+it_has "deprecated" "$OUT" "refused: license_deprecated: "
+it_has "deprecated names the replacement" "$OUT" "GPL-2.0-only"
+it_rc ctl license check 'NOASSERTION'
 it_eq "missing: exit" "$RC" 1
-has "missing" "$OUT" "license_missing"
-rc ctl license check 'MIT AND'
+it_has "missing" "$OUT" "license_missing"
+it_rc ctl license check 'MIT AND'
 it_eq "invalid: exit" "$RC" 1
-has "invalid" "$OUT" "license_invalid"
-rc ctl license check
+it_has "invalid" "$OUT" "license_invalid"
+it_rc ctl license check
 it_eq "no expression: exit" "$RC" 2
-rc ctl license check 'GPL-2.0' --json
+it_rc ctl license check 'GPL-2.0' --json
 it_eq "deprecated json" "$(jq -c '[.accepted, .code, .expression]' <<<"$OUT")" '[false,"license_deprecated",null]'
 
 ctl dataset set ds2 --license-policy '{"version":3,"require":["training","commercial"]}' >/dev/null
-rc ctl license check 'CC-BY-NC-4.0' --dataset ds2
+it_rc ctl license check 'CC-BY-NC-4.0' --dataset ds2
 it_eq "not allowed: exit" "$RC" 1
-has "not allowed" "$OUT" "refused: license_not_allowed: "
-has "not allowed says why" "$OUT" "commercial"
-rc ctl license check 'CC-BY-NC-4.0 OR CC-BY-4.0' --dataset ds2 --json
+it_has "not allowed" "$OUT" "refused: license_not_allowed: "
+it_has "not allowed says why" "$OUT" "commercial"
+it_rc ctl license check 'CC-BY-NC-4.0 OR CC-BY-4.0' --dataset ds2 --json
 it_eq "an alternative qualifies: exit" "$RC" 0
 it_eq "an alternative qualifies" "$(jq -c '[.accepted, .chosen, .rights.commercial_allowed, .policy.version, .dataset]' <<<"$OUT")" \
     '[true,"CC-BY-4.0",true,3,"ds2"]'
-rc ctl license check 'CC-BY-NC-4.0' --dataset ds1
+it_rc ctl license check 'CC-BY-NC-4.0' --dataset ds1
 it_eq "no policy: any known license" "$RC" 0
-has "no policy" "$OUT" "dataset ds1 has none"
-rc ctl license check MIT --dataset nosuch
+it_has "no policy" "$OUT" "dataset ds1 has none"
+it_rc ctl license check MIT --dataset nosuch
 it_eq "unknown dataset: exit" "$RC" 1
 # Without --dataset no database is needed.
-rc env SLUICE_PG_DSN='host=/nonexistent dbname=x' "$IT_BIN/sluicectl" license check 'CC0-1.0'
+it_rc env SLUICE_PG_DSN='host=/nonexistent dbname=x' "$IT_BIN/sluicectl" license check 'CC0-1.0'
 it_eq "no database: exit" "$RC" 0
 
 it_log "registry: all checks passed"

@@ -18,7 +18,6 @@
 it_init secrets
 
 cd "$IT_DIR"
-rc() { set +e; OUT=$("$@" 2>"$IT_DIR/err"); RC=$?; set -e; }
 
 ctl dataset add ds >/dev/null
 head -c 32 /dev/urandom >hugo.secret
@@ -29,14 +28,13 @@ it_eq "secrets key file size" "$(stat -c %s secrets.key)" 65
 hex=$(od -An -tx1 hugo.secret | tr -d ' \n')
 it_eq "hugo's row" "$(it_sql "SELECT octet_length(key_material) || '/' || octet_length(hmac_secret_box)
         || '/' || position('\\x$hex'::bytea IN hmac_secret_box) FROM creators WHERE creator_id = 'hugo'")" "0/78/0"
-has() { [[ $2 == *"$3"* ]] || it_fail "$1: no '$3' in: $2"; it_log "ok: $1"; }
-has "creator list" "$(ctl creator list)" "(secret, sealed)"
+it_has "creator list" "$(ctl creator list)" "(secret, sealed)"
 
 # A row written before migration 011: the secret in plaintext.
 head -c 32 /dev/urandom >legacy.secret
 lhex=$(od -An -tx1 legacy.secret | tr -d ' \n')
 it_sql "INSERT INTO creators (creator_id, key_alg, key_material) VALUES ('legacy', 'hmac-sha256', '\\x$lhex'::bytea)"
-has "creator list, plaintext" "$(ctl creator list)" "(secret in plaintext: run \`creator seal-secrets\`)"
+it_has "creator list, plaintext" "$(ctl creator list)" "(secret in plaintext: run \`creator seal-secrets\`)"
 
 it_start validate
 it_start commit "${IT_COMMIT_AFTER_VALIDATE[@]}"
@@ -67,27 +65,27 @@ it_eq "sealed legacy creator accepted" "$(it_sql "SELECT count(*) FROM samples W
 # --- key files ------------------------------------------------------------------
 printf 'precious\n' >target.txt
 ln -s target.txt link.pem
-rc ctl creator add eve --generate-key link.pem
+it_rc ctl creator add eve --generate-key link.pem
 it_eq "--generate-key onto a symlink: exit" "$RC" 1
-has "--generate-key onto a symlink" "$(cat err)" "link.pem already exists; refusing to overwrite a key file"
+it_has "--generate-key onto a symlink" "$(cat err)" "link.pem already exists; refusing to overwrite a key file"
 it_eq "symlink target untouched" "$(cat target.txt)" precious
 it_eq "eve not added" "$(it_sql "SELECT count(*) FROM creators WHERE creator_id = 'eve'")" 0
-rc ctl creator add eve --generate-key target.txt
+it_rc ctl creator add eve --generate-key target.txt
 it_eq "--generate-key onto a file: exit" "$RC" 1
 it_eq "file untouched" "$(cat target.txt)" precious
 ln -s target.txt eve.pem.pub   # the public half's path is a link
-rc ctl creator add eve --generate-key eve.pem
+it_rc ctl creator add eve --generate-key eve.pem
 it_eq "--generate-key, public path a symlink: exit" "$RC" 1
 [[ ! -e eve.pem ]] || it_fail "eve.pem left behind"
 rm eve.pem.pub
 ctl creator add eve --generate-key eve.pem >/dev/null
 it_eq "private key mode" "$(stat -c %a eve.pem)" 600
 ln -s secrets.key other.key
-rc ctl -X secrets.key.file=other.key creator add mallory --hmac-secret-file hugo.secret
+it_rc ctl -X secrets.key.file=other.key creator add mallory --hmac-secret-file hugo.secret
 it_eq "secrets key file a symlink: exit" "$RC" 1
-has "secrets key file a symlink" "$(cat err)" "other.key: is a symbolic link; refusing to follow it"
+it_has "secrets key file a symlink" "$(cat err)" "other.key: is a symbolic link; refusing to follow it"
 ln -s nowhere.key dangling.key
-rc ctl -X secrets.key.file=dangling.key creator add mallory --hmac-secret-file hugo.secret
+it_rc ctl -X secrets.key.file=dangling.key creator add mallory --hmac-secret-file hugo.secret
 it_eq "secrets key file a dangling symlink: exit" "$RC" 1
 [[ ! -e nowhere.key ]] || it_fail "created a key file through a dangling link"
 it_eq "mallory not added" "$(it_sql "SELECT count(*) FROM creators WHERE creator_id = 'mallory'")" 0
