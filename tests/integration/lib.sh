@@ -29,7 +29,8 @@
 #   it_outcome ID       what became of upload ID (accepted, review:STATE, STAGE:CODE)
 #   it_wait_outcomes N [SECS]  wait until samples + rejections + review items reach N
 #   it_wait_until SECS CMD...  poll until CMD succeeds (it_wait_eq, _at_least,
-#                       _gone and _log are its common cases)
+#                       _gone, _log and _log_value are its common cases)
+#   it_log_value FILE SED      the last value SED finds in FILE (a port, a URL)
 #   it_fail MSG         print MSG and the service logs, exit 1
 #   it_eq WHAT GOT WANT assert equality
 #   it_has WHAT TEXT NEEDLE    assert TEXT contains NEEDLE

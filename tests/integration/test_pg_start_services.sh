@@ -86,8 +86,8 @@ for svc in "${SVCS[@]}"; do
 done
 for page in feed:/health review:/login; do
     svc=${page%%:*}
-    url=$(sed -n 's|.*listening on \(http://[0-9.]*:[0-9]*\)/.*|\1|p' "$W/$svc.log" | tail -1)
-    [[ -n $url ]] || it_fail "$svc logged no address"
+    url=$(it_log_value "$W/$svc.log" 's|.*listening on \(http://[0-9.]*:[0-9]*\)/.*|\1|p') ||
+        it_fail "$svc logged no address"
     it_eq "$svc answers ${page#*:}" "$(curl -s -o /dev/null -w '%{http_code}' "$url${page#*:}")" 200
 done
 for svc in "${SVCS[@]}" forward; do it_kill "$svc"; done

@@ -20,8 +20,8 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -su
     -keyout "$IT_DIR/tls.key" -out "$IT_DIR/tls.crt" 2>/dev/null
 chmod 600 "$IT_DIR/tls.key"
 rv_start -X review.listen=0.0.0.0 -X "review.tls.cert=$IT_DIR/tls.crt" -X "review.tls.key=$IT_DIR/tls.key"
-port=$(sed -n 's|.*listening on https://0.0.0.0:\([0-9]*\)/.*|\1|p' "$IT_DIR/review.log" | tail -1)
-[[ -n $port ]] || it_fail "not listening over https: $(cat "$IT_DIR/review.log")"
+port=$(it_log_value "$IT_DIR/review.log" 's|.*listening on https://0.0.0.0:\([0-9]*\)/.*|\1|p') ||
+    it_fail "not listening over https: $(cat "$IT_DIR/review.log")"
 hdrs=$(curl -s -k -D - -o /dev/null "https://127.0.0.1:$port/login")
 it_eq "HTTPS login page" "$(head -1 <<<"$hdrs" | cut -d' ' -f2)" 200
 grep -qi '^x-content-type-options: nosniff' <<<"$hdrs" || it_fail "no headers over TLS: $hdrs"
