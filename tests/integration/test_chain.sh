@@ -72,7 +72,7 @@ while size < want:
 open(path, "w").write(" ".join(out)[:want - 1] + "\n")
 PY
 packed=$(gzip -1 -c "$W/f/large.txt" | wc -c)
-((packed > 3 * 1024 * 1024)) || it_fail "large.txt packs to $packed bytes: not larger than the fetch limit"
+((packed > 3 * 1024 * 1024)) || it_fail "large.txt packs to $packed bytes: not larger than a partition's fetch (2 MiB)"
 up large alice open-ds "$W/f/large.txt"
 
 it_wait_outcomes 20 180
@@ -100,8 +100,8 @@ it_eq "license_not_allowed" "$(it_outcome nc)" license:license_not_allowed
 it_eq "OR: a branch that satisfies" "$(it_outcome choice)" accepted
 it_eq "chosen branch" \
     "$(it_sql "SELECT l.record->>'chosen' FROM samples s JOIN license_records l ON l.sha256 = s.license_sha256 WHERE upload_id = 'choice'")" MIT
-it_eq "larger than a fetch" "$(it_outcome large)" accepted
-it_eq "larger than a fetch: stored whole" \
+it_eq "larger than a partition's fetch" "$(it_outcome large)" accepted
+it_eq "larger than a partition's fetch: stored whole" \
     "$(it_sql "SELECT s.size || ' ' || length(c.data) FROM samples s JOIN contents c USING (sha256) WHERE upload_id = 'large'")" \
     "$LARGE $LARGE"
 # Three uploads on three partitions: which one is refused depends on the
