@@ -61,6 +61,27 @@ bench_flush_dirty() {
     awk -v m="$mb" -v c="$ck" -v a="$t" -v b="$(date +%s.%N)" 'BEGIN { printf "%d MB%s in %.1f s\n", m, c, b - a }'
 }
 
+# bench_settle PSQL DSN [OPTS]: before a measured phase, VACUUM (ANALYZE)
+# the database (VACUUM OPTS if given) with DSN (an admin login), then
+# bench_flush_dirty; prints "vacuum S s; <bench_flush_dirty's line>".  An
+# insert-only table is autovacuumed once its inserts since the last
+# vacuum pass a fifth of its rows, so without it the rows the runs before
+# inserted are vacuumed inside whichever phase comes next, their CPU that
+# phase's (tests/bench/README.md: 9-14 us a sample of the chain's drain).
+bench_settle() {
+    local t
+    t=$(date +%s.%N)
+    "$1" -XAtq -v ON_ERROR_STOP=1 "$2" -c "VACUUM ${3:-(ANALYZE)}" >/dev/null || return 1
+    printf 'vacuum %s; ' "$(awk -v a="$t" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f s", b - a }')"
+    bench_flush_dirty "$1" "$2"
+}
+# bench_autovac_mark PSQL DSN -> "V A": autovacuum and autoanalyze runs so
+# far over all tables (a worker reports when it ends); the difference of
+# two marks is what landed in between.
+bench_autovac_mark() {
+    "$1" -XAtq -v ON_ERROR_STOP=1 "$2" -c "SELECT coalesce(sum(autovacuum_count), 0), coalesce(sum(autoanalyze_count), 0) FROM pg_stat_all_tables" | tr '|' ' '
+}
+
 # bench_cpu PID: user+sys seconds of a process (0 when it has gone).
 bench_cpu() {
     awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$1/stat" 2>/dev/null || echo 0

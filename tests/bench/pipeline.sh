@@ -8,7 +8,10 @@
 #   warm-up     (not measured) the broker's JIT and the database's caches;
 #   throughput  N uploads sent by `sluicectl upload` as fast as it can:
 #               end-to-end samples/s (first creation to last commit) and
-#               CPU per process and sample;
+#               CPU per process and sample; before it the warm-up's rows
+#               are vacuumed and everything unwritten written out, and
+#               after it its own rows' vacuum and checkpoint are counted
+#               in (as versus.sh does around its drains);
 #   latency     uploads at a fixed rate below capacity: p50 / p99 / max
 #               from each upload's created_at (set when the producer signs
 #               it) to accepted_at (the commit transaction's now()); before
@@ -149,7 +152,31 @@ snapshot() { # CPU seconds: validate commit kafka postgresql scan license jit
          "$(cpu_jit "$kpid")"
 }
 
-wal() { sql "SELECT wal_bytes, wal_fpi FROM pg_stat_wal" | tr '|' ' '; }
+ADMIN_DSN="$SLUICE_PG_DSN_ADMIN dbname=sluice"
+# wal -> "BYTES FPI": the WAL's position (exact, whenever it is read) and
+# the full-page images written so far.  Not pg_stat_wal's wal_bytes: the
+# stages' backends live through every run and report their counts to it
+# at most once a second, so the readings around a run caught a varying
+# part of the WAL written just before or after it (4,269-5,896 bytes a
+# sample in runs of the same code; tests/bench/README.md).  The full-page
+# images keep that lag.
+wal() {
+    "$PSQL" -XAtq -v ON_ERROR_STOP=1 "$ADMIN_DSN" \
+        -c "SELECT pg_current_wal_lsn() - '0/0'::pg_lsn, wal_fpi FROM pg_stat_wal" | tr '|' ' '
+}
+# Around a measured run, as versus.sh does around its drains: before it,
+# what the runs before it inserted is vacuumed and everything unwritten is
+# written out (bench_settle, not counted); the autovacuum runs that land
+# inside it anyway are counted; right after it, its own rows are vacuumed
+# (no ANALYZE) and its dirty buffers written out by a checkpoint, with
+# PostgreSQL's CPU over that charged to it ("vacuum, checkpoint after").
+# after_run sets va (that CPU) and vck (what bench_settle printed).
+after_run() {
+    local a
+    a=$(cpu_pg)
+    vck=$(bench_settle "$PSQL" "$ADMIN_DSN" "(ANALYZE false)")
+    va=$(awk -v a="$a" -v b="$(cpu_pg)" 'BEGIN { printf "%.2f", b - a }')
+}
 
 start_services
 sleep 1
@@ -158,7 +185,9 @@ say "warm-up: $WARM uploads"
 upload warmup
 wait_for "$WARM"
 
-say "throughput: $N uploads as fast as sluicectl sends them"
+settled=$(bench_settle "$PSQL" "$ADMIN_DSN")
+say "throughput: $N uploads as fast as sluicectl sends them (first, the warm-up's rows vacuumed and written out: $settled)"
+read -r av0 aa0 < <(bench_autovac_mark "$PSQL" "$ADMIN_DSN")
 read -r v0 c0 k0 p0 s0 l0 j0 < <(snapshot)
 # The database's write-ahead log over the run: bytes and full-page images
 # per sample (what the rows, their indexes and the first touch of a page
@@ -171,11 +200,12 @@ t1=$(date +%s.%N)
 wait_for $((WARM + N))
 read -r v1 c1 k1 p1 s1 l1 j1 < <(snapshot)
 read -r w1 f1 < <(wal)
+read -r av1 aa1 < <(bench_autovac_mark "$PSQL" "$ADMIN_DSN")
 sleep 1
-
-# What the warm-up and throughput runs left unwritten would otherwise go
-# out in the middle of the latency run (bench_flush_dirty).
-flushed=$(bench_flush_dirty "$PSQL" "$SLUICE_PG_DSN_ADMIN dbname=sluice")
+# Also what the runs before it left unwritten, which would otherwise go
+# out in the middle of the latency run.
+after_run
+tva=$va flushed=$vck
 say "latency: $LAT_N uploads at $RATE/s (first, the runs before written out: $flushed)"
 upload latency --rate "$RATE"
 wait_for $((WARM + N + LAT_N))
@@ -191,6 +221,8 @@ if [[ -n ${SLUICE_BENCH_DRAIN:-} ]]; then
     PIDS=()
     say "drain: $N uploads loaded with the stages stopped, then drained"
     upload drain
+    dsettled=$(bench_settle "$PSQL" "$ADMIN_DSN")
+    read -r dav0 daa0 < <(bench_autovac_mark "$PSQL" "$ADMIN_DSN")
     kpid=$(cat "$W/stack/run/kafka.pid")
     dk0=$(bench_cpu "$kpid") dp0=$(cpu_pg) dj0=$(cpu_jit "$kpid")
     dt0=$(sql "SELECT EXTRACT(EPOCH FROM clock_timestamp())")
@@ -198,6 +230,9 @@ if [[ -n ${SLUICE_BENCH_DRAIN:-} ]]; then
     wait_for $((WARM + N + LAT_N + N))
     read -r dv1 dc1 dk1 dp1 ds1 dl1 dj1 < <(snapshot)
     dt1=$(sql "SELECT EXTRACT(EPOCH FROM max(accepted_at)) FROM samples WHERE dataset_id = 'drain'")
+    read -r dav1 daa1 < <(bench_autovac_mark "$PSQL" "$ADMIN_DSN")
+    after_run
+    dva=$va
     drain_rate=$(awk -v n="$N" -v a="$dt0" -v b="$dt1" 'BEGIN { printf "%.0f", n / (b - a) }')
 fi
 
@@ -235,6 +270,8 @@ sluice pipeline benchmark: $([[ $CHAIN == full ]] && echo "validate -> scan -> l
     cpu kafka        $(per "$k0" "$k1")  (producer traffic included)
       of which JIT   $(per "$j0" "$j1")  (the broker's C1/C2 compiler threads)
     cpu postgresql   $(per "$p0" "$p1")
+      autovacuum during it  $((av1 - av0)) vacuums, $((aa1 - aa0)) analyzes
+      vacuum, checkpoint after  $(per 0 "$tva")  ($flushed)
       WAL          $(awk -v a="$w0" -v b="$w1" -v f="$f0" -v g="$f1" -v n="$N" 'BEGIN { printf "%6.0f bytes/sample, %.2f full-page images/sample", (b - a) / n, (g - f) / n }')
     cpu producer     $(per 0 "$(awk '{ print $1 + $2 }' "$W/producer.time")")  (sluicectl upload: reading, hashing, signing, sending)
 $(if [[ -n ${SLUICE_BENCH_DRAIN:-} ]]; then cat <<DRAIN
@@ -247,6 +284,8 @@ $(if [[ -n ${SLUICE_BENCH_DRAIN:-} ]]; then cat <<DRAIN
     cpu kafka        $(per "$dk0" "$dk1")
       of which JIT   $(per "$dj0" "$dj1")
     cpu postgresql   $(per "$dp0" "$dp1")
+      autovacuum during it  $((dav1 - dav0)) vacuums, $((daa1 - daa0)) analyzes
+      vacuum, checkpoint after  $(per 0 "$dva")  ($vck; before it: $dsettled)
 DRAIN
 fi)
   latency run        $LAT_N uploads at $RATE/s (achieved $lrate/s; before it, the runs before written out: $flushed)

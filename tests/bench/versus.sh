@@ -140,23 +140,11 @@ wal_used() {
 # flush_dirty: PostgreSQL's dirty buffers, then the page cache
 # (bench_flush_dirty), with the stack's admin login.
 flush_dirty() { bench_flush_dirty "$PSQL" "$SLUICE_PG_DSN_ADMIN dbname=sluice"; }
-# settle [OPTS]: before a drain, VACUUM (ANALYZE) the database (VACUUM
-# OPTS if given), then flush_dirty; prints "vacuum S s; <flush_dirty>".
-# An insert-only table is autovacuumed once its inserts since the last
-# vacuum pass a fifth of its rows, so without it the rows the warm-up and
-# the drains before inserted were vacuumed inside whichever drain came
-# next, their CPU that drain's ("the rest (background)": 9-14 us a sample
-# of the chain in most runs, 2 in the others; tests/bench/README.md).
-settle() {
-    local t
-    t=$(date +%s.%N)
-    admin_sql "VACUUM ${1:-(ANALYZE)}" >/dev/null
-    printf 'vacuum %s; ' "$(awk -v a="$t" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f s", b - a }')"
-    flush_dirty
-}
-# autovac_mark -> "V A": autovacuum and autoanalyze runs so far over all
-# tables (a worker reports when it ends).
-autovac_mark() { admin_sql "SELECT coalesce(sum(autovacuum_count), 0), coalesce(sum(autoanalyze_count), 0) FROM pg_stat_all_tables" | tr '|' ' '; }
+# settle [OPTS]: bench_settle with the stack's admin login (VACUUM
+# (ANALYZE), or VACUUM OPTS, then flush_dirty) before a drain.
+settle() { bench_settle "$PSQL" "$SLUICE_PG_DSN_ADMIN dbname=sluice" "$@"; }
+# autovac_mark -> "V A": bench_autovac_mark with the same login.
+autovac_mark() { bench_autovac_mark "$PSQL" "$SLUICE_PG_DSN_ADMIN dbname=sluice"; }
 # checkpoint_after: right after a drain, its own rows vacuumed (what
 # autovacuum does with an insert-only table's new pages: their bits in
 # the visibility map; no ANALYZE, whose cost is a table's, not its new
