@@ -156,10 +156,10 @@ ADMIN_DSN="$SLUICE_PG_DSN_ADMIN dbname=sluice"
 # wal -> "BYTES FPI": the WAL's position (exact, whenever it is read) and
 # the full-page images written so far.  Not pg_stat_wal's wal_bytes: the
 # stages' backends live through every run and report their counts to it
-# at most once a second, so the readings around a run caught a varying
-# part of the WAL written just before or after it (4,269-5,896 bytes a
-# sample in runs of the same code; tests/bench/README.md).  The full-page
-# images keep that lag.
+# in batches (at most once a second, later once idle), so the readings
+# around a run missed a varying part of the WAL written just before them
+# (4,269-5,896 bytes a sample in runs of the same code;
+# tests/bench/README.md).  The full-page images keep that lag.
 wal() {
     "$PSQL" -XAtq -v ON_ERROR_STOP=1 "$ADMIN_DSN" \
         -c "SELECT pg_current_wal_lsn() - '0/0'::pg_lsn, wal_fpi FROM pg_stat_wal" | tr '|' ' '
