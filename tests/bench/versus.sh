@@ -120,7 +120,9 @@ SLUICE_BIN_DIR=$BIN bash "$ROOT/deploy/stack.sh" start --dir "$W/stack" --infra-
 PSQL=$(sl_pg_bindir)/psql
 [[ -x $PSQL ]] || PSQL=psql
 sql() { "$PSQL" -XAtq -v ON_ERROR_STOP=1 "$SLUICE_PG_DSN" -c "$1"; }
-admin_sql() { "$PSQL" -XAtq -v ON_ERROR_STOP=1 "$SLUICE_PG_DSN_ADMIN dbname=sluice" -c "$1"; }
+# The stack's admin login, on the benchmark's database.
+ADMIN_DSN="$SLUICE_PG_DSN_ADMIN dbname=sluice"
+admin_sql() { "$PSQL" -XAtq -v ON_ERROR_STOP=1 "$ADMIN_DSN" -c "$1"; }
 # Buffers PostgreSQL's backends wrote out themselves to free one (a
 # drain's share of the database's writes that lands in its own CPU; the
 # rest waits for the next checkpoint): read after a drain's processes
@@ -139,12 +141,12 @@ wal_used() {
 }
 # flush_dirty: PostgreSQL's dirty buffers, then the page cache
 # (bench_flush_dirty), with the stack's admin login.
-flush_dirty() { bench_flush_dirty "$PSQL" "$SLUICE_PG_DSN_ADMIN dbname=sluice"; }
+flush_dirty() { bench_flush_dirty "$PSQL" "$ADMIN_DSN"; }
 # settle [OPTS]: bench_settle with the stack's admin login (VACUUM
 # (ANALYZE), or VACUUM OPTS, then flush_dirty) before a drain.
-settle() { bench_settle "$PSQL" "$SLUICE_PG_DSN_ADMIN dbname=sluice" "$@"; }
+settle() { bench_settle "$PSQL" "$ADMIN_DSN" "$@"; }
 # autovac_mark -> "V A": bench_autovac_mark with the same login.
-autovac_mark() { bench_autovac_mark "$PSQL" "$SLUICE_PG_DSN_ADMIN dbname=sluice"; }
+autovac_mark() { bench_autovac_mark "$PSQL" "$ADMIN_DSN"; }
 # checkpoint_after: right after a drain, its own rows vacuumed (what
 # autovacuum does with an insert-only table's new pages: their bits in
 # the visibility map; no ANALYZE, whose cost is a table's, not its new
@@ -203,7 +205,7 @@ pgss_report() {
 (umask 077 && mkdir -p "$W/peer-secrets")
 pw=$(openssl rand -hex 24)
 (umask 077 && printf '*:*:*:sluice_peer:%s\n' "$pw" >"$W/peer-secrets/pg-sluice_peer.pgpass")
-"$PSQL" -Xq -v ON_ERROR_STOP=1 -v pw="$pw" "$SLUICE_PG_DSN_ADMIN dbname=sluice" \
+"$PSQL" -Xq -v ON_ERROR_STOP=1 -v pw="$pw" "$ADMIN_DSN" \
     -f "$ROOT/tests/bench/peer/schema.sql" >/dev/null
 PEER_DSN="host=127.0.0.1 port=$SLUICE_PG_PORT dbname=sluice user=sluice_peer passfile=$W/peer-secrets/pg-sluice_peer.pgpass"
 kpw=$(openssl rand -hex 24)
