@@ -10,7 +10,6 @@ it_init registry
 
 W=$IT_DIR
 
-
 ctl creator add alice --generate-key "$W/alice.pem" >/dev/null
 ctl creator add bob --generate-key "$W/bob.pem" >/dev/null
 ctl dataset add ds1 >/dev/null
