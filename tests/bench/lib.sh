@@ -82,6 +82,25 @@ bench_autovac_mark() {
     "$1" -XAtq -v ON_ERROR_STOP=1 "$2" -c "SELECT coalesce(sum(autovacuum_count), 0), coalesce(sum(autoanalyze_count), 0) FROM pg_stat_all_tables" | tr '|' ' '
 }
 
+# bench_warm_opts: the stage options of a warm-up, "-X batch.size=B" with
+# B = SLUICE_BENCH_WARMUP_BATCH (default 100): the warm-up's stages commit
+# a transaction every B uploads, not every 5,000 as when measured.  The
+# broker's JIT compiles a method after thousands of calls, and much of
+# what a transaction or a request runs (the transaction coordinator, the
+# markers, the offset commits, request parsing) is called a few times a
+# transaction: a warm-up of 40,000 uploads in transactions of 5,000 left
+# those paths to be compiled in the chain's drain measured after it, at
+# 20-22 us a sample of the broker's CPU; 200,000 uploads, 24.  In
+# transactions of 100 the same 40,000 make fifty times as many, and the
+# drain after it paid 7-23 (tests/bench/README.md, "A warm-up in small
+# transactions").  Dies on a B that is not a whole number from 1: call it
+# in a plain assignment, so that set -e stops the script.
+bench_warm_opts() {
+    local b=${SLUICE_BENCH_WARMUP_BATCH:-100}
+    [[ $b =~ ^[1-9][0-9]{0,8}$ ]] ||
+        sl_die bench "SLUICE_BENCH_WARMUP_BATCH must be a whole number from 1, not '$b'"
+    echo "-X batch.size=$b"
+}
 # bench_cpu PID: user+sys seconds of a process (0 when it has gone).
 bench_cpu() {
     awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$1/stat" 2>/dev/null || echo 0

@@ -5,7 +5,9 @@
 # free ports in a temporary directory, registers a creator, writes distinct
 # files and starts the services; then three phases, each waiting until
 # PostgreSQL holds every outcome:
-#   warm-up     (not measured) the broker's JIT and the database's caches;
+#   warm-up     (not measured) the broker's JIT and the database's caches,
+#               the stages committing in small transactions
+#               (bench_warm_opts), then started again with their own;
 #   throughput  N uploads sent by `sluicectl upload` as fast as it can:
 #               end-to-end samples/s (first creation to last commit) and
 #               CPU per process and sample; before it the warm-up's rows
@@ -19,7 +21,8 @@
 #
 # usage: tests/bench/pipeline.sh [N [SIZE]]      (default 100000 1024)
 # env:   SLUICE_BENCH_PARTITIONS (default 3), SLUICE_BENCH_KEEP=1,
-#        SLUICE_BENCH_WARMUP (uploads before measuring, default 10000),
+#        SLUICE_BENCH_WARMUP (uploads before measuring, default 10000;
+#        SLUICE_BENCH_WARMUP_BATCH, their transaction size, default 100),
 #        SLUICE_BENCH_RATE / SLUICE_BENCH_LAT_N (latency run: rate and
 #        count, default 4000/s and 20000), SLUICE_BENCH_VALIDATE_OPTS,
 #        SLUICE_BENCH_COMMIT_OPTS, SLUICE_BENCH_STAGE_OPTS (every stage),
@@ -45,6 +48,7 @@ N=${1:-100000}
 SIZE=${2:-1024}
 PARTS=${SLUICE_BENCH_PARTITIONS:-3}
 WARM=${SLUICE_BENCH_WARMUP:-10000}
+WARM_OPTS=$(bench_warm_opts)
 RATE=${SLUICE_BENCH_RATE:-4000}
 LAT_N=${SLUICE_BENCH_LAT_N:-20000}
 CHAIN=${SLUICE_BENCH_CHAIN:-foundation}   # foundation: validate -> commit; full: all four
@@ -178,12 +182,25 @@ after_run() {
     va=$(awk -v a="$a" -v b="$(cpu_pg)" 'BEGIN { printf "%.2f", b - a }')
 }
 
-start_services
+stop_services() {
+    local s
+    for s in "${!PIDS[@]}"; do kill -TERM "${PIDS[$s]}" 2>/dev/null || true; done
+    for s in "${!PIDS[@]}"; do wait "${PIDS[$s]}" 2>/dev/null || true; done
+    PIDS=()
+}
+
+# Warm-up (not measured): the broker's JIT, PostgreSQL's caches.  The
+# stages run it in small transactions (bench_warm_opts: the broker's
+# per-transaction code compiled before the runs, not in them), then start
+# again with their own settings.
+SLUICE_BENCH_STAGE_OPTS="${SLUICE_BENCH_STAGE_OPTS:-} $WARM_OPTS" start_services
 sleep 1
-# Warm-up (not measured): the broker's JIT, PostgreSQL's caches.
-say "warm-up: $WARM uploads"
+say "warm-up: $WARM uploads ($WARM_OPTS)"
 upload warmup
 wait_for "$WARM"
+stop_services
+start_services
+sleep 1
 
 settled=$(bench_settle "$PSQL" "$ADMIN_DSN")
 say "throughput: $N uploads as fast as sluicectl sends them (first, the warm-up's rows vacuumed and written out: $settled)"
@@ -216,9 +233,7 @@ wait_for $((WARM + N + LAT_N))
 # last commit.  The broker is warm by now (warm-up, throughput and latency
 # runs before it).
 if [[ -n ${SLUICE_BENCH_DRAIN:-} ]]; then
-    for s in "${!PIDS[@]}"; do kill -TERM "${PIDS[$s]}" 2>/dev/null || true; done
-    for s in "${!PIDS[@]}"; do wait "${PIDS[$s]}" 2>/dev/null || true; done
-    PIDS=()
+    stop_services
     say "drain: $N uploads loaded with the stages stopped, then drained"
     upload drain
     dsettled=$(bench_settle "$PSQL" "$ADMIN_DSN")

@@ -6,7 +6,8 @@
 #   preload     N signed uploads of SIZE bytes into sluice.uploads, N other
 #               ones into chain-sluice.uploads (topic prefix "chain-"), and
 #               WARMUP into warm-sluice.uploads, by `sluicectl upload`;
-#   warm-up     (not measured) the whole chain drains the warm-up topic:
+#   warm-up     (not measured) the whole chain drains the warm-up topic,
+#               in transactions of 100 uploads (bench_warm_opts):
 #               the broker's JIT (its CPU in the warm-up is printed),
 #               PostgreSQL's caches;
 #   sluice      validate -> commit drain sluice.uploads;
@@ -36,7 +37,9 @@
 # env:   SLUICE_BENCH_PARTITIONS (default 6: two or three peer processes get
 #        equal shares; with 3 and two processes one has twice the other's), SLUICE_BENCH_WARMUP (default
 #        10000; SLUICE_BENCH_WARMUP_STEP, default 10000: the broker's JIT CPU
-#        is printed per step), SLUICE_BENCH_PEER_PROCS (default: cores), SLUICE_BENCH_KEEP=1,
+#        is printed per step; SLUICE_BENCH_WARMUP_BATCH, default 100: the
+#        warm-up's transaction size, bench_warm_opts in tests/bench/lib.sh
+#        says why), SLUICE_BENCH_PEER_PROCS (default: cores), SLUICE_BENCH_KEEP=1,
 #        SLUICE_BIN_DIR (built binaries to use; default: build build/ as
 #        pipeline.sh does), SLUICE_BENCH_STAGE_OPTS (extra flags, every stage),
 #        SLUICE_BENCH_<STAGE>_OPTS (extra flags for one stage, after those:
@@ -57,6 +60,7 @@ SIZE=${2:-1024}
 PARTS=${SLUICE_BENCH_PARTITIONS:-6}
 WARM=${SLUICE_BENCH_WARMUP:-10000}
 WARM_STEP=${SLUICE_BENCH_WARMUP_STEP:-10000}
+WARM_OPTS=$(bench_warm_opts)
 PROCS=${SLUICE_BENCH_PEER_PROCS:-$(nproc)}
 say() { sl_log versus "$@"; }
 unset SLUICE_KAFKA_BROKERS SLUICE_PG_DSN SLUICE_TOPIC_PREFIX SLUICE_CONFIG \
@@ -396,7 +400,10 @@ warmup="none"
 if ((WARM > 0)); then
     say "warm-up: the whole chain drains $WARM uploads (not measured)"
     base=$(outcomes) wj0=$(cpu_jit "$KPID") wt0=$(date +%s.%N)
-    start_stages warm- validate scan license commit
+    # in small transactions (bench_warm_opts: the broker's per-transaction
+    # code compiled before the drains, not in them)
+    SLUICE_BENCH_STAGE_OPTS="${SLUICE_BENCH_STAGE_OPTS:-} $WARM_OPTS" \
+        start_stages warm- validate scan license commit
     # the broker's JIT compiler CPU in each step of the warm-up: how long
     # it takes to settle (issue #16 asks)
     done_n=0 sj=$wj0 st=$wt0
@@ -411,7 +418,8 @@ if ((WARM > 0)); then
     done
     stop_all
     warmup=$(awk -v n="$WARM" -v a="$wt0" -v b="$(date +%s.%N)" -v j="$wj0" -v k="$(cpu_jit "$KPID")" \
-        'BEGIN { printf "%d uploads through the whole chain, %.0f s, the broker'"'"'s JIT %.1f s of CPU in it", n, b - a, k - j }')
+        -v o="$WARM_OPTS" \
+        'BEGIN { printf "%d uploads through the whole chain (%s), %.0f s, the broker'"'"'s JIT %.1f s of CPU in it", n, o, b - a, k - j }')
 fi
 
 say "sluice: validate -> commit drain $N uploads"
