@@ -82,6 +82,28 @@ bench_autovac_mark() {
     "$1" -XAtq -v ON_ERROR_STOP=1 "$2" -c "SELECT coalesce(sum(autovacuum_count), 0), coalesce(sum(autoanalyze_count), 0) FROM pg_stat_all_tables" | tr '|' ' '
 }
 
+# bench_wal_mark PSQL DSN -> "LSN FPI": the WAL's position in bytes (exact
+# whenever it is read) and the full-page images written so far; the
+# difference of two marks is what was logged in between.  Not
+# pg_stat_wal's wal_bytes: a backend that lives through several phases
+# reports its counts to it in batches (at most once a second, later once
+# idle), so readings around a phase missed a varying part of the WAL
+# written just before them (4,269-5,896 bytes a sample in runs of the
+# same code; tests/bench/README.md).  wal_fpi keeps that lag: read it
+# after the phase's processes are gone where they can be.
+bench_wal_mark() {
+    "$1" -XAtq -v ON_ERROR_STOP=1 "$2" \
+        -c "SELECT pg_current_wal_lsn() - '0/0'::pg_lsn, wal_fpi FROM pg_stat_wal" | tr '|' ' '
+}
+# bench_stop_all NAME: sends TERM to every process in the associative array
+# NAME (stage -> PID), waits for each, and empties it.
+bench_stop_all() {
+    local -n procs=$1
+    local s
+    for s in "${!procs[@]}"; do kill -TERM "${procs[$s]}" 2>/dev/null || true; done
+    for s in "${!procs[@]}"; do wait "${procs[$s]}" 2>/dev/null || true; done
+    procs=()
+}
 # bench_warm_opts: the stage options of a warm-up, "-X batch.size=B" with
 # B = SLUICE_BENCH_WARMUP_BATCH (default 100): the warm-up's stages commit
 # a transaction every B uploads, not every 5,000 as when measured.  The

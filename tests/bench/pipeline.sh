@@ -157,17 +157,9 @@ snapshot() { # CPU seconds: validate commit kafka postgresql scan license jit
 }
 
 ADMIN_DSN="$SLUICE_PG_DSN_ADMIN dbname=sluice"
-# wal -> "BYTES FPI": the WAL's position (exact, whenever it is read) and
-# the full-page images written so far.  Not pg_stat_wal's wal_bytes: the
-# stages' backends live through every run and report their counts to it
-# in batches (at most once a second, later once idle), so the readings
-# around a run missed a varying part of the WAL written just before them
-# (4,269-5,896 bytes a sample in runs of the same code;
-# tests/bench/README.md).  The full-page images keep that lag.
-wal() {
-    "$PSQL" -XAtq -v ON_ERROR_STOP=1 "$ADMIN_DSN" \
-        -c "SELECT pg_current_wal_lsn() - '0/0'::pg_lsn, wal_fpi FROM pg_stat_wal" | tr '|' ' '
-}
+# wal -> "BYTES FPI": bench_wal_mark with the admin login (the stages'
+# backends live through every run, so the full-page images lag).
+wal() { bench_wal_mark "$PSQL" "$ADMIN_DSN"; }
 # Around a measured run, as versus.sh does around its drains: before it,
 # what the runs before it inserted is vacuumed and everything unwritten is
 # written out (bench_settle, not counted); the autovacuum runs that land
@@ -182,12 +174,7 @@ after_run() {
     va=$(awk -v a="$a" -v b="$(cpu_pg)" 'BEGIN { printf "%.2f", b - a }')
 }
 
-stop_services() {
-    local s
-    for s in "${!PIDS[@]}"; do kill -TERM "${PIDS[$s]}" 2>/dev/null || true; done
-    for s in "${!PIDS[@]}"; do wait "${PIDS[$s]}" 2>/dev/null || true; done
-    PIDS=()
-}
+stop_services() { bench_stop_all PIDS; }
 
 # Warm-up (not measured): the broker's JIT, PostgreSQL's caches.  The
 # stages run it in small transactions (bench_warm_opts: the broker's

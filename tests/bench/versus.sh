@@ -132,13 +132,12 @@ admin_sql() { "$PSQL" -XAtq -v ON_ERROR_STOP=1 "$ADMIN_DSN" -c "$1"; }
 # rest waits for the next checkpoint): read after a drain's processes
 # have gone, since a backend reports its counts at exit at the latest.
 backend_writes() { admin_sql "SELECT buffers_backend FROM pg_stat_bgwriter"; }
-# wal_mark -> "LSN FPI": the WAL position and the full-page images written
-# so far (pg_stat_wal: a backend reports at exit at the latest, so read
-# after a drain's processes are gone); wal_used LSN0 FPI0 LSN1 FPI1 -> "B
-# bytes a sample, F full-page images a sample" between two marks.  After
-# each checkpoint the first change to a page logs the whole page; the
-# drain's backends write and fsync every byte.
-wal_mark() { admin_sql "SELECT pg_current_wal_lsn() - '0/0'::pg_lsn, wal_fpi FROM pg_stat_wal" | tr '|' ' '; }
+# wal_mark -> "LSN FPI": bench_wal_mark with the admin login (read after
+# a drain's processes are gone); wal_used LSN0 FPI0 LSN1 FPI1 -> "B bytes
+# a sample, F full-page images a sample" between two marks.  After each
+# checkpoint the first change to a page logs the whole page; the drain's
+# backends write and fsync every byte.
+wal_mark() { bench_wal_mark "$PSQL" "$ADMIN_DSN"; }
 wal_used() {
     awk -v a="$1" -v b="$2" -v c="$3" -v d="$4" -v n="$N" \
         'BEGIN { printf "%.0f bytes a sample, %.2f full-page images a sample", (c - a) / n, (d - b) / n }'
@@ -307,12 +306,7 @@ wait_count() {
         done
     done
 }
-stop_all() {
-    local s
-    for s in "${!PIDS[@]}"; do kill -TERM "${PIDS[$s]}" 2>/dev/null || true; done
-    for s in "${!PIDS[@]}"; do wait "${PIDS[$s]}" 2>/dev/null || true; done
-    PIDS=()
-}
+stop_all() { bench_stop_all PIDS; }
 # start_stages PREFIX STAGE...: each stage with its own role and Kafka user.
 start_stages() {
     local prefix=$1 s u extra; shift
