@@ -4,16 +4,70 @@
 # the outcomes while they wait, the CPU of a process and of PostgreSQL,
 # and the page cache written out between phases (and filled first).
 
+# bench_poller_open DIR PSQL DSN: one psql session, kept open, for the
+# polls of the waits (bench_poll).  A new psql a poll cost about 13 ms
+# of CPU on these machines (9 in psql: its start and its SCRAM key
+# derivation; 4 in the server's new backend), taken once a second from
+# the two cores the measured processes run on; through one session,
+# under 0.2 ms in each (tests/bench/README.md).  The
+# session talks through two FIFOs in DIR.  bench_poller_close ends it;
+# call it before any bare `wait`, which would otherwise wait for psql.
+BENCH_POLL_PID="" BENCH_POLL_IN="" BENCH_POLL_OUT=""
+bench_poller_open() {
+    mkfifo "$1/poll.in" "$1/poll.out"
+    "$2" -XAtq "$3" <"$1/poll.in" >"$1/poll.out" 2>&1 &
+    BENCH_POLL_PID=$!
+    # in this order: psql opens its input first, then its output
+    exec {BENCH_POLL_IN}>"$1/poll.in" {BENCH_POLL_OUT}<"$1/poll.out"
+}
+bench_poller_close() {
+    [[ -n $BENCH_POLL_PID ]] || return 0
+    # \q, not only the end of its input: the processes started since hold
+    # the FIFO open too.  In a subshell: were psql gone, SIGPIPE would end
+    # the shell itself, in the middle of its cleanup.
+    (printf '\\q\n' >&"$BENCH_POLL_IN") 2>/dev/null || true
+    exec {BENCH_POLL_IN}>&- {BENCH_POLL_OUT}<&-
+    sl_wait_gone "$BENCH_POLL_PID" 5 || kill -TERM "$BENCH_POLL_PID" 2>/dev/null || true
+    wait "$BENCH_POLL_PID" 2>/dev/null || true
+    BENCH_POLL_PID="" BENCH_POLL_IN="" BENCH_POLL_OUT=""
+}
+# bench_poll SQL: the query's result lines through the open session;
+# fails (the server's message on stderr) on an error, when psql has gone,
+# or when no answer comes in 60 s.  Call it in a command substitution
+# (its SIGPIPE, were psql gone, then ends that subshell only).  Without a
+# session, the caller's sql().
+bench_poll() {
+    local line out="" bad=""
+    [[ -n $BENCH_POLL_PID ]] || { sql "$1"; return; }
+    # the statement ended (a lone ";" after one that has its own is none)
+    printf '%s\n;\n\\echo bench-poll-end\n' "$1" >&"$BENCH_POLL_IN" || return 1
+    while IFS= read -r -t 60 line <&"$BENCH_POLL_OUT"; do
+        if [[ $line == bench-poll-end ]]; then
+            [[ -z $bad ]] || { printf '%s\n' "$bad" >&2; return 1; }
+            [[ -z $out ]] || printf '%s\n' "$out"
+            return 0
+        fi
+        # the server's messages at the start of a line (its detail, hint
+        # and LINE lines follow: added to the output, which then goes unused)
+        case $line in
+            ERROR:* | FATAL:* | PANIC:* | psql:*) bad+="$line " ;;
+            *) out+=${out:+$'\n'}$line ;;
+        esac
+    done
+    echo "bench: the polling session did not answer" >&2
+    return 1
+}
+
 # bench_outcomes: samples + rejections, exactly: a scan of both tables, so
 # polled once a second over a run of 100,000 rows it costs PostgreSQL
 # 8-17 us a sample (pg_stat_statements), charged to sluice's figures.
 # bench_outcomes_bound: at least that, from one row -- the next feed
 # position (commit reserves one per sample in the batch's transaction;
 # a rolled-back batch's are not taken) -- and the rejections (few in a
-# benchmark).  Both call the caller's sql().
-bench_outcomes() { sql "SELECT (SELECT count(*) FROM samples) + (SELECT count(*) FROM rejections)"; }
+# benchmark).  Both go through bench_poll.
+bench_outcomes() { bench_poll "SELECT (SELECT count(*) FROM samples) + (SELECT count(*) FROM rejections)"; }
 bench_outcomes_bound() {
-    sql "SELECT (SELECT next_seq - 1 FROM feed_clock WHERE stream = 'samples') + (SELECT count(*) FROM rejections)"
+    bench_poll "SELECT (SELECT next_seq - 1 FROM feed_clock WHERE stream = 'samples') + (SELECT count(*) FROM rejections)"
 }
 # bench_wait_outcomes TARGET [CHECK]: returns once samples + rejections
 # reach TARGET, polling the bound once a second and counting only once it

@@ -75,6 +75,7 @@ declare -A PIDS=()
 cleanup() {
     local p
     rm -f "$W/pagecache.fill"
+    bench_poller_close
     for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
     wait 2>/dev/null || true
     SLUICE_BIN_DIR=$BIN bash "$ROOT/deploy/stack.sh" stop --dir "$W/stack" >/dev/null 2>&1 || true
@@ -157,6 +158,8 @@ snapshot() { # CPU seconds: validate commit kafka postgresql scan license jit
 }
 
 ADMIN_DSN="$SLUICE_PG_DSN_ADMIN dbname=sluice"
+# The waits' polls, one session for the run (tests/bench/lib.sh).
+bench_poller_open "$W" "$PSQL" "$ADMIN_DSN"
 # wal -> "BYTES FPI": bench_wal_mark with the admin login (the stages'
 # backends live through every run, so the full-page images lag).
 wal() { bench_wal_mark "$PSQL" "$ADMIN_DSN"; }

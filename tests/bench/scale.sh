@@ -92,6 +92,10 @@ for I in $COUNTS; do
         # shellcheck disable=SC1091
         . "$S/stack.env"
         sql() { "$PSQL" -XAtq -v ON_ERROR_STOP=1 "$SLUICE_PG_DSN" -c "$1"; }
+        # The waits' polls, one session for this stack (tests/bench/lib.sh).
+        mkdir "$W/poll-$I"
+        bench_poller_open "$W/poll-$I" "$PSQL" "$SLUICE_PG_DSN"
+        trap bench_poller_close EXIT
         wait_for() {
             local t0=$SECONDS want=$1
             # shellcheck disable=SC2317  # called by bench_wait_outcomes

@@ -107,6 +107,7 @@ declare -A PIDS=()
 cleanup() {
     local p
     rm -f "$W/pagecache.fill"
+    bench_poller_close
     for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
     wait 2>/dev/null || true
     SLUICE_BIN_DIR=$BIN bash "$ROOT/deploy/stack.sh" stop --dir "$W/stack" >/dev/null 2>&1 || true
@@ -127,6 +128,8 @@ sql() { "$PSQL" -XAtq -v ON_ERROR_STOP=1 "$SLUICE_PG_DSN" -c "$1"; }
 # The stack's admin login, on the benchmark's database.
 ADMIN_DSN="$SLUICE_PG_DSN_ADMIN dbname=sluice"
 admin_sql() { "$PSQL" -XAtq -v ON_ERROR_STOP=1 "$ADMIN_DSN" -c "$1"; }
+# The waits' polls, one session for the run (tests/bench/lib.sh).
+bench_poller_open "$W" "$PSQL" "$ADMIN_DSN"
 # Buffers PostgreSQL's backends wrote out themselves to free one (a
 # drain's share of the database's writes that lands in its own CPU; the
 # rest waits for the next checkpoint): read after a drain's processes
@@ -281,7 +284,7 @@ KPID=$(cat "$W/stack/run/kafka.pid")
 now() { sql "SELECT EXTRACT(EPOCH FROM clock_timestamp())"; }
 outcomes() { bench_outcomes; }
 peer_sql() { "$PSQL" -XAtq -v ON_ERROR_STOP=1 "$PEER_DSN" -c "$1"; }
-peer_outcomes() { peer_sql "SELECT (SELECT count(*) FROM peer.samples) + (SELECT count(*) FROM peer.rejections)"; }
+peer_outcomes() { bench_poll "SELECT (SELECT count(*) FROM peer.samples) + (SELECT count(*) FROM peer.rejections)"; }
 alive() {
     local s
     for s in "${!PIDS[@]}"; do
