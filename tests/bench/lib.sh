@@ -34,11 +34,11 @@ bench_poller_close() {
 # bench_poll SQL: the query's result lines through the open session;
 # fails (the server's message on stderr) on an error, when psql has gone,
 # or when no answer comes in 60 s.  Call it in a command substitution
-# (its SIGPIPE, were psql gone, then ends that subshell only).  Without a
-# session, the caller's sql().
+# (its SIGPIPE, were psql gone, then ends that subshell only), after
+# bench_poller_open.
 bench_poll() {
     local line out="" bad=""
-    [[ -n $BENCH_POLL_PID ]] || { sql "$1"; return; }
+    [[ -n $BENCH_POLL_PID ]] || { echo "bench: no polling session open (bench_poller_open)" >&2; return 1; }
     # the statement ended (a lone ";" after one that has its own is none)
     printf '%s\n;\n\\echo bench-poll-end\n' "$1" >&"$BENCH_POLL_IN" || return 1
     while IFS= read -r -t 60 line <&"$BENCH_POLL_OUT"; do
