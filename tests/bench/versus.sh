@@ -295,7 +295,7 @@ alive() {
 # (outcomes: tests/bench/lib.sh's cheap bound first); gives up if a
 # measured process dies.
 wait_count() {
-    local s n
+    local n
     if [[ $1 == outcomes ]]; then
         bench_wait_outcomes "$2" alive || sl_die versus "cannot count the outcomes"
         return 0
@@ -304,9 +304,7 @@ wait_count() {
         n=$($1) || sl_die versus "cannot count the outcomes ($1)"
         ((n >= $2)) && return 0
         sleep 1
-        for s in "${!PIDS[@]}"; do
-            kill -0 "${PIDS[$s]}" 2>/dev/null || { say "$s died"; tail "$W/$s.log" >&2; exit 1; }
-        done
+        alive
     done
 }
 stop_all() { bench_stop_all PIDS; }
