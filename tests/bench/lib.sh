@@ -129,6 +129,20 @@ bench_settle() {
     printf 'vacuum %s; ' "$(awk -v a="$t" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f s", b - a }')"
     bench_flush_dirty "$1" "$2"
 }
+# bench_after_phase PSQL DSN PGPID: right after a measured phase, its own
+# rows vacuumed (what autovacuum does with an insert-only table's new
+# pages: their bits in the visibility map; no ANALYZE, whose cost is a
+# table's, not its new rows') and its dirty buffers, which shared_buffers
+# holds past its end, written out by a checkpoint (bench_settle).  Prints
+# PostgreSQL's CPU seconds over that (bench_cpu_pg of the postmaster
+# PGPID), a tab, and bench_settle's line: the phase is charged with that
+# CPU, as with any autovacuum run inside it.
+bench_after_phase() {
+    local a line
+    a=$(bench_cpu_pg "$3")
+    line=$(bench_settle "$1" "$2" "(ANALYZE false)") || return 1
+    printf '%s\t%s\n' "$(awk -v a="$a" -v b="$(bench_cpu_pg "$3")" 'BEGIN { printf "%.2f", b - a }')" "$line"
+}
 # bench_autovac_mark PSQL DSN -> "V A": autovacuum and autoanalyze runs so
 # far over all tables (a worker reports when it ends); the difference of
 # two marks is what landed in between.
@@ -193,6 +207,21 @@ bench_cpu_pg() {
       for p in "$1" $(pgrep -P "$1"); do bench_cpu "$p"; echo; done; } |
         awk '{ s += $1 } END { printf "%.2f", s }'
 }
+
+# bench_pg_pid STACKDIR: the pid of the postmaster of a stack that
+# deploy/stack.sh started in STACKDIR (empty when it has none).
+bench_pg_pid() { head -n 1 "$1/pg/data/postmaster.pid" 2>/dev/null || true; }
+# bench_cpu_threads PID ERE: user+sys seconds of PID's threads whose name
+# (/proc/PID/task/*/comm) matches ERE.
+bench_cpu_threads() {
+    local t
+    for t in /proc/"$1"/task/*; do
+        if grep -Eq "$2" "$t/comm" 2>/dev/null; then sed 's/.*) //' "$t/stat"; fi
+    done | awk -v hz="$(getconf CLK_TCK)" '{ s += $12 + $13 } END { printf "%.2f", s / hz }'
+}
+# bench_cpu_jit PID: the broker's JIT compiler threads (C1/C2), part of
+# the broker's CPU: a warm-up cost that a long-running broker stops paying.
+bench_cpu_jit() { bench_cpu_threads "$1" Compiler; }
 
 # bench_status PID KEY: KEY's value in /proc/PID/status (VmRSS, Threads:
 # a number, kB for sizes); fails when the process has gone.

@@ -139,22 +139,14 @@ alive() {
 }
 # Once a second, the cheap bound until it is there (tests/bench/lib.sh).
 wait_for() { bench_wait_outcomes "$1" alive || sl_die pipeline "cannot count the outcomes"; }
-cpu_pg() { bench_cpu_pg "$(head -n 1 "$W/stack/pg/data/postmaster.pid")"; }
-# The broker's JIT compiler threads (C1/C2), part of the broker's CPU: a
-# warm-up cost that a long-running broker stops paying.
-cpu_jit() {
-    local t
-    for t in /proc/"$1"/task/*; do
-        if grep -q Compiler "$t/comm" 2>/dev/null; then sed 's/.*) //' "$t/stat"; fi
-    done | awk -v hz="$(getconf CLK_TCK)" '{ s += $12 + $13 } END { printf "%.2f", s / hz }'
-}
+cpu_pg() { bench_cpu_pg "$(bench_pg_pid "$W/stack")"; }
 snapshot() { # CPU seconds: validate commit kafka postgresql scan license jit
     local kpid
     kpid=$(cat "$W/stack/run/kafka.pid")
     echo "$(bench_cpu "${PIDS[validate]}") $(bench_cpu "${PIDS[commit]}") $(bench_cpu "$kpid") $(cpu_pg)" \
          "$([[ -n ${PIDS[scan]:-} ]] && bench_cpu "${PIDS[scan]}" || echo 0)" \
          "$([[ -n ${PIDS[license]:-} ]] && bench_cpu "${PIDS[license]}" || echo 0)" \
-         "$(cpu_jit "$kpid")"
+         "$(bench_cpu_jit "$kpid")"
 }
 
 ADMIN_DSN="$SLUICE_PG_DSN_ADMIN dbname=sluice"
@@ -166,15 +158,13 @@ wal() { bench_wal_mark "$PSQL" "$ADMIN_DSN"; }
 # Around a measured run, as versus.sh does around its drains: before it,
 # what the runs before it inserted is vacuumed and everything unwritten is
 # written out (bench_settle, not counted); the autovacuum runs that land
-# inside it anyway are counted; right after it, its own rows are vacuumed
-# (no ANALYZE) and its dirty buffers written out by a checkpoint, with
+# inside it anyway are counted; right after it, bench_after_phase, with
 # PostgreSQL's CPU over that charged to it ("vacuum, checkpoint after").
 # after_run sets va (that CPU) and vck (what bench_settle printed).
 after_run() {
-    local a
-    a=$(cpu_pg)
-    vck=$(bench_settle "$PSQL" "$ADMIN_DSN" "(ANALYZE false)")
-    va=$(awk -v a="$a" -v b="$(cpu_pg)" 'BEGIN { printf "%.2f", b - a }')
+    local r
+    r=$(bench_after_phase "$PSQL" "$ADMIN_DSN" "$(bench_pg_pid "$W/stack")")
+    va=${r%%$'\t'*} vck=${r#*$'\t'}
 }
 
 stop_services() { bench_stop_all PIDS; }
@@ -229,7 +219,7 @@ if [[ -n ${SLUICE_BENCH_DRAIN:-} ]]; then
     dsettled=$(bench_settle "$PSQL" "$ADMIN_DSN")
     read -r dav0 daa0 < <(bench_autovac_mark "$PSQL" "$ADMIN_DSN")
     kpid=$(cat "$W/stack/run/kafka.pid")
-    dk0=$(bench_cpu "$kpid") dp0=$(cpu_pg) dj0=$(cpu_jit "$kpid")
+    dk0=$(bench_cpu "$kpid") dp0=$(cpu_pg) dj0=$(bench_cpu_jit "$kpid")
     dt0=$(sql "SELECT EXTRACT(EPOCH FROM clock_timestamp())")
     start_services
     wait_for $((WARM + N + LAT_N + N))

@@ -71,7 +71,7 @@ cpu_kafka() {
         [[ -f $f ]] && { bench_cpu "$(sl_read_num "$f")"; echo; }
     done | awk '{ s += $1 } END { printf "%.2f", s }'
 }
-cpu_pg() { bench_cpu_pg "$(head -n 1 "$S/pg/data/postmaster.pid")"; }
+cpu_pg() { bench_cpu_pg "$(bench_pg_pid "$S")"; }
 restarts() {
     local f n=0 r
     for f in "$S"/run/*.restarts; do

@@ -153,17 +153,13 @@ flush_dirty() { bench_flush_dirty "$PSQL" "$ADMIN_DSN"; }
 settle() { bench_settle "$PSQL" "$ADMIN_DSN" "$@"; }
 # autovac_mark -> "V A": bench_autovac_mark with the same login.
 autovac_mark() { bench_autovac_mark "$PSQL" "$ADMIN_DSN"; }
-# checkpoint_after: right after a drain, its own rows vacuumed (what
-# autovacuum does with an insert-only table's new pages: their bits in
-# the visibility map; no ANALYZE, whose cost is a table's, not its new
-# rows') and its dirty buffers, which shared_buffers holds past its end,
-# written out by a checkpoint; sets ga, gb (PostgreSQL's CPU before and
-# after: the drain is charged with it, as with any autovacuum run during
-# it) and ck (what settle printed).
+# checkpoint_after: right after a drain, bench_after_phase; sets gcpu
+# (PostgreSQL's CPU over it: the drain is charged with it, as with any
+# autovacuum run during it) and ck (what bench_settle printed).
 checkpoint_after() {
-    ga=$(cpu_pg)
-    ck=$(settle "(ANALYZE false)")
-    gb=$(cpu_pg)
+    local r
+    r=$(bench_after_phase "$PSQL" "$ADMIN_DSN" "$(bench_pg_pid "$W/stack")")
+    gcpu=${r%%$'\t'*} ck=${r#*$'\t'}
 }
 # db_before / db_after: around a drain, the database's readings, in the
 # caller's variables: settle first, then autovacuum runs, buffers
@@ -187,7 +183,7 @@ db_lines() {
     printf '      %-24s %s\n' "buffers backends wrote" "$(writes_mb "$bw0" "$bw1")"
     printf '      %-24s %s\n' "WAL" "$(wal_used "$w0" "$f0" "$w1" "$f1")"
     printf '      %-24s %s\n' "autovacuum during it" "$((av1 - av0)) vacuums, $((aa1 - aa0)) analyzes"
-    printf '      %-24s %s  (%s)\n' "vacuum, checkpoint after" "$(per "$(awk -v a="$ga" -v b="$gb" 'BEGIN { print b - a }')")" "$ck"
+    printf '      %-24s %s  (%s)\n' "vacuum, checkpoint after" "$(per "$gcpu")" "$ck"
 }
 # "N MB, K KB a sample" of buffers between two readings
 writes_mb() { awk -v a="$1" -v b="$2" -v n="$N" 'BEGIN { printf "%.0f MB, %.1f KB a sample", (b - a) * 8 / 1024, (b - a) * 8 / n }'; }
@@ -258,7 +254,7 @@ prod=$(awk -v n="$N" -v a="$p0" -v b="$p1" 'BEGIN { printf "%.0f", n / (b - a) }
 filled=$(bench_fill_cache "$W/pagecache.fill")
 
 # ---- measuring ---------------------------------------------------------------
-cpu_pg() { bench_cpu_pg "$(head -n 1 "$W/stack/pg/data/postmaster.pid")"; }
+cpu_pg() { bench_cpu_pg "$(bench_pg_pid "$W/stack")"; }
 # cpu_pg_role ROLE: user+sys seconds of PostgreSQL's backends logged in as
 # ROLE (their process title is "postgres: ROLE DB HOST(PORT) STATE").  A
 # drain's processes connect after it starts, so all of their backends'
@@ -267,19 +263,12 @@ cpu_pg() { bench_cpu_pg "$(head -n 1 "$W/stack/pg/data/postmaster.pid")"; }
 # script's own queries.
 cpu_pg_role() {
     local pgpid p
-    pgpid=$(head -n 1 "$W/stack/pg/data/postmaster.pid")
+    pgpid=$(bench_pg_pid "$W/stack")
     for p in $(ps -o pid=,args= --ppid "$pgpid" | awk -v r="$1" '$2 == "postgres:" && $3 == r { print $1 }'); do
         bench_cpu "$p"; echo
     done | awk '{ s += $1 } END { printf "%.2f", s }'
 }
-cpu_threads() { # PID ERE: user+sys seconds of PID's threads whose name matches
-    local t
-    for t in /proc/"$1"/task/*; do
-        if grep -Eq "$2" "$t/comm" 2>/dev/null; then sed 's/.*) //' "$t/stat"; fi
-    done | awk -v hz="$(getconf CLK_TCK)" '{ s += $12 + $13 } END { printf "%.2f", s / hz }'
-}
-cpu_jit() { cpu_threads "$1" Compiler; }          # the broker's C1/C2 compilers
-cpu_gc() { cpu_threads "$1" '^(GC Thread|G1 )'; } # its garbage collector's threads
+cpu_gc() { bench_cpu_threads "$1" '^(GC Thread|G1 )'; } # the broker's garbage collector threads
 KPID=$(cat "$W/stack/run/kafka.pid")
 now() { sql "SELECT EXTRACT(EPOCH FROM clock_timestamp())"; }
 outcomes() { bench_outcomes; }
@@ -343,10 +332,10 @@ REPORT=$W/report
 # PREFIX's uploads topic (N uploads of DATASET); appends its lines to the
 # report and its rate to $W/rate.TAG.
 drain() {
-    local name=$1 tag=$2 prefix=$3 ds=$4 base t0 k0 k1 j0 j1 c0 c1 g0 g1 s rate secs steady first bw0 bw1 w0 w1 f0 f1 av0 av1 aa0 aa1 ga gb ck; shift 4
+    local name=$1 tag=$2 prefix=$3 ds=$4 base t0 k0 k1 j0 j1 c0 c1 g0 g1 s rate secs steady first bw0 bw1 w0 w1 f0 f1 av0 av1 aa0 aa1 gcpu ck; shift 4
     base=$(outcomes)
     db_before
-    read -r k0 j0 g0 c0 < <(echo "$(bench_cpu "$KPID") $(cpu_jit "$KPID") $(cpu_pg) $(cpu_gc "$KPID")")
+    read -r k0 j0 g0 c0 < <(echo "$(bench_cpu "$KPID") $(bench_cpu_jit "$KPID") $(cpu_pg) $(cpu_gc "$KPID")")
     pgss_reset
     t0=$(now)
     start_stages "$prefix" "$@"
@@ -357,7 +346,7 @@ drain() {
     for s in "$@"; do
         c[$s]=$(bench_cpu "${PIDS[$s]}") b[$s]=$(cpu_pg_role "sluice_$s") m[$s]=$(bench_peak_mb "${PIDS[$s]}")
     done
-    read -r k1 j1 g1 c1 < <(echo "$(bench_cpu "$KPID") $(cpu_jit "$KPID") $(cpu_pg) $(cpu_gc "$KPID")")
+    read -r k1 j1 g1 c1 < <(echo "$(bench_cpu "$KPID") $(bench_cpu_jit "$KPID") $(cpu_pg) $(cpu_gc "$KPID")")
     stop_all
     db_after
     read -r rate secs steady first < <(span sql samples "dataset_id = '$ds'" "$t0")
@@ -380,7 +369,7 @@ drain() {
         printf '      %-24s %s\n' "the rest (background)" "$(per "$(printf '%s\n' "${b[@]}" |
             awk -v a="$g0" -v z="$g1" '{ s += $1 } END { print z - a - s }')")"
         db_lines
-        printf '%s\n' "${c[@]}" "$k1 -$k0" "$g1 -$g0" "$gb -$ga" | awk '{ s += $1 + $2 } END { print s }' >"$W/cpu.$tag"
+        printf '%s\n' "${c[@]}" "$k1 -$k0" "$g1 -$g0" "$gcpu 0" | awk '{ s += $1 + $2 } END { print s }' >"$W/cpu.$tag"
         echo "${c[validate]}" >"$W/cpu.validate.$tag"
         printf '    cpu %-22s %s\n' "all of the above" "$(per "$(cat "$W/cpu.$tag")")"
         # the broker's compilers: 20-50 us a sample of a short drain, and
@@ -394,7 +383,7 @@ warmup="none"
 : >"$W/warmup.jit"
 if ((WARM > 0)); then
     say "warm-up: the whole chain drains $WARM uploads (not measured)"
-    base=$(outcomes) wj0=$(cpu_jit "$KPID") wt0=$(date +%s.%N)
+    base=$(outcomes) wj0=$(bench_cpu_jit "$KPID") wt0=$(date +%s.%N)
     # in small transactions (bench_warm_opts: the broker's per-transaction
     # code compiled before the drains, not in them)
     SLUICE_BENCH_STAGE_OPTS="${SLUICE_BENCH_STAGE_OPTS:-} $WARM_OPTS" \
@@ -405,14 +394,14 @@ if ((WARM > 0)); then
     while ((done_n < WARM)); do
         step=$((WARM - done_n < WARM_STEP ? WARM - done_n : WARM_STEP))
         wait_count outcomes $((base + done_n + step))
-        read -r j1 t1 < <(echo "$(cpu_jit "$KPID") $(date +%s.%N)")
+        read -r j1 t1 < <(echo "$(bench_cpu_jit "$KPID") $(date +%s.%N)")
         awk -v a="$done_n" -v n="$step" -v j0="$sj" -v j1="$j1" -v t0="$wt0" -v t1="$t1" -v s0="$st" \
             'BEGIN { printf "    warm-up %6d-%-6d  %5.1f s in, the broker'"'"'s JIT %5.2f s of CPU (%4.0f us/sample)\n",
                      a + 1, a + n, t1 - t0, j1 - j0, (j1 - j0) * 1e6 / n }' >>"$W/warmup.jit"
         done_n=$((done_n + step)) sj=$j1 st=$t1
     done
     stop_all
-    warmup=$(awk -v n="$WARM" -v a="$wt0" -v b="$(date +%s.%N)" -v j="$wj0" -v k="$(cpu_jit "$KPID")" \
+    warmup=$(awk -v n="$WARM" -v a="$wt0" -v b="$(date +%s.%N)" -v j="$wj0" -v k="$(bench_cpu_jit "$KPID")" \
         -v o="$WARM_OPTS" \
         'BEGIN { printf "%d uploads through the whole chain (%s), %.0f s, the broker'"'"'s JIT %.1f s of CPU in it", n, o, b - a, k - j }')
 fi
@@ -422,7 +411,7 @@ drain "validate -> commit" foundation "" versus validate commit
 
 say "peer: $PROCS processes drain the same $N uploads"
 db_before
-read -r k0 j0 g0 c0 < <(echo "$(bench_cpu "$KPID") $(cpu_jit "$KPID") $(cpu_pg) $(cpu_gc "$KPID")")
+read -r k0 j0 g0 c0 < <(echo "$(bench_cpu "$KPID") $(bench_cpu_jit "$KPID") $(cpu_pg) $(cpu_gc "$KPID")")
 pgss_reset
 t0=$(now)
 "$PEER_PY" "$ROOT/tests/bench/peer/peer.py" --kafka-config "$W/peer-secrets/kafka-sluice_peer.properties" \
@@ -430,7 +419,7 @@ t0=$(now)
 PIDS[peer]=$!
 wait_count peer_outcomes "$N"
 peer_backends=$(cpu_pg_role sluice_peer)
-read -r k1 j1 g1 c1 < <(echo "$(bench_cpu "$KPID") $(cpu_jit "$KPID") $(cpu_pg) $(cpu_gc "$KPID")")
+read -r k1 j1 g1 c1 < <(echo "$(bench_cpu "$KPID") $(bench_cpu_jit "$KPID") $(cpu_pg) $(cpu_gc "$KPID")")
 mapfile -t kids < <(pgrep -P "${PIDS[peer]}")
 declare -A pc=()
 pc[parent]=$(bench_cpu "${PIDS[peer]}")
@@ -457,7 +446,7 @@ echo "$rate $steady" >"$W/rate.peer"
     printf '      %-24s %s\n' "the peer's backends" "$(per "$peer_backends")"
     printf '      %-24s %s\n' "the rest (background)" "$(per "$(awk -v a="$g0" -v z="$g1" -v p="$peer_backends" 'BEGIN { print z - a - p }')")"
     db_lines
-    awk -v t="$tot" -v a="$k0" -v b="$k1" -v c="$g0" -v d="$g1" -v e="$ga" -v f="$gb" 'BEGIN { print t + b - a + d - c + f - e }' >"$W/cpu.peer"
+    awk -v t="$tot" -v a="$k0" -v b="$k1" -v c="$g0" -v d="$g1" -v e="$gcpu" 'BEGIN { print t + b - a + d - c + e }' >"$W/cpu.peer"
     printf '    cpu %-22s %s\n' "all of the above" "$(per "$(cat "$W/cpu.peer")")"
     printf '      %-24s %s\n' "less the broker's JIT" "$(per "$(awk -v t="$(cat "$W/cpu.peer")" -v a="$j0" -v b="$j1" 'BEGIN { print t - (b - a) }')")"
     pgss_report
