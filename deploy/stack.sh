@@ -42,6 +42,9 @@
 #       SLUICE_KAFKA_HEAP   broker heap flags (default "-Xms256m -Xmx512m")
 #       SLUICE_KAFKA_GC     broker GC flags (default G1 with 20 ms pauses)
 #       SLUICE_KAFKA_OPTS   more JVM flags for the broker
+#       SLUICE_KAFKA_INDEX_BYTES  the broker's log.index.size.max.bytes, the
+#                           size of each segment's offset and time index
+#                           (default 1048576; Kafka's own is 10485760)
 #       SLUICE_PG_SHARED_BUFFERS  PostgreSQL shared_buffers (default 512MB)
 #       SLUICE_PG_PRELOAD   PostgreSQL shared_preload_libraries, e.g.
 #                           pg_stat_statements for a profile (default none)
@@ -343,7 +346,9 @@ secrets_key() {
 # --- Kafka -----------------------------------------------------------------
 
 write_kafka_config() {
-    local admin_pw
+    local admin_pw INDEX_BYTES=${SLUICE_KAFKA_INDEX_BYTES:-1048576}
+    [[ $INDEX_BYTES =~ ^[1-9][0-9]{0,9}$ ]] && ((INDEX_BYTES >= 4096 && INDEX_BYTES <= 2147483647)) ||
+        die "SLUICE_KAFKA_INDEX_BYTES must be a number of bytes from 4096 to 2147483647 (got '$INDEX_BYTES')"
     admin_pw=$(kafka_password admin)
     mkdir -p "$KDIR/data" "$LOGS"
     (umask 077 && : >"$KDIR/server.properties")
@@ -393,6 +398,16 @@ group.initial.rebalance.delay.ms=0
 auto.create.topics.enable=false
 message.max.bytes=16777216
 replica.fetch.max.bytes=16777216
+# Each new segment's offset and time index is a file of this size, sparse
+# and mapped; the first write faults in the pages around it, zeroed.  On a
+# disk read ahead 8 MB at a time (this kind of machine) Kafka's default of
+# 10 MB had the broker zero and keep 2-3 MB a new index, 727 MB for the
+# indexes of one benchmark's topics against 92 MB at 1 MB, and in a drain
+# onto new topics that zeroing took 16% of the CPU of its request and
+# network threads (tests/bench/README.md, "The broker's index files").
+# 1 MB still takes an entry for every 4 KB of a 350 MB segment (12 bytes
+# a time-index entry); a segment whose index fills up rolls early.
+log.index.size.max.bytes=$INDEX_BYTES
 EOF
     cat >"$KDIR/log4j.properties" <<EOF
 log4j.rootLogger=INFO, file

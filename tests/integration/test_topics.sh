@@ -36,3 +36,17 @@ it_eq "changed retention" "$("$IT_BIN/sluicectl" topics describe)" "$want_change
 out=$("$IT_BIN/sluicectl" topics create -X topic.retention.ms=86400000 \
     -X topic.rejected.retention.ms=172800000 -X topic.rejected.retention.bytes=1073741824)
 it_eq "nothing updated the second time" "$(grep -c 'config updated' <<<"$out" || true)" 0
+
+# The stack's broker keeps each new segment's indexes at 1 MB
+# (log.index.size.max.bytes in deploy/stack.sh): a new index file is
+# created at that size, rounded down to whole entries (8 bytes an offset
+# entry, 12 a time entry).
+if [[ -n ${SLUICE_STACK_DIR:-} && -d $SLUICE_STACK_DIR/kafka/data ]]; then
+    seg=$SLUICE_STACK_DIR/kafka/data/${P}sluice.uploads-0/00000000000000000000
+    # the partition's leader creates them after the topic is created
+    for _ in {1..100}; do [[ -f $seg.timeindex ]] && break; sleep 0.1; done
+    it_eq "offset index preallocated at 1 MB" "$(stat -c %s "$seg.index")" 1048576
+    it_eq "time index preallocated at 1 MB" "$(stat -c %s "$seg.timeindex")" 1048572
+else
+    echo "# skip: index sizes (no stack directory: not under deploy/test.sh)"
+fi
