@@ -195,6 +195,11 @@ bench_warm_opts() {
 bench_cpu() {
     awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$1/stat" 2>/dev/null || echo 0
 }
+# bench_cpu_sys PID: the part of it spent in the kernel (system seconds:
+# system calls, page faults, the page cache's copies and zeroing).
+bench_cpu_sys() {
+    awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", $15 / hz }' "/proc/$1/stat" 2>/dev/null || echo 0
+}
 # bench_cpu_pg PID: PostgreSQL's user+sys seconds, given its postmaster's
 # pid: the postmaster's, its live children's, and those of the children
 # it has reaped (its cutime and cstime: a backend or autovacuum worker

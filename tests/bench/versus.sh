@@ -269,6 +269,11 @@ cpu_pg_role() {
     done | awk '{ s += $1 } END { printf "%.2f", s }'
 }
 cpu_gc() { bench_cpu_threads "$1" '^(GC Thread|G1 )'; } # the broker's garbage collector threads
+# readings: the broker's CPU, its compilers', PostgreSQL's, the broker's
+# garbage collector's and the broker's time in the kernel, in seconds.
+readings() {
+    echo "$(bench_cpu "$KPID") $(bench_cpu_jit "$KPID") $(cpu_pg) $(cpu_gc "$KPID") $(bench_cpu_sys "$KPID")"
+}
 KPID=$(cat "$W/stack/run/kafka.pid")
 now() { sql "SELECT EXTRACT(EPOCH FROM clock_timestamp())"; }
 outcomes() { bench_outcomes; }
@@ -332,10 +337,10 @@ REPORT=$W/report
 # PREFIX's uploads topic (N uploads of DATASET); appends its lines to the
 # report and its rate to $W/rate.TAG.
 drain() {
-    local name=$1 tag=$2 prefix=$3 ds=$4 base t0 k0 k1 j0 j1 c0 c1 g0 g1 s rate secs steady first bw0 bw1 w0 w1 f0 f1 av0 av1 aa0 aa1 gcpu ck; shift 4
+    local name=$1 tag=$2 prefix=$3 ds=$4 base t0 k0 k1 j0 j1 c0 c1 g0 g1 s0 s1 s rate secs steady first bw0 bw1 w0 w1 f0 f1 av0 av1 aa0 aa1 gcpu ck; shift 4
     base=$(outcomes)
     db_before
-    read -r k0 j0 g0 c0 < <(echo "$(bench_cpu "$KPID") $(bench_cpu_jit "$KPID") $(cpu_pg) $(cpu_gc "$KPID")")
+    read -r k0 j0 g0 c0 s0 < <(readings)
     pgss_reset
     t0=$(now)
     start_stages "$prefix" "$@"
@@ -346,7 +351,7 @@ drain() {
     for s in "$@"; do
         c[$s]=$(bench_cpu "${PIDS[$s]}") b[$s]=$(cpu_pg_role "sluice_$s") m[$s]=$(bench_peak_mb "${PIDS[$s]}")
     done
-    read -r k1 j1 g1 c1 < <(echo "$(bench_cpu "$KPID") $(bench_cpu_jit "$KPID") $(cpu_pg) $(cpu_gc "$KPID")")
+    read -r k1 j1 g1 c1 s1 < <(readings)
     stop_all
     db_after
     read -r rate secs steady first < <(span sql samples "dataset_id = '$ds'" "$t0")
@@ -360,6 +365,7 @@ drain() {
         printf '    cpu %-22s %s\n' kafka "$(per "$(awk -v a="$k0" -v b="$k1" 'BEGIN { print b - a }')")"
         printf '      %-24s %s\n' "of which JIT" "$(per "$(awk -v a="$j0" -v b="$j1" 'BEGIN { print b - a }')")"
         printf '      %-24s %s\n' "of which GC" "$(per "$(awk -v a="$c0" -v b="$c1" 'BEGIN { print b - a }')")"
+        printf '      %-24s %s\n' "of which in the kernel" "$(per "$(awk -v a="$s0" -v b="$s1" 'BEGIN { print b - a }')")"
         # each stage is one hop: a topic read, and (but for commit) one
         # written in the stage's transactions
         printf '      %-24s %s\n' "the rest, per hop ($#)" "$(per "$(awk -v a="$k0" -v b="$k1" -v c="$j0" -v d="$j1" -v h=$# \
@@ -411,7 +417,7 @@ drain "validate -> commit" foundation "" versus validate commit
 
 say "peer: $PROCS processes drain the same $N uploads"
 db_before
-read -r k0 j0 g0 c0 < <(echo "$(bench_cpu "$KPID") $(bench_cpu_jit "$KPID") $(cpu_pg) $(cpu_gc "$KPID")")
+read -r k0 j0 g0 c0 s0 < <(readings)
 pgss_reset
 t0=$(now)
 "$PEER_PY" "$ROOT/tests/bench/peer/peer.py" --kafka-config "$W/peer-secrets/kafka-sluice_peer.properties" \
@@ -419,7 +425,7 @@ t0=$(now)
 PIDS[peer]=$!
 wait_count peer_outcomes "$N"
 peer_backends=$(cpu_pg_role sluice_peer)
-read -r k1 j1 g1 c1 < <(echo "$(bench_cpu "$KPID") $(bench_cpu_jit "$KPID") $(cpu_pg) $(cpu_gc "$KPID")")
+read -r k1 j1 g1 c1 s1 < <(readings)
 mapfile -t kids < <(pgrep -P "${PIDS[peer]}")
 declare -A pc=()
 pc[parent]=$(bench_cpu "${PIDS[peer]}")
@@ -442,6 +448,7 @@ echo "$rate $steady" >"$W/rate.peer"
     printf '    cpu %-22s %s\n' kafka "$(per "$(awk -v a="$k0" -v b="$k1" 'BEGIN { print b - a }')")"
     printf '      %-24s %s\n' "of which JIT" "$(per "$(awk -v a="$j0" -v b="$j1" 'BEGIN { print b - a }')")"
     printf '      %-24s %s\n' "of which GC" "$(per "$(awk -v a="$c0" -v b="$c1" 'BEGIN { print b - a }')")"
+    printf '      %-24s %s\n' "of which in the kernel" "$(per "$(awk -v a="$s0" -v b="$s1" 'BEGIN { print b - a }')")"
     printf '    cpu %-22s %s\n' postgresql "$(per "$(awk -v a="$g0" -v b="$g1" 'BEGIN { print b - a }')")"
     printf '      %-24s %s\n' "the peer's backends" "$(per "$peer_backends")"
     printf '      %-24s %s\n' "the rest (background)" "$(per "$(awk -v a="$g0" -v z="$g1" -v p="$peer_backends" 'BEGIN { print z - a - p }')")"
