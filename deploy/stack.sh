@@ -346,9 +346,7 @@ secrets_key() {
 # --- Kafka -----------------------------------------------------------------
 
 write_kafka_config() {
-    local admin_pw INDEX_BYTES=${SLUICE_KAFKA_INDEX_BYTES:-1048576}
-    [[ $INDEX_BYTES =~ ^[1-9][0-9]{0,9}$ ]] && ((INDEX_BYTES >= 4096 && INDEX_BYTES <= 2147483647)) ||
-        die "SLUICE_KAFKA_INDEX_BYTES must be a number of bytes from 4096 to 2147483647 (got '$INDEX_BYTES')"
+    local admin_pw
     admin_pw=$(kafka_password admin)
     mkdir -p "$KDIR/data" "$LOGS"
     (umask 077 && : >"$KDIR/server.properties")
@@ -407,7 +405,7 @@ replica.fetch.max.bytes=16777216
 # network threads (tests/bench/README.md, "The broker's index files").
 # 1 MB still takes an entry for every 4 KB of a 350 MB segment (12 bytes
 # a time-index entry); a segment whose index fills up rolls early.
-log.index.size.max.bytes=$INDEX_BYTES
+log.index.size.max.bytes=$KAFKA_INDEX_BYTES
 EOF
     cat >"$KDIR/log4j.properties" <<EOF
 log4j.rootLogger=INFO, file
@@ -1264,6 +1262,10 @@ cmd_start() {
         die "no $BIN_DIR/sluicectl: build first (cmake -S . -B build && cmake --build build), set SLUICE_BIN_DIR, or pass --infra-only"
     fi
     [[ $PARTITIONS =~ ^[1-9][0-9]*$ ]] || die "--partitions wants a positive number, not '$PARTITIONS'"
+    KAFKA_INDEX_BYTES=${SLUICE_KAFKA_INDEX_BYTES:-1048576}
+    [[ $KAFKA_INDEX_BYTES =~ ^[1-9][0-9]{0,9}$ ]] &&
+        ((KAFKA_INDEX_BYTES >= 4096 && KAFKA_INDEX_BYTES <= 2147483647)) ||
+        die "SLUICE_KAFKA_INDEX_BYTES must be a number of bytes from 4096 to 2147483647 (got '$KAFKA_INDEX_BYTES')"
 
     mkdir -p "$DIR" "$RUN" "$LOGS"
     if ((EUID == 0)); then
