@@ -44,7 +44,7 @@ it_eq "nothing updated the second time" "$(grep -c 'config updated' <<<"$out" ||
 if [[ -n ${SLUICE_STACK_DIR:-} && -d $SLUICE_STACK_DIR/kafka/data ]]; then
     seg=$SLUICE_STACK_DIR/kafka/data/${P}sluice.uploads-0/00000000000000000000
     # the partition's leader creates them after the topic is created
-    for _ in {1..100}; do [[ -f $seg.timeindex ]] && break; sleep 0.1; done
+    it_wait_until 10 test -f "$seg.timeindex"
     it_eq "offset index preallocated at 1 MB" "$(stat -c %s "$seg.index")" 1048576
     it_eq "time index preallocated at 1 MB" "$(stat -c %s "$seg.timeindex")" 1048572
 else
