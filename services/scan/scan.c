@@ -2,6 +2,7 @@
  * scan.c -- the scan stage's processor (see scan.h).
  */
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -231,6 +232,7 @@ void sl_scan_report_init(sl_scan_report *r)
 void sl_scan_report_free(sl_scan_report *r)
 {
     json_decref(r->summary);
+    free(r->summary_text);
     sl_buf_free(&r->redacted);
     memset(r, 0, sizeof(*r));
 }
@@ -281,7 +283,7 @@ static void load_actions(sl_scan *s, const char *text)
 /* `score` is written with two decimals; `context` is the rule's context
  * word that raised it (a rule-file constant, never matched text) or NULL,
  * written as null. */
-static int list_finding(json_t *list, size_t *listed, const char *rule,
+static int list_finding(json_t **list, size_t *listed, const char *rule,
                         const char *entity, const char *kind, const char *severity,
                         const char *source, const char *member, size_t off, size_t len,
                         int validated, sl_action act, float score,
@@ -291,6 +293,8 @@ static int list_finding(json_t *list, size_t *listed, const char *rule,
 
     if (*listed >= LISTED_MAX)
         return SL_OK;
+    if (!*list && !(*list = json_array()))
+        return SL_ENOMEM;
     o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:b, s:s, s:f, s:s?}",
                   "rule", rule, "entity", entity, "kind", kind,
                   "severity", severity, "source", source,
@@ -303,7 +307,7 @@ static int list_finding(json_t *list, size_t *listed, const char *rule,
         json_decref(o);
         return SL_ENOMEM;
     }
-    if (!o || json_array_append_new(list, o) != 0)
+    if (!o || json_array_append_new(*list, o) != 0)
         return SL_ENOMEM;
     (*listed)++;
     return SL_OK;
@@ -348,7 +352,10 @@ typedef struct sample {
     sl_slice bytes;
     sl_scan_report *rep;
     sl_budget b;                 /* this sample's: limits and use */
-    json_t *list;                /* the findings listed in the summary */
+    json_t *list;                /* the findings listed in the summary
+                                    (NULL until the first) */
+    int text;                    /* write the summary as text
+                                    (rep->summary_text), not a tree */
     size_t listed, total;
     sl_action strongest;
     const char *block_kind, *why_flag, *reason;
@@ -411,7 +418,7 @@ static int note_finding(sample *x, const sl_xseg *seg, size_t i, int is_content,
 
     x->total++;
     (void)sl_extract_map(&s->x, i, fd->offset, fd->length, &so, &sl);
-    if (list_finding(x->list, &x->listed, sl_rules_id(s->rules, fd->rule),
+    if (list_finding(&x->list, &x->listed, sl_rules_id(s->rules, fd->rule),
                      sl_rules_entity(s->rules, fd->rule), sl_rule_kind_name(kind),
                      sl_severity_name(sl_rules_severity(s->rules, fd->rule)),
                      seg->source, seg->member, so, sl,
@@ -479,7 +486,7 @@ static int note_location(sample *x)
     if (!s->x.loc.present)
         return SL_OK;
     x->total++;
-    if (list_finding(x->list, &x->listed, SL_SCAN_GPS_RULE, "LOCATION", "pii",
+    if (list_finding(&x->list, &x->listed, SL_SCAN_GPS_RULE, "LOCATION", "pii",
                      "medium", s->x.loc.source, NULL, s->x.loc.src_off,
                      s->x.loc.src_len, 0, act, 1.0f, NULL) != SL_OK)
         return SL_ENOMEM;
@@ -524,7 +531,7 @@ static int deny_hit(void *arg, size_t off, size_t len)
 
     x->total++;
     (void)sl_extract_map(&s->x, x->segi, off, len, &so, &sl);
-    if (list_finding(x->list, &x->listed, SL_SCAN_DENY_RULE, SL_SCAN_DENY_RULE,
+    if (list_finding(&x->list, &x->listed, SL_SCAN_DENY_RULE, SL_SCAN_DENY_RULE,
                      "deny", "high", x->seg->source, x->seg->member, so, sl, 0,
                      act, 1.0f, NULL) != SL_OK)
         return SL_ENOMEM;
@@ -664,42 +671,195 @@ static void policy(sample *x)
     }
 }
 
-/* The sluice-scan header's object.  SL_OK or SL_ENOMEM. */
+/* The sluice-scan header's members, in the order it lists them. */
+typedef struct summary_fields {
+    const char *outcome, *detected, *encoding, *category, *declared,
+               *coverage, *rules_version, *rules_sha256, *reason, *flag_reason;
+    size_t total;
+    const sl_budget *budget;     /* NULL: the budget held */
+} summary_fields;
+
+/* True when s is printable ASCII, the strings the direct writer takes:
+ * inside a JSON string jansson escapes only quote and backslash there. */
+static bool summary_plain(const char *s)
+{
+    if (!s)
+        return false;
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 || (unsigned char)*s > 0x7e)
+            return false;
+    return true;
+}
+
+/* Appends <sep>"key":"val" (val printable ASCII: summary_plain). */
+static int put_member(sl_buf *b, char sep, const char *key, const char *val)
+{
+    char open[2] = { sep, '"' };
+    int rc = sl_buf_append(b, open, 2);
+
+    if (rc == SL_OK)
+        rc = sl_buf_append(b, key, strlen(key));
+    if (rc == SL_OK)
+        rc = sl_buf_append(b, "\":\"", 3);
+    while (rc == SL_OK && *val) {
+        size_t run = strcspn(val, "\"\\");
+        if (run)
+            rc = sl_buf_append(b, val, run);
+        val += run;
+        if (rc == SL_OK && *val) {
+            char esc[2] = { '\\', *val++ };
+            rc = sl_buf_append(b, esc, 2);
+        }
+    }
+    return rc == SL_OK ? sl_buf_putc(b, '"') : rc;
+}
+
+/* Appends <lit><n>: a member's key (with its separator) and an integer. */
+static int put_int(sl_buf *b, const char *lit, json_int_t n)
+{
+    char num[32];
+    int len = snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT, n);
+    int rc = sl_buf_append(b, lit, strlen(lit));
+
+    return rc == SL_OK ? sl_buf_append(b, num, (size_t)len) : rc;
+}
+
+/* The summary of a sample with no findings listed and only printable
+ * ASCII in its strings, written directly: byte for byte what json_dumps
+ * (JSON_COMPACT) makes of summary_tree()'s object, without building and
+ * freeing the tree (about 3 us a sample of scan's 25: tests/bench/README.md,
+ * "The scan summary written directly").  *out stays NULL (SL_OK) for any
+ * other sample; SL_ENOMEM. */
+static int summary_direct(const summary_fields *f, char **out)
+{
+    const char *strs[] = { f->outcome, f->detected, f->encoding, f->category,
+                           f->declared, f->coverage, f->rules_version,
+                           f->rules_sha256 };
+    sl_buf b;
+    int rc;
+
+    *out = NULL;
+    for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
+        if (!summary_plain(strs[i]))
+            return SL_OK;
+    if ((f->reason && !summary_plain(f->reason)) ||
+        (f->flag_reason && !summary_plain(f->flag_reason)) ||
+        (f->budget && (!summary_plain(f->budget->part) ||
+                       !summary_plain(f->budget->what))))
+        return SL_OK;
+    sl_buf_init(&b, 1 << 20);
+    rc = sl_buf_reserve(&b, 512);   /* one allocation for the usual ~300 bytes */
+    if (rc == SL_OK)
+        rc = sl_buf_append(&b, "{\"v\":1", 6);
+    if (rc == SL_OK) rc = put_member(&b, ',', "outcome", f->outcome);
+    if (rc == SL_OK) rc = put_member(&b, ',', "detected_type", f->detected);
+    if (rc == SL_OK) rc = put_member(&b, ',', "encoding", f->encoding);
+    if (rc == SL_OK) rc = put_member(&b, ',', "category", f->category);
+    if (rc == SL_OK) rc = put_member(&b, ',', "declared_type", f->declared);
+    if (rc == SL_OK) rc = put_member(&b, ',', "coverage", f->coverage);
+    if (rc == SL_OK) rc = put_member(&b, ',', "rules_version", f->rules_version);
+    if (rc == SL_OK) rc = put_member(&b, ',', "rules_sha256", f->rules_sha256);
+    if (rc == SL_OK)
+        rc = put_int(&b, ",\"findings\":[],\"findings_total\":", (json_int_t)f->total);
+    if (rc == SL_OK && f->reason)
+        rc = put_member(&b, ',', "reason", f->reason);
+    if (rc == SL_OK && f->budget) {
+        rc = sl_buf_append(&b, ",\"budget\":", 10);
+        if (rc == SL_OK) rc = put_member(&b, '{', "part", f->budget->part);
+        if (rc == SL_OK) rc = put_member(&b, ',', "exceeded", f->budget->what);
+        if (rc == SL_OK) rc = put_int(&b, ",\"bytes\":", (json_int_t)f->budget->bytes);
+        if (rc == SL_OK) rc = put_int(&b, ",\"steps\":", (json_int_t)f->budget->steps);
+        if (rc == SL_OK) rc = put_int(&b, ",\"regex\":", (json_int_t)f->budget->regex);
+        if (rc == SL_OK) rc = sl_buf_putc(&b, '}');
+    }
+    if (rc == SL_OK && f->flag_reason)
+        rc = put_member(&b, ',', "flag_reason", f->flag_reason);
+    if (rc == SL_OK)
+        rc = sl_buf_putc(&b, '}');
+    if (rc == SL_OK)
+        rc = sl_buf_cstr(&b);
+    if (rc != SL_OK) {
+        sl_buf_free(&b);
+        return SL_ENOMEM;
+    }
+    *out = (char *)b.data;
+    return SL_OK;
+}
+
+/* The sluice-scan header's object, as jansson's tree. */
+static json_t *summary_tree(const summary_fields *f, json_t *list)
+{
+    json_t *o, *empty = NULL;
+
+    if (!list && !(list = empty = json_array()))
+        return NULL;
+    o = json_pack("{s:i, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:O, s:I}",
+        "v", 1, "outcome", f->outcome, "detected_type", f->detected,
+        "encoding", f->encoding, "category", f->category,
+        "declared_type", f->declared, "coverage", f->coverage,
+        "rules_version", f->rules_version, "rules_sha256", f->rules_sha256,
+        "findings", list, "findings_total", (json_int_t)f->total);
+    json_decref(empty);
+    if (!o)
+        return NULL;
+    if ((f->reason && json_object_set_new(o, "reason", json_string(f->reason))) ||
+        (f->budget && json_object_set_new(o, "budget", json_pack(
+            "{s:s, s:s, s:I, s:I, s:I}", "part", f->budget->part,
+            "exceeded", f->budget->what, "bytes", (json_int_t)f->budget->bytes,
+            "steps", (json_int_t)f->budget->steps,
+            "regex", (json_int_t)f->budget->regex))) ||
+        (f->flag_reason &&
+         json_object_set_new(o, "flag_reason", json_string(f->flag_reason)))) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+/* The sluice-scan header's object: rep->summary, or with x->text its JSON
+ * text in rep->summary_text (written directly when summary_direct can).
+ * SL_OK or SL_ENOMEM. */
 static int summary(sample *x)
 {
     sl_scan *s = x->s;
     sl_scan_report *rep = x->rep;
-    const char *reason = rep->code ? rep->code : x->reason;
+    summary_fields f;
 
     if (rep->code)
         rep->outcome = "rejected";
     if (strcmp(rep->outcome, "redacted") != 0)
         sl_buf_reset(&rep->redacted);
-    json_decref(rep->summary);
-    rep->summary = json_pack("{s:i, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:O, s:I}",
-        "v", 1, "outcome", rep->outcome,
-        "detected_type", rep->ft.mime, "encoding", rep->ft.encoding,
-        "category", sl_ftcat_name(rep->ft.category),
-        "declared_type", x->declared,
-        "coverage", !x->extracted ? "none" :
+    f = (summary_fields){
+        .outcome = rep->outcome, .detected = rep->ft.mime,
+        .encoding = rep->ft.encoding, .category = sl_ftcat_name(rep->ft.category),
+        .declared = x->declared,
+        .coverage = !x->extracted ? "none" :
                     s->x.coverage == SL_XCOV_FULL ? "full" :
                     s->x.coverage == SL_XCOV_METADATA ? "metadata" : "none",
-        "rules_version", sl_rules_version(s->rules),
-        "rules_sha256", sl_rules_hash(s->rules),
-        "findings", x->list, "findings_total", (json_int_t)x->total);
-    if (!rep->summary)
+        .rules_version = sl_rules_version(s->rules),
+        .rules_sha256 = sl_rules_hash(s->rules),
+        .reason = rep->code ? rep->code : x->reason,
+        .flag_reason = x->why_flag, .total = x->total,
+        .budget = sl_budget_out(&x->b) ? &x->b : NULL,
+    };
+    json_decref(rep->summary);
+    rep->summary = NULL;
+    free(rep->summary_text);
+    rep->summary_text = NULL;
+    if (x->text && !x->list && summary_direct(&f, &rep->summary_text) != SL_OK)
         return SL_ENOMEM;
-    if (reason && json_object_set_new(rep->summary, "reason", json_string(reason)))
+    if (rep->summary_text)
+        return SL_OK;
+    if (!(rep->summary = summary_tree(&f, x->list)))
         return SL_ENOMEM;
-    if (sl_budget_out(&x->b) &&
-        json_object_set_new(rep->summary, "budget", json_pack(
-            "{s:s, s:s, s:I, s:I, s:I}", "part", x->b.part, "exceeded", x->b.what,
-            "bytes", (json_int_t)x->b.bytes, "steps", (json_int_t)x->b.steps,
-            "regex", (json_int_t)x->b.regex)))
-        return SL_ENOMEM;
-    if (x->why_flag &&
-        json_object_set_new(rep->summary, "flag_reason", json_string(x->why_flag)))
-        return SL_ENOMEM;
+    if (x->text) {
+        rep->summary_text = json_dumps(rep->summary,
+                                       JSON_COMPACT | JSON_REAL_PRECISION(4));
+        json_decref(rep->summary);
+        rep->summary = NULL;
+        if (!rep->summary_text)
+            return SL_ENOMEM;
+    }
     return SL_OK;
 }
 
@@ -711,17 +871,15 @@ int sl_scan_decide(sl_scan *s, sl_slice bytes, const char *declared_type,
                                 scan_actions, NULL, rep);
 }
 
-int sl_scan_decide_lists(sl_scan *s, sl_slice bytes, const char *declared_type,
-                         const char *allowed_types, const char *scan_actions,
-                         const char *scan_lists, sl_scan_report *rep)
+static int decide(sl_scan *s, sl_slice bytes, const char *declared_type,
+                  const char *allowed_types, const char *scan_actions,
+                  const char *scan_lists, sl_scan_report *rep, int text)
 {
     sample x = { .s = s, .bytes = bytes, .rep = rep, .b = s->limits,
                  .strongest = SL_ACTION_ALLOW, .content_seg = -1,
-                 .lists = lists_for(s, scan_lists) };
+                 .lists = lists_for(s, scan_lists), .text = text };
     int rc = SL_OK;
 
-    if (!(x.list = json_array()))
-        return SL_ENOMEM;
     sl_buf_reset(&rep->redacted);
     rep->code = NULL;
     rep->detail[0] = '\0';
@@ -739,6 +897,22 @@ out:
     rep->budget = x.b;
     json_decref(x.list);
     return rc;
+}
+
+int sl_scan_decide_lists(sl_scan *s, sl_slice bytes, const char *declared_type,
+                         const char *allowed_types, const char *scan_actions,
+                         const char *scan_lists, sl_scan_report *rep)
+{
+    return decide(s, bytes, declared_type, allowed_types, scan_actions,
+                  scan_lists, rep, 0);
+}
+
+int sl_scan_decide_text(sl_scan *s, sl_slice bytes, const char *declared_type,
+                        const char *allowed_types, const char *scan_actions,
+                        const char *scan_lists, sl_scan_report *rep)
+{
+    return decide(s, bytes, declared_type, allowed_types, scan_actions,
+                  scan_lists, rep, 1);
 }
 
 /* ---- the processor ---------------------------------------------------------- */
@@ -781,7 +955,7 @@ static sl_verdict report_out(sl_scan *s, const sl_msg *in, sl_out *out,
                              const sl_envelope *env, sl_scan_report *rep)
 {
     const char *sha = env->sha256;
-    char new_sha[SL_SHA256_HEX], *text = NULL;
+    char new_sha[SL_SHA256_HEX];
     sl_verdict verdict = SL_FATAL;
 
     if (rep->code) {
@@ -791,28 +965,43 @@ static sl_verdict report_out(sl_scan *s, const sl_msg *in, sl_out *out,
             strcmp(rep->code, "secret_blocked") == 0 ||
             strcmp(rep->code, "deny_listed") == 0)
             sl_out_withhold_value(out);
-        if ((text = json_dumps(rep->summary, JSON_COMPACT | JSON_REAL_PRECISION(4))) &&
-            sl_out_add_header_str(out, SL_H_SCAN, text, 1) == SL_OK &&
+        if (sl_out_add_header_str(out, SL_H_SCAN, rep->summary_text, 1) == SL_OK &&
             add_prov(s, in, out, env->upload_id, sha, sha, "rejected",
                      rep->code) == SL_OK)
             verdict = SL_REJECT;
-        free(text);
         return verdict;
     }
     memcpy(new_sha, sha, SL_SHA256_HEX);
-    if (strcmp(rep->outcome, "redacted") == 0 &&
-        (sl_sha256_hex(rep->redacted.data, rep->redacted.len, new_sha) != SL_OK ||
-         sl_out_set_value(out, rep->redacted.data, rep->redacted.len) != SL_OK ||
-         sl_out_add_header_str(out, SL_H_SHA256, new_sha, 1) != SL_OK ||
-         json_object_set_new(rep->summary, "original_sha256", json_string(sha)) ||
-         json_object_set_new(rep->summary, "redacted_sha256", json_string(new_sha))))
-        return SL_FATAL;
-    if ((text = json_dumps(rep->summary, JSON_COMPACT | JSON_REAL_PRECISION(4))) &&
-        sl_out_add_header_str(out, SL_H_SCAN, text, 1) == SL_OK &&
+    if (strcmp(rep->outcome, "redacted") == 0) {
+        /* The two hashes close the object, as json_object_set_new would
+         * have added them: the text ends in its closing brace. */
+        sl_buf t;
+        size_t len = strlen(rep->summary_text);
+        int rc;
+
+        if (sl_sha256_hex(rep->redacted.data, rep->redacted.len, new_sha) != SL_OK ||
+            sl_out_set_value(out, rep->redacted.data, rep->redacted.len) != SL_OK ||
+            sl_out_add_header_str(out, SL_H_SHA256, new_sha, 1) != SL_OK ||
+            len < 2 || rep->summary_text[len - 1] != '}')
+            return SL_FATAL;
+        sl_buf_init(&t, 1 << 20);
+        rc = sl_buf_append(&t, rep->summary_text, len - 1);
+        if (rc == SL_OK)
+            rc = sl_buf_appendf(&t, ",\"original_sha256\":\"%s\",\"redacted_sha256\":\"%s\"}",
+                                sha, new_sha);
+        if (rc == SL_OK)
+            rc = sl_buf_cstr(&t);
+        if (rc != SL_OK) {
+            sl_buf_free(&t);
+            return SL_FATAL;
+        }
+        free(rep->summary_text);
+        rep->summary_text = (char *)t.data;
+    }
+    if (sl_out_add_header_str(out, SL_H_SCAN, rep->summary_text, 1) == SL_OK &&
         add_prov(s, in, out, env->upload_id, sha, new_sha, rep->outcome, NULL) == SL_OK)
         verdict = strcmp(rep->outcome, "flagged") == 0
                   ? sl_out_route(out, SL_TOPIC_FLAGGED) : SL_EMIT;
-    free(text);
     return verdict;
 }
 
@@ -848,8 +1037,8 @@ sl_verdict sl_scan_process(sl_scan *s, const sl_msg *in, sl_out *out)
             goto done;
         }
     }
-    if (sl_scan_decide_lists(s, in->value, env.content_type, allowed, actions,
-                             lists, &rep) == SL_OK)
+    if (sl_scan_decide_text(s, in->value, env.content_type, allowed, actions,
+                            lists, &rep) == SL_OK)
         verdict = report_out(s, in, out, &env, &rep);
 done:
     sl_envelope_clear(&env);

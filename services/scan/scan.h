@@ -92,7 +92,10 @@ typedef struct sl_scan_report {
     const char *outcome;         /* "accepted", "redacted", "flagged", "rejected" */
     const char *code;            /* reject reason, or NULL */
     char detail[512];            /* for code, or why flagged */
-    json_t *summary;             /* the sluice-scan header's object; owned */
+    json_t *summary;             /* the sluice-scan header's object; owned
+                                    (NULL after sl_scan_decide_text) */
+    char *summary_text;          /* that object as JSON text, after
+                                    sl_scan_decide_text only; owned */
     sl_buf redacted;             /* the redacted bytes when outcome "redacted" */
     sl_budget budget;            /* the sample's budget: limits, use, and
                                     which part ran out (part NULL: none) */
@@ -114,6 +117,14 @@ int sl_scan_decide(sl_scan *s, sl_slice bytes, const char *declared_type,
 int sl_scan_decide_lists(sl_scan *s, sl_slice bytes, const char *declared_type,
                          const char *allowed_types, const char *scan_actions,
                          const char *scan_lists, sl_scan_report *rep);
+/* The same decision with the summary as text: rep->summary_text is what
+ * json_dumps(JSON_COMPACT | JSON_REAL_PRECISION(4)) writes of the object
+ * sl_scan_decide_lists leaves in rep->summary, and rep->summary stays
+ * NULL.  The stage's own path: a sample without findings is written
+ * without building jansson's tree. */
+int sl_scan_decide_text(sl_scan *s, sl_slice bytes, const char *declared_type,
+                        const char *allowed_types, const char *scan_actions,
+                        const char *scan_lists, sl_scan_report *rep);
 
 /* The PostgreSQL-backed lookup and the stage descriptor handed to the
  * runner (scan_pg.c): both exist in the sluice-scan binary only, not in

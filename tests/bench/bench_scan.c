@@ -17,7 +17,13 @@
  *   2. the corpus cut into 1 KiB samples, each scanned on its own (best
  *      of 3): samples/s and MB/s;
  *   3. for scale, the first 4 MiB with SL_SCAN_EXHAUSTIVE (every rule run
- *      by PCRE2 over every byte, no prefilter): MB/s.
+ *      by PCRE2 over every byte, no prefilter): MB/s;
+ *   4. the scan stage's whole decision (sl_scan_decide), 1 KiB and 1 MiB
+ *      samples: samples/s and the outcomes;
+ *   5. the sluice-scan header's text for 1 KiB samples, as the stage
+ *      writes it (sl_scan_decide_text) and as jansson dumps the decision's
+ *      tree: CPU us a sample each (best of 3).  SL_BENCH_PII_EVERY=100000000
+ *      gives samples without findings, the direct writer's case.
  * Also prints findings per rule and how many start offsets PCRE2 was
  * allowed to try, as a share of bytes x rules.
  *
@@ -544,6 +550,51 @@ int main(int argc, char **argv)
                    "flagged %zu, rejected %zu)\n", k ? "1 MiB" : "1 KiB",
                    (double)ns / w, (double)ns / kc, (double)ns * (double)sizes[k] / w / 1e6,
                    w / (double)ns * 1e6, counts[0], counts[1], counts[2], counts[3]);
+        }
+        /* 5. the sluice-scan header's text for 1 KiB samples: the tree
+         *    dumped by jansson (the stage before), against the stage's
+         *    path now (sl_scan_decide_text: written directly when a
+         *    sample lists no findings); best of 3 each, alternated */
+        {
+            size_t ns = c.n / 1024, bytes[2] = { 0, 0 };
+            double fastest[2] = { 0, 0 };
+
+            for (int round = 0; round < 3; round++) {
+                for (int mode = 0; mode < 2; mode++) {
+                    double k0 = cpu_s(), kc;
+                    bytes[mode] = 0;
+                    for (size_t i = 0; i < ns; i++) {
+                        sl_slice one = { (const uint8_t *)c.p + i * 1024, 1024 };
+                        char *text;
+                        int rc = mode ? sl_scan_decide_text(stage, one, "text/plain",
+                                                            NULL, NULL, NULL, &rep)
+                                      : sl_scan_decide(stage, one, "text/plain",
+                                                       NULL, NULL, &rep);
+                        if (rc != SL_OK) {
+                            fprintf(stderr, "bench_scan: decide failed\n");
+                            return 1;
+                        }
+                        text = mode ? rep.summary_text
+                                    : json_dumps(rep.summary, JSON_COMPACT |
+                                                 JSON_REAL_PRECISION(4));
+                        if (!text) {
+                            fprintf(stderr, "bench_scan: no summary text\n");
+                            return 1;
+                        }
+                        bytes[mode] += strlen(text);
+                        if (!mode)
+                            free(text);
+                    }
+                    kc = (cpu_s() - k0) / (double)ns * 1e6;
+                    if (round == 0 || kc < fastest[mode])
+                        fastest[mode] = kc;
+                }
+            }
+            printf("\nthe sluice-scan header's text, 1 KiB samples (CPU, best of 3): "
+                   "decided as a tree and dumped by jansson %.2f us a sample, "
+                   "sl_scan_decide_text %.2f us (%.2f us less; %s text)\n",
+                   fastest[0], fastest[1], fastest[0] - fastest[1],
+                   bytes[0] == bytes[1] ? "the same length of" : "DIFFERENT");
         }
         sl_scan_report_free(&rep);
         sl_scan_destroy(stage);

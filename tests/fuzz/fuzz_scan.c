@@ -12,7 +12,8 @@
  * Properties beyond "no crash": one of the four outcomes, a reject code
  * exactly when rejected, a JSON object as summary; a redacted sample comes
  * with new bytes, unlike the input; with every action "redact" nothing is
- * blocked for PII or secrets.
+ * blocked for PII or secrets; the stage's own path (sl_scan_decide_text)
+ * decides the same and writes the summary as json_dumps writes the tree.
  */
 #include "fuzz.h"
 #include "rules.h"
@@ -48,6 +49,30 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     return 0;
 }
 
+/* The stage's path (sl_scan_decide_text) writes the summary json_dumps
+ * makes of rep's tree, byte for byte, with the same outcome. */
+static void same_as_text(const uint8_t *data, size_t size, const char *actions)
+{
+    sl_scan_report t;
+    char *want;
+    int rc;
+
+    sl_scan_report_init(&t);
+    rc = sl_scan_decide_text(scan, (sl_slice){ data, size }, NULL, "*", actions,
+                             NULL, &t);
+    want = json_dumps(rep.summary, JSON_COMPACT | JSON_REAL_PRECISION(4));
+    if (rc != SL_ENOMEM && want) {
+        FUZZ_CHECK(rc == SL_OK, "decide_text rc %d", rc);
+        FUZZ_CHECK(t.summary == NULL && t.summary_text, "decide_text: no text");
+        FUZZ_CHECK(strcmp(t.summary_text, want) == 0, "summary text %s, want %s",
+                   t.summary_text, want);
+        FUZZ_CHECK(strcmp(t.outcome, rep.outcome) == 0, "outcome %s, want %s",
+                   t.outcome, rep.outcome);
+    }
+    free(want);
+    sl_scan_report_free(&t);
+}
+
 static void decide(const uint8_t *data, size_t size, const char *actions)
 {
     int rc;
@@ -74,6 +99,7 @@ static void decide(const uint8_t *data, size_t size, const char *actions)
         FUZZ_CHECK(!rep.code || (strcmp(rep.code, "pii_blocked") &&
                                  strcmp(rep.code, "secret_blocked")),
                    "blocked (%s) with every action \"redact\"", rep.code);
+    same_as_text(data, size, actions);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

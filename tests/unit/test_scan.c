@@ -25,6 +25,7 @@
 #include "fixtures.h"
 #include "scan.h"
 #include "scanlists.h"
+#include "sl/crypto.h"
 #include "sl/msg.h"
 
 /* ---- helpers ------------------------------------------------------------ */
@@ -42,13 +43,47 @@ static sl_scan *stage_with(const sl_scan_lookup *lk, const char *const *opts)
     return s;
 }
 
-/* Decides text (declared text/plain) under the dataset's settings. */
+/* The stage's own path, sl_scan_decide_text, decides bytes the same and
+ * writes the summary byte for byte as json_dumps writes rep's tree (the
+ * header's text, with or without jansson's tree behind it). */
+static void same_as_text(sl_scan *s, sl_slice bytes, const char *declared,
+                         const char *allowed, const char *actions,
+                         const char *lists, const sl_scan_report *rep)
+{
+    sl_scan_report t;
+    char *want;
+
+    sl_scan_report_init(&t);
+    assert_int_equal(sl_scan_decide_text(s, bytes, declared, allowed, actions,
+                                         lists, &t), SL_OK);
+    assert_null(t.summary);
+    assert_non_null(t.summary_text);
+    assert_non_null(want = json_dumps(rep->summary,
+                                      JSON_COMPACT | JSON_REAL_PRECISION(4)));
+    assert_string_equal(t.summary_text, want);
+    assert_string_equal(t.outcome, rep->outcome);
+    if (rep->code)
+        assert_string_equal(t.code, rep->code);
+    else
+        assert_null(t.code);
+    assert_string_equal(t.detail, rep->detail);
+    assert_int_equal(t.redacted.len, rep->redacted.len);
+    if (t.redacted.len)
+        assert_memory_equal(t.redacted.data, rep->redacted.data, t.redacted.len);
+    free(want);
+    sl_scan_report_free(&t);
+}
+
+/* Decides text (declared text/plain) under the dataset's settings, both
+ * ways (same_as_text). */
 static void decide(sl_scan *s, const char *text, const char *allowed,
                    const char *actions, const char *lists, sl_scan_report *rep)
 {
-    assert_int_equal(sl_scan_decide_lists(s, (sl_slice){ (const uint8_t *)text,
-                                          strlen(text) }, "text/plain", allowed,
+    sl_slice b = { (const uint8_t *)text, strlen(text) };
+
+    assert_int_equal(sl_scan_decide_lists(s, b, "text/plain", allowed,
                                           actions, lists, rep), SL_OK);
+    same_as_text(s, b, "text/plain", allowed, actions, lists, rep);
 }
 
 static const char *sum_str(const sl_scan_report *rep, const char *key)
@@ -423,6 +458,60 @@ static sl_verdict process(sl_scan *s, const char *dataset, const char *text,
     return v;
 }
 
+/* The summary written without jansson's tree (a sample with no findings,
+ * printable ASCII) and with it (anything else) against json_dumps of the
+ * tree: declared types that need escaping or are not ASCII, bytes that are
+ * not what they claim, and a sample whose work budget ran out. */
+static void test_summary_text(void **state)
+{
+    static const char *const declared[] = {
+        "text/plain", "text/plain; charset=utf-8", "text/\"quoted\"",
+        "text/back\\slash", "text/tab\there", "text/caf\xc3\xa9",
+        "text/\x7f", "", "image/png",
+    };
+    static const char *const tight[] = { "scan.budget.bytes", "64",
+                                         "scan.budget.action", "flag", NULL };
+    static const uint8_t png[] = { 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n',
+                                   0, 0, 0, 13, 'I', 'H', 'D', 'R' };
+    sl_scan *s = stage_with(NULL, NULL);
+    sl_scan_report rep;
+    char big[4096];
+    sl_slice text = { (const uint8_t *)"plain words, nothing more\n", 26 };
+
+    (void)state;
+    sl_scan_report_init(&rep);
+    for (size_t i = 0; i < sizeof(declared) / sizeof(declared[0]); i++) {
+        assert_int_equal(sl_scan_decide_lists(s, text, declared[i], NULL, NULL,
+                                              NULL, &rep), SL_OK);
+        same_as_text(s, text, declared[i], NULL, NULL, NULL, &rep);
+        assert_int_equal(sl_scan_decide_lists(s, (sl_slice){ png, sizeof(png) },
+                                              declared[i], NULL, NULL, NULL, &rep),
+                         SL_OK);
+        same_as_text(s, (sl_slice){ png, sizeof(png) }, declared[i], NULL, NULL,
+                     NULL, &rep);
+    }
+    /* the dataset's allowed types refuse it, with a reason */
+    assert_int_equal(sl_scan_decide_lists(s, text, "text/plain", "image/*", NULL,
+                                          NULL, &rep), SL_OK);
+    assert_string_equal(rep.code, "type_not_allowed");
+    same_as_text(s, text, "text/plain", "image/*", NULL, NULL, &rep);
+    sl_scan_destroy(s);
+
+    /* the budget runs out: the "budget" member, flagged with a reason */
+    s = stage_with(NULL, tight);
+    memset(big, 'a', sizeof(big));
+    for (size_t i = 0; i < sizeof(big); i += 8)
+        big[i] = ' ';
+    assert_int_equal(sl_scan_decide_lists(s, (sl_slice){ (const uint8_t *)big,
+                                          sizeof(big) }, "text/plain", NULL, NULL,
+                                          NULL, &rep), SL_OK);
+    assert_non_null(json_object_get(rep.summary, "budget"));
+    same_as_text(s, (sl_slice){ (const uint8_t *)big, sizeof(big) }, "text/plain",
+                 NULL, NULL, NULL, &rep);
+    sl_scan_report_free(&rep);
+    sl_scan_destroy(s);
+}
+
 static void test_process(void **state)
 {
     mem_ds d = { 0 };
@@ -447,8 +536,36 @@ static void test_process(void **state)
     assert_int_equal(v.len, 64);
     j = scan_header(out);
     assert_string_equal(json_string_value(json_object_get(j, "outcome")), "redacted");
-    assert_non_null(json_object_get(j, "original_sha256"));
     json_decref(j);
+    {
+        /* the header: the decision's object with the two hashes after
+         * its last member, as jansson writes it */
+        static const char text[] = "mail jane.doe@example.org";
+        char orig[SL_SHA256_HEX], red[SL_SHA256_HEX], *want;
+        sl_scan_report rep;
+        sl_slice h;
+
+        sl_scan_report_init(&rep);
+        assert_int_equal(sl_scan_decide_lists(s, (sl_slice){ (const uint8_t *)text,
+                                              strlen(text) }, "text/plain", NULL,
+                                              NULL, NULL, &rep), SL_OK);
+        assert_int_equal(sl_sha256_hex((const uint8_t *)text, strlen(text), orig),
+                         SL_OK);
+        assert_int_equal(sl_out_header(out, SL_H_SHA256, &v), SL_OK);
+        memcpy(red, v.ptr, 64);
+        red[64] = '\0';
+        assert_int_equal(json_object_set_new(rep.summary, "original_sha256",
+                                             json_string(orig)), 0);
+        assert_int_equal(json_object_set_new(rep.summary, "redacted_sha256",
+                                             json_string(red)), 0);
+        assert_non_null(want = json_dumps(rep.summary,
+                                          JSON_COMPACT | JSON_REAL_PRECISION(4)));
+        assert_int_equal(sl_out_header(out, SL_H_SCAN, &h), SL_OK);
+        assert_int_equal(h.len, strlen(want));
+        assert_memory_equal(h.ptr, want, h.len);
+        free(want);
+        sl_scan_report_free(&rep);
+    }
 
     assert_int_equal(process(s, "ds", "host 203.0.113.7", out), SL_ROUTE);
     assert_string_equal(sl_out_route_topic(out), "sluice.flagged");
@@ -512,6 +629,7 @@ int main(void)
         cmocka_unit_test(test_deny_list),
         cmocka_unit_test(test_lists_parse),
         cmocka_unit_test(test_lists_budget),
+        cmocka_unit_test(test_summary_text),
         cmocka_unit_test(test_process),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
