@@ -50,3 +50,13 @@ json_t *sl_json_text(const char *s)
     sl_buf_free(&b);
     return v;
 }
+
+bool sl_json_plain(const char *s)
+{
+    if (!s)
+        return false;
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 || (unsigned char)*s > 0x7e)
+            return false;
+    return true;
+}

@@ -129,15 +129,6 @@ typedef struct span {
     size_t n;
 } span;
 
-/* True when every byte of s is printable ASCII (0x20..0x7e). */
-static bool plain_ascii(const char *s)
-{
-    for (; *s; s++)
-        if ((unsigned char)*s < 0x20 || (unsigned char)*s > 0x7e)
-            return false;
-    return true;
-}
-
 /* Fills e->mem with canonical, hash, stage, outcome and prev, each
  * NUL-terminated, and points e's fields at them. */
 static int ev_store(prov_ev *e, span canonical, span hash, span stage,
@@ -411,7 +402,7 @@ static char *event_text_fast(const sl_prov_event *ev, int64_t seq,
     if (ev->actor)                /* rare (review events): jansson writes it */
         return NULL;
     for (size_t i = 0; i < NFIELDS; i++) {
-        if (vals[i] && !plain_ascii(vals[i]))
+        if (vals[i] && !sl_json_plain(vals[i]))
             return NULL;
         need += vals[i] ? 2 * strlen(vals[i]) : 0;
     }
@@ -443,7 +434,7 @@ static char *entry_text(const char *canonical, const char *hash)
     json_t *entry;
     char *one, *w;
 
-    if (plain_ascii(canonical)) {
+    if (sl_json_plain(canonical)) {
         if (!(one = malloc(2 * strlen(canonical) + SL_SHA256_HEX + 32)))
             return NULL;
         w = put_lit(one, "{\"event\":\"");

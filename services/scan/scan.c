@@ -2,7 +2,6 @@
  * scan.c -- the scan stage's processor (see scan.h).
  */
 #include <inttypes.h>
-#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +14,7 @@
 #include "sl/crypto.h"
 #include "sl/embed.h"
 #include "sl/envelope.h"
+#include "sl/json.h"
 #include "sl/log.h"
 #include "sl/prov.h"
 
@@ -679,19 +679,7 @@ typedef struct summary_fields {
     const sl_budget *budget;     /* NULL: the budget held */
 } summary_fields;
 
-/* True when s is printable ASCII, the strings the direct writer takes:
- * inside a JSON string jansson escapes only quote and backslash there. */
-static bool summary_plain(const char *s)
-{
-    if (!s)
-        return false;
-    for (; *s; s++)
-        if ((unsigned char)*s < 0x20 || (unsigned char)*s > 0x7e)
-            return false;
-    return true;
-}
-
-/* Appends <sep>"key":"val" (val printable ASCII: summary_plain). */
+/* Appends <sep>"key":"val" (val printable ASCII: sl_json_plain). */
 static int put_member(sl_buf *b, char sep, const char *key, const char *val)
 {
     char open[2] = { sep, '"' };
@@ -740,12 +728,12 @@ static int summary_direct(const summary_fields *f, char **out)
 
     *out = NULL;
     for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
-        if (!summary_plain(strs[i]))
+        if (!sl_json_plain(strs[i]))
             return SL_OK;
-    if ((f->reason && !summary_plain(f->reason)) ||
-        (f->flag_reason && !summary_plain(f->flag_reason)) ||
-        (f->budget && (!summary_plain(f->budget->part) ||
-                       !summary_plain(f->budget->what))))
+    if ((f->reason && !sl_json_plain(f->reason)) ||
+        (f->flag_reason && !sl_json_plain(f->flag_reason)) ||
+        (f->budget && (!sl_json_plain(f->budget->part) ||
+                       !sl_json_plain(f->budget->what))))
         return SL_OK;
     sl_buf_init(&b, 1 << 20);
     rc = sl_buf_reserve(&b, 512);   /* one allocation for the usual ~300 bytes */

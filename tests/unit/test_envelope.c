@@ -15,7 +15,7 @@
  *     outcome, not an object);
  *   - the upload id an outcome is recorded under: the metadata's, else a
  *     usable key;
- *   - sl_json_str, sl_hex64_ok(n) and sl_json_text.
+ *   - sl_json_str, sl_hex64_ok(n), sl_json_plain and sl_json_text.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -585,6 +585,12 @@ static void test_json_helpers(void **state)
     assert_null(sl_json_str(json_object_get(o, "a"), "a"));   /* not an object */
     json_decref(o);
 
+    assert_true(sl_json_plain(""));
+    assert_true(sl_json_plain("text/plain; q=\"a\\b\" ~"));
+    assert_false(sl_json_plain(NULL));
+    assert_false(sl_json_plain("tab\there"));
+    assert_false(sl_json_plain("del\x7f"));
+    assert_false(sl_json_plain("caf\xc3\xa9"));
     assert_true(sl_hex64_ok(SHA_HELLO));
     assert_false(sl_hex64_ok(NULL));
     assert_false(sl_hex64_ok(""));

@@ -26,6 +26,12 @@ bool sl_hex64_ok(const char *s);
 /* The same for n bytes that need not be NUL-terminated (a header value). */
 bool sl_hex64_okn(const void *p, size_t n);
 
+/* True when every byte of s is printable ASCII (0x20..0x7e; NULL is
+ * false): text that jansson's compact dump writes inside a JSON string
+ * with only the quote and the backslash escaped, so a writer that skips
+ * jansson for such text writes the same bytes. */
+bool sl_json_plain(const char *s);
+
 /* A new JSON string of s (JSON null when s is NULL); bytes that are not
  * valid UTF-8, and NULs, are replaced (U+FFFD) or dropped as
  * sl_utf8_sanitize does.  NULL only when out of memory. */
