@@ -659,6 +659,79 @@ int sl_pg_copy_end(sl_pg_copy *cp, sl_err *err)
     return rc;
 }
 
+/* ---- binary array parameters ------------------------------------------ */
+
+static int barray_be(sl_buf *b, uint64_t v, int bytes)
+{
+    uint8_t x[8];
+
+    put_be(x, v, bytes);
+    return sl_buf_append(b, x, (size_t)bytes);
+}
+
+int sl_pg_barray_begin(sl_buf *b, unsigned oid, size_t n)
+{
+    int rc;
+
+    if (n > INT32_MAX)
+        return SL_EINVAL;
+    /* dimensions (none for an empty array), has-nulls, element type, then
+     * the dimension's length and lower bound */
+    if ((rc = barray_be(b, n ? 1 : 0, 4)) != SL_OK ||
+        (rc = barray_be(b, 0, 4)) != SL_OK ||
+        (rc = barray_be(b, oid, 4)) != SL_OK || n == 0)
+        return rc;
+    if ((rc = barray_be(b, (uint32_t)n, 4)) != SL_OK)
+        return rc;
+    return barray_be(b, 1, 4);
+}
+
+int sl_pg_barray_text(sl_buf *b, const char *s, size_t len)
+{
+    int rc;
+
+    if (len > INT32_MAX)
+        return SL_EINVAL;
+    if ((rc = barray_be(b, (uint32_t)len, 4)) != SL_OK)
+        return rc;
+    return sl_buf_append(b, s, len);
+}
+
+int sl_pg_barray_int4(sl_buf *b, int32_t v)
+{
+    int rc = barray_be(b, 4, 4);
+
+    return rc == SL_OK ? barray_be(b, (uint32_t)v, 4) : rc;
+}
+
+int sl_pg_barray_int8(sl_buf *b, int64_t v)
+{
+    int rc = barray_be(b, 8, 4);
+
+    return rc == SL_OK ? barray_be(b, (uint64_t)v, 8) : rc;
+}
+
+static int key_cmp(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+int sl_pg_keys_param(sl_buf *b, const char **keys, size_t n)
+{
+    size_t distinct = 0;
+    int rc;
+
+    if (n > 1)
+        qsort(keys, n, sizeof(*keys), key_cmp);
+    for (size_t i = 0; i < n; i++)
+        distinct += i == 0 || strcmp(keys[i - 1], keys[i]) != 0;
+    rc = sl_pg_barray_begin(b, SL_PG_TEXT, distinct);
+    for (size_t i = 0; i < n && rc == SL_OK; i++)
+        if (i == 0 || strcmp(keys[i - 1], keys[i]) != 0)
+            rc = sl_pg_barray_text(b, keys[i], strlen(keys[i]));
+    return rc;
+}
+
 int sl_pg_array_add(sl_buf *b, const char *s)
 {
     int rc = sl_buf_putc(b, b->len ? ',' : '{');

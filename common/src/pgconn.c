@@ -110,7 +110,8 @@ int sl_pgconn_fail(sl_pgconn *pc, PGresult *r, const char *what, sl_err *err)
 
 /* Runs one statement: prepared (sql NULL, name given) or not. */
 static int run(sl_pgconn *pc, const char *name, const char *sql, int n,
-               const char *const *params, int result_format, PGresult **res,
+               const char *const *params, const int *lengths,
+               const int *formats, int result_format, PGresult **res,
                sl_err *err)
 {
     PGconn *c;
@@ -122,8 +123,8 @@ static int run(sl_pgconn *pc, const char *name, const char *sql, int n,
         sl_warn(pc->who, "%s", err->msg);
         return SL_EIO;
     }
-    r = sql ? PQexecParams(c, sql, n, NULL, params, NULL, NULL, result_format)
-            : PQexecPrepared(c, name, n, params, NULL, NULL, result_format);
+    r = sql ? PQexecParams(c, sql, n, NULL, params, lengths, formats, result_format)
+            : PQexecPrepared(c, name, n, params, lengths, formats, result_format);
     st = PQresultStatus(r);
     if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) {
         *res = r;
@@ -140,13 +141,21 @@ int sl_pgconn_exec(sl_pgconn *pc, const char *name, int n,
                    const char *const *params, int result_format,
                    PGresult **res, sl_err *err)
 {
-    return run(pc, name, NULL, n, params, result_format, res, err);
+    return run(pc, name, NULL, n, params, NULL, NULL, result_format, res, err);
+}
+
+int sl_pgconn_execb(sl_pgconn *pc, const char *name, int n,
+                    const char *const *params, const int *lengths,
+                    const int *formats, int result_format, PGresult **res,
+                    sl_err *err)
+{
+    return run(pc, name, NULL, n, params, lengths, formats, result_format, res, err);
 }
 
 int sl_pgconn_query(sl_pgconn *pc, const char *what, const char *sql, int n,
                     const char *const *params, PGresult **res, sl_err *err)
 {
-    return run(pc, what, sql, n, params, 0, res, err);
+    return run(pc, what, sql, n, params, NULL, NULL, 0, res, err);
 }
 
 void sl_pgconn_destroy(sl_pgconn *pc)

@@ -271,6 +271,106 @@ static void test_binary_arrays(void **state)
     sl_buf_free(&cp.buf);
 }
 
+/* b holds exactly the n bytes of want. */
+static void expect_buf(const sl_buf *b, const uint8_t *want, size_t n)
+{
+    assert_int_equal(b->len, n);
+    assert_memory_equal(b->data, want, n);
+}
+
+/* Array parameters in binary form (sl_pg_barray_*), byte for byte as
+ * array_recv reads them: text with its bytes as given, int4 and int8
+ * big-endian (negative ones too), and an empty array with no dimension. */
+static void test_binary_params(void **state)
+{
+    static const uint8_t want_text[] = {
+        0, 0, 0, 1,  0, 0, 0, 0,  0, 0, 0, 25,  /* 1 dim, no NULL, text */
+        0, 0, 0, 3,  0, 0, 0, 1,                /* 3 elements from 1 */
+        0, 0, 0, 2, 'a', 'b',
+        0, 0, 0, 3, 'q', '"', '\\',            /* no escaping */
+        0, 0, 0, 0,                             /* "" */
+    };
+    static const uint8_t want_ints[] = {
+        0, 0, 0, 1,  0, 0, 0, 0,  0, 0, 0, 23,  /* int4 */
+        0, 0, 0, 2,  0, 0, 0, 1,
+        0, 0, 0, 4,  0, 0, 0x01, 0x02,
+        0, 0, 0, 4,  0xff, 0xff, 0xff, 0xfe,    /* -2 */
+        0, 0, 0, 1,  0, 0, 0, 0,  0, 0, 0, 20,  /* int8 */
+        0, 0, 0, 1,  0, 0, 0, 1,
+        0, 0, 0, 8,  0x80, 0, 0, 0, 0, 0, 0, 0, /* INT64_MIN */
+    };
+    static const uint8_t want_empty[] = {
+        0, 0, 0, 0,  0, 0, 0, 0,  0, 0, 0, 25,
+    };
+    sl_buf b;
+
+    (void)state;
+    sl_buf_init(&b, 1024);
+    assert_int_equal(sl_pg_barray_begin(&b, SL_PG_TEXT, 3), SL_OK);
+    assert_int_equal(sl_pg_barray_text(&b, "ab", 2), SL_OK);
+    assert_int_equal(sl_pg_barray_text(&b, "q\"\\", 3), SL_OK);
+    assert_int_equal(sl_pg_barray_text(&b, "", 0), SL_OK);
+    expect_buf(&b, want_text, sizeof(want_text));
+
+    sl_buf_reset(&b);
+    assert_int_equal(sl_pg_barray_begin(&b, SL_PG_INT4, 2), SL_OK);
+    assert_int_equal(sl_pg_barray_int4(&b, 258), SL_OK);
+    assert_int_equal(sl_pg_barray_int4(&b, -2), SL_OK);
+    assert_int_equal(sl_pg_barray_begin(&b, SL_PG_INT8, 1), SL_OK);
+    assert_int_equal(sl_pg_barray_int8(&b, INT64_MIN), SL_OK);
+    expect_buf(&b, want_ints, sizeof(want_ints));
+
+    sl_buf_reset(&b);
+    assert_int_equal(sl_pg_barray_begin(&b, SL_PG_TEXT, 0), SL_OK);
+    expect_buf(&b, want_empty, sizeof(want_empty));
+
+    /* More elements than an int32 counts, and a buffer at its limit. */
+    assert_int_equal(sl_pg_barray_begin(&b, SL_PG_TEXT, (size_t)INT32_MAX + 1), SL_EINVAL);
+    sl_buf_free(&b);
+    sl_buf_init(&b, 20);
+    assert_int_equal(sl_pg_barray_begin(&b, SL_PG_TEXT, 1), SL_OK);
+    assert_int_not_equal(sl_pg_barray_text(&b, "too long for it", 15), SL_OK);
+    sl_buf_free(&b);
+}
+
+/* A look-up's keys: sorted in byte order, as a C-collation B-tree holds
+ * them (upper case before lower, a prefix before its extensions, bytes
+ * >= 0x80 last), each once, in one binary text[]. */
+static void test_keys_param(void **state)
+{
+    const char *k[] = { "b", "a\xc3\xa9", "ab", "B", "b", "a", "", "\xff", "ab" };
+    static const uint8_t want[] = {
+        0, 0, 0, 1,  0, 0, 0, 0,  0, 0, 0, 25,
+        0, 0, 0, 7,  0, 0, 0, 1,                /* 7 distinct of 9 */
+        0, 0, 0, 0,
+        0, 0, 0, 1, 'B',
+        0, 0, 0, 1, 'a',
+        0, 0, 0, 2, 'a', 'b',
+        0, 0, 0, 3, 'a', 0xc3, 0xa9,
+        0, 0, 0, 1, 'b',
+        0, 0, 0, 1, 0xff,
+    };
+    static const uint8_t want_one[] = {
+        0, 0, 0, 1,  0, 0, 0, 0,  0, 0, 0, 25,
+        0, 0, 0, 1,  0, 0, 0, 1,
+        0, 0, 0, 2, 'i', 'd',
+    };
+    const char *same[] = { "id", "id", "id" };
+    sl_buf b;
+
+    (void)state;
+    sl_buf_init(&b, 1024);
+    assert_int_equal(sl_pg_keys_param(&b, k, 9), SL_OK);
+    expect_buf(&b, want, sizeof(want));
+    sl_buf_reset(&b);
+    assert_int_equal(sl_pg_keys_param(&b, same, 3), SL_OK);
+    expect_buf(&b, want_one, sizeof(want_one));
+    sl_buf_reset(&b);
+    assert_int_equal(sl_pg_keys_param(&b, k, 0), SL_OK);
+    assert_int_equal(b.len, 12);                /* empty: no dimension */
+    sl_buf_free(&b);
+}
+
 /* Misuse fails the COPY instead of sending a malformed array: fewer or
  * more elements than announced, a NULL element, a field (text, bigint,
  * bytea, integer, another array) or a row's end inside an open array, an
@@ -354,6 +454,8 @@ int main(void)
         cmocka_unit_test(test_binary_random_text),
         cmocka_unit_test(test_binary_arrays),
         cmocka_unit_test(test_binary_array_misuse),
+        cmocka_unit_test(test_binary_params),
+        cmocka_unit_test(test_keys_param),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -122,6 +122,12 @@ int  sl_pgconn_exec(sl_pgconn *pc, const char *name, int n,
                     PGresult **res, sl_err *err);
 int  sl_pgconn_query(sl_pgconn *pc, const char *what, const char *sql, int n,
                      const char *const *params, PGresult **res, sl_err *err);
+/* sl_pgconn_exec with each parameter's length and format (1: binary, as
+ * libpq's PQexecPrepared takes them; lengths and formats NULL: all text). */
+int  sl_pgconn_execb(sl_pgconn *pc, const char *name, int n,
+                     const char *const *params, const int *lengths,
+                     const int *formats, int result_format, PGresult **res,
+                     sl_err *err);
 
 /* A stage's dataset look-ups (scan's and license's): its own connection
  * and the dataset registry cache (sl/dscache.h) on it, filled from the
@@ -208,6 +214,32 @@ int  sl_pg_copy_end(sl_pg_copy *cp, sl_err *err);
  * sl_buf error. */
 int sl_pg_array_add(sl_buf *b, const char *s);
 int sl_pg_array_close(sl_buf *b);
+
+/* The same arrays in PostgreSQL's binary form (what array_recv reads), for
+ * a parameter sent with format 1: the server takes each element as it is,
+ * where a literal is parsed character by character, and nothing is
+ * escaped (tests/bench/bench_pg_lookup.c measures both).  One dimension,
+ * no NULLs:
+ * sl_pg_barray_begin(b, oid, n) for n elements of type oid (SL_PG_TEXT,
+ * SL_PG_INT4, SL_PG_INT8), then exactly n calls of the matching _text,
+ * _int4 or _int8 (a count that does not match is refused by the server).
+ * A text element is sent as its bytes; the server still checks them
+ * against the database encoding.  SL_OK, SL_EINVAL (n or a length past
+ * INT32_MAX) or the sl_buf error. */
+#define SL_PG_TEXT 25u
+#define SL_PG_INT4 23u
+#define SL_PG_INT8 20u
+int sl_pg_barray_begin(sl_buf *b, unsigned oid, size_t n);
+int sl_pg_barray_text(sl_buf *b, const char *s, size_t len);
+int sl_pg_barray_int4(sl_buf *b, int32_t v);
+int sl_pg_barray_int8(sl_buf *b, int64_t v);
+/* The n keys of an "= ANY($1::text[])" look-up as one such binary
+ * parameter in b: in byte order (strcmp: a text B-tree's order in the C
+ * collation), each once.  The server sorts and de-duplicates such an
+ * array before it searches the index; sent so, a run's thousand copies of
+ * one creator id are one element, and the server's sort finds its work
+ * done.  keys is reordered.  SL_OK, or sl_pg_barray_begin's errors. */
+int sl_pg_keys_param(sl_buf *b, const char **keys, size_t n);
 
 /* Runs a parameterised statement expecting status `want`: SL_OK with *out
  * (the result, for the caller to PQclear; cleared here when out is NULL),
