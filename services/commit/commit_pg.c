@@ -219,81 +219,112 @@ static int check_offsets(commit_ctx *c, const char *group, const sl_msg *msgs,
     return rc;
 }
 
+/* The batch's look-ups, prepared on every connection (sl_pgconn): each
+ * takes one text[] of keys, which lookup() sends sorted and in binary
+ * form.  Prepared, they are planned once, not for every batch's array
+ * (the session settings keep their plans on the indexes, pgconn.c). */
+static const sl_pg_stmt commit_stmts[] = {
+    { "commit_uploads", "SELECT upload_id FROM samples "
+                        "WHERE upload_id = ANY($1::text[]) UNION ALL "
+                        "SELECT upload_id FROM review_items "
+                        "WHERE upload_id = ANY($1::text[])", 1 },
+    /* By hash alone (samples_sha256_dataset_key): a join on unnest() pairs
+     * let the planner pick a sequential scan of samples per batch.  Pairs
+     * from other datasets are harmless: decide() matches on the (dataset,
+     * hash) fingerprint. */
+    { "commit_pairs", "SELECT dataset_id, sha256 FROM samples "
+                      "WHERE sha256 = ANY($1::text[])", 1 },
+    { "commit_contents", "SELECT sha256 FROM contents "
+                         "WHERE sha256 = ANY($1::text[])", 1 },
+};
+
+/* Runs the prepared look-up `name` on the n keys (reordered here: see
+ * sl_pg_keys_param).  SL_OK with *out for the caller to PQclear, SL_ENOMEM,
+ * or classify()'s code with err naming `what`. */
+static int lookup(commit_ctx *c, const char *name, const char *what,
+                  const char **keys, size_t n, PGresult **out, sl_err *err)
+{
+    sl_buf arr;
+    const char *p[1];
+    int len[1], fmt[1] = { 1 }, rc;
+    PGresult *r;
+
+    *out = NULL;
+    sl_buf_init(&arr, (size_t)1 << 30);
+    rc = sl_pg_keys_param(&arr, keys, n);
+    if (rc != SL_OK || arr.len > INT32_MAX) {
+        sl_buf_free(&arr);
+        return SL_ENOMEM;
+    }
+    p[0] = (const char *)arr.data;
+    len[0] = (int)arr.len;
+    r = PQexecPrepared(rt(c), name, 1, p, len, fmt, 0);
+    sl_buf_free(&arr);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        rc = classify(c, r, what, err);
+        PQclear(r);
+        return rc;
+    }
+    *out = r;
+    return SL_OK;
+}
+
 /* Fetches which of the batch's upload ids and (dataset, sha256) pairs exist
  * in samples already, as fingerprints. */
 static int existing(commit_ctx *c, const sl_commit_row *rows, size_t n,
                     sl_pairset *uploads, sl_pairset *contents, sl_err *err)
 {
-    sl_buf ids, hs;
+    const char **ids = malloc((n ? n : 1) * sizeof(*ids));
+    const char **hs = malloc((n ? n : 1) * sizeof(*hs));
     PGresult *r = NULL;
     sl_pairset *pairs = sl_pairset_new();   /* the batch's (dataset, hash) */
+    size_t m = 0;
     int rc = SL_ENOMEM;
 
-    sl_buf_init(&ids, (size_t)1 << 30);
-    sl_buf_init(&hs, (size_t)1 << 30);
-    if (!pairs)
+    if (!pairs || !ids || !hs)
         goto out;
     for (size_t i = 0; i < n; i++) {
         if (rows[i].kind == SL_ROW_REJECTION)
             continue;
-        if (sl_pg_array_add(&ids, rows[i].upload_id) || sl_pg_array_add(&hs, rows[i].sha256) ||
-            sl_pairset_add(pairs, sl_fpset_fp(rows[i].dataset_id, strlen(rows[i].dataset_id),
+        ids[m] = rows[i].upload_id;
+        hs[m++] = rows[i].sha256;
+        if (sl_pairset_add(pairs, sl_fpset_fp(rows[i].dataset_id, strlen(rows[i].dataset_id),
                                               rows[i].sha256, 64),
                            rows[i].dataset_id, rows[i].sha256) != SL_OK)
             goto out;
     }
-    if (sl_pg_array_close(&ids) || sl_pg_array_close(&hs))
+    if (m == 0) {
+        rc = SL_OK;
         goto out;
-    {
-        const char *p1[1] = { (const char *)ids.data };
-        r = PQexecParams(rt(c), "SELECT upload_id FROM samples "
-                         "WHERE upload_id = ANY($1::text[]) UNION ALL "
-                         "SELECT upload_id FROM review_items "
-                         "WHERE upload_id = ANY($1::text[])",
-                         1, NULL, p1, NULL, NULL, 0);
-        if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-            rc = classify(c, r, "looking up upload ids", err);
-            goto out;
-        }
-        for (int i = 0; i < PQntuples(r); i++) {
-            const char *u = PQgetvalue(r, i, 0);
-            if (sl_pairset_add(uploads, sl_fpset_fp(u, strlen(u), "", 0), u, "") != SL_OK) {
-                rc = SL_ENOMEM;
-                goto out;
-            }
-        }
-        PQclear(r);
     }
-    {
-        /* By hash alone (samples_sha256_dataset_key): a join on unnest() pairs
-         * let the planner pick a sequential scan of samples per batch.
-         * Pairs from other datasets are harmless: decide() matches on the
-         * (dataset, hash) fingerprint. */
-        const char *p2[1] = { (const char *)hs.data };
-        r = PQexecParams(rt(c), "SELECT dataset_id, sha256 FROM samples "
-                         "WHERE sha256 = ANY($1::text[])",
-                         1, NULL, p2, NULL, NULL, 0);
-        if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-            rc = classify(c, r, "looking up contents", err);
+    if ((rc = lookup(c, "commit_uploads", "looking up upload ids", ids, m, &r,
+                     err)) != SL_OK)
+        goto out;
+    rc = SL_ENOMEM;
+    for (int i = 0; i < PQntuples(r); i++) {
+        const char *u = PQgetvalue(r, i, 0);
+        if (sl_pairset_add(uploads, sl_fpset_fp(u, strlen(u), "", 0), u, "") != SL_OK)
             goto out;
-        }
-        /* The same bytes may sit in many other datasets: keep only the
-         * pairs this batch has, so the set stays within its n entries. */
-        for (int i = 0; i < PQntuples(r); i++) {
-            const char *d = PQgetvalue(r, i, 0), *h = PQgetvalue(r, i, 1);
-            uint64_t fp = sl_fpset_fp(d, strlen(d), h, strlen(h));
-            if (sl_pairset_has(pairs, fp, d, h) &&
-                sl_pairset_add(contents, fp, d, h) != SL_OK) {
-                rc = SL_ENOMEM;
-                goto out;
-            }
-        }
+    }
+    PQclear(r);
+    if ((rc = lookup(c, "commit_pairs", "looking up contents", hs, m, &r,
+                     err)) != SL_OK)
+        goto out;
+    rc = SL_ENOMEM;
+    /* The same bytes may sit in many other datasets: keep only the pairs
+     * this batch has, so the set stays within its n entries. */
+    for (int i = 0; i < PQntuples(r); i++) {
+        const char *d = PQgetvalue(r, i, 0), *h = PQgetvalue(r, i, 1);
+        uint64_t fp = sl_fpset_fp(d, strlen(d), h, strlen(h));
+        if (sl_pairset_has(pairs, fp, d, h) &&
+            sl_pairset_add(contents, fp, d, h) != SL_OK)
+            goto out;
     }
     rc = SL_OK;
 out:
     PQclear(r);
-    sl_buf_free(&ids);
-    sl_buf_free(&hs);
+    free(ids);
+    free(hs);
     sl_pairset_destroy(pairs);
     return rc;
 }
@@ -564,32 +595,24 @@ static int copy_provenance(sl_pg_copy *cp, const sl_commit_row *r,
 static int known_contents(commit_ctx *c, const sl_commit_row *rows, size_t n,
                           sl_pairset *known, sl_err *err)
 {
-    sl_buf hs;
+    const char **hs = malloc((n ? n : 1) * sizeof(*hs));
     PGresult *r = NULL;
-    const char *p[1];
-    int rc = SL_ENOMEM, any = 0;
+    size_t m = 0;
+    int rc = SL_ENOMEM;
 
-    sl_buf_init(&hs, (size_t)1 << 30);
-    for (size_t i = 0; i < n; i++) {
-        if (rows[i].kind == SL_ROW_REJECTION)
-            continue;
-        any = 1;
-        if (sl_pg_array_add(&hs, rows[i].sha256))
-            goto out;
+    if (!hs)
+        return SL_ENOMEM;
+    for (size_t i = 0; i < n; i++)
+        if (rows[i].kind != SL_ROW_REJECTION)
+            hs[m++] = rows[i].sha256;
+    if (m == 0) {
+        free(hs);
+        return SL_OK;
     }
-    if (!any) {
-        rc = SL_OK;
+    if ((rc = lookup(c, "commit_contents", "looking up contents", hs, m, &r,
+                     err)) != SL_OK)
         goto out;
-    }
-    if (sl_pg_array_close(&hs))
-        goto out;
-    p[0] = (const char *)hs.data;
-    r = PQexecParams(rt(c), "SELECT sha256 FROM contents "
-                     "WHERE sha256 = ANY($1::text[])", 1, NULL, p, NULL, NULL, 0);
-    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-        rc = classify(c, r, "looking up contents", err);
-        goto out;
-    }
+    rc = SL_ENOMEM;
     for (int i = 0; i < PQntuples(r); i++)
         if (sl_pairset_add(known, sl_fpset_fp(PQgetvalue(r, i, 0), 64, "", 0),
                            PQgetvalue(r, i, 0), "") != SL_OK)
@@ -597,7 +620,7 @@ static int known_contents(commit_ctx *c, const sl_commit_row *rows, size_t n,
     rc = SL_OK;
 out:
     PQclear(r);
-    sl_buf_free(&hs);
+    free(hs);
     return rc;
 }
 
@@ -1255,7 +1278,9 @@ static int commit_init(void **ctx, const sl_config *cfg, sl_err *err)
     const char *prefix = sl_config_get(cfg, "topic.prefix");
     const char *rejected = sl_config_get(cfg, "rejected.topic");
     const sl_pgconn_opts opts = {
-        .who = "commit", .on_connect = register_audit_key, .arg = c,
+        .who = "commit", .stmts = commit_stmts,
+        .n_stmts = sizeof(commit_stmts) / sizeof(commit_stmts[0]),
+        .on_connect = register_audit_key, .arg = c,
     };
     int rc;
 

@@ -7,8 +7,9 @@
  * run of messages: which creators opted out, which hashes are taken down, which
  * creators contribute to closed datasets, and how much each creator put in
  * each dataset with a quota today -- four statements, whatever the run's
- * size.  A lost connection is SL_EIO (the runner retries the run) and is
- * reopened on the next call.
+ * size (the first two prepared, their keys sent once each in binary form).
+ * A lost connection is SL_EIO (the runner retries the run) and is reopened
+ * on the next call.
  *
  * The file ends with the stage glue: the descriptor handed to the runner,
  * whose init builds these lookups and the processor.  It is compiled into
@@ -68,21 +69,54 @@ static const char *array_close(sl_buf *b)
     return sl_pg_array_close(b) == SL_OK ? (const char *)b->data : NULL;
 }
 
+/* The run's two look-ups by key, prepared on every connection (planned
+ * once, not for every run's array). */
+static const sl_pg_stmt license_stmts[] = {
+    { "license_optouts", "SELECT creator_id FROM creator_optouts"
+                         " WHERE creator_id = ANY($1::text[])", 1 },
+    { "license_takedowns", "SELECT sha256 FROM takedowns"
+                           " WHERE sha256 = ANY($1::text[])", 1 },
+};
+
+/* Runs the prepared look-up `name` on the n keys (reordered, and sent
+ * once each: sl_pg_keys_param).  SL_OK with *r, SL_ENOMEM, or SL_EIO
+ * (logged; the connection dropped). */
+static int lookup(sl_pg_datasets *l, const char *name, const char **keys,
+                  size_t n, PGresult **r)
+{
+    sl_buf b;
+    const char *v[1];
+    int len[1], fmt[1] = { 1 }, rc;
+    sl_err err;
+
+    *r = NULL;
+    sl_buf_init(&b, 1 << 24);
+    if ((rc = sl_pg_keys_param(&b, keys, n)) != SL_OK) {
+        sl_buf_free(&b);
+        return SL_ENOMEM;
+    }
+    v[0] = (const char *)b.data;
+    len[0] = (int)b.len;
+    rc = sl_pgconn_execb(l->pg, name, 1, v, len, fmt, 0, r, &err);
+    sl_buf_free(&b);
+    return rc == SL_OK ? SL_OK : SL_EIO;
+}
+
 static int pg_ask(void *u, sl_license_ask *asks, size_t n)
 {
     sl_pg_datasets *l = u;
-    sl_buf creators, shas, pc, pd;
+    sl_buf pc, pd;
     sl_quota_pair *usage = calloc(n ? n : 1, sizeof(*usage));
     size_t *usage_of = calloc(n ? n : 1, sizeof(*usage_of));   /* its ask */
-    size_t nusage = 0;
+    const char **creators = calloc(n ? n : 1, sizeof(*creators));
+    const char **shas = calloc(n ? 2 * n : 1, sizeof(*shas));
+    size_t nusage = 0, nshas = 0;
     PGresult *r = NULL;
     int rc = SL_ENOMEM, any_closed = 0;
 
-    sl_buf_init(&creators, 1 << 24);
-    sl_buf_init(&shas, 1 << 24);
     sl_buf_init(&pc, 1 << 24);
     sl_buf_init(&pd, 1 << 24);
-    if (!usage || !usage_of)
+    if (!usage || !usage_of || !creators || !shas)
         goto out;
     if (ensure_conn(l) != SL_OK) {
         rc = SL_EIO;
@@ -93,9 +127,10 @@ static int pg_ask(void *u, sl_license_ask *asks, size_t n)
         sl_license_dataset ds;
         a->opted_out = a->taken_down = a->contributor = 0;
         a->used_count = a->used_bytes = 0;
-        if (sl_pg_array_add(&creators, a->creator_id) || sl_pg_array_add(&shas, a->sha256) ||
-            (strcmp(a->sha256, a->original_sha256) && sl_pg_array_add(&shas, a->original_sha256)))
-            goto out;
+        creators[i] = a->creator_id;
+        shas[nshas++] = a->sha256;
+        if (strcmp(a->sha256, a->original_sha256) != 0)
+            shas[nshas++] = a->original_sha256;
         if ((rc = pg_dataset(l, a->dataset_id, &ds)) == SL_EIO)
             goto out;
         if (rc == SL_OK && !ds.open) {
@@ -111,37 +146,22 @@ static int pg_ask(void *u, sl_license_ask *asks, size_t n)
         }
         rc = SL_ENOMEM;
     }
-    {
-        const char *v[1] = { array_close(&creators) };
-        if (!v[0])
-            goto out;
-        if (!(r = query(l, "opt-out lookup", "SELECT creator_id FROM creator_optouts"
-                        " WHERE creator_id = ANY($1::text[])", 1, v))) {
-            rc = SL_EIO;
-            goto out;
-        }
-        for (int k = 0; k < PQntuples(r); k++)
-            for (size_t i = 0; i < n; i++)
-                if (strcmp(asks[i].creator_id, PQgetvalue(r, k, 0)) == 0)
-                    asks[i].opted_out = 1;
-        PQclear(r);
-    }
-    {
-        const char *v[1] = { array_close(&shas) };
-        if (!v[0])
-            goto out;
-        if (!(r = query(l, "takedown lookup", "SELECT sha256 FROM takedowns"
-                        " WHERE sha256 = ANY($1::text[])", 1, v))) {
-            rc = SL_EIO;
-            goto out;
-        }
-        for (int k = 0; k < PQntuples(r); k++)
-            for (size_t i = 0; i < n; i++)
-                if (strcmp(asks[i].sha256, PQgetvalue(r, k, 0)) == 0 ||
-                    strcmp(asks[i].original_sha256, PQgetvalue(r, k, 0)) == 0)
-                    asks[i].taken_down = 1;
-        PQclear(r);
-    }
+    if ((rc = lookup(l, "license_optouts", creators, n, &r)) != SL_OK)
+        goto out;
+    for (int k = 0; k < PQntuples(r); k++)
+        for (size_t i = 0; i < n; i++)
+            if (strcmp(asks[i].creator_id, PQgetvalue(r, k, 0)) == 0)
+                asks[i].opted_out = 1;
+    PQclear(r);
+    if ((rc = lookup(l, "license_takedowns", shas, nshas, &r)) != SL_OK)
+        goto out;
+    for (int k = 0; k < PQntuples(r); k++)
+        for (size_t i = 0; i < n; i++)
+            if (strcmp(asks[i].sha256, PQgetvalue(r, k, 0)) == 0 ||
+                strcmp(asks[i].original_sha256, PQgetvalue(r, k, 0)) == 0)
+                asks[i].taken_down = 1;
+    PQclear(r);
+    rc = SL_ENOMEM;
     if (any_closed) {
         const char *v[2] = { array_close(&pc), array_close(&pd) };
         if (!v[0] || !v[1])
@@ -185,8 +205,8 @@ static int pg_ask(void *u, sl_license_ask *asks, size_t n)
     r = NULL;
     rc = SL_OK;
 out:
-    sl_buf_free(&creators);
-    sl_buf_free(&shas);
+    free(creators);
+    free(shas);
     sl_buf_free(&pc);
     sl_buf_free(&pd);
     free(usage);
@@ -201,7 +221,10 @@ static void pg_destroy(void *u)
 
 int sl_license_pg_lookup(sl_license_lookup *lk, const sl_config *cfg, sl_err *err)
 {
-    const sl_pgconn_opts opts = { .who = "license" };
+    const sl_pgconn_opts opts = {
+        .who = "license", .stmts = license_stmts,
+        .n_stmts = sizeof(license_stmts) / sizeof(license_stmts[0]),
+    };
     sl_pg_datasets *l;
     int rc;
 

@@ -289,21 +289,26 @@ static int pg_prefetch(void *u, const char *const *ids, size_t n_ids,
     int rc = SL_OK;
 
     for (int q = 0; q < 2; q++) {
-        const char *params[1];
+        const char *params[1], **keys;
+        int len[1], fmt[1] = { 1 };
         sl_buf arr;
         PGresult *r;
 
         if (!counts[q])
             continue;
+        if (!(keys = malloc(counts[q] * sizeof(*keys))))
+            return SL_ENOMEM;
+        memcpy(keys, lists[q], counts[q] * sizeof(*keys));
         sl_buf_init(&arr, (size_t)1 << 26);
-        for (size_t i = 0; i < counts[q] && rc == SL_OK; i++)
-            rc = sl_pg_array_add(&arr, lists[q][i]);
-        if (rc != SL_OK || (rc = sl_pg_array_close(&arr)) != SL_OK) {
+        rc = sl_pg_keys_param(&arr, keys, counts[q]);
+        free(keys);
+        if (rc != SL_OK || arr.len > INT32_MAX) {
             sl_buf_free(&arr);
             return SL_ENOMEM;
         }
         params[0] = (const char *)arr.data;
-        rc = sl_pgconn_exec(l->pg, stmts[q], 1, params, 0, &r, &err);
+        len[0] = (int)arr.len;
+        rc = sl_pgconn_execb(l->pg, stmts[q], 1, params, len, fmt, 0, &r, &err);
         sl_buf_free(&arr);
         if (rc != SL_OK)
             return SL_EIO;
@@ -324,43 +329,51 @@ static int pg_prefetch(void *u, const char *const *ids, size_t n_ids,
 static int pg_claim(void *u, sl_validate_claim *c, size_t n)
 {
     pg_lookup *l = u;
+    static const unsigned oids[4] = { SL_PG_TEXT, SL_PG_TEXT, SL_PG_INT4, SL_PG_INT8 };
+    static const int fmt[4] = { 1, 1, 1, 1 };
     sl_buf arr[4];
     const char *params[4];
+    int len[4];
     char num[32];
     PGresult *r;
     sl_err err;
     int rc = SL_OK;
 
-    for (int a = 0; a < 4; a++)
+    /* Four arrays in the claims' order, sent binary (sl_pg_barray_begin). */
+    for (int a = 0; a < 4; a++) {
         sl_buf_init(&arr[a], (size_t)1 << 26);
+        if (rc == SL_OK)
+            rc = sl_pg_barray_begin(&arr[a], oids[a], n);
+    }
     for (size_t i = 0; i < n && rc == SL_OK; i++) {
-        rc = sl_pg_array_add(&arr[0], c[i].upload_id);
+        rc = sl_pg_barray_text(&arr[0], c[i].upload_id, strlen(c[i].upload_id));
         if (rc == SL_OK)
-            rc = sl_pg_array_add(&arr[1], c[i].topic);
-        snprintf(num, sizeof(num), "%" PRId32, c[i].partition);
+            rc = sl_pg_barray_text(&arr[1], c[i].topic, strlen(c[i].topic));
         if (rc == SL_OK)
-            rc = sl_pg_array_add(&arr[2], num);
-        snprintf(num, sizeof(num), "%" PRId64, c[i].offset);
+            rc = sl_pg_barray_int4(&arr[2], c[i].partition);
         if (rc == SL_OK)
-            rc = sl_pg_array_add(&arr[3], num);
+            rc = sl_pg_barray_int8(&arr[3], c[i].offset);
     }
     for (int a = 0; a < 4 && rc == SL_OK; a++)
-        rc = sl_pg_array_close(&arr[a]);
+        if (arr[a].len > INT32_MAX)
+            rc = SL_ENOMEM;
     if (rc != SL_OK) {
         for (int a = 0; a < 4; a++)
             sl_buf_free(&arr[a]);
         return SL_EIO;   /* the run is retried */
     }
-    for (int a = 0; a < 4; a++)
+    for (int a = 0; a < 4; a++) {
         params[a] = (const char *)arr[a].data;
-    rc = sl_pgconn_exec(l->pg, "claim", 4, params, 0, &r, &err);
+        len[a] = (int)arr[a].len;
+    }
+    rc = sl_pgconn_execb(l->pg, "claim", 4, params, len, fmt, 0, &r, &err);
     for (size_t i = 0; i < n; i++)
         c[i].earlier = 0;
     if (rc == SL_OK && (size_t)PQntuples(r) < n) {
         /* Some ids were claimed before: by this message (a retried run) or
          * by another one. */
         PQclear(r);
-        rc = sl_pgconn_exec(l->pg, "claim_check", 4, params, 0, &r, &err);
+        rc = sl_pgconn_execb(l->pg, "claim_check", 4, params, len, fmt, 0, &r, &err);
         for (int i = 0; rc == SL_OK && i < PQntuples(r); i++) {
             long k = strtol(PQgetvalue(r, i, 0), NULL, 10);
             if (k >= 1 && (size_t)k <= n)

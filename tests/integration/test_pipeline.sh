@@ -154,3 +154,31 @@ it_eq "status: commit's stored offsets" \
 it_eq "status total" "$(jq .total "$W/status.json")" 17
 it_eq "status duplicates" \
     "$(jq '[.rejections.by_stage_code[] | select(.code == "duplicate") | .count] | add' "$W/status.json")" 1
+
+# --- a duplicate that gets past validate --------------------------------------
+# The same bytes twice into one dataset while commit is down, validate
+# restarted in between: the second instance has not seen the first upload,
+# looks for its content among the stored samples, finds nothing, and
+# passes it too (as two validate instances on different partitions would).
+# commit, one message a transaction, stores the first, and must find it
+# when it looks up the second: its look-up of the batch's (dataset, hash)
+# pairs is the only check left.
+it_kill commit
+printf 'the same bytes twice, both past validate\n' >"$W/files/twice.txt"
+validated() { # validated ID: until upload ID is on sluice.validated
+    local end=$((SECONDS + 30))
+    until [[ $(it_committed sluice.validated '%k\n' | grep -cx "$1") -ge 1 ]]; do
+        ((SECONDS < end)) || it_fail "$1 did not reach sluice.validated in 30 s"
+        sleep 0.2
+    done
+}
+up twice1 alice --key "$W/alice.pem" "$W/files/twice.txt"
+validated twice1
+it_kill validate
+it_start validate
+up twice2 alice --key "$W/alice.pem" "$W/files/twice.txt"
+validated twice2
+it_start commit "${IT_COMMIT_AFTER_VALIDATE[@]}" -X batch.size=1
+it_wait_outcomes 19 60
+it_eq "twice1" "$(it_outcome twice1)" accepted
+it_eq "twice2: the duplicate commit finds" "$(it_outcome twice2)" commit:duplicate
