@@ -1,0 +1,270 @@
+/*
+ * bench_pg_lookup.c -- a batch's look-up by key, "= ANY($1::text[])", the
+ * ways the stages have sent it (issue #16):
+ *
+ *   literal, unprepared  a text array literal ({"..","..."}) in a statement
+ *                        planned for every batch (PQexecParams): commit's
+ *                        and license's look-ups before;
+ *   literal, prepared    the same literal to a prepared statement:
+ *                        validate's before;
+ *   binary, prepared     the keys sorted, each once, as one binary text[]
+ *                        (sl_pg_keys_param) to a prepared statement: every
+ *                        stage's now; and, to tell the sort's share, the
+ *                        same in the batch's order.
+ *
+ * On a temporary table of ROWS random 64-digit hex keys (a B-tree primary
+ * key, as contents and samples have), each way looks up KEYS keys, half of
+ * them stored ones picked at random, half not, in random order; best of
+ * five rounds of 20 statements.  Prints microseconds a key: wall time,
+ * this process's CPU (building the parameter) and the server backend's CPU
+ * (from /proc, when the server runs on this machine and its process can be
+ * read).
+ *
+ * Usage: SLUICE_PG_DSN=... bench_pg_lookup [ROWS [KEYS]]
+ * (defaults 400000 and 5000: a long drain's contents table, a full batch).
+ * A figure, not a test: it asserts nothing.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <libpq-fe.h>
+
+#include "sl/common.h"
+#include "sl/pg.h"
+
+#define ROUNDS 5
+#define REPS   20
+
+static double now_s(clockid_t id)
+{
+    struct timespec t;
+
+    clock_gettime(id, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/* The backend's user + system CPU in seconds, or -1 when unreadable. */
+static double backend_cpu(int pid)
+{
+    char path[64], buf[1024], *p;
+    unsigned long ut = 0, st = 0;
+    FILE *f;
+
+    snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+    if (!(f = fopen(path, "r")))
+        return -1;
+    p = fgets(buf, sizeof(buf), f);
+    fclose(f);
+    if (!p || !(p = strrchr(buf, ')')) ||
+        sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
+               &ut, &st) != 2)
+        return -1;
+    return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+static void hex_key(char out[65])
+{
+    static const char hex[] = "0123456789abcdef";
+
+    for (int i = 0; i < 64; i++)
+        out[i] = hex[rand() % 16];
+    out[64] = '\0';
+}
+
+static int exec_ok(PGconn *c, const char *sql)
+{
+    PGresult *r = PQexec(c, sql);
+    int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+
+    if (!ok)
+        fprintf(stderr, "bench_pg_lookup: %s: %s", sql, PQerrorMessage(c));
+    PQclear(r);
+    return ok;
+}
+
+typedef enum { LITERAL_UNPREPARED, LITERAL_PREPARED, BINARY_UNSORTED,
+               BINARY_PREPARED, N_WAYS } way;
+
+static const char *const way_name[] = {
+    "literal, unprepared (commit, license before)",
+    "literal, prepared (validate before)",
+    "binary, in the batch's order, prepared",
+    "binary, sorted, prepared (now)",
+};
+
+#define LOOKUP_SQL "SELECT k FROM bench_keys WHERE k = ANY($1::text[])"
+
+/* One statement the given way; the number of rows found, -1 on failure. */
+static int run_once(PGconn *c, way w, const char **keys, size_t n)
+{
+    sl_buf b;
+    const char *v[1];
+    int len[1], fmt[1] = { 1 }, found = -1;
+    PGresult *r;
+
+    sl_buf_init(&b, (size_t)1 << 30);
+    if (w == BINARY_PREPARED) {
+        if (sl_pg_keys_param(&b, keys, n) != SL_OK)
+            goto out;
+    } else if (w == BINARY_UNSORTED) {
+        if (sl_pg_barray_begin(&b, SL_PG_TEXT, n) != SL_OK)
+            goto out;
+        for (size_t i = 0; i < n; i++)
+            if (sl_pg_barray_text(&b, keys[i], strlen(keys[i])) != SL_OK)
+                goto out;
+    } else {
+        for (size_t i = 0; i < n; i++)
+            if (sl_pg_array_add(&b, keys[i]) != SL_OK)
+                goto out;
+        if (sl_pg_array_close(&b) != SL_OK)
+            goto out;
+    }
+    v[0] = (const char *)b.data;
+    len[0] = (int)b.len;
+    if (w == LITERAL_UNPREPARED)
+        r = PQexecParams(c, LOOKUP_SQL, 1, NULL, v, NULL, NULL, 0);
+    else if (w == LITERAL_PREPARED)
+        r = PQexecPrepared(c, "lookup", 1, v, NULL, NULL, 0);
+    else
+        r = PQexecPrepared(c, "lookup", 1, v, len, fmt, 0);
+    if (PQresultStatus(r) == PGRES_TUPLES_OK)
+        found = PQntuples(r);
+    else
+        fprintf(stderr, "bench_pg_lookup: %s", PQerrorMessage(c));
+    PQclear(r);
+out:
+    sl_buf_free(&b);
+    return found;
+}
+
+int main(int argc, char **argv)
+{
+    const char *dsn = getenv("SLUICE_PG_DSN");
+    long rows = argc > 1 ? atol(argv[1]) : 400000;
+    long nkeys = argc > 2 ? atol(argv[2]) : 5000;
+    char (*stored)[65] = NULL, (*lookups)[65] = NULL;
+    const char **keys = NULL;
+    PGconn *c = NULL;
+    PGresult *r;
+    int pid, rc = 1, expected = -1;
+
+    if (!dsn || !*dsn || rows < 2 || nkeys < 2 || nkeys > rows) {
+        fprintf(stderr, "usage: SLUICE_PG_DSN=... bench_pg_lookup [ROWS [KEYS]] "
+                "(KEYS <= ROWS)\n");
+        return 2;
+    }
+    c = PQconnectdb(dsn);
+    if (PQstatus(c) != CONNECTION_OK) {
+        fprintf(stderr, "bench_pg_lookup: %s", PQerrorMessage(c));
+        goto out;
+    }
+    pid = PQbackendPID(c);
+    stored = calloc((size_t)rows, sizeof(*stored));
+    lookups = calloc((size_t)nkeys, sizeof(*lookups));
+    keys = calloc((size_t)nkeys, sizeof(*keys));
+    if (!stored || !lookups || !keys)
+        goto out;
+    srand(16);
+    for (long i = 0; i < rows; i++)
+        hex_key(stored[i]);
+    /* The stages' session settings (common/src/pgconn.c); and room for the
+     * temporary table in memory, as a stage's tables have in shared_buffers
+     * (set before the session's first temporary table). */
+    if (!exec_ok(c, "SET enable_seqscan = off") || !exec_ok(c, "SET jit = off") ||
+        !exec_ok(c, "SET temp_buffers = '256MB'") ||
+        !exec_ok(c, "CREATE TEMP TABLE bench_keys (k text PRIMARY KEY)"))
+        goto out;
+    r = PQexec(c, "COPY bench_keys FROM STDIN");
+    if (PQresultStatus(r) != PGRES_COPY_IN) {
+        fprintf(stderr, "bench_pg_lookup: COPY: %s", PQerrorMessage(c));
+        PQclear(r);
+        goto out;
+    }
+    PQclear(r);
+    for (long i = 0; i < rows; i++) {
+        stored[i][64] = '\n';
+        if (PQputCopyData(c, stored[i], 65) != 1)
+            goto out;
+        stored[i][64] = '\0';
+    }
+    if (PQputCopyEnd(c, NULL) != 1)
+        goto out;
+    r = PQgetResult(c);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+        fprintf(stderr, "bench_pg_lookup: COPY: %s", PQerrorMessage(c));
+        PQclear(r);
+        goto out;
+    }
+    PQclear(r);
+    while ((r = PQgetResult(c)))
+        PQclear(r);
+    if (!exec_ok(c, "ANALYZE bench_keys"))
+        goto out;
+    r = PQprepare(c, "lookup", LOOKUP_SQL, 1, NULL);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+        fprintf(stderr, "bench_pg_lookup: prepare: %s", PQerrorMessage(c));
+        PQclear(r);
+        goto out;
+    }
+    PQclear(r);
+    for (long i = 0; i < nkeys; i++) {
+        if (i % 2)
+            memcpy(lookups[i], stored[rand() % rows], 65);
+        else
+            hex_key(lookups[i]);
+    }
+    printf("bench_pg_lookup: %ld keys a statement, %ld rows, half of the keys "
+           "stored; best of %d rounds of %d statements, us a key\n",
+           nkeys, rows, ROUNDS, REPS);
+    printf("  %-46s %8s %8s %8s\n", "way", "wall", "client", "server");
+    for (int w = 0; w < N_WAYS; w++) {
+        double best[3] = { 1e30, 1e30, 1e30 };
+
+        for (int round = 0; round < ROUNDS; round++) {
+            double t0 = now_s(CLOCK_MONOTONIC), c0 = now_s(CLOCK_PROCESS_CPUTIME_ID);
+            double s0 = backend_cpu(pid), t, cl, sv;
+
+            for (int k = 0; k < REPS; k++) {
+                for (long i = 0; i < nkeys; i++)
+                    keys[i] = lookups[i];   /* the batch's order each time */
+                int found = run_once(c, (way)w, keys, (size_t)nkeys);
+
+                if (found < 0 || (expected >= 0 && found != expected)) {
+                    fprintf(stderr, "bench_pg_lookup: found %d rows, not %d\n",
+                            found, expected);
+                    goto out;
+                }
+                expected = found;   /* every way finds the same rows */
+            }
+            t = now_s(CLOCK_MONOTONIC) - t0;
+            cl = now_s(CLOCK_PROCESS_CPUTIME_ID) - c0;
+            sv = s0 < 0 ? -1 : backend_cpu(pid) - s0;
+            if (t < best[0])
+                best[0] = t;
+            if (cl < best[1])
+                best[1] = cl;
+            if (sv >= 0 && sv < best[2])
+                best[2] = sv;
+        }
+        printf("  %-46s %8.2f %8.2f ", way_name[w],
+               best[0] * 1e6 / (double)(REPS * nkeys),
+               best[1] * 1e6 / (double)(REPS * nkeys));
+        if (best[2] < 1e29)
+            printf("%8.2f\n", best[2] * 1e6 / (double)(REPS * nkeys));
+        else
+            printf("%8s\n", "-");
+    }
+    rc = 0;
+out:
+    if (rc)
+        fprintf(stderr, "bench_pg_lookup: failed\n");
+    free(stored);
+    free(lookups);
+    free(keys);
+    PQfinish(c);
+    return rc;
+}
