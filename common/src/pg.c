@@ -300,13 +300,19 @@ static void put_be(uint8_t *dst, uint64_t v, int bytes)
         dst[i] = (uint8_t)(v >> (8 * (bytes - 1 - i)));
 }
 
-/* Appends v big-endian in `bytes` bytes. */
+/* Appends v big-endian in `bytes` bytes to b: SL_OK or the sl_buf error. */
+static int buf_be(sl_buf *b, uint64_t v, int bytes)
+{
+    uint8_t x[8];
+
+    put_be(x, v, bytes);
+    return sl_buf_append(b, x, (size_t)bytes);
+}
+
+/* The same to the COPY's buffer; a failure fails the COPY. */
 static void copy_be(sl_pg_copy *cp, uint64_t v, int bytes)
 {
-    uint8_t b[8];
-
-    put_be(b, v, bytes);
-    if (sl_buf_append(&cp->buf, b, (size_t)bytes) != SL_OK)
+    if (buf_be(&cp->buf, v, bytes) != SL_OK)
         cp->failed = 1;
 }
 
@@ -661,14 +667,6 @@ int sl_pg_copy_end(sl_pg_copy *cp, sl_err *err)
 
 /* ---- binary array parameters ------------------------------------------ */
 
-static int barray_be(sl_buf *b, uint64_t v, int bytes)
-{
-    uint8_t x[8];
-
-    put_be(x, v, bytes);
-    return sl_buf_append(b, x, (size_t)bytes);
-}
-
 int sl_pg_barray_begin(sl_buf *b, unsigned oid, size_t n)
 {
     int rc;
@@ -677,13 +675,13 @@ int sl_pg_barray_begin(sl_buf *b, unsigned oid, size_t n)
         return SL_EINVAL;
     /* dimensions (none for an empty array), has-nulls, element type, then
      * the dimension's length and lower bound */
-    if ((rc = barray_be(b, n ? 1 : 0, 4)) != SL_OK ||
-        (rc = barray_be(b, 0, 4)) != SL_OK ||
-        (rc = barray_be(b, oid, 4)) != SL_OK || n == 0)
+    if ((rc = buf_be(b, n ? 1 : 0, 4)) != SL_OK ||
+        (rc = buf_be(b, 0, 4)) != SL_OK ||
+        (rc = buf_be(b, oid, 4)) != SL_OK || n == 0)
         return rc;
-    if ((rc = barray_be(b, (uint32_t)n, 4)) != SL_OK)
+    if ((rc = buf_be(b, (uint32_t)n, 4)) != SL_OK)
         return rc;
-    return barray_be(b, 1, 4);
+    return buf_be(b, 1, 4);
 }
 
 int sl_pg_barray_text(sl_buf *b, const char *s, size_t len)
@@ -692,23 +690,23 @@ int sl_pg_barray_text(sl_buf *b, const char *s, size_t len)
 
     if (len > INT32_MAX)
         return SL_EINVAL;
-    if ((rc = barray_be(b, (uint32_t)len, 4)) != SL_OK)
+    if ((rc = buf_be(b, (uint32_t)len, 4)) != SL_OK)
         return rc;
     return sl_buf_append(b, s, len);
 }
 
 int sl_pg_barray_int4(sl_buf *b, int32_t v)
 {
-    int rc = barray_be(b, 4, 4);
+    int rc = buf_be(b, 4, 4);
 
-    return rc == SL_OK ? barray_be(b, (uint32_t)v, 4) : rc;
+    return rc == SL_OK ? buf_be(b, (uint32_t)v, 4) : rc;
 }
 
 int sl_pg_barray_int8(sl_buf *b, int64_t v)
 {
-    int rc = barray_be(b, 8, 4);
+    int rc = buf_be(b, 8, 4);
 
-    return rc == SL_OK ? barray_be(b, (uint64_t)v, 8) : rc;
+    return rc == SL_OK ? buf_be(b, (uint64_t)v, 8) : rc;
 }
 
 static int key_cmp(const void *a, const void *b)

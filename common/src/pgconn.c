@@ -152,6 +152,28 @@ int sl_pgconn_execb(sl_pgconn *pc, const char *name, int n,
     return run(pc, name, NULL, n, params, lengths, formats, result_format, res, err);
 }
 
+int sl_pgconn_exec_keys(sl_pgconn *pc, const char *name, const char **keys,
+                        size_t n, size_t max, PGresult **res, sl_err *err)
+{
+    static const int fmt[1] = { 1 };
+    const char *v[1];
+    int len[1], rc;
+    sl_buf b;
+
+    *res = NULL;
+    sl_buf_init(&b, max < INT32_MAX ? max : INT32_MAX);   /* len[0] is an int */
+    if (sl_pg_keys_param(&b, keys, n) != SL_OK) {
+        sl_buf_free(&b);
+        sl_err_set(err, "%s: no room for its %zu keys", name, n);
+        return SL_ENOMEM;
+    }
+    v[0] = (const char *)b.data;
+    len[0] = (int)b.len;
+    rc = run(pc, name, NULL, 1, v, len, fmt, 0, res, err);
+    sl_buf_free(&b);
+    return rc;
+}
+
 int sl_pgconn_query(sl_pgconn *pc, const char *what, const char *sql, int n,
                     const char *const *params, PGresult **res, sl_err *err)
 {

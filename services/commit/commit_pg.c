@@ -251,13 +251,12 @@ static int lookup(commit_ctx *c, const char *name, const char *what,
 
     *out = NULL;
     sl_buf_init(&arr, (size_t)1 << 30);
-    rc = sl_pg_keys_param(&arr, keys, n);
-    if (rc != SL_OK || arr.len > INT32_MAX) {
+    if (sl_pg_keys_param(&arr, keys, n) != SL_OK) {
         sl_buf_free(&arr);
         return SL_ENOMEM;
     }
     p[0] = (const char *)arr.data;
-    len[0] = (int)arr.len;
+    len[0] = (int)arr.len;      /* at most the buffer's 1 GiB */
     r = PQexecPrepared(rt(c), name, 1, p, len, fmt, 0);
     sl_buf_free(&arr);
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {

@@ -79,27 +79,15 @@ static const sl_pg_stmt license_stmts[] = {
 };
 
 /* Runs the prepared look-up `name` on the n keys (reordered, and sent
- * once each: sl_pg_keys_param).  SL_OK with *r, SL_ENOMEM, or SL_EIO
+ * once each: sl_pgconn_exec_keys).  SL_OK with *r, SL_ENOMEM, or SL_EIO
  * (logged; the connection dropped). */
 static int lookup(sl_pg_datasets *l, const char *name, const char **keys,
                   size_t n, PGresult **r)
 {
-    sl_buf b;
-    const char *v[1];
-    int len[1], fmt[1] = { 1 }, rc;
     sl_err err;
+    int rc = sl_pgconn_exec_keys(l->pg, name, keys, n, (size_t)1 << 24, r, &err);
 
-    *r = NULL;
-    sl_buf_init(&b, 1 << 24);
-    if ((rc = sl_pg_keys_param(&b, keys, n)) != SL_OK) {
-        sl_buf_free(&b);
-        return SL_ENOMEM;
-    }
-    v[0] = (const char *)b.data;
-    len[0] = (int)b.len;
-    rc = sl_pgconn_execb(l->pg, name, 1, v, len, fmt, 0, r, &err);
-    sl_buf_free(&b);
-    return rc == SL_OK ? SL_OK : SL_EIO;
+    return rc == SL_OK || rc == SL_ENOMEM ? rc : SL_EIO;
 }
 
 static int pg_ask(void *u, sl_license_ask *asks, size_t n)

@@ -289,29 +289,20 @@ static int pg_prefetch(void *u, const char *const *ids, size_t n_ids,
     int rc = SL_OK;
 
     for (int q = 0; q < 2; q++) {
-        const char *params[1], **keys;
-        int len[1], fmt[1] = { 1 };
-        sl_buf arr;
+        const char **keys;
         PGresult *r;
 
         if (!counts[q])
             continue;
+        /* a copy: sl_pgconn_exec_keys reorders the keys it sends */
         if (!(keys = malloc(counts[q] * sizeof(*keys))))
             return SL_ENOMEM;
         memcpy(keys, lists[q], counts[q] * sizeof(*keys));
-        sl_buf_init(&arr, (size_t)1 << 26);
-        rc = sl_pg_keys_param(&arr, keys, counts[q]);
+        rc = sl_pgconn_exec_keys(l->pg, stmts[q], keys, counts[q],
+                                 (size_t)1 << 26, &r, &err);
         free(keys);
-        if (rc != SL_OK || arr.len > INT32_MAX) {
-            sl_buf_free(&arr);
-            return SL_ENOMEM;
-        }
-        params[0] = (const char *)arr.data;
-        len[0] = (int)arr.len;
-        rc = sl_pgconn_execb(l->pg, stmts[q], 1, params, len, fmt, 0, &r, &err);
-        sl_buf_free(&arr);
         if (rc != SL_OK)
-            return SL_EIO;
+            return rc == SL_ENOMEM ? SL_ENOMEM : SL_EIO;
         for (int i = 0; i < PQntuples(r); i++) {
             if (q == 0)
                 seen_upload(arg, PQgetvalue(r, i, 0));
@@ -354,9 +345,6 @@ static int pg_claim(void *u, sl_validate_claim *c, size_t n)
         if (rc == SL_OK)
             rc = sl_pg_barray_int8(&arr[3], c[i].offset);
     }
-    for (int a = 0; a < 4 && rc == SL_OK; a++)
-        if (arr[a].len > INT32_MAX)
-            rc = SL_ENOMEM;
     if (rc != SL_OK) {
         for (int a = 0; a < 4; a++)
             sl_buf_free(&arr[a]);
@@ -364,7 +352,7 @@ static int pg_claim(void *u, sl_validate_claim *c, size_t n)
     }
     for (int a = 0; a < 4; a++) {
         params[a] = (const char *)arr[a].data;
-        len[a] = (int)arr[a].len;
+        len[a] = (int)arr[a].len;     /* at most the buffer's 64 MiB */
     }
     rc = sl_pgconn_execb(l->pg, "claim", 4, params, len, fmt, 0, &r, &err);
     for (size_t i = 0; i < n; i++)

@@ -122,6 +122,12 @@ int  sl_pgconn_exec(sl_pgconn *pc, const char *name, int n,
                     PGresult **res, sl_err *err);
 int  sl_pgconn_query(sl_pgconn *pc, const char *what, const char *sql, int n,
                      const char *const *params, PGresult **res, sl_err *err);
+/* Runs the prepared look-up `name`, whose one parameter is a text[] of
+ * keys, on the n keys sent as sl_pg_keys_param writes them (keys is
+ * reordered), in at most max bytes.  sl_pgconn_exec's codes, or SL_ENOMEM
+ * when the keys do not fit. */
+int  sl_pgconn_exec_keys(sl_pgconn *pc, const char *name, const char **keys,
+                         size_t n, size_t max, PGresult **res, sl_err *err);
 /* sl_pgconn_exec with each parameter's length and format (1: binary, as
  * libpq's PQexecPrepared takes them; lengths and formats NULL: all text). */
 int  sl_pgconn_execb(sl_pgconn *pc, const char *name, int n,
