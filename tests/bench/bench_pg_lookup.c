@@ -24,7 +24,6 @@
  * (defaults 400000 and 5000: a long drain's contents table, a full batch).
  * A figure, not a test: it asserts nothing.
  */
-#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,15 +74,20 @@ static void hex_key(char out[65])
     out[64] = '\0';
 }
 
-static int exec_ok(PGconn *c, const char *sql)
+/* Whether r has status want (reported with `what` when not); clears r. */
+static int result_is(PGconn *c, PGresult *r, ExecStatusType want, const char *what)
 {
-    PGresult *r = PQexec(c, sql);
-    int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+    int ok = PQresultStatus(r) == want;
 
     if (!ok)
-        fprintf(stderr, "bench_pg_lookup: %s: %s", sql, PQerrorMessage(c));
+        fprintf(stderr, "bench_pg_lookup: %s: %s", what, PQerrorMessage(c));
     PQclear(r);
     return ok;
+}
+
+static int exec_ok(PGconn *c, const char *sql)
+{
+    return result_is(c, PQexec(c, sql), PGRES_COMMAND_OK, sql);
 }
 
 typedef enum { LITERAL_UNPREPARED, LITERAL_PREPARED, BINARY_UNSORTED,
@@ -178,13 +182,8 @@ int main(int argc, char **argv)
         !exec_ok(c, "SET temp_buffers = '256MB'") ||
         !exec_ok(c, "CREATE TEMP TABLE bench_keys (k text PRIMARY KEY)"))
         goto out;
-    r = PQexec(c, "COPY bench_keys FROM STDIN");
-    if (PQresultStatus(r) != PGRES_COPY_IN) {
-        fprintf(stderr, "bench_pg_lookup: COPY: %s", PQerrorMessage(c));
-        PQclear(r);
+    if (!result_is(c, PQexec(c, "COPY bench_keys FROM STDIN"), PGRES_COPY_IN, "COPY"))
         goto out;
-    }
-    PQclear(r);
     for (long i = 0; i < rows; i++) {
         stored[i][64] = '\n';
         if (PQputCopyData(c, stored[i], 65) != 1)
@@ -193,24 +192,15 @@ int main(int argc, char **argv)
     }
     if (PQputCopyEnd(c, NULL) != 1)
         goto out;
-    r = PQgetResult(c);
-    if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-        fprintf(stderr, "bench_pg_lookup: COPY: %s", PQerrorMessage(c));
-        PQclear(r);
+    if (!result_is(c, PQgetResult(c), PGRES_COMMAND_OK, "COPY"))
         goto out;
-    }
-    PQclear(r);
     while ((r = PQgetResult(c)))
         PQclear(r);
     if (!exec_ok(c, "ANALYZE bench_keys"))
         goto out;
-    r = PQprepare(c, "lookup", LOOKUP_SQL, 1, NULL);
-    if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-        fprintf(stderr, "bench_pg_lookup: prepare: %s", PQerrorMessage(c));
-        PQclear(r);
+    if (!result_is(c, PQprepare(c, "lookup", LOOKUP_SQL, 1, NULL), PGRES_COMMAND_OK,
+                   "prepare"))
         goto out;
-    }
-    PQclear(r);
     for (long i = 0; i < nkeys; i++) {
         if (i % 2)
             memcpy(lookups[i], stored[rand() % rows], 65);
