@@ -5,9 +5,10 @@
  * Per batch:
  *   BEGIN; lock this group's offset rows and check the batch starts where
  *   the database says it should (a zombie instance or a stale rewind is
- *   turned away); look up which upload ids and (dataset, content) pairs
- *   exist already, so replays and duplicates that slipped past validate
- *   become rejections instead of errors; COPY contents; store each
+ *   turned away); look up which upload ids, contents and (dataset,
+ *   content) pairs exist already, so replays and duplicates that slipped
+ *   past validate become rejections instead of errors; COPY the contents
+ *   not stored yet; store each
  *   distinct license record once (license_records, one statement);
  *   reserve the samples' feed positions (feed_clock, one statement, waking
  *   the feed at COMMIT); COPY samples (with their license record's key),
@@ -228,14 +229,18 @@ static const sl_pg_stmt commit_stmts[] = {
                         "WHERE upload_id = ANY($1::text[]) UNION ALL "
                         "SELECT upload_id FROM review_items "
                         "WHERE upload_id = ANY($1::text[])", 1 },
-    /* By hash alone (samples_sha256_dataset_key): a join on unnest() pairs
+    /* The hashes stored in contents, each with the datasets whose samples
+     * hold it (NULL: none).  Every sample's content is in contents (commit
+     * writes it first, in the same transaction, and nothing deletes it:
+     * 025_hot_path_foreign_keys.sql), so new bytes -- most of a batch --
+     * cost one probe of contents' key, not that and one of samples' too.
+     * By hash alone (samples_sha256_dataset_key): a join on unnest() pairs
      * let the planner pick a sequential scan of samples per batch.  Pairs
      * from other datasets are harmless: decide() matches on the (dataset,
      * hash) fingerprint. */
-    { "commit_pairs", "SELECT dataset_id, sha256 FROM samples "
-                      "WHERE sha256 = ANY($1::text[])", 1 },
-    { "commit_contents", "SELECT sha256 FROM contents "
-                         "WHERE sha256 = ANY($1::text[])", 1 },
+    { "commit_hashes", "SELECT c.sha256, s.dataset_id FROM contents c "
+                       "LEFT JOIN samples s ON s.sha256 = c.sha256 "
+                       "WHERE c.sha256 = ANY($1::text[])", 1 },
 };
 
 /* Runs the prepared look-up `name` on the n keys (reordered here: see
@@ -269,9 +274,11 @@ static int lookup(commit_ctx *c, const char *name, const char *what,
 }
 
 /* Fetches which of the batch's upload ids and (dataset, sha256) pairs exist
- * in samples already, as fingerprints. */
+ * in samples already, and which of its hashes contents holds (by any
+ * dataset), as fingerprints. */
 static int existing(commit_ctx *c, const sl_commit_row *rows, size_t n,
-                    sl_pairset *uploads, sl_pairset *contents, sl_err *err)
+                    sl_pairset *uploads, sl_pairset *contents,
+                    sl_pairset *stored, sl_err *err)
 {
     const char **ids = malloc((n ? n : 1) * sizeof(*ids));
     const char **hs = malloc((n ? n : 1) * sizeof(*hs));
@@ -306,15 +313,23 @@ static int existing(commit_ctx *c, const sl_commit_row *rows, size_t n,
             goto out;
     }
     PQclear(r);
-    if ((rc = lookup(c, "commit_pairs", "looking up contents", hs, m, &r,
+    if ((rc = lookup(c, "commit_hashes", "looking up contents", hs, m, &r,
                      err)) != SL_OK)
         goto out;
     rc = SL_ENOMEM;
     /* The same bytes may sit in many other datasets: keep only the pairs
      * this batch has, so the set stays within its n entries. */
     for (int i = 0; i < PQntuples(r); i++) {
-        const char *d = PQgetvalue(r, i, 0), *h = PQgetvalue(r, i, 1);
-        uint64_t fp = sl_fpset_fp(d, strlen(d), h, strlen(h));
+        const char *h = PQgetvalue(r, i, 0), *d = PQgetvalue(r, i, 1);
+        size_t hl = strlen(h);
+        uint64_t fh = sl_fpset_fp(h, hl, "", 0), fp;
+
+        if (!sl_pairset_has(stored, fh, h, "") &&
+            sl_pairset_add(stored, fh, h, "") != SL_OK)
+            goto out;
+        if (PQgetisnull(r, i, 1))
+            continue;
+        fp = sl_fpset_fp(d, strlen(d), h, hl);
         if (sl_pairset_has(pairs, fp, d, h) &&
             sl_pairset_add(contents, fp, d, h) != SL_OK)
             goto out;
@@ -589,40 +604,6 @@ static int copy_provenance(sl_pg_copy *cp, const sl_commit_row *r,
     return SL_OK;
 }
 
-/* Adds to `known` the fingerprints of the batch's hashes already stored
- * in contents (by any dataset). */
-static int known_contents(commit_ctx *c, const sl_commit_row *rows, size_t n,
-                          sl_pairset *known, sl_err *err)
-{
-    const char **hs = malloc((n ? n : 1) * sizeof(*hs));
-    PGresult *r = NULL;
-    size_t m = 0;
-    int rc = SL_ENOMEM;
-
-    if (!hs)
-        return SL_ENOMEM;
-    for (size_t i = 0; i < n; i++)
-        if (rows[i].kind != SL_ROW_REJECTION)
-            hs[m++] = rows[i].sha256;
-    if (m == 0) {
-        free(hs);
-        return SL_OK;
-    }
-    if ((rc = lookup(c, "commit_contents", "looking up contents", hs, m, &r,
-                     err)) != SL_OK)
-        goto out;
-    rc = SL_ENOMEM;
-    for (int i = 0; i < PQntuples(r); i++)
-        if (sl_pairset_add(known, sl_fpset_fp(PQgetvalue(r, i, 0), 64, "", 0),
-                           PQgetvalue(r, i, 0), "") != SL_OK)
-            goto out;
-    rc = SL_OK;
-out:
-    PQclear(r);
-    free(hs);
-    return rc;
-}
-
 /* The batch's bound license records, each distinct one once (usually
  * one or a few a batch: the license stage writes the same record for every
  * sample bound under one policy and license): keys[i] gets the SHA-256 of
@@ -799,25 +780,23 @@ static int reserve_feed_seq(commit_ctx *c, size_t n_samples, int64_t *base,
     return rc;
 }
 
+/* Writes the batch's rows; seen holds the hashes contents has already
+ * (existing()), and gets the batch's new ones. */
 static int write_rows(commit_ctx *c, const sl_commit_row *rows, size_t n,
-                      sl_err *err)
+                      sl_pairset *seen, sl_err *err)
 {
     sl_pg_copy cp;
-    sl_pairset *seen = sl_pairset_new();   /* stored + new hashes */
     sl_prov_head *heads = NULL;
     char ts[SL_TIME_LEN], (*keys)[SL_SHA256_HEX] = NULL;
     size_t n_samples = 0;
     int rc;
 
-    if (!seen)
-        return SL_ENOMEM;
     /* contents, once per SHA-256: straight into the table, skipping what
-     * it already holds.  Another instance storing the same bytes at the
-     * same moment makes this COPY fail on the key; the batch is retried.
+     * it already holds.  Another instance storing the same bytes since
+     * existing() looked makes this COPY fail on the key; the batch is
+     * retried.
      * Binary COPY: the bytes go as they are, not as hex PostgreSQL must
      * decode (measured alone: 9.5 against 19 us a 1 KiB row). */
-    if ((rc = known_contents(c, rows, n, seen, err)) != SL_OK)
-        goto out;
     if ((rc = sl_pg_copy_begin_binary(&cp, rt(c),
              "COPY contents (sha256, size, data) FROM STDIN WITH (FORMAT binary)",
              err)))
@@ -940,7 +919,6 @@ static int write_rows(commit_ctx *c, const sl_commit_row *rows, size_t n,
 out:
     free(keys);
     free(heads);
-    sl_pairset_destroy(seen);
     return rc;
 }
 
@@ -1041,11 +1019,12 @@ static int run_batch(batch *b, const size_t *idx, size_t k, int final)
     sl_err *err = b->err;
     sl_commit_row *rows = calloc(k ? k : 1, sizeof(*rows));
     sl_pairset *uploads = sl_pairset_new(), *contents = sl_pairset_new();
+    sl_pairset *stored = sl_pairset_new();   /* hashes in contents */
     size_t described = 0, n_samples = 0, w;
     int rc = SL_ENOMEM, in_txn = 0;
 
     c->sqlstate[0] = '\0';
-    if (!rows || !uploads || !contents)
+    if (!rows || !uploads || !contents || !stored)
         goto out;
     for (; described < k; described++) {
         size_t i = idx ? idx[described] : described;
@@ -1064,12 +1043,12 @@ static int run_batch(batch *b, const size_t *idx, size_t k, int final)
     in_txn = 1;
     if ((final && (rc = check_offsets(c, b->group, b->msgs, b->n, err)) != SL_OK) ||
         (rc = review_rows(c, rows, k, err)) != SL_OK ||
-        (rc = existing(c, rows, k, uploads, contents, err)) != SL_OK ||
+        (rc = existing(c, rows, k, uploads, contents, stored, err)) != SL_OK ||
         (rc = decide(rows, k, uploads, contents)) != SL_OK)
         goto out;
     w = skip_last(rows, k);   /* sent twice: only the offsets move on */
     if ((rc = enforce_quotas(c, rows, w, err)) != SL_OK ||
-        (rc = write_rows(c, rows, w, err)) != SL_OK ||
+        (rc = write_rows(c, rows, w, stored, err)) != SL_OK ||
         (rc = add_usage(c, rows, w, err)) != SL_OK)
         goto out;
     if (!final)
@@ -1106,6 +1085,7 @@ out:
     free(rows);
     sl_pairset_destroy(uploads);
     sl_pairset_destroy(contents);
+    sl_pairset_destroy(stored);
     return rc;
 }
 
