@@ -20,6 +20,17 @@
  * (from /proc, when the server runs on this machine and its process can be
  * read).
  *
+ * Then commit's look-up of a batch's hashes, on tables of contents' and
+ * samples' keys (the same ROWS hashes, each in one dataset), the two ways
+ * it has been asked (binary, sorted, prepared):
+ *
+ *   two statements  the (dataset, hash) pairs in samples, then, later in
+ *                   the batch, the hashes in contents: before;
+ *   one join        contents' hashes with their samples' datasets (a left
+ *                   join): now;
+ *
+ * for keys half stored and for keys all new (a drain of new uploads).
+ *
  * Usage: SLUICE_PG_DSN=... bench_pg_lookup [ROWS [KEYS]]
  * (defaults 400000 and 5000: a long drain's contents table, a full batch).
  * A figure, not a test: it asserts nothing.
@@ -65,6 +76,41 @@ static double backend_cpu(int pid)
     return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
 }
 
+/* Wall time, this process's CPU and the backend's, in seconds (server < 0
+ * when unreadable). */
+typedef struct { double wall, client, server; } costs;
+
+static costs clocks_now(int pid)
+{
+    return (costs){ now_s(CLOCK_MONOTONIC), now_s(CLOCK_PROCESS_CPUTIME_ID),
+                    backend_cpu(pid) };
+}
+
+/* Keeps in *best the least of each cost since t0. */
+static void keep_best(costs *best, costs t0, int pid)
+{
+    costs t = clocks_now(pid);
+
+    if (t.wall - t0.wall < best->wall)
+        best->wall = t.wall - t0.wall;
+    if (t.client - t0.client < best->client)
+        best->client = t.client - t0.client;
+    if (t0.server >= 0 && t.server >= 0 && t.server - t0.server < best->server)
+        best->server = t.server - t0.server;
+}
+
+/* Prints the best costs as microseconds a key, then a newline. */
+static void print_costs(costs best, long keys)
+{
+    double per = 1e6 / (double)(REPS * keys);
+
+    printf("%8.2f %8.2f ", best.wall * per, best.client * per);
+    if (best.server < 1e29)
+        printf("%8.2f\n", best.server * per);
+    else
+        printf("%8s\n", "-");
+}
+
 static void hex_key(char out[65])
 {
     static const char hex[] = "0123456789abcdef";
@@ -101,6 +147,120 @@ static const char *const way_name[] = {
 };
 
 #define LOOKUP_SQL "SELECT k FROM bench_keys WHERE k = ANY($1::text[])"
+
+/* commit's look-ups of a batch's hashes (services/commit/commit_pg.c),
+ * before and now, on tables of the same keys as contents and samples. */
+static const struct {
+    const char *name, *sql;
+} hash_stmts[] = {
+    { "pairs", "SELECT dataset_id, sha256 FROM bench_samples "
+               "WHERE sha256 = ANY($1::text[])" },
+    { "contents", "SELECT sha256 FROM bench_contents WHERE sha256 = ANY($1::text[])" },
+    { "hashes", "SELECT c.sha256, s.dataset_id FROM bench_contents c "
+                "LEFT JOIN bench_samples s ON s.sha256 = c.sha256 "
+                "WHERE c.sha256 = ANY($1::text[])" },
+};
+
+/* Runs the prepared statement `name` on the keys (sorted, each once);
+ * the number of rows it returned, -1 on failure. */
+static int run_prepared(PGconn *c, const char *name, const char **keys, size_t n)
+{
+    sl_buf b;
+    const char *v[1];
+    int len[1], fmt[1] = { 1 }, found = -1;
+    PGresult *r;
+
+    sl_buf_init(&b, (size_t)1 << 30);
+    if (sl_pg_keys_param(&b, keys, n) == SL_OK) {
+        v[0] = (const char *)b.data;
+        len[0] = (int)b.len;
+        r = PQexecPrepared(c, name, 1, v, len, fmt, 0);
+        if (PQresultStatus(r) == PGRES_TUPLES_OK)
+            found = PQntuples(r);
+        else
+            fprintf(stderr, "bench_pg_lookup: %s", PQerrorMessage(c));
+        PQclear(r);
+    }
+    sl_buf_free(&b);
+    return found;
+}
+
+/* Best of ROUNDS rounds of REPS batches in *best.  two: before's two
+ * statements, else the join.  *rows gets the rows a batch returned (the
+ * two statements' added); 0 on success. */
+static int time_hashes(PGconn *c, int pid, int two, char (*lookups)[65],
+                       const char **keys, size_t n, costs *best, int *rows)
+{
+    *best = (costs){ 1e30, 1e30, 1e30 };
+    for (int round = 0; round < ROUNDS; round++) {
+        costs t0 = clocks_now(pid);
+
+        for (int k = 0; k < REPS; k++) {
+            int found = 0, f;
+
+            for (int s = two ? 0 : 2; s < (two ? 2 : 3); s++) {
+                for (size_t i = 0; i < n; i++)
+                    keys[i] = lookups[i];
+                if ((f = run_prepared(c, hash_stmts[s].name, keys, n)) < 0)
+                    return -1;
+                found += f;
+            }
+            *rows = found;
+        }
+        keep_best(best, t0, pid);
+    }
+    return 0;
+}
+
+/* commit's hash look-ups, before and now; 0 on success. */
+static int bench_hashes(PGconn *c, int pid, char (*stored)[65], long rows,
+                        char (*lookups)[65], const char **keys, long nkeys)
+{
+    static const char *const mix_name[] = { "half stored", "all new" };
+
+    if (!exec_ok(c, "CREATE TEMP TABLE bench_contents (sha256 text PRIMARY KEY)") ||
+        !exec_ok(c, "CREATE TEMP TABLE bench_samples (dataset_id text, sha256 text, "
+                    "UNIQUE (sha256, dataset_id))") ||
+        !exec_ok(c, "INSERT INTO bench_contents SELECT k FROM bench_keys") ||
+        !exec_ok(c, "INSERT INTO bench_samples SELECT 'dataset-1', k FROM bench_keys") ||
+        !exec_ok(c, "ANALYZE bench_contents, bench_samples"))
+        return -1;
+    for (size_t s = 0; s < sizeof(hash_stmts) / sizeof(hash_stmts[0]); s++)
+        if (!result_is(c, PQprepare(c, hash_stmts[s].name, hash_stmts[s].sql, 1, NULL),
+                       PGRES_COMMAND_OK, "prepare"))
+            return -1;
+    printf("bench_pg_lookup: commit's look-up of a batch's hashes (%ld keys, "
+           "%ld stored, each in one dataset), us a key\n", nkeys, rows);
+    printf("  %-30s %-12s %8s %8s %8s\n", "way", "keys", "wall", "client", "server");
+    for (int mix = 0; mix < 2; mix++) {
+        int rows_two = -1, rows_one = -1;
+
+        for (long i = 0; i < nkeys; i++) {
+            if (mix == 0 && i % 2)
+                memcpy(lookups[i], stored[rand() % rows], 65);
+            else
+                hex_key(lookups[i]);
+        }
+        for (int two = 1; two >= 0; two--) {
+            costs best;
+
+            if (time_hashes(c, pid, two, lookups, keys, (size_t)nkeys, &best,
+                            two ? &rows_two : &rows_one) != 0)
+                return -1;
+            printf("  %-30s %-12s ", two ? "two statements (before)" :
+                   "one join (now)", mix_name[mix]);
+            print_costs(best, nkeys);
+        }
+        /* The two statements find each stored hash twice (in samples, in
+         * contents), the join once (with its dataset). */
+        if (rows_two != 2 * rows_one) {
+            fprintf(stderr, "bench_pg_lookup: the two ways disagree: %d rows "
+                    "against %d\n", rows_two, rows_one);
+            return -1;
+        }
+    }
+    return 0;
+}
 
 /* One statement the given way; the number of rows found, -1 on failure. */
 static int run_once(PGconn *c, way w, const char **keys, size_t n)
@@ -179,7 +339,7 @@ int main(int argc, char **argv)
      * temporary table in memory, as a stage's tables have in shared_buffers
      * (set before the session's first temporary table). */
     if (!exec_ok(c, "SET enable_seqscan = off") || !exec_ok(c, "SET jit = off") ||
-        !exec_ok(c, "SET temp_buffers = '256MB'") ||
+        !exec_ok(c, "SET temp_buffers = '512MB'") ||
         !exec_ok(c, "CREATE TEMP TABLE bench_keys (k text PRIMARY KEY)"))
         goto out;
     if (!result_is(c, PQexec(c, "COPY bench_keys FROM STDIN"), PGRES_COPY_IN, "COPY"))
@@ -212,11 +372,10 @@ int main(int argc, char **argv)
            nkeys, rows, ROUNDS, REPS);
     printf("  %-46s %8s %8s %8s\n", "way", "wall", "client", "server");
     for (int w = 0; w < N_WAYS; w++) {
-        double best[3] = { 1e30, 1e30, 1e30 };
+        costs best = { 1e30, 1e30, 1e30 };
 
         for (int round = 0; round < ROUNDS; round++) {
-            double t0 = now_s(CLOCK_MONOTONIC), c0 = now_s(CLOCK_PROCESS_CPUTIME_ID);
-            double s0 = backend_cpu(pid), t, cl, sv;
+            costs t0 = clocks_now(pid);
 
             for (int k = 0; k < REPS; k++) {
                 for (long i = 0; i < nkeys; i++)
@@ -230,24 +389,13 @@ int main(int argc, char **argv)
                 }
                 expected = found;   /* every way finds the same rows */
             }
-            t = now_s(CLOCK_MONOTONIC) - t0;
-            cl = now_s(CLOCK_PROCESS_CPUTIME_ID) - c0;
-            sv = s0 < 0 ? -1 : backend_cpu(pid) - s0;
-            if (t < best[0])
-                best[0] = t;
-            if (cl < best[1])
-                best[1] = cl;
-            if (sv >= 0 && sv < best[2])
-                best[2] = sv;
+            keep_best(&best, t0, pid);
         }
-        printf("  %-46s %8.2f %8.2f ", way_name[w],
-               best[0] * 1e6 / (double)(REPS * nkeys),
-               best[1] * 1e6 / (double)(REPS * nkeys));
-        if (best[2] < 1e29)
-            printf("%8.2f\n", best[2] * 1e6 / (double)(REPS * nkeys));
-        else
-            printf("%8s\n", "-");
+        printf("  %-46s ", way_name[w]);
+        print_costs(best, nkeys);
     }
+    if (bench_hashes(c, pid, stored, rows, lookups, keys, nkeys) != 0)
+        goto out;
     rc = 0;
 out:
     if (rc)
