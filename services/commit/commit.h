@@ -124,7 +124,8 @@ int sl_commit_bisect(const size_t *idx, size_t k, sl_commit_try_fn try_,
  * (sl_fpset_fp) places an entry; membership is always confirmed on the
  * full strings, so two pairs whose fingerprints collide stay distinct:
  * a collision can neither refuse a good upload nor skip storing content.
- * Grows without a cap (bounded by the batch).  SL_OK or SL_ENOMEM. */
+ * Adding a pair already there changes nothing.  Grows without a cap
+ * (bounded by the batch).  SL_OK or SL_ENOMEM. */
 typedef struct sl_pairset sl_pairset;
 sl_pairset *sl_pairset_new(void);
 void sl_pairset_destroy(sl_pairset *s);

@@ -324,8 +324,7 @@ static int existing(commit_ctx *c, const sl_commit_row *rows, size_t n,
         size_t hl = strlen(h);
         uint64_t fh = sl_fpset_fp(h, hl, "", 0), fp;
 
-        if (!sl_pairset_has(stored, fh, h, "") &&
-            sl_pairset_add(stored, fh, h, "") != SL_OK)
+        if (sl_pairset_add(stored, fh, h, "") != SL_OK)   /* once a hash */
             goto out;
         if (PQgetisnull(r, i, 1))
             continue;
