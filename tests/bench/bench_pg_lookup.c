@@ -31,6 +31,16 @@
  *
  * for keys half stored and for keys all new (a drain of new uploads).
  *
+ * Then validate's claim of a run of KEYS new upload ids (ids that lead
+ * with the time, after ROWS claimed ones, in a temporary table of
+ * upload_claims' columns and indexes: unlogged, as upload_claims is), the
+ * two ways validate sends it:
+ *
+ *   statement  INSERT ... SELECT FROM unnest(four binary arrays)
+ *              ON CONFLICT (upload_id) DO UPDATE ... RETURNING 1: before,
+ *              and still after an id claimed before;
+ *   COPY       the same rows by binary COPY: now, for a run of new ids.
+ *
  * Usage: SLUICE_PG_DSN=... bench_pg_lookup [ROWS [KEYS]]
  * (defaults 400000 and 5000: a long drain's contents table, a full batch).
  * A figure, not a test: it asserts nothing.
@@ -262,6 +272,138 @@ static int bench_hashes(PGconn *c, int pid, char (*stored)[65], long rows,
     return 0;
 }
 
+/* validate's claim statement ("claim" in services/validate/validate_pg.c). */
+#define CLAIM_SQL \
+    "INSERT INTO bench_claims AS c (upload_id, topic, partition, \"offset\") " \
+    "SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::bigint[]) " \
+    "ON CONFLICT (upload_id) DO UPDATE SET \"offset\" = EXCLUDED.\"offset\" " \
+    "WHERE c.topic = EXCLUDED.topic AND c.partition = EXCLUDED.partition " \
+    "AND EXCLUDED.\"offset\" < c.\"offset\" RETURNING 1"
+#define CLAIM_TOPIC "sluice.uploads"
+
+/* Claims ids[0..n) at offsets from *offset on (advanced) by the statement
+ * (copy 0) or by binary COPY; the rows claimed, -1 on failure. */
+static int claim_run(PGconn *c, int copy, char (*ids)[35], size_t n, int64_t *offset)
+{
+    static const unsigned oids[4] = { SL_PG_TEXT, SL_PG_TEXT, SL_PG_INT4, SL_PG_INT8 };
+    static const int fmt[4] = { 1, 1, 1, 1 };
+    sl_buf arr[4];
+    const char *v[4];
+    int len[4], claimed = -1;
+    sl_err err;
+
+    if (copy) {
+        sl_pg_copy cp;
+
+        if (sl_pg_copy_begin_binary(&cp, c, "COPY bench_claims (upload_id, topic, "
+                                    "partition, \"offset\") FROM STDIN WITH (FORMAT binary)",
+                                    &err) != SL_OK) {
+            fprintf(stderr, "bench_pg_lookup: %s\n", err.msg);
+            return -1;
+        }
+        for (size_t i = 0; i < n; i++) {
+            sl_pg_copy_str(&cp, ids[i]);
+            sl_pg_copy_str(&cp, CLAIM_TOPIC);
+            sl_pg_copy_int32(&cp, (int32_t)(*offset % 3));
+            sl_pg_copy_int(&cp, (*offset)++);
+            sl_pg_copy_row_end(&cp);
+        }
+        if (sl_pg_copy_end(&cp, &err) != SL_OK) {
+            fprintf(stderr, "bench_pg_lookup: %s\n", err.msg);
+            return -1;
+        }
+        return (int)n;
+    }
+    for (int a = 0; a < 4; a++)
+        sl_buf_init(&arr[a], (size_t)1 << 26);
+    for (int a = 0; a < 4; a++)
+        if (sl_pg_barray_begin(&arr[a], oids[a], n) != SL_OK)
+            goto out;
+    for (size_t i = 0; i < n; i++) {
+        if (sl_pg_barray_text(&arr[0], ids[i], strlen(ids[i])) != SL_OK ||
+            sl_pg_barray_text(&arr[1], CLAIM_TOPIC, strlen(CLAIM_TOPIC)) != SL_OK ||
+            sl_pg_barray_int4(&arr[2], (int32_t)(*offset % 3)) != SL_OK ||
+            sl_pg_barray_int8(&arr[3], (*offset)++) != SL_OK)
+            goto out;
+    }
+    for (int a = 0; a < 4; a++) {
+        v[a] = (const char *)arr[a].data;
+        len[a] = (int)arr[a].len;
+    }
+    PGresult *r = PQexecPrepared(c, "claim", 4, v, len, fmt, 0);
+    if (PQresultStatus(r) == PGRES_TUPLES_OK)
+        claimed = PQntuples(r);
+    else
+        fprintf(stderr, "bench_pg_lookup: %s", PQerrorMessage(c));
+    PQclear(r);
+out:
+    for (int a = 0; a < 4; a++)
+        sl_buf_free(&arr[a]);
+    return claimed;
+}
+
+/* validate's claims of runs of new ids, before and now; 0 on success. */
+static int bench_claims(PGconn *c, int pid, long rows, long nkeys)
+{
+    char (*ids)[35] = calloc((size_t)nkeys, sizeof(*ids));
+    int64_t offset = rows, t = rows;
+    int rc = -1;
+
+    if (!ids)
+        return -1;
+    /* ROWS claims before, ids as sluicectl makes them ("u-", the time in
+     * 16 hex digits here, then 16 random ones), so every new id sorts
+     * after them, as a drain's do. */
+    if (!exec_ok(c, "CREATE TEMP TABLE bench_claims (upload_id text PRIMARY KEY, "
+                    "topic text NOT NULL, partition integer NOT NULL, "
+                    "\"offset\" bigint NOT NULL, "
+                    "claimed_at timestamptz NOT NULL DEFAULT now())") ||
+        !exec_ok(c, "CREATE INDEX ON bench_claims USING brin (claimed_at)") ||
+        !exec_ok(c, "INSERT INTO bench_claims (upload_id, topic, partition, \"offset\") "
+                    "SELECT 'u-' || lpad(to_hex(i), 16, '0') || left(md5(i::text), 16), "
+                    "'" CLAIM_TOPIC "', i % 3, i FROM generate_series(0, (SELECT count(*) "
+                    "FROM bench_keys) - 1) i") ||
+        !exec_ok(c, "VACUUM ANALYZE bench_claims") ||
+        !result_is(c, PQprepare(c, "claim", CLAIM_SQL, 4, NULL), PGRES_COMMAND_OK,
+                   "prepare"))
+        goto out;
+    printf("bench_pg_lookup: validate's claim of a run of %ld new upload ids "
+           "(%ld claimed before), us an id\n", nkeys, rows);
+    printf("  %-30s %8s %8s %8s\n", "way", "wall", "client", "server");
+    {
+        costs best[2] = { { 1e30, 1e30, 1e30 }, { 1e30, 1e30, 1e30 } };
+
+        /* Rounds alternate the ways, so both meet the table as large. */
+        for (int round = 0; round < ROUNDS; round++) {
+            for (int copy = 0; copy < 2; copy++) {
+                costs t0 = clocks_now(pid);
+
+                for (int k = 0; k < REPS; k++) {
+                    for (long i = 0; i < nkeys; i++) {
+                        snprintf(ids[i], sizeof(ids[i]), "u-%016llx%08x%08x",
+                                 (unsigned long long)t++, (unsigned)rand(),
+                                 (unsigned)rand());
+                    }
+                    if (claim_run(c, copy, ids, (size_t)nkeys, &offset) != nkeys) {
+                        fprintf(stderr, "bench_pg_lookup: a run of new ids was "
+                                "not claimed whole\n");
+                        goto out;
+                    }
+                }
+                keep_best(&best[copy], t0, pid);
+            }
+        }
+        printf("  %-30s ", "statement (before)");
+        print_costs(best[0], nkeys);
+        printf("  %-30s ", "COPY (now)");
+        print_costs(best[1], nkeys);
+    }
+    rc = 0;
+out:
+    free(ids);
+    return rc;
+}
+
 /* One statement the given way; the number of rows found, -1 on failure. */
 static int run_once(PGconn *c, way w, const char **keys, size_t n)
 {
@@ -395,6 +537,8 @@ int main(int argc, char **argv)
         print_costs(best, nkeys);
     }
     if (bench_hashes(c, pid, stored, rows, lookups, keys, nkeys) != 0)
+        goto out;
+    if (bench_claims(c, pid, rows, nkeys) != 0)
         goto out;
     rc = 0;
 out:
